@@ -1,0 +1,26 @@
+/**
+ * @regimes/cli — the `regimes` command, and the programmatic API with the default plugins:
+ *
+ *   import { runExperiment } from '@regimes/cli';
+ *   const { rows } = await runExperiment({ target: { kind: 'hermite', d: 16 }, learners: [{ kind: 'rf' }],
+ *                                          sweep: { n: [256, 1024], seed: [0, 1] } });
+ */
+import {
+  type ExperimentResult,
+  type RunOptions,
+  runExperiment as runWith,
+  type Spec,
+  type SpecInput,
+} from '@regimes/core';
+import { createRegistry } from './defaults.js';
+
+export { createRegistry, defaultPlugins } from './defaults.js';
+export { main } from './main.js';
+
+/** runExperiment from core, with the default plugins unless a registry is given. */
+export function runExperiment(
+  spec: SpecInput | Spec,
+  options: Partial<RunOptions> = {},
+): Promise<ExperimentResult> {
+  return runWith(spec, { ...options, registry: options.registry ?? createRegistry() });
+}

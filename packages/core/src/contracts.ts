@@ -1,0 +1,171 @@
+/**
+ * The four extension points of regimes — Target, Learner, Metric, Backend — and the data they
+ * share. Each point has a factory contract that plugins bind in the container under a
+ * `kind`; a service identifier and its interface share a name.
+ */
+import type { Tensor2D } from '@tensorflow/tfjs-core';
+import type { ServiceIdentifier } from 'inversify';
+import type { z } from 'zod';
+import type { Rng } from './rng.js';
+
+export type MaybePromise<T> = T | Promise<T>;
+
+/** n samples: inputs x (n×d) and labels y (n×k). The owner disposes both. */
+export interface Dataset {
+  readonly x: Tensor2D;
+  readonly y: Tensor2D;
+}
+
+export function disposeDataset(data: Dataset): void {
+  data.x.dispose();
+  data.y.dispose();
+}
+
+/** What a target knows exactly about itself, for theory curves and metrics. */
+export interface TargetStructure {
+  /** Rows of U (r×d, orthonormal), row-major, when f*(x) = g(Ux). */
+  readonly subspace?: Float64Array;
+  /** r, the number of rows of `subspace`. */
+  readonly subspaceRank?: number;
+  /** ‖P_k f*‖² for k = 0..p in the orthonormal Hermite basis of N(0, I_d), when f* is a polynomial. */
+  readonly hermiteEnergy?: readonly number[];
+  /** Variance of the label noise added to f*(x) in `sample` (0 when labels are noiseless). */
+  readonly noiseVariance?: number;
+}
+
+/** A data distribution whose ground truth is known. */
+export interface Target {
+  /** Input dimension d. */
+  readonly dim: number;
+  /** Output dimension k (1 for scalar regression). */
+  readonly outputDim: number;
+  readonly structure: TargetStructure;
+  /** Draw n samples; every draw comes from `rng`. */
+  sample(n: number, rng: Rng): Dataset;
+  /** The noiseless f*(x), n×k. */
+  evaluate(x: Tensor2D): Tensor2D;
+}
+
+export interface Logger {
+  debug(message: string): void;
+  info(message: string): void;
+  warn(message: string): void;
+}
+
+/** Reports progress of a long fit: `done` of `total` steps. */
+export type Progress = (done: number, total: number) => void;
+
+/** Everything a learner may use besides its data; a learner never reads globals. */
+export interface FitContext {
+  /** The learner's own sub-stream (already specific to cell and learner id). */
+  readonly rng: Rng;
+  readonly signal: AbortSignal;
+  readonly progress: Progress;
+  readonly log: Logger;
+}
+
+/** A fitted model. The runner disposes it after the metrics are computed. */
+export interface Predictor {
+  predict(x: Tensor2D): Tensor2D;
+  /** First-layer weights W (width×d) when the model has them, for alignment metrics. */
+  readonly features?: Tensor2D;
+  /** Scalar facts about the fit (train risk, residual of a solve, ...), recorded in the row. */
+  readonly diagnostics?: Readonly<Record<string, number>>;
+  dispose(): void;
+}
+
+export interface Learner {
+  fit(train: Dataset, ctx: FitContext): Promise<Predictor>;
+}
+
+export type MetricValue = number | Readonly<Record<string, number>>;
+
+export interface Metric {
+  compute(predictor: Predictor, test: Dataset, target: Target): MaybePromise<MetricValue>;
+}
+
+export interface Availability {
+  readonly available: boolean;
+  /** Why not, and what to install, when unavailable. */
+  readonly reason?: string;
+  readonly device?: string;
+  readonly version?: string;
+}
+
+export interface Backend {
+  /** The tfjs backend name that `activate` makes current. */
+  readonly name: string;
+  probe(): Promise<Availability>;
+  activate(): Promise<void>;
+}
+
+/** What every factory has: a kind, a description and a zod schema of its options. */
+export interface KindFactory<Options = unknown> {
+  readonly kind: string;
+  readonly description: string;
+  readonly options: z.ZodType<Options>;
+}
+
+export interface TargetFactory<Options = unknown> extends KindFactory<Options> {
+  /** `rng` is for the target's own random structure (e.g. a seeded U). */
+  create(options: Options, context: { rng: Rng }): Target;
+}
+
+export interface LearnerFactory<Options = unknown> extends KindFactory<Options> {
+  create(options: Options): Learner;
+}
+
+export interface MetricFactory<Options = unknown> extends KindFactory<Options> {
+  create(options: Options): Metric;
+}
+
+export interface BackendFactory<Options = unknown> extends KindFactory<Options> {
+  /** Higher is preferred when a spec names no backend. */
+  readonly priority: number;
+  create(options: Options): Backend;
+}
+
+// Symbol.for: two copies of core in one process still share the extension points.
+export const TargetFactory: ServiceIdentifier<TargetFactory> = Symbol.for('regimes.TargetFactory');
+export const LearnerFactory: ServiceIdentifier<LearnerFactory> = Symbol.for('regimes.LearnerFactory');
+export const MetricFactory: ServiceIdentifier<MetricFactory> = Symbol.for('regimes.MetricFactory');
+export const BackendFactory: ServiceIdentifier<BackendFactory> = Symbol.for('regimes.BackendFactory');
+
+/** The extension points by name, as used in messages and `regimes list`. */
+export const extensionPoints = {
+  target: TargetFactory,
+  learner: LearnerFactory,
+  metric: MetricFactory,
+  backend: BackendFactory,
+} as const;
+export type ExtensionPoint = keyof typeof extensionPoints;
+
+type Factories = {
+  target: TargetFactory;
+  learner: LearnerFactory;
+  metric: MetricFactory;
+  backend: BackendFactory;
+};
+export type FactoryOf<P extends ExtensionPoint> = Factories[P];
+
+// Typed constructors: the option type is inferred from the schema (one source of truth).
+export function defineTargetKind<S extends z.ZodType>(
+  f: KindFactory<z.output<S>> & { options: S; create(o: z.output<S>, c: { rng: Rng }): Target },
+): TargetFactory {
+  return f as unknown as TargetFactory;
+}
+export function defineLearnerKind<S extends z.ZodType>(
+  f: KindFactory<z.output<S>> & { options: S; create(o: z.output<S>): Learner },
+): LearnerFactory {
+  return f as unknown as LearnerFactory;
+}
+export function defineMetricKind<S extends z.ZodType>(
+  f: KindFactory<z.output<S>> & { options: S; create(o: z.output<S>): Metric },
+): MetricFactory {
+  return f as unknown as MetricFactory;
+}
+export function defineBackendKind<S extends z.ZodType>(
+  f: KindFactory<z.output<S>> & { options: S; priority: number; create(o: z.output<S>): Backend },
+): BackendFactory {
+  return f as unknown as BackendFactory;
+}

@@ -1,0 +1,23 @@
+/**
+ * @regimes/core — contracts, the container and plugin loading, the seeded RNG, the runner
+ * and results. Pure exports only: importing core registers nothing.
+ */
+// Plugins build on these two; re-exported so a plugin depends on core alone.
+export { ContainerModule } from 'inversify';
+export { z } from 'zod';
+export * from './backends.js';
+export * from './closest.js';
+export * from './contracts.js';
+export * from './errors.js';
+export * from './linalg.js';
+export * from './options.js';
+export * from './plan.js';
+export * from './plugins.js';
+export * from './registry.js';
+export * from './results.js';
+export * from './rng.js';
+export * from './runner.js';
+export * from './spec.js';
+export * from './summary.js';
+export * from './tensors.js';
+export * from './version.js';

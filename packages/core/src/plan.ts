@@ -1,0 +1,194 @@
+/**
+ * From a validated spec to the list of cells to run: expands the sweep grid, applies swept
+ * values to the target and learners, and checks every resolved option against the schema its
+ * kind registered — all before any work, so a bad value in the last cell fails at once.
+ */
+import { createHash } from 'node:crypto';
+import { closestMatch } from './closest.js';
+import { SpecError } from './errors.js';
+import { parseOptions } from './options.js';
+import type { Registry } from './registry.js';
+import type { Spec } from './spec.js';
+
+export type Scalar = number | string | boolean;
+
+export interface KindPlan {
+  readonly kind: string;
+  /** Options after the kind's schema (defaults filled in), as recorded in results rows. */
+  readonly options: Record<string, unknown>;
+}
+
+export interface LearnerPlan extends KindPlan {
+  readonly id: string;
+}
+
+export interface Cell {
+  /** Stable key, e.g. `n=1024,seed=1`: the swept values in the order the spec lists them. */
+  readonly key: string;
+  readonly values: Readonly<Record<string, Scalar>>;
+  readonly n: number;
+  readonly seed: number;
+  readonly target: KindPlan;
+  readonly learners: readonly LearnerPlan[];
+}
+
+export interface Plan {
+  readonly spec: Spec;
+  readonly specHash: string;
+  readonly cells: readonly Cell[];
+  readonly metrics: readonly KindPlan[];
+}
+
+type SweepTarget =
+  | { kind: 'n' }
+  | { kind: 'seed' }
+  | { kind: 'target'; option: string }
+  | { kind: 'learners'; ids: string[]; option: string };
+
+/** The id of each learner: its `id`, else `<kind>#<k>` with k counting learners of that kind. */
+export function learnerIds(spec: Pick<Spec, 'learners'>): string[] {
+  const seen = new Map<string, number>();
+  return spec.learners.map((l) => {
+    if (l.id) return l.id;
+    const k = seen.get(l.kind) ?? 0;
+    seen.set(l.kind, k + 1);
+    return `${l.kind}#${k}`;
+  });
+}
+
+function canonical(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(canonical);
+  if (value && typeof value === 'object') {
+    return Object.fromEntries(
+      Object.keys(value)
+        .sort()
+        .map((k) => [k, canonical((value as Record<string, unknown>)[k])]),
+    );
+  }
+  return value;
+}
+
+/** A hash of everything in the spec that changes the numbers (not its name or description). */
+export function specHash(spec: Spec): string {
+  const { name: _name, description: _description, ...science } = spec;
+  return createHash('sha256').update(JSON.stringify(canonical(science))).digest('hex').slice(0, 16);
+}
+
+function parseSweepKey(key: string, ids: string[], kinds: string[]): SweepTarget | string {
+  if (key === 'n' || key === 'seed') return { kind: key };
+  let m = /^target\.(.+)$/.exec(key);
+  if (m) return m[1] === 'kind' ? 'the target kind cannot be swept' : { kind: 'target', option: m[1]! };
+  m = /^learners(?:\[([^\]]+)\])?\.(.+)$/.exec(key);
+  if (m) {
+    const option = m[2]!;
+    if (option === 'kind' || option === 'id') return `learners' ${option} cannot be swept`;
+    if (m[1] === undefined) return { kind: 'learners', ids, option };
+    const ref = m[1];
+    if (ids.includes(ref)) return { kind: 'learners', ids: [ref], option };
+    const byKind = ids.filter((_, i) => kinds[i] === ref);
+    if (byKind.length) return { kind: 'learners', ids: byKind, option };
+    const near = closestMatch(ref, ids);
+    return `no learner '${ref}'${near ? ` (did you mean '${near}'?)` : ''}; learners: ${ids.join(', ')}`;
+  }
+  const near = closestMatch(key, ['n', 'seed', 'target.', 'learners.']);
+  return (
+    `unknown sweep key${near ? ` (did you mean '${near}'?)` : ''}; ` +
+    'use n, seed, target.<option>, learners.<option> or learners[<id or kind>].<option>'
+  );
+}
+
+function cartesian(entries: [string, Scalar[]][]): Record<string, Scalar>[] {
+  let cells: Record<string, Scalar>[] = [{}];
+  for (const [key, values] of entries) {
+    cells = cells.flatMap((cell) => values.map((v) => ({ ...cell, [key]: v })));
+  }
+  return cells;
+}
+
+const strip = (entry: Record<string, unknown>, ...keys: string[]) =>
+  Object.fromEntries(Object.entries(entry).filter(([k]) => !keys.includes(k)));
+
+/** Expand and check a spec against the registered kinds. Throws SpecError listing every problem. */
+export function planExperiment(spec: Spec, registry: Registry, source?: string): Plan {
+  const problems = new Set<string>();
+  const ids = learnerIds(spec);
+  const kinds = spec.learners.map((l) => l.kind);
+  if (new Set(ids).size !== ids.length) problems.add(`learners: ids must be unique, got ${ids.join(', ')}`);
+
+  const kindProblem = (path: string, point: 'target' | 'learner' | 'metric', kind: string) => {
+    try {
+      registry.get(point, kind);
+      return false;
+    } catch (error) {
+      problems.add(`${path}.kind: ${(error as Error).message}`);
+      return true;
+    }
+  };
+  const targetUnknown = kindProblem('target', 'target', spec.target.kind);
+  const learnerUnknown = spec.learners.map((l, i) => kindProblem(`learners[${i}]`, 'learner', l.kind));
+
+  const metrics: KindPlan[] = [];
+  spec.metrics.forEach((entry, i) => {
+    const raw = typeof entry === 'string' ? { kind: entry } : entry;
+    if (kindProblem(`metrics[${i}]`, 'metric', raw.kind)) return;
+    const parsed = parseOptions(registry.get('metric', raw.kind).options, strip(raw, 'kind'), `metrics[${i}]`);
+    if (parsed.ok) metrics.push({ kind: raw.kind, options: parsed.value as Record<string, unknown> });
+    else for (const p of parsed.problems) problems.add(p);
+  });
+
+  const sweepEntries = Object.entries(spec.sweep);
+  const targets = new Map<string, SweepTarget>();
+  for (const [key, values] of sweepEntries) {
+    const parsed = parseSweepKey(key, ids, kinds);
+    if (typeof parsed === 'string') {
+      problems.add(`sweep.${key}: ${parsed}`);
+      continue;
+    }
+    targets.set(key, parsed);
+    values.forEach((v, i) => {
+      if (parsed.kind === 'n' && !(typeof v === 'number' && Number.isInteger(v) && v >= 1))
+        problems.add(`sweep.n[${i}]: sample sizes are positive integers, got ${JSON.stringify(v)}`);
+      if (parsed.kind === 'seed' && !(typeof v === 'number' && Number.isSafeInteger(v) && v >= 0))
+        problems.add(`sweep.seed[${i}]: seeds are integers >= 0, got ${JSON.stringify(v)}`);
+    });
+  }
+
+  const cells: Cell[] = [];
+  if (!problems.size) {
+    for (const values of cartesian(sweepEntries)) {
+      const key = Object.entries(values)
+        .map(([k, v]) => `${k}=${v}`)
+        .join(',');
+      const where = sweepEntries.length > 0 ? ` (in cell ${key})` : '';
+      const targetRaw = strip(spec.target, 'kind');
+      const learnerRaw = spec.learners.map((l) => strip(l, 'kind', 'id'));
+      for (const [k, v] of Object.entries(values)) {
+        const t = targets.get(k)!;
+        if (t.kind === 'target') targetRaw[t.option] = v;
+        if (t.kind === 'learners') for (const id of t.ids) learnerRaw[ids.indexOf(id)]![t.option] = v;
+      }
+      let target: KindPlan | undefined;
+      if (!targetUnknown) {
+        const parsed = parseOptions(registry.get('target', spec.target.kind).options, targetRaw, 'target');
+        if (parsed.ok) target = { kind: spec.target.kind, options: parsed.value as Record<string, unknown> };
+        else for (const p of parsed.problems) problems.add(p + where);
+      }
+      const learners: LearnerPlan[] = [];
+      spec.learners.forEach((l, i) => {
+        if (learnerUnknown[i]) return;
+        const parsed = parseOptions(registry.get('learner', l.kind).options, learnerRaw[i], `learners[${i}]`);
+        if (parsed.ok) learners.push({ id: ids[i]!, kind: l.kind, options: parsed.value as Record<string, unknown> });
+        else for (const p of parsed.problems) problems.add(p + where);
+      });
+      if (target && learners.length === spec.learners.length) {
+        const n = values.n as number;
+        const seed = (values.seed as number | undefined) ?? spec.seed;
+        cells.push({ key, values, n, seed, target, learners });
+      }
+    }
+  }
+  if (problems.size) {
+    throw new SpecError([...problems], source ? { source } : {});
+  }
+  return { spec, specHash: specHash(spec), cells, metrics };
+}

@@ -1,0 +1,182 @@
+/**
+ * Counter-based random numbers (Philox4x32-10, Salmon et al. 2011), generated on the host so
+ * that every backend sees the same numbers. A generator is a 64-bit key plus a position;
+ * the value at a position is a pure function of (key, position). Named children derive new
+ * keys from the parent's key and the name only, never from how much the parent has drawn,
+ * so adding a learner or a sweep value never shifts another's draws.
+ */
+
+const M0 = 0xd2511f53;
+const M1 = 0xcd9e8d57;
+const W0 = 0x9e3779b9;
+const W1 = 0xbb67ae85;
+const TWO_32 = 4294967296;
+
+/** High 32 bits of the 64-bit product of two uint32, exact in float64 arithmetic. */
+function mulhi(a: number, b: number): number {
+  const lo = a * (b & 0xffff); // < 2^48, exact
+  const hi = a * (b >>> 16); // < 2^48, exact
+  return Math.floor((hi + Math.floor(lo / 65536)) / 65536) >>> 0;
+}
+
+/** One Philox4x32-10 block: 4 output words for a 128-bit counter and a 64-bit key. */
+export function philox4x32(counter: ArrayLike<number>, key: ArrayLike<number>, out = new Uint32Array(4)) {
+  let c0 = counter[0]! >>> 0;
+  let c1 = counter[1]! >>> 0;
+  let c2 = counter[2]! >>> 0;
+  let c3 = counter[3]! >>> 0;
+  let k0 = key[0]! >>> 0;
+  let k1 = key[1]! >>> 0;
+  for (let round = 0; round < 10; round++) {
+    const hi0 = mulhi(M0, c0);
+    const lo0 = Math.imul(M0, c0) >>> 0;
+    const hi1 = mulhi(M1, c2);
+    const lo1 = Math.imul(M1, c2) >>> 0;
+    c0 = (hi1 ^ c1 ^ k0) >>> 0;
+    c1 = lo1;
+    c2 = (hi0 ^ c3 ^ k1) >>> 0;
+    c3 = lo0;
+    k0 = (k0 + W0) >>> 0;
+    k1 = (k1 + W1) >>> 0;
+  }
+  out[0] = c0;
+  out[1] = c1;
+  out[2] = c2;
+  out[3] = c3;
+  return out;
+}
+
+function fmix32(h: number): number {
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b);
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae35);
+  h ^= h >>> 16;
+  return h >>> 0;
+}
+
+/** A 128-bit hash of a string (four independently seeded multiplicative lanes). */
+function hash128(text: string): Uint32Array {
+  const lanes = new Uint32Array([0x811c9dc5, 0x01000193, 0x2545f491, 0x9e3779b9]);
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    for (let l = 0; l < 4; l++) lanes[l] = Math.imul(lanes[l]! ^ c, 0x01000193 + 2 * l);
+  }
+  for (let l = 0; l < 4; l++) lanes[l] = fmix32(lanes[l]! ^ text.length);
+  return lanes;
+}
+
+export type RngName = string | number;
+
+export class Rng {
+  /** Position, in 32-bit words, of the next draw. */
+  private position = 0;
+  private readonly block = new Uint32Array(4);
+  private readonly counter = new Uint32Array(4);
+
+  private constructor(
+    private readonly key: Uint32Array,
+    /** Where this generator comes from, e.g. `seed=0/cell/n=256/learner/rf#0`. For logs and errors. */
+    readonly path: string,
+  ) {}
+
+  /** The root generator of a run. `seed` is an integer in [0, 2^53). */
+  static fromSeed(seed: number): Rng {
+    if (!Number.isSafeInteger(seed) || seed < 0) {
+      throw new RangeError(`seed must be an integer in [0, 2^53), got ${seed}`);
+    }
+    return new Rng(new Uint32Array([seed >>> 0, Math.floor(seed / TWO_32) >>> 0]), `seed=${seed}`);
+  }
+
+  /** A generator for the named sub-stream; depends on this generator's key and the names only. */
+  child(...names: RngName[]): Rng {
+    const label = names.map(String).join('/');
+    const derived = philox4x32(hash128(label), this.key);
+    return new Rng(new Uint32Array([derived[0]!, derived[1]! ^ derived[2]!]), `${this.path}/${label}`);
+  }
+
+  /** Move to an absolute position (in 32-bit words). Draws are a pure function of it. */
+  seek(position: number): this {
+    this.position = position;
+    return this;
+  }
+
+  get offset(): number {
+    return this.position;
+  }
+
+  private fill(blockIndex: number): void {
+    const c = this.counter;
+    c[0] = blockIndex >>> 0;
+    c[1] = Math.floor(blockIndex / TWO_32) >>> 0;
+    c[2] = 0;
+    c[3] = 0;
+    philox4x32(c, this.key, this.block);
+  }
+
+  /** Raw 32-bit words. */
+  uint32(count: number): Uint32Array {
+    const out = new Uint32Array(count);
+    let p = this.position;
+    let loaded = -1;
+    for (let i = 0; i < count; i++, p++) {
+      const b = Math.floor(p / 4);
+      if (b !== loaded) {
+        this.fill(b);
+        loaded = b;
+      }
+      out[i] = this.block[p & 3]!;
+    }
+    this.position = p;
+    return out;
+  }
+
+  /** Uniform numbers in the open interval (0, 1), 32 bits of resolution each. */
+  uniform<T extends Float32Array | Float64Array = Float64Array>(count: number, out?: T): T {
+    const result = (out ?? new Float64Array(count)) as T;
+    const words = this.uint32(count);
+    for (let i = 0; i < count; i++) result[i] = (words[i]! + 0.5) / TWO_32;
+    return result;
+  }
+
+  /**
+   * Standard normal numbers by Box–Muller on pairs of words; a pair never straddles a block,
+   * so the value at a position does not depend on how the draws were split into calls.
+   */
+  normal<T extends Float32Array | Float64Array = Float32Array>(count: number, out?: T): T {
+    const result = (out ?? new Float32Array(count)) as T;
+    if (this.position % 2 === 1) this.position++; // align to a pair
+    let p = this.position;
+    let i = 0;
+    while (i < count) {
+      const b = Math.floor(p / 4);
+      this.fill(b);
+      for (let lane = p & 3; lane < 4 && i < count; lane += 2) {
+        const u1 = (this.block[lane]! + 0.5) / TWO_32;
+        const u2 = (this.block[lane + 1]! + 0.5) / TWO_32;
+        const radius = Math.sqrt(-2 * Math.log(u1));
+        const angle = 2 * Math.PI * u2;
+        result[i++] = radius * Math.cos(angle);
+        if (i < count) result[i++] = radius * Math.sin(angle);
+        p += 2;
+      }
+    }
+    this.position = p;
+    return result;
+  }
+
+  /** A uniformly random permutation of 0..n-1 (Fisher–Yates on 53-bit uniforms). */
+  permutation(n: number): Int32Array {
+    const perm = new Int32Array(n);
+    for (let i = 0; i < n; i++) perm[i] = i;
+    const words = this.uint32(2 * n);
+    for (let i = n - 1; i > 0; i--) {
+      const u = ((words[2 * i]! >>> 5) * 67108864 + (words[2 * i + 1]! >>> 6)) / 9007199254740992;
+      const j = Math.floor(u * (i + 1));
+      const t = perm[i]!;
+      perm[i] = perm[j]!;
+      perm[j] = t;
+    }
+    return perm;
+  }
+}

@@ -1,0 +1,246 @@
+/**
+ * runExperiment: spec → plan → for each cell and learner, fit, measure, append a row.
+ * Used by the CLI and directly from TypeScript.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import * as tf from '@tensorflow/tfjs-core';
+import { activateBackend } from './backends.js';
+import type { Dataset, FitContext, Logger, Predictor, Target } from './contracts.js';
+import { disposeDataset } from './contracts.js';
+import { DivergenceError, RegimesError } from './errors.js';
+import { type Cell, type LearnerPlan, type Plan, planExperiment } from './plan.js';
+import { loadPlugins } from './plugins.js';
+import type { Registry } from './registry.js';
+import { latestRows, type ResultRow, ResultsWriter, readResults } from './results.js';
+import { Rng } from './rng.js';
+import { parseSpec, type Spec, type SpecInput } from './spec.js';
+import { coreVersion } from './version.js';
+
+export interface RunOptions {
+  /** The plugins to use (targets, learners, metrics, backends); the spec's `plugins:` are added to it. */
+  readonly registry: Registry;
+  /** Results file (JSONL). Absent: rows are only returned. */
+  readonly out?: string;
+  /** Overrides the spec's `backend:`; REGIMES_BACKEND is used when neither is set. */
+  readonly backend?: string;
+  /** Redo every row, emptying the results file first. Default: skip rows already present. */
+  readonly force?: boolean;
+  /** Folder that relative plugin paths in the spec are resolved from (the spec file's folder). */
+  readonly baseDir?: string;
+  /** Name of the spec's source, for messages. */
+  readonly source?: string;
+  readonly log?: Logger;
+  readonly signal?: AbortSignal;
+  /** Called after each row is written, and for each row skipped on resume. */
+  readonly onRow?: (row: ResultRow, done: number, total: number, skipped: boolean) => void;
+}
+
+export interface ExperimentResult {
+  readonly plan: Plan;
+  /** Every row of this spec: those run now and those already in the results file. */
+  readonly rows: ResultRow[];
+  readonly ran: number;
+  readonly skipped: number;
+  readonly failed: number;
+  readonly backend: string;
+  readonly out?: string;
+}
+
+export const stderrLogger: Logger = {
+  debug: (m) => {
+    if (process.env.REGIMES_DEBUG) process.stderr.write(`debug: ${m}\n`);
+  },
+  info: (m) => process.stderr.write(`${m}\n`),
+  warn: (m) => process.stderr.write(`warning: ${m}\n`),
+};
+
+const resumable = (row: ResultRow) => row.status === 'ok' || row.status === 'diverged';
+
+export async function runExperiment(input: SpecInput | Spec, options: RunOptions): Promise<ExperimentResult> {
+  const log = options.log ?? stderrLogger;
+  const spec = parseSpec(input, options.source);
+  const { registry } = options;
+  await loadPlugins(registry, spec.plugins, options.baseDir ?? process.cwd());
+  const plan = planExperiment(spec, registry, options.source);
+
+  const previous = new Map<string, ResultRow>();
+  let writer: ResultsWriter | undefined;
+  if (options.out) {
+    writer = new ResultsWriter(options.out);
+    if (options.force) writer.truncate();
+    const { rows, badLines } = readResults(options.out);
+    if (badLines.length) log.warn(`${options.out}: ignoring ${badLines.length} unreadable line(s) (${badLines.join(', ')}); their rows will be rerun`);
+    const foreign = rows.find((r) => r.specHash !== plan.specHash);
+    if (foreign) {
+      throw new RegimesError(
+        `${options.out} holds rows of a different spec (hash ${foreign.specHash}, this spec is ${plan.specHash})`,
+        { hint: 'use --force to overwrite it, or --out to write somewhere else' },
+      );
+    }
+    for (const row of latestRows(rows)) previous.set(row.key, row);
+    // A row cut off by a kill leaves no newline; the next row must start on its own line.
+    const text = existsSync(options.out) ? readFileSync(options.out, 'utf8') : '';
+    if (text.length && !text.endsWith('\n')) writer.appendRaw('\n');
+  }
+
+  const { kind: backendKind } = await activateBackend(registry, options.backend ?? spec.backend ?? process.env.REGIMES_BACKEND);
+  const versions: Record<string, string> = { '@regimes/core': coreVersion, '@tensorflow/tfjs-core': tf.version_core };
+  for (const p of registry.plugins) versions[p.manifest.name] = p.manifest.version;
+
+  const total = plan.cells.length * plan.spec.learners.length;
+  const rows: ResultRow[] = [];
+  let done = 0;
+  let ran = 0;
+  let skipped = 0;
+  let failed = 0;
+  for (const cell of plan.cells) {
+    const todo = cell.learners.filter((l) => {
+      const old = previous.get(`${cell.key}|${l.id}`);
+      return !(old && resumable(old));
+    });
+    for (const l of cell.learners) {
+      const old = previous.get(`${cell.key}|${l.id}`);
+      if (old && resumable(old)) {
+        rows.push(old);
+        skipped++;
+        options.onRow?.(old, ++done, total, true);
+      }
+    }
+    if (!todo.length) continue;
+    options.signal?.throwIfAborted();
+    for (const row of await runCell(plan, cell, todo, { registry, backend: backendKind, versions, log, signal: options.signal })) {
+      writer?.append(row);
+      rows.push(row);
+      ran++;
+      if (row.status !== 'ok') failed++;
+      options.onRow?.(row, ++done, total, false);
+    }
+  }
+  return { plan, rows, ran, skipped, failed, backend: backendKind, ...(options.out ? { out: options.out } : {}) };
+}
+
+interface CellContext {
+  registry: Registry;
+  backend: string;
+  versions: Record<string, string>;
+  log: Logger;
+  signal: AbortSignal | undefined;
+}
+
+function errorMessage(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+async function runCell(plan: Plan, cell: Cell, learners: readonly LearnerPlan[], c: CellContext): Promise<ResultRow[]> {
+  const seedRng = Rng.fromSeed(cell.seed);
+  const base = (l: LearnerPlan) => ({
+    spec: plan.spec.name,
+    specHash: plan.specHash,
+    key: `${cell.key}|${l.id}`,
+    cell: { ...cell.values },
+    learner: { id: l.id, kind: l.kind, ...l.options },
+    target: { kind: cell.target.kind, ...cell.target.options },
+    seed: cell.seed,
+    backend: c.backend,
+    versions: c.versions,
+  });
+  const failedRow = (l: LearnerPlan, error: unknown): ResultRow => ({
+    ...base(l),
+    metrics: {},
+    timing: { fit_s: 0, eval_s: 0 },
+    status: 'error',
+    error: errorMessage(error),
+    finishedAt: new Date().toISOString(),
+  });
+
+  let target: Target;
+  let train: Dataset | undefined;
+  let test: Dataset | undefined;
+  try {
+    const factory = c.registry.get('target', cell.target.kind);
+    // The target's random structure depends on the replicate seed only: the same U for every n.
+    target = factory.create(cell.target.options, { rng: seedRng.child('target') });
+    train = target.sample(cell.n, seedRng.child('data', 'train'));
+    test = target.sample(plan.spec.test.n, seedRng.child('data', 'test'));
+  } catch (error) {
+    if (train) disposeDataset(train);
+    c.log.warn(`cell ${cell.key}: the target failed: ${errorMessage(error)}`);
+    return learners.map((l) => failedRow(l, error));
+  }
+
+  const rows: ResultRow[] = [];
+  try {
+    for (const l of learners) {
+      c.signal?.throwIfAborted();
+      rows.push(await runLearner(plan, cell, l, target, train, test, seedRng, c, base(l), failedRow));
+    }
+  } finally {
+    disposeDataset(train);
+    disposeDataset(test);
+  }
+  return rows;
+}
+
+async function runLearner(
+  plan: Plan,
+  cell: Cell,
+  l: LearnerPlan,
+  target: Target,
+  train: Dataset,
+  test: Dataset,
+  seedRng: Rng,
+  c: CellContext,
+  base: Omit<ResultRow, 'metrics' | 'timing' | 'status' | 'finishedAt'>,
+  failedRow: (l: LearnerPlan, error: unknown) => ResultRow,
+): Promise<ResultRow> {
+  const tensorsBefore = tf.memory().numTensors;
+  let predictor: Predictor | undefined;
+  try {
+    const learner = c.registry.get('learner', l.kind).create(l.options);
+    const ctx: FitContext = {
+      rng: seedRng.child('cell', cell.key).child('learner', l.id),
+      signal: c.signal ?? new AbortController().signal,
+      progress: () => {},
+      log: c.log,
+    };
+    const t0 = performance.now();
+    predictor = await learner.fit(train, ctx);
+    const t1 = performance.now();
+    const metrics: Record<string, number> = {};
+    const problems: string[] = [];
+    for (const m of plan.metrics) {
+      const value = await c.registry.get('metric', m.kind).create(m.options).compute(predictor, test, target);
+      for (const [name, v] of typeof value === 'number' ? [[m.kind, value] as const] : Object.entries(value)) {
+        metrics[name] = v;
+        if (!Number.isFinite(v)) problems.push(`metric '${name}' is not finite (${v})`);
+      }
+    }
+    const t2 = performance.now();
+    const diagnostics = predictor.diagnostics ? { ...predictor.diagnostics } : undefined;
+    return {
+      ...base,
+      metrics,
+      ...(diagnostics ? { diagnostics } : {}),
+      timing: { fit_s: (t1 - t0) / 1000, eval_s: (t2 - t1) / 1000 },
+      status: problems.length ? 'error' : 'ok',
+      ...(problems.length ? { error: `${problems.join('; ')}: the fit produced non-finite predictions` } : {}),
+      finishedAt: new Date().toISOString(),
+    };
+  } catch (error) {
+    if (error instanceof DOMException && error.name === 'AbortError') throw error;
+    c.log.warn(`${base.key}: ${errorMessage(error)}`);
+    const row = failedRow(l, error);
+    if (error instanceof DivergenceError) {
+      row.status = 'diverged';
+      row.diagnostics = {
+        ...(error.step !== undefined ? { step: error.step } : {}),
+        ...(error.lastFiniteLoss !== undefined ? { lastFiniteLoss: error.lastFiniteLoss } : {}),
+      };
+    }
+    return row;
+  } finally {
+    predictor?.dispose();
+    const leaked = tf.memory().numTensors - tensorsBefore;
+    if (leaked > 0) c.log.warn(`${base.key}: learner '${l.kind}' leaked ${leaked} tensor(s)`);
+  }
+}

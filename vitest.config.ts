@@ -1,0 +1,27 @@
+import { fileURLToPath } from 'node:url';
+import { defineConfig } from 'vitest/config';
+
+const packages = ['core', 'targets', 'learners', 'metrics', 'backend-node', 'backend-webgpu', 'cli'];
+const src = (p: string) => fileURLToPath(new URL(`./packages/${p}/src`, import.meta.url));
+
+// Tests run against the sources: every @regimes/* import is aliased to packages/*/src.
+const alias = [
+  { find: '@regimes/core/testing', replacement: `${src('core')}/testing/index.ts` },
+  ...packages.map((p) => ({ find: `@regimes/${p}`, replacement: `${src(p)}/index.ts` })),
+];
+
+export default defineConfig({
+  test: {
+    projects: packages.map((p) => ({
+      resolve: { alias },
+      test: {
+        name: p,
+        root: fileURLToPath(new URL(`./packages/${p}`, import.meta.url)),
+        include: ['test/**/*.test.ts'],
+        setupFiles: [fileURLToPath(new URL('./test/setup.ts', import.meta.url))],
+        testTimeout: 60_000,
+        hookTimeout: 60_000,
+      },
+    })),
+  },
+});
