@@ -87,7 +87,7 @@ function parseSweepKey(key: string, ids: string[], kinds: string[]): SweepTarget
     if (ids.includes(ref)) return { kind: 'learners', ids: [ref], option };
     const byKind = ids.filter((_, i) => kinds[i] === ref);
     if (byKind.length) return { kind: 'learners', ids: byKind, option };
-    const near = closestMatch(ref, ids);
+    const near = closestMatch(ref, [...new Set([...ids, ...kinds])]);
     return `no learner '${ref}'${near ? ` (did you mean '${near}'?)` : ''}; learners: ${ids.join(', ')}`;
   }
   const near = closestMatch(key, ['n', 'seed', 'target.', 'learners.']);
@@ -154,12 +154,18 @@ export function planExperiment(spec: Spec, registry: Registry, source?: string):
   }
 
   const cells: Cell[] = [];
+  // A problem found in some cells only is reported with the first such cell; one found in
+  // every cell comes from the spec itself and is reported once, without a cell.
+  const cellProblems = new Map<string, string[]>();
+  const addCellProblem = (problem: string, cellKey: string) =>
+    cellProblems.set(problem, [...(cellProblems.get(problem) ?? []), cellKey]);
+  let cellCount = 0;
   if (!problems.size) {
     for (const values of cartesian(sweepEntries)) {
       const key = Object.entries(values)
         .map(([k, v]) => `${k}=${v}`)
         .join(',');
-      const where = sweepEntries.length > 0 ? ` (in cell ${key})` : '';
+      cellCount++;
       const targetRaw = strip(spec.target, 'kind');
       const learnerRaw = spec.learners.map((l) => strip(l, 'kind', 'id'));
       for (const [k, v] of Object.entries(values)) {
@@ -171,20 +177,27 @@ export function planExperiment(spec: Spec, registry: Registry, source?: string):
       if (!targetUnknown) {
         const parsed = parseOptions(registry.get('target', spec.target.kind).options, targetRaw, 'target');
         if (parsed.ok) target = { kind: spec.target.kind, options: parsed.value as Record<string, unknown> };
-        else for (const p of parsed.problems) problems.add(p + where);
+        else for (const p of parsed.problems) addCellProblem(p, key);
       }
       const learners: LearnerPlan[] = [];
       spec.learners.forEach((l, i) => {
         if (learnerUnknown[i]) return;
         const parsed = parseOptions(registry.get('learner', l.kind).options, learnerRaw[i], `learners[${i}]`);
         if (parsed.ok) learners.push({ id: ids[i]!, kind: l.kind, options: parsed.value as Record<string, unknown> });
-        else for (const p of parsed.problems) problems.add(p + where);
+        else for (const p of parsed.problems) addCellProblem(p, key);
       });
       if (target && learners.length === spec.learners.length) {
         const n = values.n as number;
         const seed = (values.seed as number | undefined) ?? spec.seed;
         cells.push({ key, values, n, seed, target, learners });
       }
+    }
+  }
+  for (const [problem, where] of cellProblems) {
+    if (where.length === cellCount) problems.add(problem);
+    else {
+      const more = where.length > 1 ? ` and ${where.length - 1} more` : '';
+      problems.add(`${problem} (in cell ${where[0]}${more})`);
     }
   }
   if (problems.size) {

@@ -1,0 +1,134 @@
+import { fileURLToPath } from 'node:url';
+import { ContainerModule } from 'inversify';
+import { describe, expect, it } from 'vitest';
+import { LearnerFactory, TargetFactory } from '../src/contracts.js';
+import { PluginError, UnknownKindError } from '../src/errors.js';
+import { loadPlugins } from '../src/plugins.js';
+import { Registry } from '../src/registry.js';
+import { runExperiment } from '../src/runner.js';
+import { silentLogger } from '../src/testing/index.js';
+import { testPlugin } from './helpers.js';
+
+const fixtures = fileURLToPath(new URL('./fixtures', import.meta.url));
+
+describe('Registry', () => {
+  it('resolves kinds registered by a plugin module (multi-bindings)', () => {
+    const registry = Registry.with(testPlugin);
+    expect(registry.kinds('target')).toEqual(['linear']);
+    expect(registry.kinds('backend')).toEqual(['cpu', 'quantum']);
+    expect(registry.get('learner', 'ridge').kind).toBe('ridge');
+    expect(registry.plugins[0]!.kinds.metric).toEqual(['mse']);
+  });
+
+  it('names the registered kinds and the closest one for an unknown kind', () => {
+    const registry = Registry.with(testPlugin);
+    expect(() => registry.get('learner', 'ridg')).toThrow(UnknownKindError);
+    expect(() => registry.get('learner', 'ridg')).toThrow(
+      "unknown learner kind 'ridg' (did you mean 'ridge'?); registered learner kinds: ridge",
+    );
+    expect(() => registry.get('target', 'zzz')).toThrow("unknown target kind 'zzz'; registered target kinds: linear");
+  });
+
+  it('rejects a plugin registering a kind another plugin has, naming both', () => {
+    const registry = Registry.with(testPlugin);
+    const clash = {
+      name: 'clashing-plugin',
+      version: '1.0.0',
+      core: '^0.1.0',
+      module: new ContainerModule(({ bind }) => {
+        bind(TargetFactory).toConstantValue({ ...registry.get('target', 'linear') });
+      }),
+    };
+    expect(() => registry.use(clash)).toThrow(
+      "plugin 'clashing-plugin' (code) registers target kind 'linear', which plugin 'test-plugin' already registers",
+    );
+    expect(registry.kinds('target')).toEqual(['linear']); // the clashing module was unloaded
+  });
+
+  it('rejects a manifest of the wrong shape, saying which fields', () => {
+    const registry = new Registry();
+    expect(() => registry.use({ name: 'x', version: 'one', core: '^0.1.0', module: {} } as never)).toThrow(
+      /'version' must be a semver version.*'module' must be an inversify ContainerModule/,
+    );
+  });
+
+  it('rejects a plugin built for another core range with a message that says what to install', () => {
+    const registry = new Registry();
+    const old = { ...testPlugin, name: 'old-plugin', core: '^2.0.0' };
+    expect(() => registry.use(old)).toThrow(PluginError);
+    expect(() => registry.use(old)).toThrow(/plugin 'old-plugin@0.1.0' \(code\) requires @regimes\/core \^2.0.0, but this is 0\.1\.0/);
+  });
+});
+
+describe('plugin loading from a local path', () => {
+  it('loads a plugin folder (package.json exports), registers it and runs its learner', async () => {
+    const registry = Registry.with(testPlugin);
+    await loadPlugins(registry, ['./plugin-ok'], fixtures);
+    expect(registry.kinds('learner')).toEqual(['ridge', 'mean']);
+    const result = await runExperiment(
+      {
+        target: { kind: 'linear', d: 3 },
+        learners: [{ kind: 'mean', offset: 0 }, { kind: 'ridge' }],
+        metrics: ['mse'],
+        sweep: { n: [64] },
+        test: { n: 512 },
+        backend: 'cpu',
+      },
+      { registry, log: silentLogger },
+    );
+    const [mean, ridge] = result.rows;
+    expect(mean!.status).toBe('ok');
+    // Predicting (about) 0 for y = x_1 gives risk E[x_1²] = 1; MC over 512 test points: sd ≈ 0.06.
+    expect(mean!.metrics.mse).toBeGreaterThan(0.7);
+    expect(mean!.metrics.mse).toBeLessThan(1.3);
+    expect(ridge!.metrics.mse).toBeLessThan(0.01);
+    expect(mean!.versions['regimes-plugin-constant']).toBe('1.2.0');
+  });
+
+  it('loads plugins named in a spec relative to the spec folder', async () => {
+    const registry = Registry.with(testPlugin);
+    const result = await runExperiment(
+      {
+        plugins: ['./plugin-ok'],
+        target: { kind: 'linear', d: 2 },
+        learners: [{ kind: 'mean' }],
+        metrics: ['mse'],
+        sweep: { n: [8] },
+        test: { n: 16 },
+      },
+      { registry, baseDir: fixtures, log: silentLogger },
+    );
+    expect(result.rows[0]!.status).toBe('ok');
+  });
+
+  it('rejects a plugin with a wrong core range, naming plugin and file', async () => {
+    await expect(loadPlugins(new Registry(), ['./plugin-old-core'], fixtures)).rejects.toThrow(
+      /plugin 'regimes-plugin-old@0.3.0' \(.*plugin-old-core\/index\.js\) requires @regimes\/core \^0\.0\.1, but this is 0\.1\.0/,
+    );
+  });
+
+  it('names the plugin, the file and the reason when it fails to import', async () => {
+    await expect(loadPlugins(new Registry(), ['./plugin-broken'], fixtures)).rejects.toThrow(
+      /plugin '.\/plugin-broken' failed to load from .*plugin-broken\/index\.js: this plugin is broken on purpose/,
+    );
+  });
+
+  it('says when the entry exports no manifest', async () => {
+    await expect(loadPlugins(new Registry(), ['./plugin-no-manifest'], fixtures)).rejects.toThrow(
+      /is not a valid regimes plugin: the entry exports no manifest object/,
+    );
+  });
+
+  it('says how to install a package that is not found, and when a path does not exist', async () => {
+    await expect(loadPlugins(new Registry(), ['regimes-plugin-that-does-not-exist'], fixtures)).rejects.toThrow(
+      /plugin 'regimes-plugin-that-does-not-exist' failed to load from \(not found in node_modules above/,
+    );
+    await expect(loadPlugins(new Registry(), ['./nowhere'], fixtures)).rejects.toThrow(/no file or folder at/);
+  });
+});
+
+describe('LearnerFactory identifiers', () => {
+  it('are global symbols, so a second copy of core shares the extension points', () => {
+    expect(LearnerFactory).toBe(Symbol.for('regimes.LearnerFactory'));
+  });
+});

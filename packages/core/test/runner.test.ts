@@ -1,0 +1,175 @@
+import { appendFileSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import * as tf from '@tensorflow/tfjs-core';
+import { ContainerModule } from 'inversify';
+import { describe, expect, it } from 'vitest';
+import { z } from 'zod';
+import { LearnerFactory } from '../src/contracts.js';
+import { BackendUnavailable, DivergenceError, RegimesError } from '../src/errors.js';
+import { options } from '../src/options.js';
+import { Registry } from '../src/registry.js';
+import { readResults, type ResultRow } from '../src/results.js';
+import { runExperiment } from '../src/runner.js';
+import type { SpecInput } from '../src/spec.js';
+import { silentLogger } from '../src/testing/index.js';
+import { testPlugin } from './helpers.js';
+
+const spec: SpecInput = {
+  name: 'runner-test',
+  backend: 'cpu',
+  target: { kind: 'linear', d: 3, noise: 0.5 },
+  learners: [{ kind: 'ridge', jitter: 0.1 }, { kind: 'ridge', id: 'strong', lambda: 10 }],
+  metrics: ['mse'],
+  sweep: { n: [8, 64], seed: [0, 1] },
+  test: { n: 256 },
+};
+
+/** Learners that fail on purpose: by throwing, or by diverging at step 7. */
+const failing = {
+  name: 'failing-learners',
+  version: '0.1.0',
+  core: '^0.1.0',
+  module: new ContainerModule(({ bind }) => {
+    bind(LearnerFactory).toConstantValue({
+      kind: 'explode',
+      description: 'throws on large n, diverges on small n',
+      options: options({ at: z.number().default(32) }),
+      create: ({ at }: { at: number }) => ({
+        async fit(train: { x: tf.Tensor2D }) {
+          if (train.x.shape[0] > at) throw new Error('out of cheese');
+          throw new DivergenceError('loss became NaN at step 7', 7, 0.25);
+        },
+      }),
+    } as never);
+  }),
+};
+
+const tmp = () => mkdtempSync(join(tmpdir(), 'regimes-runner-'));
+const withoutTimes = (rows: ResultRow[]) => rows.map(({ timing: _t, finishedAt: _f, ...rest }) => rest);
+const run = (s: SpecInput, extra: Partial<Parameters<typeof runExperiment>[1]> = {}) =>
+  runExperiment(s, { registry: Registry.with(testPlugin, failing), log: silentLogger, ...extra });
+
+describe('runExperiment', () => {
+  it('writes one row per (cell, learner) in the documented format', async () => {
+    const out = join(tmp(), 'results.jsonl');
+    const result = await run(spec, { out });
+    expect(result.rows.length).toBe(8);
+    const rows = readResults(out).rows;
+    expect(rows.length).toBe(8);
+    const row = rows[0]!;
+    expect(row).toMatchObject({
+      spec: 'runner-test',
+      key: 'n=8,seed=0|ridge#0',
+      cell: { n: 8, seed: 0 },
+      learner: { id: 'ridge#0', kind: 'ridge', lambda: 1e-3, jitter: 0.1 },
+      target: { kind: 'linear', d: 3, noise: 0.5 },
+      backend: 'cpu',
+      status: 'ok',
+      seed: 0,
+    });
+    expect(row.specHash).toMatch(/^[0-9a-f]{16}$/);
+    expect(Object.keys(row.metrics)).toEqual(['mse']);
+    expect(row.versions['@regimes/core']).toBe('0.1.0');
+    expect(row.versions['@tensorflow/tfjs-core']).toBe(tf.version_core);
+    expect(row.timing.fit_s).toBeGreaterThanOrEqual(0);
+  });
+
+  it('gives identical rows (but timings) for the same spec and seed', async () => {
+    const a = await run(spec);
+    const b = await run(spec);
+    expect(withoutTimes(b.rows)).toEqual(withoutTimes(a.rows));
+    const c = await run({ ...spec, sweep: { n: [8, 64], seed: [2, 1] } });
+    // seed 1 rows do not depend on which other seeds are swept
+    expect(withoutTimes(c.rows.filter((r) => r.seed === 1)).map((r) => r.metrics)).toEqual(
+      withoutTimes(a.rows.filter((r) => r.seed === 1)).map((r) => r.metrics),
+    );
+  });
+
+  it('does not shift a learner’s draws when another learner is added', async () => {
+    const one = await run({ ...spec, learners: [{ kind: 'ridge', jitter: 0.1 }] });
+    const two = await run({ ...spec, learners: [{ kind: 'ridge', id: 'first', jitter: 0.3 }, { kind: 'ridge', jitter: 0.1 }] });
+    expect(two.rows.filter((r) => r.learner.id === 'ridge#0').map((r) => r.metrics)).toEqual(one.rows.map((r) => r.metrics));
+  });
+
+  it('resumes: rows already present are skipped, a cut-off row is rerun, nothing is lost', async () => {
+    const out = join(tmp(), 'results.jsonl');
+    const full = await run(spec, { out });
+    const lines = readFileSync(out, 'utf8').trimEnd().split('\n');
+    // As if killed while writing the sixth row: five complete lines and half of the sixth.
+    writeFileSync(out, `${lines.slice(0, 5).join('\n')}\n${lines[5]!.slice(0, 40)}`);
+    const resumed = await run(spec, { out });
+    expect(resumed.skipped).toBe(5);
+    expect(resumed.ran).toBe(3);
+    const { rows, badLines } = readResults(out);
+    expect(badLines).toEqual([6]);
+    expect(withoutTimes(rows).sort((a, b) => a.key.localeCompare(b.key))).toEqual(
+      withoutTimes(full.rows).sort((a, b) => a.key.localeCompare(b.key)),
+    );
+    const again = await run(spec, { out });
+    expect(again.ran).toBe(0);
+    expect(again.skipped).toBe(8);
+  });
+
+  it('refuses to mix rows of another spec, and --force starts over', async () => {
+    const out = join(tmp(), 'results.jsonl');
+    await run(spec, { out });
+    await expect(run({ ...spec, seed: 5 }, { out })).rejects.toThrow(/holds rows of a different spec/);
+    const forced = await run({ ...spec, seed: 5 }, { out, force: true });
+    expect(forced.ran).toBe(8);
+    expect(readResults(out).rows.length).toBe(8);
+  });
+
+  it('records a failing or diverging learner and goes on with the sweep', async () => {
+    const out = join(tmp(), 'results.jsonl');
+    const result = await run({ ...spec, learners: [{ kind: 'explode' }, { kind: 'ridge' }] }, { out });
+    expect(result.failed).toBe(4);
+    const rows = readResults(out).rows;
+    expect(rows.filter((r) => r.learner.kind === 'ridge').every((r) => r.status === 'ok')).toBe(true);
+    expect(rows.find((r) => r.key === 'n=64,seed=0|explode#0')).toMatchObject({ status: 'error', error: 'out of cheese' });
+    expect(rows.find((r) => r.key === 'n=8,seed=0|explode#0')).toMatchObject({
+      status: 'diverged',
+      error: 'loss became NaN at step 7',
+      diagnostics: { step: 7, lastFiniteLoss: 0.25 },
+    });
+  });
+
+  it('reruns failed rows on resume', async () => {
+    const out = join(tmp(), 'results.jsonl');
+    const s = { ...spec, learners: [{ kind: 'explode' }] };
+    await run(s, { out });
+    const again = await run(s, { out });
+    expect(again.skipped).toBe(2); // the diverged rows are results; the errors are retried
+    expect(again.ran).toBe(2);
+  });
+
+  it('leaves no tensor behind', async () => {
+    const before = tf.memory().numTensors;
+    await run(spec);
+    expect(tf.memory().numTensors).toBe(before);
+  });
+
+  it('never falls back silently: a named unavailable backend is an error that says why', async () => {
+    await expect(run({ ...spec, backend: 'quantum' })).rejects.toThrow(BackendUnavailable);
+    await expect(run({ ...spec, backend: 'quantum' })).rejects.toThrow(
+      "backend 'quantum' is not available here: no quantum computer attached; install one",
+    );
+    await expect(run({ ...spec, backend: 'gpu' })).rejects.toThrow(/unknown backend kind 'gpu' \(did you mean 'cpu'\?\); registered backend kinds: cpu, quantum/);
+  });
+
+  it('picks the highest-priority available backend when none is named, and records it', async () => {
+    const { backend: _b, ...noBackend } = spec;
+    const result = await run(noBackend);
+    expect(result.backend).toBe('cpu');
+    expect(result.rows.every((r) => r.backend === 'cpu')).toBe(true);
+  });
+
+  it('rejects a results file cut in the middle that belongs to another spec, without touching it', async () => {
+    const out = join(tmp(), 'results.jsonl');
+    await run(spec, { out });
+    appendFileSync(out, '{"key":"x","specHash":"0000000000000000"}\n');
+    const before = readFileSync(out, 'utf8');
+    await expect(run(spec, { out })).rejects.toThrow(RegimesError);
+    expect(readFileSync(out, 'utf8')).toBe(before);
+  });
+});
