@@ -10,7 +10,8 @@ async function loadCpu(): Promise<string> {
 
 export const cpu = defineBackendKind({
   kind: 'cpu',
-  description: 'pure-JavaScript reference kernels (@tensorflow/tfjs-backend-cpu), single-threaded; always available',
+  description:
+    'pure-JavaScript reference kernels (@tensorflow/tfjs-backend-cpu), single-threaded; always available',
   priority: 0,
   options: options({}),
   create() {
@@ -18,7 +19,11 @@ export const cpu = defineBackendKind({
       name: 'cpu',
       async probe() {
         const version = await loadCpu();
-        return { available: tf.findBackendFactory('cpu') != null, version, device: 'host CPU, JavaScript, 1 thread' };
+        return {
+          available: tf.findBackendFactory('cpu') != null,
+          version,
+          device: 'host CPU, JavaScript, 1 thread',
+        };
       },
       async activate() {
         await loadCpu();

@@ -9,7 +9,9 @@ import { defineBackendKind, options } from '@regimes/core';
 import * as tf from '@tensorflow/tfjs-core';
 
 interface GpuLike {
-  requestAdapter(options?: unknown): Promise<{ info?: { vendor?: string; architecture?: string; description?: string } } | null>;
+  requestAdapter(
+    options?: unknown,
+  ): Promise<{ info?: { vendor?: string; architecture?: string; description?: string } } | null>;
 }
 
 const INSTALL_DAWN =
@@ -36,7 +38,8 @@ async function findGpu(): Promise<{ gpu?: GpuLike; reason?: string }> {
 
 export const webgpu = defineBackendKind({
   kind: 'webgpu',
-  description: 'WebGPU kernels (@tensorflow/tfjs-backend-webgpu): browsers, and Node through Dawn where a GPU adapter exists',
+  description:
+    'WebGPU kernels (@tensorflow/tfjs-backend-webgpu): browsers, and Node through Dawn where a GPU adapter exists',
   priority: 30,
   options: options({}),
   create() {
@@ -47,14 +50,22 @@ export const webgpu = defineBackendKind({
         if (!gpu) return { available: false, reason: reason ?? 'no WebGPU implementation' };
         const adapter = await gpu.requestAdapter();
         if (!adapter) {
-          return { available: false, reason: `WebGPU requestAdapter() returned null: no usable GPU adapter; ${INSTALL_DAWN}` };
+          return {
+            available: false,
+            reason: `WebGPU requestAdapter() returned null: no usable GPU adapter; ${INSTALL_DAWN}`,
+          };
         }
         const info = adapter.info;
         return {
           available: true,
-          version: (createRequire(import.meta.url)('@tensorflow/tfjs-backend-webgpu/package.json') as { version: string })
-            .version,
-          device: [info?.vendor, info?.architecture, info?.description].filter(Boolean).join(' ') || 'WebGPU adapter',
+          version: (
+            createRequire(import.meta.url)('@tensorflow/tfjs-backend-webgpu/package.json') as {
+              version: string;
+            }
+          ).version,
+          device:
+            [info?.vendor, info?.architecture, info?.description].filter(Boolean).join(' ') ||
+            'WebGPU adapter',
         };
       },
       async activate() {

@@ -6,7 +6,13 @@ import learners from '@regimes/learners';
 import metrics from '@regimes/metrics';
 import targets from '@regimes/targets';
 
-export const defaultPlugins: readonly PluginManifest[] = [targets, learners, metrics, backendNode, backendWebgpu];
+export const defaultPlugins: readonly PluginManifest[] = [
+  targets,
+  learners,
+  metrics,
+  backendNode,
+  backendWebgpu,
+];
 
 /** A registry with the default plugins loaded. */
 export function createRegistry(): Registry {

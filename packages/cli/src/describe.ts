@@ -16,7 +16,9 @@ function describeType(p: JsonSchemaProperty): string {
   if (p.anyOf) return p.anyOf.map(describeType).join(' | ');
   const type = Array.isArray(p.type) ? p.type.join(' | ') : (p.type ?? 'any');
   const range =
-    p.minimum !== undefined || p.maximum !== undefined ? ` in [${p.minimum ?? '-inf'}, ${p.maximum ?? 'inf'}]` : '';
+    p.minimum !== undefined || p.maximum !== undefined
+      ? ` in [${p.minimum ?? '-inf'}, ${p.maximum ?? 'inf'}]`
+      : '';
   return type + range;
 }
 
@@ -27,7 +29,9 @@ export function describeOptions(factory: KindFactory): string[] {
   };
   return Object.entries(schema.properties ?? {}).map(([name, p]) => {
     const required = schema.required?.includes(name) && p.default === undefined;
-    const extra = [required ? 'required' : `default ${JSON.stringify(p.default)}`, p.description].filter(Boolean);
+    const extra = [required ? 'required' : `default ${JSON.stringify(p.default)}`, p.description].filter(
+      Boolean,
+    );
     return `${name}: ${describeType(p)} (${extra.join('; ')})`;
   });
 }

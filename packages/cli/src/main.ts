@@ -36,41 +36,50 @@ async function registryFor(plugins: string[], baseDir: string) {
 
 export function buildProgram(setExit: (code: number) => void): Command {
   const program = new Command('regimes')
-    .description('experiments on the learning regimes of neural networks: random features, NTK, feature learning')
+    .description(
+      'experiments on the learning regimes of neural networks: random features, NTK, feature learning',
+    )
     .option('--verbose', 'print stack traces of errors')
     .showHelpAfterError();
 
   program
     .command('run')
-    .description('validate and run an experiment spec, appending one row per (cell, learner) to results.jsonl')
+    .description(
+      'validate and run an experiment spec, appending one row per (cell, learner) to results.jsonl',
+    )
     .argument('<spec>', 'spec file (YAML or JSON)')
     .option('-o, --out <dir>', 'output folder (default: runs/<spec name>)')
     .option('-b, --backend <name>', 'backend to use (overrides the spec and REGIMES_BACKEND)')
     .option('--force', 'empty the results file and redo every row (default: resume, skipping rows present)')
     .option('-q, --quiet', 'no progress lines')
     .addOption(new Option('--plugin <specifier...>', 'extra plugins (package names or paths)').default([]))
-    .action(async (specPath: string, opts: { out?: string; backend?: string; force?: boolean; quiet?: boolean; plugin: string[] }) => {
-      const spec = loadSpecFile(specPath);
-      const registry = await registryFor(opts.plugin, process.cwd());
-      const outDir = resolve(opts.out ?? join('runs', spec.name));
-      const out = join(outDir, 'results.jsonl');
-      const result = await runExperiment(spec, {
-        registry,
-        out,
-        ...(opts.backend ? { backend: opts.backend } : {}),
-        force: opts.force ?? false,
-        baseDir: dirname(resolve(specPath)),
-        source: specPath,
-        onRow: (row, done, total, skipped) => {
-          if (!opts.quiet) process.stderr.write(`${progressLine(row, done, total, skipped)}\n`);
-        },
-      });
-      process.stdout.write(`${formatSummary(summarize(result.rows))}\n\n`);
-      process.stdout.write(
-        `${result.rows.length} rows in ${out} (${result.ran} run now, ${result.skipped} resumed, ${result.failed} failed) on backend ${result.backend}\n`,
-      );
-      if (result.failed) setExit(EXIT_FAILED_ROWS);
-    });
+    .action(
+      async (
+        specPath: string,
+        opts: { out?: string; backend?: string; force?: boolean; quiet?: boolean; plugin: string[] },
+      ) => {
+        const spec = loadSpecFile(specPath);
+        const registry = await registryFor(opts.plugin, process.cwd());
+        const outDir = resolve(opts.out ?? join('runs', spec.name));
+        const out = join(outDir, 'results.jsonl');
+        const result = await runExperiment(spec, {
+          registry,
+          out,
+          ...(opts.backend ? { backend: opts.backend } : {}),
+          force: opts.force ?? false,
+          baseDir: dirname(resolve(specPath)),
+          source: specPath,
+          onRow: (row, done, total, skipped) => {
+            if (!opts.quiet) process.stderr.write(`${progressLine(row, done, total, skipped)}\n`);
+          },
+        });
+        process.stdout.write(`${formatSummary(summarize(result.rows))}\n\n`);
+        process.stdout.write(
+          `${result.rows.length} rows in ${out} (${result.ran} run now, ${result.skipped} resumed, ${result.failed} failed) on backend ${result.backend}\n`,
+        );
+        if (result.failed) setExit(EXIT_FAILED_ROWS);
+      },
+    );
 
   program
     .command('validate')
@@ -98,7 +107,8 @@ export function buildProgram(setExit: (code: number) => void): Command {
       if (what === undefined) points = ['target', 'learner', 'metric', 'backend'];
       else {
         const point = pointNames[what] ?? pointNames[`${what}s`];
-        if (!point) throw new RegimesError(`unknown list '${what}'; use one of: ${Object.keys(pointNames).join(', ')}`);
+        if (!point)
+          throw new RegimesError(`unknown list '${what}'; use one of: ${Object.keys(pointNames).join(', ')}`);
         points = [point];
       }
       process.stdout.write(listKinds(registry, points));
@@ -112,8 +122,12 @@ export function buildProgram(setExit: (code: number) => void): Command {
       for (const report of await probeBackends(registry)) {
         const a = report.availability;
         const state = a.available ? 'available' : 'unavailable';
-        const detail = a.available ? [a.device, a.version && `v${a.version}`].filter(Boolean).join(', ') : a.reason;
-        process.stdout.write(`${report.kind.padEnd(12)} ${state.padEnd(12)} priority ${report.priority}  ${detail ?? ''}\n`);
+        const detail = a.available
+          ? [a.device, a.version && `v${a.version}`].filter(Boolean).join(', ')
+          : a.reason;
+        process.stdout.write(
+          `${report.kind.padEnd(12)} ${state.padEnd(12)} priority ${report.priority}  ${detail ?? ''}\n`,
+        );
       }
     });
 

@@ -36,7 +36,10 @@ async function safeProbe(backend: Backend): Promise<Availability> {
  * The backend named (spec, flag or REGIMES_BACKEND), or the highest-priority available one.
  * A named backend that is unavailable is an error that says why.
  */
-export async function activateBackend(registry: Registry, name?: string): Promise<{ kind: string; backend: Backend }> {
+export async function activateBackend(
+  registry: Registry,
+  name?: string,
+): Promise<{ kind: string; backend: Backend }> {
   let chosen: BackendFactory | undefined;
   let backend: Backend | undefined;
   if (name) {
@@ -44,9 +47,12 @@ export async function activateBackend(registry: Registry, name?: string): Promis
     backend = chosen.create(chosen.options.parse({}));
     const availability = await safeProbe(backend);
     if (!availability.available) {
-      throw new BackendUnavailable(`backend '${name}' is not available here: ${availability.reason ?? 'no reason given'}`, {
-        hint: "run 'regimes backends' to see what is available, or choose another with --backend",
-      });
+      throw new BackendUnavailable(
+        `backend '${name}' is not available here: ${availability.reason ?? 'no reason given'}`,
+        {
+          hint: "run 'regimes backends' to see what is available, or choose another with --backend",
+        },
+      );
     }
   } else {
     const reports: string[] = [];

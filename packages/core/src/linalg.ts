@@ -47,7 +47,13 @@ export function choleskySolve(l: Float64Array, m: number, b: Float64Array, cols 
 }
 
 /** x = (A + shift·I)⁻¹ b for symmetric positive semi-definite A (copied, not modified). */
-export function solveShiftedSPD(a: ArrayLike<number>, m: number, shift: number, b: ArrayLike<number>, cols = 1) {
+export function solveShiftedSPD(
+  a: ArrayLike<number>,
+  m: number,
+  shift: number,
+  b: ArrayLike<number>,
+  cols = 1,
+) {
   const factor = Float64Array.from(a);
   for (let i = 0; i < m; i++) factor[i * m + i]! += shift;
   cholesky(factor, m);

@@ -71,7 +71,10 @@ function canonical(value: unknown): unknown {
 /** A hash of everything in the spec that changes the numbers (not its name or description). */
 export function specHash(spec: Spec): string {
   const { name: _name, description: _description, ...science } = spec;
-  return createHash('sha256').update(JSON.stringify(canonical(science))).digest('hex').slice(0, 16);
+  return createHash('sha256')
+    .update(JSON.stringify(canonical(science)))
+    .digest('hex')
+    .slice(0, 16);
 }
 
 function parseSweepKey(key: string, ids: string[], kinds: string[]): SweepTarget | string {
@@ -131,7 +134,11 @@ export function planExperiment(spec: Spec, registry: Registry, source?: string):
   spec.metrics.forEach((entry, i) => {
     const raw = typeof entry === 'string' ? { kind: entry } : entry;
     if (kindProblem(`metrics[${i}]`, 'metric', raw.kind)) return;
-    const parsed = parseOptions(registry.get('metric', raw.kind).options, strip(raw, 'kind'), `metrics[${i}]`);
+    const parsed = parseOptions(
+      registry.get('metric', raw.kind).options,
+      strip(raw, 'kind'),
+      `metrics[${i}]`,
+    );
     if (parsed.ok) metrics.push({ kind: raw.kind, options: parsed.value as Record<string, unknown> });
     else for (const p of parsed.problems) problems.add(p);
   });
@@ -183,7 +190,8 @@ export function planExperiment(spec: Spec, registry: Registry, source?: string):
       spec.learners.forEach((l, i) => {
         if (learnerUnknown[i]) return;
         const parsed = parseOptions(registry.get('learner', l.kind).options, learnerRaw[i], `learners[${i}]`);
-        if (parsed.ok) learners.push({ id: ids[i]!, kind: l.kind, options: parsed.value as Record<string, unknown> });
+        if (parsed.ok)
+          learners.push({ id: ids[i]!, kind: l.kind, options: parsed.value as Record<string, unknown> });
         else for (const p of parsed.problems) addCellProblem(p, key);
       });
       if (target && learners.length === spec.learners.length) {

@@ -53,7 +53,10 @@ export function resolvePlugin(specifier: string, fromDir: string): string | unde
 }
 
 /** Import a plugin and return its manifest, unchecked (Registry.use checks it). */
-export async function importPlugin(specifier: string, fromDir: string): Promise<{ manifest: PluginManifest; file: string }> {
+export async function importPlugin(
+  specifier: string,
+  fromDir: string,
+): Promise<{ manifest: PluginManifest; file: string }> {
   const file = resolvePlugin(specifier, fromDir);
   let mod: Record<string, unknown>;
   try {
@@ -63,7 +66,9 @@ export async function importPlugin(specifier: string, fromDir: string): Promise<
     const where = file ?? `(not found in node_modules above ${fromDir})`;
     const reason = (error as Error).message.split('\n')[0];
     throw new PluginError(`plugin '${specifier}' failed to load from ${where}: ${reason}`, {
-      hint: file ? 'fix the error in the plugin, or remove it from plugins:' : `install it: npm install ${specifier}`,
+      hint: file
+        ? 'fix the error in the plugin, or remove it from plugins:'
+        : `install it: npm install ${specifier}`,
       cause: error,
     });
   }
@@ -72,7 +77,11 @@ export async function importPlugin(specifier: string, fromDir: string): Promise<
 }
 
 /** Import and register each plugin; errors name the plugin, the file and the reason. */
-export async function loadPlugins(registry: Registry, specifiers: readonly string[], fromDir: string): Promise<void> {
+export async function loadPlugins(
+  registry: Registry,
+  specifiers: readonly string[],
+  fromDir: string,
+): Promise<void> {
   for (const specifier of specifiers) {
     const { manifest, file } = await importPlugin(specifier, fromDir);
     registry.use(manifest, file);

@@ -72,9 +72,12 @@ export class Registry {
     const label = typeof manifest?.name === 'string' ? manifest.name : source;
     const problems = manifestProblems(manifest);
     if (problems.length) {
-      throw new PluginError(`plugin '${label}' (${source}) is not a valid regimes plugin: ${problems.join('; ')}`, {
-        hint: 'its entry must export { name, version, core, module } as default or as `plugin`',
-      });
+      throw new PluginError(
+        `plugin '${label}' (${source}) is not a valid regimes plugin: ${problems.join('; ')}`,
+        {
+          hint: 'its entry must export { name, version, core, module } as default or as `plugin`',
+        },
+      );
     }
     if (!semver.satisfies(coreVersion, manifest.core, { includePrerelease: true })) {
       throw new PluginError(

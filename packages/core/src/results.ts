@@ -2,7 +2,16 @@
  * Results: one JSON object per line, one line per (cell, learner), appended as each finishes
  * so that a killed run loses at most the row in progress.
  */
-import { appendFileSync, closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, writeFileSync } from 'node:fs';
+import {
+  appendFileSync,
+  closeSync,
+  existsSync,
+  fsyncSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  writeFileSync,
+} from 'node:fs';
 import { dirname } from 'node:path';
 import type { Scalar } from './plan.js';
 

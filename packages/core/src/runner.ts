@@ -69,7 +69,10 @@ export async function runExperiment(input: SpecInput | Spec, options: RunOptions
     writer = new ResultsWriter(options.out);
     if (options.force) writer.truncate();
     const { rows, badLines } = readResults(options.out);
-    if (badLines.length) log.warn(`${options.out}: ignoring ${badLines.length} unreadable line(s) (${badLines.join(', ')}); their rows will be rerun`);
+    if (badLines.length)
+      log.warn(
+        `${options.out}: ignoring ${badLines.length} unreadable line(s) (${badLines.join(', ')}); their rows will be rerun`,
+      );
     const foreign = rows.find((r) => r.specHash !== plan.specHash);
     if (foreign) {
       throw new RegimesError(
@@ -83,8 +86,14 @@ export async function runExperiment(input: SpecInput | Spec, options: RunOptions
     if (text.length && !text.endsWith('\n')) writer.appendRaw('\n');
   }
 
-  const { kind: backendKind } = await activateBackend(registry, options.backend ?? spec.backend ?? process.env.REGIMES_BACKEND);
-  const versions: Record<string, string> = { '@regimes/core': coreVersion, '@tensorflow/tfjs-core': tf.version_core };
+  const { kind: backendKind } = await activateBackend(
+    registry,
+    options.backend ?? spec.backend ?? process.env.REGIMES_BACKEND,
+  );
+  const versions: Record<string, string> = {
+    '@regimes/core': coreVersion,
+    '@tensorflow/tfjs-core': tf.version_core,
+  };
   for (const p of registry.plugins) versions[p.manifest.name] = p.manifest.version;
 
   const total = plan.cells.length * plan.spec.learners.length;
@@ -108,7 +117,13 @@ export async function runExperiment(input: SpecInput | Spec, options: RunOptions
     }
     if (!todo.length) continue;
     options.signal?.throwIfAborted();
-    for (const row of await runCell(plan, cell, todo, { registry, backend: backendKind, versions, log, signal: options.signal })) {
+    for (const row of await runCell(plan, cell, todo, {
+      registry,
+      backend: backendKind,
+      versions,
+      log,
+      signal: options.signal,
+    })) {
       writer?.append(row);
       rows.push(row);
       ran++;
@@ -116,7 +131,15 @@ export async function runExperiment(input: SpecInput | Spec, options: RunOptions
       options.onRow?.(row, ++done, total, false);
     }
   }
-  return { plan, rows, ran, skipped, failed, backend: backendKind, ...(options.out ? { out: options.out } : {}) };
+  return {
+    plan,
+    rows,
+    ran,
+    skipped,
+    failed,
+    backend: backendKind,
+    ...(options.out ? { out: options.out } : {}),
+  };
 }
 
 interface CellContext {
@@ -131,7 +154,12 @@ function errorMessage(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
 
-async function runCell(plan: Plan, cell: Cell, learners: readonly LearnerPlan[], c: CellContext): Promise<ResultRow[]> {
+async function runCell(
+  plan: Plan,
+  cell: Cell,
+  learners: readonly LearnerPlan[],
+  c: CellContext,
+): Promise<ResultRow[]> {
   const seedRng = Rng.fromSeed(cell.seed);
   const base = (l: LearnerPlan) => ({
     spec: plan.spec.name,
@@ -210,7 +238,9 @@ async function runLearner(
     const problems: string[] = [];
     for (const m of plan.metrics) {
       const value = await c.registry.get('metric', m.kind).create(m.options).compute(predictor, test, target);
-      for (const [name, v] of typeof value === 'number' ? [[m.kind, value] as const] : Object.entries(value)) {
+      for (const [name, v] of typeof value === 'number'
+        ? [[m.kind, value] as const]
+        : Object.entries(value)) {
         metrics[name] = v;
         if (!Number.isFinite(v)) problems.push(`metric '${name}' is not finite (${v})`);
       }
@@ -223,7 +253,9 @@ async function runLearner(
       ...(diagnostics ? { diagnostics } : {}),
       timing: { fit_s: (t1 - t0) / 1000, eval_s: (t2 - t1) / 1000 },
       status: problems.length ? 'error' : 'ok',
-      ...(problems.length ? { error: `${problems.join('; ')}: the fit produced non-finite predictions` } : {}),
+      ...(problems.length
+        ? { error: `${problems.join('; ')}: the fit produced non-finite predictions` }
+        : {}),
       finishedAt: new Date().toISOString(),
     };
   } catch (error) {

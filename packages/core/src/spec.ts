@@ -15,7 +15,10 @@ const scalar = z.union([z.number(), z.string(), z.boolean()]);
 export const SpecSchema = options({
   name: z
     .string()
-    .regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, 'use letters, digits, ".", "_" and "-" (it names the output folder)')
+    .regex(
+      /^[A-Za-z0-9][A-Za-z0-9._-]*$/,
+      'use letters, digits, ".", "_" and "-" (it names the output folder)',
+    )
     .default('experiment'),
   description: z.string().optional(),
   /** The replicate seed used when the sweep has no `seed` list. */
@@ -25,7 +28,16 @@ export const SpecSchema = options({
   /** Extra plugins: package names or paths relative to the spec file. */
   plugins: z.array(z.string()).default([]),
   target: kindEntry,
-  learners: z.array(kindEntry.extend({ id: z.string().regex(/^[^|,=]+$/).optional() })).min(1),
+  learners: z
+    .array(
+      kindEntry.extend({
+        id: z
+          .string()
+          .regex(/^[^|,=]+$/)
+          .optional(),
+      }),
+    )
+    .min(1),
   metrics: z.array(z.union([z.string(), kindEntry])).default(['risk']),
   /** Grid of values: `n` (required), `seed`, `target.<option>`, `learners[<id>].<option>`. */
   sweep: z.record(z.string(), z.array(scalar).min(1)),
@@ -78,7 +90,9 @@ export function loadSpecFile(path: string): Spec {
   try {
     text = readFileSync(path, 'utf8');
   } catch (error) {
-    throw new SpecError([`cannot read ${path}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`]);
+    throw new SpecError([
+      `cannot read ${path}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`,
+    ]);
   }
   const spec = parseSpecText(text, path);
   if (!/^\s*name\s*:/m.test(text) && !/"name"\s*:/.test(text)) {

@@ -43,7 +43,12 @@ export function summarize(rows: readonly ResultRow[]): SummaryGroup[] {
   });
 }
 
-const fmt = (x: number) => (Number.isFinite(x) ? (Math.abs(x) >= 1e4 || Math.abs(x) < 1e-3 ? x.toExponential(3) : x.toPrecision(4)) : String(x));
+const fmt = (x: number) =>
+  Number.isFinite(x)
+    ? Math.abs(x) >= 1e4 || Math.abs(x) < 1e-3
+      ? x.toExponential(3)
+      : x.toPrecision(4)
+    : String(x);
 
 /** A plain-text table of the summary, one line per group. */
 export function formatSummary(groups: readonly SummaryGroup[]): string {
@@ -59,6 +64,10 @@ export function formatSummary(groups: readonly SummaryGroup[]): string {
     fmt(g.fitSeconds),
   ]);
   const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i]!.length)));
-  const render = (cols: string[]) => cols.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd();
+  const render = (cols: string[]) =>
+    cols
+      .map((c, i) => c.padEnd(widths[i]!))
+      .join('  ')
+      .trimEnd();
   return [render(header), render(widths.map((w) => '-'.repeat(w))), ...lines.map(render)].join('\n');
 }

@@ -21,7 +21,9 @@ const linearTarget = {
       evaluate,
       sample(n: number, rng: import('../src/rng.js').Rng) {
         const x = randomNormal(rng.child('x'), n, d);
-        const y = tf.tidy(() => tf.add(evaluate(x), randomNormal(rng.child('noise'), n, 1, noise)) as tf.Tensor2D);
+        const y = tf.tidy(
+          () => tf.add(evaluate(x), randomNormal(rng.child('noise'), n, 1, noise)) as tf.Tensor2D,
+        );
         return { x, y };
       },
     };
@@ -39,12 +41,18 @@ const ridgeLearner = {
         ctx.signal.throwIfAborted();
         const d = train.x.shape[1];
         const beta = tf.tidy(() => {
-          const gram = tf.add(tf.matMul(train.x, train.x, true, false), tf.mul(tf.eye(d), lambda * train.x.shape[0]));
+          const gram = tf.add(
+            tf.matMul(train.x, train.x, true, false),
+            tf.mul(tf.eye(d), lambda * train.x.shape[0]),
+          );
           const rhs = tf.matMul(train.x, train.y, true, false);
           // A few Jacobi-preconditioned Richardson steps are plenty for a well-conditioned d×d system.
           let b = tf.div(rhs, tf.reshape(tf.sum(tf.mul(gram, tf.eye(d)), 1), [d, 1]));
           for (let i = 0; i < 200; i++)
-            b = tf.add(b, tf.div(tf.sub(rhs, tf.matMul(gram, b)), tf.reshape(tf.sum(tf.mul(gram, tf.eye(d)), 1), [d, 1])));
+            b = tf.add(
+              b,
+              tf.div(tf.sub(rhs, tf.matMul(gram, b)), tf.reshape(tf.sum(tf.mul(gram, tf.eye(d)), 1), [d, 1])),
+            );
           return tf.add(b, tf.mul(randomNormal(ctx.rng.child('jitter'), d, 1), jitter)) as tf.Tensor2D;
         });
         return {
@@ -66,7 +74,11 @@ const mseMetric = {
   options: options({}),
   create() {
     return {
-      compute(p: { predict(x: tf.Tensor2D): tf.Tensor2D }, test: { x: tf.Tensor2D }, target: { evaluate(x: tf.Tensor2D): tf.Tensor2D }) {
+      compute(
+        p: { predict(x: tf.Tensor2D): tf.Tensor2D },
+        test: { x: tf.Tensor2D },
+        target: { evaluate(x: tf.Tensor2D): tf.Tensor2D },
+      ) {
         const v = tf.tidy(() => tf.mean(tf.squaredDifference(p.predict(test.x), target.evaluate(test.x))));
         const out = v.dataSync()[0]!;
         v.dispose();

@@ -56,20 +56,27 @@ describe('host Cholesky solve (float64)', () => {
     [1e2, 1e-12],
     [1e6, 1e-8],
     [1e10, 1e-4],
-  ])('agrees with Gaussian elimination at condition number %d (relative error < %d)', (condition, tolerance) => {
-    const m = 40;
-    const rng = Rng.fromSeed(0).child('spd', condition);
-    const eigs = Array.from({ length: m }, (_, i) => condition ** (-i / (m - 1)));
-    const a = spdWithSpectrum(m, eigs, rng);
-    const b = rng.normal(m, new Float64Array(m));
-    const x = choleskySolve(cholesky(Float64Array.from(a), m), m, Float64Array.from(b));
-    expect(relError(x, gaussSolve(a, m, b))).toBeLessThan(tolerance);
-  });
+  ])(
+    'agrees with Gaussian elimination at condition number %d (relative error < %d)',
+    (condition, tolerance) => {
+      const m = 40;
+      const rng = Rng.fromSeed(0).child('spd', condition);
+      const eigs = Array.from({ length: m }, (_, i) => condition ** (-i / (m - 1)));
+      const a = spdWithSpectrum(m, eigs, rng);
+      const b = rng.normal(m, new Float64Array(m));
+      const x = choleskySolve(cholesky(Float64Array.from(a), m), m, Float64Array.from(b));
+      expect(relError(x, gaussSolve(a, m, b))).toBeLessThan(tolerance);
+    },
+  );
 
   it('solves several right-hand sides with a shift (A + λI)x = b', () => {
     const m = 12;
     const rng = Rng.fromSeed(1);
-    const a = spdWithSpectrum(m, Array.from({ length: m }, (_, i) => i / m), rng); // singular: eig 0
+    const a = spdWithSpectrum(
+      m,
+      Array.from({ length: m }, (_, i) => i / m),
+      rng,
+    ); // singular: eig 0
     const b = rng.normal(m * 3, new Float64Array(m * 3));
     const x = solveShiftedSPD(a, m, 0.1, b, 3);
     const shifted = Float64Array.from(a);

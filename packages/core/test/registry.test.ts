@@ -26,7 +26,9 @@ describe('Registry', () => {
     expect(() => registry.get('learner', 'ridg')).toThrow(
       "unknown learner kind 'ridg' (did you mean 'ridge'?); registered learner kinds: ridge",
     );
-    expect(() => registry.get('target', 'zzz')).toThrow("unknown target kind 'zzz'; registered target kinds: linear");
+    expect(() => registry.get('target', 'zzz')).toThrow(
+      "unknown target kind 'zzz'; registered target kinds: linear",
+    );
   });
 
   it('rejects a plugin registering a kind another plugin has, naming both', () => {
@@ -56,7 +58,9 @@ describe('Registry', () => {
     const registry = new Registry();
     const old = { ...testPlugin, name: 'old-plugin', core: '^2.0.0' };
     expect(() => registry.use(old)).toThrow(PluginError);
-    expect(() => registry.use(old)).toThrow(/plugin 'old-plugin@0.1.0' \(code\) requires @regimes\/core \^2.0.0, but this is 0\.1\.0/);
+    expect(() => registry.use(old)).toThrow(
+      /plugin 'old-plugin@0.1.0' \(code\) requires @regimes\/core \^2.0.0, but this is 0\.1\.0/,
+    );
   });
 });
 
@@ -120,10 +124,14 @@ describe('plugin loading from a local path', () => {
   });
 
   it('says how to install a package that is not found, and when a path does not exist', async () => {
-    await expect(loadPlugins(new Registry(), ['regimes-plugin-that-does-not-exist'], fixtures)).rejects.toThrow(
+    await expect(
+      loadPlugins(new Registry(), ['regimes-plugin-that-does-not-exist'], fixtures),
+    ).rejects.toThrow(
       /plugin 'regimes-plugin-that-does-not-exist' failed to load from \(not found in node_modules above/,
     );
-    await expect(loadPlugins(new Registry(), ['./nowhere'], fixtures)).rejects.toThrow(/no file or folder at/);
+    await expect(loadPlugins(new Registry(), ['./nowhere'], fixtures)).rejects.toThrow(
+      /no file or folder at/,
+    );
   });
 });
 

@@ -9,7 +9,7 @@ import { LearnerFactory } from '../src/contracts.js';
 import { BackendUnavailable, DivergenceError, RegimesError } from '../src/errors.js';
 import { options } from '../src/options.js';
 import { Registry } from '../src/registry.js';
-import { readResults, type ResultRow } from '../src/results.js';
+import { type ResultRow, readResults } from '../src/results.js';
 import { runExperiment } from '../src/runner.js';
 import type { SpecInput } from '../src/spec.js';
 import { silentLogger } from '../src/testing/index.js';
@@ -19,7 +19,10 @@ const spec: SpecInput = {
   name: 'runner-test',
   backend: 'cpu',
   target: { kind: 'linear', d: 3, noise: 0.5 },
-  learners: [{ kind: 'ridge', jitter: 0.1 }, { kind: 'ridge', id: 'strong', lambda: 10 }],
+  learners: [
+    { kind: 'ridge', jitter: 0.1 },
+    { kind: 'ridge', id: 'strong', lambda: 10 },
+  ],
   metrics: ['mse'],
   sweep: { n: [8, 64], seed: [0, 1] },
   test: { n: 256 },
@@ -88,8 +91,16 @@ describe('runExperiment', () => {
 
   it('does not shift a learner’s draws when another learner is added', async () => {
     const one = await run({ ...spec, learners: [{ kind: 'ridge', jitter: 0.1 }] });
-    const two = await run({ ...spec, learners: [{ kind: 'ridge', id: 'first', jitter: 0.3 }, { kind: 'ridge', jitter: 0.1 }] });
-    expect(two.rows.filter((r) => r.learner.id === 'ridge#0').map((r) => r.metrics)).toEqual(one.rows.map((r) => r.metrics));
+    const two = await run({
+      ...spec,
+      learners: [
+        { kind: 'ridge', id: 'first', jitter: 0.3 },
+        { kind: 'ridge', jitter: 0.1 },
+      ],
+    });
+    expect(two.rows.filter((r) => r.learner.id === 'ridge#0').map((r) => r.metrics)).toEqual(
+      one.rows.map((r) => r.metrics),
+    );
   });
 
   it('resumes: rows already present are skipped, a cut-off row is rerun, nothing is lost', async () => {
@@ -126,7 +137,10 @@ describe('runExperiment', () => {
     expect(result.failed).toBe(4);
     const rows = readResults(out).rows;
     expect(rows.filter((r) => r.learner.kind === 'ridge').every((r) => r.status === 'ok')).toBe(true);
-    expect(rows.find((r) => r.key === 'n=64,seed=0|explode#0')).toMatchObject({ status: 'error', error: 'out of cheese' });
+    expect(rows.find((r) => r.key === 'n=64,seed=0|explode#0')).toMatchObject({
+      status: 'error',
+      error: 'out of cheese',
+    });
     expect(rows.find((r) => r.key === 'n=8,seed=0|explode#0')).toMatchObject({
       status: 'diverged',
       error: 'loss became NaN at step 7',
@@ -154,7 +168,9 @@ describe('runExperiment', () => {
     await expect(run({ ...spec, backend: 'quantum' })).rejects.toThrow(
       "backend 'quantum' is not available here: no quantum computer attached; install one",
     );
-    await expect(run({ ...spec, backend: 'gpu' })).rejects.toThrow(/unknown backend kind 'gpu' \(did you mean 'cpu'\?\); registered backend kinds: cpu, quantum/);
+    await expect(run({ ...spec, backend: 'gpu' })).rejects.toThrow(
+      /unknown backend kind 'gpu' \(did you mean 'cpu'\?\); registered backend kinds: cpu, quantum/,
+    );
   });
 
   it('picks the highest-priority available backend when none is named, and records it', async () => {

@@ -27,7 +27,11 @@ const plan = (spec: unknown) => planExperiment(parseSpec(spec), Registry.with(te
 
 describe('spec validation: each bad spec fails before any work, naming the path and what is allowed', () => {
   it.each<[string, unknown, RegExp]>([
-    ['misspelt top-level key', { ...good, learner: [] }, /^\(root\): unknown field 'learner' \(did you mean 'learners'\?\); allowed: name, /],
+    [
+      'misspelt top-level key',
+      { ...good, learner: [] },
+      /^\(root\): unknown field 'learner' \(did you mean 'learners'\?\); allowed: name, /,
+    ],
     ['wrong type', { ...good, seed: 'zero' }, /^seed: expected number, received string, got "zero"$/],
     ['missing required field', { ...good, target: undefined }, /^target: required field is missing/],
     ['no learners', { ...good, learners: [] }, /^learners: Too small: expected array to have >=1 items/],
@@ -39,23 +43,71 @@ describe('spec validation: each bad spec fails before any work, naming the path 
   });
 
   it.each<[string, unknown, RegExp]>([
-    ['unknown target kind', { ...good, target: { kind: 'linaer', d: 4 } }, /^target\.kind: unknown target kind 'linaer' \(did you mean 'linear'\?\); registered target kinds: linear/],
-    ['unknown learner kind', { ...good, learners: [{ kind: 'nn' }] }, /^learners\[0\]\.kind: unknown learner kind 'nn'; registered learner kinds: ridge/],
-    ['unknown metric', { ...good, metrics: ['mes'] }, /^metrics\[0\]\.kind: unknown metric kind 'mes' \(did you mean 'mse'\?\)/],
-    ['misspelt learner option', { ...good, learners: [{ kind: 'ridge', lamda: 1 }] }, /^learners\[0\]: unknown field 'lamda' \(did you mean 'lambda'\?\); allowed: lambda, jitter/],
-    ['wrong option type', { ...good, target: { kind: 'linear', d: 2.5 } }, /^target\.d: expected int, received number, got 2\.5/],
+    [
+      'unknown target kind',
+      { ...good, target: { kind: 'linaer', d: 4 } },
+      /^target\.kind: unknown target kind 'linaer' \(did you mean 'linear'\?\); registered target kinds: linear/,
+    ],
+    [
+      'unknown learner kind',
+      { ...good, learners: [{ kind: 'nn' }] },
+      /^learners\[0\]\.kind: unknown learner kind 'nn'; registered learner kinds: ridge/,
+    ],
+    [
+      'unknown metric',
+      { ...good, metrics: ['mes'] },
+      /^metrics\[0\]\.kind: unknown metric kind 'mes' \(did you mean 'mse'\?\)/,
+    ],
+    [
+      'misspelt learner option',
+      { ...good, learners: [{ kind: 'ridge', lamda: 1 }] },
+      /^learners\[0\]: unknown field 'lamda' \(did you mean 'lambda'\?\); allowed: lambda, jitter/,
+    ],
+    [
+      'wrong option type',
+      { ...good, target: { kind: 'linear', d: 2.5 } },
+      /^target\.d: expected int, received number, got 2\.5/,
+    ],
     ['missing kind option', { ...good, target: { kind: 'linear' } }, /^target\.d: required field is missing/],
-    ['bad swept value, naming the cell', { ...good, sweep: { n: [8], 'target.d': [2, 0] } }, /^target\.d: Too small: expected number to be >=1, got 0 \(in cell n=8,target\.d=0\)$/],
-    ['unknown sweep key', { ...good, sweep: { n: [8], sed: [1] } }, /^sweep\.sed: unknown sweep key \(did you mean 'seed'\?\)/],
-    ['sweep of an unknown learner', { ...good, sweep: { n: [8], 'learners[rigde].lambda': [1] } }, /^sweep\.learners\[rigde\]\.lambda: no learner 'rigde' \(did you mean 'ridge'\?\); learners: ridge#0/],
-    ['non-integer n', { ...good, sweep: { n: [8.5] } }, /^sweep\.n\[0\]: sample sizes are positive integers, got 8\.5/],
-    ['duplicate learner ids', { ...good, learners: [{ kind: 'ridge', id: 'a' }, { kind: 'ridge', id: 'a' }] }, /^learners: ids must be unique/],
+    [
+      'bad swept value, naming the cell',
+      { ...good, sweep: { n: [8], 'target.d': [2, 0] } },
+      /^target\.d: Too small: expected number to be >=1, got 0 \(in cell n=8,target\.d=0\)$/,
+    ],
+    [
+      'unknown sweep key',
+      { ...good, sweep: { n: [8], sed: [1] } },
+      /^sweep\.sed: unknown sweep key \(did you mean 'seed'\?\)/,
+    ],
+    [
+      'sweep of an unknown learner',
+      { ...good, sweep: { n: [8], 'learners[rigde].lambda': [1] } },
+      /^sweep\.learners\[rigde\]\.lambda: no learner 'rigde' \(did you mean 'ridge'\?\); learners: ridge#0/,
+    ],
+    [
+      'non-integer n',
+      { ...good, sweep: { n: [8.5] } },
+      /^sweep\.n\[0\]: sample sizes are positive integers, got 8\.5/,
+    ],
+    [
+      'duplicate learner ids',
+      {
+        ...good,
+        learners: [
+          { kind: 'ridge', id: 'a' },
+          { kind: 'ridge', id: 'a' },
+        ],
+      },
+      /^learners: ids must be unique/,
+    ],
   ])('%s', (_label, spec, expected) => {
     expect(problemsOf(() => plan(spec))).toEqual([expect.stringMatching(expected)]);
   });
 
   it('reports every problem at once', () => {
-    const problems = problemsOf(() => plan({ ...good, target: { kind: 'linear', d: -1 }, learners: [{ kind: 'ridge', lambda: -1 }] }));
+    const problems = problemsOf(() =>
+      plan({ ...good, target: { kind: 'linear', d: -1 }, learners: [{ kind: 'ridge', lambda: -1 }] }),
+    );
     expect(problems.length).toBe(2);
   });
 
@@ -66,7 +118,9 @@ describe('spec validation: each bad spec fails before any work, naming the path 
   });
 
   it('rejects duplicate YAML keys', () => {
-    expect(problemsOf(() => parseSpecText('name: a\nname: b\n', 's.yaml'))[0]).toMatch(/line 2, column 1: Map keys must be unique/);
+    expect(problemsOf(() => parseSpecText('name: a\nname: b\n', 's.yaml'))[0]).toMatch(
+      /line 2, column 1: Map keys must be unique/,
+    );
   });
 });
 
@@ -79,7 +133,11 @@ describe('planning', () => {
       'n=32,seed=0,learners.lambda=0.1',
       'n=32,seed=1,learners.lambda=0.1',
     ]);
-    expect(p.cells[0]!.learners[0]).toEqual({ id: 'ridge#0', kind: 'ridge', options: { lambda: 0.1, jitter: 0 } });
+    expect(p.cells[0]!.learners[0]).toEqual({
+      id: 'ridge#0',
+      kind: 'ridge',
+      options: { lambda: 0.1, jitter: 0 },
+    });
     expect(p.cells[0]!.target.options).toEqual({ d: 4, noise: 0 });
   });
 

@@ -29,7 +29,14 @@ export const randomFeaturesOptions = options({
 });
 
 /** Relative residual ‖(A + λI)x − b‖ / ‖b‖ of a host solve, in float64. */
-function relativeResidual(a: Float64Array, m: number, shift: number, x: Float64Array, b: Float64Array, cols: number) {
+function relativeResidual(
+  a: Float64Array,
+  m: number,
+  shift: number,
+  x: Float64Array,
+  b: Float64Array,
+  cols: number,
+) {
   let num = 0;
   let den = 0;
   for (let i = 0; i < m; i++)
@@ -54,7 +61,10 @@ export const randomFeatures: LearnerFactory = defineLearnerKind({
         const [n, d] = train.x.shape;
         const k = train.y.shape[1];
         const initRng = ctx.rng.child('init', 'W');
-        const w = weights === 'sphere' ? randomSphere(initRng, width, d) : randomNormal(initRng, width, d, 1 / Math.sqrt(d));
+        const w =
+          weights === 'sphere'
+            ? randomSphere(initRng, width, d)
+            : randomNormal(initRng, width, d, 1 / Math.sqrt(d));
         const featurize = (x: tf.Tensor2D) =>
           tf.tidy(() => tf.div(sigma(tf.matMul(x, w, false, true)), Math.sqrt(width)) as tf.Tensor2D);
 

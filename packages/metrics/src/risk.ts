@@ -9,7 +9,9 @@ export const risk = defineMetricKind({
   create() {
     return {
       async compute(predictor, test, target) {
-        const value = tf.tidy(() => tf.mean(tf.squaredDifference(predictor.predict(test.x), target.evaluate(test.x))));
+        const value = tf.tidy(() =>
+          tf.mean(tf.squaredDifference(predictor.predict(test.x), target.evaluate(test.x))),
+        );
         const [risk] = await value.data();
         value.dispose();
         return risk!;

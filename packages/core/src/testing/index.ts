@@ -32,7 +32,9 @@ export function makeFitContext(rng: Rng, signal?: FitContext['signal']): FitCont
 }
 
 export function createTarget(c: KindCase<TargetFactory>, seed = 0): Target {
-  return c.factory.create(c.factory.options.parse(c.options ?? {}), { rng: Rng.fromSeed(seed).child('target') });
+  return c.factory.create(c.factory.options.parse(c.options ?? {}), {
+    rng: Rng.fromSeed(seed).child('target'),
+  });
 }
 
 /** Run `fn` and assert that it left the number of live tensors where it found it. */
@@ -47,7 +49,11 @@ function read(t: tf.Tensor): Float32Array {
   return t.dataSync() as Float32Array;
 }
 
-export function describeTargetConformance(name: string, c: KindCase<TargetFactory>, settings: { n?: number } = {}): void {
+export function describeTargetConformance(
+  name: string,
+  c: KindCase<TargetFactory>,
+  settings: { n?: number } = {},
+): void {
   const n = settings.n ?? 64;
   describe(`Target conformance: ${name}`, () => {
     it('has a kind, a description and options that parse with defaults', () => {
@@ -89,7 +95,9 @@ export function describeTargetConformance(name: string, c: KindCase<TargetFactor
         expect(f.shape).toEqual([n, target.outputDim]);
         if (!target.structure.noiseVariance) {
           const y = read(data.y);
-          read(f).forEach((v, i) => expect(v).toBeCloseTo(y[i]!, 4));
+          read(f).forEach((v, i) => {
+            expect(v).toBeCloseTo(y[i]!, 4);
+          });
         }
         f.dispose();
         disposeDataset(data);
@@ -105,7 +113,8 @@ export function describeTargetConformance(name: string, c: KindCase<TargetFactor
         for (let i = 0; i < r; i++)
           for (let j = 0; j < r; j++) {
             let dot = 0;
-            for (let k = 0; k < target.dim; k++) dot += subspace[i * target.dim + k]! * subspace[j * target.dim + k]!;
+            for (let k = 0; k < target.dim; k++)
+              dot += subspace[i * target.dim + k]! * subspace[j * target.dim + k]!;
             expect(dot).toBeCloseTo(i === j ? 1 : 0, 5);
           }
       }
@@ -141,7 +150,10 @@ export function describeLearnerConformance(name: string, c: LearnerCase): void {
       const test = target.sample(32, Rng.fromSeed(0).child('data', 'test'));
       try {
         const learner = c.factory.create(c.factory.options.parse(c.options ?? {}));
-        const predictor = await learner.fit(train, makeFitContext(Rng.fromSeed(seed).child('learner'), signal));
+        const predictor = await learner.fit(
+          train,
+          makeFitContext(Rng.fromSeed(seed).child('learner'), signal),
+        );
         const prediction = predictor.predict(test.x);
         const out = { shape: prediction.shape, values: Array.from(read(prediction)), predictor, target };
         prediction.dispose();
@@ -200,7 +212,9 @@ export function describeMetricConformance(name: string, c: MetricCase): void {
         dispose() {},
       };
       try {
-        return await c.factory.create(c.factory.options.parse(c.options ?? {})).compute(predictor, test, target);
+        return await c.factory
+          .create(c.factory.options.parse(c.options ?? {}))
+          .compute(predictor, test, target);
       } finally {
         predictor.dispose();
         disposeDataset(test);
@@ -251,7 +265,8 @@ export function describeBackendConformance(name: string, c: KindCase<BackendFact
     const withBackend = async (skip: (note: string) => void, fn: () => void | Promise<void>) => {
       const backend = c.factory.create(c.factory.options.parse(c.options ?? {}));
       const availability = await backend.probe();
-      if (!availability.available) return skip(`backend '${c.factory.kind}' unavailable: ${availability.reason}`);
+      if (!availability.available)
+        return skip(`backend '${c.factory.kind}' unavailable: ${availability.reason}`);
       const previous = tf.getBackend();
       await backend.activate();
       try {
@@ -277,13 +292,19 @@ export function describeBackendConformance(name: string, c: KindCase<BackendFact
         const reference = matMulReference(a, b, m, k, n);
         const scale = Math.max(...reference.map(Math.abs));
         await expectNoLeak(async () => {
-          for (const [ta, tb] of [[false, false], [true, false], [false, true], [true, true]] as const) {
+          for (const [ta, tb] of [
+            [false, false],
+            [true, false],
+            [false, true],
+            [true, true],
+          ] as const) {
             const at = tf.tensor2d(Float32Array.from(ta ? transpose(a, m, k) : a), ta ? [k, m] : [m, k]);
             const bt = tf.tensor2d(Float32Array.from(tb ? transpose(b, k, n) : b), tb ? [n, k] : [k, n]);
             const product = tf.matMul(at, bt, ta, tb);
             const got = await product.data();
             tf.dispose([at, bt, product]);
-            for (let i = 0; i < reference.length; i++) expect(Math.abs(got[i]! - reference[i]!)).toBeLessThan(1e-4 * scale);
+            for (let i = 0; i < reference.length; i++)
+              expect(Math.abs(got[i]! - reference[i]!)).toBeLessThan(1e-4 * scale);
           }
         });
       });
@@ -302,7 +323,9 @@ export function describeBackendConformance(name: string, c: KindCase<BackendFact
           ];
           for (const [t, f] of cases) {
             const got = await t.data();
-            values.forEach((v, i) => expect(Math.abs(got[i]! - f(v))).toBeLessThan(1e-5 * Math.max(1, Math.abs(f(v)))));
+            values.forEach((v, i) => {
+              expect(Math.abs(got[i]! - f(v))).toBeLessThan(1e-5 * Math.max(1, Math.abs(f(v))));
+            });
           }
           const sum = tf.sum(x);
           const expected = Array.from(values).reduce((a, b) => a + b, 0);
@@ -314,7 +337,9 @@ export function describeBackendConformance(name: string, c: KindCase<BackendFact
 
     it('receives host-drawn data bit for bit', async (ctx) => {
       await withBackend(ctx.skip, async () => {
-        const host = Rng.fromSeed(2).child('data').normal(64 * 8);
+        const host = Rng.fromSeed(2)
+          .child('data')
+          .normal(64 * 8);
         const t = randomNormal(Rng.fromSeed(2).child('data'), 64, 8);
         expect(Array.from(await t.data())).toEqual(Array.from(host));
         t.dispose();

@@ -1,0 +1,147 @@
+// End-to-end: the built `regimes` command as a user runs it (npm test builds first).
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { meanStd, readResults } from '@regimes/core';
+import { describe, expect, it } from 'vitest';
+
+const root = fileURLToPath(new URL('../../..', import.meta.url));
+const bin = join(root, 'packages/cli/bin/regimes.js');
+
+function regimes(...args: string[]) {
+  const r = spawnSync(process.execPath, [bin, ...args], {
+    cwd: root,
+    encoding: 'utf8',
+    env: { ...process.env, REGIMES_BACKEND: '' },
+  });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+function specFile(text: string, name = 'spec.yaml'): string {
+  const dir = mkdtempSync(join(tmpdir(), 'regimes-cli-'));
+  const path = join(dir, name);
+  writeFileSync(path, text);
+  return path;
+}
+
+const small = `name: small
+target: { kind: hermite, d: 4, degree: 2 }
+learners: [{ kind: rf, width: 32 }]
+sweep: { n: [32, 64] }
+test: { n: 128 }
+`;
+
+describe('regimes run', () => {
+  it('runs the quickstart: 12 rows, a summary table, and RF risk falling as n grows', () => {
+    const out = mkdtempSync(join(tmpdir(), 'regimes-quickstart-'));
+    const r = regimes('run', 'examples/quickstart.yaml', '--out', out, '--quiet');
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/learner\s+n\s+runs\s+risk \(mean ± std\)/);
+    expect(r.stdout).toContain(
+      `12 rows in ${join(out, 'results.jsonl')} (12 run now, 0 resumed, 0 failed) on backend cpu`,
+    );
+    const rows = readResults(join(out, 'results.jsonl')).rows;
+    expect(rows.length).toBe(12);
+    const ns = [64, 256, 1024, 4096];
+    const risks = ns.map(
+      (n) => meanStd(rows.filter((row) => row.cell.n === n).map((row) => row.metrics.risk!)).mean,
+    );
+    for (let i = 1; i < risks.length; i++) expect(risks[i]).toBeLessThan(risks[i - 1]!);
+    // He_2 has unit energy: with 4096 samples RF ridge explains at least 3/4 of it.
+    expect(risks[3]).toBeLessThan(0.25);
+    // Resuming finds every row present and runs nothing.
+    const again = regimes('run', 'examples/quickstart.yaml', '--out', out, '--quiet');
+    expect(again.stdout).toContain('(0 run now, 12 resumed, 0 failed)');
+  });
+
+  it('writes to runs/<spec name>/ by default and prints progress to stderr', () => {
+    const spec = specFile(small);
+    const dir = mkdtempSync(join(tmpdir(), 'regimes-cwd-'));
+    const r = spawnSync(process.execPath, [bin, 'run', spec], { cwd: dir, encoding: 'utf8' });
+    expect(r.status).toBe(0);
+    expect(r.stderr).toMatch(/\[1\/2\] n=32\|rf#0 {2}risk=/);
+    expect(readResults(join(dir, 'runs/small/results.jsonl')).rows.length).toBe(2);
+  });
+
+  it.each([
+    [
+      'a misspelt field',
+      small.replace('width', 'widht'),
+      "learners[0]: unknown field 'widht' (did you mean 'width'?)",
+    ],
+    [
+      'a wrong type',
+      small.replace('d: 4', 'd: four'),
+      'target.d: expected number, received string, got "four"',
+    ],
+    [
+      'a missing field',
+      small.replace('target: { kind: hermite, d: 4, degree: 2 }\n', ''),
+      'target: required field is missing',
+    ],
+    [
+      'an unknown kind',
+      small.replace('kind: rf', 'kind: rff'),
+      "unknown learner kind 'rff' (did you mean 'rf'?); registered learner kinds: rf",
+    ],
+    [
+      'a YAML syntax error',
+      small.replace('sweep: { n: [32, 64] }', 'sweep: { n: [32, 64 }'),
+      'line 4, column',
+    ],
+  ])('rejects %s before any work, with the path and the fix, and no stack trace', (_label, text, message) => {
+    const r = regimes('run', specFile(text));
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('error: invalid spec in');
+    expect(r.stderr).toContain(message);
+    expect(r.stderr).not.toMatch(/\n\s+at /);
+    expect(r.stdout).toBe('');
+  });
+
+  it('names the valid backends for an unknown one, and says why a known one is unavailable', () => {
+    const unknown = regimes('run', specFile(small), '--backend', 'cuda');
+    expect(unknown.code).toBe(1);
+    expect(unknown.stderr).toMatch(/unknown backend kind 'cuda'.*registered backend kinds: cpu, webgpu/);
+    const webgpu = regimes('run', specFile(small), '--backend', 'webgpu');
+    expect(webgpu.code).toBe(1);
+    expect(webgpu.stderr).toContain("error: backend 'webgpu' is not available here:");
+    expect(webgpu.stderr).toContain("hint: run 'regimes backends'");
+  });
+
+  it('prints the stack with --verbose', () => {
+    const r = regimes('--verbose', 'run', specFile(small), '--backend', 'cuda');
+    expect(r.stderr).toMatch(/\n\s+at /);
+  });
+});
+
+describe('regimes list, validate, backends', () => {
+  it('lists the registered kinds with their options', () => {
+    const r = regimes('list');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/targets:\n {2}hermite — .*\[@regimes\/targets\]/);
+    expect(r.stdout).toMatch(/ {6}d: integer in \[1, .*\(required; input dimension\)/);
+    expect(r.stdout).toMatch(/ {2}rf — random features ridge/);
+    expect(r.stdout).toMatch(
+      / {6}activation: "relu" \| "tanh" \| "erf" \| "quadratic" \(default "relu"; σ\)/,
+    );
+    expect(r.stdout).toMatch(/metrics:\n {2}risk — /);
+    expect(regimes('list', 'learners').stdout).not.toContain('hermite');
+    expect(regimes('list', 'lerners').stderr).toContain("unknown list 'lerners'");
+  });
+
+  it('validates a spec and counts its rows', () => {
+    const r = regimes('validate', specFile(small));
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/valid; 2 cells × 1 learners = 2 rows \(spec hash [0-9a-f]{16}\)/);
+  });
+
+  it('reports each backend with availability', () => {
+    const r = regimes('backends');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/^webgpu\s+unavailable/m);
+    expect(r.stdout).toMatch(/^cpu\s+available\s+priority 0 {2}host CPU/m);
+  });
+});

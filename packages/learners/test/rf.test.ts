@@ -1,0 +1,129 @@
+import { disposeDataset, parseOptions, Rng } from '@regimes/core';
+import {
+  createTarget,
+  describeLearnerConformance,
+  expectNoLeak,
+  makeFitContext,
+} from '@regimes/core/testing';
+import { hermite } from '@regimes/targets';
+import { describe, expect, it } from 'vitest';
+import { randomFeatures } from '../src/rf.js';
+
+const target = { factory: hermite, options: { d: 5, degree: 2, noise: 0.1 } };
+describeLearnerConformance('rf (primal, N < n)', {
+  factory: randomFeatures,
+  options: { width: 32 },
+  target,
+  n: 128,
+});
+describeLearnerConformance('rf (dual, N > n)', {
+  factory: randomFeatures,
+  options: { width: 256, activation: 'tanh' },
+  target,
+  n: 64,
+});
+
+/** Float64 reference: ridge readout by Gaussian elimination on (ΦᵀΦ/n + λI)a = Φᵀy/n. */
+function referenceRidge(
+  phi: Float64Array,
+  y: Float64Array,
+  n: number,
+  width: number,
+  lambda: number,
+): Float64Array {
+  const a = new Float64Array(width * width);
+  const b = new Float64Array(width);
+  for (let i = 0; i < width; i++) {
+    for (let j = 0; j < width; j++) {
+      let s = 0;
+      for (let r = 0; r < n; r++) s += phi[r * width + i]! * phi[r * width + j]!;
+      a[i * width + j] = s / n + (i === j ? lambda : 0);
+    }
+    for (let r = 0; r < n; r++) b[i]! += (phi[r * width + i]! * y[r]!) / n;
+  }
+  for (let c = 0; c < width; c++) {
+    for (let r = c + 1; r < width; r++) {
+      const f = a[r * width + c]! / a[c * width + c]!;
+      for (let k = c; k < width; k++) a[r * width + k]! -= f * a[c * width + k]!;
+      b[r]! -= f * b[c]!;
+    }
+  }
+  for (let r = width - 1; r >= 0; r--) {
+    let s = b[r]!;
+    for (let k = r + 1; k < width; k++) s -= a[r * width + k]! * b[k]!;
+    b[r] = s / a[r * width + r]!;
+  }
+  return b;
+}
+
+function features(x: Float32Array, w: Float32Array, n: number, d: number, width: number): Float64Array {
+  const phi = new Float64Array(n * width);
+  for (let r = 0; r < n; r++)
+    for (let j = 0; j < width; j++) {
+      let z = 0;
+      for (let c = 0; c < d; c++) z += x[r * d + c]! * w[j * d + c]!;
+      phi[r * width + j] = Math.max(z, 0) / Math.sqrt(width);
+    }
+  return phi;
+}
+
+describe('rf', () => {
+  // Both solves must give the ridge readout of the float64 reference on the same features;
+  // float32 Gram matrices with λ = 1e-2 keep the condition number below ~1e3: tolerance 1e-3 relative.
+  it.each([
+    ['primal', 24, 100],
+    ['dual', 200, 50],
+  ])('matches a float64 ridge reference in the %s (width %i, n %i)', async (_mode, width, n) => {
+    const lambda = 1e-2;
+    const t = createTarget(target);
+    const train = t.sample(n, Rng.fromSeed(1));
+    const test = t.sample(40, Rng.fromSeed(2));
+    await expectNoLeak(async () => {
+      const predictor = await randomFeatures
+        .create(randomFeatures.options.parse({ width, ridge: lambda }))
+        .fit(train, makeFitContext(Rng.fromSeed(3)));
+      const w = predictor.features!.dataSync() as Float32Array;
+      const phi = features(train.x.dataSync() as Float32Array, w, n, 5, width);
+      const readout = referenceRidge(phi, Float64Array.from(train.y.dataSync()), n, width, lambda);
+      const phiTest = features(test.x.dataSync() as Float32Array, w, 40, 5, width);
+      const expected = Array.from({ length: 40 }, (_, r) =>
+        readout.reduce((s, a, j) => s + a * phiTest[r * width + j]!, 0),
+      );
+      const prediction = predictor.predict(test.x);
+      const got = prediction.dataSync();
+      prediction.dispose();
+      const scale = Math.max(...expected.map(Math.abs));
+      expected.forEach((e, i) => {
+        expect(Math.abs(got[i]! - e)).toBeLessThan(1e-3 * scale);
+      });
+      expect(predictor.diagnostics!['solve-residual']).toBeLessThan(1e-10);
+      expect(predictor.diagnostics!.dual).toBe(width > n ? 1 : 0);
+      predictor.dispose();
+    });
+    disposeDataset(train);
+    disposeDataset(test);
+  });
+
+  it('draws its first layer from its rng: same rng, same W; rows on the unit sphere', async () => {
+    const t = createTarget(target);
+    const train = t.sample(16, Rng.fromSeed(1));
+    const fit = (seed: number) =>
+      randomFeatures
+        .create(randomFeatures.options.parse({ width: 8 }))
+        .fit(train, makeFitContext(Rng.fromSeed(seed)));
+    const [a, b, c] = await Promise.all([fit(1), fit(1), fit(2)]);
+    const wa = Array.from(a.features!.dataSync());
+    expect(Array.from(b.features!.dataSync())).toEqual(wa);
+    expect(Array.from(c.features!.dataSync())).not.toEqual(wa);
+    for (let j = 0; j < 8; j++) expect(Math.hypot(...wa.slice(j * 5, j * 5 + 5))).toBeCloseTo(1, 5);
+    for (const p of [a, b, c]) p.dispose();
+    disposeDataset(train);
+  });
+
+  it('rejects unknown activations with the allowed ones', () => {
+    const result = parseOptions(randomFeatures.options, { activation: 'rleu' }, 'learners[0]');
+    expect(result.ok).toBe(false);
+    if (!result.ok)
+      expect(result.problems[0]).toMatch(/learners\[0\]\.activation: .*"relu".*\(did you mean 'relu'\?\)/);
+  });
+});
