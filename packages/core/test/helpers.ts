@@ -2,9 +2,16 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { ContainerModule } from 'inversify';
 import { z } from 'zod';
-import { BackendFactory, LearnerFactory, MetricFactory, TargetFactory } from '../src/contracts.js';
+import {
+  BackendFactory,
+  type FitContext,
+  LearnerFactory,
+  MetricFactory,
+  TargetFactory,
+} from '../src/contracts.js';
 import { options } from '../src/options.js';
 import { definePlugin } from '../src/registry.js';
+import type { Rng } from '../src/rng.js';
 import { randomNormal } from '../src/tensors.js';
 
 /** y = ⟨β, x⟩ with β = (1, 0, ..., 0): a linear target. */
@@ -19,7 +26,7 @@ const linearTarget = {
       outputDim: 1,
       structure: { hermiteEnergy: [0, 1], noiseVariance: noise ** 2 },
       evaluate,
-      sample(n: number, rng: import('../src/rng.js').Rng) {
+      sample(n: number, rng: Rng) {
         const x = randomNormal(rng.child('x'), n, d);
         const y = tf.tidy(
           () => tf.add(evaluate(x), randomNormal(rng.child('noise'), n, 1, noise)) as tf.Tensor2D,
@@ -37,7 +44,7 @@ const ridgeLearner = {
   options: options({ lambda: z.number().min(0).default(1e-3), jitter: z.number().default(0) }),
   create({ lambda, jitter }: { lambda: number; jitter: number }) {
     return {
-      async fit(train: { x: tf.Tensor2D; y: tf.Tensor2D }, ctx: import('../src/contracts.js').FitContext) {
+      async fit(train: { x: tf.Tensor2D; y: tf.Tensor2D }, ctx: FitContext) {
         ctx.signal.throwIfAborted();
         const d = train.x.shape[1];
         const beta = tf.tidy(() => {
