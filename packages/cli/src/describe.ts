@@ -15,10 +15,16 @@ function describeType(p: JsonSchemaProperty): string {
   if (p.enum) return p.enum.map((v) => JSON.stringify(v)).join(' | ');
   if (p.anyOf) return p.anyOf.map(describeType).join(' | ');
   const type = Array.isArray(p.type) ? p.type.join(' | ') : (p.type ?? 'any');
+  const low = p.minimum !== undefined && p.minimum > Number.MIN_SAFE_INTEGER ? p.minimum : undefined;
+  const high = p.maximum !== undefined && p.maximum < Number.MAX_SAFE_INTEGER ? p.maximum : undefined;
   const range =
-    p.minimum !== undefined || p.maximum !== undefined
-      ? ` in [${p.minimum ?? '-inf'}, ${p.maximum ?? 'inf'}]`
-      : '';
+    low !== undefined && high !== undefined
+      ? ` in [${low}, ${high}]`
+      : low !== undefined
+        ? ` >= ${low}`
+        : high !== undefined
+          ? ` <= ${high}`
+          : '';
   return type + range;
 }
 

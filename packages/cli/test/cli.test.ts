@@ -122,7 +122,8 @@ describe('regimes list, validate, backends', () => {
     const r = regimes('list');
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/targets:\n {2}hermite — .*\[@regimes\/targets\]/);
-    expect(r.stdout).toMatch(/ {6}d: integer in \[1, .*\(required; input dimension\)/);
+    expect(r.stdout).toContain('      d: integer >= 1 (required; input dimension)');
+    expect(r.stdout).toContain('      degree: integer in [0, 12] (default 2; ');
     expect(r.stdout).toMatch(/ {2}rf — random features ridge/);
     expect(r.stdout).toMatch(
       / {6}activation: "relu" \| "tanh" \| "erf" \| "quadratic" \(default "relu"; σ\)/,
