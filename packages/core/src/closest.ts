@@ -17,7 +17,7 @@ export function editDistance(a: string, b: string): number {
 
 /**
  * The candidate nearest to `word`, if it is near enough to be a plausible typo
- * (at most a third of the longer word's letters differ, or one is a prefix of the other).
+ * (at most a third of the longer word's letters differ, or the word is a prefix of the candidate).
  */
 export function closestMatch(word: string, candidates: Iterable<string>): string | undefined {
   let best: string | undefined;
@@ -25,7 +25,8 @@ export function closestMatch(word: string, candidates: Iterable<string>): string
   const lower = word.toLowerCase();
   for (const candidate of candidates) {
     const c = candidate.toLowerCase();
-    const distance = c.startsWith(lower) || lower.startsWith(c) ? 0.5 : editDistance(lower, c);
+    // A truncated name (at least two letters) is a near miss of the full one.
+    const distance = lower.length >= 2 && c.startsWith(lower) ? 0.5 : editDistance(lower, c);
     if (distance < bestDistance) {
       bestDistance = distance;
       best = candidate;

@@ -29,8 +29,18 @@ export interface TargetStructure {
   readonly subspaceRank?: number;
   /** ‖P_k f*‖² for k = 0..p in the orthonormal Hermite basis of N(0, I_d), when f* is a polynomial. */
   readonly hermiteEnergy?: readonly number[];
+  /** Energy of f* above the degrees listed in hermiteEnergy (0 for a polynomial listed in full). */
+  readonly hermiteTail?: number;
+  /** How the energies were obtained: exactly, by Gauss–Hermite quadrature, or by Monte Carlo. */
+  readonly hermiteMethod?: 'exact' | 'quadrature' | 'monte-carlo';
+  /** g's exact expansion Σ c_α h_α(z), z = Ux, when it is a polynomial. */
+  readonly hermiteTerms?: readonly { readonly coef: number; readonly alpha: readonly number[] }[];
   /** Variance of the label noise added to f*(x) in `sample` (0 when labels are noiseless). */
   readonly noiseVariance?: number;
+  /** For classification targets: the Bayes error of predicting the label from x. */
+  readonly bayesError?: number;
+  /** Named related tasks (e.g. `source` for a transfer target), with their own structure. */
+  readonly tasks?: Readonly<Record<string, Target>>;
 }
 
 /** A data distribution whose ground truth is known. */

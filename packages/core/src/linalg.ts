@@ -59,3 +59,84 @@ export function solveShiftedSPD(
   cholesky(factor, m);
   return choleskySolve(factor, m, Float64Array.from(b), cols);
 }
+
+/**
+ * Eigen-decomposition of a symmetric m×m matrix by cyclic Jacobi rotations (float64, host).
+ * Returns eigenvalues in descending order and the eigenvectors as the columns of `vectors`.
+ * O(m³) per sweep: meant for the small matrices of alignment and quadrature (m up to a few hundred).
+ */
+export function symmetricEigen(
+  a: ArrayLike<number>,
+  m: number,
+): { values: Float64Array; vectors: Float64Array } {
+  const s = Float64Array.from(a);
+  const v = new Float64Array(m * m);
+  for (let i = 0; i < m; i++) v[i * m + i] = 1;
+  const offDiagonal = () => {
+    let sum = 0;
+    for (let i = 0; i < m; i++) for (let j = i + 1; j < m; j++) sum += s[i * m + j]! ** 2;
+    return sum;
+  };
+  let scale = 0;
+  for (let i = 0; i < m * m; i++) scale += s[i]! ** 2;
+  for (let sweep = 0; sweep < 100 && offDiagonal() > 1e-30 * scale; sweep++) {
+    for (let p = 0; p < m - 1; p++) {
+      for (let q = p + 1; q < m; q++) {
+        const apq = s[p * m + q]!;
+        if (Math.abs(apq) < 1e-300) continue;
+        const theta = (s[q * m + q]! - s[p * m + p]!) / (2 * apq);
+        const t = Math.sign(theta || 1) / (Math.abs(theta) + Math.sqrt(theta * theta + 1));
+        const c = 1 / Math.sqrt(t * t + 1);
+        const sn = t * c;
+        for (let k = 0; k < m; k++) {
+          const skp = s[k * m + p]!;
+          const skq = s[k * m + q]!;
+          s[k * m + p] = c * skp - sn * skq;
+          s[k * m + q] = sn * skp + c * skq;
+        }
+        for (let k = 0; k < m; k++) {
+          const spk = s[p * m + k]!;
+          const sqk = s[q * m + k]!;
+          s[p * m + k] = c * spk - sn * sqk;
+          s[q * m + k] = sn * spk + c * sqk;
+        }
+        for (let k = 0; k < m; k++) {
+          const vkp = v[k * m + p]!;
+          const vkq = v[k * m + q]!;
+          v[k * m + p] = c * vkp - sn * vkq;
+          v[k * m + q] = sn * vkp + c * vkq;
+        }
+      }
+    }
+  }
+  const order = Array.from({ length: m }, (_, i) => i).sort((i, j) => s[j * m + j]! - s[i * m + i]!);
+  const values = Float64Array.from(order, (i) => s[i * m + i]!);
+  const vectors = new Float64Array(m * m);
+  order.forEach((from, to) => {
+    for (let k = 0; k < m; k++) vectors[k * m + to] = v[k * m + from]!;
+  });
+  return { values, vectors };
+}
+
+/**
+ * Orthonormalize the rows of a rows×cols matrix (modified Gram–Schmidt, applied twice for
+ * float64 stability). Throws when the rows are linearly dependent.
+ */
+export function orthonormalizeRows(a: ArrayLike<number>, rows: number, cols: number): Float64Array {
+  const q = Float64Array.from(a);
+  for (let i = 0; i < rows; i++) {
+    for (let pass = 0; pass < 2; pass++) {
+      for (let j = 0; j < i; j++) {
+        let dot = 0;
+        for (let k = 0; k < cols; k++) dot += q[i * cols + k]! * q[j * cols + k]!;
+        for (let k = 0; k < cols; k++) q[i * cols + k]! -= dot * q[j * cols + k]!;
+      }
+    }
+    let norm = 0;
+    for (let k = 0; k < cols; k++) norm += q[i * cols + k]! ** 2;
+    norm = Math.sqrt(norm);
+    if (!(norm > 1e-10)) throw new NumericalError(`row ${i} is linearly dependent on the rows before it`);
+    for (let k = 0; k < cols; k++) q[i * cols + k]! /= norm;
+  }
+  return q;
+}

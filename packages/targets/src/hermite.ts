@@ -1,61 +1,251 @@
 /**
- * `hermite`: the single-index model f*(x) = He_k(⟨u, x⟩)/√(k!), x ~ N(0, I_d), u a seeded unit
- * vector. He_k is the probabilists' Hermite polynomial, so f* has unit variance and all its
- * energy in Hermite degree k.
+ * `hermite`: the multi-index model f*(x) = g(Ux), x ~ N(0, I_d), U ∈ R^{r×d} with orthonormal
+ * rows (seeded, or given), g a function of z = Ux ~ N(0, I_r). Because z is standard normal, the
+ * Hermite expansion of f* in x is that of g in z, so the energies ‖P_k f*‖² are those of g.
+ * g is given as Hermite terms, a named preset, or a mathjs expression.
  */
-import { defineTargetKind, options, randomNormal, type Target, z } from '@regimes/core';
+import {
+  defineTargetKind,
+  type Expr,
+  expressionTensor,
+  expressionVariables,
+  options,
+  orthonormalizeRows,
+  parseExpression,
+  type Rng,
+  SpecError,
+  type Target,
+  type TargetStructure,
+  z,
+} from '@regimes/core';
 import * as tf from '@tensorflow/tfjs-core';
+import { evaluateHermiteTerms, hermiteEnergies, projectOnHermite } from './hermite-basis.js';
+import { degreeOf, type HermiteTerm, hermiteExpansion, polynomialOf } from './polynomial.js';
+import { noisySample } from './sampling.js';
 
-/** He_k(z)/√(k!) by the recurrence He_{j+1} = z·He_j − j·He_{j−1}, on a tensor. */
-export function normalizedHermite(z: tf.Tensor, k: number): tf.Tensor {
-  return tf.tidy(() => {
-    let previous = tf.onesLike(z);
-    if (k === 0) return previous;
-    let current = z.clone();
-    for (let j = 1; j < k; j++) {
-      const next = tf.sub(tf.mul(z, current), tf.mul(previous, j));
-      previous = current;
-      current = next;
-    }
-    let factorial = 1;
-    for (let j = 2; j <= k; j++) factorial *= j;
-    return tf.div(current, Math.sqrt(factorial));
-  });
+export const hermitePresets = ['single', 'sum', 'staircase', 'product', 'damian'] as const;
+export type HermitePreset = (typeof hermitePresets)[number];
+
+const term = (coef: number, alpha: number[]): HermiteTerm => ({ coef, alpha });
+const unit = (r: number, i: number, k: number) => Array.from({ length: r }, (_, j) => (j === i ? k : 0));
+
+/** The Hermite terms of a preset g in r variables with degree parameter k. */
+export function presetTerms(preset: HermitePreset, r: number, k: number): HermiteTerm[] {
+  switch (preset) {
+    case 'single': // h_k(z_1)
+      return [term(1, unit(r, 0, k))];
+    case 'sum': // Σ_i h_k(z_i)
+      return Array.from({ length: r }, (_, i) => term(1, unit(r, i, k)));
+    case 'staircase': // z_1 + z_1 z_2 + z_1 z_2 z_3 + … (Abbe et al.'s staircase): products of distinct h_1
+      return Array.from({ length: r }, (_, i) =>
+        term(
+          1,
+          Array.from({ length: r }, (_, j) => (j <= i ? 1 : 0)),
+        ),
+      );
+    case 'product': // Π_i h_k(z_i)
+      return [term(1, new Array(r).fill(k))];
+    case 'damian':
+      // Damian, Lee & Soltanolkotabi 2022 assume E[∇²f*] has rank r: a full-rank degree-2 part along
+      // span U, here Σ_i h_2(z_i)/√r, plus the degree-k part Σ_i h_k(z_i)/√r that kernels find costly.
+      return [
+        ...Array.from({ length: r }, (_, i) => term(1 / Math.sqrt(r), unit(r, i, 2))),
+        ...(k === 2 ? [] : Array.from({ length: r }, (_, i) => term(1 / Math.sqrt(r), unit(r, i, k)))),
+      ];
+  }
 }
+
+const hermiteTermSchema = z.strictObject({
+  coef: z.number().describe('coefficient on the orthonormal h_α'),
+  alpha: z.array(z.number().int().min(0).max(16)).min(1).describe('multi-index α, one entry per z_i'),
+});
 
 export const hermiteOptions = options({
   d: z.number().int().min(1).describe('input dimension'),
-  degree: z.number().int().min(0).max(12).default(2).describe('k, the Hermite degree of the link'),
+  r: z.number().int().min(1).default(1).describe('number of relevant directions (rows of U)'),
+  subspace: z.array(z.array(z.number())).optional().describe('U given as r rows of length d (orthonormal)'),
+  preset: z.enum(hermitePresets).optional().describe('named g (default single); see docs/targets.md'),
+  degree: z.number().int().min(0).max(12).default(2).describe('k: the degree parameter of the preset'),
+  terms: z.array(hermiteTermSchema).min(1).optional().describe('g = Σ coef·h_α(z)'),
+  expression: z.string().min(1).optional().describe('g as a mathjs expression in z1..zr'),
+  maxDegree: z
+    .number()
+    .int()
+    .min(0)
+    .max(16)
+    .default(8)
+    .describe('degrees projected for a non-polynomial expression'),
+  normalize: z.boolean().default(false).describe('rescale g to mean 0 and variance 1'),
   noise: z.number().min(0).default(0).describe('standard deviation of Gaussian label noise'),
+}).superRefine((o, ctx) => {
+  if (o.r > o.d)
+    ctx.addIssue({ code: 'custom', path: ['r'], message: `r (${o.r}) must be at most d (${o.d})` });
+  const forms = ['preset', 'terms', 'expression'].filter((k) => o[k as keyof typeof o] !== undefined);
+  if (forms.length > 1)
+    ctx.addIssue({
+      code: 'custom',
+      path: [forms[1]!],
+      message: `give g one way: ${forms.join(' and ')} were both given`,
+    });
+  o.terms?.forEach((t, i) => {
+    if (t.alpha.length !== o.r)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['terms', i, 'alpha'],
+        message: `has ${t.alpha.length} entries; r is ${o.r}`,
+      });
+  });
+  if (o.subspace) {
+    const rows = o.subspace;
+    if (rows.length !== o.r || rows.some((row) => row.length !== o.d)) {
+      ctx.addIssue({ code: 'custom', path: ['subspace'], message: `must be r×d = ${o.r}×${o.d}` });
+      return;
+    }
+    for (let i = 0; i < o.r; i++)
+      for (let j = 0; j <= i; j++) {
+        const dot = rows[i]!.reduce((s, v, k) => s + v * rows[j]![k]!, 0);
+        if (Math.abs(dot - (i === j ? 1 : 0)) > 1e-6)
+          return ctx.addIssue({
+            code: 'custom',
+            path: ['subspace'],
+            message: `rows must be orthonormal: row ${i}·row ${j} = ${dot.toPrecision(6)}`,
+          });
+      }
+  }
+  if (o.expression) {
+    try {
+      const vars = Array.from({ length: o.r }, (_, i) => `z${i + 1}`);
+      parseExpression(o.expression, vars, 'expression');
+    } catch (error) {
+      const message =
+        error instanceof SpecError ? error.problems[0]!.replace(/^expression: /, '') : String(error);
+      ctx.addIssue({ code: 'custom', path: ['expression'], message });
+    }
+  }
 });
+
+export type HermiteOptions = z.output<typeof hermiteOptions>;
+
+/** A seeded U with orthonormal rows (Gram–Schmidt on Gaussian rows), or the one given. */
+export function subspaceOf(
+  o: { d: number; r: number; subspace?: number[][] | undefined },
+  rng: Rng,
+): Float64Array {
+  if (o.subspace) return Float64Array.from(o.subspace.flat());
+  return orthonormalizeRows(rng.normal(o.r * o.d, new Float64Array(o.r * o.d)), o.r, o.d);
+}
+
+/** g in closed form: exact Hermite terms, or an expression with its projected spectrum. */
+interface Link {
+  evaluate(z: tf.Tensor2D): tf.Tensor2D;
+  terms?: HermiteTerm[];
+  energy: number[];
+  tail: number;
+  method: NonNullable<TargetStructure['hermiteMethod']>;
+  mean: number;
+  variance: number;
+}
+
+function linkOf(o: HermiteOptions, rng: Rng): Link {
+  let terms: HermiteTerm[] | undefined;
+  let expr: Expr | undefined;
+  if (o.expression) {
+    const vars = Array.from({ length: o.r }, (_, i) => `z${i + 1}`);
+    expr = parseExpression(o.expression, vars, 'target.expression');
+    const poly = polynomialOf(expr, o.r);
+    if (poly) terms = hermiteExpansion(poly);
+  } else {
+    terms = o.terms
+      ? o.terms.map((t) => ({ coef: t.coef, alpha: t.alpha }))
+      : presetTerms(o.preset ?? 'single', o.r, o.degree);
+  }
+  if (terms) {
+    const energy = hermiteEnergies(terms);
+    const mean = terms.find((t) => degreeOf(t.alpha) === 0)?.coef ?? 0;
+    const exact = terms;
+    return {
+      evaluate: (zz) => evaluateHermiteTerms(exact, zz),
+      terms,
+      energy,
+      tail: 0,
+      method: 'exact',
+      mean,
+      variance: energy.reduce((a, b) => a + b, 0) - mean * mean,
+    };
+  }
+  const e = expr!;
+  const projection = projectOnHermite(e, o.r, o.maxDegree, rng.child('projection'));
+  const energy = hermiteEnergies(projection.terms);
+  const mean = projection.terms.find((t) => degreeOf(t.alpha) === 0)?.coef ?? 0;
+  const used = expressionVariables(e);
+  return {
+    evaluate: (zz) =>
+      tf.tidy(() => {
+        const n = zz.shape[0];
+        const column = (i: number) => tf.slice(zz, [0, i], [n, 1]);
+        const like = tf.zeros([n, 1]);
+        const out = expressionTensor(e, (i) => (used.has(i) ? column(i) : like), like);
+        return tf.reshape(out, [n, 1]) as tf.Tensor2D;
+      }),
+    energy,
+    tail: Math.max(0, projection.total - energy.reduce((a, b) => a + b, 0)),
+    method: projection.method,
+    mean,
+    variance: projection.total - mean * mean,
+  };
+}
+
+/** f*(x) = g(Ux) as a Target: the shared machinery of hermite, hierarchical and transfer. */
+export function multiIndexTarget(
+  d: number,
+  u: Float64Array,
+  r: number,
+  link: Pick<Link, 'evaluate' | 'energy' | 'tail' | 'method' | 'mean' | 'variance' | 'terms'>,
+  normalize: boolean,
+  noise: number,
+  extra: Partial<TargetStructure> = {},
+): Target {
+  const shift = normalize ? link.mean : 0;
+  const scale = normalize ? 1 / Math.sqrt(link.variance) : 1;
+  if (normalize && !(link.variance > 0)) {
+    throw new SpecError(['target.normalize: g is constant (variance 0) and cannot be normalized']);
+  }
+  const energy = link.energy.map((e, k) => (k === 0 ? (link.mean - shift) ** 2 : e) * scale * scale);
+  const terms = link.terms
+    ?.map((t) => ({ coef: (degreeOf(t.alpha) === 0 ? t.coef - shift : t.coef) * scale, alpha: t.alpha }))
+    .filter((t) => t.coef !== 0);
+  const projection = Float32Array.from(u);
+  // U is uploaded per call (r·d floats), so the target owns no tensor and needs no disposal.
+  const evaluate = (x: tf.Tensor2D) =>
+    tf.tidy(() => {
+      const g = link.evaluate(tf.matMul(x, tf.tensor2d(projection, [r, d]), false, true));
+      return (normalize ? tf.mul(tf.sub(g, shift), scale) : g) as tf.Tensor2D;
+    });
+  return {
+    dim: d,
+    outputDim: 1,
+    structure: {
+      subspace: u,
+      subspaceRank: r,
+      hermiteEnergy: energy,
+      hermiteTail: link.tail * scale * scale,
+      hermiteMethod: link.method,
+      ...(terms ? { hermiteTerms: terms } : {}),
+      noiseVariance: noise * noise,
+      ...extra,
+    },
+    evaluate,
+    sample: (n, rng) => noisySample(n, d, evaluate, noise, rng),
+  };
+}
 
 export const hermite = defineTargetKind({
   kind: 'hermite',
-  description: 'single-index f*(x) = He_k(<u,x>)/sqrt(k!), x ~ N(0, I_d), u a seeded unit vector',
+  description:
+    'multi-index f*(x) = g(Ux), x ~ N(0, I_d), U r×d orthonormal; g by Hermite terms, preset or expression',
   options: hermiteOptions,
-  create({ d, degree, noise }, { rng }): Target {
-    const u = Float64Array.from(rng.child('u').normal(d, new Float64Array(d)));
-    const norm = Math.hypot(...u);
-    for (let i = 0; i < d; i++) u[i]! /= norm;
-    const direction = Float32Array.from(u);
-    // u is uploaded per call (d floats), so the target owns no tensor and needs no disposal.
-    const evaluate = (x: tf.Tensor2D) =>
-      tf.tidy(() => normalizedHermite(tf.matMul(x, tf.tensor2d(direction, [d, 1])), degree) as tf.Tensor2D);
-    const hermiteEnergy = Array.from({ length: degree + 1 }, (_, j) => (j === degree ? 1 : 0));
-    return {
-      dim: d,
-      outputDim: 1,
-      structure: { subspace: u, subspaceRank: 1, hermiteEnergy, noiseVariance: noise * noise },
-      evaluate,
-      sample(n, sampleRng) {
-        const x = randomNormal(sampleRng.child('x'), n, d);
-        if (noise === 0) return { x, y: evaluate(x) };
-        const y = tf.tidy(() => {
-          const eps = randomNormal(sampleRng.child('noise'), n, 1, noise);
-          return tf.add(evaluate(x), eps) as tf.Tensor2D;
-        });
-        return { x, y };
-      },
-    };
+  create(o, { rng }): Target {
+    const u = subspaceOf(o, rng.child('U'));
+    return multiIndexTarget(o.d, u, o.r, linkOf(o, rng), o.normalize, o.noise);
   },
 });

@@ -1,14 +1,34 @@
-import { parseOptions, Rng, randomNormal } from '@regimes/core';
+import { parseOptions, randomNormal, Rng } from '@regimes/core';
 import { createTarget, describeTargetConformance } from '@regimes/core/testing';
 import * as tf from '@tensorflow/tfjs-core';
 import { describe, expect, it } from 'vitest';
-import { hermite, normalizedHermite } from '../src/hermite.js';
+import { hermite } from '../src/hermite.js';
+import { gaussHermite, normalizedHermite } from '../src/hermite-basis.js';
 
-describeTargetConformance('hermite (degree 2)', { factory: hermite, options: { d: 8, degree: 2 } });
-describeTargetConformance('hermite (degree 3, noisy)', {
-  factory: hermite,
-  options: { d: 5, degree: 3, noise: 0.3 },
-});
+const conformance: [string, Record<string, unknown>][] = [
+  ['single He_2', { d: 8, degree: 2 }],
+  ['single He_3, noisy', { d: 5, degree: 3, noise: 0.3 }],
+  ['sum, r = 3', { d: 10, r: 3, preset: 'sum', degree: 3 }],
+  ['staircase, r = 3', { d: 10, r: 3, preset: 'staircase' }],
+  ['product, r = 2', { d: 6, r: 2, preset: 'product', degree: 2 }],
+  ['damian, r = 2, k = 4', { d: 12, r: 2, preset: 'damian', degree: 4, normalize: true }],
+  [
+    'terms',
+    {
+      d: 6,
+      r: 2,
+      terms: [
+        { coef: 0.5, alpha: [0, 0] },
+        { coef: 2, alpha: [2, 1] },
+      ],
+    },
+  ],
+  ['polynomial expression', { d: 7, r: 2, expression: 'z1^3 - 3*z1 + z1*z2' }],
+  ['non-polynomial expression (quadrature)', { d: 7, r: 2, expression: 'tanh(z1 + z2/2)' }],
+  ['non-polynomial expression (Monte Carlo)', { d: 9, r: 4, expression: 'sin(z1*z2) + z3*z4', maxDegree: 4 }],
+];
+for (const [name, options] of conformance)
+  describeTargetConformance(`hermite: ${name}`, { factory: hermite, options });
 
 // Explicit probabilists' Hermite polynomials, in float64.
 const explicit: ((z: number) => number)[] = [
@@ -20,63 +40,207 @@ const explicit: ((z: number) => number)[] = [
   (z) => z ** 5 - 10 * z ** 3 + 15 * z,
 ];
 const factorial = (k: number): number => (k <= 1 ? 1 : k * factorial(k - 1));
+const target = (options: Record<string, unknown>, seed = 0) =>
+  createTarget({ factory: hermite, options }, seed);
 
-describe('hermite target', () => {
+function evaluateOn(t: ReturnType<typeof target>, m: number, seed = 11) {
+  const x = randomNormal(Rng.fromSeed(seed), m, t.dim);
+  const f = t.evaluate(x);
+  const out = { x: x.dataSync() as Float32Array, f: f.dataSync() as Float32Array };
+  tf.dispose([x, f]);
+  return out;
+}
+
+describe('Hermite polynomials', () => {
   it.each([0, 1, 2, 3, 4, 5])('evaluates He_%i/√k! like the explicit polynomial', (k) => {
-    const z = [-2.5, -1, -0.3, 0, 0.7, 1.9, 3];
-    const got = tf.tidy(() => normalizedHermite(tf.tensor1d(z), k).dataSync());
-    z.forEach((v, i) => {
+    const zs = [-2.5, -1, -0.3, 0, 0.7, 1.9, 3];
+    const got = tf.tidy(() => normalizedHermite(tf.tensor1d(zs), k).dataSync());
+    zs.forEach((v, i) => {
       expect(got[i]).toBeCloseTo(explicit[k]!(v) / Math.sqrt(factorial(k)), 4);
     });
   });
 
-  it('puts all its energy in degree k: Monte-Carlo projections on h_j(⟨u,x⟩) (fixed seed, 5 s.e.)', () => {
-    const target = createTarget({ factory: hermite, options: { d: 10, degree: 3 } });
-    const u = target.structure.subspace!;
+  it('has a Gauss–Hermite rule exact for E[Z^2k] = (2k−1)!! up to degree 2m−1', () => {
+    const { nodes, weights } = gaussHermite(10);
+    const moment = (p: number) => nodes.reduce((s, x, i) => s + weights[i]! * x ** p, 0);
+    expect(moment(0)).toBeCloseTo(1, 12);
+    expect(moment(2)).toBeCloseTo(1, 12);
+    expect(moment(8)).toBeCloseTo(105, 9);
+    expect(moment(18)).toBeCloseTo(34459425, 0);
+  });
+});
+
+describe('hermite target: structure', () => {
+  it('puts all the energy of the single-index preset in degree k (Monte-Carlo projection, 5 s.e.)', () => {
+    const t = target({ d: 10, degree: 3 });
+    const u = t.structure.subspace!;
     const m = 40000;
-    const x = randomNormal(Rng.fromSeed(11), m, 10);
-    const f = target.evaluate(x).dataSync();
-    const xs = x.dataSync();
-    x.dispose();
+    const { x, f } = evaluateOn(t, m);
     for (let j = 0; j <= 5; j++) {
-      // ĝ_j = E[f(x) h_j(⟨u,x⟩)]; its MC standard error is at most sd(f·h_j)/√m.
       const terms = Array.from({ length: m }, (_, i) => {
-        let z = 0;
-        for (let c = 0; c < 10; c++) z += u[c]! * xs[i * 10 + c]!;
-        return f[i]! * (explicit[j]!(z) / Math.sqrt(factorial(j)));
+        let zi = 0;
+        for (let c = 0; c < 10; c++) zi += u[c]! * x[i * 10 + c]!;
+        return f[i]! * (explicit[j]!(zi) / Math.sqrt(factorial(j)));
       });
       const mean = terms.reduce((a, b) => a + b, 0) / m;
       const sd = Math.sqrt(terms.reduce((a, b) => a + (b - mean) ** 2, 0) / m);
       expect(Math.abs(mean - (j === 3 ? 1 : 0))).toBeLessThan((5 * sd) / Math.sqrt(m));
     }
-    expect(target.structure.hermiteEnergy).toEqual([0, 0, 0, 1]);
+    expect(t.structure.hermiteEnergy).toEqual([0, 0, 0, 1]);
+    expect(t.structure.hermiteMethod).toBe('exact');
   });
 
-  it('adds label noise of the stated variance', () => {
-    const target = createTarget({ factory: hermite, options: { d: 4, degree: 2, noise: 0.5 } });
-    const data = target.sample(20000, Rng.fromSeed(3));
-    const residual = tf.tidy(() => tf.sub(data.y, target.evaluate(data.x)).dataSync());
-    tf.dispose([data.x, data.y]);
-    const variance = residual.reduce((a, b) => a + b * b, 0) / residual.length;
-    // Var of a sample variance of N(0, σ²): 2σ⁴/m; σ² = 0.25.
-    expect(Math.abs(variance - 0.25)).toBeLessThan(5 * Math.sqrt((2 * 0.25 ** 2) / 20000));
-    expect(target.structure.noiseVariance).toBe(0.25);
+  it('expands a polynomial expression exactly: the same terms and values as the terms form', () => {
+    // z1³ − 3z1 = He_3(z1) = √6·h_3(z1);  z1·z2 = h_1(z1)h_1(z2)
+    const fromExpression = target({ d: 6, r: 2, expression: 'z1^3 - 3*z1 + z1*z2' });
+    const fromTerms = target({
+      d: 6,
+      r: 2,
+      terms: [
+        { coef: Math.sqrt(6), alpha: [3, 0] },
+        { coef: 1, alpha: [1, 1] },
+      ],
+    });
+    expect(fromExpression.structure.hermiteEnergy).toEqual([0, 0, 1, expect.closeTo(6, 12)]);
+    expect(fromExpression.structure.hermiteTerms).toEqual([
+      { coef: 1, alpha: [1, 1] },
+      { coef: expect.closeTo(Math.sqrt(6), 12), alpha: [3, 0] },
+    ]);
+    const a = evaluateOn(fromExpression, 500).f;
+    const b = evaluateOn(fromTerms, 500).f;
+    a.forEach((v, i) => {
+      expect(v).toBeCloseTo(b[i]!, 3);
+    });
   });
 
-  it('draws u from the seed: the same direction for the same seed, another for another', () => {
-    const a = createTarget({ factory: hermite, options: { d: 6 } }, 1).structure.subspace;
-    expect(createTarget({ factory: hermite, options: { d: 6 } }, 1).structure.subspace).toEqual(a);
-    expect(createTarget({ factory: hermite, options: { d: 6 } }, 2).structure.subspace).not.toEqual(a);
+  it('projects relu(z1) by quadrature onto the known coefficients 1/√(2π), 1/2, 1/(2√π), 0, −0.0814', () => {
+    const t = target({ d: 3, expression: 'relu(z1)', maxDegree: 4 });
+    const e = t.structure.hermiteEnergy!;
+    expect(t.structure.hermiteMethod).toBe('quadrature');
+    expect(e[0]).toBeCloseTo(1 / (2 * Math.PI), 3);
+    expect(e[1]).toBeCloseTo(0.25, 3);
+    expect(e[2]).toBeCloseTo(1 / (4 * Math.PI), 3);
+    expect(e[3]).toBeCloseTo(0, 3);
+    expect(Math.sqrt(e[4]!)).toBeCloseTo(0.0814, 3);
+    // E relu(Z)² = 1/2: the tail is what the first five degrees miss.
+    expect(e.reduce((a, b) => a + b, 0) + t.structure.hermiteTail!).toBeCloseTo(0.5, 6);
   });
 
-  it('rejects bad options with the allowed values', () => {
-    const result = parseOptions(hermite.options, { d: 0, degree: 20, dim: 3 }, 'target');
-    expect(result.ok).toBe(false);
-    if (!result.ok)
-      expect(result.problems).toEqual([
-        'target.d: Too small: expected number to be >=1, got 0',
-        'target.degree: Too big: expected number to be <=12, got 20',
-        "target: unknown field 'dim' (did you mean 'd'?); allowed: d, degree, noise",
-      ]);
+  it('projects tanh onto its odd coefficients 0.6057, −0.1484, 0.0625 (quadrature)', () => {
+    const e = target({ d: 2, expression: 'tanh(z1)', maxDegree: 5 }).structure.hermiteEnergy!;
+    expect(Math.sqrt(e[1]!)).toBeCloseTo(0.6057, 3);
+    expect(Math.sqrt(e[3]!)).toBeCloseTo(0.1484, 3);
+    expect(Math.sqrt(e[5]!)).toBeCloseTo(0.0625, 3);
+    expect(e[0]! + e[2]! + e[4]!).toBeLessThan(1e-12);
+  });
+
+  it('normalizes g to mean 0 and variance 1 (Monte Carlo, 5 s.e.)', () => {
+    for (const options of [
+      { d: 5, r: 2, expression: 'z1^2 + 3*z1*z2 + 2', normalize: true },
+      { d: 5, expression: 'exp(z1)', normalize: true },
+    ]) {
+      const t = target(options);
+      expect(t.structure.hermiteEnergy![0]).toBeCloseTo(0, 10);
+      const { f } = evaluateOn(t, 100000);
+      const mean = f.reduce((a, b) => a + b, 0) / f.length;
+      const second = f.reduce((a, b) => a + b * b, 0) / f.length;
+      const sd = Math.sqrt(f.reduce((a, b) => a + (b * b - second) ** 2, 0) / f.length);
+      expect(Math.abs(mean)).toBeLessThan(5 / Math.sqrt(f.length));
+      expect(Math.abs(second - 1)).toBeLessThan((5 * sd) / Math.sqrt(f.length));
+    }
+  });
+
+  it('uses a given orthonormal U, and draws U from the seed otherwise', () => {
+    const s = Math.SQRT1_2;
+    const given = target({
+      d: 3,
+      r: 2,
+      subspace: [
+        [s, s, 0],
+        [0, 0, 1],
+      ],
+      preset: 'sum',
+      degree: 1,
+    });
+    expect(Array.from(given.structure.subspace!)).toEqual([s, s, 0, 0, 0, 1]);
+    const a = target({ d: 6 }, 1).structure.subspace;
+    expect(target({ d: 6 }, 1).structure.subspace).toEqual(a);
+    expect(target({ d: 6 }, 2).structure.subspace).not.toEqual(a);
+  });
+
+  it('sums the staircase and the product presets as written', () => {
+    const stair = target({ d: 4, r: 3, preset: 'staircase' }).structure;
+    expect(stair.hermiteEnergy).toEqual([0, 1, 1, 1]);
+    expect(target({ d: 4, r: 2, preset: 'product', degree: 3 }).structure.hermiteEnergy).toEqual([
+      0, 0, 0, 0, 0, 0, 1,
+    ]);
+    expect(target({ d: 4, r: 2, preset: 'damian', degree: 3 }).structure.hermiteEnergy).toEqual([
+      0,
+      0,
+      expect.closeTo(1, 12),
+      expect.closeTo(1, 12),
+    ]);
+  });
+});
+
+describe('hermite target: bad input', () => {
+  const problems = (o: Record<string, unknown>) => {
+    const parsed = parseOptions(hermite.options, o, 'target');
+    return parsed.ok ? [] : parsed.problems;
+  };
+
+  it.each([
+    ['import', "import('fs')", "the function 'import'"],
+    ['evaluate', 'evaluate("1+1")', "the function 'evaluate'"],
+    ['createUnit', 'createUnit("foo")', "the function 'createUnit'"],
+    ['parse', 'parse("z1")', "the function 'parse'"],
+    ['assignment', 'z1 = 3', 'a assignment expression'],
+    ['function definition', 'f(x) = x', 'a functionassignment expression'],
+    ['property access', 'z1.constructor', 'a accessor expression'],
+    ['a matrix', '[z1, z1]', 'a array expression'],
+    ['an unknown variable', 'z1 + x3', "the symbol 'x3'"],
+    ['a variable beyond r', 'z1 + z2', "the symbol 'z2'"],
+    ['a string', '"abc"', 'the constant "abc"'],
+    ['a comparison', 'z1 > 0', "the operator '>'"],
+  ])('rejects %s in an expression, naming it', (_label, expression, what) => {
+    const p = problems({ d: 3, expression });
+    expect(p).toEqual([expect.stringContaining(`target.expression: ${what} is not allowed`)]);
+    expect(p[0]).toContain('allowed: numbers, z1, pi, e, + - * / ^, and sin, cos');
+  });
+
+  it.each([
+    ['r > d', { d: 2, r: 3 }, 'target.r: r (3) must be at most d (2)'],
+    ['an unknown preset', { d: 3, preset: 'stair' }, "did you mean 'staircase'?"],
+    [
+      'two forms of g',
+      { d: 3, preset: 'sum', expression: 'z1' },
+      'give g one way: preset and expression were both given',
+    ],
+    [
+      'a term of the wrong length',
+      { d: 3, r: 2, terms: [{ coef: 1, alpha: [1] }] },
+      'target.terms[0].alpha: has 1 entries; r is 2',
+    ],
+    [
+      'a non-finite coefficient',
+      { d: 3, terms: [{ coef: Infinity, alpha: [1] }] },
+      'target.terms[0].coef: expected number, received Infinity, got Infinity',
+    ],
+    [
+      'a non-orthonormal U',
+      {
+        d: 2,
+        r: 2,
+        subspace: [
+          [1, 0],
+          [1, 1],
+        ],
+      },
+      'target.subspace: rows must be orthonormal',
+    ],
+    ['a U of the wrong shape', { d: 3, r: 1, subspace: [[1, 0]] }, 'target.subspace: must be r×d = 1×3'],
+    ['a misspelt option', { d: 3, degre: 2 }, "unknown field 'degre' (did you mean 'degree'?)"],
+  ])('rejects %s with a message that says what is allowed', (_label, options, message) => {
+    expect(problems(options)).toEqual([expect.stringContaining(message)]);
   });
 });

@@ -1,0 +1,67 @@
+/** Special functions in float64 on the host: log-gamma, the regularized incomplete gamma, erf. */
+
+const LANCZOS = [
+  0.99999999999980993, 676.5203681218851, -1259.1392167224028, 771.32342877765313, -176.61502916214059,
+  12.507343278686905, -0.13857109526572012, 9.9843695780195716e-6, 1.5056327351493116e-7,
+];
+
+/** ln Γ(x) for x > 0 (Lanczos, g = 7, n = 9; relative error ~1e-15). */
+export function logGamma(x: number): number {
+  if (x < 0.5) return Math.log(Math.PI / Math.abs(Math.sin(Math.PI * x))) - logGamma(1 - x);
+  const z = x - 1;
+  let a = LANCZOS[0]!;
+  const t = z + 7.5;
+  for (let i = 1; i < 9; i++) a += LANCZOS[i]! / (z + i);
+  return 0.5 * Math.log(2 * Math.PI) + (z + 0.5) * Math.log(t) - t + Math.log(a);
+}
+
+/** The regularized lower incomplete gamma P(a, x) = γ(a, x)/Γ(a): series for x < a + 1, continued fraction above. */
+export function regularizedGammaP(a: number, x: number): number {
+  if (x <= 0) return 0;
+  const logPrefix = a * Math.log(x) - x - logGamma(a);
+  if (x < a + 1) {
+    let term = 1 / a;
+    let sum = term;
+    for (let n = 1; n < 10000; n++) {
+      term *= x / (a + n);
+      sum += term;
+      if (Math.abs(term) < Math.abs(sum) * 1e-16) break;
+    }
+    return Math.min(1, sum * Math.exp(logPrefix));
+  }
+  // Lentz's method for the continued fraction of Q(a, x).
+  const tiny = 1e-300;
+  let b = x + 1 - a;
+  let c = 1 / tiny;
+  let d = 1 / b;
+  let h = d;
+  for (let i = 1; i < 10000; i++) {
+    const an = -i * (i - a);
+    b += 2;
+    d = an * d + b;
+    if (Math.abs(d) < tiny) d = tiny;
+    c = b + an / c;
+    if (Math.abs(c) < tiny) c = tiny;
+    d = 1 / d;
+    const delta = d * c;
+    h *= delta;
+    if (Math.abs(delta - 1) < 1e-16) break;
+  }
+  return Math.max(0, 1 - Math.exp(logPrefix) * h);
+}
+
+/** erf(x) = sign(x)·P(1/2, x²). */
+export function erf(x: number): number {
+  if (x === 0) return 0;
+  return Math.sign(x) * regularizedGammaP(0.5, x * x);
+}
+
+/** P(χ²_k ≤ x), the chi-square distribution function with k degrees of freedom. */
+export function chiSquareCdf(x: number, k: number): number {
+  return regularizedGammaP(k / 2, x / 2);
+}
+
+/** Standard normal distribution function. */
+export function normalCdf(x: number): number {
+  return 0.5 * (1 + erf(x / Math.SQRT2));
+}

@@ -1,0 +1,175 @@
+/**
+ * Functions of z = Ux in the orthonormal Hermite basis: energies per degree, evaluation on
+ * tensors, quadrature and Monte-Carlo projections for non-polynomial g.
+ */
+import { type Expr, evaluateExpression, Rng, symmetricEigen } from '@regimes/core';
+import * as tf from '@tensorflow/tfjs-core';
+import { degreeOf, type HermiteTerm } from './polynomial.js';
+
+/** ‖P_k g‖² = Σ_{|α|=k} c_α², for k = 0..max degree. */
+export function hermiteEnergies(terms: readonly HermiteTerm[]): number[] {
+  const top = Math.max(0, ...terms.map((t) => degreeOf(t.alpha)));
+  const energy = new Array(top + 1).fill(0);
+  for (const t of terms) energy[degreeOf(t.alpha)] += t.coef ** 2;
+  return energy;
+}
+
+/** h_0..h_m of a column tensor, by the orthonormal recurrence h_{k+1} = (z h_k − √k h_{k−1})/√(k+1). Inside tidy. */
+export function hermiteColumns(z: tf.Tensor, m: number): tf.Tensor[] {
+  const out = [tf.onesLike(z)];
+  if (m >= 1) out.push(z);
+  for (let k = 1; k < m; k++) {
+    out.push(tf.div(tf.sub(tf.mul(z, out[k]!), tf.mul(out[k - 1]!, Math.sqrt(k))), Math.sqrt(k + 1)));
+  }
+  return out;
+}
+
+/** He_k(z)/√(k!) on a tensor. */
+export function normalizedHermite(z: tf.Tensor, k: number): tf.Tensor {
+  return tf.tidy(() => hermiteColumns(z, k)[k]!.clone());
+}
+
+/** Σ_α c_α h_α(z) for z of shape n×r; returns n×1. */
+export function evaluateHermiteTerms(terms: readonly HermiteTerm[], z: tf.Tensor2D): tf.Tensor2D {
+  return tf.tidy(() => {
+    const [n, r] = z.shape;
+    const columns = Array.from({ length: r }, (_, i) => {
+      const top = Math.max(0, ...terms.map((t) => t.alpha[i] ?? 0));
+      return hermiteColumns(tf.slice(z, [0, i], [n, 1]), top);
+    });
+    let sum: tf.Tensor = tf.zeros([n, 1]);
+    for (const t of terms) {
+      let product: tf.Tensor | undefined;
+      t.alpha.forEach((a, i) => {
+        if (a > 0) product = product ? tf.mul(product, columns[i]![a]!) : columns[i]![a]!;
+      });
+      sum = product ? tf.add(sum, tf.mul(product, t.coef)) : tf.add(sum, t.coef);
+    }
+    return sum as tf.Tensor2D;
+  });
+}
+
+/** Gauss–Hermite rule for the standard normal (Golub–Welsch): Σ w_i f(x_i) ≈ E f(Z), exact to degree 2m−1. */
+export function gaussHermite(m: number): { nodes: Float64Array; weights: Float64Array } {
+  const jacobi = new Float64Array(m * m);
+  for (let k = 1; k < m; k++) {
+    jacobi[(k - 1) * m + k] = Math.sqrt(k);
+    jacobi[k * m + k - 1] = Math.sqrt(k);
+  }
+  const { values, vectors } = symmetricEigen(jacobi, m);
+  const weights = Float64Array.from({ length: m }, (_, j) => vectors[j]! ** 2); // first row of the eigenvectors
+  return { nodes: values, weights };
+}
+
+/** All multi-indices in r variables with |α| ≤ p, by degree. */
+export function multiIndices(r: number, p: number): number[][] {
+  const out: number[][] = [];
+  const go = (prefix: number[], left: number) => {
+    if (prefix.length === r) return out.push(prefix);
+    for (let a = 0; a <= left; a++) go([...prefix, a], left - a);
+  };
+  go([], p);
+  return out.sort((a, b) => degreeOf(a) - degreeOf(b));
+}
+
+function hermiteValues(z: number, m: number): Float64Array {
+  const h = new Float64Array(m + 1);
+  h[0] = 1;
+  if (m >= 1) h[1] = z;
+  for (let k = 1; k < m; k++) h[k + 1] = (z * h[k]! - Math.sqrt(k) * h[k - 1]!) / Math.sqrt(k + 1);
+  return h;
+}
+
+/** Gauss–Legendre rule on [−1, 1] with m points (Golub–Welsch). */
+export function gaussLegendre(m: number): { nodes: Float64Array; weights: Float64Array } {
+  const jacobi = new Float64Array(m * m);
+  for (let k = 1; k < m; k++) {
+    const b = k / Math.sqrt(4 * k * k - 1);
+    jacobi[(k - 1) * m + k] = b;
+    jacobi[k * m + k - 1] = b;
+  }
+  const { values, vectors } = symmetricEigen(jacobi, m);
+  return { nodes: values, weights: Float64Array.from({ length: m }, (_, j) => 2 * vectors[j]! ** 2) };
+}
+
+/**
+ * A rule for E f(Z), Z ~ N(0, 1): composite Gauss–Legendre on [−10, 10] (panels × order points)
+ * with the normal density folded into the weights. Unlike Gauss–Hermite it converges fast for
+ * g with kinks (relu, abs), since a kink spoils one panel only. Mass beyond ±10 is below 1e-22.
+ */
+export function normalRule(panels: number, order: number): { nodes: Float64Array; weights: Float64Array } {
+  const { nodes: gl, weights: glw } = gaussLegendre(order);
+  const half = 10;
+  const width = (2 * half) / panels;
+  const nodes = new Float64Array(panels * order);
+  const weights = new Float64Array(panels * order);
+  for (let p = 0; p < panels; p++) {
+    const center = -half + (p + 0.5) * width;
+    for (let j = 0; j < order; j++) {
+      const z = center + (gl[j]! * width) / 2;
+      nodes[p * order + j] = z;
+      weights[p * order + j] = (((glw[j]! * width) / 2) * Math.exp((-z * z) / 2)) / Math.sqrt(2 * Math.PI);
+    }
+  }
+  return { nodes, weights };
+}
+
+export interface Projection {
+  terms: HermiteTerm[];
+  /** E[g²], so that E[g²] − Σ c_α² is the energy above the projected degrees. */
+  total: number;
+  method: 'quadrature' | 'monte-carlo';
+  points: number;
+}
+
+/**
+ * Hermite coefficients c_α = E[g(Z) h_α(Z)] for |α| ≤ maxDegree, Z ~ N(0, I_r): by a tensor
+ * product of composite Gauss–Legendre rules when r ≤ 3 (16000, 720² or 96³ points), else by
+ * seeded Monte Carlo with 2^16 points.
+ */
+export function projectOnHermite(expr: Expr, r: number, maxDegree: number, rng: Rng): Projection {
+  const alphas = multiIndices(r, maxDegree);
+  const sums = new Float64Array(alphas.length);
+  let total = 0;
+  const accumulate = (z: Float64Array, weight: number) => {
+    const g = evaluateExpression(expr, z);
+    total += weight * g * g;
+    const h = Array.from(z, (v) => hermiteValues(v, maxDegree));
+    alphas.forEach((alpha, j) => {
+      let basis = 1;
+      for (let i = 0; i < r; i++) basis *= h[i]![alpha[i]!]!;
+      sums[j]! += weight * g * basis;
+    });
+  };
+  let method: Projection['method'];
+  let points: number;
+  if (r <= 3) {
+    const [panels, order] = (
+      [
+        [2000, 8],
+        [120, 6],
+        [24, 4],
+      ] as const
+    )[r - 1]!;
+    const { nodes, weights } = normalRule(panels, order);
+    const m = panels * order;
+    points = m ** r;
+    const z = new Float64Array(r);
+    for (let flat = 0; flat < points; flat++) {
+      let weight = 1;
+      for (let i = 0, rest = flat; i < r; i++, rest = Math.floor(rest / m)) {
+        z[i] = nodes[rest % m]!;
+        weight *= weights[rest % m]!;
+      }
+      accumulate(z, weight);
+    }
+    method = 'quadrature';
+  } else {
+    points = 1 << 16;
+    const draws = rng.normal(points * r, new Float64Array(points * r));
+    for (let s = 0; s < points; s++) accumulate(draws.subarray(s * r, (s + 1) * r), 1 / points);
+    method = 'monte-carlo';
+  }
+  const terms = alphas.map((alpha, j) => ({ coef: sums[j]!, alpha })).filter((t) => Math.abs(t.coef) > 1e-12);
+  return { terms, total, method, points };
+}
