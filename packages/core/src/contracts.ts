@@ -39,6 +39,8 @@ export interface TargetStructure {
   readonly noiseVariance?: number;
   /** For classification targets: the Bayes error of predicting the label from x. */
   readonly bayesError?: number;
+  /** Facts particular to a kind (eigenvalues of B, level weights, ...), recorded for theory curves. */
+  readonly details?: Readonly<Record<string, unknown>>;
   /** Named related tasks (e.g. `source` for a transfer target), with their own structure. */
   readonly tasks?: Readonly<Record<string, Target>>;
 }
@@ -90,8 +92,19 @@ export interface Learner {
 
 export type MetricValue = number | Readonly<Record<string, number>>;
 
+/** What a metric may use besides the predictor, the test set and the target. */
+export interface MetricContext {
+  /** The metric's own sub-stream, for metrics that draw fresh samples. */
+  readonly rng: Rng;
+}
+
 export interface Metric {
-  compute(predictor: Predictor, test: Dataset, target: Target): MaybePromise<MetricValue>;
+  compute(
+    predictor: Predictor,
+    test: Dataset,
+    target: Target,
+    context: MetricContext,
+  ): MaybePromise<MetricValue>;
 }
 
 export interface Availability {

@@ -8,6 +8,7 @@ export { z } from 'zod';
 export * from './backends.js';
 export * from './closest.js';
 export * from './contracts.js';
+export * from './define.js';
 export * from './errors.js';
 export * from './expression.js';
 export * from './linalg.js';

@@ -140,3 +140,83 @@ export function orthonormalizeRows(a: ArrayLike<number>, rows: number, cols: num
   }
   return q;
 }
+
+/**
+ * The top-k eigenvectors (as k orthonormal rows, k×m) of a symmetric positive semi-definite
+ * m×m matrix, by orthogonal iteration with Rayleigh–Ritz; for m small enough, a full Jacobi
+ * decomposition. Used for the top right-singular subspace of W from WᵀW.
+ */
+export function topEigenvectors(a: ArrayLike<number>, m: number, k: number, iterations = 300): Float64Array {
+  if (m <= 160) {
+    const { vectors } = symmetricEigen(a, m);
+    const rows = new Float64Array(k * m);
+    for (let j = 0; j < k; j++) for (let i = 0; i < m; i++) rows[j * m + i] = vectors[i * m + j]!;
+    return rows;
+  }
+  // rows of q span the iterate; start from a deterministic full-rank block
+  let q: Float64Array = new Float64Array(k * m);
+  for (let j = 0; j < k; j++)
+    for (let i = 0; i < m; i++)
+      q[j * m + i] = Math.cos((i + 1) * (j + 1) * 0.7) + (i % (j + 2) === 0 ? 1 : 0);
+  q = orthonormalizeRows(q, k, m);
+  const next = new Float64Array(k * m);
+  for (let it = 0; it < iterations; it++) {
+    next.fill(0);
+    for (let j = 0; j < k; j++)
+      for (let i = 0; i < m; i++) {
+        let s = 0;
+        for (let l = 0; l < m; l++) s += a[i * m + l]! * q[j * m + l]!;
+        next[j * m + i] = s;
+      }
+    q = orthonormalizeRows(next, k, m);
+  }
+  // Rayleigh–Ritz: rotate within the span to the eigenvectors of qAqᵀ (k×k)
+  const small = new Float64Array(k * k);
+  for (let j1 = 0; j1 < k; j1++)
+    for (let j2 = 0; j2 < k; j2++) {
+      let s = 0;
+      for (let i = 0; i < m; i++) {
+        let ai = 0;
+        for (let l = 0; l < m; l++) ai += a[i * m + l]! * q[j2 * m + l]!;
+        s += q[j1 * m + i]! * ai;
+      }
+      small[j1 * k + j2] = s;
+    }
+  const { vectors } = symmetricEigen(small, k);
+  const out = new Float64Array(k * m);
+  for (let j = 0; j < k; j++)
+    for (let i = 0; i < m; i++)
+      for (let l = 0; l < k; l++) out[j * m + i]! += vectors[l * k + j]! * q[l * m + i]!;
+  return out;
+}
+
+/**
+ * Cosines of the principal angles between the row spaces of a (p×m) and b (q×m), both with
+ * orthonormal rows: the singular values of a bᵀ, in descending order (min(p, q) of them).
+ */
+export function principalCosines(
+  a: ArrayLike<number>,
+  p: number,
+  b: ArrayLike<number>,
+  q: number,
+  m: number,
+): number[] {
+  const c = new Float64Array(p * q);
+  for (let i = 0; i < p; i++)
+    for (let j = 0; j < q; j++) {
+      let s = 0;
+      for (let l = 0; l < m; l++) s += a[i * m + l]! * b[j * m + l]!;
+      c[i * q + j] = s;
+    }
+  // singular values of c from the eigenvalues of c cᵀ (p×p) or cᵀc (q×q), the smaller
+  const small = Math.min(p, q);
+  const g = new Float64Array(small * small);
+  for (let i = 0; i < small; i++)
+    for (let j = 0; j < small; j++) {
+      let s = 0;
+      if (p <= q) for (let l = 0; l < q; l++) s += c[i * q + l]! * c[j * q + l]!;
+      else for (let l = 0; l < p; l++) s += c[l * q + i]! * c[l * q + j]!;
+      g[i * small + j] = s;
+    }
+  return Array.from(symmetricEigen(g, small).values, (v) => Math.min(1, Math.sqrt(Math.max(0, v))));
+}

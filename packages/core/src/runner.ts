@@ -7,6 +7,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { activateBackend } from './backends.js';
 import type { Dataset, FitContext, Logger, Predictor, Target } from './contracts.js';
 import { disposeDataset } from './contracts.js';
+import { registerInlineKinds } from './define.js';
 import { DivergenceError, RegimesError } from './errors.js';
 import { type Cell, type LearnerPlan, type Plan, planExperiment } from './plan.js';
 import { loadPlugins } from './plugins.js';
@@ -58,8 +59,8 @@ const resumable = (row: ResultRow) => row.status === 'ok' || row.status === 'div
 
 export async function runExperiment(input: SpecInput | Spec, options: RunOptions): Promise<ExperimentResult> {
   const log = options.log ?? stderrLogger;
-  const spec = parseSpec(input, options.source);
   const { registry } = options;
+  const spec = parseSpec(registerInlineKinds(input, registry), options.source);
   await loadPlugins(registry, spec.plugins, options.baseDir ?? process.cwd());
   const plan = planExperiment(spec, registry, options.source);
 
@@ -237,7 +238,10 @@ async function runLearner(
     const metrics: Record<string, number> = {};
     const problems: string[] = [];
     for (const m of plan.metrics) {
-      const value = await c.registry.get('metric', m.kind).create(m.options).compute(predictor, test, target);
+      const value = await c.registry
+        .get('metric', m.kind)
+        .create(m.options)
+        .compute(predictor, test, target, { rng: seedRng.child('cell', cell.key).child('metric', m.kind) });
       for (const [name, v] of typeof value === 'number'
         ? [[m.kind, value] as const]
         : Object.entries(value)) {

@@ -65,3 +65,27 @@ export function chiSquareCdf(x: number, k: number): number {
 export function normalCdf(x: number): number {
   return 0.5 * (1 + erf(x / Math.SQRT2));
 }
+
+/** h_0(z)..h_m(z), the orthonormal Hermite polynomials He_k/√(k!) at one point. */
+export function hermiteValues(z: number, m: number): Float64Array {
+  const h = new Float64Array(m + 1);
+  h[0] = 1;
+  if (m >= 1) h[1] = z;
+  for (let k = 1; k < m; k++) h[k + 1] = (z * h[k]! - Math.sqrt(k) * h[k - 1]!) / Math.sqrt(k + 1);
+  return h;
+}
+
+/** All multi-indices α in r variables with |α| ≤ p, ordered by degree. */
+export function multiIndices(r: number, p: number): number[][] {
+  const out: number[][] = [];
+  const go = (prefix: number[], left: number) => {
+    if (prefix.length === r) {
+      out.push(prefix);
+      return;
+    }
+    for (let a = 0; a <= left; a++) go([...prefix, a], left - a);
+  };
+  go([], p);
+  const degree = (a: number[]) => a.reduce((s, v) => s + v, 0);
+  return out.sort((a, b) => degree(a) - degree(b));
+}

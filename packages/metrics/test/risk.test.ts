@@ -3,7 +3,7 @@ import { createTarget, describeMetricConformance } from '@regimes/core/testing';
 import { hermite } from '@regimes/targets';
 import * as tf from '@tensorflow/tfjs-core';
 import { describe, expect, it } from 'vitest';
-import { risk } from '../src/risk.js';
+import { risk } from '../src/risks.js';
 
 const target = { factory: hermite, options: { d: 6, degree: 2 } };
 describeMetricConformance('risk', { factory: risk, target });

@@ -2,7 +2,14 @@
  * Functions of z = Ux in the orthonormal Hermite basis: energies per degree, evaluation on
  * tensors, quadrature and Monte-Carlo projections for non-polynomial g.
  */
-import { type Expr, evaluateExpression, Rng, symmetricEigen } from '@regimes/core';
+import {
+  type Expr,
+  evaluateExpression,
+  hermiteValues,
+  multiIndices,
+  type Rng,
+  symmetricEigen,
+} from '@regimes/core';
 import * as tf from '@tensorflow/tfjs-core';
 import { degreeOf, type HermiteTerm } from './polynomial.js';
 
@@ -59,25 +66,6 @@ export function gaussHermite(m: number): { nodes: Float64Array; weights: Float64
   const { values, vectors } = symmetricEigen(jacobi, m);
   const weights = Float64Array.from({ length: m }, (_, j) => vectors[j]! ** 2); // first row of the eigenvectors
   return { nodes: values, weights };
-}
-
-/** All multi-indices in r variables with |α| ≤ p, by degree. */
-export function multiIndices(r: number, p: number): number[][] {
-  const out: number[][] = [];
-  const go = (prefix: number[], left: number) => {
-    if (prefix.length === r) return out.push(prefix);
-    for (let a = 0; a <= left; a++) go([...prefix, a], left - a);
-  };
-  go([], p);
-  return out.sort((a, b) => degreeOf(a) - degreeOf(b));
-}
-
-function hermiteValues(z: number, m: number): Float64Array {
-  const h = new Float64Array(m + 1);
-  h[0] = 1;
-  if (m >= 1) h[1] = z;
-  for (let k = 1; k < m; k++) h[k + 1] = (z * h[k]! - Math.sqrt(k) * h[k - 1]!) / Math.sqrt(k + 1);
-  return h;
 }
 
 /** Gauss–Legendre rule on [−1, 1] with m points (Golub–Welsch). */

@@ -17,11 +17,11 @@ import {
   type Target,
   type TargetStructure,
   z,
+  noisySample,
 } from '@regimes/core';
 import * as tf from '@tensorflow/tfjs-core';
 import { evaluateHermiteTerms, hermiteEnergies, projectOnHermite } from './hermite-basis.js';
 import { degreeOf, type HermiteTerm, hermiteExpansion, polynomialOf } from './polynomial.js';
-import { noisySample } from './sampling.js';
 
 export const hermitePresets = ['single', 'sum', 'staircase', 'product', 'damian'] as const;
 export type HermitePreset = (typeof hermitePresets)[number];
@@ -60,10 +60,8 @@ const hermiteTermSchema = z.strictObject({
   alpha: z.array(z.number().int().min(0).max(16)).min(1).describe('multi-index α, one entry per z_i'),
 });
 
-export const hermiteOptions = options({
-  d: z.number().int().min(1).describe('input dimension'),
-  r: z.number().int().min(1).default(1).describe('number of relevant directions (rows of U)'),
-  subspace: z.array(z.array(z.number())).optional().describe('U given as r rows of length d (orthonormal)'),
+/** How g is given: one of preset, terms, expression (shared by hermite and transfer). */
+export const linkShape = {
   preset: z.enum(hermitePresets).optional().describe('named g (default single); see docs/targets.md'),
   degree: z.number().int().min(0).max(12).default(2).describe('k: the degree parameter of the preset'),
   terms: z.array(hermiteTermSchema).min(1).optional().describe('g = Σ coef·h_α(z)'),
@@ -76,52 +74,95 @@ export const hermiteOptions = options({
     .default(8)
     .describe('degrees projected for a non-polynomial expression'),
   normalize: z.boolean().default(false).describe('rescale g to mean 0 and variance 1'),
-  noise: z.number().min(0).default(0).describe('standard deviation of Gaussian label noise'),
-}).superRefine((o, ctx) => {
-  if (o.r > o.d)
-    ctx.addIssue({ code: 'custom', path: ['r'], message: `r (${o.r}) must be at most d (${o.d})` });
-  const forms = ['preset', 'terms', 'expression'].filter((k) => o[k as keyof typeof o] !== undefined);
+};
+
+const subspaceShape = {
+  d: z.number().int().min(1).describe('input dimension'),
+  r: z.number().int().min(1).default(1).describe('number of relevant directions (rows of U)'),
+  subspace: z.array(z.array(z.number())).optional().describe('U given as r rows of length d (orthonormal)'),
+};
+
+type LinkInput = {
+  preset?: string | undefined;
+  terms?: { alpha: number[] }[] | undefined;
+  expression?: string | undefined;
+};
+type Issues = { addIssue(issue: { code: 'custom'; path: (string | number)[]; message: string }): void };
+
+/** Cross-field checks of a g: one form only, α of length r, an expression that parses. */
+export function checkLink(o: LinkInput, r: number, ctx: Issues, prefix: (string | number)[] = []): void {
+  const forms = (['preset', 'terms', 'expression'] as const).filter((k) => o[k] !== undefined);
   if (forms.length > 1)
     ctx.addIssue({
       code: 'custom',
-      path: [forms[1]!],
+      path: [...prefix, forms[1]!],
       message: `give g one way: ${forms.join(' and ')} were both given`,
     });
   o.terms?.forEach((t, i) => {
-    if (t.alpha.length !== o.r)
+    if (t.alpha.length !== r)
       ctx.addIssue({
         code: 'custom',
-        path: ['terms', i, 'alpha'],
-        message: `has ${t.alpha.length} entries; r is ${o.r}`,
+        path: [...prefix, 'terms', i, 'alpha'],
+        message: `has ${t.alpha.length} entries; r is ${r}`,
       });
   });
-  if (o.subspace) {
-    const rows = o.subspace;
-    if (rows.length !== o.r || rows.some((row) => row.length !== o.d)) {
-      ctx.addIssue({ code: 'custom', path: ['subspace'], message: `must be r×d = ${o.r}×${o.d}` });
-      return;
-    }
-    for (let i = 0; i < o.r; i++)
-      for (let j = 0; j <= i; j++) {
-        const dot = rows[i]!.reduce((s, v, k) => s + v * rows[j]![k]!, 0);
-        if (Math.abs(dot - (i === j ? 1 : 0)) > 1e-6)
-          return ctx.addIssue({
-            code: 'custom',
-            path: ['subspace'],
-            message: `rows must be orthonormal: row ${i}·row ${j} = ${dot.toPrecision(6)}`,
-          });
-      }
-  }
   if (o.expression) {
     try {
-      const vars = Array.from({ length: o.r }, (_, i) => `z${i + 1}`);
-      parseExpression(o.expression, vars, 'expression');
+      parseExpression(o.expression, variablesOf(r), 'expression');
     } catch (error) {
       const message =
         error instanceof SpecError ? error.problems[0]!.replace(/^expression: /, '') : String(error);
-      ctx.addIssue({ code: 'custom', path: ['expression'], message });
+      ctx.addIssue({ code: 'custom', path: [...prefix, 'expression'], message });
     }
   }
+}
+
+/** Checks of d, r and a given U. */
+export function checkSubspace(
+  o: { d: number; r: number; subspace?: number[][] | undefined },
+  ctx: Issues,
+): void {
+  if (o.r > o.d)
+    ctx.addIssue({ code: 'custom', path: ['r'], message: `r (${o.r}) must be at most d (${o.d})` });
+  if (!o.subspace) return;
+  const rows = o.subspace;
+  if (rows.length !== o.r || rows.some((row) => row.length !== o.d)) {
+    ctx.addIssue({ code: 'custom', path: ['subspace'], message: `must be r×d = ${o.r}×${o.d}` });
+    return;
+  }
+  for (let i = 0; i < o.r; i++)
+    for (let j = 0; j <= i; j++) {
+      const dot = rows[i]!.reduce((s, v, k) => s + v * rows[j]![k]!, 0);
+      if (Math.abs(dot - (i === j ? 1 : 0)) > 1e-6)
+        return ctx.addIssue({
+          code: 'custom',
+          path: ['subspace'],
+          message: `rows must be orthonormal: row ${i}·row ${j} = ${dot.toPrecision(6)}`,
+        });
+    }
+}
+
+const variablesOf = (r: number) => Array.from({ length: r }, (_, i) => `z${i + 1}`);
+
+export const hermiteOptions = options({
+  ...subspaceShape,
+  ...linkShape,
+  noise: z.number().min(0).default(0).describe('standard deviation of Gaussian label noise'),
+}).superRefine((o, ctx) => {
+  checkSubspace(o, ctx);
+  checkLink(o, o.r, ctx);
+});
+
+/** `transfer`: two g's on one U (Damian et al.'s transfer setting). */
+export const transferOptions = options({
+  ...subspaceShape,
+  source: options(linkShape).describe('g of the source task'),
+  destination: options(linkShape).describe('g of the destination task (what sample and evaluate give)'),
+  noise: z.number().min(0).default(0).describe('standard deviation of Gaussian label noise (both tasks)'),
+}).superRefine((o, ctx) => {
+  checkSubspace(o, ctx);
+  checkLink(o.source, o.r, ctx, ['source']);
+  checkLink(o.destination, o.r, ctx, ['destination']);
 });
 
 export type HermiteOptions = z.output<typeof hermiteOptions>;
@@ -146,18 +187,19 @@ interface Link {
   variance: number;
 }
 
-function linkOf(o: HermiteOptions, rng: Rng): Link {
+type LinkOptions = z.output<z.ZodObject<typeof linkShape>>;
+
+function linkOf(o: LinkOptions, r: number, rng: Rng): Link {
   let terms: HermiteTerm[] | undefined;
   let expr: Expr | undefined;
   if (o.expression) {
-    const vars = Array.from({ length: o.r }, (_, i) => `z${i + 1}`);
-    expr = parseExpression(o.expression, vars, 'target.expression');
-    const poly = polynomialOf(expr, o.r);
+    expr = parseExpression(o.expression, variablesOf(r), 'target.expression');
+    const poly = polynomialOf(expr, r);
     if (poly) terms = hermiteExpansion(poly);
   } else {
     terms = o.terms
       ? o.terms.map((t) => ({ coef: t.coef, alpha: t.alpha }))
-      : presetTerms(o.preset ?? 'single', o.r, o.degree);
+      : presetTerms(o.preset ?? 'single', r, o.degree);
   }
   if (terms) {
     const energy = hermiteEnergies(terms);
@@ -174,7 +216,7 @@ function linkOf(o: HermiteOptions, rng: Rng): Link {
     };
   }
   const e = expr!;
-  const projection = projectOnHermite(e, o.r, o.maxDegree, rng.child('projection'));
+  const projection = projectOnHermite(e, r, o.maxDegree, rng.child('projection'));
   const energy = hermiteEnergies(projection.terms);
   const mean = projection.terms.find((t) => degreeOf(t.alpha) === 0)?.coef ?? 0;
   const used = expressionVariables(e);
@@ -246,6 +288,20 @@ export const hermite = defineTargetKind({
   options: hermiteOptions,
   create(o, { rng }): Target {
     const u = subspaceOf(o, rng.child('U'));
-    return multiIndexTarget(o.d, u, o.r, linkOf(o, rng), o.normalize, o.noise);
+    return multiIndexTarget(o.d, u, o.r, linkOf(o, o.r, rng), o.normalize, o.noise);
+  },
+});
+
+export const transfer = defineTargetKind({
+  kind: 'transfer',
+  description: 'two multi-index tasks g_source(Ux), g_destination(Ux) sharing U; samples the destination',
+  options: transferOptions,
+  create(o, { rng }): Target {
+    const u = subspaceOf(o, rng.child('U'));
+    const task = (which: 'source' | 'destination') =>
+      multiIndexTarget(o.d, u, o.r, linkOf(o[which], o.r, rng.child(which)), o[which].normalize, o.noise);
+    const source = task('source');
+    const destination = task('destination');
+    return { ...destination, structure: { ...destination.structure, tasks: { source, destination } } };
   },
 });

@@ -1,28 +1,37 @@
 /** @regimes/targets — target distributions with exactly known structure. */
 import { ContainerModule, definePlugin, packageVersion, TargetFactory } from '@regimes/core';
-import { hermite } from './hermite.js';
+import { hermite, transfer } from './hermite.js';
+import { hierarchical } from './hierarchical.js';
+import { mixture } from './mixture.js';
+import { quadratic } from './quadratic.js';
 
 export {
   evaluateHermiteTerms,
   gaussHermite,
   hermiteColumns,
   hermiteEnergies,
-  multiIndices,
   normalizedHermite,
   projectOnHermite,
 } from './hermite-basis.js';
 export {
+  checkLink,
+  checkSubspace,
   hermite,
   hermiteOptions,
   hermitePresets,
+  linkShape,
   multiIndexTarget,
   presetTerms,
   subspaceOf,
+  transfer,
+  transferOptions,
 } from './hermite.js';
+export { hierarchical, hierarchicalOptions } from './hierarchical.js';
+export { mixture, mixtureBayes, mixtureOptions } from './mixture.js';
+export { quadratic, quadraticForm, quadraticOptions, quadraticSpectra } from './quadratic.js';
 export { degreeOf, type HermiteTerm, hermiteExpansion, Polynomial, polynomialOf } from './polynomial.js';
-export { noisySample } from './sampling.js';
 
-export const targetFactories = [hermite];
+export const targetFactories = [hermite, quadratic, mixture, hierarchical, transfer];
 
 export const plugin = definePlugin({
   name: '@regimes/targets',

@@ -214,7 +214,7 @@ export function describeMetricConformance(name: string, c: MetricCase): void {
       try {
         return await c.factory
           .create(c.factory.options.parse(c.options ?? {}))
-          .compute(predictor, test, target);
+          .compute(predictor, test, target, { rng: Rng.fromSeed(0).child('metric') });
       } finally {
         predictor.dispose();
         disposeDataset(test);

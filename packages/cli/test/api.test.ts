@@ -1,0 +1,50 @@
+// The programmatic API: an experiment composed in TypeScript, with kinds defined in code.
+import { defineTarget, type LearnerFactory, options } from '@regimes/core';
+import { silentLogger } from '@regimes/core/testing';
+import { randomFeatures } from '@regimes/learners';
+import * as tf from '@tensorflow/tfjs-core';
+import { describe, expect, it } from 'vitest';
+import { runExperiment } from '../src/index.js';
+
+const cubic = defineTarget({
+  name: 'cubic-first-coordinate',
+  description: 'f*(x) = x_1³',
+  d: 4,
+  f: (x) => tf.tidy(() => tf.pow(tf.slice(x, [0, 0], [-1, 1]), 3) as tf.Tensor2D),
+  structure: { hermiteEnergy: [0, 9, 0, 6] },
+});
+
+describe('runExperiment from @regimes/cli', () => {
+  it('runs a spec object with the default plugins and a target defined in code', async () => {
+    const { rows, backend } = await runExperiment(
+      {
+        target: cubic,
+        learners: [{ kind: 'rf', width: 64, activation: 'tanh' }],
+        metrics: ['risk', 'normalized-risk'],
+        sweep: { n: [32, 1024] },
+        test: { n: 512 },
+      },
+      { log: silentLogger },
+    );
+    expect(backend).toBe('cpu');
+    expect(rows.map((r) => r.status)).toEqual(['ok', 'ok']);
+    expect(rows[0]!.target).toEqual({ kind: 'cubic-first-coordinate', noise: 0 });
+    // Var f* = 15 from the given energies: normalized risk is risk/15
+    expect(rows[1]!.metrics['normalized-risk']).toBeCloseTo(rows[1]!.metrics.risk! / 15, 6);
+    expect(rows[1]!.metrics.risk).toBeLessThan(rows[0]!.metrics.risk!);
+  });
+
+  it('accepts a learner factory object in place of a { kind } entry', async () => {
+    const halfRf: LearnerFactory = {
+      ...randomFeatures,
+      kind: 'rf-narrow',
+      options: options({}),
+      create: () => randomFeatures.create(randomFeatures.options.parse({ width: 8 })),
+    };
+    const { rows } = await runExperiment(
+      { target: { kind: 'hermite', d: 3 }, learners: [halfRf], sweep: { n: [16] }, test: { n: 64 } },
+      { log: silentLogger },
+    );
+    expect(rows[0]).toMatchObject({ status: 'ok', learner: { id: 'rf-narrow#0', kind: 'rf-narrow' } });
+  });
+});

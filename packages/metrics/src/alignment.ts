@@ -1,0 +1,45 @@
+/**
+ * `alignment` of a predictor's first-layer weights W (N×d) with the target's subspace U (r×d,
+ * orthonormal rows): the energy fraction ‖WUᵀ‖²_F / ‖W‖²_F (r/d in expectation for isotropic
+ * random W, 1 when every row of W lies in span U), and the cosines of the principal angles
+ * between span U and the span of W's top-r right singular vectors. Nothing is reported when
+ * the predictor has no first layer or the target no subspace.
+ */
+import { defineMetricKind, options, principalCosines, topEigenvectors } from '@regimes/core';
+import * as tf from '@tensorflow/tfjs-core';
+
+export const alignment = defineMetricKind({
+  kind: 'alignment',
+  description:
+    "first layer W vs the target's subspace U: ‖WUᵀ‖²/‖W‖² and principal-angle cosines of W's top-r right singular space",
+  options: options({}),
+  create: () => ({
+    async compute(predictor, _test, target): Promise<Record<string, number>> {
+      const w = predictor.features;
+      const { subspace, subspaceRank } = target.structure;
+      if (!w || !subspace) return {};
+      const d = w.shape[1];
+      const r = subspaceRank ?? subspace.length / d;
+      const [projected, total, gram] = tf.tidy(() => {
+        const u = tf.tensor2d(Float32Array.from(subspace), [r, d]);
+        return [
+          tf.sum(tf.square(tf.matMul(w, u, false, true))),
+          tf.sum(tf.square(w)),
+          tf.matMul(w, w, true, false),
+        ];
+      });
+      const [p] = await projected!.data();
+      const [t] = await total!.data();
+      const g = Float64Array.from(await gram!.data());
+      tf.dispose([projected!, total!, gram!]);
+      const k = Math.min(r, w.shape[0], d);
+      const top = topEigenvectors(g, d, k);
+      const cosines = principalCosines(subspace, r, top, k, d);
+      return {
+        alignment: p! / t!,
+        'alignment.cos-min': cosines[cosines.length - 1]!,
+        'alignment.cos2-mean': cosines.reduce((s, c) => s + c * c, 0) / r,
+      };
+    },
+  }),
+});

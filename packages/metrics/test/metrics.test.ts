@@ -1,0 +1,180 @@
+import { disposeDataset, type Predictor, Rng, type Target } from '@regimes/core';
+import { createTarget, describeMetricConformance } from '@regimes/core/testing';
+import { hermite, mixture, quadratic } from '@regimes/targets';
+import * as tf from '@tensorflow/tfjs-core';
+import { describe, expect, it } from 'vitest';
+import { alignment } from '../src/alignment.js';
+import { classificationError } from '../src/error.js';
+import { hermiteSpectrum } from '../src/hermite-spectrum.js';
+import { excessRisk, normalizedRisk } from '../src/risks.js';
+
+const single = { factory: hermite, options: { d: 6, degree: 2, noise: 0.5 } };
+const twoDim = { factory: hermite, options: { d: 8, r: 2, preset: 'sum', degree: 3 } };
+
+/** A predictor f = c·f* with first-layer weights `w` (rows × d), for metrics that read them. */
+const scaled =
+  (c: number, w?: (t: Target) => tf.Tensor2D) =>
+  (t: Target): Predictor => {
+    const features = w?.(t);
+    return {
+      predict: (x) => tf.tidy(() => tf.mul(t.evaluate(x), c) as tf.Tensor2D),
+      ...(features ? { features } : {}),
+      dispose: () => features?.dispose(),
+    };
+  };
+const inSubspace = (t: Target) => {
+  const { subspace, subspaceRank } = t.structure;
+  // rows: combinations of U's rows, so every row lies in span U
+  return tf.tidy(
+    () =>
+      tf.matMul(
+        tf.tensor2d([
+          [1, 2],
+          [3, -1],
+          [0.5, 0.5],
+        ]),
+        tf.tensor2d(Float32Array.from(subspace!), [subspaceRank!, t.dim]),
+      ) as tf.Tensor2D,
+  );
+};
+
+describeMetricConformance('normalized-risk', { factory: normalizedRisk, target: single });
+describeMetricConformance('excess-risk', { factory: excessRisk, target: single });
+describeMetricConformance('error', {
+  factory: classificationError,
+  target: { factory: mixture, options: { d: 5 } },
+});
+describeMetricConformance('alignment', {
+  factory: alignment,
+  target: twoDim,
+  predictor: scaled(1, inSubspace),
+});
+describeMetricConformance('hermite-spectrum', {
+  factory: hermiteSpectrum,
+  options: { samples: 2000 },
+  target: twoDim,
+});
+
+async function measure(
+  metric: { create(o: never): { compute: (...a: never[]) => unknown } },
+  options: Record<string, unknown>,
+  targetCase: { factory: typeof hermite; options: Record<string, unknown> },
+  predictor: (t: Target) => Predictor,
+  n = 20000,
+) {
+  const t = createTarget(targetCase as never);
+  const test = t.sample(n, Rng.fromSeed(4));
+  const p = predictor(t);
+  const factory = metric as unknown as typeof normalizedRisk;
+  try {
+    return (await factory
+      .create(factory.options.parse(options))
+      .compute(p, test, t, { rng: Rng.fromSeed(9) })) as number | Record<string, number>;
+  } finally {
+    p.dispose();
+    disposeDataset(test);
+  }
+}
+
+describe('risks', () => {
+  it('normalized-risk is 1 for the zero predictor and 1/4 for f*/2 (Var f* = 1 exactly; MC 5 s.e., Var h_2² = 14)', async () => {
+    const zero = await measure(normalizedRisk, {}, single, () => ({
+      predict: (x) => tf.zeros([x.shape[0], 1]),
+      dispose() {},
+    }));
+    expect(Math.abs((zero as number) - 1)).toBeLessThan(5 * Math.sqrt(14 / 20000));
+    const half = await measure(normalizedRisk, {}, single, scaled(0.5));
+    expect(Math.abs((half as number) - 0.25)).toBeLessThan(5 * 0.25 * Math.sqrt(14 / 20000));
+  });
+
+  it('excess-risk of f* itself is 0 up to the noise estimate (σ = 0.5: sd of ε² is σ²√2)', async () => {
+    const value = (await measure(excessRisk, {}, single, scaled(1))) as number;
+    expect(Math.abs(value)).toBeLessThan((5 * 0.25 * Math.SQRT2) / Math.sqrt(20000));
+  });
+});
+
+describe('error', () => {
+  it('of the Bayes rule sign f* on the mixture is the Bayes error (MC 5 s.e.)', async () => {
+    const value = (await measure(
+      classificationError,
+      {},
+      { factory: mixture, options: { d: 6, delta: 0.6 } } as never,
+      scaled(1),
+      50000,
+    )) as Record<string, number>;
+    const t = createTarget({ factory: mixture, options: { d: 6, delta: 0.6 } });
+    const p = t.structure.bayesError!;
+    expect(Math.abs(value['excess-error']!)).toBeLessThan(5 * Math.sqrt((p * (1 - p)) / 50000));
+    expect(value.error).toBeCloseTo(p + value['excess-error']!, 12);
+  });
+});
+
+describe('alignment', () => {
+  it('is 1 with all principal cosines 1 when W lies in span U', async () => {
+    const value = (await measure(alignment, {}, twoDim, scaled(1, inSubspace), 16)) as Record<string, number>;
+    expect(value.alignment).toBeCloseTo(1, 5);
+    expect(value['alignment.cos-min']).toBeCloseTo(1, 5);
+    expect(value['alignment.cos2-mean']).toBeCloseTo(1, 5);
+  });
+
+  it('is 0 when W is orthogonal to U', async () => {
+    const orthogonal = (t: Target) => {
+      const u = t.structure.subspace!;
+      const d = t.dim;
+      // e_j minus its projection on span U, for a few j: orthogonal to U
+      const rows = [0, 1, 2].map((j) => {
+        const e = Array.from({ length: d }, (_, i) => (i === j ? 1 : 0));
+        for (let a = 0; a < 2; a++) {
+          const dot = e.reduce((s, v, i) => s + v * u[a * d + i]!, 0);
+          for (let i = 0; i < d; i++) e[i]! -= dot * u[a * d + i]!;
+        }
+        return e;
+      });
+      return tf.tensor2d(rows);
+    };
+    const value = (await measure(alignment, {}, twoDim, scaled(1, orthogonal), 16)) as Record<string, number>;
+    expect(value.alignment).toBeLessThan(1e-10);
+    expect(value['alignment.cos-min']).toBeLessThan(1e-3);
+  });
+
+  it('is r/d for isotropic random W (4096 Gaussian rows: within 5 s.e.)', async () => {
+    const random = (t: Target) => tf.tensor2d(Rng.fromSeed(2).normal(4096 * t.dim), [4096, t.dim]);
+    const value = (await measure(alignment, {}, twoDim, scaled(1, random), 16)) as Record<string, number>;
+    // fraction of χ² mass: sd ≈ √(2·r/d·(1 − r/d)/(4096·d/... )) — bound loosely by 5/√(4096·2)
+    expect(Math.abs(value.alignment! - 2 / 8)).toBeLessThan(5 / Math.sqrt(4096 * 2));
+  });
+
+  it('reports nothing when the predictor has no first layer', async () => {
+    expect(await measure(alignment, {}, twoDim, scaled(1), 16)).toEqual({});
+  });
+});
+
+describe('hermite-spectrum', () => {
+  it('finds f*’s energies along U: Σ_i h_3(z_i) has energy 2 in degree 3, and (f*/2) a quarter of it', async () => {
+    const full = (await measure(hermiteSpectrum, { samples: 40000 }, twoDim, scaled(1), 16)) as Record<
+      string,
+      number
+    >;
+    expect(full['target-hermite.3']).toBe(2);
+    // split-sample estimates: sd of ĉ_α ≈ √(E[f²h_α²]/m); 0.15 is > 5 s.e. here (fixed seed)
+    expect(Math.abs(full['hermite.3']! - 2)).toBeLessThan(0.15);
+    for (const k of [0, 1, 2, 4, 5, 6]) expect(Math.abs(full[`hermite.${k}`] ?? 0)).toBeLessThan(0.05);
+    const half = (await measure(hermiteSpectrum, { samples: 40000 }, twoDim, scaled(0.5), 16)) as Record<
+      string,
+      number
+    >;
+    expect(half['hermite.3']).toBeCloseTo(full['hermite.3']! / 4, 6);
+  });
+
+  it('finds a full-rank quadratic’s energy in degree 2 over all coordinates (no subspace)', async () => {
+    const quad = { factory: quadratic, options: { d: 10, spectrum: 'decay', power: 0 } } as never; // B = I: 2‖B‖² = 20
+    const value = (await measure(hermiteSpectrum, { samples: 40000 }, quad, scaled(1), 16)) as Record<
+      string,
+      number
+    >;
+    expect(value['target-hermite.2']).toBeCloseTo(20, 10);
+    expect(Math.abs(value['hermite.2']! - 20) / 20).toBeLessThan(0.1);
+    expect(Math.abs(value['hermite.0']!)).toBeLessThan(0.2);
+    expect(Math.abs(value['hermite.1']!)).toBeLessThan(0.3);
+  });
+});
