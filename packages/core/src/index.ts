@@ -6,6 +6,7 @@
 export { ContainerModule } from 'inversify';
 export { z } from 'zod';
 export * from './backends.js';
+export * from './blocked.js';
 export * from './closest.js';
 export * from './contracts.js';
 export * from './define.js';
