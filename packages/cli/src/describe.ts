@@ -9,11 +9,15 @@ interface JsonSchemaProperty {
   minimum?: number;
   maximum?: number;
   anyOf?: JsonSchemaProperty[];
+  properties?: Record<string, JsonSchemaProperty>;
+  items?: JsonSchemaProperty;
 }
 
 function describeType(p: JsonSchemaProperty): string {
   if (p.enum) return p.enum.map((v) => JSON.stringify(v)).join(' | ');
   if (p.anyOf) return p.anyOf.map(describeType).join(' | ');
+  if (p.type === 'object' && p.properties) return `{ ${Object.keys(p.properties).join(', ')} }`;
+  if (p.type === 'array' && p.items) return `${describeType(p.items)}[]`;
   const type = Array.isArray(p.type) ? p.type.join(' | ') : (p.type ?? 'any');
   const low = p.minimum !== undefined && p.minimum > Number.MIN_SAFE_INTEGER ? p.minimum : undefined;
   const high = p.maximum !== undefined && p.maximum < Number.MAX_SAFE_INTEGER ? p.maximum : undefined;

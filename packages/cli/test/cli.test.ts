@@ -41,7 +41,7 @@ describe('regimes run', () => {
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/learner\s+n\s+runs\s+risk \(mean ± std\)/);
     expect(r.stdout).toContain(
-      `12 rows in ${join(out, 'results.jsonl')} (12 run now, 0 resumed, 0 failed) on backend cpu`,
+      `12 rows in ${join(out, 'results.jsonl')} (12 run now, 0 resumed, 0 failed) on backend wasm`,
     );
     const rows = readResults(join(out, 'results.jsonl')).rows;
     expect(rows.length).toBe(12);
@@ -104,7 +104,9 @@ describe('regimes run', () => {
   it('names the valid backends for an unknown one, and says why a known one is unavailable', () => {
     const unknown = regimes('run', specFile(small), '--backend', 'cuda');
     expect(unknown.code).toBe(1);
-    expect(unknown.stderr).toMatch(/unknown backend kind 'cuda'.*registered backend kinds: cpu, webgpu/);
+    expect(unknown.stderr).toMatch(
+      /unknown backend kind 'cuda'.*registered backend kinds: wasm, cpu, webgpu/,
+    );
     const webgpu = regimes('run', specFile(small), '--backend', 'webgpu');
     expect(webgpu.code).toBe(1);
     expect(webgpu.stderr).toContain("error: backend 'webgpu' is not available here:");
@@ -125,11 +127,11 @@ describe('regimes list, validate, backends', () => {
     expect(r.stdout).toContain('      d: integer >= 1 (required; input dimension)');
     expect(r.stdout).toContain('      degree: integer in [0, 12] (default 2; ');
     expect(r.stdout).toMatch(/ {2}rf — random features ridge/);
-    expect(r.stdout).toMatch(
-      / {6}activation: "relu" \| "tanh" \| "erf" \| "quadratic" \(default "relu"; σ\)/,
+    expect(r.stdout).toContain(
+      '      activation: "relu" | "tanh" | "erf" | "quadratic" | { he } | { hermite } (default "relu"; σ: relu',
     );
     expect(r.stdout).toMatch(/metrics:\n {2}risk — /);
-    expect(regimes('list', 'learners').stdout).not.toContain('hermite');
+    expect(regimes('list', 'learners').stdout).not.toContain('hermite — ');
     expect(regimes('list', 'lerners').stderr).toContain("unknown list 'lerners'");
   });
 
@@ -144,5 +146,6 @@ describe('regimes list, validate, backends', () => {
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/^webgpu\s+unavailable/m);
     expect(r.stdout).toMatch(/^cpu\s+available\s+priority 0 {2}host CPU/m);
+    expect(r.stdout).toMatch(/^wasm\s+available\s+priority 10 {2}host CPU, WebAssembly SIMD/m);
   });
 });

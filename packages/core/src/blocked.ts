@@ -47,7 +47,12 @@ function invertLower(l: Float64Array, b: number): Float64Array {
   return inv;
 }
 
-async function factorOnce(panels: ColumnPanels, m: number, block: number, shift: number): Promise<Omit<PanelFactor, 'jitter'>> {
+async function factorOnce(
+  panels: ColumnPanels,
+  m: number,
+  block: number,
+  shift: number,
+): Promise<Omit<PanelFactor, 'jitter'>> {
   const starts: number[] = [];
   const sizes: number[] = [];
   for (let s = 0; s < m; s += block) {
@@ -66,7 +71,15 @@ async function factorOnce(panels: ColumnPanels, m: number, block: number, shift:
         const lj = below[j]!;
         const offset = s - (starts[j]! + sizes[j]!);
         const next = tf.tidy(() =>
-          tf.sub(p, tf.matMul(tf.slice(lj, [offset, 0], [m - s, sizes[j]!]), tf.slice(lj, [offset, 0], [b, sizes[j]!]), false, true)),
+          tf.sub(
+            p,
+            tf.matMul(
+              tf.slice(lj, [offset, 0], [m - s, sizes[j]!]),
+              tf.slice(lj, [offset, 0], [b, sizes[j]!]),
+              false,
+              true,
+            ),
+          ),
         );
         p.dispose();
         p = next as tf.Tensor2D;
@@ -84,7 +97,11 @@ async function factorOnce(panels: ColumnPanels, m: number, block: number, shift:
       const inverse = tf.tensor2d(Float32Array.from(invertLower(host, b)), [b, b]);
       diagonalInverse.push(inverse);
       // L[s+b:, k] = P[b:, :] · L_kk⁻ᵀ
-      below.push(s + b < m ? tf.tidy(() => tf.matMul(tf.slice(p, [b, 0], [m - s - b, b]), inverse, false, true)) : null);
+      below.push(
+        s + b < m
+          ? tf.tidy(() => tf.matMul(tf.slice(p, [b, 0], [m - s - b, b]), inverse, false, true))
+          : null,
+      );
       p.dispose();
     }
   } catch (error) {
@@ -116,9 +133,12 @@ export async function choleskyPanels(
       jitter = jitter === 0 ? 1e-6 * (options.meanDiagonal ?? 1) : jitter * 100;
     }
   }
-  throw new NumericalError(`Cholesky of the ${m}×${m} system failed even with jitter ${jitter.toExponential(1)}`, {
-    hint: 'increase the ridge: the kernel or Gram matrix is numerically singular in float32',
-  });
+  throw new NumericalError(
+    `Cholesky of the ${m}×${m} system failed even with jitter ${jitter.toExponential(1)}`,
+    {
+      hint: 'increase the ridge: the kernel or Gram matrix is numerically singular in float32',
+    },
+  );
 }
 
 /** z = L⁻¹ b (forward substitution by panels); b is m×c. */
@@ -203,8 +223,16 @@ export function symmetricProduct(panels: ColumnPanels, m: number, x: tf.Tensor2D
       let add: tf.Tensor = tf.concat([tf.zeros([s, x.shape[1]]), lower], 0);
       // upper part: A[block, s+b:] x_{s+b:} = (A[s+b:, block])ᵀ x_{s+b:} lands on the block rows
       if (s + b < m) {
-        const strict = tf.matMul(tf.slice(p, [b, 0], [-1, -1]), tf.slice(x, [s + b, 0], [-1, -1]), true, false);
-        add = tf.add(add, tf.concat([tf.zeros([s, x.shape[1]]), strict, tf.zeros([m - s - b, x.shape[1]])], 0));
+        const strict = tf.matMul(
+          tf.slice(p, [b, 0], [-1, -1]),
+          tf.slice(x, [s + b, 0], [-1, -1]),
+          true,
+          false,
+        );
+        add = tf.add(
+          add,
+          tf.concat([tf.zeros([s, x.shape[1]]), strict, tf.zeros([m - s - b, x.shape[1]])], 0),
+        );
       }
       return tf.add(result, add) as tf.Tensor2D;
     });

@@ -83,7 +83,19 @@ export interface Predictor {
   readonly features?: Tensor2D;
   /** Scalar facts about the fit (train risk, residual of a solve, ...), recorded in the row. */
   readonly diagnostics?: Readonly<Record<string, number>>;
+  /**
+   * Several fits from one (e.g. one per ridge λ sharing the features): the runner records a row
+   * per variant, keyed `<learner id>:<label>`, with `options` merged into the learner's.
+   */
+  readonly variants?: readonly PredictorVariant[];
+  /** Frees every tensor it holds, its variants' included. */
   dispose(): void;
+}
+
+export interface PredictorVariant {
+  readonly label: string;
+  readonly options: Readonly<Record<string, unknown>>;
+  readonly predictor: Predictor;
 }
 
 export interface Learner {

@@ -46,6 +46,12 @@ export function formatIssues(issues: readonly z.core.$ZodIssue[], prefix = ''): 
     const where = formatPath(issue.path, prefix);
     const input = (issue as { input?: unknown }).input;
     let message = issue.message.replace(/^Invalid input: /, '');
+    if (issue.code === 'invalid_union' && typeof input === 'string') {
+      // a string that matches no branch: report the branch that takes strings (an enum), with did-you-mean
+      const branch = issue.errors.map((e) => e[0]).find((e) => e?.code === 'invalid_value');
+      if (branch)
+        return formatIssues([{ ...branch, path: issue.path, input } as z.core.$ZodIssue], prefix)[0]!;
+    }
     if (issue.code === 'invalid_type' && input === undefined) {
       message = `required field is missing (${message})`;
     } else if (issue.code === 'invalid_value' && typeof input === 'string') {

@@ -103,34 +103,43 @@ export async function runExperiment(input: SpecInput | Spec, options: RunOptions
   let ran = 0;
   let skipped = 0;
   let failed = 0;
+  // A learner's rows: one keyed `<cell>|<id>`, or one per variant keyed `<cell>|<id>:<label>`.
+  const rowsOf = (cell: Cell, l: LearnerPlan) =>
+    [...previous.values()].filter(
+      (r) => r.key === `${cell.key}|${l.id}` || r.key.startsWith(`${cell.key}|${l.id}:`),
+    );
   for (const cell of plan.cells) {
     const todo = cell.learners.filter((l) => {
-      const old = previous.get(`${cell.key}|${l.id}`);
-      return !(old && resumable(old));
+      const old = rowsOf(cell, l);
+      return !(old.length && old.every(resumable));
     });
     for (const l of cell.learners) {
-      const old = previous.get(`${cell.key}|${l.id}`);
-      if (old && resumable(old)) {
-        rows.push(old);
-        skipped++;
-        options.onRow?.(old, ++done, total, true);
+      const old = rowsOf(cell, l);
+      if (old.length && old.every(resumable)) {
+        rows.push(...old);
+        skipped += old.length;
+        options.onRow?.(old[old.length - 1]!, ++done, total, true);
       }
     }
     if (!todo.length) continue;
     options.signal?.throwIfAborted();
-    for (const row of await runCell(plan, cell, todo, {
+    const onLearnerRows = (learnerRows: ResultRow[]) => {
+      for (const row of learnerRows) {
+        writer?.append(row);
+        rows.push(row);
+        ran++;
+        if (row.status !== 'ok') failed++;
+      }
+      options.onRow?.(learnerRows[learnerRows.length - 1]!, ++done, total, false);
+    };
+    await runCell(plan, cell, todo, {
       registry,
       backend: backendKind,
       versions,
       log,
       signal: options.signal,
-    })) {
-      writer?.append(row);
-      rows.push(row);
-      ran++;
-      if (row.status !== 'ok') failed++;
-      options.onRow?.(row, ++done, total, false);
-    }
+      onLearnerRows,
+    });
   }
   return {
     plan,
@@ -149,6 +158,8 @@ interface CellContext {
   versions: Record<string, string>;
   log: Logger;
   signal: AbortSignal | undefined;
+  /** Receives each learner's rows as soon as they exist (written and flushed by the caller). */
+  onLearnerRows: (rows: ResultRow[]) => void;
 }
 
 function errorMessage(error: unknown): string {
@@ -160,7 +171,7 @@ async function runCell(
   cell: Cell,
   learners: readonly LearnerPlan[],
   c: CellContext,
-): Promise<ResultRow[]> {
+): Promise<void> {
   const seedRng = Rng.fromSeed(cell.seed);
   const base = (l: LearnerPlan) => ({
     spec: plan.spec.name,
@@ -194,20 +205,19 @@ async function runCell(
   } catch (error) {
     if (train) disposeDataset(train);
     c.log.warn(`cell ${cell.key}: the target failed: ${errorMessage(error)}`);
-    return learners.map((l) => failedRow(l, error));
+    for (const l of learners) c.onLearnerRows([failedRow(l, error)]);
+    return;
   }
 
-  const rows: ResultRow[] = [];
   try {
     for (const l of learners) {
       c.signal?.throwIfAborted();
-      rows.push(await runLearner(plan, cell, l, target, train, test, seedRng, c, base(l), failedRow));
+      c.onLearnerRows(await runLearner(plan, cell, l, target, train, test, seedRng, c, base(l), failedRow));
     }
   } finally {
     disposeDataset(train);
     disposeDataset(test);
   }
-  return rows;
 }
 
 async function runLearner(
@@ -221,7 +231,7 @@ async function runLearner(
   c: CellContext,
   base: Omit<ResultRow, 'metrics' | 'timing' | 'status' | 'finishedAt'>,
   failedRow: (l: LearnerPlan, error: unknown) => ResultRow,
-): Promise<ResultRow> {
+): Promise<ResultRow[]> {
   const tensorsBefore = tf.memory().numTensors;
   let predictor: Predictor | undefined;
   try {
@@ -234,34 +244,48 @@ async function runLearner(
     };
     const t0 = performance.now();
     predictor = await learner.fit(train, ctx);
-    const t1 = performance.now();
-    const metrics: Record<string, number> = {};
-    const problems: string[] = [];
-    for (const m of plan.metrics) {
-      const value = await c.registry
-        .get('metric', m.kind)
-        .create(m.options)
-        .compute(predictor, test, target, { rng: seedRng.child('cell', cell.key).child('metric', m.kind) });
-      for (const [name, v] of typeof value === 'number'
-        ? [[m.kind, value] as const]
-        : Object.entries(value)) {
-        metrics[name] = v;
-        if (!Number.isFinite(v)) problems.push(`metric '${name}' is not finite (${v})`);
+    const fitSeconds = (performance.now() - t0) / 1000;
+    const measure = async (p: Predictor, rowBase: typeof base): Promise<ResultRow> => {
+      const t1 = performance.now();
+      const metrics: Record<string, number> = {};
+      const problems: string[] = [];
+      for (const m of plan.metrics) {
+        const value = await c.registry
+          .get('metric', m.kind)
+          .create(m.options)
+          .compute(p, test, target, { rng: seedRng.child('cell', cell.key).child('metric', m.kind) });
+        for (const [name, v] of typeof value === 'number'
+          ? [[m.kind, value] as const]
+          : Object.entries(value)) {
+          metrics[name] = v;
+          if (!Number.isFinite(v)) problems.push(`metric '${name}' is not finite (${v})`);
+        }
       }
-    }
-    const t2 = performance.now();
-    const diagnostics = predictor.diagnostics ? { ...predictor.diagnostics } : undefined;
-    return {
-      ...base,
-      metrics,
-      ...(diagnostics ? { diagnostics } : {}),
-      timing: { fit_s: (t1 - t0) / 1000, eval_s: (t2 - t1) / 1000 },
-      status: problems.length ? 'error' : 'ok',
-      ...(problems.length
-        ? { error: `${problems.join('; ')}: the fit produced non-finite predictions` }
-        : {}),
-      finishedAt: new Date().toISOString(),
+      const diagnostics = p.diagnostics ? { ...p.diagnostics } : undefined;
+      return {
+        ...rowBase,
+        metrics,
+        ...(diagnostics ? { diagnostics } : {}),
+        timing: { fit_s: fitSeconds, eval_s: (performance.now() - t1) / 1000 },
+        status: problems.length ? 'error' : 'ok',
+        ...(problems.length
+          ? { error: `${problems.join('; ')}: the fit produced non-finite predictions` }
+          : {}),
+        finishedAt: new Date().toISOString(),
+      };
     };
+    if (!predictor.variants?.length) return [await measure(predictor, base)];
+    const rows: ResultRow[] = [];
+    for (const v of predictor.variants) {
+      rows.push(
+        await measure(v.predictor, {
+          ...base,
+          key: `${base.key}:${v.label}`,
+          learner: { ...base.learner, ...v.options },
+        }),
+      );
+    }
+    return rows;
   } catch (error) {
     if (error instanceof DOMException && error.name === 'AbortError') throw error;
     c.log.warn(`${base.key}: ${errorMessage(error)}`);
@@ -273,7 +297,7 @@ async function runLearner(
         ...(error.lastFiniteLoss !== undefined ? { lastFiniteLoss: error.lastFiniteLoss } : {}),
       };
     }
-    return row;
+    return [row];
   } finally {
     predictor?.dispose();
     const leaked = tf.memory().numTensors - tensorsBefore;

@@ -66,7 +66,8 @@ function inverse(a: Float64Array, m: number): Float64Array {
 
 const panelsOf = (a: Float64Array, m: number) => (start: number, size: number) => {
   const out = new Float32Array((m - start) * size);
-  for (let i = start; i < m; i++) for (let j = 0; j < size; j++) out[(i - start) * size + j] = a[i * m + start + j]!;
+  for (let i = start; i < m; i++)
+    for (let j = 0; j < size; j++) out[(i - start) * size + j] = a[i * m + start + j]!;
   return tf.tensor2d(out, [m - start, size]);
 };
 
@@ -86,25 +87,30 @@ describe('blocked Cholesky on tensors (float32) against float64 references', () 
     [200, 64, 1e2, 1e-4],
     [300, 64, 1e4, 1e-2],
     [130, 256, 1e3, 1e-3],
-  ])('solves m = %i (panels of %i) at condition number %d within %d relative', async (m, block, condition, tolerance) => {
-    const a = spd(m, (i) => condition ** (-i / (m - 1)), m);
-    const inv = inverse(a, m);
-    const b = Rng.fromSeed(1).normal(m * 2, new Float64Array(m * 2));
-    const expected = new Float64Array(m * 2);
-    for (let i = 0; i < m; i++) for (let c = 0; c < 2; c++) for (let k = 0; k < m; k++) expected[i * 2 + c]! += inv[i * m + k]! * b[k * 2 + c]!;
-    await expectNoLeak(async () => {
-      const factor = await choleskyPanels(panelsOf(a, m), m, { block });
-      expect(factor.jitter).toBe(0);
-      const rhs = tf.tensor2d(Float32Array.from(b), [m, 2]);
-      const x = choleskySolveTensor(factor, rhs);
-      expect(relError(await x.data(), expected)).toBeLessThan(tolerance);
-      const diagonal = await inverseDiagonal(factor);
-      const expectedDiagonal = Array.from({ length: m }, (_, i) => inv[i * m + i]!);
-      expect(relError(diagonal, expectedDiagonal)).toBeLessThan(tolerance);
-      tf.dispose([rhs, x]);
-      disposeFactor(factor);
-    });
-  });
+  ])(
+    'solves m = %i (panels of %i) at condition number %d within %d relative',
+    async (m, block, condition, tolerance) => {
+      const a = spd(m, (i) => condition ** (-i / (m - 1)), m);
+      const inv = inverse(a, m);
+      const b = Rng.fromSeed(1).normal(m * 2, new Float64Array(m * 2));
+      const expected = new Float64Array(m * 2);
+      for (let i = 0; i < m; i++)
+        for (let c = 0; c < 2; c++)
+          for (let k = 0; k < m; k++) expected[i * 2 + c]! += inv[i * m + k]! * b[k * 2 + c]!;
+      await expectNoLeak(async () => {
+        const factor = await choleskyPanels(panelsOf(a, m), m, { block });
+        expect(factor.jitter).toBe(0);
+        const rhs = tf.tensor2d(Float32Array.from(b), [m, 2]);
+        const x = choleskySolveTensor(factor, rhs);
+        expect(relError(await x.data(), expected)).toBeLessThan(tolerance);
+        const diagonal = await inverseDiagonal(factor);
+        const expectedDiagonal = Array.from({ length: m }, (_, i) => inv[i * m + i]!);
+        expect(relError(diagonal, expectedDiagonal)).toBeLessThan(tolerance);
+        tf.dispose([rhs, x]);
+        disposeFactor(factor);
+      });
+    },
+  );
 
   it('adds the shift λ to the diagonal: solves (A + λI)x = b', async () => {
     const m = 150;
@@ -113,7 +119,9 @@ describe('blocked Cholesky on tensors (float32) against float64 references', () 
     for (let i = 0; i < m; i++) shifted[i * m + i]! += 0.5;
     const inv = inverse(shifted, m);
     const b = Rng.fromSeed(2).normal(m, new Float64Array(m));
-    const expected = Array.from({ length: m }, (_, i) => inv.slice(i * m, (i + 1) * m).reduce((s, v, k) => s + v * b[k]!, 0));
+    const expected = Array.from({ length: m }, (_, i) =>
+      inv.slice(i * m, (i + 1) * m).reduce((s, v, k) => s + v * b[k]!, 0),
+    );
     const factor = await choleskyPanels(panelsOf(a, m), m, { block: 64, shift: 0.5 });
     const x = choleskySolveTensor(factor, tf.tensor2d(Float32Array.from(b), [m, 1]));
     expect(relError(await x.data(), expected)).toBeLessThan(1e-5);
@@ -134,7 +142,9 @@ describe('blocked Cholesky on tensors (float32) against float64 references', () 
     const a = spd(m, (i) => 1 + i, 5);
     const x = Rng.fromSeed(6).normal(m * 3, new Float64Array(m * 3));
     const expected = new Float64Array(m * 3);
-    for (let i = 0; i < m; i++) for (let c = 0; c < 3; c++) for (let k = 0; k < m; k++) expected[i * 3 + c]! += a[i * m + k]! * x[k * 3 + c]!;
+    for (let i = 0; i < m; i++)
+      for (let c = 0; c < 3; c++)
+        for (let k = 0; k < m; k++) expected[i * 3 + c]! += a[i * m + k]! * x[k * 3 + c]!;
     await expectNoLeak(async () => {
       const xt = tf.tensor2d(Float32Array.from(x), [m, 3]);
       const y = symmetricProduct(panelsOf(a, m), m, xt, 64);
@@ -147,7 +157,8 @@ describe('blocked Cholesky on tensors (float32) against float64 references', () 
     const a = tf.tensor2d(Rng.fromSeed(7).normal(200 * 6), [200, 6]);
     const q = await orthonormalizeColumns(a);
     const gram = await tf.matMul(q, q, true, false).data();
-    for (let i = 0; i < 6; i++) for (let j = 0; j < 6; j++) expect(gram[i * 6 + j]).toBeCloseTo(i === j ? 1 : 0, 5);
+    for (let i = 0; i < 6; i++)
+      for (let j = 0; j < 6; j++) expect(gram[i * 6 + j]).toBeCloseTo(i === j ? 1 : 0, 5);
     // A = Q (QᵀA): the projection of A on span Q is A itself
     const back = tf.tidy(() => tf.matMul(q, tf.matMul(q, a, true, false)));
     expect(relError(await back.data(), await a.data())).toBeLessThan(1e-5);

@@ -1,17 +1,43 @@
-/** @regimes/learners — random features, and (later) the NTK and trained networks. */
+/** @regimes/learners — random features, the neural tangent model, NTK and kernel ridge. */
 import { ContainerModule, definePlugin, LearnerFactory, packageVersion } from '@regimes/core';
+import { kernelRidge } from './kernel.js';
+import { neuralTangent } from './nt.js';
+import { neuralTangentKernel } from './ntk.js';
 import { randomFeatures } from './rf.js';
 
-export { type ActivationName, activationNames, activations } from './activations.js';
-export { randomFeatures, randomFeaturesOptions } from './rf.js';
+export {
+  type Activation,
+  type ActivationSpec,
+  activation,
+  activationNames,
+  activationOption,
+} from './activations.js';
+export { kernelRidge, kernelRidgeOptions } from './kernel.js';
+export {
+  dotProductKernel,
+  dualPredict,
+  gaussianExpectations,
+  type KernelFunction,
+  kernelPanels,
+  ntkKernel,
+  rbfKernel,
+  scaledProducts,
+} from './kernels.js';
+export { neuralTangent, neuralTangentOptions } from './nt.js';
+export { neuralTangentKernel, neuralTangentKernelOptions } from './ntk.js';
+export { drawFirstLayer, predictorFromFits, randomFeatures, randomFeaturesOptions } from './rf.js';
+export { fitRidge, type RidgeFit, type RidgeSystem, ridgeOptions } from './ridge.js';
+export { dualSystem, primalSystem } from './systems.js';
+
+export const learnerFactories = [randomFeatures, neuralTangent, neuralTangentKernel, kernelRidge];
 
 export const plugin = definePlugin({
   name: '@regimes/learners',
   version: packageVersion(import.meta.url),
   core: '^0.1.0',
-  description: 'learners: random features ridge',
+  description: 'learners: random features, neural tangent model, NTK, kernel ridge',
   module: new ContainerModule(({ bind }) => {
-    for (const factory of [randomFeatures]) bind(LearnerFactory).toConstantValue(factory);
+    for (const factory of learnerFactories) bind(LearnerFactory).toConstantValue(factory);
   }),
 });
 export default plugin;

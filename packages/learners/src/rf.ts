@@ -1,112 +1,133 @@
 /**
- * `rf`: random-features ridge regression. A frozen first layer W (width×d, rows uniform on the
- * unit sphere or Gaussian N(0, I/d)) gives features φ(x) = σ(Wx)/√N; the readout a minimizes
- * (1/n)‖Φa − y‖² + λ‖a‖², solved exactly: in the primal (N×N) when N ≤ n, in the dual (n×n)
- * when n < N. As N → ∞ this is kernel ridge with K(x, x') = E_w[σ(⟨w,x⟩)σ(⟨w,x'⟩)].
+ * `rf`: random-features ridge regression. A frozen first layer W (N×d, rows uniform on the unit
+ * sphere or N(0, I/d)) and optional biases b ~ N(0, bias²) give features φ(x) = σ(Wx + b)/√N;
+ * the readout a minimizes (1/n)‖Φa − y‖² + λ‖a‖², solved exactly: in the primal (N×N) when
+ * N ≤ n, in the dual (n×n, a = Φᵀα) when n < N. As N → ∞ this is kernel ridge with
+ * K(x, x') = E_{w,b}[σ(⟨w,x⟩+b)σ(⟨w,x'⟩+b)].
  */
 import {
   defineLearnerKind,
   type LearnerFactory,
-  NumericalError,
   options,
   type Predictor,
   randomNormal,
   randomSphere,
-  solveShiftedSPD,
+  type Rng,
   z,
 } from '@regimes/core';
 import * as tf from '@tensorflow/tfjs-core';
-import { activationNames, activations } from './activations.js';
+import { activation, activationOption } from './activations.js';
+import { type RidgeFit, fitRidge, ridgeOptions } from './ridge.js';
+import { dualSystem, featureKernel, primalSystem } from './systems.js';
 
-export const randomFeaturesOptions = options({
-  width: z.number().int().min(1).default(512).describe('N, the number of random features'),
-  activation: z.enum(activationNames).default('relu').describe('σ'),
-  ridge: z.number().min(0).default(1e-3).describe('λ in (1/n)‖Φa − y‖² + λ‖a‖²'),
+export const firstLayerOptions = {
+  width: z.number().int().min(1).default(512).describe('N, the number of neurons'),
+  activation: activationOption,
   weights: z
     .enum(['sphere', 'gaussian'])
     .default('sphere')
     .describe('rows of W: uniform on the unit sphere, or N(0, I/d)'),
-});
+  bias: z.number().min(0).default(0).describe('standard deviation of the biases b (0: none)'),
+};
 
-/** Relative residual ‖(A + λI)x − b‖ / ‖b‖ of a host solve, in float64. */
-function relativeResidual(
-  a: Float64Array,
-  m: number,
-  shift: number,
-  x: Float64Array,
-  b: Float64Array,
-  cols: number,
+export const randomFeaturesOptions = options({ ...firstLayerOptions, ...ridgeOptions });
+
+/** W (N×d) and b (1×N, or undefined) from the learner's init stream. */
+export function drawFirstLayer(
+  rng: Rng,
+  o: { width: number; weights: 'sphere' | 'gaussian'; bias: number },
+  d: number,
 ) {
-  let num = 0;
-  let den = 0;
-  for (let i = 0; i < m; i++)
-    for (let c = 0; c < cols; c++) {
-      let s = shift * x[i * cols + c]!;
-      for (let k = 0; k < m; k++) s += a[i * m + k]! * x[k * cols + c]!;
-      num += (s - b[i * cols + c]!) ** 2;
-      den += b[i * cols + c]! ** 2;
-    }
-  return Math.sqrt(num / Math.max(den, Number.MIN_VALUE));
+  const w =
+    o.weights === 'sphere'
+      ? randomSphere(rng.child('W'), o.width, d)
+      : randomNormal(rng.child('W'), o.width, d, 1 / Math.sqrt(d));
+  const b = o.bias > 0 ? randomNormal(rng.child('b'), 1, o.width, o.bias) : undefined;
+  return { w, b };
+}
+
+/** Pre-activations xWᵀ + b. Inside tidy. */
+export const preActivation = (x: tf.Tensor2D, w: tf.Tensor2D, b: tf.Tensor2D | undefined) => {
+  const z0 = tf.matMul(x, w, false, true);
+  return b ? tf.add(z0, b) : z0;
+};
+
+/** One predictor per ridge fit; several become variants (one results row each). */
+export function predictorFromFits(
+  fits: RidgeFit[],
+  make: (fit: RidgeFit) => Predictor,
+  shared: tf.Tensor[],
+  extra: Record<string, number> = {},
+): Predictor {
+  const predictors = fits.map((fit) => {
+    const p = make(fit);
+    return {
+      fit,
+      predictor: { ...p, diagnostics: { ...fit.diagnostics, ...extra, ...(p.diagnostics ?? {}) } },
+    };
+  });
+  const first = predictors[0]!.predictor;
+  const dispose = () => {
+    for (const { predictor } of predictors) predictor.dispose();
+    tf.dispose(shared);
+  };
+  if (predictors.length === 1) return { ...first, dispose };
+  return {
+    ...first,
+    variants: predictors.map(({ fit, predictor }) => ({
+      label: `ridge=${fit.lambda}`,
+      options: { ridge: fit.lambda },
+      predictor,
+    })),
+    dispose,
+  };
 }
 
 export const randomFeatures: LearnerFactory = defineLearnerKind({
   kind: 'rf',
-  description: 'random features ridge: frozen random first layer, readout solved exactly by ridge',
+  description:
+    'random features ridge: frozen random first layer, readout solved exactly by ridge (primal or dual)',
   options: randomFeaturesOptions,
-  create({ width, activation, ridge, weights }) {
-    const sigma = activations[activation];
+  create(o) {
+    const sigma = activation(o.activation);
     return {
       async fit(train, ctx): Promise<Predictor> {
         ctx.signal.throwIfAborted();
         const [n, d] = train.x.shape;
-        const k = train.y.shape[1];
-        const initRng = ctx.rng.child('init', 'W');
-        const w =
-          weights === 'sphere'
-            ? randomSphere(initRng, width, d)
-            : randomNormal(initRng, width, d, 1 / Math.sqrt(d));
+        const { w, b } = drawFirstLayer(ctx.rng.child('init'), o, d);
         const featurize = (x: tf.Tensor2D) =>
-          tf.tidy(() => tf.div(sigma(tf.matMul(x, w, false, true)), Math.sqrt(width)) as tf.Tensor2D);
-
+          tf.tidy(() => tf.div(sigma.sigma(preActivation(x, w, b)), Math.sqrt(o.width)) as tf.Tensor2D);
+        const primal = o.width <= n;
         const phi = featurize(train.x);
-        const primal = width <= n;
-        const m = primal ? width : n;
-        // Gram matrix (1/n)ΦᵀΦ (primal) or kernel (1/n)ΦΦᵀ (dual), and the right-hand side.
-        const [gram, rhs] = tf.tidy(() => [
-          tf.div(primal ? tf.matMul(phi, phi, true, false) : tf.matMul(phi, phi, false, true), n),
-          tf.div(primal ? tf.matMul(phi, train.y, true, false) : train.y, n),
-        ]);
-        const gramHost = Float64Array.from(await gram!.data());
-        const rhsHost = Float64Array.from(await rhs!.data());
-        tf.dispose([gram!, rhs!]);
-        let solution: Float64Array;
+        const system = primal
+          ? primalSystem(phi, train.y)
+          : dualSystem(train.x, train.y, featureKernel(featurize));
+        let fits: RidgeFit[];
         try {
-          solution = solveShiftedSPD(gramHost, m, ridge, rhsHost, k);
-        } catch (error) {
-          tf.dispose([w, phi]);
-          throw error;
+          fits = await fitRidge(system, o, ctx.signal);
+        } finally {
+          if (primal) system.rhs.dispose();
         }
-        const residual = relativeResidual(gramHost, m, ridge, solution, rhsHost, k);
-        if (!solution.every(Number.isFinite)) {
-          tf.dispose([w, phi]);
-          throw new NumericalError('the ridge solve produced non-finite readout weights', {
-            hint: 'increase ridge, or check the data for NaN',
-          });
-        }
-        const coefficients = tf.tensor2d(Float32Array.from(solution), [m, k]);
-        const readout = primal
-          ? coefficients
-          : tf.tidy(() => tf.matMul(phi, coefficients, true, false) as tf.Tensor2D);
-        if (!primal) coefficients.dispose();
-        const trainRisk = tf.tidy(() => tf.mean(tf.squaredDifference(tf.matMul(phi, readout), train.y)));
-        const trainRiskValue = (await trainRisk.data())[0]!;
-        tf.dispose([phi, trainRisk]);
-        return {
-          features: w,
-          diagnostics: { 'train-risk': trainRiskValue, 'solve-residual': residual, dual: primal ? 0 : 1 },
-          predict: (x) => tf.tidy(() => tf.matMul(featurize(x), readout) as tf.Tensor2D),
-          dispose: () => tf.dispose([w, readout]),
-        };
+        const readouts = fits.map((fit) => {
+          if (primal) return fit.coefficients;
+          const a = tf.matMul(phi, fit.coefficients, true, false) as tf.Tensor2D; // a = Φᵀα
+          fit.coefficients.dispose();
+          return a;
+        });
+        phi.dispose();
+        return predictorFromFits(
+          fits,
+          (fit) => {
+            const a = readouts[fits.indexOf(fit)]!;
+            return {
+              features: w,
+              predict: (x) => tf.tidy(() => tf.matMul(featurize(x), a) as tf.Tensor2D),
+              dispose: () => a.dispose(),
+            };
+          },
+          b ? [w, b] : [w],
+          { dual: primal ? 0 : 1 },
+        );
       },
     };
   },

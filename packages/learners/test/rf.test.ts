@@ -96,7 +96,7 @@ describe('rf', () => {
       expected.forEach((e, i) => {
         expect(Math.abs(got[i]! - e)).toBeLessThan(1e-3 * scale);
       });
-      expect(predictor.diagnostics!['solve-residual']).toBeLessThan(1e-10);
+      expect(predictor.diagnostics!['solve-residual']).toBeLessThan(1e-5); // float32, after one refinement
       expect(predictor.diagnostics!.dual).toBe(width > n ? 1 : 0);
       predictor.dispose();
     });

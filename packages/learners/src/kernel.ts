@@ -1,0 +1,61 @@
+/**
+ * `kernel`: kernel ridge with a dot-product kernel h(⟨x,x'⟩/d) = Σ_k c_k ρ^k given by its Taylor
+ * coefficients, or by the Hermite coefficients μ_k of an activation (then c_k = μ_k², the kernel
+ * E[σ(u)σ(v)] of unit-variance pre-activations with correlation ρ) — the object of the staircase
+ * theory; on the sphere (default) ρ is the cosine ⟨x,x'⟩/(‖x‖‖x'‖). Also the RBF kernel
+ * exp(−‖x − x'‖²/(2ℓ²d)).
+ */
+import { defineLearnerKind, type LearnerFactory, options, type Predictor, z } from '@regimes/core';
+import { dotProductKernel, dualPredict, rbfKernel } from './kernels.js';
+import { predictorFromFits } from './rf.js';
+import { fitRidge, ridgeOptions } from './ridge.js';
+import { dualSystem } from './systems.js';
+
+export const kernelRidgeOptions = options({
+  type: z.enum(['dot', 'rbf']).default('dot').describe('dot-product kernel or RBF'),
+  taylor: z.array(z.number().min(0)).min(1).optional().describe('c_k of h(ρ) = Σ c_k ρ^k (dot)'),
+  hermite: z.array(z.number()).min(1).optional().describe('μ_k of an activation: c_k = μ_k² (dot)'),
+  sphere: z.boolean().default(true).describe('ρ = cosine (inputs on the sphere) instead of ⟨x,x′⟩/d'),
+  bandwidth: z.number().positive().default(1).describe('ℓ of the RBF kernel'),
+  ...ridgeOptions,
+}).superRefine((o, ctx) => {
+  if (o.type === 'dot' && !o.taylor === !o.hermite)
+    ctx.addIssue({
+      code: 'custom',
+      path: ['taylor'],
+      message: 'a dot-product kernel needs exactly one of taylor or hermite coefficients',
+    });
+  if (o.type === 'rbf' && (o.taylor || o.hermite))
+    ctx.addIssue({
+      code: 'custom',
+      path: ['type'],
+      message: 'taylor / hermite coefficients go with type: dot',
+    });
+});
+
+export const kernelRidge: LearnerFactory = defineLearnerKind({
+  kind: 'kernel',
+  description: 'kernel ridge with a dot-product kernel from Taylor or Hermite coefficients, or RBF',
+  options: kernelRidgeOptions,
+  create(o) {
+    const kernel =
+      o.type === 'rbf'
+        ? rbfKernel(o.bandwidth)
+        : dotProductKernel(o.taylor ?? o.hermite!.map((m) => m * m), o.sphere);
+    return {
+      async fit(train, ctx): Promise<Predictor> {
+        ctx.signal.throwIfAborted();
+        const x = train.x.clone();
+        const fits = await fitRidge(dualSystem(train.x, train.y, kernel), o, ctx.signal);
+        return predictorFromFits(
+          fits,
+          (fit) => ({
+            predict: (q) => dualPredict(kernel, x, fit.coefficients, q),
+            dispose: () => fit.coefficients.dispose(),
+          }),
+          [x],
+        );
+      },
+    };
+  },
+});

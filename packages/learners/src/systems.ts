@@ -1,0 +1,73 @@
+/** Ridge systems in the dual (a kernel on the samples) and in the primal (explicit features). */
+import { solveLower } from '@regimes/core';
+import * as tf from '@tensorflow/tfjs-core';
+import { type KernelFunction, kernelPanels } from './kernels.js';
+import type { RidgeSystem } from './ridge.js';
+
+/** mean of diag K(X, X), one block of rows at a time. */
+function meanKernelDiagonal(x: tf.Tensor2D, kernel: KernelFunction, block = 512): number {
+  const n = x.shape[0];
+  let sum = 0;
+  for (let s = 0; s < n; s += block) {
+    const size = Math.min(block, n - s);
+    const t = tf.tidy(() => {
+      const rows = tf.slice(x, [s, 0], [size, -1]);
+      return tf.sum(tf.mul(kernel(rows, rows), tf.eye(size)));
+    });
+    sum += t.dataSync()[0]!;
+    t.dispose();
+  }
+  return sum / n;
+}
+
+/**
+ * (K + nλI)α = y. Train predictions Kα = y − nλα follow from the system itself (exact up to the
+ * reported residual); leverages are H_ii = 1 − nλ(A⁻¹)_ii.
+ */
+export function dualSystem(x: tf.Tensor2D, y: tf.Tensor2D, kernel: KernelFunction): RidgeSystem {
+  const n = x.shape[0];
+  return {
+    m: n,
+    n,
+    panels: kernelPanels(x, kernel),
+    rhs: y,
+    labels: y,
+    meanDiagonal: meanKernelDiagonal(x, kernel),
+    trainPrediction: (alpha, shift) => tf.tidy(() => tf.sub(y, tf.mul(alpha, shift)) as tf.Tensor2D),
+    leverage: async (_factor, inverseDiag, shift) => Float64Array.from(inverseDiag, (v) => 1 - shift * v),
+  };
+}
+
+/** (ΦᵀΦ + nλI)a = Φᵀy with Φ n×p; leverages H_ii = ‖L⁻¹φ_i‖². The caller disposes `rhs`. */
+export function primalSystem(phi: tf.Tensor2D, y: tf.Tensor2D): RidgeSystem {
+  const [n, p] = phi.shape;
+  const diagonal = tf.tidy(() => tf.sum(tf.square(phi)));
+  const meanDiagonal = diagonal.dataSync()[0]! / p;
+  diagonal.dispose();
+  return {
+    m: p,
+    n,
+    panels: (start, size) =>
+      tf.tidy(() =>
+        tf.matMul(tf.slice(phi, [0, start], [-1, -1]), tf.slice(phi, [0, start], [-1, size]), true, false),
+      ),
+    rhs: tf.matMul(phi, y, true, false),
+    labels: y,
+    meanDiagonal,
+    trainPrediction: (a) => tf.matMul(phi, a),
+    leverage: async (factor) => {
+      const norms = tf.tidy(() => {
+        const transposed = tf.transpose(phi) as tf.Tensor2D;
+        return tf.sum(tf.square(solveLower(factor, transposed)), 0);
+      });
+      const values = Float64Array.from(await norms.data());
+      norms.dispose();
+      return values;
+    },
+  };
+}
+
+/** Φ Φᵀ as a kernel: the dual of explicit features, for width > n. */
+export function featureKernel(featurize: (x: tf.Tensor2D) => tf.Tensor2D): KernelFunction {
+  return (a, b) => tf.tidy(() => tf.matMul(featurize(a), featurize(b), false, true));
+}
