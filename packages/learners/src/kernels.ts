@@ -2,9 +2,9 @@
  * Kernels as data: a function of two row blocks of inputs giving their kernel matrix. With
  * inputs x ~ N(0, I_d) the natural scales are q = ‖x‖²/d ≈ 1 and ρ = ⟨x, x'⟩/d.
  *
- * Two-layer network f(x) = (1/√N) Σ_j a_j σ(⟨w_j, x⟩), w_j ~ N(0, I_d/d), a_j ~ N(0, 1): the
- * pre-activations (u, v) = (⟨w,x⟩, ⟨w,x'⟩) are Gaussian with variances q, q' and covariance ρ,
- * and the infinite-width NTK is
+ * Two-layer network in the NTK parametrization f(x) = (1/√N) Σ_j a_j σ(⟨w_j, x⟩/√d), w_j ~ N(0, I_d),
+ * a_j ~ N(0, 1): the pre-activations (u, v) = (⟨w,x⟩/√d, ⟨w,x'⟩/√d) are Gaussian with variances
+ * q, q' and covariance ρ, and the infinite-width NTK (the limit of Σ_θ ∂f/∂θ(x) ∂f/∂θ(x')) is
  *   readout part     Σ^(1)(x, x') = E[σ(u)σ(v)],
  *   first-layer part Σ̇(x, x')·ρ    with Σ̇ = E[σ'(u)σ'(v)],
  * in closed form for relu (arc-cosine kernels, Cho & Saul 2009): with cos θ = ρ/√(qq'),

@@ -63,7 +63,7 @@ export const neuralTangent: LearnerFactory = defineLearnerKind({
           try {
             fits = await fitRidge(system, o, ctx.signal);
           } finally {
-            system.rhs.dispose();
+            system.release?.();
             phi.dispose();
           }
           const shaped = fits.map((fit) =>

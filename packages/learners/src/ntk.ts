@@ -1,6 +1,6 @@
 /**
  * `ntk`: kernel ridge with the analytic infinite-width neural tangent kernel of a two-layer
- * network f(x) = (1/√N) Σ_j a_j σ(⟨w_j, x⟩), w ~ N(0, I/d), a ~ N(0, 1) (formulas in kernels.ts):
+ * network f(x) = (1/√N) Σ_j a_j σ(⟨w_j, x⟩/√d), w ~ N(0, I_d), a ~ N(0, 1) (formulas in kernels.ts):
  * both layers (readout part + first-layer part), the first layer only, or the readout only (the
  * limit kernel of random features with Gaussian rows).
  */

@@ -106,7 +106,7 @@ export const randomFeatures: LearnerFactory = defineLearnerKind({
         try {
           fits = await fitRidge(system, o, ctx.signal);
         } finally {
-          if (primal) system.rhs.dispose();
+          system.release?.();
         }
         const readouts = fits.map((fit) => {
           if (primal) return fit.coefficients;

@@ -47,6 +47,8 @@ export interface RidgeSystem {
   readonly meanDiagonal: number;
   /** Train predictions for coefficients c at ridge shift nλ. */
   trainPrediction(coefficients: tf.Tensor2D, shift: number): tf.Tensor2D;
+  /** Frees what the system holds (the primal Gram matrix and right-hand side). */
+  release?(): void;
   /** Leverages H_ii of the hat matrix (LOO), given the factor of A. */
   leverage(factor: PanelFactor, inverseDiag: Float64Array, shift: number): Promise<Float64Array>;
 }
@@ -132,7 +134,9 @@ export async function fitRidge(
       if (select === 'gcv') score = trainRisk / (1 - df / n) ** 2;
       if (select === 'loo') {
         const h = await system.leverage(factor, inverseDiag, shift + factor.jitter);
-        const residuals = await tf.tidy(() => tf.sub(system.labels, prediction)).data();
+        const difference = tf.sub(system.labels, prediction);
+        const residuals = await difference.data();
+        difference.dispose();
         const k = system.labels.shape[1];
         let sum = 0;
         for (let i = 0; i < n; i++)

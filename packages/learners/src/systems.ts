@@ -38,20 +38,24 @@ export function dualSystem(x: tf.Tensor2D, y: tf.Tensor2D, kernel: KernelFunctio
   };
 }
 
-/** (ΦᵀΦ + nλI)a = Φᵀy with Φ n×p; leverages H_ii = ‖L⁻¹φ_i‖². The caller disposes `rhs`. */
+/**
+ * (ΦᵀΦ + nλI)a = Φᵀy with Φ n×p (p ≤ n); leverages H_ii = ‖L⁻¹φ_i‖². The Gram matrix ΦᵀΦ (p×p,
+ * no larger than the n×n kernel the dual would need) is formed once and served in panels, so the
+ * factorization and the refinement passes do not recompute it. The caller calls `release`.
+ */
 export function primalSystem(phi: tf.Tensor2D, y: tf.Tensor2D): RidgeSystem {
   const [n, p] = phi.shape;
+  const gram = tf.matMul(phi, phi, true, false);
   const diagonal = tf.tidy(() => tf.sum(tf.square(phi)));
   const meanDiagonal = diagonal.dataSync()[0]! / p;
   diagonal.dispose();
+  const rhs = tf.matMul(phi, y, true, false) as tf.Tensor2D;
   return {
     m: p,
     n,
-    panels: (start, size) =>
-      tf.tidy(() =>
-        tf.matMul(tf.slice(phi, [0, start], [-1, -1]), tf.slice(phi, [0, start], [-1, size]), true, false),
-      ),
-    rhs: tf.matMul(phi, y, true, false),
+    panels: (start, size) => tf.slice(gram, [start, start], [p - start, size]) as tf.Tensor2D,
+    release: () => tf.dispose([gram, rhs]),
+    rhs,
     labels: y,
     meanDiagonal,
     trainPrediction: (a) => tf.matMul(phi, a),

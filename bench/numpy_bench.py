@@ -1,0 +1,92 @@
+"""The numpy (float32) side of `npm run bench`: the same computations as bench/run.mjs.
+
+Reads a JSON list of cases on stdin, prints one JSON object: {blas, numpy, results: {name: seconds}}.
+Each timing is the best of `repeat` runs, like the Node side.
+"""
+import json
+import sys
+import time
+
+import numpy as np
+
+try:
+    from scipy.linalg import solve_triangular
+except ImportError:  # numpy alone has no triangular solve: fall back to a general solve on L
+    solve_triangular = None
+
+
+def best_of(fn, repeat):
+    times = []
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+    return min(times)
+
+
+def relu_ntk(x):
+    d = x.shape[1]
+    rho = (x @ x.T) / d
+    q = np.einsum("ij,ij->i", x, x) / d
+    scale = np.sqrt(np.outer(q, q))
+    cos = np.clip(rho / np.maximum(scale, 1e-12), -1, 1)
+    theta = np.arccos(cos)
+    sin = np.sqrt(np.maximum(1 - cos * cos, 0))
+    value = scale * (sin + (np.pi - theta) * cos) / (2 * np.pi)
+    return (value + (np.pi - theta) / (2 * np.pi) * rho).astype(np.float32)
+
+
+def solve_spd(a, b):
+    l = np.linalg.cholesky(a)
+    if solve_triangular is not None:
+        z = solve_triangular(l, b, lower=True, check_finite=False)
+        return solve_triangular(l.T, z, lower=False, check_finite=False)
+    return np.linalg.solve(l.T, np.linalg.solve(l, b))
+
+
+def run(case):
+    rng = np.random.default_rng(0)
+    kind, repeat = case["kind"], case.get("repeat", 1)
+    if kind == "gemm":
+        n = case["n"]
+        a = rng.standard_normal((n, n), dtype=np.float32)
+        b = rng.standard_normal((n, n), dtype=np.float32)
+        return best_of(lambda: a @ b, repeat)
+    if kind == "kernel-build":
+        x = rng.standard_normal((case["n"], case["d"]), dtype=np.float32)
+        return best_of(lambda: relu_ntk(x), repeat)
+    if kind == "kernel-solve":
+        n = case["n"]
+        x = rng.standard_normal((n, case["d"]), dtype=np.float32)
+        k = relu_ntk(x)
+        k[np.diag_indices(n)] += np.float32(n * 1e-3)
+        y = rng.standard_normal((n, 1), dtype=np.float32)
+        return best_of(lambda: solve_spd(k, y), repeat)
+    if kind == "rf-fit":
+        n, d, width = case["n"], case["d"], case["width"]
+        x = rng.standard_normal((n, d), dtype=np.float32)
+        y = rng.standard_normal((n, 1), dtype=np.float32)
+        w = rng.standard_normal((width, d), dtype=np.float32)
+        w /= np.linalg.norm(w, axis=1, keepdims=True)
+
+        def fit():
+            phi = np.maximum(x @ w.T, 0) / np.float32(np.sqrt(width))
+            g = phi.T @ phi
+            g[np.diag_indices(width)] += np.float32(n * 1e-3)
+            return solve_spd(g, phi.T @ y)
+
+        return best_of(fit, repeat)
+    raise ValueError(kind)
+
+
+def blas_name():
+    try:
+        config = np.show_config(mode="dicts")
+        blas = config["Build Dependencies"]["blas"]
+        return f"{blas.get('name')} {blas.get('version')}"
+    except Exception:  # older numpy
+        return "unknown"
+
+
+cases = json.load(sys.stdin)
+print(json.dumps({"blas": blas_name(), "numpy": np.__version__, "results": {c["name"]: run(c) for c in cases}}))

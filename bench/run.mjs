@@ -1,0 +1,183 @@
+#!/usr/bin/env node
+// `npm run bench`: regimes' computations beside the same ones in numpy (float32) in one run.
+// Prints a table and writes bench-results/bench.json. Speed goals live here, never in unit tests.
+//   npm run bench [-- --quick] [-- --backend wasm]
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { cpus, totalmem } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { activateBackend, choleskyPanels, choleskySolveTensor, disposeFactor, Rng } from '@regimes/core';
+import { createRegistry } from '@regimes/cli';
+import { kernelPanels, neuralTangentKernel, ntkKernel, randomFeatures } from '@regimes/learners';
+import * as tf from '@tensorflow/tfjs-core';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const args = process.argv.slice(2);
+const quick = args.includes('--quick');
+const backendName = args.includes('--backend') ? args[args.indexOf('--backend') + 1] : undefined;
+const silent = { debug() {}, info() {}, warn() {} };
+
+const registry = createRegistry();
+const { kind: backend } = await activateBackend(registry, backendName);
+
+async function bestOf(repeat, fn) {
+  let best = Infinity;
+  for (let i = 0; i < repeat; i++) {
+    const t0 = performance.now();
+    await fn();
+    best = Math.min(best, (performance.now() - t0) / 1000);
+  }
+  return best;
+}
+
+const normal = (rows, cols, seed) => tf.tensor2d(Rng.fromSeed(seed).normal(rows * cols), [rows, cols]);
+const context = (seed) => ({
+  rng: Rng.fromSeed(seed),
+  signal: new AbortController().signal,
+  progress() {},
+  log: silent,
+});
+
+const sizes = quick ? [1024] : [2048, 8192];
+const cases = [];
+for (const n of [256, 1024, 2048]) {
+  cases.push({
+    name: `GEMM ${n}² float32`,
+    kind: 'gemm',
+    n,
+    repeat: n <= 1024 ? 5 : 2,
+    flops: 2 * n ** 3,
+    run: async () => {
+      const a = normal(n, n, 1);
+      const b = normal(n, n, 2);
+      const t = await bestOf(n <= 1024 ? 5 : 2, async () => {
+        const c = tf.matMul(a, b);
+        await c.data();
+        c.dispose();
+      });
+      tf.dispose([a, b]);
+      return t;
+    },
+  });
+}
+for (const n of sizes) {
+  const d = 64;
+  cases.push({
+    name: `NTK kernel build n=${n} d=${d}`,
+    kind: 'kernel-build',
+    n,
+    d,
+    run: async () => {
+      const x = normal(n, d, 3);
+      const panels = kernelPanels(x, ntkKernel('relu', 'both'));
+      const t = await bestOf(1, async () => {
+        for (let s = 0; s < n; s += 256) {
+          const p = panels(s, Math.min(256, n - s));
+          await p.data();
+          p.dispose();
+        }
+      });
+      x.dispose();
+      return t;
+    },
+  });
+  cases.push({
+    name: `Cholesky + solve n=${n} (NTK + nλI)`,
+    kind: 'kernel-solve',
+    n,
+    d,
+    run: async () => {
+      const x = normal(n, d, 3);
+      const y = normal(n, 1, 4);
+      const panels = kernelPanels(x, ntkKernel('relu', 'both'));
+      const t = await bestOf(1, async () => {
+        const f = await choleskyPanels(panels, n, { shift: n * 1e-3 });
+        const sol = choleskySolveTensor(f, y);
+        await sol.data();
+        sol.dispose();
+        disposeFactor(f);
+      });
+      tf.dispose([x, y]);
+      return t;
+    },
+  });
+  cases.push({
+    name: `ntk learner fit n=${n} d=${d} (all diagnostics)`,
+    kind: null,
+    run: async () => {
+      const x = normal(n, d, 3);
+      const y = normal(n, 1, 4);
+      const learner = neuralTangentKernel.create(neuralTangentKernel.options.parse({}));
+      const t = await bestOf(1, async () => (await learner.fit({ x, y }, context(5))).dispose());
+      tf.dispose([x, y]);
+      return t;
+    },
+  });
+}
+{
+  const [n, d, width] = quick ? [2048, 64, 1024] : [8192, 64, 4096];
+  cases.push({
+    name: `RF fit N=${width} n=${n} d=${d}`,
+    kind: 'rf-fit',
+    n,
+    d,
+    width,
+    run: async () => {
+      const x = normal(n, d, 6);
+      const y = normal(n, 1, 7);
+      const learner = randomFeatures.create(randomFeatures.options.parse({ width }));
+      const t = await bestOf(1, async () => (await learner.fit({ x, y }, context(8))).dispose());
+      tf.dispose([x, y]);
+      return t;
+    },
+  });
+}
+
+const ours = {};
+for (const c of cases) {
+  process.stderr.write(`${c.name} ... `);
+  ours[c.name] = await c.run();
+  process.stderr.write(`${ours[c.name].toFixed(3)} s\n`);
+}
+
+let numpy = { blas: 'numpy not found', numpy: null, results: {} };
+const py = spawnSync('python3', [join(here, 'numpy_bench.py')], {
+  input: JSON.stringify(cases.filter((c) => c.kind).map(({ run: _run, ...c }) => c)),
+  encoding: 'utf8',
+  maxBuffer: 1 << 24,
+});
+if (py.status === 0) numpy = JSON.parse(py.stdout);
+else
+  process.stderr.write(
+    `numpy side skipped: ${(py.stderr || py.error?.message || '').split('\n').slice(-2).join(' ')}\n`,
+  );
+
+const rows = cases.map((c) => {
+  const mine = ours[c.name];
+  const theirs = numpy.results[c.name];
+  return {
+    case: c.name,
+    regimes_s: mine,
+    ...(c.flops ? { regimes_gflops: c.flops / mine / 1e9 } : {}),
+    numpy_s: theirs ?? null,
+    // fraction of numpy's speed: 1 = as fast as numpy, 0.5 = twice as slow
+    speed_vs_numpy: theirs ? theirs / mine : null,
+  };
+});
+const machine = `${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${Math.round(totalmem() / 2 ** 30)} GiB`;
+const header = `regimes bench — ${new Date().toISOString().slice(0, 10)} — backend ${backend} — ${machine} — numpy ${numpy.numpy ?? '-'} (${numpy.blas})`;
+const table = [
+  '| case | regimes (s) | numpy float32 (s) | speed vs numpy |',
+  '|---|---:|---:|---:|',
+  ...rows.map(
+    (r) =>
+      `| ${r.case} | ${r.regimes_s.toFixed(3)}${r.regimes_gflops ? ` (${r.regimes_gflops.toFixed(1)} GFLOP/s)` : ''} | ${r.numpy_s?.toFixed(3) ?? '—'} | ${r.speed_vs_numpy ? `${r.speed_vs_numpy.toFixed(2)}×` : '—'} |`,
+  ),
+].join('\n');
+process.stdout.write(`${header}\n\n${table}\n`);
+mkdirSync(join(here, '..', 'bench-results'), { recursive: true });
+writeFileSync(
+  join(here, '..', 'bench-results', 'bench.json'),
+  `${JSON.stringify({ date: new Date().toISOString(), backend, machine, numpy, rows }, null, 2)}\n`,
+);
