@@ -48,3 +48,34 @@ describe('runExperiment from @regimes/cli', () => {
     expect(rows[0]).toMatchObject({ status: 'ok', learner: { id: 'rf-narrow#0', kind: 'rf-narrow' } });
   });
 });
+
+describe('a list of ridges', () => {
+  it('gives one row per λ from one fit, keyed <id>:ridge=λ, and resumes them', async () => {
+    const { mkdtempSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const out = join(mkdtempSync(join(tmpdir(), 'regimes-ridge-')), 'results.jsonl');
+    const spec = {
+      target: { kind: 'hermite', d: 4, noise: 0.2 },
+      learners: [{ kind: 'rf', width: 32, ridge: [1e-4, 1e-1, 10] }],
+      sweep: { n: [64] },
+      test: { n: 256 },
+    };
+    const { rows } = await runExperiment(spec, { log: silentLogger, out });
+    expect(rows.map((r) => r.key)).toEqual([
+      'n=64|rf#0:ridge=0.0001',
+      'n=64|rf#0:ridge=0.1',
+      'n=64|rf#0:ridge=10',
+    ]);
+    expect(rows.map((r) => r.learner.ridge)).toEqual([1e-4, 0.1, 10]);
+    // more ridge, fewer effective degrees of freedom and a larger train risk
+    const df = rows.map((r) => r.diagnostics!.df!);
+    const train = rows.map((r) => r.diagnostics!['train-risk']!);
+    expect(df[0]).toBeGreaterThan(df[1]!);
+    expect(df[1]).toBeGreaterThan(df[2]!);
+    expect(train[2]).toBeGreaterThan(train[0]!);
+    const again = await runExperiment(spec, { log: silentLogger, out });
+    expect(again.ran).toBe(0);
+    expect(again.skipped).toBe(3);
+  });
+});

@@ -50,8 +50,8 @@ describe('regimes run', () => {
       (n) => meanStd(rows.filter((row) => row.cell.n === n).map((row) => row.metrics.risk!)).mean,
     );
     for (let i = 1; i < risks.length; i++) expect(risks[i]).toBeLessThan(risks[i - 1]!);
-    // He_2 has unit energy: with 4096 samples RF ridge explains at least 3/4 of it.
-    expect(risks[3]).toBeLessThan(0.25);
+    // He_2 has unit energy: with 4096 samples RF ridge explains more than 95% of it.
+    expect(risks[3]).toBeLessThan(0.05);
     // Resuming finds every row present and runs nothing.
     const again = regimes('run', 'examples/quickstart.yaml', '--out', out, '--quiet');
     expect(again.stdout).toContain('(0 run now, 12 resumed, 0 failed)');

@@ -23,7 +23,8 @@ export function summarize(rows: readonly ResultRow[]): SummaryGroup[] {
   const groups = new Map<string, ResultRow[]>();
   for (const row of rows) {
     const { seed: _seed, ...cell } = row.cell;
-    const key = `${row.learner.id}|${JSON.stringify(cell)}`;
+    // the learner part of the key: its id, or `<id>:<variant>` for one of several fits (a ridge list)
+    const key = `${row.key.split('|')[1]}|${JSON.stringify(cell)}`;
     groups.set(key, [...(groups.get(key) ?? []), row]);
   }
   return [...groups.values()].map((group) => {
@@ -31,7 +32,7 @@ export function summarize(rows: readonly ResultRow[]): SummaryGroup[] {
     const names = [...new Set(ok.flatMap((r) => Object.keys(r.metrics)))];
     const { seed: _seed, ...cell } = group[0]!.cell;
     return {
-      learner: group[0]!.learner.id,
+      learner: group[0]!.key.split('|')[1]!,
       cell,
       runs: group.length,
       failed: group.length - ok.length,
