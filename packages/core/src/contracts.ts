@@ -67,6 +67,19 @@ export interface Logger {
 /** Reports progress of a long fit: `done` of `total` steps. */
 export type Progress = (done: number, total: number) => void;
 
+/**
+ * What a training learner may record along the way (learning curves over steps). The test data
+ * and the subspace serve only measurement: a learner must not train on them.
+ */
+export interface TrainingMonitor {
+  /** Test inputs and the noiseless target on them. */
+  readonly test: { readonly x: Tensor2D; readonly f: Tensor2D };
+  /** The target's relevant subspace U (rank×d, orthonormal rows), when it has one. */
+  readonly subspace?: { readonly u: Float64Array; readonly rank: number };
+  /** Append one point of the learning curve (recorded in the results row's `trace`). */
+  record(entry: { step: number } & Record<string, number>): void;
+}
+
 /** Everything a learner may use besides its data; a learner never reads globals. */
 export interface FitContext {
   /** The learner's own sub-stream (already specific to cell and learner id). */
@@ -74,6 +87,10 @@ export interface FitContext {
   readonly signal: AbortSignal;
   readonly progress: Progress;
   readonly log: Logger;
+  /** Present when the runner records learning curves. */
+  readonly monitor?: TrainingMonitor;
+  /** Related tasks of the target (e.g. `source` of a transfer target) a learner may sample from. */
+  readonly tasks?: Readonly<Record<string, Target>>;
 }
 
 /** A fitted model. The runner disposes it after the metrics are computed. */
@@ -81,6 +98,8 @@ export interface Predictor {
   predict(x: Tensor2D): Tensor2D;
   /** First-layer weights W (width×d) when the model has them, for alignment metrics. */
   readonly features?: Tensor2D;
+  /** The learned representation φ(x) (n×width) that the readout reads, for transfer learning. */
+  representation?(x: Tensor2D): Tensor2D;
   /** Scalar facts about the fit (train risk, residual of a solve, ...), recorded in the row. */
   readonly diagnostics?: Readonly<Record<string, number>>;
   /**

@@ -28,6 +28,8 @@ export interface ResultRow {
   metrics: Record<string, number>;
   /** Scalars the predictor reports about its own fit (train risk, solve residual, ...). */
   diagnostics?: Record<string, number>;
+  /** Learning curve recorded during training: one entry per recorded step. */
+  trace?: ({ step: number } & Record<string, number>)[];
   timing: { fit_s: number; eval_s: number };
   backend: string;
   status: RowStatus;

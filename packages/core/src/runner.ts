@@ -234,13 +234,28 @@ async function runLearner(
 ): Promise<ResultRow[]> {
   const tensorsBefore = tf.memory().numTensors;
   let predictor: Predictor | undefined;
+  const monitorTensors: tf.Tensor[] = [];
+  const trace: ({ step: number } & Record<string, number>)[] = [];
   try {
     const learner = c.registry.get('learner', l.kind).create(l.options);
+    // Learning curves are measured on (at most) the first 2048 test points against the noiseless f*.
+    const probeRows = Math.min(2048, test.x.shape[0]);
+    const probeX = tf.slice(test.x, [0, 0], [probeRows, -1]) as tf.Tensor2D;
+    monitorTensors.push(probeX, target.evaluate(probeX));
+    const { subspace, subspaceRank } = target.structure;
     const ctx: FitContext = {
       rng: seedRng.child('cell', cell.key).child('learner', l.id),
       signal: c.signal ?? new AbortController().signal,
       progress: () => {},
       log: c.log,
+      monitor: {
+        test: { x: probeX, f: monitorTensors[1]! as tf.Tensor2D },
+        ...(subspace
+          ? { subspace: { u: subspace, rank: subspaceRank ?? subspace.length / target.dim } }
+          : {}),
+        record: (entry) => trace.push({ ...entry }),
+      },
+      ...(target.structure.tasks ? { tasks: target.structure.tasks } : {}),
     };
     const t0 = performance.now();
     predictor = await learner.fit(train, ctx);
@@ -266,6 +281,7 @@ async function runLearner(
         ...rowBase,
         metrics,
         ...(diagnostics ? { diagnostics } : {}),
+        ...(trace.length ? { trace } : {}),
         timing: { fit_s: fitSeconds, eval_s: (performance.now() - t1) / 1000 },
         status: problems.length ? 'error' : 'ok',
         ...(problems.length
@@ -290,6 +306,7 @@ async function runLearner(
     if (error instanceof DOMException && error.name === 'AbortError') throw error;
     c.log.warn(`${base.key}: ${errorMessage(error)}`);
     const row = failedRow(l, error);
+    if (trace.length) row.trace = trace;
     if (error instanceof DivergenceError) {
       row.status = 'diverged';
       row.diagnostics = {
@@ -300,6 +317,7 @@ async function runLearner(
     return [row];
   } finally {
     predictor?.dispose();
+    tf.dispose(monitorTensors);
     const leaked = tf.memory().numTensors - tensorsBefore;
     if (leaked > 0) c.log.warn(`${base.key}: learner '${l.kind}' leaked ${leaked} tensor(s)`);
   }

@@ -1,6 +1,10 @@
 /** @regimes/learners — random features, the neural tangent model, NTK and kernel ridge. */
 import { ContainerModule, definePlugin, LearnerFactory, packageVersion } from '@regimes/core';
+import { damian } from './damian.js';
 import { kernelRidge } from './kernel.js';
+import { network } from './nn.js';
+import { oneStep } from './one-step.js';
+import { transfer } from './transfer.js';
 import { neuralTangent } from './nt.js';
 import { neuralTangentKernel } from './ntk.js';
 import { randomFeatures } from './rf.js';
@@ -12,7 +16,20 @@ export {
   activationNames,
   activationOption,
 } from './activations.js';
+export { damian, damianOptions } from './damian.js';
 export { kernelRidge, kernelRidgeOptions } from './kernel.js';
+export {
+  forward,
+  gradients,
+  initTwoLayer,
+  type Parametrization,
+  parametrizations,
+  scales,
+  type TwoLayer,
+} from './network.js';
+export { network, networkOptions, trainTwoLayer } from './nn.js';
+export { oneStep, oneStepOptions } from './one-step.js';
+export { transfer, transferOptions } from './transfer.js';
 export {
   dotProductKernel,
   dualPredict,
@@ -29,13 +46,23 @@ export { drawFirstLayer, predictorFromFits, randomFeatures, randomFeaturesOption
 export { fitRidge, type RidgeFit, type RidgeSystem, ridgeOptions } from './ridge.js';
 export { dualSystem, primalSystem } from './systems.js';
 
-export const learnerFactories = [randomFeatures, neuralTangent, neuralTangentKernel, kernelRidge];
+export const learnerFactories = [
+  randomFeatures,
+  neuralTangent,
+  neuralTangentKernel,
+  kernelRidge,
+  network,
+  damian,
+  oneStep,
+  transfer,
+];
 
 export const plugin = definePlugin({
   name: '@regimes/learners',
   version: packageVersion(import.meta.url),
   core: '^0.1.0',
-  description: 'learners: random features, neural tangent model, NTK, kernel ridge',
+  description:
+    'learners: random features, neural tangent model, NTK, kernel ridge, trained networks, one-step, Damian et al., transfer',
   module: new ContainerModule(({ bind }) => {
     for (const factory of learnerFactories) bind(LearnerFactory).toConstantValue(factory);
   }),

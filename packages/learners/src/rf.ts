@@ -52,6 +52,41 @@ export const preActivation = (x: tf.Tensor2D, w: tf.Tensor2D, b: tf.Tensor2D | u
   return b ? tf.add(z0, b) : z0;
 };
 
+/**
+ * The ridge readout on features φ(x) (n×width): primal when width ≤ n, else dual mapped back
+ * to a = Φᵀα. One readout per fitted λ.
+ */
+export async function ridgeReadout(
+  featurize: (x: tf.Tensor2D) => tf.Tensor2D,
+  width: number,
+  train: { x: tf.Tensor2D; y: tf.Tensor2D },
+  o: { ridge: number | number[] | 'gcv' | 'loo'; ridgeGrid: number[] },
+  signal: AbortSignal,
+): Promise<{ fits: RidgeFit[]; readouts: tf.Tensor2D[] }> {
+  const primal = width <= train.x.shape[0];
+  const phi = featurize(train.x);
+  try {
+    const system = primal
+      ? primalSystem(phi, train.y)
+      : dualSystem(train.x, train.y, featureKernel(featurize));
+    let fits: RidgeFit[];
+    try {
+      fits = await fitRidge(system, o, signal);
+    } finally {
+      system.release?.();
+    }
+    const readouts = fits.map((fit) => {
+      if (primal) return fit.coefficients;
+      const a = tf.matMul(phi, fit.coefficients, true, false) as tf.Tensor2D; // a = Φᵀα
+      fit.coefficients.dispose();
+      return a;
+    });
+    return { fits, readouts };
+  } finally {
+    phi.dispose();
+  }
+}
+
 /** One predictor per ridge fit; several become variants (one results row each). */
 export function predictorFromFits(
   fits: RidgeFit[],
@@ -97,36 +132,20 @@ export const randomFeatures: LearnerFactory = defineLearnerKind({
         const { w, b } = drawFirstLayer(ctx.rng.child('init'), o, d);
         const featurize = (x: tf.Tensor2D) =>
           tf.tidy(() => tf.div(sigma.sigma(preActivation(x, w, b)), Math.sqrt(o.width)) as tf.Tensor2D);
-        const primal = o.width <= n;
-        const phi = featurize(train.x);
-        const system = primal
-          ? primalSystem(phi, train.y)
-          : dualSystem(train.x, train.y, featureKernel(featurize));
-        let fits: RidgeFit[];
-        try {
-          fits = await fitRidge(system, o, ctx.signal);
-        } finally {
-          system.release?.();
-        }
-        const readouts = fits.map((fit) => {
-          if (primal) return fit.coefficients;
-          const a = tf.matMul(phi, fit.coefficients, true, false) as tf.Tensor2D; // a = Φᵀα
-          fit.coefficients.dispose();
-          return a;
-        });
-        phi.dispose();
+        const { fits, readouts } = await ridgeReadout(featurize, o.width, train, o, ctx.signal);
         return predictorFromFits(
           fits,
           (fit) => {
             const a = readouts[fits.indexOf(fit)]!;
             return {
               features: w,
+              representation: featurize,
               predict: (x) => tf.tidy(() => tf.matMul(featurize(x), a) as tf.Tensor2D),
               dispose: () => a.dispose(),
             };
           },
           b ? [w, b] : [w],
-          { dual: primal ? 0 : 1 },
+          { dual: o.width <= n ? 0 : 1 },
         );
       },
     };

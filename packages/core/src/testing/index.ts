@@ -150,10 +150,9 @@ export function describeLearnerConformance(name: string, c: LearnerCase): void {
       const test = target.sample(32, Rng.fromSeed(0).child('data', 'test'));
       try {
         const learner = c.factory.create(c.factory.options.parse(c.options ?? {}));
-        const predictor = await learner.fit(
-          train,
-          makeFitContext(Rng.fromSeed(seed).child('learner'), signal),
-        );
+        const ctx = makeFitContext(Rng.fromSeed(seed).child('learner'), signal);
+        const tasks = target.structure.tasks;
+        const predictor = await learner.fit(train, tasks ? { ...ctx, tasks } : ctx);
         const prediction = predictor.predict(test.x);
         const out = { shape: prediction.shape, values: Array.from(read(prediction)), predictor, target };
         prediction.dispose();

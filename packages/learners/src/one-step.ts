@@ -1,0 +1,111 @@
+/**
+ * `one-step`: one large gradient step on the first layer, then ridge on the readout (Ba et al.
+ * 2022; Cui et al. 2024; Moniri et al. 2023). f(x) = (1/√N) Σ_j a_j σ(⟨w_j, x⟩), w ~ N(0, I/d),
+ * a_j ~ N(0, 1); the step is
+ *   W₁ = W₀ − η·√N·∇_W L̂(W₀),  η = η₀·n^α,
+ * so α = 0 is the constant-step regime (one spike, the target's linear part) and α > 0 lets η grow
+ * with n (more spikes, non-linear features). The readout is fitted by ridge on σ(W₁x)/√N using a
+ * fresh part of the sample (`split`). Records the spike: the top singular values of W₁ − W₀
+ * (`spike.j`), how much of their right singular vectors lies in span U (`delta-alignment.j`), and
+ * the same for W₁'s top right singular vectors (`spike-alignment.j`), which rises with η.
+ */
+import { defineLearnerKind, type LearnerFactory, options, type Predictor, z } from '@regimes/core';
+import * as tf from '@tensorflow/tfjs-core';
+import { activation, activationOption } from './activations.js';
+import { gradients, initTwoLayer } from './network.js';
+import { predictorFromFits, ridgeReadout } from './rf.js';
+import { ridgeOptions } from './ridge.js';
+import { overlaps, topSingular } from './spectrum.js';
+
+export const oneStepOptions = options({
+  width: z.number().int().min(1).default(1024).describe('N, neurons'),
+  activation: activationOption.default('tanh'),
+  eta0: z.number().min(0).default(1).describe('η₀ in η = η₀·n^α'),
+  alpha: z.number().min(0).max(1).default(0).describe('α in η = η₀·n^α (0: constant step)'),
+  split: z.number().gt(0).lt(1).default(0.5).describe('share of the sample used by the gradient step'),
+  spikes: z
+    .number()
+    .int()
+    .min(1)
+    .max(10)
+    .default(3)
+    .describe('how many top singular values of W₁ − W₀ to record'),
+  ...ridgeOptions,
+});
+
+export const oneStep: LearnerFactory = defineLearnerKind({
+  kind: 'one-step',
+  description:
+    'one large first-layer gradient step (η = η₀·n^α), then ridge on the readout; records the spike',
+  options: oneStepOptions,
+  create(o) {
+    const sigma = activation(o.activation);
+    return {
+      async fit(train, ctx): Promise<Predictor> {
+        ctx.signal.throwIfAborted();
+        const [n, d] = train.x.shape;
+        const k = train.y.shape[1];
+        const n1 = Math.max(1, Math.min(n - 1, Math.round(n * o.split)));
+        const first = { x: tf.slice(train.x, [0, 0], [n1, d]), y: tf.slice(train.y, [0, 0], [n1, k]) };
+        const second = {
+          x: tf.slice(train.x, [n1, 0], [n - n1, d]),
+          y: tf.slice(train.y, [n1, 0], [n - n1, k]),
+        };
+        const N = o.width;
+        const eta = o.eta0 * n1 ** o.alpha;
+        const init = initTwoLayer(ctx.rng.child('init'), { width: N, bias: 0, symmetric: false }, d, k, 1);
+        const delta = tf.tidy(
+          () =>
+            tf.mul(
+              gradients(init, first.x, first.y, sigma, 1 / Math.sqrt(N), 'mse').w,
+              -eta * Math.sqrt(N),
+            ) as tf.Tensor2D,
+        );
+        const w = tf.add(init.w, delta) as tf.Tensor2D;
+        tf.dispose([init.w, init.a, first.x, first.y]);
+        const extra: Record<string, number> = { eta };
+        const spike = await topSingular(delta, o.spikes);
+        spike.values.forEach((v, j) => {
+          extra[`spike.${j + 1}`] = v;
+        });
+        if (ctx.monitor?.subspace) {
+          const { u, rank } = ctx.monitor.subspace;
+          // ΔW's directions do not depend on η (ΔW is linear in it); W₁'s do: its top singular vectors
+          // turn towards U as the spike outgrows the bulk of W₀.
+          overlaps(u, rank, spike.vectors, spike.values.length, d).forEach((v, j) => {
+            extra[`delta-alignment.${j + 1}`] = v;
+          });
+          const top = await topSingular(w, o.spikes);
+          overlaps(u, rank, top.vectors, top.values.length, d).forEach((v, j) => {
+            extra[`spike-alignment.${j + 1}`] = v;
+          });
+        }
+        delta.dispose();
+        const featurize = (x: tf.Tensor2D) =>
+          tf.tidy(() => tf.div(sigma.sigma(tf.matMul(x, w, false, true)), Math.sqrt(N)) as tf.Tensor2D);
+        try {
+          const { fits, readouts } = await ridgeReadout(featurize, N, second, o, ctx.signal);
+          return predictorFromFits(
+            fits,
+            (fit) => {
+              const a = readouts[fits.indexOf(fit)]!;
+              return {
+                features: w,
+                representation: featurize,
+                predict: (x) => tf.tidy(() => tf.matMul(featurize(x), a) as tf.Tensor2D),
+                dispose: () => a.dispose(),
+              };
+            },
+            [w],
+            extra,
+          );
+        } catch (error) {
+          w.dispose();
+          throw error;
+        } finally {
+          tf.dispose([second.x, second.y]);
+        }
+      },
+    };
+  },
+});

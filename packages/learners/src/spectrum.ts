@@ -1,0 +1,39 @@
+/** Top singular values and right singular vectors of a first layer (N×d), via WᵀW on the host. */
+import { principalCosines, topEigenvectors } from '@regimes/core';
+import * as tf from '@tensorflow/tfjs-core';
+
+export async function topSingular(
+  w: tf.Tensor2D,
+  k: number,
+): Promise<{ values: number[]; vectors: Float64Array }> {
+  const d = w.shape[1];
+  const gram = tf.matMul(w, w, true, false);
+  const g = Float64Array.from(await gram.data());
+  gram.dispose();
+  const count = Math.min(k, d);
+  const vectors = topEigenvectors(g, d, count);
+  const values = Array.from({ length: count }, (_, j) => {
+    let q = 0;
+    for (let i = 0; i < d; i++) {
+      let gi = 0;
+      for (let l = 0; l < d; l++) gi += g[i * d + l]! * vectors[j * d + l]!;
+      q += vectors[j * d + i]! * gi;
+    }
+    return Math.sqrt(Math.max(0, q));
+  });
+  return { values, vectors };
+}
+
+/** ‖U v‖² for each row v of `vectors` (count×d): how much of it lies in span U. */
+export function overlaps(
+  u: Float64Array,
+  rank: number,
+  vectors: Float64Array,
+  count: number,
+  d: number,
+): number[] {
+  return Array.from(
+    { length: count },
+    (_, j) => principalCosines(u, rank, vectors.subarray(j * d, (j + 1) * d), 1, d)[0]! ** 2,
+  );
+}

@@ -1,0 +1,105 @@
+/**
+ * `transfer`: learn a representation on a source task, keep it, and fit only a new readout on the
+ * destination task (Damian et al. 2022: with U learnt, a new head g' on the same U needs a number of
+ * samples independent of d). The target must be of kind `transfer` (it exposes its source task);
+ * `sourceN` source samples are drawn from the learner's own stream, the base learner (`damian`,
+ * `one-step`, `nn` or `rf`, with its options) is fitted on them, and ridge on its representation is
+ * fitted on the destination training set (the cell's n).
+ */
+import {
+  defineLearnerKind,
+  type LearnerFactory,
+  options,
+  type Predictor,
+  RegimesError,
+  z,
+} from '@regimes/core';
+import * as tf from '@tensorflow/tfjs-core';
+import { damian } from './damian.js';
+import { network } from './nn.js';
+import { oneStep } from './one-step.js';
+import { predictorFromFits, randomFeatures, ridgeReadout } from './rf.js';
+import { ridgeOptions } from './ridge.js';
+
+const bases = { damian, 'one-step': oneStep, nn: network, rf: randomFeatures } as const;
+
+export const transferOptions = options({
+  base: z
+    .looseObject({ kind: z.enum(['damian', 'one-step', 'nn', 'rf']) })
+    .default({ kind: 'damian' })
+    .describe('the first-layer learner fitted on the source task, with its options'),
+  sourceN: z.number().int().min(1).default(4096).describe('source samples for the base learner'),
+  ...ridgeOptions,
+}).superRefine((o, ctx) => {
+  const { kind, ...rest } = o.base;
+  const parsed = bases[kind].options.safeParse(rest);
+  if (!parsed.success)
+    for (const issue of parsed.error.issues)
+      ctx.addIssue({ code: 'custom', path: ['base', ...issue.path.map(String)], message: issue.message });
+});
+
+export const transfer: LearnerFactory = defineLearnerKind({
+  kind: 'transfer',
+  description:
+    'fit a first-layer learner on the source task, keep its features, ridge a new readout on the destination',
+  options: transferOptions,
+  create(o) {
+    const { kind, ...baseOptions } = o.base;
+    const baseFactory = bases[kind];
+    return {
+      async fit(train, ctx): Promise<Predictor> {
+        ctx.signal.throwIfAborted();
+        const source = ctx.tasks?.source;
+        if (!source)
+          throw new RegimesError('learner transfer needs a target with a source task', {
+            hint: 'use target kind transfer, which gives a source and a destination task on one U',
+          });
+        const data = source.sample(o.sourceN, ctx.rng.child('source-data'));
+        let base: Predictor;
+        try {
+          base = await baseFactory
+            .create(baseFactory.options.parse(baseOptions))
+            .fit(data, { ...ctx, rng: ctx.rng.child('base'), monitor: undefined });
+        } finally {
+          tf.dispose([data.x, data.y]);
+        }
+        if (!base.representation) {
+          base.dispose();
+          throw new RegimesError(`base learner ${kind} exposes no representation to transfer`);
+        }
+        const represent = (x: tf.Tensor2D) => base.representation!(x);
+        const width = tf.tidy(() => represent(tf.zeros([1, train.x.shape[1]])).shape[1]);
+        let fitted: Awaited<ReturnType<typeof ridgeReadout>>;
+        try {
+          fitted = await ridgeReadout(represent, width, train, o, ctx.signal);
+        } catch (error) {
+          base.dispose();
+          throw error;
+        }
+        const { fits, readouts } = fitted;
+        const predictor = predictorFromFits(
+          fits,
+          (fit) => {
+            const a = readouts[fits.indexOf(fit)]!;
+            return {
+              ...(base.features ? { features: base.features } : {}),
+              representation: represent,
+              predict: (x) => tf.tidy(() => tf.matMul(represent(x), a) as tf.Tensor2D),
+              dispose: () => a.dispose(),
+            };
+          },
+          [],
+          { 'source-n': o.sourceN },
+        );
+        // the base learner's tensors (its representation) live as long as this predictor
+        return {
+          ...predictor,
+          dispose: () => {
+            predictor.dispose();
+            base.dispose();
+          },
+        };
+      },
+    };
+  },
+});
