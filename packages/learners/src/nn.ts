@@ -137,7 +137,7 @@ export async function trainTwoLayer(
   let lastFinite: number | undefined;
   let order: Int32Array | undefined;
   let stopped = false;
-  let step = 0;
+  let step = 1;
   try {
     const record = async (at: number) => {
       const values = tf.tidy(() => {
@@ -159,7 +159,7 @@ export async function trainTwoLayer(
       if (monitor) entry['test-risk'] = v[i++]!;
       if (u) entry.alignment = v[i++]!;
       if (held) {
-        const heldLoss = v[i++]!;
+        const heldLoss = v[i]!;
         entry['held-out-risk'] = heldLoss;
         if (!best || heldLoss < best.loss) {
           if (best) disposeTwoLayer(best.params);
@@ -172,7 +172,7 @@ export async function trainTwoLayer(
     };
 
     await record(0);
-    for (step = 1; step <= total && !stopped; step++) {
+    for (; step <= total && !stopped; step++) {
       ctx.signal.throwIfAborted();
       let bx = x;
       let by = y;
