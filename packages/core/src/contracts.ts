@@ -39,6 +39,8 @@ export interface TargetStructure {
   readonly noiseVariance?: number;
   /** For classification targets: the Bayes error of predicting the label from x. */
   readonly bayesError?: number;
+  /** For compositional targets: the features of each level at x (n×k each), level 1 first. */
+  levelFeatures?(x: Tensor2D): Tensor2D[];
   /** Facts particular to a kind (eigenvalues of B, level weights, ...), recorded for theory curves. */
   readonly details?: Readonly<Record<string, unknown>>;
   /** Named related tasks (e.g. `source` for a transfer target), with their own structure. */
@@ -76,6 +78,8 @@ export interface TrainingMonitor {
   readonly test: { readonly x: Tensor2D; readonly f: Tensor2D };
   /** The target's relevant subspace U (rank×d, orthonormal rows), when it has one. */
   readonly subspace?: { readonly u: Float64Array; readonly rank: number };
+  /** The target's level features on the test inputs (hierarchical targets), for per-layer fits. */
+  readonly levels?: readonly Tensor2D[];
   /** Append one point of the learning curve (recorded in the results row's `trace`). */
   record(entry: { step: number } & Record<string, number>): void;
 }

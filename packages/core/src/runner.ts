@@ -242,7 +242,9 @@ async function runLearner(
     const probeRows = Math.min(2048, test.x.shape[0]);
     const probeX = tf.slice(test.x, [0, 0], [probeRows, -1]) as tf.Tensor2D;
     monitorTensors.push(probeX, target.evaluate(probeX));
-    const { subspace, subspaceRank } = target.structure;
+    const { subspace, subspaceRank, levelFeatures } = target.structure;
+    const levels = levelFeatures?.(probeX);
+    if (levels) monitorTensors.push(...levels);
     const ctx: FitContext = {
       rng: seedRng.child('cell', cell.key).child('learner', l.id),
       signal: c.signal ?? new AbortController().signal,

@@ -1,6 +1,7 @@
 /** @regimes/learners — random features, the neural tangent model, NTK and kernel ridge. */
 import { ContainerModule, definePlugin, LearnerFactory, packageVersion } from '@regimes/core';
 import { damian } from './damian.js';
+import { deep } from './deep.js';
 import { kernelRidge } from './kernel.js';
 import { network } from './nn.js';
 import { oneStep } from './one-step.js';
@@ -17,6 +18,7 @@ export {
   activationOption,
 } from './activations.js';
 export { damian, damianOptions } from './damian.js';
+export { deep, deepForward, deepGradients, deepOptions } from './deep.js';
 export { kernelRidge, kernelRidgeOptions } from './kernel.js';
 export {
   forward,

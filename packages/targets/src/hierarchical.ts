@@ -122,37 +122,44 @@ export const hierarchical = defineTargetKind({
     // Numeric pass on tensors: the same composition with the same constants.
     const mix32 = mix.map((w) => Float32Array.from(w));
     const skip32 = skipMix.map((w) => Float32Array.from(w));
+    /** G_1..G_L at z (each n×k). Inside tidy. */
+    const levelsAt = (zz: tf.Tensor2D) => {
+      const history: tf.Tensor2D[] = [zz];
+      for (let l = 1; l <= levels; l++) {
+        let raw: tf.Tensor = tf.square(
+          tf.matMul(history[l - 1]!, tf.tensor2d(mix32[l - 1]!, [k, k]), false, true),
+        );
+        if (o.skip && l >= 2)
+          raw = tf.add(
+            raw,
+            tf.square(tf.matMul(history[l - 2]!, tf.tensor2d(skip32[l - 1]!, [k, k]), false, true)),
+          );
+        const c = constants[l - 1]!;
+        history.push(
+          tf.div(
+            tf.sub(
+              raw,
+              tf.tensor2d(
+                c.map((x) => x.mean),
+                [1, k],
+              ),
+            ),
+            tf.tensor2d(
+              c.map((x) => x.sd),
+              [1, k],
+            ),
+          ) as tf.Tensor2D,
+        );
+      }
+      return history.slice(1);
+    };
     const link = {
       evaluate: (zz: tf.Tensor2D) =>
         tf.tidy(() => {
-          const history: tf.Tensor2D[] = [zz];
           let out: tf.Tensor = tf.zeros([zz.shape[0], 1]);
-          for (let l = 1; l <= levels; l++) {
-            let raw: tf.Tensor = tf.square(
-              tf.matMul(history[l - 1]!, tf.tensor2d(mix32[l - 1]!, [k, k]), false, true),
-            );
-            if (o.skip && l >= 2)
-              raw = tf.add(
-                raw,
-                tf.square(tf.matMul(history[l - 2]!, tf.tensor2d(skip32[l - 1]!, [k, k]), false, true)),
-              );
-            const c = constants[l - 1]!;
-            const g = tf.div(
-              tf.sub(
-                raw,
-                tf.tensor2d(
-                  c.map((x) => x.mean),
-                  [1, k],
-                ),
-              ),
-              tf.tensor2d(
-                c.map((x) => x.sd),
-                [1, k],
-              ),
-            );
-            history.push(g as tf.Tensor2D);
-            out = tf.add(out, tf.mul(tf.sum(g, 1, true), alpha[l - 1]! / Math.sqrt(k)));
-          }
+          levelsAt(zz).forEach((g, l) => {
+            out = tf.add(out, tf.mul(tf.sum(g, 1, true), alpha[l]! / Math.sqrt(k)));
+          });
           return out as tf.Tensor2D;
         }),
       terms,
@@ -162,7 +169,10 @@ export const hierarchical = defineTargetKind({
       mean,
       variance,
     };
+    const u32 = Float32Array.from(u);
     return multiIndexTarget(d, u, k, link, o.normalize, o.noise, {
+      levelFeatures: (x) =>
+        tf.tidy(() => levelsAt(tf.matMul(x, tf.tensor2d(u32, [k, d]), false, true) as tf.Tensor2D)),
       details: {
         weights: alpha,
         degree: 2 ** levels,
