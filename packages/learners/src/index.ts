@@ -56,6 +56,7 @@ export const learnerFactories = [
   network,
   damian,
   oneStep,
+  deep,
   transfer,
 ];
 
