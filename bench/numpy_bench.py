@@ -76,6 +76,30 @@ def run(case):
             return solve_spd(g, phi.T @ y)
 
         return best_of(fit, repeat)
+    if kind == "train-step":
+        n, d, width = case["n"], case["d"], case["width"]
+        x = rng.standard_normal((n, d), dtype=np.float32)
+        y = rng.standard_normal((n, 1), dtype=np.float32)
+        state = {
+            "w": rng.standard_normal((width, d), dtype=np.float32) / np.float32(np.sqrt(d)),
+            "a": rng.standard_normal((width, 1), dtype=np.float32),
+        }
+        s = np.float32(1 / np.sqrt(width))
+
+        def step():
+            w, a = state["w"], state["a"]
+            z = x @ w.T
+            h = np.maximum(z, 0)
+            f = (h @ a) * s
+            slope = (f - y) * np.float32(2 / n)
+            da = (h.T @ slope) * s
+            dz = ((slope @ a.T) * s) * (z > 0)
+            dw = dz.T @ x
+            state["w"] = w - np.float32(0.1) * dw
+            state["a"] = a - np.float32(0.1) * da
+
+        step()
+        return best_of(step, repeat)
     raise ValueError(kind)
 
 

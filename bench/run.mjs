@@ -9,7 +9,14 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { activateBackend, choleskyPanels, choleskySolveTensor, disposeFactor, Rng } from '@regimes/core';
 import { createRegistry } from '@regimes/cli';
-import { kernelPanels, neuralTangentKernel, ntkKernel, randomFeatures } from '@regimes/learners';
+import {
+  activation,
+  gradients,
+  kernelPanels,
+  neuralTangentKernel,
+  ntkKernel,
+  randomFeatures,
+} from '@regimes/learners';
 import * as tf from '@tensorflow/tfjs-core';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -129,6 +136,49 @@ for (const n of sizes) {
       const learner = randomFeatures.create(randomFeatures.options.parse({ width }));
       const t = await bestOf(1, async () => (await learner.fit({ x, y }, context(8))).dispose());
       tf.dispose([x, y]);
+      return t;
+    },
+  });
+}
+
+{
+  // one full-batch step of a two-layer relu net: forward, hand-written backward, SGD update
+  const [n, d, width] = quick ? [1024, 128, 256] : [4096, 256, 1024];
+  cases.push({
+    name: `two-layer training step n=${n} d=${d} width=${width}`,
+    kind: 'train-step',
+    n,
+    d,
+    width,
+    repeat: 5,
+    run: async () => {
+      const x = normal(n, d, 9);
+      const y = normal(n, 1, 10);
+      let params = {
+        w: tf.mul(normal(width, d, 11), 1 / Math.sqrt(d)),
+        a: normal(width, 1, 12),
+        b: undefined,
+      };
+      const sigma = activation('relu');
+      const step = () => {
+        const next = tf.tidy(() => {
+          const g = gradients(params, x, y, sigma, 1 / Math.sqrt(width), 'mse');
+          return {
+            w: tf.sub(params.w, tf.mul(g.w, 0.1)),
+            a: tf.sub(params.a, tf.mul(g.a, 0.1)),
+            b: undefined,
+          };
+        });
+        tf.dispose([params.w, params.a]);
+        params = next;
+      };
+      step();
+      await params.w.data();
+      const t = await bestOf(5, async () => {
+        step();
+        await params.a.data();
+      });
+      tf.dispose([x, y, params.w, params.a]);
       return t;
     },
   });

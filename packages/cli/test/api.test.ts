@@ -79,3 +79,34 @@ describe('a list of ridges', () => {
     expect(again.skipped).toBe(3);
   });
 });
+
+describe('training runs in a sweep', () => {
+  it('records learning curves in the row, and a diverging run as diverged while the sweep goes on', async () => {
+    const { rows, failed } = await runExperiment(
+      {
+        target: { kind: 'hermite', d: 6, r: 1, degree: 2 },
+        learners: [
+          { kind: 'nn', id: 'stable', width: 32, steps: 60, lr: 0.2, recordEvery: 20 },
+          { kind: 'nn', id: 'wild', width: 32, steps: 60, lr: 1e5, recordEvery: 1, activation: 'quadratic' },
+        ],
+        metrics: ['risk', 'alignment'],
+        sweep: { n: [128, 256] },
+        test: { n: 256 },
+      },
+      { log: silentLogger },
+    );
+    expect(failed).toBe(2);
+    const stable = rows.filter((r) => r.learner.id === 'stable');
+    expect(stable.map((r) => r.status)).toEqual(['ok', 'ok']);
+    expect(stable[0]!.trace!.map((e) => e.step)).toEqual([0, 20, 40, 60]);
+    expect(Object.keys(stable[0]!.trace![0]!).sort()).toEqual(['alignment', 'step', 'test-risk', 'train-risk']);
+    const wild = rows.filter((r) => r.learner.id === 'wild');
+    for (const row of wild) {
+      expect(row.status).toBe('diverged');
+      expect(row.error).toMatch(/training diverged at step \d+/);
+      expect(row.diagnostics!.step).toBeGreaterThan(0);
+      expect(Number.isFinite(row.diagnostics!.lastFiniteLoss)).toBe(true);
+      expect(row.trace!.length).toBeGreaterThan(0);
+    }
+  });
+});
