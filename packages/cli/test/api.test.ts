@@ -99,7 +99,12 @@ describe('training runs in a sweep', () => {
     const stable = rows.filter((r) => r.learner.id === 'stable');
     expect(stable.map((r) => r.status)).toEqual(['ok', 'ok']);
     expect(stable[0]!.trace!.map((e) => e.step)).toEqual([0, 20, 40, 60]);
-    expect(Object.keys(stable[0]!.trace![0]!).sort()).toEqual(['alignment', 'step', 'test-risk', 'train-risk']);
+    expect(Object.keys(stable[0]!.trace![0]!).sort()).toEqual([
+      'alignment',
+      'step',
+      'test-risk',
+      'train-risk',
+    ]);
     const wild = rows.filter((r) => r.learner.id === 'wild');
     for (const row of wild) {
       expect(row.status).toBe('diverged');
