@@ -22,8 +22,8 @@ import {
 } from '@regimes/core';
 import * as tf from '@tensorflow/tfjs-core';
 import { activation, activationOption } from './activations.js';
-import { gradients, initTwoLayer } from './network.js';
-import { predictorFromFits, ridgeReadout } from './rf.js';
+import { gradients, initTwoLayer, splitSample } from './network.js';
+import { featurePredictor } from './rf.js';
 import { ridgeOptions } from './ridge.js';
 import { overlaps, topSingular } from './spectrum.js';
 
@@ -54,14 +54,9 @@ export const damian: LearnerFactory = defineLearnerKind({
     return {
       async fit(train, ctx): Promise<Predictor> {
         ctx.signal.throwIfAborted();
-        const [n, d] = train.x.shape;
+        const d = train.x.shape[1];
         const k = train.y.shape[1];
-        const n1 = Math.max(1, Math.min(n - 1, Math.round(n * o.split)));
-        const first = { x: tf.slice(train.x, [0, 0], [n1, d]), y: tf.slice(train.y, [0, 0], [n1, k]) };
-        const second = {
-          x: tf.slice(train.x, [n1, 0], [n - n1, d]),
-          y: tf.slice(train.y, [n1, 0], [n - n1, k]),
-        };
+        const { first, second, dispose: disposeSplit } = splitSample(train, o.split);
         // f(x) = (1/N) Σ a_j σ(⟨w_j, x⟩), a_j = ±1 in pairs
         const init = initTwoLayer(
           ctx.rng.child('init'),
@@ -104,26 +99,18 @@ export const damian: LearnerFactory = defineLearnerKind({
           extra['first-stage-alignment'] = fractions.reduce((a, v) => a + v, 0) / fractions.length;
         }
         try {
-          const { fits, readouts } = await ridgeReadout(featurize, o.width, second, o, ctx.signal);
-          return predictorFromFits(
-            fits,
-            (fit) => {
-              const a = readouts[fits.indexOf(fit)]!;
-              return {
-                features: w,
-                representation: featurize,
-                predict: (x) => tf.tidy(() => tf.matMul(featurize(x), a) as tf.Tensor2D),
-                dispose: () => a.dispose(),
-              };
-            },
+          return await featurePredictor(
+            featurize,
+            o.width,
+            second,
+            o,
+            ctx.signal,
             b ? [w, b] : [w],
             extra,
+            w,
           );
-        } catch (error) {
-          tf.dispose([w, ...(b ? [b] : [])]);
-          throw error;
         } finally {
-          tf.dispose([first.x, first.y, second.x, second.y]);
+          disposeSplit();
         }
       },
     };

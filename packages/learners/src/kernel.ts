@@ -5,11 +5,10 @@
  * theory; on the sphere (default) ρ is the cosine ⟨x,x'⟩/(‖x‖‖x'‖). Also the RBF kernel
  * exp(−‖x − x'‖²/(2ℓ²d)).
  */
-import { defineLearnerKind, type LearnerFactory, options, type Predictor, z } from '@regimes/core';
-import { dotProductKernel, dualPredict, rbfKernel } from './kernels.js';
-import { predictorFromFits } from './rf.js';
-import { fitRidge, ridgeOptions } from './ridge.js';
-import { dualSystem } from './systems.js';
+import { defineLearnerKind, type LearnerFactory, options, z } from '@regimes/core';
+import { dotProductKernel, rbfKernel } from './kernels.js';
+import { kernelRidgeLearner } from './ntk.js';
+import { ridgeOptions } from './ridge.js';
 
 export const kernelRidgeOptions = options({
   type: z.enum(['dot', 'rbf']).default('dot').describe('dot-product kernel or RBF'),
@@ -42,20 +41,6 @@ export const kernelRidge: LearnerFactory = defineLearnerKind({
       o.type === 'rbf'
         ? rbfKernel(o.bandwidth)
         : dotProductKernel(o.taylor ?? o.hermite!.map((m) => m * m), o.sphere);
-    return {
-      async fit(train, ctx): Promise<Predictor> {
-        ctx.signal.throwIfAborted();
-        const x = train.x.clone();
-        const fits = await fitRidge(dualSystem(train.x, train.y, kernel), o, ctx.signal);
-        return predictorFromFits(
-          fits,
-          (fit) => ({
-            predict: (q) => dualPredict(kernel, x, fit.coefficients, q),
-            dispose: () => fit.coefficients.dispose(),
-          }),
-          [x],
-        );
-      },
-    };
+    return kernelRidgeLearner(kernel, o);
   },
 });

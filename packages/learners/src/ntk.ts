@@ -4,8 +4,15 @@
  * both layers (readout part + first-layer part), the first layer only, or the readout only (the
  * limit kernel of random features with Gaussian rows).
  */
-import { defineLearnerKind, type LearnerFactory, options, type Predictor, z } from '@regimes/core';
-import { dualPredict, ntkActivations, ntkKernel } from './kernels.js';
+import {
+  defineLearnerKind,
+  type Learner,
+  type LearnerFactory,
+  options,
+  type Predictor,
+  z,
+} from '@regimes/core';
+import { dualPredict, type KernelFunction, ntkActivations, ntkKernel } from './kernels.js';
 import { predictorFromFits } from './rf.js';
 import { fitRidge, ridgeOptions } from './ridge.js';
 import { dualSystem } from './systems.js';
@@ -16,26 +23,34 @@ export const neuralTangentKernelOptions = options({
   ...ridgeOptions,
 });
 
+/** Kernel ridge with a fixed kernel: the dual solve, and predictions Σ α_i K(x, x_i). */
+export function kernelRidgeLearner(
+  kernel: KernelFunction,
+  o: { ridge: number | number[] | 'gcv' | 'loo'; ridgeGrid: number[] },
+): Learner {
+  return {
+    async fit(train, ctx): Promise<Predictor> {
+      ctx.signal.throwIfAborted();
+      const fits = await fitRidge(dualSystem(train.x, train.y, kernel), o, ctx.signal);
+      const x = train.x.clone();
+      return predictorFromFits(
+        fits,
+        (fit) => ({
+          predict: (q) => dualPredict(kernel, x, fit.coefficients, q),
+          dispose: () => fit.coefficients.dispose(),
+        }),
+        [x],
+      );
+    },
+  };
+}
+
 export const neuralTangentKernel: LearnerFactory = defineLearnerKind({
   kind: 'ntk',
   description: 'kernel ridge with the analytic infinite-width NTK of a two-layer net (relu, erf, quadratic)',
   options: neuralTangentKernelOptions,
   create(o) {
     const kernel = ntkKernel(o.activation, o.layers);
-    return {
-      async fit(train, ctx): Promise<Predictor> {
-        ctx.signal.throwIfAborted();
-        const x = train.x.clone();
-        const fits = await fitRidge(dualSystem(train.x, train.y, kernel), o, ctx.signal);
-        return predictorFromFits(
-          fits,
-          (fit) => ({
-            predict: (q) => dualPredict(kernel, x, fit.coefficients, q),
-            dispose: () => fit.coefficients.dispose(),
-          }),
-          [x],
-        );
-      },
-    };
+    return kernelRidgeLearner(kernel, o);
   },
 });

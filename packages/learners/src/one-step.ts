@@ -12,8 +12,8 @@
 import { defineLearnerKind, type LearnerFactory, options, type Predictor, z } from '@regimes/core';
 import * as tf from '@tensorflow/tfjs-core';
 import { activation, activationOption } from './activations.js';
-import { gradients, initTwoLayer } from './network.js';
-import { predictorFromFits, ridgeReadout } from './rf.js';
+import { gradients, initTwoLayer, splitSample } from './network.js';
+import { featurePredictor } from './rf.js';
 import { ridgeOptions } from './ridge.js';
 import { overlaps, topSingular } from './spectrum.js';
 
@@ -43,14 +43,10 @@ export const oneStep: LearnerFactory = defineLearnerKind({
     return {
       async fit(train, ctx): Promise<Predictor> {
         ctx.signal.throwIfAborted();
-        const [n, d] = train.x.shape;
+        const d = train.x.shape[1];
         const k = train.y.shape[1];
-        const n1 = Math.max(1, Math.min(n - 1, Math.round(n * o.split)));
-        const first = { x: tf.slice(train.x, [0, 0], [n1, d]), y: tf.slice(train.y, [0, 0], [n1, k]) };
-        const second = {
-          x: tf.slice(train.x, [n1, 0], [n - n1, d]),
-          y: tf.slice(train.y, [n1, 0], [n - n1, k]),
-        };
+        const { first, second, dispose: disposeSplit } = splitSample(train, o.split);
+        const n1 = first.x.shape[0];
         const N = o.width;
         const eta = o.eta0 * n1 ** o.alpha;
         const init = initTwoLayer(ctx.rng.child('init'), { width: N, bias: 0, symmetric: false }, d, k, 1);
@@ -62,7 +58,7 @@ export const oneStep: LearnerFactory = defineLearnerKind({
             ) as tf.Tensor2D,
         );
         const w = tf.add(init.w, delta) as tf.Tensor2D;
-        tf.dispose([init.w, init.a, first.x, first.y]);
+        tf.dispose([init.w, init.a]);
         const extra: Record<string, number> = { eta };
         const spike = await topSingular(delta, o.spikes);
         spike.values.forEach((v, j) => {
@@ -84,26 +80,9 @@ export const oneStep: LearnerFactory = defineLearnerKind({
         const featurize = (x: tf.Tensor2D) =>
           tf.tidy(() => tf.div(sigma.sigma(tf.matMul(x, w, false, true)), Math.sqrt(N)) as tf.Tensor2D);
         try {
-          const { fits, readouts } = await ridgeReadout(featurize, N, second, o, ctx.signal);
-          return predictorFromFits(
-            fits,
-            (fit) => {
-              const a = readouts[fits.indexOf(fit)]!;
-              return {
-                features: w,
-                representation: featurize,
-                predict: (x) => tf.tidy(() => tf.matMul(featurize(x), a) as tf.Tensor2D),
-                dispose: () => a.dispose(),
-              };
-            },
-            [w],
-            extra,
-          );
-        } catch (error) {
-          w.dispose();
-          throw error;
+          return await featurePredictor(featurize, N, second, o, ctx.signal, [w], extra, w);
         } finally {
-          tf.dispose([second.x, second.y]);
+          disposeSplit();
         }
       },
     };

@@ -87,6 +87,44 @@ export async function ridgeReadout(
   }
 }
 
+/**
+ * A predictor reading frozen features φ through a ridge readout (one variant per fitted λ). The
+ * `owned` tensors (the first layer) are freed with it, or at once if the fit fails.
+ */
+export async function featurePredictor(
+  featurize: (x: tf.Tensor2D) => tf.Tensor2D,
+  width: number,
+  train: { x: tf.Tensor2D; y: tf.Tensor2D },
+  o: { ridge: number | number[] | 'gcv' | 'loo'; ridgeGrid: number[] },
+  signal: AbortSignal,
+  owned: tf.Tensor[],
+  extra: Record<string, number> = {},
+  features?: tf.Tensor2D,
+): Promise<Predictor> {
+  let fitted: Awaited<ReturnType<typeof ridgeReadout>>;
+  try {
+    fitted = await ridgeReadout(featurize, width, train, o, signal);
+  } catch (error) {
+    tf.dispose(owned);
+    throw error;
+  }
+  const { fits, readouts } = fitted;
+  return predictorFromFits(
+    fits,
+    (fit) => {
+      const a = readouts[fits.indexOf(fit)]!;
+      return {
+        ...(features ? { features } : {}),
+        representation: featurize,
+        predict: (x) => tf.tidy(() => tf.matMul(featurize(x), a) as tf.Tensor2D),
+        dispose: () => a.dispose(),
+      };
+    },
+    owned,
+    extra,
+  );
+}
+
 /** One predictor per ridge fit; several become variants (one results row each). */
 export function predictorFromFits(
   fits: RidgeFit[],
@@ -132,20 +170,15 @@ export const randomFeatures: LearnerFactory = defineLearnerKind({
         const { w, b } = drawFirstLayer(ctx.rng.child('init'), o, d);
         const featurize = (x: tf.Tensor2D) =>
           tf.tidy(() => tf.div(sigma.sigma(preActivation(x, w, b)), Math.sqrt(o.width)) as tf.Tensor2D);
-        const { fits, readouts } = await ridgeReadout(featurize, o.width, train, o, ctx.signal);
-        return predictorFromFits(
-          fits,
-          (fit) => {
-            const a = readouts[fits.indexOf(fit)]!;
-            return {
-              features: w,
-              representation: featurize,
-              predict: (x) => tf.tidy(() => tf.matMul(featurize(x), a) as tf.Tensor2D),
-              dispose: () => a.dispose(),
-            };
-          },
+        return featurePredictor(
+          featurize,
+          o.width,
+          train,
+          o,
+          ctx.signal,
           b ? [w, b] : [w],
           { dual: o.width <= n ? 0 : 1 },
+          w,
         );
       },
     };

@@ -18,7 +18,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { damian } from './damian.js';
 import { network } from './nn.js';
 import { oneStep } from './one-step.js';
-import { predictorFromFits, randomFeatures, ridgeReadout } from './rf.js';
+import { featurePredictor, randomFeatures } from './rf.js';
 import { ridgeOptions } from './ridge.js';
 
 const bases = { damian, 'one-step': oneStep, nn: network, rf: randomFeatures } as const;
@@ -69,28 +69,22 @@ export const transfer: LearnerFactory = defineLearnerKind({
         }
         const represent = (x: tf.Tensor2D) => base.representation!(x);
         const width = tf.tidy(() => represent(tf.zeros([1, train.x.shape[1]])).shape[1]);
-        let fitted: Awaited<ReturnType<typeof ridgeReadout>>;
+        let predictor: Predictor;
         try {
-          fitted = await ridgeReadout(represent, width, train, o, ctx.signal);
+          predictor = await featurePredictor(
+            represent,
+            width,
+            train,
+            o,
+            ctx.signal,
+            [],
+            { 'source-n': o.sourceN },
+            base.features,
+          );
         } catch (error) {
           base.dispose();
           throw error;
         }
-        const { fits, readouts } = fitted;
-        const predictor = predictorFromFits(
-          fits,
-          (fit) => {
-            const a = readouts[fits.indexOf(fit)]!;
-            return {
-              ...(base.features ? { features: base.features } : {}),
-              representation: represent,
-              predict: (x) => tf.tidy(() => tf.matMul(represent(x), a) as tf.Tensor2D),
-              dispose: () => a.dispose(),
-            };
-          },
-          [],
-          { 'source-n': o.sourceN },
-        );
         // the base learner's tensors (its representation) live as long as this predictor
         return {
           ...predictor,
