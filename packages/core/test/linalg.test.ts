@@ -92,3 +92,33 @@ describe('host Cholesky solve (float64)', () => {
     expect(() => cholesky(Float64Array.from([1, 2, 2, 1]), 2)).toThrow(/not positive definite/);
   });
 });
+
+describe('host symmetric eigen-solver (cyclic Jacobi)', () => {
+  it('recovers a known spectrum and orthonormal eigenvectors (A = Q diag(λ) Qᵀ, λ spread over 1e6)', async () => {
+    const { symmetricEigen } = await import('../src/linalg.js');
+    const m = 30;
+    const eigs = Array.from(
+      { length: m },
+      (_, i) => 1e3 * 10 ** (-6 * (i / (m - 1))) * (i % 3 === 0 ? -1 : 1),
+    );
+    const a = spdWithSpectrum(m, eigs, Rng.fromSeed(9));
+    const { values, vectors } = symmetricEigen(a, m);
+    const sorted = [...eigs].sort((x, y) => y - x);
+    values.forEach((v, i) => {
+      expect(Math.abs(v - sorted[i]!)).toBeLessThan(1e-9 * 1e3);
+    });
+    // A v = λ v for every column, and VᵀV = I
+    for (let j = 0; j < m; j++) {
+      for (let i = 0; i < m; i++) {
+        let av = 0;
+        for (let k = 0; k < m; k++) av += a[i * m + k]! * vectors[k * m + j]!;
+        expect(Math.abs(av - values[j]! * vectors[i * m + j]!)).toBeLessThan(1e-8);
+      }
+      for (let l = 0; l < m; l++) {
+        let dot = 0;
+        for (let k = 0; k < m; k++) dot += vectors[k * m + j]! * vectors[k * m + l]!;
+        expect(dot).toBeCloseTo(j === l ? 1 : 0, 10);
+      }
+    }
+  });
+});
