@@ -1,19 +1,22 @@
 /** @regimes/backend-node — tfjs backends for Node as regimes plugins: wasm and cpu (native, tensorflow, cuda to come). */
 import { BackendFactory, ContainerModule, definePlugin, packageVersion } from '@regimes/core';
 import { cpu } from './cpu.js';
+import { native } from './native.js';
 import { wasm } from './wasm.js';
 
 export { cpu } from './cpu.js';
-export { transposeThenMultiply } from './transposed-matmul.js';
+export { native } from './native.js';
+export { type Blas, INSTALL_BLAS, loadBlas } from './blas.js';
+export { patchWasmMatMul } from './transposed-matmul.js';
 export { wasm } from './wasm.js';
 
 export const plugin = definePlugin({
   name: '@regimes/backend-node',
   version: packageVersion(import.meta.url),
   core: '^0.1.0',
-  description: 'tfjs backends for Node: wasm, cpu',
+  description: 'tfjs backends for Node: native (OpenBLAS), wasm, cpu',
   module: new ContainerModule(({ bind }) => {
-    for (const factory of [wasm, cpu]) bind(BackendFactory).toConstantValue(factory);
+    for (const factory of [native, wasm, cpu]) bind(BackendFactory).toConstantValue(factory);
   }),
 });
 export default plugin;

@@ -1,11 +1,14 @@
 /**
- * tfjs-backend-wasm's matMul with transposeA/transposeB (the forms MatMul's gradient uses) runs
- * 10–60× slower than the plain product (measured here: 0.4 against 25 GFLOP/s at 1024²). This
- * replaces the backend's BatchMatMul and _FusedMatMul kernels with ones that transpose the
- * operand first (a cheap O(n²) copy) and then call the original kernel untransposed — once, at
- * the kernel level, so no learner has to care.
+ * The wasm backend's matrix products, fixed once at the kernel level:
+ * - its transposed matMul (transposeA/transposeB, the forms MatMul's gradient uses) ran 10–60×
+ *   slower than the plain product (0.4 against 25 GFLOP/s at 1024²): BatchMatMul and _FusedMatMul are
+ *   replaced by wrappers that transpose the operand first (an O(n²) copy) and call the original;
+ * - when the `native` backend kind is active, BatchMatMul runs on the system's OpenBLAS instead,
+ *   reading and writing the WebAssembly heap in place. Which one runs is kept on the registered
+ *   kernel itself (the engine's registry), set by each kind's activation.
  */
 import * as tf from '@tensorflow/tfjs-core';
+import type { Blas } from './blas.js';
 
 type KernelArgs = Parameters<tf.KernelFunc>[0];
 interface TensorInfo {
@@ -13,17 +16,71 @@ interface TensorInfo {
   shape: number[];
   dtype: tf.DataType;
 }
+interface WasmBackendLike {
+  disposeData(dataId: object): void;
+  makeOutput(shape: number[], dtype: tf.DataType): TensorInfo;
+  typedArrayFromHeap(t: TensorInfo): Float32Array;
+}
 
-const patched = Symbol.for('regimes.transposeThenMultiply');
+const slotKey = Symbol.for('regimes.wasmMatMul');
+interface Slot {
+  blas: Blas | undefined;
+}
 
-export function transposeThenMultiply(backendName: string): void {
-  const transpose = tf.getKernel('Transpose', backendName);
+function blasProduct(blas: Blas, args: KernelArgs): TensorInfo {
+  const { a, b } = args.inputs as unknown as { a: TensorInfo; b: TensorInfo };
+  const { transposeA, transposeB } = args.attrs as unknown as { transposeA: boolean; transposeB: boolean };
+  const be = args.backend as unknown as WasmBackendLike;
+  const [aRows, aCols] = a.shape.slice(-2) as [number, number];
+  const [bRows, bCols] = b.shape.slice(-2) as [number, number];
+  const m = transposeA ? aCols : aRows;
+  const k = transposeA ? aRows : aCols;
+  const n = transposeB ? bRows : bCols;
+  const batchA = a.shape.slice(0, -2).reduce((x, y) => x * y, 1);
+  const batchB = b.shape.slice(0, -2).reduce((x, y) => x * y, 1);
+  const batch = Math.max(batchA, batchB);
+  const out = be.makeOutput([...(batchA >= batchB ? a.shape : b.shape).slice(0, -2), m, n], 'float32');
+  // views taken after makeOutput: a growing heap would detach earlier ones
+  const av = be.typedArrayFromHeap(a);
+  const bv = be.typedArrayFromHeap(b);
+  const ov = be.typedArrayFromHeap(out);
+  for (let i = 0; i < batch; i++) {
+    blas.sgemm(
+      transposeA,
+      transposeB,
+      m,
+      n,
+      k,
+      av,
+      (batchA === 1 ? 0 : i) * m * k,
+      bv,
+      (batchB === 1 ? 0 : i) * k * n,
+      ov,
+      i * m * n,
+    );
+  }
+  return out;
+}
+
+/**
+ * Install the wrappers (once) and choose the product: OpenBLAS when `blas` is given (the native
+ * kind), else wasm's own kernel with transpose-then-multiply (the wasm kind).
+ */
+export function patchWasmMatMul(blas?: Blas): void {
+  const transpose = tf.getKernel('Transpose', 'wasm');
   if (!transpose) return;
   for (const kernelName of ['BatchMatMul', '_FusedMatMul']) {
-    const original = tf.getKernel(kernelName, backendName);
-    if (!original || (original as unknown as Record<symbol, boolean>)[patched]) continue;
+    const original = tf.getKernel(kernelName, 'wasm');
+    if (!original) continue;
+    const existing = (original as unknown as Record<symbol, Slot | undefined>)[slotKey];
+    if (existing) {
+      existing.blas = blas;
+      continue;
+    }
+    const slot: Slot = { blas };
     const kernelFunc = (args: KernelArgs) => {
       const attrs = args.attrs as { transposeA?: boolean; transposeB?: boolean };
+      if (slot.blas && kernelName === 'BatchMatMul') return blasProduct(slot.blas, args);
       if (!attrs.transposeA && !attrs.transposeB) return original.kernelFunc(args);
       const inputs = { ...args.inputs } as Record<string, TensorInfo>;
       const temporaries: TensorInfo[] = [];
@@ -48,12 +105,11 @@ export function transposeThenMultiply(backendName: string): void {
         inputs: inputs as never,
         attrs: { ...args.attrs, transposeA: false, transposeB: false },
       });
-      const backend = args.backend as { disposeData(dataId: object): void };
+      const backend = args.backend as WasmBackendLike;
       for (const t of temporaries) backend.disposeData(t.dataId);
       return out;
     };
-    tf.unregisterKernel(kernelName, backendName);
-    const config = { ...original, kernelFunc, [patched]: true } as tf.KernelConfig;
-    tf.registerKernel(config);
+    tf.unregisterKernel(kernelName, 'wasm');
+    tf.registerKernel({ ...original, kernelFunc, [slotKey]: slot } as tf.KernelConfig);
   }
 }

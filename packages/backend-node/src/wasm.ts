@@ -5,7 +5,7 @@
  */
 import { defineBackendKind, options } from '@regimes/core';
 import * as tf from '@tensorflow/tfjs-core';
-import { transposeThenMultiply } from './transposed-matmul.js';
+import { patchWasmMatMul } from './transposed-matmul.js';
 
 async function loadWasm(): Promise<string> {
   const wasm = await import('@tensorflow/tfjs-backend-wasm');
@@ -41,7 +41,7 @@ export const wasm = defineBackendKind({
         tf.env().set('PROD', true);
         if (!(await tf.setBackend('wasm'))) throw new Error('tfjs could not initialise the wasm backend');
         await tf.ready();
-        transposeThenMultiply('wasm');
+        patchWasmMatMul();
       },
     };
   },
