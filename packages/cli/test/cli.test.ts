@@ -41,7 +41,9 @@ describe('regimes run', () => {
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/learner\s+n\s+runs\s+risk \(mean ± std\)/);
     // the fastest available: native where OpenBLAS is installed, else wasm
-    expect(r.stdout).toMatch(/12 rows in .*results\.jsonl \(12 run now, 0 resumed, 0 failed\) on backend (native|wasm)\n/);
+    expect(r.stdout).toMatch(
+      /12 rows in .*results\.jsonl \(12 run now, 0 resumed, 0 failed\) on backend (native|wasm)\n/,
+    );
     expect(r.stdout).toContain(join(out, 'results.jsonl'));
     const rows = readResults(join(out, 'results.jsonl')).rows;
     expect(rows.length).toBe(12);
