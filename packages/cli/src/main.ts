@@ -1,7 +1,9 @@
 /** The `regimes` command. Data go to stdout and files; progress and errors to stderr. */
 import { dirname, join, resolve } from 'node:path';
 import {
+  activateBackend,
   type ExtensionPoint,
+  gemmFigure,
   formatSummary,
   loadPlugins,
   loadSpecFile,
@@ -116,15 +118,22 @@ export function buildProgram(setExit: (code: number) => void): Command {
 
   program
     .command('backends')
-    .description('probe every backend: available or not (and why), device and version')
-    .action(async () => {
+    .description(
+      'probe every backend: available or not (and why), device, version and a 1-second GEMM figure',
+    )
+    .option('--no-gemm', 'skip the GEMM figure')
+    .action(async (opts: { gemm: boolean }) => {
       const registry = createRegistry();
       for (const report of await probeBackends(registry)) {
         const a = report.availability;
         const state = a.available ? 'available' : 'unavailable';
-        const detail = a.available
+        let detail = a.available
           ? [a.device, a.version && `v${a.version}`].filter(Boolean).join(', ')
           : a.reason;
+        if (a.available && opts.gemm) {
+          await activateBackend(registry, report.kind);
+          detail += `; GEMM 512² float32: ${(await gemmFigure()).toFixed(1)} GFLOP/s`;
+        }
         process.stdout.write(
           `${report.kind.padEnd(12)} ${state.padEnd(12)} priority ${report.priority}  ${detail ?? ''}\n`,
         );

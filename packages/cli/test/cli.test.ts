@@ -147,6 +147,7 @@ describe('regimes list, validate, backends', () => {
     const r = regimes('backends');
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/^webgpu\s+unavailable/m);
+    expect(r.stdout).toMatch(/^wasm .*; GEMM 512² float32: \d+\.\d GFLOP\/s$/m);
     expect(r.stdout).toMatch(/^cpu\s+available\s+priority 0 {2}host CPU/m);
     expect(r.stdout).toMatch(/^wasm\s+available\s+priority 10 {2}host CPU, WebAssembly SIMD/m);
   });
