@@ -152,3 +152,24 @@ describe('regimes list, validate, backends', () => {
     expect(r.stdout).toMatch(/^wasm\s+available\s+priority 10 {2}host CPU, WebAssembly SIMD/m);
   });
 });
+
+describe('tf.grad outside the test runner', () => {
+  it.each(['core', 'targets', 'learners', 'metrics', 'backend-node', 'backend-webgpu', 'cli'])(
+    'works after importing the built @regimes/%s alone',
+    (pkg) => {
+      const script = `
+        await import('@regimes/${pkg}');
+        const tf = await import('@tensorflow/tfjs-core');
+        await import('@tensorflow/tfjs-backend-cpu');
+        await tf.setBackend('cpu');
+        const g = tf.grad((x) => tf.sum(tf.square(x)))(tf.tensor1d([1, -2, 3]));
+        console.log(JSON.stringify(g.arraySync()));`;
+      const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], {
+        cwd: root,
+        encoding: 'utf8',
+      });
+      expect(r.stderr).not.toMatch(/Error/);
+      expect(r.stdout.trim().split('\n').pop()).toBe('[2,-4,6]');
+    },
+  );
+});

@@ -1,7 +1,8 @@
 /**
  * @regimes/core — contracts, the container and plugin loading, the seeded RNG, the runner
- * and results. Pure exports only: importing core registers nothing.
+ * and results. Its one side effect: tfjs-core's gradients are registered (gradients.ts).
  */
+import './gradients.js';
 // Plugins build on these two; re-exported so a plugin depends on core alone.
 export { ContainerModule } from 'inversify';
 export { z } from 'zod';
