@@ -2,10 +2,12 @@
 import { BackendFactory, ContainerModule, definePlugin, packageVersion } from '@regimes/core';
 import { cpu } from './cpu.js';
 import { native } from './native.js';
+import { tensorflowCpu, tensorflowCuda } from './tensorflow.js';
 import { wasm } from './wasm.js';
 
 export { cpu } from './cpu.js';
 export { native } from './native.js';
+export { tensorflowCpu, tensorflowCuda } from './tensorflow.js';
 export { type Blas, INSTALL_BLAS, loadBlas } from './blas.js';
 export { patchWasmMatMul } from './transposed-matmul.js';
 export { wasm } from './wasm.js';
@@ -14,9 +16,11 @@ export const plugin = definePlugin({
   name: '@regimes/backend-node',
   version: packageVersion(import.meta.url),
   core: '^0.1.0',
-  description: 'tfjs backends for Node: native (OpenBLAS), wasm, cpu',
+  description:
+    'tfjs backends for Node: cuda and tensorflow (optional installs), native (OpenBLAS), wasm, cpu',
   module: new ContainerModule(({ bind }) => {
-    for (const factory of [native, wasm, cpu]) bind(BackendFactory).toConstantValue(factory);
+    for (const factory of [tensorflowCuda, native, tensorflowCpu, wasm, cpu])
+      bind(BackendFactory).toConstantValue(factory);
   }),
 });
 export default plugin;

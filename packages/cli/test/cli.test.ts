@@ -116,7 +116,7 @@ describe('regimes run', () => {
   });
 
   it('prints the stack with --verbose', () => {
-    const r = regimes('--verbose', 'run', specFile(small), '--backend', 'cuda');
+    const r = regimes('--verbose', 'run', specFile(small), '--backend', 'quantum');
     expect(r.stderr).toMatch(/\n\s+at /);
   });
 });
