@@ -104,10 +104,10 @@ describe('regimes run', () => {
   });
 
   it('names the valid backends for an unknown one, and says why a known one is unavailable', () => {
-    const unknown = regimes('run', specFile(small), '--backend', 'cuda');
+    const unknown = regimes('run', specFile(small), '--backend', 'quantum');
     expect(unknown.code).toBe(1);
     expect(unknown.stderr).toMatch(
-      /unknown backend kind 'cuda'.*registered backend kinds: native, wasm, cpu, webgpu/,
+      /unknown backend kind 'quantum'; registered backend kinds: cuda, native, tensorflow, wasm, cpu, webgpu/,
     );
     const webgpu = regimes('run', specFile(small), '--backend', 'webgpu');
     expect(webgpu.code).toBe(1);
