@@ -8,10 +8,12 @@ import { createRequire } from 'node:module';
 import { defineBackendKind, options } from '@regimes/core';
 import * as tf from '@tensorflow/tfjs-core';
 
+interface AdapterLike {
+  isFallbackAdapter?: boolean;
+  info?: { vendor?: string; architecture?: string; description?: string; isFallbackAdapter?: boolean };
+}
 interface GpuLike {
-  requestAdapter(
-    options?: unknown,
-  ): Promise<{ info?: { vendor?: string; architecture?: string; description?: string } } | null>;
+  requestAdapter(options?: unknown): Promise<AdapterLike | null>;
 }
 
 const INSTALL_DAWN =
@@ -56,6 +58,10 @@ export const webgpu = defineBackendKind({
           };
         }
         const info = adapter.info;
+        // a CPU rasterizer (llvmpipe, SwiftShader): correct, slow, never the default
+        const fallback =
+          Boolean(adapter.isFallbackAdapter ?? info?.isFallbackAdapter) ||
+          /software|llvmpipe|lavapipe|swiftshader/i.test(`${info?.architecture} ${info?.description}`);
         return {
           available: true,
           version: (
@@ -66,6 +72,7 @@ export const webgpu = defineBackendKind({
           device:
             [info?.vendor, info?.architecture, info?.description].filter(Boolean).join(' ') ||
             'WebGPU adapter',
+          ...(fallback ? { fallback: true } : {}),
         };
       },
       async activate() {

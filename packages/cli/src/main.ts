@@ -126,7 +126,7 @@ export function buildProgram(setExit: (code: number) => void): Command {
       const registry = createRegistry();
       for (const report of await probeBackends(registry)) {
         const a = report.availability;
-        const state = a.available ? 'available' : 'unavailable';
+        const state = a.available ? (a.fallback ? 'fallback' : 'available') : 'unavailable';
         let detail = a.available
           ? [a.device, a.version && `v${a.version}`].filter(Boolean).join(', ')
           : a.reason;

@@ -37,7 +37,8 @@ describe('regimes run', () => {
   it('runs the quickstart: 12 rows, a summary table, and RF risk falling as n grows', () => {
     const out = mkdtempSync(join(tmpdir(), 'regimes-quickstart-'));
     const r = regimes('run', 'examples/quickstart.yaml', '--out', out, '--quiet');
-    expect(r.stderr).toBe('');
+    // --quiet: no progress lines (a WebGPU driver, where present, may still log its own warnings)
+    expect(r.stderr).not.toMatch(/\[\d+\/12\]|error/i);
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/learner\s+n\s+runs\s+risk \(mean ± std\)/);
     // the fastest available: native where OpenBLAS is installed, else wasm
@@ -109,10 +110,10 @@ describe('regimes run', () => {
     expect(unknown.stderr).toMatch(
       /unknown backend kind 'quantum'; registered backend kinds: cuda, native, tensorflow, wasm, cpu, webgpu/,
     );
-    const webgpu = regimes('run', specFile(small), '--backend', 'webgpu');
-    expect(webgpu.code).toBe(1);
-    expect(webgpu.stderr).toContain("error: backend 'webgpu' is not available here:");
-    expect(webgpu.stderr).toContain("hint: run 'regimes backends'");
+    const cuda = regimes('run', specFile(small), '--backend', 'cuda');
+    expect(cuda.code).toBe(1);
+    expect(cuda.stderr).toContain("error: backend 'cuda' is not available here: not installed");
+    expect(cuda.stderr).toContain("hint: run 'regimes backends'");
   });
 
   it('prints the stack with --verbose', () => {
@@ -146,7 +147,8 @@ describe('regimes list, validate, backends', () => {
   it('reports each backend with availability', () => {
     const r = regimes('backends');
     expect(r.code).toBe(0);
-    expect(r.stdout).toMatch(/^webgpu\s+unavailable/m);
+    expect(r.stdout).toMatch(/^webgpu\s+(unavailable|fallback|available)\s/m);
+    expect(r.stdout).toMatch(/^cuda\s+unavailable\s+priority 40 {2}not installed/m);
     expect(r.stdout).toMatch(/^wasm .*; GEMM 512² float32: \d+\.\d GFLOP\/s$/m);
     expect(r.stdout).toMatch(/^cpu\s+available\s+priority 0 {2}host CPU/m);
     expect(r.stdout).toMatch(/^wasm\s+available\s+priority 10 {2}host CPU, WebAssembly SIMD/m);

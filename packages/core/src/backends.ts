@@ -59,12 +59,14 @@ export async function activateBackend(
     for (const f of [...registry.all('backend')].sort((a, b) => b.priority - a.priority)) {
       const candidate = f.create(f.options.parse({}));
       const availability = await safeProbe(candidate);
-      if (availability.available) {
+      if (availability.available && !availability.fallback) {
         chosen = f;
         backend = candidate;
         break;
       }
-      reports.push(`${f.kind}: ${availability.reason ?? 'unavailable'}`);
+      reports.push(
+        `${f.kind}: ${availability.fallback ? `only a software fallback (${availability.device})` : (availability.reason ?? 'unavailable')}`,
+      );
     }
     if (!chosen || !backend) {
       throw new BackendUnavailable(

@@ -148,6 +148,11 @@ export interface Availability {
   readonly reason?: string;
   readonly device?: string;
   readonly version?: string;
+  /**
+   * A software stand-in for the hardware the backend targets (e.g. WebGPU on llvmpipe): usable when
+   * named, but never chosen as the default.
+   */
+  readonly fallback?: boolean;
 }
 
 export interface Backend {

@@ -173,9 +173,32 @@ describe('runExperiment', () => {
     );
   });
 
-  it('picks the highest-priority available backend when none is named, and records it', async () => {
+  it('picks the highest-priority available backend when none is named, never a software fallback, and records it', async () => {
     const { backend: _b, ...noBackend } = spec;
-    const result = await run(noBackend);
+    const fallbackPlugin = {
+      name: 'fallback-backend',
+      version: '0.1.0',
+      core: '^0.1.0',
+      module: new ContainerModule(({ bind }) => {
+        bind(Symbol.for('regimes.BackendFactory')).toConstantValue({
+          kind: 'software-gpu',
+          description: 'a GPU API on a CPU rasterizer',
+          priority: 50,
+          options: options({}),
+          create: () => ({
+            name: 'cpu',
+            probe: async () => ({ available: true, fallback: true, device: 'llvmpipe' }),
+            activate: async () => {
+              throw new Error('a fallback must not be activated by default');
+            },
+          }),
+        });
+      }),
+    };
+    const result = await runExperiment(noBackend, {
+      registry: Registry.with(testPlugin, failing, fallbackPlugin),
+      log: silentLogger,
+    });
     expect(result.backend).toBe('cpu');
     expect(result.rows.every((r) => r.backend === 'cpu')).toBe(true);
   });

@@ -59,7 +59,7 @@ export const neuralTangent: LearnerFactory = defineLearnerKind({
             if (both) parts.push(tf.div(sigma.sigma(preActivation(train.x, w, b)), Math.sqrt(N)));
             return tf.concat(parts, 1) as tf.Tensor2D;
           });
-          const system = primalSystem(phi, train.y);
+          const system = await primalSystem(phi, train.y);
           try {
             fits = await fitRidge(system, o, ctx.signal);
           } finally {
@@ -97,7 +97,7 @@ export const neuralTangent: LearnerFactory = defineLearnerKind({
               );
             return out as tf.Tensor2D;
           });
-        fits = await fitRidge(dualSystem(train.x, train.y, kernel), o, ctx.signal);
+        fits = await fitRidge(await dualSystem(train.x, train.y, kernel), o, ctx.signal);
         const shaped = fits.map((fit) =>
           tf.tidy(() => {
             const s = slopes(train.x); // n×N

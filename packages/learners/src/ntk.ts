@@ -31,7 +31,7 @@ export function kernelRidgeLearner(
   return {
     async fit(train, ctx): Promise<Predictor> {
       ctx.signal.throwIfAborted();
-      const fits = await fitRidge(dualSystem(train.x, train.y, kernel), o, ctx.signal);
+      const fits = await fitRidge(await dualSystem(train.x, train.y, kernel), o, ctx.signal);
       const x = train.x.clone();
       return predictorFromFits(
         fits,

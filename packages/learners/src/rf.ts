@@ -67,8 +67,8 @@ export async function ridgeReadout(
   const phi = featurize(train.x);
   try {
     const system = primal
-      ? primalSystem(phi, train.y)
-      : dualSystem(train.x, train.y, featureKernel(featurize));
+      ? await primalSystem(phi, train.y)
+      : await dualSystem(train.x, train.y, featureKernel(featurize));
     let fits: RidgeFit[];
     try {
       fits = await fitRidge(system, o, signal);

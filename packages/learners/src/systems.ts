@@ -5,7 +5,7 @@ import { type KernelFunction, kernelPanels } from './kernels.js';
 import type { RidgeSystem } from './ridge.js';
 
 /** mean of diag K(X, X), one block of rows at a time. */
-function meanKernelDiagonal(x: tf.Tensor2D, kernel: KernelFunction, block = 512): number {
+async function meanKernelDiagonal(x: tf.Tensor2D, kernel: KernelFunction, block = 512): Promise<number> {
   const n = x.shape[0];
   let sum = 0;
   for (let s = 0; s < n; s += block) {
@@ -14,7 +14,7 @@ function meanKernelDiagonal(x: tf.Tensor2D, kernel: KernelFunction, block = 512)
       const rows = tf.slice(x, [s, 0], [size, -1]);
       return tf.sum(tf.mul(kernel(rows, rows), tf.eye(size)));
     });
-    sum += t.dataSync()[0]!;
+    sum += (await t.data())[0]!;
     t.dispose();
   }
   return sum / n;
@@ -24,7 +24,11 @@ function meanKernelDiagonal(x: tf.Tensor2D, kernel: KernelFunction, block = 512)
  * (K + nλI)α = y. Train predictions Kα = y − nλα follow from the system itself (exact up to the
  * reported residual); leverages are H_ii = 1 − nλ(A⁻¹)_ii.
  */
-export function dualSystem(x: tf.Tensor2D, y: tf.Tensor2D, kernel: KernelFunction): RidgeSystem {
+export async function dualSystem(
+  x: tf.Tensor2D,
+  y: tf.Tensor2D,
+  kernel: KernelFunction,
+): Promise<RidgeSystem> {
   const n = x.shape[0];
   return {
     m: n,
@@ -32,7 +36,7 @@ export function dualSystem(x: tf.Tensor2D, y: tf.Tensor2D, kernel: KernelFunctio
     panels: kernelPanels(x, kernel),
     rhs: y,
     labels: y,
-    meanDiagonal: meanKernelDiagonal(x, kernel),
+    meanDiagonal: await meanKernelDiagonal(x, kernel),
     trainPrediction: (alpha, shift) => tf.tidy(() => tf.sub(y, tf.mul(alpha, shift)) as tf.Tensor2D),
     leverage: async (_factor, inverseDiag, shift) => Float64Array.from(inverseDiag, (v) => 1 - shift * v),
   };
@@ -43,11 +47,11 @@ export function dualSystem(x: tf.Tensor2D, y: tf.Tensor2D, kernel: KernelFunctio
  * no larger than the n×n kernel the dual would need) is formed once and served in panels, so the
  * factorization and the refinement passes do not recompute it. The caller calls `release`.
  */
-export function primalSystem(phi: tf.Tensor2D, y: tf.Tensor2D): RidgeSystem {
+export async function primalSystem(phi: tf.Tensor2D, y: tf.Tensor2D): Promise<RidgeSystem> {
   const [n, p] = phi.shape;
   const gram = tf.matMul(phi, phi, true, false);
   const diagonal = tf.tidy(() => tf.sum(tf.square(phi)));
-  const meanDiagonal = diagonal.dataSync()[0]! / p;
+  const meanDiagonal = (await diagonal.data())[0]! / p;
   diagonal.dispose();
   const rhs = tf.matMul(phi, y, true, false) as tf.Tensor2D;
   return {

@@ -45,8 +45,9 @@ export async function expectNoLeak<T>(fn: () => T | Promise<T>): Promise<T> {
   return result;
 }
 
-function read(t: tf.Tensor): Float32Array {
-  return t.dataSync() as Float32Array;
+/** A tensor's values, read asynchronously (GPU backends cannot read synchronously in Node). */
+async function read(t: tf.Tensor): Promise<Float32Array> {
+  return (await t.data()) as Float32Array;
 }
 
 export function describeTargetConformance(
@@ -63,39 +64,39 @@ export function describeTargetConformance(
     });
 
     it('samples x (n×d) and y (n×k), finite, and frees them', async () => {
-      await expectNoLeak(() => {
+      await expectNoLeak(async () => {
         const target = createTarget(c);
         expect(Number.isInteger(target.dim) && target.dim > 0).toBe(true);
         expect(Number.isInteger(target.outputDim) && target.outputDim > 0).toBe(true);
         const data = target.sample(n, Rng.fromSeed(1).child('data'));
         expect(data.x.shape).toEqual([n, target.dim]);
         expect(data.y.shape).toEqual([n, target.outputDim]);
-        expect(read(data.x).every(Number.isFinite)).toBe(true);
-        expect(read(data.y).every(Number.isFinite)).toBe(true);
+        expect((await read(data.x)).every(Number.isFinite)).toBe(true);
+        expect((await read(data.y)).every(Number.isFinite)).toBe(true);
         disposeDataset(data);
       });
     });
 
-    it('draws the same data from the same seed, and other data from another', () => {
-      const draw = (seed: number) => {
+    it('draws the same data from the same seed, and other data from another', async () => {
+      const draw = async (seed: number) => {
         const data = createTarget(c, seed).sample(n, Rng.fromSeed(seed).child('data'));
-        const out = { x: Array.from(read(data.x)), y: Array.from(read(data.y)) };
+        const out = { x: Array.from(await read(data.x)), y: Array.from(await read(data.y)) };
         disposeDataset(data);
         return out;
       };
-      expect(draw(3)).toEqual(draw(3));
-      expect(draw(3).x).not.toEqual(draw(4).x);
+      expect(await draw(3)).toEqual(await draw(3));
+      expect((await draw(3)).x).not.toEqual((await draw(4)).x);
     });
 
     it('evaluates f* (n×k) without leaking; labels equal f* when there is no noise', async () => {
-      await expectNoLeak(() => {
+      await expectNoLeak(async () => {
         const target = createTarget(c);
         const data = target.sample(n, Rng.fromSeed(2));
         const f = target.evaluate(data.x);
         expect(f.shape).toEqual([n, target.outputDim]);
         if (!target.structure.noiseVariance) {
-          const y = read(data.y);
-          read(f).forEach((v, i) => {
+          const y = await read(data.y);
+          (await read(f)).forEach((v, i) => {
             expect(v).toBeCloseTo(y[i]!, 4);
           });
         }
@@ -104,7 +105,7 @@ export function describeTargetConformance(
       });
     });
 
-    it('exposes a structure consistent with its samples (orthonormal U; E[f*²] = Σ‖P_k f*‖²)', () => {
+    it('exposes a structure consistent with its samples (orthonormal U; E[f*²] = Σ‖P_k f*‖²)', async () => {
       const target = createTarget(c);
       const { subspace, subspaceRank, hermiteEnergy, hermiteTail } = target.structure;
       if (subspace) {
@@ -123,7 +124,7 @@ export function describeTargetConformance(
         const m = 20000;
         const x = randomNormal(Rng.fromSeed(9).child('mc'), m, target.dim);
         const f = target.evaluate(x);
-        const squares = Array.from(read(f), (v) => v * v);
+        const squares = Array.from(await read(f), (v) => v * v);
         x.dispose();
         f.dispose();
         const mean = squares.reduce((a, b) => a + b, 0) / m;
@@ -154,7 +155,12 @@ export function describeLearnerConformance(name: string, c: LearnerCase): void {
         const tasks = target.structure.tasks;
         const predictor = await learner.fit(train, tasks ? { ...ctx, tasks } : ctx);
         const prediction = predictor.predict(test.x);
-        const out = { shape: prediction.shape, values: Array.from(read(prediction)), predictor, target };
+        const out = {
+          shape: prediction.shape,
+          values: Array.from(await read(prediction)),
+          predictor,
+          target,
+        };
         prediction.dispose();
         return out;
       } finally {
