@@ -9,31 +9,11 @@ import {
   symmetricProduct,
 } from '../src/blocked.js';
 import { Rng } from '../src/rng.js';
+import { symmetricWithSpectrum } from './reference.js';
 import { expectNoLeak } from '../src/testing/index.js';
 
-/** A = Q diag(eigs) Qᵀ in float64 (Q orthogonal from Gram–Schmidt): condition number max/min eig. */
-function spd(m: number, eigs: (i: number) => number, seed: number): Float64Array {
-  const q = Rng.fromSeed(seed).normal(m * m, new Float64Array(m * m));
-  for (let j = 0; j < m; j++) {
-    for (let i = 0; i < j; i++) {
-      let dot = 0;
-      for (let k = 0; k < m; k++) dot += q[k * m + i]! * q[k * m + j]!;
-      for (let k = 0; k < m; k++) q[k * m + j]! -= dot * q[k * m + i]!;
-    }
-    let norm = 0;
-    for (let k = 0; k < m; k++) norm += q[k * m + j]! ** 2;
-    for (let k = 0; k < m; k++) q[k * m + j]! /= Math.sqrt(norm);
-  }
-  const a = new Float64Array(m * m);
-  for (let i = 0; i < m; i++)
-    for (let j = 0; j <= i; j++) {
-      let s = 0;
-      for (let k = 0; k < m; k++) s += q[i * m + k]! * eigs(k) * q[j * m + k]!;
-      a[i * m + j] = s;
-      a[j * m + i] = s;
-    }
-  return a;
-}
+const spd = (m: number, eigs: (i: number) => number, seed: number) =>
+  symmetricWithSpectrum(m, eigs, Rng.fromSeed(seed));
 
 /** Float64 reference inverse by Gauss–Jordan with partial pivoting. */
 function inverse(a: Float64Array, m: number): Float64Array {

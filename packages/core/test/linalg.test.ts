@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { cholesky, choleskySolve, solveShiftedSPD } from '../src/linalg.js';
 import { Rng } from '../src/rng.js';
+import { symmetricWithSpectrum } from './reference.js';
 
 /** Float64 reference: Gaussian elimination with partial pivoting, independent of Cholesky. */
 function gaussSolve(a: Float64Array, m: number, b: Float64Array): Float64Array {
@@ -25,28 +26,8 @@ function gaussSolve(a: Float64Array, m: number, b: Float64Array): Float64Array {
   return x;
 }
 
-/** A = Q diag(eigs) Qᵀ with Q from Gram–Schmidt on Gaussian columns: condition number max/min eig. */
-function spdWithSpectrum(m: number, eigs: number[], rng: Rng): Float64Array {
-  const q = rng.normal(m * m, new Float64Array(m * m));
-  for (let j = 0; j < m; j++) {
-    for (let i = 0; i < j; i++) {
-      let dot = 0;
-      for (let k = 0; k < m; k++) dot += q[k * m + i]! * q[k * m + j]!;
-      for (let k = 0; k < m; k++) q[k * m + j]! -= dot * q[k * m + i]!;
-    }
-    let norm = 0;
-    for (let k = 0; k < m; k++) norm += q[k * m + j]! ** 2;
-    for (let k = 0; k < m; k++) q[k * m + j]! /= Math.sqrt(norm);
-  }
-  const a = new Float64Array(m * m);
-  for (let i = 0; i < m; i++)
-    for (let j = 0; j < m; j++) {
-      let s = 0;
-      for (let k = 0; k < m; k++) s += q[i * m + k]! * eigs[k]! * q[j * m + k]!;
-      a[i * m + j] = s;
-    }
-  return a;
-}
+const spdWithSpectrum = (m: number, eigs: number[], rng: Rng) =>
+  symmetricWithSpectrum(m, (i) => eigs[i]!, rng);
 
 const relError = (x: Float64Array, y: Float64Array) =>
   Math.sqrt(x.reduce((s, v, i) => s + (v - y[i]!) ** 2, 0) / y.reduce((s, v) => s + v * v, 0));
