@@ -115,3 +115,21 @@ describe('training runs in a sweep', () => {
     }
   });
 });
+
+describe('deep nets on hierarchical targets in a sweep', () => {
+  it('records per-layer fits of the target’s levels in the trace', async () => {
+    const { rows } = await runExperiment(
+      {
+        target: { kind: 'hierarchical', d: 8, k: 2, levels: 2 },
+        learners: [{ kind: 'deep', layers: 2, width: 16, steps: 40, recordEvery: 20 }],
+        sweep: { n: [128] },
+        test: { n: 256 },
+      },
+      { log: silentLogger },
+    );
+    const last = rows[0]!.trace!.at(-1)!;
+    expect(last.step).toBe(40);
+    for (const key of ['level-fit.1', 'level-fit.2', 'alignment', 'test-risk'])
+      expect(Number.isFinite(last[key])).toBe(true);
+  });
+});

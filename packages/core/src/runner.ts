@@ -255,6 +255,7 @@ async function runLearner(
         ...(subspace
           ? { subspace: { u: subspace, rank: subspaceRank ?? subspace.length / target.dim } }
           : {}),
+        ...(levels ? { levels } : {}),
         record: (entry) => trace.push({ ...entry }),
       },
       ...(target.structure.tasks ? { tasks: target.structure.tasks } : {}),
