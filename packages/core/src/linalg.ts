@@ -3,6 +3,7 @@
  * (m×m with m = min(n, width)). Matrices are row-major Float64Array.
  */
 import { NumericalError } from './errors.js';
+import type { Rng } from './rng.js';
 
 /** In-place Cholesky A = L Lᵀ of a symmetric positive-definite m×m matrix; returns L (lower). */
 export function cholesky(a: Float64Array, m: number): Float64Array {
@@ -219,4 +220,9 @@ export function principalCosines(
       g[i * small + j] = s;
     }
   return Array.from(symmetricEigen(g, small).values, (v) => Math.min(1, Math.sqrt(Math.max(0, v))));
+}
+
+/** `rows` orthonormal rows in R^cols drawn from `rng`: Gram–Schmidt on a Gaussian matrix (uniform on the Stiefel manifold). */
+export function randomOrthonormalRows(rng: Rng, rows: number, cols: number): Float64Array {
+  return orthonormalizeRows(rng.normal(rows * cols, new Float64Array(rows * cols)), rows, cols);
 }

@@ -104,22 +104,21 @@ export async function runExperiment(input: SpecInput | Spec, options: RunOptions
   let skipped = 0;
   let failed = 0;
   // A learner's rows: one keyed `<cell>|<id>`, or one per variant keyed `<cell>|<id>:<label>`.
-  const rowsOf = (cell: Cell, l: LearnerPlan) =>
-    [...previous.values()].filter(
-      (r) => r.key === `${cell.key}|${l.id}` || r.key.startsWith(`${cell.key}|${l.id}:`),
-    );
+  // Grouped once by cell and learner id, so resuming a large sweep is not quadratic.
+  const previousByLearner = new Map<string, ResultRow[]>();
+  for (const row of previous.values()) {
+    const group = `${row.key.slice(0, row.key.lastIndexOf('|'))}|${row.learner?.id}`;
+    previousByLearner.set(group, [...(previousByLearner.get(group) ?? []), row]);
+  }
   for (const cell of plan.cells) {
-    const todo = cell.learners.filter((l) => {
-      const old = rowsOf(cell, l);
-      return !(old.length && old.every(resumable));
-    });
+    const todo: LearnerPlan[] = [];
     for (const l of cell.learners) {
-      const old = rowsOf(cell, l);
+      const old = previousByLearner.get(`${cell.key}|${l.id}`) ?? [];
       if (old.length && old.every(resumable)) {
         rows.push(...old);
         skipped += old.length;
         options.onRow?.(old[old.length - 1]!, ++done, total, true);
-      }
+      } else todo.push(l);
     }
     if (!todo.length) continue;
     options.signal?.throwIfAborted();

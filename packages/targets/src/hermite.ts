@@ -10,7 +10,7 @@ import {
   expressionTensor,
   expressionVariables,
   options,
-  orthonormalizeRows,
+  randomOrthonormalRows,
   parseExpression,
   type Rng,
   SpecError,
@@ -173,7 +173,7 @@ export function subspaceOf(
   rng: Rng,
 ): Float64Array {
   if (o.subspace) return Float64Array.from(o.subspace.flat());
-  return orthonormalizeRows(rng.normal(o.r * o.d, new Float64Array(o.r * o.d)), o.r, o.d);
+  return randomOrthonormalRows(rng, o.r, o.d);
 }
 
 /** g in closed form: exact Hermite terms, or an expression with its projected spectrum. */

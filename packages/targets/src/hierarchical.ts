@@ -12,7 +12,7 @@
 import {
   defineTargetKind,
   options,
-  orthonormalizeRows,
+  randomOrthonormalRows,
   type Rng,
   SpecError,
   type Target,
@@ -65,8 +65,7 @@ export const hierarchicalOptions = options({
     });
 });
 
-const rotation = (rng: Rng, k: number) =>
-  orthonormalizeRows(rng.normal(k * k, new Float64Array(k * k)), k, k);
+const rotation = (rng: Rng, k: number) => randomOrthonormalRows(rng, k, k);
 
 /** Mean and variance of a polynomial in z ~ N(0, I), exactly, from its Hermite expansion. */
 function moments(p: Polynomial): { mean: number; variance: number } {
@@ -83,7 +82,7 @@ export const hierarchical = defineTargetKind({
   create(o, { rng }): Target {
     const { d, k, levels } = o;
     const alpha = o.weights ?? Array.from({ length: levels }, (_, l) => o.decay ** l);
-    const u = orthonormalizeRows(rng.child('U').normal(k * d, new Float64Array(k * d)), k, d);
+    const u = randomOrthonormalRows(rng.child('U'), k, d);
     const mix = Array.from({ length: levels }, (_, l) => rotation(rng.child('W', l + 1), k));
     const skipMix = Array.from({ length: levels }, (_, l) => rotation(rng.child('W-skip', l + 1), k));
 

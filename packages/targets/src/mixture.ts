@@ -15,7 +15,7 @@ import {
   logGamma,
   mapRowChunks,
   options,
-  orthonormalizeRows,
+  randomOrthonormalRows,
   type Target,
   z,
 } from '@regimes/core';
@@ -80,9 +80,7 @@ export const mixture = defineTargetKind({
     const { d, delta } = o;
     const s = o.s ?? d;
     const full = s === d;
-    const v = full
-      ? undefined
-      : orthonormalizeRows(rng.child('S').normal(s * d, new Float64Array(s * d)), s, d);
+    const v = full ? undefined : randomOrthonormalRows(rng.child('S'), s, d);
     const v32 = v ? Float32Array.from(v) : undefined;
     const slope = delta / (1 - delta * delta);
     const offset = (s / 2) * Math.log((1 + delta) / (1 - delta));

@@ -8,6 +8,7 @@ import {
   defineTargetKind,
   options,
   orthonormalizeRows,
+  randomOrthonormalRows,
   type Rng,
   type Target,
   z,
@@ -74,11 +75,7 @@ export function quadraticForm(
     case 'identity':
       return { v: identityRows(), lambda: new Float64Array(d).fill(1), m: d, diagonal: true };
     case 'rank': {
-      const v = orthonormalizeRows(
-        rng.child('V').normal(o.rank * d, new Float64Array(o.rank * d)),
-        o.rank,
-        d,
-      );
+      const v = randomOrthonormalRows(rng.child('V'), o.rank, d);
       return {
         v,
         lambda: Float64Array.from(o.eigenvalues ?? new Array(o.rank).fill(1)),
@@ -87,7 +84,7 @@ export function quadraticForm(
       };
     }
     case 'decay': {
-      const v = orthonormalizeRows(rng.child('V').normal(d * d, new Float64Array(d * d)), d, d);
+      const v = randomOrthonormalRows(rng.child('V'), d, d);
       return {
         v,
         lambda: Float64Array.from({ length: d }, (_, j) => (j + 1) ** -o.power),
