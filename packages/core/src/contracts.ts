@@ -174,8 +174,26 @@ export interface TargetFactory<Options = unknown> extends KindFactory<Options> {
   create(options: Options, context: { rng: Rng }): Target;
 }
 
+/** A rough count of one fit's work, for `regimes run --dry-run`. */
+export interface WorkEstimate {
+  /** Floating-point operations (a multiply-add counts 2). */
+  readonly flops: number;
+  /** Peak bytes of the largest tensors held at once. */
+  readonly bytes: number;
+}
+
+/** The sizes of one fit: n training points of dimension d (k outputs), testN test points. */
+export interface FitSize {
+  readonly n: number;
+  readonly d: number;
+  readonly k: number;
+  readonly testN: number;
+}
+
 export interface LearnerFactory<Options = unknown> extends KindFactory<Options> {
   create(options: Options): Learner;
+  /** Optional: the work of a fit with these options and sizes (for dry runs). */
+  estimate?(options: Options, size: FitSize): WorkEstimate;
 }
 
 export interface MetricFactory<Options = unknown> extends KindFactory<Options> {
@@ -218,7 +236,11 @@ export function defineTargetKind<S extends z.ZodType>(
   return f as unknown as TargetFactory;
 }
 export function defineLearnerKind<S extends z.ZodType>(
-  f: KindFactory<z.output<S>> & { options: S; create(o: z.output<S>): Learner },
+  f: KindFactory<z.output<S>> & {
+    options: S;
+    create(o: z.output<S>): Learner;
+    estimate?(o: z.output<S>, size: FitSize): WorkEstimate;
+  },
 ): LearnerFactory {
   return f as unknown as LearnerFactory;
 }

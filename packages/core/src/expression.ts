@@ -37,6 +37,11 @@ const functions = {
   sign: { arity: 1, host: Math.sign, tensor: (t) => tf.sign(t) },
   erf: { arity: 1, host: erf, tensor: (t) => tf.erf(t) },
   relu: { arity: 1, host: (v) => Math.max(v, 0), tensor: (t) => tf.relu(t) },
+  floor: { arity: 1, host: Math.floor, tensor: (t) => tf.floor(t) },
+  ceil: { arity: 1, host: Math.ceil, tensor: (t) => tf.ceil(t) },
+  // Math.round's halves-up, not tf.round's halves-to-even, so host and tensors agree
+  round: { arity: 1, host: Math.round, tensor: (t) => tf.floor(tf.add(t, 0.5)) },
+  log2: { arity: 1, host: Math.log2, tensor: (t) => tf.div(tf.log(t), Math.LN2) },
   max: { arity: 2, host: Math.max, tensor: (a, b) => tf.maximum(a, b) },
   min: { arity: 2, host: Math.min, tensor: (a, b) => tf.minimum(a, b) },
 } satisfies Record<string, FunctionDef>;

@@ -9,8 +9,7 @@ import { SpecError } from './errors.js';
 import { parseOptions } from './options.js';
 import type { Registry } from './registry.js';
 import type { Spec } from './spec.js';
-
-export type Scalar = number | string | boolean;
+import { expandSweep, keyOf, type Scalar, shortName } from './sweep.js';
 
 export interface KindPlan {
   readonly kind: string;
@@ -19,10 +18,13 @@ export interface KindPlan {
 }
 
 export interface LearnerPlan extends KindPlan {
+  /** The spec's id, followed by `(k=v,...)` for a value of the learner's own sweep. */
   readonly id: string;
 }
 
 export interface Cell {
+  /** Position in the plan (0-based): shards take the cells with index ≡ i − 1 (mod N). */
+  readonly index: number;
   /** Stable key, e.g. `n=1024,seed=1`: the swept values in the order the spec lists them. */
   readonly key: string;
   readonly values: Readonly<Record<string, Scalar>>;
@@ -100,14 +102,6 @@ function parseSweepKey(key: string, ids: string[], kinds: string[]): SweepTarget
   );
 }
 
-function cartesian(entries: [string, Scalar[]][]): Record<string, Scalar>[] {
-  let cells: Record<string, Scalar>[] = [{}];
-  for (const [key, values] of entries) {
-    cells = cells.flatMap((cell) => values.map((v) => ({ ...cell, [key]: v })));
-  }
-  return cells;
-}
-
 const strip = (entry: Record<string, unknown>, ...keys: string[]) =>
   Object.fromEntries(Object.entries(entry).filter(([k]) => !keys.includes(k)));
 
@@ -143,21 +137,28 @@ export function planExperiment(spec: Spec, registry: Registry, source?: string):
     else for (const p of parsed.problems) problems.add(p);
   });
 
-  const sweepEntries = Object.entries(spec.sweep);
+  const sweepKeys = Object.keys(spec.sweep).flatMap((k) =>
+    k === 'zip' ? [spec.sweep.zip ?? []].flat().flatMap((g) => Object.keys(g)) : [k],
+  );
   const targets = new Map<string, SweepTarget>();
-  for (const [key, values] of sweepEntries) {
+  for (const key of sweepKeys) {
     const parsed = parseSweepKey(key, ids, kinds);
-    if (typeof parsed === 'string') {
-      problems.add(`sweep.${key}: ${parsed}`);
-      continue;
-    }
-    targets.set(key, parsed);
-    values.forEach((v, i) => {
-      if (parsed.kind === 'n' && !(typeof v === 'number' && Number.isInteger(v) && v >= 1))
-        problems.add(`sweep.n[${i}]: sample sizes are positive integers, got ${JSON.stringify(v)}`);
-      if (parsed.kind === 'seed' && !(typeof v === 'number' && Number.isSafeInteger(v) && v >= 0))
-        problems.add(`sweep.seed[${i}]: seeds are integers >= 0, got ${JSON.stringify(v)}`);
-    });
+    if (typeof parsed === 'string') problems.add(`sweep.${key}: ${parsed}`);
+    else targets.set(key, parsed);
+  }
+  const targetBase = strip(spec.target, 'kind');
+  const expansion = expandSweep(
+    spec.sweep,
+    { path: 'sweep', scope: targetBase as Record<string, Scalar>, integerKeys: ['n', 'seed'] },
+    problems,
+  );
+  for (const values of problems.size ? [] : expansion.cells) {
+    const n = values.n;
+    const seed = values.seed;
+    if (!(typeof n === 'number' && Number.isInteger(n) && n >= 1))
+      problems.add(`sweep.n: sample sizes are positive integers, got ${JSON.stringify(n)}`);
+    if (seed !== undefined && !(typeof seed === 'number' && Number.isSafeInteger(seed) && seed >= 0))
+      problems.add(`sweep.seed: seeds are integers >= 0, got ${JSON.stringify(seed)}`);
   }
 
   const cells: Cell[] = [];
@@ -168,13 +169,11 @@ export function planExperiment(spec: Spec, registry: Registry, source?: string):
     cellProblems.set(problem, [...(cellProblems.get(problem) ?? []), cellKey]);
   let cellCount = 0;
   if (!problems.size) {
-    for (const values of cartesian(sweepEntries)) {
-      const key = Object.entries(values)
-        .map(([k, v]) => `${k}=${v}`)
-        .join(',');
+    for (const values of expansion.cells) {
+      const key = keyOf(values);
       cellCount++;
-      const targetRaw = strip(spec.target, 'kind');
-      const learnerRaw = spec.learners.map((l) => strip(l, 'kind', 'id'));
+      const targetRaw = { ...targetBase };
+      const learnerRaw = spec.learners.map((l) => strip(l, 'kind', 'id', 'sweep'));
       for (const [k, v] of Object.entries(values)) {
         const t = targets.get(k)!;
         if (t.kind === 'target') targetRaw[t.option] = v;
@@ -187,17 +186,46 @@ export function planExperiment(spec: Spec, registry: Registry, source?: string):
         else for (const p of parsed.problems) addCellProblem(p, key);
       }
       const learners: LearnerPlan[] = [];
+      let learnersOk = true;
       spec.learners.forEach((l, i) => {
         if (learnerUnknown[i]) return;
-        const parsed = parseOptions(registry.get('learner', l.kind).options, learnerRaw[i], `learners[${i}]`);
-        if (parsed.ok)
-          learners.push({ id: ids[i]!, kind: l.kind, options: parsed.value as Record<string, unknown> });
-        else for (const p of parsed.problems) addCellProblem(p, key);
+        // a learner's own sweep: its options only, with the cell's values in scope
+        let variants: { suffix: string; values: Record<string, Scalar> }[] = [{ suffix: '', values: {} }];
+        if (l.sweep) {
+          const scope: Record<string, Scalar> = { ...(targetRaw as Record<string, Scalar>) };
+          for (const [k, v] of Object.entries(values)) scope[shortName(k)] = v;
+          Object.assign(scope, learnerRaw[i]);
+          const found = new Set<string>();
+          const own = expandSweep(l.sweep, { path: `learners[${i}].sweep`, scope }, found);
+          for (const p of found) addCellProblem(p, key);
+          if (found.size) {
+            learnersOk = false;
+            return;
+          }
+          variants = own.cells.map((v) => ({ suffix: `(${keyOf(v)})`, values: v }));
+        }
+        for (const variant of variants) {
+          const parsed = parseOptions(
+            registry.get('learner', l.kind).options,
+            { ...learnerRaw[i], ...variant.values },
+            `learners[${i}]`,
+          );
+          if (parsed.ok)
+            learners.push({
+              id: `${ids[i]!}${variant.suffix}`,
+              kind: l.kind,
+              options: parsed.value as Record<string, unknown>,
+            });
+          else {
+            learnersOk = false;
+            for (const p of parsed.problems) addCellProblem(p, key);
+          }
+        }
       });
-      if (target && learners.length === spec.learners.length) {
+      if (target && learnersOk && !learnerUnknown.some(Boolean)) {
         const n = values.n as number;
         const seed = (values.seed as number | undefined) ?? spec.seed;
-        cells.push({ key, values, n, seed, target, learners });
+        cells.push({ index: cells.length, key, values, n, seed, target, learners });
       }
     }
   }

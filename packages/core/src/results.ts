@@ -13,7 +13,7 @@ import {
   writeFileSync,
 } from 'node:fs';
 import { dirname } from 'node:path';
-import type { Scalar } from './plan.js';
+import type { Scalar } from './sweep.js';
 
 export type RowStatus = 'ok' | 'diverged' | 'error';
 

@@ -10,6 +10,7 @@ import { disposeDataset } from './contracts.js';
 import { registerInlineKinds } from './define.js';
 import { DivergenceError, RegimesError } from './errors.js';
 import { type Cell, type LearnerPlan, type Plan, planExperiment } from './plan.js';
+import { runInWorkers } from './pool.js';
 import { loadPlugins } from './plugins.js';
 import type { Registry } from './registry.js';
 import { latestRows, type ResultRow, ResultsWriter, readResults } from './results.js';
@@ -32,12 +33,25 @@ export interface RunOptions {
   readonly source?: string;
   readonly log?: Logger;
   readonly signal?: AbortSignal;
-  /** Called after each row is written, and for each row skipped on resume. */
+  /** Called after each learner's rows are written, and for each learner skipped on resume. */
   readonly onRow?: (row: ResultRow, done: number, total: number, skipped: boolean) => void;
+  /** Called as a long fit advances (`done` of `total` steps) — for progress bars. */
+  readonly onFitProgress?: (key: string, done: number, total: number) => void;
+  /** Run only the cells of shard `index` of `count` (1-based): those with cell index ≡ index − 1 mod count. */
+  readonly shard?: { readonly index: number; readonly count: number };
+  /**
+   * Run cells in this many worker processes (default 1: in this process). Rows are the same as
+   * with one; they are written as cells finish. Needs `workers`.
+   */
+  readonly jobs?: number;
+  /** How a worker process rebuilds the registry: a module exporting `createRegistry()`, plus plugins. */
+  readonly workers?: { readonly registryModule: string; readonly plugins?: readonly string[] };
 }
 
 export interface ExperimentResult {
   readonly plan: Plan;
+  /** The cells this run covered: all of the plan's, or a shard's. */
+  readonly cells: readonly Cell[];
   /** Every row of this spec: those run now and those already in the results file. */
   readonly rows: ResultRow[];
   readonly ran: number;
@@ -63,6 +77,26 @@ export async function runExperiment(input: SpecInput | Spec, options: RunOptions
   const spec = parseSpec(registerInlineKinds(input, registry), options.source);
   await loadPlugins(registry, spec.plugins, options.baseDir ?? process.cwd());
   const plan = planExperiment(spec, registry, options.source);
+  const jobs = Math.max(1, Math.floor(options.jobs ?? 1));
+  if (jobs > 1) {
+    if (!options.workers)
+      throw new RegimesError('jobs > 1 needs `workers`: the module that rebuilds the registry in a worker');
+    const inline = registry.plugins.filter((p) => p.manifest.name.startsWith('inline:'));
+    if (inline.length)
+      throw new RegimesError(
+        `kinds defined in code (${inline.map((p) => p.manifest.name.slice(7)).join(', ')}) cannot run in worker processes`,
+        {
+          hint: 'publish them as a plugin (a package or a local module listed in `plugins:`), or run with jobs: 1',
+        },
+      );
+  }
+  const shard = options.shard;
+  if (
+    shard &&
+    !(Number.isInteger(shard.count) && shard.count >= 1 && shard.index >= 1 && shard.index <= shard.count)
+  )
+    throw new RegimesError(`shard ${shard.index}/${shard.count}: use i/N with 1 <= i <= N`);
+  const cells = shard ? plan.cells.filter((c) => c.index % shard.count === shard.index - 1) : plan.cells;
 
   const previous = new Map<string, ResultRow>();
   let writer: ResultsWriter | undefined;
@@ -91,13 +125,9 @@ export async function runExperiment(input: SpecInput | Spec, options: RunOptions
     registry,
     options.backend ?? spec.backend ?? process.env.REGIMES_BACKEND,
   );
-  const versions: Record<string, string> = {
-    '@regimes/core': coreVersion,
-    '@tensorflow/tfjs-core': tf.version_core,
-  };
-  for (const p of registry.plugins) versions[p.manifest.name] = p.manifest.version;
+  const versions = versionsOf(registry);
 
-  const total = plan.cells.length * plan.spec.learners.length;
+  const total = cells.reduce((sum, c) => sum + c.learners.length, 0);
   const rows: ResultRow[] = [];
   let done = 0;
   let ran = 0;
@@ -110,7 +140,8 @@ export async function runExperiment(input: SpecInput | Spec, options: RunOptions
     const group = `${row.key.slice(0, row.key.lastIndexOf('|'))}|${row.learner?.id}`;
     previousByLearner.set(group, [...(previousByLearner.get(group) ?? []), row]);
   }
-  for (const cell of plan.cells) {
+  const work: { cell: Cell; todo: LearnerPlan[] }[] = [];
+  for (const cell of cells) {
     const todo: LearnerPlan[] = [];
     for (const l of cell.learners) {
       const old = previousByLearner.get(`${cell.key}|${l.id}`) ?? [];
@@ -120,28 +151,50 @@ export async function runExperiment(input: SpecInput | Spec, options: RunOptions
         options.onRow?.(old[old.length - 1]!, ++done, total, true);
       } else todo.push(l);
     }
-    if (!todo.length) continue;
-    options.signal?.throwIfAborted();
-    const onLearnerRows = (learnerRows: ResultRow[]) => {
-      for (const row of learnerRows) {
-        writer?.append(row);
-        rows.push(row);
-        ran++;
-        if (row.status !== 'ok') failed++;
-      }
-      options.onRow?.(learnerRows[learnerRows.length - 1]!, ++done, total, false);
-    };
-    await runCell(plan, cell, todo, {
-      registry,
-      backend: backendKind,
-      versions,
-      log,
-      signal: options.signal,
-      onLearnerRows,
-    });
+    if (todo.length) work.push({ cell, todo });
   }
+  const onLearnerRows = (learnerRows: ResultRow[]) => {
+    for (const row of learnerRows) {
+      writer?.append(row);
+      rows.push(row);
+      ran++;
+      if (row.status !== 'ok') failed++;
+    }
+    options.onRow?.(learnerRows[learnerRows.length - 1]!, ++done, total, false);
+  };
+  const context: CellContext = {
+    registry,
+    backend: backendKind,
+    versions,
+    log,
+    signal: options.signal,
+    onLearnerRows,
+    onFitProgress: options.onFitProgress,
+  };
+  if (jobs > 1 && work.length > 1) {
+    await runInWorkers(plan, work, context, {
+      jobs: Math.min(jobs, work.length),
+      spec,
+      backend: backendKind,
+      registryModule: options.workers!.registryModule,
+      plugins: [...(options.workers!.plugins ?? [])],
+      baseDir: options.baseDir ?? process.cwd(),
+      ...(options.source ? { source: options.source } : {}),
+    });
+  } else {
+    for (const { cell, todo } of work) {
+      options.signal?.throwIfAborted();
+      await runCell(plan, cell, todo, context);
+    }
+  }
+  // plan order, whatever order the workers finished in
+  const order = new Map<string, number>();
+  for (const c of cells) c.learners.forEach((l, j) => order.set(`${c.key}|${l.id}`, c.index * 1e6 + j));
+  const rank = (r: ResultRow) => order.get(`${r.key.slice(0, r.key.lastIndexOf('|'))}|${r.learner?.id}`) ?? 0;
+  rows.sort((a, b) => rank(a) - rank(b));
   return {
     plan,
+    cells,
     rows,
     ran,
     skipped,
@@ -151,7 +204,17 @@ export async function runExperiment(input: SpecInput | Spec, options: RunOptions
   };
 }
 
-interface CellContext {
+/** The package versions recorded in every row. */
+export function versionsOf(registry: Registry): Record<string, string> {
+  const versions: Record<string, string> = {
+    '@regimes/core': coreVersion,
+    '@tensorflow/tfjs-core': tf.version_core,
+  };
+  for (const p of registry.plugins) versions[p.manifest.name] = p.manifest.version;
+  return versions;
+}
+
+export interface CellContext {
   registry: Registry;
   backend: string;
   versions: Record<string, string>;
@@ -159,20 +222,18 @@ interface CellContext {
   signal: AbortSignal | undefined;
   /** Receives each learner's rows as soon as they exist (written and flushed by the caller). */
   onLearnerRows: (rows: ResultRow[]) => void;
+  onFitProgress?: ((key: string, done: number, total: number) => void) | undefined;
 }
 
-function errorMessage(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
-}
-
-async function runCell(
+/** The part of a row that does not depend on the fit. */
+export function rowBase(
   plan: Plan,
   cell: Cell,
-  learners: readonly LearnerPlan[],
-  c: CellContext,
-): Promise<void> {
-  const seedRng = Rng.fromSeed(cell.seed);
-  const base = (l: LearnerPlan) => ({
+  l: LearnerPlan,
+  backend: string,
+  versions: Record<string, string>,
+) {
+  return {
     spec: plan.spec.name,
     specHash: plan.specHash,
     key: `${cell.key}|${l.id}`,
@@ -180,17 +241,44 @@ async function runCell(
     learner: { id: l.id, kind: l.kind, ...l.options },
     target: { kind: cell.target.kind, ...cell.target.options },
     seed: cell.seed,
-    backend: c.backend,
-    versions: c.versions,
-  });
-  const failedRow = (l: LearnerPlan, error: unknown): ResultRow => ({
-    ...base(l),
+    backend,
+    versions,
+  };
+}
+
+/** The row of a learner that could not run. */
+export function failedRow(
+  plan: Plan,
+  cell: Cell,
+  l: LearnerPlan,
+  backend: string,
+  versions: Record<string, string>,
+  error: unknown,
+): ResultRow {
+  return {
+    ...rowBase(plan, cell, l, backend, versions),
     metrics: {},
     timing: { fit_s: 0, eval_s: 0 },
     status: 'error',
     error: errorMessage(error),
     finishedAt: new Date().toISOString(),
-  });
+  };
+}
+
+function errorMessage(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+/** Fit and measure the given learners of one cell; each learner's rows go to `c.onLearnerRows`. */
+export async function runCell(
+  plan: Plan,
+  cell: Cell,
+  learners: readonly LearnerPlan[],
+  c: CellContext,
+): Promise<void> {
+  const seedRng = Rng.fromSeed(cell.seed);
+  const base = (l: LearnerPlan) => rowBase(plan, cell, l, c.backend, c.versions);
+  const failed = (l: LearnerPlan, error: unknown) => failedRow(plan, cell, l, c.backend, c.versions, error);
 
   let target: Target;
   let train: Dataset | undefined;
@@ -204,14 +292,14 @@ async function runCell(
   } catch (error) {
     if (train) disposeDataset(train);
     c.log.warn(`cell ${cell.key}: the target failed: ${errorMessage(error)}`);
-    for (const l of learners) c.onLearnerRows([failedRow(l, error)]);
+    for (const l of learners) c.onLearnerRows([failed(l, error)]);
     return;
   }
 
   try {
     for (const l of learners) {
       c.signal?.throwIfAborted();
-      c.onLearnerRows(await runLearner(plan, cell, l, target, train, test, seedRng, c, base(l), failedRow));
+      c.onLearnerRows(await runLearner(plan, cell, l, target, train, test, seedRng, c, base(l), failed));
     }
   } finally {
     disposeDataset(train);
@@ -231,6 +319,7 @@ async function runLearner(
   base: Omit<ResultRow, 'metrics' | 'timing' | 'status' | 'finishedAt'>,
   failedRow: (l: LearnerPlan, error: unknown) => ResultRow,
 ): Promise<ResultRow[]> {
+  const fitProgress = c.onFitProgress;
   const tensorsBefore = tf.memory().numTensors;
   let predictor: Predictor | undefined;
   const monitorTensors: tf.Tensor[] = [];
@@ -247,7 +336,7 @@ async function runLearner(
     const ctx: FitContext = {
       rng: seedRng.child('cell', cell.key).child('learner', l.id),
       signal: c.signal ?? new AbortController().signal,
-      progress: () => {},
+      progress: fitProgress ? (done, total) => fitProgress(base.key, done, total) : () => {},
       log: c.log,
       monitor: {
         test: { x: probeX, f: monitorTensors[1]! as tf.Tensor2D },

@@ -8,9 +8,9 @@ import YAML from 'yaml';
 import { z } from 'zod';
 import { SpecError } from './errors.js';
 import { options, parseOptions } from './options.js';
+import { SweepSchema } from './sweep.js';
 
 const kindEntry = z.looseObject({ kind: z.string().min(1) });
-const scalar = z.union([z.number(), z.string(), z.boolean()]);
 
 export const SpecSchema = options({
   name: z
@@ -33,26 +33,47 @@ export const SpecSchema = options({
       kindEntry.extend({
         id: z
           .string()
-          .regex(/^[^|,=]+$/)
+          .regex(/^[^|,=()]+$/, 'an id has no "|", ",", "=", "(" or ")"')
           .optional(),
+        /** This learner's own grid, crossed with its options only (the other learners run once per cell). */
+        sweep: SweepSchema.optional(),
       }),
     )
     .min(1),
   metrics: z.array(z.union([z.string(), kindEntry])).default(['risk']),
-  /** Grid of values: `n` (required), `seed`, `target.<option>`, `learners[<id>].<option>`. */
-  sweep: z.record(z.string(), z.array(scalar).min(1)),
+  /**
+   * Grid over `n` (required), `seed`, `target.<option>`, `learners[<id or kind>].<option>`: lists,
+   * ranges, `zip` groups and derived expressions (see sweep.ts).
+   */
+  sweep: SweepSchema,
   test: options({ n: z.number().int().positive().default(4096) }).default({ n: 4096 }),
 });
 
 export type SpecInput = z.input<typeof SpecSchema>;
 export type Spec = z.output<typeof SpecSchema>;
 
+function inOrder<T extends object>(parsed: T, raw: object | undefined): T {
+  if (!raw) return parsed;
+  return Object.fromEntries(
+    Object.keys(raw)
+      .filter((k) => k in parsed)
+      .map((k) => [k, (parsed as Record<string, unknown>)[k]]),
+  ) as T;
+}
+
 /** Validate a spec object (from a file or from code). Throws SpecError naming every problem. */
 export function parseSpec(input: unknown, source?: string): Spec {
   const parsed = parseOptions(SpecSchema, input);
   if (!parsed.ok) throw new SpecError(parsed.problems, source ? { source } : {});
   const spec = parsed.value;
-  if (!('n' in spec.sweep)) {
+  // zod lists declared keys (`zip`) first; a sweep's axes follow the order the user wrote them in
+  const raw = input as { sweep?: object; learners?: { sweep?: object }[] };
+  spec.sweep = inOrder(spec.sweep, raw.sweep);
+  spec.learners.forEach((l, i) => {
+    if (l.sweep) l.sweep = inOrder(l.sweep, raw.learners?.[i]?.sweep);
+  });
+  const zipped = [spec.sweep.zip ?? []].flat().flatMap((g) => Object.keys(g));
+  if (!('n' in spec.sweep) && !zipped.includes('n')) {
     throw new SpecError(['sweep.n: required: the training sample sizes, e.g. sweep: { n: [256, 1024] }'], {
       ...(source ? { source } : {}),
     });

@@ -3,6 +3,7 @@ import { SpecError } from '../src/errors.js';
 import { planExperiment } from '../src/plan.js';
 import { Registry } from '../src/registry.js';
 import { parseSpec, parseSpecText } from '../src/spec.js';
+import { expandRange } from '../src/sweep.js';
 import { testPlugin } from './helpers.js';
 
 const good = {
@@ -87,7 +88,38 @@ describe('spec validation: each bad spec fails before any work, naming the path 
     [
       'non-integer n',
       { ...good, sweep: { n: [8.5] } },
-      /^sweep\.n\[0\]: sample sizes are positive integers, got 8\.5/,
+      /^sweep\.n: sample sizes are positive integers, got 8\.5/,
+    ],
+    [
+      'zipped lists of different lengths',
+      { ...good, sweep: { n: [8], zip: { 'target.d': [2, 4], 'learners.lambda': [1] } } },
+      /^sweep\.zip: zipped lists must have the same length, got target\.d: 2, learners\.lambda: 1$/,
+    ],
+    [
+      'misspelt range kind',
+      { ...good, sweep: { n: { logg2: [3, 5] } } },
+      /^sweep\.n: unknown field 'logg2' \(did you mean 'log2'\?\); allowed: log2, linspace, /,
+    ],
+    [
+      'a range naming two kinds',
+      { ...good, sweep: { n: { log2: [3, 5], linspace: [1, 2, 3] } } },
+      /^sweep\.n: a range names exactly one of log2, linspace, logspace, geomspace, range, got log2 and linspace$/,
+    ],
+    [
+      'an unknown name in a derived value',
+      { ...good, sweep: { 'target.d': [2, 4], n: 'dd^2' } },
+      /^sweep\.n: the symbol 'dd' is not allowed in "dd\^2" \(did you mean 'd'\?\); names in scope: d$/,
+    ],
+    [
+      'a derived value that is not finite',
+      { ...good, sweep: { 'target.d': [2, 4], n: 'log(d - 2)' } },
+      /^sweep\.n: "log\(d - 2\)" is not a finite number \(-Infinity\) in cell target\.d=2$/,
+    ],
+    ['an empty range', { ...good, sweep: { n: { range: [5, 1] } } }, /^sweep\.n: the range is empty$/],
+    [
+      "a learner's own sweep over an option it does not have",
+      { ...good, learners: [{ kind: 'ridge', sweep: { lamda: [1, 2] } }] },
+      /^learners\[0\]: unknown field 'lamda' \(did you mean 'lambda'\?\)/,
     ],
     [
       'duplicate learner ids',
@@ -121,6 +153,80 @@ describe('spec validation: each bad spec fails before any work, naming the path 
     expect(problemsOf(() => parseSpecText('name: a\nname: b\n', 's.yaml'))[0]).toMatch(
       /line 2, column 1: Map keys must be unique/,
     );
+  });
+});
+
+describe('sweep grammar', () => {
+  it('expands ranges like numpy: log2, linspace, logspace, geomspace, range', () => {
+    expect(expandRange({ log2: [3, 6] })).toEqual([8, 16, 32, 64]);
+    expect(expandRange({ log2: [8, 10], step: 0.5, round: true })).toEqual([256, 362, 512, 724, 1024]);
+    expect(expandRange({ linspace: [0, 1, 5] })).toEqual([0, 0.25, 0.5, 0.75, 1]);
+    expect(expandRange({ logspace: [-3, 0, 4] })).toEqual([0.001, 0.01, 0.1, 1]);
+    expect(expandRange({ geomspace: [100, 10000, 3] })).toEqual([100, 1000, 10000]);
+    expect(expandRange({ range: [0, 5] })).toEqual([0, 1, 2, 3, 4]);
+    expect(expandRange({ range: [10, 0, -4] })).toEqual([10, 6, 2]);
+    expect(expandRange({ linspace: [2, 2, 1] })).toEqual([2]);
+  });
+
+  it('zips lists that advance together, crosses the rest, and derives values per cell', () => {
+    const p = plan({
+      ...good,
+      sweep: {
+        seed: { range: [0, 2] },
+        zip: { 'target.d': [2, 4, 8], 'learners.lambda': [1, 0.1, 0.01] },
+        n: 'd^2 + 1',
+      },
+    });
+    expect(p.cells.map((c) => c.key)).toEqual([
+      'seed=0,target.d=2,learners.lambda=1,n=5',
+      'seed=0,target.d=4,learners.lambda=0.1,n=17',
+      'seed=0,target.d=8,learners.lambda=0.01,n=65',
+      'seed=1,target.d=2,learners.lambda=1,n=5',
+      'seed=1,target.d=4,learners.lambda=0.1,n=17',
+      'seed=1,target.d=8,learners.lambda=0.01,n=65',
+    ]);
+    expect(p.cells.map((c) => c.n)).toEqual([5, 17, 65, 5, 17, 65]);
+    expect(p.cells.map((c) => c.learners[0]!.options.lambda)).toEqual([1, 0.1, 0.01, 1, 0.1, 0.01]);
+    expect(p.cells.map((c) => c.index)).toEqual([0, 1, 2, 3, 4, 5]);
+  });
+
+  it('rounds derived sample sizes and reads fixed target options', () => {
+    const p = plan({ ...good, target: { kind: 'linear', d: 6 }, sweep: { n: '2 * d * log(d)' } });
+    expect(p.cells.map((c) => c.n)).toEqual([Math.round(12 * Math.log(6))]);
+  });
+
+  it("expands a learner's own sweep inside each cell, without multiplying the other learners", () => {
+    const p = plan({
+      ...good,
+      learners: [
+        { kind: 'ridge', id: 'fixed' },
+        { kind: 'ridge', id: 'grid', sweep: { lambda: { logspace: [-2, 0, 3] }, jitter: 'lambda / n' } },
+      ],
+      sweep: { n: [16, 32] },
+    });
+    expect(p.cells.length).toBe(2);
+    expect(p.cells[1]!.learners.map((l) => [l.id, l.options])).toEqual([
+      ['fixed', { lambda: 1e-3, jitter: 0 }],
+      ['grid(lambda=0.01,jitter=0.0003125)', { lambda: 0.01, jitter: 0.0003125 }],
+      ['grid(lambda=0.1,jitter=0.003125)', { lambda: 0.1, jitter: 0.003125 }],
+      ['grid(lambda=1,jitter=0.03125)', { lambda: 1, jitter: 0.03125 }],
+    ]);
+  });
+
+  it('says which key an ambiguous short name could mean', () => {
+    const problems = problemsOf(() =>
+      plan({
+        ...good,
+        learners: [
+          { kind: 'ridge', id: 'a' },
+          { kind: 'ridge', id: 'b' },
+        ],
+        sweep: { 'learners[a].lambda': [1], 'learners[b].lambda': [2], n: 'lambda * 8' },
+      }),
+    );
+    expect(problems).toEqual([
+      'sweep.n: \'lambda\' is ambiguous in "lambda * 8" (it names learners[a].lambda and learners[b].lambda)',
+    ]);
   });
 });
 

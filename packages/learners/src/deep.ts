@@ -22,6 +22,7 @@ import {
 import * as tf from '@tensorflow/tfjs-core';
 import { activation, activationOption } from './activations.js';
 import { checkDivergence, lossAndSlope, lossOption, ParameterUpdate, subspaceEnergy } from './network.js';
+import { trainingEstimate } from './estimate.js';
 
 export const deepOptions = options({
   layers: z.number().int().min(1).max(8).default(3).describe('L, hidden layers'),
@@ -146,6 +147,11 @@ export const deep: LearnerFactory = defineLearnerKind({
   description:
     'fully connected deep net (quadratic-type activations, skip outputs) trained joint or layerwise',
   options: deepOptions,
+  estimate: (o, s) => {
+    const batch = o.optimizer !== 'gd' && o.batchSize < s.n ? o.batchSize : s.n;
+    const perPoint = 2 * o.width * (s.d + (o.layers - 1) * o.width + o.layers * s.k);
+    return trainingEstimate(o.steps, batch, perPoint, o.layers * o.width, s);
+  },
   create(o) {
     const sigma = activation(o.activation);
     return {

@@ -32,6 +32,7 @@ import {
   subspaceEnergy,
   type TwoLayer,
 } from './network.js';
+import { trainingEstimate } from './estimate.js';
 
 const perLayer = z.union([
   z.number().min(0),
@@ -248,6 +249,11 @@ export const network: LearnerFactory = defineLearnerKind({
   description:
     'two-layer network trained by GD / SGD / Adam (standard, ntk or mean-field parametrization); records learning curves',
   options: networkOptions,
+  estimate: (o, s) => {
+    const batch = o.optimizer !== 'gd' && o.batchSize < s.n ? o.batchSize : s.n;
+    const steps = o.steps ?? (o.epochs !== undefined ? o.epochs * Math.ceil(s.n / batch) : 1000);
+    return trainingEstimate(steps, batch, 2 * o.width * (s.d + s.k), o.width, s);
+  },
   create(o) {
     return {
       async fit(train, ctx): Promise<Predictor> {

@@ -1,0 +1,201 @@
+// Sweeps at scale through the built command: kill and resume, worker processes, shards and merge,
+// dry runs and the JSON Schema (npm test builds first).
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { type ResultRow, readResults, specJsonSchema } from '@regimes/core';
+import { Ajv2020 } from 'ajv/dist/2020.js';
+import YAML from 'yaml';
+import { describe, expect, it } from 'vitest';
+import { createRegistry } from '../src/defaults.js';
+
+const root = fileURLToPath(new URL('../../..', import.meta.url));
+const bin = join(root, 'packages/cli/bin/regimes.js');
+const env = { ...process.env, REGIMES_BACKEND: '' };
+
+function regimes(...args: string[]) {
+  const r = spawnSync(process.execPath, [bin, ...args], { cwd: root, encoding: 'utf8', env });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+const tmp = () => mkdtempSync(join(tmpdir(), 'regimes-sweeps-'));
+
+// 12 cells of a few tenths of a second each, two learners per cell
+const spec = `name: sweep
+target: { kind: hermite, d: 8, preset: sum, degree: 2 }
+learners:
+  - { kind: rf, width: 256, bias: 0.5, ridge: 1.0e-4 }
+  - { kind: ntk, ridge: 1.0e-3 }
+sweep:
+  seed: { range: [0, 3] }
+  n: { log2: [7, 10] }
+test: { n: 512 }
+`;
+
+function specPath(): string {
+  const path = join(tmp(), 'sweep.yaml');
+  writeFileSync(path, spec);
+  return path;
+}
+
+/** What must not depend on how the sweep was run: key, metrics, diagnostics, status, learner and cell. */
+const science = (rows: readonly ResultRow[]) =>
+  rows
+    .map((r) => JSON.stringify([r.key, r.metrics, r.diagnostics, r.status, r.learner, r.cell, r.specHash]))
+    .sort();
+
+const rowsOf = (file: string) => readResults(file).rows;
+
+// the uninterrupted, unsharded, one-process run every other run is compared with
+let referenceRows: ResultRow[] | undefined;
+function reference(): ResultRow[] {
+  if (!referenceRows) {
+    const out = tmp();
+    expect(regimes('run', specPath(), '-o', out, '-q').code).toBe(0);
+    referenceRows = rowsOf(join(out, 'results.jsonl'));
+  }
+  return referenceRows;
+}
+
+describe('kill and resume', () => {
+  it('a sweep killed by SIGKILL mid-way and resumed gives the rows of an uninterrupted run, once each', async () => {
+    const path = specPath();
+    const expected = reference();
+    expect(expected.length).toBe(24);
+
+    const out = tmp();
+    const file = join(out, 'results.jsonl');
+    const child: ChildProcess = spawn(process.execPath, [bin, 'run', path, '-o', out, '-q'], {
+      cwd: root,
+      env,
+      stdio: 'ignore',
+    });
+    const exited = new Promise((resolve) => child.once('exit', resolve));
+    // kill it once some rows, but not all, are written
+    for (;;) {
+      await new Promise((r) => setTimeout(r, 15));
+      const lines = existsSync(file) ? readFileSync(file, 'utf8').split('\n').length - 1 : 0;
+      if (lines >= 6) break;
+    }
+    child.kill('SIGKILL');
+    await exited;
+    const partial = rowsOf(file);
+    expect(partial.length).toBeGreaterThanOrEqual(6);
+    expect(partial.length).toBeLessThan(24);
+
+    const resumed = regimes('run', path, '-o', out, '-q');
+    expect(resumed.code).toBe(0);
+    expect(resumed.stdout).toMatch(
+      new RegExp(`\\(${24 - partial.length} run now, ${partial.length} resumed, 0 failed\\)`),
+    );
+    const rows = rowsOf(file);
+    expect(new Set(rows.map((r) => r.key)).size).toBe(rows.length); // no duplicates
+    expect(science(rows)).toEqual(science(expected));
+  }, 120_000);
+});
+
+describe('--jobs and --shard', () => {
+  it('--jobs 2 gives the rows of --jobs 1; shards 1/3..3/3 merged give the unsharded run', () => {
+    const path = specPath();
+    const two = tmp();
+    const r2 = regimes('run', path, '-o', two, '-q', '--jobs', '2');
+    expect(r2.code).toBe(0);
+    const expected = reference();
+    expect(science(rowsOf(join(two, 'results.jsonl')))).toEqual(science(expected));
+
+    const sharded = tmp();
+    const cellsPerShard: number[] = [];
+    for (const i of [1, 2, 3]) {
+      const r = regimes('run', path, '-o', sharded, '-q', '--shard', `${i}/3`);
+      expect(r.code).toBe(0);
+      cellsPerShard.push(Number(/: (\d+) of 12 cells/.exec(r.stdout)?.[1]));
+    }
+    expect(cellsPerShard).toEqual([4, 4, 4]);
+    // merging two of three shards: the missing cells are listed and the exit code says so
+    const partial = regimes(
+      'merge',
+      join(sharded, 'results.shard-1-of-3.jsonl'),
+      join(sharded, 'results.shard-3-of-3.jsonl'),
+      '-o',
+      join(sharded, 'partial.jsonl'),
+      '--spec',
+      path,
+    );
+    expect(partial.code).toBe(3);
+    expect(partial.stdout).toContain('8 of 24 (cell, learner) rows are missing');
+    expect(partial.stdout).toContain('seed=0,n=256|rf#0'); // cell 1, in shard 2
+    const merged = regimes('merge', sharded);
+    expect(merged.code).toBe(0);
+    expect(merged.stdout).toContain('merged 24 rows from 3 file(s)');
+    expect(merged.stdout).toContain('every (cell, learner) row of the spec is present');
+    const rows = rowsOf(join(sharded, 'results.jsonl'));
+    expect(science(rows)).toEqual(science(expected));
+    // in plan order
+    expect(rows.map((r) => r.key)).toEqual(expected.map((r) => r.key));
+
+    // a file of another spec is refused, and nothing is written
+    const other = tmp();
+    const otherSpec = join(other, 'other.yaml');
+    writeFileSync(otherSpec, spec.replace('d: 8', 'd: 6').replace('{ log2: [8, 11] }', '[64]'));
+    expect(regimes('run', otherSpec, '-o', other, '-q').code).toBe(0);
+    const mixed = regimes(
+      'merge',
+      join(sharded, 'results.shard-1-of-3.jsonl'),
+      join(other, 'results.jsonl'),
+      '-o',
+      join(other, 'mixed.jsonl'),
+    );
+    expect(mixed.code).toBe(1);
+    expect(mixed.stderr).toMatch(/rows of another spec: .*nothing was written/);
+    expect(existsSync(join(other, 'mixed.jsonl'))).toBe(false);
+    // the same shard twice: duplicates are reported
+    const twice = regimes(
+      'merge',
+      join(sharded, 'results.shard-2-of-3.jsonl'),
+      join(sharded, 'results.shard-2-of-3.jsonl'),
+      '-o',
+      join(other, 'twice.jsonl'),
+    );
+    expect(twice.stdout).toContain('8 row key(s) were in more than one file');
+  }, 180_000);
+});
+
+describe('dry run and schema', () => {
+  it('--dry-run lists the cells and estimates the work, running nothing', () => {
+    const path = specPath();
+    const out = tmp();
+    const r = regimes('run', path, '--dry-run', '-o', out, '--shard', '2/3');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('12 cells; shard 2/3 takes 4, 8 (cell, learner) rows');
+    expect(r.stdout).toContain('seed=0,n=256  (rf#0, ntk#0)');
+    expect(r.stdout).toMatch(/rf#0\s+4\s+[\d.]+ GFLOP\s+\d+ MiB/);
+    expect(existsSync(join(out, 'results.jsonl'))).toBe(false);
+  });
+
+  it('the shipped JSON Schema is the generated one, accepts every example and rejects bad specs', () => {
+    const schema = specJsonSchema(createRegistry());
+    const shipped = JSON.parse(readFileSync(join(root, 'packages/cli/schema/spec.schema.json'), 'utf8'));
+    expect(shipped, 'regenerate with: npx regimes schema > packages/cli/schema/spec.schema.json').toEqual(
+      schema,
+    );
+    expect(JSON.parse(regimes('schema').stdout)).toEqual(schema);
+    const ajv = new Ajv2020({ allErrors: true, strict: false });
+    const validate = ajv.compile(schema);
+    for (const example of ['quickstart', 'damian-vs-kernels', 'backward-feature-correction', 'transfer']) {
+      const doc = YAML.parse(readFileSync(join(root, `examples/${example}.yaml`), 'utf8'));
+      expect(validate(doc), `${example}: ${JSON.stringify(validate.errors)}`).toBe(true);
+    }
+    expect(validate(YAML.parse(spec))).toBe(true);
+    const bad = (patch: (s: Record<string, unknown>) => void) => {
+      const s = YAML.parse(spec);
+      patch(s);
+      return validate(s);
+    };
+    expect(bad((s) => ((s.learners as Record<string, unknown>[])[0]!.widht = 3))).toBe(false); // misspelt option
+    expect(bad((s) => ((s.target as Record<string, unknown>).kind = 'hermit'))).toBe(false);
+    expect(bad((s) => ((s.sweep as Record<string, unknown>).n = { log: [1, 2] }))).toBe(false);
+    expect(bad((s) => (s.backend = 'gpu'))).toBe(false);
+  });
+});
