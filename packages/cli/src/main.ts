@@ -150,6 +150,7 @@ export function buildProgram(setExit: (code: number) => void): Command {
             jobs: opts.jobs,
             ...(opts.shard ? { shard: opts.shard } : {}),
             workers: { registryModule: registryModulePath(), plugins: opts.plugin },
+            onStart: (total, resumed) => display.start(total, resumed),
             onRow: (row, done, total, skipped) =>
               display.row(progressLine(row, done, total, skipped), done, total, skipped),
             onFitProgress: (key, done, total) => display.fitProgress(key, done, total),

@@ -68,8 +68,9 @@ export class ProgressDisplay {
     this.draw();
   }
 
-  start(total: number): void {
+  start(total: number, resumed: number): void {
     this.total = total;
+    this.done = resumed;
     this.draw();
   }
 

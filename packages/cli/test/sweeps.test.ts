@@ -162,6 +162,40 @@ describe('--jobs and --shard', () => {
   }, 180_000);
 });
 
+describe('a dead worker', () => {
+  it('costs the rows of its cell, recorded as errors; the sweep goes on and the exit code says so', () => {
+    const dir = tmp();
+    const path = join(dir, 'crash.yaml');
+    const plugin = join(root, 'packages/cli/test/fixtures/crash-plugin.js');
+    writeFileSync(
+      path,
+      `target: { kind: hermite, d: 4, degree: 2 }
+plugins: [${JSON.stringify(plugin)}]
+learners: [{ kind: crash, at: 64 }, { kind: ntk }]
+sweep: { n: [32, 64, 128] }
+test: { n: 256 }
+`,
+    );
+    const r = regimes('run', path, '-o', dir, '--jobs', '2');
+    expect(r.code).toBe(3);
+    expect(r.stderr).toMatch(
+      /cell n=64: the worker process running this cell died \(signal SIGKILL: out of memory\?\)/,
+    );
+    const rows = rowsOf(join(dir, 'results.jsonl'));
+    expect(rows.map((row) => [row.key, row.status]).sort()).toEqual(
+      [
+        ['n=32|crash#0', 'ok'],
+        ['n=32|ntk#0', 'ok'],
+        ['n=64|crash#0', 'error'],
+        ['n=64|ntk#0', 'error'],
+        ['n=128|crash#0', 'ok'],
+        ['n=128|ntk#0', 'ok'],
+      ].sort(),
+    );
+    expect(rows.find((row) => row.key === 'n=64|ntk#0')!.error).toMatch(/worker process .* died/);
+  }, 60_000);
+});
+
 describe('dry run and schema', () => {
   it('--dry-run lists the cells and estimates the work, running nothing', () => {
     const path = specPath();

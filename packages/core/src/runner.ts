@@ -35,6 +35,8 @@ export interface RunOptions {
   readonly signal?: AbortSignal;
   /** Called after each learner's rows are written, and for each learner skipped on resume. */
   readonly onRow?: (row: ResultRow, done: number, total: number, skipped: boolean) => void;
+  /** Called once the rows to run are known: `total` rows in this run, `resumed` of them already present. */
+  readonly onStart?: (total: number, resumed: number) => void;
   /** Called as a long fit advances (`done` of `total` steps) — for progress bars. */
   readonly onFitProgress?: (key: string, done: number, total: number) => void;
   /** Run only the cells of shard `index` of `count` (1-based): those with cell index ≡ index − 1 mod count. */
@@ -153,6 +155,7 @@ export async function runExperiment(input: SpecInput | Spec, options: RunOptions
     }
     if (todo.length) work.push({ cell, todo });
   }
+  options.onStart?.(total, done);
   const onLearnerRows = (learnerRows: ResultRow[]) => {
     for (const row of learnerRows) {
       writer?.append(row);
