@@ -3,8 +3,8 @@
 // Prints a table and writes bench-results/bench.json. Speed goals live here, never in unit tests.
 //   npm run bench [-- --quick] [-- --backend wasm]
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { cpus, totalmem } from 'node:os';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, tmpdir, totalmem } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { activateBackend, choleskyPanels, choleskySolveTensor, disposeFactor, Rng } from '@regimes/core';
@@ -215,6 +215,59 @@ const rows = cases.map((c) => {
     speed_vs_numpy: theirs ? theirs / mine : null,
   };
 });
+// Sweep throughput: the same sweep through the `regimes` command with --jobs 1 and --jobs 2
+// (cells in worker processes), per CPU backend; wall time includes each process's start-up.
+const sweepCells = quick ? 8 : 16;
+const sweepSpec = `name: bench-sweep
+target: { kind: hermite, d: 16, degree: 2 }
+learners:
+  - { kind: nn, width: 256, steps: ${quick ? 100 : 300}, lr: 0.5 }
+  - { kind: ntk, ridge: 1.0e-3 }
+sweep: { n: [512, 1024, 2048, 4096], seed: { range: [0, ${sweepCells / 4}] } }
+test: { n: 2048 }
+`;
+const sweeps = [];
+const work = mkdtempSync(join(tmpdir(), 'regimes-bench-'));
+writeFileSync(join(work, 'sweep.yaml'), sweepSpec);
+const cliBin = join(here, '..', 'packages', 'cli', 'bin', 'regimes.js');
+for (const b of [...new Set([backend, 'wasm'])]) {
+  const perJobs = {};
+  for (const jobs of [1, 2]) {
+    process.stderr.write(`sweep of ${sweepCells} cells on ${b} with --jobs ${jobs} ... `);
+    const t0 = performance.now();
+    const r = spawnSync(
+      process.execPath,
+      [
+        cliBin,
+        'run',
+        join(work, 'sweep.yaml'),
+        '-o',
+        join(work, `${b}-${jobs}`),
+        '-q',
+        '--backend',
+        b,
+        '--jobs',
+        String(jobs),
+      ],
+      { encoding: 'utf8' },
+    );
+    const seconds = (performance.now() - t0) / 1000;
+    if (r.status !== 0) throw new Error(`bench sweep failed: ${r.stderr}`);
+    perJobs[jobs] = seconds;
+    process.stderr.write(`${seconds.toFixed(1)} s\n`);
+  }
+  sweeps.push({
+    backend: b,
+    cells: sweepCells,
+    jobs1_s: perJobs[1],
+    jobs2_s: perJobs[2],
+    jobs1_cells_per_min: (60 * sweepCells) / perJobs[1],
+    jobs2_cells_per_min: (60 * sweepCells) / perJobs[2],
+    speedup: perJobs[1] / perJobs[2],
+  });
+}
+rmSync(work, { recursive: true, force: true });
+
 const machine = `${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${Math.round(totalmem() / 2 ** 30)} GiB`;
 const header = `regimes bench — ${new Date().toISOString().slice(0, 10)} — backend ${backend} — ${machine} — numpy ${numpy.numpy ?? '-'} (${numpy.blas})`;
 const table = [
@@ -225,9 +278,17 @@ const table = [
       `| ${r.case} | ${r.regimes_s.toFixed(3)}${r.regimes_gflops ? ` (${r.regimes_gflops.toFixed(1)} GFLOP/s)` : ''} | ${r.numpy_s?.toFixed(3) ?? '—'} | ${r.speed_vs_numpy ? `${r.speed_vs_numpy.toFixed(2)}×` : '—'} |`,
   ),
 ].join('\n');
-process.stdout.write(`${header}\n\n${table}\n`);
+const sweepTable = [
+  `| sweep (${sweepCells} cells: nn + ntk, n 512–4096) | --jobs 1 (cells/min) | --jobs 2 (cells/min) | speed-up |`,
+  '|---|---:|---:|---:|',
+  ...sweeps.map(
+    (w) =>
+      `| backend ${w.backend} | ${w.jobs1_cells_per_min.toFixed(1)} (${w.jobs1_s.toFixed(1)} s) | ${w.jobs2_cells_per_min.toFixed(1)} (${w.jobs2_s.toFixed(1)} s) | ${w.speedup.toFixed(2)}× |`,
+  ),
+].join('\n');
+process.stdout.write(`${header}\n\n${table}\n\n${sweepTable}\n`);
 mkdirSync(join(here, '..', 'bench-results'), { recursive: true });
 writeFileSync(
   join(here, '..', 'bench-results', 'bench.json'),
-  `${JSON.stringify({ date: new Date().toISOString(), backend, machine, numpy, rows }, null, 2)}\n`,
+  `${JSON.stringify({ date: new Date().toISOString(), backend, machine, numpy, rows, sweeps }, null, 2)}\n`,
 );

@@ -12,15 +12,22 @@ import {
   type Spec,
   type SpecInput,
 } from '@regimes/core';
-import { createRegistry } from './defaults.js';
+import { createRegistry, registryModulePath } from './defaults.js';
 
 export { createRegistry, defaultPlugins } from './defaults.js';
 export { main } from './main.js';
 
-/** runExperiment from core, with the default plugins unless a registry is given. */
+/**
+ * runExperiment from core, with the default plugins unless a registry is given (worker processes
+ * of `jobs > 1` rebuild the default registry; with your own registry, pass `workers` too).
+ */
 export function runExperiment(
   spec: SpecInput | Spec,
   options: Partial<RunOptions> = {},
 ): Promise<ExperimentResult> {
-  return runWith(spec, { ...options, registry: options.registry ?? createRegistry() });
+  return runWith(spec, {
+    ...options,
+    registry: options.registry ?? createRegistry(),
+    ...(options.registry || options.workers ? {} : { workers: { registryModule: registryModulePath() } }),
+  });
 }

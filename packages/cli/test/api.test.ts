@@ -1,7 +1,8 @@
 // The programmatic API: an experiment composed in TypeScript, with kinds defined in code.
 import { defineTarget, type LearnerFactory, options } from '@regimes/core';
 import { silentLogger } from '@regimes/core/testing';
-import { randomFeatures } from '@regimes/learners';
+import { learner, randomFeatures } from '@regimes/learners';
+import { target } from '@regimes/targets';
 import * as tf from '@tensorflow/tfjs-core';
 import { describe, expect, it } from 'vitest';
 import { runExperiment } from '../src/index.js';
@@ -15,6 +16,25 @@ const cubic = defineTarget({
 });
 
 describe('runExperiment from @regimes/cli', () => {
+  it('takes typed entries and a learner sweep; worker processes give the same rows', async () => {
+    const spec = {
+      target: target.hermite({ d: 6, degree: 2 }),
+      learners: [learner.rf({ width: 64, bias: 0.5, sweep: { ridge: { logspace: [-4, -2, 2] } } })],
+      sweep: { n: [64, 128] },
+      test: { n: 256 },
+    };
+    const one = await runExperiment(spec, { log: silentLogger });
+    const two = await runExperiment(spec, { log: silentLogger, jobs: 2 });
+    expect(one.rows.map((r) => r.key)).toEqual([
+      'n=64|rf#0(ridge=0.0001)',
+      'n=64|rf#0(ridge=0.01)',
+      'n=128|rf#0(ridge=0.0001)',
+      'n=128|rf#0(ridge=0.01)',
+    ]);
+    expect(one.rows.map((r) => r.learner.ridge)).toEqual([1e-4, 1e-2, 1e-4, 1e-2]);
+    expect(two.rows.map((r) => [r.key, r.metrics])).toEqual(one.rows.map((r) => [r.key, r.metrics]));
+  }, 60_000);
+
   it('runs a spec object with the default plugins and a target defined in code', async () => {
     const { rows, backend } = await runExperiment(
       {

@@ -50,6 +50,7 @@ export const SpecSchema = options({
 });
 
 export type SpecInput = z.input<typeof SpecSchema>;
+
 export type Spec = z.output<typeof SpecSchema>;
 
 function inOrder<T extends object>(parsed: T, raw: object | undefined): T {

@@ -92,6 +92,8 @@ export function expandRange(range: SweepRange): number[] {
     if (step === 0) throw 'range step cannot be 0';
     for (let v = a, i = 0; step > 0 ? v < b - 1e-12 : v > b + 1e-12; v = a + ++i * step) values.push(v);
   }
+  // 10 ** -4 is 0.00009999999999999999: keep 15 significant digits, as a user would write them
+  values = values.map((v) => Number(v.toPrecision(15)));
   // powers and spaces of integers land a few ulps off: snap values within 1e-9 of an integer
   values = values.map((v) =>
     Math.abs(v - Math.round(v)) <= 1e-9 * Math.max(1, Math.abs(v)) ? Math.round(v) : v,

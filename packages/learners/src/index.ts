@@ -1,14 +1,27 @@
 /** @regimes/learners — random features, the neural tangent model, NTK and kernel ridge. */
-import { ContainerModule, definePlugin, LearnerFactory, packageVersion } from '@regimes/core';
-import { damian } from './damian.js';
-import { deep } from './deep.js';
-import { kernelRidge } from './kernel.js';
-import { network } from './nn.js';
-import { oneStep } from './one-step.js';
-import { transfer } from './transfer.js';
-import { neuralTangent } from './nt.js';
-import { neuralTangentKernel } from './ntk.js';
-import { randomFeatures } from './rf.js';
+import { ContainerModule, definePlugin, kindEntry, LearnerFactory, packageVersion } from '@regimes/core';
+import { damian, damianOptions } from './damian.js';
+import { deep, deepOptions } from './deep.js';
+import { kernelRidge, kernelRidgeOptions } from './kernel.js';
+import { network, networkOptions } from './nn.js';
+import { oneStep, oneStepOptions } from './one-step.js';
+import { transfer, transferOptions } from './transfer.js';
+import { neuralTangent, neuralTangentOptions } from './nt.js';
+import { neuralTangentKernel, neuralTangentKernelOptions } from './ntk.js';
+import { randomFeatures, randomFeaturesOptions } from './rf.js';
+
+/** Typed learner entries for specs written in TypeScript: `learner.rf({ width: 512, ridge: 1e-3 })`. */
+export const learner = {
+  rf: kindEntry('rf', randomFeaturesOptions),
+  nt: kindEntry('nt', neuralTangentOptions),
+  ntk: kindEntry('ntk', neuralTangentKernelOptions),
+  kernel: kindEntry('kernel', kernelRidgeOptions),
+  nn: kindEntry('nn', networkOptions),
+  damian: kindEntry('damian', damianOptions),
+  oneStep: kindEntry('one-step', oneStepOptions),
+  deep: kindEntry('deep', deepOptions),
+  transfer: kindEntry('transfer', transferOptions),
+};
 
 export {
   type Activation,

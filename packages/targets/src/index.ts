@@ -1,9 +1,18 @@
 /** @regimes/targets — target distributions with exactly known structure. */
-import { ContainerModule, definePlugin, packageVersion, TargetFactory } from '@regimes/core';
-import { hermite, transfer } from './hermite.js';
-import { hierarchical } from './hierarchical.js';
-import { mixture } from './mixture.js';
-import { quadratic } from './quadratic.js';
+import { ContainerModule, definePlugin, kindEntry, packageVersion, TargetFactory } from '@regimes/core';
+import { hermite, hermiteOptions, transfer, transferOptions } from './hermite.js';
+import { hierarchical, hierarchicalOptions } from './hierarchical.js';
+import { mixture, mixtureOptions } from './mixture.js';
+import { quadratic, quadraticOptions } from './quadratic.js';
+
+/** Typed target entries for specs written in TypeScript: `target.hermite({ d: 16, degree: 2 })`. */
+export const target = {
+  hermite: kindEntry('hermite', hermiteOptions),
+  quadratic: kindEntry('quadratic', quadraticOptions),
+  mixture: kindEntry('mixture', mixtureOptions),
+  hierarchical: kindEntry('hierarchical', hierarchicalOptions),
+  transfer: kindEntry('transfer', transferOptions),
+};
 
 export {
   evaluateHermiteTerms,
