@@ -141,7 +141,7 @@ describe('regimes list, validate, backends', () => {
   it('validates a spec and counts its rows', () => {
     const r = regimes('validate', specFile(small));
     expect(r.code).toBe(0);
-    expect(r.stdout).toMatch(/valid; 2 cells × 1 learners = 2 rows \(spec hash [0-9a-f]{16}\)/);
+    expect(r.stdout).toMatch(/valid; 2 cells, 2 \(cell, learner\) rows \(spec hash [0-9a-f]{16}\)/);
   });
 
   it('reports each backend with availability', () => {

@@ -221,7 +221,9 @@ export const deep: LearnerFactory = defineLearnerKind({
             tf.dispose(hidden);
           }
           monitor?.record(entry);
+          ctx.progress(global, totalSteps);
         };
+        const totalSteps = stages.reduce((sum, st) => sum + st.steps, 0);
         try {
           await record(stages[0]!.depth);
           for (const stage of stages) {
