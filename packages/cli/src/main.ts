@@ -17,6 +17,7 @@ import {
 import { Command, CommanderError, Option } from 'commander';
 import { createRegistry } from './defaults.js';
 import { listKinds, pointNames } from './describe.js';
+import { registerPlotCommands } from './plot.js';
 
 const EXIT_ERROR = 1;
 /** The run finished, but some rows failed (status error or diverged). */
@@ -140,6 +141,7 @@ export function buildProgram(setExit: (code: number) => void): Command {
       }
     });
 
+  registerPlotCommands(program);
   return program;
 }
 

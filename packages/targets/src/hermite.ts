@@ -294,8 +294,14 @@ export const hermite = defineTargetKind({
   // The energies do not depend on U, but a projected expression's do on the rng: rebuild the run's g.
   theory: (o, context) =>
     staircaseTheory(
-      multiIndexTarget(o.d, new Float64Array(o.r * o.d), o.r, linkOf(o, o.r, context.rng), o.normalize, o.noise)
-        .structure,
+      multiIndexTarget(
+        o.d,
+        new Float64Array(o.r * o.d),
+        o.r,
+        linkOf(o, o.r, context.rng),
+        o.normalize,
+        o.noise,
+      ).structure,
       o.d,
       context,
     ),

@@ -62,7 +62,7 @@ export function staircaseTheory(
   context: Pick<TheoryContext, 'xKey' | 'xs' | 'metric'>,
 ): TheoryCurve[] {
   if (context.xKey !== 'n' || !structure.hermiteEnergy) return [];
-  const label = 'kernel staircase ‖P>ℓ f*‖², d^ℓ ≤ n';
+  const label = 'kernel staircase ‖P>ℓ f*‖², ℓ = ⌊log_d n⌋';
   switch (context.metric) {
     case 'risk':
     case 'excess-risk':

@@ -18,7 +18,14 @@ describe('kernel staircase', () => {
 
   it('steps down by each degree’s energy at n = d^ℓ (hand-computed terms)', () => {
     // g = 0.5 + 2 h1(z) + h3(z): energies ‖P_k‖² = [0.25, 4, 0, 1], Var f* = 5
-    const o = { d: 4, terms: [{ coef: 0.5, alpha: [0] }, { coef: 2, alpha: [1] }, { coef: 1, alpha: [3] }] };
+    const o = {
+      d: 4,
+      terms: [
+        { coef: 0.5, alpha: [0] },
+        { coef: 2, alpha: [1] },
+        { coef: 1, alpha: [3] },
+      ],
+    };
     const [curve, ...rest] = theory(o, context([2, 10, 100]));
     expect(rest).toEqual([]);
     expect(curve!.metric).toBe('risk');
