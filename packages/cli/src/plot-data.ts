@@ -260,7 +260,9 @@ export function plotData(
     const clipped = means.filter((m) => m.lo < floor);
     for (const m of clipped) m.lo = floor;
     if (clipped.length)
-      notes.push(`band clipped at ${floor.toPrecision(2)} at ${clipped.length} points (log axis)`);
+      notes.push(
+        `lower band edge clipped at ${floor.toPrecision(2)} at ${clipped.length} point${clipped.length === 1 ? '' : 's'} (log axis)`,
+      );
   }
 
   const panels = sortValues([...new Set(means.map((m) => m.panel))]);
