@@ -17,6 +17,25 @@ const THEORY_DASH = [7, 4];
 /** d3's category10: neighbours stay distinct (tableau10 puts orange next to red). */
 const SCHEME = 'category10';
 
+/**
+ * Ticks of a log axis over [lo, hi]: powers of ten when they are at least four, else 1-2-5, else
+ * 1-2-3-5-7, else every digit per decade (Vega's own log ticks label every digit, and crowd).
+ */
+export function logTicks(lo: number, hi: number): number[] {
+  const sets = [[1], [1, 2, 5], [1, 2, 3, 5, 7], [1, 2, 3, 4, 5, 6, 7, 8, 9]];
+  let ticks: number[] = [];
+  for (const mantissas of sets) {
+    ticks = [];
+    for (let e = Math.floor(Math.log10(lo)); e <= Math.ceil(Math.log10(hi)); e++)
+      for (const m of mantissas) {
+        const v = Number((m * 10 ** e).toPrecision(12));
+        if (v >= lo && v <= hi) ticks.push(v);
+      }
+    if (ticks.length >= 4) break;
+  }
+  return ticks;
+}
+
 /** The Vega-Lite spec of a figure: band, mean line with points, seed points, dashed theory. */
 export function vegaLiteSpec(data: PlotData): TopLevelSpec {
   const series = [...data.measuredSeries, ...data.theorySeries];
@@ -50,14 +69,26 @@ export function vegaLiteSpec(data: PlotData): TopLevelSpec {
     type: 'quantitative' as const,
     title: data.xTitle,
     scale: data.xLog ? { type: 'log' as const, nice: false, padding: 16 } : { zero: false },
-    axis: { grid: true, ...(data.xLog ? { format: '~g' } : {}), ...(xs.length <= 8 ? { values: xs } : {}) },
+    axis: {
+      grid: true,
+      ...(data.xLog ? { format: '~g' } : {}),
+      ...(xs.length <= 8 ? { values: xs } : data.xLog ? { values: logTicks(xs[0]!, xs.at(-1)!) } : {}),
+    },
   };
+  const ys = [
+    ...data.means.flatMap((m) => [m.y, m.lo, m.hi]),
+    ...data.seeds.map((p) => p.y),
+    ...data.theory.map((t) => t.y),
+  ];
   const y = {
     field: 'y',
     type: 'quantitative' as const,
     title: data.yTitle,
     scale: data.yLog ? { type: 'log' as const, nice: false, padding: 12 } : { zero: false },
-    axis: { grid: true, ...(data.yLog ? { format: '~g' } : {}) },
+    axis: {
+      grid: true,
+      ...(data.yLog ? { format: '~g', values: logTicks(Math.min(...ys), Math.max(...ys)) } : {}),
+    },
   };
   // the band fills with the series' colour but stays out of the legend, which shows the lines
   // (its own field name, so that vega-lite does not merge it into the series legend and disable that)

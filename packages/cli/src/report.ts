@@ -5,7 +5,7 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { formatSummaryMarkdown, type ResultRow, summarize, summaryTable } from '@regimes/core';
-import { stringify } from 'yaml';
+import { Document, isScalar, visit } from 'yaml';
 
 /** The spec as written next to the results (spec.json / spec.yaml), else rebuilt from the rows. */
 export function specText(rows: readonly ResultRow[], runDir: string): { text: string; source: string } {
@@ -35,7 +35,14 @@ export function specText(rows: readonly ResultRow[], runDir: string): { text: st
     metrics,
     sweep,
   };
-  return { text: stringify(spec).trimEnd(), source: 'reconstructed from the rows' };
+  const doc = new Document(spec);
+  // lists of numbers and names on one line, as a spec is written by hand
+  visit(doc, {
+    Seq(_, node) {
+      if (node.items.every((item) => isScalar(item))) node.flow = true;
+    },
+  });
+  return { text: doc.toString().trimEnd(), source: 'reconstructed from the rows' };
 }
 
 const learnerOf = (r: ResultRow) => r.key.split('|')[1] ?? r.learner.id;
@@ -130,7 +137,7 @@ export async function writeReport(input: ReportInput): Promise<string[]> {
     '',
     '## Environment',
     '',
-    '| | value (rows) |',
+    '| what | value (rows) |',
     '| --- | --- |',
     ...env.map(
       (e) => `| ${escapeMd(e.name)} | ${e.values.map(([v, k]) => `${escapeMd(v)} (${k})`).join(', ')} |`,
@@ -179,7 +186,7 @@ ${figure ? `<figure>${figure.svg.replace(/^<\?xml[^>]*>\s*/, '')}</figure>` : `<
 ${groups.length ? htmlTable(table.header, table.lines) : '<p>(no rows)</p>'}
 <h2>Environment</h2>
 ${htmlTable(
-  ['', 'value (rows)'],
+  ['what', 'value (rows)'],
   env.map((e) => [e.name, e.values.map(([v, k]) => `${v} (${k})`).join(', ')]),
 )}
 <h2>Failed rows (${rows.length - ok})</h2>
