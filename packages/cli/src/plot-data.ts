@@ -303,7 +303,7 @@ export function plotData(
       ? `${[...seedCounts][0]} seed${[...seedCounts][0] === 1 ? '' : 's'}`
       : `${Math.min(...seedCounts)}–${Math.max(...seedCounts)} seeds`;
   const subtitle = [
-    `line: mean over ${seedText}; ${bandDescription[opts.band]}${theorySeries.length ? '; dashed: theory' : ''}`,
+    `line: mean over ${seedText}; ${Math.max(...seedCounts) > 1 ? bandDescription[opts.band] : 'no band (one seed)'}${theorySeries.length ? '; dashed: theory' : ''}`,
     ...notes,
   ];
   return {

@@ -168,6 +168,10 @@ describe('plot data', () => {
     );
     const data = plotData(rows, options({ curves: true }), registry);
     expect(data.yTitle).toBe('test-risk');
+    expect(data.subtitle[0]).toBe('line: mean over 2 seeds; band: mean ± 1 sample std over seeds');
+    expect(plotData(rows.slice(0, 1), options({ curves: true }), registry).subtitle[0]).toBe(
+      'line: mean over 1 seed; no band (one seed)',
+    );
     expect(data.xLog).toBe(false);
     expect(data.means.map((m) => [m.x, m.y])).toEqual([
       [0, 1.5],
