@@ -23,6 +23,7 @@ import { Command, CommanderError, InvalidArgumentError, Option } from 'commander
 import { createRegistry, registryModulePath } from './defaults.js';
 import { describePlan, listKinds, pointNames } from './describe.js';
 import { ProgressDisplay } from './progress.js';
+import { registerPlotCommands } from './plot.js';
 
 const EXIT_ERROR = 1;
 /** The run finished, but some rows failed (status error or diverged). */
@@ -304,6 +305,7 @@ export function buildProgram(setExit: (code: number) => void): Command {
       }
     });
 
+  registerPlotCommands(program);
   return program;
 }
 

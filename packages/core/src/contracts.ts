@@ -169,9 +169,41 @@ export interface KindFactory<Options = unknown> {
   readonly options: z.ZodType<Options>;
 }
 
+/** One theory curve drawn over measured results: y against the plot's x, for one metric. */
+export interface TheoryCurve {
+  /** Legend entry, e.g. `kernel staircase ‖P>ℓ f*‖²`. */
+  readonly label: string;
+  /** The metric (or diagnostic) the curve predicts; the plotter draws it only on that y. */
+  readonly metric: string;
+  /** Points in data space, drawn in this order (two points at one x draw a vertical step). */
+  readonly points: readonly { readonly x: number; readonly y: number }[];
+}
+
+/** What a plot asks a factory's `theory` for: the x axis it must cover and the y it shows. */
+export interface TheoryContext {
+  /** The cell key on the x axis: `n`, `target.d`, `learners.width`, ... */
+  readonly xKey: string;
+  /** The measured x values of the panel, sorted and distinct; a curve may add points between them. */
+  readonly xs: readonly number[];
+  /** The metric on the y axis (a curve for another metric is not drawn). */
+  readonly metric: string;
+  /** The rows' target entry (`kind` and its parsed options), for learner theories that depend on it. */
+  readonly target: { readonly kind: string } & Readonly<Record<string, unknown>>;
+  /**
+   * The stream the runner gives the target's `create` for the panel's first seed
+   * (`Rng.fromSeed(seed).child('target')`), so a theory can rebuild the run's exact target.
+   */
+  readonly rng: Rng;
+}
+
 export interface TargetFactory<Options = unknown> extends KindFactory<Options> {
   /** `rng` is for the target's own random structure (e.g. a seeded U). */
   create(options: Options, context: { rng: Rng }): Target;
+  /**
+   * Closed-form predictions for this target (e.g. the kernel staircase), drawn over results;
+   * an empty list when the context's x or metric is one the target has no theory for.
+   */
+  theory?(options: Options, context: TheoryContext): TheoryCurve[];
 }
 
 /** A rough count of one fit's work, for `regimes run --dry-run`. */
@@ -194,6 +226,8 @@ export interface LearnerFactory<Options = unknown> extends KindFactory<Options> 
   create(options: Options): Learner;
   /** Optional: the work of a fit with these options and sizes (for dry runs). */
   estimate?(options: Options, size: FitSize): WorkEstimate;
+  /** Closed-form predictions for this learner on the context's target, as for `TargetFactory.theory`. */
+  theory?(options: Options, context: TheoryContext): TheoryCurve[];
 }
 
 export interface MetricFactory<Options = unknown> extends KindFactory<Options> {
@@ -231,7 +265,11 @@ export type FactoryOf<P extends ExtensionPoint> = Factories[P];
 
 // Typed constructors: the option type is inferred from the schema (one source of truth).
 export function defineTargetKind<S extends z.ZodType>(
-  f: KindFactory<z.output<S>> & { options: S; create(o: z.output<S>, c: { rng: Rng }): Target },
+  f: KindFactory<z.output<S>> & {
+    options: S;
+    create(o: z.output<S>, c: { rng: Rng }): Target;
+    theory?(o: z.output<S>, c: TheoryContext): TheoryCurve[];
+  },
 ): TargetFactory {
   return f as unknown as TargetFactory;
 }
@@ -240,6 +278,7 @@ export function defineLearnerKind<S extends z.ZodType>(
     options: S;
     create(o: z.output<S>): Learner;
     estimate?(o: z.output<S>, size: FitSize): WorkEstimate;
+    theory?(o: z.output<S>, c: TheoryContext): TheoryCurve[];
   },
 ): LearnerFactory {
   return f as unknown as LearnerFactory;

@@ -51,9 +51,8 @@ const fmt = (x: number) =>
       : x.toPrecision(4)
     : String(x);
 
-/** A plain-text table of the summary, one line per group. */
-export function formatSummary(groups: readonly SummaryGroup[]): string {
-  if (!groups.length) return '(no rows)';
+/** The summary as a header and one row of cells per group (shared by the text and Markdown tables). */
+export function summaryTable(groups: readonly SummaryGroup[]): { header: string[]; lines: string[][] } {
   const cellKeys = [...new Set(groups.flatMap((g) => Object.keys(g.cell)))];
   const metricNames = [...new Set(groups.flatMap((g) => Object.keys(g.metrics)))];
   const header = ['learner', ...cellKeys, 'runs', ...metricNames.map((m) => `${m} (mean ± std)`), 'fit s'];
@@ -64,6 +63,13 @@ export function formatSummary(groups: readonly SummaryGroup[]): string {
     ...metricNames.map((m) => (g.metrics[m] ? `${fmt(g.metrics[m].mean)} ± ${fmt(g.metrics[m].std)}` : '-')),
     fmt(g.fitSeconds),
   ]);
+  return { header, lines };
+}
+
+/** A plain-text table of the summary, one line per group. */
+export function formatSummary(groups: readonly SummaryGroup[]): string {
+  if (!groups.length) return '(no rows)';
+  const { header, lines } = summaryTable(groups);
   const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i]!.length)));
   const render = (cols: string[]) =>
     cols
@@ -71,4 +77,17 @@ export function formatSummary(groups: readonly SummaryGroup[]): string {
       .join('  ')
       .trimEnd();
   return [render(header), render(widths.map((w) => '-'.repeat(w))), ...lines.map(render)].join('\n');
+}
+
+/** The summary as a Markdown (GitHub) table. */
+export function formatSummaryMarkdown(groups: readonly SummaryGroup[]): string {
+  if (!groups.length) return '(no rows)';
+  const { header, lines } = summaryTable(groups);
+  const cell = (c: string) => c.replace(/\\/g, '\\\\').replace(/\|/g, '\\|');
+  const render = (cols: string[]) => `| ${cols.map(cell).join(' | ')} |`;
+  return [
+    render(header),
+    `|${header.map((_, i) => (i === 0 ? ' --- ' : ' ---: ')).join('|')}|`,
+    ...lines.map(render),
+  ].join('\n');
 }

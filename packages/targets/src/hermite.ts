@@ -22,6 +22,7 @@ import {
 import * as tf from '@tensorflow/tfjs-core';
 import { evaluateHermiteTerms, hermiteEnergies, projectOnHermite } from './hermite-basis.js';
 import { degreeOf, type HermiteTerm, hermiteExpansion, polynomialOf } from './polynomial.js';
+import { staircaseTheory } from './staircase.js';
 
 export const hermitePresets = ['single', 'sum', 'staircase', 'product', 'damian'] as const;
 export type HermitePreset = (typeof hermitePresets)[number];
@@ -290,6 +291,20 @@ export const hermite = defineTargetKind({
     const u = subspaceOf(o, rng.child('U'));
     return multiIndexTarget(o.d, u, o.r, linkOf(o, o.r, rng), o.normalize, o.noise);
   },
+  // The energies do not depend on U, but a projected expression's do on the rng: rebuild the run's g.
+  theory: (o, context) =>
+    staircaseTheory(
+      multiIndexTarget(
+        o.d,
+        new Float64Array(o.r * o.d),
+        o.r,
+        linkOf(o, o.r, context.rng),
+        o.normalize,
+        o.noise,
+      ).structure,
+      o.d,
+      context,
+    ),
 });
 
 export const transfer = defineTargetKind({

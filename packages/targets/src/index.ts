@@ -36,6 +36,7 @@ export {
   transferOptions,
 } from './hermite.js';
 export { hierarchical, hierarchicalOptions } from './hierarchical.js';
+export { energyAbove, staircaseLevel, staircasePoints, staircaseTheory, varianceOf } from './staircase.js';
 export { mixture, mixtureBayes, mixtureOptions } from './mixture.js';
 export { quadratic, quadraticForm, quadraticOptions, quadraticSpectra } from './quadratic.js';
 export { degreeOf, type HermiteTerm, hermiteExpansion, Polynomial, polynomialOf } from './polynomial.js';

@@ -1,0 +1,370 @@
+// `regimes plot` and `regimes report` on a synthetic results file whose means and spreads are known.
+import { execFile } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { ResultRow } from '@regimes/core';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { createRegistry } from '../src/defaults.js';
+import { fontMetrics } from '../src/font-metrics.js';
+import { plotData, type PlotOptions } from '../src/plot-data.js';
+import { drawFigure } from '../src/plot.js';
+import { logTicks } from '../src/plot-render.js';
+import { writeReport } from '../src/report.js';
+
+const root = fileURLToPath(new URL('../../..', import.meta.url));
+const bin = join(root, 'packages/cli/bin/regimes.js');
+
+/** Run the built command; the commands of this file run concurrently (each spends seconds importing). */
+function regimes(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((done) =>
+    execFile(process.execPath, [bin, ...args], { cwd: root, encoding: 'utf8' }, (error, stdout, stderr) =>
+      done({ code: error ? Number(error.code ?? 1) : 0, stdout, stderr }),
+    ),
+  );
+}
+
+// g = 2 h1(z) + h3(z) on d = 4: energies ‖P_1‖² = 4, ‖P_3‖² = 1. Staircase over n ∈ [2, 32]:
+// 5 for n < 4, then 1 (degree 2 is empty, so nothing changes at 16).
+const target = {
+  kind: 'hermite',
+  d: 4,
+  r: 1,
+  terms: [
+    { coef: 2, alpha: [1] },
+    { coef: 1, alpha: [3] },
+  ],
+  degree: 2,
+  maxDegree: 8,
+  normalize: false,
+  noise: 0,
+};
+const ns = [2, 8, 32];
+/** Learner a: seeds give m·(0.5, 0.5, 2), so mean m and sample std m·√0.75 (min–max is m·[0.5, 2]); m = 1/√n. */
+const spreadA = Math.sqrt(0.75);
+const meanA = (n: number) => 1 / Math.sqrt(n);
+/** Learner b: seeds give m·(0.8, 1, 1.2); m = 2/n. */
+const meanB = (n: number) => 2 / n;
+
+function row(
+  n: number,
+  seed: number,
+  learner: string,
+  risk: number,
+  extra: Partial<ResultRow> = {},
+): ResultRow {
+  const id = learner.split(':')[0]!;
+  return {
+    spec: 'synthetic',
+    specHash: '0123456789abcdef',
+    key: `n=${n},seed=${seed}|${learner}`,
+    cell: { n, seed },
+    learner: { id, kind: 'rf', width: 16 },
+    target,
+    metrics: { risk },
+    diagnostics: { 'train-risk': risk / 2 },
+    timing: { fit_s: 0.5, eval_s: 0.1 },
+    backend: 'cpu',
+    status: 'ok',
+    seed,
+    versions: { '@regimes/core': '0.1.0', '@tensorflow/tfjs-core': '4.22.0' },
+    finishedAt: '2026-01-01T00:00:00.000Z',
+    ...extra,
+  };
+}
+
+function fixtureRows(): ResultRow[] {
+  const rows: ResultRow[] = [];
+  for (const n of ns)
+    [0.5, 0.5, 2].forEach((f, seed) => {
+      rows.push(row(n, seed, 'a', meanA(n) * f));
+      rows.push(row(n, seed, 'b', meanB(n) * [0.8, 1, 1.2][seed]!));
+      // a ridge variant of a third learner: its own series
+      rows.push(row(n, seed, 'rf#0:ridge=0.1', 0.3));
+    });
+  rows.push({ ...row(32, 3, 'b', Number.NaN), status: 'error', error: 'boom: the solve failed' });
+  return rows;
+}
+
+function writeFixture(rows = fixtureRows()): string {
+  const dir = mkdtempSync(join(tmpdir(), 'regimes-plot-'));
+  writeFileSync(join(dir, 'results.jsonl'), rows.map((r) => JSON.stringify(r)).join('\n') + '\n');
+  return dir;
+}
+
+const options = (o: Partial<PlotOptions> = {}): PlotOptions => ({
+  x: 'n',
+  by: 'learner',
+  theory: true,
+  curves: false,
+  band: 'std',
+  points: false,
+  linear: false,
+  ...o,
+});
+
+describe('plot data', () => {
+  const registry = createRegistry();
+
+  it('means and bands over seeds, failed rows left out and counted', () => {
+    const data = plotData(fixtureRows(), options(), registry);
+    expect(data.measuredSeries).toEqual(['a', 'b', 'rf#0:ridge=0.1']);
+    const a8 = data.means.find((m) => m.series === 'a' && m.x === 8)!;
+    expect(a8.y).toBeCloseTo(meanA(8), 12);
+    expect(a8.lo).toBeCloseTo(meanA(8) * (1 - spreadA), 12);
+    expect(a8.hi).toBeCloseTo(meanA(8) * (1 + spreadA), 12);
+    // on the log axis a band edge below half the smallest value is clipped there (and said so)
+    const a32 = data.means.find((m) => m.series === 'a' && m.x === 32)!;
+    expect(meanA(32) * (1 - spreadA)).toBeLessThan(0.025);
+    expect(a32.lo).toBe(0.025); // half of b's smallest seed value, 0.8 · 2/32
+    expect(data.notes).toContain('lower band edge clipped at 0.025 at 1 point (log axis)');
+    const linear = plotData(fixtureRows(), options({ linear: true }), registry);
+    expect(linear.means.find((m) => m.series === 'a' && m.x === 32)!.lo).toBeCloseTo(
+      meanA(32) * (1 - spreadA),
+      12,
+    );
+    const b2 = plotData(fixtureRows(), options({ band: 'minmax' }), registry).means.find(
+      (m) => m.series === 'b' && m.x === 2,
+    )!;
+    expect([b2.lo, b2.y, b2.hi]).toEqual([meanB(2) * 0.8, meanB(2), meanB(2) * 1.2]);
+    expect(data.notes[0]).toBe('1 of 28 rows left out (1 error)');
+    expect(data.subtitle[0]).toContain('mean ± 1 sample std');
+  });
+
+  it('asks the target for its theory: the hermite staircase over the measured n', () => {
+    const data = plotData(fixtureRows(), options(), registry);
+    expect(data.theorySeries).toHaveLength(1);
+    expect(data.theory.map((t) => [t.x, t.y])).toEqual([
+      [2, 5],
+      [4, 5],
+      [4, 1],
+      [16, 1],
+      [16, 1],
+      [32, 1],
+    ]);
+    expect(plotData(fixtureRows(), options({ theory: false }), registry).theory).toEqual([]);
+    // no theory for a diagnostic
+    expect(plotData(fixtureRows(), options({ y: 'train-risk' }), registry).theory).toEqual([]);
+  });
+
+  it('splits series by swept keys it does not plot, and names unknown keys with the closest', () => {
+    const rows = fixtureRows().map((r) => ({ ...r, cell: { ...r.cell, 'target.d': r.seed === 0 ? 4 : 8 } }));
+    const data = plotData(rows, options({ by: 'learner' }), registry);
+    expect(data.measuredSeries).toContain('a, d=4');
+    expect(() => plotData(rows, options({ y: 'rsik' }), registry)).toThrow(/did you mean 'risk'/);
+    expect(() => plotData(rows, options({ x: 'dd' }), registry)).toThrow(/not a key/);
+    expect(plotData(rows, options({ facet: 'd' }), registry).panels).toEqual([
+      'target.d = 4',
+      'target.d = 8',
+    ]);
+  });
+
+  it('training curves: the mean of the trace over seeds at each step', () => {
+    const rows = [0, 1].map((seed) =>
+      row(8, seed, 'a', 0.1, {
+        trace: [0, 10, 20].map((step) => ({ step, 'test-risk': (seed + 1) / (step + 1) })),
+      }),
+    );
+    const data = plotData(rows, options({ curves: true }), registry);
+    expect(data.yTitle).toBe('test-risk');
+    expect(data.subtitle[0]).toBe('line: mean over 2 seeds; band: mean ± 1 sample std over seeds');
+    expect(plotData(rows.slice(0, 1), options({ curves: true }), registry).subtitle[0]).toBe(
+      'line: mean over 1 seed; no band (one seed)',
+    );
+    expect(data.xLog).toBe(false);
+    expect(data.means.map((m) => [m.x, m.y])).toEqual([
+      [0, 1.5],
+      [10, 1.5 / 11],
+      [20, 1.5 / 21],
+    ]);
+  });
+});
+
+describe('log ticks', () => {
+  it('powers of ten over four decades or more, else 1-2-5, else finer', () => {
+    expect(logTicks(1, 1e4)).toEqual([1, 10, 100, 1000, 10000]);
+    expect(logTicks(0.02, 0.3)).toEqual([0.02, 0.05, 0.1, 0.2]);
+    expect(logTicks(512, 4096)).toEqual([700, 1000, 2000, 3000]);
+    expect(logTicks(0.6, 0.9)).toEqual([0.6, 0.7, 0.8, 0.9]);
+  });
+});
+
+describe('font metrics', () => {
+  const font = (name: string) =>
+    fontMetrics(new Uint8Array(readFileSync(join(root, 'node_modules/dejavu-fonts-ttf/ttf', name))));
+
+  it('reads advance widths: DejaVu Sans Mono is 1233/2048 em per character', () => {
+    const mono = font('DejaVuSansMono.ttf');
+    expect(mono.unitsPerEm).toBe(2048);
+    expect(mono.width('risk ℓ', 2048)).toBe(6 * 1233);
+    const sans = font('DejaVuSans.ttf');
+    expect(sans.width('i', 12)).toBeLessThan(sans.width('M', 12));
+    expect(sans.width('iM', 12)).toBeCloseTo(sans.width('i', 12) + sans.width('M', 12), 12);
+  });
+});
+
+/** The text of each `<g>` whose class names `role`, up to its matching `</g>`. */
+function groups(svg: string, role: string): string[] {
+  const out: string[] = [];
+  const re = new RegExp(`<g class="[^"]*${role}[^"]*"`, 'g');
+  for (let m = re.exec(svg); m; m = re.exec(svg)) {
+    const start = m.index;
+    const tag = /<(\/?)g\b[^>]*?(\/?)>/g;
+    tag.lastIndex = start;
+    let depth = 0;
+    for (let t = tag.exec(svg); t; t = tag.exec(svg)) {
+      if (t[2]) continue;
+      depth += t[1] ? -1 : 1;
+      if (depth === 0) {
+        out.push(svg.slice(start, tag.lastIndex));
+        break;
+      }
+    }
+  }
+  return out;
+}
+
+/** Checks that every tag opens and closes in order (well-formed as XML, attributes aside). */
+function wellFormed(svg: string): boolean {
+  const stack: string[] = [];
+  for (const t of svg.matchAll(/<(\/?)([a-zA-Z][\w:-]*)[^>]*?(\/?)>/g)) {
+    if (t[3]) continue;
+    if (!t[1]) stack.push(t[2]!);
+    else if (stack.pop() !== t[2]) return false;
+  }
+  return stack.length === 0;
+}
+
+const dir = writeFixture();
+const withSpec = writeFixture();
+writeFileSync(join(withSpec, 'spec.yaml'), 'name: synthetic\n# the spec as written\n');
+let runs: Record<'plot' | 'report', Awaited<ReturnType<typeof regimes>>>;
+beforeAll(async () => {
+  const [plot, report] = await Promise.all([
+    regimes('plot', dir, '--out', join(dir, 'fig'), '--points'),
+    regimes('report', dir, '--out', join(dir, 'report')),
+  ]);
+  runs = { plot: plot!, report: report! };
+}, 60_000);
+
+describe('regimes plot', () => {
+  let svg: string;
+  let png: Buffer;
+  beforeAll(() => {
+    const r = runs.plot;
+    expect(r.stderr).not.toMatch(/^error/m);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('27 rows, 3 series, 1 theory curves');
+    expect(r.stderr).toContain('note: 1 of 28 rows left out (1 error)');
+    svg = readFileSync(join(dir, 'fig.svg'), 'utf8');
+    png = readFileSync(join(dir, 'fig.png'));
+  });
+
+  it('writes a well-formed SVG: one line per learner and one dashed theory line, in the legend', () => {
+    expect(svg.startsWith('<svg')).toBe(true);
+    expect(wellFormed(svg)).toBe(true);
+    const lines = [...svg.matchAll(/<path [^>]*aria-roledescription="line mark"[^>]*>/g)].map((m) => m[0]);
+    expect(lines).toHaveLength(4);
+    expect(lines.filter((l) => l.includes('stroke-dasharray="7,4"'))).toHaveLength(1);
+    const legend = [...svg.matchAll(/role-legend-label[\s\S]*?<text[^>]*>([^<]*)<\/text>/g)].map((m) => m[1]);
+    expect(legend).toEqual(['a', 'b', 'rf#0:ridge=0.1', 'kernel staircase ‖P&gt;ℓ f*‖², ℓ = ⌊log_d n⌋']);
+    expect(svg).toContain('1 of 28 rows left out (1 error)');
+    // one band per learner, and each seed's point (27 ok rows)
+    expect(svg.match(/aria-roledescription="area mark"/g)).toHaveLength(3);
+    expect(svg.match(/role-mark layer_2_marks/g)).not.toBeNull();
+  });
+
+  it('draws log axes, and the band of learner a spans mean ± std in data space', () => {
+    const yAxis = groups(svg, 'role-axis').find((g) => g.includes('x2="-5"'))!;
+    const tickYs = [
+      ...groups(yAxis, 'role-axis-tick')[0]!.matchAll(/<line transform="translate\(0,([\d.]+)\)"/g),
+    ].map((m) => Number(m[1]));
+    // one text per tick, in tick order (an unlabelled tick has an empty one)
+    const texts = [
+      ...groups(yAxis, 'role-axis-label')[0]!.matchAll(
+        /<text [^>]*translate\(-?[\d.]+,([\d.]+)\)"[^>]*?(?:\/>|>([^<]*)<\/text>)/g,
+      ),
+    ].map((m) => ({ y: Number(m[1]), value: m[2] ? Number(m[2]) : undefined }));
+    expect(texts.length).toBe(tickYs.length);
+    // ticks are rounded to whole pixels, labels are not, and sit a baseline offset below them
+    const offset = texts.reduce((sum, t, i) => sum + t.y - tickYs[i]!, 0) / texts.length;
+    const labelled = texts.filter((t) => t.value !== undefined);
+    // the axis group is shifted by half a pixel against the marks (crisp lines)
+    const ticks = labelled.map((l) => l.y - offset + 0.5);
+    const labels = labelled.map((l) => l.value!);
+    expect(ticks.length).toBeGreaterThan(3);
+    // pixel is affine in log10(value): the fit through the extreme ticks predicts the middle ones
+    const [p0, p1] = [ticks[0]!, ticks.at(-1)!];
+    const [l0, l1] = [Math.log10(labels[0]!), Math.log10(labels.at(-1)!)];
+    const toValue = (pixel: number) => 10 ** (l0 + ((pixel - p0) * (l1 - l0)) / (p1 - p0));
+    ticks.forEach((t, i) => expect(toValue(t) / labels[i]!).toBeCloseTo(1, 6));
+    // and not affine in the value itself (a linear axis would be)
+    const linear = labels[0]! + ((ticks[1]! - p0) * (labels.at(-1)! - labels[0]!)) / (p1 - p0);
+    expect(Math.abs(linear / labels[1]! - 1)).toBeGreaterThan(0.05);
+
+    // the area of a: lower edge forward, upper edge back; its first x is n = 2
+    const area = svg.match(/<path aria-label="[^"]*band: a"[^>]*d="M([^"]+)Z"/)!;
+    const points = area[1]!.split('L').map((p) => p.split(',').map(Number) as [number, number]);
+    const lo = toValue(points[0]![1]);
+    const hi = toValue(points.at(-1)![1]);
+    expect(points[0]![0]).toBe(points.at(-1)![0]);
+    expect(lo / (meanA(2) * (1 - spreadA))).toBeCloseTo(1, 1.5);
+    expect(hi / (meanA(2) * (1 + spreadA))).toBeCloseTo(1, 1.5);
+    // x is logarithmic too: n = 2, 8, 32 are equally spaced
+    const xs = points.slice(0, 3).map((p) => p[0]);
+    expect(xs[2]! - xs[1]!).toBeCloseTo(xs[1]! - xs[0]!, 1);
+  });
+
+  it('writes a PNG of twice the SVG’s size', () => {
+    expect([...png.subarray(0, 8)]).toEqual([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
+    expect(png.subarray(12, 16).toString('latin1')).toBe('IHDR');
+    const [w, h] = svg
+      .match(/width="(\d+)" height="(\d+)"/)!
+      .slice(1)
+      .map(Number);
+    expect(png.readUInt32BE(16)).toBe(2 * w!);
+    expect(png.readUInt32BE(20)).toBe(2 * h!);
+  });
+});
+
+describe('regimes report', () => {
+  it('writes report.md and a self-contained report.html: spec, figure, table, versions, failures', () => {
+    const out = join(dir, 'report');
+    expect(runs.report.code).toBe(0);
+    const md = readFileSync(join(out, 'report.md'), 'utf8');
+    expect(md).toContain('## Spec (reconstructed from the rows)');
+    expect(md).toContain('sweep:\n  n: [ 2, 8, 32 ]\n  seed: [ 0, 1, 2, 3 ]');
+    expect(md).toContain('| learner | n | runs | risk (mean ± std) | fit s |');
+    // learner a at n = 2: mean 1/√2, std √0.75/√2
+    expect(md).toContain('| a | 2 | 3 | 0.7071 ± 0.6124 |');
+    expect(md).toContain('| b | 32 | 4 (1 failed) |');
+    expect(md).toContain('| backend | cpu (28) |');
+    expect(md).toContain('| error | 1 | boom: the solve failed | n=32,seed=3\\|b |');
+    expect(md).toContain('![figure](report-figure.svg)');
+    const html = readFileSync(join(out, 'report.html'), 'utf8');
+    expect(html).toContain('<svg');
+    expect(html).toContain('<td>0.7071 ± 0.6124</td>');
+    expect(html).not.toMatch(/<(link|script|img)\b|src=|url\(/);
+    expect(readFileSync(join(out, 'report-figure.png')).subarray(1, 4).toString()).toBe('PNG');
+  });
+
+  it('includes the spec file of the run folder when there is one', async () => {
+    // in-process (the command's own code path, without a second process)
+    const written = await writeReport({
+      rows: fixtureRows(),
+      runDir: withSpec,
+      outDir: withSpec,
+      figure: () => drawFigure(fixtureRows(), options({ theory: false }), [], () => {}, 1),
+      warn: () => {},
+    });
+    expect(written.map((f) => f.slice(withSpec.length + 1))).toEqual([
+      'report-figure.svg',
+      'report-figure.png',
+      'report.md',
+      'report.html',
+    ]);
+    const md = readFileSync(join(withSpec, 'report.md'), 'utf8');
+    expect(md).toContain('## Spec (spec.yaml)\n\n```yaml\nname: synthetic\n# the spec as written\n```');
+  });
+});
