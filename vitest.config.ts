@@ -12,16 +12,27 @@ const alias = [
 
 export default defineConfig({
   test: {
-    projects: packages.map((p) => ({
-      resolve: { alias },
-      test: {
-        name: p,
-        root: fileURLToPath(new URL(`./packages/${p}`, import.meta.url)),
-        include: ['test/**/*.test.ts'],
-        setupFiles: [fileURLToPath(new URL('./test/setup.ts', import.meta.url))],
-        testTimeout: 60_000,
-        hookTimeout: 60_000,
+    projects: [
+      ...packages.map((p) => ({
+        resolve: { alias },
+        test: {
+          name: p,
+          root: fileURLToPath(new URL(`./packages/${p}`, import.meta.url)),
+          include: ['test/**/*.test.ts'],
+          setupFiles: [fileURLToPath(new URL('./test/setup.ts', import.meta.url))],
+          testTimeout: 60_000,
+          hookTimeout: 60_000,
+        },
+      })),
+      // Repository-level checks (test/*.test.ts): examples/cluster's scripts, manifests and Dockerfile.
+      {
+        test: {
+          name: 'repo',
+          root: fileURLToPath(new URL('.', import.meta.url)),
+          include: ['test/**/*.test.ts'],
+          testTimeout: 60_000,
+        },
       },
-    })),
+    ],
   },
 });
