@@ -93,10 +93,11 @@ async function checkAgainstReference(m: number, seed: number) {
     const c = cholesky[i]!;
     expect(e.diagnostics.eigen).toBe(1);
     expect(c.diagnostics.eigen).toBe(0);
-    // coefficients: 1e-4 relative at κ ≤ 1e3 (measured ≤ 2e-5), both paths and between them
-    expect(relative(e.alpha, reference)).toBeLessThan(1e-4);
-    expect(relative(c.alpha, reference)).toBeLessThan(1e-4);
-    expect(relative(e.alpha, c.alpha)).toBeLessThan(1e-4);
+    // coefficients: 5·eps32·κ = 3e-4 relative at κ ≤ 1e3, both paths and between them (measured at
+    // κ = 1e3: 6e-5 at m = 600, 5e-6 at m = 96, the two paths alike; the float32 rounding of K dominates)
+    expect(relative(e.alpha, reference)).toBeLessThan(3e-4);
+    expect(relative(c.alpha, reference)).toBeLessThan(3e-4);
+    expect(relative(e.alpha, c.alpha)).toBeLessThan(3e-4);
     // df: exact Σμ/(μ+s) on the eigen path, m − s·tr(A⁻¹) on the Cholesky path
     expect(Math.abs(e.diagnostics.df! - df(s))).toBeLessThan(1e-4 * df(s));
     expect(Math.abs(c.diagnostics.df! - df(s))).toBeLessThan(1e-3 * df(s));
