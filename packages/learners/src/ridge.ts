@@ -199,9 +199,9 @@ class EigenRidge {
 
   /**
    * Whether the shift is large enough for the decomposition to serve it: μ_min + shift above
-   * 1e-6·μ_max (the scale of the Cholesky path's first jitter, and well above dsyevd's error on the
-   * float32 matrix, ~1e-15·μ_max). Below it, float32 M itself is numerically singular and the
-   * Cholesky path with its jitter handles that λ.
+   * 1e-6·μ_max (a condition number of 10⁶, beyond which float32 results carry no digit; far above
+   * dsyevd's error on the float32 matrix, ~1e-15·μ_max). Below it, float32 M itself is numerically
+   * singular and the Cholesky path, with its jitter, handles that λ.
    */
   serves(shift: number): boolean {
     const top = Math.max(Math.abs(this.values[0]!), Number.MIN_VALUE);
