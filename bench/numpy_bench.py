@@ -62,6 +62,32 @@ def run(case):
         k[np.diag_indices(n)] += np.float32(n * 1e-3)
         y = rng.standard_normal((n, 1), dtype=np.float32)
         return best_of(lambda: solve_spd(k, y), repeat)
+    if kind in ("ridge-eigen", "ridge-cholesky"):
+        # kernel built, then for each λ the coefficients and df (the diagonal of the inverse too on
+        # the eigen side, as in RidgeCV); np.linalg.eigh on float32 is LAPACK ssyevd
+        n = case["n"]
+        x = rng.standard_normal((n, case["d"]), dtype=np.float32)
+        y = rng.standard_normal((n, 1), dtype=np.float32)
+        shifts = [np.float32(n * lam) for lam in case["lambdas"]]
+
+        def eigen():
+            mu, q = np.linalg.eigh(relu_ntk(x))
+            qty = q.T @ y
+            squared = q * q
+            for s in shifts:
+                w = 1 / (mu + s)
+                q @ (qty * w[:, None])
+                np.sum(mu * w)
+                squared @ w
+
+        def cholesky():
+            k = relu_ntk(x)
+            for s in shifts:
+                a = k.copy()
+                a[np.diag_indices(n)] += s
+                solve_spd(a, y)
+
+        return best_of(eigen if kind == "ridge-eigen" else cholesky, repeat)
     if kind == "rf-fit":
         n, d, width = case["n"], case["d"], case["width"]
         x = rng.standard_normal((n, d), dtype=np.float32)

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // `npm run bench`: regimes' computations beside the same ones in numpy (float32) in one run.
 // Prints a table and writes bench-results/bench.json. Speed goals live here, never in unit tests.
-//   npm run bench [-- --quick] [-- --backend wasm]
+//   npm run bench [-- --quick] [-- --backend wasm] [-- --only 'ntk ridge']  (cases whose name contains it)
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir, totalmem } from 'node:os';
@@ -11,6 +11,8 @@ import { activateBackend, choleskyPanels, choleskySolveTensor, disposeFactor, Rn
 import { createRegistry } from '@regimes/cli';
 import {
   activation,
+  dualSystem,
+  fitRidge,
   gradients,
   kernelPanels,
   neuralTangentKernel,
@@ -23,6 +25,7 @@ const here = dirname(fileURLToPath(import.meta.url));
 const args = process.argv.slice(2);
 const quick = args.includes('--quick');
 const backendName = args.includes('--backend') ? args[args.indexOf('--backend') + 1] : undefined;
+const only = args.includes('--only') ? args[args.indexOf('--only') + 1] : undefined;
 const silent = { debug() {}, info() {}, warn() {} };
 
 const registry = createRegistry();
@@ -123,6 +126,39 @@ for (const n of sizes) {
   });
 }
 {
+  // ridge with a list of 8 λ (1e-6 … 10 by decades, the gcv / loo grid): kernel built, solved and
+  // described (df, residual, train risk) for every λ — one eigen-decomposition against a Cholesky per λ
+  const n = quick ? 1024 : 4096;
+  const d = 64;
+  const lambdas = Array.from({ length: 8 }, (_, i) => Number(`1e${i - 6}`));
+  for (const ridgeSolver of ['eigen', 'cholesky']) {
+    cases.push({
+      name: `ntk ridge, 8 λ, n=${n} d=${d}: ${ridgeSolver === 'eigen' ? 'one eigen-decomposition' : 'Cholesky per λ'}`,
+      kind: `ridge-${ridgeSolver}`,
+      n,
+      d,
+      lambdas,
+      run: async () => {
+        const x = normal(n, d, 3);
+        const y = normal(n, 1, 4);
+        const t = await bestOf(1, async () => {
+          const system = await dualSystem(x, y, ntkKernel('relu', 'both'));
+          const fits = await fitRidge(
+            system,
+            { ridge: lambdas, ridgeGrid: lambdas, ridgeSolver },
+            new AbortController().signal,
+          );
+          if (fits.some((f) => f.diagnostics.eigen !== (ridgeSolver === 'eigen' ? 1 : 0)))
+            throw new Error(`the ${ridgeSolver} path did not serve every λ`);
+          for (const f of fits) f.coefficients.dispose();
+        });
+        tf.dispose([x, y]);
+        return t;
+      },
+    });
+  }
+}
+{
   const [n, d, width] = quick ? [2048, 64, 1024] : [8192, 64, 4096];
   cases.push({
     name: `RF fit N=${width} n=${n} d=${d}`,
@@ -184,6 +220,7 @@ for (const n of sizes) {
   });
 }
 
+if (only) cases.splice(0, cases.length, ...cases.filter((c) => c.name.includes(only)));
 const ours = {};
 for (const c of cases) {
   process.stderr.write(`${c.name} ... `);

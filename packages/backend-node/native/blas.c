@@ -1,9 +1,14 @@
-// A minimal N-API addon: row-major single-precision GEMM through the system's CBLAS (OpenBLAS).
+// A minimal N-API addon over the system's OpenBLAS (CBLAS, and the LAPACK it exports).
 // sgemm(transA, transB, m, n, k, a, aOffset, b, bOffset, out, outOffset): out = op(A)·op(B),
 // op(A) m×k and op(B) k×n, all Float32Array views; offsets in elements (batched products).
+// syevd(double, n, a, aOffset, values, valuesOffset, vectors, vectorsOffset): eigen-decomposition of
+// the symmetric n×n row-major float32 matrix whose lower triangle (diagonal included) is at a;
+// eigenvalues in descending order, eigenvectors as the columns of the row-major n×n `vectors`.
+// LAPACK's divide and conquer (ssyevd_, or dsyevd_ on a float64 copy when `double` is true).
 #include <cblas.h>
 #include <node_api.h>
 #include <stdbool.h>
+#include <stdlib.h>
 
 #define CHECK(call)                                                     \
   if ((call) != napi_ok) {                                              \
@@ -53,6 +58,86 @@ static napi_value sgemm(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+// LAPACK's Fortran symbols (exported by libopenblas); the trailing lengths of the character arguments
+// are the gfortran calling convention.
+extern void ssyevd_(const char* jobz, const char* uplo, const int* n, float* a, const int* lda, float* w,
+                    float* work, const int* lwork, int* iwork, const int* liwork, int* info, size_t, size_t);
+extern void dsyevd_(const char* jobz, const char* uplo, const int* n, double* a, const int* lda, double* w,
+                    double* work, const int* lwork, int* iwork, const int* liwork, int* info, size_t, size_t);
+
+// Row-major lower triangle = column-major upper triangle: LAPACK is asked for uplo 'U'. The
+// column-major eigenvectors (column j contiguous, ascending) are written back row-major, descending.
+#define SYEVD_BODY(T, routine)                                                                        \
+  {                                                                                                  \
+    T* work_a = malloc(sizeof(T) * (size_t)n * n);                                                   \
+    T* w = malloc(sizeof(T) * (size_t)n);                                                            \
+    if (!work_a || !w) {                                                                             \
+      free(work_a);                                                                                  \
+      free(w);                                                                                       \
+      return -1000;                                                                                  \
+    }                                                                                                \
+    for (size_t i = 0; i < (size_t)n * n; i++) work_a[i] = (T)a[i];                                  \
+    int lwork = -1, liwork = -1, info = 0, iquery = 0;                                               \
+    T query = 0;                                                                                     \
+    routine("V", "U", &n, work_a, &n, w, &query, &lwork, &iquery, &liwork, &info, 1, 1);             \
+    if (info == 0) {                                                                                 \
+      lwork = (int)query + 1;                                                                        \
+      liwork = iquery;                                                                               \
+      T* work = malloc(sizeof(T) * (size_t)lwork);                                                   \
+      int* iwork = malloc(sizeof(int) * (size_t)liwork);                                             \
+      if (!work || !iwork)                                                                           \
+        info = -1000;                                                                                \
+      else                                                                                           \
+        routine("V", "U", &n, work_a, &n, w, work, &lwork, iwork, &liwork, &info, 1, 1);             \
+      free(work);                                                                                    \
+      free(iwork);                                                                                   \
+    }                                                                                                \
+    if (info == 0)                                                                                   \
+      for (int j = 0; j < n; j++) {                                                                  \
+        int to = n - 1 - j;                                                                          \
+        values[to] = (float)w[j];                                                                    \
+        for (int i = 0; i < n; i++) vectors[(size_t)i * n + to] = (float)work_a[(size_t)j * n + i]; \
+      }                                                                                              \
+    free(work_a);                                                                                    \
+    free(w);                                                                                         \
+    return info;                                                                                     \
+  }
+
+static int syevd_float(int n, const float* a, float* values, float* vectors) SYEVD_BODY(float, ssyevd_)
+static int syevd_double(int n, const float* a, float* values, float* vectors) SYEVD_BODY(double, dsyevd_)
+
+static napi_value syevd(napi_env env, napi_callback_info info) {
+  size_t argc = 8;
+  napi_value args[8];
+  CHECK(napi_get_cb_info(env, info, &argc, args, NULL, NULL));
+  if (argc != 8) {
+    napi_throw_error(env, NULL, "regimes_blas: syevd takes 8 arguments");
+    return NULL;
+  }
+  bool use_double;
+  int32_t n, aOffset, valuesOffset, vectorsOffset;
+  CHECK(napi_get_value_bool(env, args[0], &use_double));
+  CHECK(napi_get_value_int32(env, args[1], &n));
+  CHECK(napi_get_value_int32(env, args[3], &aOffset));
+  CHECK(napi_get_value_int32(env, args[5], &valuesOffset));
+  CHECK(napi_get_value_int32(env, args[7], &vectorsOffset));
+  size_t aLength, valuesLength, vectorsLength;
+  float* a = floats(env, args[2], &aLength);
+  float* values = floats(env, args[4], &valuesLength);
+  float* vectors = floats(env, args[6], &vectorsLength);
+  if (!a || !values || !vectors || n < 1 || aOffset < 0 || valuesOffset < 0 || vectorsOffset < 0 ||
+      (size_t)aOffset + (size_t)n * n > aLength || (size_t)valuesOffset + (size_t)n > valuesLength ||
+      (size_t)vectorsOffset + (size_t)n * n > vectorsLength) {
+    napi_throw_error(env, NULL, "regimes_blas: syevd operands are not Float32Arrays of the stated sizes");
+    return NULL;
+  }
+  int status = use_double ? syevd_double(n, a + aOffset, values + valuesOffset, vectors + vectorsOffset)
+                          : syevd_float(n, a + aOffset, values + valuesOffset, vectors + vectorsOffset);
+  napi_value result;
+  napi_create_int32(env, status, &result);
+  return result;
+}
+
 static napi_value threads(napi_env env, napi_callback_info info) {
   (void)info;
   napi_value result;
@@ -72,8 +157,9 @@ static napi_value init(napi_env env, napi_value exports) {
       {"sgemm", NULL, sgemm, NULL, NULL, NULL, napi_default, NULL},
       {"threads", NULL, threads, NULL, NULL, NULL, napi_default, NULL},
       {"config", NULL, config, NULL, NULL, NULL, napi_default, NULL},
+      {"syevd", NULL, syevd, NULL, NULL, NULL, napi_default, NULL},
   };
-  napi_define_properties(env, exports, 3, properties);
+  napi_define_properties(env, exports, 4, properties);
   return exports;
 }
 

@@ -16,6 +16,21 @@ export interface Blas {
     out: Float32Array,
     outOffset: number,
   ): void;
+  /**
+   * Eigen-decomposition of the symmetric n×n row-major matrix whose lower triangle is at a (LAPACK
+   * dsyevd on a float64 copy when `double`, else ssyevd): values descending, eigenvectors as the
+   * columns of `vectors`. Returns LAPACK's info (0: success; −1000: out of memory).
+   */
+  syevd(
+    double: boolean,
+    n: number,
+    a: Float32Array,
+    aOffset: number,
+    values: Float32Array,
+    valuesOffset: number,
+    vectors: Float32Array,
+    vectorsOffset: number,
+  ): number;
   threads(): number;
   config(): string;
 }

@@ -9,6 +9,7 @@ export { cpu } from './cpu.js';
 export { native } from './native.js';
 export { tensorflowCpu, tensorflowCuda } from './tensorflow.js';
 export { type Blas, INSTALL_BLAS, loadBlas } from './blas.js';
+export { installSymmetricEigen } from './symmetric-eigen.js';
 export { patchWasmMatMul } from './transposed-matmul.js';
 export { wasm } from './wasm.js';
 

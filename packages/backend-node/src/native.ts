@@ -9,6 +9,7 @@
 import { defineBackendKind, options } from '@regimes/core';
 import * as tf from '@tensorflow/tfjs-core';
 import { loadBlas } from './blas.js';
+import { installSymmetricEigen } from './symmetric-eigen.js';
 import { patchWasmMatMul } from './transposed-matmul.js';
 
 export const native = defineBackendKind({
@@ -38,6 +39,7 @@ export const native = defineBackendKind({
         if (!(await tf.setBackend('wasm'))) throw new Error('tfjs could not initialise the wasm backend');
         await tf.ready();
         patchWasmMatMul(blas);
+        installSymmetricEigen(blas);
       },
     };
   },

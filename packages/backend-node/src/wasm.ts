@@ -5,6 +5,7 @@
  */
 import { defineBackendKind, options } from '@regimes/core';
 import * as tf from '@tensorflow/tfjs-core';
+import { installSymmetricEigen } from './symmetric-eigen.js';
 import { patchWasmMatMul } from './transposed-matmul.js';
 
 async function loadWasm(): Promise<string> {
@@ -42,6 +43,7 @@ export const wasm = defineBackendKind({
         if (!(await tf.setBackend('wasm'))) throw new Error('tfjs could not initialise the wasm backend');
         await tf.ready();
         patchWasmMatMul();
+        installSymmetricEigen();
       },
     };
   },

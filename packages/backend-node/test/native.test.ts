@@ -1,9 +1,65 @@
-import { describeBackendConformance } from '@regimes/core/testing';
+import {
+  HOST_EIGEN_LIMIT,
+  Rng,
+  symmetricEigen,
+  symmetricEigenSolver,
+  symmetricEigenTensor,
+} from '@regimes/core';
+import { describeBackendConformance, expectNoLeak } from '@regimes/core/testing';
+import * as tf from '@tensorflow/tfjs-core';
 import { describe, expect, it } from 'vitest';
+import { loadBlas } from '../src/blas.js';
 import { native } from '../src/native.js';
+import { wasm } from '../src/wasm.js';
 
 // Runs where the BLAS addon is built (CI installs OpenBLAS); elsewhere skipped with the probe's reason.
 describeBackendConformance('native', { factory: native });
+
+const { blas } = loadBlas();
+
+/** Q diag(spectrum) Qᵀ in float64 with Q orthonormalized Gaussian columns. */
+function withSpectrum(m: number, spectrum: (i: number) => number, seed: number): Float64Array {
+  const q = Rng.fromSeed(seed).normal(m * m, new Float64Array(m * m));
+  for (let j = 0; j < m; j++)
+    for (let pass = 0; pass < 2; pass++) {
+      for (let i = 0; i < j; i++) {
+        let dot = 0;
+        for (let k = 0; k < m; k++) dot += q[k * m + i]! * q[k * m + j]!;
+        for (let k = 0; k < m; k++) q[k * m + j]! -= dot * q[k * m + i]!;
+      }
+      let norm = 0;
+      for (let k = 0; k < m; k++) norm += q[k * m + j]! ** 2;
+      for (let k = 0; k < m; k++) q[k * m + j]! /= Math.sqrt(norm);
+    }
+  const a = new Float64Array(m * m);
+  for (let i = 0; i < m; i++)
+    for (let j = 0; j <= i; j++) {
+      let s = 0;
+      for (let k = 0; k < m; k++) s += q[i * m + k]! * spectrum(k) * q[j * m + k]!;
+      a[i * m + j] = a[j * m + i] = s;
+    }
+  return a;
+}
+
+/** max_j ‖M q_j − λ_j q_j‖ / λ_max, in float64 from the float32 results. */
+function eigenResidual(
+  a: ArrayLike<number>,
+  m: number,
+  values: ArrayLike<number>,
+  vectors: ArrayLike<number>,
+) {
+  let worst = 0;
+  for (let j = 0; j < m; j++) {
+    let norm = 0;
+    for (let i = 0; i < m; i++) {
+      let s = 0;
+      for (let k = 0; k < m; k++) s += a[i * m + k]! * vectors[k * m + j]!;
+      norm += (s - values[j]! * vectors[i * m + j]!) ** 2;
+    }
+    worst = Math.max(worst, Math.sqrt(norm));
+  }
+  return worst / Math.abs(values[0]!);
+}
 
 describe('native backend', () => {
   it('says what to install when the addon is missing, else names its BLAS', async () => {
@@ -11,4 +67,70 @@ describe('native backend', () => {
     if (a.available) expect(a.device).toMatch(/OpenBLAS/i);
     else expect(a.reason).toMatch(/libopenblas-dev.*npm run build:native/);
   });
+
+  it.skipIf(!blas)(
+    'dsyevd keeps small eigenvalues to float32 relative precision where ssyevd does not (why float64)',
+    () => {
+      const m = 160;
+      const spectrum = (i: number) => 10 ** (-6 * (i / (m - 1))); // 1 … 1e-6
+      const rounded = Float32Array.from(withSpectrum(m, spectrum, 2));
+      // the reference: float64 Jacobi of the float32 matrix the addon receives
+      const reference = symmetricEigen(rounded, m).values;
+      const worst = (double: boolean) => {
+        const values = new Float32Array(m);
+        const vectors = new Float32Array(m * m);
+        expect(blas!.syevd(double, m, rounded, 0, values, 0, vectors, 0)).toBe(0);
+        let absolute = 0;
+        let relative = 0;
+        for (let i = 0; i < m; i++) {
+          const e = Math.abs(values[i]! - reference[i]!);
+          absolute = Math.max(absolute, e);
+          relative = Math.max(relative, e / Math.abs(reference[i]!));
+        }
+        return { absolute, relative, residual: eigenResidual(rounded, m, values, vectors) };
+      };
+      const double = worst(true);
+      const single = worst(false);
+      // float64: every eigenvalue to the float32 output's rounding (6e-8 relative)
+      expect(double.relative).toBeLessThan(1e-6);
+      // float32: absolute error ~1e-7·λ_max, i.e. large relative error on λ ~ 1e-6
+      expect(single.absolute).toBeLessThan(1e-5);
+      expect(single.relative).toBeGreaterThan(10 * double.relative);
+      expect(double.residual).toBeLessThan(1e-5);
+      expect(single.residual).toBeLessThan(1e-5);
+    },
+  );
+
+  it.skipIf(!blas)(
+    `serves symmetricEigenTensor above the host limit (${HOST_EIGEN_LIMIT}), matching float64 Jacobi; the wasm kind removes it`,
+    async () => {
+      const m = HOST_EIGEN_LIMIT + 20;
+      const spectrum = (i: number) => 2 * 10 ** (-3 * (i / (m - 1)));
+      const a = withSpectrum(m, spectrum, 3);
+      const rounded = Float32Array.from(a);
+      const reference = symmetricEigen(rounded, m).values;
+      // only the lower triangle may be read
+      const input = Float32Array.from(rounded, (v, k) => (k % m > Math.floor(k / m) ? Number.NaN : v));
+      await native.create({}).activate();
+      try {
+        expect(symmetricEigenSolver(m)).toBe('kernel');
+        await expectNoLeak(async () => {
+          const x = tf.tensor2d(input, [m, m]);
+          const { values, vectors } = await symmetricEigenTensor(x);
+          const v = await values.data();
+          const q = await vectors.data();
+          tf.dispose([x, values, vectors]);
+          for (let i = 0; i < m; i++) {
+            expect(Math.abs(v[i]! - reference[i]!)).toBeLessThan(1e-6 * Math.abs(reference[i]!));
+            expect(Math.abs(v[i]! - spectrum(i))).toBeLessThan(1e-6); // float32 rounding of M
+          }
+          expect(eigenResidual(rounded, m, v, q)).toBeLessThan(1e-5);
+        });
+        await wasm.create({}).activate();
+        expect(symmetricEigenSolver(m)).toBeUndefined();
+      } finally {
+        await tf.setBackend('cpu');
+      }
+    },
+  );
 });

@@ -11,6 +11,7 @@ export * from './blocked.js';
 export * from './closest.js';
 export * from './contracts.js';
 export * from './define.js';
+export * from './eigen.js';
 export * from './entries.js';
 export * from './errors.js';
 export * from './expression.js';

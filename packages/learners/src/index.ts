@@ -58,7 +58,15 @@ export {
 export { neuralTangent, neuralTangentOptions } from './nt.js';
 export { neuralTangentKernel, neuralTangentKernelOptions } from './ntk.js';
 export { drawFirstLayer, predictorFromFits, randomFeatures, randomFeaturesOptions } from './rf.js';
-export { fitRidge, type RidgeFit, type RidgeSystem, ridgeOptions } from './ridge.js';
+export {
+  eigenBreakEven,
+  eigenPays,
+  fitRidge,
+  type RidgeFit,
+  type RidgeOptions,
+  type RidgeSystem,
+  ridgeOptions,
+} from './ridge.js';
 export { dualSystem, primalSystem } from './systems.js';
 
 export const learnerFactories = [

@@ -14,7 +14,7 @@ import {
 } from '@regimes/core';
 import { dualPredict, type KernelFunction, ntkActivations, ntkKernel } from './kernels.js';
 import { predictorFromFits } from './rf.js';
-import { fitRidge, ridgeOptions } from './ridge.js';
+import { fitRidge, type RidgeOptions, ridgeOptions } from './ridge.js';
 import { dualSystem } from './systems.js';
 import { kernelRidgeEstimate, ridgeSolves } from './estimate.js';
 
@@ -25,10 +25,7 @@ export const neuralTangentKernelOptions = options({
 });
 
 /** Kernel ridge with a fixed kernel: the dual solve, and predictions Σ α_i K(x, x_i). */
-export function kernelRidgeLearner(
-  kernel: KernelFunction,
-  o: { ridge: number | number[] | 'gcv' | 'loo'; ridgeGrid: number[] },
-): Learner {
+export function kernelRidgeLearner(kernel: KernelFunction, o: RidgeOptions): Learner {
   return {
     async fit(train, ctx): Promise<Predictor> {
       ctx.signal.throwIfAborted();

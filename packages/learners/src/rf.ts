@@ -17,7 +17,7 @@ import {
 } from '@regimes/core';
 import * as tf from '@tensorflow/tfjs-core';
 import { activation, activationOption } from './activations.js';
-import { type RidgeFit, fitRidge, ridgeOptions } from './ridge.js';
+import { type RidgeFit, type RidgeOptions, fitRidge, ridgeOptions } from './ridge.js';
 import { dualSystem, featureKernel, primalSystem } from './systems.js';
 import { featureRidgeEstimate, ridgeSolves } from './estimate.js';
 
@@ -61,7 +61,7 @@ export async function ridgeReadout(
   featurize: (x: tf.Tensor2D) => tf.Tensor2D,
   width: number,
   train: { x: tf.Tensor2D; y: tf.Tensor2D },
-  o: { ridge: number | number[] | 'gcv' | 'loo'; ridgeGrid: number[] },
+  o: RidgeOptions,
   signal: AbortSignal,
 ): Promise<{ fits: RidgeFit[]; readouts: tf.Tensor2D[] }> {
   const primal = width <= train.x.shape[0];
@@ -96,7 +96,7 @@ export async function featurePredictor(
   featurize: (x: tf.Tensor2D) => tf.Tensor2D,
   width: number,
   train: { x: tf.Tensor2D; y: tf.Tensor2D },
-  o: { ridge: number | number[] | 'gcv' | 'loo'; ridgeGrid: number[] },
+  o: RidgeOptions,
   signal: AbortSignal,
   owned: tf.Tensor[],
   extra: Record<string, number> = {},

@@ -1,5 +1,4 @@
 /** Ridge systems in the dual (a kernel on the samples) and in the primal (explicit features). */
-import { solveLower } from '@regimes/core';
 import * as tf from '@tensorflow/tfjs-core';
 import { type KernelFunction, kernelPanels } from './kernels.js';
 import type { RidgeSystem } from './ridge.js';
@@ -22,7 +21,7 @@ async function meanKernelDiagonal(x: tf.Tensor2D, kernel: KernelFunction, block 
 
 /**
  * (K + nλI)α = y. Train predictions Kα = y − nλα follow from the system itself (exact up to the
- * reported residual); leverages are H_ii = 1 − nλ(A⁻¹)_ii.
+ * reported residual); leverages are H_ii = 1 − nλ(A⁻¹)_ii (the ridge's default, no leverageRows).
  */
 export async function dualSystem(
   x: tf.Tensor2D,
@@ -38,18 +37,17 @@ export async function dualSystem(
     labels: y,
     meanDiagonal: await meanKernelDiagonal(x, kernel),
     trainPrediction: (alpha, shift) => tf.tidy(() => tf.sub(y, tf.mul(alpha, shift)) as tf.Tensor2D),
-    leverage: async (_factor, inverseDiag, shift) => Float64Array.from(inverseDiag, (v) => 1 - shift * v),
   };
 }
 
 /**
- * (ΦᵀΦ + nλI)a = Φᵀy with Φ n×p (p ≤ n); leverages H_ii = ‖L⁻¹φ_i‖². The Gram matrix ΦᵀΦ (p×p,
+ * (ΦᵀΦ + nλI)a = Φᵀy with Φ n×p (p ≤ n); leverages H_ii = φ_iᵀA⁻¹φ_i from the columns of Φᵀ. The Gram matrix ΦᵀΦ (p×p,
  * no larger than the n×n kernel the dual would need) is formed once and served in panels, so the
  * factorization and the refinement passes do not recompute it. The caller calls `release`.
  */
 export async function primalSystem(phi: tf.Tensor2D, y: tf.Tensor2D): Promise<RidgeSystem> {
   const [n, p] = phi.shape;
-  const gram = tf.matMul(phi, phi, true, false);
+  const gram = tf.matMul(phi, phi, true, false) as tf.Tensor2D;
   const diagonal = tf.tidy(() => tf.sum(tf.square(phi)));
   const meanDiagonal = (await diagonal.data())[0]! / p;
   diagonal.dispose();
@@ -58,20 +56,13 @@ export async function primalSystem(phi: tf.Tensor2D, y: tf.Tensor2D): Promise<Ri
     m: p,
     n,
     panels: (start, size) => tf.slice(gram, [start, start], [p - start, size]) as tf.Tensor2D,
+    matrix: gram,
     release: () => tf.dispose([gram, rhs]),
     rhs,
     labels: y,
     meanDiagonal,
     trainPrediction: (a) => tf.matMul(phi, a),
-    leverage: async (factor) => {
-      const norms = tf.tidy(() => {
-        const transposed = tf.transpose(phi) as tf.Tensor2D;
-        return tf.sum(tf.square(solveLower(factor, transposed)), 0);
-      });
-      const values = Float64Array.from(await norms.data());
-      norms.dispose();
-      return values;
-    },
+    leverageRows: () => tf.transpose(phi),
   };
 }
 

@@ -188,51 +188,57 @@ describe('kernel-side learners against independent references', () => {
     disposeDataset(test);
   });
 
-  it('computes the LOO score in closed form like brute-force leave-one-out refits in float64', async () => {
-    const n = 30;
-    const t = createTarget(target);
-    const train = t.sample(n, Rng.fromSeed(8));
-    const bandwidth = 1.5;
-    const grid = [1e-3, 1e-1];
-    const p = await kernelRidge
-      .create(kernelRidge.options.parse({ type: 'rbf', bandwidth, ridge: 'loo', ridgeGrid: grid }))
-      .fit(train, makeFitContext(Rng.fromSeed(9)));
-    const x = Float64Array.from(await train.x.data());
-    const y = Float64Array.from(await train.y.data());
-    const k = (i: number, j: number) => {
-      let s = 0;
-      for (let c = 0; c < d; c++) s += (x[i * d + c]! - x[j * d + c]!) ** 2;
-      return Math.exp(-s / d / (2 * bandwidth * bandwidth));
-    };
-    const bruteForce = (lambda: number) => {
-      let sum = 0;
-      for (let out = 0; out < n; out++) {
-        const idx = Array.from({ length: n }, (_, i) => i).filter((i) => i !== out);
-        const m = idx.length;
-        const a = idx.map((i, r) => idx.map((j, c) => k(i, j) + (r === c ? n * lambda : 0)));
-        const b = idx.map((i) => y[i]!);
-        // Gaussian elimination
-        for (let c = 0; c < m; c++)
-          for (let r = c + 1; r < m; r++) {
-            const f = a[r]![c]! / a[c]![c]!;
-            for (let q = c; q < m; q++) a[r]![q]! -= f * a[c]![q]!;
-            b[r]! -= f * b[c]!;
+  it.each(['cholesky', 'eigen'] as const)(
+    'computes the LOO score in closed form like brute-force leave-one-out refits in float64 (%s)',
+    async (ridgeSolver) => {
+      const n = 30;
+      const t = createTarget(target);
+      const train = t.sample(n, Rng.fromSeed(8));
+      const bandwidth = 1.5;
+      const grid = [1e-3, 1e-1];
+      const p = await kernelRidge
+        .create(
+          kernelRidge.options.parse({ type: 'rbf', bandwidth, ridge: 'loo', ridgeGrid: grid, ridgeSolver }),
+        )
+        .fit(train, makeFitContext(Rng.fromSeed(9)));
+      const x = Float64Array.from(await train.x.data());
+      const y = Float64Array.from(await train.y.data());
+      const k = (i: number, j: number) => {
+        let s = 0;
+        for (let c = 0; c < d; c++) s += (x[i * d + c]! - x[j * d + c]!) ** 2;
+        return Math.exp(-s / d / (2 * bandwidth * bandwidth));
+      };
+      const bruteForce = (lambda: number) => {
+        let sum = 0;
+        for (let out = 0; out < n; out++) {
+          const idx = Array.from({ length: n }, (_, i) => i).filter((i) => i !== out);
+          const m = idx.length;
+          const a = idx.map((i, r) => idx.map((j, c) => k(i, j) + (r === c ? n * lambda : 0)));
+          const b = idx.map((i) => y[i]!);
+          // Gaussian elimination
+          for (let c = 0; c < m; c++)
+            for (let r = c + 1; r < m; r++) {
+              const f = a[r]![c]! / a[c]![c]!;
+              for (let q = c; q < m; q++) a[r]![q]! -= f * a[c]![q]!;
+              b[r]! -= f * b[c]!;
+            }
+          for (let r = m - 1; r >= 0; r--) {
+            for (let q = r + 1; q < m; q++) b[r]! -= a[r]![q]! * b[q]!;
+            b[r]! /= a[r]![r]!;
           }
-        for (let r = m - 1; r >= 0; r--) {
-          for (let q = r + 1; q < m; q++) b[r]! -= a[r]![q]! * b[q]!;
-          b[r]! /= a[r]![r]!;
+          const prediction = idx.reduce((s, i, r) => s + k(out, i) * b[r]!, 0);
+          sum += (y[out]! - prediction) ** 2;
         }
-        const prediction = idx.reduce((s, i, r) => s + k(out, i) * b[r]!, 0);
-        sum += (y[out]! - prediction) ** 2;
-      }
-      return sum / n;
-    };
-    const scores = grid.map(bruteForce);
-    const best = Math.min(...scores);
-    // closed form uses the full-data solve: H_ii = 1 − nλ(A⁻¹)_ii (the LOO shift nλ keeps n, as here)
-    expect(p.diagnostics!.lambda).toBe(grid[scores.indexOf(best)]);
-    expect(p.diagnostics!.loo).toBeCloseTo(best, 3);
-    p.dispose();
-    disposeDataset(train);
-  });
+        return sum / n;
+      };
+      const scores = grid.map(bruteForce);
+      const best = Math.min(...scores);
+      // closed form uses the full-data solve: H_ii = 1 − nλ(A⁻¹)_ii (the LOO shift nλ keeps n, as here)
+      expect(p.diagnostics!.lambda).toBe(grid[scores.indexOf(best)]);
+      expect(p.diagnostics!.loo).toBeCloseTo(best, 3);
+      expect(p.diagnostics!.eigen).toBe(ridgeSolver === 'eigen' ? 1 : 0);
+      p.dispose();
+      disposeDataset(train);
+    },
+  );
 });

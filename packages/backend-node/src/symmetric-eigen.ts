@@ -1,0 +1,61 @@
+/**
+ * The symmetric eigen-decomposition kernel of core (`SymmetricEigenKernel`) on the `native`
+ * backend: LAPACK's dsyevd (divide and conquer) from OpenBLAS, reading the wasm heap in place.
+ * float64 rather than ssyevd: it was no slower here (n = 4096: 9.1 s against 11.8 s; 2048: 1.7 s
+ * against 1.8 s) and its eigenvalues are exact for the float32 matrix to ~1e-15·λ_max instead of
+ * ~1e-7·λ_max. Registered for the wasm backend name while the native kind is active, removed when
+ * the plain wasm kind activates (both run tfjs's wasm backend).
+ */
+import { NumericalError, SymmetricEigenKernel } from '@regimes/core';
+import * as tf from '@tensorflow/tfjs-core';
+import type { Blas } from './blas.js';
+
+interface TensorInfo {
+  dataId: object;
+  shape: number[];
+  dtype: tf.DataType;
+}
+interface WasmBackendLike {
+  disposeData(dataId: object): void;
+  makeOutput(shape: number[], dtype: tf.DataType): TensorInfo;
+  typedArrayFromHeap(t: TensorInfo): Float32Array;
+}
+
+/** Register the kernel on `wasm` when `blas` is given (native kind), remove it otherwise (wasm kind). */
+export function installSymmetricEigen(blas?: Blas): void {
+  const registered = tf.getKernel(SymmetricEigenKernel, 'wasm') !== undefined;
+  if (registered) tf.unregisterKernel(SymmetricEigenKernel, 'wasm');
+  if (!blas) return;
+  tf.registerKernel({
+    kernelName: SymmetricEigenKernel,
+    backendName: 'wasm',
+    kernelFunc: (args) => {
+      const { x } = args.inputs as unknown as { x: TensorInfo };
+      const be = args.backend as unknown as WasmBackendLike;
+      const m = x.shape[0]!;
+      const values = be.makeOutput([m], 'float32');
+      const vectors = be.makeOutput([m, m], 'float32');
+      // views taken after makeOutput: a growing heap would detach earlier ones
+      const status = blas.syevd(
+        true,
+        m,
+        be.typedArrayFromHeap(x),
+        0,
+        be.typedArrayFromHeap(values),
+        0,
+        be.typedArrayFromHeap(vectors),
+        0,
+      );
+      if (status !== 0) {
+        be.disposeData(values.dataId);
+        be.disposeData(vectors.dataId);
+        throw new NumericalError(
+          status === -1000
+            ? `dsyevd: out of memory for a ${m}×${m} eigen-decomposition`
+            : `dsyevd failed on a ${m}×${m} matrix (info ${status})`,
+        );
+      }
+      return [values, vectors] as never;
+    },
+  });
+}

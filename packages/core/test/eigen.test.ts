@@ -1,0 +1,56 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { describe, expect, it } from 'vitest';
+import { HOST_EIGEN_LIMIT, symmetricEigenSolver, symmetricEigenTensor } from '../src/eigen.js';
+import { BackendUnavailable } from '../src/errors.js';
+import { symmetricEigen } from '../src/linalg.js';
+import { Rng } from '../src/rng.js';
+import { expectNoLeak } from '../src/testing/index.js';
+import { symmetricWithSpectrum } from './reference.js';
+
+/** max_j ‖M q_j − λ_j q_j‖ / λ_max, in float64 from the float32 results. */
+function eigenResidual(a: Float64Array, m: number, values: ArrayLike<number>, vectors: ArrayLike<number>) {
+  let worst = 0;
+  for (let j = 0; j < m; j++) {
+    let norm = 0;
+    for (let i = 0; i < m; i++) {
+      let s = 0;
+      for (let k = 0; k < m; k++) s += a[i * m + k]! * vectors[k * m + j]!;
+      norm += (s - values[j]! * vectors[i * m + j]!) ** 2;
+    }
+    worst = Math.max(worst, Math.sqrt(norm));
+  }
+  return worst / Math.abs(values[0]!);
+}
+
+describe('symmetricEigenTensor (cpu: host Jacobi)', () => {
+  it('matches the float64 Jacobi reference and the known spectrum, reading only the lower triangle', async () => {
+    const m = 48;
+    const spectrum = (i: number) => 10 ** (-4 * (i / (m - 1))); // 1 … 1e-4, descending
+    const a = symmetricWithSpectrum(m, spectrum, Rng.fromSeed(1));
+    const reference = symmetricEigen(a, m);
+    // the strict upper triangle is garbage: only the lower one may be read
+    const input = Float32Array.from(a, (v, k) => (k % m > Math.floor(k / m) ? 1e3 : v));
+    expect(symmetricEigenSolver(m)).toBe('host');
+    await expectNoLeak(async () => {
+      const x = tf.tensor2d(input, [m, m]);
+      const { values, vectors } = await symmetricEigenTensor(x);
+      const v = await values.data();
+      const q = await vectors.data();
+      tf.dispose([x, values, vectors]);
+      for (let i = 0; i < m; i++) {
+        // float32 input rounding moves eigenvalues by ~1e-7·λ_max; the output is float32
+        expect(Math.abs(v[i]! - reference.values[i]!)).toBeLessThan(1e-6);
+        expect(Math.abs(v[i]! - spectrum(i))).toBeLessThan(1e-6);
+      }
+      expect(eigenResidual(a, m, v, q)).toBeLessThan(1e-5);
+    });
+  });
+
+  it(`is unavailable above ${HOST_EIGEN_LIMIT} without a backend kernel, and says so`, async () => {
+    const m = HOST_EIGEN_LIMIT + 1;
+    expect(symmetricEigenSolver(m)).toBeUndefined();
+    const x = tf.eye(m) as tf.Tensor2D;
+    await expectNoLeak(() => expect(symmetricEigenTensor(x)).rejects.toThrow(BackendUnavailable));
+    x.dispose();
+  });
+});

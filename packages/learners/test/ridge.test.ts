@@ -1,0 +1,209 @@
+// The two ridge solvers (a Cholesky per λ; one eigen-decomposition for every λ) against each other
+// and against float64 closed forms, on kernels whose spectrum is set exactly.
+import { disposeDataset, RegimesError, Rng } from '@regimes/core';
+import { createTarget, expectNoLeak, makeFitContext } from '@regimes/core/testing';
+import { loadBlas, native } from '@regimes/backend-node';
+import { hermite } from '@regimes/targets';
+import * as tf from '@tensorflow/tfjs-core';
+import { describe, expect, it } from 'vitest';
+import { neuralTangentKernel } from '../src/ntk.js';
+import { randomFeatures } from '../src/rf.js';
+import { eigenPays, fitRidge, type RidgeOptions } from '../src/ridge.js';
+import { dualSystem } from '../src/systems.js';
+
+/** Orthonormal Q (m×m, float64, Gram–Schmidt twice on Gaussian columns). */
+function orthonormal(m: number, seed: number): Float64Array {
+  const q = Rng.fromSeed(seed).normal(m * m, new Float64Array(m * m));
+  for (let j = 0; j < m; j++)
+    for (let pass = 0; pass < 2; pass++) {
+      for (let i = 0; i < j; i++) {
+        let dot = 0;
+        for (let k = 0; k < m; k++) dot += q[k * m + i]! * q[k * m + j]!;
+        for (let k = 0; k < m; k++) q[k * m + j]! -= dot * q[k * m + i]!;
+      }
+      let norm = 0;
+      for (let k = 0; k < m; k++) norm += q[k * m + j]! ** 2;
+      for (let k = 0; k < m; k++) q[k * m + j]! /= Math.sqrt(norm);
+    }
+  return q;
+}
+
+/**
+ * A linear kernel K = XXᵀ on X = Q diag(√μ): K = Q diag(μ) Qᵀ with μ_i = 10^(−5i/(m−1)) (1 … 1e-5),
+ * and the float64 closed forms α = Q diag(1/(μ + s)) Qᵀy, df = Σ μ/(μ + s).
+ */
+function conditioned(m: number, seed: number) {
+  const q = orthonormal(m, seed);
+  const mu = Float64Array.from({ length: m }, (_, i) => 10 ** ((-5 * i) / (m - 1)));
+  const x = Float64Array.from(q, (v, k) => v * Math.sqrt(mu[k % m]!));
+  const y = Rng.fromSeed(seed).child('y').normal(m, new Float64Array(m));
+  const qty = Float64Array.from(mu, (_, j) =>
+    q.reduce((s, _v, i) => (i < m ? s + q[i * m + j]! * y[i]! : s), 0),
+  );
+  const alpha = (s: number) =>
+    Float64Array.from(y, (_, i) => mu.reduce((sum, u, j) => sum + (q[i * m + j]! * qty[j]!) / (u + s), 0));
+  const df = (s: number) => mu.reduce((sum, u) => sum + u / (u + s), 0);
+  return { x, y, alpha, df };
+}
+
+const relative = (x: ArrayLike<number>, y: ArrayLike<number>) => {
+  let num = 0;
+  let den = 0;
+  for (let i = 0; i < y.length; i++) {
+    num += (x[i]! - y[i]!) ** 2;
+    den += y[i]! ** 2;
+  }
+  return Math.sqrt(num / den);
+};
+
+const linear = (a: tf.Tensor2D, b: tf.Tensor2D) => tf.matMul(a, b, false, true);
+
+/** fitRidge on XXᵀ; returns each λ's coefficients on the host and its diagnostics. */
+async function solve(m: number, x: Float64Array, y: Float64Array, options: RidgeOptions) {
+  const xt = tf.tensor2d(Float32Array.from(x), [m, m]);
+  const yt = tf.tensor2d(Float32Array.from(y), [m, 1]);
+  try {
+    const fits = await fitRidge(await dualSystem(xt, yt, linear), options, new AbortController().signal);
+    const out = [];
+    for (const fit of fits) {
+      out.push({ lambda: fit.lambda, alpha: await fit.coefficients.data(), diagnostics: fit.diagnostics });
+      fit.coefficients.dispose();
+    }
+    return out;
+  } finally {
+    tf.dispose([xt, yt]);
+  }
+}
+
+// s = nλ from 1e-3 to 1: condition numbers (1 + s)/(1e-5 + s) up to ~1e3, float32 error ~1e-7·κ
+const shifts = [1e-3, 1e-2, 1e-1, 1];
+
+async function checkAgainstReference(m: number, seed: number) {
+  const { x, y, alpha, df } = conditioned(m, seed);
+  const ridge = shifts.map((s) => s / m);
+  const [eigen, cholesky] = await expectNoLeak(() =>
+    Promise.all([
+      solve(m, x, y, { ridge, ridgeGrid: [1, 2], ridgeSolver: 'eigen' }),
+      solve(m, x, y, { ridge, ridgeGrid: [1, 2], ridgeSolver: 'cholesky' }),
+    ]),
+  );
+  shifts.forEach((s, i) => {
+    const reference = alpha(s);
+    const e = eigen[i]!;
+    const c = cholesky[i]!;
+    expect(e.diagnostics.eigen).toBe(1);
+    expect(c.diagnostics.eigen).toBe(0);
+    // coefficients: 5·eps32·κ = 3e-4 relative at κ ≤ 1e3, both paths and between them (measured at
+    // κ = 1e3: 6e-5 at m = 600, 5e-6 at m = 96, the two paths alike; the float32 rounding of K dominates)
+    expect(relative(e.alpha, reference)).toBeLessThan(3e-4);
+    expect(relative(c.alpha, reference)).toBeLessThan(3e-4);
+    expect(relative(e.alpha, c.alpha)).toBeLessThan(3e-4);
+    // df: exact Σμ/(μ+s) on the eigen path, m − s·tr(A⁻¹) on the Cholesky path
+    expect(Math.abs(e.diagnostics.df! - df(s))).toBeLessThan(1e-4 * df(s));
+    expect(Math.abs(c.diagnostics.df! - df(s))).toBeLessThan(1e-3 * df(s));
+    // train risk (1/m)‖y − Kα‖² = s²‖α‖²/m in the dual
+    const risk = (s * s * reference.reduce((sum, v) => sum + v * v, 0)) / m;
+    expect(Math.abs(e.diagnostics['train-risk']! - risk)).toBeLessThan(2e-4 * risk);
+    expect(Math.abs(c.diagnostics['train-risk']! - risk)).toBeLessThan(2e-4 * risk);
+    // after one refinement step, float32: ~eps·√m·κ at worst (measured 4e-5 at m = 600)
+    expect(e.diagnostics['solve-residual']).toBeLessThan(2e-4);
+    expect(c.diagnostics['solve-residual']).toBeLessThan(2e-4);
+  });
+}
+
+const { blas } = loadBlas();
+
+describe('ridge over a list of λ: one eigen-decomposition against a Cholesky per λ', () => {
+  it('agree with each other and with the float64 closed form (cpu: host Jacobi, m = 96)', () =>
+    checkAgainstReference(96, 1));
+
+  it.skipIf(!blas)(
+    'agree on the native backend (dsyevd, m = 600), where auto takes the eigen path for a list',
+    async () => {
+      await native.create({}).activate();
+      try {
+        await checkAgainstReference(600, 2);
+        expect(eigenPays(600, 8)).toBe(true);
+        expect(eigenPays(600, 1)).toBe(false);
+        const t = createTarget({ factory: hermite, options: { d: 4, degree: 2, noise: 0.1 } });
+        const train = t.sample(300, Rng.fromSeed(6));
+        await expectNoLeak(async () => {
+          const p = await neuralTangentKernel
+            .create(neuralTangentKernel.options.parse({ ridge: [1e-4, 1e-3, 1e-2, 1e-1, 1] }))
+            .fit(train, makeFitContext(Rng.fromSeed(7)));
+          expect(p.variants!.map((v) => v.predictor.diagnostics!.eigen)).toEqual([1, 1, 1, 1, 1]);
+          p.dispose();
+        });
+        disposeDataset(train);
+      } finally {
+        await tf.setBackend('cpu');
+      }
+    },
+  );
+
+  it('hands a λ too small for the decomposition (0 on a singular kernel) to the Cholesky path and its jitter', async () => {
+    // rank-5 linear kernel on 40 points: λ = 0 is singular
+    const m = 40;
+    const x = Rng.fromSeed(4).normal(m * 5, new Float64Array(m * 5));
+    const y = Rng.fromSeed(5).normal(m, new Float64Array(m));
+    const xt = tf.tensor2d(Float32Array.from(x), [m, 5]);
+    const yt = tf.tensor2d(Float32Array.from(y), [m, 1]);
+    await expectNoLeak(async () => {
+      const fits = await fitRidge(
+        await dualSystem(xt, yt, linear),
+        { ridge: [0, 1e-2], ridgeGrid: [1, 2], ridgeSolver: 'eigen' },
+        new AbortController().signal,
+      );
+      expect(fits.map((f) => f.diagnostics.eigen)).toEqual([0, 1]);
+      expect(fits[0]!.diagnostics.jitter).toBeGreaterThan(0);
+      for (const f of fits) f.coefficients.dispose();
+    });
+    tf.dispose([xt, yt]);
+  });
+
+  it('falls back to Cholesky where the backend has no eigen kernel (cpu, m above the host limit), and refuses a forced eigen', async () => {
+    const t = createTarget({ factory: hermite, options: { d: 4, degree: 2, noise: 0.1 } });
+    const train = t.sample(300, Rng.fromSeed(6));
+    const ridge = [1e-4, 1e-3, 1e-2, 1e-1, 1, 2, 5, 10];
+    await expectNoLeak(async () => {
+      const auto = await neuralTangentKernel
+        .create(neuralTangentKernel.options.parse({ ridge }))
+        .fit(train, makeFitContext(Rng.fromSeed(7)));
+      expect(eigenPays(300, ridge.length)).toBe(false);
+      expect(auto.variants!.map((v) => v.predictor.diagnostics!.eigen)).toEqual(ridge.map(() => 0));
+      auto.dispose();
+      await expect(
+        neuralTangentKernel
+          .create(neuralTangentKernel.options.parse({ ridge, ridgeSolver: 'eigen' }))
+          .fit(train, makeFitContext(Rng.fromSeed(7))),
+      ).rejects.toThrow(RegimesError);
+    });
+    disposeDataset(train);
+  });
+
+  it('gcv (dual) and loo (primal) choose the same λ with either solver, with the same scores', async () => {
+    const t = createTarget({ factory: hermite, options: { d: 4, degree: 2, noise: 0.3 } });
+    const train = t.sample(120, Rng.fromSeed(8));
+    const chosen = async (factory: typeof randomFeatures, o: Record<string, unknown>, score: string) => {
+      const result = [];
+      for (const ridgeSolver of ['eigen', 'cholesky']) {
+        const p = await factory
+          .create(factory.options.parse({ ...o, ridgeSolver }))
+          .fit(train, makeFitContext(Rng.fromSeed(9)));
+        result.push({ ...p.diagnostics! });
+        p.dispose();
+      }
+      const [e, c] = result as [Record<string, number>, Record<string, number>];
+      expect(e.eigen).toBe(1);
+      expect(c.eigen).toBe(0);
+      expect(e.lambda).toBe(c.lambda);
+      expect(Math.abs(e[score]! - c[score]!)).toBeLessThan(1e-4 * c[score]!);
+    };
+    await expectNoLeak(async () => {
+      await chosen(neuralTangentKernel as unknown as typeof randomFeatures, { ridge: 'gcv' }, 'gcv');
+      // width 40 < n: the primal system (40×40 Gram), leverages φ_iᵀA⁻¹φ_i
+      await chosen(randomFeatures, { width: 40, bias: 0.5, ridge: 'loo' }, 'loo');
+    });
+    disposeDataset(train);
+  });
+});
