@@ -8,37 +8,56 @@ import type { FitSize, WorkEstimate } from '@regimes/core';
 
 const F32 = 4;
 
-/** How many systems a ridge option solves: a list's length, a grid for gcv/loo (×2 for the inverse diagonal). */
-export function ridgeSolves(o: { ridge: number | number[] | 'gcv' | 'loo'; ridgeGrid: number[] }): number {
+type RidgeChoice = {
+  ridge: number | number[] | 'gcv' | 'loo';
+  ridgeGrid: number[];
+  ridgeSolver?: 'auto' | 'eigen' | 'cholesky';
+};
+
+/** How many values of λ a ridge option fits: 1, a list's length, or the gcv/loo grid's. */
+export function ridgeSolves(o: RidgeChoice): number {
   if (typeof o.ridge === 'number') return 1;
-  if (Array.isArray(o.ridge)) return o.ridge.length;
-  return 2 * o.ridgeGrid.length;
+  return Array.isArray(o.ridge) ? o.ridge.length : o.ridgeGrid.length;
+}
+
+/**
+ * Flops of the m×m solves: a Cholesky (m³/3) per λ, or — where the eigen path is taken, as on the
+ * native backend — one decomposition, costed as the break-even number of Cholesky solves it
+ * replaces (see ridge.ts), then O(m²) per λ. gcv/loo add the inverse diagonal (another m³/3 each
+ * on the Cholesky path).
+ */
+export function ridgeSolveFlops(o: RidgeChoice, m: number, k: number): number {
+  const count = ridgeSolves(o);
+  const perCholesky = (typeof o.ridge === 'string' ? 2 : 1) * (m ** 3 / 3) + 4 * m * m * k;
+  const breakEven = Math.max(2, Math.ceil((3 * m) / 4096));
+  const eigen = o.ridgeSolver === 'eigen' || (o.ridgeSolver !== 'cholesky' && count >= breakEven);
+  return eigen ? (breakEven * m ** 3) / 3 + count * 6 * m * m : count * perCholesky;
 }
 
 /** Ridge on p explicit features: primal (p ≤ n, a p×p Gram) or dual (an n×n kernel). */
 export function featureRidgeEstimate(
   p: number,
   featureFlops: number,
-  solves: number,
+  o: RidgeChoice,
   s: FitSize,
 ): WorkEstimate {
   const { n, k, testN } = s;
   if (p <= n)
     return {
-      flops: featureFlops + 2 * n * p * p + solves * (p ** 3 / 3 + 4 * p * p * k) + 2 * testN * p * k,
+      flops: featureFlops + 2 * n * p * p + ridgeSolveFlops(o, p, k) + 2 * testN * p * k,
       bytes: F32 * (n * p + 2 * p * p + testN * p),
     };
   return {
-    flops: featureFlops + 2 * n * n * p + solves * (n ** 3 / 3 + 4 * n * n * k) + 2 * testN * n * p,
-    bytes: F32 * (n * p + 2 * n * n),
+    flops: featureFlops + 2 * n * n * p + ridgeSolveFlops(o, n, k) + 2 * testN * n * p,
+    bytes: F32 * (n * p + 2 * n * n + testN * p),
   };
 }
 
 /** Kernel ridge with a kernel costing `perEntry` flops per pair (2d for a dot product). */
-export function kernelRidgeEstimate(perEntry: number, solves: number, s: FitSize): WorkEstimate {
+export function kernelRidgeEstimate(perEntry: number, o: RidgeChoice, s: FitSize): WorkEstimate {
   const { n, k, testN } = s;
   return {
-    flops: n * n * perEntry + solves * (n ** 3 / 3 + 4 * n * n * k) + testN * n * (perEntry + 2 * k),
+    flops: n * n * perEntry + ridgeSolveFlops(o, n, k) + testN * n * (perEntry + 2 * k),
     bytes: F32 * 2 * n * n,
   };
 }

@@ -9,7 +9,7 @@ import { defineLearnerKind, type LearnerFactory, options, z } from '@regimes/cor
 import { dotProductKernel, rbfKernel } from './kernels.js';
 import { kernelRidgeLearner } from './ntk.js';
 import { ridgeOptions } from './ridge.js';
-import { kernelRidgeEstimate, ridgeSolves } from './estimate.js';
+import { kernelRidgeEstimate } from './estimate.js';
 
 export const kernelRidgeOptions = options({
   type: z.enum(['dot', 'rbf']).default('dot').describe('dot-product kernel or RBF'),
@@ -37,7 +37,7 @@ export const kernelRidge: LearnerFactory = defineLearnerKind({
   kind: 'kernel',
   description: 'kernel ridge with a dot-product kernel from Taylor or Hermite coefficients, or RBF',
   options: kernelRidgeOptions,
-  estimate: (o, s) => kernelRidgeEstimate(2 * s.d + 20, ridgeSolves(o), s),
+  estimate: (o, s) => kernelRidgeEstimate(2 * s.d + 20, o, s),
   create(o) {
     const kernel =
       o.type === 'rbf'

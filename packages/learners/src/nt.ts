@@ -14,7 +14,7 @@ import type { KernelFunction } from './kernels.js';
 import { drawFirstLayer, firstLayerOptions, preActivation, predictorFromFits } from './rf.js';
 import { fitRidge, ridgeOptions } from './ridge.js';
 import { dualSystem, primalSystem } from './systems.js';
-import { featureRidgeEstimate, kernelRidgeEstimate, ridgeSolves } from './estimate.js';
+import { featureRidgeEstimate, kernelRidgeEstimate } from './estimate.js';
 
 export const neuralTangentOptions = options({
   ...firstLayerOptions,
@@ -37,8 +37,8 @@ export const neuralTangent: LearnerFactory = defineLearnerKind({
   // N·d features x ⊗ σ'(Wx); their kernel is (x·x')(σ'·σ')/N: 2(d + N) flops per pair
   estimate: (o, s) =>
     o.width * s.d <= s.n
-      ? featureRidgeEstimate(o.width * s.d, 2 * (s.n + s.testN) * o.width * s.d, ridgeSolves(o), s)
-      : kernelRidgeEstimate(2 * (s.d + o.width), ridgeSolves(o), s),
+      ? featureRidgeEstimate(o.width * s.d, 2 * (s.n + s.testN) * o.width * s.d, o, s)
+      : kernelRidgeEstimate(2 * (s.d + o.width), o, s),
   create(o) {
     const sigma = activation(o.activation);
     return {

@@ -16,7 +16,7 @@ import { dualPredict, type KernelFunction, ntkActivations, ntkKernel } from './k
 import { predictorFromFits } from './rf.js';
 import { fitRidge, type RidgeOptions, ridgeOptions } from './ridge.js';
 import { dualSystem } from './systems.js';
-import { kernelRidgeEstimate, ridgeSolves } from './estimate.js';
+import { kernelRidgeEstimate } from './estimate.js';
 
 export const neuralTangentKernelOptions = options({
   activation: z.enum(ntkActivations).default('relu').describe('σ with a closed-form kernel'),
@@ -47,7 +47,7 @@ export const neuralTangentKernel: LearnerFactory = defineLearnerKind({
   kind: 'ntk',
   description: 'kernel ridge with the analytic infinite-width NTK of a two-layer net (relu, erf, quadratic)',
   options: neuralTangentKernelOptions,
-  estimate: (o, s) => kernelRidgeEstimate(2 * s.d + 20, ridgeSolves(o), s),
+  estimate: (o, s) => kernelRidgeEstimate(2 * s.d + 20, o, s),
   create(o) {
     const kernel = ntkKernel(o.activation, o.layers);
     return kernelRidgeLearner(kernel, o);

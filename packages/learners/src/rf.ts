@@ -19,7 +19,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { activation, activationOption } from './activations.js';
 import { type RidgeFit, type RidgeOptions, fitRidge, ridgeOptions } from './ridge.js';
 import { dualSystem, featureKernel, primalSystem } from './systems.js';
-import { featureRidgeEstimate, ridgeSolves } from './estimate.js';
+import { featureRidgeEstimate } from './estimate.js';
 
 export const firstLayerOptions = {
   width: z.number().int().min(1).default(512).describe('N, the number of neurons'),
@@ -162,7 +162,7 @@ export const randomFeatures: LearnerFactory = defineLearnerKind({
   description:
     'random features ridge: frozen random first layer, readout solved exactly by ridge (primal or dual)',
   options: randomFeaturesOptions,
-  estimate: (o, s) => featureRidgeEstimate(o.width, 2 * (s.n + s.testN) * o.width * s.d, ridgeSolves(o), s),
+  estimate: (o, s) => featureRidgeEstimate(o.width, 2 * (s.n + s.testN) * o.width * s.d, o, s),
   create(o) {
     const sigma = activation(o.activation);
     return {
