@@ -9,17 +9,7 @@
 import { NumericalError, SymmetricEigenKernel } from '@regimes/core';
 import * as tf from '@tensorflow/tfjs-core';
 import type { Blas } from './blas.js';
-
-interface TensorInfo {
-  dataId: object;
-  shape: number[];
-  dtype: tf.DataType;
-}
-interface WasmBackendLike {
-  disposeData(dataId: object): void;
-  makeOutput(shape: number[], dtype: tf.DataType): TensorInfo;
-  typedArrayFromHeap(t: TensorInfo): Float32Array;
-}
+import type { TensorInfo, WasmBackendLike } from './wasm-internals.js';
 
 /** Register the kernel on `wasm` when `blas` is given (native kind), remove it otherwise (wasm kind). */
 export function installSymmetricEigen(blas?: Blas): void {

@@ -9,18 +9,9 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { Blas } from './blas.js';
+import type { TensorInfo, WasmBackendLike } from './wasm-internals.js';
 
 type KernelArgs = Parameters<tf.KernelFunc>[0];
-interface TensorInfo {
-  dataId: object;
-  shape: number[];
-  dtype: tf.DataType;
-}
-interface WasmBackendLike {
-  disposeData(dataId: object): void;
-  makeOutput(shape: number[], dtype: tf.DataType): TensorInfo;
-  typedArrayFromHeap(t: TensorInfo): Float32Array;
-}
 
 const slotKey = Symbol.for('regimes.wasmMatMul');
 interface Slot {

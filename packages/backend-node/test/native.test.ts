@@ -1,11 +1,10 @@
+import { HOST_EIGEN_LIMIT, symmetricEigen, symmetricEigenSolver, symmetricEigenTensor } from '@regimes/core';
 import {
-  HOST_EIGEN_LIMIT,
-  Rng,
-  symmetricEigen,
-  symmetricEigenSolver,
-  symmetricEigenTensor,
-} from '@regimes/core';
-import { describeBackendConformance, expectNoLeak } from '@regimes/core/testing';
+  describeBackendConformance,
+  eigenResidual,
+  expectNoLeak,
+  symmetricWithSpectrum,
+} from '@regimes/core/testing';
 import * as tf from '@tensorflow/tfjs-core';
 import { describe, expect, it } from 'vitest';
 import { loadBlas } from '../src/blas.js';
@@ -16,50 +15,6 @@ import { wasm } from '../src/wasm.js';
 describeBackendConformance('native', { factory: native });
 
 const { blas } = loadBlas();
-
-/** Q diag(spectrum) Qᵀ in float64 with Q orthonormalized Gaussian columns. */
-function withSpectrum(m: number, spectrum: (i: number) => number, seed: number): Float64Array {
-  const q = Rng.fromSeed(seed).normal(m * m, new Float64Array(m * m));
-  for (let j = 0; j < m; j++)
-    for (let pass = 0; pass < 2; pass++) {
-      for (let i = 0; i < j; i++) {
-        let dot = 0;
-        for (let k = 0; k < m; k++) dot += q[k * m + i]! * q[k * m + j]!;
-        for (let k = 0; k < m; k++) q[k * m + j]! -= dot * q[k * m + i]!;
-      }
-      let norm = 0;
-      for (let k = 0; k < m; k++) norm += q[k * m + j]! ** 2;
-      for (let k = 0; k < m; k++) q[k * m + j]! /= Math.sqrt(norm);
-    }
-  const a = new Float64Array(m * m);
-  for (let i = 0; i < m; i++)
-    for (let j = 0; j <= i; j++) {
-      let s = 0;
-      for (let k = 0; k < m; k++) s += q[i * m + k]! * spectrum(k) * q[j * m + k]!;
-      a[i * m + j] = a[j * m + i] = s;
-    }
-  return a;
-}
-
-/** max_j ‖M q_j − λ_j q_j‖ / λ_max, in float64 from the float32 results. */
-function eigenResidual(
-  a: ArrayLike<number>,
-  m: number,
-  values: ArrayLike<number>,
-  vectors: ArrayLike<number>,
-) {
-  let worst = 0;
-  for (let j = 0; j < m; j++) {
-    let norm = 0;
-    for (let i = 0; i < m; i++) {
-      let s = 0;
-      for (let k = 0; k < m; k++) s += a[i * m + k]! * vectors[k * m + j]!;
-      norm += (s - values[j]! * vectors[i * m + j]!) ** 2;
-    }
-    worst = Math.max(worst, Math.sqrt(norm));
-  }
-  return worst / Math.abs(values[0]!);
-}
 
 describe('native backend', () => {
   it('says what to install when the addon is missing, else names its BLAS', async () => {
@@ -73,7 +28,7 @@ describe('native backend', () => {
     () => {
       const m = 160;
       const spectrum = (i: number) => 10 ** (-6 * (i / (m - 1))); // 1 … 1e-6
-      const rounded = Float32Array.from(withSpectrum(m, spectrum, 2));
+      const rounded = Float32Array.from(symmetricWithSpectrum(m, spectrum, 2));
       // the reference: float64 Jacobi of the float32 matrix the addon receives
       const reference = symmetricEigen(rounded, m).values;
       const worst = (double: boolean) => {
@@ -106,7 +61,7 @@ describe('native backend', () => {
     async () => {
       const m = HOST_EIGEN_LIMIT + 20;
       const spectrum = (i: number) => 2 * 10 ** (-3 * (i / (m - 1)));
-      const a = withSpectrum(m, spectrum, 3);
+      const a = symmetricWithSpectrum(m, spectrum, 3);
       const rounded = Float32Array.from(a);
       const reference = symmetricEigen(rounded, m).values;
       // only the lower triangle may be read

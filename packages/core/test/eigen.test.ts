@@ -5,22 +5,7 @@ import { BackendUnavailable } from '../src/errors.js';
 import { symmetricEigen } from '../src/linalg.js';
 import { Rng } from '../src/rng.js';
 import { expectNoLeak } from '../src/testing/index.js';
-import { symmetricWithSpectrum } from './reference.js';
-
-/** max_j ‖M q_j − λ_j q_j‖ / λ_max, in float64 from the float32 results. */
-function eigenResidual(a: Float64Array, m: number, values: ArrayLike<number>, vectors: ArrayLike<number>) {
-  let worst = 0;
-  for (let j = 0; j < m; j++) {
-    let norm = 0;
-    for (let i = 0; i < m; i++) {
-      let s = 0;
-      for (let k = 0; k < m; k++) s += a[i * m + k]! * vectors[k * m + j]!;
-      norm += (s - values[j]! * vectors[i * m + j]!) ** 2;
-    }
-    worst = Math.max(worst, Math.sqrt(norm));
-  }
-  return worst / Math.abs(values[0]!);
-}
+import { eigenResidual, symmetricWithSpectrum } from './reference.js';
 
 describe('symmetricEigenTensor (cpu: host Jacobi)', () => {
   it('matches the float64 Jacobi reference and the known spectrum, reading only the lower triangle', async () => {

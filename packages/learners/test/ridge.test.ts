@@ -1,7 +1,7 @@
 // The two ridge solvers (a Cholesky per λ; one eigen-decomposition for every λ) against each other
 // and against float64 closed forms, on kernels whose spectrum is set exactly.
 import { disposeDataset, RegimesError, Rng } from '@regimes/core';
-import { createTarget, expectNoLeak, makeFitContext } from '@regimes/core/testing';
+import { createTarget, expectNoLeak, makeFitContext, orthonormalColumns } from '@regimes/core/testing';
 import { loadBlas, native } from '@regimes/backend-node';
 import { hermite } from '@regimes/targets';
 import * as tf from '@tensorflow/tfjs-core';
@@ -11,29 +11,12 @@ import { randomFeatures } from '../src/rf.js';
 import { eigenPays, fitRidge, type RidgeOptions } from '../src/ridge.js';
 import { dualSystem } from '../src/systems.js';
 
-/** Orthonormal Q (m×m, float64, Gram–Schmidt twice on Gaussian columns). */
-function orthonormal(m: number, seed: number): Float64Array {
-  const q = Rng.fromSeed(seed).normal(m * m, new Float64Array(m * m));
-  for (let j = 0; j < m; j++)
-    for (let pass = 0; pass < 2; pass++) {
-      for (let i = 0; i < j; i++) {
-        let dot = 0;
-        for (let k = 0; k < m; k++) dot += q[k * m + i]! * q[k * m + j]!;
-        for (let k = 0; k < m; k++) q[k * m + j]! -= dot * q[k * m + i]!;
-      }
-      let norm = 0;
-      for (let k = 0; k < m; k++) norm += q[k * m + j]! ** 2;
-      for (let k = 0; k < m; k++) q[k * m + j]! /= Math.sqrt(norm);
-    }
-  return q;
-}
-
 /**
  * A linear kernel K = XXᵀ on X = Q diag(√μ): K = Q diag(μ) Qᵀ with μ_i = 10^(−5i/(m−1)) (1 … 1e-5),
  * and the float64 closed forms α = Q diag(1/(μ + s)) Qᵀy, df = Σ μ/(μ + s).
  */
 function conditioned(m: number, seed: number) {
-  const q = orthonormal(m, seed);
+  const q = orthonormalColumns(m, seed);
   const mu = Float64Array.from({ length: m }, (_, i) => 10 ** ((-5 * i) / (m - 1)));
   const x = Float64Array.from(q, (v, k) => v * Math.sqrt(mu[k % m]!));
   const y = Rng.fromSeed(seed).child('y').normal(m, new Float64Array(m));

@@ -352,3 +352,4 @@ export function describeBackendConformance(name: string, c: KindCase<BackendFact
     });
   });
 }
+export * from './reference.js';

@@ -1,0 +1,64 @@
+/**
+ * Float64 references for linear-algebra tests (ours and plugins'): matrices with a chosen spectrum,
+ * so that condition numbers — and the tolerances that follow from them — are known exactly.
+ */
+import { Rng } from '../rng.js';
+
+/** An m×m orthonormal Q (row-major, float64): Gram–Schmidt, twice, on Gaussian columns. */
+export function orthonormalColumns(m: number, rng: Rng | number): Float64Array {
+  const source = typeof rng === 'number' ? Rng.fromSeed(rng) : rng;
+  const q = source.normal(m * m, new Float64Array(m * m));
+  for (let j = 0; j < m; j++)
+    for (let pass = 0; pass < 2; pass++) {
+      for (let i = 0; i < j; i++) {
+        let dot = 0;
+        for (let k = 0; k < m; k++) dot += q[k * m + i]! * q[k * m + j]!;
+        for (let k = 0; k < m; k++) q[k * m + j]! -= dot * q[k * m + i]!;
+      }
+      let norm = 0;
+      for (let k = 0; k < m; k++) norm += q[k * m + j]! ** 2;
+      for (let k = 0; k < m; k++) q[k * m + j]! /= Math.sqrt(norm);
+    }
+  return q;
+}
+
+/**
+ * A = Q diag(eigs) Qᵀ (row-major, float64, exactly symmetric) with Q from `orthonormalColumns`: its
+ * condition number is max|eig| / min|eig|.
+ */
+export function symmetricWithSpectrum(
+  m: number,
+  eigs: (i: number) => number,
+  rng: Rng | number,
+): Float64Array {
+  const q = orthonormalColumns(m, rng);
+  const a = new Float64Array(m * m);
+  for (let i = 0; i < m; i++)
+    for (let j = 0; j <= i; j++) {
+      let s = 0;
+      for (let k = 0; k < m; k++) s += q[i * m + k]! * eigs(k) * q[j * m + k]!;
+      a[i * m + j] = s;
+      a[j * m + i] = s;
+    }
+  return a;
+}
+
+/** max_j ‖A q_j − λ_j q_j‖ / |λ_0| in float64, for eigenpairs (vectors as columns, row-major). */
+export function eigenResidual(
+  a: ArrayLike<number>,
+  m: number,
+  values: ArrayLike<number>,
+  vectors: ArrayLike<number>,
+): number {
+  let worst = 0;
+  for (let j = 0; j < m; j++) {
+    let norm = 0;
+    for (let i = 0; i < m; i++) {
+      let s = 0;
+      for (let k = 0; k < m; k++) s += a[i * m + k]! * vectors[k * m + j]!;
+      norm += (s - values[j]! * vectors[i * m + j]!) ** 2;
+    }
+    worst = Math.max(worst, Math.sqrt(norm));
+  }
+  return worst / Math.abs(values[0]!);
+}
