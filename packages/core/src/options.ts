@@ -42,10 +42,21 @@ function show(value: unknown): string {
 
 /** One line per problem: `path: what is wrong (got value)`, with did-you-mean for enum strings. */
 export function formatIssues(issues: readonly z.core.$ZodIssue[], prefix = ''): string[] {
-  return issues.map((issue) => {
+  return issues.flatMap((issue) => {
     const where = formatPath(issue.path, prefix);
     const input = (issue as { input?: unknown }).input;
     let message = issue.message.replace(/^Invalid input: /, '');
+    if (issue.code === 'invalid_union' && issue.errors.length) {
+      // report the branch that took this kind of value (an object for a range, an array for a list)
+      const fitting = issue.errors.filter(
+        (branch) => branch.length && !branch.some((e) => e.code === 'invalid_type' && e.path.length === 0),
+      );
+      if (fitting.length === 1 && !(typeof input === 'string' && fitting[0]![0]?.code === 'invalid_value'))
+        return formatIssues(
+          fitting[0]!.map((e) => ({ ...e, path: [...issue.path, ...e.path] }) as z.core.$ZodIssue),
+          prefix,
+        );
+    }
     if (issue.code === 'invalid_union' && typeof input === 'string') {
       // a string that matches no branch: report the branch that takes strings (an enum), with did-you-mean
       const branch = issue.errors.map((e) => e[0]).find((e) => e?.code === 'invalid_value');

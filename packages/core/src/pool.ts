@@ -189,6 +189,9 @@ export async function runInWorkers(
         workers.delete(worker);
         worker = undefined;
       }
+    } catch (error) {
+      queue.length = 0; // the other workers finish their cell and stop
+      throw error;
     } finally {
       worker?.stop();
     }

@@ -230,7 +230,7 @@ export function expandSweep(sweep: Sweep, opts: ExpandOptions, problems: Set<str
         const v = k !== undefined && k in cell ? cell[k] : opts.scope?.[name];
         return typeof v === 'number' ? v : Number.NaN;
       };
-      let v = evaluateExpression(expr, names.map(lookup));
+      let v = Number(evaluateExpression(expr, names.map(lookup)).toPrecision(15));
       if (opts.integerKeys?.includes(d.key)) v = Math.round(v);
       if (!Number.isFinite(v)) {
         problems.add(

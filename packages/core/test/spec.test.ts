@@ -101,6 +101,11 @@ describe('spec validation: each bad spec fails before any work, naming the path 
       /^sweep\.n: unknown field 'logg2' \(did you mean 'log2'\?\); allowed: log2, linspace, /,
     ],
     [
+      'a range with a wrong bound list: the range branch of the union speaks',
+      { ...good, sweep: { n: { log2: [6, 10, 2] } } },
+      /^sweep\.n\.log2: Too big: expected array to have <=2 items, got \[6,10,2\]$/,
+    ],
+    [
       'a range naming two kinds',
       { ...good, sweep: { n: { log2: [3, 5], linspace: [1, 2, 3] } } },
       /^sweep\.n: a range names exactly one of log2, linspace, logspace, geomspace, range, got log2 and linspace$/,
