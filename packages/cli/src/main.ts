@@ -133,7 +133,6 @@ export function buildProgram(setExit: (code: number) => void): Command {
           outDir,
           opts.shard ? `results.shard-${opts.shard.index}-of-${opts.shard.count}.jsonl` : 'results.jsonl',
         );
-        writeSpecCopy(outDir, spec, baseDir);
         const display = new ProgressDisplay({
           stream: process.stderr,
           bar: Boolean(process.stderr.isTTY) && !opts.quiet,
@@ -151,7 +150,11 @@ export function buildProgram(setExit: (code: number) => void): Command {
             jobs: opts.jobs,
             ...(opts.shard ? { shard: opts.shard } : {}),
             workers: { registryModule: registryModulePath(), plugins: opts.plugin },
-            onStart: (total, resumed) => display.start(total, resumed),
+            onStart: (total, resumed) => {
+              // the spec is valid and the results file is its own: now its copy may be (re)written
+              writeSpecCopy(outDir, spec, baseDir);
+              display.start(total, resumed);
+            },
             onRow: (row, done, total, skipped) =>
               display.row(progressLine(row, done, total, skipped), done, total, skipped),
             onFitProgress: (key, done, total) => display.fitProgress(key, done, total),

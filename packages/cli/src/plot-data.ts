@@ -75,6 +75,19 @@ interface Key {
 
 const learnerLabel = (row: ResultRow) => row.key.split('|')[1] ?? row.learner.id;
 
+/**
+ * A learner label without the `k=v` of keys the figure shows on an axis: `rf#0(width=64,bias=1)`
+ * with -x width is `rf#0(bias=1)`, `rf#0:ridge=0.001` with -x ridge is `rf#0`.
+ */
+export function stripLabel(label: string, drop: ReadonlySet<string>): string {
+  const m = /^([^(:]*)(?:\((.*)\))?(?::(.*))?$/.exec(label);
+  if (!m) return label;
+  const keep = (list?: string) => (list ?? '').split(',').filter((p) => p && !drop.has(p.split('=')[0]!));
+  const own = keep(m[2]);
+  const variant = keep(m[3]);
+  return `${m[1]}${own.length ? `(${own.join(',')})` : ''}${variant.length ? `:${variant.join(',')}` : ''}`;
+}
+
 function lastSegment(key: string): string {
   return key.replace(/.*[.\]]/, '');
 }
@@ -149,7 +162,8 @@ function sortValues<T extends Scalar>(values: T[]): T[] {
 function bandOf(values: number[], band: BandKind): { mean: number; lo: number; hi: number } {
   const { mean, std } = meanStd(values);
   if (band === 'std') return { mean, lo: mean - std, hi: mean + std };
-  if (band === 'minmax') return { mean, lo: Math.min(...values), hi: Math.max(...values) };
+  if (band === 'minmax')
+    return { mean, lo: values.reduce((a, b) => Math.min(a, b)), hi: values.reduce((a, b) => Math.max(a, b)) };
   return { mean, lo: mean, hi: mean };
 }
 
@@ -202,8 +216,21 @@ export function plotData(
   const splitting = cellKeys.filter(
     (k) => !used.has(k) && new Set(rows.map((r) => JSON.stringify(r.cell[k]))).size > 1,
   );
+  // A learner's label loses the options shown on an axis; unless lines are learners, learners still
+  // split lines (two learners are never averaged as if they were seeds).
+  const drop = new Set(
+    [xKey.name, facetKey?.name, byKey.name === 'learner' ? undefined : byKey.name]
+      .filter((k): k is string => k !== undefined)
+      .map(lastSegment),
+  );
+  const label = (r: ResultRow) => stripLabel(learnerLabel(r), drop);
+  const learnerSplits = byKey.name !== 'learner' && new Set(rows.map(label)).size > 1;
   const seriesOf = (r: ResultRow) =>
-    [format(byKey.get(r)), ...splitting.map((k) => `${lastSegment(k)}=${format(r.cell[k])}`)].join(', ');
+    [
+      byKey.name === 'learner' ? label(r) : format(byKey.get(r)),
+      ...(learnerSplits ? [label(r)] : []),
+      ...splitting.map((k) => `${lastSegment(k)}=${format(r.cell[k])}`),
+    ].join(', ');
   const panelOf = (r: ResultRow) => (facetKey ? `${facetKey.name} = ${format(facetKey.get(r))}` : '');
 
   const xLog = !opts.linear && !opts.curves;
@@ -256,7 +283,11 @@ export function plotData(
   });
   // A band edge at or below 0 has no place on a log axis: clip it at half the smallest positive value.
   if (yLog) {
-    const floor = Math.min(...means.map((m) => m.y), ...seeds.map((s) => s.y)) / 2;
+    // a loop, not Math.min(...): training curves can hold more values than a call's arguments
+    let smallest = Infinity;
+    for (const v of means) smallest = Math.min(smallest, v.y);
+    for (const v of seeds) smallest = Math.min(smallest, v.y);
+    const floor = smallest / 2;
     const clipped = means.filter((m) => m.lo < floor);
     for (const m of clipped) m.lo = floor;
     if (clipped.length)

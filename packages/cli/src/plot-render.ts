@@ -33,6 +33,9 @@ export function logTicks(lo: number, hi: number): number[] {
       }
     if (ticks.length >= 4) break;
   }
+  // a range within one decade and between digits (0.52–0.58): its ends and middle, 2 digits each
+  if (ticks.length < 2)
+    ticks = [...new Set([lo, Math.sqrt(lo * hi), hi].map((v) => Number(v.toPrecision(2))))];
   return ticks;
 }
 
@@ -87,7 +90,15 @@ export function vegaLiteSpec(data: PlotData): TopLevelSpec {
     scale: data.yLog ? { type: 'log' as const, nice: false, padding: 12 } : { zero: false },
     axis: {
       grid: true,
-      ...(data.yLog ? { format: '~g', values: logTicks(Math.min(...ys), Math.max(...ys)) } : {}),
+      ...(data.yLog
+        ? {
+            format: '~g',
+            values: logTicks(
+              ys.reduce((a, b) => Math.min(a, b)),
+              ys.reduce((a, b) => Math.max(a, b)),
+            ),
+          }
+        : {}),
     },
   };
   // the band fills with the series' colour but stays out of the legend, which shows the lines

@@ -2,7 +2,7 @@
 import { existsSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { latestRows, loadPlugins, readResults, RegimesError, type ResultRow } from '@regimes/core';
-import { type Command, Option } from 'commander';
+import { type Command, InvalidArgumentError, Option } from 'commander';
 import { createRegistry } from './defaults.js';
 import { type BandKind, plotData, type PlotData, type PlotOptions } from './plot-data.js';
 import { loadFonts, renderSvg, svgToPng, vegaLiteSpec } from './plot-render.js';
@@ -19,6 +19,13 @@ export function resultsPath(path: string): string {
       hint: 'give a results.jsonl file or the run folder that `regimes run` wrote',
     });
   return file;
+}
+
+function scaleArg(value: string): number {
+  const v = Number(value);
+  if (!(Number.isFinite(v) && v > 0 && v <= 8))
+    throw new InvalidArgumentError('give a number in (0, 8], e.g. 2');
+  return v;
 }
 
 /** The rows of a results file, the latest of each key; lines cut off by a kill are reported. */
@@ -62,7 +69,7 @@ interface PlotFlags {
   band: BandKind;
   points?: boolean;
   linear?: boolean;
-  scale: string;
+  scale: number;
   plugin: string[];
 }
 
@@ -101,7 +108,7 @@ function addPlotOptions(command: Command): Command {
     )
     .option('--points', "draw each seed's value as a point")
     .option('--linear', 'linear axes (default: log-log; with --curves, log y only)')
-    .option('--scale <factor>', 'PNG pixels per SVG pixel', '2')
+    .option('--scale <factor>', 'PNG pixels per SVG pixel (a number > 0, at most 8)', scaleArg, 2)
     .addOption(new Option('--plugin <specifier...>', 'extra plugins (for their theory curves)').default([]));
 }
 
@@ -123,7 +130,7 @@ export function registerPlotCommands(program: Command): void {
       const file = resultsPath(results);
       const rows = loadRows(file, warnOnStderr);
       const options = plotOptions(flags);
-      const figure = await drawFigure(rows, options, flags.plugin, warnOnStderr, Number(flags.scale));
+      const figure = await drawFigure(rows, options, flags.plugin, warnOnStderr, flags.scale);
       const stem = resolve(
         flags.out?.replace(/\.(svg|png)$/, '') ??
           join(
@@ -157,9 +164,10 @@ export function registerPlotCommands(program: Command): void {
       const outDir = resolve(flags.out ?? dirname(file));
       const written = await writeReport({
         rows,
+        resultsFile: file,
         runDir: dirname(file),
         outDir,
-        figure: () => drawFigure(rows, plotOptions(flags), flags.plugin, warnOnStderr, Number(flags.scale)),
+        figure: () => drawFigure(rows, plotOptions(flags), flags.plugin, warnOnStderr, flags.scale),
         warn: warnOnStderr,
       });
       process.stdout.write(`${written.join('\n')}\n`);

@@ -81,6 +81,9 @@ const escapeMd = (s: string) => s.replace(/\\/g, '\\\\').replace(/\|/g, '\\|');
 
 export interface ReportInput {
   rows: readonly ResultRow[];
+  /** The results file the rows come from (named in the report). */
+  resultsFile: string;
+  /** Where the spec copy (spec.json) is looked for. */
   runDir: string;
   outDir: string;
   /** Draws the figure; a failure is reported in place of the figure. */
@@ -114,7 +117,7 @@ export async function writeReport(input: ReportInput): Promise<string[]> {
     written.push(join(outDir, 'report-figure.svg'), join(outDir, 'report-figure.png'));
   }
   const counts = `${rows.length} rows: ${ok} ok, ${rows.length - ok} failed`;
-  const resultsFile = relative(outDir, join(runDir, 'results.jsonl')) || 'results.jsonl';
+  const resultsFile = relative(outDir, input.resultsFile) || input.resultsFile;
 
   const md = [
     `# ${name}`,

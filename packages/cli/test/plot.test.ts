@@ -8,7 +8,7 @@ import type { ResultRow } from '@regimes/core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { createRegistry } from '../src/defaults.js';
 import { fontMetrics } from '../src/font-metrics.js';
-import { plotData, type PlotOptions } from '../src/plot-data.js';
+import { plotData, type PlotOptions, stripLabel } from '../src/plot-data.js';
 import { drawFigure } from '../src/plot.js';
 import { logTicks } from '../src/plot-render.js';
 import { writeReport } from '../src/report.js';
@@ -188,6 +188,36 @@ describe('log ticks', () => {
     expect(logTicks(512, 4096)).toEqual([700, 1000, 2000, 3000]);
     expect(logTicks(0.6, 0.9)).toEqual([0.6, 0.7, 0.8, 0.9]);
   });
+  it('between two digits of one decade: the ends and the middle, never no tick', () => {
+    expect(logTicks(0.52, 0.58)).toEqual([0.52, 0.55, 0.58]);
+  });
+});
+
+describe('series', () => {
+  it('drops the learner options shown on an axis from its label, and never averages two learners', () => {
+    expect(stripLabel('rf#0(width=64,bias=1)', new Set(['width']))).toBe('rf#0(bias=1)');
+    expect(stripLabel('rf#0:ridge=0.001', new Set(['ridge']))).toBe('rf#0');
+    expect(stripLabel('ntk#0', new Set(['n']))).toBe('ntk#0');
+    // a learner sweep over width: -x width gives one line, not one point per width
+    const rows = [16, 32, 64].flatMap((width) =>
+      [0, 1].map((seed) =>
+        row(8, seed, `rf#0(width=${width})`, 1 / width, {
+          learner: { id: `rf#0(width=${width})`, kind: 'rf', width },
+        }),
+      ),
+    );
+    const byWidth = plotData(rows, options({ x: 'width', theory: false }), createRegistry());
+    expect(byWidth.measuredSeries).toEqual(['rf#0']);
+    expect(byWidth.means.map((m) => [m.x, m.seeds])).toEqual([
+      [16, 2],
+      [32, 2],
+      [64, 2],
+    ]);
+    // --by a key other than the learner: two learners stay two lines
+    const two = [...fixtureRows()];
+    const byN = plotData(two, options({ x: 'seed', by: 'n', theory: false, linear: true }), createRegistry());
+    expect(byN.measuredSeries.length).toBe(ns.length * new Set(two.map((r) => r.key.split('|')[1])).size);
+  });
 });
 
 describe('font metrics', () => {
@@ -353,6 +383,7 @@ describe('regimes report', () => {
     // in-process (the command's own code path, without a second process)
     const written = await writeReport({
       rows: fixtureRows(),
+      resultsFile: join(withSpec, 'results.jsonl'),
       runDir: withSpec,
       outDir: withSpec,
       figure: () => drawFigure(fixtureRows(), options({ theory: false }), [], () => {}, 1),

@@ -196,6 +196,26 @@ test: { n: 256 }
   }, 60_000);
 });
 
+describe('the spec copy', () => {
+  it('is written only once the spec is valid and the results file is its own', () => {
+    const dir = tmp();
+    const a = join(dir, 'a.yaml');
+    const b = join(dir, 'b.yaml');
+    const small =
+      'target: { kind: hermite, d: 4, degree: 2 }\nlearners: [{ kind: rf, width: 16 }]\nsweep: { n: [16] }\ntest: { n: 64 }\n';
+    writeFileSync(a, small);
+    writeFileSync(b, small.replace('width: 16', 'width: 32'));
+    const out = join(dir, 'out');
+    expect(regimes('run', a, '-o', out, '-q').code).toBe(0);
+    const copy = readFileSync(join(out, 'spec.json'), 'utf8');
+    expect(JSON.parse(copy).learners[0].width).toBe(16);
+    const refused = regimes('run', b, '-o', out, '-q');
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toContain('holds rows of a different spec');
+    expect(readFileSync(join(out, 'spec.json'), 'utf8')).toBe(copy);
+  }, 60_000);
+});
+
 describe('dry run and schema', () => {
   it('--dry-run lists the cells and estimates the work, running nothing', () => {
     const path = specPath();

@@ -4,7 +4,7 @@
  * known.
  */
 import type { Plan } from './plan.js';
-import { latestRows, type ResultRow, readResults } from './results.js';
+import { latestRows, learnerKey, type ResultRow, readResults } from './results.js';
 
 export interface MergeInput {
   readonly path: string;
@@ -28,7 +28,6 @@ export interface MergeReport {
   readonly missing: readonly string[];
 }
 
-const learnerKey = (row: ResultRow) => `${row.key.slice(0, row.key.lastIndexOf('|'))}|${row.learner?.id}`;
 const good = (row: ResultRow) => row.status === 'ok' || row.status === 'diverged';
 
 export function mergeResults(paths: readonly string[], plan?: Plan): MergeReport {

@@ -168,6 +168,7 @@ export function planExperiment(spec: Spec, registry: Registry, source?: string):
   const addCellProblem = (problem: string, cellKey: string) =>
     cellProblems.set(problem, [...(cellProblems.get(problem) ?? []), cellKey]);
   let cellCount = 0;
+  const cellKeys = new Set<string>();
   if (!problems.size) {
     for (const values of expansion.cells) {
       const key = keyOf(values);
@@ -222,10 +223,21 @@ export function planExperiment(spec: Spec, registry: Registry, source?: string):
           }
         }
       });
+      const variantIds = learners.map((l) => l.id);
+      const repeated = variantIds.find((id, i) => variantIds.indexOf(id) !== i);
+      if (repeated) {
+        addCellProblem(`learners: '${repeated}' twice in a cell: a learner's sweep repeats a value`, key);
+        learnersOk = false;
+      }
+      if (cellKeys.has(key)) {
+        problems.add(`sweep: the cell ${key} comes twice: a list or range repeats a value`);
+        learnersOk = false;
+      }
       if (target && learnersOk && !learnerUnknown.some(Boolean)) {
         const n = values.n as number;
         const seed = (values.seed as number | undefined) ?? spec.seed;
         cells.push({ index: cells.length, key, values, n, seed, target, learners });
+        cellKeys.add(key);
       }
     }
   }

@@ -74,15 +74,27 @@ class Worker {
       serialization: 'advanced',
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     });
-    this.exited = new Promise((resolve) =>
-      this.child.once('exit', (code, signal) => resolve(signal ? `signal ${signal}` : `exit code ${code}`)),
-    );
+    // 'close', not 'exit': it comes after the last message the worker sent, so no row is lost
+    this.exited = new Promise((resolve) => {
+      this.child.once('close', (code, signal) => resolve(signal ? `signal ${signal}` : `exit code ${code}`));
+      // a fork that fails (EAGAIN, ENOMEM) or a send on a closed channel
+      this.child.once('error', (error) => resolve(`process error: ${error.message}`));
+    });
     this.child.on('message', (m: WorkerMessage) => {
-      if (m.type === 'log') this.c.log[m.level](m.message);
-      else if (m.type === 'progress') this.c.onFitProgress?.(m.key, m.done, m.total);
-      else this.onMessage?.(m);
+      try {
+        if (m.type === 'log') this.c.log[m.level](m.message);
+        else if (m.type === 'progress') this.c.onFitProgress?.(m.key, m.done, m.total);
+        else this.onMessage?.(m);
+      } catch (error) {
+        // e.g. the results file cannot be written: stop the run with it, not the process
+        this.failure ??= error;
+        this.kill();
+      }
     });
   }
+
+  /** An error of the parent's own while handling this worker's messages (it ends the run). */
+  failure: unknown;
 
   /** Send a request; resolve with the reply that ends it, or with why the worker died first. */
   private async request(
@@ -94,9 +106,12 @@ class Worker {
     this.onMessage = (m) => {
       if (handle(m)) finish({});
     };
-    this.child.send(request);
+    this.child.send(request, (error) => {
+      if (error) this.kill();
+    });
     const result = await Promise.race([ended, this.exited.then((died) => ({ died }))]);
     this.onMessage = undefined;
+    if (this.failure) throw this.failure;
     return result;
   }
 

@@ -36,6 +36,8 @@ export interface ResultRow {
   error?: string;
   seed: number;
   versions: Record<string, string>;
+  /** When this fit began: the rows of one fit (a λ list's variants) share it. */
+  startedAt?: string;
   finishedAt: string;
 }
 
@@ -90,12 +92,39 @@ export function readResults(path: string): ReadResults {
   return { rows, badLines };
 }
 
-/** The last row of each key (a rerun of a failed row supersedes it). */
+/** `<cell key>|<learner id>`: the learner fit a row belongs to (the rows of a λ list's variants share it). */
+export function learnerKey(row: Pick<ResultRow, 'key' | 'learner'>): string {
+  return `${row.key.slice(0, row.key.lastIndexOf('|'))}|${row.learner?.id}`;
+}
+
+/**
+ * The rows that stand: the last row of each key (a rerun supersedes a failed row), and of each
+ * learner fit only its latest attempt — a fit that failed writes one row `<cell>|<id>`, its rerun
+ * one row per variant `<cell>|<id>:<label>` (or the other way round), and the older kind must go.
+ * An attempt is told by `startedAt` (shared by the rows of one fit); rows written before that field
+ * existed fall back to the kind (variant or not) of the fit's most recent row.
+ */
 export function latestRows(rows: readonly ResultRow[]): ResultRow[] {
   const byKey = new Map<string, ResultRow>();
   for (const row of rows) {
     byKey.delete(row.key);
     byKey.set(row.key, row);
   }
-  return [...byKey.values()];
+  const groups = new Map<string, ResultRow[]>();
+  for (const row of byKey.values()) {
+    const k = learnerKey(row);
+    groups.set(k, [...(groups.get(k) ?? []), row]);
+  }
+  const keep = new Set<ResultRow>();
+  const isVariant = (r: ResultRow) => r.key.lastIndexOf(':') > r.key.lastIndexOf('|');
+  for (const group of groups.values()) {
+    if (group.every((r) => r.startedAt)) {
+      const last = group.reduce((a, r) => (r.startedAt! > a ? r.startedAt! : a), '');
+      for (const r of group) if (r.startedAt === last) keep.add(r);
+    } else {
+      const newest = group.reduce((a, r) => (r.finishedAt > a.finishedAt ? r : a));
+      for (const r of group) if (isVariant(r) === isVariant(newest)) keep.add(r);
+    }
+  }
+  return [...byKey.values()].filter((r) => keep.has(r));
 }

@@ -13,7 +13,7 @@ import { type Cell, type LearnerPlan, type Plan, planExperiment } from './plan.j
 import { runInWorkers } from './pool.js';
 import { loadPlugins } from './plugins.js';
 import type { Registry } from './registry.js';
-import { latestRows, type ResultRow, ResultsWriter, readResults } from './results.js';
+import { latestRows, learnerKey, type ResultRow, ResultsWriter, readResults } from './results.js';
 import { Rng } from './rng.js';
 import { parseSpec, type Spec, type SpecInput } from './spec.js';
 import { coreVersion } from './version.js';
@@ -139,7 +139,7 @@ export async function runExperiment(input: SpecInput | Spec, options: RunOptions
   // Grouped once by cell and learner id, so resuming a large sweep is not quadratic.
   const previousByLearner = new Map<string, ResultRow[]>();
   for (const row of previous.values()) {
-    const group = `${row.key.slice(0, row.key.lastIndexOf('|'))}|${row.learner?.id}`;
+    const group = learnerKey(row);
     previousByLearner.set(group, [...(previousByLearner.get(group) ?? []), row]);
   }
   const work: { cell: Cell; todo: LearnerPlan[] }[] = [];
@@ -193,7 +193,7 @@ export async function runExperiment(input: SpecInput | Spec, options: RunOptions
   // plan order, whatever order the workers finished in
   const order = new Map<string, number>();
   for (const c of cells) c.learners.forEach((l, j) => order.set(`${c.key}|${l.id}`, c.index * 1e6 + j));
-  const rank = (r: ResultRow) => order.get(`${r.key.slice(0, r.key.lastIndexOf('|'))}|${r.learner?.id}`) ?? 0;
+  const rank = (r: ResultRow) => order.get(learnerKey(r)) ?? 0;
   rows.sort((a, b) => rank(a) - rank(b));
   return {
     plan,
@@ -246,6 +246,7 @@ export function rowBase(
     seed: cell.seed,
     backend,
     versions,
+    startedAt: new Date().toISOString(),
   };
 }
 

@@ -98,7 +98,8 @@ export function expandRange(range: SweepRange): number[] {
   values = values.map((v) =>
     Math.abs(v - Math.round(v)) <= 1e-9 * Math.max(1, Math.abs(v)) ? Math.round(v) : v,
   );
-  if (range.round) values = values.map(Math.round);
+  // rounding can merge neighbours (geomspace over a short range): each value once, in order
+  if (range.round) values = [...new Set(values.map(Math.round))];
   if (!values.length) throw 'the range is empty';
   return values;
 }
@@ -154,6 +155,12 @@ export function expandSweep(sweep: Sweep, opts: ExpandOptions, problems: Set<str
       return [];
     }
   };
+  const seen = new Set<string>();
+  const once = (key: string, where: string) => {
+    if (seen.has(key))
+      problems.add(`${where}: '${key}' is swept twice (at the top and in a zip group, or in two groups)`);
+    seen.add(key);
+  };
   for (const [key, value] of Object.entries(sweep)) {
     if (key === 'zip') {
       const groups = Array.isArray(value) ? value : [value];
@@ -162,6 +169,7 @@ export function expandSweep(sweep: Sweep, opts: ExpandOptions, problems: Set<str
         const axis: Axis = { keys: [], rows: [] };
         const columns: Scalar[][] = [];
         for (const [k, v] of Object.entries(group as Record<string, SweepValue>)) {
+          once(k, `${where}.${k}`);
           keys.push(k);
           const list = values(k, v, `${where}.${k}`);
           if (!list) continue;
@@ -180,6 +188,7 @@ export function expandSweep(sweep: Sweep, opts: ExpandOptions, problems: Set<str
       });
       continue;
     }
+    once(key, `${opts.path}.${key}`);
     keys.push(key);
     const list = values(key, value as SweepValue, `${opts.path}.${key}`);
     if (list) axes.push({ keys: [key], rows: list.map((v) => [v]) });

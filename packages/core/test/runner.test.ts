@@ -9,7 +9,7 @@ import { LearnerFactory } from '../src/contracts.js';
 import { BackendUnavailable, DivergenceError, RegimesError } from '../src/errors.js';
 import { options } from '../src/options.js';
 import { Registry } from '../src/registry.js';
-import { type ResultRow, readResults } from '../src/results.js';
+import { latestRows, type ResultRow, readResults } from '../src/results.js';
 import { runExperiment } from '../src/runner.js';
 import type { SpecInput } from '../src/spec.js';
 import { silentLogger } from '../src/testing/index.js';
@@ -49,9 +49,39 @@ const failing = {
 };
 
 const tmp = () => mkdtempSync(join(tmpdir(), 'regimes-runner-'));
-const withoutTimes = (rows: ResultRow[]) => rows.map(({ timing: _t, finishedAt: _f, ...rest }) => rest);
+const withoutTimes = (rows: ResultRow[]) =>
+  rows.map(({ timing: _t, finishedAt: _f, startedAt: _s, ...rest }) => rest);
 const run = (s: SpecInput, extra: Partial<Parameters<typeof runExperiment>[1]> = {}) =>
   runExperiment(s, { registry: Registry.with(testPlugin, failing), log: silentLogger, ...extra });
+
+describe('latestRows: the rows that stand', () => {
+  const row = (key: string, status: ResultRow['status'], finishedAt: string, startedAt?: string) =>
+    ({
+      key,
+      status,
+      finishedAt,
+      ...(startedAt ? { startedAt } : {}),
+      learner: { id: 'rf#0', kind: 'rf' },
+    }) as ResultRow;
+  it("drops a failed fit's row once a later fit of the same learner wrote its variants, and back", () => {
+    const failed = row('n=8|rf#0', 'error', 't1', 't1');
+    const a = row('n=8|rf#0:ridge=1', 'ok', 't3', 't2');
+    const b = row('n=8|rf#0:ridge=2', 'ok', 't4', 't2');
+    expect(latestRows([failed, a, b])).toEqual([a, b]);
+    const later = row('n=8|rf#0', 'error', 't6', 't5');
+    expect(latestRows([a, b, later])).toEqual([later]);
+    // another cell's rows are untouched
+    const other = row('n=16|rf#0', 'ok', 't0', 't0');
+    expect(latestRows([other, failed, a, b])).toEqual([other, a, b]);
+  });
+  it('tells attempts apart by the kind of key for rows written before startedAt existed', () => {
+    const failed = row('n=8|rf#0', 'error', 't1');
+    const a = row('n=8|rf#0:ridge=1', 'ok', 't2');
+    const b = row('n=8|rf#0:ridge=2', 'ok', 't3');
+    expect(latestRows([failed, a, b])).toEqual([a, b]);
+    expect(latestRows([a, b, row('n=8|rf#0', 'error', 't4')]).map((r) => r.key)).toEqual(['n=8|rf#0']);
+  });
+});
 
 describe('runExperiment', () => {
   it('writes one row per (cell, learner) in the documented format', async () => {

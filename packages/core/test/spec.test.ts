@@ -106,6 +106,16 @@ describe('spec validation: each bad spec fails before any work, naming the path 
       /^sweep\.n\.log2: Too big: expected array to have <=2 items, got \[6,10,2\]$/,
     ],
     [
+      'a key swept at the top and in a zip group',
+      { ...good, sweep: { n: [8, 16], zip: { n: [32, 64], 'target.d': [2, 4] } } },
+      /^sweep\.zip\.n: 'n' is swept twice/,
+    ],
+    [
+      'a list that repeats a value',
+      { ...good, sweep: { n: [8, 16, 8] } },
+      /^sweep: the cell n=8 comes twice: a list or range repeats a value$/,
+    ],
+    [
       'a range naming two kinds',
       { ...good, sweep: { n: { log2: [3, 5], linspace: [1, 2, 3] } } },
       /^sweep\.n: a range names exactly one of log2, linspace, logspace, geomspace, range, got log2 and linspace$/,
@@ -171,6 +181,10 @@ describe('sweep grammar', () => {
     expect(expandRange({ range: [0, 5] })).toEqual([0, 1, 2, 3, 4]);
     expect(expandRange({ range: [10, 0, -4] })).toEqual([10, 6, 2]);
     expect(expandRange({ linspace: [2, 2, 1] })).toEqual([2]);
+    // rounding merges neighbours: each value once
+    expect(expandRange({ geomspace: [32, 40, 12], round: true })).toEqual([
+      32, 33, 34, 35, 36, 37, 38, 39, 40,
+    ]);
   });
 
   it('zips lists that advance together, crosses the rest, and derives values per cell', () => {
