@@ -9,7 +9,7 @@ import {
   symmetricProduct,
 } from '../src/blocked.js';
 import { Rng } from '../src/rng.js';
-import { symmetricWithSpectrum } from './reference.js';
+import { relativeError, symmetricWithSpectrum } from './reference.js';
 import { expectNoLeak } from '../src/testing/index.js';
 
 const spd = (m: number, eigs: (i: number) => number, seed: number) =>
@@ -51,16 +51,6 @@ const panelsOf = (a: Float64Array, m: number) => (start: number, size: number) =
   return tf.tensor2d(out, [m - start, size]);
 };
 
-const relError = (x: ArrayLike<number>, y: ArrayLike<number>) => {
-  let num = 0;
-  let den = 0;
-  for (let i = 0; i < y.length; i++) {
-    num += (x[i]! - y[i]!) ** 2;
-    den += y[i]! ** 2;
-  }
-  return Math.sqrt(num / den);
-};
-
 describe('blocked Cholesky on tensors (float32) against float64 references', () => {
   // Relative solve error in float32 is about cond·1e-7; each bound below is that times 10.
   it.each([
@@ -82,10 +72,10 @@ describe('blocked Cholesky on tensors (float32) against float64 references', () 
         expect(factor.jitter).toBe(0);
         const rhs = tf.tensor2d(Float32Array.from(b), [m, 2]);
         const x = choleskySolveTensor(factor, rhs);
-        expect(relError(await x.data(), expected)).toBeLessThan(tolerance);
+        expect(relativeError(await x.data(), expected)).toBeLessThan(tolerance);
         const diagonal = await inverseDiagonal(factor);
         const expectedDiagonal = Array.from({ length: m }, (_, i) => inv[i * m + i]!);
-        expect(relError(diagonal, expectedDiagonal)).toBeLessThan(tolerance);
+        expect(relativeError(diagonal, expectedDiagonal)).toBeLessThan(tolerance);
         tf.dispose([rhs, x]);
         disposeFactor(factor);
       });
@@ -104,7 +94,7 @@ describe('blocked Cholesky on tensors (float32) against float64 references', () 
     );
     const factor = await choleskyPanels(panelsOf(a, m), m, { block: 64, shift: 0.5 });
     const x = choleskySolveTensor(factor, tf.tensor2d(Float32Array.from(b), [m, 1]));
-    expect(relError(await x.data(), expected)).toBeLessThan(1e-5);
+    expect(relativeError(await x.data(), expected)).toBeLessThan(1e-5);
     x.dispose();
     disposeFactor(factor);
   });
@@ -128,7 +118,7 @@ describe('blocked Cholesky on tensors (float32) against float64 references', () 
     await expectNoLeak(async () => {
       const xt = tf.tensor2d(Float32Array.from(x), [m, 3]);
       const y = symmetricProduct(panelsOf(a, m), m, xt, 64);
-      expect(relError(await y.data(), expected)).toBeLessThan(1e-5);
+      expect(relativeError(await y.data(), expected)).toBeLessThan(1e-5);
       tf.dispose([xt, y]);
     });
   });
@@ -141,7 +131,7 @@ describe('blocked Cholesky on tensors (float32) against float64 references', () 
       for (let j = 0; j < 6; j++) expect(gram[i * 6 + j]).toBeCloseTo(i === j ? 1 : 0, 5);
     // A = Q (QᵀA): the projection of A on span Q is A itself
     const back = tf.tidy(() => tf.matMul(q, tf.matMul(q, a, true, false)));
-    expect(relError(await back.data(), await a.data())).toBeLessThan(1e-5);
+    expect(relativeError(await back.data(), await a.data())).toBeLessThan(1e-5);
     tf.dispose([a, q, back]);
   });
 });

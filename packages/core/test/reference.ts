@@ -1,2 +1,2 @@
 // Float64 references shared by the linear-algebra tests: those of @regimes/core/testing.
-export { eigenResidual, symmetricWithSpectrum } from '../src/testing/reference.js';
+export { eigenResidual, relativeError, symmetricWithSpectrum } from '../src/testing/reference.js';

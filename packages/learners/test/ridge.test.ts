@@ -1,7 +1,13 @@
 // The two ridge solvers (a Cholesky per λ; one eigen-decomposition for every λ) against each other
 // and against float64 closed forms, on kernels whose spectrum is set exactly.
 import { disposeDataset, RegimesError, Rng } from '@regimes/core';
-import { createTarget, expectNoLeak, makeFitContext, orthonormalColumns } from '@regimes/core/testing';
+import {
+  createTarget,
+  expectNoLeak,
+  makeFitContext,
+  orthonormalColumns,
+  relativeError,
+} from '@regimes/core/testing';
 import { loadBlas, native } from '@regimes/backend-node';
 import { hermite } from '@regimes/targets';
 import * as tf from '@tensorflow/tfjs-core';
@@ -28,16 +34,6 @@ function conditioned(m: number, seed: number) {
   const df = (s: number) => mu.reduce((sum, u) => sum + u / (u + s), 0);
   return { x, y, alpha, df };
 }
-
-const relative = (x: ArrayLike<number>, y: ArrayLike<number>) => {
-  let num = 0;
-  let den = 0;
-  for (let i = 0; i < y.length; i++) {
-    num += (x[i]! - y[i]!) ** 2;
-    den += y[i]! ** 2;
-  }
-  return Math.sqrt(num / den);
-};
 
 const linear = (a: tf.Tensor2D, b: tf.Tensor2D) => tf.matMul(a, b, false, true);
 
@@ -78,9 +74,9 @@ async function checkAgainstReference(m: number, seed: number) {
     expect(c.diagnostics.eigen).toBe(0);
     // coefficients: 5·eps32·κ = 3e-4 relative at κ ≤ 1e3, both paths and between them (measured at
     // κ = 1e3: 6e-5 at m = 600, 5e-6 at m = 96, the two paths alike; the float32 rounding of K dominates)
-    expect(relative(e.alpha, reference)).toBeLessThan(3e-4);
-    expect(relative(c.alpha, reference)).toBeLessThan(3e-4);
-    expect(relative(e.alpha, c.alpha)).toBeLessThan(3e-4);
+    expect(relativeError(e.alpha, reference)).toBeLessThan(3e-4);
+    expect(relativeError(c.alpha, reference)).toBeLessThan(3e-4);
+    expect(relativeError(e.alpha, c.alpha)).toBeLessThan(3e-4);
     // df: exact Σμ/(μ+s) on the eigen path, m − s·tr(A⁻¹) on the Cholesky path
     expect(Math.abs(e.diagnostics.df! - df(s))).toBeLessThan(1e-4 * df(s));
     expect(Math.abs(c.diagnostics.df! - df(s))).toBeLessThan(1e-3 * df(s));

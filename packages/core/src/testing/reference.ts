@@ -2,24 +2,16 @@
  * Float64 references for linear-algebra tests (ours and plugins'): matrices with a chosen spectrum,
  * so that condition numbers — and the tolerances that follow from them — are known exactly.
  */
+import { orthonormalizeRows } from '../linalg.js';
 import { Rng } from '../rng.js';
 
-/** An m×m orthonormal Q (row-major, float64): Gram–Schmidt, twice, on Gaussian columns. */
+/**
+ * An m×m orthogonal Q (row-major, float64): core's `orthonormalizeRows` on a Gaussian matrix — a
+ * square matrix with orthonormal rows has orthonormal columns too.
+ */
 export function orthonormalColumns(m: number, rng: Rng | number): Float64Array {
   const source = typeof rng === 'number' ? Rng.fromSeed(rng) : rng;
-  const q = source.normal(m * m, new Float64Array(m * m));
-  for (let j = 0; j < m; j++)
-    for (let pass = 0; pass < 2; pass++) {
-      for (let i = 0; i < j; i++) {
-        let dot = 0;
-        for (let k = 0; k < m; k++) dot += q[k * m + i]! * q[k * m + j]!;
-        for (let k = 0; k < m; k++) q[k * m + j]! -= dot * q[k * m + i]!;
-      }
-      let norm = 0;
-      for (let k = 0; k < m; k++) norm += q[k * m + j]! ** 2;
-      for (let k = 0; k < m; k++) q[k * m + j]! /= Math.sqrt(norm);
-    }
-  return q;
+  return orthonormalizeRows(source.normal(m * m, new Float64Array(m * m)), m, m);
 }
 
 /**
@@ -61,4 +53,15 @@ export function eigenResidual(
     worst = Math.max(worst, Math.sqrt(norm));
   }
   return worst / Math.abs(values[0]!);
+}
+
+/** ‖x − y‖ / ‖y‖ in float64. */
+export function relativeError(x: ArrayLike<number>, y: ArrayLike<number>): number {
+  let num = 0;
+  let den = 0;
+  for (let i = 0; i < y.length; i++) {
+    num += (x[i]! - y[i]!) ** 2;
+    den += y[i]! ** 2;
+  }
+  return Math.sqrt(num / den);
 }
