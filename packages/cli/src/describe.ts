@@ -6,6 +6,8 @@ import {
   type Plan,
   type Registry,
   Rng,
+  rowCount,
+  shardCells,
   z,
 } from '@regimes/core';
 
@@ -88,8 +90,8 @@ export function describePlan(
   registry: Registry,
   shard?: { index: number; count: number },
 ): string {
-  const cells = shard ? plan.cells.filter((c) => c.index % shard.count === shard.index - 1) : plan.cells;
-  const rows = cells.reduce((sum, c) => sum + c.learners.length, 0);
+  const cells = shardCells(plan.cells, shard);
+  const rows = rowCount(cells);
   const out: string[] = [
     `spec ${plan.spec.name} (hash ${plan.specHash}): ${plan.cells.length} cells` +
       (shard ? `; shard ${shard.index}/${shard.count} takes ${cells.length}` : '') +

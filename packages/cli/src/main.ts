@@ -14,6 +14,7 @@ import {
   probeBackends,
   RegimesError,
   type ResultRow,
+  rowCount,
   runExperiment,
   type Spec,
   specJsonSchema,
@@ -228,7 +229,7 @@ export function buildProgram(setExit: (code: number) => void): Command {
       if (!plan) {
         process.stdout.write('no spec found: missing cells not checked (give --spec)\n');
       } else if (report.missing.length) {
-        const expected = plan.cells.reduce((sum, c) => sum + c.learners.length, 0);
+        const expected = rowCount(plan.cells);
         process.stdout.write(
           `${report.missing.length} of ${expected} (cell, learner) rows are missing, e.g.\n` +
             report.missing
@@ -260,7 +261,7 @@ export function buildProgram(setExit: (code: number) => void): Command {
       const registry = await registryFor(opts.plugin, process.cwd());
       await loadPlugins(registry, spec.plugins, dirname(resolve(specPath)));
       const plan = planExperiment(spec, registry, specPath);
-      const rows = plan.cells.reduce((sum, c) => sum + c.learners.length, 0);
+      const rows = rowCount(plan.cells);
       process.stdout.write(
         `${specPath}: valid; ${plan.cells.length} cells, ${rows} (cell, learner) rows (spec hash ${plan.specHash})\n`,
       );

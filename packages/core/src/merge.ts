@@ -3,7 +3,7 @@
  * hash), duplicates across files reported, and the cells no file holds listed when the spec is
  * known.
  */
-import type { Plan } from './plan.js';
+import { type Plan, planOrder } from './plan.js';
 import { latestRows, learnerKey, type ResultRow, readResults } from './results.js';
 
 export interface MergeInput {
@@ -72,9 +72,7 @@ export function mergeResults(paths: readonly string[], plan?: Plan): MergeReport
   let rows = [...chosen.values()].map((v) => v.row);
   let missing: string[] = [];
   if (plan) {
-    const order = new Map<string, number>();
-    for (const c of plan.cells)
-      c.learners.forEach((l, j) => order.set(`${c.key}|${l.id}`, c.index * 1e6 + j));
+    const order = planOrder(plan.cells);
     const present = new Set(rows.map(learnerKey));
     missing = [...order.keys()].filter((k) => !present.has(k));
     rows = rows.sort(

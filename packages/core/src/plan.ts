@@ -47,6 +47,30 @@ type SweepTarget =
   | { kind: 'target'; option: string }
   | { kind: 'learners'; ids: string[]; option: string };
 
+/** The cells of shard `index` of `count` (1-based): cell indices ≡ index − 1 (mod count); all without a shard. */
+export function shardCells(
+  cells: readonly Cell[],
+  shard?: { readonly index: number; readonly count: number },
+): readonly Cell[] {
+  return shard ? cells.filter((c) => c.index % shard.count === shard.index - 1) : cells;
+}
+
+/** The (cell, learner) rows these cells give (a learner's own sweep counts each of its values). */
+export function rowCount(cells: readonly Cell[]): number {
+  return cells.reduce((sum, c) => sum + c.learners.length, 0);
+}
+
+/**
+ * Each (cell, learner) of these cells — `<cell key>|<learner id>`, as `learnerKey` gives it for a
+ * row — with its rank in plan order (cells by index, learners in spec order).
+ */
+export function planOrder(cells: readonly Cell[]): Map<string, number> {
+  const order = new Map<string, number>();
+  let rank = 0;
+  for (const c of cells) for (const l of c.learners) order.set(`${c.key}|${l.id}`, rank++);
+  return order;
+}
+
 /** The id of each learner: its `id`, else `<kind>#<k>` with k counting learners of that kind. */
 export function learnerIds(spec: Pick<Spec, 'learners'>): string[] {
   const seen = new Map<string, number>();

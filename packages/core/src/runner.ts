@@ -9,7 +9,15 @@ import type { Dataset, FitContext, Logger, Predictor, Target } from './contracts
 import { disposeDataset } from './contracts.js';
 import { registerInlineKinds } from './define.js';
 import { DivergenceError, RegimesError } from './errors.js';
-import { type Cell, type LearnerPlan, type Plan, planExperiment } from './plan.js';
+import {
+  type Cell,
+  type LearnerPlan,
+  type Plan,
+  planExperiment,
+  planOrder,
+  rowCount,
+  shardCells,
+} from './plan.js';
 import { runInWorkers } from './pool.js';
 import { loadPlugins } from './plugins.js';
 import type { Registry } from './registry.js';
@@ -98,7 +106,7 @@ export async function runExperiment(input: SpecInput | Spec, options: RunOptions
     !(Number.isInteger(shard.count) && shard.count >= 1 && shard.index >= 1 && shard.index <= shard.count)
   )
     throw new RegimesError(`shard ${shard.index}/${shard.count}: use i/N with 1 <= i <= N`);
-  const cells = shard ? plan.cells.filter((c) => c.index % shard.count === shard.index - 1) : plan.cells;
+  const cells = shardCells(plan.cells, shard);
 
   const previous = new Map<string, ResultRow>();
   let writer: ResultsWriter | undefined;
@@ -129,7 +137,7 @@ export async function runExperiment(input: SpecInput | Spec, options: RunOptions
   );
   const versions = versionsOf(registry);
 
-  const total = cells.reduce((sum, c) => sum + c.learners.length, 0);
+  const total = rowCount(cells);
   const rows: ResultRow[] = [];
   let done = 0;
   let ran = 0;
@@ -191,8 +199,7 @@ export async function runExperiment(input: SpecInput | Spec, options: RunOptions
     }
   }
   // plan order, whatever order the workers finished in
-  const order = new Map<string, number>();
-  for (const c of cells) c.learners.forEach((l, j) => order.set(`${c.key}|${l.id}`, c.index * 1e6 + j));
+  const order = planOrder(cells);
   const rank = (r: ResultRow) => order.get(learnerKey(r)) ?? 0;
   rows.sort((a, b) => rank(a) - rank(b));
   return {
