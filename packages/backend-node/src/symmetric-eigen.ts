@@ -6,7 +6,8 @@
  * ~1e-7·λ_max. Registered for the wasm backend name while the native kind is active, removed when
  * the plain wasm kind activates (both run tfjs's wasm backend).
  */
-import { NumericalError, SymmetricEigenKernel } from '@regimes/core';
+import { NumericalError } from '@regimes/core';
+import { SymmetricEigenKernel } from '@regimes/numerics';
 import * as tf from '@tensorflow/tfjs-core';
 import type { Blas } from './blas.js';
 import type { TensorInfo, WasmBackendLike } from './wasm-internals.js';

@@ -1,4 +1,9 @@
-import { HOST_EIGEN_LIMIT, symmetricEigen, symmetricEigenSolver, symmetricEigenTensor } from '@regimes/core';
+import {
+  HOST_EIGEN_LIMIT,
+  symmetricEigen,
+  symmetricEigenSolver,
+  symmetricEigenTensor,
+} from '@regimes/numerics';
 import {
   describeBackendConformance,
   eigenResidual,

@@ -4,11 +4,8 @@ import { dirname, isAbsolute, join, resolve } from 'node:path';
 import {
   activateBackend,
   type ExtensionPoint,
-  gemmFigure,
-  formatSummary,
   loadPlugins,
   loadSpecFile,
-  mergeResults,
   type Plan,
   planExperiment,
   probeBackends,
@@ -17,9 +14,11 @@ import {
   rowCount,
   runExperiment,
   type Spec,
-  specJsonSchema,
-  summarize,
 } from '@regimes/core';
+import { gemmFigure } from './gemm.js';
+import { formatSummary, summarize } from './summary.js';
+import { mergeResults } from './merge.js';
+import { specJsonSchema } from './schema.js';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { createRegistry, registryModulePath } from './defaults.js';
 import { describePlan, listKinds, pointNames } from './describe.js';

@@ -5,14 +5,15 @@
  */
 import {
   closestMatch,
-  meanStd,
   type Registry,
   RegimesError,
   type ResultRow,
   Rng,
+  rowLabel,
   type Scalar,
   type TheoryCurve,
 } from '@regimes/core';
+import { meanStd } from './summary.js';
 
 export type BandKind = 'std' | 'minmax' | 'none';
 
@@ -73,8 +74,6 @@ interface Key {
   get(row: ResultRow): Scalar | undefined;
 }
 
-const learnerLabel = (row: ResultRow) => row.key.split('|')[1] ?? row.learner.id;
-
 /**
  * A learner label without the `k=v` of keys the figure shows on an axis: `rf#0(width=64,bias=1)`
  * with -x width is `rf#0(bias=1)`, `rf#0:ridge=0.001` with -x ridge is `rf#0`.
@@ -103,7 +102,7 @@ export function resolveKey(rows: readonly ResultRow[], name: string, role: strin
     name: `learner.${k}`,
     get: (r) => r.learner[k] as Scalar | undefined,
   });
-  if (name === 'learner') return { name, get: learnerLabel };
+  if (name === 'learner') return { name, get: rowLabel };
   if (cellKeys.includes(name)) return cell(name);
   if (name.startsWith('target.') && targetKeys.includes(name.slice(7))) return target(name.slice(7));
   if (name.startsWith('learner.') && learnerKeys.includes(name.slice(8))) return learner(name.slice(8));
@@ -223,7 +222,7 @@ export function plotData(
       .filter((k): k is string => k !== undefined)
       .map(lastSegment),
   );
-  const label = (r: ResultRow) => stripLabel(learnerLabel(r), drop);
+  const label = (r: ResultRow) => stripLabel(rowLabel(r), drop);
   const learnerSplits = byKey.name !== 'learner' && new Set(rows.map(label)).size > 1;
   const seriesOf = (r: ResultRow) =>
     [

@@ -4,7 +4,8 @@
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
-import { formatSummaryMarkdown, type ResultRow, summarize, summaryTable } from '@regimes/core';
+import { type ResultRow, rowLabel } from '@regimes/core';
+import { formatSummaryMarkdown, summarize, summaryTable } from './summary.js';
 import { Document, isScalar, visit } from 'yaml';
 
 /** The spec as written next to the results (spec.json / spec.yaml), else rebuilt from the rows. */
@@ -16,7 +17,7 @@ export function specText(rows: readonly ResultRow[], runDir: string): { text: st
   const distinct = <T>(values: T[]) => [...new Map(values.map((v) => [JSON.stringify(v), v])).values()];
   const targets = distinct(rows.map((r) => r.target));
   // a learner's base entry: variant rows (`<id>:<label>`) carry the variant's options merged in
-  const learners = distinct(rows.filter((r) => !learnerOf(r).includes(':')).map((r) => r.learner));
+  const learners = distinct(rows.filter((r) => !rowLabel(r).includes(':')).map((r) => r.learner));
   for (const r of rows) if (!learners.some((l) => l.id === r.learner.id)) learners.push(r.learner);
   const cellKeys = [...new Set(rows.flatMap((r) => Object.keys(r.cell)))];
   const sweep = Object.fromEntries(
@@ -44,8 +45,6 @@ export function specText(rows: readonly ResultRow[], runDir: string): { text: st
   });
   return { text: doc.toString().trimEnd(), source: 'reconstructed from the rows' };
 }
-
-const learnerOf = (r: ResultRow) => r.key.split('|')[1] ?? r.learner.id;
 
 /** Backends and package versions, each value with the number of rows that report it. */
 export function environment(rows: readonly ResultRow[]): { name: string; values: [string, number][] }[] {

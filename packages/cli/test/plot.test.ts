@@ -54,11 +54,13 @@ function row(
   risk: number,
   extra: Partial<ResultRow> = {},
 ): ResultRow {
-  const id = learner.split(':')[0]!;
+  const [id, variant] = learner.split(':') as [string, string | undefined];
   return {
     spec: 'synthetic',
     specHash: '0123456789abcdef',
     key: `n=${n},seed=${seed}|${learner}`,
+    cellKey: `n=${n},seed=${seed}`,
+    ...(variant === undefined ? {} : { variant }),
     cell: { n, seed },
     learner: { id, kind: 'rf', width: 16 },
     target,

@@ -1,33 +1,29 @@
 /**
- * @regimes/core — contracts, the container and plugin loading, the seeded RNG, the runner
- * and results. Its one side effect: tfjs-core's gradients are registered (gradients.ts).
+ * @regimes/core — what a plugin builds on: the contracts (`contracts/`), the registry and plugin
+ * loading (`registry/`), the seeded RNG and its draws (`rng/`), the spec and its sweep and plan
+ * (`spec/`), and the experiment engine that runs a plan into results rows (`engine/`). The
+ * conformance suites are `@regimes/core/testing`. Numerics are `@regimes/numerics`; what only the
+ * command line uses (summary, merge, schema) is in `@regimes/cli`. Its one side effect: tfjs-core's
+ * gradients are registered (gradients.ts).
  */
 import './gradients.js';
-// Plugins build on these two; re-exported so a plugin depends on core alone.
+// Plugins build on these two; re-exported so a plugin depends on core alone for its contract.
 export { ContainerModule } from 'inversify';
 export { z } from 'zod';
-export * from './backends.js';
-export * from './blocked.js';
-export * from './closest.js';
-export * from './contracts.js';
-export * from './define.js';
-export * from './eigen.js';
-export * from './entries.js';
-export * from './errors.js';
-export * from './expression.js';
-export * from './linalg.js';
-export * from './merge.js';
-export * from './options.js';
-export * from './plan.js';
-export * from './plugins.js';
-export * from './registry.js';
-export * from './results.js';
-export * from './rng.js';
-export * from './schema.js';
-export * from './runner.js';
-export * from './spec.js';
-export * from './special.js';
-export * from './summary.js';
-export * from './sweep.js';
-export * from './tensors.js';
+export * from './contracts/contracts.js';
+export * from './contracts/define.js';
+export * from './contracts/entries.js';
+export * from './contracts/errors.js';
+export * from './contracts/options.js';
+export * from './engine/results.js';
+export * from './engine/runner.js';
+export * from './registry/backends.js';
+export * from './registry/closest.js';
+export * from './registry/plugins.js';
+export * from './registry/registry.js';
+export * from './rng/rng.js';
+export * from './rng/sampling.js';
+export * from './spec/plan.js';
+export * from './spec/spec.js';
+export * from './spec/sweep.js';
 export * from './version.js';

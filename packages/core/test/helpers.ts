@@ -8,11 +8,11 @@ import {
   LearnerFactory,
   MetricFactory,
   TargetFactory,
-} from '../src/contracts.js';
-import { options } from '../src/options.js';
-import { definePlugin } from '../src/registry.js';
-import type { Rng } from '../src/rng.js';
-import { randomNormal } from '../src/tensors.js';
+} from '../src/contracts/contracts.js';
+import { options } from '../src/contracts/options.js';
+import { definePlugin } from '../src/registry/registry.js';
+import type { Rng } from '../src/rng/rng.js';
+import { randomNormal } from '../src/rng/sampling.js';
 
 /** y = ⟨β, x⟩ with β = (1, 0, ..., 0): a linear target. */
 const linearTarget = {

@@ -1,11 +1,11 @@
 import { fileURLToPath } from 'node:url';
 import { ContainerModule } from 'inversify';
 import { describe, expect, it } from 'vitest';
-import { LearnerFactory, TargetFactory } from '../src/contracts.js';
-import { PluginError, UnknownKindError } from '../src/errors.js';
-import { loadPlugins } from '../src/plugins.js';
-import { Registry } from '../src/registry.js';
-import { runExperiment } from '../src/runner.js';
+import { LearnerFactory, TargetFactory } from '../src/contracts/contracts.js';
+import { PluginError, UnknownKindError } from '../src/contracts/errors.js';
+import { loadPlugins } from '../src/registry/plugins.js';
+import { Registry } from '../src/registry/registry.js';
+import { runExperiment } from '../src/engine/runner.js';
 import { silentLogger } from '../src/testing/index.js';
 import { testPlugin } from './helpers.js';
 

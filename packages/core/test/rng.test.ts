@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { philox4x32, Rng } from '../src/rng.js';
+import { philox4x32, Rng } from '../src/rng/rng.js';
 
 const hex = (words: Uint32Array) => Array.from(words, (w) => w.toString(16).padStart(8, '0'));
 

@@ -5,13 +5,13 @@ import * as tf from '@tensorflow/tfjs-core';
 import { ContainerModule } from 'inversify';
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { LearnerFactory } from '../src/contracts.js';
-import { BackendUnavailable, DivergenceError, RegimesError } from '../src/errors.js';
-import { options } from '../src/options.js';
-import { Registry } from '../src/registry.js';
-import { latestRows, type ResultRow, readResults } from '../src/results.js';
-import { runExperiment } from '../src/runner.js';
-import type { SpecInput } from '../src/spec.js';
+import { LearnerFactory } from '../src/contracts/contracts.js';
+import { BackendUnavailable, DivergenceError, RegimesError } from '../src/contracts/errors.js';
+import { options } from '../src/contracts/options.js';
+import { Registry } from '../src/registry/registry.js';
+import { latestRows, type ResultRow, readResults } from '../src/engine/results.js';
+import { runExperiment } from '../src/engine/runner.js';
+import type { SpecInput } from '../src/spec/spec.js';
 import { silentLogger } from '../src/testing/index.js';
 import { testPlugin } from './helpers.js';
 
@@ -55,9 +55,12 @@ const run = (s: SpecInput, extra: Partial<Parameters<typeof runExperiment>[1]> =
   runExperiment(s, { registry: Registry.with(testPlugin, failing), log: silentLogger, ...extra });
 
 describe('latestRows: the rows that stand', () => {
+  // `key` spelt out as the runner composes it, the identity in the fields the code reads
   const row = (key: string, status: ResultRow['status'], finishedAt: string, startedAt?: string) =>
     ({
       key,
+      cellKey: key.split('|')[0],
+      ...(key.includes(':') ? { variant: key.split(':')[1] } : {}),
       status,
       finishedAt,
       ...(startedAt ? { startedAt } : {}),

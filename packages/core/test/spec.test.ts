@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { SpecError } from '../src/errors.js';
-import { planExperiment } from '../src/plan.js';
-import { Registry } from '../src/registry.js';
-import { parseSpec, parseSpecText } from '../src/spec.js';
-import { expandRange } from '../src/sweep.js';
+import { SpecError } from '../src/contracts/errors.js';
+import { planExperiment } from '../src/spec/plan.js';
+import { Registry } from '../src/registry/registry.js';
+import { parseSpec, parseSpecText } from '../src/spec/spec.js';
+import { expandRange } from '../src/spec/sweep.js';
 import { testPlugin } from './helpers.js';
 
 const good = {

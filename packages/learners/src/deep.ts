@@ -16,9 +16,9 @@ import {
   options,
   type Predictor,
   randomNormal,
-  solveShiftedSPD,
   z,
 } from '@regimes/core';
+import { solveShiftedSPD } from '@regimes/numerics';
 import * as tf from '@tensorflow/tfjs-core';
 import { activation, activationOption } from './activations.js';
 import { checkDivergence, lossAndSlope, lossOption, ParameterUpdate, subspaceEnergy } from './network.js';

@@ -15,19 +15,18 @@
  * `ridgeSolver: auto` takes the eigen path when it is available and the measured cost rule
  * (`eigenPays`) says one decomposition costs less than the factorizations it replaces.
  */
+import { RegimesError, z } from '@regimes/core';
 import {
   type ColumnPanels,
   choleskyPanels,
   choleskySolveTensor,
   disposeFactor,
   inverseDiagonal,
-  RegimesError,
   solveLower,
   symmetricEigenSolver,
   symmetricEigenTensor,
   symmetricProduct,
-  z,
-} from '@regimes/core';
+} from '@regimes/numerics';
 import * as tf from '@tensorflow/tfjs-core';
 
 /** 10^from, 10^(from+1), …, 10^to (exact decimal values). */

@@ -1,5 +1,5 @@
 /** Top singular values and right singular vectors of a first layer (N×d), via WᵀW on the host. */
-import { principalCosines, topEigenvectors } from '@regimes/core';
+import { principalCosines, topEigenvectors } from '@regimes/numerics';
 import * as tf from '@tensorflow/tfjs-core';
 
 export async function topSingular(

@@ -5,7 +5,8 @@
  * between span U and the span of W's top-r right singular vectors. Nothing is reported when
  * the predictor has no first layer or the target no subspace.
  */
-import { defineMetricKind, options, principalCosines, topEigenvectors } from '@regimes/core';
+import { defineMetricKind, options } from '@regimes/core';
+import { principalCosines, topEigenvectors } from '@regimes/numerics';
 import * as tf from '@tensorflow/tfjs-core';
 
 export const alignment = defineMetricKind({

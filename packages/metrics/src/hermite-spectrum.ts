@@ -7,7 +7,8 @@
  * predictor with no energy in a degree scores 0 up to Monte-Carlo noise (it can be slightly
  * negative). `hermite.total` is E[f²].
  */
-import { defineMetricKind, hermiteValues, multiIndices, options, randomNormal, z } from '@regimes/core';
+import { defineMetricKind, options, randomNormal, z } from '@regimes/core';
+import { hermiteValues, multiIndices } from '@regimes/numerics';
 import * as tf from '@tensorflow/tfjs-core';
 
 const subspaceDegrees = (alphas: number[][], c1: Float64Array, c2: Float64Array, top: number) => {

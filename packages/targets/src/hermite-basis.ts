@@ -2,14 +2,14 @@
  * Functions of z = Ux in the orthonormal Hermite basis: energies per degree, evaluation on
  * tensors, quadrature and Monte-Carlo projections for non-polynomial g.
  */
+import { type Rng } from '@regimes/core';
 import {
   type Expr,
   evaluateExpression,
   hermiteValues,
   multiIndices,
-  type Rng,
   symmetricEigen,
-} from '@regimes/core';
+} from '@regimes/numerics';
 import * as tf from '@tensorflow/tfjs-core';
 import { degreeOf, type HermiteTerm } from './polynomial.js';
 

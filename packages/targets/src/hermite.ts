@@ -6,12 +6,8 @@
  */
 import {
   defineTargetKind,
-  type Expr,
-  expressionTensor,
-  expressionVariables,
   options,
   randomOrthonormalRows,
-  parseExpression,
   type Rng,
   SpecError,
   type Target,
@@ -19,6 +15,7 @@ import {
   z,
   noisySample,
 } from '@regimes/core';
+import { type Expr, expressionTensor, expressionVariables, parseExpression } from '@regimes/numerics';
 import * as tf from '@tensorflow/tfjs-core';
 import { evaluateHermiteTerms, hermiteEnergies, projectOnHermite } from './hermite-basis.js';
 import { degreeOf, type HermiteTerm, hermiteExpansion, polynomialOf } from './polynomial.js';

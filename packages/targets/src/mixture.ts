@@ -9,16 +9,14 @@
  * q | y ~ (1 + yΔ)·χ²_s its error is ½F_s(t/(1+Δ)) + ½(1 − F_s(t/(1−Δ))), t the root of LLR in q.
  */
 import {
-  chiSquareCdf,
   type Dataset,
   defineTargetKind,
-  logGamma,
-  mapRowChunks,
   options,
   randomOrthonormalRows,
   type Target,
   z,
 } from '@regimes/core';
+import { chiSquareCdf, logGamma, mapRowChunks } from '@regimes/numerics';
 import * as tf from '@tensorflow/tfjs-core';
 
 export const mixtureOptions = options({

@@ -2,7 +2,7 @@
  * Exact polynomial algebra in r variables (monomial basis, float64 coefficients) and the exact
  * change of basis to orthonormal multivariate Hermite polynomials h_α(z) = Π_i He_{α_i}(z_i)/√(α_i!).
  */
-import type { Expr } from '@regimes/core';
+import type { Expr } from '@regimes/numerics';
 
 export interface HermiteTerm {
   /** Coefficient on the orthonormal h_α. */

@@ -7,13 +7,13 @@
 import {
   defineTargetKind,
   options,
-  orthonormalizeRows,
   randomOrthonormalRows,
   type Rng,
   type Target,
   z,
   noisySample,
 } from '@regimes/core';
+import { orthonormalizeRows } from '@regimes/numerics';
 import * as tf from '@tensorflow/tfjs-core';
 
 export const quadraticSpectra = ['ghorbani', 'identity', 'rank', 'decay'] as const;

@@ -14,10 +14,10 @@ import type {
   Predictor,
   Target,
   TargetFactory,
-} from '../contracts.js';
-import { disposeDataset } from '../contracts.js';
-import { Rng } from '../rng.js';
-import { randomNormal } from '../tensors.js';
+} from '../contracts/contracts.js';
+import { disposeDataset } from '../contracts/contracts.js';
+import { Rng } from '../rng/rng.js';
+import { randomNormal } from '../rng/sampling.js';
 
 export interface KindCase<F> {
   readonly factory: F;

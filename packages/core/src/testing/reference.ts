@@ -2,8 +2,8 @@
  * Float64 references for linear-algebra tests (ours and plugins'): matrices with a chosen spectrum,
  * so that condition numbers — and the tolerances that follow from them — are known exactly.
  */
-import { orthonormalizeRows } from '../linalg.js';
-import { Rng } from '../rng.js';
+import { orthonormalizeRows } from '@regimes/numerics';
+import { Rng } from '../rng/rng.js';
 
 /**
  * An m×m orthogonal Q (row-major, float64): core's `orthonormalizeRows` on a Gaussian matrix — a

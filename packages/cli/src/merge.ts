@@ -1,0 +1,82 @@
+/**
+ * Combining the results files of a sharded sweep (`regimes merge`): rows of one spec only (by
+ * hash), duplicates across files reported, and the cells no file holds listed when the spec is
+ * known.
+ */
+import { latestRows, learnerKey, type Plan, planOrder, type ResultRow, readResults } from '@regimes/core';
+
+export interface MergeInput {
+  readonly path: string;
+  readonly rows: number;
+  readonly badLines: readonly number[];
+  /** Spec hashes in this file, with their row counts. */
+  readonly hashes: Readonly<Record<string, number>>;
+}
+
+export interface MergeReport {
+  /** The merged rows, in plan order when a plan is given, else in file order. */
+  readonly rows: ResultRow[];
+  readonly inputs: readonly MergeInput[];
+  /** The hash the rows must have (the plan's, else the one every file agrees on). */
+  readonly specHash: string | undefined;
+  /** Files holding rows of another spec (nothing is merged when there is one). */
+  readonly foreign: readonly { path: string; hash: string; rows: number }[];
+  /** Row keys present in more than one file; the kept row is the last finished ok one. */
+  readonly duplicates: readonly { key: string; files: string[] }[];
+  /** `<cell>|<learner id>` of the plan that no file holds (only when a plan is given). */
+  readonly missing: readonly string[];
+}
+
+const good = (row: ResultRow) => row.status === 'ok' || row.status === 'diverged';
+
+export function mergeResults(paths: readonly string[], plan?: Plan): MergeReport {
+  const inputs: MergeInput[] = [];
+  const perFile: { path: string; rows: ResultRow[] }[] = [];
+  for (const path of paths) {
+    const { rows, badLines } = readResults(path);
+    const hashes: Record<string, number> = {};
+    for (const r of rows) hashes[r.specHash] = (hashes[r.specHash] ?? 0) + 1;
+    inputs.push({ path, rows: rows.length, badLines, hashes });
+    perFile.push({ path, rows: latestRows(rows) });
+  }
+  let specHash = plan?.specHash;
+  if (!specHash) {
+    const all = new Set(inputs.flatMap((i) => Object.keys(i.hashes)));
+    if (all.size === 1) specHash = [...all][0];
+  }
+  const foreign = inputs.flatMap((i) =>
+    Object.entries(i.hashes)
+      .filter(([h]) => h !== specHash)
+      .map(([hash, rows]) => ({ path: i.path, hash, rows })),
+  );
+  if (foreign.length) return { rows: [], inputs, specHash, foreign, duplicates: [], missing: [] };
+
+  const chosen = new Map<string, { row: ResultRow; files: string[] }>();
+  for (const { path, rows } of perFile) {
+    for (const row of rows) {
+      const seen = chosen.get(row.key);
+      if (!seen) {
+        chosen.set(row.key, { row, files: [path] });
+        continue;
+      }
+      seen.files.push(path);
+      const better =
+        good(row) !== good(seen.row) ? good(row) : row.finishedAt.localeCompare(seen.row.finishedAt) > 0;
+      if (better) seen.row = row;
+    }
+  }
+  const duplicates = [...chosen.entries()]
+    .filter(([, v]) => v.files.length > 1)
+    .map(([key, v]) => ({ key, files: v.files }));
+  let rows = [...chosen.values()].map((v) => v.row);
+  let missing: string[] = [];
+  if (plan) {
+    const order = planOrder(plan.cells);
+    const present = new Set(rows.map(learnerKey));
+    missing = [...order.keys()].filter((k) => !present.has(k));
+    rows = rows.sort(
+      (a, b) => (order.get(learnerKey(a)) ?? Infinity) - (order.get(learnerKey(b)) ?? Infinity),
+    );
+  }
+  return { rows, inputs, specHash, foreign, duplicates, missing };
+}

@@ -1,0 +1,93 @@
+/** The end-of-run table: mean ± std over seeds, per learner and per the other swept values. */
+import { type ResultRow, rowLabel } from '@regimes/core';
+
+export interface SummaryGroup {
+  learner: string;
+  /** Swept values other than the seed. */
+  cell: Record<string, number | string | boolean>;
+  runs: number;
+  failed: number;
+  /** Per metric: mean and sample standard deviation over the ok rows (std 0 with one row). */
+  metrics: Record<string, { mean: number; std: number }>;
+  fitSeconds: number;
+}
+
+export function meanStd(values: readonly number[]): { mean: number; std: number } {
+  const mean = values.reduce((a, b) => a + b, 0) / values.length;
+  const variance =
+    values.length > 1 ? values.reduce((a, b) => a + (b - mean) ** 2, 0) / (values.length - 1) : 0;
+  return { mean, std: Math.sqrt(variance) };
+}
+
+export function summarize(rows: readonly ResultRow[]): SummaryGroup[] {
+  const groups = new Map<string, ResultRow[]>();
+  for (const row of rows) {
+    const { seed: _seed, ...cell } = row.cell;
+    // the learner's label: its id, or `<id>:<variant>` for one of several fits (a ridge list)
+    const key = `${rowLabel(row)}|${JSON.stringify(cell)}`;
+    groups.set(key, [...(groups.get(key) ?? []), row]);
+  }
+  return [...groups.values()].map((group) => {
+    const ok = group.filter((r) => r.status === 'ok');
+    const names = [...new Set(ok.flatMap((r) => Object.keys(r.metrics)))];
+    const { seed: _seed, ...cell } = group[0]!.cell;
+    return {
+      learner: rowLabel(group[0]!),
+      cell,
+      runs: group.length,
+      failed: group.length - ok.length,
+      metrics: Object.fromEntries(
+        names.map((name) => [name, meanStd(ok.map((r) => r.metrics[name]).filter((v) => v !== undefined))]),
+      ),
+      fitSeconds: meanStd(group.map((r) => r.timing.fit_s)).mean,
+    };
+  });
+}
+
+const fmt = (x: number) =>
+  Number.isFinite(x)
+    ? Math.abs(x) >= 1e4 || Math.abs(x) < 1e-3
+      ? x.toExponential(3)
+      : x.toPrecision(4)
+    : String(x);
+
+/** The summary as a header and one row of cells per group (shared by the text and Markdown tables). */
+export function summaryTable(groups: readonly SummaryGroup[]): { header: string[]; lines: string[][] } {
+  const cellKeys = [...new Set(groups.flatMap((g) => Object.keys(g.cell)))];
+  const metricNames = [...new Set(groups.flatMap((g) => Object.keys(g.metrics)))];
+  const header = ['learner', ...cellKeys, 'runs', ...metricNames.map((m) => `${m} (mean ± std)`), 'fit s'];
+  const lines = groups.map((g) => [
+    g.learner,
+    ...cellKeys.map((k) => String(g.cell[k] ?? '')),
+    g.failed ? `${g.runs} (${g.failed} failed)` : String(g.runs),
+    ...metricNames.map((m) => (g.metrics[m] ? `${fmt(g.metrics[m].mean)} ± ${fmt(g.metrics[m].std)}` : '-')),
+    fmt(g.fitSeconds),
+  ]);
+  return { header, lines };
+}
+
+/** A plain-text table of the summary, one line per group. */
+export function formatSummary(groups: readonly SummaryGroup[]): string {
+  if (!groups.length) return '(no rows)';
+  const { header, lines } = summaryTable(groups);
+  const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i]!.length)));
+  const render = (cols: string[]) =>
+    cols
+      .map((c, i) => c.padEnd(widths[i]!))
+      .join('  ')
+      .trimEnd();
+  return [render(header), render(widths.map((w) => '-'.repeat(w))), ...lines.map(render)].join('\n');
+}
+
+/** The summary as a Markdown (GitHub) table. */
+export function formatSummaryMarkdown(groups: readonly SummaryGroup[]): string {
+  if (!groups.length) return '(no rows)';
+  const { header, lines } = summaryTable(groups);
+  const cell = (c: string) => c.replace(/\\/g, '\\\\').replace(/\|/g, '\\|');
+  const render = (cols: string[]) => `| ${cols.map(cell).join(' | ')} |`;
+  return [
+    render(header),
+    `|${header.map((_, i) => (i === 0 ? ' --- ' : ' ---: ')).join('|')}|`,
+    ...lines.map(render),
+  ].join('\n');
+}

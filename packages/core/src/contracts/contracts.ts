@@ -1,0 +1,295 @@
+/**
+ * The four extension points of regimes — Target, Learner, Metric, Backend — and the data they
+ * share. Each point has a factory contract that plugins bind in the container under a
+ * `kind`; a service identifier and its interface share a name.
+ */
+import type { Tensor2D } from '@tensorflow/tfjs-core';
+import type { ServiceIdentifier } from 'inversify';
+import type { z } from 'zod';
+import type { Rng } from '../rng/rng.js';
+
+export type MaybePromise<T> = T | Promise<T>;
+
+/** n samples: inputs x (n×d) and labels y (n×k). The owner disposes both. */
+export interface Dataset {
+  readonly x: Tensor2D;
+  readonly y: Tensor2D;
+}
+
+export function disposeDataset(data: Dataset): void {
+  data.x.dispose();
+  data.y.dispose();
+}
+
+/** What a target knows exactly about itself, for theory curves and metrics. */
+export interface TargetStructure {
+  /** Rows of U (r×d, orthonormal), row-major, when f*(x) = g(Ux). */
+  readonly subspace?: Float64Array;
+  /** r, the number of rows of `subspace`. */
+  readonly subspaceRank?: number;
+  /** ‖P_k f*‖² for k = 0..p in the orthonormal Hermite basis of N(0, I_d), when f* is a polynomial. */
+  readonly hermiteEnergy?: readonly number[];
+  /** Energy of f* above the degrees listed in hermiteEnergy (0 for a polynomial listed in full). */
+  readonly hermiteTail?: number;
+  /** How the energies were obtained: exactly, by Gauss–Hermite quadrature, or by Monte Carlo. */
+  readonly hermiteMethod?: 'exact' | 'quadrature' | 'monte-carlo';
+  /** g's exact expansion Σ c_α h_α(z), z = Ux, when it is a polynomial. */
+  readonly hermiteTerms?: readonly { readonly coef: number; readonly alpha: readonly number[] }[];
+  /** Variance of the label noise added to f*(x) in `sample` (0 when labels are noiseless). */
+  readonly noiseVariance?: number;
+  /** For classification targets: the Bayes error of predicting the label from x. */
+  readonly bayesError?: number;
+  /** For compositional targets: the features of each level at x (n×k each), level 1 first. */
+  levelFeatures?(x: Tensor2D): Tensor2D[];
+  /** Facts particular to a kind (eigenvalues of B, level weights, ...), recorded for theory curves. */
+  readonly details?: Readonly<Record<string, unknown>>;
+  /** Named related tasks (e.g. `source` for a transfer target), with their own structure. */
+  readonly tasks?: Readonly<Record<string, Target>>;
+}
+
+/** A data distribution whose ground truth is known. */
+export interface Target {
+  /** Input dimension d. */
+  readonly dim: number;
+  /** Output dimension k (1 for scalar regression). */
+  readonly outputDim: number;
+  readonly structure: TargetStructure;
+  /** Draw n samples; every draw comes from `rng`. */
+  sample(n: number, rng: Rng): Dataset;
+  /** The noiseless f*(x), n×k. */
+  evaluate(x: Tensor2D): Tensor2D;
+}
+
+export interface Logger {
+  debug(message: string): void;
+  info(message: string): void;
+  warn(message: string): void;
+}
+
+/** Reports progress of a long fit: `done` of `total` steps. */
+export type Progress = (done: number, total: number) => void;
+
+/**
+ * What a training learner may record along the way (learning curves over steps). The test data
+ * and the subspace serve only measurement: a learner must not train on them.
+ */
+export interface TrainingMonitor {
+  /** Test inputs and the noiseless target on them. */
+  readonly test: { readonly x: Tensor2D; readonly f: Tensor2D };
+  /** The target's relevant subspace U (rank×d, orthonormal rows), when it has one. */
+  readonly subspace?: { readonly u: Float64Array; readonly rank: number };
+  /** The target's level features on the test inputs (hierarchical targets), for per-layer fits. */
+  readonly levels?: readonly Tensor2D[];
+  /** Append one point of the learning curve (recorded in the results row's `trace`). */
+  record(entry: { step: number } & Record<string, number>): void;
+}
+
+/** Everything a learner may use besides its data; a learner never reads globals. */
+export interface FitContext {
+  /** The learner's own sub-stream (already specific to cell and learner id). */
+  readonly rng: Rng;
+  readonly signal: AbortSignal;
+  readonly progress: Progress;
+  readonly log: Logger;
+  /** Present when the runner records learning curves. */
+  readonly monitor?: TrainingMonitor;
+  /** Related tasks of the target (e.g. `source` of a transfer target) a learner may sample from. */
+  readonly tasks?: Readonly<Record<string, Target>>;
+}
+
+/** A fitted model. The runner disposes it after the metrics are computed. */
+export interface Predictor {
+  predict(x: Tensor2D): Tensor2D;
+  /** First-layer weights W (width×d) when the model has them, for alignment metrics. */
+  readonly features?: Tensor2D;
+  /** The learned representation φ(x) (n×width) that the readout reads, for transfer learning. */
+  representation?(x: Tensor2D): Tensor2D;
+  /** Scalar facts about the fit (train risk, residual of a solve, ...), recorded in the row. */
+  readonly diagnostics?: Readonly<Record<string, number>>;
+  /**
+   * Several fits from one (e.g. one per ridge λ sharing the features): the runner records a row
+   * per variant, keyed `<learner id>:<label>`, with `options` merged into the learner's.
+   */
+  readonly variants?: readonly PredictorVariant[];
+  /** Frees every tensor it holds, its variants' included. */
+  dispose(): void;
+}
+
+export interface PredictorVariant {
+  readonly label: string;
+  readonly options: Readonly<Record<string, unknown>>;
+  readonly predictor: Predictor;
+}
+
+export interface Learner {
+  fit(train: Dataset, ctx: FitContext): Promise<Predictor>;
+}
+
+export type MetricValue = number | Readonly<Record<string, number>>;
+
+/** What a metric may use besides the predictor, the test set and the target. */
+export interface MetricContext {
+  /** The metric's own sub-stream, for metrics that draw fresh samples. */
+  readonly rng: Rng;
+}
+
+export interface Metric {
+  compute(
+    predictor: Predictor,
+    test: Dataset,
+    target: Target,
+    context: MetricContext,
+  ): MaybePromise<MetricValue>;
+}
+
+export interface Availability {
+  readonly available: boolean;
+  /** Why not, and what to install, when unavailable. */
+  readonly reason?: string;
+  readonly device?: string;
+  readonly version?: string;
+  /**
+   * A software stand-in for the hardware the backend targets (e.g. WebGPU on llvmpipe): usable when
+   * named, but never chosen as the default.
+   */
+  readonly fallback?: boolean;
+}
+
+export interface Backend {
+  /** The tfjs backend name that `activate` makes current. */
+  readonly name: string;
+  probe(): Promise<Availability>;
+  activate(): Promise<void>;
+}
+
+/** What every factory has: a kind, a description and a zod schema of its options. */
+export interface KindFactory<Options = unknown> {
+  readonly kind: string;
+  readonly description: string;
+  readonly options: z.ZodType<Options>;
+}
+
+/** One theory curve drawn over measured results: y against the plot's x, for one metric. */
+export interface TheoryCurve {
+  /** Legend entry, e.g. `kernel staircase ‖P>ℓ f*‖²`. */
+  readonly label: string;
+  /** The metric (or diagnostic) the curve predicts; the plotter draws it only on that y. */
+  readonly metric: string;
+  /** Points in data space, drawn in this order (two points at one x draw a vertical step). */
+  readonly points: readonly { readonly x: number; readonly y: number }[];
+}
+
+/** What a plot asks a factory's `theory` for: the x axis it must cover and the y it shows. */
+export interface TheoryContext {
+  /** The cell key on the x axis: `n`, `target.d`, `learners.width`, ... */
+  readonly xKey: string;
+  /** The measured x values of the panel, sorted and distinct; a curve may add points between them. */
+  readonly xs: readonly number[];
+  /** The metric on the y axis (a curve for another metric is not drawn). */
+  readonly metric: string;
+  /** The rows' target entry (`kind` and its parsed options), for learner theories that depend on it. */
+  readonly target: { readonly kind: string } & Readonly<Record<string, unknown>>;
+  /**
+   * The stream the runner gives the target's `create` for the panel's first seed
+   * (`Rng.fromSeed(seed).child('target')`), so a theory can rebuild the run's exact target.
+   */
+  readonly rng: Rng;
+}
+
+export interface TargetFactory<Options = unknown> extends KindFactory<Options> {
+  /** `rng` is for the target's own random structure (e.g. a seeded U). */
+  create(options: Options, context: { rng: Rng }): Target;
+  /**
+   * Closed-form predictions for this target (e.g. the kernel staircase), drawn over results;
+   * an empty list when the context's x or metric is one the target has no theory for.
+   */
+  theory?(options: Options, context: TheoryContext): TheoryCurve[];
+}
+
+/** A rough count of one fit's work, for `regimes run --dry-run`. */
+export interface WorkEstimate {
+  /** Floating-point operations (a multiply-add counts 2). */
+  readonly flops: number;
+  /** Peak bytes of the largest tensors held at once. */
+  readonly bytes: number;
+}
+
+/** The sizes of one fit: n training points of dimension d (k outputs), testN test points. */
+export interface FitSize {
+  readonly n: number;
+  readonly d: number;
+  readonly k: number;
+  readonly testN: number;
+}
+
+export interface LearnerFactory<Options = unknown> extends KindFactory<Options> {
+  create(options: Options): Learner;
+  /** Optional: the work of a fit with these options and sizes (for dry runs). */
+  estimate?(options: Options, size: FitSize): WorkEstimate;
+  /** Closed-form predictions for this learner on the context's target, as for `TargetFactory.theory`. */
+  theory?(options: Options, context: TheoryContext): TheoryCurve[];
+}
+
+export interface MetricFactory<Options = unknown> extends KindFactory<Options> {
+  create(options: Options): Metric;
+}
+
+export interface BackendFactory<Options = unknown> extends KindFactory<Options> {
+  /** Higher is preferred when a spec names no backend. */
+  readonly priority: number;
+  create(options: Options): Backend;
+}
+
+// Symbol.for: two copies of core in one process still share the extension points.
+export const TargetFactory: ServiceIdentifier<TargetFactory> = Symbol.for('regimes.TargetFactory');
+export const LearnerFactory: ServiceIdentifier<LearnerFactory> = Symbol.for('regimes.LearnerFactory');
+export const MetricFactory: ServiceIdentifier<MetricFactory> = Symbol.for('regimes.MetricFactory');
+export const BackendFactory: ServiceIdentifier<BackendFactory> = Symbol.for('regimes.BackendFactory');
+
+/** The extension points by name, as used in messages and `regimes list`. */
+export const extensionPoints = {
+  target: TargetFactory,
+  learner: LearnerFactory,
+  metric: MetricFactory,
+  backend: BackendFactory,
+} as const;
+export type ExtensionPoint = keyof typeof extensionPoints;
+
+type Factories = {
+  target: TargetFactory;
+  learner: LearnerFactory;
+  metric: MetricFactory;
+  backend: BackendFactory;
+};
+export type FactoryOf<P extends ExtensionPoint> = Factories[P];
+
+// Typed constructors: the option type is inferred from the schema (one source of truth).
+export function defineTargetKind<S extends z.ZodType>(
+  f: KindFactory<z.output<S>> & {
+    options: S;
+    create(o: z.output<S>, c: { rng: Rng }): Target;
+    theory?(o: z.output<S>, c: TheoryContext): TheoryCurve[];
+  },
+): TargetFactory {
+  return f as unknown as TargetFactory;
+}
+export function defineLearnerKind<S extends z.ZodType>(
+  f: KindFactory<z.output<S>> & {
+    options: S;
+    create(o: z.output<S>): Learner;
+    estimate?(o: z.output<S>, size: FitSize): WorkEstimate;
+    theory?(o: z.output<S>, c: TheoryContext): TheoryCurve[];
+  },
+): LearnerFactory {
+  return f as unknown as LearnerFactory;
+}
+export function defineMetricKind<S extends z.ZodType>(
+  f: KindFactory<z.output<S>> & { options: S; create(o: z.output<S>): Metric },
+): MetricFactory {
+  return f as unknown as MetricFactory;
+}
+export function defineBackendKind<S extends z.ZodType>(
+  f: KindFactory<z.output<S>> & { options: S; priority: number; create(o: z.output<S>): Backend },
+): BackendFactory {
+  return f as unknown as BackendFactory;
+}

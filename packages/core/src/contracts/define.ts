@@ -1,0 +1,117 @@
+/**
+ * Kinds defined in code rather than in a plugin package: `defineTarget` wraps a TypeScript
+ * function as a target, and `runExperiment` accepts factory objects in place of `{ kind }`
+ * entries, registering them on the fly.
+ */
+import type * as tf from '@tensorflow/tfjs-core';
+import { ContainerModule } from 'inversify';
+import { z } from 'zod';
+import {
+  type ExtensionPoint,
+  extensionPoints,
+  type KindFactory,
+  type Target,
+  type TargetFactory,
+  type TargetStructure,
+} from './contracts.js';
+import { PluginError } from './errors.js';
+import { options } from './options.js';
+import type { Registry } from '../registry/registry.js';
+import type { Rng } from '../rng/rng.js';
+import { mapRowChunks } from '@regimes/numerics';
+import { noisySample } from '../rng/sampling.js';
+import { coreVersion } from '../version.js';
+
+export interface TargetDefinition {
+  /** The kind name it is registered under. */
+  readonly name: string;
+  readonly description?: string;
+  /** Input dimension; x ~ N(0, I_d) unless `sampleX` is given. */
+  readonly d: number;
+  /** Output dimension k (default 1). */
+  readonly outputDim?: number;
+  /** The noiseless f*(x): n×d → n×k. Called in row chunks; free what it allocates (tf.tidy). */
+  readonly f: (x: tf.Tensor2D) => tf.Tensor2D;
+  /** Default label-noise standard deviation (an option of the kind, so it can be swept). */
+  readonly noise?: number;
+  readonly structure?: Omit<TargetStructure, 'noiseVariance'>;
+}
+
+/** A target kind from a TypeScript function. Use it as `target:` in runExperiment, or register it. */
+export function defineTarget(def: TargetDefinition): TargetFactory<{ noise: number }> {
+  const schema = options({
+    noise: z
+      .number()
+      .min(0)
+      .default(def.noise ?? 0)
+      .describe('label-noise standard deviation'),
+  });
+  return {
+    kind: def.name,
+    description: def.description ?? `user-defined target '${def.name}'`,
+    options: schema,
+    create({ noise }): Target {
+      const evaluate = (x: tf.Tensor2D) => mapRowChunks(x, def.f);
+      return {
+        dim: def.d,
+        outputDim: def.outputDim ?? 1,
+        structure: { ...def.structure, noiseVariance: noise * noise },
+        evaluate,
+        sample: (n: number, rng: Rng) => noisySample(n, def.d, evaluate, noise, rng),
+      };
+    },
+  };
+}
+
+const isFactory = (entry: unknown): entry is KindFactory & { create: unknown } =>
+  typeof entry === 'object' && entry !== null && typeof (entry as { create?: unknown }).create === 'function';
+
+/** Register a factory given in code; the same object twice is fine, another with its kind is not. */
+export function registerInline(registry: Registry, point: ExtensionPoint, factory: KindFactory): void {
+  if (registry.has(point, factory.kind)) {
+    if ((registry.get(point, factory.kind) as KindFactory) === factory) return;
+    throw new PluginError(
+      `a ${point} kind '${factory.kind}' is already registered; give the one defined in code another name`,
+    );
+  }
+  const id = extensionPoints[point];
+  registry.use(
+    {
+      name: `inline:${point}:${factory.kind}`,
+      version: coreVersion,
+      core: `^${coreVersion}`,
+      module: new ContainerModule(({ bind }) => {
+        bind(id).toConstantValue(factory as never);
+      }),
+    },
+    'code',
+  );
+}
+
+/**
+ * Replace factory objects in a spec (target, learners, metrics) by `{ kind }` entries and
+ * register them, so specs written in code may carry their own kinds.
+ */
+export function registerInlineKinds<T>(input: T, registry: Registry): T {
+  if (typeof input !== 'object' || input === null) return input;
+  const spec = { ...(input as Record<string, unknown>) };
+  if (isFactory(spec.target)) {
+    registerInline(registry, 'target', spec.target);
+    spec.target = { kind: spec.target.kind };
+  }
+  if (Array.isArray(spec.learners)) {
+    spec.learners = spec.learners.map((l) => {
+      if (!isFactory(l)) return l;
+      registerInline(registry, 'learner', l);
+      return { kind: l.kind };
+    });
+  }
+  if (Array.isArray(spec.metrics)) {
+    spec.metrics = spec.metrics.map((m) => {
+      if (!isFactory(m)) return m;
+      registerInline(registry, 'metric', m);
+      return m.kind;
+    });
+  }
+  return spec as T;
+}

@@ -1,0 +1,156 @@
+/**
+ * Results: one JSON object per line, one line per (cell, learner), appended as each finishes
+ * so that a killed run loses at most the row in progress.
+ */
+import {
+  appendFileSync,
+  closeSync,
+  existsSync,
+  fsyncSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  writeFileSync,
+} from 'node:fs';
+import { dirname } from 'node:path';
+import { rowKey } from '../spec/plan.js';
+import type { Scalar } from '../spec/sweep.js';
+
+export type RowStatus = 'ok' | 'diverged' | 'error';
+
+export interface ResultRow {
+  spec: string;
+  specHash: string;
+  /**
+   * Unique within a spec: `<cellKey>|<learner id>`, with `:<variant>` for a variant. An opaque map
+   * key composed by `rowKey` from the fields below; nothing parses it.
+   */
+  key: string;
+  /** The cell's key (`n=1024,seed=1`): the swept values that locate the cell. */
+  cellKey: string;
+  /** The label of one of several fits from one (`ridge=0.001` of a λ list); absent for a plain fit. */
+  variant?: string;
+  cell: Record<string, Scalar>;
+  learner: { id: string; kind: string } & Record<string, unknown>;
+  target: { kind: string } & Record<string, unknown>;
+  metrics: Record<string, number>;
+  /** Scalars the predictor reports about its own fit (train risk, solve residual, ...). */
+  diagnostics?: Record<string, number>;
+  /** Learning curve recorded during training: one entry per recorded step. */
+  trace?: ({ step: number } & Record<string, number>)[];
+  timing: { fit_s: number; eval_s: number };
+  backend: string;
+  status: RowStatus;
+  error?: string;
+  seed: number;
+  versions: Record<string, string>;
+  /** When this fit began: the rows of one fit (a λ list's variants) share it. */
+  startedAt?: string;
+  finishedAt: string;
+}
+
+/** Appends rows to a JSONL file, flushing each to disk before returning. */
+export class ResultsWriter {
+  constructor(readonly path: string) {
+    mkdirSync(dirname(path), { recursive: true });
+  }
+
+  /** Empty the file (for --force). */
+  truncate(): void {
+    writeFileSync(this.path, '');
+  }
+
+  /** Append text as is (used to end a line a killed run cut short). */
+  appendRaw(text: string): void {
+    appendFileSync(this.path, text);
+  }
+
+  append(row: ResultRow): void {
+    const fd = openSync(this.path, 'a');
+    try {
+      appendFileSync(fd, `${JSON.stringify(row)}\n`);
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+  }
+}
+
+export interface ReadResults {
+  rows: ResultRow[];
+  /** Lines that did not parse (a row cut off by a kill), by 1-based line number. */
+  badLines: number[];
+}
+
+/**
+ * Rows written before 0.2 carry their identity only in `key` (`<cell>|<id>[:<variant>]`): this is
+ * the one place that reads it, once, when such a file is loaded, so that everything downstream
+ * uses the fields.
+ */
+function withIdentity(row: ResultRow): ResultRow {
+  if (typeof row.cellKey === 'string' || typeof row.key !== 'string' || !row.learner) return row;
+  const bar = row.key.lastIndexOf('|');
+  const rest = row.key.slice(bar + 1);
+  const variant = rest.startsWith(`${row.learner.id}:`) ? rest.slice(row.learner.id.length + 1) : undefined;
+  return { ...row, cellKey: row.key.slice(0, bar), ...(variant === undefined ? {} : { variant }) };
+}
+
+/** Read a results file; a row cut short by a kill is reported, not fatal. */
+export function readResults(path: string): ReadResults {
+  if (!existsSync(path)) return { rows: [], badLines: [] };
+  const rows: ResultRow[] = [];
+  const badLines: number[] = [];
+  readFileSync(path, 'utf8')
+    .split('\n')
+    .forEach((line, i) => {
+      if (!line.trim()) return;
+      try {
+        rows.push(withIdentity(JSON.parse(line) as ResultRow));
+      } catch {
+        badLines.push(i + 1);
+      }
+    });
+  return { rows, badLines };
+}
+
+/** The learner fit a row belongs to (the rows of a λ list's variants share it): cell and learner id. */
+export function learnerKey(row: Pick<ResultRow, 'cellKey' | 'learner'>): string {
+  return rowKey(row.cellKey, row.learner.id);
+}
+
+/** How a row's learner is named in tables and legends: its id, with `:<variant>` for a variant. */
+export function rowLabel(row: Pick<ResultRow, 'learner' | 'variant'>): string {
+  return row.variant === undefined ? row.learner.id : `${row.learner.id}:${row.variant}`;
+}
+
+/**
+ * The rows that stand: the last row of each key (a rerun supersedes a failed row), and of each
+ * learner fit only its latest attempt — a fit that failed writes one row `<cell>|<id>`, its rerun
+ * one row per variant `<cell>|<id>:<label>` (or the other way round), and the older kind must go.
+ * An attempt is told by `startedAt` (shared by the rows of one fit); rows written before that field
+ * existed fall back to the kind (variant or not) of the fit's most recent row.
+ */
+export function latestRows(rows: readonly ResultRow[]): ResultRow[] {
+  const byKey = new Map<string, ResultRow>();
+  for (const row of rows) {
+    byKey.delete(row.key);
+    byKey.set(row.key, row);
+  }
+  const groups = new Map<string, ResultRow[]>();
+  for (const row of byKey.values()) {
+    const k = learnerKey(row);
+    groups.set(k, [...(groups.get(k) ?? []), row]);
+  }
+  const keep = new Set<ResultRow>();
+  const isVariant = (r: ResultRow) => r.variant !== undefined;
+  for (const group of groups.values()) {
+    if (group.every((r) => r.startedAt)) {
+      const last = group.reduce((a, r) => (r.startedAt! > a ? r.startedAt! : a), '');
+      for (const r of group) if (r.startedAt === last) keep.add(r);
+    } else {
+      const newest = group.reduce((a, r) => (r.finishedAt > a.finishedAt ? r : a));
+      for (const r of group) if (isVariant(r) === isVariant(newest)) keep.add(r);
+    }
+  }
+  return [...byKey.values()].filter((r) => keep.has(r));
+}

@@ -1,0 +1,156 @@
+/**
+ * The container and what core reads from it. Plugins bind factories (multi-bindings) to the
+ * extension points; the registry resolves a kind to its factory, and says which kinds exist
+ * when it cannot.
+ */
+import { Container, type ContainerModule } from 'inversify';
+import semver from 'semver';
+import { closestMatch } from './closest.js';
+import {
+  type ExtensionPoint,
+  extensionPoints,
+  type FactoryOf,
+  type KindFactory,
+} from '../contracts/contracts.js';
+import { PluginError, UnknownKindError } from '../contracts/errors.js';
+import { coreVersion } from '../version.js';
+
+/** What a plugin package's entry exports (as `default` or `plugin`). */
+export interface PluginManifest {
+  readonly name: string;
+  readonly version: string;
+  /** The semver range of @regimes/core this plugin was built for. */
+  readonly core: string;
+  readonly module: ContainerModule;
+  readonly description?: string;
+}
+
+/** Identity with types, so a plugin's manifest is checked where it is written. */
+export function definePlugin(manifest: PluginManifest): PluginManifest {
+  return manifest;
+}
+
+export interface LoadedPlugin {
+  readonly manifest: PluginManifest;
+  /** Where it came from: a package name, a path, or 'code'. */
+  readonly source: string;
+  /** The kinds it registered, by extension point. */
+  readonly kinds: Record<ExtensionPoint, string[]>;
+}
+
+/** Checks that `value` has the manifest's shape; returns the problems found. */
+export function manifestProblems(value: unknown): string[] {
+  if (typeof value !== 'object' || value === null) return ['the entry exports no manifest object'];
+  const m = value as Record<string, unknown>;
+  const problems: string[] = [];
+  if (typeof m.name !== 'string' || !m.name) problems.push("'name' must be a non-empty string");
+  if (typeof m.version !== 'string' || !semver.valid(m.version))
+    problems.push(`'version' must be a semver version, got ${JSON.stringify(m.version)}`);
+  if (typeof m.core !== 'string' || !semver.validRange(m.core))
+    problems.push(`'core' must be a semver range of @regimes/core, got ${JSON.stringify(m.core)}`);
+  const mod = m.module as { load?: unknown } | undefined;
+  if (typeof mod !== 'object' || mod === null || typeof mod.load !== 'function')
+    problems.push("'module' must be an inversify ContainerModule");
+  return problems;
+}
+
+export class Registry {
+  readonly container = new Container();
+  readonly #plugins: LoadedPlugin[] = [];
+
+  /** A registry with these plugins loaded, in order. */
+  static with(...plugins: PluginManifest[]): Registry {
+    const registry = new Registry();
+    for (const plugin of plugins) registry.use(plugin);
+    return registry;
+  }
+
+  get plugins(): readonly LoadedPlugin[] {
+    return this.#plugins;
+  }
+
+  /**
+   * Register a plugin: check its manifest and core range, load its module, and reject kinds
+   * that another plugin already registered.
+   */
+  use(manifest: PluginManifest, source = 'code'): LoadedPlugin {
+    const label = typeof manifest?.name === 'string' ? manifest.name : source;
+    const problems = manifestProblems(manifest);
+    if (problems.length) {
+      throw new PluginError(
+        `plugin '${label}' (${source}) is not a valid regimes plugin: ${problems.join('; ')}`,
+        {
+          hint: 'its entry must export { name, version, core, module } as default or as `plugin`',
+        },
+      );
+    }
+    if (!semver.satisfies(coreVersion, manifest.core, { includePrerelease: true })) {
+      throw new PluginError(
+        `plugin '${manifest.name}@${manifest.version}' (${source}) requires @regimes/core ${manifest.core}, but this is ${coreVersion}`,
+        { hint: `install a version of '${manifest.name}' built for @regimes/core ${coreVersion}` },
+      );
+    }
+    const existing = this.#plugins.find((p) => p.manifest.name === manifest.name);
+    if (existing) return existing; // the same plugin named twice (spec and CLI): load once
+
+    const before = this.#allKinds();
+    try {
+      this.container.load(manifest.module);
+    } catch (error) {
+      throw new PluginError(
+        `plugin '${manifest.name}' (${source}) failed while registering: ${(error as Error).message}`,
+        { cause: error },
+      );
+    }
+    const after = this.#allKinds();
+    const kinds = {} as Record<ExtensionPoint, string[]>;
+    for (const point of Object.keys(extensionPoints) as ExtensionPoint[]) {
+      const added = [...after[point]];
+      for (const kind of before[point]) added.splice(added.indexOf(kind), 1);
+      const clash = added.find((k, i) => before[point].includes(k) || added.indexOf(k) !== i);
+      if (clash) {
+        this.container.unload(manifest.module);
+        const owner = this.#plugins.find((p) => p.kinds[point].includes(clash))?.manifest.name;
+        throw new PluginError(
+          `plugin '${manifest.name}' (${source}) registers ${point} kind '${clash}', which ${owner ? `plugin '${owner}'` : 'it'} already registers`,
+          { hint: 'kinds must be unique: rename one of them' },
+        );
+      }
+      kinds[point] = added;
+    }
+    const loaded: LoadedPlugin = { manifest, source, kinds };
+    this.#plugins.push(loaded);
+    return loaded;
+  }
+
+  #allKinds(): Record<ExtensionPoint, string[]> {
+    const out = {} as Record<ExtensionPoint, string[]>;
+    for (const point of Object.keys(extensionPoints) as ExtensionPoint[]) {
+      out[point] = this.all(point).map((f) => f.kind);
+    }
+    return out;
+  }
+
+  /** Every factory registered for an extension point. */
+  all<P extends ExtensionPoint>(point: P): FactoryOf<P>[] {
+    const id = extensionPoints[point];
+    return (this.container.isBound(id) ? this.container.getAll(id) : []) as FactoryOf<P>[];
+  }
+
+  kinds(point: ExtensionPoint): string[] {
+    return this.all(point).map((f: KindFactory) => f.kind);
+  }
+
+  /** The factory of a kind; an unknown kind names the registered ones and the closest. */
+  get<P extends ExtensionPoint>(point: P, kind: string): FactoryOf<P> {
+    const factories = this.all(point);
+    const found = factories.find((f: KindFactory) => f.kind === kind);
+    if (found) return found;
+    const kinds = factories.map((f: KindFactory) => f.kind);
+    throw new UnknownKindError(point, kind, kinds, closestMatch(kind, kinds));
+  }
+
+  has(point: ExtensionPoint, kind: string): boolean {
+    return this.kinds(point).includes(kind);
+  }
+}

@@ -1,0 +1,43 @@
+/** Host-generated random tensors and matrices: the numbers come from the run's Rng, so every backend sees the same. */
+import * as tf from '@tensorflow/tfjs-core';
+import { mapRowChunks, orthonormalizeRows } from '@regimes/numerics';
+import type { Rng } from './rng.js';
+
+export function randomNormal(rng: Rng, rows: number, cols: number, scale = 1): tf.Tensor2D {
+  const values = rng.normal(rows * cols);
+  if (scale !== 1) for (let i = 0; i < values.length; i++) values[i]! *= scale;
+  return tf.tensor2d(values, [rows, cols]);
+}
+
+/** Rows drawn uniformly on the unit sphere S^{cols-1}. */
+export function randomSphere(rng: Rng, rows: number, cols: number): tf.Tensor2D {
+  const values = rng.normal(rows * cols);
+  for (let r = 0; r < rows; r++) {
+    let norm = 0;
+    for (let c = 0; c < cols; c++) norm += values[r * cols + c]! ** 2;
+    const inv = 1 / Math.sqrt(norm);
+    for (let c = 0; c < cols; c++) values[r * cols + c]! *= inv;
+  }
+  return tf.tensor2d(values, [rows, cols]);
+}
+
+/** `rows` orthonormal rows in R^cols drawn from `rng`: Gram–Schmidt on a Gaussian matrix (uniform on the Stiefel manifold). */
+export function randomOrthonormalRows(rng: Rng, rows: number, cols: number): Float64Array {
+  return orthonormalizeRows(rng.normal(rows * cols, new Float64Array(rows * cols)), rows, cols);
+}
+
+/** Draw x ~ N(0, I_d) and y = f*(x) + noise·ε, evaluating f* in row chunks. */
+export function noisySample(
+  n: number,
+  d: number,
+  evaluate: (x: tf.Tensor2D) => tf.Tensor2D,
+  noise: number,
+  rng: Rng,
+): { x: tf.Tensor2D; y: tf.Tensor2D } {
+  const x = randomNormal(rng.child('x'), n, d);
+  const f = mapRowChunks(x, evaluate);
+  if (noise === 0) return { x, y: f };
+  const y = tf.tidy(() => tf.add(f, randomNormal(rng.child('noise'), n, f.shape[1], noise)) as tf.Tensor2D);
+  f.dispose();
+  return { x, y };
+}

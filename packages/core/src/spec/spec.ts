@@ -1,0 +1,124 @@
+/**
+ * The experiment spec: its schema, reading it from YAML or JSON, and the errors it gives.
+ * Kind options are checked later, against the schemas the plugins register (see plan.ts).
+ */
+import { readFileSync } from 'node:fs';
+import { basename, extname } from 'node:path';
+import YAML from 'yaml';
+import { z } from 'zod';
+import { SpecError } from '../contracts/errors.js';
+import { options, parseOptions } from '../contracts/options.js';
+import { SweepSchema } from './sweep.js';
+
+const kindEntry = z.looseObject({ kind: z.string().min(1) });
+
+export const SpecSchema = options({
+  name: z
+    .string()
+    .regex(
+      /^[A-Za-z0-9][A-Za-z0-9._-]*$/,
+      'use letters, digits, ".", "_" and "-" (it names the output folder)',
+    )
+    .default('experiment'),
+  description: z.string().optional(),
+  /** The replicate seed used when the sweep has no `seed` list. */
+  seed: z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER).default(0),
+  /** A backend kind (`regimes list backends`); absent: the fastest available. */
+  backend: z.string().optional(),
+  /** Extra plugins: package names or paths relative to the spec file. */
+  plugins: z.array(z.string()).default([]),
+  target: kindEntry,
+  learners: z
+    .array(
+      kindEntry.extend({
+        id: z
+          .string()
+          .regex(/^[^|,=()]+$/, 'an id has no "|", ",", "=", "(" or ")"')
+          .optional(),
+        /** This learner's own grid, crossed with its options only (the other learners run once per cell). */
+        sweep: SweepSchema.optional(),
+      }),
+    )
+    .min(1),
+  metrics: z.array(z.union([z.string(), kindEntry])).default(['risk']),
+  /**
+   * Grid over `n` (required), `seed`, `target.<option>`, `learners[<id or kind>].<option>`: lists,
+   * ranges, `zip` groups and derived expressions (see sweep.ts).
+   */
+  sweep: SweepSchema,
+  test: options({ n: z.number().int().positive().default(4096) }).default({ n: 4096 }),
+});
+
+export type SpecInput = z.input<typeof SpecSchema>;
+
+export type Spec = z.output<typeof SpecSchema>;
+
+function inOrder<T extends object>(parsed: T, raw: object | undefined): T {
+  if (!raw) return parsed;
+  return Object.fromEntries(
+    Object.keys(raw)
+      .filter((k) => k in parsed)
+      .map((k) => [k, (parsed as Record<string, unknown>)[k]]),
+  ) as T;
+}
+
+/** Validate a spec object (from a file or from code). Throws SpecError naming every problem. */
+export function parseSpec(input: unknown, source?: string): Spec {
+  const parsed = parseOptions(SpecSchema, input);
+  if (!parsed.ok) throw new SpecError(parsed.problems, source ? { source } : {});
+  const spec = parsed.value;
+  // zod lists declared keys (`zip`) first; a sweep's axes follow the order the user wrote them in
+  const raw = input as { sweep?: object; learners?: { sweep?: object }[] };
+  spec.sweep = inOrder(spec.sweep, raw.sweep);
+  spec.learners.forEach((l, i) => {
+    if (l.sweep) l.sweep = inOrder(l.sweep, raw.learners?.[i]?.sweep);
+  });
+  const zipped = [spec.sweep.zip ?? []].flat().flatMap((g) => Object.keys(g));
+  if (!('n' in spec.sweep) && !zipped.includes('n')) {
+    throw new SpecError(['sweep.n: required: the training sample sizes, e.g. sweep: { n: [256, 1024] }'], {
+      ...(source ? { source } : {}),
+    });
+  }
+  return spec;
+}
+
+/** Parse spec text; YAML syntax errors give the line and column. */
+export function parseSpecText(text: string, source = 'spec'): Spec {
+  let data: unknown;
+  if (extname(source).toLowerCase() === '.json') {
+    try {
+      data = JSON.parse(text);
+    } catch (error) {
+      throw new SpecError([`JSON syntax error: ${(error as Error).message}`], { source });
+    }
+  } else {
+    const doc = YAML.parseDocument(text, { prettyErrors: true, uniqueKeys: true });
+    if (doc.errors.length) {
+      const problems = doc.errors.map((e) => {
+        const at = e.linePos?.[0];
+        return `${at ? `line ${at.line}, column ${at.col}: ` : ''}${e.message.split('\n')[0]}`;
+      });
+      throw new SpecError(problems, { source, hint: 'fix the YAML syntax at that line' });
+    }
+    data = doc.toJS();
+  }
+  const spec = parseSpec(data, source);
+  return spec;
+}
+
+/** Read and validate a spec file. A spec without `name` is named after its file. */
+export function loadSpecFile(path: string): Spec {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (error) {
+    throw new SpecError([
+      `cannot read ${path}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`,
+    ]);
+  }
+  const spec = parseSpecText(text, path);
+  if (!/^\s*name\s*:/m.test(text) && !/"name"\s*:/.test(text)) {
+    spec.name = basename(path, extname(path)).replace(/[^A-Za-z0-9._-]/g, '-');
+  }
+  return spec;
+}

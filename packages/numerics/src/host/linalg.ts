@@ -1,0 +1,222 @@
+/**
+ * Dense linear algebra on the host in float64, for the small systems of a ridge solve
+ * (m×m with m = min(n, width)). Matrices are row-major Float64Array.
+ */
+import { NumericalError } from '../errors.js';
+
+/** In-place Cholesky A = L Lᵀ of a symmetric positive-definite m×m matrix; returns L (lower). */
+export function cholesky(a: Float64Array, m: number): Float64Array {
+  for (let j = 0; j < m; j++) {
+    const rowJ = j * m;
+    let diagonal = a[rowJ + j]!;
+    for (let k = 0; k < j; k++) diagonal -= a[rowJ + k]! ** 2;
+    if (!(diagonal > 0)) {
+      throw new NumericalError(
+        `Cholesky failed at pivot ${j} of ${m} (value ${diagonal.toExponential(3)}): the matrix is not positive definite`,
+        { hint: 'increase the ridge (regularization) so the system is better conditioned' },
+      );
+    }
+    const ljj = Math.sqrt(diagonal);
+    a[rowJ + j] = ljj;
+    for (let i = j + 1; i < m; i++) {
+      const rowI = i * m;
+      let s = a[rowI + j]!;
+      for (let k = 0; k < j; k++) s -= a[rowI + k]! * a[rowJ + k]!;
+      a[rowI + j] = s / ljj;
+    }
+    for (let k = j + 1; k < m; k++) a[rowJ + k] = 0;
+  }
+  return a;
+}
+
+/** Solve L Lᵀ x = b for each of the `cols` columns of b (m×cols, row-major), in place. */
+export function choleskySolve(l: Float64Array, m: number, b: Float64Array, cols = 1): Float64Array {
+  for (let c = 0; c < cols; c++) {
+    for (let i = 0; i < m; i++) {
+      let s = b[i * cols + c]!;
+      for (let k = 0; k < i; k++) s -= l[i * m + k]! * b[k * cols + c]!;
+      b[i * cols + c] = s / l[i * m + i]!;
+    }
+    for (let i = m - 1; i >= 0; i--) {
+      let s = b[i * cols + c]!;
+      for (let k = i + 1; k < m; k++) s -= l[k * m + i]! * b[k * cols + c]!;
+      b[i * cols + c] = s / l[i * m + i]!;
+    }
+  }
+  return b;
+}
+
+/** x = (A + shift·I)⁻¹ b for symmetric positive semi-definite A (copied, not modified). */
+export function solveShiftedSPD(
+  a: ArrayLike<number>,
+  m: number,
+  shift: number,
+  b: ArrayLike<number>,
+  cols = 1,
+) {
+  const factor = Float64Array.from(a);
+  for (let i = 0; i < m; i++) factor[i * m + i]! += shift;
+  cholesky(factor, m);
+  return choleskySolve(factor, m, Float64Array.from(b), cols);
+}
+
+/**
+ * Eigen-decomposition of a symmetric m×m matrix by cyclic Jacobi rotations (float64, host).
+ * Returns eigenvalues in descending order and the eigenvectors as the columns of `vectors`.
+ * O(m³) per sweep: meant for the small matrices of alignment and quadrature (m up to a few hundred).
+ */
+export function symmetricEigen(
+  a: ArrayLike<number>,
+  m: number,
+): { values: Float64Array; vectors: Float64Array } {
+  const s = Float64Array.from(a);
+  const v = new Float64Array(m * m);
+  for (let i = 0; i < m; i++) v[i * m + i] = 1;
+  const offDiagonal = () => {
+    let sum = 0;
+    for (let i = 0; i < m; i++) for (let j = i + 1; j < m; j++) sum += s[i * m + j]! ** 2;
+    return sum;
+  };
+  let scale = 0;
+  for (let i = 0; i < m * m; i++) scale += s[i]! ** 2;
+  for (let sweep = 0; sweep < 100 && offDiagonal() > 1e-30 * scale; sweep++) {
+    for (let p = 0; p < m - 1; p++) {
+      for (let q = p + 1; q < m; q++) {
+        const apq = s[p * m + q]!;
+        if (Math.abs(apq) < 1e-300) continue;
+        const theta = (s[q * m + q]! - s[p * m + p]!) / (2 * apq);
+        const t = Math.sign(theta || 1) / (Math.abs(theta) + Math.sqrt(theta * theta + 1));
+        const c = 1 / Math.sqrt(t * t + 1);
+        const sn = t * c;
+        for (let k = 0; k < m; k++) {
+          const skp = s[k * m + p]!;
+          const skq = s[k * m + q]!;
+          s[k * m + p] = c * skp - sn * skq;
+          s[k * m + q] = sn * skp + c * skq;
+        }
+        for (let k = 0; k < m; k++) {
+          const spk = s[p * m + k]!;
+          const sqk = s[q * m + k]!;
+          s[p * m + k] = c * spk - sn * sqk;
+          s[q * m + k] = sn * spk + c * sqk;
+        }
+        for (let k = 0; k < m; k++) {
+          const vkp = v[k * m + p]!;
+          const vkq = v[k * m + q]!;
+          v[k * m + p] = c * vkp - sn * vkq;
+          v[k * m + q] = sn * vkp + c * vkq;
+        }
+      }
+    }
+  }
+  const order = Array.from({ length: m }, (_, i) => i).sort((i, j) => s[j * m + j]! - s[i * m + i]!);
+  const values = Float64Array.from(order, (i) => s[i * m + i]!);
+  const vectors = new Float64Array(m * m);
+  order.forEach((from, to) => {
+    for (let k = 0; k < m; k++) vectors[k * m + to] = v[k * m + from]!;
+  });
+  return { values, vectors };
+}
+
+/**
+ * Orthonormalize the rows of a rows×cols matrix (modified Gram–Schmidt, applied twice for
+ * float64 stability). Throws when the rows are linearly dependent.
+ */
+export function orthonormalizeRows(a: ArrayLike<number>, rows: number, cols: number): Float64Array {
+  const q = Float64Array.from(a);
+  for (let i = 0; i < rows; i++) {
+    for (let pass = 0; pass < 2; pass++) {
+      for (let j = 0; j < i; j++) {
+        let dot = 0;
+        for (let k = 0; k < cols; k++) dot += q[i * cols + k]! * q[j * cols + k]!;
+        for (let k = 0; k < cols; k++) q[i * cols + k]! -= dot * q[j * cols + k]!;
+      }
+    }
+    let norm = 0;
+    for (let k = 0; k < cols; k++) norm += q[i * cols + k]! ** 2;
+    norm = Math.sqrt(norm);
+    if (!(norm > 1e-10)) throw new NumericalError(`row ${i} is linearly dependent on the rows before it`);
+    for (let k = 0; k < cols; k++) q[i * cols + k]! /= norm;
+  }
+  return q;
+}
+
+/**
+ * The top-k eigenvectors (as k orthonormal rows, k×m) of a symmetric positive semi-definite
+ * m×m matrix, by orthogonal iteration with Rayleigh–Ritz; for m small enough, a full Jacobi
+ * decomposition. Used for the top right-singular subspace of W from WᵀW.
+ */
+export function topEigenvectors(a: ArrayLike<number>, m: number, k: number, iterations = 300): Float64Array {
+  if (m <= 160) {
+    const { vectors } = symmetricEigen(a, m);
+    const rows = new Float64Array(k * m);
+    for (let j = 0; j < k; j++) for (let i = 0; i < m; i++) rows[j * m + i] = vectors[i * m + j]!;
+    return rows;
+  }
+  // rows of q span the iterate; start from a deterministic full-rank block
+  let q: Float64Array = new Float64Array(k * m);
+  for (let j = 0; j < k; j++)
+    for (let i = 0; i < m; i++)
+      q[j * m + i] = Math.cos((i + 1) * (j + 1) * 0.7) + (i % (j + 2) === 0 ? 1 : 0);
+  q = orthonormalizeRows(q, k, m);
+  const next = new Float64Array(k * m);
+  for (let it = 0; it < iterations; it++) {
+    next.fill(0);
+    for (let j = 0; j < k; j++)
+      for (let i = 0; i < m; i++) {
+        let s = 0;
+        for (let l = 0; l < m; l++) s += a[i * m + l]! * q[j * m + l]!;
+        next[j * m + i] = s;
+      }
+    q = orthonormalizeRows(next, k, m);
+  }
+  // Rayleigh–Ritz: rotate within the span to the eigenvectors of qAqᵀ (k×k)
+  const small = new Float64Array(k * k);
+  for (let j1 = 0; j1 < k; j1++)
+    for (let j2 = 0; j2 < k; j2++) {
+      let s = 0;
+      for (let i = 0; i < m; i++) {
+        let ai = 0;
+        for (let l = 0; l < m; l++) ai += a[i * m + l]! * q[j2 * m + l]!;
+        s += q[j1 * m + i]! * ai;
+      }
+      small[j1 * k + j2] = s;
+    }
+  const { vectors } = symmetricEigen(small, k);
+  const out = new Float64Array(k * m);
+  for (let j = 0; j < k; j++)
+    for (let i = 0; i < m; i++)
+      for (let l = 0; l < k; l++) out[j * m + i]! += vectors[l * k + j]! * q[l * m + i]!;
+  return out;
+}
+
+/**
+ * Cosines of the principal angles between the row spaces of a (p×m) and b (q×m), both with
+ * orthonormal rows: the singular values of a bᵀ, in descending order (min(p, q) of them).
+ */
+export function principalCosines(
+  a: ArrayLike<number>,
+  p: number,
+  b: ArrayLike<number>,
+  q: number,
+  m: number,
+): number[] {
+  const c = new Float64Array(p * q);
+  for (let i = 0; i < p; i++)
+    for (let j = 0; j < q; j++) {
+      let s = 0;
+      for (let l = 0; l < m; l++) s += a[i * m + l]! * b[j * m + l]!;
+      c[i * q + j] = s;
+    }
+  // singular values of c from the eigenvalues of c cᵀ (p×p) or cᵀc (q×q), the smaller
+  const small = Math.min(p, q);
+  const g = new Float64Array(small * small);
+  for (let i = 0; i < small; i++)
+    for (let j = 0; j < small; j++) {
+      let s = 0;
+      if (p <= q) for (let l = 0; l < q; l++) s += c[i * q + l]! * c[j * q + l]!;
+      else for (let l = 0; l < p; l++) s += c[l * q + i]! * c[l * q + j]!;
+      g[i * small + j] = s;
+    }
+  return Array.from(symmetricEigen(g, small).values, (v) => Math.min(1, Math.sqrt(Math.max(0, v))));
+}

@@ -1,0 +1,264 @@
+/**
+ * Linear algebra on tensors for the large symmetric positive-definite systems of kernel ridge:
+ * a left-looking blocked Cholesky that consumes the matrix one column panel at a time (so a
+ * kernel is built in panels and never held whole beside its factor), triangular solves, and
+ * the diagonal of the inverse. The b×b diagonal blocks are factored and inverted on the host in
+ * float64; everything of size m — the panel updates and solves — is matMul on the backend.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import { NumericalError } from '../errors.js';
+import { cholesky } from '../host/linalg.js';
+
+/** The lower-triangular factor L of A = LLᵀ, by column panels of width `block`. */
+export interface PanelFactor {
+  readonly m: number;
+  /** Start row/column of each panel. */
+  readonly starts: readonly number[];
+  readonly sizes: readonly number[];
+  /** L_kk⁻¹ (b_k × b_k) for each panel. */
+  readonly diagonalInverse: readonly tf.Tensor2D[];
+  /** The rows of panel k below its diagonal block ((m − s_k − b_k) × b_k), or null for the last. */
+  readonly below: readonly (tf.Tensor2D | null)[];
+  /** The diagonal shift that was added to A (the ridge, plus any jitter). */
+  readonly shift: number;
+  /** The jitter added beyond the requested shift to make the factorization succeed (0 if none). */
+  readonly jitter: number;
+}
+
+export function disposeFactor(f: PanelFactor): void {
+  tf.dispose([...f.diagonalInverse, ...f.below.filter((b): b is tf.Tensor2D => b !== null)]);
+}
+
+/** A symmetric matrix given by its column panels: rows start..m−1 of columns start..start+size−1. */
+export type ColumnPanels = (start: number, size: number) => tf.Tensor2D;
+
+class NotPositiveDefinite extends Error {}
+
+function invertLower(l: Float64Array, b: number): Float64Array {
+  const inv = new Float64Array(b * b);
+  for (let j = 0; j < b; j++) {
+    inv[j * b + j] = 1 / l[j * b + j]!;
+    for (let i = j + 1; i < b; i++) {
+      let s = 0;
+      for (let k = j; k < i; k++) s += l[i * b + k]! * inv[k * b + j]!;
+      inv[i * b + j] = -s / l[i * b + i]!;
+    }
+  }
+  return inv;
+}
+
+async function factorOnce(
+  panels: ColumnPanels,
+  m: number,
+  block: number,
+  shift: number,
+): Promise<Omit<PanelFactor, 'jitter'>> {
+  const starts: number[] = [];
+  const sizes: number[] = [];
+  for (let s = 0; s < m; s += block) {
+    starts.push(s);
+    sizes.push(Math.min(block, m - s));
+  }
+  const diagonalInverse: tf.Tensor2D[] = [];
+  const below: (tf.Tensor2D | null)[] = [];
+  try {
+    for (let k = 0; k < starts.length; k++) {
+      const s = starts[k]!;
+      const b = sizes[k]!;
+      // P = A[s:, s:s+b] − Σ_{j<k} L[s:, j] L[s:s+b, j]ᵀ
+      let p = panels(s, b);
+      for (let j = 0; j < k; j++) {
+        const lj = below[j]!;
+        const offset = s - (starts[j]! + sizes[j]!);
+        const next = tf.tidy(() =>
+          tf.sub(
+            p,
+            tf.matMul(
+              tf.slice(lj, [offset, 0], [m - s, sizes[j]!]),
+              tf.slice(lj, [offset, 0], [b, sizes[j]!]),
+              false,
+              true,
+            ),
+          ),
+        );
+        p.dispose();
+        p = next as tf.Tensor2D;
+      }
+      const top = tf.slice(p, [0, 0], [b, b]);
+      const host = Float64Array.from(await top.data());
+      top.dispose();
+      for (let i = 0; i < b; i++) host[i * b + i]! += shift;
+      try {
+        cholesky(host, b);
+      } catch {
+        p.dispose();
+        throw new NotPositiveDefinite();
+      }
+      const inverse = tf.tensor2d(Float32Array.from(invertLower(host, b)), [b, b]);
+      diagonalInverse.push(inverse);
+      // L[s+b:, k] = P[b:, :] · L_kk⁻ᵀ
+      below.push(
+        s + b < m
+          ? tf.tidy(() => tf.matMul(tf.slice(p, [b, 0], [m - s - b, b]), inverse, false, true))
+          : null,
+      );
+      p.dispose();
+    }
+  } catch (error) {
+    tf.dispose([...diagonalInverse, ...below.filter((x): x is tf.Tensor2D => x !== null)]);
+    throw error;
+  }
+  return { m, starts, sizes, diagonalInverse, below, shift };
+}
+
+/**
+ * Cholesky factor of A + shift·I, A given by column panels (each requested once per attempt).
+ * If float32 round-off makes a pivot non-positive, retries with jitter 1e-6·mean(diag A),
+ * ×100 each time (up to three times) and reports it; then gives up with a NumericalError.
+ */
+export async function choleskyPanels(
+  panels: ColumnPanels,
+  m: number,
+  options: { shift?: number; block?: number; meanDiagonal?: number } = {},
+): Promise<PanelFactor> {
+  const block = options.block ?? 256;
+  const shift = options.shift ?? 0;
+  let jitter = 0;
+  for (let attempt = 0; attempt < 4; attempt++) {
+    try {
+      const factor = await factorOnce(panels, m, block, shift + jitter);
+      return { ...factor, jitter };
+    } catch (error) {
+      if (!(error instanceof NotPositiveDefinite)) throw error;
+      jitter = jitter === 0 ? 1e-6 * (options.meanDiagonal ?? 1) : jitter * 100;
+    }
+  }
+  throw new NumericalError(
+    `Cholesky of the ${m}×${m} system failed even with jitter ${jitter.toExponential(1)}`,
+    {
+      hint: 'increase the ridge: the kernel or Gram matrix is numerically singular in float32',
+    },
+  );
+}
+
+/** z = L⁻¹ b (forward substitution by panels); b is m×c. */
+export function solveLower(f: PanelFactor, b: tf.Tensor2D): tf.Tensor2D {
+  return tf.tidy(() => {
+    const parts: tf.Tensor2D[] = [];
+    let rest: tf.Tensor2D = b;
+    for (let k = 0; k < f.starts.length; k++) {
+      const size = f.sizes[k]!;
+      const zk: tf.Tensor2D = tf.matMul(f.diagonalInverse[k]!, tf.slice(rest, [0, 0], [size, -1]));
+      parts.push(zk);
+      const lower = f.below[k];
+      if (lower) rest = tf.sub(tf.slice(rest, [size, 0], [-1, -1]), tf.matMul(lower, zk)) as tf.Tensor2D;
+    }
+    return tf.concat(parts, 0);
+  });
+}
+
+/** x = L⁻ᵀ z (backward substitution by panels); z is m×c. */
+export function solveUpper(f: PanelFactor, z: tf.Tensor2D): tf.Tensor2D {
+  return tf.tidy(() => {
+    const parts: tf.Tensor2D[] = new Array(f.starts.length);
+    for (let k = f.starts.length - 1; k >= 0; k--) {
+      const s = f.starts[k]!;
+      const size = f.sizes[k]!;
+      let rhs: tf.Tensor2D = tf.slice(z, [s, 0], [size, -1]);
+      const lower = f.below[k];
+      if (lower) rhs = tf.sub(rhs, tf.matMul(lower, tf.concat(parts.slice(k + 1), 0), true, false));
+      parts[k] = tf.matMul(f.diagonalInverse[k]!, rhs, true, false);
+    }
+    return tf.concat(parts, 0);
+  });
+}
+
+/** x = (LLᵀ)⁻¹ b. */
+export function choleskySolveTensor(f: PanelFactor, b: tf.Tensor2D): tf.Tensor2D {
+  const z = solveLower(f, b);
+  const x = solveUpper(f, z);
+  z.dispose();
+  return x;
+}
+
+/**
+ * diag((LLᵀ)⁻¹) = squared column norms of L⁻¹, computed one block column of L⁻¹ at a time
+ * (forward solves against the identity's columns), so memory stays at m×block.
+ */
+export async function inverseDiagonal(f: PanelFactor): Promise<Float64Array> {
+  const out = new Float64Array(f.m);
+  for (let k = 0; k < f.starts.length; k++) {
+    const s = f.starts[k]!;
+    const size = f.sizes[k]!;
+    // rows s.. of L⁻¹[:, block k]: L⁻¹ is lower triangular, so rows above s vanish
+    const norms = tf.tidy(() => {
+      const sub: PanelFactor = {
+        ...f,
+        m: f.m - s,
+        starts: f.starts.slice(k).map((x) => x - s),
+        sizes: f.sizes.slice(k),
+        diagonalInverse: f.diagonalInverse.slice(k),
+        below: f.below.slice(k),
+      };
+      const identity = tf.concat([tf.eye(size), tf.zeros([f.m - s - size, size])], 0) as tf.Tensor2D;
+      return tf.sum(tf.square(solveLower(sub, identity)), 0);
+    });
+    const values = await norms.data();
+    norms.dispose();
+    for (let j = 0; j < size; j++) out[s + j] = values[j]!;
+  }
+  return out;
+}
+
+/** y = A x for A given by lower column panels (symmetric), one panel alive at a time. */
+export function symmetricProduct(panels: ColumnPanels, m: number, x: tf.Tensor2D, block = 256): tf.Tensor2D {
+  let result: tf.Tensor2D = tf.zerosLike(x);
+  for (let s = 0; s < m; s += block) {
+    const b = Math.min(block, m - s);
+    const p = panels(s, b); // A[s:, s:s+b]
+    const next = tf.tidy(() => {
+      const xs = tf.slice(x, [s, 0], [b, -1]);
+      // lower part: A[s:, block] x_block lands on rows s..m
+      const lower = tf.matMul(p, xs);
+      let add: tf.Tensor = tf.concat([tf.zeros([s, x.shape[1]]), lower], 0);
+      // upper part: A[block, s+b:] x_{s+b:} = (A[s+b:, block])ᵀ x_{s+b:} lands on the block rows
+      if (s + b < m) {
+        const strict = tf.matMul(
+          tf.slice(p, [b, 0], [-1, -1]),
+          tf.slice(x, [s + b, 0], [-1, -1]),
+          true,
+          false,
+        );
+        add = tf.add(
+          add,
+          tf.concat([tf.zeros([s, x.shape[1]]), strict, tf.zeros([m - s - b, x.shape[1]])], 0),
+        );
+      }
+      return tf.add(result, add) as tf.Tensor2D;
+    });
+    p.dispose();
+    result.dispose();
+    result = next;
+  }
+  return result;
+}
+
+/**
+ * Orthonormalize the columns of a (n×c, n ≥ c) on tensors by Cholesky QR applied twice
+ * (CholeskyQR2): R from the c×c Gram matrix on the host, Q = A R⁻¹ by matMul.
+ */
+export async function orthonormalizeColumns(a: tf.Tensor2D): Promise<tf.Tensor2D> {
+  let q = a.clone();
+  for (let pass = 0; pass < 2; pass++) {
+    const c = q.shape[1];
+    const gram = tf.matMul(q, q, true, false);
+    const host = Float64Array.from(await gram.data());
+    gram.dispose();
+    cholesky(host, c); // G = LLᵀ, R = Lᵀ
+    const rInverse = tf.tensor2d(Float32Array.from(invertLower(host, c)), [c, c]); // L⁻¹ = R⁻ᵀ
+    const next = tf.matMul(q, rInverse, false, true);
+    tf.dispose([q, rInverse]);
+    q = next as tf.Tensor2D;
+  }
+  return q;
+}

@@ -1,0 +1,73 @@
+/**
+ * Symmetric eigen-decomposition of a tensor, M = Q diag(λ) Qᵀ: one decomposition serves every
+ * ridge λ of a list ((M + sI)⁻¹ = Q diag(1/(λ + s)) Qᵀ). tfjs has no such op, so it is a kernel a
+ * backend may register under `SymmetricEigenKernel` (the `native` backend does, with LAPACK's
+ * dsyevd from OpenBLAS); elsewhere small matrices are decomposed on the host (float64 Jacobi) and
+ * large ones are not available — `symmetricEigenSolver` says which, before any work.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import { BackendUnavailable } from '../errors.js';
+import { symmetricEigen } from '../host/linalg.js';
+
+/**
+ * The kernel a backend registers (`tf.registerKernel({ kernelName: SymmetricEigenKernel, … })`):
+ * input `x`, an m×m float32 matrix of which only the lower triangle (diagonal included) is read;
+ * outputs [values (m, descending), vectors (m×m, eigenvector j in column j)].
+ */
+export const SymmetricEigenKernel = 'RegimesSymmetricEigen';
+
+/**
+ * Largest m decomposed on the host where the backend has no kernel: cyclic Jacobi in JavaScript
+ * costs ~10 sweeps of 6m³ flops (about 0.1 s at m = 128, 1 s at 256).
+ */
+export const HOST_EIGEN_LIMIT = 256;
+
+/** Where `symmetricEigenTensor` would decompose an m×m matrix on the active backend, if anywhere. */
+export function symmetricEigenSolver(m: number): 'kernel' | 'host' | undefined {
+  if (tf.getKernel(SymmetricEigenKernel, tf.getBackend())) return 'kernel';
+  return m <= HOST_EIGEN_LIMIT ? 'host' : undefined;
+}
+
+export interface TensorEigen {
+  /** Eigenvalues in descending order (m). */
+  readonly values: tf.Tensor1D;
+  /** Orthonormal eigenvectors as columns (m×m). */
+  readonly vectors: tf.Tensor2D;
+}
+
+/**
+ * Eigen-decomposition of the symmetric matrix whose lower triangle `matrix` holds (the strict upper
+ * triangle is not read). The caller disposes both tensors. Throws `BackendUnavailable` where
+ * `symmetricEigenSolver(m)` is undefined.
+ */
+export async function symmetricEigenTensor(matrix: tf.Tensor2D): Promise<TensorEigen> {
+  const [m, cols] = matrix.shape;
+  if (m !== cols) throw new RangeError(`symmetricEigenTensor: the matrix is ${m}×${cols}, not square`);
+  const solver = symmetricEigenSolver(m);
+  if (solver === 'kernel') {
+    const [values, vectors] = tf.engine().runKernel(SymmetricEigenKernel, { x: matrix }, {}) as unknown as [
+      tf.Tensor1D,
+      tf.Tensor2D,
+    ];
+    return { values, vectors };
+  }
+  if (solver === 'host') {
+    const data = await matrix.data();
+    const full = new Float64Array(m * m);
+    for (let i = 0; i < m; i++)
+      for (let j = 0; j <= i; j++) {
+        full[i * m + j] = data[i * m + j]!;
+        full[j * m + i] = data[i * m + j]!;
+      }
+    const { values, vectors } = symmetricEigen(full, m);
+    return {
+      values: tf.tensor1d(Float32Array.from(values)),
+      vectors: tf.tensor2d(Float32Array.from(vectors), [m, m]),
+    };
+  }
+  throw new BackendUnavailable(
+    `no symmetric eigen-decomposition of a ${m}×${m} matrix on the '${tf.getBackend()}' backend ` +
+      `(host Jacobi goes up to ${HOST_EIGEN_LIMIT})`,
+    { hint: 'use the native backend (OpenBLAS), or solve by Cholesky' },
+  );
+}

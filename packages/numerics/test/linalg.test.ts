@@ -1,0 +1,105 @@
+import { describe, expect, it } from 'vitest';
+import { cholesky, choleskySolve, solveShiftedSPD } from '../src/host/linalg.js';
+import { Rng } from '@regimes/core';
+import { symmetricWithSpectrum } from '@regimes/core/testing';
+
+/** Float64 reference: Gaussian elimination with partial pivoting, independent of Cholesky. */
+function gaussSolve(a: Float64Array, m: number, b: Float64Array): Float64Array {
+  const A = Float64Array.from(a);
+  const x = Float64Array.from(b);
+  for (let c = 0; c < m; c++) {
+    let p = c;
+    for (let r = c + 1; r < m; r++) if (Math.abs(A[r * m + c]!) > Math.abs(A[p * m + c]!)) p = r;
+    for (let k = 0; k < m; k++) [A[c * m + k], A[p * m + k]] = [A[p * m + k]!, A[c * m + k]!];
+    [x[c], x[p]] = [x[p]!, x[c]!];
+    for (let r = c + 1; r < m; r++) {
+      const f = A[r * m + c]! / A[c * m + c]!;
+      for (let k = c; k < m; k++) A[r * m + k]! -= f * A[c * m + k]!;
+      x[r]! -= f * x[c]!;
+    }
+  }
+  for (let r = m - 1; r >= 0; r--) {
+    let s = x[r]!;
+    for (let k = r + 1; k < m; k++) s -= A[r * m + k]! * x[k]!;
+    x[r] = s / A[r * m + r]!;
+  }
+  return x;
+}
+
+const spdWithSpectrum = (m: number, eigs: number[], rng: Rng) =>
+  symmetricWithSpectrum(m, (i) => eigs[i]!, rng);
+
+const relError = (x: Float64Array, y: Float64Array) =>
+  Math.sqrt(x.reduce((s, v, i) => s + (v - y[i]!) ** 2, 0) / y.reduce((s, v) => s + v * v, 0));
+
+describe('host Cholesky solve (float64)', () => {
+  it.each([
+    [1e2, 1e-12],
+    [1e6, 1e-8],
+    [1e10, 1e-4],
+  ])(
+    'agrees with Gaussian elimination at condition number %d (relative error < %d)',
+    (condition, tolerance) => {
+      const m = 40;
+      const rng = Rng.fromSeed(0).child('spd', condition);
+      const eigs = Array.from({ length: m }, (_, i) => condition ** (-i / (m - 1)));
+      const a = spdWithSpectrum(m, eigs, rng);
+      const b = rng.normal(m, new Float64Array(m));
+      const x = choleskySolve(cholesky(Float64Array.from(a), m), m, Float64Array.from(b));
+      expect(relError(x, gaussSolve(a, m, b))).toBeLessThan(tolerance);
+    },
+  );
+
+  it('solves several right-hand sides with a shift (A + λI)x = b', () => {
+    const m = 12;
+    const rng = Rng.fromSeed(1);
+    const a = spdWithSpectrum(
+      m,
+      Array.from({ length: m }, (_, i) => i / m),
+      rng,
+    ); // singular: eig 0
+    const b = rng.normal(m * 3, new Float64Array(m * 3));
+    const x = solveShiftedSPD(a, m, 0.1, b, 3);
+    const shifted = Float64Array.from(a);
+    for (let i = 0; i < m; i++) shifted[i * m + i]! += 0.1;
+    for (let c = 0; c < 3; c++) {
+      const column = Float64Array.from({ length: m }, (_, i) => b[i * 3 + c]!);
+      const xc = Float64Array.from({ length: m }, (_, i) => x[i * 3 + c]!);
+      expect(relError(xc, gaussSolve(shifted, m, column))).toBeLessThan(1e-12);
+    }
+  });
+
+  it('says what to change when the matrix is not positive definite', () => {
+    expect(() => cholesky(Float64Array.from([1, 2, 2, 1]), 2)).toThrow(/not positive definite/);
+  });
+});
+
+describe('host symmetric eigen-solver (cyclic Jacobi)', () => {
+  it('recovers a known spectrum and orthonormal eigenvectors (A = Q diag(λ) Qᵀ, λ spread over 1e6)', async () => {
+    const { symmetricEigen } = await import('../src/host/linalg.js');
+    const m = 30;
+    const eigs = Array.from(
+      { length: m },
+      (_, i) => 1e3 * 10 ** (-6 * (i / (m - 1))) * (i % 3 === 0 ? -1 : 1),
+    );
+    const a = spdWithSpectrum(m, eigs, Rng.fromSeed(9));
+    const { values, vectors } = symmetricEigen(a, m);
+    const sorted = [...eigs].sort((x, y) => y - x);
+    values.forEach((v, i) => {
+      expect(Math.abs(v - sorted[i]!)).toBeLessThan(1e-9 * 1e3);
+    });
+    // A v = λ v for every column, and VᵀV = I
+    for (let j = 0; j < m; j++) {
+      for (let i = 0; i < m; i++) {
+        let av = 0;
+        for (let k = 0; k < m; k++) av += a[i * m + k]! * vectors[k * m + j]!;
+        expect(Math.abs(av - values[j]! * vectors[i * m + j]!)).toBeLessThan(1e-8);
+      }
+      for (let l = 0; l < m; l++) {
+        let dot = 0;
+        for (let k = 0; k < m; k++) dot += vectors[k * m + j]! * vectors[k * m + l]!;
+        expect(dot).toBeCloseTo(j === l ? 1 : 0, 10);
+      }
+    }
+  });
+});
