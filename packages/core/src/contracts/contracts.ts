@@ -95,6 +95,12 @@ export interface FitContext {
   readonly monitor?: TrainingMonitor;
   /** Related tasks of the target (e.g. `source` of a transfer target) a learner may sample from. */
   readonly tasks?: Readonly<Record<string, Target>>;
+  /**
+   * A learner of any registered kind from its entry `{ kind, ...options }` (the options parsed by
+   * that kind's schema): how a learner that wraps another (transfer's base) reaches plugin kinds.
+   * The runner gives it; a fit called by hand may not.
+   */
+  readonly createLearner?: (entry: { readonly kind: string } & Readonly<Record<string, unknown>>) => Learner;
 }
 
 /** A fitted model. The runner disposes it after the metrics are computed. */
@@ -167,6 +173,12 @@ export interface KindFactory<Options = unknown> {
   readonly kind: string;
   readonly description: string;
   readonly options: z.ZodType<Options>;
+  /**
+   * Options that hold another kind's entry `{ kind, ...options }` (transfer's `base: 'learner'`):
+   * the plan resolves each through the registry and parses it with that kind's schema, so a plugin's
+   * kind is accepted there like a built-in one, and its problems are reported at their path.
+   */
+  readonly entries?: Readonly<Record<string, 'target' | 'learner' | 'metric'>>;
 }
 
 /** One theory curve drawn over measured results: y against the plot's x, for one metric. */

@@ -12,7 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { RegimesError } from '../contracts/errors.js';
 import type { Cell, LearnerPlan, Plan } from '../spec/plan.js';
 import type { ResultRow } from './results.js';
-import { type CellContext, failedRow } from './runner.js';
+import { type CellContext, failedRow } from './cell.js';
 import type { Spec } from '../spec/spec.js';
 
 export interface PoolOptions {

@@ -11,7 +11,7 @@ import { loadPlugins } from '../registry/plugins.js';
 import { type Plan, planExperiment } from '../spec/plan.js';
 import type { WorkerMessage, WorkerRequest } from './pool.js';
 import type { Registry } from '../registry/registry.js';
-import { runCell, versionsOf } from './runner.js';
+import { runCell, versionsOf } from './cell.js';
 
 const send = (m: WorkerMessage) =>
   new Promise<void>((resolve) => {

@@ -137,34 +137,113 @@ const strip = (entry: Record<string, unknown>, ...keys: string[]) =>
 export function planExperiment(spec: Spec, registry: Registry, source?: string): Plan {
   const problems = new Set<string>();
   const ids = learnerIds(spec);
-  const kinds = spec.learners.map((l) => l.kind);
   if (new Set(ids).size !== ids.length) problems.add(`learners: ids must be unique, got ${ids.join(', ')}`);
-
-  const kindProblem = (path: string, point: 'target' | 'learner' | 'metric', kind: string) => {
-    try {
-      registry.get(point, kind);
-      return false;
-    } catch (error) {
-      problems.add(`${path}.kind: ${(error as Error).message}`);
-      return true;
+  const known = (path: string, point: KindPoint, kind: string) =>
+    kindProblem(registry, path, point, kind, problems);
+  const targetKnown = known('target', 'target', spec.target.kind);
+  const learnersKnown = spec.learners.map((l, i) => known(`learners[${i}]`, 'learner', l.kind));
+  const metrics = planMetrics(spec, registry, problems);
+  const targets = sweepTargets(spec, ids, problems);
+  const targetBase = strip(spec.target, 'kind');
+  const expansion = expandSweep(
+    spec.sweep,
+    { path: 'sweep', scope: targetBase as Record<string, Scalar>, integerKeys: ['n', 'seed'] },
+    problems,
+  );
+  if (!problems.size) checkSizesAndSeeds(expansion.cells, problems);
+  const cells: Cell[] = [];
+  const cellProblems = new CellProblems();
+  if (!problems.size) {
+    const planner: CellPlanner = { spec, registry, ids, targets, targetBase, targetKnown, learnersKnown };
+    const cellKeys = new Set<string>();
+    for (const values of expansion.cells) {
+      const key = keyOf(values);
+      const planned = planCell(planner, values, key, cellProblems);
+      if (cellKeys.has(key))
+        problems.add(`sweep: the cell ${key} comes twice: a list or range repeats a value`);
+      else if (planned && learnersKnown.every(Boolean)) {
+        const seed = (values.seed as number | undefined) ?? spec.seed;
+        cells.push({ index: cells.length, key, values, n: values.n as number, seed, ...planned });
+        cellKeys.add(key);
+      }
     }
-  };
-  const targetUnknown = kindProblem('target', 'target', spec.target.kind);
-  const learnerUnknown = spec.learners.map((l, i) => kindProblem(`learners[${i}]`, 'learner', l.kind));
+    cellProblems.report(expansion.cells.length, problems);
+  }
+  if (problems.size) throw new SpecError([...problems], source ? { source } : {});
+  return { spec, specHash: specHash(spec), cells, metrics };
+}
 
+type KindPoint = 'target' | 'learner' | 'metric';
+
+/** Whether the kind is registered; if not, the registry's message (with did-you-mean) is a problem at `path.kind`. */
+function kindProblem(
+  registry: Registry,
+  path: string,
+  point: KindPoint,
+  kind: string,
+  problems: Set<string>,
+): boolean {
+  try {
+    registry.get(point, kind);
+    return true;
+  } catch (error) {
+    problems.add(`${path}.kind: ${(error as Error).message}`);
+    return false;
+  }
+}
+
+/**
+ * A kind's options parsed by its schema (defaults filled in), with the fields its factory declares
+ * as `entries` — another kind's `{ kind, ...options }`, such as transfer's base learner — resolved
+ * through the registry and parsed by that kind's schema in turn, so plugin kinds work there too.
+ */
+export function parseKindOptions(
+  registry: Registry,
+  point: KindPoint,
+  kind: string,
+  raw: Record<string, unknown>,
+  path: string,
+): { ok: true; value: Record<string, unknown> } | { ok: false; problems: string[] } {
+  const factory = registry.get(point, kind);
+  const parsed = parseOptions(factory.options, raw, path);
+  if (!parsed.ok) return parsed;
+  const value = { ...(parsed.value as Record<string, unknown>) };
+  const problems: string[] = [];
+  for (const [field, nestedPoint] of Object.entries(factory.entries ?? {})) {
+    const entry = value[field] as { kind?: unknown } | undefined;
+    if (entry === undefined) continue;
+    const where = `${path}.${field}`;
+    if (typeof entry !== 'object' || entry === null || typeof entry.kind !== 'string') {
+      problems.push(`${where}: expected an entry { kind: ..., <options> }, got ${JSON.stringify(entry)}`);
+      continue;
+    }
+    const found = new Set<string>();
+    if (!kindProblem(registry, where, nestedPoint, entry.kind, found)) {
+      problems.push(...found);
+      continue;
+    }
+    const nested = parseKindOptions(registry, nestedPoint, entry.kind, strip(entry, 'kind'), where);
+    if (nested.ok) value[field] = { kind: entry.kind, ...nested.value };
+    else problems.push(...nested.problems);
+  }
+  return problems.length ? { ok: false, problems } : { ok: true, value };
+}
+
+function planMetrics(spec: Spec, registry: Registry, problems: Set<string>): KindPlan[] {
   const metrics: KindPlan[] = [];
   spec.metrics.forEach((entry, i) => {
     const raw = typeof entry === 'string' ? { kind: entry } : entry;
-    if (kindProblem(`metrics[${i}]`, 'metric', raw.kind)) return;
-    const parsed = parseOptions(
-      registry.get('metric', raw.kind).options,
-      strip(raw, 'kind'),
-      `metrics[${i}]`,
-    );
-    if (parsed.ok) metrics.push({ kind: raw.kind, options: parsed.value as Record<string, unknown> });
+    if (!kindProblem(registry, `metrics[${i}]`, 'metric', raw.kind, problems)) return;
+    const parsed = parseKindOptions(registry, 'metric', raw.kind, strip(raw, 'kind'), `metrics[${i}]`);
+    if (parsed.ok) metrics.push({ kind: raw.kind, options: parsed.value });
     else for (const p of parsed.problems) problems.add(p);
   });
+  return metrics;
+}
 
+/** What each sweep key (zip groups' keys included) sets: n, seed, a target option or learners' options. */
+function sweepTargets(spec: Spec, ids: string[], problems: Set<string>): Map<string, SweepTarget> {
+  const kinds = spec.learners.map((l) => l.kind);
   const sweepKeys = Object.keys(spec.sweep).flatMap((k) =>
     k === 'zip' ? [spec.sweep.zip ?? []].flat().flatMap((g) => Object.keys(g)) : [k],
   );
@@ -174,110 +253,136 @@ export function planExperiment(spec: Spec, registry: Registry, source?: string):
     if (typeof parsed === 'string') problems.add(`sweep.${key}: ${parsed}`);
     else targets.set(key, parsed);
   }
-  const targetBase = strip(spec.target, 'kind');
-  const expansion = expandSweep(
-    spec.sweep,
-    { path: 'sweep', scope: targetBase as Record<string, Scalar>, integerKeys: ['n', 'seed'] },
-    problems,
-  );
-  for (const values of problems.size ? [] : expansion.cells) {
-    const n = values.n;
-    const seed = values.seed;
+  return targets;
+}
+
+function checkSizesAndSeeds(cells: readonly Record<string, Scalar>[], problems: Set<string>): void {
+  for (const { n, seed } of cells) {
     if (!(typeof n === 'number' && Number.isInteger(n) && n >= 1))
       problems.add(`sweep.n: sample sizes are positive integers, got ${JSON.stringify(n)}`);
     if (seed !== undefined && !(typeof seed === 'number' && Number.isSafeInteger(seed) && seed >= 0))
       problems.add(`sweep.seed: seeds are integers >= 0, got ${JSON.stringify(seed)}`);
   }
+}
 
-  const cells: Cell[] = [];
-  // A problem found in some cells only is reported with the first such cell; one found in
-  // every cell comes from the spec itself and is reported once, without a cell.
-  const cellProblems = new Map<string, string[]>();
-  const addCellProblem = (problem: string, cellKey: string) =>
-    cellProblems.set(problem, [...(cellProblems.get(problem) ?? []), cellKey]);
-  let cellCount = 0;
-  const cellKeys = new Set<string>();
-  if (!problems.size) {
-    for (const values of expansion.cells) {
-      const key = keyOf(values);
-      cellCount++;
-      const targetRaw = { ...targetBase };
-      const learnerRaw = spec.learners.map((l) => strip(l, 'kind', 'id', 'sweep'));
-      for (const [k, v] of Object.entries(values)) {
-        const t = targets.get(k)!;
-        if (t.kind === 'target') targetRaw[t.option] = v;
-        if (t.kind === 'learners') for (const id of t.ids) learnerRaw[ids.indexOf(id)]![t.option] = v;
-      }
-      let target: KindPlan | undefined;
-      if (!targetUnknown) {
-        const parsed = parseOptions(registry.get('target', spec.target.kind).options, targetRaw, 'target');
-        if (parsed.ok) target = { kind: spec.target.kind, options: parsed.value as Record<string, unknown> };
-        else for (const p of parsed.problems) addCellProblem(p, key);
-      }
-      const learners: LearnerPlan[] = [];
-      let learnersOk = true;
-      spec.learners.forEach((l, i) => {
-        if (learnerUnknown[i]) return;
-        // a learner's own sweep: its options only, with the cell's values in scope
-        let variants: { suffix: string; values: Record<string, Scalar> }[] = [{ suffix: '', values: {} }];
-        if (l.sweep) {
-          const scope: Record<string, Scalar> = { ...(targetRaw as Record<string, Scalar>) };
-          for (const [k, v] of Object.entries(values)) scope[shortName(k)] = v;
-          Object.assign(scope, learnerRaw[i]);
-          const found = new Set<string>();
-          const own = expandSweep(l.sweep, { path: `learners[${i}].sweep`, scope }, found);
-          for (const p of found) addCellProblem(p, key);
-          if (found.size) {
-            learnersOk = false;
-            return;
-          }
-          variants = own.cells.map((v) => ({ suffix: `(${keyOf(v)})`, values: v }));
-        }
-        for (const variant of variants) {
-          const parsed = parseOptions(
-            registry.get('learner', l.kind).options,
-            { ...learnerRaw[i], ...variant.values },
-            `learners[${i}]`,
-          );
-          if (parsed.ok)
-            learners.push({
-              id: `${ids[i]!}${variant.suffix}`,
-              kind: l.kind,
-              options: parsed.value as Record<string, unknown>,
-            });
-          else {
-            learnersOk = false;
-            for (const p of parsed.problems) addCellProblem(p, key);
-          }
-        }
-      });
-      const variantIds = learners.map((l) => l.id);
-      const repeated = variantIds.find((id, i) => variantIds.indexOf(id) !== i);
-      if (repeated) {
-        addCellProblem(`learners: '${repeated}' twice in a cell: a learner's sweep repeats a value`, key);
-        learnersOk = false;
-      }
-      if (cellKeys.has(key)) {
-        problems.add(`sweep: the cell ${key} comes twice: a list or range repeats a value`);
-        learnersOk = false;
-      }
-      if (target && learnersOk && !learnerUnknown.some(Boolean)) {
-        const n = values.n as number;
-        const seed = (values.seed as number | undefined) ?? spec.seed;
-        cells.push({ index: cells.length, key, values, n, seed, target, learners });
-        cellKeys.add(key);
+/**
+ * Problems found cell by cell: one found in some cells only is reported with the first such cell;
+ * one found in every cell comes from the spec itself and is reported once, without a cell.
+ */
+class CellProblems {
+  private readonly where = new Map<string, string[]>();
+  add(problem: string, cellKey: string): void {
+    this.where.set(problem, [...(this.where.get(problem) ?? []), cellKey]);
+  }
+  report(cellCount: number, problems: Set<string>): void {
+    for (const [problem, where] of this.where) {
+      if (where.length === cellCount) problems.add(problem);
+      else {
+        const more = where.length > 1 ? ` and ${where.length - 1} more` : '';
+        problems.add(`${problem} (in cell ${where[0]}${more})`);
       }
     }
   }
-  for (const [problem, where] of cellProblems) {
-    if (where.length === cellCount) problems.add(problem);
+}
+
+interface CellPlanner {
+  readonly spec: Spec;
+  readonly registry: Registry;
+  readonly ids: readonly string[];
+  readonly targets: ReadonlyMap<string, SweepTarget>;
+  readonly targetBase: Record<string, unknown>;
+  readonly targetKnown: boolean;
+  readonly learnersKnown: readonly boolean[];
+}
+
+/** One cell's target and learners with the swept values applied and parsed; undefined on a problem. */
+function planCell(
+  p: CellPlanner,
+  values: Record<string, Scalar>,
+  key: string,
+  problems: CellProblems,
+): { target: KindPlan; learners: LearnerPlan[] } | undefined {
+  const targetRaw = { ...p.targetBase };
+  const learnerRaw = p.spec.learners.map((l) => strip(l, 'kind', 'id', 'sweep'));
+  for (const [k, v] of Object.entries(values)) {
+    const t = p.targets.get(k)!;
+    if (t.kind === 'target') targetRaw[t.option] = v;
+    if (t.kind === 'learners') for (const id of t.ids) learnerRaw[p.ids.indexOf(id)]![t.option] = v;
+  }
+  let target: KindPlan | undefined;
+  if (p.targetKnown) {
+    const parsed = parseKindOptions(p.registry, 'target', p.spec.target.kind, targetRaw, 'target');
+    if (parsed.ok) target = { kind: p.spec.target.kind, options: parsed.value };
+    else for (const problem of parsed.problems) problems.add(problem, key);
+  }
+  const learners: LearnerPlan[] = [];
+  let learnersOk = true;
+  p.spec.learners.forEach((l, i) => {
+    if (!p.learnersKnown[i]) return;
+    const planned = planLearner(
+      p,
+      i,
+      { ...targetRaw, ...learnerScope(values) },
+      learnerRaw[i]!,
+      key,
+      problems,
+    );
+    if (planned) learners.push(...planned);
+    else learnersOk = false;
+  });
+  const variantIds = learners.map((l) => l.id);
+  const repeated = variantIds.find((id, i) => variantIds.indexOf(id) !== i);
+  if (repeated) {
+    problems.add(`learners: '${repeated}' twice in a cell: a learner's sweep repeats a value`, key);
+    learnersOk = false;
+  }
+  return target && learnersOk ? { target, learners } : undefined;
+}
+
+/** The cell's values by the short names a learner's own sweep may use (`target.d` → `d`). */
+function learnerScope(values: Record<string, Scalar>): Record<string, Scalar> {
+  const scope: Record<string, Scalar> = {};
+  for (const [k, v] of Object.entries(values)) scope[shortName(k)] = v;
+  return scope;
+}
+
+/**
+ * Learner `i` of one cell: one plan, or one per value of its own sweep (its options only, with the
+ * cell's values and its fixed options in scope), each id suffixed `(k=v,...)`. Undefined on a problem.
+ */
+function planLearner(
+  p: CellPlanner,
+  i: number,
+  cellScope: Record<string, unknown>,
+  raw: Record<string, unknown>,
+  key: string,
+  problems: CellProblems,
+): LearnerPlan[] | undefined {
+  const l = p.spec.learners[i]!;
+  let variants: { suffix: string; values: Record<string, Scalar> }[] = [{ suffix: '', values: {} }];
+  if (l.sweep) {
+    const scope = { ...cellScope, ...raw } as Record<string, Scalar>;
+    const found = new Set<string>();
+    const own = expandSweep(l.sweep, { path: `learners[${i}].sweep`, scope }, found);
+    for (const problem of found) problems.add(problem, key);
+    if (found.size) return undefined;
+    variants = own.cells.map((v) => ({ suffix: `(${keyOf(v)})`, values: v }));
+  }
+  const planned: LearnerPlan[] = [];
+  let ok = true;
+  for (const variant of variants) {
+    const parsed = parseKindOptions(
+      p.registry,
+      'learner',
+      l.kind,
+      { ...raw, ...variant.values },
+      `learners[${i}]`,
+    );
+    if (parsed.ok) planned.push({ id: `${p.ids[i]!}${variant.suffix}`, kind: l.kind, options: parsed.value });
     else {
-      const more = where.length > 1 ? ` and ${where.length - 1} more` : '';
-      problems.add(`${problem} (in cell ${where[0]}${more})`);
+      ok = false;
+      for (const problem of parsed.problems) problems.add(problem, key);
     }
   }
-  if (problems.size) {
-    throw new SpecError([...problems], source ? { source } : {});
-  }
-  return { spec, specHash: specHash(spec), cells, metrics };
+  return ok ? planned : undefined;
 }

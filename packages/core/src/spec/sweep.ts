@@ -139,10 +139,47 @@ export interface Expansion {
 
 /** Expand a sweep into its cells; problems are added to `problems` (nothing is thrown). */
 export function expandSweep(sweep: Sweep, opts: ExpandOptions, problems: Set<string>): Expansion {
+  const { axes, derived, keys } = sweepAxes(sweep, opts.path, problems);
+  let partial: Record<string, Scalar>[] = [{}];
+  for (const axis of axes) {
+    partial = partial.flatMap((cell) =>
+      axis.rows.map((row) => {
+        const next = { ...cell };
+        axis.keys.forEach((k, i) => (next[k] = row[i]!));
+        return next;
+      }),
+    );
+  }
+  // Derived values, in spec order; each sees the fixed scope, the grid, and earlier derived values.
+  const short = new Map<string, string[]>();
+  for (const k of keys) short.set(shortName(k), [...(short.get(shortName(k)) ?? []), k]);
+  for (const d of derived) deriveValues(d, partial, short, opts, problems);
+  // every cell lists its values in spec order
+  const cells = partial.map((cell) =>
+    Object.fromEntries(keys.filter((k) => k in cell).map((k) => [k, cell[k]!])),
+  );
+  return { keys, cells };
+}
+
+/**
+ * The grid's axes (a key with its list or range, or a zip group advancing together), the derived
+ * keys (expressions, computed per cell afterwards) and every key in spec order.
+ */
+function sweepAxes(
+  sweep: Sweep,
+  path: string,
+  problems: Set<string>,
+): { axes: Axis[]; derived: Derived[]; keys: string[] } {
   const axes: Axis[] = [];
   const derived: Derived[] = [];
   const keys: string[] = [];
+  const seen = new Set<string>();
+  // a key's list of values; undefined for a derived key (recorded), [] for a bad range (a problem)
   const values = (key: string, value: SweepValue, where: string): Scalar[] | undefined => {
+    if (seen.has(key))
+      problems.add(`${where}: '${key}' is swept twice (at the top and in a zip group, or in two groups)`);
+    seen.add(key);
+    keys.push(key);
     if (Array.isArray(value)) return value;
     if (typeof value === 'string') {
       derived.push({ key, text: value });
@@ -155,106 +192,100 @@ export function expandSweep(sweep: Sweep, opts: ExpandOptions, problems: Set<str
       return [];
     }
   };
-  const seen = new Set<string>();
-  const once = (key: string, where: string) => {
-    if (seen.has(key))
-      problems.add(`${where}: '${key}' is swept twice (at the top and in a zip group, or in two groups)`);
-    seen.add(key);
-  };
   for (const [key, value] of Object.entries(sweep)) {
-    if (key === 'zip') {
-      const groups = Array.isArray(value) ? value : [value];
-      groups.forEach((group, g) => {
-        const where = `${opts.path}.zip${Array.isArray(value) ? `[${g}]` : ''}`;
-        const axis: Axis = { keys: [], rows: [] };
-        const columns: Scalar[][] = [];
-        for (const [k, v] of Object.entries(group as Record<string, SweepValue>)) {
-          once(k, `${where}.${k}`);
-          keys.push(k);
-          const list = values(k, v, `${where}.${k}`);
-          if (!list) continue;
-          axis.keys.push(k);
-          columns.push(list);
-        }
-        const lengths = columns.map((c) => c.length);
-        if (new Set(lengths).size > 1) {
-          problems.add(
-            `${where}: zipped lists must have the same length, got ${axis.keys.map((k, i) => `${k}: ${lengths[i]}`).join(', ')}`,
-          );
-          return;
-        }
-        for (let i = 0; i < (lengths[0] ?? 0); i++) axis.rows.push(columns.map((c) => c[i]!));
-        if (axis.keys.length) axes.push(axis);
-      });
+    if (key !== 'zip') {
+      const list = values(key, value as SweepValue, `${path}.${key}`);
+      if (list) axes.push({ keys: [key], rows: list.map((v) => [v]) });
       continue;
     }
-    once(key, `${opts.path}.${key}`);
-    keys.push(key);
-    const list = values(key, value as SweepValue, `${opts.path}.${key}`);
-    if (list) axes.push({ keys: [key], rows: list.map((v) => [v]) });
+    const groups = Array.isArray(value) ? value : [value];
+    groups.forEach((group, g) => {
+      const where = `${path}.zip${Array.isArray(value) ? `[${g}]` : ''}`;
+      const axis = zipAxis(group as Record<string, SweepValue>, where, values, problems);
+      if (axis?.keys.length) axes.push(axis);
+    });
   }
+  return { axes, derived, keys };
+}
 
-  let partial: Record<string, Scalar>[] = [{}];
-  for (const axis of axes) {
-    partial = partial.flatMap((cell) =>
-      axis.rows.map((row) => {
-        const next = { ...cell };
-        axis.keys.forEach((k, i) => (next[k] = row[i]!));
-        return next;
-      }),
+/** One zip group as one axis: its lists advance together, so they must have one length. */
+function zipAxis(
+  group: Record<string, SweepValue>,
+  where: string,
+  values: (key: string, value: SweepValue, where: string) => Scalar[] | undefined,
+  problems: Set<string>,
+): Axis | undefined {
+  const axis: Axis = { keys: [], rows: [] };
+  const columns: Scalar[][] = [];
+  for (const [k, v] of Object.entries(group)) {
+    const list = values(k, v, `${where}.${k}`);
+    if (!list) continue;
+    axis.keys.push(k);
+    columns.push(list);
+  }
+  const lengths = columns.map((c) => c.length);
+  if (new Set(lengths).size > 1) {
+    problems.add(
+      `${where}: zipped lists must have the same length, got ${axis.keys.map((k, i) => `${k}: ${lengths[i]}`).join(', ')}`,
     );
+    return undefined;
   }
+  for (let i = 0; i < (lengths[0] ?? 0); i++) axis.rows.push(columns.map((c) => c[i]!));
+  return axis;
+}
 
-  // Derived values, in spec order; each sees the fixed scope, the grid, and earlier derived values.
-  const short = new Map<string, string[]>();
-  for (const k of keys) short.set(shortName(k), [...(short.get(shortName(k)) ?? []), k]);
-  for (const d of derived) {
-    const where = `${opts.path}.${d.key}`;
-    const names = [
-      ...new Set([
-        ...Object.keys(opts.scope ?? {}).filter((k) => typeof opts.scope![k] === 'number'),
-        ...[...short.keys()].filter((s) => short.get(s)!.length === 1 && short.get(s)![0] !== d.key),
-      ]),
-    ];
-    let expr;
-    try {
-      expr = parseExpression(d.text, names, where);
-    } catch (error) {
-      const ambiguous = [...short.entries()].find(
-        ([s, ks]) => ks.length > 1 && new RegExp(`\\b${s}\\b`).test(d.text),
-      );
-      const unknown = /the symbol '([^']+)'/.exec((error as Error).message)?.[1];
-      const near = unknown && !ambiguous ? closestMatch(unknown, names) : undefined;
-      const first = (error as { problems?: string[] }).problems?.[0] ?? (error as Error).message;
-      problems.add(
-        ambiguous
-          ? `${where}: '${ambiguous[0]}' is ambiguous in ${JSON.stringify(d.text)} (it names ${ambiguous[1].join(' and ')})`
-          : `${first.split('; allowed')[0]}${near ? ` (did you mean '${near}'?)` : ''}; names in scope: ${names.join(', ') || '(none)'}`,
-      );
-      continue;
-    }
-    for (const cell of partial) {
-      const lookup = (name: string): number => {
-        const k = short.get(name)?.[0];
-        const v = k !== undefined && k in cell ? cell[k] : opts.scope?.[name];
-        return typeof v === 'number' ? v : Number.NaN;
-      };
-      let v = Number(evaluateExpression(expr, names.map(lookup)).toPrecision(15));
-      if (opts.integerKeys?.includes(d.key)) v = Math.round(v);
-      if (!Number.isFinite(v)) {
-        problems.add(
-          `${where}: ${JSON.stringify(d.text)} is not a finite number (${v}) in cell ${keyOf(cell)}`,
-        );
-        break;
-      }
-      cell[d.key] = v;
-    }
+/**
+ * Set a derived key in every cell by evaluating its expression over the names in scope: numeric
+ * fixed values and the swept keys whose short name is unambiguous. A parse error names what is
+ * ambiguous or unknown (with did-you-mean); a non-finite value names its cell.
+ */
+function deriveValues(
+  d: Derived,
+  cells: Record<string, Scalar>[],
+  short: ReadonlyMap<string, string[]>,
+  opts: ExpandOptions,
+  problems: Set<string>,
+): void {
+  const where = `${opts.path}.${d.key}`;
+  const names = [
+    ...new Set([
+      ...Object.keys(opts.scope ?? {}).filter((k) => typeof opts.scope![k] === 'number'),
+      ...[...short.keys()].filter((s) => short.get(s)!.length === 1 && short.get(s)![0] !== d.key),
+    ]),
+  ];
+  let expr;
+  try {
+    expr = parseExpression(d.text, names, where);
+  } catch (error) {
+    const ambiguous = [...short.entries()].find(
+      ([s, ks]) => ks.length > 1 && new RegExp(`\\b${s}\\b`).test(d.text),
+    );
+    const unknown = /the symbol '([^']+)'/.exec((error as Error).message)?.[1];
+    const near = unknown && !ambiguous ? closestMatch(unknown, names) : undefined;
+    const first = (error as { problems?: string[] }).problems?.[0] ?? (error as Error).message;
+    problems.add(
+      ambiguous
+        ? `${where}: '${ambiguous[0]}' is ambiguous in ${JSON.stringify(d.text)} (it names ${ambiguous[1].join(' and ')})`
+        : `${first.split('; allowed')[0]}${near ? ` (did you mean '${near}'?)` : ''}; names in scope: ${names.join(', ') || '(none)'}`,
+    );
+    return;
   }
-  // every cell lists its values in spec order
-  const cells = partial.map((cell) =>
-    Object.fromEntries(keys.filter((k) => k in cell).map((k) => [k, cell[k]!])),
-  );
-  return { keys, cells };
+  for (const cell of cells) {
+    const lookup = (name: string): number => {
+      const k = short.get(name)?.[0];
+      const v = k !== undefined && k in cell ? cell[k] : opts.scope?.[name];
+      return typeof v === 'number' ? v : Number.NaN;
+    };
+    let v = Number(evaluateExpression(expr, names.map(lookup)).toPrecision(15));
+    if (opts.integerKeys?.includes(d.key)) v = Math.round(v);
+    if (!Number.isFinite(v)) {
+      problems.add(
+        `${where}: ${JSON.stringify(d.text)} is not a finite number (${v}) in cell ${keyOf(cell)}`,
+      );
+      break;
+    }
+    cell[d.key] = v;
+  }
 }
 
 /** `k=v,k=v` in the order of the object's keys. */

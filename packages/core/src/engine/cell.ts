@@ -1,0 +1,274 @@
+/**
+ * One cell of a plan: build its target and data from the cell's seed, then fit and measure each
+ * learner, giving one row per learner (or per variant of a fit). Runs in the parent with
+ * `jobs: 1` and in each worker process otherwise.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import type { Dataset, FitContext, Learner, Logger, Predictor, Target } from '../contracts/contracts.js';
+import { disposeDataset } from '../contracts/contracts.js';
+import { DivergenceError } from '../contracts/errors.js';
+import type { Registry } from '../registry/registry.js';
+import { Rng } from '../rng/rng.js';
+import { type Cell, type LearnerPlan, type Plan, rowKey } from '../spec/plan.js';
+import { coreVersion } from '../version.js';
+import type { ResultRow } from './results.js';
+
+/** The package versions recorded in every row. */
+export function versionsOf(registry: Registry): Record<string, string> {
+  const versions: Record<string, string> = {
+    '@regimes/core': coreVersion,
+    '@tensorflow/tfjs-core': tf.version_core,
+  };
+  for (const p of registry.plugins) versions[p.manifest.name] = p.manifest.version;
+  return versions;
+}
+
+export interface CellContext {
+  registry: Registry;
+  backend: string;
+  versions: Record<string, string>;
+  log: Logger;
+  signal: AbortSignal | undefined;
+  /** Receives each learner's rows as soon as they exist (written and flushed by the caller). */
+  onLearnerRows: (rows: ResultRow[]) => void;
+  onFitProgress?: ((key: string, done: number, total: number) => void) | undefined;
+}
+
+/** The part of a row that does not depend on the fit. */
+export function rowBase(
+  plan: Plan,
+  cell: Cell,
+  l: LearnerPlan,
+  backend: string,
+  versions: Record<string, string>,
+) {
+  return {
+    spec: plan.spec.name,
+    specHash: plan.specHash,
+    key: rowKey(cell.key, l.id),
+    cellKey: cell.key,
+    cell: { ...cell.values },
+    learner: { id: l.id, kind: l.kind, ...l.options },
+    target: { kind: cell.target.kind, ...cell.target.options },
+    seed: cell.seed,
+    backend,
+    versions,
+    startedAt: new Date().toISOString(),
+  };
+}
+
+/** The row of a learner that could not run. */
+export function failedRow(
+  plan: Plan,
+  cell: Cell,
+  l: LearnerPlan,
+  backend: string,
+  versions: Record<string, string>,
+  error: unknown,
+): ResultRow {
+  return {
+    ...rowBase(plan, cell, l, backend, versions),
+    metrics: {},
+    timing: { fit_s: 0, eval_s: 0 },
+    status: 'error',
+    error: errorMessage(error),
+    finishedAt: new Date().toISOString(),
+  };
+}
+
+function errorMessage(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+/** Fit and measure the given learners of one cell; each learner's rows go to `c.onLearnerRows`. */
+export async function runCell(
+  plan: Plan,
+  cell: Cell,
+  learners: readonly LearnerPlan[],
+  c: CellContext,
+): Promise<void> {
+  const seedRng = Rng.fromSeed(cell.seed);
+  const base = (l: LearnerPlan) => rowBase(plan, cell, l, c.backend, c.versions);
+  const failed = (l: LearnerPlan) => (error: unknown) =>
+    failedRow(plan, cell, l, c.backend, c.versions, error);
+
+  let target: Target;
+  let train: Dataset | undefined;
+  let test: Dataset | undefined;
+  try {
+    const factory = c.registry.get('target', cell.target.kind);
+    // The target's random structure depends on the replicate seed only: the same U for every n.
+    target = factory.create(cell.target.options, { rng: seedRng.child('target') });
+    train = target.sample(cell.n, seedRng.child('data', 'train'));
+    test = target.sample(plan.spec.test.n, seedRng.child('data', 'test'));
+  } catch (error) {
+    if (train) disposeDataset(train);
+    c.log.warn(`cell ${cell.key}: the target failed: ${errorMessage(error)}`);
+    for (const l of learners) c.onLearnerRows([failed(l)(error)]);
+    return;
+  }
+
+  try {
+    for (const l of learners) {
+      c.signal?.throwIfAborted();
+      c.onLearnerRows(
+        await runLearner({ plan, cell, target, train, test, seedRng, c }, l, base(l), failed(l)),
+      );
+    }
+  } finally {
+    disposeDataset(train);
+    disposeDataset(test);
+  }
+}
+
+/** What the learners of one cell share: the plan, the cell's target and data, its seed's stream. */
+interface CellState {
+  readonly plan: Plan;
+  readonly cell: Cell;
+  readonly target: Target;
+  readonly train: Dataset;
+  readonly test: Dataset;
+  readonly seedRng: Rng;
+  readonly c: CellContext;
+}
+
+type RowBase = Omit<ResultRow, 'metrics' | 'timing' | 'status' | 'finishedAt'>;
+type Trace = ({ step: number } & Record<string, number>)[];
+
+/** Fit one learner and measure it: its rows, or one failed (or diverged) row. Frees what it made. */
+async function runLearner(
+  s: CellState,
+  l: LearnerPlan,
+  base: RowBase,
+  failed: (error: unknown) => ResultRow,
+): Promise<ResultRow[]> {
+  const tensorsBefore = tf.memory().numTensors;
+  let predictor: Predictor | undefined;
+  const monitorTensors: tf.Tensor[] = [];
+  const trace: Trace = [];
+  try {
+    const learner = s.c.registry.get('learner', l.kind).create(l.options);
+    const ctx = fitContext(s, l, base.key, trace, monitorTensors);
+    const t0 = performance.now();
+    predictor = await learner.fit(s.train, ctx);
+    const fitSeconds = (performance.now() - t0) / 1000;
+    const measure = (p: Predictor, b: RowBase) => measuredRow(s, p, b, trace, fitSeconds);
+    if (!predictor.variants?.length) return [await measure(predictor, base)];
+    const rows: ResultRow[] = [];
+    for (const v of predictor.variants) {
+      const key = rowKey(base.cellKey, l.id, v.label);
+      rows.push(
+        await measure(v.predictor, {
+          ...base,
+          key,
+          variant: v.label,
+          learner: { ...base.learner, ...v.options },
+        }),
+      );
+    }
+    return rows;
+  } catch (error) {
+    if (error instanceof DOMException && error.name === 'AbortError') throw error;
+    s.c.log.warn(`${base.key}: ${errorMessage(error)}`);
+    return [failureRow(failed(error), error, trace)];
+  } finally {
+    predictor?.dispose();
+    tf.dispose(monitorTensors);
+    const leaked = tf.memory().numTensors - tensorsBefore;
+    if (leaked > 0) s.c.log.warn(`${base.key}: learner '${l.kind}' leaked ${leaked} tensor(s)`);
+  }
+}
+
+/**
+ * The context a learner fits in: its own random stream, abort signal and progress, and a monitor
+ * that records learning curves on (at most) the first 2048 test points against the noiseless f*,
+ * whose tensors go into `monitorTensors` for the caller to free.
+ */
+function fitContext(
+  s: CellState,
+  l: LearnerPlan,
+  key: string,
+  trace: Trace,
+  monitorTensors: tf.Tensor[],
+): FitContext {
+  const { target, c } = s;
+  const probeRows = Math.min(2048, s.test.x.shape[0]);
+  const probeX = tf.slice(s.test.x, [0, 0], [probeRows, -1]) as tf.Tensor2D;
+  const probeF = target.evaluate(probeX);
+  monitorTensors.push(probeX, probeF);
+  const { subspace, subspaceRank, levelFeatures } = target.structure;
+  const levels = levelFeatures?.(probeX);
+  if (levels) monitorTensors.push(...levels);
+  const fitProgress = c.onFitProgress;
+  return {
+    rng: s.seedRng.child('cell', s.cell.key).child('learner', l.id),
+    signal: c.signal ?? new AbortController().signal,
+    progress: fitProgress ? (done, total) => fitProgress(key, done, total) : () => {},
+    log: c.log,
+    monitor: {
+      test: { x: probeX, f: probeF },
+      ...(subspace ? { subspace: { u: subspace, rank: subspaceRank ?? subspace.length / target.dim } } : {}),
+      ...(levels ? { levels } : {}),
+      record: (entry) => trace.push({ ...entry }),
+    },
+    ...(target.structure.tasks ? { tasks: target.structure.tasks } : {}),
+    createLearner: (entry) => createLearner(c.registry, entry),
+  };
+}
+
+/** A learner of a registered kind from an entry `{ kind, ...options }` (options parsed by its schema). */
+export function createLearner(
+  registry: Registry,
+  entry: { readonly kind: string } & Readonly<Record<string, unknown>>,
+): Learner {
+  const { kind, ...options } = entry;
+  const factory = registry.get('learner', kind);
+  return factory.create(factory.options.parse(options));
+}
+
+/** Every metric of the plan on one predictor: the row, with status error if a value is not finite. */
+async function measuredRow(
+  s: CellState,
+  p: Predictor,
+  base: RowBase,
+  trace: Trace,
+  fitSeconds: number,
+): Promise<ResultRow> {
+  const t1 = performance.now();
+  const metrics: Record<string, number> = {};
+  const problems: string[] = [];
+  for (const m of s.plan.metrics) {
+    const value = await s.c.registry
+      .get('metric', m.kind)
+      .create(m.options)
+      .compute(p, s.test, s.target, { rng: s.seedRng.child('cell', s.cell.key).child('metric', m.kind) });
+    for (const [name, v] of typeof value === 'number' ? [[m.kind, value] as const] : Object.entries(value)) {
+      metrics[name] = v;
+      if (!Number.isFinite(v)) problems.push(`metric '${name}' is not finite (${v})`);
+    }
+  }
+  const diagnostics = p.diagnostics ? { ...p.diagnostics } : undefined;
+  return {
+    ...base,
+    metrics,
+    ...(diagnostics ? { diagnostics } : {}),
+    ...(trace.length ? { trace } : {}),
+    timing: { fit_s: fitSeconds, eval_s: (performance.now() - t1) / 1000 },
+    status: problems.length ? 'error' : 'ok',
+    ...(problems.length ? { error: `${problems.join('; ')}: the fit produced non-finite predictions` } : {}),
+    finishedAt: new Date().toISOString(),
+  };
+}
+
+/** A failed fit's row, with the curve recorded so far; a divergence is `diverged`, with where. */
+function failureRow(row: ResultRow, error: unknown, trace: Trace): ResultRow {
+  if (trace.length) row.trace = trace;
+  if (error instanceof DivergenceError) {
+    row.status = 'diverged';
+    row.diagnostics = {
+      ...(error.step !== undefined ? { step: error.step } : {}),
+      ...(error.lastFiniteLoss !== undefined ? { lastFiniteLoss: error.lastFiniteLoss } : {}),
+    };
+  }
+  return row;
+}
