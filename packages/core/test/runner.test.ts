@@ -84,6 +84,23 @@ describe('latestRows: the rows that stand', () => {
     expect(latestRows([failed, a, b])).toEqual([a, b]);
     expect(latestRows([a, b, row('n=8|rf#0', 'error', 't4')]).map((r) => r.key)).toEqual(['n=8|rf#0']);
   });
+  it('reads the identity of rows written before cellKey existed from their key, once, on load', () => {
+    const file = join(tmp(), 'results.jsonl');
+    const legacy = [
+      { key: 'n=8,seed=0|rf#0', learner: { id: 'rf#0', kind: 'rf' } },
+      {
+        key: 'n=8,seed=0|rf#0(width=4,bias=1):ridge=0.1',
+        learner: { id: 'rf#0(width=4,bias=1)', kind: 'rf' },
+      },
+      { key: 'n=8|x', cellKey: 'kept', learner: { id: 'x', kind: 'rf' } },
+    ];
+    writeFileSync(file, legacy.map((r) => JSON.stringify(r)).join('\n') + '\n');
+    expect(readResults(file).rows.map((r) => [r.cellKey, r.learner.id, r.variant])).toEqual([
+      ['n=8,seed=0', 'rf#0', undefined],
+      ['n=8,seed=0', 'rf#0(width=4,bias=1)', 'ridge=0.1'],
+      ['kept', 'x', undefined],
+    ]);
+  });
 });
 
 describe('runExperiment', () => {

@@ -1,4 +1,10 @@
+import { ContainerModule } from 'inversify';
 import { describe, expect, it } from 'vitest';
+import { z } from 'zod';
+import { type Dataset, type FitContext, LearnerFactory } from '../src/contracts/contracts.js';
+import { runExperiment } from '../src/engine/runner.js';
+import { definePlugin } from '../src/registry/registry.js';
+import { silentLogger } from '../src/testing/index.js';
 import { SpecError } from '../src/contracts/errors.js';
 import { planExperiment } from '../src/spec/plan.js';
 import { Registry } from '../src/registry/registry.js';
@@ -272,5 +278,75 @@ describe('planning', () => {
     const b = plan({ ...good, name: 'other', seed: 9, sweep: { n: [16] } });
     expect(b.specHash).toBe(a.specHash);
     expect(plan({ ...good, seed: 10, sweep: { n: [16] } }).specHash).not.toBe(a.specHash);
+  });
+});
+
+describe('entries: options that hold another kind, resolved through the registry', () => {
+  // a learner wrapping another one, as transfer wraps its base: the plan parses the inner entry with
+  // the inner kind's own schema, so any registered kind — a plugin's too — is accepted there
+  const wrapper = {
+    kind: 'wrapper',
+    description: 'fits the learner of its `inner` entry',
+    options: z.object({ inner: z.looseObject({ kind: z.string() }).default({ kind: 'ridge' }) }),
+    entries: { inner: 'learner' },
+    create: (o: { inner: { kind: string } & Record<string, unknown> }) => ({
+      fit: (train: Dataset, ctx: FitContext) => ctx.createLearner!(o.inner).fit(train, ctx),
+    }),
+  };
+  const registry = () => {
+    const r = Registry.with(testPlugin);
+    r.use(
+      definePlugin({
+        name: 'wrapper-plugin',
+        version: '0.1.0',
+        core: '^0.1.0',
+        module: new ContainerModule(({ bind }) => {
+          bind(LearnerFactory).toConstantValue(wrapper as never);
+        }),
+      }),
+      'test',
+    );
+    return r;
+  };
+  const wrapped = (inner: unknown) =>
+    planExperiment(parseSpec({ ...good, learners: [{ kind: 'wrapper', inner }] }), registry());
+
+  it("fills the inner kind's defaults and records them", () => {
+    expect(wrapped({ kind: 'ridge', lambda: 0.5 }).cells[0]!.learners[0]!.options).toEqual({
+      inner: { kind: 'ridge', lambda: 0.5, jitter: 0 },
+    });
+    expect(wrapped(undefined).cells[0]!.learners[0]!.options).toEqual({
+      inner: { kind: 'ridge', lambda: 1e-3, jitter: 0 },
+    });
+  });
+
+  it('reports an unknown inner kind and a bad inner option at their paths', () => {
+    expect(problemsOf(() => wrapped({ kind: 'ridg' }))).toEqual([
+      expect.stringMatching(
+        /^learners\[0\]\.inner\.kind: unknown learner kind 'ridg' \(did you mean 'ridge'\?\)/,
+      ),
+    ]);
+    expect(problemsOf(() => wrapped({ kind: 'ridge', lambda: -1 }))).toEqual([
+      expect.stringMatching(/^learners\[0\]\.inner\.lambda: /),
+    ]);
+  });
+
+  it('fits the inner learner through FitContext.createLearner', async () => {
+    const { rows } = await runExperiment(
+      {
+        ...good,
+        backend: 'cpu',
+        learners: [
+          { kind: 'wrapper', inner: { kind: 'ridge', lambda: 0 } },
+          { kind: 'ridge', lambda: 0 },
+        ],
+        sweep: { n: [32] },
+      },
+      { registry: registry(), log: silentLogger },
+    );
+    expect(rows.map((r) => r.status)).toEqual(['ok', 'ok']);
+    // the same learner with the same options, each on its own stream: both fit y = x_1 closely
+    expect(rows[0]!.metrics.mse).toBeLessThan(0.05);
+    expect(rows[0]!.metrics.mse).toBeCloseTo(rows[1]!.metrics.mse!, 3);
   });
 });
