@@ -65,6 +65,8 @@ export const hierarchicalOptions = options({
     });
 });
 
+type HierarchicalOptions = z.output<typeof hierarchicalOptions>;
+
 const rotation = (rng: Rng, k: number) => randomOrthonormalRows(rng, k, k);
 
 /** Mean and variance of a polynomial in z ~ N(0, I), exactly, from its Hermite expansion. */
@@ -72,6 +74,79 @@ function moments(p: Polynomial): { mean: number; variance: number } {
   const terms = hermiteExpansion(p);
   const mean = terms.find((t) => degreeOf(t.alpha) === 0)?.coef ?? 0;
   return { mean, variance: terms.reduce((s, t) => s + t.coef ** 2, 0) - mean * mean };
+}
+
+type Constants = { mean: number; sd: number }[][];
+
+/**
+ * The symbolic pass: each level's features G_ℓ as exact polynomials in z = Ux (centred and scaled
+ * by their exact mean and standard deviation), f* = Σ_ℓ α_ℓ Σ_j G_ℓj/√k, and each level's variance.
+ */
+function symbolicLevels(
+  o: HierarchicalOptions,
+  mix: Float64Array[],
+  skipMix: Float64Array[],
+  alpha: number[],
+) {
+  const { k, levels } = o;
+  const linear = (w: Float64Array, inputs: Polynomial[], j: number) =>
+    inputs.reduce((acc, p, i) => acc.add(p, w[j * k + i]!), Polynomial.constant(k, 0));
+  const levelsPoly: Polynomial[][] = [Array.from({ length: k }, (_, i) => Polynomial.variable(k, i))];
+  const constants: Constants = [];
+  let f = Polynomial.constant(k, 0);
+  const levelVariance: number[] = [];
+  for (let l = 1; l <= levels; l++) {
+    const features: Polynomial[] = [];
+    const consts: { mean: number; sd: number }[] = [];
+    for (let j = 0; j < k; j++) {
+      let raw = linear(mix[l - 1]!, levelsPoly[l - 1]!, j).pow(2);
+      if (o.skip && l >= 2) raw = raw.add(linear(skipMix[l - 1]!, levelsPoly[l - 2]!, j).pow(2));
+      const { mean, variance } = moments(raw);
+      const sd = Math.sqrt(variance);
+      consts.push({ mean, sd });
+      features.push(raw.add(Polynomial.constant(k, mean), -1).scale(1 / sd));
+    }
+    levelsPoly.push(features);
+    constants.push(consts);
+    const levelSum = features
+      .reduce((acc, p) => acc.add(p), Polynomial.constant(k, 0))
+      .scale(alpha[l - 1]! / Math.sqrt(k));
+    levelVariance.push(moments(levelSum).variance);
+    f = f.add(levelSum);
+  }
+  return { f, constants, levelVariance };
+}
+
+/** The numeric pass: G_1..G_L at z (each n×k) on tensors, with the symbolic pass's constants. Inside tidy. */
+function levelsOnTensors(
+  o: HierarchicalOptions,
+  mix: Float64Array[],
+  skipMix: Float64Array[],
+  constants: Constants,
+) {
+  const { k, levels } = o;
+  const mix32 = mix.map((w) => Float32Array.from(w));
+  const skip32 = skipMix.map((w) => Float32Array.from(w));
+  const mixed = (g: tf.Tensor2D, w: Float32Array) =>
+    tf.square(tf.matMul(g, tf.tensor2d(w, [k, k]), false, true));
+  return (zz: tf.Tensor2D) => {
+    const history: tf.Tensor2D[] = [zz];
+    for (let l = 1; l <= levels; l++) {
+      let raw: tf.Tensor = mixed(history[l - 1]!, mix32[l - 1]!);
+      if (o.skip && l >= 2) raw = tf.add(raw, mixed(history[l - 2]!, skip32[l - 1]!));
+      const c = constants[l - 1]!;
+      const mean = tf.tensor2d(
+        c.map((x) => x.mean),
+        [1, k],
+      );
+      const sd = tf.tensor2d(
+        c.map((x) => x.sd),
+        [1, k],
+      );
+      history.push(tf.div(tf.sub(raw, mean), sd) as tf.Tensor2D);
+    }
+    return history.slice(1);
+  };
 }
 
 export const hierarchical = defineTargetKind({
@@ -85,73 +160,13 @@ export const hierarchical = defineTargetKind({
     const u = randomOrthonormalRows(rng.child('U'), k, d);
     const mix = Array.from({ length: levels }, (_, l) => rotation(rng.child('W', l + 1), k));
     const skipMix = Array.from({ length: levels }, (_, l) => rotation(rng.child('W-skip', l + 1), k));
-
-    // Symbolic pass: each level's features as exact polynomials, their normalizing constants, and f*.
-    const linear = (w: Float64Array, inputs: Polynomial[], j: number) =>
-      inputs.reduce((acc, p, i) => acc.add(p, w[j * k + i]!), Polynomial.constant(k, 0));
-    const levelsPoly: Polynomial[][] = [Array.from({ length: k }, (_, i) => Polynomial.variable(k, i))];
-    const constants: { mean: number; sd: number }[][] = [];
-    let f = Polynomial.constant(k, 0);
-    const levelVariance: number[] = [];
-    for (let l = 1; l <= levels; l++) {
-      const features: Polynomial[] = [];
-      const consts: { mean: number; sd: number }[] = [];
-      for (let j = 0; j < k; j++) {
-        let raw = linear(mix[l - 1]!, levelsPoly[l - 1]!, j).pow(2);
-        if (o.skip && l >= 2) raw = raw.add(linear(skipMix[l - 1]!, levelsPoly[l - 2]!, j).pow(2));
-        const { mean, variance } = moments(raw);
-        const sd = Math.sqrt(variance);
-        consts.push({ mean, sd });
-        features.push(raw.add(Polynomial.constant(k, mean), -1).scale(1 / sd));
-      }
-      levelsPoly.push(features);
-      constants.push(consts);
-      const levelSum = features
-        .reduce((acc, p) => acc.add(p), Polynomial.constant(k, 0))
-        .scale(alpha[l - 1]! / Math.sqrt(k));
-      levelVariance.push(moments(levelSum).variance);
-      f = f.add(levelSum);
-    }
+    const { f, constants, levelVariance } = symbolicLevels(o, mix, skipMix, alpha);
     const terms = hermiteExpansion(f);
     const energy = hermiteEnergies(terms);
     const mean = terms.find((t) => degreeOf(t.alpha) === 0)?.coef ?? 0;
     const variance = energy.reduce((a, b) => a + b, 0) - mean * mean;
     if (!(variance > 0)) throw new SpecError(['target.weights: every level weight is 0, so f* is constant']);
-
-    // Numeric pass on tensors: the same composition with the same constants.
-    const mix32 = mix.map((w) => Float32Array.from(w));
-    const skip32 = skipMix.map((w) => Float32Array.from(w));
-    /** G_1..G_L at z (each n×k). Inside tidy. */
-    const levelsAt = (zz: tf.Tensor2D) => {
-      const history: tf.Tensor2D[] = [zz];
-      for (let l = 1; l <= levels; l++) {
-        let raw: tf.Tensor = tf.square(
-          tf.matMul(history[l - 1]!, tf.tensor2d(mix32[l - 1]!, [k, k]), false, true),
-        );
-        if (o.skip && l >= 2)
-          raw = tf.add(
-            raw,
-            tf.square(tf.matMul(history[l - 2]!, tf.tensor2d(skip32[l - 1]!, [k, k]), false, true)),
-          );
-        const c = constants[l - 1]!;
-        history.push(
-          tf.div(
-            tf.sub(
-              raw,
-              tf.tensor2d(
-                c.map((x) => x.mean),
-                [1, k],
-              ),
-            ),
-            tf.tensor2d(
-              c.map((x) => x.sd),
-              [1, k],
-            ),
-          ) as tf.Tensor2D,
-        );
-      }
-      return history.slice(1);
-    };
+    const levelsAt = levelsOnTensors(o, mix, skipMix, constants);
     const link = {
       evaluate: (zz: tf.Tensor2D) =>
         tf.tidy(() => {
