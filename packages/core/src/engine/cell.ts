@@ -4,7 +4,7 @@
  * `jobs: 1` and in each worker process otherwise.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import type { Dataset, FitContext, Learner, Logger, Predictor, Target } from '../contracts/contracts.js';
+import type { Dataset, FitContext, Logger, Predictor, Target } from '../contracts/contracts.js';
 import { disposeDataset } from '../contracts/contracts.js';
 import { DivergenceError } from '../contracts/errors.js';
 import type { Registry } from '../registry/registry.js';
@@ -212,18 +212,8 @@ function fitContext(
       record: (entry) => trace.push({ ...entry }),
     },
     ...(target.structure.tasks ? { tasks: target.structure.tasks } : {}),
-    createLearner: (entry) => createLearner(c.registry, entry),
+    createLearner: (entry) => c.registry.createLearner(entry),
   };
-}
-
-/** A learner of a registered kind from an entry `{ kind, ...options }` (options parsed by its schema). */
-export function createLearner(
-  registry: Registry,
-  entry: { readonly kind: string } & Readonly<Record<string, unknown>>,
-): Learner {
-  const { kind, ...options } = entry;
-  const factory = registry.get('learner', kind);
-  return factory.create(factory.options.parse(options));
 }
 
 /** Every metric of the plan on one predictor: the row, with status error if a value is not finite. */

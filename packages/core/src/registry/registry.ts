@@ -11,6 +11,7 @@ import {
   extensionPoints,
   type FactoryOf,
   type KindFactory,
+  type Learner,
 } from '../contracts/contracts.js';
 import { PluginError, UnknownKindError } from '../contracts/errors.js';
 import { coreVersion } from '../version.js';
@@ -152,5 +153,12 @@ export class Registry {
 
   has(point: ExtensionPoint, kind: string): boolean {
     return this.kinds(point).includes(kind);
+  }
+
+  /** A learner of a registered kind from its entry `{ kind, ...options }`, the options parsed by its schema. */
+  createLearner(entry: { readonly kind: string } & Readonly<Record<string, unknown>>): Learner {
+    const { kind, ...options } = entry;
+    const factory = this.get('learner', kind);
+    return factory.create(factory.options.parse(options));
   }
 }

@@ -16,6 +16,7 @@ import type {
   TargetFactory,
 } from '../contracts/contracts.js';
 import { disposeDataset } from '../contracts/contracts.js';
+import type { Registry } from '../registry/registry.js';
 import { Rng } from '../rng/rng.js';
 import { randomNormal } from '../rng/sampling.js';
 
@@ -27,8 +28,15 @@ export interface KindCase<F> {
 
 export const silentLogger = { debug() {}, info() {}, warn() {} };
 
-export function makeFitContext(rng: Rng, signal?: FitContext['signal']): FitContext {
-  return { rng, signal: signal ?? new AbortController().signal, progress: () => {}, log: silentLogger };
+/** A fit context as the runner gives one; with a registry, `createLearner` reaches its kinds. */
+export function makeFitContext(rng: Rng, signal?: FitContext['signal'], registry?: Registry): FitContext {
+  return {
+    rng,
+    signal: signal ?? new AbortController().signal,
+    progress: () => {},
+    log: silentLogger,
+    ...(registry ? { createLearner: (entry) => registry.createLearner(entry) } : {}),
+  };
 }
 
 export function createTarget(c: KindCase<TargetFactory>, seed = 0): Target {
@@ -140,6 +148,8 @@ export interface LearnerCase extends KindCase<LearnerFactory> {
   /** The data to fit on. */
   readonly target: KindCase<TargetFactory>;
   readonly n?: number;
+  /** For a learner that wraps others (`FitContext.createLearner`): the registry holding their kinds. */
+  readonly registry?: Registry;
 }
 
 export function describeLearnerConformance(name: string, c: LearnerCase): void {
@@ -151,7 +161,7 @@ export function describeLearnerConformance(name: string, c: LearnerCase): void {
       const test = target.sample(32, Rng.fromSeed(0).child('data', 'test'));
       try {
         const learner = c.factory.create(c.factory.options.parse(c.options ?? {}));
-        const ctx = makeFitContext(Rng.fromSeed(seed).child('learner'), signal);
+        const ctx = makeFitContext(Rng.fromSeed(seed).child('learner'), signal, c.registry);
         const tasks = target.structure.tasks;
         const predictor = await learner.fit(train, tasks ? { ...ctx, tasks } : ctx);
         const prediction = predictor.predict(test.x);
