@@ -16,10 +16,10 @@ import {
   z,
 } from '@regimes/core';
 import * as tf from '@tensorflow/tfjs-core';
-import { activation, activationOption } from './activations.js';
-import { type RidgeFit, type RidgeOptions, fitRidge, ridgeOptions } from './ridge.js';
-import { dualSystem, featureKernel, primalSystem } from './systems.js';
-import { featureRidgeEstimate } from './estimate.js';
+import { activation, activationOption } from '../activations/index.js';
+import { type RidgeFit, type RidgeOptions, fitRidge, ridgeOptions } from '../readout/ridge.js';
+import { dualSystem, featureKernel, primalSystem } from '../readout/systems.js';
+import { featureRidgeEstimate } from '../cost.js';
 
 export const firstLayerOptions = {
   width: z.number().int().min(1).default(512).describe('N, the number of neurons'),

@@ -15,7 +15,7 @@ import {
   z,
 } from '@regimes/core';
 import * as tf from '@tensorflow/tfjs-core';
-import { activation, activationOption } from './activations.js';
+import { activation, activationOption } from '../activations/index.js';
 import {
   checkDivergence,
   cloneTwoLayer,
@@ -31,8 +31,8 @@ import {
   scheduleOption,
   subspaceEnergy,
   type TwoLayer,
-} from './network.js';
-import { trainingEstimate } from './estimate.js';
+} from '../training/two-layer.js';
+import { trainingEstimate } from '../cost.js';
 
 const perLayer = z.union([
   z.number().min(0),

@@ -1,6 +1,6 @@
 /** Ridge systems in the dual (a kernel on the samples) and in the primal (explicit features). */
 import * as tf from '@tensorflow/tfjs-core';
-import { type KernelFunction, kernelPanels } from './kernels.js';
+import { type KernelFunction, kernelPanels } from '../kernels.js';
 import type { RidgeSystem } from './ridge.js';
 
 /** mean of diag K(X, X), one block of rows at a time. */

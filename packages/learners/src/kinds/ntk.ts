@@ -12,11 +12,11 @@ import {
   type Predictor,
   z,
 } from '@regimes/core';
-import { dualPredict, type KernelFunction, ntkActivations, ntkKernel } from './kernels.js';
+import { dualPredict, type KernelFunction, ntkActivations, ntkKernel } from '../kernels.js';
 import { predictorFromFits } from './rf.js';
-import { fitRidge, type RidgeOptions, ridgeOptions } from './ridge.js';
-import { dualSystem } from './systems.js';
-import { kernelRidgeEstimate } from './estimate.js';
+import { fitRidge, type RidgeOptions, ridgeOptions } from '../readout/ridge.js';
+import { dualSystem } from '../readout/systems.js';
+import { kernelRidgeEstimate } from '../cost.js';
 
 export const neuralTangentKernelOptions = options({
   activation: z.enum(ntkActivations).default('relu').describe('σ with a closed-form kernel'),

@@ -5,7 +5,7 @@
  */
 import { DivergenceError, type Rng, randomNormal, z } from '@regimes/core';
 import * as tf from '@tensorflow/tfjs-core';
-import type { Activation } from './activations.js';
+import type { Activation } from '../activations/index.js';
 
 export interface TwoLayer {
   w: tf.Tensor2D; // N×d

@@ -20,9 +20,15 @@ import {
 } from '@regimes/core';
 import { solveShiftedSPD } from '@regimes/numerics';
 import * as tf from '@tensorflow/tfjs-core';
-import { activation, activationOption } from './activations.js';
-import { checkDivergence, lossAndSlope, lossOption, ParameterUpdate, subspaceEnergy } from './network.js';
-import { trainingEstimate } from './estimate.js';
+import { activation, activationOption } from '../activations/index.js';
+import {
+  checkDivergence,
+  lossAndSlope,
+  lossOption,
+  ParameterUpdate,
+  subspaceEnergy,
+} from '../training/two-layer.js';
+import { trainingEstimate } from '../cost.js';
 
 export const deepOptions = options({
   layers: z.number().int().min(1).max(8).default(3).describe('L, hidden layers'),

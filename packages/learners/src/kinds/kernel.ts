@@ -6,10 +6,10 @@
  * exp(−‖x − x'‖²/(2ℓ²d)).
  */
 import { defineLearnerKind, type LearnerFactory, options, z } from '@regimes/core';
-import { dotProductKernel, rbfKernel } from './kernels.js';
+import { dotProductKernel, rbfKernel } from '../kernels.js';
 import { kernelRidgeLearner } from './ntk.js';
-import { ridgeOptions } from './ridge.js';
-import { kernelRidgeEstimate } from './estimate.js';
+import { ridgeOptions } from '../readout/ridge.js';
+import { kernelRidgeEstimate } from '../cost.js';
 
 export const kernelRidgeOptions = options({
   type: z.enum(['dot', 'rbf']).default('dot').describe('dot-product kernel or RBF'),

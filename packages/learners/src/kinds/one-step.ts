@@ -11,11 +11,11 @@
  */
 import { defineLearnerKind, type LearnerFactory, options, type Predictor, z } from '@regimes/core';
 import * as tf from '@tensorflow/tfjs-core';
-import { activation, activationOption } from './activations.js';
-import { gradients, initTwoLayer, splitSample } from './network.js';
+import { activation, activationOption } from '../activations/index.js';
+import { gradients, initTwoLayer, splitSample } from '../training/two-layer.js';
 import { featurePredictor } from './rf.js';
-import { ridgeOptions } from './ridge.js';
-import { overlaps, topSingular } from './spectrum.js';
+import { ridgeOptions } from '../readout/ridge.js';
+import { overlaps, topSingular } from '../probes/spectrum.js';
 
 export const oneStepOptions = options({
   width: z.number().int().min(1).default(1024).describe('N, neurons'),

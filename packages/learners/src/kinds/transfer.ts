@@ -19,7 +19,7 @@ import { damian } from './damian.js';
 import { network } from './nn.js';
 import { oneStep } from './one-step.js';
 import { featurePredictor, randomFeatures } from './rf.js';
-import { ridgeOptions } from './ridge.js';
+import { ridgeOptions } from '../readout/ridge.js';
 
 const bases = { damian, 'one-step': oneStep, nn: network, rf: randomFeatures } as const;
 

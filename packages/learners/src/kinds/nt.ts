@@ -9,12 +9,12 @@
  */
 import { defineLearnerKind, type LearnerFactory, options, type Predictor, z } from '@regimes/core';
 import * as tf from '@tensorflow/tfjs-core';
-import { activation } from './activations.js';
-import type { KernelFunction } from './kernels.js';
+import { activation } from '../activations/index.js';
+import type { KernelFunction } from '../kernels.js';
 import { drawFirstLayer, firstLayerOptions, preActivation, predictorFromFits } from './rf.js';
-import { fitRidge, ridgeOptions } from './ridge.js';
-import { dualSystem, primalSystem } from './systems.js';
-import { featureRidgeEstimate, kernelRidgeEstimate } from './estimate.js';
+import { fitRidge, ridgeOptions } from '../readout/ridge.js';
+import { dualSystem, primalSystem } from '../readout/systems.js';
+import { featureRidgeEstimate, kernelRidgeEstimate } from '../cost.js';
 
 export const neuralTangentOptions = options({
   ...firstLayerOptions,
