@@ -58,9 +58,8 @@ export {
 export { neuralTangent, neuralTangentOptions } from './kinds/nt.js';
 export { neuralTangentKernel, neuralTangentKernelOptions } from './kinds/ntk.js';
 export { drawFirstLayer, predictorFromFits, randomFeatures, randomFeaturesOptions } from './kinds/rf.js';
+export { eigenBreakEven, eigenPays } from './cost.js';
 export {
-  eigenBreakEven,
-  eigenPays,
   fitRidge,
   type RidgeFit,
   type RidgeOptions,

@@ -13,7 +13,7 @@
  *   O(m²) per λ; the same refinement step. Needs M and Q whole (two copies) and a backend with the
  *   eigen kernel (native: LAPACK dsyevd) or m ≤ 256 (host Jacobi).
  * `ridgeSolver: auto` takes the eigen path when it is available and the measured cost rule
- * (`eigenPays`) says one decomposition costs less than the factorizations it replaces.
+ * (`eigenPays` in cost.ts) says one decomposition costs less than the factorizations it replaces.
  */
 import { RegimesError, z } from '@regimes/core';
 import {
@@ -28,6 +28,7 @@ import {
   symmetricProduct,
 } from '@regimes/numerics';
 import * as tf from '@tensorflow/tfjs-core';
+import { takesEigen } from '../cost.js';
 
 /** 10^from, 10^(from+1), …, 10^to (exact decimal values). */
 const decades = (from: number, to: number) =>
@@ -244,33 +245,6 @@ class EigenRidge {
   }
 }
 
-/**
- * Measured cost rule (native backend, 2 cores, OpenBLAS 0.3.21, NTK relu kernel d = 64, fitRidge
- * wall time with the kernel build; `npm run bench` has the 8-λ line). One Cholesky solve per λ
- * (factor m³/3, diag(A⁻¹) another m³/3, the kernel's panels rebuilt three times) against one
- * dsyevd (plus assembling M) and O(m²) per λ:
- *
- *   m      Cholesky, 1 λ     eigen, 1 λ      eigen, 8 λ     Cholesky, 8 λ   break-even
- *   2048   1.1 s             1.3 s           1.3 s          6.0 s           2
- *   4096   3.7 s             10.5 s          11.6+1.7 s     34.8 s          3
- *   8192   50 s (loaded)     136 s (loaded)  —              —               3–6
- *
- * dsyevd's tridiagonalization is half matrix–vector products (memory-bound), so it grows faster than
- * m³ here (×8 from 2048 to 4096 against ×3.5 for the Cholesky path) and suffers more from a loaded
- * machine (load 9: 77 s against 17 s at 4096). Hence a break-even that grows with m:
- * max(2, ⌈3m/4096⌉) values of λ (2 at 2048, 3 at 4096, 6 at 8192). With the host Jacobi (m ≤ 256,
- * backends without the kernel) the decomposition costs ~50 Cholesky solves of that size.
- */
-export function eigenBreakEven(m: number, solver: 'kernel' | 'host'): number {
-  return solver === 'host' ? 50 : Math.max(2, Math.ceil((3 * m) / 4096));
-}
-
-/** Whether one eigen-decomposition serving `solves` values of λ beats a Cholesky per λ here. */
-export function eigenPays(m: number, solves: number): boolean {
-  const solver = symmetricEigenSolver(m);
-  return solver !== undefined && solves >= eigenBreakEven(m, solver);
-}
-
 /** Fit for each λ requested (one for a number, gcv or loo; several for a list). */
 export async function fitRidge(
   system: RidgeSystem,
@@ -290,7 +264,7 @@ export async function fitRidge(
       `ridgeSolver: eigen needs a symmetric eigen-decomposition of the ${system.m}×${system.m} system, which the '${tf.getBackend()}' backend lacks`,
       { hint: "use the native backend (OpenBLAS), or ridgeSolver: 'auto' / 'cholesky'" },
     );
-  const useEigen = requested === 'eigen' || (requested === 'auto' && eigenPays(system.m, lambdas.length));
+  const useEigen = takesEigen(requested, system.m, lambdas.length);
   const n = system.n;
   const fits: RidgeFit[] = [];
   let best: { score: number; fit: RidgeFit } | undefined;
