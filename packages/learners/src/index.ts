@@ -51,6 +51,7 @@ export {
   gaussianExpectations,
   type KernelFunction,
   kernelPanels,
+  ntkActivations,
   ntkKernel,
   rbfKernel,
   scaledProducts,

@@ -1,12 +1,22 @@
 /**
- * Activations σ and their derivatives σ' on tensors: by name, He_k (the probabilists' Hermite
- * polynomial normalized, h_k = He_k/√k!), or any σ = Σ_k c_k h_k given by its Hermite
- * coefficients — the form in which kernel theory states everything.
+ * Activations σ and their derivatives σ' on tensors: by name (the table, with their duals), He_k
+ * (the probabilists' Hermite polynomial normalized, h_k = He_k/√k!), or any σ = Σ_k c_k h_k given
+ * by its Hermite coefficients.
  */
 import { z } from '@regimes/core';
-import * as tf from '@tensorflow/tfjs-core';
+import type * as tf from '@tensorflow/tfjs-core';
+import { activationNames, activationTable } from './table.js';
+import { hermiteSeries } from './hermite.js';
 
-export const activationNames = ['relu', 'tanh', 'erf', 'quadratic'] as const;
+export {
+  type ActivationName,
+  activationNames,
+  type Dual,
+  type DualActivation,
+  dualActivationNames,
+  dualOf,
+} from './table.js';
+export { hermiteDualTaylor } from './hermite.js';
 
 export const activationOption = z
   .union([
@@ -23,24 +33,8 @@ export interface Activation {
   readonly name: string;
   sigma(z: tf.Tensor): tf.Tensor;
   derivative(z: tf.Tensor): tf.Tensor;
-}
-
-/** Σ_k c_k h_k(z) and its derivative Σ_k c_k √k h_{k−1}(z), by the orthonormal recurrence. Inside tidy. */
-function hermiteSeries(coefficients: readonly number[], derivative: boolean) {
-  return (z: tf.Tensor) => {
-    const top = coefficients.length - 1;
-    const h: tf.Tensor[] = [tf.onesLike(z)];
-    if (top >= 1) h.push(z);
-    for (let k = 1; k < top; k++)
-      h.push(tf.div(tf.sub(tf.mul(z, h[k]!), tf.mul(h[k - 1]!, Math.sqrt(k))), Math.sqrt(k + 1)));
-    let out: tf.Tensor = tf.zerosLike(z);
-    coefficients.forEach((c, k) => {
-      if (c === 0) return;
-      if (!derivative) out = tf.add(out, tf.mul(h[k]!, c));
-      else if (k > 0) out = tf.add(out, tf.mul(h[k - 1]!, c * Math.sqrt(k)));
-    });
-    return out;
-  };
+  /** c_k of σ = Σ_k c_k h_k, where the series is finite. */
+  readonly hermite?: readonly number[];
 }
 
 export function activation(spec: ActivationSpec): Activation {
@@ -48,20 +42,22 @@ export function activation(spec: ActivationSpec): Activation {
     const coefficients =
       'he' in spec ? Array.from({ length: spec.he + 1 }, (_, k) => (k === spec.he ? 1 : 0)) : spec.hermite;
     const name = 'he' in spec ? `he${spec.he}` : `hermite[${spec.hermite.join(',')}]`;
-    return { name, sigma: hermiteSeries(coefficients, false), derivative: hermiteSeries(coefficients, true) };
+    return {
+      name,
+      sigma: hermiteSeries(coefficients, false),
+      derivative: hermiteSeries(coefficients, true),
+      hermite: coefficients,
+    };
   }
-  switch (spec) {
-    case 'relu':
-      return { name: spec, sigma: (x) => tf.relu(x), derivative: (x) => tf.step(x) };
-    case 'tanh':
-      return { name: spec, sigma: (x) => tf.tanh(x), derivative: (x) => tf.sub(1, tf.square(tf.tanh(x))) };
-    case 'erf':
-      return {
-        name: spec,
-        sigma: (x) => tf.erf(x),
-        derivative: (x) => tf.mul(tf.exp(tf.neg(tf.square(x))), 2 / Math.sqrt(Math.PI)),
-      };
-    case 'quadratic':
-      return { name: spec, sigma: (x) => tf.square(x), derivative: (x) => tf.mul(x, 2) };
-  }
+  const entry: {
+    sigma: Activation['sigma'];
+    derivative: Activation['derivative'];
+    hermite?: readonly number[];
+  } = activationTable[spec];
+  return {
+    name: spec,
+    sigma: entry.sigma,
+    derivative: entry.derivative,
+    ...(entry.hermite ? { hermite: entry.hermite } : {}),
+  };
 }

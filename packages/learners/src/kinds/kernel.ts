@@ -6,6 +6,7 @@
  * exp(−‖x − x'‖²/(2ℓ²d)).
  */
 import { defineLearnerKind, type LearnerFactory, options, z } from '@regimes/core';
+import { hermiteDualTaylor } from '../activations/index.js';
 import { dotProductKernel, rbfKernel } from '../kernels.js';
 import { kernelRidgeLearner } from './ntk.js';
 import { ridgeOptions } from '../readout/ridge.js';
@@ -42,7 +43,7 @@ export const kernelRidge: LearnerFactory = defineLearnerKind({
     const kernel =
       o.type === 'rbf'
         ? rbfKernel(o.bandwidth)
-        : dotProductKernel(o.taylor ?? o.hermite!.map((m) => m * m), o.sphere);
+        : dotProductKernel(o.taylor ?? hermiteDualTaylor(o.hermite!), o.sphere);
     return kernelRidgeLearner(kernel, o);
   },
 });
