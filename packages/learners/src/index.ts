@@ -47,10 +47,8 @@ export { oneStep, oneStepOptions } from './kinds/one-step.js';
 export { transfer, transferOptions } from './kinds/transfer.js';
 export {
   dotProductKernel,
-  dualPredict,
   gaussianExpectations,
   type KernelFunction,
-  kernelPanels,
   ntkActivations,
   ntkKernel,
   rbfKernel,
@@ -58,7 +56,9 @@ export {
 } from './kernels.js';
 export { neuralTangent, neuralTangentOptions } from './kinds/nt.js';
 export { neuralTangentKernel, neuralTangentKernelOptions } from './kinds/ntk.js';
-export { drawFirstLayer, predictorFromFits, randomFeatures, randomFeaturesOptions } from './kinds/rf.js';
+export { randomFeatures, randomFeaturesOptions } from './kinds/rf.js';
+export { drawFirstLayer } from './readout/first-layer.js';
+export { dualPredict, predictorFromFits } from './readout/predictors.js';
 export { eigenBreakEven, eigenPays } from './cost.js';
 export {
   fitRidge,
@@ -67,7 +67,7 @@ export {
   type RidgeSystem,
   ridgeOptions,
 } from './readout/ridge.js';
-export { dualSystem, primalSystem } from './readout/systems.js';
+export { dualSystem, kernelPanels, primalSystem } from './readout/systems.js';
 
 export const learnerFactories = [
   randomFeatures,

@@ -78,31 +78,3 @@ export function rbfKernel(bandwidth: number): KernelFunction {
       return tf.exp(tf.div(squared, -2 * bandwidth * bandwidth)) as tf.Tensor2D;
     });
 }
-
-/** Column panels of K(X, X): rows start..n of columns start..start+size. */
-export function kernelPanels(x: tf.Tensor2D, kernel: KernelFunction) {
-  return (start: number, size: number) =>
-    tf.tidy(() => kernel(tf.slice(x, [start, 0], [-1, -1]), tf.slice(x, [start, 0], [size, -1])));
-}
-
-/** Σ_i α_i K(x, x_i), over blocks of training points so only |x|×block of K is alive. */
-export function dualPredict(
-  kernel: KernelFunction,
-  train: tf.Tensor2D,
-  alpha: tf.Tensor2D,
-  x: tf.Tensor2D,
-  block = 2048,
-): tf.Tensor2D {
-  return tf.tidy(() => {
-    const n = train.shape[0];
-    let out: tf.Tensor = tf.zeros([x.shape[0], alpha.shape[1]]);
-    for (let s = 0; s < n; s += block) {
-      const size = Math.min(block, n - s);
-      out = tf.add(
-        out,
-        tf.matMul(kernel(x, tf.slice(train, [s, 0], [size, -1])), tf.slice(alpha, [s, 0], [size, -1])),
-      );
-    }
-    return out as tf.Tensor2D;
-  });
-}

@@ -13,19 +13,20 @@
  * the sample split (the paper's analysis uses independent samples per stage).
  */
 import {
+  type Dataset,
   defineLearnerKind,
+  type FitContext,
   type LearnerFactory,
   options,
-  type Predictor,
   randomNormal,
   z,
 } from '@regimes/core';
 import * as tf from '@tensorflow/tfjs-core';
-import { activation, activationOption } from '../activations/index.js';
-import { gradients, initTwoLayer, splitSample } from '../training/two-layer.js';
-import { featurePredictor } from './rf.js';
-import { ridgeOptions } from '../readout/ridge.js';
+import { type Activation, activation, activationOption } from '../activations/index.js';
 import { overlaps, topSingular } from '../probes/spectrum.js';
+import { fitTwoStage } from '../readout/first-layer.js';
+import { ridgeOptions } from '../readout/ridge.js';
+import { gradients, initTwoLayer } from '../training/two-layer.js';
 
 export const damianOptions = options({
   width: z.number().int().min(2).default(1024).describe('N, neurons (even: symmetric pairs)'),
@@ -44,6 +45,8 @@ export const damianOptions = options({
     });
 });
 
+type DamianOptions = z.output<typeof damianOptions>;
+
 export const damian: LearnerFactory = defineLearnerKind({
   kind: 'damian',
   description:
@@ -52,67 +55,51 @@ export const damian: LearnerFactory = defineLearnerKind({
   create(o) {
     const sigma = activation(o.activation);
     return {
-      async fit(train, ctx): Promise<Predictor> {
-        ctx.signal.throwIfAborted();
-        const d = train.x.shape[1];
-        const k = train.y.shape[1];
-        const { first, second, dispose: disposeSplit } = splitSample(train, o.split);
-        // f(x) = (1/N) Σ a_j σ(⟨w_j, x⟩), a_j = ±1 in pairs
-        const init = initTwoLayer(
-          ctx.rng.child('init'),
-          { width: o.width, bias: 0, symmetric: true },
-          d,
-          k,
-          1,
-        );
-        const signs = tf.tidy(() => tf.sign(init.a));
-        init.a.dispose();
-        let params = { w: init.w, b: undefined, a: signs as tf.Tensor2D };
-        for (let step = 0; step < o.firstSteps; step++) {
-          ctx.signal.throwIfAborted();
-          // W ← W − η(∇L + λW) with λ = 1/η: W ← −η∇L
-          const w = tf.tidy(
-            () =>
-              tf.mul(
-                gradients(params, first.x, first.y, sigma, 1 / o.width, 'mse').w,
-                -o.eta * o.width,
-              ) as tf.Tensor2D,
-          );
-          params.w.dispose();
-          params = { ...params, w };
-        }
-        const w = tf.tidy(
-          () => tf.div(params.w, tf.maximum(tf.norm(params.w, 'euclidean', 1, true), 1e-12)) as tf.Tensor2D,
-        );
-        tf.dispose([params.w, params.a]);
-        const b = o.biasScale > 0 ? randomNormal(ctx.rng.child('bias'), 1, o.width, o.biasScale) : undefined;
-        const featurize = (x: tf.Tensor2D) =>
-          tf.tidy(() => {
-            const pre = tf.matMul(x, w, false, true);
-            return tf.div(sigma.sigma(b ? tf.add(pre, b) : pre), Math.sqrt(o.width)) as tf.Tensor2D;
-          });
-        const extra: Record<string, number> = {};
-        if (ctx.monitor?.subspace) {
-          const { u, rank } = ctx.monitor.subspace;
-          const top = await topSingular(w, rank);
-          const fractions = overlaps(u, rank, top.vectors, top.values.length, d);
-          extra['first-stage-alignment'] = fractions.reduce((a, v) => a + v, 0) / fractions.length;
-        }
-        try {
-          return await featurePredictor(
-            featurize,
-            o.width,
-            second,
-            o,
-            ctx.signal,
-            b ? [w, b] : [w],
-            extra,
-            w,
-          );
-        } finally {
-          disposeSplit();
-        }
-      },
+      fit: (train, ctx) =>
+        fitTwoStage(train, ctx, o, sigma, async (first) => {
+          const w = firstStage(first, ctx, o, sigma);
+          const b =
+            o.biasScale > 0 ? randomNormal(ctx.rng.child('bias'), 1, o.width, o.biasScale) : undefined;
+          const extra: Record<string, number> = {};
+          if (ctx.monitor?.subspace) {
+            const { u, rank } = ctx.monitor.subspace;
+            const top = await topSingular(w, rank);
+            const fractions = overlaps(u, rank, top.vectors, top.values.length, first.x.shape[1]);
+            extra['first-stage-alignment'] = fractions.reduce((a, v) => a + v, 0) / fractions.length;
+          }
+          return { layer: { w, b }, extra };
+        }),
     };
   },
 });
+
+/**
+ * Steps 1–3 on the first part of the sample: from the symmetric init, `firstSteps` steps
+ * W ← W − η(∇L + λW) with λ = 1/η, that is W ← −η∇L; then the rows of W normalized.
+ */
+function firstStage(first: Dataset, ctx: FitContext, o: DamianOptions, sigma: Activation): tf.Tensor2D {
+  const [, d] = first.x.shape;
+  const k = first.y.shape[1];
+  // f(x) = (1/N) Σ a_j σ(⟨w_j, x⟩), a_j = ±1 in pairs
+  const init = initTwoLayer(ctx.rng.child('init'), { width: o.width, bias: 0, symmetric: true }, d, k, 1);
+  const signs = tf.tidy(() => tf.sign(init.a));
+  init.a.dispose();
+  let params = { w: init.w, b: undefined, a: signs as tf.Tensor2D };
+  for (let step = 0; step < o.firstSteps; step++) {
+    ctx.signal.throwIfAborted();
+    const w = tf.tidy(
+      () =>
+        tf.mul(
+          gradients(params, first.x, first.y, sigma, 1 / o.width, 'mse').w,
+          -o.eta * o.width,
+        ) as tf.Tensor2D,
+    );
+    params.w.dispose();
+    params = { ...params, w };
+  }
+  const w = tf.tidy(
+    () => tf.div(params.w, tf.maximum(tf.norm(params.w, 'euclidean', 1, true), 1e-12)) as tf.Tensor2D,
+  );
+  tf.dispose([params.w, params.a]);
+  return w;
+}

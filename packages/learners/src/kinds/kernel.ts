@@ -8,9 +8,9 @@
 import { defineLearnerKind, type LearnerFactory, options, z } from '@regimes/core';
 import { hermiteDualTaylor } from '../activations/index.js';
 import { dotProductKernel, rbfKernel } from '../kernels.js';
-import { kernelRidgeLearner } from './ntk.js';
-import { ridgeOptions } from '../readout/ridge.js';
 import { kernelRidgeEstimate } from '../cost.js';
+import { kernelRidgeLearner } from '../readout/predictors.js';
+import { ridgeOptions } from '../readout/ridge.js';
 
 export const kernelRidgeOptions = options({
   type: z.enum(['dot', 'rbf']).default('dot').describe('dot-product kernel or RBF'),

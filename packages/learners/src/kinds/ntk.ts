@@ -2,21 +2,14 @@
  * `ntk`: kernel ridge with the analytic infinite-width neural tangent kernel of a two-layer
  * network f(x) = (1/√N) Σ_j a_j σ(⟨w_j, x⟩/√d), w ~ N(0, I_d), a ~ N(0, 1) (formulas in kernels.ts):
  * both layers (readout part + first-layer part), the first layer only, or the readout only (the
- * limit kernel of random features with Gaussian rows).
+ * limit kernel of random features with Gaussian rows). σ is any activation whose dual has a closed
+ * form in the activation table.
  */
-import {
-  defineLearnerKind,
-  type Learner,
-  type LearnerFactory,
-  options,
-  type Predictor,
-  z,
-} from '@regimes/core';
-import { dualPredict, type KernelFunction, ntkActivations, ntkKernel } from '../kernels.js';
-import { predictorFromFits } from './rf.js';
-import { fitRidge, type RidgeOptions, ridgeOptions } from '../readout/ridge.js';
-import { dualSystem } from '../readout/systems.js';
+import { defineLearnerKind, type LearnerFactory, options, z } from '@regimes/core';
 import { kernelRidgeEstimate } from '../cost.js';
+import { ntkActivations, ntkKernel } from '../kernels.js';
+import { kernelRidgeLearner } from '../readout/predictors.js';
+import { ridgeOptions } from '../readout/ridge.js';
 
 export const neuralTangentKernelOptions = options({
   activation: z.enum(ntkActivations).default('relu').describe('σ with a closed-form kernel'),
@@ -24,32 +17,10 @@ export const neuralTangentKernelOptions = options({
   ...ridgeOptions,
 });
 
-/** Kernel ridge with a fixed kernel: the dual solve, and predictions Σ α_i K(x, x_i). */
-export function kernelRidgeLearner(kernel: KernelFunction, o: RidgeOptions): Learner {
-  return {
-    async fit(train, ctx): Promise<Predictor> {
-      ctx.signal.throwIfAborted();
-      const fits = await fitRidge(await dualSystem(train.x, train.y, kernel), o, ctx.signal);
-      const x = train.x.clone();
-      return predictorFromFits(
-        fits,
-        (fit) => ({
-          predict: (q) => dualPredict(kernel, x, fit.coefficients, q),
-          dispose: () => fit.coefficients.dispose(),
-        }),
-        [x],
-      );
-    },
-  };
-}
-
 export const neuralTangentKernel: LearnerFactory = defineLearnerKind({
   kind: 'ntk',
-  description: 'kernel ridge with the analytic infinite-width NTK of a two-layer net (relu, erf, quadratic)',
+  description: `kernel ridge with the analytic infinite-width NTK of a two-layer net (${ntkActivations.join(', ')})`,
   options: neuralTangentKernelOptions,
   estimate: (o, s) => kernelRidgeEstimate(2 * s.d + 20, o, s),
-  create(o) {
-    const kernel = ntkKernel(o.activation, o.layers);
-    return kernelRidgeLearner(kernel, o);
-  },
+  create: (o) => kernelRidgeLearner(ntkKernel(o.activation, o.layers), o),
 });

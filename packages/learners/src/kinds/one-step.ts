@@ -9,13 +9,21 @@
  * (`spike.j`), how much of their right singular vectors lies in span U (`delta-alignment.j`), and
  * the same for W₁'s top right singular vectors (`spike-alignment.j`), which rises with η.
  */
-import { defineLearnerKind, type LearnerFactory, options, type Predictor, z } from '@regimes/core';
+import {
+  type Dataset,
+  defineLearnerKind,
+  type FitContext,
+  type LearnerFactory,
+  options,
+  type Rng,
+  z,
+} from '@regimes/core';
 import * as tf from '@tensorflow/tfjs-core';
-import { activation, activationOption } from '../activations/index.js';
-import { gradients, initTwoLayer, splitSample } from '../training/two-layer.js';
-import { featurePredictor } from './rf.js';
-import { ridgeOptions } from '../readout/ridge.js';
+import { type Activation, activation, activationOption } from '../activations/index.js';
 import { overlaps, topSingular } from '../probes/spectrum.js';
+import { fitTwoStage } from '../readout/first-layer.js';
+import { ridgeOptions } from '../readout/ridge.js';
+import { gradients, initTwoLayer } from '../training/two-layer.js';
 
 export const oneStepOptions = options({
   width: z.number().int().min(1).default(1024).describe('N, neurons'),
@@ -41,50 +49,59 @@ export const oneStep: LearnerFactory = defineLearnerKind({
   create(o) {
     const sigma = activation(o.activation);
     return {
-      async fit(train, ctx): Promise<Predictor> {
-        ctx.signal.throwIfAborted();
-        const d = train.x.shape[1];
-        const k = train.y.shape[1];
-        const { first, second, dispose: disposeSplit } = splitSample(train, o.split);
-        const n1 = first.x.shape[0];
-        const N = o.width;
-        const eta = o.eta0 * n1 ** o.alpha;
-        const init = initTwoLayer(ctx.rng.child('init'), { width: N, bias: 0, symmetric: false }, d, k, 1);
-        const delta = tf.tidy(
-          () =>
-            tf.mul(
-              gradients(init, first.x, first.y, sigma, 1 / Math.sqrt(N), 'mse').w,
-              -eta * Math.sqrt(N),
-            ) as tf.Tensor2D,
-        );
-        const w = tf.add(init.w, delta) as tf.Tensor2D;
-        tf.dispose([init.w, init.a]);
-        const extra: Record<string, number> = { eta };
-        const spike = await topSingular(delta, o.spikes);
-        spike.values.forEach((v, j) => {
-          extra[`spike.${j + 1}`] = v;
-        });
-        if (ctx.monitor?.subspace) {
-          const { u, rank } = ctx.monitor.subspace;
-          // ΔW's directions do not depend on η (ΔW is linear in it); W₁'s do: its top singular vectors
-          // turn towards U as the spike outgrows the bulk of W₀.
-          overlaps(u, rank, spike.vectors, spike.values.length, d).forEach((v, j) => {
-            extra[`delta-alignment.${j + 1}`] = v;
-          });
-          const top = await topSingular(w, o.spikes);
-          overlaps(u, rank, top.vectors, top.values.length, d).forEach((v, j) => {
-            extra[`spike-alignment.${j + 1}`] = v;
-          });
-        }
-        delta.dispose();
-        const featurize = (x: tf.Tensor2D) =>
-          tf.tidy(() => tf.div(sigma.sigma(tf.matMul(x, w, false, true)), Math.sqrt(N)) as tf.Tensor2D);
-        try {
-          return await featurePredictor(featurize, N, second, o, ctx.signal, [w], extra, w);
-        } finally {
-          disposeSplit();
-        }
-      },
+      fit: (train, ctx) =>
+        fitTwoStage(train, ctx, o, sigma, async (first) => {
+          const eta = o.eta0 * first.x.shape[0] ** o.alpha;
+          const { w, delta } = largeStep(first, ctx.rng.child('init'), o.width, eta, sigma);
+          try {
+            return { layer: { w, b: undefined }, extra: { eta, ...(await spikes(w, delta, o.spikes, ctx)) } };
+          } catch (error) {
+            w.dispose();
+            throw error;
+          } finally {
+            delta.dispose();
+          }
+        }),
     };
   },
 });
+
+/** W₁ = W₀ + ΔW with ΔW = −η·√N·∇_W L̂(W₀), from f(x) = (1/√N) Σ_j a_j σ(⟨w_j, x⟩). */
+function largeStep(first: Dataset, rng: Rng, N: number, eta: number, sigma: Activation) {
+  const [, d] = first.x.shape;
+  const k = first.y.shape[1];
+  const init = initTwoLayer(rng, { width: N, bias: 0, symmetric: false }, d, k, 1);
+  const delta = tf.tidy(
+    () =>
+      tf.mul(
+        gradients(init, first.x, first.y, sigma, 1 / Math.sqrt(N), 'mse').w,
+        -eta * Math.sqrt(N),
+      ) as tf.Tensor2D,
+  );
+  const w = tf.add(init.w, delta) as tf.Tensor2D;
+  tf.dispose([init.w, init.a]);
+  return { w, delta };
+}
+
+/** The spike's singular values and, when the target has a subspace U, how much of it lies in U. */
+async function spikes(w: tf.Tensor2D, delta: tf.Tensor2D, count: number, ctx: FitContext) {
+  const extra: Record<string, number> = {};
+  const spike = await topSingular(delta, count);
+  spike.values.forEach((v, j) => {
+    extra[`spike.${j + 1}`] = v;
+  });
+  if (ctx.monitor?.subspace) {
+    const { u, rank } = ctx.monitor.subspace;
+    const d = w.shape[1];
+    // ΔW's directions do not depend on η (ΔW is linear in it); W₁'s do: its top singular vectors
+    // turn towards U as the spike outgrows the bulk of W₀.
+    overlaps(u, rank, spike.vectors, spike.values.length, d).forEach((v, j) => {
+      extra[`delta-alignment.${j + 1}`] = v;
+    });
+    const top = await topSingular(w, count);
+    overlaps(u, rank, top.vectors, top.values.length, d).forEach((v, j) => {
+      extra[`spike-alignment.${j + 1}`] = v;
+    });
+  }
+  return extra;
+}

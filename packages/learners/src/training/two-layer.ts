@@ -198,13 +198,3 @@ export function checkDivergence(
 export function subspaceEnergy(w: tf.Tensor2D, u: tf.Tensor2D): tf.Scalar {
   return tf.div(tf.sum(tf.square(tf.matMul(w, u, false, true))), tf.sum(tf.square(w))) as tf.Scalar;
 }
-
-/** The first `fraction` of the samples and the rest, as two datasets the caller disposes. */
-export function splitSample(train: { x: tf.Tensor2D; y: tf.Tensor2D }, fraction: number) {
-  const [n, d] = train.x.shape;
-  const k = train.y.shape[1];
-  const n1 = Math.max(1, Math.min(n - 1, Math.round(n * fraction)));
-  const first = { x: tf.slice(train.x, [0, 0], [n1, d]), y: tf.slice(train.y, [0, 0], [n1, k]) };
-  const second = { x: tf.slice(train.x, [n1, 0], [n - n1, d]), y: tf.slice(train.y, [n1, 0], [n - n1, k]) };
-  return { first, second, dispose: () => tf.dispose([first.x, first.y, second.x, second.y]) };
-}
