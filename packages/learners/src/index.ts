@@ -31,7 +31,8 @@ export {
   activationOption,
 } from './activations/index.js';
 export { damian, damianOptions } from './kinds/damian.js';
-export { deep, deepForward, deepGradients, deepOptions } from './kinds/deep.js';
+export { deep, deepOptions } from './kinds/deep.js';
+export { deepForward, deepGradients } from './training/deep.js';
 export { kernelRidge, kernelRidgeOptions } from './kinds/kernel.js';
 export {
   forward,
@@ -42,7 +43,8 @@ export {
   scales,
   type TwoLayer,
 } from './training/two-layer.js';
-export { network, networkOptions, trainTwoLayer } from './kinds/nn.js';
+export { network, networkOptions } from './kinds/nn.js';
+export { trainTwoLayer } from './training/train-two-layer.js';
 export { oneStep, oneStepOptions } from './kinds/one-step.js';
 export { transfer, transferOptions } from './kinds/transfer.js';
 export {

@@ -20,7 +20,7 @@ import {
 } from '@regimes/core';
 import * as tf from '@tensorflow/tfjs-core';
 import { type Activation, activation, activationOption } from '../activations/index.js';
-import { overlaps, topSingular } from '../probes/spectrum.js';
+import { overlaps, topSingular } from '../probes/subspace.js';
 import { fitTwoStage } from '../readout/first-layer.js';
 import { ridgeOptions } from '../readout/ridge.js';
 import { gradients, initTwoLayer } from '../training/two-layer.js';

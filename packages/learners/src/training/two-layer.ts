@@ -3,9 +3,10 @@
  * (a few matMuls, like a numpy implementation), so a training step is one tf.tidy with no tape.
  * The gradients are tested against finite differences of a float64 reference.
  */
-import { DivergenceError, type Rng, randomNormal, z } from '@regimes/core';
+import { type Predictor, type Rng, randomNormal } from '@regimes/core';
 import * as tf from '@tensorflow/tfjs-core';
 import type { Activation } from '../activations/index.js';
+import { type Loss, lossAndSlope } from './loss.js';
 
 export interface TwoLayer {
   w: tf.Tensor2D; // N×d
@@ -69,27 +70,6 @@ export function forward(p: TwoLayer, x: tf.Tensor2D, sigma: Activation, s: numbe
   return tf.mul(tf.matMul(h, p.a), s) as tf.Tensor2D;
 }
 
-export type Loss = 'mse' | 'logistic';
-export const lossOption = z
-  .enum(['mse', 'logistic'])
-  .default('mse')
-  .describe('mse, or logistic for ±1 labels');
-
-/** Mean loss over samples and outputs, and its derivative in f. Inside tidy. */
-export function lossAndSlope(loss: Loss, f: tf.Tensor2D, y: tf.Tensor2D) {
-  const count = f.shape[0] * f.shape[1];
-  if (loss === 'mse') {
-    const r = tf.sub(f, y);
-    return { value: tf.mean(tf.square(r)), slope: tf.mul(r, 2 / count) };
-  }
-  const margin = tf.mul(y, f);
-  // log(1 + e^{−m}) = softplus(−m); d/df = −y·sigmoid(−m)
-  return {
-    value: tf.mean(tf.softplus(tf.neg(margin))),
-    slope: tf.mul(tf.mul(y, tf.sigmoid(tf.neg(margin))), -1 / count),
-  };
-}
-
 export interface Gradients {
   loss: tf.Scalar;
   w: tf.Tensor2D;
@@ -118,83 +98,16 @@ export function gradients(
   return { loss: value as tf.Scalar, w, b, a };
 }
 
-/** Learning-rate schedules over the steps of a run. */
-export const scheduleOption = z
-  .enum(['constant', 'cosine', 'step', 'inverse-sqrt'])
-  .default('constant')
-  .describe('learning rate over steps: constant, cosine to 0, ×0.1 every stepEvery steps, or 1/√(1 + t/100)');
-
-export function scheduleFactor(
-  kind: z.output<typeof scheduleOption>,
-  step: number,
-  total: number,
-  every: number,
-): number {
-  switch (kind) {
-    case 'constant':
-      return 1;
-    case 'cosine':
-      return 0.5 * (1 + Math.cos((Math.PI * step) / Math.max(1, total)));
-    case 'step':
-      return 0.1 ** Math.floor(step / every);
-    case 'inverse-sqrt':
-      return 1 / Math.sqrt(1 + step / 100);
-  }
-}
-
-/** Plain or Adam (decoupled weight decay) updates of one parameter tensor. */
-export class ParameterUpdate {
-  private m: tf.Tensor | undefined;
-  private v: tf.Tensor | undefined;
-  private t = 0;
-  constructor(
-    private readonly optimizer: 'gd' | 'sgd' | 'adam',
-    private readonly weightDecay: number,
-  ) {}
-
-  /** The new value of p; disposes nothing the caller owns. Inside tidy: keep its result. */
-  step(p: tf.Tensor, g: tf.Tensor, lr: number): tf.Tensor {
-    if (this.optimizer !== 'adam') {
-      const decayed = this.weightDecay ? tf.add(g, tf.mul(p, this.weightDecay)) : g;
-      return tf.sub(p, tf.mul(decayed, lr));
-    }
-    this.t++;
-    const [beta1, beta2, eps] = [0.9, 0.999, 1e-8];
-    const m = tf.add(tf.mul(this.m ?? tf.zerosLike(g), beta1), tf.mul(g, 1 - beta1));
-    const v = tf.add(tf.mul(this.v ?? tf.zerosLike(g), beta2), tf.mul(tf.square(g), 1 - beta2));
-    this.m?.dispose();
-    this.v?.dispose();
-    this.m = tf.keep(m);
-    this.v = tf.keep(v);
-    const mHat = tf.div(m, 1 - beta1 ** this.t);
-    const vHat = tf.div(v, 1 - beta2 ** this.t);
-    let update = tf.div(mHat, tf.add(tf.sqrt(vHat), eps));
-    if (this.weightDecay) update = tf.add(update, tf.mul(p, this.weightDecay));
-    return tf.sub(p, tf.mul(update, lr));
-  }
-
-  dispose(): void {
-    tf.dispose([...(this.m ? [this.m] : []), ...(this.v ? [this.v] : [])]);
-  }
-}
-
-/** Throws DivergenceError when a recorded loss is not finite or exceeds the bound. */
-export function checkDivergence(
-  loss: number,
-  step: number,
-  lastFinite: number | undefined,
-  bound: number,
-): void {
-  if (!Number.isFinite(loss) || loss > bound) {
-    throw new DivergenceError(
-      `training diverged at step ${step}: loss ${loss} (bound ${bound.toExponential(1)}); lower the learning rate`,
-      step,
-      lastFinite,
-    );
-  }
-}
-
-/** ‖W Uᵀ‖²_F / ‖W‖²_F on tensors. Inside tidy. */
-export function subspaceEnergy(w: tf.Tensor2D, u: tf.Tensor2D): tf.Scalar {
-  return tf.div(tf.sum(tf.square(tf.matMul(w, u, false, true))), tf.sum(tf.square(w))) as tf.Scalar;
+/** The trained network as a predictor; its representation is the hidden layer s·σ(Wx + b). */
+export function twoLayerPredictor(params: TwoLayer, sigma: Activation, s: number): Predictor {
+  return {
+    features: params.w,
+    representation: (x) =>
+      tf.tidy(() => {
+        const pre = tf.matMul(x, params.w, false, true);
+        return tf.mul(sigma.sigma(params.b ? tf.add(pre, params.b) : pre), s) as tf.Tensor2D;
+      }),
+    predict: (x) => tf.tidy(() => forward(params, x, sigma, s)),
+    dispose: () => disposeTwoLayer(params),
+  };
 }
