@@ -22,9 +22,9 @@ import {
   z,
 } from '@regimes/core';
 import * as tf from '@tensorflow/tfjs-core';
-import { type Activation, activation, activationOption } from '../activations/index.js';
+import { type Activation, activationOption } from '../activations/index.js';
 import { overlaps, topSingular } from '../probes/subspace.js';
-import { fitTwoStage } from '../readout/first-layer.js';
+import { twoStageLearner } from '../readout/first-layer.js';
 import { ridgeOptions } from '../readout/ridge.js';
 import { gradients, initTwoLayer } from '../training/two-layer.js';
 
@@ -52,25 +52,19 @@ export const damian: LearnerFactory = defineLearnerKind({
   description:
     'Damian, Lee & Soltanolkotabi 2022: symmetric init, a weight-decayed gradient step on W, new biases, ridge readout',
   options: damianOptions,
-  create(o) {
-    const sigma = activation(o.activation);
-    return {
-      fit: (train, ctx) =>
-        fitTwoStage(train, ctx, o, sigma, async (first) => {
-          const w = firstStage(first, ctx, o, sigma);
-          const b =
-            o.biasScale > 0 ? randomNormal(ctx.rng.child('bias'), 1, o.width, o.biasScale) : undefined;
-          const extra: Record<string, number> = {};
-          if (ctx.monitor?.subspace) {
-            const { u, rank } = ctx.monitor.subspace;
-            const top = await topSingular(w, rank);
-            const fractions = overlaps(u, rank, top.vectors, top.values.length, first.x.shape[1]);
-            extra['first-stage-alignment'] = fractions.reduce((a, v) => a + v, 0) / fractions.length;
-          }
-          return { layer: { w, b }, extra };
-        }),
-    };
-  },
+  create: (o) =>
+    twoStageLearner(o, async (first, ctx, sigma) => {
+      const w = firstStage(first, ctx, o, sigma);
+      const b = o.biasScale > 0 ? randomNormal(ctx.rng.child('bias'), 1, o.width, o.biasScale) : undefined;
+      const extra: Record<string, number> = {};
+      if (ctx.monitor?.subspace) {
+        const { u, rank } = ctx.monitor.subspace;
+        const top = await topSingular(w, rank);
+        const fractions = overlaps(u, rank, top.vectors, top.values.length, first.x.shape[1]);
+        extra['first-stage-alignment'] = fractions.reduce((a, v) => a + v, 0) / fractions.length;
+      }
+      return { layer: { w, b }, extra };
+    }),
 });
 
 /**

@@ -19,9 +19,9 @@ import {
   z,
 } from '@regimes/core';
 import * as tf from '@tensorflow/tfjs-core';
-import { type Activation, activation, activationOption } from '../activations/index.js';
+import { type Activation, activationOption } from '../activations/index.js';
 import { overlaps, topSingular } from '../probes/subspace.js';
-import { fitTwoStage } from '../readout/first-layer.js';
+import { twoStageLearner } from '../readout/first-layer.js';
 import { ridgeOptions } from '../readout/ridge.js';
 import { gradients, initTwoLayer } from '../training/two-layer.js';
 
@@ -46,24 +46,19 @@ export const oneStep: LearnerFactory = defineLearnerKind({
   description:
     'one large first-layer gradient step (η = η₀·n^α), then ridge on the readout; records the spike',
   options: oneStepOptions,
-  create(o) {
-    const sigma = activation(o.activation);
-    return {
-      fit: (train, ctx) =>
-        fitTwoStage(train, ctx, o, sigma, async (first) => {
-          const eta = o.eta0 * first.x.shape[0] ** o.alpha;
-          const { w, delta } = largeStep(first, ctx.rng.child('init'), o.width, eta, sigma);
-          try {
-            return { layer: { w, b: undefined }, extra: { eta, ...(await spikes(w, delta, o.spikes, ctx)) } };
-          } catch (error) {
-            w.dispose();
-            throw error;
-          } finally {
-            delta.dispose();
-          }
-        }),
-    };
-  },
+  create: (o) =>
+    twoStageLearner(o, async (first, ctx, sigma) => {
+      const eta = o.eta0 * first.x.shape[0] ** o.alpha;
+      const { w, delta } = largeStep(first, ctx.rng.child('init'), o.width, eta, sigma);
+      try {
+        return { layer: { w, b: undefined }, extra: { eta, ...(await spikes(w, delta, o.spikes, ctx)) } };
+      } catch (error) {
+        w.dispose();
+        throw error;
+      } finally {
+        delta.dispose();
+      }
+    }),
 });
 
 /** W₁ = W₀ + ΔW with ΔW = −η·√N·∇_W L̂(W₀), from f(x) = (1/√N) Σ_j a_j σ(⟨w_j, x⟩). */

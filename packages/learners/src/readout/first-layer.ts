@@ -6,6 +6,7 @@
 import {
   type Dataset,
   type FitContext,
+  type Learner,
   type Predictor,
   randomNormal,
   randomSphere,
@@ -13,7 +14,7 @@ import {
   z,
 } from '@regimes/core';
 import * as tf from '@tensorflow/tfjs-core';
-import { type Activation, activationOption } from '../activations/index.js';
+import { type Activation, activation, activationOption, type ActivationSpec } from '../activations/index.js';
 import { splitSample } from '../training/samples.js';
 import { featurePredictor } from './predictors.js';
 import type { RidgeOptions } from './ridge.js';
@@ -80,19 +81,25 @@ export function readFirstLayer(
  * damian and one-step: a first layer learnt from the first `split` of the sample, then the ridge
  * readout of its features on the rest (a fresh part, as the analyses assume).
  */
-export async function fitTwoStage(
-  train: Dataset,
-  ctx: FitContext,
-  o: RidgeOptions & { split: number },
-  sigma: Activation,
-  learn: (first: Dataset) => Promise<{ layer: FirstLayer; extra: Record<string, number> }>,
-): Promise<Predictor> {
-  ctx.signal.throwIfAborted();
-  const { first, second, dispose } = splitSample(train, o.split);
-  try {
-    const { layer, extra } = await learn(first);
-    return await readFirstLayer(layer, sigma, second, o, ctx.signal, extra);
-  } finally {
-    dispose();
-  }
+export function twoStageLearner(
+  o: RidgeOptions & { split: number; activation: ActivationSpec },
+  learn: (
+    first: Dataset,
+    ctx: FitContext,
+    sigma: Activation,
+  ) => Promise<{ layer: FirstLayer; extra: Record<string, number> }>,
+): Learner {
+  const sigma = activation(o.activation);
+  return {
+    async fit(train, ctx): Promise<Predictor> {
+      ctx.signal.throwIfAborted();
+      const { first, second, dispose } = splitSample(train, o.split);
+      try {
+        const { layer, extra } = await learn(first, ctx, sigma);
+        return await readFirstLayer(layer, sigma, second, o, ctx.signal, extra);
+      } finally {
+        dispose();
+      }
+    },
+  };
 }
