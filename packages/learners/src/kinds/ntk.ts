@@ -1,9 +1,9 @@
 /**
  * `ntk`: kernel ridge with the analytic infinite-width neural tangent kernel of a two-layer
- * network f(x) = (1/√N) Σ_j a_j σ(⟨w_j, x⟩/√d), w ~ N(0, I_d), a ~ N(0, 1) (formulas in kernels.ts):
- * both layers (readout part + first-layer part), the first layer only, or the readout only (the
- * limit kernel of random features with Gaussian rows). σ is any activation whose dual has a closed
- * form in the activation table.
+ * network f(x) = (1/√N) Σ_j a_j σ(⟨w_j, x⟩/√d), w ~ N(0, I_d), a ~ N(0, 1) (kernels.ts): both
+ * layers (readout part + first-layer part), the first layer only, or the readout only (the limit
+ * kernel of random features with Gaussian rows). σ is any activation with a closed-form dual in
+ * the activation table (activations/table.ts).
  */
 import { defineLearnerKind, type LearnerFactory, options, z } from '@regimes/core';
 import { kernelRidgeEstimate } from '../cost.js';

@@ -6,8 +6,7 @@
  * list (one row per λ), or chosen in closed form by GCV or LOO over a grid.
  *
  * Two solvers (solvers.ts): a Cholesky per λ, or one eigen-decomposition for every λ; either is
- * refined once.
- * `ridgeSolver: auto` takes the eigen path when it is available and the measured cost rule
+ * refined once. `ridgeSolver: auto` takes the eigen path when it is available and the measured cost rule
  * (`eigenPays` in cost.ts) says one decomposition costs less than the factorizations it replaces.
  */
 import { RegimesError, z } from '@regimes/core';

@@ -34,18 +34,21 @@ export interface ShiftedInverse {
   dispose(): void;
 }
 
+/** A scalar tensor's value on the host; the tensor is freed. */
 export async function scalar(t: tf.Tensor): Promise<number> {
   const [v] = await t.data();
   t.dispose();
   return v!;
 }
 
+/** A tensor's values on the host in float64; the tensor is freed. */
 async function hostColumn(t: tf.Tensor): Promise<Float64Array> {
   const values = Float64Array.from(await t.data());
   t.dispose();
   return values;
 }
 
+/** (M + shift·I)⁻¹ by the blocked Cholesky of the system's panels, with jitter if float32 needs it. */
 export async function choleskyInverse(
   system: RidgeSystem,
   shift: number,
