@@ -1,14 +1,14 @@
 /** @regimes/learners — random features, the neural tangent model, NTK and kernel ridge. */
 import { ContainerModule, definePlugin, kindEntry, LearnerFactory, packageVersion } from '@regimes/core';
-import { damian, damianOptions } from './damian.js';
-import { deep, deepOptions } from './deep.js';
-import { kernelRidge, kernelRidgeOptions } from './kernel.js';
-import { network, networkOptions } from './nn.js';
-import { oneStep, oneStepOptions } from './one-step.js';
-import { transfer, transferOptions } from './transfer.js';
-import { neuralTangent, neuralTangentOptions } from './nt.js';
-import { neuralTangentKernel, neuralTangentKernelOptions } from './ntk.js';
-import { randomFeatures, randomFeaturesOptions } from './rf.js';
+import { damian, damianOptions } from './kinds/damian.js';
+import { deep, deepOptions } from './kinds/deep.js';
+import { kernelRidge, kernelRidgeOptions } from './kinds/kernel.js';
+import { network, networkOptions } from './kinds/nn.js';
+import { oneStep, oneStepOptions } from './kinds/one-step.js';
+import { transfer, transferOptions } from './kinds/transfer.js';
+import { neuralTangent, neuralTangentOptions } from './kinds/nt.js';
+import { neuralTangentKernel, neuralTangentKernelOptions } from './kinds/ntk.js';
+import { randomFeatures, randomFeaturesOptions } from './kinds/rf.js';
 
 /** Typed learner entries for specs written in TypeScript: `learner.rf({ width: 512, ridge: 1e-3 })`. */
 export const learner = {
@@ -29,10 +29,11 @@ export {
   activation,
   activationNames,
   activationOption,
-} from './activations.js';
-export { damian, damianOptions } from './damian.js';
-export { deep, deepForward, deepGradients, deepOptions } from './deep.js';
-export { kernelRidge, kernelRidgeOptions } from './kernel.js';
+} from './activations/index.js';
+export { damian, damianOptions } from './kinds/damian.js';
+export { deep, deepOptions } from './kinds/deep.js';
+export { deepForward, deepGradients } from './training/deep.js';
+export { kernelRidge, kernelRidgeOptions } from './kinds/kernel.js';
 export {
   forward,
   gradients,
@@ -41,33 +42,34 @@ export {
   parametrizations,
   scales,
   type TwoLayer,
-} from './network.js';
-export { network, networkOptions, trainTwoLayer } from './nn.js';
-export { oneStep, oneStepOptions } from './one-step.js';
-export { transfer, transferOptions } from './transfer.js';
+} from './training/two-layer.js';
+export { network, networkOptions } from './kinds/nn.js';
+export { trainTwoLayer } from './training/train-two-layer.js';
+export { oneStep, oneStepOptions } from './kinds/one-step.js';
+export { transfer, transferOptions } from './kinds/transfer.js';
 export {
   dotProductKernel,
-  dualPredict,
   gaussianExpectations,
   type KernelFunction,
-  kernelPanels,
+  ntkActivations,
   ntkKernel,
   rbfKernel,
   scaledProducts,
 } from './kernels.js';
-export { neuralTangent, neuralTangentOptions } from './nt.js';
-export { neuralTangentKernel, neuralTangentKernelOptions } from './ntk.js';
-export { drawFirstLayer, predictorFromFits, randomFeatures, randomFeaturesOptions } from './rf.js';
+export { neuralTangent, neuralTangentOptions } from './kinds/nt.js';
+export { neuralTangentKernel, neuralTangentKernelOptions } from './kinds/ntk.js';
+export { randomFeatures, randomFeaturesOptions } from './kinds/rf.js';
+export { drawFirstLayer } from './readout/first-layer.js';
+export { dualPredict, predictorFromFits } from './readout/predictors.js';
+export { eigenBreakEven, eigenPays } from './cost.js';
 export {
-  eigenBreakEven,
-  eigenPays,
   fitRidge,
   type RidgeFit,
   type RidgeOptions,
   type RidgeSystem,
   ridgeOptions,
-} from './ridge.js';
-export { dualSystem, primalSystem } from './systems.js';
+} from './readout/ridge.js';
+export { dualSystem, kernelPanels, primalSystem } from './readout/systems.js';
 
 export const learnerFactories = [
   randomFeatures,

@@ -7,13 +7,10 @@
  * q, q' and covariance ρ, and the infinite-width NTK (the limit of Σ_θ ∂f/∂θ(x) ∂f/∂θ(x')) is
  *   readout part     Σ^(1)(x, x') = E[σ(u)σ(v)],
  *   first-layer part Σ̇(x, x')·ρ    with Σ̇ = E[σ'(u)σ'(v)],
- * in closed form for relu (arc-cosine kernels, Cho & Saul 2009): with cos θ = ρ/√(qq'),
- *   E[relu(u)relu(v)] = √(qq')(sin θ + (π − θ) cos θ)/(2π),  E[step(u)step(v)] = (π − θ)/(2π);
- * erf (Williams 1997): E[erf(u)erf(v)] = (2/π) arcsin(2ρ/√((1+2q)(1+2q'))),
- *   E[erf'(u)erf'(v)] = (4/π)((1+2q)(1+2q') − 4ρ²)^(−1/2);
- * quadratic σ = z²: E[u²v²] = qq' + 2ρ², E[σ'σ'] = 4ρ.
+ * with the closed-form expectations each activation carries (activations/table.ts).
  */
 import * as tf from '@tensorflow/tfjs-core';
+import { type DualActivation, dualActivationNames, dualOf } from './activations/index.js';
 
 export type KernelFunction = (a: tf.Tensor2D, b: tf.Tensor2D) => tf.Tensor2D;
 
@@ -26,8 +23,9 @@ export function scaledProducts(a: tf.Tensor2D, b: tf.Tensor2D) {
   return { rho, qa, qb };
 }
 
-export const ntkActivations = ['relu', 'erf', 'quadratic'] as const;
-export type NtkActivation = (typeof ntkActivations)[number];
+/** The activations whose NTK has a closed form: those with a dual in the activation table. */
+export const ntkActivations = dualActivationNames;
+export type NtkActivation = DualActivation;
 
 /** E[σ(u)σ(v)] and E[σ'(u)σ'(v)] for the activations with closed forms. Inside tidy. */
 export function gaussianExpectations(
@@ -36,37 +34,18 @@ export function gaussianExpectations(
   qa: tf.Tensor,
   qb: tf.Tensor,
 ) {
-  switch (activation) {
-    case 'relu': {
-      const scale = tf.sqrt(tf.mul(qa, qb));
-      const cos = tf.clipByValue(tf.div(rho, tf.maximum(scale, 1e-12)), -1, 1);
-      const theta = tf.acos(cos);
-      const sin = tf.sqrt(tf.maximum(tf.sub(1, tf.square(cos)), 0));
-      const value = tf.div(tf.mul(scale, tf.add(sin, tf.mul(tf.sub(Math.PI, theta), cos))), 2 * Math.PI);
-      const derivative = tf.div(tf.sub(Math.PI, theta), 2 * Math.PI);
-      return { value, derivative };
-    }
-    case 'erf': {
-      const a = tf.add(1, tf.mul(qa, 2));
-      const b = tf.add(1, tf.mul(qb, 2));
-      const denominator = tf.sqrt(tf.mul(a, b));
-      const value = tf.mul(tf.asin(tf.clipByValue(tf.div(tf.mul(rho, 2), denominator), -1, 1)), 2 / Math.PI);
-      const derivative = tf.div(4 / Math.PI, tf.sqrt(tf.sub(tf.mul(a, b), tf.mul(tf.square(rho), 4))));
-      return { value, derivative };
-    }
-    case 'quadratic':
-      return { value: tf.add(tf.mul(qa, qb), tf.mul(tf.square(rho), 2)), derivative: tf.mul(rho, 4) };
-  }
+  return dualOf(activation)(rho, qa, qb);
 }
 
 export type NtkLayers = 'both' | 'first' | 'readout';
 
 /** The infinite-width NTK of the two-layer network, one or both layers trained. */
 export function ntkKernel(activation: NtkActivation, layers: NtkLayers): KernelFunction {
+  const dual = dualOf(activation);
   return (a, b) =>
     tf.tidy(() => {
       const { rho, qa, qb } = scaledProducts(a, b);
-      const { value, derivative } = gaussianExpectations(activation, rho, qa, qb);
+      const { value, derivative } = dual(rho, qa, qb);
       const first = tf.mul(derivative, rho);
       if (layers === 'first') return first as tf.Tensor2D;
       if (layers === 'readout') return value as tf.Tensor2D;
@@ -98,32 +77,4 @@ export function rbfKernel(bandwidth: number): KernelFunction {
       const squared = tf.maximum(tf.sub(tf.add(qa, qb), tf.mul(rho, 2)), 0);
       return tf.exp(tf.div(squared, -2 * bandwidth * bandwidth)) as tf.Tensor2D;
     });
-}
-
-/** Column panels of K(X, X): rows start..n of columns start..start+size. */
-export function kernelPanels(x: tf.Tensor2D, kernel: KernelFunction) {
-  return (start: number, size: number) =>
-    tf.tidy(() => kernel(tf.slice(x, [start, 0], [-1, -1]), tf.slice(x, [start, 0], [size, -1])));
-}
-
-/** Σ_i α_i K(x, x_i), over blocks of training points so only |x|×block of K is alive. */
-export function dualPredict(
-  kernel: KernelFunction,
-  train: tf.Tensor2D,
-  alpha: tf.Tensor2D,
-  x: tf.Tensor2D,
-  block = 2048,
-): tf.Tensor2D {
-  return tf.tidy(() => {
-    const n = train.shape[0];
-    let out: tf.Tensor = tf.zeros([x.shape[0], alpha.shape[1]]);
-    for (let s = 0; s < n; s += block) {
-      const size = Math.min(block, n - s);
-      out = tf.add(
-        out,
-        tf.matMul(kernel(x, tf.slice(train, [s, 0], [size, -1])), tf.slice(alpha, [s, 0], [size, -1])),
-      );
-    }
-    return out as tf.Tensor2D;
-  });
 }

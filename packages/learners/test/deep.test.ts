@@ -8,8 +8,7 @@ import {
 import { hermite, hierarchical } from '@regimes/targets';
 import * as tf from '@tensorflow/tfjs-core';
 import { describe, expect, it } from 'vitest';
-import { activation } from '../src/activations.js';
-import { deep, deepGradients } from '../src/deep.js';
+import { activation, deep, deepGradients } from '../src/index.js';
 
 const target = { factory: hermite, options: { d: 5, degree: 2 } };
 describeLearnerConformance('deep (joint)', {

@@ -8,11 +8,7 @@ import {
 import { hermite } from '@regimes/targets';
 import * as tf from '@tensorflow/tfjs-core';
 import { describe, expect, it } from 'vitest';
-import { kernelRidge } from '../src/kernel.js';
-import { ntkKernel } from '../src/kernels.js';
-import { neuralTangent } from '../src/nt.js';
-import { neuralTangentKernel } from '../src/ntk.js';
-import { randomFeatures } from '../src/rf.js';
+import { kernelRidge, neuralTangent, neuralTangentKernel, ntkKernel, randomFeatures } from '../src/index.js';
 
 const target = { factory: hermite, options: { d: 5, degree: 2, noise: 0.1 } };
 describeLearnerConformance('nt (primal, N·d ≤ n)', {

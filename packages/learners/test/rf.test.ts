@@ -7,7 +7,7 @@ import {
 } from '@regimes/core/testing';
 import { hermite } from '@regimes/targets';
 import { describe, expect, it } from 'vitest';
-import { randomFeatures } from '../src/rf.js';
+import { randomFeatures } from '../src/index.js';
 
 const target = { factory: hermite, options: { d: 5, degree: 2, noise: 0.1 } };
 describeLearnerConformance('rf (primal, N < n)', {

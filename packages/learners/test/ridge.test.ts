@@ -12,10 +12,14 @@ import { loadBlas, native } from '@regimes/backend-node';
 import { hermite } from '@regimes/targets';
 import * as tf from '@tensorflow/tfjs-core';
 import { describe, expect, it } from 'vitest';
-import { neuralTangentKernel } from '../src/ntk.js';
-import { randomFeatures } from '../src/rf.js';
-import { eigenPays, fitRidge, type RidgeOptions } from '../src/ridge.js';
-import { dualSystem } from '../src/systems.js';
+import {
+  dualSystem,
+  eigenPays,
+  fitRidge,
+  neuralTangentKernel,
+  randomFeatures,
+  type RidgeOptions,
+} from '../src/index.js';
 
 /**
  * A linear kernel K = XXᵀ on X = Q diag(√μ): K = Q diag(μ) Qᵀ with μ_i = 10^(−5i/(m−1)) (1 … 1e-5),

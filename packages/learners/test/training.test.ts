@@ -8,13 +8,17 @@ import {
 import { hermite, transfer as transferTarget } from '@regimes/targets';
 import * as tf from '@tensorflow/tfjs-core';
 import { describe, expect, it } from 'vitest';
-import { activation } from '../src/activations.js';
-import { damian } from '../src/damian.js';
-import { gradients, initTwoLayer, type TwoLayer } from '../src/network.js';
-import { network } from '../src/nn.js';
-import { neuralTangentKernel } from '../src/ntk.js';
-import { oneStep } from '../src/one-step.js';
-import { transfer } from '../src/transfer.js';
+import {
+  activation,
+  damian,
+  gradients,
+  initTwoLayer,
+  network,
+  neuralTangentKernel,
+  oneStep,
+  transfer,
+  type TwoLayer,
+} from '../src/index.js';
 
 const target = { factory: hermite, options: { d: 5, degree: 2, noise: 0.1 } };
 describeLearnerConformance('nn (gd)', { factory: network, options: { width: 16, steps: 20 }, target, n: 64 });

@@ -1,7 +1,13 @@
 /** Ridge systems in the dual (a kernel on the samples) and in the primal (explicit features). */
 import * as tf from '@tensorflow/tfjs-core';
-import { type KernelFunction, kernelPanels } from './kernels.js';
+import type { KernelFunction } from '../kernels.js';
 import type { RidgeSystem } from './ridge.js';
+
+/** Column panels of K(X, X): rows start..n of columns start..start+size. */
+export function kernelPanels(x: tf.Tensor2D, kernel: KernelFunction) {
+  return (start: number, size: number) =>
+    tf.tidy(() => kernel(tf.slice(x, [start, 0], [-1, -1]), tf.slice(x, [start, 0], [size, -1])));
+}
 
 /** mean of diag K(X, X), one block of rows at a time. */
 async function meanKernelDiagonal(x: tf.Tensor2D, kernel: KernelFunction, block = 512): Promise<number> {

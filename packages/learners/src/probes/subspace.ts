@@ -1,6 +1,16 @@
-/** Top singular values and right singular vectors of a first layer (N×d), via WᵀW on the host. */
+/**
+ * How a first layer W (N×d) sits relative to the target's subspace U: the share of its energy in U,
+ * its top singular directions, and how much of each lies in U.
+ */
 import { principalCosines, topEigenvectors } from '@regimes/numerics';
 import * as tf from '@tensorflow/tfjs-core';
+
+/** ‖W Uᵀ‖²_F / ‖W‖²_F on tensors. Inside tidy. */
+export function subspaceEnergy(w: tf.Tensor2D, u: tf.Tensor2D): tf.Scalar {
+  return tf.div(tf.sum(tf.square(tf.matMul(w, u, false, true))), tf.sum(tf.square(w))) as tf.Scalar;
+}
+
+/** Top singular values and right singular vectors of W, via WᵀW on the host. */
 
 export async function topSingular(
   w: tf.Tensor2D,

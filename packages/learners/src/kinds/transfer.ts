@@ -18,8 +18,9 @@ import * as tf from '@tensorflow/tfjs-core';
 import { damian } from './damian.js';
 import { network } from './nn.js';
 import { oneStep } from './one-step.js';
-import { featurePredictor, randomFeatures } from './rf.js';
-import { ridgeOptions } from './ridge.js';
+import { randomFeatures } from './rf.js';
+import { featurePredictor } from '../readout/predictors.js';
+import { ridgeOptions } from '../readout/ridge.js';
 
 const bases = { damian, 'one-step': oneStep, nn: network, rf: randomFeatures } as const;
 
@@ -72,14 +73,8 @@ export const transfer: LearnerFactory = defineLearnerKind({
         let predictor: Predictor;
         try {
           predictor = await featurePredictor(
-            represent,
-            width,
-            train,
-            o,
-            ctx.signal,
-            [],
-            { 'source-n': o.sourceN },
-            base.features,
+            { featurize: represent, width, train, options: o, signal: ctx.signal },
+            { owned: [], extra: { 'source-n': o.sourceN }, features: base.features },
           );
         } catch (error) {
           base.dispose();

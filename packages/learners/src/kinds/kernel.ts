@@ -6,10 +6,11 @@
  * exp(−‖x − x'‖²/(2ℓ²d)).
  */
 import { defineLearnerKind, type LearnerFactory, options, z } from '@regimes/core';
-import { dotProductKernel, rbfKernel } from './kernels.js';
-import { kernelRidgeLearner } from './ntk.js';
-import { ridgeOptions } from './ridge.js';
-import { kernelRidgeEstimate } from './estimate.js';
+import { hermiteDualTaylor } from '../activations/index.js';
+import { dotProductKernel, rbfKernel } from '../kernels.js';
+import { kernelRidgeEstimate } from '../cost.js';
+import { kernelRidgeLearner } from '../readout/predictors.js';
+import { ridgeOptions } from '../readout/ridge.js';
 
 export const kernelRidgeOptions = options({
   type: z.enum(['dot', 'rbf']).default('dot').describe('dot-product kernel or RBF'),
@@ -42,7 +43,7 @@ export const kernelRidge: LearnerFactory = defineLearnerKind({
     const kernel =
       o.type === 'rbf'
         ? rbfKernel(o.bandwidth)
-        : dotProductKernel(o.taylor ?? o.hermite!.map((m) => m * m), o.sphere);
+        : dotProductKernel(o.taylor ?? hermiteDualTaylor(o.hermite!), o.sphere);
     return kernelRidgeLearner(kernel, o);
   },
 });

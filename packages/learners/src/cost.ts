@@ -1,0 +1,120 @@
+/**
+ * The cost model: what the ridge solvers cost (and so which one `ridgeSolver: auto` takes), and the
+ * work estimates of `regimes run --dry-run` — leading-order flop counts of the dense algebra each
+ * learner does (a multiply-add counts 2) and the bytes of the largest float32 tensors it holds.
+ * The estimates ignore elementwise work and constants of the blocked algorithms: expect the real
+ * cost within a small factor, not better.
+ */
+import type { FitSize, WorkEstimate } from '@regimes/core';
+import { symmetricEigenSolver } from '@regimes/numerics';
+import type { RidgeOptions } from './readout/ridge.js';
+
+const F32 = 4;
+
+/** Which eigen-decomposition serves an m×m system: the backend's kernel (LAPACK) or host Jacobi. */
+type EigenSolver = 'kernel' | 'host';
+
+/**
+ * Measured cost rule (native backend, 2 cores, OpenBLAS 0.3.21, NTK relu kernel d = 64, fitRidge
+ * wall time with the kernel build; `npm run bench` has the 8-λ line). One Cholesky solve per λ
+ * (factor m³/3, diag(A⁻¹) another m³/3, the kernel's panels rebuilt three times) against one
+ * dsyevd (plus assembling M) and O(m²) per λ:
+ *
+ *   m      Cholesky, 1 λ     eigen, 1 λ      eigen, 8 λ     Cholesky, 8 λ   break-even
+ *   2048   1.1 s             1.3 s           1.3 s          6.0 s           2
+ *   4096   3.7 s             10.5 s          11.6+1.7 s     34.8 s          3
+ *   8192   50 s (loaded)     136 s (loaded)  —              —               3–6
+ *
+ * dsyevd's tridiagonalization is half matrix–vector products (memory-bound), so it grows faster than
+ * m³ here (×8 from 2048 to 4096 against ×3.5 for the Cholesky path) and suffers more from a loaded
+ * machine (load 9: 77 s against 17 s at 4096). Hence a break-even that grows with m:
+ * max(2, ⌈3m/4096⌉) values of λ (2 at 2048, 3 at 4096, 6 at 8192). With the host Jacobi (m ≤ 256,
+ * backends without the kernel) the decomposition costs ~50 Cholesky solves of that size.
+ */
+export function eigenBreakEven(m: number, solver: EigenSolver): number {
+  return solver === 'host' ? 50 : Math.max(2, Math.ceil((3 * m) / 4096));
+}
+
+/**
+ * Whether one eigen-decomposition serving `solves` values of λ beats a Cholesky per λ, with the
+ * eigen solver this backend has for m (none: never).
+ */
+export function eigenPays(
+  m: number,
+  solves: number,
+  solver: EigenSolver | undefined = symmetricEigenSolver(m),
+): boolean {
+  return solver !== undefined && solves >= eigenBreakEven(m, solver);
+}
+
+/** Whether `ridgeSolver` (auto when absent) takes the eigen path for `solves` values of λ. */
+export function takesEigen(
+  requested: RidgeOptions['ridgeSolver'],
+  m: number,
+  solves: number,
+  solver: EigenSolver | undefined = symmetricEigenSolver(m),
+): boolean {
+  return requested === 'eigen' || ((requested ?? 'auto') === 'auto' && eigenPays(m, solves, solver));
+}
+
+/** How many values of λ a ridge option fits: 1, a list's length, or the gcv/loo grid's. */
+export function ridgeSolves(o: RidgeOptions): number {
+  if (typeof o.ridge === 'number') return 1;
+  return Array.isArray(o.ridge) ? o.ridge.length : o.ridgeGrid.length;
+}
+
+/**
+ * Flops of the m×m solves: a Cholesky (m³/3) per λ, or — where the eigen path is taken, as on the
+ * native backend (assumed here: the dry run does not know the backend's eigen solver) — one
+ * decomposition, costed as the break-even number of Cholesky solves it replaces, then O(m²) per λ.
+ * gcv/loo add the inverse diagonal (another m³/3 each on the Cholesky path).
+ */
+export function ridgeSolveFlops(o: RidgeOptions, m: number, k: number): number {
+  const count = ridgeSolves(o);
+  if (takesEigen(o.ridgeSolver, m, count, 'kernel'))
+    return (eigenBreakEven(m, 'kernel') * m ** 3) / 3 + count * 6 * m * m;
+  const perCholesky = (typeof o.ridge === 'string' ? 2 : 1) * (m ** 3 / 3) + 4 * m * m * k;
+  return count * perCholesky;
+}
+
+/** Ridge on p explicit features: primal (p ≤ n, a p×p Gram) or dual (an n×n kernel). */
+export function featureRidgeEstimate(
+  p: number,
+  featureFlops: number,
+  o: RidgeOptions,
+  s: FitSize,
+): WorkEstimate {
+  const { n, k, testN } = s;
+  if (p <= n)
+    return {
+      flops: featureFlops + 2 * n * p * p + ridgeSolveFlops(o, p, k) + 2 * testN * p * k,
+      bytes: F32 * (n * p + 2 * p * p + testN * p),
+    };
+  return {
+    flops: featureFlops + 2 * n * n * p + ridgeSolveFlops(o, n, k) + 2 * testN * n * p,
+    bytes: F32 * (n * p + 2 * n * n + testN * p),
+  };
+}
+
+/** Kernel ridge with a kernel costing `perEntry` flops per pair (2d for a dot product). */
+export function kernelRidgeEstimate(perEntry: number, o: RidgeOptions, s: FitSize): WorkEstimate {
+  const { n, k, testN } = s;
+  return {
+    flops: n * n * perEntry + ridgeSolveFlops(o, n, k) + testN * n * (perEntry + 2 * k),
+    bytes: F32 * 2 * n * n,
+  };
+}
+
+/** Gradient training: forward + backward ≈ 3 × the forward matmuls per step. */
+export function trainingEstimate(
+  steps: number,
+  batch: number,
+  forwardFlopsPerPoint: number,
+  activationsPerPoint: number,
+  s: FitSize,
+): WorkEstimate {
+  return {
+    flops: 3 * steps * batch * forwardFlopsPerPoint + s.testN * forwardFlopsPerPoint,
+    bytes: F32 * (s.n * s.d + 3 * batch * activationsPerPoint),
+  };
+}

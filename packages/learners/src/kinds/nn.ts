@@ -1,0 +1,98 @@
+/**
+ * `nn`: a two-layer network f(x) = s·Σ_j a_j σ(⟨w_j, x⟩ + b_j) trained by gradient descent —
+ * full-batch GD, mini-batch SGD or Adam — with a parametrization (standard | ntk | mean-field),
+ * optional symmetric init (f₀ ≡ 0), per-layer learning rates, schedules and weight decay, MSE or
+ * logistic loss, and early stopping on a held-out split (training/train-two-layer.ts). Every
+ * `recordEvery` steps the training loop records train loss, test risk and (when the target has a
+ * subspace U) the alignment ‖WUᵀ‖²/‖W‖² in the row's `trace`.
+ */
+import { defineLearnerKind, type LearnerFactory, options, type Predictor, z } from '@regimes/core';
+import { activation, activationOption } from '../activations/index.js';
+import { trainingEstimate } from '../cost.js';
+import { lossOption } from '../training/loss.js';
+import { batchSize } from '../training/samples.js';
+import { scheduleOption } from '../training/schedules.js';
+import { totalSteps, trainTwoLayer } from '../training/train-two-layer.js';
+import { initTwoLayer, parametrizations, scales, twoLayerPredictor } from '../training/two-layer.js';
+import { optimizers } from '../training/update.js';
+
+const perLayer = z.union([
+  z.number().min(0),
+  z.strictObject({ first: z.number().min(0), readout: z.number().min(0) }),
+]);
+
+export const networkOptions = options({
+  width: z.number().int().min(1).default(512).describe('N, the number of neurons'),
+  activation: activationOption,
+  parametrization: z
+    .enum(parametrizations)
+    .default('ntk')
+    .describe('sets the output scale s, the init and the lr scale'),
+  bias: z.number().min(0).default(0).describe('init std of trained biases b (0: no biases)'),
+  symmetric: z.boolean().default(false).describe('paired neurons with opposite a, so f₀ ≡ 0 (width even)'),
+  train: z.enum(['both', 'first', 'readout']).default('both').describe('which layers train'),
+  optimizer: z.enum(optimizers).default('gd').describe('full-batch GD, mini-batch SGD, or Adam (mini-batch)'),
+  batchSize: z.number().int().min(1).default(256).describe('mini-batch size for sgd and adam'),
+  lr: perLayer.default(0.1).describe('learning rate, or { first, readout }'),
+  schedule: scheduleOption,
+  stepEvery: z.number().int().min(1).default(1000).describe('steps between ×0.1 drops for schedule: step'),
+  weightDecay: perLayer.default(0).describe('weight decay, or { first, readout }'),
+  loss: lossOption,
+  steps: z.number().int().min(1).optional().describe('training steps (default 1000)'),
+  epochs: z.number().int().min(1).optional().describe('passes over the data (instead of steps)'),
+  recordEvery: z
+    .number()
+    .int()
+    .min(1)
+    .default(50)
+    .describe('steps between recorded points of the learning curve'),
+  earlyStopping: z
+    .strictObject({
+      fraction: z.number().gt(0).lt(1).default(0.1).describe('share of the training set held out'),
+      patience: z.number().int().min(1).default(5).describe('records without improvement before stopping'),
+    })
+    .optional()
+    .describe('stop when the held-out loss stops improving, and keep the best weights'),
+  divergence: z
+    .number()
+    .positive()
+    .default(1e6)
+    .describe('a recorded loss above this (or NaN) stops the run as diverged'),
+}).superRefine((o, ctx) => {
+  const fail = (path: string, message: string) => ctx.addIssue({ code: 'custom', path: [path], message });
+  if (o.steps !== undefined && o.epochs !== undefined) fail('epochs', 'give steps or epochs, not both');
+  if (o.symmetric && o.width % 2)
+    fail('width', `symmetric init pairs neurons: width must be even, got ${o.width}`);
+  const wd =
+    typeof o.weightDecay === 'number' ? { first: o.weightDecay, readout: o.weightDecay } : o.weightDecay;
+  if (o.train === 'readout' && wd.first > 0 && typeof o.weightDecay !== 'number')
+    fail('weightDecay', 'weight decay on the first layer, which does not train (train: readout)');
+  if (o.train === 'first' && wd.readout > 0 && typeof o.weightDecay !== 'number')
+    fail('weightDecay', 'weight decay on the readout, which does not train (train: first)');
+  if (o.optimizer === 'gd' && o.epochs !== undefined) fail('epochs', 'full-batch gd counts steps; use steps');
+});
+
+export type NetworkOptions = z.output<typeof networkOptions>;
+
+export const network: LearnerFactory = defineLearnerKind({
+  kind: 'nn',
+  description:
+    'two-layer network trained by GD / SGD / Adam (standard, ntk or mean-field parametrization); records learning curves',
+  options: networkOptions,
+  estimate: (o, s) =>
+    trainingEstimate(totalSteps(o, s.n), batchSize(o, s.n), 2 * o.width * (s.d + s.k), o.width, s),
+  create(o) {
+    const sigma = activation(o.activation);
+    return {
+      async fit(train, ctx): Promise<Predictor> {
+        ctx.signal.throwIfAborted();
+        const [, d] = train.x.shape;
+        const { output: s, readoutInit } = scales(o.parametrization, o.width);
+        const initial = initTwoLayer(ctx.rng.child('init'), o, d, train.y.shape[1], readoutInit);
+        const { params, steps, stopped } = await trainTwoLayer(initial, train, o, ctx);
+        const predictor = twoLayerPredictor(params, sigma, s);
+        return { ...predictor, diagnostics: { steps, 'early-stopped': stopped ? 1 : 0 } };
+      },
+    };
+  },
+});

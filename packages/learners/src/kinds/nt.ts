@@ -1,0 +1,40 @@
+/**
+ * `nt`: the neural tangent model of Ghorbani, Mei, Misiakiewicz & Montanari 2019 — a two-layer
+ * network linearized around a frozen random first layer, fitted by ridge (readout/tangent.ts).
+ * The learned directions G are exposed as the predictor's first layer.
+ */
+import { defineLearnerKind, type LearnerFactory, options, z } from '@regimes/core';
+import { activation } from '../activations/index.js';
+import { featureRidgeEstimate, kernelRidgeEstimate } from '../cost.js';
+import { firstLayerOptions } from '../readout/first-layer.js';
+import { ridgeOptions } from '../readout/ridge.js';
+import { fitNeuralTangent } from '../readout/tangent.js';
+
+export const neuralTangentOptions = options({
+  ...firstLayerOptions,
+  weights: z
+    .enum(['sphere', 'gaussian'])
+    .default('gaussian')
+    .describe('rows of W: uniform on the unit sphere, or N(0, I/d)'),
+  layers: z
+    .enum(['first', 'both'])
+    .default('first')
+    .describe('linearize the first layer only, or also train the readout'),
+  ...ridgeOptions,
+});
+
+export const neuralTangent: LearnerFactory = defineLearnerKind({
+  kind: 'nt',
+  description:
+    'neural tangent model (Ghorbani et al. 2019): linearized two-layer net around a frozen random W, by ridge',
+  options: neuralTangentOptions,
+  // N·d features x ⊗ σ'(Wx); their kernel is (x·x')(σ'·σ')/N: 2(d + N) flops per pair
+  estimate: (o, s) =>
+    o.width * s.d <= s.n
+      ? featureRidgeEstimate(o.width * s.d, 2 * (s.n + s.testN) * o.width * s.d, o, s)
+      : kernelRidgeEstimate(2 * (s.d + o.width), o, s),
+  create(o) {
+    const sigma = activation(o.activation);
+    return { fit: (train, ctx) => fitNeuralTangent(o, sigma, train, ctx) };
+  },
+});

@@ -1,0 +1,240 @@
+/**
+ * Ridge solves shared by the kernel-side learners. A system is A = M + nλI with M positive
+ * semi-definite given by column panels (the kernel matrix K in the dual, ΦᵀΦ in the primal),
+ * described by the diagnostics the results row records: train risk, effective degrees of freedom
+ * df = tr(M A⁻¹), the relative residual of the solve, and which solver ran. λ may be a number, a
+ * list (one row per λ), or chosen in closed form by GCV or LOO over a grid.
+ *
+ * Two solvers (solvers.ts): a Cholesky per λ, or one eigen-decomposition for every λ; either is
+ * refined once. `ridgeSolver: auto` takes the eigen path when it is available and the measured cost rule
+ * (`eigenPays` in cost.ts) says one decomposition costs less than the factorizations it replaces.
+ */
+import { RegimesError, z } from '@regimes/core';
+import { type ColumnPanels, symmetricEigenSolver, symmetricProduct } from '@regimes/numerics';
+import * as tf from '@tensorflow/tfjs-core';
+import { takesEigen } from '../cost.js';
+import { choleskyInverse, EigenRidge, scalar, type ShiftedInverse } from './solvers.js';
+
+/** 10^from, 10^(from+1), …, 10^to (exact decimal values). */
+const decades = (from: number, to: number) =>
+  Array.from({ length: to - from + 1 }, (_, i) => Number(`1e${from + i}`));
+
+export const ridgeOptions = {
+  ridge: z
+    .union([z.number().min(0), z.array(z.number().min(0)).min(1), z.enum(['gcv', 'loo'])])
+    .default(1e-3)
+    .describe('λ in (1/n)‖residual‖² + λ‖coefficients‖²: a number, a list (a row per λ), or gcv / loo'),
+  ridgeGrid: z
+    .array(z.number().positive())
+    .min(2)
+    .default(decades(-6, 1))
+    .describe('candidate λ for gcv / loo'),
+  ridgeSolver: z
+    .enum(['auto', 'eigen', 'cholesky'])
+    .default('auto')
+    .describe(
+      'auto: one eigen-decomposition for all λ when it costs less than a Cholesky per λ; eigen; cholesky',
+    ),
+};
+
+export type RidgeOptions = {
+  ridge: number | number[] | 'gcv' | 'loo';
+  ridgeGrid: number[];
+  ridgeSolver?: 'auto' | 'eigen' | 'cholesky';
+};
+
+export interface RidgeSystem {
+  /** Size of the system: n (dual) or the number of features (primal). */
+  readonly m: number;
+  /** Number of training samples. */
+  readonly n: number;
+  readonly panels: ColumnPanels;
+  /** M whole (m×m, symmetric) where the system holds it anyway (the primal Gram matrix). */
+  readonly matrix?: tf.Tensor2D;
+  /** Right-hand side: y (dual) or Φᵀy (primal), m×k. */
+  readonly rhs: tf.Tensor2D;
+  readonly labels: tf.Tensor2D;
+  /** Mean of diag M, the scale of jitter. */
+  readonly meanDiagonal: number;
+  /** Train predictions for coefficients c at ridge shift nλ. */
+  trainPrediction(coefficients: tf.Tensor2D, shift: number): tf.Tensor2D;
+  /** Frees what the system holds (the primal Gram matrix and right-hand side). */
+  release?(): void;
+  /**
+   * Primal: Φᵀ (m×n, a new tensor), whose columns give the leverages H_ii = φ_iᵀA⁻¹φ_i. Absent in
+   * the dual, where H = M A⁻¹ = I − nλA⁻¹ gives H_ii = 1 − nλ(A⁻¹)_ii.
+   */
+  leverageRows?(): tf.Tensor2D;
+}
+
+export interface RidgeFit {
+  readonly lambda: number;
+  readonly coefficients: tf.Tensor2D;
+  readonly diagnostics: Record<string, number>;
+}
+
+type Selection = 'gcv' | 'loo' | undefined;
+
+/** The λ to fit — the number, the list, or the grid gcv / loo choose from — and the criterion. */
+function lambdasOf(options: RidgeOptions): { select: Selection; lambdas: number[] } {
+  const select = typeof options.ridge === 'string' ? options.ridge : undefined;
+  const lambdas: number[] = select
+    ? options.ridgeGrid
+    : Array.isArray(options.ridge)
+      ? options.ridge
+      : [options.ridge as number];
+  return { select, lambdas };
+}
+
+/** Whether the eigen path serves this system (`ridgeSolver: eigen` where it is missing: an error). */
+function useEigen(options: RidgeOptions, m: number, solves: number): boolean {
+  const requested = options.ridgeSolver ?? 'auto';
+  if (requested === 'eigen' && !symmetricEigenSolver(m))
+    throw new RegimesError(
+      `ridgeSolver: eigen needs a symmetric eigen-decomposition of the ${m}×${m} system, which the '${tf.getBackend()}' backend lacks`,
+      { hint: "use the native backend (OpenBLAS), or ridgeSolver: 'auto' / 'cholesky'" },
+    );
+  return takesEigen(requested, m, solves);
+}
+
+/**
+ * c = A⁻¹b with one step of iterative refinement, c ← c + A⁻¹(b − Ac), and the relative residual
+ * ‖b − Ac‖/‖b‖ after it.
+ */
+async function refinedSolve(
+  system: RidgeSystem,
+  inverse: ShiftedInverse,
+  product: (c: tf.Tensor2D) => tf.Tensor2D,
+): Promise<{ coefficients: tf.Tensor2D; residual: number }> {
+  const residualOf = (c: tf.Tensor2D) => {
+    const mc = product(c);
+    const r = tf.tidy(() => tf.sub(system.rhs, tf.add(mc, tf.mul(c, inverse.shift))) as tf.Tensor2D);
+    mc.dispose();
+    return r;
+  };
+  const first = inverse.solve(system.rhs);
+  const r0 = residualOf(first);
+  const correction = inverse.solve(r0);
+  const coefficients = tf.add(first, correction) as tf.Tensor2D;
+  tf.dispose([first, correction, r0]);
+  try {
+    const r1 = residualOf(coefficients);
+    const residual =
+      (await scalar(tf.norm(r1))) / Math.max(await scalar(tf.norm(system.rhs)), Number.MIN_VALUE);
+    r1.dispose();
+    return { coefficients, residual };
+  } catch (error) {
+    coefficients.dispose();
+    throw error;
+  }
+}
+
+/**
+ * Mean of ((y_i − ŷ_i)/(1 − H_ii))² over samples and outputs: H_ii = φ_iᵀA⁻¹φ_i from the primal's
+ * leverage rows, or 1 − shift·(A⁻¹)_ii in the dual.
+ */
+async function leaveOneOut(
+  system: RidgeSystem,
+  inverse: ShiftedInverse,
+  rows: tf.Tensor2D | undefined,
+  prediction: tf.Tensor2D,
+): Promise<number> {
+  const n = system.n;
+  const h = rows
+    ? await inverse.quadraticForms(rows)
+    : Float64Array.from(await inverse.inverseDiagonal(), (v) => 1 - inverse.shift * v);
+  const difference = tf.sub(system.labels, prediction);
+  const residuals = await difference.data();
+  difference.dispose();
+  const k = system.labels.shape[1];
+  let sum = 0;
+  for (let i = 0; i < n; i++) for (let c = 0; c < k; c++) sum += (residuals[i * k + c]! / (1 - h[i]!)) ** 2;
+  return sum / (n * k);
+}
+
+/** The fit for one λ, its diagnostics, and its gcv / loo score when λ is being chosen. */
+async function fitLambda(
+  system: RidgeSystem,
+  inverse: ShiftedInverse,
+  product: (c: tf.Tensor2D) => tf.Tensor2D,
+  lambda: number,
+  select: Selection,
+  rows: tf.Tensor2D | undefined,
+): Promise<{ fit: RidgeFit; score: number | undefined }> {
+  const { coefficients, residual } = await refinedSolve(system, inverse, product);
+  let prediction: tf.Tensor2D | undefined;
+  try {
+    const df = await inverse.df();
+    prediction = system.trainPrediction(coefficients, inverse.shift);
+    const trainRisk = await scalar(tf.tidy(() => tf.mean(tf.squaredDifference(prediction!, system.labels))));
+    const diagnostics: Record<string, number> = {
+      'train-risk': trainRisk,
+      df,
+      'solve-residual': residual,
+      eigen: inverse.eigen ? 1 : 0,
+      ...(inverse.jitter ? { jitter: inverse.jitter } : {}),
+    };
+    let score: number | undefined;
+    if (select === 'gcv') score = trainRisk / (1 - df / system.n) ** 2;
+    if (select === 'loo') score = await leaveOneOut(system, inverse, rows, prediction);
+    if (score !== undefined) diagnostics[select!] = score;
+    return { fit: { lambda, coefficients, diagnostics }, score };
+  } catch (error) {
+    coefficients.dispose();
+    throw error;
+  } finally {
+    prediction?.dispose();
+  }
+}
+
+/** Fit for each λ requested (one for a number, gcv or loo; several for a list). */
+export async function fitRidge(
+  system: RidgeSystem,
+  options: RidgeOptions,
+  signal: AbortSignal,
+  block = 256,
+): Promise<RidgeFit[]> {
+  const { select, lambdas } = lambdasOf(options);
+  const eigen = useEigen(options, system.m, lambdas.length);
+  const fits: RidgeFit[] = [];
+  let best: { score: number; fit: RidgeFit } | undefined;
+  let decomposition: EigenRidge | undefined;
+  const rows = select === 'loo' ? system.leverageRows?.() : undefined;
+  try {
+    signal.throwIfAborted();
+    if (eigen) decomposition = await EigenRidge.create(system, block);
+    const product = (c: tf.Tensor2D) =>
+      decomposition ? decomposition.product(c) : symmetricProduct(system.panels, system.m, c, block);
+    for (const lambda of lambdas) {
+      signal.throwIfAborted();
+      const shift = system.n * lambda;
+      const inverse = decomposition?.serves(shift)
+        ? decomposition.shifted(shift)
+        : await choleskyInverse(system, shift, block);
+      let fitted: Awaited<ReturnType<typeof fitLambda>>;
+      try {
+        fitted = await fitLambda(system, inverse, product, lambda, select, rows);
+      } finally {
+        inverse.dispose();
+      }
+      const { fit, score } = fitted;
+      if (score === undefined) fits.push(fit);
+      else if (!best || score < best.score) {
+        best?.fit.coefficients.dispose();
+        best = { score, fit };
+      } else fit.coefficients.dispose();
+    }
+  } catch (error) {
+    for (const fit of fits) fit.coefficients.dispose();
+    best?.fit.coefficients.dispose();
+    throw error;
+  } finally {
+    decomposition?.dispose();
+    rows?.dispose();
+  }
+  if (best) {
+    best.fit.diagnostics.lambda = best.fit.lambda;
+    fits.push(best.fit);
+  }
+  return fits;
+}

@@ -1,0 +1,183 @@
+/**
+ * The two ways to apply (M + shift·I)⁻¹ for one λ of a ridge system (ridge.ts):
+ * - Cholesky per λ: the blocked factorization of numerics, M consumed in panels and never held whole
+ *   beside its factor (memory: one copy), a factorization per λ.
+ * - one eigen-decomposition M = Q diag(μ) Qᵀ for all λ (as sklearn's RidgeCV): per λ,
+ *   A⁻¹b = Q diag(1/(μ + nλ)) Qᵀ b, df = Σ μ_i/(μ_i + nλ), diag(A⁻¹)_i = Σ_j Q_ij²/(μ_j + nλ), all
+ *   O(m²) per λ. Needs M and Q whole (two copies) and a backend with the eigen kernel (native: LAPACK
+ *   dsyevd) or m ≤ 256 (host Jacobi).
+ */
+import {
+  choleskyPanels,
+  choleskySolveTensor,
+  disposeFactor,
+  inverseDiagonal,
+  solveLower,
+  symmetricEigenTensor,
+} from '@regimes/numerics';
+import * as tf from '@tensorflow/tfjs-core';
+import type { RidgeSystem } from './ridge.js';
+
+/** (M + shift·I)⁻¹ for one λ, by whichever solver serves it. */
+export interface ShiftedInverse {
+  /** The shift actually applied: nλ plus any jitter. */
+  readonly shift: number;
+  readonly jitter: number;
+  readonly eigen: boolean;
+  solve(b: tf.Tensor2D): tf.Tensor2D;
+  /** tr(M A⁻¹). */
+  df(): Promise<number>;
+  /** diag(A⁻¹). */
+  inverseDiagonal(): Promise<Float64Array>;
+  /** diag(Rᵀ A⁻¹ R) for R m×c. */
+  quadraticForms(rows: tf.Tensor2D): Promise<Float64Array>;
+  dispose(): void;
+}
+
+/** A scalar tensor's value on the host; the tensor is freed. */
+export async function scalar(t: tf.Tensor): Promise<number> {
+  const [v] = await t.data();
+  t.dispose();
+  return v!;
+}
+
+/** A tensor's values on the host in float64; the tensor is freed. */
+async function hostColumn(t: tf.Tensor): Promise<Float64Array> {
+  const values = Float64Array.from(await t.data());
+  t.dispose();
+  return values;
+}
+
+/** (M + shift·I)⁻¹ by the blocked Cholesky of the system's panels, with jitter if float32 needs it. */
+export async function choleskyInverse(
+  system: RidgeSystem,
+  shift: number,
+  block: number,
+): Promise<ShiftedInverse> {
+  const factor = await choleskyPanels(system.panels, system.m, {
+    shift,
+    block,
+    meanDiagonal: system.meanDiagonal,
+  });
+  let diagonal: Promise<Float64Array> | undefined;
+  const inverseDiag = () => (diagonal ??= inverseDiagonal(factor));
+  const total = shift + factor.jitter;
+  return {
+    shift: total,
+    jitter: factor.jitter,
+    eigen: false,
+    solve: (b) => choleskySolveTensor(factor, b),
+    // df = tr(M A⁻¹) = m − shift·tr(A⁻¹)
+    df: async () => system.m - total * (await inverseDiag()).reduce((a, b) => a + b, 0),
+    inverseDiagonal: inverseDiag,
+    quadraticForms: (rows) => hostColumn(tf.tidy(() => tf.sum(tf.square(solveLower(factor, rows)), 0))),
+    dispose: () => disposeFactor(factor),
+  };
+}
+
+/**
+ * M = Q diag(μ) Qᵀ once, for every λ. M comes from the system whole (primal) or is assembled from
+ * its panels on the host as its lower triangle L (the kernel reads no more), so that
+ * M x = Lx + Lᵀx − diag(M)∘x serves the refinement without recomputing the kernel.
+ */
+export class EigenRidge {
+  private squaredVectors?: tf.Tensor2D;
+  private projection?: { rows: tf.Tensor2D; squared: tf.Tensor2D };
+
+  private constructor(
+    readonly values: Float64Array,
+    readonly vectors: tf.Tensor2D,
+    private readonly lower: tf.Tensor2D | undefined,
+    private readonly diagonal: tf.Tensor2D | undefined,
+    private readonly matrix: tf.Tensor2D | undefined,
+  ) {}
+
+  static async create(system: RidgeSystem, block: number): Promise<EigenRidge> {
+    const m = system.m;
+    let lower: tf.Tensor2D | undefined;
+    let diagonal: tf.Tensor2D | undefined;
+    if (!system.matrix) {
+      const host = new Float32Array(m * m);
+      for (let s = 0; s < m; s += block) {
+        const b = Math.min(block, m - s);
+        const panel = system.panels(s, b);
+        const data = await panel.data();
+        panel.dispose();
+        for (let i = s; i < m; i++) {
+          const row = (i - s) * b;
+          const count = Math.min(b, i - s + 1);
+          for (let j = 0; j < count; j++) host[i * m + s + j] = data[row + j]!;
+        }
+      }
+      diagonal = tf.tensor2d(
+        Float32Array.from({ length: m }, (_, i) => host[i * m + i]!),
+        [m, 1],
+      );
+      lower = tf.tensor2d(host, [m, m]);
+    }
+    try {
+      const eigen = await symmetricEigenTensor(system.matrix ?? lower!);
+      const values = Float64Array.from(await eigen.values.data());
+      eigen.values.dispose();
+      return new EigenRidge(values, eigen.vectors, lower, diagonal, system.matrix);
+    } catch (error) {
+      tf.dispose([lower, diagonal].filter((t): t is tf.Tensor2D => t !== undefined));
+      throw error;
+    }
+  }
+
+  /** M x. */
+  product(x: tf.Tensor2D): tf.Tensor2D {
+    if (this.matrix) return tf.matMul(this.matrix, x);
+    const l = this.lower!;
+    const d = this.diagonal!;
+    return tf.tidy(() => tf.sub(tf.add(tf.matMul(l, x), tf.matMul(l, x, true, false)), tf.mul(d, x)));
+  }
+
+  /**
+   * Whether the shift is large enough for the decomposition to serve it: μ_min + shift above
+   * 1e-6·μ_max (a condition number of 10⁶, beyond which float32 results carry no digit; far above
+   * dsyevd's error on the float32 matrix, ~1e-15·μ_max). Below it, float32 M itself is numerically
+   * singular and the Cholesky path, with its jitter, handles that λ.
+   */
+  serves(shift: number): boolean {
+    const top = Math.max(Math.abs(this.values[0]!), Number.MIN_VALUE);
+    return this.values[this.values.length - 1]! + shift > 1e-6 * top;
+  }
+
+  shifted(shift: number): ShiftedInverse {
+    const m = this.values.length;
+    const weights = tf.tensor2d(
+      Float32Array.from(this.values, (mu) => 1 / (mu + shift)),
+      [m, 1],
+    );
+    const q = this.vectors;
+    return {
+      shift,
+      jitter: 0,
+      eigen: true,
+      solve: (b) => tf.tidy(() => tf.matMul(q, tf.mul(tf.matMul(q, b, true, false), weights))),
+      df: async () => this.values.reduce((sum, mu) => sum + mu / (mu + shift), 0),
+      inverseDiagonal: async () => {
+        this.squaredVectors ??= tf.tidy(() => tf.square(q));
+        return hostColumn(tf.matMul(this.squaredVectors, weights));
+      },
+      quadraticForms: async (rows) => {
+        if (this.projection?.rows !== rows) {
+          this.projection?.squared.dispose();
+          this.projection = { rows, squared: tf.tidy(() => tf.square(tf.matMul(q, rows, true, false))) };
+        }
+        return hostColumn(tf.matMul(weights, this.projection.squared, true, false));
+      },
+      dispose: () => weights.dispose(),
+    };
+  }
+
+  dispose(): void {
+    tf.dispose(
+      [this.vectors, this.lower, this.diagonal, this.squaredVectors, this.projection?.squared].filter(
+        (t): t is tf.Tensor2D => t !== undefined,
+      ),
+    );
+  }
+}

@@ -1,0 +1,82 @@
+/**
+ * Parts of a training set: the split of the two-stage learners, the held-out part of early stopping,
+ * and the mini-batches of a training run.
+ */
+import type { Dataset, Rng } from '@regimes/core';
+import * as tf from '@tensorflow/tfjs-core';
+import type { Optimizer } from './update.js';
+
+/** The first `fraction` of the samples and the rest, as two datasets the caller disposes. */
+export function splitSample(train: Dataset, fraction: number) {
+  const [n, d] = train.x.shape;
+  const k = train.y.shape[1];
+  const n1 = Math.max(1, Math.min(n - 1, Math.round(n * fraction)));
+  const first = { x: tf.slice(train.x, [0, 0], [n1, d]), y: tf.slice(train.y, [0, 0], [n1, k]) };
+  const second = { x: tf.slice(train.x, [n1, 0], [n - n1, d]), y: tf.slice(train.y, [n1, 0], [n - n1, k]) };
+  return { first, second, dispose: () => tf.dispose([first.x, first.y, second.x, second.y]) };
+}
+
+/** The last `fraction` of the samples held out (at least one kept), as two datasets freed by `dispose`. */
+export function holdOut(train: Dataset, fraction: number) {
+  const keep = Math.max(1, Math.round(train.x.shape[0] * (1 - fraction)));
+  const held = {
+    x: tf.slice(train.x, [keep, 0], [-1, -1]) as tf.Tensor2D,
+    y: tf.slice(train.y, [keep, 0], [-1, -1]) as tf.Tensor2D,
+  };
+  const kept = {
+    x: tf.slice(train.x, [0, 0], [keep, -1]) as tf.Tensor2D,
+    y: tf.slice(train.y, [0, 0], [keep, -1]) as tf.Tensor2D,
+  };
+  return { kept, held, dispose: () => tf.dispose([held.x, held.y, kept.x, kept.y]) };
+}
+
+/** How a run batches: an optimizer (full-batch for gd) and a mini-batch size. */
+export interface Batching {
+  readonly optimizer: Optimizer;
+  readonly batchSize: number;
+}
+
+/** The samples in one step's batch out of n: all of them for gd or a batch no smaller than n. */
+export function batchSize(o: Batching, n: number): number {
+  return o.optimizer !== 'gd' && o.batchSize < n ? o.batchSize : n;
+}
+
+/** Steps per pass over n samples. */
+export function stepsPerEpoch(o: Batching, n: number): number {
+  return Math.ceil(n / batchSize(o, n));
+}
+
+/**
+ * The batch of each step: the whole training set, or mini-batches that walk through a fresh
+ * permutation of it each epoch (drawn from the learner's stream, `batches`, epoch).
+ */
+export class Batches {
+  private readonly size: number;
+  private readonly perEpoch: number;
+  private order: Int32Array | undefined;
+
+  constructor(
+    private readonly data: Dataset,
+    o: Batching,
+    private readonly rng: Rng,
+  ) {
+    this.size = batchSize(o, data.x.shape[0]);
+    this.perEpoch = stepsPerEpoch(o, data.x.shape[0]);
+  }
+
+  /** The batch of `step` (from 1) and what frees it. */
+  take(step: number): { batch: Dataset; release(): void } {
+    const n = this.data.x.shape[0];
+    if (this.size === n) return { batch: this.data, release: () => {} };
+    const within = (step - 1) % this.perEpoch;
+    if (within === 0)
+      this.order = this.rng.child('batches', Math.floor((step - 1) / this.perEpoch)).permutation(n);
+    const indices = tf.tensor1d(
+      this.order!.subarray(within * this.size, Math.min(n, (within + 1) * this.size)),
+      'int32',
+    );
+    const batch = { x: tf.gather(this.data.x, indices), y: tf.gather(this.data.y, indices) };
+    indices.dispose();
+    return { batch, release: () => tf.dispose([batch.x, batch.y]) };
+  }
+}

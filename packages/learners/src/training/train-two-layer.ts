@@ -1,0 +1,122 @@
+/**
+ * Training a two-layer network (`nn`): per-layer learning rates and weight decay, a
+ * parametrization's learning-rate scale, a schedule, which layers train, and early stopping on a
+ * held-out part of the training set that keeps the best weights — over the one training loop.
+ */
+import type { Dataset, FitContext } from '@regimes/core';
+import { activation, type ActivationSpec } from '../activations/index.js';
+import type { Loss } from './loss.js';
+import { type LoopOptions, trainLoop, type Trainee, type Stage } from './loop.js';
+import { holdOut, stepsPerEpoch } from './samples.js';
+import { scheduleFactor, type Schedule } from './schedules.js';
+import {
+  cloneTwoLayer,
+  disposeTwoLayer,
+  forward,
+  gradients,
+  type Parametrization,
+  scales,
+  type TwoLayer,
+} from './two-layer.js';
+import { descend, ParameterUpdate } from './update.js';
+
+type PerLayer = number | { first: number; readout: number };
+
+/** The options of `nn` that training reads. */
+export interface TwoLayerTraining extends LoopOptions {
+  readonly width: number;
+  readonly activation: ActivationSpec;
+  readonly parametrization: Parametrization;
+  readonly train: 'both' | 'first' | 'readout';
+  readonly lr: PerLayer;
+  readonly schedule: Schedule;
+  readonly stepEvery: number;
+  readonly weightDecay: PerLayer;
+  readonly loss: Loss;
+  readonly steps?: number | undefined;
+  readonly epochs?: number | undefined;
+  readonly earlyStopping?: { fraction: number; patience: number } | undefined;
+}
+
+const pair = (v: PerLayer) => (typeof v === 'number' ? { first: v, readout: v } : v);
+
+/** The run's length: `steps`, or `epochs` passes over n samples, or 1000 steps. */
+export function totalSteps(o: TwoLayerTraining, n: number): number {
+  return o.steps ?? (o.epochs !== undefined ? o.epochs * stepsPerEpoch(o, n) : 1000);
+}
+
+/** The update of one step: gradients by hand, then each trained layer by its own rule and rate. */
+function twoLayerTrainee(
+  o: TwoLayerTraining,
+  initial: TwoLayer,
+  total: number,
+): Trainee<Stage> & { readonly params: TwoLayer; dispose(): void } {
+  const sigma = activation(o.activation);
+  const { output: s, lr: lrScale } = scales(o.parametrization, o.width);
+  const lr = pair(o.lr);
+  const wd = pair(o.weightDecay);
+  const trainFirst = o.train !== 'readout';
+  const trainReadout = o.train !== 'first';
+  // w, b, a
+  const updates = [wd.first, wd.first, wd.readout].map((decay) => new ParameterUpdate(o.optimizer, decay));
+  let params = initial;
+  return {
+    get params() {
+      return params;
+    },
+    predict: (x) => forward(params, x, sigma, s),
+    firstLayer: () => params.w,
+    update(batch, _stage, step) {
+      const factor = scheduleFactor(o.schedule, step - 1, total, o.stepEvery) * lrScale;
+      const p = params;
+      const [w, b, a] = descend(
+        [p.w, p.b, p.a],
+        () => {
+          const g = gradients(p, batch.x, batch.y, sigma, s, o.loss);
+          return [trainFirst ? g.w : undefined, trainFirst ? g.b : undefined, trainReadout ? g.a : undefined];
+        },
+        updates,
+        [lr.first * factor, lr.first * factor, lr.readout * factor],
+      );
+      params = { w: w!, b, a: a! };
+    },
+    dispose: () => {
+      for (const update of updates) update.dispose();
+    },
+  };
+}
+
+/** Train a two-layer network from `initial` (consumed); returns the trained parameters. */
+export async function trainTwoLayer(
+  initial: TwoLayer,
+  train: Dataset,
+  o: TwoLayerTraining,
+  ctx: FitContext,
+): Promise<{ params: TwoLayer; steps: number; stopped: boolean }> {
+  const split = o.earlyStopping ? holdOut(train, o.earlyStopping.fraction) : undefined;
+  const data = split?.kept ?? train;
+  const total = totalSteps(o, data.x.shape[0]);
+  const trainee = twoLayerTrainee(o, initial, total);
+  let best: TwoLayer | undefined;
+  const early = split && {
+    held: split.held,
+    patience: o.earlyStopping!.patience,
+    improved: () => {
+      if (best) disposeTwoLayer(best);
+      best = cloneTwoLayer(trainee.params);
+    },
+  };
+  try {
+    const { steps, stopped } = await trainLoop(data, [{ steps: total }], trainee, o, ctx, early);
+    if (!best) return { params: trainee.params, steps, stopped };
+    disposeTwoLayer(trainee.params);
+    return { params: best, steps, stopped };
+  } catch (error) {
+    disposeTwoLayer(trainee.params);
+    if (best) disposeTwoLayer(best);
+    throw error;
+  } finally {
+    trainee.dispose();
+    split?.dispose();
+  }
+}

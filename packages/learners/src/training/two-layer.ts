@@ -1,0 +1,113 @@
+/**
+ * Two-layer networks f(x) = s · Σ_j a_j σ(⟨w_j, x⟩ + b_j) with hand-written backward passes
+ * (a few matMuls, like a numpy implementation), so a training step is one tf.tidy with no tape.
+ * The gradients are tested against finite differences of a float64 reference.
+ */
+import { type Predictor, type Rng, randomNormal } from '@regimes/core';
+import * as tf from '@tensorflow/tfjs-core';
+import type { Activation } from '../activations/index.js';
+import { type Loss, lossAndSlope } from './loss.js';
+
+export interface TwoLayer {
+  w: tf.Tensor2D; // N×d
+  b: tf.Tensor2D | undefined; // 1×N
+  a: tf.Tensor2D; // N×k
+}
+
+export const parametrizations = ['standard', 'ntk', 'mean-field'] as const;
+export type Parametrization = (typeof parametrizations)[number];
+
+/**
+ * Output scale s, readout init scale, and the factor on the learning rate:
+ *   standard:   s = 1,    a ~ N(0, 1/N)
+ *   ntk:        s = 1/√N, a ~ N(0, 1)
+ *   mean-field: s = 1/N,  a ~ N(0, 1), learning rates × N (so that features move by O(1))
+ * First-layer rows w ~ N(0, I/d) in all three.
+ */
+export function scales(p: Parametrization, width: number) {
+  switch (p) {
+    case 'standard':
+      return { output: 1, readoutInit: 1 / Math.sqrt(width), lr: 1 };
+    case 'ntk':
+      return { output: 1 / Math.sqrt(width), readoutInit: 1, lr: 1 };
+    case 'mean-field':
+      return { output: 1 / width, readoutInit: 1, lr: width };
+  }
+}
+
+/** Draw the parameters; `symmetric` pairs neuron j with j + N/2 (same w, b; opposite a), so f₀ ≡ 0. */
+export function initTwoLayer(
+  rng: Rng,
+  o: { width: number; bias: number; symmetric: boolean },
+  d: number,
+  k: number,
+  readoutInit: number,
+): TwoLayer {
+  const half = o.symmetric ? o.width / 2 : o.width;
+  const wHalf = randomNormal(rng.child('W'), half, d, 1 / Math.sqrt(d));
+  const aHalf = randomNormal(rng.child('a'), half, k, readoutInit);
+  const bHalf = o.bias > 0 ? randomNormal(rng.child('b'), 1, half, o.bias) : undefined;
+  if (!o.symmetric) return { w: wHalf, a: aHalf, b: bHalf };
+  const w = tf.concat([wHalf, wHalf], 0);
+  const a = tf.tidy(() => tf.concat([aHalf, tf.neg(aHalf)], 0));
+  const b = bHalf ? tf.concat([bHalf, bHalf], 1) : undefined;
+  tf.dispose([wHalf, aHalf, ...(bHalf ? [bHalf] : [])]);
+  return { w, a, b };
+}
+
+export function disposeTwoLayer(p: TwoLayer): void {
+  tf.dispose([p.w, p.a, ...(p.b ? [p.b] : [])]);
+}
+
+export function cloneTwoLayer(p: TwoLayer): TwoLayer {
+  return { w: p.w.clone(), a: p.a.clone(), b: p.b?.clone() };
+}
+
+/** f(x). Inside tidy. */
+export function forward(p: TwoLayer, x: tf.Tensor2D, sigma: Activation, s: number): tf.Tensor2D {
+  const pre = tf.matMul(x, p.w, false, true);
+  const h = sigma.sigma(p.b ? tf.add(pre, p.b) : pre);
+  return tf.mul(tf.matMul(h, p.a), s) as tf.Tensor2D;
+}
+
+export interface Gradients {
+  loss: tf.Scalar;
+  w: tf.Tensor2D;
+  b: tf.Tensor2D | undefined;
+  a: tf.Tensor2D;
+}
+
+/** The loss and its gradients by hand: da = s·hᵀ∂f, dz = s·(∂f aᵀ) ⊙ σ'(z), dW = dzᵀx, db = Σ_i dz. Inside tidy. */
+export function gradients(
+  p: TwoLayer,
+  x: tf.Tensor2D,
+  y: tf.Tensor2D,
+  sigma: Activation,
+  s: number,
+  loss: Loss,
+): Gradients {
+  const pre0 = tf.matMul(x, p.w, false, true);
+  const pre = p.b ? tf.add(pre0, p.b) : pre0;
+  const h = sigma.sigma(pre) as tf.Tensor2D;
+  const f = tf.mul(tf.matMul(h, p.a), s) as tf.Tensor2D;
+  const { value, slope } = lossAndSlope(loss, f, y);
+  const a = tf.mul(tf.matMul(h, slope, true, false), s) as tf.Tensor2D;
+  const dz = tf.mul(tf.mul(tf.matMul(slope, p.a, false, true), s), sigma.derivative(pre)) as tf.Tensor2D;
+  const w = tf.matMul(dz, x, true, false) as tf.Tensor2D;
+  const b = p.b ? (tf.sum(dz, 0, true) as tf.Tensor2D) : undefined;
+  return { loss: value as tf.Scalar, w, b, a };
+}
+
+/** The trained network as a predictor; its representation is the hidden layer s·σ(Wx + b). */
+export function twoLayerPredictor(params: TwoLayer, sigma: Activation, s: number): Predictor {
+  return {
+    features: params.w,
+    representation: (x) =>
+      tf.tidy(() => {
+        const pre = tf.matMul(x, params.w, false, true);
+        return tf.mul(sigma.sigma(params.b ? tf.add(pre, params.b) : pre), s) as tf.Tensor2D;
+      }),
+    predict: (x) => tf.tidy(() => forward(params, x, sigma, s)),
+    dispose: () => disposeTwoLayer(params),
+  };
+}
