@@ -1,4 +1,11 @@
-import { DivergenceError, disposeDataset, parseOptions, Rng, type TrainingMonitor } from '@regimes/core';
+import {
+  DivergenceError,
+  disposeDataset,
+  parseOptions,
+  Registry,
+  Rng,
+  type TrainingMonitor,
+} from '@regimes/core';
 import {
   createTarget,
   describeLearnerConformance,
@@ -16,6 +23,7 @@ import {
   network,
   neuralTangentKernel,
   oneStep,
+  plugin as learnersPlugin,
   transfer,
   type TwoLayer,
 } from '../src/index.js';
@@ -55,6 +63,7 @@ describeLearnerConformance('one-step', {
 describeLearnerConformance('transfer', {
   factory: transfer,
   options: { base: { kind: 'damian', width: 32 }, sourceN: 128 },
+  registry: Registry.with(learnersPlugin),
   target: {
     factory: transferTarget,
     options: { d: 5, r: 1, source: { degree: 2 }, destination: { degree: 3 } },

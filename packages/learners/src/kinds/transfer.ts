@@ -2,9 +2,10 @@
  * `transfer`: learn a representation on a source task, keep it, and fit only a new readout on the
  * destination task (Damian et al. 2022: with U learnt, a new head g' on the same U needs a number of
  * samples independent of d). The target must be of kind `transfer` (it exposes its source task);
- * `sourceN` source samples are drawn from the learner's own stream, the base learner (`damian`,
- * `one-step`, `nn` or `rf`, with its options) is fitted on them, and ridge on its representation is
- * fitted on the destination training set (the cell's n).
+ * `sourceN` source samples are drawn from the learner's own stream, the base learner — any
+ * registered learner kind that exposes a representation (`damian`, `one-step`, `nn`, `rf`, or a
+ * plugin's), resolved through the registry by `FitContext.createLearner` — is fitted on them, and
+ * ridge on its representation is fitted on the destination training set (the cell's n).
  */
 import {
   defineLearnerKind,
@@ -15,28 +16,18 @@ import {
   z,
 } from '@regimes/core';
 import * as tf from '@tensorflow/tfjs-core';
-import { damian } from './damian.js';
-import { network } from './nn.js';
-import { oneStep } from './one-step.js';
-import { randomFeatures } from './rf.js';
 import { featurePredictor } from '../readout/predictors.js';
 import { ridgeOptions } from '../readout/ridge.js';
 
-const bases = { damian, 'one-step': oneStep, nn: network, rf: randomFeatures } as const;
-
 export const transferOptions = options({
   base: z
-    .looseObject({ kind: z.enum(['damian', 'one-step', 'nn', 'rf']) })
+    .looseObject({ kind: z.string() })
     .default({ kind: 'damian' })
-    .describe('the first-layer learner fitted on the source task, with its options'),
+    .describe(
+      'the learner fitted on the source task, with its options: any kind with a representation (damian, one-step, nn, rf, a plugin’s)',
+    ),
   sourceN: z.number().int().min(1).default(4096).describe('source samples for the base learner'),
   ...ridgeOptions,
-}).superRefine((o, ctx) => {
-  const { kind, ...rest } = o.base;
-  const parsed = bases[kind].options.safeParse(rest);
-  if (!parsed.success)
-    for (const issue of parsed.error.issues)
-      ctx.addIssue({ code: 'custom', path: ['base', ...issue.path.map(String)], message: issue.message });
 });
 
 export const transfer: LearnerFactory = defineLearnerKind({
@@ -44,9 +35,10 @@ export const transfer: LearnerFactory = defineLearnerKind({
   description:
     'fit a first-layer learner on the source task, keep its features, ridge a new readout on the destination',
   options: transferOptions,
+  // the plan resolves `base` through the registry and parses it with that kind's own schema
+  entries: { base: 'learner' },
   create(o) {
-    const { kind, ...baseOptions } = o.base;
-    const baseFactory = bases[kind];
+    const { kind } = o.base;
     return {
       async fit(train, ctx): Promise<Predictor> {
         ctx.signal.throwIfAborted();
@@ -55,12 +47,15 @@ export const transfer: LearnerFactory = defineLearnerKind({
           throw new RegimesError('learner transfer needs a target with a source task', {
             hint: 'use target kind transfer, which gives a source and a destination task on one U',
           });
+        if (!ctx.createLearner)
+          throw new RegimesError('learner transfer needs FitContext.createLearner to make its base learner', {
+            hint: 'run it through runExperiment (or give makeFitContext a registry)',
+          });
+        const baseLearner = ctx.createLearner(o.base);
         const data = source.sample(o.sourceN, ctx.rng.child('source-data'));
         let base: Predictor;
         try {
-          base = await baseFactory
-            .create(baseFactory.options.parse(baseOptions))
-            .fit(data, { ...ctx, rng: ctx.rng.child('base'), monitor: undefined });
+          base = await baseLearner.fit(data, { ...ctx, rng: ctx.rng.child('base'), monitor: undefined });
         } finally {
           tf.dispose([data.x, data.y]);
         }
