@@ -15,15 +15,15 @@ import {
   runExperiment,
   type Spec,
 } from '@regimes/core';
-import { gemmFigure } from './gemm.js';
-import { formatSummary, summarize } from './summary.js';
-import { mergeResults } from './merge.js';
-import { specJsonSchema } from './schema.js';
+import { gemmFigure } from './backends/gemm.js';
+import { formatSummary, summarize } from './results/summary.js';
+import { mergeResults } from './results/merge.js';
+import { specJsonSchema } from './kinds/schema.js';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { createRegistry, registryModulePath } from './defaults.js';
-import { describePlan, listKinds, pointNames } from './describe.js';
-import { ProgressDisplay } from './progress.js';
-import { registerPlotCommands } from './plot.js';
+import { describePlan, listKinds, pointNames } from './kinds/describe.js';
+import { ProgressDisplay } from './run/progress.js';
+import { registerPlotCommands } from './commands/plot.js';
 
 const EXIT_ERROR = 1;
 /** The run finished, but some rows failed (status error or diverged). */

@@ -7,11 +7,11 @@ import { fileURLToPath } from 'node:url';
 import type { ResultRow } from '@regimes/core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { createRegistry } from '../src/defaults.js';
-import { fontMetrics } from '../src/font-metrics.js';
-import { plotData, type PlotOptions, stripLabel } from '../src/plot-data.js';
-import { drawFigure } from '../src/plot.js';
-import { logTicks } from '../src/plot-render.js';
-import { writeReport } from '../src/report.js';
+import { fontMetrics } from '../src/plot/font-metrics.js';
+import { plotData, type PlotOptions, stripLabel } from '../src/plot/data.js';
+import { drawFigure } from '../src/commands/plot.js';
+import { logTicks } from '../src/plot/render.js';
+import { writeReport } from '../src/report/report.js';
 
 const root = fileURLToPath(new URL('../../..', import.meta.url));
 const bin = join(root, 'packages/cli/bin/regimes.js');

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type ResultRow, readResults } from '@regimes/core';
-import { specJsonSchema } from '../src/schema.js';
+import { specJsonSchema } from '../src/kinds/schema.js';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import YAML from 'yaml';
 import { describe, expect, it } from 'vitest';

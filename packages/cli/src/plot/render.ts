@@ -8,7 +8,7 @@ import { initWasm, Resvg } from '@resvg/resvg-wasm';
 import * as vega from 'vega';
 import { compile, type TopLevelSpec } from 'vega-lite';
 import { fontMetrics, type FontMetrics } from './font-metrics.js';
-import type { PlotData } from './plot-data.js';
+import type { PlotData } from './data.js';
 
 export const plotFont = 'DejaVu Sans';
 const PANEL_WIDTH = 420;

@@ -5,7 +5,7 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { type ResultRow, rowLabel } from '@regimes/core';
-import { formatSummaryMarkdown, summarize, summaryTable } from './summary.js';
+import { formatSummaryMarkdown, summarize, summaryTable } from '../results/summary.js';
 import { Document, isScalar, visit } from 'yaml';
 
 /** The spec as written next to the results (spec.json / spec.yaml), else rebuilt from the rows. */

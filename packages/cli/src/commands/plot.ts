@@ -3,10 +3,10 @@ import { existsSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { latestRows, loadPlugins, readResults, RegimesError, type ResultRow } from '@regimes/core';
 import { type Command, InvalidArgumentError, Option } from 'commander';
-import { createRegistry } from './defaults.js';
-import { type BandKind, plotData, type PlotData, type PlotOptions } from './plot-data.js';
-import { loadFonts, renderSvg, svgToPng, vegaLiteSpec } from './plot-render.js';
-import { writeReport } from './report.js';
+import { createRegistry } from '../defaults.js';
+import { type BandKind, plotData, type PlotData, type PlotOptions } from '../plot/data.js';
+import { loadFonts, renderSvg, svgToPng, vegaLiteSpec } from '../plot/render.js';
+import { writeReport } from '../report/report.js';
 
 /** The results file of RESULTS: the file itself, or `results.jsonl` in a run folder. */
 export function resultsPath(path: string): string {

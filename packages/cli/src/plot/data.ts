@@ -13,7 +13,7 @@ import {
   type Scalar,
   type TheoryCurve,
 } from '@regimes/core';
-import { meanStd } from './summary.js';
+import { meanStd } from '../results/summary.js';
 
 export type BandKind = 'std' | 'minmax' | 'none';
 
