@@ -8,9 +8,10 @@ import type { ResultRow } from '@regimes/core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { createRegistry } from '../src/defaults.js';
 import { fontMetrics } from '../src/plot/font-metrics.js';
-import { plotData, type PlotOptions, stripLabel } from '../src/plot/data.js';
-import { drawFigure } from '../src/commands/plot.js';
-import { logTicks } from '../src/plot/render.js';
+import { plotData, type PlotOptions } from '../src/plot/data.js';
+import { drawFigure } from '../src/plot/figure.js';
+import { stripLabel } from '../src/plot/keys.js';
+import { logTicks } from '../src/plot/vega-lite.js';
 import { writeReport } from '../src/report/report.js';
 
 const root = fileURLToPath(new URL('../../..', import.meta.url));

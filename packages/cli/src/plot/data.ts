@@ -8,12 +8,12 @@ import {
   type Registry,
   RegimesError,
   type ResultRow,
-  Rng,
   rowLabel,
   type Scalar,
-  type TheoryCurve,
 } from '@regimes/core';
 import { meanStd } from '../results/summary.js';
+import { formatScalar, type Key, lastSegment, namesIn, resolveKey, stripLabel } from './keys.js';
+import { type TheoryPoint, theoryPoints } from './theory.js';
 
 export type BandKind = 'std' | 'minmax' | 'none';
 
@@ -60,68 +60,11 @@ export interface PlotData {
   theorySeries: string[];
   means: MeanPoint[];
   seeds: { panel: string; series: string; x: number; y: number }[];
-  theory: { panel: string; series: string; x: number; y: number; order: number }[];
+  theory: TheoryPoint[];
   /** What was left out and why, for the subtitle and the console. */
   notes: string[];
   /** Rows used (status ok, with a value). */
   used: number;
-}
-
-/** Reads one scalar of a row: a swept cell value, a target or learner option, or the learner label. */
-interface Key {
-  /** Canonical name, as shown on axes. */
-  name: string;
-  get(row: ResultRow): Scalar | undefined;
-}
-
-/**
- * A learner label without the `k=v` of keys the figure shows on an axis: `rf#0(width=64,bias=1)`
- * with -x width is `rf#0(bias=1)`, `rf#0:ridge=0.001` with -x ridge is `rf#0`.
- */
-export function stripLabel(label: string, drop: ReadonlySet<string>): string {
-  const m = /^([^(:]*)(?:\((.*)\))?(?::(.*))?$/.exec(label);
-  if (!m) return label;
-  const keep = (list?: string) => (list ?? '').split(',').filter((p) => p && !drop.has(p.split('=')[0]!));
-  const own = keep(m[2]);
-  const variant = keep(m[3]);
-  return `${m[1]}${own.length ? `(${own.join(',')})` : ''}${variant.length ? `:${variant.join(',')}` : ''}`;
-}
-
-function lastSegment(key: string): string {
-  return key.replace(/.*[.\]]/, '');
-}
-
-/** Resolve a key name against the rows: `learner`, a cell key, `target.<opt>`, `learner.<opt>`, or a short name. */
-export function resolveKey(rows: readonly ResultRow[], name: string, role: string): Key {
-  const cellKeys = [...new Set(rows.flatMap((r) => Object.keys(r.cell)))];
-  const targetKeys = [...new Set(rows.flatMap((r) => Object.keys(r.target)))];
-  const learnerKeys = [...new Set(rows.flatMap((r) => Object.keys(r.learner)))];
-  const cell = (k: string): Key => ({ name: k, get: (r) => r.cell[k] });
-  const target = (k: string): Key => ({ name: `target.${k}`, get: (r) => r.target[k] as Scalar | undefined });
-  const learner = (k: string): Key => ({
-    name: `learner.${k}`,
-    get: (r) => r.learner[k] as Scalar | undefined,
-  });
-  if (name === 'learner') return { name, get: rowLabel };
-  if (cellKeys.includes(name)) return cell(name);
-  if (name.startsWith('target.') && targetKeys.includes(name.slice(7))) return target(name.slice(7));
-  if (name.startsWith('learner.') && learnerKeys.includes(name.slice(8))) return learner(name.slice(8));
-  const short = cellKeys.filter((k) => lastSegment(k) === name);
-  if (short.length === 1) return cell(short[0]!);
-  if (short.length > 1)
-    throw new RegimesError(`${role} '${name}' is ambiguous: it names the cell keys ${short.join(', ')}`, {
-      hint: `give the full key, e.g. ${role === '-x' ? '-x' : role} ${short[0]}`,
-    });
-  if (targetKeys.includes(name)) return target(name);
-  if (learnerKeys.includes(name)) return learner(name);
-  const known = ['learner', ...cellKeys, ...targetKeys.map((k) => `target.${k}`)];
-  const near = closestMatch(name, known);
-  throw new RegimesError(
-    `${role} '${name}' is not a key of these rows${near ? ` (did you mean '${near}'?)` : ''}`,
-    {
-      hint: `keys: ${known.join(', ')}`,
-    },
-  );
 }
 
 /** The metric or diagnostic a row reports under `name`. */
@@ -148,8 +91,6 @@ function unknownValue(name: string, known: string[], what: string): RegimesError
     },
   );
 }
-
-const format = (v: Scalar | undefined) => (v === undefined ? '?' : String(v));
 
 /** Sort numbers numerically, everything else as text. */
 function sortValues<T extends Scalar>(values: T[]): T[] {
@@ -179,9 +120,48 @@ export function plotData(
   registry: Registry,
   warn: (message: string) => void = () => {},
 ): PlotData {
+  const notes: string[] = [];
+  const rows = okRows(allRows, notes);
+  const axes = plotAxes(rows, opts);
+  const layout = seriesLayout(rows, axes);
+  const scales = { xLog: !opts.linear && !opts.curves, yLog: !opts.linear };
+  const points = collectPoints(rows, opts, axes, layout, scales, notes);
+  const means = meanPoints(points, opts.band, scales.yLog, notes);
+  const panels = panelOrder(rows, means, axes.facet, layout.panelOf);
+  const measuredSeries = [...new Set(means.map((m) => m.series))].sort((a, b) => a.localeCompare(b));
+  const theory =
+    opts.theory && !opts.curves
+      ? theoryPoints({
+          rows,
+          panels,
+          panelOf: layout.panelOf,
+          xKey: axes.x,
+          metric: axes.y,
+          ...scales,
+          registry,
+          warn,
+          notes,
+        })
+      : [];
+  const theorySeries = [...new Set(theory.map((t) => t.series))];
+  return {
+    ...titles(rows, opts, axes, means, theorySeries.length > 0, notes),
+    ...scales,
+    panels,
+    measuredSeries,
+    theorySeries,
+    means,
+    seeds: opts.points ? points.seeds : [],
+    theory,
+    notes,
+    used: points.used,
+  };
+}
+
+/** The rows with status ok; the others are counted in a note by status. Errors when none is left. */
+function okRows(allRows: readonly ResultRow[], notes: string[]): ResultRow[] {
   if (!allRows.length) throw new RegimesError('no rows to plot: the results file is empty');
   const rows = allRows.filter((r) => r.status === 'ok');
-  const notes: string[] = [];
   const failed = allRows.length - rows.length;
   if (failed) {
     const byStatus = new Map<string, number>();
@@ -191,61 +171,108 @@ export function plotData(
     );
   }
   if (!rows.length) throw new RegimesError(`no row has status ok (${allRows.length} rows, all failed)`);
+  return rows;
+}
 
-  const xKey: Key = opts.curves ? { name: 'step', get: () => undefined } : resolveKey(rows, opts.x, '-x');
-  const byKey = resolveKey(rows, opts.by, '--by');
+/** The keys of the figure: x (`step` for curves), lines (--by), panels (--facet) and the y value. */
+interface Axes {
+  x: Key;
+  by: Key;
+  facet: Key | undefined;
+  /** The metric, diagnostic or trace field on the y axis. */
+  y: string;
+}
+
+function plotAxes(rows: readonly ResultRow[], opts: PlotOptions): Axes {
+  const x: Key = opts.curves ? { name: 'step', get: () => undefined } : resolveKey(rows, opts.x, '-x');
+  const by = resolveKey(rows, opts.by, '--by');
   const facetName =
     opts.facet ?? (opts.curves && new Set(rows.map((r) => r.cell.n)).size > 1 ? 'n' : undefined);
-  const facetKey = facetName === undefined ? undefined : resolveKey(rows, facetName, '--facet');
+  const facet = facetName === undefined ? undefined : resolveKey(rows, facetName, '--facet');
+  return { x, by, facet, y: yName(rows, opts) };
+}
 
-  let yName: string;
+/** The y value: -y, else `risk` (for curves: `test-risk`, `loss`, or the first trace field). */
+function yName(rows: readonly ResultRow[], opts: PlotOptions): string {
   if (opts.curves) {
     const names = traceNames(rows);
-    yName = opts.y ?? ['test-risk', 'loss'].find((n) => names.includes(n)) ?? names[0] ?? 'loss';
-    if (!names.includes(yName)) throw unknownValue(yName, names, 'trace field');
-  } else {
-    yName = opts.y ?? 'risk';
-    const names = valueNames(rows);
-    if (!names.includes(yName)) throw unknownValue(yName, names, 'metric or diagnostic');
+    const y = opts.y ?? ['test-risk', 'loss'].find((n) => names.includes(n)) ?? names[0] ?? 'loss';
+    if (!names.includes(y)) throw unknownValue(y, names, 'trace field');
+    return y;
   }
+  const y = opts.y ?? 'risk';
+  const names = valueNames(rows);
+  if (!names.includes(y)) throw unknownValue(y, names, 'metric or diagnostic');
+  return y;
+}
 
+/** Which series (line) and panel a row belongs to. */
+interface SeriesLayout {
+  seriesOf: (row: ResultRow) => string;
+  panelOf: (row: ResultRow) => string;
+}
+
+function seriesLayout(rows: readonly ResultRow[], axes: Axes): SeriesLayout {
   // Other swept keys that vary (besides x, facet, by and the seed) split a series, never average into it.
-  const used = new Set([xKey.name, facetKey?.name, byKey.name, 'seed']);
-  const cellKeys = [...new Set(rows.flatMap((r) => Object.keys(r.cell)))];
-  const splitting = cellKeys.filter(
+  const used = new Set([axes.x.name, axes.facet?.name, axes.by.name, 'seed']);
+  const splitting = namesIn(rows, (r) => r.cell).filter(
     (k) => !used.has(k) && new Set(rows.map((r) => JSON.stringify(r.cell[k]))).size > 1,
   );
   // A learner's label loses the options shown on an axis; unless lines are learners, learners still
   // split lines (two learners are never averaged as if they were seeds).
+  const byLearner = axes.by.name === 'learner';
   const drop = new Set(
-    [xKey.name, facetKey?.name, byKey.name === 'learner' ? undefined : byKey.name]
+    [axes.x.name, axes.facet?.name, byLearner ? undefined : axes.by.name]
       .filter((k): k is string => k !== undefined)
       .map(lastSegment),
   );
   const label = (r: ResultRow) => stripLabel(rowLabel(r), drop);
-  const learnerSplits = byKey.name !== 'learner' && new Set(rows.map(label)).size > 1;
-  const seriesOf = (r: ResultRow) =>
-    [
-      byKey.name === 'learner' ? label(r) : format(byKey.get(r)),
-      ...(learnerSplits ? [label(r)] : []),
-      ...splitting.map((k) => `${lastSegment(k)}=${format(r.cell[k])}`),
-    ].join(', ');
-  const panelOf = (r: ResultRow) => (facetKey ? `${facetKey.name} = ${format(facetKey.get(r))}` : '');
+  const learnerSplits = !byLearner && new Set(rows.map(label)).size > 1;
+  const { facet } = axes;
+  return {
+    seriesOf: (r) =>
+      [
+        byLearner ? label(r) : formatScalar(axes.by.get(r)),
+        ...(learnerSplits ? [label(r)] : []),
+        ...splitting.map((k) => `${lastSegment(k)}=${formatScalar(r.cell[k])}`),
+      ].join(', '),
+    panelOf: (r) => (facet ? `${facet.name} = ${formatScalar(facet.get(r))}` : ''),
+  };
+}
 
-  const xLog = !opts.linear && !opts.curves;
-  const yLog = !opts.linear;
+interface Group {
+  panel: string;
+  series: string;
+  x: number;
+  values: number[];
+}
+
+/** The measured values: per (panel, series, x) over seeds, and each seed's own point. */
+interface Points {
+  groups: Group[];
+  seeds: PlotData['seeds'];
+  /** Rows that gave a value. */
+  used: number;
+}
+
+/** Every row's value (or trace) as points; values a log axis cannot show are counted and left out. */
+function collectPoints(
+  rows: readonly ResultRow[],
+  opts: PlotOptions,
+  axes: Axes,
+  layout: SeriesLayout,
+  scales: { xLog: boolean; yLog: boolean },
+  notes: string[],
+): Points {
+  const { xLog, yLog } = scales;
   let dropped = 0;
   const keep = (x: number, y: number) => {
     const ok = Number.isFinite(x) && Number.isFinite(y) && (!xLog || x > 0) && (!yLog || y > 0);
     if (!ok) dropped++;
     return ok;
   };
-
-  // (panel, series, x) → values over seeds
-  const groups = new Map<string, { panel: string; series: string; x: number; values: number[] }>();
+  const groups = new Map<string, Group>();
   const seeds: PlotData['seeds'] = [];
-  let usedRows = 0;
-  let withoutTrace = 0;
   const add = (panel: string, series: string, x: number, y: number) => {
     const id = JSON.stringify([panel, series, x]);
     const group = groups.get(id) ?? { panel, series, x, values: [] };
@@ -253,79 +280,89 @@ export function plotData(
     groups.set(id, group);
     seeds.push({ panel, series, x, y });
   };
+  let used = 0;
+  let withoutTrace = 0;
   for (const r of rows) {
-    const panel = panelOf(r);
-    const series = seriesOf(r);
-    if (opts.curves) {
-      const trace = (r.trace ?? []).filter((e) => e[yName] !== undefined);
-      if (!trace.length) {
-        withoutTrace++;
-        continue;
-      }
-      usedRows++;
-      for (const e of trace) if (keep(e.step, e[yName]!)) add(panel, series, e.step, e[yName]!);
-    } else {
-      const x = Number(xKey.get(r));
-      const y = rowValue(r, yName);
-      if (y === undefined) continue;
-      usedRows++;
-      if (keep(x, y)) add(panel, series, x, y);
+    const panel = layout.panelOf(r);
+    const series = layout.seriesOf(r);
+    const values = opts.curves ? traceValues(r, axes.y) : rowPoint(r, axes);
+    if (!values) {
+      if (opts.curves) withoutTrace++;
+      continue;
     }
+    used++;
+    for (const [x, y] of values) if (keep(x, y)) add(panel, series, x, y);
   }
-  if (withoutTrace) notes.push(`${withoutTrace} rows without a '${yName}' trace left out`);
+  if (withoutTrace) notes.push(`${withoutTrace} rows without a '${axes.y}' trace left out`);
   if (dropped) notes.push(`${dropped} values ${yLog || xLog ? '≤ 0 or ' : ''}not finite left out`);
-  if (!groups.size) throw new RegimesError(`nothing to plot: no row has a usable '${yName}'`);
+  if (!groups.size) throw new RegimesError(`nothing to plot: no row has a usable '${axes.y}'`);
+  return { groups: [...groups.values()], seeds, used };
+}
 
-  const means: MeanPoint[] = [...groups.values()].map((g) => {
-    const { mean, lo, hi } = bandOf(g.values, opts.band);
+/** A row's trace as (step, value) pairs of the field; undefined when it has none. */
+function traceValues(row: ResultRow, field: string): [number, number][] | undefined {
+  const trace = (row.trace ?? []).filter((e) => e[field] !== undefined);
+  return trace.length ? trace.map((e) => [e.step, e[field]!]) : undefined;
+}
+
+/** A row's one (x, y) point; undefined when it does not report the y value. */
+function rowPoint(row: ResultRow, axes: Axes): [number, number][] | undefined {
+  const y = rowValue(row, axes.y);
+  return y === undefined ? undefined : [[Number(axes.x.get(row)), y]];
+}
+
+/** Mean and band of each group; on a log axis a band edge at or below 0 is clipped (and noted). */
+function meanPoints(points: Points, band: BandKind, yLog: boolean, notes: string[]): MeanPoint[] {
+  const means: MeanPoint[] = points.groups.map((g) => {
+    const { mean, lo, hi } = bandOf(g.values, band);
     return { panel: g.panel, series: g.series, x: g.x, y: mean, lo, hi, seeds: g.values.length };
   });
-  // A band edge at or below 0 has no place on a log axis: clip it at half the smallest positive value.
-  if (yLog) {
-    // a loop, not Math.min(...): training curves can hold more values than a call's arguments
-    let smallest = Infinity;
-    for (const v of means) smallest = Math.min(smallest, v.y);
-    for (const v of seeds) smallest = Math.min(smallest, v.y);
-    const floor = smallest / 2;
-    const clipped = means.filter((m) => m.lo < floor);
-    for (const m of clipped) m.lo = floor;
-    if (clipped.length)
-      notes.push(
-        `lower band edge clipped at ${floor.toPrecision(2)} at ${clipped.length} point${clipped.length === 1 ? '' : 's'} (log axis)`,
-      );
-  }
+  if (yLog) clipBands(means, points.seeds, notes);
+  return means;
+}
 
+/** A band edge at or below 0 has no place on a log axis: clip it at half the smallest positive value. */
+function clipBands(means: MeanPoint[], seeds: PlotData['seeds'], notes: string[]): void {
+  // a loop, not Math.min(...): training curves can hold more values than a call's arguments
+  let smallest = Infinity;
+  for (const v of means) smallest = Math.min(smallest, v.y);
+  for (const v of seeds) smallest = Math.min(smallest, v.y);
+  const floor = smallest / 2;
+  const clipped = means.filter((m) => m.lo < floor);
+  for (const m of clipped) m.lo = floor;
+  if (clipped.length)
+    notes.push(
+      `lower band edge clipped at ${floor.toPrecision(2)} at ${clipped.length} point${clipped.length === 1 ? '' : 's'} (log axis)`,
+    );
+}
+
+/** The panels in order: by the facet key's value, numerically where it is a number. */
+function panelOrder(
+  rows: readonly ResultRow[],
+  means: readonly MeanPoint[],
+  facet: Key | undefined,
+  panelOf: (row: ResultRow) => string,
+): string[] {
   const panels = sortValues([...new Set(means.map((m) => m.panel))]);
-  if (facetKey) {
-    const numeric = new Map(rows.map((r) => [panelOf(r), facetKey.get(r)]));
+  if (facet) {
+    const numeric = new Map(rows.map((r) => [panelOf(r), facet.get(r)]));
     panels.sort((a, b) => {
       const [va, vb] = [numeric.get(a), numeric.get(b)];
       return typeof va === 'number' && typeof vb === 'number' ? va - vb : a.localeCompare(b);
     });
   }
-  const measuredSeries = [...new Set(means.map((m) => m.series))].sort((a, b) => a.localeCompare(b));
+  return panels;
+}
 
-  const theory: PlotData['theory'] = [];
-  if (opts.theory && !opts.curves) {
-    for (const panel of panels) {
-      const inPanel = rows.filter((r) => panelOf(r) === panel);
-      for (const curve of theoryCurves(inPanel, xKey, yName, registry, warn)) {
-        let zeroFrom: number | undefined;
-        curve.points.forEach((p, order) => {
-          const drawable =
-            Number.isFinite(p.x) && Number.isFinite(p.y) && (!xLog || p.x > 0) && (!yLog || p.y > 0);
-          if (drawable) theory.push({ panel, series: curve.label, x: p.x, y: p.y, order });
-          else if (yLog && p.y <= 0) zeroFrom ??= p.x;
-        });
-        if (zeroFrom !== undefined)
-          notes.push(
-            `theory '${curve.label}'${panel ? ` (${panel})` : ''} is 0 from ${xKey.name} = ${zeroFrom}: not drawn there (log axis)`,
-          );
-      }
-    }
-  }
-  const theorySeries = [...new Set(theory.map((t) => t.series))];
-
+/** The figure's title, subtitle (seeds, band, theory, notes) and axis, legend and facet titles. */
+function titles(
+  rows: readonly ResultRow[],
+  opts: PlotOptions,
+  axes: Axes,
+  means: readonly MeanPoint[],
+  hasTheory: boolean,
+  notes: readonly string[],
+): Pick<PlotData, 'title' | 'subtitle' | 'xTitle' | 'yTitle' | 'seriesTitle' | 'facetTitle'> {
   const spec = [...new Set(rows.map((r) => r.spec))].join(', ');
   const seedCounts = new Set(means.map((m) => m.seeds));
   const seedText =
@@ -333,88 +370,15 @@ export function plotData(
       ? `${[...seedCounts][0]} seed${[...seedCounts][0] === 1 ? '' : 's'}`
       : `${Math.min(...seedCounts)}–${Math.max(...seedCounts)} seeds`;
   const subtitle = [
-    `line: mean over ${seedText}; ${Math.max(...seedCounts) > 1 ? bandDescription[opts.band] : 'no band (one seed)'}${theorySeries.length ? '; dashed: theory' : ''}`,
+    `line: mean over ${seedText}; ${Math.max(...seedCounts) > 1 ? bandDescription[opts.band] : 'no band (one seed)'}${hasTheory ? '; dashed: theory' : ''}`,
     ...notes,
   ];
   return {
-    title: `${spec}: ${yName} vs ${xKey.name}`,
+    title: `${spec}: ${axes.y} vs ${axes.x.name}`,
     subtitle,
-    xTitle: opts.curves ? 'training step' : xKey.name === 'n' ? 'n (training samples)' : xKey.name,
-    yTitle: yName,
-    seriesTitle: byKey.name,
-    ...(facetKey ? { facetTitle: facetKey.name } : {}),
-    xLog,
-    yLog,
-    panels,
-    measuredSeries,
-    theorySeries,
-    means,
-    seeds: opts.points ? seeds : [],
-    theory,
-    notes,
-    used: usedRows,
+    xTitle: opts.curves ? 'training step' : axes.x.name === 'n' ? 'n (training samples)' : axes.x.name,
+    yTitle: axes.y,
+    seriesTitle: axes.by.name,
+    ...(axes.facet ? { facetTitle: axes.facet.name } : {}),
   };
-}
-
-/**
- * Theory curves for the rows of one panel: each distinct target entry asks its factory, and each
- * learner kind its own, for curves over the panel's x values; only curves for the y metric are kept.
- */
-function theoryCurves(
-  rows: readonly ResultRow[],
-  xKey: Key,
-  metric: string,
-  registry: Registry,
-  warn: (message: string) => void,
-): TheoryCurve[] {
-  const byTarget = new Map<string, ResultRow[]>();
-  for (const r of rows) {
-    const id = JSON.stringify(r.target);
-    byTarget.set(id, [...(byTarget.get(id) ?? []), r]);
-  }
-  // Options that differ between the targets of one panel name their curves apart.
-  const targets = [...byTarget.values()].map((g) => g[0]!.target);
-  const differing = [...new Set(targets.flatMap((t) => Object.keys(t)))].filter(
-    (k) => new Set(targets.map((t) => JSON.stringify(t[k]))).size > 1,
-  );
-  const out: TheoryCurve[] = [];
-  for (const group of byTarget.values()) {
-    const target = group[0]!.target;
-    const xs = [...new Set(group.map((r) => Number(xKey.get(r))))]
-      .filter(Number.isFinite)
-      .sort((a, b) => a - b);
-    const seed = Math.min(...group.map((r) => Number(r.cell.seed ?? r.seed ?? 0)));
-    const context = { xKey: xKey.name, xs, metric, target, rng: Rng.fromSeed(seed).child('target') };
-    const suffix = differing.length
-      ? ` (${differing.map((k) => `${k}=${format(target[k] as Scalar)}`).join(', ')})`
-      : '';
-    const ask = (what: string, f: () => TheoryCurve[], tag: string) => {
-      try {
-        for (const c of f()) if (c.metric === metric) out.push({ ...c, label: `${c.label}${tag}${suffix}` });
-      } catch (error) {
-        warn(`theory of ${what} failed: ${(error as Error).message}`);
-      }
-    };
-    if (registry.has('target', target.kind)) {
-      const factory = registry.get('target', target.kind);
-      if (factory.theory) {
-        const { kind: _kind, ...raw } = target;
-        const parsed = factory.options.safeParse(raw);
-        if (parsed.success) ask(`target ${target.kind}`, () => factory.theory!(parsed.data, context), '');
-        else warn(`theory of target ${target.kind} skipped: the rows' options do not parse`);
-      }
-    } else warn(`target kind '${target.kind}' is not registered here: no theory curve for it`);
-    const learners = new Map(group.map((r) => [r.learner.id, r.learner]));
-    for (const learner of learners.values()) {
-      if (!registry.has('learner', learner.kind)) continue;
-      const factory = registry.get('learner', learner.kind);
-      if (!factory.theory) continue;
-      const { kind: _kind, id: _id, ...raw } = learner;
-      const parsed = factory.options.safeParse(raw);
-      if (parsed.success)
-        ask(`learner ${learner.id}`, () => factory.theory!(parsed.data, context), ` [${learner.id}]`);
-      else warn(`theory of learner ${learner.id} skipped: the rows' options do not parse`);
-    }
-  }
-  return out;
 }
