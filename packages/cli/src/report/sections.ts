@@ -1,7 +1,7 @@
 /** What a report says about a run besides the summary: its spec, environment and failed rows. */
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { type ResultRow, rowLabel } from '@regimes/core';
+import type { ResultRow } from '@regimes/core';
 import { Document, isScalar, visit } from 'yaml';
 
 /** The spec as written next to the results (spec.json / spec.yaml), else rebuilt from the rows. */
@@ -12,8 +12,8 @@ export function specText(rows: readonly ResultRow[], runDir: string): { text: st
   }
   const distinct = <T>(values: T[]) => [...new Map(values.map((v) => [JSON.stringify(v), v])).values()];
   const targets = distinct(rows.map((r) => r.target));
-  // a learner's base entry: variant rows (`<id>:<label>`) carry the variant's options merged in
-  const learners = distinct(rows.filter((r) => !rowLabel(r).includes(':')).map((r) => r.learner));
+  // a learner's base entry: variant rows carry the variant's options merged in
+  const learners = distinct(rows.filter((r) => r.variant === undefined).map((r) => r.learner));
   for (const r of rows) if (!learners.some((l) => l.id === r.learner.id)) learners.push(r.learner);
   const cellKeys = [...new Set(rows.flatMap((r) => Object.keys(r.cell)))];
   const sweep = Object.fromEntries(
