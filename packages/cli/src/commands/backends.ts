@@ -2,9 +2,10 @@
 import { activateBackend, type BackendReport, probeBackends, type Registry } from '@regimes/core';
 import type { Command } from 'commander';
 import { gemmFigure } from '../backends/gemm.js';
-import { createRegistry } from '../defaults.js';
+import { registryWith } from '../kinds/registry.js';
+import { pluginOption, type PluginFlags } from './shared.js';
 
-interface BackendsFlags {
+interface BackendsFlags extends PluginFlags {
   gemm: boolean;
 }
 
@@ -15,8 +16,9 @@ export function registerBackends(program: Command): void {
       'probe every backend: available or not (and why), device, version and a 1-second GEMM figure',
     )
     .option('--no-gemm', 'skip the GEMM figure')
+    .addOption(pluginOption('extra plugins (package names or paths), for their backends'))
     .action(async (flags: BackendsFlags) => {
-      const registry = createRegistry();
+      const registry = await registryWith(flags.plugin);
       for (const report of await probeBackends(registry))
         process.stdout.write(`${await backendLine(registry, report, flags.gemm)}\n`);
     });
