@@ -35,11 +35,15 @@ export interface PlotOptions {
   linear: boolean;
 }
 
-export interface MeanPoint {
+/** A point of a series in a panel (seed values; means and theory points add to it). */
+export interface PlotPoint {
   panel: string;
   series: string;
   x: number;
   y: number;
+}
+
+export interface MeanPoint extends PlotPoint {
   lo: number;
   hi: number;
   seeds: number;
@@ -59,7 +63,7 @@ export interface PlotData {
   measuredSeries: string[];
   theorySeries: string[];
   means: MeanPoint[];
-  seeds: { panel: string; series: string; x: number; y: number }[];
+  seeds: PlotPoint[];
   theory: TheoryPoint[];
   /** What was left out and why, for the subtitle and the console. */
   notes: string[];

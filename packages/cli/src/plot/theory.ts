@@ -11,13 +11,11 @@ import {
   type TheoryContext,
   type TheoryCurve,
 } from '@regimes/core';
+import type { PlotPoint } from './data.js';
 import { formatScalar, type Key } from './keys.js';
 
-export interface TheoryPoint {
-  panel: string;
-  series: string;
-  x: number;
-  y: number;
+export interface TheoryPoint extends PlotPoint {
+  /** Drawing order along the curve (two points at one x draw a vertical step). */
   order: number;
 }
 

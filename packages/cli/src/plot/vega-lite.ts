@@ -101,50 +101,35 @@ function measuredXs(data: PlotData): number[] {
   return [...new Set(data.means.map((m) => m.x))].sort((a, b) => a - b);
 }
 
-/**
- * The x axis. Log axes end at the data (plus a margin), not at the next power of ten; few
- * measured x values are the ticks themselves.
- */
+/** A quantitative position channel: a log scale ending at the data (plus `padding` pixels), or linear. */
+function position(field: 'x' | 'y', title: string, log: boolean, padding: number, axis: object) {
+  return {
+    field,
+    type: 'quantitative' as const,
+    title,
+    scale: log ? { type: 'log' as const, nice: false, padding } : { zero: false },
+    axis: { grid: true, ...(log ? { format: '~g' } : {}), ...axis },
+  };
+}
+
+/** The x axis: few measured x values are the ticks themselves (a log axis gets readable ones). */
 function xEncoding(data: PlotData) {
   const xs = measuredXs(data);
-  return {
-    field: 'x',
-    type: 'quantitative' as const,
-    title: data.xTitle,
-    scale: data.xLog ? { type: 'log' as const, nice: false, padding: 16 } : { zero: false },
-    axis: {
-      grid: true,
-      ...(data.xLog ? { format: '~g' } : {}),
-      ...(xs.length <= 8 ? { values: xs } : data.xLog ? { values: logTicks(xs[0]!, xs.at(-1)!) } : {}),
-    },
-  };
+  const ticks = xs.length <= 8 ? { values: xs } : data.xLog ? { values: logTicks(xs[0]!, xs.at(-1)!) } : {};
+  return position('x', data.xTitle, data.xLog, 16, ticks);
 }
 
 /** The y axis; on a log scale, ticks over every value drawn (means, band edges, seeds, theory). */
 function yEncoding(data: PlotData) {
+  if (!data.yLog) return position('y', data.yTitle, false, 12, {});
   const ys = [
     ...data.means.flatMap((m) => [m.y, m.lo, m.hi]),
     ...data.seeds.map((p) => p.y),
     ...data.theory.map((t) => t.y),
   ];
-  return {
-    field: 'y',
-    type: 'quantitative' as const,
-    title: data.yTitle,
-    scale: data.yLog ? { type: 'log' as const, nice: false, padding: 12 } : { zero: false },
-    axis: {
-      grid: true,
-      ...(data.yLog
-        ? {
-            format: '~g',
-            values: logTicks(
-              ys.reduce((a, b) => Math.min(a, b)),
-              ys.reduce((a, b) => Math.max(a, b)),
-            ),
-          }
-        : {}),
-    },
-  };
+  const lo = ys.reduce((a, b) => Math.min(a, b));
+  const hi = ys.reduce((a, b) => Math.max(a, b));
+  return position('y', data.yTitle, true, 12, { values: logTicks(lo, hi) });
 }
 
 /** The marks, back to front: bands (where there is a spread), mean lines, seed points, theory. */
