@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { readResults } from '@regimes/core';
-import { meanStd } from '../src/summary.js';
+import { meanStd } from '../src/results/summary.js';
 import { describe, expect, it } from 'vitest';
 
 const root = fileURLToPath(new URL('../../..', import.meta.url));
@@ -153,6 +153,64 @@ describe('regimes list, validate, backends', () => {
     expect(r.stdout).toMatch(/^wasm .*; GEMM 512² float32: \d+\.\d GFLOP\/s$/m);
     expect(r.stdout).toMatch(/^cpu\s+available\s+priority 0 {2}host CPU/m);
     expect(r.stdout).toMatch(/^wasm\s+available\s+priority 10 {2}host CPU, WebAssembly SIMD/m);
+  });
+});
+
+describe('--plugin', () => {
+  // relative to the working folder (the repository root), as a user would name it
+  const plugin = './packages/cli/test/fixtures/kinds-plugin.js';
+  const fixtureSpec = `name: fixture
+target: { kind: hermite, d: 4, degree: 2 }
+learners: [{ kind: fixture-mean }]
+sweep: { n: [16, 32] }
+test: { n: 64 }
+`;
+
+  it("brings a plugin's backend into `regimes backends` and its kinds into `regimes list`", () => {
+    const plain = regimes('backends', '--no-gemm');
+    expect(plain.code).toBe(0);
+    expect(plain.stdout).not.toContain('fixture-backend');
+    const withPlugin = regimes('backends', '--no-gemm', '--plugin', plugin);
+    expect(withPlugin.code).toBe(0);
+    expect(withPlugin.stdout).toMatch(
+      /^fixture-backend\s+unavailable\s+priority -1 {2}a test fixture, never available$/m,
+    );
+    expect(withPlugin.stdout).toMatch(/^cpu\s+available\s+priority 0 {2}host CPU/m);
+
+    expect(regimes('list').stdout).not.toContain('fixture-');
+    const list = regimes('list', '--plugin', plugin);
+    expect(list.code).toBe(0);
+    expect(list.stdout).toMatch(/ {2}fixture-mean — predicts the training mean .*\[regimes-test-kinds\]/);
+    expect(list.stdout).toMatch(
+      / {2}fixture-backend — a backend that is never available .*\[regimes-test-kinds\]/,
+    );
+    expect(regimes('list', 'backends', '--plugin', plugin).stdout).toContain('  fixture-backend — ');
+  });
+
+  it("lets validate, schema, run and merge (planning the spec) use a plugin's learner kind", () => {
+    const spec = specFile(fixtureSpec);
+    const unknown = regimes('validate', spec);
+    expect(unknown.code).toBe(1);
+    expect(unknown.stderr).toContain("unknown learner kind 'fixture-mean'");
+    expect(regimes('validate', spec, '--plugin', plugin).stdout).toContain(
+      'valid; 2 cells, 2 (cell, learner) rows',
+    );
+
+    const kinds = (args: string[]) =>
+      JSON.parse(regimes('schema', ...args).stdout).properties.learners.items.properties.kind.enum;
+    expect(kinds([])).not.toContain('fixture-mean');
+    expect(kinds(['--plugin', plugin])).toContain('fixture-mean');
+
+    const out = mkdtempSync(join(tmpdir(), 'regimes-plugin-'));
+    for (const shard of ['1/2', '2/2'])
+      expect(regimes('run', spec, '-o', out, '-q', '--shard', shard, '--plugin', plugin).code).toBe(0);
+    // merge plans the folder's spec.json to list missing rows: it needs the plugin's kinds too
+    const plain = regimes('merge', out);
+    expect(plain.code).toBe(1);
+    expect(plain.stderr).toContain("unknown learner kind 'fixture-mean'");
+    const merged = regimes('merge', out, '--plugin', plugin);
+    expect(merged.code).toBe(0);
+    expect(merged.stdout).toContain('every (cell, learner) row of the spec is present');
   });
 });
 

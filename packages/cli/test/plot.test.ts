@@ -7,11 +7,12 @@ import { fileURLToPath } from 'node:url';
 import type { ResultRow } from '@regimes/core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { createRegistry } from '../src/defaults.js';
-import { fontMetrics } from '../src/font-metrics.js';
-import { plotData, type PlotOptions, stripLabel } from '../src/plot-data.js';
-import { drawFigure } from '../src/plot.js';
-import { logTicks } from '../src/plot-render.js';
-import { writeReport } from '../src/report.js';
+import { fontMetrics } from '../src/plot/font-metrics.js';
+import { plotData, type PlotOptions } from '../src/plot/data.js';
+import { drawFigure } from '../src/plot/figure.js';
+import { stripLabel } from '../src/plot/keys.js';
+import { logTicks } from '../src/plot/vega-lite.js';
+import { writeReport } from '../src/report/report.js';
 
 const root = fileURLToPath(new URL('../../..', import.meta.url));
 const bin = join(root, 'packages/cli/bin/regimes.js');
@@ -271,13 +272,32 @@ function wellFormed(svg: string): boolean {
 const dir = writeFixture();
 const withSpec = writeFixture();
 writeFileSync(join(withSpec, 'spec.yaml'), 'name: synthetic\n# the spec as written\n');
-let runs: Record<'plot' | 'report', Awaited<ReturnType<typeof regimes>>>;
+// rows of a learner kind that only a plugin registers, with a theory curve of its own
+const plugin = join(root, 'packages/cli/test/fixtures/kinds-plugin.js');
+const pluginDir = writeFixture(
+  ns.flatMap((n) =>
+    [0, 1].map((seed) => row(n, seed, 'm', 0.5, { learner: { id: 'm', kind: 'fixture-mean' } })),
+  ),
+);
+let runs: Record<
+  'plot' | 'report' | 'plotPlain' | 'plotPlugin' | 'reportPlugin',
+  Awaited<ReturnType<typeof regimes>>
+>;
 beforeAll(async () => {
-  const [plot, report] = await Promise.all([
+  const [plot, report, plotPlain, plotPlugin, reportPlugin] = await Promise.all([
     regimes('plot', dir, '--out', join(dir, 'fig'), '--points'),
     regimes('report', dir, '--out', join(dir, 'report')),
+    regimes('plot', pluginDir, '--out', join(pluginDir, 'plain')),
+    regimes('plot', pluginDir, '--out', join(pluginDir, 'plugin'), '--plugin', plugin),
+    regimes('report', pluginDir, '--out', join(pluginDir, 'report'), '--plugin', plugin),
   ]);
-  runs = { plot: plot!, report: report! };
+  runs = {
+    plot: plot!,
+    report: report!,
+    plotPlain: plotPlain!,
+    plotPlugin: plotPlugin!,
+    reportPlugin: reportPlugin!,
+  };
 }, 60_000);
 
 describe('regimes plot', () => {
@@ -399,5 +419,20 @@ describe('regimes report', () => {
     ]);
     const md = readFileSync(join(withSpec, 'report.md'), 'utf8');
     expect(md).toContain('## Spec (spec.yaml)\n\n```yaml\nname: synthetic\n# the spec as written\n```');
+  });
+});
+
+describe('plot and report --plugin', () => {
+  it('draw the theory curve of a learner kind the plugin registers, which is absent without it', () => {
+    expect(runs.plotPlain.code).toBe(0);
+    expect(runs.plotPlain.stdout).toContain('6 rows, 1 series, 1 theory curves');
+    expect(readFileSync(join(pluginDir, 'plain.svg'), 'utf8')).not.toContain('fixture theory');
+    expect(runs.plotPlugin.code).toBe(0);
+    expect(runs.plotPlugin.stdout).toContain('6 rows, 1 series, 2 theory curves');
+    expect(readFileSync(join(pluginDir, 'plugin.svg'), 'utf8')).toContain('fixture theory [m]');
+    expect(runs.reportPlugin.code).toBe(0);
+    expect(readFileSync(join(pluginDir, 'report', 'report-figure.svg'), 'utf8')).toContain(
+      'fixture theory [m]',
+    );
   });
 });

@@ -1,0 +1,99 @@
+/** `regimes merge`: the results files of a sharded sweep in one, checked against the spec. */
+import { existsSync, statSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { type Plan, RegimesError, rowCount } from '@regimes/core';
+import type { Command } from 'commander';
+import { shardFiles, writeAtomic } from '../results/files.js';
+import { mergeResults, type MergeReport } from '../results/merge.js';
+import { EXIT_FAILED_ROWS, planSpec, pluginOption, type PluginFlags, type SetExit } from './shared.js';
+
+interface MergeFlags extends PluginFlags {
+  out?: string;
+  spec?: string;
+}
+
+export function registerMerge(program: Command, setExit: SetExit): void {
+  program
+    .command('merge')
+    .description(
+      'merge the results files of a sharded sweep: one spec only (hash), duplicates and missing cells reported',
+    )
+    .argument('<inputs...>', 'results files, or folders (their results.shard-*.jsonl)')
+    .option('-o, --out <file>', 'merged file (default: <folder>/results.jsonl when one folder is given)')
+    .option('--spec <file>', "the spec, to list missing cells (default: the folder's spec.json)")
+    .addOption(pluginOption('extra plugins (package names or paths), for the kinds of --spec'))
+    .action(async (inputs: string[], flags: MergeFlags) => {
+      if (await merge(inputs, flags)) setExit(EXIT_FAILED_ROWS);
+    });
+}
+
+/** Merge; true when rows of the spec are missing. */
+async function merge(inputs: string[], flags: MergeFlags): Promise<boolean> {
+  const { files, folders } = mergeInputs(inputs);
+  const out = mergeOutput(flags.out, files, folders);
+  const specPath = flags.spec ?? folders.map((f) => join(f, 'spec.json')).find((p) => existsSync(p));
+  const plan = specPath ? (await planSpec(specPath, flags.plugin)).plan : undefined;
+  const report = mergeResults(files, plan);
+  if (report.foreign.length) throw foreignRows(report);
+  warnBadLines(report);
+  writeAtomic(out, report.rows.map((r) => `${JSON.stringify(r)}\n`).join(''));
+  process.stdout.write(`merged ${report.rows.length} rows from ${files.length} file(s) into ${out}\n`);
+  process.stdout.write(duplicatesText(report));
+  process.stdout.write(missingText(report, plan));
+  return Boolean(plan && report.missing.length);
+}
+
+/** The files to merge: results files as given, and the shard files of each folder. */
+function mergeInputs(inputs: readonly string[]): { files: string[]; folders: string[] } {
+  const files: string[] = [];
+  const folders: string[] = [];
+  for (const input of inputs) {
+    if (!existsSync(input)) throw new RegimesError(`${input}: no such file or folder`);
+    if (statSync(input).isDirectory()) {
+      folders.push(input);
+      files.push(...shardFiles(input));
+    } else files.push(input);
+  }
+  return { files, folders };
+}
+
+/** The merged file: -o, else results.jsonl of the one folder given; never one of the inputs. */
+function mergeOutput(flag: string | undefined, files: readonly string[], folders: readonly string[]): string {
+  const out = flag ?? (folders.length === 1 ? join(folders[0]!, 'results.jsonl') : undefined);
+  if (!out) throw new RegimesError('say where to write the merged rows', { hint: 'use -o <file>' });
+  if (files.some((f) => resolve(f) === resolve(out)))
+    throw new RegimesError(`${out} is one of the inputs`, { hint: 'write the merge elsewhere with -o' });
+  return out;
+}
+
+function foreignRows(report: MergeReport): RegimesError {
+  const files = report.foreign.map((f) => `${f.path}: ${f.rows} row(s) of spec ${f.hash}`).join('; ');
+  return new RegimesError(
+    `rows of another spec: ${files} (expected ${report.specHash ?? 'one spec in all files'}); nothing was written`,
+    { hint: 'merge only the shards of one spec, or give the right --spec' },
+  );
+}
+
+function warnBadLines(report: MergeReport): void {
+  for (const i of report.inputs)
+    if (i.badLines.length)
+      process.stderr.write(
+        `warning: ${i.path}: ${i.badLines.length} unreadable line(s) (${i.badLines.join(', ')}) skipped: a run killed mid-row; rerun that shard to redo them\n`,
+      );
+}
+
+function duplicatesText(report: MergeReport): string {
+  if (!report.duplicates.length) return '';
+  const examples = report.duplicates.slice(0, 5).map((d) => `  ${d.key}: ${d.files.join(', ')}\n`);
+  return `${report.duplicates.length} row key(s) were in more than one file (kept the last ok row of each), e.g.\n${examples.join('')}`;
+}
+
+function missingText(report: MergeReport, plan: Plan | undefined): string {
+  if (!plan) return 'no spec found: missing cells not checked (give --spec)\n';
+  if (!report.missing.length) return 'every (cell, learner) row of the spec is present\n';
+  const examples = report.missing.slice(0, 10).map((k) => `  ${k}\n`);
+  return (
+    `${report.missing.length} of ${rowCount(plan.cells)} (cell, learner) rows are missing, e.g.\n` +
+    `${examples.join('')}rerun the shards that hold them (a rerun resumes) and merge again\n`
+  );
+}

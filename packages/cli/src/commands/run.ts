@@ -1,0 +1,155 @@
+/** `regimes run`: validate a spec and run it into a results file, with progress; or a dry run. */
+import { dirname, isAbsolute, join, resolve } from 'node:path';
+import {
+  type ExperimentResult,
+  loadSpecFile,
+  type Registry,
+  type ResultRow,
+  runExperiment,
+  type Spec,
+} from '@regimes/core';
+import { type Command, InvalidArgumentError } from 'commander';
+import { registryModulePath } from '../defaults.js';
+import { registryWith } from '../kinds/registry.js';
+import { resultsFileName, type Shard, writeAtomic } from '../results/files.js';
+import { formatSummary, summarize } from '../results/summary.js';
+import { describePlan } from '../run/dry-run.js';
+import { ProgressDisplay } from '../run/progress.js';
+import { EXIT_FAILED_ROWS, planSpec, pluginOption, type PluginFlags, type SetExit } from './shared.js';
+
+interface RunFlags extends PluginFlags {
+  out?: string;
+  backend?: string;
+  force?: boolean;
+  quiet?: boolean;
+  jobs: number;
+  shard?: Shard;
+  dryRun?: boolean;
+}
+
+function positiveInt(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('give a positive integer');
+  return n;
+}
+
+function shardArg(value: string): Shard {
+  const m = /^(\d+)\/(\d+)$/.exec(value);
+  const index = Number(m?.[1]);
+  const count = Number(m?.[2]);
+  if (!m || count < 1 || index < 1 || index > count)
+    throw new InvalidArgumentError('give i/N with 1 <= i <= N, e.g. --shard 2/8');
+  return { index, count };
+}
+
+export function registerRun(program: Command, setExit: SetExit): void {
+  program
+    .command('run')
+    .description(
+      'validate and run an experiment spec, appending one row per (cell, learner) to results.jsonl',
+    )
+    .argument('<spec>', 'spec file (YAML or JSON)')
+    .option('-o, --out <dir>', 'output folder (default: runs/<spec name>)')
+    .option('-b, --backend <name>', 'backend to use (overrides the spec and REGIMES_BACKEND)')
+    .option('--force', 'empty the results file and redo every row (default: resume, skipping rows present)')
+    .option('-j, --jobs <n>', 'run cells in n worker processes (rows are the same as with 1)', positiveInt, 1)
+    .option(
+      '--shard <i/N>',
+      'run the i-th of N parts of the sweep (cells i, i+N, ...), into results.shard-<i>-of-<N>.jsonl',
+      shardArg,
+    )
+    .option('--dry-run', 'print the cells and an estimate of the work; run nothing')
+    .option('-q, --quiet', 'no progress bar or row lines (the summary is still printed)')
+    .addOption(pluginOption())
+    .action(async (specPath: string, flags: RunFlags) => {
+      if (flags.dryRun) return dryRun(specPath, flags);
+      const result = await run(specPath, flags);
+      if (result.failed) setExit(EXIT_FAILED_ROWS);
+    });
+}
+
+async function dryRun(specPath: string, flags: RunFlags): Promise<void> {
+  const { plan, registry } = await planSpec(specPath, flags.plugin);
+  process.stdout.write(describePlan(plan, registry, flags.shard));
+}
+
+async function run(specPath: string, flags: RunFlags): Promise<ExperimentResult> {
+  const spec = loadSpecFile(specPath);
+  const baseDir = dirname(resolve(specPath));
+  const registry = await registryWith(flags.plugin);
+  const outDir = resolve(flags.out ?? join('runs', spec.name));
+  const out = join(outDir, resultsFileName(flags.shard));
+  const result = await runWithProgress(spec, registry, { specPath, baseDir, outDir, out }, flags);
+  process.stdout.write(`${formatSummary(summarize(result.rows))}\n\n`);
+  process.stdout.write(`${runTotals(result, out, flags.shard)}\n`);
+  return result;
+}
+
+interface RunPaths {
+  specPath: string;
+  /** The spec's folder: its plugins and relative paths are resolved from there. */
+  baseDir: string;
+  outDir: string;
+  /** The results file. */
+  out: string;
+}
+
+/** Run the spec with a progress display on stderr (a bar on a terminal, a line per row). */
+async function runWithProgress(
+  spec: Spec,
+  registry: Registry,
+  paths: RunPaths,
+  flags: RunFlags,
+): Promise<ExperimentResult> {
+  const display = new ProgressDisplay({
+    stream: process.stderr,
+    bar: Boolean(process.stderr.isTTY) && !flags.quiet,
+    lines: !flags.quiet,
+  });
+  try {
+    return await runExperiment(spec, {
+      registry,
+      out: paths.out,
+      ...(flags.backend ? { backend: flags.backend } : {}),
+      force: flags.force ?? false,
+      baseDir: paths.baseDir,
+      source: paths.specPath,
+      jobs: flags.jobs,
+      ...(flags.shard ? { shard: flags.shard } : {}),
+      workers: { registryModule: registryModulePath(), plugins: flags.plugin },
+      onStart: (total, resumed) => {
+        // the spec is valid and the results file is its own: now its copy may be (re)written
+        writeSpecCopy(paths.outDir, spec, paths.baseDir);
+        display.start(total, resumed);
+      },
+      onRow: (row, done, total, skipped) =>
+        display.row(progressLine(row, done, total, skipped), done, total, skipped),
+      onFitProgress: (key, done, total) => display.fitProgress(key, done, total),
+    });
+  } finally {
+    display.finish();
+  }
+}
+
+function progressLine(row: ResultRow, done: number, total: number, skipped: boolean): string {
+  const metrics = Object.entries(row.metrics)
+    .map(([k, v]) => `${k}=${Number(v).toPrecision(4)}`)
+    .join(' ');
+  const status = skipped ? 'resumed' : row.status === 'ok' ? `${row.timing.fit_s.toFixed(2)} s` : row.status;
+  return `[${done}/${total}] ${row.key}  ${metrics}  (${status})${row.error ? `: ${row.error}` : ''}`;
+}
+
+/** The spec beside its results, with plugin paths made absolute, for merge and report. */
+function writeSpecCopy(outDir: string, spec: Spec, baseDir: string): void {
+  const plugins = spec.plugins.map((p) => (p.startsWith('.') || isAbsolute(p) ? resolve(baseDir, p) : p));
+  writeAtomic(join(outDir, 'spec.json'), `${JSON.stringify({ ...spec, plugins }, null, 2)}\n`);
+}
+
+/** The last line of a run: rows written, run now, resumed and failed, the backend, the shard. */
+function runTotals(result: ExperimentResult, out: string, shard: Shard | undefined): string {
+  const counts = `${result.ran} run now, ${result.skipped} resumed, ${result.failed} failed`;
+  const part = shard
+    ? `; shard ${shard.index}/${shard.count}: ${result.cells.length} of ${result.plan.cells.length} cells`
+    : '';
+  return `${result.rows.length} rows in ${out} (${counts}) on backend ${result.backend}${part}`;
+}

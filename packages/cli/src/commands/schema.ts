@@ -1,0 +1,16 @@
+/** `regimes schema`: the spec's JSON Schema, with every registered kind's options. */
+import type { Command } from 'commander';
+import { registryWith } from '../kinds/registry.js';
+import { specJsonSchema } from '../kinds/schema.js';
+import { pluginOption, type PluginFlags } from './shared.js';
+
+export function registerSchema(program: Command): void {
+  program
+    .command('schema')
+    .description("print the spec's JSON Schema, with every registered kind's options (for editors)")
+    .addOption(pluginOption())
+    .action(async (flags: PluginFlags) => {
+      const registry = await registryWith(flags.plugin);
+      process.stdout.write(`${JSON.stringify(specJsonSchema(registry), null, 2)}\n`);
+    });
+}

@@ -1,0 +1,18 @@
+/** `regimes validate`: check a spec against the schema and the registered kinds; run nothing. */
+import { rowCount } from '@regimes/core';
+import type { Command } from 'commander';
+import { planSpec, pluginOption, type PluginFlags } from './shared.js';
+
+export function registerValidate(program: Command): void {
+  program
+    .command('validate')
+    .description('check a spec against the schema and the registered kinds, without running it')
+    .argument('<spec>', 'spec file (YAML or JSON)')
+    .addOption(pluginOption())
+    .action(async (specPath: string, flags: PluginFlags) => {
+      const { plan } = await planSpec(specPath, flags.plugin);
+      process.stdout.write(
+        `${specPath}: valid; ${plan.cells.length} cells, ${rowCount(plan.cells)} (cell, learner) rows (spec hash ${plan.specHash})\n`,
+      );
+    });
+}

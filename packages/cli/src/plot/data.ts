@@ -1,0 +1,388 @@
+/**
+ * From results rows to what a figure shows: the rows kept, the series (one per value of --by),
+ * the mean over seeds with its band, each seed's value, and the theory curves that the target
+ * and learner factories give for the axis. Pure: no files, no rendering.
+ */
+import {
+  closestMatch,
+  type Registry,
+  RegimesError,
+  type ResultRow,
+  rowLabel,
+  type Scalar,
+} from '@regimes/core';
+import { meanStd } from '../results/summary.js';
+import { formatScalar, type Key, lastSegment, namesIn, resolveKey, stripLabel } from './keys.js';
+import { type TheoryPoint, theoryPoints } from './theory.js';
+
+export type BandKind = 'std' | 'minmax' | 'none';
+
+export interface PlotOptions {
+  /** Cell key on the x axis (`n`, `target.d`, or the short `d`); `step` with `curves`. */
+  x: string;
+  /** Metric (or diagnostic) on the y axis; a trace field with `curves`. */
+  y?: string | undefined;
+  /** What makes a line: `learner` (the key's part after `|`) or a key. */
+  by: string;
+  facet?: string | undefined;
+  theory: boolean;
+  /** Training curves from the rows' `trace` instead of one value per row. */
+  curves: boolean;
+  band: BandKind;
+  /** Draw each seed's value as a point. */
+  points: boolean;
+  /** Linear axes (default: log-log, or linear x and log y for training curves). */
+  linear: boolean;
+}
+
+/** A point of a series in a panel (seed values; means and theory points add to it). */
+export interface PlotPoint {
+  panel: string;
+  series: string;
+  x: number;
+  y: number;
+}
+
+export interface MeanPoint extends PlotPoint {
+  lo: number;
+  hi: number;
+  seeds: number;
+}
+
+export interface PlotData {
+  title: string;
+  subtitle: string[];
+  xTitle: string;
+  yTitle: string;
+  seriesTitle: string;
+  facetTitle?: string;
+  xLog: boolean;
+  yLog: boolean;
+  panels: string[];
+  /** Series of measured values, then theory series (drawn dashed), in legend order. */
+  measuredSeries: string[];
+  theorySeries: string[];
+  means: MeanPoint[];
+  seeds: PlotPoint[];
+  theory: TheoryPoint[];
+  /** What was left out and why, for the subtitle and the console. */
+  notes: string[];
+  /** Rows used (status ok, with a value). */
+  used: number;
+}
+
+/** The metric or diagnostic a row reports under `name`. */
+function rowValue(row: ResultRow, name: string): number | undefined {
+  return row.metrics[name] ?? row.diagnostics?.[name];
+}
+
+function valueNames(rows: readonly ResultRow[]): string[] {
+  return [...new Set(rows.flatMap((r) => [...Object.keys(r.metrics), ...Object.keys(r.diagnostics ?? {})]))];
+}
+
+function traceNames(rows: readonly ResultRow[]): string[] {
+  return [...new Set(rows.flatMap((r) => (r.trace ?? []).flatMap((e) => Object.keys(e))))].filter(
+    (k) => k !== 'step',
+  );
+}
+
+function unknownValue(name: string, known: string[], what: string): RegimesError {
+  const near = closestMatch(name, known);
+  return new RegimesError(
+    `-y '${name}' is not a ${what} of these rows${near ? ` (did you mean '${near}'?)` : ''}`,
+    {
+      hint: `${what}s: ${known.join(', ') || '(none)'}`,
+    },
+  );
+}
+
+/** Sort numbers numerically, everything else as text. */
+function sortValues<T extends Scalar>(values: T[]): T[] {
+  return values.sort((a, b) =>
+    typeof a === 'number' && typeof b === 'number' ? a - b : String(a).localeCompare(String(b)),
+  );
+}
+
+function bandOf(values: number[], band: BandKind): { mean: number; lo: number; hi: number } {
+  const { mean, std } = meanStd(values);
+  if (band === 'std') return { mean, lo: mean - std, hi: mean + std };
+  if (band === 'minmax')
+    return { mean, lo: values.reduce((a, b) => Math.min(a, b)), hi: values.reduce((a, b) => Math.max(a, b)) };
+  return { mean, lo: mean, hi: mean };
+}
+
+export const bandDescription: Record<BandKind, string> = {
+  std: 'band: mean ± 1 sample std over seeds',
+  minmax: 'band: min–max over seeds',
+  none: 'no band',
+};
+
+/** Everything the figure draws, from the rows of one results file. */
+export function plotData(
+  allRows: readonly ResultRow[],
+  opts: PlotOptions,
+  registry: Registry,
+  warn: (message: string) => void = () => {},
+): PlotData {
+  const notes: string[] = [];
+  const rows = okRows(allRows, notes);
+  const axes = plotAxes(rows, opts);
+  const layout = seriesLayout(rows, axes);
+  const scales = { xLog: !opts.linear && !opts.curves, yLog: !opts.linear };
+  const points = collectPoints(rows, opts, axes, layout, scales, notes);
+  const means = meanPoints(points, opts.band, scales.yLog, notes);
+  const panels = panelOrder(rows, means, axes.facet, layout.panelOf);
+  const measuredSeries = [...new Set(means.map((m) => m.series))].sort((a, b) => a.localeCompare(b));
+  const theory =
+    opts.theory && !opts.curves
+      ? theoryPoints({
+          rows,
+          panels,
+          panelOf: layout.panelOf,
+          xKey: axes.x,
+          metric: axes.y,
+          ...scales,
+          registry,
+          warn,
+          notes,
+        })
+      : [];
+  const theorySeries = [...new Set(theory.map((t) => t.series))];
+  return {
+    ...titles(rows, opts, axes, means, theorySeries.length > 0, notes),
+    ...scales,
+    panels,
+    measuredSeries,
+    theorySeries,
+    means,
+    seeds: opts.points ? points.seeds : [],
+    theory,
+    notes,
+    used: points.used,
+  };
+}
+
+/** The rows with status ok; the others are counted in a note by status. Errors when none is left. */
+function okRows(allRows: readonly ResultRow[], notes: string[]): ResultRow[] {
+  if (!allRows.length) throw new RegimesError('no rows to plot: the results file is empty');
+  const rows = allRows.filter((r) => r.status === 'ok');
+  const failed = allRows.length - rows.length;
+  if (failed) {
+    const byStatus = new Map<string, number>();
+    for (const r of allRows) if (r.status !== 'ok') byStatus.set(r.status, (byStatus.get(r.status) ?? 0) + 1);
+    notes.push(
+      `${failed} of ${allRows.length} rows left out (${[...byStatus].map(([s, k]) => `${k} ${s}`).join(', ')})`,
+    );
+  }
+  if (!rows.length) throw new RegimesError(`no row has status ok (${allRows.length} rows, all failed)`);
+  return rows;
+}
+
+/** The keys of the figure: x (`step` for curves), lines (--by), panels (--facet) and the y value. */
+interface Axes {
+  x: Key;
+  by: Key;
+  facet: Key | undefined;
+  /** The metric, diagnostic or trace field on the y axis. */
+  y: string;
+}
+
+function plotAxes(rows: readonly ResultRow[], opts: PlotOptions): Axes {
+  const x: Key = opts.curves ? { name: 'step', get: () => undefined } : resolveKey(rows, opts.x, '-x');
+  const by = resolveKey(rows, opts.by, '--by');
+  const facetName =
+    opts.facet ?? (opts.curves && new Set(rows.map((r) => r.cell.n)).size > 1 ? 'n' : undefined);
+  const facet = facetName === undefined ? undefined : resolveKey(rows, facetName, '--facet');
+  return { x, by, facet, y: yName(rows, opts) };
+}
+
+/** The y value: -y, else `risk` (for curves: `test-risk`, `loss`, or the first trace field). */
+function yName(rows: readonly ResultRow[], opts: PlotOptions): string {
+  if (opts.curves) {
+    const names = traceNames(rows);
+    const y = opts.y ?? ['test-risk', 'loss'].find((n) => names.includes(n)) ?? names[0] ?? 'loss';
+    if (!names.includes(y)) throw unknownValue(y, names, 'trace field');
+    return y;
+  }
+  const y = opts.y ?? 'risk';
+  const names = valueNames(rows);
+  if (!names.includes(y)) throw unknownValue(y, names, 'metric or diagnostic');
+  return y;
+}
+
+/** Which series (line) and panel a row belongs to. */
+interface SeriesLayout {
+  seriesOf: (row: ResultRow) => string;
+  panelOf: (row: ResultRow) => string;
+}
+
+function seriesLayout(rows: readonly ResultRow[], axes: Axes): SeriesLayout {
+  // Other swept keys that vary (besides x, facet, by and the seed) split a series, never average into it.
+  const used = new Set([axes.x.name, axes.facet?.name, axes.by.name, 'seed']);
+  const splitting = namesIn(rows, (r) => r.cell).filter(
+    (k) => !used.has(k) && new Set(rows.map((r) => JSON.stringify(r.cell[k]))).size > 1,
+  );
+  // A learner's label loses the options shown on an axis; unless lines are learners, learners still
+  // split lines (two learners are never averaged as if they were seeds).
+  const byLearner = axes.by.name === 'learner';
+  const drop = new Set(
+    [axes.x.name, axes.facet?.name, byLearner ? undefined : axes.by.name]
+      .filter((k): k is string => k !== undefined)
+      .map(lastSegment),
+  );
+  const label = (r: ResultRow) => stripLabel(rowLabel(r), drop);
+  const learnerSplits = !byLearner && new Set(rows.map(label)).size > 1;
+  const { facet } = axes;
+  return {
+    seriesOf: (r) =>
+      [
+        byLearner ? label(r) : formatScalar(axes.by.get(r)),
+        ...(learnerSplits ? [label(r)] : []),
+        ...splitting.map((k) => `${lastSegment(k)}=${formatScalar(r.cell[k])}`),
+      ].join(', '),
+    panelOf: (r) => (facet ? `${facet.name} = ${formatScalar(facet.get(r))}` : ''),
+  };
+}
+
+interface Group {
+  panel: string;
+  series: string;
+  x: number;
+  values: number[];
+}
+
+/** The measured values: per (panel, series, x) over seeds, and each seed's own point. */
+interface Points {
+  groups: Group[];
+  seeds: PlotData['seeds'];
+  /** Rows that gave a value. */
+  used: number;
+}
+
+/** Every row's value (or trace) as points; values a log axis cannot show are counted and left out. */
+function collectPoints(
+  rows: readonly ResultRow[],
+  opts: PlotOptions,
+  axes: Axes,
+  layout: SeriesLayout,
+  scales: { xLog: boolean; yLog: boolean },
+  notes: string[],
+): Points {
+  const { xLog, yLog } = scales;
+  let dropped = 0;
+  const keep = (x: number, y: number) => {
+    const ok = Number.isFinite(x) && Number.isFinite(y) && (!xLog || x > 0) && (!yLog || y > 0);
+    if (!ok) dropped++;
+    return ok;
+  };
+  const groups = new Map<string, Group>();
+  const seeds: PlotData['seeds'] = [];
+  const add = (panel: string, series: string, x: number, y: number) => {
+    const id = JSON.stringify([panel, series, x]);
+    const group = groups.get(id) ?? { panel, series, x, values: [] };
+    group.values.push(y);
+    groups.set(id, group);
+    seeds.push({ panel, series, x, y });
+  };
+  let used = 0;
+  let withoutTrace = 0;
+  for (const r of rows) {
+    const panel = layout.panelOf(r);
+    const series = layout.seriesOf(r);
+    const values = opts.curves ? traceValues(r, axes.y) : rowPoint(r, axes);
+    if (!values) {
+      if (opts.curves) withoutTrace++;
+      continue;
+    }
+    used++;
+    for (const [x, y] of values) if (keep(x, y)) add(panel, series, x, y);
+  }
+  if (withoutTrace) notes.push(`${withoutTrace} rows without a '${axes.y}' trace left out`);
+  if (dropped) notes.push(`${dropped} values ${yLog || xLog ? '≤ 0 or ' : ''}not finite left out`);
+  if (!groups.size) throw new RegimesError(`nothing to plot: no row has a usable '${axes.y}'`);
+  return { groups: [...groups.values()], seeds, used };
+}
+
+/** A row's trace as (step, value) pairs of the field; undefined when it has none. */
+function traceValues(row: ResultRow, field: string): [number, number][] | undefined {
+  const trace = (row.trace ?? []).filter((e) => e[field] !== undefined);
+  return trace.length ? trace.map((e) => [e.step, e[field]!]) : undefined;
+}
+
+/** A row's one (x, y) point; undefined when it does not report the y value. */
+function rowPoint(row: ResultRow, axes: Axes): [number, number][] | undefined {
+  const y = rowValue(row, axes.y);
+  return y === undefined ? undefined : [[Number(axes.x.get(row)), y]];
+}
+
+/** Mean and band of each group; on a log axis a band edge at or below 0 is clipped (and noted). */
+function meanPoints(points: Points, band: BandKind, yLog: boolean, notes: string[]): MeanPoint[] {
+  const means: MeanPoint[] = points.groups.map((g) => {
+    const { mean, lo, hi } = bandOf(g.values, band);
+    return { panel: g.panel, series: g.series, x: g.x, y: mean, lo, hi, seeds: g.values.length };
+  });
+  if (yLog) clipBands(means, points.seeds, notes);
+  return means;
+}
+
+/** A band edge at or below 0 has no place on a log axis: clip it at half the smallest positive value. */
+function clipBands(means: MeanPoint[], seeds: PlotData['seeds'], notes: string[]): void {
+  // a loop, not Math.min(...): training curves can hold more values than a call's arguments
+  let smallest = Infinity;
+  for (const v of means) smallest = Math.min(smallest, v.y);
+  for (const v of seeds) smallest = Math.min(smallest, v.y);
+  const floor = smallest / 2;
+  const clipped = means.filter((m) => m.lo < floor);
+  for (const m of clipped) m.lo = floor;
+  if (clipped.length)
+    notes.push(
+      `lower band edge clipped at ${floor.toPrecision(2)} at ${clipped.length} point${clipped.length === 1 ? '' : 's'} (log axis)`,
+    );
+}
+
+/** The panels in order: by the facet key's value, numerically where it is a number. */
+function panelOrder(
+  rows: readonly ResultRow[],
+  means: readonly MeanPoint[],
+  facet: Key | undefined,
+  panelOf: (row: ResultRow) => string,
+): string[] {
+  const panels = sortValues([...new Set(means.map((m) => m.panel))]);
+  if (facet) {
+    const numeric = new Map(rows.map((r) => [panelOf(r), facet.get(r)]));
+    panels.sort((a, b) => {
+      const [va, vb] = [numeric.get(a), numeric.get(b)];
+      return typeof va === 'number' && typeof vb === 'number' ? va - vb : a.localeCompare(b);
+    });
+  }
+  return panels;
+}
+
+/** The figure's title, subtitle (seeds, band, theory, notes) and axis, legend and facet titles. */
+function titles(
+  rows: readonly ResultRow[],
+  opts: PlotOptions,
+  axes: Axes,
+  means: readonly MeanPoint[],
+  hasTheory: boolean,
+  notes: readonly string[],
+): Pick<PlotData, 'title' | 'subtitle' | 'xTitle' | 'yTitle' | 'seriesTitle' | 'facetTitle'> {
+  const spec = [...new Set(rows.map((r) => r.spec))].join(', ');
+  const seedCounts = new Set(means.map((m) => m.seeds));
+  const seedText =
+    seedCounts.size === 1
+      ? `${[...seedCounts][0]} seed${[...seedCounts][0] === 1 ? '' : 's'}`
+      : `${Math.min(...seedCounts)}–${Math.max(...seedCounts)} seeds`;
+  const subtitle = [
+    `line: mean over ${seedText}; ${Math.max(...seedCounts) > 1 ? bandDescription[opts.band] : 'no band (one seed)'}${hasTheory ? '; dashed: theory' : ''}`,
+    ...notes,
+  ];
+  return {
+    title: `${spec}: ${axes.y} vs ${axes.x.name}`,
+    subtitle,
+    xTitle: opts.curves ? 'training step' : axes.x.name === 'n' ? 'n (training samples)' : axes.x.name,
+    yTitle: axes.y,
+    seriesTitle: axes.by.name,
+    ...(axes.facet ? { facetTitle: axes.facet.name } : {}),
+  };
+}

@@ -1,0 +1,27 @@
+/** A figure from results rows: its data, the SVG Vega draws, and the PNG resvg rasterizes. */
+import type { ResultRow } from '@regimes/core';
+import { registryWith } from '../kinds/registry.js';
+import { plotData, type PlotData, type PlotOptions } from './data.js';
+import { loadFonts, renderSvg, svgToPng } from './render.js';
+import { vegaLiteSpec } from './vega-lite.js';
+
+export interface Figure {
+  data: PlotData;
+  svg: string;
+  png: Uint8Array;
+}
+
+/** Draw rows as SVG and PNG; `plugins` add kinds (and their theory curves) to the default ones. */
+export async function drawFigure(
+  rows: readonly ResultRow[],
+  options: PlotOptions,
+  plugins: string[] = [],
+  warn: (m: string) => void = () => {},
+  scale = 2,
+): Promise<Figure> {
+  const registry = await registryWith(plugins);
+  const data = plotData(rows, options, registry, warn);
+  const fonts = loadFonts();
+  const svg = await renderSvg(vegaLiteSpec(data), fonts);
+  return { data, svg, png: await svgToPng(svg, fonts, scale) };
+}

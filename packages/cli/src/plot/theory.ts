@@ -1,0 +1,124 @@
+/**
+ * Theory curves on a figure: each distinct target entry asks its factory, and each learner kind
+ * its own, for curves over the panel's x values; only curves for the y metric are kept.
+ */
+import {
+  type KindFactory,
+  type Registry,
+  type ResultRow,
+  Rng,
+  type Scalar,
+  type TheoryContext,
+  type TheoryCurve,
+} from '@regimes/core';
+import type { PlotPoint } from './data.js';
+import { formatScalar, type Key } from './keys.js';
+
+export interface TheoryPoint extends PlotPoint {
+  /** Drawing order along the curve (two points at one x draw a vertical step). */
+  order: number;
+}
+
+export interface TheoryRequest {
+  /** The rows of the figure, and the panel each belongs to. */
+  rows: readonly ResultRow[];
+  panels: readonly string[];
+  panelOf: (row: ResultRow) => string;
+  xKey: Key;
+  metric: string;
+  xLog: boolean;
+  yLog: boolean;
+  registry: Registry;
+  warn: (message: string) => void;
+  /** Where a curve is left out (0 on a log axis) is noted here. */
+  notes: string[];
+}
+
+/** The drawable points of every panel's theory curves; a curve that reaches 0 on a log axis is noted. */
+export function theoryPoints(r: TheoryRequest): TheoryPoint[] {
+  const points: TheoryPoint[] = [];
+  for (const panel of r.panels) {
+    const inPanel = r.rows.filter((row) => r.panelOf(row) === panel);
+    for (const curve of theoryCurves(inPanel, r.xKey, r.metric, r.registry, r.warn)) {
+      let zeroFrom: number | undefined;
+      curve.points.forEach((p, order) => {
+        const drawable =
+          Number.isFinite(p.x) && Number.isFinite(p.y) && (!r.xLog || p.x > 0) && (!r.yLog || p.y > 0);
+        if (drawable) points.push({ panel, series: curve.label, x: p.x, y: p.y, order });
+        else if (r.yLog && p.y <= 0) zeroFrom ??= p.x;
+      });
+      if (zeroFrom !== undefined)
+        r.notes.push(
+          `theory '${curve.label}'${panel ? ` (${panel})` : ''} is 0 from ${r.xKey.name} = ${zeroFrom}: not drawn there (log axis)`,
+        );
+    }
+  }
+  return points;
+}
+
+/** Theory curves for the rows of one panel, one group of rows per distinct target entry. */
+function theoryCurves(
+  rows: readonly ResultRow[],
+  xKey: Key,
+  metric: string,
+  registry: Registry,
+  warn: (message: string) => void,
+): TheoryCurve[] {
+  const byTarget = new Map<string, ResultRow[]>();
+  for (const r of rows) {
+    const id = JSON.stringify(r.target);
+    byTarget.set(id, [...(byTarget.get(id) ?? []), r]);
+  }
+  const differing = differingOptions([...byTarget.values()].map((g) => g[0]!.target));
+  const out: TheoryCurve[] = [];
+  for (const group of byTarget.values()) {
+    const target = group[0]!.target;
+    const suffix = differing.length
+      ? ` (${differing.map((k) => `${k}=${formatScalar(target[k] as Scalar)}`).join(', ')})`
+      : '';
+    const context = theoryContext(group, xKey, metric);
+    /** Ask one kind for its curves, kept for the metric and labelled with `tag` and the suffix. */
+    const ask = (what: string, factory: TheoryKind, raw: Record<string, unknown>, tag: string) => {
+      if (!factory.theory) return;
+      const parsed = factory.options.safeParse(raw);
+      if (!parsed.success) return warn(`theory of ${what} skipped: the rows' options do not parse`);
+      try {
+        for (const c of factory.theory(parsed.data, context))
+          if (c.metric === metric) out.push({ ...c, label: `${c.label}${tag}${suffix}` });
+      } catch (error) {
+        warn(`theory of ${what} failed: ${(error as Error).message}`);
+      }
+    };
+    const { kind, ...targetOptions } = target;
+    if (registry.has('target', kind)) ask(`target ${kind}`, registry.get('target', kind), targetOptions, '');
+    else warn(`target kind '${kind}' is not registered here: no theory curve for it`);
+    for (const learner of new Map(group.map((r) => [r.learner.id, r.learner])).values()) {
+      const { kind: learnerKind, id, ...learnerOptions } = learner;
+      if (registry.has('learner', learnerKind))
+        ask(`learner ${id}`, registry.get('learner', learnerKind), learnerOptions, ` [${id}]`);
+    }
+  }
+  return out;
+}
+
+/** A target or learner factory, as far as its theory goes. */
+type TheoryKind = Pick<KindFactory, 'options'> & {
+  theory?(options: unknown, context: TheoryContext): TheoryCurve[];
+};
+
+/** What a factory's theory is asked with: the group's x values, the metric, the target and its RNG. */
+function theoryContext(group: readonly ResultRow[], xKey: Key, metric: string): TheoryContext {
+  const xs = [...new Set(group.map((r) => Number(xKey.get(r))))]
+    .filter(Number.isFinite)
+    .sort((a, b) => a - b);
+  const seed = Math.min(...group.map((r) => Number(r.cell.seed ?? r.seed ?? 0)));
+  const target = group[0]!.target;
+  return { xKey: xKey.name, xs, metric, target, rng: Rng.fromSeed(seed).child('target') };
+}
+
+/** Options that differ between the targets of one panel: they name the targets' curves apart. */
+function differingOptions(targets: readonly Record<string, unknown>[]): string[] {
+  return [...new Set(targets.flatMap((t) => Object.keys(t)))].filter(
+    (k) => new Set(targets.map((t) => JSON.stringify(t[k]))).size > 1,
+  );
+}

@@ -1,0 +1,83 @@
+/**
+ * `regimes report`: a run as report.md (figure linked) and report.html (self-contained, figure
+ * inlined as SVG): the spec, the figure, the summary table, versions and backend, failures.
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import type { ResultRow } from '@regimes/core';
+import { summarize } from '../results/summary.js';
+import { reportHtml } from './html.js';
+import { reportMarkdown } from './markdown.js';
+import { environment, failures, specText } from './sections.js';
+
+export interface ReportInput {
+  rows: readonly ResultRow[];
+  /** The results file the rows come from (named in the report). */
+  resultsFile: string;
+  /** Where the spec copy (spec.json) is looked for. */
+  runDir: string;
+  outDir: string;
+  /** Draws the figure; a failure is reported in place of the figure. */
+  figure: () => Promise<{ svg: string; png: Uint8Array }>;
+  warn: (message: string) => void;
+}
+
+/** What report.md and report.html both show, gathered once. */
+export interface ReportContent {
+  name: string;
+  /** `N rows: k ok, m failed`. */
+  counts: string;
+  failedRows: number;
+  /** The results file, relative to the report. */
+  resultsFile: string;
+  spec: ReturnType<typeof specText>;
+  /** The figure's SVG, or why there is none. */
+  figure: { svg: string } | { error: string };
+  groups: ReturnType<typeof summarize>;
+  environment: ReturnType<typeof environment>;
+  failures: ReturnType<typeof failures>;
+}
+
+/** Write report.md, report.html and the figure (report-figure.svg/.png); returns the paths written. */
+export async function writeReport(input: ReportInput): Promise<string[]> {
+  const { rows, outDir } = input;
+  mkdirSync(outDir, { recursive: true });
+  const written: string[] = [];
+  const write = (name: string, data: string | Uint8Array) => {
+    writeFileSync(join(outDir, name), data);
+    written.push(join(outDir, name));
+  };
+  const figure = await drawReportFigure(input);
+  if ('png' in figure) {
+    write('report-figure.svg', figure.svg);
+    write('report-figure.png', figure.png);
+  }
+  const ok = rows.filter((r) => r.status === 'ok').length;
+  const content: ReportContent = {
+    name: [...new Set(rows.map((r) => r.spec))].join(', ') || '(empty)',
+    counts: `${rows.length} rows: ${ok} ok, ${rows.length - ok} failed`,
+    failedRows: rows.length - ok,
+    resultsFile: relative(outDir, input.resultsFile) || input.resultsFile,
+    spec: specText(rows, input.runDir),
+    figure,
+    groups: summarize(rows),
+    environment: environment(rows),
+    failures: failures(rows),
+  };
+  write('report.md', reportMarkdown(content));
+  write('report.html', reportHtml(content));
+  return written;
+}
+
+/** The figure, or the reason it could not be drawn (warned about). */
+async function drawReportFigure(
+  input: ReportInput,
+): Promise<{ svg: string; png: Uint8Array } | { error: string }> {
+  try {
+    return await input.figure();
+  } catch (error) {
+    const message = (error as Error).message;
+    input.warn(`no figure: ${message}`);
+    return { error: message };
+  }
+}

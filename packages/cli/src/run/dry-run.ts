@@ -1,0 +1,97 @@
+/** Text for `regimes run --dry-run`: the cells, and the work their learners estimate. */
+import { type Cell, type Plan, type Registry, Rng, rowCount, shardCells } from '@regimes/core';
+import type { Shard } from '../results/files.js';
+
+const gflop = (f: number) =>
+  f >= 1e12 ? `${(f / 1e12).toFixed(1)} TFLOP` : `${(f / 1e9).toPrecision(3)} GFLOP`;
+const mib = (b: number) =>
+  b >= 2 ** 30 ? `${(b / 2 ** 30).toFixed(1)} GiB` : `${Math.ceil(b / 2 ** 20)} MiB`;
+
+export function describePlan(plan: Plan, registry: Registry, shard?: Shard): string {
+  const cells = shardCells(plan.cells, shard);
+  return [
+    `spec ${plan.spec.name} (hash ${plan.specHash}): ${plan.cells.length} cells` +
+      (shard ? `; shard ${shard.index}/${shard.count} takes ${cells.length}` : '') +
+      `, ${rowCount(cells)} (cell, learner) rows, test n = ${plan.spec.test.n}`,
+    '',
+    'cells (learners):',
+    ...cellLines(cells),
+    '',
+    'work estimate (leading-order dense algebra; the real cost is within a small factor):',
+    ...estimateLines(workPerLearner(plan, registry, cells)),
+    '',
+  ].join('\n');
+}
+
+/** The cells with their learners; of more than 40, the first 30 and the last 5. */
+function cellLines(cells: readonly Cell[]): string[] {
+  const shown = cells.length > 40 ? [...cells.slice(0, 30), undefined, ...cells.slice(-5)] : cells;
+  return shown.map((c) =>
+    c ? `  ${c.key}  (${c.learners.map((l) => l.id).join(', ')})` : `  ... ${cells.length - 35} more`,
+  );
+}
+
+interface LearnerWork {
+  rows: number;
+  flops: number;
+  bytes: number;
+  /** Some fit has no estimate (its kind gives none). */
+  unknown: boolean;
+}
+
+/** Per learner entry of the spec (a learner sweep's ids together): its rows, total FLOPs, peak bytes. */
+function workPerLearner(plan: Plan, registry: Registry, cells: readonly Cell[]): Map<string, LearnerWork> {
+  const dimOf = targetDims(registry);
+  const perLearner = new Map<string, LearnerWork>();
+  for (const c of cells) {
+    const { d, k } = dimOf(c);
+    for (const l of c.learners) {
+      const base = l.id.replace(/\(.*\)$/, '');
+      const entry = perLearner.get(base) ?? { rows: 0, flops: 0, bytes: 0, unknown: false };
+      const factory = registry.get('learner', l.kind);
+      const e = factory.estimate?.(l.options, { n: c.n, d, k, testN: plan.spec.test.n });
+      entry.rows++;
+      if (e) {
+        entry.flops += e.flops;
+        entry.bytes = Math.max(entry.bytes, e.bytes);
+      } else entry.unknown = true;
+      perLearner.set(base, entry);
+    }
+  }
+  return perLearner;
+}
+
+/** A cell's input and output dimensions, from its target (built once per distinct options). */
+function targetDims(registry: Registry): (c: Cell) => { d: number; k: number } {
+  const dims = new Map<string, { d: number; k: number }>();
+  return (c) => {
+    const id = JSON.stringify(c.target.options);
+    let dim = dims.get(id);
+    if (!dim) {
+      const t = registry.get('target', c.target.kind).create(c.target.options, { rng: Rng.fromSeed(c.seed) });
+      dim = { d: t.dim, k: t.outputDim };
+      dims.set(id, dim);
+    }
+    return dim;
+  };
+}
+
+/** The estimate as an aligned table, and the total. */
+function estimateLines(perLearner: ReadonlyMap<string, LearnerWork>): string[] {
+  const table = [['learner', 'rows', 'total', 'largest fit holds']];
+  let total = 0;
+  for (const [id, e] of perLearner) {
+    total += e.flops;
+    table.push([
+      id,
+      String(e.rows),
+      e.unknown ? '(no estimate)' : gflop(e.flops),
+      e.unknown ? '-' : mib(e.bytes),
+    ]);
+  }
+  const widths = table[0]!.map((_, i) => Math.max(...table.map((r) => r[i]!.length)));
+  return [
+    ...table.map((r) => `  ${r.map((v, i) => v.padEnd(widths[i]!)).join('  ')}`.trimEnd()),
+    `  all: ${gflop(total)}; seconds ≈ GFLOP ÷ the backend's GFLOP/s (\`regimes backends\` measures it), a lower bound`,
+  ];
+}
