@@ -2,10 +2,19 @@
 // the repository (test/fixtures/frozen-features, loaded from the spec's `plugins:` as a user would)
 // serves as the base like a built-in one, its options parsed by its own schema.
 import { fileURLToPath } from 'node:url';
-import { options, Registry, runExperiment, SpecError } from '@regimes/core';
+import {
+  type Dataset,
+  options,
+  type Predictor,
+  Registry,
+  runExperiment,
+  SpecError,
+  type Target,
+} from '@regimes/core';
 import { silentLogger } from '@regimes/core/testing';
 import { plugin as backends } from '@regimes/backend-node';
 import { plugin as targets } from '@regimes/targets';
+import * as tf from '@tensorflow/tfjs-core';
 import { describe, expect, it } from 'vitest';
 import { plugin as learners } from '../src/index.js';
 
@@ -18,14 +27,7 @@ const mse = {
   description: 'test mean squared error against the noiseless target',
   options: options({}),
   create: () => ({
-    async compute(
-      p: { predict(x: import('@tensorflow/tfjs-core').Tensor2D): import('@tensorflow/tfjs-core').Tensor2D },
-      test: { x: import('@tensorflow/tfjs-core').Tensor2D },
-      target: {
-        evaluate(x: import('@tensorflow/tfjs-core').Tensor2D): import('@tensorflow/tfjs-core').Tensor2D;
-      },
-    ) {
-      const tf = await import('@tensorflow/tfjs-core');
+    async compute(p: Predictor, test: Dataset, target: Target) {
       const v = tf.tidy(() => tf.mean(tf.squaredDifference(p.predict(test.x), target.evaluate(test.x))));
       const out = (await v.data())[0]!;
       v.dispose();
