@@ -7,7 +7,7 @@
  */
 import type { FitSize, WorkEstimate } from '@regimes/core';
 import { symmetricEigenSolver } from '@regimes/numerics';
-import type { RidgeOptions } from './readout/ridge.js';
+import type { RidgeOptions } from './readout/options.js';
 
 const F32 = 4;
 

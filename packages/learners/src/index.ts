@@ -62,14 +62,9 @@ export { randomFeatures, randomFeaturesOptions } from './kinds/rf.js';
 export { drawFirstLayer } from './readout/first-layer.js';
 export { dualPredict, predictorFromFits } from './readout/predictors.js';
 export { eigenBreakEven, eigenPays } from './cost.js';
-export {
-  fitRidge,
-  type RidgeFit,
-  type RidgeOptions,
-  type RidgeSystem,
-  ridgeOptions,
-} from './readout/ridge.js';
-export { dualSystem, kernelPanels, primalSystem } from './readout/systems.js';
+export { type RidgeOptions, ridgeOptions } from './readout/options.js';
+export { fitRidge, type RidgeFit } from './readout/ridge.js';
+export { dualSystem, kernelPanels, primalSystem, type RidgeSystem } from './readout/systems.js';
 
 export const learnerFactories = [
   randomFeatures,

@@ -12,7 +12,15 @@ import {
   type Scalar,
 } from '@regimes/core';
 import { meanStd } from '../results/summary.js';
-import { formatScalar, type Key, lastSegment, namesIn, resolveKey, stripLabel } from './keys.js';
+import {
+  formatScalar,
+  type Key,
+  lastSegment,
+  namesIn,
+  type PlotPoint,
+  resolveKey,
+  stripLabel,
+} from './keys.js';
 import { type TheoryPoint, theoryPoints } from './theory.js';
 
 export type BandKind = 'std' | 'minmax' | 'none';
@@ -35,13 +43,7 @@ export interface PlotOptions {
   linear: boolean;
 }
 
-/** A point of a series in a panel (seed values; means and theory points add to it). */
-export interface PlotPoint {
-  panel: string;
-  series: string;
-  x: number;
-  y: number;
-}
+export type { PlotPoint };
 
 export interface MeanPoint extends PlotPoint {
   lo: number;

@@ -74,3 +74,11 @@ function unknownKey(name: string, role: string, known: string[]): RegimesError {
     { hint: `keys: ${known.join(', ')}` },
   );
 }
+
+/** A point of a series in a panel (seed values; means and theory points add to it). */
+export interface PlotPoint {
+  panel: string;
+  series: string;
+  x: number;
+  y: number;
+}

@@ -11,8 +11,7 @@ import {
   type TheoryContext,
   type TheoryCurve,
 } from '@regimes/core';
-import type { PlotPoint } from './data.js';
-import { formatScalar, type Key } from './keys.js';
+import { formatScalar, type Key, type PlotPoint } from './keys.js';
 
 export interface TheoryPoint extends PlotPoint {
   /** Drawing order along the curve (two points at one x draw a vertical step). */

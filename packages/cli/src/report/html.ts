@@ -1,6 +1,6 @@
 /** report.html: the run's report as one self-contained page, the figure inlined as SVG. */
 import { summaryTable } from '../results/summary.js';
-import type { ReportContent } from './report.js';
+import type { ReportContent } from './sections.js';
 
 const escapeHtml = (s: string) =>
   s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');

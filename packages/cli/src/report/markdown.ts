@@ -1,6 +1,6 @@
 /** report.md: the run's report as Markdown, the figure linked beside it. */
 import { formatSummaryMarkdown } from '../results/summary.js';
-import type { ReportContent } from './report.js';
+import type { ReportContent } from './sections.js';
 
 const escapeMd = (s: string) => s.replace(/\\/g, '\\\\').replace(/\|/g, '\\|');
 

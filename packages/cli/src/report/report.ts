@@ -8,7 +8,7 @@ import type { ResultRow } from '@regimes/core';
 import { summarize } from '../results/summary.js';
 import { reportHtml } from './html.js';
 import { reportMarkdown } from './markdown.js';
-import { environment, failures, specText } from './sections.js';
+import { environment, failures, type ReportContent, specText } from './sections.js';
 
 export interface ReportInput {
   rows: readonly ResultRow[];
@@ -20,22 +20,6 @@ export interface ReportInput {
   /** Draws the figure; a failure is reported in place of the figure. */
   figure: () => Promise<{ svg: string; png: Uint8Array }>;
   warn: (message: string) => void;
-}
-
-/** What report.md and report.html both show, gathered once. */
-export interface ReportContent {
-  name: string;
-  /** `N rows: k ok, m failed`. */
-  counts: string;
-  failedRows: number;
-  /** The results file, relative to the report. */
-  resultsFile: string;
-  spec: ReturnType<typeof specText>;
-  /** The figure's SVG, or why there is none. */
-  figure: { svg: string } | { error: string };
-  groups: ReturnType<typeof summarize>;
-  environment: ReturnType<typeof environment>;
-  failures: ReturnType<typeof failures>;
 }
 
 /** Write report.md, report.html and the figure (report-figure.svg/.png); returns the paths written. */

@@ -2,6 +2,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ResultRow } from '@regimes/core';
+import type { summarize } from '../results/summary.js';
 import { Document, isScalar, visit } from 'yaml';
 
 /** The spec as written next to the results (spec.json / spec.yaml), else rebuilt from the rows. */
@@ -68,4 +69,20 @@ export function failures(rows: readonly ResultRow[]): { status: string; error: s
     groups.set(id, g);
   }
   return [...groups.values()];
+}
+
+/** What report.md and report.html both show, gathered once. */
+export interface ReportContent {
+  name: string;
+  /** `N rows: k ok, m failed`. */
+  counts: string;
+  failedRows: number;
+  /** The results file, relative to the report. */
+  resultsFile: string;
+  spec: ReturnType<typeof specText>;
+  /** The figure's SVG, or why there is none. */
+  figure: { svg: string } | { error: string };
+  groups: ReturnType<typeof summarize>;
+  environment: ReturnType<typeof environment>;
+  failures: ReturnType<typeof failures>;
 }

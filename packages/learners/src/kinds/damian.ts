@@ -25,7 +25,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { type Activation, activationOption } from '../activations/index.js';
 import { overlaps, topSingular } from '../probes/subspace.js';
 import { twoStageLearner } from '../readout/first-layer.js';
-import { ridgeOptions } from '../readout/ridge.js';
+import { ridgeOptions } from '../readout/options.js';
 import { gradients, initTwoLayer } from '../training/two-layer.js';
 
 export const damianOptions = options({

@@ -10,7 +10,7 @@ import { hermiteDualTaylor } from '../activations/index.js';
 import { dotProductKernel, rbfKernel } from '../kernels.js';
 import { kernelRidgeEstimate } from '../cost.js';
 import { kernelRidgeLearner } from '../readout/predictors.js';
-import { ridgeOptions } from '../readout/ridge.js';
+import { ridgeOptions } from '../readout/options.js';
 
 export const kernelRidgeOptions = options({
   type: z.enum(['dot', 'rbf']).default('dot').describe('dot-product kernel or RBF'),

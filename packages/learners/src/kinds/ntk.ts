@@ -9,7 +9,7 @@ import { defineLearnerKind, type LearnerFactory, options, z } from '@regimes/cor
 import { kernelRidgeEstimate } from '../cost.js';
 import { ntkActivations, ntkKernel } from '../kernels.js';
 import { kernelRidgeLearner } from '../readout/predictors.js';
-import { ridgeOptions } from '../readout/ridge.js';
+import { ridgeOptions } from '../readout/options.js';
 
 export const neuralTangentKernelOptions = options({
   activation: z.enum(ntkActivations).default('relu').describe('σ with a closed-form kernel'),

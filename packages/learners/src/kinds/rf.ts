@@ -9,7 +9,7 @@ import { defineLearnerKind, type LearnerFactory, options, type Predictor } from 
 import { activation } from '../activations/index.js';
 import { featureRidgeEstimate } from '../cost.js';
 import { drawFirstLayer, firstLayerOptions, readFirstLayer } from '../readout/first-layer.js';
-import { ridgeOptions } from '../readout/ridge.js';
+import { ridgeOptions } from '../readout/options.js';
 
 export const randomFeaturesOptions = options({ ...firstLayerOptions, ...ridgeOptions });
 

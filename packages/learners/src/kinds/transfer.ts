@@ -17,7 +17,7 @@ import {
 } from '@regimes/core';
 import * as tf from '@tensorflow/tfjs-core';
 import { featurePredictor } from '../readout/predictors.js';
-import { ridgeOptions } from '../readout/ridge.js';
+import { ridgeOptions } from '../readout/options.js';
 
 export const transferOptions = options({
   base: z

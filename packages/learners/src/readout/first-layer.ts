@@ -17,7 +17,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { type Activation, activation, activationOption, type ActivationSpec } from '../activations/index.js';
 import { splitSample } from '../training/samples.js';
 import { featurePredictor } from './predictors.js';
-import type { RidgeOptions } from './ridge.js';
+import type { RidgeOptions } from './options.js';
 
 export const firstLayerOptions = {
   width: z.number().int().min(1).default(512).describe('N, the number of neurons'),

@@ -6,7 +6,8 @@
 import type { Dataset, Learner, Predictor } from '@regimes/core';
 import * as tf from '@tensorflow/tfjs-core';
 import type { KernelFunction } from '../kernels.js';
-import { fitRidge, type RidgeFit, type RidgeOptions } from './ridge.js';
+import type { RidgeOptions } from './options.js';
+import { fitRidge, type RidgeFit } from './ridge.js';
 import { dualSystem, featureKernel, primalSystem } from './systems.js';
 
 /** One predictor per ridge fit; several become variants (one results row each). */

@@ -9,63 +9,13 @@
  * refined once. `ridgeSolver: auto` takes the eigen path when it is available and the measured cost rule
  * (`eigenPays` in cost.ts) says one decomposition costs less than the factorizations it replaces.
  */
-import { RegimesError, z } from '@regimes/core';
-import { type ColumnPanels, symmetricEigenSolver, symmetricProduct } from '@regimes/numerics';
+import { RegimesError } from '@regimes/core';
+import { symmetricEigenSolver, symmetricProduct } from '@regimes/numerics';
 import * as tf from '@tensorflow/tfjs-core';
 import { takesEigen } from '../cost.js';
+import { type RidgeOptions } from './options.js';
 import { choleskyInverse, EigenRidge, scalar, type ShiftedInverse } from './solvers.js';
-
-/** 10^from, 10^(from+1), …, 10^to (exact decimal values). */
-const decades = (from: number, to: number) =>
-  Array.from({ length: to - from + 1 }, (_, i) => Number(`1e${from + i}`));
-
-export const ridgeOptions = {
-  ridge: z
-    .union([z.number().min(0), z.array(z.number().min(0)).min(1), z.enum(['gcv', 'loo'])])
-    .default(1e-3)
-    .describe('λ in (1/n)‖residual‖² + λ‖coefficients‖²: a number, a list (a row per λ), or gcv / loo'),
-  ridgeGrid: z
-    .array(z.number().positive())
-    .min(2)
-    .default(decades(-6, 1))
-    .describe('candidate λ for gcv / loo'),
-  ridgeSolver: z
-    .enum(['auto', 'eigen', 'cholesky'])
-    .default('auto')
-    .describe(
-      'auto: one eigen-decomposition for all λ when it costs less than a Cholesky per λ; eigen; cholesky',
-    ),
-};
-
-export type RidgeOptions = {
-  ridge: number | number[] | 'gcv' | 'loo';
-  ridgeGrid: number[];
-  ridgeSolver?: 'auto' | 'eigen' | 'cholesky';
-};
-
-export interface RidgeSystem {
-  /** Size of the system: n (dual) or the number of features (primal). */
-  readonly m: number;
-  /** Number of training samples. */
-  readonly n: number;
-  readonly panels: ColumnPanels;
-  /** M whole (m×m, symmetric) where the system holds it anyway (the primal Gram matrix). */
-  readonly matrix?: tf.Tensor2D;
-  /** Right-hand side: y (dual) or Φᵀy (primal), m×k. */
-  readonly rhs: tf.Tensor2D;
-  readonly labels: tf.Tensor2D;
-  /** Mean of diag M, the scale of jitter. */
-  readonly meanDiagonal: number;
-  /** Train predictions for coefficients c at ridge shift nλ. */
-  trainPrediction(coefficients: tf.Tensor2D, shift: number): tf.Tensor2D;
-  /** Frees what the system holds (the primal Gram matrix and right-hand side). */
-  release?(): void;
-  /**
-   * Primal: Φᵀ (m×n, a new tensor), whose columns give the leverages H_ii = φ_iᵀA⁻¹φ_i. Absent in
-   * the dual, where H = M A⁻¹ = I − nλA⁻¹ gives H_ii = 1 − nλ(A⁻¹)_ii.
-   */
-  leverageRows?(): tf.Tensor2D;
-}
+import type { RidgeSystem } from './systems.js';
 
 export interface RidgeFit {
   readonly lambda: number;

@@ -16,7 +16,7 @@ import {
   symmetricEigenTensor,
 } from '@regimes/numerics';
 import * as tf from '@tensorflow/tfjs-core';
-import type { RidgeSystem } from './ridge.js';
+import type { RidgeSystem } from './systems.js';
 
 /** (M + shift·I)⁻¹ for one λ, by whichever solver serves it. */
 export interface ShiftedInverse {

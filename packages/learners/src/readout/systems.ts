@@ -1,7 +1,31 @@
 /** Ridge systems in the dual (a kernel on the samples) and in the primal (explicit features). */
 import * as tf from '@tensorflow/tfjs-core';
 import type { KernelFunction } from '../kernels.js';
-import type { RidgeSystem } from './ridge.js';
+import type { ColumnPanels } from '@regimes/numerics';
+
+export interface RidgeSystem {
+  /** Size of the system: n (dual) or the number of features (primal). */
+  readonly m: number;
+  /** Number of training samples. */
+  readonly n: number;
+  readonly panels: ColumnPanels;
+  /** M whole (m×m, symmetric) where the system holds it anyway (the primal Gram matrix). */
+  readonly matrix?: tf.Tensor2D;
+  /** Right-hand side: y (dual) or Φᵀy (primal), m×k. */
+  readonly rhs: tf.Tensor2D;
+  readonly labels: tf.Tensor2D;
+  /** Mean of diag M, the scale of jitter. */
+  readonly meanDiagonal: number;
+  /** Train predictions for coefficients c at ridge shift nλ. */
+  trainPrediction(coefficients: tf.Tensor2D, shift: number): tf.Tensor2D;
+  /** Frees what the system holds (the primal Gram matrix and right-hand side). */
+  release?(): void;
+  /**
+   * Primal: Φᵀ (m×n, a new tensor), whose columns give the leverages H_ii = φ_iᵀA⁻¹φ_i. Absent in
+   * the dual, where H = M A⁻¹ = I − nλA⁻¹ gives H_ii = 1 − nλ(A⁻¹)_ii.
+   */
+  leverageRows?(): tf.Tensor2D;
+}
 
 /** Column panels of K(X, X): rows start..n of columns start..start+size. */
 export function kernelPanels(x: tf.Tensor2D, kernel: KernelFunction) {

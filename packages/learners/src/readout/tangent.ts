@@ -12,7 +12,8 @@ import type { Activation } from '../activations/index.js';
 import type { KernelFunction } from '../kernels.js';
 import { drawFirstLayer, type FirstLayer, preActivation } from './first-layer.js';
 import { predictorFromFits } from './predictors.js';
-import { fitRidge, type RidgeFit, type RidgeOptions } from './ridge.js';
+import type { RidgeOptions } from './options.js';
+import { fitRidge, type RidgeFit } from './ridge.js';
 import { dualSystem, primalSystem } from './systems.js';
 
 export type TangentOptions = RidgeOptions & {

@@ -1,0 +1,30 @@
+/** The ridge options every kernel-side learner shares: λ (a number, a list, or gcv / loo), its grid and the solver. */
+import { z } from '@regimes/core';
+
+/** 10^from, 10^(from+1), …, 10^to (exact decimal values). */
+const decades = (from: number, to: number) =>
+  Array.from({ length: to - from + 1 }, (_, i) => Number(`1e${from + i}`));
+
+export const ridgeOptions = {
+  ridge: z
+    .union([z.number().min(0), z.array(z.number().min(0)).min(1), z.enum(['gcv', 'loo'])])
+    .default(1e-3)
+    .describe('λ in (1/n)‖residual‖² + λ‖coefficients‖²: a number, a list (a row per λ), or gcv / loo'),
+  ridgeGrid: z
+    .array(z.number().positive())
+    .min(2)
+    .default(decades(-6, 1))
+    .describe('candidate λ for gcv / loo'),
+  ridgeSolver: z
+    .enum(['auto', 'eigen', 'cholesky'])
+    .default('auto')
+    .describe(
+      'auto: one eigen-decomposition for all λ when it costs less than a Cholesky per λ; eigen; cholesky',
+    ),
+};
+
+export type RidgeOptions = {
+  ridge: number | number[] | 'gcv' | 'loo';
+  ridgeGrid: number[];
+  ridgeSolver?: 'auto' | 'eigen' | 'cholesky';
+};
