@@ -9,7 +9,7 @@ import { LearnerFactory } from '../src/contracts/contracts.js';
 import { BackendUnavailable, DivergenceError, RegimesError } from '../src/contracts/errors.js';
 import { options } from '../src/contracts/options.js';
 import { Registry } from '../src/registry/registry.js';
-import { latestRows, type ResultRow, readResults } from '../src/engine/results.js';
+import { completeRows, latestRows, type ResultRow, readResults } from '../src/engine/results.js';
 import { runExperiment } from '../src/engine/runner.js';
 import type { SpecInput } from '../src/spec/spec.js';
 import { silentLogger } from '../src/testing/index.js';
@@ -100,6 +100,61 @@ describe('latestRows: the rows that stand', () => {
       ['n=8,seed=0', 'rf#0(width=4,bias=1)', 'ridge=0.1'],
       ['kept', 'x', undefined],
     ]);
+  });
+});
+
+/** A learner that writes one row per value of `scales` (a fit with variants, as a λ list): ŷ = s·x₁. */
+const variantsPlugin = {
+  name: 'variants-learner',
+  version: '0.1.0',
+  core: '^0.1.0',
+  module: new ContainerModule(({ bind }) => {
+    bind(LearnerFactory).toConstantValue({
+      kind: 'scaled',
+      description: 'predicts s·x_1 for each s of a list, one variant each',
+      options: options({ scales: z.array(z.number()).default([0.5, 1, 2, 4]) }),
+      create: ({ scales }: { scales: number[] }) => ({
+        async fit() {
+          const predictor = (s: number) => ({
+            predict: (x: tf.Tensor2D) =>
+              tf.tidy(() => tf.mul(tf.slice(x, [0, 0], [-1, 1]), s) as tf.Tensor2D),
+            dispose: () => {},
+          });
+          return {
+            ...predictor(scales[0]!),
+            variants: scales.map((s) => ({ label: `s=${s}`, options: { s }, predictor: predictor(s) })),
+          };
+        },
+      }),
+    } as never);
+  }),
+};
+
+describe('completeness at the level of the variant', () => {
+  const variantSpec: SpecInput = { ...spec, learners: [{ kind: 'scaled' }], sweep: { n: [8, 16] } };
+  const runVariants = (extra: Partial<Parameters<typeof runExperiment>[1]> = {}) =>
+    runExperiment(variantSpec, {
+      registry: Registry.with(testPlugin, variantsPlugin),
+      log: silentLogger,
+      ...extra,
+    });
+
+  it("reruns a fit whose rows are not all there (a kill between a list's rows, or a row deleted)", async () => {
+    const out = join(tmp(), 'results.jsonl');
+    const full = await runVariants({ out });
+    expect(full.rows.map((r) => r.fitRows)).toEqual(Array(8).fill(4));
+    const lines = readFileSync(out, 'utf8').trim().split('\n');
+    // drop the third variant row of the first fit: 3 of its 4 rows stay
+    writeFileSync(out, `${lines.filter((_, i) => i !== 2).join('\n')}\n`);
+    const { rows: standing, incomplete } = completeRows(readResults(out).rows);
+    expect(incomplete).toEqual([{ fit: 'n=8|scaled#0', present: 3, expected: 4 }]);
+    expect(standing.length).toBe(4);
+    const resumed = await runVariants({ out });
+    expect([resumed.ran, resumed.skipped]).toEqual([4, 4]);
+    expect(withoutTimes(resumed.rows).map((r) => [r.key, r.metrics])).toEqual(
+      withoutTimes(full.rows).map((r) => [r.key, r.metrics]),
+    );
+    expect(completeRows(readResults(out).rows)).toMatchObject({ incomplete: [] });
   });
 });
 

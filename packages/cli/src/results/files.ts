@@ -4,7 +4,7 @@
  */
 import { existsSync, mkdirSync, readdirSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
-import { latestRows, readResults, RegimesError, type ResultRow } from '@regimes/core';
+import { completeRows, readResults, RegimesError, type ResultRow } from '@regimes/core';
 
 export interface Shard {
   readonly index: number;
@@ -40,12 +40,23 @@ export function resultsPath(path: string): string {
   return file;
 }
 
-/** The rows of a results file, the latest of each key; lines cut off by a kill are reported. */
+/**
+ * The rows of a results file that stand: the latest of each key, of complete fits only; lines cut
+ * off by a kill and fits with rows missing (a λ list cut short) are reported and left out.
+ */
 export function loadRows(file: string, warn: (m: string) => void): ResultRow[] {
   const { rows, badLines } = readResults(file);
   if (badLines.length)
     warn(`${file}: ${badLines.length} line(s) did not parse (lines ${badLines.join(', ')}), left out`);
-  return latestRows(rows);
+  const { rows: complete, incomplete } = completeRows(rows);
+  if (incomplete.length)
+    warn(
+      `${file}: ${incomplete.length} fit(s) have rows missing, left out (${incomplete
+        .slice(0, 3)
+        .map((f) => `${f.fit}: ${f.present} of ${f.expected} rows`)
+        .join(', ')}${incomplete.length > 3 ? ', ...' : ''}); rerun the spec to complete them`,
+    );
+  return complete;
 }
 
 /** Write a file whole or not at all (shards on a shared file system may write at once). */

@@ -3,7 +3,15 @@
  * hash), duplicates across files reported, and the cells no file holds listed when the spec is
  * known.
  */
-import { latestRows, learnerKey, type Plan, planOrder, type ResultRow, readResults } from '@regimes/core';
+import {
+  completeRows,
+  latestRows,
+  learnerKey,
+  type Plan,
+  planOrder,
+  type ResultRow,
+  readResults,
+} from '@regimes/core';
 
 export interface MergeInput {
   readonly path: string;
@@ -72,8 +80,15 @@ export function mergeResults(paths: readonly string[], plan?: Plan): MergeReport
   let missing: string[] = [];
   if (plan) {
     const order = planOrder(plan.cells);
-    const present = new Set(rows.map(learnerKey));
-    missing = [...order.keys()].filter((k) => !present.has(k));
+    // a fit counts as present only with all its rows (a λ list's variants); its partial rows are kept
+    const { rows: complete, incomplete } = completeRows(rows);
+    const present = new Set(complete.map(learnerKey));
+    const partial = new Map(incomplete.map((f) => [f.fit, f]));
+    missing = [...order.keys()]
+      .filter((k) => !present.has(k))
+      .map((k) =>
+        partial.has(k) ? `${k} (${partial.get(k)!.present} of ${partial.get(k)!.expected} rows)` : k,
+      );
     rows = rows.sort(
       (a, b) => (order.get(learnerKey(a)) ?? Infinity) - (order.get(learnerKey(b)) ?? Infinity),
     );

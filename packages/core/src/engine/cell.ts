@@ -68,6 +68,7 @@ export function failedRow(
 ): ResultRow {
   return {
     ...rowBase(plan, cell, l, backend, versions),
+    fitRows: 1,
     metrics: {},
     timing: { fit_s: 0, eval_s: 0 },
     status: 'error',
@@ -153,8 +154,9 @@ async function runLearner(
     predictor = await learner.fit(s.train, ctx);
     const fitSeconds = (performance.now() - t0) / 1000;
     const measure = (p: Predictor, b: RowBase) => measuredRow(s, p, b, trace, fitSeconds);
-    if (!predictor.variants?.length) return [await measure(predictor, base)];
+    if (!predictor.variants?.length) return [await measure(predictor, { ...base, fitRows: 1 })];
     const rows: ResultRow[] = [];
+    const fitRows = predictor.variants.length;
     for (const v of predictor.variants) {
       const key = rowKey(base.cellKey, l.id, v.label);
       rows.push(
@@ -163,6 +165,7 @@ async function runLearner(
           key,
           variant: v.label,
           learner: { ...base.learner, ...v.options },
+          fitRows,
         }),
       );
     }

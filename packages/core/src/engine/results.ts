@@ -46,6 +46,11 @@ export interface ResultRow {
   versions: Record<string, string>;
   /** When this fit began: the rows of one fit (a λ list's variants) share it. */
   startedAt?: string;
+  /**
+   * How many rows this fit wrote (1, or one per variant): a fit is complete when that many rows
+   * with its `startedAt` are present, so a kill between a λ list's rows is seen and the fit rerun.
+   */
+  fitRows?: number;
   finishedAt: string;
 }
 
@@ -153,4 +158,36 @@ export function latestRows(rows: readonly ResultRow[]): ResultRow[] {
     }
   }
   return [...byKey.values()].filter((r) => keep.has(r));
+}
+
+/** A fit (cell, learner) whose latest attempt wrote fewer rows than it announced (`fitRows`). */
+export interface IncompleteFit {
+  /** `learnerKey` of the fit. */
+  readonly fit: string;
+  readonly present: number;
+  readonly expected: number;
+}
+
+/**
+ * The standing rows split into those of complete fits and the fits whose rows are not all there —
+ * a run killed between a λ list's rows, or a row deleted by hand. Rows without `fitRows` (written
+ * before it existed) count as complete. Resume reruns an incomplete fit; merge lists it as missing;
+ * plot and report leave its rows out and say so.
+ */
+export function completeRows(rows: readonly ResultRow[]): { rows: ResultRow[]; incomplete: IncompleteFit[] } {
+  const standing = latestRows(rows);
+  const byFit = new Map<string, ResultRow[]>();
+  for (const row of standing) {
+    const fit = learnerKey(row);
+    byFit.set(fit, [...(byFit.get(fit) ?? []), row]);
+  }
+  const incomplete: IncompleteFit[] = [];
+  const dropped = new Set<string>();
+  for (const [fit, group] of byFit) {
+    const expected = group[0]!.fitRows;
+    if (expected === undefined || group.length >= expected) continue;
+    incomplete.push({ fit, present: group.length, expected });
+    dropped.add(fit);
+  }
+  return { rows: standing.filter((r) => !dropped.has(learnerKey(r))), incomplete };
 }

@@ -21,7 +21,7 @@ import { type CellContext, runCell, versionsOf } from './cell.js';
 import { runInWorkers } from './pool.js';
 import { loadPlugins } from '../registry/plugins.js';
 import type { Registry } from '../registry/registry.js';
-import { latestRows, learnerKey, type ResultRow, ResultsWriter, readResults } from './results.js';
+import { completeRows, learnerKey, type ResultRow, ResultsWriter, readResults } from './results.js';
 import { parseSpec, type Spec, type SpecInput } from '../spec/spec.js';
 
 export interface RunOptions {
@@ -202,7 +202,15 @@ function openResults(
       { hint: 'use --force to overwrite it, or --out to write somewhere else' },
     );
   }
-  for (const row of latestRows(rows)) previous.set(row.key, row);
+  const { rows: complete, incomplete } = completeRows(rows);
+  if (incomplete.length)
+    log.warn(
+      `${options.out}: ${incomplete.length} fit(s) have rows missing (${incomplete
+        .slice(0, 3)
+        .map((f) => `${f.fit}: ${f.present} of ${f.expected}`)
+        .join(', ')}${incomplete.length > 3 ? ', ...' : ''}); they will be rerun`,
+    );
+  for (const row of complete) previous.set(row.key, row);
   // A row cut off by a kill leaves no newline; the next row must start on its own line.
   const text = existsSync(options.out) ? readFileSync(options.out, 'utf8') : '';
   if (text.length && !text.endsWith('\n')) writer.appendRaw('\n');
