@@ -1,5 +1,6 @@
-import { appendFileSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { spawnSync } from 'node:child_process';
+import { appendFileSync, existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { ContainerModule } from 'inversify';
@@ -94,7 +95,8 @@ describe('latestRows: the rows that stand', () => {
       },
       { key: 'n=8|x', cellKey: 'kept', learner: { id: 'x', kind: 'rf' } },
     ];
-    writeFileSync(file, legacy.map((r) => JSON.stringify(r)).join('\n') + '\n');
+    const whole = { specHash: '0123456789abcdef', status: 'ok', cell: {}, metrics: {} };
+    writeFileSync(file, legacy.map((r) => JSON.stringify({ ...whole, ...r })).join('\n') + '\n');
     expect(readResults(file).rows.map((r) => [r.cellKey, r.learner.id, r.variant])).toEqual([
       ['n=8,seed=0', 'rf#0', undefined],
       ['n=8,seed=0', 'rf#0(width=4,bias=1)', 'ridge=0.1'],
@@ -311,9 +313,62 @@ describe('runExperiment', () => {
   it('rejects a results file cut in the middle that belongs to another spec, without touching it', async () => {
     const out = join(tmp(), 'results.jsonl');
     await run(spec, { out });
-    appendFileSync(out, '{"key":"x","specHash":"0000000000000000"}\n');
+    // a whole row of another spec (a partial line is a cut row, rerun rather than refused)
+    const foreign = { ...readResults(out).rows[0]!, specHash: '0000000000000000' };
+    appendFileSync(out, `${JSON.stringify(foreign)}\n`);
     const before = readFileSync(out, 'utf8');
     await expect(run(spec, { out })).rejects.toThrow(RegimesError);
     expect(readFileSync(out, 'utf8')).toBe(before);
+  });
+});
+
+describe('results lines that are not rows', () => {
+  it('reports valid JSON that is no row (null, {}, 42, a list) as a bad line and reruns, like a cut row', async () => {
+    const out = join(tmp(), 'results.jsonl');
+    const first = await run(spec, { out });
+    const lines = readFileSync(out, 'utf8').trim().split('\n');
+    writeFileSync(out, [lines[0], 'null', '{}', '42', '[1]', '"row"', ...lines.slice(2)].join('\n') + '\n');
+    expect(readResults(out).badLines).toEqual([2, 3, 4, 5, 6]);
+    const warnings: string[] = [];
+    const again = await run(spec, { out, log: { ...silentLogger, warn: (m) => warnings.push(m) } });
+    expect(warnings.join('\n')).toMatch(/ignoring 5 line\(s\) that are not rows \(2, 3, 4, 5, 6:/);
+    expect([again.ran, again.skipped]).toEqual([1, 7]);
+    expect(withoutTimes(again.rows).map((r) => r.metrics)).toEqual(
+      withoutTimes(first.rows).map((r) => r.metrics),
+    );
+  });
+});
+
+describe('one writer per results file', () => {
+  it('refuses a second run on a file another live run holds, naming it; takes over a dead holder', async () => {
+    const out = join(tmp(), 'results.jsonl');
+    // a live holder: this test process itself, as another run would appear
+    writeFileSync(`${out}.lock`, JSON.stringify({ pid: process.pid, host: hostname(), since: 't0' }));
+    await expect(run(spec, { out })).rejects.toThrow(
+      new RegExp(
+        `${out.replaceAll('/', '\\/')} is being written by another regimes run \\(pid ${process.pid} on `,
+      ),
+    );
+    expect(existsSync(out)).toBe(false);
+    // a holder that died: a pid no process has (the lock was left by a kill)
+    const dead = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], {
+      encoding: 'utf8',
+    });
+    writeFileSync(`${out}.lock`, JSON.stringify({ pid: Number(dead.stdout), host: hostname(), since: 't0' }));
+    const result = await run(spec, { out });
+    expect(result.ran).toBe(8);
+    // released when the run ends, on success and on failure
+    expect(existsSync(`${out}.lock`)).toBe(false);
+    await expect(run({ ...spec, seed: 5 }, { out })).rejects.toThrow(/holds rows of a different spec/);
+    expect(existsSync(`${out}.lock`)).toBe(false);
+  });
+
+  it('runs two different results files of one folder at once (shards)', async () => {
+    const dir = tmp();
+    const [a, b] = await Promise.all([
+      run(spec, { out: join(dir, 'results.shard-1-of-2.jsonl'), shard: { index: 1, count: 2 } }),
+      run(spec, { out: join(dir, 'results.shard-2-of-2.jsonl'), shard: { index: 2, count: 2 } }),
+    ]);
+    expect(a.ran + b.ran).toBe(8);
   });
 });

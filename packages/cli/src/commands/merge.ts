@@ -78,7 +78,7 @@ function warnBadLines(report: MergeReport): void {
   for (const i of report.inputs)
     if (i.badLines.length)
       process.stderr.write(
-        `warning: ${i.path}: ${i.badLines.length} unreadable line(s) (${i.badLines.join(', ')}) skipped: a run killed mid-row; rerun that shard to redo them\n`,
+        `warning: ${i.path}: ${i.badLines.length} line(s) that are not rows (${i.badLines.join(', ')}) skipped: a run killed mid-row, or an edit; rerun that shard to redo them\n`,
       );
 }
 

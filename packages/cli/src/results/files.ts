@@ -48,6 +48,17 @@ export function loadRows(file: string, warn: (m: string) => void): ResultRow[] {
   const { rows, badLines } = readResults(file);
   if (badLines.length)
     warn(`${file}: ${badLines.length} line(s) did not parse (lines ${badLines.join(', ')}), left out`);
+  const hashes = new Map<string, number>();
+  for (const r of rows) hashes.set(r.specHash, (hashes.get(r.specHash) ?? 0) + 1);
+  if (hashes.size > 1)
+    throw new RegimesError(
+      `${file} holds rows of ${hashes.size} different specs (${[...hashes]
+        .map(([hash, n]) => `hash ${hash}: ${n} row(s)`)
+        .join(', ')}), which would be drawn as one`,
+      {
+        hint: 'keep one spec per results file: remove the foreign lines, or combine shards with `regimes merge --spec`',
+      },
+    );
   const { rows: complete, incomplete } = completeRows(rows);
   if (incomplete.length)
     warn(

@@ -83,7 +83,7 @@ export class ResultsWriter {
 
 export interface ReadResults {
   rows: ResultRow[];
-  /** Lines that did not parse (a row cut off by a kill), by 1-based line number. */
+  /** Lines that are not rows (cut off by a kill, or valid JSON of another shape), by 1-based line number. */
   badLines: number[];
 }
 
@@ -100,7 +100,25 @@ function withIdentity(row: ResultRow): ResultRow {
   return { ...row, cellKey: row.key.slice(0, bar), ...(variant === undefined ? {} : { variant }) };
 }
 
-/** Read a results file; a row cut short by a kill is reported, not fatal. */
+/** Whether a parsed line has what every reader of rows relies on (`null`, `{}` or `42` do not). */
+function isRow(value: unknown): value is ResultRow {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return false;
+  const r = value as Partial<ResultRow>;
+  return (
+    typeof r.key === 'string' &&
+    typeof r.specHash === 'string' &&
+    typeof r.status === 'string' &&
+    typeof r.learner === 'object' &&
+    r.learner !== null &&
+    typeof r.learner.id === 'string' &&
+    typeof r.metrics === 'object' &&
+    r.metrics !== null &&
+    typeof r.cell === 'object' &&
+    r.cell !== null
+  );
+}
+
+/** Read a results file; a line that is not a row (cut short by a kill, or not a row at all) is reported, not fatal. */
 export function readResults(path: string): ReadResults {
   if (!existsSync(path)) return { rows: [], badLines: [] };
   const rows: ResultRow[] = [];
@@ -109,11 +127,14 @@ export function readResults(path: string): ReadResults {
     .split('\n')
     .forEach((line, i) => {
       if (!line.trim()) return;
+      let value: unknown;
       try {
-        rows.push(withIdentity(JSON.parse(line) as ResultRow));
+        value = JSON.parse(line);
       } catch {
-        badLines.push(i + 1);
+        value = undefined;
       }
+      if (isRow(value)) rows.push(withIdentity(value));
+      else badLines.push(i + 1);
     });
   return { rows, badLines };
 }

@@ -18,6 +18,7 @@ import {
   shardCells,
 } from '../spec/plan.js';
 import { type CellContext, runCell, versionsOf } from './cell.js';
+import { lockResults } from './lock.js';
 import { runInWorkers } from './pool.js';
 import { loadPlugins } from '../registry/plugins.js';
 import type { Registry } from '../registry/registry.js';
@@ -87,6 +88,26 @@ export async function runExperiment(input: SpecInput | Spec, options: RunOptions
   const plan = planExperiment(spec, registry, options.source);
   const jobs = checkJobs(options);
   const cells = shardCells(plan.cells, checkShard(options.shard));
+  const release = options.out ? lockResults(options.out) : undefined;
+  try {
+    return await execute({ spec, plan, cells, jobs, log }, options);
+  } finally {
+    release?.();
+  }
+}
+
+/** The run proper, on the cells of this run (a shard's or all), with the results file locked. */
+async function execute(
+  {
+    spec,
+    plan,
+    cells,
+    jobs,
+    log,
+  }: { spec: Spec; plan: Plan; cells: readonly Cell[]; jobs: number; log: Logger },
+  options: RunOptions,
+): Promise<ExperimentResult> {
+  const { registry } = options;
   const { writer, previous } = openResults(options, plan, log);
   const { kind: backendKind } = await activateBackend(
     registry,
@@ -193,7 +214,7 @@ function openResults(
   const { rows, badLines } = readResults(options.out);
   if (badLines.length)
     log.warn(
-      `${options.out}: ignoring ${badLines.length} unreadable line(s) (${badLines.join(', ')}); their rows will be rerun`,
+      `${options.out}: ignoring ${badLines.length} line(s) that are not rows (${badLines.join(', ')}: cut by a kill, or edited); their rows will be rerun`,
     );
   const foreign = rows.find((r) => r.specHash !== plan.specHash);
   if (foreign) {
