@@ -298,7 +298,8 @@ beforeAll(async () => {
     plotPlugin: plotPlugin!,
     reportPlugin: reportPlugin!,
   };
-}, 60_000);
+  // five CLI processes (each ~3 s of CPU when idle) on two cores: a budget that holds under load
+}, 300_000);
 
 describe('regimes plot', () => {
   let svg: string;
