@@ -133,6 +133,17 @@ describe('plugin loading from a local path', () => {
       /no file or folder at/,
     );
   });
+
+  it('never runs inline code: data:, http: and node: specifiers are refused before any import', async () => {
+    const marker = `regimesInlineRan${Date.now()}`;
+    const inline = `data:text/javascript,globalThis.${marker}=1;export default {}`;
+    for (const specifier of [inline, 'http://127.0.0.1:9/plugin.js', 'node:fs', 'javascript:1', ' ../x']) {
+      await expect(loadPlugins(new Registry(), [specifier], fixtures), specifier).rejects.toThrow(
+        /is neither a path nor a package name/,
+      );
+    }
+    expect((globalThis as Record<string, unknown>)[marker]).toBeUndefined();
+  });
 });
 
 describe('LearnerFactory identifiers', () => {

@@ -38,8 +38,16 @@ function isPath(specifier: string): boolean {
   return specifier.startsWith('.') || isAbsolute(specifier) || specifier.startsWith('file:');
 }
 
+// an npm package name, optionally with a subpath: `pkg`, `@scope/pkg`, `pkg/sub`
+const PACKAGE_NAME = /^(?:@[a-z0-9][a-z0-9._~-]*\/)?[a-z0-9][a-z0-9._~-]*(?:\/[A-Za-z0-9._~/-]+)?$/;
+
 /** The file a plugin specifier points to, or undefined for a package not found above `fromDir`. */
 export function resolvePlugin(specifier: string, fromDir: string): string | undefined {
+  // Plugins are files or packages, never inline code or a remote module: refused before any import.
+  if (!isPath(specifier) && !PACKAGE_NAME.test(specifier))
+    throw new PluginError(`plugin '${specifier.slice(0, 80)}' is neither a path nor a package name`, {
+      hint: 'name a local file or folder (./my-plugin) or an installed npm package (regimes-plugin-x); data:, http: and node: URLs are not loaded',
+    });
   if (isPath(specifier)) {
     const path = specifier.startsWith('file:') ? new URL(specifier).pathname : resolve(fromDir, specifier);
     if (!existsSync(path)) throw new PluginError(`plugin '${specifier}': no file or folder at ${path}`);
