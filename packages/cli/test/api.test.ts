@@ -153,3 +153,27 @@ describe('deep nets on hierarchical targets in a sweep', () => {
       expect(Number.isFinite(last[key])).toBe(true);
   });
 });
+
+describe('a target that is not finite', () => {
+  it.each(['z1/0', 'exp(1000*z1)'])(
+    '%s is reported as the target’s fault, with its expression, not as the learner’s',
+    async (expression) => {
+      const { rows } = await runExperiment(
+        {
+          target: { kind: 'hermite', d: 4, expression },
+          learners: [{ kind: 'rf', width: 16 }],
+          sweep: { n: [32] },
+          test: { n: 64 },
+        },
+        { log: silentLogger },
+      );
+      expect(rows.map((r) => r.status)).toEqual(['error']);
+      expect(rows[0]!.error).toMatch(
+        new RegExp(
+          `^target hermite .*"expression":"${expression.replace(/[()*/]/g, '\\$&')}".* gives a non-finite label`,
+        ),
+      );
+      expect(rows[0]!.error).not.toMatch(/non-finite predictions/);
+    },
+  );
+});

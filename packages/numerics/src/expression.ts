@@ -61,8 +61,12 @@ interface MathNode {
   content?: MathNode;
 }
 
+/** Bounds on what a user expression may be: its length, its parentheses' nesting and its tree's depth. */
+export const EXPRESSION_LIMITS = { characters: 4000, nesting: 64, depth: 512 } as const;
+
 /** Parse `text` over the named variables; throws SpecError naming what is not allowed. */
 export function parseExpression(text: string, variables: readonly string[], where = 'expression'): Expr {
+  checkSize(text, where);
   let root: MathNode;
   try {
     root = parse(text) as unknown as MathNode;
@@ -73,7 +77,19 @@ export function parseExpression(text: string, variables: readonly string[], wher
   const reject = (what: string): never => {
     throw new SpecError([`${where}: ${what} is not allowed in ${JSON.stringify(text)}; ${allowed}`]);
   };
+  let depth = 0;
   const convert = (node: MathNode): Expr => {
+    if (++depth > EXPRESSION_LIMITS.depth)
+      throw new SpecError([
+        `${where}: ${JSON.stringify(text.slice(0, 60))}… nests deeper than ${EXPRESSION_LIMITS.depth} operations; write it shorter`,
+      ]);
+    try {
+      return convertNode(node);
+    } finally {
+      depth--;
+    }
+  };
+  const convertNode = (node: MathNode): Expr => {
     switch (node.type) {
       case 'ParenthesisNode':
         return convert(node.content!);
@@ -86,7 +102,8 @@ export function parseExpression(text: string, variables: readonly string[], wher
         const name = node.name!;
         const index = variables.indexOf(name);
         if (index >= 0) return { kind: 'var', index, name };
-        if (name in constants) return { kind: 'const', value: constants[name]! };
+        // own properties only: `toString`, `constructor`, `__proto__` are names every object has
+        if (Object.hasOwn(constants, name)) return { kind: 'const', value: constants[name]! };
         return reject(`the symbol '${name}'`);
       }
       case 'OperatorNode': {
@@ -101,7 +118,7 @@ export function parseExpression(text: string, variables: readonly string[], wher
       case 'FunctionNode': {
         const fnNode = node.fn as MathNode;
         const name = fnNode?.type === 'SymbolNode' ? fnNode.name! : undefined;
-        if (!name || !(name in functions)) return reject(`the function '${name ?? fnNode?.type}'`);
+        if (!name || !Object.hasOwn(functions, name)) return reject(`the function '${name ?? fnNode?.type}'`);
         const def = functions[name as FunctionName];
         const args = (node.args ?? []).map(convert);
         if (args.length !== def.arity)
@@ -113,6 +130,24 @@ export function parseExpression(text: string, variables: readonly string[], wher
     }
   };
   return convert(root);
+}
+
+/** Refuse, before mathjs parses it, a text too long or too deeply parenthesised to be a formula. */
+function checkSize(text: string, where: string): void {
+  if (text.length > EXPRESSION_LIMITS.characters)
+    throw new SpecError([
+      `${where}: the expression has ${text.length} characters (at most ${EXPRESSION_LIMITS.characters}); write it shorter, e.g. with a preset or Hermite terms`,
+    ]);
+  let open = 0;
+  let deepest = 0;
+  for (const c of text) {
+    if (c === '(' || c === '[') deepest = Math.max(deepest, ++open);
+    else if (c === ')' || c === ']') open--;
+  }
+  if (deepest > EXPRESSION_LIMITS.nesting)
+    throw new SpecError([
+      `${where}: the expression nests ${deepest} parentheses deep (at most ${EXPRESSION_LIMITS.nesting})`,
+    ]);
 }
 
 /** The variables an expression uses, by index. */

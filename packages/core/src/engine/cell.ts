@@ -6,7 +6,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { Dataset, FitContext, Logger, Predictor, Target } from '../contracts/contracts.js';
 import { disposeDataset } from '../contracts/contracts.js';
-import { DivergenceError } from '../contracts/errors.js';
+import { DivergenceError, NumericalError } from '../contracts/errors.js';
 import type { Registry } from '../registry/registry.js';
 import { Rng } from '../rng/rng.js';
 import { type Cell, type LearnerPlan, type Plan, rowKey } from '../spec/plan.js';
@@ -81,6 +81,23 @@ function errorMessage(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
 
+/**
+ * A target whose f* is not finite on its own samples (`z1/0`, `exp(1000*z1)`) is the target's fault:
+ * say so with its options, before a learner is blamed for non-finite predictions.
+ */
+async function checkLabels(cell: Cell, data: Dataset, which: string): Promise<void> {
+  const values = await data.y.data();
+  const at = values.findIndex((v) => !Number.isFinite(v));
+  if (at < 0) return;
+  const options = JSON.stringify(cell.target.options);
+  throw new NumericalError(
+    `target ${cell.target.kind} ${options.length > 160 ? `${options.slice(0, 160)}…` : options} gives a non-finite label (${values[at]}) at ${which} sample ${Math.floor(at / data.y.shape[1])}: f* (or its noise) overflows or divides by zero there`,
+    {
+      hint: 'change the target: keep its expression finite for every Gaussian input (e.g. no division by a variable, no exp of a large multiple)',
+    },
+  );
+}
+
 /** Fit and measure the given learners of one cell; each learner's rows go to `c.onLearnerRows`. */
 export async function runCell(
   plan: Plan,
@@ -102,8 +119,11 @@ export async function runCell(
     target = factory.create(cell.target.options, { rng: seedRng.child('target') });
     train = target.sample(cell.n, seedRng.child('data', 'train'));
     test = target.sample(plan.spec.test.n, seedRng.child('data', 'test'));
+    await checkLabels(cell, train, 'training');
+    await checkLabels(cell, test, 'test');
   } catch (error) {
     if (train) disposeDataset(train);
+    if (test) disposeDataset(test);
     c.log.warn(`cell ${cell.key}: the target failed: ${errorMessage(error)}`);
     for (const l of learners) c.onLearnerRows([failed(l)(error)]);
     return;
