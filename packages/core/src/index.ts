@@ -15,6 +15,7 @@ export * from './contracts/define.js';
 export * from './contracts/entries.js';
 export * from './contracts/errors.js';
 export * from './contracts/options.js';
+export * from './engine/budget.js';
 export * from './engine/results.js';
 export * from './engine/runner.js';
 export * from './registry/backends.js';

@@ -19,6 +19,7 @@ const linearTarget = {
   kind: 'linear',
   description: 'y = x_1, x ~ N(0, I_d)',
   options: options({ d: z.number().int().min(1), noise: z.number().min(0).default(0) }),
+  dims: ({ d }: { d: number }) => ({ d, k: 1 }),
   create({ d, noise }: { d: number; noise: number }) {
     const evaluate = (x: tf.Tensor2D) => tf.slice(x, [0, 0], [-1, 1]) as tf.Tensor2D;
     return {

@@ -372,3 +372,44 @@ describe('one writer per results file', () => {
     expect(a.ran + b.ran).toBe(8);
   });
 });
+
+describe('memory bounded before work starts', () => {
+  it('refuses a cell whose data exceed the budget as error rows, with the numbers; the other cells run', async () => {
+    // float32 data of a cell: 4·(n + 256 test points)·(d + k) = 4224 bytes at n = 8, 5120 at n = 64
+    const { rows } = await run(spec, { memory: 5000 });
+    const byN = (n: number) => rows.filter((r) => r.cell.n === n);
+    expect(byN(8).map((r) => r.status)).toEqual(['ok', 'ok', 'ok', 'ok']);
+    expect(byN(64).map((r) => r.status)).toEqual(['error', 'error', 'error', 'error']);
+    expect(byN(64)[0]!.error).toMatch(
+      /^the cell's data need 5 KiB \(n = 64 and 256 test points in d = 3\), more than the 4\.88 KiB this run may use \(lower n/,
+    );
+  });
+
+  it("refuses a fit whose learner's estimate with the data exceeds the budget", async () => {
+    const estimating = {
+      name: 'estimating',
+      version: '0.1.0',
+      core: '^0.1.0',
+      module: new ContainerModule(({ bind }) => {
+        bind(LearnerFactory).toConstantValue({
+          kind: 'big',
+          description: 'says it needs n² floats, fits nothing',
+          options: options({}),
+          estimate: (_o: unknown, s: { n: number }) => ({ flops: 0, bytes: 4 * s.n * s.n }),
+          create: () => ({
+            fit: async () => ({ predict: (x: tf.Tensor2D) => tf.zeros([x.shape[0], 1]), dispose: () => {} }),
+          }),
+        } as never);
+      }),
+    };
+    const { rows } = await runExperiment(
+      { ...spec, learners: [{ kind: 'big' }], sweep: { n: [8, 64], seed: [0] } },
+      { registry: Registry.with(testPlugin, estimating), log: silentLogger, memory: 10_000 },
+    );
+    // n = 8: 256 + 4224 bytes; n = 64: 16384 + 5120 bytes
+    expect(rows.map((r) => r.status)).toEqual(['ok', 'error']);
+    expect(rows[1]!.error).toMatch(
+      /^learner big#0 needs about 21 KiB at n = 64 \(its largest tensors 16 KiB, the data 5 KiB\), more than the 9\.77 KiB/,
+    );
+  });
+});

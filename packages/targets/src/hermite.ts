@@ -284,6 +284,7 @@ export const hermite = defineTargetKind({
   description:
     'multi-index f*(x) = g(Ux), x ~ N(0, I_d), U r×d orthonormal; g by Hermite terms, preset or expression',
   options: hermiteOptions,
+  dims: (o) => ({ d: o.d, k: 1 }),
   create(o, { rng }): Target {
     const u = subspaceOf(o, rng.child('U'));
     return multiIndexTarget(o.d, u, o.r, linkOf(o, o.r, rng), o.normalize, o.noise);
@@ -308,6 +309,7 @@ export const transfer = defineTargetKind({
   kind: 'transfer',
   description: 'two multi-index tasks g_source(Ux), g_destination(Ux) sharing U; samples the destination',
   options: transferOptions,
+  dims: (o) => ({ d: o.d, k: 1 }),
   create(o, { rng }): Target {
     const u = subspaceOf(o, rng.child('U'));
     const task = (which: 'source' | 'destination') =>

@@ -154,6 +154,7 @@ export const hierarchical = defineTargetKind({
   description:
     'compositions of quadratics over L levels (Allen-Zhu & Li), weights α_ℓ per level; exact Hermite energies',
   options: hierarchicalOptions,
+  dims: (o) => ({ d: o.d, k: 1 }),
   create(o, { rng }): Target {
     const { d, k, levels } = o;
     const alpha = o.weights ?? Array.from({ length: levels }, (_, l) => o.decay ** l);

@@ -74,6 +74,7 @@ export const mixture = defineTargetKind({
   kind: 'mixture',
   description: 'two-class Gaussian mixture, classes differing in covariance along a subspace; labels ±1',
   options: mixtureOptions,
+  dims: (o) => ({ d: o.d, k: 1 }),
   create(o, { rng }): Target {
     const { d, delta } = o;
     const s = o.s ?? d;

@@ -99,6 +99,7 @@ export const quadratic = defineTargetKind({
   kind: 'quadratic',
   description: 'f*(x) = xᵀBx − tr B (+ ⟨β,x⟩) with B from a spectrum preset (Ghorbani et al. 2019)',
   options: quadraticOptions,
+  dims: (o) => ({ d: o.d, k: 1 }),
   create(o, { rng }): Target {
     const { d } = o;
     const { v, lambda, m, diagonal } = quadraticForm(o, rng);

@@ -23,6 +23,7 @@ interface RunFlags extends PluginFlags {
   force?: boolean;
   quiet?: boolean;
   jobs: number;
+  memory?: number;
   shard?: Shard;
   dryRun?: boolean;
 }
@@ -31,6 +32,15 @@ function positiveInt(value: string): number {
   const n = Number(value);
   if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('give a positive integer');
   return n;
+}
+
+/** A size in bytes: `16G`, `512M`, `2T`, or a number of bytes. */
+export function memoryArg(value: string): number {
+  const m = /^(\d+(?:\.\d+)?)\s*([KMGT]?)i?B?$/i.exec(value.trim());
+  const scale = { '': 1, K: 2 ** 10, M: 2 ** 20, G: 2 ** 30, T: 2 ** 40 }[(m?.[2] ?? '').toUpperCase()];
+  const bytes = m && scale ? Number(m[1]) * scale : Number.NaN;
+  if (!(bytes > 0)) throw new InvalidArgumentError('give a size such as 16G, 512M or a number of bytes');
+  return bytes;
 }
 
 function shardArg(value: string): Shard {
@@ -53,6 +63,11 @@ export function registerRun(program: Command, setExit: SetExit): void {
     .option('-b, --backend <name>', 'backend to use (overrides the spec and REGIMES_BACKEND)')
     .option('--force', 'empty the results file and redo every row (default: resume, skipping rows present)')
     .option('-j, --jobs <n>', 'run cells in n worker processes (rows are the same as with 1)', positiveInt, 1)
+    .option(
+      '--memory <size>',
+      'memory the run may use, e.g. 16G (default: what is free at the start); a fit that needs more is refused as an error row',
+      memoryArg,
+    )
     .option(
       '--shard <i/N>',
       'run the i-th of N parts of the sweep (cells i, i+N, ...), into results.shard-<i>-of-<N>.jsonl',
@@ -115,6 +130,7 @@ async function runWithProgress(
       baseDir: paths.baseDir,
       source: paths.specPath,
       jobs: flags.jobs,
+      ...(flags.memory ? { memory: flags.memory } : {}),
       ...(flags.shard ? { shard: flags.shard } : {}),
       workers: { registryModule: registryModulePath(), plugins: flags.plugin },
       onStart: (total, resumed) => {

@@ -212,6 +212,11 @@ export interface TargetFactory<Options = unknown> extends KindFactory<Options> {
   /** `rng` is for the target's own random structure (e.g. a seeded U). */
   create(options: Options, context: { rng: Rng }): Target;
   /**
+   * The input and output dimensions these options give, known without creating the target (which
+   * may draw a d-sized structure): what the memory budget and the dry run size a fit with.
+   */
+  dims?(options: Options): { readonly d: number; readonly k: number };
+  /**
    * Closed-form predictions for this target (e.g. the kernel staircase), drawn over results;
    * an empty list when the context's x or metric is one the target has no theory for.
    */
@@ -280,6 +285,7 @@ export function defineTargetKind<S extends z.ZodType>(
   f: KindFactory<z.output<S>> & {
     options: S;
     create(o: z.output<S>, c: { rng: Rng }): Target;
+    dims?(o: z.output<S>): { readonly d: number; readonly k: number };
     theory?(o: z.output<S>, c: TheoryContext): TheoryCurve[];
   },
 ): TargetFactory {

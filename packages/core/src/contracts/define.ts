@@ -50,6 +50,7 @@ export function defineTarget(def: TargetDefinition): TargetFactory<{ noise: numb
     kind: def.name,
     description: def.description ?? `user-defined target '${def.name}'`,
     options: schema,
+    dims: () => ({ d: def.d, k: def.outputDim ?? 1 }),
     create({ noise }): Target {
       const evaluate = (x: tf.Tensor2D) => mapRowChunks(x, def.f);
       return {

@@ -6,7 +6,8 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { Dataset, FitContext, Logger, Predictor, Target } from '../contracts/contracts.js';
 import { disposeDataset } from '../contracts/contracts.js';
-import { DivergenceError, NumericalError } from '../contracts/errors.js';
+import { DivergenceError, NumericalError, RegimesError } from '../contracts/errors.js';
+import { checkDataBudget, checkFitBudget, fitSize } from './budget.js';
 import type { Registry } from '../registry/registry.js';
 import { Rng } from '../rng/rng.js';
 import { type Cell, type LearnerPlan, type Plan, rowKey } from '../spec/plan.js';
@@ -27,6 +28,8 @@ export interface CellContext {
   registry: Registry;
   backend: string;
   versions: Record<string, string>;
+  /** Bytes one fit may use (the run's budget shared by its worker processes). */
+  memory: number;
   log: Logger;
   signal: AbortSignal | undefined;
   /** Receives each learner's rows as soon as they exist (written and flushed by the caller). */
@@ -78,6 +81,7 @@ export function failedRow(
 }
 
 function errorMessage(error: unknown): string {
+  if (error instanceof RegimesError && error.hint) return `${error.message} (${error.hint})`;
   return error instanceof Error ? error.message : String(error);
 }
 
@@ -114,6 +118,7 @@ export async function runCell(
   let train: Dataset | undefined;
   let test: Dataset | undefined;
   try {
+    checkDataBudget(fitSize(c.registry, plan, cell), c.memory);
     const factory = c.registry.get('target', cell.target.kind);
     // The target's random structure depends on the replicate seed only: the same U for every n.
     target = factory.create(cell.target.options, { rng: seedRng.child('target') });
@@ -168,6 +173,7 @@ async function runLearner(
   const monitorTensors: tf.Tensor[] = [];
   const trace: Trace = [];
   try {
+    checkFitBudget(s.c.registry, l, fitSize(s.c.registry, s.plan, s.cell), s.c.memory);
     const learner = s.c.registry.get('learner', l.kind).create(l.options);
     const ctx = fitContext(s, l, base.key, trace, monitorTensors);
     const t0 = performance.now();

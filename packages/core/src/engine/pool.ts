@@ -40,6 +40,7 @@ export type WorkerRequest =
       type: 'init';
       spec: Spec;
       backend: string;
+      memory: number;
       registryModule: string;
       plugins: string[];
       baseDir: string;
@@ -169,6 +170,7 @@ export async function runInWorkers(
     type: 'init',
     spec: o.spec,
     backend: o.backend,
+    memory: c.memory,
     registryModule: o.registryModule,
     plugins: [...o.plugins],
     baseDir: o.baseDir,

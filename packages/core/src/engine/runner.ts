@@ -18,6 +18,7 @@ import {
   shardCells,
 } from '../spec/plan.js';
 import { type CellContext, runCell, versionsOf } from './cell.js';
+import { memoryBudget } from './budget.js';
 import { lockResults } from './lock.js';
 import { runInWorkers } from './pool.js';
 import { loadPlugins } from '../registry/plugins.js';
@@ -53,6 +54,11 @@ export interface RunOptions {
    * with one; they are written as cells finish. Needs `workers`.
    */
   readonly jobs?: number;
+  /**
+   * Bytes the run may use (default: the memory free at its start), shared by its worker processes: a
+   * fit whose estimate and data exceed its share is refused as an error row before it starts.
+   */
+  readonly memory?: number;
   /** How a worker process rebuilds the registry: a module exporting `createRegistry()`, plus plugins. */
   readonly workers?: { readonly registryModule: string; readonly plugins?: readonly string[] };
 }
@@ -125,6 +131,7 @@ async function execute(
     registry,
     backend: backendKind,
     versions: versionsOf(registry),
+    memory: memoryBudget(options.memory) / jobs,
     log,
     signal: options.signal,
     onLearnerRows: (learnerRows) => {

@@ -25,7 +25,9 @@ const log: Logger = {
   warn: (message) => void send({ type: 'log', level: 'warn', message }),
 };
 
-let state: { plan: Plan; registry: Registry; backend: string; versions: Record<string, string> } | undefined;
+let state:
+  | { plan: Plan; registry: Registry; backend: string; versions: Record<string, string>; memory: number }
+  | undefined;
 
 async function handle(request: WorkerRequest): Promise<void> {
   if (request.type === 'init') {
@@ -40,7 +42,7 @@ async function handle(request: WorkerRequest): Promise<void> {
     await loadPlugins(registry, request.spec.plugins, request.baseDir);
     const plan = planExperiment(request.spec, registry, request.source);
     const { kind } = await activateBackend(registry, request.backend);
-    state = { plan, registry, backend: kind, versions: versionsOf(registry) };
+    state = { plan, registry, backend: kind, versions: versionsOf(registry), memory: request.memory };
     await send({ type: 'ready' });
     return;
   }
@@ -52,6 +54,7 @@ async function handle(request: WorkerRequest): Promise<void> {
     registry: s.registry,
     backend: s.backend,
     versions: s.versions,
+    memory: s.memory,
     log,
     signal: undefined,
     onLearnerRows: (rows) => void send({ type: 'rows', rows }),

@@ -65,8 +65,27 @@ export const SweepSchema = z
   .catchall(SweepValueSchema);
 export type Sweep = z.output<typeof SweepSchema>;
 
-/** The values of a range, in order. Throws a message (string) when the range gives none. */
+/** The most values one list or range of a sweep may give, and the most cells a grid may have. */
+export const SWEEP_LIMITS = { axis: 100_000, cells: 1_000_000 } as const;
+
+/** How many values a range gives, counted without making them (an upper bound before rounding). */
+export function rangeLength(range: SweepRange): number {
+  if (range.log2)
+    return Math.max(0, Math.floor((range.log2[1] - range.log2[0]) / (range.step ?? 1) + 1e-9) + 1);
+  const spaced = range.linspace ?? range.logspace ?? range.geomspace;
+  if (spaced) return spaced[2];
+  if (range.range) {
+    const [a, b, step = 1] = range.range;
+    return step === 0 ? 0 : Math.max(0, Math.ceil((b - a) / step - 1e-12));
+  }
+  return 0;
+}
+
+/** The values of a range, in order. Throws a message (string) when the range gives none or too many. */
 export function expandRange(range: SweepRange): number[] {
+  const count = rangeLength(range);
+  if (!(count <= SWEEP_LIMITS.axis))
+    throw `the range gives ${count} values (at most ${SWEEP_LIMITS.axis} per list); sweep fewer values, or split the sweep into specs`;
   let values: number[] = [];
   if (range.log2) {
     const [a, b] = range.log2;
@@ -140,6 +159,13 @@ export interface Expansion {
 /** Expand a sweep into its cells; problems are added to `problems` (nothing is thrown). */
 export function expandSweep(sweep: Sweep, opts: ExpandOptions, problems: Set<string>): Expansion {
   const { axes, derived, keys } = sweepAxes(sweep, opts.path, problems);
+  const cellCount = axes.reduce((product, axis) => product * axis.rows.length, 1);
+  if (cellCount > SWEEP_LIMITS.cells) {
+    problems.add(
+      `${opts.path}: the grid has ${cellCount.toExponential(2)} cells (${axes.map((a) => `${a.keys.join('+')}: ${a.rows.length}`).join(' × ')}; at most ${SWEEP_LIMITS.cells}); sweep fewer values, or split the sweep over specs or shards`,
+    );
+    return { keys, cells: [] };
+  }
   let partial: Record<string, Scalar>[] = [{}];
   for (const axis of axes) {
     partial = partial.flatMap((cell) =>
