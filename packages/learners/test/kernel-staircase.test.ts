@@ -174,6 +174,22 @@ describe("the ntk's staircase", () => {
     expect(value({ type: 'rbf' })).toBeCloseTo(0, 12);
     expect(kernelRiskAt({ hermiteEnergy: [0, 1, 1], hermiteTail: 0.5 }, [0, 1, 5], 2)).toBe(1.5);
   });
+
+  it('with a bias, h_3 has the coefficients of the Hermite addition formula, and the kernel fits', async () => {
+    // h_3(z + b) = Σ_j C(3,j) b^{3−j} √(j!/3!) h_j(z); with b ~ N(0, 1): E_b μ_j² = 2.5, 4.5, 3, 1
+    kernelTaylor.hermite([0, 0, 0, 1], 1).forEach((c, k) => expect(c).toBeCloseTo([2.5, 4.5, 3, 1][k]!, 10));
+    const t = createTarget({ factory: hermite, options: staircaseTarget(4) });
+    const train = t.sample(32, Rng.fromSeed(1));
+    const p = await kernelRidge
+      .create(kernelRidge.options.parse({ hermite: [0, 0, 0, 1], bias: 1 }))
+      .fit(train, makeFitContext(Rng.fromSeed(2)));
+    const y = p.predict(train.x);
+    expect((await y.data()).every(Number.isFinite)).toBe(true);
+    tf.dispose(y);
+    p.dispose();
+    disposeDataset(train);
+    expect(() => kernelRidge.options.parse({ taylor: [1, 1], bias: 1 })).toThrow(/bias goes with hermite/);
+  });
 });
 
 describe('measured ntk risk at n = d³ against its staircase (d = 8, n = 512)', () => {
