@@ -34,6 +34,7 @@ export { damian, damianOptions } from './kinds/damian.js';
 export { deep, deepOptions } from './kinds/deep.js';
 export { deepForward, deepGradients } from './training/deep.js';
 export { kernelRidge, kernelRidgeOptions } from './kinds/kernel.js';
+export { kernelStaircaseTheory, onsetExponents } from './kernel-staircase.js';
 export {
   forward,
   gradients,
@@ -51,6 +52,7 @@ export {
   dotProductKernel,
   gaussianExpectations,
   type KernelFunction,
+  kernelTaylor,
   ntkActivations,
   ntkKernel,
   rbfKernel,

@@ -4,14 +4,9 @@
  * of f* and its test risk tends to ‖P_{>ℓ} f*‖². Drawn over measured risks as a theory curve.
  */
 import type { TargetStructure, TheoryContext, TheoryCurve } from '@regimes/core';
+import { staircasePoints as staircaseSteps } from '@regimes/numerics';
 
-/** ℓ(n): the largest ℓ with d^ℓ ≤ n (0 when n < d). */
-export function staircaseLevel(n: number, d: number): number {
-  if (d <= 1) return Number.POSITIVE_INFINITY; // every degree is reached at once
-  let level = 0;
-  for (let power = d; power <= n; power *= d) level++;
-  return level;
-}
+export { staircaseLevel } from '@regimes/numerics';
 
 /** ‖P_{>ℓ} f*‖²: the energy above degree ℓ, the tail beyond the listed degrees included. */
 export function energyAbove(structure: TargetStructure, level: number): number {
@@ -26,29 +21,14 @@ export function varianceOf(structure: TargetStructure): number {
   return energyAbove(structure, 0);
 }
 
-/**
- * The staircase as a step function of n over [min xs, max xs]: a jump at every n = d^ℓ inside,
- * drawn as two points at that n (the value before and after).
- */
+/** The staircase ‖P_{>ℓ(n)} f*‖² (× scale) over [min xs, max xs], a jump at every n = d^ℓ inside. */
 export function staircasePoints(
   structure: TargetStructure,
   d: number,
   xs: readonly number[],
   scale = 1,
 ): { x: number; y: number }[] {
-  if (!xs.length) return [];
-  const lo = Math.min(...xs);
-  const hi = Math.max(...xs);
-  const value = (level: number) => energyAbove(structure, level) * scale;
-  const points = [{ x: lo, y: value(staircaseLevel(lo, d)) }];
-  const first = staircaseLevel(lo, d);
-  const last = staircaseLevel(hi, d);
-  for (let level = first + 1; level <= last && Number.isFinite(level); level++) {
-    const jump = d ** level;
-    if (jump > lo) points.push({ x: jump, y: value(level - 1) }, { x: jump, y: value(level) });
-  }
-  points.push({ x: hi, y: value(last) });
-  return points;
+  return staircaseSteps((level) => energyAbove(structure, level) * scale, d, xs);
 }
 
 /**

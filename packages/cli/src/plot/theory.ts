@@ -8,6 +8,7 @@ import {
   type ResultRow,
   Rng,
   type Scalar,
+  type TargetStructure,
   type TheoryContext,
   type TheoryCurve,
 } from '@regimes/core';
@@ -75,7 +76,7 @@ function theoryCurves(
     const suffix = differing.length
       ? ` (${differing.map((k) => `${k}=${formatScalar(target[k] as Scalar)}`).join(', ')})`
       : '';
-    const context = theoryContext(group, xKey, metric);
+    const context = theoryContext(group, xKey, metric, registry);
     /** Ask one kind for its curves, kept for the metric and labelled with `tag` and the suffix. */
     const ask = (what: string, factory: TheoryKind, raw: Record<string, unknown>, tag: string) => {
       if (!factory.theory) return;
@@ -105,14 +106,34 @@ type TheoryKind = Pick<KindFactory, 'options'> & {
   theory?(options: unknown, context: TheoryContext): TheoryCurve[];
 };
 
-/** What a factory's theory is asked with: the group's x values, the metric, the target and its RNG. */
-function theoryContext(group: readonly ResultRow[], xKey: Key, metric: string): TheoryContext {
+/**
+ * What a factory's theory is asked with: the group's x values, the metric, the target entry, its
+ * RNG, and the target itself, built once on demand (for learner theories that weigh its structure).
+ */
+function theoryContext(
+  group: readonly ResultRow[],
+  xKey: Key,
+  metric: string,
+  registry: Registry,
+): TheoryContext {
   const xs = [...new Set(group.map((r) => Number(xKey.get(r))))]
     .filter(Number.isFinite)
     .sort((a, b) => a - b);
   const seed = Math.min(...group.map((r) => Number(r.cell.seed ?? r.seed ?? 0)));
   const target = group[0]!.target;
-  return { xKey: xKey.name, xs, metric, target, rng: Rng.fromSeed(seed).child('target') };
+  const rng = Rng.fromSeed(seed).child('target');
+  const { kind, ...options } = target;
+  if (!registry.has('target', kind)) return { xKey: xKey.name, xs, metric, target, rng };
+  const factory = registry.get('target', kind);
+  let built: { dim: number; structure: TargetStructure } | undefined;
+  const targetStructure = () => {
+    if (!built) {
+      const made = factory.create(factory.options.parse(options), { rng });
+      built = { dim: made.dim, structure: made.structure };
+    }
+    return built;
+  };
+  return { xKey: xKey.name, xs, metric, target, rng, targetStructure };
 }
 
 /** Options that differ between the targets of one panel: they name the targets' curves apart. */

@@ -206,6 +206,12 @@ export interface TheoryContext {
    * (`Rng.fromSeed(seed).child('target')`), so a theory can rebuild the run's exact target.
    */
   readonly rng: Rng;
+  /**
+   * The run's target (the first seed's, built on demand by its factory with `rng`): its dimension
+   * and exact structure, e.g. the energies by degree a learner's theory weighs by its own kernel.
+   * Absent where the target kind is not registered; throws what the target's `create` throws.
+   */
+  readonly targetStructure?: () => { readonly dim: number; readonly structure: TargetStructure };
 }
 
 export interface TargetFactory<Options = unknown> extends KindFactory<Options> {

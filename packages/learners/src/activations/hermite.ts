@@ -3,6 +3,7 @@
  * probabilists' Hermite polynomials normalized — the form in which kernel theory states everything —
  * and the dot-product kernel such an activation induces.
  */
+import { hermiteValues } from '@regimes/numerics';
 import * as tf from '@tensorflow/tfjs-core';
 
 /** Σ_k c_k h_k(z) and its derivative Σ_k c_k √k h_{k−1}(z), by the orthonormal recurrence. Inside tidy. */
@@ -29,4 +30,12 @@ export function hermiteSeries(coefficients: readonly number[], derivative: boole
  */
 export function hermiteDualTaylor(coefficients: readonly number[]): number[] {
   return coefficients.map((c) => c * c);
+}
+
+/** σ = Σ_k c_k h_k(z) in float64 on the host (for quadratures). */
+export function hermiteScalar(coefficients: readonly number[]): (z: number) => number {
+  return (z) => {
+    const h = hermiteValues(z, coefficients.length - 1);
+    return coefficients.reduce((sum, c, k) => sum + c * h[k]!, 0);
+  };
 }

@@ -11,12 +11,14 @@ import { hermiteSeries } from './hermite.js';
 export {
   type ActivationName,
   activationNames,
+  activationTable,
   type Dual,
   type DualActivation,
   dualActivationNames,
   dualOf,
 } from './table.js';
-export { hermiteDualTaylor } from './hermite.js';
+export { hermiteDualTaylor, hermiteScalar } from './hermite.js';
+export { dualTaylor, type NtkLayers, ntkTaylor, type ScalarActivation } from './dual-taylor.js';
 
 export const activationOption = z
   .union([

@@ -13,6 +13,7 @@
  *   E[erf'(u)erf'(v)] = (4/π)((1+2q)(1+2q') − 4ρ²)^(−1/2);
  * quadratic σ = z²: E[u²v²] = qq' + 2ρ², E[σ'σ'] = 4ρ.
  */
+import { erf } from '@regimes/numerics';
 import * as tf from '@tensorflow/tfjs-core';
 
 /** E[σ(u)σ(v)] and E[σ'(u)σ'(v)]: ρ a matrix, q_a a column and q_b a row. Inside tidy. */
@@ -27,6 +28,10 @@ export interface ActivationEntry {
   sigma(z: tf.Tensor): tf.Tensor;
   /** σ'(z). Inside tidy. */
   derivative(z: tf.Tensor): tf.Tensor;
+  /** σ(z) in float64 on the host, for quadratures (the kernel's Hermite coefficients). */
+  scalar(z: number): number;
+  /** Where σ is not smooth: quadratures split their panels there. */
+  readonly kinks?: readonly number[];
   /** The closed-form dual, where there is one. */
   readonly dual?: Dual;
   /** c_k of σ = Σ_k c_k h_k (h_k = He_k/√k!), where the series is finite. */
@@ -37,6 +42,8 @@ export const activationTable = {
   relu: {
     sigma: (z) => tf.relu(z),
     derivative: (z) => tf.step(z),
+    scalar: (z) => Math.max(z, 0),
+    kinks: [0],
     dual: (rho, qa, qb) => {
       const scale = tf.sqrt(tf.mul(qa, qb));
       const cos = tf.clipByValue(tf.div(rho, tf.maximum(scale, 1e-12)), -1, 1);
@@ -50,10 +57,12 @@ export const activationTable = {
   tanh: {
     sigma: (z) => tf.tanh(z),
     derivative: (z) => tf.sub(1, tf.square(tf.tanh(z))),
+    scalar: (z) => Math.tanh(z),
   },
   erf: {
     sigma: (z) => tf.erf(z),
     derivative: (z) => tf.mul(tf.exp(tf.neg(tf.square(z))), 2 / Math.sqrt(Math.PI)),
+    scalar: (z) => erf(z),
     dual: (rho, qa, qb) => {
       const a = tf.add(1, tf.mul(qa, 2));
       const b = tf.add(1, tf.mul(qb, 2));
@@ -66,6 +75,7 @@ export const activationTable = {
   quadratic: {
     sigma: (z) => tf.square(z),
     derivative: (z) => tf.mul(z, 2),
+    scalar: (z) => z * z,
     dual: (rho, qa, qb) => ({
       value: tf.add(tf.mul(qa, qb), tf.mul(tf.square(rho), 2)),
       derivative: tf.mul(rho, 4),

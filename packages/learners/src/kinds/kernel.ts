@@ -3,11 +3,12 @@
  * coefficients, or by the Hermite coefficients μ_k of an activation (then c_k = μ_k², the kernel
  * E[σ(u)σ(v)] of unit-variance pre-activations with correlation ρ) — the object of the staircase
  * theory; on the sphere (default) ρ is the cosine ⟨x,x'⟩/(‖x‖‖x'‖). Also the RBF kernel
- * exp(−‖x − x'‖²/(2ℓ²d)).
+ * exp(−‖x − x'‖²/(2ℓ²d)). With `hermite`, `bias` σ_b shifts the pre-activations by a shared
+ * b ~ N(0, σ_b²) (c_k = E_b[μ_k(b)²]); `theory` is the staircase of the kernel's coefficients.
  */
 import { defineLearnerKind, type LearnerFactory, options, z } from '@regimes/core';
-import { hermiteDualTaylor } from '../activations/index.js';
-import { dotProductKernel, rbfKernel } from '../kernels.js';
+import { kernelStaircaseTheory } from '../kernel-staircase.js';
+import { dotProductKernel, kernelTaylor, rbfKernel } from '../kernels.js';
 import { kernelRidgeEstimate } from '../cost.js';
 import { kernelRidgeLearner } from '../readout/predictors.js';
 import { ridgeOptions } from '../readout/options.js';
@@ -18,6 +19,7 @@ export const kernelRidgeOptions = options({
   hermite: z.array(z.number()).min(1).optional().describe('μ_k of an activation: c_k = μ_k² (dot)'),
   sphere: z.boolean().default(true).describe('ρ = cosine (inputs on the sphere) instead of ⟨x,x′⟩/d'),
   bandwidth: z.number().positive().default(1).describe('ℓ of the RBF kernel'),
+  bias: z.number().min(0).default(0).describe("std σ_b of a bias added to the activation's input (hermite)"),
   ...ridgeOptions,
 }).superRefine((o, ctx) => {
   if (o.type === 'dot' && !o.taylor === !o.hermite)
@@ -32,6 +34,12 @@ export const kernelRidgeOptions = options({
       path: ['type'],
       message: 'taylor / hermite coefficients go with type: dot',
     });
+  if (o.bias > 0 && !o.hermite)
+    ctx.addIssue({
+      code: 'custom',
+      path: ['bias'],
+      message: 'bias goes with hermite coefficients (an activation)',
+    });
 });
 
 export const kernelRidge: LearnerFactory = defineLearnerKind({
@@ -43,7 +51,15 @@ export const kernelRidge: LearnerFactory = defineLearnerKind({
     const kernel =
       o.type === 'rbf'
         ? rbfKernel(o.bandwidth)
-        : dotProductKernel(o.taylor ?? hermiteDualTaylor(o.hermite!), o.sphere);
+        : dotProductKernel(o.taylor ?? kernelTaylor.hermite(o.hermite!, o.bias), o.sphere);
     return kernelRidgeLearner(kernel, o);
   },
+  theory: (o, context) =>
+    kernelStaircaseTheory(
+      (top) =>
+        o.type === 'rbf'
+          ? kernelTaylor.rbf(o.bandwidth, top)
+          : (o.taylor ?? kernelTaylor.hermite(o.hermite!, o.bias)),
+      context,
+    ),
 });
