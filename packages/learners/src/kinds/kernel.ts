@@ -10,7 +10,7 @@ import { hermiteDualTaylor } from '../activations/index.js';
 import { dotProductKernel, rbfKernel } from '../kernels.js';
 import { kernelRidgeEstimate } from '../cost.js';
 import { kernelRidgeLearner } from '../readout/predictors.js';
-import { ridgeOptions } from '../readout/options.js';
+import { interceptOption, ridgeOptions } from '../readout/options.js';
 
 export const kernelRidgeOptions = options({
   type: z.enum(['dot', 'rbf']).default('dot').describe('dot-product kernel or RBF'),
@@ -19,6 +19,7 @@ export const kernelRidgeOptions = options({
   sphere: z.boolean().default(true).describe('ρ = cosine (inputs on the sphere) instead of ⟨x,x′⟩/d'),
   bandwidth: z.number().positive().default(1).describe('ℓ of the RBF kernel'),
   ...ridgeOptions,
+  ...interceptOption,
 }).superRefine((o, ctx) => {
   if (o.type === 'dot' && !o.taylor === !o.hermite)
     ctx.addIssue({

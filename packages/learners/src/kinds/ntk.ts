@@ -9,12 +9,13 @@ import { defineLearnerKind, type LearnerFactory, options, z } from '@regimes/cor
 import { kernelRidgeEstimate } from '../cost.js';
 import { ntkActivations, ntkKernel } from '../kernels.js';
 import { kernelRidgeLearner } from '../readout/predictors.js';
-import { ridgeOptions } from '../readout/options.js';
+import { interceptOption, ridgeOptions } from '../readout/options.js';
 
 export const neuralTangentKernelOptions = options({
   activation: z.enum(ntkActivations).default('relu').describe('σ with a closed-form kernel'),
   layers: z.enum(['both', 'first', 'readout']).default('both').describe('which layers the kernel trains'),
   ...ridgeOptions,
+  ...interceptOption,
 });
 
 export const neuralTangentKernel: LearnerFactory = defineLearnerKind({
