@@ -202,6 +202,46 @@ describe('ridge with an unpenalised intercept against float64 references', () =>
   );
 });
 
+describe('nt with an intercept against the float64 reference on its features', () => {
+  // f(x) = Σ_j σ'(⟨w_j,x⟩)⟨g_j,x⟩/√(Nd) with σ = z²: features 2⟨w_j,x⟩x_k/√(Nd), N·d = 20
+  it.each([
+    ['primal', 60],
+    ['dual', 15],
+  ])('in the %s (n %i)', async (mode, n) => {
+    const [width, d, lambda] = [4, 5, 1e-2];
+    const train = shiftedSample(n, 40);
+    const test = shiftedSample(40, 41);
+    const layer = drawFirstLayer(Rng.fromSeed(42).child('init'), { width, weights: 'gaussian', bias: 0 }, d);
+    const w = await rows(layer.w);
+    layer.w.dispose();
+    const tangent = (x: Matrix) =>
+      x.map((row) =>
+        w.flatMap((wj) => {
+          const slope = 2 * wj.reduce((s, v, c) => s + v * row[c]!, 0);
+          return row.map((v) => (slope * v) / Math.sqrt(width * d));
+        }),
+      );
+    await expectNoLeak(async () => {
+      const p = await neuralTangent
+        .create(neuralTangent.options.parse({ width, activation: 'quadratic', ridge: lambda }))
+        .fit(train, makeFitContext(Rng.fromSeed(42)));
+      expect(p.diagnostics!.dual).toBe(mode === 'dual' ? 1 : 0);
+      const y = (await rows(train.y)).map((r) => r[0]!);
+      const reference = primalReference(tangent(await rows(train.x)), y, lambda);
+      const expected = tangent(await rows(test.x)).map(reference.predict);
+      const prediction = p.predict(test.x);
+      const got = await prediction.data();
+      prediction.dispose();
+      const scale = Math.max(...expected.map(Math.abs));
+      expected.forEach((e, i) => expect(Math.abs(got[i]! - e)).toBeLessThan(1e-3 * scale));
+      expect(Math.abs(p.diagnostics!.df! - reference.df)).toBeLessThan(1e-3 * reference.df);
+      p.dispose();
+    });
+    disposeDataset(train);
+    disposeDataset(test);
+  });
+});
+
 describe('leave-one-out and GCV with an intercept against brute force', () => {
   /** Mean squared error of refits without sample i (same shift nλ, full n), in float64. */
   const bruteForceLoo = (n: number, y: number[], refit: (keep: number[], out: number) => number) => {
