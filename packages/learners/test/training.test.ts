@@ -71,9 +71,9 @@ describeLearnerConformance('transfer', {
   n: 32,
 });
 
-/** Float64 reference of the mean loss of f(x) = s Σ a_j σ(⟨w_j,x⟩ + b_j). */
+/** Float64 reference of the mean loss of f(x) = s Σ a_j σ(⟨w_j,x⟩ + b_j) + c. */
 function referenceLoss(
-  p: { w: number[]; b: number[]; a: number[] },
+  p: { w: number[]; b: number[]; a: number[]; c: number[] },
   x: number[],
   y: number[],
   n: number,
@@ -91,7 +91,7 @@ function referenceLoss(
       for (let c = 0; c < d; c++) z += p.w[j * d + c]! * x[i * d + c]!;
       f += p.a[j]! * sigma(z);
     }
-    f *= s;
+    f = f * s + p.c[0]!;
     total += loss === 'mse' ? (f - y[i]!) ** 2 : Math.log1p(Math.exp(-y[i]! * f));
   }
   return total / n;
@@ -111,6 +111,7 @@ describe('two-layer gradients', () => {
       const w = Array.from(rng.child('w').normal(width * d, new Float64Array(width * d)));
       const b = Array.from(rng.child('b').normal(width, new Float64Array(width)));
       const a = Array.from(rng.child('a').normal(width, new Float64Array(width)));
+      const c = [0.3]; // the output bias
       const x = Array.from(rng.child('x').normal(n * d, new Float64Array(n * d)));
       const y = Array.from(rng.child('y').normal(n, new Float64Array(n)), (v) =>
         loss === 'logistic' ? Math.sign(v) : v,
@@ -122,6 +123,7 @@ describe('two-layer gradients', () => {
         w: tf.tensor2d(w, [width, d]),
         b: tf.tensor2d(b, [1, width]),
         a: tf.tensor2d(a, [width, 1]),
+        c: tf.tensor2d(c, [1, 1]),
       };
       const g = tf.tidy(() => {
         const r = gradients(
@@ -132,12 +134,17 @@ describe('two-layer gradients', () => {
           s,
           loss,
         );
-        return { w: r.w.arraySync().flat(), b: r.b!.arraySync().flat(), a: r.a.arraySync().flat() };
+        return {
+          w: r.w.arraySync().flat(),
+          b: r.b!.arraySync().flat(),
+          a: r.a.arraySync().flat(),
+          c: r.c!.arraySync().flat(),
+        };
       });
-      tf.dispose([params.w, params.b!, params.a]);
+      tf.dispose([params.w, params.b!, params.a, params.c!]);
       const h = 1e-6;
-      for (const key of ['w', 'b', 'a'] as const) {
-        const base = { w, b, a };
+      for (const key of ['w', 'b', 'a', 'c'] as const) {
+        const base = { w, b, a, c };
         base[key].forEach((_, idx) => {
           const plus = { ...base, [key]: base[key].map((v, k) => (k === idx ? v + h : v)) };
           const minus = { ...base, [key]: base[key].map((v, k) => (k === idx ? v - h : v)) };
@@ -182,6 +189,7 @@ describe('nn', () => {
       weightDecay: wd,
       parametrization: 'standard',
       recordEvery: 4000,
+      outputBias: false, // the reference below is ridge without intercept
     });
     const p = await network.create(o).fit(train, makeFitContext(Rng.fromSeed(5)));
     const [n, d, width] = [60, 5, 6];

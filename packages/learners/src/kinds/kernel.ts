@@ -11,7 +11,7 @@ import { kernelStaircaseTheory } from '../kernel-staircase.js';
 import { dotProductKernel, kernelTaylor, rbfKernel } from '../kernels.js';
 import { kernelRidgeEstimate } from '../cost.js';
 import { kernelRidgeLearner } from '../readout/predictors.js';
-import { ridgeOptions } from '../readout/options.js';
+import { interceptOption, ridgeOptions } from '../readout/options.js';
 
 export const kernelRidgeOptions = options({
   type: z.enum(['dot', 'rbf']).default('dot').describe('dot-product kernel or RBF'),
@@ -21,6 +21,7 @@ export const kernelRidgeOptions = options({
   bandwidth: z.number().positive().default(1).describe('ℓ of the RBF kernel'),
   bias: z.number().min(0).default(0).describe("std σ_b of a bias added to the activation's input (hermite)"),
   ...ridgeOptions,
+  ...interceptOption,
 }).superRefine((o, ctx) => {
   if (o.type === 'dot' && !o.taylor === !o.hermite)
     ctx.addIssue({

@@ -1,5 +1,5 @@
 /**
- * `nn`: a two-layer network f(x) = s·Σ_j a_j σ(⟨w_j, x⟩ + b_j) trained by gradient descent —
+ * `nn`: a two-layer network f(x) = s·Σ_j a_j σ(⟨w_j, x⟩ + b_j) + c trained by gradient descent —
  * full-batch GD, mini-batch SGD or Adam — with a parametrization (standard | ntk | mean-field),
  * optional symmetric init (f₀ ≡ 0), per-layer learning rates, schedules and weight decay, MSE or
  * logistic loss, and early stopping on a held-out split (training/train-two-layer.ts). Every
@@ -30,6 +30,15 @@ export const networkOptions = options({
     .describe('sets the output scale s, the init and the lr scale'),
   bias: z.number().min(0).default(0).describe('init std of trained biases b (0: no biases)'),
   symmetric: z.boolean().default(false).describe('paired neurons with opposite a, so f₀ ≡ 0 (width even)'),
+  outputBias: z
+    .boolean()
+    .default(true)
+    .describe('train an output bias c (init 0, no weight decay): f = s·Σ a σ(⟨w,x⟩ + b) + c'),
+  outputBiasLr: z
+    .number()
+    .min(0)
+    .default(1)
+    .describe("c's learning rate as a factor on the readout lr, without the parametrization's ×N"),
   train: z.enum(['both', 'first', 'readout']).default('both').describe('which layers train'),
   optimizer: z.enum(optimizers).default('gd').describe('full-batch GD, mini-batch SGD, or Adam (mini-batch)'),
   batchSize: z.number().int().min(1).default(256).describe('mini-batch size for sgd and adam'),

@@ -7,7 +7,7 @@ import { defineLearnerKind, type LearnerFactory, options, z } from '@regimes/cor
 import { activation } from '../activations/index.js';
 import { featureRidgeEstimate, kernelRidgeEstimate } from '../cost.js';
 import { firstLayerOptions } from '../readout/first-layer.js';
-import { ridgeOptions } from '../readout/options.js';
+import { interceptOption, ridgeOptions } from '../readout/options.js';
 import { fitNeuralTangent } from '../readout/tangent.js';
 
 export const neuralTangentOptions = options({
@@ -21,6 +21,7 @@ export const neuralTangentOptions = options({
     .default('first')
     .describe('linearize the first layer only, or also train the readout'),
   ...ridgeOptions,
+  ...interceptOption,
 });
 
 export const neuralTangent: LearnerFactory = defineLearnerKind({

@@ -12,13 +12,14 @@ import { kernelRidgeEstimate } from '../cost.js';
 import { kernelStaircaseTheory } from '../kernel-staircase.js';
 import { kernelTaylor, ntkActivations, ntkKernel } from '../kernels.js';
 import { kernelRidgeLearner } from '../readout/predictors.js';
-import { ridgeOptions } from '../readout/options.js';
+import { interceptOption, ridgeOptions } from '../readout/options.js';
 
 export const neuralTangentKernelOptions = options({
   activation: z.enum(ntkActivations).default('relu').describe('σ with a closed-form kernel'),
   layers: z.enum(['both', 'first', 'readout']).default('both').describe('which layers the kernel trains'),
   bias: z.number().min(0).default(0).describe("std σ_b of the first layer's trained bias (0: none)"),
   ...ridgeOptions,
+  ...interceptOption,
 });
 
 export const neuralTangentKernel: LearnerFactory = defineLearnerKind({

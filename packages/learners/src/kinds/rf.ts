@@ -9,9 +9,9 @@ import { defineLearnerKind, type LearnerFactory, options, type Predictor } from 
 import { activation } from '../activations/index.js';
 import { featureRidgeEstimate } from '../cost.js';
 import { drawFirstLayer, firstLayerOptions, readFirstLayer } from '../readout/first-layer.js';
-import { ridgeOptions } from '../readout/options.js';
+import { interceptOption, ridgeOptions } from '../readout/options.js';
 
-export const randomFeaturesOptions = options({ ...firstLayerOptions, ...ridgeOptions });
+export const randomFeaturesOptions = options({ ...firstLayerOptions, ...ridgeOptions, ...interceptOption });
 
 export const randomFeatures: LearnerFactory = defineLearnerKind({
   kind: 'rf',

@@ -23,7 +23,20 @@ export const ridgeOptions = {
     ),
 };
 
+/**
+ * The unpenalised intercept of rf, nt, ntk and kernel: b in (1/n)‖y − f − b‖² + λ‖coefficients‖²,
+ * true by default as in sklearn's Ridge (systems.ts has the centred systems).
+ */
+export const interceptOption = {
+  intercept: z
+    .boolean()
+    .default(true)
+    .describe('fit an unpenalised output intercept b (centred ridge); false: a model without constant'),
+};
+
 export type RidgeOptions = {
+  /** Absent: no intercept (the learners that do not offer the option). */
+  intercept?: boolean;
   ridge: number | number[] | 'gcv' | 'loo';
   ridgeGrid: number[];
   ridgeSolver?: 'auto' | 'eigen' | 'cholesky';

@@ -7,8 +7,8 @@ import type { Dataset, Learner, Predictor } from '@regimes/core';
 import * as tf from '@tensorflow/tfjs-core';
 import type { KernelFunction } from '../kernels.js';
 import type { RidgeOptions } from './options.js';
-import { fitRidge, type RidgeFit } from './ridge.js';
-import { dualSystem, featureKernel, primalSystem } from './systems.js';
+import { disposeFit, fitRidge, type RidgeFit } from './ridge.js';
+import { dualSystem, featureKernel, primalSystem, type RidgeSystem } from './systems.js';
 
 /** One predictor per ridge fit; several become variants (one results row each). */
 export function predictorFromFits(
@@ -50,27 +50,44 @@ export interface FeatureReadout {
   readonly signal: AbortSignal;
 }
 
+/** Solve a ridge system and release it. */
+export async function solveSystem(
+  system: Promise<RidgeSystem>,
+  options: RidgeOptions,
+  signal: AbortSignal,
+): Promise<RidgeFit[]> {
+  const s = await system;
+  try {
+    return await fitRidge(s, options, signal);
+  } finally {
+    s.release();
+  }
+}
+
+/** x·coefficients [+ b]: a linear readout and its intercept. Inside tidy. */
+export const withIntercept = (out: tf.Tensor2D, intercept: tf.Tensor2D | undefined): tf.Tensor2D =>
+  intercept ? (tf.add(out, intercept) as tf.Tensor2D) : out;
+
 /**
- * The ridge readout on features: primal when width ≤ n, else dual mapped back to a = Φᵀα. One
- * readout per fitted λ.
+ * The ridge readout on features: primal when width ≤ n, else dual mapped back to a = Φᵀβ (β = α, or
+ * Cα with an intercept). One readout per fitted λ.
  */
 async function ridgeReadout(r: FeatureReadout): Promise<{ fits: RidgeFit[]; readouts: tf.Tensor2D[] }> {
   const { featurize, train } = r;
   const primal = r.width <= train.x.shape[0];
+  const intercept = r.options.intercept ?? false;
   const phi = featurize(train.x);
   try {
-    const system = primal
-      ? await primalSystem(phi, train.y)
-      : await dualSystem(train.x, train.y, featureKernel(featurize));
-    let fits: RidgeFit[];
-    try {
-      fits = await fitRidge(system, r.options, r.signal);
-    } finally {
-      system.release?.();
-    }
+    const fits = await solveSystem(
+      primal
+        ? primalSystem(phi, train.y, intercept)
+        : dualSystem(train.x, train.y, featureKernel(featurize), intercept),
+      r.options,
+      r.signal,
+    );
     const readouts = fits.map((fit) => {
       if (primal) return fit.coefficients;
-      const a = tf.matMul(phi, fit.coefficients, true, false) as tf.Tensor2D; // a = Φᵀα
+      const a = tf.matMul(phi, fit.coefficients, true, false) as tf.Tensor2D; // a = Φᵀβ
       fit.coefficients.dispose();
       return a;
     });
@@ -102,11 +119,12 @@ export async function featurePredictor(
     fits,
     (fit) => {
       const a = readouts[fits.indexOf(fit)]!;
+      const b = fit.intercept;
       return {
         ...(keep.features ? { features: keep.features } : {}),
         representation: featurize,
-        predict: (x) => tf.tidy(() => tf.matMul(featurize(x), a) as tf.Tensor2D),
-        dispose: () => a.dispose(),
+        predict: (x) => tf.tidy(() => withIntercept(tf.matMul(featurize(x), a) as tf.Tensor2D, b)),
+        dispose: () => tf.dispose([a, ...(b ? [b] : [])]),
       };
     },
     keep.owned,
@@ -136,18 +154,23 @@ export function dualPredict(
   });
 }
 
-/** Kernel ridge with a fixed kernel: the dual solve, and predictions Σ α_i K(x, x_i). */
+/** Kernel ridge with a fixed kernel: the dual solve, and predictions Σ β_i K(x, x_i) [+ b]. */
 export function kernelRidgeLearner(kernel: KernelFunction, o: RidgeOptions): Learner {
   return {
     async fit(train, ctx): Promise<Predictor> {
       ctx.signal.throwIfAborted();
-      const fits = await fitRidge(await dualSystem(train.x, train.y, kernel), o, ctx.signal);
+      const fits = await solveSystem(
+        dualSystem(train.x, train.y, kernel, o.intercept ?? false),
+        o,
+        ctx.signal,
+      );
       const x = train.x.clone();
       return predictorFromFits(
         fits,
         (fit) => ({
-          predict: (q) => dualPredict(kernel, x, fit.coefficients, q),
-          dispose: () => fit.coefficients.dispose(),
+          predict: (q) =>
+            tf.tidy(() => withIntercept(dualPredict(kernel, x, fit.coefficients, q), fit.intercept)),
+          dispose: () => disposeFit(fit),
         }),
         [x],
       );

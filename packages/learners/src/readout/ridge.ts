@@ -19,8 +19,16 @@ import type { RidgeSystem } from './systems.js';
 
 export interface RidgeFit {
   readonly lambda: number;
+  /** What predictions read: a (primal), α (dual), or β = Cα (dual with an intercept). */
   readonly coefficients: tf.Tensor2D;
+  /** The unpenalised intercept b (1×k), when the system fits one. */
+  readonly intercept?: tf.Tensor2D;
   readonly diagnostics: Record<string, number>;
+}
+
+/** Frees a fit's tensors. */
+export function disposeFit(fit: RidgeFit): void {
+  tf.dispose([fit.coefficients, ...(fit.intercept ? [fit.intercept] : [])]);
 }
 
 type Selection = 'gcv' | 'loo' | undefined;
@@ -81,7 +89,7 @@ async function refinedSolve(
 
 /**
  * Mean of ((y_i − ŷ_i)/(1 − H_ii))² over samples and outputs: H_ii = φ_iᵀA⁻¹φ_i from the primal's
- * leverage rows, or 1 − shift·(A⁻¹)_ii in the dual.
+ * leverage rows, or 1 − shift·(A⁻¹)_ii in the dual; + 1/n with an intercept (H = 11ᵀ/n + H_c).
  */
 async function leaveOneOut(
   system: RidgeSystem,
@@ -90,6 +98,7 @@ async function leaveOneOut(
   prediction: tf.Tensor2D,
 ): Promise<number> {
   const n = system.n;
+  const offset = system.intercept ? 1 / n : 0;
   const h = rows
     ? await inverse.quadraticForms(rows)
     : Float64Array.from(await inverse.inverseDiagonal(), (v) => 1 - inverse.shift * v);
@@ -98,7 +107,8 @@ async function leaveOneOut(
   difference.dispose();
   const k = system.labels.shape[1];
   let sum = 0;
-  for (let i = 0; i < n; i++) for (let c = 0; c < k; c++) sum += (residuals[i * k + c]! / (1 - h[i]!)) ** 2;
+  for (let i = 0; i < n; i++)
+    for (let c = 0; c < k; c++) sum += (residuals[i * k + c]! / (1 - offset - h[i]!)) ** 2;
   return sum / (n * k);
 }
 
@@ -114,7 +124,8 @@ async function fitLambda(
   const { coefficients, residual } = await refinedSolve(system, inverse, product);
   let prediction: tf.Tensor2D | undefined;
   try {
-    const df = await inverse.df();
+    // the intercept is one more degree of freedom: df = 1 + tr(M_c A⁻¹)
+    const df = (await inverse.df()) + (system.intercept ? 1 : 0);
     prediction = system.trainPrediction(coefficients, inverse.shift);
     const trainRisk = await scalar(tf.tidy(() => tf.mean(tf.squaredDifference(prediction!, system.labels))));
     const diagnostics: Record<string, number> = {
@@ -128,12 +139,14 @@ async function fitLambda(
     if (select === 'gcv') score = trainRisk / (1 - df / system.n) ** 2;
     if (select === 'loo') score = await leaveOneOut(system, inverse, rows, prediction);
     if (score !== undefined) diagnostics[select!] = score;
-    return { fit: { lambda, coefficients, diagnostics }, score };
+    prediction.dispose();
+    prediction = undefined;
+    const readout = system.readout(coefficients);
+    return { fit: { lambda, ...readout, diagnostics }, score };
   } catch (error) {
     coefficients.dispose();
-    throw error;
-  } finally {
     prediction?.dispose();
+    throw error;
   }
 }
 
@@ -170,13 +183,13 @@ export async function fitRidge(
       const { fit, score } = fitted;
       if (score === undefined) fits.push(fit);
       else if (!best || score < best.score) {
-        best?.fit.coefficients.dispose();
+        if (best) disposeFit(best.fit);
         best = { score, fit };
-      } else fit.coefficients.dispose();
+      } else disposeFit(fit);
     }
   } catch (error) {
-    for (const fit of fits) fit.coefficients.dispose();
-    best?.fit.coefficients.dispose();
+    for (const fit of fits) disposeFit(fit);
+    if (best) disposeFit(best.fit);
     throw error;
   } finally {
     decomposition?.dispose();

@@ -1,7 +1,27 @@
-/** Ridge systems in the dual (a kernel on the samples) and in the primal (explicit features). */
+/**
+ * Ridge systems in the dual (a kernel on the samples) and in the primal (explicit features), with or
+ * without an unpenalised intercept b:
+ *   min_{w,b} (1/n)‖y − Φw − b1‖² + λ‖w‖².
+ * For fixed w the optimal b is ȳ − φ̄ᵀw (φ̄ the mean feature row), and substituting it leaves ridge
+ * on the centred data, min (1/n)‖y_c − Φ_c w‖² + λ‖w‖², Φ_c = CΦ, y_c = Cy, C = I − 11ᵀ/n.
+ * - Primal: (Φ_cᵀΦ_c + nλI)w = Φ_cᵀy_c, b = ȳ − φ̄ᵀw, train predictions Φ_c w + ȳ.
+ * - Dual: w = Φ_cᵀα with (K_c + nλI)α = y_c, K_c = Φ_cΦ_cᵀ = CKC. Then
+ *   f(x) = φ(x)ᵀw + b = (φ(x) − φ̄)ᵀΦᵀCα + ȳ = (k(x) − k̄)ᵀβ + ȳ, with β = Cα and k̄ = K1/n
+ *   (the row means of K; φ̄ᵀΦᵀ = k̄ᵀ), i.e. the test kernel row centred the same way as K_c:
+ *   k_c(x) = C(k(x) − k̄), f(x) = k_c(x)ᵀα + ȳ. So predictions are k(x)ᵀβ + b with b = ȳ − k̄ᵀβ, and
+ *   every dual consumer (Σ β_i k(x, x_i), the features Φᵀβ) works unchanged on β. Exactly,
+ *   1ᵀα = 0 (1ᵀK_c = 0 and 1ᵀy_c = 0 give nλ·1ᵀα = 0), so β = α up to round-off.
+ *   K_c = K − 1k̄ᵀ − k̄1ᵀ + k̿11ᵀ (k̿ the mean of k̄) is served panel by panel from K's panels
+ *   and k̄ (one more pass over the kernel, to get k̄). Train predictions K_cα + ȳ = y − nλα, as
+ *   without intercept.
+ * Diagnostics: the fit is the smoother H = 11ᵀ/n + H_c with H_c = M_c A⁻¹ (dual) or
+ * Φ_c A⁻¹Φ_cᵀ (primal), so df = 1 + tr(M_c A⁻¹) and the leverages are 1/n + (H_c)_ii (ridge.ts);
+ * the leave-one-out identity e_i/(1 − H_ii) holds for any penalised least squares whose penalty
+ * leaves b free, so LOO and GCV keep their closed forms.
+ */
 import * as tf from '@tensorflow/tfjs-core';
 import type { KernelFunction } from '../kernels.js';
-import type { ColumnPanels } from '@regimes/numerics';
+import { type ColumnPanels, symmetricProduct } from '@regimes/numerics';
 
 export interface RidgeSystem {
   /** Size of the system: n (dual) or the number of features (primal). */
@@ -18,8 +38,15 @@ export interface RidgeSystem {
   readonly meanDiagonal: number;
   /** Train predictions for coefficients c at ridge shift nλ. */
   trainPrediction(coefficients: tf.Tensor2D, shift: number): tf.Tensor2D;
-  /** Frees what the system holds (the primal Gram matrix and right-hand side). */
-  release?(): void;
+  /** Whether the system fits an unpenalised intercept (centred M and rhs; df + 1, leverages + 1/n). */
+  readonly intercept: boolean;
+  /**
+   * The readout of solved coefficients c (consumed): the coefficients predictions use (β = Cα in the
+   * dual with intercept, c otherwise) and the intercept b (1×k), absent without one.
+   */
+  readout(c: tf.Tensor2D): { coefficients: tf.Tensor2D; intercept?: tf.Tensor2D };
+  /** Frees what the system holds (the primal Gram matrix and right-hand side, the centring). */
+  release(): void;
   /**
    * Primal: Φᵀ (m×n, a new tensor), whose columns give the leverages H_ii = φ_iᵀA⁻¹φ_i. Absent in
    * the dual, where H = M A⁻¹ = I − nλA⁻¹ gives H_ii = 1 − nλ(A⁻¹)_ii.
@@ -49,50 +76,126 @@ async function meanKernelDiagonal(x: tf.Tensor2D, kernel: KernelFunction, block 
   return sum / n;
 }
 
+/** The readout without intercept: the coefficients as they are. */
+const plainReadout = (c: tf.Tensor2D) => ({ coefficients: c });
+
 /**
- * (K + nλI)α = y. Train predictions Kα = y − nλα follow from the system itself (exact up to the
- * reported residual); leverages are H_ii = 1 − nλ(A⁻¹)_ii (the ridge's default, no leverageRows).
+ * (K + nλI)α = y, or with an intercept (K_c + nλI)α = y − ȳ (see the top of this file). Train
+ * predictions Kα = y − nλα (K_cα + ȳ with an intercept: the same) follow from the system itself (exact
+ * up to the reported residual); leverages are H_ii = 1 − nλ(A⁻¹)_ii [+ 1/n] (no leverageRows). The
+ * caller calls `release`.
  */
 export async function dualSystem(
   x: tf.Tensor2D,
   y: tf.Tensor2D,
   kernel: KernelFunction,
+  intercept = false,
+  block = 256,
 ): Promise<RidgeSystem> {
   const n = x.shape[0];
+  const raw = kernelPanels(x, kernel);
+  const meanDiagonal = await meanKernelDiagonal(x, kernel);
+  const trainPrediction = (alpha: tf.Tensor2D, shift: number) =>
+    tf.tidy(() => tf.sub(y, tf.mul(alpha, shift)) as tf.Tensor2D);
+  if (!intercept)
+    return {
+      m: n,
+      n,
+      panels: raw,
+      rhs: y,
+      labels: y,
+      meanDiagonal,
+      intercept,
+      trainPrediction,
+      readout: plainReadout,
+      release: () => {},
+    };
+  // k̄ = K1/n (n×1), one pass over the panels; k̿ its mean
+  const ones = tf.fill([n, 1], 1 / n) as tf.Tensor2D;
+  const rowMeans = symmetricProduct(raw, n, ones, block);
+  ones.dispose();
+  const grand = tf.mean(rowMeans);
+  const grandMean = (await grand.data())[0]!;
+  const yMean = tf.mean(y, 0, true) as tf.Tensor2D;
+  const rhs = tf.sub(y, yMean) as tf.Tensor2D;
   return {
     m: n,
     n,
-    panels: kernelPanels(x, kernel),
-    rhs: y,
+    // K_c[s:, s:s+b] = K[s:, s:s+b] − k̄[s:]1ᵀ − 1k̄[s:s+b]ᵀ + k̿
+    panels: (start, size) => {
+      const panel = raw(start, size);
+      const centred = tf.tidy(
+        () =>
+          tf.add(
+            tf.sub(
+              tf.sub(panel, tf.slice(rowMeans, [start, 0], [-1, 1])),
+              tf.reshape(tf.slice(rowMeans, [start, 0], [size, 1]), [1, size]),
+            ),
+            grand,
+          ) as tf.Tensor2D,
+      );
+      panel.dispose();
+      return centred;
+    },
+    rhs,
     labels: y,
-    meanDiagonal: await meanKernelDiagonal(x, kernel),
-    trainPrediction: (alpha, shift) => tf.tidy(() => tf.sub(y, tf.mul(alpha, shift)) as tf.Tensor2D),
+    // mean diag K_c = mean(K_ii − 2k̄_i + k̿) = mean diag K − k̿
+    meanDiagonal: meanDiagonal - grandMean,
+    intercept,
+    trainPrediction,
+    // β = Cα, b = ȳ − k̄ᵀβ
+    readout: (alpha) => {
+      const beta = tf.tidy(() => tf.sub(alpha, tf.mean(alpha, 0, true)) as tf.Tensor2D);
+      alpha.dispose();
+      const b = tf.tidy(() => tf.sub(yMean, tf.matMul(rowMeans, beta, true, false)) as tf.Tensor2D);
+      return { coefficients: beta, intercept: b };
+    },
+    release: () => tf.dispose([rowMeans, grand, yMean, rhs]),
   };
 }
 
 /**
- * (ΦᵀΦ + nλI)a = Φᵀy with Φ n×p (p ≤ n); leverages H_ii = φ_iᵀA⁻¹φ_i from the columns of Φᵀ. The Gram matrix ΦᵀΦ (p×p,
- * no larger than the n×n kernel the dual would need) is formed once and served in panels, so the
- * factorization and the refinement passes do not recompute it. The caller calls `release`.
+ * (ΦᵀΦ + nλI)a = Φᵀy with Φ n×p (p ≤ n), or with an intercept the same on the centred Φ_c = Φ − 1φ̄ᵀ
+ * and y − ȳ, b = ȳ − φ̄ᵀa (centred explicitly rather than by ΦᵀΦ − nφ̄φ̄ᵀ, which would cancel in
+ * float32 when the features have a large mean). Leverages H_ii = φ_iᵀA⁻¹φ_i [+ 1/n] from the columns
+ * of Φ_cᵀ. The Gram matrix (p×p, no larger than the n×n kernel the dual would need) is formed once and
+ * served in panels, so the factorization and the refinement passes do not recompute it. The caller
+ * calls `release`.
  */
-export async function primalSystem(phi: tf.Tensor2D, y: tf.Tensor2D): Promise<RidgeSystem> {
+export async function primalSystem(
+  phi: tf.Tensor2D,
+  y: tf.Tensor2D,
+  intercept = false,
+): Promise<RidgeSystem> {
   const [n, p] = phi.shape;
-  const gram = tf.matMul(phi, phi, true, false) as tf.Tensor2D;
-  const diagonal = tf.tidy(() => tf.sum(tf.square(phi)));
+  const featureMean = intercept ? (tf.mean(phi, 0, true) as tf.Tensor2D) : undefined;
+  const yMean = intercept ? (tf.mean(y, 0, true) as tf.Tensor2D) : undefined;
+  const centred = featureMean ? (tf.sub(phi, featureMean) as tf.Tensor2D) : phi;
+  const gram = tf.matMul(centred, centred, true, false) as tf.Tensor2D;
+  const diagonal = tf.tidy(() => tf.sum(tf.square(centred)));
   const meanDiagonal = (await diagonal.data())[0]! / p;
   diagonal.dispose();
-  const rhs = tf.matMul(phi, y, true, false) as tf.Tensor2D;
+  const rhs = tf.tidy(() => tf.matMul(centred, yMean ? tf.sub(y, yMean) : y, true, false) as tf.Tensor2D);
   return {
     m: p,
     n,
     panels: (start, size) => tf.slice(gram, [start, start], [p - start, size]) as tf.Tensor2D,
     matrix: gram,
-    release: () => tf.dispose([gram, rhs]),
+    release: () => tf.dispose([gram, rhs, ...(featureMean ? [featureMean, yMean!, centred] : [])]),
     rhs,
     labels: y,
     meanDiagonal,
-    trainPrediction: (a) => tf.matMul(phi, a),
-    leverageRows: () => tf.transpose(phi),
+    intercept,
+    trainPrediction: (a) =>
+      tf.tidy(() => (yMean ? tf.add(tf.matMul(centred, a), yMean) : tf.matMul(centred, a)) as tf.Tensor2D),
+    readout: (a) =>
+      featureMean
+        ? {
+            coefficients: a,
+            intercept: tf.tidy(() => tf.sub(yMean!, tf.matMul(featureMean, a)) as tf.Tensor2D),
+          }
+        : { coefficients: a },
+    leverageRows: () => tf.transpose(centred),
   };
 }
 

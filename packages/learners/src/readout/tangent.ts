@@ -11,9 +11,9 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { Activation } from '../activations/index.js';
 import type { KernelFunction } from '../kernels.js';
 import { drawFirstLayer, type FirstLayer, preActivation } from './first-layer.js';
-import { predictorFromFits } from './predictors.js';
+import { predictorFromFits, solveSystem, withIntercept } from './predictors.js';
 import type { RidgeOptions } from './options.js';
-import { fitRidge, type RidgeFit } from './ridge.js';
+import type { RidgeFit } from './ridge.js';
 import { dualSystem, primalSystem } from './systems.js';
 
 export type TangentOptions = RidgeOptions & {
@@ -23,10 +23,14 @@ export type TangentOptions = RidgeOptions & {
   layers: 'first' | 'both';
 };
 
-/** The fitted directions G (one N×d per output) and, with layers: both, the readout a (N×k). */
+/**
+ * The fitted directions G (one N×d per output), with layers: both the readout a (N×k), and the
+ * intercept b (1×k) when one is fitted.
+ */
 type TangentWeights = {
   gs: tf.Tensor[];
   a: tf.Tensor2D | undefined;
+  b?: tf.Tensor2D | undefined;
 };
 
 /** The linearized network around one first layer. Its methods work inside tidy. */
@@ -101,12 +105,12 @@ class Tangent {
     return { gs, a };
   }
 
-  predict(x: tf.Tensor2D, { gs, a }: TangentWeights): tf.Tensor2D {
+  predict(x: tf.Tensor2D, { gs, a, b }: TangentWeights): tf.Tensor2D {
     const s = this.slopes(x);
     const columns = gs.map((g) => tf.sum(tf.mul(s, tf.matMul(x, g as tf.Tensor2D, false, true)), 1, true));
     let out: tf.Tensor = tf.mul(tf.concat(columns, 1), this.scale);
     if (a) out = tf.add(out, tf.matMul(tf.div(this.values(x), Math.sqrt(this.width)), a));
-    return out as tf.Tensor2D;
+    return withIntercept(out as tf.Tensor2D, b);
   }
 }
 
@@ -119,19 +123,22 @@ async function fitTangent(
   primal: boolean,
 ): Promise<{ fits: RidgeFit[]; weights: TangentWeights[] }> {
   let fits: RidgeFit[];
+  const intercept = o.intercept ?? false;
   if (primal) {
     const phi = tf.tidy(() => model.features(train.x));
-    const system = await primalSystem(phi, train.y);
     try {
-      fits = await fitRidge(system, o, signal);
+      fits = await solveSystem(primalSystem(phi, train.y, intercept), o, signal);
     } finally {
-      system.release?.();
       phi.dispose();
     }
-  } else fits = await fitRidge(await dualSystem(train.x, train.y, model.kernel()), o, signal);
-  const weights = fits.map((fit) =>
-    tf.tidy(() => (primal ? model.fromPrimal(fit.coefficients) : model.fromDual(train.x, fit.coefficients))),
-  );
+  } else fits = await solveSystem(dualSystem(train.x, train.y, model.kernel(), intercept), o, signal);
+  // the dual's coefficients are β = Cα with an intercept, so G and a below are Φ_cᵀα (systems.ts)
+  const weights = fits.map((fit) => ({
+    ...tf.tidy(() =>
+      primal ? model.fromPrimal(fit.coefficients) : model.fromDual(train.x, fit.coefficients),
+    ),
+    b: fit.intercept,
+  }));
   for (const fit of fits) fit.coefficients.dispose();
   return { fits, weights };
 }
@@ -164,7 +171,7 @@ export async function fitNeuralTangent(
       return {
         features: w.gs[0] as tf.Tensor2D,
         predict: (x) => tf.tidy(() => model.predict(x, w)),
-        dispose: () => tf.dispose([...w.gs, ...(w.a ? [w.a] : [])]),
+        dispose: () => tf.dispose([...w.gs, ...(w.a ? [w.a] : []), ...(w.b ? [w.b] : [])]),
       };
     },
     owned,

@@ -32,6 +32,8 @@ export interface TwoLayerTraining extends LoopOptions {
   readonly schedule: Schedule;
   readonly stepEvery: number;
   readonly weightDecay: PerLayer;
+  /** The output bias c's learning rate as a factor on the readout's, without the parametrization's factor. */
+  readonly outputBiasLr?: number;
   readonly loss: Loss;
   readonly steps?: number | undefined;
   readonly epochs?: number | undefined;
@@ -57,8 +59,8 @@ function twoLayerTrainee(
   const wd = pair(o.weightDecay);
   const trainFirst = o.train !== 'readout';
   const trainReadout = o.train !== 'first';
-  // w, b, a
-  const updates = [wd.first, wd.first, wd.readout].map((decay) => new ParameterUpdate(o.optimizer, decay));
+  // w, b, a, c (the output bias is not decayed: unpenalised, like the ridge intercept)
+  const updates = [wd.first, wd.first, wd.readout, 0].map((decay) => new ParameterUpdate(o.optimizer, decay));
   let params = initial;
   return {
     get params() {
@@ -67,18 +69,31 @@ function twoLayerTrainee(
     predict: (x) => forward(params, x, sigma, s),
     firstLayer: () => params.w,
     update(batch, _stage, step) {
-      const factor = scheduleFactor(o.schedule, step - 1, total, o.stepEvery) * lrScale;
+      const schedule = scheduleFactor(o.schedule, step - 1, total, o.stepEvery);
+      const factor = schedule * lrScale;
       const p = params;
-      const [w, b, a] = descend(
-        [p.w, p.b, p.a],
+      const [w, b, a, c] = descend(
+        [p.w, p.b, p.a, p.c],
         () => {
           const g = gradients(p, batch.x, batch.y, sigma, s, o.loss);
-          return [trainFirst ? g.w : undefined, trainFirst ? g.b : undefined, trainReadout ? g.a : undefined];
+          return [
+            trainFirst ? g.w : undefined,
+            trainFirst ? g.b : undefined,
+            trainReadout ? g.a : undefined,
+            trainReadout ? g.c : undefined, // c belongs to the readout: frozen with it
+          ];
         },
         updates,
-        [lr.first * factor, lr.first * factor, lr.readout * factor],
+        // c sits outside the output scale s, so it takes no parametrization factor (Ghorbani et al.'s
+        // code: W and a step with lr·N, c with lr)
+        [
+          lr.first * factor,
+          lr.first * factor,
+          lr.readout * factor,
+          lr.readout * schedule * (o.outputBiasLr ?? 1),
+        ],
       );
-      params = { w: w!, b, a: a! };
+      params = { w: w!, b, a: a!, c };
     },
     dispose: () => {
       for (const update of updates) update.dispose();

@@ -1,5 +1,5 @@
 /**
- * Two-layer networks f(x) = s · Σ_j a_j σ(⟨w_j, x⟩ + b_j) with hand-written backward passes
+ * Two-layer networks f(x) = s · Σ_j a_j σ(⟨w_j, x⟩ + b_j) [+ c] with hand-written backward passes
  * (a few matMuls, like a numpy implementation), so a training step is one tf.tidy with no tape.
  * The gradients are tested against finite differences of a float64 reference.
  */
@@ -12,6 +12,8 @@ export interface TwoLayer {
   w: tf.Tensor2D; // N×d
   b: tf.Tensor2D | undefined; // 1×N
   a: tf.Tensor2D; // N×k
+  /** The output bias c (1×k), outside the output scale s; absent: none. */
+  c?: tf.Tensor2D | undefined;
 }
 
 export const parametrizations = ['standard', 'ntk', 'mean-field'] as const;
@@ -35,10 +37,13 @@ export function scales(p: Parametrization, width: number) {
   }
 }
 
-/** Draw the parameters; `symmetric` pairs neuron j with j + N/2 (same w, b; opposite a), so f₀ ≡ 0. */
+/**
+ * Draw the parameters; `symmetric` pairs neuron j with j + N/2 (same w, b; opposite a), so f₀ ≡ 0.
+ * The output bias c (with `outputBias`) starts at 0, as in Ghorbani et al.'s code, so f₀ is unchanged.
+ */
 export function initTwoLayer(
   rng: Rng,
-  o: { width: number; bias: number; symmetric: boolean },
+  o: { width: number; bias: number; symmetric: boolean; outputBias?: boolean },
   d: number,
   k: number,
   readoutInit: number,
@@ -47,27 +52,33 @@ export function initTwoLayer(
   const wHalf = randomNormal(rng.child('W'), half, d, 1 / Math.sqrt(d));
   const aHalf = randomNormal(rng.child('a'), half, k, readoutInit);
   const bHalf = o.bias > 0 ? randomNormal(rng.child('b'), 1, half, o.bias) : undefined;
-  if (!o.symmetric) return { w: wHalf, a: aHalf, b: bHalf };
+  const c = o.outputBias ? (tf.zeros([1, k]) as tf.Tensor2D) : undefined;
+  if (!o.symmetric) return { w: wHalf, a: aHalf, b: bHalf, c };
   const w = tf.concat([wHalf, wHalf], 0);
   const a = tf.tidy(() => tf.concat([aHalf, tf.neg(aHalf)], 0));
   const b = bHalf ? tf.concat([bHalf, bHalf], 1) : undefined;
   tf.dispose([wHalf, aHalf, ...(bHalf ? [bHalf] : [])]);
-  return { w, a, b };
+  return { w, a, b, c };
 }
 
 export function disposeTwoLayer(p: TwoLayer): void {
-  tf.dispose([p.w, p.a, ...(p.b ? [p.b] : [])]);
+  tf.dispose([p.w, p.a, ...(p.b ? [p.b] : []), ...(p.c ? [p.c] : [])]);
 }
 
 export function cloneTwoLayer(p: TwoLayer): TwoLayer {
-  return { w: p.w.clone(), a: p.a.clone(), b: p.b?.clone() };
+  return { w: p.w.clone(), a: p.a.clone(), b: p.b?.clone(), c: p.c?.clone() };
 }
+
+/** s·σ(xWᵀ + b)a [+ c] from the hidden layer h = σ(xWᵀ + b). Inside tidy. */
+const output = (p: TwoLayer, h: tf.Tensor2D, s: number): tf.Tensor2D => {
+  const f = tf.mul(tf.matMul(h, p.a), s) as tf.Tensor2D;
+  return p.c ? (tf.add(f, p.c) as tf.Tensor2D) : f;
+};
 
 /** f(x). Inside tidy. */
 export function forward(p: TwoLayer, x: tf.Tensor2D, sigma: Activation, s: number): tf.Tensor2D {
   const pre = tf.matMul(x, p.w, false, true);
-  const h = sigma.sigma(p.b ? tf.add(pre, p.b) : pre);
-  return tf.mul(tf.matMul(h, p.a), s) as tf.Tensor2D;
+  return output(p, sigma.sigma(p.b ? tf.add(pre, p.b) : pre) as tf.Tensor2D, s);
 }
 
 export interface Gradients {
@@ -75,9 +86,13 @@ export interface Gradients {
   w: tf.Tensor2D;
   b: tf.Tensor2D | undefined;
   a: tf.Tensor2D;
+  c: tf.Tensor2D | undefined;
 }
 
-/** The loss and its gradients by hand: da = s·hᵀ∂f, dz = s·(∂f aᵀ) ⊙ σ'(z), dW = dzᵀx, db = Σ_i dz. Inside tidy. */
+/**
+ * The loss and its gradients by hand: da = s·hᵀ∂f, dz = s·(∂f aᵀ) ⊙ σ'(z), dW = dzᵀx, db = Σ_i dz,
+ * dc = Σ_i ∂f. Inside tidy.
+ */
 export function gradients(
   p: TwoLayer,
   x: tf.Tensor2D,
@@ -89,13 +104,14 @@ export function gradients(
   const pre0 = tf.matMul(x, p.w, false, true);
   const pre = p.b ? tf.add(pre0, p.b) : pre0;
   const h = sigma.sigma(pre) as tf.Tensor2D;
-  const f = tf.mul(tf.matMul(h, p.a), s) as tf.Tensor2D;
+  const f = output(p, h, s);
   const { value, slope } = lossAndSlope(loss, f, y);
   const a = tf.mul(tf.matMul(h, slope, true, false), s) as tf.Tensor2D;
   const dz = tf.mul(tf.mul(tf.matMul(slope, p.a, false, true), s), sigma.derivative(pre)) as tf.Tensor2D;
   const w = tf.matMul(dz, x, true, false) as tf.Tensor2D;
   const b = p.b ? (tf.sum(dz, 0, true) as tf.Tensor2D) : undefined;
-  return { loss: value as tf.Scalar, w, b, a };
+  const c = p.c ? (tf.sum(slope, 0, true) as tf.Tensor2D) : undefined;
+  return { loss: value as tf.Scalar, w, b, a, c };
 }
 
 /** The trained network as a predictor; its representation is the hidden layer s·σ(Wx + b). */
