@@ -344,7 +344,8 @@ describe('feature learning against kernels', () => {
     };
     const alignmentAt = async (eta0: number) => {
       const p = await oneStep
-        .create(oneStep.options.parse({ width: 512, eta0 }))
+        // the old readout init a ~ N(0, 1) (f₀ = O(1)), which these step sizes were chosen for
+        .create(oneStep.options.parse({ width: 512, eta0, readoutScale: 'unit' }))
         .fit(train, { ...makeFitContext(Rng.fromSeed(17)), monitor });
       const v = p.diagnostics!['spike-alignment.1']!;
       expect(p.diagnostics!['delta-alignment.1']).toBeGreaterThan(0.5); // ΔW's spike points at u whatever η
