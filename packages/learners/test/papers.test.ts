@@ -127,6 +127,28 @@ describe('damian against the authors’ protocol (He₂/√2, noise variance 1, 
   );
 });
 
+describe('damian’s linear-part removal', () => {
+  it('adds c₀ + xᵀc₁ back: a target with a linear part, h₁ + h₂ + 0.5 in d = 8, is still fitted', async () => {
+    const t = createTarget({
+      factory: hermite,
+      options: {
+        d: 8,
+        r: 1,
+        terms: [
+          { coef: 0.5, alpha: [0] },
+          { coef: 1, alpha: [1] },
+          { coef: 1, alpha: [2] },
+        ],
+      },
+    });
+    const removed = await fitOnce(damian, { width: 64 }, t, 1024, 0);
+    const kept = await fitOnce(damian, { width: 64, linearPart: 'keep' }, t, 1024, 0);
+    // Var f* = 2; measured: 0.015 removed, 0.065 kept (relu features fit x less well than c₁ does)
+    expect(removed.risk).toBeLessThan(0.05);
+    expect(removed.risk).toBeLessThan(kept.risk);
+  });
+});
+
 describe('one-step against Ba et al.’s protocol ((h₁ + h₃)/√2, d = 64, N = 512, tanh, 4096 samples per stage)', () => {
   const d = 64;
   const width = 512;
