@@ -1,16 +1,19 @@
 /**
- * `damian`: the algorithm of Damian, Lee & Soltanolkotabi 2022 for f*(x) = g(Ux).
- *  1. symmetric init: pairs of neurons with the same w_j ~ N(0, I/d) and opposite a_j = ±1, biases 0,
- *     so f₀ ≡ 0 and the first gradient is the target's signal alone;
+ * `damian`: the algorithm of Damian, Lee & Soltanolkotabi 2022 for f*(x) = g(Ux), with the defaults
+ * of the authors' reference code (He₂/√2, d = 100, n = 10⁴, width 1000; docs/papers/damian.md).
+ *  0. the linear part of y removed (`linearPart`): y ← y − c₀ − xᵀc₁, c₀ = mean(y), c₁ = mean(y x),
+ *     and added back to the predictions; without it the step's top direction is E[yx]'s noise;
+ *  1. symmetric init: pairs of neurons with the same w_j ~ N(0, I/d), the same b_j ~ N(0,
+ *     `biasScale`²) and opposite a_j = ±1, so f₀ ≡ 0 and the first gradient is the target's signal;
  *  2. `firstSteps` full-batch gradient steps on W with weight decay λ₁ = 1/η₁, so that one step gives
  *     W₁ = −η₁∇_W L̂(W₀): the initialisation is cancelled and W₁ is the gradient, whose rows lie (to
  *     leading order) in span U through E[∇²f*] — the degree-2 Hermite part of the target;
- *  3. the rows of W₁ are normalized (ours: the scale of W₁ is arbitrary once λ₁η₁ = 1), biases
- *     re-drawn b_j ~ N(0, `biasScale`²);
- *  4. the readout fitted by ridge on σ(W₁x + b), on a fresh part of the sample (`split`).
- * The paper's choices: symmetric init, λ₁ = 1/η₁, re-initialised biases, a convex second stage.
- * Ours: the row normalization, ReLU by default, the ridge (closed form) for the second stage, and
- * the sample split (the paper's analysis uses independent samples per stage).
+ *  3. W₁'s scale fixed (`normalize`): divided by its root-mean-square row norm (the authors' code),
+ *     or each row to unit norm; the biases kept from the init (`biases: keep`, the code) or re-drawn;
+ *  4. the readout fitted by ridge on σ(W₁x + b)/√N, λ chosen by leave-one-out over a wide grid (the
+ *     code: a validation set over geomspace(1e-10, 1e15)), on the same samples (`split: reuse`, the
+ *     code) or a fresh part of them (the paper's analysis).
+ * Ours: the ridge in closed form with λ by LOO rather than a validation set; ReLU is also the code's.
  */
 import {
   type Dataset,
@@ -23,19 +26,47 @@ import {
 } from '@regimes/core';
 import * as tf from '@tensorflow/tfjs-core';
 import { type Activation, activationOption } from '../activations/index.js';
-import { overlaps, topSingular } from '../probes/subspace.js';
-import { twoStageLearner } from '../readout/first-layer.js';
+import { overlaps, subspaceEnergy, topSingular } from '../probes/subspace.js';
+import { stageSplit, twoStageLearner } from '../readout/first-layer.js';
 import { ridgeOptions } from '../readout/options.js';
 import { gradients, initTwoLayer } from '../training/two-layer.js';
 
+/** 10^from … 10^to by quarter decades. */
+const quarterDecades = (from: number, to: number) =>
+  Array.from({ length: 4 * (to - from) + 1 }, (_, i) => Number((10 ** (from + i / 4)).toPrecision(6)));
+
 export const damianOptions = options({
-  width: z.number().int().min(2).default(1024).describe('N, neurons (even: symmetric pairs)'),
+  width: z.number().int().min(2).default(1000).describe('N, neurons (even: symmetric pairs)'),
   activation: activationOption,
   firstSteps: z.number().int().min(1).default(1).describe('gradient steps on W in the first stage'),
   eta: z.number().positive().default(1).describe('η₁, first-stage step size (λ₁ = 1/η₁)'),
-  biasScale: z.number().min(0).default(1).describe('std of the re-drawn biases'),
-  split: z.number().gt(0).lt(1).default(0.5).describe('share of the sample used by the first stage'),
+  biasScale: z.number().min(0).default(1).describe('std of the biases b ~ N(0, biasScale²) (0: none)'),
+  biases: z
+    .enum(['keep', 'redraw'])
+    .default('keep')
+    .describe(
+      'keep: the init biases (same within a pair) are used by the step and kept; redraw: none in the step, fresh ones after',
+    ),
+  normalize: z
+    .enum(['rms', 'rows'])
+    .default('rms')
+    .describe('W₁ scaled by its root-mean-square row norm (authors’ code), or each row to unit norm'),
+  linearPart: z
+    .enum(['remove', 'keep'])
+    .default('remove')
+    .describe('remove: subtract mean(y) + xᵀmean(yx) from y before both stages, add it back to predictions'),
+  split: stageSplit
+    .default('reuse')
+    .describe('reuse: both stages on all n samples (authors’ code); a number: the first stage’s share'),
   ...ridgeOptions,
+  ridge: ridgeOptions.ridge
+    .unwrap()
+    .default('loo')
+    .describe('λ of the readout: loo (default, as the authors tune it), gcv, a number or a list'),
+  ridgeGrid: ridgeOptions.ridgeGrid
+    .unwrap()
+    .default(quarterDecades(-9, 4))
+    .describe('candidate λ for gcv / loo (default 1e-9 … 1e4 by quarter decades)'),
 }).superRefine((o, ctx) => {
   if (o.width % 2)
     ctx.addIssue({
@@ -50,35 +81,46 @@ type DamianOptions = z.output<typeof damianOptions>;
 export const damian: LearnerFactory = defineLearnerKind({
   kind: 'damian',
   description:
-    'Damian, Lee & Soltanolkotabi 2022: symmetric init, a weight-decayed gradient step on W, new biases, ridge readout',
+    'Damian, Lee & Soltanolkotabi 2022: linear part removed, symmetric init, one normalized gradient step on W, ridge readout (λ by LOO)',
   options: damianOptions,
   create: (o) =>
     twoStageLearner(o, async (first, ctx, sigma) => {
-      const w = firstStage(first, ctx, o, sigma);
-      const b = o.biasScale > 0 ? randomNormal(ctx.rng.child('bias'), 1, o.width, o.biasScale) : undefined;
+      const { w, b } = firstStage(first, ctx, o, sigma);
       const extra: Record<string, number> = {};
       if (ctx.monitor?.subspace) {
         const { u, rank } = ctx.monitor.subspace;
+        const d = first.x.shape[1];
         const top = await topSingular(w, rank);
-        const fractions = overlaps(u, rank, top.vectors, top.values.length, first.x.shape[1]);
+        const fractions = overlaps(u, rank, top.vectors, top.values.length, d);
         extra['first-stage-alignment'] = fractions.reduce((a, v) => a + v, 0) / fractions.length;
+        const uT = tf.tensor2d(Float32Array.from(u), [rank, d]);
+        const energy = tf.tidy(() => subspaceEnergy(w, uT));
+        extra['first-stage-energy'] = (await energy.data())[0]!;
+        tf.dispose([uT, energy]);
       }
       return { layer: { w, b }, extra };
     }),
 });
 
 /**
- * Steps 1–3 on the first part of the sample: from the symmetric init, `firstSteps` steps
- * W ← W − η(∇L + λW) with λ = 1/η, that is W ← −η∇L; then the rows of W normalized.
+ * Steps 1–3 on the first stage's samples: from the symmetric init, `firstSteps` steps
+ * W ← W − η(∇L + λW) with λ = 1/η, that is W ← −η∇L; then W's scale fixed, and the biases.
  */
-function firstStage(first: Dataset, ctx: FitContext, o: DamianOptions, sigma: Activation): tf.Tensor2D {
+function firstStage(first: Dataset, ctx: FitContext, o: DamianOptions, sigma: Activation) {
   const [, d] = first.x.shape;
   const k = first.y.shape[1];
-  // f(x) = (1/N) Σ a_j σ(⟨w_j, x⟩), a_j = ±1 in pairs
-  const init = initTwoLayer(ctx.rng.child('init'), { width: o.width, bias: 0, symmetric: true }, d, k, 1);
+  const keep = o.biases === 'keep' && o.biasScale > 0;
+  // f(x) = (1/N) Σ a_j σ(⟨w_j, x⟩ + b_j), a_j = ±1 in pairs sharing w_j and b_j
+  const init = initTwoLayer(
+    ctx.rng.child('init'),
+    { width: o.width, bias: keep ? o.biasScale : 0, symmetric: true },
+    d,
+    k,
+    1,
+  );
   const signs = tf.tidy(() => tf.sign(init.a));
   init.a.dispose();
-  let params = { w: init.w, b: undefined, a: signs as tf.Tensor2D };
+  let params = { w: init.w, b: init.b, a: signs as tf.Tensor2D };
   for (let step = 0; step < o.firstSteps; step++) {
     ctx.signal.throwIfAborted();
     const w = tf.tidy(
@@ -91,9 +133,14 @@ function firstStage(first: Dataset, ctx: FitContext, o: DamianOptions, sigma: Ac
     params.w.dispose();
     params = { ...params, w };
   }
-  const w = tf.tidy(
-    () => tf.div(params.w, tf.maximum(tf.norm(params.w, 'euclidean', 1, true), 1e-12)) as tf.Tensor2D,
-  );
+  const w = tf.tidy(() => {
+    const norms = tf.norm(params.w, 'euclidean', 1, true);
+    // the authors' code: W₁ = −∇/sqrt(mean_j ‖∇_j‖²); ours before: every row to unit norm
+    const scale = o.normalize === 'rms' ? tf.sqrt(tf.mean(tf.square(norms))) : norms;
+    return tf.div(params.w, tf.maximum(scale, 1e-12)) as tf.Tensor2D;
+  });
   tf.dispose([params.w, params.a]);
-  return w;
+  const b =
+    params.b ?? (o.biasScale > 0 ? randomNormal(ctx.rng.child('bias'), 1, o.width, o.biasScale) : undefined);
+  return { w, b };
 }

@@ -1,13 +1,15 @@
 /**
  * `one-step`: one large gradient step on the first layer, then ridge on the readout (Ba et al.
  * 2022; Cui et al. 2024; Moniri et al. 2023). f(x) = (1/√N) Σ_j a_j σ(⟨w_j, x⟩), w ~ N(0, I/d),
- * a_j ~ N(0, 1); the step is
+ * a_j ~ N(0, 1/N) (`readoutScale: small`, Ba et al.: f₀ ≈ 0, so the gradient carries the target
+ * alone) or N(0, 1) (`unit`: f₀ = O(1), and the step also subtracts f₀'s own linear part); the step is
  *   W₁ = W₀ − η·√N·∇_W L̂(W₀),  η = η₀·n^α,
- * so α = 0 is the constant-step regime (one spike, the target's linear part) and α > 0 lets η grow
- * with n (more spikes, non-linear features). The readout is fitted by ridge on σ(W₁x)/√N using a
- * fresh part of the sample (`split`). Records the spike: the top singular values of W₁ − W₀
- * (`spike.j`), how much of their right singular vectors lies in span U (`delta-alignment.j`), and
- * the same for W₁'s top right singular vectors (`spike-alignment.j`), which rises with η.
+ * n being the samples of the step (Ba et al.'s n; the readout gets a fresh set, `split`). α = 0 is
+ * the constant-step regime (one spike, the target's linear part) and α > 0 lets η grow with n (more
+ * spikes, non-linear features); Ba et al.'s large step is η ≍ √N. The readout is fitted by ridge on
+ * σ(W₁x)/√N. Records the spike: the top singular values of W₁ − W₀ (`spike.j`), how much of their
+ * right singular vectors lies in span U (`delta-alignment.j`), and the same for W₁'s top right
+ * singular vectors (`spike-alignment.j`), which rises with η.
  */
 import {
   type Dataset,
@@ -21,7 +23,7 @@ import {
 import * as tf from '@tensorflow/tfjs-core';
 import { type Activation, activationOption } from '../activations/index.js';
 import { overlaps, topSingular } from '../probes/subspace.js';
-import { twoStageLearner } from '../readout/first-layer.js';
+import { stageSplit, twoStageLearner } from '../readout/first-layer.js';
 import { ridgeOptions } from '../readout/options.js';
 import { gradients, initTwoLayer } from '../training/two-layer.js';
 
@@ -30,7 +32,15 @@ export const oneStepOptions = options({
   activation: activationOption.default('tanh'),
   eta0: z.number().min(0).default(1).describe('η₀ in η = η₀·n^α'),
   alpha: z.number().min(0).max(1).default(0).describe('α in η = η₀·n^α (0: constant step)'),
-  split: z.number().gt(0).lt(1).default(0.5).describe('share of the sample used by the gradient step'),
+  readoutScale: z
+    .enum(['small', 'unit'])
+    .default('small')
+    .describe('initial readout a_j ~ N(0, 1/N) (small: f₀ ≈ 0, Ba et al.) or N(0, 1) (unit: f₀ = O(1))'),
+  split: stageSplit
+    .default(0.5)
+    .describe(
+      'share of the sample used by the gradient step (its n in η), the rest for the readout; reuse: all for both',
+    ),
   spikes: z
     .number()
     .int()
@@ -49,7 +59,7 @@ export const oneStep: LearnerFactory = defineLearnerKind({
   create: (o) =>
     twoStageLearner(o, async (first, ctx, sigma) => {
       const eta = o.eta0 * first.x.shape[0] ** o.alpha;
-      const { w, delta } = largeStep(first, ctx.rng.child('init'), o.width, eta, sigma);
+      const { w, delta } = largeStep(first, ctx.rng.child('init'), o, eta, sigma);
       try {
         return { layer: { w, b: undefined }, extra: { eta, ...(await spikes(w, delta, o.spikes, ctx)) } };
       } catch (error) {
@@ -62,10 +72,18 @@ export const oneStep: LearnerFactory = defineLearnerKind({
 });
 
 /** W₁ = W₀ + ΔW with ΔW = −η·√N·∇_W L̂(W₀), from f(x) = (1/√N) Σ_j a_j σ(⟨w_j, x⟩). */
-function largeStep(first: Dataset, rng: Rng, N: number, eta: number, sigma: Activation) {
+function largeStep(
+  first: Dataset,
+  rng: Rng,
+  o: { width: number; readoutScale: 'small' | 'unit' },
+  eta: number,
+  sigma: Activation,
+) {
   const [, d] = first.x.shape;
   const k = first.y.shape[1];
-  const init = initTwoLayer(rng, { width: N, bias: 0, symmetric: false }, d, k, 1);
+  const N = o.width;
+  const readoutInit = o.readoutScale === 'small' ? 1 / Math.sqrt(N) : 1;
+  const init = initTwoLayer(rng, { width: N, bias: 0, symmetric: false }, d, k, readoutInit);
   const delta = tf.tidy(
     () =>
       tf.mul(

@@ -1,7 +1,7 @@
 /**
  * A first layer (W, b) and the ridge readout on its features φ(x) = σ(Wx + b)/√N: with W drawn at
- * random and frozen (rf), or learnt by gradient steps on one part of the sample and read out on
- * the other (damian, one-step).
+ * random and frozen (rf), or learnt by gradient steps and then read out, on the same samples or on
+ * a fresh part of them (damian, one-step).
  */
 import {
   type Dataset,
@@ -78,11 +78,54 @@ export function readFirstLayer(
 }
 
 /**
- * damian and one-step: a first layer learnt from the first `split` of the sample, then the ridge
- * readout of its features on the rest (a fresh part, as the analyses assume).
+ * How the two stages share the sample: `reuse` fits both on all n samples (Damian et al.'s code);
+ * a number in (0, 1) is the share of the first stage, the readout getting the rest (a fresh part,
+ * as the analyses assume).
+ */
+export const stageSplit = z.union([z.literal('reuse'), z.number().gt(0).lt(1)]);
+
+/**
+ * The target's linear part estimated on Gaussian inputs: c₀ = mean(y) (1×k), c₁ = xᵀy/n (d×k), the
+ * degree-0 and degree-1 Hermite coefficients (Damian et al.'s code removes them before the step).
+ */
+function linearPart(train: Dataset) {
+  return tf.tidy(() => ({
+    c0: tf.mean(train.y, 0, true) as tf.Tensor2D,
+    c1: tf.div(tf.matMul(train.x, train.y, true, false), train.x.shape[0]) as tf.Tensor2D,
+  }));
+}
+
+/** c₀ + x c₁. Inside tidy. */
+const linear = (x: tf.Tensor2D, c: { c0: tf.Tensor2D; c1: tf.Tensor2D }) =>
+  tf.add(c.c0, tf.matMul(x, c.c1)) as tf.Tensor2D;
+
+/** The predictor with c₀ + x c₁ added back to every prediction (its variants' included). */
+function addLinearPart(p: Predictor, c: { c0: tf.Tensor2D; c1: tf.Tensor2D }): Predictor {
+  const wrap = (q: Predictor): Predictor => ({
+    ...q,
+    predict: (x) => tf.tidy(() => tf.add(q.predict(x), linear(x, c)) as tf.Tensor2D),
+    ...(q.variants ? { variants: q.variants.map((v) => ({ ...v, predictor: wrap(v.predictor) })) } : {}),
+  });
+  return {
+    ...wrap(p),
+    dispose: () => {
+      p.dispose();
+      tf.dispose([c.c0, c.c1]);
+    },
+  };
+}
+
+/**
+ * damian and one-step: a first layer learnt from the first stage's samples, then the ridge readout
+ * of its features on the second stage's (`split`). With `linearPart: 'remove'` both stages see
+ * y − c₀ − x c₁ (estimated on the whole training set) and the predictor adds c₀ + x c₁ back.
  */
 export function twoStageLearner(
-  o: RidgeOptions & { split: number; activation: ActivationSpec },
+  o: RidgeOptions & {
+    split: z.output<typeof stageSplit>;
+    activation: ActivationSpec;
+    linearPart?: 'remove' | 'keep';
+  },
   learn: (
     first: Dataset,
     ctx: FitContext,
@@ -93,13 +136,26 @@ export function twoStageLearner(
   return {
     async fit(train, ctx): Promise<Predictor> {
       ctx.signal.throwIfAborted();
-      const { first, second, dispose } = splitSample(train, o.split);
+      const c = o.linearPart === 'remove' ? linearPart(train) : undefined;
+      const residual = c
+        ? { x: train.x, y: tf.tidy(() => tf.sub(train.y, linear(train.x, c)) as tf.Tensor2D) }
+        : train;
+      const stages =
+        o.split === 'reuse'
+          ? { first: residual, second: residual, dispose: () => {} }
+          : splitSample(residual, o.split);
+      let predictor: Predictor;
       try {
-        const { layer, extra } = await learn(first, ctx, sigma);
-        return await readFirstLayer(layer, sigma, second, o, ctx.signal, extra);
+        const { layer, extra } = await learn(stages.first, ctx, sigma);
+        predictor = await readFirstLayer(layer, sigma, stages.second, o, ctx.signal, extra);
+      } catch (error) {
+        if (c) tf.dispose([c.c0, c.c1]);
+        throw error;
       } finally {
-        dispose();
+        stages.dispose();
+        if (residual !== train) residual.y.dispose();
       }
+      return c ? addLinearPart(predictor, c) : predictor;
     },
   };
 }
