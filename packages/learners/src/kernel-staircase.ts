@@ -42,11 +42,12 @@ export function kernelRiskAt(structure: TargetStructure, onset: readonly number[
 /**
  * The learner's staircase for `-x n` and `risk`, `excess-risk`, `normalized-risk` (÷ Var f*), from
  * its kernel's coefficients (`taylorUpTo(top)`: c_0..c_top at least) and the target the context
- * builds. Empty for another axis or metric, or a target without energies by degree.
+ * builds; with the learner's intercept, degree 0 is learned from the start. Empty for another axis or metric, or a target without energies by degree.
  */
 export function kernelStaircaseTheory(
   taylorUpTo: (top: number) => readonly number[],
   context: TheoryContext,
+  intercept = false,
 ): TheoryCurve[] {
   const metric = context.metric;
   if (context.xKey !== 'n' || !['risk', 'excess-risk', 'normalized-risk'].includes(metric)) return [];
@@ -55,6 +56,8 @@ export function kernelStaircaseTheory(
   if (!built || !energy) return [];
   const top = energy.length - 1;
   const onset = onsetExponents(taylorUpTo(top + STAIRCASE_LOOKAHEAD), top);
+  // an unpenalised intercept fits the mean (degree 0) at any n, whatever c_0 is
+  if (intercept) onset[0] = 0;
   const variance = energy.slice(1).reduce((sum, e) => sum + e, built.structure.hermiteTail ?? 0); // Var f*
   const scale = metric === 'normalized-risk' ? 1 / variance : 1;
   if (!Number.isFinite(scale)) return [];

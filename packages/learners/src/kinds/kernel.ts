@@ -62,5 +62,6 @@ export const kernelRidge: LearnerFactory = defineLearnerKind({
           ? kernelTaylor.rbf(o.bandwidth, top)
           : (o.taylor ?? kernelTaylor.hermite(o.hermite!, o.bias)),
       context,
+      o.intercept,
     ),
 });

@@ -29,5 +29,9 @@ export const neuralTangentKernel: LearnerFactory = defineLearnerKind({
   estimate: (o, s) => kernelRidgeEstimate(2 * s.d + 20, o, s),
   create: (o) => kernelRidgeLearner(ntkKernel(o.activation, o.layers, o.bias), o),
   theory: (o, context) =>
-    kernelStaircaseTheory((top) => kernelTaylor.ntk(o.activation, o.layers, o.bias, top), context),
+    kernelStaircaseTheory(
+      (top) => kernelTaylor.ntk(o.activation, o.layers, o.bias, top),
+      context,
+      o.intercept,
+    ),
 });
