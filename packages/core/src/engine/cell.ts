@@ -5,6 +5,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { Dataset, FitContext, Logger, Predictor, Target } from '../contracts/contracts.js';
+import { datasetChunks } from '../contracts/chunks.js';
 import { disposeDataset } from '../contracts/contracts.js';
 import { DivergenceError } from '../contracts/errors.js';
 import type { Registry } from '../registry/registry.js';
@@ -231,7 +232,10 @@ async function measuredRow(
     const value = await s.c.registry
       .get('metric', m.kind)
       .create(m.options)
-      .compute(p, s.test, s.target, { rng: s.seedRng.child('cell', s.cell.key).child('metric', m.kind) });
+      .compute(p, s.test, s.target, {
+        rng: s.seedRng.child('cell', s.cell.key).child('metric', m.kind),
+        test: datasetChunks(s.test),
+      });
     for (const [name, v] of typeof value === 'number' ? [[m.kind, value] as const] : Object.entries(value)) {
       metrics[name] = v;
       if (!Number.isFinite(v)) problems.push(`metric '${name}' is not finite (${v})`);
