@@ -32,3 +32,27 @@ export function datasetChunks(data: Dataset, rows = TEST_CHUNK): TestChunks {
 export function testChunks(test: Dataset, context: Partial<MetricContext> | undefined): TestChunks {
   return context?.test ?? datasetChunks(test);
 }
+
+/**
+ * The test set of `n` rows drawn chunk by chunk with `target.sampleRows` from `rng` (the same rows
+ * as `target.sample(n, rng)`), each chunk freed after use: it is never held whole.
+ */
+export function sampledChunks(
+  sampleRows: (start: number, count: number) => Dataset,
+  n: number,
+  rows = TEST_CHUNK,
+): TestChunks {
+  return {
+    n,
+    async forEachChunk(fn) {
+      for (let start = 0; start < n; start += rows) {
+        const chunk = sampleRows(start, Math.min(rows, n - start));
+        try {
+          await fn(chunk, start);
+        } finally {
+          disposeDataset(chunk);
+        }
+      }
+    },
+  };
+}

@@ -56,6 +56,11 @@ export interface Target {
   readonly structure: TargetStructure;
   /** Draw n samples; every draw comes from `rng`. */
   sample(n: number, rng: Rng): Dataset;
+  /**
+   * Optional: rows [start, start + count) of `sample(N, rng)` for any N ≥ start + count, the same
+   * numbers. With it the runner draws the test set chunk by chunk and never holds it whole.
+   */
+  sampleRows?(start: number, count: number, rng: Rng): Dataset;
   /** The noiseless f*(x), n×k. */
   evaluate(x: Tensor2D): Tensor2D;
 }
