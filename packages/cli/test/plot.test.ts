@@ -135,6 +135,28 @@ describe('plot data', () => {
     expect(data.subtitle[0]).toContain('mean ± 1 sample std');
   });
 
+  it("--band se: ± the rows' <y>-se (one seed: its own; several: √Σse²/S), and says where a row has none", () => {
+    const withSe = (r: ResultRow, se: number) => ({ ...r, metrics: { ...r.metrics, 'risk-se': se } });
+    const one = [withSe(row(8, 0, 'a', 0.4), 0.1), withSe(row(16, 0, 'a', 0.2), 0.05)];
+    const single = plotData(one, options({ band: 'se', theory: false }), registry);
+    expect(single.means.map((m) => [m.x, m.lo, m.y, m.hi])).toEqual([
+      [8, 0.30000000000000004, 0.4, 0.5],
+      [16, 0.15000000000000002, 0.2, 0.25],
+    ]);
+    expect(single.subtitle[0]).toBe(
+      'line: mean over 1 seed; band: mean ± 1 standard error of the test sets (√Σse²/seeds)',
+    );
+    const two = [withSe(row(8, 0, 'a', 0.4), 0.3), withSe(row(8, 1, 'a', 0.6), 0.4), row(16, 0, 'a', 0.2)];
+    const data = plotData(two, options({ band: 'se' }), registry);
+    const [m8, m16] = data.means;
+    expect(m8!.y).toBeCloseTo(0.5, 12);
+    expect(m8!.hi - m8!.y).toBeCloseTo(0.25, 12); // √(0.3² + 0.4²)/2
+    expect([m16!.lo, m16!.hi]).toEqual([0.2, 0.2]);
+    expect(data.notes).toContain(
+      "1 of 2 points without a band: their rows have no 'risk-se' (a metric records it as <name>-se)",
+    );
+  });
+
   it('asks the target for its theory: the hermite staircase over the measured n', () => {
     const data = plotData(fixtureRows(), options(), registry);
     expect(data.theorySeries).toHaveLength(1);

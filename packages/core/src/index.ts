@@ -10,6 +10,7 @@ import './gradients.js';
 // Plugins build on these two; re-exported so a plugin depends on core alone for its contract.
 export { ContainerModule } from 'inversify';
 export { z } from 'zod';
+export * from './contracts/chunks.js';
 export * from './contracts/contracts.js';
 export * from './contracts/define.js';
 export * from './contracts/entries.js';

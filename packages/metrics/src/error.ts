@@ -1,25 +1,36 @@
 /**
  * `error`: the classification error P(sign f(x) ≠ y) on the test labels (±1), and for a target
- * with a known Bayes error (mixture) its excess over it. For real-valued labels the sign of the
- * label is the class.
+ * with a known Bayes error (mixture) its excess over it; each with its Monte-Carlo standard error
+ * (`error-se`, `excess-error-se`: s/√m of the per-point misclassification indicator). For
+ * real-valued labels the sign of the label is the class.
  */
-import { defineMetricKind, options } from '@regimes/core';
+import { defineMetricKind, options, testChunks } from '@regimes/core';
 import * as tf from '@tensorflow/tfjs-core';
+import { testMoments } from './moments.js';
 
 export const classificationError = defineMetricKind({
   kind: 'error',
   description:
-    'classification error P(sign f(x) ≠ sign y) on the test labels; excess over the Bayes error when known',
+    'classification error P(sign f(x) ≠ sign y) on the test labels; excess over the Bayes error when known; with standard errors (-se)',
   options: options({}),
   create: () => ({
-    async compute(predictor, test, target): Promise<Record<string, number>> {
-      const t = tf.tidy(() =>
-        tf.mean(tf.cast(tf.notEqual(tf.sign(predictor.predict(test.x)), tf.sign(test.y)), 'float32')),
+    async compute(predictor, test, target, context): Promise<Record<string, number>> {
+      const m = await testMoments(
+        testChunks(test, context),
+        1,
+        (chunk) =>
+          tf.mean(
+            tf.cast(tf.notEqual(tf.sign(predictor.predict(chunk.x)), tf.sign(chunk.y)), 'float32'),
+            1,
+            true,
+          ) as tf.Tensor2D,
       );
-      const [error] = await t.data();
-      t.dispose();
+      const error = m.mean[0]!;
+      const se = m.standardError([1]);
       const bayes = target.structure.bayesError;
-      return bayes === undefined ? { error: error! } : { error: error!, 'excess-error': error! - bayes };
+      return bayes === undefined
+        ? { error, 'error-se': se }
+        : { error, 'error-se': se, 'excess-error': error - bayes, 'excess-error-se': se };
     },
   }),
 });

@@ -1,54 +1,85 @@
 /**
- * Test risks: `risk` E[(f − f*)²] against the noiseless target; `normalized-risk` = risk / Var f*
- * (1 for the best constant predictor); `excess-risk` = E[(f − y)²] − σ² on the noisy test labels,
- * whose expectation equals the risk.
+ * Test risks, each with its Monte-Carlo standard error over the test set (`<name>-se`):
+ * `risk` E[(f − f*)²] against the noiseless target; `normalized-risk` = risk / Var f* (1 for the
+ * best constant predictor); `excess-risk` = E[(f − y)²] − σ² on the noisy test labels, whose
+ * expectation equals the risk. The test set is read in chunks (one predict per chunk) and the
+ * per-point losses are accumulated on the host in float64.
  */
-import { defineMetricKind, options } from '@regimes/core';
+import { type Dataset, defineMetricKind, options, type Target, testChunks } from '@regimes/core';
 import * as tf from '@tensorflow/tfjs-core';
-import { targetVariance } from './variance.js';
+import { testMoments } from './moments.js';
+import { exactTargetVariance } from './variance.js';
 
-async function scalar(t: tf.Tensor): Promise<number> {
-  const [v] = await t.data();
-  t.dispose();
-  return v!;
-}
+/** Per point: the squared error against f*, averaged over outputs (rows × 1). */
+const pointRisk = (predict: (x: tf.Tensor2D) => tf.Tensor2D, target: Target) => (chunk: Dataset) =>
+  tf.mean(tf.squaredDifference(predict(chunk.x), target.evaluate(chunk.x)), 1, true) as tf.Tensor2D;
 
 export const risk = defineMetricKind({
   kind: 'risk',
-  description: 'test MSE of the prediction against the noiseless target f*(x), averaged over outputs',
+  description:
+    'test MSE of the prediction against the noiseless target f*(x), averaged over outputs; risk-se: its Monte-Carlo standard error',
   options: options({}),
   create: () => ({
-    compute: (predictor, test, target) =>
-      scalar(
-        tf.tidy(() => tf.mean(tf.squaredDifference(predictor.predict(test.x), target.evaluate(test.x)))),
-      ),
+    async compute(predictor, test, target, context) {
+      const m = await testMoments(
+        testChunks(test, context),
+        1,
+        pointRisk((x) => predictor.predict(x), target),
+      );
+      return { risk: m.mean[0]!, 'risk-se': m.standardError([1]) };
+    },
   }),
 });
 
 export const normalizedRisk = defineMetricKind({
   kind: 'normalized-risk',
-  description: 'risk / Var f* (Var from the exact Hermite energies when known): 1 for the best constant',
+  description:
+    'risk / Var f* (Var from the exact Hermite energies when known): 1 for the best constant; normalized-risk-se: its standard error',
   options: options({}),
   create: () => ({
-    async compute(predictor, test, target) {
-      const value = await scalar(
-        tf.tidy(() => tf.mean(tf.squaredDifference(predictor.predict(test.x), target.evaluate(test.x)))),
-      );
-      return value / (await targetVariance(target, test));
+    async compute(predictor, test, target, context) {
+      const chunks = testChunks(test, context);
+      const predict = (x: tf.Tensor2D) => predictor.predict(x);
+      const exact = exactTargetVariance(target);
+      if (exact !== undefined) {
+        const m = await testMoments(chunks, 1, pointRisk(predict, target));
+        return { 'normalized-risk': m.mean[0]! / exact, 'normalized-risk-se': m.standardError([1]) / exact };
+      }
+      // Var f* estimated on the same test set: columns (ℓ_i, q_i = mean_j f*_ij², f*_i1..f*_ik);
+      // R = mean ℓ / V, V = mean q − (1/k) Σ_j (mean f*_j)², SE by the delta method.
+      const k = target.outputDim;
+      const m = await testMoments(chunks, 2 + k, (chunk) => {
+        const f = target.evaluate(chunk.x);
+        return tf.concat(
+          [tf.mean(tf.squaredDifference(predict(chunk.x), f), 1, true), tf.mean(tf.square(f), 1, true), f],
+          1,
+        ) as tf.Tensor2D;
+      });
+      const means = [...m.mean];
+      const a = means[0]!;
+      const v = means[1]! - means.slice(2).reduce((s, mu) => s + mu * mu, 0) / k;
+      const gradient = [1 / v, -a / (v * v), ...means.slice(2).map((mu) => ((a / (v * v)) * 2 * mu) / k)];
+      return { 'normalized-risk': a / v, 'normalized-risk-se': m.standardError(gradient) };
     },
   }),
 });
 
 export const excessRisk = defineMetricKind({
   kind: 'excess-risk',
-  description: 'test MSE against the noisy labels minus the noise variance σ² (its expectation is the risk)',
+  description:
+    'test MSE against the noisy labels minus the noise variance σ² (its expectation is the risk); excess-risk-se: its standard error',
   options: options({}),
   create: () => ({
-    async compute(predictor, test, target) {
-      const value = await scalar(
-        tf.tidy(() => tf.mean(tf.squaredDifference(predictor.predict(test.x), test.y))),
+    async compute(predictor, test, target, context) {
+      const m = await testMoments(
+        testChunks(test, context),
+        1,
+        (chunk) => tf.mean(tf.squaredDifference(predictor.predict(chunk.x), chunk.y), 1, true) as tf.Tensor2D,
       );
-      return value - (target.structure.noiseVariance ?? 0);
+      return {
+        'excess-risk': m.mean[0]! - (target.structure.noiseVariance ?? 0),
+        'excess-risk-se': m.standardError([1]),
+      };
     },
   }),
 });

@@ -14,6 +14,7 @@ import {
   type TargetStructure,
   z,
   noisySample,
+  noisySampleRows,
 } from '@regimes/core';
 import { type Expr, expressionTensor, expressionVariables, parseExpression } from '@regimes/numerics';
 import * as tf from '@tensorflow/tfjs-core';
@@ -276,6 +277,7 @@ export function multiIndexTarget(
     },
     evaluate,
     sample: (n, rng) => noisySample(n, d, evaluate, noise, rng),
+    sampleRows: (start, count, rng) => noisySampleRows(start, count, d, evaluate, noise, rng),
   };
 }
 

@@ -11,8 +11,10 @@
 import {
   type Dataset,
   defineTargetKind,
+  normalsAt,
   options,
   randomOrthonormalRows,
+  type Rng,
   type Target,
   z,
 } from '@regimes/core';
@@ -102,29 +104,36 @@ export const mixture = defineTargetKind({
       },
       evaluate: (x) => mapRowChunks(x, evaluate),
       sample(n, sampleRng): Dataset {
-        const labels = Float32Array.from(sampleRng.child('y').uniform(n), (u) => (u < 0.5 ? 1 : -1));
-        const g = sampleRng.child('x').normal(n * d);
-        // x = g + (√(1 + yΔ) − 1)·P_S g
-        if (full) {
-          for (let i = 0; i < n; i++) {
-            const c = Math.sqrt(1 + labels[i]! * delta);
-            for (let j = 0; j < d; j++) g[i * d + j]! *= c;
-          }
-        } else {
-          const coords = new Float64Array(s);
-          for (let i = 0; i < n; i++) {
-            const c = Math.sqrt(1 + labels[i]! * delta) - 1;
-            for (let a = 0; a < s; a++) {
-              let dot = 0;
-              for (let j = 0; j < d; j++) dot += v![a * d + j]! * g[i * d + j]!;
-              coords[a] = dot;
-            }
-            for (let a = 0; a < s; a++)
-              for (let j = 0; j < d; j++) g[i * d + j]! += c * coords[a]! * v![a * d + j]!;
-          }
-        }
-        return { x: tf.tensor2d(g, [n, d]), y: tf.tensor2d(labels, [n, 1]) };
+        return sampleRows(0, n, sampleRng);
       },
+      sampleRows,
     };
+    /** Rows [start, start + n) of one draw: labels and normals sit at fixed stream positions. */
+    function sampleRows(start: number, n: number, sampleRng: Rng): Dataset {
+      const labels = Float32Array.from(sampleRng.child('y').seek(start).uniform(n), (u) =>
+        u < 0.5 ? 1 : -1,
+      );
+      const g = normalsAt(sampleRng.child('x'), start * d, n * d);
+      // x = g + (√(1 + yΔ) − 1)·P_S g
+      if (full) {
+        for (let i = 0; i < n; i++) {
+          const c = Math.sqrt(1 + labels[i]! * delta);
+          for (let j = 0; j < d; j++) g[i * d + j]! *= c;
+        }
+      } else {
+        const coords = new Float64Array(s);
+        for (let i = 0; i < n; i++) {
+          const c = Math.sqrt(1 + labels[i]! * delta) - 1;
+          for (let a = 0; a < s; a++) {
+            let dot = 0;
+            for (let j = 0; j < d; j++) dot += v![a * d + j]! * g[i * d + j]!;
+            coords[a] = dot;
+          }
+          for (let a = 0; a < s; a++)
+            for (let j = 0; j < d; j++) g[i * d + j]! += c * coords[a]! * v![a * d + j]!;
+        }
+      }
+      return { x: tf.tensor2d(g, [n, d]), y: tf.tensor2d(labels, [n, 1]) };
+    }
   },
 });

@@ -12,6 +12,7 @@ import {
   type Target,
   z,
   noisySample,
+  noisySampleRows,
 } from '@regimes/core';
 import { orthonormalizeRows } from '@regimes/numerics';
 import * as tf from '@tensorflow/tfjs-core';
@@ -148,6 +149,7 @@ export const quadratic = defineTargetKind({
       },
       evaluate,
       sample: (n, sampleRng) => noisySample(n, d, evaluate, o.noise, sampleRng),
+      sampleRows: (start, count, sampleRng) => noisySampleRows(start, count, d, evaluate, o.noise, sampleRng),
     };
   },
 });

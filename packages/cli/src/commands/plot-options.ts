@@ -52,8 +52,11 @@ export function addPlotOptions(command: Command): Command {
     .option('--no-theory', 'leave out the theory curves of the target and learners')
     .option('--curves', "training curves from the rows' trace: x = step, y = a trace field")
     .addOption(
-      new Option('--band <kind>', 'spread over seeds drawn around the mean')
-        .choices(['std', 'minmax', 'none'])
+      new Option(
+        '--band <kind>',
+        "band around the mean: spread over seeds (std, minmax), or se: ± the test sets' standard error (<y>-se)",
+      )
+        .choices(['std', 'minmax', 'se', 'none'])
         .default('std'),
     )
     .option('--points', "draw each seed's value as a point")

@@ -23,7 +23,7 @@ import {
 } from './keys.js';
 import { type TheoryPoint, theoryPoints } from './theory.js';
 
-export type BandKind = 'std' | 'minmax' | 'none';
+export type BandKind = 'std' | 'minmax' | 'se' | 'none';
 
 export interface PlotOptions {
   /** Cell key on the x axis (`n`, `target.d`, or the short `d`); `step` with `curves`. */
@@ -105,9 +105,22 @@ function sortValues<T extends Scalar>(values: T[]): T[] {
   );
 }
 
-function bandOf(values: number[], band: BandKind): { mean: number; lo: number; hi: number } {
+/**
+ * The mean of a group and its band. `se`: ± the Monte-Carlo standard error of the mean over the
+ * seeds' test sets, √(Σ se_i²)/S (independent test sets); absent when a row has no `<y>-se`.
+ */
+function bandOf(
+  values: number[],
+  band: BandKind,
+  ses: readonly (number | undefined)[],
+): { mean: number; lo: number; hi: number } {
   const { mean, std } = meanStd(values);
   if (band === 'std') return { mean, lo: mean - std, hi: mean + std };
+  if (band === 'se') {
+    if (ses.some((v) => v === undefined)) return { mean, lo: mean, hi: mean };
+    const se = Math.sqrt(ses.reduce((a: number, b) => a + b! ** 2, 0)) / values.length;
+    return { mean, lo: mean - se, hi: mean + se };
+  }
   if (band === 'minmax')
     return { mean, lo: values.reduce((a, b) => Math.min(a, b)), hi: values.reduce((a, b) => Math.max(a, b)) };
   return { mean, lo: mean, hi: mean };
@@ -116,6 +129,7 @@ function bandOf(values: number[], band: BandKind): { mean: number; lo: number; h
 export const bandDescription: Record<BandKind, string> = {
   std: 'band: mean ± 1 sample std over seeds',
   minmax: 'band: min–max over seeds',
+  se: 'band: mean ± 1 standard error of the test sets (√Σse²/seeds)',
   none: 'no band',
 };
 
@@ -133,6 +147,7 @@ export function plotData(
   const scales = { xLog: !opts.linear && !opts.curves, yLog: !opts.linear };
   const points = collectPoints(rows, opts, axes, layout, scales, notes);
   const means = meanPoints(points, opts.band, scales.yLog, notes);
+  if (opts.band === 'se') noteMissingSe(points, axes.y, notes);
   const panels = panelOrder(rows, means, axes.facet, layout.panelOf);
   const measuredSeries = [...new Set(means.map((m) => m.series))].sort((a, b) => a.localeCompare(b));
   const theory =
@@ -251,6 +266,8 @@ interface Group {
   series: string;
   x: number;
   values: number[];
+  /** Each value's standard error (`<y>-se` of its row), for `--band se`. */
+  ses: (number | undefined)[];
 }
 
 /** The measured values: per (panel, series, x) over seeds, and each seed's own point. */
@@ -279,10 +296,11 @@ function collectPoints(
   };
   const groups = new Map<string, Group>();
   const seeds: PlotData['seeds'] = [];
-  const add = (panel: string, series: string, x: number, y: number) => {
+  const add = (panel: string, series: string, x: number, y: number, se: number | undefined) => {
     const id = JSON.stringify([panel, series, x]);
-    const group = groups.get(id) ?? { panel, series, x, values: [] };
+    const group = groups.get(id) ?? { panel, series, x, values: [], ses: [] };
     group.values.push(y);
+    group.ses.push(se);
     groups.set(id, group);
     seeds.push({ panel, series, x, y });
   };
@@ -297,7 +315,8 @@ function collectPoints(
       continue;
     }
     used++;
-    for (const [x, y] of values) if (keep(x, y)) add(panel, series, x, y);
+    const se = opts.curves ? undefined : rowValue(r, `${axes.y}-se`);
+    for (const [x, y] of values) if (keep(x, y)) add(panel, series, x, y, se);
   }
   if (withoutTrace) notes.push(`${withoutTrace} rows without a '${axes.y}' trace left out`);
   if (dropped) notes.push(`${dropped} values ${yLog || xLog ? '≤ 0 or ' : ''}not finite left out`);
@@ -317,10 +336,19 @@ function rowPoint(row: ResultRow, axes: Axes): [number, number][] | undefined {
   return y === undefined ? undefined : [[Number(axes.x.get(row)), y]];
 }
 
+/** With `--band se`: the points drawn without a band because a row has no standard error. */
+function noteMissingSe(points: Points, y: string, notes: string[]): void {
+  const without = points.groups.filter((g) => g.ses.some((v) => v === undefined)).length;
+  if (without)
+    notes.push(
+      `${without} of ${points.groups.length} points without a band: their rows have no '${y}-se' (a metric records it as <name>-se)`,
+    );
+}
+
 /** Mean and band of each group; on a log axis a band edge at or below 0 is clipped (and noted). */
 function meanPoints(points: Points, band: BandKind, yLog: boolean, notes: string[]): MeanPoint[] {
   const means: MeanPoint[] = points.groups.map((g) => {
-    const { mean, lo, hi } = bandOf(g.values, band);
+    const { mean, lo, hi } = bandOf(g.values, band, g.ses);
     return { panel: g.panel, series: g.series, x: g.x, y: mean, lo, hi, seeds: g.values.length };
   });
   if (yLog) clipBands(means, points.seeds, notes);
@@ -376,7 +404,7 @@ function titles(
       ? `${[...seedCounts][0]} seed${[...seedCounts][0] === 1 ? '' : 's'}`
       : `${Math.min(...seedCounts)}–${Math.max(...seedCounts)} seeds`;
   const subtitle = [
-    `line: mean over ${seedText}; ${Math.max(...seedCounts) > 1 ? bandDescription[opts.band] : 'no band (one seed)'}${hasTheory ? '; dashed: theory' : ''}`,
+    `line: mean over ${seedText}; ${Math.max(...seedCounts) > 1 || opts.band === 'se' ? bandDescription[opts.band] : 'no band (one seed)'}${hasTheory ? '; dashed: theory' : ''}`,
     ...notes,
   ];
   return {

@@ -56,6 +56,11 @@ export interface Target {
   readonly structure: TargetStructure;
   /** Draw n samples; every draw comes from `rng`. */
   sample(n: number, rng: Rng): Dataset;
+  /**
+   * Optional: rows [start, start + count) of `sample(N, rng)` for any N ≥ start + count, the same
+   * numbers. With it the runner draws the test set chunk by chunk and never holds it whole.
+   */
+  sampleRows?(start: number, count: number, rng: Rng): Dataset;
   /** The noiseless f*(x), n×k. */
   evaluate(x: Tensor2D): Tensor2D;
 }
@@ -137,6 +142,20 @@ export type MetricValue = number | Readonly<Record<string, number>>;
 export interface MetricContext {
   /** The metric's own sub-stream, for metrics that draw fresh samples. */
   readonly rng: Rng;
+  /**
+   * The test set in row chunks (the runner gives it): a metric that reads it through this, not
+   * through `test.x`, costs the memory of one chunk however large the test set. Absent when a
+   * metric is called by hand; `testChunks(test, context)` falls back to slicing `test`.
+   */
+  readonly test?: TestChunks;
+}
+
+/** A dataset read in row chunks; each chunk is freed after `fn` returns. */
+export interface TestChunks {
+  /** Number of rows. */
+  readonly n: number;
+  /** Calls `fn` on rows [start, start + chunk.x.shape[0]) in order, one chunk alive at a time. */
+  forEachChunk(fn: (chunk: Dataset, start: number) => MaybePromise<void>): Promise<void>;
 }
 
 export interface Metric {

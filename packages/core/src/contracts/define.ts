@@ -19,7 +19,7 @@ import { options } from './options.js';
 import type { Registry } from '../registry/registry.js';
 import type { Rng } from '../rng/rng.js';
 import { mapRowChunks } from '@regimes/numerics';
-import { noisySample } from '../rng/sampling.js';
+import { noisySample, noisySampleRows } from '../rng/sampling.js';
 import { coreVersion } from '../version.js';
 
 export interface TargetDefinition {
@@ -59,6 +59,8 @@ export function defineTarget(def: TargetDefinition): TargetFactory<{ noise: numb
         structure: { ...def.structure, noiseVariance: noise * noise },
         evaluate,
         sample: (n: number, rng: Rng) => noisySample(n, def.d, evaluate, noise, rng),
+        sampleRows: (start: number, count: number, rng: Rng) =>
+          noisySampleRows(start, count, def.d, evaluate, noise, rng),
       };
     },
   };

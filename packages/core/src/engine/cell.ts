@@ -4,7 +4,8 @@
  * `jobs: 1` and in each worker process otherwise.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import type { Dataset, FitContext, Logger, Predictor, Target } from '../contracts/contracts.js';
+import type { Dataset, FitContext, Logger, Predictor, Target, TestChunks } from '../contracts/contracts.js';
+import { datasetChunks, sampledChunks } from '../contracts/chunks.js';
 import { disposeDataset } from '../contracts/contracts.js';
 import { DivergenceError, NumericalError, RegimesError } from '../contracts/errors.js';
 import { checkDataBudget, checkFitBudget, fitSize } from './budget.js';
@@ -116,19 +117,19 @@ export async function runCell(
 
   let target: Target;
   let train: Dataset | undefined;
-  let test: Dataset | undefined;
+  let test: CellTestSet | undefined;
   try {
     checkDataBudget(fitSize(c.registry, plan, cell), c.memory);
     const factory = c.registry.get('target', cell.target.kind);
     // The target's random structure depends on the replicate seed only: the same U for every n.
     target = factory.create(cell.target.options, { rng: seedRng.child('target') });
     train = target.sample(cell.n, seedRng.child('data', 'train'));
-    test = target.sample(plan.spec.test.n, seedRng.child('data', 'test'));
+    // f* not finite on the training inputs is the target's fault (the test set is drawn by chunks later)
     await checkLabels(cell, train, 'training');
-    await checkLabels(cell, test, 'test');
+    test = cellTestSet(target, plan.spec.test.n, seedRng.child('data', 'test'));
   } catch (error) {
     if (train) disposeDataset(train);
-    if (test) disposeDataset(test);
+    test?.dispose();
     c.log.warn(`cell ${cell.key}: the target failed: ${errorMessage(error)}`);
     for (const l of learners) c.onLearnerRows([failed(l)(error)]);
     return;
@@ -143,8 +144,58 @@ export async function runCell(
     }
   } finally {
     disposeDataset(train);
-    disposeDataset(test);
+    test.dispose();
   }
+}
+
+/**
+ * The cell's test set. When the target has `sampleRows` it is drawn chunk by chunk from its stream
+ * whenever it is read (same rows as one draw), so metrics that read `chunks` never hold it whole;
+ * `data` draws it whole on first access only (for metrics that read `test.x`). Else it is drawn once.
+ */
+interface CellTestSet {
+  readonly n: number;
+  readonly data: Dataset;
+  readonly chunks: TestChunks;
+  /** The first `rows` inputs (the training monitor's probe); the caller frees them. */
+  head(rows: number): tf.Tensor2D;
+  dispose(): void;
+}
+
+function cellTestSet(target: Target, n: number, rng: Rng): CellTestSet {
+  const sampleRows = target.sampleRows?.bind(target);
+  if (!sampleRows) {
+    const data = target.sample(n, rng);
+    return {
+      n,
+      data,
+      chunks: datasetChunks(data),
+      head: (rows) => tf.slice(data.x, [0, 0], [rows, -1]),
+      dispose: () => disposeDataset(data),
+    };
+  }
+  let whole: Dataset | undefined;
+  const draw = () => (whole ??= target.sample(n, rng));
+  const head = (rows: number) => {
+    const { x, y } = sampleRows(0, rows, rng);
+    y.dispose();
+    return x;
+  };
+  head(Math.min(n, 1)).dispose(); // a target that cannot sample fails here, with the cell
+  return {
+    n,
+    data: {
+      get x() {
+        return draw().x;
+      },
+      get y() {
+        return draw().y;
+      },
+    },
+    chunks: sampledChunks((start, count) => sampleRows(start, count, rng), n),
+    head,
+    dispose: () => whole && disposeDataset(whole),
+  };
 }
 
 /** What the learners of one cell share: the plan, the cell's target and data, its seed's stream. */
@@ -153,7 +204,7 @@ interface CellState {
   readonly cell: Cell;
   readonly target: Target;
   readonly train: Dataset;
-  readonly test: Dataset;
+  readonly test: CellTestSet;
   readonly seedRng: Rng;
   readonly c: CellContext;
 }
@@ -221,8 +272,7 @@ function fitContext(
   monitorTensors: tf.Tensor[],
 ): FitContext {
   const { target, c } = s;
-  const probeRows = Math.min(2048, s.test.x.shape[0]);
-  const probeX = tf.slice(s.test.x, [0, 0], [probeRows, -1]) as tf.Tensor2D;
+  const probeX = s.test.head(Math.min(2048, s.test.n));
   const probeF = target.evaluate(probeX);
   monitorTensors.push(probeX, probeF);
   const { subspace, subspaceRank, levelFeatures } = target.structure;
@@ -260,7 +310,10 @@ async function measuredRow(
     const value = await s.c.registry
       .get('metric', m.kind)
       .create(m.options)
-      .compute(p, s.test, s.target, { rng: s.seedRng.child('cell', s.cell.key).child('metric', m.kind) });
+      .compute(p, s.test.data, s.target, {
+        rng: s.seedRng.child('cell', s.cell.key).child('metric', m.kind),
+        test: s.test.chunks,
+      });
     for (const [name, v] of typeof value === 'number' ? [[m.kind, value] as const] : Object.entries(value)) {
       metrics[name] = v;
       if (!Number.isFinite(v)) problems.push(`metric '${name}' is not finite (${v})`);

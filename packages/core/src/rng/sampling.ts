@@ -34,10 +34,38 @@ export function noisySample(
   noise: number,
   rng: Rng,
 ): { x: tf.Tensor2D; y: tf.Tensor2D } {
-  const x = randomNormal(rng.child('x'), n, d);
+  return noisySampleRows(0, n, d, evaluate, noise, rng);
+}
+
+/**
+ * Rows [start, start + count) of `noisySample(N, …, rng)` for any N ≥ start + count, the same
+ * numbers: each row's normals sit at fixed positions of the counter-based streams (`Target.sampleRows`).
+ */
+export function noisySampleRows(
+  start: number,
+  count: number,
+  d: number,
+  evaluate: (x: tf.Tensor2D) => tf.Tensor2D,
+  noise: number,
+  rng: Rng,
+): { x: tf.Tensor2D; y: tf.Tensor2D } {
+  const x = tf.tensor2d(normalsAt(rng.child('x'), start * d, count * d), [count, d]);
   const f = mapRowChunks(x, evaluate);
   if (noise === 0) return { x, y: f };
-  const y = tf.tidy(() => tf.add(f, randomNormal(rng.child('noise'), n, f.shape[1], noise)) as tf.Tensor2D);
+  const k = f.shape[1];
+  const eps = normalsAt(rng.child('noise'), start * k, count * k);
+  if (noise !== 1) for (let i = 0; i < eps.length; i++) eps[i]! *= noise;
+  const y = tf.tidy(() => tf.add(f, tf.tensor2d(eps, [count, k])) as tf.Tensor2D);
   f.dispose();
   return { x, y };
+}
+
+/**
+ * The `count` normals at positions [offset, offset + count) of one long `rng.normal` draw from 0.
+ * Box–Muller pairs start at even positions, so an odd offset draws its pair's partner too and drops it.
+ */
+export function normalsAt(rng: Rng, offset: number, count: number): Float32Array {
+  const odd = offset % 2;
+  const values = rng.seek(offset - odd).normal(count + odd);
+  return odd ? values.slice(1) : values;
 }

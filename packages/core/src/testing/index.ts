@@ -96,6 +96,26 @@ export function describeTargetConformance(
       expect((await draw(3)).x).not.toEqual((await draw(4)).x);
     });
 
+    it('sampleRows, when it has one, gives the rows of one sample, bit for bit (chunks at odd offsets)', async (ctx) => {
+      const target = createTarget(c);
+      if (!target.sampleRows) return ctx.skip('no sampleRows: the runner draws its test set whole');
+      const rng = Rng.fromSeed(5).child('data', 'test');
+      await expectNoLeak(async () => {
+        const whole = target.sample(n, rng);
+        const expected = { x: Array.from(await read(whole.x)), y: Array.from(await read(whole.y)) };
+        disposeDataset(whole);
+        const got: { x: number[]; y: number[] } = { x: [], y: [] };
+        const cuts = [0, 13, 33, n];
+        for (let i = 0; i + 1 < cuts.length; i++) {
+          const chunk = target.sampleRows!(cuts[i]!, cuts[i + 1]! - cuts[i]!, rng);
+          got.x.push(...(await read(chunk.x)));
+          got.y.push(...(await read(chunk.y)));
+          disposeDataset(chunk);
+        }
+        expect(got).toEqual(expected);
+      });
+    });
+
     it('evaluates f* (n×k) without leaking; labels equal f* when there is no noise', async () => {
       await expectNoLeak(async () => {
         const target = createTarget(c);
