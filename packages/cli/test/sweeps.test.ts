@@ -1,7 +1,7 @@
 // Sweeps at scale through the built command: kill and resume, worker processes, shards and merge,
 // dry runs and the JSON Schema (npm test builds first).
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -239,7 +239,12 @@ describe('dry run and schema', () => {
     expect(JSON.parse(regimes('schema').stdout)).toEqual(schema);
     const ajv = new Ajv2020({ allErrors: true, strict: false });
     const validate = ajv.compile(schema);
-    for (const example of ['quickstart', 'damian-vs-kernels', 'backward-feature-correction', 'transfer']) {
+    const examples = [
+      ...readdirSync(join(root, 'examples')).filter((f) => f.endsWith('.yaml')),
+      ...readdirSync(join(root, 'examples/papers')).map((f) => `papers/${f}`),
+    ].map((f) => f.replace(/\.yaml$/, ''));
+    expect(examples.length).toBeGreaterThanOrEqual(7);
+    for (const example of examples) {
       const doc = YAML.parse(readFileSync(join(root, `examples/${example}.yaml`), 'utf8'));
       expect(validate(doc), `${example}: ${JSON.stringify(validate.errors)}`).toBe(true);
     }

@@ -61,14 +61,20 @@ function workPerLearner(plan: Plan, registry: Registry, cells: readonly Cell[]):
   return perLearner;
 }
 
-/** A cell's input and output dimensions, from its target (built once per distinct options). */
+/**
+ * A cell's input and output dimensions: from the target factory's `dims` (nothing is drawn, so a
+ * huge d costs nothing here), else from the target built once per distinct options.
+ */
 function targetDims(registry: Registry): (c: Cell) => { d: number; k: number } {
   const dims = new Map<string, { d: number; k: number }>();
   return (c) => {
+    const factory = registry.get('target', c.target.kind);
+    const declared = factory.dims?.(c.target.options);
+    if (declared) return declared;
     const id = JSON.stringify(c.target.options);
     let dim = dims.get(id);
     if (!dim) {
-      const t = registry.get('target', c.target.kind).create(c.target.options, { rng: Rng.fromSeed(c.seed) });
+      const t = factory.create(c.target.options, { rng: Rng.fromSeed(c.seed) });
       dim = { d: t.dim, k: t.outputDim };
       dims.set(id, dim);
     }

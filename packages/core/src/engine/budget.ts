@@ -64,8 +64,13 @@ export function checkFitBudget(
   budget: number,
 ): void {
   if (!s) return;
-  const estimate = registry.get('learner', l.kind).estimate?.(l.options, s);
-  if (!estimate) return;
+  let estimate: { bytes: number } | undefined;
+  try {
+    estimate = registry.get('learner', l.kind).estimate?.(l.options, s);
+  } catch {
+    return; // an estimate that fails is no estimate: the fit is not refused for it
+  }
+  if (!estimate || !Number.isFinite(estimate.bytes)) return;
   const bytes = estimate.bytes + dataBytes(s);
   if (bytes > budget)
     throw new MemoryBudgetError(
