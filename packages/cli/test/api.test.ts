@@ -33,7 +33,7 @@ describe('runExperiment from @regimes/cli', () => {
     ]);
     expect(one.rows.map((r) => r.learner.ridge)).toEqual([1e-4, 1e-2, 1e-4, 1e-2]);
     expect(two.rows.map((r) => [r.key, r.metrics])).toEqual(one.rows.map((r) => [r.key, r.metrics]));
-  }, 60_000);
+  }, 300_000);
 
   it('runs a spec object with the default plugins and a target defined in code', async () => {
     const { rows, backend } = await runExperiment(

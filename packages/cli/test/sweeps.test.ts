@@ -94,7 +94,7 @@ describe('kill and resume', () => {
     const rows = rowsOf(file);
     expect(new Set(rows.map((r) => r.key)).size).toBe(rows.length); // no duplicates
     expect(science(rows)).toEqual(science(expected));
-  }, 120_000);
+  }, 300_000);
 });
 
 describe('--jobs and --shard', () => {
@@ -194,7 +194,7 @@ test: { n: 256 }
       ].sort(),
     );
     expect(rows.find((row) => row.key === 'n=64|ntk#0')!.error).toMatch(/worker process .* died/);
-  }, 60_000);
+  }, 300_000);
 });
 
 describe('the spec copy', () => {
@@ -214,7 +214,7 @@ describe('the spec copy', () => {
     expect(refused.code).toBe(1);
     expect(refused.stderr).toContain('holds rows of a different spec');
     expect(readFileSync(join(out, 'spec.json'), 'utf8')).toBe(copy);
-  }, 60_000);
+  }, 300_000);
 });
 
 describe('dry run and schema', () => {

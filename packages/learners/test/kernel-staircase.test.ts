@@ -220,5 +220,5 @@ describe('measured ntk risk at n = d³ against its staircase (d = 8, n = 512)', 
     expect(biased).toBeLessThan(plain / 2);
     disposeDataset(train);
     disposeDataset(test);
-  }, 60_000);
+  }, 300_000);
 });

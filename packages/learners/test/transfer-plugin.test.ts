@@ -71,7 +71,7 @@ describe('transfer with a base learner from a plugin', () => {
     expect(narrow.status).toBe('ok');
     expect(narrow.metrics['test-mse']).toBeGreaterThan(0.8);
     expect(row.metrics['test-mse']).toBeLessThan(0.5 * narrow.metrics['test-mse']!);
-  }, 120_000);
+  }, 300_000);
 
   it("reports a misspelt option of the plugin's kind, and an unknown base kind, at their paths", async () => {
     const problems = async (base: Record<string, unknown>) => {
