@@ -413,3 +413,46 @@ describe('memory bounded before work starts', () => {
     );
   });
 });
+
+describe('plugin learners that break the contract', () => {
+  const rogue = {
+    name: 'rogue-learners',
+    version: '0.1.0',
+    core: '^0.1.0',
+    module: new ContainerModule(({ bind }) => {
+      bind(LearnerFactory).toConstantValue({
+        kind: 'wide-prediction',
+        description: 'predicts three outputs for a one-output target',
+        options: options({}),
+        create: () => ({
+          fit: async () => ({ predict: (x: tf.Tensor2D) => tf.zeros([x.shape[0], 3]), dispose: () => {} }),
+        }),
+      } as never);
+      bind(LearnerFactory).toConstantValue({
+        kind: 'exits',
+        description: 'calls process.exit(0) in its fit',
+        options: options({}),
+        create: () => ({
+          fit: async () => {
+            process.exit(0);
+          },
+        }),
+      } as never);
+    }),
+  };
+  it('a prediction of the wrong shape, and process.exit in a fit, give error rows that say so; the run goes on', async () => {
+    const { rows } = await runExperiment(
+      {
+        ...spec,
+        learners: [{ kind: 'wide-prediction' }, { kind: 'exits' }, { kind: 'ridge' }],
+        sweep: { n: [8] },
+      },
+      { registry: Registry.with(testPlugin, rogue), log: silentLogger },
+    );
+    expect(rows.map((r) => r.status)).toEqual(['error', 'error', 'ok']);
+    expect(rows[0]!.error).toMatch(
+      /^learner 'wide-prediction' predicted shape \[2, 3\] for 2 inputs; a prediction is \[inputs, 1\]/,
+    );
+    expect(rows[1]!.error).toMatch(/^learner 'exits' called process\.exit\(0\) during its fit/);
+  });
+});

@@ -350,3 +350,14 @@ describe('entries: options that hold another kind, resolved through the registry
     expect(rows[0]!.metrics.mse).toBeCloseTo(rows[1]!.metrics.mse!, 3);
   });
 });
+
+describe('non-finite numbers in a spec', () => {
+  it.each(['.nan', '.inf', '-.inf'])('ridge-like option %s: says it is not a finite number', (value) => {
+    const text = `target: { kind: linear, d: 4 }\nlearners: [{ kind: ridge, lambda: ${value} }]\nmetrics: [mse]\nsweep: { n: [8] }\n`;
+    expect(problemsOf(() => plan(parseSpecText(text)))).toEqual([
+      expect.stringMatching(
+        /^learners\[0\]\.lambda: (NaN|Infinity|-Infinity) is not a finite number; give a finite value$/,
+      ),
+    ]);
+  });
+});

@@ -46,6 +46,9 @@ export function formatIssues(issues: readonly z.core.$ZodIssue[], prefix = ''): 
     const where = formatPath(issue.path, prefix);
     const input = (issue as { input?: unknown }).input;
     let message = issue.message.replace(/^Invalid input: /, '');
+    // NaN and ±Infinity (YAML's .nan, .inf) are numbers no option takes: say so, not which branch missed
+    if (typeof input === 'number' && !Number.isFinite(input))
+      return `${where}: ${show(input)} is not a finite number; give a finite value`;
     if (issue.code === 'invalid_union' && issue.errors.length) {
       // report the branch that took this kind of value (an object for a range, an array for a list)
       const fitting = issue.errors.filter(

@@ -7,7 +7,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { Dataset, FitContext, Logger, Predictor, Target, TestChunks } from '../contracts/contracts.js';
 import { datasetChunks, sampledChunks } from '../contracts/chunks.js';
 import { disposeDataset } from '../contracts/contracts.js';
-import { DivergenceError, NumericalError, RegimesError } from '../contracts/errors.js';
+import { DivergenceError, NumericalError, PluginError, RegimesError } from '../contracts/errors.js';
 import { checkDataBudget, checkFitBudget, fitSize } from './budget.js';
 import type { Registry } from '../registry/registry.js';
 import { Rng } from '../rng/rng.js';
@@ -223,6 +223,13 @@ async function runLearner(
   let predictor: Predictor | undefined;
   const monitorTensors: tf.Tensor[] = [];
   const trace: Trace = [];
+  // a plugin that calls process.exit would end the run with rows missing (and exit 0): make it throw
+  const exit = process.exit;
+  process.exit = ((code?: number) => {
+    throw new PluginError(
+      `learner '${l.kind}' called process.exit(${code ?? ''}) during its fit or measurement; a learner must throw an error instead`,
+    );
+  }) as typeof process.exit;
   try {
     checkFitBudget(s.c.registry, l, fitSize(s.c.registry, s.plan, s.cell), s.c.memory);
     const learner = s.c.registry.get('learner', l.kind).create(l.options);
@@ -252,6 +259,7 @@ async function runLearner(
     s.c.log.warn(`${base.key}: ${errorMessage(error)}`);
     return [failureRow(failed(error), error, trace)];
   } finally {
+    process.exit = exit;
     predictor?.dispose();
     tf.dispose(monitorTensors);
     const leaked = tf.memory().numTensors - tensorsBefore;
@@ -296,6 +304,23 @@ function fitContext(
 }
 
 /** Every metric of the plan on one predictor: the row, with status error if a value is not finite. */
+/** A predictor must give one row of k outputs per input: say so, rather than let a metric's broadcast fail. */
+function checkPredictionShape(s: CellState, p: Predictor, kind: string): void {
+  const rows = Math.min(2, s.test.n);
+  const x = s.test.head(rows);
+  try {
+    const shape = tf.tidy(() => p.predict(x).shape);
+    const expected = [rows, s.target.outputDim];
+    if (shape.length !== 2 || shape[0] !== expected[0] || shape[1] !== expected[1])
+      throw new RegimesError(
+        `learner '${kind}' predicted shape [${shape.join(', ')}] for ${rows} inputs; a prediction is [inputs, ${s.target.outputDim}] (one row of the target's ${s.target.outputDim} output(s) per input)`,
+        { hint: 'fix the learner’s predict (a plugin’s, most likely) to return an n×k tensor' },
+      );
+  } finally {
+    x.dispose();
+  }
+}
+
 async function measuredRow(
   s: CellState,
   p: Predictor,
@@ -304,6 +329,7 @@ async function measuredRow(
   fitSeconds: number,
 ): Promise<ResultRow> {
   const t1 = performance.now();
+  checkPredictionShape(s, p, base.learner.kind);
   const metrics: Record<string, number> = {};
   const problems: string[] = [];
   for (const m of s.plan.metrics) {

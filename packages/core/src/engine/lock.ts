@@ -6,10 +6,11 @@
  * reported, since its process cannot be checked from here. Shards write files of their own, so a
  * sharded sweep still runs in parallel into one folder.
  */
-import { closeSync, mkdirSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { dirname } from 'node:path';
 import { RegimesError } from '../contracts/errors.js';
+import { makeFolder } from './results.js';
 
 interface Holder {
   pid: number;
@@ -38,7 +39,17 @@ function readHolder(path: string): Holder | undefined {
 /** Take the lock of `resultsFile`; returns its release. Throws RegimesError naming a live holder. */
 export function lockResults(resultsFile: string): () => void {
   const path = `${resultsFile}.lock`;
-  mkdirSync(dirname(path), { recursive: true });
+  try {
+    makeFolder(dirname(path));
+  } catch (error) {
+    throw new RegimesError(
+      `cannot create the folder of ${resultsFile}: ${(error as Error).message.split(',')[0]}`,
+      {
+        hint: 'choose a folder you can write to with -o (--out)',
+        cause: error,
+      },
+    );
+  }
   const me: Holder = { pid: process.pid, host: hostname(), since: new Date().toISOString() };
   for (let attempt = 0; attempt < 2; attempt++) {
     let fd: number;

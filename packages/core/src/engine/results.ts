@@ -13,6 +13,7 @@ import {
   writeFileSync,
 } from 'node:fs';
 import { dirname } from 'node:path';
+import { RegimesError } from '../contracts/errors.js';
 import { rowKey } from '../spec/plan.js';
 import type { Scalar } from '../spec/sweep.js';
 
@@ -54,10 +55,34 @@ export interface ResultRow {
   finishedAt: string;
 }
 
+/**
+ * Create a folder and its missing parents one level at a time: Node's `mkdirSync(…, { recursive })`
+ * spins forever under /proc (ENOENT on a parent that exists), where this fails at once.
+ */
+export function makeFolder(dir: string): void {
+  if (existsSync(dir)) return;
+  const parent = dirname(dir);
+  if (parent !== dir) makeFolder(parent);
+  mkdirSync(dir);
+}
+
 /** Appends rows to a JSONL file, flushing each to disk before returning. */
 export class ResultsWriter {
   constructor(readonly path: string) {
-    mkdirSync(dirname(path), { recursive: true });
+    try {
+      makeFolder(dirname(path));
+      // an empty append: fails now, not after the first fit, where the folder cannot be written
+      appendFileSync(path, '');
+    } catch (error) {
+      const e = error as NodeJS.ErrnoException;
+      throw new RegimesError(
+        `cannot write the results file ${path}: ${e.code ?? ''} ${e.message.split(',')[0]}`.trim(),
+        {
+          hint: 'choose a folder you can write to with -o (--out); a read-only or virtual file system (/proc, /sys) cannot hold results',
+          cause: error,
+        },
+      );
+    }
   }
 
   /** Empty the file (for --force). */
