@@ -194,7 +194,7 @@ describe("the ntk's staircase", () => {
 
 describe('measured ntk risk at n = d³ against its staircase (d = 8, n = 512)', () => {
   // The staircase is a d → ∞ limit: at d = 8, n = d³ degree 2 is not fully learned and the learned
-  // degrees leave a finite-sample error (examples/papers/kernel-staircase.yaml: 0.46 without a bias,
+  // degrees leave a finite-sample error (examples/papers/kernel-staircase.yaml: 0.41 without a bias,
   // 0.21 ± 0.03 with σ_b = 1 over 2 seeds, against curves 1/3 and 0), so only the qualitative fact is
   // asserted: without a bias the risk stays above 0.9 × the degree-3 energy 1/3 that its curve keeps;
   // with one it is below 0.7 × 1/3 and below half the bias-free risk.
