@@ -13,6 +13,10 @@ import type { WorkerMessage, WorkerRequest } from './pool.js';
 import type { Registry } from '../registry/registry.js';
 import { runCell, versionsOf } from './cell.js';
 
+// The real exit, taken before any fit runs: during a fit `process.exit` throws (cell.ts), so that a
+// plugin cannot end the process, but the worker's own exits must still end it.
+const exit = process.exit.bind(process);
+
 const send = (m: WorkerMessage) =>
   new Promise<void>((resolve) => {
     if (!process.send || !process.connected) return resolve();
@@ -73,8 +77,8 @@ process.on('message', (request: WorkerRequest) => {
   chain = chain.then(() =>
     handle(request).catch(async (error: unknown) => {
       await send({ type: 'fatal', message: error instanceof Error ? error.message : String(error) });
-      process.exit(1);
+      exit(1);
     }),
   );
 });
-process.on('disconnect', () => process.exit(0));
+process.on('disconnect', () => exit(0));
