@@ -7,7 +7,8 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir, totalmem } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { activateBackend, choleskyPanels, choleskySolveTensor, disposeFactor, Rng } from '@regimes/core';
+import { activateBackend, Rng } from '@regimes/core';
+import { choleskyPanels, choleskySolveTensor, disposeFactor } from '@regimes/numerics';
 import { createRegistry } from '@regimes/cli';
 import {
   activation,
