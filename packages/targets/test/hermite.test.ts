@@ -224,7 +224,7 @@ describe('hermite target: bad input', () => {
     [
       'a non-finite coefficient',
       { d: 3, terms: [{ coef: Infinity, alpha: [1] }] },
-      'target.terms[0].coef: expected number, received Infinity, got Infinity',
+      'target.terms[0].coef: Infinity is not a finite number; give a finite value',
     ],
     [
       'a non-orthonormal U',
