@@ -4,7 +4,7 @@
  */
 import { existsSync, mkdirSync, readdirSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
-import { completeRows, readResults, RegimesError, type ResultRow } from '@regimes/core';
+import { completeRows, incompleteText, readResults, RegimesError, type ResultRow } from '@regimes/core';
 
 export interface Shard {
   readonly index: number;
@@ -61,12 +61,7 @@ export function loadRows(file: string, warn: (m: string) => void): ResultRow[] {
     );
   const { rows: complete, incomplete } = completeRows(rows);
   if (incomplete.length)
-    warn(
-      `${file}: ${incomplete.length} fit(s) have rows missing, left out (${incomplete
-        .slice(0, 3)
-        .map((f) => `${f.fit}: ${f.present} of ${f.expected} rows`)
-        .join(', ')}${incomplete.length > 3 ? ', ...' : ''}); rerun the spec to complete them`,
-    );
+    warn(`${file}: ${incompleteText(incomplete)}, left out; rerun the spec to complete them`);
   return complete;
 }
 

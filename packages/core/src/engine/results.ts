@@ -237,3 +237,9 @@ export function completeRows(rows: readonly ResultRow[]): { rows: ResultRow[]; i
   }
   return { rows: standing.filter((r) => !dropped.has(learnerKey(r))), incomplete };
 }
+
+/** `3 fit(s) have rows missing (n=8|rf#0: 3 of 4 rows, ...)`: the incomplete fits in a line. */
+export function incompleteText(incomplete: readonly IncompleteFit[]): string {
+  const shown = incomplete.slice(0, 3).map((f) => `${f.fit}: ${f.present} of ${f.expected} rows`);
+  return `${incomplete.length} fit(s) have rows missing (${shown.join(', ')}${incomplete.length > 3 ? ', ...' : ''})`;
+}

@@ -23,7 +23,14 @@ import { lockResults } from './lock.js';
 import { runInWorkers } from './pool.js';
 import { loadPlugins } from '../registry/plugins.js';
 import type { Registry } from '../registry/registry.js';
-import { completeRows, learnerKey, type ResultRow, ResultsWriter, readResults } from './results.js';
+import {
+  completeRows,
+  incompleteText,
+  learnerKey,
+  type ResultRow,
+  ResultsWriter,
+  readResults,
+} from './results.js';
 import { parseSpec, type Spec, type SpecInput } from '../spec/spec.js';
 
 export interface RunOptions {
@@ -231,13 +238,7 @@ function openResults(
     );
   }
   const { rows: complete, incomplete } = completeRows(rows);
-  if (incomplete.length)
-    log.warn(
-      `${options.out}: ${incomplete.length} fit(s) have rows missing (${incomplete
-        .slice(0, 3)
-        .map((f) => `${f.fit}: ${f.present} of ${f.expected}`)
-        .join(', ')}${incomplete.length > 3 ? ', ...' : ''}); they will be rerun`,
-    );
+  if (incomplete.length) log.warn(`${options.out}: ${incompleteText(incomplete)}; they will be rerun`);
   for (const row of complete) previous.set(row.key, row);
   // A row cut off by a kill leaves no newline; the next row must start on its own line.
   const text = existsSync(options.out) ? readFileSync(options.out, 'utf8') : '';
