@@ -1,4 +1,5 @@
 /** The `regimes` command. Data go to stdout and files; progress and errors to stderr. */
+import { readFileSync } from 'node:fs';
 import { RegimesError } from '@regimes/core';
 import { Command, CommanderError } from 'commander';
 import { registerBackends } from './commands/backends.js';
@@ -16,6 +17,7 @@ export function buildProgram(setExit: SetExit): Command {
     .description(
       'experiments on the learning regimes of neural networks: random features, NTK, feature learning',
     )
+    .version(cliVersion(), '-V, --version', 'print the version of regimes')
     .option('--verbose', 'print stack traces of errors')
     .showHelpAfterError();
   registerRun(program, setExit);
@@ -27,6 +29,14 @@ export function buildProgram(setExit: SetExit): Command {
   registerPlot(program);
   registerReport(program);
   return program;
+}
+
+/** The @regimes/cli version, from its package.json (dist/main.js sits one folder below it). */
+function cliVersion(): string {
+  const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as {
+    version: string;
+  };
+  return `regimes ${pkg.version} (node ${process.versions.node})`;
 }
 
 /** Run the command line; returns the exit code. */

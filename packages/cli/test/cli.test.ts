@@ -1,6 +1,6 @@
 // End-to-end: the built `regimes` command as a user runs it (npm test builds first).
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -156,6 +156,35 @@ describe('regimes list, validate, backends', () => {
   });
 });
 
+describe('regimes --version, validate, a missing spec', () => {
+  it('prints the version of the cli package', () => {
+    const r = regimes('--version');
+    expect(r.code).toBe(0);
+    const { version } = JSON.parse(readFileSync(join(root, 'packages/cli/package.json'), 'utf8'));
+    expect(r.stdout).toBe(`regimes ${version} (node ${process.versions.node})\n`);
+  });
+
+  it('lists an unknown kind and the misspelt options of the known ones in one run', () => {
+    const spec = specFile(`name: typos
+target: { kind: hermite, d: 4, degre: 2 }
+learners: [{ kind: rff }, { kind: rf, widht: 8 }]
+sweep: { n: [16] }
+`);
+    const r = regimes('validate', spec);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain("unknown learner kind 'rff' (did you mean 'rf'?)");
+    expect(r.stderr).toContain("target: unknown field 'degre' (did you mean 'degree'?)");
+    expect(r.stderr).toContain("learners[1]: unknown field 'widht' (did you mean 'width'?)");
+  });
+
+  it('says a spec file is missing in words, with the folder it was looked for in', () => {
+    const r = regimes('run', 'no-such-spec.yaml');
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('cannot read the spec no-such-spec.yaml: no such file');
+    expect(r.stderr).toContain(`relative to ${root.replace(/\/$/, '')} or absolute`);
+  });
+});
+
 describe('--plugin', () => {
   // relative to the working folder (the repository root), as a user would name it
   const plugin = './packages/cli/test/fixtures/kinds-plugin.js';
@@ -192,9 +221,14 @@ test: { n: 64 }
     const unknown = regimes('validate', spec);
     expect(unknown.code).toBe(1);
     expect(unknown.stderr).toContain("unknown learner kind 'fixture-mean'");
+    // no near name: the message says how a plugin's kind is brought in
+    expect(unknown.stderr).toContain('pass --plugin <package or path>');
     expect(regimes('validate', spec, '--plugin', plugin).stdout).toContain(
       'valid; 2 cells, 2 (cell, learner) rows',
     );
+    // --plugin takes one value, so a spec after it stays the spec; commas give several
+    expect(regimes('validate', '--plugin', plugin, spec).stdout).toContain('valid; 2 cells');
+    expect(regimes('validate', '--plugin', `${plugin},${plugin}`, spec).code).toBe(0);
 
     const kinds = (args: string[]) =>
       JSON.parse(regimes('schema', ...args).stdout).properties.learners.items.properties.kind.enum;

@@ -18,9 +18,23 @@ export const EXIT_FAILED_ROWS = 3;
 /** Sets the exit code of `main` (a command that ends normally but with failed rows). */
 export type SetExit = (code: number) => void;
 
-/** `--plugin <specifier...>`: plugins loaded into the registry before the command does its work. */
-export function pluginOption(description = 'extra plugins (package names or paths)'): Option {
-  return new Option('--plugin <specifier...>', description).default([]);
+/**
+ * `--plugin <specifier>`: a plugin loaded into the registry before the command does its work; give
+ * it once per plugin (or comma-separated). One value per flag, so `run --plugin ./p.js spec.yaml`
+ * keeps spec.yaml as the spec (a variadic option would swallow it).
+ */
+export function pluginOption(
+  description = 'an extra plugin (package name or path); repeat the flag, or separate with commas',
+): Option {
+  return new Option('--plugin <specifier>', description)
+    .argParser((value: string, previous: string[] | undefined) => [
+      ...(previous ?? []),
+      ...value
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean),
+    ])
+    .default([]);
 }
 
 /** The flags every command that takes `pluginOption()` receives. */

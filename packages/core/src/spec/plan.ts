@@ -137,12 +137,15 @@ const strip = (entry: Record<string, unknown>, ...keys: string[]) =>
 export function planExperiment(spec: Spec, registry: Registry, source?: string): Plan {
   const problems = new Set<string>();
   const ids = learnerIds(spec);
-  if (new Set(ids).size !== ids.length) problems.add(`learners: ids must be unique, got ${ids.join(', ')}`);
   const known = (path: string, point: KindPoint, kind: string) =>
     kindProblem(registry, path, point, kind, problems);
   const targetKnown = known('target', 'target', spec.target.kind);
   const learnersKnown = spec.learners.map((l, i) => known(`learners[${i}]`, 'learner', l.kind));
   const metrics = planMetrics(spec, registry, problems);
+  // problems so far (unknown kinds, metrics) do not stop the cells from being checked, so one run
+  // of `validate` lists misspelt options beside an unknown kind; repeated ids or a broken sweep do
+  const early = problems.size;
+  if (new Set(ids).size !== ids.length) problems.add(`learners: ids must be unique, got ${ids.join(', ')}`);
   const targets = sweepTargets(spec, ids, problems);
   const targetBase = strip(spec.target, 'kind');
   const expansion = expandSweep(
@@ -150,10 +153,10 @@ export function planExperiment(spec: Spec, registry: Registry, source?: string):
     { path: 'sweep', scope: targetBase as Record<string, Scalar>, integerKeys: ['n', 'seed'] },
     problems,
   );
-  if (!problems.size) checkSizesAndSeeds(expansion.cells, problems);
+  if (problems.size === early) checkSizesAndSeeds(expansion.cells, problems);
   const cells: Cell[] = [];
   const cellProblems = new CellProblems();
-  if (!problems.size) {
+  if (problems.size === early) {
     const planner: CellPlanner = { spec, registry, ids, targets, targetBase, targetKnown, learnersKnown };
     const cellKeys = new Set<string>();
     for (const values of expansion.cells) {
@@ -187,7 +190,11 @@ function kindProblem(
     registry.get(point, kind);
     return true;
   } catch (error) {
-    problems.add(`${path}.kind: ${(error as Error).message}`);
+    const message = (error as Error).message;
+    const plugin = message.includes('did you mean')
+      ? ''
+      : `; if a plugin provides '${kind}', list it under \`plugins:\` in the spec or pass --plugin <package or path>`;
+    problems.add(`${path}.kind: ${message}${plugin}`);
     return false;
   }
 }

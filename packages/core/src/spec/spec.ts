@@ -106,15 +106,26 @@ export function parseSpecText(text: string, source = 'spec'): Spec {
   return spec;
 }
 
+/** Why a file could not be read, in words. */
+function readFailure(error: NodeJS.ErrnoException): string {
+  const words: Record<string, string> = {
+    ENOENT: 'no such file',
+    EACCES: 'permission denied',
+    EISDIR: 'it is a folder, not a file',
+    ENOTDIR: 'a part of the path is not a folder',
+  };
+  return (error.code && words[error.code]) ?? error.message;
+}
+
 /** Read and validate a spec file. A spec without `name` is named after its file. */
 export function loadSpecFile(path: string): Spec {
   let text: string;
   try {
     text = readFileSync(path, 'utf8');
   } catch (error) {
-    throw new SpecError([
-      `cannot read ${path}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`,
-    ]);
+    throw new SpecError([`cannot read the spec ${path}: ${readFailure(error as NodeJS.ErrnoException)}`], {
+      hint: `give the path of a spec file (YAML or JSON), relative to ${process.cwd()} or absolute`,
+    });
   }
   const spec = parseSpecText(text, path);
   if (!/^\s*name\s*:/m.test(text) && !/"name"\s*:/.test(text)) {
