@@ -5,7 +5,7 @@
 import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { DockerfileParser, type Instruction } from 'dockerfile-ast';
 import { validate as validateDockerfile } from 'dockerfile-utils';
@@ -244,6 +244,37 @@ describe('slurm-array.sh', () => {
         ],
       },
     ]);
+  });
+
+  it('runs the real regimes of the checkout it is submitted from when none is on PATH (no stub)', () => {
+    const dir = mkdtempSync(join(scratch, 'real-'));
+    const spec = join(dir, 'tiny.yaml');
+    writeFileSync(
+      spec,
+      'name: tiny\ntarget: { kind: hermite, d: 3, degree: 1 }\nlearners: [{ kind: rf, width: 8 }]\n' +
+        'sweep: { n: [16, 32] }\ntest: { n: 32 }\n',
+    );
+    const base = Object.fromEntries(
+      Object.entries(process.env).filter(([k]) => !/^(SLURM_|REGIMES_|npm_)/.test(k)),
+    );
+    // PATH has node and the system's tools, not node_modules/.bin (where npm test puts regimes)
+    const r = spawnSync('bash', [script, spec, join(dir, 'run')], {
+      cwd: dir,
+      encoding: 'utf8',
+      env: {
+        ...base,
+        PATH: `${dirname(process.execPath)}:/usr/bin:/bin`,
+        SLURM_SUBMIT_DIR: repo,
+        SLURM_ARRAY_TASK_ID: '2',
+        SLURM_ARRAY_TASK_MIN: '1',
+        SLURM_ARRAY_TASK_MAX: '2',
+        SLURM_CPUS_PER_TASK: '1',
+      },
+    });
+    expect(r.stderr).not.toContain('command not found');
+    expect(r.status).toBe(0);
+    const rows = read(join(dir, 'run', 'results.shard-2-of-2.jsonl')).trim().split('\n');
+    expect(rows.map((l) => JSON.parse(l).cell.n)).toEqual([32]);
   });
 
   it('--merge SPEC RUN_DIR merges the folder with the spec', () => {

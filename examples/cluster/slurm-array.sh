@@ -35,7 +35,8 @@ regimes() {
     "$runtime" exec "$REGIMES_SIF" regimes "$@"
   elif [[ -n ${REGIMES_HOME:-} ]]; then
     node "$REGIMES_HOME/packages/cli/bin/regimes.js" "$@"
-  elif command -v regimes >/dev/null; then
+  elif type -P regimes >/dev/null; then
+    # type -P looks on PATH only: `command -v` would find this very function
     command regimes "$@"
   else
     local home=${SLURM_SUBMIT_DIR:-$PWD}
