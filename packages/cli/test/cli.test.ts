@@ -1,7 +1,7 @@
 // End-to-end: the built `regimes` command as a user runs it (npm test builds first).
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { readResults } from '@regimes/core';
@@ -49,6 +49,21 @@ describe('regimes run', () => {
     expect(r.stdout).toContain(join(out, 'results.jsonl'));
     const rows = readResults(join(out, 'results.jsonl')).rows;
     expect(rows.length).toBe(12);
+    // one provenance line for this run: spec hash, commit of the checkout, Node, cores, backend
+    const [record, ...more] = readFileSync(join(out, 'provenance.jsonl'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
+    expect(more).toEqual([]);
+    expect(record.specHash).toBe(rows[0]!.specHash);
+    expect(record.rows).toEqual({ ran: 12, resumed: 0, failed: 0 });
+    expect(record.regimes.commit).toMatch(/^[0-9a-f]{40}( \+ local changes)?$|^not in a git repository$/);
+    expect(record).toMatchObject({
+      node: process.versions.node,
+      cores: cpus().length,
+      backend: rows[0]!.backend,
+    });
+    expect(record.command).toEqual(['run', 'examples/quickstart.yaml', '--out', out, '--quiet']);
     const ns = [64, 256, 1024, 4096];
     const risks = ns.map(
       (n) => meanStd(rows.filter((row) => row.cell.n === n).map((row) => row.metrics.risk!)).mean,

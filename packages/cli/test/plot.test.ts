@@ -1,7 +1,7 @@
 // `regimes plot` and `regimes report` on a synthetic results file whose means and spreads are known.
 import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { ResultRow } from '@regimes/core';
@@ -13,6 +13,7 @@ import { drawFigure } from '../src/plot/figure.js';
 import { stripLabel } from '../src/plot/keys.js';
 import { logTicks } from '../src/plot/vega-lite.js';
 import { writeReport } from '../src/report/report.js';
+import { appendProvenance, machine } from '../src/run/provenance.js';
 
 const root = fileURLToPath(new URL('../../..', import.meta.url));
 const bin = join(root, 'packages/cli/bin/regimes.js');
@@ -442,6 +443,52 @@ describe('regimes report', () => {
     ]);
     const md = readFileSync(join(withSpec, 'report.md'), 'utf8');
     expect(md).toContain('## Spec (spec.yaml)\n\n```yaml\nname: synthetic\n# the spec as written\n```');
+    // provenance: the spec hash and dates of the rows, each learner's options; no run recorded here
+    expect(md).toContain(`| spec hash | ${fixtureRows()[0]!.specHash} |`);
+    expect(md).toMatch(/\| rows computed \| \S+ to \S+ \|/);
+    expect(md).toContain('| (none recorded: the rows predate provenance.jsonl, or were merged) |');
+    expect(md).toMatch(
+      /## Learners' resolved options\n\n\| learner \| options \|\n\| --- \| --- \|\n\| a \| \{"kind":/,
+    );
+  });
+
+  it('lists each recorded run of the folder: command, commit, Node, machine, backend and device', async () => {
+    const runDir = mkdtempSync(join(tmpdir(), 'regimes-provenance-'));
+    const stamp = '2026-01-02T03:04:05.000Z';
+    appendProvenance(
+      runDir,
+      {
+        startedAt: stamp,
+        finishedAt: stamp,
+        command: ['run', 'spec.yaml', '-j', '2'],
+        cwd: '/home/me',
+        spec: 'synthetic',
+        specHash: 'abc',
+        rows: { ran: 20, resumed: 8, failed: 1 },
+        specCommit: 'not in a git repository',
+        ...machine(),
+        backend: 'cpu',
+        device: 'host CPU',
+        jobs: 2,
+      },
+      () => {},
+    );
+    await writeReport({
+      rows: fixtureRows(),
+      resultsFile: join(runDir, 'results.jsonl'),
+      runDir,
+      outDir: runDir,
+      figure: () => Promise.reject(new Error('not needed')),
+      warn: () => {},
+    });
+    const md = readFileSync(join(runDir, 'report.md'), 'utf8');
+    const line = md.split('\n').find((l) => l.startsWith(`| ${stamp} |`))!;
+    expect(line).toContain('| 20 / 8 / 1 |');
+    expect(line).toContain(`| ${process.versions.node} |`);
+    expect(line).toContain(`× ${cpus().length},`);
+    expect(line).toContain('| cpu (host CPU); -j 2, BLAS threads');
+    expect(line).toContain('| regimes run spec.yaml -j 2 (in /home/me) |');
+    expect(readFileSync(join(runDir, 'report.html'), 'utf8')).toContain('<h2>Runs (provenance.jsonl)</h2>');
   });
 });
 

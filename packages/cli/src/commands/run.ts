@@ -15,6 +15,7 @@ import { resultsFileName, type Shard, writeAtomic } from '../results/files.js';
 import { formatSummary, summarize } from '../results/summary.js';
 import { describePlan } from '../run/dry-run.js';
 import { ProgressDisplay } from '../run/progress.js';
+import { appendProvenance, backendDevice, gitCommit, machine } from '../run/provenance.js';
 import { EXIT_FAILED_ROWS, planSpec, pluginOption, type PluginFlags, type SetExit } from './shared.js';
 
 interface RunFlags extends PluginFlags {
@@ -94,7 +95,26 @@ async function run(specPath: string, flags: RunFlags): Promise<ExperimentResult>
   const registry = await registryWith(flags.plugin);
   const outDir = resolve(flags.out ?? join('runs', spec.name));
   const out = join(outDir, resultsFileName(flags.shard));
+  const startedAt = new Date().toISOString();
   const result = await runWithProgress(spec, registry, { specPath, baseDir, outDir, out }, flags);
+  appendProvenance(
+    outDir,
+    {
+      startedAt,
+      finishedAt: new Date().toISOString(),
+      command: process.argv.slice(2),
+      cwd: process.cwd(),
+      spec: spec.name,
+      specHash: result.plan.specHash,
+      rows: { ran: result.ran, resumed: result.skipped, failed: result.failed },
+      specCommit: gitCommit(baseDir),
+      ...machine(),
+      backend: result.backend,
+      device: await backendDevice(registry, result.backend),
+      jobs: flags.jobs,
+    },
+    (message) => process.stderr.write(`warning: ${message}\n`),
+  );
   process.stdout.write(`${formatSummary(summarize(result.rows))}\n\n`);
   process.stdout.write(`${runTotals(result, out, flags.shard)}\n`);
   return result;

@@ -38,6 +38,7 @@ ${htmlTable(
   ['what', 'value (rows)'],
   c.environment.map((e) => [e.name, e.values.map(([v, k]) => `${v} (${k})`).join(', ')]),
 )}
+${c.provenance.map((t) => `<h2>${escapeHtml(t.title)}</h2>\n${htmlTable(t.header, t.lines)}`).join('\n')}
 <h2>Failed rows (${c.failedRows})</h2>
 ${failuresHtml(c.failures)}
 </body></html>

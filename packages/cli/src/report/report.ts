@@ -8,7 +8,7 @@ import type { ResultRow } from '@regimes/core';
 import { summarize } from '../results/summary.js';
 import { reportHtml } from './html.js';
 import { reportMarkdown } from './markdown.js';
-import { environment, failures, type ReportContent, specText } from './sections.js';
+import { environment, failures, provenance, type ReportContent, specText } from './sections.js';
 
 export interface ReportInput {
   rows: readonly ResultRow[];
@@ -46,6 +46,7 @@ export async function writeReport(input: ReportInput): Promise<string[]> {
     figure,
     groups: summarize(rows),
     environment: environment(rows),
+    provenance: provenance(rows, input.runDir, new Date()),
     failures: failures(rows),
   };
   write('report.md', reportMarkdown(content));

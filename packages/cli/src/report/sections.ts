@@ -3,6 +3,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ResultRow } from '@regimes/core';
 import type { summarize } from '../results/summary.js';
+import { PROVENANCE_FILE, readProvenance } from '../run/provenance.js';
 import { Document, isScalar, visit } from 'yaml';
 
 /** The spec as written next to the results (spec.json / spec.yaml), else rebuilt from the rows. */
@@ -57,6 +58,63 @@ export function environment(rows: readonly ResultRow[]): { name: string; values:
   ];
 }
 
+/** A titled table of text cells, drawn the same way in report.md and report.html. */
+export interface TextTable {
+  title: string;
+  header: string[];
+  lines: string[][];
+}
+
+/**
+ * Provenance: when the report and the rows were made, the spec hash, each `regimes run` that wrote
+ * into the folder (provenance.jsonl: commit, Node, CPU, backend and device, command), and each
+ * learner's options as resolved (defaults filled in), from the rows.
+ */
+export function provenance(rows: readonly ResultRow[], runDir: string, now: Date): TextTable[] {
+  const dates = rows.flatMap((r) => [r.startedAt, r.finishedAt]).filter((d): d is string => Boolean(d));
+  dates.sort();
+  const facts: [string, string][] = [
+    ['report written', now.toISOString()],
+    ['rows computed', dates.length ? `${dates[0]} to ${dates[dates.length - 1]}` : '(no rows)'],
+    ['spec hash', [...new Set(rows.map((r) => r.specHash))].join(', ') || '(no rows)'],
+  ];
+  const runs = readProvenance(runDir);
+  const runTable: TextTable = {
+    title: `Runs (${PROVENANCE_FILE})`,
+    header: ['started', 'rows run / resumed / failed', 'regimes', 'node', 'machine', 'backend', 'command'],
+    lines: runs.map((r) => [
+      r.startedAt,
+      `${r.rows.ran} / ${r.rows.resumed} / ${r.rows.failed}`,
+      `${r.regimes.version} (${r.regimes.commit}); spec folder: ${r.specCommit}`,
+      r.node,
+      `${r.host}: ${r.cpu} × ${r.cores}, ${r.memoryGiB} GiB, ${r.platform}`,
+      `${r.backend} (${r.device}); -j ${r.jobs}, BLAS threads ${r.blasThreads}`,
+      `regimes ${r.command.join(' ')} (in ${r.cwd})`,
+    ]),
+  };
+  if (!runs.length)
+    runTable.lines.push([
+      '(none recorded: the rows predate provenance.jsonl, or were merged)',
+      '',
+      '',
+      '',
+      '',
+      '',
+      '',
+    ]);
+  const learners = new Map<string, string>();
+  for (const r of rows) {
+    if (r.variant !== undefined && learners.has(r.learner.id)) continue;
+    const { id, ...options } = r.learner;
+    learners.set(id, JSON.stringify(options));
+  }
+  return [
+    { title: 'Provenance', header: ['what', 'value'], lines: facts },
+    runTable,
+    { title: "Learners' resolved options", header: ['learner', 'options'], lines: [...learners] },
+  ];
+}
+
 /** Failed rows (status error or diverged) grouped by their message. */
 export function failures(rows: readonly ResultRow[]): { status: string; error: string; keys: string[] }[] {
   const groups = new Map<string, { status: string; error: string; keys: string[] }>();
@@ -84,5 +142,6 @@ export interface ReportContent {
   figure: { svg: string } | { error: string };
   groups: ReturnType<typeof summarize>;
   environment: ReturnType<typeof environment>;
+  provenance: TextTable[];
   failures: ReturnType<typeof failures>;
 }
