@@ -361,3 +361,52 @@ describe('non-finite numbers in a spec', () => {
     ]);
   });
 });
+
+describe('unused: an option that has no effect given the others is an error when written', () => {
+  // a learner whose `momentum` only acts with `optimizer: sgd` (KindFactory.unused says so)
+  const tuned = {
+    kind: 'tuned',
+    description: 'momentum acts under sgd only',
+    options: z.object({
+      optimizer: z.enum(['gd', 'sgd']).default('gd'),
+      momentum: z.number().default(0.9),
+    }),
+    unused: (o: { optimizer: string }) =>
+      o.optimizer === 'sgd' ? {} : { momentum: `with optimizer ${o.optimizer} (momentum acts under sgd)` },
+    create: () => ({ fit: () => Promise.reject(new Error('not fitted here')) }),
+  };
+  const registry = () => {
+    const r = Registry.with(testPlugin);
+    r.use(
+      definePlugin({
+        name: 'tuned-plugin',
+        version: '0.1.0',
+        core: '^0.1.0',
+        module: new ContainerModule(({ bind }) => {
+          bind(LearnerFactory).toConstantValue(tuned as never);
+        }),
+      }),
+      'test',
+    );
+    return r;
+  };
+  const planned = (learner: Record<string, unknown>, sweep: Record<string, unknown> = {}) =>
+    planExperiment(
+      parseSpec({ ...good, learners: [{ kind: 'tuned', ...learner }], sweep: { ...good.sweep, ...sweep } }),
+      registry(),
+    );
+
+  it('accepts the default (not written) and the option where it acts', () => {
+    expect(planned({}).cells[0]!.learners[0]!.options).toEqual({ optimizer: 'gd', momentum: 0.9 });
+    expect(planned({ optimizer: 'sgd', momentum: 0.5 }).cells).toHaveLength(4);
+  });
+
+  it('refuses it written, or swept, where it has no effect, saying why', () => {
+    const message =
+      'learners[0].momentum: has no effect with optimizer gd (momentum acts under sgd); remove it';
+    expect(problemsOf(() => planned({ momentum: 0.5 }))).toEqual([expect.stringContaining(message)]);
+    expect(problemsOf(() => planned({}, { 'learners.momentum': [0.1, 0.2] }))).toEqual([
+      expect.stringContaining(message),
+    ]);
+  });
+});

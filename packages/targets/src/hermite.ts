@@ -105,6 +105,12 @@ export function checkLink(o: LinkInput, r: number, ctx: Issues, prefix: (string 
         message: `has ${t.alpha.length} entries; r is ${r}`,
       });
   });
+  if (o.preset === 'staircase' && r < 2)
+    ctx.addIssue({
+      code: 'custom',
+      path: [...prefix, 'preset'],
+      message: `staircase with r = ${r} is z1 alone (degree 1): set r >= 2, its degree is r`,
+    });
   if (o.expression) {
     try {
       parseExpression(o.expression, variablesOf(r), 'expression');
@@ -114,6 +120,16 @@ export function checkLink(o: LinkInput, r: number, ctx: Issues, prefix: (string 
       ctx.addIssue({ code: 'custom', path: [...prefix, 'expression'], message });
     }
   }
+}
+
+/** The options of a g that change nothing given how g is given (KindFactory.unused). */
+export function unusedLinkOptions(o: LinkInput): Record<string, string> {
+  const unused: Record<string, string> = {};
+  const form = o.terms ? 'terms' : o.expression ? 'expression' : undefined;
+  if (form) unused.degree = `when g is given by ${form} (degree is the parameter of a preset)`;
+  else if (o.preset === 'staircase') unused.degree = 'under preset staircase: its degree is r (set r)';
+  if (!o.expression) unused.maxDegree = 'without an expression (only an expression is projected on degrees)';
+  return unused;
 }
 
 /** Checks of d, r and a given U. */
@@ -286,6 +302,7 @@ export const hermite = defineTargetKind({
   description:
     'multi-index f*(x) = g(Ux), x ~ N(0, I_d), U r×d orthonormal; g by Hermite terms, preset or expression',
   options: hermiteOptions,
+  unused: unusedLinkOptions,
   dims: (o) => ({ d: o.d, k: 1 }),
   create(o, { rng }): Target {
     const u = subspaceOf(o, rng.child('U'));

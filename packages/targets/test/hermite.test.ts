@@ -240,7 +240,24 @@ describe('hermite target: bad input', () => {
     ],
     ['a U of the wrong shape', { d: 3, r: 1, subspace: [[1, 0]] }, 'target.subspace: must be r×d = 1×3'],
     ['a misspelt option', { d: 3, degre: 2 }, "unknown field 'degre' (did you mean 'degree'?)"],
+    [
+      'a staircase of one step (r = 1 is z1)',
+      { d: 3, preset: 'staircase' },
+      'target.preset: staircase with r = 1 is z1 alone',
+    ],
   ])('rejects %s with a message that says what is allowed', (_label, options, message) => {
     expect(problems(options)).toEqual([expect.stringContaining(message)]);
+  });
+
+  it('names the options that have no effect for the way g is given (refused by the plan when written)', () => {
+    const unused = (o: Record<string, unknown>) => {
+      const parsed = parseOptions(hermite.options, o, 'target');
+      if (!parsed.ok) throw new Error(parsed.problems.join('; '));
+      return Object.keys(hermite.unused!(parsed.value));
+    };
+    expect(unused({ d: 4, r: 3, preset: 'staircase' })).toEqual(['degree', 'maxDegree']);
+    expect(unused({ d: 4, preset: 'single', degree: 3 })).toEqual(['maxDegree']);
+    expect(unused({ d: 4, expression: 'z1^2' })).toEqual(['degree']);
+    expect(unused({ d: 4, terms: [{ coef: 1, alpha: [2] }] })).toEqual(['degree', 'maxDegree']);
   });
 });

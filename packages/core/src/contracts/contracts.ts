@@ -198,6 +198,12 @@ export interface KindFactory<Options = unknown> {
    * kind is accepted there like a built-in one, and its problems are reported at their path.
    */
   readonly entries?: Readonly<Record<string, 'target' | 'learner' | 'metric'>>;
+  /**
+   * Options that have no effect given the others (parsed, defaults filled in), each with why, e.g.
+   * `{ degree: 'under preset staircase: its degree is r' }`. An option listed here that the spec
+   * writes is an error at planning, so a setting is never silently ignored.
+   */
+  unused?(options: Options): Readonly<Record<string, string>>;
 }
 
 /** One theory curve drawn over measured results: y against the plot's x, for one metric. */

@@ -216,6 +216,8 @@ export function parseKindOptions(
   if (!parsed.ok) return parsed;
   const value = { ...(parsed.value as Record<string, unknown>) };
   const problems: string[] = [];
+  for (const [field, why] of Object.entries(factory.unused?.(parsed.value) ?? {}))
+    if (raw[field] !== undefined) problems.push(`${path}.${field}: has no effect ${why}; remove it`);
   for (const [field, nestedPoint] of Object.entries(factory.entries ?? {})) {
     const entry = value[field] as { kind?: unknown } | undefined;
     if (entry === undefined) continue;
