@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { RegimesError } from '@regimes/core';
 import { Command, CommanderError } from 'commander';
 import { registerBackends } from './commands/backends.js';
+import { registerDescribe } from './commands/describe.js';
 import { registerList } from './commands/list.js';
 import { registerMerge } from './commands/merge.js';
 import { registerPlot } from './commands/plot.js';
@@ -24,6 +25,7 @@ export function buildProgram(setExit: SetExit): Command {
   registerMerge(program, setExit);
   registerSchema(program);
   registerValidate(program);
+  registerDescribe(program);
   registerList(program);
   registerBackends(program);
   registerPlot(program);

@@ -192,6 +192,34 @@ sweep: { n: [16] }
     expect(r.stderr).toContain("learners[1]: unknown field 'widht' (did you mean 'width'?)");
   });
 
+  it('describe prints each target: d, r, Var f*, the energies by degree; a linear f* gets a note', () => {
+    const text = `name: stairs
+target: { kind: hermite, d: 6, r: 3, preset: staircase }
+learners: [{ kind: rf }]
+sweep: { n: [16, 32], seed: [0, 1], target.r: [1, 3] }
+`;
+    expect(regimes('describe', specFile(text)).stderr).toContain('staircase with r = 1 is z1 alone');
+    const fixed = specFile(`name: stairs
+target: { kind: hermite, d: 6, preset: single, degree: 1 }
+learners: [{ kind: rf }]
+sweep: { n: [16, 32], seed: [0, 1] }
+`);
+    const linear = regimes('describe', fixed);
+    expect(linear.code).toBe(0);
+    expect(linear.stdout).toContain('4 cells; described at seed 0');
+    expect(linear.stdout).toContain('note: f* is linear');
+    // z1 + z1·z2 + z1·z2·z3: unit energy at degrees 1, 2 and 3, a third each
+    const stairs = regimes('describe', specFile(text.replace(/target\.r: \[1, 3\]/, 'target.d: [6, 9]')));
+    const blocks = stairs.stdout.trim().split(/\n(?=target )/);
+    expect(blocks).toHaveLength(2);
+    expect(blocks[1]).toMatch(
+      /^target hermite \{"d":9,"r":3,"preset":"staircase","normalize":false,"noise":0\}/,
+    );
+    expect(blocks[1]).toContain('d = 9, outputs k = 1, r = 3');
+    expect(blocks[1]).toContain('Var f* = 3.000, mean² = 0, noise variance = 0');
+    expect(blocks[1]).toMatch(/energy +0 +1\.000 +1\.000 +1\.000\n +share +33\.3% +33\.3% +33\.3%/);
+  });
+
   it('says a spec file is missing in words, with the folder it was looked for in', () => {
     const r = regimes('run', 'no-such-spec.yaml');
     expect(r.code).toBe(1);

@@ -1,0 +1,88 @@
+/**
+ * `regimes describe SPEC`: what each distinct target of a spec is, before anything runs — d, k, r,
+ * Var f*, the noise, the Hermite energies by degree (with their shares) and, for a classifier, the
+ * Bayes error; so a target that is trivial (a staircase of one step) shows before the run.
+ */
+import { type Cell, Rng, type Target } from '@regimes/core';
+import type { Command } from 'commander';
+import { planSpec, pluginOption, type PluginFlags } from './shared.js';
+
+export function registerDescribe(program: Command): void {
+  program
+    .command('describe')
+    .description('print each target of a spec: d, r, Var f*, its Hermite energies by degree (runs nothing)')
+    .argument('<spec>', 'spec file (YAML or JSON)')
+    .addOption(pluginOption())
+    .action(async (specPath: string, flags: PluginFlags) => {
+      const { plan, registry } = await planSpec(specPath, flags.plugin);
+      for (const { cell, count } of distinctTargets(plan.cells)) {
+        const factory = registry.get('target', cell.target.kind);
+        const target = factory.create(cell.target.options, { rng: Rng.fromSeed(cell.seed).child('target') });
+        const unused = Object.keys(factory.unused?.(cell.target.options) ?? {});
+        process.stdout.write(`${describeTarget(cell, count, target, unused)}\n`);
+      }
+    });
+}
+
+/** The first cell of each distinct target entry, and how many cells share it. */
+function distinctTargets(cells: readonly Cell[]): { cell: Cell; count: number }[] {
+  const seen = new Map<string, { cell: Cell; count: number }>();
+  for (const cell of cells) {
+    const id = JSON.stringify(cell.target);
+    const entry = seen.get(id);
+    if (entry) entry.count++;
+    else seen.set(id, { cell, count: 1 });
+  }
+  return [...seen.values()];
+}
+
+const fmt = (v: number) =>
+  v === 0 ? '0' : Math.abs(v) >= 1e-3 && Math.abs(v) < 1e4 ? v.toPrecision(4) : v.toExponential(3);
+
+/** One target as text: its entry, sizes, variance and energies by degree. */
+export function describeTarget(cell: Cell, count: number, target: Target, unused: string[] = []): string {
+  const s = target.structure;
+  const options = Object.fromEntries(
+    Object.entries(cell.target.options).filter(([k]) => !unused.includes(k)),
+  );
+  const kind = cell.target.kind;
+  const lines = [
+    `target ${kind} ${JSON.stringify(options)}`,
+    `  ${count} cell${count === 1 ? '' : 's'}; described at seed ${cell.seed} (cell ${cell.key})`,
+    `  d = ${target.dim}, outputs k = ${target.outputDim}${s.subspaceRank !== undefined ? `, r = ${s.subspaceRank}` : ''}`,
+  ];
+  const energy = s.hermiteEnergy;
+  if (energy) {
+    const tail = s.hermiteTail ?? 0;
+    const variance = energy.slice(1).reduce((a, b) => a + b, 0) + tail;
+    lines.push(
+      `  Var f* = ${fmt(variance)}, mean² = ${fmt(energy[0] ?? 0)}, noise variance = ${fmt(s.noiseVariance ?? 0)}`,
+    );
+    const degrees = energy.map((_, k) => String(k));
+    const cells = energy.map((e) => fmt(e));
+    const shares = energy.map((e, k) =>
+      k === 0 || variance === 0 ? '' : `${((100 * e) / variance).toFixed(1)}%`,
+    );
+    if (tail > 0) {
+      degrees.push(`>${energy.length - 1}`);
+      cells.push(fmt(tail));
+      shares.push(variance ? `${((100 * tail) / variance).toFixed(1)}%` : '');
+    }
+    const width = Math.max(...[...degrees, ...cells, ...shares].map((c) => c.length)) + 2;
+    const row = (label: string, values: string[]) =>
+      `    ${label.padEnd(8)}${values.map((v) => v.padStart(width)).join('')}`;
+    lines.push(
+      `  Hermite energies ‖P_k f*‖² (${s.hermiteMethod ?? 'exact'}):`,
+      row('degree', degrees),
+      row('energy', cells),
+      row('share', shares),
+    );
+    const top = energy.reduce((best, e, k) => (k > 0 && e > 0 ? k : best), 0);
+    if (top <= 1 && tail === 0)
+      lines.push('  note: f* is linear (no energy above degree 1): every learner of the spec can fit it');
+  } else {
+    lines.push(`  noise variance = ${fmt(s.noiseVariance ?? 0)}; no Hermite expansion known for this kind`);
+  }
+  if (s.bayesError !== undefined) lines.push(`  Bayes error = ${fmt(s.bayesError)}`);
+  return lines.join('\n');
+}
