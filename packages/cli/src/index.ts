@@ -6,11 +6,11 @@
  *                                          sweep: { n: [256, 1024], seed: [0, 1] } });
  */
 import {
+  type ExperimentInput,
   type ExperimentResult,
   type RunOptions,
   runExperiment as runWith,
   type Spec,
-  type SpecInput,
 } from '@regimes/core';
 import { createRegistry, registryModulePath } from './defaults.js';
 
@@ -22,7 +22,7 @@ export { main } from './main.js';
  * of `jobs > 1` rebuild the default registry; with your own registry, pass `workers` too).
  */
 export function runExperiment(
-  spec: SpecInput | Spec,
+  spec: ExperimentInput | Spec,
   options: Partial<RunOptions> = {},
 ): Promise<ExperimentResult> {
   return runWith(spec, {

@@ -10,6 +10,8 @@ import {
   type ExtensionPoint,
   extensionPoints,
   type KindFactory,
+  type LearnerFactory,
+  type MetricFactory,
   type Target,
   type TargetFactory,
   type TargetStructure,
@@ -18,6 +20,17 @@ import { PluginError } from './errors.js';
 import { options } from './options.js';
 import type { Registry } from '../registry/registry.js';
 import type { Rng } from '../rng/rng.js';
+import type { SpecInput } from '../spec/spec.js';
+
+/**
+ * A spec written in code: a `SpecInput` whose target, learners and metrics may also be factory
+ * objects (`defineTarget(...)`, a `defineLearnerKind(...)`), registered on the fly under their kind.
+ */
+export type ExperimentInput = Omit<SpecInput, 'target' | 'learners' | 'metrics'> & {
+  target: SpecInput['target'] | TargetFactory<unknown>;
+  learners: (SpecInput['learners'][number] | LearnerFactory<unknown>)[];
+  metrics?: (NonNullable<SpecInput['metrics']>[number] | MetricFactory<unknown>)[];
+};
 import { mapRowChunks } from '@regimes/numerics';
 import { noisySample, noisySampleRows } from '../rng/sampling.js';
 import { coreVersion } from '../version.js';

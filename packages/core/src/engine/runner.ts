@@ -5,7 +5,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { activateBackend } from '../registry/backends.js';
 import type { Logger } from '../contracts/contracts.js';
-import { registerInlineKinds } from '../contracts/define.js';
+import { type ExperimentInput, registerInlineKinds } from '../contracts/define.js';
 import { RegimesError } from '../contracts/errors.js';
 import {
   type Cell,
@@ -31,7 +31,7 @@ import {
   ResultsWriter,
   readResults,
 } from './results.js';
-import { parseSpec, type Spec, type SpecInput } from '../spec/spec.js';
+import { parseSpec, type Spec } from '../spec/spec.js';
 
 export interface RunOptions {
   /** The plugins to use (targets, learners, metrics, backends); the spec's `plugins:` are added to it. */
@@ -93,7 +93,10 @@ export const stderrLogger: Logger = {
 
 const resumable = (row: ResultRow) => row.status === 'ok' || row.status === 'diverged';
 
-export async function runExperiment(input: SpecInput | Spec, options: RunOptions): Promise<ExperimentResult> {
+export async function runExperiment(
+  input: ExperimentInput | Spec,
+  options: RunOptions,
+): Promise<ExperimentResult> {
   const log = options.log ?? stderrLogger;
   const { registry } = options;
   const spec = parseSpec(registerInlineKinds(input, registry), options.source);
