@@ -11,7 +11,8 @@ import { fontMetrics } from '../src/plot/font-metrics.js';
 import { plotData, type PlotOptions } from '../src/plot/data.js';
 import { drawFigure } from '../src/plot/figure.js';
 import { stripLabel } from '../src/plot/keys.js';
-import { logTicks } from '../src/plot/vega-lite.js';
+import { enclosingLogTicks, logTicks } from '../src/plot/vega-lite.js';
+import { formatSummary, summarize } from '../src/results/summary.js';
 import { writeReport } from '../src/report/report.js';
 import { appendProvenance, machine } from '../src/run/provenance.js';
 
@@ -113,7 +114,8 @@ describe('plot data', () => {
 
   it('means and bands over seeds, failed rows left out and counted', () => {
     const data = plotData(fixtureRows(), options(), registry);
-    expect(data.measuredSeries).toEqual(['a', 'b', 'rf#0:ridge=0.1']);
+    // the one rf learner is named by its kind (its automatic id rf#0 says nothing more)
+    expect(data.measuredSeries).toEqual(['a', 'b', 'rf:ridge=0.1']);
     const a8 = data.means.find((m) => m.series === 'a' && m.x === 8)!;
     expect(a8.y).toBeCloseTo(meanA(8), 12);
     expect(a8.lo).toBeCloseTo(meanA(8) * (1 - spreadA), 12);
@@ -160,8 +162,18 @@ describe('plot data', () => {
 
   it('asks the target for its theory: the hermite staircase over the measured n', () => {
     const data = plotData(fixtureRows(), options(), registry);
-    expect(data.theorySeries).toHaveLength(1);
-    expect(data.theory.map((t) => [t.x, t.y])).toEqual([
+    // the staircase, and the best constant's risk Var f* = 4 + 1 as a reference level (grey, dotted)
+    expect(data.theorySeries).toEqual([
+      'kernel staircase ‖P>ℓ f*‖², ℓ = ⌊log_d n⌋',
+      'best constant (Var f*)',
+    ]);
+    expect(data.referenceSeries).toEqual(['best constant (Var f*)']);
+    expect(data.theory.filter((t) => t.reference).map((t) => [t.x, t.y])).toEqual([
+      [2, 5],
+      [32, 5],
+    ]);
+    expect(data.colors.at(-1)).toBe('#777777');
+    expect(data.theory.filter((t) => !t.reference).map((t) => [t.x, t.y])).toEqual([
       [2, 5],
       [4, 5],
       [4, 1],
@@ -233,7 +245,7 @@ describe('series', () => {
       ),
     );
     const byWidth = plotData(rows, options({ x: 'width', theory: false }), createRegistry());
-    expect(byWidth.measuredSeries).toEqual(['rf#0']);
+    expect(byWidth.measuredSeries).toEqual(['rf']);
     expect(byWidth.means.map((m) => [m.x, m.seeds])).toEqual([
       [16, 2],
       [32, 2],
@@ -243,6 +255,88 @@ describe('series', () => {
     const two = [...fixtureRows()];
     const byN = plotData(two, options({ x: 'seed', by: 'n', theory: false, linear: true }), createRegistry());
     expect(byN.measuredSeries.length).toBe(ns.length * new Set(two.map((r) => r.key.split('|')[1])).size);
+  });
+});
+
+describe('figures a referee would accept (issue 15)', () => {
+  // a zipped sweep: d with n = d² and ntk's ridge moving with d; two rf widths and one ntk
+  const zipped = (): ResultRow[] =>
+    [4, 8, 16].flatMap((d, i) =>
+      [0, 1].flatMap((seed) => {
+        const cell = { 'target.d': d, 'learners[ntk].ridge': [1e-2, 1e-3, 1e-4][i]!, n: d * d, seed };
+        const at = (id: string, learner: ResultRow['learner'], risk: number) =>
+          row(d * d, seed, id, risk, {
+            cell,
+            learner,
+            target: { ...target, d },
+            metrics: { risk, alignment: 1 / d },
+          });
+        return [
+          at('rf#0', { id: 'rf#0', kind: 'rf', width: 128 }, 1 / d),
+          at('rf#1', { id: 'rf#1', kind: 'rf', width: 512 }, 0.5 / d),
+          at('ntk#0', { id: 'ntk#0', kind: 'ntk', ridge: [1e-2, 1e-3, 1e-4][i] }, 0.7 / d),
+        ];
+      }),
+    );
+
+  it('keys that move with x (zipped, derived) neither split a line nor name it', () => {
+    const data = plotData(zipped(), options({ x: 'd', theory: false }), createRegistry());
+    expect(data.measuredSeries).toEqual(['rf(width=128)', 'rf(width=512)', 'ntk']);
+    expect(data.means.filter((m) => m.series === 'ntk').map((m) => [m.x, m.seeds])).toEqual([
+      [4, 2],
+      [8, 2],
+      [16, 2],
+    ]);
+  });
+
+  it('gives a learner the same colour in every figure of the run (spec order), whatever is drawn', () => {
+    const rows = zipped().map((r) =>
+      // the first rf and the ntk report no alignment: the alignment figure draws the second rf alone
+      r.learner.id === 'rf#1' ? r : { ...r, metrics: { risk: r.metrics.risk! } },
+    );
+    const risk = plotData(rows, options({ x: 'd', theory: false }), createRegistry());
+    expect(risk.colors).toEqual(['#1f77b4', '#ff7f0e', '#2ca02c']);
+    const alignment = plotData(rows, options({ x: 'd', y: 'alignment', theory: false }), createRegistry());
+    expect(alignment.measuredSeries).toEqual(['rf(width=512)']);
+    expect(alignment.colors).toEqual(['#ff7f0e']);
+  });
+
+  it('draws a fraction on a linear axis from 0 to 1, with the random first layer r/d as reference', () => {
+    const data = plotData(zipped(), options({ x: 'd', y: 'alignment' }), createRegistry());
+    expect([data.yLog, data.yDomain]).toEqual([false, [0, 1]]);
+    // the fixture target has r = 1: r/d at d = 4, 8, 16, one line along x
+    expect(data.referenceSeries).toEqual(['random first layer (r/d)']);
+    expect(data.theory.filter((t) => t.reference).map((t) => [t.x, t.y])).toEqual([
+      [4, 0.25],
+      [8, 0.125],
+      [16, 0.0625],
+    ]);
+    expect(plotData(zipped(), options({ x: 'd' }), createRegistry()).yLog).toBe(true);
+  });
+
+  it('encloses the data in labelled log ticks: no point below the lowest tick or above the highest', () => {
+    for (const [lo, hi] of [
+      [0.45, 1.2],
+      [3e-4, 2],
+      [0.012, 0.9],
+      [0.52, 0.58],
+      [1e-9, 1],
+    ] as const) {
+      const ticks = enclosingLogTicks(lo, hi);
+      expect(ticks[0]).toBeLessThanOrEqual(lo);
+      expect(ticks.at(-1)).toBeGreaterThanOrEqual(hi);
+      expect(ticks.length).toBeGreaterThanOrEqual(2);
+      expect(ticks.length).toBeLessThanOrEqual(10);
+    }
+    expect(enclosingLogTicks(0.45, 1.2)).toEqual([0.3, 0.5, 0.7, 1, 2]);
+    expect(enclosingLogTicks(1e-3, 1)).toEqual([1e-3, 1e-2, 0.1, 1]);
+  });
+
+  it('prints one seed as its value, not as a spread of 0', () => {
+    const one = formatSummary(summarize([row(8, 0, 'a', 0.25), row(16, 0, 'a', 0.5), row(16, 1, 'a', 1)]));
+    expect(one).toMatch(/\ba\s+8\s+1\s+0\.2500\s/);
+    expect(one).toMatch(/\ba\s+16\s+2\s+0\.7500 ± 0\.3536\s/);
+    expect(one).not.toContain('± 0.000');
   });
 });
 
@@ -331,7 +425,7 @@ describe('regimes plot', () => {
     const r = runs.plot;
     expect(r.stderr).not.toMatch(/^error/m);
     expect(r.code).toBe(0);
-    expect(r.stdout).toContain('27 rows, 3 series, 1 theory curves');
+    expect(r.stdout).toContain('27 rows, 3 series, 1 theory curves, 1 reference levels');
     expect(r.stderr).toContain('note: 1 of 28 rows left out (1 error)');
     svg = readFileSync(join(dir, 'fig.svg'), 'utf8');
     png = readFileSync(join(dir, 'fig.png'));
@@ -341,10 +435,17 @@ describe('regimes plot', () => {
     expect(svg.startsWith('<svg')).toBe(true);
     expect(wellFormed(svg)).toBe(true);
     const lines = [...svg.matchAll(/<path [^>]*aria-roledescription="line mark"[^>]*>/g)].map((m) => m[0]);
-    expect(lines).toHaveLength(4);
+    expect(lines).toHaveLength(5);
     expect(lines.filter((l) => l.includes('stroke-dasharray="7,4"'))).toHaveLength(1);
+    expect(lines.filter((l) => l.includes('stroke-dasharray="2,3"'))).toHaveLength(1);
     const legend = [...svg.matchAll(/role-legend-label[\s\S]*?<text[^>]*>([^<]*)<\/text>/g)].map((m) => m[1]);
-    expect(legend).toEqual(['a', 'b', 'rf#0:ridge=0.1', 'kernel staircase ‖P&gt;ℓ f*‖², ℓ = ⌊log_d n⌋']);
+    expect(legend).toEqual([
+      'a',
+      'b',
+      'rf:ridge=0.1',
+      'kernel staircase ‖P&gt;ℓ f*‖², ℓ = ⌊log_d n⌋',
+      'best constant (Var f*)',
+    ]);
     expect(svg).toContain('1 of 28 rows left out (1 error)');
     // one band per learner, and each seed's point (27 ok rows)
     expect(svg.match(/aria-roledescription="area mark"/g)).toHaveLength(3);
@@ -495,10 +596,10 @@ describe('regimes report', () => {
 describe('plot and report --plugin', () => {
   it('draw the theory curve of a learner kind the plugin registers, which is absent without it', () => {
     expect(runs.plotPlain.code).toBe(0);
-    expect(runs.plotPlain.stdout).toContain('6 rows, 1 series, 1 theory curves');
+    expect(runs.plotPlain.stdout).toContain('6 rows, 1 series, 1 theory curves, 1 reference levels');
     expect(readFileSync(join(pluginDir, 'plain.svg'), 'utf8')).not.toContain('fixture theory');
     expect(runs.plotPlugin.code).toBe(0);
-    expect(runs.plotPlugin.stdout).toContain('6 rows, 1 series, 2 theory curves');
+    expect(runs.plotPlugin.stdout).toContain('6 rows, 1 series, 2 theory curves, 1 reference levels');
     expect(readFileSync(join(pluginDir, 'plugin.svg'), 'utf8')).toContain('fixture theory [m]');
     expect(runs.reportPlugin.code).toBe(0);
     expect(readFileSync(join(pluginDir, 'report', 'report-figure.svg'), 'utf8')).toContain(

@@ -30,7 +30,7 @@ export function registerPlot(program: Command): void {
       writeFileSync(`${stem}.png`, figure.png);
       for (const note of figure.data.notes) process.stderr.write(`note: ${note}\n`);
       process.stdout.write(
-        `${figure.data.used} rows, ${figure.data.measuredSeries.length} series, ${figure.data.theorySeries.length} theory curves\n${stem}.svg\n${stem}.png\n`,
+        `${figure.data.used} rows, ${figure.data.measuredSeries.length} series, ${figure.data.theorySeries.length - figure.data.referenceSeries.length} theory curves, ${figure.data.referenceSeries.length} reference levels\n${stem}.svg\n${stem}.png\n`,
       );
     });
 }

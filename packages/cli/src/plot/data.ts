@@ -64,6 +64,12 @@ export interface PlotData {
   /** Series of measured values, then theory series (drawn dashed), in legend order. */
   measuredSeries: string[];
   theorySeries: string[];
+  /** Theory series that are reference levels (best constant, random subspace): drawn grey, dotted. */
+  referenceSeries: string[];
+  /** The colour of each series of measuredSeries then theorySeries (a learner keeps its colour). */
+  colors: string[];
+  /** A fixed y domain (fractions in [0, 1] are drawn on a linear axis from 0 to 1). */
+  yDomain?: [number, number];
   means: MeanPoint[];
   seeds: PlotPoint[];
   theory: TheoryPoint[];
@@ -144,12 +150,17 @@ export function plotData(
   const rows = okRows(allRows, notes);
   const axes = plotAxes(rows, opts);
   const layout = seriesLayout(rows, axes);
-  const scales = { xLog: !opts.linear && !opts.curves, yLog: !opts.linear };
+  const bounded = isFraction(axes.y, rows, opts);
+  const scales = { xLog: !opts.linear && !opts.curves, yLog: !opts.linear && !bounded };
   const points = collectPoints(rows, opts, axes, layout, scales, notes);
   const means = meanPoints(points, opts.band, scales.yLog, notes);
   if (opts.band === 'se') noteMissingSe(points, axes.y, notes);
   const panels = panelOrder(rows, means, axes.facet, layout.panelOf);
-  const measuredSeries = [...new Set(means.map((m) => m.series))].sort((a, b) => a.localeCompare(b));
+  const learnerOrder = [...new Set(allRows.map((r) => r.learner.id))];
+  const rank = (series: string) => learnerOrder.indexOf(layout.learnerOfSeries.get(series) ?? '');
+  const measuredSeries = [...new Set(means.map((m) => m.series))].sort(
+    (a, b) => rank(a) - rank(b) || a.localeCompare(b),
+  );
   const theory =
     opts.theory && !opts.curves
       ? theoryPoints({
@@ -165,12 +176,23 @@ export function plotData(
         })
       : [];
   const theorySeries = [...new Set(theory.map((t) => t.series))];
+  const referenceSeries = [...new Set(theory.filter((t) => t.reference).map((t) => t.series))];
   return {
-    ...titles(rows, opts, axes, means, theorySeries.length > 0, notes),
+    ...titles(
+      rows,
+      opts,
+      axes,
+      means,
+      theoryLegend(theorySeries.length - referenceSeries.length, referenceSeries.length),
+      notes,
+    ),
     ...scales,
+    ...(bounded ? { yDomain: [0, 1] as [number, number] } : {}),
     panels,
     measuredSeries,
     theorySeries,
+    referenceSeries,
+    colors: seriesColors(measuredSeries, theorySeries, referenceSeries, layout.learnerOfSeries, learnerOrder),
     means,
     seeds: opts.points ? points.seeds : [],
     theory,
@@ -231,11 +253,17 @@ function yName(rows: readonly ResultRow[], opts: PlotOptions): string {
 interface SeriesLayout {
   seriesOf: (row: ResultRow) => string;
   panelOf: (row: ResultRow) => string;
+  /** The learner id whose rows make each series (absent when a series mixes learners). */
+  learnerOfSeries: Map<string, string>;
 }
 
 function seriesLayout(rows: readonly ResultRow[], axes: Axes): SeriesLayout {
-  // Other swept keys that vary (besides x, facet, by and the seed) split a series, never average into it.
-  const used = new Set([axes.x.name, axes.facet?.name, axes.by.name, 'seed']);
+  const { facet } = axes;
+  const panelOf = (r: ResultRow) => (facet ? `${facet.name} = ${formatScalar(facet.get(r))}` : '');
+  const moving = keysMovingWithX(rows, axes.x, panelOf);
+  // Other swept keys that vary (besides x, facet, by and the seed) split a series, never average into
+  // it; a key that moves with x (a zipped or derived one, n = d^2 with -x d) is a coordinate of the line
+  const used = new Set([axes.x.name, axes.facet?.name, axes.by.name, 'seed', ...moving]);
   const splitting = namesIn(rows, (r) => r.cell).filter(
     (k) => !used.has(k) && new Set(rows.map((r) => JSON.stringify(r.cell[k]))).size > 1,
   );
@@ -243,22 +271,141 @@ function seriesLayout(rows: readonly ResultRow[], axes: Axes): SeriesLayout {
   // split lines (two learners are never averaged as if they were seeds).
   const byLearner = axes.by.name === 'learner';
   const drop = new Set(
-    [axes.x.name, axes.facet?.name, byLearner ? undefined : axes.by.name]
+    [axes.x.name, axes.facet?.name, byLearner ? undefined : axes.by.name, ...moving]
       .filter((k): k is string => k !== undefined)
       .map(lastSegment),
   );
-  const label = (r: ResultRow) => stripLabel(rowLabel(r), drop);
+  const names = learnerNames(rows);
+  const label = (r: ResultRow) => stripLabel(names(rowLabel(r)), drop);
   const learnerSplits = !byLearner && new Set(rows.map(label)).size > 1;
-  const { facet } = axes;
-  return {
-    seriesOf: (r) =>
-      [
-        byLearner ? label(r) : formatScalar(axes.by.get(r)),
-        ...(learnerSplits ? [label(r)] : []),
-        ...splitting.map((k) => `${lastSegment(k)}=${formatScalar(r.cell[k])}`),
-      ].join(', '),
-    panelOf: (r) => (facet ? `${facet.name} = ${formatScalar(facet.get(r))}` : ''),
+  const seriesOf = (r: ResultRow) =>
+    [
+      byLearner ? label(r) : formatScalar(axes.by.get(r)),
+      ...(learnerSplits ? [label(r)] : []),
+      ...splitting.map((k) => `${lastSegment(k)}=${formatScalar(r.cell[k])}`),
+    ].join(', ');
+  const learnerOfSeries = new Map<string, string>();
+  const mixed = new Set<string>();
+  for (const r of rows) {
+    const series = seriesOf(r);
+    const known = learnerOfSeries.get(series);
+    if (known !== undefined && known !== r.learner.id) mixed.add(series);
+    learnerOfSeries.set(series, r.learner.id);
+  }
+  for (const series of mixed) learnerOfSeries.delete(series);
+  return { seriesOf, panelOf, learnerOfSeries };
+}
+
+/**
+ * Swept keys that take one value at each (panel, x) and more than one overall: they move with x
+ * (zipped with it, or derived from it) and so neither split a line nor belong in its label.
+ */
+function keysMovingWithX(rows: readonly ResultRow[], x: Key, panelOf: (row: ResultRow) => string): string[] {
+  return namesIn(rows, (r) => r.cell).filter((k) => {
+    if (k === x.name || k === 'seed') return false;
+    const overall = new Set<string>();
+    const at = new Map<string, string>();
+    for (const r of rows) {
+      const value = JSON.stringify(r.cell[k]);
+      overall.add(value);
+      const where = JSON.stringify([panelOf(r), x.get(r)]);
+      if ((at.get(where) ?? value) !== value) return false;
+      at.set(where, value);
+    }
+    return overall.size > 1;
+  });
+}
+
+/**
+ * Legend names for learner labels: an id the spec gave stays; an automatic `<kind>#<i>` becomes its
+ * kind, with the options that tell it from the other learners of that kind (`rf(width=512)`), and
+ * keeps `#i` only where two are alike. Swept options and variants (`(bias=1)`, `:ridge=0.1`) follow.
+ */
+function learnerNames(rows: readonly ResultRow[]): (label: string) => string {
+  const auto = /^(.+)#\d+$/;
+  const byId = new Map<string, ResultRow['learner'][]>();
+  for (const r of rows) byId.set(r.learner.id, [...(byId.get(r.learner.id) ?? []), r.learner]);
+  const baseOf = (id: string) => /^[^(:]*/.exec(id)![0];
+  const byKind = new Map<string, string[]>();
+  for (const id of new Set([...byId.keys()].map(baseOf))) {
+    const kind = auto.exec(id)?.[1];
+    if (kind !== undefined) byKind.set(kind, [...(byKind.get(kind) ?? []), id]);
+  }
+  const display = new Map<string, { name: string; extra: string[] }>();
+  for (const [kind, ids] of byKind) {
+    const options = ids.map((id) =>
+      [...byId.entries()].filter(([full]) => baseOf(full) === id).flatMap(([, ls]) => ls),
+    );
+    // options constant within each learner and differing between them
+    const keys = [...new Set(options.flatMap((ls) => ls.flatMap((l) => Object.keys(l))))].filter(
+      (k) => k !== 'id' && k !== 'kind',
+    );
+    const differing = keys.filter((k) => {
+      const per = options.map((ls) => new Set(ls.map((l) => JSON.stringify(l[k]))));
+      return per.every((set) => set.size === 1) && new Set(per.map((set) => [...set][0])).size > 1;
+    });
+    const extras = options.map((ls) =>
+      differing.map(
+        (k) => `${k}=${typeof ls[0]![k] === 'object' ? JSON.stringify(ls[0]![k]) : String(ls[0]![k])}`,
+      ),
+    );
+    const alike = new Set(extras.map((e) => e.join(','))).size < ids.length;
+    ids.forEach((id, i) => display.set(id, { name: alike ? id : kind, extra: extras[i]! }));
+  }
+  return (label) => {
+    const m = /^([^(:]*)(?:\((.*)\))?(:.*)?$/.exec(label);
+    const shown = m && display.get(m[1]!);
+    if (!m || !shown) return label;
+    const own = [...shown.extra, ...(m[2] ? m[2].split(',') : [])];
+    return `${shown.name}${own.length ? `(${own.join(',')})` : ''}${m[3] ?? ''}`;
   };
+}
+
+/** d3's category10, as colours: a learner keeps its place (and colour) in every figure of a run. */
+const PALETTE = [
+  '#1f77b4',
+  '#ff7f0e',
+  '#2ca02c',
+  '#d62728',
+  '#9467bd',
+  '#8c564b',
+  '#e377c2',
+  '#7f7f7f',
+  '#bcbd22',
+  '#17becf',
+];
+const REFERENCE_COLOR = '#777777';
+
+/**
+ * One colour per series. When each learner makes one line, the colour is the learner's place among
+ * the run's learners (spec order), so a learner has one colour across figures; otherwise lines take
+ * colours in legend order. Theory curves take the colours after; reference levels are grey.
+ */
+function seriesColors(
+  measured: readonly string[],
+  theory: readonly string[],
+  references: readonly string[],
+  learnerOfSeries: ReadonlyMap<string, string>,
+  learnerOrder: readonly string[],
+): string[] {
+  const learners = measured.map((s) => learnerOfSeries.get(s));
+  const oneLinePerLearner =
+    learners.every((l) => l !== undefined) && new Set(learners).size === measured.length;
+  const slots = oneLinePerLearner ? learners.map((l) => learnerOrder.indexOf(l!)) : measured.map((_, i) => i);
+  let next = Math.max(-1, ...slots) + 1;
+  const theorySlots = theory.map((t) => (references.includes(t) ? -1 : next++));
+  return [...slots, ...theorySlots].map((slot) =>
+    slot < 0 ? REFERENCE_COLOR : PALETTE[slot % PALETTE.length]!,
+  );
+}
+
+/** A fraction in [0, 1] (an alignment, a fit's R²): drawn on a linear axis from 0 to 1. */
+function isFraction(y: string, rows: readonly ResultRow[], opts: PlotOptions): boolean {
+  if (!/alignment|(^|-)r2$|^level/.test(y)) return false;
+  const values = opts.curves
+    ? rows.flatMap((r) => (r.trace ?? []).map((e) => e[y]).filter((v): v is number => v !== undefined))
+    : rows.map((r) => rowValue(r, y)).filter((v): v is number => v !== undefined);
+  return values.every((v) => v >= 0 && v <= 1);
 }
 
 interface Group {
@@ -388,13 +535,18 @@ function panelOrder(
   return panels;
 }
 
+/** What the dashed and dotted lines are, for the subtitle. */
+function theoryLegend(theories: number, references: number): string {
+  return `${theories ? '; dashed: theory' : ''}${references ? '; dotted grey: reference level' : ''}`;
+}
+
 /** The figure's title, subtitle (seeds, band, theory, notes) and axis, legend and facet titles. */
 function titles(
   rows: readonly ResultRow[],
   opts: PlotOptions,
   axes: Axes,
   means: readonly MeanPoint[],
-  hasTheory: boolean,
+  theoryText: string,
   notes: readonly string[],
 ): Pick<PlotData, 'title' | 'subtitle' | 'xTitle' | 'yTitle' | 'seriesTitle' | 'facetTitle'> {
   const spec = [...new Set(rows.map((r) => r.spec))].join(', ');
@@ -404,7 +556,7 @@ function titles(
       ? `${[...seedCounts][0]} seed${[...seedCounts][0] === 1 ? '' : 's'}`
       : `${Math.min(...seedCounts)}–${Math.max(...seedCounts)} seeds`;
   const subtitle = [
-    `line: mean over ${seedText}; ${Math.max(...seedCounts) > 1 || opts.band === 'se' ? bandDescription[opts.band] : 'no band (one seed)'}${hasTheory ? '; dashed: theory' : ''}`,
+    `line: mean over ${seedText}; ${Math.max(...seedCounts) > 1 || opts.band === 'se' ? bandDescription[opts.band] : 'no band (one seed)'}${theoryText}`,
     ...notes,
   ];
   return {

@@ -12,12 +12,17 @@ import {
   type TheoryContext,
   type TheoryCurve,
 } from '@regimes/core';
-import { formatScalar, type Key, type PlotPoint } from './keys.js';
+import { formatScalar, type Key, lastSegment, type PlotPoint } from './keys.js';
 
 export interface TheoryPoint extends PlotPoint {
   /** Drawing order along the curve (two points at one x draw a vertical step). */
   order: number;
+  /** A reference level (best constant, random subspace) rather than a prediction: drawn grey. */
+  reference?: boolean;
 }
+
+/** A curve as drawn: a factory's theory, or one of the reference levels below. */
+type DrawnCurve = TheoryCurve & { reference?: boolean };
 
 export interface TheoryRequest {
   /** The rows of the figure, and the panel each belongs to. */
@@ -44,7 +49,16 @@ export function theoryPoints(r: TheoryRequest): TheoryPoint[] {
       curve.points.forEach((p, order) => {
         const drawable =
           Number.isFinite(p.x) && Number.isFinite(p.y) && (!r.xLog || p.x > 0) && (!r.yLog || p.y > 0);
-        if (drawable) points.push({ panel, series: curve.label, x: p.x, y: p.y, order });
+        if (drawable)
+          points.push({
+            panel,
+            series: curve.label,
+            x: p.x,
+            y: p.y,
+            // the levels of several targets join into one line, drawn in x order
+            order: curve.reference ? p.x : order,
+            ...(curve.reference ? { reference: true } : {}),
+          });
         else if (r.yLog && p.y <= 0) zeroFrom ??= p.x;
       });
       if (zeroFrom !== undefined)
@@ -63,14 +77,14 @@ function theoryCurves(
   metric: string,
   registry: Registry,
   warn: (message: string) => void,
-): TheoryCurve[] {
+): DrawnCurve[] {
   const byTarget = new Map<string, ResultRow[]>();
   for (const r of rows) {
     const id = JSON.stringify(r.target);
     byTarget.set(id, [...(byTarget.get(id) ?? []), r]);
   }
   const differing = differingOptions([...byTarget.values()].map((g) => g[0]!.target));
-  const out: TheoryCurve[] = [];
+  const out: DrawnCurve[] = [];
   for (const group of byTarget.values()) {
     const target = group[0]!.target;
     const suffix = differing.length
@@ -97,8 +111,45 @@ function theoryCurves(
       if (registry.has('learner', learnerKind))
         ask(`learner ${id}`, registry.get('learner', learnerKind), learnerOptions, ` [${id}]`);
     }
+    // a reference level of each target joins the others' along x (r/d against -x d is one line)
+    const along = differing.filter((k) => k !== lastSegment(xKey.name));
+    const referenceSuffix = along.length
+      ? ` (${along.map((k) => `${k}=${formatScalar(target[k] as Scalar)}`).join(', ')})`
+      : '';
+    for (const c of referenceCurves(metric, context))
+      out.push({ ...c, label: `${c.label}${referenceSuffix}`, reference: true });
   }
   return out;
+}
+
+/**
+ * Reference levels a reader needs to judge a curve, across the panel's x range, from the target's
+ * exact structure: the best constant predictor's risk (Var f*; 1 for normalized-risk), which a
+ * curve above it does worse than; and for `alignment` the r/d of a random first layer.
+ */
+function referenceCurves(metric: string, context: TheoryContext): TheoryCurve[] {
+  const { xs } = context;
+  if (!xs.length || !context.targetStructure) return [];
+  let built: { dim: number; structure: TargetStructure };
+  try {
+    built = context.targetStructure();
+  } catch {
+    return [];
+  }
+  const level = (label: string, y: number): TheoryCurve[] =>
+    Number.isFinite(y) && y > 0
+      ? [{ label, metric, points: [...new Set([xs[0]!, xs.at(-1)!])].map((x) => ({ x, y })) }]
+      : [];
+  const { hermiteEnergy, hermiteTail, subspaceRank } = built.structure;
+  if (metric === 'risk' || metric === 'excess-risk') {
+    if (!hermiteEnergy) return [];
+    const variance = hermiteEnergy.slice(1).reduce((a, b) => a + b, 0) + (hermiteTail ?? 0);
+    return level('best constant (Var f*)', variance);
+  }
+  if (metric === 'normalized-risk') return level('best constant (Var f*)', 1);
+  if (metric === 'alignment' && subspaceRank !== undefined)
+    return level('random first layer (r/d)', subspaceRank / built.dim);
+  return [];
 }
 
 /** A target or learner factory, as far as its theory goes. */

@@ -9,8 +9,7 @@ export const plotFont = 'DejaVu Sans';
 const PANEL_WIDTH = 420;
 const PANEL_HEIGHT = 300;
 const THEORY_DASH = [7, 4];
-/** d3's category10: neighbours stay distinct (tableau10 puts orange next to red). */
-const SCHEME = 'category10';
+const REFERENCE_DASH = [2, 3];
 const VEGA_LITE_SCHEMA = 'https://vega.github.io/schema/vega-lite/v6.json';
 
 /**
@@ -69,10 +68,11 @@ function seriesEncodings(data: PlotData) {
     orient: 'bottom' as const,
     direction: 'vertical' as const,
   };
+  // the colours are data's (a learner keeps its colour across the figures of a run)
   const color = {
     field: 'series',
     type: 'nominal' as const,
-    scale: { domain: series, scheme: SCHEME },
+    scale: { domain: series, range: data.colors },
     legend,
   };
   // The same field on color and strokeDash merges them into one legend: theory entries show dashed.
@@ -81,7 +81,13 @@ function seriesEncodings(data: PlotData) {
     type: 'nominal' as const,
     scale: {
       domain: series,
-      range: series.map((s) => (data.theorySeries.includes(s) ? THEORY_DASH : [1, 0])),
+      range: series.map((s) =>
+        data.referenceSeries.includes(s)
+          ? REFERENCE_DASH
+          : data.theorySeries.includes(s)
+            ? THEORY_DASH
+            : [1, 0],
+      ),
     },
     legend,
   };
@@ -90,7 +96,7 @@ function seriesEncodings(data: PlotData) {
   const fill = {
     field: 'band',
     type: 'nominal' as const,
-    scale: { domain: series, scheme: SCHEME },
+    scale: { domain: series, range: data.colors },
     legend: null,
   };
   return { color, strokeDash, fill };
@@ -101,15 +107,55 @@ function measuredXs(data: PlotData): number[] {
   return [...new Set(data.means.map((m) => m.x))].sort((a, b) => a - b);
 }
 
-/** A quantitative position channel: a log scale ending at the data (plus `padding` pixels), or linear. */
-function position(field: 'x' | 'y', title: string, log: boolean, padding: number, axis: object) {
+/**
+ * A quantitative position channel: a log scale from tick to tick around the data (`domain`: so a
+ * point never lies beyond the last labelled tick), plus `padding` pixels; or linear (a fixed
+ * `domain` for fractions).
+ */
+function position(
+  field: 'x' | 'y',
+  title: string,
+  log: boolean,
+  padding: number,
+  axis: object,
+  domain?: readonly [number, number],
+) {
+  const range = domain ? { domain: [...domain] } : {};
   return {
     field,
     type: 'quantitative' as const,
     title,
-    scale: log ? { type: 'log' as const, nice: false, padding } : { zero: false },
+    scale: log ? { type: 'log' as const, nice: false, padding, ...range } : { zero: false, ...range },
     axis: { grid: true, ...(log ? { format: '~g' } : {}), ...axis },
   };
+}
+
+/** Every m·10^e (m of `mantissas`) from the largest at or below lo to the smallest at or above hi. */
+function enclose(mantissas: readonly number[], lo: number, hi: number): number[] {
+  const all: number[] = [];
+  for (let e = Math.floor(Math.log10(lo)) - 1; e <= Math.ceil(Math.log10(hi)) + 1; e++)
+    for (const m of mantissas) all.push(Number((m * 10 ** e).toPrecision(12)));
+  const below = all.filter((v) => v <= lo).at(-1) ?? all[0]!;
+  const above = all.find((v) => v >= hi) ?? all.at(-1)!;
+  return all.filter((v) => v >= below && v <= above);
+}
+
+/**
+ * Log ticks that enclose [lo, hi] (a tick at or below the lowest value, one at or above the highest),
+ * so no point lies beyond the labelled range: the coarsest of powers of ten, 1-2-5, 1-2-3-5-7 and
+ * every digit that gives 4 to 10 ticks without widening the range more than 3×; else the narrowest
+ * range of 2 to 10 ticks.
+ */
+export function enclosingLogTicks(lo: number, hi: number): number[] {
+  const sets = [[1], [1, 2, 5], [1, 2, 3, 5, 7], [1, 2, 3, 4, 5, 6, 7, 8, 9]];
+  const candidates = sets.map((m) => enclose(m, lo, hi));
+  return (
+    candidates.find((t) => t.length >= 4 && t.length <= 10 && t.at(-1)! / t[0]! <= (3 * hi) / lo) ??
+    candidates
+      .filter((t) => t.length >= 2 && t.length <= 10)
+      .sort((a, b) => a.at(-1)! / a[0]! - b.at(-1)! / b[0]!)[0] ??
+    logTicks(lo, hi)
+  );
 }
 
 /** The x axis: few measured x values are the ticks themselves (a log axis gets readable ones). */
@@ -121,7 +167,7 @@ function xEncoding(data: PlotData) {
 
 /** The y axis; on a log scale, ticks over every value drawn (means, band edges, seeds, theory). */
 function yEncoding(data: PlotData) {
-  if (!data.yLog) return position('y', data.yTitle, false, 12, {});
+  if (!data.yLog) return position('y', data.yTitle, false, 12, {}, data.yDomain);
   const ys = [
     ...data.means.flatMap((m) => [m.y, m.lo, m.hi]),
     ...data.seeds.map((p) => p.y),
@@ -129,7 +175,9 @@ function yEncoding(data: PlotData) {
   ];
   const lo = ys.reduce((a, b) => Math.min(a, b));
   const hi = ys.reduce((a, b) => Math.max(a, b));
-  return position('y', data.yTitle, true, 12, { values: logTicks(lo, hi) });
+  const ticks = enclosingLogTicks(lo, hi);
+  const domain: [number, number] = [Math.min(lo, ticks[0]!), Math.max(hi, ticks.at(-1)!)];
+  return position('y', data.yTitle, true, 12, { values: ticks }, domain);
 }
 
 /** The marks, back to front: bands (where there is a spread), mean lines, seed points, theory. */

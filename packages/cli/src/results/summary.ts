@@ -7,8 +7,8 @@ export interface SummaryGroup {
   cell: Record<string, number | string | boolean>;
   runs: number;
   failed: number;
-  /** Per metric: mean and sample standard deviation over the ok rows (std 0 with one row). */
-  metrics: Record<string, { mean: number; std: number }>;
+  /** Per metric: mean and sample standard deviation over the `count` ok rows that report it. */
+  metrics: Record<string, { mean: number; std: number; count: number }>;
   fitSeconds: number;
 }
 
@@ -37,7 +37,10 @@ export function summarize(rows: readonly ResultRow[]): SummaryGroup[] {
       runs: group.length,
       failed: group.length - ok.length,
       metrics: Object.fromEntries(
-        names.map((name) => [name, meanStd(ok.map((r) => r.metrics[name]).filter((v) => v !== undefined))]),
+        names.map((name) => {
+          const values = ok.map((r) => r.metrics[name]).filter((v) => v !== undefined);
+          return [name, { ...meanStd(values), count: values.length }];
+        }),
       ),
       fitSeconds: meanStd(group.map((r) => r.timing.fit_s)).mean,
     };
@@ -51,6 +54,12 @@ const fmt = (x: number) =>
       : x.toPrecision(4)
     : String(x);
 
+/** `mean ± std`; one value alone (one seed has no spread to show, not a spread of 0). */
+function metricCell(stats: SummaryGroup['metrics'][string] | undefined): string {
+  if (!stats) return '-';
+  return stats.count > 1 ? `${fmt(stats.mean)} ± ${fmt(stats.std)}` : fmt(stats.mean);
+}
+
 /** The summary as a header and one row of cells per group (shared by the text and Markdown tables). */
 export function summaryTable(groups: readonly SummaryGroup[]): { header: string[]; lines: string[][] } {
   const cellKeys = [...new Set(groups.flatMap((g) => Object.keys(g.cell)))];
@@ -60,7 +69,7 @@ export function summaryTable(groups: readonly SummaryGroup[]): { header: string[
     g.learner,
     ...cellKeys.map((k) => String(g.cell[k] ?? '')),
     g.failed ? `${g.runs} (${g.failed} failed)` : String(g.runs),
-    ...metricNames.map((m) => (g.metrics[m] ? `${fmt(g.metrics[m].mean)} ± ${fmt(g.metrics[m].std)}` : '-')),
+    ...metricNames.map((m) => metricCell(g.metrics[m])),
     fmt(g.fitSeconds),
   ]);
   return { header, lines };
