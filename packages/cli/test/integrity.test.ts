@@ -133,6 +133,7 @@ function reference(): string {
 }
 
 describe('kills, resumes and damage: the end equals an uninterrupted run', () => {
+  // bad-input: 1
   it('6 rounds of a kill and a random damage, then a resume: same keys, identical values', async () => {
     const expected = byKey(readResults(reference()).rows);
     expect(expected.size).toBe(16);
@@ -173,6 +174,7 @@ describe('merge, plot and report read framed rows', () => {
   };
   const lineOf = (lines: string[], key: string) => lines.findIndex((l) => l.includes(`"key":"${key}"`));
 
+  // bad-input: 1
   it('plot and report leave out a cut line and an edited row with a warning that names them and what to do', () => {
     const { file, lines } = copy();
     const rf = lineOf(lines, 'n=8,seed=1|rf#0:ridge=0.1');
@@ -194,6 +196,7 @@ describe('merge, plot and report read framed rows', () => {
     expect(warnings.length).toBe(2);
   });
 
+  // bad-input: 2
   it('plot and report refuse a file with an intact row of another spec, naming its line', () => {
     const { file, lines } = copy();
     const foreign = { ...readResults(file).rows[5]!, specHash: 'fedcba9876543210' };
@@ -208,6 +211,7 @@ describe('merge, plot and report read framed rows', () => {
     );
   });
 
+  // bad-input: 1
   it('plot and report read rows written before checksums, with one warning', () => {
     const { file, lines } = copy();
     writeFileSync(file, `${lines.map((l) => l.replace(/,"check":"[0-9a-f]{16}"\}$/, '}')).join('\n')}\n`);
@@ -218,6 +222,7 @@ describe('merge, plot and report read framed rows', () => {
     ]);
   });
 
+  // bad-input: 1
   it('merge skips damaged lines and lists their fits as missing, refuses a foreign row by line, writes framed rows', () => {
     const plan = planExperiment(loadSpecFile(specPath), createRegistry(), specPath);
     const { lines } = copy();

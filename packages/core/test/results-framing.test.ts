@@ -104,6 +104,7 @@ describe('the row checksum', () => {
     expect(read.rows).toEqual([handRow]);
   });
 
+  // bad-input: 1
   it('detects every cut of a line, and every one-character change but those that leave the content as written', () => {
     const line = formatRow(handRow).trimEnd();
     const file = join(tmp(), 'results.jsonl');
@@ -132,6 +133,7 @@ describe('the row checksum', () => {
     expect(editRead.problems.length + editRead.rows.length).toBe(edits.length + 1);
   });
 
+  // bad-input: 1
   it('reads rows written before checksums as unchecked, and names unchecked rows among checked ones', () => {
     const file = join(tmp(), 'results.jsonl');
     const legacy = JSON.stringify(handRow);
@@ -147,6 +149,7 @@ describe('the row checksum', () => {
     expect(uncheckedText('r.jsonl', readResults(join(tmp(), 'none.jsonl')))).toBeUndefined();
   });
 
+  // bad-input: 6
   it('names each bad line with its reason', () => {
     const file = join(tmp(), 'results.jsonl');
     const line = formatRow(handRow);
@@ -164,6 +167,7 @@ describe('the row checksum', () => {
 });
 
 describe('resume with framed rows', () => {
+  // bad-input: 1
   it('writes every row with its checksum, and reruns the fit of an edited row without rewriting a byte', async () => {
     const out = join(tmp(), 'results.jsonl');
     const full = await run(out);
@@ -190,6 +194,7 @@ describe('resume with framed rows', () => {
     expect(values(resumed.rows)).toEqual(values(full.rows));
   });
 
+  // bad-input: 2
   it('refuses an intact row of another spec, naming both hashes, and leaves the file as it was', async () => {
     const out = join(tmp(), 'results.jsonl');
     await run(out);
@@ -202,6 +207,7 @@ describe('resume with framed rows', () => {
     expect(readFileSync(out, 'utf8')).toBe(before);
   });
 
+  // bad-input: 1
   it('resumes a file written before checksums: its rows stand, new rows get one', async () => {
     const out = join(tmp(), 'results.jsonl');
     const full = await run(out);
