@@ -302,7 +302,7 @@ function main() {
       const cases = mine.reduce((a, t) => a + t.rows, 0);
       const list = mine.map(
         (t) =>
-          `\`${t.file.replace(/^packages\//, '')}\`: ${t.name.replace(/\|/g, '\\|')}${t.rows > 1 ? ` (×${t.rows})` : ''}`,
+          `\`${t.file.replace(/^packages\//, '')}\`: ${t.name.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/\|/g, '\\|')}${t.rows > 1 ? ` (×${t.rows})` : ''}`,
       );
       lines.push(`| ${cls}. ${title} | ${cases} | ${list.join('<br>')} |`);
     }
