@@ -18,7 +18,7 @@ export interface MergeInput {
   readonly path: string;
   readonly rows: number;
   readonly badLines: readonly number[];
-  /** The bad lines with their reasons (cut, not a row, checksum, unchecked). */
+  /** The bad lines with their reasons (cut, not a row, checksum). */
   readonly problems: readonly BadLine[];
   /** Lines of rows without a checksum (written before rows had one; read unchecked). */
   readonly unchecked: readonly number[];

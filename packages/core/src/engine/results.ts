@@ -219,8 +219,8 @@ function isRow(value: unknown): value is ResultRow {
 
 /**
  * Read a results file. A line that is not an intact row — cut short, not a row, failing its
- * checksum, or unchecked after checked rows — is reported with its reason, not fatal: readers
- * leave it out (resume reruns its fit). Rows come back without their `check` field.
+ * checksum — is reported with its reason, not fatal: readers leave it out (resume reruns its fit).
+ * Rows without a checksum are read and listed in `unchecked`. Rows come back without `check`.
  */
 export function readResults(path: string): ReadResults {
   const read: ReadResults = {
