@@ -1,7 +1,7 @@
 /** `regimes merge`: the results files of a sharded sweep in one, checked against the spec. */
 import { existsSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { type Plan, RegimesError, rowCount } from '@regimes/core';
+import { badLinesText, formatRow, type Plan, RegimesError, rowCount, uncheckedText } from '@regimes/core';
 import type { Command } from 'commander';
 import { shardFiles, writeAtomic } from '../results/files.js';
 import { mergeResults, type MergeReport } from '../results/merge.js';
@@ -36,7 +36,7 @@ async function merge(inputs: string[], flags: MergeFlags): Promise<boolean> {
   const report = mergeResults(files, plan);
   if (report.foreign.length) throw foreignRows(report);
   warnBadLines(report);
-  writeAtomic(out, report.rows.map((r) => `${JSON.stringify(r)}\n`).join(''));
+  writeAtomic(out, report.rows.map(formatRow).join(''));
   process.stdout.write(`merged ${report.rows.length} rows from ${files.length} file(s) into ${out}\n`);
   process.stdout.write(duplicatesText(report));
   process.stdout.write(missingText(report, plan));
@@ -67,7 +67,10 @@ function mergeOutput(flag: string | undefined, files: readonly string[], folders
 }
 
 function foreignRows(report: MergeReport): RegimesError {
-  const files = report.foreign.map((f) => `${f.path}: ${f.rows} row(s) of spec ${f.hash}`).join('; ');
+  const lines = (ls: readonly number[]) => `${ls.slice(0, 10).join(', ')}${ls.length > 10 ? ', …' : ''}`;
+  const files = report.foreign
+    .map((f) => `${f.path}: ${f.rows} row(s) of spec ${f.hash} (line(s) ${lines(f.lines)})`)
+    .join('; ');
   return new RegimesError(
     `rows of another spec: ${files} (expected ${report.specHash ?? 'one spec in all files'}); nothing was written`,
     { hint: 'merge only the shards of one spec, or give the right --spec' },
@@ -75,11 +78,14 @@ function foreignRows(report: MergeReport): RegimesError {
 }
 
 function warnBadLines(report: MergeReport): void {
-  for (const i of report.inputs)
-    if (i.badLines.length)
+  for (const i of report.inputs) {
+    if (i.problems.length)
       process.stderr.write(
-        `warning: ${i.path}: ${i.badLines.length} line(s) that are not rows (${i.badLines.join(', ')}) skipped: a run killed mid-row, or an edit; rerun that shard to redo them\n`,
+        `warning: ${badLinesText(i.path, i.problems)}; skipped (later intact rows of their fits are merged); if their fits are listed missing below, rerun that shard (it resumes, recomputing them) and merge again\n`,
       );
+    const unchecked = uncheckedText(i.path, i);
+    if (unchecked) process.stderr.write(`warning: ${unchecked}; merged, and written with a checksum\n`);
+  }
 }
 
 function duplicatesText(report: MergeReport): string {

@@ -4,7 +4,15 @@
  */
 import { existsSync, mkdirSync, readdirSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
-import { completeRows, incompleteText, readResults, RegimesError, type ResultRow } from '@regimes/core';
+import {
+  badLinesText,
+  completeRows,
+  incompleteText,
+  readResults,
+  RegimesError,
+  type ResultRow,
+  uncheckedText,
+} from '@regimes/core';
 
 export interface Shard {
   readonly index: number;
@@ -41,24 +49,36 @@ export function resultsPath(path: string): string {
 }
 
 /**
- * The rows of a results file that stand: the latest of each key, of complete fits only; lines cut
- * off by a kill and fits with rows missing (a λ list cut short) are reported and left out.
+ * The rows of a results file that stand: the latest of each key, of complete fits only. Lines that
+ * are not intact rows (cut short, failing their checksum, not rows) and fits with rows missing (a
+ * λ list cut short) are named in a warning and left out; rows of more than one spec are refused,
+ * with the lines of the fewer named.
  */
 export function loadRows(file: string, warn: (m: string) => void): ResultRow[] {
-  const { rows, badLines } = readResults(file);
-  if (badLines.length)
-    warn(`${file}: ${badLines.length} line(s) did not parse (lines ${badLines.join(', ')}), left out`);
-  const hashes = new Map<string, number>();
-  for (const r of rows) hashes.set(r.specHash, (hashes.get(r.specHash) ?? 0) + 1);
-  if (hashes.size > 1)
+  const read = readResults(file);
+  const { rows, rowLines, problems } = read;
+  if (problems.length)
+    warn(
+      `${badLinesText(file, problems)}; left out. Their fits are drawn from later intact rows if a rerun wrote them; otherwise rerun the spec into this folder (\`regimes run ${join(dirname(file), 'spec.json')} -o ${dirname(file)}\` resumes, recomputing exactly those)`,
+    );
+  const unchecked = uncheckedText(file, read);
+  if (unchecked) warn(unchecked);
+  const hashes = new Map<string, number[]>();
+  rows.forEach((r, i) => hashes.set(r.specHash, [...(hashes.get(r.specHash) ?? []), rowLines[i]!]));
+  if (hashes.size > 1) {
+    const [major, ...others] = [...hashes].sort((a, b) => b[1].length - a[1].length);
+    const foreign = others.flatMap(([, lines]) => lines).sort((a, b) => a - b);
     throw new RegimesError(
-      `${file} holds rows of ${hashes.size} different specs (${[...hashes]
-        .map(([hash, n]) => `hash ${hash}: ${n} row(s)`)
-        .join(', ')}), which would be drawn as one`,
+      `${file} holds rows of ${hashes.size} different specs (${[major!, ...others]
+        .map(([hash, lines]) => `hash ${hash}: ${lines.length} row(s)`)
+        .join(', ')}), which would be drawn as one; the rows not of hash ${major![0]} are on line(s) ${foreign
+        .slice(0, 10)
+        .join(', ')}${foreign.length > 10 ? ', …' : ''}`,
       {
-        hint: 'keep one spec per results file: remove the foreign lines, or combine shards with `regimes merge --spec`',
+        hint: 'keep one spec per results file: remove the foreign lines (or the others), or combine shards with `regimes merge --spec`',
       },
     );
+  }
   const { rows: complete, incomplete } = completeRows(rows);
   if (incomplete.length)
     warn(`${file}: ${incompleteText(incomplete)}, left out; rerun the spec to complete them`);

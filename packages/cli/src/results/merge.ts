@@ -4,6 +4,7 @@
  * known.
  */
 import {
+  type BadLine,
   completeRows,
   latestRows,
   learnerKey,
@@ -17,8 +18,16 @@ export interface MergeInput {
   readonly path: string;
   readonly rows: number;
   readonly badLines: readonly number[];
+  /** The bad lines with their reasons (cut, not a row, checksum). */
+  readonly problems: readonly BadLine[];
+  /** Lines of rows without a checksum (written before rows had one; read unchecked). */
+  readonly unchecked: readonly number[];
+  /** How many of them follow a checked row (pasted in, or edited). */
+  readonly uncheckedAfter: number;
   /** Spec hashes in this file, with their row counts. */
   readonly hashes: Readonly<Record<string, number>>;
+  /** The line numbers of the rows of each spec hash. */
+  readonly hashLines: Readonly<Record<string, readonly number[]>>;
 }
 
 export interface MergeReport {
@@ -28,7 +37,7 @@ export interface MergeReport {
   /** The hash the rows must have (the plan's, else the one every file agrees on). */
   readonly specHash: string | undefined;
   /** Files holding rows of another spec (nothing is merged when there is one). */
-  readonly foreign: readonly { path: string; hash: string; rows: number }[];
+  readonly foreign: readonly { path: string; hash: string; rows: number; lines: readonly number[] }[];
   /** Row keys present in more than one file; the kept row is the last finished ok one. */
   readonly duplicates: readonly { key: string; files: string[] }[];
   /** `<cell>|<learner id>` of the plan that no file holds (only when a plan is given). */
@@ -41,10 +50,23 @@ export function mergeResults(paths: readonly string[], plan?: Plan): MergeReport
   const inputs: MergeInput[] = [];
   const perFile: { path: string; rows: ResultRow[] }[] = [];
   for (const path of paths) {
-    const { rows, badLines } = readResults(path);
+    const { rows, rowLines, badLines, problems, unchecked, uncheckedAfter } = readResults(path);
     const hashes: Record<string, number> = {};
-    for (const r of rows) hashes[r.specHash] = (hashes[r.specHash] ?? 0) + 1;
-    inputs.push({ path, rows: rows.length, badLines, hashes });
+    const hashLines: Record<string, number[]> = {};
+    rows.forEach((r, i) => {
+      hashes[r.specHash] = (hashes[r.specHash] ?? 0) + 1;
+      (hashLines[r.specHash] ??= []).push(rowLines[i]!);
+    });
+    inputs.push({
+      path,
+      rows: rows.length,
+      badLines,
+      problems,
+      unchecked,
+      uncheckedAfter,
+      hashes,
+      hashLines,
+    });
     perFile.push({ path, rows: latestRows(rows) });
   }
   let specHash = plan?.specHash;
@@ -55,7 +77,7 @@ export function mergeResults(paths: readonly string[], plan?: Plan): MergeReport
   const foreign = inputs.flatMap((i) =>
     Object.entries(i.hashes)
       .filter(([h]) => h !== specHash)
-      .map(([hash, rows]) => ({ path: i.path, hash, rows })),
+      .map(([hash, rows]) => ({ path: i.path, hash, rows, lines: i.hashLines[hash]! })),
   );
   if (foreign.length) return { rows: [], inputs, specHash, foreign, duplicates: [], missing: [] };
 

@@ -1,7 +1,10 @@
 /**
  * Results: one JSON object per line, one line per (cell, learner), appended as each finishes
- * so that a killed run loses at most the row in progress.
+ * so that a killed run loses at most the row in progress. Each line ends with a `check` field, a
+ * checksum of the row's canonical JSON, so that a line cut short, edited or damaged is told from
+ * an intact row (`formatRow`, `readResults`).
  */
+import { createHash } from 'node:crypto';
 import {
   appendFileSync,
   closeSync,
@@ -98,7 +101,7 @@ export class ResultsWriter {
   append(row: ResultRow): void {
     const fd = openSync(this.path, 'a');
     try {
-      appendFileSync(fd, `${JSON.stringify(row)}\n`);
+      appendFileSync(fd, formatRow(row));
       fsyncSync(fd);
     } finally {
       closeSync(fd);
@@ -106,10 +109,81 @@ export class ResultsWriter {
   }
 }
 
+/**
+ * JSON with the keys of every object sorted (by UTF-16 code units), no whitespace, and numbers,
+ * strings and literals as `JSON.stringify` writes them: the same text for the same row whatever
+ * the order of its fields.
+ */
+export function canonicalJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
+  if (typeof value === 'object' && value !== null) {
+    const object = value as Record<string, unknown>;
+    const keys = Object.keys(object)
+      .filter((k) => object[k] !== undefined)
+      .sort();
+    return `{${keys.map((k) => `${JSON.stringify(k)}:${canonicalJson(object[k])}`).join(',')}}`;
+  }
+  return JSON.stringify(value) ?? 'null';
+}
+
+/** Hex digits of the row checksum: 16 (64 bits of SHA-256). */
+const CHECK_DIGITS = 16;
+
+/**
+ * A row's checksum: the first 16 hex digits of the SHA-256 of its canonical JSON (`canonicalJson`,
+ * UTF-8), the `check` field itself left out. It detects accidents (a cut, an edit, a damaged
+ * block), not forgery: whoever edits a row can recompute it.
+ */
+export function rowChecksum(row: object): string {
+  // through JSON and back, so that the sum is over what a reader will parse (undefined fields
+  // dropped, non-finite numbers as null)
+  return checksumOfParsed(JSON.parse(JSON.stringify(row)) as Record<string, unknown>);
+}
+
+/** The checksum of a row as JSON.parse gives it (the `check` field left out). */
+function checksumOfParsed(value: Record<string, unknown>): string {
+  const { check: _check, ...body } = value;
+  return createHash('sha256').update(canonicalJson(body), 'utf8').digest('hex').slice(0, CHECK_DIGITS);
+}
+
+/** The line a row is written as: its JSON with the `check` field last, and a newline. */
+export function formatRow(row: ResultRow): string {
+  const { check: _check, ...body } = row as ResultRow & { check?: unknown };
+  return `${JSON.stringify({ ...body, check: rowChecksum(body) })}\n`;
+}
+
+/**
+ * Why a line of a results file is not an intact row:
+ * - `cut`: not JSON — cut short by a kill or a full disk, two rows run together, damaged bytes;
+ * - `not-a-row`: JSON of another shape (`null`, `{}`, `42`, a row missing its identity);
+ * - `checksum`: a row whose `check` does not match its content — changed after it was written.
+ *
+ * A row without `check` is not a bad line: rows written before checksums existed have none. It is
+ * read unchecked, and `ReadResults.unchecked` lists it.
+ */
+export type BadLineReason = 'cut' | 'not-a-row' | 'checksum';
+
+export interface BadLine {
+  /** 1-based line number. */
+  readonly line: number;
+  readonly reason: BadLineReason;
+}
+
 export interface ReadResults {
   rows: ResultRow[];
-  /** Lines that are not rows (cut off by a kill, or valid JSON of another shape), by 1-based line number. */
+  /** The 1-based line number of each row of `rows`. */
+  rowLines: number[];
+  /** Lines that are not intact rows (see `BadLineReason`), by 1-based line number. */
   badLines: number[];
+  /** The same lines with the reason of each. */
+  problems: BadLine[];
+  /**
+   * The line numbers of rows without a checksum, read unchecked: written before rows carried one
+   * (or pasted in, or edited with the check removed). `uncheckedAfter` of them follow a checked row,
+   * which this version never writes.
+   */
+  unchecked: number[];
+  uncheckedAfter: number;
 }
 
 /**
@@ -143,25 +217,95 @@ function isRow(value: unknown): value is ResultRow {
   );
 }
 
-/** Read a results file; a line that is not a row (cut short by a kill, or not a row at all) is reported, not fatal. */
+/**
+ * Read a results file. A line that is not an intact row — cut short, not a row, failing its
+ * checksum — is reported with its reason, not fatal: readers leave it out (resume reruns its fit).
+ * Rows without a checksum are read and listed in `unchecked`. Rows come back without `check`.
+ */
 export function readResults(path: string): ReadResults {
-  if (!existsSync(path)) return { rows: [], badLines: [] };
-  const rows: ResultRow[] = [];
-  const badLines: number[] = [];
+  const read: ReadResults = {
+    rows: [],
+    rowLines: [],
+    badLines: [],
+    problems: [],
+    unchecked: [],
+    uncheckedAfter: 0,
+  };
+  if (!existsSync(path)) return read;
+  let checked = false;
   readFileSync(path, 'utf8')
     .split('\n')
-    .forEach((line, i) => {
-      if (!line.trim()) return;
-      let value: unknown;
-      try {
-        value = JSON.parse(line);
-      } catch {
-        value = undefined;
+    .forEach((text, i) => {
+      if (!text.trim()) return;
+      const line = i + 1;
+      const parsed = parseLine(text);
+      if ('problem' in parsed) {
+        read.badLines.push(line);
+        read.problems.push({ line, reason: parsed.problem });
+        return;
       }
-      if (isRow(value)) rows.push(withIdentity(value));
-      else badLines.push(i + 1);
+      if (parsed.checked) checked = true;
+      else {
+        read.unchecked.push(line);
+        if (checked) read.uncheckedAfter++;
+      }
+      read.rows.push(withIdentity(parsed.row));
+      read.rowLines.push(line);
     });
-  return { rows, badLines };
+  return read;
+}
+
+/** A line as a row (without its `check`; `checked`: it had one, and it matched), or what is wrong with it. */
+function parseLine(text: string): { row: ResultRow; checked: boolean } | { problem: BadLineReason } {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    return { problem: 'cut' };
+  }
+  const isObject = typeof value === 'object' && value !== null && !Array.isArray(value);
+  const check = isObject ? (value as { check?: unknown }).check : undefined;
+  if (check !== undefined && check !== checksumOfParsed(value as Record<string, unknown>))
+    return { problem: 'checksum' };
+  if (!isRow(value)) return { problem: 'not-a-row' };
+  const { check: _check, ...row } = value as ResultRow & { check?: unknown };
+  return { row, checked: check !== undefined };
+}
+
+const REASONS: Record<BadLineReason, string> = {
+  cut: 'not JSON (cut short by a kill or a full disk, or damaged)',
+  'not-a-row': 'JSON that is not a row',
+  checksum: 'checksum does not match (changed after it was written)',
+};
+
+/**
+ * The unchecked rows of a file in one sentence, or undefined when every row has its checksum.
+ * Readers warn once per file with it; resume reads such rows silently.
+ */
+export function uncheckedText(
+  file: string,
+  read: { readonly unchecked: readonly number[]; readonly uncheckedAfter: number },
+): string | undefined {
+  const { unchecked, uncheckedAfter } = read;
+  if (!unchecked.length) return undefined;
+  const lines = `${unchecked.slice(0, 10).join(', ')}${unchecked.length > 10 ? ', …' : ''}`;
+  const after = uncheckedAfter
+    ? `; ${uncheckedAfter} of them come after rows that have one, which no run writes: pasted in, or edited with the check removed — check them`
+    : '';
+  return `${file}: ${unchecked.length} row(s) carry no checksum (line(s) ${lines}), read unchecked: rows written before rows had one${after}`;
+}
+
+/**
+ * The bad lines of a file in one sentence, by reason: `3 line(s) are not intact rows: line 6 not
+ * JSON (…); lines 9, 12 checksum does not match (…)`. The caller adds what follows from it.
+ */
+export function badLinesText(file: string, problems: readonly BadLine[]): string {
+  const byReason = new Map<BadLineReason, number[]>();
+  for (const p of problems) byReason.set(p.reason, [...(byReason.get(p.reason) ?? []), p.line]);
+  const lines = (ls: number[]) =>
+    `${ls.length > 1 ? 'lines' : 'line'} ${ls.slice(0, 10).join(', ')}${ls.length > 10 ? `, … (${ls.length})` : ''}`;
+  const parts = [...byReason].map(([reason, ls]) => `${lines(ls)}: ${REASONS[reason]}`);
+  return `${file}: ${problems.length} line(s) are not intact rows (${parts.join('; ')})`;
 }
 
 /** The learner fit a row belongs to (the rows of a λ list's variants share it): cell and learner id. */
