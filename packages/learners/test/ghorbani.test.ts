@@ -15,7 +15,9 @@ import { describe, expect, it } from 'vitest';
 import {
   activation,
   drawFirstLayer,
+  forward,
   gradients,
+  initTwoLayer,
   network,
   networkOptions,
   neuralTangent,
@@ -232,6 +234,23 @@ describe("nn's protocol options (Ghorbani et al.)", () => {
     );
     disposeDataset(probe);
     disposeDataset(train);
+  });
+
+  it('scalar readout: one a, initialised at 0 (f₀ = c = 0)', () => {
+    const p = initTwoLayer(
+      Rng.fromSeed(4),
+      { width: 6, bias: 0, symmetric: false, outputBias: true, readout: 'scalar' },
+      5,
+      1,
+      1,
+    );
+    expect(p.shared).toBe(true);
+    expect(p.a.shape).toEqual([1, 1]);
+    expect(Array.from(p.a.dataSync())).toEqual([0]);
+    expect(p.w.shape).toEqual([6, 5]);
+    const f = tf.tidy(() => forward(p, tf.ones([3, 5]), activation('quadratic'), 1));
+    expect(Array.from(f.dataSync())).toEqual([0, 0, 0]);
+    tf.dispose([f, p.w, p.a, p.c!]);
   });
 
   it('scalar readout: gradients match central finite differences of a float64 reference', () => {

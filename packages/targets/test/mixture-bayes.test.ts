@@ -30,7 +30,7 @@ describe('mixture Bayes error', () => {
       ] as const) {
         const { stdout } = await promisify(execFile)('python3', [
           reference,
-          JSON.stringify({ d: 16, s, delta, m: 400_000, seed: s }),
+          JSON.stringify({ d: 16, s, delta, m: 250_000, seed: s }),
         ]);
         const mc = JSON.parse(stdout) as { error: number; se: number };
         const exact = mixtureBayes(s, delta).error;
