@@ -77,6 +77,23 @@ export const mixture = defineTargetKind({
   description: 'two-class Gaussian mixture, classes differing in covariance along a subspace; labels ±1',
   options: mixtureOptions,
   dims: (o) => ({ d: o.d, k: 1 }),
+  /**
+   * The Bayes error under the `error` metric, over any x: flat (it depends on s and Δ only),
+   * or per x when x is d (with s = d by default), s or Δ.
+   */
+  theory(o, context) {
+    if (context.metric !== 'error' || context.xs.length === 0) return [];
+    const last = context.xKey.split('.').pop();
+    const at = (x: number) => {
+      if (last === 's' || (last === 'd' && o.s === undefined)) return mixtureBayes(x, o.delta).error;
+      if (last === 'delta') return mixtureBayes(o.s ?? o.d, x).error;
+      return mixtureBayes(o.s ?? o.d, o.delta).error;
+    };
+    const valid = (x: number) =>
+      last === 'delta' ? x > 0 && x < 1 : last === 's' || last === 'd' ? Number.isInteger(x) && x >= 1 : true;
+    const points = context.xs.filter(valid).map((x) => ({ x, y: at(x) }));
+    return points.length ? [{ label: 'Bayes error', metric: 'error', points }] : [];
+  },
   create(o, { rng }): Target {
     const { d, delta } = o;
     const s = o.s ?? d;

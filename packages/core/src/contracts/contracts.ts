@@ -98,6 +98,12 @@ export interface FitContext {
   readonly log: Logger;
   /** Present when the runner records learning curves. */
   readonly monitor?: TrainingMonitor;
+  /**
+   * The cell's target, for learners that draw fresh samples from it while they train (nn's
+   * `samples: online`); every draw comes from the fit's own `rng`. The runner gives it; a fit called
+   * by hand may not.
+   */
+  readonly target?: Target;
   /** Related tasks of the target (e.g. `source` of a transfer target) a learner may sample from. */
   readonly tasks?: Readonly<Record<string, Target>>;
   /**

@@ -298,6 +298,7 @@ function fitContext(
       ...(levels ? { levels } : {}),
       record: (entry) => trace.push({ ...entry }),
     },
+    target,
     ...(target.structure.tasks ? { tasks: target.structure.tasks } : {}),
     createLearner: (entry) => c.registry.createLearner(entry),
   };

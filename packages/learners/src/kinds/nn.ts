@@ -2,7 +2,9 @@
  * `nn`: a two-layer network f(x) = s·Σ_j a_j σ(⟨w_j, x⟩ + b_j) + c trained by gradient descent —
  * full-batch GD, mini-batch SGD or Adam — with a parametrization (standard | ntk | mean-field),
  * optional symmetric init (f₀ ≡ 0), per-layer learning rates, schedules and weight decay, MSE or
- * logistic loss, and early stopping on a held-out split (training/train-two-layer.ts). Every
+ * logistic loss, and early stopping on a held-out split (training/train-two-layer.ts). Ghorbani et
+ * al.'s protocol is expressible: a shared scalar readout from 0, online SGD on fresh samples of the
+ * target, ×N learning rates (lrScale) and an end-of-run decay (schedule end-decay). Every
  * `recordEvery` steps the training loop records train loss, test risk and (when the target has a
  * subspace U) the alignment ‖WUᵀ‖²/‖W‖² in the row's `trace`.
  */
@@ -10,11 +12,12 @@ import { defineLearnerKind, type LearnerFactory, options, type Predictor, z } fr
 import { activation, activationOption } from '../activations/index.js';
 import { trainingEstimate } from '../cost.js';
 import { lossOption } from '../training/loss.js';
-import { batchSize } from '../training/samples.js';
-import { scheduleOption } from '../training/schedules.js';
-import { totalSteps, trainTwoLayer } from '../training/train-two-layer.js';
+import { batchSize, sampleModes } from '../training/samples.js';
+import { decayOption, scheduleOption } from '../training/schedules.js';
+import { lrScales, totalSteps, trainTwoLayer } from '../training/train-two-layer.js';
 import { initTwoLayer, parametrizations, scales, twoLayerPredictor } from '../training/two-layer.js';
 import { optimizers } from '../training/update.js';
+import { quadraticWidthTheory } from '../readout/quadratic-theory.js';
 
 const perLayer = z.union([
   z.number().min(0),
@@ -39,12 +42,31 @@ export const networkOptions = options({
     .min(0)
     .default(1)
     .describe("c's learning rate as a factor on the readout lr, without the parametrization's ×N"),
+  readout: z
+    .enum(['vector', 'scalar'])
+    .default('vector')
+    .describe(
+      'vector: a readout a_j per neuron; scalar: one a shared by all neurons, init 0 (Ghorbani et al.’s constant_a): f = s·a·Σ_j σ(⟨w_j,x⟩ + b_j) + c',
+    ),
   train: z.enum(['both', 'first', 'readout']).default('both').describe('which layers train'),
   optimizer: z.enum(optimizers).default('gd').describe('full-batch GD, mini-batch SGD, or Adam (mini-batch)'),
   batchSize: z.number().int().min(1).default(256).describe('mini-batch size for sgd and adam'),
+  samples: z
+    .enum(sampleModes)
+    .default('data')
+    .describe(
+      'data: batches from the n training samples; online: every step batchSize fresh samples from the target (one pass, Ghorbani et al.), drawn from the fit’s seed',
+    ),
   lr: perLayer.default(0.1).describe('learning rate, or { first, readout }'),
+  lrScale: z
+    .enum(lrScales)
+    .default('parametrization')
+    .describe(
+      "factor on W's, b's and a's learning rates: the parametrization's (×N for mean-field, else ×1), width (×N whatever the parametrization, Ghorbani et al.), or none; c's is outputBiasLr × the readout lr, never scaled",
+    ),
   schedule: scheduleOption,
   stepEvery: z.number().int().min(1).default(1000).describe('steps between ×0.1 drops for schedule: step'),
+  decay: decayOption,
   weightDecay: perLayer.default(0).describe('weight decay, or { first, readout }'),
   loss: lossOption,
   steps: z.number().int().min(1).optional().describe('training steps (default 1000)'),
@@ -79,6 +101,14 @@ export const networkOptions = options({
   if (o.train === 'first' && wd.readout > 0 && typeof o.weightDecay !== 'number')
     fail('weightDecay', 'weight decay on the readout, which does not train (train: first)');
   if (o.optimizer === 'gd' && o.epochs !== undefined) fail('epochs', 'full-batch gd counts steps; use steps');
+  if (o.samples === 'online' && o.optimizer === 'gd')
+    fail('optimizer', 'samples: online draws batchSize fresh samples a step: use optimizer sgd or adam');
+  if (o.samples === 'online' && o.epochs !== undefined)
+    fail('epochs', 'samples: online never passes over the training set: give steps');
+  if (o.readout === 'scalar' && o.symmetric)
+    fail('symmetric', 'symmetric init pairs opposite readouts; a scalar readout has one: drop symmetric');
+  const decayed = o.decay.map((drop) => drop.from);
+  if (new Set(decayed).size !== decayed.length) fail('decay', 'two drops start at the same fraction');
 });
 
 export type NetworkOptions = z.output<typeof networkOptions>;
@@ -90,6 +120,13 @@ export const network: LearnerFactory = defineLearnerKind({
   options: networkOptions,
   estimate: (o, s) =>
     trainingEstimate(totalSteps(o, s.n), batchSize(o, s.n), 2 * o.width * (s.d + s.k), o.width, s),
+  // with σ = z² on a quadratic target: the best fit of rank ≤ N (one sign with a scalar readout)
+  theory: (o, context) =>
+    quadraticWidthTheory(
+      'nn',
+      { activation: o.activation, bias: o.bias, intercept: o.outputBias, scalar: o.readout === 'scalar' },
+      context,
+    ),
   create(o) {
     const sigma = activation(o.activation);
     return {

@@ -9,6 +9,7 @@ import { featureRidgeEstimate, kernelRidgeEstimate } from '../cost.js';
 import { firstLayerOptions } from '../readout/first-layer.js';
 import { interceptOption, ridgeOptions } from '../readout/options.js';
 import { fitNeuralTangent } from '../readout/tangent.js';
+import { quadraticWidthTheory } from '../readout/quadratic-theory.js';
 
 export const neuralTangentOptions = options({
   ...firstLayerOptions,
@@ -34,6 +35,8 @@ export const neuralTangent: LearnerFactory = defineLearnerKind({
     o.width * s.d <= s.n
       ? featureRidgeEstimate(o.width * s.d, 2 * (s.n + s.testN) * o.width * s.d, o, s)
       : kernelRidgeEstimate(2 * (s.d + o.width), o, s),
+  // with σ = z² on a quadratic target: the population risk against the width (readout/quadratic-theory.ts)
+  theory: (o, context) => quadraticWidthTheory('nt', o, context),
   create(o) {
     const sigma = activation(o.activation);
     return { fit: (train, ctx) => fitNeuralTangent(o, sigma, train, ctx) };

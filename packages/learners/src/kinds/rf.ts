@@ -10,6 +10,7 @@ import { activation } from '../activations/index.js';
 import { featureRidgeEstimate } from '../cost.js';
 import { drawFirstLayer, firstLayerOptions, readFirstLayer } from '../readout/first-layer.js';
 import { interceptOption, ridgeOptions } from '../readout/options.js';
+import { quadraticWidthTheory } from '../readout/quadratic-theory.js';
 
 export const randomFeaturesOptions = options({ ...firstLayerOptions, ...ridgeOptions, ...interceptOption });
 
@@ -19,6 +20,8 @@ export const randomFeatures: LearnerFactory = defineLearnerKind({
     'random features ridge: frozen random first layer, readout solved exactly by ridge (primal or dual)',
   options: randomFeaturesOptions,
   estimate: (o, s) => featureRidgeEstimate(o.width, 2 * (s.n + s.testN) * o.width * s.d, o, s),
+  // with σ = z² on a quadratic target: the population risk against the width (readout/quadratic-theory.ts)
+  theory: (o, context) => quadraticWidthTheory('rf', o, context),
   create(o) {
     const sigma = activation(o.activation);
     return {

@@ -131,7 +131,7 @@ export async function trainLoop<S extends Stage>(
   early?: EarlyStopping,
 ): Promise<{ steps: number; stopped: boolean }> {
   const total = stages.reduce((sum, stage) => sum + stage.steps, 0);
-  const batches = new Batches(train, o, ctx.rng);
+  const batches = new Batches(train, o, ctx.rng, ctx.target);
   const recorder = new Recorder(train, trainee, o, ctx, total, early);
   let step = 0;
   try {

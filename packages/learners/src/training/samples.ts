@@ -2,7 +2,7 @@
  * Parts of a training set: the split of the two-stage learners, the held-out part of early stopping,
  * and the mini-batches of a training run.
  */
-import type { Dataset, Rng } from '@regimes/core';
+import { type Dataset, RegimesError, type Rng, type Target } from '@regimes/core';
 import * as tf from '@tensorflow/tfjs-core';
 import type { Optimizer } from './update.js';
 
@@ -30,14 +30,24 @@ export function holdOut(train: Dataset, fraction: number) {
   return { kept, held, dispose: () => tf.dispose([held.x, held.y, kept.x, kept.y]) };
 }
 
-/** How a run batches: an optimizer (full-batch for gd) and a mini-batch size. */
+/** Where a run's batches come from: the training set, or fresh draws from the target every step. */
+export const sampleModes = ['data', 'online'] as const;
+export type SampleMode = (typeof sampleModes)[number];
+
+/** How a run batches: an optimizer (full-batch for gd), a mini-batch size, and where samples come from. */
 export interface Batching {
   readonly optimizer: Optimizer;
   readonly batchSize: number;
+  /** `online`: every step a fresh batch of `batchSize` from the target (absent: `data`). */
+  readonly samples?: SampleMode;
 }
 
-/** The samples in one step's batch out of n: all of them for gd or a batch no smaller than n. */
+/**
+ * The samples in one step's batch out of n: all of them for gd or a batch no smaller than n;
+ * `batchSize` fresh ones in online mode.
+ */
 export function batchSize(o: Batching, n: number): number {
+  if (o.samples === 'online') return o.batchSize;
   return o.optimizer !== 'gd' && o.batchSize < n ? o.batchSize : n;
 }
 
@@ -48,24 +58,42 @@ export function stepsPerEpoch(o: Batching, n: number): number {
 
 /**
  * The batch of each step: the whole training set, or mini-batches that walk through a fresh
- * permutation of it each epoch (drawn from the learner's stream, `batches`, epoch).
+ * permutation of it each epoch (drawn from the learner's stream, `batches`, epoch), or in online
+ * mode `batchSize` fresh samples of the target (drawn from the learner's stream, `online`, step:
+ * the same seed gives the same batches).
  */
 export class Batches {
   private readonly size: number;
   private readonly perEpoch: number;
   private order: Int32Array | undefined;
+  private readonly online: Target | undefined;
 
   constructor(
     private readonly data: Dataset,
     o: Batching,
     private readonly rng: Rng,
+    target?: Target,
   ) {
     this.size = batchSize(o, data.x.shape[0]);
     this.perEpoch = stepsPerEpoch(o, data.x.shape[0]);
+    if (o.samples === 'online') {
+      if (!target)
+        throw new RegimesError(
+          'samples: online draws fresh samples from the target, and this fit was given none',
+          {
+            hint: 'run it through the runner (which passes the cell’s target in FitContext.target), or use samples: data',
+          },
+        );
+      this.online = target;
+    }
   }
 
   /** The batch of `step` (from 1) and what frees it. */
   take(step: number): { batch: Dataset; release(): void } {
+    if (this.online) {
+      const batch = this.online.sample(this.size, this.rng.child('online', step));
+      return { batch, release: () => tf.dispose([batch.x, batch.y]) };
+    }
     const n = this.data.x.shape[0];
     if (this.size === n) return { batch: this.data, release: () => {} };
     const within = (step - 1) % this.perEpoch;

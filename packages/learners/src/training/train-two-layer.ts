@@ -8,7 +8,7 @@ import { activation, type ActivationSpec } from '../activations/index.js';
 import type { Loss } from './loss.js';
 import { type LoopOptions, trainLoop, type Trainee, type Stage } from './loop.js';
 import { holdOut, stepsPerEpoch } from './samples.js';
-import { scheduleFactor, type Schedule } from './schedules.js';
+import { type Drop, scheduleFactor, type Schedule } from './schedules.js';
 import {
   cloneTwoLayer,
   disposeTwoLayer,
@@ -22,6 +22,21 @@ import { descend, ParameterUpdate } from './update.js';
 
 type PerLayer = number | { first: number; readout: number };
 
+export const lrScales = ['parametrization', 'width', 'none'] as const;
+export type LrScale = (typeof lrScales)[number];
+
+/** The factor on the learning rates of W, b and a (never on c's). */
+export function lrFactor(o: { lrScale?: LrScale; parametrization: Parametrization; width: number }): number {
+  switch (o.lrScale ?? 'parametrization') {
+    case 'parametrization':
+      return scales(o.parametrization, o.width).lr;
+    case 'width':
+      return o.width;
+    case 'none':
+      return 1;
+  }
+}
+
 /** The options of `nn` that training reads. */
 export interface TwoLayerTraining extends LoopOptions {
   readonly width: number;
@@ -31,6 +46,13 @@ export interface TwoLayerTraining extends LoopOptions {
   readonly lr: PerLayer;
   readonly schedule: Schedule;
   readonly stepEvery: number;
+  /** The drops of schedule `end-decay`. */
+  readonly decay?: readonly Drop[];
+  /**
+   * The factor on W's, b's and a's learning rates: the parametrization's (default), `width` (× N
+   * whatever the parametrization, as in Ghorbani et al.'s NN runs) or `none` (× 1).
+   */
+  readonly lrScale?: LrScale;
   readonly weightDecay: PerLayer;
   /** The output bias c's learning rate as a factor on the readout's, without the parametrization's factor. */
   readonly outputBiasLr?: number;
@@ -42,7 +64,7 @@ export interface TwoLayerTraining extends LoopOptions {
 
 const pair = (v: PerLayer) => (typeof v === 'number' ? { first: v, readout: v } : v);
 
-/** The run's length: `steps`, or `epochs` passes over n samples, or 1000 steps. */
+/** The run's length: `steps`, or `epochs` passes over n samples, or 1000 steps (epochs do not go with online samples). */
 export function totalSteps(o: TwoLayerTraining, n: number): number {
   return o.steps ?? (o.epochs !== undefined ? o.epochs * stepsPerEpoch(o, n) : 1000);
 }
@@ -54,7 +76,8 @@ function twoLayerTrainee(
   total: number,
 ): Trainee<Stage> & { readonly params: TwoLayer; dispose(): void } {
   const sigma = activation(o.activation);
-  const { output: s, lr: lrScale } = scales(o.parametrization, o.width);
+  const { output: s } = scales(o.parametrization, o.width);
+  const lrScale = lrFactor(o);
   const lr = pair(o.lr);
   const wd = pair(o.weightDecay);
   const trainFirst = o.train !== 'readout';
@@ -69,7 +92,7 @@ function twoLayerTrainee(
     predict: (x) => forward(params, x, sigma, s),
     firstLayer: () => params.w,
     update(batch, _stage, step) {
-      const schedule = scheduleFactor(o.schedule, step - 1, total, o.stepEvery);
+      const schedule = scheduleFactor(o.schedule, step - 1, total, { every: o.stepEvery, decay: o.decay });
       const factor = schedule * lrScale;
       const p = params;
       const [w, b, a, c] = descend(
@@ -93,7 +116,7 @@ function twoLayerTrainee(
           lr.readout * schedule * (o.outputBiasLr ?? 1),
         ],
       );
-      params = { w: w!, b, a: a!, c };
+      params = { w: w!, b, a: a!, c, shared: p.shared };
     },
     dispose: () => {
       for (const update of updates) update.dispose();

@@ -1,5 +1,6 @@
 /**
- * Two-layer networks f(x) = s · Σ_j a_j σ(⟨w_j, x⟩ + b_j) [+ c] with hand-written backward passes
+ * Two-layer networks f(x) = s · Σ_j a_j σ(⟨w_j, x⟩ + b_j) [+ c], or with a shared scalar readout
+ * f(x) = s · a · Σ_j σ(⟨w_j, x⟩ + b_j) [+ c], with hand-written backward passes
  * (a few matMuls, like a numpy implementation), so a training step is one tf.tidy with no tape.
  * The gradients are tested against finite differences of a float64 reference.
  */
@@ -11,7 +12,9 @@ import { type Loss, lossAndSlope } from './loss.js';
 export interface TwoLayer {
   w: tf.Tensor2D; // N×d
   b: tf.Tensor2D | undefined; // 1×N
-  a: tf.Tensor2D; // N×k
+  a: tf.Tensor2D; // N×k, or 1×k when `shared`
+  /** One readout a shared by all neurons (Ghorbani et al.'s `constant_a`): f = s·a·Σ_j σ_j + c. */
+  shared?: boolean;
   /** The output bias c (1×k), outside the output scale s; absent: none. */
   c?: tf.Tensor2D | undefined;
 }
@@ -43,13 +46,19 @@ export function scales(p: Parametrization, width: number) {
  */
 export function initTwoLayer(
   rng: Rng,
-  o: { width: number; bias: number; symmetric: boolean; outputBias?: boolean },
+  o: { width: number; bias: number; symmetric: boolean; outputBias?: boolean; readout?: 'vector' | 'scalar' },
   d: number,
   k: number,
   readoutInit: number,
 ): TwoLayer {
   const half = o.symmetric ? o.width / 2 : o.width;
   const wHalf = randomNormal(rng.child('W'), half, d, 1 / Math.sqrt(d));
+  if (o.readout === 'scalar') {
+    // the shared readout starts at 0, as in Ghorbani et al.'s NN runs (so f₀ ≡ c = 0)
+    const b = o.bias > 0 ? randomNormal(rng.child('b'), 1, o.width, o.bias) : undefined;
+    const c = o.outputBias ? (tf.zeros([1, k]) as tf.Tensor2D) : undefined;
+    return { w: wHalf, a: tf.zeros([1, k]) as tf.Tensor2D, b, c, shared: true };
+  }
   const aHalf = randomNormal(rng.child('a'), half, k, readoutInit);
   const bHalf = o.bias > 0 ? randomNormal(rng.child('b'), 1, half, o.bias) : undefined;
   const c = o.outputBias ? (tf.zeros([1, k]) as tf.Tensor2D) : undefined;
@@ -66,12 +75,13 @@ export function disposeTwoLayer(p: TwoLayer): void {
 }
 
 export function cloneTwoLayer(p: TwoLayer): TwoLayer {
-  return { w: p.w.clone(), a: p.a.clone(), b: p.b?.clone(), c: p.c?.clone() };
+  return { w: p.w.clone(), a: p.a.clone(), b: p.b?.clone(), c: p.c?.clone(), shared: p.shared };
 }
 
-/** s·σ(xWᵀ + b)a [+ c] from the hidden layer h = σ(xWᵀ + b). Inside tidy. */
+/** s·σ(xWᵀ + b)a [+ c] (shared: s·(Σ_j h_j)·a) from the hidden layer h = σ(xWᵀ + b). Inside tidy. */
 const output = (p: TwoLayer, h: tf.Tensor2D, s: number): tf.Tensor2D => {
-  const f = tf.mul(tf.matMul(h, p.a), s) as tf.Tensor2D;
+  // shared: (Σ_j h_j)·a by broadcasting (n×1 times 1×k), no matMul with an inner size of 1
+  const f = tf.mul(p.shared ? tf.mul(tf.sum(h, 1, true), p.a) : tf.matMul(h, p.a), s) as tf.Tensor2D;
   return p.c ? (tf.add(f, p.c) as tf.Tensor2D) : f;
 };
 
@@ -91,7 +101,8 @@ export interface Gradients {
 
 /**
  * The loss and its gradients by hand: da = s·hᵀ∂f, dz = s·(∂f aᵀ) ⊙ σ'(z), dW = dzᵀx, db = Σ_i dz,
- * dc = Σ_i ∂f. Inside tidy.
+ * dc = Σ_i ∂f; with a shared readout da = s·(h·1)ᵀ∂f and ∂f aᵀ (n×1) broadcasts over the neurons.
+ * Inside tidy.
  */
 export function gradients(
   p: TwoLayer,
@@ -106,8 +117,12 @@ export function gradients(
   const h = sigma.sigma(pre) as tf.Tensor2D;
   const f = output(p, h, s);
   const { value, slope } = lossAndSlope(loss, f, y);
-  const a = tf.mul(tf.matMul(h, slope, true, false), s) as tf.Tensor2D;
-  const dz = tf.mul(tf.mul(tf.matMul(slope, p.a, false, true), s), sigma.derivative(pre)) as tf.Tensor2D;
+  const a = tf.mul(
+    p.shared ? tf.sum(tf.mul(tf.sum(h, 1, true), slope), 0, true) : tf.matMul(h, slope, true, false),
+    s,
+  ) as tf.Tensor2D;
+  const back = p.shared ? tf.sum(tf.mul(slope, p.a), 1, true) : tf.matMul(slope, p.a, false, true);
+  const dz = tf.mul(tf.mul(back, s), sigma.derivative(pre)) as tf.Tensor2D;
   const w = tf.matMul(dz, x, true, false) as tf.Tensor2D;
   const b = p.b ? (tf.sum(dz, 0, true) as tf.Tensor2D) : undefined;
   const c = p.c ? (tf.sum(slope, 0, true) as tf.Tensor2D) : undefined;
