@@ -225,7 +225,15 @@ describe('dry run and schema', () => {
     expect(r.code).toBe(0);
     expect(r.stdout).toContain('12 cells; shard 2/3 takes 4, 8 (cell, learner) rows');
     expect(r.stdout).toContain('seed=0,n=256  (rf#0, ntk#0)');
-    expect(r.stdout).toMatch(/rf#0\s+4\s+[\d.]+ GFLOP\s+\d+ MiB/);
+    expect(r.stdout).toMatch(/rf#0\s+4\s+[\d.]+ GFLOP\s+(< 1 s|[\d.]+ (s|min|h))\s+\d+ MiB/);
+    // seconds = GFLOP ÷ the backend's GEMM rate measured by the dry run (both printed)
+    const all = /all: ([\d.]+) GFLOP; ≈ (< 1 s|([\d.]+) s) on (\w+) at its measured ([\d.]+) GFLOP\/s/.exec(
+      r.stdout,
+    );
+    expect(all, r.stdout).not.toBeNull();
+    const [, total, , secs, , rate] = all!;
+    if (secs) expect(Number(secs)).toBeCloseTo(Number(total) / Number(rate), -Math.log10(Number(secs) / 10));
+    else expect(Number(total) / Number(rate)).toBeLessThan(1.0001);
     expect(existsSync(join(out, 'results.jsonl'))).toBe(false);
   });
 

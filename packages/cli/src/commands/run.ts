@@ -1,6 +1,7 @@
 /** `regimes run`: validate a spec and run it into a results file, with progress; or a dry run. */
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import {
+  activateBackend,
   type ExperimentResult,
   loadSpecFile,
   type Registry,
@@ -9,6 +10,7 @@ import {
   type Spec,
 } from '@regimes/core';
 import { type Command, InvalidArgumentError } from 'commander';
+import { gemmFigure } from '../backends/gemm.js';
 import { registryModulePath } from '../defaults.js';
 import { registryWith } from '../kinds/registry.js';
 import { resultsFileName, type Shard, writeAtomic } from '../results/files.js';
@@ -86,7 +88,11 @@ export function registerRun(program: Command, setExit: SetExit): void {
 
 async function dryRun(specPath: string, flags: RunFlags): Promise<void> {
   const { plan, registry } = await planSpec(specPath, flags.plugin);
-  process.stdout.write(describePlan(plan, registry, flags.shard));
+  // the backend the run would use, and its half-second GEMM rate: the seconds of the estimate
+  const name = flags.backend ?? plan.spec.backend ?? (process.env.REGIMES_BACKEND || undefined);
+  const { kind } = await activateBackend(registry, name);
+  const calibration = { backend: kind, gflops: await gemmFigure(0.5) };
+  process.stdout.write(describePlan(plan, registry, flags.shard, calibration));
 }
 
 async function run(specPath: string, flags: RunFlags): Promise<ExperimentResult> {

@@ -7,7 +7,27 @@ const gflop = (f: number) =>
 const mib = (b: number) =>
   b >= 2 ** 30 ? `${(b / 2 ** 30).toFixed(1)} GiB` : `${Math.ceil(b / 2 ** 20)} MiB`;
 
-export function describePlan(plan: Plan, registry: Registry, shard?: Shard): string {
+/** The backend a dry run measured: its float32 GEMM rate turns FLOPs into seconds. */
+export interface Calibration {
+  backend: string;
+  gflops: number;
+}
+
+const duration = (s: number) =>
+  s < 1
+    ? '< 1 s'
+    : s < 120
+      ? `${s.toPrecision(2)} s`
+      : s < 7200
+        ? `${(s / 60).toPrecision(2)} min`
+        : `${(s / 3600).toPrecision(2)} h`;
+
+export function describePlan(
+  plan: Plan,
+  registry: Registry,
+  shard?: Shard,
+  calibration?: Calibration,
+): string {
   const cells = shardCells(plan.cells, shard);
   return [
     `spec ${plan.spec.name} (hash ${plan.specHash}): ${plan.cells.length} cells` +
@@ -18,7 +38,7 @@ export function describePlan(plan: Plan, registry: Registry, shard?: Shard): str
     ...cellLines(cells),
     '',
     'work estimate (leading-order dense algebra; the real cost is within a small factor):',
-    ...estimateLines(workPerLearner(plan, registry, cells)),
+    ...estimateLines(workPerLearner(plan, registry, cells), calibration),
     '',
   ].join('\n');
 }
@@ -82,22 +102,29 @@ function targetDims(registry: Registry): (c: Cell) => { d: number; k: number } {
   };
 }
 
-/** The estimate as an aligned table, and the total. */
-function estimateLines(perLearner: ReadonlyMap<string, LearnerWork>): string[] {
-  const table = [['learner', 'rows', 'total', 'largest fit holds']];
+/** The estimate as an aligned table (with seconds at the backend's GEMM rate), and the total. */
+function estimateLines(perLearner: ReadonlyMap<string, LearnerWork>, calibration?: Calibration): string[] {
+  const seconds = (flops: number) => (calibration ? duration(flops / (calibration.gflops * 1e9)) : '');
+  const table = [['learner', 'rows', 'total', ...(calibration ? ['≈ time'] : []), 'largest fit holds']];
   let total = 0;
+  let unknown = false;
   for (const [id, e] of perLearner) {
     total += e.flops;
+    unknown ||= e.unknown;
     table.push([
       id,
       String(e.rows),
       e.unknown ? '(no estimate)' : gflop(e.flops),
+      ...(calibration ? [e.unknown ? '-' : seconds(e.flops)] : []),
       e.unknown ? '-' : mib(e.bytes),
     ]);
   }
   const widths = table[0]!.map((_, i) => Math.max(...table.map((r) => r[i]!.length)));
+  const rate = calibration
+    ? `≈ ${seconds(total)} on ${calibration.backend} at its measured ${calibration.gflops.toFixed(1)} GFLOP/s float32 GEMM rate (a lower bound: solves, elementwise work and transfers run slower)`
+    : "seconds ≈ GFLOP ÷ the backend's GFLOP/s (`regimes backends` measures it), a lower bound";
   return [
     ...table.map((r) => `  ${r.map((v, i) => v.padEnd(widths[i]!)).join('  ')}`.trimEnd()),
-    `  all: ${gflop(total)}; seconds ≈ GFLOP ÷ the backend's GFLOP/s (\`regimes backends\` measures it), a lower bound`,
+    `  all: ${gflop(total)}${unknown ? ' and the fits without an estimate' : ''}; ${rate}`,
   ];
 }
