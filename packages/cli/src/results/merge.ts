@@ -7,6 +7,7 @@ import {
   type BadLine,
   completeRows,
   latestRows,
+  legacySpecHash,
   learnerKey,
   type Plan,
   planOrder,
@@ -70,9 +71,12 @@ export function mergeResults(paths: readonly string[], plan?: Plan): MergeReport
     perFile.push({ path, rows: latestRows(rows) });
   }
   let specHash = plan?.specHash;
+  const all = new Set(inputs.flatMap((i) => Object.keys(i.hashes)));
   if (!specHash) {
-    const all = new Set(inputs.flatMap((i) => Object.keys(i.hashes)));
     if (all.size === 1) specHash = [...all][0];
+  } else if (all.size === 1 && all.has(legacySpecHash(plan!.spec))) {
+    // shards written before sweeps could grow carry the old hash of the same spec
+    specHash = legacySpecHash(plan!.spec);
   }
   const foreign = inputs.flatMap((i) =>
     Object.entries(i.hashes)

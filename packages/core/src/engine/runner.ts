@@ -3,6 +3,7 @@
  * Used by the CLI and directly from TypeScript.
  */
 import { existsSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { activateBackend } from '../registry/backends.js';
 import type { Logger } from '../contracts/contracts.js';
 import { type ExperimentInput, registerInlineKinds } from '../contracts/define.js';
@@ -11,11 +12,13 @@ import {
   type Cell,
   type LearnerPlan,
   type Plan,
+  legacySpecHash,
   planExperiment,
   planOrder,
   rowCount,
   rowKey,
   shardCells,
+  specChanges,
 } from '../spec/plan.js';
 import { type CellContext, runCell, versionsOf } from './cell.js';
 import { memoryBudget } from './budget.js';
@@ -124,14 +127,14 @@ async function execute(
   options: RunOptions,
 ): Promise<ExperimentResult> {
   const { registry } = options;
-  const { writer, previous } = openResults(options, plan, log);
+  const { writer, previous, specHash } = openResults(options, spec, plan, log);
   const { kind: backendKind } = await activateBackend(
     registry,
     options.backend ?? spec.backend ?? process.env.REGIMES_BACKEND,
   );
   const total = rowCount(cells);
   const progress = { rows: [] as ResultRow[], done: 0, ran: 0, skipped: 0, failed: 0 };
-  const work = resumeWork(cells, previous, (old) => {
+  const work = resumeWork(cells, previous, backendKind, log, (old) => {
     progress.rows.push(...old);
     progress.skipped += old.length;
     options.onRow?.(old[old.length - 1]!, ++progress.done, total, true);
@@ -145,7 +148,9 @@ async function execute(
     log,
     signal: options.signal,
     onLearnerRows: (learnerRows) => {
-      for (const row of learnerRows) {
+      for (const computed of learnerRows) {
+        // a file written before sweeps could grow keeps its hash (workers stamp the plan's)
+        const row = computed.specHash === specHash ? computed : { ...computed, specHash };
         writer?.append(row);
         progress.rows.push(row);
         progress.ran++;
@@ -177,7 +182,8 @@ async function execute(
   const { rows, ran, skipped, failed } = progress;
   rows.sort((a, b) => rank(a) - rank(b));
   return {
-    plan,
+    // the hash the rows carry (a legacy file's own)
+    plan: specHash === plan.specHash ? plan : { ...plan, specHash },
     cells,
     rows,
     ran,
@@ -216,16 +222,20 @@ function checkShard(shard: RunOptions['shard']): RunOptions['shard'] {
 }
 
 /**
- * The results file's writer and the rows already in it that stand (`latestRows`), by key; a file
- * of another spec is refused unless `force`, which empties it.
+ * The results file's writer, the rows already in it that stand (`latestRows`) by key, and the spec
+ * hash its rows carry. A spec that only adds sweep values (n, seeds) has the same hash, so its rows
+ * resume and only the new cells run; a file of another spec is refused with the list of what changed
+ * (from the spec.json beside it), unless `force`, which empties it. A file written before sweeps
+ * could grow (`legacySpecHash`) resumes under its old hash.
  */
 function openResults(
   options: RunOptions,
+  spec: Spec,
   plan: Plan,
   log: Logger,
-): { writer: ResultsWriter | undefined; previous: Map<string, ResultRow> } {
+): { writer: ResultsWriter | undefined; previous: Map<string, ResultRow>; specHash: string } {
   const previous = new Map<string, ResultRow>();
-  if (!options.out) return { writer: undefined, previous };
+  if (!options.out) return { writer: undefined, previous, specHash: plan.specHash };
   const writer = new ResultsWriter(options.out);
   if (options.force) writer.truncate();
   const { rows, badLines } = readResults(options.out);
@@ -233,20 +243,40 @@ function openResults(
     log.warn(
       `${options.out}: ignoring ${badLines.length} line(s) that are not rows (${badLines.join(', ')}: cut by a kill, or edited); their rows will be rerun`,
     );
-  const foreign = rows.find((r) => r.specHash !== plan.specHash);
-  if (foreign) {
-    throw new RegimesError(
-      `${options.out} holds rows of a different spec (hash ${foreign.specHash}, this spec is ${plan.specHash})`,
-      { hint: 'use --force to overwrite it, or --out to write somewhere else' },
-    );
-  }
+  const hashes = new Set(rows.map((r) => r.specHash));
+  const legacy = legacySpecHash(spec);
+  const specHash = hashes.size === 1 && hashes.has(legacy) ? legacy : plan.specHash;
+  const foreign = rows.find((r) => r.specHash !== specHash);
+  if (foreign) throw foreignRows(options.out, foreign.specHash, spec, plan.specHash);
   const { rows: complete, incomplete } = completeRows(rows);
   if (incomplete.length) log.warn(`${options.out}: ${incompleteText(incomplete)}; they will be rerun`);
   for (const row of complete) previous.set(row.key, row);
   // A row cut off by a kill leaves no newline; the next row must start on its own line.
   const text = existsSync(options.out) ? readFileSync(options.out, 'utf8') : '';
   if (text.length && !text.endsWith('\n')) writer.appendRaw('\n');
-  return { writer, previous };
+  return { writer, previous, specHash };
+}
+
+/** The refusal of a file of another spec: what changed, when the spec.json beside it says. */
+function foreignRows(out: string, theirs: string, spec: Spec, ours: string): RegimesError {
+  let changes: string[] = [];
+  const copy = join(dirname(out), 'spec.json');
+  try {
+    // plugin paths in the copy are made absolute: not a change of the science
+    const before = parseSpec(JSON.parse(readFileSync(copy, 'utf8')));
+    changes = specChanges({ ...before, plugins: spec.plugins }, spec);
+  } catch {
+    // no copy, or one that no longer parses: the hashes alone
+  }
+  const what = changes.length
+    ? `; what changed (${copy}):\n  ${changes.slice(0, 20).join('\n  ')}${changes.length > 20 ? `\n  … ${changes.length - 20} more` : ''}`
+    : '';
+  return new RegimesError(
+    `${out} holds rows of a different spec (hash ${theirs}, this spec is ${ours})${what}`,
+    {
+      hint: 'adding sweep values (n, seeds) resumes; any other change needs --force (recompute all) or --out (a new folder)',
+    },
+  );
 }
 
 /**
@@ -257,6 +287,8 @@ function openResults(
 function resumeWork(
   cells: readonly Cell[],
   previous: ReadonlyMap<string, ResultRow>,
+  backend: string,
+  log: Logger,
   resumed: (rows: ResultRow[]) => void,
 ): { cell: Cell; todo: LearnerPlan[] }[] {
   const previousByLearner = new Map<string, ResultRow[]>();
@@ -265,14 +297,22 @@ function resumeWork(
     previousByLearner.set(group, [...(previousByLearner.get(group) ?? []), row]);
   }
   const work: { cell: Cell; todo: LearnerPlan[] }[] = [];
+  const otherBackends = new Map<string, number>();
   for (const cell of cells) {
     const todo: LearnerPlan[] = [];
     for (const l of cell.learners) {
       const old = previousByLearner.get(rowKey(cell.key, l.id)) ?? [];
-      if (old.length && old.every(resumable)) resumed(old);
+      // the backend is part of a row's identity: float32 round-off differs between backends
+      const elsewhere = old.find((r) => r.backend !== backend);
+      if (elsewhere) otherBackends.set(elsewhere.backend, (otherBackends.get(elsewhere.backend) ?? 0) + 1);
+      if (old.length && !elsewhere && old.every(resumable)) resumed(old);
       else todo.push(l);
     }
     if (todo.length) work.push({ cell, todo });
   }
+  for (const [other, count] of otherBackends)
+    log.warn(
+      `${count} fit(s) in the results were computed on backend ${other}: rerun on ${backend} (run with -b ${other} to resume them instead)`,
+    );
   return work;
 }

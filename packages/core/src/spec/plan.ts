@@ -98,13 +98,76 @@ function canonical(value: unknown): unknown {
   return value;
 }
 
-/** A hash of everything in the spec that changes the numbers (not its name or description). */
-export function specHash(spec: Spec): string {
-  const { name: _name, description: _description, ...science } = spec;
-  return createHash('sha256')
-    .update(JSON.stringify(canonical(science)))
+/** The keys a sweep sets (zip members included), sorted: which values it takes is left out. */
+function sweptKeys(sweep: Spec['sweep'] | undefined): string[] | undefined {
+  if (!sweep) return undefined;
+  const { zip, ...axes } = sweep;
+  return [...Object.keys(axes), ...[zip ?? []].flat().flatMap((g) => Object.keys(g))].sort();
+}
+
+/**
+ * What makes a row's numbers, given its cell: the spec without its name and description, and of
+ * each sweep only the keys it sets. A row is fixed by this and its cell key (which holds every swept
+ * value), so a spec that adds n values or seeds keeps its hash and its rows; anything else changed
+ * (an option, a metric, the test set, a swept key added) gives a new hash.
+ */
+function hashedPart(spec: Spec): Record<string, unknown> {
+  const { name: _name, description: _description, sweep, learners, ...rest } = spec;
+  return {
+    ...rest,
+    sweep: sweptKeys(sweep),
+    learners: learners.map(({ sweep: own, ...l }) => (own ? { ...l, sweep: sweptKeys(own) } : l)),
+  };
+}
+
+const sha16 = (value: unknown) =>
+  createHash('sha256')
+    .update(JSON.stringify(canonical(value)))
     .digest('hex')
     .slice(0, 16);
+
+/** A hash of everything in the spec that changes the numbers of a row (not which cells the sweep has). */
+export function specHash(spec: Spec): string {
+  return sha16(hashedPart(spec));
+}
+
+/**
+ * The hash before sweeps could grow (0.1.0: the sweep's values included). A results file written
+ * then keeps it: a run that resumes such a file writes its rows under this hash.
+ */
+export function legacySpecHash(spec: Spec): string {
+  const { name: _name, description: _description, ...science } = spec;
+  return sha16(science);
+}
+
+/**
+ * What differs between two specs in what the hash covers, one line per path (`learners[0].width:
+ * 512 → 1024`): why rows of `before` cannot be resumed under `after`.
+ */
+export function specChanges(before: Spec, after: Spec): string[] {
+  const changes: string[] = [];
+  const walk = (a: unknown, b: unknown, path: string) => {
+    if (JSON.stringify(canonical(a)) === JSON.stringify(canonical(b))) return;
+    const objects = a && b && typeof a === 'object' && typeof b === 'object';
+    if (
+      objects &&
+      Array.isArray(a) === Array.isArray(b) &&
+      !(Array.isArray(a) && a.length !== (b as unknown[]).length)
+    ) {
+      const keys = [...new Set([...Object.keys(a as object), ...Object.keys(b as object)])].sort();
+      for (const k of keys)
+        walk(
+          (a as Record<string, unknown>)[k],
+          (b as Record<string, unknown>)[k],
+          Array.isArray(a) ? `${path}[${k}]` : path ? `${path}.${k}` : k,
+        );
+      return;
+    }
+    const show = (v: unknown) => (v === undefined ? '(absent)' : JSON.stringify(v));
+    changes.push(`${path || '(spec)'}: ${show(a)} → ${show(b)}`);
+  };
+  walk(hashedPart(before), hashedPart(after), '');
+  return changes;
 }
 
 function parseSweepKey(key: string, ids: string[], kinds: string[]): SweepTarget | string {
