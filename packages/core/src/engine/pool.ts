@@ -20,7 +20,7 @@ import type { Cell, LearnerPlan, Plan } from '../spec/plan.js';
 import type { ResultRow } from './results.js';
 import { type CellContext, failedRow } from './cell.js';
 import type { Spec } from '../spec/spec.js';
-import { FitTimeoutError, graceSeconds, longTimer } from './supervise.js';
+import { CRASH_HINT, FitTimeoutError, graceSeconds, longTimer } from './supervise.js';
 
 /** Workers that die while starting, in a row, before the run gives up. */
 export const MAX_START_ATTEMPTS = 3;
@@ -285,9 +285,7 @@ export async function runInWorkers(
           const what = culprits.length === 1 ? `learner ${culprits[0]!.id}` : "the cell's data";
           const error = new RegimesError(
             `the worker process running ${what} died (${died}${oom}); resume does not rerun this fit`,
-            {
-              hint: 'lower its size (n, width) or fix the learner, then rerun with --retry-crashed (RunOptions.retryCrashed)',
-            },
+            { hint: CRASH_HINT },
           );
           c.log.warn(`cell ${item.cell.key}: ${error.message.split(';')[0]}`);
           for (const l of culprits) row(l, error);

@@ -24,6 +24,7 @@ import { runInWorkers } from './pool.js';
 import {
   clearCrashes,
   clearInFlight,
+  CRASH_HINT,
   type CrashRecord,
   markInFlight,
   readCrashes,
@@ -213,26 +214,22 @@ async function execute(
   try {
     // fits in flight when an earlier run died, and crashed fits retried on request: alone, in a worker
     const suspects = takeSuspects(work, options, plan, crashes, log);
+    // a retried crash that dies again is recorded anew
+    if (options.out && suspects.retried.size) clearCrashes(options.out, suspects.retried);
     if (suspects.items.length) {
-      if (workersUsable) {
-        await pool(suspects.items, 1);
-        if (options.out) clearCrashes(options.out, suspects.retried);
-      } else if (suspects.deaths >= 2) {
+      if (workersUsable) await pool(suspects.items, 1);
+      // without worker processes: rerun in this process, and a second death in a row is a crash
+      else if (suspects.deaths >= 2) {
+        const reason = `the process died with it in flight in ${suspects.deaths} runs in a row`;
         for (const { cell, todo } of suspects.items)
           for (const l of todo) {
-            const reason = `the process died with it in flight in ${suspects.deaths} runs in a row`;
-            context.onLearnerRows([
-              failedRow(
-                plan,
-                cell,
-                l,
-                backendKind,
-                context.versions,
-                new RegimesError(`learner ${l.id} crashed: ${reason}; resume does not rerun this fit`, {
-                  hint: 'lower its size (n, width) or fix the learner, then rerun with --retry-crashed (RunOptions.retryCrashed)',
-                }),
-              ),
-            ]);
+            const error = new RegimesError(
+              `learner ${l.id} crashed: ${reason}; resume does not rerun this fit`,
+              {
+                hint: CRASH_HINT,
+              },
+            );
+            context.onLearnerRows([failedRow(plan, cell, l, backendKind, context.versions, error)]);
             if (options.out)
               recordCrash(options.out, { specHash: plan.specHash, fit: rowKey(cell.key, l.id), reason });
           }

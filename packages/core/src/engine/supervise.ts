@@ -106,6 +106,10 @@ export function readInFlight(out: string): InFlight | undefined {
   return undefined;
 }
 
+/** The way out, for the row of a fit that crashed its process. */
+export const CRASH_HINT =
+  'lower its size (n, width) or fix the learner, then rerun with --retry-crashed (RunOptions.retryCrashed)';
+
 /** One fit that crashed the process running it: `<results>.crashed`, one JSON object a line. */
 export interface CrashRecord {
   specHash: string;
