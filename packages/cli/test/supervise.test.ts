@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadSpecFile, type Logger, type ResultRow, readResults } from '@regimes/core';
 import { afterEach, describe, expect, it } from 'vitest';
+import { durationArg } from '../src/commands/run.js';
 import { runExperiment } from '../src/index.js';
 
 const root = fileURLToPath(new URL('../../..', import.meta.url));
@@ -70,6 +71,15 @@ function expectRogueRows(rows: readonly ResultRow[], ns: number[]): void {
     expect(rows.find((r) => r.key === `n=${n}|mean#0`)!.status).toBe('ok');
   }
 }
+
+describe('--timeout', () => {
+  it('takes a duration with a unit, or seconds, and says what to write otherwise', () => {
+    expect([durationArg('10m'), durationArg('90'), durationArg('1.5h')]).toEqual([600, 90, 5400]);
+    expect(() => durationArg('ten minutes')).toThrow(
+      /give seconds \(30\) or a number with a unit: 500ms, 30s, 10m/,
+    );
+  });
+});
 
 describe('time budgets with -j 1', () => {
   it('abort a fit through its signal, and kill the worker of one that ignores it; the sweep goes on', async () => {
