@@ -156,14 +156,22 @@ export function clearCrashes(out: string, fits?: ReadonlySet<string>): void {
   else rmSync(crashedPath(out), { force: true });
 }
 
+let ownChannel = false;
+
+/** This process is a worker of the pool: its IPC channel is its own to unreference during fits. */
+export function ownIpcChannel(): void {
+  ownChannel = true;
+}
+
 /**
  * Calls `settle` if the event loop empties while the returned watch is on: a fit awaiting a promise
  * that nothing (no timer, I/O, child process or worker) can ever resolve — Node would otherwise end
- * the process with the fit's rows missing. In a worker the IPC channel keeps the loop alive, so
- * it is unreferenced while the watch is on.
+ * the process with the fit's rows missing. In a worker of the pool the IPC channel keeps the loop
+ * alive, so it is unreferenced while the watch is on (another process's channel, a test runner's,
+ * is left alone).
  */
 export function watchUnsettled(settle: () => void): () => void {
-  const channel = (process as { channel?: { ref(): void; unref(): void } }).channel;
+  const channel = ownChannel ? (process as { channel?: { ref(): void; unref(): void } }).channel : undefined;
   channel?.unref();
   process.once('beforeExit', settle);
   return () => {

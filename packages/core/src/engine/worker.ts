@@ -12,10 +12,12 @@ import { type Plan, planExperiment } from '../spec/plan.js';
 import type { WorkerMessage, WorkerRequest } from './pool.js';
 import type { Registry } from '../registry/registry.js';
 import { runCell, versionsOf } from './cell.js';
-import { guardUncaught } from './supervise.js';
+import { guardUncaught, ownIpcChannel } from './supervise.js';
 
 // what a fit's timers throw after the fit ended is logged, not the end of this worker (supervise.ts)
 guardUncaught();
+// a fit whose promise can never settle is seen when the loop empties: the channel must not hold it
+ownIpcChannel();
 
 // The real exit, taken before any fit runs: during a fit `process.exit` throws (cell.ts), so that a
 // plugin cannot end the process, but the worker's own exits must still end it.
