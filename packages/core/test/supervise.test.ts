@@ -12,7 +12,7 @@ import { options } from '../src/contracts/options.js';
 import { readResults } from '../src/engine/results.js';
 import { runExperiment } from '../src/engine/runner.js';
 import { Registry } from '../src/registry/registry.js';
-import { parseDuration } from '../src/spec/duration.js';
+import { durationText, parseDuration } from '../src/spec/duration.js';
 import { planExperiment, specHash } from '../src/spec/plan.js';
 import { parseSpec, type SpecInput } from '../src/spec/spec.js';
 import { testPlugin } from './helpers.js';
@@ -78,6 +78,12 @@ describe('time budgets', () => {
     for (const bad of ['soon', '0s', -1, '10 minutes', '40d'])
       expect(parseDuration(bad)).toMatchObject({ ok: false });
     expect(parseDuration('soon')).toMatchObject({ problem: expect.stringMatching(/500ms, 30s, 10m, 2h/) });
+    // the budget a timeout's hint suggests is written as a spec takes it, and is at least the value
+    for (const seconds of [0.8, 60, 119.5, 2400, 7200, 86400 * 3]) {
+      const parsed = parseDuration(durationText(seconds));
+      expect(parsed.ok && parsed.seconds >= seconds && parsed.seconds < seconds * 1.1 + 1).toBe(true);
+    }
+    expect(durationText(2400)).toBe('40m');
   });
 
   it("is a learner's `timeout:`, outside the spec's hash, and cannot be swept", () => {

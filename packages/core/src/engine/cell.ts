@@ -56,7 +56,7 @@ export interface CellContext {
    * its data are drawn, then each learner from its fit to its rows (with its fit's budget while it
    * fits). For the in-flight marker (in-process) and the pool's watchdog (in a worker).
    */
-  busy?: (cell: Cell, learners: readonly LearnerPlan[], budget?: number) => void;
+  busy?: (cell: Cell, learners: readonly LearnerPlan[], phase: 'data' | 'fit', budget?: number) => void;
 }
 
 /** The part of a row that does not depend on the fit. */
@@ -140,7 +140,7 @@ export async function runCell(
   let train: Dataset | undefined;
   let test: CellTestSet | undefined;
   try {
-    c.busy?.(cell, learners);
+    c.busy?.(cell, learners, 'data');
     checkDataBudget(fitSize(c.registry, plan, cell), c.memory);
     const factory = c.registry.get('target', cell.target.kind);
     // The target's random structure depends on the replicate seed only: the same U for every n.
@@ -259,7 +259,7 @@ async function runLearner(
       const learner = s.c.registry.get('learner', l.kind).create(l.options);
       return learner.fit(s.train, fitContext(s, l, base.key, trace, monitorTensors, signal));
     });
-    s.c.busy?.(s.cell, [l]);
+    s.c.busy?.(s.cell, [l], 'fit');
     const fitSeconds = (performance.now() - t0) / 1000;
     const measure = (p: Predictor, b: RowBase) => measuredRow(s, p, b, trace, fitSeconds);
     if (!predictor.variants?.length) return [await measure(predictor, { ...base, fitRows: 1 })];
@@ -339,7 +339,7 @@ async function supervisedFit(
       ),
     ),
   );
-  s.c.busy?.(s.cell, [l], budget);
+  s.c.busy?.(s.cell, [l], 'fit', budget);
   // an error the fit throws from a timer or a promise nobody awaits is its failure, not the process's end
   const { running, end } = scopedFit(rowKey(s.cell.key, l.id), s.c.log, stop, () => fit(controller.signal));
   let abandoned = false;

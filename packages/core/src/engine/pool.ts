@@ -46,7 +46,7 @@ export type WorkerMessage =
   | { type: 'rows'; rows: ResultRow[] }
   | { type: 'done' }
   /** The learners whose rows a death would now cost; `budget` (s) while one of them fits with one. */
-  | { type: 'busy'; learners: string[]; budget?: number }
+  | { type: 'busy'; learners: string[]; phase: 'data' | 'fit'; budget?: number }
   | { type: 'progress'; key: string; done: number; total: number }
   | { type: 'log'; level: 'debug' | 'info' | 'warn'; message: string };
 
@@ -159,9 +159,16 @@ class Worker {
   async run(
     item: Item,
     onRows: (rows: ResultRow[]) => void,
-  ): Promise<{ lost: LearnerPlan[]; died?: string; culprits: LearnerPlan[]; timedOut?: FitTimeoutError }> {
+  ): Promise<{
+    lost: LearnerPlan[];
+    died?: string;
+    culprits: LearnerPlan[];
+    phase: 'data' | 'fit';
+    timedOut?: FitTimeoutError;
+  }> {
     const reported = new Set<string>();
     let busy: string[] = [];
+    let phase: 'data' | 'fit' = 'data';
     let fatal: string | undefined;
     let timedOut: FitTimeoutError | undefined;
     let watchdog: { clear(): void } | undefined;
@@ -170,6 +177,7 @@ class Worker {
       (m) => {
         if (m.type === 'busy') {
           busy = m.learners;
+          phase = m.phase;
           watchdog?.clear();
           watchdog = undefined;
           const budget = m.budget;
@@ -199,6 +207,7 @@ class Worker {
     return {
       lost,
       culprits: lost.filter((l) => busy.includes(l.id)),
+      phase,
       ...(why ? { died: why } : {}),
       ...(timedOut ? { timedOut } : {}),
     };
@@ -269,7 +278,7 @@ export async function runInWorkers(
       for (let item = queue.shift(); item; item = queue.shift()) {
         c.signal?.throwIfAborted();
         worker ??= await start();
-        const { lost, died, culprits, timedOut } = await worker.run(item, c.onLearnerRows);
+        const { lost, died, culprits, phase, timedOut } = await worker.run(item, c.onLearnerRows);
         if (!died) continue;
         c.signal?.throwIfAborted();
         workers.delete(worker);
@@ -282,9 +291,12 @@ export async function runInWorkers(
           if (l) row(l, timedOut);
         } else {
           const oom = died.includes('SIGKILL') || died.includes('134') ? ': out of memory?' : '';
-          const what = culprits.length === 1 ? `learner ${culprits[0]!.id}` : "the cell's data";
+          const what =
+            phase === 'fit'
+              ? `learner ${culprits[0]?.id}`
+              : `the cell's data (for ${culprits.length} fit(s))`;
           const error = new RegimesError(
-            `the worker process running ${what} died (${died}${oom}); resume does not rerun this fit`,
+            `the worker process running ${what} died (${died}${oom}); resume does not rerun ${phase === 'fit' ? 'this fit' : 'these fits'}`,
             { hint: CRASH_HINT },
           );
           c.log.warn(`cell ${item.cell.key}: ${error.message.split(';')[0]}`);

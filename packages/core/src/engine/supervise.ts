@@ -15,7 +15,7 @@ import { appendFileSync, existsSync, readFileSync, rmSync, writeFileSync } from 
 import { hostname } from 'node:os';
 import type { Logger } from '../contracts/contracts.js';
 import { RegimesError } from '../contracts/errors.js';
-import { formatDuration } from '../spec/duration.js';
+import { durationText, formatDuration } from '../spec/duration.js';
 import type { Cell, LearnerPlan } from '../spec/plan.js';
 
 /** A fit that ran past its time budget. */
@@ -28,7 +28,7 @@ export class FitTimeoutError extends RegimesError {
       abandoned: `it ignored its abort signal for ${formatDuration(graceSeconds(budget))} and was abandoned`,
     }[stopped];
     super(`learner ${learnerId} ran past its time budget of ${formatDuration(budget)}: ${how}`, {
-      hint: `raise the budget with \`timeout:\` on the learner (e.g. timeout: ${formatDuration(Math.max(60, budget * 4)).replace(' ', '')}) or --timeout, or make the fit smaller`,
+      hint: `raise the budget with \`timeout:\` on the learner (e.g. timeout: ${durationText(Math.max(60, budget * 4))}) or --timeout, or make the fit smaller`,
     });
   }
 }

@@ -81,8 +81,8 @@ async function handle(request: WorkerRequest): Promise<void> {
     memory: s.memory,
     timeout: s.timeout,
     killable: true, // the pool kills this process when a fit ignores its abort past its budget
-    busy: (_cell, busy, budget) =>
-      void send({ type: 'busy', learners: busy.map((l) => l.id), ...(budget ? { budget } : {}) }),
+    busy: (_cell, busy, phase, budget) =>
+      void send({ type: 'busy', learners: busy.map((l) => l.id), phase, ...(budget ? { budget } : {}) }),
     log,
     signal: undefined,
     onLearnerRows: (rows) => void send({ type: 'rows', rows }),

@@ -36,3 +36,10 @@ export function formatDuration(seconds: number): string {
   if (seconds < 7200) return `${Number((seconds / 60).toPrecision(3))} min`;
   return `${Number((seconds / 3600).toPrecision(3))} h`;
 }
+
+/** A duration as a spec or `--timeout` takes it, rounded up to whole units: `90s`, `40m`, `3h`. */
+export function durationText(seconds: number): string {
+  if (seconds < 120) return `${Math.ceil(seconds)}s`;
+  if (seconds < 7200) return `${Math.ceil(seconds / 60)}m`;
+  return `${Math.ceil(seconds / 3600)}h`;
+}
