@@ -13,6 +13,8 @@ import {
   budgetOf,
   FitTimeoutError,
   graceSeconds,
+  LONG_FIT_NOTICE_S,
+  longFitNotice,
   longTimer,
   scopedFit,
   watchUnsettled,
@@ -330,6 +332,10 @@ async function supervisedFit(
           );
       }),
     );
+  } else if (!s.c.killable) {
+    // no budget: a fit that runs for very long is named once, so that a hang is not silent (the pool does it for a worker)
+    const notice = () => s.c.log.warn(longFitNotice(rowKey(s.cell.key, l.id)));
+    timers.push(longTimer(LONG_FIT_NOTICE_S, notice, true));
   }
   const unwatch = watchUnsettled(() =>
     stop(

@@ -16,11 +16,18 @@ import { availableParallelism } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { RegimesError } from '../contracts/errors.js';
-import type { Cell, LearnerPlan, Plan } from '../spec/plan.js';
+import { type Cell, type LearnerPlan, type Plan, rowKey } from '../spec/plan.js';
 import type { ResultRow } from './results.js';
 import { type CellContext, failedRow } from './cell.js';
 import type { Spec } from '../spec/spec.js';
-import { CRASH_HINT, FitTimeoutError, graceSeconds, longTimer } from './supervise.js';
+import {
+  CRASH_HINT,
+  FitTimeoutError,
+  graceSeconds,
+  LONG_FIT_NOTICE_S,
+  longFitNotice,
+  longTimer,
+} from './supervise.js';
 
 /** Workers that die while starting, in a row, before the run gives up. */
 export const MAX_START_ATTEMPTS = 3;
@@ -188,6 +195,13 @@ class Worker {
               timedOut = new FitTimeoutError(id, budget, 'killed');
               this.kill();
             });
+          // no budget: a fit that runs for very long (a busy loop, too) is named once
+          else if (m.phase === 'fit' && id !== undefined)
+            watchdog = longTimer(
+              LONG_FIT_NOTICE_S,
+              () => this.c.log.warn(longFitNotice(rowKey(item.cell.key, id))),
+              true,
+            );
         }
         if (m.type === 'rows') {
           const id = m.rows[0]!.learner.id;

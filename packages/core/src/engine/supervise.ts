@@ -33,6 +33,14 @@ export class FitTimeoutError extends RegimesError {
   }
 }
 
+/** After this long, a fit without a time budget is named in a warning (once): a hang is not silent. */
+export const LONG_FIT_NOTICE_S = 1800;
+
+/** The warning for a fit without a budget that has run for LONG_FIT_NOTICE_S. */
+export function longFitNotice(fit: string): string {
+  return `${fit}: still fitting after ${formatDuration(LONG_FIT_NOTICE_S)}, with no time budget; if it hangs, stop the run (a rerun resumes) and give it one: \`timeout:\` on the learner, or --timeout`;
+}
+
 /** How long a fit may go on after its abort signal before it is stopped from outside: a tenth of its budget, 1 s to 60 s. */
 export function graceSeconds(budget: number): number {
   return Math.min(60, Math.max(1, budget / 10));
@@ -43,12 +51,16 @@ export function budgetOf(l: LearnerPlan, runTimeout: number | undefined): number
   return l.timeout ?? runTimeout;
 }
 
-/** setTimeout for up to 30 days (a single timer overflows past 2³¹ − 1 ms, about 24.8 days). */
-export function longTimer(seconds: number, action: () => void): { clear(): void } {
+/**
+ * setTimeout for up to 30 days (a single timer overflows past 2³¹ − 1 ms, about 24.8 days);
+ * `weak`: it does not keep the process alive.
+ */
+export function longTimer(seconds: number, action: () => void, weak = false): { clear(): void } {
   const MAX = 2 ** 31 - 1;
   let handle: NodeJS.Timeout;
   const arm = (ms: number) => {
     handle = setTimeout(() => (ms > MAX ? arm(ms - MAX) : action()), Math.min(ms, MAX));
+    if (weak) handle.unref();
   };
   arm(seconds * 1000);
   return { clear: () => clearTimeout(handle) };
