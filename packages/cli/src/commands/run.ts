@@ -4,6 +4,7 @@ import {
   activateBackend,
   type ExperimentResult,
   loadSpecFile,
+  parseDuration,
   type Registry,
   type ResultRow,
   runExperiment,
@@ -27,8 +28,17 @@ interface RunFlags extends PluginFlags {
   quiet?: boolean;
   jobs: number;
   memory?: number;
+  timeout?: number;
+  retryCrashed?: boolean;
   shard?: Shard;
   dryRun?: boolean;
+}
+
+/** A time budget: `30s`, `10m`, `2h`, or seconds. */
+export function durationArg(value: string): number {
+  const parsed = parseDuration(value);
+  if (!parsed.ok) throw new InvalidArgumentError(parsed.problem);
+  return parsed.seconds;
 }
 
 function positiveInt(value: string): number {
@@ -70,6 +80,15 @@ export function registerRun(program: Command, setExit: SetExit): void {
       '--memory <size>',
       'memory the run may use, e.g. 16G (default: what is free at the start); a fit that needs more is refused as an error row',
       memoryArg,
+    )
+    .option(
+      '--timeout <duration>',
+      'time budget of each fit without its own `timeout:`, e.g. 30s, 10m, 2h (default: none); past it the fit is aborted, and killed with its worker process if it ignores that; it is an error row',
+      durationArg,
+    )
+    .option(
+      '--retry-crashed',
+      'rerun the fits that crashed the process running them in an earlier run (default: keep their error rows)',
     )
     .option(
       '--shard <i/N>',
@@ -157,6 +176,8 @@ async function runWithProgress(
       source: paths.specPath,
       jobs: flags.jobs,
       ...(flags.memory ? { memory: flags.memory } : {}),
+      ...(flags.timeout ? { timeout: flags.timeout } : {}),
+      ...(flags.retryCrashed ? { retryCrashed: true } : {}),
       ...(flags.shard ? { shard: flags.shard } : {}),
       workers: { registryModule: registryModulePath(), plugins: flags.plugin },
       onStart: (total, resumed) => {

@@ -76,6 +76,13 @@ export function specJsonSchema(registry?: Registry): JsonSchema {
           description: 'names the learner in rows and sweep keys',
         },
         sweep: { ...sweep, description: "this learner's own grid over its options" },
+        timeout: {
+          anyOf: [
+            { type: 'number', exclusiveMinimum: 0 },
+            { type: 'string', pattern: '^\\s*\\d+(\\.\\d+)?([eE][+-]?\\d+)?\\s*(ms|s|m|h|d)?\\s*$' },
+          ],
+          description: 'time budget of each fit: seconds, or 500ms, 30s, 10m, 2h, 1d',
+        },
       },
       'learner',
     ),

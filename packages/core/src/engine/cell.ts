@@ -9,6 +9,16 @@ import { datasetChunks, sampledChunks } from '../contracts/chunks.js';
 import { disposeDataset } from '../contracts/contracts.js';
 import { DivergenceError, NumericalError, PluginError, RegimesError } from '../contracts/errors.js';
 import { checkDataBudget, checkFitBudget, fitSize } from './budget.js';
+import {
+  budgetOf,
+  FitTimeoutError,
+  graceSeconds,
+  LONG_FIT_NOTICE_S,
+  longFitNotice,
+  longTimer,
+  scopedFit,
+  watchUnsettled,
+} from './supervise.js';
 import type { Registry } from '../registry/registry.js';
 import { Rng } from '../rng/rng.js';
 import { type Cell, type LearnerPlan, type Plan, rowKey } from '../spec/plan.js';
@@ -36,6 +46,19 @@ export interface CellContext {
   /** Receives each learner's rows as soon as they exist (written and flushed by the caller). */
   onLearnerRows: (rows: ResultRow[]) => void;
   onFitProgress?: ((key: string, done: number, total: number) => void) | undefined;
+  /** The run's time budget of a fit, in seconds, for learners without their own `timeout`. */
+  timeout?: number | undefined;
+  /**
+   * Whether a fit that ignores its abort signal past its budget is stopped from outside (a worker
+   * process, killed by the pool). Otherwise the fit's promise is abandoned after the grace period.
+   */
+  killable?: boolean;
+  /**
+   * Names the learners whose rows a death of this process would now cost: all of the cell's while
+   * its data are drawn, then each learner from its fit to its rows (with its fit's budget while it
+   * fits). For the in-flight marker (in-process) and the pool's watchdog (in a worker).
+   */
+  busy?: (cell: Cell, learners: readonly LearnerPlan[], phase: 'data' | 'fit', budget?: number) => void;
 }
 
 /** The part of a row that does not depend on the fit. */
@@ -119,6 +142,7 @@ export async function runCell(
   let train: Dataset | undefined;
   let test: CellTestSet | undefined;
   try {
+    c.busy?.(cell, learners, 'data');
     checkDataBudget(fitSize(c.registry, plan, cell), c.memory);
     const factory = c.registry.get('target', cell.target.kind);
     // The target's random structure depends on the replicate seed only: the same U for every n.
@@ -232,10 +256,12 @@ async function runLearner(
   }) as typeof process.exit;
   try {
     checkFitBudget(s.c.registry, l, fitSize(s.c.registry, s.plan, s.cell), s.c.memory);
-    const learner = s.c.registry.get('learner', l.kind).create(l.options);
-    const ctx = fitContext(s, l, base.key, trace, monitorTensors);
     const t0 = performance.now();
-    predictor = await learner.fit(s.train, ctx);
+    predictor = await supervisedFit(s, l, (signal) => {
+      const learner = s.c.registry.get('learner', l.kind).create(l.options);
+      return learner.fit(s.train, fitContext(s, l, base.key, trace, monitorTensors, signal));
+    });
+    s.c.busy?.(s.cell, [l], 'fit');
     const fitSeconds = (performance.now() - t0) / 1000;
     const measure = (p: Predictor, b: RowBase) => measuredRow(s, p, b, trace, fitSeconds);
     if (!predictor.variants?.length) return [await measure(predictor, { ...base, fitRows: 1 })];
@@ -255,6 +281,7 @@ async function runLearner(
     }
     return rows;
   } catch (error) {
+    if (s.c.signal?.aborted && error === s.c.signal.reason) throw error;
     if (error instanceof DOMException && error.name === 'AbortError') throw error;
     s.c.log.warn(`${base.key}: ${errorMessage(error)}`);
     return [failureRow(failed(error), error, trace)];
@@ -264,6 +291,84 @@ async function runLearner(
     tf.dispose(monitorTensors);
     const leaked = tf.memory().numTensors - tensorsBefore;
     if (leaked > 0) s.c.log.warn(`${base.key}: learner '${l.kind}' leaked ${leaked} tensor(s)`);
+  }
+}
+
+/**
+ * Create the learner and run its fit under supervision: its own AbortSignal (aborted with the run's,
+ * or with a FitTimeoutError when its time budget is spent); without a process that can be killed,
+ * a fit still running `graceSeconds` after that is abandoned (an error row) — a busy loop cannot
+ * be, which is why a run with a budget fits in worker processes. A fit whose promise can never
+ * settle (the event loop empties) fails at once, budget or not.
+ */
+async function supervisedFit(
+  s: CellState,
+  l: LearnerPlan,
+  fit: (signal: AbortSignal) => Promise<Predictor>,
+): Promise<Predictor> {
+  const budget = budgetOf(l, s.c.timeout);
+  const controller = new AbortController();
+  const outer = s.c.signal;
+  const forward = () => controller.abort(outer!.reason);
+  if (outer?.aborted) forward();
+  else outer?.addEventListener('abort', forward, { once: true });
+  let stop!: (error: Error) => void;
+  let stopError: Error | undefined;
+  const stopped = new Promise<never>(
+    (_, reject) =>
+      (stop = (error) => {
+        stopError ??= error;
+        reject(error);
+      }),
+  );
+  const timers: { clear(): void }[] = [];
+  if (budget !== undefined) {
+    timers.push(
+      longTimer(budget, () => {
+        controller.abort(new FitTimeoutError(l.id, budget, 'aborted'));
+        if (!s.c.killable)
+          timers.push(
+            longTimer(graceSeconds(budget), () => stop(new FitTimeoutError(l.id, budget, 'abandoned'))),
+          );
+      }),
+    );
+  } else if (!s.c.killable) {
+    // no budget: a fit that runs for very long is named once, so that a hang is not silent (the pool does it for a worker)
+    const notice = () => s.c.log.warn(longFitNotice(rowKey(s.cell.key, l.id)));
+    timers.push(longTimer(LONG_FIT_NOTICE_S, notice, true));
+  }
+  const unwatch = watchUnsettled(() =>
+    stop(
+      new PluginError(
+        `learner '${l.kind}' (${l.id}): its fit awaits a promise that can never settle (nothing is left to run: no timer, I/O or process)`,
+        { hint: 'fix the learner’s fit (a plugin’s, most likely) so that its promise resolves or rejects' },
+      ),
+    ),
+  );
+  s.c.busy?.(s.cell, [l], 'fit', budget);
+  // an error the fit throws from a timer or a promise nobody awaits is its failure, not the process's end
+  const { running, end } = scopedFit(rowKey(s.cell.key, l.id), s.c.log, stop, () => fit(controller.signal));
+  let abandoned = false;
+  try {
+    return await Promise.race([running, stopped]);
+  } catch (error) {
+    abandoned = error === stopError;
+    const reason: unknown = controller.signal.reason;
+    // past its budget, whatever the fit throws (the signal's reason, an AbortError of its own) is the timeout
+    if (reason instanceof FitTimeoutError && !outer?.aborted)
+      throw error instanceof FitTimeoutError ? error : reason;
+    throw error;
+  } finally {
+    unwatch();
+    end();
+    for (const t of timers) t.clear();
+    outer?.removeEventListener('abort', forward);
+    // an abandoned fit may still settle later: its predictor is freed, its failure ignored
+    if (abandoned)
+      running.then(
+        (p) => p.dispose(),
+        () => {},
+      );
   }
 }
 
@@ -278,6 +383,7 @@ function fitContext(
   key: string,
   trace: Trace,
   monitorTensors: tf.Tensor[],
+  signal: AbortSignal,
 ): FitContext {
   const { target, c } = s;
   const probeX = s.test.head(Math.min(2048, s.test.n));
@@ -289,7 +395,7 @@ function fitContext(
   const fitProgress = c.onFitProgress;
   return {
     rng: s.seedRng.child('cell', s.cell.key).child('learner', l.id),
-    signal: c.signal ?? new AbortController().signal,
+    signal,
     progress: fitProgress ? (done, total) => fitProgress(key, done, total) : () => {},
     log: c.log,
     monitor: {

@@ -1,19 +1,36 @@
 /**
- * `jobs > 1`: cells run in worker processes (tfjs-wasm is single-threaded under Node, so this is
- * how a sweep uses every core). The parent keeps the only writer: workers send rows over IPC and
- * the parent appends them, so a results file never interleaves partial lines. A worker that dies
- * (out of memory, a signal) costs the rows of its cell in progress, recorded as errors; a fresh
- * worker takes the next cell.
+ * Worker processes: with `jobs > 1` (tfjs-wasm is single-threaded under Node, so this is how a
+ * sweep uses every core), and with `jobs: 1` whenever a fit must be supervised (a time budget, or
+ * a fit that crashed a previous run). The parent keeps the only writer: workers send rows over IPC
+ * and the parent appends them, so a results file never interleaves partial lines.
+ *
+ * A worker says which learners a death would cost (`busy`: the cell's while its data are drawn,
+ * then one learner at a time). A fit past its time budget is aborted in the worker; one that
+ * ignores that for the grace period has its worker killed here. A worker that dies costs the row
+ * of the fit it was running (an error row; a crash is also reported to `onCrash`); the cell's other
+ * learners go back on the queue and a fresh worker takes over. A worker that dies while starting
+ * is replaced, up to MAX_START_ATTEMPTS in a row.
  */
 import { type ChildProcess, fork } from 'node:child_process';
 import { availableParallelism } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { RegimesError } from '../contracts/errors.js';
-import type { Cell, LearnerPlan, Plan } from '../spec/plan.js';
+import { type Cell, type LearnerPlan, type Plan, rowKey } from '../spec/plan.js';
 import type { ResultRow } from './results.js';
 import { type CellContext, failedRow } from './cell.js';
 import type { Spec } from '../spec/spec.js';
+import {
+  CRASH_HINT,
+  FitTimeoutError,
+  graceSeconds,
+  LONG_FIT_NOTICE_S,
+  longFitNotice,
+  longTimer,
+} from './supervise.js';
+
+/** Workers that die while starting, in a row, before the run gives up. */
+export const MAX_START_ATTEMPTS = 3;
 
 export interface PoolOptions {
   readonly jobs: number;
@@ -23,6 +40,10 @@ export interface PoolOptions {
   readonly plugins: readonly string[];
   readonly baseDir: string;
   readonly source?: string;
+  /** The run's time budget of a fit (seconds), for learners without their own `timeout`. */
+  readonly timeout?: number;
+  /** Fits whose worker died under them (not by a time budget): for the crash record. */
+  readonly onCrash?: (cell: Cell, learners: readonly LearnerPlan[], reason: string) => void;
 }
 
 /** Messages from a worker (see worker.ts). */
@@ -31,6 +52,8 @@ export type WorkerMessage =
   | { type: 'fatal'; message: string }
   | { type: 'rows'; rows: ResultRow[] }
   | { type: 'done' }
+  /** The learners whose rows a death would now cost; `budget` (s) while one of them fits with one. */
+  | { type: 'busy'; learners: string[]; phase: 'data' | 'fit'; budget?: number }
   | { type: 'progress'; key: string; done: number; total: number }
   | { type: 'log'; level: 'debug' | 'info' | 'warn'; message: string };
 
@@ -45,6 +68,7 @@ export type WorkerRequest =
       plugins: string[];
       baseDir: string;
       source?: string;
+      timeout?: number;
     }
   | { type: 'cell'; index: number; learners: string[] };
 
@@ -59,6 +83,14 @@ function workerFile(): string {
 interface Item {
   cell: Cell;
   todo: LearnerPlan[];
+}
+
+/** A worker that died (a signal, an exit) before it was ready. */
+class WorkerStartError extends RegimesError {
+  constructor(readonly reason: string) {
+    super(`a worker process died while starting (${reason})`);
+  }
+  readonly died = true;
 }
 
 class Worker {
@@ -122,29 +154,77 @@ class Worker {
       if (m.type === 'fatal') fatal = m.message;
       return m.type === 'ready' || m.type === 'fatal';
     });
-    if (fatal || died) throw new RegimesError(`a worker process could not start: ${fatal ?? died}`);
+    if (fatal) throw new RegimesError(`a worker process could not start: ${fatal}`);
+    if (died) throw new WorkerStartError(died);
   }
 
-  /** Run one cell; the learners whose rows never came back are returned with the reason. */
+  /**
+   * Run one cell. Returns the learners whose rows never came back, and if the worker died, why and
+   * which of them it was busy with (`culprits`: the fit in progress, or all while drawing data);
+   * `timedOut` when it was killed for a fit past its budget.
+   */
   async run(
     item: Item,
     onRows: (rows: ResultRow[]) => void,
-  ): Promise<{ lost: LearnerPlan[]; died?: string }> {
+  ): Promise<{
+    lost: LearnerPlan[];
+    died?: string;
+    culprits: LearnerPlan[];
+    phase: 'data' | 'fit';
+    timedOut?: FitTimeoutError;
+  }> {
     const reported = new Set<string>();
+    let busy: string[] = [];
+    let phase: 'data' | 'fit' = 'data';
     let fatal: string | undefined;
+    let timedOut: FitTimeoutError | undefined;
+    let watchdog: { clear(): void } | undefined;
     const { died } = await this.request(
       { type: 'cell', index: item.cell.index, learners: item.todo.map((l) => l.id) },
       (m) => {
+        if (m.type === 'busy') {
+          busy = m.learners;
+          phase = m.phase;
+          watchdog?.clear();
+          watchdog = undefined;
+          const budget = m.budget;
+          const id = m.learners[0];
+          // the worker aborts the fit at its budget; one that ignores that for the grace period is killed
+          if (budget !== undefined && id !== undefined)
+            watchdog = longTimer(budget + graceSeconds(budget), () => {
+              timedOut = new FitTimeoutError(id, budget, 'killed');
+              this.kill();
+            });
+          // no budget: a fit that runs for very long (a busy loop, too) is named once
+          else if (m.phase === 'fit' && id !== undefined)
+            watchdog = longTimer(
+              LONG_FIT_NOTICE_S,
+              () => this.c.log.warn(longFitNotice(rowKey(item.cell.key, id))),
+              true,
+            );
+        }
         if (m.type === 'rows') {
-          reported.add(m.rows[0]!.learner.id);
+          const id = m.rows[0]!.learner.id;
+          reported.add(id);
+          busy = busy.filter((b) => b !== id);
+          watchdog?.clear();
+          watchdog = undefined;
           onRows(m.rows);
         }
         if (m.type === 'fatal') fatal = m.message;
         return m.type === 'done' || m.type === 'fatal';
       },
     );
+    watchdog?.clear();
     const why = fatal ?? died;
-    return { lost: item.todo.filter((l) => !reported.has(l.id)), ...(why ? { died: why } : {}) };
+    const lost = item.todo.filter((l) => !reported.has(l.id));
+    return {
+      lost,
+      culprits: lost.filter((l) => busy.includes(l.id)),
+      phase,
+      ...(why ? { died: why } : {}),
+      ...(timedOut ? { timedOut } : {}),
+    };
   }
 
   stop(): void {
@@ -175,21 +255,36 @@ export async function runInWorkers(
     plugins: [...o.plugins],
     baseDir: o.baseDir,
     ...(o.source ? { source: o.source } : {}),
+    ...(o.timeout !== undefined ? { timeout: o.timeout } : {}),
   };
   const workers = new Set<Worker>();
   const abort = () => workers.forEach((w) => w.kill());
   c.signal?.addEventListener('abort', abort, { once: true });
+  /** A ready worker; one that dies while starting is replaced, MAX_START_ATTEMPTS times in a row at most. */
   const start = async () => {
-    const w = new Worker(env, c);
-    workers.add(w);
-    try {
-      await w.init(init);
-    } catch (error) {
-      w.kill();
-      workers.delete(w);
-      throw error;
+    for (let attempt = 1; ; attempt++) {
+      const w = new Worker(env, c);
+      workers.add(w);
+      try {
+        await w.init(init);
+        return w;
+      } catch (error) {
+        w.kill();
+        workers.delete(w);
+        c.signal?.throwIfAborted();
+        const died = error instanceof WorkerStartError && error.died;
+        if (!died || attempt >= MAX_START_ATTEMPTS)
+          throw died
+            ? new RegimesError(
+                `no worker process could start: ${attempt} in a row died while starting (${error.reason})`,
+                {
+                  hint: 'a plugin that crashes when imported, or too little memory? run with -j 1 (and no timeout) to see the error in this process',
+                },
+              )
+            : error;
+        c.log.warn(`a worker process died while starting (${error.reason}); starting another`);
+      }
     }
-    return w;
   };
   const slot = async () => {
     let worker: Worker | undefined;
@@ -197,14 +292,37 @@ export async function runInWorkers(
       for (let item = queue.shift(); item; item = queue.shift()) {
         c.signal?.throwIfAborted();
         worker ??= await start();
-        const { lost, died } = await worker.run(item, c.onLearnerRows);
+        const { lost, died, culprits, phase, timedOut } = await worker.run(item, c.onLearnerRows);
         if (!died) continue;
         c.signal?.throwIfAborted();
-        const reason = `the worker process running this cell died (${died}${died.includes('SIGKILL') || died.includes('134') ? ': out of memory?' : ''})`;
-        c.log.warn(`cell ${item.cell.key}: ${reason}`);
-        for (const l of lost) c.onLearnerRows([failedRow(plan, item.cell, l, c.backend, c.versions, reason)]);
         workers.delete(worker);
         worker = undefined;
+        const row = (l: LearnerPlan, error: unknown) =>
+          c.onLearnerRows([failedRow(plan, item.cell, l, c.backend, c.versions, error)]);
+        if (timedOut) {
+          const [l] = culprits;
+          c.log.warn(`cell ${item.cell.key}: ${timedOut.message}`);
+          if (l) row(l, timedOut);
+        } else {
+          const oom = died.includes('SIGKILL') || died.includes('134') ? ': out of memory?' : '';
+          const what =
+            phase === 'fit'
+              ? `learner ${culprits[0]?.id}`
+              : `the cell's data (for ${culprits.length} fit(s))`;
+          const error = new RegimesError(
+            `the worker process running ${what} died (${died}${oom}); resume does not rerun ${phase === 'fit' ? 'this fit' : 'these fits'}`,
+            { hint: CRASH_HINT },
+          );
+          c.log.warn(`cell ${item.cell.key}: ${error.message.split(';')[0]}`);
+          for (const l of culprits) row(l, error);
+          if (culprits.length) o.onCrash?.(item.cell, culprits, `${died}${oom}`);
+        }
+        // the cell's other learners did nothing wrong: a fresh worker runs them
+        const rest = lost.filter((l) => !culprits.includes(l));
+        if (rest.length && (culprits.length || timedOut)) queue.unshift({ cell: item.cell, todo: rest });
+        else
+          for (const l of rest)
+            row(l, new RegimesError(`the worker process running this cell died (${died})`));
       }
     } catch (error) {
       queue.length = 0; // the other workers finish their cell and stop

@@ -20,10 +20,20 @@ import {
   shardCells,
   specChanges,
 } from '../spec/plan.js';
-import { type CellContext, runCell, versionsOf } from './cell.js';
+import { type CellContext, failedRow, runCell, versionsOf } from './cell.js';
 import { memoryBudget } from './budget.js';
 import { lockResults } from './lock.js';
 import { runInWorkers } from './pool.js';
+import {
+  clearCrashes,
+  clearInFlight,
+  CRASH_HINT,
+  type CrashRecord,
+  markInFlight,
+  readCrashes,
+  readInFlight,
+  recordCrash,
+} from './supervise.js';
 import { loadPlugins } from '../registry/plugins.js';
 import type { Registry } from '../registry/registry.js';
 import {
@@ -35,6 +45,7 @@ import {
   readResults,
 } from './results.js';
 import { parseSpec, type Spec } from '../spec/spec.js';
+import { MAX_DURATION_S } from '../spec/duration.js';
 
 export interface RunOptions {
   /** The plugins to use (targets, learners, metrics, backends); the spec's `plugins:` are added to it. */
@@ -71,6 +82,18 @@ export interface RunOptions {
   readonly memory?: number;
   /** How a worker process rebuilds the registry: a module exporting `createRegistry()`, plus plugins. */
   readonly workers?: { readonly registryModule: string; readonly plugins?: readonly string[] };
+  /**
+   * Time budget of each fit, in seconds, for learners without their own `timeout:` (default: none).
+   * A fit past its budget is aborted through its AbortSignal, and killed with its worker process if
+   * it ignores that; it is an error row. With a budget, `jobs: 1` fits in one worker process too
+   * (when `workers` is given and no kind is defined in code).
+   */
+  readonly timeout?: number;
+  /**
+   * Rerun the fits recorded as crashing the process that ran them (`<results>.crashed`), in a worker
+   * process. Default: their error rows stand, so one fit that kills its process cannot stop a sweep.
+   */
+  readonly retryCrashed?: boolean;
 }
 
 export interface ExperimentResult {
@@ -106,6 +129,7 @@ export async function runExperiment(
   await loadPlugins(registry, spec.plugins, options.baseDir ?? process.cwd());
   const plan = planExperiment(spec, registry, options.source);
   const jobs = checkJobs(options);
+  checkTimeout(options.timeout);
   const cells = shardCells(plan.cells, checkShard(options.shard));
   const release = options.out ? lockResults(options.out) : undefined;
   try {
@@ -119,7 +143,7 @@ export async function runExperiment(
 async function execute(
   {
     spec,
-    plan,
+    plan: planned,
     cells,
     jobs,
     log,
@@ -127,18 +151,28 @@ async function execute(
   options: RunOptions,
 ): Promise<ExperimentResult> {
   const { registry } = options;
-  const { writer, previous, specHash } = openResults(options, spec, plan, log);
+  const { writer, previous, specHash } = openResults(options, spec, planned, log);
+  // the hash the rows carry: the plan's, or a legacy file's own
+  const plan = specHash === planned.specHash ? planned : { ...planned, specHash };
   const { kind: backendKind } = await activateBackend(
     registry,
     options.backend ?? spec.backend ?? process.env.REGIMES_BACKEND,
   );
   const total = rowCount(cells);
   const progress = { rows: [] as ResultRow[], done: 0, ran: 0, skipped: 0, failed: 0 };
-  const work = resumeWork(cells, previous, backendKind, log, (old) => {
+  const crashes = options.out ? readCrashes(options.out, specHash) : new Map<string, CrashRecord>();
+  const kept = options.retryCrashed ? new Map<string, CrashRecord>() : crashes;
+  const work = resumeWork(cells, previous, backendKind, log, kept, (old) => {
     progress.rows.push(...old);
     progress.skipped += old.length;
+    progress.failed += old.filter((r) => r.status === 'error').length; // a crash's row, kept
     options.onRow?.(old[old.length - 1]!, ++progress.done, total, true);
   });
+  const keptCrashes = [...kept.keys()].filter((fit) => previous.get(fit)?.status === 'error');
+  if (keptCrashes.length)
+    log.warn(
+      `${keptCrashes.length} fit(s) crashed the process running them in an earlier run and are not rerun (${keptCrashes.slice(0, 3).join(', ')}${keptCrashes.length > 3 ? ', ...' : ''}); --retry-crashed reruns them`,
+    );
   options.onStart?.(total, progress.done);
   const context: CellContext = {
     registry,
@@ -147,6 +181,7 @@ async function execute(
     memory: memoryBudget(options.memory) / jobs,
     log,
     signal: options.signal,
+    ...(options.timeout !== undefined ? { timeout: options.timeout } : {}),
     onLearnerRows: (learnerRows) => {
       for (const computed of learnerRows) {
         // a file written before sweeps could grow keeps its hash (workers stamp the plan's)
@@ -160,21 +195,85 @@ async function execute(
     },
     onFitProgress: options.onFitProgress,
   };
-  if (jobs > 1 && work.length > 1) {
-    await runInWorkers(plan, work, context, {
-      jobs: Math.min(jobs, work.length),
+  const workersUsable = Boolean(options.workers) && !inlineKinds(registry).length;
+  const pool = (items: readonly WorkItem[], n: number) =>
+    runInWorkers(plan, items, context, {
+      jobs: n,
       spec,
       backend: backendKind,
       registryModule: options.workers!.registryModule,
       plugins: [...(options.workers!.plugins ?? [])],
       baseDir: options.baseDir ?? process.cwd(),
       ...(options.source ? { source: options.source } : {}),
+      ...(options.timeout !== undefined ? { timeout: options.timeout } : {}),
+      onCrash: (cell, learners, reason) => {
+        if (options.out)
+          for (const l of learners)
+            recordCrash(options.out, { specHash: plan.specHash, fit: rowKey(cell.key, l.id), reason });
+      },
     });
-  } else {
-    for (const { cell, todo } of work) {
-      options.signal?.throwIfAborted();
-      await runCell(plan, cell, todo, context);
+  const budgeted = options.timeout !== undefined || cells.some((c) => c.learners.some((l) => l.timeout));
+  // a process that exits in the middle of the run (a plugin's process.exit outside its fit) must not exit 0
+  const onExit = (code: number) => {
+    process.stderr.write(
+      `error: the process exited (code ${code}) in the middle of the run: something (a plugin?) called process.exit; rerun to resume\n`,
+    );
+    if (!code) process.exitCode = 1;
+  };
+  process.on('exit', onExit);
+  try {
+    // fits in flight when an earlier run died, and crashed fits retried on request: alone, in a worker
+    const suspects = takeSuspects(work, options, plan, crashes, log);
+    // a retried crash that dies again is recorded anew
+    if (options.out && suspects.retried.size) clearCrashes(options.out, suspects.retried);
+    if (suspects.items.length) {
+      if (workersUsable) await pool(suspects.items, 1);
+      // without worker processes: rerun in this process, and a second death in a row is a crash
+      else if (suspects.deaths >= 2) {
+        const reason = `the process died with it in flight in ${suspects.deaths} runs in a row`;
+        for (const { cell, todo } of suspects.items)
+          for (const l of todo) {
+            const error = new RegimesError(
+              `learner ${l.id} crashed: ${reason}; resume does not rerun this fit`,
+              {
+                hint: CRASH_HINT,
+              },
+            );
+            context.onLearnerRows([failedRow(plan, cell, l, backendKind, context.versions, error)]);
+            if (options.out)
+              recordCrash(options.out, { specHash: plan.specHash, fit: rowKey(cell.key, l.id), reason });
+          }
+      } else work.unshift(...suspects.items);
     }
+    if (options.out) clearInFlight(options.out);
+    if (jobs > 1 && work.length > 1) await pool(work, Math.min(jobs, work.length));
+    else if (budgeted && workersUsable && work.length) await pool(work, 1);
+    else {
+      if (budgeted && work.length)
+        log.warn(
+          'time budgets in this process: a fit past its budget is aborted and then abandoned, but one that never yields (a busy loop) cannot be stopped here; worker processes (`workers`, no kinds defined in code) can kill it',
+        );
+      const inSuspects = (cell: Cell, learners: readonly LearnerPlan[]) =>
+        suspects.items.some((i) => i.cell === cell && learners.every((l) => i.todo.includes(l)));
+      if (options.out) {
+        const out = options.out;
+        context.busy = (cell, learners) =>
+          markInFlight(
+            out,
+            plan.specHash,
+            cell,
+            learners,
+            inSuspects(cell, learners) ? suspects.deaths + 1 : 1,
+          );
+      }
+      for (const { cell, todo } of work) {
+        options.signal?.throwIfAborted();
+        await runCell(plan, cell, todo, context);
+      }
+    }
+  } finally {
+    process.off('exit', onExit);
+    if (options.out) clearInFlight(options.out);
   }
   // plan order, whatever order the workers finished in
   const order = planOrder(cells);
@@ -182,8 +281,7 @@ async function execute(
   const { rows, ran, skipped, failed } = progress;
   rows.sort((a, b) => rank(a) - rank(b));
   return {
-    // the hash the rows carry (a legacy file's own)
-    plan: specHash === plan.specHash ? plan : { ...plan, specHash },
+    plan,
     cells,
     rows,
     ran,
@@ -194,13 +292,68 @@ async function execute(
   };
 }
 
+type WorkItem = { cell: Cell; todo: LearnerPlan[] };
+
+/** The kinds defined in code (`defineTarget`, ... in the spec object): they cannot cross a process boundary. */
+function inlineKinds(registry: Registry) {
+  return registry.plugins.filter((p) => p.manifest.name.startsWith('inline:'));
+}
+
+function checkTimeout(timeout: number | undefined): void {
+  if (timeout !== undefined && !(timeout > 0 && timeout <= MAX_DURATION_S))
+    throw new RegimesError(`timeout ${timeout}: give a time budget in seconds, above 0 and at most 30 days`);
+}
+
+/**
+ * The fits to run first, each alone in a worker process: those named in `<results>.inflight` (a run
+ * died while they ran: they crashed it, or it was killed from outside — a rerun in a worker tells
+ * which, without risking this process), and with `retryCrashed` the fits recorded as crashes.
+ * They are taken out of `work`.
+ */
+function takeSuspects(
+  work: WorkItem[],
+  options: RunOptions,
+  plan: Plan,
+  crashes: ReadonlyMap<string, CrashRecord>,
+  log: Logger,
+): { items: WorkItem[]; deaths: number; retried: Set<string> } {
+  const items: WorkItem[] = [];
+  const retried = new Set<string>();
+  if (!options.out) return { items, deaths: 0, retried };
+  const marker = readInFlight(options.out);
+  const take = (pick: (cell: Cell, l: LearnerPlan) => boolean) => {
+    for (const item of work) {
+      const taken = item.todo.filter((l) => pick(item.cell, l));
+      if (!taken.length) continue;
+      item.todo = item.todo.filter((l) => !taken.includes(l));
+      items.push({ cell: item.cell, todo: taken });
+    }
+  };
+  if (marker && marker.specHash === plan.specHash) {
+    take((cell, l) => cell.key === marker.cellKey && marker.learners.includes(l.id));
+    if (items.length)
+      log.warn(
+        `the last run on ${options.out} died while fitting ${items.flatMap((i) => i.todo.map((l) => rowKey(i.cell.key, l.id))).join(', ')} (killed, or crashed by the fit): rerunning it first, alone${options.workers ? ' in a worker process' : ''}; if it dies again it is recorded as a crash and skipped`,
+      );
+  }
+  if (options.retryCrashed) {
+    take((cell, l) => {
+      const fit = rowKey(cell.key, l.id);
+      if (crashes.has(fit)) retried.add(fit);
+      return crashes.has(fit);
+    });
+  }
+  for (let i = work.length - 1; i >= 0; i--) if (!work[i]!.todo.length) work.splice(i, 1);
+  return { items, deaths: marker?.deaths ?? 0, retried };
+}
+
 /** The number of worker processes asked for; more than one needs a registry module and no inline kinds. */
 function checkJobs(options: RunOptions): number {
   const jobs = Math.max(1, Math.floor(options.jobs ?? 1));
   if (jobs > 1) {
     if (!options.workers)
       throw new RegimesError('jobs > 1 needs `workers`: the module that rebuilds the registry in a worker');
-    const inline = options.registry.plugins.filter((p) => p.manifest.name.startsWith('inline:'));
+    const inline = inlineKinds(options.registry);
     if (inline.length)
       throw new RegimesError(
         `kinds defined in code (${inline.map((p) => p.manifest.name.slice(7)).join(', ')}) cannot run in worker processes`,
@@ -237,7 +390,11 @@ function openResults(
   const previous = new Map<string, ResultRow>();
   if (!options.out) return { writer: undefined, previous, specHash: plan.specHash };
   const writer = new ResultsWriter(options.out);
-  if (options.force) writer.truncate();
+  if (options.force) {
+    writer.truncate();
+    clearCrashes(options.out);
+    clearInFlight(options.out);
+  }
   const { rows, badLines } = readResults(options.out);
   if (badLines.length)
     log.warn(
@@ -289,23 +446,26 @@ function resumeWork(
   previous: ReadonlyMap<string, ResultRow>,
   backend: string,
   log: Logger,
+  crashes: ReadonlyMap<string, CrashRecord>,
   resumed: (rows: ResultRow[]) => void,
-): { cell: Cell; todo: LearnerPlan[] }[] {
+): WorkItem[] {
   const previousByLearner = new Map<string, ResultRow[]>();
   for (const row of previous.values()) {
     const group = learnerKey(row);
     previousByLearner.set(group, [...(previousByLearner.get(group) ?? []), row]);
   }
-  const work: { cell: Cell; todo: LearnerPlan[] }[] = [];
+  const work: WorkItem[] = [];
   const otherBackends = new Map<string, number>();
   for (const cell of cells) {
     const todo: LearnerPlan[] = [];
     for (const l of cell.learners) {
-      const old = previousByLearner.get(rowKey(cell.key, l.id)) ?? [];
+      const fit = rowKey(cell.key, l.id);
+      const old = previousByLearner.get(fit) ?? [];
       // the backend is part of a row's identity: float32 round-off differs between backends
       const elsewhere = old.find((r) => r.backend !== backend);
       if (elsewhere) otherBackends.set(elsewhere.backend, (otherBackends.get(elsewhere.backend) ?? 0) + 1);
-      if (old.length && !elsewhere && old.every(resumable)) resumed(old);
+      // a fit recorded as crashing its process keeps its error row (unless retryCrashed)
+      if (old.length && (crashes.has(fit) || (!elsewhere && old.every(resumable)))) resumed(old);
       else todo.push(l);
     }
     if (todo.length) work.push({ cell, todo });

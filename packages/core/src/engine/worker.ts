@@ -12,6 +12,12 @@ import { type Plan, planExperiment } from '../spec/plan.js';
 import type { WorkerMessage, WorkerRequest } from './pool.js';
 import type { Registry } from '../registry/registry.js';
 import { runCell, versionsOf } from './cell.js';
+import { guardUncaught, ownIpcChannel } from './supervise.js';
+
+// what a fit's timers throw after the fit ended is logged, not the end of this worker (supervise.ts)
+guardUncaught();
+// a fit whose promise can never settle is seen when the loop empties: the channel must not hold it
+ownIpcChannel();
 
 // The real exit, taken before any fit runs: during a fit `process.exit` throws (cell.ts), so that a
 // plugin cannot end the process, but the worker's own exits must still end it.
@@ -30,7 +36,14 @@ const log: Logger = {
 };
 
 let state:
-  | { plan: Plan; registry: Registry; backend: string; versions: Record<string, string>; memory: number }
+  | {
+      plan: Plan;
+      registry: Registry;
+      backend: string;
+      versions: Record<string, string>;
+      memory: number;
+      timeout: number | undefined;
+    }
   | undefined;
 
 async function handle(request: WorkerRequest): Promise<void> {
@@ -46,7 +59,14 @@ async function handle(request: WorkerRequest): Promise<void> {
     await loadPlugins(registry, request.spec.plugins, request.baseDir);
     const plan = planExperiment(request.spec, registry, request.source);
     const { kind } = await activateBackend(registry, request.backend);
-    state = { plan, registry, backend: kind, versions: versionsOf(registry), memory: request.memory };
+    state = {
+      plan,
+      registry,
+      backend: kind,
+      versions: versionsOf(registry),
+      memory: request.memory,
+      timeout: request.timeout,
+    };
     await send({ type: 'ready' });
     return;
   }
@@ -59,6 +79,10 @@ async function handle(request: WorkerRequest): Promise<void> {
     backend: s.backend,
     versions: s.versions,
     memory: s.memory,
+    timeout: s.timeout,
+    killable: true, // the pool kills this process when a fit ignores its abort past its budget
+    busy: (_cell, busy, phase, budget) =>
+      void send({ type: 'busy', learners: busy.map((l) => l.id), phase, ...(budget ? { budget } : {}) }),
     log,
     signal: undefined,
     onLearnerRows: (rows) => void send({ type: 'rows', rows }),

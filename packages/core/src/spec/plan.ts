@@ -20,6 +20,8 @@ export interface KindPlan {
 export interface LearnerPlan extends KindPlan {
   /** The spec's id, followed by `(k=v,...)` for a value of the learner's own sweep. */
   readonly id: string;
+  /** The spec's `timeout` for this learner, in seconds; absent: the run's (RunOptions.timeout), if any. */
+  readonly timeout?: number;
 }
 
 export interface Cell {
@@ -116,7 +118,10 @@ function hashedPart(spec: Spec): Record<string, unknown> {
   return {
     ...rest,
     sweep: sweptKeys(sweep),
-    learners: learners.map(({ sweep: own, ...l }) => (own ? { ...l, sweep: sweptKeys(own) } : l)),
+    // nor a learner's time budget: adding a `timeout` to a run that hung resumes the same results
+    learners: learners.map(({ sweep: own, timeout: _timeout, ...l }) =>
+      own ? { ...l, sweep: sweptKeys(own) } : l,
+    ),
   };
 }
 
@@ -137,7 +142,7 @@ export function specHash(spec: Spec): string {
  */
 export function legacySpecHash(spec: Spec): string {
   const { name: _name, description: _description, ...science } = spec;
-  return sha16(science);
+  return sha16({ ...science, learners: science.learners.map(({ timeout: _timeout, ...l }) => l) });
 }
 
 /**
@@ -177,7 +182,8 @@ function parseSweepKey(key: string, ids: string[], kinds: string[]): SweepTarget
   m = /^learners(?:\[([^\]]+)\])?\.(.+)$/.exec(key);
   if (m) {
     const option = m[2]!;
-    if (option === 'kind' || option === 'id') return `learners' ${option} cannot be swept`;
+    if (option === 'kind' || option === 'id' || option === 'timeout')
+      return `learners' ${option} cannot be swept`;
     if (m[1] === undefined) return { kind: 'learners', ids, option };
     const ref = m[1];
     if (ids.includes(ref)) return { kind: 'learners', ids: [ref], option };
@@ -375,7 +381,7 @@ function planCell(
   problems: CellProblems,
 ): { target: KindPlan; learners: LearnerPlan[] } | undefined {
   const targetRaw = { ...p.targetBase };
-  const learnerRaw = p.spec.learners.map((l) => strip(l, 'kind', 'id', 'sweep'));
+  const learnerRaw = p.spec.learners.map((l) => strip(l, 'kind', 'id', 'sweep', 'timeout'));
   for (const [k, v] of Object.entries(values)) {
     const t = p.targets.get(k)!;
     if (t.kind === 'target') targetRaw[t.option] = v;
@@ -450,7 +456,13 @@ function planLearner(
       { ...raw, ...variant.values },
       `learners[${i}]`,
     );
-    if (parsed.ok) planned.push({ id: `${p.ids[i]!}${variant.suffix}`, kind: l.kind, options: parsed.value });
+    if (parsed.ok)
+      planned.push({
+        id: `${p.ids[i]!}${variant.suffix}`,
+        kind: l.kind,
+        options: parsed.value,
+        ...(l.timeout === undefined ? {} : { timeout: l.timeout }),
+      });
     else {
       ok = false;
       for (const problem of parsed.problems) problems.add(problem, key);

@@ -8,7 +8,18 @@ import YAML from 'yaml';
 import { z } from 'zod';
 import { SpecError } from '../contracts/errors.js';
 import { options, parseOptions } from '../contracts/options.js';
+import { parseDuration } from './duration.js';
 import { SweepSchema } from './sweep.js';
+
+export * from './duration.js';
+
+/** A duration in seconds: a number, or a string with a unit (`500ms`, `30s`, `10m`, `2h`). */
+const Duration = z.union([z.number(), z.string()]).transform((value, ctx) => {
+  const parsed = parseDuration(value);
+  if (parsed.ok) return parsed.seconds;
+  ctx.issues.push({ code: 'custom', message: parsed.problem, input: value });
+  return z.NEVER;
+});
 
 const kindEntry = z.looseObject({ kind: z.string().min(1) });
 
@@ -37,6 +48,13 @@ export const SpecSchema = options({
           .optional(),
         /** This learner's own grid, crossed with its options only (the other learners run once per cell). */
         sweep: SweepSchema.optional(),
+        /**
+         * Time budget of each of this learner's fits, with the measurement of its predictions
+         * (seconds, or `30s`, `10m`, `2h`): past it the fit is aborted (its AbortSignal) and, if it
+         * does not stop, its process is killed; the fit is an error row and the sweep goes on.
+         * Overrides `--timeout`. Not part of the spec's hash: adding one resumes the same results.
+         */
+        timeout: Duration.optional(),
       }),
     )
     .min(1),
