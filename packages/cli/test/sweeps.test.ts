@@ -215,7 +215,45 @@ describe('the spec copy', () => {
     const refused = regimes('run', b, '-o', out, '-q');
     expect(refused.code).toBe(1);
     expect(refused.stderr).toContain('holds rows of a different spec');
+    // what changed, from the copy beside the results
+    expect(refused.stderr).toContain('learners[0].width: 16 → 32');
     expect(readFileSync(join(out, 'spec.json'), 'utf8')).toBe(copy);
+  }, 300_000);
+});
+
+describe('growing a sweep', () => {
+  it('reuses every row of the cells it had and runs only the new ones; another backend reruns', () => {
+    const dir = tmp();
+    const spec = (sweep: string) =>
+      `name: grow\ntarget: { kind: hermite, d: 4, degree: 2 }\nlearners: [{ kind: rf, width: 16 }]\nsweep: ${sweep}\ntest: { n: 64 }\n`;
+    const path = join(dir, 'grow.yaml');
+    const out = join(dir, 'out');
+    writeFileSync(path, spec('{ n: [16], seed: [0] }'));
+    const first = regimes('run', path, '-o', out, '-q');
+    expect(first.code).toBe(0);
+    const file = join(out, 'results.jsonl');
+    const before = readFileSync(file, 'utf8');
+    const [old] = rowsOf(file);
+    // one more n and one more seed: the hash stays, the old row is resumed, three cells run
+    writeFileSync(path, spec('{ n: [16, 32], seed: [0, 1] }'));
+    const grown = regimes('run', path, '-o', out, '-q');
+    expect(grown.code).toBe(0);
+    expect(grown.stdout).toContain('4 rows in');
+    expect(grown.stdout).toContain('(3 run now, 1 resumed, 0 failed)');
+    expect(readFileSync(file, 'utf8').startsWith(before)).toBe(true);
+    const rows = rowsOf(file);
+    expect(rows.map((r) => r.key).sort()).toEqual(
+      ['n=16,seed=0|rf#0', 'n=16,seed=1|rf#0', 'n=32,seed=0|rf#0', 'n=32,seed=1|rf#0'].sort(),
+    );
+    expect(new Set(rows.map((r) => r.specHash))).toEqual(new Set([old!.specHash]));
+    // the backend is part of a row's identity: on another backend every fit is rerun, with a warning
+    const other = old!.backend === 'cpu' ? 'wasm' : 'cpu';
+    const moved = regimes('run', path, '-o', out, '-q', '-b', other);
+    expect(moved.code).toBe(0);
+    expect(moved.stderr).toContain(
+      `4 fit(s) in the results were computed on backend ${old!.backend}: rerun on ${other}`,
+    );
+    expect(moved.stdout).toContain(`(4 run now, 0 resumed, 0 failed) on backend ${other}`);
   }, 300_000);
 });
 

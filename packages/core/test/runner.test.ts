@@ -10,9 +10,16 @@ import { LearnerFactory } from '../src/contracts/contracts.js';
 import { BackendUnavailable, DivergenceError, RegimesError } from '../src/contracts/errors.js';
 import { options } from '../src/contracts/options.js';
 import { Registry } from '../src/registry/registry.js';
-import { completeRows, latestRows, type ResultRow, readResults } from '../src/engine/results.js';
+import {
+  completeRows,
+  latestRows,
+  type ResultRow,
+  ResultsWriter,
+  readResults,
+} from '../src/engine/results.js';
+import { legacySpecHash } from '../src/spec/plan.js';
 import { runExperiment } from '../src/engine/runner.js';
-import type { SpecInput } from '../src/spec/spec.js';
+import { parseSpec, type SpecInput } from '../src/spec/spec.js';
 import { silentLogger } from '../src/testing/index.js';
 import { testPlugin } from './helpers.js';
 
@@ -454,5 +461,31 @@ describe('plugin learners that break the contract', () => {
       /^learner 'wide-prediction' predicted shape \[2, 3\] for 2 inputs; a prediction is \[inputs, 1\]/,
     );
     expect(rows[1]!.error).toMatch(/^learner 'exits' called process\.exit\(0\) during its fit/);
+  });
+});
+
+describe('a results file hashed before sweeps could grow', () => {
+  it('resumes under its own (legacy) hash, and its new rows carry it too', async () => {
+    const out = join(tmp(), 'results.jsonl');
+    const first = await run({ ...spec, sweep: { n: [8], seed: [0, 1] } }, { out });
+    const legacy = legacySpecHash(parseSpec({ ...spec, sweep: { n: [8], seed: [0, 1] } }));
+    expect(legacy).not.toBe(first.plan.specHash);
+    // the same rows as a 0.1.0 run wrote them: the old hash (re-framed, so their checks hold)
+    writeFileSync(out, '');
+    const writer = new ResultsWriter(out);
+    for (const row of first.rows) writer.append({ ...row, specHash: legacy });
+    const again = await run({ ...spec, sweep: { n: [8], seed: [0, 1] } }, { out });
+    expect([again.ran, again.skipped]).toEqual([0, 4]);
+    expect(again.plan.specHash).toBe(legacy);
+    // growing such a file changes its legacy hash: refused, as before
+    await expect(run({ ...spec, sweep: { n: [8, 16], seed: [0, 1] } }, { out })).rejects.toThrow(
+      /holds rows of a different spec/,
+    );
+    // a fit rerun there (its row deleted) is written under the file's hash
+    const kept = readFileSync(out, 'utf8').split('\n').filter(Boolean).slice(1);
+    writeFileSync(out, `${kept.join('\n')}\n`);
+    const rerun = await run({ ...spec, sweep: { n: [8], seed: [0, 1] } }, { out });
+    expect(rerun.ran).toBe(1);
+    expect(new Set(readResults(out).rows.map((r) => r.specHash))).toEqual(new Set([legacy]));
   });
 });
