@@ -181,7 +181,9 @@ describe('resume with framed rows', () => {
     writeFileSync(out, edited);
     const warnings: string[] = [];
     const resumed = await run(out, warnings);
-    expect(warnings.join('\n')).toMatch(/ignoring 2 line\(s\) that are not rows \(3, 5: /);
+    expect(warnings.join('\n')).toMatch(
+      /2 line\(s\) are not intact rows \(lines 3, 5: checksum does not match \(changed after it was written\)\); their fits will be rerun/,
+    );
     expect([resumed.ran, resumed.skipped]).toEqual([2, 6]);
     const after = readFileSync(out, 'utf8');
     expect(after.startsWith(edited)).toBe(true); // append-only: the bad lines stay, nothing is lost

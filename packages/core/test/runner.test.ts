@@ -338,7 +338,9 @@ describe('results lines that are not rows', () => {
     expect(readResults(out).badLines).toEqual([2, 3, 4, 5, 6]);
     const warnings: string[] = [];
     const again = await run(spec, { out, log: { ...silentLogger, warn: (m) => warnings.push(m) } });
-    expect(warnings.join('\n')).toMatch(/ignoring 5 line\(s\) that are not rows \(2, 3, 4, 5, 6:/);
+    expect(warnings.join('\n')).toMatch(
+      /5 line\(s\) are not intact rows \(lines 2, 3, 4, 5, 6: JSON that is not a row\); their fits will be rerun/,
+    );
     expect([again.ran, again.skipped]).toEqual([1, 7]);
     expect(withoutTimes(again.rows).map((r) => r.metrics)).toEqual(
       withoutTimes(first.rows).map((r) => r.metrics),

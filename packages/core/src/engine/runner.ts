@@ -37,6 +37,7 @@ import {
 import { loadPlugins } from '../registry/plugins.js';
 import type { Registry } from '../registry/registry.js';
 import {
+  badLinesText,
   completeRows,
   incompleteText,
   learnerKey,
@@ -395,11 +396,9 @@ function openResults(
     clearCrashes(options.out);
     clearInFlight(options.out);
   }
-  const { rows, badLines } = readResults(options.out);
-  if (badLines.length)
-    log.warn(
-      `${options.out}: ignoring ${badLines.length} line(s) that are not rows (${badLines.join(', ')}: cut by a kill, or edited); their rows will be rerun`,
-    );
+  const { rows, problems } = readResults(options.out);
+  // the damaged lines stay (nothing written is rewritten); their fits are rerun
+  if (problems.length) log.warn(`${badLinesText(options.out, problems)}; their fits will be rerun`);
   const hashes = new Set(rows.map((r) => r.specHash));
   const legacy = legacySpecHash(spec);
   const specHash = hashes.size === 1 && hashes.has(legacy) ? legacy : plan.specHash;
