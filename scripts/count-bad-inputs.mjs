@@ -99,7 +99,7 @@ const SELECTORS = [
     'packages/core/test/runner.test.ts',
     /^plugin learners that break the contract > a prediction of the wrong shape, and process\.exit/,
   ],
-  [4, 'packages/cli/test/sweeps.test.ts', /^a dead worker > costs the rows of its cell/],
+  [4, 'packages/cli/test/sweeps.test.ts', /^a dead worker > costs the row of the fit it ran/],
   // 5: names every object has, non-finite targets
   [
     5,

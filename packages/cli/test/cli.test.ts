@@ -179,6 +179,7 @@ describe('regimes --version, validate, a missing spec', () => {
     expect(r.stdout).toBe(`regimes ${version} (node ${process.versions.node})\n`);
   });
 
+  // bad-input: 6
   it('lists an unknown kind and the misspelt options of the known ones in one run', () => {
     const spec = specFile(`name: typos
 target: { kind: hermite, d: 4, degre: 2 }
@@ -220,6 +221,7 @@ sweep: { n: [16, 32], seed: [0, 1] }
     expect(blocks[1]).toMatch(/energy +0 +1\.000 +1\.000 +1\.000\n +share +33\.3% +33\.3% +33\.3%/);
   });
 
+  // bad-input: 6
   it('says a spec file is missing in words, with the folder it was looked for in', () => {
     const r = regimes('run', 'no-such-spec.yaml');
     expect(r.code).toBe(1);

@@ -72,6 +72,7 @@ function expectRogueRows(rows: readonly ResultRow[], ns: number[]): void {
   }
 }
 
+// bad-input: 4
 describe('--timeout', () => {
   it('takes a duration with a unit, or seconds, and says what to write otherwise', () => {
     expect([durationArg('10m'), durationArg('90'), durationArg('1.5h')]).toEqual([600, 90, 5400]);
@@ -81,6 +82,7 @@ describe('--timeout', () => {
   });
 });
 
+// bad-input: 4
 describe('time budgets with -j 1', () => {
   it('abort a fit through its signal, and kill the worker of one that ignores it; the sweep goes on', async () => {
     const { rows } = await runExperiment(
@@ -111,6 +113,7 @@ describe('time budgets with -j 1', () => {
   }, 300_000);
 });
 
+// bad-input: 4
 describe('process.exit and fits that can never settle in the command itself (-j 1)', () => {
   it('are error rows that say so, the run goes on and the exit code says rows failed', () => {
     const dir = tmp();
@@ -129,6 +132,7 @@ describe('process.exit and fits that can never settle in the command itself (-j 
   }, 300_000);
 });
 
+// bad-input: 4
 describe('worker processes (-j 2)', () => {
   afterEach(() => {
     delete process.env.REGIMES_TEST_START_FLAG;
@@ -153,6 +157,7 @@ describe('worker processes (-j 2)', () => {
   }, 300_000);
 });
 
+// bad-input: 4
 describe('a fit that kills a -j 1 run', () => {
   it('is retried alone in a worker on resume; dying again, it is an error row that later resumes keep', async () => {
     const dir = tmp();

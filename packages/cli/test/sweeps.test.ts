@@ -221,6 +221,7 @@ describe('the spec copy', () => {
   }, 300_000);
 });
 
+// bad-input: 2
 describe('growing a sweep', () => {
   it('reuses every row of the cells it had and runs only the new ones; another backend reruns', () => {
     const dir = tmp();

@@ -362,6 +362,7 @@ describe('non-finite numbers in a spec', () => {
   });
 });
 
+// bad-input: 6
 describe('unused: an option that has no effect given the others is an error when written', () => {
   // a learner whose `momentum` only acts with `optimizer: sgd` (KindFactory.unused says so)
   const tuned = {

@@ -69,6 +69,7 @@ function logger(): Logger & { warnings: string[] } {
 
 const tmp = () => mkdtempSync(join(tmpdir(), 'regimes-supervise-'));
 
+// bad-input: 4
 describe('time budgets', () => {
   it('reads durations with units and refuses the rest, saying what to write', () => {
     expect(parseDuration('500ms')).toEqual({ ok: true, seconds: 0.5 });
@@ -139,6 +140,7 @@ describe('time budgets', () => {
   }, 120_000);
 });
 
+// bad-input: 4
 describe('a run that died during a fit (without worker processes)', () => {
   const run = (out: string, extra: { retryCrashed?: boolean } = {}) => {
     const log = logger();
