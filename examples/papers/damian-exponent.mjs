@@ -203,7 +203,15 @@ if (png) {
       for (const d of [d0, d1]) lines.push({ learner: r.learner, line: t, d, n: at(r.theory, a, d) });
     }
   }
-  const x = { field: 'd', type: 'quantitative', scale: { type: 'log', nice: false }, title: 'd' };
+  const dValues = [...new Set(results.flatMap((r) => r.perD.map((p) => p.d)))];
+  const x = {
+    field: 'd',
+    type: 'quantitative',
+    scale: { type: 'log', nice: false },
+    axis: { values: dValues },
+    title: 'd',
+  };
+  const lineNames = [...new Set(lines.map((l) => l.line))].sort();
   const y = { type: 'quantitative', scale: { type: 'log' }, title: `n where ${metric} < ${threshold}` };
   const spec = {
     $schema: 'https://vega.github.io/schema/vega-lite/v5.json',
@@ -220,7 +228,16 @@ if (png) {
           x,
           y: { ...y, field: 'n' },
           color: { field: 'learner', type: 'nominal' },
-          strokeDash: { field: 'line', type: 'nominal', title: 'line' },
+          strokeDash: {
+            field: 'line',
+            type: 'nominal',
+            title: 'line',
+            scale: {
+              domain: lineNames,
+              range: lineNames.map((l) => (l.includes('theory') ? [6, 4] : [1, 0])),
+            },
+            legend: { labelLimit: 320 },
+          },
           detail: { field: 'line' },
         },
       },
