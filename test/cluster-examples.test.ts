@@ -273,7 +273,9 @@ describe('slurm-array.sh', () => {
     });
     expect(r.stderr).not.toContain('command not found');
     expect(r.status).toBe(0);
-    const rows = read(join(dir, 'run', 'results.shard-2-of-2.jsonl')).trim().split('\n');
+    const rows = read(join(dir, 'run', 'results.shard-2-of-2.jsonl'))
+      .trim()
+      .split('\n');
     expect(rows.map((l) => JSON.parse(l).cell.n)).toEqual([32]);
   });
 
