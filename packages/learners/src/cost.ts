@@ -118,3 +118,19 @@ export function trainingEstimate(
     bytes: F32 * (s.n * s.d + 3 * batch * activationsPerPoint),
   };
 }
+
+/**
+ * A first layer learnt by one full-batch gradient step (damian, one-step), then ridge on its
+ * `width` features: the step's forward and backward pass on its n₁ samples, the top singular
+ * vectors recorded (N·d² at most), and the readout on n₂ samples (`split`: reuse, or n₁ = split·n).
+ */
+export function twoStageEstimate(
+  o: RidgeOptions & { width: number; split: 'reuse' | number },
+  s: FitSize,
+): WorkEstimate {
+  const n1 = o.split === 'reuse' ? s.n : Math.max(1, Math.round(s.n * o.split));
+  const n2 = o.split === 'reuse' ? s.n : Math.max(1, s.n - n1);
+  const step = 3 * 2 * n1 * o.width * s.d + 4 * o.width * s.d * Math.min(o.width, s.d);
+  const readout = featureRidgeEstimate(o.width, 2 * (n2 + s.testN) * o.width * s.d, o, { ...s, n: n2 });
+  return { flops: step + readout.flops, bytes: Math.max(readout.bytes, F32 * 3 * n1 * o.width) };
+}

@@ -279,7 +279,7 @@ export interface FitSize {
 export interface LearnerFactory<Options = unknown> extends KindFactory<Options> {
   create(options: Options): Learner;
   /** Optional: the work of a fit with these options and sizes (for dry runs). */
-  estimate?(options: Options, size: FitSize): WorkEstimate;
+  estimate?(options: Options, size: FitSize): WorkEstimate | undefined;
   /** Closed-form predictions for this learner on the context's target, as for `TargetFactory.theory`. */
   theory?(options: Options, context: TheoryContext): TheoryCurve[];
 }
@@ -332,7 +332,7 @@ export function defineLearnerKind<S extends z.ZodType>(
   f: KindFactory<z.output<S>> & {
     options: S;
     create(o: z.output<S>): Learner;
-    estimate?(o: z.output<S>, size: FitSize): WorkEstimate;
+    estimate?(o: z.output<S>, size: FitSize): WorkEstimate | undefined;
     theory?(o: z.output<S>, c: TheoryContext): TheoryCurve[];
   },
 ): LearnerFactory {

@@ -25,6 +25,7 @@ import {
   z,
 } from '@regimes/core';
 import * as tf from '@tensorflow/tfjs-core';
+import { twoStageEstimate } from '../cost.js';
 import { type Activation, activationOption } from '../activations/index.js';
 import { overlaps, subspaceEnergy, topSingular } from '../probes/subspace.js';
 import { stageSplit, twoStageLearner } from '../readout/first-layer.js';
@@ -83,6 +84,7 @@ export const damian: LearnerFactory = defineLearnerKind({
   description:
     'Damian, Lee & Soltanolkotabi 2022: linear part removed, symmetric init, one normalized gradient step on W, ridge readout (λ by LOO)',
   options: damianOptions,
+  estimate: (o, s) => twoStageEstimate(o, s),
   create: (o) =>
     twoStageLearner(o, async (first, ctx, sigma) => {
       const { w, b } = firstStage(first, ctx, o, sigma);

@@ -21,6 +21,7 @@ import {
   z,
 } from '@regimes/core';
 import * as tf from '@tensorflow/tfjs-core';
+import { twoStageEstimate } from '../cost.js';
 import { type Activation, activationOption } from '../activations/index.js';
 import { overlaps, topSingular } from '../probes/subspace.js';
 import { stageSplit, twoStageLearner } from '../readout/first-layer.js';
@@ -56,6 +57,7 @@ export const oneStep: LearnerFactory = defineLearnerKind({
   description:
     'one large first-layer gradient step (η = η₀·n^α), then ridge on the readout; records the spike',
   options: oneStepOptions,
+  estimate: (o, s) => twoStageEstimate(o, s),
   create: (o) =>
     twoStageLearner(o, async (first, ctx, sigma) => {
       const eta = o.eta0 * first.x.shape[0] ** o.alpha;

@@ -9,14 +9,21 @@
  */
 import {
   defineLearnerKind,
+  type FitSize,
   type LearnerFactory,
   options,
   type Predictor,
   RegimesError,
+  type WorkEstimate,
   z,
 } from '@regimes/core';
 import * as tf from '@tensorflow/tfjs-core';
+import { featureRidgeEstimate } from '../cost.js';
 import { featurePredictor } from '../readout/predictors.js';
+import { damian } from './damian.js';
+import { network } from './nn.js';
+import { oneStep } from './one-step.js';
+import { randomFeatures } from './rf.js';
 import { ridgeOptions } from '../readout/options.js';
 
 export const transferOptions = options({
@@ -37,6 +44,7 @@ export const transfer: LearnerFactory = defineLearnerKind({
   options: transferOptions,
   // the plan resolves `base` through the registry and parses it with that kind's own schema
   entries: { base: 'learner' },
+  estimate: (o, s) => transferEstimate(o, s),
   create(o) {
     const { kind } = o.base;
     return {
@@ -87,3 +95,25 @@ export const transfer: LearnerFactory = defineLearnerKind({
     };
   },
 });
+
+/**
+ * The base learner's fit on `sourceN` source samples (for the built-in kinds with a representation
+ * of `width` features), then ridge on those features at the destination's n. A plugin's base kind:
+ * no estimate (this factory cannot reach the registry), and the dry run says so.
+ */
+function transferEstimate(o: z.output<typeof transferOptions>, s: FitSize): WorkEstimate | undefined {
+  const base = o.base as { kind: string; width?: number } & Record<string, unknown>;
+  const builtIn: Record<string, LearnerFactory> = {
+    damian,
+    'one-step': oneStep,
+    rf: randomFeatures,
+    nn: network,
+  };
+  const factory = builtIn[base.kind];
+  const width = base.width;
+  if (!factory?.estimate || typeof width !== 'number') return undefined;
+  const first = factory.estimate(base, { ...s, n: o.sourceN, testN: 0 });
+  if (!first) return undefined;
+  const readout = featureRidgeEstimate(width, 2 * (s.n + s.testN) * width * s.d, o, s);
+  return { flops: first.flops + readout.flops, bytes: Math.max(first.bytes, readout.bytes) };
+}
