@@ -135,13 +135,15 @@ function enclose(mantissas: readonly number[], lo: number, hi: number): number[]
   const all: number[] = [];
   for (let e = Math.floor(Math.log10(lo)) - 1; e <= Math.ceil(Math.log10(hi)) + 1; e++)
     for (const m of mantissas) all.push(Number((m * 10 ** e).toPrecision(12)));
-  const below = all.filter((v) => v <= lo).at(-1) ?? all[0]!;
-  const above = all.find((v) => v >= hi) ?? all.at(-1)!;
+  // a value within 10% beyond a tick is covered by it (the axis pads a little past its last tick)
+  const below = all.filter((v) => v <= lo * 1.1).at(-1) ?? all[0]!;
+  const above = all.find((v) => v >= hi / 1.1) ?? all.at(-1)!;
   return all.filter((v) => v >= below && v <= above);
 }
 
 /**
- * Log ticks that enclose [lo, hi] (a tick at or below the lowest value, one at or above the highest),
+ * Log ticks that enclose [lo, hi] (a tick at or below the lowest value, one at or above the highest,
+ * up to 10%),
  * so no point lies beyond the labelled range: the coarsest of powers of ten, 1-2-5, 1-2-3-5-7 and
  * every digit that gives 4 to 10 ticks without widening the range more than 3×; else the narrowest
  * range of 2 to 10 ticks.
