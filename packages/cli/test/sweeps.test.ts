@@ -290,7 +290,9 @@ describe('dry run and schema', () => {
     const validate = ajv.compile(schema);
     const examples = [
       ...readdirSync(join(root, 'examples')).filter((f) => f.endsWith('.yaml')),
-      ...readdirSync(join(root, 'examples/papers')).map((f) => `papers/${f}`),
+      ...readdirSync(join(root, 'examples/papers'))
+        .filter((f) => f.endsWith('.yaml'))
+        .map((f) => `papers/${f}`),
     ].map((f) => f.replace(/\.yaml$/, ''));
     expect(examples.length).toBeGreaterThanOrEqual(7);
     for (const example of examples) {
