@@ -182,10 +182,16 @@ describe('ridge over a list of λ: one eigen-decomposition against a Cholesky pe
       expect(e.lambda).toBe(c.lambda);
       expect(Math.abs(e[score]! - c[score]!)).toBeLessThan(1e-4 * c[score]!);
     };
+    // a grid the eigen path serves whole (λ down to 1e-6: above float32's conditioning limit)
+    const ridgeGrid = [1e-6, 1e-5, 1e-4, 1e-3, 1e-2, 1e-1, 1, 10];
     await expectNoLeak(async () => {
-      await chosen(neuralTangentKernel as unknown as typeof randomFeatures, { ridge: 'gcv' }, 'gcv');
+      await chosen(
+        neuralTangentKernel as unknown as typeof randomFeatures,
+        { ridge: 'gcv', ridgeGrid },
+        'gcv',
+      );
       // width 40 < n: the primal system (40×40 Gram), leverages φ_iᵀA⁻¹φ_i
-      await chosen(randomFeatures, { width: 40, bias: 0.5, ridge: 'loo' }, 'loo');
+      await chosen(randomFeatures, { width: 40, bias: 0.5, ridge: 'loo', ridgeGrid }, 'loo');
     });
     disposeDataset(train);
   });

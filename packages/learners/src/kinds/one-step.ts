@@ -50,6 +50,12 @@ export const oneStepOptions = options({
     .default(3)
     .describe('how many top singular values of W₁ − W₀ to record'),
   ...ridgeOptions,
+  ridge: ridgeOptions.ridge
+    .unwrap()
+    .default(1e-3)
+    .describe(
+      'λ of the readout: a fixed 1e-3 by default (our runs of Ba et al.’s setting), gcv / loo, or a list',
+    ),
 });
 
 export const oneStep: LearnerFactory = defineLearnerKind({

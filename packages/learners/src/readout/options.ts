@@ -8,13 +8,15 @@ const decades = (from: number, to: number) =>
 export const ridgeOptions = {
   ridge: z
     .union([z.number().min(0), z.array(z.number().min(0)).min(1), z.enum(['gcv', 'loo'])])
-    .default(1e-3)
-    .describe('λ in (1/n)‖residual‖² + λ‖coefficients‖²: a number, a list (a row per λ), or gcv / loo'),
+    .default('gcv')
+    .describe(
+      'λ in (1/n)‖residual‖² + λ‖coefficients‖²: gcv (default) or loo over ridgeGrid, a number, or a list (a row per λ)',
+    ),
   ridgeGrid: z
     .array(z.number().positive())
     .min(2)
-    .default(decades(-6, 1))
-    .describe('candidate λ for gcv / loo'),
+    .default(decades(-8, 1))
+    .describe('candidate λ for gcv / loo (default 1e-8 … 10 by decades)'),
   ridgeSolver: z
     .enum(['auto', 'eigen', 'cholesky'])
     .default('auto')
