@@ -6,7 +6,7 @@
  *
  * Two ways:
  * - `quadratureDual`: the 2-D Gaussian integral directly, u = √q_a z₁, v = √q_b(t z₁ + √(1−t²) z₂)
- *   (t = c/√(q_a q_b)), as nested composite Gauss–Legendre rules over [−12, 12] (panels of 1/4,
+ *   (t = c/√(q_a q_b)), as nested composite Gauss–Legendre rules over [−12, 12] (panels of 1/2,
  *   16 nodes each) split at σ's kinks in each variable — Gauss–Hermite converges slowly across a
  *   kink (relu, its step derivative), panels split there are exact to rounding. The reference.
  * - the Mehler series E[σ(u)σ(v)] = Σ_k μ_k(q_a) μ_k(q_b) t^k with μ_k(q) = E[σ(√q z) h_k(z)], and
@@ -27,8 +27,9 @@ export interface HostActivation {
 }
 
 const HALF_WIDTH = 12;
-const PANEL = 0.25;
+const PANEL = 0.5;
 const ORDER = 16;
+let legendre: { nodes: Float64Array; weights: Float64Array } | undefined;
 
 /** Composite Gauss–Legendre nodes and weights (times the N(0,1) density) over [−12, 12], split at `cuts`. */
 function gaussianNodes(cuts: readonly number[]): { nodes: number[]; weights: number[] } {
@@ -36,7 +37,8 @@ function gaussianNodes(cuts: readonly number[]): { nodes: number[]; weights: num
   for (let t = -HALF_WIDTH; t < HALF_WIDTH; t += PANEL) set.add(t);
   for (const c of cuts) if (Number.isFinite(c) && c > -HALF_WIDTH && c < HALF_WIDTH) set.add(c);
   const edges = [...set, HALF_WIDTH].sort((x, y) => x - y);
-  const rule = gaussLegendre(ORDER);
+  legendre ??= gaussLegendre(ORDER);
+  const rule = legendre;
   const nodes: number[] = [];
   const weights: number[] = [];
   for (let p = 0; p + 1 < edges.length; p++) {
