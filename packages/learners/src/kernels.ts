@@ -102,7 +102,8 @@ export function kernelActivation(spec: ActivationSpec): KernelActivation {
     } = activationTable[spec];
     return { name: spec, ...entry };
   }
-  const c = 'he' in spec ? Array.from({ length: spec.he + 1 }, (_, k) => (k === spec.he ? 1 : 0)) : spec.hermite;
+  const c =
+    'he' in spec ? Array.from({ length: spec.he + 1 }, (_, k) => (k === spec.he ? 1 : 0)) : spec.hermite;
   const slope = c.slice(1).map((ck, k) => ck * Math.sqrt(k + 1));
   return {
     name: 'he' in spec ? `he${spec.he}` : `hermite[${c.join(',')}]`,
@@ -223,7 +224,10 @@ function hostCoefficients(act: HostActivation, q: ArrayLike<number>) {
   const cache = new Map<number, ReturnType<typeof mehlerCoefficients>>();
   const value = Array.from({ length: MEHLER_TOP + 1 }, () => new Float32Array(q.length));
   const derivative = Array.from({ length: MEHLER_TOP + 1 }, () => new Float32Array(q.length));
-  const peak = { value: new Array<number>(MEHLER_TOP + 1).fill(0), derivative: new Array<number>(MEHLER_TOP + 1).fill(0) };
+  const peak = {
+    value: new Array<number>(MEHLER_TOP + 1).fill(0),
+    derivative: new Array<number>(MEHLER_TOP + 1).fill(0),
+  };
   for (let i = 0; i < q.length; i++) {
     const qi = q[i]!;
     let coefficients = cache.get(qi);

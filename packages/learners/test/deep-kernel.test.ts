@@ -59,7 +59,9 @@ describe('deep kernels: special cases and quadrature', () => {
           const ours = spec({ activation, train, biasVariance: bias * bias });
           expect(tf.tidy(() => deepKernel(ours, 'ntk')(x, x).arraySync())).toEqual(today);
           if (train === 'readout')
-            expect(tf.tidy(() => deepKernel({ ...ours, train: 'both' }, 'nngp')(x, x).arraySync())).toEqual(today);
+            expect(tf.tidy(() => deepKernel({ ...ours, train: 'both' }, 'nngp')(x, x).arraySync())).toEqual(
+              today,
+            );
         }
     const defaults = deepKernelSpec(neuralTangentKernel.options.parse({}));
     expect(tf.tidy(() => deepKernel(defaults, 'ntk')(x, x).arraySync())).toEqual(
@@ -106,7 +108,9 @@ describe('deep kernels: special cases and quadrature', () => {
   it('the tensor kernel of a σ without closed form (tanh, gelu; L = 1) equals the float64 quadrature to 1e-5', () => {
     for (const activation of ['tanh', 'gelu'] as const)
       for (const sphere of [false, true]) {
-        const k = gram(deepKernel(spec({ activation, sphere, weightVariance: 1.3, biasVariance: 0.2 }), 'ntk'));
+        const k = gram(
+          deepKernel(spec({ activation, sphere, weightVariance: 1.3, biasVariance: 0.2 }), 'ntk'),
+        );
         for (const [i, j] of [
           [0, 0],
           [0, 1],

@@ -2,7 +2,7 @@
  * `nngp`: kernel ridge with the NNGP kernel of a fully connected network with `layers` hidden
  * layers — the covariance Σ^{L+1} of its outputs at initialisation as the width → ∞ (Neal 1996;
  * Lee et al. 2018; kernels.ts `deepKernel`) — which is the posterior mean of the Gaussian process
- * with that prior and observation-noise variance λ (the ridge; `ridge: gcv` / `loo` choose it).
+ * with that prior and observation-noise variance nλ (the ridge minimises (1/n)‖residual‖² + λ‖f‖²).
  * Same architecture options as `ntk`; it equals `ntk` with `train: readout`.
  */
 import { defineLearnerKind, type LearnerFactory, options } from '@regimes/core';

@@ -33,7 +33,11 @@ export const deepKernelOptions = {
     .default(1)
     .describe('L, hidden layers (as deep counts them): 1 is the two-layer net'),
   activation: activationOption,
-  weightVariance: z.number().positive().default(1).describe("σ_w², every layer's weights (the readout's too)"),
+  weightVariance: z
+    .number()
+    .positive()
+    .default(1)
+    .describe("σ_w², every layer's weights (the readout's too)"),
   biasVariance: z
     .number()
     .min(0)
@@ -55,7 +59,10 @@ export function biasVarianceOf(o: { biasVariance?: number | undefined; bias?: nu
   return o.biasVariance ?? (o.bias ?? 0) ** 2;
 }
 
-export function refineBias(o: { biasVariance?: number | undefined; bias?: number | undefined }, ctx: z.RefinementCtx) {
+export function refineBias(
+  o: { biasVariance?: number | undefined; bias?: number | undefined },
+  ctx: z.RefinementCtx,
+) {
   if (o.biasVariance !== undefined && o.bias !== undefined)
     ctx.addIssue({
       code: 'custom',
