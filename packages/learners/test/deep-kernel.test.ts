@@ -233,3 +233,23 @@ describe('options', () => {
     if (!parsed.ok) expect(parsed.problems[0]).toMatch(/bias: give the bias once/);
   });
 });
+
+describe('the activations added for the kernels', () => {
+  it('gelu, softplus, sigmoid: σ and σ′ on tensors equal the host’s, and the host’s σ′ is the derivative of its σ', () => {
+    for (const name of ['gelu', 'softplus', 'sigmoid', 'tanh'] as const) {
+      const entry = activationTable[name];
+      const z = Array.from({ length: 41 }, (_, i) => -6 + 0.3 * i);
+      const [sigma, slope] = tf.tidy(() => {
+        const t = tf.tensor1d(z);
+        return [entry.sigma(t).arraySync() as number[], entry.derivative(t).arraySync() as number[]];
+      });
+      z.forEach((v, i) => {
+        expect(Math.abs(sigma[i]! - entry.scalar(v)), name).toBeLessThan(1e-5 * Math.max(1, Math.abs(v)));
+        expect(Math.abs(slope[i]! - entry.slope(v)), name).toBeLessThan(1e-5);
+        const h = 1e-5;
+        const numeric = (entry.scalar(v + h) - entry.scalar(v - h)) / (2 * h);
+        expect(Math.abs(numeric - entry.slope(v)), name).toBeLessThan(1e-8);
+      });
+    }
+  });
+});
