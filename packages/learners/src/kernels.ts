@@ -148,6 +148,7 @@ export function deepKernel(spec: DeepKernelSpec, output: 'ntk' | 'nngp'): Kernel
   };
   const diagonal = (q: number) =>
     w * (act.scalarDual ? act.scalarDual(q, q, q).value : secondMoment(act, q)) + s;
+  const cache: CoefficientCache = new Map();
   const next = (q: tf.Tensor) => {
     const host = q.dataSync();
     return tf.tensor(Float32Array.from(host, diagonal), q.shape);
@@ -161,25 +162,36 @@ export function deepKernel(spec: DeepKernelSpec, output: 'ntk' | 'nngp'): Kernel
         qa = tf.onesLike(qa);
         qb = tf.onesLike(qb);
       }
-      let c = affine(rho, s);
+      const c = affine(rho, s);
       qa = affine(qa, s);
       qb = affine(qb, s);
-      let theta = c;
-      let first = c;
+      // one layer at a time, keeping only what the next needs (an n×m kernel's temporaries add up)
+      let state = { c, theta: c, first: c, qa, qb };
       for (let l = 1; l <= spec.layers; l++) {
         const last = l === spec.layers;
-        const { value, derivative } = act.dual ? act.dual(c, qa, qb) : mehlerExpectations(act, c, qa, qb);
-        const covariance = affine(value, last ? 0 : s);
-        const slope = w === 1 ? derivative : tf.mul(derivative, w);
-        first = tf.mul(slope, first);
-        theta = spec.train === 'both' ? tf.add(covariance, l === 1 ? first : tf.mul(slope, theta)) : theta;
-        c = covariance;
-        if (!last) {
-          qa = next(qa);
-          qb = next(qb);
-        }
+        const previous = state;
+        state = tf.tidy(() => {
+          const { c, theta, first, qa, qb } = previous;
+          const { value, derivative } = act.dual
+            ? act.dual(c, qa, qb)
+            : mehlerExpectations(act, c, qa, qb, cache);
+          const covariance = affine(value, last ? 0 : s);
+          const slope = w === 1 ? derivative : tf.mul(derivative, w);
+          const firstNext = tf.mul(slope, first);
+          return {
+            c: covariance,
+            first: firstNext,
+            theta:
+              spec.train === 'both' ? tf.add(covariance, l === 1 ? firstNext : tf.mul(slope, theta)) : theta,
+            qa: last ? qa : next(qa),
+            qb: last ? qb : next(qb),
+          };
+        });
+        const kept = new Set(Object.values(state));
+        for (const tensor of new Set(Object.values(previous))) if (!kept.has(tensor)) tensor.dispose();
       }
-      if (output === 'nngp' || spec.train === 'readout') return c as tf.Tensor2D;
+      const { c: nngpKernel, theta, first } = state;
+      if (output === 'nngp' || spec.train === 'readout') return nngpKernel as tf.Tensor2D;
       return (spec.train === 'first' ? first : theta) as tf.Tensor2D;
     });
 }
@@ -190,9 +202,15 @@ export function deepKernel(spec: DeepKernelSpec, output: 'ntk' | 'nngp'): Kernel
  * where every point has the same variance, as on the sphere); degrees whose largest term is below
  * 1e-12 of the series' scale are skipped, and an odd or even σ sums in t². Inside tidy.
  */
-function mehlerExpectations(act: HostActivation, c: tf.Tensor, qa: tf.Tensor, qb: tf.Tensor) {
-  const left = hostCoefficients(act, qa.dataSync());
-  const right = hostCoefficients(act, qb.dataSync());
+function mehlerExpectations(
+  act: HostActivation,
+  c: tf.Tensor,
+  qa: tf.Tensor,
+  qb: tf.Tensor,
+  cache: CoefficientCache,
+) {
+  const left = hostCoefficients(act, qa.dataSync(), cache);
+  const right = hostCoefficients(act, qb.dataSync(), cache);
   const t = tf.clipByValue(tf.div(c, tf.sqrt(tf.mul(qa, qb))), -1, 1);
   const series = (part: 'value' | 'derivative') => {
     const peaks = left.peak[part].map((x, k) => x * right.peak[part][k]!);
@@ -206,22 +224,34 @@ function mehlerExpectations(act: HostActivation, c: tf.Tensor, qa: tf.Tensor, qb
     const variable = step === 2 ? tf.square(t) : t;
     let out: tf.Tensor = tf.zerosLike(t);
     for (let k = top; k >= (parity ?? 0); k -= step) {
-      if (k < top) out = tf.mul(out, variable);
-      if (!kept(k)) continue;
-      const term =
-        left.uniform && right.uniform
-          ? left[part][k]![0]! * right[part][k]![0]!
-          : tf.matMul(tf.tensor2d(left[part][k]!, [qa.size, 1]), tf.tensor2d(right[part][k]!, [1, qb.size]));
-      out = tf.add(out, term);
+      if (k < top || kept(k)) {
+        const previous = out;
+        out = tf.tidy(() => {
+          const shifted = k < top ? tf.mul(previous, variable) : previous;
+          if (!kept(k)) return shifted;
+          const term =
+            left.uniform && right.uniform
+              ? left[part][k]![0]! * right[part][k]![0]!
+              : tf.matMul(
+                  tf.tensor2d(left[part][k]!, [qa.size, 1]),
+                  tf.tensor2d(right[part][k]!, [1, qb.size]),
+                );
+          return tf.add(shifted, term);
+        });
+        if (out !== previous) previous.dispose();
+      }
     }
     return parity === 1 ? tf.mul(out, t) : out;
   };
   return { value: series('value'), derivative: series('derivative') };
 }
 
+/** Mehler coefficients by variance, kept by a kernel across its blocks and layers. */
+type CoefficientCache = Map<number, ReturnType<typeof mehlerCoefficients>>;
+
 /** Per point (variance q_i), the Mehler coefficients by degree, and their largest magnitude per degree. */
-function hostCoefficients(act: HostActivation, q: ArrayLike<number>) {
-  const cache = new Map<number, ReturnType<typeof mehlerCoefficients>>();
+function hostCoefficients(act: HostActivation, q: ArrayLike<number>, cache: CoefficientCache) {
+  if (cache.size > 200_000) cache.clear();
   const value = Array.from({ length: MEHLER_TOP + 1 }, () => new Float32Array(q.length));
   const derivative = Array.from({ length: MEHLER_TOP + 1 }, () => new Float32Array(q.length));
   const peak = {
