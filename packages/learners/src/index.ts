@@ -53,6 +53,7 @@ export { transfer, transferOptions } from './kinds/transfer.js';
 export {
   deepKernel,
   type DeepKernelSpec,
+  deepTaylor,
   dotProductKernel,
   gaussianExpectations,
   type KernelFunction,

@@ -27,6 +27,7 @@ import {
   type HostActivation,
   MEHLER_TOP,
   mehlerCoefficients,
+  scaledHermite,
   secondMoment,
 } from './activations/gaussian-dual.js';
 
@@ -274,6 +275,60 @@ function hostCoefficients(act: HostActivation, q: ArrayLike<number>, cache: Coef
   }
   const uniform = Array.prototype.every.call(q, (qi: number) => qi === q[0]) as boolean;
   return { value, derivative, peak, uniform };
+}
+
+/** Σ_k a_k p(ρ)^k for a power series p, both truncated after degree `top` (Horner). */
+function compose(a: readonly number[], p: readonly number[], top: number): number[] {
+  let out = new Array<number>(top + 1).fill(0);
+  for (let k = a.length - 1; k >= 0; k--) {
+    out = multiply(out, p, top);
+    out[0]! += a[k]!;
+  }
+  return out;
+}
+
+function multiply(a: readonly number[], b: readonly number[], top: number): number[] {
+  const out = new Array<number>(top + 1).fill(0);
+  for (let i = 0; i <= top; i++) {
+    if (a[i] === 0) continue;
+    for (let j = 0; i + j <= top; j++) out[i + j]! += a[i]! * b[j]!;
+  }
+  return out;
+}
+
+/**
+ * c_0..c_top of the deep kernel h(ρ) = Σ_k c_k ρ^k on unit-variance inputs (q = 1, ρ the cosine), for
+ * the staircase theory: the layer recursion on power series in ρ. With the layer's variance q_ℓ
+ * (one number), E[σ(u)σ(v)] = Σ_k μ_k(q_ℓ)² (Σ^ℓ(ρ)/q_ℓ)^k and E[σ'σ'] = Σ_k (k+1)/q_ℓ μ_{k+1}(q_ℓ)²
+ * (Σ^ℓ(ρ)/q_ℓ)^k, composed with Σ^ℓ's series up to degree top + 100 (the composition converges
+ * like (Σ^ℓ(0)/q_ℓ)^k; μ_k in float64 by gaussian-dual.ts's 1-D rules).
+ */
+export function deepTaylor(spec: DeepKernelSpec, output: 'ntk' | 'nngp', top: number): number[] {
+  const act = kernelActivation(spec.activation);
+  const w = spec.weightVariance;
+  const s = spec.biasVariance;
+  const outer = top + 100;
+  const affine = (p: readonly number[], bias: number) => p.map((c, k) => w * c + (k === 0 ? bias : 0));
+  const identity = Array.from({ length: top + 1 }, (_, k) => (k === 1 ? 1 : 0));
+  let sigma = affine(identity, s);
+  let theta = sigma;
+  let first = sigma;
+  let q = w + s;
+  for (let l = 1; l <= spec.layers; l++) {
+    const last = l === spec.layers;
+    const mu = scaledHermite(act, q, outer + 1);
+    const value = Array.from({ length: outer + 1 }, (_, k) => mu[k]! ** 2 / q ** k);
+    const slope = Array.from({ length: outer + 1 }, (_, k) => ((k + 1) * mu[k + 1]! ** 2) / q ** (k + 1));
+    const covariance = affine(compose(value, sigma, top), last ? 0 : s);
+    const dot = affine(compose(slope, sigma, top), 0);
+    first = multiply(first, dot, top);
+    const carried = multiply(theta, dot, top);
+    theta = covariance.map((c, k) => c + carried[k]!);
+    sigma = covariance;
+    q = w * (act.scalarDual ? act.scalarDual(q, q, q).value : secondMoment(act, q)) + s;
+  }
+  if (output === 'nngp' || spec.train === 'readout') return sigma;
+  return spec.train === 'first' ? first : theta;
 }
 
 /** h(ρ) = Σ_k c_k ρ^k with ρ = ⟨x,x'⟩/d, or with the cosine ⟨x,x'⟩/(‖x‖‖x'‖) on the sphere. */

@@ -17,12 +17,13 @@ import { activationTable } from '../src/activations/table.js';
 import {
   deepKernel,
   type DeepKernelSpec,
+  deepTaylor,
   neuralTangent,
   neuralTangentKernel,
   nngp,
   ntkKernel,
 } from '../src/index.js';
-import { deepKernelSpec } from '../src/kinds/ntk.js';
+import { deepKernelSpec, deepKernelTaylor } from '../src/kinds/ntk.js';
 
 const X = [
   [1, 0.5, -0.3, 0.2, 1.1, -0.7],
@@ -126,6 +127,32 @@ describe('deep kernels: special cases and quadrature', () => {
           expect(Math.abs(k[i]![j]! - expected)).toBeLessThan(1e-5 * Math.max(1, Math.abs(expected)));
         }
       }
+  });
+});
+
+describe('deep kernels as power series (the staircase theory’s coefficients)', () => {
+  it('the composed series equals the tensor kernel on the sphere (2e-6), and at L = 1 the bias-averaged Hermite path (1e-10)', () => {
+    const cases = [
+      spec({ layers: 3, weightVariance: 2, biasVariance: 0.1 }),
+      spec({ activation: 'tanh', layers: 2, weightVariance: 1.5, biasVariance: 0.05, train: 'first' }),
+      spec({ activation: 'erf', biasVariance: 0.3 }),
+      spec({ biasVariance: 0.49 }),
+    ];
+    for (const ours of cases) {
+      const c = deepTaylor(ours, 'ntk', 60);
+      for (const r of [-0.5, 0, 0.3, 0.6]) {
+        const k = gram(deepKernel({ ...ours, sphere: true }, 'ntk'), [
+          [1, 0, 0],
+          [r, Math.sqrt(1 - r * r), 0],
+        ]);
+        const series = c.reduce((sum, ck, i) => sum + ck * r ** i, 0);
+        expect(Math.abs(k[0]![1]! - series)).toBeLessThan(2e-6 * Math.max(1, Math.abs(series)));
+      }
+      if (ours.layers === 1) {
+        const other = deepKernelTaylor(ours, 60);
+        c.forEach((ck, i) => expect(Math.abs(ck - other[i]!)).toBeLessThan(1e-10));
+      }
+    }
   });
 });
 

@@ -26,9 +26,6 @@ export const nngp: LearnerFactory = defineLearnerKind({
   options: nngpOptions,
   estimate: (o, s) => kernelRidgeEstimate(deepKernelFlops(deepKernelSpec(o), s.d), o, s),
   create: (o) => kernelRidgeLearner(deepKernel(deepKernelSpec(o), 'nngp'), o),
-  theory: (o, context) => {
-    const spec = deepKernelSpec(o);
-    if (deepKernelTaylor(spec, 1) === undefined) return [];
-    return kernelStaircaseTheory((top) => deepKernelTaylor(spec, top)!, context, o.intercept);
-  },
+  theory: (o, context) =>
+    kernelStaircaseTheory((top) => deepKernelTaylor(deepKernelSpec(o), top), context, o.intercept),
 });

@@ -7,14 +7,13 @@
  * σ's Hermite coefficients (tanh, gelu, softplus, sigmoid, { he: k }, { hermite: [...] }).
  * `biasVariance` σ_b² adds b ~ N(0, σ_b²) to every hidden pre-activation (`bias` is its square root,
  * the older option), which fills in the degrees a bias-free kernel cannot reach (relu's odd
- * degrees ≥ 3); `theory` is the staircase of the kernel's own coefficients (kernel-staircase.ts), for
- * one hidden layer with σ_w² = 1.
+ * degrees ≥ 3); `theory` is the staircase of the kernel's own coefficients (kernel-staircase.ts).
  */
 import { defineLearnerKind, type LearnerFactory, options, z } from '@regimes/core';
 import { type ActivationSpec, activationOption, dualTaylor, ntkTaylor } from '../activations/index.js';
 import { kernelRidgeEstimate } from '../cost.js';
 import { kernelStaircaseTheory } from '../kernel-staircase.js';
-import { type DeepKernelSpec, deepKernel, kernelActivation } from '../kernels.js';
+import { type DeepKernelSpec, deepKernel, deepTaylor, kernelActivation } from '../kernels.js';
 import { kernelRidgeLearner } from '../readout/predictors.js';
 import { interceptOption, ridgeOptions } from '../readout/options.js';
 
@@ -110,9 +109,13 @@ export function deepKernelFlops(o: DeepKernelSpec, d: number): number {
   return 2 * d + o.layers * (closed ? 20 : 6 * 81);
 }
 
-/** The staircase's coefficients: one hidden layer, σ_w² = 1 (the deep kernels' are not written yet). */
-export function deepKernelTaylor(spec: DeepKernelSpec, top: number): number[] | undefined {
-  if (spec.layers !== 1 || spec.weightVariance !== 1) return undefined;
+/**
+ * The staircase's coefficients c_0..c_top: for one hidden layer with σ_w² = 1 as always (the bias
+ * averaged Hermite coefficients, dual-taylor.ts), otherwise the layer recursion on power series
+ * (kernels.ts `deepTaylor`).
+ */
+export function deepKernelTaylor(spec: DeepKernelSpec, top: number): number[] {
+  if (spec.layers !== 1 || spec.weightVariance !== 1) return deepTaylor(spec, 'ntk', top);
   const bias = Math.sqrt(spec.biasVariance);
   return ntkTaylor(dualTaylor(kernelActivation(spec.activation), bias, top + 1), spec.train, bias);
 }
@@ -124,9 +127,6 @@ export const neuralTangentKernel: LearnerFactory = defineLearnerKind({
   options: neuralTangentKernelOptions,
   estimate: (o, s) => kernelRidgeEstimate(deepKernelFlops(deepKernelSpec(o), s.d), o, s),
   create: (o) => kernelRidgeLearner(deepKernel(deepKernelSpec(o), 'ntk'), o),
-  theory: (o, context) => {
-    const spec = deepKernelSpec(o);
-    if (deepKernelTaylor(spec, 1) === undefined) return [];
-    return kernelStaircaseTheory((top) => deepKernelTaylor(spec, top)!, context, o.intercept);
-  },
+  theory: (o, context) =>
+    kernelStaircaseTheory((top) => deepKernelTaylor(deepKernelSpec(o), top), context, o.intercept),
 });
