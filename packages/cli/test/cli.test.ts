@@ -146,8 +146,11 @@ describe('regimes list, validate, backends', () => {
     expect(r.stdout).toContain('      d: integer >= 1 (required; input dimension)');
     expect(r.stdout).toContain('      degree: integer in [0, 12] (default 2; ');
     expect(r.stdout).toMatch(/ {2}rf — random features ridge/);
+    expect(r.stdout).toMatch(
+      / {2}nngp — kernel ridge \(GP posterior mean\) with the infinite-width NNGP kernel/,
+    );
     expect(r.stdout).toContain(
-      '      activation: "relu" | "tanh" | "erf" | "quadratic" | { he } | { hermite } (default "relu"; σ: relu',
+      '      activation: "relu" | "tanh" | "erf" | "quadratic" | "gelu" | "softplus" | "sigmoid" | { he } | { hermite } (default "relu"; σ: relu',
     );
     expect(r.stdout).toMatch(/metrics:\n {2}risk — /);
     expect(regimes('list', 'learners').stdout).not.toContain('hermite — ');

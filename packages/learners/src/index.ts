@@ -8,6 +8,7 @@ import { oneStep, oneStepOptions } from './kinds/one-step.js';
 import { transfer, transferOptions } from './kinds/transfer.js';
 import { neuralTangent, neuralTangentOptions } from './kinds/nt.js';
 import { neuralTangentKernel, neuralTangentKernelOptions } from './kinds/ntk.js';
+import { nngp, nngpOptions } from './kinds/nngp.js';
 import { randomFeatures, randomFeaturesOptions } from './kinds/rf.js';
 
 /** Typed learner entries for specs written in TypeScript: `learner.rf({ width: 512, ridge: 1e-3 })`. */
@@ -15,6 +16,7 @@ export const learner = {
   rf: kindEntry('rf', randomFeaturesOptions),
   nt: kindEntry('nt', neuralTangentOptions),
   ntk: kindEntry('ntk', neuralTangentKernelOptions),
+  nngp: kindEntry('nngp', nngpOptions),
   kernel: kindEntry('kernel', kernelRidgeOptions),
   nn: kindEntry('nn', networkOptions),
   damian: kindEntry('damian', damianOptions),
@@ -49,9 +51,13 @@ export { trainTwoLayer } from './training/train-two-layer.js';
 export { oneStep, oneStepOptions } from './kinds/one-step.js';
 export { transfer, transferOptions } from './kinds/transfer.js';
 export {
+  deepKernel,
+  type DeepKernelSpec,
+  deepTaylor,
   dotProductKernel,
   gaussianExpectations,
   type KernelFunction,
+  kernelActivation,
   kernelTaylor,
   ntkActivations,
   ntkKernel,
@@ -60,6 +66,7 @@ export {
 } from './kernels.js';
 export { neuralTangent, neuralTangentOptions } from './kinds/nt.js';
 export { neuralTangentKernel, neuralTangentKernelOptions } from './kinds/ntk.js';
+export { nngp, nngpOptions } from './kinds/nngp.js';
 export { randomFeatures, randomFeaturesOptions } from './kinds/rf.js';
 export { drawFirstLayer } from './readout/first-layer.js';
 export { dualPredict, predictorFromFits } from './readout/predictors.js';
@@ -72,6 +79,7 @@ export const learnerFactories = [
   randomFeatures,
   neuralTangent,
   neuralTangentKernel,
+  nngp,
   kernelRidge,
   network,
   damian,
@@ -85,7 +93,7 @@ export const plugin = definePlugin({
   version: packageVersion(import.meta.url),
   core: '^0.1.0',
   description:
-    'learners: random features, neural tangent model, NTK, kernel ridge, trained networks, one-step, Damian et al., transfer',
+    'learners: random features, neural tangent model, NTK, NNGP, kernel ridge, trained networks, one-step, Damian et al., transfer',
   module: new ContainerModule(({ bind }) => {
     for (const factory of learnerFactories) bind(LearnerFactory).toConstantValue(factory);
   }),

@@ -11,7 +11,9 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import {
+  type ActivationSpec,
   activationTable,
+  type Dual,
   type DualActivation,
   dualActivationNames,
   dualOf,
@@ -21,6 +23,13 @@ import {
   type NtkLayers,
   ntkTaylor,
 } from './activations/index.js';
+import {
+  type HostActivation,
+  MEHLER_TOP,
+  mehlerCoefficients,
+  scaledHermite,
+  secondMoment,
+} from './activations/gaussian-dual.js';
 
 export type KernelFunction = (a: tf.Tensor2D, b: tf.Tensor2D) => tf.Tensor2D;
 
@@ -73,6 +82,253 @@ export function ntkKernel(activation: NtkActivation, layers: NtkLayers, bias = 0
 /** The scaled products with a bias variance s added to each: ρ + s, q_a + s, q_b + s. Inside tidy. */
 function shifted(p: ReturnType<typeof scaledProducts>, s: number) {
   return { rho: tf.add(p.rho, s), qa: tf.add(p.qa, s), qb: tf.add(p.qb, s) };
+}
+
+/** An activation for the deep kernels: σ, σ' on the host, and the closed-form dual where there is one. */
+export interface KernelActivation extends HostActivation {
+  readonly name: string;
+  readonly dual?: Dual;
+  readonly scalarDual?: (qa: number, qb: number, rho: number) => { value: number; derivative: number };
+}
+
+/** A named activation (the table) or σ = Σ_k c_k h_k ({ he: k } / { hermite: [...] }). */
+export function kernelActivation(spec: ActivationSpec): KernelActivation {
+  if (typeof spec === 'string') {
+    const entry: {
+      scalar(z: number): number;
+      slope(z: number): number;
+      kinks?: readonly number[];
+      dual?: Dual;
+      scalarDual?: KernelActivation['scalarDual'];
+    } = activationTable[spec];
+    return { name: spec, ...entry };
+  }
+  const c =
+    'he' in spec ? Array.from({ length: spec.he + 1 }, (_, k) => (k === spec.he ? 1 : 0)) : spec.hermite;
+  const slope = c.slice(1).map((ck, k) => ck * Math.sqrt(k + 1));
+  return {
+    name: 'he' in spec ? `he${spec.he}` : `hermite[${c.join(',')}]`,
+    scalar: hermiteScalar(c),
+    slope: slope.length ? hermiteScalar(slope) : () => 0,
+  };
+}
+
+/** The deep kernels' architecture (docs/kernels.md). */
+export interface DeepKernelSpec {
+  readonly activation: ActivationSpec;
+  /** L, hidden layers (1: the two-layer kernel). */
+  readonly layers: number;
+  /** σ_w², every layer's weights (the readout's too). */
+  readonly weightVariance: number;
+  /** σ_b², every hidden layer's biases (the readout has none: `intercept` fits the constant). */
+  readonly biasVariance: number;
+  /** Which parameters train in the NTK: every layer, the first hidden layer's, or the readout's. */
+  readonly train: NtkLayers;
+  /** ρ = the cosine of the inputs (on the sphere) instead of ⟨x,x'⟩/d with the norms q = ‖x‖²/d. */
+  readonly sphere: boolean;
+}
+
+/**
+ * NNGP (`nngp`) or NTK (`ntk`) of a fully connected network with L hidden layers in the NTK
+ * parametrization, h¹ = σ_w W¹x/√d + σ_b β¹, h^{ℓ+1} = σ_w W^{ℓ+1}σ(h^ℓ)/√N + σ_b β^{ℓ+1},
+ * f = σ_w W^{L+1}σ(h^L)/√N, all entries N(0, 1), as N → ∞ (Lee et al. 2018, Jacot et al. 2018):
+ *   Σ¹ = σ_w²ρ + σ_b²,  Σ^{ℓ+1} = σ_w² E[σ(u)σ(v)] + σ_b²,  Σ̇^{ℓ+1} = σ_w² E[σ'(u)σ'(v)],
+ *   Θ¹ = Σ¹,  Θ^{ℓ+1} = Σ^{ℓ+1} + Θ^ℓ Σ̇^{ℓ+1},
+ * (u, v) ~ N(0, [[Σ^ℓ(x,x), Σ^ℓ(x,x')], [·, Σ^ℓ(x',x')]]), no bias at the readout (ℓ + 1 = L + 1).
+ * The expectations are the table's closed forms where σ has one (relu, erf, quadratic), else the
+ * Mehler series of gaussian-dual.ts; the variances Σ^ℓ(x,x) go through the layers in float64 on
+ * the host. With L = 1, σ_w² = 1 it is `ntkKernel` op for op (and its `readout` part for `nngp`).
+ */
+export function deepKernel(spec: DeepKernelSpec, output: 'ntk' | 'nngp'): KernelFunction {
+  const act = kernelActivation(spec.activation);
+  const w = spec.weightVariance;
+  const s = spec.biasVariance;
+  const affine = (x: tf.Tensor, bias: number) => {
+    const scaled = w === 1 ? x : tf.mul(x, w);
+    return bias === 0 ? scaled : tf.add(scaled, bias);
+  };
+  const diagonal = (q: number) =>
+    w * (act.scalarDual ? act.scalarDual(q, q, q).value : secondMoment(act, q)) + s;
+  const cache: CoefficientCache = new Map();
+  const next = (q: tf.Tensor) => {
+    const host = q.dataSync();
+    return tf.tensor(Float32Array.from(host, diagonal), q.shape);
+  };
+  return (a, b) =>
+    tf.tidy(() => {
+      const products = scaledProducts(a, b);
+      let { rho, qa, qb } = products;
+      if (spec.sphere) {
+        rho = tf.clipByValue(tf.div(rho, tf.sqrt(tf.mul(qa, qb))), -1, 1);
+        qa = tf.onesLike(qa);
+        qb = tf.onesLike(qb);
+      }
+      const c = affine(rho, s);
+      qa = affine(qa, s);
+      qb = affine(qb, s);
+      // one layer at a time, keeping only what the next needs (an n×m kernel's temporaries add up)
+      let state = { c, theta: c, first: c, qa, qb };
+      for (let l = 1; l <= spec.layers; l++) {
+        const last = l === spec.layers;
+        const previous = state;
+        state = tf.tidy(() => {
+          const { c, theta, first, qa, qb } = previous;
+          const { value, derivative } = act.dual
+            ? act.dual(c, qa, qb)
+            : mehlerExpectations(act, c, qa, qb, cache);
+          const covariance = affine(value, last ? 0 : s);
+          const slope = w === 1 ? derivative : tf.mul(derivative, w);
+          const firstNext = tf.mul(slope, first);
+          return {
+            c: covariance,
+            first: firstNext,
+            theta:
+              spec.train === 'both' ? tf.add(covariance, l === 1 ? firstNext : tf.mul(slope, theta)) : theta,
+            qa: last ? qa : next(qa),
+            qb: last ? qb : next(qb),
+          };
+        });
+        const kept = new Set(Object.values(state));
+        for (const tensor of new Set(Object.values(previous))) if (!kept.has(tensor)) tensor.dispose();
+      }
+      const { c: nngpKernel, theta, first } = state;
+      if (output === 'nngp' || spec.train === 'readout') return nngpKernel as tf.Tensor2D;
+      return (spec.train === 'first' ? first : theta) as tf.Tensor2D;
+    });
+}
+
+/**
+ * E[σ(u)σ(v)], E[σ'(u)σ'(v)] by the Mehler series (gaussian-dual.ts), variances from the host:
+ * Horner in t = c/√(q_a q_b), each degree's coefficient the rank-one μ_k(q_a)μ_k(q_b)ᵀ (one scalar
+ * where every point has the same variance, as on the sphere); degrees whose largest term is below
+ * 1e-12 of the series' scale are skipped, and an odd or even σ sums in t². Inside tidy.
+ */
+function mehlerExpectations(
+  act: HostActivation,
+  c: tf.Tensor,
+  qa: tf.Tensor,
+  qb: tf.Tensor,
+  cache: CoefficientCache,
+) {
+  const left = hostCoefficients(act, qa.dataSync(), cache);
+  const right = hostCoefficients(act, qb.dataSync(), cache);
+  const t = tf.clipByValue(tf.div(c, tf.sqrt(tf.mul(qa, qb))), -1, 1);
+  const series = (part: 'value' | 'derivative') => {
+    const peaks = left.peak[part].map((x, k) => x * right.peak[part][k]!);
+    const scale = peaks.reduce((sum, x) => sum + x, 0);
+    const kept = (k: number) => peaks[k]! > 1e-12 * scale;
+    let top = MEHLER_TOP;
+    while (top > 0 && !kept(top)) top--;
+    // σ odd or even at every variance: a series in t² (half the products), times t for odd σ
+    const parity = [0, 1].find((p) => peaks.every((_, k) => k % 2 === p || !kept(k)));
+    const step = parity === undefined ? 1 : 2;
+    const variable = step === 2 ? tf.square(t) : t;
+    let out: tf.Tensor = tf.zerosLike(t);
+    for (let k = top; k >= (parity ?? 0); k -= step) {
+      if (k < top || kept(k)) {
+        const previous = out;
+        out = tf.tidy(() => {
+          const shifted = k < top ? tf.mul(previous, variable) : previous;
+          if (!kept(k)) return shifted;
+          const term =
+            left.uniform && right.uniform
+              ? left[part][k]![0]! * right[part][k]![0]!
+              : tf.matMul(
+                  tf.tensor2d(left[part][k]!, [qa.size, 1]),
+                  tf.tensor2d(right[part][k]!, [1, qb.size]),
+                );
+          return tf.add(shifted, term);
+        });
+        if (out !== previous) previous.dispose();
+      }
+    }
+    return parity === 1 ? tf.mul(out, t) : out;
+  };
+  return { value: series('value'), derivative: series('derivative') };
+}
+
+/** Mehler coefficients by variance, kept by a kernel across its blocks and layers. */
+type CoefficientCache = Map<number, ReturnType<typeof mehlerCoefficients>>;
+
+/** Per point (variance q_i), the Mehler coefficients by degree, and their largest magnitude per degree. */
+function hostCoefficients(act: HostActivation, q: ArrayLike<number>, cache: CoefficientCache) {
+  if (cache.size > 200_000) cache.clear();
+  const value = Array.from({ length: MEHLER_TOP + 1 }, () => new Float32Array(q.length));
+  const derivative = Array.from({ length: MEHLER_TOP + 1 }, () => new Float32Array(q.length));
+  const peak = {
+    value: new Array<number>(MEHLER_TOP + 1).fill(0),
+    derivative: new Array<number>(MEHLER_TOP + 1).fill(0),
+  };
+  for (let i = 0; i < q.length; i++) {
+    const qi = q[i]!;
+    let coefficients = cache.get(qi);
+    if (!coefficients) {
+      coefficients = mehlerCoefficients(act, qi, MEHLER_TOP);
+      cache.set(qi, coefficients);
+    }
+    for (let k = 0; k <= MEHLER_TOP; k++) {
+      value[k]![i] = coefficients.value[k]!;
+      derivative[k]![i] = coefficients.derivative[k]!;
+      peak.value[k] = Math.max(peak.value[k]!, Math.abs(coefficients.value[k]!));
+      peak.derivative[k] = Math.max(peak.derivative[k]!, Math.abs(coefficients.derivative[k]!));
+    }
+  }
+  const uniform = Array.prototype.every.call(q, (qi: number) => qi === q[0]) as boolean;
+  return { value, derivative, peak, uniform };
+}
+
+/** Σ_k a_k p(ρ)^k for a power series p, both truncated after degree `top` (Horner). */
+function compose(a: readonly number[], p: readonly number[], top: number): number[] {
+  let out = new Array<number>(top + 1).fill(0);
+  for (let k = a.length - 1; k >= 0; k--) {
+    out = multiply(out, p, top);
+    out[0]! += a[k]!;
+  }
+  return out;
+}
+
+function multiply(a: readonly number[], b: readonly number[], top: number): number[] {
+  const out = new Array<number>(top + 1).fill(0);
+  for (let i = 0; i <= top; i++) {
+    if (a[i] === 0) continue;
+    for (let j = 0; i + j <= top; j++) out[i + j]! += a[i]! * b[j]!;
+  }
+  return out;
+}
+
+/**
+ * c_0..c_top of the deep kernel h(ρ) = Σ_k c_k ρ^k on unit-variance inputs (q = 1, ρ the cosine), for
+ * the staircase theory: the layer recursion on power series in ρ. With the layer's variance q_ℓ
+ * (one number), E[σ(u)σ(v)] = Σ_k μ_k(q_ℓ)² (Σ^ℓ(ρ)/q_ℓ)^k and E[σ'σ'] = Σ_k (k+1)/q_ℓ μ_{k+1}(q_ℓ)²
+ * (Σ^ℓ(ρ)/q_ℓ)^k, composed with Σ^ℓ's series up to degree top + 100 (the composition converges
+ * like (Σ^ℓ(0)/q_ℓ)^k; μ_k in float64 by gaussian-dual.ts's 1-D rules).
+ */
+export function deepTaylor(spec: DeepKernelSpec, output: 'ntk' | 'nngp', top: number): number[] {
+  const act = kernelActivation(spec.activation);
+  const w = spec.weightVariance;
+  const s = spec.biasVariance;
+  const outer = top + 100;
+  const affine = (p: readonly number[], bias: number) => p.map((c, k) => w * c + (k === 0 ? bias : 0));
+  const identity = Array.from({ length: top + 1 }, (_, k) => (k === 1 ? 1 : 0));
+  let sigma = affine(identity, s);
+  let theta = sigma;
+  let first = sigma;
+  let q = w + s;
+  for (let l = 1; l <= spec.layers; l++) {
+    const last = l === spec.layers;
+    const mu = scaledHermite(act, q, outer + 1);
+    const value = Array.from({ length: outer + 1 }, (_, k) => mu[k]! ** 2 / q ** k);
+    const slope = Array.from({ length: outer + 1 }, (_, k) => ((k + 1) * mu[k + 1]! ** 2) / q ** (k + 1));
+    const covariance = affine(compose(value, sigma, top), last ? 0 : s);
+    const dot = affine(compose(slope, sigma, top), 0);
+    first = multiply(first, dot, top);
+    const carried = multiply(theta, dot, top);
+    theta = covariance.map((c, k) => c + carried[k]!);
+    sigma = covariance;
+    q = w * (act.scalarDual ? act.scalarDual(q, q, q).value : secondMoment(act, q)) + s;
+  }
+  if (output === 'nngp' || spec.train === 'readout') return sigma;
+  return spec.train === 'first' ? first : theta;
 }
 
 /** h(ρ) = Σ_k c_k ρ^k with ρ = ⟨x,x'⟩/d, or with the cosine ⟨x,x'⟩/(‖x‖‖x'‖) on the sphere. */

@@ -6,8 +6,8 @@ const grid = () => tf.linspace(-3, 3, 61);
 const maxDifference = (a: tf.Tensor, b: tf.Tensor) => tf.max(tf.abs(tf.sub(a, b))).dataSync()[0]!;
 
 describe('the activation table', () => {
-  it('lists the same activations, and the same ones with a closed-form dual, as before the table', () => {
-    expect(activationNames).toEqual(['relu', 'tanh', 'erf', 'quadratic']);
+  it('lists the same activations as before the table, then gelu, softplus, sigmoid; the same ones with a closed-form dual', () => {
+    expect(activationNames).toEqual(['relu', 'tanh', 'erf', 'quadratic', 'gelu', 'softplus', 'sigmoid']);
     expect(ntkActivations).toEqual(['relu', 'erf', 'quadratic']);
   });
 

@@ -19,14 +19,14 @@ describeLearnerConformance('nt (primal, N·d ≤ n)', {
 });
 describeLearnerConformance('nt (dual, both layers)', {
   factory: neuralTangent,
-  options: { width: 64, layers: 'both', activation: 'tanh' },
+  options: { width: 64, train: 'both', activation: 'tanh' },
   target,
   n: 96,
 });
 describeLearnerConformance('ntk (relu)', { factory: neuralTangentKernel, target, n: 96 });
 describeLearnerConformance('ntk (erf, first layer, gcv)', {
   factory: neuralTangentKernel,
-  options: { activation: 'erf', layers: 'first', ridge: 'gcv' },
+  options: { activation: 'erf', train: 'first', ridge: 'gcv' },
   target,
   n: 64,
 });
@@ -142,7 +142,7 @@ describe('kernel-side learners against independent references', () => {
       return values;
     };
     const rf = await fit(randomFeatures, { width: 40000, weights: 'gaussian', ridge: 1e-2 });
-    const limit = await fit(neuralTangentKernel, { layers: 'readout', ridge: 1e-2 });
+    const limit = await fit(neuralTangentKernel, { train: 'readout', ridge: 1e-2 });
     const scale = Math.sqrt(limit.reduce((s, v) => s + v * v, 0) / limit.length);
     const gap = Math.sqrt(rf.reduce((s, v, i) => s + (v - limit[i]!) ** 2, 0) / rf.length);
     expect(gap / scale).toBeLessThan(0.03);

@@ -27,7 +27,9 @@ export const activationOption = z
     z.strictObject({ hermite: z.array(z.number()).min(1).describe('σ = Σ_k c_k h_k') }),
   ])
   .default('relu')
-  .describe('σ: relu | tanh | erf | quadratic (z²) | { he: k } | { hermite: [c_0, c_1, ...] }');
+  .describe(
+    'σ: relu | tanh | erf | quadratic (z²) | gelu | softplus | sigmoid | { he: k } | { hermite: [c_0, c_1, ...] }',
+  );
 
 export type ActivationSpec = z.output<typeof activationOption>;
 

@@ -11,7 +11,8 @@
  *   E[relu(u)relu(v)] = √(qq')(sin θ + (π − θ) cos θ)/(2π),  E[step(u)step(v)] = (π − θ)/(2π);
  * erf (Williams 1997): E[erf(u)erf(v)] = (2/π) arcsin(2ρ/√((1+2q)(1+2q'))),
  *   E[erf'(u)erf'(v)] = (4/π)((1+2q)(1+2q') − 4ρ²)^(−1/2);
- * quadratic σ = z²: E[u²v²] = qq' + 2ρ², E[σ'σ'] = 4ρ.
+ * quadratic σ = z²: E[u²v²] = qq' + 2ρ², E[σ'σ'] = 4ρ. gelu (z·Φ(z)), softplus and sigmoid have no
+ * closed form here: deep kernels take theirs from Hermite coefficients (activations/gaussian-dual.ts).
  */
 import { erf } from '@regimes/numerics';
 import * as tf from '@tensorflow/tfjs-core';
@@ -30,10 +31,14 @@ export interface ActivationEntry {
   derivative(z: tf.Tensor): tf.Tensor;
   /** σ(z) in float64 on the host, for quadratures (the kernel's Hermite coefficients). */
   scalar(z: number): number;
+  /** σ'(z) in float64 on the host, for quadratures of E[σ'(u)σ'(v)] (gaussian-dual.ts). */
+  slope(z: number): number;
   /** Where σ is not smooth: quadratures split their panels there. */
   readonly kinks?: readonly number[];
   /** The closed-form dual, where there is one. */
   readonly dual?: Dual;
+  /** The same closed form in float64 on the host: ρ the covariance, q_a, q_b the variances. */
+  readonly scalarDual?: (qa: number, qb: number, rho: number) => { value: number; derivative: number };
   /** c_k of σ = Σ_k c_k h_k (h_k = He_k/√k!), where the series is finite. */
   readonly hermite?: readonly number[];
 }
@@ -43,7 +48,18 @@ export const activationTable = {
     sigma: (z) => tf.relu(z),
     derivative: (z) => tf.step(z),
     scalar: (z) => Math.max(z, 0),
+    slope: (z) => (z > 0 ? 1 : 0),
     kinks: [0],
+    scalarDual: (qa, qb, rho) => {
+      const scale = Math.sqrt(qa * qb);
+      const cos = Math.min(1, Math.max(-1, rho / Math.max(scale, 1e-300)));
+      const theta = Math.acos(cos);
+      const sin = Math.sqrt(Math.max(1 - cos * cos, 0));
+      return {
+        value: (scale * (sin + (Math.PI - theta) * cos)) / (2 * Math.PI),
+        derivative: (Math.PI - theta) / (2 * Math.PI),
+      };
+    },
     dual: (rho, qa, qb) => {
       const scale = tf.sqrt(tf.mul(qa, qb));
       const cos = tf.clipByValue(tf.div(rho, tf.maximum(scale, 1e-12)), -1, 1);
@@ -58,11 +74,21 @@ export const activationTable = {
     sigma: (z) => tf.tanh(z),
     derivative: (z) => tf.sub(1, tf.square(tf.tanh(z))),
     scalar: (z) => Math.tanh(z),
+    slope: (z) => 1 - Math.tanh(z) ** 2,
   },
   erf: {
     sigma: (z) => tf.erf(z),
     derivative: (z) => tf.mul(tf.exp(tf.neg(tf.square(z))), 2 / Math.sqrt(Math.PI)),
     scalar: (z) => erf(z),
+    slope: (z) => (2 / Math.sqrt(Math.PI)) * Math.exp(-z * z),
+    scalarDual: (qa, qb, rho) => {
+      const a = 1 + 2 * qa;
+      const b = 1 + 2 * qb;
+      return {
+        value: (2 / Math.PI) * Math.asin(Math.min(1, Math.max(-1, (2 * rho) / Math.sqrt(a * b)))),
+        derivative: 4 / Math.PI / Math.sqrt(a * b - 4 * rho * rho),
+      };
+    },
     dual: (rho, qa, qb) => {
       const a = tf.add(1, tf.mul(qa, 2));
       const b = tf.add(1, tf.mul(qb, 2));
@@ -76,12 +102,43 @@ export const activationTable = {
     sigma: (z) => tf.square(z),
     derivative: (z) => tf.mul(z, 2),
     scalar: (z) => z * z,
+    slope: (z) => 2 * z,
+    scalarDual: (qa, qb, rho) => ({ value: qa * qb + 2 * rho * rho, derivative: 4 * rho }),
     dual: (rho, qa, qb) => ({
       value: tf.add(tf.mul(qa, qb), tf.mul(tf.square(rho), 2)),
       derivative: tf.mul(rho, 4),
     }),
     // z² = h_0 + √2 h_2
     hermite: [1, 0, Math.SQRT2],
+  },
+  // No closed-form duals: their kernels come from the Hermite coefficients of σ(√q·) (gaussian-dual.ts).
+  gelu: {
+    sigma: (z) => tf.mul(tf.mul(z, 0.5), tf.add(1, tf.erf(tf.mul(z, Math.SQRT1_2)))),
+    derivative: (z) =>
+      tf.add(
+        tf.mul(0.5, tf.add(1, tf.erf(tf.mul(z, Math.SQRT1_2)))),
+        tf.mul(tf.mul(z, tf.exp(tf.mul(tf.square(z), -0.5))), 1 / Math.sqrt(2 * Math.PI)),
+      ),
+    scalar: (z) => 0.5 * z * (1 + erf(z * Math.SQRT1_2)),
+    slope: (z) => 0.5 * (1 + erf(z * Math.SQRT1_2)) + (z * Math.exp(-0.5 * z * z)) / Math.sqrt(2 * Math.PI),
+  },
+  softplus: {
+    sigma: (z) => tf.softplus(z),
+    derivative: (z) => tf.sigmoid(z),
+    scalar: (z) => (z > 0 ? z + Math.log1p(Math.exp(-z)) : Math.log1p(Math.exp(z))),
+    slope: (z) => 1 / (1 + Math.exp(-z)),
+  },
+  sigmoid: {
+    sigma: (z) => tf.sigmoid(z),
+    derivative: (z) => {
+      const s = tf.sigmoid(z);
+      return tf.mul(s, tf.sub(1, s));
+    },
+    scalar: (z) => 1 / (1 + Math.exp(-z)),
+    slope: (z) => {
+      const s = 1 / (1 + Math.exp(-z));
+      return s * (1 - s);
+    },
   },
 } as const satisfies Record<string, ActivationEntry>;
 

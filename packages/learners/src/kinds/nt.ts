@@ -17,10 +17,17 @@ export const neuralTangentOptions = options({
     .enum(['sphere', 'gaussian'])
     .default('gaussian')
     .describe('rows of W: uniform on the unit sphere, or N(0, I/d)'),
-  layers: z
+  train: z
     .enum(['first', 'both'])
     .default('first')
     .describe('linearize the first layer only, or also train the readout'),
+  layers: z
+    .never({
+      error: (issue) =>
+        `renamed: which layers train is \`train\` now (as in nn): write train: ${JSON.stringify(issue.input)}`,
+    })
+    .optional()
+    .describe('renamed to train'),
   ...ridgeOptions,
   ...interceptOption,
 });
@@ -39,6 +46,6 @@ export const neuralTangent: LearnerFactory = defineLearnerKind({
   theory: (o, context) => quadraticWidthTheory('nt', o, context),
   create(o) {
     const sigma = activation(o.activation);
-    return { fit: (train, ctx) => fitNeuralTangent(o, sigma, train, ctx) };
+    return { fit: (train, ctx) => fitNeuralTangent({ ...o, layers: o.train }, sigma, train, ctx) };
   },
 });

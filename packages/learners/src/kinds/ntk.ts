@@ -1,37 +1,132 @@
 /**
- * `ntk`: kernel ridge with the analytic infinite-width neural tangent kernel of a two-layer
- * network f(x) = (1/√N) Σ_j a_j σ(⟨w_j, x⟩/√d), w ~ N(0, I_d), a ~ N(0, 1) (kernels.ts): both
- * layers (readout part + first-layer part), the first layer only, or the readout only (the limit
- * kernel of random features with Gaussian rows). σ is any activation with a closed-form dual in
- * the activation table (activations/table.ts). `bias` σ_b adds b ~ N(0, σ_b²) to the pre-activation,
- * which fills in the degrees a bias-free kernel cannot reach (relu's odd degrees ≥ 3); `theory` is
- * the staircase of the kernel's own coefficients (kernel-staircase.ts).
+ * `ntk`: kernel ridge with the analytic infinite-width neural tangent kernel of a fully connected
+ * network with `layers` hidden layers (1: the two-layer net f(x) = (1/√N) Σ_j a_j σ(⟨w_j, x⟩/√d)),
+ * by the layer recursion of kernels.ts (`deepKernel`; docs/kernels.md): every layer trained, the
+ * first hidden layer only, or the readout only (the NNGP, the limit kernel of random features).
+ * σ is any activation: the table's closed-form duals (relu, erf, quadratic) or the Mehler series of
+ * σ's Hermite coefficients (tanh, gelu, softplus, sigmoid, { he: k }, { hermite: [...] }).
+ * `biasVariance` σ_b² adds b ~ N(0, σ_b²) to every hidden pre-activation (`bias` is its square root,
+ * the older option), which fills in the degrees a bias-free kernel cannot reach (relu's odd
+ * degrees ≥ 3); `theory` is the staircase of the kernel's own coefficients (kernel-staircase.ts).
  */
 import { defineLearnerKind, type LearnerFactory, options, z } from '@regimes/core';
+import { type ActivationSpec, activationOption, dualTaylor, ntkTaylor } from '../activations/index.js';
 import { kernelRidgeEstimate } from '../cost.js';
 import { kernelStaircaseTheory } from '../kernel-staircase.js';
-import { kernelTaylor, ntkActivations, ntkKernel } from '../kernels.js';
+import { type DeepKernelSpec, deepKernel, deepTaylor, kernelActivation } from '../kernels.js';
 import { kernelRidgeLearner } from '../readout/predictors.js';
 import { interceptOption, ridgeOptions } from '../readout/options.js';
 
+/** The deep kernels' architecture options, shared by `ntk` and `nngp`. */
+export const deepKernelOptions = {
+  layers: z
+    .number({
+      error: (issue) =>
+        typeof issue.input === 'string'
+          ? `layers is now the number of hidden layers (a number, 1 for a two-layer net); which layers train is \`train: ${issue.input}\` (was \`layers: ${issue.input}\`)`
+          : undefined,
+    })
+    .int()
+    .min(1)
+    .max(64)
+    .default(1)
+    .describe('L, hidden layers (as deep counts them): 1 is the two-layer net'),
+  activation: activationOption,
+  weightVariance: z
+    .number()
+    .positive()
+    .default(1)
+    .describe("σ_w², every layer's weights (the readout's too)"),
+  biasVariance: z
+    .number()
+    .min(0)
+    .optional()
+    .describe("σ_b², every hidden layer's biases (default 0; the readout has none)"),
+  bias: z.number().min(0).optional().describe('σ_b, the same as biasVariance: σ_b² (the older option)'),
+  sphere: z
+    .boolean()
+    .default(false)
+    .describe('inputs on the sphere: ρ = cosine, q = 1 (default: ρ = ⟨x,x′⟩/d with the norms q = ‖x‖²/d)'),
+  parametrization: z
+    .enum(['ntk'])
+    .default('ntk')
+    .describe('ntk (W ~ N(0, 1), scaled by σ_w/√fan-in); standard is not implemented'),
+};
+
+/** σ_b² from `biasVariance` or `bias` (σ_b). */
+export function biasVarianceOf(o: { biasVariance?: number | undefined; bias?: number | undefined }): number {
+  return o.biasVariance ?? (o.bias ?? 0) ** 2;
+}
+
+export function refineBias(
+  o: { biasVariance?: number | undefined; bias?: number | undefined },
+  ctx: z.RefinementCtx,
+) {
+  if (o.biasVariance !== undefined && o.bias !== undefined)
+    ctx.addIssue({
+      code: 'custom',
+      path: ['bias'],
+      message: 'give the bias once: biasVariance σ_b² or bias σ_b (bias: s is biasVariance: s²), not both',
+    });
+}
+
 export const neuralTangentKernelOptions = options({
-  activation: z.enum(ntkActivations).default('relu').describe('σ with a closed-form kernel'),
-  layers: z.enum(['both', 'first', 'readout']).default('both').describe('which layers the kernel trains'),
-  bias: z.number().min(0).default(0).describe("std σ_b of the first layer's trained bias (0: none)"),
+  ...deepKernelOptions,
+  train: z
+    .enum(['both', 'first', 'readout'])
+    .default('both')
+    .describe('which layers the kernel trains: both (every layer), the first hidden layer, or the readout'),
   ...ridgeOptions,
   ...interceptOption,
-});
+}).superRefine(refineBias);
+
+/** The architecture options as parsed (`train` absent for `nngp`). */
+export interface DeepKernelOptions {
+  readonly activation: ActivationSpec;
+  readonly layers: number;
+  readonly weightVariance: number;
+  readonly biasVariance?: number | undefined;
+  readonly bias?: number | undefined;
+  readonly sphere: boolean;
+  readonly train?: DeepKernelSpec['train'];
+}
+
+/** The spec of `deepKernel` from the options. */
+export function deepKernelSpec(o: DeepKernelOptions): DeepKernelSpec {
+  return {
+    activation: o.activation,
+    layers: o.layers,
+    weightVariance: o.weightVariance,
+    biasVariance: biasVarianceOf(o),
+    train: o.train ?? 'readout',
+    sphere: o.sphere,
+  };
+}
+
+/** Flops per kernel entry: the dot product, then per layer the closed form (~20) or 2×(top + 1) Mehler terms. */
+export function deepKernelFlops(o: DeepKernelSpec, d: number): number {
+  const closed = kernelActivation(o.activation).dual !== undefined;
+  return 2 * d + o.layers * (closed ? 20 : 6 * 81);
+}
+
+/**
+ * The staircase's coefficients c_0..c_top: for one hidden layer with σ_w² = 1 as always (the bias
+ * averaged Hermite coefficients, dual-taylor.ts), otherwise the layer recursion on power series
+ * (kernels.ts `deepTaylor`).
+ */
+export function deepKernelTaylor(spec: DeepKernelSpec, top: number): number[] {
+  if (spec.layers !== 1 || spec.weightVariance !== 1) return deepTaylor(spec, 'ntk', top);
+  const bias = Math.sqrt(spec.biasVariance);
+  return ntkTaylor(dualTaylor(kernelActivation(spec.activation), bias, top + 1), spec.train, bias);
+}
 
 export const neuralTangentKernel: LearnerFactory = defineLearnerKind({
   kind: 'ntk',
-  description: `kernel ridge with the analytic infinite-width NTK of a two-layer net (${ntkActivations.join(', ')})`,
+  description:
+    'kernel ridge with the analytic infinite-width NTK of a fully connected net of L hidden layers (any activation)',
   options: neuralTangentKernelOptions,
-  estimate: (o, s) => kernelRidgeEstimate(2 * s.d + 20, o, s),
-  create: (o) => kernelRidgeLearner(ntkKernel(o.activation, o.layers, o.bias), o),
+  estimate: (o, s) => kernelRidgeEstimate(deepKernelFlops(deepKernelSpec(o), s.d), o, s),
+  create: (o) => kernelRidgeLearner(deepKernel(deepKernelSpec(o), 'ntk'), o),
   theory: (o, context) =>
-    kernelStaircaseTheory(
-      (top) => kernelTaylor.ntk(o.activation, o.layers, o.bias, top),
-      context,
-      o.intercept,
-    ),
+    kernelStaircaseTheory((top) => deepKernelTaylor(deepKernelSpec(o), top), context, o.intercept),
 });

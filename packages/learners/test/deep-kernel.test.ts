@@ -1,0 +1,282 @@
+/**
+ * Deep NNGP / NTK (kernels.ts `deepKernel`, docs/kernels.md): the two-layer special case against
+ * today's kernel, the closed-form duals against the host 2-D quadrature, the Mehler series (host and
+ * tensor) against the quadrature, the deep kernels against Monte-Carlo averages of finite random
+ * networks (numpy float64, test/reference/deep_kernel_mc.py), and the `ntk` / `nngp` learners.
+ */
+import { execFile, execFileSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { parseOptions } from '@regimes/core';
+import { describeLearnerConformance } from '@regimes/core/testing';
+import { hermite } from '@regimes/targets';
+import * as tf from '@tensorflow/tfjs-core';
+import { describe, expect, it } from 'vitest';
+import { mehlerDual, quadratureDual } from '../src/activations/gaussian-dual.js';
+import { activationTable } from '../src/activations/table.js';
+import {
+  deepKernel,
+  type DeepKernelSpec,
+  deepTaylor,
+  neuralTangent,
+  neuralTangentKernel,
+  nngp,
+  ntkKernel,
+} from '../src/index.js';
+import { deepKernelSpec, deepKernelTaylor } from '../src/kinds/ntk.js';
+
+const X = [
+  [1, 0.5, -0.3, 0.2, 1.1, -0.7],
+  [0.2, -1, 0.4, 0.9, 0.1, 0.3],
+  [1.5, 0.2, 0.1, -0.6, 0.8, 0.4],
+  [-0.3, 0.7, 1.2, 0.5, -1.1, 0.2],
+];
+const d = X[0]!.length;
+
+const spec = (o: Partial<DeepKernelSpec>): DeepKernelSpec => ({
+  activation: 'relu',
+  layers: 1,
+  weightVariance: 1,
+  biasVariance: 0,
+  train: 'both',
+  sphere: false,
+  ...o,
+});
+
+function gram(kernel: (a: tf.Tensor2D, b: tf.Tensor2D) => tf.Tensor2D, rows = X): number[][] {
+  return tf.tidy(() => {
+    const x = tf.tensor2d(rows);
+    return kernel(x, x).arraySync();
+  });
+}
+
+describe('deep kernels: special cases and quadrature', () => {
+  it('L = 1 (σ_w² = 1) is the two-layer kernel of ntkKernel, bit for bit, and the learners’ defaults map onto it', () => {
+    const x = tf.randomNormal([40, 7], 0, 1, 'float32', 5) as tf.Tensor2D;
+    for (const activation of ['relu', 'erf', 'quadratic'] as const)
+      for (const train of ['both', 'first', 'readout'] as const)
+        for (const bias of [0, 0.7]) {
+          const today = tf.tidy(() => ntkKernel(activation, train, bias)(x, x).arraySync());
+          const ours = spec({ activation, train, biasVariance: bias * bias });
+          expect(tf.tidy(() => deepKernel(ours, 'ntk')(x, x).arraySync())).toEqual(today);
+          if (train === 'readout')
+            expect(tf.tidy(() => deepKernel({ ...ours, train: 'both' }, 'nngp')(x, x).arraySync())).toEqual(
+              today,
+            );
+        }
+    const defaults = deepKernelSpec(neuralTangentKernel.options.parse({}));
+    expect(tf.tidy(() => deepKernel(defaults, 'ntk')(x, x).arraySync())).toEqual(
+      tf.tidy(() => ntkKernel('relu', 'both')(x, x).arraySync()),
+    );
+    const older = deepKernelSpec(neuralTangentKernel.options.parse({ bias: 0.7, activation: 'erf' }));
+    expect(tf.tidy(() => deepKernel(older, 'ntk')(x, x).arraySync())).toEqual(
+      tf.tidy(() => ntkKernel('erf', 'both', 0.7)(x, x).arraySync()),
+    );
+    x.dispose();
+  });
+
+  // (q_a, q_b, c): unequal variances, negative covariance, t = 1 and t = 0.99
+  const triples = [
+    [1, 1, 0.3],
+    [0.7, 1.6, -0.5],
+    [1.2, 1.2, 1.2],
+    [2, 0.5, 0.99],
+  ] as const;
+
+  it.each(['relu', 'erf'] as const)(
+    'the closed form of %s equals the 2-D quadrature to 1e-8 (float64)',
+    (name) => {
+      const entry = activationTable[name];
+      for (const [qa, qb, c] of triples) {
+        const exact = entry.scalarDual(qa, qb, c);
+        const numeric = quadratureDual(entry, qa, qb, c);
+        expect(Math.abs(numeric.value - exact.value)).toBeLessThan(1e-8);
+        expect(Math.abs(numeric.derivative - exact.derivative)).toBeLessThan(1e-8);
+      }
+    },
+  );
+
+  it('the Mehler series (80 degrees) equals the 2-D quadrature for tanh, gelu, softplus, sigmoid, erf to 2e-7', () => {
+    for (const name of ['tanh', 'gelu', 'softplus', 'sigmoid', 'erf'] as const)
+      for (const [qa, qb, c] of [...triples, [3, 3, 2.9] as const]) {
+        const series = mehlerDual(activationTable[name], qa, qb, c);
+        const numeric = quadratureDual(activationTable[name], qa, qb, c);
+        expect(Math.abs(series.value - numeric.value)).toBeLessThan(2e-7);
+        expect(Math.abs(series.derivative - numeric.derivative)).toBeLessThan(2e-7);
+      }
+  });
+
+  it('the tensor kernel of a σ without closed form (tanh, gelu; L = 1) equals the float64 quadrature to 1e-5', () => {
+    for (const activation of ['tanh', 'gelu'] as const)
+      for (const sphere of [false, true]) {
+        const k = gram(
+          deepKernel(spec({ activation, sphere, weightVariance: 1.3, biasVariance: 0.2 }), 'ntk'),
+        );
+        for (const [i, j] of [
+          [0, 0],
+          [0, 1],
+          [2, 3],
+        ] as const) {
+          const dot = X[i]!.reduce((s, v, m) => s + v * X[j]![m]!, 0) / d;
+          const qi = X[i]!.reduce((s, v) => s + v * v, 0) / d;
+          const qj = X[j]!.reduce((s, v) => s + v * v, 0) / d;
+          const [rho, qa, qb] = sphere ? [dot / Math.sqrt(qi * qj), 1, 1] : [dot, qi, qj];
+          const c = 1.3 * rho + 0.2;
+          const e = quadratureDual(activationTable[activation], 1.3 * qa + 0.2, 1.3 * qb + 0.2, c);
+          const expected = 1.3 * e.value + c * 1.3 * e.derivative;
+          expect(Math.abs(k[i]![j]! - expected)).toBeLessThan(1e-5 * Math.max(1, Math.abs(expected)));
+        }
+      }
+  });
+});
+
+describe('deep kernels as power series (the staircase theory’s coefficients)', () => {
+  it('the composed series equals the tensor kernel on the sphere (2e-6), and at L = 1 the bias-averaged Hermite path (1e-10)', () => {
+    const cases = [
+      spec({ layers: 3, weightVariance: 2, biasVariance: 0.1 }),
+      spec({ activation: 'tanh', layers: 2, weightVariance: 1.5, biasVariance: 0.05, train: 'first' }),
+      spec({ activation: 'erf', biasVariance: 0.3 }),
+      spec({ biasVariance: 0.49 }),
+    ];
+    for (const ours of cases) {
+      const c = deepTaylor(ours, 'ntk', 60);
+      for (const r of [-0.5, 0, 0.3, 0.6]) {
+        const k = gram(deepKernel({ ...ours, sphere: true }, 'ntk'), [
+          [1, 0, 0],
+          [r, Math.sqrt(1 - r * r), 0],
+        ]);
+        const series = c.reduce((sum, ck, i) => sum + ck * r ** i, 0);
+        expect(Math.abs(k[0]![1]! - series)).toBeLessThan(2e-6 * Math.max(1, Math.abs(series)));
+      }
+      if (ours.layers === 1) {
+        const other = deepKernelTaylor(ours, 60);
+        c.forEach((ck, i) => expect(Math.abs(ck - other[i]!)).toBeLessThan(1e-10));
+      }
+    }
+  });
+});
+
+const reference = fileURLToPath(new URL('./reference/deep_kernel_mc.py', import.meta.url));
+const noNumpy = (() => {
+  try {
+    execFileSync('python3', ['-c', 'import numpy'], { stdio: 'ignore' });
+    return false;
+  } catch {
+    return true;
+  }
+})();
+
+interface Estimate {
+  mean: number[][];
+  se: number[][];
+}
+
+describe.skipIf(noNumpy)('deep kernels against Monte-Carlo averages of finite random networks', () => {
+  // width 256, 200 networks per case: the finite-width bias (O(1/N)) measured below 2 s.e. at
+  // N = 256 and at N = 1024 alike for relu and tanh, L = 3
+  const cases = [
+    { activation: 'relu', layers: 2, w: 2, s: 0.1, sphere: false },
+    { activation: 'relu', layers: 3, w: 2, s: 0.1, sphere: false },
+    { activation: 'tanh', layers: 2, w: 1.5, s: 0.05, sphere: false },
+    { activation: 'tanh', layers: 3, w: 1.5, s: 0.05, sphere: true },
+  ] as const;
+
+  it('NNGP and NTK (every layer trained) within 4 standard errors, every pair of 4 points, L = 2, 3, relu and tanh', async () => {
+    const inputs = (sphere: boolean) =>
+      sphere
+        ? X.map((row) => {
+            const norm = Math.sqrt(row.reduce((s, v) => s + v * v, 0) / d);
+            return row.map((v) => v / norm);
+          })
+        : X;
+    const config = cases.map((c, i) => ({
+      x: inputs(c.sphere),
+      activation: c.activation,
+      layers: c.layers,
+      w: c.w,
+      s: c.s,
+      width: 256,
+      nets: 200,
+      seed: 100 + i,
+    }));
+    const { stdout } = await promisify(execFile)('python3', [reference, JSON.stringify(config)], {
+      maxBuffer: 1 << 24,
+    });
+    const estimates = JSON.parse(stdout) as { nngp: Estimate; ntk: Estimate }[];
+    cases.forEach((c, index) => {
+      const ours = spec({
+        activation: c.activation,
+        layers: c.layers,
+        weightVariance: c.w,
+        biasVariance: c.s,
+        sphere: c.sphere,
+      });
+      for (const output of ['nngp', 'ntk'] as const) {
+        const k = gram(deepKernel(ours, output));
+        const mc = estimates[index]![output];
+        for (let i = 0; i < 4; i++)
+          for (let j = i; j < 4; j++)
+            expect(
+              Math.abs(k[i]![j]! - mc.mean[i]![j]!),
+              `${c.activation} L=${c.layers} ${output} (${i},${j}): ${k[i]![j]} against ${mc.mean[i]![j]} ± ${mc.se[i]![j]}`,
+            ).toBeLessThan(4 * mc.se[i]![j]! + 1e-5);
+      }
+    });
+  });
+});
+
+const target = { factory: hermite, options: { d: 5, degree: 2, noise: 0.1 } };
+describeLearnerConformance('nngp (tanh, L = 2, sphere, gcv)', {
+  factory: nngp,
+  options: { activation: 'tanh', layers: 2, biasVariance: 0.1, sphere: true, ridge: 'gcv' },
+  target,
+  n: 64,
+});
+describeLearnerConformance('ntk (relu, L = 3, weight and bias variances)', {
+  factory: neuralTangentKernel,
+  options: { layers: 3, weightVariance: 2, biasVariance: 0.1 },
+  target,
+  n: 64,
+});
+describeLearnerConformance('ntk (gelu, L = 2, sphere, first layer)', {
+  factory: neuralTangentKernel,
+  options: { activation: 'gelu', layers: 2, sphere: true, train: 'first' },
+  target,
+  n: 48,
+});
+
+describe('options', () => {
+  it('an old `layers: both` of ntk or nt points to `train`', () => {
+    for (const factory of [neuralTangentKernel, neuralTangent]) {
+      const parsed = parseOptions(factory.options, { layers: 'both' }, 'learners[0]');
+      expect(parsed.ok).toBe(false);
+      if (!parsed.ok) expect(parsed.problems.join('\n')).toMatch(/learners\[0\]\.layers: .*train: "?both"?/);
+    }
+  });
+
+  it('bias and biasVariance are one option: both given is refused', () => {
+    const parsed = parseOptions(nngp.options, { bias: 0.5, biasVariance: 0.25 }, 'learners[0]');
+    expect(parsed.ok).toBe(false);
+    if (!parsed.ok) expect(parsed.problems[0]).toMatch(/bias: give the bias once/);
+  });
+});
+
+describe('the activations added for the kernels', () => {
+  it('gelu, softplus, sigmoid: σ and σ′ on tensors equal the host’s, and the host’s σ′ is the derivative of its σ', () => {
+    for (const name of ['gelu', 'softplus', 'sigmoid', 'tanh'] as const) {
+      const entry = activationTable[name];
+      const z = Array.from({ length: 41 }, (_, i) => -6 + 0.3 * i);
+      const [sigma, slope] = tf.tidy(() => {
+        const t = tf.tensor1d(z);
+        return [entry.sigma(t).arraySync() as number[], entry.derivative(t).arraySync() as number[]];
+      });
+      z.forEach((v, i) => {
+        expect(Math.abs(sigma[i]! - entry.scalar(v)), name).toBeLessThan(1e-5 * Math.max(1, Math.abs(v)));
+        expect(Math.abs(slope[i]! - entry.slope(v)), name).toBeLessThan(1e-5);
+        const h = 1e-5;
+        const numeric = (entry.scalar(v + h) - entry.scalar(v - h)) / (2 * h);
+        expect(Math.abs(numeric - entry.slope(v)), name).toBeLessThan(1e-8);
+      });
+    }
+  });
+});
