@@ -265,7 +265,7 @@ export function eigenlearningTheory(
   return lambdas.map((lambda) => ({
     label: [
       'eigenlearning',
-      lambdas.length > 1 ? `λ=${lambda}` : '',
+      `λ=${lambda}`,
       energies.method === 'hermite' ? 'Hermite energies (d→∞)' : '',
       metric === 'normalized-risk' ? '/ Var f*' : '',
     ]

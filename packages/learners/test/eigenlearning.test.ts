@@ -233,7 +233,7 @@ describe("the kernel learner's theory", () => {
 
   it('draws the eigenlearning curve beside the staircase, one per λ, and none off the sphere or for gcv', () => {
     const curves = theory({ taylor: [1, 1, 1, 1], ridge: 1e-3 });
-    expect(curves.map((c) => c.label)).toEqual(['its kernel’s staircase', 'eigenlearning']);
+    expect(curves.map((c) => c.label)).toEqual(['its kernel’s staircase', 'eigenlearning, λ=0.001']);
     const curve = curves[1]!;
     const at = (x: number) => curve.points.find((p) => p.x === x)!.y;
     const energies = sphereTargetEnergies(targetOf(8, staircaseTerms).structure, 8)!;
