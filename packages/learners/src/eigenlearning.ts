@@ -181,7 +181,8 @@ export function eigenlearningRisk(
     const excess = (k: number) => df(k) + (n * ridge) / k - n;
     let lo = -690; // log κ: e^−690 ≈ 1e−300
     let hi = 0;
-    while (excess(Math.exp(hi)) > 0) hi += 2;
+    // (κ = e^700 stands for ∞: n no more than the unpenalised directions leaves E₀ infinite)
+    while (hi < 700 && excess(Math.exp(hi)) > 0) hi += 2;
     for (let i = 0; i < 200 && hi - lo > 1e-14; i++) {
       const mid = (lo + hi) / 2;
       if (excess(Math.exp(mid)) > 0) lo = mid;
@@ -203,8 +204,9 @@ const EXTRA_DEGREES = 24;
 
 /**
  * The degree groups of a dot-product kernel h(t) = Σ c_k t^k on S^{d−1} and a target's spherical
- * energies: degrees 0..max(kernel's, target's) (an analytic kernel truncated `EXTRA_DEGREES` past
- * the target's top degree), degree 0 unpenalised with an intercept. For `ntk` / `nngp` as for `kernel`.
+ * energies: degrees 0..max(kernel's, target's), at most `EXTRA_DEGREES` past the target's top degree
+ * (the eigenvalues from every coefficient; the modes above are left out), degree 0 unpenalised with
+ * an intercept. For `ntk` / `nngp` as for `kernel`.
  */
 export function sphereDegrees(
   taylor: readonly number[],
@@ -216,7 +218,7 @@ export function sphereDegrees(
     Math.min(taylor.length - 1, energies.energy.length - 1 + EXTRA_DEGREES),
     energies.energy.length - 1,
   );
-  const mu = sphereEigenvalues(taylor.slice(0, top + 1), d, top);
+  const mu = sphereEigenvalues(taylor, d, top);
   return mu.map((m, l) => ({
     eigenvalue: l === 0 && intercept ? Number.POSITIVE_INFINITY : m,
     multiplicity: harmonicMultiplicity(d, l),

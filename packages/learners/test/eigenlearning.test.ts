@@ -157,6 +157,19 @@ describe('sphere eigenvalues and target energies in closed form', () => {
     });
   });
 
+  it('n no more than the unpenalised directions: E₀ is infinite, and the solve ends', () => {
+    const degrees = [
+      { eigenvalue: Number.POSITIVE_INFINITY, multiplicity: 1, energy: 0 },
+      { eigenvalue: 0.1, multiplicity: 4, energy: 1 },
+    ];
+    expect(eigenlearningRisk(degrees, 1, 1e-3).e0).toBe(Number.POSITIVE_INFINITY);
+    // λ = 0 above the rank: κ = 0, every mode learned, E₀ = n/(n − rank)
+    const interpolating = eigenlearningRisk(degrees, 10, 0, 0.5);
+    expect(interpolating.kappa).toBe(0);
+    expect(interpolating.e0).toBeCloseTo(2, 14);
+    expect(interpolating.risk).toBeCloseTo(2 * 0.5 - 0.5, 14);
+  });
+
   it('h₂(⟨u, x⟩) keeps (d − 1)/(d + 2) on degree 2; the rest is radial', () => {
     [4, 8, 32].forEach((d) => {
       const e = sphereTargetEnergies(targetOf(d, [[1, 2]]).structure, d)!;
