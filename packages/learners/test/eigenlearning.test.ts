@@ -170,6 +170,16 @@ describe('sphere eigenvalues and target energies in closed form', () => {
     expect(interpolating.risk).toBeCloseTo(2 * 0.5 - 0.5, 14);
   });
 
+  it('a multi-index target falls back on its Hermite energies (exact as d → ∞)', () => {
+    const t = hermite.create(hermite.options.parse({ d: 8, r: 2, preset: 'sum', degree: 2 }), {
+      rng: Rng.fromSeed(0).child('target'),
+    });
+    const e = sphereTargetEnergies(t.structure, 8)!;
+    expect(e.method).toBe('hermite');
+    expect(e.energy).toEqual([...t.structure.hermiteEnergy!]);
+    expect(e.unlearnable).toBe(0);
+  });
+
   it('h₂(⟨u, x⟩) keeps (d − 1)/(d + 2) on degree 2; the rest is radial', () => {
     [4, 8, 32].forEach((d) => {
       const e = sphereTargetEnergies(targetOf(d, [[1, 2]]).structure, d)!;
