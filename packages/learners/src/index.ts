@@ -36,6 +36,17 @@ export { damian, damianOptions } from './kinds/damian.js';
 export { deep, deepOptions } from './kinds/deep.js';
 export { deepForward, deepGradients } from './training/deep.js';
 export { kernelRidge, kernelRidgeOptions } from './kinds/kernel.js';
+export {
+  type EigenDegree,
+  eigenlearningRisk,
+  eigenlearningTheory,
+  harmonicMultiplicity,
+  powersInGegenbauer,
+  type SphereEnergies,
+  sphereDegrees,
+  sphereEigenvalues,
+  sphereTargetEnergies,
+} from './eigenlearning.js';
 export { kernelStaircaseTheory, onsetExponents } from './kernel-staircase.js';
 export {
   forward,

@@ -4,9 +4,11 @@
  * E[σ(u)σ(v)] of unit-variance pre-activations with correlation ρ) — the object of the staircase
  * theory; on the sphere (default) ρ is the cosine ⟨x,x'⟩/(‖x‖‖x'‖). Also the RBF kernel
  * exp(−‖x − x'‖²/(2ℓ²d)). With `hermite`, `bias` σ_b shifts the pre-activations by a shared
- * b ~ N(0, σ_b²) (c_k = E_b[μ_k(b)²]); `theory` is the staircase of the kernel's coefficients.
+ * b ~ N(0, σ_b²) (c_k = E_b[μ_k(b)²]); `theory` is the staircase of the kernel's coefficients and,
+ * on the sphere, the eigenlearning curve at its λ (eigenlearning.ts).
  */
 import { defineLearnerKind, type LearnerFactory, options, z } from '@regimes/core';
+import { eigenlearningTheory } from '../eigenlearning.js';
 import { kernelStaircaseTheory } from '../kernel-staircase.js';
 import { dotProductKernel, kernelTaylor, rbfKernel } from '../kernels.js';
 import { kernelRidgeEstimate } from '../cost.js';
@@ -55,8 +57,8 @@ export const kernelRidge: LearnerFactory = defineLearnerKind({
         : dotProductKernel(o.taylor ?? kernelTaylor.hermite(o.hermite!, o.bias), o.sphere);
     return kernelRidgeLearner(kernel, o);
   },
-  theory: (o, context) =>
-    kernelStaircaseTheory(
+  theory: (o, context) => [
+    ...kernelStaircaseTheory(
       (top) =>
         o.type === 'rbf'
           ? kernelTaylor.rbf(o.bandwidth, top)
@@ -64,4 +66,14 @@ export const kernelRidge: LearnerFactory = defineLearnerKind({
       context,
       o.intercept,
     ),
+    // the predicted curve at the learner's λ: exact eigenvalues for a kernel of the cosine
+    ...(o.type === 'dot' && o.sphere
+      ? eigenlearningTheory(
+          o.taylor ?? kernelTaylor.hermite(o.hermite!, o.bias),
+          o.ridge,
+          context,
+          o.intercept,
+        )
+      : []),
+  ],
 });
