@@ -47,3 +47,27 @@ describe('learner theory curves', () => {
     expect([last('[biased]').x, last('[biased]').y]).toEqual([64, 0]);
   });
 });
+
+describe('the variants of a λ list', () => {
+  it('each draw their own eigenlearning curve; the staircase they share is drawn once', () => {
+    const rows = [64, 256, 1024].flatMap((n) =>
+      [1e-3, 1e-1].map((ridge) => ({
+        ...row(n, 'kernel#0', 0),
+        key: `n=${n},seed=0|kernel#0:ridge=${ridge}`,
+        variant: `ridge=${ridge}`,
+        learner: { id: 'kernel#0', kind: 'kernel', taylor: [0, 1, 1, 1], sphere: true, ridge },
+      })),
+    );
+    const data = plotData(
+      rows,
+      { x: 'n', by: 'learner', theory: true, curves: false, band: 'std', points: false, linear: true },
+      createRegistry(),
+    );
+    const own = data.theorySeries.filter((s) => s.endsWith('[kernel#0]'));
+    expect(own.filter((s) => s.startsWith('eigenlearning'))).toEqual([
+      'eigenlearning, λ=0.001 [kernel#0]',
+      'eigenlearning, λ=0.1 [kernel#0]',
+    ]);
+    expect(own.filter((s) => s.includes('staircase'))).toHaveLength(1);
+  });
+});

@@ -238,18 +238,21 @@ function curveXs(xs: readonly number[]): number[] {
 /**
  * The predicted kernel ridge risk against n (`-x n`, metrics risk, excess-risk, normalized-risk) of a
  * direction-only dot-product kernel with Taylor coefficients `taylor` (c_0, c_1, … on the cosine),
- * one curve per λ in `ridge` (none for gcv / loo), on the context's target: what `kernel` draws, and
- * what `ntk` / `nngp` can draw from their own coefficients.
+ * one curve per λ in `ridge`; for gcv / loo one curve at the best λ of `grid` at each n (the
+ * oracle choice, which GCV and LOO approach as n grows); on the context's target: what `kernel`
+ * draws, and what `ntk` / `nngp` can draw from their own coefficients.
  */
 export function eigenlearningTheory(
   taylor: readonly number[],
   ridge: number | readonly number[] | string,
   context: TheoryContext,
   intercept: boolean,
+  grid: readonly number[] = [],
 ): TheoryCurve[] {
   const metric = context.metric;
   if (context.xKey !== 'n' || !['risk', 'excess-risk', 'normalized-risk'].includes(metric)) return [];
-  if (typeof ridge === 'string' || !context.xs.length || !(Math.min(...context.xs) > 0)) return [];
+  if (!context.xs.length || !(Math.min(...context.xs) > 0)) return [];
+  if (typeof ridge === 'string' && !grid.length) return [];
   const built = context.targetStructure?.();
   if (!built) return [];
   const energies = sphereTargetEnergies(built.structure, built.dim);
@@ -262,8 +265,25 @@ export function eigenlearningTheory(
   if (!Number.isFinite(scale)) return [];
   const degrees = sphereDegrees(taylor, built.dim, energies, intercept);
   const noise = built.structure.noiseVariance ?? 0;
-  const lambdas = typeof ridge === 'number' ? [ridge] : [...ridge];
   const xs = curveXs(context.xs);
+  const risk = (x: number, lambda: number) =>
+    eigenlearningRisk(degrees, x, lambda, noise, energies.unlearnable).risk * scale;
+  if (typeof ridge === 'string')
+    return [
+      {
+        label: [
+          'eigenlearning',
+          `best λ of the ${ridge} grid`,
+          energies.method === 'hermite' ? 'Hermite energies (d→∞)' : '',
+          metric === 'normalized-risk' ? '/ Var f*' : '',
+        ]
+          .filter(Boolean)
+          .join(', '),
+        metric,
+        points: xs.map((x) => ({ x, y: Math.min(...grid.map((lambda) => risk(x, lambda))) })),
+      },
+    ];
+  const lambdas = typeof ridge === 'number' ? [ridge] : [...ridge];
   return lambdas.map((lambda) => ({
     label: [
       'eigenlearning',

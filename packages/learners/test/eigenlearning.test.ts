@@ -254,7 +254,7 @@ describe("the kernel learner's theory", () => {
   const theory = (o: Record<string, unknown>, c = context()) =>
     kernelRidge.theory!(kernelRidge.options.parse(o), c);
 
-  it('draws the eigenlearning curve beside the staircase, one per λ, and none off the sphere or for gcv', () => {
+  it('draws the eigenlearning curve beside the staircase, one per λ (the best of the grid for gcv), none off the sphere', () => {
     const curves = theory({ taylor: [1, 1, 1, 1], ridge: 1e-3 });
     expect(curves.map((c) => c.label)).toEqual(['its kernel’s staircase', 'eigenlearning, λ=0.001']);
     const curve = curves[1]!;
@@ -272,7 +272,11 @@ describe("the kernel learner's theory", () => {
         .map((c) => c.label),
     ).toEqual(['eigenlearning, λ=0.001', 'eigenlearning, λ=0.1']);
     expect(theory({ taylor: [1, 1], sphere: false }).length).toBe(1);
-    expect(theory({ taylor: [1, 1], ridge: 'gcv' }).length).toBe(1);
+    // gcv / loo: the curve at the best λ of the grid, at each n; the grid holds 1e-3, so it is never above λ = 1e-3's
+    const tuned = theory({ taylor: [1, 1, 1, 1], ridge: 'gcv' })[1]!;
+    expect(tuned.label).toBe('eigenlearning, best λ of the gcv grid');
+    tuned.points.forEach((p, i) => expect(p.y).toBeLessThanOrEqual(curve.points[i]!.y + 1e-12));
+    expect(tuned.points.some((p, i) => p.y < curve.points[i]!.y - 1e-3)).toBe(true);
     // normalized by Var f* = 1 here; label noise raises the risk of a fit
     expect(theory({ taylor: [1, 1, 1, 1] }, context('normalized-risk'))[1]!.label).toContain('/ Var f*');
     const noisy = theory({ taylor: [1, 1, 1, 1], ridge: 1e-3 }, context('risk', 0.5))[1]!.points.at(-1)!.y;

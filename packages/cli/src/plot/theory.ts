@@ -98,7 +98,9 @@ function theoryCurves(
       if (!parsed.success) return warn(`theory of ${what} skipped: the rows' options do not parse`);
       try {
         for (const c of factory.theory(parsed.data, context))
-          if (c.metric === metric) out.push({ ...c, label: `${c.label}${tag}${suffix}` });
+          // the variants of a λ list ask once each: a curve they share (the staircase) is drawn once
+          if (c.metric === metric && !out.some((o) => o.label === `${c.label}${tag}${suffix}`))
+            out.push({ ...c, label: `${c.label}${tag}${suffix}` });
       } catch (error) {
         warn(`theory of ${what} failed: ${(error as Error).message}`);
       }
@@ -106,7 +108,7 @@ function theoryCurves(
     const { kind, ...targetOptions } = target;
     if (registry.has('target', kind)) ask(`target ${kind}`, registry.get('target', kind), targetOptions, '');
     else warn(`target kind '${kind}' is not registered here: no theory curve for it`);
-    for (const learner of new Map(group.map((r) => [r.learner.id, r.learner])).values()) {
+    for (const learner of new Map(group.map((r) => [JSON.stringify(r.learner), r.learner])).values()) {
       const { kind: learnerKind, id, ...learnerOptions } = learner;
       if (registry.has('learner', learnerKind))
         ask(`learner ${id}`, registry.get('learner', learnerKind), learnerOptions, ` [${id}]`);

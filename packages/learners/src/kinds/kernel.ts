@@ -73,6 +73,7 @@ export const kernelRidge: LearnerFactory = defineLearnerKind({
           o.ridge,
           context,
           o.intercept,
+          o.ridgeGrid,
         )
       : []),
   ],
