@@ -5,11 +5,11 @@
  * new g' on the same U beats learning g' from scratch, and its risk is the port's. (Whether that risk
  * is independent of d is measured by the sweep in docs/papers/damian.md, not asserted here.)
  */
-import { execFile, execFileSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { disposeDataset, type LearnerFactory, Registry, Rng, type Target } from '@regimes/core';
-import { createTarget, makeFitContext } from '@regimes/core/testing';
+import { createTarget, makeFitContext, numpyMissing } from '@regimes/core/testing';
 import { loadBlas, native } from '@regimes/backend-node';
 import { hermite, transfer as transferTarget } from '@regimes/targets';
 import * as tf from '@tensorflow/tfjs-core';
@@ -18,14 +18,7 @@ import { damian, neuralTangentKernel as ntk, plugin as learnersPlugin, transfer 
 
 const reference = fileURLToPath(new URL('./reference/damian.py', import.meta.url));
 
-const noNumpy = (() => {
-  try {
-    execFileSync('python3', ['-c', 'import numpy'], { stdio: 'ignore' });
-    return undefined;
-  } catch {
-    return 'python3 with numpy is not available';
-  }
-})();
+const noNumpy = numpyMissing();
 
 /** The numpy port's result for one configuration (a child process: it runs beside our fits). */
 async function port(config: Record<string, unknown>): Promise<Record<string, number>> {

@@ -4,11 +4,11 @@
  * tensor) against the quadrature, the deep kernels against Monte-Carlo averages of finite random
  * networks (numpy float64, test/reference/deep_kernel_mc.py), and the `ntk` / `nngp` learners.
  */
-import { execFile, execFileSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { parseOptions } from '@regimes/core';
-import { describeLearnerConformance } from '@regimes/core/testing';
+import { describeLearnerConformance, numpyMissing } from '@regimes/core/testing';
 import { hermite } from '@regimes/targets';
 import * as tf from '@tensorflow/tfjs-core';
 import { describe, expect, it } from 'vitest';
@@ -157,14 +157,7 @@ describe('deep kernels as power series (the staircase theory’s coefficients)',
 });
 
 const reference = fileURLToPath(new URL('./reference/deep_kernel_mc.py', import.meta.url));
-const noNumpy = (() => {
-  try {
-    execFileSync('python3', ['-c', 'import numpy'], { stdio: 'ignore' });
-    return false;
-  } catch {
-    return true;
-  }
-})();
+const noNumpy = numpyMissing() !== undefined;
 
 interface Estimate {
   mean: number[][];

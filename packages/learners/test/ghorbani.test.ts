@@ -4,11 +4,11 @@
  * test/reference/ghorbani_population.py), the closed forms the plots draw against the same port,
  * RF > NT > NN below N = d; and nn's protocol options (scalar readout, online samples, end-decay).
  */
-import { execFile, execFileSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import { disposeDataset, type LearnerFactory, Rng, type TheoryContext } from '@regimes/core';
-import { createTarget, expectNoLeak, makeFitContext } from '@regimes/core/testing';
+import { createTarget, expectNoLeak, makeFitContext, numpyMissing } from '@regimes/core/testing';
 import { quadratic } from '@regimes/targets';
 import * as tf from '@tensorflow/tfjs-core';
 import { describe, expect, it } from 'vitest';
@@ -29,14 +29,7 @@ import { Batches } from '../src/training/samples.js';
 import { scheduleFactor } from '../src/training/schedules.js';
 
 const reference = fileURLToPath(new URL('./reference/ghorbani_population.py', import.meta.url));
-const noNumpy = (() => {
-  try {
-    execFileSync('python3', ['-c', 'import numpy'], { stdio: 'ignore' });
-    return undefined;
-  } catch {
-    return 'python3 with numpy is not available';
-  }
-})();
+const noNumpy = numpyMissing();
 
 async function python<T>(config: unknown): Promise<T> {
   const { stdout } = await promisify(execFile)('python3', [reference, JSON.stringify(config)], {

@@ -4,25 +4,18 @@
  * η = 32 against the independent numpy port (test/reference/one_step.py) and against random
  * features on the same network (η = 0: the same W₀, data and readout solve, no step).
  */
-import { execFile, execFileSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import { disposeDataset, Rng, type Target, type TrainingMonitor } from '@regimes/core';
-import { createTarget, makeFitContext } from '@regimes/core/testing';
+import { createTarget, makeFitContext, numpyMissing } from '@regimes/core/testing';
 import { loadBlas, native } from '@regimes/backend-node';
 import { hermite } from '@regimes/targets';
 import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { oneStep } from '../src/index.js';
 
-const noNumpy = (() => {
-  try {
-    execFileSync('python3', ['-c', 'import numpy'], { stdio: 'ignore' });
-    return undefined;
-  } catch {
-    return 'python3 with numpy is not available';
-  }
-})();
+const noNumpy = numpyMissing();
 
 async function port(config: Record<string, unknown>): Promise<Record<string, number>> {
   const script = fileURLToPath(new URL('./reference/one_step.py', import.meta.url));

@@ -2,11 +2,11 @@
  * damian and one-step against independent numpy ports of the papers' protocols
  * (test/reference/*.py, run through python3), and the effects of the protocol choices.
  */
-import { execFile, execFileSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import { disposeDataset, type LearnerFactory, Rng, type Target, type TrainingMonitor } from '@regimes/core';
-import { createTarget, makeFitContext } from '@regimes/core/testing';
+import { createTarget, makeFitContext, numpyMissing } from '@regimes/core/testing';
 import { loadBlas, native } from '@regimes/backend-node';
 import { hermite } from '@regimes/targets';
 import * as tf from '@tensorflow/tfjs-core';
@@ -15,15 +15,7 @@ import { damian, oneStep } from '../src/index.js';
 
 const reference = (name: string) => fileURLToPath(new URL(`./reference/${name}.py`, import.meta.url));
 
-/** Why the numpy comparisons cannot run here, or undefined when python3 with numpy is present. */
-const noNumpy = (() => {
-  try {
-    execFileSync('python3', ['-c', 'import numpy'], { stdio: 'ignore' });
-    return undefined;
-  } catch {
-    return 'python3 with numpy is not available';
-  }
-})();
+const noNumpy = numpyMissing();
 
 /** The numpy port's result for one configuration (a child process: it runs beside our fits). */
 async function port(name: string, config: Record<string, unknown>): Promise<Record<string, number>> {

@@ -3,22 +3,16 @@
  * that classifies full d-dimensional samples by the Gaussian log-likelihood ratio
  * (test/reference/mixture_bayes.py), and the Bayes line `theory` draws under the error metric.
  */
-import { execFile, execFileSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import { Rng, type TheoryContext } from '@regimes/core';
+import { numpyMissing } from '@regimes/core/testing';
 import { describe, expect, it } from 'vitest';
 import { mixture, mixtureBayes } from '../src/index.js';
 
 const reference = fileURLToPath(new URL('./reference/mixture_bayes.py', import.meta.url));
-const noNumpy = (() => {
-  try {
-    execFileSync('python3', ['-c', 'import numpy'], { stdio: 'ignore' });
-    return undefined;
-  } catch {
-    return 'python3 with numpy is not available';
-  }
-})();
+const noNumpy = numpyMissing();
 
 describe('mixture Bayes error', () => {
   it.skipIf(noNumpy)(

@@ -2,6 +2,7 @@
  * Float64 references for linear-algebra tests (ours and plugins'): matrices with a chosen spectrum,
  * so that condition numbers — and the tolerances that follow from them — are known exactly.
  */
+import { spawnSync } from 'node:child_process';
 import { orthonormalizeRows } from '@regimes/numerics';
 import { Rng } from '../rng/rng.js';
 
@@ -64,4 +65,18 @@ export function relativeError(x: ArrayLike<number>, y: ArrayLike<number>): numbe
     den += y[i]! ** 2;
   }
   return Math.sqrt(num / den);
+}
+
+let numpyCheck: string | undefined | null = null;
+
+/**
+ * Why tests against a numpy port cannot run here (`python3` with numpy missing), or undefined when
+ * they can: the reason to pass to `it.skipIf` / `describe.skipIf`. Checked once per process.
+ */
+export function numpyMissing(): string | undefined {
+  if (numpyCheck === null) {
+    const probe = spawnSync('python3', ['-c', 'import numpy'], { stdio: 'ignore' });
+    numpyCheck = probe.status === 0 ? undefined : 'python3 with numpy is not available';
+  }
+  return numpyCheck;
 }
