@@ -113,18 +113,23 @@ for (const n of sizes) {
       return t;
     },
   });
-  cases.push({
-    name: `ntk learner fit n=${n} d=${d} (all diagnostics)`,
-    kind: null,
-    run: async () => {
-      const x = normal(n, d, 3);
-      const y = normal(n, 1, 4);
-      const learner = neuralTangentKernel.create(neuralTangentKernel.options.parse({}));
-      const t = await bestOf(1, async () => (await learner.fit({ x, y }, context(5))).dispose());
-      tf.dispose([x, y]);
-      return t;
-    },
-  });
+  // a fixed λ (as the Cholesky line beside it), and the learner's default: gcv over 10 values of λ
+  for (const [label, options] of [
+    ['λ fixed', { ridge: 1e-3 }],
+    ['default gcv, 10 λ', {}],
+  ])
+    cases.push({
+      name: `ntk learner fit n=${n} d=${d} (${label}, all diagnostics)`,
+      kind: null,
+      run: async () => {
+        const x = normal(n, d, 3);
+        const y = normal(n, 1, 4);
+        const learner = neuralTangentKernel.create(neuralTangentKernel.options.parse(options));
+        const t = await bestOf(1, async () => (await learner.fit({ x, y }, context(5))).dispose());
+        tf.dispose([x, y]);
+        return t;
+      },
+    });
 }
 {
   // ridge with a list of 8 λ (1e-6 … 10 by decades, the gcv / loo grid): kernel built, solved and
