@@ -14,7 +14,7 @@ import { stripLabel } from '../src/plot/keys.js';
 import { enclosingLogTicks, logTicks } from '../src/plot/vega-lite.js';
 import { formatSummary, summarize } from '../src/results/summary.js';
 import { writeReport } from '../src/report/report.js';
-import { appendProvenance, machine } from '../src/run/provenance.js';
+import { appendProvenance, gitCommit, machine } from '../src/run/provenance.js';
 
 const root = fileURLToPath(new URL('../../..', import.meta.url));
 const bin = join(root, 'packages/cli/bin/regimes.js');
@@ -593,6 +593,14 @@ describe('regimes report', () => {
     expect(line).toContain('| cpu (host CPU); -j 2, BLAS threads');
     expect(line).toContain('| regimes run spec.yaml -j 2 (in /home/me) |');
     expect(readFileSync(join(runDir, 'report.html'), 'utf8')).toContain('<h2>Runs (provenance.jsonl)</h2>');
+    // the commit is regimes' only where its checkout is the repository (not a project it is installed in)
+    const own = gitCommit(join(root, 'packages/cli'), root);
+    if (own !== 'not in a git repository') {
+      expect(own).toMatch(/^[0-9a-f]{40}( \+ local changes)?$/);
+      expect(gitCommit(join(root, 'packages/cli'), tmpdir())).toBe(
+        'an installed package, not a git checkout',
+      );
+    }
   });
 });
 

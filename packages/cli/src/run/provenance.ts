@@ -6,7 +6,7 @@
 import { spawnSync } from 'node:child_process';
 import { appendFileSync, existsSync, readFileSync } from 'node:fs';
 import { cpus, hostname, totalmem } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Registry } from '@regimes/core';
 
@@ -37,12 +37,18 @@ export interface Provenance {
   jobs: number;
 }
 
-/** `<commit>` (`+ local changes` when the tree differs from it), or why there is none. */
-export function gitCommit(dir: string): string {
+/**
+ * `<commit>` (`+ local changes` when the tree differs from it), or why there is none. With `root`,
+ * only a repository whose top folder is `root` counts (an installed package inside someone's
+ * project is not that project's commit).
+ */
+export function gitCommit(dir: string, root?: string): string {
   const git = (...args: string[]) =>
     spawnSync('git', ['-C', dir, ...args], { encoding: 'utf8', timeout: 5000 });
   const head = git('rev-parse', 'HEAD');
   if (head.status !== 0) return 'not in a git repository';
+  if (root !== undefined && resolve(git('rev-parse', '--show-toplevel').stdout.trim()) !== resolve(root))
+    return 'an installed package, not a git checkout';
   const dirty = git('status', '--porcelain', '--untracked-files=no').stdout.trim() !== '';
   return `${head.stdout.trim()}${dirty ? ' + local changes' : ''}`;
 }
@@ -60,7 +66,8 @@ export function machine(): Pick<
     : 'unknown';
   const list = cpus();
   return {
-    regimes: { version, commit: gitCommit(cliDir) },
+    // the checkout's root is two folders above packages/cli
+    regimes: { version, commit: gitCommit(cliDir, join(cliDir, '..', '..')) },
     node: process.versions.node,
     platform: `${process.platform} ${process.arch}`,
     host: hostname(),
