@@ -150,10 +150,6 @@ export function deepKernel(spec: DeepKernelSpec, output: 'ntk' | 'nngp'): Kernel
   const diagonal = (q: number) =>
     w * (act.scalarDual ? act.scalarDual(q, q, q).value : secondMoment(act, q)) + s;
   const cache: CoefficientCache = new Map();
-  const next = (q: tf.Tensor) => {
-    const host = q.dataSync();
-    return tf.tensor(Float32Array.from(host, diagonal), q.shape);
-  };
   return (a, b) =>
     tf.tidy(() => {
       const products = scaledProducts(a, b);
@@ -166,16 +162,28 @@ export function deepKernel(spec: DeepKernelSpec, output: 'ntk' | 'nngp'): Kernel
       const c = affine(rho, s);
       qa = affine(qa, s);
       qb = affine(qb, s);
+      // the variances go through the layers on the host (float32, as the tensors hold them): read
+      // from the device once, where a layer first needs them, and never read back
+      let host: { a: Float32Array; b: Float32Array } | undefined;
       // one layer at a time, keeping only what the next needs (an n×m kernel's temporaries add up)
       let state = { c, theta: c, first: c, qa, qb };
       for (let l = 1; l <= spec.layers; l++) {
         const last = l === spec.layers;
         const previous = state;
+        if (!host && (!last || !act.dual))
+          host = {
+            a: Float32Array.from(previous.qa.dataSync()),
+            b: Float32Array.from(previous.qb.dataSync()),
+          };
+        const current = host;
+        const following = last
+          ? undefined
+          : { a: Float32Array.from(current!.a, diagonal), b: Float32Array.from(current!.b, diagonal) };
         state = tf.tidy(() => {
           const { c, theta, first, qa, qb } = previous;
           const { value, derivative } = act.dual
             ? act.dual(c, qa, qb)
-            : mehlerExpectations(act, c, qa, qb, cache);
+            : mehlerExpectations(act, c, qa, qb, current!, cache);
           const covariance = affine(value, last ? 0 : s);
           const slope = w === 1 ? derivative : tf.mul(derivative, w);
           const firstNext = tf.mul(slope, first);
@@ -184,10 +192,11 @@ export function deepKernel(spec: DeepKernelSpec, output: 'ntk' | 'nngp'): Kernel
             first: firstNext,
             theta:
               spec.train === 'both' ? tf.add(covariance, l === 1 ? firstNext : tf.mul(slope, theta)) : theta,
-            qa: last ? qa : next(qa),
-            qb: last ? qb : next(qb),
+            qa: following ? tf.tensor(following.a, qa.shape) : qa,
+            qb: following ? tf.tensor(following.b, qb.shape) : qb,
           };
         });
+        host = following;
         const kept = new Set(Object.values(state));
         for (const tensor of new Set(Object.values(previous))) if (!kept.has(tensor)) tensor.dispose();
       }
@@ -198,7 +207,8 @@ export function deepKernel(spec: DeepKernelSpec, output: 'ntk' | 'nngp'): Kernel
 }
 
 /**
- * E[σ(u)σ(v)], E[σ'(u)σ'(v)] by the Mehler series (gaussian-dual.ts), variances from the host:
+ * E[σ(u)σ(v)], E[σ'(u)σ'(v)] by the Mehler series (gaussian-dual.ts), the variances `host` (the
+ * values of qa and qb, kept on the host by the recursion):
  * Horner in t = c/√(q_a q_b), each degree's coefficient the rank-one μ_k(q_a)μ_k(q_b)ᵀ (one scalar
  * where every point has the same variance, as on the sphere); degrees whose largest term is below
  * 1e-12 of the series' scale are skipped, and an odd or even σ sums in t². Inside tidy.
@@ -208,10 +218,11 @@ function mehlerExpectations(
   c: tf.Tensor,
   qa: tf.Tensor,
   qb: tf.Tensor,
+  host: { a: Float32Array; b: Float32Array },
   cache: CoefficientCache,
 ) {
-  const left = hostCoefficients(act, qa.dataSync(), cache);
-  const right = hostCoefficients(act, qb.dataSync(), cache);
+  const left = hostCoefficients(act, host.a, cache);
+  const right = hostCoefficients(act, host.b, cache);
   const t = tf.clipByValue(tf.div(c, tf.sqrt(tf.mul(qa, qb))), -1, 1);
   const series = (part: 'value' | 'derivative') => {
     const peaks = left.peak[part].map((x, k) => x * right.peak[part][k]!);
