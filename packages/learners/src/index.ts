@@ -9,6 +9,7 @@ import { transfer, transferOptions } from './kinds/transfer.js';
 import { neuralTangent, neuralTangentOptions } from './kinds/nt.js';
 import { neuralTangentKernel, neuralTangentKernelOptions } from './kinds/ntk.js';
 import { nngp, nngpOptions } from './kinds/nngp.js';
+import { ntkDynamics, ntkDynamicsOptions } from './kinds/ntk-dynamics.js';
 import { randomFeatures, randomFeaturesOptions } from './kinds/rf.js';
 
 /** Typed learner entries for specs written in TypeScript: `learner.rf({ width: 512, ridge: 1e-3 })`. */
@@ -17,6 +18,7 @@ export const learner = {
   nt: kindEntry('nt', neuralTangentOptions),
   ntk: kindEntry('ntk', neuralTangentKernelOptions),
   nngp: kindEntry('nngp', nngpOptions),
+  ntkDynamics: kindEntry('ntk-dynamics', ntkDynamicsOptions),
   kernel: kindEntry('kernel', kernelRidgeOptions),
   nn: kindEntry('nn', networkOptions),
   damian: kindEntry('damian', damianOptions),
@@ -78,6 +80,7 @@ export {
 export { neuralTangent, neuralTangentOptions } from './kinds/nt.js';
 export { neuralTangentKernel, neuralTangentKernelOptions } from './kinds/ntk.js';
 export { nngp, nngpOptions } from './kinds/nngp.js';
+export { ntkDynamics, ntkDynamicsOptions } from './kinds/ntk-dynamics.js';
 export { randomFeatures, randomFeaturesOptions } from './kinds/rf.js';
 export { drawFirstLayer } from './readout/first-layer.js';
 export { dualPredict, predictorFromFits } from './readout/predictors.js';
@@ -91,6 +94,7 @@ export const learnerFactories = [
   neuralTangent,
   neuralTangentKernel,
   nngp,
+  ntkDynamics,
   kernelRidge,
   network,
   damian,

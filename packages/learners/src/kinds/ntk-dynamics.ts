@@ -1,0 +1,163 @@
+/**
+ * `ntk-dynamics`: the predicted training of an infinitely wide network in the kernel regime
+ * (dynamics.ts): GD with learning rate η (or gradient flow) on the MSE loss, from one
+ * eigen-decomposition of the train kernel — the analytic NTK of `ntk` (every layer, the first or
+ * the readout trained), or the NNGP kernel (`kernel: nngp`: the readout trained, whose t = ∞ is
+ * the NNGP posterior mean). Every `recordEvery` steps it records the predicted train and test risk
+ * in the row's `trace`, as `nn` does for a trained network, so `regimes plot --curves` draws both;
+ * the predictor is the network at `steps` (or at t = ∞ with `at: infinity`), and the diagnostics
+ * hold the risks at t = ∞ (kernel regression, λ → 0). `init: random` adds the spread of the
+ * network's random initialisation f_0 ~ GP(0, K) to the recorded risks (Lee et al. 2019, eq. 16);
+ * `zero` is the mean, the network with f_0 ≡ 0 (nn's `symmetric: true`).
+ * nn trains w = W/√d: its `lr: { first: η/d, readout: η }` is this GD on (W, a).
+ */
+import { defineLearnerKind, type LearnerFactory, options, type Predictor, z } from '@regimes/core';
+import * as tf from '@tensorflow/tfjs-core';
+import { type DeepKernelSpec, deepKernel, type KernelFunction } from '../kernels.js';
+import { dualPredict } from '../readout/predictors.js';
+import {
+  dualCoefficients,
+  type InitVariance,
+  initVariance,
+  type KernelDynamics,
+  kernelDynamics,
+  testVariance,
+  trainMean,
+  trainVariance,
+} from '../dynamics.js';
+import { deepKernelOptions, deepKernelSpec, refineBias } from './ntk.js';
+
+export const ntkDynamicsOptions = options({
+  ...deepKernelOptions,
+  train: z
+    .enum(['both', 'first', 'readout'])
+    .default('both')
+    .describe('which layers train: every layer, the first hidden layer, or the readout (Θ = the NNGP kernel)'),
+  kernel: z
+    .enum(['ntk', 'nngp'])
+    .default('ntk')
+    .describe('ntk: Θ of the trained layers; nngp: the readout alone trains (the same as train: readout)'),
+  lr: z.number().positive().default(1).describe('η, the learning rate of GD on the parameters'),
+  flow: z
+    .enum(['gd', 'gradient-flow'])
+    .default('gd')
+    .describe('discrete GD, (I − cΘ)^t, or gradient flow, e^{−cΘt}, with c = 2η/(nk)'),
+  steps: z.number().int().min(0).default(1000).describe('training steps t of the predictor'),
+  recordEvery: z.number().int().min(1).default(50).describe('steps between recorded points of the curve'),
+  at: z
+    .enum(['steps', 'infinity'])
+    .default('steps')
+    .describe('the predictor: the network after `steps` steps, or at t = ∞ (kernel regression, λ → 0)'),
+  init: z
+    .enum(['zero', 'random'])
+    .default('zero')
+    .describe(
+      'zero: f_0 ≡ 0 (the mean); random: f_0 ~ GP(0, K), its variance added to the recorded risks',
+    ),
+}).superRefine(refineBias);
+
+export type NtkDynamicsOptions = z.output<typeof ntkDynamicsOptions>;
+
+/** Θ, and K where the random init needs it. */
+function kernelsOf(o: NtkDynamicsOptions): { theta: KernelFunction; prior: KernelFunction } {
+  const spec: DeepKernelSpec = { ...deepKernelSpec(o), train: o.kernel === 'nngp' ? 'readout' : o.train };
+  return { theta: deepKernel(spec, 'ntk'), prior: deepKernel(spec, 'nngp') };
+}
+
+/** K(x, x) per row, in blocks of 256 rows (the diagonals of their blocks). */
+function diagonal(kernel: KernelFunction, x: tf.Tensor2D): tf.Tensor1D {
+  return tf.tidy(() => {
+    const parts: tf.Tensor[] = [];
+    for (let s = 0; s < x.shape[0]; s += 256) {
+      const block = tf.slice(x, [s, 0], [Math.min(256, x.shape[0] - s), -1]);
+      const k = kernel(block, block);
+      parts.push(tf.sum(tf.mul(k, tf.eye(block.shape[0])), 1));
+    }
+    return tf.concat(parts) as tf.Tensor1D;
+  });
+}
+
+export const ntkDynamics: LearnerFactory = defineLearnerKind({
+  kind: 'ntk-dynamics',
+  description:
+    'predicted GD / gradient-flow training of the infinitely wide net (NTK or NNGP kernel): risk against time in the trace',
+  options: ntkDynamicsOptions,
+  create(o) {
+    const { theta, prior } = kernelsOf(o);
+    return {
+      async fit(train, ctx): Promise<Predictor> {
+        ctx.signal.throwIfAborted();
+        const x = train.x.clone();
+        const kTrain = theta(train.x, train.x);
+        let dyn: KernelDynamics;
+        try {
+          dyn = await kernelDynamics(kTrain, train.y, o);
+        } catch (error) {
+          tf.dispose([x, kTrain]);
+          throw error;
+        }
+        const owned: tf.Tensor[] = [x];
+        try {
+          const monitor = ctx.monitor;
+          const random = o.init === 'random';
+          const thetaTest = monitor ? theta(monitor.test.x, train.x) : undefined;
+          let iv: InitVariance | undefined;
+          let diagonalM: Float32Array | undefined;
+          if (monitor && random) {
+            const kt = o.kernel === 'nngp' || o.train === 'readout' ? kTrain : prior(train.x, train.x);
+            const kTest = prior(monitor.test.x, train.x);
+            const priorDiagonal = diagonal(prior, monitor.test.x);
+            iv = initVariance(dyn, kt, thetaTest!, kTest, priorDiagonal);
+            diagonalM = (await tf.tidy(() => tf.sum(tf.mul(iv!.m, tf.eye(iv!.m.shape[0])), 1)).data()) as Float32Array;
+            tf.dispose([kTest, priorDiagonal, ...(kt === kTrain ? [] : [kt])]);
+          }
+          const record = async (t: number) => {
+            const values = tf.tidy(() => {
+              const parts: tf.Tensor[] = [tf.mean(tf.square(tf.sub(trainMean(dyn, t), train.y)))];
+              if (monitor) {
+                const alpha = dualCoefficients(dyn, t);
+                parts.push(tf.mean(tf.square(tf.sub(tf.matMul(thetaTest!, alpha), monitor.test.f))));
+                if (iv) parts.push(testVariance(dyn, iv, t));
+              }
+              return tf.stack(parts.map((p) => tf.reshape(p, [])));
+            });
+            const v = await values.data();
+            values.dispose();
+            const extra = diagonalM ? trainVariance(dyn, diagonalM, t) : 0;
+            return { train: v[0]! + extra, test: monitor ? v[1]! + (iv ? v[2]! : 0) : undefined };
+          };
+          if (monitor) {
+            for (let t = 0; t <= o.steps; t += o.recordEvery) {
+              ctx.signal.throwIfAborted();
+              const r = await record(t);
+              monitor.record({ step: t, 'train-risk': r.train, 'test-risk': r.test! });
+              ctx.progress(t, o.steps);
+              if (t < o.steps && t + o.recordEvery > o.steps) t = o.steps - o.recordEvery;
+            }
+          }
+          const limit = await record(Infinity);
+          tf.dispose([...(thetaTest ? [thetaTest] : []), ...(iv ? [iv.m, iv.p, iv.q, iv.prior] : [])]);
+          const alpha = dualCoefficients(dyn, o.at === 'infinity' ? Infinity : o.steps);
+          owned.push(alpha);
+          const lambda = dyn.values;
+          return {
+            predict: (q) => dualPredict(theta, x, alpha, q),
+            dispose: () => tf.dispose(owned),
+            diagnostics: {
+              'limit-train-risk': limit.train,
+              ...(limit.test !== undefined ? { 'limit-test-risk': limit.test } : {}),
+              'kernel-top-eigenvalue': lambda[0]!,
+              'slowest-time': 1 / (dyn.rate * Math.max(lambda[lambda.length - 1]!, dyn.cutoff)),
+            },
+          };
+        } catch (error) {
+          tf.dispose(owned);
+          throw error;
+        } finally {
+          kTrain.dispose();
+          dyn.dispose();
+        }
+      },
+    };
+  },
+});
