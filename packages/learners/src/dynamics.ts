@@ -85,7 +85,7 @@ export function residualFactors(dyn: KernelDynamics, t: number): Float64Array {
         : 1
       : dyn.flow === 'gradient-flow'
         ? Math.exp(-dyn.rate * l * t)
-        : Math.exp(t * Math.log1p(-dyn.rate * l)),
+        : (1 - dyn.rate * l) ** t,
   );
 }
 
@@ -95,6 +95,8 @@ export function gains(dyn: KernelDynamics, t: number): Float64Array {
   return dyn.values.map((l) => {
     if (t === Infinity) return l > dyn.cutoff ? 1 / l : 0;
     if (l === 0) return c * t;
+    if (dyn.flow === 'gd' && c * l >= 1) return (1 - (1 - c * l) ** t) / l;
+    // 1 − e^{x} by expm1, exact where cλt is small (no cancellation)
     const exponent = dyn.flow === 'gradient-flow' ? -c * l * t : t * Math.log1p(-c * l);
     return -Math.expm1(exponent) / l;
   });
