@@ -2,6 +2,7 @@
 import { ContainerModule, definePlugin, kindEntry, LearnerFactory, packageVersion } from '@regimes/core';
 import { damian, damianOptions } from './kinds/damian.js';
 import { deep, deepOptions } from './kinds/deep.js';
+import { empiricalNeuralTangentKernel, empiricalNtkOptions } from './kinds/empirical-ntk.js';
 import { kernelRidge, kernelRidgeOptions } from './kinds/kernel.js';
 import { network, networkOptions } from './kinds/nn.js';
 import { oneStep, oneStepOptions } from './kinds/one-step.js';
@@ -19,6 +20,7 @@ export const learner = {
   ntk: kindEntry('ntk', neuralTangentKernelOptions),
   nngp: kindEntry('nngp', nngpOptions),
   ntkDynamics: kindEntry('ntk-dynamics', ntkDynamicsOptions),
+  empiricalNtk: kindEntry('empirical-ntk', empiricalNtkOptions),
   kernel: kindEntry('kernel', kernelRidgeOptions),
   nn: kindEntry('nn', networkOptions),
   damian: kindEntry('damian', damianOptions),
@@ -81,6 +83,16 @@ export { neuralTangent, neuralTangentOptions } from './kinds/nt.js';
 export { neuralTangentKernel, neuralTangentKernelOptions } from './kinds/ntk.js';
 export { nngp, nngpOptions } from './kinds/nngp.js';
 export { ntkDynamics, ntkDynamicsOptions } from './kinds/ntk-dynamics.js';
+export { empiricalNeuralTangentKernel, empiricalNtkOptions } from './kinds/empirical-ntk.js';
+export {
+  disposeFullyConnected,
+  empiricalNtk,
+  type EmpiricalSpec,
+  type FullyConnected,
+  fullyConnectedForward,
+  initFullyConnected,
+} from './empirical-ntk.js';
+export * as dynamics from './dynamics.js';
 export { randomFeatures, randomFeaturesOptions } from './kinds/rf.js';
 export { drawFirstLayer } from './readout/first-layer.js';
 export { dualPredict, predictorFromFits } from './readout/predictors.js';
@@ -95,6 +107,7 @@ export const learnerFactories = [
   neuralTangentKernel,
   nngp,
   ntkDynamics,
+  empiricalNeuralTangentKernel,
   kernelRidge,
   network,
   damian,
