@@ -163,7 +163,11 @@ export function testVariance(dyn: KernelDynamics, iv: InitVariance, t: number): 
 }
 
 /** E‖r_t‖²'s variance part over n·k: k·Σ_i e_i² M_ii/(nk) = Σ_i e_i² M_ii / n. Host. */
-export function trainVariance(dyn: KernelDynamics, diagonalM: Float32Array | Float64Array, t: number): number {
+export function trainVariance(
+  dyn: KernelDynamics,
+  diagonalM: Float32Array | Float64Array,
+  t: number,
+): number {
   const e = residualFactors(dyn, t);
   let sum = 0;
   for (let i = 0; i < e.length; i++) sum += e[i]! * e[i]! * diagonalM[i]!;

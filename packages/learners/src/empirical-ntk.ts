@@ -137,12 +137,7 @@ export function empiricalNtk(p: FullyConnected, spec: EmpiricalSpec, block = 512
     tf.tidy(() => {
       const blocks = (x: tf.Tensor2D) =>
         Array.from({ length: Math.ceil(x.shape[0] / block) }, (_, i) =>
-          factors(
-            p,
-            tf.slice(x, [i * block, 0], [Math.min(block, x.shape[0] - i * block), -1]),
-            spec,
-            sigma,
-          ),
+          factors(p, tf.slice(x, [i * block, 0], [Math.min(block, x.shape[0] - i * block), -1]), spec, sigma),
         );
       const left = blocks(a);
       const right = a === b ? left : blocks(b);

@@ -14,7 +14,7 @@ import { describeLearnerConformance, makeFitContext, numpyMissing } from '@regim
 import { hermite } from '@regimes/targets';
 import * as tf from '@tensorflow/tfjs-core';
 import { describe, expect, it } from 'vitest';
-import { deepKernel, neuralTangentKernel, ntkDynamics } from '../src/index.js';
+import { deepKernel, network, neuralTangentKernel, ntkDynamics } from '../src/index.js';
 import { deepKernelSpec } from '../src/kinds/ntk.js';
 
 const reference = fileURLToPath(new URL('./reference/ntk_dynamics.py', import.meta.url));
@@ -32,17 +32,27 @@ function problem(n: number, m: number, d: number, seed: number) {
     const noise = tf.concat([tf.randomNormal([n, 1], 0, 0.2, 'float32', seed + 2), tf.zeros([m, 1])]);
     const y = tf.add(f, noise);
     return {
-      train: { x: tf.slice(all, [0, 0], [n, -1]) as tf.Tensor2D, y: tf.slice(y, [0, 0], [n, -1]) as tf.Tensor2D },
-      test: { x: tf.slice(all, [n, 0], [m, -1]) as tf.Tensor2D, f: tf.slice(f, [n, 0], [m, -1]) as tf.Tensor2D },
+      train: {
+        x: tf.slice(all, [0, 0], [n, -1]) as tf.Tensor2D,
+        y: tf.slice(y, [0, 0], [n, -1]) as tf.Tensor2D,
+      },
+      test: {
+        x: tf.slice(all, [n, 0], [m, -1]) as tf.Tensor2D,
+        f: tf.slice(f, [n, 0], [m, -1]) as tf.Tensor2D,
+      },
     };
   });
 }
 
 type Entry = { step: number } & Record<string, number>;
 
-async function fitWithTrace(options: Record<string, unknown>, p: ReturnType<typeof problem>) {
+async function fitWithTrace(
+  options: Record<string, unknown>,
+  p: ReturnType<typeof problem>,
+  factory = ntkDynamics,
+) {
   const trace: Entry[] = [];
-  const learner = ntkDynamics.create(ntkDynamics.options.parse(options));
+  const learner = factory.create(factory.options.parse(options));
   const ctx = {
     ...makeFitContext(Rng.fromSeed(0)),
     monitor: { test: p.test, record: (e: Entry) => trace.push({ ...e }) },
@@ -67,7 +77,10 @@ describe('ntk-dynamics', () => {
         const zero = await fitWithTrace(options, p);
         const random = await fitWithTrace({ ...options, init: 'random' }, p);
         const o = ntkDynamics.options.parse(options);
-        const spec = { ...deepKernelSpec(o), train: c.kernel === 'nngp' ? ('readout' as const) : ('both' as const) };
+        const spec = {
+          ...deepKernelSpec(o),
+          train: c.kernel === 'nngp' ? ('readout' as const) : ('both' as const),
+        };
         const theta = deepKernel(spec, 'ntk');
         const k = deepKernel(spec, 'nngp');
         const config = tf.tidy(() => ({
@@ -125,7 +138,9 @@ describe('ntk-dynamics', () => {
       return [
         tf.mean(tf.square(p.train.y)).dataSync()[0]!,
         tf.mean(tf.square(p.test.f)).dataSync()[0]!,
-        [p.train.x, p.test.x].map((x) => tf.mean(tf.sum(tf.mul(k(x, x), tf.eye(x.shape[0])), 1)).dataSync()[0]!),
+        [p.train.x, p.test.x].map(
+          (x) => tf.mean(tf.sum(tf.mul(k(x, x), tf.eye(x.shape[0])), 1)).dataSync()[0]!,
+        ),
       ];
     });
     expect(zero.trace).toHaveLength(1);
@@ -144,9 +159,13 @@ describe('ntk-dynamics', () => {
   it('t = ∞ is kernel ridge with λ → 0 (ntk with ridge 1e-7), and GD at large t approaches it', async () => {
     const p = problem(40, 30, 6, 7);
     const options = { activation: 'relu', layers: 3, weightVariance: 2, biasVariance: 0.1 };
-    const dynamics = ntkDynamics.create(ntkDynamics.options.parse({ ...options, at: 'infinity', flow: 'gradient-flow' }));
+    const dynamics = ntkDynamics.create(
+      ntkDynamics.options.parse({ ...options, at: 'infinity', flow: 'gradient-flow' }),
+    );
     const late = ntkDynamics.create(ntkDynamics.options.parse({ ...options, steps: 200_000, lr: 0.3 }));
-    const ridge = neuralTangentKernel.create(neuralTangentKernel.options.parse({ ...options, ridge: 1e-7, intercept: false }));
+    const ridge = neuralTangentKernel.create(
+      neuralTangentKernel.options.parse({ ...options, ridge: 1e-7, intercept: false }),
+    );
     const ctx = makeFitContext(Rng.fromSeed(0));
     const [a, b, c] = [
       await dynamics.fit(p.train, ctx),
@@ -166,6 +185,46 @@ describe('ntk-dynamics', () => {
     const p = problem(20, 4, 3, 1);
     const learner = ntkDynamics.create(ntkDynamics.options.parse({ lr: 1000 }));
     await expect(learner.fit(p.train, makeFitContext(Rng.fromSeed(0)))).rejects.toThrow(/needs lr </);
+    dispose(p);
+  });
+});
+
+describe('ntk-dynamics against trained networks', () => {
+  it('nn (NTK parametrization, f₀ ≡ 0, full-batch GD) tracks the predicted test risk at early times, closer the wider', async () => {
+    const d = 8;
+    const p = problem(64, 100, d, 5);
+    const options = { activation: 'relu', steps: 100, recordEvery: 25 };
+    const predicted = await fitWithTrace({ ...options, lr: 1 }, p);
+    const deviation = async (width: number) => {
+      const net = await fitWithTrace(
+        {
+          ...options,
+          width,
+          parametrization: 'ntk',
+          symmetric: true,
+          outputBias: false,
+          optimizer: 'gd',
+          lr: { first: 1 / d, readout: 1 },
+        },
+        p,
+        network,
+      );
+      net.predictor.dispose();
+      return Math.max(
+        ...net.trace
+          .slice(1)
+          .map((e, i) => Math.abs(e['test-risk']! / predicted.trace[i + 1]!['test-risk']! - 1)),
+      );
+    };
+    const [narrow, wide] = [await deviation(64), await deviation(1024)];
+    console.log(
+      `largest relative test-risk gap to the prediction over t ≤ 100: N=64 ${narrow.toFixed(4)}, N=1024 ${wide.toFixed(4)}`,
+    );
+    // a finite net is the linearised infinite one up to its kernel's Monte-Carlo error: ‖Θ̂ − Θ‖/‖Θ‖
+    // ≈ 2.5–3/√N (empirical-ntk.test.ts), so the risk's relative gap is allowed 4/√N (0.125 at 1024)
+    expect(wide).toBeLessThan(4 / Math.sqrt(1024));
+    expect(wide).toBeLessThan(narrow);
+    predicted.predictor.dispose();
     dispose(p);
   });
 });

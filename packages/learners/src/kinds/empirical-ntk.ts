@@ -28,13 +28,19 @@ export const empiricalNtkOptions = options({
   width: z.number().int().min(1).default(1024).describe('N, neurons per hidden layer'),
   layers: z.number().int().min(1).max(16).default(1).describe('L, hidden layers (1: the two-layer net)'),
   activation: activationOption,
-  weightVariance: z.number().positive().default(1).describe("σ_w², every layer's weights (the readout's too)"),
+  weightVariance: z
+    .number()
+    .positive()
+    .default(1)
+    .describe("σ_w², every layer's weights (the readout's too)"),
   biasVariance: z.number().min(0).optional().describe("σ_b², every hidden layer's biases (default 0)"),
   bias: z.number().min(0).optional().describe('σ_b, the same as biasVariance: σ_b²'),
   train: z
     .enum(['both', 'first', 'readout'])
     .default('both')
-    .describe('the parameters in the kernel (and trained): every layer, the first hidden layer, or the readout'),
+    .describe(
+      'the parameters in the kernel (and trained): every layer, the first hidden layer, or the readout',
+    ),
   steps: z
     .number()
     .int()
@@ -75,7 +81,7 @@ function specOf(o: EmpiricalNtkOptions): EmpiricalSpec {
 }
 
 /** GD with step η on (W, a) by nn's trainer (w = σ_w W/√d, a_nn = σ_w a); `initial` is consumed. */
-async function trainNetwork(
+export async function trainNetwork(
   initial: FullyConnected,
   o: EmpiricalNtkOptions,
   train: Parameters<typeof trainTwoLayer>[1],

@@ -32,7 +32,9 @@ export const ntkDynamicsOptions = options({
   train: z
     .enum(['both', 'first', 'readout'])
     .default('both')
-    .describe('which layers train: every layer, the first hidden layer, or the readout (Θ = the NNGP kernel)'),
+    .describe(
+      'which layers train: every layer, the first hidden layer, or the readout (Θ = the NNGP kernel)',
+    ),
   kernel: z
     .enum(['ntk', 'nngp'])
     .default('ntk')
@@ -51,9 +53,7 @@ export const ntkDynamicsOptions = options({
   init: z
     .enum(['zero', 'random'])
     .default('zero')
-    .describe(
-      'zero: f_0 ≡ 0 (the mean); random: f_0 ~ GP(0, K), its variance added to the recorded risks',
-    ),
+    .describe('zero: f_0 ≡ 0 (the mean); random: f_0 ~ GP(0, K), its variance added to the recorded risks'),
 }).superRefine(refineBias);
 
 export type NtkDynamicsOptions = z.output<typeof ntkDynamicsOptions>;
@@ -108,7 +108,9 @@ export const ntkDynamics: LearnerFactory = defineLearnerKind({
             const kTest = prior(monitor.test.x, train.x);
             const priorDiagonal = diagonal(prior, monitor.test.x);
             iv = initVariance(dyn, kt, thetaTest!, kTest, priorDiagonal);
-            diagonalM = (await tf.tidy(() => tf.sum(tf.mul(iv!.m, tf.eye(iv!.m.shape[0])), 1)).data()) as Float32Array;
+            diagonalM = (await tf
+              .tidy(() => tf.sum(tf.mul(iv!.m, tf.eye(iv!.m.shape[0])), 1))
+              .data()) as Float32Array;
             tf.dispose([kTest, priorDiagonal, ...(kt === kTrain ? [] : [kt])]);
           }
           const record = async (t: number) => {
