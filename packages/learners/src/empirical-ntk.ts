@@ -93,10 +93,9 @@ function factors(p: FullyConnected, x: tf.Tensor2D, spec: EmpiricalSpec, sigma: 
     // δ^L = σ'(h^L) ⊙ σ_w a₁ᵀ/√N (output 1), then down to layer 1
     const a1 = tf.reshape(tf.slice(effectiveReadout(p, spec), [0, 0], [-1, 1]), [1, -1]);
     let delta = tf.mul(sigma.derivative(pre[L - 1]!), a1) as tf.Tensor2D;
-    const lowest = 0;
-    for (let l = L - 1; l >= lowest; l--) {
+    for (let l = L - 1; l >= 0; l--) {
       if (spec.train === 'both' || l === 0) layers.push({ delta, input: inputs[l]! });
-      if (l > lowest) {
+      if (l > 0) {
         const w = p.weights[l]!;
         const back = tf.mul(tf.matMul(delta, w), sw / Math.sqrt(w.shape[1]));
         delta = tf.mul(back, sigma.derivative(pre[l - 1]!)) as tf.Tensor2D;
