@@ -10,7 +10,7 @@
 import { defineLearnerKind, type LearnerFactory, options, type Predictor, z } from '@regimes/core';
 import * as tf from '@tensorflow/tfjs-core';
 import { activationOption } from '../activations/index.js';
-import { kernelRidgeEstimate } from '../cost.js';
+import { kernelRidgeEstimate, trainingEstimate } from '../cost.js';
 import {
   disposeFullyConnected,
   type EmpiricalSpec,
@@ -120,8 +120,17 @@ export const empiricalNeuralTangentKernel: LearnerFactory = defineLearnerKind({
   description:
     'kernel ridge with the empirical NTK of one finite fully connected net (NTK parametrization), at init or after GD',
   options: empiricalNtkOptions,
-  estimate: (o, s) =>
-    kernelRidgeEstimate(2 * o.width * (s.d + 2 * (o.layers - 1) * o.width) + 4 * o.layers * o.width, o, s),
+  // per kernel entry one dot product of δ^ℓ and of a^{ℓ−1} per layer; per point (over n + testN
+  // points) a forward and backward pass; GD as nn's
+  estimate: (o, s) => {
+    const ridge = kernelRidgeEstimate(4 * o.layers * o.width + 2 * s.d, o, s);
+    const passes = (s.n + s.testN) * 6 * o.width * (s.d + (o.layers - 1) * o.width);
+    const training = trainingEstimate(o.steps, s.n, 2 * o.width * (s.d + s.k), o.width, s);
+    return {
+      flops: ridge.flops + passes + (o.steps > 0 ? training.flops : 0),
+      bytes: ridge.bytes + 4 * o.width * (s.d + (o.layers - 1) * o.width),
+    };
+  },
   create(o) {
     const spec = specOf(o);
     return {

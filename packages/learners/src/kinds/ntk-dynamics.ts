@@ -25,7 +25,7 @@ import {
   trainMean,
   trainVariance,
 } from '../dynamics.js';
-import { deepKernelOptions, deepKernelSpec, refineBias } from './ntk.js';
+import { deepKernelFlops, deepKernelOptions, deepKernelSpec, refineBias } from './ntk.js';
 
 export const ntkDynamicsOptions = options({
   ...deepKernelOptions,
@@ -82,6 +82,20 @@ export const ntkDynamics: LearnerFactory = defineLearnerKind({
   description:
     'predicted GD / gradient-flow training of the infinitely wide net (NTK or NNGP kernel): risk against time in the trace',
   options: ntkDynamicsOptions,
+  // the kernels (train, test × train; twice with a random init), one n³ eigen-decomposition, and
+  // per recorded time a test × n product
+  estimate: (o, s) => {
+    const kernels = o.init === 'random' ? 2 : 1;
+    const perEntry = deepKernelFlops({ ...deepKernelSpec(o), train: o.train }, s.d);
+    const records = Math.floor(o.steps / o.recordEvery) + 2;
+    return {
+      flops:
+        kernels * (s.n * s.n + 2 * s.testN * s.n) * perEntry +
+        10 * s.n ** 3 +
+        records * s.testN * s.n * (2 * s.k + (o.init === 'random' ? 2 * s.n : 0)),
+      bytes: 4 * (3 * s.n * s.n + 3 * s.testN * s.n),
+    };
+  },
   create(o) {
     const { theta, prior } = kernelsOf(o);
     return {
