@@ -163,7 +163,7 @@ export function deepKernelTaylor(
 }
 
 /** Degrees of the series the eigenlearning curve sums (the rest of the trace is lumped: eigenlearning.ts). */
-const EIGENLEARNING_TOP = 120;
+const EIGENLEARNING_TOP = 40;
 
 /**
  * What `ntk` and `nngp` share: the cost estimate, the kernel ridge learner and the theory — the
