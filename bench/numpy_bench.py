@@ -68,6 +68,7 @@ def ridge_memory(n, d):
 
     code = f"""
 import resource, sys
+sys.dont_write_bytecode = True
 sys.path.insert(0, {json.dumps(__file__.rsplit("/", 1)[0])})
 import numpy as np
 from numpy_bench import relu_ntk, solve_spd
