@@ -102,3 +102,23 @@ describe('ntk / nngp: measured kernel ridge against their eigenlearning curve', 
     }
   });
 });
+
+describe('ntk / nngp: which theory curves', () => {
+  it('the staircase and one eigenlearning curve per λ on the sphere; only the staircase with Gaussian inputs', () => {
+    const labels = (o: Record<string, unknown>) =>
+      neuralTangentKernel.theory!(neuralTangentKernel.options.parse(o), context(8, [64, 512])).map(
+        (c) => c.label,
+      );
+    expect(labels({ layers: 2, sphere: true, ridge: [1e-3, 1e-1] })).toEqual([
+      'its kernel’s staircase',
+      'eigenlearning, λ=0.001',
+      'eigenlearning, λ=0.1',
+    ]);
+    expect(labels({ layers: 2, sphere: false, ridge: 1e-3 })).toEqual(['its kernel’s staircase']);
+    const gcv = nngp.theory!(nngp.options.parse({ sphere: true }), context(8, [64, 512]));
+    expect(gcv.map((c) => c.label)).toEqual([
+      'its kernel’s staircase',
+      'eigenlearning, best λ of the gcv grid',
+    ]);
+  });
+});

@@ -8,7 +8,8 @@
 import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { numpyMissing } from '@regimes/core/testing';
+import { describeLearnerConformance, numpyMissing } from '@regimes/core/testing';
+import { hermite } from '@regimes/targets';
 import * as tf from '@tensorflow/tfjs-core';
 import { describe, expect, it } from 'vitest';
 import {
@@ -203,4 +204,11 @@ describe.skipIf(numpyMissing() !== undefined)('the standard NTK against finite r
           ).toBeLessThan(4 * mc.se[i]![j]! + 1e-5);
     });
   });
+});
+
+describeLearnerConformance('ntk (standard parametrization, relu L = 2, width 64, bias)', {
+  factory: neuralTangentKernel,
+  options: { layers: 2, parametrization: 'standard', width: 64, biasVariance: 0.1 },
+  target: { factory: hermite, options: { d: 5, degree: 2, noise: 0.1 } },
+  n: 64,
 });
