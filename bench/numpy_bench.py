@@ -36,6 +36,16 @@ def relu_ntk(x):
     return (value + (np.pi - theta) / (2 * np.pi) * rho).astype(np.float32)
 
 
+def relu_ntk_block(a, b):
+    """relu_ntk's rows a against the columns b (float32)."""
+    d = a.shape[1]
+    rho = (a @ b.T) / np.float32(d)
+    qa = np.einsum("ij,ij->i", a, a) / np.float32(d)
+    qb = np.einsum("ij,ij->i", b, b) / np.float32(d)
+    value, slope = arccos_dual(qa, qb, rho)
+    return value + slope * rho
+
+
 def arccos_dual(qa, qb, c):
     """E[relu(u)relu(v)] and E[step(u)step(v)], float32 (Cho & Saul's arc-cosine kernels)."""
     scale = np.sqrt(np.outer(qa, qb))
@@ -62,8 +72,11 @@ def deep_relu_ntk(x, layers, w, s):
 
 
 def ridge_memory(n, d):
-    """Kernel ridge (relu NTK, Cholesky at a fixed λ) in a process of its own: its peak RSS in GiB."""
-    import resource
+    """Kernel ridge (relu NTK, Cholesky at a fixed λ) in a process of its own: its peak RSS in GiB.
+
+    The kernel is built in blocks of 1024 rows into one float32 array (whole-matrix numpy would hold
+    several n x n temporaries); np.linalg.cholesky then makes its copy. None if the process fails
+    (out of memory)."""
     import subprocess
 
     code = f"""
@@ -71,16 +84,20 @@ import resource, sys
 sys.dont_write_bytecode = True
 sys.path.insert(0, {json.dumps(__file__.rsplit("/", 1)[0])})
 import numpy as np
-from numpy_bench import relu_ntk, solve_spd
+from numpy_bench import relu_ntk_block, solve_spd
 rng = np.random.default_rng(0)
 x = rng.standard_normal(({n}, {d}), dtype=np.float32)
 y = rng.standard_normal(({n}, 1), dtype=np.float32)
-k = relu_ntk(x)
+k = np.empty(({n}, {n}), dtype=np.float32)
+for s in range(0, {n}, 1024):
+    k[s:s + 1024] = relu_ntk_block(x[s:s + 1024], x)
 k[np.diag_indices({n})] += np.float32({n} * 1e-3)
 solve_spd(k, y)
 print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
 """
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    if out.returncode != 0:
+        return None
     return int(out.stdout.strip().splitlines()[-1]) * 1024 / 2**30
 
 
