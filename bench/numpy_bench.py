@@ -36,6 +36,71 @@ def relu_ntk(x):
     return (value + (np.pi - theta) / (2 * np.pi) * rho).astype(np.float32)
 
 
+def relu_ntk_block(a, b):
+    """relu_ntk's rows a against the columns b (float32)."""
+    d = a.shape[1]
+    rho = (a @ b.T) / np.float32(d)
+    qa = np.einsum("ij,ij->i", a, a) / np.float32(d)
+    qb = np.einsum("ij,ij->i", b, b) / np.float32(d)
+    value, slope = arccos_dual(qa, qb, rho)
+    return value + slope * rho
+
+
+def arccos_dual(qa, qb, c):
+    """E[relu(u)relu(v)] and E[step(u)step(v)], float32 (Cho & Saul's arc-cosine kernels)."""
+    scale = np.sqrt(np.outer(qa, qb))
+    cos = np.clip(c / np.maximum(scale, np.float32(1e-12)), -1, 1)
+    theta = np.arccos(cos)
+    sin = np.sqrt(np.maximum(1 - cos * cos, 0))
+    return scale * (sin + (np.pi - theta) * cos) / np.float32(2 * np.pi), (np.pi - theta) / np.float32(2 * np.pi)
+
+
+def deep_relu_ntk(x, layers, w, s):
+    """The NTK recursion of kernels.ts deepKernel for relu, all in float32 (NTK parametrization)."""
+    d = x.shape[1]
+    w, s = np.float32(w), np.float32(s)
+    c = w * (x @ x.T) / np.float32(d) + s
+    q = w * np.einsum("ij,ij->i", x, x) / np.float32(d) + s
+    theta = c
+    for layer in range(1, layers + 1):
+        last = layer == layers
+        value, slope = arccos_dual(q, q, c)
+        c = w * value + (0 if last else s)
+        theta = c + w * slope * theta
+        q = w * q / 2 + (0 if last else s)  # E[relu(u)^2] = q/2
+    return theta
+
+
+def ridge_memory(n, d):
+    """Kernel ridge (relu NTK, Cholesky at a fixed λ) in a process of its own: its peak RSS in GiB.
+
+    The kernel is built in blocks of 1024 rows into one float32 array (whole-matrix numpy would hold
+    several n x n temporaries); np.linalg.cholesky then makes its copy. None if the process fails
+    (out of memory)."""
+    import subprocess
+
+    code = f"""
+import resource, sys
+sys.dont_write_bytecode = True
+sys.path.insert(0, {json.dumps(__file__.rsplit("/", 1)[0])})
+import numpy as np
+from numpy_bench import relu_ntk_block, solve_spd
+rng = np.random.default_rng(0)
+x = rng.standard_normal(({n}, {d}), dtype=np.float32)
+y = rng.standard_normal(({n}, 1), dtype=np.float32)
+k = np.empty(({n}, {n}), dtype=np.float32)
+for s in range(0, {n}, 1024):
+    k[s:s + 1024] = relu_ntk_block(x[s:s + 1024], x)
+k[np.diag_indices({n})] += np.float32({n} * 1e-3)
+solve_spd(k, y)
+print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+"""
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    if out.returncode != 0:
+        return None
+    return int(out.stdout.strip().splitlines()[-1]) * 1024 / 2**30
+
+
 def solve_spd(a, b):
     l = np.linalg.cholesky(a)
     if solve_triangular is not None:
@@ -55,6 +120,11 @@ def run(case):
     if kind == "kernel-build":
         x = rng.standard_normal((case["n"], case["d"]), dtype=np.float32)
         return best_of(lambda: relu_ntk(x), repeat)
+    if kind == "deep-kernel-build":
+        x = rng.standard_normal((case["n"], case["d"]), dtype=np.float32)
+        return best_of(lambda: deep_relu_ntk(x, case["layers"], case["weightVariance"], case["biasVariance"]), repeat)
+    if kind == "ridge-memory":
+        return ridge_memory(case["n"], case["d"])
     if kind == "kernel-solve":
         n = case["n"]
         x = rng.standard_normal((n, case["d"]), dtype=np.float32)
@@ -138,5 +208,6 @@ def blas_name():
         return "unknown"
 
 
-cases = json.load(sys.stdin)
-print(json.dumps({"blas": blas_name(), "numpy": np.__version__, "results": {c["name"]: run(c) for c in cases}}))
+if __name__ == "__main__":
+    cases = json.load(sys.stdin)
+    print(json.dumps({"blas": blas_name(), "numpy": np.__version__, "results": {c["name"]: run(c) for c in cases}}))

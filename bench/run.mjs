@@ -21,6 +21,7 @@ import {
   randomFeatures,
 } from '@regimes/learners';
 import * as tf from '@tensorflow/tfjs-core';
+import { deepKernelCases } from './deep-cases.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const args = process.argv.slice(2);
@@ -225,6 +226,8 @@ for (const n of sizes) {
     },
   });
 }
+
+cases.push(...deepKernelCases({ quick, backend }));
 
 if (only) cases.splice(0, cases.length, ...cases.filter((c) => c.name.includes(only)));
 const ours = {};

@@ -63,10 +63,10 @@ describe('the variants of a λ list', () => {
       { x: 'n', by: 'learner', theory: true, curves: false, band: 'std', points: false, linear: true },
       createRegistry(),
     );
-    const own = data.theorySeries.filter((s) => s.endsWith('[kernel#0]'));
+    const own = data.theorySeries.filter((s) => s.endsWith('[kernel]'));
     expect(own.filter((s) => s.startsWith('eigenlearning'))).toEqual([
-      'eigenlearning, λ=0.001 [kernel#0]',
-      'eigenlearning, λ=0.1 [kernel#0]',
+      'eigenlearning, λ=0.001 [kernel]',
+      'eigenlearning, λ=0.1 [kernel]',
     ]);
     expect(own.filter((s) => s.includes('staircase'))).toHaveLength(1);
   });

@@ -236,14 +236,25 @@ function curveXs(xs: readonly number[]): number[] {
 }
 
 /**
+ * A kernel's series for the prediction at input dimension d: c_0..c_top, and its total h(1) = Σ_k c_k
+ * over all k when the series goes on past top (the deep kernels). Degrees beyond those kept carry
+ * the rest of the trace, h(1) − Σ_l N(d, l)μ_l, with eigenvalues far below κ: one group of tiny
+ * eigenvalues standing for them (it acts as the ridge λ + rest/n, the limit of many small modes).
+ */
+export type KernelSeries = (d: number) => { taylor: readonly number[]; total?: number };
+
+/** Multiplicity of the group that stands for a kernel's unlisted tail (its eigenvalue rest/this). */
+const TAIL_MULTIPLICITY = 1e15;
+
+/**
  * The predicted kernel ridge risk against n (`-x n`, metrics risk, excess-risk, normalized-risk) of a
  * direction-only dot-product kernel with Taylor coefficients `taylor` (c_0, c_1, … on the cosine),
  * one curve per λ in `ridge`; for gcv / loo one curve at the best λ of `grid` at each n (the
  * oracle choice, which GCV and LOO approach as n grows); on the context's target: what `kernel`
- * draws, and what `ntk` / `nngp` can draw from their own coefficients.
+ * draws from its coefficients, and `ntk` / `nngp` from their series at the target's d (`KernelSeries`).
  */
 export function eigenlearningTheory(
-  taylor: readonly number[],
+  taylor: readonly number[] | KernelSeries,
   ridge: number | readonly number[] | string,
   context: TheoryContext,
   intercept: boolean,
@@ -263,7 +274,19 @@ export function eigenlearningTheory(
     : Number.NaN;
   const scale = metric === 'normalized-risk' ? 1 / variance : 1;
   if (!Number.isFinite(scale)) return [];
-  const degrees = sphereDegrees(taylor, built.dim, energies, intercept);
+  const series = typeof taylor === 'function' ? taylor(built.dim) : { taylor };
+  const degrees = sphereDegrees(series.taylor, built.dim, energies, intercept);
+  if (series.total !== undefined) {
+    const listed = degrees.reduce(
+      (sum, g) => sum + g.multiplicity * (Number.isFinite(g.eigenvalue) ? g.eigenvalue : 0),
+      0,
+    );
+    // with an intercept degree 0's eigenvalue is Infinity: its finite part counts as listed
+    const zero = intercept ? sphereEigenvalues(series.taylor, built.dim, 0)[0]! : 0;
+    const rest = series.total - listed - zero;
+    if (rest > 1e-12 * series.total)
+      degrees.push({ eigenvalue: rest / TAIL_MULTIPLICITY, multiplicity: TAIL_MULTIPLICITY, energy: 0 });
+  }
   const noise = built.structure.noiseVariance ?? 0;
   const xs = curveXs(context.xs);
   const risk = (x: number, lambda: number) =>

@@ -66,6 +66,7 @@ export { trainTwoLayer } from './training/train-two-layer.js';
 export { oneStep, oneStepOptions } from './kinds/one-step.js';
 export { transfer, transferOptions } from './kinds/transfer.js';
 export {
+  deepDiagonal,
   deepKernel,
   type DeepKernelSpec,
   deepTaylor,

@@ -41,11 +41,11 @@ export function kernelRiskAt(structure: TargetStructure, onset: readonly number[
 
 /**
  * The learner's staircase for `-x n` and `risk`, `excess-risk`, `normalized-risk` (÷ Var f*), from
- * its kernel's coefficients (`taylorUpTo(top)`: c_0..c_top at least) and the target the context
+ * its kernel's coefficients (`taylorUpTo(top, d)`: c_0..c_top at least, d the input dimension) and the target the context
  * builds; with the learner's intercept, degree 0 is learned from the start. Empty for another axis or metric, or a target without energies by degree.
  */
 export function kernelStaircaseTheory(
-  taylorUpTo: (top: number) => readonly number[],
+  taylorUpTo: (top: number, d: number) => readonly number[],
   context: TheoryContext,
   intercept = false,
 ): TheoryCurve[] {
@@ -55,7 +55,7 @@ export function kernelStaircaseTheory(
   const energy = built?.structure.hermiteEnergy;
   if (!built || !energy) return [];
   const top = energy.length - 1;
-  const onset = onsetExponents(taylorUpTo(top + STAIRCASE_LOOKAHEAD), top);
+  const onset = onsetExponents(taylorUpTo(top + STAIRCASE_LOOKAHEAD, built.dim), top);
   // an unpenalised intercept fits the mean (degree 0) at any n, whatever c_0 is
   if (intercept) onset[0] = 0;
   const variance = energy.slice(1).reduce((sum, e) => sum + e, built.structure.hermiteTail ?? 0); // Var f*

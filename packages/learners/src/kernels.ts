@@ -126,6 +126,24 @@ export interface DeepKernelSpec {
   readonly train: NtkLayers;
   /** ρ = the cosine of the inputs (on the sphere) instead of ⟨x,x'⟩/d with the norms q = ‖x‖²/d. */
   readonly sphere: boolean;
+  /**
+   * ntk (default): Θ as written below. standard: weights W ~ N(0, σ_w²/fan-in) trained as they are
+   * (Sohl-Dickstein, Novak, Schoenholz & Lee 2020), the NTK divided by the hidden width N (`width`).
+   */
+  readonly parametrization?: 'ntk' | 'standard';
+  /** N, the hidden layers' width, which the standard parametrization's NTK depends on. */
+  readonly width?: number;
+}
+
+/**
+ * The standard parametrization's coefficients of the NTK recursion, Θ/N: the first layer's weights
+ * count d/N, a hidden or readout layer's 1 (its fan-in N over N), a bias 1/N (present when σ_b² > 0).
+ */
+function standardScales(spec: DeepKernelSpec, d: number) {
+  const width = spec.width;
+  if (!(width !== undefined && width > 0))
+    throw new Error('the standard parametrization needs the hidden width N (`width`, e.g. 512)');
+  return { input: d / width, bias: spec.biasVariance > 0 ? 1 / width : 0 };
 }
 
 /**
@@ -138,6 +156,12 @@ export interface DeepKernelSpec {
  * The expectations are the table's closed forms where σ has one (relu, erf, quadratic), else the
  * Mehler series of gaussian-dual.ts; the variances Σ^ℓ(x,x) go through the layers in float64 on
  * the host. With L = 1, σ_w² = 1 it is `ntkKernel` op for op (and its `readout` part for `nngp`).
+ *
+ * Standard parametrization (`parametrization: standard`, docs/kernels.md): the same forward pass
+ * with W ~ N(0, σ_w²/fan-in) and b ~ N(0, σ_b²) trained as they are, so a weight's gradient is not
+ * scaled by 1/√fan-in and its layer's NTK term grows with the fan-in (neural-tangents' stax.Dense,
+ * `parameterization='standard'`). The NNGP is the same; the NTK, divided by the hidden width N, is
+ *   Θ¹ = (d/N)ρ + β,  Θ^{ℓ+1} = E[σ(u)σ(v)] + β + Σ̇^{ℓ+1} Θ^ℓ  (β = 1/N with biases, 0 at the readout).
  */
 export function deepKernel(spec: DeepKernelSpec, output: 'ntk' | 'nngp'): KernelFunction {
   const act = kernelActivation(spec.activation);
@@ -150,8 +174,10 @@ export function deepKernel(spec: DeepKernelSpec, output: 'ntk' | 'nngp'): Kernel
   const diagonal = (q: number) =>
     w * (act.scalarDual ? act.scalarDual(q, q, q).value : secondMoment(act, q)) + s;
   const cache: CoefficientCache = new Map();
+  const standard = spec.parametrization === 'standard';
   return (a, b) =>
     tf.tidy(() => {
+      const scales = standard && output === 'ntk' ? standardScales(spec, a.shape[1]) : undefined;
       const products = scaledProducts(a, b);
       let { rho, qa, qb } = products;
       if (spec.sphere) {
@@ -166,7 +192,8 @@ export function deepKernel(spec: DeepKernelSpec, output: 'ntk' | 'nngp'): Kernel
       // from the device once, where a layer first needs them, and never read back
       let host: { a: Float32Array; b: Float32Array } | undefined;
       // one layer at a time, keeping only what the next needs (an n×m kernel's temporaries add up)
-      let state = { c, theta: c, first: c, qa, qb };
+      const theta0 = scales ? tf.add(tf.mul(rho, scales.input), scales.bias) : c;
+      let state = { c, theta: theta0, first: theta0, qa, qb };
       for (let l = 1; l <= spec.layers; l++) {
         const last = l === spec.layers;
         const previous = state;
@@ -187,11 +214,12 @@ export function deepKernel(spec: DeepKernelSpec, output: 'ntk' | 'nngp'): Kernel
           const covariance = affine(value, last ? 0 : s);
           const slope = w === 1 ? derivative : tf.mul(derivative, w);
           const firstNext = tf.mul(slope, first);
+          // the layer's own parameters: σ_w²E[σσ] + σ_b² (ntk), E[σσ] + β (standard, ÷ N)
+          const own = scales ? (last || scales.bias === 0 ? value : tf.add(value, scales.bias)) : covariance;
           return {
             c: covariance,
             first: firstNext,
-            theta:
-              spec.train === 'both' ? tf.add(covariance, l === 1 ? firstNext : tf.mul(slope, theta)) : theta,
+            theta: spec.train === 'both' ? tf.add(own, l === 1 ? firstNext : tf.mul(slope, theta)) : theta,
             qa: following ? tf.tensor(following.a, qa.shape) : qa,
             qb: following ? tf.tensor(following.b, qb.shape) : qb,
           };
@@ -201,7 +229,10 @@ export function deepKernel(spec: DeepKernelSpec, output: 'ntk' | 'nngp'): Kernel
         for (const tensor of new Set(Object.values(previous))) if (!kept.has(tensor)) tensor.dispose();
       }
       const { c: nngpKernel, theta, first } = state;
-      if (output === 'nngp' || spec.train === 'readout') return nngpKernel as tf.Tensor2D;
+      if (output === 'nngp') return nngpKernel as tf.Tensor2D;
+      // the readout's weights alone: σ_w²E[σσ] (ntk), E[σσ] (standard, N E[σσ] ÷ N)
+      if (spec.train === 'readout')
+        return (scales && w !== 1 ? tf.div(nngpKernel, w) : nngpKernel) as tf.Tensor2D;
       return (spec.train === 'first' ? first : theta) as tf.Tensor2D;
     });
 }
@@ -312,9 +343,10 @@ function multiply(a: readonly number[], b: readonly number[], top: number): numb
  * the staircase theory: the layer recursion on power series in ρ. With the layer's variance q_ℓ
  * (one number), E[σ(u)σ(v)] = Σ_k μ_k(q_ℓ)² (Σ^ℓ(ρ)/q_ℓ)^k and E[σ'σ'] = Σ_k (k+1)/q_ℓ μ_{k+1}(q_ℓ)²
  * (Σ^ℓ(ρ)/q_ℓ)^k, composed with Σ^ℓ's series up to degree top + 100 (the composition converges
- * like (Σ^ℓ(0)/q_ℓ)^k; μ_k in float64 by gaussian-dual.ts's 1-D rules).
+ * like (Σ^ℓ(0)/q_ℓ)^k; μ_k in float64 by gaussian-dual.ts's 1-D rules). The standard
+ * parametrization's NTK depends on the input dimension d (its first layer counts d/N).
  */
-export function deepTaylor(spec: DeepKernelSpec, output: 'ntk' | 'nngp', top: number): number[] {
+export function deepTaylor(spec: DeepKernelSpec, output: 'ntk' | 'nngp', top: number, d?: number): number[] {
   const act = kernelActivation(spec.activation);
   const w = spec.weightVariance;
   const s = spec.biasVariance;
@@ -322,23 +354,64 @@ export function deepTaylor(spec: DeepKernelSpec, output: 'ntk' | 'nngp', top: nu
   const affine = (p: readonly number[], bias: number) => p.map((c, k) => w * c + (k === 0 ? bias : 0));
   const identity = Array.from({ length: top + 1 }, (_, k) => (k === 1 ? 1 : 0));
   let sigma = affine(identity, s);
-  let theta = sigma;
-  let first = sigma;
+  const scales =
+    spec.parametrization === 'standard' && output === 'ntk' ? standardInputScales(spec, d) : undefined;
+  let theta = scales ? identity.map((c, k) => scales.input * c + (k === 0 ? scales.bias : 0)) : sigma;
+  let first = theta;
   let q = w + s;
   for (let l = 1; l <= spec.layers; l++) {
     const last = l === spec.layers;
     const mu = scaledHermite(act, q, outer + 1);
     const value = Array.from({ length: outer + 1 }, (_, k) => mu[k]! ** 2 / q ** k);
     const slope = Array.from({ length: outer + 1 }, (_, k) => ((k + 1) * mu[k + 1]! ** 2) / q ** (k + 1));
-    const covariance = affine(compose(value, sigma, top), last ? 0 : s);
+    const composed = compose(value, sigma, top);
+    const covariance = affine(composed, last ? 0 : s);
     const dot = affine(compose(slope, sigma, top), 0);
     first = multiply(first, dot, top);
     const carried = multiply(theta, dot, top);
-    theta = covariance.map((c, k) => c + carried[k]!);
+    const own = scales ? composed.map((c, k) => c + (k === 0 && !last ? scales.bias : 0)) : covariance;
+    theta = own.map((c, k) => c + carried[k]!);
     sigma = covariance;
     q = w * (act.scalarDual ? act.scalarDual(q, q, q).value : secondMoment(act, q)) + s;
   }
-  if (output === 'nngp' || spec.train === 'readout') return sigma;
+  if (output === 'nngp') return sigma;
+  if (spec.train === 'readout') return scales ? sigma.map((c) => c / w) : sigma;
+  return spec.train === 'first' ? first : theta;
+}
+
+function standardInputScales(spec: DeepKernelSpec, d: number | undefined) {
+  if (d === undefined) throw new Error("the standard parametrization's NTK needs the input dimension d");
+  return standardScales(spec, d);
+}
+
+/**
+ * The deep kernel at ρ = q = 1 (a point with itself on the sphere), in float64 by the diagonal
+ * recursion: E[σ(u)²] and E[σ'(u)²] of u ~ N(0, q_ℓ) by the closed form or 1-D quadrature. The total
+ * Σ_k c_k of `deepTaylor`'s series, and its trace Σ_l N(d, l)μ_l on the sphere.
+ */
+export function deepDiagonal(spec: DeepKernelSpec, output: 'ntk' | 'nngp', d?: number): number {
+  const act = kernelActivation(spec.activation);
+  const w = spec.weightVariance;
+  const s = spec.biasVariance;
+  const scales =
+    spec.parametrization === 'standard' && output === 'ntk' ? standardInputScales(spec, d) : undefined;
+  const slopes = { scalar: act.slope, slope: () => 0, ...(act.kinks ? { kinks: act.kinks } : {}) };
+  let q = w + s;
+  let theta = scales ? scales.input + scales.bias : q;
+  let first = theta;
+  for (let l = 1; l <= spec.layers; l++) {
+    const last = l === spec.layers;
+    const closed = act.scalarDual?.(q, q, q);
+    const value = closed ? closed.value : secondMoment(act, q);
+    const dot = w * (closed ? closed.derivative : secondMoment(slopes, q));
+    const covariance = w * value + (last ? 0 : s);
+    const own = scales ? value + (last ? 0 : scales.bias) : covariance;
+    first *= dot;
+    theta = own + dot * theta;
+    q = covariance;
+  }
+  if (output === 'nngp') return q;
+  if (spec.train === 'readout') return scales ? q / w : q;
   return spec.train === 'first' ? first : theta;
 }
 

@@ -149,7 +149,7 @@ describe('deep kernels as power series (the staircase theory’s coefficients)',
         expect(Math.abs(k[0]![1]! - series)).toBeLessThan(2e-6 * Math.max(1, Math.abs(series)));
       }
       if (ours.layers === 1) {
-        const other = deepKernelTaylor(ours, 60);
+        const other = deepKernelTaylor(ours, 'ntk', 60);
         c.forEach((ck, i) => expect(Math.abs(ck - other[i]!)).toBeLessThan(1e-10));
       }
     }

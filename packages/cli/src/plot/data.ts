@@ -173,6 +173,7 @@ export function plotData(
           registry,
           warn,
           notes,
+          learnerName: learnerNames(rows),
         })
       : [];
   const theorySeries = [...new Set(theory.map((t) => t.series))];

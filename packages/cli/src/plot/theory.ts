@@ -37,6 +37,8 @@ export interface TheoryRequest {
   warn: (message: string) => void;
   /** Where a curve is left out (0 on a log axis) is noted here. */
   notes: string[];
+  /** A learner's name in the legend, from its id (`ntk#0` → `ntk`), for the tag of its curves. */
+  learnerName?: (id: string) => string;
 }
 
 /** The drawable points of every panel's theory curves; a curve that reaches 0 on a log axis is noted. */
@@ -44,7 +46,7 @@ export function theoryPoints(r: TheoryRequest): TheoryPoint[] {
   const points: TheoryPoint[] = [];
   for (const panel of r.panels) {
     const inPanel = r.rows.filter((row) => r.panelOf(row) === panel);
-    for (const curve of theoryCurves(inPanel, r.xKey, r.metric, r.registry, r.warn)) {
+    for (const curve of theoryCurves(inPanel, r.xKey, r.metric, r.registry, r.warn, r.learnerName)) {
       let zeroFrom: number | undefined;
       curve.points.forEach((p, order) => {
         const drawable =
@@ -77,6 +79,7 @@ function theoryCurves(
   metric: string,
   registry: Registry,
   warn: (message: string) => void,
+  name: (id: string) => string = (id) => id,
 ): DrawnCurve[] {
   const byTarget = new Map<string, ResultRow[]>();
   for (const r of rows) {
@@ -111,7 +114,7 @@ function theoryCurves(
     for (const learner of new Map(group.map((r) => [JSON.stringify(r.learner), r.learner])).values()) {
       const { kind: learnerKind, id, ...learnerOptions } = learner;
       if (registry.has('learner', learnerKind))
-        ask(`learner ${id}`, registry.get('learner', learnerKind), learnerOptions, ` [${id}]`);
+        ask(`learner ${id}`, registry.get('learner', learnerKind), learnerOptions, ` [${name(id)}]`);
     }
     // a reference level of each target joins the others' along x (r/d against -x d is one line)
     const along = differing.filter((k) => k !== lastSegment(xKey.name));

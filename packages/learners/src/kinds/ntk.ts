@@ -9,13 +9,21 @@
  * the older option), which fills in the degrees a bias-free kernel cannot reach (relu's odd
  * degrees ≥ 3); `theory` is the staircase of the kernel's own coefficients (kernel-staircase.ts).
  */
-import { defineLearnerKind, type LearnerFactory, options, z } from '@regimes/core';
+import {
+  defineLearnerKind,
+  type FitSize,
+  type LearnerFactory,
+  options,
+  type TheoryContext,
+  z,
+} from '@regimes/core';
 import { type ActivationSpec, activationOption, dualTaylor, ntkTaylor } from '../activations/index.js';
 import { kernelRidgeEstimate } from '../cost.js';
+import { eigenlearningTheory } from '../eigenlearning.js';
 import { kernelStaircaseTheory } from '../kernel-staircase.js';
-import { type DeepKernelSpec, deepKernel, deepTaylor, kernelActivation } from '../kernels.js';
+import { type DeepKernelSpec, deepDiagonal, deepKernel, deepTaylor, kernelActivation } from '../kernels.js';
 import { kernelRidgeLearner } from '../readout/predictors.js';
-import { interceptOption, ridgeOptions } from '../readout/options.js';
+import { interceptOption, type RidgeOptions, ridgeOptions } from '../readout/options.js';
 
 /** The deep kernels' architecture options, shared by `ntk` and `nngp`. */
 export const deepKernelOptions = {
@@ -48,9 +56,17 @@ export const deepKernelOptions = {
     .default(false)
     .describe('inputs on the sphere: ρ = cosine, q = 1 (default: ρ = ⟨x,x′⟩/d with the norms q = ‖x‖²/d)'),
   parametrization: z
-    .enum(['ntk'])
+    .enum(['ntk', 'standard'])
     .default('ntk')
-    .describe('ntk (W ~ N(0, 1), scaled by σ_w/√fan-in); standard is not implemented'),
+    .describe(
+      'ntk: W ~ N(0, 1) scaled by σ_w/√fan-in; standard: W ~ N(0, σ_w²/fan-in) trained as is, the NTK ÷ width (the NNGP is the same)',
+    ),
+  width: z
+    .number()
+    .int()
+    .min(1)
+    .optional()
+    .describe("N, the hidden width the standard parametrization's NTK depends on (default 512, as nn's)"),
 };
 
 /** σ_b² from `biasVariance` or `bias` (σ_b). */
@@ -58,8 +74,16 @@ export function biasVarianceOf(o: { biasVariance?: number | undefined; bias?: nu
   return o.biasVariance ?? (o.bias ?? 0) ** 2;
 }
 
-export function refineBias(
-  o: { biasVariance?: number | undefined; bias?: number | undefined },
+/** The hidden width of the standard parametrization when none is given: nn's default. */
+export const STANDARD_WIDTH = 512;
+
+export function refineDeepKernel(
+  o: {
+    biasVariance?: number | undefined;
+    bias?: number | undefined;
+    parametrization: 'ntk' | 'standard';
+    width?: number | undefined;
+  },
   ctx: z.RefinementCtx,
 ) {
   if (o.biasVariance !== undefined && o.bias !== undefined)
@@ -67,6 +91,13 @@ export function refineBias(
       code: 'custom',
       path: ['bias'],
       message: 'give the bias once: biasVariance σ_b² or bias σ_b (bias: s is biasVariance: s²), not both',
+    });
+  if (o.width !== undefined && o.parametrization !== 'standard')
+    ctx.addIssue({
+      code: 'custom',
+      path: ['width'],
+      message:
+        "width changes only the standard parametrization's NTK: add `parametrization: standard`, or drop width",
     });
 }
 
@@ -78,7 +109,7 @@ export const neuralTangentKernelOptions = options({
     .describe('which layers the kernel trains: both (every layer), the first hidden layer, or the readout'),
   ...ridgeOptions,
   ...interceptOption,
-}).superRefine(refineBias);
+}).superRefine(refineDeepKernel);
 
 /** The architecture options as parsed (`train` absent for `nngp`). */
 export interface DeepKernelOptions {
@@ -88,6 +119,8 @@ export interface DeepKernelOptions {
   readonly biasVariance?: number | undefined;
   readonly bias?: number | undefined;
   readonly sphere: boolean;
+  readonly parametrization: 'ntk' | 'standard';
+  readonly width?: number | undefined;
   readonly train?: DeepKernelSpec['train'];
 }
 
@@ -100,6 +133,8 @@ export function deepKernelSpec(o: DeepKernelOptions): DeepKernelSpec {
     biasVariance: biasVarianceOf(o),
     train: o.train ?? 'readout',
     sphere: o.sphere,
+    parametrization: o.parametrization,
+    ...(o.parametrization === 'standard' ? { width: o.width ?? STANDARD_WIDTH } : {}),
   };
 }
 
@@ -110,14 +145,56 @@ export function deepKernelFlops(o: DeepKernelSpec, d: number): number {
 }
 
 /**
- * The staircase's coefficients c_0..c_top: for one hidden layer with σ_w² = 1 as always (the bias
- * averaged Hermite coefficients, dual-taylor.ts), otherwise the layer recursion on power series
- * (kernels.ts `deepTaylor`).
+ * The kernel's coefficients c_0..c_top on the sphere at input dimension d: for one hidden layer with
+ * σ_w² = 1 in the ntk parametrization as always (the bias averaged Hermite coefficients,
+ * dual-taylor.ts), otherwise the layer recursion on power series (kernels.ts `deepTaylor`).
  */
-export function deepKernelTaylor(spec: DeepKernelSpec, top: number): number[] {
-  if (spec.layers !== 1 || spec.weightVariance !== 1) return deepTaylor(spec, 'ntk', top);
+export function deepKernelTaylor(
+  spec: DeepKernelSpec,
+  output: 'ntk' | 'nngp',
+  top: number,
+  d?: number,
+): number[] {
+  const standard = spec.parametrization === 'standard' && output === 'ntk';
+  if (spec.layers !== 1 || spec.weightVariance !== 1 || standard) return deepTaylor(spec, output, top, d);
   const bias = Math.sqrt(spec.biasVariance);
-  return ntkTaylor(dualTaylor(kernelActivation(spec.activation), bias, top + 1), spec.train, bias);
+  const train = output === 'nngp' ? 'readout' : spec.train;
+  return ntkTaylor(dualTaylor(kernelActivation(spec.activation), bias, top + 1), train, bias);
+}
+
+/** Degrees of the series the eigenlearning curve sums (the rest of the trace is lumped: eigenlearning.ts). */
+const EIGENLEARNING_TOP = 40;
+
+/**
+ * What `ntk` and `nngp` share: the cost estimate, the kernel ridge learner and the theory — the
+ * staircase of the kernel's coefficients, and the eigenlearning curve at the learner's λ from the
+ * kernel's series on the sphere (`sphere: true`; with Gaussian inputs the kernel also sees the
+ * norms, and no curve is drawn: docs/kernels.md).
+ */
+export function deepKernelKind(output: 'ntk' | 'nngp') {
+  type Parsed = DeepKernelOptions & RidgeOptions & { intercept: boolean };
+  return {
+    estimate: (o: Parsed, s: FitSize) => kernelRidgeEstimate(deepKernelFlops(deepKernelSpec(o), s.d), o, s),
+    create: (o: Parsed) => kernelRidgeLearner(deepKernel(deepKernelSpec(o), output), o),
+    theory: (o: Parsed, context: TheoryContext) => {
+      const spec = deepKernelSpec(o);
+      return [
+        ...kernelStaircaseTheory((top, d) => deepKernelTaylor(spec, output, top, d), context, o.intercept),
+        ...(o.sphere
+          ? eigenlearningTheory(
+              (d) => ({
+                taylor: deepKernelTaylor(spec, output, EIGENLEARNING_TOP, d),
+                total: deepDiagonal(spec, output, d),
+              }),
+              o.ridge,
+              context,
+              o.intercept,
+              o.ridgeGrid,
+            )
+          : []),
+      ];
+    },
+  };
 }
 
 export const neuralTangentKernel: LearnerFactory = defineLearnerKind({
@@ -125,8 +202,5 @@ export const neuralTangentKernel: LearnerFactory = defineLearnerKind({
   description:
     'kernel ridge with the analytic infinite-width NTK of a fully connected net of L hidden layers (any activation)',
   options: neuralTangentKernelOptions,
-  estimate: (o, s) => kernelRidgeEstimate(deepKernelFlops(deepKernelSpec(o), s.d), o, s),
-  create: (o) => kernelRidgeLearner(deepKernel(deepKernelSpec(o), 'ntk'), o),
-  theory: (o, context) =>
-    kernelStaircaseTheory((top) => deepKernelTaylor(deepKernelSpec(o), top), context, o.intercept),
+  ...deepKernelKind('ntk'),
 });

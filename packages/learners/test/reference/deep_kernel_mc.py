@@ -7,6 +7,10 @@ Per network: the NNGP estimate sw^2 s(h_L)^T s(h_L) / N (the covariance of f giv
 layers) and the empirical NTK sum_theta df/dtheta(x) df/dtheta(x') by backpropagation. Prints the
 mean over `nets` networks and its standard error, entry by entry.
 
+"ntk_standard": the same networks in the standard parametrization -- the same functions, with the
+weights W' = sw W / sqrt(fan-in) and biases b' = sb b as the trained parameters (the bias only
+where sb > 0) -- its empirical NTK divided by the width N.
+
 Input (argv[1], JSON): a list of cases, each {"x": [[...], ...], "activation": "relu" | "tanh", "layers": L, "w": sw^2,
 "s": sb^2, "width": N, "nets": count, "seed": int}; prints the list of results.
 """
@@ -40,15 +44,17 @@ def one_net(rng, x, sigma, slope, layers, sw, sb, width):
     a_last = sigma(hs[-1])
     nngp = sw**2 * a_last.T @ a_last / width
     ntk = nngp.copy()  # the readout v
+    standard = a_last.T @ a_last  # the readout's weights as they are: d f / d v' = s(h_L)
     g = slope(hs[-1]) * (sw * v / np.sqrt(width))[:, None]
     for l in range(layers - 1, -1, -1):
         below = x if l == 0 else sigma(hs[l - 1])
         size = d if l == 0 else width
         gg = g.T @ g
         ntk += gg * (sw**2 * below.T @ below / size) + sb**2 * gg
+        standard += gg * (below.T @ below) + (gg if sb > 0 else 0.0)
         if l > 0:
             g = slope(hs[l - 1]) * (sw / np.sqrt(width) * weights[l].T @ g)
-    return nngp, ntk
+    return nngp, ntk, standard / width
 
 
 def run(cfg):
@@ -56,13 +62,14 @@ def run(cfg):
     sigma, slope = activation(cfg["activation"])
     sw, sb = np.sqrt(cfg["w"]), np.sqrt(cfg["s"])
     rng = np.random.default_rng(cfg["seed"])
-    nngps, ntks = [], []
+    nngps, ntks, standards = [], [], []
     for _ in range(cfg["nets"]):
-        k, t = one_net(rng, x, sigma, slope, cfg["layers"], sw, sb, cfg["width"])
+        k, t, u = one_net(rng, x, sigma, slope, cfg["layers"], sw, sb, cfg["width"])
         nngps.append(k)
         ntks.append(t)
+        standards.append(u)
     out = {}
-    for name, draws in (("nngp", np.array(nngps)), ("ntk", np.array(ntks))):
+    for name, draws in (("nngp", np.array(nngps)), ("ntk", np.array(ntks)), ("ntk_standard", np.array(standards))):
         out[name] = {
             "mean": draws.mean(0).tolist(),
             "se": (draws.std(0, ddof=1) / np.sqrt(len(draws))).tolist(),
