@@ -144,7 +144,7 @@ async function open(ids: string[], keepControls = false): Promise<void> {
     'div',
     { class: 'controls' },
     ...(curves ? [] : [select('x', 'x', [...new Set(['n', ...keys])], 'n')]),
-    select('y', 'y', values, curves ? (values.find((v) => /risk/.test(v)) ?? values[0] ?? '') : values.includes('risk') ? 'risk' : (values[0] ?? '')),
+    select('y', 'y', values, curves ? (['test-risk', 'loss'].find((v) => values.includes(v)) ?? values[0] ?? '') : values.includes('risk') ? 'risk' : (values[0] ?? '')),
     select('facet', 'facet', ['', ...keys], ''),
     select('by', 'lines by', ['learner', ...keys], 'learner'),
     select('band', 'band', ['std', 'minmax', 'se', 'none'], 'std'),
