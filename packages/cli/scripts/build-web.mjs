@@ -30,7 +30,11 @@ for (const name of readdirSync(join(root, 'packages'))) {
     // not a package folder
   }
 }
-for (const dep of ['@tensorflow/tfjs-backend-webgpu', '@tensorflow/tfjs-backend-wasm', '@tensorflow/tfjs-core'])
+for (const dep of [
+  '@tensorflow/tfjs-backend-webgpu',
+  '@tensorflow/tfjs-backend-wasm',
+  '@tensorflow/tfjs-core',
+])
   packages[`node_modules/${dep}/package.json`] = { version: require(`${dep}/package.json`).version };
 
 const shim = (name) => join(web, 'shims', name);

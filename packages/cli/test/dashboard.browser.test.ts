@@ -22,7 +22,10 @@ const chromium = [process.env.CHROMIUM_PATH, '/usr/bin/chromium', '/usr/bin/chro
   (p): p is string => Boolean(p && existsSync(p)),
 );
 const built = existsSync(join(cli, 'dist', 'web', 'engine.js')) && existsSync(join(cli, 'dist', 'main.js'));
-if (!chromium) console.warn('dashboard browser test skipped: no chromium (apt-get install chromium, or set CHROMIUM_PATH)');
+if (!chromium)
+  console.warn(
+    'dashboard browser test skipped: no chromium (apt-get install chromium, or set CHROMIUM_PATH)',
+  );
 if (chromium && !built) console.warn('dashboard browser test skipped: run `npm run build` first (dist/web)');
 
 const SPEC = `name: dashboard-test
@@ -69,7 +72,9 @@ describe.skipIf(!chromium || !built)('the page of regimes serve, in chromium', (
         log: { debug() {}, info() {}, warn() {} },
       });
     });
-    const server = spawn(process.execPath, [bin, 'serve', dir, '--port', '0'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const server = spawn(process.execPath, [bin, 'serve', dir, '--port', '0'], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     children.push(server);
     const url = await new Promise<string>((ok, fail) => {
       server.stdout!.on('data', (d: Buffer) => {
@@ -80,7 +85,12 @@ describe.skipIf(!chromium || !built)('the page of regimes serve, in chromium', (
     });
     const browser = await launcher.launch({
       executablePath: chromium,
-      args: ['--enable-unsafe-webgpu', '--enable-features=Vulkan', '--use-angle=swiftshader', '--use-webgpu-adapter=swiftshader'],
+      args: [
+        '--enable-unsafe-webgpu',
+        '--enable-features=Vulkan',
+        '--use-angle=swiftshader',
+        '--use-webgpu-adapter=swiftshader',
+      ],
     });
     try {
       const page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
@@ -90,32 +100,48 @@ describe.skipIf(!chromium || !built)('the page of regimes serve, in chromium', (
       // the runs, and the first one open with its figure, summary, spec and provenance
       await page.waitForSelector('#runs a[data-run="earlier/results.jsonl"]');
       await page.waitForSelector('#figure svg');
-      expect(await page.locator('#view').innerText()).toMatch(/Summary[\s\S]*rf#0[\s\S]*Spec[\s\S]*spec hash/);
+      expect(await page.locator('#view').innerText()).toMatch(
+        /Summary[\s\S]*rf#0[\s\S]*Spec[\s\S]*spec hash/,
+      );
 
       // a sweep starts: it shows up, is opened, and its rows arrive while it runs
-      const sweep = spawn(process.execPath, [bin, 'run', specFile, '-o', join(dir, 'live'), '--backend', 'wasm'], {
-        stdio: 'ignore',
-      });
+      const sweep = spawn(
+        process.execPath,
+        [bin, 'run', specFile, '-o', join(dir, 'live'), '--backend', 'wasm'],
+        {
+          stdio: 'ignore',
+        },
+      );
       children.push(sweep);
       const done = new Promise<number>((ok) => sweep.on('exit', (code) => ok(code ?? -1)));
       await page.locator('#runs a[data-run="live/results.jsonl"]').click({ timeout: 30_000 });
-      await page.waitForFunction(() => /live\/results\.jsonl: [1-9]/.test(document.querySelector('#counts')?.textContent ?? ''));
+      await page.waitForFunction(() =>
+        /live\/results\.jsonl: [1-9]/.test(document.querySelector('#counts')?.textContent ?? ''),
+      );
       const early = await page.locator('#counts').innerText();
       expect(await done).toBe(0);
-      await page.waitForFunction(() => /live\/results\.jsonl: 4 rows/.test(document.querySelector('#counts')?.textContent ?? ''));
+      await page.waitForFunction(() =>
+        /live\/results\.jsonl: 4 rows/.test(document.querySelector('#counts')?.textContent ?? ''),
+      );
       expect(early).toMatch(/live\/results\.jsonl: [123] rows/); // seen before the sweep ended
       expect(Number(await page.getAttribute('#live', 'data-arrivals'))).toBeGreaterThanOrEqual(4);
 
       // training curves of the nn rows, with the theory levels as rules
       await page.locator('input[data-control="curves"]').check();
-      await page.waitForFunction(() => document.querySelector('#figure')?.textContent?.includes('training step'));
+      await page.waitForFunction(() =>
+        document.querySelector('#figure')?.textContent?.includes('training step'),
+      );
       expect(await page.locator('#figure').innerText()).toContain('theory: best constant');
 
       // compare mode: both runs on one figure, each run's learners their own lines
       await page.locator('#runs input[data-run="earlier/results.jsonl"]').check();
       await page.locator('#runs input[data-run="live/results.jsonl"]').check();
       await page.locator('#compare').click();
-      await page.waitForFunction(() => /earlier\/rf[\s\S]*live\/rf|live\/rf[\s\S]*earlier\/rf/.test(document.querySelector('#figure')?.textContent ?? ''));
+      await page.waitForFunction(() =>
+        /earlier\/rf[\s\S]*live\/rf|live\/rf[\s\S]*earlier\/rf/.test(
+          document.querySelector('#figure')?.textContent ?? '',
+        ),
+      );
 
       // the same spec in the page, on wasm: the CLI's rows, bit for bit
       const cliRows = readFileSync(join(dir, 'live', 'results.jsonl'), 'utf8')
@@ -141,14 +167,20 @@ describe.skipIf(!chromium || !built)('the page of regimes serve, in chromium', (
       // right (measured: risk within 2.2e-6 relative of wasm's) but compiles its shaders for ~40 s
       // on 2 cores, over this test's budget: it runs only with REGIMES_TEST_WEBGPU=1.
       const adapter = await page.evaluate(async () => {
-        const gpu = (navigator as { gpu?: { requestAdapter(): Promise<{ info?: Record<string, unknown> } | null> } }).gpu;
+        const gpu = (
+          navigator as { gpu?: { requestAdapter(): Promise<{ info?: Record<string, unknown> } | null> } }
+        ).gpu;
         const a = gpu ? await gpu.requestAdapter() : null;
-        return a ? `${String(a.info?.vendor ?? '')} ${String(a.info?.architecture ?? '')} ${String(a.info?.description ?? '')}` : undefined;
+        return a
+          ? `${String(a.info?.vendor ?? '')} ${String(a.info?.architecture ?? '')} ${String(a.info?.description ?? '')}`
+          : undefined;
       });
       const software = /swiftshader|llvmpipe|lavapipe/i.test(adapter ?? '');
       if (!adapter) console.warn('webgpu part skipped: this chromium gives no WebGPU adapter');
       else if (software && !process.env.REGIMES_TEST_WEBGPU)
-        console.warn(`webgpu part skipped: the adapter is software (${adapter.trim()}), ~40 s; REGIMES_TEST_WEBGPU=1 runs it`);
+        console.warn(
+          `webgpu part skipped: the adapter is software (${adapter.trim()}), ~40 s; REGIMES_TEST_WEBGPU=1 runs it`,
+        );
       else {
         const rfOnly = (rows: Row[]) => rows.filter((r) => r.key.endsWith('|rf#0'));
         const gpuRows = rfOnly(await runInPage('webgpu', SPEC.replace(/^ {2}- \{ kind: nn.*\n/m, '')));
@@ -160,7 +192,10 @@ describe.skipIf(!chromium || !built)('the page of regimes serve, in chromium', (
       }
 
       // a spec too large for the page is refused with its estimate
-      await page.fill('#spec-input', SPEC.replace('width: 64', 'width: 65536').replace('n: [64, 128]', 'n: [64, 128, 100000]'));
+      await page.fill(
+        '#spec-input',
+        SPEC.replace('width: 64', 'width: 65536').replace('n: [64, 128]', 'n: [64, 128, 100000]'),
+      );
       await page.selectOption('#page-backend', 'wasm');
       await page.click('#run-page');
       await page.waitForSelector('#page-run[data-state="error"]');

@@ -4,7 +4,15 @@
  * reported (in the run's view and on the live feed) and never crashes the server, and the feed
  * pushes appended rows as server-sent events.
  */
-import { appendFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  appendFileSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -52,9 +60,16 @@ describe('regimes serve', () => {
         sweep: { n: [16, 32], seed: [0] },
         test: { n: 64 },
       },
-      { registry: createRegistry(), backend: 'cpu', out: join(dir, 'a', 'results.jsonl'), log: { debug() {}, info() {}, warn() {} } },
+      {
+        registry: createRegistry(),
+        backend: 'cpu',
+        out: join(dir, 'a', 'results.jsonl'),
+        log: { debug() {}, info() {}, warn() {} },
+      },
     );
-    rowLines = readFileSync(join(dir, 'a', 'results.jsonl'), 'utf8').trim().split('\n');
+    rowLines = readFileSync(join(dir, 'a', 'results.jsonl'), 'utf8')
+      .trim()
+      .split('\n');
     // b: the same rows with a malformed line between them
     mkdirSync(join(dir, 'b'));
     writeFileSync(join(dir, 'b', 'results.jsonl'), `${rowLines[0]}\n{"key": "cut short\n${rowLines[1]}\n`);
@@ -129,7 +144,10 @@ describe('regimes serve', () => {
           if (events.join('').includes('not JSON')) ok();
         });
         // the stream is open: append a row and a malformed line to run a
-        setTimeout(() => appendFileSync(join(dir, 'a', 'results.jsonl'), `${rowLines[0]}\nnot json at all\n`), 50);
+        setTimeout(
+          () => appendFileSync(join(dir, 'a', 'results.jsonl'), `${rowLines[0]}\nnot json at all\n`),
+          50,
+        );
       });
     });
     req.end();
@@ -139,7 +157,10 @@ describe('regimes serve', () => {
       .join('')
       .split('\n\n')
       .filter((e) => e.startsWith('event: rows'))
-      .map((e) => JSON.parse(e.split('\ndata: ')[1]!) as { run: string; rows: string[]; skipped: { line: number }[] });
+      .map(
+        (e) =>
+          JSON.parse(e.split('\ndata: ')[1]!) as { run: string; rows: string[]; skipped: { line: number }[] },
+      );
     const all = rows.filter((e) => e.run === 'a/results.jsonl');
     expect(all.flatMap((e) => e.rows)).toEqual([JSON.parse(rowLines[0]!).key]);
     expect(all.flatMap((e) => e.skipped.map((s) => s.line))).toEqual([rowLines.length + 2]);

@@ -126,7 +126,9 @@ export async function runInPage(
   const estimate = estimateSpec(text);
   const over = [
     estimate.gflop > PAGE_LIMITS.gflop ? `${estimate.gflop.toPrecision(3)} GFLOP > ${PAGE_LIMITS.gflop}` : '',
-    estimate.mib > PAGE_LIMITS.mib ? `largest fit ${Math.ceil(estimate.mib)} MiB > ${PAGE_LIMITS.mib} MiB` : '',
+    estimate.mib > PAGE_LIMITS.mib
+      ? `largest fit ${Math.ceil(estimate.mib)} MiB > ${PAGE_LIMITS.mib} MiB`
+      : '',
     estimate.rows > PAGE_LIMITS.rows ? `${estimate.rows} rows > ${PAGE_LIMITS.rows}` : '',
   ].filter(Boolean);
   if (over.length)

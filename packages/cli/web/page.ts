@@ -101,10 +101,17 @@ async function loadRuns(): Promise<void> {
         class: state.open.length === 1 && state.open[0] === r.id ? 'open' : '',
         onclick: () => void open([r.id]),
       });
-      return el('li', {}, box, link, el('span', { class: 'meta', text: `${(r.bytes / 1024).toFixed(1)} KiB` }));
+      return el(
+        'li',
+        {},
+        box,
+        link,
+        el('span', { class: 'meta', text: `${(r.bytes / 1024).toFixed(1)} KiB` }),
+      );
     }),
   );
-  if (!runs.length) list.replaceChildren(el('li', { class: 'hint', text: 'no results.jsonl under this folder yet' }));
+  if (!runs.length)
+    list.replaceChildren(el('li', { class: 'hint', text: 'no results.jsonl under this folder yet' }));
 }
 
 /** A select of `choices` bound to control `name` (its value kept across refreshes). */
@@ -134,7 +141,9 @@ function checkbox(name: string, label: string, initial: boolean): HTMLElement {
 async function open(ids: string[], keepControls = false): Promise<void> {
   if (!keepControls && ids.join() !== state.open.join()) state.controls = {};
   state.open = ids;
-  const views = await Promise.all(ids.map((id) => getJson<RunView>(`/api/run?run=${encodeURIComponent(id)}`)));
+  const views = await Promise.all(
+    ids.map((id) => getJson<RunView>(`/api/run?run=${encodeURIComponent(id)}`)),
+  );
   const curves = state.controls.curves === '1';
   const keys = [...new Set(views.flatMap((v) => v.keys))];
   const values = [...new Set(views.flatMap((v) => (curves ? v.traceFields : v.values)))];
@@ -144,7 +153,16 @@ async function open(ids: string[], keepControls = false): Promise<void> {
     'div',
     { class: 'controls' },
     ...(curves ? [] : [select('x', 'x', [...new Set(['n', ...keys])], 'n')]),
-    select('y', 'y', values, curves ? (['test-risk', 'loss'].find((v) => values.includes(v)) ?? values[0] ?? '') : values.includes('risk') ? 'risk' : (values[0] ?? '')),
+    select(
+      'y',
+      'y',
+      values,
+      curves
+        ? (['test-risk', 'loss'].find((v) => values.includes(v)) ?? values[0] ?? '')
+        : values.includes('risk')
+          ? 'risk'
+          : (values[0] ?? ''),
+    ),
     select('facet', 'facet', ['', ...keys], ''),
     select('by', 'lines by', ['learner', ...keys], 'learner'),
     select('band', 'band', ['std', 'minmax', 'se', 'none'], 'std'),
@@ -166,7 +184,11 @@ async function open(ids: string[], keepControls = false): Promise<void> {
   for (const v of views) {
     if (ids.length > 1) parts.push(el('h2', { text: v.id }));
     parts.push(el('h2', { text: 'Summary' }), table(v.summary.header, v.summary.lines));
-    parts.push(el('h2', { text: 'Spec' }), el('p', { class: 'hint', text: v.spec.source }), el('pre', { text: v.spec.text }));
+    parts.push(
+      el('h2', { text: 'Spec' }),
+      el('p', { class: 'hint', text: v.spec.source }),
+      el('pre', { text: v.spec.text }),
+    );
     for (const t of v.provenance) parts.push(el('h2', { text: t.title }), table(t.header, t.lines));
   }
   section.replaceChildren(...parts);
@@ -182,13 +204,18 @@ function interactive(spec: Json): Json {
   spec.config = { ...config, mark: { ...(config.mark as Json), tooltip: { content: 'data' } } };
   const holder = ((spec.spec as Json | undefined) ?? spec) as { layer?: Json[] };
   const layers = holder.layer ?? [];
-  const first = layers.find((l) => ((l.encoding as Json | undefined)?.color as Json | undefined)?.field === 'series');
+  const first = layers.find(
+    (l) => ((l.encoding as Json | undefined)?.color as Json | undefined)?.field === 'series',
+  );
   if (!first) return spec;
   first.params = [{ name: 'pick', select: { type: 'point', fields: ['series'] }, bind: 'legend' }];
   for (const l of layers) {
     const enc = l.encoding as Json | undefined;
     if (!enc || !(enc.color || enc.fill)) continue;
-    enc.opacity = { condition: { param: 'pick', empty: true, value: (l.mark as Json)?.opacity ?? 1 }, value: 0.06 };
+    enc.opacity = {
+      condition: { param: 'pick', empty: true, value: (l.mark as Json)?.opacity ?? 1 },
+      value: 0.06,
+    };
   }
   return spec;
 }
@@ -213,7 +240,10 @@ async function drawFigure(): Promise<void> {
     target.setAttribute('data-used', '0');
     return;
   }
-  state.view = await embed(target, interactive(figure.spec) as never, { actions: { export: true, source: false, compiled: false, editor: false }, renderer: 'svg' });
+  state.view = await embed(target, interactive(figure.spec) as never, {
+    actions: { export: true, source: false, compiled: false, editor: false },
+    renderer: 'svg',
+  });
   target.setAttribute('data-used', String(figure.used));
 }
 
@@ -230,7 +260,11 @@ function connect(): void {
   });
   source.addEventListener('runs', () => void loadRuns());
   source.addEventListener('rows', (e) => {
-    const data = JSON.parse((e as MessageEvent).data as string) as { run: string; rows: string[]; skipped: { line: number; reason: string }[] };
+    const data = JSON.parse((e as MessageEvent).data as string) as {
+      run: string;
+      rows: string[];
+      skipped: { line: number; reason: string }[];
+    };
     state.arrivals += data.rows.length;
     live.textContent = `● live: ${data.rows.length} row(s) arrived in ${data.run}${data.skipped.length ? `, ${data.skipped.length} line(s) skipped (line ${data.skipped.map((s) => `${s.line}: ${s.reason}`).join('; ')})` : ''}`;
     live.setAttribute('data-arrivals', String(state.arrivals));
@@ -268,15 +302,28 @@ async function runInPage(): Promise<void> {
     const metrics = [...new Set(result.rows.flatMap((r) => Object.keys(r.metrics)))];
     const t = table(
       ['row', 'status', ...metrics],
-      result.rows.map((r) => [r.key, r.status + (r.error ? `: ${r.error}` : ''), ...metrics.map((m) => (r.metrics[m] === undefined ? '' : String(r.metrics[m])))]),
+      result.rows.map((r) => [
+        r.key,
+        r.status + (r.error ? `: ${r.error}` : ''),
+        ...metrics.map((m) => (r.metrics[m] === undefined ? '' : String(r.metrics[m]))),
+      ]),
     );
     t.id = 'page-rows';
-    out.replaceChildren(el('p', { class: 'used', id: 'page-backend-used', 'data-backend': result.backend, text: used }), t);
-    out.setAttribute('data-rows', JSON.stringify(result.rows.map((r) => ({ key: r.key, status: r.status, metrics: r.metrics }))));
+    out.replaceChildren(
+      el('p', { class: 'used', id: 'page-backend-used', 'data-backend': result.backend, text: used }),
+      t,
+    );
+    out.setAttribute(
+      'data-rows',
+      JSON.stringify(result.rows.map((r) => ({ key: r.key, status: r.status, metrics: r.metrics }))),
+    );
     out.setAttribute('data-state', 'done');
   } catch (error) {
     const e = error as Error & { estimate?: { text: string } };
-    out.replaceChildren(el('p', { class: 'error', text: e.message }), ...(e.estimate ? [el('pre', { text: e.estimate.text })] : []));
+    out.replaceChildren(
+      el('p', { class: 'error', text: e.message }),
+      ...(e.estimate ? [el('pre', { text: e.estimate.text })] : []),
+    );
     out.setAttribute('data-state', 'error');
   }
 }

@@ -24,7 +24,13 @@ export function registerServe(program: Command): void {
     .addOption(pluginOption('extra plugins (for their theory curves)'))
     .action(async (dir: string, flags: PluginFlags & { port: number; host: string }) => {
       const registry = await registryWith(flags.plugin);
-      const serving = await serve({ dir: resolve(dir), host: flags.host, port: flags.port, registry, warn: warnOnStderr });
+      const serving = await serve({
+        dir: resolve(dir),
+        host: flags.host,
+        port: flags.port,
+        registry,
+        warn: warnOnStderr,
+      });
       if (flags.host !== '127.0.0.1' && flags.host !== 'localhost' && flags.host !== '::1')
         process.stderr.write(
           `warning: listening on ${flags.host}: anyone who can reach this address can read the runs under ${resolve(dir)}\n`,

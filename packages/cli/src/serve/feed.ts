@@ -48,7 +48,8 @@ export class Feed {
   start(existing: readonly string[]): void {
     for (const id of existing) {
       const size = this.size(join(this.root, id));
-      if (size !== undefined) this.tails.set(id, { offset: size, line: this.countLines(join(this.root, id)), partial: '' });
+      if (size !== undefined)
+        this.tails.set(id, { offset: size, line: this.countLines(join(this.root, id)), partial: '' });
     }
     this.watcher = watch(this.root, { recursive: true }, (_event, name) => {
       if (!name) return;
@@ -146,7 +147,8 @@ export class Feed {
       if (!line.trim()) continue;
       try {
         const row = JSON.parse(line) as { key?: unknown };
-        if (typeof row?.key !== 'string') skipped.push({ line: tail.line, reason: 'not a results row (no key)' });
+        if (typeof row?.key !== 'string')
+          skipped.push({ line: tail.line, reason: 'not a results row (no key)' });
         else rows.push(row.key);
       } catch (error) {
         skipped.push({ line: tail.line, reason: `not JSON (${(error as Error).message})` });

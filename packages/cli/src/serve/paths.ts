@@ -16,7 +16,8 @@ export function resolveUnder(root: string, request: string): Resolved {
   } catch {
     return { refused: 'malformed percent-encoding', status: 400 };
   }
-  if (decoded.includes('\0') || decoded.includes('\\')) return { refused: 'NUL or backslash in the path', status: 400 };
+  if (decoded.includes('\0') || decoded.includes('\\'))
+    return { refused: 'NUL or backslash in the path', status: 400 };
   const segments = decoded.split('/').filter((s) => s !== '' && s !== '.');
   if (segments.includes('..')) return { refused: "'..' in the path", status: 403 };
   const realRoot = realpathSync(root);
@@ -26,7 +27,8 @@ export function resolveUnder(root: string, request: string): Resolved {
   } catch {
     return { refused: 'no such file', status: 404 };
   }
-  if (!isInside(realRoot, real)) return { refused: 'outside the served folder (a symlink leads out)', status: 403 };
+  if (!isInside(realRoot, real))
+    return { refused: 'outside the served folder (a symlink leads out)', status: 403 };
   return { path: real };
 }
 

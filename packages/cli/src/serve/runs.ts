@@ -147,7 +147,10 @@ export function figureView(
           rows.map((r) => ({
             ...r,
             specHash: 'compare',
-            learner: { ...r.learner, id: `${id.replace(/\/?results[^/]*\.jsonl$/, '') || '.'}/${r.learner.id}` },
+            learner: {
+              ...r.learner,
+              id: `${id.replace(/\/?results[^/]*\.jsonl$/, '') || '.'}/${r.learner.id}`,
+            },
           })),
         );
   const data = plotData(rows, options, registry, warn);
@@ -220,7 +223,16 @@ function addTheoryLevels(
   };
   const label = {
     transform: [{ filter: "datum.kind === 'level'" }],
-    mark: { type: 'text', align: 'right', baseline: 'bottom', dx: -4, dy: -2, fontSize: 11, color: '#333', x: 'width' },
+    mark: {
+      type: 'text',
+      align: 'right',
+      baseline: 'bottom',
+      dx: -4,
+      dy: -2,
+      fontSize: 11,
+      color: '#333',
+      x: 'width',
+    },
     encoding: { y: { field: 'y', type: 'quantitative' }, text: { field: 'level' } },
   };
   const target = (spec.spec as { layer?: object[] } | undefined) ?? (spec as { layer?: object[] });

@@ -81,7 +81,10 @@ export async function serve(options: ServeOptions): Promise<Serving> {
     const found = resolveUnder(root, id.split('/').map(encodeURIComponent).join('/'));
     if ('refused' in found) throw new HttpError(found.status, `${id}: ${found.refused}`);
     if (!RESULTS_FILE.test(basename(found.path)) || !statSync(found.path).isFile())
-      throw new HttpError(400, `${id} is not a results file (results.jsonl or results.shard-<i>-of-<N>.jsonl)`);
+      throw new HttpError(
+        400,
+        `${id} is not a results file (results.jsonl or results.shard-<i>-of-<N>.jsonl)`,
+      );
     return found.path;
   };
 
@@ -149,7 +152,12 @@ export async function serve(options: ServeOptions): Promise<Serving> {
     if (raw.startsWith('/assets/')) {
       const name = raw.slice('/assets/'.length);
       if (!assets.has(name)) return send(res, 404, 'text/plain', 'no such asset');
-      return send(res, 200, TYPES[extname(name)] ?? 'application/octet-stream', readFileSync(join(webDir, name)));
+      return send(
+        res,
+        200,
+        TYPES[extname(name)] ?? 'application/octet-stream',
+        readFileSync(join(webDir, name)),
+      );
     }
     if (raw === '/favicon.ico') return send(res, 204, 'text/plain', '');
     if (raw === '/api/events') return events(res);
@@ -159,7 +167,12 @@ export async function serve(options: ServeOptions): Promise<Serving> {
       const found = resolveUnder(root, raw.slice('/files/'.length));
       if ('refused' in found) throw new HttpError(found.status, `${found.refused}: refused`);
       if (!statSync(found.path).isFile()) throw new HttpError(404, 'not a file');
-      return send(res, 200, TYPES[extname(found.path)] ?? 'application/octet-stream', readFileSync(found.path));
+      return send(
+        res,
+        200,
+        TYPES[extname(found.path)] ?? 'application/octet-stream',
+        readFileSync(found.path),
+      );
     }
     throw new HttpError(404, 'not found');
   };

@@ -2,9 +2,13 @@
 // the engine parts that touch files or processes are never called in the page (runExperiment runs
 // without `out`, `jobs` or `workers`); if one is, it says so instead of failing obscurely.
 const unavailable = (name) => () => {
-  throw new Error(`${name} is not available in the browser build of regimes; run this spec with the regimes command`);
+  throw new Error(
+    `${name} is not available in the browser build of regimes; run this spec with the regimes command`,
+  );
 };
-const handler = { get: (_t, key) => (key === '__esModule' ? false : unavailable(`node builtin .${String(key)}`)) };
+const handler = {
+  get: (_t, key) => (key === '__esModule' ? false : unavailable(`node builtin .${String(key)}`)),
+};
 const stub = new Proxy({}, handler);
 export default stub;
 export const existsSync = () => false;
