@@ -12,7 +12,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { runExperiment } from '@regimes/core';
+import { parseSpecText, runExperiment } from '@regimes/core';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createRegistry } from '../src/defaults.js';
 
@@ -57,20 +57,11 @@ describe.skipIf(!chromium || !built)('the page of regimes serve, in chromium', (
     const specFile = join(top, 'spec.yaml');
     writeFileSync(specFile, SPEC);
     // a run already there (in-process, cpu backend)
-    await runExperiment(SPEC.replace('dashboard-test', 'earlier'), {
+    await runExperiment(parseSpecText(SPEC.replace('dashboard-test', 'earlier')), {
       registry: createRegistry(),
       backend: 'cpu',
       out: join(dir, 'earlier', 'results.jsonl'),
       log: { debug() {}, info() {}, warn() {} },
-    }).catch(async () => {
-      // the spec as YAML text is not an object: parse it as the CLI does
-      const { parseSpecText } = await import('@regimes/core');
-      await runExperiment(parseSpecText(SPEC.replace('dashboard-test', 'earlier')), {
-        registry: createRegistry(),
-        backend: 'cpu',
-        out: join(dir, 'earlier', 'results.jsonl'),
-        log: { debug() {}, info() {}, warn() {} },
-      });
     });
     const server = spawn(process.execPath, [bin, 'serve', dir, '--port', '0'], {
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -104,6 +95,16 @@ describe.skipIf(!chromium || !built)('the page of regimes serve, in chromium', (
         /Summary[\s\S]*rf#0[\s\S]*Spec[\s\S]*spec hash/,
       );
 
+      const runInPage = async (backend: string, spec = SPEC): Promise<Row[]> => {
+        await page.fill('#spec-input', spec);
+        await page.selectOption('#page-backend', backend);
+        await page.click('#run-page');
+        await page.waitForSelector('#page-run[data-state]', { timeout: 120_000 });
+        const state = await page.getAttribute('#page-run', 'data-state');
+        if (state !== 'done') throw new Error(await page.locator('#page-run').innerText());
+        expect(await page.getAttribute('#page-backend-used', 'data-backend')).toBe(backend);
+        return JSON.parse((await page.getAttribute('#page-run', 'data-rows'))!) as Row[];
+      };
       // a sweep starts: it shows up, is opened, and its rows arrive while it runs
       const sweep = spawn(
         process.execPath,
@@ -148,16 +149,6 @@ describe.skipIf(!chromium || !built)('the page of regimes serve, in chromium', (
         .trim()
         .split('\n')
         .map((l) => JSON.parse(l) as Row);
-      const runInPage = async (backend: string, spec = SPEC): Promise<Row[]> => {
-        await page.fill('#spec-input', spec);
-        await page.selectOption('#page-backend', backend);
-        await page.click('#run-page');
-        await page.waitForSelector('#page-run[data-state]', { timeout: 120_000 });
-        const state = await page.getAttribute('#page-run', 'data-state');
-        if (state !== 'done') throw new Error(await page.locator('#page-run').innerText());
-        expect(await page.getAttribute('#page-backend-used', 'data-backend')).toBe(backend);
-        return JSON.parse((await page.getAttribute('#page-run', 'data-rows'))!) as Row[];
-      };
       const wasmRows = await runInPage('wasm');
       expect(wasmRows.map((r) => r.key)).toEqual(cliRows.map((r) => r.key));
       expect(wasmRows.every((r) => r.status === 'ok')).toBe(true);
