@@ -202,7 +202,14 @@ export async function serve(options: ServeOptions): Promise<Serving> {
     }
   });
   await new Promise<void>((ok, fail) => {
-    server.once('error', fail);
+    server.once('error', (error: NodeJS.ErrnoException) => {
+      feed.close();
+      fail(
+        error.code === 'EADDRINUSE'
+          ? new Error(`port ${options.port} is in use: give another --port, or --port 0 for any free one`)
+          : error,
+      );
+    });
     server.listen(options.port ?? 0, options.host ?? '127.0.0.1', () => ok());
   });
   const address = server.address() as AddressInfo;
