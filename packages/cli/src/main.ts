@@ -10,6 +10,7 @@ import { registerPlot } from './commands/plot.js';
 import { registerReport } from './commands/report.js';
 import { registerRun } from './commands/run.js';
 import { registerSchema } from './commands/schema.js';
+import { registerServe } from './commands/serve.js';
 import { EXIT_ERROR, type SetExit } from './commands/shared.js';
 import { registerValidate } from './commands/validate.js';
 
@@ -30,6 +31,7 @@ export function buildProgram(setExit: SetExit): Command {
   registerBackends(program);
   registerPlot(program);
   registerReport(program);
+  registerServe(program);
   return program;
 }
 
