@@ -25,7 +25,7 @@ import {
   trainMean,
   trainVariance,
 } from '../dynamics.js';
-import { deepKernelFlops, deepKernelOptions, deepKernelSpec, refineBias } from './ntk.js';
+import { deepKernelFlops, deepKernelOptions, deepKernelSpec, refineDeepKernel } from './ntk.js';
 
 export const ntkDynamicsOptions = options({
   ...deepKernelOptions,
@@ -54,7 +54,7 @@ export const ntkDynamicsOptions = options({
     .enum(['zero', 'random'])
     .default('zero')
     .describe('zero: f_0 ≡ 0 (the mean); random: f_0 ~ GP(0, K), its variance added to the recorded risks'),
-}).superRefine(refineBias);
+}).superRefine(refineDeepKernel);
 
 export type NtkDynamicsOptions = z.output<typeof ntkDynamicsOptions>;
 

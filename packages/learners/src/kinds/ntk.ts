@@ -77,6 +77,19 @@ export function biasVarianceOf(o: { biasVariance?: number | undefined; bias?: nu
 /** The hidden width of the standard parametrization when none is given: nn's default. */
 export const STANDARD_WIDTH = 512;
 
+/** The bias is given once: `biasVariance` or `bias`. */
+export function refineBias(
+  o: { biasVariance?: number | undefined; bias?: number | undefined },
+  ctx: z.RefinementCtx,
+) {
+  if (o.biasVariance !== undefined && o.bias !== undefined)
+    ctx.addIssue({
+      code: 'custom',
+      path: ['bias'],
+      message: 'give the bias once: biasVariance σ_b² or bias σ_b (bias: s is biasVariance: s²), not both',
+    });
+}
+
 export function refineDeepKernel(
   o: {
     biasVariance?: number | undefined;
@@ -86,12 +99,7 @@ export function refineDeepKernel(
   },
   ctx: z.RefinementCtx,
 ) {
-  if (o.biasVariance !== undefined && o.bias !== undefined)
-    ctx.addIssue({
-      code: 'custom',
-      path: ['bias'],
-      message: 'give the bias once: biasVariance σ_b² or bias σ_b (bias: s is biasVariance: s²), not both',
-    });
+  refineBias(o, ctx);
   if (o.width !== undefined && o.parametrization !== 'standard')
     ctx.addIssue({
       code: 'custom',
