@@ -10,13 +10,14 @@ import { kernelRidgeEstimate } from '../cost.js';
 import { kernelStaircaseTheory } from '../kernel-staircase.js';
 import { deepKernel } from '../kernels.js';
 import { kernelRidgeLearner } from '../readout/predictors.js';
-import { interceptOption, ridgeOptions } from '../readout/options.js';
+import { interceptOption, posteriorVarianceOption, ridgeOptions } from '../readout/options.js';
 import { deepKernelFlops, deepKernelOptions, deepKernelSpec, deepKernelTaylor, refineBias } from './ntk.js';
 
 export const nngpOptions = options({
   ...deepKernelOptions,
   ...ridgeOptions,
   ...interceptOption,
+  ...posteriorVarianceOption,
 }).superRefine(refineBias);
 
 export const nngp: LearnerFactory = defineLearnerKind({
