@@ -130,7 +130,10 @@ function falkonEstimate(perEntry: number, o: RidgeOptions, s: FitSize): WorkEsti
   const solves = ridgeSolves(o) + (typeof o.ridge === 'string' ? 1 : 0);
   const iteration = 4 * n * m * k + (cached ? 0 : n * m * perEntry);
   return {
-    flops: n * m * perEntry + solves * ((2 * m ** 3) / 3 + CG_ITERATIONS * iteration) + testN * m * (perEntry + 2 * k),
+    flops:
+      n * m * perEntry +
+      solves * ((2 * m ** 3) / 3 + CG_ITERATIONS * iteration) +
+      testN * m * (perEntry + 2 * k),
     bytes: F32 * (n * d + (cached ? n * m : 3 * 4194304)) + 8 * 3 * m * m,
   };
 }

@@ -12,6 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { centresOf, kernelRidgeEstimate, takesCg } from '../src/cost.js';
 import { type KernelFunction, rbfKernel } from '../src/kernels.js';
 import { nngp } from '../src/kinds/nngp.js';
+import { falkonSolve, NystromProblem } from '../src/readout/iterative.js';
 import { type GaussianProcessPredictor, kernelRidgeLearner } from '../src/readout/predictors.js';
 import type { RidgeOptions } from '../src/readout/options.js';
 
@@ -105,6 +106,35 @@ describe('kernel ridge by FALKON (ridgeSolver: cg)', () => {
       expect(columns).toBeLessThanOrEqual(m);
       expect(rows * columns).toBeLessThanOrEqual(n * m);
     }
+  });
+
+  it('without the cache recomputes K_nm block by block at every iteration, to the same solution', async () => {
+    const { train, test } = data(1000, 8, 9);
+    let calls = 0;
+    const spy: KernelFunction = (a, b) => {
+      calls++;
+      return kernel(a, b);
+    };
+    const o = { intercept: true, tolerance: 1e-5, maxIterations: 200, block: 100 };
+    await expectNoLeak(async () => {
+      const solved = [];
+      for (const cacheBytes of [undefined, 0]) {
+        const centres = tf.slice(train.x, [0, 0], [128, -1]);
+        const problem = await NystromProblem.create(train.x, train.y, spy, centres, { ...o, cacheBytes });
+        calls = 0;
+        const fit = await falkonSolve(problem, 1e-3, train.y, o);
+        // cached: the solve never calls the kernel; streamed: 10 blocks per product, one product per
+        // iteration and one for the final residual
+        expect(problem.cached).toBe(cacheBytes === undefined);
+        expect(calls).toBe(cacheBytes === undefined ? 0 : 10 * (fit.diagnostics['cg-iterations']! + 1));
+        solved.push(await fit.coefficients.data());
+        tf.dispose([fit.coefficients, fit.intercept!]);
+        problem.dispose();
+      }
+      expect(relative(solved[1]!, solved[0]!)).toBeLessThan(1e-4);
+    });
+    disposeDataset(train);
+    disposeDataset(test);
   });
 
   it('chooses λ by hold-out when asked for gcv, and the auto rule switches at n > 16384', async () => {

@@ -152,11 +152,27 @@ export class NystromProblem {
         t.dispose();
         for (let j = 0; j < m; j++) sums[j] = sums[j]! + v[j]!;
       }
-      columnMeans = tf.tensor2d(Float32Array.from(sums, (v) => v / n), [1, m]);
+      columnMeans = tf.tensor2d(
+        Float32Array.from(sums, (v) => v / n),
+        [1, m],
+      );
       yMean = tf.mean(y, 0, true) as tf.Tensor2D;
     }
     const cache: tf.Tensor2D[] | undefined = n * m * 4 <= (o.cacheBytes ?? 2 ** 30) ? [] : undefined;
-    const problem = new NystromProblem(n, m, k, x, kernel, centres, kmm, columnMeans, yMean, new Float64Array(m * k), block, undefined);
+    const problem = new NystromProblem(
+      n,
+      m,
+      k,
+      x,
+      kernel,
+      centres,
+      kmm,
+      columnMeans,
+      yMean,
+      new Float64Array(m * k),
+      block,
+      undefined,
+    );
     try {
       // one pass: the cache (when kept) and the right-hand side Kᵀ_nm C y
       const yc = yMean ? (tf.sub(y, yMean) as tf.Tensor2D) : y;
@@ -207,7 +223,10 @@ export class NystromProblem {
    * Kᵀ_nm C K_nm v (m×k, float64), accumulated over blocks; with `rows`, also C K_nm v (n×k) — the
    * centred train predictions less ȳ.
    */
-  async normal(v: Float64Array, rows = false): Promise<{ product: Float64Array; predictions?: Float64Array }> {
+  async normal(
+    v: Float64Array,
+    rows = false,
+  ): Promise<{ product: Float64Array; predictions?: Float64Array }> {
     const { m, k, n } = this;
     const product = new Float64Array(m * k);
     const predictions = rows ? new Float64Array(n * k) : undefined;
@@ -285,7 +304,8 @@ function preconditioner(kmm: Float64Array, m: number, lambda: number) {
       g[i * m + j] = g[j * m + i] = s / m + (i === j ? lambda : 0);
     }
   const gl = cholesky(g, m);
-  if (!gl) throw new RegimesError(`FALKON's preconditioner failed at λ = ${lambda}`, { hint: 'use a larger λ' });
+  if (!gl)
+    throw new RegimesError(`FALKON's preconditioner failed at λ = ${lambda}`, { hint: 'use a larger λ' });
   return { l, g: gl };
 }
 
@@ -296,13 +316,41 @@ interface Preconditioner {
 }
 
 /** FALKON's B = (1/√n)T⁻¹A⁻¹ by two host Cholesky factorizations (m³/3 float64 per λ). */
-function choleskyPreconditioner(kmm: Float64Array, m: number, k: number, n: number, lambda: number): Preconditioner {
+function choleskyPreconditioner(
+  kmm: Float64Array,
+  m: number,
+  k: number,
+  n: number,
+  lambda: number,
+): Preconditioner {
   const { l, g } = preconditioner(kmm, m, lambda);
   const scale = 1 / Math.sqrt(n);
   // B v = (1/√n) L⁻ᵀ G⁻ᵀ v; Bᵀ w = (1/√n) G⁻¹ L⁻¹ w
   return {
-    apply: (v) => backward(l, m, backward(g, m, Float64Array.from(v, (x) => x * scale), k), k),
-    applyTransposed: (w) => forward(g, m, forward(l, m, Float64Array.from(w, (x) => x * scale), k), k),
+    apply: (v) =>
+      backward(
+        l,
+        m,
+        backward(
+          g,
+          m,
+          Float64Array.from(v, (x) => x * scale),
+          k,
+        ),
+        k,
+      ),
+    applyTransposed: (w) =>
+      forward(
+        g,
+        m,
+        forward(
+          l,
+          m,
+          Float64Array.from(w, (x) => x * scale),
+          k,
+        ),
+        k,
+      ),
   };
 }
 
@@ -350,7 +398,10 @@ function spectralPreconditioner(
 }
 
 /** K_mm = Q diag(μ) Qᵀ by the backend's eigen kernel, where it has one for m×m. */
-async function kmmSpectrum(kmm: Float64Array, m: number): Promise<{ q: Float64Array; mu: Float64Array } | undefined> {
+async function kmmSpectrum(
+  kmm: Float64Array,
+  m: number,
+): Promise<{ q: Float64Array; mu: Float64Array } | undefined> {
   if (!symmetricEigenSolver(m)) return undefined;
   const t = tf.tensor2d(Float32Array.from(kmm), [m, m]);
   try {
@@ -404,7 +455,7 @@ export async function falkonSolve(
     const step = rr.map((v, c) => (pq[c]! > 0 ? v / pq[c]! : 0));
     for (let i = 0; i < m * k; i++) {
       beta[i] = beta[i]! + step[i % k]! * p[i]!;
-      r[i] = r[i]! - (step[i % k]! * q[i]!);
+      r[i] = r[i]! - step[i % k]! * q[i]!;
     }
     const next = dots(r, r, k);
     const ratio = next.map((v, c) => (rr[c]! > 0 ? v / rr[c]! : 0));

@@ -28,7 +28,9 @@ export const ridgeOptions = {
     .int()
     .min(1)
     .optional()
-    .describe('Nyström centres m of ridgeSolver cg (default min(n, max(512, ⌈4√n⌉), 2048)); m = n is exact kernel ridge'),
+    .describe(
+      'Nyström centres m of ridgeSolver cg (default min(n, max(512, ⌈4√n⌉), 2048)); m = n is exact kernel ridge',
+    ),
   cgTolerance: z
     .number()
     .positive()

@@ -192,7 +192,10 @@ async function posteriorVariance(
     variance: (q) =>
       tf.tidy(() => {
         const v = solveLower(factor, tf.transpose(dualPredictRows(kernel, q, x)) as tf.Tensor2D);
-        let variance: tf.Tensor = tf.sub(kernelDiagonal(kernel, q), tf.reshape(tf.sum(tf.square(v), 0), [-1, 1]));
+        let variance: tf.Tensor = tf.sub(
+          kernelDiagonal(kernel, q),
+          tf.reshape(tf.sum(tf.square(v), 0), [-1, 1]),
+        );
         if (u && precision)
           variance = tf.add(
             variance,
@@ -236,7 +239,10 @@ async function varianceDiagnostics(
     const variance = tf.maximum(p.posteriorVariance(probe.x), 1e-30);
     return [tf.mean(variance), tf.mean(tf.div(tf.squaredDifference(probe.f, p.predict(probe.x)), variance))];
   });
-  const out = { 'posterior-variance': (await meanVariance!.data())[0]!, calibration: (await calibration!.data())[0]! };
+  const out = {
+    'posterior-variance': (await meanVariance!.data())[0]!,
+    calibration: (await calibration!.data())[0]!,
+  };
   tf.dispose([meanVariance!, calibration!]);
   return out;
 }
@@ -275,12 +281,23 @@ async function falkonPredictor(
       gather(train.y, fitted, n),
     ];
     try {
-      const problem = await NystromProblem.create(xs, ys, kernel, gather(train.x, 0, Math.min(m, fitted)), fo);
+      const problem = await NystromProblem.create(
+        xs,
+        ys,
+        kernel,
+        gather(train.x, 0, Math.min(m, fitted)),
+        fo,
+      );
       try {
         for (const lambda of lambdas) {
           const fit = await falkonSolve(problem, lambda, ys, fo, ctx.signal);
           const score = tf.tidy(() =>
-            tf.mean(tf.squaredDifference(blockedPredict(kernel, problem.centres, fit.coefficients, xv, fit.intercept), yv)),
+            tf.mean(
+              tf.squaredDifference(
+                blockedPredict(kernel, problem.centres, fit.coefficients, xv, fit.intercept),
+                yv,
+              ),
+            ),
           );
           const value = (await score.data())[0]!;
           tf.dispose([score, fit.coefficients, ...(fit.intercept ? [fit.intercept] : [])]);
@@ -333,7 +350,9 @@ export function kernelRidgeLearner(kernel: KernelFunction, o: RidgeOptions): Lea
         if (o.posteriorVariance)
           throw new RegimesError(
             `posteriorVariance needs the n×n factorization of the direct solver, which n = ${train.x.shape[0]} with ridgeSolver ${o.ridgeSolver ?? 'auto'} does not form`,
-            { hint: `use ridgeSolver: cholesky (n ≤ ${DIRECT_KERNEL_RIDGE_MAX} or so), or drop posteriorVariance` },
+            {
+              hint: `use ridgeSolver: cholesky (n ≤ ${DIRECT_KERNEL_RIDGE_MAX} or so), or drop posteriorVariance`,
+            },
           );
         return falkonPredictor(kernel, o, train, ctx);
       }
@@ -346,7 +365,8 @@ export function kernelRidgeLearner(kernel: KernelFunction, o: RidgeOptions): Lea
       const gp: Awaited<ReturnType<typeof posteriorVariance>>[] = [];
       try {
         if (o.posteriorVariance)
-          for (const fit of fits) gp.push(await posteriorVariance(kernel, x, fit.lambda, o.intercept ?? false));
+          for (const fit of fits)
+            gp.push(await posteriorVariance(kernel, x, fit.lambda, o.intercept ?? false));
       } catch (error) {
         for (const g of gp) g.dispose();
         for (const fit of fits) disposeFit(fit);
@@ -368,10 +388,14 @@ export function kernelRidgeLearner(kernel: KernelFunction, o: RidgeOptions): Lea
             disposeFit(fit);
           },
         };
-        return { ...p, diagnostics: { noise: g.noise, ...(extra.get(fit) ?? {}) } } as GaussianProcessPredictor;
+        return {
+          ...p,
+          diagnostics: { noise: g.noise, ...(extra.get(fit) ?? {}) },
+        } as GaussianProcessPredictor;
       };
       if (ctx.monitor && gp.length)
-        for (const fit of fits) extra.set(fit, await varianceDiagnostics(make(fit) as GaussianProcessPredictor, ctx.monitor.test));
+        for (const fit of fits)
+          extra.set(fit, await varianceDiagnostics(make(fit) as GaussianProcessPredictor, ctx.monitor.test));
       return predictorFromFits(fits, make, [x]);
     },
   };
