@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { centresOf, kernelRidgeEstimate, takesCg } from '../src/cost.js';
 import { type KernelFunction, rbfKernel } from '../src/kernels.js';
 import { nngp } from '../src/kinds/nngp.js';
-import { falkonSolve, NystromProblem } from '../src/readout/iterative.js';
+import { blockedPredict, falkonSolve, NystromProblem } from '../src/readout/iterative.js';
 import { type GaussianProcessPredictor, kernelRidgeLearner } from '../src/readout/predictors.js';
 import type { RidgeOptions } from '../src/readout/options.js';
 
@@ -136,6 +136,35 @@ describe('kernel ridge by FALKON (ridgeSolver: cg)', () => {
     disposeDataset(train);
     disposeDataset(test);
   });
+
+  it.skipIf(!blas)(
+    "Falkon's two Cholesky factors (cpu, m above the host eigen limit) give the spectral preconditioner's solution",
+    async () => {
+      const { train, test } = data(600, 8, 13);
+      const o = { intercept: false, tolerance: 1e-6, maxIterations: 300 };
+      const solved = [];
+      const blasBackend = tf.getBackend();
+      for (const backend of [blasBackend, 'cpu']) {
+        await tf.setBackend(backend);
+        const x = tf.tensor2d(await train.x.data(), train.x.shape);
+        const y = tf.tensor2d(await train.y.data(), train.y.shape);
+        const problem = await NystromProblem.create(x, y, kernel, tf.slice(x, [0, 0], [300, -1]), o);
+        expect((await problem.spectrum()) === undefined).toBe(backend === 'cpu');
+        const fit = await falkonSolve(problem, 1e-3, y, o);
+        expect(fit.diagnostics['solve-residual']).toBeLessThan(1e-4);
+        // the predictions, not α: α is as ill-determined as K_mm is ill-conditioned
+        const xt = tf.tensor2d(await test.x.data(), test.x.shape);
+        const prediction = blockedPredict(kernel, problem.centres, fit.coefficients, xt);
+        solved.push(await prediction.data());
+        tf.dispose([fit.coefficients, x, y, xt, prediction]);
+        problem.dispose();
+      }
+      await tf.setBackend(blasBackend);
+      expect(relative(solved[1]!, solved[0]!)).toBeLessThan(1e-3);
+      disposeDataset(train);
+      disposeDataset(test);
+    },
+  );
 
   it('chooses λ by hold-out when asked for gcv, and the auto rule switches at n > 16384', async () => {
     const r = await expectNoLeak(() =>
