@@ -7,13 +7,14 @@
  * `ntk` with `train: readout` in the ntk parametrization. Theory as `ntk`'s (kinds/ntk.ts).
  */
 import { defineLearnerKind, type LearnerFactory, options } from '@regimes/core';
-import { interceptOption, ridgeOptions } from '../readout/options.js';
+import { interceptOption, posteriorVarianceOption, ridgeOptions } from '../readout/options.js';
 import { deepKernelKind, deepKernelOptions, refineDeepKernel } from './ntk.js';
 
 export const nngpOptions = options({
   ...deepKernelOptions,
   ...ridgeOptions,
   ...interceptOption,
+  ...posteriorVarianceOption,
 }).superRefine(refineDeepKernel);
 
 export const nngp: LearnerFactory = defineLearnerKind({

@@ -18,10 +18,38 @@ export const ridgeOptions = {
     .default(decades(-8, 1))
     .describe('candidate λ for gcv / loo (default 1e-8 … 10 by decades)'),
   ridgeSolver: z
-    .enum(['auto', 'eigen', 'cholesky'])
+    .enum(['auto', 'eigen', 'cholesky', 'cg'])
     .default('auto')
     .describe(
-      'auto: one eigen-decomposition for all λ when it costs less than a Cholesky per λ; eigen; cholesky',
+      'auto: a direct solve up to n = 16384 kernel points (one eigen-decomposition for all λ when it costs less than a Cholesky per λ), cg above; eigen; cholesky; cg: FALKON, conjugate gradients on `centres` Nyström centres without the n×n kernel (kernel learners)',
+    ),
+  centres: z
+    .number()
+    .int()
+    .min(1)
+    .optional()
+    .describe(
+      'Nyström centres m of ridgeSolver cg (default min(n, max(512, ⌈4√n⌉), 2048)); m = n is exact kernel ridge',
+    ),
+  cgTolerance: z
+    .number()
+    .positive()
+    .max(0.1)
+    .default(1e-4)
+    .describe('ridgeSolver cg stops when the preconditioned residual falls below this fraction of its start'),
+  cgIterations: z.number().int().min(1).default(200).describe('most iterations of ridgeSolver cg'),
+};
+
+/**
+ * `posteriorVariance` (nngp): the GP posterior variance σ²(x) of the kernel's prior with noise nλ,
+ * recorded as its mean on the runner's probe test points beside the calibration mean (f − μ)²/σ².
+ */
+export const posteriorVarianceOption = {
+  posteriorVariance: z
+    .boolean()
+    .default(false)
+    .describe(
+      'record the GP posterior variance (mean over up to 2048 test points) and the calibration mean (f − μ)²/σ² (one more n×n factorization)',
     ),
 };
 
@@ -41,5 +69,11 @@ export type RidgeOptions = {
   intercept?: boolean;
   ridge: number | number[] | 'gcv' | 'loo';
   ridgeGrid: number[];
-  ridgeSolver?: 'auto' | 'eigen' | 'cholesky';
+  ridgeSolver?: 'auto' | 'eigen' | 'cholesky' | 'cg';
+  /** ridgeSolver cg (kernel learners): Nyström centres, tolerance, iterations. */
+  centres?: number | undefined;
+  cgTolerance?: number;
+  cgIterations?: number;
+  /** kernel learners (nngp): record the GP posterior variance. */
+  posteriorVariance?: boolean;
 };

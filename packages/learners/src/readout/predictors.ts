@@ -3,12 +3,15 @@
  * reading explicit features φ(x) through a readout a (rf, nt, damian, one-step, transfer), or a
  * kernel through dual coefficients α (ntk, kernel).
  */
-import type { Dataset, Learner, Predictor } from '@regimes/core';
+import { type Dataset, type FitContext, type Learner, type Predictor, RegimesError } from '@regimes/core';
+import { choleskyPanels, disposeFactor, solveLower } from '@regimes/numerics';
 import * as tf from '@tensorflow/tfjs-core';
+import { centresOf, DIRECT_KERNEL_RIDGE_MAX, takesCg } from '../cost.js';
 import type { KernelFunction } from '../kernels.js';
+import { blockedPredict, type FalkonOptions, falkonSolve, NystromProblem } from './iterative.js';
 import type { RidgeOptions } from './options.js';
 import { disposeFit, fitRidge, type RidgeFit } from './ridge.js';
-import { dualSystem, featureKernel, primalSystem, type RidgeSystem } from './systems.js';
+import { dualSystem, featureKernel, kernelPanels, primalSystem, type RidgeSystem } from './systems.js';
 
 /** One predictor per ridge fit; several become variants (one results row each). */
 export function predictorFromFits(
@@ -154,26 +157,246 @@ export function dualPredict(
   });
 }
 
-/** Kernel ridge with a fixed kernel: the dual solve, and predictions Σ β_i K(x, x_i) [+ b]. */
+/** diag K(x, x), a block of rows at a time (|x|×1). */
+function kernelDiagonal(kernel: KernelFunction, x: tf.Tensor2D, block = 256): tf.Tensor2D {
+  return tf.tidy(() => {
+    const parts: tf.Tensor[] = [];
+    for (let s = 0; s < x.shape[0]; s += block) {
+      const rows = tf.slice(x, [s, 0], [Math.min(block, x.shape[0] - s), -1]);
+      parts.push(tf.sum(tf.mul(kernel(rows, rows), tf.eye(rows.shape[0])), 1, true));
+    }
+    return tf.concat(parts, 0) as tf.Tensor2D;
+  });
+}
+
+/**
+ * The GP posterior variance of the latent f at a fitted λ, prior f ~ GP(0, K) and noise variance
+ * s = nλ (+ the Cholesky's jitter, if float32 needed one): with A = K + sI = LLᵀ and V = L⁻¹K(X, x),
+ *   σ²(x) = k(x, x) − k_xᵀA⁻¹k_x = k(x, x) − ‖V_x‖²,
+ * and with an unpenalised intercept (a flat prior on the constant b, for which the ridge with
+ * intercept is the posterior mean) the universal-kriging term + (1 − 1ᵀA⁻¹k_x)²/(1ᵀA⁻¹1). A noisy
+ * observation y(x) has variance σ²(x) + s. One n×n factor (the fit's λ) held by the predictor.
+ */
+async function posteriorVariance(
+  kernel: KernelFunction,
+  x: tf.Tensor2D,
+  lambda: number,
+  intercept: boolean,
+): Promise<{ variance: (q: tf.Tensor2D) => tf.Tensor2D; noise: number; dispose: () => void }> {
+  const n = x.shape[0];
+  const factor = await choleskyPanels(kernelPanels(x, kernel), n, { shift: n * lambda });
+  const u = intercept ? tf.tidy(() => solveLower(factor, tf.ones([n, 1]) as tf.Tensor2D)) : undefined;
+  const precision = u ? tf.tidy(() => tf.sum(tf.square(u))) : undefined;
+  return {
+    noise: n * lambda + factor.jitter,
+    variance: (q) =>
+      tf.tidy(() => {
+        const v = solveLower(factor, tf.transpose(dualPredictRows(kernel, q, x)) as tf.Tensor2D);
+        let variance: tf.Tensor = tf.sub(
+          kernelDiagonal(kernel, q),
+          tf.reshape(tf.sum(tf.square(v), 0), [-1, 1]),
+        );
+        if (u && precision)
+          variance = tf.add(
+            variance,
+            tf.div(tf.square(tf.sub(1, tf.transpose(tf.matMul(u, v, true, false)))), precision),
+          );
+        return variance as tf.Tensor2D;
+      }),
+    dispose: () => {
+      disposeFactor(factor);
+      tf.dispose([...(u ? [u] : []), ...(precision ? [precision] : [])]);
+    },
+  };
+}
+
+/** K(q, X) (|q|×n), over blocks of X. */
+function dualPredictRows(kernel: KernelFunction, q: tf.Tensor2D, x: tf.Tensor2D, block = 2048): tf.Tensor2D {
+  return tf.tidy(() => {
+    const parts: tf.Tensor[] = [];
+    for (let s = 0; s < x.shape[0]; s += block)
+      parts.push(kernel(q, tf.slice(x, [s, 0], [Math.min(block, x.shape[0] - s), -1])));
+    return tf.concat(parts, 1) as tf.Tensor2D;
+  });
+}
+
+/** A kernel ridge predictor that also gives the GP posterior variance (`posteriorVariance: true`). */
+export interface GaussianProcessPredictor extends Predictor {
+  /** σ²(x) of the latent function (|x|×1); a noisy observation adds `noise` = nλ. */
+  posteriorVariance(x: tf.Tensor2D): tf.Tensor2D;
+  readonly noise: number;
+}
+
+/**
+ * Mean σ² and calibration mean((f − μ)²/σ²) over the monitor's probe test points (noiseless f:
+ * 1 when the prior is right, above 1 when the posterior is over-confident).
+ */
+async function varianceDiagnostics(
+  p: GaussianProcessPredictor,
+  probe: { x: tf.Tensor2D; f: tf.Tensor2D },
+): Promise<Record<string, number>> {
+  const [meanVariance, calibration] = tf.tidy(() => {
+    const variance = tf.maximum(p.posteriorVariance(probe.x), 1e-30);
+    return [tf.mean(variance), tf.mean(tf.div(tf.squaredDifference(probe.f, p.predict(probe.x)), variance))];
+  });
+  const out = {
+    'posterior-variance': (await meanVariance!.data())[0]!,
+    calibration: (await calibration!.data())[0]!,
+  };
+  tf.dispose([meanVariance!, calibration!]);
+  return out;
+}
+
+/**
+ * Kernel ridge by FALKON (iterative.ts) on `centres` Nyström centres drawn by the fit's seed. λ: a
+ * number or a list (one CG solve each); gcv / loo have no closed form without the n×n kernel, so
+ * they become a hold-out choice: each λ of ridgeGrid fitted on a seeded 4/5 of the points and scored
+ * by its mean squared error on the other 1/5 (`holdout` in the row), then the chosen λ refitted on
+ * all points — |grid| + 1 solves.
+ */
+async function falkonPredictor(
+  kernel: KernelFunction,
+  o: RidgeOptions,
+  train: Dataset,
+  ctx: FitContext,
+): Promise<Predictor> {
+  const n = train.x.shape[0];
+  const m = centresOf(n, o.centres);
+  const fo: FalkonOptions = {
+    intercept: o.intercept ?? false,
+    tolerance: o.cgTolerance ?? 1e-4,
+    maxIterations: o.cgIterations ?? 200,
+  };
+  const order = ctx.rng.child('falkon').permutation(n);
+  const gather = (t: tf.Tensor2D, from: number, to: number) =>
+    tf.tidy(() => tf.gather(t, tf.tensor1d(order.slice(from, to), 'int32')) as tf.Tensor2D);
+  let lambdas = typeof o.ridge === 'string' ? o.ridgeGrid : Array.isArray(o.ridge) ? o.ridge : [o.ridge];
+  let holdout: number | undefined;
+  if (typeof o.ridge === 'string') {
+    const fitted = n - Math.ceil(n / 5);
+    const [xs, ys, xv, yv] = [
+      gather(train.x, 0, fitted),
+      gather(train.y, 0, fitted),
+      gather(train.x, fitted, n),
+      gather(train.y, fitted, n),
+    ];
+    try {
+      const problem = await NystromProblem.create(
+        xs,
+        ys,
+        kernel,
+        gather(train.x, 0, Math.min(m, fitted)),
+        fo,
+      );
+      try {
+        for (const lambda of lambdas) {
+          const fit = await falkonSolve(problem, lambda, ys, fo, ctx.signal);
+          const score = tf.tidy(() =>
+            tf.mean(
+              tf.squaredDifference(
+                blockedPredict(kernel, problem.centres, fit.coefficients, xv, fit.intercept),
+                yv,
+              ),
+            ),
+          );
+          const value = (await score.data())[0]!;
+          tf.dispose([score, fit.coefficients, ...(fit.intercept ? [fit.intercept] : [])]);
+          if (holdout === undefined || value < holdout) {
+            holdout = value;
+            lambdas = [lambda];
+          }
+        }
+      } finally {
+        problem.dispose();
+      }
+    } finally {
+      tf.dispose([xs, ys, xv, yv]);
+    }
+  }
+  const problem = await NystromProblem.create(train.x, train.y, kernel, gather(train.x, 0, m), fo);
+  const fits: RidgeFit[] = [];
+  let centres: tf.Tensor2D | undefined;
+  try {
+    for (const lambda of lambdas) fits.push(await falkonSolve(problem, lambda, train.y, fo, ctx.signal));
+    centres = problem.centres.clone();
+  } catch (error) {
+    for (const fit of fits) disposeFit(fit);
+    throw error;
+  } finally {
+    problem.dispose();
+  }
+  if (holdout !== undefined) Object.assign(fits[0]!.diagnostics, { lambda: lambdas[0]!, holdout });
+  const kept = centres;
+  return predictorFromFits(
+    fits,
+    (fit) => ({
+      predict: (q) => blockedPredict(kernel, kept, fit.coefficients, q, fit.intercept),
+      dispose: () => disposeFit(fit),
+    }),
+    [kept],
+  );
+}
+
+/**
+ * Kernel ridge with a fixed kernel: the dual solve, and predictions Σ β_i K(x, x_i) [+ b]; above
+ * DIRECT_KERNEL_RIDGE_MAX points (or with ridgeSolver: cg) FALKON, never forming the n×n kernel. The
+ * row records which: `cg` 1 (with `centres`, `cg-iterations`) or 0.
+ */
 export function kernelRidgeLearner(kernel: KernelFunction, o: RidgeOptions): Learner {
   return {
     async fit(train, ctx): Promise<Predictor> {
       ctx.signal.throwIfAborted();
+      if (takesCg(o.ridgeSolver, train.x.shape[0])) {
+        if (o.posteriorVariance)
+          throw new RegimesError(
+            `posteriorVariance needs the n×n factorization of the direct solver, which n = ${train.x.shape[0]} with ridgeSolver ${o.ridgeSolver ?? 'auto'} does not form`,
+            {
+              hint: `use ridgeSolver: cholesky (n ≤ ${DIRECT_KERNEL_RIDGE_MAX} or so), or drop posteriorVariance`,
+            },
+          );
+        return falkonPredictor(kernel, o, train, ctx);
+      }
       const fits = await solveSystem(
         dualSystem(train.x, train.y, kernel, o.intercept ?? false),
         o,
         ctx.signal,
       );
       const x = train.x.clone();
-      return predictorFromFits(
-        fits,
-        (fit) => ({
-          predict: (q) =>
-            tf.tidy(() => withIntercept(dualPredict(kernel, x, fit.coefficients, q), fit.intercept)),
-          dispose: () => disposeFit(fit),
-        }),
-        [x],
-      );
+      const gp: Awaited<ReturnType<typeof posteriorVariance>>[] = [];
+      try {
+        if (o.posteriorVariance)
+          for (const fit of fits)
+            gp.push(await posteriorVariance(kernel, x, fit.lambda, o.intercept ?? false));
+      } catch (error) {
+        for (const g of gp) g.dispose();
+        for (const fit of fits) disposeFit(fit);
+        x.dispose();
+        throw error;
+      }
+      const extra = new Map<RidgeFit, Record<string, number>>();
+      const make = (fit: RidgeFit): Predictor => {
+        const predict = (q: tf.Tensor2D) =>
+          tf.tidy(() => withIntercept(dualPredict(kernel, x, fit.coefficients, q), fit.intercept));
+        const g = gp[fits.indexOf(fit)];
+        if (!g) return { predict, dispose: () => disposeFit(fit) };
+        const p: GaussianProcessPredictor = {
+          predict,
+          posteriorVariance: g.variance,
+          noise: g.noise,
+          dispose: () => {
+            g.dispose();
+            disposeFit(fit);
+          },
+        };
+        return {
+          ...p,
+          diagnostics: { noise: g.noise, ...(extra.get(fit) ?? {}) },
+        } as GaussianProcessPredictor;
+      };
+      if (ctx.monitor && gp.length)
+        for (const fit of fits)
+          extra.set(fit, await varianceDiagnostics(make(fit) as GaussianProcessPredictor, ctx.monitor.test));
+      return predictorFromFits(fits, make, [x]);
     },
   };
 }

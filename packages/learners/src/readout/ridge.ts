@@ -47,6 +47,10 @@ function lambdasOf(options: RidgeOptions): { select: Selection; lambdas: number[
 /** Whether the eigen path serves this system (`ridgeSolver: eigen` where it is missing: an error). */
 function useEigen(options: RidgeOptions, m: number, solves: number): boolean {
   const requested = options.ridgeSolver ?? 'auto';
+  if (requested === 'cg')
+    throw new RegimesError('ridgeSolver: cg serves the kernel learners (ntk, nngp, kernel) only', {
+      hint: "use ridgeSolver: 'auto', 'eigen' or 'cholesky' here",
+    });
   if (requested === 'eigen' && !symmetricEigenSolver(m))
     throw new RegimesError(
       `ridgeSolver: eigen needs a symmetric eigen-decomposition of the ${m}×${m} system, which the '${tf.getBackend()}' backend lacks`,
@@ -133,6 +137,7 @@ async function fitLambda(
       df,
       'solve-residual': residual,
       eigen: inverse.eigen ? 1 : 0,
+      cg: 0,
       ...(inverse.jitter ? { jitter: inverse.jitter } : {}),
     };
     let score: number | undefined;
