@@ -3,4 +3,5 @@
 import '@tensorflow/tfjs-backend-cpu';
 import * as tf from '@tensorflow/tfjs-core';
 
+tf.env().set('PROD', true); // no tfjs console notes
 await tf.setBackend('cpu');

@@ -10,6 +10,7 @@ import type {
   BackendFactory,
   Dataset,
   FitContext,
+  Logger,
   LearnerFactory,
   MetricFactory,
   Predictor,
@@ -51,6 +52,7 @@ export const rules = {
   'metric/finite': 'compute returns a finite number, or a record of finite numbers, and leaks no tensor',
   'metric/deterministic': 'compute is a function of its inputs and its context rng',
 } as const;
+/** The id of a contract rule, e.g. `learner/no-leak`. */
 export type RuleId = keyof typeof rules;
 
 /** The message of a failed check of `rule`: `[rule id] what the rule demands`, and details. */
@@ -80,7 +82,7 @@ export interface KindCase<F> {
 }
 
 /** A logger that drops everything, for fit contexts in tests. */
-export const silentLogger = { debug() {}, info() {}, warn() {} };
+export const silentLogger: Logger = { debug() {}, info() {}, warn() {} };
 
 /** A fit context as the runner gives one; with a registry, `createLearner` reaches its kinds. */
 export function makeFitContext(rng: Rng, signal?: FitContext['signal'], registry?: Registry): FitContext {
