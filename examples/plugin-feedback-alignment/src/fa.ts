@@ -139,7 +139,7 @@ export async function fitFa(o: FaOptions, train: Dataset, ctx: FitContext): Prom
     const hs: tf.Tensor2D[] = [];
     const zs: tf.Tensor2D[] = [x];
     for (let l = 0; l < L; l++) {
-      const pre = tf.matMul(zs[l]!, w[l]!, false, true);
+      const pre = tf.matMul(zs[l]!, w[l]!, false, true) as tf.Tensor2D;
       const h = c[l] ? (tf.add(pre, c[l]!) as tf.Tensor2D) : pre;
       hs.push(h);
       zs.push(sigma(h));
