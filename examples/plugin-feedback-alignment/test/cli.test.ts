@@ -1,4 +1,5 @@
-// The plugin as users load it: built to dist/, then named by a spec's `plugins:` and by `--plugin`.
+// The plugin as users load it: built to dist/, then named by `--plugin` (a spec's `plugins:` goes
+// through the same loader: packages/cli/test/plugin-outside.test.ts, and `regimes validate spec.yaml`).
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -35,17 +36,12 @@ beforeAll(async () => {
 });
 
 describe('fa from the command line', () => {
-  it("is found through the spec's plugins: list", () => {
-    const r = regimes(pkg, 'validate', 'spec.yaml');
-    expect(r.stderr).toBe('');
-    expect(r.stdout).toContain('valid; 12 cells');
-  });
-
-  it('runs with --plugin, its diagnostics in the rows', () => {
+  it("runs from a spec's plugins: and --plugin, its diagnostics in the rows", () => {
     const dir = mkdtempSync(join(tmpdir(), 'regimes-fa-'));
     writeFileSync(
       join(dir, 'spec.yaml'),
       `name: fa-small
+plugins: [${JSON.stringify(pkg)}]
 target: { kind: hermite, d: 4, degree: 2 }
 learners: [{ kind: fa, width: 16, steps: 100 }, { kind: fa, width: 16, steps: 100, hidden: 2, direct: true }]
 metrics: [risk]
@@ -53,6 +49,7 @@ sweep: { n: [64] }
 test: { n: 128 }
 `,
     );
+    // one spawn for both routes: plugins: names the package folder, --plugin names it again (loaded once)
     const r = regimes(dir, 'run', 'spec.yaml', '-o', 'out', '-q', '--plugin', pkg);
     expect(r.code, r.stderr).toBe(0);
     const rows = readFileSync(join(dir, 'out/results.jsonl'), 'utf8')
