@@ -40,6 +40,19 @@ export default defineConfig({
           ...(p === 'cli' ? { env: { OPENBLAS_NUM_THREADS: '1' } } : {}),
         },
       })),
+      // The example plugins (examples/plugin-*), each a standalone package, tested from the root run
+      // against the sources like the packages; each sets up its tfjs backend in its test/setup.ts.
+      ...['plugin-feedback-alignment', 'plugin-sparse-parity', 'plugin-samples-to-reach'].map((p) => ({
+        resolve: { alias },
+        test: {
+          name: p,
+          root: fileURLToPath(new URL(`./examples/${p}`, import.meta.url)),
+          include: ['test/**/*.test.ts'],
+          setupFiles: ['./test/setup.ts'],
+          testTimeout: 300_000,
+          hookTimeout: 300_000,
+        },
+      })),
       // Repository-level checks (test/*.test.ts): examples/cluster's scripts, manifests and Dockerfile.
       {
         test: {

@@ -16,6 +16,12 @@ import { createRegistry, registryModulePath } from './defaults.js';
 
 export { createRegistry, defaultPlugins } from './defaults.js';
 export { main } from './main.js';
+export {
+  type NewPluginOptions,
+  pluginKinds,
+  type PluginKind,
+  writePluginPackage,
+} from './commands/plugin.js';
 
 /**
  * runExperiment from core, with the default plugins unless a registry is given (worker processes

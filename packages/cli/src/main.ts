@@ -7,6 +7,7 @@ import { registerDescribe } from './commands/describe.js';
 import { registerList } from './commands/list.js';
 import { registerMerge } from './commands/merge.js';
 import { registerPlot } from './commands/plot.js';
+import { registerPlugin } from './commands/plugin.js';
 import { registerReport } from './commands/report.js';
 import { registerRun } from './commands/run.js';
 import { registerSchema } from './commands/schema.js';
@@ -32,6 +33,7 @@ export function buildProgram(setExit: SetExit): Command {
   registerPlot(program);
   registerReport(program);
   registerServe(program);
+  registerPlugin(program);
   return program;
 }
 

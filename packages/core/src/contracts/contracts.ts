@@ -8,14 +8,22 @@ import type { ServiceIdentifier } from 'inversify';
 import type { z } from 'zod';
 import type { Rng } from '../rng/rng.js';
 
+/** A value, or a promise of it. */
 export type MaybePromise<T> = T | Promise<T>;
 
-/** n samples: inputs x (n×d) and labels y (n×k). The owner disposes both. */
+/**
+ * n samples: inputs x (n×d) and labels y (n×k), float32 tensors of the active tfjs backend, row i
+ * of each the same sample. Whoever made it owns it and disposes both (`disposeDataset`): a target's
+ * `sample` hands ownership to the caller; a learner's `fit` only reads `train`.
+ */
 export interface Dataset {
+  /** Inputs, n×d (d = the target's `dim`). */
   readonly x: Tensor2D;
+  /** Labels, n×k (k = the target's `outputDim`): f*(x) plus the target's noise. */
   readonly y: Tensor2D;
 }
 
+/** Disposes both tensors of a dataset. */
 export function disposeDataset(data: Dataset): void {
   data.x.dispose();
   data.y.dispose();
@@ -65,9 +73,13 @@ export interface Target {
   evaluate(x: Tensor2D): Tensor2D;
 }
 
+/** Where a learner reports what a user may want to read (the CLI prints info and warn on stderr). */
 export interface Logger {
+  /** Detail, shown with --verbose. */
   debug(message: string): void;
+  /** Progress and facts worth a line. */
   info(message: string): void;
+  /** Something the user should change or know (a setting ignored, a fallback taken). */
   warn(message: string): void;
 }
 
@@ -116,6 +128,7 @@ export interface FitContext {
 
 /** A fitted model. The runner disposes it after the metrics are computed. */
 export interface Predictor {
+  /** f(x), n×k for x n×d: a new tensor the caller disposes; the predictor keeps nothing of it. */
   predict(x: Tensor2D): Tensor2D;
   /** First-layer weights W (width×d) when the model has them, for alignment metrics. */
   readonly features?: Tensor2D;
@@ -132,16 +145,24 @@ export interface Predictor {
   dispose(): void;
 }
 
+/** One of several fits a predictor carries (`Predictor.variants`): its label, options and predictor. */
 export interface PredictorVariant {
   readonly label: string;
   readonly options: Readonly<Record<string, unknown>>;
   readonly predictor: Predictor;
 }
 
+/** A learning method with its options fixed (its factory's `create`); `fit` may be called again. */
 export interface Learner {
+  /**
+   * Fits on `train` (read only: the caller owns and disposes it) and resolves to a predictor that
+   * owns its tensors. Rules (the conformance suite checks them): no tensor left but the
+   * predictor's; every random draw from `ctx.rng`; rejects once `ctx.signal` has fired.
+   */
   fit(train: Dataset, ctx: FitContext): Promise<Predictor>;
 }
 
+/** A metric's result: one number, or named numbers (recorded as `<metric>.<name>`). */
 export type MetricValue = number | Readonly<Record<string, number>>;
 
 /** What a metric may use besides the predictor, the test set and the target. */
@@ -164,7 +185,9 @@ export interface TestChunks {
   forEachChunk(fn: (chunk: Dataset, start: number) => MaybePromise<void>): Promise<void>;
 }
 
+/** A measure of a fitted predictor on the test set. */
 export interface Metric {
+  /** The value for one fit; frees every tensor it makes, and disposes neither the predictor nor `test`. */
   compute(
     predictor: Predictor,
     test: Dataset,
@@ -173,6 +196,7 @@ export interface Metric {
   ): MaybePromise<MetricValue>;
 }
 
+/** What a backend's probe found: usable here or not, and why not. */
 export interface Availability {
   readonly available: boolean;
   /** Why not, and what to install, when unavailable. */
@@ -186,10 +210,13 @@ export interface Availability {
   readonly fallback?: boolean;
 }
 
+/** A tfjs backend as regimes uses it. */
 export interface Backend {
   /** The tfjs backend name that `activate` makes current. */
   readonly name: string;
+  /** Whether it can run here, without side effects on the current backend; never throws. */
   probe(): Promise<Availability>;
+  /** Makes it tfjs's current backend (`tf.setBackend(name)`); throws what went wrong. */
   activate(): Promise<void>;
 }
 
@@ -245,6 +272,7 @@ export interface TheoryContext {
   readonly targetStructure?: () => { readonly dim: number; readonly structure: TargetStructure };
 }
 
+/** A target kind: creates targets from parsed options. */
 export interface TargetFactory<Options = unknown> extends KindFactory<Options> {
   /** `rng` is for the target's own random structure (e.g. a seeded U). */
   create(options: Options, context: { rng: Rng }): Target;
@@ -276,7 +304,9 @@ export interface FitSize {
   readonly testN: number;
 }
 
+/** A learner kind: creates learners from parsed options. */
 export interface LearnerFactory<Options = unknown> extends KindFactory<Options> {
+  /** A learner with these options (already parsed by `options`). */
   create(options: Options): Learner;
   /** Optional: the work of a fit with these options and sizes (for dry runs). */
   estimate?(options: Options, size: FitSize): WorkEstimate | undefined;
@@ -284,20 +314,28 @@ export interface LearnerFactory<Options = unknown> extends KindFactory<Options> 
   theory?(options: Options, context: TheoryContext): TheoryCurve[];
 }
 
+/** A metric kind: creates metrics from parsed options. */
 export interface MetricFactory<Options = unknown> extends KindFactory<Options> {
+  /** A metric with these options (already parsed by `options`). */
   create(options: Options): Metric;
 }
 
+/** A backend kind: creates backends from parsed options. */
 export interface BackendFactory<Options = unknown> extends KindFactory<Options> {
   /** Higher is preferred when a spec names no backend. */
   readonly priority: number;
+  /** A backend with these options (already parsed by `options`). */
   create(options: Options): Backend;
 }
 
 // Symbol.for: two copies of core in one process still share the extension points.
+/** The extension point of target kinds: a plugin's module binds its TargetFactory objects here. */
 export const TargetFactory: ServiceIdentifier<TargetFactory> = Symbol.for('regimes.TargetFactory');
+/** The extension point of learner kinds: `bind(LearnerFactory).toConstantValue(factory)`. */
 export const LearnerFactory: ServiceIdentifier<LearnerFactory> = Symbol.for('regimes.LearnerFactory');
+/** The extension point of metric kinds. */
 export const MetricFactory: ServiceIdentifier<MetricFactory> = Symbol.for('regimes.MetricFactory');
+/** The extension point of backend kinds. */
 export const BackendFactory: ServiceIdentifier<BackendFactory> = Symbol.for('regimes.BackendFactory');
 
 /** The extension points by name, as used in messages and `regimes list`. */
@@ -307,6 +345,7 @@ export const extensionPoints = {
   metric: MetricFactory,
   backend: BackendFactory,
 } as const;
+/** 'target' | 'learner' | 'metric' | 'backend'. */
 export type ExtensionPoint = keyof typeof extensionPoints;
 
 type Factories = {
@@ -315,9 +354,11 @@ type Factories = {
   metric: MetricFactory;
   backend: BackendFactory;
 };
+/** The factory contract of an extension point. */
 export type FactoryOf<P extends ExtensionPoint> = Factories[P];
 
 // Typed constructors: the option type is inferred from the schema (one source of truth).
+/** A target factory whose `create` sees the options its zod schema outputs. */
 export function defineTargetKind<S extends z.ZodType>(
   f: KindFactory<z.output<S>> & {
     options: S;
@@ -328,6 +369,7 @@ export function defineTargetKind<S extends z.ZodType>(
 ): TargetFactory {
   return f as unknown as TargetFactory;
 }
+/** A learner factory whose `create` sees the options its zod schema outputs. */
 export function defineLearnerKind<S extends z.ZodType>(
   f: KindFactory<z.output<S>> & {
     options: S;
@@ -338,11 +380,13 @@ export function defineLearnerKind<S extends z.ZodType>(
 ): LearnerFactory {
   return f as unknown as LearnerFactory;
 }
+/** A metric factory whose `create` sees the options its zod schema outputs. */
 export function defineMetricKind<S extends z.ZodType>(
   f: KindFactory<z.output<S>> & { options: S; create(o: z.output<S>): Metric },
 ): MetricFactory {
   return f as unknown as MetricFactory;
 }
+/** A backend factory whose `create` sees the options its zod schema outputs. */
 export function defineBackendKind<S extends z.ZodType>(
   f: KindFactory<z.output<S>> & { options: S; priority: number; create(o: z.output<S>): Backend },
 ): BackendFactory {

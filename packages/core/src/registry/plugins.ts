@@ -4,6 +4,7 @@
  * folder with a package.json), relative to the spec's folder.
  */
 import { existsSync, readFileSync, statSync } from 'node:fs';
+import { register } from 'node:module';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { PluginError } from '../contracts/errors.js';
@@ -60,12 +61,50 @@ export function resolvePlugin(specifier: string, fromDir: string): string | unde
   }
 }
 
+/**
+ * Loader hooks (run by Node beside the main thread) that resolve `@tensorflow/tfjs-core` and
+ * `@regimes/*`, wherever they are imported from, as this module would resolve them: so a plugin
+ * installed outside the host (its own node_modules, where npm installs its peer dependencies)
+ * shares the host's one tfjs-core — one engine, one platform, no "Platform node has already been
+ * set" — and the host's @regimes/core. A name the host cannot resolve falls back to the
+ * importer's own resolution.
+ */
+const SHARE_HOOKS = `
+let host;
+export function initialize(data) { host = data.host; }
+const SHARED = /^(?:@tensorflow\\/tfjs-core|@regimes\\/[^/]+)(?:\\/.*)?$/;
+export async function resolve(specifier, context, next) {
+  if (host && context.parentURL !== host && SHARED.test(specifier)) {
+    try {
+      return await next(specifier, { ...context, parentURL: host });
+    } catch {
+      // not installed beside the host: the importer's own copy
+    }
+  }
+  return next(specifier, context);
+}`;
+
+let sharing = false;
+
+/**
+ * Make plugins loaded from now on import the host's copies of tfjs-core and @regimes/* (see
+ * SHARE_HOOKS). Called before the first plugin import; a no-op where Node has no `module.register`.
+ */
+export function shareHostPackages(): void {
+  if (sharing || typeof register !== 'function') return;
+  sharing = true;
+  register(`data:text/javascript,${encodeURIComponent(SHARE_HOOKS)}`, {
+    data: { host: import.meta.url },
+  });
+}
+
 /** Import a plugin and return its manifest, unchecked (Registry.use checks it). */
 export async function importPlugin(
   specifier: string,
   fromDir: string,
 ): Promise<{ manifest: PluginManifest; file: string }> {
   const file = resolvePlugin(specifier, fromDir);
+  shareHostPackages();
   let mod: Record<string, unknown>;
   try {
     // A package not found above the spec may still be installed beside regimes itself.

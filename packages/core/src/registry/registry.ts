@@ -31,6 +31,7 @@ export function definePlugin(manifest: PluginManifest): PluginManifest {
   return manifest;
 }
 
+/** A plugin the registry has loaded, and what it registered. */
 export interface LoadedPlugin {
   readonly manifest: PluginManifest;
   /** Where it came from: a package name, a path, or 'code'. */
@@ -55,6 +56,10 @@ export function manifestProblems(value: unknown): string[] {
   return problems;
 }
 
+/**
+ * The kinds of a run: an inversify container the plugins' modules bind their factories in, one per
+ * extension point. `Registry.with(...plugins)` or `use(manifest)` loads plugins; `get` resolves a kind.
+ */
 export class Registry {
   readonly container = new Container();
   readonly #plugins: LoadedPlugin[] = [];
@@ -138,6 +143,7 @@ export class Registry {
     return (this.container.isBound(id) ? this.container.getAll(id) : []) as FactoryOf<P>[];
   }
 
+  /** The kinds registered for an extension point, in load order. */
   kinds(point: ExtensionPoint): string[] {
     return this.all(point).map((f: KindFactory) => f.kind);
   }
@@ -151,6 +157,7 @@ export class Registry {
     throw new UnknownKindError(point, kind, kinds, closestMatch(kind, kinds));
   }
 
+  /** Whether a kind is registered for an extension point. */
   has(point: ExtensionPoint, kind: string): boolean {
     return this.kinds(point).includes(kind);
   }

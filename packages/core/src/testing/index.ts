@@ -5,10 +5,12 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { describe, expect, it } from 'vitest';
+import semver from 'semver';
 import type {
   BackendFactory,
   Dataset,
   FitContext,
+  Logger,
   LearnerFactory,
   MetricFactory,
   Predictor,
@@ -16,17 +18,71 @@ import type {
   TargetFactory,
 } from '../contracts/contracts.js';
 import { disposeDataset } from '../contracts/contracts.js';
-import type { Registry } from '../registry/registry.js';
+import { manifestProblems, type PluginManifest, Registry } from '../registry/registry.js';
+import { coreVersion } from '../version.js';
 import { Rng } from '../rng/rng.js';
 import { randomNormal } from '../rng/sampling.js';
 
+/**
+ * The rules of the contracts, by id: what the conformance suites check. A failing check's
+ * message starts with `[rule <id>]` and says the rule, so a plugin author knows what to change.
+ * Changing what a rule demands is a breaking change of the contract: it bumps core's major version
+ * (and with it the `core` range plugins declare).
+ */
+export const rules = {
+  'setup/backend':
+    'the conformance suites need an active tfjs backend: in a vitest setupFiles module, import "@tensorflow/tfjs-backend-cpu" (a devDependency) and `await tf.setBackend("cpu")`',
+  'manifest/fields':
+    "a plugin's entry exports { name, version, core, module } as default or as `plugin`: name non-empty, version semver, core a semver range of @regimes/core, module an inversify ContainerModule",
+  'manifest/core-range': "the manifest's `core` range must include the running @regimes/core",
+  'manifest/registers': 'loading the module registers at least one kind, each with a unique name',
+  'kind/metadata':
+    'a kind is lower-case words joined by hyphens, has a description (over 10 characters) and options that parse with defaults',
+  'learner/output-shape': "predict(x) for x (n×d) returns n×k, k the target's outputDim, all finite",
+  'learner/no-leak':
+    'fit + predict + dispose leave no tensor behind: fit frees its intermediates (tf.tidy), dispose frees every weight',
+  'learner/deterministic': 'two fits with the same rng give the same predictions (every draw from ctx.rng)',
+  'learner/abort': 'fit rejects when ctx.signal has fired (check ctx.signal.aborted), freeing what it made',
+  'target/shapes': 'sample(n) gives x (n×dim) and y (n×outputDim), finite, and evaluate(x) gives n×outputDim',
+  'target/no-leak': 'sample and evaluate leave nothing but their results; disposing those frees all',
+  'target/deterministic': 'the same rng draws the same data, another rng other data',
+  'target/sample-rows':
+    'sampleRows(start, count) gives rows [start, start + count) of sample(N), bit for bit',
+  'target/structure': 'the structure agrees with the samples (orthonormal subspace; E f*² = Σ hermiteEnergy)',
+  'metric/finite': 'compute returns a finite number, or a record of finite numbers, and leaks no tensor',
+  'metric/deterministic': 'compute is a function of its inputs and its context rng',
+} as const;
+/** The id of a contract rule, e.g. `learner/no-leak`. */
+export type RuleId = keyof typeof rules;
+
+/** The message of a failed check of `rule`: `[rule id] what the rule demands`, and details. */
+export function ruleMessage(rule: RuleId, detail?: string): string {
+  return `[rule ${rule}] ${rules[rule]}${detail ? ` (${detail})` : ''}`;
+}
+
+/** Fails with rule setup/backend when tfjs has no backend to run on (instead of tfjs's 'No backend found in registry'). */
+export function requireBackend(): void {
+  let name: string | undefined;
+  try {
+    name = tf.getBackend();
+  } catch {
+    name = undefined;
+  }
+  if (!name)
+    throw new Error(
+      `${ruleMessage('setup/backend', `registered backends: ${Object.keys(tf.engine().registryFactory).join(', ') || 'none'}`)}. See docs/plugins.md, "Testing a plugin".`,
+    );
+}
+
+/** A kind to check: its factory and the raw options to create it with. */
 export interface KindCase<F> {
   readonly factory: F;
   /** Raw options; the factory's schema fills defaults. */
   readonly options?: Record<string, unknown>;
 }
 
-export const silentLogger = { debug() {}, info() {}, warn() {} };
+/** A logger that drops everything, for fit contexts in tests. */
+export const silentLogger: Logger = { debug() {}, info() {}, warn() {} };
 
 /** A fit context as the runner gives one; with a registry, `createLearner` reaches its kinds. */
 export function makeFitContext(rng: Rng, signal?: FitContext['signal'], registry?: Registry): FitContext {
@@ -39,17 +95,36 @@ export function makeFitContext(rng: Rng, signal?: FitContext['signal'], registry
   };
 }
 
+/** Rule kind/metadata: the kind's name, description and default options. */
+function expectKindMetadata(
+  c: KindCase<{ kind: string; description: string; options: { parse(v: unknown): unknown } }>,
+): void {
+  expect(c.factory.kind, ruleMessage('kind/metadata', `kind '${c.factory.kind}'`)).toMatch(
+    /^[a-z][a-z0-9-]*$/,
+  );
+  expect(c.factory.description.length, ruleMessage('kind/metadata', 'description')).toBeGreaterThan(10);
+  expect(
+    () => c.factory.options.parse(c.options ?? {}),
+    ruleMessage('kind/metadata', 'options'),
+  ).not.toThrow();
+}
+
+/** The target of a case, created with `seed`'s `target` stream (as the runner does for seed `seed`). */
 export function createTarget(c: KindCase<TargetFactory>, seed = 0): Target {
   return c.factory.create(c.factory.options.parse(c.options ?? {}), {
     rng: Rng.fromSeed(seed).child('target'),
   });
 }
 
-/** Run `fn` and assert that it left the number of live tensors where it found it. */
-export async function expectNoLeak<T>(fn: () => T | Promise<T>): Promise<T> {
+/** Run `fn` and assert that it left the number of live tensors where it found it (the rule named in the failure). */
+export async function expectNoLeak<T>(
+  fn: () => T | Promise<T>,
+  rule: RuleId = 'learner/no-leak',
+): Promise<T> {
   const before = tf.memory().numTensors;
   const result = await fn();
-  expect(tf.memory().numTensors - before, 'tensors leaked').toBe(0);
+  const leaked = tf.memory().numTensors - before;
+  expect(leaked, ruleMessage(rule, `${leaked} tensors leaked`)).toBe(0);
   return result;
 }
 
@@ -58,6 +133,11 @@ async function read(t: tf.Tensor): Promise<Float32Array> {
   return (await t.data()) as Float32Array;
 }
 
+/**
+ * Registers a vitest `describe` block that checks a target kind against the Target contract
+ * (rules kind/metadata, target/shapes, target/no-leak, target/deterministic, target/sample-rows,
+ * target/structure). Needs an active tfjs backend (rule setup/backend).
+ */
 export function describeTargetConformance(
   name: string,
   c: KindCase<TargetFactory>,
@@ -66,37 +146,40 @@ export function describeTargetConformance(
   const n = settings.n ?? 64;
   describe(`Target conformance: ${name}`, () => {
     it('has a kind, a description and options that parse with defaults', () => {
-      expect(c.factory.kind).toMatch(/^[a-z][a-z0-9-]*$/);
-      expect(c.factory.description.length).toBeGreaterThan(10);
-      expect(() => c.factory.options.parse(c.options ?? {})).not.toThrow();
+      requireBackend();
+      expectKindMetadata(c);
     });
 
     it('samples x (n×d) and y (n×k), finite, and frees them', async () => {
+      requireBackend();
       await expectNoLeak(async () => {
         const target = createTarget(c);
-        expect(Number.isInteger(target.dim) && target.dim > 0).toBe(true);
-        expect(Number.isInteger(target.outputDim) && target.outputDim > 0).toBe(true);
+        const rule = ruleMessage('target/shapes');
+        expect(Number.isInteger(target.dim) && target.dim > 0, `${rule}: dim ${target.dim}`).toBe(true);
+        expect(Number.isInteger(target.outputDim) && target.outputDim > 0, `${rule}: outputDim`).toBe(true);
         const data = target.sample(n, Rng.fromSeed(1).child('data'));
-        expect(data.x.shape).toEqual([n, target.dim]);
-        expect(data.y.shape).toEqual([n, target.outputDim]);
-        expect((await read(data.x)).every(Number.isFinite)).toBe(true);
-        expect((await read(data.y)).every(Number.isFinite)).toBe(true);
+        expect(data.x.shape, `${rule}: x`).toEqual([n, target.dim]);
+        expect(data.y.shape, `${rule}: y`).toEqual([n, target.outputDim]);
+        expect((await read(data.x)).every(Number.isFinite), `${rule}: x finite`).toBe(true);
+        expect((await read(data.y)).every(Number.isFinite), `${rule}: y finite`).toBe(true);
         disposeDataset(data);
-      });
+      }, 'target/no-leak');
     });
 
     it('draws the same data from the same seed, and other data from another', async () => {
+      requireBackend();
       const draw = async (seed: number) => {
         const data = createTarget(c, seed).sample(n, Rng.fromSeed(seed).child('data'));
         const out = { x: Array.from(await read(data.x)), y: Array.from(await read(data.y)) };
         disposeDataset(data);
         return out;
       };
-      expect(await draw(3)).toEqual(await draw(3));
-      expect((await draw(3)).x).not.toEqual((await draw(4)).x);
+      expect(await draw(3), ruleMessage('target/deterministic')).toEqual(await draw(3));
+      expect((await draw(3)).x, ruleMessage('target/deterministic')).not.toEqual((await draw(4)).x);
     });
 
     it('sampleRows, when it has one, gives the rows of one sample, bit for bit (chunks at odd offsets)', async (ctx) => {
+      requireBackend();
       const target = createTarget(c);
       if (!target.sampleRows) return ctx.skip('no sampleRows: the runner draws its test set whole');
       const rng = Rng.fromSeed(5).child('data', 'test');
@@ -112,39 +195,41 @@ export function describeTargetConformance(
           got.y.push(...(await read(chunk.y)));
           disposeDataset(chunk);
         }
-        expect(got).toEqual(expected);
-      });
+        expect(got, ruleMessage('target/sample-rows')).toEqual(expected);
+      }, 'target/no-leak');
     });
 
     it('evaluates f* (n×k) without leaking; labels equal f* when there is no noise', async () => {
+      requireBackend();
       await expectNoLeak(async () => {
         const target = createTarget(c);
         const data = target.sample(n, Rng.fromSeed(2));
         const f = target.evaluate(data.x);
-        expect(f.shape).toEqual([n, target.outputDim]);
+        expect(f.shape, ruleMessage('target/shapes', 'evaluate')).toEqual([n, target.outputDim]);
         if (!target.structure.noiseVariance) {
           const y = await read(data.y);
           (await read(f)).forEach((v, i) => {
-            expect(v).toBeCloseTo(y[i]!, 4);
+            expect(v, ruleMessage('target/shapes', 'noiseless labels equal f*')).toBeCloseTo(y[i]!, 4);
           });
         }
         f.dispose();
         disposeDataset(data);
-      });
+      }, 'target/no-leak');
     });
 
     it('exposes a structure consistent with its samples (orthonormal U; E[f*²] = Σ‖P_k f*‖²)', async () => {
+      requireBackend();
       const target = createTarget(c);
       const { subspace, subspaceRank, hermiteEnergy, hermiteTail } = target.structure;
       if (subspace) {
         const r = subspaceRank ?? subspace.length / target.dim;
-        expect(subspace.length).toBe(r * target.dim);
+        expect(subspace.length, ruleMessage('target/structure', 'subspace size')).toBe(r * target.dim);
         for (let i = 0; i < r; i++)
           for (let j = 0; j < r; j++) {
             let dot = 0;
             for (let k = 0; k < target.dim; k++)
               dot += subspace[i * target.dim + k]! * subspace[j * target.dim + k]!;
-            expect(dot).toBeCloseTo(i === j ? 1 : 0, 5);
+            expect(dot, ruleMessage('target/structure', 'U orthonormal')).toBeCloseTo(i === j ? 1 : 0, 5);
           }
       }
       if (hermiteEnergy) {
@@ -158,20 +243,50 @@ export function describeTargetConformance(
         const mean = squares.reduce((a, b) => a + b, 0) / m;
         const sd = Math.sqrt(squares.reduce((a, b) => a + (b - mean) ** 2, 0) / (m - 1));
         const energy = hermiteEnergy.reduce((a, b) => a + b, 0) + (hermiteTail ?? 0);
-        expect(Math.abs(mean - energy)).toBeLessThanOrEqual(5 * (sd / Math.sqrt(m)) + 1e-6);
+        expect(Math.abs(mean - energy), ruleMessage('target/structure', 'E f*²')).toBeLessThanOrEqual(
+          5 * (sd / Math.sqrt(m)) + 1e-6,
+        );
       }
     });
   });
 }
 
+/**
+ * What {@link describeLearnerConformance} fits: the learner's factory and options, and a target
+ * to draw the data from — any `TargetFactory`, e.g. `hermite` from `@regimes/targets`:
+ * `{ factory: hermite, options: { d: 6, degree: 2 } }`.
+ */
 export interface LearnerCase extends KindCase<LearnerFactory> {
-  /** The data to fit on. */
+  /** The target the training and test data are drawn from. */
   readonly target: KindCase<TargetFactory>;
+  /** Training points (default 128; 32 test points). Keep the options small: the suite fits 5 times. */
   readonly n?: number;
   /** For a learner that wraps others (`FitContext.createLearner`): the registry holding their kinds. */
   readonly registry?: Registry;
 }
 
+/**
+ * Registers a vitest `describe` block that checks a learner kind against the Learner contract:
+ * its metadata (rule kind/metadata), the prediction's shape and finiteness (learner/output-shape),
+ * no tensor left after fit + predict + dispose (learner/no-leak), the same predictions from the
+ * same rng (learner/deterministic), and a rejected fit when the abort signal has fired
+ * (learner/abort). A failure names the rule (see {@link rules}).
+ *
+ * Needs an active tfjs backend (rule setup/backend): in the test's setupFiles,
+ * `import '@tensorflow/tfjs-backend-cpu'` and `await tf.setBackend('cpu')`.
+ *
+ * @example
+ * ```ts
+ * import { describeLearnerConformance } from '@regimes/core/testing';
+ * import { hermite } from '@regimes/targets';
+ * describeLearnerConformance('fa', {
+ *   factory: fa,
+ *   options: { width: 16, steps: 40 },
+ *   target: { factory: hermite, options: { d: 6, degree: 2 } },
+ *   n: 64,
+ * });
+ * ```
+ */
 export function describeLearnerConformance(name: string, c: LearnerCase): void {
   const n = c.n ?? 128;
   describe(`Learner conformance: ${name}`, () => {
@@ -200,43 +315,64 @@ export function describeLearnerConformance(name: string, c: LearnerCase): void {
     };
 
     it('has a kind, a description and options that parse with defaults', () => {
-      expect(c.factory.kind).toMatch(/^[a-z][a-z0-9-]*$/);
-      expect(c.factory.description.length).toBeGreaterThan(10);
+      requireBackend();
+      expectKindMetadata(c);
     });
 
     it('fits and predicts (n×k, finite), and fit + predict + dispose leaks no tensor', async () => {
+      requireBackend();
       await expectNoLeak(async () => {
         const { shape, values, predictor, target } = await fitOnce(5);
-        expect(shape).toEqual([32, target.outputDim]);
-        expect(values.every(Number.isFinite)).toBe(true);
-        if (predictor.features) expect(predictor.features.shape[1]).toBe(target.dim);
-        for (const v of Object.values(predictor.diagnostics ?? {})) expect(typeof v).toBe('number');
+        const rule = ruleMessage('learner/output-shape');
+        expect(shape, `${rule}: predict(32×${target.dim})`).toEqual([32, target.outputDim]);
+        expect(values.every(Number.isFinite), `${rule}: finite`).toBe(true);
+        if (predictor.features)
+          expect(predictor.features.shape[1], `${rule}: features are width×d`).toBe(target.dim);
+        for (const v of Object.values(predictor.diagnostics ?? {}))
+          expect(typeof v, `${rule}: diagnostics are numbers`).toBe('number');
         predictor.dispose();
       });
     });
 
     it('is deterministic given its rng', async () => {
+      requireBackend();
       const a = await fitOnce(7);
       const b = await fitOnce(7);
       a.predictor.dispose();
       b.predictor.dispose();
-      expect(a.values).toEqual(b.values);
+      expect(a.values, ruleMessage('learner/deterministic')).toEqual(b.values);
     });
 
     it('rejects when its abort signal has fired', async () => {
+      requireBackend();
       const controller = new AbortController();
       controller.abort();
-      await expectNoLeak(() => expect(fitOnce(1, controller.signal)).rejects.toThrow());
+      let rejected = false;
+      await expectNoLeak(async () => {
+        try {
+          const { predictor } = await fitOnce(1, controller.signal);
+          predictor.dispose();
+        } catch {
+          rejected = true;
+        }
+      });
+      expect(rejected, ruleMessage('learner/abort', 'fit resolved although its signal had fired')).toBe(true);
     });
   });
 }
 
+/** What {@link describeMetricConformance} measures: the metric, a target, and optionally a predictor. */
 export interface MetricCase extends KindCase<MetricFactory> {
   readonly target: KindCase<TargetFactory>;
   /** A predictor to measure; default: the target's own f* scaled by 0.5. */
   readonly predictor?: (target: Target) => Predictor;
 }
 
+/**
+ * Registers a vitest `describe` block that checks a metric kind against the Metric contract
+ * (rules kind/metadata, metric/finite, metric/deterministic) on 256 test points of `c.target`.
+ * Needs an active tfjs backend (rule setup/backend).
+ */
 export function describeMetricConformance(name: string, c: MetricCase): void {
   describe(`Metric conformance: ${name}`, () => {
     const compute = async () => {
@@ -257,19 +393,60 @@ export function describeMetricConformance(name: string, c: MetricCase): void {
     };
 
     it('has a kind, a description and options that parse with defaults', () => {
-      expect(c.factory.kind).toMatch(/^[a-z][a-z0-9-]*$/);
-      expect(c.factory.description.length).toBeGreaterThan(10);
+      requireBackend();
+      expectKindMetadata(c);
     });
 
     it('returns finite numbers and leaks no tensor', async () => {
-      const value = await expectNoLeak(compute);
+      requireBackend();
+      const value = await expectNoLeak(compute, 'metric/finite');
       const values = typeof value === 'number' ? [value] : Object.values(value);
-      expect(values.length).toBeGreaterThan(0);
-      for (const v of values) expect(Number.isFinite(v)).toBe(true);
+      expect(values.length, ruleMessage('metric/finite', 'no value')).toBeGreaterThan(0);
+      for (const v of values) expect(Number.isFinite(v), ruleMessage('metric/finite', String(v))).toBe(true);
     });
 
     it('is deterministic', async () => {
-      expect(await compute()).toEqual(await compute());
+      requireBackend();
+      expect(await compute(), ruleMessage('metric/deterministic')).toEqual(await compute());
+    });
+  });
+}
+
+/**
+ * Registers a vitest `describe` block that checks a plugin's manifest: its fields (rule
+ * manifest/fields), its core range against the running @regimes/core (manifest/core-range), and
+ * that loading it registers at least one kind, none twice (manifest/registers).
+ */
+export function describePluginConformance(name: string, manifest: unknown): void {
+  describe(`Plugin conformance: ${name}`, () => {
+    it('exports a manifest with name, version, core and module', () => {
+      const problems = manifestProblems(manifest);
+      expect(problems, ruleMessage('manifest/fields', problems.join('; '))).toEqual([]);
+    });
+
+    it('declares a core range that includes this @regimes/core', () => {
+      const range = (manifest as PluginManifest | undefined)?.core;
+      const ok =
+        typeof range === 'string' && semver.satisfies(coreVersion, range, { includePrerelease: true });
+      expect(ok, ruleMessage('manifest/core-range', `core '${String(range)}', running ${coreVersion}`)).toBe(
+        true,
+      );
+    });
+
+    it('registers at least one kind, each once', (ctx) => {
+      const range = (manifest as PluginManifest | undefined)?.core;
+      if (manifestProblems(manifest).length || !semver.satisfies(coreVersion, String(range)))
+        return ctx.skip('the manifest fails manifest/fields or manifest/core-range');
+      let kinds = 0;
+      let problem = '';
+      try {
+        const loaded = new Registry().use(manifest as PluginManifest, name);
+        kinds = Object.values(loaded.kinds).reduce((sum, list) => sum + list.length, 0);
+      } catch (error) {
+        problem = (error as Error).message;
+      }
+      expect(problem, ruleMessage('manifest/registers', problem)).toBe('');
+      expect(kinds, ruleMessage('manifest/registers', 'no kind registered')).toBeGreaterThan(0);
     });
   });
 }
