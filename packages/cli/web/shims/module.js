@@ -15,4 +15,7 @@ export function createRequire(from) {
     return found;
   };
 }
-export default { createRequire };
+// Loader hooks (core's plugin loading shares one tfjs-core through them) do not exist in a page:
+// core checks for a function and skips them.
+export const register = undefined;
+export default { createRequire, register };
