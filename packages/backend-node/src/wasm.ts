@@ -5,6 +5,7 @@
  */
 import { defineBackendKind, options } from '@regimes/core';
 import * as tf from '@tensorflow/tfjs-core';
+import { installCholesky } from './cholesky.js';
 import { installSymmetricEigen } from './symmetric-eigen.js';
 import { patchWasmMatMul } from './transposed-matmul.js';
 
@@ -44,6 +45,7 @@ export const wasm = defineBackendKind({
         await tf.ready();
         patchWasmMatMul();
         installSymmetricEigen();
+        installCholesky();
       },
     };
   },
