@@ -185,31 +185,33 @@ static napi_value potrf(napi_env env, napi_callback_info info) {
   return result;
 }
 
-// trsm(transpose, m, c, l, lOffset, b, bOffset): in place, b := L⁻¹b (or L⁻ᵀb when transpose), L the
-// m×m row-major lower-triangular matrix at l, b m×c row-major.
+// trsm(transpose, m, c, l, lOffset, ldl, b, bOffset): in place, b := L⁻¹b (or L⁻ᵀb when transpose),
+// L the m×m lower-triangular matrix at l with row stride ldl ≥ m (a trailing block of a larger
+// factor), b m×c row-major.
 static napi_value trsm(napi_env env, napi_callback_info info) {
-  size_t argc = 7;
-  napi_value args[7];
+  size_t argc = 8;
+  napi_value args[8];
   CHECK(napi_get_cb_info(env, info, &argc, args, NULL, NULL));
   bool transpose;
-  int32_t m, c, lOffset, bOffset;
+  int32_t m, c, lOffset, ldl, bOffset;
   size_t lLength, bLength;
-  if (argc != 7 || napi_get_value_bool(env, args[0], &transpose) != napi_ok ||
+  if (argc != 8 || napi_get_value_bool(env, args[0], &transpose) != napi_ok ||
       napi_get_value_int32(env, args[1], &m) != napi_ok || napi_get_value_int32(env, args[2], &c) != napi_ok ||
-      napi_get_value_int32(env, args[4], &lOffset) != napi_ok || napi_get_value_int32(env, args[6], &bOffset) != napi_ok) {
-    napi_throw_error(env, NULL, "regimes_blas: trsm(transpose, m, c, l, lOffset, b, bOffset)");
+      napi_get_value_int32(env, args[4], &lOffset) != napi_ok || napi_get_value_int32(env, args[5], &ldl) != napi_ok ||
+      napi_get_value_int32(env, args[7], &bOffset) != napi_ok) {
+    napi_throw_error(env, NULL, "regimes_blas: trsm(transpose, m, c, l, lOffset, ldl, b, bOffset)");
     return NULL;
   }
   float* l = floats(env, args[3], &lLength);
-  float* b = floats(env, args[5], &bLength);
-  if (!l || !b || m < 0 || c < 0 || lOffset < 0 || bOffset < 0 || (size_t)lOffset + (size_t)m * m > lLength ||
-      (size_t)bOffset + (size_t)m * c > bLength) {
+  float* b = floats(env, args[6], &bLength);
+  if (!l || !b || m < 0 || c < 0 || lOffset < 0 || bOffset < 0 || ldl < (m > 1 ? m : 1) ||
+      (m > 0 && (size_t)lOffset + (size_t)(m - 1) * ldl + m > lLength) || (size_t)bOffset + (size_t)m * c > bLength) {
     napi_throw_error(env, NULL, "regimes_blas: trsm operands are not Float32Arrays of the stated sizes");
     return NULL;
   }
   if (m > 0 && c > 0)
     cblas_strsm(CblasRowMajor, CblasLeft, CblasLower, transpose ? CblasTrans : CblasNoTrans, CblasNonUnit, m, c, 1.0f,
-                l + lOffset, m, b + bOffset, c);
+                l + lOffset, ldl, b + bOffset, c);
   return NULL;
 }
 #endif

@@ -40,13 +40,17 @@ export interface Blas {
    * triangle is at a; LAPACK spotrf), its upper triangle zeroed. Returns LAPACK's info.
    */
   potrf?(n: number, a: Float32Array, aOffset: number, shift: number): number;
-  /** In place, b := L⁻¹b (L⁻ᵀb when `transpose`), L m×m lower triangular, b m×c (cblas strsm). */
+  /**
+   * In place, b := L⁻¹b (L⁻ᵀb when `transpose`), L m×m lower triangular at lOffset with row stride
+   * ldl ≥ m, b m×c (cblas strsm).
+   */
   trsm?(
     transpose: boolean,
     m: number,
     c: number,
     l: Float32Array,
     lOffset: number,
+    ldl: number,
     b: Float32Array,
     bOffset: number,
   ): void;
@@ -59,9 +63,14 @@ export interface Blas {
 export const INSTALL_BLAS =
   'install a C compiler (Debian/Ubuntu: apt-get install gcc; macOS: xcode-select --install), and for LAPACK OpenBLAS (apt-get install libopenblas-dev; Fedora: dnf install openblas-devel; macOS: brew install openblas), then build it: npm run build:native';
 
+/**
+ * The addon at native/build/Release, or at REGIMES_NATIVE_ADDON where set (e.g. one built with
+ * REGIMES_NO_OPENBLAS=1, to measure a machine without OpenBLAS on one with it).
+ */
 export function loadBlas(): { blas?: Blas; reason?: string } {
+  const path = process.env.REGIMES_NATIVE_ADDON || '../native/build/Release/regimes_blas.node';
   try {
-    return { blas: createRequire(import.meta.url)('../native/build/Release/regimes_blas.node') as Blas };
+    return { blas: createRequire(import.meta.url)(path) as Blas };
   } catch (error) {
     const missing = (error as NodeJS.ErrnoException).code === 'MODULE_NOT_FOUND';
     return {

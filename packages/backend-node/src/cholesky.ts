@@ -41,16 +41,19 @@ export function installCholesky(blas?: Blas): void {
     backendName: 'wasm',
     kernelFunc: (args) => {
       const { l, b } = args.inputs as unknown as { l: TensorInfo; b: TensorInfo };
-      const { transpose } = args.attrs as unknown as { transpose: boolean };
+      const { transpose, start = 0 } = args.attrs as unknown as { transpose: boolean; start?: number };
       const be = args.backend as unknown as WasmBackendLike;
       const [m, c] = b.shape as [number, number];
-      if (l.shape[0] !== m || l.shape[1] !== m || b.shape.length !== 2)
-        throw new RangeError(`${TriangularSolveKernel}: L is [${l.shape}] and b [${b.shape}]`);
+      const size = l.shape[0]!;
+      if (l.shape[1] !== size || size - start !== m || b.shape.length !== 2)
+        throw new RangeError(
+          `${TriangularSolveKernel}: L is [${l.shape}], start ${start}, and b [${b.shape}]`,
+        );
       const out = be.makeOutput([m, c], 'float32');
       // views taken after makeOutput: a growing heap would detach earlier ones
       const ov = be.typedArrayFromHeap(out);
       ov.set(be.typedArrayFromHeap(b));
-      trsm(transpose, m, c, be.typedArrayFromHeap(l), 0, ov, 0);
+      trsm(transpose, m, c, be.typedArrayFromHeap(l), start * size + start, size, ov, 0);
       return out;
     },
   });

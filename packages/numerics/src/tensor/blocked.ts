@@ -21,8 +21,9 @@ import { cholesky } from '../host/linalg.js';
  */
 export const CholeskyKernel = 'RegimesCholesky';
 /**
- * The kernel of a triangular solve: inputs `l` (m×m lower triangular) and `b` (m×c), attribute
- * `transpose`; output L⁻¹b, or L⁻ᵀb when `transpose` (m×c).
+ * The kernel of a triangular solve: inputs `l` (lower triangular) and `b`, attributes `transpose`
+ * and `start` (0 if absent); with L' = l[start:, start:] (m×m, read in place) and b m×c, output
+ * L'⁻¹b, or L'⁻ᵀb when `transpose` (m×c).
  */
 export const TriangularSolveKernel = 'RegimesTriangularSolve';
 
@@ -97,8 +98,10 @@ async function factorDense(
   return undefined;
 }
 
-function triangularSolve(l: tf.Tensor2D, b: tf.Tensor2D, transpose: boolean): tf.Tensor2D {
-  return tf.engine().runKernel(TriangularSolveKernel, { l, b }, { transpose }) as unknown as tf.Tensor2D;
+function triangularSolve(l: tf.Tensor2D, b: tf.Tensor2D, transpose: boolean, start = 0): tf.Tensor2D {
+  return tf
+    .engine()
+    .runKernel(TriangularSolveKernel, { l, b }, { transpose, start }) as unknown as tf.Tensor2D;
 }
 
 /** A symmetric matrix given by its column panels: rows start..m−1 of columns start..start+size−1. */
@@ -284,9 +287,8 @@ export async function inverseDiagonal(f: PanelFactor): Promise<Float64Array> {
     for (let s = 0; s < f.m; s += 256) {
       const size = Math.min(256, f.m - s);
       const norms = tf.tidy(() => {
-        const tail = tf.slice(dense, [s, s], [f.m - s, f.m - s]);
         const identity = tf.concat([tf.eye(size), tf.zeros([f.m - s - size, size])], 0) as tf.Tensor2D;
-        return tf.sum(tf.square(triangularSolve(tail, identity, false)), 0);
+        return tf.sum(tf.square(triangularSolve(dense, identity, false, s)), 0);
       });
       const values = await norms.data();
       norms.dispose();
