@@ -2,7 +2,8 @@
 // packed-panel scheme (blocks of B packed kc×16, of A packed 6×kc, a 6×16 register micro-kernel),
 // AVX2/FMA on x86-64 CPUs that have them (checked at run time), a portable C micro-kernel
 // elsewhere, and the rows of C split over POSIX threads (one per online core by default;
-// REGIMES_GEMM_THREADS overrides).
+// REGIMES_GEMM_THREADS, else OPENBLAS_NUM_THREADS or OMP_NUM_THREADS, overrides — so a sweep's
+// per-worker thread count applies to it as to OpenBLAS).
 #include "gemm.h"
 
 #include <pthread.h>
@@ -196,8 +197,12 @@ static void* run_job(void* arg) {
 }
 
 int regimes_gemm_threads(void) {
-  const char* env = getenv("REGIMES_GEMM_THREADS");
-  int t = env ? atoi(env) : 0;
+  const char* names[] = {"REGIMES_GEMM_THREADS", "OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS"};
+  int t = 0;
+  for (int i = 0; i < 3 && t <= 0; i++) {
+    const char* env = getenv(names[i]);
+    t = env ? atoi(env) : 0;
+  }
   if (t <= 0) t = (int)sysconf(_SC_NPROCESSORS_ONLN);
   if (t < 1) t = 1;
   if (t > 64) t = 64;
