@@ -12,6 +12,7 @@ export { type Blas, INSTALL_BLAS, loadBlas } from './blas.js';
 export { installCholesky } from './cholesky.js';
 export { installSymmetricEigen } from './symmetric-eigen.js';
 export { patchWasmMatMul } from './transposed-matmul.js';
+export { patchWasmSlice } from './wasm-slice.js';
 export { wasm } from './wasm.js';
 
 export const plugin = definePlugin({

@@ -13,6 +13,7 @@ import { loadBlas } from './blas.js';
 import { installCholesky } from './cholesky.js';
 import { installSymmetricEigen } from './symmetric-eigen.js';
 import { patchWasmMatMul } from './transposed-matmul.js';
+import { patchWasmSlice } from './wasm-slice.js';
 
 export const native = defineBackendKind({
   kind: 'native',
@@ -40,6 +41,7 @@ export const native = defineBackendKind({
         tf.env().set('PROD', true);
         if (!(await tf.setBackend('wasm'))) throw new Error('tfjs could not initialise the wasm backend');
         await tf.ready();
+        patchWasmSlice();
         patchWasmMatMul(blas);
         installSymmetricEigen(blas);
         installCholesky(blas);

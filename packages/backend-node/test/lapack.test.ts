@@ -187,3 +187,68 @@ describe.skipIf(!blas?.potrf)('Cholesky and triangular solves on LAPACK (native 
     }
   });
 });
+
+describe('wasm Slice from a heap view (wasm-slice.ts)', () => {
+  it('matches the cpu backend on ranks 1–4, int32 and empty slices, without leaks', async () => {
+    const rng = Rng.fromSeed(9);
+    const shapes: [number[], number[], number[]][] = [
+      [[10], [3], [5]],
+      [
+        [7, 9],
+        [2, 3],
+        [4, 5],
+      ],
+      [
+        [7, 9],
+        [0, 0],
+        [7, 9],
+      ],
+      [
+        [7, 9],
+        [6, 0],
+        [1, 9],
+      ],
+      [
+        [4, 5, 6],
+        [1, 2, 3],
+        [2, 3, 2],
+      ],
+      [
+        [3, 4, 5, 6],
+        [1, 0, 2, 1],
+        [2, 4, 2, 5],
+      ],
+      [
+        [5, 5],
+        [2, 2],
+        [0, 3],
+      ],
+    ];
+    const cases = shapes.map(([shape, begin, size]) => ({
+      values: rng.normal(shape.reduce((a, b) => a * b, 1)),
+      shape,
+      begin,
+      size,
+    }));
+    const run = () =>
+      cases.flatMap(({ values, shape, begin, size }) => {
+        const slices = tf.tidy(() => {
+          const x = tf.tensor(values, shape);
+          return [tf.slice(x, begin, size), tf.slice(tf.cast(tf.mul(x, 100), 'int32'), begin, size)];
+        });
+        const out = slices.map((t) => t.arraySync());
+        tf.dispose(slices);
+        return out;
+      });
+    await tf.setBackend('cpu');
+    const want = run();
+    await wasm.create({}).activate();
+    try {
+      await expectNoLeak(async () => {
+        expect(run()).toEqual(want);
+      });
+    } finally {
+      await tf.setBackend('cpu');
+    }
+  });
+});
