@@ -181,21 +181,27 @@ for (const n of sizes) {
 }
 {
   const [n, d, width] = quick ? [2048, 64, 1024] : [8192, 64, 4096];
-  cases.push({
-    name: `RF fit N=${width} n=${n} d=${d}`,
-    kind: 'rf-fit',
-    n,
-    d,
-    width,
-    run: async () => {
-      const x = normal(n, d, 6);
-      const y = normal(n, 1, 7);
-      const learner = randomFeatures.create(randomFeatures.options.parse({ width }));
-      const t = await bestOf(1, async () => (await learner.fit({ x, y }, context(8))).dispose());
-      tf.dispose([x, y]);
-      return t;
-    },
-  });
+  // the learner's default (λ by gcv over 10 values, all diagnostics), and one fixed λ — numpy's side
+  // is one solve at the fixed λ in both
+  for (const [label, options] of [
+    ['', {}],
+    [' (λ fixed)', { ridge: 1e-3 }],
+  ])
+    cases.push({
+      name: `RF fit N=${width} n=${n} d=${d}${label}`,
+      kind: 'rf-fit',
+      n,
+      d,
+      width,
+      run: async () => {
+        const x = normal(n, d, 6);
+        const y = normal(n, 1, 7);
+        const learner = randomFeatures.create(randomFeatures.options.parse({ width, ...options }));
+        const t = await bestOf(1, async () => (await learner.fit({ x, y }, context(8))).dispose());
+        tf.dispose([x, y]);
+        return t;
+      },
+    });
 }
 
 {

@@ -30,7 +30,8 @@ static float* floats(napi_env env, napi_value value, size_t* length) {
   size_t offset;
   if (napi_get_typedarray_info(env, value, &type, length, &data, &buffer, &offset) != napi_ok) return NULL;
   if (type != napi_float32_array) return NULL;
-  return (float*)data;
+  static float empty[1];
+  return *length == 0 ? empty : (float*)data;  // an empty array may have no data pointer
 }
 
 static napi_value sgemm(napi_env env, napi_callback_info info) {
@@ -58,6 +59,11 @@ static napi_value sgemm(napi_env env, napi_callback_info info) {
   if (!a || !b || !out || m < 0 || n < 0 || k < 0 || (size_t)aOffset + (size_t)m * k > aLength ||
       (size_t)bOffset + (size_t)k * n > bLength || (size_t)outOffset + (size_t)m * n > outLength) {
     napi_throw_error(env, NULL, "regimes_blas: sgemm operands are not Float32Arrays of the stated sizes");
+    return NULL;
+  }
+  if (m == 0 || n == 0) return NULL;
+  if (k == 0) {  // an empty sum (BLAS would reject its leading dimension of 0)
+    memset(out + outOffset, 0, sizeof(float) * (size_t)m * n);
     return NULL;
   }
 #ifdef REGIMES_OPENBLAS

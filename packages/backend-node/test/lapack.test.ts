@@ -93,6 +93,8 @@ describe('build-native script', () => {
       // sizes across the 6×16 tile, the 96-row and 256-deep blocks, and the threshold for threads
       for (const [m, n, k] of [
         [1, 1, 1],
+        [0, 5, 3],
+        [5, 4, 0],
         [7, 19, 5],
         [37, 53, 300],
         [101, 35, 517],
