@@ -1,7 +1,10 @@
 #!/usr/bin/env node
 // `npm run bench`: regimes' computations beside the same ones in numpy (float32) in one run.
 // Prints a table and writes bench-results/bench.json. Speed goals live here, never in unit tests.
-//   npm run bench [-- --quick] [-- --backend wasm] [-- --only 'ntk ridge']  (cases whose name contains it)
+//   npm run bench [-- --quick] [-- --backend wasm] [-- --only 'ntk ridge|GEMM']  (cases whose name contains one of them)
+//   [-- --no-sweep]  (skip the sweep through the CLI)
+//   [-- --without-openblas]  (native on its own SGEMM: the addon rebuilt with REGIMES_NO_OPENBLAS=1 into
+//   bench-results/, as on a machine without OpenBLAS)
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir, totalmem } from 'node:os';
@@ -28,7 +31,19 @@ const args = process.argv.slice(2);
 const quick = args.includes('--quick');
 const backendName = args.includes('--backend') ? args[args.indexOf('--backend') + 1] : undefined;
 const only = args.includes('--only') ? args[args.indexOf('--only') + 1] : undefined;
+const noSweep = args.includes('--no-sweep');
 const silent = { debug() {}, info() {}, warn() {} };
+
+if (args.includes('--without-openblas')) {
+  const addon = join(here, '..', 'bench-results', 'without-openblas', 'regimes_blas.node');
+  const built = spawnSync(
+    process.execPath,
+    [join(here, '..', 'packages', 'backend-node', 'scripts', 'build-native.mjs')],
+    { env: { ...process.env, REGIMES_NO_OPENBLAS: '1', REGIMES_NATIVE_OUT: addon }, encoding: 'utf8' },
+  );
+  process.stderr.write(built.stdout);
+  process.env.REGIMES_NATIVE_ADDON = addon; // for this process and the sweep's
+}
 
 const registry = createRegistry();
 const { kind: backend } = await activateBackend(registry, backendName);
@@ -167,21 +182,27 @@ for (const n of sizes) {
 }
 {
   const [n, d, width] = quick ? [2048, 64, 1024] : [8192, 64, 4096];
-  cases.push({
-    name: `RF fit N=${width} n=${n} d=${d}`,
-    kind: 'rf-fit',
-    n,
-    d,
-    width,
-    run: async () => {
-      const x = normal(n, d, 6);
-      const y = normal(n, 1, 7);
-      const learner = randomFeatures.create(randomFeatures.options.parse({ width }));
-      const t = await bestOf(1, async () => (await learner.fit({ x, y }, context(8))).dispose());
-      tf.dispose([x, y]);
-      return t;
-    },
-  });
+  // the learner's default (λ by gcv over 10 values, all diagnostics), and one fixed λ — numpy's side
+  // is one solve at the fixed λ in both
+  for (const [label, options] of [
+    ['', {}],
+    [' (λ fixed)', { ridge: 1e-3 }],
+  ])
+    cases.push({
+      name: `RF fit N=${width} n=${n} d=${d}${label}`,
+      kind: 'rf-fit',
+      n,
+      d,
+      width,
+      run: async () => {
+        const x = normal(n, d, 6);
+        const y = normal(n, 1, 7);
+        const learner = randomFeatures.create(randomFeatures.options.parse({ width, ...options }));
+        const t = await bestOf(1, async () => (await learner.fit({ x, y }, context(8))).dispose());
+        tf.dispose([x, y]);
+        return t;
+      },
+    });
 }
 
 {
@@ -229,7 +250,12 @@ for (const n of sizes) {
 
 cases.push(...deepKernelCases({ quick, backend }));
 
-if (only) cases.splice(0, cases.length, ...cases.filter((c) => c.name.includes(only)));
+if (only)
+  cases.splice(
+    0,
+    cases.length,
+    ...cases.filter((c) => only.split('|').some((part) => c.name.includes(part))),
+  );
 const ours = {};
 for (const c of cases) {
   process.stderr.write(`${c.name} ... `);
@@ -276,7 +302,7 @@ const sweeps = [];
 const work = mkdtempSync(join(tmpdir(), 'regimes-bench-'));
 writeFileSync(join(work, 'sweep.yaml'), sweepSpec);
 const cliBin = join(here, '..', 'packages', 'cli', 'bin', 'regimes.js');
-for (const b of [...new Set([backend, 'wasm'])]) {
+for (const b of noSweep ? [] : [...new Set([backend, 'wasm'])]) {
   const perJobs = {};
   for (const jobs of [1, 2]) {
     process.stderr.write(`sweep of ${sweepCells} cells on ${b} with --jobs ${jobs} ... `);

@@ -1,14 +1,21 @@
-// A minimal N-API addon over the system's OpenBLAS (CBLAS, and the LAPACK it exports).
+// A minimal N-API addon for the `native` backend: matrix products on the system's OpenBLAS (CBLAS,
+// and the LAPACK it exports) when built with REGIMES_OPENBLAS, else on regimes' own SGEMM (gemm.c).
+// The LAPACK entry points (syevd, potrf, trsm) exist only in the OpenBLAS build.
 // sgemm(transA, transB, m, n, k, a, aOffset, b, bOffset, out, outOffset): out = op(A)·op(B),
 // op(A) m×k and op(B) k×n, all Float32Array views; offsets in elements (batched products).
 // syevd(double, n, a, aOffset, values, valuesOffset, vectors, vectorsOffset): eigen-decomposition of
 // the symmetric n×n row-major float32 matrix whose lower triangle (diagonal included) is at a;
 // eigenvalues in descending order, eigenvectors as the columns of the row-major n×n `vectors`.
 // LAPACK's divide and conquer (ssyevd_, or dsyevd_ on a float64 copy when `double` is true).
-#include <cblas.h>
 #include <node_api.h>
+#include "gemm.h"
+#ifdef REGIMES_OPENBLAS
+#include <cblas.h>
+#endif
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #define CHECK(call)                                                     \
   if ((call) != napi_ok) {                                              \
@@ -23,7 +30,8 @@ static float* floats(napi_env env, napi_value value, size_t* length) {
   size_t offset;
   if (napi_get_typedarray_info(env, value, &type, length, &data, &buffer, &offset) != napi_ok) return NULL;
   if (type != napi_float32_array) return NULL;
-  return (float*)data;
+  static float empty[1];
+  return *length == 0 ? empty : (float*)data;  // an empty array may have no data pointer
 }
 
 static napi_value sgemm(napi_env env, napi_callback_info info) {
@@ -53,11 +61,22 @@ static napi_value sgemm(napi_env env, napi_callback_info info) {
     napi_throw_error(env, NULL, "regimes_blas: sgemm operands are not Float32Arrays of the stated sizes");
     return NULL;
   }
+  if (m == 0 || n == 0) return NULL;
+  if (k == 0) {  // an empty sum (BLAS would reject its leading dimension of 0)
+    memset(out + outOffset, 0, sizeof(float) * (size_t)m * n);
+    return NULL;
+  }
+#ifdef REGIMES_OPENBLAS
   cblas_sgemm(CblasRowMajor, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans, m, n, k, 1.0f,
               a + aOffset, transA ? m : k, b + bOffset, transB ? k : n, 0.0f, out + outOffset, n);
+#else
+  if (regimes_sgemm(transA, transB, m, n, k, a + aOffset, b + bOffset, out + outOffset) != 0)
+    napi_throw_error(env, NULL, "regimes_blas: sgemm could not allocate its packing buffers");
+#endif
   return NULL;
 }
 
+#ifdef REGIMES_OPENBLAS
 // LAPACK's Fortran symbols (exported by libopenblas); the trailing lengths of the character arguments
 // are the gfortran calling convention.
 extern void ssyevd_(const char* jobz, const char* uplo, const int* n, float* a, const int* lda, float* w,
@@ -138,28 +157,114 @@ static napi_value syevd(napi_env env, napi_callback_info info) {
   return result;
 }
 
+extern void spotrf_(const char* uplo, const int* n, float* a, const int* lda, int* info, size_t);
+
+// potrf(n, a, aOffset, shift): in place, the Cholesky factor L (A + shift·I = LLᵀ) of the symmetric
+// n×n row-major float32 matrix whose lower triangle is at a; the strict upper triangle is zeroed.
+// Returns LAPACK's info (0: success; k > 0: the leading k×k minor is not positive definite, and a
+// holds a partial factorization).
+static napi_value potrf(napi_env env, napi_callback_info info) {
+  size_t argc = 4;
+  napi_value args[4];
+  CHECK(napi_get_cb_info(env, info, &argc, args, NULL, NULL));
+  int32_t n, offset;
+  double shift;
+  size_t length;
+  if (argc != 4 || napi_get_value_int32(env, args[0], &n) != napi_ok ||
+      napi_get_value_int32(env, args[2], &offset) != napi_ok || napi_get_value_double(env, args[3], &shift) != napi_ok) {
+    napi_throw_error(env, NULL, "regimes_blas: potrf(n, a, aOffset, shift)");
+    return NULL;
+  }
+  float* a = floats(env, args[1], &length);
+  if (!a || n < 1 || offset < 0 || (size_t)offset + (size_t)n * n > length) {
+    napi_throw_error(env, NULL, "regimes_blas: potrf operand is not a Float32Array of the stated size");
+    return NULL;
+  }
+  a += offset;
+  for (size_t i = 0; i < (size_t)n; i++) a[i * n + i] += (float)shift;
+  int status = 0;
+  spotrf_("U", &n, a, &n, &status, 1);  // row-major lower = column-major upper
+  if (status == 0)
+    for (size_t i = 0; i < (size_t)n; i++) memset(a + i * n + i + 1, 0, sizeof(float) * (n - 1 - i));
+  napi_value result;
+  napi_create_int32(env, status, &result);
+  return result;
+}
+
+// trsm(transpose, m, c, l, lOffset, ldl, b, bOffset): in place, b := L⁻¹b (or L⁻ᵀb when transpose),
+// L the m×m lower-triangular matrix at l with row stride ldl ≥ m (a trailing block of a larger
+// factor), b m×c row-major.
+static napi_value trsm(napi_env env, napi_callback_info info) {
+  size_t argc = 8;
+  napi_value args[8];
+  CHECK(napi_get_cb_info(env, info, &argc, args, NULL, NULL));
+  bool transpose;
+  int32_t m, c, lOffset, ldl, bOffset;
+  size_t lLength, bLength;
+  if (argc != 8 || napi_get_value_bool(env, args[0], &transpose) != napi_ok ||
+      napi_get_value_int32(env, args[1], &m) != napi_ok || napi_get_value_int32(env, args[2], &c) != napi_ok ||
+      napi_get_value_int32(env, args[4], &lOffset) != napi_ok || napi_get_value_int32(env, args[5], &ldl) != napi_ok ||
+      napi_get_value_int32(env, args[7], &bOffset) != napi_ok) {
+    napi_throw_error(env, NULL, "regimes_blas: trsm(transpose, m, c, l, lOffset, ldl, b, bOffset)");
+    return NULL;
+  }
+  float* l = floats(env, args[3], &lLength);
+  float* b = floats(env, args[6], &bLength);
+  if (!l || !b || m < 0 || c < 0 || lOffset < 0 || bOffset < 0 || ldl < (m > 1 ? m : 1) ||
+      (m > 0 && (size_t)lOffset + (size_t)(m - 1) * ldl + m > lLength) || (size_t)bOffset + (size_t)m * c > bLength) {
+    napi_throw_error(env, NULL, "regimes_blas: trsm operands are not Float32Arrays of the stated sizes");
+    return NULL;
+  }
+  if (m > 0 && c > 0)
+    cblas_strsm(CblasRowMajor, CblasLeft, CblasLower, transpose ? CblasTrans : CblasNoTrans, CblasNonUnit, m, c, 1.0f,
+                l + lOffset, ldl, b + bOffset, c);
+  return NULL;
+}
+#endif
+
 static napi_value threads(napi_env env, napi_callback_info info) {
   (void)info;
   napi_value result;
+#ifdef REGIMES_OPENBLAS
   napi_create_int32(env, openblas_get_num_threads(), &result);
+#else
+  napi_create_int32(env, regimes_gemm_threads(), &result);
+#endif
   return result;
 }
 
 static napi_value config(napi_env env, napi_callback_info info) {
   (void)info;
   napi_value result;
+#ifdef REGIMES_OPENBLAS
   napi_create_string_utf8(env, openblas_get_config(), NAPI_AUTO_LENGTH, &result);
+#else
+  char text[96];
+  snprintf(text, sizeof text, "regimes SGEMM (%s kernel)", regimes_gemm_kernel());
+  napi_create_string_utf8(env, text, NAPI_AUTO_LENGTH, &result);
+#endif
   return result;
 }
 
 static napi_value init(napi_env env, napi_value exports) {
+  napi_value openblas;
+#ifdef REGIMES_OPENBLAS
+  napi_get_boolean(env, true, &openblas);
+#else
+  napi_get_boolean(env, false, &openblas);
+#endif
   napi_property_descriptor properties[] = {
       {"sgemm", NULL, sgemm, NULL, NULL, NULL, napi_default, NULL},
       {"threads", NULL, threads, NULL, NULL, NULL, napi_default, NULL},
       {"config", NULL, config, NULL, NULL, NULL, napi_default, NULL},
+      {"openblas", NULL, NULL, NULL, NULL, openblas, napi_enumerable, NULL},
+#ifdef REGIMES_OPENBLAS
       {"syevd", NULL, syevd, NULL, NULL, NULL, napi_default, NULL},
+      {"potrf", NULL, potrf, NULL, NULL, NULL, napi_default, NULL},
+      {"trsm", NULL, trsm, NULL, NULL, NULL, napi_default, NULL},
+#endif
   };
-  napi_define_properties(env, exports, 4, properties);
+  napi_define_properties(env, exports, sizeof properties / sizeof properties[0], properties);
   return exports;
 }
 

@@ -1,4 +1,8 @@
-/** The optional OpenBLAS addon (native/blas.c), built at install time when OpenBLAS is present. */
+/**
+ * The addon of the `native` backend (native/blas.c, gemm.c), built at install time wherever a C
+ * compiler exists: on the system OpenBLAS when present (products and LAPACK), else on regimes' own
+ * packed SGEMM (products only: the LAPACK entry points are absent).
+ */
 import { createRequire } from 'node:module';
 
 export interface Blas {
@@ -21,7 +25,7 @@ export interface Blas {
    * dsyevd on a float64 copy when `double`, else ssyevd): values descending, eigenvectors as the
    * columns of `vectors`. Returns LAPACK's info (0: success; −1000: out of memory).
    */
-  syevd(
+  syevd?(
     double: boolean,
     n: number,
     a: Float32Array,
@@ -31,22 +35,48 @@ export interface Blas {
     vectors: Float32Array,
     vectorsOffset: number,
   ): number;
+  /**
+   * In place, the Cholesky factor L of A + shift·I (A the symmetric n×n row-major matrix whose lower
+   * triangle is at a; LAPACK spotrf), its upper triangle zeroed. Returns LAPACK's info.
+   */
+  potrf?(n: number, a: Float32Array, aOffset: number, shift: number): number;
+  /**
+   * In place, b := L⁻¹b (L⁻ᵀb when `transpose`), L m×m lower triangular at lOffset with row stride
+   * ldl ≥ m, b m×c (cblas strsm).
+   */
+  trsm?(
+    transpose: boolean,
+    m: number,
+    c: number,
+    l: Float32Array,
+    lOffset: number,
+    ldl: number,
+    b: Float32Array,
+    bOffset: number,
+  ): void;
+  /** Whether products and LAPACK run on the system OpenBLAS (else on regimes' own SGEMM). */
+  readonly openblas: boolean;
   threads(): number;
   config(): string;
 }
 
 export const INSTALL_BLAS =
-  'install OpenBLAS (Debian/Ubuntu: apt-get install libopenblas-dev; Fedora: dnf install openblas-devel; macOS: brew install openblas) and rebuild: npm run build:native';
+  'install a C compiler (Debian/Ubuntu: apt-get install gcc; macOS: xcode-select --install), and for LAPACK OpenBLAS (apt-get install libopenblas-dev; Fedora: dnf install openblas-devel; macOS: brew install openblas), then build it: npm run build:native';
 
+/**
+ * The addon at native/build/Release, or at REGIMES_NATIVE_ADDON where set (e.g. one built with
+ * REGIMES_NO_OPENBLAS=1, to measure a machine without OpenBLAS on one with it).
+ */
 export function loadBlas(): { blas?: Blas; reason?: string } {
+  const path = process.env.REGIMES_NATIVE_ADDON || '../native/build/Release/regimes_blas.node';
   try {
-    return { blas: createRequire(import.meta.url)('../native/build/Release/regimes_blas.node') as Blas };
+    return { blas: createRequire(import.meta.url)(path) as Blas };
   } catch (error) {
     const missing = (error as NodeJS.ErrnoException).code === 'MODULE_NOT_FOUND';
     return {
       reason: missing
-        ? `the BLAS addon is not built: ${INSTALL_BLAS}`
-        : `the BLAS addon did not load (${(error as Error).message}); ${INSTALL_BLAS}`,
+        ? `the native addon is not built: ${INSTALL_BLAS}`
+        : `the native addon did not load (${(error as Error).message}); ${INSTALL_BLAS}`,
     };
   }
 }

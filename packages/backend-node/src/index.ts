@@ -9,8 +9,10 @@ export { cpu } from './cpu.js';
 export { native } from './native.js';
 export { tensorflowCpu, tensorflowCuda } from './tensorflow.js';
 export { type Blas, INSTALL_BLAS, loadBlas } from './blas.js';
+export { installCholesky } from './cholesky.js';
 export { installSymmetricEigen } from './symmetric-eigen.js';
 export { patchWasmMatMul } from './transposed-matmul.js';
+export { patchWasmSlice } from './wasm-slice.js';
 export { wasm } from './wasm.js';
 
 export const plugin = definePlugin({
@@ -18,7 +20,7 @@ export const plugin = definePlugin({
   version: packageVersion(import.meta.url),
   core: '^0.1.0',
   description:
-    'tfjs backends for Node: cuda and tensorflow (optional installs), native (OpenBLAS), wasm, cpu',
+    'tfjs backends for Node: cuda and tensorflow (optional installs), native (OpenBLAS or its own SGEMM), wasm, cpu',
   module: new ContainerModule(({ bind }) => {
     for (const factory of [tensorflowCuda, native, tensorflowCpu, wasm, cpu])
       bind(BackendFactory).toConstantValue(factory);

@@ -1,21 +1,24 @@
 /**
- * `native`: the wasm backend's kernels with matrix products (BatchMatMul) on the system's
- * OpenBLAS through a small N-API addon (native/blas.c) that reads and writes the WebAssembly heap
- * in place. OpenBLAS uses every core for one product — the work of kernel ridge and of training —
- * while the rest stays on wasm's SIMD kernels. The addon is built at install time when OpenBLAS is
- * present; without it the probe says what to install, and choosing `native` is an error, never a
- * fallback.
+ * `native`: the wasm backend's kernels with matrix products (BatchMatMul) on all cores through a
+ * small N-API addon (native/blas.c) that reads and writes the WebAssembly heap in place — on the
+ * system's OpenBLAS where it is installed (then Cholesky, triangular solves and the symmetric eigen
+ * solver run on its LAPACK too), else on regimes' own packed SGEMM (native/gemm.c: AVX2/FMA
+ * micro-kernels where the CPU has them, threads over cores). The addon is built at install time
+ * wherever a C compiler exists; without it the probe says what to install, and choosing `native` is
+ * an error, never a fallback.
  */
 import { defineBackendKind, options } from '@regimes/core';
 import * as tf from '@tensorflow/tfjs-core';
 import { loadBlas } from './blas.js';
+import { installCholesky } from './cholesky.js';
 import { installSymmetricEigen } from './symmetric-eigen.js';
 import { patchWasmMatMul } from './transposed-matmul.js';
+import { patchWasmSlice } from './wasm-slice.js';
 
 export const native = defineBackendKind({
   kind: 'native',
   description:
-    'wasm kernels with matrix products on the system OpenBLAS (N-API addon, all cores); built when OpenBLAS is installed',
+    'wasm kernels with matrix products on all cores (N-API addon built at install where a C compiler exists): system OpenBLAS with LAPACK when installed, else its own AVX2/FMA SGEMM',
   priority: 20,
   options: options({}),
   create() {
@@ -38,8 +41,10 @@ export const native = defineBackendKind({
         tf.env().set('PROD', true);
         if (!(await tf.setBackend('wasm'))) throw new Error('tfjs could not initialise the wasm backend');
         await tf.ready();
+        patchWasmSlice();
         patchWasmMatMul(blas);
         installSymmetricEigen(blas);
+        installCholesky(blas);
       },
     };
   },

@@ -12,11 +12,15 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { Blas } from './blas.js';
 import type { TensorInfo, WasmBackendLike } from './wasm-internals.js';
 
-/** Register the kernel on `wasm` when `blas` is given (native kind), remove it otherwise (wasm kind). */
+/**
+ * Register the kernel on `wasm` when `blas` has LAPACK (native kind on OpenBLAS), remove it otherwise
+ * (wasm kind, or native on regimes' own SGEMM).
+ */
 export function installSymmetricEigen(blas?: Blas): void {
   const registered = tf.getKernel(SymmetricEigenKernel, 'wasm') !== undefined;
   if (registered) tf.unregisterKernel(SymmetricEigenKernel, 'wasm');
-  if (!blas) return;
+  const syevd = blas?.syevd?.bind(blas);
+  if (!syevd) return;
   tf.registerKernel({
     kernelName: SymmetricEigenKernel,
     backendName: 'wasm',
@@ -27,7 +31,7 @@ export function installSymmetricEigen(blas?: Blas): void {
       const values = be.makeOutput([m], 'float32');
       const vectors = be.makeOutput([m, m], 'float32');
       // views taken after makeOutput: a growing heap would detach earlier ones
-      const status = blas.syevd(
+      const status = syevd(
         true,
         m,
         be.typedArrayFromHeap(x),

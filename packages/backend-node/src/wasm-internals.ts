@@ -9,6 +9,7 @@ export interface TensorInfo {
 
 export interface WasmBackendLike {
   disposeData(dataId: object): void;
+  incRef(dataId: object): void;
   makeOutput(shape: number[], dtype: tf.DataType): TensorInfo;
   typedArrayFromHeap(t: TensorInfo): Float32Array;
 }

@@ -5,8 +5,10 @@
  */
 import { defineBackendKind, options } from '@regimes/core';
 import * as tf from '@tensorflow/tfjs-core';
+import { installCholesky } from './cholesky.js';
 import { installSymmetricEigen } from './symmetric-eigen.js';
 import { patchWasmMatMul } from './transposed-matmul.js';
+import { patchWasmSlice } from './wasm-slice.js';
 
 async function loadWasm(): Promise<string> {
   const wasm = await import('@tensorflow/tfjs-backend-wasm');
@@ -42,8 +44,10 @@ export const wasm = defineBackendKind({
         tf.env().set('PROD', true);
         if (!(await tf.setBackend('wasm'))) throw new Error('tfjs could not initialise the wasm backend');
         await tf.ready();
+        patchWasmSlice();
         patchWasmMatMul();
         installSymmetricEigen();
+        installCholesky();
       },
     };
   },

@@ -4,12 +4,42 @@
  * kernel is built in panels and never held whole beside its factor), triangular solves, and
  * the diagonal of the inverse. The b×b diagonal blocks are factored and inverted on the host in
  * float64; everything of size m — the panel updates and solves — is matMul on the backend.
+ * A backend with LAPACK registers `CholeskyKernel` and `TriangularSolveKernel` (the `native`
+ * backend on OpenBLAS: spotrf, strsm); then the panels are assembled into one m×m matrix and
+ * factored whole in place (one copy, as the panel factor), and the solves are strsm.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { NumericalError } from '../errors.js';
 import { cholesky } from '../host/linalg.js';
 
-/** The lower-triangular factor L of A = LLᵀ, by column panels of width `block`. */
+/**
+ * The kernel a backend may register for a dense Cholesky factorization: input `x`, an m×m float32
+ * matrix of which the lower triangle is read and which the kernel OVERWRITES (the caller owns it and
+ * uses only the outputs), attribute `shift` (added to the diagonal); outputs [L (m×m, lower
+ * triangular, upper triangle zero, sharing x's storage), info (1 value: 0 success, k > 0 the leading
+ * k×k minor is not positive definite)].
+ */
+export const CholeskyKernel = 'RegimesCholesky';
+/**
+ * The kernel of a triangular solve: inputs `l` (lower triangular) and `b`, attributes `transpose`
+ * and `start` (0 if absent); with L' = l[start:, start:] (m×m, read in place) and b m×c, output
+ * L'⁻¹b, or L'⁻ᵀb when `transpose` (m×c).
+ */
+export const TriangularSolveKernel = 'RegimesTriangularSolve';
+
+/** Whether the active backend factors and solves by LAPACK kernels (`choleskyPanels` then goes dense). */
+export function denseCholeskyAvailable(): boolean {
+  const backend = tf.getBackend();
+  return (
+    tf.getKernel(CholeskyKernel, backend) !== undefined &&
+    tf.getKernel(TriangularSolveKernel, backend) !== undefined
+  );
+}
+
+/**
+ * The lower-triangular factor L of A = LLᵀ, by column panels of width `block` — or whole (`dense`,
+ * with one panel and no diagonal inverses) where the backend has the LAPACK kernels.
+ */
 export interface PanelFactor {
   readonly m: number;
   /** Start row/column of each panel. */
@@ -23,10 +53,55 @@ export interface PanelFactor {
   readonly shift: number;
   /** The jitter added beyond the requested shift to make the factorization succeed (0 if none). */
   readonly jitter: number;
+  /** L whole (m×m, upper triangle zero) when factored by `CholeskyKernel`. */
+  readonly dense?: tf.Tensor2D;
 }
 
 export function disposeFactor(f: PanelFactor): void {
   tf.dispose([...f.diagonalInverse, ...f.below.filter((b): b is tf.Tensor2D => b !== null)]);
+  f.dense?.dispose();
+}
+
+/** The lower triangle of A (upper zero) from its column panels, as one m×m tensor. */
+async function assembleLower(panels: ColumnPanels, m: number, block: number): Promise<tf.Tensor2D> {
+  const host = new Float32Array(m * m);
+  for (let s = 0; s < m; s += block) {
+    const b = Math.min(block, m - s);
+    const panel = panels(s, b);
+    const data = await panel.data();
+    panel.dispose();
+    for (let i = s; i < m; i++) {
+      const count = Math.min(b, i - s + 1);
+      host.set(data.subarray((i - s) * b, (i - s) * b + count), i * m + s);
+    }
+  }
+  return tf.tensor2d(host, [m, m]);
+}
+
+/** L of A + shift·I by the backend's `CholeskyKernel`, or undefined where A + shift·I is not positive definite. */
+async function factorDense(
+  panels: ColumnPanels,
+  m: number,
+  block: number,
+  shift: number,
+): Promise<tf.Tensor2D | undefined> {
+  const matrix = await assembleLower(panels, m, block);
+  const [factor, info] = tf.engine().runKernel(CholeskyKernel, { x: matrix }, { shift }) as unknown as [
+    tf.Tensor2D,
+    tf.Tensor1D,
+  ];
+  matrix.dispose(); // its storage lives on as `factor`
+  const [status] = await info.data();
+  info.dispose();
+  if (status === 0) return factor;
+  factor.dispose();
+  return undefined;
+}
+
+function triangularSolve(l: tf.Tensor2D, b: tf.Tensor2D, transpose: boolean, start = 0): tf.Tensor2D {
+  return tf
+    .engine()
+    .runKernel(TriangularSolveKernel, { l, b }, { transpose, start }) as unknown as tf.Tensor2D;
 }
 
 /** A symmetric matrix given by its column panels: rows start..m−1 of columns start..start+size−1. */
@@ -123,8 +198,25 @@ export async function choleskyPanels(
 ): Promise<PanelFactor> {
   const block = options.block ?? 256;
   const shift = options.shift ?? 0;
+  const dense = denseCholeskyAvailable();
   let jitter = 0;
   for (let attempt = 0; attempt < 4; attempt++) {
+    if (dense) {
+      const factor = await factorDense(panels, m, block, shift + jitter);
+      if (factor)
+        return {
+          m,
+          starts: [0],
+          sizes: [m],
+          diagonalInverse: [],
+          below: [],
+          shift: shift + jitter,
+          jitter,
+          dense: factor,
+        };
+      jitter = jitter === 0 ? 1e-6 * (options.meanDiagonal ?? 1) : jitter * 100;
+      continue;
+    }
     try {
       const factor = await factorOnce(panels, m, block, shift + jitter);
       return { ...factor, jitter };
@@ -143,6 +235,7 @@ export async function choleskyPanels(
 
 /** z = L⁻¹ b (forward substitution by panels); b is m×c. */
 export function solveLower(f: PanelFactor, b: tf.Tensor2D): tf.Tensor2D {
+  if (f.dense) return triangularSolve(f.dense, b, false);
   return tf.tidy(() => {
     const parts: tf.Tensor2D[] = [];
     let rest: tf.Tensor2D = b;
@@ -159,6 +252,7 @@ export function solveLower(f: PanelFactor, b: tf.Tensor2D): tf.Tensor2D {
 
 /** x = L⁻ᵀ z (backward substitution by panels); z is m×c. */
 export function solveUpper(f: PanelFactor, z: tf.Tensor2D): tf.Tensor2D {
+  if (f.dense) return triangularSolve(f.dense, z, true);
   return tf.tidy(() => {
     const parts: tf.Tensor2D[] = new Array(f.starts.length);
     for (let k = f.starts.length - 1; k >= 0; k--) {
@@ -187,6 +281,21 @@ export function choleskySolveTensor(f: PanelFactor, b: tf.Tensor2D): tf.Tensor2D
  */
 export async function inverseDiagonal(f: PanelFactor): Promise<Float64Array> {
   const out = new Float64Array(f.m);
+  if (f.dense) {
+    // rows s.. of L⁻¹'s columns s..s+size: the solve of L[s:, s:] against the identity's columns
+    const dense = f.dense;
+    for (let s = 0; s < f.m; s += 256) {
+      const size = Math.min(256, f.m - s);
+      const norms = tf.tidy(() => {
+        const identity = tf.concat([tf.eye(size), tf.zeros([f.m - s - size, size])], 0) as tf.Tensor2D;
+        return tf.sum(tf.square(triangularSolve(dense, identity, false, s)), 0);
+      });
+      const values = await norms.data();
+      norms.dispose();
+      for (let j = 0; j < size; j++) out[s + j] = values[j]!;
+    }
+    return out;
+  }
   for (let k = 0; k < f.starts.length; k++) {
     const s = f.starts[k]!;
     const size = f.sizes[k]!;

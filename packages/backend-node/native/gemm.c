@@ -1,0 +1,244 @@
+// regimes' own single-precision matrix product, for machines without a system BLAS: the classic
+// packed-panel scheme (blocks of B packed kc×16, of A packed 6×kc, a 6×16 register micro-kernel),
+// AVX2/FMA on x86-64 CPUs that have them (checked at run time), a portable C micro-kernel
+// elsewhere, and the rows of C split over POSIX threads (one per online core by default;
+// REGIMES_GEMM_THREADS, else OPENBLAS_NUM_THREADS or OMP_NUM_THREADS, overrides — so a sweep's
+// per-worker thread count applies to it as to OpenBLAS).
+#include "gemm.h"
+
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>
+#define REGIMES_X86 1
+#endif
+
+#define MR 6
+#define NR 16
+#define MC 96
+#define KC 256
+#define NC 2048
+
+typedef struct {
+  int trans_a, trans_b, m, n, k;
+  const float* a;
+  int lda;
+  const float* b;
+  int ldb;
+  float* c;
+  int ldc;
+} Problem;
+
+static inline float elem_a(const Problem* p, int i, int q) {
+  return p->trans_a ? p->a[(size_t)q * p->lda + i] : p->a[(size_t)i * p->lda + q];
+}
+static inline float elem_b(const Problem* p, int q, int j) {
+  return p->trans_b ? p->b[(size_t)j * p->ldb + q] : p->b[(size_t)q * p->ldb + j];
+}
+
+// A[i0:i0+mc, q0:q0+kc] as ceil(mc/6) panels, each kc columns of 6 rows (rows past m are zero)
+static void pack_a(const Problem* p, int i0, int mc, int q0, int kc, float* dst) {
+  for (int ir = 0; ir < mc; ir += MR)
+    for (int q = 0; q < kc; q++)
+      for (int r = 0; r < MR; r++) {
+        int i = i0 + ir + r;
+        *dst++ = (ir + r < mc) ? elem_a(p, i, q0 + q) : 0.0f;
+      }
+}
+
+// B[q0:q0+kc, j0:j0+nc] as ceil(nc/16) panels, each kc rows of 16 columns (columns past n are zero)
+static void pack_b(const Problem* p, int q0, int kc, int j0, int nc, float* dst) {
+  for (int jr = 0; jr < nc; jr += NR) {
+    int width = nc - jr < NR ? nc - jr : NR;
+    for (int q = 0; q < kc; q++) {
+      if (!p->trans_b && width == NR) {
+        memcpy(dst, p->b + (size_t)(q0 + q) * p->ldb + j0 + jr, sizeof(float) * NR);
+      } else {
+        for (int c = 0; c < NR; c++) dst[c] = c < width ? elem_b(p, q0 + q, j0 + jr + c) : 0.0f;
+      }
+      dst += NR;
+    }
+  }
+}
+
+typedef void (*Kernel)(int kc, const float* a, const float* b, float* c, int ldc, int accumulate);
+
+// c[6×16] (= or +=) a-panel · b-panel
+static void kernel_portable(int kc, const float* a, const float* b, float* c, int ldc, int accumulate) {
+  float acc[MR][NR];
+  memset(acc, 0, sizeof(acc));
+  for (int q = 0; q < kc; q++, a += MR, b += NR)
+    for (int r = 0; r < MR; r++)
+      for (int j = 0; j < NR; j++) acc[r][j] += a[r] * b[j];
+  for (int r = 0; r < MR; r++)
+    for (int j = 0; j < NR; j++) c[(size_t)r * ldc + j] = accumulate ? c[(size_t)r * ldc + j] + acc[r][j] : acc[r][j];
+}
+
+#ifdef REGIMES_X86
+__attribute__((target("avx2,fma"))) static void kernel_avx2(int kc, const float* a, const float* b, float* c,
+                                                              int ldc, int accumulate) {
+  __m256 c00 = _mm256_setzero_ps(), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00;
+  __m256 c30 = c00, c31 = c00, c40 = c00, c41 = c00, c50 = c00, c51 = c00;
+  for (int q = 0; q < kc; q++, a += MR, b += NR) {
+    __m256 b0 = _mm256_loadu_ps(b), b1 = _mm256_loadu_ps(b + 8), x;
+    x = _mm256_broadcast_ss(a + 0);
+    c00 = _mm256_fmadd_ps(x, b0, c00);
+    c01 = _mm256_fmadd_ps(x, b1, c01);
+    x = _mm256_broadcast_ss(a + 1);
+    c10 = _mm256_fmadd_ps(x, b0, c10);
+    c11 = _mm256_fmadd_ps(x, b1, c11);
+    x = _mm256_broadcast_ss(a + 2);
+    c20 = _mm256_fmadd_ps(x, b0, c20);
+    c21 = _mm256_fmadd_ps(x, b1, c21);
+    x = _mm256_broadcast_ss(a + 3);
+    c30 = _mm256_fmadd_ps(x, b0, c30);
+    c31 = _mm256_fmadd_ps(x, b1, c31);
+    x = _mm256_broadcast_ss(a + 4);
+    c40 = _mm256_fmadd_ps(x, b0, c40);
+    c41 = _mm256_fmadd_ps(x, b1, c41);
+    x = _mm256_broadcast_ss(a + 5);
+    c50 = _mm256_fmadd_ps(x, b0, c50);
+    c51 = _mm256_fmadd_ps(x, b1, c51);
+  }
+#define STORE_ROW(r, lo, hi)                                                    \
+  {                                                                             \
+    float* row = c + (size_t)(r) * ldc;                                         \
+    if (accumulate) {                                                           \
+      lo = _mm256_add_ps(lo, _mm256_loadu_ps(row));                             \
+      hi = _mm256_add_ps(hi, _mm256_loadu_ps(row + 8));                         \
+    }                                                                           \
+    _mm256_storeu_ps(row, lo);                                                  \
+    _mm256_storeu_ps(row + 8, hi);                                              \
+  }
+  STORE_ROW(0, c00, c01)
+  STORE_ROW(1, c10, c11)
+  STORE_ROW(2, c20, c21)
+  STORE_ROW(3, c30, c31)
+  STORE_ROW(4, c40, c41)
+  STORE_ROW(5, c50, c51)
+#undef STORE_ROW
+}
+#endif
+
+static Kernel chosen_kernel = NULL;
+static const char* kernel_name = "portable C";
+
+static void choose_kernel(void) {
+  if (chosen_kernel) return;
+  chosen_kernel = kernel_portable;
+#ifdef REGIMES_X86
+  const char* force = getenv("REGIMES_GEMM_PORTABLE");
+  __builtin_cpu_init();
+  if (!(force && *force && *force != '0') && __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) {
+    chosen_kernel = kernel_avx2;
+    kernel_name = "AVX2/FMA";
+  }
+#endif
+}
+
+// C[rows i0..i1) of the problem, single thread, with its own packing buffers
+static int gemm_rows(const Problem* p, int i0, int i1) {
+  float* pa = aligned_alloc(64, sizeof(float) * MC * KC);
+  float* pb = aligned_alloc(64, sizeof(float) * KC * NC);
+  if (!pa || !pb) {
+    free(pa);
+    free(pb);
+    return -1;
+  }
+  float tile[MR * NR];
+  Kernel kernel = chosen_kernel;
+  if (p->k == 0)
+    for (int i = i0; i < i1; i++) memset(p->c + (size_t)i * p->ldc, 0, sizeof(float) * p->n);
+  for (int jc = 0; jc < p->n; jc += NC) {
+    int nc = p->n - jc < NC ? p->n - jc : NC;
+    for (int pc = 0; pc < p->k; pc += KC) {
+      int kc = p->k - pc < KC ? p->k - pc : KC;
+      pack_b(p, pc, kc, jc, nc, pb);
+      for (int ic = i0; ic < i1; ic += MC) {
+        int mc = i1 - ic < MC ? i1 - ic : MC;
+        pack_a(p, ic, mc, pc, kc, pa);
+        for (int jr = 0; jr < nc; jr += NR) {
+          int nr = nc - jr < NR ? nc - jr : NR;
+          for (int ir = 0; ir < mc; ir += MR) {
+            int mr = mc - ir < MR ? mc - ir : MR;
+            const float* ap = pa + (size_t)ir * kc;
+            const float* bp = pb + (size_t)jr * kc;
+            float* cp = p->c + (size_t)(ic + ir) * p->ldc + jc + jr;
+            if (mr == MR && nr == NR) {
+              kernel(kc, ap, bp, cp, p->ldc, pc > 0);
+            } else {
+              kernel(kc, ap, bp, tile, NR, 0);
+              for (int r = 0; r < mr; r++)
+                for (int j = 0; j < nr; j++)
+                  cp[(size_t)r * p->ldc + j] = pc > 0 ? cp[(size_t)r * p->ldc + j] + tile[r * NR + j] : tile[r * NR + j];
+            }
+          }
+        }
+      }
+    }
+  }
+  free(pa);
+  free(pb);
+  return 0;
+}
+
+typedef struct {
+  const Problem* p;
+  int i0, i1, status;
+} Job;
+
+static void* run_job(void* arg) {
+  Job* job = arg;
+  job->status = gemm_rows(job->p, job->i0, job->i1);
+  return NULL;
+}
+
+int regimes_gemm_threads(void) {
+  const char* names[] = {"REGIMES_GEMM_THREADS", "OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS"};
+  int t = 0;
+  for (int i = 0; i < 3 && t <= 0; i++) {
+    const char* env = getenv(names[i]);
+    t = env ? atoi(env) : 0;
+  }
+  if (t <= 0) t = (int)sysconf(_SC_NPROCESSORS_ONLN);
+  if (t < 1) t = 1;
+  if (t > 64) t = 64;
+  return t;
+}
+
+const char* regimes_gemm_kernel(void) {
+  choose_kernel();
+  return kernel_name;
+}
+
+int regimes_sgemm(int trans_a, int trans_b, int m, int n, int k, const float* a, const float* b, float* c) {
+  choose_kernel();
+  Problem p = {trans_a, trans_b, m, n, k, a, trans_a ? m : k, b, trans_b ? k : n, c, n};
+  if (m == 0 || n == 0) return 0;
+  int threads = regimes_gemm_threads();
+  // below ~4 Mflop per thread the start-up of a thread costs more than it saves
+  double flops = 2.0 * m * n * (double)k;
+  if (flops < 4e6 * threads) threads = (int)(flops / 4e6);
+  int max_by_rows = (m + MR - 1) / MR;
+  if (threads > max_by_rows) threads = max_by_rows;
+  if (threads <= 1) return gemm_rows(&p, 0, m);
+  Job jobs[64];
+  pthread_t ids[64];
+  int panels = (m + MR - 1) / MR, started = 0, status = 0;
+  for (int t = 0; t < threads; t++) {
+    int from = (int)((long)panels * t / threads) * MR, to = (int)((long)panels * (t + 1) / threads) * MR;
+    jobs[t] = (Job){&p, from, to > m ? m : to, 0};
+  }
+  for (int t = 1; t < threads; t++) {
+    if (pthread_create(&ids[t], NULL, run_job, &jobs[t]) != 0) break;
+    started = t;
+  }
+  run_job(&jobs[0]);
+  for (int t = 1; t <= started; t++) pthread_join(ids[t], NULL);
+  for (int t = started + 1; t < threads; t++) run_job(&jobs[t]);  // any thread that did not start
+  for (int t = 0; t < threads; t++) status |= jobs[t].status;
+  return status;
+}

@@ -1,0 +1,60 @@
+/**
+ * numerics' dense Cholesky and triangular-solve kernels (`CholeskyKernel`, `TriangularSolveKernel`)
+ * on the `native` backend built on OpenBLAS: LAPACK's spotrf in place on the wasm heap, and cblas
+ * strsm — what numpy's cholesky/solve_triangular call. Registered for the wasm backend name while
+ * the native kind is active and its addon has LAPACK; removed otherwise (the panel Cholesky of
+ * numerics then runs over matMul).
+ */
+import { CholeskyKernel, TriangularSolveKernel } from '@regimes/numerics';
+import * as tf from '@tensorflow/tfjs-core';
+import type { Blas } from './blas.js';
+import type { TensorInfo, WasmBackendLike } from './wasm-internals.js';
+
+/** Register both kernels on `wasm` when `blas` has LAPACK, remove them otherwise. */
+export function installCholesky(blas?: Blas): void {
+  for (const name of [CholeskyKernel, TriangularSolveKernel])
+    if (tf.getKernel(name, 'wasm') !== undefined) tf.unregisterKernel(name, 'wasm');
+  const { potrf, trsm } = blas ?? {};
+  if (!potrf || !trsm) return;
+  tf.registerKernel({
+    kernelName: CholeskyKernel,
+    backendName: 'wasm',
+    kernelFunc: (args) => {
+      const { x } = args.inputs as unknown as { x: TensorInfo };
+      const { shift } = args.attrs as unknown as { shift: number };
+      const be = args.backend as unknown as WasmBackendLike;
+      const m = x.shape[0]!;
+      if (x.shape.length !== 2 || x.shape[1] !== m || x.dtype !== 'float32')
+        throw new RangeError(
+          `${CholeskyKernel}: expected a square float32 matrix, got ${x.dtype} [${x.shape}]`,
+        );
+      const info = be.makeOutput([1], 'float32');
+      // in place: the factor shares x's storage (as a reshape does)
+      const status = potrf(m, be.typedArrayFromHeap(x), 0, shift ?? 0);
+      be.typedArrayFromHeap(info)[0] = status;
+      be.incRef(x.dataId);
+      return [{ dataId: x.dataId, shape: [m, m], dtype: 'float32' }, info] as never;
+    },
+  });
+  tf.registerKernel({
+    kernelName: TriangularSolveKernel,
+    backendName: 'wasm',
+    kernelFunc: (args) => {
+      const { l, b } = args.inputs as unknown as { l: TensorInfo; b: TensorInfo };
+      const { transpose, start = 0 } = args.attrs as unknown as { transpose: boolean; start?: number };
+      const be = args.backend as unknown as WasmBackendLike;
+      const [m, c] = b.shape as [number, number];
+      const size = l.shape[0]!;
+      if (l.shape[1] !== size || size - start !== m || b.shape.length !== 2)
+        throw new RangeError(
+          `${TriangularSolveKernel}: L is [${l.shape}], start ${start}, and b [${b.shape}]`,
+        );
+      const out = be.makeOutput([m, c], 'float32');
+      // views taken after makeOutput: a growing heap would detach earlier ones
+      const ov = be.typedArrayFromHeap(out);
+      ov.set(be.typedArrayFromHeap(b));
+      trsm(transpose, m, c, be.typedArrayFromHeap(l), start * size + start, size, ov, 0);
+      return out;
+    },
+  });
+}

@@ -1,0 +1,256 @@
+// The native addon's own kernels against float64 references computed here: regimes' SGEMM (built
+// with OpenBLAS hidden), and the Cholesky / triangular-solve kernels numerics uses where the addon
+// has LAPACK; and the build script's messages where no compiler exists or OpenBLAS is hidden.
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Rng } from '@regimes/core';
+import { expectNoLeak } from '@regimes/core/testing';
+import {
+  cholesky,
+  choleskyPanels,
+  choleskySolve,
+  choleskySolveTensor,
+  denseCholeskyAvailable,
+  disposeFactor,
+  inverseDiagonal,
+} from '@regimes/numerics';
+import * as tf from '@tensorflow/tfjs-core';
+import { afterAll, describe, expect, it } from 'vitest';
+import { type Blas, loadBlas } from '../src/blas.js';
+import { native } from '../src/native.js';
+import { wasm } from '../src/wasm.js';
+
+const script = join(dirname(fileURLToPath(import.meta.url)), '..', 'scripts', 'build-native.mjs');
+const scratch = mkdtempSync(join(tmpdir(), 'regimes-native-'));
+afterAll(() => rmSync(scratch, { recursive: true, force: true }));
+
+function build(env: Record<string, string>, out: string) {
+  const result = spawnSync(process.execPath, [script], {
+    env: { ...process.env, REGIMES_NATIVE_OUT: out, ...env },
+    encoding: 'utf8',
+  });
+  return { status: result.status, text: result.stdout + result.stderr };
+}
+
+/** op(A)·op(B) in float64, row-major. */
+function reference(
+  ta: boolean,
+  tb: boolean,
+  m: number,
+  n: number,
+  k: number,
+  a: Float32Array,
+  b: Float32Array,
+) {
+  const out = new Float64Array(m * n);
+  for (let i = 0; i < m; i++)
+    for (let j = 0; j < n; j++) {
+      let s = 0;
+      for (let q = 0; q < k; q++) s += a[ta ? q * m + i : i * k + q]! * b[tb ? j * k + q : q * n + j]!;
+      out[i * n + j] = s;
+    }
+  return out;
+}
+
+const compiler = ['cc', 'gcc', 'clang'].some(
+  (cc) => spawnSync(cc, ['--version'], { stdio: 'ignore' }).status === 0,
+);
+
+describe('build-native script', () => {
+  it('without a compiler says what to install, exits 0 and builds nothing', () => {
+    const out = join(scratch, 'none.node');
+    const { status, text } = build({ PATH: join(scratch, 'empty'), CC: '' }, out);
+    expect(status).toBe(0);
+    expect(text).toMatch(
+      /no C compiler found.*default backend stays wasm.*apt-get install gcc.*npm run build:native/s,
+    );
+    expect(existsSync(out)).toBe(false);
+  });
+
+  describe.skipIf(!compiler)('with OpenBLAS hidden (REGIMES_NO_OPENBLAS=1)', () => {
+    const out = join(scratch, 'own.node');
+    let own: Blas;
+
+    it('builds on its own SGEMM, says how to get LAPACK, and the addon has no LAPACK entry points', () => {
+      const { status, text } = build({ REGIMES_NO_OPENBLAS: '1' }, out);
+      expect(status).toBe(0);
+      expect(text).toMatch(
+        /own SGEMM \(OpenBLAS hidden by REGIMES_NO_OPENBLAS\).*libopenblas-dev.*npm run build:native/s,
+      );
+      own = createRequire(import.meta.url)(out) as Blas;
+      expect(own.openblas).toBe(false);
+      expect(own.config()).toMatch(/regimes SGEMM/);
+      expect(own.potrf).toBeUndefined();
+      expect(own.syevd).toBeUndefined();
+    });
+
+    it('its SGEMM matches float64 products on every transpose and ragged edges, at offsets', () => {
+      const rng = Rng.fromSeed(17);
+      // sizes across the 6×16 tile, the 96-row and 256-deep blocks, and the threshold for threads
+      for (const [m, n, k] of [
+        [1, 1, 1],
+        [0, 5, 3],
+        [5, 4, 0],
+        [7, 19, 5],
+        [37, 53, 300],
+        [101, 35, 517],
+        [13, 2100, 3],
+        [200, 96, 64],
+      ] as const)
+        for (const ta of [false, true])
+          for (const tb of [false, true]) {
+            const a = Float32Array.from(rng.normal(m * k + 3));
+            const b = Float32Array.from(rng.normal(k * n + 5));
+            const out = new Float32Array(m * n + 2).fill(Number.NaN);
+            own.sgemm(ta, tb, m, n, k, a, 3, b, 5, out, 2);
+            const want = reference(ta, tb, m, n, k, a.subarray(3), b.subarray(5));
+            let worst = 0;
+            for (let i = 0; i < m * n; i++) worst = Math.max(worst, Math.abs(out[i + 2]! - want[i]!));
+            // float32 accumulation of k products of unit normals: error ~ 1e-7·√k·k^½
+            expect(worst, `${m}×${n}×${k} ${ta} ${tb}`).toBeLessThan(2e-6 * k + 1e-6);
+            expect(Number.isNaN(out[0]!) && Number.isNaN(out[1]!)).toBe(true);
+          }
+    });
+  });
+});
+
+const { blas } = loadBlas();
+
+describe.skipIf(!blas?.potrf)('Cholesky and triangular solves on LAPACK (native on OpenBLAS)', () => {
+  // A = XXᵀ/d + I-ish SPD matrix from a fixed seed, and the float64 host reference
+  const m = 300;
+  const block = 64;
+  const rng = Rng.fromSeed(5);
+  const x = rng.normal(m * 40);
+  const a = new Float32Array(m * m);
+  for (let i = 0; i < m; i++)
+    for (let j = 0; j < m; j++) {
+      let s = 0;
+      for (let q = 0; q < 40; q++) s += x[i * 40 + q]! * x[j * 40 + q]!;
+      a[i * m + j] = s / 40;
+    }
+  const b = Float32Array.from(rng.normal(m * 2));
+  const shift = 0.05;
+  const panels = (s: number, size: number) =>
+    tf.tidy(() => tf.slice(tf.tensor2d(a, [m, m]), [s, s], [m - s, size]) as tf.Tensor2D);
+
+  const host = Float64Array.from(a);
+  for (let i = 0; i < m; i++) host[i * m + i]! += shift;
+  const l = cholesky(Float64Array.from(host), m);
+  const want = choleskySolve(l, m, Float64Array.from(b), 2);
+  const wantDiagonal = Array.from({ length: m }, (_, i) => {
+    const e = new Float64Array(m);
+    e[i] = 1;
+    return choleskySolve(l, m, e)[i]!;
+  });
+
+  it('factors whole by spotrf and solves by strsm, matching float64; wasm goes back to panels', async () => {
+    await native.create({}).activate();
+    try {
+      expect(denseCholeskyAvailable()).toBe(true);
+      await expectNoLeak(async () => {
+        const f = await choleskyPanels(panels, m, { shift, block });
+        expect(f.dense).toBeDefined();
+        expect(f.jitter).toBe(0);
+        const rhs = tf.tensor2d(b, [m, 2]);
+        const solution = choleskySolveTensor(f, rhs);
+        const got = await solution.data();
+        const diagonal = await inverseDiagonal(f);
+        tf.dispose([rhs, solution]);
+        disposeFactor(f);
+        // condition number ~ λ_max/shift ≈ 200 here: float32 answers to ~1e-4 relative
+        const scale = Math.max(...want.map(Math.abs));
+        for (let i = 0; i < 2 * m; i++) expect(Math.abs(got[i]! - want[i]!)).toBeLessThan(1e-4 * scale);
+        for (let i = 0; i < m; i++)
+          expect(Math.abs(diagonal[i]! - wantDiagonal[i]!)).toBeLessThan(1e-4 * wantDiagonal[i]!);
+      });
+      await wasm.create({}).activate();
+      expect(denseCholeskyAvailable()).toBe(false);
+    } finally {
+      await tf.setBackend('cpu');
+    }
+  });
+
+  it('adds jitter where the matrix is singular in float32, as the panel path does', async () => {
+    await native.create({}).activate();
+    try {
+      // rank 40 < m without a shift: spotrf fails and the retry with jitter succeeds
+      const f = await choleskyPanels(panels, m, { block, meanDiagonal: 1 });
+      expect(f.dense).toBeDefined();
+      expect(f.jitter).toBeGreaterThan(0);
+      expect(f.shift).toBe(f.jitter);
+      disposeFactor(f);
+    } finally {
+      await tf.setBackend('cpu');
+    }
+  });
+});
+
+describe('wasm Slice from a heap view (wasm-slice.ts)', () => {
+  it('matches the cpu backend on ranks 1–4, int32 and empty slices, without leaks', async () => {
+    const rng = Rng.fromSeed(9);
+    const shapes: [number[], number[], number[]][] = [
+      [[10], [3], [5]],
+      [
+        [7, 9],
+        [2, 3],
+        [4, 5],
+      ],
+      [
+        [7, 9],
+        [0, 0],
+        [7, 9],
+      ],
+      [
+        [7, 9],
+        [6, 0],
+        [1, 9],
+      ],
+      [
+        [4, 5, 6],
+        [1, 2, 3],
+        [2, 3, 2],
+      ],
+      [
+        [3, 4, 5, 6],
+        [1, 0, 2, 1],
+        [2, 4, 2, 5],
+      ],
+      [
+        [5, 5],
+        [2, 2],
+        [0, 3],
+      ],
+    ];
+    const cases = shapes.map(([shape, begin, size]) => ({
+      values: rng.normal(shape.reduce((a, b) => a * b, 1)),
+      shape,
+      begin,
+      size,
+    }));
+    const run = () =>
+      cases.flatMap(({ values, shape, begin, size }) => {
+        const slices = tf.tidy(() => {
+          const x = tf.tensor(values, shape);
+          return [tf.slice(x, begin, size), tf.slice(tf.cast(tf.mul(x, 100), 'int32'), begin, size)];
+        });
+        const out = slices.map((t) => t.arraySync());
+        tf.dispose(slices);
+        return out;
+      });
+    await tf.setBackend('cpu');
+    const want = run();
+    await wasm.create({}).activate();
+    try {
+      await expectNoLeak(async () => {
+        expect(run()).toEqual(want);
+      });
+    } finally {
+      await tf.setBackend('cpu');
+    }
+  });
+});
