@@ -9,7 +9,6 @@
  */
 import { defineLearnerKind, type LearnerFactory, options, type Predictor, z } from '@regimes/core';
 import * as tf from '@tensorflow/tfjs-core';
-import { activationOption } from '../activations/index.js';
 import { kernelRidgeEstimate, trainingEstimate } from '../cost.js';
 import {
   disposeFullyConnected,
@@ -22,19 +21,15 @@ import { interceptOption, ridgeOptions } from '../readout/options.js';
 import { kernelRidgeLearner } from '../readout/predictors.js';
 import { trainTwoLayer } from '../training/train-two-layer.js';
 import { networkOptions } from './nn.js';
-import { biasVarianceOf, refineBias } from './ntk.js';
+import { biasVarianceOf, deepKernelOptions, refineBias } from './ntk.js';
 
 export const empiricalNtkOptions = options({
   width: z.number().int().min(1).default(1024).describe('N, neurons per hidden layer'),
   layers: z.number().int().min(1).max(16).default(1).describe('L, hidden layers (1: the two-layer net)'),
-  activation: activationOption,
-  weightVariance: z
-    .number()
-    .positive()
-    .default(1)
-    .describe("σ_w², every layer's weights (the readout's too)"),
-  biasVariance: z.number().min(0).optional().describe("σ_b², every hidden layer's biases (default 0)"),
-  bias: z.number().min(0).optional().describe('σ_b, the same as biasVariance: σ_b²'),
+  activation: deepKernelOptions.activation,
+  weightVariance: deepKernelOptions.weightVariance,
+  biasVariance: deepKernelOptions.biasVariance,
+  bias: deepKernelOptions.bias,
   train: z
     .enum(['both', 'first', 'readout'])
     .default('both')
