@@ -12,6 +12,8 @@ const packages = [
   'backend-webgpu',
   'cli',
 ];
+// test files that may share a worker process (see isolate below)
+const shared = ['numerics', 'core', 'targets', 'metrics', 'learners'];
 const src = (p: string) => fileURLToPath(new URL(`./packages/${p}/src`, import.meta.url));
 
 // Tests run against the sources: every @regimes/* import is aliased to packages/*/src.
@@ -36,6 +38,12 @@ export default defineConfig({
           root: fileURLToPath(new URL(`./packages/${p}`, import.meta.url)),
           include: ['test/**/*.test.ts'],
           setupFiles: [fileURLToPath(new URL('./test/setup.ts', import.meta.url))],
+          // Files of these projects share their worker process (setup.ts still runs before each):
+          // Node's modules (mathjs alone costs ~1.3–3 CPU s to import, tfjs, ...) load once per
+          // worker, not once per file. Their tests leave no process state behind (no env, no
+          // listeners, backends restored); cli (env, subprocesses), the backends and repo keep
+          // a fresh process per file.
+          ...(shared.includes(p) ? { isolate: false } : {}),
           // Budgets that catch a hang, not a slow machine: no assertion depends on time, and the
           // heaviest tests (a damian fit beside ntk at n = 2048, ntk on 32 768 test points) take
           // 30–70 s alone and over 2 minutes on a 2-core machine loaded with other work.
