@@ -6,7 +6,7 @@
 //   [-- --without-openblas]  (native on its own SGEMM: the addon rebuilt with REGIMES_NO_OPENBLAS=1 into
 //   bench-results/, as on a machine without OpenBLAS)
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir, totalmem } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -288,57 +288,112 @@ const rows = cases.map((c) => {
   };
 });
 // Sweep throughput: the same sweep through the `regimes` command with --jobs 1 and --jobs 2
-// (cells in worker processes), per CPU backend; wall time includes each process's start-up.
-const sweepCells = quick ? 8 : 16;
-const sweepSpec = `name: bench-sweep
+// (cells in worker processes), per CPU backend; wall time includes each process's start-up. Two
+// sweeps: `mixed` (n 512–4096, where a --jobs 1 run's own BLAS threads already use the cores for
+// the larger kernels) and `small cells` (n 128–512: each cell alone cannot use a second core). The
+// CPU seconds of the command and its workers (Linux: the children's times in /proc/self/stat) say
+// what the parallel run costs beyond the serial one, whatever else loads the machine.
+function childCpuSeconds() {
+  try {
+    // fields after the command name: cutime and cstime are the 14th and 15th, in clock ticks
+    const stat = readFileSync('/proc/self/stat', 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    const ticks = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout) || 100;
+    return (Number(fields[13]) + Number(fields[14])) / ticks;
+  } catch {
+    return Number.NaN; // not Linux: no CPU figure
+  }
+}
+
+/** A sweep runs with no --only, or when one of --only's parts is in its name (`--only small`). */
+function sweepSelected(name) {
+  return !only || only.split('|').some((part) => name.includes(part));
+}
+
+function sweepThroughput(name, cells, spec) {
+  const work = mkdtempSync(join(tmpdir(), 'regimes-bench-'));
+  writeFileSync(join(work, 'sweep.yaml'), spec);
+  const cliBin = join(here, '..', 'packages', 'cli', 'bin', 'regimes.js');
+  const results = [];
+  for (const b of [...new Set([backend, 'wasm'])]) {
+    const per = {};
+    for (const jobs of [1, 2]) {
+      process.stderr.write(`sweep (${name}) of ${cells} cells on ${b} with --jobs ${jobs} ... `);
+      const cpu0 = childCpuSeconds();
+      const t0 = performance.now();
+      const r = spawnSync(
+        process.execPath,
+        [
+          cliBin,
+          'run',
+          join(work, 'sweep.yaml'),
+          '-o',
+          join(work, `${b}-${jobs}`),
+          '-q',
+          '--backend',
+          b,
+          '--jobs',
+          String(jobs),
+        ],
+        { encoding: 'utf8' },
+      );
+      const seconds = (performance.now() - t0) / 1000;
+      if (r.status !== 0) throw new Error(`bench sweep failed: ${r.stderr}`);
+      per[jobs] = { seconds, cpu: childCpuSeconds() - cpu0 };
+      process.stderr.write(`${seconds.toFixed(1)} s (${per[jobs].cpu.toFixed(1)} CPU s)\n`);
+    }
+    results.push({
+      sweep: name,
+      backend: b,
+      cells,
+      jobs1_s: per[1].seconds,
+      jobs2_s: per[2].seconds,
+      jobs1_cpu_s: per[1].cpu,
+      jobs2_cpu_s: per[2].cpu,
+      jobs1_cells_per_min: (60 * cells) / per[1].seconds,
+      jobs2_cells_per_min: (60 * cells) / per[2].seconds,
+      speedup: per[1].seconds / per[2].seconds,
+    });
+  }
+  rmSync(work, { recursive: true, force: true });
+  return results;
+}
+
+const sweeps = [];
+if (!noSweep && sweepSelected('sweep mixed')) {
+  const cells = quick ? 8 : 16;
+  sweeps.push(
+    ...sweepThroughput(
+      'mixed: nn + ntk, n 512–4096',
+      cells,
+      `name: bench-sweep
 target: { kind: hermite, d: 16, degree: 2 }
 learners:
   - { kind: nn, width: 256, steps: ${quick ? 100 : 300}, lr: 0.5 }
   - { kind: ntk, ridge: 1.0e-3 }
-sweep: { n: [512, 1024, 2048, 4096], seed: { range: [0, ${sweepCells / 4}] } }
+sweep: { n: [512, 1024, 2048, 4096], seed: { range: [0, ${cells / 4}] } }
 test: { n: 2048 }
-`;
-const sweeps = [];
-const work = mkdtempSync(join(tmpdir(), 'regimes-bench-'));
-writeFileSync(join(work, 'sweep.yaml'), sweepSpec);
-const cliBin = join(here, '..', 'packages', 'cli', 'bin', 'regimes.js');
-for (const b of noSweep ? [] : [...new Set([backend, 'wasm'])]) {
-  const perJobs = {};
-  for (const jobs of [1, 2]) {
-    process.stderr.write(`sweep of ${sweepCells} cells on ${b} with --jobs ${jobs} ... `);
-    const t0 = performance.now();
-    const r = spawnSync(
-      process.execPath,
-      [
-        cliBin,
-        'run',
-        join(work, 'sweep.yaml'),
-        '-o',
-        join(work, `${b}-${jobs}`),
-        '-q',
-        '--backend',
-        b,
-        '--jobs',
-        String(jobs),
-      ],
-      { encoding: 'utf8' },
-    );
-    const seconds = (performance.now() - t0) / 1000;
-    if (r.status !== 0) throw new Error(`bench sweep failed: ${r.stderr}`);
-    perJobs[jobs] = seconds;
-    process.stderr.write(`${seconds.toFixed(1)} s\n`);
-  }
-  sweeps.push({
-    backend: b,
-    cells: sweepCells,
-    jobs1_s: perJobs[1],
-    jobs2_s: perJobs[2],
-    jobs1_cells_per_min: (60 * sweepCells) / perJobs[1],
-    jobs2_cells_per_min: (60 * sweepCells) / perJobs[2],
-    speedup: perJobs[1] / perJobs[2],
-  });
+`,
+    ),
+  );
 }
-rmSync(work, { recursive: true, force: true });
+if (!noSweep && sweepSelected('sweep small cells')) {
+  const cells = quick ? 12 : 24;
+  sweeps.push(
+    ...sweepThroughput(
+      'small cells: nn + ntk, n 128–512',
+      cells,
+      `name: bench-sweep-small
+target: { kind: hermite, d: 16, degree: 2 }
+learners:
+  - { kind: nn, width: 128, steps: ${quick ? 100 : 200}, lr: 0.5 }
+  - { kind: ntk, ridge: 1.0e-3 }
+sweep: { n: [128, 256, 512], seed: { range: [0, ${cells / 3}] } }
+test: { n: 1024 }
+`,
+    ),
+  );
+}
 
 const machine = `${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${Math.round(totalmem() / 2 ** 30)} GiB`;
 const header = `regimes bench — ${new Date().toISOString().slice(0, 10)} — backend ${backend} — ${machine} — numpy ${numpy.numpy ?? '-'} (${numpy.blas})`;
@@ -351,11 +406,11 @@ const table = [
   ),
 ].join('\n');
 const sweepTable = [
-  `| sweep (${sweepCells} cells: nn + ntk, n 512–4096) | --jobs 1 (cells/min) | --jobs 2 (cells/min) | speed-up |`,
+  '| sweep | --jobs 1: cells/min (s, CPU s) | --jobs 2: cells/min (s, CPU s) | speed-up |',
   '|---|---:|---:|---:|',
   ...sweeps.map(
     (w) =>
-      `| backend ${w.backend} | ${w.jobs1_cells_per_min.toFixed(1)} (${w.jobs1_s.toFixed(1)} s) | ${w.jobs2_cells_per_min.toFixed(1)} (${w.jobs2_s.toFixed(1)} s) | ${w.speedup.toFixed(2)}× |`,
+      `| ${w.cells} cells (${w.sweep}), backend ${w.backend} | ${w.jobs1_cells_per_min.toFixed(1)} (${w.jobs1_s.toFixed(1)} s, ${w.jobs1_cpu_s.toFixed(1)}) | ${w.jobs2_cells_per_min.toFixed(1)} (${w.jobs2_s.toFixed(1)} s, ${w.jobs2_cpu_s.toFixed(1)}) | ${w.speedup.toFixed(2)}× |`,
   ),
 ].join('\n');
 process.stdout.write(`${header}\n\n${table}\n\n${sweepTable}\n`);

@@ -18,6 +18,7 @@ import { fileURLToPath } from 'node:url';
 import { RegimesError } from '../contracts/errors.js';
 import { type Cell, type LearnerPlan, type Plan, rowKey } from '../spec/plan.js';
 import type { ResultRow } from './results.js';
+import { fitSize } from './budget.js';
 import { type CellContext, failedRow } from './cell.js';
 import type { Spec } from '../spec/spec.js';
 import {
@@ -83,6 +84,34 @@ function workerFile(): string {
 interface Item {
   cell: Cell;
   todo: LearnerPlan[];
+}
+
+/**
+ * The cells in the order the workers take them: the largest first (longest-processing-time first),
+ * by the learners' own work estimates (FLOPs), so that the last cells to finish are small ones and
+ * no worker sits idle while another runs a big cell alone at the end. A cell whose learners give no
+ * estimate counts as n·d work per learner; ties keep the plan's order. Rows are the same whichever
+ * order the cells run in; only the order of the lines in the results file differs.
+ */
+export function largestFirst(plan: Plan, work: readonly Item[], c: Pick<CellContext, 'registry'>): Item[] {
+  const cost = (item: Item): number => {
+    const size = fitSize(c.registry, plan, item.cell);
+    let total = 0;
+    for (const l of item.todo) {
+      let flops: number | undefined;
+      try {
+        flops = size ? c.registry.get('learner', l.kind).estimate?.(l.options, size)?.flops : undefined;
+      } catch {
+        flops = undefined; // an estimate that throws orders nothing: the cell runs where the plan put it
+      }
+      total += flops ?? item.cell.n * (size?.d ?? 1);
+    }
+    return total;
+  };
+  return work
+    .map((item, index) => ({ item, index, cost: cost(item) }))
+    .sort((a, b) => b.cost - a.cost || a.index - b.index)
+    .map((x) => x.item);
 }
 
 /** A worker that died (a signal, an exit) before it was ready. */
@@ -242,7 +271,8 @@ export async function runInWorkers(
   c: CellContext,
   o: PoolOptions,
 ): Promise<void> {
-  const queue = [...work];
+  // with one worker the order does not change the run's length: the plan's order is kept
+  const queue = o.jobs > 1 ? largestFirst(plan, work, c) : [...work];
   // OpenBLAS in each worker: share the cores instead of oversubscribing them
   const threads = Math.max(1, Math.floor(availableParallelism() / o.jobs));
   const env = { ...process.env, OPENBLAS_NUM_THREADS: process.env.OPENBLAS_NUM_THREADS ?? String(threads) };
