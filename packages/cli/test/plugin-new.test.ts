@@ -87,4 +87,37 @@ describe('regimes plugin new', () => {
     expect(output).not.toContain('looks like you are running TensorFlow.js');
     expect(output).not.toContain('Platform node has already been set');
   });
+
+  it('takes @regimes/* from a folder of packed tarballs, and says what --regimes must be', () => {
+    const parent = mkdtempSync(join(tmpdir(), 'regimes-plugin-tgz-'));
+    const tarballs = join(parent, 'dist', 'tarballs');
+    mkdirSync(tarballs, { recursive: true });
+    for (const name of ['core', 'targets', 'cli', 'backend-node'])
+      writeFileSync(join(tarballs, `regimes-${name}-0.1.0.tgz`), '');
+    writeFileSync(join(tarballs, 'notes.txt'), '');
+    // the checkout's root (with dist/tarballs under it) or the tarball folder itself
+    for (const from of [parent, tarballs]) {
+      const dir = join(parent, `learner-${from === parent ? 'root' : 'folder'}`);
+      writePluginPackage({ name: 'regimes-plugin-knn', kind: 'learner', dir, regimes: from });
+      const pkg = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8'));
+      expect(Object.keys(pkg.devDependencies).filter((d) => d.startsWith('@regimes/'))).toEqual([
+        '@regimes/backend-node',
+        '@regimes/cli',
+        '@regimes/core',
+        '@regimes/targets',
+      ]);
+      expect(pkg.devDependencies['@regimes/backend-node']).toBe(
+        'file:../dist/tarballs/regimes-backend-node-0.1.0.tgz',
+      );
+      expect(pkg.peerDependencies['@regimes/core']).toMatch(/^\^\d/);
+    }
+    expect(() =>
+      writePluginPackage({
+        name: 'regimes-plugin-x',
+        kind: 'metric',
+        dir: join(parent, 'x'),
+        regimes: tmpdir(),
+      }),
+    ).toThrow(/neither a regimes checkout nor a folder of its tarballs/);
+  });
 });
