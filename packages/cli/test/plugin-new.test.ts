@@ -1,7 +1,16 @@
-// `regimes plugin new` writes packages whose tests pass as written: one of each kind, their
-// dependencies linked to this checkout (no registry), run by one child vitest (a project each).
+// `regimes plugin new` writes packages whose tests pass as written: one of each kind, run by one
+// child vitest (a project each, every package under its own generated vitest.config.ts).
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, realpathSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  cpSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  realpathSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -9,6 +18,38 @@ import { describe, expect, it } from 'vitest';
 import { pluginKinds, writePluginPackage } from '../src/commands/plugin.js';
 
 const root = fileURLToPath(new URL('../../..', import.meta.url));
+
+/**
+ * What installing the packed @regimes/* tarballs gives, without the network: a copy of each
+ * package's `files` (as `npm pack` ships them) in node_modules, and links to the third-party
+ * dependencies of this checkout. Copies, not links into packages/: vitest compiles a dependency
+ * whose real path lies outside node_modules through Vite (seconds), and a copy also checks that
+ * `files` holds everything the package needs at run time.
+ */
+function installFromCheckout(parent: string): void {
+  const modules = join(parent, 'node_modules');
+  const thirdParty = new Set(['@tensorflow/tfjs-backend-cpu', 'vitest']);
+  for (const name of ['numerics', 'core', 'targets']) {
+    const source = join(root, 'packages', name);
+    const pkg = JSON.parse(readFileSync(join(source, 'package.json'), 'utf8')) as {
+      name: string;
+      files: string[];
+      dependencies?: Record<string, string>;
+      peerDependencies?: Record<string, string>;
+    };
+    for (const file of ['package.json', ...pkg.files].filter((f) => existsSync(join(source, f))))
+      cpSync(join(source, file), join(modules, pkg.name, file), {
+        recursive: true,
+        filter: (path) => !path.endsWith('.map'),
+      });
+    for (const dep of Object.keys({ ...pkg.dependencies, ...pkg.peerDependencies }))
+      if (!dep.startsWith('@regimes/')) thirdParty.add(dep);
+  }
+  for (const dep of thirdParty) {
+    mkdirSync(join(modules, dep, '..'), { recursive: true });
+    symlinkSync(realpathSync(join(root, 'node_modules', dep)), join(modules, dep));
+  }
+}
 
 describe('regimes plugin new', () => {
   it('writes a learner, a target, a metric and a backend plugin whose conformance tests pass', () => {
@@ -27,15 +68,8 @@ describe('regimes plugin new', () => {
       expect(pkg.peerDependencies['@tensorflow/tfjs-core']).toBeDefined();
       expect(pkg.devDependencies['@regimes/core']).toMatch(/^file:.*packages\/core$/);
     }
-    // what `npm install` would give, from this checkout: links in node_modules above the packages
-    const link = (name: string, target: string) => {
-      mkdirSync(join(parent, 'node_modules', name, '..'), { recursive: true });
-      symlinkSync(target, join(parent, 'node_modules', name));
-    };
-    link('@regimes/core', join(root, 'packages/core'));
-    link('@regimes/targets', join(root, 'packages/targets'));
-    for (const dep of ['@tensorflow/tfjs-core', '@tensorflow/tfjs-backend-cpu', 'vitest'])
-      link(dep, realpathSync(join(root, 'node_modules', dep)));
+    installFromCheckout(parent);
+    writeFileSync(join(parent, 'package.json'), '{ "private": true, "type": "module" }\n');
     writeFileSync(
       join(parent, 'vitest.config.ts'),
       `import { defineConfig } from 'vitest/config';\nexport default defineConfig({ test: { projects: ${JSON.stringify(pluginKinds)} } });\n`,
@@ -51,5 +85,39 @@ describe('regimes plugin new', () => {
     // every check runs but the target's sampleRows (the template has none): 29 checks, 1 skipped
     expect(output).toMatch(/Tests\s+28 passed \| 1 skipped \(29\)/);
     expect(output).not.toContain('looks like you are running TensorFlow.js');
+    expect(output).not.toContain('Platform node has already been set');
+  });
+
+  it('takes @regimes/* from a folder of packed tarballs, and says what --regimes must be', () => {
+    const parent = mkdtempSync(join(tmpdir(), 'regimes-plugin-tgz-'));
+    const tarballs = join(parent, 'dist', 'tarballs');
+    mkdirSync(tarballs, { recursive: true });
+    for (const name of ['core', 'targets', 'cli', 'backend-node'])
+      writeFileSync(join(tarballs, `regimes-${name}-0.1.0.tgz`), '');
+    writeFileSync(join(tarballs, 'notes.txt'), '');
+    // the checkout's root (with dist/tarballs under it) or the tarball folder itself
+    for (const from of [parent, tarballs]) {
+      const dir = join(parent, `learner-${from === parent ? 'root' : 'folder'}`);
+      writePluginPackage({ name: 'regimes-plugin-knn', kind: 'learner', dir, regimes: from });
+      const pkg = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8'));
+      expect(Object.keys(pkg.devDependencies).filter((d) => d.startsWith('@regimes/'))).toEqual([
+        '@regimes/backend-node',
+        '@regimes/cli',
+        '@regimes/core',
+        '@regimes/targets',
+      ]);
+      expect(pkg.devDependencies['@regimes/backend-node']).toBe(
+        'file:../dist/tarballs/regimes-backend-node-0.1.0.tgz',
+      );
+      expect(pkg.peerDependencies['@regimes/core']).toMatch(/^\^\d/);
+    }
+    expect(() =>
+      writePluginPackage({
+        name: 'regimes-plugin-x',
+        kind: 'metric',
+        dir: join(parent, 'x'),
+        regimes: tmpdir(),
+      }),
+    ).toThrow(/neither a regimes checkout nor a folder of its tarballs/);
   });
 });

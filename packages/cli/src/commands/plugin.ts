@@ -18,8 +18,10 @@ export interface NewPluginOptions {
   /** Where to write it (default: ./<name without scope>); must not exist or be empty. */
   readonly dir?: string;
   /**
-   * A regimes checkout to depend on with `file:` links (its packages/*) instead of the registry's
-   * `^version` — for a plugin developed beside an unpublished regimes.
+   * Where to take @regimes/* from instead of the registry's `^version`, for a plugin developed
+   * beside an unpublished regimes: a checkout (`file:` links to its packages/*), or a folder of the
+   * tarballs that `npm run pack:tarballs` writes (`file:` paths to every regimes-*.tgz in it, so
+   * that npm resolves the packages' dependencies on each other among them).
    */
   readonly regimes?: string;
 }
@@ -60,13 +62,41 @@ export function writePluginPackage(o: NewPluginOptions): { dir: string; files: s
   return { dir, files: Object.keys(files) };
 }
 
+/** The @regimes/* devDependencies: from the registry, a checkout or a folder of packed tarballs. */
+function regimesDependencies(o: NewPluginOptions, dir: string): Record<string, string> {
+  const needed = ['core', ...(o.kind === 'learner' || o.kind === 'metric' ? ['targets'] : []), 'cli'];
+  if (!o.regimes) return Object.fromEntries(needed.map((p) => [`@regimes/${p}`, `^${coreVersion}`]));
+  const from = resolve(o.regimes);
+  const link = (path: string) => `file:${relative(dir, path) || '.'}`;
+  if (existsSync(join(from, 'packages', 'core', 'package.json')))
+    return Object.fromEntries(needed.map((p) => [`@regimes/${p}`, link(join(from, 'packages', p))]));
+  const tarballs = [from, join(from, 'dist', 'tarballs')]
+    .filter((folder) => existsSync(folder))
+    .map((folder) => ({
+      folder,
+      files: readdirSync(folder).filter((f) => /^regimes-.+-\d[^/]*\.tgz$/.test(f)),
+    }))
+    .find(({ files }) => files.some((f) => f.startsWith('regimes-core-')));
+  if (!tarballs)
+    throw new RegimesError(
+      `--regimes ${o.regimes} is neither a regimes checkout nor a folder of its tarballs`,
+      {
+        hint: 'pass the checkout (it has packages/core), or the folder where `npm run pack:tarballs` wrote regimes-*.tgz (dist/tarballs)',
+      },
+    );
+  return Object.fromEntries(
+    tarballs.files
+      .sort()
+      .map((f) => [
+        `@regimes/${f.replace(/^regimes-/, '').replace(/-\d[^/]*\.tgz$/, '')}`,
+        link(join(tarballs.folder, f)),
+      ]),
+  );
+}
+
 function templates(o: NewPluginOptions, kind: string, dir: string): Record<string, string> {
-  const dep = (pkg: string) =>
-    o.regimes ? `file:${relative(dir, join(resolve(o.regimes), 'packages', pkg)) || '.'}` : `^${coreVersion}`;
-  const needsTargets = o.kind === 'learner' || o.kind === 'metric';
   const devDependencies: Record<string, string> = {
-    '@regimes/core': dep('core'),
-    ...(needsTargets ? { '@regimes/targets': dep('targets') } : {}),
+    ...regimesDependencies(o, dir),
     ...(o.kind === 'backend' ? {} : { '@tensorflow/tfjs-backend-cpu': '^4.22.0' }),
     '@tensorflow/tfjs-core': '^4.22.0',
     typescript: '^6.0.3',
@@ -159,8 +189,9 @@ export default plugin;
 The ${o.kind} kind \`${kind}\` for [regimes](https://github.com/regimes), written by \`regimes plugin new\`.
 
 - \`npm install\`, then \`npm test\`: the ${o.kind} conformance suite of \`@regimes/core/testing\` and the manifest's.
-- \`npm run build\`, then \`npx regimes run spec.yaml\` (the spec names this folder under \`plugins:\`), or
-  \`npx regimes run other.yaml --plugin ${o.name}\` once installed.
+- \`npm run build\`, then \`npx regimes run spec.yaml\` (the spec names this folder under \`plugins:\`; the
+  \`regimes\` command comes from the devDependency @regimes/cli), or \`npx regimes run other.yaml --plugin ${o.name}\`
+  once installed.
 - Publish: \`npm publish\` (\`prepack\` builds dist/). Keep \`@regimes/core\` and \`@tensorflow/tfjs-core\` as
   peer dependencies, so that the host's copies are the ones used.
 
@@ -380,7 +411,10 @@ export function registerPlugin(program: Command): void {
     .argument('<name>', 'npm package name, e.g. regimes-plugin-my-learner (the kind is named after it)')
     .addOption(new Option('--kind <kind>', 'what the plugin adds').choices(pluginKinds).makeOptionMandatory())
     .option('--dir <folder>', 'where to write it (default: ./<name>)')
-    .option('--regimes <checkout>', 'depend on a regimes checkout with file: links instead of the registry')
+    .option(
+      '--regimes <folder>',
+      'take @regimes/* from a regimes checkout, or from the folder of its packed tarballs (npm run pack:tarballs), instead of the registry',
+    )
     .action((name: string, flags: { kind: PluginKind; dir?: string; regimes?: string }) => {
       const { dir, files } = writePluginPackage({ name, ...flags });
       process.stdout.write(
