@@ -171,8 +171,8 @@ export function deepKernel(spec: DeepKernelSpec, output: 'ntk' | 'nngp'): Kernel
     const scaled = w === 1 ? x : tf.mul(x, w);
     return bias === 0 ? scaled : tf.add(scaled, bias);
   };
-  const diagonal = (q: number) =>
-    w * (act.scalarDual ? act.scalarDual(q, q, q).value : secondMoment(act, q)) + s;
+  // the next layer's variance on the host, for the Mehler path (activations with no closed-form dual)
+  const diagonal = (q: number) => w * secondMoment(act, q) + s;
   const cache: CoefficientCache = new Map();
   const standard = spec.parametrization === 'standard';
   return (a, b) =>
@@ -188,24 +188,28 @@ export function deepKernel(spec: DeepKernelSpec, output: 'ntk' | 'nngp'): Kernel
       const c = affine(rho, s);
       qa = affine(qa, s);
       qb = affine(qb, s);
-      // the variances go through the layers on the host (float32, as the tensors hold them): read
-      // from the device once, where a layer first needs them, and never read back
+      // The per-point variances of the next layer, q ↦ σ_w²E[σ(z)²] + σ_b² with z ~ N(0, q): with a
+      // closed-form dual on the device (its value at ρ = qa = qb = q), with no read; the Mehler series
+      // needs them on the host (its coefficients depend on q), so there they go through the layers on
+      // the host (float32, as the tensors hold them): read from the device once, and never read back.
       let host: { a: Float32Array; b: Float32Array } | undefined;
+      const nextVariance = (q: tf.Tensor) => affine(act.dual!(q, q, q).value, s);
       // one layer at a time, keeping only what the next needs (an n×m kernel's temporaries add up)
       const theta0 = scales ? tf.add(tf.mul(rho, scales.input), scales.bias) : c;
       let state = { c, theta: theta0, first: theta0, qa, qb };
       for (let l = 1; l <= spec.layers; l++) {
         const last = l === spec.layers;
         const previous = state;
-        if (!host && (!last || !act.dual))
+        if (!host && !act.dual)
           host = {
             a: Float32Array.from(previous.qa.dataSync()),
             b: Float32Array.from(previous.qb.dataSync()),
           };
         const current = host;
-        const following = last
-          ? undefined
-          : { a: Float32Array.from(current!.a, diagonal), b: Float32Array.from(current!.b, diagonal) };
+        const following =
+          last || act.dual
+            ? undefined
+            : { a: Float32Array.from(current!.a, diagonal), b: Float32Array.from(current!.b, diagonal) };
         state = tf.tidy(() => {
           const { c, theta, first, qa, qb } = previous;
           const { value, derivative } = act.dual
@@ -220,8 +224,8 @@ export function deepKernel(spec: DeepKernelSpec, output: 'ntk' | 'nngp'): Kernel
             c: covariance,
             first: firstNext,
             theta: spec.train === 'both' ? tf.add(own, l === 1 ? firstNext : tf.mul(slope, theta)) : theta,
-            qa: following ? tf.tensor(following.a, qa.shape) : qa,
-            qb: following ? tf.tensor(following.b, qb.shape) : qb,
+            qa: last ? qa : following ? tf.tensor(following.a, qa.shape) : nextVariance(qa),
+            qb: last ? qb : following ? tf.tensor(following.b, qb.shape) : nextVariance(qb),
           };
         });
         host = following;
