@@ -21,26 +21,10 @@ import {
   nngp,
 } from '../src/index.js';
 import { deepKernelSpec } from '../src/kinds/ntk.js';
+import { d, spec as deepSpec, X } from './fixtures/deep-kernel.js';
 
-const X = [
-  [1, 0.5, -0.3, 0.2, 1.1, -0.7],
-  [0.2, -1, 0.4, 0.9, 0.1, 0.3],
-  [1.5, 0.2, 0.1, -0.6, 0.8, 0.4],
-  [-0.3, 0.7, 1.2, 0.5, -1.1, 0.2],
-];
-const d = X[0]!.length;
-
-const spec = (o: Partial<DeepKernelSpec>): DeepKernelSpec => ({
-  activation: 'relu',
-  layers: 1,
-  weightVariance: 1,
-  biasVariance: 0,
-  train: 'both',
-  sphere: false,
-  parametrization: 'standard',
-  width: 256,
-  ...o,
-});
+const spec = (o: Partial<DeepKernelSpec>): DeepKernelSpec =>
+  deepSpec({ parametrization: 'standard', width: 256, ...o });
 
 function gram(kernel: (a: tf.Tensor2D, b: tf.Tensor2D) => tf.Tensor2D, rows = X): number[][] {
   return tf.tidy(() => {

@@ -14,34 +14,9 @@ import * as tf from '@tensorflow/tfjs-core';
 import { describe, expect, it } from 'vitest';
 import { mehlerDual, quadratureDual } from '../src/activations/gaussian-dual.js';
 import { activationTable } from '../src/activations/table.js';
-import {
-  deepKernel,
-  type DeepKernelSpec,
-  deepTaylor,
-  neuralTangent,
-  neuralTangentKernel,
-  nngp,
-  ntkKernel,
-} from '../src/index.js';
+import { deepKernel, deepTaylor, neuralTangent, neuralTangentKernel, nngp, ntkKernel } from '../src/index.js';
 import { deepKernelSpec, deepKernelTaylor } from '../src/kinds/ntk.js';
-
-const X = [
-  [1, 0.5, -0.3, 0.2, 1.1, -0.7],
-  [0.2, -1, 0.4, 0.9, 0.1, 0.3],
-  [1.5, 0.2, 0.1, -0.6, 0.8, 0.4],
-  [-0.3, 0.7, 1.2, 0.5, -1.1, 0.2],
-];
-const d = X[0]!.length;
-
-const spec = (o: Partial<DeepKernelSpec>): DeepKernelSpec => ({
-  activation: 'relu',
-  layers: 1,
-  weightVariance: 1,
-  biasVariance: 0,
-  train: 'both',
-  sphere: false,
-  ...o,
-});
+import { d, spec, X } from './fixtures/deep-kernel.js';
 
 function gram(kernel: (a: tf.Tensor2D, b: tf.Tensor2D) => tf.Tensor2D, rows = X): number[][] {
   return tf.tidy(() => {
