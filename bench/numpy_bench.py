@@ -158,7 +158,7 @@ def run(case):
                 solve_spd(a, y)
 
         return best_of(eigen if kind == "ridge-eigen" else cholesky, repeat)
-    if kind == "rf-fit":
+    if kind in ("rf-fit", "rf-fit-gcv"):
         n, d, width = case["n"], case["d"], case["width"]
         x = rng.standard_normal((n, d), dtype=np.float32)
         y = rng.standard_normal((n, 1), dtype=np.float32)
@@ -171,7 +171,25 @@ def run(case):
             g[np.diag_indices(width)] += np.float32(n * 1e-3)
             return solve_spd(g, phi.T @ y)
 
-        return best_of(fit, repeat)
+        def fit_gcv():
+            # generalized cross-validation over the grid from one eigen-decomposition of the Gram
+            # (float32 ssyevd): df = Σ μ/(μ+nλ), residual from the projections, the best λ's weights
+            phi = np.maximum(x @ w.T, 0) / np.float32(np.sqrt(width))
+            mu, q = np.linalg.eigh(phi.T @ phi)
+            b = q.T @ (phi.T @ y)
+            yy = float((y * y).sum())
+            best = None
+            for lam in case["lambdas"]:
+                shrink = 1 / (mu + np.float32(n * lam))
+                coef = b[:, 0] * shrink
+                residual = yy - 2 * float(b[:, 0] @ coef) + float((mu * coef) @ coef)
+                df = float(np.sum(mu * shrink))
+                score = residual / n / (1 - df / n) ** 2
+                if best is None or score < best[0]:
+                    best = (score, shrink)
+            return q @ (b * best[1][:, None])
+
+        return best_of(fit_gcv if kind == "rf-fit-gcv" else fit, repeat)
     if kind == "train-step":
         n, d, width = case["n"], case["d"], case["width"]
         x = rng.standard_normal((n, d), dtype=np.float32)

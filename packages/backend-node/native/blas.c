@@ -76,6 +76,45 @@ static napi_value sgemm(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+// ssyrk(trans, n, k, a, aOffset, out, outOffset): out = aᵀa (trans: a k×n row-major) or aaᵀ (a n×k),
+// the full symmetric n×n result — half the work of sgemm on the same operands (cblas_ssyrk on
+// OpenBLAS, else regimes' own blocked product), the upper triangle mirrored from the lower.
+static napi_value ssyrk(napi_env env, napi_callback_info info) {
+  size_t argc = 7;
+  napi_value args[7];
+  CHECK(napi_get_cb_info(env, info, &argc, args, NULL, NULL));
+  bool trans;
+  int32_t n, k, aOffset, outOffset;
+  if (argc != 7 || napi_get_value_bool(env, args[0], &trans) != napi_ok ||
+      napi_get_value_int32(env, args[1], &n) != napi_ok || napi_get_value_int32(env, args[2], &k) != napi_ok ||
+      napi_get_value_int32(env, args[4], &aOffset) != napi_ok || napi_get_value_int32(env, args[6], &outOffset) != napi_ok) {
+    napi_throw_error(env, NULL, "regimes_blas: ssyrk(trans, n, k, a, aOffset, out, outOffset)");
+    return NULL;
+  }
+  size_t aLength, outLength;
+  float* a = floats(env, args[3], &aLength);
+  float* out = floats(env, args[5], &outLength);
+  if (!a || !out || n < 0 || k < 0 || aOffset < 0 || outOffset < 0 || (size_t)aOffset + (size_t)n * k > aLength ||
+      (size_t)outOffset + (size_t)n * n > outLength) {
+    napi_throw_error(env, NULL, "regimes_blas: ssyrk operands are not Float32Arrays of the stated sizes");
+    return NULL;
+  }
+  if (n == 0) return NULL;
+  if (k == 0) {
+    memset(out + outOffset, 0, sizeof(float) * (size_t)n * n);
+    return NULL;
+  }
+#ifdef REGIMES_OPENBLAS
+  cblas_ssyrk(CblasRowMajor, CblasLower, trans ? CblasTrans : CblasNoTrans, n, k, 1.0f, a + aOffset, trans ? n : k,
+              0.0f, out + outOffset, n);
+  regimes_mirror_lower(n, out + outOffset);
+#else
+  if (regimes_ssyrk(trans, n, k, a + aOffset, out + outOffset) != 0)
+    napi_throw_error(env, NULL, "regimes_blas: ssyrk could not allocate its packing buffers");
+#endif
+  return NULL;
+}
+
 #ifdef REGIMES_OPENBLAS
 // LAPACK's Fortran symbols (exported by libopenblas); the trailing lengths of the character arguments
 // are the gfortran calling convention.
@@ -255,6 +294,7 @@ static napi_value init(napi_env env, napi_value exports) {
 #endif
   napi_property_descriptor properties[] = {
       {"sgemm", NULL, sgemm, NULL, NULL, NULL, napi_default, NULL},
+      {"ssyrk", NULL, ssyrk, NULL, NULL, NULL, napi_default, NULL},
       {"threads", NULL, threads, NULL, NULL, NULL, napi_default, NULL},
       {"config", NULL, config, NULL, NULL, NULL, napi_default, NULL},
       {"openblas", NULL, NULL, NULL, NULL, openblas, napi_enumerable, NULL},

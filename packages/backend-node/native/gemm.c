@@ -242,3 +242,61 @@ int regimes_sgemm(int trans_a, int trans_b, int m, int n, int k, const float* a,
   for (int t = 0; t < threads; t++) status |= jobs[t].status;
   return status;
 }
+
+// C = AᵀA (trans: A k×n row-major) or AAᵀ (A n×k), n×n row-major, both triangles: the lower one by
+// blocks of rows (rows i0..i1 against columns 0..i1, half the product's work), spread over threads
+// by a snake order of the blocks so each gets about the same work, then mirrored.
+#define SYRK_BLOCK 192
+typedef struct {
+  int trans, n, k, threads, index, status;
+  const float* a;
+  float* c;
+} SyrkJob;
+
+static void* run_syrk(void* arg) {
+  SyrkJob* job = arg;
+  int blocks = (job->n + SYRK_BLOCK - 1) / SYRK_BLOCK;
+  for (int b = 0; b < blocks; b++) {
+    int round = b / job->threads, slot = b % job->threads;
+    int owner = round % 2 == 0 ? slot : job->threads - 1 - slot;
+    if (owner != job->index) continue;
+    int i0 = b * SYRK_BLOCK, i1 = i0 + SYRK_BLOCK > job->n ? job->n : i0 + SYRK_BLOCK;
+    Problem p = job->trans
+                    ? (Problem){1, 0, i1 - i0, i1, job->k, job->a + i0, job->n, job->a, job->n, job->c + (size_t)i0 * job->n, job->n}
+                    : (Problem){0, 1, i1 - i0, i1, job->k, job->a + (size_t)i0 * job->k, job->k, job->a, job->k,
+                                job->c + (size_t)i0 * job->n, job->n};
+    job->status |= gemm_rows(&p, 0, i1 - i0);
+  }
+  return NULL;
+}
+
+int regimes_ssyrk(int trans, int n, int k, const float* a, float* c) {
+  choose_kernel();
+  if (n == 0) return 0;
+  int threads = regimes_gemm_threads();
+  double flops = (double)n * n * (double)k;
+  if (flops < 4e6 * threads) threads = (int)(flops / 4e6);
+  if (threads < 1) threads = 1;
+  SyrkJob jobs[64];
+  pthread_t ids[64];
+  int started = 0, status = 0;
+  for (int t = 0; t < threads; t++) jobs[t] = (SyrkJob){trans, n, k, threads, t, 0, a, c};
+  for (int t = 1; t < threads; t++) {
+    if (pthread_create(&ids[t], NULL, run_syrk, &jobs[t]) != 0) break;
+    started = t;
+  }
+  run_syrk(&jobs[0]);
+  for (int t = 1; t <= started; t++) pthread_join(ids[t], NULL);
+  for (int t = started + 1; t < threads; t++) run_syrk(&jobs[t]);
+  for (int t = 0; t < threads; t++) status |= jobs[t].status;
+  regimes_mirror_lower(n, c);
+  return status;
+}
+
+// the upper triangle of the n×n row-major c := its lower one, by 64×64 tiles
+void regimes_mirror_lower(int n, float* c) {
+  for (int i0 = 0; i0 < n; i0 += 64)
+    for (int j0 = i0; j0 < n; j0 += 64)
+      for (int i = i0; i < i0 + 64 && i < n; i++)
+        for (int j = j0 > i + 1 ? j0 : i + 1; j < j0 + 64 && j < n; j++) c[(size_t)i * n + j] = c[(size_t)j * n + i];
+}

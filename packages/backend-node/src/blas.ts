@@ -21,6 +21,19 @@ export interface Blas {
     outOffset: number,
   ): void;
   /**
+   * out[outOffset..] = aᵀa (`trans`: a k×n row-major) or aaᵀ (a n×k): the symmetric n×n product
+   * with both triangles, for half of sgemm's work (cblas_ssyrk on OpenBLAS, else regimes' own).
+   */
+  ssyrk(
+    trans: boolean,
+    n: number,
+    k: number,
+    a: Float32Array,
+    aOffset: number,
+    out: Float32Array,
+    outOffset: number,
+  ): void;
+  /**
    * Eigen-decomposition of the symmetric n×n row-major matrix whose lower triangle is at a (LAPACK
    * dsyevd on a float64 copy when `double`, else ssyevd): values descending, eigenvectors as the
    * columns of `vectors`. Returns LAPACK's info (0: success; −1000: out of memory).

@@ -3,8 +3,10 @@
  * - its transposed matMul (transposeA/transposeB, the forms MatMul's gradient uses) ran 10–60×
  *   slower than the plain product (0.4 against 25 GFLOP/s at 1024²): BatchMatMul and _FusedMatMul are
  *   replaced by wrappers that transpose the operand first (an O(n²) copy) and call the original;
- * - when the `native` backend kind is active, BatchMatMul runs on the system's OpenBLAS instead,
- *   reading and writing the WebAssembly heap in place. Which one runs is kept on the registered
+ * - when the `native` backend kind is active, BatchMatMul runs on the addon instead (OpenBLAS or
+ *   regimes' own SGEMM), reading and writing the WebAssembly heap in place; the Gram of one tensor
+ *   (matMul(a, a, true, false) or (a, a, false, true)) runs as a symmetric rank-k update (ssyrk),
+ *   half the work. Which one runs is kept on the registered
  *   kernel itself (the engine's registry), set by each kind's activation.
  */
 import * as tf from '@tensorflow/tfjs-core';
@@ -35,6 +37,11 @@ function blasProduct(blas: Blas, args: KernelArgs): TensorInfo {
   const av = be.typedArrayFromHeap(a);
   const bv = be.typedArrayFromHeap(b);
   const ov = be.typedArrayFromHeap(out);
+  if (batch === 1 && a.dataId === b.dataId && transposeA !== transposeB) {
+    // a Gram matrix (AᵀA or AAᵀ of one tensor): symmetric, so half the work
+    blas.ssyrk(transposeA, m, k, av, 0, ov, 0);
+    return out;
+  }
   for (let i = 0; i < batch; i++) {
     blas.sgemm(
       transposeA,

@@ -115,10 +115,71 @@ describe('build-native script', () => {
             expect(Number.isNaN(out[0]!) && Number.isNaN(out[1]!)).toBe(true);
           }
     });
+
+    it('its ssyrk (AᵀA, AAᵀ) equals its SGEMM on the same operands bit for bit, and float64', () => {
+      syrkMatches(own, true);
+    });
   });
 });
 
 const { blas } = loadBlas();
+
+/** ssyrk against float64 Gram matrices (and the addon's own sgemm, bit for bit where `same`). */
+function syrkMatches(addon: Blas, same: boolean): void {
+  const rng = Rng.fromSeed(23);
+  // across the 192-row blocks and the thread threshold; k = 0 gives zeros
+  for (const [n, k] of [
+    [1, 1],
+    [3, 0],
+    [7, 5],
+    [193, 40],
+    [401, 300],
+  ] as const)
+    for (const trans of [true, false]) {
+      const a = Float32Array.from(rng.normal(n * k + 3));
+      const out = new Float32Array(n * n + 2).fill(Number.NaN);
+      addon.ssyrk(trans, n, k, a, 3, out, 2);
+      const want = reference(trans, !trans, n, n, k, a.subarray(3), a.subarray(3));
+      let worst = 0;
+      for (let i = 0; i < n * n; i++) worst = Math.max(worst, Math.abs(out[i + 2]! - want[i]!));
+      expect(worst, `${n}×${k} ${trans}`).toBeLessThan(2e-6 * k + 1e-6);
+      for (let i = 0; i < n; i++)
+        for (let j = 0; j < i; j++) expect(out[2 + i * n + j]).toBe(out[2 + j * n + i]);
+      expect(Number.isNaN(out[0]!) && Number.isNaN(out[1]!)).toBe(true);
+      if (same) {
+        const product = new Float32Array(n * n);
+        addon.sgemm(trans, !trans, n, n, k, a, 3, a, 3, product, 0);
+        for (let i = 0; i < n; i++)
+          for (let j = 0; j <= i; j++) expect(out[2 + i * n + j]).toBe(product[i * n + j]);
+      }
+    }
+}
+
+describe.skipIf(!blas)('the Gram of one tensor on native (ssyrk)', () => {
+  it('the loaded addon matches float64; matMul(a, a, true, false) on native takes it and agrees', async () => {
+    syrkMatches(blas!, !blas!.openblas);
+    await native.create({}).activate();
+    try {
+      const rng = Rng.fromSeed(29);
+      const x = Float32Array.from(rng.normal(300 * 70));
+      const want = reference(true, false, 70, 70, 300, x, x);
+      await expectNoLeak(async () => {
+        const t = tf.tensor2d(x, [300, 70]);
+        const u = tf.tensor2d(x, [300, 70]);
+        const gram = tf.matMul(t, t, true, false);
+        const other = tf.matMul(t, u, true, false); // distinct tensors: sgemm
+        const [g, o] = [await gram.data(), await other.data()];
+        tf.dispose([t, u, gram, other]);
+        for (let i = 0; i < 70 * 70; i++) {
+          expect(Math.abs(g[i]! - want[i]!)).toBeLessThan(1e-3);
+          expect(Math.abs(o[i]! - want[i]!)).toBeLessThan(1e-3);
+        }
+      });
+    } finally {
+      await tf.setBackend('cpu');
+    }
+  });
+});
 
 describe.skipIf(!blas?.potrf)('Cholesky and triangular solves on LAPACK (native on OpenBLAS)', () => {
   // A = XXᵀ/d + I-ish SPD matrix from a fixed seed, and the float64 host reference

@@ -168,11 +168,18 @@ export async function primalSystem(
   intercept = false,
 ): Promise<RidgeSystem> {
   const [n, p] = phi.shape;
-  const featureMean = intercept ? (tf.mean(phi, 0, true) as tf.Tensor2D) : undefined;
+  // the column means as a product (1ᵀΦ/n): a reduction over axis 0 would transpose n×p first
+  const featureMean = intercept
+    ? tf.tidy(() => tf.matMul(tf.fill([1, n], 1 / n), phi) as tf.Tensor2D)
+    : undefined;
   const yMean = intercept ? (tf.mean(y, 0, true) as tf.Tensor2D) : undefined;
   const centred = featureMean ? (tf.sub(phi, featureMean) as tf.Tensor2D) : phi;
+  // one tensor on both sides: the native backend computes it as a symmetric rank-k update
   const gram = tf.matMul(centred, centred, true, false) as tf.Tensor2D;
-  const diagonal = tf.tidy(() => tf.sum(tf.square(centred)));
+  // its trace from the diagonal (every (p+1)-th entry), not from another pass over Φ
+  const diagonal = tf.tidy(() =>
+    tf.sum(tf.gather(tf.reshape(gram, [-1]), tf.range(0, p * p, p + 1, 'int32'))),
+  );
   const meanDiagonal = (await diagonal.data())[0]! / p;
   diagonal.dispose();
   const rhs = tf.tidy(() => tf.matMul(centred, yMean ? tf.sub(y, yMean) : y, true, false) as tf.Tensor2D);
