@@ -139,15 +139,26 @@ static void choose_kernel(void) {
 #endif
 }
 
-// C[rows i0..i1) of the problem, single thread, with its own packing buffers
-static int gemm_rows(const Problem* p, int i0, int i1) {
-  float* pa = aligned_alloc(64, sizeof(float) * MC * KC);
-  float* pb = aligned_alloc(64, sizeof(float) * KC * NC);
-  if (!pa || !pb) {
-    free(pa);
-    free(pb);
-    return -1;
-  }
+// Packing buffers, one pair per thread slot, allocated on first use and kept: fresh memory costs a
+// page fault per 4 KiB on first touch (≈ 10 µs each on some VMs), which for a product of a few
+// hundred rows cost more than the product. Calls are serialized by `products` (Node calls from one
+// thread; worker threads would wait their turn).
+static pthread_mutex_t products = PTHREAD_MUTEX_INITIALIZER;
+static float* packed_a[64];
+static float* packed_b[64];
+
+static int packing_buffers(int slot, float** pa, float** pb) {
+  if (!packed_a[slot]) packed_a[slot] = aligned_alloc(64, sizeof(float) * MC * KC);
+  if (!packed_b[slot]) packed_b[slot] = aligned_alloc(64, sizeof(float) * KC * NC);
+  *pa = packed_a[slot];
+  *pb = packed_b[slot];
+  return *pa && *pb ? 0 : -1;
+}
+
+// C[rows i0..i1) of the problem, single thread, with the packing buffers of its slot
+static int gemm_rows(const Problem* p, int i0, int i1, int slot) {
+  float *pa, *pb;
+  if (packing_buffers(slot, &pa, &pb) != 0) return -1;
   float tile[MR * NR];
   Kernel kernel = chosen_kernel;
   if (p->k == 0)
@@ -180,19 +191,17 @@ static int gemm_rows(const Problem* p, int i0, int i1) {
       }
     }
   }
-  free(pa);
-  free(pb);
   return 0;
 }
 
 typedef struct {
   const Problem* p;
-  int i0, i1, status;
+  int i0, i1, slot, status;
 } Job;
 
 static void* run_job(void* arg) {
   Job* job = arg;
-  job->status = gemm_rows(job->p, job->i0, job->i1);
+  job->status = gemm_rows(job->p, job->i0, job->i1, job->slot);
   return NULL;
 }
 
@@ -214,8 +223,7 @@ const char* regimes_gemm_kernel(void) {
   return kernel_name;
 }
 
-int regimes_sgemm(int trans_a, int trans_b, int m, int n, int k, const float* a, const float* b, float* c) {
-  choose_kernel();
+static int sgemm_serialized(int trans_a, int trans_b, int m, int n, int k, const float* a, const float* b, float* c) {
   Problem p = {trans_a, trans_b, m, n, k, a, trans_a ? m : k, b, trans_b ? k : n, c, n};
   if (m == 0 || n == 0) return 0;
   int threads = regimes_gemm_threads();
@@ -224,13 +232,13 @@ int regimes_sgemm(int trans_a, int trans_b, int m, int n, int k, const float* a,
   if (flops < 4e6 * threads) threads = (int)(flops / 4e6);
   int max_by_rows = (m + MR - 1) / MR;
   if (threads > max_by_rows) threads = max_by_rows;
-  if (threads <= 1) return gemm_rows(&p, 0, m);
+  if (threads <= 1) return gemm_rows(&p, 0, m, 0);
   Job jobs[64];
   pthread_t ids[64];
   int panels = (m + MR - 1) / MR, started = 0, status = 0;
   for (int t = 0; t < threads; t++) {
     int from = (int)((long)panels * t / threads) * MR, to = (int)((long)panels * (t + 1) / threads) * MR;
-    jobs[t] = (Job){&p, from, to > m ? m : to, 0};
+    jobs[t] = (Job){&p, from, to > m ? m : to, t, 0};
   }
   for (int t = 1; t < threads; t++) {
     if (pthread_create(&ids[t], NULL, run_job, &jobs[t]) != 0) break;
@@ -247,6 +255,7 @@ int regimes_sgemm(int trans_a, int trans_b, int m, int n, int k, const float* a,
 // blocks of rows (rows i0..i1 against columns 0..i1, half the product's work), spread over threads
 // by a snake order of the blocks so each gets about the same work, then mirrored.
 #define SYRK_BLOCK 192
+void regimes_mirror_lower(int n, float* c);
 typedef struct {
   int trans, n, k, threads, index, status;
   const float* a;
@@ -265,13 +274,12 @@ static void* run_syrk(void* arg) {
                     ? (Problem){1, 0, i1 - i0, i1, job->k, job->a + i0, job->n, job->a, job->n, job->c + (size_t)i0 * job->n, job->n}
                     : (Problem){0, 1, i1 - i0, i1, job->k, job->a + (size_t)i0 * job->k, job->k, job->a, job->k,
                                 job->c + (size_t)i0 * job->n, job->n};
-    job->status |= gemm_rows(&p, 0, i1 - i0);
+    job->status |= gemm_rows(&p, 0, i1 - i0, job->index);
   }
   return NULL;
 }
 
-int regimes_ssyrk(int trans, int n, int k, const float* a, float* c) {
-  choose_kernel();
+static int ssyrk_serialized(int trans, int n, int k, const float* a, float* c) {
   if (n == 0) return 0;
   int threads = regimes_gemm_threads();
   double flops = (double)n * n * (double)k;
@@ -299,4 +307,20 @@ void regimes_mirror_lower(int n, float* c) {
     for (int j0 = i0; j0 < n; j0 += 64)
       for (int i = i0; i < i0 + 64 && i < n; i++)
         for (int j = j0 > i + 1 ? j0 : i + 1; j < j0 + 64 && j < n; j++) c[(size_t)i * n + j] = c[(size_t)j * n + i];
+}
+
+int regimes_sgemm(int trans_a, int trans_b, int m, int n, int k, const float* a, const float* b, float* c) {
+  choose_kernel();
+  pthread_mutex_lock(&products);
+  int status = sgemm_serialized(trans_a, trans_b, m, n, k, a, b, c);
+  pthread_mutex_unlock(&products);
+  return status;
+}
+
+int regimes_ssyrk(int trans, int n, int k, const float* a, float* c) {
+  choose_kernel();
+  pthread_mutex_lock(&products);
+  int status = ssyrk_serialized(trans, n, k, a, c);
+  pthread_mutex_unlock(&products);
+  return status;
 }
