@@ -13,6 +13,7 @@ import { loadBlas } from './blas.js';
 import { installCholesky } from './cholesky.js';
 import { installSymmetricEigen } from './symmetric-eigen.js';
 import { patchWasmMatMul } from './transposed-matmul.js';
+import { patchWasmReduce } from './wasm-reduce.js';
 import { patchWasmSlice } from './wasm-slice.js';
 
 export const native = defineBackendKind({
@@ -42,6 +43,7 @@ export const native = defineBackendKind({
         if (!(await tf.setBackend('wasm'))) throw new Error('tfjs could not initialise the wasm backend');
         await tf.ready();
         patchWasmSlice();
+        patchWasmReduce();
         patchWasmMatMul(blas);
         installSymmetricEigen(blas);
         installCholesky(blas);

@@ -8,6 +8,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { installCholesky } from './cholesky.js';
 import { installSymmetricEigen } from './symmetric-eigen.js';
 import { patchWasmMatMul } from './transposed-matmul.js';
+import { patchWasmReduce } from './wasm-reduce.js';
 import { patchWasmSlice } from './wasm-slice.js';
 
 async function loadWasm(): Promise<string> {
@@ -45,6 +46,7 @@ export const wasm = defineBackendKind({
         if (!(await tf.setBackend('wasm'))) throw new Error('tfjs could not initialise the wasm backend');
         await tf.ready();
         patchWasmSlice();
+        patchWasmReduce();
         patchWasmMatMul();
         installSymmetricEigen();
         installCholesky();

@@ -315,3 +315,84 @@ describe('wasm Slice from a heap view (wasm-slice.ts)', () => {
     }
   });
 });
+
+describe('wasm Sum and Mean over leading axes (wasm-reduce.ts)', () => {
+  it('match a float64 reference on ranks 1–3 and keepDims; other axes and int32 unchanged; no leaks', async () => {
+    const rng = Rng.fromSeed(31);
+    const cases: [number[], number | number[]][] = [
+      [[37, 11], 0],
+      [[37, 11], [0]],
+      [
+        [5, 6, 7],
+        [0, 1],
+      ],
+      [
+        [5, 6, 7],
+        [1, 0],
+      ],
+      [[5, 6, 7], 0],
+      [[5, 6, 7], -3],
+      [[300, 3], 0],
+      [[5, 6, 7], 1], // not leading: the original kernel
+      [
+        [5, 6, 7],
+        [0, 2],
+      ],
+      [[9], 0], // every axis: the original kernel
+    ];
+    const inputs = cases.map(([shape]) => rng.normal(shape.reduce((a, b) => a * b, 1)));
+    /** float64 sums over the named axes, the reference for leading ones. */
+    const reference = (values: number[], shape: number[], axis: number | number[]) => {
+      const axes = tf.util.parseAxisParam(axis, shape);
+      const outShape = shape.filter((_, d) => !axes.includes(d));
+      const strides = tf.util.computeStrides(shape);
+      const out = new Float64Array(outShape.reduce((a, b) => a * b, 1));
+      values.forEach((v, flat) => {
+        let o = 0;
+        let rest = flat;
+        shape.forEach((size, d) => {
+          const index = d < shape.length - 1 ? Math.floor(rest / strides[d]!) : rest;
+          rest -= d < shape.length - 1 ? index * strides[d]! : rest;
+          if (!axes.includes(d)) o = o * size + index;
+        });
+        out[o]! += v;
+      });
+      const count = axes.reduce((a, d) => a * shape[d]!, 1);
+      return { sum: Array.from(out), mean: Array.from(out, (s) => s / count), outShape };
+    };
+    await wasm.create({}).activate();
+    try {
+      await expectNoLeak(async () => {
+        cases.forEach(([shape, axis], c) => {
+          const want = reference(inputs[c]!, shape, axis);
+          for (const keepDims of [false, true]) {
+            const [sum, mean, ints] = tf.tidy(() => {
+              const x = tf.tensor(inputs[c]!, shape);
+              return [
+                tf.sum(x, axis, keepDims),
+                tf.mean(x, axis, keepDims),
+                tf.sum(tf.cast(tf.mul(x, 100), 'int32'), axis, keepDims),
+              ];
+            });
+            const axes = tf.util.parseAxisParam(axis, shape);
+            const wantShape = keepDims
+              ? shape.map((size, d) => (axes.includes(d) ? 1 : size))
+              : want.outShape;
+            expect(sum.shape).toEqual(wantShape);
+            expect(mean.shape).toEqual(wantShape);
+            const s = sum.dataSync();
+            const m = mean.dataSync();
+            for (let j = 0; j < want.sum.length; j++) {
+              expect(Math.abs(s[j]! - want.sum[j]!)).toBeLessThan(1e-5 * (1 + Math.abs(want.sum[j]!)));
+              expect(Math.abs(m[j]! - want.mean[j]!)).toBeLessThan(1e-6 * (1 + Math.abs(want.mean[j]!)));
+            }
+            expect(ints.dtype).toBe('int32');
+            tf.dispose([sum, mean, ints]);
+          }
+        });
+      });
+    } finally {
+      await tf.setBackend('cpu');
+    }
+  });
+});
