@@ -16,7 +16,9 @@ import * as tf from '@tensorflow/tfjs-core';
 const args = process.argv.slice(2);
 const flag = (name) => args.includes(name);
 const value = (name, fallback) => (flag(name) ? Number(args[args.indexOf(name) + 1]) : fallback);
-const positional = args.filter((a, i) => !a.startsWith('--') && !args[i - 1]?.startsWith('--heap') && !args[i - 1]?.startsWith('--test'));
+const positional = args.filter(
+  (a, i) => !a.startsWith('--') && !args[i - 1]?.startsWith('--heap') && !args[i - 1]?.startsWith('--test'),
+);
 const n = Number(positional[0]);
 const d = 64;
 const direct = flag('--direct');

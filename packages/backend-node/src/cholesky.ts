@@ -21,7 +21,8 @@ export function installCholesky(blas?: Blas): void {
   if (!potrf || !trsm) return;
   registerHostLapack('wasm', {
     potrf: (n, a, shift) => potrf(n, a, 0, shift),
-    trsm: (transpose, m, c, l, lOffset, ldl, b, bOffset) => trsm(transpose, m, c, l, lOffset, ldl, b, bOffset),
+    trsm: (transpose, m, c, l, lOffset, ldl, b, bOffset) =>
+      trsm(transpose, m, c, l, lOffset, ldl, b, bOffset),
     view: (t) => {
       if (t.dtype !== 'float32') throw new RangeError(`host LAPACK view: a float32 tensor, not ${t.dtype}`);
       return (tf.backend() as unknown as WasmBackendLike).typedArrayFromHeap(t as unknown as TensorInfo);

@@ -164,7 +164,9 @@ export function kernelRidgeEstimate(perEntry: number, o: RidgeOptions, s: FitSiz
   // above the heap limit: the kernel assembled again and its product twice per λ (the refinement)
   if (exceedsHeap(n))
     return {
-      flops: ridgeSolves(o) * (3 * n * n * perEntry + ridgeSolveFlops({ ...o, ridge: 0 }, n, k)) + testN * n * (perEntry + 2 * k),
+      flops:
+        ridgeSolves(o) * (3 * n * n * perEntry + ridgeSolveFlops({ ...o, ridge: 0 }, n, k)) +
+        testN * n * (perEntry + 2 * k),
       bytes: hostDirectBytes(s),
     };
   return {

@@ -38,7 +38,10 @@ function data() {
   const x = Float32Array.from(rng.child('x').normal(n * d, new Float64Array(n * d)));
   const test = Float32Array.from(rng.child('t').normal(nt * d, new Float64Array(nt * d)));
   const noise = rng.child('e').normal(n, new Float64Array(n));
-  const y = Float32Array.from({ length: n }, (_, i) => x[i * d]! * x[i * d + 1]! + Math.sin(x[i * d + 2]!) + 0.1 * noise[i]!);
+  const y = Float32Array.from(
+    { length: n },
+    (_, i) => x[i * d]! * x[i * d + 1]! + Math.sin(x[i * d + 2]!) + 0.1 * noise[i]!,
+  );
   return { x, y, test };
 }
 
@@ -59,7 +62,10 @@ function numpy(intercept: boolean): Reference[] {
 
 function tensors() {
   const { x, y, test } = data();
-  return { train: { x: tf.tensor2d(x, [n, d]), y: tf.tensor2d(y, [n, 1]) } as Dataset, test: tf.tensor2d(test, [nt, d]) };
+  return {
+    train: { x: tf.tensor2d(x, [n, d]), y: tf.tensor2d(y, [n, 1]) } as Dataset,
+    test: tf.tensor2d(test, [nt, d]),
+  };
 }
 
 /** fitRidge's coefficients (β) and intercepts per λ, and their diagnostics. */
@@ -159,7 +165,9 @@ describe('kernel ridge above the heap limit: the host-memory Cholesky', () => {
               1e-6 * w.diagnostics['train-risk']!,
             );
             expect(relativeError(hostPredictions[i]!.predictions, r.predictions)).toBeLessThan(2e-5);
-            expect(relativeError(hostPredictions[i]!.predictions, heapPredictions[i]!.predictions)).toBeLessThan(1e-5);
+            expect(
+              relativeError(hostPredictions[i]!.predictions, heapPredictions[i]!.predictions),
+            ).toBeLessThan(1e-5);
           });
         }
       } finally {
@@ -175,10 +183,14 @@ describe('kernel ridge above the heap limit: the host-memory Cholesky', () => {
       try {
         setHeapSystemLimit(LOW);
         await expectNoLeak(async () => {
-          await expect(solve(false, { ridge: 'gcv', ridgeGrid: [1e-3, 1e-2] })).rejects.toThrow(/gcv needs diag/);
+          await expect(solve(false, { ridge: 'gcv', ridgeGrid: [1e-3, 1e-2] })).rejects.toThrow(
+            /gcv needs diag/,
+          );
           await expect(solve(false, { ridgeSolver: 'eigen' })).rejects.toThrow(/eigen holds/);
           const { train, test } = tensors();
-          const gp = nngp.create(nngp.options.parse({ ridge: 1e-2, ridgeSolver: 'cholesky', posteriorVariance: true }));
+          const gp = nngp.create(
+            nngp.options.parse({ ridge: 1e-2, ridgeSolver: 'cholesky', posteriorVariance: true }),
+          );
           const error = await gp.fit(train, makeFitContext(Rng.fromSeed(3))).catch((e: unknown) => e);
           tf.dispose([train.x, train.y, test]);
           expect(error).toBeInstanceOf(RegimesError);

@@ -187,7 +187,10 @@ export function panelPredict(
         for (let s = 0; s < n; s += block) {
           const b = Math.min(block, n - s);
           const next = tf.tidy(() =>
-            tf.add(out, tf.matMul(kernel(xq, tf.slice(train, [s, 0], [b, -1])), tf.slice(alpha, [s, 0], [b, -1]))),
+            tf.add(
+              out,
+              tf.matMul(kernel(xq, tf.slice(train, [s, 0], [b, -1])), tf.slice(alpha, [s, 0], [b, -1])),
+            ),
           ) as tf.Tensor2D;
           out.dispose();
           out = next;

@@ -367,7 +367,7 @@ export function kernelRidgeLearner(kernel: KernelFunction, o: RidgeOptions): Lea
             { hint: 'drop posteriorVariance, or fit fewer points' },
           );
         ctx.log.info(
-          `kernel ridge n = ${n}: the ${n}×${n} kernel (${(4 * n * n / 2 ** 30).toFixed(1)} GiB) is factored in host memory; the row has no df (it needs diag(A⁻¹), another n³/3)`,
+          `kernel ridge n = ${n}: the ${n}×${n} kernel (${((4 * n * n) / 2 ** 30).toFixed(1)} GiB) is factored in host memory; the row has no df (it needs diag(A⁻¹), another n³/3)`,
         );
       }
       const fits = await solveSystem(

@@ -103,7 +103,9 @@ export function hostCholesky(
   options: { shift?: number; block?: number; meanDiagonal?: number } = {},
 ): HostFactor {
   if (into.length < m * m)
-    throw new RangeError(`hostCholesky: the array holds ${into.length} values, the ${m}×${m} system needs ${m * m}`);
+    throw new RangeError(
+      `hostCholesky: the array holds ${into.length} values, the ${m}×${m} system needs ${m * m}`,
+    );
   const shift = options.shift ?? 0;
   let jitter = 0;
   for (let attempt = 0; attempt < 4; attempt++) {
@@ -118,7 +120,12 @@ export function hostCholesky(
 }
 
 /** x = (LLᵀ)⁻¹ b for b m×c (row-major), in place on a copy of b which it returns. */
-export function hostCholeskySolve(f: HostFactor, b: Float32Array, c: number, lapack: HostLapack): Float32Array {
+export function hostCholeskySolve(
+  f: HostFactor,
+  b: Float32Array,
+  c: number,
+  lapack: HostLapack,
+): Float32Array {
   if (b.length !== f.m * c)
     throw new RangeError(`hostCholeskySolve: b holds ${b.length} values, expected ${f.m}×${c}`);
   const x = Float32Array.from(b);
