@@ -140,10 +140,12 @@ function falkonEstimate(perEntry: number, o: RidgeOptions, s: FitSize): WorkEsti
 }
 
 /**
- * Float32 temporaries alive per kernel entry while a kernel block is evaluated (the deep kernels'
- * intermediates inside one tidy), for the host path's working set.
+ * Float32 temporaries alive per kernel entry while a kernel panel is evaluated (the kernel's
+ * intermediates inside one tidy, and the heap's growth steps and fragmentation it keeps): measured
+ * 20 and 23 panel-sized arrays of peak RSS beyond the kernel and the process, for the relu NTK
+ * (L = 1, d = 64) at n = 20 000 and 40 000 (bench/ridge-memory.mjs --direct).
  */
-const KERNEL_TEMPORARIES = 8;
+const KERNEL_TEMPORARIES = 24;
 
 /**
  * Bytes of the host-memory direct solve (readout/host-direct.ts) beyond the process itself (node and
