@@ -5,7 +5,8 @@
  * the native kind is active and its addon has LAPACK; removed otherwise (the panel Cholesky of
  * numerics then runs over matMul). With them the host LAPACK of numerics (`registerHostLapack`):
  * the same spotrf / strsm on Float32Arrays outside the wasm heap, for kernel ridge systems too
- * large for it.
+ * large for it — or, in the addon built without OpenBLAS, its own blocked Cholesky over its SGEMM
+ * (native/lapack-lite.c: `hostPotrf`, `hostTrsm`; the tfjs kernels stay unregistered there).
  */
 import { CholeskyKernel, registerHostLapack, TriangularSolveKernel } from '@regimes/numerics';
 import * as tf from '@tensorflow/tfjs-core';
@@ -17,17 +18,20 @@ export function installCholesky(blas?: Blas): void {
   for (const name of [CholeskyKernel, TriangularSolveKernel])
     if (tf.getKernel(name, 'wasm') !== undefined) tf.unregisterKernel(name, 'wasm');
   registerHostLapack('wasm', undefined);
+  const hostPotrf = blas?.potrf ?? blas?.hostPotrf;
+  const hostTrsm = blas?.trsm ?? blas?.hostTrsm;
+  if (hostPotrf && hostTrsm)
+    registerHostLapack('wasm', {
+      potrf: (n, a, shift) => hostPotrf(n, a, 0, shift),
+      trsm: (transpose, m, c, l, lOffset, ldl, b, bOffset) =>
+        hostTrsm(transpose, m, c, l, lOffset, ldl, b, bOffset),
+      view: (t) => {
+        if (t.dtype !== 'float32') throw new RangeError(`host LAPACK view: a float32 tensor, not ${t.dtype}`);
+        return (tf.backend() as unknown as WasmBackendLike).typedArrayFromHeap(t as unknown as TensorInfo);
+      },
+    });
   const { potrf, trsm } = blas ?? {};
   if (!potrf || !trsm) return;
-  registerHostLapack('wasm', {
-    potrf: (n, a, shift) => potrf(n, a, 0, shift),
-    trsm: (transpose, m, c, l, lOffset, ldl, b, bOffset) =>
-      trsm(transpose, m, c, l, lOffset, ldl, b, bOffset),
-    view: (t) => {
-      if (t.dtype !== 'float32') throw new RangeError(`host LAPACK view: a float32 tensor, not ${t.dtype}`);
-      return (tf.backend() as unknown as WasmBackendLike).typedArrayFromHeap(t as unknown as TensorInfo);
-    },
-  });
   tf.registerKernel({
     kernelName: CholeskyKernel,
     backendName: 'wasm',

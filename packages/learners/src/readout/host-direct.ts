@@ -2,7 +2,8 @@
  * The direct kernel ridge solve for systems too large for the backend's memory. tfjs-backend-wasm
  * (the `wasm` and `native` backends) keeps every tensor in WebAssembly's 32-bit heap, 4 GiB at most
  * for everything, so an n×n float32 kernel above 2³⁰ bytes (n > 16384) is not formed there. Where
- * the backend registers a host LAPACK (numerics' `registerHostLapack`: `native` on OpenBLAS), the
+ * the backend registers a host LAPACK (numerics' `registerHostLapack`: `native`, on OpenBLAS or on
+ * its own blocked Cholesky without), the
  * kernel is built panel by panel on the device, each panel copied straight into one host
  * Float32Array of n² values (limited by the machine's memory, not the heap), factored in place
  * (spotrf, shift nλ) and solved there (strsm); predictions read α panel by panel.
@@ -63,7 +64,7 @@ export function hostLapackFor(m: number, solver: string, select: string | undefi
     throw new RegimesError(
       `${size} does not fit the '${tf.getBackend()}' backend's memory (its tensors live in a 4 GiB WebAssembly heap; the direct solve keeps them there up to ${gib(heapLimit)}), and this backend has no host LAPACK to solve it outside`,
       {
-        hint: "use the native backend built on OpenBLAS (apt-get install libopenblas-dev, then npm run build:native), or ridgeSolver: 'auto' / 'cg' (FALKON, no n×n kernel)",
+        hint: "use the native backend (its addon needs a C compiler: npm run build:native; on OpenBLAS, apt-get install libopenblas-dev, it is fastest), or ridgeSolver: 'auto' / 'cg' (FALKON, no n×n kernel)",
       },
     );
   if (select)

@@ -16,7 +16,7 @@ export interface HostLapack {
    * In place, the Cholesky factor L of A + shift·I, A the symmetric n×n matrix whose lower triangle
    * is in a[0, n²) (any length ≥ n²: a Float32Array of several GiB); the upper triangle is zeroed.
    * Returns LAPACK's info: 0 on success, k > 0 when the leading k×k minor is not positive definite
-   * (a then holds a partial factorization).
+   * (a then holds a partial factorization), negative on an internal failure (out of memory).
    */
   potrf(n: number, a: Float32Array, shift: number): number;
   /** In place, b := L⁻¹b (L⁻ᵀb when `transpose`), L m×m lower triangular at l[lOffset..] with row stride ldl, b m×c. */
@@ -110,7 +110,10 @@ export function hostCholesky(
   let jitter = 0;
   for (let attempt = 0; attempt < 4; attempt++) {
     assembleLowerHost(panels, m, into, lapack, options.block ?? 256);
-    if (lapack.potrf(m, into, shift + jitter) === 0) return { m, l: into, shift: shift + jitter, jitter };
+    const status = lapack.potrf(m, into, shift + jitter);
+    if (status === 0) return { m, l: into, shift: shift + jitter, jitter };
+    if (status < 0)
+      throw new Error(`hostCholesky: the factorization failed (status ${status}: out of memory)`);
     jitter = jitter === 0 ? 1e-6 * (options.meanDiagonal ?? 1) : jitter * 100;
   }
   throw new NumericalError(
