@@ -20,6 +20,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { Blas } from '../src/blas.js';
 import { native } from '../src/native.js';
+import { wasm } from '../src/wasm.js';
 
 const script = join(dirname(fileURLToPath(import.meta.url)), '..', 'scripts', 'build-native.mjs');
 const scratch = mkdtempSync(join(tmpdir(), 'regimes-lite-'));
@@ -105,7 +106,7 @@ describe.skipIf(!compiler)('host LAPACK of the addon built without OpenBLAS (lap
     expect(lite.hostPotrf!(n, bad, 0, shift)).toBe(301);
   });
 
-  it('is numerics’ host LAPACK on `native` there, without the dense tfjs Cholesky kernels', async () => {
+  it('is numerics’ host LAPACK on `native` there, without the dense tfjs Cholesky kernels (and `wasm` has none)', async () => {
     const saved = process.env.REGIMES_NATIVE_ADDON;
     process.env.REGIMES_NATIVE_ADDON = out;
     try {
@@ -136,6 +137,9 @@ describe.skipIf(!compiler)('host LAPACK of the addon built without OpenBLAS (lap
         expect(worst / maxAbs(b)).toBeLessThan(2e-4);
       });
       xt.dispose();
+      // the wasm kind has none: kernel ridge above the heap limit is refused there, not crashed
+      await wasm.create({}).activate();
+      expect(hostLapack()).toBeUndefined();
     } finally {
       if (saved === undefined) delete process.env.REGIMES_NATIVE_ADDON;
       else process.env.REGIMES_NATIVE_ADDON = saved;
