@@ -9,6 +9,7 @@
 // LAPACK's divide and conquer (ssyevd_, or dsyevd_ on a float64 copy when `double` is true).
 #include <node_api.h>
 #include "gemm.h"
+#include "lapack-lite.h"
 #ifdef REGIMES_OPENBLAS
 #include <cblas.h>
 #endif
@@ -302,6 +303,9 @@ static napi_value init(napi_env env, napi_value exports) {
       {"syevd", NULL, syevd, NULL, NULL, NULL, napi_default, NULL},
       {"potrf", NULL, potrf, NULL, NULL, NULL, napi_default, NULL},
       {"trsm", NULL, trsm, NULL, NULL, NULL, napi_default, NULL},
+#else
+      {"hostPotrf", NULL, regimes_lite_potrf, NULL, NULL, NULL, napi_default, NULL},
+      {"hostTrsm", NULL, regimes_lite_trsm, NULL, NULL, NULL, napi_default, NULL},
 #endif
   };
   napi_define_properties(env, exports, sizeof properties / sizeof properties[0], properties);

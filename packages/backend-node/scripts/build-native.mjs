@@ -84,6 +84,8 @@ const flags = [
   ...(openblas ? ['-DREGIMES_OPENBLAS', `-I${blasInclude}`] : []),
   join(native, 'blas.c'),
   join(native, 'gemm.c'),
+  join(native, 'lapack-lite.c'),
+  '-lm',
   ...(openblas ? [`-L${blasLib}`, `-Wl,-rpath,${blasLib}`, '-lopenblas'] : []),
 ];
 mkdirSync(dirname(output), { recursive: true });

@@ -67,6 +67,22 @@ export interface Blas {
     b: Float32Array,
     bOffset: number,
   ): void;
+  /**
+   * The build without OpenBLAS: potrf and trsm as above, by regimes' own blocked Cholesky over its
+   * SGEMM and substitutions (native/lapack-lite.c); numerics' host LAPACK only (returns −1000 when
+   * out of memory).
+   */
+  hostPotrf?(n: number, a: Float32Array, aOffset: number, shift: number): number;
+  hostTrsm?(
+    transpose: boolean,
+    m: number,
+    c: number,
+    l: Float32Array,
+    lOffset: number,
+    ldl: number,
+    b: Float32Array,
+    bOffset: number,
+  ): void;
   /** Whether products and LAPACK run on the system OpenBLAS (else on regimes' own SGEMM). */
   readonly openblas: boolean;
   threads(): number;

@@ -3,17 +3,33 @@
  * on the `native` backend built on OpenBLAS: LAPACK's spotrf in place on the wasm heap, and cblas
  * strsm — what numpy's cholesky/solve_triangular call. Registered for the wasm backend name while
  * the native kind is active and its addon has LAPACK; removed otherwise (the panel Cholesky of
- * numerics then runs over matMul).
+ * numerics then runs over matMul). With them the host LAPACK of numerics (`registerHostLapack`):
+ * the same spotrf / strsm on Float32Arrays outside the wasm heap, for kernel ridge systems too
+ * large for it — or, in the addon built without OpenBLAS, its own blocked Cholesky over its SGEMM
+ * (native/lapack-lite.c: `hostPotrf`, `hostTrsm`; the tfjs kernels stay unregistered there).
  */
-import { CholeskyKernel, TriangularSolveKernel } from '@regimes/numerics';
+import { CholeskyKernel, registerHostLapack, TriangularSolveKernel } from '@regimes/numerics';
 import * as tf from '@tensorflow/tfjs-core';
 import type { Blas } from './blas.js';
 import type { TensorInfo, WasmBackendLike } from './wasm-internals.js';
 
-/** Register both kernels on `wasm` when `blas` has LAPACK, remove them otherwise. */
+/** Register both kernels and the host LAPACK on `wasm` when `blas` has LAPACK, remove them otherwise. */
 export function installCholesky(blas?: Blas): void {
   for (const name of [CholeskyKernel, TriangularSolveKernel])
     if (tf.getKernel(name, 'wasm') !== undefined) tf.unregisterKernel(name, 'wasm');
+  registerHostLapack('wasm', undefined);
+  const hostPotrf = blas?.potrf ?? blas?.hostPotrf;
+  const hostTrsm = blas?.trsm ?? blas?.hostTrsm;
+  if (hostPotrf && hostTrsm)
+    registerHostLapack('wasm', {
+      potrf: (n, a, shift) => hostPotrf(n, a, 0, shift),
+      trsm: (transpose, m, c, l, lOffset, ldl, b, bOffset) =>
+        hostTrsm(transpose, m, c, l, lOffset, ldl, b, bOffset),
+      view: (t) => {
+        if (t.dtype !== 'float32') throw new RangeError(`host LAPACK view: a float32 tensor, not ${t.dtype}`);
+        return (tf.backend() as unknown as WasmBackendLike).typedArrayFromHeap(t as unknown as TensorInfo);
+      },
+    });
   const { potrf, trsm } = blas ?? {};
   if (!potrf || !trsm) return;
   tf.registerKernel({

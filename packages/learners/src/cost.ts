@@ -7,6 +7,7 @@
  */
 import type { FitSize, WorkEstimate } from '@regimes/core';
 import { symmetricEigenSolver } from '@regimes/numerics';
+import { exceedsHeap } from './readout/host-direct.js';
 import type { RidgeOptions } from './readout/options.js';
 
 const F32 = 4;
@@ -138,10 +139,38 @@ function falkonEstimate(perEntry: number, o: RidgeOptions, s: FitSize): WorkEsti
   };
 }
 
+/**
+ * Float32 temporaries alive per kernel entry while a kernel panel is evaluated (the kernel's
+ * intermediates inside one tidy, and the heap's growth steps and fragmentation it keeps): measured
+ * 20 and 23 panel-sized arrays of peak RSS beyond the kernel and the process, for the relu NTK
+ * (L = 1, d = 64) at n = 20 000 and 40 000 (bench/ridge-memory.mjs --direct).
+ */
+const KERNEL_TEMPORARIES = 24;
+
+/**
+ * Bytes of the host-memory direct solve (readout/host-direct.ts) beyond the process itself (node and
+ * tfjs, ~0.25 GiB): the n² kernel in one host array, the heap's working set — a kernel panel
+ * (n×256) or a prediction block (1024×2048) with their temporaries — and the data (n×d, a test chunk
+ * of up to 8192 rows).
+ */
+export function hostDirectBytes(s: FitSize): number {
+  const { n, d, k, testN } = s;
+  const working = KERNEL_TEMPORARIES * Math.max(n * 256, 1024 * 2048);
+  return F32 * (n * n + working + (n + Math.min(testN, 8192)) * (d + 2 * k));
+}
+
 /** Kernel ridge with a kernel costing `perEntry` flops per pair (2d for a dot product). */
 export function kernelRidgeEstimate(perEntry: number, o: RidgeOptions, s: FitSize): WorkEstimate {
   const { n, k, testN } = s;
   if (takesCg(o.ridgeSolver, n)) return falkonEstimate(perEntry, o, s);
+  // above the heap limit: the kernel assembled again and its product twice per λ (the refinement)
+  if (exceedsHeap(n))
+    return {
+      flops:
+        ridgeSolves(o) * (3 * n * n * perEntry + ridgeSolveFlops({ ...o, ridge: 0 }, n, k)) +
+        testN * n * (perEntry + 2 * k),
+      bytes: hostDirectBytes(s),
+    };
   return {
     flops: n * n * perEntry + ridgeSolveFlops(o, n, k) + testN * n * (perEntry + 2 * k),
     bytes: F32 * 2 * n * n,

@@ -97,9 +97,10 @@ export * as dynamics from './dynamics.js';
 export { randomFeatures, randomFeaturesOptions } from './kinds/rf.js';
 export { drawFirstLayer } from './readout/first-layer.js';
 export { dualPredict, predictorFromFits } from './readout/predictors.js';
-export { eigenBreakEven, eigenPays } from './cost.js';
+export { eigenBreakEven, eigenPays, hostDirectBytes } from './cost.js';
 export { type RidgeOptions, ridgeOptions } from './readout/options.js';
 export { fitRidge, type RidgeFit } from './readout/ridge.js';
+export { exceedsHeap, HEAP_SYSTEM_BYTES, panelPredict, setHeapSystemLimit } from './readout/host-direct.js';
 export { dualSystem, kernelPanels, primalSystem, type RidgeSystem } from './readout/systems.js';
 
 export const learnerFactories = [

@@ -13,4 +13,5 @@ export * from './host/special.js';
 export * from './host/staircase.js';
 export * from './tensor/blocked.js';
 export * from './tensor/eigen.js';
+export * from './tensor/host-cholesky.js';
 export * from './tensor/rows.js';

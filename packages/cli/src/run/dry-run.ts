@@ -1,4 +1,5 @@
 /** Text for `regimes run --dry-run`: the cells, and the work their learners estimate. */
+import { totalmem } from 'node:os';
 import { type Cell, type Plan, type Registry, Rng, rowCount, shardCells } from '@regimes/core';
 import type { Shard } from '../results/files.js';
 
@@ -27,6 +28,8 @@ export function describePlan(
   registry: Registry,
   shard?: Shard,
   calibration?: Calibration,
+  /** The machine's memory in bytes; a learner whose largest fit holds more is warned about. */
+  memory = totalmem(),
 ): string {
   const cells = shardCells(plan.cells, shard);
   return [
@@ -38,7 +41,7 @@ export function describePlan(
     ...cellLines(cells),
     '',
     'work estimate (leading-order dense algebra; the real cost is within a small factor):',
-    ...estimateLines(workPerLearner(plan, registry, cells), calibration),
+    ...estimateLines(workPerLearner(plan, registry, cells), calibration, memory),
     '',
   ].join('\n');
 }
@@ -103,7 +106,11 @@ function targetDims(registry: Registry): (c: Cell) => { d: number; k: number } {
 }
 
 /** The estimate as an aligned table (with seconds at the backend's GEMM rate), and the total. */
-function estimateLines(perLearner: ReadonlyMap<string, LearnerWork>, calibration?: Calibration): string[] {
+function estimateLines(
+  perLearner: ReadonlyMap<string, LearnerWork>,
+  calibration: Calibration | undefined,
+  memory: number,
+): string[] {
   const seconds = (flops: number) => (calibration ? duration(flops / (calibration.gflops * 1e9)) : '');
   const table = [['learner', 'rows', 'total', ...(calibration ? ['≈ time'] : []), 'largest fit holds']];
   let total = 0;
@@ -123,8 +130,14 @@ function estimateLines(perLearner: ReadonlyMap<string, LearnerWork>, calibration
   const rate = calibration
     ? `≈ ${seconds(total)} on ${calibration.backend} at its measured ${calibration.gflops.toFixed(1)} GFLOP/s float32 GEMM rate (a lower bound: solves, elementwise work and transfers run slower)`
     : "seconds ≈ GFLOP ÷ the backend's GFLOP/s (`regimes backends` measures it), a lower bound";
+  // the figure is the fit's own arrays; the process (node, tfjs) adds ~0.25 GiB
+  const over = [...perLearner].filter(([, e]) => !e.unknown && e.bytes + 2 ** 28 > memory);
   return [
     ...table.map((r) => `  ${r.map((v, i) => v.padEnd(widths[i]!)).join('  ')}`.trimEnd()),
     `  all: ${gflop(total)}${unknown ? ' and the fits without an estimate' : ''}; ${rate}`,
+    ...over.map(
+      ([id, e]) =>
+        `  warning: ${id}'s largest fit holds ${mib(e.bytes)} (+ ~0.25 GiB for the process), more than this machine's ${mib(memory)} of memory: it will fail for want of memory; fit fewer points, or for kernel ridge use ridgeSolver: auto / cg (FALKON, no n×n kernel)`,
+    ),
   ];
 }

@@ -21,7 +21,7 @@ export const ridgeOptions = {
     .enum(['auto', 'eigen', 'cholesky', 'cg'])
     .default('auto')
     .describe(
-      'auto: a direct solve up to n = 16384 kernel points (one eigen-decomposition for all λ when it costs less than a Cholesky per λ), cg above; eigen; cholesky; cg: FALKON, conjugate gradients on `centres` Nyström centres without the n×n kernel (kernel learners)',
+      'auto: a direct solve up to n = 16384 kernel points (one eigen-decomposition for all λ when it costs less than a Cholesky per λ), cg above; eigen; cholesky (above n = 16384 in host memory, outside the wasm heap: native backend; no gcv / loo / df there); cg: FALKON, conjugate gradients on `centres` Nyström centres without the n×n kernel (kernel learners)',
     ),
   centres: z
     .number()

@@ -8,6 +8,7 @@ import { choleskyPanels, disposeFactor, solveLower } from '@regimes/numerics';
 import * as tf from '@tensorflow/tfjs-core';
 import { centresOf, DIRECT_KERNEL_RIDGE_MAX, takesCg } from '../cost.js';
 import type { KernelFunction } from '../kernels.js';
+import { exceedsHeap, panelPredict } from './host-direct.js';
 import { blockedPredict, type FalkonOptions, falkonSolve, NystromProblem } from './iterative.js';
 import type { RidgeOptions } from './options.js';
 import { disposeFit, fitRidge, type RidgeFit } from './ridge.js';
@@ -340,7 +341,8 @@ async function falkonPredictor(
 /**
  * Kernel ridge with a fixed kernel: the dual solve, and predictions Σ β_i K(x, x_i) [+ b]; above
  * DIRECT_KERNEL_RIDGE_MAX points (or with ridgeSolver: cg) FALKON, never forming the n×n kernel. The
- * row records which: `cg` 1 (with `centres`, `cg-iterations`) or 0.
+ * row records which: `cg` 1 (with `centres`, `cg-iterations`) or 0. A direct solve above the heap
+ * limit (ridgeSolver: cholesky, n > 16384) runs in host memory (host-direct.ts; `host-direct` 1).
  */
 export function kernelRidgeLearner(kernel: KernelFunction, o: RidgeOptions): Learner {
   return {
@@ -355,6 +357,18 @@ export function kernelRidgeLearner(kernel: KernelFunction, o: RidgeOptions): Lea
             },
           );
         return falkonPredictor(kernel, o, train, ctx);
+      }
+      const n = train.x.shape[0];
+      const host = exceedsHeap(n);
+      if (host) {
+        if (o.posteriorVariance)
+          throw new RegimesError(
+            `posteriorVariance keeps the ${n}×${n} factor on the backend's heap, above its limit (n ≤ ${DIRECT_KERNEL_RIDGE_MAX})`,
+            { hint: 'drop posteriorVariance, or fit fewer points' },
+          );
+        ctx.log.info(
+          `kernel ridge n = ${n}: the ${n}×${n} kernel (${((4 * n * n) / 2 ** 30).toFixed(1)} GiB) is factored in host memory; the row has no df (it needs diag(A⁻¹), another n³/3)`,
+        );
       }
       const fits = await solveSystem(
         dualSystem(train.x, train.y, kernel, o.intercept ?? false),
@@ -375,8 +389,10 @@ export function kernelRidgeLearner(kernel: KernelFunction, o: RidgeOptions): Lea
       }
       const extra = new Map<RidgeFit, Record<string, number>>();
       const make = (fit: RidgeFit): Predictor => {
-        const predict = (q: tf.Tensor2D) =>
-          tf.tidy(() => withIntercept(dualPredict(kernel, x, fit.coefficients, q), fit.intercept));
+        const predict = host
+          ? (q: tf.Tensor2D) => panelPredict(kernel, x, fit.coefficients, q, fit.intercept)
+          : (q: tf.Tensor2D) =>
+              tf.tidy(() => withIntercept(dualPredict(kernel, x, fit.coefficients, q), fit.intercept));
         const g = gp[fits.indexOf(fit)];
         if (!g) return { predict, dispose: () => disposeFit(fit) };
         const p: GaussianProcessPredictor = {

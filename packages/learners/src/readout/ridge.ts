@@ -8,11 +8,14 @@
  * Two solvers (solvers.ts): a Cholesky per λ, or one eigen-decomposition for every λ; either is
  * refined once. `ridgeSolver: auto` takes the eigen path when it is available and the measured cost rule
  * (`eigenPays` in cost.ts) says one decomposition costs less than the factorizations it replaces.
+ * A dual system above the backend's heap limit (n > 16384) takes the host-memory Cholesky of
+ * host-direct.ts, or fails with what to change where the backend has none.
  */
 import { RegimesError } from '@regimes/core';
 import { symmetricEigenSolver, symmetricProduct } from '@regimes/numerics';
 import * as tf from '@tensorflow/tfjs-core';
 import { takesEigen } from '../cost.js';
+import { exceedsHeap, fitRidgeHost, hostLapackFor } from './host-direct.js';
 import { type RidgeOptions } from './options.js';
 import { choleskyInverse, EigenRidge, scalar, type ShiftedInverse } from './solvers.js';
 import type { RidgeSystem } from './systems.js';
@@ -163,6 +166,12 @@ export async function fitRidge(
   block = 256,
 ): Promise<RidgeFit[]> {
   const { select, lambdas } = lambdasOf(options);
+  if (!system.matrix && exceedsHeap(system.m)) {
+    if (options.ridgeSolver === 'cg') useEigen(options, system.m, lambdas.length); // its error
+    const lapack = hostLapackFor(system.m, options.ridgeSolver ?? 'auto', select);
+    signal.throwIfAborted();
+    return fitRidgeHost(system, lambdas, lapack, signal, block);
+  }
   const eigen = useEigen(options, system.m, lambdas.length);
   const fits: RidgeFit[] = [];
   let best: { score: number; fit: RidgeFit } | undefined;

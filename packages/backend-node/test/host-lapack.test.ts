@@ -1,0 +1,149 @@
+// numerics' host LAPACK (kernel ridge in host memory) from the addon built without OpenBLAS:
+// regimes' own blocked Cholesky and substitutions (native/lapack-lite.c) against float64 references,
+// and the `native` backend registering it (and only it: no dense tfjs Cholesky kernels) there.
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Rng } from '@regimes/core';
+import { expectNoLeak } from '@regimes/core/testing';
+import {
+  cholesky,
+  denseCholeskyAvailable,
+  hostCholesky,
+  hostCholeskySolve,
+  hostLapack,
+} from '@regimes/numerics';
+import * as tf from '@tensorflow/tfjs-core';
+import { afterAll, describe, expect, it } from 'vitest';
+import type { Blas } from '../src/blas.js';
+import { native } from '../src/native.js';
+import { wasm } from '../src/wasm.js';
+
+const script = join(dirname(fileURLToPath(import.meta.url)), '..', 'scripts', 'build-native.mjs');
+const scratch = mkdtempSync(join(tmpdir(), 'regimes-lite-'));
+afterAll(() => rmSync(scratch, { recursive: true, force: true }));
+const compiler = ['cc', 'gcc', 'clang'].some(
+  (cc) => spawnSync(cc, ['--version'], { stdio: 'ignore' }).status === 0,
+);
+
+/** A = XXᵀ (n×n, rank d) in float32, its float64 twin, and X. */
+function gram(n: number, d: number, seed: number) {
+  const x = Float32Array.from(Rng.fromSeed(seed).normal(n * d));
+  const a = new Float64Array(n * n);
+  for (let i = 0; i < n; i++)
+    for (let j = 0; j <= i; j++) {
+      let s = 0;
+      for (let q = 0; q < d; q++) s += x[i * d + q]! * x[j * d + q]!;
+      a[i * n + j] = a[j * n + i] = Math.fround(s);
+    }
+  return { x, a, a32: Float32Array.from(a) };
+}
+
+const maxAbs = (v: ArrayLike<number>) =>
+  Array.prototype.reduce.call(v, (m: number, x) => Math.max(m, Math.abs(x as number)), 0) as number;
+
+describe.skipIf(!compiler)('host LAPACK of the addon built without OpenBLAS (lapack-lite.c)', () => {
+  const out = join(scratch, 'lite.node');
+  let lite: Blas;
+
+  it('builds, and has hostPotrf / hostTrsm but no LAPACK kernels', () => {
+    const r = spawnSync(process.execPath, [script], {
+      env: { ...process.env, REGIMES_NATIVE_OUT: out, REGIMES_NO_OPENBLAS: '1' },
+      encoding: 'utf8',
+    });
+    expect(r.status, r.stderr).toBe(0);
+    lite = createRequire(import.meta.url)(out) as Blas;
+    expect(lite.openblas).toBe(false);
+    expect(typeof lite.hostPotrf).toBe('function');
+    expect(typeof lite.hostTrsm).toBe('function');
+    expect(lite.potrf).toBeUndefined();
+  });
+
+  it('factors and solves like float64 (n = 700: 6 blocks of 128, trailing tiles of 512 rows; trailing blocks)', () => {
+    // n = 700 with shift 1 on a rank-64 Gram: κ ≈ (μ_max + 1)/1 ~ 1e3
+    const n = 700;
+    const { a, a32 } = gram(n, 64, 5);
+    const shift = 1;
+    const want = Float64Array.from(a, (v, k) => (k % (n + 1) === 0 ? v + shift : v));
+    cholesky(want, n);
+    const l = Float32Array.from(a32);
+    l[1] = Number.NaN; // the upper triangle is not read, and comes back zeroed
+    expect(lite.hostPotrf!(n, l, 0, shift)).toBe(0);
+    let upper = 0;
+    for (let i = 0; i < n; i++)
+      for (let j = i + 1; j < n; j++) upper = Math.max(upper, Math.abs(l[i * n + j]!));
+    expect(upper).toBe(0);
+    // float32 factor against float64's: ~eps32·√n·κ relative to max|L| (measured 2.9e-6)
+    const difference = Float64Array.from(want, (v, k) => v - l[k]!);
+    expect(maxAbs(difference) / maxAbs(want)).toBeLessThan(2e-5);
+    // L⁻¹b and L⁻ᵀb on the trailing block from row 200 (lOffset, ldl = n), 3 columns
+    const s = 200;
+    const m = n - s;
+    const b = Float32Array.from(Rng.fromSeed(6).normal(m * 3));
+    for (const transpose of [false, true]) {
+      const x = Float32Array.from(b);
+      lite.hostTrsm!(transpose, m, 3, l, s * n + s, n, x, 0);
+      // residual of L'x = b (L'ᵀx = b) in float64 with the float32 factor itself
+      let worst = 0;
+      for (let i = 0; i < m; i++)
+        for (let q = 0; q < 3; q++) {
+          let sum = 0;
+          for (let j = 0; j < m; j++) {
+            const entry = transpose ? l[(s + j) * n + s + i]! : l[(s + i) * n + s + j]!;
+            sum += entry * x[j * 3 + q]!;
+          }
+          worst = Math.max(worst, Math.abs(sum - b[i * 3 + q]!));
+        }
+      // substitution in float64 accumulators (forward) or float32 axpys (backward): measured 4e-8 and 8.5e-7
+      expect(worst / maxAbs(b)).toBeLessThan(1e-5);
+    }
+    // a non-positive pivot: LAPACK's convention, the 1-based index of the failing column
+    const bad = Float32Array.from(a32);
+    bad[300 * n + 300] = -1000;
+    expect(lite.hostPotrf!(n, bad, 0, shift)).toBe(301);
+  });
+
+  it('is numerics’ host LAPACK on `native` there, without the dense tfjs Cholesky kernels (and `wasm` has none)', async () => {
+    const saved = process.env.REGIMES_NATIVE_ADDON;
+    process.env.REGIMES_NATIVE_ADDON = out;
+    try {
+      await native.create({}).activate();
+      expect(denseCholeskyAvailable()).toBe(false);
+      const lapack = hostLapack();
+      expect(lapack).toBeDefined();
+      const n = 300;
+      const { x, a } = gram(n, 16, 7);
+      const xt = tf.tensor2d(x, [n, 16]);
+      const panels = (start: number, size: number) =>
+        tf.tidy(() =>
+          tf.matMul(tf.slice(xt, [start, 0], [-1, -1]), tf.slice(xt, [start, 0], [size, -1]), false, true),
+        );
+      await expectNoLeak(() => {
+        const into = new Float32Array(n * n);
+        const factor = hostCholesky(panels, n, into, lapack!, { shift: 0.5, block: 64 });
+        const b = Float32Array.from(Rng.fromSeed(8).normal(n));
+        const solved = hostCholeskySolve(factor, b, 1, lapack!);
+        // (A + 0.5 I)·x = b in float64 (A from the float32 inputs; the panels' products round alike)
+        let worst = 0;
+        for (let i = 0; i < n; i++) {
+          let s = 0.5 * solved[i]!;
+          for (let j = 0; j < n; j++) s += a[i * n + j]! * solved[j]!;
+          worst = Math.max(worst, Math.abs(s - b[i]!));
+        }
+        // κ ≈ 1e3 here; float32 kernel products and factor: measured 4e-5 relative
+        expect(worst / maxAbs(b)).toBeLessThan(2e-4);
+      });
+      xt.dispose();
+      // the wasm kind has none: kernel ridge above the heap limit is refused there, not crashed
+      await wasm.create({}).activate();
+      expect(hostLapack()).toBeUndefined();
+    } finally {
+      if (saved === undefined) delete process.env.REGIMES_NATIVE_ADDON;
+      else process.env.REGIMES_NATIVE_ADDON = saved;
+      await tf.setBackend('cpu');
+    }
+  });
+});

@@ -1,0 +1,215 @@
+/**
+ * The direct kernel ridge solve for systems too large for the backend's memory. tfjs-backend-wasm
+ * (the `wasm` and `native` backends) keeps every tensor in WebAssembly's 32-bit heap, 4 GiB at most
+ * for everything, so an n×n float32 kernel above 2³⁰ bytes (n > 16384) is not formed there. Where
+ * the backend registers a host LAPACK (numerics' `registerHostLapack`: `native`, on OpenBLAS or on
+ * its own blocked Cholesky without), the
+ * kernel is built panel by panel on the device, each panel copied straight into one host
+ * Float32Array of n² values (limited by the machine's memory, not the heap), factored in place
+ * (spotrf, shift nλ) and solved there (strsm); predictions read α panel by panel.
+ *
+ * What it does not do: gcv / loo (they need diag(A⁻¹), another n³/3 and an n×n solve: refused, with
+ * ridgeSolver: cg's hold-out choice or a λ list as the way out), df (same reason: absent from the
+ * row, `host-direct` 1 instead), the eigen solver (two n×n matrices on the heap), posteriorVariance.
+ * A λ list costs one kernel assembly and one factorization per λ in the same host array.
+ */
+import { RegimesError } from '@regimes/core';
+import {
+  type HostLapack,
+  hostCholesky,
+  hostCholeskySolve,
+  hostLapack,
+  symmetricProduct,
+} from '@regimes/numerics';
+import * as tf from '@tensorflow/tfjs-core';
+import type { KernelFunction } from '../kernels.js';
+import { scalar } from './solvers.js';
+import type { RidgeFit } from './ridge.js';
+import type { RidgeSystem } from './systems.js';
+
+/**
+ * The largest m×m float32 system (bytes) solved directly on the backend's heap: 2³⁰ (m ≤ 16384,
+ * the size `ridgeSolver: auto` solves directly; what was measured to run there). Above it the
+ * host path.
+ */
+export const HEAP_SYSTEM_BYTES = 2 ** 30;
+
+let heapLimit = HEAP_SYSTEM_BYTES;
+
+/** Set the heap limit in bytes (tests lower it to exercise the host path on small systems); undefined restores HEAP_SYSTEM_BYTES. */
+export function setHeapSystemLimit(bytes?: number): void {
+  heapLimit = bytes ?? HEAP_SYSTEM_BYTES;
+}
+
+/** Whether an m×m float32 system exceeds the heap limit (and so takes the host path). */
+export function exceedsHeap(m: number): boolean {
+  return 4 * m * m > heapLimit;
+}
+
+const gib = (bytes: number) => `${(bytes / 2 ** 30).toFixed(1)} GiB`;
+
+/**
+ * The host LAPACK for an m×m dual system above the heap limit, or a RegimesError that says what to
+ * change: a backend without one, the eigen solver, or a λ chosen by gcv / loo.
+ */
+export function hostLapackFor(m: number, solver: string, select: string | undefined): HostLapack {
+  const size = `the ${m}×${m} kernel (${gib(4 * m * m)})`;
+  if (solver === 'eigen')
+    throw new RegimesError(
+      `ridgeSolver: eigen holds ${size} twice on the backend's heap, above its limit of ${gib(heapLimit)}`,
+      { hint: "use ridgeSolver: 'cholesky' (host memory on the native backend) or 'cg' / 'auto' (FALKON)" },
+    );
+  const lapack = hostLapack();
+  if (!lapack)
+    throw new RegimesError(
+      `${size} does not fit the '${tf.getBackend()}' backend's memory (its tensors live in a 4 GiB WebAssembly heap; the direct solve keeps them there up to ${gib(heapLimit)}), and this backend has no host LAPACK to solve it outside`,
+      {
+        hint: "use the native backend (its addon needs a C compiler: npm run build:native; on OpenBLAS, apt-get install libopenblas-dev, it is fastest), or ridgeSolver: 'auto' / 'cg' (FALKON, no n×n kernel)",
+      },
+    );
+  if (select)
+    throw new RegimesError(
+      `ridge: ${select} needs diag(A⁻¹) of ${size}, which the host-memory direct solve does not compute (another n³/3 per λ)`,
+      {
+        hint: "give ridge a number or a list of λ (one factorization each), or use ridgeSolver: 'cg' (FALKON chooses λ on a hold-out fifth)",
+      },
+    );
+  return lapack;
+}
+
+/** ‖v‖₂ in float64. */
+function norm(v: Float32Array): number {
+  let s = 0;
+  for (const x of v) s += x * x;
+  return Math.sqrt(s);
+}
+
+/**
+ * One fit per λ of a dual system above the heap limit: a host Cholesky per λ (the kernel assembled
+ * again into the same array each time), one step of iterative refinement (its products rebuild the
+ * kernel's panels on the device), the relative residual after it.
+ */
+export async function fitRidgeHost(
+  system: RidgeSystem,
+  lambdas: readonly number[],
+  lapack: HostLapack,
+  signal: AbortSignal,
+  block = 256,
+): Promise<RidgeFit[]> {
+  const { m, n } = system;
+  const k = system.rhs.shape[1];
+  let a: Float32Array;
+  try {
+    a = new Float32Array(m * m);
+  } catch (error) {
+    throw new RegimesError(
+      `could not allocate ${gib(4 * m * m)} of host memory for the ${m}×${m} kernel (${(error as Error).message})`,
+      { hint: "free memory or run on a larger machine, or use ridgeSolver: 'auto' / 'cg' (FALKON)" },
+    );
+  }
+  const rhs = Float32Array.from(await system.rhs.data());
+  const rhsNorm = Math.max(norm(rhs), Number.MIN_VALUE);
+  // b − (M + shift·I)c on the host, M c by the system's panels on the device
+  const residual = async (c: Float32Array, shift: number) => {
+    const t = tf.tensor2d(c, [m, k]);
+    const mc = symmetricProduct(system.panels, m, t, block);
+    t.dispose();
+    const product = await mc.data();
+    mc.dispose();
+    return Float32Array.from(rhs, (b, i) => b - product[i]! - shift * c[i]!);
+  };
+  const fits: RidgeFit[] = [];
+  try {
+    for (const lambda of lambdas) {
+      signal.throwIfAborted();
+      const factor = hostCholesky(system.panels, m, a, lapack, {
+        shift: n * lambda,
+        block,
+        meanDiagonal: system.meanDiagonal,
+      });
+      const first = hostCholeskySolve(factor, rhs, k, lapack);
+      const correction = hostCholeskySolve(factor, await residual(first, factor.shift), k, lapack);
+      const solved = Float32Array.from(first, (v, i) => v + correction[i]!);
+      const relative = norm(await residual(solved, factor.shift)) / rhsNorm;
+      const coefficients = tf.tensor2d(solved, [m, k]);
+      let trainRisk: number;
+      try {
+        const prediction = system.trainPrediction(coefficients, factor.shift);
+        trainRisk = await scalar(tf.tidy(() => tf.mean(tf.squaredDifference(prediction, system.labels))));
+        prediction.dispose();
+      } catch (error) {
+        coefficients.dispose();
+        throw error;
+      }
+      fits.push({
+        lambda,
+        ...system.readout(coefficients),
+        diagnostics: {
+          'train-risk': trainRisk,
+          'solve-residual': relative,
+          eigen: 0,
+          cg: 0,
+          'host-direct': 1,
+          ...(factor.jitter ? { jitter: factor.jitter } : {}),
+        },
+      });
+    }
+  } catch (error) {
+    for (const fit of fits) tf.dispose([fit.coefficients, ...(fit.intercept ? [fit.intercept] : [])]);
+    throw error;
+  }
+  return fits;
+}
+
+/**
+ * Σ_i α_i K(x, x_i) [+ b] with one |rows|×block kernel block alive at a time (each freed before the
+ * next), so a prediction against n = 40 000 training points costs megabytes of the heap.
+ */
+export function panelPredict(
+  kernel: KernelFunction,
+  train: tf.Tensor2D,
+  alpha: tf.Tensor2D,
+  x: tf.Tensor2D,
+  intercept?: tf.Tensor2D,
+  rows = 1024,
+  block = 2048,
+): tf.Tensor2D {
+  const n = train.shape[0];
+  const nq = x.shape[0];
+  const k = alpha.shape[1];
+  if (nq === 0) return tf.zeros([0, k]);
+  const parts: tf.Tensor2D[] = [];
+  try {
+    for (let q = 0; q < nq; q += rows) {
+      const size = Math.min(rows, nq - q);
+      const xq = tf.slice(x, [q, 0], [size, -1]);
+      let out: tf.Tensor2D = intercept ? tf.tile(intercept, [size, 1]) : tf.zeros([size, k]);
+      try {
+        for (let s = 0; s < n; s += block) {
+          const b = Math.min(block, n - s);
+          const next = tf.tidy(() =>
+            tf.add(
+              out,
+              tf.matMul(kernel(xq, tf.slice(train, [s, 0], [b, -1])), tf.slice(alpha, [s, 0], [b, -1])),
+            ),
+          ) as tf.Tensor2D;
+          out.dispose();
+          out = next;
+        }
+      } catch (error) {
+        out.dispose();
+        throw error;
+      } finally {
+        xq.dispose();
+      }
+      parts.push(out);
+    }
+  } catch (error) {
+    tf.dispose(parts);
+    throw error;
+  }
+  if (parts.length === 1) return parts[0]!;
+  const result = tf.concat(parts, 0);
+  tf.dispose(parts);
+  return result;
+}
