@@ -294,11 +294,14 @@ const rows = cases.map((c) => {
   };
 });
 // Sweep throughput: the same sweep through the `regimes` command with --jobs 1 and --jobs 2
-// (cells in worker processes), per CPU backend; wall time includes each process's start-up. Two
-// sweeps: `mixed` (n 512–4096, where a --jobs 1 run's own BLAS threads already use the cores for
-// the larger kernels) and `small cells` (n 128–512: each cell alone cannot use a second core). The
-// CPU seconds of the command and its workers (Linux: the children's times in /proc/self/stat) say
-// what the parallel run costs beyond the serial one, whatever else loads the machine.
+// (the command runs cells itself beside one worker process), per CPU backend; wall time includes
+// each process's start-up. Two sweeps: `mixed` (n 512–4096, where a --jobs 1 run's own BLAS
+// threads already use the cores for the larger kernels) and `small cells` (72 cells, n 128–512:
+// each cell alone cannot use a second core; enough of them that the cells, not the one start-up of
+// the command, make most of the run). The CPU seconds of the command and its workers (Linux: the
+// children's times in /proc/self/stat) say what the parallel run costs beyond the serial one,
+// whatever else loads the machine; the worker's own report (REGIMES_DEBUG) gives its start-up
+// (seconds from its fork to ready, and CPU seconds) and how many cells each process ran.
 function childCpuSeconds() {
   try {
     // fields after the command name: cutime and cstime are the 14th and 15th, in clock ticks
@@ -309,6 +312,22 @@ function childCpuSeconds() {
   } catch {
     return Number.NaN; // not Linux: no CPU figure
   }
+}
+
+/** What the pool's debug lines say: the workers' start-up (mean) and the cells each process ran. */
+function poolReport(stderr) {
+  const workers = [
+    ...stderr.matchAll(/debug: worker \d+: ready after ([\d.]+) s \(([\d.]+) CPU s\); (\d+) cell/g),
+  ];
+  const own = /debug: this process: (\d+) cell/.exec(stderr);
+  const mean = (i) =>
+    workers.length ? workers.reduce((a, m) => a + Number(m[i]), 0) / workers.length : null;
+  return {
+    startup_s: mean(1),
+    startup_cpu_s: mean(2),
+    worker_cells: workers.reduce((a, m) => a + Number(m[3]), 0),
+    command_cells: own ? Number(own[1]) : null,
+  };
 }
 
 /** A sweep runs with no --only, or when one of --only's parts is in its name (`--only small`). */
@@ -341,11 +360,11 @@ function sweepThroughput(name, cells, spec) {
           '--jobs',
           String(jobs),
         ],
-        { encoding: 'utf8' },
+        { encoding: 'utf8', env: { ...process.env, REGIMES_DEBUG: '1' } },
       );
       const seconds = (performance.now() - t0) / 1000;
       if (r.status !== 0) throw new Error(`bench sweep failed: ${r.stderr}`);
-      per[jobs] = { seconds, cpu: childCpuSeconds() - cpu0 };
+      per[jobs] = { seconds, cpu: childCpuSeconds() - cpu0, ...poolReport(r.stderr) };
       process.stderr.write(`${seconds.toFixed(1)} s (${per[jobs].cpu.toFixed(1)} CPU s)\n`);
     }
     results.push({
@@ -359,6 +378,12 @@ function sweepThroughput(name, cells, spec) {
       jobs1_cells_per_min: (60 * cells) / per[1].seconds,
       jobs2_cells_per_min: (60 * cells) / per[2].seconds,
       speedup: per[1].seconds / per[2].seconds,
+      // --jobs 2: the worker's start-up (from its fork, which the command does before loading its
+      // own modules), and the cells each process ran
+      jobs2_worker_startup_s: per[2].startup_s,
+      jobs2_worker_startup_cpu_s: per[2].startup_cpu_s,
+      jobs2_worker_cells: per[2].worker_cells,
+      jobs2_command_cells: per[2].command_cells,
     });
   }
   rmSync(work, { recursive: true, force: true });
@@ -384,7 +409,7 @@ test: { n: 2048 }
   );
 }
 if (!noSweep && sweepSelected('sweep small cells')) {
-  const cells = quick ? 12 : 24;
+  const cells = quick ? 24 : 72;
   sweeps.push(
     ...sweepThroughput(
       'small cells: nn + ntk, n 128–512',
@@ -412,11 +437,11 @@ const table = [
   ),
 ].join('\n');
 const sweepTable = [
-  '| sweep | --jobs 1: cells/min (s, CPU s) | --jobs 2: cells/min (s, CPU s) | speed-up |',
-  '|---|---:|---:|---:|',
+  '| sweep | --jobs 1: cells/min (s, CPU s) | --jobs 2: cells/min (s, CPU s) | speed-up | --jobs 2: worker start-up s (CPU s); cells command + worker |',
+  '|---|---:|---:|---:|---:|',
   ...sweeps.map(
     (w) =>
-      `| ${w.cells} cells (${w.sweep}), backend ${w.backend} | ${w.jobs1_cells_per_min.toFixed(1)} (${w.jobs1_s.toFixed(1)} s, ${w.jobs1_cpu_s.toFixed(1)}) | ${w.jobs2_cells_per_min.toFixed(1)} (${w.jobs2_s.toFixed(1)} s, ${w.jobs2_cpu_s.toFixed(1)}) | ${w.speedup.toFixed(2)}× |`,
+      `| ${w.cells} cells (${w.sweep}), backend ${w.backend} | ${w.jobs1_cells_per_min.toFixed(1)} (${w.jobs1_s.toFixed(1)} s, ${w.jobs1_cpu_s.toFixed(1)}) | ${w.jobs2_cells_per_min.toFixed(1)} (${w.jobs2_s.toFixed(1)} s, ${w.jobs2_cpu_s.toFixed(1)}) | ${w.speedup.toFixed(2)}× | ${w.jobs2_worker_startup_s?.toFixed(2) ?? '—'} (${w.jobs2_worker_startup_cpu_s?.toFixed(2) ?? '—'}); ${w.jobs2_command_cells ?? 0} + ${w.jobs2_worker_cells} |`,
   ),
 ].join('\n');
 process.stdout.write(`${header}\n\n${table}\n\n${sweepTable}\n`);

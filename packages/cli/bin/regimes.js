@@ -1,5 +1,8 @@
 #!/usr/bin/env node
 // Committed (not built) so that npm can link the bin before `prepare` has built dist/.
-import { main } from '../dist/main.js';
+import { prefork } from '../dist/prefork.js';
 
+// `run -j n`: the workers start while this process loads its modules (dist/prefork.js)
+prefork(process.argv);
+const { main } = await import('../dist/main.js');
 process.exitCode = await main(process.argv);

@@ -17,7 +17,15 @@ const bin = join(root, 'packages/cli/bin/regimes.js');
 const env = { ...process.env, REGIMES_BACKEND: '' };
 
 function regimes(...args: string[]) {
-  const r = spawnSync(process.execPath, [bin, ...args], { cwd: root, encoding: 'utf8', env });
+  return regimesWith({}, ...args);
+}
+
+function regimesWith(more: NodeJS.ProcessEnv, ...args: string[]) {
+  const r = spawnSync(process.execPath, [bin, ...args], {
+    cwd: root,
+    encoding: 'utf8',
+    env: { ...env, ...more },
+  });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
@@ -101,8 +109,16 @@ describe('--jobs and --shard', () => {
   it('--jobs 2 gives the rows of --jobs 1; shards 1/3..3/3 merged give the unsharded run', () => {
     const path = specPath();
     const two = tmp();
-    const r2 = regimes('run', path, '-o', two, '-q', '--jobs', '2');
+    const r2 = regimesWith({ REGIMES_DEBUG: '1' }, 'run', path, '-o', two, '-q', '--jobs', '2');
     expect(r2.code).toBe(0);
+    // the command ran cells itself beside its one worker (which it forked first thing); all 12 ran once
+    const own = Number(/debug: this process: (\d+) cell/.exec(r2.stderr)?.[1]);
+    const theirs = [
+      ...r2.stderr.matchAll(/debug: worker \d+: ready after [\d.]+ s \([\d.]+ CPU s\); (\d+) cell/g),
+    ];
+    expect(own).toBeGreaterThanOrEqual(1);
+    expect(theirs.length).toBe(1);
+    expect(own + Number(theirs[0]![1])).toBe(12);
     const expected = reference();
     expect(science(rowsOf(join(two, 'results.jsonl')))).toEqual(science(expected));
 

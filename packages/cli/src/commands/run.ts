@@ -75,7 +75,12 @@ export function registerRun(program: Command, setExit: SetExit): void {
     .option('-o, --out <dir>', 'output folder (default: runs/<spec name>)')
     .option('-b, --backend <name>', 'backend to use (overrides the spec and REGIMES_BACKEND)')
     .option('--force', 'empty the results file and redo every row (default: resume, skipping rows present)')
-    .option('-j, --jobs <n>', 'run cells in n worker processes (rows are the same as with 1)', positiveInt, 1)
+    .option(
+      '-j, --jobs <n>',
+      'run cells in n processes: this one and n − 1 workers (n workers with plugins or time budgets); rows are the same as with 1',
+      positiveInt,
+      1,
+    )
     .option(
       '--memory <size>',
       'memory the run may use, e.g. 16G (default: what is free at the start); a fit that needs more is refused as an error row',

@@ -19,7 +19,7 @@ import { RegimesError } from '../contracts/errors.js';
 import { type Cell, type LearnerPlan, type Plan, rowKey } from '../spec/plan.js';
 import type { ResultRow } from './results.js';
 import { fitSize } from './budget.js';
-import { type CellContext, failedRow } from './cell.js';
+import { type CellContext, failedRow, runCell } from './cell.js';
 import type { Spec } from '../spec/spec.js';
 import {
   CRASH_HINT,
@@ -45,14 +45,35 @@ export interface PoolOptions {
   readonly timeout?: number;
   /** Fits whose worker died under them (not by a time budget): for the crash record. */
   readonly onCrash?: (cell: Cell, learners: readonly LearnerPlan[], reason: string) => void;
+  /**
+   * This process runs cells too, as one of the `jobs` slots, with this context (its `busy` marks
+   * the fits in flight, as with `jobs: 1`): `jobs − 1` workers are started, and this process takes
+   * cells from the same queue while they start and while they run. Its fits are not isolated: a
+   * crash in one ends the run (a rerun retries that fit alone in a worker).
+   */
+  readonly local?: CellContext;
+}
+
+/** How a worker process spent its time, as it reports it: start-up, cells, waits for the next cell. */
+export interface WorkerTimes {
+  /** Seconds from the process's start to ready (node, module loads, registry, plan, backend). */
+  startup_s: number;
+  /** CPU seconds of the process at ready. */
+  startup_cpu_s: number;
+  cells: number;
+  /** Seconds and CPU seconds in cells (from a cell's request to its `done`). */
+  cells_s: number;
+  cells_cpu_s: number;
+  /** Seconds between a `done` and the next cell's request: the parent's dispatch latency. */
+  idle_s: number;
 }
 
 /** Messages from a worker (see worker.ts). */
 export type WorkerMessage =
-  | { type: 'ready' }
+  | { type: 'ready'; times: WorkerTimes }
   | { type: 'fatal'; message: string }
   | { type: 'rows'; rows: ResultRow[] }
-  | { type: 'done' }
+  | { type: 'done'; times: WorkerTimes }
   /** The learners whose rows a death would now cost; `budget` (s) while one of them fits with one. */
   | { type: 'busy'; learners: string[]; phase: 'data' | 'fit'; budget?: number }
   | { type: 'progress'; key: string; done: number; total: number }
@@ -72,6 +93,24 @@ export type WorkerRequest =
       timeout?: number;
     }
   | { type: 'cell'; index: number; learners: string[] };
+
+/** The BLAS threads of each of `jobs` processes computing at once: their share of the cores, at least 1. */
+export function blasThreads(jobs: number): number {
+  return Math.max(1, Math.floor(availableParallelism() / jobs));
+}
+
+/**
+ * Give this process's BLAS its share of the cores while `jobs` processes compute (unless the user
+ * set OPENBLAS_NUM_THREADS): set before the backend loads its library (OpenBLAS reads it once, the
+ * own SGEMM at each product). Returns the undo.
+ */
+export function shareBlasThreads(jobs: number): () => void {
+  if (jobs <= 1 || process.env.OPENBLAS_NUM_THREADS !== undefined) return () => {};
+  process.env.OPENBLAS_NUM_THREADS = String(blasThreads(jobs));
+  return () => {
+    delete process.env.OPENBLAS_NUM_THREADS;
+  };
+}
 
 function workerFile(): string {
   const here = fileURLToPath(import.meta.url);
@@ -122,20 +161,57 @@ class WorkerStartError extends RegimesError {
   readonly died = true;
 }
 
+/**
+ * Workers forked before the run (the CLI's prefork, at its start): a list of these under this
+ * symbol on globalThis. The pool adopts one whose registry module and BLAS threads are its own.
+ */
+export const PREFORKED = Symbol.for('regimes.preforked');
+interface Preforked {
+  child: ChildProcess;
+  registryModule: string;
+  threads: string;
+}
+
+/** A forked worker still alive with this registry module and BLAS threads, taken off the list. */
+function takePreforked(registryModule: string, threads: string | undefined): ChildProcess | undefined {
+  const list = (globalThis as Record<symbol, Preforked[] | undefined>)[PREFORKED];
+  if (!list) return undefined;
+  for (;;) {
+    const at = list.findIndex((p) => p.registryModule === registryModule && p.threads === threads);
+    if (at < 0) return undefined;
+    const [{ child }] = list.splice(at, 1) as [Preforked];
+    // alive: 'exit' has not come (so neither has 'close', which the Worker waits for)
+    if (child.exitCode === null && child.signalCode === null && child.connected) {
+      child.ref();
+      (child as { channel?: { ref(): void } }).channel?.ref();
+      return child;
+    }
+  }
+}
+
 class Worker {
   private child: ChildProcess;
   private exited: Promise<string>;
-  private onMessage: ((m: WorkerMessage) => void) | undefined;
+  /**
+   * The handlers of the requests sent and not yet answered, oldest first: the worker answers them in
+   * the order it got them (one at a time), so each message is the oldest one's.
+   */
+  private handlers: ((m: WorkerMessage) => boolean)[] = [];
+  /** What the worker last reported of its times. */
+  times: WorkerTimes | undefined;
 
   constructor(
     env: NodeJS.ProcessEnv,
     private readonly c: CellContext,
+    registryModule: string,
   ) {
-    this.child = fork(workerFile(), [], {
-      env,
-      serialization: 'advanced',
-      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-    });
+    this.child =
+      takePreforked(registryModule, env.OPENBLAS_NUM_THREADS) ??
+      fork(workerFile(), [registryModule], {
+        env,
+        serialization: 'advanced',
+        stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+      });
     // 'close', not 'exit': it comes after the last message the worker sent, so no row is lost
     this.exited = new Promise((resolve) => {
       this.child.once('close', (code, signal) => resolve(signal ? `signal ${signal}` : `exit code ${code}`));
@@ -144,9 +220,10 @@ class Worker {
     });
     this.child.on('message', (m: WorkerMessage) => {
       try {
+        if (m.type === 'ready' || m.type === 'done') this.times = m.times;
         if (m.type === 'log') this.c.log[m.level](m.message);
         else if (m.type === 'progress') this.c.onFitProgress?.(m.key, m.done, m.total);
-        else this.onMessage?.(m);
+        else if (this.handlers[0]?.(m)) this.handlers.shift();
       } catch (error) {
         // e.g. the results file cannot be written: stop the run with it, not the process
         this.failure ??= error;
@@ -165,14 +242,15 @@ class Worker {
   ): Promise<{ died?: string }> {
     let finish!: (value: { died?: string }) => void;
     const ended = new Promise<{ died?: string }>((resolve) => (finish = resolve));
-    this.onMessage = (m) => {
-      if (handle(m)) finish({});
-    };
+    this.handlers.push((m) => {
+      const last = handle(m);
+      if (last) finish({});
+      return last;
+    });
     this.child.send(request, (error) => {
       if (error) this.kill();
     });
     const result = await Promise.race([ended, this.exited.then((died) => ({ died }))]);
-    this.onMessage = undefined;
     if (this.failure) throw this.failure;
     return result;
   }
@@ -256,6 +334,10 @@ class Worker {
     };
   }
 
+  get pid(): number | undefined {
+    return this.child.pid;
+  }
+
   stop(): void {
     if (this.child.connected) this.child.disconnect();
   }
@@ -274,8 +356,10 @@ export async function runInWorkers(
   // with one worker the order does not change the run's length: the plan's order is kept
   const queue = o.jobs > 1 ? largestFirst(plan, work, c) : [...work];
   // OpenBLAS in each worker: share the cores instead of oversubscribing them
-  const threads = Math.max(1, Math.floor(availableParallelism() / o.jobs));
-  const env = { ...process.env, OPENBLAS_NUM_THREADS: process.env.OPENBLAS_NUM_THREADS ?? String(threads) };
+  const env = {
+    ...process.env,
+    OPENBLAS_NUM_THREADS: process.env.OPENBLAS_NUM_THREADS ?? String(blasThreads(o.jobs)),
+  };
   const init: WorkerRequest = {
     type: 'init',
     spec: o.spec,
@@ -293,7 +377,7 @@ export async function runInWorkers(
   /** A ready worker; one that dies while starting is replaced, MAX_START_ATTEMPTS times in a row at most. */
   const start = async () => {
     for (let attempt = 1; ; attempt++) {
-      const w = new Worker(env, c);
+      const w = new Worker(env, c, o.registryModule);
       workers.add(w);
       try {
         await w.init(init);
@@ -316,15 +400,62 @@ export async function runInWorkers(
       }
     }
   };
+  /** What each worker reported, for the debug log at the end. */
+  const reports: { pid: number | undefined; times: WorkerTimes | undefined }[] = [];
+  const local = { cells: 0, seconds: 0, cpu: 0 };
+  /** This process as a slot: cells from the same queue, run here (with o.local's in-flight marker). */
+  const localSlot = async (context: CellContext) => {
+    try {
+      for (;;) {
+        // the event loop first: the workers' rows, their readiness, their next cells
+        await new Promise((resolve) => setImmediate(resolve));
+        const item = queue.shift();
+        if (!item) break;
+        c.signal?.throwIfAborted();
+        const t0 = performance.now();
+        const cpu0 = process.cpuUsage();
+        await runCell(plan, item.cell, item.todo, context);
+        const cpu = process.cpuUsage(cpu0);
+        local.cells++;
+        local.seconds += (performance.now() - t0) / 1000;
+        local.cpu += (cpu.user + cpu.system) / 1e6;
+      }
+    } catch (error) {
+      queue.length = 0;
+      throw error;
+    }
+  };
+  // With this process as a slot, its cells hold up its handling of the workers' messages: each
+  // worker is sent its next cell before it ends the one it runs, so it never waits for this process.
+  const ahead = o.local ? 1 : 0;
+  type Running = { item: Item; running: ReturnType<Worker['run']> };
   const slot = async () => {
     let worker: Worker | undefined;
+    let sent: Running[] = [];
+    const retire = (w: Worker) => reports.push({ pid: w.pid, times: w.times });
     try {
-      for (let item = queue.shift(); item; item = queue.shift()) {
+      // the worker is started before it takes a cell: the cells wait in the queue (for this
+      // process's slot) while it starts, not in the worker
+      while (queue.length || sent.length) {
         c.signal?.throwIfAborted();
-        worker ??= await start();
-        const { lost, died, culprits, phase, timedOut } = await worker.run(item, c.onLearnerRows);
+        const w = (worker ??= await start());
+        const send = (item: Item): Running => ({ item, running: w.run(item, c.onLearnerRows) });
+        if (!sent.length) {
+          const item = queue.shift();
+          if (!item) break;
+          sent.push(send(item));
+        }
+        while (sent.length <= ahead && queue.length) sent.push(send(queue.shift()!));
+        const { item, running } = sent.shift()!;
+        const { lost, died, culprits, phase, timedOut } = await running;
         if (!died) continue;
+        // the cells sent ahead never started (the worker runs one at a time): back on the queue, whole
+        const unstarted = sent;
+        sent = [];
+        await Promise.allSettled(unstarted.map((r) => r.running));
+        queue.unshift(...unstarted.map((r) => r.item));
         c.signal?.throwIfAborted();
+        retire(worker);
         workers.delete(worker);
         worker = undefined;
         const row = (l: LearnerPlan, error: unknown) =>
@@ -358,11 +489,24 @@ export async function runInWorkers(
       queue.length = 0; // the other workers finish their cell and stop
       throw error;
     } finally {
+      if (worker) retire(worker);
       worker?.stop();
     }
   };
   try {
-    const results = await Promise.allSettled(Array.from({ length: o.jobs }, slot));
+    const slots = Array.from({ length: o.local ? o.jobs - 1 : o.jobs }, slot);
+    // this process's slot starts after the workers are forked, so they start up while it computes
+    if (o.local) slots.push(localSlot(o.local));
+    const results = await Promise.allSettled(slots);
+    for (const { pid, times: t } of reports)
+      if (t)
+        c.log.debug(
+          `worker ${pid}: ready after ${t.startup_s.toFixed(2)} s (${t.startup_cpu_s.toFixed(2)} CPU s); ${t.cells} cell(s) in ${t.cells_s.toFixed(2)} s (${t.cells_cpu_s.toFixed(2)} CPU s); waited ${t.idle_s.toFixed(2)} s for cells`,
+        );
+    if (o.local)
+      c.log.debug(
+        `this process: ${local.cells} cell(s) in ${local.seconds.toFixed(2)} s (${local.cpu.toFixed(2)} CPU s)`,
+      );
     const rejected = results.find((r) => r.status === 'rejected');
     if (rejected) {
       abort();

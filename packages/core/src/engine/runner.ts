@@ -23,7 +23,7 @@ import {
 import { type CellContext, failedRow, runCell, versionsOf } from './cell.js';
 import { memoryBudget } from './budget.js';
 import { lockResults } from './lock.js';
-import { runInWorkers } from './pool.js';
+import { runInWorkers, shareBlasThreads } from './pool.js';
 import {
   clearCrashes,
   clearInFlight,
@@ -133,9 +133,12 @@ export async function runExperiment(
   checkTimeout(options.timeout);
   const cells = shardCells(plan.cells, checkShard(options.shard));
   const release = options.out ? lockResults(options.out) : undefined;
+  // with jobs > 1 this process may run cells beside its workers: its BLAS gets its share of the cores
+  const restoreThreads = shareBlasThreads(jobs);
   try {
     return await execute({ spec, plan, cells, jobs, log }, options);
   } finally {
+    restoreThreads();
     release?.();
   }
 }
@@ -197,8 +200,9 @@ async function execute(
     onFitProgress: options.onFitProgress,
   };
   const workersUsable = Boolean(options.workers) && !inlineKinds(registry).length;
-  const pool = (items: readonly WorkItem[], n: number) =>
+  const pool = (items: readonly WorkItem[], n: number, local?: CellContext) =>
     runInWorkers(plan, items, context, {
+      ...(local ? { local } : {}),
       jobs: n,
       spec,
       backend: backendKind,
@@ -247,8 +251,25 @@ async function execute(
       } else work.unshift(...suspects.items);
     }
     if (options.out) clearInFlight(options.out);
-    if (jobs > 1 && work.length > 1) await pool(work, Math.min(jobs, work.length));
-    else if (budgeted && workersUsable && work.length) await pool(work, 1);
+    if (jobs > 1 && work.length > 1) {
+      // Built-in kinds without time budgets: this process runs cells too (as with -j 1, its fits
+      // in flight are marked for a rerun to retry), so only jobs − 1 workers pay the start-up and
+      // this process does not idle. Plugins' fits and budgeted fits stay isolated in workers.
+      const plugins = spec.plugins.length + (options.workers?.plugins?.length ?? 0);
+      const local =
+        !budgeted && !plugins
+          ? {
+              ...context,
+              ...(options.out
+                ? {
+                    busy: (cell: Cell, learners: readonly LearnerPlan[]) =>
+                      markInFlight(options.out!, plan.specHash, cell, learners),
+                  }
+                : {}),
+            }
+          : undefined;
+      await pool(work, Math.min(jobs, work.length), local);
+    } else if (budgeted && workersUsable && work.length) await pool(work, 1);
     else {
       if (budgeted && work.length)
         log.warn(

@@ -9,7 +9,7 @@ import { activateBackend } from '../registry/backends.js';
 import type { Logger } from '../contracts/contracts.js';
 import { loadPlugins } from '../registry/plugins.js';
 import { type Plan, planExperiment } from '../spec/plan.js';
-import type { WorkerMessage, WorkerRequest } from './pool.js';
+import type { WorkerMessage, WorkerRequest, WorkerTimes } from './pool.js';
 import type { Registry } from '../registry/registry.js';
 import { runCell, versionsOf } from './cell.js';
 import { guardUncaught, ownIpcChannel } from './supervise.js';
@@ -46,12 +46,46 @@ let state:
     }
   | undefined;
 
+const specifierOf = (module: string) => (isAbsolute(module) ? pathToFileURL(module).href : module);
+/**
+ * The registry module named when this process was forked (pool.ts, prefork in the CLI): imported at
+ * once, while the init request is on its way (or the parent still loads and plans). Its failure is
+ * reported by init.
+ */
+const early = process.argv[2]
+  ? {
+      module: process.argv[2],
+      loading: import(specifierOf(process.argv[2])).then(
+        (m) => ({ m }),
+        (error: unknown) => ({ error }),
+      ),
+    }
+  : undefined;
+
+const cpuSeconds = () => {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1e6;
+};
+/** Reported with `ready` and each `done` (pool.ts logs them): where this process's time went. */
+const times: WorkerTimes = {
+  startup_s: 0,
+  startup_cpu_s: 0,
+  cells: 0,
+  cells_s: 0,
+  cells_cpu_s: 0,
+  idle_s: 0,
+};
+/** When the last cell ended (its `done` sent): the wait for the next request starts there. */
+let lastDone: number | undefined;
+
 async function handle(request: WorkerRequest): Promise<void> {
   if (request.type === 'init') {
-    const specifier = isAbsolute(request.registryModule)
-      ? pathToFileURL(request.registryModule).href
-      : request.registryModule;
-    const mod = (await import(specifier)) as { createRegistry?: () => Registry };
+    let mod: { createRegistry?: () => Registry };
+    if (early?.module === request.registryModule) {
+      const loaded = await early.loading;
+      if ('error' in loaded) throw loaded.error;
+      mod = loaded.m as typeof mod;
+    } else mod = (await import(specifierOf(request.registryModule))) as typeof mod;
     if (typeof mod.createRegistry !== 'function')
       throw new Error(`${request.registryModule} does not export createRegistry()`);
     const registry = mod.createRegistry();
@@ -67,9 +101,15 @@ async function handle(request: WorkerRequest): Promise<void> {
       memory: request.memory,
       timeout: request.timeout,
     };
-    await send({ type: 'ready' });
+    // seconds since this process started (performance's time origin)
+    times.startup_s = performance.now() / 1000;
+    times.startup_cpu_s = cpuSeconds();
+    await send({ type: 'ready', times });
     return;
   }
+  const t0 = performance.now();
+  const cpu0 = cpuSeconds();
+  if (lastDone !== undefined) times.idle_s += (t0 - lastDone) / 1000;
   const s = state!;
   const cell = s.plan.cells[request.index]!;
   const learners = cell.learners.filter((l) => request.learners.includes(l.id));
@@ -93,7 +133,11 @@ async function handle(request: WorkerRequest): Promise<void> {
       void send({ type: 'progress', key, done, total });
     },
   });
-  await send({ type: 'done' });
+  times.cells++;
+  times.cells_s += (performance.now() - t0) / 1000;
+  times.cells_cpu_s += cpuSeconds() - cpu0;
+  lastDone = performance.now();
+  await send({ type: 'done', times });
 }
 
 let chain = Promise.resolve();
