@@ -15,6 +15,8 @@ import {
   Rng,
   runExperiment,
 } from '@regimes/core';
+// mathjs's parser, which Node loads on first use and a page must be given (numerics' expression.ts)
+import '@regimes/numerics/eager-parser';
 import learners from '@regimes/learners';
 import metrics from '@regimes/metrics';
 import targets from '@regimes/targets';

@@ -6,9 +6,8 @@
  * `evaluate`, `createUnit`, matrices, property access, ...) is rejected with its name.
  */
 import * as tf from '@tensorflow/tfjs-core';
-// mathjs's number-only build: the same parser, half the import cost of the full one (every CLI
-// process and worker imports it).
-import { parse } from 'mathjs/number';
+import type { parse as mathjsParse } from 'mathjs/number';
+import type * as NodeModule from 'node:module';
 import { SpecError } from './errors.js';
 import { erf } from './host/special.js';
 
@@ -63,6 +62,32 @@ interface MathNode {
   content?: MathNode;
 }
 
+type Parse = typeof mathjsParse;
+let parser: Parse | undefined;
+
+/**
+ * Give numerics mathjs's `parse` (from 'mathjs/number'). Under Node it is loaded on the first
+ * expression instead — importing mathjs costs ~0.8 CPU-s, paid by every CLI process and sweep
+ * worker that never parses one — so only a bundle without `require` (the dashboard's page) calls this.
+ */
+export function provideExpressionParser(parse: Parse): void {
+  parser = parse;
+}
+
+/** mathjs's number-only parser: provided, or required on first use where Node's module loader exists. */
+function mathjs(): Parse {
+  if (parser) return parser;
+  const builtin = (globalThis as { process?: { getBuiltinModule?: (id: string) => unknown } }).process
+    ?.getBuiltinModule;
+  if (!builtin)
+    throw new Error(
+      'no expression parser: outside Node, call provideExpressionParser(parse) with parse from mathjs/number first',
+    );
+  const { createRequire } = builtin('node:module') as typeof NodeModule;
+  parser = (createRequire(import.meta.url)('mathjs/number') as { parse: Parse }).parse;
+  return parser;
+}
+
 /** Bounds on what a user expression may be: its length, its parentheses' nesting and its tree's depth. */
 export const EXPRESSION_LIMITS = { characters: 4000, nesting: 64, depth: 512 } as const;
 
@@ -71,7 +96,7 @@ export function parseExpression(text: string, variables: readonly string[], wher
   checkSize(text, where);
   let root: MathNode;
   try {
-    root = parse(text) as unknown as MathNode;
+    root = mathjs()(text) as unknown as MathNode;
   } catch (error) {
     throw new SpecError([`${where}: cannot parse ${JSON.stringify(text)}: ${(error as Error).message}`]);
   }

@@ -2,7 +2,6 @@
 import type { ResultRow } from '@regimes/core';
 import { registryWith } from '../kinds/registry.js';
 import { plotData, type PlotData, type PlotOptions } from './data.js';
-import { loadFonts, renderSvg, svgToPng } from './render.js';
 import { vegaLiteSpec } from './vega-lite.js';
 
 export interface Figure {
@@ -21,6 +20,9 @@ export async function drawFigure(
 ): Promise<Figure> {
   const registry = await registryWith(plugins);
   const data = plotData(rows, options, registry, warn);
+  // vega, vega-lite and resvg load here, not with the CLI: every `regimes` process (and sweep
+  // worker start) paid ~0.35 CPU-s for them
+  const { loadFonts, renderSvg, svgToPng } = await import('./render.js');
   const fonts = loadFonts();
   const svg = await renderSvg(vegaLiteSpec(data), fonts);
   return { data, svg, png: await svgToPng(svg, fonts, scale) };
