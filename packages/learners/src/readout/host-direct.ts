@@ -24,8 +24,7 @@ import {
 import * as tf from '@tensorflow/tfjs-core';
 import type { KernelFunction } from '../kernels.js';
 import { scalar } from './solvers.js';
-import type { RidgeFit } from './ridge.js';
-import type { RidgeSystem } from './systems.js';
+import type { RidgeFit, RidgeSystem } from './systems.js';
 
 /**
  * The largest m×m float32 system (bytes) solved directly on the backend's heap: 2³⁰ (m ≤ 16384,

@@ -18,21 +18,9 @@ import { takesEigen } from '../cost.js';
 import { exceedsHeap, fitRidgeHost, hostLapackFor } from './host-direct.js';
 import { type RidgeOptions } from './options.js';
 import { choleskyInverse, EigenRidge, scalar, type ShiftedInverse } from './solvers.js';
-import type { RidgeSystem } from './systems.js';
+import { disposeFit, type RidgeFit, type RidgeSystem } from './systems.js';
 
-export interface RidgeFit {
-  readonly lambda: number;
-  /** What predictions read: a (primal), α (dual), or β = Cα (dual with an intercept). */
-  readonly coefficients: tf.Tensor2D;
-  /** The unpenalised intercept b (1×k), when the system fits one. */
-  readonly intercept?: tf.Tensor2D;
-  readonly diagnostics: Record<string, number>;
-}
-
-/** Frees a fit's tensors. */
-export function disposeFit(fit: RidgeFit): void {
-  tf.dispose([fit.coefficients, ...(fit.intercept ? [fit.intercept] : [])]);
-}
+export { disposeFit, type RidgeFit } from './systems.js';
 
 type Selection = 'gcv' | 'loo' | undefined;
 

@@ -210,3 +210,18 @@ export async function primalSystem(
 export function featureKernel(featurize: (x: tf.Tensor2D) => tf.Tensor2D): KernelFunction {
   return (a, b) => tf.tidy(() => tf.matMul(featurize(a), featurize(b), false, true));
 }
+
+/** One λ's ridge fit, as every ridge solver returns it (ridge.ts, host-direct.ts). */
+export interface RidgeFit {
+  readonly lambda: number;
+  /** What predictions read: a (primal), α (dual), or β = Cα (dual with an intercept). */
+  readonly coefficients: tf.Tensor2D;
+  /** The unpenalised intercept b (1×k), when the system fits one. */
+  readonly intercept?: tf.Tensor2D;
+  readonly diagnostics: Record<string, number>;
+}
+
+/** Frees a fit's tensors. */
+export function disposeFit(fit: RidgeFit): void {
+  tf.dispose([fit.coefficients, ...(fit.intercept ? [fit.intercept] : [])]);
+}
