@@ -5,6 +5,21 @@
  */
 import { createRequire } from 'node:module';
 
+/**
+ * In place, b := L⁻¹b (L⁻ᵀb when `transpose`), L m×m lower triangular at lOffset with row stride
+ * ldl ≥ m, b m×c.
+ */
+export type Trsm = (
+  transpose: boolean,
+  m: number,
+  c: number,
+  l: Float32Array,
+  lOffset: number,
+  ldl: number,
+  b: Float32Array,
+  bOffset: number,
+) => void;
+
 export interface Blas {
   /** out[outOffset..] = op(A)·op(B), row-major, op(A) m×k, op(B) k×n. */
   sgemm(
@@ -57,32 +72,14 @@ export interface Blas {
    * In place, b := L⁻¹b (L⁻ᵀb when `transpose`), L m×m lower triangular at lOffset with row stride
    * ldl ≥ m, b m×c (cblas strsm).
    */
-  trsm?(
-    transpose: boolean,
-    m: number,
-    c: number,
-    l: Float32Array,
-    lOffset: number,
-    ldl: number,
-    b: Float32Array,
-    bOffset: number,
-  ): void;
+  trsm?: Trsm;
   /**
    * The build without OpenBLAS: potrf and trsm as above, by regimes' own blocked Cholesky over its
    * SGEMM and substitutions (native/lapack-lite.c); numerics' host LAPACK only (returns −1000 when
    * out of memory).
    */
   hostPotrf?(n: number, a: Float32Array, aOffset: number, shift: number): number;
-  hostTrsm?(
-    transpose: boolean,
-    m: number,
-    c: number,
-    l: Float32Array,
-    lOffset: number,
-    ldl: number,
-    b: Float32Array,
-    bOffset: number,
-  ): void;
+  hostTrsm?: Trsm;
   /** Whether products and LAPACK run on the system OpenBLAS (else on regimes' own SGEMM). */
   readonly openblas: boolean;
   threads(): number;

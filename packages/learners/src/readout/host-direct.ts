@@ -23,6 +23,7 @@ import {
 } from '@regimes/numerics';
 import * as tf from '@tensorflow/tfjs-core';
 import type { KernelFunction } from '../kernels.js';
+import { blockedPredict } from './iterative.js';
 import { scalar } from './solvers.js';
 import type { RidgeFit, RidgeSystem } from './systems.js';
 
@@ -160,10 +161,7 @@ export async function fitRidgeHost(
   return fits;
 }
 
-/**
- * Σ_i α_i K(x, x_i) [+ b] with one |rows|×block kernel block alive at a time (each freed before the
- * next), so a prediction against n = 40 000 training points costs megabytes of the heap.
- */
+/** blockedPredict (iterative.ts) with 1024 query rows per block: the host path's predictions. */
 export function panelPredict(
   kernel: KernelFunction,
   train: tf.Tensor2D,
@@ -173,42 +171,5 @@ export function panelPredict(
   rows = 1024,
   block = 2048,
 ): tf.Tensor2D {
-  const n = train.shape[0];
-  const nq = x.shape[0];
-  const k = alpha.shape[1];
-  if (nq === 0) return tf.zeros([0, k]);
-  const parts: tf.Tensor2D[] = [];
-  try {
-    for (let q = 0; q < nq; q += rows) {
-      const size = Math.min(rows, nq - q);
-      const xq = tf.slice(x, [q, 0], [size, -1]);
-      let out: tf.Tensor2D = intercept ? tf.tile(intercept, [size, 1]) : tf.zeros([size, k]);
-      try {
-        for (let s = 0; s < n; s += block) {
-          const b = Math.min(block, n - s);
-          const next = tf.tidy(() =>
-            tf.add(
-              out,
-              tf.matMul(kernel(xq, tf.slice(train, [s, 0], [b, -1])), tf.slice(alpha, [s, 0], [b, -1])),
-            ),
-          ) as tf.Tensor2D;
-          out.dispose();
-          out = next;
-        }
-      } catch (error) {
-        out.dispose();
-        throw error;
-      } finally {
-        xq.dispose();
-      }
-      parts.push(out);
-    }
-  } catch (error) {
-    tf.dispose(parts);
-    throw error;
-  }
-  if (parts.length === 1) return parts[0]!;
-  const result = tf.concat(parts, 0);
-  tf.dispose(parts);
-  return result;
+  return blockedPredict(kernel, train, alpha, x, intercept, rows, block);
 }
