@@ -6,33 +6,9 @@
  * drawn on one figure. A small spec runs in the page itself (engine.js, loaded on demand).
  */
 import embed, { type Result } from 'vega-embed';
+import type { RunEntry, RunView } from '../src/serve/views.js';
 
 type Json = Record<string, unknown>;
-interface RunEntry {
-  id: string;
-  folder: string;
-  bytes: number;
-  modified: string;
-}
-interface TextTable {
-  title: string;
-  header: string[];
-  lines: string[][];
-}
-interface RunView {
-  id: string;
-  name: string;
-  rows: number;
-  ok: number;
-  warnings: string[];
-  summary: { header: string[]; lines: string[][] };
-  spec: { text: string; source: string };
-  provenance: TextTable[];
-  keys: string[];
-  values: string[];
-  traceFields: string[];
-  learners: string[];
-}
 
 const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
 const state = {

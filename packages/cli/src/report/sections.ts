@@ -5,6 +5,9 @@ import type { ResultRow } from '@regimes/core';
 import type { summarize } from '../results/summary.js';
 import { PROVENANCE_FILE, readProvenance } from '../run/provenance.js';
 import { Document, isScalar, visit } from 'yaml';
+import type { TextTable } from '../serve/views.js';
+
+export type { TextTable } from '../serve/views.js';
 
 /** The spec as written next to the results (spec.json / spec.yaml), else rebuilt from the rows. */
 export function specText(rows: readonly ResultRow[], runDir: string): { text: string; source: string } {
@@ -56,13 +59,6 @@ export function environment(rows: readonly ResultRow[]): { name: string; values:
     { name: 'backend', values: count(rows.map((r) => r.backend)) },
     ...packages.map((p) => ({ name: p, values: count(rows.map((r) => r.versions?.[p])) })),
   ];
-}
-
-/** A titled table of text cells, drawn the same way in report.md and report.html. */
-export interface TextTable {
-  title: string;
-  header: string[];
-  lines: string[][];
 }
 
 /**

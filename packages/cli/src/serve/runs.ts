@@ -12,23 +12,17 @@ import { type PlotOptions, plotData } from '../plot/data.js';
 import { resolveKey } from '../plot/keys.js';
 import { theoryPoints } from '../plot/theory.js';
 import { vegaLiteSpec } from '../plot/vega-lite.js';
-import { provenance, specText, type TextTable } from '../report/sections.js';
+import { provenance, specText } from '../report/sections.js';
 import { loadRows } from '../results/files.js';
 import { summarize, summaryTable } from '../results/summary.js';
 import { isInside } from './paths.js';
+import type { RunEntry, RunView } from './views.js';
+
+export type { RunEntry, RunView } from './views.js';
 
 const RESULTS_FILE = /^results(\.shard-\d+-of-\d+)?\.jsonl$/;
 const SKIP_DIRS = new Set(['node_modules', '.git']);
 const MAX_DEPTH = 8;
-
-export interface RunEntry {
-  /** The results file's path below the served folder, with '/' (the run's id in URLs). */
-  id: string;
-  /** Its folder below the served folder ('.' for the folder itself). */
-  folder: string;
-  bytes: number;
-  modified: string;
-}
 
 /** The results files under `root` (symlinked folders leading out of it are not followed). */
 export function findRuns(root: string): RunEntry[] {
@@ -66,23 +60,6 @@ export function findRuns(root: string): RunEntry[] {
   };
   walk(realRoot, 0);
   return runs.sort((a, b) => a.id.localeCompare(b.id, 'en', { numeric: true }));
-}
-
-export interface RunView {
-  id: string;
-  name: string;
-  rows: number;
-  ok: number;
-  /** Skipped lines and other warnings, as `plot` and `report` print them. */
-  warnings: string[];
-  summary: { header: string[]; lines: string[][] };
-  spec: { text: string; source: string };
-  provenance: TextTable[];
-  /** What the figure controls offer: cell keys, metrics and diagnostics, trace fields. */
-  keys: string[];
-  values: string[];
-  traceFields: string[];
-  learners: string[];
 }
 
 /** A run's rows (`file` is a real path under the served folder) with the warnings loading gave. */
