@@ -4,21 +4,13 @@
  * packed SGEMM (products only: the LAPACK entry points are absent).
  */
 import { createRequire } from 'node:module';
+import type { HostLapack } from '@regimes/numerics';
 
 /**
  * In place, b := L⁻¹b (L⁻ᵀb when `transpose`), L m×m lower triangular at lOffset with row stride
- * ldl ≥ m, b m×c.
+ * ldl ≥ m, b m×c: the addon's trsm has the signature of numerics' host LAPACK, which it serves.
  */
-export type Trsm = (
-  transpose: boolean,
-  m: number,
-  c: number,
-  l: Float32Array,
-  lOffset: number,
-  ldl: number,
-  b: Float32Array,
-  bOffset: number,
-) => void;
+export type Trsm = HostLapack['trsm'];
 
 export interface Blas {
   /** out[outOffset..] = op(A)·op(B), row-major, op(A) m×k, op(B) k×n. */

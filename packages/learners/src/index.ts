@@ -100,7 +100,8 @@ export { dualPredict, predictorFromFits } from './readout/predictors.js';
 export { eigenBreakEven, eigenPays, hostDirectBytes } from './cost.js';
 export { type RidgeOptions, ridgeOptions } from './readout/options.js';
 export { fitRidge, type RidgeFit } from './readout/ridge.js';
-export { exceedsHeap, HEAP_SYSTEM_BYTES, panelPredict, setHeapSystemLimit } from './readout/host-direct.js';
+export { exceedsHeap, HEAP_SYSTEM_BYTES, setHeapSystemLimit } from './readout/host-direct.js';
+export { blockedPredict } from './readout/iterative.js';
 export { dualSystem, kernelPanels, primalSystem, type RidgeSystem } from './readout/systems.js';
 
 export const learnerFactories = [

@@ -11,12 +11,12 @@ import { loadBlas, native } from '@regimes/backend-node';
 import * as tf from '@tensorflow/tfjs-core';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
+  blockedPredict,
   dualSystem,
   fitRidge,
   kernelRidge,
   kernelRidgeOptions,
   nngp,
-  panelPredict,
   type RidgeOptions,
   setHeapSystemLimit,
 } from '../src/index.js';
@@ -219,14 +219,14 @@ describe('kernel ridge above the heap limit: the host-memory Cholesky', () => {
     expect(fits[0]!.diagnostics['host-direct']).toBeUndefined();
   });
 
-  it('panelPredict over blocks of rows and training points = float64 Σ α_i k(x, x_i) + b', async () => {
+  it('blockedPredict over blocks of rows and training points = float64 Σ α_i k(x, x_i) + b', async () => {
     const ref = numpy(true)[1]!;
     const { train, test } = tensors();
     const alpha = tf.tensor2d(Float32Array.from(ref.alpha), [n, 1]);
     const b = tf.tensor2d([ref.b], [1, 1]);
     await expectNoLeak(async () => {
       // 100 test rows in blocks of 32, 400 training points in blocks of 64 (ragged last blocks)
-      const f = panelPredict(rbfKernel(bandwidth), train.x, alpha, test, b, 32, 64);
+      const f = blockedPredict(rbfKernel(bandwidth), train.x, alpha, test, b, 32, 64);
       expect(f.shape).toEqual([nt, 1]);
       expect(relativeError(await f.data(), ref.predictions)).toBeLessThan(1e-5);
       f.dispose();

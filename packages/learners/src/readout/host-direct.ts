@@ -22,8 +22,6 @@ import {
   symmetricProduct,
 } from '@regimes/numerics';
 import * as tf from '@tensorflow/tfjs-core';
-import type { KernelFunction } from '../kernels.js';
-import { blockedPredict } from './iterative.js';
 import { scalar } from './solvers.js';
 import type { RidgeFit, RidgeSystem } from './systems.js';
 
@@ -159,17 +157,4 @@ export async function fitRidgeHost(
     throw error;
   }
   return fits;
-}
-
-/** blockedPredict (iterative.ts) with 1024 query rows per block: the host path's predictions. */
-export function panelPredict(
-  kernel: KernelFunction,
-  train: tf.Tensor2D,
-  alpha: tf.Tensor2D,
-  x: tf.Tensor2D,
-  intercept?: tf.Tensor2D,
-  rows = 1024,
-  block = 2048,
-): tf.Tensor2D {
-  return blockedPredict(kernel, train, alpha, x, intercept, rows, block);
 }

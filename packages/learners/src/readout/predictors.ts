@@ -8,7 +8,7 @@ import { choleskyPanels, disposeFactor, solveLower } from '@regimes/numerics';
 import * as tf from '@tensorflow/tfjs-core';
 import { centresOf, DIRECT_KERNEL_RIDGE_MAX, takesCg } from '../cost.js';
 import type { KernelFunction } from '../kernels.js';
-import { exceedsHeap, panelPredict } from './host-direct.js';
+import { exceedsHeap } from './host-direct.js';
 import { blockedPredict, type FalkonOptions, falkonSolve, NystromProblem } from './iterative.js';
 import type { RidgeOptions } from './options.js';
 import { disposeFit, fitRidge, type RidgeFit } from './ridge.js';
@@ -390,7 +390,7 @@ export function kernelRidgeLearner(kernel: KernelFunction, o: RidgeOptions): Lea
       const extra = new Map<RidgeFit, Record<string, number>>();
       const make = (fit: RidgeFit): Predictor => {
         const predict = host
-          ? (q: tf.Tensor2D) => panelPredict(kernel, x, fit.coefficients, q, fit.intercept)
+          ? (q: tf.Tensor2D) => blockedPredict(kernel, x, fit.coefficients, q, fit.intercept, 1024)
           : (q: tf.Tensor2D) =>
               tf.tidy(() => withIntercept(dualPredict(kernel, x, fit.coefficients, q), fit.intercept));
         const g = gp[fits.indexOf(fit)];
