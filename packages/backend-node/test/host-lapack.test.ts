@@ -1,12 +1,10 @@
 // numerics' host LAPACK (kernel ridge in host memory) from the addon built without OpenBLAS:
 // regimes' own blocked Cholesky and substitutions (native/lapack-lite.c) against float64 references,
 // and the `native` backend registering it (and only it: no dense tfjs Cholesky kernels) there.
-import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { Rng } from '@regimes/core';
 import { expectNoLeak } from '@regimes/core/testing';
 import {
@@ -21,14 +19,10 @@ import { afterAll, describe, expect, it } from 'vitest';
 import type { Blas } from '../src/blas.js';
 import { native } from '../src/native.js';
 import { wasm } from '../src/wasm.js';
+import { buildAddon, compiler } from './build-addon.js';
 
-const script = join(dirname(fileURLToPath(import.meta.url)), '..', 'scripts', 'build-native.mjs');
 const scratch = mkdtempSync(join(tmpdir(), 'regimes-lite-'));
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));
-const compiler = ['cc', 'gcc', 'clang'].some(
-  (cc) => spawnSync(cc, ['--version'], { stdio: 'ignore' }).status === 0,
-);
-
 /** A = XXᵀ (n×n, rank d) in float32, its float64 twin, and X. */
 function gram(n: number, d: number, seed: number) {
   const x = Float32Array.from(Rng.fromSeed(seed).normal(n * d));
@@ -50,11 +44,8 @@ describe.skipIf(!compiler)('host LAPACK of the addon built without OpenBLAS (lap
   let lite: Blas;
 
   it('builds, and has hostPotrf / hostTrsm but no LAPACK kernels', () => {
-    const r = spawnSync(process.execPath, [script], {
-      env: { ...process.env, REGIMES_NATIVE_OUT: out, REGIMES_NO_OPENBLAS: '1' },
-      encoding: 'utf8',
-    });
-    expect(r.status, r.stderr).toBe(0);
+    const r = buildAddon({ REGIMES_NO_OPENBLAS: '1' }, out);
+    expect(r.status, r.text).toBe(0);
     lite = createRequire(import.meta.url)(out) as Blas;
     expect(lite.openblas).toBe(false);
     expect(typeof lite.hostPotrf).toBe('function');

@@ -1,12 +1,10 @@
 // The native addon's own kernels against float64 references computed here: regimes' SGEMM (built
 // with OpenBLAS hidden), and the Cholesky / triangular-solve kernels numerics uses where the addon
 // has LAPACK; and the build script's messages where no compiler exists or OpenBLAS is hidden.
-import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { Rng } from '@regimes/core';
 import { expectNoLeak } from '@regimes/core/testing';
 import {
@@ -23,18 +21,10 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { type Blas, loadBlas } from '../src/blas.js';
 import { native } from '../src/native.js';
 import { wasm } from '../src/wasm.js';
+import { buildAddon, compiler } from './build-addon.js';
 
-const script = join(dirname(fileURLToPath(import.meta.url)), '..', 'scripts', 'build-native.mjs');
 const scratch = mkdtempSync(join(tmpdir(), 'regimes-native-'));
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));
-
-function build(env: Record<string, string>, out: string) {
-  const result = spawnSync(process.execPath, [script], {
-    env: { ...process.env, REGIMES_NATIVE_OUT: out, ...env },
-    encoding: 'utf8',
-  });
-  return { status: result.status, text: result.stdout + result.stderr };
-}
 
 /** op(A)·op(B) in float64, row-major. */
 function reference(
@@ -56,14 +46,10 @@ function reference(
   return out;
 }
 
-const compiler = ['cc', 'gcc', 'clang'].some(
-  (cc) => spawnSync(cc, ['--version'], { stdio: 'ignore' }).status === 0,
-);
-
 describe('build-native script', () => {
   it('without a compiler says what to install, exits 0 and builds nothing', () => {
     const out = join(scratch, 'none.node');
-    const { status, text } = build({ PATH: join(scratch, 'empty'), CC: '' }, out);
+    const { status, text } = buildAddon({ PATH: join(scratch, 'empty'), CC: '' }, out);
     expect(status).toBe(0);
     expect(text).toMatch(
       /no C compiler found.*default backend stays wasm.*apt-get install gcc.*npm run build:native/s,
@@ -76,7 +62,7 @@ describe('build-native script', () => {
     let own: Blas;
 
     it('builds on its own SGEMM, says how to get LAPACK, and the addon has no LAPACK entry points', () => {
-      const { status, text } = build({ REGIMES_NO_OPENBLAS: '1' }, out);
+      const { status, text } = buildAddon({ REGIMES_NO_OPENBLAS: '1' }, out);
       expect(status).toBe(0);
       expect(text).toMatch(
         /own SGEMM \(OpenBLAS hidden by REGIMES_NO_OPENBLAS\).*libopenblas-dev.*npm run build:native/s,
