@@ -4,12 +4,12 @@
  * drawn for Gaussian inputs with their norms.
  */
 import { loadBlas, native } from '@regimes/backend-node';
-import { disposeDataset, type LearnerFactory, Rng, type TheoryContext } from '@regimes/core';
-import { createTarget, makeFitContext } from '@regimes/core/testing';
+import { Rng, type TheoryContext } from '@regimes/core';
 import { hermite } from '@regimes/targets';
 import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { neuralTangentKernel, nngp } from '../src/index.js';
+import { eigenTargetOptions, measuredRisk } from './fixtures/eigenlearning.js';
 
 const { blas } = loadBlas();
 beforeAll(async () => {
@@ -19,16 +19,8 @@ afterAll(async () => {
   await tf.setBackend('cpu');
 });
 
-/** f* = (h₁ + h₂)(⟨u, x⟩)/√2, label noise σ = 0.3. */
-const targetOptions = (d: number) => ({
-  d,
-  r: 1,
-  noise: 0.3,
-  terms: [1, 2].map((k) => ({ coef: Math.SQRT1_2, alpha: [k] })),
-});
-
 function context(d: number, xs: number[]): TheoryContext {
-  const options = hermite.options.parse(targetOptions(d));
+  const options = hermite.options.parse(eigenTargetOptions(d));
   const rng = Rng.fromSeed(0).child('target');
   return {
     xKey: 'n',
@@ -41,29 +33,6 @@ function context(d: number, xs: number[]): TheoryContext {
       return { dim: t.dim, structure: t.structure };
     },
   };
-}
-
-/** The measured test risk against f* of one fit (its own train and test draws and target u). */
-async function measured(
-  factory: LearnerFactory,
-  o: Record<string, unknown>,
-  d: number,
-  n: number,
-  seed: number,
-) {
-  const t = createTarget({ factory: hermite, options: targetOptions(d) }, seed);
-  const train = t.sample(n, Rng.fromSeed(seed).child('train'));
-  const test = t.sample(2000, Rng.fromSeed(seed).child('test'));
-  const p = await factory
-    .create(factory.options.parse(o))
-    .fit(train, makeFitContext(Rng.fromSeed(seed).child('fit')));
-  const r = tf.tidy(() => tf.mean(tf.squaredDifference(p.predict(test.x), t.evaluate(test.x))));
-  const value = (await r.data())[0]!;
-  r.dispose();
-  p.dispose();
-  disposeDataset(train);
-  disposeDataset(test);
-  return value;
 }
 
 // Tolerance: |mean − predicted| ≤ 3·SE + 0.08·predicted, SE over 3 seeds (each its own u, training
@@ -89,7 +58,8 @@ describe('ntk / nngp: measured kernel ridge against their eigenlearning curve', 
       const curve = curves.find((c) => c.label.startsWith('eigenlearning'))!;
       const predicted = curve.points.find((p) => p.x === cell.n)!.y;
       const risks: number[] = [];
-      for (const seed of [1, 2, 3]) risks.push(await measured(cell.factory, options, cell.d, cell.n, seed));
+      for (const seed of [1, 2, 3])
+        risks.push(await measuredRisk(cell.factory, options, cell.d, cell.n, seed, 2000));
       const mean = risks.reduce((a, b) => a + b) / risks.length;
       const se = Math.sqrt(
         risks.reduce((a, b) => a + (b - mean) ** 2, 0) / (risks.length - 1) / risks.length,

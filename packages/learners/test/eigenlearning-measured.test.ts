@@ -1,10 +1,8 @@
 import { loadBlas, native } from '@regimes/backend-node';
-import { disposeDataset, Rng } from '@regimes/core';
-import { createTarget, makeFitContext } from '@regimes/core/testing';
-import { hermite } from '@regimes/targets';
 import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eigenlearningRisk, kernelRidge, sphereDegrees, sphereTargetEnergies } from '../src/index.js';
+import { eigenTarget, measuredRisk } from './fixtures/eigenlearning.js';
 
 const { blas } = loadBlas();
 beforeAll(async () => {
@@ -14,36 +12,13 @@ afterAll(async () => {
   await tf.setBackend('cpu');
 });
 
-/** f* = (h₁ + h₂)(⟨u, x⟩)/√2 with label noise σ = 0.3; kernel 1 + t + t² of the cosine. */
+/** f* = (h₁ + h₂)(⟨u, x⟩)/√2 with label noise σ = 0.3 (fixtures/eigenlearning.ts); kernel 1 + t + t² of the cosine. */
 const taylor = [1, 1, 1];
-const targetCase = (d: number, seed: number) =>
-  createTarget(
-    {
-      factory: hermite,
-      options: { d, r: 1, noise: 0.3, terms: [1, 2].map((k) => ({ coef: Math.SQRT1_2, alpha: [k] })) },
-    },
-    seed,
-  );
-
-/** The measured test risk against f* of one fit (its own train and test draws and target u). */
-async function measured(d: number, ridge: number, n: number, seed: number) {
-  const t = targetCase(d, seed);
-  const train = t.sample(n, Rng.fromSeed(seed).child('train'));
-  const test = t.sample(10000, Rng.fromSeed(seed).child('test'));
-  const p = await kernelRidge
-    .create(kernelRidge.options.parse({ taylor, ridge }))
-    .fit(train, makeFitContext(Rng.fromSeed(seed).child('fit')));
-  const r = tf.tidy(() => tf.mean(tf.squaredDifference(p.predict(test.x), t.evaluate(test.x))));
-  const value = (await r.data())[0]!;
-  r.dispose();
-  p.dispose();
-  disposeDataset(train);
-  disposeDataset(test);
-  return value;
-}
+const measured = (d: number, ridge: number, n: number, seed: number) =>
+  measuredRisk(kernelRidge, { taylor, ridge }, d, n, seed, 10000);
 
 function predicted(d: number, ridge: number, n: number) {
-  const structure = targetCase(d, 0).structure;
+  const structure = eigenTarget(d, 0).structure;
   const energies = sphereTargetEnergies(structure, d)!;
   const degrees = sphereDegrees(taylor, d, energies, true);
   return eigenlearningRisk(degrees, n, ridge, structure.noiseVariance!, energies.unlearnable).risk;
