@@ -314,19 +314,23 @@ function childCpuSeconds() {
   }
 }
 
-/** What the pool's debug lines say: the workers' start-up (mean) and the cells each process ran. */
+/**
+ * What the debug lines say: the workers' start-up (mean), when the command's own first cell began,
+ * and the cells each process ran.
+ */
 function poolReport(stderr) {
   const workers = [
     ...stderr.matchAll(/debug: worker \d+: ready after ([\d.]+) s \(([\d.]+) CPU s\); (\d+) cell/g),
   ];
-  const own = /debug: this process: (\d+) cell/.exec(stderr);
+  const own = /debug: this process: first cell after ([\d.]+) s \(([\d.]+) CPU s\); (\d+) cell/.exec(stderr);
   const mean = (i) =>
     workers.length ? workers.reduce((a, m) => a + Number(m[i]), 0) / workers.length : null;
   return {
     startup_s: mean(1),
     startup_cpu_s: mean(2),
     worker_cells: workers.reduce((a, m) => a + Number(m[3]), 0),
-    command_cells: own ? Number(own[1]) : null,
+    command_first_cell_s: own ? Number(own[1]) : null,
+    command_cells: own ? Number(own[3]) : null,
   };
 }
 
@@ -378,6 +382,14 @@ function sweepThroughput(name, cells, spec) {
       jobs1_cells_per_min: (60 * cells) / per[1].seconds,
       jobs2_cells_per_min: (60 * cells) / per[2].seconds,
       speedup: per[1].seconds / per[2].seconds,
+      // the command's start-up (node, modules, spec, plan, backend: to its first cell) and the
+      // speed-up of the rest, the part the workers share (wall time after the command's first cell)
+      jobs1_first_cell_s: per[1].command_first_cell_s,
+      jobs2_first_cell_s: per[2].command_first_cell_s,
+      cells_speedup:
+        per[1].command_first_cell_s != null && per[2].command_first_cell_s != null
+          ? (per[1].seconds - per[1].command_first_cell_s) / (per[2].seconds - per[2].command_first_cell_s)
+          : null,
       // --jobs 2: the worker's start-up (from its fork, which the command does before loading its
       // own modules), and the cells each process ran
       jobs2_worker_startup_s: per[2].startup_s,
@@ -437,11 +449,11 @@ const table = [
   ),
 ].join('\n');
 const sweepTable = [
-  '| sweep | --jobs 1: cells/min (s, CPU s) | --jobs 2: cells/min (s, CPU s) | speed-up | --jobs 2: worker start-up s (CPU s); cells command + worker |',
-  '|---|---:|---:|---:|---:|',
+  '| sweep | --jobs 1: cells/min (s, CPU s) | --jobs 2: cells/min (s, CPU s) | speed-up | command to its first cell, s: -j 1 / -j 2 | speed-up after it | --jobs 2: worker start-up s (CPU s); cells command + worker |',
+  '|---|---:|---:|---:|---:|---:|---:|',
   ...sweeps.map(
     (w) =>
-      `| ${w.cells} cells (${w.sweep}), backend ${w.backend} | ${w.jobs1_cells_per_min.toFixed(1)} (${w.jobs1_s.toFixed(1)} s, ${w.jobs1_cpu_s.toFixed(1)}) | ${w.jobs2_cells_per_min.toFixed(1)} (${w.jobs2_s.toFixed(1)} s, ${w.jobs2_cpu_s.toFixed(1)}) | ${w.speedup.toFixed(2)}× | ${w.jobs2_worker_startup_s?.toFixed(2) ?? '—'} (${w.jobs2_worker_startup_cpu_s?.toFixed(2) ?? '—'}); ${w.jobs2_command_cells ?? 0} + ${w.jobs2_worker_cells} |`,
+      `| ${w.cells} cells (${w.sweep}), backend ${w.backend} | ${w.jobs1_cells_per_min.toFixed(1)} (${w.jobs1_s.toFixed(1)} s, ${w.jobs1_cpu_s.toFixed(1)}) | ${w.jobs2_cells_per_min.toFixed(1)} (${w.jobs2_s.toFixed(1)} s, ${w.jobs2_cpu_s.toFixed(1)}) | ${w.speedup.toFixed(2)}× | ${w.jobs1_first_cell_s?.toFixed(2) ?? '—'} / ${w.jobs2_first_cell_s?.toFixed(2) ?? '—'} | ${w.cells_speedup ? `${w.cells_speedup.toFixed(2)}×` : '—'} | ${w.jobs2_worker_startup_s?.toFixed(2) ?? '—'} (${w.jobs2_worker_startup_cpu_s?.toFixed(2) ?? '—'}); ${w.jobs2_command_cells ?? 0} + ${w.jobs2_worker_cells} |`,
   ),
 ].join('\n');
 process.stdout.write(`${header}\n\n${table}\n\n${sweepTable}\n`);

@@ -570,7 +570,7 @@ describe('regimes report', () => {
         specHash: 'abc',
         rows: { ran: 20, resumed: 8, failed: 1 },
         specCommit: 'not in a git repository',
-        ...machine(),
+        ...(await machine()),
         backend: 'cpu',
         device: 'host CPU',
         jobs: 2,
@@ -594,10 +594,10 @@ describe('regimes report', () => {
     expect(line).toContain('| regimes run spec.yaml -j 2 (in /home/me) |');
     expect(readFileSync(join(runDir, 'report.html'), 'utf8')).toContain('<h2>Runs (provenance.jsonl)</h2>');
     // the commit is regimes' only where its checkout is the repository (not a project it is installed in)
-    const own = gitCommit(join(root, 'packages/cli'), root);
+    const own = await gitCommit(join(root, 'packages/cli'), root);
     if (own !== 'not in a git repository') {
       expect(own).toMatch(/^[0-9a-f]{40}( \+ local changes)?$/);
-      expect(gitCommit(join(root, 'packages/cli'), tmpdir())).toBe(
+      expect(await gitCommit(join(root, 'packages/cli'), tmpdir())).toBe(
         'an installed package, not a git checkout',
       );
     }

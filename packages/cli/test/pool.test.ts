@@ -104,7 +104,9 @@ describe('the pool with this process as a slot', () => {
     for (const r of errors) expect(r.error).toMatch(/^the worker process running learner crash#0 died/);
     expect(errors.map((r) => r.key).sort()).toEqual([...crashes].sort());
     // the workers did take cells (and died on them), this process ran the others
-    const local = Number(/this process: (\d+) cell/.exec(debug.join('\n'))?.[1]);
+    const local = Number(
+      /this process: first cell after [\d.]+ s \([\d.]+ CPU s\); (\d+) cell/.exec(debug.join('\n'))?.[1],
+    );
     expect(errors.length).toBeGreaterThanOrEqual(1);
     expect(local).toBeGreaterThanOrEqual(1);
     expect(rows.filter((r) => r.status === 'ok' && r.learner.kind === 'crash').length).toBe(

@@ -112,7 +112,9 @@ describe('--jobs and --shard', () => {
     const r2 = regimesWith({ REGIMES_DEBUG: '1' }, 'run', path, '-o', two, '-q', '--jobs', '2');
     expect(r2.code).toBe(0);
     // the command ran cells itself beside its one worker (which it forked first thing); all 12 ran once
-    const own = Number(/debug: this process: (\d+) cell/.exec(r2.stderr)?.[1]);
+    const own = Number(
+      /debug: this process: first cell after [\d.]+ s \([\d.]+ CPU s\); (\d+) cell/.exec(r2.stderr)?.[1],
+    );
     const theirs = [
       ...r2.stderr.matchAll(/debug: worker \d+: ready after [\d.]+ s \([\d.]+ CPU s\); (\d+) cell/g),
     ];

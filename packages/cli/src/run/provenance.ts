@@ -3,7 +3,7 @@
  * (date, command, spec hash, the git commits of regimes and of the spec's folder, Node, CPU, memory,
  * the backend and its device). `regimes report` prints them; rows keep their own backend and versions.
  */
-import { spawnSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { appendFileSync, existsSync, readFileSync } from 'node:fs';
 import { cpus, hostname, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -40,23 +40,29 @@ export interface Provenance {
 /**
  * `<commit>` (`+ local changes` when the tree differs from it), or why there is none. With `root`,
  * only a repository whose top folder is `root` counts (an installed package inside someone's
- * project is not that project's commit).
+ * project is not that project's commit). Asynchronous: `regimes run` starts it with the run and
+ * reads it at the end, so its `git` processes do not add to the run's wall time.
  */
-export function gitCommit(dir: string, root?: string): string {
+export async function gitCommit(dir: string, root?: string): Promise<string> {
   const git = (...args: string[]) =>
-    spawnSync('git', ['-C', dir, ...args], { encoding: 'utf8', timeout: 5000 });
-  const head = git('rev-parse', 'HEAD');
-  if (head.status !== 0) return 'not in a git repository';
-  if (root !== undefined && resolve(git('rev-parse', '--show-toplevel').stdout.trim()) !== resolve(root))
-    return 'an installed package, not a git checkout';
-  const dirty = git('status', '--porcelain', '--untracked-files=no').stdout.trim() !== '';
+    new Promise<{ ok: boolean; stdout: string }>((done) => {
+      execFile('git', ['-C', dir, ...args], { encoding: 'utf8', timeout: 5000 }, (error, stdout) =>
+        done({ ok: !error, stdout }),
+      );
+    });
+  const head = await git('rev-parse', 'HEAD');
+  if (!head.ok) return 'not in a git repository';
+  if (root !== undefined) {
+    const top = await git('rev-parse', '--show-toplevel');
+    if (resolve(top.stdout.trim()) !== resolve(root)) return 'an installed package, not a git checkout';
+  }
+  const dirty = (await git('status', '--porcelain', '--untracked-files=no')).stdout.trim() !== '';
   return `${head.stdout.trim()}${dirty ? ' + local changes' : ''}`;
 }
 
 /** The machine and the regimes install, as far as they do not depend on the run. */
-export function machine(): Pick<
-  Provenance,
-  'regimes' | 'node' | 'platform' | 'host' | 'cpu' | 'cores' | 'memoryGiB' | 'blasThreads'
+export async function machine(): Promise<
+  Pick<Provenance, 'regimes' | 'node' | 'platform' | 'host' | 'cpu' | 'cores' | 'memoryGiB' | 'blasThreads'>
 > {
   // this file is packages/cli/dist/run/provenance.js
   const cliDir = fileURLToPath(new URL('../../', import.meta.url));
@@ -65,16 +71,19 @@ export function machine(): Pick<
     ? (JSON.parse(readFileSync(pkgPath, 'utf8')) as { version: string }).version
     : 'unknown';
   const list = cpus();
+  // the checkout's root is two folders above packages/cli
+  const commit = gitCommit(cliDir, join(cliDir, '..', '..'));
+  // read now, when the call is made (the pool sets OPENBLAS_NUM_THREADS for its run, then restores it)
+  const blasThreads = process.env.OPENBLAS_NUM_THREADS ?? '(OpenBLAS default)';
   return {
-    // the checkout's root is two folders above packages/cli
-    regimes: { version, commit: gitCommit(cliDir, join(cliDir, '..', '..')) },
+    regimes: { version, commit: await commit },
     node: process.versions.node,
     platform: `${process.platform} ${process.arch}`,
     host: hostname(),
     cpu: list[0]?.model.trim() ?? 'unknown',
     cores: list.length,
     memoryGiB: Math.round((totalmem() / 2 ** 30) * 10) / 10,
-    blasThreads: process.env.OPENBLAS_NUM_THREADS ?? '(OpenBLAS default)',
+    blasThreads,
   };
 }
 

@@ -1,11 +1,17 @@
-// node:module for the browser build: createRequire(url)(path) answers only package.json versions,
-// from the table the build wrote (scripts/build-web.mjs replaces each module's import.meta.url
-// with its path in the repository, so '../package.json' resolves to the package it belongs to).
+// node:module for the browser build: createRequire(url)(path) answers package.json versions, from
+// the table the build wrote (scripts/build-web.mjs replaces each module's import.meta.url with its
+// path in the repository, so '../package.json' resolves to the package it belongs to), and the two
+// libraries core loads on first use in Node (core's lazy.ts), from this bundle.
 /* global __REGIMES_PACKAGES__ */
+import semver from 'semver';
+import * as yaml from 'yaml';
+
 const packages = __REGIMES_PACKAGES__;
+const libraries = { semver, yaml };
 
 export function createRequire(from) {
   return (request) => {
+    if (Object.hasOwn(libraries, request)) return libraries[request];
     const base = String(from).replace(/^regimes:/, '');
     const path = request.startsWith('.')
       ? new URL(request, `http://x${base}`).pathname.replace(/^\//, '')

@@ -23,7 +23,7 @@ import {
 import { type CellContext, failedRow, runCell, versionsOf } from './cell.js';
 import { memoryBudget } from './budget.js';
 import { lockResults } from './lock.js';
-import { runInWorkers, shareBlasThreads } from './pool.js';
+import { LocalCellTimes, runInWorkers, shareBlasThreads } from './pool.js';
 import {
   clearCrashes,
   clearInFlight,
@@ -288,10 +288,12 @@ async function execute(
             inSuspects(cell, learners) ? suspects.deaths + 1 : 1,
           );
       }
+      const local = new LocalCellTimes();
       for (const { cell, todo } of work) {
         options.signal?.throwIfAborted();
-        await runCell(plan, cell, todo, context);
+        await local.time(() => runCell(plan, cell, todo, context));
       }
+      if (work.length) log.debug(local.describe());
     }
   } finally {
     process.off('exit', onExit);

@@ -75,7 +75,7 @@ const times: WorkerTimes = {
   cells_cpu_s: 0,
   idle_s: 0,
 };
-/** When the last cell ended (its `done` sent): the wait for the next request starts there. */
+/** When the last cell ended (its `done` sent), or `ready` was sent: the wait for the next request starts there. */
 let lastDone: number | undefined;
 
 async function handle(request: WorkerRequest): Promise<void> {
@@ -105,6 +105,7 @@ async function handle(request: WorkerRequest): Promise<void> {
     times.startup_s = performance.now() / 1000;
     times.startup_cpu_s = cpuSeconds();
     await send({ type: 'ready', times });
+    lastDone = performance.now();
     return;
   }
   const t0 = performance.now();

@@ -4,7 +4,6 @@
  * when it cannot.
  */
 import { Container, type ContainerModule } from 'inversify';
-import semver from 'semver';
 import { closestMatch } from './closest.js';
 import {
   type ExtensionPoint,
@@ -14,6 +13,7 @@ import {
   type Learner,
 } from '../contracts/contracts.js';
 import { PluginError, UnknownKindError } from '../contracts/errors.js';
+import { satisfies, validRange, validVersion } from '../lazy.js';
 import { coreVersion } from '../version.js';
 
 /** What a plugin package's entry exports (as `default` or `plugin`). */
@@ -46,9 +46,9 @@ export function manifestProblems(value: unknown): string[] {
   const m = value as Record<string, unknown>;
   const problems: string[] = [];
   if (typeof m.name !== 'string' || !m.name) problems.push("'name' must be a non-empty string");
-  if (typeof m.version !== 'string' || !semver.valid(m.version))
+  if (typeof m.version !== 'string' || !validVersion(m.version))
     problems.push(`'version' must be a semver version, got ${JSON.stringify(m.version)}`);
-  if (typeof m.core !== 'string' || !semver.validRange(m.core))
+  if (typeof m.core !== 'string' || !validRange(m.core))
     problems.push(`'core' must be a semver range of @regimes/core, got ${JSON.stringify(m.core)}`);
   const mod = m.module as { load?: unknown } | undefined;
   if (typeof mod !== 'object' || mod === null || typeof mod.load !== 'function')
@@ -90,7 +90,7 @@ export class Registry {
         },
       );
     }
-    if (!semver.satisfies(coreVersion, manifest.core, { includePrerelease: true })) {
+    if (!satisfies(coreVersion, manifest.core)) {
       throw new PluginError(
         `plugin '${manifest.name}@${manifest.version}' (${source}) requires @regimes/core ${manifest.core}, but this is ${coreVersion}`,
         { hint: `install a version of '${manifest.name}' built for @regimes/core ${coreVersion}` },

@@ -4,9 +4,9 @@
  */
 import { readFileSync } from 'node:fs';
 import { basename, extname } from 'node:path';
-import YAML from 'yaml';
 import { z } from 'zod';
 import { SpecError } from '../contracts/errors.js';
+import { yaml } from '../lazy.js';
 import { options, parseOptions } from '../contracts/options.js';
 import { parseDuration } from './duration.js';
 import { SweepSchema } from './sweep.js';
@@ -110,7 +110,7 @@ export function parseSpecText(text: string, source = 'spec'): Spec {
       throw new SpecError([`JSON syntax error: ${(error as Error).message}`], { source });
     }
   } else {
-    const doc = YAML.parseDocument(text, { prettyErrors: true, uniqueKeys: true });
+    const doc = yaml().parseDocument(text, { prettyErrors: true, uniqueKeys: true });
     if (doc.errors.length) {
       const problems = doc.errors.map((e) => {
         const at = e.linePos?.[0];
