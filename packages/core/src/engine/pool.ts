@@ -62,6 +62,13 @@ export interface PoolOptions {
 /** The longest this process's first cell waits for its workers to start (see runInWorkers). */
 const FIRST_CELL_WAIT_MS = 3000;
 
+/** This process's CPU seconds so far (0 where there is no process.cpuUsage: the page's engine). */
+function processCpuSeconds(): number {
+  if (typeof process.cpuUsage !== 'function') return 0;
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1e6;
+}
+
 export class LocalCellTimes {
   #startup: { s: number; cpu: number } | undefined;
   #cells = 0;
@@ -71,15 +78,14 @@ export class LocalCellTimes {
   /** Run one cell, timing it. */
   async time(cell: () => Promise<void>): Promise<void> {
     const t0 = performance.now();
-    const cpu0 = process.cpuUsage();
-    const cpuSeconds = (u: NodeJS.CpuUsage) => (u.user + u.system) / 1e6;
-    this.#startup ??= { s: t0 / 1000, cpu: cpuSeconds(cpu0) };
+    const cpu0 = processCpuSeconds();
+    this.#startup ??= { s: t0 / 1000, cpu: cpu0 };
     try {
       await cell();
     } finally {
       this.#cells++;
       this.#seconds += (performance.now() - t0) / 1000;
-      this.#cpu += cpuSeconds(process.cpuUsage(cpu0));
+      this.#cpu += processCpuSeconds() - cpu0;
     }
   }
 
