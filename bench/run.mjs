@@ -2,7 +2,7 @@
 // `npm run bench`: regimes' computations beside the same ones in numpy (float32) in one run.
 // Prints a table and writes bench-results/bench.json. Speed goals live here, never in unit tests.
 //   npm run bench [-- --quick] [-- --backend wasm] [-- --only 'ntk ridge|GEMM']  (cases whose name contains one of them)
-//   [-- --no-sweep]  (skip the sweep through the CLI)
+//   [-- --no-sweep]  (skip the sweep through the CLI)  [-- --sweep-reps n]  (pairs of sweep runs; 3, --quick 1)
 //   [-- --without-openblas]  (native on its own SGEMM: the addon rebuilt with REGIMES_NO_OPENBLAS=1 into
 //   bench-results/, as on a machine without OpenBLAS)
 import { spawnSync } from 'node:child_process';
@@ -32,6 +32,13 @@ const quick = args.includes('--quick');
 const backendName = args.includes('--backend') ? args[args.indexOf('--backend') + 1] : undefined;
 const only = args.includes('--only') ? args[args.indexOf('--only') + 1] : undefined;
 const noSweep = args.includes('--no-sweep');
+// each sweep runs --jobs 1, --jobs 2, --jobs 1, ... this many times: the VM's speed drifts by 10–50%
+// over minutes, so one pair can mislead; the table gives the median pair and the range of ratios
+const sweepReps = args.includes('--sweep-reps')
+  ? Number(args[args.indexOf('--sweep-reps') + 1])
+  : quick
+    ? 1
+    : 3;
 const silent = { debug() {}, info() {}, warn() {} };
 
 if (args.includes('--without-openblas')) {
@@ -345,32 +352,34 @@ function sweepThroughput(name, cells, spec) {
   const cliBin = join(here, '..', 'packages', 'cli', 'bin', 'regimes.js');
   const results = [];
   for (const b of [...new Set([backend, 'wasm'])]) {
-    const per = {};
-    for (const jobs of [1, 2]) {
-      process.stderr.write(`sweep (${name}) of ${cells} cells on ${b} with --jobs ${jobs} ... `);
-      const cpu0 = childCpuSeconds();
-      const t0 = performance.now();
-      const r = spawnSync(
-        process.execPath,
-        [
-          cliBin,
-          'run',
-          join(work, 'sweep.yaml'),
-          '-o',
-          join(work, `${b}-${jobs}`),
-          '-q',
-          '--backend',
-          b,
-          '--jobs',
-          String(jobs),
-        ],
-        { encoding: 'utf8', env: { ...process.env, REGIMES_DEBUG: '1' } },
-      );
-      const seconds = (performance.now() - t0) / 1000;
-      if (r.status !== 0) throw new Error(`bench sweep failed: ${r.stderr}`);
-      per[jobs] = { seconds, cpu: childCpuSeconds() - cpu0, ...poolReport(r.stderr) };
-      process.stderr.write(`${seconds.toFixed(1)} s (${per[jobs].cpu.toFixed(1)} CPU s)\n`);
+    /** Per repetition, the --jobs 1 and --jobs 2 runs, one after the other. */
+    const pairs = [];
+    for (let rep = 1; rep <= sweepReps; rep++) {
+      const pair = {};
+      for (const jobs of [1, 2]) {
+        process.stderr.write(
+          `sweep (${name}) of ${cells} cells on ${b} with --jobs ${jobs} (${rep}/${sweepReps}) ... `,
+        );
+        const out = join(work, `${b}-${jobs}`);
+        rmSync(out, { recursive: true, force: true }); // a full run each time, not a resume
+        const cpu0 = childCpuSeconds();
+        const t0 = performance.now();
+        const r = spawnSync(
+          process.execPath,
+          [cliBin, 'run', join(work, 'sweep.yaml'), '-o', out, '-q', '--backend', b, '--jobs', String(jobs)],
+          { encoding: 'utf8', env: { ...process.env, REGIMES_DEBUG: '1' } },
+        );
+        const seconds = (performance.now() - t0) / 1000;
+        if (r.status !== 0) throw new Error(`bench sweep failed: ${r.stderr}`);
+        pair[jobs] = { seconds, cpu: childCpuSeconds() - cpu0, ...poolReport(r.stderr) };
+        process.stderr.write(`${seconds.toFixed(1)} s (${pair[jobs].cpu.toFixed(1)} CPU s)\n`);
+      }
+      pairs.push(pair);
     }
+    // the pair whose ratio is the median one (the lower middle for an even count)
+    const ratio = (p) => p[1].seconds / p[2].seconds;
+    const sorted = [...pairs].sort((x, y) => ratio(x) - ratio(y));
+    const per = sorted[Math.floor((sorted.length - 1) / 2)];
     results.push({
       sweep: name,
       backend: b,
@@ -381,7 +390,10 @@ function sweepThroughput(name, cells, spec) {
       jobs2_cpu_s: per[2].cpu,
       jobs1_cells_per_min: (60 * cells) / per[1].seconds,
       jobs2_cells_per_min: (60 * cells) / per[2].seconds,
-      speedup: per[1].seconds / per[2].seconds,
+      speedup: ratio(per),
+      speedup_min: ratio(sorted[0]),
+      speedup_max: ratio(sorted[sorted.length - 1]),
+      reps: pairs.length,
       // the command's start-up (node, modules, spec, plan, backend: to its first cell) and the
       // speed-up of the rest, the part the workers share (wall time after the command's first cell)
       jobs1_first_cell_s: per[1].command_first_cell_s,
@@ -449,11 +461,11 @@ const table = [
   ),
 ].join('\n');
 const sweepTable = [
-  '| sweep | --jobs 1: cells/min (s, CPU s) | --jobs 2: cells/min (s, CPU s) | speed-up | command to its first cell, s: -j 1 / -j 2 | speed-up after it | --jobs 2: worker start-up s (CPU s); cells command + worker |',
+  '| sweep | --jobs 1: cells/min (s, CPU s) | --jobs 2: cells/min (s, CPU s) | speed-up (range over pairs) | command to its first cell, s: -j 1 / -j 2 | speed-up after it | --jobs 2: worker start-up s (CPU s); cells command + worker |',
   '|---|---:|---:|---:|---:|---:|---:|',
   ...sweeps.map(
     (w) =>
-      `| ${w.cells} cells (${w.sweep}), backend ${w.backend} | ${w.jobs1_cells_per_min.toFixed(1)} (${w.jobs1_s.toFixed(1)} s, ${w.jobs1_cpu_s.toFixed(1)}) | ${w.jobs2_cells_per_min.toFixed(1)} (${w.jobs2_s.toFixed(1)} s, ${w.jobs2_cpu_s.toFixed(1)}) | ${w.speedup.toFixed(2)}× | ${w.jobs1_first_cell_s?.toFixed(2) ?? '—'} / ${w.jobs2_first_cell_s?.toFixed(2) ?? '—'} | ${w.cells_speedup ? `${w.cells_speedup.toFixed(2)}×` : '—'} | ${w.jobs2_worker_startup_s?.toFixed(2) ?? '—'} (${w.jobs2_worker_startup_cpu_s?.toFixed(2) ?? '—'}); ${w.jobs2_command_cells ?? 0} + ${w.jobs2_worker_cells} |`,
+      `| ${w.cells} cells (${w.sweep}), backend ${w.backend} | ${w.jobs1_cells_per_min.toFixed(1)} (${w.jobs1_s.toFixed(1)} s, ${w.jobs1_cpu_s.toFixed(1)}) | ${w.jobs2_cells_per_min.toFixed(1)} (${w.jobs2_s.toFixed(1)} s, ${w.jobs2_cpu_s.toFixed(1)}) | ${w.speedup.toFixed(2)}×${w.reps > 1 ? ` (${w.speedup_min.toFixed(2)}–${w.speedup_max.toFixed(2)})` : ''} | ${w.jobs1_first_cell_s?.toFixed(2) ?? '—'} / ${w.jobs2_first_cell_s?.toFixed(2) ?? '—'} | ${w.cells_speedup ? `${w.cells_speedup.toFixed(2)}×` : '—'} | ${w.jobs2_worker_startup_s?.toFixed(2) ?? '—'} (${w.jobs2_worker_startup_cpu_s?.toFixed(2) ?? '—'}); ${w.jobs2_command_cells ?? 0} + ${w.jobs2_worker_cells} |`,
   ),
 ].join('\n');
 process.stdout.write(`${header}\n\n${table}\n\n${sweepTable}\n`);

@@ -87,6 +87,11 @@ export const INSTALL_BLAS =
  */
 export function loadBlas(): { blas?: Blas; reason?: string } {
   const path = process.env.REGIMES_NATIVE_ADDON || '../native/build/Release/regimes_blas.node';
+  // OpenBLAS reads this when it loads: an idle thread busy-waits 2^n cycles for the next product
+  // before it sleeps. Its default n = 28 (~0.1 s) kept the second core busy through a sweep of small
+  // cells on one process (15.6 CPU s for 8.3 s of wall time); n = 20 (~0.3 ms) gave 11–12 CPU s and
+  // the same wall time, and GEMM, Cholesky and the training step as fast (npm run bench, 2026-12-02).
+  process.env.OPENBLAS_THREAD_TIMEOUT ??= '20';
   try {
     return { blas: createRequire(import.meta.url)(path) as Blas };
   } catch (error) {
