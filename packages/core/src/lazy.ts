@@ -2,9 +2,9 @@
  * Two libraries core needs only on some paths, loaded on first use instead of at import: `yaml`
  * (reading a spec file: the command does, a worker process never does) and `semver` (checking a
  * plugin's manifest, which the built-in plugins' plain `X.Y.Z` and `^X.Y.Z` do without it). Each
- * costs ~40 ms and ~50–75 files at a process's start, which a `run -j n` pays once per worker. Both are CommonJS in Node, so a synchronous require keeps their callers
- * synchronous. The browser build of the engine (cli/web) answers these two requests from its
- * bundle (cli/web/shims/module.js).
+ * costs ~40 ms and ~50–75 files at a process's start, which a `run -j n` pays once per worker.
+ * Both are CommonJS in Node, so a synchronous require keeps their callers synchronous. The browser
+ * build of the engine (cli/web) answers these two requests from its bundle (web/shims/module.js).
  */
 import { createRequire } from 'node:module';
 import type * as Semver from 'semver';

@@ -54,11 +54,6 @@ export interface PoolOptions {
   readonly local?: CellContext;
 }
 
-/** How a worker process spent its time, as it reports it: start-up, cells, waits for the next cell. */
-/**
- * The cells this process ran, for the debug log: when the first began (seconds and CPU seconds
- * since the process started: node, modules, spec, plan, backend) and the time spent in them.
- */
 /** The longest this process's first cell waits for its workers to start (see runInWorkers). */
 const FIRST_CELL_WAIT_MS = 3000;
 
@@ -69,6 +64,10 @@ function processCpuSeconds(): number {
   return (u.user + u.system) / 1e6;
 }
 
+/**
+ * The cells this process ran, for the debug log: when the first began (seconds and CPU seconds
+ * since the process started: node, modules, spec, plan, backend) and the time spent in them.
+ */
 export class LocalCellTimes {
   #startup: { s: number; cpu: number } | undefined;
   #cells = 0;
@@ -98,6 +97,7 @@ export class LocalCellTimes {
   }
 }
 
+/** How a worker process spent its time, as it reports it: start-up, cells, waits for the next cell. */
 export interface WorkerTimes {
   /** Seconds from the process's start to ready (node, module loads, registry, plan, backend). */
   startup_s: number;

@@ -75,7 +75,7 @@ const times: WorkerTimes = {
   cells_cpu_s: 0,
   idle_s: 0,
 };
-/** When the last cell ended (its `done` sent), or `ready` was sent: the wait for the next request starts there. */
+/** When the last cell ended (its `done` sent) or `ready` was sent: the wait for a request starts there. */
 let lastDone: number | undefined;
 
 async function handle(request: WorkerRequest): Promise<void> {
