@@ -52,6 +52,9 @@ if (args.includes('--without-openblas')) {
   process.env.REGIMES_NATIVE_ADDON = addon; // for this process and the sweep's
 }
 
+// numpy's side runs in the environment the bench was started with: `native` sets
+// OPENBLAS_THREAD_TIMEOUT for its own OpenBLAS when it loads (backend-node's blas.ts)
+const numpyEnv = { ...process.env };
 const registry = createRegistry();
 const { kind: backend } = await activateBackend(registry, backendName);
 
@@ -278,6 +281,7 @@ for (const c of cases) {
 
 let numpy = { blas: 'numpy not found', numpy: null, results: {} };
 const py = spawnSync('python3', [join(here, 'numpy_bench.py')], {
+  env: numpyEnv,
   input: JSON.stringify(cases.filter((c) => c.kind).map(({ run: _run, ...c }) => c)),
   encoding: 'utf8',
   maxBuffer: 1 << 24,
