@@ -58,7 +58,7 @@ export interface PoolOptions {
 const FIRST_CELL_WAIT_MS = 3000;
 
 /** This process's CPU seconds so far (0 where there is no process.cpuUsage: the page's engine). */
-function processCpuSeconds(): number {
+export function processCpuSeconds(): number {
   if (typeof process.cpuUsage !== 'function') return 0;
   const u = process.cpuUsage();
   return (u.user + u.system) / 1e6;

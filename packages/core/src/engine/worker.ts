@@ -9,7 +9,7 @@ import { activateBackend } from '../registry/backends.js';
 import type { Logger } from '../contracts/contracts.js';
 import { loadPlugins } from '../registry/plugins.js';
 import { type Plan, planExperiment } from '../spec/plan.js';
-import type { WorkerMessage, WorkerRequest, WorkerTimes } from './pool.js';
+import { processCpuSeconds, type WorkerMessage, type WorkerRequest, type WorkerTimes } from './pool.js';
 import type { Registry } from '../registry/registry.js';
 import { runCell, versionsOf } from './cell.js';
 import { guardUncaught, ownIpcChannel } from './supervise.js';
@@ -62,10 +62,6 @@ const early = process.argv[2]
     }
   : undefined;
 
-const cpuSeconds = () => {
-  const u = process.cpuUsage();
-  return (u.user + u.system) / 1e6;
-};
 /** Reported with `ready` and each `done` (pool.ts logs them): where this process's time went. */
 const times: WorkerTimes = {
   startup_s: 0,
@@ -103,13 +99,13 @@ async function handle(request: WorkerRequest): Promise<void> {
     };
     // seconds since this process started (performance's time origin)
     times.startup_s = performance.now() / 1000;
-    times.startup_cpu_s = cpuSeconds();
+    times.startup_cpu_s = processCpuSeconds();
     await send({ type: 'ready', times });
     lastDone = performance.now();
     return;
   }
   const t0 = performance.now();
-  const cpu0 = cpuSeconds();
+  const cpu0 = processCpuSeconds();
   if (lastDone !== undefined) times.idle_s += (t0 - lastDone) / 1000;
   const s = state!;
   const cell = s.plan.cells[request.index]!;
@@ -136,7 +132,7 @@ async function handle(request: WorkerRequest): Promise<void> {
   });
   times.cells++;
   times.cells_s += (performance.now() - t0) / 1000;
-  times.cells_cpu_s += cpuSeconds() - cpu0;
+  times.cells_cpu_s += processCpuSeconds() - cpu0;
   lastDone = performance.now();
   await send({ type: 'done', times });
 }
