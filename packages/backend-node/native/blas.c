@@ -35,6 +35,30 @@ static float* floats(napi_env env, napi_value value, size_t* length) {
   return *length == 0 ? empty : (float*)data;  // an empty array may have no data pointer
 }
 
+#ifdef REGIMES_OPENBLAS
+// Threads per call. OpenBLAS spreads a product over all its threads from about 64³ multiply-adds,
+// far below the size where a second thread pays: on a 2-core AMD EPYC (OpenBLAS 0.3.21, 2026-12-02)
+// 512×128×16 took 0.023 ms on one thread and 0.054 ms on two, 1024×512×16 0.21 ms against 0.33,
+// 8192×64×64 0.68 against 0.99, while 256³ gained 1.43×, 2048²×16 1.47× and 1024³ 1.77×. A sweep of
+// small cells on one process ran 19% slower with OpenBLAS's rule (72 cells: 6.4 s, 10.3 CPU s) than on
+// one thread (5.1 s, 5.8 CPU s). So each call gets one thread unless it is large in every direction.
+static int max_threads;     // what OpenBLAS started with (OPENBLAS_NUM_THREADS, else the cores)
+static int current_threads; // what it is set to now
+
+static void set_threads(int want) {
+  if (want != current_threads) {
+    openblas_set_num_threads(want);
+    current_threads = want;
+  }
+}
+
+// a product m×k by k×n (syrk: n = m)
+static void threads_for_product(double m, double n, double k) {
+  double mnk = m * n * k, least = m < n ? m : n;
+  set_threads(least >= 128 && (mnk >= 67108864.0 || (k >= 64 && mnk >= 16777216.0)) ? max_threads : 1);
+}
+#endif
+
 static napi_value sgemm(napi_env env, napi_callback_info info) {
   size_t argc = 11;
   napi_value args[11];
@@ -68,6 +92,7 @@ static napi_value sgemm(napi_env env, napi_callback_info info) {
     return NULL;
   }
 #ifdef REGIMES_OPENBLAS
+  threads_for_product(m, n, k);
   cblas_sgemm(CblasRowMajor, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans, m, n, k, 1.0f,
               a + aOffset, transA ? m : k, b + bOffset, transB ? k : n, 0.0f, out + outOffset, n);
 #else
@@ -106,6 +131,7 @@ static napi_value ssyrk(napi_env env, napi_callback_info info) {
     return NULL;
   }
 #ifdef REGIMES_OPENBLAS
+  threads_for_product(n, n, k);
   cblas_ssyrk(CblasRowMajor, CblasLower, trans ? CblasTrans : CblasNoTrans, n, k, 1.0f, a + aOffset, trans ? n : k,
               0.0f, out + outOffset, n);
   regimes_mirror_lower(n, out + outOffset);
@@ -190,6 +216,7 @@ static napi_value syevd(napi_env env, napi_callback_info info) {
     napi_throw_error(env, NULL, "regimes_blas: syevd operands are not Float32Arrays of the stated sizes");
     return NULL;
   }
+  set_threads(max_threads);  // not measured per size: OpenBLAS's own rule
   int status = use_double ? syevd_double(n, a + aOffset, values + valuesOffset, vectors + vectorsOffset)
                           : syevd_float(n, a + aOffset, values + valuesOffset, vectors + vectorsOffset);
   napi_value result;
@@ -223,6 +250,7 @@ static napi_value potrf(napi_env env, napi_callback_info info) {
   a += offset;
   for (size_t i = 0; i < (size_t)n; i++) a[i * n + i] += (float)shift;
   int status = 0;
+  set_threads(n >= 384 ? max_threads : 1);  // 128: 0.35×, 256: 0.71×, 384: 1.05×, 1024: 2.1× on two threads
   spotrf_("U", &n, a, &n, &status, 1);  // row-major lower = column-major upper
   if (status == 0)
     for (size_t i = 0; i < (size_t)n; i++) memset(a + i * n + i + 1, 0, sizeof(float) * (n - 1 - i));
@@ -255,6 +283,8 @@ static napi_value trsm(napi_env env, napi_callback_info info) {
     napi_throw_error(env, NULL, "regimes_blas: trsm operands are not Float32Arrays of the stated sizes");
     return NULL;
   }
+  // one right-hand side gains nothing from a second thread (1.00× at m = 1024), 32 gain 1.2–1.4×
+  set_threads(m >= 256 && c >= 32 ? max_threads : 1);
   if (m > 0 && c > 0)
     cblas_strsm(CblasRowMajor, CblasLeft, CblasLower, transpose ? CblasTrans : CblasNoTrans, CblasNonUnit, m, c, 1.0f,
                 l + lOffset, ldl, b + bOffset, c);
@@ -266,7 +296,7 @@ static napi_value threads(napi_env env, napi_callback_info info) {
   (void)info;
   napi_value result;
 #ifdef REGIMES_OPENBLAS
-  napi_create_int32(env, openblas_get_num_threads(), &result);
+  napi_create_int32(env, max_threads, &result);
 #else
   napi_create_int32(env, regimes_gemm_threads(), &result);
 #endif
@@ -289,6 +319,7 @@ static napi_value config(napi_env env, napi_callback_info info) {
 static napi_value init(napi_env env, napi_value exports) {
   napi_value openblas;
 #ifdef REGIMES_OPENBLAS
+  max_threads = current_threads = openblas_get_num_threads();
   napi_get_boolean(env, true, &openblas);
 #else
   napi_get_boolean(env, false, &openblas);

@@ -3,7 +3,7 @@
 // has LAPACK; and the build script's messages where no compiler exists or OpenBLAS is hidden.
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Rng } from '@regimes/core';
 import { expectNoLeak } from '@regimes/core/testing';
@@ -163,6 +163,34 @@ describe.skipIf(!blas)('the Gram of one tensor on native (ssyrk)', () => {
       });
     } finally {
       await tf.setBackend('cpu');
+    }
+  });
+});
+
+describe.skipIf(!blas?.openblas)('threads per call on OpenBLAS (one for small products, all for large)', () => {
+  it('products stay exact as calls switch between one thread and all, and threads() names all', () => {
+    const all = blas!.threads();
+    const expected = Number(process.env.OPENBLAS_NUM_THREADS) || availableParallelism();
+    expect(all).toBe(expected);
+    const rng = Rng.fromSeed(31);
+    // one thread: 200×130×16 (small k), 8×300×300 (few rows); all: 260×256×260 (large every way)
+    for (const [m, n, k] of [
+      [200, 130, 16],
+      [260, 256, 260],
+      [8, 300, 300],
+      [260, 256, 260],
+      [200, 130, 16],
+    ] as const) {
+      const a = Float32Array.from(rng.normal(m * k));
+      const b = Float32Array.from(rng.normal(k * n));
+      const out = new Float32Array(m * n);
+      blas!.sgemm(false, false, m, n, k, a, 0, b, 0, out, 0);
+      const want = reference(false, false, m, n, k, a, b);
+      let worst = 0;
+      for (let i = 0; i < m * n; i++) worst = Math.max(worst, Math.abs(out[i]! - want[i]!));
+      expect(worst, `${m}×${n}×${k}`).toBeLessThan(2e-6 * k + 1e-6);
+      // the count a caller sees (the device line, the bench) is what OpenBLAS started with, not the last call's
+      expect(blas!.threads()).toBe(all);
     }
   });
 });
