@@ -5,7 +5,7 @@
 //   [-- --no-sweep]  (skip the sweep through the CLI)  [-- --sweep-reps n]  (pairs of sweep runs; 3, --quick 1)
 //   [-- --without-openblas]  (native on its own SGEMM: the addon rebuilt with REGIMES_NO_OPENBLAS=1 into
 //   bench-results/, as on a machine without OpenBLAS)
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir, totalmem } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -313,6 +313,10 @@ const rows = cases.map((c) => {
 // children's times in /proc/self/stat) say what the parallel run costs beyond the serial one,
 // whatever else loads the machine; the worker's own report (REGIMES_DEBUG) gives its start-up
 // (seconds from its fork to ready, and CPU seconds) and how many cells each process ran.
+// A third run per repetition is the machine's own reference for process parallelism: the two halves
+// of the sweep (`--shard 1/2`, `--shard 2/2`, each --jobs 1 with the BLAS threads --jobs 2 gives a
+// process) as two commands started together, with no pool and no messages between them; the
+// wall time until both end. What --jobs 2 gains over --jobs 1 cannot much exceed what they gain.
 function childCpuSeconds() {
   try {
     // fields after the command name: cutime and cstime are the 14th and 15th, in clock ticks
@@ -350,7 +354,32 @@ function sweepSelected(name) {
   return !only || only.split('|').some((part) => name.includes(part));
 }
 
-function sweepThroughput(name, cells, spec) {
+/** Both halves of the sweep as two --jobs 1 commands at once: wall seconds until both end. */
+async function shardsAtOnce(cliBin, specFile, out, b) {
+  const threads = String(Math.max(1, Math.floor(cpus().length / 2)));
+  const t0 = performance.now();
+  await Promise.all(
+    [1, 2].map(
+      (i) =>
+        new Promise((resolve, reject) => {
+          const child = spawn(
+            process.execPath,
+            [cliBin, 'run', specFile, '-o', out, '-q', '--backend', b, '--jobs', '1', '--shard', `${i}/2`],
+            { env: { ...process.env, OPENBLAS_NUM_THREADS: threads }, stdio: ['ignore', 'ignore', 'pipe'] },
+          );
+          let stderr = '';
+          child.stderr.on('data', (chunk) => (stderr += chunk));
+          child.on('error', reject);
+          child.on('close', (code) =>
+            code === 0 ? resolve() : reject(new Error(`bench shard ${i}/2 failed: ${stderr}`)),
+          );
+        }),
+    ),
+  );
+  return (performance.now() - t0) / 1000;
+}
+
+async function sweepThroughput(name, cells, spec) {
   const work = mkdtempSync(join(tmpdir(), 'regimes-bench-'));
   writeFileSync(join(work, 'sweep.yaml'), spec);
   const cliBin = join(here, '..', 'packages', 'cli', 'bin', 'regimes.js');
@@ -378,6 +407,14 @@ function sweepThroughput(name, cells, spec) {
         pair[jobs] = { seconds, cpu: childCpuSeconds() - cpu0, ...poolReport(r.stderr) };
         process.stderr.write(`${seconds.toFixed(1)} s (${pair[jobs].cpu.toFixed(1)} CPU s)\n`);
       }
+      process.stderr.write(
+        `sweep (${name}) on ${b}, its two --shard halves at once (${rep}/${sweepReps}) ... `,
+      );
+      const out = join(work, `${b}-shards`);
+      rmSync(out, { recursive: true, force: true });
+      const cpu0 = childCpuSeconds();
+      pair.shards = await shardsAtOnce(cliBin, join(work, 'sweep.yaml'), out, b);
+      process.stderr.write(`${pair.shards.toFixed(1)} s (${(childCpuSeconds() - cpu0).toFixed(1)} CPU s)\n`);
       pairs.push(pair);
     }
     // the pair whose ratio is the median one (the lower middle for an even count)
@@ -398,6 +435,9 @@ function sweepThroughput(name, cells, spec) {
       speedup_min: ratio(sorted[0]),
       speedup_max: ratio(sorted[sorted.length - 1]),
       reps: pairs.length,
+      // the same repetition's two --shard halves at once: the machine's reference for --jobs 2
+      shards_s: per.shards,
+      shards_speedup: per[1].seconds / per.shards,
       // the command's start-up (node, modules, spec, plan, backend: to its first cell) and the
       // speed-up of the rest, the part the workers share (wall time after the command's first cell)
       jobs1_first_cell_s: per[1].command_first_cell_s,
@@ -422,7 +462,7 @@ const sweeps = [];
 if (!noSweep && sweepSelected('sweep mixed')) {
   const cells = quick ? 8 : 16;
   sweeps.push(
-    ...sweepThroughput(
+    ...(await sweepThroughput(
       'mixed: nn + ntk, n 512–4096',
       cells,
       `name: bench-sweep
@@ -433,13 +473,13 @@ learners:
 sweep: { n: [512, 1024, 2048, 4096], seed: { range: [0, ${cells / 4}] } }
 test: { n: 2048 }
 `,
-    ),
+    )),
   );
 }
 if (!noSweep && sweepSelected('sweep small cells')) {
   const cells = quick ? 24 : 72;
   sweeps.push(
-    ...sweepThroughput(
+    ...(await sweepThroughput(
       'small cells: nn + ntk, n 128–512',
       cells,
       `name: bench-sweep-small
@@ -450,7 +490,7 @@ learners:
 sweep: { n: [128, 256, 512], seed: { range: [0, ${cells / 3}] } }
 test: { n: 1024 }
 `,
-    ),
+    )),
   );
 }
 
@@ -465,11 +505,11 @@ const table = [
   ),
 ].join('\n');
 const sweepTable = [
-  '| sweep | --jobs 1: cells/min (s, CPU s) | --jobs 2: cells/min (s, CPU s) | speed-up (range over pairs) | command to its first cell, s: -j 1 / -j 2 | speed-up after it | --jobs 2: worker start-up s (CPU s); cells command + worker |',
-  '|---|---:|---:|---:|---:|---:|---:|',
+  '| sweep | --jobs 1: cells/min (s, CPU s) | --jobs 2: cells/min (s, CPU s) | speed-up (range over pairs) | two --shard halves at once: speed-up | command to its first cell, s: -j 1 / -j 2 | speed-up after it | --jobs 2: worker start-up s (CPU s); cells command + worker |',
+  '|---|---:|---:|---:|---:|---:|---:|---:|',
   ...sweeps.map(
     (w) =>
-      `| ${w.cells} cells (${w.sweep}), backend ${w.backend} | ${w.jobs1_cells_per_min.toFixed(1)} (${w.jobs1_s.toFixed(1)} s, ${w.jobs1_cpu_s.toFixed(1)}) | ${w.jobs2_cells_per_min.toFixed(1)} (${w.jobs2_s.toFixed(1)} s, ${w.jobs2_cpu_s.toFixed(1)}) | ${w.speedup.toFixed(2)}×${w.reps > 1 ? ` (${w.speedup_min.toFixed(2)}–${w.speedup_max.toFixed(2)})` : ''} | ${w.jobs1_first_cell_s?.toFixed(2) ?? '—'} / ${w.jobs2_first_cell_s?.toFixed(2) ?? '—'} | ${w.cells_speedup ? `${w.cells_speedup.toFixed(2)}×` : '—'} | ${w.jobs2_worker_startup_s?.toFixed(2) ?? '—'} (${w.jobs2_worker_startup_cpu_s?.toFixed(2) ?? '—'}); ${w.jobs2_command_cells ?? 0} + ${w.jobs2_worker_cells} |`,
+      `| ${w.cells} cells (${w.sweep}), backend ${w.backend} | ${w.jobs1_cells_per_min.toFixed(1)} (${w.jobs1_s.toFixed(1)} s, ${w.jobs1_cpu_s.toFixed(1)}) | ${w.jobs2_cells_per_min.toFixed(1)} (${w.jobs2_s.toFixed(1)} s, ${w.jobs2_cpu_s.toFixed(1)}) | ${w.speedup.toFixed(2)}×${w.reps > 1 ? ` (${w.speedup_min.toFixed(2)}–${w.speedup_max.toFixed(2)})` : ''} | ${w.shards_speedup.toFixed(2)}× (${w.shards_s.toFixed(1)} s) | ${w.jobs1_first_cell_s?.toFixed(2) ?? '—'} / ${w.jobs2_first_cell_s?.toFixed(2) ?? '—'} | ${w.cells_speedup ? `${w.cells_speedup.toFixed(2)}×` : '—'} | ${w.jobs2_worker_startup_s?.toFixed(2) ?? '—'} (${w.jobs2_worker_startup_cpu_s?.toFixed(2) ?? '—'}); ${w.jobs2_command_cells ?? 0} + ${w.jobs2_worker_cells} |`,
   ),
 ].join('\n');
 process.stdout.write(`${header}\n\n${table}\n\n${sweepTable}\n`);
