@@ -41,7 +41,9 @@ static float* floats(napi_env env, napi_value value, size_t* length) {
 // 512×128×16 took 0.023 ms on one thread and 0.054 ms on two, 1024×512×16 0.21 ms against 0.33,
 // 8192×64×64 0.68 against 0.99, while 256³ gained 1.43×, 2048²×16 1.47× and 1024³ 1.77×. A sweep of
 // small cells on one process ran 19% slower with OpenBLAS's rule (72 cells: 6.4 s, 10.3 CPU s) than on
-// one thread (5.1 s, 5.8 CPU s). So each call gets one thread unless it is large in every direction.
+// one thread (5.1 s, 5.8 CPU s). So each call gets one thread unless it is large in every direction,
+// or has fewer than 4 rows or columns: OpenBLAS then takes a matrix-vector path that threads itself
+// from ~1 Mflop and gains 1.5–2.6× (4096×1×1024 1.75×, 4096×2×1024 2.6×; from 4 columns, 0.5–0.9×).
 static int max_threads;     // what OpenBLAS started with (OPENBLAS_NUM_THREADS, else the cores)
 static int current_threads; // what it is set to now
 
@@ -55,7 +57,8 @@ static void set_threads(int want) {
 // a product m×k by k×n (syrk: n = m)
 static void threads_for_product(double m, double n, double k) {
   double mnk = m * n * k, least = m < n ? m : n;
-  set_threads(least >= 128 && (mnk >= 67108864.0 || (k >= 64 && mnk >= 16777216.0)) ? max_threads : 1);
+  bool large = least >= 128 && (mnk >= 67108864.0 || (k >= 64 && mnk >= 16777216.0));
+  set_threads(least < 4 || large ? max_threads : 1);
 }
 #endif
 
