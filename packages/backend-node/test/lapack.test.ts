@@ -167,17 +167,19 @@ describe.skipIf(!blas)('the Gram of one tensor on native (ssyrk)', () => {
   });
 });
 
-describe.skipIf(!blas?.openblas)('threads per call on OpenBLAS (one for small products, all for large)', () => {
+describe.skipIf(!blas?.openblas)('threads per call on OpenBLAS', () => {
   it('products stay exact as calls switch between one thread and all, and threads() names all', () => {
     const all = blas!.threads();
     const expected = Number(process.env.OPENBLAS_NUM_THREADS) || availableParallelism();
     expect(all).toBe(expected);
     const rng = Rng.fromSeed(31);
-    // one thread: 200×130×16 (small k), 8×300×300 (few rows); all: 260×256×260 (large every way)
+    // one thread: 200×130×16 (small k), 8×300×300 (few rows); all: 260×256×260 (large every way),
+    // 600×2×500 (OpenBLAS's matrix-vector path)
     for (const [m, n, k] of [
       [200, 130, 16],
       [260, 256, 260],
       [8, 300, 300],
+      [600, 2, 500],
       [260, 256, 260],
       [200, 130, 16],
     ] as const) {
