@@ -41,9 +41,11 @@ static float* floats(napi_env env, napi_value value, size_t* length) {
 // 512×128×16 took 0.023 ms on one thread and 0.054 ms on two, 1024×512×16 0.21 ms against 0.33,
 // 8192×64×64 0.68 against 0.99, while 256³ gained 1.43×, 2048²×16 1.47× and 1024³ 1.77×. A sweep of
 // small cells on one process ran 19% slower with OpenBLAS's rule (72 cells: 6.4 s, 10.3 CPU s) than on
-// one thread (5.1 s, 5.8 CPU s). So each call gets one thread unless it is large in every direction,
-// or has fewer than 4 rows or columns: OpenBLAS then takes a matrix-vector path that threads itself
-// from ~1 Mflop and gains 1.5–2.6× (4096×1×1024 1.75×, 4096×2×1024 2.6×; from 4 columns, 0.5–0.9×).
+// one thread (5.1 s, 5.8 CPU s). So each call gets one thread unless it is large in every direction.
+// A matrix-vector or outer product (fewer than 4 rows, columns or k) is memory-bound: alone, two
+// threads gained 1.75× at 4096×1×1024 and 1.78× at 4096×1×256, but inside a sweep whose training
+// loops make 4096×1×256 products they cost 12% more CPU and 3% more time; from 2²² matrix entries
+// (16 MB) they get all threads, which kept the bench's training step (4096×1×1024) as fast as before.
 static int max_threads;     // what OpenBLAS started with (OPENBLAS_NUM_THREADS, else the cores)
 static int current_threads; // what it is set to now
 
@@ -57,8 +59,14 @@ static void set_threads(int want) {
 // a product m×k by k×n (syrk: n = m)
 static void threads_for_product(double m, double n, double k) {
   double mnk = m * n * k, least = m < n ? m : n;
+  if (least < 4 || k < 4) {
+    // matrix-vector or outer product: memory-bound, threads pay once the matrix is 2²² floats (16 MB)
+    double streamed = least < 4 ? (m > n ? m : n) * k : m * n;
+    set_threads(streamed >= 4194304.0 ? max_threads : 1);
+    return;
+  }
   bool large = least >= 128 && (mnk >= 67108864.0 || (k >= 64 && mnk >= 16777216.0));
-  set_threads(least < 4 || large ? max_threads : 1);
+  set_threads(large ? max_threads : 1);
 }
 #endif
 

@@ -173,13 +173,15 @@ describe.skipIf(!blas?.openblas)('threads per call on OpenBLAS', () => {
     const expected = Number(process.env.OPENBLAS_NUM_THREADS) || availableParallelism();
     expect(all).toBe(expected);
     const rng = Rng.fromSeed(31);
-    // one thread: 200×130×16 (small k), 8×300×300 (few rows); all: 260×256×260 (large every way),
-    // 600×2×500 (OpenBLAS's matrix-vector path)
+    // one thread: 200×130×16 (small k), 8×300×300 (few rows), 600×2×500 (a small matrix-vector
+    // product); all: 260×256×260 (large every way), 4100×1×1030 and 2100×2000×1 (≥ 2²² entries)
     for (const [m, n, k] of [
       [200, 130, 16],
       [260, 256, 260],
       [8, 300, 300],
       [600, 2, 500],
+      [4100, 1, 1030],
+      [2100, 2000, 1],
       [260, 256, 260],
       [200, 130, 16],
     ] as const) {
