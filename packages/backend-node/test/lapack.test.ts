@@ -76,7 +76,8 @@ describe('build-native script', () => {
 
     it('its SGEMM matches float64 products on every transpose and ragged edges, at offsets', () => {
       const rng = Rng.fromSeed(17);
-      // sizes across the 6×16 tile, the 96-row and 256-deep blocks, and the threshold for threads
+      // sizes across the 6×16 tile, the 96-row and 256-deep blocks, and past the threshold for
+      // threads (12 Mflop each: 260×250×200 is 26 Mflop, two threads)
       for (const [m, n, k] of [
         [1, 1, 1],
         [0, 5, 3],
@@ -86,19 +87,14 @@ describe('build-native script', () => {
         [101, 35, 517],
         [13, 2100, 3],
         [200, 96, 64],
+        [260, 250, 200],
       ] as const)
         for (const ta of [false, true])
           for (const tb of [false, true]) {
-            const a = Float32Array.from(rng.normal(m * k + 3));
-            const b = Float32Array.from(rng.normal(k * n + 5));
-            const out = new Float32Array(m * n + 2).fill(Number.NaN);
-            own.sgemm(ta, tb, m, n, k, a, 3, b, 5, out, 2);
-            const want = reference(ta, tb, m, n, k, a.subarray(3), b.subarray(5));
-            let worst = 0;
-            for (let i = 0; i < m * n; i++) worst = Math.max(worst, Math.abs(out[i + 2]! - want[i]!));
             // float32 accumulation of k products of unit normals: error ~ 1e-7·√k·k^½
-            expect(worst, `${m}×${n}×${k} ${ta} ${tb}`).toBeLessThan(2e-6 * k + 1e-6);
-            expect(Number.isNaN(out[0]!) && Number.isNaN(out[1]!)).toBe(true);
+            expect(sgemmError(own, rng, ta, tb, m, n, k), `${m}×${n}×${k} ${ta} ${tb}`).toBeLessThan(
+              2e-6 * k + 1e-6,
+            );
           }
     });
 
@@ -109,6 +105,30 @@ describe('build-native script', () => {
 });
 
 const { blas } = loadBlas();
+
+/**
+ * The largest |sgemm − float64| of op(A)·op(B), unit normals from rng, operands at offsets 3 and 5,
+ * the output at 2 (the two entries before it must stay untouched).
+ */
+function sgemmError(
+  addon: Blas,
+  rng: Rng,
+  ta: boolean,
+  tb: boolean,
+  m: number,
+  n: number,
+  k: number,
+): number {
+  const a = Float32Array.from(rng.normal(m * k + 3));
+  const b = Float32Array.from(rng.normal(k * n + 5));
+  const out = new Float32Array(m * n + 2).fill(Number.NaN);
+  addon.sgemm(ta, tb, m, n, k, a, 3, b, 5, out, 2);
+  expect(Number.isNaN(out[0]!) && Number.isNaN(out[1]!)).toBe(true);
+  const want = reference(ta, tb, m, n, k, a.subarray(3), b.subarray(5));
+  let worst = 0;
+  for (let i = 0; i < m * n; i++) worst = Math.max(worst, Math.abs(out[i + 2]! - want[i]!));
+  return worst;
+}
 
 /** ssyrk against float64 Gram matrices (and the addon's own sgemm, bit for bit where `same`). */
 function syrkMatches(addon: Blas, same: boolean): void {
@@ -185,14 +205,7 @@ describe.skipIf(!blas?.openblas)('threads per call on OpenBLAS', () => {
       [260, 256, 260],
       [200, 130, 16],
     ] as const) {
-      const a = Float32Array.from(rng.normal(m * k));
-      const b = Float32Array.from(rng.normal(k * n));
-      const out = new Float32Array(m * n);
-      blas!.sgemm(false, false, m, n, k, a, 0, b, 0, out, 0);
-      const want = reference(false, false, m, n, k, a, b);
-      let worst = 0;
-      for (let i = 0; i < m * n; i++) worst = Math.max(worst, Math.abs(out[i]! - want[i]!));
-      expect(worst, `${m}×${n}×${k}`).toBeLessThan(2e-6 * k + 1e-6);
+      expect(sgemmError(blas!, rng, false, false, m, n, k), `${m}×${n}×${k}`).toBeLessThan(2e-6 * k + 1e-6);
       // the count a caller sees (the device line, the bench) is what OpenBLAS started with, not the last call's
       expect(blas!.threads()).toBe(all);
     }
