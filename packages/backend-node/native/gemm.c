@@ -206,8 +206,8 @@ static void* run_job(void* arg) {
 }
 
 // Flops per thread below which a product runs on fewer threads: starting a thread and sharing the
-// packed panels costs more than it saves below it. On a 2-core AMD EPYC (2026-12-02) two threads took
-// 0.86× and 0.80× the time of one at 16.8 Mflop (1024×512×16, 4096×128×16, with the former 4 Mflop
+// packed panels costs more than it saves below it. On a 2-core AMD EPYC (2026-12-02) two threads ran at
+// 0.86× and 0.80× the speed of one at 16.8 Mflop (1024×512×16, 4096×128×16, with the former 4 Mflop
 // per thread) and 1.34–1.69× at 33.6 Mflop.
 #define THREAD_FLOPS 12e6
 
