@@ -2,7 +2,7 @@
 // `npm run bench`: regimes' computations beside the same ones in numpy (float32) in one run.
 // Prints a table and writes bench-results/bench.json. Speed goals live here, never in unit tests.
 //   npm run bench [-- --quick] [-- --backend wasm] [-- --only 'ntk ridge|GEMM']  (cases whose name contains one of them)
-//   [-- --no-sweep]  (skip the sweep through the CLI)  [-- --sweep-reps n]  (pairs of sweep runs; 3, --quick 1)
+//   [-- --no-sweep]  (skip the sweep through the CLI)  [-- --sweep-reps n]  (repetitions of each sweep; 3, --quick 1)
 //   [-- --without-openblas]  (native on its own SGEMM: the addon rebuilt with REGIMES_NO_OPENBLAS=1 into
 //   bench-results/, as on a machine without OpenBLAS)
 import { spawn, spawnSync } from 'node:child_process';
@@ -316,7 +316,8 @@ const rows = cases.map((c) => {
 // A third run per repetition is the machine's own reference for process parallelism: the two halves
 // of the sweep (`--shard 1/2`, `--shard 2/2`, each --jobs 1 with the BLAS threads --jobs 2 gives a
 // process) as two commands started together, with no pool and no messages between them; the
-// wall time until both end. What --jobs 2 gains over --jobs 1 cannot much exceed what they gain.
+// wall time until both end. --jobs 2 beats it only by what the pool does better than two commands
+// (its worker starts while the command loads).
 function childCpuSeconds() {
   try {
     // fields after the command name: cutime and cstime are the 14th and 15th, in clock ticks
