@@ -19,6 +19,11 @@ const src = (p: string) => fileURLToPath(new URL(`./packages/${p}/src`, import.m
 // Tests run against the sources: every @regimes/* import is aliased to packages/*/src.
 const alias = [
   { find: '@regimes/core/testing', replacement: `${src('core')}/testing/index.ts` },
+  // tfjs-core loaded with require (packages/numerics/tfjs): not built, used as it is
+  ...['numerics', 'core'].map((p) => ({
+    find: `@regimes/${p}/tfjs`,
+    replacement: fileURLToPath(new URL(`./packages/${p}/tfjs/index.js`, import.meta.url)),
+  })),
   ...packages.map((p) => ({ find: `@regimes/${p}`, replacement: `${src(p)}/index.ts` })),
 ];
 

@@ -306,10 +306,9 @@ const rows = cases.map((c) => {
 });
 // Sweep throughput: the same sweep through the `regimes` command with --jobs 1 and --jobs 2
 // (the command runs cells itself beside one worker process), per CPU backend; wall time includes
-// each process's start-up. Two sweeps: `mixed` (n 512–4096, where a --jobs 1 run's own BLAS
-// threads already use the cores for the larger kernels) and `small cells` (72 cells, n 128–512:
-// each cell alone cannot use a second core; enough of them that the cells, not the one start-up of
-// the command, make most of the run). The CPU seconds of the command and its workers (Linux: the
+// each process's start-up. Three sweeps: `mixed` (n 512–4096, where a --jobs 1 run's own BLAS
+// threads already use the cores for the larger kernels), `small cells` (72 cells, n 128–512: each
+// cell alone cannot use a second core) and the same 4× longer (below). The CPU seconds of the command and its workers (Linux: the
 // children's times in /proc/self/stat) say what the parallel run costs beyond the serial one,
 // whatever else loads the machine; the worker's own report (REGIMES_DEBUG) gives its start-up
 // (seconds from its fork to ready, and CPU seconds) and how many cells each process ran.
@@ -477,18 +476,24 @@ test: { n: 2048 }
     )),
   );
 }
-if (!noSweep && sweepSelected('sweep small cells')) {
-  const cells = quick ? 24 : 72;
+// The small cells twice: 72 cells (~6 s at --jobs 1 on native, where each process's fixed cost,
+// its start-up and the first cells' JIT compilation, is a large part) and the same sweep 4× longer
+// (288 cells: the same cells, more seeds), where that fixed cost is spread over 4× the cells.
+for (const [label, perN] of [
+  ['small cells: nn + ntk, n 128–512', quick ? 8 : 24],
+  ['long, small cells: nn + ntk, n 128–512', quick ? 32 : 96],
+]) {
+  if (noSweep || !sweepSelected(`sweep ${label}`)) continue;
   sweeps.push(
     ...(await sweepThroughput(
-      'small cells: nn + ntk, n 128–512',
-      cells,
+      label,
+      3 * perN,
       `name: bench-sweep-small
 target: { kind: hermite, d: 16, degree: 2 }
 learners:
   - { kind: nn, width: 128, steps: ${quick ? 100 : 200}, lr: 0.5 }
   - { kind: ntk, ridge: 1.0e-3 }
-sweep: { n: [128, 256, 512], seed: { range: [0, ${cells / 3}] } }
+sweep: { n: [128, 256, 512], seed: { range: [0, ${perN}] } }
 test: { n: 1024 }
 `,
     )),

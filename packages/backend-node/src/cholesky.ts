@@ -9,7 +9,7 @@
  * (native/lapack-lite.c: `hostPotrf`, `hostTrsm`; the tfjs kernels stay unregistered there).
  */
 import { CholeskyKernel, registerHostLapack, TriangularSolveKernel } from '@regimes/numerics';
-import * as tf from '@tensorflow/tfjs-core';
+import tf from '@regimes/numerics/tfjs';
 import type { Blas } from './blas.js';
 import type { TensorInfo, WasmBackendLike } from './wasm-internals.js';
 

@@ -1,10 +1,15 @@
 /** `cpu`: @tensorflow/tfjs-backend-cpu, pure-JavaScript kernels — the reference, always available. */
+import { createRequire } from 'node:module';
 import { defineBackendKind, options } from '@regimes/core';
-import * as tf from '@tensorflow/tfjs-core';
+import type * as TfjsCpu from '@tensorflow/tfjs-backend-cpu';
+import tf from '@regimes/numerics/tfjs';
 
-/** Imported on first use, so loading the plugin registers nothing with tfjs until a run asks. */
-async function loadCpu(): Promise<string> {
-  const cpu = await import('@tensorflow/tfjs-backend-cpu');
+/**
+ * Loaded on first use, so loading the plugin registers nothing with tfjs until a run asks; with
+ * require, as tfjs-core (@regimes/numerics/tfjs): no export scan of its CommonJS bundle.
+ */
+function loadCpu(): string {
+  const cpu = createRequire(import.meta.url)('@tensorflow/tfjs-backend-cpu') as typeof TfjsCpu;
   return cpu.version_cpu;
 }
 
@@ -18,7 +23,7 @@ export const cpu = defineBackendKind({
     return {
       name: 'cpu',
       async probe() {
-        const version = await loadCpu();
+        const version = loadCpu();
         return {
           available: tf.findBackendFactory('cpu') != null,
           version,
@@ -26,7 +31,7 @@ export const cpu = defineBackendKind({
         };
       },
       async activate() {
-        await loadCpu();
+        loadCpu();
         // PROD silences tfjs's "install the node backend" banner; it changes no numbers.
         tf.env().set('PROD', true);
         if (!(await tf.setBackend('cpu'))) throw new Error('tfjs could not initialise the cpu backend');

@@ -8,12 +8,13 @@
  * an error, never a fallback.
  */
 import { defineBackendKind, options } from '@regimes/core';
-import * as tf from '@tensorflow/tfjs-core';
+import tf from '@regimes/numerics/tfjs';
 import { loadBlas } from './blas.js';
 import { installCholesky } from './cholesky.js';
 import { installSymmetricEigen } from './symmetric-eigen.js';
 import { patchWasmMatMul } from './transposed-matmul.js';
 import { patchWasmReduce } from './wasm-reduce.js';
+import { loadWasm } from './wasm.js';
 import { patchWasmSlice } from './wasm-slice.js';
 
 export const native = defineBackendKind({
@@ -28,7 +29,7 @@ export const native = defineBackendKind({
       async probe() {
         const { blas, reason } = loadBlas();
         if (!blas) return { available: false, reason: reason! };
-        await import('@tensorflow/tfjs-backend-wasm');
+        loadWasm();
         return {
           available: true,
           device: `host CPU, ${blas.config().trim()}, ${blas.threads()} threads`,
@@ -38,7 +39,7 @@ export const native = defineBackendKind({
       async activate() {
         const { blas, reason } = loadBlas();
         if (!blas) throw new Error(reason);
-        await import('@tensorflow/tfjs-backend-wasm');
+        loadWasm();
         tf.env().set('PROD', true);
         if (!(await tf.setBackend('wasm'))) throw new Error('tfjs could not initialise the wasm backend');
         await tf.ready();

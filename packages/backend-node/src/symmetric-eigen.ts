@@ -8,7 +8,7 @@
  */
 import { NumericalError } from '@regimes/core';
 import { SymmetricEigenKernel } from '@regimes/numerics';
-import * as tf from '@tensorflow/tfjs-core';
+import tf from '@regimes/numerics/tfjs';
 import type { Blas } from './blas.js';
 import type { TensorInfo, WasmBackendLike } from './wasm-internals.js';
 

@@ -5,7 +5,7 @@
  * probe says how to install them; choosing one that is absent is an error, never a fallback.
  */
 import { defineBackendKind, options } from '@regimes/core';
-import * as tf from '@tensorflow/tfjs-core';
+import tf from '@regimes/numerics/tfjs';
 
 function tensorflowKind(kind: 'tensorflow' | 'cuda', pkg: string, priority: number, what: string) {
   const install = `not installed: on a machine with internet access run npm install ${pkg}@4.22 (its install step downloads libtensorflow${kind === 'cuda' ? '; it needs CUDA and cuDNN' : ''})`;

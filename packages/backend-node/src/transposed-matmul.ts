@@ -9,7 +9,7 @@
  *   half the work. Which one runs is kept on the registered
  *   kernel itself (the engine's registry), set by each kind's activation.
  */
-import * as tf from '@tensorflow/tfjs-core';
+import tf from '@regimes/numerics/tfjs';
 import type { Blas } from './blas.js';
 import type { TensorInfo, WasmBackendLike } from './wasm-internals.js';
 

@@ -6,7 +6,7 @@
  * rounded once: at least as accurate as the float32 tree it replaces). Other axes, and int32 or
  * bool inputs, keep the original kernels.
  */
-import * as tf from '@tensorflow/tfjs-core';
+import tf from '@regimes/numerics/tfjs';
 import type { TensorInfo, WasmBackendLike } from './wasm-internals.js';
 
 const marker = Symbol.for('regimes.wasmReduce');

@@ -4,7 +4,7 @@
  * matrix (64 MB at 4096²), seconds over a ridge fit. Replaced, once, by a kernel that copies the
  * slice's rows from a heap view; string tensors keep the original.
  */
-import * as tf from '@tensorflow/tfjs-core';
+import tf from '@regimes/numerics/tfjs';
 import type { TensorInfo, WasmBackendLike } from './wasm-internals.js';
 
 const marker = Symbol.for('regimes.wasmSlice');

@@ -3,16 +3,23 @@
  * it runs single-threaded (tfjs disables its threads there), so a sweep uses more cores by
  * running cells in separate processes. Its transposed matMul is replaced (transposed-matmul.ts).
  */
+import { createRequire } from 'node:module';
 import { defineBackendKind, options } from '@regimes/core';
-import * as tf from '@tensorflow/tfjs-core';
+import type * as TfjsWasm from '@tensorflow/tfjs-backend-wasm';
+import tf from '@regimes/numerics/tfjs';
 import { installCholesky } from './cholesky.js';
 import { installSymmetricEigen } from './symmetric-eigen.js';
 import { patchWasmMatMul } from './transposed-matmul.js';
 import { patchWasmReduce } from './wasm-reduce.js';
 import { patchWasmSlice } from './wasm-slice.js';
 
-async function loadWasm(): Promise<string> {
-  const wasm = await import('@tensorflow/tfjs-backend-wasm');
+/**
+ * Load tfjs-backend-wasm (it registers the backend with tfjs-core) and return its version. With
+ * require, as @regimes/numerics/tfjs loads tfjs-core: an `import` of this CommonJS bundle (0.45 MB)
+ * would first scan it for export names and compile it once more to detect its format (~0.05 s).
+ */
+export function loadWasm(): string {
+  const wasm = createRequire(import.meta.url)('@tensorflow/tfjs-backend-wasm') as typeof TfjsWasm;
   return wasm.version_wasm;
 }
 
@@ -27,7 +34,7 @@ export const wasm = defineBackendKind({
       name: 'wasm',
       async probe() {
         try {
-          const version = await loadWasm();
+          const version = loadWasm();
           return {
             available: tf.findBackendFactory('wasm') != null,
             version,
@@ -41,7 +48,7 @@ export const wasm = defineBackendKind({
         }
       },
       async activate() {
-        await loadWasm();
+        loadWasm();
         tf.env().set('PROD', true);
         if (!(await tf.setBackend('wasm'))) throw new Error('tfjs could not initialise the wasm backend');
         await tf.ready();

@@ -6,7 +6,7 @@
  */
 import { createRequire } from 'node:module';
 import { defineBackendKind, options } from '@regimes/core';
-import * as tf from '@tensorflow/tfjs-core';
+import tf from '@regimes/core/tfjs';
 
 interface AdapterLike {
   isFallbackAdapter?: boolean;

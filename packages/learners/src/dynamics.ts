@@ -19,7 +19,7 @@
  * the mean at t = ∞ is the NNGP posterior mean (observation noise → 0).
  */
 import { symmetricEigenSolver, symmetricEigenTensor } from '@regimes/numerics';
-import * as tf from '@tensorflow/tfjs-core';
+import tf from '@regimes/numerics/tfjs';
 
 export type Flow = 'gd' | 'gradient-flow';
 

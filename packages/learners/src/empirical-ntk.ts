@@ -11,7 +11,7 @@
  * With k outputs the readout has k columns and the kernel is that of output 1.
  */
 import { randomNormal, type Rng } from '@regimes/core';
-import * as tf from '@tensorflow/tfjs-core';
+import tf from '@regimes/numerics/tfjs';
 import { type Activation, activation, type ActivationSpec } from './activations/index.js';
 import type { KernelFunction } from './kernels.js';
 

@@ -9,7 +9,7 @@
  *   first-layer part Σ̇(x, x')·ρ    with Σ̇ = E[σ'(u)σ'(v)],
  * with the closed-form expectations each activation carries (activations/table.ts).
  */
-import * as tf from '@tensorflow/tfjs-core';
+import tf from '@regimes/numerics/tfjs';
 import {
   type ActivationSpec,
   activationTable,

@@ -7,7 +7,7 @@
  */
 import { defineMetricKind, options } from '@regimes/core';
 import { principalCosines, topEigenvectors } from '@regimes/numerics';
-import * as tf from '@tensorflow/tfjs-core';
+import tf from '@regimes/numerics/tfjs';
 
 export const alignment = defineMetricKind({
   kind: 'alignment',

@@ -5,7 +5,7 @@
  * real-valued labels the sign of the label is the class.
  */
 import { defineMetricKind, options, testChunks } from '@regimes/core';
-import * as tf from '@tensorflow/tfjs-core';
+import tf from '@regimes/numerics/tfjs';
 import { testMoments } from './moments.js';
 
 export const classificationError = defineMetricKind({

@@ -9,7 +9,7 @@
  */
 import { defineMetricKind, options, randomNormal, z } from '@regimes/core';
 import { hermiteValues, multiIndices } from '@regimes/numerics';
-import * as tf from '@tensorflow/tfjs-core';
+import tf from '@regimes/numerics/tfjs';
 
 const subspaceDegrees = (alphas: number[][], c1: Float64Array, c2: Float64Array, top: number) => {
   const energy = new Array(top + 1).fill(0);

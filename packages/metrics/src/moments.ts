@@ -4,7 +4,7 @@
  * Monte-Carlo standard error costs no memory beyond one chunk of values.
  */
 import type { Dataset, TestChunks } from '@regimes/core';
-import * as tf from '@tensorflow/tfjs-core';
+import tf from '@regimes/numerics/tfjs';
 
 export class Moments {
   /** Rows seen. */

@@ -6,7 +6,7 @@
  * per-point losses are accumulated on the host in float64.
  */
 import { type Dataset, defineMetricKind, options, type Target, testChunks } from '@regimes/core';
-import * as tf from '@tensorflow/tfjs-core';
+import tf from '@regimes/numerics/tfjs';
 import { testMoments } from './moments.js';
 import { exactTargetVariance } from './variance.js';
 

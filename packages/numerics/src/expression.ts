@@ -5,7 +5,7 @@
  * tree, which is evaluated on the host or on tensors. Anything else (assignment, `import`,
  * `evaluate`, `createUnit`, matrices, property access, ...) is rejected with its name.
  */
-import * as tf from '@tensorflow/tfjs-core';
+import tf from '@regimes/numerics/tfjs';
 import type { parse as mathjsParse } from 'mathjs/number';
 import type * as NodeModule from 'node:module';
 import { SpecError } from './errors.js';

@@ -4,7 +4,7 @@
  */
 import { type Rng } from '@regimes/core';
 import { type Expr, evaluateExpression, hermiteValues, gaussLegendre, multiIndices } from '@regimes/numerics';
-import * as tf from '@tensorflow/tfjs-core';
+import tf from '@regimes/numerics/tfjs';
 import { degreeOf, type HermiteTerm } from './polynomial.js';
 
 /** ‖P_k g‖² = Σ_{|α|=k} c_α², for k = 0..max degree. */

@@ -17,7 +17,7 @@ import {
   noisySampleRows,
 } from '@regimes/core';
 import { type Expr, expressionTensor, expressionVariables, parseExpression } from '@regimes/numerics';
-import * as tf from '@tensorflow/tfjs-core';
+import tf from '@regimes/numerics/tfjs';
 import { evaluateHermiteTerms, hermiteEnergies, projectOnHermite } from './hermite-basis.js';
 import { degreeOf, type HermiteTerm, hermiteExpansion, polynomialOf } from './polynomial.js';
 import { staircaseTheory } from './staircase.js';

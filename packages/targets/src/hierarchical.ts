@@ -18,7 +18,7 @@ import {
   type Target,
   z,
 } from '@regimes/core';
-import * as tf from '@tensorflow/tfjs-core';
+import tf from '@regimes/numerics/tfjs';
 import { hermiteEnergies } from './hermite-basis.js';
 import { multiIndexTarget } from './hermite.js';
 import { degreeOf, hermiteExpansion, Polynomial } from './polynomial.js';

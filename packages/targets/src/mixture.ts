@@ -19,7 +19,7 @@ import {
   z,
 } from '@regimes/core';
 import { chiSquareCdf, logGamma, mapRowChunks } from '@regimes/numerics';
-import * as tf from '@tensorflow/tfjs-core';
+import tf from '@regimes/numerics/tfjs';
 
 export const mixtureOptions = options({
   d: z.number().int().min(1).describe('input dimension'),

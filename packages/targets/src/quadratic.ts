@@ -15,7 +15,7 @@ import {
   noisySampleRows,
 } from '@regimes/core';
 import { orthonormalizeRows } from '@regimes/numerics';
-import * as tf from '@tensorflow/tfjs-core';
+import tf from '@regimes/numerics/tfjs';
 
 export const quadraticSpectra = ['ghorbani', 'identity', 'rank', 'decay'] as const;
 

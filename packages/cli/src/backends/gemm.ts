@@ -1,4 +1,4 @@
-import * as tf from '@tensorflow/tfjs-core';
+import tf from '@regimes/numerics/tfjs';
 
 /**
  * A one-second float32 GEMM figure for the active backend: 512×512 products repeated for about

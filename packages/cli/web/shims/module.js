@@ -1,13 +1,15 @@
 // node:module for the browser build: createRequire(url)(path) answers package.json versions, from
 // the table the build wrote (scripts/build-web.mjs replaces each module's import.meta.url with its
-// path in the repository, so '../package.json' resolves to the package it belongs to), and the two
-// libraries core loads on first use in Node (core's lazy.ts), from this bundle.
+// path in the repository, so '../package.json' resolves to the package it belongs to), and the
+// libraries that Node code loads with require, from this bundle: the two core loads on first use
+// (core's lazy.ts) and tfjs-backend-wasm (backend-node's wasm.ts).
 /* global __REGIMES_PACKAGES__ */
+import * as tfjsWasm from '@tensorflow/tfjs-backend-wasm';
 import semver from 'semver';
 import * as yaml from 'yaml';
 
 const packages = __REGIMES_PACKAGES__;
-const libraries = { semver, yaml };
+const libraries = { semver, yaml, '@tensorflow/tfjs-backend-wasm': tfjsWasm };
 
 export function createRequire(from) {
   return (request) => {

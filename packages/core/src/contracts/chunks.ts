@@ -1,5 +1,5 @@
 /** The test set in row chunks: slices of a held dataset (what a metric reads through its context). */
-import * as tf from '@tensorflow/tfjs-core';
+import tf from '@regimes/numerics/tfjs';
 import { type Dataset, disposeDataset, type MetricContext, type TestChunks } from './contracts.js';
 
 /** Rows per chunk of the test set: bounds e.g. an n × chunk kernel in a kernel predictor. */

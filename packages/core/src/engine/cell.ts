@@ -3,7 +3,7 @@
  * learner, giving one row per learner (or per variant of a fit). Runs in the parent with
  * `jobs: 1` and in each worker process otherwise.
  */
-import * as tf from '@tensorflow/tfjs-core';
+import tf from '@regimes/numerics/tfjs';
 import type { Dataset, FitContext, Logger, Predictor, Target, TestChunks } from '../contracts/contracts.js';
 import { datasetChunks, sampledChunks } from '../contracts/chunks.js';
 import { disposeDataset } from '../contracts/contracts.js';

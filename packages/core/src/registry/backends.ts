@@ -1,5 +1,5 @@
 /** Choosing and activating the backend a run uses; never a silent fallback. */
-import * as tf from '@tensorflow/tfjs-core';
+import tf from '@regimes/numerics/tfjs';
 import type { Availability, Backend, BackendFactory } from '../contracts/contracts.js';
 import { BackendUnavailable } from '../contracts/errors.js';
 import type { Registry } from './registry.js';

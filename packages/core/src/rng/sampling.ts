@@ -1,5 +1,5 @@
 /** Host-generated random tensors and matrices: the numbers come from the run's Rng, so every backend sees the same. */
-import * as tf from '@tensorflow/tfjs-core';
+import tf from '@regimes/numerics/tfjs';
 import { mapRowChunks, orthonormalizeRows } from '@regimes/numerics';
 import type { Rng } from './rng.js';
 

@@ -3,7 +3,7 @@
  * its own vitest tests. Each registers a `describe` block of checks that every implementation
  * of the contract must pass.
  */
-import * as tf from '@tensorflow/tfjs-core';
+import tf from '@regimes/numerics/tfjs';
 import { describe, expect, it } from 'vitest';
 import semver from 'semver';
 import type {

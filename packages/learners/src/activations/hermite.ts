@@ -4,7 +4,7 @@
  * and the dot-product kernel such an activation induces.
  */
 import { hermiteValues } from '@regimes/numerics';
-import * as tf from '@tensorflow/tfjs-core';
+import tf from '@regimes/numerics/tfjs';
 
 /** Σ_k c_k h_k(z) and its derivative Σ_k c_k √k h_{k−1}(z), by the orthonormal recurrence. Inside tidy. */
 export function hermiteSeries(coefficients: readonly number[], derivative: boolean) {

@@ -15,7 +15,7 @@
  * closed form here: deep kernels take theirs from Hermite coefficients (activations/gaussian-dual.ts).
  */
 import { erf } from '@regimes/numerics';
-import * as tf from '@tensorflow/tfjs-core';
+import tf from '@regimes/numerics/tfjs';
 
 /** E[σ(u)σ(v)] and E[σ'(u)σ'(v)]: ρ a matrix, q_a a column and q_b a row. Inside tidy. */
 export type Dual = (

@@ -24,7 +24,7 @@ import {
   randomNormal,
   z,
 } from '@regimes/core';
-import * as tf from '@tensorflow/tfjs-core';
+import tf from '@regimes/numerics/tfjs';
 import { twoStageEstimate } from '../cost.js';
 import { type Activation, activationOption } from '../activations/index.js';
 import { overlaps, subspaceEnergy, topSingular } from '../probes/subspace.js';

@@ -8,7 +8,7 @@
  * the network's learning curve). Θ̂ is computed blockwise from per-layer factors, never the Jacobian.
  */
 import { defineLearnerKind, type LearnerFactory, options, type Predictor, z } from '@regimes/core';
-import * as tf from '@tensorflow/tfjs-core';
+import tf from '@regimes/numerics/tfjs';
 import { kernelRidgeEstimate, trainingEstimate } from '../cost.js';
 import {
   disposeFullyConnected,

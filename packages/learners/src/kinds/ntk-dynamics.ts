@@ -12,7 +12,7 @@
  * nn trains w = W/√d: its `lr: { first: η/d, readout: η }` is this GD on (W, a).
  */
 import { defineLearnerKind, type LearnerFactory, options, type Predictor, z } from '@regimes/core';
-import * as tf from '@tensorflow/tfjs-core';
+import tf from '@regimes/numerics/tfjs';
 import { type DeepKernelSpec, deepKernel, type KernelFunction } from '../kernels.js';
 import { dualPredict } from '../readout/predictors.js';
 import {

@@ -20,7 +20,7 @@ import {
   type Rng,
   z,
 } from '@regimes/core';
-import * as tf from '@tensorflow/tfjs-core';
+import tf from '@regimes/numerics/tfjs';
 import { twoStageEstimate } from '../cost.js';
 import { type Activation, activationOption } from '../activations/index.js';
 import { overlaps, topSingular } from '../probes/subspace.js';

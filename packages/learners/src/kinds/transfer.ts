@@ -17,7 +17,7 @@ import {
   type WorkEstimate,
   z,
 } from '@regimes/core';
-import * as tf from '@tensorflow/tfjs-core';
+import tf from '@regimes/numerics/tfjs';
 import { featureRidgeEstimate } from '../cost.js';
 import { featurePredictor } from '../readout/predictors.js';
 import { damian } from './damian.js';

@@ -1,6 +1,6 @@
 /** How well features linearly predict a target: R² of a least-squares fit, solved on the host. */
 import { solveShiftedSPD } from '@regimes/numerics';
-import * as tf from '@tensorflow/tfjs-core';
+import tf from '@regimes/numerics/tfjs';
 
 /** R² of the least-squares prediction of `target` (m×k) from `features` (m×w), on the host. */
 export async function linearFit(features: tf.Tensor2D, target: tf.Tensor2D): Promise<number> {

@@ -3,7 +3,7 @@
  * its top singular directions, and how much of each lies in U.
  */
 import { principalCosines, topEigenvectors } from '@regimes/numerics';
-import * as tf from '@tensorflow/tfjs-core';
+import tf from '@regimes/numerics/tfjs';
 
 /** ‖W Uᵀ‖²_F / ‖W‖²_F on tensors. Inside tidy. */
 export function subspaceEnergy(w: tf.Tensor2D, u: tf.Tensor2D): tf.Scalar {

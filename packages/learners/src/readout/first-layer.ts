@@ -13,7 +13,7 @@ import {
   type Rng,
   z,
 } from '@regimes/core';
-import * as tf from '@tensorflow/tfjs-core';
+import tf from '@regimes/numerics/tfjs';
 import { type Activation, activation, activationOption, type ActivationSpec } from '../activations/index.js';
 import { splitSample } from '../training/samples.js';
 import { featurePredictor } from './predictors.js';

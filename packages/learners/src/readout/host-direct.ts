@@ -21,7 +21,7 @@ import {
   hostLapack,
   symmetricProduct,
 } from '@regimes/numerics';
-import * as tf from '@tensorflow/tfjs-core';
+import tf from '@regimes/numerics/tfjs';
 import { scalar } from './solvers.js';
 import type { RidgeFit, RidgeSystem } from './systems.js';
 

@@ -23,7 +23,7 @@
  */
 import { RegimesError } from '@regimes/core';
 import { symmetricEigenSolver, symmetricEigenTensor } from '@regimes/numerics';
-import * as tf from '@tensorflow/tfjs-core';
+import tf from '@regimes/numerics/tfjs';
 import type { KernelFunction } from '../kernels.js';
 
 export interface FalkonOptions {

@@ -5,7 +5,7 @@
  */
 import { type Dataset, type FitContext, type Learner, type Predictor, RegimesError } from '@regimes/core';
 import { choleskyPanels, disposeFactor, solveLower } from '@regimes/numerics';
-import * as tf from '@tensorflow/tfjs-core';
+import tf from '@regimes/numerics/tfjs';
 import { centresOf, DIRECT_KERNEL_RIDGE_MAX, takesCg } from '../cost.js';
 import type { KernelFunction } from '../kernels.js';
 import { exceedsHeap } from './host-direct.js';

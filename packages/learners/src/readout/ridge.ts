@@ -13,7 +13,7 @@
  */
 import { RegimesError } from '@regimes/core';
 import { symmetricEigenSolver, symmetricProduct } from '@regimes/numerics';
-import * as tf from '@tensorflow/tfjs-core';
+import tf from '@regimes/numerics/tfjs';
 import { takesEigen } from '../cost.js';
 import { exceedsHeap, fitRidgeHost, hostLapackFor } from './host-direct.js';
 import { type RidgeOptions } from './options.js';

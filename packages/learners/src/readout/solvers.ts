@@ -15,7 +15,7 @@ import {
   solveLower,
   symmetricEigenTensor,
 } from '@regimes/numerics';
-import * as tf from '@tensorflow/tfjs-core';
+import tf from '@regimes/numerics/tfjs';
 import type { RidgeSystem } from './systems.js';
 
 /** (M + shift·I)⁻¹ for one λ, by whichever solver serves it. */

@@ -19,7 +19,7 @@
  * the leave-one-out identity e_i/(1 − H_ii) holds for any penalised least squares whose penalty
  * leaves b free, so LOO and GCV keep their closed forms.
  */
-import * as tf from '@tensorflow/tfjs-core';
+import tf from '@regimes/numerics/tfjs';
 import type { KernelFunction } from '../kernels.js';
 import { type ColumnPanels, symmetricProduct } from '@regimes/numerics';
 

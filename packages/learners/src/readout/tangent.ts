@@ -7,7 +7,7 @@
  * then G = Σ_i α_i σ'(Wx_i)x_iᵀ/√(Nd) is formed, so prediction needs no training data.
  */
 import type { Dataset, FitContext, Predictor } from '@regimes/core';
-import * as tf from '@tensorflow/tfjs-core';
+import tf from '@regimes/numerics/tfjs';
 import type { Activation } from '../activations/index.js';
 import type { KernelFunction } from '../kernels.js';
 import { drawFirstLayer, type FirstLayer, preActivation } from './first-layer.js';

@@ -4,7 +4,7 @@
  * last one.
  */
 import { type Predictor, randomNormal, type Rng } from '@regimes/core';
-import * as tf from '@tensorflow/tfjs-core';
+import tf from '@regimes/numerics/tfjs';
 import type { Activation } from '../activations/index.js';
 import { type Loss, lossAndSlope } from './loss.js';
 

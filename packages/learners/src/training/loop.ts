@@ -9,7 +9,7 @@
  * not improved for `patience` records.
  */
 import type { Dataset, FitContext, TrainingMonitor } from '@regimes/core';
-import * as tf from '@tensorflow/tfjs-core';
+import tf from '@regimes/numerics/tfjs';
 import { subspaceEnergy } from '../probes/subspace.js';
 import { checkDivergence } from './divergence.js';
 import { Batches, type Batching } from './samples.js';

@@ -1,6 +1,6 @@
 /** Losses of gradient training, each with its derivative in the network's output. */
 import { z } from '@regimes/core';
-import * as tf from '@tensorflow/tfjs-core';
+import tf from '@regimes/numerics/tfjs';
 
 export type Loss = 'mse' | 'logistic';
 export const lossOption = z

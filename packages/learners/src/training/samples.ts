@@ -3,7 +3,7 @@
  * and the mini-batches of a training run.
  */
 import { type Dataset, RegimesError, type Rng, type Target } from '@regimes/core';
-import * as tf from '@tensorflow/tfjs-core';
+import tf from '@regimes/numerics/tfjs';
 import type { Optimizer } from './update.js';
 
 /** The first `fraction` of the samples and the rest, as two datasets the caller disposes. */

@@ -6,7 +6,7 @@
  * (R² on the probe set).
  */
 import type { Dataset, FitContext } from '@regimes/core';
-import * as tf from '@tensorflow/tfjs-core';
+import tf from '@regimes/numerics/tfjs';
 import { type Activation, activation, type ActivationSpec } from '../activations/index.js';
 import { linearFit } from '../probes/linear-fit.js';
 import { type DeepParams, deepForward, deepGradients, disposeDeep, initDeep, reads } from './deep.js';

@@ -5,7 +5,7 @@
  * The gradients are tested against finite differences of a float64 reference.
  */
 import { type Predictor, type Rng, randomNormal } from '@regimes/core';
-import * as tf from '@tensorflow/tfjs-core';
+import tf from '@regimes/numerics/tfjs';
 import type { Activation } from '../activations/index.js';
 import { type Loss, lossAndSlope } from './loss.js';
 

@@ -1,5 +1,5 @@
 /** Parameter updates: plain gradient steps or Adam, and one step of a list of parameters. */
-import * as tf from '@tensorflow/tfjs-core';
+import tf from '@regimes/numerics/tfjs';
 
 export const optimizers = ['gd', 'sgd', 'adam'] as const;
 export type Optimizer = (typeof optimizers)[number];

@@ -8,7 +8,7 @@
  * backend on OpenBLAS: spotrf, strsm); then the panels are assembled into one m×m matrix and
  * factored whole in place (one copy, as the panel factor), and the solves are strsm.
  */
-import * as tf from '@tensorflow/tfjs-core';
+import tf from '@regimes/numerics/tfjs';
 import { NumericalError } from '../errors.js';
 import { cholesky } from '../host/linalg.js';
 

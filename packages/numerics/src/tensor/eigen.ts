@@ -5,7 +5,7 @@
  * dsyevd from OpenBLAS); elsewhere small matrices are decomposed on the host (float64 Jacobi) and
  * large ones are not available — `symmetricEigenSolver` says which, before any work.
  */
-import * as tf from '@tensorflow/tfjs-core';
+import tf from '@regimes/numerics/tfjs';
 import { BackendUnavailable } from '../errors.js';
 import { symmetricEigen } from '../host/linalg.js';
 

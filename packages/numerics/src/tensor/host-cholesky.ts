@@ -6,7 +6,7 @@
  * (each panel copied straight from the backend's storage through `view`), factored in place, and
  * solves run on host vectors. Memory: m² floats on the host plus one panel on the backend.
  */
-import * as tf from '@tensorflow/tfjs-core';
+import tf from '@regimes/numerics/tfjs';
 import { NumericalError } from '../errors.js';
 import type { ColumnPanels } from './blocked.js';
 

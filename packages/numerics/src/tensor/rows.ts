@@ -1,5 +1,5 @@
 /** Row-wise work on tensors in bounded chunks, and the finiteness check on host data. */
-import * as tf from '@tensorflow/tfjs-core';
+import tf from '@regimes/numerics/tfjs';
 import { NumericalError } from '../errors.js';
 
 /** Throws NumericalError when `values` has a NaN or an infinity; `what` names them in the message. */
