@@ -308,8 +308,9 @@ const rows = cases.map((c) => {
 // (the command runs cells itself beside one worker process), per CPU backend; wall time includes
 // each process's start-up. Three sweeps: `mixed` (n 512–4096, where a --jobs 1 run's own BLAS
 // threads already use the cores for the larger kernels), `small cells` (72 cells, n 128–512: each
-// cell alone cannot use a second core) and the same 4× longer (below). The CPU seconds of the command and its workers (Linux: the
-// children's times in /proc/self/stat) say what the parallel run costs beyond the serial one,
+// cell alone cannot use a second core) and the same 4× longer (below). The CPU seconds of the
+// command and its workers (Linux: the children's times in /proc/self/stat) say what the parallel
+// run costs beyond the serial one,
 // whatever else loads the machine; the worker's own report (REGIMES_DEBUG) gives its start-up
 // (seconds from its fork to ready, and CPU seconds) and how many cells each process ran.
 // A third run per repetition is the machine's own reference for process parallelism: the two halves

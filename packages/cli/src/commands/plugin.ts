@@ -152,14 +152,14 @@ export default defineConfig({
     'test/setup.ts':
       o.kind === 'backend'
         ? `// The backend under test activates itself in its conformance suite. PROD: no tfjs console notes.
-import tf from '@regimes/numerics/tfjs';
+import * as tf from '@tensorflow/tfjs-core';
 
 tf.env().set('PROD', true);
 `
         : `// tfjs-core alone has no backend: register the cpu one and make it current for every test file.
 // PROD: no tfjs console notes.
 import '@tensorflow/tfjs-backend-cpu';
-import tf from '@regimes/numerics/tfjs';
+import * as tf from '@tensorflow/tfjs-core';
 
 tf.env().set('PROD', true);
 await tf.setBackend('cpu');
@@ -215,7 +215,7 @@ const kindSource: Record<PluginKind, (kind: string, id: string) => string> = {
  * freed (tf.tidy, dispose), n×k predictions, every draw from ctx.rng, reject on ctx.signal.
  */
 import { defineLearnerKind, type LearnerFactory, options, z } from '@regimes/core';
-import tf from '@regimes/numerics/tfjs';
+import * as tf from '@tensorflow/tfjs-core';
 
 export const ${id}: LearnerFactory = defineLearnerKind({
   kind: '${kind}',
@@ -257,7 +257,7 @@ export const ${id}: LearnerFactory = defineLearnerKind({
  * labels y = f*(x) + noise·ε. Replace evaluate with your function; every draw comes from an Rng.
  */
 import { defineTargetKind, noisySample, options, type TargetFactory, z } from '@regimes/core';
-import tf from '@regimes/numerics/tfjs';
+import * as tf from '@tensorflow/tfjs-core';
 
 export const ${id}: TargetFactory = defineTargetKind({
   kind: '${kind}',
@@ -288,7 +288,7 @@ export const ${id}: TargetFactory = defineTargetKind({
  * Replace compute with your measure; free every tensor you make.
  */
 import { defineMetricKind, type MetricFactory, options, testChunks } from '@regimes/core';
-import tf from '@regimes/numerics/tfjs';
+import * as tf from '@tensorflow/tfjs-core';
 
 export const ${id}: MetricFactory = defineMetricKind({
   kind: '${kind}',
@@ -314,7 +314,7 @@ export const ${id}: MetricFactory = defineMetricKind({
  */
 import { type BackendFactory, defineBackendKind, options } from '@regimes/core';
 import '@tensorflow/tfjs-backend-cpu';
-import tf from '@regimes/numerics/tfjs';
+import * as tf from '@tensorflow/tfjs-core';
 
 export const ${id}: BackendFactory = defineBackendKind({
   kind: '${kind}',
