@@ -67,6 +67,26 @@ describe('regimes plugin new', () => {
       const pkg = JSON.parse(readFileSync(join(parent, kind, 'package.json'), 'utf8'));
       expect(pkg.peerDependencies['@tensorflow/tfjs-core']).toBeDefined();
       expect(pkg.devDependencies['@regimes/core']).toMatch(/^file:.*packages\/core$/);
+      // every package its sources import is one it declares (not one hoisted beside it by chance)
+      const declared = new Set(
+        ['dependencies', 'peerDependencies', 'devDependencies'].flatMap((k) => Object.keys(pkg[k] ?? {})),
+      );
+      const imported = files
+        .filter((f) => f.endsWith('.ts'))
+        .flatMap((f) => [
+          ...readFileSync(join(parent, kind, f), 'utf8').matchAll(
+            /^import (?:[^'"]* from )?'([^'.][^']*)'/gm,
+          ),
+        ])
+        .map((m) =>
+          m[1]
+            .split('/')
+            .slice(0, m[1].startsWith('@') ? 2 : 1)
+            .join('/'),
+        )
+        .filter((name) => !name.startsWith('node:'));
+      expect(imported.length).toBeGreaterThan(0);
+      expect(imported.filter((name) => !declared.has(name))).toEqual([]);
     }
     installFromCheckout(parent);
     writeFileSync(join(parent, 'package.json'), '{ "private": true, "type": "module" }\n');
