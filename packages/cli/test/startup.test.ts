@@ -1,12 +1,16 @@
 // tfjs-core and its wasm and cpu backends load with require (packages/numerics/tfjs, backend-node's
 // wasm.ts and cpu.ts): the one instance any `import` of them gives, and none of the export scan
-// and format detection Node's `import` of a CommonJS bundle runs at a process's start.
+// and format detection Node's `import` of a CommonJS bundle runs at a process's start. inversify and
+// zod load with require too, each from the one CommonJS file the build writes (packages/core/deps/),
+// not as their ~250 and ~95 ES module files.
 import { spawnSync } from 'node:child_process';
+import { createRequire } from 'node:module';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import { ContainerModule, z } from '@regimes/core';
 
 const root = fileURLToPath(new URL('../../..', import.meta.url));
 const bin = join(root, 'packages/cli/bin/regimes.js');
@@ -31,7 +35,7 @@ describe('tfjs loaded with require', () => {
     expect(required.tidy).toBe(imported.tidy);
   });
 
-  it('a run does not scan tfjs-core or its backends as CommonJS imported by ESM', () => {
+  it('a run does not scan tfjs-core or its backends as CommonJS imported by ESM, nor load inversify or zod as ES modules', () => {
     const dir = mkdtempSync(join(tmpdir(), 'regimes-startup-'));
     const spec = join(dir, 'one.yaml');
     writeFileSync(
@@ -54,6 +58,17 @@ describe('tfjs loaded with require', () => {
       // the log is on (commander is CommonJS imported by the command), and names no tfjs bundle
       expect(scanned.some((url) => url.includes('/commander/'))).toBe(true);
       expect(scanned.filter((url) => url.includes('@tensorflow/'))).toEqual([]);
+      const esm = [...r.stderr.matchAll(/Translating StandardModule (\S+)/g)].map((m) => m[1]!);
+      expect(esm.some((url) => url.includes('/packages/core/'))).toBe(true);
+      expect(esm.filter((url) => /\/node_modules\/(inversify|@inversifyjs|zod)\//.test(url))).toEqual([]);
     }
+  });
+
+  it("core's z and ContainerModule are the generated CommonJS files' own", () => {
+    const require = createRequire(join(root, 'packages/core/deps/zod.js'));
+    expect(z).toBe(require('../generated/zod.cjs').z);
+    expect(ContainerModule).toBe(require('../generated/inversify.cjs').ContainerModule);
+    // the schemas work (the bundle is zod, not a stand-in)
+    expect(z.object({ n: z.number().int() }).safeParse({ n: 1.5 }).success).toBe(false);
   });
 });

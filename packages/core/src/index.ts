@@ -8,8 +8,8 @@
  */
 import './gradients.js';
 // Plugins build on these two; re-exported so a plugin depends on core alone for its contract.
-export { ContainerModule } from 'inversify';
-export { z } from 'zod';
+export { ContainerModule } from '../deps/inversify.js';
+export { z } from '../deps/zod.js';
 export * from './contracts/chunks.js';
 export * from './contracts/contracts.js';
 export * from './contracts/define.js';

@@ -1,4 +1,7 @@
-// A tiny in-test plugin, so core's tests need no other package of ours.
+// A tiny in-test plugin, so core's tests need no other package of ours. It takes ContainerModule and
+// z from the inversify and zod packages themselves, as a plugin with its own copies of them would:
+// core's own are other instances (the CommonJS bundles its deps/ load), so every test that uses
+// this plugin checks that core takes modules and schemas from another copy.
 import * as tf from '@tensorflow/tfjs-core';
 import { ContainerModule } from 'inversify';
 import { z } from 'zod';

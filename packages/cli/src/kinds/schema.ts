@@ -3,8 +3,14 @@
  * shape, and — given a registry — every registered kind's options, so that an editor completes
  * and checks `learners: - kind: rf` entries too.
  */
-import { z } from 'zod';
-import { type ExtensionPoint, type KindFactory, type Registry, SpecSchema, SweepSchema } from '@regimes/core';
+import {
+  type ExtensionPoint,
+  type KindFactory,
+  type Registry,
+  SpecSchema,
+  SweepSchema,
+  z,
+} from '@regimes/core';
 
 type JsonSchema = Record<string, unknown>;
 

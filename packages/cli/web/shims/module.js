@@ -2,14 +2,24 @@
 // the table the build wrote (scripts/build-web.mjs replaces each module's import.meta.url with its
 // path in the repository, so '../package.json' resolves to the package it belongs to), and the
 // libraries that Node code loads with require, from this bundle: the two core loads on first use
-// (core's lazy.ts) and tfjs-backend-wasm (backend-node's wasm.ts).
+// (core's lazy.ts), inversify and zod (which core's deps/ load from the CommonJS files the build
+// writes into packages/core/generated/; here their ES modules) and tfjs-backend-wasm (backend-node's
+// wasm.ts).
 /* global __REGIMES_PACKAGES__ */
 import * as tfjsWasm from '@tensorflow/tfjs-backend-wasm';
+import * as inversify from 'inversify';
 import semver from 'semver';
 import * as yaml from 'yaml';
+import * as zod from 'zod';
 
 const packages = __REGIMES_PACKAGES__;
-const libraries = { semver, yaml, '@tensorflow/tfjs-backend-wasm': tfjsWasm };
+const libraries = {
+  semver,
+  yaml,
+  '../generated/inversify.cjs': inversify,
+  '../generated/zod.cjs': zod,
+  '@tensorflow/tfjs-backend-wasm': tfjsWasm,
+};
 
 export function createRequire(from) {
   return (request) => {

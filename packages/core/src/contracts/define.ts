@@ -4,8 +4,8 @@
  * entries, registering them on the fly.
  */
 import type * as tf from '@tensorflow/tfjs-core';
-import { ContainerModule } from 'inversify';
-import { z } from 'zod';
+import { ContainerModule } from '../../deps/inversify.js';
+import { z } from '../../deps/zod.js';
 import {
   type ExtensionPoint,
   extensionPoints,

@@ -3,7 +3,7 @@
  * `options({...})` so that a misspelt key is rejected with the list of allowed keys and the
  * nearest one.
  */
-import { z } from 'zod';
+import { z } from '../../deps/zod.js';
 import { closestMatch } from '../registry/closest.js';
 
 export function unknownKeysMessage(keys: readonly string[], allowed: readonly string[]): string {

@@ -3,7 +3,7 @@
  * extension points; the registry resolves a kind to its factory, and says which kinds exist
  * when it cannot.
  */
-import { Container, type ContainerModule } from 'inversify';
+import { Container, type ContainerModule } from '../../deps/inversify.js';
 import { closestMatch } from './closest.js';
 import {
   type ExtensionPoint,

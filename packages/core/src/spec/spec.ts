@@ -4,7 +4,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { basename, extname } from 'node:path';
-import { z } from 'zod';
+import { z } from '../../deps/zod.js';
 import { SpecError } from '../contracts/errors.js';
 import { yaml } from '../lazy.js';
 import { options, parseOptions } from '../contracts/options.js';

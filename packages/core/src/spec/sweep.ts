@@ -9,7 +9,7 @@
  * `zip:` (one group, or a list of groups) holds lists that advance together instead of being
  * crossed. Every other list or range is one axis of the grid.
  */
-import { z } from 'zod';
+import { z } from '../../deps/zod.js';
 import { closestMatch } from '../registry/closest.js';
 import { evaluateExpression, parseExpression } from '@regimes/numerics';
 import { options } from '../contracts/options.js';

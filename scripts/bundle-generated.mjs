@@ -1,16 +1,26 @@
 #!/usr/bin/env node
-// tfjs-core registers its gradients only from its ESM sources (dist/register_all_gradients.js), whose
+// What @regimes/core loads from packages/core/generated/, written at build time (npm run build).
+//
+// 1. tfjs-core registers its gradients only from its ESM sources (dist/register_all_gradients.js), whose
 // extensionless imports Node's ESM loader cannot resolve, and its Node entry (a CommonJS bundle)
 // leaves them out. This bundles that one file at build time into packages/core/generated/, which
 // @regimes/core imports once. The gradient functions land in tfjs's global registry, so the one
 // engine every backend shares has them (the same route the @tensorflow/tfjs umbrella takes).
 // Rollup's WebAssembly build is used: it needs no per-platform binary.
+//
+// 2. inversify and zod as one CommonJS file each (inversify.cjs, zod.cjs), which core loads with
+// require (packages/core/deps/). As ES modules, Node loads them file by file: ~250 files for
+// inversify 8 and its @inversifyjs packages, ~95 for zod, each resolved, read, compiled and linked
+// by the ESM loader. That was ~0.15 s and ~0.25 CPU s of every process's start (a `run -j n` pays
+// it once per worker); one CommonJS file each costs ~0.03 s (docs/architecture.md, "Start-up").
+// esbuild bundles them: it takes the CommonJS reflect-metadata that inversify imports as it is.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { nodeResolve } from '@rollup/plugin-node-resolve';
 import { rollup } from '@rollup/wasm-node';
+import * as esbuild from 'esbuild';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const out = join(root, 'packages', 'core', 'generated');
@@ -24,3 +34,14 @@ writeFileSync(
   join(out, 'tfjs-gradients.d.ts'),
   '// side effects only: registers tfjs-core gradients\nexport {};\n',
 );
+
+for (const name of ['inversify', 'zod'])
+  await esbuild.build({
+    stdin: { contents: `module.exports = require('${name}');`, resolveDir: join(root, 'packages', 'core') },
+    bundle: true,
+    platform: 'node',
+    format: 'cjs',
+    target: 'node20',
+    outfile: join(out, `${name}.cjs`),
+    logLevel: 'warning',
+  });

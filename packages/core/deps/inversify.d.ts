@@ -1,0 +1,1 @@
+export { Container, ContainerModule } from 'inversify';
