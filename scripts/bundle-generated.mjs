@@ -11,8 +11,10 @@
 // 2. inversify and zod as one CommonJS file each (inversify.cjs, zod.cjs), which core loads with
 // require (packages/core/deps/). As ES modules, Node loads them file by file: ~250 files for
 // inversify 8 and its @inversifyjs packages, ~95 for zod, each resolved, read, compiled and linked
-// by the ESM loader. That was ~0.15 s and ~0.25 CPU s of every process's start (a `run -j n` pays
-// it once per worker); one CommonJS file each costs ~0.03 s (docs/architecture.md, "Start-up").
+// by the ESM loader: ~0.25 s and ~0.3 CPU s of every process's start (a `run -j n` pays it once
+// per worker). Loaded alone over a bare node, inversify cost 0.18 s as ES modules and 0.02 s as
+// one CommonJS file, zod 0.10 and 0.06 s (docs/architecture.md, "inversify and zod from one
+// CommonJS file each").
 // esbuild bundles them: it takes the CommonJS reflect-metadata that inversify imports as it is.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';

@@ -15,6 +15,10 @@ import { registerServe } from './commands/serve.js';
 import { EXIT_ERROR, type SetExit } from './commands/shared.js';
 import { registerValidate } from './commands/validate.js';
 
+/**
+ * The program with every subcommand's options; what a subcommand does is imported by its action
+ * when it runs (commands/*.ts), so that a `run` does not load the figures, reports or server.
+ */
 export function buildProgram(setExit: SetExit): Command {
   const program = new Command('regimes')
     .description(

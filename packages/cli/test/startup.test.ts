@@ -2,7 +2,7 @@
 // wasm.ts and cpu.ts): the one instance any `import` of them gives, and none of the export scan
 // and format detection Node's `import` of a CommonJS bundle runs at a process's start. inversify and
 // zod load with require too, each from the one CommonJS file the build writes (packages/core/deps/),
-// not as their ~250 and ~95 ES module files.
+// not as their ~250 and ~95 ES module files. A `run` does not load what the other commands do.
 import { spawnSync } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { mkdtempSync, writeFileSync } from 'node:fs';
@@ -61,6 +61,10 @@ describe('tfjs loaded with require', () => {
       const esm = [...r.stderr.matchAll(/Translating StandardModule (\S+)/g)].map((m) => m[1]!);
       expect(esm.some((url) => url.includes('/packages/core/'))).toBe(true);
       expect(esm.filter((url) => /\/node_modules\/(inversify|@inversifyjs|zod)\//.test(url))).toEqual([]);
+      // the other commands' work (figures, reports, the server, merging) loads when they run
+      expect(
+        esm.filter((url) => /\/cli\/dist\/(plot|report|serve)\/|\/results\/merge\.js/.test(url)),
+      ).toEqual([]);
     }
   });
 

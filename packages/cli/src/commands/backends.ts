@@ -1,7 +1,6 @@
 /** `regimes backends`: probe every registered backend, with a GEMM figure for the available ones. */
 import { activateBackend, type BackendReport, probeBackends, type Registry } from '@regimes/core';
 import type { Command } from 'commander';
-import { gemmFigure } from '../backends/gemm.js';
 import { registryWith } from '../kinds/registry.js';
 import { pluginOption, type PluginFlags } from './shared.js';
 
@@ -31,6 +30,7 @@ async function backendLine(registry: Registry, report: BackendReport, gemm: bool
   let detail = a.available ? [a.device, a.version && `v${a.version}`].filter(Boolean).join(', ') : a.reason;
   if (a.available && gemm) {
     await activateBackend(registry, report.kind);
+    const { gemmFigure } = await import('../backends/gemm.js');
     detail += `; GEMM 512² float32: ${(await gemmFigure()).toFixed(1)} GFLOP/s`;
   }
   return `${report.kind.padEnd(12)} ${state.padEnd(12)} priority ${report.priority}  ${detail ?? ''}`;

@@ -1,7 +1,7 @@
 /** `regimes list`: the registered kinds with their options. */
 import { type ExtensionPoint, RegimesError } from '@regimes/core';
 import type { Command } from 'commander';
-import { listKinds, pointNames } from '../kinds/describe.js';
+import type * as Describe from '../kinds/describe.js';
 import { registryWith } from '../kinds/registry.js';
 import { pluginOption, type PluginFlags } from './shared.js';
 
@@ -13,12 +13,13 @@ export function registerList(program: Command): void {
     .addOption(pluginOption())
     .action(async (what: string | undefined, flags: PluginFlags) => {
       const registry = await registryWith(flags.plugin);
-      process.stdout.write(listKinds(registry, listedPoints(what)));
+      const describe = await import('../kinds/describe.js');
+      process.stdout.write(describe.listKinds(registry, listedPoints(what, describe.pointNames)));
     });
 }
 
 /** The extension points `regimes list [what]` prints: all, or the one named (singular or plural). */
-function listedPoints(what: string | undefined): ExtensionPoint[] {
+function listedPoints(what: string | undefined, pointNames: typeof Describe.pointNames): ExtensionPoint[] {
   if (what === undefined) return ['target', 'learner', 'metric', 'backend'];
   const point = pointNames[what] ?? pointNames[`${what}s`];
   if (!point)

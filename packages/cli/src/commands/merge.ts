@@ -4,7 +4,7 @@ import { join, resolve } from 'node:path';
 import { badLinesText, formatRow, type Plan, RegimesError, rowCount, uncheckedText } from '@regimes/core';
 import type { Command } from 'commander';
 import { shardFiles, writeAtomic } from '../results/files.js';
-import { mergeResults, type MergeReport } from '../results/merge.js';
+import type { MergeReport } from '../results/merge.js';
 import { EXIT_FAILED_ROWS, planSpec, pluginOption, type PluginFlags, type SetExit } from './shared.js';
 
 interface MergeFlags extends PluginFlags {
@@ -33,6 +33,7 @@ async function merge(inputs: string[], flags: MergeFlags): Promise<boolean> {
   const out = mergeOutput(flags.out, files, folders);
   const specPath = flags.spec ?? folders.map((f) => join(f, 'spec.json')).find((p) => existsSync(p));
   const plan = specPath ? (await planSpec(specPath, flags.plugin)).plan : undefined;
+  const { mergeResults } = await import('../results/merge.js');
   const report = mergeResults(files, plan);
   if (report.foreign.length) throw foreignRows(report);
   warnBadLines(report);

@@ -2,7 +2,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import type { Command } from 'commander';
-import { drawFigure, type Figure } from '../plot/figure.js';
+import type { Figure } from '../plot/figure.js';
 import { loadRows, resultsPath } from '../results/files.js';
 import { addPlotOptions, type PlotFlags, plotOptions } from './plot-options.js';
 import { warnOnStderr } from './shared.js';
@@ -23,6 +23,7 @@ export function registerPlot(program: Command): void {
     .action(async (results: string, flags: PlotFlags) => {
       const file = resultsPath(results);
       const rows = loadRows(file, warnOnStderr);
+      const { drawFigure } = await import('../plot/figure.js');
       const figure = await drawFigure(rows, plotOptions(flags), flags.plugin, warnOnStderr, flags.scale);
       const stem = figureStem(flags, file, figure);
       mkdirSync(dirname(stem), { recursive: true });

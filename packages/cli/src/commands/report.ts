@@ -1,8 +1,6 @@
 /** `regimes report`: report.md and report.html for a run (spec, figure, summary, versions, failures). */
 import { dirname, resolve } from 'node:path';
 import type { Command } from 'commander';
-import { drawFigure } from '../plot/figure.js';
-import { writeReport } from '../report/report.js';
 import { loadRows, resultsPath } from '../results/files.js';
 import { addPlotOptions, type PlotFlags, plotOptions } from './plot-options.js';
 import { warnOnStderr } from './shared.js';
@@ -20,6 +18,10 @@ export function registerReport(program: Command): void {
     .action(async (results: string, flags: PlotFlags) => {
       const file = resultsPath(results);
       const rows = loadRows(file, warnOnStderr);
+      const [{ drawFigure }, { writeReport }] = await Promise.all([
+        import('../plot/figure.js'),
+        import('../report/report.js'),
+      ]);
       const written = await writeReport({
         rows,
         resultsFile: file,

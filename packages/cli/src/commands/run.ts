@@ -11,12 +11,10 @@ import {
   type Spec,
 } from '@regimes/core';
 import { type Command, InvalidArgumentError } from 'commander';
-import { gemmFigure } from '../backends/gemm.js';
 import { registryModulePath } from '../defaults.js';
 import { registryWith } from '../kinds/registry.js';
 import { resultsFileName, type Shard, writeAtomic } from '../results/files.js';
 import { formatSummary, summarize } from '../results/summary.js';
-import { describePlan } from '../run/dry-run.js';
 import { ProgressDisplay } from '../run/progress.js';
 import { appendProvenance, backendDevice, gitCommit, machine } from '../run/provenance.js';
 import { EXIT_FAILED_ROWS, planSpec, pluginOption, type PluginFlags, type SetExit } from './shared.js';
@@ -115,6 +113,10 @@ async function dryRun(specPath: string, flags: RunFlags): Promise<void> {
   // the backend the run would use, and its half-second GEMM rate: the seconds of the estimate
   const name = flags.backend ?? plan.spec.backend ?? (process.env.REGIMES_BACKEND || undefined);
   const { kind } = await activateBackend(registry, name);
+  const [{ gemmFigure }, { describePlan }] = await Promise.all([
+    import('../backends/gemm.js'),
+    import('../run/dry-run.js'),
+  ]);
   const calibration = { backend: kind, gflops: await gemmFigure(0.5) };
   process.stdout.write(describePlan(plan, registry, flags.shard, calibration));
 }

@@ -1,7 +1,6 @@
 /** `regimes schema`: the spec's JSON Schema, with every registered kind's options. */
 import type { Command } from 'commander';
 import { registryWith } from '../kinds/registry.js';
-import { specJsonSchema } from '../kinds/schema.js';
 import { pluginOption, type PluginFlags } from './shared.js';
 
 export function registerSchema(program: Command): void {
@@ -11,6 +10,7 @@ export function registerSchema(program: Command): void {
     .addOption(pluginOption())
     .action(async (flags: PluginFlags) => {
       const registry = await registryWith(flags.plugin);
+      const { specJsonSchema } = await import('../kinds/schema.js');
       process.stdout.write(`${JSON.stringify(specJsonSchema(registry), null, 2)}\n`);
     });
 }

@@ -2,7 +2,6 @@
 import { resolve } from 'node:path';
 import { type Command, InvalidArgumentError } from 'commander';
 import { registryWith } from '../kinds/registry.js';
-import { serve } from '../serve/server.js';
 import { pluginOption, type PluginFlags, warnOnStderr } from './shared.js';
 
 function portArg(value: string): number {
@@ -24,6 +23,7 @@ export function registerServe(program: Command): void {
     .addOption(pluginOption('extra plugins (for their theory curves)'))
     .action(async (dir: string, flags: PluginFlags & { port: number; host: string }) => {
       const registry = await registryWith(flags.plugin);
+      const { serve } = await import('../serve/server.js');
       const serving = await serve({
         dir: resolve(dir),
         host: flags.host,
