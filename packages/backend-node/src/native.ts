@@ -13,6 +13,7 @@ import { loadBlas } from './blas.js';
 import { installCholesky } from './cholesky.js';
 import { installSymmetricEigen } from './symmetric-eigen.js';
 import { patchWasmMatMul } from './transposed-matmul.js';
+import { installReluDual } from './relu-dual.js';
 import { patchWasmReduce } from './wasm-reduce.js';
 import { loadWasm } from './wasm.js';
 import { patchWasmSlice } from './wasm-slice.js';
@@ -48,6 +49,7 @@ export const native = defineBackendKind({
         patchWasmMatMul(blas);
         installSymmetricEigen(blas);
         installCholesky(blas);
+        installReluDual();
       },
     };
   },

@@ -10,6 +10,7 @@ import tf from '@regimes/numerics/tfjs';
 import { installCholesky } from './cholesky.js';
 import { installSymmetricEigen } from './symmetric-eigen.js';
 import { patchWasmMatMul } from './transposed-matmul.js';
+import { installReluDual } from './relu-dual.js';
 import { patchWasmReduce } from './wasm-reduce.js';
 import { patchWasmSlice } from './wasm-slice.js';
 
@@ -57,6 +58,7 @@ export const wasm = defineBackendKind({
         patchWasmMatMul();
         installSymmetricEigen();
         installCholesky();
+        installReluDual();
       },
     };
   },

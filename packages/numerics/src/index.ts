@@ -14,4 +14,5 @@ export * from './host/staircase.js';
 export * from './tensor/blocked.js';
 export * from './tensor/eigen.js';
 export * from './tensor/host-cholesky.js';
+export * from './tensor/relu-dual.js';
 export * from './tensor/rows.js';

@@ -14,7 +14,7 @@
  * quadratic σ = z²: E[u²v²] = qq' + 2ρ², E[σ'σ'] = 4ρ. gelu (z·Φ(z)), softplus and sigmoid have no
  * closed form here: deep kernels take theirs from Hermite coefficients (activations/gaussian-dual.ts).
  */
-import { erf } from '@regimes/numerics';
+import { erf, reluDual } from '@regimes/numerics';
 import tf from '@regimes/numerics/tfjs';
 
 /** E[σ(u)σ(v)] and E[σ'(u)σ'(v)]: ρ a matrix, q_a a column and q_b a row. Inside tidy. */
@@ -60,15 +60,8 @@ export const activationTable = {
         derivative: (Math.PI - theta) / (2 * Math.PI),
       };
     },
-    dual: (rho, qa, qb) => {
-      const scale = tf.sqrt(tf.mul(qa, qb));
-      const cos = tf.clipByValue(tf.div(rho, tf.maximum(scale, 1e-12)), -1, 1);
-      const theta = tf.acos(cos);
-      const sin = tf.sqrt(tf.maximum(tf.sub(1, tf.square(cos)), 0));
-      const value = tf.div(tf.mul(scale, tf.add(sin, tf.mul(tf.sub(Math.PI, theta), cos))), 2 * Math.PI);
-      const derivative = tf.div(tf.sub(Math.PI, theta), 2 * Math.PI);
-      return { value, derivative };
-    },
+    // one pass where the backend has the kernel (wasm, native), else as tfjs ops
+    dual: reluDual,
   },
   tanh: {
     sigma: (z) => tf.tanh(z),
