@@ -52,6 +52,33 @@ describe('Rng', () => {
     expect(Float64Array.from([...v.uniform(5), ...v.uniform(4)])).toEqual(u);
   });
 
+  it('draws the Philox words of each position: a block per 4 words, counter (block, 0, 0), key the seed', () => {
+    const seed = 2 ** 40 + 12345;
+    const key = [seed >>> 0, Math.floor(seed / 2 ** 32)];
+    const word = (p: number) => {
+      const block = Math.floor(p / 4);
+      return philox4x32([block >>> 0, Math.floor(block / 2 ** 32), 0, 0], key)[p % 4]!;
+    };
+    // positions in the first block, across blocks, and past 2^32 blocks (the counter's second word)
+    for (const start of [0, 3, 2 ** 34 + 1, 2 ** 36 - 3]) {
+      const got = Rng.fromSeed(seed).seek(start).uint32(11);
+      expect(Array.from(got)).toEqual(Array.from({ length: 11 }, (_, i) => word(start + i)));
+    }
+    // normals: Box–Muller on the pair (p, p + 1), p even (an odd position moves to the next pair)
+    for (const start of [0, 5, 2 ** 34 + 2]) {
+      const got = Rng.fromSeed(seed).seek(start).normal(7, new Float64Array(7));
+      let p = start + (start % 2);
+      const expected = [];
+      while (expected.length < 7) {
+        const radius = Math.sqrt(-2 * Math.log((word(p) + 0.5) / 2 ** 32));
+        const angle = 2 * Math.PI * ((word(p + 1) + 0.5) / 2 ** 32);
+        expected.push(radius * Math.cos(angle), radius * Math.sin(angle));
+        p += 2;
+      }
+      expect(Array.from(got)).toEqual(expected.slice(0, 7));
+    }
+  });
+
   it('draws standard normals: mean, variance and kurtosis within 5 standard errors (fixed seed)', () => {
     const m = 200_000;
     const x = Rng.fromSeed(3).normal(m, new Float64Array(m));
