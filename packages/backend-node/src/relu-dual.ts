@@ -2,9 +2,10 @@
  * The ReLU dual of numerics (`ReluDualKernel`: the arc-cosine kernels every ReLU NTK and NNGP
  * evaluates entry by entry) in one pass over heap views, for the `wasm` and `native` kinds (both
  * run tfjs's wasm backend). Each entry in float64, rounded once to float32. A 1024×512 matrix took
- * 8.3 ms against 17.5 ms for the 16 tfjs ops (2026-12-03, 2-core EPYC); a C loop in the addon was
- * no faster in float64 (glibc's acos: 14 ms) and only 5.1 ms in float32 (acosf, ~1 ulp), so the
- * kernel stays in JavaScript, the same on both kinds.
+ * 8.3 ms against 17.5 ms for the 16 tfjs ops (2026-12-03, 2-core EPYC). A C loop in the addon
+ * (gcc -O3, glibc) was not faster: 14 ms in float64 (acos), 5–12 ms in float32 (acosf; its speed
+ * depends on where the cosines lie) at an error of 1e-6 against this kernel's 3e-8, so the kernel
+ * stays in JavaScript, the same on both kinds.
  */
 import { ReluDualKernel } from '@regimes/numerics';
 import tf from '@regimes/numerics/tfjs';

@@ -104,6 +104,24 @@ describe.each([
   );
 
   it.skipIf(!present)(
+    'differentiates under tf.grad through the ops: ∂E[relu(u)relu(v)]/∂ρ = E[step(u)step(v)] (Price)',
+    async () => {
+      await kind.create({}).activate();
+      const [m, n] = [12, 7];
+      const x = inputs(m, n);
+      const [gradient, derivative] = tf.tidy(() => {
+        const qa = tf.tensor2d(x.qa, [m, 1]);
+        const qb = tf.tensor2d(x.qb, [1, n]);
+        // away from the clamp |cos θ| = 1, where the ops' gradient is cut
+        const rho = tf.mul(tf.tensor2d(x.rho, [m, n]), 0.6);
+        const g = tf.grad((r: tf.Tensor) => tf.sum(reluDual(r, qa, qb).value))(rho);
+        return [g.dataSync(), reluDual(rho, qa, qb).derivative.dataSync()];
+      });
+      for (let k = 0; k < m * n; k++) expect(gradient[k]).toBeCloseTo(derivative[k]!, 5);
+    },
+  );
+
+  it.skipIf(!present)(
     "takes per-entry variances on either side (the layers' q ↦ E[σ(z)²]), as the ops do",
     async () => {
       await kind.create({}).activate();

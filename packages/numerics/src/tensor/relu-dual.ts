@@ -40,16 +40,26 @@ function kernelShapes(rho: tf.Tensor, qa: tf.Tensor, qb: tf.Tensor): boolean {
   );
 }
 
+/** Whether tfjs is recording operations for gradients. */
+function recordingGradients(): boolean {
+  return (tf.engine() as unknown as { isTapeOn(): boolean }).isTapeOn();
+}
+
 /**
  * E[relu(u)relu(v)] and E[step(u)step(v)]: the backend's single-pass kernel where it has one and
- * the shapes are the kernel's, else `reluDualOps`. Inside tidy.
+ * the shapes are the kernel's, else `reluDualOps` (also under `tf.grad` and kin: the kernel has no
+ * gradient, the ops do). Inside tidy.
  */
 export function reluDual(
   rho: tf.Tensor,
   qa: tf.Tensor,
   qb: tf.Tensor,
 ): { value: tf.Tensor; derivative: tf.Tensor } {
-  if (kernelShapes(rho, qa, qb) && tf.getKernel(ReluDualKernel, tf.getBackend()) !== undefined) {
+  if (
+    kernelShapes(rho, qa, qb) &&
+    tf.getKernel(ReluDualKernel, tf.getBackend()) !== undefined &&
+    !recordingGradients()
+  ) {
     const [value, derivative] = tf.engine().runKernel(ReluDualKernel, { rho, qa, qb }, {}) as unknown as [
       tf.Tensor,
       tf.Tensor,
