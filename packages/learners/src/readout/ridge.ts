@@ -12,7 +12,7 @@
  * host-direct.ts, or fails with what to change where the backend has none.
  */
 import { RegimesError } from '@regimes/core';
-import { symmetricEigenSolver, symmetricProduct } from '@regimes/numerics';
+import { HOST_EIGEN_LIMIT, symmetricEigenSolver, symmetricProduct } from '@regimes/numerics';
 import tf from '@regimes/numerics/tfjs';
 import { takesEigen } from '../cost.js';
 import { exceedsHeap, fitRidgeHost, hostLapackFor } from './host-direct.js';
@@ -44,8 +44,10 @@ function useEigen(options: RidgeOptions, m: number, solves: number): boolean {
     });
   if (requested === 'eigen' && !symmetricEigenSolver(m))
     throw new RegimesError(
-      `ridgeSolver: eigen needs a symmetric eigen-decomposition of the ${m}×${m} system, which the '${tf.getBackend()}' backend lacks`,
-      { hint: "use the native backend (OpenBLAS), or ridgeSolver: 'auto' / 'cholesky'" },
+      `ridgeSolver: eigen needs a symmetric eigen-decomposition of the ${m}×${m} system: the active backend (tfjs '${tf.getBackend()}') has no eigen kernel, and the host solver takes systems up to ${HOST_EIGEN_LIMIT}×${HOST_EIGEN_LIMIT}`,
+      {
+        hint: "use ridgeSolver: 'auto' or 'cholesky', or the native backend built on OpenBLAS (apt-get install libopenblas-dev, then npm run build:native), whose LAPACK has the eigen solver",
+      },
     );
   return takesEigen(requested, m, solves);
 }
