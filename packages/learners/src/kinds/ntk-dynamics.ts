@@ -15,6 +15,7 @@ import { defineLearnerKind, type LearnerFactory, options, type Predictor, z } fr
 import tf from '@regimes/numerics/tfjs';
 import { type DeepKernelSpec, deepKernel, type KernelFunction } from '../kernels.js';
 import { dualPredict } from '../readout/predictors.js';
+import { kernelDiagonal } from '../readout/systems.js';
 import {
   dualCoefficients,
   type InitVariance,
@@ -64,19 +65,6 @@ function kernelsOf(o: NtkDynamicsOptions): { theta: KernelFunction; prior: Kerne
   return { theta: deepKernel(spec, 'ntk'), prior: deepKernel(spec, 'nngp') };
 }
 
-/** K(x, x) per row, in blocks of 256 rows (the diagonals of their blocks). */
-function diagonal(kernel: KernelFunction, x: tf.Tensor2D): tf.Tensor1D {
-  return tf.tidy(() => {
-    const parts: tf.Tensor[] = [];
-    for (let s = 0; s < x.shape[0]; s += 256) {
-      const block = tf.slice(x, [s, 0], [Math.min(256, x.shape[0] - s), -1]);
-      const k = kernel(block, block);
-      parts.push(tf.sum(tf.mul(k, tf.eye(block.shape[0])), 1));
-    }
-    return tf.concat(parts) as tf.Tensor1D;
-  });
-}
-
 export const ntkDynamics: LearnerFactory = defineLearnerKind({
   kind: 'ntk-dynamics',
   description:
@@ -120,7 +108,9 @@ export const ntkDynamics: LearnerFactory = defineLearnerKind({
           if (monitor && random) {
             const kt = o.kernel === 'nngp' || o.train === 'readout' ? kTrain : prior(train.x, train.x);
             const kTest = prior(monitor.test.x, train.x);
-            const priorDiagonal = diagonal(prior, monitor.test.x);
+            const column = kernelDiagonal(prior, monitor.test.x);
+            const priorDiagonal = tf.reshape(column, [-1]) as tf.Tensor1D;
+            column.dispose();
             iv = initVariance(dyn, kt, thetaTest!, kTest, priorDiagonal);
             diagonalM = (await tf
               .tidy(() => tf.sum(tf.mul(iv!.m, tf.eye(iv!.m.shape[0])), 1))

@@ -12,7 +12,14 @@ import { exceedsHeap } from './host-direct.js';
 import { blockedPredict, type FalkonOptions, falkonSolve, NystromProblem } from './iterative.js';
 import type { RidgeOptions } from './options.js';
 import { disposeFit, fitRidge, type RidgeFit } from './ridge.js';
-import { dualSystem, featureKernel, kernelPanels, primalSystem, type RidgeSystem } from './systems.js';
+import {
+  dualSystem,
+  featureKernel,
+  kernelDiagonal,
+  kernelPanels,
+  primalSystem,
+  type RidgeSystem,
+} from './systems.js';
 
 /** One predictor per ridge fit; several become variants (one results row each). */
 export function predictorFromFits(
@@ -155,18 +162,6 @@ export function dualPredict(
       );
     }
     return out as tf.Tensor2D;
-  });
-}
-
-/** diag K(x, x), a block of rows at a time (|x|×1). */
-function kernelDiagonal(kernel: KernelFunction, x: tf.Tensor2D, block = 256): tf.Tensor2D {
-  return tf.tidy(() => {
-    const parts: tf.Tensor[] = [];
-    for (let s = 0; s < x.shape[0]; s += block) {
-      const rows = tf.slice(x, [s, 0], [Math.min(block, x.shape[0] - s), -1]);
-      parts.push(tf.sum(tf.mul(kernel(rows, rows), tf.eye(rows.shape[0])), 1, true));
-    }
-    return tf.concat(parts, 0) as tf.Tensor2D;
   });
 }
 

@@ -61,25 +61,35 @@ export function kernelPanels(x: tf.Tensor2D, kernel: KernelFunction) {
 }
 
 /**
- * mean of diag K(X, X), one block of rows at a time: the diagonal of K(rows, rows), summed on the
- * device and read once. Blocks of 64 evaluate n·64 kernel entries for n diagonal ones (blocks of 512
- * evaluated the whole kernel a second time up to n = 512: 2.8% of the bench's small sweep).
+ * diag K(x, x) (|x|×1), a block of rows at a time: the diagonal of K(rows, rows), each block's
+ * temporaries freed before the next. A block evaluates |x|·block kernel entries for |x| diagonal ones.
  */
-async function meanKernelDiagonal(x: tf.Tensor2D, kernel: KernelFunction, block = 64): Promise<number> {
-  const n = x.shape[0];
-  let total: tf.Tensor = tf.scalar(0);
-  for (let s = 0; s < n; s += block) {
-    const size = Math.min(block, n - s);
-    const next = tf.tidy(() => {
-      const rows = tf.slice(x, [s, 0], [size, -1]);
-      return tf.add(total, tf.sum(tf.mul(kernel(rows, rows), tf.eye(size))));
-    });
-    total.dispose();
-    total = next;
+export function kernelDiagonal(kernel: KernelFunction, x: tf.Tensor2D, block = 256): tf.Tensor2D {
+  const parts: tf.Tensor[] = [];
+  for (let s = 0; s < x.shape[0]; s += block) {
+    const size = Math.min(block, x.shape[0] - s);
+    parts.push(
+      tf.tidy(() => {
+        const rows = tf.slice(x, [s, 0], [size, -1]);
+        return tf.sum(tf.mul(kernel(rows, rows), tf.eye(size)), 1, true);
+      }),
+    );
   }
-  const sum = (await total.data())[0]!;
-  total.dispose();
-  return sum / n;
+  const diagonal = tf.concat(parts, 0) as tf.Tensor2D;
+  tf.dispose(parts);
+  return diagonal;
+}
+
+/**
+ * mean of diag K(X, X), read once. Blocks of 64 (blocks of 512 evaluated the whole kernel a second
+ * time up to n = 512: 2.8% of the bench's small sweep).
+ */
+async function meanKernelDiagonal(x: tf.Tensor2D, kernel: KernelFunction): Promise<number> {
+  const diagonal = kernelDiagonal(kernel, x, 64);
+  const mean = tf.mean(diagonal);
+  const value = (await mean.data())[0]!;
+  tf.dispose([diagonal, mean]);
+  return value;
 }
 
 /** The readout without intercept: the coefficients as they are. */
