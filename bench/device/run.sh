@@ -1,0 +1,68 @@
+#!/usr/bin/env bash
+# On the GPU machine, from the repository's root there, with .device/ beside it (bench/device/pack.sh):
+#
+#   bash .device/run.sh [--quick] [--only 'GEMM|training step'] [--limit SECONDS]
+#
+# Results land under $OUT (else ./device-out): machine.txt, backends.txt, bench-<backend>.txt (each
+# case's line as it finishes, then the table) and bench-<backend>.json.
+#
+# Unpacks Node.js and the packed files into /tmp, installs the Vulkan loader from the packed Debian
+# packages, then runs bench/run.mjs on `webgpu` and on `native` (the CPU default, on all cores) and
+# copies each table and JSON to $OUT. numpy's side is the machine's own python3. Nothing is fetched.
+# Each backend's bench gets at most --limit seconds (default 270), so that one slow backend leaves
+# time for the other inside the device tool's 10 minutes a command.
+set -uo pipefail
+here="$(cd "$(dirname "$0")" && pwd)"
+out="${OUT:-$PWD/device-out}"
+mkdir -p "$out"
+only='GEMM|NTK kernel build|Cholesky + solve|ntk learner fit|training step'
+args=()
+limit=270
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --quick) args+=(--quick) ;;
+    --only) only="$2"; shift ;;
+    --limit) limit="$2"; shift ;;
+    *) echo "run.sh: unknown argument $1 (--quick, --only PATTERN, --limit SECONDS)" >&2; exit 2 ;;
+  esac
+  shift
+done
+
+work=/tmp/regimes-device
+rm -rf "$work" && mkdir -p "$work/repo" "$work/bin"
+unxz() { # xz where the machine has it, else Python's lzma
+  if command -v xz >/dev/null; then xz -dc "$1"; else python3 -c 'import lzma,shutil,sys; shutil.copyfileobj(lzma.open(sys.argv[1]), sys.stdout.buffer)' "$1"; fi
+}
+unxz "$here/node.xz" >"$work/bin/node" && chmod +x "$work/bin/node"
+unxz "$here/files.tar.xz" | tar xf - -C "$work/repo" || { echo 'could not unpack files.tar.xz' >&2; exit 1; }
+unxz "$here/lib.tar.xz" | tar xf - -C "$work" || { echo 'could not unpack lib.tar.xz' >&2; exit 1; }
+if ! ldconfig -p | grep -q libvulkan.so.1; then
+  for f in "$here"/debs/*.deb; do dpkg -x "$f" /; done
+  ldconfig
+fi
+icd=/usr/local/nvidia/share/vulkan/icd.d/nvidia_icd.json
+[ -f "$icd" ] && export VK_DRIVER_FILES="$icd"
+export PATH="$work/bin:$PATH" LD_LIBRARY_PATH="$work/lib:${LD_LIBRARY_PATH:-}"
+
+{
+  date -u
+  node --version
+  nproc
+  nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader 2>&1
+  python3 -c 'import numpy; print("numpy", numpy.__version__)'
+} | tee "$out/machine.txt"
+
+cd "$work/repo" || exit 1
+node packages/cli/bin/regimes.js backends 2>&1 | tee "$out/backends.txt"
+status=0
+for backend in webgpu native; do
+  echo "== bench on $backend" | tee -a "$out/log.txt"
+  if timeout "$limit" node bench/run.mjs --backend "$backend" --no-sweep --only "$only" "${args[@]}" 2>&1 |
+    tee "$out/bench-$backend.txt" | grep -v '^Warning:'; then
+    cp bench-results/bench.json "$out/bench-$backend.json"
+  else
+    echo "bench on $backend failed or passed its $limit s (exit status above); its lines so far are in bench-$backend.txt" | tee -a "$out/log.txt"
+    status=1
+  fi
+done
+exit $status
