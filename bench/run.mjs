@@ -278,6 +278,9 @@ if (only)
     ...cases.filter((c) => only.split('|').some((part) => c.name.includes(part))),
   );
 const ours = {};
+// a case that throws (a backend's limit, a missing kernel) is reported and the others still run;
+// the bench then exits with status 1
+const failures = {};
 for (const c of cases) {
   process.stderr.write(`${c.name} ... `);
   if (c.unavailable) {
@@ -285,9 +288,20 @@ for (const c of cases) {
     process.stderr.write(`skipped: ${c.unavailable}\n`);
     continue;
   }
-  ours[c.name] = await c.run();
-  process.stderr.write(`${ours[c.name].toFixed(3)} s\n`);
+  // a scope per case: what a case that throws had made is freed with it
+  tf.engine().startScope();
+  try {
+    ours[c.name] = await c.run();
+    process.stderr.write(`${ours[c.name].toFixed(3)} s\n`);
+  } catch (error) {
+    ours[c.name] = null;
+    failures[c.name] = error instanceof Error ? error.message : String(error);
+    process.stderr.write(`failed: ${failures[c.name].split('\n')[0]}\n`);
+  } finally {
+    tf.engine().endScope();
+  }
 }
+process.stderr.write(`tensors left after the cases: ${tf.memory().numTensors}\n`);
 
 let numpy = { blas: 'numpy not found', numpy: null, results: {} };
 const py = spawnSync('python3', [join(here, 'numpy_bench.py')], {
@@ -308,6 +322,7 @@ const rows = cases.map((c) => {
   return {
     case: c.name,
     regimes_s: mine,
+    ...(failures[c.name] ? { error: failures[c.name] } : {}),
     ...(c.flops && mine ? { regimes_gflops: c.flops / mine / 1e9 } : {}),
     numpy_s: theirs ?? null,
     // fraction of numpy's speed: 1 = as fast as numpy, 0.5 = twice as slow
@@ -522,7 +537,7 @@ const table = [
   '|---|---:|---:|---:|',
   ...rows.map(
     (r) =>
-      `| ${r.case} | ${r.regimes_s?.toFixed(3) ?? '—'}${r.regimes_gflops ? ` (${r.regimes_gflops.toFixed(1)} GFLOP/s)` : ''} | ${r.numpy_s?.toFixed(3) ?? '—'} | ${r.speed_vs_numpy ? `${r.speed_vs_numpy.toFixed(2)}×` : '—'} |`,
+      `| ${r.case} | ${r.error ? 'failed' : (r.regimes_s?.toFixed(3) ?? '—')}${r.regimes_gflops ? ` (${r.regimes_gflops.toFixed(1)} GFLOP/s)` : ''} | ${r.numpy_s?.toFixed(3) ?? '—'} | ${r.speed_vs_numpy ? `${r.speed_vs_numpy.toFixed(2)}×` : '—'} |`,
   ),
 ].join('\n');
 const sweepTable = [
@@ -539,3 +554,9 @@ writeFileSync(
   join(here, '..', 'bench-results', 'bench.json'),
   `${JSON.stringify({ date: new Date().toISOString(), backend, machine, numpy, rows, sweeps }, null, 2)}\n`,
 );
+if (Object.keys(failures).length) {
+  process.stderr.write(
+    `${Object.keys(failures).length} case(s) failed: ${Object.keys(failures).join('; ')}\n`,
+  );
+  process.exitCode = 1;
+}

