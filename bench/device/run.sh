@@ -4,7 +4,8 @@
 #   bash .device/run.sh [--quick] [--only 'GEMM|training step'] [--limit SECONDS]
 #
 # Results land under $OUT (else ./device-out): machine.txt, backends.txt, bench-<backend>.txt (each
-# case's line as it finishes, then the table) and bench-<backend>.json.
+# case's line as it finishes, then the table), bench-<backend>.json and log.txt: 7 files, within the
+# device tool's 8.
 #
 # Unpacks Node.js and the packed files into /tmp, installs the Vulkan loader from the packed Debian
 # packages, then runs bench/run.mjs on `webgpu` and on `native` (the CPU default, on all cores) and
