@@ -7,7 +7,7 @@
 # case's line as it finishes, then the table), bench-<backend>.json and log.txt: 7 files, within the
 # device tool's 8.
 #
-# Unpacks Node.js and the packed files into /tmp, installs the Vulkan loader from the packed Debian
+# Unpacks Node.js and the packed files into /tmp/regimes-device ($REGIMES_DEVICE_WORK), installs the Vulkan loader from the packed Debian
 # packages, then runs bench/run.mjs on `webgpu` and on `native` (the CPU default, on all cores) and
 # copies each table and JSON to $OUT. numpy's side is the machine's own python3. Nothing is fetched.
 # Each backend's bench gets at most --limit seconds (default 270), so that one slow backend leaves
@@ -29,16 +29,20 @@ while [ $# -gt 0 ]; do
   shift
 done
 
-work=/tmp/regimes-device
+work="${REGIMES_DEVICE_WORK:-/tmp/regimes-device}"
 rm -rf "$work" && mkdir -p "$work/repo" "$work/bin"
 unxz() { # xz where the machine has it, else Python's lzma
   if command -v xz >/dev/null; then xz -dc "$1"; else python3 -c 'import lzma,shutil,sys; shutil.copyfileobj(lzma.open(sys.argv[1]), sys.stdout.buffer)' "$1"; fi
 }
-unxz "$here/node.xz" >"$work/bin/node" && chmod +x "$work/bin/node"
+for part in node.xz files.tar.xz lib.tar.xz; do
+  [ -f "$here/$part" ] || { echo "run.sh: $here/$part is missing: run bash bench/device/pack.sh on the development machine and carry .device" >&2; exit 1; }
+done
+unxz "$here/node.xz" >"$work/bin/node" || { echo 'could not unpack node.xz' >&2; exit 1; }
+chmod +x "$work/bin/node"
 unxz "$here/files.tar.xz" | tar xf - -C "$work/repo" || { echo 'could not unpack files.tar.xz' >&2; exit 1; }
 unxz "$here/lib.tar.xz" | tar xf - -C "$work" || { echo 'could not unpack lib.tar.xz' >&2; exit 1; }
 if ! ldconfig -p | grep -q libvulkan.so.1; then
-  for f in "$here"/debs/*.deb; do dpkg -x "$f" /; done
+  for f in "$here"/debs/*.deb; do if [ -f "$f" ]; then dpkg -x "$f" /; fi; done
   ldconfig
 fi
 icd=/usr/local/nvidia/share/vulkan/icd.d/nvidia_icd.json
