@@ -1,8 +1,9 @@
 // bench/device/: pack.sh and run.sh, which carry the bench to a GPU machine without Node.js or network.
 // Here: both pass shellcheck, and run.sh, given a pack whose `node` is a stub that records its calls,
 // unpacks it, runs `regimes backends` and the bench on webgpu then native with the options it was
-// given, and leaves its result files in $OUT; without a pack, or with an unknown option, it says what
-// to do. pack.sh itself (npm pack of Node.js, strace, apt-get download) is not run in the suite.
+// given, and leaves its result files in $OUT; a backend whose bench fails does not stop the other;
+// without a pack, or with an unknown option, it says what to do. pack.sh itself (npm pack of Node.js,
+// strace, apt-get download) is not run in the suite: it was run by hand, and its pack on llvmpipe.
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -17,12 +18,12 @@ const has = (tool: string) => spawnSync('bash', ['-c', `command -v ${tool}`]).st
 const scratch = mkdtempSync(join(tmpdir(), 'regimes-device-'));
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));
 
-function runSh(pack: string, args: string[], name: string) {
+function runSh(pack: string, args: string[], name: string, env: Record<string, string> = {}) {
   const out = join(scratch, `${name}-out`);
   const r = spawnSync('bash', [join(pack, 'run.sh'), ...args], {
     encoding: 'utf8',
     cwd: scratch,
-    env: { ...process.env, OUT: out, REGIMES_DEVICE_WORK: join(scratch, `${name}-work`) },
+    env: { ...process.env, OUT: out, REGIMES_DEVICE_WORK: join(scratch, `${name}-work`), ...env },
   });
   return { ...r, out };
 }
@@ -46,6 +47,7 @@ function fakePack(name: string): string {
       '  mkdir -p bench-results',
       '  echo "{\\"backend\\": \\"$3\\", \\"lib\\": \\"$LD_LIBRARY_PATH\\"}" >bench-results/bench.json',
       '  echo "| case | regimes (s) |"',
+      '  if [ "$3" = "${STUB_FAIL:-}" ]; then exit 3; fi',
       'fi',
       '',
     ].join('\n'),
@@ -115,5 +117,26 @@ describe('bench/device scripts', () => {
     expect(readFileSync(join(r.out, 'machine.txt'), 'utf8')).toContain('v20.0.0-stub');
     // within the device tool's 8 files
     expect(readdirSync(r.out).filter((f) => f !== 'calls.log').length).toBeLessThanOrEqual(7);
+  });
+
+  it('run.sh goes on to native when webgpu fails, keeps its JSON and exits 1 saying why', (ctx) => {
+    if (!has('xz') || !has('timeout')) ctx.skip('xz or timeout is not installed');
+    const pack = fakePack('failing');
+    const r = runSh(pack, [], 'failing', { STUB_FAIL: 'webgpu' });
+    expect(r.status).toBe(1);
+    const calls = readFileSync(join(r.out, 'calls.log'), 'utf8').trim().split('\n');
+    expect(calls.slice(2)).toEqual([
+      'bench/run.mjs --backend webgpu --no-sweep --only GEMM|NTK kernel build|Cholesky + solve|ntk learner fit|training step',
+      'bench/run.mjs --backend native --no-sweep --only GEMM|NTK kernel build|Cholesky + solve|ntk learner fit|training step',
+    ]);
+    expect(readFileSync(join(r.out, 'log.txt'), 'utf8')).toContain(
+      'bench on webgpu exited with status 3; its lines so far are in bench-webgpu.txt',
+    );
+    expect(JSON.parse(readFileSync(join(r.out, 'bench-webgpu.json'), 'utf8'))).toMatchObject({
+      backend: 'webgpu',
+    });
+    expect(JSON.parse(readFileSync(join(r.out, 'bench-native.json'), 'utf8'))).toMatchObject({
+      backend: 'native',
+    });
   });
 });

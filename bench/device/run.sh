@@ -62,11 +62,15 @@ node packages/cli/bin/regimes.js backends 2>&1 | tee "$out/backends.txt"
 status=0
 for backend in webgpu native; do
   echo "== bench on $backend" | tee -a "$out/log.txt"
-  if timeout "$limit" node bench/run.mjs --backend "$backend" --no-sweep --only "$only" "${args[@]}" 2>&1 |
-    tee "$out/bench-$backend.txt" | grep -v '^Warning:'; then
-    cp bench-results/bench.json "$out/bench-$backend.json"
-  else
-    echo "bench on $backend failed or passed its $limit s (exit status above); its lines so far are in bench-$backend.txt" | tee -a "$out/log.txt"
+  rm -f bench-results/bench.json
+  timeout "$limit" node bench/run.mjs --backend "$backend" --no-sweep --only "$only" "${args[@]}" 2>&1 |
+    tee "$out/bench-$backend.txt" | grep -v '^Warning:'
+  rc=${PIPESTATUS[0]}
+  # the JSON is written when the cases are done, also when some failed (their errors are in it)
+  [ -f bench-results/bench.json ] && cp bench-results/bench.json "$out/bench-$backend.json"
+  if [ "$rc" -ne 0 ]; then
+    if [ "$rc" -eq 124 ]; then why="passed its $limit s"; else why="exited with status $rc"; fi
+    echo "bench on $backend $why; its lines so far are in bench-$backend.txt" | tee -a "$out/log.txt"
     status=1
   fi
 done
