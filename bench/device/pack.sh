@@ -88,7 +88,8 @@ ldd packages/backend-node/native/build/Release/regimes_blas.node |
 tar cf - -C "$work" lib | xz -T0 >"$out/lib.tar.xz"
 
 # 4. Vulkan's loader and GL's (the device's driver brings the ICD, not the loader)
-(cd "$out/debs" && apt-get download libvulkan1 libegl1 libglvnd0 libopengl0 libgl1 libglx0 >/dev/null)
+(cd "$out/debs" && apt-get download libvulkan1 libegl1 libglvnd0 libopengl0 libgl1 libglx0 >/dev/null) ||
+  { echo 'apt-get download of the Vulkan and GL loaders failed: run apt-get update, then pack.sh again' >&2; exit 1; }
 
 cp bench/device/run.sh "$out/run.sh"
 du -sh "$out"
