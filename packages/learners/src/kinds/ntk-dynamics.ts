@@ -108,9 +108,9 @@ export const ntkDynamics: LearnerFactory = defineLearnerKind({
           if (monitor && random) {
             const kt = o.kernel === 'nngp' || o.train === 'readout' ? kTrain : prior(train.x, train.x);
             const kTest = prior(monitor.test.x, train.x);
-            const column = kernelDiagonal(prior, monitor.test.x);
-            const priorDiagonal = tf.reshape(column, [-1]) as tf.Tensor1D;
-            column.dispose();
+            const priorDiagonal = tf.tidy(
+              () => tf.reshape(kernelDiagonal(prior, monitor.test.x), [-1]) as tf.Tensor1D,
+            );
             iv = initVariance(dyn, kt, thetaTest!, kTest, priorDiagonal);
             diagonalM = (await tf
               .tidy(() => tf.sum(tf.mul(iv!.m, tf.eye(iv!.m.shape[0])), 1))
