@@ -105,6 +105,14 @@ describe('the module graph', () => {
       .map((f) => relative(packagesDir, f));
     expect(offenders).toEqual([]);
   });
+
+  it('no source reads a tensor synchronously: tfjs-webgpu cannot under Node (docs/backends.md)', () => {
+    const offenders = packages
+      .flatMap((pkg) => sources(join(packagesDir, pkg, 'src')))
+      .filter((f) => /\.(dataSync|arraySync|bufferSync)\(/.test(readFileSync(f, 'utf8')))
+      .map((f) => relative(packagesDir, f));
+    expect(offenders).toEqual([]);
+  });
 });
 
 describe('docs/architecture.md', () => {

@@ -10,8 +10,10 @@
  * with the closed-form expectations each activation carries (activations/table.ts).
  */
 import tf from '@regimes/numerics/tfjs';
+import { hermiteValues } from '@regimes/numerics';
 import {
   type ActivationSpec,
+  activation,
   activationTable,
   type Dual,
   type DualActivation,
@@ -25,6 +27,7 @@ import {
 } from './activations/index.js';
 import {
   type HostActivation,
+  hermiteRule,
   MEHLER_TOP,
   mehlerCoefficients,
   scaledHermite,
@@ -87,6 +90,10 @@ function shifted(p: ReturnType<typeof scaledProducts>, s: number) {
 /** An activation for the deep kernels: σ, σ' on the host, and the closed-form dual where there is one. */
 export interface KernelActivation extends HostActivation {
   readonly name: string;
+  /** σ on tensors (the device Mehler path's quadrature). Inside tidy. */
+  sigma(z: tf.Tensor): tf.Tensor;
+  /** c_k of σ = Σ_k c_k h_k where the series is finite: μ_k(q) = 0 beyond its degree, at every q. */
+  readonly hermite?: readonly number[];
   readonly dual?: Dual;
   readonly scalarDual?: (qa: number, qb: number, rho: number) => { value: number; derivative: number };
 }
@@ -95,9 +102,11 @@ export interface KernelActivation extends HostActivation {
 export function kernelActivation(spec: ActivationSpec): KernelActivation {
   if (typeof spec === 'string') {
     const entry: {
+      sigma(z: tf.Tensor): tf.Tensor;
       scalar(z: number): number;
       slope(z: number): number;
       kinks?: readonly number[];
+      hermite?: readonly number[];
       dual?: Dual;
       scalarDual?: KernelActivation['scalarDual'];
     } = activationTable[spec];
@@ -108,6 +117,8 @@ export function kernelActivation(spec: ActivationSpec): KernelActivation {
   const slope = c.slice(1).map((ck, k) => ck * Math.sqrt(k + 1));
   return {
     name: 'he' in spec ? `he${spec.he}` : `hermite[${c.join(',')}]`,
+    sigma: activation(spec).sigma,
+    hermite: c,
     scalar: hermiteScalar(c),
     slope: slope.length ? hermiteScalar(slope) : () => 0,
   };
@@ -154,8 +165,10 @@ function standardScales(spec: DeepKernelSpec, d: number) {
  *   Θ¹ = Σ¹,  Θ^{ℓ+1} = Σ^{ℓ+1} + Θ^ℓ Σ̇^{ℓ+1},
  * (u, v) ~ N(0, [[Σ^ℓ(x,x), Σ^ℓ(x,x')], [·, Σ^ℓ(x',x')]]), no bias at the readout (ℓ + 1 = L + 1).
  * The expectations are the table's closed forms where σ has one (relu, erf, quadratic), else the
- * Mehler series of gaussian-dual.ts; the variances Σ^ℓ(x,x) go through the layers in float64 on
- * the host. With L = 1, σ_w² = 1 it is `ntkKernel` op for op (and its `readout` part for `nngp`).
+ * Mehler series of gaussian-dual.ts: on the sphere, where every point has one variance Σ^ℓ(x,x),
+ * known on the host, with float64 coefficients; elsewhere with coefficients computed on the device
+ * (deviceMehler), so no kernel reads a tensor back. With L = 1, σ_w² = 1 it is `ntkKernel` op for op
+ * (and its `readout` part for `nngp`).
  *
  * Standard parametrization (`parametrization: standard`, docs/kernels.md): the same forward pass
  * with W ~ N(0, σ_w²/fan-in) and b ~ N(0, σ_b²) trained as they are, so a weight's gradient is not
@@ -175,6 +188,9 @@ export function deepKernel(spec: DeepKernelSpec, output: 'ntk' | 'nngp'): Kernel
   const diagonal = (q: number) => w * secondMoment(act, q) + s;
   const cache: CoefficientCache = new Map();
   const standard = spec.parametrization === 'standard';
+  // on the sphere every point's first-layer variance is σ_w²·1 + σ_b², as the tensors hold it (float32)
+  const sphereVariance = Math.fround(s === 0 ? Math.fround(w) : Math.fround(w) + Math.fround(s));
+  let device: DeviceMehler | undefined;
   return (a, b) =>
     tf.tidy(() => {
       const scales = standard && output === 'ntk' ? standardScales(spec, a.shape[1]) : undefined;
@@ -188,33 +204,39 @@ export function deepKernel(spec: DeepKernelSpec, output: 'ntk' | 'nngp'): Kernel
       const c = affine(rho, s);
       qa = affine(qa, s);
       qb = affine(qb, s);
-      // The per-point variances of the next layer, q ↦ σ_w²E[σ(z)²] + σ_b² with z ~ N(0, q): with a
-      // closed-form dual on the device (its value at ρ = qa = qb = q), with no read; the Mehler series
-      // needs them on the host (its coefficients depend on q), so there they go through the layers on
-      // the host (float32, as the tensors hold them): read from the device once, and never read back.
-      let host: { a: Float32Array; b: Float32Array } | undefined;
-      const nextVariance = (q: tf.Tensor) => affine(act.dual!(q, q, q).value, s);
+      // Activations with no closed-form dual take the Mehler series, whose coefficients μ_k(q) depend on
+      // each point's variance q (docs/kernels.md, "The Mehler series on the host and on the device"):
+      // on the sphere every point has the same q, one number known here, so they come from the host
+      // (float64, negligible degrees skipped) and the variances go through the layers there; elsewhere
+      // they are computed on the device, with no read back (deviceMehler).
+      const onHost = !act.dual && spec.sphere;
+      if (!act.dual && !onHost) device ??= deviceMehler(act);
+      let host = onHost
+        ? {
+            a: new Float32Array(a.shape[0]).fill(sphereVariance),
+            b: new Float32Array(b.shape[0]).fill(sphereVariance),
+          }
+        : undefined;
+      const nextVariance = (q: tf.Tensor) =>
+        affine(act.dual ? act.dual(q, q, q).value : device!.secondMoment(q), s);
       // one layer at a time, keeping only what the next needs (an n×m kernel's temporaries add up)
       const theta0 = scales ? tf.add(tf.mul(rho, scales.input), scales.bias) : c;
       let state = { c, theta: theta0, first: theta0, qa, qb };
       for (let l = 1; l <= spec.layers; l++) {
         const last = l === spec.layers;
         const previous = state;
-        if (!host && !act.dual)
-          host = {
-            a: Float32Array.from(previous.qa.dataSync()),
-            b: Float32Array.from(previous.qb.dataSync()),
-          };
         const current = host;
         const following =
-          last || act.dual
+          last || !current
             ? undefined
             : { a: Float32Array.from(current!.a, diagonal), b: Float32Array.from(current!.b, diagonal) };
         state = tf.tidy(() => {
           const { c, theta, first, qa, qb } = previous;
           const { value, derivative } = act.dual
             ? act.dual(c, qa, qb)
-            : mehlerExpectations(act, c, qa, qb, current!, cache);
+            : current
+              ? mehlerExpectations(act, c, qa, qb, current, cache)
+              : device!.expectations(c, qa, qb);
           const covariance = affine(value, last ? 0 : s);
           const slope = w === 1 ? derivative : tf.mul(derivative, w);
           const firstNext = tf.mul(slope, first);
@@ -239,6 +261,104 @@ export function deepKernel(spec: DeepKernelSpec, output: 'ntk' | 'nngp'): Kernel
         return (scales && w !== 1 ? tf.div(nngpKernel, w) : nngpKernel) as tf.Tensor2D;
       return (spec.train === 'first' ? first : theta) as tf.Tensor2D;
     });
+}
+
+/** The device Mehler path of one activation: its expectations and the next layer's variance. */
+interface DeviceMehler {
+  /** E[σ(u)σ(v)], E[σ'(u)σ'(v)] for covariances c (n×m) and variances qa (n×1), qb (1×m). Inside tidy. */
+  expectations(c: tf.Tensor, qa: tf.Tensor, qb: tf.Tensor): { value: tf.Tensor; derivative: tf.Tensor };
+  /** E[σ(√q z)²] for each variance of q (a column or a row, the same shape back). Inside tidy. */
+  secondMoment(q: tf.Tensor): tf.Tensor;
+}
+
+/**
+ * The Mehler series with its coefficients computed on the device: μ_k(q_i) = Σ_m W_m σ(√q_i z_m) h_k(z_m)
+ * by the host path's 160-node Gauss–Hermite rule (gaussian-dual.ts), as one product of σ at the
+ * nodes (p×160) with the table W_m h_k(z_m) (160×(top + 2), float64 rounded to float32), and
+ * μ'_k(q) = √((k+1)/q) μ_{k+1}(q). The host skips degrees by the coefficients' size at the points'
+ * own variances, which the device cannot tell it without a read: here every degree up to 80 (up to
+ * σ's degree for a polynomial σ) is summed, and only the parity, which σ fixes at every variance (read
+ * off μ_k(1)), halves the sum. float32 coefficients: the terms the host would skip come out as
+ * rounding noise of ~1e-7, whose products add ~1e-14. Measured accuracy and cost: docs/kernels.md.
+ */
+function deviceMehler(act: KernelActivation): DeviceMehler {
+  if (act.kinks?.length)
+    throw new Error(
+      `the Mehler series off the sphere needs a smooth σ (${act.name} has kinks): give it a closed-form dual in activations/table.ts, or use sphere: true`,
+    );
+  const top = act.hermite ? Math.min(MEHLER_TOP, act.hermite.length - 1) : MEHLER_TOP;
+  const { nodes, weights } = hermiteRule();
+  const count = nodes.length;
+  const width = top + 2;
+  const table = new Float32Array(count * width);
+  for (let m = 0; m < count; m++) {
+    const h = hermiteValues(nodes[m]!, top + 1);
+    for (let k = 0; k < width; k++) table[m * width + k] = weights[m]! * h[k]!;
+  }
+  const nodeRow = Float32Array.from(nodes);
+  const weightColumn = Float32Array.from(weights);
+  const slopeScale = Float32Array.from({ length: top + 1 }, (_, k) => Math.sqrt(k + 1));
+  // σ's parity (odd: μ_k = 0 for even k at every variance, and the reverse), from μ_k(1) on the host
+  const unit = mehlerCoefficients(act, 1, top);
+  const parityOf = (mu: ArrayLike<number>) => {
+    const size = Array.from(mu, (x) => x * x);
+    const scale = size.reduce((sum, x) => sum + x, 0);
+    return [0, 1].find((p) => size.every((x, k) => k % 2 === p || x <= 1e-12 * scale));
+  };
+  const parity = { value: parityOf(unit.value), derivative: parityOf(unit.derivative) };
+  // σ at the nodes scaled by √q (p×160), q a column
+  const atNodes = (column: tf.Tensor) => act.sigma(tf.mul(tf.sqrt(column), tf.tensor2d(nodeRow, [1, count])));
+  const coefficients = (column: tf.Tensor) => {
+    const mu = tf.matMul(atNodes(column) as tf.Tensor2D, tf.tensor2d(table, [count, width]));
+    const value = tf.slice(mu, [0, 0], [-1, top + 1]);
+    const derivative = tf.div(
+      tf.mul(tf.slice(mu, [0, 1], [-1, top + 1]), tf.tensor2d(slopeScale, [1, top + 1])),
+      tf.sqrt(column),
+    );
+    return { value, derivative };
+  };
+  return {
+    secondMoment: (q) =>
+      tf.reshape(
+        tf.matMul(
+          tf.square(atNodes(tf.reshape(q, [-1, 1]))) as tf.Tensor2D,
+          tf.tensor2d(weightColumn, [count, 1]),
+        ),
+        q.shape,
+      ),
+    expectations(c, qa, qb) {
+      const left = coefficients(qa);
+      const right = coefficients(tf.reshape(qb, [-1, 1]));
+      const t = tf.clipByValue(tf.div(c, tf.sqrt(tf.mul(qa, qb))), -1, 1);
+      const series = (part: 'value' | 'derivative') =>
+        hornerSeries(left[part], tf.transpose(right[part]), t, top, parity[part]);
+      return { value: series('value'), derivative: series('derivative') };
+    },
+  };
+}
+
+/**
+ * Σ_k a_k(i) b_k(j) t_ij^k for k ≤ top (a: p×(top+1), bᵀ: (top+1)×r), by Horner in t, or in t² times
+ * t^parity when only degrees of one parity are present; each step's temporaries freed before the
+ * next (each is p×r). Inside tidy.
+ */
+function hornerSeries(a: tf.Tensor, bT: tf.Tensor, t: tf.Tensor, top: number, parity: number | undefined) {
+  const step = parity === undefined ? 1 : 2;
+  const variable = step === 2 ? tf.square(t) : t;
+  let k = parity === undefined || top % 2 === parity ? top : top - 1;
+  let out: tf.Tensor = tf.tidy(() => tf.mul(tf.slice(a, [0, k], [-1, 1]), tf.slice(bT, [k, 0], [1, -1])));
+  for (k -= step; k >= (parity ?? 0); k -= step) {
+    const previous = out;
+    const degree = k;
+    out = tf.tidy(() =>
+      tf.add(
+        tf.mul(previous, variable),
+        tf.mul(tf.slice(a, [0, degree], [-1, 1]), tf.slice(bT, [degree, 0], [1, -1])),
+      ),
+    );
+    previous.dispose();
+  }
+  return parity === 1 ? tf.mul(out, t) : out;
 }
 
 /**

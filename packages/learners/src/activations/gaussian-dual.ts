@@ -105,7 +105,7 @@ let rule: { nodes: Float64Array; weights: Float64Array } | undefined;
  * 1/Σ_k h_k(z_i)², accurate relative to themselves in the tails where the eigenvectors' are not
  * (the weights far out are ~1e-60; their absolute error 1e-17 times h_48(z) ~ 1e29 would swamp μ_k).
  */
-function hermiteRule(): { nodes: Float64Array; weights: Float64Array } {
+export function hermiteRule(): { nodes: Float64Array; weights: Float64Array } {
   if (rule) return rule;
   const { nodes } = gaussHermite(HERMITE_NODES);
   const weights = Float64Array.from(nodes, (z) => {

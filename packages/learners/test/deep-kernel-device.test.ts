@@ -1,0 +1,181 @@
+/**
+ * The deep kernels' Mehler series off the sphere, its coefficients computed on the device (kernels.ts
+ * `deviceMehler`): against the float64 2-D quadrature and the float64 layer recursion on the host,
+ * with no synchronous read and no tensor left (nor on the sphere, where they come from the host), and
+ * on webgpu, where a read cannot be done under Node.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import { webgpu } from '@regimes/backend-webgpu';
+import { Rng } from '@regimes/core';
+import { makeFitContext } from '@regimes/core/testing';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { mehlerDual, quadratureDual, secondMoment } from '../src/activations/gaussian-dual.js';
+import { activationTable } from '../src/activations/table.js';
+import { type DeepKernelSpec, deepKernel, kernelActivation, neuralTangentKernel } from '../src/index.js';
+import { d, spec, X } from './fixtures/deep-kernel.js';
+
+function gram(s: DeepKernelSpec, output: 'ntk' | 'nngp', rows: number[][] = X): number[][] {
+  return tf.tidy(() => {
+    const x = tf.tensor2d(rows);
+    return deepKernel(s, output)(x, x).arraySync();
+  });
+}
+
+/**
+ * One entry of the deep kernel (NTK parametrization) by its layer recursion in float64 on the host:
+ * the Mehler series with float64 coefficients (equal to the 2-D quadrature to 2e-7, deep-kernel.test.ts)
+ * and the next variances by the host quadrature of E[σ²].
+ */
+function hostEntry(s: DeepKernelSpec, output: 'ntk' | 'nngp', u: number[], v: number[]): number {
+  const act = kernelActivation(s.activation);
+  const w = s.weightVariance;
+  const b = s.biasVariance;
+  const dot = (p: number[], r: number[]) => p.reduce((sum, x, m) => sum + x * r[m]!, 0) / p.length;
+  let [qa, qb, c] = [w * dot(u, u) + b, w * dot(v, v) + b, w * dot(u, v) + b];
+  let [theta, first] = [c, c];
+  for (let l = 1; l <= s.layers; l++) {
+    const last = l === s.layers;
+    const e = mehlerDual(act, qa, qb, c);
+    const covariance = w * e.value + (last ? 0 : b);
+    const slope = w * e.derivative;
+    first = slope * first;
+    if (s.train === 'both') theta = covariance + (l === 1 ? first : slope * theta);
+    c = covariance;
+    [qa, qb] = [w * secondMoment(act, qa) + b, w * secondMoment(act, qb) + b];
+  }
+  return output === 'nngp' || s.train === 'readout' ? c : s.train === 'first' ? first : theta;
+}
+
+/** Points of varied norms (‖x‖²/d from ~0.2 to ~4), drawn once by tfjs's seeded normal. */
+const varied = tf.tidy(() => {
+  const z = tf.randomNormal([12, 5], 0, 1, 'float32', 11);
+  const scale = tf.reshape(tf.linspace(0.4, 2, 12), [12, 1]);
+  return tf.mul(z, scale).arraySync() as number[][];
+});
+
+describe('deep kernels: the Mehler series computed on the device', () => {
+  let reads = 0;
+  let spy: ReturnType<typeof vi.spyOn> | undefined;
+  beforeEach(() => {
+    reads = 0;
+    const backend = tf.backend();
+    const readSync = backend.readSync.bind(backend);
+    spy = vi.spyOn(backend, 'readSync').mockImplementation((id) => {
+      reads++;
+      return readSync(id);
+    });
+  });
+  afterEach(() => spy?.mockRestore());
+
+  it('equals the float64 2-D quadrature (tanh, gelu, softplus, sigmoid; L = 1, unequal variances) to 5e-7', () => {
+    for (const activation of ['tanh', 'gelu', 'softplus', 'sigmoid'] as const) {
+      const k = gram(spec({ activation, weightVariance: 1.3, biasVariance: 0.2 }), 'ntk');
+      for (const [i, j] of [
+        [0, 0],
+        [0, 1],
+        [2, 3],
+        [1, 3],
+      ] as const) {
+        const dot = X[i]!.reduce((s, v, m) => s + v * X[j]![m]!, 0) / d;
+        const qi = X[i]!.reduce((s, v) => s + v * v, 0) / d;
+        const qj = X[j]!.reduce((s, v) => s + v * v, 0) / d;
+        const c = 1.3 * dot + 0.2;
+        const e = quadratureDual(activationTable[activation], 1.3 * qi + 0.2, 1.3 * qj + 0.2, c);
+        const expected = 1.3 * e.value + c * 1.3 * e.derivative;
+        expect(Math.abs(k[i]![j]! - expected)).toBeLessThan(5e-7 * Math.max(1, Math.abs(expected)));
+      }
+    }
+  });
+
+  it('equals the float64 layer recursion on the host (L = 1–3; NTK every layer / first / readout; NNGP; Hermite σ) to 2e-6 of the largest entry', () => {
+    const cases: DeepKernelSpec[] = [
+      spec({ activation: 'tanh', layers: 3, weightVariance: 1.5, biasVariance: 0.05 }),
+      spec({ activation: 'gelu', layers: 2, weightVariance: 2, biasVariance: 0.1, train: 'first' }),
+      spec({ activation: 'softplus', layers: 2, train: 'readout' }),
+      spec({ activation: 'sigmoid', layers: 3, weightVariance: 3, biasVariance: 0.5 }),
+      spec({ activation: { hermite: [0.3, 1, 0.5, 0.2] }, layers: 2, biasVariance: 0.1 }),
+      spec({ activation: { he: 3 }, layers: 2 }),
+    ];
+    const rows = varied.slice(0, 6);
+    for (const s of cases)
+      for (const output of ['ntk', 'nngp'] as const) {
+        const k = gram(s, output, rows);
+        const expected = rows.map((u) => rows.map((v) => hostEntry(s, output, u, v)));
+        const scale = Math.max(...expected.flat().map(Math.abs));
+        const gap = Math.max(...expected.flat().map((e, i) => Math.abs(e - k.flat()[i]!)));
+        expect(gap, `${JSON.stringify(s.activation)} L=${s.layers} ${output}`).toBeLessThan(2e-6 * scale);
+      }
+  });
+
+  it('reads nothing back from the device, on the sphere or off it, and leaves no tensor', () => {
+    const x = tf.tensor2d(varied);
+    const y = tf.tensor2d(X.map((r) => r.slice(0, 5)));
+    const s = spec({ activation: 'tanh', layers: 3, weightVariance: 1.5, biasVariance: 0.05 });
+    const count = (f: () => tf.Tensor) => {
+      const before = tf.memory().numTensors;
+      reads = 0;
+      const k = f();
+      const made = reads;
+      k.dispose();
+      expect(tf.memory().numTensors).toBe(before);
+      return made;
+    };
+    expect(count(() => deepKernel(s, 'ntk')(x, y))).toBe(0);
+    expect(count(() => deepKernel({ ...s, sphere: true }, 'ntk')(x, y))).toBe(0);
+    expect(count(() => deepKernel({ ...s, activation: { he: 3 } }, 'nngp')(x, y))).toBe(0);
+    tf.dispose([x, y]);
+  });
+});
+
+// Where a WebGPU adapter exists (Dawn through the optional `webgpu` package; a software one counts):
+// the kernels and a fit with an activation that has no closed-form dual, which before the device path
+// stopped at the first kernel with "OffscreenCanvas is not defined" (tfjs-webgpu's synchronous read
+// under Node). Elsewhere skipped with the probe's reason.
+describe('deep kernels with no closed-form dual on webgpu', () => {
+  it('gives the cpu backend’s kernel (tanh, gelu; L = 3; 1e-5 of the largest entry) and fits an ntk learner', async (ctx) => {
+    const backend = webgpu.create({});
+    const availability = await backend.probe();
+    if (!availability.available) return ctx.skip(`webgpu unavailable: ${availability.reason}`);
+    const cases = [
+      spec({ activation: 'tanh', layers: 3, weightVariance: 1.5, biasVariance: 0.05 }),
+      spec({ activation: 'gelu', layers: 3, weightVariance: 2, biasVariance: 0.1, train: 'first' }),
+    ];
+    const onCpu = cases.map((s) => gram(s, 'ntk', varied));
+    const previous = tf.getBackend();
+    await backend.activate();
+    try {
+      for (const [c, s] of cases.entries()) {
+        const x = tf.tensor2d(varied);
+        const k = deepKernel(s, 'ntk')(x, x);
+        const got = (await k.array()) as number[][];
+        tf.dispose([x, k]);
+        const scale = Math.max(...onCpu[c]!.flat().map(Math.abs));
+        const gap = Math.max(...onCpu[c]!.flat().map((v, i) => Math.abs(v - got.flat()[i]!)));
+        expect(gap).toBeLessThan(1e-5 * scale);
+      }
+      const learner = neuralTangentKernel.create(
+        neuralTangentKernel.options.parse({ activation: 'tanh', layers: 2, ridge: 1e-3 }),
+      );
+      const x = tf.tensor2d(varied);
+      const y = tf.tensor2d(varied.map((r) => [Math.tanh(r[0]!) + r[1]! * r[2]!]));
+      const predictor = await learner.fit({ x, y }, makeFitContext(Rng.fromSeed(0)));
+      const fitted = predictor.predict(x);
+      const gotFit = (await fitted.data()) as Float32Array;
+      tf.dispose([x, y, fitted]);
+      predictor.dispose();
+      // the same fit on the cpu backend, to float32 tolerances
+      await tf.setBackend(previous);
+      const xc = tf.tensor2d(varied);
+      const yc = tf.tensor2d(varied.map((r) => [Math.tanh(r[0]!) + r[1]! * r[2]!]));
+      const reference = await learner.fit({ x: xc, y: yc }, makeFitContext(Rng.fromSeed(0)));
+      const expected = reference.predict(xc);
+      const want = (await expected.data()) as Float32Array;
+      tf.dispose([xc, yc, expected]);
+      reference.dispose();
+      const size = Math.max(...Array.from(want, Math.abs));
+      want.forEach((v, i) => expect(Math.abs(v - gotFit[i]!)).toBeLessThan(1e-4 * size));
+    } finally {
+      await tf.setBackend(previous);
+    }
+  });
+});
