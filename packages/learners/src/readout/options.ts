@@ -16,7 +16,9 @@ export const ridgeOptions = {
     .array(z.number().positive())
     .min(2)
     .default(decades(-8, 1))
-    .describe('candidate λ for gcv / loo (default 1e-8 … 10 by decades)'),
+    .describe(
+      'candidate λ for gcv / loo (default 1e-8 … 10 by decades); those below 1e-5·(m/n)·mean diag M, whose score float32 cannot resolve, are skipped',
+    ),
   ridgeSolver: z
     .enum(['auto', 'eigen', 'cholesky', 'cg'])
     .default('auto')

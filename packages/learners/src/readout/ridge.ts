@@ -35,6 +35,22 @@ function lambdasOf(options: RidgeOptions): { select: Selection; lambdas: number[
   return { select, lambdas };
 }
 
+/**
+ * gcv / loo rank a λ only where float32 resolves its score: shift nλ at least 1e-5 of tr(M) (λ at least
+ * 1e-5·(m/n)·mean diag M). Below it the float32 factorization's condition number tr(M)/nλ reaches ~10⁶
+ * and df = n − nλ·tr(A⁻¹) comes out wrong in the digits GCV divides by: against float64 numpy on 17
+ * relu NTK systems (n = 256 … 2048, docs/learners.md) the score was off by at most 0.17% at 1.7e-5 of
+ * the trace, 0.3–19% at 1.7e-6, 11% to 2400-fold at 1.7e-7 (df above n), and GCV picked λ ≤ 1e-7
+ * on every noisy system at n ≤ 1024, with risk 6–21% above float64 GCV's choice.
+ */
+export const SELECTION_RESOLUTION = 1e-5;
+
+/** The smallest λ that gcv / loo may pick for this system (0 for an all-zero M). */
+export function selectionFloor(system: Pick<RidgeSystem, 'm' | 'n' | 'meanDiagonal'>): number {
+  const trace = system.m * system.meanDiagonal;
+  return trace > 0 ? (SELECTION_RESOLUTION * trace) / system.n : 0;
+}
+
 /** Whether the eigen path serves this system (`ridgeSolver: eigen` where it is missing: an error). */
 function useEigen(options: RidgeOptions, m: number, solves: number): boolean {
   const requested = options.ridgeSolver ?? 'auto';
@@ -155,13 +171,22 @@ export async function fitRidge(
   signal: AbortSignal,
   block = 256,
 ): Promise<RidgeFit[]> {
-  const { select, lambdas } = lambdasOf(options);
+  const { select, lambdas: requested } = lambdasOf(options);
   if (!system.matrix && exceedsHeap(system.m)) {
-    if (options.ridgeSolver === 'cg') useEigen(options, system.m, lambdas.length); // its error
+    if (options.ridgeSolver === 'cg') useEigen(options, system.m, requested.length); // its error
     const lapack = hostLapackFor(system.m, options.ridgeSolver ?? 'auto', select);
     signal.throwIfAborted();
-    return fitRidgeHost(system, lambdas, lapack, signal, block);
+    return fitRidgeHost(system, requested, lapack, signal, block);
   }
+  // gcv / loo: only the λ whose score float32 resolves (a relative margin keeps a grid value that
+  // sits on the floor on the same side of it on every backend)
+  const floor = select ? selectionFloor(system) : 0;
+  const lambdas = select ? requested.filter((lambda) => lambda >= floor * (1 - 1e-3)) : requested;
+  if (lambdas.length === 0)
+    throw new RegimesError(
+      `ridge: ${select} cannot rank any λ of ridgeGrid (${requested.join(', ')}): all lie below ${floor.toPrecision(3)}, where float32 resolves neither the degrees of freedom nor the leverages of this system (1e-5 of its trace)`,
+      { hint: 'add larger values to ridgeGrid, or give ridge a number or a list (fitted as asked)' },
+    );
   const eigen = useEigen(options, system.m, lambdas.length);
   const fits: RidgeFit[] = [];
   let best: { score: number; fit: RidgeFit } | undefined;
@@ -201,6 +226,7 @@ export async function fitRidge(
   }
   if (best) {
     best.fit.diagnostics.lambda = best.fit.lambda;
+    best.fit.diagnostics['lambda-floor'] = floor;
     fits.push(best.fit);
   }
   return fits;

@@ -1,0 +1,57 @@
+"""GCV over a λ grid for kernel ridge with an unpenalised intercept, in float64 (numpy).
+
+The kernel is the infinite-width NTK of a fully connected relu net with L hidden layers (NTK
+parametrization, σ_w² = 1, no biases): Σ¹ = ρ = ⟨x, x'⟩/d, q = ‖x‖²/d, per layer the arc-cosine
+expectations E[relu(u)relu(v)] = √(q q')(sin θ + (π − θ) cos θ)/(2π), E[step(u)step(v)] = (π − θ)/(2π),
+Θ^{ℓ+1} = Σ^{ℓ+1} + Θ^ℓ Σ̇^{ℓ+1}, the next variance q/2. The ridge with intercept is ridge on the
+centred kernel K_c = CKC (C = I − 11ᵀ/n) and centred labels: (K_c + nλI)α = y − ȳ, with
+df = 1 + Σ μ/(μ + nλ) over K_c's eigenvalues and GCV = train risk / (1 − df/n)².
+
+Input (argv[1], JSON): {"x": [[...]], "y": [...], "grid": [...], "layers": L}.
+Output (stdout, JSON): {"gcv": [...], "df": [...], "best": λ}.
+"""
+import json
+import sys
+
+import numpy as np
+
+
+def relu_ntk(x, layers):
+    d = x.shape[1]
+    q = (x * x).sum(1) / d
+    c = x @ x.T / d
+    theta = c.copy()
+    first = c.copy()
+    for layer in range(1, layers + 1):
+        scale = np.sqrt(np.outer(q, q))
+        cos = np.clip(c / scale, -1.0, 1.0)
+        angle = np.arccos(cos)
+        value = scale * (np.sin(angle) + (np.pi - angle) * cos) / (2 * np.pi)
+        slope = (np.pi - angle) / (2 * np.pi)
+        first = slope * first
+        theta = value + (first if layer == 1 else slope * theta)
+        c = value
+        q = q / 2
+    return theta
+
+
+def main():
+    config = json.loads(sys.argv[1])
+    x = np.asarray(config["x"], dtype=np.float64)
+    y = np.asarray(config["y"], dtype=np.float64)
+    n = x.shape[0]
+    kernel = relu_ntk(x, config["layers"])
+    centre = np.eye(n) - 1.0 / n
+    mu, q = np.linalg.eigh(centre @ kernel @ centre)
+    projected = q.T @ (y - y.mean())
+    scores, dfs = [], []
+    for lam in config["grid"]:
+        weights = 1.0 / (mu + n * lam)
+        residual = n * lam * (q @ (weights * projected))
+        df = 1.0 + float(np.sum(mu * weights))
+        scores.append(float(np.mean(residual**2) / (1.0 - df / n) ** 2))
+        dfs.append(df)
+    print(json.dumps({"gcv": scores, "df": dfs, "best": config["grid"][int(np.argmin(scores))]}))
+
+
+main()
