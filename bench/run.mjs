@@ -144,10 +144,11 @@ for (const n of sizes) {
       return t;
     },
   });
-  // a fixed λ (as the Cholesky line beside it), and the learner's default: gcv over 10 values of λ
+  // a fixed λ (as the Cholesky line beside it), and the learner's default: gcv over its grid of 10 λ (those
+  // above the system's float32 floor fitted, docs/learners.md)
   for (const [label, options] of [
     ['λ fixed', { ridge: 1e-3 }],
-    ['default gcv, 10 λ', {}],
+    ['default gcv over 10 λ', {}],
   ])
     cases.push({
       name: `ntk learner fit n=${n} d=${d} (${label}, all diagnostics)`,
