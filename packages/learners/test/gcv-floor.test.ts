@@ -1,6 +1,6 @@
 /**
  * gcv / loo rank only the λ whose score float32 resolves (readout/ridge.ts `selectionFloor`: nλ at
- * least 1e-5 of tr M). On noisy labels the float32 score below that floor came out wrong by up to
+ * least 1e-6 of tr M). On noisy labels the float32 score below that floor came out wrong by up to
  * 2400-fold (df above n), and GCV picked the grid's smallest λ; here the choice is checked against
  * GCV in float64 (a numpy port: test/reference/gcv_ridge.py) and against a closed form.
  */
@@ -56,12 +56,18 @@ describe('gcv picks among the λ float32 resolves', () => {
     },
   );
 
-  // K = XXᵀ with eigenvalues μ_i = 10^(−5i/(m−1)) (1 … 1e-5), labels y: float64 GCV in closed form
+  // K = XXᵀ with eigenvalues μ_i = 10^(−5i/(m−1)) (1 … 1e-5): float64 GCV in closed form
   const m = 64;
   const q = orthonormalColumns(m, 3);
   const mu = Float64Array.from({ length: m }, (_, i) => 10 ** ((-5 * i) / (m - 1)));
   const x = Float32Array.from(q, (v, k) => v * Math.sqrt(mu[k % m]!));
-  const y = Rng.fromSeed(4).child('y').normal(m, new Float64Array(m));
+  // labels y = Q diag(√μ) g + 0.01·e: signal on the top of the spectrum, a little noise (GCV's best λ inside the grid)
+  const g = Rng.fromSeed(4)
+    .child('y')
+    .normal(2 * m, new Float64Array(2 * m));
+  const y = Float64Array.from({ length: m }, (_, i) =>
+    mu.reduce((sum, u, j) => sum + q[i * m + j]! * Math.sqrt(u) * g[j]!, 0.01 * g[m + i]!),
+  );
   const projected = Float64Array.from(mu, (_, j) =>
     q.reduce((s, _v, i) => (i < m ? s + q[i * m + j]! * y[i]! : s), 0),
   );
@@ -88,11 +94,11 @@ describe('gcv picks among the λ float32 resolves', () => {
     }
   };
 
-  it('the floor is 1e-5 of the trace over n; the choice is the float64 argmin above it; a grid all below it is refused', async () => {
+  it('the floor is 1e-6 of the trace over n; the choice is the float64 argmin above it; a grid all below it is refused', async () => {
     const trace = mu.reduce((a, b) => a + b, 0);
     const wide = [1e-9, 1e-8, 1e-7, 1e-6, 1e-5, 1e-4, 1e-3, 1e-2];
     const { diagnostics, floor } = await expectNoLeak(() => fit(wide));
-    expect(Math.abs(floor / ((1e-5 * trace) / m) - 1)).toBeLessThan(1e-5);
+    expect(Math.abs(floor / ((1e-6 * trace) / m) - 1)).toBeLessThan(1e-5);
     expect(diagnostics).toHaveLength(1);
     const chosen = diagnostics[0]!;
     expect(chosen['lambda-floor']).toBe(floor);

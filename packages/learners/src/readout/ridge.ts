@@ -36,14 +36,17 @@ function lambdasOf(options: RidgeOptions): { select: Selection; lambdas: number[
 }
 
 /**
- * gcv / loo rank a λ only where float32 resolves its score: shift nλ at least 1e-5 of tr(M) (λ at least
- * 1e-5·(m/n)·mean diag M). Below it the float32 factorization's condition number tr(M)/nλ reaches ~10⁶
- * and df = n − nλ·tr(A⁻¹) comes out wrong in the digits GCV divides by: against float64 numpy on 17
- * relu NTK systems (n = 256 … 2048, docs/learners.md) the score was off by at most 0.17% at 1.7e-5 of
- * the trace, 0.3–19% at 1.7e-6, 11% to 2400-fold at 1.7e-7 (df above n), and GCV picked λ ≤ 1e-7
- * on every noisy system at n ≤ 1024, with risk 6–21% above float64 GCV's choice.
+ * gcv / loo rank a λ only where float32 resolves its score well enough to choose: shift nλ at least
+ * 1e-6 of tr(M) (λ at least 1e-6·(m/n)·mean diag M). Below it df = n − nλ·tr(A⁻¹) from the float32
+ * factorization loses the digits GCV divides by in (1 − df/n)². Measured against float64 numpy on 20
+ * relu NTK systems (n = 256 … 2048, docs/learners.md), the score was off by at most 0.17% at
+ * 1.7e-5 of the trace, 0.3–19% at 1.7e-6 and 11% to 2400-fold at 1.7e-7 (df above n). Without a
+ * floor GCV picked λ ≤ 1e-7 on all 12 systems at n = 512 and 1024, with test risk 6–25% above float64
+ * GCV's choice; with this one its choice's risk is within 0.2% of float64's on all 20. The floor
+ * has a cost where float64 GCV picks a smaller λ that float32 happens to rank right: gelu NTK on
+ * noiseless labels at n = 1024, risk 5–8% above the best λ's (1e-5 of the trace: 47–51%).
  */
-export const SELECTION_RESOLUTION = 1e-5;
+export const SELECTION_RESOLUTION = 1e-6;
 
 /** The smallest λ that gcv / loo may pick for this system (0 for an all-zero M). */
 export function selectionFloor(system: Pick<RidgeSystem, 'm' | 'n' | 'meanDiagonal'>): number {
@@ -184,7 +187,7 @@ export async function fitRidge(
   const lambdas = select ? requested.filter((lambda) => lambda >= floor * (1 - 1e-3)) : requested;
   if (lambdas.length === 0)
     throw new RegimesError(
-      `ridge: ${select} cannot rank any λ of ridgeGrid (${requested.join(', ')}): all lie below ${floor.toPrecision(3)}, where float32 resolves neither the degrees of freedom nor the leverages of this system (1e-5 of its trace)`,
+      `ridge: ${select} cannot rank any λ of ridgeGrid (${requested.join(', ')}): all lie below ${floor.toPrecision(3)}, where float32 resolves neither the degrees of freedom nor the leverages of this system (1e-6 of its trace)`,
       { hint: 'add larger values to ridgeGrid, or give ridge a number or a list (fitted as asked)' },
     );
   const eigen = useEigen(options, system.m, lambdas.length);
