@@ -184,7 +184,7 @@ export function deepKernel(spec: DeepKernelSpec, output: 'ntk' | 'nngp'): Kernel
     const scaled = w === 1 ? x : tf.mul(x, w);
     return bias === 0 ? scaled : tf.add(scaled, bias);
   };
-  // the next layer's variance on the host, for the Mehler path (activations with no closed-form dual)
+  // the next layer's variance on the host, for the Mehler path on the sphere
   const diagonal = (q: number) => w * secondMoment(act, q) + s;
   const cache: CoefficientCache = new Map();
   const standard = spec.parametrization === 'standard';
@@ -211,12 +211,7 @@ export function deepKernel(spec: DeepKernelSpec, output: 'ntk' | 'nngp'): Kernel
       // they are computed on the device, with no read back (deviceMehler).
       const onHost = !act.dual && spec.sphere;
       if (!act.dual && !onHost) device ??= deviceMehler(act);
-      let host = onHost
-        ? {
-            a: new Float32Array(a.shape[0]).fill(sphereVariance),
-            b: new Float32Array(b.shape[0]).fill(sphereVariance),
-          }
-        : undefined;
+      let host = onHost ? sphereVariance : undefined;
       const nextVariance = (q: tf.Tensor) =>
         affine(act.dual ? act.dual(q, q, q).value : device!.secondMoment(q), s);
       // one layer at a time, keeping only what the next needs (an n×m kernel's temporaries add up)
@@ -226,15 +221,13 @@ export function deepKernel(spec: DeepKernelSpec, output: 'ntk' | 'nngp'): Kernel
         const last = l === spec.layers;
         const previous = state;
         const current = host;
-        const following =
-          last || !current
-            ? undefined
-            : { a: Float32Array.from(current!.a, diagonal), b: Float32Array.from(current!.b, diagonal) };
+        // the next layer's variance, float32 as the tensors hold it
+        const following = last || current === undefined ? undefined : Math.fround(diagonal(current));
         state = tf.tidy(() => {
           const { c, theta, first, qa, qb } = previous;
           const { value, derivative } = act.dual
             ? act.dual(c, qa, qb)
-            : current
+            : current !== undefined
               ? mehlerExpectations(act, c, qa, qb, current, cache)
               : device!.expectations(c, qa, qb);
           const covariance = affine(value, last ? 0 : s);
@@ -246,8 +239,8 @@ export function deepKernel(spec: DeepKernelSpec, output: 'ntk' | 'nngp'): Kernel
             c: covariance,
             first: firstNext,
             theta: spec.train === 'both' ? tf.add(own, l === 1 ? firstNext : tf.mul(slope, theta)) : theta,
-            qa: last ? qa : following ? tf.tensor(following.a, qa.shape) : nextVariance(qa),
-            qb: last ? qb : following ? tf.tensor(following.b, qb.shape) : nextVariance(qb),
+            qa: last ? qa : following !== undefined ? tf.fill(qa.shape, following) : nextVariance(qa),
+            qb: last ? qb : following !== undefined ? tf.fill(qb.shape, following) : nextVariance(qb),
           };
         });
         host = following;
@@ -362,25 +355,28 @@ function hornerSeries(a: tf.Tensor, bT: tf.Tensor, t: tf.Tensor, top: number, pa
 }
 
 /**
- * E[σ(u)σ(v)], E[σ'(u)σ'(v)] by the Mehler series (gaussian-dual.ts), the variances `host` (the
- * values of qa and qb, kept on the host by the recursion):
- * Horner in t = c/√(q_a q_b), each degree's coefficient the rank-one μ_k(q_a)μ_k(q_b)ᵀ (one scalar
- * where every point has the same variance, as on the sphere); degrees whose largest term is below
- * 1e-12 of the series' scale are skipped, and an odd or even σ sums in t². Inside tidy.
+ * E[σ(u)σ(v)], E[σ'(u)σ'(v)] by the Mehler series (gaussian-dual.ts) where every point has the same
+ * variance q (on the sphere; kept on the host by the recursion): Horner in t = c/q, each degree's
+ * coefficient the scalar μ_k(q)² (μ_k rounded to float32, as the tensors hold them); degrees whose
+ * term is below 1e-12 of the series' scale are skipped, and an odd or even σ sums in t². Inside tidy.
  */
 function mehlerExpectations(
   act: HostActivation,
   c: tf.Tensor,
   qa: tf.Tensor,
   qb: tf.Tensor,
-  host: { a: Float32Array; b: Float32Array },
+  q: number,
   cache: CoefficientCache,
 ) {
-  const left = hostCoefficients(act, host.a, cache);
-  const right = hostCoefficients(act, host.b, cache);
+  let coefficients = cache.get(q);
+  if (!coefficients) {
+    coefficients = mehlerCoefficients(act, q, MEHLER_TOP);
+    cache.set(q, coefficients);
+  }
   const t = tf.clipByValue(tf.div(c, tf.sqrt(tf.mul(qa, qb))), -1, 1);
   const series = (part: 'value' | 'derivative') => {
-    const peaks = left.peak[part].map((x, k) => x * right.peak[part][k]!);
+    const mu = coefficients[part];
+    const peaks = Array.from(mu, (x) => x * x);
     const scale = peaks.reduce((sum, x) => sum + x, 0);
     const kept = (k: number) => peaks[k]! > 1e-12 * scale;
     let top = MEHLER_TOP;
@@ -396,14 +392,8 @@ function mehlerExpectations(
         out = tf.tidy(() => {
           const shifted = k < top ? tf.mul(previous, variable) : previous;
           if (!kept(k)) return shifted;
-          const term =
-            left.uniform && right.uniform
-              ? left[part][k]![0]! * right[part][k]![0]!
-              : tf.matMul(
-                  tf.tensor2d(left[part][k]!, [qa.size, 1]),
-                  tf.tensor2d(right[part][k]!, [1, qb.size]),
-                );
-          return tf.add(shifted, term);
+          const coefficient = Math.fround(mu[k]!);
+          return tf.add(shifted, coefficient * coefficient);
         });
         if (out !== previous) previous.dispose();
       }
@@ -415,33 +405,6 @@ function mehlerExpectations(
 
 /** Mehler coefficients by variance, kept by a kernel across its blocks and layers. */
 type CoefficientCache = Map<number, ReturnType<typeof mehlerCoefficients>>;
-
-/** Per point (variance q_i), the Mehler coefficients by degree, and their largest magnitude per degree. */
-function hostCoefficients(act: HostActivation, q: ArrayLike<number>, cache: CoefficientCache) {
-  if (cache.size > 200_000) cache.clear();
-  const value = Array.from({ length: MEHLER_TOP + 1 }, () => new Float32Array(q.length));
-  const derivative = Array.from({ length: MEHLER_TOP + 1 }, () => new Float32Array(q.length));
-  const peak = {
-    value: new Array<number>(MEHLER_TOP + 1).fill(0),
-    derivative: new Array<number>(MEHLER_TOP + 1).fill(0),
-  };
-  for (let i = 0; i < q.length; i++) {
-    const qi = q[i]!;
-    let coefficients = cache.get(qi);
-    if (!coefficients) {
-      coefficients = mehlerCoefficients(act, qi, MEHLER_TOP);
-      cache.set(qi, coefficients);
-    }
-    for (let k = 0; k <= MEHLER_TOP; k++) {
-      value[k]![i] = coefficients.value[k]!;
-      derivative[k]![i] = coefficients.derivative[k]!;
-      peak.value[k] = Math.max(peak.value[k]!, Math.abs(coefficients.value[k]!));
-      peak.derivative[k] = Math.max(peak.derivative[k]!, Math.abs(coefficients.derivative[k]!));
-    }
-  }
-  const uniform = Array.prototype.every.call(q, (qi: number) => qi === q[0]) as boolean;
-  return { value, derivative, peak, uniform };
-}
 
 /** Σ_k a_k p(ρ)^k for a power series p, both truncated after degree `top` (Horner). */
 function compose(a: readonly number[], p: readonly number[], top: number): number[] {
