@@ -12,7 +12,7 @@ import type { RidgeOptions } from './readout/options.js';
 
 const F32 = 4;
 
-/** Which eigen-decomposition serves an m×m system: the backend's kernel (LAPACK) or host Jacobi. */
+/** Which eigen-decomposition serves an m×m system: the backend's kernel (LAPACK) or the host's (float64 QL). */
 type EigenSolver = 'kernel' | 'host';
 
 /**
@@ -29,11 +29,16 @@ type EigenSolver = 'kernel' | 'host';
  * dsyevd's tridiagonalization is half matrix–vector products (memory-bound), so it grows faster than
  * m³ here (×8 from 2048 to 4096 against ×3.5 for the Cholesky path) and suffers more from a loaded
  * machine (load 9: 77 s against 17 s at 4096). Hence a break-even that grows with m:
- * max(2, ⌈3m/4096⌉) values of λ (2 at 2048, 3 at 4096, 6 at 8192). With the host Jacobi (m ≤ 256,
- * backends without the kernel) the decomposition costs ~50 Cholesky solves of that size.
+ * max(2, ⌈3m/4096⌉) values of λ (2 at 2048, 3 at 4096, 6 at 8192).
+ *
+ * Without the kernel (wasm, cpu, webgpu) the decomposition runs on the host in float64 JavaScript
+ * (numerics' symmetricEigenTridiagonal) against a Cholesky per λ on the backend. Measured on `wasm`
+ * (ntk relu, fitRidge with the kernel build): one λ fitted through the eigen path against Cholesky
+ * 0.41 / 0.055 s at m = 512, 4.0 / 0.15 s at 1024, 35.7 / 0.68 s at 2048 — about m/40 solves, so the
+ * host's break-even is max(2, ⌈m/40⌉).
  */
 export function eigenBreakEven(m: number, solver: EigenSolver): number {
-  return solver === 'host' ? 50 : Math.max(2, Math.ceil((3 * m) / 4096));
+  return Math.max(2, Math.ceil(solver === 'host' ? m / 40 : (3 * m) / 4096));
 }
 
 /**

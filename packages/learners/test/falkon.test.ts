@@ -137,36 +137,40 @@ describe('kernel ridge by FALKON (ridgeSolver: cg)', () => {
     disposeDataset(test);
   });
 
-  // the spectral preconditioner needs the addon's eigen solver (OpenBLAS's LAPACK): without it
-  // native takes Cholesky factors too, and there is nothing to compare against
-  it.skipIf(!blas?.syevd)(
-    "Falkon's two Cholesky factors (cpu, m above the host eigen limit) give the spectral preconditioner's solution",
-    async () => {
-      const { train, test } = data(600, 8, 13);
-      const o = { intercept: false, tolerance: 1e-6, maxIterations: 300 };
-      const solved = [];
-      const blasBackend = tf.getBackend();
-      for (const backend of [blasBackend, 'cpu']) {
-        await tf.setBackend(backend);
-        const x = tf.tensor2d(await train.x.data(), train.x.shape);
-        const y = tf.tensor2d(await train.y.data(), train.y.shape);
-        const problem = await NystromProblem.create(x, y, kernel, tf.slice(x, [0, 0], [300, -1]), o);
-        expect((await problem.spectrum()) === undefined).toBe(backend === 'cpu');
-        const fit = await falkonSolve(problem, 1e-3, y, o);
-        expect(fit.diagnostics['solve-residual']).toBeLessThan(1e-4);
-        // the predictions, not α: α is as ill-determined as K_mm is ill-conditioned
-        const xt = tf.tensor2d(await test.x.data(), test.x.shape);
-        const prediction = blockedPredict(kernel, problem.centres, fit.coefficients, xt);
-        solved.push(await prediction.data());
-        tf.dispose([fit.coefficients, x, y, xt, prediction]);
-        problem.dispose();
-      }
-      await tf.setBackend(blasBackend);
-      expect(relative(solved[1]!, solved[0]!)).toBeLessThan(1e-3);
-      disposeDataset(train);
-      disposeDataset(test);
-    },
-  );
+  // the spectral preconditioner from LAPACK's dsyevd (native, where OpenBLAS is), from the host's
+  // float64 QL (cpu), and the two Cholesky factors (cpu, the spectrum withheld, as above
+  // HOST_EIGEN_LIMIT): three routes to one solution
+  it("Falkon's spectral preconditioner (LAPACK or host) and its two Cholesky factors give one solution", async () => {
+    const { train, test } = data(600, 8, 13);
+    const o = { intercept: false, tolerance: 1e-6, maxIterations: 300 };
+    const solved: Float32Array[] = [];
+    const blasBackend = tf.getBackend();
+    const routes = [
+      ...(blas?.syevd ? [{ backend: blasBackend, withhold: false }] : []),
+      { backend: 'cpu', withhold: false },
+      { backend: 'cpu', withhold: true },
+    ];
+    for (const { backend, withhold } of routes) {
+      await tf.setBackend(backend);
+      const x = tf.tensor2d(await train.x.data(), train.x.shape);
+      const y = tf.tensor2d(await train.y.data(), train.y.shape);
+      const problem = await NystromProblem.create(x, y, kernel, tf.slice(x, [0, 0], [300, -1]), o);
+      if (withhold) problem.spectrum = () => Promise.resolve(undefined);
+      else expect(await problem.spectrum()).toBeDefined();
+      const fit = await falkonSolve(problem, 1e-3, y, o);
+      expect(fit.diagnostics['solve-residual']).toBeLessThan(1e-4);
+      // the predictions, not α: α is as ill-determined as K_mm is ill-conditioned
+      const xt = tf.tensor2d(await test.x.data(), test.x.shape);
+      const prediction = blockedPredict(kernel, problem.centres, fit.coefficients, xt);
+      solved.push((await prediction.data()) as Float32Array);
+      tf.dispose([fit.coefficients, x, y, xt, prediction]);
+      problem.dispose();
+    }
+    await tf.setBackend(blasBackend);
+    for (const other of solved.slice(0, -1)) expect(relative(other, solved.at(-1)!)).toBeLessThan(1e-3);
+    disposeDataset(train);
+    disposeDataset(test);
+  });
 
   it('chooses λ by hold-out when asked for gcv, and the auto rule switches at n > 16384', async () => {
     const r = await expectNoLeak(() =>

@@ -20,6 +20,8 @@ import {
   randomFeatures,
   type RidgeOptions,
 } from '../src/index.js';
+import { useEigen } from '../src/readout/ridge.js';
+import { HOST_EIGEN_LIMIT } from '@regimes/numerics';
 
 /**
  * A linear kernel K = XXᵀ on X = Q diag(√μ): K = Q diag(μ) Qᵀ with μ_i = 10^(−5i/(m−1)) (1 … 1e-5),
@@ -97,7 +99,7 @@ async function checkAgainstReference(m: number, seed: number) {
 const { blas } = loadBlas();
 
 describe('ridge over a list of λ: one eigen-decomposition against a Cholesky per λ', () => {
-  it('agree with each other and with the float64 closed form (cpu: host Jacobi, m = 96)', () =>
+  it('agree with each other and with the float64 closed form (cpu: the host float64 QL, m = 96)', () =>
     checkAgainstReference(96, 1));
 
   // The eigen kernel comes with OpenBLAS's LAPACK; the addon's own SGEMM (no OpenBLAS) has none.
@@ -145,26 +147,47 @@ describe('ridge over a list of λ: one eigen-decomposition against a Cholesky pe
     tf.dispose([xt, yt]);
   });
 
-  it('falls back to Cholesky where the backend has no eigen kernel (cpu, m above the host limit), and refuses a forced eigen', async () => {
+  it('without an eigen kernel (cpu) the host decomposes m = 300 from ⌈m/40⌉ λ on and agrees with Cholesky; above its limit auto keeps Cholesky, and it refuses a forced eigen', async () => {
     const t = createTarget({ factory: hermite, options: { d: 4, degree: 2, noise: 0.1 } });
     const train = t.sample(300, Rng.fromSeed(6));
+    const test = t.sample(200, Rng.fromSeed(8));
     const ridge = [1e-4, 1e-3, 1e-2, 1e-1, 1, 2, 5, 10];
-    await expectNoLeak(async () => {
-      const auto = await neuralTangentKernel
-        .create(neuralTangentKernel.options.parse({ ridge }))
+    const predictions = async (o: Record<string, unknown>) => {
+      const p = await neuralTangentKernel
+        .create(neuralTangentKernel.options.parse(o))
         .fit(train, makeFitContext(Rng.fromSeed(7)));
-      expect(eigenPays(300, ridge.length)).toBe(false);
-      expect(auto.variants!.map((v) => v.predictor.diagnostics!.eigen)).toEqual(ridge.map(() => 0));
-      auto.dispose();
-      const refused = await neuralTangentKernel
-        .create(neuralTangentKernel.options.parse({ ridge, ridgeSolver: 'eigen' }))
-        .fit(train, makeFitContext(Rng.fromSeed(7)))
-        .catch((error: unknown) => error);
-      expect(refused).toBeInstanceOf(RegimesError);
-      expect((refused as RegimesError).message).toMatch(/300×300 system.*no eigen kernel.*up to 256×256/);
-      expect((refused as RegimesError).hint).toMatch(/'cholesky'.*OpenBLAS/);
+      const out = [];
+      for (const v of p.variants!) {
+        const y = v.predictor.predict(test.x);
+        out.push({ eigen: v.predictor.diagnostics!.eigen, y: await y.data() });
+        y.dispose();
+      }
+      p.dispose();
+      return out;
+    };
+    await expectNoLeak(async () => {
+      expect(eigenPays(300, ridge.length)).toBe(true);
+      expect(eigenPays(300, 4)).toBe(false);
+      const auto = await predictions({ ridge });
+      const cholesky = await predictions({ ridge, ridgeSolver: 'cholesky' });
+      expect(auto.map((v) => v.eigen)).toEqual(ridge.map(() => 1));
+      expect(cholesky.map((v) => v.eigen)).toEqual(ridge.map(() => 0));
+      auto.forEach((v, i) => expect(relativeError(v.y, cholesky[i]!.y)).toBeLessThan(1e-4));
+      expect((await predictions({ ridge: ridge.slice(0, 4) })).map((v) => v.eigen)).toEqual([0, 0, 0, 0]);
     });
+    const beyond = HOST_EIGEN_LIMIT + 1;
+    expect(useEigen({ ridge, ridgeGrid: [] }, beyond, ridge.length)).toBe(false);
+    let refused: unknown;
+    try {
+      useEigen({ ridge, ridgeGrid: [], ridgeSolver: 'eigen' }, beyond, ridge.length);
+    } catch (error) {
+      refused = error;
+    }
+    expect(refused).toBeInstanceOf(RegimesError);
+    expect((refused as RegimesError).message).toMatch(/4097×4097 system.*no eigen kernel.*up to 4096×4096/);
+    expect((refused as RegimesError).hint).toMatch(/'cholesky'.*OpenBLAS/);
     disposeDataset(train);
+    disposeDataset(test);
   });
 
   it('gcv (dual) and loo (primal) choose the same λ with either solver, with the same scores', async () => {

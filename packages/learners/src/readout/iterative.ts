@@ -22,7 +22,7 @@
  * backend (float32), each product accumulated over blocks in float64.
  */
 import { RegimesError } from '@regimes/core';
-import { symmetricEigenSolver, symmetricEigenTensor } from '@regimes/numerics';
+import { symmetricEigenSolver, symmetricEigenTensor, symmetricEigenTridiagonal } from '@regimes/numerics';
 import tf from '@regimes/numerics/tfjs';
 import type { KernelFunction } from '../kernels.js';
 
@@ -201,7 +201,7 @@ export class NystromProblem {
 
   private eigen: Promise<{ q: Float64Array; mu: Float64Array } | undefined> | undefined;
 
-  /** K_mm's eigen-decomposition (once, for every λ), where the backend has the kernel. */
+  /** K_mm's eigen-decomposition (once, for every λ), where the backend or the host can make it. */
   spectrum() {
     return (this.eigen ??= kmmSpectrum(this.kmm, this.m));
   }
@@ -358,8 +358,9 @@ function choleskyPreconditioner(
  * The same BBᵀ = ((n/m)K_mm² + nλK_mm)⁻¹ from one eigen-decomposition K_mm = Q diag(μ) Qᵀ for every
  * λ: B = Q diag(1/√(n(μ²/m + λμ))), with μ floored at 1e-6·μ_max (float32 dsyevd resolves no less).
  * Any B with that BBᵀ gives the same CG iterates up to rotation (BᵀHB changes by an orthogonal
- * similarity); this one costs one LAPACK call instead of two float64 Cholesky factorizations in
- * JavaScript per λ (measured ~40 s at m = 2000 on 2 loaded cores against ~1 s).
+ * similarity); this one costs one decomposition (LAPACK's, or the host's) instead of two float64
+ * Cholesky factorizations in JavaScript per λ (measured ~40 s at m = 2000 on 2 loaded cores against
+ * ~1 s for LAPACK's).
  */
 function spectralPreconditioner(
   spectrum: { q: Float64Array; mu: Float64Array },
@@ -397,12 +398,21 @@ function spectralPreconditioner(
   };
 }
 
-/** K_mm = Q diag(μ) Qᵀ by the backend's eigen kernel, where it has one for m×m. */
+/**
+ * K_mm = Q diag(μ) Qᵀ: by the backend's eigen kernel where it has one (float32 in), else by the host's
+ * float64 solver up to HOST_EIGEN_LIMIT (~9m³ flops once, against ~m³ for every λ in
+ * `choleskyPreconditioner`'s product and two factors); above that, undefined.
+ */
 async function kmmSpectrum(
   kmm: Float64Array,
   m: number,
 ): Promise<{ q: Float64Array; mu: Float64Array } | undefined> {
-  if (!symmetricEigenSolver(m)) return undefined;
+  const solver = symmetricEigenSolver(m);
+  if (solver === 'host') {
+    const { values, vectors } = symmetricEigenTridiagonal(kmm, m);
+    return { q: vectors, mu: values };
+  }
+  if (!solver) return undefined;
   const t = tf.tensor2d(Float32Array.from(kmm), [m, m]);
   try {
     const e = await symmetricEigenTensor(t);

@@ -55,7 +55,7 @@ export function selectionFloor(system: Pick<RidgeSystem, 'm' | 'n' | 'meanDiagon
 }
 
 /** Whether the eigen path serves this system (`ridgeSolver: eigen` where it is missing: an error). */
-function useEigen(options: RidgeOptions, m: number, solves: number): boolean {
+export function useEigen(options: RidgeOptions, m: number, solves: number): boolean {
   const requested = options.ridgeSolver ?? 'auto';
   if (requested === 'cg')
     throw new RegimesError('ridgeSolver: cg serves the kernel learners (ntk, nngp, kernel) only', {

@@ -5,7 +5,7 @@
  * - one eigen-decomposition M = Q diag(μ) Qᵀ for all λ (as sklearn's RidgeCV): per λ,
  *   A⁻¹b = Q diag(1/(μ + nλ)) Qᵀ b, df = Σ μ_i/(μ_i + nλ), diag(A⁻¹)_i = Σ_j Q_ij²/(μ_j + nλ), all
  *   O(m²) per λ. Needs M and Q whole (two copies) and a backend with the eigen kernel (native: LAPACK
- *   dsyevd) or m ≤ 256 (host Jacobi).
+ *   dsyevd) or m ≤ 4096 (the host's float64 QL).
  */
 import {
   choleskyPanels,
