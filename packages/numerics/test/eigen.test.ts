@@ -45,6 +45,7 @@ describe('symmetricEigenTensor (cpu: the host solver)', () => {
       tf.dispose([x, values, vectors]);
       for (let i = 0; i < m; i++) expect(Math.abs(v[i]! - spectrum(i))).toBeLessThan(1e-6);
       expect(eigenResidual(a, m, v, q)).toBeLessThan(1e-5);
+      expect(orthogonality(Float64Array.from(q), m)).toBeLessThan(1e-5);
     });
   });
 
@@ -83,14 +84,17 @@ describe('symmetricEigenTridiagonal (host float64: Householder, then implicit QL
       const j = m - r; // descending
       const angle = (j * Math.PI) / (m + 1);
       expect(Math.abs(values[r]! - (2 - 2 * Math.cos(angle)))).toBeLessThan(1e-13);
-      let dot = 0;
+      // ‖v − ±exact‖ (the sign of an eigenvector is free)
       let norm = 0;
+      let dot = 0;
       for (let i = 0; i < m; i++) {
-        const exact = Math.sin((i + 1) * angle);
-        dot += exact * vectors[i * m + r]!;
-        norm += exact * exact;
+        norm += Math.sin((i + 1) * angle) ** 2;
+        dot += Math.sin((i + 1) * angle) * vectors[i * m + r]!;
       }
-      expect(Math.abs(Math.abs(dot) / Math.sqrt(norm) - 1)).toBeLessThan(1e-10);
+      const sign = Math.sign(dot) / Math.sqrt(norm);
+      let distance = 0;
+      for (let i = 0; i < m; i++) distance += (vectors[i * m + r]! - sign * Math.sin((i + 1) * angle)) ** 2;
+      expect(Math.sqrt(distance)).toBeLessThan(1e-10);
     }
   });
 
@@ -146,6 +150,20 @@ describe('symmetricEigenTridiagonal (host float64: Householder, then implicit QL
         }
     }
     expect(symmetricEigenTridiagonal(new Float64Array(0), 0).values.length).toBe(0);
+  });
+
+  it('scales: entries of 1e±200 give the eigenvalues of the unscaled matrix times the scale', () => {
+    const m = 20;
+    const a = symmetricWithSpectrum(m, (i) => 10 ** (-3 * (i / (m - 1))), Rng.fromSeed(3));
+    const reference = symmetricEigenTridiagonal(a, m).values;
+    for (const scale of [1e200, 1e-200]) {
+      const { values, vectors } = symmetricEigenTridiagonal(
+        Float64Array.from(a, (v) => v * scale),
+        m,
+      );
+      values.forEach((v, i) => expect(Math.abs(v / scale - reference[i]!)).toBeLessThan(1e-13));
+      expect(orthogonality(vectors, m)).toBeLessThan(1e-13);
+    }
   });
 
   it('refuses a non-finite entry instead of iterating on it', () => {

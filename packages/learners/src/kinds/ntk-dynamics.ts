@@ -13,6 +13,7 @@
  */
 import { defineLearnerKind, type LearnerFactory, options, type Predictor, z } from '@regimes/core';
 import tf from '@regimes/numerics/tfjs';
+import { symmetricEigenSolver } from '@regimes/numerics';
 import { type DeepKernelSpec, deepKernel, type KernelFunction } from '../kernels.js';
 import { dualPredict } from '../readout/predictors.js';
 import { kernelDiagonal } from '../readout/systems.js';
@@ -71,7 +72,8 @@ export const ntkDynamics: LearnerFactory = defineLearnerKind({
     'predicted GD / gradient-flow training of the infinitely wide net (NTK or NNGP kernel): risk against time in the trace',
   options: ntkDynamicsOptions,
   // the kernels (train, test × train; twice with a random init), one n³ eigen-decomposition, and
-  // per recorded time a test × n product
+  // per recorded time a test × n product; without a backend eigen kernel the host's decomposition
+  // holds three float64 n×n arrays and the float32 copy it reads
   estimate: (o, s) => {
     const kernels = o.init === 'random' ? 2 : 1;
     const perEntry = deepKernelFlops({ ...deepKernelSpec(o), train: o.train }, s.d);
@@ -81,7 +83,8 @@ export const ntkDynamics: LearnerFactory = defineLearnerKind({
         kernels * (s.n * s.n + 2 * s.testN * s.n) * perEntry +
         10 * s.n ** 3 +
         records * s.testN * s.n * (2 * s.k + (o.init === 'random' ? 2 * s.n : 0)),
-      bytes: 4 * (3 * s.n * s.n + 3 * s.testN * s.n),
+      bytes:
+        4 * (3 * s.n * s.n + 3 * s.testN * s.n) + (symmetricEigenSolver(s.n) === 'host' ? 28 * s.n * s.n : 0),
     };
   },
   create(o) {

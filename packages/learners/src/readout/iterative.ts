@@ -35,6 +35,11 @@ export interface FalkonOptions {
   readonly block?: number;
   /** K_nm is kept (float32) when n·m·4 bytes fit in this (default 1 GiB). */
   readonly cacheBytes?: number;
+  /**
+   * How many λ the problem will be solved for (default 1): without a backend eigen kernel, K_mm is
+   * decomposed on the host only when that costs less than a Cholesky preconditioner per λ.
+   */
+  readonly solves?: number;
 }
 
 /** A solved Nyström ridge: predictions K(x, centres)·coefficients [+ intercept]. */
@@ -44,6 +49,14 @@ export interface FalkonFit {
   readonly intercept?: tf.Tensor2D;
   readonly diagnostics: Record<string, number>;
 }
+
+/**
+ * Values of λ from which the host's eigen-decomposition of K_mm beats a Cholesky preconditioner per
+ * λ (backends without the eigen kernel). Measured on one core of this VM: the decomposition 0.41 /
+ * 2.75 / 22.9 s against 0.10 / 0.60 / 5.7 s for a solve's preconditioner (and one CG iteration) at
+ * m = 512 / 1024 / 2048, a ratio of 4 at every size.
+ */
+const HOST_SPECTRUM_BREAK_EVEN = 4;
 
 /** Rows of K_nm per block: about 2²² entries, at least 64 rows. */
 export const falkonBlock = (m: number) => Math.max(64, Math.floor(4194304 / Math.max(m, 1)));
@@ -201,9 +214,12 @@ export class NystromProblem {
 
   private eigen: Promise<{ q: Float64Array; mu: Float64Array } | undefined> | undefined;
 
-  /** K_mm's eigen-decomposition (once, for every λ), where the backend or the host can make it. */
-  spectrum() {
-    return (this.eigen ??= kmmSpectrum(this.kmm, this.m));
+  /**
+   * K_mm's eigen-decomposition (once, for every λ): the backend's kernel where it has one, else the
+   * host's when `solves` λ make it pay; undefined otherwise. The first call decides.
+   */
+  spectrum(solves = 1) {
+    return (this.eigen ??= kmmSpectrum(this.kmm, this.m, solves));
   }
 
   /** Whether K_nm is held (float32) rather than recomputed at every product. */
@@ -406,9 +422,11 @@ function spectralPreconditioner(
 async function kmmSpectrum(
   kmm: Float64Array,
   m: number,
+  solves: number,
 ): Promise<{ q: Float64Array; mu: Float64Array } | undefined> {
   const solver = symmetricEigenSolver(m);
   if (solver === 'host') {
+    if (solves < HOST_SPECTRUM_BREAK_EVEN) return undefined;
     const { values, vectors } = symmetricEigenTridiagonal(kmm, m);
     return { q: vectors, mu: values };
   }
@@ -442,7 +460,7 @@ export async function falkonSolve(
     throw new RegimesError(`ridgeSolver: cg needs λ > 0 (got ${lambda})`, {
       hint: 'give ridge a positive number, or use ridgeSolver: cholesky for λ = 0',
     });
-  const spectrum = await problem.spectrum();
+  const spectrum = await problem.spectrum(o.solves ?? 1);
   const pre = spectrum
     ? spectralPreconditioner(spectrum, m, k, n, lambda)
     : choleskyPreconditioner(problem.kmm, m, k, n, lambda);

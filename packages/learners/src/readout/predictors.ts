@@ -284,9 +284,10 @@ async function falkonPredictor(
         gather(train.x, 0, Math.min(m, fitted)),
         fo,
       );
+      const scoring = { ...fo, solves: lambdas.length };
       try {
         for (const lambda of lambdas) {
-          const fit = await falkonSolve(problem, lambda, ys, fo, ctx.signal);
+          const fit = await falkonSolve(problem, lambda, ys, scoring, ctx.signal);
           const score = tf.tidy(() =>
             tf.mean(
               tf.squaredDifference(
@@ -311,9 +312,10 @@ async function falkonPredictor(
   }
   const problem = await NystromProblem.create(train.x, train.y, kernel, gather(train.x, 0, m), fo);
   const fits: RidgeFit[] = [];
+  const solving = { ...fo, solves: lambdas.length };
   let centres: tf.Tensor2D | undefined;
   try {
-    for (const lambda of lambdas) fits.push(await falkonSolve(problem, lambda, train.y, fo, ctx.signal));
+    for (const lambda of lambdas) fits.push(await falkonSolve(problem, lambda, train.y, solving, ctx.signal));
     centres = problem.centres.clone();
   } catch (error) {
     for (const fit of fits) disposeFit(fit);

@@ -20,7 +20,7 @@ export const SymmetricEigenKernel = 'RegimesSymmetricEigen';
 /**
  * Largest m decomposed on the host where the backend has no kernel. The host solver
  * (host/tridiagonal-eigen.ts) costs ~9 m³ float64 flops in JavaScript: measured on one core of a
- * 2-core VM 0.06 s at m = 256, 0.4 s at 512, 2.8 s at 1024, 24 s at 2048 and ~3 min at 4096 (with
+ * 2-core VM 0.06 s at m = 256, 0.4 s at 512, 2.8 s at 1024, 24 s at 2048 and 207 s at 4096 (with
  * 0.5 GiB of host arrays); LAPACK's dsyevd on `native` takes 1.3 s at 2048.
  */
 export const HOST_EIGEN_LIMIT = 4096;
