@@ -17,19 +17,21 @@ type EigenSolver = 'kernel' | 'host';
 
 /**
  * Measured cost rule (native backend, 2 cores, OpenBLAS 0.3.21, NTK relu kernel d = 64, fitRidge
- * wall time with the kernel build; `npm run bench` has the 8-λ line). One Cholesky solve per λ
- * (factor m³/3, diag(A⁻¹) another m³/3, the kernel's panels rebuilt three times) against one
- * dsyevd (plus assembling M) and O(m²) per λ:
+ * wall time with the kernel build, 2026-12-04, nothing else running). A Cholesky solve per λ (spotrf
+ * in place, strsm; gcv / loo add diag(A⁻¹)) against one float64 dsyevd (plus assembling M) and O(m²)
+ * per λ, gcv over 1 and 4 λ:
  *
- *   m      Cholesky, 1 λ     eigen, 1 λ      eigen, 8 λ     Cholesky, 8 λ   break-even
- *   2048   1.1 s             1.3 s           1.3 s          6.0 s           2
- *   4096   3.7 s             10.5 s          11.6+1.7 s     34.8 s          3
- *   8192   50 s (loaded)     136 s (loaded)  —              —               3–6
+ *   m      Cholesky, per λ    eigen, 1–4 λ    break-even
+ *   1024   0.05 s             0.20–0.38 s     ~5
+ *   2048   0.20 s             1.30–1.42 s     ~7
+ *   4096   1.05 s             7.7–8.1 s       ~7.5
+ *   8192   5.5 s              50–57 s         ~9.5
  *
- * dsyevd's tridiagonalization is half matrix–vector products (memory-bound), so it grows faster than
- * m³ here (×8 from 2048 to 4096 against ×3.5 for the Cholesky path) and suffers more from a loaded
- * machine (load 9: 77 s against 17 s at 4096). Hence a break-even that grows with m:
- * max(2, ⌈3m/4096⌉) values of λ (2 at 2048, 3 at 4096, 6 at 8192).
+ * dsyevd's tridiagonalization is half matrix–vector products (memory-bound), so it grows faster
+ * than the Cholesky path's m³. Hence max(2, ⌈1.25·log₂m − 7.5⌉) values of λ: 5 at 1024, 7 at 2048,
+ * 8 at 4096, 9 at 8192. (The rule of 2026-11, max(2, ⌈3m/4096⌉), was measured when a Cholesky per λ
+ * cost 3× what it does since the LAPACK kernels; it took the eigen path for 4 λ at 4096, 7.8 s
+ * where Cholesky takes 4.2 s.)
  *
  * Without the kernel (wasm, cpu, webgpu) the decomposition runs on the host in float64 JavaScript
  * (numerics' symmetricEigenTridiagonal) against a Cholesky per λ on the backend. Measured on `wasm`
@@ -38,7 +40,7 @@ type EigenSolver = 'kernel' | 'host';
  * host's break-even is max(2, ⌈m/40⌉).
  */
 export function eigenBreakEven(m: number, solver: EigenSolver): number {
-  return Math.max(2, Math.ceil(solver === 'host' ? m / 40 : (3 * m) / 4096));
+  return Math.max(2, Math.ceil(solver === 'host' ? m / 40 : 1.25 * Math.log2(m) - 7.5));
 }
 
 /**
