@@ -30,7 +30,7 @@ type EigenSolver = 'kernel' | 'host';
  * dsyevd's tridiagonalization is half matrix–vector products (memory-bound), so it grows faster
  * than the Cholesky path's m³. Hence max(2, ⌈1.25·log₂m − 7.5⌉) values of λ: 5 at 1024, 7 at 2048,
  * 8 at 4096, 9 at 8192. (The rule of 2026-11, max(2, ⌈3m/4096⌉), was measured when a Cholesky per λ
- * cost 3× what it does since the LAPACK kernels; it took the eigen path for 4 λ at 4096, 7.8 s
+ * cost 3–5× what it does since the LAPACK kernels; it took the eigen path for 4 λ at 4096, 7.8 s
  * where Cholesky takes 4.2 s.)
  *
  * Without the kernel (wasm, cpu, webgpu) the decomposition runs on the host in float64 JavaScript
