@@ -293,12 +293,10 @@ function deviceMehler(act: KernelActivation): DeviceMehler {
   const slopeScale = Float32Array.from({ length: top + 1 }, (_, k) => Math.sqrt(k + 1));
   // σ's parity (odd: μ_k = 0 for even k at every variance, and the reverse), from μ_k(1) on the host
   const unit = mehlerCoefficients(act, 1, top);
-  const parityOf = (mu: ArrayLike<number>) => {
-    const size = Array.from(mu, (x) => x * x);
-    const scale = size.reduce((sum, x) => sum + x, 0);
-    return [0, 1].find((p) => size.every((x, k) => k % 2 === p || x <= 1e-12 * scale));
+  const parity = {
+    value: significantDegrees(unit.value).parity,
+    derivative: significantDegrees(unit.derivative).parity,
   };
-  const parity = { value: parityOf(unit.value), derivative: parityOf(unit.derivative) };
   // σ at the nodes scaled by √q (p×160), q a column
   const atNodes = (column: tf.Tensor) => act.sigma(tf.mul(tf.sqrt(column), tf.tensor2d(nodeRow, [1, count])));
   const coefficients = (column: tf.Tensor) => {
@@ -376,13 +374,10 @@ function mehlerExpectations(
   const t = tf.clipByValue(tf.div(c, tf.sqrt(tf.mul(qa, qb))), -1, 1);
   const series = (part: 'value' | 'derivative') => {
     const mu = coefficients[part];
-    const peaks = Array.from(mu, (x) => x * x);
-    const scale = peaks.reduce((sum, x) => sum + x, 0);
-    const kept = (k: number) => peaks[k]! > 1e-12 * scale;
+    // σ odd or even at every variance: a series in t² (half the products), times t for odd σ
+    const { kept, parity } = significantDegrees(mu);
     let top = MEHLER_TOP;
     while (top > 0 && !kept(top)) top--;
-    // σ odd or even at every variance: a series in t² (half the products), times t for odd σ
-    const parity = [0, 1].find((p) => peaks.every((_, k) => k % 2 === p || !kept(k)));
     const step = parity === undefined ? 1 : 2;
     const variable = step === 2 ? tf.square(t) : t;
     let out: tf.Tensor = tf.zerosLike(t);
@@ -401,6 +396,17 @@ function mehlerExpectations(
     return parity === 1 ? tf.mul(out, t) : out;
   };
   return { value: series('value'), derivative: series('derivative') };
+}
+
+/**
+ * The degrees of a Mehler series that count (μ_k² above 1e-12 of Σ_k μ_k²), and the parity all of them
+ * share, if one does (σ odd or even).
+ */
+function significantDegrees(mu: ArrayLike<number>): { kept(k: number): boolean; parity: number | undefined } {
+  const size = Array.from(mu, (x) => x * x);
+  const scale = size.reduce((sum, x) => sum + x, 0);
+  const kept = (k: number) => size[k]! > 1e-12 * scale;
+  return { kept, parity: [0, 1].find((p) => size.every((_, k) => k % 2 === p || !kept(k))) };
 }
 
 /** Mehler coefficients by variance, kept by a kernel across its blocks and layers. */

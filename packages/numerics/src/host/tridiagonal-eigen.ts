@@ -33,13 +33,14 @@ export function symmetricEigenTridiagonal(
         throw new RangeError('symmetricEigenTridiagonal: the matrix has a non-finite entry');
       scale = Math.max(scale, Math.abs(v));
     }
-  const inverse = scale > 0 ? 1 / scale : 1;
+  const back = scale > 0 ? scale : 1;
+  const inverse = 1 / back;
   const work = Float64Array.from({ length: m * m }, (_, i) => a[i]! * inverse);
   const { diagonal, offDiagonal, beta } = reduceToTridiagonal(work, m);
   const rows = formQTransposed(work, beta, m);
   qlImplicit(diagonal, offDiagonal, rows, m);
   const order = Array.from({ length: m }, (_, i) => i).sort((i, j) => diagonal[j]! - diagonal[i]!);
-  const values = Float64Array.from(order, (i) => diagonal[i]! * (scale > 0 ? scale : 1));
+  const values = Float64Array.from(order, (i) => diagonal[i]! * back);
   const vectors = new Float64Array(m * m);
   order.forEach((from, to) => {
     const row = from * m;
