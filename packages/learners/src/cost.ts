@@ -72,17 +72,36 @@ export function ridgeSolves(o: RidgeOptions): number {
 }
 
 /**
- * Flops of the m×m solves: a Cholesky (m³/3) per λ, or — where the eigen path is taken, as on the
- * native backend (assumed here: the dry run does not know the backend's eigen solver) — one
- * decomposition, costed as the break-even number of Cholesky solves it replaces, then O(m²) per λ.
- * gcv/loo add the inverse diagonal (another m³/3 each on the Cholesky path).
+ * Flops of the m×m solves: a Cholesky (m³/3) per λ, or — where the eigen path is taken — one
+ * decomposition, costed as the break-even number of Cholesky solves it replaces on the solver that
+ * runs it (the active backend's: LAPACK's kernel, or the host's float64 JavaScript at ~m/40
+ * Cholesky solves), then O(m²) per λ. gcv/loo add the inverse diagonal (another m³/3 each on the
+ * Cholesky path). `regimes run --dry-run` activates the spec's backend before it asks.
  */
-export function ridgeSolveFlops(o: RidgeOptions, m: number, k: number): number {
+export function ridgeSolveFlops(
+  o: RidgeOptions,
+  m: number,
+  k: number,
+  solver: EigenSolver | undefined = symmetricEigenSolver(m),
+): number {
   const count = ridgeSolves(o);
-  if (takesEigen(o.ridgeSolver, m, count, 'kernel'))
-    return (eigenBreakEven(m, 'kernel') * m ** 3) / 3 + count * 6 * m * m;
+  if (takesEigen(o.ridgeSolver, m, count, solver))
+    return (eigenBreakEven(m, solver ?? 'kernel') * m ** 3) / 3 + count * 6 * m * m;
   const perCholesky = (typeof o.ridge === 'string' ? 2 : 1) * (m ** 3 / 3) + 4 * m * m * k;
   return count * perCholesky;
+}
+
+/**
+ * Bytes the host eigen solver holds beyond the tensors while it decomposes an m×m matrix (numerics'
+ * symmetricEigenTridiagonal: the float32 data read back, the float64 working copy, Qᵀ and the
+ * sorted eigenvectors, the float32 vectors handed back): 28 m².
+ */
+export const hostEigenBytes = (m: number): number => 28 * m * m;
+
+/** Host eigen bytes of a ridge fit on an m×m system: 0 unless the eigen path runs on the host. */
+function ridgeHostBytes(o: RidgeOptions, m: number): number {
+  const solver = symmetricEigenSolver(m);
+  return solver === 'host' && takesEigen(o.ridgeSolver, m, ridgeSolves(o), solver) ? hostEigenBytes(m) : 0;
 }
 
 /** Ridge on p explicit features: primal (p ≤ n, a p×p Gram) or dual (an n×n kernel). */
@@ -96,11 +115,11 @@ export function featureRidgeEstimate(
   if (p <= n)
     return {
       flops: featureFlops + 2 * n * p * p + ridgeSolveFlops(o, p, k) + 2 * testN * p * k,
-      bytes: F32 * (n * p + 2 * p * p + testN * p),
+      bytes: F32 * (n * p + 2 * p * p + testN * p) + ridgeHostBytes(o, p),
     };
   return {
     flops: featureFlops + 2 * n * n * p + ridgeSolveFlops(o, n, k) + 2 * testN * n * p,
-    bytes: F32 * (n * p + 2 * n * n + testN * p),
+    bytes: F32 * (n * p + 2 * n * n + testN * p) + ridgeHostBytes(o, n),
   };
 }
 
@@ -180,7 +199,7 @@ export function kernelRidgeEstimate(perEntry: number, o: RidgeOptions, s: FitSiz
     };
   return {
     flops: n * n * perEntry + ridgeSolveFlops(o, n, k) + testN * n * (perEntry + 2 * k),
-    bytes: F32 * 2 * n * n,
+    bytes: F32 * 2 * n * n + ridgeHostBytes(o, n),
   };
 }
 

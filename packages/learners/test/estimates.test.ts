@@ -1,7 +1,9 @@
 // The dry run's work estimates: every built-in learner gives one, and the two-stage learners count
 // their stages (issue 15: damian and transfer had none, so a total could hide the expensive learner).
+import * as tf from '@tensorflow/tfjs-core';
 import { describe, expect, it } from 'vitest';
-import { learnerFactories } from '../src/index.js';
+import { ridgeSolveFlops } from '../src/cost.js';
+import { learnerFactories, neuralTangentKernel } from '../src/index.js';
 
 const size = { n: 2048, d: 32, k: 1, testN: 4096 };
 
@@ -43,5 +45,31 @@ describe('work estimates', () => {
     expect(
       transfer.estimate!(transfer.options.parse({ base: { kind: 'plugin-kind', width: 64 } }), size),
     ).toBeUndefined();
+  });
+
+  // `regimes run --dry-run` activates the spec's backend first; without the eigen kernel (cpu here,
+  // as wasm and webgpu) the eigen path is the host's float64 solver, worth ~m/40 Cholesky solves, so
+  // `auto` keeps Cholesky for the default gcv grid where LAPACK's rule (5 λ at 1024) would not.
+  it('ridge estimates follow the active backend’s eigen solver: path, flops and host bytes', async () => {
+    await tf.setBackend('cpu');
+    const m = 1024;
+    const gcv = neuralTangentKernel.options.parse({});
+    expect(gcv.ridge).toBe('gcv');
+    const grid = gcv.ridgeGrid.length;
+    expect(grid).toBeGreaterThanOrEqual(5);
+    expect(grid).toBeLessThan(m / 40);
+    // Cholesky per λ, with the inverse diagonal gcv needs: 2·m³/3 + 4m²k each
+    expect(ridgeSolveFlops(gcv, m, 1)).toBe(grid * ((2 * m ** 3) / 3 + 4 * m * m));
+    // the same grid where LAPACK decomposes: 5 Cholesky solves' worth once, 6m² per λ
+    expect(ridgeSolveFlops(gcv, m, 1, 'kernel')).toBe((5 * m ** 3) / 3 + grid * 6 * m * m);
+    // 8 λ at m = 300 pay on the host (break-even ⌈300/40⌉ = 8): one decomposition, 8 solves' worth
+    const list = { ...gcv, ridge: [1e-4, 1e-3, 1e-2, 1e-1, 1, 2, 4, 8] };
+    expect(ridgeSolveFlops(list, 300, 1)).toBe((8 * 300 ** 3) / 3 + 8 * 6 * 300 * 300);
+    // the fit's bytes: two n×n float32 matrices, plus 28n² of host arrays when the host decomposes
+    const size = { n: m, d: 16, k: 1, testN: 0 };
+    const bytes = (ridgeSolver: 'eigen' | 'cholesky') =>
+      neuralTangentKernel.estimate!({ ...gcv, ridgeSolver }, size)!.bytes;
+    expect(bytes('cholesky')).toBe(8 * m * m);
+    expect(bytes('eigen')).toBe(8 * m * m + 28 * m * m);
   });
 });

@@ -15,6 +15,7 @@ import { defineLearnerKind, type LearnerFactory, options, type Predictor, z } fr
 import tf from '@regimes/numerics/tfjs';
 import { symmetricEigenSolver } from '@regimes/numerics';
 import { type DeepKernelSpec, deepKernel, type KernelFunction } from '../kernels.js';
+import { hostEigenBytes } from '../cost.js';
 import { dualPredict } from '../readout/predictors.js';
 import { kernelDiagonal } from '../readout/systems.js';
 import {
@@ -84,7 +85,8 @@ export const ntkDynamics: LearnerFactory = defineLearnerKind({
         10 * s.n ** 3 +
         records * s.testN * s.n * (2 * s.k + (o.init === 'random' ? 2 * s.n : 0)),
       bytes:
-        4 * (3 * s.n * s.n + 3 * s.testN * s.n) + (symmetricEigenSolver(s.n) === 'host' ? 28 * s.n * s.n : 0),
+        4 * (3 * s.n * s.n + 3 * s.testN * s.n) +
+        (symmetricEigenSolver(s.n) === 'host' ? hostEigenBytes(s.n) : 0),
     };
   },
   create(o) {
