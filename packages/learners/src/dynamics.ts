@@ -60,10 +60,12 @@ export async function kernelDynamics(
   const lambda = Float64Array.from(await values.data(), (v) => Math.max(v, 0));
   values.dispose();
   const rate = (2 * o.lr) / (n * k);
-  if (o.flow === 'gd' && rate * lambda[0]! >= 2)
+  if (o.flow === 'gd' && rate * lambda[0]! >= 2) {
+    vectors.dispose();
     throw new RangeError(
       `GD with lr ${o.lr} diverges on this kernel: the top eigenvalue λ = ${lambda[0]!.toPrecision(4)} needs lr < n·k/λ = ${((n * k) / lambda[0]!).toPrecision(4)} (or use flow: gradient-flow)`,
     );
+  }
   const coordinates = tf.matMul(vectors, y, true, false) as tf.Tensor2D;
   return {
     values: lambda,

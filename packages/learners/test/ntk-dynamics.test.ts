@@ -10,7 +10,12 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { Rng } from '@regimes/core';
-import { describeLearnerConformance, makeFitContext, numpyMissing } from '@regimes/core/testing';
+import {
+  describeLearnerConformance,
+  expectNoLeak,
+  makeFitContext,
+  numpyMissing,
+} from '@regimes/core/testing';
 import { hermite } from '@regimes/targets';
 import * as tf from '@tensorflow/tfjs-core';
 import { describe, expect, it } from 'vitest';
@@ -187,10 +192,12 @@ describe('ntk-dynamics', () => {
     dispose(p);
   });
 
-  it('says how to fix a learning rate GD cannot take', async () => {
+  it('says how to fix a learning rate GD cannot take, and frees what it built', async () => {
     const p = problem(20, 4, 3, 1);
     const learner = ntkDynamics.create(ntkDynamics.options.parse({ lr: 1000 }));
-    await expect(learner.fit(p.train, makeFitContext(Rng.fromSeed(0)))).rejects.toThrow(/needs lr </);
+    await expectNoLeak(() =>
+      expect(learner.fit(p.train, makeFitContext(Rng.fromSeed(0)))).rejects.toThrow(/needs lr </),
+    );
     dispose(p);
   });
 });
