@@ -1,5 +1,6 @@
 import {
   HOST_EIGEN_LIMIT,
+  NumericalError,
   symmetricEigen,
   symmetricEigenSolver,
   symmetricEigenTensor,
@@ -85,6 +86,13 @@ describe('native backend', () => {
             expect(Math.abs(v[i]! - spectrum(i))).toBeLessThan(1e-6); // float32 rounding of M
           }
           expect(eigenResidual(rounded, m, v, q)).toBeLessThan(1e-5);
+        });
+        // a NaN in the lower triangle: refused as on the host, nothing left behind
+        const poisoned = Float32Array.from(input, (v, k) => (k === 7 * m + 3 ? Number.NaN : v));
+        await expectNoLeak(async () => {
+          const x = tf.tensor2d(poisoned, [m, m]);
+          await expect(symmetricEigenTensor(x)).rejects.toThrow(NumericalError);
+          x.dispose();
         });
         await wasm.create({}).activate();
         expect(symmetricEigenSolver(m)).toBe('host');

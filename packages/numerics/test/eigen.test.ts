@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { describe, expect, it } from 'vitest';
 import { HOST_EIGEN_LIMIT, symmetricEigenSolver, symmetricEigenTensor } from '../src/tensor/eigen.js';
-import { BackendUnavailable } from '../src/errors.js';
+import { BackendUnavailable, NumericalError } from '../src/errors.js';
 import { symmetricEigen } from '../src/host/linalg.js';
 import { symmetricEigenTridiagonal } from '../src/host/tridiagonal-eigen.js';
 import { Rng } from '@regimes/core';
@@ -152,22 +152,37 @@ describe('symmetricEigenTridiagonal (host float64: Householder, then implicit QL
     expect(symmetricEigenTridiagonal(new Float64Array(0), 0).values.length).toBe(0);
   });
 
-  it('scales: entries of 1e±200 give the eigenvalues of the unscaled matrix times the scale', () => {
+  it('scales: entries of 1e±200 and subnormal ones give the known spectrum times the scale', () => {
     const m = 20;
-    const a = symmetricWithSpectrum(m, (i) => 10 ** (-3 * (i / (m - 1))), Rng.fromSeed(3));
-    const reference = symmetricEigenTridiagonal(a, m).values;
-    for (const scale of [1e200, 1e-200]) {
+    const spectrum = (i: number) => 10 ** (-3 * (i / (m - 1)));
+    const a = symmetricWithSpectrum(m, spectrum, Rng.fromSeed(3));
+    // a subnormal entry carries ~1e-323 absolute: ~1e-13 of the largest at 1e-310
+    for (const [scale, tolerance] of [
+      [1e200, 1e-13],
+      [1e-200, 1e-13],
+      [1e-310, 1e-11],
+    ] as const) {
       const { values, vectors } = symmetricEigenTridiagonal(
         Float64Array.from(a, (v) => v * scale),
         m,
       );
-      values.forEach((v, i) => expect(Math.abs(v / scale - reference[i]!)).toBeLessThan(1e-13));
-      expect(orthogonality(vectors, m)).toBeLessThan(1e-13);
+      values.forEach((v, i) => expect(Math.abs(v / scale - spectrum(i)), `${scale}`).toBeLessThan(tolerance));
+      expect(orthogonality(vectors, m), `${scale}`).toBeLessThan(1e-13);
     }
   });
 
-  it('refuses a non-finite entry instead of iterating on it', () => {
+  it('refuses a non-finite entry instead of iterating on it, naming where it is', async () => {
     const a = Float64Array.from([1, 0, 0, Number.NaN, 1, 0, 0, 0, 1]);
-    expect(() => symmetricEigenTridiagonal(a, 3)).toThrow(/non-finite/);
+    expect(() => symmetricEigenTridiagonal(a, 3)).toThrow(NumericalError);
+    expect(() => symmetricEigenTridiagonal(a, 3)).toThrow(/non-finite entry \(NaN at row 1, column 0\)/);
+    // through the tensor entry point (cpu: the host solver), with nothing left behind
+    await expectNoLeak(async () => {
+      const x = tf.tensor2d(
+        Float32Array.from(a, (v, k) => (k === 6 ? Infinity : k === 3 ? 0 : v)),
+        [3, 3],
+      );
+      await expect(symmetricEigenTensor(x)).rejects.toThrow(/Infinity at row 2, column 0/);
+      x.dispose();
+    });
   });
 });

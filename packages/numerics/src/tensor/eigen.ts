@@ -8,7 +8,7 @@
  */
 import tf from '@regimes/numerics/tfjs';
 import { BackendUnavailable } from '../errors.js';
-import { symmetricEigenTridiagonal } from '../host/tridiagonal-eigen.js';
+import { nonFiniteEntry, symmetricEigenTridiagonal } from '../host/tridiagonal-eigen.js';
 
 /**
  * The kernel a backend registers (`tf.registerKernel({ kernelName: SymmetricEigenKernel, … })`):
@@ -41,7 +41,7 @@ export interface TensorEigen {
 /**
  * Eigen-decomposition of the symmetric matrix whose lower triangle `matrix` holds (the strict upper
  * triangle is not read). The caller disposes both tensors. Throws `BackendUnavailable` where
- * `symmetricEigenSolver(m)` is undefined.
+ * `symmetricEigenSolver(m)` is undefined, `NumericalError` for a matrix with a NaN or an infinity.
  */
 export async function symmetricEigenTensor(matrix: tf.Tensor2D): Promise<TensorEigen> {
   const [m, cols] = matrix.shape;
@@ -52,6 +52,11 @@ export async function symmetricEigenTensor(matrix: tf.Tensor2D): Promise<TensorE
       tf.Tensor1D,
       tf.Tensor2D,
     ];
+    // LAPACK passes a NaN through to its output: refused as the host solver refuses it on input
+    if ((await values.data()).some((v) => !Number.isFinite(v))) {
+      tf.dispose([values, vectors]);
+      throw nonFiniteEntry(m, Number.NaN);
+    }
     return { values, vectors };
   }
   if (solver === 'host') {
