@@ -8,6 +8,7 @@
 import type { FitSize, WorkEstimate } from '@regimes/core';
 import { symmetricEigenSolver } from '@regimes/numerics';
 import { exceedsHeap } from './readout/host-direct.js';
+import { HOST_SPECTRUM_BREAK_EVEN, HOST_SPECTRUM_COST } from './readout/iterative.js';
 import type { RidgeOptions } from './readout/options.js';
 
 const F32 = 4;
@@ -65,7 +66,13 @@ export function takesEigen(
   return requested === 'eigen' || ((requested ?? 'auto') === 'auto' && eigenPays(m, solves, solver));
 }
 
-/** How many values of λ a ridge option fits: 1, a list's length, or the gcv/loo grid's. */
+/**
+ * How many values of λ a ridge option fits: 1, a list's length, or the gcv/loo grid's. The estimates
+ * count the whole grid; a direct fit ranks only the grid's λ above the float32 floor (readout/ridge.ts,
+ * `selectionFloor`: 6–8 of the default 10 for the kernels of docs/learners.md), which the dry run
+ * cannot know before the kernel exists. Near the break-even the estimate may therefore cost the
+ * other path than the fit takes: the two costs differ by less than 2× there.
+ */
 export function ridgeSolves(o: RidgeOptions): number {
   if (typeof o.ridge === 'number') return 1;
   return Array.isArray(o.ridge) ? o.ridge.length : o.ridgeGrid.length;
@@ -92,16 +99,22 @@ export function ridgeSolveFlops(
 }
 
 /**
- * Bytes the host eigen solver holds beyond the tensors while it decomposes an m×m matrix (numerics'
- * symmetricEigenTridiagonal: the float32 data read back, the float64 working copy, Qᵀ and the
- * sorted eigenvectors, the float32 vectors handed back): 28 m².
+ * Bytes the host eigen solver holds beyond the tensors while it decomposes an m×m matrix, all of
+ * which may be alive at once before the collector runs (numerics' `symmetricEigenTensor` on the host
+ * path): the float32 data read back (4 m²), the float64 working copy, Qᵀ and the sorted eigenvectors
+ * (8 m² each), and the float32 vectors handed to the new tensor (4 m²): 32 m².
  */
-export const hostEigenBytes = (m: number): number => 28 * m * m;
+export const hostEigenBytes = (m: number): number => 32 * m * m;
 
-/** Host eigen bytes of a ridge fit on an m×m system: 0 unless the eigen path runs on the host. */
-function ridgeHostBytes(o: RidgeOptions, m: number): number {
+/**
+ * Host eigen bytes of a ridge fit on an m×m system: 0 unless the eigen path runs on the host; a
+ * system built from panels (`panels`: the dual kernel, not the primal Gram matrix) is also assembled
+ * into a float32 host array first (4 m²).
+ */
+function ridgeHostBytes(o: RidgeOptions, m: number, panels: boolean): number {
   const solver = symmetricEigenSolver(m);
-  return solver === 'host' && takesEigen(o.ridgeSolver, m, ridgeSolves(o), solver) ? hostEigenBytes(m) : 0;
+  if (solver !== 'host' || !takesEigen(o.ridgeSolver, m, ridgeSolves(o), solver)) return 0;
+  return hostEigenBytes(m) + (panels ? F32 * m * m : 0);
 }
 
 /** Ridge on p explicit features: primal (p ≤ n, a p×p Gram) or dual (an n×n kernel). */
@@ -115,11 +128,11 @@ export function featureRidgeEstimate(
   if (p <= n)
     return {
       flops: featureFlops + 2 * n * p * p + ridgeSolveFlops(o, p, k) + 2 * testN * p * k,
-      bytes: F32 * (n * p + 2 * p * p + testN * p) + ridgeHostBytes(o, p),
+      bytes: F32 * (n * p + 2 * p * p + testN * p) + ridgeHostBytes(o, p, false),
     };
   return {
     flops: featureFlops + 2 * n * n * p + ridgeSolveFlops(o, n, k) + 2 * testN * n * p,
-    bytes: F32 * (n * p + 2 * n * n + testN * p) + ridgeHostBytes(o, n),
+    bytes: F32 * (n * p + 2 * n * n + testN * p) + ridgeHostBytes(o, n, true),
   };
 }
 
@@ -145,23 +158,47 @@ export function centresOf(n: number, centres?: number): number {
 const CG_ITERATIONS = 40;
 
 /**
- * FALKON's work: the m×m preconditioner per λ (host float64, ~m³/3·2), per iteration the products
- * with K_nm (4·n·m·k) and — where K_nm is not cached (n·m·4 bytes > 1 GiB) — its n·m entries again;
- * gcv/loo: a hold-out fit per grid λ on 4/5 of the points, then the refit. Bytes: x, the cache or one
- * block of K_nm (2²² entries, ×3 for temporaries), 3m² float64.
+ * Flops of FALKON's preconditioners for one problem of `solves` values of λ on m centres: one
+ * eigen-decomposition of K_mm where the backend has LAPACK's (costed as the Cholesky solves it
+ * replaces) or where the host's pays (≥ HOST_SPECTRUM_BREAK_EVEN λ; HOST_SPECTRUM_COST
+ * preconditioners), else a float64 host Cholesky preconditioner per λ (two factors, ~2m³/3).
+ */
+function falkonPreconditionerFlops(
+  m: number,
+  solves: number,
+  solver: EigenSolver | undefined = symmetricEigenSolver(m),
+): number {
+  const preconditioner = (2 * m ** 3) / 3;
+  if (solver === 'kernel') return (eigenBreakEven(m, 'kernel') * m ** 3) / 3;
+  if (solver === 'host' && solves >= HOST_SPECTRUM_BREAK_EVEN) return HOST_SPECTRUM_COST * preconditioner;
+  return solves * preconditioner;
+}
+
+/**
+ * FALKON's work: the preconditioners (above), per iteration the products with K_nm (4·n·m·k) and —
+ * where K_nm is not cached (n·m·4 bytes > 1 GiB) — its n·m entries again; gcv/loo: a hold-out fit
+ * per grid λ on 4/5 of the points (one problem), then the refit (another). Bytes: x, the cache or one
+ * block of K_nm (2²² entries, ×3 for temporaries), 3m² float64, and the host decomposition's float64
+ * working copy, Qᵀ and vectors (3m² more) where it runs.
  */
 function falkonEstimate(perEntry: number, o: RidgeOptions, s: FitSize): WorkEstimate {
   const { n, k, d, testN } = s;
   const m = centresOf(n, o.centres);
   const cached = n * m * 4 <= 2 ** 30;
-  const solves = ridgeSolves(o) + (typeof o.ridge === 'string' ? 1 : 0);
+  const select = typeof o.ridge === 'string';
+  // the problems FALKON builds and how many λ each solves: [hold-out grid, refit] or [the λ]
+  const problems = select ? [ridgeSolves(o), 1] : [ridgeSolves(o)];
+  const solves = problems.reduce((a, b) => a + b, 0);
   const iteration = 4 * n * m * k + (cached ? 0 : n * m * perEntry);
+  const hostSpectrum =
+    symmetricEigenSolver(m) === 'host' && problems.some((p) => p >= HOST_SPECTRUM_BREAK_EVEN);
   return {
     flops:
       n * m * perEntry +
-      solves * ((2 * m ** 3) / 3 + CG_ITERATIONS * iteration) +
+      problems.reduce((a, p) => a + falkonPreconditionerFlops(m, p), 0) +
+      solves * CG_ITERATIONS * iteration +
       testN * m * (perEntry + 2 * k),
-    bytes: F32 * (n * d + (cached ? n * m : 3 * 4194304)) + 8 * 3 * m * m,
+    bytes: F32 * (n * d + (cached ? n * m : 3 * 4194304)) + 8 * (hostSpectrum ? 6 : 3) * m * m,
   };
 }
 
@@ -199,7 +236,7 @@ export function kernelRidgeEstimate(perEntry: number, o: RidgeOptions, s: FitSiz
     };
   return {
     flops: n * n * perEntry + ridgeSolveFlops(o, n, k) + testN * n * (perEntry + 2 * k),
-    bytes: F32 * 2 * n * n + ridgeHostBytes(o, n),
+    bytes: F32 * 2 * n * n + ridgeHostBytes(o, n, true),
   };
 }
 

@@ -65,11 +65,33 @@ describe('work estimates', () => {
     // 8 λ at m = 300 pay on the host (break-even ⌈300/40⌉ = 8): one decomposition, 8 solves' worth
     const list = { ...gcv, ridge: [1e-4, 1e-3, 1e-2, 1e-1, 1, 2, 4, 8] };
     expect(ridgeSolveFlops(list, 300, 1)).toBe((8 * 300 ** 3) / 3 + 8 * 6 * 300 * 300);
-    // the fit's bytes: two n×n float32 matrices, plus 28n² of host arrays when the host decomposes
+    // the fit's bytes: two n×n float32 matrices; when the host decomposes, the kernel assembled on
+    // the host (float32) and the solver's arrays: the data read back and the vectors handed back
+    // (float32), the working copy, Qᵀ and the sorted vectors (float64)
     const size = { n: m, d: 16, k: 1, testN: 0 };
     const bytes = (ridgeSolver: 'eigen' | 'cholesky') =>
       neuralTangentKernel.estimate!({ ...gcv, ridgeSolver }, size)!.bytes;
-    expect(bytes('cholesky')).toBe(8 * m * m);
-    expect(bytes('eigen')).toBe(8 * m * m + 28 * m * m);
+    expect(bytes('cholesky')).toBe(2 * 4 * m * m);
+    expect(bytes('eigen')).toBe(2 * 4 * m * m + 4 * m * m + (2 * 4 + 3 * 8) * m * m);
+  });
+
+  it('FALKON: gcv costs one host decomposition for the hold-out grid and a Cholesky for the refit', async () => {
+    await tf.setBackend('cpu');
+    const n = 20000; // above DIRECT_KERNEL_RIDGE_MAX: auto takes FALKON
+    const m = 566; // max(512, ⌈4√n⌉)
+    const size = { n, d: 16, k: 1, testN: 0 };
+    const estimate = (ridge: unknown) =>
+      neuralTangentKernel.estimate!(neuralTangentKernel.options.parse({ ridge }), size)!;
+    const gcv = estimate('gcv');
+    const fixed = estimate(1e-3);
+    const grid = neuralTangentKernel.options.parse({}).ridgeGrid.length;
+    // gcv over fixed: the hold-out problem's host decomposition (4.6 Cholesky preconditioners of
+    // 2m³/3 each; the refit's one Cholesky preconditioner is the fixed fit's), and `grid` more CG
+    // solves of 40 iterations of 4·n·m·k (K_nm cached: 45 MB)
+    const preconditioner = (2 * m ** 3) / 3;
+    const extra = 4.6 * preconditioner + grid * 40 * 4 * n * m;
+    expect(Math.abs(gcv.flops - fixed.flops - extra) / extra).toBeLessThan(1e-12);
+    // the decomposition's three float64 m×m arrays on top of K_mm and its preconditioner's
+    expect(gcv.bytes - fixed.bytes).toBe(8 * 3 * m * m);
   });
 });

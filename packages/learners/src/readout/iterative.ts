@@ -51,12 +51,15 @@ export interface FalkonFit {
 }
 
 /**
- * Values of λ from which the host's eigen-decomposition of K_mm beats a Cholesky preconditioner per
- * λ (backends without the eigen kernel). Measured on one core of this VM: the decomposition 0.41 /
- * 2.75 / 22.9 s against 0.10 / 0.60 / 5.7 s for a solve's preconditioner (and one CG iteration) at
- * m = 512 / 1024 / 2048, a ratio of 4 at every size.
+ * The host's float64 eigen-decomposition of K_mm (backends without the eigen kernel) in Cholesky
+ * preconditioners, one per λ. Measured on one core of this VM: the decomposition 0.41 / 2.75 /
+ * 22.9 s against 0.10 / 0.60 / 5.7 s for a solve's preconditioner (and one CG iteration) at
+ * m = 512 / 1024 / 2048, ratios 4.1 / 4.6 / 4.0.
  */
-const HOST_SPECTRUM_BREAK_EVEN = 4;
+export const HOST_SPECTRUM_COST = 4.6;
+
+/** Values of λ from which that decomposition beats a Cholesky preconditioner per λ: 5. */
+export const HOST_SPECTRUM_BREAK_EVEN = Math.ceil(HOST_SPECTRUM_COST);
 
 /** Rows of K_nm per block: about 2²² entries, at least 64 rows. */
 export const falkonBlock = (m: number) => Math.max(64, Math.floor(4194304 / Math.max(m, 1)));
