@@ -157,45 +157,51 @@ export function centresOf(n: number, centres?: number): number {
 /** Assumed CG iterations per λ in the estimates (measured: 10–60 with FALKON's preconditioner at tolerance 1e-4). */
 const CG_ITERATIONS = 40;
 
+/** Whether FALKON decomposes K_mm for a problem of `solves` values of λ (iterative.ts, `kmmSpectrum`). */
+function falkonDecomposes(solves: number, solver: EigenSolver | undefined): boolean {
+  return solver === 'kernel' || (solver === 'host' && solves >= HOST_SPECTRUM_BREAK_EVEN);
+}
+
 /**
  * Flops of FALKON's preconditioners for one problem of `solves` values of λ on m centres: one
  * eigen-decomposition of K_mm where the backend has LAPACK's (costed as the Cholesky solves it
  * replaces) or where the host's pays (≥ HOST_SPECTRUM_BREAK_EVEN λ; HOST_SPECTRUM_COST
  * preconditioners), else a float64 host Cholesky preconditioner per λ (two factors, ~2m³/3).
  */
-function falkonPreconditionerFlops(
-  m: number,
-  solves: number,
-  solver: EigenSolver | undefined = symmetricEigenSolver(m),
-): number {
+function falkonPreconditionerFlops(m: number, solves: number, solver: EigenSolver | undefined): number {
   const preconditioner = (2 * m ** 3) / 3;
-  if (solver === 'kernel') return (eigenBreakEven(m, 'kernel') * m ** 3) / 3;
-  if (solver === 'host' && solves >= HOST_SPECTRUM_BREAK_EVEN) return HOST_SPECTRUM_COST * preconditioner;
-  return solves * preconditioner;
+  if (!falkonDecomposes(solves, solver)) return solves * preconditioner;
+  return solver === 'kernel'
+    ? (eigenBreakEven(m, 'kernel') * m ** 3) / 3
+    : HOST_SPECTRUM_COST * preconditioner;
 }
 
 /**
  * FALKON's work: the preconditioners (above), per iteration the products with K_nm (4·n·m·k) and —
  * where K_nm is not cached (n·m·4 bytes > 1 GiB) — its n·m entries again; gcv/loo: a hold-out fit
- * per grid λ on 4/5 of the points (one problem), then the refit (another). Bytes: x, the cache or one
- * block of K_nm (2²² entries, ×3 for temporaries), 3m² float64, and the host decomposition's float64
- * working copy, Qᵀ and vectors (3m² more) where it runs.
+ * per grid λ on 4/5 of the points, then the refit of the chosen λ on all of them, which takes the
+ * hold-out's decomposition of K_mm where there is one (the same centres: m ≤ 2048 < 4n/5 here) and
+ * a Cholesky preconditioner where there is not. Bytes: x, the cache or one block of K_nm (2²²
+ * entries, ×3 for temporaries), 3m² float64, and the host decomposition's float64 working copy, Qᵀ
+ * and vectors (3m² more) where it runs.
  */
 function falkonEstimate(perEntry: number, o: RidgeOptions, s: FitSize): WorkEstimate {
   const { n, k, d, testN } = s;
   const m = centresOf(n, o.centres);
   const cached = n * m * 4 <= 2 ** 30;
+  const solver = symmetricEigenSolver(m);
   const select = typeof o.ridge === 'string';
-  // the problems FALKON builds and how many λ each solves: [hold-out grid, refit] or [the λ]
-  const problems = select ? [ridgeSolves(o), 1] : [ridgeSolves(o)];
-  const solves = problems.reduce((a, b) => a + b, 0);
+  const count = ridgeSolves(o);
+  const solves = count + (select ? 1 : 0);
+  const preconditioners =
+    falkonPreconditionerFlops(m, count, solver) +
+    (select && !falkonDecomposes(count, solver) ? falkonPreconditionerFlops(m, 1, solver) : 0);
   const iteration = 4 * n * m * k + (cached ? 0 : n * m * perEntry);
-  const hostSpectrum =
-    symmetricEigenSolver(m) === 'host' && problems.some((p) => p >= HOST_SPECTRUM_BREAK_EVEN);
+  const hostSpectrum = solver === 'host' && falkonDecomposes(count, solver);
   return {
     flops:
       n * m * perEntry +
-      problems.reduce((a, p) => a + falkonPreconditionerFlops(m, p), 0) +
+      preconditioners +
       solves * CG_ITERATIONS * iteration +
       testN * m * (perEntry + 2 * k),
     bytes: F32 * (n * d + (cached ? n * m : 3 * 4194304)) + 8 * (hostSpectrum ? 6 : 3) * m * m,

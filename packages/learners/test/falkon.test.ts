@@ -213,6 +213,28 @@ describe('kernel ridge by FALKON (ridgeSolver: cg)', () => {
     // the dry run's memory at n = 10⁶: no n×n term (4·10¹² bytes), x plus blocks and m² instead
     expect(kernelRidgeEstimate(84, { ...base, ridgeSolver: 'auto' }, size).bytes).toBeLessThan(1e9);
   });
+  it("gcv's refit reuses the hold-out's host decomposition of K_mm (cpu): the fixed λ's solution", async () => {
+    const previous = tf.getBackend();
+    await tf.setBackend('cpu');
+    try {
+      // a grid of 5: the hold-out's decomposition pays (HOST_SPECTRUM_BREAK_EVEN)
+      const o = {
+        ...base,
+        ridgeGrid: [1e-5, 1e-4, 1e-3, 1e-2, 1e-1],
+        ridgeSolver: 'cg' as const,
+        centres: 300,
+      };
+      const gcv = await expectNoLeak(() => fitPredict(kernel, { ...o, ridge: 'gcv' }, 1500, 7));
+      // the same seed draws the same 300 centres: the hold-out's first 300 of its 1200 points
+      const fixed = await fitPredict(kernel, { ...o, ridge: gcv.diagnostics.lambda! }, 1500, 7);
+      // spectral where a single λ alone takes the two Cholesky factors (HOST_SPECTRUM_BREAK_EVEN)
+      expect([gcv.diagnostics['cg-spectral'], fixed.diagnostics['cg-spectral']]).toEqual([1, 0]);
+      expect(gcv.diagnostics['solve-residual']).toBeLessThan(1e-3);
+      expect(relative(gcv.prediction, fixed.prediction)).toBeLessThan(1e-3);
+    } finally {
+      await tf.setBackend(previous);
+    }
+  });
 });
 
 describe('GP posterior variance (posteriorVariance)', () => {

@@ -225,6 +225,17 @@ export class NystromProblem {
     return (this.eigen ??= kmmSpectrum(this.kmm, this.m, solves));
   }
 
+  /**
+   * Takes the decomposition of another problem on the same centres (the gcv hold-out's, for the
+   * refit on all points: the same K_mm), so that it is neither computed again nor, for a single λ
+   * on the host, replaced by a Cholesky preconditioner. Before the first `spectrum` call only.
+   */
+  adoptSpectrum(spectrum: { q: Float64Array; mu: Float64Array }): void {
+    if (this.eigen) throw new Error('adoptSpectrum: this problem has already chosen its preconditioner');
+    if (spectrum.mu.length !== this.m) throw new RangeError('adoptSpectrum: a spectrum of other centres');
+    this.eigen = Promise.resolve(spectrum);
+  }
+
   /** Whether K_nm is held (float32) rather than recomputed at every product. */
   get cached(): boolean {
     return this.cache !== undefined;
@@ -519,6 +530,7 @@ export async function falkonSolve(
     diagnostics: {
       cg: 1,
       eigen: 0,
+      'cg-spectral': spectrum ? 1 : 0,
       centres: m,
       'cg-iterations': iterations,
       'cg-cached': problem.cached ? 1 : 0,

@@ -268,6 +268,8 @@ async function falkonPredictor(
     tf.tidy(() => tf.gather(t, tf.tensor1d(order.slice(from, to), 'int32')) as tf.Tensor2D);
   let lambdas = typeof o.ridge === 'string' ? o.ridgeGrid : Array.isArray(o.ridge) ? o.ridge : [o.ridge];
   let holdout: number | undefined;
+  // the hold-out's K_mm decomposition, kept for the refit when both use the same centres
+  let spectrum: { q: Float64Array; mu: Float64Array } | undefined;
   if (typeof o.ridge === 'string') {
     const fitted = n - Math.ceil(n / 5);
     const [xs, ys, xv, yv] = [
@@ -303,6 +305,8 @@ async function falkonPredictor(
             lambdas = [lambda];
           }
         }
+        // its centres are the first min(m, 4n/5) points of the order, the refit's the first m
+        if (m <= fitted) spectrum = await problem.spectrum(scoring.solves);
       } finally {
         problem.dispose();
       }
@@ -311,6 +315,7 @@ async function falkonPredictor(
     }
   }
   const problem = await NystromProblem.create(train.x, train.y, kernel, gather(train.x, 0, m), fo);
+  if (spectrum) problem.adoptSpectrum(spectrum);
   const fits: RidgeFit[] = [];
   const solving = { ...fo, solves: lambdas.length };
   let centres: tf.Tensor2D | undefined;
