@@ -10,6 +10,7 @@
 #include <node_api.h>
 #include "gemm.h"
 #include "lapack-lite.h"
+#include "eigen-lite.h"
 #ifdef REGIMES_OPENBLAS
 #include <cblas.h>
 #endif
@@ -348,6 +349,7 @@ static napi_value init(napi_env env, napi_value exports) {
 #else
       {"hostPotrf", NULL, regimes_lite_potrf, NULL, NULL, NULL, napi_default, NULL},
       {"hostTrsm", NULL, regimes_lite_trsm, NULL, NULL, NULL, napi_default, NULL},
+      {"hostSyev", NULL, regimes_lite_syev, NULL, NULL, NULL, napi_default, NULL},
 #endif
   };
   napi_define_properties(env, exports, sizeof properties / sizeof properties[0], properties);

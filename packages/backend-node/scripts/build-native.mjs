@@ -85,6 +85,7 @@ const flags = [
   join(native, 'blas.c'),
   join(native, 'gemm.c'),
   join(native, 'lapack-lite.c'),
+  join(native, 'eigen-lite.c'),
   '-lm',
   ...(openblas ? [`-L${blasLib}`, `-Wl,-rpath,${blasLib}`, '-lopenblas'] : []),
 ];
@@ -104,6 +105,6 @@ say(
   openblas
     ? `native backend built on the system OpenBLAS (products, Cholesky, triangular solves, eigen): ${output}`
     : `native backend built on regimes' own SGEMM (${hidden ? 'OpenBLAS hidden by REGIMES_NO_OPENBLAS' : 'OpenBLAS not found'}): ` +
-        'matrix products on all cores; Cholesky by panels over them, no eigen kernel. For LAPACK, install OpenBLAS ' +
+        'matrix products on all cores; Cholesky by panels over them, its own float64 eigen solver (no LAPACK). For LAPACK, install OpenBLAS ' +
         '(Debian/Ubuntu: apt-get install libopenblas-dev; Fedora: dnf install openblas-devel; macOS: brew install openblas), then run: npm run build:native',
 );

@@ -72,6 +72,11 @@ export interface Blas {
    */
   hostPotrf?(n: number, a: Float32Array, aOffset: number, shift: number): number;
   hostTrsm?: Trsm;
+  /**
+   * The build without OpenBLAS: numerics' float64 host eigen solver compiled (native/eigen-lite.c;
+   * numerics' `CompiledEigen`): w (m×m, the scaled lower triangle, overwritten), values, vectors.
+   */
+  hostSyev?(m: number, w: Float64Array, values: Float64Array, vectors: Float64Array): number;
   /** Whether products and LAPACK run on the system OpenBLAS (else on regimes' own SGEMM). */
   readonly openblas: boolean;
   threads(): number;

@@ -7,18 +7,21 @@
  * the plain wasm kind activates (both run tfjs's wasm backend).
  */
 import { NumericalError } from '@regimes/core';
-import { SymmetricEigenKernel } from '@regimes/numerics';
+import { registerCompiledEigen, SymmetricEigenKernel } from '@regimes/numerics';
 import tf from '@regimes/numerics/tfjs';
 import type { Blas } from './blas.js';
 import type { TensorInfo, WasmBackendLike } from './wasm-internals.js';
 
 /**
- * Register the kernel on `wasm` when `blas` has LAPACK (native kind on OpenBLAS), remove it otherwise
- * (wasm kind, or native on regimes' own SGEMM).
+ * Register the kernel on `wasm` when `blas` has LAPACK (native kind on OpenBLAS); where it has the
+ * compiled host solver instead (native on regimes' own SGEMM), register that with numerics
+ * (`registerCompiledEigen`); remove both otherwise (the wasm kind: the JavaScript host solver).
  */
 export function installSymmetricEigen(blas?: Blas): void {
   const registered = tf.getKernel(SymmetricEigenKernel, 'wasm') !== undefined;
   if (registered) tf.unregisterKernel(SymmetricEigenKernel, 'wasm');
+  const hostSyev = blas?.hostSyev?.bind(blas);
+  registerCompiledEigen('wasm', hostSyev);
   const syevd = blas?.syevd?.bind(blas);
   if (!syevd) return;
   tf.registerKernel({

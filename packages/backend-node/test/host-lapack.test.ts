@@ -6,13 +6,16 @@ import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Rng } from '@regimes/core';
-import { expectNoLeak } from '@regimes/core/testing';
+import { eigenResidual, expectNoLeak, symmetricWithSpectrum } from '@regimes/core/testing';
 import {
   cholesky,
   denseCholeskyAvailable,
   hostCholesky,
   hostCholeskySolve,
   hostLapack,
+  symmetricEigenSolver,
+  symmetricEigenTensor,
+  symmetricEigenTridiagonal,
 } from '@regimes/numerics';
 import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -43,14 +46,16 @@ describe.skipIf(!compiler)('host LAPACK of the addon built without OpenBLAS (lap
   const out = join(scratch, 'lite.node');
   let lite: Blas;
 
-  it('builds, and has hostPotrf / hostTrsm but no LAPACK kernels', () => {
+  it('builds, and has hostPotrf / hostTrsm / hostSyev but no LAPACK kernels', () => {
     const r = buildAddon({ REGIMES_NO_OPENBLAS: '1' }, out);
     expect(r.status, r.text).toBe(0);
     lite = createRequire(import.meta.url)(out) as Blas;
     expect(lite.openblas).toBe(false);
     expect(typeof lite.hostPotrf).toBe('function');
     expect(typeof lite.hostTrsm).toBe('function');
+    expect(typeof lite.hostSyev).toBe('function');
     expect(lite.potrf).toBeUndefined();
+    expect(lite.syevd).toBeUndefined();
   });
 
   it('factors and solves like float64 (n = 700: 6 blocks of 128, trailing tiles of 512 rows; trailing blocks)', () => {
@@ -97,6 +102,33 @@ describe.skipIf(!compiler)('host LAPACK of the addon built without OpenBLAS (lap
     expect(lite.hostPotrf!(n, bad, 0, shift)).toBe(301);
   });
 
+  it('has the compiled host eigen solver (eigen-lite.c): the known spectrum of m = 300, as the JavaScript one', () => {
+    expect(typeof lite.hostSyev).toBe('function');
+    const m = 300;
+    const spectrum = (i: number) => 3 * 10 ** (-6 * (i / (m - 1))) - (i % 7 === 0 ? 1e-3 : 0);
+    const a = symmetricWithSpectrum(m, spectrum, Rng.fromSeed(9));
+    const sorted = Array.from({ length: m }, (_, i) => spectrum(i)).sort((x, y) => y - x);
+    // the upper triangle is not read
+    const input = Float64Array.from(a, (v, k) => (k % m > Math.floor(k / m) ? Number.NaN : v));
+    const compiled = symmetricEigenTridiagonal(input, m, lite.hostSyev!.bind(lite));
+    const script = symmetricEigenTridiagonal(input, m);
+    compiled.values.forEach((v, i) => expect(Math.abs(v - sorted[i]!)).toBeLessThan(1e-13 * 3));
+    expect(eigenResidual(a, m, compiled.values, compiled.vectors)).toBeLessThan(1e-12);
+    // the same algorithm and order of operations up to the compiler's contractions (FMA)
+    compiled.values.forEach((v, i) => expect(Math.abs(v - script.values[i]!)).toBeLessThan(1e-13));
+    let orthogonality = 0;
+    for (let i = 0; i < m; i++)
+      for (let j = 0; j <= i; j++) {
+        let dot = 0;
+        for (let k = 0; k < m; k++) dot += compiled.vectors[k * m + i]! * compiled.vectors[k * m + j]!;
+        orthogonality = Math.max(orthogonality, Math.abs(dot - (i === j ? 1 : 0)));
+      }
+    expect(orthogonality).toBeLessThan(1e-12);
+    expect(() =>
+      lite.hostSyev!(m, new Float64Array(10), new Float64Array(m), new Float64Array(m * m)),
+    ).toThrow(/Float64Arrays of the stated sizes/);
+  });
+
   it('is numerics’ host LAPACK on `native` there, without the dense tfjs Cholesky kernels (and `wasm` has none)', async () => {
     const saved = process.env.REGIMES_NATIVE_ADDON;
     process.env.REGIMES_NATIVE_ADDON = out;
@@ -129,8 +161,24 @@ describe.skipIf(!compiler)('host LAPACK of the addon built without OpenBLAS (lap
       });
       xt.dispose();
       // the wasm kind has none: kernel ridge above the heap limit is refused there, not crashed
+      // the compiled eigen solver serves symmetricEigenTensor there (float32 in and out)
+      expect(symmetricEigenSolver(n)).toBe('compiled');
+      const spectrum = (i: number) => 10 ** (-3 * (i / (n - 1)));
+      const s = symmetricWithSpectrum(n, spectrum, Rng.fromSeed(10));
+      await expectNoLeak(async () => {
+        const t = tf.tensor2d(Float32Array.from(s), [n, n]);
+        const { values, vectors } = await symmetricEigenTensor(t);
+        const v = await values.data();
+        const q = await vectors.data();
+        tf.dispose([t, values, vectors]);
+        for (let i = 0; i < n; i++) expect(Math.abs(v[i]! - spectrum(i))).toBeLessThan(1e-6);
+        expect(eigenResidual(s, n, v, q)).toBeLessThan(1e-5);
+      });
+      // the wasm kind has none: kernel ridge above the heap limit is refused there, not crashed; its
+      // eigen solver is the JavaScript one
       await wasm.create({}).activate();
       expect(hostLapack()).toBeUndefined();
+      expect(symmetricEigenSolver(n)).toBe('host');
     } finally {
       if (saved === undefined) delete process.env.REGIMES_NATIVE_ADDON;
       else process.env.REGIMES_NATIVE_ADDON = saved;

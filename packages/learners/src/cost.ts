@@ -8,13 +8,16 @@
 import type { FitSize, WorkEstimate } from '@regimes/core';
 import { symmetricEigenSolver } from '@regimes/numerics';
 import { exceedsHeap } from './readout/host-direct.js';
-import { HOST_SPECTRUM_BREAK_EVEN, HOST_SPECTRUM_COST } from './readout/iterative.js';
+import { SPECTRUM_COST, spectrumPays } from './readout/iterative.js';
 import type { RidgeOptions } from './readout/options.js';
 
 const F32 = 4;
 
-/** Which eigen-decomposition serves an m×m system: the backend's kernel (LAPACK) or the host's (float64 QL). */
-type EigenSolver = 'kernel' | 'host';
+/**
+ * Which eigen-decomposition serves an m×m system: the backend's kernel (LAPACK), or the host's
+ * float64 QL, compiled (the native addon without OpenBLAS) or in JavaScript.
+ */
+type EigenSolver = 'kernel' | 'compiled' | 'host';
 
 /**
  * Measured cost rule (native backend, 2 cores, OpenBLAS 0.3.21, NTK relu kernel d = 64, fitRidge
@@ -38,10 +41,15 @@ type EigenSolver = 'kernel' | 'host';
  * (numerics' symmetricEigenTridiagonal) against a Cholesky per λ on the backend. Measured on `wasm`
  * (ntk relu, fitRidge with the kernel build): one λ fitted through the eigen path against Cholesky
  * 0.41 / 0.055 s at m = 512, 4.0 / 0.15 s at 1024, 35.7 / 0.68 s at 2048 — about m/40 solves, so the
- * host's break-even is max(2, ⌈m/40⌉).
+ * host's break-even is max(2, ⌈m/40⌉). Compiled (the native addon without OpenBLAS, eigen-lite.c),
+ * against its own blocked Cholesky, the same fits over 1 and 4 λ (2026-12-04, nothing else running):
+ * one decomposition costs ~3 Cholesky solves at m = 512 (0.09 against 0.033 s), ~8 at 1024 (0.7
+ * against 0.093 s), ~23 at 2048 (6.5 against 0.28 s), so there max(2, ⌈m/100⌉): 6 / 11 / 21, which
+ * keeps Cholesky a little early below 2048 (at 512 over 4 λ: 0.13–0.16 s against 0.10 s).
  */
 export function eigenBreakEven(m: number, solver: EigenSolver): number {
-  return Math.max(2, Math.ceil(solver === 'host' ? m / 40 : 1.25 * Math.log2(m) - 7.5));
+  const rule = { host: m / 40, compiled: m / 100, kernel: 1.25 * Math.log2(m) - 7.5 }[solver];
+  return Math.max(2, Math.ceil(rule));
 }
 
 /**
@@ -113,7 +121,7 @@ export const hostEigenBytes = (m: number): number => 32 * m * m;
  */
 function ridgeHostBytes(o: RidgeOptions, m: number, panels: boolean): number {
   const solver = symmetricEigenSolver(m);
-  if (solver !== 'host' || !takesEigen(o.ridgeSolver, m, ridgeSolves(o), solver)) return 0;
+  if (!solver || solver === 'kernel' || !takesEigen(o.ridgeSolver, m, ridgeSolves(o), solver)) return 0;
   return hostEigenBytes(m) + (panels ? F32 * m * m : 0);
 }
 
@@ -157,23 +165,18 @@ export function centresOf(n: number, centres?: number): number {
 /** Assumed CG iterations per λ in the estimates (measured: 10–60 with FALKON's preconditioner at tolerance 1e-4). */
 const CG_ITERATIONS = 40;
 
-/** Whether FALKON decomposes K_mm for a problem of `solves` values of λ (iterative.ts, `kmmSpectrum`). */
-function falkonDecomposes(solves: number, solver: EigenSolver | undefined): boolean {
-  return solver === 'kernel' || (solver === 'host' && solves >= HOST_SPECTRUM_BREAK_EVEN);
-}
-
 /**
  * Flops of FALKON's preconditioners for one problem of `solves` values of λ on m centres: one
  * eigen-decomposition of K_mm where the backend has LAPACK's (costed as the Cholesky solves it
- * replaces) or where the host's pays (≥ HOST_SPECTRUM_BREAK_EVEN λ; HOST_SPECTRUM_COST
- * preconditioners), else a float64 host Cholesky preconditioner per λ (two factors, ~2m³/3).
+ * replaces) or where the host's pays (`spectrumPays`, at SPECTRUM_COST preconditioners), else a
+ * float64 host Cholesky preconditioner per λ (two factors, ~2m³/3).
  */
 function falkonPreconditionerFlops(m: number, solves: number, solver: EigenSolver | undefined): number {
   const preconditioner = (2 * m ** 3) / 3;
-  if (!falkonDecomposes(solves, solver)) return solves * preconditioner;
+  if (!spectrumPays(solver, solves)) return solves * preconditioner;
   return solver === 'kernel'
     ? (eigenBreakEven(m, 'kernel') * m ** 3) / 3
-    : HOST_SPECTRUM_COST * preconditioner;
+    : SPECTRUM_COST[solver!] * preconditioner;
 }
 
 /**
@@ -195,9 +198,9 @@ function falkonEstimate(perEntry: number, o: RidgeOptions, s: FitSize): WorkEsti
   const solves = count + (select ? 1 : 0);
   const preconditioners =
     falkonPreconditionerFlops(m, count, solver) +
-    (select && !falkonDecomposes(count, solver) ? falkonPreconditionerFlops(m, 1, solver) : 0);
+    (select && !spectrumPays(solver, count) ? falkonPreconditionerFlops(m, 1, solver) : 0);
   const iteration = 4 * n * m * k + (cached ? 0 : n * m * perEntry);
-  const hostSpectrum = solver === 'host' && falkonDecomposes(count, solver);
+  const hostSpectrum = solver !== 'kernel' && spectrumPays(solver, count);
   return {
     flops:
       n * m * perEntry +

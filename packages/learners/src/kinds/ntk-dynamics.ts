@@ -86,7 +86,7 @@ export const ntkDynamics: LearnerFactory = defineLearnerKind({
         records * s.testN * s.n * (2 * s.k + (o.init === 'random' ? 2 * s.n : 0)),
       bytes:
         4 * (3 * s.n * s.n + 3 * s.testN * s.n) +
-        (symmetricEigenSolver(s.n) === 'host' ? hostEigenBytes(s.n) : 0),
+        (['host', 'compiled'].includes(symmetricEigenSolver(s.n) ?? '') ? hostEigenBytes(s.n) : 0),
     };
   },
   create(o) {

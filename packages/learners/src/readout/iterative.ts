@@ -22,7 +22,7 @@
  * backend (float32), each product accumulated over blocks in float64.
  */
 import { RegimesError } from '@regimes/core';
-import { symmetricEigenSolver, symmetricEigenTensor, symmetricEigenTridiagonal } from '@regimes/numerics';
+import { hostSymmetricEigen, symmetricEigenSolver, symmetricEigenTensor } from '@regimes/numerics';
 import tf from '@regimes/numerics/tfjs';
 import type { KernelFunction } from '../kernels.js';
 
@@ -52,14 +52,22 @@ export interface FalkonFit {
 
 /**
  * The host's float64 eigen-decomposition of K_mm (backends without the eigen kernel) in Cholesky
- * preconditioners, one per λ. Measured on one core of this VM: the decomposition 0.41 / 2.75 /
- * 22.9 s against 0.10 / 0.60 / 5.7 s for a solve's preconditioner (and one CG iteration) at
- * m = 512 / 1024 / 2048, ratios 4.1 / 4.6 / 4.0.
+ * preconditioners, one per λ. Measured on one core of this VM, against 0.10 / 0.60 / 5.7 s for a
+ * solve's preconditioner (and one CG iteration) at m = 512 / 1024 / 2048: in JavaScript 0.41 / 2.75 /
+ * 22.9 s (ratios 4.1 / 4.6 / 4.0); compiled (the native addon without OpenBLAS, eigen-lite.c) 0.09 /
+ * 0.64 / 7.1 s (0.9 / 1.1 / 1.25).
  */
-export const HOST_SPECTRUM_COST = 4.6;
+export const SPECTRUM_COST = { host: 4.6, compiled: 1.25 } as const;
 
-/** Values of λ from which that decomposition beats a Cholesky preconditioner per λ: 5. */
-export const HOST_SPECTRUM_BREAK_EVEN = Math.ceil(HOST_SPECTRUM_COST);
+/**
+ * Whether FALKON decomposes K_mm for a problem of `solves` values of λ with this eigen solver: always
+ * with the backend's kernel (LAPACK), on the host from ⌈SPECTRUM_COST⌉ λ (5 in JavaScript, 2
+ * compiled), never without one.
+ */
+export function spectrumPays(solver: 'kernel' | 'compiled' | 'host' | undefined, solves: number): boolean {
+  if (solver === 'kernel') return true;
+  return solver !== undefined && solves >= Math.ceil(SPECTRUM_COST[solver]);
+}
 
 /** Rows of K_nm per block: about 2²² entries, at least 64 rows. */
 export const falkonBlock = (m: number) => Math.max(64, Math.floor(4194304 / Math.max(m, 1)));
@@ -430,8 +438,8 @@ function spectralPreconditioner(
 
 /**
  * K_mm = Q diag(μ) Qᵀ: by the backend's eigen kernel where it has one (float32 in), else by the host's
- * float64 solver up to HOST_EIGEN_LIMIT (~9m³ flops once, against ~m³ for every λ in
- * `choleskyPreconditioner`'s product and two factors); above that, undefined.
+ * float64 solver (compiled or JavaScript) up to HOST_EIGEN_LIMIT when `solves` λ make it pay
+ * (`spectrumPays`); otherwise undefined.
  */
 async function kmmSpectrum(
   kmm: Float64Array,
@@ -439,12 +447,11 @@ async function kmmSpectrum(
   solves: number,
 ): Promise<{ q: Float64Array; mu: Float64Array } | undefined> {
   const solver = symmetricEigenSolver(m);
-  if (solver === 'host') {
-    if (solves < HOST_SPECTRUM_BREAK_EVEN) return undefined;
-    const { values, vectors } = symmetricEigenTridiagonal(kmm, m);
+  if (!spectrumPays(solver, solves)) return undefined;
+  if (solver !== 'kernel') {
+    const { values, vectors } = hostSymmetricEigen(kmm, m);
     return { q: vectors, mu: values };
   }
-  if (!solver) return undefined;
   const t = tf.tensor2d(Float32Array.from(kmm), [m, m]);
   try {
     const e = await symmetricEigenTensor(t);

@@ -27,14 +27,29 @@ const REFLECTOR_BLOCK = 8;
 const MAX_QL_ITERATIONS = 60;
 
 /**
+ * A compiled form of the same algorithm, a backend's (the native addon built without OpenBLAS,
+ * native/eigen-lite.c): it decomposes `w` — the finite lower triangle, scaled, overwritten — into
+ * `values` (descending) and `vectors` (column j for values[j]), and returns 0, −1000 when out of
+ * memory, or l + 1 when QL did not converge for eigenvalue l.
+ */
+export type CompiledEigen = (
+  m: number,
+  w: Float64Array,
+  values: Float64Array,
+  vectors: Float64Array,
+) => number;
+
+/**
  * Eigenvalues (descending) and orthonormal eigenvectors (column j of `vectors`, row-major m×m) of
  * the symmetric m×m matrix whose lower triangle `a` holds (row-major; the strict upper triangle is
- * not read). Throws NumericalError on a non-finite entry, RangeError if QL fails to converge (not seen
- * on finite input).
+ * not read), in JavaScript or by `compiled` where given. Throws NumericalError on a non-finite
+ * entry, RangeError if QL fails to converge (not seen on finite input) or the compiled form runs
+ * out of memory.
  */
 export function symmetricEigenTridiagonal(
   a: ArrayLike<number>,
   m: number,
+  compiled?: CompiledEigen,
 ): { values: Float64Array; vectors: Float64Array } {
   if (a.length < m * m)
     throw new RangeError(`symmetricEigenTridiagonal: ${a.length} entries for a ${m}×${m} matrix`);
@@ -49,6 +64,19 @@ export function symmetricEigenTridiagonal(
     }
   const back = scale > 0 ? scale : 1;
   const work = Float64Array.from({ length: m * m }, (_, i) => a[i]! / back);
+  if (compiled && m > 0) {
+    const values = new Float64Array(m);
+    const vectors = new Float64Array(m * m);
+    const status = compiled(m, work, values, vectors);
+    if (status !== 0)
+      throw new RangeError(
+        status === -1000
+          ? `symmetricEigenTridiagonal: out of memory for a ${m}×${m} decomposition`
+          : `symmetricEigenTridiagonal: QL did not converge for eigenvalue ${status - 1} of ${m}`,
+      );
+    for (let i = 0; i < m; i++) values[i] = values[i]! * back;
+    return { values, vectors };
+  }
   const { diagonal, offDiagonal, beta } = reduceToTridiagonal(work, m);
   const rows = formQTransposed(work, beta, m);
   qlImplicit(diagonal, offDiagonal, rows, m);

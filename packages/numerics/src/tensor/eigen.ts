@@ -8,7 +8,7 @@
  */
 import tf from '@regimes/numerics/tfjs';
 import { BackendUnavailable } from '../errors.js';
-import { nonFiniteEntry, symmetricEigenTridiagonal } from '../host/tridiagonal-eigen.js';
+import { type CompiledEigen, nonFiniteEntry, symmetricEigenTridiagonal } from '../host/tridiagonal-eigen.js';
 
 /**
  * The kernel a backend registers (`tf.registerKernel({ kernelName: SymmetricEigenKernel, … })`):
@@ -25,10 +25,42 @@ export const SymmetricEigenKernel = 'RegimesSymmetricEigen';
  */
 export const HOST_EIGEN_LIMIT = 4096;
 
-/** Where `symmetricEigenTensor` would decompose an m×m matrix on the active backend, if anywhere. */
-export function symmetricEigenSolver(m: number): 'kernel' | 'host' | undefined {
+const compiledRegistry = new Map<string, CompiledEigen>();
+
+/**
+ * Register (or with undefined, remove) a compiled host solver for a tfjs backend name: where the
+ * backend has no eigen kernel, the host decomposes with it rather than in JavaScript (the `native`
+ * addon built without OpenBLAS: native/eigen-lite.c, 3–4.5× faster).
+ */
+export function registerCompiledEigen(backend: string, solver: CompiledEigen | undefined): void {
+  if (solver) compiledRegistry.set(backend, solver);
+  else compiledRegistry.delete(backend);
+}
+
+/** The active backend's compiled host solver, if it registered one. */
+export function compiledEigen(): CompiledEigen | undefined {
+  return compiledRegistry.get(tf.getBackend());
+}
+
+/**
+ * Where `symmetricEigenTensor` would decompose an m×m matrix on the active backend, if anywhere:
+ * the backend's kernel (LAPACK), the host's compiled solver, or the host's JavaScript one.
+ */
+export function symmetricEigenSolver(m: number): 'kernel' | 'compiled' | 'host' | undefined {
   if (tf.getKernel(SymmetricEigenKernel, tf.getBackend())) return 'kernel';
-  return m <= HOST_EIGEN_LIMIT ? 'host' : undefined;
+  if (m > HOST_EIGEN_LIMIT) return undefined;
+  return compiledEigen() ? 'compiled' : 'host';
+}
+
+/**
+ * The float64 host decomposition of a lower triangle (m×m, row-major): compiled where the active
+ * backend registered a solver, else in JavaScript.
+ */
+export function hostSymmetricEigen(
+  a: ArrayLike<number>,
+  m: number,
+): { values: Float64Array; vectors: Float64Array } {
+  return symmetricEigenTridiagonal(a, m, compiledEigen());
 }
 
 export interface TensorEigen {
@@ -59,8 +91,8 @@ export async function symmetricEigenTensor(matrix: tf.Tensor2D): Promise<TensorE
     }
     return { values, vectors };
   }
-  if (solver === 'host') {
-    const { values, vectors } = symmetricEigenTridiagonal(await matrix.data(), m);
+  if (solver === 'host' || solver === 'compiled') {
+    const { values, vectors } = hostSymmetricEigen(await matrix.data(), m);
     return {
       values: tf.tensor1d(Float32Array.from(values)),
       vectors: tf.tensor2d(Float32Array.from(vectors), [m, m]),
