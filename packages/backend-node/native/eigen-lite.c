@@ -39,30 +39,40 @@ static solver_fn chosen(void) {
   return solve_base;
 }
 
-static const double* sort_values;
+// Eigenvalues in descending order, ties by index (as numerics' JavaScript sort, which is stable):
+// no state outside the call, so concurrent calls from worker threads are safe.
+typedef struct {
+  double value;
+  int index;
+} ranked;
 static int descending(const void* x, const void* y) {
-  const double a = sort_values[*(const int*)x], b = sort_values[*(const int*)y];
-  return a > b ? -1 : a < b ? 1 : 0;
+  const ranked* a = x;
+  const ranked* b = y;
+  if (a->value != b->value) return a->value > b->value ? -1 : 1;
+  return (a->index > b->index) - (a->index < b->index);
 }
 
 // w (m×m, row-major, lower triangle read; overwritten), values (m), vectors (m×m, column j the
-// eigenvector of values[j]). Returns 0, −1000 when out of memory, l + 1 when QL did not converge.
+// eigenvector of values[j]). Returns 0, −1 for a non-finite entry of the lower triangle (QL would
+// take a NaN for converged), −1000 when out of memory, l + 1 when QL did not converge.
 static int lite_syev(int m, double* w, double* values, double* vectors) {
   const size_t M = (size_t)m;
+  for (size_t i = 0; i < M; i++)
+    for (size_t j = 0; j <= i; j++)
+      if (!isfinite(w[i * M + j])) return -1;
   double* d = malloc(sizeof(double) * M);
   double* e = malloc(sizeof(double) * M);
   double* beta = malloc(sizeof(double) * M);
   double* p = malloc(sizeof(double) * M);
   double* z = malloc(sizeof(double) * M * M);
-  int* order = malloc(sizeof(int) * M);
+  ranked* order = malloc(sizeof(ranked) * M);
   int status = (!d || !e || !beta || !p || !z || !order) ? -1000 : chosen()(m, w, d, e, beta, p, z);
   if (status == 0) {
-    for (int i = 0; i < m; i++) order[i] = i;
-    sort_values = d;
-    qsort(order, M, sizeof(int), descending);
+    for (int i = 0; i < m; i++) order[i] = (ranked){d[i], i};
+    qsort(order, M, sizeof(ranked), descending);
     for (size_t to = 0; to < M; to++) {
-      const double* row = z + (size_t)order[to] * M;
-      values[to] = d[order[to]];
+      const double* row = z + (size_t)order[to].index * M;
+      values[to] = order[to].value;
       for (size_t k = 0; k < M; k++) vectors[k * M + to] = row[k];
     }
   }

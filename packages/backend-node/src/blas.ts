@@ -74,7 +74,8 @@ export interface Blas {
   hostTrsm?: Trsm;
   /**
    * The build without OpenBLAS: numerics' float64 host eigen solver compiled (native/eigen-lite.c;
-   * numerics' `CompiledEigen`): w (m×m, the scaled lower triangle, overwritten), values, vectors.
+   * numerics' `CompiledEigen`): w (m×m, the scaled lower triangle, overwritten), values, vectors;
+   * returns 0, −1 for a non-finite entry, −1000 out of memory, l + 1 when QL did not converge.
    */
   hostSyev?(m: number, w: Float64Array, values: Float64Array, vectors: Float64Array): number;
   /** Whether products and LAPACK run on the system OpenBLAS (else on regimes' own SGEMM). */

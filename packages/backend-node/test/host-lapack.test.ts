@@ -110,12 +110,24 @@ describe.skipIf(!compiler)('host LAPACK of the addon built without OpenBLAS (lap
     const sorted = Array.from({ length: m }, (_, i) => spectrum(i)).sort((x, y) => y - x);
     // the upper triangle is not read
     const input = Float64Array.from(a, (v, k) => (k % m > Math.floor(k / m) ? Number.NaN : v));
-    const compiled = symmetricEigenTridiagonal(input, m, lite.hostSyev!.bind(lite));
     const script = symmetricEigenTridiagonal(input, m);
-    compiled.values.forEach((v, i) => expect(Math.abs(v - sorted[i]!)).toBeLessThan(1e-13 * 3));
-    expect(eigenResidual(a, m, compiled.values, compiled.vectors)).toBeLessThan(1e-12);
-    // the same algorithm and order of operations up to the compiler's contractions (FMA)
-    compiled.values.forEach((v, i) => expect(Math.abs(v - script.values[i]!)).toBeLessThan(1e-13));
+    // the AVX2/FMA build where the CPU has it, then the portable one (REGIMES_GEMM_PORTABLE, read
+    // at each call)
+    const saved = process.env.REGIMES_GEMM_PORTABLE;
+    const builds = ['0', '1'].map((portable) => {
+      process.env.REGIMES_GEMM_PORTABLE = portable;
+      return symmetricEigenTridiagonal(input, m, lite.hostSyev!.bind(lite));
+    });
+    if (saved === undefined) delete process.env.REGIMES_GEMM_PORTABLE;
+    else process.env.REGIMES_GEMM_PORTABLE = saved;
+    for (const compiled of builds) {
+      compiled.values.forEach((v, i) => expect(Math.abs(v - sorted[i]!)).toBeLessThan(1e-13 * 3));
+      expect(eigenResidual(a, m, compiled.values, compiled.vectors)).toBeLessThan(1e-12);
+      // the same algorithm; sums grouped differently (the JavaScript forms Qᵀ with two accumulators,
+      // the compiler contracts to FMA), so equal to rounding
+      compiled.values.forEach((v, i) => expect(Math.abs(v - script.values[i]!)).toBeLessThan(1e-13));
+    }
+    const compiled = builds[0]!;
     let orthogonality = 0;
     for (let i = 0; i < m; i++)
       for (let j = 0; j <= i; j++) {
@@ -127,6 +139,14 @@ describe.skipIf(!compiler)('host LAPACK of the addon built without OpenBLAS (lap
     expect(() =>
       lite.hostSyev!(m, new Float64Array(10), new Float64Array(m), new Float64Array(m * m)),
     ).toThrow(/Float64Arrays of the stated sizes/);
+    // called directly, a NaN in the lower triangle is refused (QL alone would take it for converged)
+    const poisoned = Float64Array.from([1, 0, 0, Number.NaN, 1, 0, 0, 0, 1]);
+    expect(lite.hostSyev!(3, poisoned, new Float64Array(3), new Float64Array(9))).toBe(-1);
+    // tied eigenvalues keep their index order, as in the JavaScript solver
+    const tied = Float64Array.from([2, 0, 0, 0, 5, 0, 0, 0, 2]);
+    const vectors = new Float64Array(9);
+    expect(lite.hostSyev!(3, Float64Array.from(tied), new Float64Array(3), vectors)).toBe(0);
+    expect(Array.from(vectors)).toEqual(Array.from(symmetricEigenTridiagonal(tied, 3).vectors));
   });
 
   it('is numerics’ host LAPACK on `native` there, without the dense tfjs Cholesky kernels (and `wasm` has none)', async () => {
@@ -160,7 +180,6 @@ describe.skipIf(!compiler)('host LAPACK of the addon built without OpenBLAS (lap
         expect(worst / maxAbs(b)).toBeLessThan(2e-4);
       });
       xt.dispose();
-      // the wasm kind has none: kernel ridge above the heap limit is refused there, not crashed
       // the compiled eigen solver serves symmetricEigenTensor there (float32 in and out)
       expect(symmetricEigenSolver(n)).toBe('compiled');
       const spectrum = (i: number) => 10 ** (-3 * (i / (n - 1)));
@@ -174,8 +193,8 @@ describe.skipIf(!compiler)('host LAPACK of the addon built without OpenBLAS (lap
         for (let i = 0; i < n; i++) expect(Math.abs(v[i]! - spectrum(i))).toBeLessThan(1e-6);
         expect(eigenResidual(s, n, v, q)).toBeLessThan(1e-5);
       });
-      // the wasm kind has none: kernel ridge above the heap limit is refused there, not crashed; its
-      // eigen solver is the JavaScript one
+      // the wasm kind: no host LAPACK (kernel ridge above the heap limit is refused there, not
+      // crashed), and the JavaScript eigen solver
       await wasm.create({}).activate();
       expect(hostLapack()).toBeUndefined();
       expect(symmetricEigenSolver(n)).toBe('host');

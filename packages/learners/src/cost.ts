@@ -43,9 +43,11 @@ type EigenSolver = 'kernel' | 'compiled' | 'host';
  * 0.41 / 0.055 s at m = 512, 4.0 / 0.15 s at 1024, 35.7 / 0.68 s at 2048 — about m/40 solves, so the
  * host's break-even is max(2, ⌈m/40⌉). Compiled (the native addon without OpenBLAS, eigen-lite.c),
  * against its own blocked Cholesky, the same fits over 1 and 4 λ (2026-12-04, nothing else running):
- * one decomposition costs ~3 Cholesky solves at m = 512 (0.09 against 0.033 s), ~8 at 1024 (0.7
- * against 0.093 s), ~23 at 2048 (6.5 against 0.28 s), so there max(2, ⌈m/100⌉): 6 / 11 / 21, which
- * keeps Cholesky a little early below 2048 (at 512 over 4 λ: 0.13–0.16 s against 0.10 s).
+ * the decomposition's share of a fit (eigen path less the kernel build) costs ~3 Cholesky solves at
+ * m = 512 (0.09 against 0.033 s; a noisy figure: over 4 λ the eigen path took 0.10–0.11 s, Cholesky
+ * 0.13–0.16 s), ~8 at 1024 (0.7 against 0.093 s), ~23 at 2048 (6.5 against 0.28 s), so there
+ * max(2, ⌈m/100⌉): 6 / 11 / 21, which keeps Cholesky for a few λ more than pays below 2048 (at 512
+ * over 4 λ it gives up ~0.05 s) and matches at 2048.
  */
 export function eigenBreakEven(m: number, solver: EigenSolver): number {
   const rule = { host: m / 40, compiled: m / 100, kernel: 1.25 * Math.log2(m) - 7.5 }[solver];
@@ -89,8 +91,8 @@ export function ridgeSolves(o: RidgeOptions): number {
 /**
  * Flops of the m×m solves: a Cholesky (m³/3) per λ, or — where the eigen path is taken — one
  * decomposition, costed as the break-even number of Cholesky solves it replaces on the solver that
- * runs it (the active backend's: LAPACK's kernel, or the host's float64 JavaScript at ~m/40
- * Cholesky solves), then O(m²) per λ. gcv/loo add the inverse diagonal (another m³/3 each on the
+ * runs it (the active backend's: LAPACK's kernel, the host's compiled solver at ~m/100 Cholesky
+ * solves or its JavaScript one at ~m/40), then O(m²) per λ. gcv/loo add the inverse diagonal (another m³/3 each on the
  * Cholesky path). `regimes run --dry-run` activates the spec's backend before it asks.
  */
 export function ridgeSolveFlops(
@@ -183,8 +185,8 @@ function falkonPreconditionerFlops(m: number, solves: number, solver: EigenSolve
  * FALKON's work: the preconditioners (above), per iteration the products with K_nm (4·n·m·k) and —
  * where K_nm is not cached (n·m·4 bytes > 1 GiB) — its n·m entries again; gcv/loo: a hold-out fit
  * per grid λ on 4/5 of the points, then the refit of the chosen λ on all of them, which takes the
- * hold-out's decomposition of K_mm where there is one (the same centres: m ≤ 2048 < 4n/5 here) and
- * a Cholesky preconditioner where there is not. Bytes: x, the cache or one block of K_nm (2²²
+ * hold-out's decomposition of K_mm where there is one and both use the same centres (m ≤ 4n/5, as
+ * `auto`'s FALKON always has: m ≤ 2048, n > 16384) and a Cholesky preconditioner otherwise. Bytes: x, the cache or one block of K_nm (2²²
  * entries, ×3 for temporaries), 3m² float64, and the host decomposition's float64 working copy, Qᵀ
  * and vectors (3m² more) where it runs.
  */
@@ -198,7 +200,9 @@ function falkonEstimate(perEntry: number, o: RidgeOptions, s: FitSize): WorkEsti
   const solves = count + (select ? 1 : 0);
   const preconditioners =
     falkonPreconditionerFlops(m, count, solver) +
-    (select && !spectrumPays(solver, count) ? falkonPreconditionerFlops(m, 1, solver) : 0);
+    (select && (!spectrumPays(solver, count) || m > n - Math.ceil(n / 5))
+      ? falkonPreconditionerFlops(m, 1, solver)
+      : 0);
   const iteration = 4 * n * m * k + (cached ? 0 : n * m * perEntry);
   const hostSpectrum = solver !== 'kernel' && spectrumPays(solver, count);
   return {

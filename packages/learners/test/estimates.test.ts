@@ -2,7 +2,9 @@
 // their stages (issue 15: damian and transfer had none, so a total could hide the expensive learner).
 import * as tf from '@tensorflow/tfjs-core';
 import { describe, expect, it } from 'vitest';
-import { ridgeSolveFlops } from '../src/cost.js';
+import { registerCompiledEigen, symmetricEigenSolver, symmetricEigenTridiagonal } from '@regimes/numerics';
+import { eigenBreakEven, ridgeSolveFlops } from '../src/cost.js';
+import { spectrumPays } from '../src/readout/iterative.js';
 import { learnerFactories, neuralTangentKernel } from '../src/index.js';
 
 const size = { n: 2048, d: 32, k: 1, testN: 4096 };
@@ -93,5 +95,37 @@ describe('work estimates', () => {
     expect(Math.abs(gcv.flops - fixed.flops - extra) / extra).toBeLessThan(1e-12);
     // the decomposition's three float64 m×m arrays on top of K_mm and its preconditioner's
     expect(gcv.bytes - fixed.bytes).toBe(8 * 3 * m * m);
+  });
+
+  it('a compiled host solver (native without OpenBLAS) moves the break-even to ⌈m/100⌉ and FALKON’s to 2 λ', async () => {
+    await tf.setBackend('cpu');
+    registerCompiledEigen('cpu', (m, w, values, vectors) => {
+      const r = symmetricEigenTridiagonal(w, m);
+      values.set(r.values);
+      vectors.set(r.vectors);
+      return 0;
+    });
+    try {
+      const m = 1024;
+      expect(symmetricEigenSolver(m)).toBe('compiled');
+      expect(eigenBreakEven(m, 'compiled')).toBe(11);
+      const gcv = neuralTangentKernel.options.parse({});
+      // the default grid (10) stays below 11: a Cholesky per λ, as on the JavaScript host
+      expect(ridgeSolveFlops(gcv, m, 1)).toBe(10 * ((2 * m ** 3) / 3 + 4 * m * m));
+      // 11 λ: one decomposition, 11 solves' worth (26 would be needed in JavaScript)
+      const list = { ...gcv, ridge: Array.from({ length: 11 }, (_, i) => 10 ** (i - 6)) };
+      expect(ridgeSolveFlops(list, m, 1)).toBe((11 * m ** 3) / 3 + 11 * 6 * m * m);
+      expect(eigenBreakEven(m, 'host')).toBe(26);
+      expect([1, 2, 4, 5].map((solves) => spectrumPays('compiled', solves))).toEqual([
+        false,
+        true,
+        true,
+        true,
+      ]);
+      expect([4, 5].map((solves) => spectrumPays('host', solves))).toEqual([false, true]);
+    } finally {
+      registerCompiledEigen('cpu', undefined);
+    }
+    expect(symmetricEigenSolver(1024)).toBe('host');
   });
 });

@@ -11,6 +11,7 @@ import {
   makeFitContext,
   numpyMissing,
 } from '@regimes/core/testing';
+import { registerCompiledEigen, symmetricEigenTridiagonal } from '@regimes/numerics';
 import { loadBlas, native } from '@regimes/backend-node';
 import { hermite } from '@regimes/targets';
 import * as tf from '@tensorflow/tfjs-core';
@@ -148,7 +149,7 @@ describe('kernel ridge by FALKON (ridgeSolver: cg)', () => {
   // HOST_EIGEN_LIMIT): three routes to one solution
   it("Falkon's spectral preconditioner (LAPACK or host) and its two Cholesky factors give one solution", async () => {
     const { train, test } = data(600, 8, 13);
-    // 8 λ: enough for the host's decomposition to pay (HOST_SPECTRUM_BREAK_EVEN, 5); fewer keep Cholesky
+    // 8 λ: enough for the host's decomposition to pay (spectrumPays: 5 in JavaScript); fewer keep Cholesky
     const o = { intercept: false, tolerance: 1e-6, maxIterations: 300, solves: 8 };
     const solved: Float32Array[] = [];
     const blasBackend = tf.getBackend();
@@ -217,7 +218,7 @@ describe('kernel ridge by FALKON (ridgeSolver: cg)', () => {
     const previous = tf.getBackend();
     await tf.setBackend('cpu');
     try {
-      // a grid of 5: the hold-out's decomposition pays (HOST_SPECTRUM_BREAK_EVEN)
+      // a grid of 5: the hold-out's decomposition pays (spectrumPays)
       const o = {
         ...base,
         ridgeGrid: [1e-5, 1e-4, 1e-3, 1e-2, 1e-1],
@@ -227,11 +228,42 @@ describe('kernel ridge by FALKON (ridgeSolver: cg)', () => {
       const gcv = await expectNoLeak(() => fitPredict(kernel, { ...o, ridge: 'gcv' }, 1500, 7));
       // the same seed draws the same 300 centres: the hold-out's first 300 of its 1200 points
       const fixed = await fitPredict(kernel, { ...o, ridge: gcv.diagnostics.lambda! }, 1500, 7);
-      // spectral where a single λ alone takes the two Cholesky factors (HOST_SPECTRUM_BREAK_EVEN)
+      // spectral where a single λ alone takes the two Cholesky factors (spectrumPays)
       expect([gcv.diagnostics['cg-spectral'], fixed.diagnostics['cg-spectral']]).toEqual([1, 0]);
       expect(gcv.diagnostics['solve-residual']).toBeLessThan(1e-3);
       expect(relative(gcv.prediction, fixed.prediction)).toBeLessThan(1e-3);
     } finally {
+      await tf.setBackend(previous);
+    }
+  });
+  it('with a compiled host solver (native without OpenBLAS) K_mm is decomposed from 2 λ, through it', async () => {
+    const previous = tf.getBackend();
+    await tf.setBackend('cpu');
+    let calls = 0;
+    registerCompiledEigen('cpu', (m, w, values, vectors) => {
+      calls++;
+      const r = symmetricEigenTridiagonal(w, m);
+      values.set(r.values);
+      vectors.set(r.vectors);
+      return 0;
+    });
+    try {
+      const { train, test } = data(400, 8, 17);
+      const o = { intercept: false, tolerance: 1e-6, maxIterations: 300 };
+      const create = () =>
+        NystromProblem.create(train.x, train.y, kernel, tf.slice(train.x, [0, 0], [200, -1]), o);
+      const single = await create();
+      expect(await single.spectrum(1)).toBeUndefined();
+      single.dispose();
+      const two = await create();
+      const spectrum = (await two.spectrum(2))!;
+      expect(calls).toBe(1);
+      expect(eigenResidual(two.kmm, 200, spectrum.mu, spectrum.q)).toBeLessThan(1e-12);
+      two.dispose();
+      disposeDataset(train);
+      disposeDataset(test);
+    } finally {
+      registerCompiledEigen('cpu', undefined);
       await tf.setBackend(previous);
     }
   });

@@ -29,8 +29,9 @@ const MAX_QL_ITERATIONS = 60;
 /**
  * A compiled form of the same algorithm, a backend's (the native addon built without OpenBLAS,
  * native/eigen-lite.c): it decomposes `w` — the finite lower triangle, scaled, overwritten — into
- * `values` (descending) and `vectors` (column j for values[j]), and returns 0, −1000 when out of
- * memory, or l + 1 when QL did not converge for eigenvalue l.
+ * `values` (descending, ties in index order) and `vectors` (column j for values[j]), and returns 0,
+ * −1 for a non-finite entry, −1000 when out of memory, or l + 1 when QL did not converge for
+ * eigenvalue l.
  */
 export type CompiledEigen = (
   m: number,
@@ -68,6 +69,7 @@ export function symmetricEigenTridiagonal(
     const values = new Float64Array(m);
     const vectors = new Float64Array(m * m);
     const status = compiled(m, work, values, vectors);
+    if (status === -1) throw nonFiniteEntry(m, Number.NaN);
     if (status !== 0)
       throw new RangeError(
         status === -1000
