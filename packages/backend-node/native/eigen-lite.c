@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "eigen-lite.h"
+#include "typed-arrays.h"
 
 #define SUFFIX _base
 #define TARGET
@@ -86,14 +87,7 @@ static int lite_syev(int m, double* w, double* values, double* vectors) {
 }
 
 static double* lite_doubles(napi_env env, napi_value value, size_t* length) {
-  napi_typedarray_type type;
-  void* data;
-  napi_value buffer;
-  size_t offset;
-  if (napi_get_typedarray_info(env, value, &type, length, &data, &buffer, &offset) != napi_ok ||
-      type != napi_float64_array)
-    return NULL;
-  return (double*)data;
+  return regimes_typed_array(env, value, napi_float64_array, length);
 }
 
 // hostSyev(m, w, values, vectors): Float64Arrays of m², m and m² entries.

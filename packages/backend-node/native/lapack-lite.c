@@ -12,6 +12,7 @@
 #include <string.h>
 #include "gemm.h"
 #include "lapack-lite.h"
+#include "typed-arrays.h"
 
 #define NB 128
 #define TILE 512
@@ -128,12 +129,7 @@ static int lite_trsm(bool transpose, int m, int c, const float* l, size_t ldl, f
 }
 
 static float* lite_floats(napi_env env, napi_value value, size_t* length) {
-  napi_typedarray_type type;
-  void* data;
-  napi_value buffer;
-  size_t offset;
-  if (napi_get_typedarray_info(env, value, &type, length, &data, &buffer, &offset) != napi_ok) return NULL;
-  return type == napi_float32_array ? (float*)data : NULL;
+  return regimes_typed_array(env, value, napi_float32_array, length);
 }
 
 // potrf(n, a, aOffset, shift), as the OpenBLAS build's.

@@ -92,8 +92,9 @@ export function ridgeSolves(o: RidgeOptions): number {
  * Flops of the m×m solves: a Cholesky (m³/3) per λ, or — where the eigen path is taken — one
  * decomposition, costed as the break-even number of Cholesky solves it replaces on the solver that
  * runs it (the active backend's: LAPACK's kernel, the host's compiled solver at ~m/100 Cholesky
- * solves or its JavaScript one at ~m/40), then O(m²) per λ. gcv/loo add the inverse diagonal (another m³/3 each on the
- * Cholesky path). `regimes run --dry-run` activates the spec's backend before it asks.
+ * solves or its JavaScript one at ~m/40), then O(m²) per λ. gcv/loo add the inverse diagonal
+ * (another m³/3 each on the Cholesky path). `regimes run --dry-run` activates the spec's backend
+ * before it asks.
  */
 export function ridgeSolveFlops(
   o: RidgeOptions,
@@ -116,14 +117,19 @@ export function ridgeSolveFlops(
  */
 export const hostEigenBytes = (m: number): number => 32 * m * m;
 
+/** Whether an m×m decomposition on the active backend runs on the host (compiled or JavaScript). */
+export function decomposesOnHost(m: number): boolean {
+  const solver = symmetricEigenSolver(m);
+  return solver === 'host' || solver === 'compiled';
+}
+
 /**
  * Host eigen bytes of a ridge fit on an m×m system: 0 unless the eigen path runs on the host; a
  * system built from panels (`panels`: the dual kernel, not the primal Gram matrix) is also assembled
  * into a float32 host array first (4 m²).
  */
 function ridgeHostBytes(o: RidgeOptions, m: number, panels: boolean): number {
-  const solver = symmetricEigenSolver(m);
-  if (!solver || solver === 'kernel' || !takesEigen(o.ridgeSolver, m, ridgeSolves(o), solver)) return 0;
+  if (!decomposesOnHost(m) || !takesEigen(o.ridgeSolver, m, ridgeSolves(o))) return 0;
   return hostEigenBytes(m) + (panels ? F32 * m * m : 0);
 }
 
@@ -164,6 +170,9 @@ export function centresOf(n: number, centres?: number): number {
   return Math.min(n, centres ?? Math.min(2048, Math.max(512, Math.ceil(4 * Math.sqrt(n)))));
 }
 
+/** The points FALKON's gcv / loo hold-out fits on (the other fifth scores it). */
+export const holdoutFitted = (n: number): number => n - Math.ceil(n / 5);
+
 /** Assumed CG iterations per λ in the estimates (measured: 10–60 with FALKON's preconditioner at tolerance 1e-4). */
 const CG_ITERATIONS = 40;
 
@@ -186,9 +195,9 @@ function falkonPreconditionerFlops(m: number, solves: number, solver: EigenSolve
  * where K_nm is not cached (n·m·4 bytes > 1 GiB) — its n·m entries again; gcv/loo: a hold-out fit
  * per grid λ on 4/5 of the points, then the refit of the chosen λ on all of them, which takes the
  * hold-out's decomposition of K_mm where there is one and both use the same centres (m ≤ 4n/5, as
- * `auto`'s FALKON always has: m ≤ 2048, n > 16384) and a Cholesky preconditioner otherwise. Bytes: x, the cache or one block of K_nm (2²²
- * entries, ×3 for temporaries), 3m² float64, and the host decomposition's float64 working copy, Qᵀ
- * and vectors (3m² more) where it runs.
+ * `auto`'s FALKON always has: m ≤ 2048, n > 16384) and a Cholesky preconditioner otherwise. Bytes:
+ * x, the cache or one block of K_nm (2²² entries, ×3 for temporaries), 3m² float64, and the host
+ * decomposition's float64 working copy, Qᵀ and vectors (3m² more) where it runs.
  */
 function falkonEstimate(perEntry: number, o: RidgeOptions, s: FitSize): WorkEstimate {
   const { n, k, d, testN } = s;
@@ -198,13 +207,12 @@ function falkonEstimate(perEntry: number, o: RidgeOptions, s: FitSize): WorkEsti
   const select = typeof o.ridge === 'string';
   const count = ridgeSolves(o);
   const solves = count + (select ? 1 : 0);
+  const decomposes = spectrumPays(solver, count);
   const preconditioners =
     falkonPreconditionerFlops(m, count, solver) +
-    (select && (!spectrumPays(solver, count) || m > n - Math.ceil(n / 5))
-      ? falkonPreconditionerFlops(m, 1, solver)
-      : 0);
+    (select && (!decomposes || m > holdoutFitted(n)) ? falkonPreconditionerFlops(m, 1, solver) : 0);
   const iteration = 4 * n * m * k + (cached ? 0 : n * m * perEntry);
-  const hostSpectrum = solver !== 'kernel' && spectrumPays(solver, count);
+  const hostSpectrum = decomposes && solver !== 'kernel';
   return {
     flops:
       n * m * perEntry +

@@ -13,9 +13,8 @@
  */
 import { defineLearnerKind, type LearnerFactory, options, type Predictor, z } from '@regimes/core';
 import tf from '@regimes/numerics/tfjs';
-import { symmetricEigenSolver } from '@regimes/numerics';
 import { type DeepKernelSpec, deepKernel, type KernelFunction } from '../kernels.js';
-import { hostEigenBytes } from '../cost.js';
+import { decomposesOnHost, hostEigenBytes } from '../cost.js';
 import { dualPredict } from '../readout/predictors.js';
 import { kernelDiagonal } from '../readout/systems.js';
 import {
@@ -84,9 +83,7 @@ export const ntkDynamics: LearnerFactory = defineLearnerKind({
         kernels * (s.n * s.n + 2 * s.testN * s.n) * perEntry +
         10 * s.n ** 3 +
         records * s.testN * s.n * (2 * s.k + (o.init === 'random' ? 2 * s.n : 0)),
-      bytes:
-        4 * (3 * s.n * s.n + 3 * s.testN * s.n) +
-        (['host', 'compiled'].includes(symmetricEigenSolver(s.n) ?? '') ? hostEigenBytes(s.n) : 0),
+      bytes: 4 * (3 * s.n * s.n + 3 * s.testN * s.n) + (decomposesOnHost(s.n) ? hostEigenBytes(s.n) : 0),
     };
   },
   create(o) {

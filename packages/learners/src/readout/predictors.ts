@@ -6,7 +6,7 @@
 import { type Dataset, type FitContext, type Learner, type Predictor, RegimesError } from '@regimes/core';
 import { choleskyPanels, disposeFactor, solveLower } from '@regimes/numerics';
 import tf from '@regimes/numerics/tfjs';
-import { centresOf, DIRECT_KERNEL_RIDGE_MAX, takesCg } from '../cost.js';
+import { centresOf, DIRECT_KERNEL_RIDGE_MAX, holdoutFitted, takesCg } from '../cost.js';
 import type { KernelFunction } from '../kernels.js';
 import { exceedsHeap } from './host-direct.js';
 import { blockedPredict, type FalkonOptions, falkonSolve, NystromProblem } from './iterative.js';
@@ -271,7 +271,7 @@ async function falkonPredictor(
   // the hold-out's K_mm decomposition, kept for the refit when both use the same centres
   let spectrum: { q: Float64Array; mu: Float64Array } | undefined;
   if (typeof o.ridge === 'string') {
-    const fitted = n - Math.ceil(n / 5);
+    const fitted = holdoutFitted(n);
     const [xs, ys, xv, yv] = [
       gather(train.x, 0, fitted),
       gather(train.y, 0, fitted),

@@ -8,6 +8,7 @@
  */
 import tf from '@regimes/numerics/tfjs';
 import { BackendUnavailable } from '../errors.js';
+import { backendRegistry } from './backend-registry.js';
 import { type CompiledEigen, nonFiniteEntry, symmetricEigenTridiagonal } from '../host/tridiagonal-eigen.js';
 
 /**
@@ -25,7 +26,7 @@ export const SymmetricEigenKernel = 'RegimesSymmetricEigen';
  */
 export const HOST_EIGEN_LIMIT = 4096;
 
-const compiledRegistry = new Map<string, CompiledEigen>();
+const compiledSolvers = backendRegistry<CompiledEigen>();
 
 /**
  * Register (or with undefined, remove) a compiled host solver for a tfjs backend name: where the
@@ -33,13 +34,12 @@ const compiledRegistry = new Map<string, CompiledEigen>();
  * addon built without OpenBLAS: native/eigen-lite.c, 3–4.5× faster).
  */
 export function registerCompiledEigen(backend: string, solver: CompiledEigen | undefined): void {
-  if (solver) compiledRegistry.set(backend, solver);
-  else compiledRegistry.delete(backend);
+  compiledSolvers.register(backend, solver);
 }
 
 /** The active backend's compiled host solver, if it registered one. */
 export function compiledEigen(): CompiledEigen | undefined {
-  return compiledRegistry.get(tf.getBackend());
+  return compiledSolvers.active();
 }
 
 /**

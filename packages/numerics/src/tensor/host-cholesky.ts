@@ -6,9 +6,10 @@
  * (each panel copied straight from the backend's storage through `view`), factored in place, and
  * solves run on host vectors. Memory: m² floats on the host plus one panel on the backend.
  */
-import tf from '@regimes/numerics/tfjs';
+import type tf from '@regimes/numerics/tfjs';
 import { NumericalError } from '../errors.js';
 import type { ColumnPanels } from './blocked.js';
+import { backendRegistry } from './backend-registry.js';
 
 /** LAPACK on host arrays, as a backend provides it (row-major, float32). */
 export interface HostLapack {
@@ -37,17 +38,16 @@ export interface HostLapack {
   view(t: tf.Tensor): Float32Array;
 }
 
-const registry = new Map<string, HostLapack>();
+const lapacks = backendRegistry<HostLapack>();
 
 /** Register (or with undefined, remove) the host LAPACK of a tfjs backend name. */
 export function registerHostLapack(backend: string, lapack: HostLapack | undefined): void {
-  if (lapack) registry.set(backend, lapack);
-  else registry.delete(backend);
+  lapacks.register(backend, lapack);
 }
 
 /** The active backend's host LAPACK, if it registered one. */
 export function hostLapack(): HostLapack | undefined {
-  return registry.get(tf.getBackend());
+  return lapacks.active();
 }
 
 /**
