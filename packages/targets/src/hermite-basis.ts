@@ -5,13 +5,13 @@
 import { type Rng } from '@regimes/core';
 import { type Expr, evaluateExpression, hermiteValues, gaussLegendre, multiIndices } from '@regimes/numerics';
 import tf from '@regimes/numerics/tfjs';
-import { degreeOf, type HermiteTerm } from './polynomial.js';
+import { combineTerms, degreeOf, type HermiteTerm } from './polynomial.js';
 
-/** ‖P_k g‖² = Σ_{|α|=k} c_α², for k = 0..max degree. */
+/** ‖P_k g‖² = Σ_{|α|=k} c_α², for k = 0..max degree (a repeated α counts once, its coefficients summed). */
 export function hermiteEnergies(terms: readonly HermiteTerm[]): number[] {
   const top = Math.max(0, ...terms.map((t) => degreeOf(t.alpha)));
   const energy = new Array(top + 1).fill(0);
-  for (const t of terms) energy[degreeOf(t.alpha)] += t.coef ** 2;
+  for (const t of combineTerms(terms)) energy[degreeOf(t.alpha)] += t.coef ** 2;
   return energy;
 }
 

@@ -19,7 +19,7 @@ import {
 import { type Expr, expressionTensor, expressionVariables, parseExpression } from '@regimes/numerics';
 import tf from '@regimes/numerics/tfjs';
 import { evaluateHermiteTerms, hermiteEnergies, projectOnHermite } from './hermite-basis.js';
-import { degreeOf, type HermiteTerm, hermiteExpansion, polynomialOf } from './polynomial.js';
+import { combineTerms, degreeOf, type HermiteTerm, hermiteExpansion, polynomialOf } from './polynomial.js';
 import { staircaseTheory } from './staircase.js';
 
 export const hermitePresets = ['single', 'sum', 'staircase', 'product', 'damian'] as const;
@@ -212,9 +212,11 @@ function linkOf(o: LinkOptions, r: number, rng: Rng): Link {
     const poly = polynomialOf(expr, r);
     if (poly) terms = hermiteExpansion(poly);
   } else {
-    terms = o.terms
-      ? o.terms.map((t) => ({ coef: t.coef, alpha: t.alpha }))
-      : presetTerms(o.preset ?? 'single', r, o.degree);
+    terms = combineTerms(
+      o.terms
+        ? o.terms.map((t) => ({ coef: t.coef, alpha: t.alpha }))
+        : presetTerms(o.preset ?? 'single', r, o.degree),
+    );
   }
   if (terms) {
     const energy = hermiteEnergies(terms);

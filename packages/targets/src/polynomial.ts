@@ -146,3 +146,19 @@ export function hermiteExpansion(p: Polynomial): HermiteTerm[] {
 }
 
 export const degreeOf = (alpha: readonly number[]) => alpha.reduce((a, b) => a + b, 0);
+
+/**
+ * Terms with the same α summed into one (in order of first appearance; terms that cancel to 0
+ * dropped): a g given as terms or by a preset may repeat an α (`sum` and `damian` at degree 0 give
+ * r constants), and energies, the mean and `hermiteTerms` are per α.
+ */
+export function combineTerms(terms: readonly HermiteTerm[]): HermiteTerm[] {
+  const acc = new Map<string, { coef: number; alpha: readonly number[] }>();
+  for (const t of terms) {
+    const k = key(t.alpha);
+    const seen = acc.get(k);
+    if (seen) seen.coef += t.coef;
+    else acc.set(k, { coef: t.coef, alpha: t.alpha });
+  }
+  return [...acc.values()].filter((t) => t.coef !== 0);
+}

@@ -9,6 +9,7 @@ import {
   options,
   randomOrthonormalRows,
   type Rng,
+  SpecError,
   type Target,
   z,
   noisySample,
@@ -112,6 +113,10 @@ export const quadratic = defineTargetKind({
     }
     const squares = 2 * lambda.reduce((s, l) => s + l * l, 0);
     const variance = squares + o.linear ** 2;
+    if (o.normalize && !(variance > 0))
+      throw new SpecError([
+        'target.normalize: f* is 0 (every eigenvalue 0 and no linear part) and cannot be normalized: give a nonzero eigenvalue or linear > 0',
+      ]);
     const scale = o.normalize ? 1 / Math.sqrt(variance) : 1;
     const lambda32 = Float32Array.from(lambda, (l) => l * scale);
     const v32 = Float32Array.from(v);
@@ -125,12 +130,15 @@ export const quadratic = defineTargetKind({
         if (o.linear > 0) f = tf.add(f, tf.matMul(x, tf.tensor2d(beta32, [d, 1])));
         return tf.reshape(f, [n, 1]) as tf.Tensor2D;
       });
-    // A relevant subspace exists when B has rank below d: span of V, and β if any.
+    // A relevant subspace exists when B has rank below d: the rows of V with a nonzero eigenvalue,
+    // and β if any (f* depends on x through these directions only).
+    const kept = Array.from(lambda.keys()).filter((j) => lambda[j] !== 0);
+    const rank = kept.length + (o.linear > 0 ? 1 : 0);
     let subspace: Float64Array | undefined;
-    let rank = m;
-    if (m < d) {
-      const rows = o.linear > 0 ? Float64Array.from([...v, ...beta]) : v;
-      rank = o.linear > 0 ? m + 1 : m;
+    if (kept.length < d && rank > 0) {
+      const rows = new Float64Array(rank * d);
+      kept.forEach((j, i) => rows.set(v.subarray(j * d, (j + 1) * d), i * d));
+      if (o.linear > 0) rows.set(beta, kept.length * d);
       subspace = orthonormalizeRows(rows, rank, d);
     }
     return {

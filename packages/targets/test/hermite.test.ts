@@ -150,6 +150,31 @@ describe('hermite target: structure', () => {
     }
   });
 
+  it('counts a repeated α once: energies, mean and normalize of the summed term (Monte Carlo, 5 s.e.)', () => {
+    // two terms on α = (2): g = 2h_2, energy 4 at degree 2 (was 1 + 1)
+    const twice = target({
+      d: 4,
+      terms: [
+        { coef: 1, alpha: [2] },
+        { coef: 1, alpha: [2] },
+      ],
+    }).structure;
+    expect(twice.hermiteEnergy).toEqual([0, 0, 4]);
+    expect(twice.hermiteTerms).toEqual([{ coef: 2, alpha: [2] }]);
+    // `sum` at degree 0 is the constant r: energy r² at degree 0, and nothing to normalize
+    expect(target({ d: 5, r: 3, preset: 'sum', degree: 0 }).structure.hermiteEnergy).toEqual([9]);
+    expect(() => target({ d: 5, r: 3, preset: 'sum', degree: 0, normalize: true })).toThrow(/g is constant/);
+    // `damian` at degree 0: Σ_i h_2(z_i)/√3 + √3, normalized to Σ_i h_2(z_i)/√3 (mean 0, variance 1)
+    const damian = target({ d: 6, r: 3, preset: 'damian', degree: 0, normalize: true });
+    expect(damian.structure.hermiteEnergy).toEqual([0, 0, expect.closeTo(1, 12)]);
+    const { f } = evaluateOn(damian, 100000);
+    const mean = f.reduce((a, b) => a + b, 0) / f.length;
+    const second = f.reduce((a, b) => a + b * b, 0) / f.length;
+    const sd = Math.sqrt(f.reduce((a, b) => a + (b * b - second) ** 2, 0) / f.length);
+    expect(Math.abs(mean)).toBeLessThan(5 / Math.sqrt(f.length)); // was 0.894
+    expect(Math.abs(second - 1)).toBeLessThan((5 * sd) / Math.sqrt(f.length)); // was 0.6 + 0.8
+  });
+
   it('uses a given orthonormal U, and draws U from the seed otherwise', () => {
     const s = Math.SQRT1_2;
     const given = target({

@@ -67,6 +67,32 @@ describe('quadratic', () => {
     expect(t.structure.subspaceRank).toBe(3); // span V and β
   });
 
+  it('exposes the directions of the nonzero eigenvalues only, and refuses to normalize f* = 0', () => {
+    const options = { d: 3, spectrum: 'rank', rank: 2, eigenvalues: [1, 0] };
+    const t = createTarget({ factory: quadratic, options });
+    expect(t.structure.subspaceRank).toBe(1); // B has rank 1 (was 2: the zero eigenvalue's row)
+    // f* depends on x through that direction alone: x + w with w ⟂ u has the same value
+    const u = Array.from(t.structure.subspace!);
+    const x = [0.3, -1.2, 0.8];
+    const w = [1, 2, -1].map((v, i, all) => v - all.reduce((a, b, j) => a + b * u[j]!, 0) * u[i]!);
+    expect(Math.hypot(...w)).toBeGreaterThan(0.5);
+    const f = tf.tidy(() => t.evaluate(tf.tensor2d([x, x.map((v, i) => v + w[i]!)])).dataSync());
+    expect(Math.abs(f[0]!)).toBeGreaterThan(1e-3);
+    expect(f[1]).toBeCloseTo(f[0]!, 5);
+    // eigenvalues [1, −1, 0] in d = 3: rank 2 < d, so a subspace of rank 2 is exposed (was none)
+    const two = createTarget({
+      factory: quadratic,
+      options: { ...options, rank: 3, eigenvalues: [1, -1, 0] },
+    });
+    expect(two.structure.subspaceRank).toBe(2);
+    expect(() =>
+      createTarget({
+        factory: quadratic,
+        options: { d: 3, spectrum: 'rank', rank: 1, eigenvalues: [0], normalize: true },
+      }),
+    ).toThrow(/f\* is 0/);
+  });
+
   it('draws the Ghorbani et al. spectrum γ_i ~ Exp(1) scaled by 1/√d', () => {
     const d = 400;
     const t = createTarget({ factory: quadratic, options: { d } });
