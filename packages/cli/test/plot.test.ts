@@ -138,6 +138,28 @@ describe('plot data', () => {
     expect(data.subtitle[0]).toContain('mean ± 1 sample std');
   });
 
+  it('on a log axis, a seed value ≤ 0 stays in the mean over seeds; a mean ≤ 0 is left out', () => {
+    // excess risk: seeds (0.3, −0.1, 0.1) at n = 8, mean 0.1 (was 0.2: the mean of the positive two);
+    // (−0.2, 0.1) at n = 16, mean −0.05, which a log axis cannot draw
+    const rows = [
+      row(8, 0, 'a', 0.3),
+      row(8, 1, 'a', -0.1),
+      row(8, 2, 'a', 0.1),
+      row(16, 0, 'a', -0.2),
+      row(16, 1, 'a', 0.1),
+    ];
+    const data = plotData(rows, options({ theory: false, points: true, band: 'minmax' }), registry);
+    expect(data.means.map((m) => [m.x, m.seeds])).toEqual([[8, 3]]);
+    expect(data.means[0]!.y).toBeCloseTo(0.1, 12);
+    expect(data.means[0]!.hi).toBe(0.3);
+    expect(data.means[0]!.lo).toBeCloseTo(0.05, 12); // −0.1 clipped at half the smallest value drawn
+    expect(data.seeds.map((p) => p.y)).toEqual([0.3, 0.1, 0.1]);
+    expect(data.notes).toContain("2 seeds' values ≤ 0 in their means, not drawn (log axis)");
+    expect(data.notes).toContain('1 mean over seeds ≤ 0 left out (log axis; --linear shows it)');
+    const linear = plotData(rows, options({ theory: false, linear: true }), registry);
+    expect(linear.means.map((m) => m.y)).toEqual([expect.closeTo(0.1, 12), expect.closeTo(-0.05, 12)]);
+  });
+
   it("--band se: ± the rows' <y>-se (one seed: its own; several: √Σse²/S), and says where a row has none", () => {
     const withSe = (r: ResultRow, se: number) => ({ ...r, metrics: { ...r.metrics, 'risk-se': se } });
     const one = [withSe(row(8, 0, 'a', 0.4), 0.1), withSe(row(16, 0, 'a', 0.2), 0.05)];

@@ -426,7 +426,12 @@ interface Points {
   used: number;
 }
 
-/** Every row's value (or trace) as points; values a log axis cannot show are counted and left out. */
+/**
+ * Every row's value (or trace) as points. A value that is not finite, or at x ≤ 0 on a log x axis,
+ * is counted and left out. On a log y axis a finite y ≤ 0 stays in its group's mean (an
+ * `excess-risk` or a Hermite component below 0 is an honest draw: leaving it out would bias the
+ * mean over seeds up) and only its own point is not drawn; meanPoints drops a mean ≤ 0.
+ */
 function collectPoints(
   rows: readonly ResultRow[],
   opts: PlotOptions,
@@ -437,8 +442,9 @@ function collectPoints(
 ): Points {
   const { xLog, yLog } = scales;
   let dropped = 0;
+  let undrawn = 0;
   const keep = (x: number, y: number) => {
-    const ok = Number.isFinite(x) && Number.isFinite(y) && (!xLog || x > 0) && (!yLog || y > 0);
+    const ok = Number.isFinite(x) && Number.isFinite(y) && (!xLog || x > 0);
     if (!ok) dropped++;
     return ok;
   };
@@ -450,7 +456,8 @@ function collectPoints(
     group.values.push(y);
     group.ses.push(se);
     groups.set(id, group);
-    seeds.push({ panel, series, x, y });
+    if (!yLog || y > 0) seeds.push({ panel, series, x, y });
+    else undrawn++;
   };
   let used = 0;
   let withoutTrace = 0;
@@ -467,7 +474,8 @@ function collectPoints(
     for (const [x, y] of values) if (keep(x, y)) add(panel, series, x, y, se);
   }
   if (withoutTrace) notes.push(`${withoutTrace} rows without a '${axes.y}' trace left out`);
-  if (dropped) notes.push(`${dropped} values ${yLog || xLog ? '≤ 0 or ' : ''}not finite left out`);
+  if (dropped) notes.push(`${dropped} values ${xLog ? 'at x ≤ 0 or ' : ''}not finite left out`);
+  if (undrawn && opts.points) notes.push(`${undrawn} seeds' values ≤ 0 in their means, not drawn (log axis)`);
   if (!groups.size) throw new RegimesError(`nothing to plot: no row has a usable '${axes.y}'`);
   return { groups: [...groups.values()], seeds, used };
 }
@@ -493,13 +501,26 @@ function noteMissingSe(points: Points, y: string, notes: string[]): void {
     );
 }
 
-/** Mean and band of each group; on a log axis a band edge at or below 0 is clipped (and noted). */
+/**
+ * Mean and band of each group over all its seeds; on a log axis a mean ≤ 0 is left out and a band
+ * edge at or below 0 is clipped (both noted).
+ */
 function meanPoints(points: Points, band: BandKind, yLog: boolean, notes: string[]): MeanPoint[] {
-  const means: MeanPoint[] = points.groups.map((g) => {
+  const all: MeanPoint[] = points.groups.map((g) => {
     const { mean, lo, hi } = bandOf(g.values, band, g.ses);
     return { panel: g.panel, series: g.series, x: g.x, y: mean, lo, hi, seeds: g.values.length };
   });
-  if (yLog) clipBands(means, points.seeds, notes);
+  if (!yLog) return all;
+  const means = all.filter((m) => m.y > 0);
+  if (means.length < all.length)
+    notes.push(
+      all.length - means.length === 1
+        ? '1 mean over seeds ≤ 0 left out (log axis; --linear shows it)'
+        : `${all.length - means.length} means over seeds ≤ 0 left out (log axis; --linear shows them)`,
+    );
+  if (!means.length)
+    throw new RegimesError('nothing to plot on a log axis: every mean is ≤ 0', { hint: 'pass --linear' });
+  clipBands(means, points.seeds, notes);
   return means;
 }
 
