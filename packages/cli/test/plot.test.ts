@@ -138,6 +138,27 @@ describe('plot data', () => {
     expect(data.subtitle[0]).toContain('mean ± 1 sample std');
   });
 
+  it("a key that sets another learner's option neither splits a line nor counts its refits as seeds", () => {
+    // learners[a].ridge swept at the top level: b refits the same data at each value
+    const swept = (n: number, seed: number, learner: string, ridge: number, risk: number) => {
+      const r = row(n, seed, learner, risk);
+      return { ...r, cell: { ...r.cell, 'learners[a].ridge': ridge } };
+    };
+    const rows = [0.1, 0.01].flatMap((ridge) =>
+      [0, 1].flatMap((seed) => [
+        swept(8, seed, 'a', ridge, ridge + seed),
+        swept(8, seed, 'b', ridge, ridge === 0.01 ? 0.2 + seed : 0.3 + seed),
+      ]),
+    );
+    const data = plotData(rows, options({ theory: false }), registry);
+    expect(data.measuredSeries).toEqual(['a, ridge=0.01', 'a, ridge=0.1', 'b']);
+    const b = data.means.find((m) => m.series === 'b')!;
+    expect([b.seeds, b.y]).toEqual([2, 0.7]); // seeds 0 and 1 at ridge 0.01, the smallest: 0.2, 1.2
+    expect(data.notes).toContain(
+      "2 rows of b left out: refits in cells that differ only in another learner's option (the smallest value's kept)",
+    );
+  });
+
   it('on a log axis, a seed value ≤ 0 stays in the mean over seeds; a mean ≤ 0 is left out', () => {
     // excess risk: seeds (0.3, −0.1, 0.1) at n = 8, mean 0.1 (was 0.2: the mean of the positive two);
     // (−0.2, 0.1) at n = 16, mean −0.05, which a log axis cannot draw

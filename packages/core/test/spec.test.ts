@@ -238,6 +238,32 @@ describe('sweep grammar', () => {
     ]);
   });
 
+  it("warns when a top-level key sets some learners' option and the others refit the same data", () => {
+    const learners = [
+      { kind: 'ridge', id: 'a' },
+      { kind: 'ridge', id: 'b' },
+    ];
+    // learners[a].lambda crossed with n and seed: b runs in 3 × 2 × 2 cells, 8 of them repeats
+    const crossed = plan({
+      ...good,
+      learners,
+      sweep: { n: [16, 32], seed: [0, 1], 'learners[a].lambda': [1, 0.1, 0.01] },
+    });
+    expect(crossed.warnings).toEqual([
+      expect.stringMatching(
+        /^sweep: learners\[a\]\.lambda sets an option of a only, yet b runs in every cell: 8 of its 12 fits refit data/,
+      ),
+    ]);
+    // zipped with the dimension, every cell of b is a new one: no warning; nor for a key on all learners
+    const zipped = plan({
+      ...good,
+      learners,
+      sweep: { n: [16], zip: { 'target.d': [2, 4], 'learners[a].lambda': [1, 0.1] } },
+    });
+    expect(zipped.warnings).toEqual([]);
+    expect(plan({ ...good, learners, sweep: { n: [16], 'learners.lambda': [1, 0.1] } }).warnings).toEqual([]);
+  });
+
   it('says which key an ambiguous short name could mean', () => {
     const problems = problemsOf(() =>
       plan({

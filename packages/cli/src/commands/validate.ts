@@ -1,7 +1,7 @@
 /** `regimes validate`: check a spec against the schema and the registered kinds; run nothing. */
 import { rowCount } from '@regimes/core';
 import type { Command } from 'commander';
-import { planSpec, pluginOption, type PluginFlags } from './shared.js';
+import { planSpec, pluginOption, type PluginFlags, warnOnStderr } from './shared.js';
 
 export function registerValidate(program: Command): void {
   program
@@ -11,6 +11,7 @@ export function registerValidate(program: Command): void {
     .addOption(pluginOption())
     .action(async (specPath: string, flags: PluginFlags) => {
       const { plan } = await planSpec(specPath, flags.plugin);
+      plan.warnings.forEach(warnOnStderr);
       process.stdout.write(
         `${specPath}: valid; ${plan.cells.length} cells, ${rowCount(plan.cells)} (cell, learner) rows (spec hash ${plan.specHash})\n`,
       );

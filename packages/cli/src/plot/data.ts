@@ -14,6 +14,7 @@ import {
 import { meanStd } from '../results/summary.js';
 import {
   formatScalar,
+  keyAddresses,
   type Key,
   lastSegment,
   namesIn,
@@ -147,7 +148,7 @@ export function plotData(
   warn: (message: string) => void = () => {},
 ): PlotData {
   const notes: string[] = [];
-  const rows = okRows(allRows, notes);
+  const rows = onceAcrossOthersKeys(okRows(allRows, notes), notes);
   const axes = plotAxes(rows, opts);
   const layout = seriesLayout(rows, axes);
   const bounded = isFraction(axes.y, rows, opts);
@@ -218,6 +219,38 @@ function okRows(allRows: readonly ResultRow[], notes: string[]): ResultRow[] {
   return rows;
 }
 
+/**
+ * A top-level sweep key that sets one learner's option (`learners[rf].ridge`) makes the other
+ * learners refit the same data once per value. Of their rows only those at the key's smallest value
+ * are kept, so that a line is not split by a value its learner never used and a seed counts once.
+ */
+function onceAcrossOthersKeys(rows: ResultRow[], notes: string[]): ResultRow[] {
+  const keys = namesIn(rows, (r) => r.cell).filter((k) => k.startsWith('learners['));
+  if (!keys.length) return rows;
+  const smallest = new Map<string, string>();
+  const at = (r: ResultRow, k: string) => `${r.learner.id}\u0000${k}`;
+  for (const k of keys) {
+    const byLearner = new Map<string, Scalar[]>();
+    for (const r of rows)
+      if (!keyAddresses(k, r) && k in r.cell)
+        byLearner.set(at(r, k), [...(byLearner.get(at(r, k)) ?? []), r.cell[k]!]);
+    for (const [id, values] of byLearner) smallest.set(id, JSON.stringify(sortValues(values)[0]));
+  }
+  const left = new Set<string>();
+  const kept = rows.filter((r) => {
+    const keep = keys.every(
+      (k) => !smallest.has(at(r, k)) || smallest.get(at(r, k)) === JSON.stringify(r.cell[k]),
+    );
+    if (!keep) left.add(r.learner.id);
+    return keep;
+  });
+  if (kept.length < rows.length)
+    notes.push(
+      `${rows.length - kept.length} rows of ${[...left].join(', ')} left out: refits in cells that differ only in another learner's option (the smallest value's kept)`,
+    );
+  return kept;
+}
+
 /** The keys of the figure: x (`step` for curves), lines (--by), panels (--facet) and the y value. */
 interface Axes {
   x: Key;
@@ -283,7 +316,9 @@ function seriesLayout(rows: readonly ResultRow[], axes: Axes): SeriesLayout {
     [
       byLearner ? label(r) : formatScalar(axes.by.get(r)),
       ...(learnerSplits ? [label(r)] : []),
-      ...splitting.map((k) => `${lastSegment(k)}=${formatScalar(r.cell[k])}`),
+      ...splitting
+        .filter((k) => keyAddresses(k, r))
+        .map((k) => `${lastSegment(k)}=${formatScalar(r.cell[k])}`),
     ].join(', ');
   const learnerOfSeries = new Map<string, string>();
   const mixed = new Set<string>();

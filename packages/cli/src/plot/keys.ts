@@ -19,6 +19,15 @@ export function lastSegment(key: string): string {
   return key.replace(/.*[.\]]/, '');
 }
 
+/**
+ * Whether a swept cell key bears on a row's learner: `learners[<id or kind>].<opt>` only on that
+ * learner's rows; every other key (n, seed, target.*, learners.*) on all rows.
+ */
+export function keyAddresses(key: string, row: ResultRow): boolean {
+  const ref = /^learners\[([^\]]+)\]\./.exec(key)?.[1];
+  return ref === undefined || ref === row.learner.id || ref === row.learner.kind;
+}
+
 /** The distinct names among one record field of the rows (their cell keys, target options, ...). */
 export function namesIn(rows: readonly ResultRow[], field: (row: ResultRow) => object): string[] {
   return [...new Set(rows.flatMap((r) => Object.keys(field(r))))];

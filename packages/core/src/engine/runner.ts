@@ -156,6 +156,7 @@ async function execute(
 ): Promise<ExperimentResult> {
   const { registry } = options;
   const { writer, previous, specHash } = openResults(options, spec, planned, log);
+  for (const warning of planned.warnings) log.warn(warning);
   // the hash the rows carry: the plan's, or a legacy file's own
   const plan = specHash === planned.specHash ? planned : { ...planned, specHash };
   const { kind: backendKind } = await activateBackend(

@@ -41,6 +41,8 @@ export interface Plan {
   readonly specHash: string;
   readonly cells: readonly Cell[];
   readonly metrics: readonly KindPlan[];
+  /** What the spec does that it likely does not mean (refits it could avoid); run and validate print them. */
+  readonly warnings: readonly string[];
 }
 
 type SweepTarget =
@@ -242,7 +244,36 @@ export function planExperiment(spec: Spec, registry: Registry, source?: string):
     cellProblems.report(expansion.cells.length, problems);
   }
   if (problems.size) throw new SpecError([...problems], source ? { source } : {});
-  return { spec, specHash: specHash(spec), cells, metrics };
+  return { spec, specHash: specHash(spec), cells, metrics, warnings: refitWarnings(cells, targets, ids) };
+}
+
+/**
+ * A top-level sweep key that sets some learners' option (`learners[rf].ridge`) is an axis of the
+ * grid: every other learner runs in each of its cells, fitting the same data again (another
+ * init). One warning per learner that does, with how many of its fits repeat another.
+ */
+function refitWarnings(cells: readonly Cell[], targets: Map<string, SweepTarget>, ids: string[]): string[] {
+  const warnings: string[] = [];
+  for (const id of ids) {
+    const foreign = [...targets].filter(
+      (entry): entry is [string, Extract<SweepTarget, { kind: 'learners' }>] =>
+        entry[1].kind === 'learners' && !entry[1].ids.includes(id),
+    );
+    if (!foreign.length) continue;
+    const keys = foreign.map(([k]) => k);
+    const views = new Set(
+      cells.map((c) => JSON.stringify(Object.entries(c.values).filter(([k]) => !keys.includes(k)))),
+    );
+    const repeated = cells.length - views.size;
+    if (!repeated) continue;
+    const owners = [...new Set(foreign.flatMap(([, t]) => t.ids))].join(', ');
+    warnings.push(
+      `sweep: ${keys.join(', ')} ${keys.length === 1 ? 'sets an option' : 'set options'} of ${owners} only, yet ` +
+        `${id} runs in every cell: ${repeated} of its ${cells.length} fits refit data it fits in another cell. ` +
+        `Sweeping it in ${owners}'s own sweep: (docs/spec.md, "A learner's own sweep") fits ${id} once per cell`,
+    );
+  }
+  return warnings;
 }
 
 type KindPoint = 'target' | 'learner' | 'metric';
