@@ -386,6 +386,31 @@ describe('figures a referee would accept (issue 15)', () => {
   });
 });
 
+describe('summary table', () => {
+  it('counts a λ-list fit that failed as a failed run of each λ, and times only the fits that stand', () => {
+    const failed = {
+      ...row(8, 2, 'a', Number.NaN),
+      status: 'error' as const,
+      metrics: {},
+      timing: { fit_s: 0, eval_s: 0 },
+    };
+    const groups = summarize([
+      row(8, 0, 'a:ridge=0.1', 0.25),
+      row(8, 0, 'a:ridge=1', 0.5),
+      row(8, 1, 'a:ridge=0.1', 0.35),
+      row(8, 1, 'a:ridge=1', 0.7),
+      failed,
+    ]);
+    expect(groups.map((g) => [g.learner, g.runs, g.failed, g.metrics.risk!.count, g.fitSeconds])).toEqual([
+      ['a:ridge=0.1', 3, 1, 2, 0.5],
+      ['a:ridge=1', 3, 1, 2, 0.5],
+    ]);
+    const lone = summarize([failed]);
+    expect(lone.map((g) => [g.learner, g.runs, g.failed])).toEqual([['a', 1, 1]]);
+    expect(formatSummary(lone)).toMatch(/\ba\s+8\s+1 \(1 failed\)\s+-\s*$/m);
+  });
+});
+
 describe('font metrics', () => {
   const font = (name: string) =>
     fontMetrics(new Uint8Array(readFileSync(join(root, 'node_modules/dejavu-fonts-ttf/ttf', name))));

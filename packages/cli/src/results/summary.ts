@@ -9,6 +9,7 @@ export interface SummaryGroup {
   failed: number;
   /** Per metric: mean and sample standard deviation over the `count` ok rows that report it. */
   metrics: Record<string, { mean: number; std: number; count: number }>;
+  /** Mean fit time of the ok rows (NaN when none is ok). */
   fitSeconds: number;
 }
 
@@ -21,18 +22,33 @@ export function meanStd(values: readonly number[]): { mean: number; std: number 
 
 export function summarize(rows: readonly ResultRow[]): SummaryGroup[] {
   const groups = new Map<string, ResultRow[]>();
-  for (const row of rows) {
+  const cellOf = (row: ResultRow) => {
     const { seed: _seed, ...cell } = row.cell;
+    return JSON.stringify(cell);
+  };
+  // a learner with variants (a ridge list) whose fit failed for a seed wrote one row `<cell>|<id>`:
+  // it counts as a failed run of each variant group, not as a group of its own
+  const variantsOf = new Map<string, Set<string>>();
+  for (const row of rows)
+    if (row.variant !== undefined) {
+      const at = `${row.learner.id}|${cellOf(row)}`;
+      variantsOf.set(at, (variantsOf.get(at) ?? new Set()).add(rowLabel(row)));
+    }
+  for (const row of rows) {
+    const variants =
+      row.variant === undefined ? variantsOf.get(`${row.learner.id}|${cellOf(row)}`) : undefined;
     // the learner's label: its id, or `<id>:<variant>` for one of several fits (a ridge list)
-    const key = `${rowLabel(row)}|${JSON.stringify(cell)}`;
-    groups.set(key, [...(groups.get(key) ?? []), row]);
+    for (const label of variants ?? [rowLabel(row)]) {
+      const key = `${label}|${cellOf(row)}`;
+      groups.set(key, [...(groups.get(key) ?? []), row]);
+    }
   }
-  return [...groups.values()].map((group) => {
+  return [...groups].map(([key, group]) => {
     const ok = group.filter((r) => r.status === 'ok');
     const names = [...new Set(ok.flatMap((r) => Object.keys(r.metrics)))];
     const { seed: _seed, ...cell } = group[0]!.cell;
     return {
-      learner: rowLabel(group[0]!),
+      learner: key.slice(0, key.length - cellOf(group[0]!).length - 1),
       cell,
       runs: group.length,
       failed: group.length - ok.length,
@@ -42,7 +58,8 @@ export function summarize(rows: readonly ResultRow[]): SummaryGroup[] {
           return [name, { ...meanStd(values), count: values.length }];
         }),
       ),
-      fitSeconds: meanStd(group.map((r) => r.timing.fit_s)).mean,
+      // a failed row's fit_s is 0 (or the time to its failure): the mean is over the fits that stand
+      fitSeconds: ok.length ? meanStd(ok.map((r) => r.timing.fit_s)).mean : NaN,
     };
   });
 }
@@ -70,7 +87,7 @@ export function summaryTable(groups: readonly SummaryGroup[]): { header: string[
     ...cellKeys.map((k) => String(g.cell[k] ?? '')),
     g.failed ? `${g.runs} (${g.failed} failed)` : String(g.runs),
     ...metricNames.map((m) => metricCell(g.metrics[m])),
-    fmt(g.fitSeconds),
+    Number.isNaN(g.fitSeconds) ? '-' : fmt(g.fitSeconds),
   ]);
   return { header, lines };
 }
