@@ -223,6 +223,20 @@ describe('merge, plot and report read framed rows', () => {
   });
 
   // bad-input: 1
+  it("merge into a folder keeps the rows already in its results.jsonl (an unsharded run's)", () => {
+    const { lines } = copy();
+    const dir = tmp();
+    // the whole run in results.jsonl, then one shard rerun beside it: merging lost the other rows
+    writeFileSync(join(dir, 'results.jsonl'), `${lines.join('\n')}\n`);
+    writeFileSync(join(dir, 'results.shard-1-of-2.jsonl'), `${lines.slice(0, 8).join('\n')}\n`);
+    const merged = regimes('merge', dir, '--spec', specPath);
+    expect(merged.code, merged.stderr).toBe(0);
+    expect(merged.stdout).toContain(`and the rows already in ${join(dir, 'results.jsonl')}`);
+    expect(merged.stdout).not.toContain('more than one file');
+    const out = readResults(join(dir, 'results.jsonl'));
+    expect(byKey(out.rows)).toEqual(byKey(readResults(reference()).rows));
+  });
+
   it('merge skips damaged lines and lists their fits as missing, refuses a foreign row by line, writes framed rows', () => {
     const plan = planExperiment(loadSpecFile(specPath), createRegistry(), specPath);
     const { lines } = copy();

@@ -30,16 +30,20 @@ export function registerMerge(program: Command, setExit: SetExit): void {
 /** Merge; true when rows of the spec are missing. */
 async function merge(inputs: string[], flags: MergeFlags): Promise<boolean> {
   const { files, folders } = mergeInputs(inputs);
-  const out = mergeOutput(flags.out, files, folders);
+  const out = mergeOutput(flags.out, folders);
   const specPath = flags.spec ?? folders.map((f) => join(f, 'spec.json')).find((p) => existsSync(p));
   const plan = specPath ? (await planSpec(specPath, flags.plugin)).plan : undefined;
   const { mergeResults } = await import('../results/merge.js');
-  const report = mergeResults(files, plan);
+  // rows already in the output (an unsharded run's, an earlier merge's) are merged too, never lost
+  const kept = existsSync(out) && !files.some((f) => resolve(f) === resolve(out)) ? [out] : [];
+  const report = mergeResults([...kept, ...files], plan);
   if (report.foreign.length) throw foreignRows(report);
   warnBadLines(report);
   writeAtomic(out, report.rows.map(formatRow).join(''));
-  process.stdout.write(`merged ${report.rows.length} rows from ${files.length} file(s) into ${out}\n`);
-  process.stdout.write(duplicatesText(report));
+  process.stdout.write(
+    `merged ${report.rows.length} rows from ${files.length} file(s)${kept.length ? ` and the rows already in ${out}` : ''} into ${out}\n`,
+  );
+  process.stdout.write(duplicatesText(report, kept));
   process.stdout.write(missingText(report, plan));
   return Boolean(plan && report.missing.length);
 }
@@ -58,12 +62,17 @@ function mergeInputs(inputs: readonly string[]): { files: string[]; folders: str
   return { files, folders };
 }
 
-/** The merged file: -o, else results.jsonl of the one folder given; never one of the inputs. */
-function mergeOutput(flag: string | undefined, files: readonly string[], folders: readonly string[]): string {
+/**
+ * The merged file: -o, else results.jsonl of the one folder given. When it exists, its rows are
+ * merged with the inputs' (it is read first, so an input's newer attempt of a fit supersedes it).
+ */
+function mergeOutput(flag: string | undefined, folders: readonly string[]): string {
   const out = flag ?? (folders.length === 1 ? join(folders[0]!, 'results.jsonl') : undefined);
   if (!out) throw new RegimesError('say where to write the merged rows', { hint: 'use -o <file>' });
-  if (files.some((f) => resolve(f) === resolve(out)))
-    throw new RegimesError(`${out} is one of the inputs`, { hint: 'write the merge elsewhere with -o' });
+  if (existsSync(out) && statSync(out).isDirectory())
+    throw new RegimesError(`${out} is a folder`, {
+      hint: 'give -o a file name (e.g. <folder>/results.jsonl)',
+    });
   return out;
 }
 
@@ -89,10 +98,12 @@ function warnBadLines(report: MergeReport): void {
   }
 }
 
-function duplicatesText(report: MergeReport): string {
-  if (!report.duplicates.length) return '';
-  const examples = report.duplicates.slice(0, 5).map((d) => `  ${d.key}: ${d.files.join(', ')}\n`);
-  return `${report.duplicates.length} row key(s) were in more than one file (kept the last ok row of each), e.g.\n${examples.join('')}`;
+/** Keys in more than one input (the output's own rows, merged again, are not duplicates). */
+function duplicatesText(report: MergeReport, kept: readonly string[]): string {
+  const duplicates = report.duplicates.filter((d) => d.files.filter((f) => !kept.includes(f)).length > 1);
+  if (!duplicates.length) return '';
+  const examples = duplicates.slice(0, 5).map((d) => `  ${d.key}: ${d.files.join(', ')}\n`);
+  return `${duplicates.length} row key(s) were in more than one file (kept the last ok row of each), e.g.\n${examples.join('')}`;
 }
 
 function missingText(report: MergeReport, plan: Plan | undefined): string {
