@@ -192,6 +192,31 @@ describe('ntk-dynamics', () => {
     dispose(p);
   });
 
+  it('frees everything with a random init and a monitor, fitted or aborted between two records', async () => {
+    const p = problem(24, 16, 4, 2);
+    const options = { init: 'random', steps: 40, recordEvery: 10 };
+    // a full fit (the diagonal of M leaked one tensor per fit)
+    await expectNoLeak(async () => (await fitWithTrace(options, p)).predictor.dispose());
+    // aborted at its second look at the signal: after the monitor's tensors exist
+    for (const at of [1, 2, 3]) {
+      const controller = new AbortController();
+      let looks = 0;
+      const signal = controller.signal;
+      const throwIfAborted = signal.throwIfAborted.bind(signal);
+      signal.throwIfAborted = () => {
+        if (++looks === at) controller.abort(new Error('stop'));
+        throwIfAborted();
+      };
+      const learner = ntkDynamics.create(ntkDynamics.options.parse(options));
+      const ctx = {
+        ...makeFitContext(Rng.fromSeed(0), signal),
+        monitor: { test: p.test, record: () => {} },
+      };
+      await expectNoLeak(() => expect(learner.fit(p.train, ctx)).rejects.toThrow('stop'));
+    }
+    dispose(p);
+  });
+
   it('says how to fix a learning rate GD cannot take, and frees what it built', async () => {
     const p = problem(20, 4, 3, 1);
     const learner = ntkDynamics.create(ntkDynamics.options.parse({ lr: 1000 }));

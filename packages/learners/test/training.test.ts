@@ -333,6 +333,26 @@ describe('feature learning against kernels', () => {
     disposeDataset(test);
   });
 
+  it('damian: one step is scale-free in η (η = 1e20 as η = 1, was a zero layer: float32 squares overflowed); a W that overflows diverges', async () => {
+    const t = createTarget(target);
+    const train = t.sample(128, Rng.fromSeed(3));
+    const test = t.sample(64, Rng.fromSeed(4));
+    const fit = (o: Record<string, unknown>) =>
+      damian.create(damian.options.parse({ width: 32, ...o })).fit(train, makeFitContext(Rng.fromSeed(5)));
+    const [small, huge] = [await fit({ eta: 1 }), await fit({ eta: 1e20 })];
+    const [a, b] = tf.tidy(() => [small, huge].map((p) => Array.from(p.predict(test.x).dataSync())));
+    const scale = Math.sqrt(a!.reduce((s, v) => s + v * v, 0) / a!.length);
+    expect(scale).toBeGreaterThan(0.05);
+    expect(Math.max(...a!.map((v, i) => Math.abs(v - b![i]!))) / scale).toBeLessThan(1e-3);
+    small.dispose();
+    huge.dispose();
+    // ten steps of η = 1e5: W grows past float32's range, which is a divergence saying what to lower
+    await expectNoLeak(() => expect(fit({ eta: 1e5, firstSteps: 10 })).rejects.toThrow(DivergenceError));
+    await expect(fit({ eta: 1e5, firstSteps: 10 })).rejects.toThrow(/lower eta or firstSteps/);
+    disposeDataset(train);
+    disposeDataset(test);
+  });
+
   it('one-step: the alignment of W₁’s top singular vector with u rises with η₀ (target with a linear part)', async () => {
     const t = createTarget({
       factory: hermite,

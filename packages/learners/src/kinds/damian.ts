@@ -18,6 +18,7 @@
 import {
   type Dataset,
   defineLearnerKind,
+  DivergenceError,
   type FitContext,
   type LearnerFactory,
   options,
@@ -87,7 +88,7 @@ export const damian: LearnerFactory = defineLearnerKind({
   estimate: (o, s) => twoStageEstimate(o, s),
   create: (o) =>
     twoStageLearner(o, async (first, ctx, sigma) => {
-      const { w, b } = firstStage(first, ctx, o, sigma);
+      const { w, b } = await firstStage(first, ctx, o, sigma);
       const extra: Record<string, number> = {};
       if (ctx.monitor?.subspace) {
         const { u, rank } = ctx.monitor.subspace;
@@ -107,8 +108,10 @@ export const damian: LearnerFactory = defineLearnerKind({
 /**
  * Steps 1–3 on the first stage's samples: from the symmetric init, `firstSteps` steps
  * W ← W − η(∇L + λW) with λ = 1/η, that is W ← −η∇L; then W's scale fixed, and the biases.
+ * The scale is taken on W/max|W|, so that a large η (which the normalisation cancels after one
+ * step) does not overflow float32's squares; a W that is itself not finite is a DivergenceError.
  */
-function firstStage(first: Dataset, ctx: FitContext, o: DamianOptions, sigma: Activation) {
+async function firstStage(first: Dataset, ctx: FitContext, o: DamianOptions, sigma: Activation) {
   const [, d] = first.x.shape;
   const k = first.y.shape[1];
   const keep = o.biases === 'keep' && o.biasScale > 0;
@@ -123,24 +126,41 @@ function firstStage(first: Dataset, ctx: FitContext, o: DamianOptions, sigma: Ac
   const signs = tf.tidy(() => tf.sign(init.a));
   init.a.dispose();
   let params = { w: init.w, b: init.b, a: signs as tf.Tensor2D };
-  for (let step = 0; step < o.firstSteps; step++) {
-    ctx.signal.throwIfAborted();
-    const w = tf.tidy(
-      () =>
-        tf.mul(
-          gradients(params, first.x, first.y, sigma, 1 / o.width, 'mse').w,
-          -o.eta * o.width,
-        ) as tf.Tensor2D,
-    );
-    params.w.dispose();
-    params = { ...params, w };
+  let w: tf.Tensor2D;
+  try {
+    for (let step = 0; step < o.firstSteps; step++) {
+      ctx.signal.throwIfAborted();
+      const next = tf.tidy(
+        () =>
+          tf.mul(
+            gradients(params, first.x, first.y, sigma, 1 / o.width, 'mse').w,
+            -o.eta * o.width,
+          ) as tf.Tensor2D,
+      );
+      params.w.dispose();
+      params = { ...params, w: next };
+    }
+    // max|W|, and Σ 0·W: NaN when an entry is not finite
+    const probe = tf.tidy(() => tf.stack([tf.max(tf.abs(params.w)), tf.sum(tf.mul(params.w, 0))]));
+    const [peak, zero] = await probe.data();
+    probe.dispose();
+    if (!Number.isFinite(peak!) || !Number.isFinite(zero!))
+      throw new DivergenceError(
+        `damian's first stage left W non-finite after ${o.firstSteps} step(s) of eta ${o.eta} (float32 overflow): lower eta or firstSteps`,
+        o.firstSteps,
+      );
+    const top = peak! > 0 ? peak! : 1;
+    w = tf.tidy(() => {
+      const scaled = tf.div(params.w, top);
+      const norms = tf.norm(scaled, 'euclidean', 1, true);
+      // the authors' code: W₁ = −∇/sqrt(mean_j ‖∇_j‖²); ours before: every row to unit norm
+      const scale = o.normalize === 'rms' ? tf.sqrt(tf.mean(tf.square(norms))) : norms;
+      return tf.div(scaled, tf.maximum(scale, 1e-12 / top)) as tf.Tensor2D;
+    });
+  } catch (error) {
+    tf.dispose([params.w, params.a, ...(params.b ? [params.b] : [])]);
+    throw error;
   }
-  const w = tf.tidy(() => {
-    const norms = tf.norm(params.w, 'euclidean', 1, true);
-    // the authors' code: W₁ = −∇/sqrt(mean_j ‖∇_j‖²); ours before: every row to unit norm
-    const scale = o.normalize === 'rms' ? tf.sqrt(tf.mean(tf.square(norms))) : norms;
-    return tf.div(params.w, tf.maximum(scale, 1e-12)) as tf.Tensor2D;
-  });
   tf.dispose([params.w, params.a]);
   const b =
     params.b ?? (o.biasScale > 0 ? randomNormal(ctx.rng.child('bias'), 1, o.width, o.biasScale) : undefined);

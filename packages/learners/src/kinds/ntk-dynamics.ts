@@ -101,10 +101,14 @@ export const ntkDynamics: LearnerFactory = defineLearnerKind({
           throw error;
         }
         const owned: tf.Tensor[] = [x];
+        // what the monitor needs while the fit runs: freed before the predictor is made, and on
+        // every way out (an abort between two records, a throw)
+        const transient: tf.Tensor[] = [];
         try {
           const monitor = ctx.monitor;
           const random = o.init === 'random';
           const thetaTest = monitor ? theta(monitor.test.x, train.x) : undefined;
+          if (thetaTest) transient.push(thetaTest);
           let iv: InitVariance | undefined;
           let diagonalM: Float32Array | undefined;
           if (monitor && random) {
@@ -113,11 +117,15 @@ export const ntkDynamics: LearnerFactory = defineLearnerKind({
             const priorDiagonal = tf.tidy(
               () => tf.reshape(kernelDiagonal(prior, monitor.test.x), [-1]) as tf.Tensor1D,
             );
-            iv = initVariance(dyn, kt, thetaTest!, kTest, priorDiagonal);
-            diagonalM = (await tf
-              .tidy(() => tf.sum(tf.mul(iv!.m, tf.eye(iv!.m.shape[0])), 1))
-              .data()) as Float32Array;
-            tf.dispose([kTest, priorDiagonal, ...(kt === kTrain ? [] : [kt])]);
+            try {
+              iv = initVariance(dyn, kt, thetaTest!, kTest, priorDiagonal);
+            } finally {
+              tf.dispose([kTest, priorDiagonal, ...(kt === kTrain ? [] : [kt])]);
+            }
+            transient.push(iv.m, iv.p, iv.q, iv.prior);
+            const diagonal = tf.tidy(() => tf.sum(tf.mul(iv!.m, tf.eye(iv!.m.shape[0])), 1));
+            transient.push(diagonal);
+            diagonalM = (await diagonal.data()) as Float32Array;
           }
           const record = async (t: number) => {
             const values = tf.tidy(() => {
@@ -144,7 +152,7 @@ export const ntkDynamics: LearnerFactory = defineLearnerKind({
             }
           }
           const limit = await record(Infinity);
-          tf.dispose([...(thetaTest ? [thetaTest] : []), ...(iv ? [iv.m, iv.p, iv.q, iv.prior] : [])]);
+          tf.dispose(transient.splice(0));
           const alpha = dualCoefficients(dyn, o.at === 'infinity' ? Infinity : o.steps);
           owned.push(alpha);
           const lambda = dyn.values;
@@ -162,6 +170,7 @@ export const ntkDynamics: LearnerFactory = defineLearnerKind({
           tf.dispose(owned);
           throw error;
         } finally {
+          tf.dispose(transient);
           kTrain.dispose();
           dyn.dispose();
         }
