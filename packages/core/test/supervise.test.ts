@@ -39,6 +39,34 @@ const slow = {
       }),
     } as never);
     bind(LearnerFactory).toConstantValue({
+      kind: 'polling',
+      description: 'a training loop that looks at its signal each step but never yields to the event loop',
+      options: options({}),
+      create: () => ({
+        fit: async (_train: unknown, ctx: FitContext) => {
+          const start = performance.now();
+          // awaits that settle as microtasks (a CPU tensor's data()): no timer gets a turn; 5 s at most
+          while (performance.now() - start < 5000) {
+            ctx.signal.throwIfAborted();
+            await Promise.resolve();
+          }
+          return { predict: () => undefined, dispose: () => {} };
+        },
+      }),
+    } as never);
+    bind(LearnerFactory).toConstantValue({
+      kind: 'one-solve',
+      description: 'one long step that never looks at its signal (0.4 s), then returns',
+      options: options({}),
+      create: () => ({
+        fit: () => {
+          const start = performance.now();
+          while (performance.now() - start < 400);
+          return Promise.resolve({ predict: () => undefined, dispose: () => {} });
+        },
+      }),
+    } as never);
+    bind(LearnerFactory).toConstantValue({
       kind: 'stubborn',
       description: 'ignores its signal and returns after 3 s',
       options: options({}),
@@ -125,6 +153,27 @@ describe('time budgets', () => {
       /^learner stubborn#0 ran past its time budget of 0\.2 s: it ignored its abort signal for 1 s and was abandoned/,
     );
     expect(log.warnings.join('\n')).toMatch(/a busy loop\) cannot be stopped here/);
+  }, 120_000);
+
+  it('a loop that never yields is aborted at its next look at the signal; a fit that ends past its budget is an error', async () => {
+    const { rows } = await runExperiment(
+      {
+        ...spec,
+        learners: [
+          { kind: 'polling', timeout: 0.2 },
+          { kind: 'one-solve', timeout: 0.1 },
+        ],
+        sweep: { n: [8] },
+      },
+      { registry: Registry.with(testPlugin, slow), log: logger() },
+    );
+    expect(rows.map((r) => r.status)).toEqual(['error', 'error']);
+    expect(rows[0]!.error).toMatch(
+      /^learner polling#0 ran past its time budget of 0\.2 s: it was aborted through its signal/,
+    );
+    expect(rows[1]!.error).toMatch(
+      /^learner one-solve#0 ran past its time budget of 0\.1 s: it finished after its budget without looking at its abort signal/,
+    );
   }, 120_000);
 
   it('RunOptions.timeout is the budget of learners without their own', async () => {

@@ -11,6 +11,7 @@ import { DivergenceError, NumericalError, PluginError, RegimesError } from '../c
 import { checkDataBudget, checkFitBudget, fitSize } from './budget.js';
 import {
   budgetOf,
+  armDeadline,
   FitTimeoutError,
   graceSeconds,
   LONG_FIT_NOTICE_S,
@@ -322,7 +323,9 @@ async function supervisedFit(
       }),
   );
   const timers: { clear(): void }[] = [];
+  const deadline = budget === undefined ? Infinity : performance.now() + budget * 1000;
   if (budget !== undefined) {
+    armDeadline(controller, deadline, () => new FitTimeoutError(l.id, budget, 'aborted'));
     timers.push(
       longTimer(budget, () => {
         controller.abort(new FitTimeoutError(l.id, budget, 'aborted'));
@@ -350,7 +353,13 @@ async function supervisedFit(
   const { running, end } = scopedFit(rowKey(s.cell.key, l.id), s.c.log, stop, () => fit(controller.signal));
   let abandoned = false;
   try {
-    return await Promise.race([running, stopped]);
+    const predictor = await Promise.race([running, stopped]);
+    // past its budget though it never looked at its signal (one long solve): the budget bounds the fit
+    if (performance.now() >= deadline && !outer?.aborted) {
+      predictor.dispose();
+      throw new FitTimeoutError(l.id, budget!, 'late');
+    }
+    return predictor;
   } catch (error) {
     abandoned = error === stopError;
     const reason: unknown = controller.signal.reason;

@@ -21,9 +21,10 @@ import type { Cell, LearnerPlan } from '../spec/plan.js';
 /** A fit that ran past its time budget. */
 export class FitTimeoutError extends RegimesError {
   override name = 'FitTimeoutError';
-  constructor(learnerId: string, budget: number, stopped: 'aborted' | 'killed' | 'abandoned') {
+  constructor(learnerId: string, budget: number, stopped: 'aborted' | 'late' | 'killed' | 'abandoned') {
     const how = {
       aborted: 'it was aborted through its signal',
+      late: 'it finished after its budget without looking at its abort signal, so its result is not kept',
       killed: `it ignored its abort signal for ${formatDuration(graceSeconds(budget))}, so its worker process was killed`,
       abandoned: `it ignored its abort signal for ${formatDuration(graceSeconds(budget))} and was abandoned`,
     }[stopped];
@@ -31,6 +32,28 @@ export class FitTimeoutError extends RegimesError {
       hint: `raise the budget with \`timeout:\` on the learner (e.g. timeout: ${durationText(Math.max(60, budget * 4))}) or --timeout, or make the fit smaller`,
     });
   }
+}
+
+/**
+ * Give a fit's signal a deadline (performance.now() ms): from then on, the fit's own next look at it
+ * (`aborted`, `reason`, `throwIfAborted()`) aborts it with `timeout()`. A timer alone is not enough:
+ * a training loop whose awaits settle as microtasks (a tensor's `data()` on the CPU backends) never
+ * yields to the event loop, so the budget's timer gets no turn until the fit ends. The accessors are
+ * the signal's own properties, so it stays a real AbortSignal (AbortSignal.any, events accept it).
+ */
+export function armDeadline(controller: AbortController, deadline: number, timeout: () => Error): void {
+  const signal = controller.signal;
+  const proto = AbortSignal.prototype;
+  const aborted = Object.getOwnPropertyDescriptor(proto, 'aborted')!.get!;
+  const reason = Object.getOwnPropertyDescriptor(proto, 'reason')!.get!;
+  const check = () => {
+    if (!aborted.call(signal) && performance.now() >= deadline) controller.abort(timeout());
+  };
+  Object.defineProperties(signal, {
+    aborted: { get: () => (check(), aborted.call(signal) as boolean), configurable: true },
+    reason: { get: () => (check(), reason.call(signal) as unknown), configurable: true },
+    throwIfAborted: { value: () => (check(), proto.throwIfAborted.call(signal)), configurable: true },
+  });
 }
 
 /** After this long, a fit without a time budget is named in a warning (once): a hang is not silent. */
