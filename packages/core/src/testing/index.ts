@@ -116,6 +116,26 @@ export function createTarget(c: KindCase<TargetFactory>, seed = 0): Target {
   });
 }
 
+/**
+ * A real AbortSignal that counts a fit's looks at it (`aborted`, `throwIfAborted()`) and fires at
+ * look `at`: the conformance suite aborts a fit at several points of its run, not only before it.
+ */
+export function countingSignal(at: number): { signal: AbortSignal; looks: () => number } {
+  const controller = new AbortController();
+  const signal = controller.signal;
+  const proto = AbortSignal.prototype;
+  const aborted = Object.getOwnPropertyDescriptor(proto, 'aborted')!.get!;
+  let looks = 0;
+  const look = () => {
+    if (++looks === at) controller.abort(new DOMException('aborted by the conformance test', 'AbortError'));
+  };
+  Object.defineProperties(signal, {
+    aborted: { get: () => (look(), aborted.call(signal) as boolean), configurable: true },
+    throwIfAborted: { value: () => (look(), proto.throwIfAborted.call(signal)), configurable: true },
+  });
+  return { signal, looks: () => looks };
+}
+
 /** Run `fn` and assert that it left the number of live tensors where it found it (the rule named in the failure). */
 export async function expectNoLeak<T>(
   fn: () => T | Promise<T>,
@@ -341,6 +361,24 @@ export function describeLearnerConformance(name: string, c: LearnerCase): void {
       a.predictor.dispose();
       b.predictor.dispose();
       expect(a.values, ruleMessage('learner/deterministic')).toEqual(b.values);
+    });
+
+    it('frees everything when its signal fires mid-fit (at its 1st, 2nd, middle and last look)', async () => {
+      requireBackend();
+      const probe = countingSignal(Infinity);
+      (await fitOnce(3, probe.signal)).predictor.dispose();
+      const looks = probe.looks();
+      for (const at of new Set([1, 2, Math.ceil(looks / 2), looks].filter((k) => k >= 1 && k <= looks))) {
+        await expectNoLeak(async () => {
+          try {
+            (await fitOnce(3, countingSignal(at).signal)).predictor.dispose();
+          } catch {
+            // aborted: what matters here is what it left behind
+          }
+        }, 'learner/abort').catch((error: unknown) => {
+          throw new Error(`aborted at look ${at} of ${looks}: ${(error as Error).message}`);
+        });
+      }
     });
 
     it('rejects when its abort signal has fired', async () => {
