@@ -156,7 +156,7 @@ describe('deep nets on hierarchical targets in a sweep', () => {
 
 describe('a target that is not finite', () => {
   it.each(['z1/0', 'exp(1000*z1)'])(
-    '%s is reported as the target’s fault, with its expression, not as the learner’s',
+    '%s is refused as the target’s fault, naming the expression, before any fit',
     async (expression) => {
       const { rows } = await runExperiment(
         {
@@ -169,11 +169,68 @@ describe('a target that is not finite', () => {
       );
       expect(rows.map((r) => r.status)).toEqual(['error']);
       expect(rows[0]!.error).toMatch(
-        new RegExp(
-          `^target hermite .*"expression":"${expression.replace(/[()*/]/g, '\\$&')}".* gives a non-finite label`,
-        ),
+        new RegExp(`target\\.expression: g = ${expression.replace(/[()*/]/g, '\\$&')} is not finite`),
       );
       expect(rows[0]!.error).not.toMatch(/non-finite predictions/);
     },
   );
+
+  it('a target of code whose labels are not finite is reported as the target’s fault, not the learner’s', async () => {
+    const overflow = defineTarget({
+      name: 'overflowing',
+      description: 'f*(x) = exp(1000 x_1): infinite for most x',
+      d: 4,
+      f: (x) => tf.tidy(() => tf.exp(tf.mul(tf.slice(x, [0, 0], [-1, 1]), 1000)) as tf.Tensor2D),
+    });
+    const { rows } = await runExperiment(
+      { target: overflow, learners: [{ kind: 'rf', width: 16 }], sweep: { n: [32] }, test: { n: 64 } },
+      { log: silentLogger },
+    );
+    expect(rows.map((r) => r.status)).toEqual(['error']);
+    expect(rows[0]!.error).toMatch(/^target overflowing .* gives a non-finite label/);
+    expect(rows[0]!.error).not.toMatch(/non-finite predictions/);
+  });
+
+  it('a metric that is not finite names its cause: f* at a test point, or the predictions', async () => {
+    // sqrt(x1 + 3) is NaN where x1 < −3: not at seed 0's 64 training points, at some of 4096 test points
+    const root = defineTarget({
+      name: 'root-of-first-coordinate',
+      description: 'f*(x) = sqrt(x_1 + 3), undefined where x_1 < −3',
+      d: 4,
+      f: (x) => tf.tidy(() => tf.sqrt(tf.add(tf.slice(x, [0, 0], [-1, 1]), 3)) as tf.Tensor2D),
+    });
+    const { rows } = await runExperiment(
+      {
+        target: root,
+        learners: [{ kind: 'rf', width: 16 }],
+        sweep: { n: [64] },
+        test: { n: 4096 },
+      },
+      { log: silentLogger },
+    );
+    expect(rows[0]!.error).toMatch(
+      /^metric 'risk' is not finite \(NaN\).*: the target's f\* is not finite at test point \d+ .*change the target$/,
+    );
+    const nanRf: LearnerFactory = {
+      ...randomFeatures,
+      kind: 'rf-nan',
+      options: options({}),
+      create: () => {
+        const inner = randomFeatures.create(randomFeatures.options.parse({ width: 8 }));
+        return {
+          fit: async (train, ctx) => {
+            const p = await inner.fit(train, ctx);
+            return { ...p, predict: (x) => tf.tidy(() => tf.div(p.predict(x), 0) as tf.Tensor2D) };
+          },
+        };
+      },
+    };
+    const nan = await runExperiment(
+      { target: { kind: 'hermite', d: 3 }, learners: [nanRf], sweep: { n: [16] }, test: { n: 64 } },
+      { log: silentLogger },
+    );
+    expect(nan.rows[0]!.error).toMatch(
+      /: the fit produced non-finite predictions \(the first at test point \d+\)$/,
+    );
+  });
 });

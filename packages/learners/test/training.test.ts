@@ -353,6 +353,18 @@ describe('feature learning against kernels', () => {
     disposeDataset(test);
   });
 
+  it('one-step: a step whose features overflow float32 is a divergence that says to lower eta0, and frees its layer', async () => {
+    const t = createTarget(target);
+    const train = t.sample(128, Rng.fromSeed(3));
+    const fit = () =>
+      oneStep
+        .create(oneStep.options.parse({ width: 32, eta0: 1e30, activation: 'relu' }))
+        .fit(train, makeFitContext(Rng.fromSeed(5)));
+    await expectNoLeak(() => expect(fit()).rejects.toThrow(DivergenceError));
+    await expect(fit()).rejects.toThrow(/features overflow float32 .*; lower eta0 \(or alpha\)$/);
+    disposeDataset(train);
+  });
+
   it('one-step: the alignment of W₁’s top singular vector with u rises with η₀ (target with a linear part)', async () => {
     const t = createTarget({
       factory: hermite,

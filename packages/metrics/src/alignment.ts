@@ -16,13 +16,16 @@ export const alignment = defineMetricKind({
   options: options({}),
   create: () => ({
     async compute(predictor, _test, target): Promise<Record<string, number>> {
-      const w = predictor.features;
+      const weights = predictor.features;
       const { subspace, subspaceRank } = target.structure;
-      if (!w || !subspace) return {};
-      const d = w.shape[1];
+      if (!weights || !subspace) return {};
+      const d = weights.shape[1];
       const r = subspaceRank ?? subspace.length / d;
       const [projected, total, gram] = tf.tidy(() => {
         const u = tf.tensor2d(Float32Array.from(subspace), [r, d]);
+        // every quantity is scale-free: W/max|W| keeps the squares within float32 for a W of 1e30
+        // (one-step with a huge η₀), whose ‖W‖² would overflow
+        const w = tf.div(weights, tf.maximum(tf.max(tf.abs(weights)), 1e-30)) as tf.Tensor2D;
         return [
           tf.sum(tf.square(tf.matMul(w, u, false, true))),
           tf.sum(tf.square(w)),
@@ -33,7 +36,7 @@ export const alignment = defineMetricKind({
       const [t] = await total!.data();
       const g = Float64Array.from(await gram!.data());
       tf.dispose([projected!, total!, gram!]);
-      const k = Math.min(r, w.shape[0], d);
+      const k = Math.min(r, weights.shape[0], d);
       const top = topEigenvectors(g, d, k);
       const cosines = principalCosines(subspace, r, top, k, d);
       return {

@@ -150,6 +150,17 @@ describe('alignment', () => {
     expect(Math.abs(value.alignment! - 2 / 8)).toBeLessThan(5 / Math.sqrt(4096 * 2));
   });
 
+  it('is the same for W and 1e30·W (scale-free: ‖W‖² of the large one overflows float32)', async () => {
+    const random = (c: number) => (t: Target) =>
+      tf.tidy(() => tf.mul(tf.tensor2d(Rng.fromSeed(3).normal(64 * t.dim), [64, t.dim]), c) as tf.Tensor2D);
+    const [a, b] = [
+      (await measure(alignment, {}, twoDim, scaled(1, random(1)), 16)) as Record<string, number>,
+      (await measure(alignment, {}, twoDim, scaled(1, random(1e30)), 16)) as Record<string, number>,
+    ];
+    for (const key of ['alignment', 'alignment.cos-min', 'alignment.cos2-mean'])
+      expect(b[key]).toBeCloseTo(a[key]!, 5);
+  });
+
   it('reports nothing when the predictor has no first layer', async () => {
     expect(await measure(alignment, {}, twoDim, scaled(1), 16)).toEqual({});
   });

@@ -234,6 +234,10 @@ function linkOf(o: LinkOptions, r: number, rng: Rng): Link {
   }
   const e = expr!;
   const projection = projectOnHermite(e, r, o.maxDegree, rng.child('projection'));
+  if (!Number.isFinite(projection.total))
+    throw new SpecError([
+      `target.expression: g = ${o.expression} is not finite on part of the Gaussian's mass (E g² over ${projection.points} ${projection.method} points is ${projection.total}): f* must be defined for z ~ N(0, I); e.g. sqrt(abs(z1 + 3)) or relu inside sqrt/log`,
+    ]);
   const energy = hermiteEnergies(projection.terms);
   const mean = projection.terms.find((t) => degreeOf(t.alpha) === 0)?.coef ?? 0;
   const used = expressionVariables(e);

@@ -462,6 +462,7 @@ async function measuredRow(
     }
   }
   const diagnostics = p.diagnostics ? { ...p.diagnostics } : undefined;
+  const cause = problems.length ? await nonFiniteCause(s, p) : '';
   return {
     ...base,
     metrics,
@@ -469,9 +470,38 @@ async function measuredRow(
     ...(trace.length ? { trace } : {}),
     timing: { fit_s: fitSeconds, eval_s: (performance.now() - t1) / 1000 },
     status: problems.length ? 'error' : 'ok',
-    ...(problems.length ? { error: `${problems.join('; ')}: the fit produced non-finite predictions` } : {}),
+    ...(problems.length ? { error: `${problems.join('; ')}: ${cause}` } : {}),
     finishedAt: new Date().toISOString(),
   };
+}
+
+/**
+ * Why a metric is not finite, found on the whole test set: f* or the labels (a target undefined
+ * at some points), the predictions (the fit), or neither (the metric's own arithmetic).
+ */
+async function nonFiniteCause(s: CellState, p: Predictor): Promise<string> {
+  // the first test point where each is not finite (−1: none)
+  const first = { target: -1, labels: -1, predictions: -1 };
+  const scan = async (key: keyof typeof first, make: () => tf.Tensor, start: number) => {
+    if (first[key] >= 0) return;
+    const t = make();
+    const values = await t.data();
+    t.dispose();
+    const i = values.findIndex((v) => !Number.isFinite(v));
+    if (i >= 0) first[key] = start + Math.floor(i / t.shape[1]!);
+  };
+  await s.test.chunks.forEachChunk(async (chunk, start) => {
+    await scan('target', () => s.target.evaluate(chunk.x), start);
+    await scan('labels', () => chunk.y.clone(), start);
+    await scan('predictions', () => p.predict(chunk.x), start);
+  });
+  if (first.target >= 0)
+    return `the target's f* is not finite at test point ${first.target} (a g undefined where x ~ N(0, I) puts mass, e.g. sqrt or log of a negative value): change the target`;
+  if (first.labels >= 0)
+    return `the test labels are not finite at test point ${first.labels}: the target's sampling is at fault`;
+  if (first.predictions >= 0)
+    return `the fit produced non-finite predictions (the first at test point ${first.predictions})`;
+  return `f* and the predictions are finite on all ${s.test.n} test points: the metric's own arithmetic overflowed for this predictor (or is undefined for it)`;
 }
 
 /** A failed fit's row, with the curve recorded so far; a divergence is `diverged`, with where. */

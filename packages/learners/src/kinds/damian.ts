@@ -87,22 +87,26 @@ export const damian: LearnerFactory = defineLearnerKind({
   options: damianOptions,
   estimate: (o, s) => twoStageEstimate(o, s),
   create: (o) =>
-    twoStageLearner(o, async (first, ctx, sigma) => {
-      const { w, b } = await firstStage(first, ctx, o, sigma);
-      const extra: Record<string, number> = {};
-      if (ctx.monitor?.subspace) {
-        const { u, rank } = ctx.monitor.subspace;
-        const d = first.x.shape[1];
-        const top = await topSingular(w, rank);
-        const fractions = overlaps(u, rank, top.vectors, top.values.length, d);
-        extra['first-stage-alignment'] = fractions.reduce((a, v) => a + v, 0) / fractions.length;
-        const uT = tf.tensor2d(Float32Array.from(u), [rank, d]);
-        const energy = tf.tidy(() => subspaceEnergy(w, uT));
-        extra['first-stage-energy'] = (await energy.data())[0]!;
-        tf.dispose([uT, energy]);
-      }
-      return { layer: { w, b }, extra };
-    }),
+    twoStageLearner(
+      o,
+      async (first, ctx, sigma) => {
+        const { w, b } = await firstStage(first, ctx, o, sigma);
+        const extra: Record<string, number> = {};
+        if (ctx.monitor?.subspace) {
+          const { u, rank } = ctx.monitor.subspace;
+          const d = first.x.shape[1];
+          const top = await topSingular(w, rank);
+          const fractions = overlaps(u, rank, top.vectors, top.values.length, d);
+          extra['first-stage-alignment'] = fractions.reduce((a, v) => a + v, 0) / fractions.length;
+          const uT = tf.tensor2d(Float32Array.from(u), [rank, d]);
+          const energy = tf.tidy(() => subspaceEnergy(w, uT));
+          extra['first-stage-energy'] = (await energy.data())[0]!;
+          tf.dispose([uT, energy]);
+        }
+        return { layer: { w, b }, extra };
+      },
+      'biasScale (W is normalized)',
+    ),
 });
 
 /**

@@ -65,18 +65,22 @@ export const oneStep: LearnerFactory = defineLearnerKind({
   options: oneStepOptions,
   estimate: (o, s) => twoStageEstimate(o, s),
   create: (o) =>
-    twoStageLearner(o, async (first, ctx, sigma) => {
-      const eta = o.eta0 * first.x.shape[0] ** o.alpha;
-      const { w, delta } = largeStep(first, ctx.rng.child('init'), o, eta, sigma);
-      try {
-        return { layer: { w, b: undefined }, extra: { eta, ...(await spikes(w, delta, o.spikes, ctx)) } };
-      } catch (error) {
-        w.dispose();
-        throw error;
-      } finally {
-        delta.dispose();
-      }
-    }),
+    twoStageLearner(
+      o,
+      async (first, ctx, sigma) => {
+        const eta = o.eta0 * first.x.shape[0] ** o.alpha;
+        const { w, delta } = largeStep(first, ctx.rng.child('init'), o, eta, sigma);
+        try {
+          return { layer: { w, b: undefined }, extra: { eta, ...(await spikes(w, delta, o.spikes, ctx)) } };
+        } catch (error) {
+          w.dispose();
+          throw error;
+        } finally {
+          delta.dispose();
+        }
+      },
+      'eta0 (or alpha)',
+    ),
 });
 
 /** W₁ = W₀ + ΔW with ΔW = −η·√N·∇_W L̂(W₀), from f(x) = (1/√N) Σ_j a_j σ(⟨w_j, x⟩). */

@@ -5,6 +5,7 @@
  */
 import {
   type Dataset,
+  DivergenceError,
   type FitContext,
   type Learner,
   type Predictor,
@@ -131,6 +132,8 @@ export function twoStageLearner(
     ctx: FitContext,
     sigma: Activation,
   ) => Promise<{ layer: FirstLayer; extra: Record<string, number> }>,
+  /** What to lower when the learnt layer's features overflow float32 (one-step: its step size). */
+  stepSize: string,
 ): Learner {
   const sigma = activation(o.activation);
   return {
@@ -147,6 +150,7 @@ export function twoStageLearner(
       let predictor: Predictor;
       try {
         const { layer, extra } = await learn(stages.first, ctx, sigma);
+        await checkFeatures(layer, sigma, stages.second.x, stepSize);
         predictor = await readFirstLayer(layer, sigma, stages.second, o, ctx.signal, extra);
       } catch (error) {
         if (c) tf.dispose([c.c0, c.c1]);
@@ -158,4 +162,29 @@ export function twoStageLearner(
       return c ? addLinearPart(predictor, c) : predictor;
     },
   };
+}
+
+/**
+ * A learnt layer whose features the readout cannot square in float32 (a step too large: ‖W‖ ≫ 1)
+ * is a divergence, not a readout failure (gcv "cannot rank any λ", or non-finite predictions):
+ * Σφ² on the first 256 rows, scaled to all n, must stay 100× below float32's largest number.
+ * Frees the layer when it throws.
+ */
+async function checkFeatures(layer: FirstLayer, sigma: Activation, x: tf.Tensor2D, stepSize: string) {
+  const [n] = x.shape;
+  const head = Math.min(n, 256);
+  const total = tf.tidy(() => {
+    const rows = tf.slice(x, [0, 0], [head, -1]) as tf.Tensor2D;
+    return tf.sum(
+      tf.square(tf.div(sigma.sigma(preActivation(rows, layer.w, layer.b)), Math.sqrt(layer.w.shape[0]))),
+    );
+  });
+  const squares = ((await total.data())[0]! * n) / head;
+  total.dispose();
+  if (!(squares < 3.4e36)) {
+    tf.dispose([layer.w, ...(layer.b ? [layer.b] : [])]);
+    throw new DivergenceError(
+      `the learnt first layer's features overflow float32 (Σφ² ≈ ${squares.toPrecision(3)} over the readout's ${n} samples); lower ${stepSize}`,
+    );
+  }
 }
