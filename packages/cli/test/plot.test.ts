@@ -4,7 +4,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { ResultRow } from '@regimes/core';
+import { type ResultRow, Rng } from '@regimes/core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { createRegistry } from '../src/defaults.js';
 import { fontMetrics } from '../src/plot/font-metrics.js';
@@ -157,6 +157,33 @@ describe('plot data', () => {
     expect(data.notes).toContain(
       "2 rows of b left out: refits in cells that differ only in another learner's option (the smallest value's kept)",
     );
+  });
+
+  it("a reference level from a seed-dependent target is the mean over the seeds' targets", () => {
+    // quadratic with the Ghorbani spectrum: Var f* = 2Σλ² differs from seed to seed
+    const quadratic = {
+      kind: 'quadratic',
+      d: 20,
+      spectrum: 'ghorbani',
+      rank: 1,
+      power: 1,
+      linear: 0,
+      normalize: false,
+      noise: 0,
+    };
+    const rows = [0, 1, 2, 3].map((seed) => ({ ...row(64, seed, 'a', 1), target: quadratic }));
+    const factory = registry.get('target', 'quadratic');
+    const variances = [0, 1, 2, 3].map((seed) => {
+      const { kind: _k, ...o } = quadratic;
+      const e = factory.create(factory.options.parse(o), { rng: Rng.fromSeed(seed).child('target') })
+        .structure.hermiteEnergy!;
+      return e.reduce((a, b) => a + b, 0);
+    });
+    expect(Math.max(...variances) - Math.min(...variances)).toBeGreaterThan(0.1); // seed 0's alone is off
+    const level = plotData(rows, options({ linear: true }), registry).theory.filter(
+      (t) => t.series === 'best constant (Var f*)',
+    );
+    expect(level.map((p) => p.y)).toEqual([expect.closeTo(variances.reduce((a, b) => a + b, 0) / 4, 10)]);
   });
 
   it('on a log axis, a seed value ≤ 0 stays in the mean over seeds; a mean ≤ 0 is left out', () => {

@@ -46,7 +46,7 @@ export function theoryPoints(r: TheoryRequest): TheoryPoint[] {
   const points: TheoryPoint[] = [];
   for (const panel of r.panels) {
     const inPanel = r.rows.filter((row) => r.panelOf(row) === panel);
-    for (const curve of theoryCurves(inPanel, r.xKey, r.metric, r.registry, r.warn, r.learnerName)) {
+    for (const curve of theoryCurves(inPanel, r.xKey, r.metric, r.registry, r.warn, r.learnerName, r.notes)) {
       let zeroFrom: number | undefined;
       curve.points.forEach((p, order) => {
         const drawable =
@@ -72,15 +72,29 @@ export function theoryPoints(r: TheoryRequest): TheoryPoint[] {
   return points;
 }
 
-/** Theory curves for the rows of one panel, one group of rows per distinct target entry. */
+/** At most this many seeds' targets are built for a group's theory (their curves averaged). */
+export const THEORY_SEEDS = 16;
+
+/**
+ * Theory curves for the rows of one panel, one group of rows per distinct target entry. A target
+ * whose structure depends on its seed (`quadratic`'s Ghorbani spectrum) gives each seed its own
+ * curve: the one drawn is their mean over the group's seeds (the first THEORY_SEEDS), as the
+ * measured line is the mean over them.
+ */
 function theoryCurves(
   rows: readonly ResultRow[],
   xKey: Key,
   metric: string,
   registry: Registry,
-  warn: (message: string) => void,
+  warnOnce: (message: string) => void,
   name: (id: string) => string = (id) => id,
+  notes: string[] = [],
 ): DrawnCurve[] {
+  const warned = new Set<string>();
+  const warn = (message: string) => {
+    if (!warned.has(message)) warnOnce(message);
+    warned.add(message);
+  };
   const byTarget = new Map<string, ResultRow[]>();
   for (const r of rows) {
     const id = JSON.stringify(r.target);
@@ -93,38 +107,76 @@ function theoryCurves(
     const suffix = differing.length
       ? ` (${differing.map((k) => `${k}=${formatScalar(target[k] as Scalar)}`).join(', ')})`
       : '';
-    const context = theoryContext(group, xKey, metric, registry);
-    /** Ask one kind for its curves, kept for the metric and labelled with `tag` and the suffix. */
-    const ask = (what: string, factory: TheoryKind, raw: Record<string, unknown>, tag: string) => {
-      if (!factory.theory) return;
-      const parsed = factory.options.safeParse(raw);
-      if (!parsed.success) return warn(`theory of ${what} skipped: the rows' options do not parse`);
-      try {
-        for (const c of factory.theory(parsed.data, context))
-          // the variants of a λ list ask once each: a curve they share (the staircase) is drawn once
-          if (c.metric === metric && !out.some((o) => o.label === `${c.label}${tag}${suffix}`))
-            out.push({ ...c, label: `${c.label}${tag}${suffix}` });
-      } catch (error) {
-        warn(`theory of ${what} failed: ${(error as Error).message}`);
-      }
-    };
-    const { kind, ...targetOptions } = target;
-    if (registry.has('target', kind)) ask(`target ${kind}`, registry.get('target', kind), targetOptions, '');
-    else warn(`target kind '${kind}' is not registered here: no theory curve for it`);
-    for (const learner of new Map(group.map((r) => [JSON.stringify(r.learner), r.learner])).values()) {
-      const { kind: learnerKind, id, ...learnerOptions } = learner;
-      if (registry.has('learner', learnerKind))
-        ask(`learner ${id}`, registry.get('learner', learnerKind), learnerOptions, ` [${name(id)}]`);
-    }
     // a reference level of each target joins the others' along x (r/d against -x d is one line)
     const along = differing.filter((k) => k !== lastSegment(xKey.name));
     const referenceSuffix = along.length
       ? ` (${along.map((k) => `${k}=${formatScalar(target[k] as Scalar)}`).join(', ')})`
       : '';
-    for (const c of referenceCurves(metric, context))
-      out.push({ ...c, label: `${c.label}${referenceSuffix}`, reference: true });
+    const seeds = [...new Set(group.map(seedOf))].sort((a, b) => a - b);
+    if (seeds.length > THEORY_SEEDS)
+      notes.push(`theory averaged over the targets of the first ${THEORY_SEEDS} of ${seeds.length} seeds`);
+    const perSeed = seeds.slice(0, THEORY_SEEDS).map((seed) => {
+      const context = theoryContext(group, xKey, metric, registry, seed);
+      const curves: DrawnCurve[] = [];
+      /** Ask one kind for its curves, kept for the metric and labelled with `tag` and the suffix. */
+      const ask = (what: string, factory: TheoryKind, raw: Record<string, unknown>, tag: string) => {
+        if (!factory.theory) return;
+        const parsed = factory.options.safeParse(raw);
+        if (!parsed.success) return warn(`theory of ${what} skipped: the rows' options do not parse`);
+        try {
+          for (const c of factory.theory(parsed.data, context))
+            // the variants of a λ list ask once each: a curve they share (the staircase) is drawn once
+            if (c.metric === metric && !curves.some((o) => o.label === `${c.label}${tag}${suffix}`))
+              curves.push({ ...c, label: `${c.label}${tag}${suffix}` });
+        } catch (error) {
+          warn(`theory of ${what} failed: ${(error as Error).message}`);
+        }
+      };
+      const { kind, ...targetOptions } = target;
+      if (registry.has('target', kind))
+        ask(`target ${kind}`, registry.get('target', kind), targetOptions, '');
+      else warn(`target kind '${kind}' is not registered here: no theory curve for it`);
+      for (const learner of new Map(group.map((r) => [JSON.stringify(r.learner), r.learner])).values()) {
+        const { kind: learnerKind, id, ...learnerOptions } = learner;
+        if (registry.has('learner', learnerKind))
+          ask(`learner ${id}`, registry.get('learner', learnerKind), learnerOptions, ` [${name(id)}]`);
+      }
+      for (const c of referenceCurves(metric, context))
+        curves.push({ ...c, label: `${c.label}${referenceSuffix}`, reference: true });
+      return curves;
+    });
+    out.push(...meanCurves(perSeed));
   }
   return out;
+}
+
+const seedOf = (r: ResultRow) => Number(r.cell.seed ?? r.seed ?? 0);
+
+/**
+ * The pointwise mean of each curve over the seeds that drew it (the same label with the same x's;
+ * a curve whose x's differ between seeds is the first seed's).
+ */
+function meanCurves(perSeed: readonly DrawnCurve[][]): DrawnCurve[] {
+  const [first = [], ...rest] = perSeed;
+  return first.map((curve) => {
+    const same = rest
+      .map((curves) => curves.find((c) => c.label === curve.label))
+      .filter(
+        (c): c is DrawnCurve =>
+          c !== undefined &&
+          c.points.length === curve.points.length &&
+          c.points.every((p, i) => p.x === curve.points[i]!.x),
+      );
+    if (!same.length) return curve;
+    const all = [curve, ...same];
+    return {
+      ...curve,
+      points: curve.points.map((p, i) => ({
+        x: p.x,
+        y: all.reduce((sum, c) => sum + c.points[i]!.y, 0) / all.length,
+      })),
+    };
+  });
 }
 
 /**
@@ -163,19 +215,20 @@ type TheoryKind = Pick<KindFactory, 'options'> & {
 };
 
 /**
- * What a factory's theory is asked with: the group's x values, the metric, the target entry, its
- * RNG, and the target itself, built once on demand (for learner theories that weigh its structure).
+ * What a factory's theory is asked with: the group's x values, the metric, the target entry, the
+ * RNG of one seed's target, and that target, built once on demand (for theories that weigh its
+ * structure).
  */
 function theoryContext(
   group: readonly ResultRow[],
   xKey: Key,
   metric: string,
   registry: Registry,
+  seed: number,
 ): TheoryContext {
   const xs = [...new Set(group.map((r) => Number(xKey.get(r))))]
     .filter(Number.isFinite)
     .sort((a, b) => a - b);
-  const seed = Math.min(...group.map((r) => Number(r.cell.seed ?? r.seed ?? 0)));
   const target = group[0]!.target;
   const rng = Rng.fromSeed(seed).child('target');
   const { kind, ...options } = target;
