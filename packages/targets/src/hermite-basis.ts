@@ -76,6 +76,12 @@ export function normalRule(panels: number, order: number): { nodes: Float64Array
 
 export interface Projection {
   terms: HermiteTerm[];
+  /**
+   * ‖P_k g‖² for k = 0..maxDegree. By quadrature Σ_{|α|=k} c_α²; by Monte Carlo Σ c_α⁽¹⁾c_α⁽²⁾ over
+   * the two halves of the points (each c_α² alone is biased up by Var(g h_α)/m, which summed over
+   * the many α of a high degree outweighs its energy), clamped at 0.
+   */
+  energy: number[];
   /** E[g²], so that E[g²] − Σ c_α² is the energy above the projected degrees. */
   total: number;
   method: 'quadrature' | 'monte-carlo';
@@ -90,15 +96,19 @@ export interface Projection {
 export function projectOnHermite(expr: Expr, r: number, maxDegree: number, rng: Rng): Projection {
   const alphas = multiIndices(r, maxDegree);
   const sums = new Float64Array(alphas.length);
+  // Monte Carlo: the sums of each half of the points apart (for the unbiased energies)
+  const halves = [new Float64Array(alphas.length), new Float64Array(alphas.length)];
   let total = 0;
-  const accumulate = (z: Float64Array, weight: number) => {
+  const accumulate = (z: Float64Array, weight: number, half = 0) => {
     const g = evaluateExpression(expr, z);
     total += weight * g * g;
     const h = Array.from(z, (v) => hermiteValues(v, maxDegree));
+    const into = halves[half]!;
     alphas.forEach((alpha, j) => {
       let basis = 1;
       for (let i = 0; i < r; i++) basis *= h[i]![alpha[i]!]!;
       sums[j]! += weight * g * basis;
+      into[j]! += weight * g * basis;
     });
   };
   let method: Projection['method'];
@@ -127,9 +137,15 @@ export function projectOnHermite(expr: Expr, r: number, maxDegree: number, rng: 
   } else {
     points = 1 << 16;
     const draws = rng.normal(points * r, new Float64Array(points * r));
-    for (let s = 0; s < points; s++) accumulate(draws.subarray(s * r, (s + 1) * r), 1 / points);
+    for (let s = 0; s < points; s++)
+      accumulate(draws.subarray(s * r, (s + 1) * r), 1 / points, s < points / 2 ? 0 : 1);
     method = 'monte-carlo';
   }
   const terms = alphas.map((alpha, j) => ({ coef: sums[j]!, alpha })).filter((t) => Math.abs(t.coef) > 1e-12);
-  return { terms, total, method, points };
+  const energy = new Array<number>(maxDegree + 1).fill(0);
+  alphas.forEach((alpha, j) => {
+    // each half's sum has weight 1/points: 2·sum is that half's mean
+    energy[degreeOf(alpha)]! += method === 'quadrature' ? sums[j]! ** 2 : 4 * halves[0]![j]! * halves[1]![j]!;
+  });
+  return { terms, energy: energy.map((e) => Math.max(0, e)), total, method, points };
 }

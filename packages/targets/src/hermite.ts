@@ -238,7 +238,12 @@ function linkOf(o: LinkOptions, r: number, rng: Rng): Link {
     throw new SpecError([
       `target.expression: g = ${o.expression} is not finite on part of the Gaussian's mass (E g² over ${projection.points} ${projection.method} points is ${projection.total}): f* must be defined for z ~ N(0, I); e.g. sqrt(abs(z1 + 3)) or relu inside sqrt/log`,
     ]);
-  const energy = hermiteEnergies(projection.terms);
+  // by Monte Carlo, the split-sample energies, up to the highest degree with any
+  const top = projection.energy.findLastIndex((e) => e > 0);
+  const energy =
+    projection.method === 'quadrature'
+      ? hermiteEnergies(projection.terms)
+      : projection.energy.slice(0, Math.max(1, top + 1));
   const mean = projection.terms.find((t) => degreeOf(t.alpha) === 0)?.coef ?? 0;
   const used = expressionVariables(e);
   return {

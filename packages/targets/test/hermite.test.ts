@@ -134,6 +134,15 @@ describe('hermite target: structure', () => {
     expect(e[0]! + e[2]! + e[4]!).toBeLessThan(1e-12);
   });
 
+  it('projects by Monte Carlo without the upward bias of c_α² at high degrees (odd energies of an even g)', () => {
+    // g = |z1 + z2 + z3 + z4| is even: its odd energies are 0. Each c_α² alone carries Var(g h_α)/m,
+    // which over degree 7's 120 α summed to 0.031 (degree 5: 0.010); the split-sample products have
+    // sd ≈ √120 · E[g²h²]/(m/2) ≈ 1.7e-3 there (5 s.e. ≈ 0.009)
+    const e = target({ d: 5, r: 4, expression: 'abs(z1 + z2 + z3 + z4)' }).structure.hermiteEnergy!;
+    for (const k of [1, 3, 5, 7]) expect(e[k]!).toBeLessThan(0.009);
+    expect(e[2]!).toBeGreaterThan(1);
+  });
+
   it('normalizes g to mean 0 and variance 1 (Monte Carlo, 5 s.e.)', () => {
     for (const options of [
       { d: 5, r: 2, expression: 'z1^2 + 3*z1*z2 + 2', normalize: true },
