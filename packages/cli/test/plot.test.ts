@@ -14,6 +14,7 @@ import { stripLabel } from '../src/plot/keys.js';
 import { enclosingLogTicks, logTicks } from '../src/plot/vega-lite.js';
 import { formatSummary, summarize } from '../src/results/summary.js';
 import { writeReport } from '../src/report/report.js';
+import { specText } from '../src/report/sections.js';
 import { appendProvenance, gitCommit, machine } from '../src/run/provenance.js';
 
 const root = fileURLToPath(new URL('../../..', import.meta.url));
@@ -649,6 +650,17 @@ describe('regimes report', () => {
     expect(md).toMatch(
       /## Learners' resolved options\n\n\| learner \| options \|\n\| --- \| --- \|\n\| a \| \{"kind":/,
     );
+  });
+
+  it("rebuilds a λ list's learner from its variant rows: ridge listed, not the first λ", () => {
+    const variant = (seed: number, ridge: number) => {
+      const r = row(8, seed, `rf#0:ridge=${ridge}`, 0.5);
+      return { ...r, learner: { ...r.learner, ridge } };
+    };
+    const rows = [variant(0, 0.0001), variant(0, 0.1), variant(1, 0.0001), variant(1, 0.1)];
+    const { text, source } = specText(rows, mkdtempSync(join(tmpdir(), 'regimes-spec-')));
+    expect(source).toContain('reconstructed');
+    expect(text).toMatch(/ridge:\s*\[ 0\.0001, 0\.1 \]/);
   });
 
   it('lists each recorded run of the folder: command, commit, Node, machine, backend and device', async () => {

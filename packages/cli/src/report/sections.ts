@@ -9,6 +9,40 @@ import type { TextTable } from '../serve/views.js';
 
 export type { TextTable } from '../serve/views.js';
 
+/**
+ * Each learner's options as its spec entry resolved them: a row of the whole fit where there is one
+ * (a fit without variants, or one that failed), else its variants' rows merged, an option that
+ * differs between them listed (a λ list: each variant row carries its own λ).
+ */
+function learnerEntries(rows: readonly ResultRow[]): Map<string, ResultRow['learner']> {
+  const whole = new Map<string, ResultRow['learner']>();
+  const variants = new Map<string, ResultRow['learner'][]>();
+  for (const r of rows) {
+    if (r.variant === undefined) whole.set(r.learner.id, whole.get(r.learner.id) ?? r.learner);
+    else variants.set(r.learner.id, [...(variants.get(r.learner.id) ?? []), r.learner]);
+  }
+  const entries = new Map<string, ResultRow['learner']>();
+  for (const r of rows) {
+    const id = r.learner.id;
+    if (entries.has(id)) continue;
+    const own = whole.get(id);
+    if (own) {
+      entries.set(id, own);
+      continue;
+    }
+    const all = variants.get(id)!;
+    const keys = [...new Set(all.flatMap((l) => Object.keys(l)))];
+    const merged = Object.fromEntries(
+      keys.map((k) => {
+        const values = [...new Map(all.map((l) => [JSON.stringify(l[k]), l[k]])).values()];
+        return [k, values.length === 1 ? values[0] : values];
+      }),
+    );
+    entries.set(id, merged as ResultRow['learner']);
+  }
+  return entries;
+}
+
 /** The spec as written next to the results (spec.json / spec.yaml), else rebuilt from the rows. */
 export function specText(rows: readonly ResultRow[], runDir: string): { text: string; source: string } {
   for (const name of ['spec.yaml', 'spec.yml', 'spec.json']) {
@@ -17,9 +51,7 @@ export function specText(rows: readonly ResultRow[], runDir: string): { text: st
   }
   const distinct = <T>(values: T[]) => [...new Map(values.map((v) => [JSON.stringify(v), v])).values()];
   const targets = distinct(rows.map((r) => r.target));
-  // a learner's base entry: variant rows carry the variant's options merged in
-  const learners = distinct(rows.filter((r) => r.variant === undefined).map((r) => r.learner));
-  for (const r of rows) if (!learners.some((l) => l.id === r.learner.id)) learners.push(r.learner);
+  const learners = [...learnerEntries(rows).values()];
   const cellKeys = [...new Set(rows.flatMap((r) => Object.keys(r.cell)))];
   const sweep = Object.fromEntries(
     cellKeys.map((k) => [
@@ -99,11 +131,7 @@ export function provenance(rows: readonly ResultRow[], runDir: string, now: Date
       '',
     ]);
   const learners = new Map<string, string>();
-  for (const r of rows) {
-    if (r.variant !== undefined && learners.has(r.learner.id)) continue;
-    const { id, ...options } = r.learner;
-    learners.set(id, JSON.stringify(options));
-  }
+  for (const [id, { id: _id, ...options }] of learnerEntries(rows)) learners.set(id, JSON.stringify(options));
   return [
     { title: 'Provenance', header: ['what', 'value'], lines: facts },
     runTable,
