@@ -102,8 +102,8 @@ describe('regimes plugin new', () => {
     const output = r.stdout + r.stderr;
     expect(r.status, output).toBe(0);
     expect(output).toMatch(/Test Files\s+4 passed \(4\)/);
-    // every check runs but the target's sampleRows (the template has none): 29 checks, 1 skipped
-    expect(output).toMatch(/Tests\s+28 passed \| 1 skipped \(29\)/);
+    // every check runs but the target's sampleRows (the template has none): 30 checks, 1 skipped
+    expect(output).toMatch(/Tests\s+29 passed \| 1 skipped \(30\)/);
     expect(output).not.toContain('looks like you are running TensorFlow.js');
     expect(output).not.toContain('Platform node has already been set');
   });

@@ -46,7 +46,7 @@ describe('conformance failures name the broken rule', () => {
     expect(rulesOf('old-core')).toEqual(['manifest/core-range']);
     // without a backend every check fails with the setup rule, which says what to add
     const noBackend = failed('without-backend');
-    expect(noBackend.length).toBe(4);
+    expect(noBackend.length).toBe(5);
     for (const r of noBackend) {
       expect(r.failureMessages.join('\n')).toContain('[rule setup/backend]');
       expect(r.failureMessages.join('\n')).toContain('tf.setBackend("cpu")');
