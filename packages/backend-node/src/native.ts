@@ -8,14 +8,13 @@
  * an error, never a fallback.
  */
 import { defineBackendKind, options } from '@regimes/core';
-import tf from '@regimes/numerics/tfjs';
 import { loadBlas } from './blas.js';
 import { installCholesky } from './cholesky.js';
 import { installSymmetricEigen } from './symmetric-eigen.js';
 import { patchWasmMatMul } from './transposed-matmul.js';
 import { installReluDual } from './relu-dual.js';
 import { patchWasmReduce } from './wasm-reduce.js';
-import { loadWasm } from './wasm.js';
+import { initWasm, loadWasm } from './wasm.js';
 import { patchWasmSlice } from './wasm-slice.js';
 
 export const native = defineBackendKind({
@@ -40,10 +39,7 @@ export const native = defineBackendKind({
       async activate() {
         const { blas, reason } = loadBlas();
         if (!blas) throw new Error(reason);
-        loadWasm();
-        tf.env().set('PROD', true);
-        if (!(await tf.setBackend('wasm'))) throw new Error('tfjs could not initialise the wasm backend');
-        await tf.ready();
+        await initWasm();
         patchWasmSlice();
         patchWasmReduce();
         patchWasmMatMul(blas);

@@ -24,6 +24,28 @@ export function loadWasm(): string {
   return wasm.version_wasm;
 }
 
+/**
+ * Make tfjs-backend-wasm the active backend. Its Emscripten module, when it starts under Node, adds
+ * process listeners that rethrow every uncaught exception and unhandled rejection: a plugin's stray
+ * rejection then ended the process (exit 7, a raw stack) before core's guard (engine/supervise.ts)
+ * could make it that fit's error row. The listeners it adds are removed again.
+ */
+export async function initWasm(): Promise<void> {
+  loadWasm();
+  tf.env().set('PROD', true);
+  const uncaught = new Set(process.listeners('uncaughtException'));
+  const rejections = new Set(process.listeners('unhandledRejection'));
+  try {
+    if (!(await tf.setBackend('wasm'))) throw new Error('tfjs could not initialise the wasm backend');
+    await tf.ready();
+  } finally {
+    for (const listener of process.listeners('uncaughtException'))
+      if (!uncaught.has(listener)) process.removeListener('uncaughtException', listener);
+    for (const listener of process.listeners('unhandledRejection'))
+      if (!rejections.has(listener)) process.removeListener('unhandledRejection', listener);
+  }
+}
+
 export const wasm = defineBackendKind({
   kind: 'wasm',
   description:
@@ -49,10 +71,7 @@ export const wasm = defineBackendKind({
         }
       },
       async activate() {
-        loadWasm();
-        tf.env().set('PROD', true);
-        if (!(await tf.setBackend('wasm'))) throw new Error('tfjs could not initialise the wasm backend');
-        await tf.ready();
+        await initWasm();
         patchWasmSlice();
         patchWasmReduce();
         patchWasmMatMul();

@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadSpecFile, type Logger, type ResultRow, readResults } from '@regimes/core';
+import { loadBlas } from '@regimes/backend-node';
 import { afterEach, describe, expect, it } from 'vitest';
 import { durationArg } from '../src/commands/run.js';
 import { runExperiment } from '../src/index.js';
@@ -130,6 +131,24 @@ describe('process.exit and fits that can never settle in the command itself (-j 
     expect(rows.length).toBe(8);
     expectRogueRows(rows, [16, 32]);
   }, 300_000);
+});
+
+describe("a fit's unawaited rejection", () => {
+  // native where its addon is built here (it is whenever npm ci found a C compiler)
+  it.each(['wasm', 'cpu', ...(loadBlas().blas ? ['native'] : [])])(
+    'is its error row on %s (tfjs-backend-wasm added listeners that ended the process)',
+    (backend) => {
+      const dir = tmp();
+      const path = specFile(dir, rogue, '[{ kind: rejects }, { kind: mean }]');
+      const r = regimes('run', path, '-o', dir, '-q', '-b', backend);
+      expect(r.code, r.stderr).toBe(3);
+      expect(rowsOf(join(dir, 'results.jsonl'))).toEqual([
+        ['n=16|rejects#0', 'error', 'an unawaited rejection'],
+        ['n=16|mean#0', 'ok', ''],
+      ]);
+    },
+    120_000,
+  );
 });
 
 // bad-input: 4

@@ -42,6 +42,26 @@ const failing = {
   version: '0.1.0',
   core: '^0.1.0',
   module: new ContainerModule(({ bind }) => {
+    // a predictor that breaks the contract after a good fit: its dispose throws, its diagnostics
+    // refer to themselves (neither may end the run)
+    bind(LearnerFactory).toConstantValue({
+      kind: 'rude',
+      description: 'predicts 0; dispose throws or diagnostics are circular',
+      options: options({ mode: z.enum(['dispose', 'circular']).default('dispose') }),
+      create: ({ mode }: { mode: string }) => ({
+        async fit(train: { y: tf.Tensor2D }) {
+          const diagnostics: Record<string, unknown> = { steps: 3 };
+          if (mode === 'circular') diagnostics.self = diagnostics;
+          return {
+            predict: (x: tf.Tensor2D) => tf.zeros([x.shape[0], train.y.shape[1]]),
+            dispose: () => {
+              if (mode === 'dispose') throw new Error('dispose exploded');
+            },
+            diagnostics,
+          };
+        },
+      }),
+    } as never);
     bind(LearnerFactory).toConstantValue({
       kind: 'explode',
       description: 'throws on large n, diverges on small n',
@@ -61,6 +81,27 @@ const withoutTimes = (rows: ResultRow[]) =>
   rows.map(({ timing: _t, finishedAt: _f, startedAt: _s, ...rest }) => rest);
 const run = (s: SpecInput, extra: Partial<Parameters<typeof runExperiment>[1]> = {}) =>
   runExperiment(s, { registry: Registry.with(testPlugin, failing), log: silentLogger, ...extra });
+
+describe('a predictor that breaks the contract', () => {
+  it('whose dispose throws is an error row; circular diagnostics are left out; the run goes on', async () => {
+    const warnings: string[] = [];
+    const { rows } = await runExperiment(
+      {
+        ...spec,
+        learners: [{ kind: 'rude' }, { kind: 'rude', id: 'loop', mode: 'circular' }, { kind: 'ridge' }],
+        sweep: { n: [8] },
+      },
+      {
+        registry: Registry.with(testPlugin, failing),
+        log: { ...silentLogger, warn: (m) => warnings.push(m) },
+      },
+    );
+    expect(rows.map((r) => r.status)).toEqual(['error', 'ok', 'ok']);
+    expect(rows[0]!.error).toMatch(/^learner 'rude': its predictor's dispose\(\) threw \(dispose exploded\)/);
+    expect(rows[1]!.diagnostics).toEqual({ steps: 3 });
+    expect(warnings).toContain('n=8|loop: diagnostics are numbers; left out: self (object)');
+  });
+});
 
 describe('latestRows: the rows that stand', () => {
   // `key` spelt out as the runner composes it, the identity in the fields the code reads

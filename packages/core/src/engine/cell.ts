@@ -265,10 +265,10 @@ async function runLearner(
     s.c.busy?.(s.cell, [l], 'fit');
     const fitSeconds = (performance.now() - t0) / 1000;
     const measure = (p: Predictor, b: RowBase) => measuredRow(s, p, b, trace, fitSeconds);
-    if (!predictor.variants?.length) return [await measure(predictor, { ...base, fitRows: 1 })];
     const rows: ResultRow[] = [];
-    const fitRows = predictor.variants.length;
-    for (const v of predictor.variants) {
+    if (!predictor.variants?.length) rows.push(await measure(predictor, { ...base, fitRows: 1 }));
+    const fitRows = predictor.variants?.length ?? 1;
+    for (const v of predictor.variants ?? []) {
       const key = rowKey(base.cellKey, l.id, v.label);
       rows.push(
         await measure(v.predictor, {
@@ -280,6 +280,19 @@ async function runLearner(
         }),
       );
     }
+    // freed here, so that a dispose that throws (a plugin's) is this fit's failure, not the run's end
+    const done = predictor;
+    predictor = undefined;
+    try {
+      done.dispose();
+    } catch (error) {
+      throw new PluginError(
+        `learner '${l.kind}': its predictor's dispose() threw (${errorMessage(error)}); its rows are not kept`,
+        {
+          hint: 'fix the learner’s dispose (a plugin’s, most likely): it must free its tensors and not throw',
+        },
+      );
+    }
     return rows;
   } catch (error) {
     if (s.c.signal?.aborted && error === s.c.signal.reason) throw error;
@@ -288,7 +301,13 @@ async function runLearner(
     return [failureRow(failed(error), error, trace)];
   } finally {
     process.exit = exit;
-    predictor?.dispose();
+    try {
+      predictor?.dispose();
+    } catch (error) {
+      s.c.log.warn(
+        `${base.key}: learner '${l.kind}': its predictor's dispose() threw (${errorMessage(error)})`,
+      );
+    }
     tf.dispose(monitorTensors);
     const leaked = tf.memory().numTensors - tensorsBefore;
     if (leaked > 0) s.c.log.warn(`${base.key}: learner '${l.kind}' leaked ${leaked} tensor(s)`);
@@ -461,7 +480,7 @@ async function measuredRow(
       if (!Number.isFinite(v)) problems.push(`metric '${name}' is not finite (${v})`);
     }
   }
-  const diagnostics = p.diagnostics ? { ...p.diagnostics } : undefined;
+  const diagnostics = p.diagnostics ? numericDiagnostics(p.diagnostics, base.key, s.c.log) : undefined;
   const cause = problems.length ? await nonFiniteCause(s, p) : '';
   return {
     ...base,
@@ -473,6 +492,26 @@ async function measuredRow(
     ...(problems.length ? { error: `${problems.join('; ')}: ${cause}` } : {}),
     finishedAt: new Date().toISOString(),
   };
+}
+
+/**
+ * A predictor's diagnostics as a row holds them: numbers (non-finite ones are written as null).
+ * Anything else (an object, one that refers to itself, a string) is left out with a warning, so
+ * that a plugin's diagnostics cannot stop the row from being written.
+ */
+function numericDiagnostics(
+  diagnostics: Record<string, unknown>,
+  key: string,
+  log: Logger,
+): Record<string, number> {
+  const kept: Record<string, number> = {};
+  const left: string[] = [];
+  for (const [name, value] of Object.entries(diagnostics)) {
+    if (typeof value === 'number') kept[name] = value;
+    else left.push(`${name} (${value === null ? 'null' : typeof value})`);
+  }
+  if (left.length) log.warn(`${key}: diagnostics are numbers; left out: ${left.join(', ')}`);
+  return kept;
 }
 
 /**
