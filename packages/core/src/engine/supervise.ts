@@ -208,9 +208,13 @@ export function ownIpcChannel(): void {
 export function watchUnsettled(settle: () => void): () => void {
   const channel = ownChannel ? (process as { channel?: { ref(): void; unref(): void } }).channel : undefined;
   channel?.unref();
-  process.once('beforeExit', settle);
+  // settled from an immediate, not from the listener: code that runs inside 'beforeExit' and then
+  // awaits what holds no libuv handle (a V8 platform task) ended the process mid-run, since Node
+  // checks the loop once after the listeners and does not emit the event again
+  const onEmpty = () => setImmediate(settle);
+  process.once('beforeExit', onEmpty);
   return () => {
-    process.off('beforeExit', settle);
+    process.off('beforeExit', onEmpty);
     channel?.ref();
   };
 }
