@@ -2,7 +2,7 @@
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { readResults } from '@regimes/core';
 import { meanStd } from '../src/results/summary.js';
@@ -135,6 +135,54 @@ describe('regimes run', () => {
   it('prints the stack with --verbose', () => {
     const r = regimes('--verbose', 'run', specFile(small), '--backend', 'quantum');
     expect(r.stderr).toMatch(/\n\s+at /);
+  });
+});
+
+// bad-input: 6
+describe('run and merge say what to change', () => {
+  it('-o naming a file, -b "", REGIMES_BACKEND naming no backend, split with n = 1', () => {
+    const spec = specFile(small);
+    const file = join(dirname(spec), 'a-file');
+    writeFileSync(file, 'x');
+    const onFile = regimes('run', spec, '-o', file, '-q');
+    expect(onFile.code).toBe(1);
+    expect(onFile.stderr).toContain(`error: -o ${file} is a file; -o names the run's folder`);
+    const empty = regimes('run', spec, '-b', '', '-q');
+    expect(empty.code).not.toBe(0);
+    expect(empty.stderr).toContain('give a backend name (regimes backends lists them), or leave -b out');
+    const env = spawnSync(process.execPath, [bin, 'run', spec, '-o', join(dirname(spec), 'out'), '-q'], {
+      cwd: root,
+      encoding: 'utf8',
+      env: { ...process.env, REGIMES_BACKEND: 'nativ' },
+    });
+    expect(env.status).toBe(1);
+    expect(env.stderr).toContain("unknown backend kind 'nativ' (did you mean 'native'?)");
+    expect(env.stderr).toContain("hint: REGIMES_BACKEND is set to 'nativ' in the environment");
+    const split = regimes(
+      'run',
+      specFile(
+        small
+          .replace('[{ kind: rf, width: 32 }]', '[{ kind: one-step, width: 8 }]')
+          .replace('[32, 64]', '[1]'),
+      ),
+      '-o',
+      join(dirname(spec), 'split'),
+      '-q',
+      '-b',
+      'cpu',
+    );
+    expect(split.code).toBe(3);
+    expect(readResults(join(dirname(spec), 'split', 'results.jsonl')).rows[0]!.error).toBe(
+      'split 0.5 shares n = 1 sample between two stages: each needs one (use n >= 2, or split: reuse (both stages on all samples))',
+    );
+  });
+
+  it('merge of a shard file reads the spec.json beside it, and lists what is missing', () => {
+    const out = join(dirname(specFile(small)), 'sharded');
+    expect(regimes('run', specFile(small), '-o', out, '--shard', '1/2', '-q', '-b', 'cpu').code).toBe(0);
+    const merged = regimes('merge', join(out, 'results.shard-1-of-2.jsonl'), '-o', join(out, 'merged.jsonl'));
+    expect(merged.code).toBe(3);
+    expect(merged.stdout).toContain('1 of 2 (cell, learner) rows are missing');
   });
 });
 

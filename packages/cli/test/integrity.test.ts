@@ -237,6 +237,7 @@ describe('merge, plot and report read framed rows', () => {
     expect(byKey(out.rows)).toEqual(byKey(readResults(reference()).rows));
   });
 
+  // bad-input: 1
   it('merge skips damaged lines and lists their fits as missing, refuses a foreign row by line, writes framed rows', () => {
     const plan = planExperiment(loadSpecFile(specPath), createRegistry(), specPath);
     const { lines } = copy();

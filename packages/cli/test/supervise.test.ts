@@ -133,6 +133,7 @@ describe('process.exit and fits that can never settle in the command itself (-j 
   }, 300_000);
 });
 
+// bad-input: 4
 describe('a fit that can never settle on wasm', () => {
   it('is an error row and the run goes on, every time (it ended mid-run in ~60% of runs)', () => {
     // the rest of the run went on from inside 'beforeExit'; an await there on wasm's V8 tasks ended it
@@ -152,6 +153,7 @@ describe('a fit that can never settle on wasm', () => {
   }, 300_000);
 });
 
+// bad-input: 4
 describe("a fit's unawaited rejection", () => {
   // native where its addon is built here (it is whenever npm ci found a C compiler)
   it.each(['wasm', 'cpu', ...(loadBlas().blas ? ['native'] : [])])(

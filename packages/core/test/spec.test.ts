@@ -164,6 +164,22 @@ describe('spec validation: each bad spec fails before any work, naming the path 
     expect(problems.length).toBe(2);
   });
 
+  it('lists misspelt options beside a broken sweep key (they were only found once the key was fixed)', () => {
+    const problems = problemsOf(() =>
+      plan({
+        ...good,
+        target: { kind: 'linear', d: 4, nosie: 1 },
+        learners: [{ kind: 'ridge', lamda: 1 }],
+        sweep: { n: [16], sede: [0], 'learners[ridge].jiter': [0.1] },
+      }),
+    );
+    expect(problems).toEqual([
+      expect.stringMatching(/^sweep\.sede: unknown sweep key \(did you mean 'seed'\?\)/),
+      expect.stringMatching(/^target: unknown field 'nosie' \(did you mean 'noise'\?\)/),
+      expect.stringMatching(/^learners\[0\]: unknown fields 'lamda' \(did you mean 'lambda'\?\), 'jiter'/),
+    ]);
+  });
+
   it('gives the line and column of a YAML syntax error', () => {
     const text = 'name: x\ntarget: { kind: linear, d: 4\nlearners: []\n';
     const problems = problemsOf(() => parseSpecText(text, 'bad.yaml'));

@@ -1,6 +1,6 @@
 /** `regimes merge`: the results files of a sharded sweep in one, checked against the spec. */
 import { existsSync, statSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { badLinesText, formatRow, type Plan, RegimesError, rowCount, uncheckedText } from '@regimes/core';
 import type { Command } from 'commander';
 import { shardFiles, writeAtomic } from '../results/files.js';
@@ -20,7 +20,7 @@ export function registerMerge(program: Command, setExit: SetExit): void {
     )
     .argument('<inputs...>', 'results files, or folders (their results.shard-*.jsonl)')
     .option('-o, --out <file>', 'merged file (default: <folder>/results.jsonl when one folder is given)')
-    .option('--spec <file>', "the spec, to list missing cells (default: the folder's spec.json)")
+    .option('--spec <file>', 'the spec, to list missing cells (default: the spec.json beside the results)')
     .addOption(pluginOption('extra plugins (package names or paths), for the kinds of --spec'))
     .action(async (inputs: string[], flags: MergeFlags) => {
       if (await merge(inputs, flags)) setExit(EXIT_FAILED_ROWS);
@@ -31,7 +31,10 @@ export function registerMerge(program: Command, setExit: SetExit): void {
 async function merge(inputs: string[], flags: MergeFlags): Promise<boolean> {
   const { files, folders } = mergeInputs(inputs);
   const out = mergeOutput(flags.out, folders);
-  const specPath = flags.spec ?? folders.map((f) => join(f, 'spec.json')).find((p) => existsSync(p));
+  // the spec copy a run writes beside its results: in a folder given, else beside a file given
+  const specPath =
+    flags.spec ??
+    [...folders, ...files.map((f) => dirname(f))].map((f) => join(f, 'spec.json')).find((p) => existsSync(p));
   const plan = specPath ? (await planSpec(specPath, flags.plugin)).plan : undefined;
   const { mergeResults } = await import('../results/merge.js');
   // rows already in the output (an unsharded run's, an earlier merge's) are merged too, never lost

@@ -1,10 +1,12 @@
 /** `regimes run`: validate a spec and run it into a results file, with progress; or a dry run. */
+import { existsSync, statSync } from 'node:fs';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import {
   activateBackend,
   type ExperimentResult,
   loadSpecFile,
   parseDuration,
+  RegimesError,
   type Registry,
   type ResultRow,
   runExperiment,
@@ -63,6 +65,13 @@ function shardArg(value: string): Shard {
   return { index, count };
 }
 
+/** A backend name: not empty (`-b ""` fell back to the default without a word). */
+function backendArg(value: string): string {
+  if (!value.trim())
+    throw new InvalidArgumentError('give a backend name (regimes backends lists them), or leave -b out');
+  return value.trim();
+}
+
 export function registerRun(program: Command, setExit: SetExit): void {
   program
     .command('run')
@@ -71,7 +80,7 @@ export function registerRun(program: Command, setExit: SetExit): void {
     )
     .argument('<spec>', 'spec file (YAML or JSON)')
     .option('-o, --out <dir>', 'output folder (default: runs/<spec name>)')
-    .option('-b, --backend <name>', 'backend to use (overrides the spec and REGIMES_BACKEND)')
+    .option('-b, --backend <name>', 'backend to use (overrides the spec and REGIMES_BACKEND)', backendArg)
     .option('--force', 'empty the results file and redo every row (default: resume, skipping rows present)')
     .option(
       '-j, --jobs <n>',
@@ -126,6 +135,10 @@ async function run(specPath: string, flags: RunFlags): Promise<ExperimentResult>
   const baseDir = dirname(resolve(specPath));
   const registry = await registryWith(flags.plugin);
   const outDir = resolve(flags.out ?? join('runs', spec.name));
+  if (existsSync(outDir) && !statSync(outDir).isDirectory())
+    throw new RegimesError(`-o ${flags.out} is a file; -o names the run's folder`, {
+      hint: `results.jsonl and spec.json are written inside it: e.g. -o ${join(dirname(outDir), 'run')}`,
+    });
   const out = join(outDir, resultsFileName(flags.shard));
   const startedAt = new Date().toISOString();
   // the git commits and the machine, looked up while the run runs (child processes, ~0.1 s)

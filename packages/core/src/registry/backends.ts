@@ -1,7 +1,7 @@
 /** Choosing and activating the backend a run uses; never a silent fallback. */
 import tf from '@regimes/numerics/tfjs';
 import type { Availability, Backend, BackendFactory } from '../contracts/contracts.js';
-import { BackendUnavailable } from '../contracts/errors.js';
+import { BackendUnavailable, RegimesError } from '../contracts/errors.js';
 import type { Registry } from './registry.js';
 
 export interface BackendReport {
@@ -43,7 +43,16 @@ export async function activateBackend(
   let chosen: BackendFactory | undefined;
   let backend: Backend | undefined;
   if (name) {
-    chosen = registry.get('backend', name);
+    try {
+      chosen = registry.get('backend', name);
+    } catch (error) {
+      // a name from the environment is not in the spec or the command: say where it comes from
+      if (error instanceof RegimesError && name === process.env.REGIMES_BACKEND)
+        throw new RegimesError(error.message, {
+          hint: `REGIMES_BACKEND is set to '${name}' in the environment: set it to a registered backend or unset it (or pass --backend)`,
+        });
+      throw error;
+    }
     backend = chosen.create(chosen.options.parse({}));
     const availability = await safeProbe(backend);
     if (!availability.available) {

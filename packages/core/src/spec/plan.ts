@@ -242,6 +242,15 @@ export function planExperiment(spec: Spec, registry: Registry, source?: string):
       }
     }
     cellProblems.report(expansion.cells.length, problems);
+  } else if (!problems.has(`learners: ids must be unique, got ${ids.join(', ')}`)) {
+    // the cells cannot be planned: the entries as written are still checked for misspelt options
+    // (and those a sweep key names), so that one validate lists them beside the first problems
+    const planner: CellPlanner = { spec, registry, ids, targets, targetBase, targetKnown, learnersKnown };
+    const base = new CellProblems();
+    // the first cell's values of the keys that parsed, where the grid could be expanded
+    const first = Object.entries(expansion.cells[0] ?? {}).filter(([k]) => targets.has(k));
+    planCell(planner, Object.fromEntries(first), '', base);
+    base.report(1, problems, (problem) => /unknown field/.test(problem));
   }
   if (problems.size) throw new SpecError([...problems], source ? { source } : {});
   return { spec, specHash: specHash(spec), cells, metrics, warnings: refitWarnings(cells, targets, ids) };
@@ -383,8 +392,9 @@ class CellProblems {
   add(problem: string, cellKey: string): void {
     this.where.set(problem, [...(this.where.get(problem) ?? []), cellKey]);
   }
-  report(cellCount: number, problems: Set<string>): void {
+  report(cellCount: number, problems: Set<string>, keep: (problem: string) => boolean = () => true): void {
     for (const [problem, where] of this.where) {
+      if (!keep(problem)) continue;
       if (where.length === cellCount) problems.add(problem);
       else {
         const more = where.length > 1 ? ` and ${where.length - 1} more` : '';

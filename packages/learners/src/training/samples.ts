@@ -10,6 +10,10 @@ import type { Optimizer } from './update.js';
 export function splitSample(train: Dataset, fraction: number) {
   const [n, d] = train.x.shape;
   const k = train.y.shape[1];
+  if (n < 2)
+    throw new RegimesError(`split ${fraction} shares n = ${n} sample between two stages: each needs one`, {
+      hint: 'use n >= 2, or split: reuse (both stages on all samples)',
+    });
   const n1 = Math.max(1, Math.min(n - 1, Math.round(n * fraction)));
   const first = { x: tf.slice(train.x, [0, 0], [n1, d]), y: tf.slice(train.y, [0, 0], [n1, k]) };
   const second = { x: tf.slice(train.x, [n1, 0], [n - n1, d]), y: tf.slice(train.y, [n1, 0], [n - n1, k]) };
