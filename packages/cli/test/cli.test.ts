@@ -146,7 +146,7 @@ describe('run and merge say what to change', () => {
     writeFileSync(file, 'x');
     const onFile = regimes('run', spec, '-o', file, '-q');
     expect(onFile.code).toBe(1);
-    expect(onFile.stderr).toContain(`error: -o ${file} is a file; -o names the run's folder`);
+    expect(onFile.stderr).toContain(`error: ${file} is a file; the run's folder (-o) must be a folder`);
     const empty = regimes('run', spec, '-b', '', '-q');
     expect(empty.code).not.toBe(0);
     expect(empty.stderr).toContain('give a backend name (regimes backends lists them), or leave -b out');
@@ -158,6 +158,14 @@ describe('run and merge say what to change', () => {
     expect(env.status).toBe(1);
     expect(env.stderr).toContain("unknown backend kind 'nativ' (did you mean 'native'?)");
     expect(env.stderr).toContain("hint: REGIMES_BACKEND is set to 'nativ' in the environment");
+    // the same name from -b is the flag's: the hint does not blame the environment
+    const flag = spawnSync(process.execPath, [bin, 'run', spec, '-b', 'nativ', '-q'], {
+      cwd: root,
+      encoding: 'utf8',
+      env: { ...process.env, REGIMES_BACKEND: 'nativ' },
+    });
+    expect(flag.stderr).toContain("unknown backend kind 'nativ'");
+    expect(flag.stderr).not.toContain('REGIMES_BACKEND is set');
     const split = regimes(
       'run',
       specFile(

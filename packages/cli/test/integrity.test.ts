@@ -235,6 +235,14 @@ describe('merge, plot and report read framed rows', () => {
     expect(merged.stdout).not.toContain('more than one file');
     const out = readResults(join(dir, 'results.jsonl'));
     expect(byKey(out.rows)).toEqual(byKey(readResults(reference()).rows));
+    // an earlier merge of another spec there (the spec changed, the shards were rerun): replaced
+    const rows = readResults(reference()).rows;
+    writeFileSync(join(dir, 'results.jsonl'), formatRow({ ...rows[0]!, specHash: 'fedcba9876543210' }));
+    writeFileSync(join(dir, 'results.shard-1-of-2.jsonl'), `${lines.join('\n')}\n`);
+    const again = regimes('merge', dir, '--spec', specPath);
+    expect(again.code, again.stderr).toBe(0);
+    expect(again.stderr).toContain('holds rows of another spec (fedcba9876543210): replaced by this merge');
+    expect(byKey(readResults(join(dir, 'results.jsonl')).rows)).toEqual(byKey(rows));
   });
 
   // bad-input: 1

@@ -158,6 +158,25 @@ describe('plot data', () => {
     expect(data.notes).toContain(
       "2 rows of b left out: refits in cells that differ only in another learner's option (the smallest value's kept)",
     );
+    // on the x axis every learner has a point at each of its values: b's refits are its line there
+    const onX = plotData(rows, options({ theory: false, x: 'learners[a].ridge' }), registry);
+    expect(
+      onX.means
+        .filter((m) => m.series === 'b')
+        .map((m) => [m.x, m.seeds])
+        .sort((u, v) => u[0]! - v[0]!),
+    ).toEqual([
+      [0.01, 2],
+      [0.1, 2],
+    ]);
+    // zipped with another key (d moves with a's ridge) b's cells are all different: none left out
+    const zipped = rows.map((r) => ({
+      ...r,
+      cell: { ...r.cell, d: r.cell['learners[a].ridge'] === 0.1 ? 4 : 8 },
+    }));
+    const both = plotData(zipped, options({ theory: false }), registry);
+    expect(both.means.filter((m) => m.series.startsWith('b')).map((m) => m.seeds)).toEqual([2, 2]);
+    expect(both.notes.join('\n')).not.toContain('left out: refits');
   });
 
   it("a reference level from a seed-dependent target is the mean over the seeds' targets", () => {

@@ -267,7 +267,7 @@ describe('sweep grammar', () => {
     });
     expect(crossed.warnings).toEqual([
       expect.stringMatching(
-        /^sweep: learners\[a\]\.lambda sets an option of a only, yet b runs in every cell: 8 of its 12 fits refit data/,
+        /^sweep: learners\[a\]\.lambda sets an option of a only, yet b runs in every cell: in 8 of the 12 cells it refits data/,
       ),
     ]);
     // zipped with the dimension, every cell of b is a new one: no warning; nor for a key on all learners

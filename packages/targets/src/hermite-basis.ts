@@ -95,8 +95,7 @@ export interface Projection {
  */
 export function projectOnHermite(expr: Expr, r: number, maxDegree: number, rng: Rng): Projection {
   const alphas = multiIndices(r, maxDegree);
-  const sums = new Float64Array(alphas.length);
-  // Monte Carlo: the sums of each half of the points apart (for the unbiased energies)
+  // the sums of each half of the points apart (Monte Carlo's unbiased energies; quadrature uses one)
   const halves = [new Float64Array(alphas.length), new Float64Array(alphas.length)];
   let total = 0;
   const accumulate = (z: Float64Array, weight: number, half = 0) => {
@@ -107,7 +106,6 @@ export function projectOnHermite(expr: Expr, r: number, maxDegree: number, rng: 
     alphas.forEach((alpha, j) => {
       let basis = 1;
       for (let i = 0; i < r; i++) basis *= h[i]![alpha[i]!]!;
-      sums[j]! += weight * g * basis;
       into[j]! += weight * g * basis;
     });
   };
@@ -141,6 +139,7 @@ export function projectOnHermite(expr: Expr, r: number, maxDegree: number, rng: 
       accumulate(draws.subarray(s * r, (s + 1) * r), 1 / points, s < points / 2 ? 0 : 1);
     method = 'monte-carlo';
   }
+  const sums = halves[0]!.map((v, j) => v + halves[1]![j]!);
   const terms = alphas.map((alpha, j) => ({ coef: sums[j]!, alpha })).filter((t) => Math.abs(t.coef) > 1e-12);
   const energy = new Array<number>(maxDegree + 1).fill(0);
   alphas.forEach((alpha, j) => {

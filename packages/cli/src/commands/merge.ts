@@ -38,8 +38,16 @@ async function merge(inputs: string[], flags: MergeFlags): Promise<boolean> {
   const plan = specPath ? (await planSpec(specPath, flags.plugin)).plan : undefined;
   const { mergeResults } = await import('../results/merge.js');
   // rows already in the output (an unsharded run's, an earlier merge's) are merged too, never lost
-  const kept = existsSync(out) && !files.some((f) => resolve(f) === resolve(out)) ? [out] : [];
-  const report = mergeResults([...kept, ...files], plan);
+  let kept = existsSync(out) && !files.some((f) => resolve(f) === resolve(out)) ? [out] : [];
+  let report = mergeResults([...kept, ...files], plan);
+  if (kept.length && report.foreign.length && report.foreign.every((f) => f.path === out)) {
+    // the output holds an earlier merge of another spec (the spec changed, the shards were rerun)
+    process.stderr.write(
+      `warning: ${out} holds rows of another spec (${report.foreign.map((f) => f.hash).join(', ')}): replaced by this merge\n`,
+    );
+    kept = [];
+    report = mergeResults(files, plan);
+  }
   if (report.foreign.length) throw foreignRows(report);
   warnBadLines(report);
   writeAtomic(out, report.rows.map(formatRow).join(''));

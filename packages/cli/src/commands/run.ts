@@ -120,8 +120,13 @@ export function registerRun(program: Command, setExit: SetExit): void {
 async function dryRun(specPath: string, flags: RunFlags): Promise<void> {
   const { plan, registry } = await planSpec(specPath, flags.plugin);
   // the backend the run would use, and its half-second GEMM rate: the seconds of the estimate
-  const name = flags.backend ?? plan.spec.backend ?? (process.env.REGIMES_BACKEND || undefined);
-  const { kind } = await activateBackend(registry, name);
+  const named = flags.backend ?? plan.spec.backend;
+  const fromEnvironment = named === undefined && process.env.REGIMES_BACKEND ? 'REGIMES_BACKEND' : undefined;
+  const { kind } = await activateBackend(
+    registry,
+    named ?? (process.env.REGIMES_BACKEND || undefined),
+    fromEnvironment,
+  );
   const [{ gemmFigure }, { describePlan }] = await Promise.all([
     import('../backends/gemm.js'),
     import('../run/dry-run.js'),
@@ -136,7 +141,7 @@ async function run(specPath: string, flags: RunFlags): Promise<ExperimentResult>
   const registry = await registryWith(flags.plugin);
   const outDir = resolve(flags.out ?? join('runs', spec.name));
   if (existsSync(outDir) && !statSync(outDir).isDirectory())
-    throw new RegimesError(`-o ${flags.out} is a file; -o names the run's folder`, {
+    throw new RegimesError(`${outDir} is a file; the run's folder (-o) must be a folder`, {
       hint: `results.jsonl and spec.json are written inside it: e.g. -o ${join(dirname(outDir), 'run')}`,
     });
   const out = join(outDir, resultsFileName(flags.shard));

@@ -148,8 +148,9 @@ export function plotData(
   warn: (message: string) => void = () => {},
 ): PlotData {
   const notes: string[] = [];
-  const rows = onceAcrossOthersKeys(okRows(allRows, notes), notes);
-  const axes = plotAxes(rows, opts);
+  const ok = okRows(allRows, notes);
+  const axes = plotAxes(ok, opts);
+  const rows = onceAcrossOthersKeys(ok, axes, notes);
   const layout = seriesLayout(rows, axes);
   const bounded = isFraction(axes.y, rows, opts);
   const scales = { xLog: !opts.linear && !opts.curves, yLog: !opts.linear && !bounded };
@@ -221,26 +222,40 @@ function okRows(allRows: readonly ResultRow[], notes: string[]): ResultRow[] {
 
 /**
  * A top-level sweep key that sets one learner's option (`learners[rf].ridge`) makes the other
- * learners refit the same data once per value. Of their rows only those at the key's smallest value
- * are kept, so that a line is not split by a value its learner never used and a seed counts once.
+ * learners refit the same data once per value: cells that differ only in such keys. Of those
+ * refits of one learner only the row at the keys' smallest values is kept, so that a line is not
+ * split by a value its learner never used and a seed counts once. A key the figure shows (-x, --by,
+ * --facet) is left alone: there every learner has a point at each of its values.
  */
-function onceAcrossOthersKeys(rows: ResultRow[], notes: string[]): ResultRow[] {
-  const keys = namesIn(rows, (r) => r.cell).filter((k) => k.startsWith('learners['));
+function onceAcrossOthersKeys(rows: ResultRow[], axes: Axes, notes: string[]): ResultRow[] {
+  const shown = new Set([axes.x.name, axes.by.name, axes.facet?.name]);
+  const keys = namesIn(rows, (r) => r.cell).filter((k) => k.startsWith('learners[') && !shown.has(k));
   if (!keys.length) return rows;
-  const smallest = new Map<string, string>();
-  const at = (r: ResultRow, k: string) => `${r.learner.id}\u0000${k}`;
-  for (const k of keys) {
-    const byLearner = new Map<string, Scalar[]>();
-    for (const r of rows)
-      if (!keyAddresses(k, r) && k in r.cell)
-        byLearner.set(at(r, k), [...(byLearner.get(at(r, k)) ?? []), r.cell[k]!]);
-    for (const [id, values] of byLearner) smallest.set(id, JSON.stringify(sortValues(values)[0]));
+  const ids = new Set(rows.map((r) => r.learner.id));
+  const foreignOf = (r: ResultRow) => keys.filter((k) => k in r.cell && !keyAddresses(k, r, ids));
+  const groupOf = (r: ResultRow, foreign: string[]) =>
+    `${rowLabel(r)}|${JSON.stringify(Object.entries(r.cell).filter(([k]) => !foreign.includes(k)))}`;
+  const before = (a: ResultRow, b: ResultRow, foreign: string[]) => {
+    for (const k of foreign) {
+      const [x, y] = [a.cell[k], b.cell[k]];
+      const order =
+        typeof x === 'number' && typeof y === 'number' ? x - y : String(x).localeCompare(String(y));
+      if (order) return order < 0;
+    }
+    return false;
+  };
+  const chosen = new Map<string, ResultRow>();
+  for (const r of rows) {
+    const foreign = foreignOf(r);
+    if (!foreign.length) continue;
+    const group = groupOf(r, foreign);
+    const seen = chosen.get(group);
+    if (!seen || before(r, seen, foreign)) chosen.set(group, r);
   }
   const left = new Set<string>();
   const kept = rows.filter((r) => {
-    const keep = keys.every(
-      (k) => !smallest.has(at(r, k)) || smallest.get(at(r, k)) === JSON.stringify(r.cell[k]),
-    );
+    const foreign = foreignOf(r);
+    const keep = !foreign.length || chosen.get(groupOf(r, foreign)) === r;
     if (!keep) left.add(r.learner.id);
     return keep;
   });
@@ -310,6 +325,7 @@ function seriesLayout(rows: readonly ResultRow[], axes: Axes): SeriesLayout {
       .map(lastSegment),
   );
   const names = learnerNames(rows);
+  const ids = new Set(rows.map((r) => r.learner.id));
   const label = (r: ResultRow) => stripLabel(names(rowLabel(r)), drop);
   const learnerSplits = !byLearner && new Set(rows.map(label)).size > 1;
   const seriesOf = (r: ResultRow) =>
@@ -317,7 +333,7 @@ function seriesLayout(rows: readonly ResultRow[], axes: Axes): SeriesLayout {
       byLearner ? label(r) : formatScalar(axes.by.get(r)),
       ...(learnerSplits ? [label(r)] : []),
       ...splitting
-        .filter((k) => keyAddresses(k, r))
+        .filter((k) => keyAddresses(k, r, ids))
         .map((k) => `${lastSegment(k)}=${formatScalar(r.cell[k])}`),
     ].join(', ');
   const learnerOfSeries = new Map<string, string>();

@@ -21,11 +21,13 @@ export function lastSegment(key: string): string {
 
 /**
  * Whether a swept cell key bears on a row's learner: `learners[<id or kind>].<opt>` only on that
- * learner's rows; every other key (n, seed, target.*, learners.*) on all rows.
+ * learner's rows (by id when `ids`, the learners of the rows, has one so named, else by kind, as
+ * the plan resolves it); every other key (n, seed, target.*, learners.*) on all rows.
  */
-export function keyAddresses(key: string, row: ResultRow): boolean {
+export function keyAddresses(key: string, row: ResultRow, ids: ReadonlySet<string>): boolean {
   const ref = /^learners\[([^\]]+)\]\./.exec(key)?.[1];
-  return ref === undefined || ref === row.learner.id || ref === row.learner.kind;
+  if (ref === undefined) return true;
+  return ids.has(ref) ? ref === row.learner.id : ref === row.learner.kind;
 }
 
 /** The distinct names among one record field of the rows (their cell keys, target options, ...). */

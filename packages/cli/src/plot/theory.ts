@@ -72,8 +72,12 @@ export function theoryPoints(r: TheoryRequest): TheoryPoint[] {
   return points;
 }
 
-/** At most this many seeds' targets are built for a group's theory (their curves averaged). */
-export const THEORY_SEEDS = 16;
+/**
+ * At most this many seeds' targets are built for a group's theory (their curves averaged); when
+ * the first two give the same curves (a structure that does not depend on the seed) one is enough.
+ * Each build can cost a second or more (a Monte-Carlo projection at r ≥ 4).
+ */
+export const THEORY_SEEDS = 4;
 
 /**
  * Theory curves for the rows of one panel, one group of rows per distinct target entry. A target
@@ -113,9 +117,7 @@ function theoryCurves(
       ? ` (${along.map((k) => `${k}=${formatScalar(target[k] as Scalar)}`).join(', ')})`
       : '';
     const seeds = [...new Set(group.map(seedOf))].sort((a, b) => a - b);
-    if (seeds.length > THEORY_SEEDS)
-      notes.push(`theory averaged over the targets of the first ${THEORY_SEEDS} of ${seeds.length} seeds`);
-    const perSeed = seeds.slice(0, THEORY_SEEDS).map((seed) => {
+    const curvesOf = (seed: number) => {
       const context = theoryContext(group, xKey, metric, registry, seed);
       const curves: DrawnCurve[] = [];
       /** Ask one kind for its curves, kept for the metric and labelled with `tag` and the suffix. */
@@ -144,7 +146,14 @@ function theoryCurves(
       for (const c of referenceCurves(metric, context))
         curves.push({ ...c, label: `${c.label}${referenceSuffix}`, reference: true });
       return curves;
-    });
+    };
+    const perSeed = [curvesOf(seeds[0]!)];
+    if (seeds.length > 1) perSeed.push(curvesOf(seeds[1]!));
+    if (perSeed.length > 1 && JSON.stringify(perSeed[0]) !== JSON.stringify(perSeed[1])) {
+      perSeed.push(...seeds.slice(2, THEORY_SEEDS).map(curvesOf));
+      if (seeds.length > THEORY_SEEDS)
+        notes.push(`theory averaged over the targets of the first ${THEORY_SEEDS} of ${seeds.length} seeds`);
+    } else perSeed.length = 1;
     out.push(...meanCurves(perSeed));
   }
   return out;

@@ -159,9 +159,11 @@ async function execute(
   for (const warning of planned.warnings) log.warn(warning);
   // the hash the rows carry: the plan's, or a legacy file's own
   const plan = specHash === planned.specHash ? planned : { ...planned, specHash };
+  const named = options.backend ?? spec.backend;
   const { kind: backendKind } = await activateBackend(
     registry,
-    options.backend ?? spec.backend ?? process.env.REGIMES_BACKEND,
+    named ?? process.env.REGIMES_BACKEND,
+    named === undefined && process.env.REGIMES_BACKEND ? 'REGIMES_BACKEND' : undefined,
   );
   const total = rowCount(cells);
   const progress = { rows: [] as ResultRow[], done: 0, ran: 0, skipped: 0, failed: 0 };

@@ -39,7 +39,9 @@ export class FitTimeoutError extends RegimesError {
  * (`aborted`, `reason`, `throwIfAborted()`) aborts it with `timeout()`. A timer alone is not enough:
  * a training loop whose awaits settle as microtasks (a tensor's `data()` on the CPU backends) never
  * yields to the event loop, so the budget's timer gets no turn until the fit ends. The accessors are
- * the signal's own properties, so it stays a real AbortSignal (AbortSignal.any, events accept it).
+ * the signal's own properties, so it stays a real AbortSignal (AbortSignal.any and events accept
+ * it); a signal derived from it, or an 'abort' listener, still learns of the budget from the timer
+ * only, when the event loop gives it a turn.
  */
 export function armDeadline(controller: AbortController, deadline: number, timeout: () => Error): void {
   const signal = controller.signal;

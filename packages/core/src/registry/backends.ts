@@ -39,6 +39,8 @@ async function safeProbe(backend: Backend): Promise<Availability> {
 export async function activateBackend(
   registry: Registry,
   name?: string,
+  /** Where `name` came from, for the hint of an unknown one: `REGIMES_BACKEND` when the environment. */
+  source?: 'REGIMES_BACKEND',
 ): Promise<{ kind: string; backend: Backend }> {
   let chosen: BackendFactory | undefined;
   let backend: Backend | undefined;
@@ -47,7 +49,7 @@ export async function activateBackend(
       chosen = registry.get('backend', name);
     } catch (error) {
       // a name from the environment is not in the spec or the command: say where it comes from
-      if (error instanceof RegimesError && name === process.env.REGIMES_BACKEND)
+      if (error instanceof RegimesError && source === 'REGIMES_BACKEND')
         throw new RegimesError(error.message, {
           hint: `REGIMES_BACKEND is set to '${name}' in the environment: set it to a registered backend or unset it (or pass --backend)`,
         });

@@ -278,7 +278,7 @@ function refitWarnings(cells: readonly Cell[], targets: Map<string, SweepTarget>
     const owners = [...new Set(foreign.flatMap(([, t]) => t.ids))].join(', ');
     warnings.push(
       `sweep: ${keys.join(', ')} ${keys.length === 1 ? 'sets an option' : 'set options'} of ${owners} only, yet ` +
-        `${id} runs in every cell: ${repeated} of its ${cells.length} fits refit data it fits in another cell. ` +
+        `${id} runs in every cell: in ${repeated} of the ${cells.length} cells it refits data it fits in another. ` +
         `Sweeping it in ${owners}'s own sweep: (docs/spec.md, "A learner's own sweep") fits ${id} once per cell`,
     );
   }

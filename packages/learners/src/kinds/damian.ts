@@ -159,7 +159,9 @@ async function firstStage(first: Dataset, ctx: FitContext, o: DamianOptions, sig
       const norms = tf.norm(scaled, 'euclidean', 1, true);
       // the authors' code: W₁ = −∇/sqrt(mean_j ‖∇_j‖²); ours before: every row to unit norm
       const scale = o.normalize === 'rms' ? tf.sqrt(tf.mean(tf.square(norms))) : norms;
-      return tf.div(scaled, tf.maximum(scale, 1e-12 / top)) as tf.Tensor2D;
+      // a row of zeros (a dead unit) stays 0: the floor is in W/max|W|'s units, far above float32's
+      // smallest normal number (1e-12/max|W| underflowed to 0 past max|W| ≈ 1e33, giving 0/0)
+      return tf.div(scaled, tf.maximum(scale, 1e-30)) as tf.Tensor2D;
     });
   } catch (error) {
     tf.dispose([params.w, params.a, ...(params.b ? [params.b] : [])]);

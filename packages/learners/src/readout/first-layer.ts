@@ -184,7 +184,7 @@ async function checkFeatures(layer: FirstLayer, sigma: Activation, x: tf.Tensor2
   if (!(squares < 3.4e36)) {
     tf.dispose([layer.w, ...(layer.b ? [layer.b] : [])]);
     throw new DivergenceError(
-      `the learnt first layer's features overflow float32 (Σφ² ≈ ${squares.toPrecision(3)} over the readout's ${n} samples); lower ${stepSize}`,
+      `the learnt first layer's features are not finite in float32 (Σφ² ≈ ${squares.toPrecision(3)} over the readout's ${n} samples); lower ${stepSize}`,
     );
   }
 }
