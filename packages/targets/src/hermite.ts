@@ -319,17 +319,19 @@ export const hermite = defineTargetKind({
     const u = subspaceOf(o, rng.child('U'));
     return multiIndexTarget(o.d, u, o.r, linkOf(o, o.r, rng), o.normalize, o.noise);
   },
-  // The energies do not depend on U, but a projected expression's do on the rng: rebuild the run's g.
+  // The energies do not depend on U, but a projected expression's do on the rng: the run's target
+  // (the caller's, which it may have built already), else its g rebuilt from that rng.
   theory: (o, context) =>
     staircaseTheory(
-      multiIndexTarget(
-        o.d,
-        new Float64Array(o.r * o.d),
-        o.r,
-        linkOf(o, o.r, context.rng),
-        o.normalize,
-        o.noise,
-      ).structure,
+      context.targetStructure?.().structure ??
+        multiIndexTarget(
+          o.d,
+          new Float64Array(o.r * o.d),
+          o.r,
+          linkOf(o, o.r, context.rng),
+          o.normalize,
+          o.noise,
+        ).structure,
       o.d,
       context,
     ),

@@ -243,16 +243,33 @@ function theoryContext(
   const { kind, ...options } = target;
   if (!registry.has('target', kind)) return { xKey: xKey.name, xs, metric, target, rng };
   const factory = registry.get('target', kind);
-  let built: { dim: number; structure: TargetStructure } | undefined;
+  let built: Built | undefined;
   const targetStructure = () => {
     if (!built) {
-      const made = factory.create(factory.options.parse(options), { rng });
-      built = { dim: made.dim, structure: made.structure };
+      const cache = builtTargets.get(factory) ?? new Map<string, Built>();
+      builtTargets.set(factory, cache);
+      const key = JSON.stringify([options, seed]);
+      built = cache.get(key);
+      if (!built) {
+        const made = factory.create(factory.options.parse(options), { rng });
+        built = { dim: made.dim, structure: made.structure };
+        cache.set(key, built);
+        // the oldest out past 64 (a dashboard asks again on every refresh, and once per n of curves)
+        if (cache.size > 64) cache.delete(cache.keys().next().value!);
+      }
     }
     return built;
   };
   return { xKey: xKey.name, xs, metric, target, rng, targetStructure };
 }
+
+type Built = { dim: number; structure: TargetStructure };
+
+/**
+ * Targets built for theory, by factory and (options, seed): a target is a pure function of them
+ * and owns no tensor, and one build can take a second (a Monte-Carlo projection at r ≥ 4).
+ */
+const builtTargets = new WeakMap<object, Map<string, Built>>();
 
 /** Options that differ between the targets of one panel: they name the targets' curves apart. */
 function differingOptions(targets: readonly Record<string, unknown>[]): string[] {
