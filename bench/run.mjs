@@ -549,7 +549,8 @@ const sweepTable = [
       `| ${w.cells} cells (${w.sweep}), backend ${w.backend} | ${w.jobs1_cells_per_min.toFixed(1)} (${w.jobs1_s.toFixed(1)} s, ${w.jobs1_cpu_s.toFixed(1)}) | ${w.jobs2_cells_per_min.toFixed(1)} (${w.jobs2_s.toFixed(1)} s, ${w.jobs2_cpu_s.toFixed(1)}) | ${w.speedup.toFixed(2)}×${w.reps > 1 ? ` (${w.speedup_min.toFixed(2)}–${w.speedup_max.toFixed(2)})` : ''} | ${w.shards_speedup.toFixed(2)}× (${w.shards_s.toFixed(1)} s) | ${w.jobs1_first_cell_s?.toFixed(2) ?? '—'} / ${w.jobs2_first_cell_s?.toFixed(2) ?? '—'} | ${w.cells_speedup ? `${w.cells_speedup.toFixed(2)}×` : '—'} | ${w.jobs2_worker_startup_s?.toFixed(2) ?? '—'} (${w.jobs2_worker_startup_cpu_s?.toFixed(2) ?? '—'}); ${w.jobs2_command_cells ?? 0} + ${w.jobs2_worker_cells} |`,
   ),
 ].join('\n');
-process.stdout.write(`${header}\n\n${table}\n\n${sweepTable}\n`);
+// no sweep run (--no-sweep, or --only naming none): no sweep table, not an empty one
+process.stdout.write(`${header}\n\n${table}\n${sweeps.length ? `\n${sweepTable}\n` : ''}`);
 mkdirSync(join(here, '..', 'bench-results'), { recursive: true });
 writeFileSync(
   join(here, '..', 'bench-results', 'bench.json'),

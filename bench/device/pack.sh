@@ -91,5 +91,5 @@ tar cf - -C "$work" lib | xz -T0 >"$out/lib.tar.xz"
 (cd "$out/debs" && apt-get download libvulkan1 libegl1 libglvnd0 libopengl0 libgl1 libglx0 >/dev/null) ||
   { echo 'apt-get download of the Vulkan and GL loaders failed: run apt-get update, then pack.sh again' >&2; exit 1; }
 
-cp bench/device/run.sh "$out/run.sh"
+cp bench/device/run.sh bench/device/torch_ref.py "$out/"
 du -sh "$out"

@@ -3,9 +3,10 @@
 #
 #   bash .device/run.sh [--quick] [--only 'GEMM|training step'] [--limit SECONDS]
 #
-# Results land under $OUT (else ./device-out): machine.txt, backends.txt, bench-<backend>.txt (each
-# case's line as it finishes, then the table), bench-<backend>.json and log.txt: 7 files, within the
-# device tool's 8.
+# Results land under $OUT (else ./device-out): machine.txt, backends.txt, torch.txt (the same work in
+# PyTorch on CUDA, where the machine's python3 has it: the hardware's reference, bench/device/torch_ref.py),
+# bench-<backend>.txt (each case's line as it finishes, then the table), bench-<backend>.json and
+# log.txt: 8 files, the device tool's limit.
 #
 # Unpacks Node.js and the packed files into /tmp/regimes-device ($REGIMES_DEVICE_WORK), installs the Vulkan loader from the packed Debian
 # packages, then runs bench/run.mjs on `webgpu` and on `native` (the CPU default, on all cores) and
@@ -16,7 +17,7 @@ set -uo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 out="${OUT:-$PWD/device-out}"
 mkdir -p "$out"
-only='GEMM|NTK kernel build|Cholesky + solve|ntk learner fit|training step'
+only='GEMM|NTK kernel build|Cholesky + solve|ntk learner fit|training step|RF fit N=4096 n=8192 d=64 (λ fixed)'
 args=()
 limit=270
 while [ $# -gt 0 ]; do
@@ -56,6 +57,11 @@ export PATH="$work/bin:$PATH" LD_LIBRARY_PATH="$work/lib:${LD_LIBRARY_PATH:-}"
   nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader 2>&1
   python3 -c 'import numpy; print("numpy", numpy.__version__)'
 } | tee "$out/machine.txt"
+
+# PyTorch on CUDA first (about 20 s): what cuBLAS and cuSOLVER do with the same work on this GPU
+if [ -f "$here/torch_ref.py" ]; then
+  timeout 120 python3 "$here/torch_ref.py" 2>&1 | tee "$out/torch.txt"
+fi
 
 cd "$work/repo" || exit 1
 node packages/cli/bin/regimes.js backends 2>&1 | tee "$out/backends.txt"
