@@ -5,10 +5,12 @@ webgpu figures beside it read against the hardware, not only against the CPU. Sa
 formulas as bench/numpy_bench.py (relu NTK of both layers, Cholesky + two triangular solves, one
 full-batch step of a two-layer relu net); each figure the best of its repeats, after a warm-up run,
 with the device synchronized before the clock stops. Prints one line per case, then a JSON object.
-Skips itself (exit 0, one line) where torch or a CUDA device is missing.
+Skips itself (exit 0, one line) where torch or a CUDA device is missing. REGIMES_TORCH_DEVICE=cpu runs
+it on the CPU instead (to check the script where no GPU is).
 """
 import json
 import math
+import os
 import sys
 import time
 
@@ -17,13 +19,18 @@ try:
 except ImportError:
     print("torch reference skipped: no torch in this python3")
     sys.exit(0)
-if not torch.cuda.is_available():
+dev = torch.device(os.environ.get("REGIMES_TORCH_DEVICE", "cuda"))
+if dev.type == "cuda" and not torch.cuda.is_available():
     print("torch reference skipped: torch sees no CUDA device")
     sys.exit(0)
 
 torch.backends.cuda.matmul.allow_tf32 = False
 torch.backends.cudnn.allow_tf32 = False
-dev = torch.device("cuda")
+
+
+def sync():
+    if dev.type == "cuda":
+        torch.cuda.synchronize()
 gen = torch.Generator(device=dev).manual_seed(0)
 
 
@@ -33,12 +40,12 @@ def normal(*shape):
 
 def best_of(fn, repeat):
     fn()  # warm-up: kernels loaded, workspaces allocated
-    torch.cuda.synchronize()
+    sync()
     best = math.inf
     for _ in range(repeat):
         t0 = time.perf_counter()
         fn()
-        torch.cuda.synchronize()
+        sync()
         best = min(best, time.perf_counter() - t0)
     return best
 
@@ -110,4 +117,5 @@ def step():
 
 
 record(f"two-layer training step n={n} d={d} width={width}", best_of(step, 5))
-print(json.dumps({"torch": torch.__version__, "device": torch.cuda.get_device_name(0), "results": results}))
+name = torch.cuda.get_device_name(0) if dev.type == "cuda" else "cpu"
+print(json.dumps({"torch": torch.__version__, "device": name, "results": results}))
