@@ -136,32 +136,26 @@ export interface InitVariance {
   readonly prior: tf.Tensor1D;
 }
 
-/** The variance terms from K (train), Θ(X*, X), K(X*, X) and K(x, x) at the test points. */
-export function initVariance(
-  dyn: KernelDynamics,
-  kTrain: tf.Tensor2D,
-  thetaTest: tf.Tensor2D,
-  kTest: tf.Tensor2D,
-  prior: tf.Tensor1D,
-): InitVariance {
-  return tf.tidy(() => {
-    const v = dyn.vectors;
-    return {
-      m: tf.matMul(tf.matMul(v, kTrain, true, false), v) as tf.Tensor2D,
-      p: tf.matMul(thetaTest, v) as tf.Tensor2D,
-      q: tf.matMul(kTest, v) as tf.Tensor2D,
-      prior: tf.keep(prior.clone()),
-    };
-  });
+/** g(t) as a row (1×n), for the variance terms. */
+export function gainRow(dyn: KernelDynamics, t: number): tf.Tensor2D {
+  return tf.tensor2d(Float32Array.from(gains(dyn, t)), [1, dyn.values.length]);
+}
+
+/**
+ * Var f_t(x) at each test point (Lee et al. eq. 16; m×1), from the gains g(t) as a row (1×n):
+ * K(x,x) + (Θ_x V g) M (Θ_x V g)ᵀ − 2 (Θ_x V g)(K_x V)ᵀ, clipped at 0 (float32 cancellation where
+ * training has explained the prior). Inside tidy.
+ */
+export function pointVariance(iv: InitVariance, g: tf.Tensor2D): tf.Tensor2D {
+  const pg = tf.mul(iv.p, g); // Θ_x V diag(g)
+  const quadratic = tf.sum(tf.mul(tf.matMul(pg, iv.m), pg), 1);
+  const cross = tf.sum(tf.mul(pg, iv.q), 1);
+  return tf.reshape(tf.relu(tf.add(iv.prior, tf.sub(quadratic, tf.mul(cross, 2)))), [-1, 1]) as tf.Tensor2D;
 }
 
 /** Mean over the test points of Var f_t(x) (Lee et al. eq. 16). Inside tidy. */
 export function testVariance(dyn: KernelDynamics, iv: InitVariance, t: number): tf.Scalar {
-  const g = tf.tensor2d(Float32Array.from(gains(dyn, t)), [1, dyn.values.length]);
-  const pg = tf.mul(iv.p, g); // Θ_x V diag(g)
-  const quadratic = tf.sum(tf.mul(tf.matMul(pg, iv.m), pg), 1);
-  const cross = tf.sum(tf.mul(pg, iv.q), 1);
-  return tf.mean(tf.add(iv.prior, tf.sub(quadratic, tf.mul(cross, 2)))) as tf.Scalar;
+  return tf.mean(pointVariance(iv, gainRow(dyn, t))) as tf.Scalar;
 }
 
 /** E‖r_t‖²'s variance part over n·k: k·Σ_i e_i² M_ii/(nk) = Σ_i e_i² M_ii / n. Host. */

@@ -123,6 +123,18 @@ describe('ntk-dynamics', () => {
           // the predictor is the network at t = steps
           const prediction = tf.tidy(() => zero.predictor.predict(p.test.x).dataSync());
           want[4]!.prediction.forEach((v, j) => expect(prediction[j]).toBeCloseTo(v, 3));
+          // a random init: the mean network, with eq. 16's variance at t = steps at each point
+          // (the risk metrics add it); a zero init has none
+          expect(zero.predictor.predictVariance).toBeUndefined();
+          const [randomPrediction, variance] = tf.tidy(() => [
+            random.predictor.predict(p.test.x).dataSync(),
+            random.predictor.predictVariance!(p.test.x).dataSync(),
+          ]);
+          want[4]!.prediction.forEach((v, j) => expect(randomPrediction![j]).toBeCloseTo(v, 3));
+          expect(variance!.length).toBe(40);
+          expect(Math.min(...variance!)).toBeGreaterThanOrEqual(0);
+          const meanVariance = variance!.reduce((a, v) => a + v, 0) / variance!.length;
+          expect(meanVariance, `${c.activation} mean Var f_400`).toBeCloseTo(want[4]!.var_test, 3);
           // t = ∞ (the interpolant; the train risk is 0 up to float32). At n = 300 Θ has eigenvalues
           // below the limit's cutoff (λ_max·n·1e-6, what float32 resolves), which numpy inverts
           if (n === 48) {
@@ -270,6 +282,13 @@ describe('ntk-dynamics against trained networks', () => {
 describeLearnerConformance('ntk-dynamics (relu, L = 2, 200 steps)', {
   factory: ntkDynamics,
   options: { layers: 2, steps: 200, lr: 2 },
+  target: { factory: hermite, options: { d: 5, degree: 2, noise: 0.1 } },
+  n: 64,
+});
+
+describeLearnerConformance('ntk-dynamics (random init: predictVariance)', {
+  factory: ntkDynamics,
+  options: { steps: 100, lr: 2, init: 'random' },
   target: { factory: hermite, options: { d: 5, degree: 2, noise: 0.1 } },
   n: 64,
 });

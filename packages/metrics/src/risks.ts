@@ -3,16 +3,36 @@
  * `risk` E[(f − f*)²] against the noiseless target; `normalized-risk` = risk / Var f* (1 for the
  * best constant predictor); `excess-risk` = E[(f − y)²] − σ² on the noisy test labels, whose
  * expectation equals the risk. The test set is read in chunks (one predict per chunk) and the
- * per-point losses are accumulated on the host in float64.
+ * per-point losses are accumulated on the host in float64. A predictor with a predicted variance
+ * (`predictVariance`: the prediction is the mean over a random initialisation) gets expected risks,
+ * its mean's squared error plus the variance.
  */
-import { type Dataset, defineMetricKind, options, type Target, testChunks } from '@regimes/core';
+import {
+  type Dataset,
+  defineMetricKind,
+  options,
+  type Predictor,
+  type Target,
+  testChunks,
+} from '@regimes/core';
 import tf from '@regimes/numerics/tfjs';
 import { testMoments } from './moments.js';
 import { exactTargetVariance } from './variance.js';
 
-/** Per point: the squared error against f*, averaged over outputs (rows × 1). */
-const pointRisk = (predict: (x: tf.Tensor2D) => tf.Tensor2D, target: Target) => (chunk: Dataset) =>
-  tf.mean(tf.squaredDifference(predict(chunk.x), target.evaluate(chunk.x)), 1, true) as tf.Tensor2D;
+/**
+ * Per point: the squared error of the predictor's mean against `against` (f* or the noisy labels),
+ * plus its predicted variance where the predictor has one (the expected loss over its randomness,
+ * `Predictor.predictVariance`), averaged over outputs (rows × 1).
+ */
+function lossAt(predictor: Predictor, x: tf.Tensor2D, against: tf.Tensor2D): tf.Tensor2D {
+  return tf.tidy(() => {
+    const squared = tf.squaredDifference(predictor.predict(x), against);
+    const loss = predictor.predictVariance ? tf.add(squared, predictor.predictVariance(x)) : squared;
+    return tf.mean(loss, 1, true) as tf.Tensor2D;
+  });
+}
+const pointRisk = (predictor: Predictor, target: Target) => (chunk: Dataset) =>
+  tf.tidy(() => lossAt(predictor, chunk.x, target.evaluate(chunk.x)));
 
 export const risk = defineMetricKind({
   kind: 'risk',
@@ -21,11 +41,7 @@ export const risk = defineMetricKind({
   options: options({}),
   create: () => ({
     async compute(predictor, test, target, context) {
-      const m = await testMoments(
-        testChunks(test, context),
-        1,
-        pointRisk((x) => predictor.predict(x), target),
-      );
+      const m = await testMoments(testChunks(test, context), 1, pointRisk(predictor, target));
       return { risk: m.mean[0]!, 'risk-se': m.standardError([1]) };
     },
   }),
@@ -39,10 +55,9 @@ export const normalizedRisk = defineMetricKind({
   create: () => ({
     async compute(predictor, test, target, context) {
       const chunks = testChunks(test, context);
-      const predict = (x: tf.Tensor2D) => predictor.predict(x);
       const exact = exactTargetVariance(target);
       if (exact !== undefined) {
-        const m = await testMoments(chunks, 1, pointRisk(predict, target));
+        const m = await testMoments(chunks, 1, pointRisk(predictor, target));
         return { 'normalized-risk': m.mean[0]! / exact, 'normalized-risk-se': m.standardError([1]) / exact };
       }
       // Var f* estimated on the same test set: columns (ℓ_i, q_i = mean_j f*_ij², f*_i1..f*_ik);
@@ -51,7 +66,7 @@ export const normalizedRisk = defineMetricKind({
       const m = await testMoments(chunks, 2 + k, (chunk) => {
         const f = target.evaluate(chunk.x);
         return tf.concat(
-          [tf.mean(tf.squaredDifference(predict(chunk.x), f), 1, true), tf.mean(tf.square(f), 1, true), f],
+          [lossAt(predictor, chunk.x, f), tf.mean(tf.square(f), 1, true), f],
           1,
         ) as tf.Tensor2D;
       });
@@ -71,10 +86,8 @@ export const excessRisk = defineMetricKind({
   options: options({}),
   create: () => ({
     async compute(predictor, test, target, context) {
-      const m = await testMoments(
-        testChunks(test, context),
-        1,
-        (chunk) => tf.mean(tf.squaredDifference(predictor.predict(chunk.x), chunk.y), 1, true) as tf.Tensor2D,
+      const m = await testMoments(testChunks(test, context), 1, (chunk) =>
+        lossAt(predictor, chunk.x, chunk.y),
       );
       return {
         'excess-risk': m.mean[0]! - (target.structure.noiseVariance ?? 0),

@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { alignment } from '../src/alignment.js';
 import { classificationError } from '../src/error.js';
 import { hermiteSpectrum } from '../src/hermite-spectrum.js';
-import { excessRisk, normalizedRisk } from '../src/risks.js';
+import { excessRisk, normalizedRisk, risk } from '../src/risks.js';
 
 const single = { factory: hermite, options: { d: 6, degree: 2, noise: 0.5 } };
 const twoDim = { factory: hermite, options: { d: 8, r: 2, preset: 'sum', degree: 3 } };
@@ -77,6 +77,31 @@ async function measure(
 }
 
 describe('risks', () => {
+  it('a predicted variance (the prediction a mean over a random init) is added point by point: expected risks', async () => {
+    // f*/2 with Var f(x) = 0.25 + 0.5·x₁²: each risk grows by the variance's mean over the same test
+    // set, computed here directly (no Monte-Carlo error between the two)
+    const withVariance = (t: Target): Predictor => ({
+      ...scaled(0.5)(t),
+      predictVariance: (x) =>
+        tf.tidy(() => tf.add(0.25, tf.mul(0.5, tf.square(tf.slice(x, [0, 0], [-1, 1])))) as tf.Tensor2D),
+    });
+    const t = createTarget(single as never);
+    const test = t.sample(20000, Rng.fromSeed(4));
+    const x1 = tf.tidy(() => tf.slice(test.x, [0, 0], [-1, 1]).dataSync());
+    disposeDataset(test);
+    const meanVariance = x1.reduce((a, v) => a + 0.25 + 0.5 * v * v, 0) / x1.length;
+    expect(meanVariance).toBeCloseTo(0.75, 1);
+    for (const [metric, name] of [
+      [risk, 'risk'],
+      [normalizedRisk, 'normalized-risk'], // Var f* = 1 exactly
+      [excessRisk, 'excess-risk'],
+    ] as const) {
+      const mean = ((await measure(metric, {}, single, scaled(0.5))) as Record<string, number>)[name]!;
+      const expected = ((await measure(metric, {}, single, withVariance)) as Record<string, number>)[name]!;
+      expect(expected - mean, name).toBeCloseTo(meanVariance, 5);
+    }
+  });
+
   it('normalized-risk is 1 for the zero predictor and 1/4 for f*/2 (Var f* = 1 exactly; MC 5 s.e., Var h_2² = 14)', async () => {
     const zero = await measure(normalizedRisk, {}, single, () => ({
       predict: (x) => tf.zeros([x.shape[0], 1]),

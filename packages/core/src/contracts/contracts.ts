@@ -134,6 +134,13 @@ export interface Predictor {
   readonly features?: Tensor2D;
   /** The learned representation φ(x) (n×width) that the readout reads, for transfer learning. */
   representation?(x: Tensor2D): Tensor2D;
+  /**
+   * Var f(x) over the randomness the prediction is the mean of (a random initialisation, as
+   * `ntk-dynamics` with `init: random`): a new n×1 (or n×k) tensor the caller disposes. Where it is
+   * present the risk metrics (`risk`, `normalized-risk`, `excess-risk`) are expected risks over that
+   * randomness, E(f − f*)² = (E f − f*)² + Var f; metrics of the prediction itself read `predict`.
+   */
+  predictVariance?(x: Tensor2D): Tensor2D;
   /** Scalar facts about the fit (train risk, residual of a solve, ...), recorded in the row. */
   readonly diagnostics?: Readonly<Record<string, number>>;
   /**

@@ -520,7 +520,7 @@ function numericDiagnostics(
  */
 async function nonFiniteCause(s: CellState, p: Predictor): Promise<string> {
   // the first test point where each is not finite (−1: none)
-  const first = { target: -1, labels: -1, predictions: -1 };
+  const first = { target: -1, labels: -1, predictions: -1, variances: -1 };
   const scan = async (key: keyof typeof first, make: () => tf.Tensor, start: number) => {
     if (first[key] >= 0) return;
     const t = make();
@@ -533,6 +533,7 @@ async function nonFiniteCause(s: CellState, p: Predictor): Promise<string> {
     await scan('target', () => s.target.evaluate(chunk.x), start);
     await scan('labels', () => chunk.y.clone(), start);
     await scan('predictions', () => p.predict(chunk.x), start);
+    if (p.predictVariance) await scan('variances', () => p.predictVariance!(chunk.x), start);
   });
   if (first.target >= 0)
     return `the target's f* is not finite at test point ${first.target} (a g undefined where x ~ N(0, I) puts mass, e.g. sqrt or log of a negative value): change the target`;
@@ -540,6 +541,8 @@ async function nonFiniteCause(s: CellState, p: Predictor): Promise<string> {
     return `the test labels are not finite at test point ${first.labels}: the target's sampling is at fault`;
   if (first.predictions >= 0)
     return `the fit produced non-finite predictions (the first at test point ${first.predictions})`;
+  if (first.variances >= 0)
+    return `the fit's predicted variance is not finite (the first at test point ${first.variances})`;
   return `f* and the predictions are finite on all ${s.test.n} test points: the metric's own arithmetic overflowed for this predictor (or is undefined for it)`;
 }
 

@@ -38,7 +38,8 @@ export const rules = {
   'manifest/registers': 'loading the module registers at least one kind, each with a unique name',
   'kind/metadata':
     'a kind is lower-case words joined by hyphens, has a description (over 10 characters) and options that parse with defaults',
-  'learner/output-shape': "predict(x) for x (n×d) returns n×k, k the target's outputDim, all finite",
+  'learner/output-shape':
+    "predict(x) for x (n×d) returns n×k, k the target's outputDim, all finite (predictVariance, where present: n×1 or n×k, finite, ≥ 0)",
   'learner/no-leak':
     'fit + predict + dispose leave no tensor behind: fit frees its intermediates (tf.tidy), dispose frees every weight',
   'learner/deterministic': 'two fits with the same rng give the same predictions (every draw from ctx.rng)',
@@ -320,13 +321,17 @@ export function describeLearnerConformance(name: string, c: LearnerCase): void {
         const tasks = target.structure.tasks;
         const predictor = await learner.fit(train, tasks ? { ...ctx, tasks } : ctx);
         const prediction = predictor.predict(test.x);
+        const variance = predictor.predictVariance?.(test.x);
         const out = {
           shape: prediction.shape,
           values: Array.from(await read(prediction)),
+          ...(variance
+            ? { variance: { shape: variance.shape, values: Array.from(await read(variance)) } }
+            : {}),
           predictor,
           target,
         };
-        prediction.dispose();
+        tf.dispose([prediction, ...(variance ? [variance] : [])]);
         return out;
       } finally {
         disposeDataset(train);
@@ -342,10 +347,17 @@ export function describeLearnerConformance(name: string, c: LearnerCase): void {
     it('fits and predicts (n×k, finite), and fit + predict + dispose leaks no tensor', async () => {
       requireBackend();
       await expectNoLeak(async () => {
-        const { shape, values, predictor, target } = await fitOnce(5);
+        const { shape, values, variance, predictor, target } = await fitOnce(5);
         const rule = ruleMessage('learner/output-shape');
         expect(shape, `${rule}: predict(32×${target.dim})`).toEqual([32, target.outputDim]);
         expect(values.every(Number.isFinite), `${rule}: finite`).toBe(true);
+        if (variance) {
+          expect([[32, 1], shape], `${rule}: predictVariance is n×1 or n×k`).toContainEqual(variance.shape);
+          expect(
+            variance.values.every((v) => Number.isFinite(v) && v >= 0),
+            `${rule}: variances ≥ 0`,
+          ).toBe(true);
+        }
         if (predictor.features)
           expect(predictor.features.shape[1], `${rule}: features are width×d`).toBe(target.dim);
         for (const v of Object.values(predictor.diagnostics ?? {}))

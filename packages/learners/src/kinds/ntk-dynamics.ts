@@ -19,10 +19,11 @@ import { dualPredict } from '../readout/predictors.js';
 import { kernelDiagonal } from '../readout/systems.js';
 import {
   dualCoefficients,
+  gainRow,
   type InitVariance,
-  initVariance,
   type KernelDynamics,
   kernelDynamics,
+  pointVariance,
   testVariance,
   trainMean,
   trainVariance,
@@ -88,6 +89,20 @@ export const ntkDynamics: LearnerFactory = defineLearnerKind({
   },
   create(o) {
     const { theta, prior } = kernelsOf(o);
+    /** eq. 16's terms at the points q, given M = VᵀKV and Θ(q, X) (not freed here). */
+    const initVarianceAt = (
+      m: tf.Tensor2D,
+      vectors: tf.Tensor2D,
+      thetaQ: tf.Tensor2D,
+      q: tf.Tensor2D,
+      x: tf.Tensor2D,
+    ): InitVariance =>
+      tf.tidy(() => ({
+        m,
+        p: tf.matMul(thetaQ, vectors) as tf.Tensor2D,
+        q: tf.matMul(prior(q, x), vectors) as tf.Tensor2D,
+        prior: tf.reshape(kernelDiagonal(prior, q), [-1]) as tf.Tensor1D,
+      }));
     return {
       async fit(train, ctx): Promise<Predictor> {
         ctx.signal.throwIfAborted();
@@ -109,21 +124,26 @@ export const ntkDynamics: LearnerFactory = defineLearnerKind({
           const random = o.init === 'random';
           const thetaTest = monitor ? theta(monitor.test.x, train.x) : undefined;
           if (thetaTest) transient.push(thetaTest);
+          // a random init: M = VᵀKV on the train points (K the NNGP kernel), for the monitor's
+          // variances and the predictor's
+          let m: tf.Tensor2D | undefined;
+          if (random) {
+            const kt = o.kernel === 'nngp' || o.train === 'readout' ? kTrain : prior(train.x, train.x);
+            try {
+              m = tf.tidy(
+                () => tf.matMul(tf.matMul(dyn.vectors, kt, true, false), dyn.vectors) as tf.Tensor2D,
+              );
+            } finally {
+              if (kt !== kTrain) kt.dispose();
+            }
+            transient.push(m);
+          }
           let iv: InitVariance | undefined;
           let diagonalM: Float32Array | undefined;
-          if (monitor && random) {
-            const kt = o.kernel === 'nngp' || o.train === 'readout' ? kTrain : prior(train.x, train.x);
-            const kTest = prior(monitor.test.x, train.x);
-            const priorDiagonal = tf.tidy(
-              () => tf.reshape(kernelDiagonal(prior, monitor.test.x), [-1]) as tf.Tensor1D,
-            );
-            try {
-              iv = initVariance(dyn, kt, thetaTest!, kTest, priorDiagonal);
-            } finally {
-              tf.dispose([kTest, priorDiagonal, ...(kt === kTrain ? [] : [kt])]);
-            }
-            transient.push(iv.m, iv.p, iv.q, iv.prior);
-            const diagonal = tf.tidy(() => tf.sum(tf.mul(iv!.m, tf.eye(iv!.m.shape[0])), 1));
+          if (monitor && m) {
+            iv = initVarianceAt(m, dyn.vectors, thetaTest!, monitor.test.x, train.x);
+            transient.push(iv.p, iv.q, iv.prior);
+            const diagonal = tf.tidy(() => tf.sum(tf.mul(m!, tf.eye(m!.shape[0])), 1));
             transient.push(diagonal);
             diagonalM = (await diagonal.data()) as Float32Array;
           }
@@ -152,12 +172,30 @@ export const ntkDynamics: LearnerFactory = defineLearnerKind({
             }
           }
           const limit = await record(Infinity);
+          const time = o.at === 'infinity' ? Infinity : o.steps;
+          // a random init: the predictor is the mean network, and its variance at any point is
+          // eq. 16's with the gains at the predictor's time (the risk metrics add it: expected risks)
+          let variance: { m: tf.Tensor2D; v: tf.Tensor2D; g: tf.Tensor2D } | undefined;
+          if (m) {
+            variance = { m, v: dyn.vectors.clone(), g: gainRow(dyn, time) };
+            transient.splice(transient.indexOf(m), 1);
+            owned.push(m, variance.v, variance.g);
+          }
           tf.dispose(transient.splice(0));
-          const alpha = dualCoefficients(dyn, o.at === 'infinity' ? Infinity : o.steps);
+          const alpha = dualCoefficients(dyn, time);
           owned.push(alpha);
           const lambda = dyn.values;
           return {
             predict: (q) => dualPredict(theta, x, alpha, q),
+            ...(variance
+              ? {
+                  predictVariance: (q: tf.Tensor2D) =>
+                    tf.tidy(() => {
+                      const iv = initVarianceAt(variance.m, variance.v, theta(q, x), q, x);
+                      return pointVariance(iv, variance.g);
+                    }),
+                }
+              : {}),
             dispose: () => tf.dispose(owned),
             diagnostics: {
               'limit-train-risk': limit.train,
