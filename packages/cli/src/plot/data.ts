@@ -60,6 +60,11 @@ export interface PlotData {
   seriesTitle: string;
   facetTitle?: string;
   xLog: boolean;
+  /**
+   * A symmetric-log x axis (log away from 0, linear near it): the axis would be log but x has
+   * values ≤ 0 (η = 0, the baseline), which a log axis cannot show. `xLog` is then false.
+   */
+  xSymlog?: boolean;
   yLog: boolean;
   panels: string[];
   /** Series of measured values, then theory series (drawn dashed), in legend order. */
@@ -69,6 +74,13 @@ export interface PlotData {
   referenceSeries: string[];
   /** The colour of each series of measuredSeries then theorySeries (a learner keeps its colour). */
   colors: string[];
+  /** The stroke dash of each series, in the same order: solid, theory dashes, reference dots. */
+  dashes: number[][];
+  /**
+   * The point shape of each series, in the same order, when there are more series than colours
+   * (a colour's second use is told apart by its shape); absent otherwise.
+   */
+  shapes?: string[];
   /** A fixed y domain (fractions in [0, 1] are drawn on a linear axis from 0 to 1). */
   yDomain?: [number, number];
   means: MeanPoint[];
@@ -150,10 +162,16 @@ export function plotData(
   const notes: string[] = [];
   const ok = okRows(allRows, notes);
   const axes = plotAxes(ok, opts);
+  if (opts.y === undefined && !opts.curves && axes.y !== 'risk')
+    notes.push(`y: ${axes.y}, the rows' first metric (they have no 'risk'; -y picks another)`);
   const rows = onceAcrossOthersKeys(ok, axes, notes);
   const layout = seriesLayout(rows, axes);
   const bounded = isFraction(axes.y, rows, opts);
-  const scales = { xLog: !opts.linear && !opts.curves, yLog: !opts.linear && !bounded };
+  const logX = !opts.linear && !opts.curves;
+  // x ≤ 0 (η = 0, a baseline) has no place on a log axis: a symlog axis shows it
+  const xSymlog = logX && rows.some((r) => Number(axes.x.get(r)) <= 0);
+  if (xSymlog) notes.push(`x has values ≤ 0: symmetric log x axis (linear near 0)`);
+  const scales = { xLog: logX && !xSymlog, yLog: !opts.linear && !bounded };
   const points = collectPoints(rows, opts, axes, layout, scales, notes);
   const means = meanPoints(points, opts.band, scales.yLog, notes);
   if (opts.band === 'se') noteMissingSe(points, axes.y, notes);
@@ -176,10 +194,13 @@ export function plotData(
           warn,
           notes,
           learnerName: learnerNames(rows),
+          seriesOf: layout.seriesOf,
+          dataMax: largest(means),
         })
       : [];
   const theorySeries = [...new Set(theory.map((t) => t.series))];
   const referenceSeries = [...new Set(theory.filter((t) => t.reference).map((t) => t.series))];
+  const ties = new Map(theory.flatMap((t) => (t.tie === undefined ? [] : [[t.series, t.tie] as const])));
   return {
     ...titles(
       rows,
@@ -190,12 +211,20 @@ export function plotData(
       notes,
     ),
     ...scales,
+    ...(xSymlog ? { xSymlog } : {}),
     ...(bounded ? { yDomain: [0, 1] as [number, number] } : {}),
     panels,
     measuredSeries,
     theorySeries,
     referenceSeries,
-    colors: seriesColors(measuredSeries, theorySeries, referenceSeries, layout.learnerOfSeries, learnerOrder),
+    ...seriesStyles(
+      measuredSeries,
+      theorySeries,
+      referenceSeries,
+      ties,
+      layout.learnerOfSeries,
+      learnerOrder,
+    ),
     means,
     seeds: opts.points ? points.seeds : [],
     theory,
@@ -292,10 +321,20 @@ function yName(rows: readonly ResultRow[], opts: PlotOptions): string {
     if (!names.includes(y)) throw unknownValue(y, names, 'trace field');
     return y;
   }
-  const y = opts.y ?? 'risk';
   const names = valueNames(rows);
+  const y = opts.y ?? defaultMetric(rows, names);
   if (!names.includes(y)) throw unknownValue(y, names, 'metric or diagnostic');
   return y;
+}
+
+/**
+ * Without -y: `risk` when the rows have it, else the first metric of the rows (the spec's first,
+ * in the order the rows record them: `normalized-risk`, `error`), not a standard error.
+ */
+function defaultMetric(rows: readonly ResultRow[], names: readonly string[]): string {
+  if (names.includes('risk')) return 'risk';
+  const metrics = [...new Set(rows.flatMap((r) => Object.keys(r.metrics)))];
+  return metrics.find((m) => !(m.endsWith('-se') && metrics.includes(m.slice(0, -3)))) ?? 'risk';
 }
 
 /** Which series (line) and panel a row belongs to. */
@@ -413,8 +452,11 @@ function learnerNames(rows: readonly ResultRow[]): (label: string) => string {
   };
 }
 
-/** d3's category10, as colours: a learner keeps its place (and colour) in every figure of a run. */
-const PALETTE = [
+/**
+ * d3's category20 without its greys (grey is the reference levels'), dark shades first: the first
+ * nine are category10's, so a learner keeps its colour across the figures of a run.
+ */
+export const PALETTE = [
   '#1f77b4',
   '#ff7f0e',
   '#2ca02c',
@@ -422,33 +464,92 @@ const PALETTE = [
   '#9467bd',
   '#8c564b',
   '#e377c2',
-  '#7f7f7f',
   '#bcbd22',
   '#17becf',
+  '#aec7e8',
+  '#ffbb78',
+  '#98df8a',
+  '#ff9896',
+  '#c5b0d5',
+  '#c49c94',
+  '#f7b6d2',
+  '#dbdb8d',
+  '#9edae5',
 ];
-const REFERENCE_COLOR = '#777777';
+export const REFERENCE_COLOR = '#777777';
+/** A theory curve tied to no line once the palette is spent: near black, told apart by its dash. */
+export const SPARE_THEORY_COLOR = '#222222';
+export const SOLID: number[] = [1, 0];
+export const REFERENCE_DASH = [2, 3];
+/** Theory dashes: the first for every curve; the others tell apart curves of one colour. */
+export const THEORY_DASHES = [
+  [7, 4],
+  [12, 3, 2, 3],
+  [4, 2],
+  [12, 3, 2, 3, 2, 3],
+];
+/** Point shapes of measured lines, one per use of the palette (beyond its size). */
+const SHAPES = ['circle', 'square', 'triangle-up', 'diamond', 'cross', 'triangle-down'];
 
 /**
- * One colour per series. When each learner makes one line, the colour is the learner's place among
- * the run's learners (spec order), so a learner has one colour across figures; otherwise lines take
- * colours in legend order. Theory curves take the colours after; reference levels are grey.
+ * Colour, dash and (past the palette) shape per series. When each learner makes one line, its
+ * colour is its place among the run's learners (spec order), so a learner has one colour across
+ * figures; otherwise lines take colours in legend order. A learner's theory curve tied to a line
+ * takes exactly that line's colour, in a dash of its own among the curves of that colour; other
+ * theory curves take the colours after the lines'; reference levels are grey, which no line is.
+ * Past the palette, a line's colour is reused with another point shape and a curve's with
+ * another dash.
  */
-function seriesColors(
+function seriesStyles(
   measured: readonly string[],
   theory: readonly string[],
   references: readonly string[],
+  ties: ReadonlyMap<string, string>,
   learnerOfSeries: ReadonlyMap<string, string>,
   learnerOrder: readonly string[],
-): string[] {
+): Pick<PlotData, 'colors' | 'dashes' | 'shapes'> {
   const learners = measured.map((s) => learnerOfSeries.get(s));
   const oneLinePerLearner =
     learners.every((l) => l !== undefined) && new Set(learners).size === measured.length;
   const slots = oneLinePerLearner ? learners.map((l) => learnerOrder.indexOf(l!)) : measured.map((_, i) => i);
+  const slotOf = new Map(measured.map((s, i) => [s, slots[i]!]));
   let next = Math.max(-1, ...slots) + 1;
-  const theorySlots = theory.map((t) => (references.includes(t) ? -1 : next++));
-  return [...slots, ...theorySlots].map((slot) =>
-    slot < 0 ? REFERENCE_COLOR : PALETTE[slot % PALETTE.length]!,
-  );
+  const colorOf = (slot: number) => PALETTE[slot % PALETTE.length]!;
+  const cycle = (slot: number) => Math.floor(slot / PALETTE.length);
+  const colors = slots.map(colorOf);
+  const dashes: number[][] = measured.map(() => SOLID);
+  const perTie = new Map<string, number>();
+  for (const t of theory) {
+    const tie = ties.get(t);
+    if (references.includes(t)) {
+      colors.push(REFERENCE_COLOR);
+      dashes.push(REFERENCE_DASH);
+    } else if (tie !== undefined && slotOf.has(tie)) {
+      const rank = perTie.get(tie) ?? 0;
+      perTie.set(tie, rank + 1);
+      colors.push(colorOf(slotOf.get(tie)!));
+      dashes.push(THEORY_DASHES[rank % THEORY_DASHES.length]!);
+    } else {
+      const slot = next++;
+      // a curve of no line never takes a line's colour: past the palette it is near black
+      const spare = slot - PALETTE.length;
+      colors.push(spare < 0 ? colorOf(slot) : SPARE_THEORY_COLOR);
+      dashes.push(THEORY_DASHES[Math.max(0, spare) % THEORY_DASHES.length]!);
+    }
+  }
+  if (slots.every((slot) => slot < PALETTE.length)) return { colors, dashes };
+  const shapes = [
+    ...slots.map((slot) => SHAPES[cycle(slot) % SHAPES.length]!),
+    ...theory.map(() => 'stroke'),
+  ];
+  return { colors, dashes, shapes };
+}
+
+/** The largest value the means and their bands reach (a loop: there can be many). */
+function largest(means: readonly MeanPoint[]): number {
+  let top = 0;
+  for (const m of means) top = Math.max(top, m.y, m.hi);
+  return top;
 }
 
 /** A fraction in [0, 1] (an alignment, a fit's R²): drawn on a linear axis from 0 to 1. */
@@ -624,12 +725,14 @@ function titles(
 ): Pick<PlotData, 'title' | 'subtitle' | 'xTitle' | 'yTitle' | 'seriesTitle' | 'facetTitle'> {
   const spec = [...new Set(rows.map((r) => r.spec))].join(', ');
   const seedCounts = new Set(means.map((m) => m.seeds));
+  // with one x the means are points with error bars, not lines with bands
+  const oneX = new Set(means.map((m) => m.x)).size === 1;
   const seedText =
     seedCounts.size === 1
       ? `${[...seedCounts][0]} seed${[...seedCounts][0] === 1 ? '' : 's'}`
       : `${Math.min(...seedCounts)}–${Math.max(...seedCounts)} seeds`;
   const subtitle = [
-    `line: mean over ${seedText}; ${Math.max(...seedCounts) > 1 || opts.band === 'se' ? bandDescription[opts.band] : 'no band (one seed)'}${theoryText}`,
+    `${oneX ? 'point' : 'line'}: mean over ${seedText}; ${Math.max(...seedCounts) > 1 || opts.band === 'se' ? (oneX ? bandDescription[opts.band].replace(/^band/, 'bar') : bandDescription[opts.band]) : `no ${oneX ? 'bar' : 'band'} (one seed)`}${theoryText}`,
     ...notes,
   ];
   return {

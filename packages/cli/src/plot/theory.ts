@@ -19,10 +19,21 @@ export interface TheoryPoint extends PlotPoint {
   order: number;
   /** A reference level (best constant, random subspace) rather than a prediction: drawn grey. */
   reference?: boolean;
+  /** The measured series whose learner's theory this is (drawn in that series' colour). */
+  tie?: string;
 }
 
-/** A curve as drawn: a factory's theory, or one of the reference levels below. */
-type DrawnCurve = TheoryCurve & { reference?: boolean };
+/**
+ * A curve as drawn: a factory's theory, or one of the reference levels below. `learners`: the
+ * learners (as JSON) whose theory gave it (none: the target's); `tie`: the one measured series
+ * their rows make, when they make one.
+ */
+type DrawnCurve = TheoryCurve & { reference?: boolean; learners?: string[]; tie?: string };
+
+/** Below this fraction of the largest value of a curve (or of the figure), a theory value is 0. */
+export const ZERO_RELATIVE = 1e-12;
+/** Two theory curves whose values agree within this relative difference at every x are one. */
+export const SAME_RELATIVE = 1e-9;
 
 export interface TheoryRequest {
   /** The rows of the figure, and the panel each belongs to. */
@@ -39,18 +50,35 @@ export interface TheoryRequest {
   notes: string[];
   /** A learner's name in the legend, from its id (`ntk#0` → `ntk`), for the tag of its curves. */
   learnerName?: (id: string) => string;
+  /** The measured series of a row: a learner's curve whose rows make one series is tied to it. */
+  seriesOf?: (row: ResultRow) => string;
+  /** The largest value the figure draws: a theory value below ZERO_RELATIVE of it is 0. */
+  dataMax?: number;
 }
 
-/** The drawable points of every panel's theory curves; a curve that reaches 0 on a log axis is noted. */
+/**
+ * The drawable points of every panel's theory curves; a curve that reaches 0 on a log axis is
+ * noted. A value below ZERO_RELATIVE of the curve's (or the figure's) largest is 0 up to rounding
+ * (a fit of full rank at 4e-16) and is not drawn on a log axis either. Curves equal at every x
+ * (the target's staircase and a learner's own) are drawn once, named together.
+ */
 export function theoryPoints(r: TheoryRequest): TheoryPoint[] {
   const points: TheoryPoint[] = [];
   for (const panel of r.panels) {
     const inPanel = r.rows.filter((row) => r.panelOf(row) === panel);
-    for (const curve of theoryCurves(inPanel, r.xKey, r.metric, r.registry, r.warn, r.learnerName, r.notes)) {
+    const curves = mergeCoincident(
+      theoryCurves(inPanel, r.xKey, r.metric, r.registry, r.warn, r.learnerName, r.notes, r.seriesOf),
+    );
+    for (const curve of curves) {
       let zeroFrom: number | undefined;
+      const largest = Math.max(
+        r.dataMax ?? 0,
+        ...curve.points.map((p) => Math.abs(p.y)).filter(Number.isFinite),
+      );
+      const zero = (y: number) => y <= ZERO_RELATIVE * largest;
       curve.points.forEach((p, order) => {
         const drawable =
-          Number.isFinite(p.x) && Number.isFinite(p.y) && (!r.xLog || p.x > 0) && (!r.yLog || p.y > 0);
+          Number.isFinite(p.x) && Number.isFinite(p.y) && (!r.xLog || p.x > 0) && (!r.yLog || !zero(p.y));
         if (drawable)
           points.push({
             panel,
@@ -60,8 +88,9 @@ export function theoryPoints(r: TheoryRequest): TheoryPoint[] {
             // the levels of several targets join into one line, drawn in x order
             order: curve.reference ? p.x : order,
             ...(curve.reference ? { reference: true } : {}),
+            ...(curve.tie !== undefined ? { tie: curve.tie } : {}),
           });
-        else if (r.yLog && p.y <= 0) zeroFrom ??= p.x;
+        else if (r.yLog && zero(p.y)) zeroFrom ??= p.x;
       });
       if (zeroFrom !== undefined)
         r.notes.push(
@@ -70,6 +99,76 @@ export function theoryPoints(r: TheoryRequest): TheoryPoint[] {
     }
   }
   return points;
+}
+
+/** Whether two curves have the same x's and values within SAME_RELATIVE of each other at each. */
+function coincide(a: DrawnCurve, b: DrawnCurve): boolean {
+  return (
+    a.points.length === b.points.length &&
+    a.points.every((p, i) => {
+      const q = b.points[i]!;
+      return p.x === q.x && Math.abs(p.y - q.y) <= SAME_RELATIVE * Math.max(Math.abs(p.y), Math.abs(q.y));
+    })
+  );
+}
+
+/**
+ * Curves that coincide are drawn once (a curve exactly under another is a legend entry never
+ * seen), labelled with every name, `A = B`: a learner's own curve first, and in its series'
+ * colour when the ones merged are tied to one series only.
+ */
+function mergeCoincident(curves: readonly DrawnCurve[]): DrawnCurve[] {
+  const groups: DrawnCurve[][] = [];
+  for (const c of curves) {
+    const same = c.reference ? undefined : groups.find((g) => !g[0]!.reference && coincide(g[0]!, c));
+    if (same) same.push(c);
+    else groups.push([c]);
+  }
+  return groups.map((group) => {
+    if (group.length === 1) return group[0]!;
+    const ordered = [
+      ...group.filter((c) => c.tie !== undefined),
+      ...group.filter((c) => c.tie === undefined),
+    ];
+    const ties = new Set(group.map((c) => c.tie).filter((t) => t !== undefined));
+    const merged: DrawnCurve = { ...ordered[0]!, label: mergedLabel(ordered.map((c) => c.label)) };
+    if (ties.size === 1) merged.tie = [...ties][0]!;
+    else delete merged.tie;
+    return merged;
+  });
+}
+
+/**
+ * The label of curves drawn as one: `A = B`, a suffix they share (` (d=8)`) said once at the end
+ * and one name's tags together (`its kernel’s staircase [ntk, rf] = kernel staircase … (d=8)`).
+ */
+export function mergedLabel(labels: readonly string[]): string {
+  const suffix = / \([^()]*\)$/.exec(labels[0]!)?.[0] ?? '';
+  const common = suffix !== '' && labels.every((l) => l.endsWith(suffix));
+  const heads: string[] = [];
+  const tags = new Map<string, string[]>();
+  for (const label of labels) {
+    const bare = common ? label.slice(0, -suffix.length) : label;
+    const m = /^(.*) \[([^\]]+)\]$/.exec(bare);
+    const [head, tag] = m ? [m[1]!, m[2]] : [bare, undefined];
+    if (!tags.has(head)) heads.push(head);
+    tags.set(head, [...(tags.get(head) ?? []), ...(tag === undefined ? [] : [tag])]);
+  }
+  const named = heads.map((h) => (tags.get(h)!.length ? `${h} [${tags.get(h)!.join(', ')}]` : h));
+  return `${named.join(' = ')}${common ? suffix : ''}`;
+}
+
+/**
+ * A theory's label with a normalization clause spliced in after a comma (`its kernel’s staircase,
+ * / Var f*`, `… ℓ = ⌊log_d n⌋, / Var f*`) reads as the curve divided by it: the `/ X` moves up to
+ * the head of the label, before its first comma (`its kernel’s staircase / Var f*, degree 3 …`).
+ */
+export function theoryLabel(label: string): string {
+  const m = /^(.*?),\s*(\/\s*[^,]+?)\s*$/.exec(label);
+  if (!m) return label;
+  const [, rest, divisor] = m as unknown as [string, string, string];
+  const comma = rest.indexOf(', ');
+  return comma < 0 ? `${rest} ${divisor}` : `${rest.slice(0, comma)} ${divisor}${rest.slice(comma)}`;
 }
 
 /**
@@ -93,6 +192,7 @@ function theoryCurves(
   warnOnce: (message: string) => void,
   name: (id: string) => string = (id) => id,
   notes: string[] = [],
+  seriesOf?: (row: ResultRow) => string,
 ): DrawnCurve[] {
   const warned = new Set<string>();
   const warn = (message: string) => {
@@ -121,15 +221,26 @@ function theoryCurves(
       const context = theoryContext(group, xKey, metric, registry, seed);
       const curves: DrawnCurve[] = [];
       /** Ask one kind for its curves, kept for the metric and labelled with `tag` and the suffix. */
-      const ask = (what: string, factory: TheoryKind, raw: Record<string, unknown>, tag: string) => {
+      const ask = (
+        what: string,
+        factory: TheoryKind,
+        raw: Record<string, unknown>,
+        tag: string,
+        learner?: string,
+      ) => {
         if (!factory.theory) return;
         const parsed = factory.options.safeParse(raw);
         if (!parsed.success) return warn(`theory of ${what} skipped: the rows' options do not parse`);
         try {
-          for (const c of factory.theory(parsed.data, context))
+          for (const c of factory.theory(parsed.data, context)) {
+            if (c.metric !== metric) continue;
+            const label = `${theoryLabel(c.label)}${tag}${suffix}`;
             // the variants of a λ list ask once each: a curve they share (the staircase) is drawn once
-            if (c.metric === metric && !curves.some((o) => o.label === `${c.label}${tag}${suffix}`))
-              curves.push({ ...c, label: `${c.label}${tag}${suffix}` });
+            const shared = curves.find((o) => o.label === label);
+            if (shared) {
+              if (learner !== undefined) shared.learners = [...(shared.learners ?? []), learner];
+            } else curves.push({ ...c, label, ...(learner !== undefined ? { learners: [learner] } : {}) });
+          }
         } catch (error) {
           warn(`theory of ${what} failed: ${(error as Error).message}`);
         }
@@ -141,11 +252,17 @@ function theoryCurves(
       for (const learner of new Map(group.map((r) => [JSON.stringify(r.learner), r.learner])).values()) {
         const { kind: learnerKind, id, ...learnerOptions } = learner;
         if (registry.has('learner', learnerKind))
-          ask(`learner ${id}`, registry.get('learner', learnerKind), learnerOptions, ` [${name(id)}]`);
+          ask(
+            `learner ${id}`,
+            registry.get('learner', learnerKind),
+            learnerOptions,
+            ` [${name(id)}]`,
+            JSON.stringify(learner),
+          );
       }
       for (const c of referenceCurves(metric, context))
         curves.push({ ...c, label: `${c.label}${referenceSuffix}`, reference: true });
-      return curves;
+      return curves.map((c) => withTie(c, group, seriesOf));
     };
     const perSeed = [curvesOf(seeds[0]!)];
     if (seeds.length > 1) perSeed.push(curvesOf(seeds[1]!));
@@ -157,6 +274,21 @@ function theoryCurves(
     out.push(...meanCurves(perSeed));
   }
   return out;
+}
+
+/**
+ * A learner's curve is tied to the measured series its rows make, when they make one (a λ variant,
+ * a learner at one target); the target's curves and reference levels are tied to none.
+ */
+function withTie(
+  curve: DrawnCurve,
+  group: readonly ResultRow[],
+  seriesOf: ((row: ResultRow) => string) | undefined,
+): DrawnCurve {
+  if (!seriesOf || !curve.learners || curve.reference) return curve;
+  const learners = new Set(curve.learners);
+  const series = new Set(group.filter((r) => learners.has(JSON.stringify(r.learner))).map(seriesOf));
+  return series.size === 1 ? { ...curve, tie: [...series][0]! } : curve;
 }
 
 const seedOf = (r: ResultRow) => Number(r.cell.seed ?? r.seed ?? 0);

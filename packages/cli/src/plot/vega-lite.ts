@@ -4,12 +4,17 @@
  */
 import type { TopLevelSpec } from 'vega-lite';
 import type { PlotData } from './data.js';
+import type { TheoryPoint } from './theory.js';
 
 export const plotFont = 'DejaVu Sans';
 const PANEL_WIDTH = 420;
 const PANEL_HEIGHT = 300;
-const THEORY_DASH = [7, 4];
-const REFERENCE_DASH = [2, 3];
+/** Pixels of a theory value drawn as a short horizontal stroke (a curve of one point). */
+const TICK_SIZE = 32 ** 2;
+/** Pixels kept free between two tick labels. */
+const LABEL_GAP = 8;
+/** A tick label's width in pixels, about (DejaVu Sans digits at 12 px are 7.6 px wide). */
+const labelWidth = (text: string) => 7.7 * text.length;
 const VEGA_LITE_SCHEMA = 'https://vega.github.io/schema/vega-lite/v6.json';
 
 /**
@@ -75,22 +80,18 @@ function seriesEncodings(data: PlotData) {
     scale: { domain: series, range: data.colors },
     legend,
   };
-  // The same field on color and strokeDash merges them into one legend: theory entries show dashed.
+  // The same field on color and strokeDash merges them into one legend: theory entries show dashed
+  // (in a dash of their own where two curves share a colour)
   const strokeDash = {
     field: 'series',
     type: 'nominal' as const,
-    scale: {
-      domain: series,
-      range: series.map((s) =>
-        data.referenceSeries.includes(s)
-          ? REFERENCE_DASH
-          : data.theorySeries.includes(s)
-            ? THEORY_DASH
-            : [1, 0],
-      ),
-    },
+    scale: { domain: series, range: data.dashes },
     legend,
   };
+  // past the palette's size a colour's second use has a point shape of its own (merged legend too)
+  const shape = data.shapes
+    ? { field: 'series', type: 'nominal' as const, scale: { domain: series, range: data.shapes }, legend }
+    : undefined;
   // the band fills with the series' colour but stays out of the legend, which shows the lines
   // (its own field name, so that vega-lite does not merge it into the series legend and disable that)
   const fill = {
@@ -99,7 +100,7 @@ function seriesEncodings(data: PlotData) {
     scale: { domain: series, range: data.colors },
     legend: null,
   };
-  return { color, strokeDash, fill };
+  return { color, strokeDash, fill, shape };
 }
 
 /** The measured x values, sorted and distinct. */
@@ -115,18 +116,34 @@ function measuredXs(data: PlotData): number[] {
 function position(
   field: 'x' | 'y',
   title: string,
-  log: boolean,
+  log: boolean | 'symlog',
   padding: number,
   axis: object,
   domain?: readonly [number, number],
+  constant = 1,
 ) {
   const range = domain ? { domain: [...domain] } : {};
+  const scale =
+    log === 'symlog'
+      ? { type: 'symlog' as const, constant, nice: false, padding, ...range }
+      : log
+        ? { type: 'log' as const, nice: false, padding, ...range }
+        : { zero: false, ...range };
   return {
     field,
     type: 'quantitative' as const,
     title,
-    scale: log ? { type: 'log' as const, nice: false, padding, ...range } : { zero: false, ...range },
-    axis: { grid: true, ...(log ? { format: '~g' } : {}), ...axis },
+    scale,
+    // labels never overlap: a label that would is hidden (explicit ticks are chosen to fit first),
+    // and the last label is centred on its tick rather than pushed onto its neighbour
+    axis: {
+      grid: true,
+      labelOverlap: true,
+      labelSeparation: LABEL_GAP,
+      ...(field === 'x' ? { labelFlush: false } : {}),
+      ...(log ? { format: '~g' } : {}),
+      ...axis,
+    },
   };
 }
 
@@ -160,11 +177,68 @@ export function enclosingLogTicks(lo: number, hi: number): number[] {
   );
 }
 
-/** The x axis: few measured x values are the ticks themselves (a log axis gets readable ones). */
+/**
+ * Whether tick labels at `values` fit side by side on an axis of PANEL_WIDTH pixels, where `at`
+ * maps a value to [0, 1] along it and `text` is its label.
+ */
+export function ticksFit(
+  values: readonly number[],
+  at: (v: number) => number,
+  text: (v: number) => string,
+): boolean {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted.every((v, i) => {
+    if (i === 0) return true;
+    const u = sorted[i - 1]!;
+    const gap = (at(v) - at(u)) * PANEL_WIDTH;
+    return gap >= (labelWidth(text(u)) + labelWidth(text(v))) / 2 + LABEL_GAP;
+  });
+}
+
+/** A value as a tick label: `~g` on log axes (2048), with thousands separators on linear ones (2,048). */
+const tickText = (log: boolean) => (v: number) =>
+  log ? String(Number(v.toPrecision(6))) : v.toLocaleString('en-US', { maximumFractionDigits: 6 });
+
+/**
+ * The x axis: few measured x values are the ticks themselves when their labels fit (a log axis
+ * gets readable ones otherwise, a linear one about five round ticks); a symlog axis (x ≤ 0 on a
+ * would-be log axis) is linear up to the smallest positive x and log above it, its ticks the
+ * values ≤ 0 and log ticks above.
+ */
 function xEncoding(data: PlotData) {
   const xs = measuredXs(data);
-  const ticks = xs.length <= 8 ? { values: xs } : data.xLog ? { values: logTicks(xs[0]!, xs.at(-1)!) } : {};
-  return position('x', data.xTitle, data.xLog, 16, ticks);
+  const [lo, hi] = [xs[0]!, xs.at(-1)!];
+  if (data.xSymlog) {
+    const positive = xs.filter((x) => x > 0);
+    const constant = positive[0] ?? 1;
+    const symlog = (v: number) => Math.sign(v) * Math.log1p(Math.abs(v / constant));
+    const at = (v: number) => (symlog(v) - symlog(lo)) / (symlog(hi) - symlog(lo) || 1);
+    const few = xs.length <= 8 && ticksFit(xs, at, tickText(true));
+    const ticks = few
+      ? xs
+      : [...xs.filter((x) => x <= 0), ...(positive.length ? logTicks(positive[0]!, positive.at(-1)!) : [])];
+    // Vega formats a symlog axis with the precision of a linear one (100 as 1e+2): format each
+    return position(
+      'x',
+      data.xTitle,
+      'symlog',
+      16,
+      { values: ticks, labelExpr: "format(datum.value, '~g')" },
+      undefined,
+      constant,
+    );
+  }
+  if (data.xLog) {
+    const at = (v: number) => Math.log(v / lo) / (Math.log(hi / lo) || 1);
+    const ticks = xs.length <= 8 && ticksFit(xs, at, tickText(true)) ? xs : logTicks(lo, hi);
+    return position('x', data.xTitle, true, 16, { values: ticks });
+  }
+  const at = (v: number) => (v - lo) / (hi - lo || 1);
+  const ticks =
+    xs.length <= 8 && ticksFit(xs, at, tickText(false))
+      ? { values: xs }
+      : { tickCount: Math.max(2, Math.floor(PANEL_WIDTH / 90)) };
+  return position('x', data.xTitle, false, 16, ticks);
 }
 
 /** The y axis; on a log scale, ticks over every value drawn (means, band edges, seeds, theory). */
@@ -184,7 +258,8 @@ function yEncoding(data: PlotData) {
 
 /** The marks, back to front: bands (where there is a spread), mean lines, seed points, theory. */
 function layers(data: PlotData): object[] {
-  const { color, strokeDash, fill } = seriesEncodings(data);
+  if (measuredXs(data).length === 1) return singleXLayers(data);
+  const { color, strokeDash, fill, shape } = seriesEncodings(data);
   const x = xEncoding(data);
   const y = yEncoding(data);
   const only = (kind: string) => [{ filter: `datum.kind === '${kind}'` }];
@@ -200,7 +275,7 @@ function layers(data: PlotData): object[] {
   out.push({
     transform: only('mean'),
     mark: { type: 'line', strokeWidth: 2, ...markers },
-    encoding: { x, y, color, strokeDash },
+    encoding: { x, y, color, strokeDash, ...(shape && markers.point ? { shape } : {}) },
   });
   if (data.seeds.length)
     out.push({
@@ -208,21 +283,111 @@ function layers(data: PlotData): object[] {
       mark: { type: 'point', size: 18, opacity: 0.55, filled: true },
       encoding: { x, y, color },
     });
-  if (data.theory.length)
+  // a curve of several points is a line; of one point (the rest not drawable: x ≤ 0, a 0 on a log
+  // axis) a short stroke at its x, or, for a level, a rule across the panel
+  const theory = (filter: string) => [{ filter: `datum.kind === 'theory' && ${filter}` }];
+  const single = singleTheory(data);
+  if (data.theory.some((t) => !single(t)))
     out.push({
-      transform: only('theory'),
+      transform: theory('!datum.single'),
       mark: { type: 'line', strokeWidth: 2 },
       encoding: { x, y, color, strokeDash, order: { field: 'order', type: 'quantitative' as const } },
+    });
+  if (data.theory.some((t) => single(t) && !t.reference))
+    out.push({
+      transform: theory('datum.single && !datum.reference'),
+      mark: { type: 'point', shape: 'stroke', size: TICK_SIZE, strokeWidth: 2.5, filled: false, opacity: 1 },
+      encoding: { x, y, color, strokeDash },
+    });
+  if (data.theory.some((t) => single(t) && t.reference))
+    out.push({
+      transform: theory('datum.single && datum.reference'),
+      mark: { type: 'rule', strokeWidth: 2 },
+      encoding: { y, color, strokeDash },
     });
   return out;
 }
 
-/** One data set for all layers, each value tagged with its kind (mean, seed, theory). */
+/**
+ * One measured x (one n, one width): lines and bands would be single points and zero-width, so
+ * the x axis is that value as a category, each series at its own offset: its mean a point with an
+ * error bar (the band), a learner's theory a short stroke beside it, and every other theory value
+ * and level a rule across the panel. Nothing is listed that is not seen.
+ */
+function singleXLayers(data: PlotData): object[] {
+  const { color, strokeDash, shape } = seriesEncodings(data);
+  const y = yEncoding(data);
+  const x = {
+    field: 'x',
+    type: 'ordinal' as const,
+    title: data.xTitle,
+    axis: { labelAngle: 0, grid: false },
+    scale: { paddingInner: 0.2, paddingOuter: 0.2 },
+  };
+  const xOffset = {
+    field: 'slot',
+    type: 'nominal' as const,
+    scale: { domain: data.measuredSeries, paddingOuter: 0.5 },
+  };
+  const where = (filter: string) => [{ filter }];
+  const out: object[] = [];
+  if (data.means.some((m) => m.lo !== m.hi))
+    out.push({
+      transform: where("datum.kind === 'mean'"),
+      mark: { type: 'errorbar', ticks: { size: 10 }, thickness: 2 },
+      encoding: { x, xOffset, y: { ...y, field: 'lo' }, y2: { field: 'hi' }, color },
+    });
+  out.push({
+    transform: where("datum.kind === 'mean'"),
+    mark: { type: 'point', filled: true, size: 70, opacity: 1 },
+    encoding: { x, xOffset, y, color, ...(shape ? { shape } : {}) },
+  });
+  if (data.seeds.length)
+    out.push({
+      transform: where("datum.kind === 'seed'"),
+      mark: { type: 'point', size: 18, opacity: 0.55, filled: true },
+      encoding: { x, xOffset, y, color },
+    });
+  const tied = (t: TheoryPoint) => !t.reference && t.tie !== undefined && data.measuredSeries.includes(t.tie);
+  if (data.theory.some(tied))
+    out.push({
+      transform: where("datum.kind === 'theory' && datum.slot !== null"),
+      mark: { type: 'point', shape: 'stroke', size: TICK_SIZE, strokeWidth: 2.5, filled: false, opacity: 1 },
+      encoding: { x, xOffset, y, color, strokeDash },
+    });
+  if (data.theory.some((t) => !tied(t)))
+    out.push({
+      transform: where("datum.kind === 'theory' && datum.slot === null"),
+      mark: { type: 'rule', strokeWidth: 2 },
+      encoding: { y, color, strokeDash },
+    });
+  return out;
+}
+
+/** Whether a theory point is its curve's only one in its panel. */
+function singleTheory(data: PlotData): (t: TheoryPoint) => boolean {
+  const count = new Map<string, number>();
+  const key = (t: TheoryPoint) => JSON.stringify([t.panel, t.series]);
+  for (const t of data.theory) count.set(key(t), (count.get(key(t)) ?? 0) + 1);
+  return (t) => count.get(key(t)) === 1;
+}
+
+/**
+ * One data set for all layers, each value tagged with its kind (mean, seed, theory); `slot` is the
+ * measured series a value stands beside with one x (a theory value: the series it is tied to, or
+ * null), and `single` marks a theory curve with one point in its panel.
+ */
 function dataValues(data: PlotData): object[] {
+  const single = singleTheory(data);
   return [
-    ...data.means.map((m) => ({ kind: 'mean', band: m.series, ...m })),
-    ...data.seeds.map((s) => ({ kind: 'seed', ...s })),
-    ...data.theory.map((t) => ({ kind: 'theory', ...t })),
+    ...data.means.map((m) => ({ kind: 'mean', band: m.series, slot: m.series, ...m })),
+    ...data.seeds.map((s) => ({ kind: 'seed', slot: s.series, ...s })),
+    ...data.theory.map((t) => ({
+      kind: 'theory',
+      ...t,
+      slot: !t.reference && t.tie !== undefined && data.measuredSeries.includes(t.tie) ? t.tie : null,
+      single: single(t),
+    })),
   ];
 }
 
