@@ -4,7 +4,14 @@
 // and coinciding theory curves drawn once. Checked on the data and the Vega-Lite spec, not pixels.
 import type { Registry, ResultRow, TheoryContext } from '@regimes/core';
 import { describe, expect, it } from 'vitest';
-import { plotData, type PlotData, type PlotOptions, PALETTE, REFERENCE_COLOR } from '../src/plot/data.js';
+import {
+  compareLabels,
+  plotData,
+  type PlotData,
+  type PlotOptions,
+  PALETTE,
+  REFERENCE_COLOR,
+} from '../src/plot/data.js';
 import { mergedLabel, theoryLabel } from '../src/plot/theory.js';
 import { ticksFit, vegaLiteSpec } from '../src/plot/vega-lite.js';
 
@@ -340,5 +347,20 @@ describe('coinciding theory curves (review item 8)', () => {
         'kernel staircase (d=8)',
       ]),
     ).toBe('its kernel’s staircase [a, b] = kernel staircase (d=8)');
+  });
+});
+
+describe('series order', () => {
+  it('reads the numbers in labels by value: d=6 before d=12, 0.01 before 0.1, 1e-3 before 1e-1', () => {
+    const sorted = (labels: string[]) => [...labels].sort(compareLabels);
+    expect(sorted(['ntk, d=16', 'ntk, d=12', 'ntk, d=6', 'ntk, d=8'])).toEqual([
+      'ntk, d=6',
+      'ntk, d=8',
+      'ntk, d=12',
+      'ntk, d=16',
+    ]);
+    expect(sorted(['λ=0.1', 'λ=0.01', 'λ=1'])).toEqual(['λ=0.01', 'λ=0.1', 'λ=1']);
+    expect(sorted(['ridge-1e-1', 'ridge-1e-3', 'ridge-1'])).toEqual(['ridge-1e-3', 'ridge-1e-1', 'ridge-1']);
+    expect(sorted(['width=2', 'width=16', 'rf'])).toEqual(['rf', 'width=2', 'width=16']);
   });
 });

@@ -117,10 +117,25 @@ function unknownValue(name: string, known: string[], what: string): RegimesError
   );
 }
 
+/**
+ * Labels in reading order: text as text, and each number in it (decimals and exponents too) by its
+ * value, so 'd=6' comes before 'd=12', 'λ=0.01' before 'λ=0.1' and 'ridge-1e-3' before 'ridge-1e-1'.
+ */
+export function compareLabels(a: string, b: string): number {
+  const parts = (s: string) => s.split(/(\d+(?:\.\d+)?(?:e[-+]?\d+)?)/i);
+  const [pa, pb] = [parts(a), parts(b)];
+  for (let i = 0; i < Math.min(pa.length, pb.length); i++) {
+    // odd indices are the numbers the split captured
+    const order = i % 2 ? Number(pa[i]) - Number(pb[i]) : pa[i]!.localeCompare(pb[i]!);
+    if (order) return order;
+  }
+  return pa.length - pb.length || a.localeCompare(b);
+}
+
 /** Sort numbers numerically, everything else as text. */
 function sortValues<T extends Scalar>(values: T[]): T[] {
   return values.sort((a, b) =>
-    typeof a === 'number' && typeof b === 'number' ? a - b : String(a).localeCompare(String(b)),
+    typeof a === 'number' && typeof b === 'number' ? a - b : compareLabels(String(a), String(b)),
   );
 }
 
@@ -179,7 +194,7 @@ export function plotData(
   const learnerOrder = [...new Set(allRows.map((r) => r.learner.id))];
   const rank = (series: string) => learnerOrder.indexOf(layout.learnerOfSeries.get(series) ?? '');
   const measuredSeries = [...new Set(means.map((m) => m.series))].sort(
-    (a, b) => rank(a) - rank(b) || a.localeCompare(b),
+    (a, b) => rank(a) - rank(b) || compareLabels(a, b),
   );
   const theory =
     opts.theory && !opts.curves
@@ -703,7 +718,7 @@ function panelOrder(
     const numeric = new Map(rows.map((r) => [panelOf(r), facet.get(r)]));
     panels.sort((a, b) => {
       const [va, vb] = [numeric.get(a), numeric.get(b)];
-      return typeof va === 'number' && typeof vb === 'number' ? va - vb : a.localeCompare(b);
+      return typeof va === 'number' && typeof vb === 'number' ? va - vb : compareLabels(a, b);
     });
   }
   return panels;
