@@ -2,8 +2,9 @@
  * The cost model: what the ridge solvers cost (and so which one `ridgeSolver: auto` takes), and the
  * work estimates of `regimes run --dry-run` — leading-order flop counts of the dense algebra each
  * learner does (a multiply-add counts 2) and the bytes of the largest float32 tensors it holds.
- * The estimates ignore elementwise work and constants of the blocked algorithms: expect the real
- * cost within a small factor, not better.
+ * The estimates ignore elementwise work and constants of the blocked algorithms, except the fixed
+ * cost of each tfjs op in gradient training (OP_FLOPS), which dominates a small net's steps: expect
+ * the real cost within 2–3×, not better.
  */
 import type { FitSize, WorkEstimate } from '@regimes/core';
 import { symmetricEigenSolver } from '@regimes/numerics';
@@ -261,16 +262,68 @@ export function kernelRidgeEstimate(perEntry: number, o: RidgeOptions, s: FitSiz
   };
 }
 
-/** Gradient training: forward + backward ≈ 3 × the forward matmuls per step. */
+/**
+ * What one tfjs op costs beyond its arithmetic, in flop-equivalents at the GEMM rate the dry run
+ * divides by: the dispatch, allocation and bookkeeping of a kernel call, ~10 µs on the native backend
+ * (2 cores, ~20 GFLOP/s float32 GEMM; measured 2026-12-04: 4–8 µs for a bare 100×48 multiply or add in a
+ * loop, 8–16 µs per op of a training step of a small net, where the matmuls are a few µs). A step of
+ * a small net is a few dozen such ops whatever its flops (nn, d = 40, N = 48, batch 100: 1.2 MFLOP,
+ * 29 ops, ~0.4 ms), so its cost is the ops', not the flops'. A backend with a much higher GEMM rate
+ * and a similar per-op cost (webgpu) is underestimated by the ratio.
+ */
+export const OP_FLOPS = 2e5;
+
+/**
+ * tfjs ops of one training step of `nn` (counted with tf.profile over 100 steps, d = 40, N = 48):
+ * forward, the hand-written gradients, the loss and plain (S)GD updates 23–29 (gd 23; sgd with a
+ * batch gather 25–29), Adam 61 (its moments and bias corrections, ~9 more ops per parameter tensor).
+ */
+export const TWO_LAYER_OPS = { gd: 25, sgd: 27, adam: 61 } as const;
+
+/**
+ * Ops (equivalent) of drawing one fresh batch from the target in `samples: online` (a target's
+ * sampler: normal draws, its features, the labels): ~0.3–0.9 ms a step measured on the mixture target
+ * (d = 40) against the same run on the training set.
+ */
+export const ONLINE_DRAW_OPS = 40;
+
+/**
+ * Ops of a step of a net for which the caller gives no count: `deep` with Adam, 53·L + 6 counted
+ * (112 at L = 2, 165 at L = 3; layerwise averages 72 at L = 2).
+ */
+export const DEFAULT_STEP_OPS = 110;
+
+/** The test points a learning-curve record evaluates (the monitor's, docs/learners.md). */
+const MONITOR_TEST_POINTS = 2048;
+
+/** What a training run does besides its steps' matmuls (all optional). */
+export interface TrainingOverhead {
+  /** tfjs ops per step (default DEFAULT_STEP_OPS). */
+  readonly opsPerStep?: number;
+  /** Learning-curve records: each a forward pass over the n training and ≤ 2048 test points. */
+  readonly records?: number;
+}
+
+/**
+ * Gradient training: forward + backward ≈ 3 × the forward matmuls per step on the batch, plus every
+ * step's ops at OP_FLOPS each (for a small net the larger part), plus the records of the learning
+ * curve (a forward over the training and test sets each) and the final prediction on the test set.
+ */
 export function trainingEstimate(
   steps: number,
   batch: number,
   forwardFlopsPerPoint: number,
   activationsPerPoint: number,
   s: FitSize,
+  overhead: TrainingOverhead = {},
 ): WorkEstimate {
+  const ops = overhead.opsPerStep ?? DEFAULT_STEP_OPS;
+  const records = overhead.records ?? 0;
   return {
-    flops: 3 * steps * batch * forwardFlopsPerPoint + s.testN * forwardFlopsPerPoint,
+    flops:
+      steps * (3 * batch * forwardFlopsPerPoint + ops * OP_FLOPS) +
+      records * (s.n + Math.min(s.testN, MONITOR_TEST_POINTS)) * forwardFlopsPerPoint +
+      s.testN * forwardFlopsPerPoint,
     bytes: F32 * (s.n * s.d + 3 * batch * activationsPerPoint),
   };
 }

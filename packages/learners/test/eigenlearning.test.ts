@@ -256,7 +256,10 @@ describe("the kernel learner's theory", () => {
 
   it('draws the eigenlearning curve beside the staircase, one per λ (the best of the grid for gcv), none off the sphere', () => {
     const curves = theory({ taylor: [1, 1, 1, 1], ridge: 1e-3 });
-    expect(curves.map((c) => c.label)).toEqual(['its kernel’s staircase', 'eigenlearning, λ=0.001']);
+    expect(curves.map((c) => c.label)).toEqual([
+      'its kernel’s staircase, radial part never learned',
+      'eigenlearning, λ=0.001',
+    ]);
     const curve = curves[1]!;
     const at = (x: number) => curve.points.find((p) => p.x === x)!.y;
     const energies = sphereTargetEnergies(targetOf(8, staircaseTerms).structure, 8)!;

@@ -40,7 +40,7 @@ export function describePlan(
     'cells (learners):',
     ...cellLines(cells),
     '',
-    'work estimate (leading-order dense algebra; the real cost is within a small factor):',
+    'work estimate (leading-order dense algebra, and a cost per tfjs op of each training step; within 2–3× of the fits on CPU backends, docs/spec.md):',
     ...estimateLines(workPerLearner(plan, registry, cells), calibration, memory),
     '',
   ].join('\n');
@@ -128,7 +128,7 @@ function estimateLines(
   }
   const widths = table[0]!.map((_, i) => Math.max(...table.map((r) => r[i]!.length)));
   const rate = calibration
-    ? `≈ ${seconds(total)} on ${calibration.backend} at its measured ${calibration.gflops.toFixed(1)} GFLOP/s float32 GEMM rate (a lower bound: solves, elementwise work and transfers run slower)`
+    ? `≈ ${seconds(total)} on ${calibration.backend} at its measured ${calibration.gflops.toFixed(1)} GFLOP/s float32 GEMM rate (usually low: solves, elementwise work and transfers run slower)`
     : "seconds ≈ GFLOP ÷ the backend's GFLOP/s (`regimes backends` measures it), a lower bound";
   // the figure is the fit's own arrays; the process (node, tfjs) adds ~0.25 GiB
   const over = [...perLearner].filter(([, e]) => !e.unknown && e.bytes + 2 ** 28 > memory);

@@ -65,6 +65,8 @@ export const kernelRidge: LearnerFactory = defineLearnerKind({
           : (o.taylor ?? kernelTaylor.hermite(o.hermite!, o.bias)),
       context,
       o.intercept,
+      // a kernel of the cosine never learns f*'s radial part: the staircase keeps it as a floor
+      o.type === 'dot' && o.sphere,
     ),
     // the predicted curve at the learner's λ: exact eigenvalues for a kernel of the cosine
     ...(o.type === 'dot' && o.sphere

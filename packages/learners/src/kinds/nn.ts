@@ -10,7 +10,7 @@
  */
 import { defineLearnerKind, type LearnerFactory, options, type Predictor, z } from '@regimes/core';
 import { activation, activationOption } from '../activations/index.js';
-import { trainingEstimate } from '../cost.js';
+import { ONLINE_DRAW_OPS, TWO_LAYER_OPS, trainingEstimate } from '../cost.js';
 import { lossOption } from '../training/loss.js';
 import { batchSize, sampleModes } from '../training/samples.js';
 import { decayOption, scheduleOption } from '../training/schedules.js';
@@ -118,8 +118,14 @@ export const network: LearnerFactory = defineLearnerKind({
   description:
     'two-layer network trained by GD / SGD / Adam (standard, ntk or mean-field parametrization); records learning curves',
   options: networkOptions,
-  estimate: (o, s) =>
-    trainingEstimate(totalSteps(o, s.n), batchSize(o, s.n), 2 * o.width * (s.d + s.k), o.width, s),
+  estimate: (o, s) => {
+    const steps = totalSteps(o, s.n);
+    return trainingEstimate(steps, batchSize(o, s.n), 2 * o.width * (s.d + s.k), o.width, s, {
+      // the ops of a step, with a fresh batch from the target in online mode (cost.ts)
+      opsPerStep: TWO_LAYER_OPS[o.optimizer] + (o.samples === 'online' ? ONLINE_DRAW_OPS : 0),
+      records: Math.ceil(steps / o.recordEvery),
+    });
+  },
   // with σ = z² on a quadratic target: the best fit of rank ≤ N (one sign with a scalar readout)
   theory: (o, context) =>
     quadraticWidthTheory(

@@ -187,7 +187,12 @@ export function deepKernelKind(output: 'ntk' | 'nngp') {
     theory: (o: Parsed, context: TheoryContext) => {
       const spec = deepKernelSpec(o);
       return [
-        ...kernelStaircaseTheory((top, d) => deepKernelTaylor(spec, output, top, d), context, o.intercept),
+        ...kernelStaircaseTheory(
+          (top, d) => deepKernelTaylor(spec, output, top, d),
+          context,
+          o.intercept,
+          o.sphere, // a kernel of the cosine never learns f*'s radial part
+        ),
         ...(o.sphere
           ? eigenlearningTheory(
               (d) => ({

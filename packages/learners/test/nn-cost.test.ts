@@ -1,0 +1,60 @@
+import { describe, expect, it } from 'vitest';
+import { deep, network } from '../src/index.js';
+
+/**
+ * The dry run's estimate of gradient training, against a hand count: per step 3 × the batch's
+ * forward matmuls (2·N·(d + k) a point) plus the step's tfjs ops at 2·10⁵ flop-equivalents each
+ * (~10 µs at ~20 GFLOP/s: cost.ts), the learning curve's records (a forward over the n training and
+ * at most 2048 test points each) and the final test prediction. Ops per step counted with tf.profile: nn
+ * gd 23, sgd 25–29 (taken 25 / 27), Adam 61, + 40 for an online draw from the target; deep 110
+ * (53·L + 6 counted, L = 2, 3).
+ */
+const OP = 2e5;
+
+describe('training cost estimates count the ops of every step, not only the flops', () => {
+  it('nn of examples/papers/ghorbani-mixture.yaml (online SGD, N = 48, d = 40, 20 000 steps)', () => {
+    const o = network.options.parse({
+      width: 48,
+      activation: 'quadratic',
+      parametrization: 'mean-field',
+      readout: 'scalar',
+      optimizer: 'sgd',
+      batchSize: 100,
+      samples: 'online',
+      steps: 20000,
+      lr: 0.003,
+      schedule: 'end-decay',
+      recordEvery: 1000,
+    });
+    const forward = 2 * 48 * (40 + 1);
+    const hand =
+      20000 * (3 * 100 * forward + (27 + 40) * OP) + 20 * (16000 + 2048) * forward + 8000 * forward;
+    const e = network.estimate!(o, { n: 16000, d: 40, k: 1, testN: 8000 })!;
+    expect(e.flops / hand).toBeCloseTo(1, 12);
+    // the ops are most of it: 20 000 × 67 × 2e5 = 268 GFLOP against 24 GFLOP of matmuls
+    expect(20000 * 67 * OP).toBeGreaterThan(10 * 20000 * 3 * 100 * forward);
+  });
+
+  it('nn full-batch gd and Adam, with the default record interval (50)', () => {
+    const size = { n: 1024, d: 32, k: 1, testN: 4096 };
+    const forward = 2 * 256 * 33;
+    const gd = network.estimate!(network.options.parse({ width: 256, steps: 500 }), size)!;
+    expect(
+      gd.flops / (500 * (3 * 1024 * forward + 25 * OP) + 10 * (1024 + 2048) * forward + 4096 * forward),
+    ).toBeCloseTo(1, 12);
+    const adam = network.estimate!(
+      network.options.parse({ width: 256, optimizer: 'adam', batchSize: 128, steps: 1000 }),
+      size,
+    )!;
+    expect(
+      adam.flops / (1000 * (3 * 128 * forward + 61 * OP) + 20 * (1024 + 2048) * forward + 4096 * forward),
+    ).toBeCloseTo(1, 12);
+  });
+
+  it('deep of examples/papers/allen-zhu-li.yaml (L = 2, N = 48, d = 16, k = 3, Adam on 256, 3000 steps)', () => {
+    const o = deep.options.parse({ layers: 2, width: 48, steps: 3000, training: 'joint', recordEvery: 250 });
+    const forward = 2 * 48 * (16 + 48 + 2 * 3);
+    const e = deep.estimate!(o, { n: 4096, d: 16, k: 3, testN: 8192 })!;
+    expect(e.flops / (3000 * (3 * 256 * forward + 110 * OP) + 8192 * forward)).toBeCloseTo(1, 12);
+  });
+});
