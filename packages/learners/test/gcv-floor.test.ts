@@ -1,6 +1,6 @@
 /**
  * gcv / loo rank only the λ whose score float32 resolves (readout/ridge.ts `selectionFloor`: nλ at
- * least 1e-6 of tr M). On noisy labels the float32 score below that floor came out wrong by up to
+ * least 1e-6 of tr M; 1e-7 on the eigen path of a primal system; with 2× of slack). On noisy labels the float32 score below that floor came out wrong by up to
  * 2400-fold (df above n), and GCV picked the grid's smallest λ; here the choice is checked against
  * GCV in float64 (a numpy port: test/reference/gcv_ridge.py) and against a closed form.
  */
@@ -18,7 +18,7 @@ import {
 import { hermite } from '@regimes/targets';
 import * as tf from '@tensorflow/tfjs-core';
 import { describe, expect, it } from 'vitest';
-import { dualSystem, fitRidge, neuralTangentKernel, selectionFloor } from '../src/index.js';
+import { dualSystem, fitRidge, neuralTangentKernel, primalSystem, selectionFloor } from '../src/index.js';
 
 const reference = fileURLToPath(new URL('./reference/gcv_ridge.py', import.meta.url));
 const grid = [1e-8, 1e-7, 1e-6, 1e-5, 1e-4, 1e-3, 1e-2, 0.1, 1, 10];
@@ -56,6 +56,53 @@ describe('gcv picks among the λ float32 resolves', () => {
     },
   );
 
+  it.skipIf(numpyMissing() !== undefined)(
+    'a dual kernel keeps the 1e-6 floor on the eigen path: interpolating noiseless labels, its float32 score is 10× off below (relu NTK, n = 384, 2 seeds)',
+    async () => {
+      // noiseless linear labels: df → n and float64 GCV keeps falling as λ → 0 (its best is the grid's
+      // 1e-9), where the float32 score of the eigen path is 10× off at 3e-8 and 14% at 1e-7 (seed 0);
+      // ranked from half the floor, the choice is float64's argmin there, its score within 2%
+      const target = createTarget({ factory: hermite, options: { d: 6, degree: 1 } });
+      const fine = [1e-9, 1e-8, 3e-8, 1e-7, 3e-7, 1e-6, 1e-5, 1e-4, 1e-3];
+      const learner = neuralTangentKernel.create(
+        neuralTangentKernel.options.parse({
+          activation: 'relu',
+          layers: 2,
+          ridge: 'gcv',
+          ridgeGrid: fine,
+          ridgeSolver: 'eigen',
+        }),
+      );
+      for (let seed = 0; seed < 2; seed++) {
+        const train = target.sample(384, Rng.fromSeed(seed));
+        const predictor = await learner.fit(train, makeFitContext(Rng.fromSeed(100 + seed)));
+        const ours = { ...predictor.diagnostics! };
+        predictor.dispose();
+        const config = {
+          x: await train.x.array(),
+          y: Array.from(await train.y.data()),
+          grid: fine,
+          layers: 2,
+        };
+        disposeDataset(train);
+        const { stdout } = await promisify(execFile)('python3', [reference, JSON.stringify(config)], {
+          maxBuffer: 1 << 26,
+        });
+        const exact = JSON.parse(stdout) as { gcv: number[]; best: number };
+        expect(ours.eigen).toBe(1);
+        const floor = ours['lambda-floor']!;
+        const eligible = fine.filter((l) => l >= floor / 2);
+        const best = eligible.reduce((a, b) =>
+          exact.gcv[fine.indexOf(b)]! < exact.gcv[fine.indexOf(a)]! ? b : a,
+        );
+        expect(exact.best).toBeLessThan(floor / 2);
+        expect(ours.lambda, `seed ${seed}`).toBe(best);
+        const at = fine.indexOf(ours.lambda!);
+        expect(Math.abs(ours.gcv! / exact.gcv[at]! - 1)).toBeLessThan(0.02);
+      }
+    },
+  );
+
   // K = XXᵀ with eigenvalues μ_i = 10^(−5i/(m−1)) (1 … 1e-5): float64 GCV in closed form
   const m = 64;
   const q = orthonormalColumns(m, 3);
@@ -80,34 +127,50 @@ describe('gcv picks among the λ float32 resolves', () => {
     return risk / (1 - df / m) ** 2;
   };
   const linear = (a: tf.Tensor2D, b: tf.Tensor2D) => tf.matMul(a, b, false, true);
-  const fit = async (ridgeGrid: number[]) => {
+  const fit = async (ridgeGrid: number[], ridgeSolver: 'eigen' | 'cholesky', primal = false) => {
     const xt = tf.tensor2d(x, [m, m]);
     const yt = tf.tensor2d(Float32Array.from(y), [m, 1]);
     try {
-      const system = await dualSystem(xt, yt, linear);
-      const fits = await fitRidge(system, { ridge: 'gcv', ridgeGrid }, new AbortController().signal);
-      const diagnostics = fits.map((f) => f.diagnostics);
-      for (const f of fits) f.coefficients.dispose();
-      return { diagnostics, floor: selectionFloor(system) };
+      // X = Q diag(√μ): the dual K = XXᵀ and the primal Gram XᵀX = diag(μ) have the same hat matrix
+      const system = primal ? await primalSystem(xt, yt) : await dualSystem(xt, yt, linear);
+      try {
+        const fits = await fitRidge(
+          system,
+          { ridge: 'gcv', ridgeGrid, ridgeSolver },
+          new AbortController().signal,
+        );
+        const diagnostics = fits.map((f) => f.diagnostics);
+        for (const f of fits) f.coefficients.dispose();
+        return { diagnostics, floor: selectionFloor(system, ridgeSolver === 'eigen') };
+      } finally {
+        system.release();
+      }
     } finally {
       tf.dispose([xt, yt]);
     }
   };
 
-  it('the floor is 1e-6 of the trace over n; the choice is the float64 argmin above it; a grid all below it is refused', async () => {
+  it('the floor is 1e-6 of the trace over n, 1e-7 on the eigen path of a primal system; the choice is the float64 argmin from half the floor up; a grid all below it is refused', async () => {
     const trace = mu.reduce((a, b) => a + b, 0);
-    const wide = [1e-9, 1e-8, 1e-7, 1e-6, 1e-5, 1e-4, 1e-3, 1e-2];
-    const { diagnostics, floor } = await expectNoLeak(() => fit(wide));
-    expect(Math.abs(floor / ((1e-6 * trace) / m) - 1)).toBeLessThan(1e-5);
-    expect(diagnostics).toHaveLength(1);
-    const chosen = diagnostics[0]!;
-    expect(chosen['lambda-floor']).toBe(floor);
-    const eligible = wide.filter((l) => l >= floor);
-    const best = eligible.reduce((a, b) => (exactGcv(b) < exactGcv(a) ? b : a));
-    expect(chosen.lambda).toBe(best);
-    expect(Math.abs(chosen.gcv! / exactGcv(best) - 1)).toBeLessThan(1e-3);
-    const refused = fit([1e-12, 1e-11]);
-    await expect(refused).rejects.toThrow(RegimesError);
-    await expect(refused).rejects.toThrow(/ridgeGrid.*below/);
+    // values just inside and outside half of each floor (8.7e-8 and 8.7e-9 here)
+    const wide = [1e-9, 1e-8, 3e-8, 1e-7, 1e-6, 1e-5, 1e-4, 1e-3, 1e-2];
+    for (const [solver, primal, resolution] of [
+      ['cholesky', false, 1e-6],
+      ['eigen', false, 1e-6],
+      ['eigen', true, 1e-7],
+    ] as const) {
+      const { diagnostics, floor } = await expectNoLeak(() => fit(wide, solver, primal));
+      expect(Math.abs(floor / ((resolution * trace) / m) - 1), solver).toBeLessThan(1e-5);
+      expect(diagnostics).toHaveLength(1);
+      const chosen = diagnostics[0]!;
+      expect(chosen['lambda-floor']).toBe(floor);
+      const eligible = wide.filter((l) => l >= floor / 2);
+      const best = eligible.reduce((a, b) => (exactGcv(b) < exactGcv(a) ? b : a));
+      expect(chosen.lambda, solver).toBe(best);
+      expect(Math.abs(chosen.gcv! / exactGcv(best) - 1), solver).toBeLessThan(1e-3);
+      const refused = fit([1e-12, 1e-11], solver, primal);
+      await expect(refused).rejects.toThrow(RegimesError);
+      await expect(refused).rejects.toThrow(/ridgeGrid.*below/);
+    }
   });
 });

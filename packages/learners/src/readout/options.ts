@@ -17,7 +17,7 @@ export const ridgeOptions = {
     .min(2)
     .default(decades(-8, 1))
     .describe(
-      'candidate λ for gcv / loo (default 1e-8 … 10 by decades); those below 1e-6·(m/n)·mean diag M, whose score float32 cannot resolve, are skipped',
+      'candidate λ for gcv / loo (default 1e-8 … 10 by decades); those below half of 1e-6·(m/n)·mean diag M (1e-7 on the eigen path of a primal system), whose score float32 cannot resolve, are skipped',
     ),
   ridgeSolver: z
     .enum(['auto', 'eigen', 'cholesky', 'cg'])

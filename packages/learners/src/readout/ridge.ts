@@ -36,23 +36,40 @@ function lambdasOf(options: RidgeOptions): { select: Selection; lambdas: number[
 }
 
 /**
- * gcv / loo rank a λ only where float32 resolves its score well enough to choose: shift nλ at least
- * 1e-6 of tr(M) (λ at least 1e-6·(m/n)·mean diag M). Below it df = n − nλ·tr(A⁻¹) from the float32
- * factorization loses the digits GCV divides by in (1 − df/n)². Measured against float64 numpy on 20
- * relu NTK systems (n = 256 … 2048, docs/learners.md), the score was off by at most 0.17% at
- * 1.7e-5 of the trace, 0.3–19% at 1.7e-6 and 11% to 2400-fold at 1.7e-7 (df above n). Without a
- * floor GCV picked λ ≤ 1e-7 on all 12 systems at n = 512 and 1024, with test risk 6–25% above float64
- * GCV's choice; with this one its choice's risk is within 0.2% of float64's on all 20. The floor
- * has a cost where float64 GCV picks a smaller λ that float32 happens to rank right: gelu NTK on
- * noiseless labels at n = 1024, risk 5–8% above the best λ's (1e-5 of the trace: 47–51%).
+ * gcv / loo rank a λ only where float32 resolves its score well enough to choose. On the Cholesky
+ * path the shift nλ must be at least 1e-6 of tr(M) (λ at least 1e-6·(m/n)·mean diag M): below it
+ * df = n − nλ·tr(A⁻¹) from the float32 factorization loses the digits GCV divides by in (1 − df/n)².
+ * Measured against float64 numpy on 20 relu NTK systems (n = 256 … 2048, docs/learners.md), that
+ * score was off by at most 0.17% at 1.7e-5 of the trace, 0.3–19% at 1.7e-6 and 11% to 2400-fold at
+ * 1.7e-7 (df above n); without a floor GCV picked λ ≤ 1e-7 on all 12 systems at n = 512 and 1024,
+ * with test risk 6–25% above float64 GCV's choice. The eigen path (a float64 decomposition of the
+ * float32 matrix, df and leverages from its eigenvalues) resolves 10× lower on a primal system (the
+ * Gram ΦᵀΦ of features, of rank at most their number, whose float32 entries move its null eigenvalues
+ * by ~1e-8 of the trace): the gcv / loo scores of damian's readout were within 6e-4 of float64's down
+ * to nλ = 3e-8 of the trace (examples/papers/damian-sample-complexity.yaml, n = 2896; noiseless
+ * labels there want λ that small: the 1e-6 floor doubled damian's risk, 0.037 against 0.019), so its
+ * floor is 1e-7 of the trace. Not on a dual kernel's: a relu NTK interpolating noiseless labels
+ * (df → n) had its float32 score 10× off at 5e-8 of the trace, 14% at 1.8e-7 and 1.4% at 5.4e-7
+ * (test/gcv-floor.test.ts). A grid value within 2× of the floor is ranked: a mean diagonal of 1.03
+ * must not drop the nominal 1e-6 (the relu NTK with bias of that example lost λ = 1e-6 in 82 of 96
+ * rows, its risk 9% above the float64 choice's).
  */
 export const SELECTION_RESOLUTION = 1e-6;
+/** The eigen path's resolution on a primal system (see SELECTION_RESOLUTION). */
+export const EIGEN_SELECTION_RESOLUTION = 1e-7;
 
-/** The smallest λ that gcv / loo may pick for this system (0 for an all-zero M). */
-export function selectionFloor(system: Pick<RidgeSystem, 'm' | 'n' | 'meanDiagonal'>): number {
+/** The smallest λ that gcv / loo may pick for this system on this path (0 for an all-zero M). */
+export function selectionFloor(
+  system: Pick<RidgeSystem, 'm' | 'n' | 'meanDiagonal' | 'matrix'>,
+  eigen = false,
+): number {
   const trace = system.m * system.meanDiagonal;
-  return trace > 0 ? (SELECTION_RESOLUTION * trace) / system.n : 0;
+  const resolution = eigen && system.matrix ? EIGEN_SELECTION_RESOLUTION : SELECTION_RESOLUTION;
+  return trace > 0 ? (resolution * trace) / system.n : 0;
 }
+
+/** The grid values gcv / loo rank above a floor: within 2× of it counts. */
+const rankable = (lambdas: readonly number[], floor: number) => lambdas.filter((l) => l >= floor / 2);
 
 /** Whether the eigen path serves this system (`ridgeSolver: eigen` where it is missing: an error). */
 export function useEigen(options: RidgeOptions, m: number, solves: number): boolean {
@@ -181,16 +198,22 @@ export async function fitRidge(
     signal.throwIfAborted();
     return fitRidgeHost(system, requested, lapack, signal, block);
   }
-  // gcv / loo: only the λ whose score float32 resolves (a relative margin keeps a grid value that
-  // sits on the floor on the same side of it on every backend)
-  const floor = select ? selectionFloor(system) : 0;
-  const lambdas = select ? requested.filter((lambda) => lambda >= floor * (1 - 1e-3)) : requested;
+  // gcv / loo: only the λ whose score float32 resolves, lower on the eigen path than on Cholesky's
+  // (the path is chosen for the λ the eigen path would rank)
+  const choleskyFloor = select ? selectionFloor(system) : 0;
+  const eigenFloor = select ? selectionFloor(system, true) : 0;
+  const eigen = useEigen(
+    options,
+    system.m,
+    select ? Math.max(1, rankable(requested, eigenFloor).length) : requested.length,
+  );
+  const floor = eigen ? eigenFloor : choleskyFloor;
+  const lambdas = select ? rankable(requested, floor) : requested;
   if (lambdas.length === 0)
     throw new RegimesError(
-      `ridge: ${select} cannot rank any λ of ridgeGrid (${requested.join(', ')}): all lie below ${floor.toPrecision(3)}, where float32 resolves neither the degrees of freedom nor the leverages of this system (1e-6 of its trace)`,
+      `ridge: ${select} cannot rank any λ of ridgeGrid (${requested.join(', ')}): all lie below ${(floor / 2).toPrecision(3)}, where float32 resolves neither the degrees of freedom nor the leverages of this system (${((floor * system.n) / (system.m * system.meanDiagonal)).toPrecision(1)} of its trace)`,
       { hint: 'add larger values to ridgeGrid, or give ridge a number or a list (fitted as asked)' },
     );
-  const eigen = useEigen(options, system.m, lambdas.length);
   const fits: RidgeFit[] = [];
   let best: { score: number; fit: RidgeFit } | undefined;
   let decomposition: EigenRidge | undefined;
@@ -203,9 +226,10 @@ export async function fitRidge(
     for (const lambda of lambdas) {
       signal.throwIfAborted();
       const shift = system.n * lambda;
-      const inverse = decomposition?.serves(shift)
-        ? decomposition.shifted(shift)
-        : await choleskyInverse(system, shift, block);
+      const served = decomposition?.serves(shift) ?? false;
+      // a λ below the Cholesky path's floor is ranked only where the decomposition serves it
+      if (select && !served && lambda < choleskyFloor / 2) continue;
+      const inverse = served ? decomposition!.shifted(shift) : await choleskyInverse(system, shift, block);
       let fitted: Awaited<ReturnType<typeof fitLambda>>;
       try {
         fitted = await fitLambda(system, inverse, product, lambda, select, rows);

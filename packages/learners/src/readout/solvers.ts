@@ -117,7 +117,11 @@ export class EigenRidge {
     }
     try {
       const eigen = await symmetricEigenTensor(system.matrix ?? lower!);
+      // M is positive semi-definite: its float32 entries give eigenvalues down to ~−1e-8 of the
+      // trace where the true ones are 0 (a centred kernel's null direction); those count as 0
       const values = Float64Array.from(await eigen.values.data());
+      const noise = 1e-6 * values.reduce((sum, mu) => sum + Math.abs(mu), 0);
+      for (let i = 0; i < values.length; i++) if (values[i]! < 0 && values[i]! > -noise) values[i] = 0;
       eigen.values.dispose();
       return new EigenRidge(values, eigen.vectors, lower, diagonal, system.matrix);
     } catch (error) {
@@ -136,13 +140,15 @@ export class EigenRidge {
 
   /**
    * Whether the shift is large enough for the decomposition to serve it: μ_min + shift above
-   * 1e-6·μ_max (a condition number of 10⁶, beyond which float32 results carry no digit; far above
-   * dsyevd's error on the float32 matrix, ~1e-15·μ_max). Below it, float32 M itself is numerically
-   * singular and the Cholesky path, with its jitter, handles that λ.
+   * 3e-8 of tr M. The float32 matrix perturbs its smallest eigenvalues by ~1e-8 of the trace (1.7e-5
+   * on damian's 1000-wide readout Gram of trace ~2000; dsyevd's own error, ~1e-15·μ_max, is far
+   * below), and against a float64 solve of the same system the predictions were within 1e-3 down to
+   * shifts of 1e-8 of the trace (docs/learners.md). Below it, the Cholesky path, with its jitter,
+   * handles that λ.
    */
   serves(shift: number): boolean {
-    const top = Math.max(Math.abs(this.values[0]!), Number.MIN_VALUE);
-    return this.values[this.values.length - 1]! + shift > 1e-6 * top;
+    const trace = this.values.reduce((sum, mu) => sum + Math.max(mu, 0), 0);
+    return this.values[this.values.length - 1]! + shift > 3e-8 * Math.max(trace, Number.MIN_VALUE);
   }
 
   shifted(shift: number): ShiftedInverse {
