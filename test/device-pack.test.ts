@@ -115,8 +115,8 @@ describe('bench/device scripts', () => {
       expect(readFileSync(join(r.out, `bench-${backend}.txt`), 'utf8')).toContain('| case |');
     }
     expect(readFileSync(join(r.out, 'machine.txt'), 'utf8')).toContain('v20.0.0-stub');
-    // within the device tool's 8 files
-    expect(readdirSync(r.out).filter((f) => f !== 'calls.log').length).toBeLessThanOrEqual(7);
+    // within the device tool's 8 files (torch.txt is the eighth where the pack has torch_ref.py)
+    expect(readdirSync(r.out).filter((f) => f !== 'calls.log').length).toBeLessThanOrEqual(8);
   });
 
   it('run.sh goes on to native when webgpu fails, keeps its JSON and exits 1 saying why', (ctx) => {
@@ -126,8 +126,8 @@ describe('bench/device scripts', () => {
     expect(r.status).toBe(1);
     const calls = readFileSync(join(r.out, 'calls.log'), 'utf8').trim().split('\n');
     expect(calls.slice(2)).toEqual([
-      'bench/run.mjs --backend webgpu --no-sweep --only GEMM|NTK kernel build|Cholesky + solve|ntk learner fit|training step',
-      'bench/run.mjs --backend native --no-sweep --only GEMM|NTK kernel build|Cholesky + solve|ntk learner fit|training step',
+      'bench/run.mjs --backend webgpu --no-sweep --only GEMM|NTK kernel build|Cholesky + solve|ntk learner fit|training step|RF fit N=4096 n=8192 d=64 (λ fixed)',
+      'bench/run.mjs --backend native --no-sweep --only GEMM|NTK kernel build|Cholesky + solve|ntk learner fit|training step|RF fit N=4096 n=8192 d=64 (λ fixed)',
     ]);
     expect(readFileSync(join(r.out, 'log.txt'), 'utf8')).toContain(
       'bench on webgpu exited with status 3; its lines so far are in bench-webgpu.txt',

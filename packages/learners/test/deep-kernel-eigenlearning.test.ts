@@ -80,14 +80,14 @@ describe('ntk / nngp: which theory curves', () => {
         (c) => c.label,
       );
     expect(labels({ layers: 2, sphere: true, ridge: [1e-3, 1e-1] })).toEqual([
-      'its kernel’s staircase',
+      'its kernel’s staircase, radial part never learned',
       'eigenlearning, λ=0.001',
       'eigenlearning, λ=0.1',
     ]);
     expect(labels({ layers: 2, sphere: false, ridge: 1e-3 })).toEqual(['its kernel’s staircase']);
     const gcv = nngp.theory!(nngp.options.parse({ sphere: true }), context(8, [64, 512]));
     expect(gcv.map((c) => c.label)).toEqual([
-      'its kernel’s staircase',
+      'its kernel’s staircase, radial part never learned',
       'eigenlearning, best λ of the gcv grid',
     ]);
   });
