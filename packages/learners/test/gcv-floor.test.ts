@@ -23,6 +23,26 @@ import { dualSystem, fitRidge, neuralTangentKernel, primalSystem, selectionFloor
 const reference = fileURLToPath(new URL('./reference/gcv_ridge.py', import.meta.url));
 const grid = [1e-8, 1e-7, 1e-6, 1e-5, 1e-4, 1e-3, 1e-2, 0.1, 1, 10];
 
+/** Our fit's diagnostics on n points of the target (seed) and float64 GCV over the grid on the same data. */
+async function oursAndFloat64(
+  learner: ReturnType<typeof neuralTangentKernel.create>,
+  target: ReturnType<typeof createTarget>,
+  n: number,
+  seed: number,
+  grid: number[],
+) {
+  const train = target.sample(n, Rng.fromSeed(seed));
+  const predictor = await learner.fit(train, makeFitContext(Rng.fromSeed(100 + seed)));
+  const ours = { ...predictor.diagnostics! };
+  predictor.dispose();
+  const config = { x: await train.x.array(), y: Array.from(await train.y.data()), grid, layers: 2 };
+  disposeDataset(train);
+  const { stdout } = await promisify(execFile)('python3', [reference, JSON.stringify(config)], {
+    maxBuffer: 1 << 26,
+  });
+  return { ours, exact: JSON.parse(stdout) as { gcv: number[]; best: number } };
+}
+
 describe('gcv picks among the λ float32 resolves', () => {
   it.skipIf(numpyMissing() !== undefined)(
     'relu NTK (L = 2) on noisy labels (n = 512, noise 0.3, 2 seeds): the λ of float64 GCV, its score within 1%',
@@ -32,21 +52,7 @@ describe('gcv picks among the λ float32 resolves', () => {
         neuralTangentKernel.options.parse({ activation: 'relu', layers: 2, ridge: 'gcv' }),
       );
       for (let seed = 0; seed < 2; seed++) {
-        const train = target.sample(512, Rng.fromSeed(seed));
-        const predictor = await learner.fit(train, makeFitContext(Rng.fromSeed(100 + seed)));
-        const ours = { ...predictor.diagnostics! };
-        predictor.dispose();
-        const config = {
-          x: await train.x.array(),
-          y: Array.from(await train.y.data()),
-          grid,
-          layers: 2,
-        };
-        disposeDataset(train);
-        const { stdout } = await promisify(execFile)('python3', [reference, JSON.stringify(config)], {
-          maxBuffer: 1 << 26,
-        });
-        const exact = JSON.parse(stdout) as { gcv: number[]; best: number };
+        const { ours, exact } = await oursAndFloat64(learner, target, 512, seed, grid);
         // float64 GCV's choice lies above the floor here, and is ours
         expect(exact.best).toBeGreaterThanOrEqual(ours['lambda-floor']!);
         expect(ours.lambda).toBe(exact.best);
@@ -74,21 +80,7 @@ describe('gcv picks among the λ float32 resolves', () => {
         }),
       );
       for (let seed = 0; seed < 2; seed++) {
-        const train = target.sample(384, Rng.fromSeed(seed));
-        const predictor = await learner.fit(train, makeFitContext(Rng.fromSeed(100 + seed)));
-        const ours = { ...predictor.diagnostics! };
-        predictor.dispose();
-        const config = {
-          x: await train.x.array(),
-          y: Array.from(await train.y.data()),
-          grid: fine,
-          layers: 2,
-        };
-        disposeDataset(train);
-        const { stdout } = await promisify(execFile)('python3', [reference, JSON.stringify(config)], {
-          maxBuffer: 1 << 26,
-        });
-        const exact = JSON.parse(stdout) as { gcv: number[]; best: number };
+        const { ours, exact } = await oursAndFloat64(learner, target, 384, seed, fine);
         expect(ours.eigen).toBe(1);
         const floor = ours['lambda-floor']!;
         const eligible = fine.filter((l) => l >= floor / 2);
