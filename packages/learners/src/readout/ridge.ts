@@ -251,6 +251,13 @@ export async function fitRidge(
     decomposition?.dispose();
     rows?.dispose();
   }
+  if (select && !best)
+    // every λ left was below the Cholesky path's floor and the decomposition served none of them
+    // (an M far from semi-definite: its smallest eigenvalue well below 0)
+    throw new RegimesError(
+      `ridge: ${select} could rank no λ of ridgeGrid (${requested.join(', ')}): the eigen-decomposition serves none of those below ${(choleskyFloor / 2).toPrecision(3)} (its smallest eigenvalue is negative)`,
+      { hint: 'add larger values to ridgeGrid, or use ridgeSolver: cholesky' },
+    );
   if (best) {
     best.fit.diagnostics.lambda = best.fit.lambda;
     best.fit.diagnostics['lambda-floor'] = floor;
