@@ -4,16 +4,10 @@
 // and coinciding theory curves drawn once. Checked on the data and the Vega-Lite spec, not pixels.
 import type { Registry, ResultRow, TheoryContext } from '@regimes/core';
 import { describe, expect, it } from 'vitest';
-import {
-  compareLabels,
-  plotData,
-  type PlotData,
-  type PlotOptions,
-  PALETTE,
-  REFERENCE_COLOR,
-} from '../src/plot/data.js';
+import { compareLabels, plotData, type PlotData, PALETTE, REFERENCE_COLOR } from '../src/plot/data.js';
 import { mergedLabel, theoryLabel } from '../src/plot/theory.js';
 import { ticksFit, vegaLiteSpec } from '../src/plot/vega-lite.js';
+import { plotOptionsWith } from './plot-options.js';
 
 /** A theory curve a fake kind draws: its label and its y at each of the context's x (in order). */
 interface FakeCurve {
@@ -71,16 +65,7 @@ function row(
   };
 }
 
-const options = (o: Partial<PlotOptions> = {}): PlotOptions => ({
-  x: 'n',
-  by: 'learner',
-  theory: true,
-  curves: false,
-  band: 'std',
-  points: false,
-  linear: false,
-  ...o,
-});
+const options = plotOptionsWith;
 
 /** Each legend entry's colour, dash and shape, from the spec's series scales. */
 function legendStyles(data: PlotData) {

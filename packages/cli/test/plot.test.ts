@@ -8,7 +8,7 @@ import { type ResultRow, Rng } from '@regimes/core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { createRegistry } from '../src/defaults.js';
 import { fontMetrics } from '../src/plot/font-metrics.js';
-import { plotData, type PlotOptions } from '../src/plot/data.js';
+import { plotData } from '../src/plot/data.js';
 import { drawFigure } from '../src/plot/figure.js';
 import { stripLabel } from '../src/plot/keys.js';
 import { enclosingLogTicks, logTicks } from '../src/plot/vega-lite.js';
@@ -16,6 +16,7 @@ import { formatSummary, summarize } from '../src/results/summary.js';
 import { writeReport } from '../src/report/report.js';
 import { specText } from '../src/report/sections.js';
 import { appendProvenance, gitCommit, machine } from '../src/run/provenance.js';
+import { plotOptionsWith } from './plot-options.js';
 
 const root = fileURLToPath(new URL('../../..', import.meta.url));
 const bin = join(root, 'packages/cli/bin/regimes.js');
@@ -99,16 +100,7 @@ function writeFixture(rows = fixtureRows()): string {
   return dir;
 }
 
-const options = (o: Partial<PlotOptions> = {}): PlotOptions => ({
-  x: 'n',
-  by: 'learner',
-  theory: true,
-  curves: false,
-  band: 'std',
-  points: false,
-  linear: false,
-  ...o,
-});
+const options = plotOptionsWith;
 
 describe('plot data', () => {
   const registry = createRegistry();

@@ -9,8 +9,15 @@ import type { TheoryPoint } from './theory.js';
 export const plotFont = 'DejaVu Sans';
 const PANEL_WIDTH = 420;
 const PANEL_HEIGHT = 300;
-/** Pixels of a theory value drawn as a short horizontal stroke (a curve of one point). */
-const TICK_SIZE = 32 ** 2;
+/** A theory value drawn as a short horizontal stroke, 32 px wide (a curve of one point). */
+const THEORY_TICK = {
+  type: 'point',
+  shape: 'stroke',
+  size: 32 ** 2,
+  strokeWidth: 2.5,
+  filled: false,
+  opacity: 1,
+} as const;
 /** Pixels kept free between two tick labels. */
 const LABEL_GAP = 8;
 /** A tick label's width in pixels, about (DejaVu Sans digits at 12 px are 7.6 px wide). */
@@ -296,7 +303,7 @@ function layers(data: PlotData): object[] {
   if (data.theory.some((t) => single(t) && !t.reference))
     out.push({
       transform: theory('datum.single && !datum.reference'),
-      mark: { type: 'point', shape: 'stroke', size: TICK_SIZE, strokeWidth: 2.5, filled: false, opacity: 1 },
+      mark: THEORY_TICK,
       encoding: { x, y, color, strokeDash },
     });
   if (data.theory.some((t) => single(t) && t.reference))
@@ -348,11 +355,11 @@ function singleXLayers(data: PlotData): object[] {
       mark: { type: 'point', size: 18, opacity: 0.55, filled: true },
       encoding: { x, xOffset, y, color },
     });
-  const tied = (t: TheoryPoint) => !t.reference && t.tie !== undefined && data.measuredSeries.includes(t.tie);
+  const tied = (t: TheoryPoint) => tiedSeries(data, t) !== null;
   if (data.theory.some(tied))
     out.push({
       transform: where("datum.kind === 'theory' && datum.slot !== null"),
-      mark: { type: 'point', shape: 'stroke', size: TICK_SIZE, strokeWidth: 2.5, filled: false, opacity: 1 },
+      mark: THEORY_TICK,
       encoding: { x, xOffset, y, color, strokeDash },
     });
   if (data.theory.some((t) => !tied(t)))
@@ -362,6 +369,11 @@ function singleXLayers(data: PlotData): object[] {
       encoding: { y, color, strokeDash },
     });
   return out;
+}
+
+/** The measured series a theory value is drawn beside (its learner's line), or null (a level, the target's). */
+function tiedSeries(data: PlotData, t: TheoryPoint): string | null {
+  return !t.reference && t.tie !== undefined && data.measuredSeries.includes(t.tie) ? t.tie : null;
 }
 
 /** Whether a theory point is its curve's only one in its panel. */
@@ -385,7 +397,7 @@ function dataValues(data: PlotData): object[] {
     ...data.theory.map((t) => ({
       kind: 'theory',
       ...t,
-      slot: !t.reference && t.tie !== undefined && data.measuredSeries.includes(t.tie) ? t.tie : null,
+      slot: tiedSeries(data, t),
       single: single(t),
     })),
   ];
