@@ -304,6 +304,62 @@ static napi_value trsm(napi_env env, napi_callback_info info) {
 }
 #endif
 
+#if defined(REGIMES_OPENBLAS) && defined(__x86_64__) && defined(__GNUC__)
+// OpenBLAS built with DYNAMIC_ARCH (Debian's and Ubuntu's packages) picks its kernels from the CPU's
+// family and model when it loads. Before 0.3.25 an Intel model missing from its table got the Prescott
+// kernels (SSE3), whatever the CPU supports (OpenBLAS issue 4267, fixed by pull request 4268), and an
+// AMD family it did not know got Barcelona's. On a 16-core "Intel(R) Xeon(R) Processor" VM with
+// Debian's 0.3.21 (2026-12-04) that held GEMM 2048² at 193 GFLOP/s against numpy's (OpenBLAS 0.3.34)
+// 860. retuneCore() runs OpenBLAS's own choice again with OPENBLAS_CORETYPE named from the features the
+// CPU and the OS support, as 0.3.25 falls back: SkylakeX with AVX-512 F/CD/BW/DQ/VL, Haswell with AVX2
+// and FMA, Sandybridge with AVX. It changes only a pre-AVX core on a CPU with AVX, leaves the
+// environment as it found it, and must run before any product (the JavaScript loader calls it at once,
+// unless the user set OPENBLAS_CORETYPE). It returns the core it replaced, or null. The two symbols are
+// weak: an OpenBLAS built for one core has neither, and then nothing is done.
+extern void gotoblas_dynamic_init(void) __attribute__((weak));
+extern void gotoblas_dynamic_quit(void) __attribute__((weak));
+
+static const char* feature_core(void) {
+  __builtin_cpu_init();
+  if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512cd") && __builtin_cpu_supports("avx512bw") &&
+      __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512vl"))
+    return "SkylakeX";
+  if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return "Haswell";
+  if (__builtin_cpu_supports("avx")) return "Sandybridge";
+  return NULL;
+}
+
+static napi_value retune_core(napi_env env, napi_callback_info info) {
+  (void)info;
+  static const char* const pre_avx[] = {"Unknown", "Katmai",   "Coppermine", "Northwood",    "Prescott",
+                                        "Banias",  "Atom",     "Core2",      "Penryn",       "Dunnington",
+                                        "Nehalem", "Nano",     "Athlon",     "Opteron",      "Opteron_SSE3",
+                                        "Barcelona", "Bobcat"};
+  napi_value result;
+  napi_get_null(env, &result);
+  const char* want = feature_core();
+  if (gotoblas_dynamic_init == NULL || gotoblas_dynamic_quit == NULL || want == NULL) return result;
+  char detected[32];
+  snprintf(detected, sizeof detected, "%s", openblas_get_corename());
+  bool old = false;
+  for (size_t i = 0; i < sizeof pre_avx / sizeof pre_avx[0]; i++) old = old || strcmp(detected, pre_avx[i]) == 0;
+  if (!old) return result;
+  const char* set = getenv("OPENBLAS_CORETYPE");
+  char* before = set != NULL ? strdup(set) : NULL;
+  setenv("OPENBLAS_CORETYPE", want, 1);
+  gotoblas_dynamic_quit();
+  gotoblas_dynamic_init();
+  if (before != NULL) {
+    setenv("OPENBLAS_CORETYPE", before, 1);
+    free(before);
+  } else {
+    unsetenv("OPENBLAS_CORETYPE");
+  }
+  napi_create_string_utf8(env, detected, NAPI_AUTO_LENGTH, &result);
+  return result;
+}
+#endif
+
 static napi_value threads(napi_env env, napi_callback_info info) {
   (void)info;
   napi_value result;
@@ -346,6 +402,9 @@ static napi_value init(napi_env env, napi_value exports) {
       {"syevd", NULL, syevd, NULL, NULL, NULL, napi_default, NULL},
       {"potrf", NULL, potrf, NULL, NULL, NULL, napi_default, NULL},
       {"trsm", NULL, trsm, NULL, NULL, NULL, napi_default, NULL},
+#if defined(__x86_64__) && defined(__GNUC__)
+      {"retuneCore", NULL, retune_core, NULL, NULL, NULL, napi_default, NULL},
+#endif
 #else
       {"hostPotrf", NULL, regimes_lite_potrf, NULL, NULL, NULL, napi_default, NULL},
       {"hostTrsm", NULL, regimes_lite_trsm, NULL, NULL, NULL, napi_default, NULL},

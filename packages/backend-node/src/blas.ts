@@ -78,6 +78,12 @@ export interface Blas {
    * returns 0, −1 for a non-finite entry, −1000 out of memory, l + 1 when QL did not converge.
    */
   hostSyev?(m: number, w: Float64Array, values: Float64Array, vectors: Float64Array): number;
+  /**
+   * OpenBLAS with DYNAMIC_ARCH on x86-64: when it chose a pre-AVX core (before 0.3.25 an Intel model it
+   * did not know got Prescott's SSE3 kernels), choose again from the CPU's features (SkylakeX, Haswell or
+   * Sandybridge; native/blas.c). Returns the core it replaced, or null. Call before any product.
+   */
+  retuneCore?(): string | null;
   /** Whether products and LAPACK run on the system OpenBLAS (else on regimes' own SGEMM). */
   readonly openblas: boolean;
   threads(): number;
@@ -87,11 +93,14 @@ export interface Blas {
 export const INSTALL_BLAS =
   'install a C compiler (Debian/Ubuntu: apt-get install gcc; macOS: xcode-select --install), and for LAPACK OpenBLAS (apt-get install libopenblas-dev; Fedora: dnf install openblas-devel; macOS: brew install openblas), then build it: npm run build:native';
 
+/** The OpenBLAS core that retuneCore replaced in this process (null: none; undefined: not loaded yet). */
+let replacedCore: string | null | undefined;
+
 /**
  * The addon at native/build/Release, or at REGIMES_NATIVE_ADDON where set (e.g. one built with
  * REGIMES_NO_OPENBLAS=1, to measure a machine without OpenBLAS on one with it).
  */
-export function loadBlas(): { blas?: Blas; reason?: string } {
+export function loadBlas(): { blas?: Blas; reason?: string; replacedCore?: string } {
   const path = process.env.REGIMES_NATIVE_ADDON || '../native/build/Release/regimes_blas.node';
   // OpenBLAS reads this when it loads: an idle thread busy-waits 2^n cycles for the next product
   // before it sleeps. Its default n = 28 (~0.1 s) kept the second core busy through a sweep of small
@@ -99,7 +108,12 @@ export function loadBlas(): { blas?: Blas; reason?: string } {
   // the same wall time, and GEMM, Cholesky and the training step as fast (npm run bench, 2026-12-02).
   process.env.OPENBLAS_THREAD_TIMEOUT ??= '20';
   try {
-    return { blas: createRequire(import.meta.url)(path) as Blas };
+    const blas = createRequire(import.meta.url)(path) as Blas;
+    // once per process (require caches the addon), before any product; a core the user named stays
+    if (replacedCore === undefined) {
+      replacedCore = process.env.OPENBLAS_CORETYPE === undefined ? (blas.retuneCore?.() ?? null) : null;
+    }
+    return { blas, replacedCore: replacedCore ?? undefined };
   } catch (error) {
     const missing = (error as NodeJS.ErrnoException).code === 'MODULE_NOT_FOUND';
     return {

@@ -27,12 +27,13 @@ export const native = defineBackendKind({
     return {
       name: 'wasm',
       async probe() {
-        const { blas, reason } = loadBlas();
+        const { blas, reason, replacedCore } = loadBlas();
         if (!blas) return { available: false, reason: reason! };
         loadWasm();
+        const retuned = replacedCore ? ` (OpenBLAS chose ${replacedCore}, which this CPU outgrows)` : '';
         return {
           available: true,
-          device: `host CPU, ${blas.config().trim()}, ${blas.threads()} threads`,
+          device: `host CPU, ${blas.config().trim()}${retuned}, ${blas.threads()} threads`,
           version: '0.1.0',
         };
       },
