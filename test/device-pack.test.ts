@@ -79,7 +79,9 @@ describe('bench/device scripts', () => {
   it('run.sh refuses an unknown option, naming the ones it takes', () => {
     const r = runSh(device, ['--fast'], 'option');
     expect(r.status).toBe(2);
-    expect(r.stderr).toContain('unknown argument --fast (--quick, --only PATTERN, --limit SECONDS)');
+    expect(r.stderr).toContain(
+      'unknown argument --fast (--quick, --only PATTERN, --limit SECONDS, --backends LIST, --no-torch)',
+    );
   });
 
   it('run.sh without a pack says to build one with pack.sh', () => {
@@ -117,6 +119,18 @@ describe('bench/device scripts', () => {
     expect(readFileSync(join(r.out, 'machine.txt'), 'utf8')).toContain('v20.0.0-stub');
     // within the device tool's 8 files (torch.txt is the eighth where the pack has torch_ref.py)
     expect(readdirSync(r.out).filter((f) => f !== 'calls.log').length).toBeLessThanOrEqual(8);
+  });
+
+  it('run.sh --backends native runs that backend only', (ctx) => {
+    if (!has('xz') || !has('timeout')) ctx.skip('xz or timeout is not installed');
+    const pack = fakePack('one');
+    const r = runSh(pack, ['--backends', 'native', '--no-torch', '--only', 'GEMM'], 'one');
+    expect(r.status).toBe(0);
+    const calls = readFileSync(join(r.out, 'calls.log'), 'utf8').trim().split('\n');
+    expect(calls.slice(2)).toEqual(['bench/run.mjs --backend native --no-sweep --only GEMM']);
+    expect(readdirSync(r.out).sort()).toEqual(
+      ['backends.txt', 'bench-native.json', 'bench-native.txt', 'calls.log', 'log.txt', 'machine.txt'].sort(),
+    );
   });
 
   it('run.sh goes on to native when webgpu fails, keeps its JSON and exits 1 saying why', (ctx) => {

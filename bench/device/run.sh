@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # On the GPU machine, from the repository's root there, with .device/ beside it (bench/device/pack.sh):
 #
-#   bash .device/run.sh [--quick] [--only 'GEMM|training step'] [--limit SECONDS]
+#   bash .device/run.sh [--quick] [--only 'GEMM|training step'] [--limit SECONDS] [--backends 'webgpu native'] [--no-torch]
 #
 # Results land under $OUT (else ./device-out): machine.txt, backends.txt, torch.txt (the same work in
 # PyTorch on CUDA, where the machine's python3 has it: the hardware's reference, bench/device/torch_ref.py),
@@ -20,12 +20,16 @@ mkdir -p "$out"
 only='GEMM|NTK kernel build|Cholesky + solve|ntk learner fit|training step|RF fit N=4096 n=8192 d=64 (λ fixed)'
 args=()
 limit=270
+backends='webgpu native'
+torch=1
 while [ $# -gt 0 ]; do
   case "$1" in
     --quick) args+=(--quick) ;;
     --only) only="$2"; shift ;;
     --limit) limit="$2"; shift ;;
-    *) echo "run.sh: unknown argument $1 (--quick, --only PATTERN, --limit SECONDS)" >&2; exit 2 ;;
+    --backends) backends="$2"; shift ;;
+    --no-torch) torch=0 ;;
+    *) echo "run.sh: unknown argument $1 (--quick, --only PATTERN, --limit SECONDS, --backends LIST, --no-torch)" >&2; exit 2 ;;
   esac
   shift
 done
@@ -54,19 +58,20 @@ export PATH="$work/bin:$PATH" LD_LIBRARY_PATH="$work/lib:${LD_LIBRARY_PATH:-}"
   date -u
   node --version
   nproc
+  grep -m4 -E '^(vendor_id|cpu family|model|model name)\s*:' /proc/cpuinfo
   nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader 2>&1
   python3 -c 'import numpy; print("numpy", numpy.__version__)'
 } | tee "$out/machine.txt"
 
 # PyTorch on CUDA first (about 20 s): what cuBLAS and cuSOLVER do with the same work on this GPU
-if [ -f "$here/torch_ref.py" ]; then
+if [ "$torch" = 1 ] && [ -f "$here/torch_ref.py" ]; then
   timeout 120 python3 "$here/torch_ref.py" 2>&1 | tee "$out/torch.txt"
 fi
 
 cd "$work/repo" || exit 1
 node packages/cli/bin/regimes.js backends 2>&1 | tee "$out/backends.txt"
 status=0
-for backend in webgpu native; do
+for backend in $backends; do
   echo "== bench on $backend" | tee -a "$out/log.txt"
   rm -f bench-results/bench.json
   timeout "$limit" node bench/run.mjs --backend "$backend" --no-sweep --only "$only" "${args[@]}" 2>&1 |
