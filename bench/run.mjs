@@ -5,6 +5,8 @@
 //   [-- --no-sweep]  (skip the sweep through the CLI)  [-- --sweep-reps n]  (repetitions of each sweep; 3, --quick 1)
 //   [-- --without-openblas]  (native on its own SGEMM: the addon rebuilt with REGIMES_NO_OPENBLAS=1 into
 //   bench-results/, as on a machine without OpenBLAS)
+//   [-- --warm]  (each case twice, the second reported: the first pays one-off costs such as a GPU's
+//   shader compilation; on by default on webgpu, where the cold time is printed beside it)
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir, totalmem } from 'node:os';
@@ -32,6 +34,7 @@ const quick = args.includes('--quick');
 const backendName = args.includes('--backend') ? args[args.indexOf('--backend') + 1] : undefined;
 const only = args.includes('--only') ? args[args.indexOf('--only') + 1] : undefined;
 const noSweep = args.includes('--no-sweep');
+const warmFlag = args.includes('--warm');
 // each sweep runs --jobs 1, --jobs 2, --jobs 1, ... this many times: the VM's speed drifts by 10–50%
 // over minutes, so one pair can mislead; the table gives the median pair and the range of ratios
 const sweepReps = args.includes('--sweep-reps')
@@ -58,6 +61,37 @@ const numpyEnv = { ...process.env };
 const registry = createRegistry();
 const { kind: backend } = await activateBackend(registry, backendName);
 
+// Kernels dispatched and tensors read back to the host during a case's reported run: on a GPU each
+// costs a fixed overhead whatever its size, so these say where the time of small steps goes.
+const counts = { kernels: 0, reads: 0 };
+{
+  const engine = tf.engine();
+  const runKernelFunc = engine.runKernelFunc.bind(engine);
+  engine.runKernelFunc = (params) => {
+    counts.kernels++;
+    return runKernelFunc(params);
+  };
+  // a read that calls readSync itself (wasm's) counts once
+  const device = tf.backend();
+  let reading = false;
+  for (const method of ['read', 'readSync']) {
+    const original = device[method]?.bind(device);
+    if (original)
+      device[method] = (dataId) => {
+        if (reading) return original(dataId);
+        counts.reads++;
+        reading = true;
+        try {
+          return original(dataId); // an async read has made its synchronous calls when it returns
+        } finally {
+          reading = false;
+        }
+      };
+  }
+}
+// one-off costs (shader compilation) weigh on a GPU's first run of each case
+const warm = warmFlag || backend === 'webgpu';
+
 async function bestOf(repeat, fn) {
   let best = Infinity;
   for (let i = 0; i < repeat; i++) {
@@ -75,6 +109,22 @@ const context = (seed) => ({
   progress() {},
   log: silent,
 });
+
+/** The NTK system of n points (+ nλI, λ = 1e-3) factored by choleskyPanels and solved once. */
+async function choleskySolveCase(n, d, options) {
+  const x = normal(n, d, 3);
+  const y = normal(n, 1, 4);
+  const panels = kernelPanels(x, ntkKernel('relu', 'both'));
+  const t = await bestOf(1, async () => {
+    const f = await choleskyPanels(panels, n, { shift: n * 1e-3, ...options });
+    const sol = choleskySolveTensor(f, y);
+    await sol.data();
+    sol.dispose();
+    disposeFactor(f);
+  });
+  tf.dispose([x, y]);
+  return t;
+}
 
 const sizes = quick ? [1024] : [2048, 8192];
 const cases = [];
@@ -129,21 +179,16 @@ for (const n of sizes) {
     kind: 'kernel-solve',
     n,
     d,
-    run: async () => {
-      const x = normal(n, d, 3);
-      const y = normal(n, 1, 4);
-      const panels = kernelPanels(x, ntkKernel('relu', 'both'));
-      const t = await bestOf(1, async () => {
-        const f = await choleskyPanels(panels, n, { shift: n * 1e-3 });
-        const sol = choleskySolveTensor(f, y);
-        await sol.data();
-        sol.dispose();
-        disposeFactor(f);
-      });
-      tf.dispose([x, y]);
-      return t;
-    },
+    run: () => choleskySolveCase(n, d, {}),
   });
+  // on webgpu, the Cholesky's other update beside its default (wide: one product per slab): the same
+  // factor from per-panel products, ~(n/256)²/2 of them (numerics' CholeskyUpdate)
+  if (backend === 'webgpu')
+    cases.push({
+      name: `Cholesky + solve n=${n} (NTK + nλI), per-panel updates`,
+      kind: null,
+      run: () => choleskySolveCase(n, d, { update: 'per-panel' }),
+    });
   // a fixed λ (as the Cholesky line beside it), and the learner's default: gcv over its grid of 10 λ (those
   // above the system's float32 floor fitted, docs/learners.md)
   for (const [label, options] of [
@@ -279,6 +324,8 @@ if (only)
     ...cases.filter((c) => only.split('|').some((part) => c.name.includes(part))),
   );
 const ours = {};
+const cold = {};
+const dispatched = {};
 // a case that throws (a backend's limit, a missing kernel) is reported and the others still run;
 // the bench then exits with status 1
 const failures = {};
@@ -292,8 +339,13 @@ for (const c of cases) {
   // a scope per case: what a case that throws had made is freed with it
   tf.engine().startScope();
   try {
+    if (warm) cold[c.name] = await c.run();
+    counts.kernels = counts.reads = 0;
     ours[c.name] = await c.run();
-    process.stderr.write(`${ours[c.name].toFixed(3)} s\n`);
+    dispatched[c.name] = { ...counts };
+    process.stderr.write(
+      `${ours[c.name].toFixed(3)} s${warm ? ` (cold ${cold[c.name].toFixed(3)} s)` : ''}, ${counts.kernels} kernels, ${counts.reads} reads\n`,
+    );
   } catch (error) {
     ours[c.name] = null;
     failures[c.name] = error instanceof Error ? error.message : String(error);
@@ -324,6 +376,8 @@ const rows = cases.map((c) => {
     case: c.name,
     regimes_s: mine,
     ...(failures[c.name] ? { error: failures[c.name] } : {}),
+    ...(cold[c.name] !== undefined ? { cold_s: cold[c.name] } : {}),
+    ...dispatched[c.name],
     ...(c.flops && mine ? { regimes_gflops: c.flops / mine / 1e9 } : {}),
     numpy_s: theirs ?? null,
     // fraction of numpy's speed: 1 = as fast as numpy, 0.5 = twice as slow
@@ -538,7 +592,7 @@ const table = [
   '|---|---:|---:|---:|',
   ...rows.map(
     (r) =>
-      `| ${r.case} | ${r.error ? 'failed' : (r.regimes_s?.toFixed(3) ?? '—')}${r.regimes_gflops ? ` (${r.regimes_gflops.toFixed(1)} GFLOP/s)` : ''} | ${r.numpy_s?.toFixed(3) ?? '—'} | ${r.speed_vs_numpy ? `${r.speed_vs_numpy.toFixed(2)}×` : '—'} |`,
+      `| ${r.case} | ${r.error ? 'failed' : (r.regimes_s?.toFixed(3) ?? '—')}${r.regimes_gflops ? ` (${r.regimes_gflops.toFixed(1)} GFLOP/s)` : ''}${r.cold_s !== undefined && !r.error ? `, cold ${r.cold_s.toFixed(3)}` : ''} | ${r.numpy_s?.toFixed(3) ?? '—'} | ${r.speed_vs_numpy ? `${r.speed_vs_numpy.toFixed(2)}×` : '—'} |`,
   ),
 ].join('\n');
 const sweepTable = [

@@ -82,6 +82,62 @@ describe('blocked Cholesky on tensors (float32) against float64 references', () 
     },
   );
 
+  it("factors the same with wide updates (webgpu's default) in far fewer kernels", async () => {
+    const m = 300;
+    const block = 32; // 10 panels
+    const a = spd(m, (i) => 1e3 ** (-i / (m - 1)), 9);
+    const inv = inverse(a, m);
+    const b = Rng.fromSeed(3).normal(m, new Float64Array(m));
+    const expected = Array.from({ length: m }, (_, i) =>
+      inv.slice(i * m, (i + 1) * m).reduce((sum, v, k) => sum + v * b[k]!, 0),
+    );
+    const expectedDiagonal = Array.from({ length: m }, (_, i) => inv[i * m + i]!);
+    const run = async (update: 'per-panel' | 'wide', width?: number, slabFloats?: number) => {
+      let solution: Float32Array = new Float32Array();
+      let diagonal = new Float64Array();
+      let factorKernels = 0;
+      let diagonalKernels = 0;
+      await expectNoLeak(async () => {
+        let factor: Awaited<ReturnType<typeof choleskyPanels>> | undefined;
+        // (tf.profile does not nest: one for the factor and solve, one for the diagonal)
+        factorKernels = (
+          await tf.profile(async () => {
+            factor = await choleskyPanels(panelsOf(a, m), m, { block, update, slabFloats });
+            const rhs = tf.tensor2d(Float32Array.from(b), [m, 1]);
+            const x = choleskySolveTensor(factor, rhs);
+            solution = (await x.data()) as Float32Array;
+            tf.dispose([rhs, x]);
+          })
+        ).kernels.length;
+        diagonalKernels = (
+          await tf.profile(async () => {
+            diagonal = await inverseDiagonal(factor!, width);
+          })
+        ).kernels.length;
+        disposeFactor(factor!);
+      });
+      return { solution, diagonal, factorKernels, diagonalKernels };
+    };
+    const perPanel = await run('per-panel');
+    const oneProduct = await run('wide', 128); // one slab; 4 panels a solve
+    const slabs = await run('wide', 128, m * 64); // slabs of 2 panels: 5 of them
+    for (const r of [perPanel, oneProduct, slabs]) {
+      expect(relativeError(r.solution, expected)).toBeLessThan(1e-3);
+      expect(relativeError(r.diagonal, expectedDiagonal)).toBeLessThan(1e-3);
+    }
+    // the same float32 arithmetic up to the order of the sums
+    expect(relativeError(oneProduct.solution, perPanel.solution)).toBeLessThan(1e-5);
+    expect(relativeError(slabs.solution, perPanel.solution)).toBeLessThan(1e-5);
+    // per-panel: 45 products with 2 slices and a subtraction each (180 kernels); wide, one slab: 9
+    // products and a pad and a concat per panel (~60). Measured: 304 against 177 with the solve.
+    expect(oneProduct.factorKernels).toBeLessThan(perPanel.factorKernels - 100);
+    // slabs of 2 panels: up to 5 products a panel (25 in all) and a pad and, every other panel, a concat
+    expect(slabs.factorKernels).toBeGreaterThan(oneProduct.factorKernels);
+    expect(slabs.factorKernels).toBeLessThan(perPanel.factorKernels - 50);
+    // the diagonal of the inverse: 3 solves of up to 4 panels instead of 10 of one (295 against 96)
+    expect(oneProduct.diagonalKernels).toBeLessThan(0.6 * perPanel.diagonalKernels);
+  });
+
   it('adds the shift λ to the diagonal: solves (A + λI)x = b', async () => {
     const m = 150;
     const a = spd(m, (i) => (i < 10 ? 1 : 0), 3); // rank 10: singular without the shift

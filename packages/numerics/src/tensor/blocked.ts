@@ -122,11 +122,33 @@ function invertLower(l: Float64Array, b: number): Float64Array {
   return inv;
 }
 
+/**
+ * How a panel subtracts the columns of L before it. `per-panel`: one product per earlier panel
+ * (k products for panel k, so ~(m/block)²/2 products in all), holding only the factor's panels.
+ * `wide`: L's columns so far are also kept in slabs of up to 2²⁴ floats (m × ⌊2²⁴/m⌋ columns, 64 MiB:
+ * under WebGPU's default 128 MiB storage-buffer binding), so panel k takes one product per slab
+ * (at m = 8192, ≤ 4 instead of up to 31) and ~10 kernels more a panel, at the cost of the slabs (m²
+ * floats at the end, freed with the factorization) and of copying each as it grows. On a GPU each
+ * kernel costs a fixed ~0.2 ms (webgpu on an H200, docs/backends.md), which the first pays; on a CPU
+ * the copies and memory cost more than dispatch, which the second pays.
+ */
+export type CholeskyUpdate = 'per-panel' | 'wide';
+
+/** The floats of one tensor that `wide` and the inverse's diagonal on webgpu keep under. */
+export const WIDE_FLOATS = 2 ** 24;
+
+/** Wide on webgpu, per-panel elsewhere. */
+export function defaultCholeskyUpdate(): CholeskyUpdate {
+  return tf.getBackend() === 'webgpu' ? 'wide' : 'per-panel';
+}
+
 async function factorOnce(
   panels: ColumnPanels,
   m: number,
   block: number,
   shift: number,
+  update: CholeskyUpdate,
+  slabFloats: number,
 ): Promise<Omit<PanelFactor, 'jitter'>> {
   const starts: number[] = [];
   const sizes: number[] = [];
@@ -136,13 +158,33 @@ async function factorOnce(
   }
   const diagonalInverse: tf.Tensor2D[] = [];
   const below: (tf.Tensor2D | null)[] = [];
+  // wide: L[:, 0:s] in slabs of whole panels, each m × (≤ slabWidth), a panel's rows down to its
+  // diagonal block's last as zeros
+  const slabWidth = Math.max(block, Math.floor(slabFloats / m / block) * block);
+  const slabs: tf.Tensor2D[] = [];
   try {
     for (let k = 0; k < starts.length; k++) {
       const s = starts[k]!;
       const b = sizes[k]!;
       // P = A[s:, s:s+b] − Σ_{j<k} L[s:, j] L[s:s+b, j]ᵀ
       let p = panels(s, b);
-      for (let j = 0; j < k; j++) {
+      for (const slab of update === 'wide' ? slabs : []) {
+        const width = slab.shape[1];
+        const next = tf.tidy(() =>
+          tf.sub(
+            p,
+            tf.matMul(
+              tf.slice(slab, [s, 0], [m - s, width]),
+              tf.slice(slab, [s, 0], [b, width]),
+              false,
+              true,
+            ),
+          ),
+        );
+        p.dispose();
+        p = next as tf.Tensor2D;
+      }
+      for (let j = 0; update === 'per-panel' && j < k; j++) {
         const lj = below[j]!;
         const offset = s - (starts[j]! + sizes[j]!);
         const next = tf.tidy(() =>
@@ -172,16 +214,35 @@ async function factorOnce(
       const inverse = tf.tensor2d(Float32Array.from(invertLower(host, b)), [b, b]);
       diagonalInverse.push(inverse);
       // L[s+b:, k] = P[b:, :] · L_kk⁻ᵀ
-      below.push(
+      const rest: tf.Tensor2D | null =
         s + b < m
           ? tf.tidy(() => tf.matMul(tf.slice(p, [b, 0], [m - s - b, b]), inverse, false, true))
-          : null,
-      );
+          : null;
+      below.push(rest);
       p.dispose();
+      if (update === 'wide' && rest) {
+        const last = slabs.at(-1);
+        const grow = last !== undefined && last.shape[1] + b <= slabWidth;
+        // later panels read rows from their own start on, all below this panel's diagonal block, so
+        // rows 0..s+b−1 of the column may be zeros
+        const slab = tf.tidy(() => {
+          const column = tf.pad(rest, [
+            [s + b, 0],
+            [0, 0],
+          ]) as tf.Tensor2D;
+          return grow ? tf.concat([last, column], 1) : column;
+        });
+        if (grow) {
+          last.dispose();
+          slabs[slabs.length - 1] = slab;
+        } else slabs.push(slab);
+      }
     }
   } catch (error) {
     tf.dispose([...diagonalInverse, ...below.filter((x): x is tf.Tensor2D => x !== null)]);
     throw error;
+  } finally {
+    tf.dispose(slabs);
   }
   return { m, starts, sizes, diagonalInverse, below, shift };
 }
@@ -194,9 +255,17 @@ async function factorOnce(
 export async function choleskyPanels(
   panels: ColumnPanels,
   m: number,
-  options: { shift?: number; block?: number; meanDiagonal?: number } = {},
+  options: {
+    shift?: number;
+    block?: number;
+    meanDiagonal?: number;
+    update?: CholeskyUpdate;
+    /** `wide`: the floats of one slab (default WIDE_FLOATS). */
+    slabFloats?: number;
+  } = {},
 ): Promise<PanelFactor> {
   const block = options.block ?? 256;
+  const update = options.update ?? defaultCholeskyUpdate();
   const shift = options.shift ?? 0;
   const dense = denseCholeskyAvailable();
   let jitter = 0;
@@ -218,7 +287,14 @@ export async function choleskyPanels(
       continue;
     }
     try {
-      const factor = await factorOnce(panels, m, block, shift + jitter);
+      const factor = await factorOnce(
+        panels,
+        m,
+        block,
+        shift + jitter,
+        update,
+        options.slabFloats ?? WIDE_FLOATS,
+      );
       return { ...factor, jitter };
     } catch (error) {
       if (!(error instanceof NotPositiveDefinite)) throw error;
@@ -233,21 +309,33 @@ export async function choleskyPanels(
   );
 }
 
-/** z = L⁻¹ b (forward substitution by panels); b is m×c. */
+/**
+ * z = L⁻¹ b (forward substitution by panels); b is m×c. Each step's remainder is freed as the next
+ * is made, so at most two are alive (not all m/block of them).
+ */
 export function solveLower(f: PanelFactor, b: tf.Tensor2D): tf.Tensor2D {
   if (f.dense) return triangularSolve(f.dense, b, false);
-  return tf.tidy(() => {
-    const parts: tf.Tensor2D[] = [];
-    let rest: tf.Tensor2D = b;
+  const parts: tf.Tensor2D[] = [];
+  let rest: tf.Tensor2D = b;
+  try {
     for (let k = 0; k < f.starts.length; k++) {
       const size = f.sizes[k]!;
-      const zk: tf.Tensor2D = tf.matMul(f.diagonalInverse[k]!, tf.slice(rest, [0, 0], [size, -1]));
+      const current = rest;
+      const zk: tf.Tensor2D = tf.tidy(() =>
+        tf.matMul(f.diagonalInverse[k]!, tf.slice(current, [0, 0], [size, -1])),
+      );
       parts.push(zk);
       const lower = f.below[k];
-      if (lower) rest = tf.sub(tf.slice(rest, [size, 0], [-1, -1]), tf.matMul(lower, zk)) as tf.Tensor2D;
+      if (lower) {
+        rest = tf.tidy(() => tf.sub(tf.slice(current, [size, 0], [-1, -1]), tf.matMul(lower, zk)));
+        if (current !== b) current.dispose();
+      }
     }
     return tf.concat(parts, 0);
-  });
+  } finally {
+    tf.dispose(parts);
+    if (rest !== b) rest.dispose();
+  }
 }
 
 /** x = L⁻ᵀ z (backward substitution by panels); z is m×c. */
@@ -276,10 +364,13 @@ export function choleskySolveTensor(f: PanelFactor, b: tf.Tensor2D): tf.Tensor2D
 }
 
 /**
- * diag((LLᵀ)⁻¹) = squared column norms of L⁻¹, computed one block column of L⁻¹ at a time
- * (forward solves against the identity's columns), so memory stays at m×block.
+ * diag((LLᵀ)⁻¹) = squared column norms of L⁻¹, computed a few block columns of L⁻¹ at a time
+ * (forward solves against the identity's columns). `width`: the columns of one solve, rounded to
+ * whole panels (at least one); by default one panel (memory ~2·m·block floats), and on webgpu up to
+ * WIDE_FLOATS / m columns (64 MiB a solve's right-hand side; 4 solves at m = 8192 instead of 32, ~5×
+ * fewer kernels).
  */
-export async function inverseDiagonal(f: PanelFactor): Promise<Float64Array> {
+export async function inverseDiagonal(f: PanelFactor, width?: number): Promise<Float64Array> {
   const out = new Float64Array(f.m);
   if (f.dense) {
     // rows s.. of L⁻¹'s columns s..s+size: the solve of L[s:, s:] against the identity's columns
@@ -296,10 +387,14 @@ export async function inverseDiagonal(f: PanelFactor): Promise<Float64Array> {
     }
     return out;
   }
-  for (let k = 0; k < f.starts.length; k++) {
+  const columns = width ?? (defaultCholeskyUpdate() === 'wide' ? WIDE_FLOATS / f.m : 0);
+  for (let k = 0; k < f.starts.length;) {
     const s = f.starts[k]!;
-    const size = f.sizes[k]!;
-    // rows s.. of L⁻¹[:, block k]: L⁻¹ is lower triangular, so rows above s vanish
+    // panels k..next−1 in this solve: at least one, more while they fit in `columns`
+    let next = k + 1;
+    while (next < f.starts.length && f.starts[next]! + f.sizes[next]! - s <= columns) next++;
+    const size = f.starts[next - 1]! + f.sizes[next - 1]! - s;
+    // rows s.. of L⁻¹[:, s:s+size]: L⁻¹ is lower triangular, so rows above s vanish
     const norms = tf.tidy(() => {
       const sub: PanelFactor = {
         ...f,
@@ -315,6 +410,7 @@ export async function inverseDiagonal(f: PanelFactor): Promise<Float64Array> {
     const values = await norms.data();
     norms.dispose();
     for (let j = 0; j < size; j++) out[s + j] = values[j]!;
+    k = next;
   }
   return out;
 }

@@ -1,0 +1,67 @@
+/**
+ * The tensor Cholesky by panels on webgpu, where it takes wide updates (one product per slab of columns) and wider solves for
+ * the inverse's diagonal (numerics' `defaultCholeskyUpdate`): the factor's solve and diag((A + λI)⁻¹)
+ * against float64 on the host, with no tensor left. Where a WebGPU adapter exists (a software one
+ * counts); elsewhere skipped with the probe's reason.
+ */
+import { webgpu } from '@regimes/backend-webgpu';
+import { Rng } from '@regimes/core';
+import { expectNoLeak, relativeError, symmetricWithSpectrum } from '@regimes/core/testing';
+import {
+  cholesky,
+  choleskyPanels,
+  choleskySolve,
+  choleskySolveTensor,
+  defaultCholeskyUpdate,
+  disposeFactor,
+  inverseDiagonal,
+} from '@regimes/numerics';
+import * as tf from '@tensorflow/tfjs-core';
+import { describe, expect, it } from 'vitest';
+
+describe('blocked Cholesky on webgpu', () => {
+  it('solves and gives diag((A + λI)⁻¹) as float64 does, with wide updates', async (ctx) => {
+    const backend = webgpu.create({});
+    const availability = await backend.probe();
+    if (!availability.available) return ctx.skip(`webgpu unavailable: ${availability.reason}`);
+    const m = 300;
+    const block = 64; // 5 panels, the last of 44
+    const shift = 1e-2;
+    const a = symmetricWithSpectrum(m, (i) => 100 ** (-i / (m - 1)), Rng.fromSeed(12));
+    const b = Rng.fromSeed(13).normal(m, new Float64Array(m));
+    // float64: L of A + λI, x = (A + λI)⁻¹ b, and the inverse's diagonal column by column
+    const l = Float64Array.from(a);
+    for (let i = 0; i < m; i++) l[i * m + i]! += shift;
+    cholesky(l, m);
+    const expected = choleskySolve(l, m, Float64Array.from(b));
+    const expectedDiagonal = Array.from({ length: m }, (_, i) => {
+      const e = new Float64Array(m);
+      e[i] = 1;
+      return choleskySolve(l, m, e)[i]!;
+    });
+    const panels = (start: number, size: number) => {
+      const out = new Float32Array((m - start) * size);
+      for (let i = start; i < m; i++)
+        for (let j = 0; j < size; j++) out[(i - start) * size + j] = a[i * m + start + j]!;
+      return tf.tensor2d(out, [m - start, size]);
+    };
+    const previous = tf.getBackend();
+    await backend.activate();
+    try {
+      expect(defaultCholeskyUpdate()).toBe('wide');
+      await expectNoLeak(async () => {
+        // slabs of 2 panels (as 8192 × 2048 in 2²⁴ floats): the factor takes 3 of them
+        const factor = await choleskyPanels(panels, m, { block, shift, slabFloats: m * 2 * block });
+        const rhs = tf.tensor2d(Float32Array.from(b), [m, 1]);
+        const x = choleskySolveTensor(factor, rhs);
+        // condition ~100: float32 gives ~1e-5
+        expect(relativeError(await x.data(), expected)).toBeLessThan(1e-4);
+        expect(relativeError(await inverseDiagonal(factor), expectedDiagonal)).toBeLessThan(1e-4);
+        tf.dispose([rhs, x]);
+        disposeFactor(factor);
+      });
+    } finally {
+      await tf.setBackend(previous);
+    }
+  });
+});
