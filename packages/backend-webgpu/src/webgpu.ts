@@ -7,6 +7,7 @@
 import { createRequire } from 'node:module';
 import { defineBackendKind, options } from '@regimes/core';
 import tf from '@regimes/core/tfjs';
+import { installReluDual } from './relu-dual.js';
 
 interface AdapterLike {
   isFallbackAdapter?: boolean;
@@ -78,9 +79,10 @@ export const webgpu = defineBackendKind({
       async activate() {
         const { gpu, reason } = await findGpu();
         if (!gpu) throw new Error(reason);
-        await import('@tensorflow/tfjs-backend-webgpu');
+        const { webgpu_util } = await import('@tensorflow/tfjs-backend-webgpu');
         if (!(await tf.setBackend('webgpu'))) throw new Error('tfjs could not initialise the webgpu backend');
         await tf.ready();
+        installReluDual(webgpu_util);
       },
     };
   },
