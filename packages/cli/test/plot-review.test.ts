@@ -324,6 +324,23 @@ describe('coinciding theory curves (review item 8)', () => {
     expect(plotData(apart, options(), registry).theorySeries).toHaveLength(3);
   });
 
+  it("one reference level of several targets is one legend entry (normalized risk's 1)", () => {
+    const rows = [8, 16].flatMap((d) =>
+      ns.map((n) => ({
+        ...row(n, 0, 'l', 1 / n, { metrics: { 'normalized-risk': 1 / n, risk: 1 / n } }),
+        target: { kind: 'fake', d },
+      })),
+    );
+    const level = (metric: string) =>
+      plotData(rows, options({ by: 'target.d', y: metric }), registry).theorySeries.filter((s) =>
+        s.startsWith('best constant'),
+      );
+    expect(level('normalized-risk')).toEqual(['best constant (Var f*)']);
+    // the fake target's Var f* is 1 at every d, so its risk level is one line too; labels that differ
+    // in more than a suffix would stay apart (A = B)
+    expect(level('risk')).toEqual(['best constant (Var f*)']);
+  });
+
   it('merged labels say a shared suffix once and put the tags of one name together', () => {
     expect(
       mergedLabel([

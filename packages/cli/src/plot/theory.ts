@@ -115,17 +115,20 @@ function coincide(a: DrawnCurve, b: DrawnCurve): boolean {
 /**
  * Curves that coincide are drawn once (a curve exactly under another is a legend entry never
  * seen), labelled with every name, `A = B`: a learner's own curve first, and in its series'
- * colour when the ones merged are tied to one series only.
+ * colour when the ones merged are tied to one series only. Reference levels merge with reference
+ * levels only: the same level of several targets (normalized risk's 1 at d = 8 and d = 16) is one
+ * entry, named without the targets' suffixes.
  */
 function mergeCoincident(curves: readonly DrawnCurve[]): DrawnCurve[] {
   const groups: DrawnCurve[][] = [];
   for (const c of curves) {
-    const same = c.reference ? undefined : groups.find((g) => !g[0]!.reference && coincide(g[0]!, c));
+    const same = groups.find((g) => Boolean(g[0]!.reference) === Boolean(c.reference) && coincide(g[0]!, c));
     if (same) same.push(c);
     else groups.push([c]);
   }
   return groups.map((group) => {
     if (group.length === 1) return group[0]!;
+    if (group[0]!.reference) return { ...group[0]!, label: referenceLabel(group.map((c) => c.label)) };
     const ordered = [
       ...group.filter((c) => c.tie !== undefined),
       ...group.filter((c) => c.tie === undefined),
@@ -136,6 +139,12 @@ function mergeCoincident(curves: readonly DrawnCurve[]): DrawnCurve[] {
     else delete merged.tie;
     return merged;
   });
+}
+
+/** One level of several targets: its name without their suffixes (` (d=8)`), where that is all they differ in. */
+function referenceLabel(labels: readonly string[]): string {
+  const heads = labels.map((l) => / \([^()]*\)$/.exec(l) && l.replace(/ \([^()]*\)$/, ''));
+  return heads.every((h) => h !== null && h === heads[0]) ? heads[0]! : mergedLabel(labels);
 }
 
 /**
