@@ -6,8 +6,9 @@ import { deep, network } from '../src/index.js';
  * forward matmuls (2·N·(d + k) a point) plus the step's tfjs ops at 2·10⁵ flop-equivalents each
  * (~10 µs at ~20 GFLOP/s: cost.ts), the learning curve's records (a forward over the n training and
  * at most 2048 test points each) and the final test prediction. Ops per step counted with tf.profile: nn
- * gd 23, sgd 25–29 (taken 25 / 27), Adam 61, + 40 for an online draw from the target; deep 110
- * (53·L + 6 counted, L = 2, 3).
+ * gd 23, sgd 25–29 (taken 25 / 27), Adam 61, + 40 for an online draw from the target; deep joint
+ * 53·L + 4 with Adam, 29·L + 4 with (S)GD, layerwise 70 / 83 with Adam and 40 / 47 with (S)GD at
+ * L = 2 / 3 (cost.ts `deepStepOps`).
  */
 const OP = 2e5;
 
@@ -52,9 +53,26 @@ describe('training cost estimates count the ops of every step, not only the flop
   });
 
   it('deep of examples/papers/allen-zhu-li.yaml (L = 2, N = 48, d = 16, k = 3, Adam on 256, 3000 steps)', () => {
-    const o = deep.options.parse({ layers: 2, width: 48, steps: 3000, training: 'joint', recordEvery: 250 });
+    const size = { n: 4096, d: 16, k: 3, testN: 8192 };
     const forward = 2 * 48 * (16 + 48 + 2 * 3);
-    const e = deep.estimate!(o, { n: 4096, d: 16, k: 3, testN: 8192 })!;
-    expect(e.flops / (3000 * (3 * 256 * forward + 110 * OP) + 8192 * forward)).toBeCloseTo(1, 12);
+    // 12 records, each a forward over the 4096 training and 2048 test points
+    const rest = 12 * (4096 + 2048) * forward + 8192 * forward;
+    for (const [training, ops] of [
+      ['joint', 110],
+      ['layerwise', 70],
+    ] as const) {
+      const o = deep.options.parse({ layers: 2, width: 48, steps: 3000, training, recordEvery: 250 });
+      const e = deep.estimate!(o, size)!;
+      expect(e.flops / (3000 * (3 * 256 * forward + ops * OP) + rest)).toBeCloseTo(1, 12);
+    }
+    // joint SGD at L = 3: 29·3 + 4 = 91 ops a step
+    const sgd = deep.estimate!(
+      deep.options.parse({ layers: 3, width: 48, steps: 3000, optimizer: 'sgd', recordEvery: 250 }),
+      size,
+    )!;
+    const forward3 = 2 * 48 * (16 + 2 * 48 + 3 * 3);
+    expect(
+      sgd.flops / (3000 * (3 * 256 * forward3 + 91 * OP) + 12 * (4096 + 2048) * forward3 + 8192 * forward3),
+    ).toBeCloseTo(1, 12);
   });
 });

@@ -12,7 +12,7 @@
  */
 import { defineLearnerKind, type LearnerFactory, options, type Predictor, z } from '@regimes/core';
 import { activation, activationOption } from '../activations/index.js';
-import { trainingEstimate } from '../cost.js';
+import { deepStepOps, trainingEstimate } from '../cost.js';
 import { deepPredictor, reads } from '../training/deep.js';
 import { lossOption } from '../training/loss.js';
 import { batchSize } from '../training/samples.js';
@@ -53,7 +53,10 @@ export const deep: LearnerFactory = defineLearnerKind({
   options: deepOptions,
   estimate: (o, s) => {
     const perPoint = 2 * o.width * (s.d + (o.layers - 1) * o.width + o.layers * s.k);
-    return trainingEstimate(o.steps, batchSize(o, s.n), perPoint, o.layers * o.width, s);
+    return trainingEstimate(o.steps, batchSize(o, s.n), perPoint, o.layers * o.width, s, {
+      opsPerStep: deepStepOps(o.layers, o.training, o.optimizer),
+      records: Math.ceil(o.steps / o.recordEvery),
+    });
   },
   create(o) {
     const sigma = activation(o.activation);
