@@ -186,23 +186,39 @@ if (png) {
   const { initWasm, Resvg } = await import('@resvg/resvg-wasm');
   const points = [];
   const lines = [];
+  // the colour legend names each learner with its fitted and theory slopes; the dash says which line
+  const names = new Map(
+    results.map((r) => [
+      r.learner,
+      `${r.learner}: k = ${r.fit ? `${fmt(r.fit.k, 3)}${r.fit.se !== undefined ? ` ± ${fmt(r.fit.se, 2)}` : ''}` : '—'}${r.theory !== undefined ? ` (theory ${r.theory})` : ''}`,
+    ]),
+  );
   for (const r of results) {
+    const learner = names.get(r.learner);
     for (const p of r.perD)
       if (p.n !== undefined)
-        points.push({ learner: r.learner, d: p.d, n: p.n, lo: p.lo ?? p.n, hi: p.hi ?? p.n });
+        // a range whose upper end lies past the largest n measured is drawn up to it, with an arrow
+        points.push({
+          learner,
+          d: p.d,
+          n: p.n,
+          lo: p.lo ?? p.n,
+          hi: p.hi ?? p.ns.at(-1),
+          open: p.hi === undefined,
+        });
     if (!r.fit) continue;
     const ds = r.perD.map((p) => p.d);
     const [d0, d1] = [Math.min(...ds), Math.max(...ds)];
     const lg = mean(ds.map(Math.log));
     const at = (k, a, d) => Math.exp(a + k * Math.log(d));
-    const tag = `${r.learner}: fit k = ${fmt(r.fit.k, 2)}`;
-    for (const d of [d0, d1]) lines.push({ learner: r.learner, line: tag, d, n: at(r.fit.k, r.fit.a, d) });
+    for (const d of [d0, d1])
+      lines.push({ learner, line: 'least-squares fit', d, n: at(r.fit.k, r.fit.a, d) });
     if (r.theory !== undefined) {
       const a = r.fit.a + (r.fit.k - r.theory) * lg;
-      const t = `${r.learner}: theory k = ${r.theory}`;
-      for (const d of [d0, d1]) lines.push({ learner: r.learner, line: t, d, n: at(r.theory, a, d) });
+      for (const d of [d0, d1]) lines.push({ learner, line: 'theory slope', d, n: at(r.theory, a, d) });
     }
   }
+  const open = points.filter((p) => p.open);
   const dValues = [...new Set(results.flatMap((r) => r.perD.map((p) => p.d)))];
   const x = {
     field: 'd',
@@ -211,15 +227,34 @@ if (png) {
     axis: { values: dValues },
     title: 'd',
   };
-  const lineNames = [...new Set(lines.map((l) => l.line))].sort();
-  const y = { type: 'quantitative', scale: { type: 'log' }, title: `n where ${metric} < ${threshold}` };
+  const lineNames = ['least-squares fit', 'theory slope'];
+  // the axis spans the drawn values (a log scale made nice would add an empty decade)
+  const drawn = [...points.flatMap((p) => [p.lo, p.hi]), ...lines.map((l) => l.n)];
+  const y = {
+    type: 'quantitative',
+    scale: { type: 'log', nice: false, domain: [Math.min(...drawn) / 1.15, Math.max(...drawn) * 1.15] },
+    title: `n where ${metric} < ${threshold}`,
+  };
+  const color = {
+    field: 'learner',
+    type: 'nominal',
+    title: 'learner: n* ∝ d^k',
+    legend: { labelLimit: 320, titleLimit: 320 },
+  };
   const spec = {
     $schema: 'https://vega.github.io/schema/vega-lite/v5.json',
     width: 420,
     height: 320,
     background: 'white',
     config: { font: 'DejaVu Sans' },
-    title: `threshold n vs d (log–log)`,
+    title: {
+      text: 'threshold n vs d (log–log)',
+      ...(open.length
+        ? {
+            subtitle: `▲: the range's upper end lies past the largest n measured (${open.map((p) => p.hi).join(', ')})`,
+          }
+        : {}),
+    },
     layer: [
       {
         data: { values: lines },
@@ -227,16 +262,19 @@ if (png) {
         encoding: {
           x,
           y: { ...y, field: 'n' },
-          color: { field: 'learner', type: 'nominal' },
+          color,
           strokeDash: {
             field: 'line',
             type: 'nominal',
             title: 'line',
             scale: {
               domain: lineNames,
-              range: lineNames.map((l) => (l.includes('theory') ? [6, 4] : [1, 0])),
+              range: [
+                [1, 0],
+                [6, 4],
+              ],
             },
-            legend: { labelLimit: 320 },
+            legend: { symbolStrokeWidth: 2, symbolSize: 300 },
           },
           detail: { field: 'line' },
         },
@@ -248,14 +286,23 @@ if (png) {
           x,
           y: { ...y, field: 'lo' },
           y2: { field: 'hi' },
-          color: { field: 'learner', type: 'nominal' },
+          color,
         },
       },
       {
         data: { values: points },
         mark: { type: 'point', filled: true, size: 50 },
-        encoding: { x, y: { ...y, field: 'n' }, color: { field: 'learner', type: 'nominal' } },
+        encoding: { x, y: { ...y, field: 'n' }, color },
       },
+      ...(open.length
+        ? [
+            {
+              data: { values: open },
+              mark: { type: 'point', shape: 'triangle-up', filled: true, size: 60 },
+              encoding: { x, y: { ...y, field: 'hi' }, color },
+            },
+          ]
+        : []),
     ],
   };
   const view = new vega.View(vega.parse(vl.compile(spec).spec), { renderer: 'none' });
