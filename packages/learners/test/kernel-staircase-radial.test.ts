@@ -1,5 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import { Rng, type TheoryContext } from '@regimes/core';
+import { numpyMissing } from '@regimes/core/testing';
 import { hermite } from '@regimes/targets';
 import { describe, expect, it } from 'vitest';
 import { kernelStaircaseTheory } from '../src/index.js';
@@ -46,14 +47,7 @@ for d in json.loads(sys.argv[1]):
 print(json.dumps(out))
 `;
 
-const noNumpy = (() => {
-  try {
-    execFileSync('python3', ['-c', 'import numpy'], { stdio: 'ignore' });
-    return undefined;
-  } catch {
-    return 'python3 with numpy is not available';
-  }
-})();
+const noNumpy = numpyMissing();
 
 interface Answer {
   u: number;
