@@ -2,6 +2,8 @@
 # On the GPU machine, from the repository's root there, with .device/ beside it (bench/device/pack.sh):
 #
 #   bash .device/run.sh [--quick] [--only 'GEMM|training step'] [--limit SECONDS] [--backends 'webgpu native'] [--no-torch]
+#                       [--profile]  (then bench/device/profile.mjs on each backend: the ntk fit's and the
+#                                    training step's time step by step, appended to bench-<backend>.txt)
 #
 # Results land under $OUT (else ./device-out): machine.txt, backends.txt, torch.txt (the same work in
 # PyTorch on CUDA, where the machine's python3 has it: the hardware's reference, bench/device/torch_ref.py),
@@ -22,6 +24,7 @@ args=()
 limit=270
 backends='webgpu native'
 torch=1
+profile=0
 while [ $# -gt 0 ]; do
   case "$1" in
     --quick) args+=(--quick) ;;
@@ -29,7 +32,8 @@ while [ $# -gt 0 ]; do
     --limit) limit="$2"; shift ;;
     --backends) backends="$2"; shift ;;
     --no-torch) torch=0 ;;
-    *) echo "run.sh: unknown argument $1 (--quick, --only PATTERN, --limit SECONDS, --backends LIST, --no-torch)" >&2; exit 2 ;;
+    --profile) profile=1 ;;
+    *) echo "run.sh: unknown argument $1 (--quick, --only PATTERN, --limit SECONDS, --backends LIST, --no-torch, --profile)" >&2; exit 2 ;;
   esac
   shift
 done
@@ -83,6 +87,12 @@ for backend in $backends; do
     if [ "$rc" -eq 124 ]; then why="passed its $limit s"; else why="exited with status $rc"; fi
     echo "bench on $backend $why; its lines so far are in bench-$backend.txt" | tee -a "$out/log.txt"
     status=1
+  fi
+  if [ "$profile" = 1 ]; then
+    echo "== profile on $backend" | tee -a "$out/log.txt" "$out/bench-$backend.txt"
+    timeout "$limit" node bench/device/profile.mjs --backend "$backend" 2>&1 | grep -v '^Warning:' |
+      tee -a "$out/bench-$backend.txt"
+    [ "${PIPESTATUS[0]}" -eq 0 ] || { echo "profile on $backend failed or passed its $limit s" | tee -a "$out/log.txt"; status=1; }
   fi
 done
 exit $status

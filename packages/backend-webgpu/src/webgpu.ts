@@ -7,6 +7,7 @@
 import { createRequire } from 'node:module';
 import { defineBackendKind, options } from '@regimes/core';
 import tf from '@regimes/core/tfjs';
+import { installBlockCholesky } from './block-cholesky.js';
 import { installReluDual } from './relu-dual.js';
 
 interface AdapterLike {
@@ -83,6 +84,7 @@ export const webgpu = defineBackendKind({
         if (!(await tf.setBackend('webgpu'))) throw new Error('tfjs could not initialise the webgpu backend');
         await tf.ready();
         installReluDual(webgpu_util);
+        installBlockCholesky(webgpu_util);
       },
     };
   },

@@ -1,6 +1,19 @@
 import { Rng } from '@regimes/core';
-import { describeBackendConformance, expectNoLeak } from '@regimes/core/testing';
-import { ReluDualKernel, reluDual } from '@regimes/numerics';
+import {
+  describeBackendConformance,
+  expectNoLeak,
+  relativeError,
+  symmetricWithSpectrum,
+} from '@regimes/core/testing';
+import {
+  BlockCholeskyKernel,
+  cholesky,
+  choleskyPanels,
+  disposeFactor,
+  NumericalError,
+  ReluDualKernel,
+  reluDual,
+} from '@regimes/numerics';
 import * as tf from '@tensorflow/tfjs-core';
 import { describe, expect, it } from 'vitest';
 import { webgpu } from '../src/webgpu.js';
@@ -72,6 +85,127 @@ describe('webgpu ReLU dual kernel', () => {
         expect(kernels).toBe(1); // the one RegimesReluDual call (its two programs are inside it)
       }
     } finally {
+      await tf.setBackend(previous);
+    }
+  });
+});
+
+/** L⁻¹ of A + shift·I in float64 (A row-major b×b), by Cholesky and forward substitution. */
+function inverseFactor(a: Float64Array, b: number, shift: number): Float64Array {
+  const l = Float64Array.from(a);
+  for (let i = 0; i < b; i++) l[i * b + i]! += shift;
+  cholesky(l, b);
+  const inv = new Float64Array(b * b);
+  for (let j = 0; j < b; j++) {
+    inv[j * b + j] = 1 / l[j * b + j]!;
+    for (let i = j + 1; i < b; i++) {
+      let s = 0;
+      for (let k = j; k < i; k++) s += l[i * b + k]! * inv[k * b + j]!;
+      inv[i * b + j] = -s / l[i * b + i]!;
+    }
+  }
+  return inv;
+}
+
+/** An r×b panel whose top b×b block is A's lower triangle; its upper triangle and the rows below hold noise. */
+function panelOf(a: Float64Array, b: number, r: number, rng: Rng): tf.Tensor2D {
+  const noise = rng.normal(r * b);
+  return tf.tensor2d(
+    Float32Array.from({ length: r * b }, (_, e) => {
+      const [i, k] = [Math.floor(e / b), e % b];
+      return i < b && k <= i ? a[i * b + k]! : 1e3 * noise[e]!;
+    }),
+    [r, b],
+  );
+}
+
+describe('webgpu diagonal-block Cholesky kernel', () => {
+  it('gives L⁻¹ of A + shift·I as float64 does, reads only the lower triangle, and flags the first bad pivot', async (ctx) => {
+    const backend = webgpu.create({});
+    const availability = await backend.probe();
+    if (!availability.available) return ctx.skip(`webgpu unavailable: ${availability.reason}`);
+    const rng = Rng.fromSeed(31);
+    const previous = tf.getBackend();
+    await backend.activate();
+    try {
+      expect(tf.getKernel(BlockCholeskyKernel, 'webgpu')).toBeDefined();
+      await expectNoLeak(async () => {
+        // the default block (one thread a row), an odd one, and a last panel's (r = b)
+        for (const [b, r] of [
+          [256, 300],
+          [37, 50],
+          [5, 5],
+        ] as const) {
+          // condition 1e3, shift 1e-2 of the top eigenvalue
+          const a = symmetricWithSpectrum(b, (i) => 1e3 ** (-i / Math.max(1, b - 1)), rng);
+          const shift = 1e-2;
+          const panel = panelOf(a, b, r, rng);
+          const out = tf.engine().runKernel(BlockCholeskyKernel, { p: panel }, { shift }) as tf.Tensor2D;
+          expect(out.shape).toEqual([b + 1, b]);
+          const values = await out.data();
+          tf.dispose([panel, out]);
+          expect(Array.from(values.subarray(b * b))).toEqual(new Array(b).fill(0)); // status 0
+          const expected = inverseFactor(a, b, shift);
+          // κ(L) ≤ 10: float32 gives ~1e-6; the upper triangle is exactly zero
+          expect(relativeError(values.subarray(0, b * b), expected)).toBeLessThan(2e-5);
+          for (let i = 0; i < b; i++) for (let k = i + 1; k < b; k++) expect(values[i * b + k]).toBe(0);
+        }
+        // A = BBᵀ with pivot 9 made negative (its Schur complement −B₉₉²): status 10
+        const b = 24;
+        const lower = Float64Array.from(rng.normal(b * b), (z, e) =>
+          e % b < Math.floor(e / b) ? z : e % b === Math.floor(e / b) ? 1 + Math.abs(z) : 0,
+        );
+        const a = new Float64Array(b * b);
+        for (let i = 0; i < b; i++)
+          for (let k = 0; k < b; k++) {
+            let s = 0;
+            for (let q = 0; q <= Math.min(i, k); q++) s += lower[i * b + q]! * lower[k * b + q]!;
+            a[i * b + k] = s;
+          }
+        a[9 * b + 9]! -= 2 * lower[9 * b + 9]! ** 2;
+        const panel = panelOf(a, b, b, rng);
+        const out = tf.engine().runKernel(BlockCholeskyKernel, { p: panel }, { shift: 0 }) as tf.Tensor2D;
+        expect((await out.data())[b * b]).toBe(10);
+        tf.dispose([panel, out]);
+      });
+    } finally {
+      await tf.setBackend(previous);
+    }
+  });
+
+  it('lets choleskyPanels factor with one read, and fail on an indefinite matrix as on the host', async (ctx) => {
+    const backend = webgpu.create({});
+    const availability = await backend.probe();
+    if (!availability.available) return ctx.skip(`webgpu unavailable: ${availability.reason}`);
+    const m = 200;
+    const rng = Rng.fromSeed(32);
+    const spd = symmetricWithSpectrum(m, (i) => 1 + i, rng);
+    const indefinite = symmetricWithSpectrum(m, (i) => (i === m - 1 ? -1 : 1 + i), rng);
+    const panelsOf = (a: Float64Array) => (start: number, size: number) => {
+      const out = new Float32Array((m - start) * size);
+      for (let i = start; i < m; i++)
+        for (let j = 0; j < size; j++) out[(i - start) * size + j] = a[i * m + start + j]!;
+      return tf.tensor2d(out, [m - start, size]);
+    };
+    const previous = tf.getBackend();
+    await backend.activate();
+    const gpu = tf.backend() as unknown as { read(id: object): Promise<unknown> };
+    const read = gpu.read.bind(gpu);
+    let reads = 0;
+    gpu.read = (id) => {
+      reads += 1;
+      return read(id);
+    };
+    try {
+      await expectNoLeak(async () => {
+        const factor = await choleskyPanels(panelsOf(spd), m, { block: 64 });
+        expect(reads).toBe(1); // the pivots' status, once for 4 panels
+        expect(factor.jitter).toBe(0);
+        disposeFactor(factor);
+        await expect(choleskyPanels(panelsOf(indefinite), m, { block: 64 })).rejects.toThrow(NumericalError);
+      });
+    } finally {
+      gpu.read = read;
       await tf.setBackend(previous);
     }
   });

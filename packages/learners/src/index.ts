@@ -102,7 +102,14 @@ export { type RidgeOptions, ridgeOptions } from './readout/options.js';
 export { fitRidge, type RidgeFit, selectionFloor } from './readout/ridge.js';
 export { exceedsHeap, HEAP_SYSTEM_BYTES, setHeapSystemLimit } from './readout/host-direct.js';
 export { blockedPredict } from './readout/iterative.js';
-export { dualSystem, kernelPanels, primalSystem, type RidgeSystem } from './readout/systems.js';
+export {
+  dualSystem,
+  kernelPanels,
+  PANEL_CACHE_FLOATS,
+  panelCache,
+  primalSystem,
+  type RidgeSystem,
+} from './readout/systems.js';
 
 export const learnerFactories = [
   randomFeatures,

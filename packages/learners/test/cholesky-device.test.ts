@@ -5,6 +5,7 @@
  * counts); elsewhere skipped with the probe's reason.
  */
 import { webgpu } from '@regimes/backend-webgpu';
+import { panelCache } from '@regimes/learners';
 import { Rng } from '@regimes/core';
 import { expectNoLeak, relativeError, symmetricWithSpectrum } from '@regimes/core/testing';
 import {
@@ -59,6 +60,52 @@ describe('blocked Cholesky on webgpu', () => {
         expect(relativeError(await inverseDiagonal(factor), expectedDiagonal)).toBeLessThan(1e-4);
         tf.dispose([rhs, x]);
         disposeFactor(factor);
+      });
+    } finally {
+      await tf.setBackend(previous);
+    }
+  });
+});
+
+describe('kernel panels kept on webgpu', () => {
+  it('builds each panel once, serves clones, frees them on release, and passes through elsewhere', async (ctx) => {
+    const backend = webgpu.create({});
+    const availability = await backend.probe();
+    if (!availability.available) return ctx.skip(`webgpu unavailable: ${availability.reason}`);
+    const m = 40;
+    let built = 0;
+    const panels = (start: number, size: number) => {
+      built += 1;
+      return tf.tidy(() =>
+        tf.add(tf.fill([m - start, size], start), tf.reshape(tf.range(0, size), [1, size])),
+      );
+    };
+    const previous = tf.getBackend();
+    try {
+      // a CPU backend: the panels as they are
+      const plain = panelCache(panels, m);
+      tf.dispose([plain.panels(0, 8), plain.panels(0, 8)]);
+      expect(built).toBe(2);
+      await backend.activate();
+      built = 0;
+      await expectNoLeak(async () => {
+        const cache = panelCache(panels, m);
+        const first = tf.tidy(() => cache.panels(8, 8)); // built inside a tidy: kept all the same
+        const second = cache.panels(8, 8);
+        expect(built).toBe(1);
+        expect(Array.from(await second.data())).toEqual(Array.from(await first.data()));
+        tf.dispose([first, second]);
+        const third = cache.panels(8, 8);
+        expect(built).toBe(1);
+        expect((await third.data())[1]).toBe(9);
+        third.dispose();
+        cache.panels(0, 8).dispose();
+        expect(built).toBe(2);
+        cache.release();
+        // over the limit: not kept
+        const small = panelCache(panels, m, 10);
+        tf.dispose([small.panels(0, 8), small.panels(0, 8)]);
+        expect(built).toBe(4);
       });
     } finally {
       await tf.setBackend(previous);

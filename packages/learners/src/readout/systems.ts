@@ -61,8 +61,47 @@ export function kernelPanels(x: tf.Tensor2D, kernel: KernelFunction) {
 }
 
 /**
- * diag K(x, x) (|x|×1), a block of rows at a time: the diagonal of K(rows, rows), each block's
- * temporaries freed before the next. A block evaluates |x|·block kernel entries for |x| diagonal ones.
+ * The floats of kernel panels `panelCache` keeps on webgpu: 2²⁷ (512 MiB), the lower triangle of a
+ * kernel up to n = 16 384.
+ */
+export const PANEL_CACHE_FLOATS = 2 ** 27;
+
+/**
+ * On webgpu, column panels kept as first built (each request after the first a clone: no copy, no
+ * kernel) until `release`, where the lower triangle fits in `limit` floats; elsewhere the panels as
+ * they are. A ridge fit requests every panel 3–4 times (the factorization, the two products of its
+ * refined solve, and one per λ), and on a GPU rebuilding a ReLU NTK panel is ~14 dispatches of a fixed
+ * ~0.2 ms each (0.1 s a pass at n = 8192 on an H200) against 128 MiB of its memory kept; on a CPU
+ * the memory is the scarcer (docs/backends.md).
+ */
+export function panelCache(
+  panels: ColumnPanels,
+  m: number,
+  limit = PANEL_CACHE_FLOATS,
+): { panels: ColumnPanels; release(): void } {
+  if (tf.getBackend() !== 'webgpu' || (m * (m + 1)) / 2 > limit) return { panels, release: () => {} };
+  const kept = new Map<string, tf.Tensor2D>();
+  return {
+    panels: (start, size) => {
+      const key = `${start}:${size}`;
+      let panel = kept.get(key);
+      if (!panel) {
+        panel = tf.keep(panels(start, size));
+        kept.set(key, panel);
+      }
+      return tf.clone(panel);
+    },
+    release: () => {
+      tf.dispose([...kept.values()]);
+      kept.clear();
+    },
+  };
+}
+
+/**
+ * diag K(x, x) (|x|×1), a block of rows at a time: the diagonal of K(rows, rows) (every (size+1)-th
+ * entry), each block's temporaries freed before the next. A block evaluates |x|·block kernel entries
+ * for |x| diagonal ones.
  */
 export function kernelDiagonal(kernel: KernelFunction, x: tf.Tensor2D, block = 256): tf.Tensor2D {
   const parts: tf.Tensor[] = [];
@@ -71,7 +110,8 @@ export function kernelDiagonal(kernel: KernelFunction, x: tf.Tensor2D, block = 2
     parts.push(
       tf.tidy(() => {
         const rows = tf.slice(x, [s, 0], [size, -1]);
-        return tf.sum(tf.mul(kernel(rows, rows), tf.eye(size)), 1, true);
+        const flat = tf.reshape(kernel(rows, rows), [-1]);
+        return tf.reshape(tf.stridedSlice(flat, [0], [size * size], [size + 1]), [size, 1]);
       }),
     );
   }
@@ -81,11 +121,13 @@ export function kernelDiagonal(kernel: KernelFunction, x: tf.Tensor2D, block = 2
 }
 
 /**
- * mean of diag K(X, X), read once. Blocks of 64 (blocks of 512 evaluated the whole kernel a second
- * time up to n = 512: 2.8% of the bench's small sweep).
+ * mean of diag K(X, X), read once. Blocks of 64 on a CPU (blocks of 512 evaluated the whole kernel a
+ * second time up to n = 512: 2.8% of the bench's small sweep); of 1024 on webgpu, where each of a
+ * block's ~15 kernels costs a fixed ~0.2 ms whatever its size (blocks of 64 took 0.45 s at n = 8192 on
+ * an H200, 2026-12-04).
  */
 async function meanKernelDiagonal(x: tf.Tensor2D, kernel: KernelFunction): Promise<number> {
-  const diagonal = kernelDiagonal(kernel, x, 64);
+  const diagonal = kernelDiagonal(kernel, x, tf.getBackend() === 'webgpu' ? 1024 : 64);
   const mean = tf.mean(diagonal);
   const value = (await mean.data())[0]!;
   tf.dispose([diagonal, mean]);
@@ -109,7 +151,8 @@ export async function dualSystem(
   block = 256,
 ): Promise<RidgeSystem> {
   const n = x.shape[0];
-  const raw = kernelPanels(x, kernel);
+  const cache = panelCache(kernelPanels(x, kernel), n);
+  const raw = cache.panels;
   const meanDiagonal = await meanKernelDiagonal(x, kernel);
   const trainPrediction = (alpha: tf.Tensor2D, shift: number) =>
     tf.tidy(() => tf.sub(y, tf.mul(alpha, shift)) as tf.Tensor2D);
@@ -124,7 +167,7 @@ export async function dualSystem(
       intercept,
       trainPrediction,
       readout: plainReadout,
-      release: () => {},
+      release: cache.release,
     };
   // k̄ = K1/n (n×1), one pass over the panels; k̿ its mean
   const ones = tf.fill([n, 1], 1 / n) as tf.Tensor2D;
@@ -166,7 +209,10 @@ export async function dualSystem(
       const b = tf.tidy(() => tf.sub(yMean, tf.matMul(rowMeans, beta, true, false)) as tf.Tensor2D);
       return { coefficients: beta, intercept: b };
     },
-    release: () => tf.dispose([rowMeans, grand, yMean, rhs]),
+    release: () => {
+      tf.dispose([rowMeans, grand, yMean, rhs]);
+      cache.release();
+    },
   };
 }
 

@@ -3,7 +3,8 @@
  * a left-looking blocked Cholesky that consumes the matrix one column panel at a time (so a
  * kernel is built in panels and never held whole beside its factor), triangular solves, and
  * the diagonal of the inverse. The b×b diagonal blocks are factored and inverted on the host in
- * float64; everything of size m — the panel updates and solves — is matMul on the backend.
+ * float64, or on the backend where it registers `BlockCholeskyKernel` (webgpu: no read-back per
+ * panel); everything of size m — the panel updates and solves — is matMul on the backend.
  * A backend with LAPACK registers `CholeskyKernel` and `TriangularSolveKernel` (the `native`
  * backend on OpenBLAS: spotrf, strsm); then the panels are assembled into one m×m matrix and
  * factored whole in place (one copy, as the panel factor), and the solves are strsm.
@@ -26,6 +27,17 @@ export const CholeskyKernel = 'RegimesCholesky';
  * L'⁻¹b, or L'⁻ᵀb when `transpose` (m×c).
  */
 export const TriangularSolveKernel = 'RegimesTriangularSolve';
+/**
+ * The kernel a backend may register for the diagonal block of a panel, so that the factorization
+ * never waits on the host: input `p` (r×b float32, r ≥ b; its top b×b block A_kk is read, lower
+ * triangle only), attribute `shift` (added to the diagonal); output (b+1)×b float32: rows 0..b−1
+ * L_kk⁻¹ with L_kkL_kkᵀ = A_kk + shift·I (lower triangular, upper triangle zero), row b [status,
+ * 0, …]: 0, or j + 1 where pivot j was not positive (the rows are then meaningless). The kernel may
+ * refuse a b above `BLOCK_CHOLESKY_MAX`; then the block is factored on the host.
+ */
+export const BlockCholeskyKernel = 'RegimesBlockCholeskyInverse';
+/** The widest diagonal block `choleskyPanels` hands to a backend's `BlockCholeskyKernel`. */
+export const BLOCK_CHOLESKY_MAX = 256;
 
 /** Whether the active backend factors and solves by LAPACK kernels (`choleskyPanels` then goes dense). */
 export function denseCholeskyAvailable(): boolean {
@@ -162,6 +174,8 @@ async function factorOnce(
   // diagonal block's last as zeros
   const slabWidth = Math.max(block, Math.floor(slabFloats / m / block) * block);
   const slabs: tf.Tensor2D[] = [];
+  const onDevice = tf.getKernel(BlockCholeskyKernel, tf.getBackend()) !== undefined;
+  const statuses: tf.Tensor[] = [];
   try {
     for (let k = 0; k < starts.length; k++) {
       const s = starts[k]!;
@@ -201,17 +215,26 @@ async function factorOnce(
         p.dispose();
         p = next as tf.Tensor2D;
       }
-      const top = tf.slice(p, [0, 0], [b, b]);
-      const host = Float64Array.from(await top.data());
-      top.dispose();
-      for (let i = 0; i < b; i++) host[i * b + i]! += shift;
-      try {
-        cholesky(host, b);
-      } catch {
-        p.dispose();
-        throw new NotPositiveDefinite();
+      let inverse: tf.Tensor2D;
+      if (onDevice && b <= BLOCK_CHOLESKY_MAX) {
+        // on the backend: the status is read once, after the last panel
+        const out = tf.engine().runKernel(BlockCholeskyKernel, { p }, { shift }) as unknown as tf.Tensor2D;
+        inverse = tf.slice(out, [0, 0], [b, b]);
+        statuses.push(tf.slice(out, [b, 0], [1, 1]));
+        out.dispose();
+      } else {
+        const top = tf.slice(p, [0, 0], [b, b]);
+        const host = Float64Array.from(await top.data());
+        top.dispose();
+        for (let i = 0; i < b; i++) host[i * b + i]! += shift;
+        try {
+          cholesky(host, b);
+        } catch {
+          p.dispose();
+          throw new NotPositiveDefinite();
+        }
+        inverse = tf.tensor2d(Float32Array.from(invertLower(host, b)), [b, b]);
       }
-      const inverse = tf.tensor2d(Float32Array.from(invertLower(host, b)), [b, b]);
       diagonalInverse.push(inverse);
       // L[s+b:, k] = P[b:, :] · L_kk⁻ᵀ
       const rest: tf.Tensor2D | null =
@@ -238,11 +261,18 @@ async function factorOnce(
         } else slabs.push(slab);
       }
     }
+    if (statuses.length > 0) {
+      const worst = tf.tidy(() => tf.max(tf.concat(statuses.map((x) => tf.reshape(x, [1])))));
+      const [status] = await worst.data();
+      worst.dispose();
+      if (status !== 0) throw new NotPositiveDefinite();
+    }
   } catch (error) {
     tf.dispose([...diagonalInverse, ...below.filter((x): x is tf.Tensor2D => x !== null)]);
     throw error;
   } finally {
     tf.dispose(slabs);
+    tf.dispose(statuses);
   }
   return { m, starts, sizes, diagonalInverse, below, shift };
 }
@@ -388,29 +418,40 @@ export async function inverseDiagonal(f: PanelFactor, width?: number): Promise<F
     return out;
   }
   const columns = width ?? (defaultCholeskyUpdate() === 'wide' ? WIDE_FLOATS / f.m : 0);
-  for (let k = 0; k < f.starts.length;) {
-    const s = f.starts[k]!;
-    // panels k..next−1 in this solve: at least one, more while they fit in `columns`
-    let next = k + 1;
-    while (next < f.starts.length && f.starts[next]! + f.sizes[next]! - s <= columns) next++;
-    const size = f.starts[next - 1]! + f.sizes[next - 1]! - s;
-    // rows s.. of L⁻¹[:, s:s+size]: L⁻¹ is lower triangular, so rows above s vanish
-    const norms = tf.tidy(() => {
-      const sub: PanelFactor = {
-        ...f,
-        m: f.m - s,
-        starts: f.starts.slice(k).map((x) => x - s),
-        sizes: f.sizes.slice(k),
-        diagonalInverse: f.diagonalInverse.slice(k),
-        below: f.below.slice(k),
-      };
-      const identity = tf.concat([tf.eye(size), tf.zeros([f.m - s - size, size])], 0) as tf.Tensor2D;
-      return tf.sum(tf.square(solveLower(sub, identity)), 0);
-    });
-    const values = await norms.data();
-    norms.dispose();
-    for (let j = 0; j < size; j++) out[s + j] = values[j]!;
-    k = next;
+  // each solve's norms stay on the backend and are read together at the end: one wait for a GPU's
+  // queue, not one a solve
+  const parts: tf.Tensor[] = [];
+  try {
+    for (let k = 0; k < f.starts.length;) {
+      const s = f.starts[k]!;
+      // panels k..next−1 in this solve: at least one, more while they fit in `columns`
+      let next = k + 1;
+      while (next < f.starts.length && f.starts[next]! + f.sizes[next]! - s <= columns) next++;
+      const size = f.starts[next - 1]! + f.sizes[next - 1]! - s;
+      // rows s.. of L⁻¹[:, s:s+size]: L⁻¹ is lower triangular, so rows above s vanish
+      const norms = tf.tidy(() => {
+        const sub: PanelFactor = {
+          ...f,
+          m: f.m - s,
+          starts: f.starts.slice(k).map((x) => x - s),
+          sizes: f.sizes.slice(k),
+          diagonalInverse: f.diagonalInverse.slice(k),
+          below: f.below.slice(k),
+        };
+        const identity = tf.concat([tf.eye(size), tf.zeros([f.m - s - size, size])], 0) as tf.Tensor2D;
+        return tf.sum(tf.square(solveLower(sub, identity)), 0);
+      });
+      parts.push(norms);
+      k = next;
+    }
+    const all = tf.concat(parts, 0); // of one part: a clone, no copy
+    try {
+      out.set(await all.data());
+    } finally {
+      all.dispose();
+    }
+  } finally {
+    tf.dispose(parts);
   }
   return out;
 }

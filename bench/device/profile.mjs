@@ -1,0 +1,219 @@
+#!/usr/bin/env node
+// Where the time of the ntk fit and of the training step goes on one backend, a step at a time,
+// each step run twice and the second (warm) reported, ended by a read of one value so that a GPU's
+// queue is done. Written for the GPU machine (bench/device/run.sh --profile), runs anywhere:
+//   node bench/device/profile.mjs [--backend webgpu] [--n 8192]
+// Prints one line a step: its milliseconds, the kernels it dispatched and the reads it made.
+import { activateBackend, Rng } from '@regimes/core';
+import { createRegistry } from '@regimes/cli';
+import {
+  activation,
+  dualSystem,
+  gradients,
+  kernelPanels,
+  neuralTangentKernel,
+  ntkKernel,
+} from '@regimes/learners';
+import {
+  choleskyPanels,
+  choleskySolveTensor,
+  disposeFactor,
+  inverseDiagonal,
+  symmetricProduct,
+} from '@regimes/numerics';
+import * as tf from '@tensorflow/tfjs-core';
+
+const args = process.argv.slice(2);
+const option = (name, fallback) => (args.includes(name) ? args[args.indexOf(name) + 1] : fallback);
+const n = Number(option('--n', 8192));
+const d = 64;
+const { kind } = await activateBackend(createRegistry(), option('--backend', undefined));
+
+const counts = { kernels: 0, reads: 0 };
+{
+  const engine = tf.engine();
+  const runKernelFunc = engine.runKernelFunc.bind(engine);
+  engine.runKernelFunc = (params) => {
+    counts.kernels++;
+    return runKernelFunc(params);
+  };
+  const device = tf.backend();
+  const read = device.read.bind(device);
+  device.read = (id) => {
+    counts.reads++;
+    return read(id);
+  };
+}
+
+/**
+ * Runs fn twice and prints the second run's time, kernels and reads; where fn ends with `sync`, also
+ * the time until then (the host's: what the dispatches cost JavaScript and Dawn before any wait).
+ */
+let synced;
+async function step(name, fn) {
+  await fn();
+  const before = { ...counts };
+  synced = undefined;
+  const t0 = performance.now();
+  await fn();
+  const ms = performance.now() - t0;
+  const host = synced === undefined ? '' : `  (host ${(synced - t0).toFixed(2)} ms before the final wait)`;
+  console.log(
+    `${name.padEnd(58)} ${ms.toFixed(2).padStart(9)} ms  ${String(counts.kernels - before.kernels).padStart(5)} kernels  ${counts.reads - before.reads} reads${host}`,
+  );
+  return ms;
+}
+
+/** Waits for everything queued before it: reads one value of t. */
+async function sync(t) {
+  synced = performance.now();
+  const corner = tf.tidy(() => tf.slice(tf.reshape(t, [-1]), [0], [1]));
+  await corner.data();
+  corner.dispose();
+}
+
+console.log(`profile on ${kind} (${tf.getBackend()}), n = ${n}, d = ${d}`);
+const one = tf.scalar(1);
+await step('read latency: one add, one read of 1 value', async () => {
+  const y = tf.add(one, 1);
+  await y.data();
+  y.dispose();
+});
+for (const [size, count] of [
+  [1, 200],
+  [1 << 20, 100],
+]) {
+  const x = tf.ones([size]);
+  await step(`${count} adds of ${size} floats, one read`, async () => {
+    let y = x;
+    for (let i = 0; i < count; i++) {
+      const next = tf.add(y, 1);
+      if (y !== x) y.dispose();
+      y = next;
+    }
+    await sync(y);
+    y.dispose();
+  });
+  x.dispose();
+}
+{
+  // the same traffic without a scalar operand, a multiply by one, and a copy (concat)
+  const a = tf.ones([1 << 20]);
+  const b = tf.ones([1 << 20]);
+  await step('100 adds of two 1M-float tensors, one read', async () => {
+    let y = a;
+    for (let i = 0; i < 100; i++) {
+      const next = tf.add(y, b);
+      if (y !== a) y.dispose();
+      y = next;
+    }
+    await sync(y);
+    y.dispose();
+  });
+  await step('100 concats of two 1M-float tensors, one read', async () => {
+    let last;
+    for (let i = 0; i < 100; i++) {
+      last?.dispose();
+      last = tf.concat([a, b]);
+    }
+    await sync(last);
+    last.dispose();
+  });
+  const p = tf.ones([n, 64]);
+  const q = tf.ones([256, 64]);
+  await step(`32 products ${n}×64 · 64×256, one read`, async () => {
+    let last;
+    for (let i = 0; i < 32; i++) {
+      last?.dispose();
+      last = tf.matMul(p, q, false, true);
+    }
+    await sync(last);
+    last.dispose();
+  });
+  tf.dispose([a, b, p, q]);
+}
+
+const x = tf.tensor2d(Rng.fromSeed(3).normal(n * d), [n, d]);
+const y = tf.tensor2d(Rng.fromSeed(4).normal(n), [n, 1]);
+const shift = n * 1e-3;
+const panels = kernelPanels(x, ntkKernel('relu', 'both'));
+await step(`NTK kernel panels n=${n}, no reads`, async () => {
+  let last;
+  for (let s = 0; s < n; s += 256) {
+    last?.dispose();
+    last = panels(s, Math.min(256, n - s));
+  }
+  await sync(last);
+  last.dispose();
+});
+await step(`dualSystem (the diagonal's mean)`, async () => {
+  const system = await dualSystem(x, y, ntkKernel('relu', 'both'));
+  system.release();
+});
+await step('choleskyPanels (with its kernel build)', async () => {
+  disposeFactor(await choleskyPanels(panels, n, { shift }));
+});
+const factor = await choleskyPanels(panels, n, { shift });
+await step('solve, 1 right-hand side', async () => {
+  const s = choleskySolveTensor(factor, y);
+  await sync(s);
+  s.dispose();
+});
+await step('inverseDiagonal', async () => {
+  await inverseDiagonal(factor);
+});
+disposeFactor(factor);
+await step('symmetricProduct (kernel rebuilt), 1 column', async () => {
+  const p = symmetricProduct(panels, n, y);
+  await sync(p);
+  p.dispose();
+});
+const learner = neuralTangentKernel.create(neuralTangentKernel.options.parse({ ridge: 1e-3 }));
+const context = {
+  rng: Rng.fromSeed(5),
+  signal: new AbortController().signal,
+  progress() {},
+  log: { debug() {}, info() {}, warn() {} },
+};
+await step('ntk learner fit, λ fixed, all diagnostics', async () => {
+  (await learner.fit({ x, y }, context)).dispose();
+});
+tf.dispose([x, y, one]);
+
+// the bench's training step: one step and its read, then ten steps and one read
+{
+  const [m, dim, width] = [4096, 256, 1024];
+  const xs = tf.tensor2d(Rng.fromSeed(9).normal(m * dim), [m, dim]);
+  const ys = tf.tensor2d(Rng.fromSeed(10).normal(m), [m, 1]);
+  let params = {
+    w: tf.tidy(() =>
+      tf.mul(tf.tensor2d(Rng.fromSeed(11).normal(width * dim), [width, dim]), 1 / Math.sqrt(dim)),
+    ),
+    a: tf.tensor2d(Rng.fromSeed(12).normal(width), [width, 1]),
+    b: undefined,
+  };
+  const sigma = activation('relu');
+  const train = () => {
+    const next = tf.tidy(() => {
+      const g = gradients(params, xs, ys, sigma, 1 / Math.sqrt(width), 'mse');
+      return { w: tf.sub(params.w, tf.mul(g.w, 0.1)), a: tf.sub(params.a, tf.mul(g.a, 0.1)), b: undefined };
+    });
+    tf.dispose([params.w, params.a]);
+    params = next;
+  };
+  await step(`training step n=${m} d=${dim} width=${width}, read of a`, async () => {
+    train();
+    await params.a.data();
+  });
+  await step('10 training steps, one read of 1 value', async () => {
+    for (let i = 0; i < 10; i++) train();
+    await sync(params.a);
+  });
+  await step('forward X·Wᵀ only (4096×256 · 256×1024), one read', async () => {
+    const h = tf.matMul(xs, params.w, false, true);
+    await sync(h);
+    h.dispose();
+  });
+  tf.dispose([xs, ys, params.w, params.a]);
+}
+console.log(`tensors left: ${tf.memory().numTensors}`);
