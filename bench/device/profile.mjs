@@ -15,6 +15,7 @@ import {
   ntkKernel,
 } from '@regimes/learners';
 import {
+  BlockCholeskyKernel,
   choleskyPanels,
   choleskySolveTensor,
   disposeFactor,
@@ -131,6 +132,23 @@ for (const [size, count] of [
     last.dispose();
   });
   tf.dispose([a, b, p, q]);
+}
+if (tf.getKernel(BlockCholeskyKernel, tf.getBackend())) {
+  // the Cholesky's diagonal block on the GPU alone: one workgroup, so its time is latency
+  const block = tf.tidy(() => {
+    const g = tf.randomNormal([256, 256], 0, 1, 'float32', 7);
+    return tf.add(tf.matMul(g, g, false, true), tf.mul(tf.eye(256), 256));
+  });
+  await step('32 diagonal blocks 256×256 factored on the GPU, one read', async () => {
+    let last;
+    for (let i = 0; i < 32; i++) {
+      last?.dispose();
+      last = tf.engine().runKernel(BlockCholeskyKernel, { p: block }, { shift: 0 });
+    }
+    await sync(last);
+    last.dispose();
+  });
+  block.dispose();
 }
 
 const x = tf.tensor2d(Rng.fromSeed(3).normal(n * d), [n, d]);

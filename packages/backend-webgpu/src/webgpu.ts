@@ -9,6 +9,7 @@ import { defineBackendKind, options } from '@regimes/core';
 import tf from '@regimes/core/tfjs';
 import { installBlockCholesky } from './block-cholesky.js';
 import { installReluDual } from './relu-dual.js';
+import { installSmallUploads } from './upload.js';
 
 interface AdapterLike {
   isFallbackAdapter?: boolean;
@@ -85,6 +86,7 @@ export const webgpu = defineBackendKind({
         await tf.ready();
         installReluDual(webgpu_util);
         installBlockCholesky(webgpu_util);
+        installSmallUploads(tf.backend() as unknown as Parameters<typeof installSmallUploads>[0]);
       },
     };
   },

@@ -210,3 +210,41 @@ describe('webgpu diagonal-block Cholesky kernel', () => {
     }
   });
 });
+
+describe('webgpu small uploads', () => {
+  it('writes host values into pooled buffers in order with the queued work (float32, int32, bool)', async (ctx) => {
+    const backend = webgpu.create({});
+    const availability = await backend.probe();
+    if (!availability.available) return ctx.skip(`webgpu unavailable: ${availability.reason}`);
+    const previous = tf.getBackend();
+    await backend.activate();
+    try {
+      expect((tf.backend() as unknown as { regimesUploads?: boolean }).regimesUploads).toBe(true);
+      await expectNoLeak(async () => {
+        // a chain of ops each with a fresh number operand; buffers of freed steps return to the pool
+        // and are written again while earlier steps may still be queued
+        let y = tf.fill([1000], 1);
+        let expected = 1;
+        for (let i = 1; i <= 50; i++) {
+          const next = i % 2 ? tf.add(y, i) : tf.mul(y, 0.5);
+          expected = i % 2 ? expected + i : expected * 0.5;
+          y.dispose();
+          y = next;
+        }
+        const values = await y.data();
+        expect(values[0]).toBeCloseTo(expected, 3);
+        expect(values[999]).toBe(values[0]);
+        y.dispose();
+        const ints = tf.tensor1d([3, -7, 2 ** 24 + 1], 'int32');
+        const sum = tf.tidy(() => tf.add(ints, tf.scalar(1, 'int32')));
+        expect(Array.from(await sum.data())).toEqual([4, -6, 2 ** 24 + 2]);
+        const mask = tf.tensor1d([true, false, true], 'bool');
+        const picked = tf.tidy(() => tf.where(mask, tf.tensor1d([1, 2, 3]), tf.tensor1d([-1, -2, -3])));
+        expect(Array.from(await picked.data())).toEqual([1, -2, 3]);
+        tf.dispose([ints, sum, mask, picked]);
+      });
+    } finally {
+      await tf.setBackend(previous);
+    }
+  });
+});
