@@ -20,6 +20,7 @@ import {
   choleskySolveTensor,
   disposeFactor,
   inverseDiagonal,
+  reluDual,
   symmetricProduct,
 } from '@regimes/numerics';
 import * as tf from '@tensorflow/tfjs-core';
@@ -164,6 +165,38 @@ await step(`NTK kernel panels n=${n}, no reads`, async () => {
   await sync(last);
   last.dispose();
 });
+{
+  // a panel's parts: the scaled products alone, and the ReLU dual alone on a panel's ρ
+  const rho = tf.tidy(() => tf.div(tf.matMul(x, tf.slice(x, [0, 0], [256, d]), false, true), d));
+  const qa = tf.tidy(() => tf.div(tf.sum(tf.square(x), 1, true), d));
+  const qb = tf.reshape(tf.slice(qa, [0, 0], [256, 1]), [1, 256]);
+  await step(`${Math.ceil(n / 256)} panels of ρ, q_a, q_b only (no dual)`, async () => {
+    let last;
+    for (let s = 0; s < n; s += 256) {
+      last?.dispose();
+      last = tf.tidy(() => {
+        const a = tf.slice(x, [s, 0], [-1, -1]);
+        const b = tf.slice(x, [s, 0], [256, -1]);
+        const r = tf.div(tf.matMul(a, b, false, true), d);
+        const q1 = tf.div(tf.sum(tf.square(a), 1, true), d);
+        const q2 = tf.reshape(tf.div(tf.sum(tf.square(b), 1), d), [1, -1]);
+        return tf.add(tf.add(r, q1), q2);
+      });
+    }
+    await sync(last);
+    last.dispose();
+  });
+  await step(`32 ReLU duals of a ${n}×256 ρ`, async () => {
+    let last;
+    for (let i = 0; i < 32; i++) {
+      tf.dispose(last ? [last.value, last.derivative] : []);
+      last = reluDual(rho, qa, qb);
+    }
+    await sync(last.derivative);
+    tf.dispose([last.value, last.derivative]);
+  });
+  tf.dispose([rho, qa, qb]);
+}
 await step(`dualSystem (the diagonal's mean)`, async () => {
   const system = await dualSystem(x, y, ntkKernel('relu', 'both'));
   system.release();
