@@ -9,19 +9,18 @@
  * The output is (b+1)×b: rows 0..b−1 hold L⁻¹ (upper triangle zero), row b holds the status in its
  * first entry (0, or j + 1 for the first pivot j that was not positive and finite) and zeros.
  *
- * In the output buffer, in place, thread t owning row/column t:
- * (1) Lᵀ's place: A + shift·I's lower triangle is copied transposed into the upper one (U[k][i] =
- *     A[i][k], k ≤ i), so that the threads of a warp, one per i, touch consecutive addresses;
- * (2) right-looking Cholesky, one column j a step: the pivot, row j of U scaled (kept in workgroup
- *     memory), then each thread i > j updates its column of the trailing triangle, k = j+1..i, all
- *     threads at the same k together;
- * (3) X = L⁻¹ by forward substitution into the lower triangle, thread j computing column j, all
- *     threads stepping through the same (i, k) so that L[i][k] = U[k][i] is one broadcast read and
- *     X[k][j] a coalesced one (entries with k < j masked: X is lower triangular);
- * (4) the upper triangle is zeroed.
- * A first version with the matrix row-major and each thread on its own schedule took 6.7 ms a 256
- * block on an H200 (every warp access 32 cache lines); the H200's figure for this one is in
- * docs/backends.md. A non-positive pivot is replaced by 1 so that every thread keeps the same
+ * One workgroup of 256 threads, thread i holding row i of the block in its own array (its `mine`),
+ * so that the inner loops touch only that array and workgroup memory, never the storage buffer:
+ * (1) thread i reads row i of A + shift·I (k ≤ i);
+ * (2) right-looking Cholesky, one column j a step: thread j takes the pivot's square root, each
+ *     thread i > j scales its L[i][j] and shares it, then updates its row, k = j+1..i;
+ * (3) X = L⁻¹ column by column, thread j computing column j, one row i a step: thread i shares
+ *     its row of L, each thread j < i forms X[i][j] = −(Σ_{j≤k<i} L[i][k] X[k][j]) / L[i][i], its
+ *     column overwriting its row's zeros (X[k][j] for k ≥ j);
+ * (4) each thread writes its column of X.
+ * The H200's time for this kernel and for two slower first versions (the matrix kept in the
+ * storage buffer: 6.7 and 4.1 ms a 256 block, every inner step a round trip to the GPU's caches) is
+ * in docs/backends.md. A non-positive pivot is replaced by 1 so that every thread keeps the same
  * control flow (WGSL's barriers must be reached uniformly); the status tells the caller to discard
  * the result.
  */
@@ -52,8 +51,9 @@ class BlockCholeskyProgram implements WebGPUProgram {
     const w = BLOCK_CHOLESKY_MAX;
     // tfjs-webgpu calls main with the flat global index; one workgroup, so the local one is it
     return `
-      var<workgroup> row : array<f32, ${w}>;
+      var<workgroup> staged : array<f32, ${w}>;
       var<workgroup> diagonal : array<f32, ${w}>;
+      var<workgroup> pivotStatus : f32;
 
       fn finitePositive(v : f32) -> bool {
         // by bits: WGSL lets a compiler assume no NaN or infinity in comparisons
@@ -64,78 +64,91 @@ class BlockCholeskyProgram implements WebGPUProgram {
         let t = i32(localId.x);
         let b = uniforms.outShape[1];
         let pb = uniforms.pShape[1];
-        // (1) U = the lower triangle of A + shift·I, transposed; the lower triangle 0
-        for (var e = t; e < b * b; e += ${w}) {
-          let k = e / b;
-          let i = e % b;
-          var v = 0.0;
-          if (k < i) { v = p[i * pb + k]; }
-          if (k == i) { v = p[i * pb + i] + uniforms.shift; }
-          result[e] = v;
-        }
-        for (var e = t; e < b; e += ${w}) { result[b * b + e] = 0.0; }
-        storageBarrier();
-
-        // (2) U = Lᵀ
-        for (var j = 0; j < b; j++) {
-          let d = result[j * b + j];
-          let ok = finitePositive(d);
-          let s = sqrt(select(1.0, d, ok));
-          storageBarrier();
-          if (t == 0) {
-            result[j * b + j] = s;
-            diagonal[j] = s;
-            if (!ok && result[b * b] == 0.0) { result[b * b] = f32(j + 1); }
+        var mine : array<f32, ${w}>;
+        // (1) row t of A + shift·I, its lower part
+        if (t < b) {
+          for (var k = 0; k < b; k++) {
+            var v = 0.0;
+            if (k < t) { v = p[t * pb + k]; }
+            if (k == t) { v = p[t * pb + t] + uniforms.shift; }
+            mine[k] = v;
           }
-          for (var i = j + 1 + t; i < b; i += ${w}) {
-            let v = result[j * b + i] / s;
-            result[j * b + i] = v;
-            row[i] = v;
+        }
+        if (t == 0) { pivotStatus = 0.0; }
+        workgroupBarrier();
+
+        // (2) L, row t in mine[0..t]
+        for (var j = 0; j < b; j++) {
+          if (t == j) {
+            let d = mine[j];
+            let ok = finitePositive(d);
+            let s = sqrt(select(1.0, d, ok));
+            mine[j] = s;
+            diagonal[j] = s;
+            if (!ok && pivotStatus == 0.0) { pivotStatus = f32(j + 1); }
           }
           workgroupBarrier();
-          storageBarrier();
-          for (var i = j + 1 + t; i < b; i += ${w}) {
-            let li = row[i];
-            for (var k = j + 1; k <= i; k++) {
-              result[k * b + i] = result[k * b + i] - li * row[k];
+          var li = 0.0;
+          if (t > j && t < b) {
+            li = mine[j] / diagonal[j];
+            mine[j] = li;
+            staged[t] = li;
+          }
+          workgroupBarrier();
+          if (t > j && t < b) {
+            for (var k = j + 1; k <= t; k++) {
+              mine[k] = mine[k] - li * staged[k];
             }
           }
-          storageBarrier();
+        }
+
+        // (3) X = L⁻¹, column t in mine[t..b)
+        for (var i = 0; i < b; i++) {
+          workgroupBarrier();
+          if (t == i) {
+            for (var k = 0; k < i; k++) { staged[k] = mine[k]; }
+            mine[i] = 1.0 / mine[i];
+          }
+          workgroupBarrier();
+          if (t < i) {
+            var s0 = 0.0;
+            var s1 = 0.0;
+            var s2 = 0.0;
+            var s3 = 0.0;
+            var k = t;
+            for (; k + 3 < i; k += 4) {
+              s0 = fma(staged[k], mine[k], s0);
+              s1 = fma(staged[k + 1], mine[k + 1], s1);
+              s2 = fma(staged[k + 2], mine[k + 2], s2);
+              s3 = fma(staged[k + 3], mine[k + 3], s3);
+            }
+            for (; k < i; k++) { s0 = fma(staged[k], mine[k], s0); }
+            mine[i] = -((s0 + s1) + (s2 + s3)) / diagonal[i];
+          }
         }
         workgroupBarrier();
 
-        // (3) X = L⁻¹ in the lower triangle: X[i][j] = −(Σ_{j≤k<i} L[i][k] X[k][j]) / L[i][i]
-        for (var j = t; j < b; j += ${w}) {
-          result[j * b + j] = 1.0 / diagonal[j];
-        }
-        storageBarrier();
-        for (var j = t; j < b; j += ${w}) {
-          for (var i = 1; i < b; i++) {
-            var s0 = 0.0;
-            var s1 = 0.0;
-            var k = 0;
-            for (; k + 1 < i; k += 2) {
-              s0 = fma(result[k * b + i], select(0.0, result[k * b + j], k >= j), s0);
-              s1 = fma(result[(k + 1) * b + i], select(0.0, result[(k + 1) * b + j], k + 1 >= j), s1);
-            }
-            if (k < i) { s0 = fma(result[k * b + i], select(0.0, result[k * b + j], k >= j), s0); }
-            if (i > j) { result[i * b + j] = -(s0 + s1) / diagonal[i]; }
+        // (4) column t of X; row b: the status
+        if (t < b) {
+          for (var i = 0; i < b; i++) {
+            result[i * b + t] = select(0.0, mine[i], i >= t);
           }
-        }
-        storageBarrier();
-
-        // (4) the upper triangle, which held L, to zero
-        for (var e = t; e < b * b; e += ${w}) {
-          if (e % b > e / b) { result[e] = 0.0; }
+          result[b * b + t] = select(0.0, pivotStatus, t == 0);
         }
       }
     `;
   }
 }
 
-/** Register the kernel for the webgpu backend (idempotent), given the imported tfjs-backend-webgpu. */
-export function installBlockCholesky(util: typeof WebGPUUtil): void {
-  if (tf.getKernel(BlockCholeskyKernel, 'webgpu') !== undefined) return;
+/**
+ * Register the kernel for the webgpu backend, given the imported tfjs-backend-webgpu, and check it
+ * on a 3×3 block with a known answer: a shader the adapter's compiler rejects leaves its output
+ * unwritten, which would read as a successful factorization, so a kernel that fails the check is
+ * removed again (the Cholesky then factors its blocks on the host) and the reason is returned.
+ * Returns undefined when the kernel is in place (idempotent).
+ */
+export async function installBlockCholesky(util: typeof WebGPUUtil): Promise<string | undefined> {
+  if (tf.getKernel(BlockCholeskyKernel, 'webgpu') !== undefined) return undefined;
   tf.registerKernel({
     kernelName: BlockCholeskyKernel,
     backendName: 'webgpu',
@@ -153,4 +166,14 @@ export function installBlockCholesky(util: typeof WebGPUUtil): void {
       ]);
     },
   });
+  // A + I = LLᵀ with L = [[2,0,0],[1,2,0],[0,1,2]]: L⁻¹ = [[1/2,0,0],[−1/4,1/2,0],[1/8,−1/4,1/2]];
+  // the upper triangle of the input is noise the kernel must not read
+  const a = tf.tensor2d([3, 9, 9, 2, 4, 9, 0, 2, 4], [3, 3]);
+  const out = tf.engine().runKernel(BlockCholeskyKernel, { p: a }, { shift: 1 }) as tf.Tensor;
+  const got = await out.data();
+  tf.dispose([a, out]);
+  const expected = [0.5, 0, 0, -0.25, 0.5, 0, 0.125, -0.25, 0.5, 0, 0, 0];
+  if (expected.every((v, i) => Math.abs(got[i]! - v) < 1e-6)) return undefined;
+  tf.unregisterKernel(BlockCholeskyKernel, 'webgpu');
+  return `the GPU's diagonal-block Cholesky kernel gave [${Array.from(got, (v) => v.toPrecision(3))}] on its check (expected [${expected}]): blocks are factored on the host`;
 }

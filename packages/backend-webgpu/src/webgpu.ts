@@ -85,7 +85,8 @@ export const webgpu = defineBackendKind({
         if (!(await tf.setBackend('webgpu'))) throw new Error('tfjs could not initialise the webgpu backend');
         await tf.ready();
         installReluDual(webgpu_util);
-        installBlockCholesky(webgpu_util);
+        const refused = await installBlockCholesky(webgpu_util);
+        if (refused) process.emitWarning(refused, { code: 'REGIMES_WEBGPU_BLOCK_CHOLESKY' });
         installSmallUploads(tf.backend() as unknown as Parameters<typeof installSmallUploads>[0]);
       },
     };
