@@ -27,6 +27,7 @@ import {
 } from '@regimes/learners';
 import * as tf from '@tensorflow/tfjs-core';
 import { deepKernelCases } from './deep-cases.mjs';
+import { countDispatches } from './dispatch-counts.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const args = process.argv.slice(2);
@@ -61,34 +62,8 @@ const numpyEnv = { ...process.env };
 const registry = createRegistry();
 const { kind: backend } = await activateBackend(registry, backendName);
 
-// Kernels dispatched and tensors read back to the host during a case's reported run: on a GPU each
-// costs a fixed overhead whatever its size, so these say where the time of small steps goes.
-const counts = { kernels: 0, reads: 0 };
-{
-  const engine = tf.engine();
-  const runKernelFunc = engine.runKernelFunc.bind(engine);
-  engine.runKernelFunc = (params) => {
-    counts.kernels++;
-    return runKernelFunc(params);
-  };
-  // a read that calls readSync itself (wasm's) counts once
-  const device = tf.backend();
-  let reading = false;
-  for (const method of ['read', 'readSync']) {
-    const original = device[method]?.bind(device);
-    if (original)
-      device[method] = (dataId) => {
-        if (reading) return original(dataId);
-        counts.reads++;
-        reading = true;
-        try {
-          return original(dataId); // an async read has made its synchronous calls when it returns
-        } finally {
-          reading = false;
-        }
-      };
-  }
-}
+// kernels dispatched and tensors read back during a case's reported run
+const counts = countDispatches();
 // one-off costs (shader compilation) weigh on a GPU's first run of each case
 const warm = warmFlag || backend === 'webgpu';
 

@@ -80,7 +80,7 @@ describe('bench/device scripts', () => {
     const r = runSh(device, ['--fast'], 'option');
     expect(r.status).toBe(2);
     expect(r.stderr).toContain(
-      'unknown argument --fast (--quick, --only PATTERN, --limit SECONDS, --backends LIST, --no-torch)',
+      'unknown argument --fast (--quick, --only PATTERN, --limit SECONDS, --backends LIST, --no-torch, --profile)',
     );
   });
 
@@ -131,6 +131,20 @@ describe('bench/device scripts', () => {
     expect(readdirSync(r.out).sort()).toEqual(
       ['backends.txt', 'bench-native.json', 'bench-native.txt', 'calls.log', 'log.txt', 'machine.txt'].sort(),
     );
+  });
+
+  it("run.sh --profile runs profile.mjs after each bench, its lines in that backend's file", (ctx) => {
+    if (!has('xz') || !has('timeout')) ctx.skip('xz or timeout is not installed');
+    const pack = fakePack('profile');
+    const r = runSh(pack, ['--backends', 'native', '--no-torch', '--only', 'GEMM', '--profile'], 'profile');
+    expect(r.status).toBe(0);
+    const calls = readFileSync(join(r.out, 'calls.log'), 'utf8').trim().split('\n');
+    expect(calls.slice(2)).toEqual([
+      'bench/run.mjs --backend native --no-sweep --only GEMM',
+      'bench/device/profile.mjs --backend native',
+    ]);
+    const text = readFileSync(join(r.out, 'bench-native.txt'), 'utf8');
+    expect(text.indexOf('| case |')).toBeLessThan(text.indexOf('== profile on native'));
   });
 
   it('run.sh goes on to native when webgpu fails, keeps its JSON and exits 1 saying why', (ctx) => {

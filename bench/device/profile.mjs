@@ -24,6 +24,7 @@ import {
   symmetricProduct,
 } from '@regimes/numerics';
 import * as tf from '@tensorflow/tfjs-core';
+import { countDispatches } from '../dispatch-counts.mjs';
 
 const args = process.argv.slice(2);
 const option = (name, fallback) => (args.includes(name) ? args[args.indexOf(name) + 1] : fallback);
@@ -31,21 +32,7 @@ const n = Number(option('--n', 8192));
 const d = 64;
 const { kind } = await activateBackend(createRegistry(), option('--backend', undefined));
 
-const counts = { kernels: 0, reads: 0 };
-{
-  const engine = tf.engine();
-  const runKernelFunc = engine.runKernelFunc.bind(engine);
-  engine.runKernelFunc = (params) => {
-    counts.kernels++;
-    return runKernelFunc(params);
-  };
-  const device = tf.backend();
-  const read = device.read.bind(device);
-  device.read = (id) => {
-    counts.reads++;
-    return read(id);
-  };
-}
+const counts = countDispatches();
 
 /**
  * Runs fn twice and prints the second run's time, kernels and reads; where fn ends with `sync`, also
@@ -169,7 +156,7 @@ await step(`NTK kernel panels n=${n}, no reads`, async () => {
   // a panel's parts: the scaled products alone, and the ReLU dual alone on a panel's ρ
   const rho = tf.tidy(() => tf.div(tf.matMul(x, tf.slice(x, [0, 0], [256, d]), false, true), d));
   const qa = tf.tidy(() => tf.div(tf.sum(tf.square(x), 1, true), d));
-  const qb = tf.reshape(tf.slice(qa, [0, 0], [256, 1]), [1, 256]);
+  const qb = tf.tidy(() => tf.reshape(tf.slice(qa, [0, 0], [256, 1]), [1, 256]));
   await step(`${Math.ceil(n / 256)} panels of ρ, q_a, q_b only (no dual)`, async () => {
     let last;
     for (let s = 0; s < n; s += 256) {

@@ -1,5 +1,6 @@
 import { Rng } from '@regimes/core';
 import {
+  columnPanelsOf,
   describeBackendConformance,
   expectNoLeak,
   relativeError,
@@ -10,6 +11,7 @@ import {
   cholesky,
   choleskyPanels,
   disposeFactor,
+  invertLower,
   NumericalError,
   ReluDualKernel,
   reluDual,
@@ -90,21 +92,11 @@ describe('webgpu ReLU dual kernel', () => {
   });
 });
 
-/** L⁻¹ of A + shift·I in float64 (A row-major b×b), by Cholesky and forward substitution. */
+/** L⁻¹ of A + shift·I in float64 (A row-major b×b). */
 function inverseFactor(a: Float64Array, b: number, shift: number): Float64Array {
   const l = Float64Array.from(a);
   for (let i = 0; i < b; i++) l[i * b + i]! += shift;
-  cholesky(l, b);
-  const inv = new Float64Array(b * b);
-  for (let j = 0; j < b; j++) {
-    inv[j * b + j] = 1 / l[j * b + j]!;
-    for (let i = j + 1; i < b; i++) {
-      let s = 0;
-      for (let k = j; k < i; k++) s += l[i * b + k]! * inv[k * b + j]!;
-      inv[i * b + j] = -s / l[i * b + i]!;
-    }
-  }
-  return inv;
+  return invertLower(cholesky(l, b), b);
 }
 
 /** An r×b panel whose top b×b block is A's lower triangle; its upper triangle and the rows below hold noise. */
@@ -181,12 +173,6 @@ describe('webgpu diagonal-block Cholesky kernel', () => {
     const rng = Rng.fromSeed(32);
     const spd = symmetricWithSpectrum(m, (i) => 1 + i, rng);
     const indefinite = symmetricWithSpectrum(m, (i) => (i === m - 1 ? -1 : 1 + i), rng);
-    const panelsOf = (a: Float64Array) => (start: number, size: number) => {
-      const out = new Float32Array((m - start) * size);
-      for (let i = start; i < m; i++)
-        for (let j = 0; j < size; j++) out[(i - start) * size + j] = a[i * m + start + j]!;
-      return tf.tensor2d(out, [m - start, size]);
-    };
     const previous = tf.getBackend();
     await backend.activate();
     const gpu = tf.backend() as unknown as { read(id: object): Promise<unknown> };
@@ -198,11 +184,13 @@ describe('webgpu diagonal-block Cholesky kernel', () => {
     };
     try {
       await expectNoLeak(async () => {
-        const factor = await choleskyPanels(panelsOf(spd), m, { block: 64 });
+        const factor = await choleskyPanels(columnPanelsOf(spd, m), m, { block: 64 });
         expect(reads).toBe(1); // the pivots' status, once for 4 panels
         expect(factor.jitter).toBe(0);
         disposeFactor(factor);
-        await expect(choleskyPanels(panelsOf(indefinite), m, { block: 64 })).rejects.toThrow(NumericalError);
+        await expect(choleskyPanels(columnPanelsOf(indefinite, m), m, { block: 64 })).rejects.toThrow(
+          NumericalError,
+        );
       });
     } finally {
       gpu.read = read;

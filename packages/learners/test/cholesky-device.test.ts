@@ -7,7 +7,7 @@
 import { webgpu } from '@regimes/backend-webgpu';
 import { panelCache } from '@regimes/learners';
 import { Rng } from '@regimes/core';
-import { expectNoLeak, relativeError, symmetricWithSpectrum } from '@regimes/core/testing';
+import { columnPanelsOf, expectNoLeak, relativeError, symmetricWithSpectrum } from '@regimes/core/testing';
 import {
   cholesky,
   choleskyPanels,
@@ -40,12 +40,7 @@ describe('blocked Cholesky on webgpu', () => {
       e[i] = 1;
       return choleskySolve(l, m, e)[i]!;
     });
-    const panels = (start: number, size: number) => {
-      const out = new Float32Array((m - start) * size);
-      for (let i = start; i < m; i++)
-        for (let j = 0; j < size; j++) out[(i - start) * size + j] = a[i * m + start + j]!;
-      return tf.tensor2d(out, [m - start, size]);
-    };
+    const panels = columnPanelsOf(a, m);
     const previous = tf.getBackend();
     await backend.activate();
     try {

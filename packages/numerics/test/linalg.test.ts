@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { cholesky, choleskySolve, solveShiftedSPD } from '../src/host/linalg.js';
+import { cholesky, choleskySolve, invertLower, solveShiftedSPD } from '../src/host/linalg.js';
 import { Rng } from '@regimes/core';
 import { symmetricWithSpectrum } from '@regimes/core/testing';
 
@@ -67,6 +67,25 @@ describe('host Cholesky solve (float64)', () => {
       const xc = Float64Array.from({ length: m }, (_, i) => x[i * 3 + c]!);
       expect(relError(xc, gaussSolve(shifted, m, column))).toBeLessThan(1e-12);
     }
+  });
+
+  it("inverts a lower-triangular factor: L·L⁻¹ = I, upper triangle zero, L's upper triangle unread", () => {
+    const m = 40;
+    const l = cholesky(
+      symmetricWithSpectrum(m, (i) => 10 ** (-i / (m - 1)), Rng.fromSeed(4)),
+      m,
+    );
+    for (let i = 0; i < m; i++) for (let k = i + 1; k < m; k++) l[i * m + k] = 1e9; // noise above
+    const inv = invertLower(l, m);
+    let worst = 0;
+    for (let i = 0; i < m; i++)
+      for (let j = 0; j < m; j++) {
+        let s = 0;
+        for (let k = j; k <= i; k++) s += l[i * m + k]! * inv[k * m + j]!;
+        worst = Math.max(worst, Math.abs(s - (i === j ? 1 : 0)));
+        if (j > i) expect(inv[i * m + j]).toBe(0);
+      }
+    expect(worst).toBeLessThan(1e-12); // κ(L) ≈ 3
   });
 
   it('says what to change when the matrix is not positive definite', () => {

@@ -3,7 +3,8 @@
  * so that condition numbers — and the tolerances that follow from them — are known exactly.
  */
 import { spawnSync } from 'node:child_process';
-import { orthonormalizeRows } from '@regimes/numerics';
+import { type ColumnPanels, orthonormalizeRows } from '@regimes/numerics';
+import tf from '@regimes/numerics/tfjs';
 import { Rng } from '../rng/rng.js';
 
 /**
@@ -54,6 +55,19 @@ export function eigenResidual(
     worst = Math.max(worst, Math.sqrt(norm));
   }
   return worst / Math.abs(values[0]!);
+}
+
+/**
+ * numerics' column panels of a symmetric m×m matrix (row-major float64): rows start..m−1 of columns
+ * start..start+size−1, as float32 tensors, the form `choleskyPanels` consumes.
+ */
+export function columnPanelsOf(a: Float64Array, m: number): ColumnPanels {
+  return (start, size) => {
+    const out = new Float32Array((m - start) * size);
+    for (let i = start; i < m; i++)
+      for (let j = 0; j < size; j++) out[(i - start) * size + j] = a[i * m + start + j]!;
+    return tf.tensor2d(out, [m - start, size]);
+  };
 }
 
 /** ‖x − y‖ / ‖y‖ in float64. */

@@ -29,6 +29,20 @@ export function cholesky(a: Float64Array, m: number): Float64Array {
   return a;
 }
 
+/** L⁻¹ of a lower-triangular m×m L (row-major; its upper triangle is not read), by columns. */
+export function invertLower(l: Float64Array, m: number): Float64Array {
+  const inv = new Float64Array(m * m);
+  for (let j = 0; j < m; j++) {
+    inv[j * m + j] = 1 / l[j * m + j]!;
+    for (let i = j + 1; i < m; i++) {
+      let s = 0;
+      for (let k = j; k < i; k++) s += l[i * m + k]! * inv[k * m + j]!;
+      inv[i * m + j] = -s / l[i * m + i]!;
+    }
+  }
+  return inv;
+}
+
 /** Solve L Lᵀ x = b for each of the `cols` columns of b (m×cols, row-major), in place. */
 export function choleskySolve(l: Float64Array, m: number, b: Float64Array, cols = 1): Float64Array {
   for (let c = 0; c < cols; c++) {

@@ -11,7 +11,7 @@
  */
 import tf from '@regimes/numerics/tfjs';
 import { NumericalError } from '../errors.js';
-import { cholesky } from '../host/linalg.js';
+import { cholesky, invertLower } from '../host/linalg.js';
 
 /**
  * The kernel a backend may register for a dense Cholesky factorization: input `x`, an m×m float32
@@ -120,19 +120,6 @@ function triangularSolve(l: tf.Tensor2D, b: tf.Tensor2D, transpose: boolean, sta
 export type ColumnPanels = (start: number, size: number) => tf.Tensor2D;
 
 class NotPositiveDefinite extends Error {}
-
-function invertLower(l: Float64Array, b: number): Float64Array {
-  const inv = new Float64Array(b * b);
-  for (let j = 0; j < b; j++) {
-    inv[j * b + j] = 1 / l[j * b + j]!;
-    for (let i = j + 1; i < b; i++) {
-      let s = 0;
-      for (let k = j; k < i; k++) s += l[i * b + k]! * inv[k * b + j]!;
-      inv[i * b + j] = -s / l[i * b + i]!;
-    }
-  }
-  return inv;
-}
 
 /**
  * How a panel subtracts the columns of L before it. `per-panel`: one product per earlier panel
