@@ -171,8 +171,15 @@ export async function dualSystem(
     };
   // k̄ = K1/n (n×1), one pass over the panels; k̿ its mean
   const ones = tf.fill([n, 1], 1 / n) as tf.Tensor2D;
-  const rowMeans = symmetricProduct(raw, n, ones, block);
-  ones.dispose();
+  let rowMeans: tf.Tensor2D;
+  try {
+    rowMeans = symmetricProduct(raw, n, ones, block);
+  } catch (error) {
+    cache.release();
+    throw error;
+  } finally {
+    ones.dispose();
+  }
   const grand = tf.mean(rowMeans);
   const grandMean = (await grand.data())[0]!;
   const yMean = tf.mean(y, 0, true) as tf.Tensor2D;
