@@ -1,7 +1,7 @@
 /**
  * numerics' ReLU dual (`ReluDualKernel`, the arc-cosine kernels every ReLU NTK and NNGP evaluates
  * entry by entry) as two WebGPU programs, one per output, in place of the 16 tfjs ops of
- * `reluDualOps`. On a GPU each dispatch costs a fixed ~0.07–0.2 ms whatever its size (an H200 under
+ * `reluDualOps`. On a GPU each dispatch costs 0.05–0.2 ms of host time whatever its size (an H200 under
  * Dawn, docs/backends.md), and the NTK kernel build ran ~30 of them a panel. The arithmetic is the
  * ops' own in float32 (WGSL's acos, as tfjs's Acos), one rounding per step.
  */

@@ -70,9 +70,9 @@ export const PANEL_CACHE_FLOATS = 2 ** 27;
  * On webgpu, column panels kept as first built (each request after the first a clone: no copy, no
  * kernel) until `release`, where the lower triangle fits in `limit` floats; elsewhere the panels as
  * they are. A ridge fit requests every panel 3–4 times (the factorization, the two products of its
- * refined solve, and one per λ), and on a GPU rebuilding a ReLU NTK panel is ~14 dispatches of a fixed
- * ~0.2 ms each (0.1 s a pass at n = 8192 on an H200) against 128 MiB of its memory kept; on a CPU
- * the memory is the scarcer (docs/backends.md).
+ * refined solve, and one per λ), and on a GPU rebuilding a ReLU NTK panel is ~14 dispatches of
+ * 0.05–0.2 ms of host time each (30–120 ms a pass at n = 8192 on an H200) against 128 MiB of its
+ * memory kept; on a CPU the memory is the scarcer (docs/backends.md).
  */
 export function panelCache(
   panels: ColumnPanels,
@@ -123,8 +123,8 @@ export function kernelDiagonal(kernel: KernelFunction, x: tf.Tensor2D, block = 2
 /**
  * mean of diag K(X, X), read once. Blocks of 64 on a CPU (blocks of 512 evaluated the whole kernel a
  * second time up to n = 512: 2.8% of the bench's small sweep); of 1024 on webgpu, where each of a
- * block's ~15 kernels costs a fixed ~0.2 ms whatever its size (blocks of 64 took 0.45 s at n = 8192 on
- * an H200, 2026-12-04).
+ * block's ~15 kernels costs 0.05–0.2 ms of host time whatever its size (blocks of 64 took 0.45 s at
+ * n = 8192 on an H200, blocks of 1024 15 ms, 2026-12-04).
  */
 async function meanKernelDiagonal(x: tf.Tensor2D, kernel: KernelFunction): Promise<number> {
   const diagonal = kernelDiagonal(kernel, x, tf.getBackend() === 'webgpu' ? 1024 : 64);

@@ -128,8 +128,9 @@ class NotPositiveDefinite extends Error {}
  * under WebGPU's default 128 MiB storage-buffer binding), so panel k takes one product per slab
  * (at m = 8192, ≤ 4 instead of up to 31) and ~10 kernels more a panel, at the cost of the slabs (m²
  * floats at the end, freed with the factorization) and of copying each as it grows. On a GPU each
- * kernel costs a fixed ~0.2 ms (webgpu on an H200, docs/backends.md), which the first pays; on a CPU
- * the copies and memory cost more than dispatch, which the second pays.
+ * kernel costs 0.05–0.2 ms of host time (webgpu on an H200, docs/backends.md), which the first pays
+ * (there, with the diagonal blocks on the GPU, the two took the same time: the host dispatches while
+ * the GPU factors); on a CPU the copies and memory cost more than dispatch, which the second pays.
  */
 export type CholeskyUpdate = 'per-panel' | 'wide';
 
