@@ -127,6 +127,25 @@ describe('colours (review item 1)', () => {
     expect(style.get('first [a]')!.dash).not.toEqual(style.get('second [a]')!.dash);
   });
 
+  it('two learners whose curves coincide draw them in dashes out of phase, so both colours show', () => {
+    const rows = ns.flatMap((n) =>
+      // the same up to n = 64, apart after (identical curves would be one legend entry)
+      ['a', 'b'].map((id, i) =>
+        row(n, 0, id, 1 / n, {
+          theory: [{ label: 'staircase', ys: ns.map((m) => (m < 256 ? 0.5 : 0.3 - 0.1 * i)) }],
+        }),
+      ),
+    );
+    const style = legendStyles(plotData(rows, options(), registry));
+    const [a, b] = [style.get('staircase [a]')!.dash, style.get('staircase [b]')!.dash];
+    const period = (d: number[]) => d.reduce((x, y) => x + y, 0);
+    expect(period(a)).toBe(period(b));
+    // b's first visible dash starts where a's first gap does: one's dashes fall in the other's gaps
+    expect(b[0]).toBe(0);
+    expect(b[1]).toBe(a[1]);
+    expect(b[2]).toBe(a[0]);
+  });
+
   it('past the palette, a colour reused by a line has another point shape, and a free curve none', () => {
     const ids = Array.from({ length: PALETTE.length + 3 }, (_, i) => `l${i}`);
     const rows = ns.flatMap((n) =>

@@ -503,6 +503,13 @@ export const THEORY_DASHES = [
   [4, 2],
   [12, 3, 2, 3, 2, 3],
 ];
+/**
+ * The first theory dash shifted by its gap (gap 4, dash 7: a zero-length dash first, which a butt cap
+ * leaves unseen), for the curves of every other learner: where two learners' curves coincide (a
+ * kernel staircase both share up to some n), the one drawn on top shows its dashes and the other
+ * shows in its gaps, instead of hiding it.
+ */
+export const THEORY_DASH_SHIFTED = [0, 4, 7, 0];
 /** Point shapes of measured lines, one per use of the palette (beyond its size). */
 const SHAPES = ['circle', 'square', 'triangle-up', 'diamond', 'cross', 'triangle-down'];
 
@@ -542,8 +549,11 @@ function seriesStyles(
     } else if (tie !== undefined && slotOf.has(tie)) {
       const rank = perTie.get(tie) ?? 0;
       perTie.set(tie, rank + 1);
-      colors.push(colorOf(slotOf.get(tie)!));
-      dashes.push(THEORY_DASHES[rank % THEORY_DASHES.length]!);
+      const slot = slotOf.get(tie)!;
+      colors.push(colorOf(slot));
+      dashes.push(
+        rank === 0 && slot % 2 === 1 ? THEORY_DASH_SHIFTED : THEORY_DASHES[rank % THEORY_DASHES.length]!,
+      );
     } else {
       const slot = next++;
       // a curve of no line never takes a line's colour: past the palette it is near black
