@@ -16,10 +16,8 @@ import { activateBackend, Rng } from '@regimes/core';
 import { choleskyPanels, choleskySolveTensor, disposeFactor, symmetricEigenSolver } from '@regimes/numerics';
 import { createRegistry } from '@regimes/cli';
 import {
-  activation,
   dualSystem,
   fitRidge,
-  gradients,
   kernelPanels,
   neuralTangentKernel,
   ntkKernel,
@@ -28,6 +26,7 @@ import {
 import * as tf from '@tensorflow/tfjs-core';
 import { deepKernelCases } from './deep-cases.mjs';
 import { countDispatches } from './dispatch-counts.mjs';
+import { twoLayerTraining } from './train-step.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const args = process.argv.slice(2);
@@ -258,33 +257,14 @@ for (const n of sizes) {
     width,
     repeat: 5,
     run: async () => {
-      const x = normal(n, d, 9);
-      const y = normal(n, 1, 10);
-      let params = {
-        w: tf.mul(normal(width, d, 11), 1 / Math.sqrt(d)),
-        a: normal(width, 1, 12),
-        b: undefined,
-      };
-      const sigma = activation('relu');
-      const step = () => {
-        const next = tf.tidy(() => {
-          const g = gradients(params, x, y, sigma, 1 / Math.sqrt(width), 'mse');
-          return {
-            w: tf.sub(params.w, tf.mul(g.w, 0.1)),
-            a: tf.sub(params.a, tf.mul(g.a, 0.1)),
-            b: undefined,
-          };
-        });
-        tf.dispose([params.w, params.a]);
-        params = next;
-      };
-      step();
-      await params.w.data();
+      const training = twoLayerTraining(n, d, width);
+      training.step();
+      await training.params.w.data();
       const t = await bestOf(5, async () => {
-        step();
-        await params.a.data();
+        training.step();
+        await training.params.a.data();
       });
-      tf.dispose([x, y, params.w, params.a]);
+      training.dispose();
       return t;
     },
   });

@@ -6,14 +6,7 @@
 // Prints one line a step: its milliseconds, the kernels it dispatched and the reads it made.
 import { activateBackend, Rng } from '@regimes/core';
 import { createRegistry } from '@regimes/cli';
-import {
-  activation,
-  dualSystem,
-  gradients,
-  kernelPanels,
-  neuralTangentKernel,
-  ntkKernel,
-} from '@regimes/learners';
+import { dualSystem, kernelPanels, neuralTangentKernel, ntkKernel } from '@regimes/learners';
 import {
   BlockCholeskyKernel,
   choleskyPanels,
@@ -25,6 +18,7 @@ import {
 } from '@regimes/numerics';
 import * as tf from '@tensorflow/tfjs-core';
 import { countDispatches } from '../dispatch-counts.mjs';
+import { twoLayerTraining } from '../train-step.mjs';
 
 const args = process.argv.slice(2);
 const option = (name, fallback) => (args.includes(name) ? args[args.indexOf(name) + 1] : fallback);
@@ -221,37 +215,20 @@ tf.dispose([x, y, one]);
 // the bench's training step: one step and its read, then ten steps and one read
 {
   const [m, dim, width] = [4096, 256, 1024];
-  const xs = tf.tensor2d(Rng.fromSeed(9).normal(m * dim), [m, dim]);
-  const ys = tf.tensor2d(Rng.fromSeed(10).normal(m), [m, 1]);
-  let params = {
-    w: tf.tidy(() =>
-      tf.mul(tf.tensor2d(Rng.fromSeed(11).normal(width * dim), [width, dim]), 1 / Math.sqrt(dim)),
-    ),
-    a: tf.tensor2d(Rng.fromSeed(12).normal(width), [width, 1]),
-    b: undefined,
-  };
-  const sigma = activation('relu');
-  const train = () => {
-    const next = tf.tidy(() => {
-      const g = gradients(params, xs, ys, sigma, 1 / Math.sqrt(width), 'mse');
-      return { w: tf.sub(params.w, tf.mul(g.w, 0.1)), a: tf.sub(params.a, tf.mul(g.a, 0.1)), b: undefined };
-    });
-    tf.dispose([params.w, params.a]);
-    params = next;
-  };
+  const training = twoLayerTraining(m, dim, width);
   await step(`training step n=${m} d=${dim} width=${width}, read of a`, async () => {
-    train();
-    await params.a.data();
+    training.step();
+    await training.params.a.data();
   });
   await step('10 training steps, one read of 1 value', async () => {
-    for (let i = 0; i < 10; i++) train();
-    await sync(params.a);
+    for (let i = 0; i < 10; i++) training.step();
+    await sync(training.params.a);
   });
   await step('forward X·Wᵀ only (4096×256 · 256×1024), one read', async () => {
-    const h = tf.matMul(xs, params.w, false, true);
+    const h = tf.matMul(training.x, training.params.w, false, true);
     await sync(h);
     h.dispose();
   });
-  tf.dispose([xs, ys, params.w, params.a]);
+  training.dispose();
 }
 console.log(`tensors left: ${tf.memory().numTensors}`);
