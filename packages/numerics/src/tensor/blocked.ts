@@ -142,6 +142,22 @@ export function defaultCholeskyUpdate(): CholeskyUpdate {
   return tf.getBackend() === 'webgpu' ? 'wide' : 'per-panel';
 }
 
+/**
+ * P − C[o:o+r] C[o:o+b]ᵀ with r = P's rows (P freed): a panel's update by columns C of L, given with
+ * rows from o on (a slab of columns, or an earlier panel's rows below its diagonal block).
+ */
+function subtractColumns(p: tf.Tensor2D, c: tf.Tensor2D, o: number, b: number): tf.Tensor2D {
+  const width = c.shape[1];
+  const next = tf.tidy(() =>
+    tf.sub(
+      p,
+      tf.matMul(tf.slice(c, [o, 0], [p.shape[0], width]), tf.slice(c, [o, 0], [b, width]), false, true),
+    ),
+  );
+  p.dispose();
+  return next as tf.Tensor2D;
+}
+
 async function factorOnce(
   panels: ColumnPanels,
   m: number,
@@ -170,39 +186,9 @@ async function factorOnce(
       const b = sizes[k]!;
       // P = A[s:, s:s+b] − Σ_{j<k} L[s:, j] L[s:s+b, j]ᵀ
       let p = panels(s, b);
-      for (const slab of update === 'wide' ? slabs : []) {
-        const width = slab.shape[1];
-        const next = tf.tidy(() =>
-          tf.sub(
-            p,
-            tf.matMul(
-              tf.slice(slab, [s, 0], [m - s, width]),
-              tf.slice(slab, [s, 0], [b, width]),
-              false,
-              true,
-            ),
-          ),
-        );
-        p.dispose();
-        p = next as tf.Tensor2D;
-      }
-      for (let j = 0; update === 'per-panel' && j < k; j++) {
-        const lj = below[j]!;
-        const offset = s - (starts[j]! + sizes[j]!);
-        const next = tf.tidy(() =>
-          tf.sub(
-            p,
-            tf.matMul(
-              tf.slice(lj, [offset, 0], [m - s, sizes[j]!]),
-              tf.slice(lj, [offset, 0], [b, sizes[j]!]),
-              false,
-              true,
-            ),
-          ),
-        );
-        p.dispose();
-        p = next as tf.Tensor2D;
-      }
+      for (const slab of update === 'wide' ? slabs : []) p = subtractColumns(p, slab, s, b);
+      for (let j = 0; update === 'per-panel' && j < k; j++)
+        p = subtractColumns(p, below[j]!, s - (starts[j]! + sizes[j]!), b);
       let inverse: tf.Tensor2D;
       if (onDevice && b <= BLOCK_CHOLESKY_MAX) {
         // on the backend: the status is read once, after the last panel
