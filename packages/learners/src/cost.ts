@@ -287,9 +287,6 @@ export const TWO_LAYER_OPS = { gd: 25, sgd: 27, adam: 61 } as const;
  */
 export const ONLINE_DRAW_OPS = 40;
 
-/** Ops of a step of a net for which the caller gives no count (`deep`'s joint Adam at L = 2). */
-export const DEFAULT_STEP_OPS = 110;
-
 /**
  * tfjs ops of one step of `deep` (tf.profile over 60 steps, width 16, cpu backend, 2026-12-04):
  * joint 53·L + 4 with Adam (110, 163, 216 at L = 2, 3, 4) and 29·L + 4 with GD or SGD (62, 91);
@@ -302,6 +299,9 @@ export function deepStepOps(layers: number, training: 'joint' | 'layerwise', opt
   if (training === 'joint') return (adam ? 53 : 29) * layers + 4;
   return adam ? 70 + 13 * (layers - 2) : 40 + 7 * (layers - 2);
 }
+
+/** Ops of a step of a net for which the caller gives no count (`deep`'s joint Adam at L = 2: 110). */
+export const DEFAULT_STEP_OPS = deepStepOps(2, 'joint', 'adam');
 
 /** The test points a learning-curve record evaluates (the monitor's, docs/learners.md). */
 const MONITOR_TEST_POINTS = 2048;
