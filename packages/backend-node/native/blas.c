@@ -11,6 +11,7 @@
 #include "gemm.h"
 #include "lapack-lite.h"
 #include "eigen-lite.h"
+#include "relu-dual.h"
 #ifdef REGIMES_OPENBLAS
 #include <cblas.h>
 #endif
@@ -397,6 +398,7 @@ static napi_value init(napi_env env, napi_value exports) {
       {"ssyrk", NULL, ssyrk, NULL, NULL, NULL, napi_default, NULL},
       {"threads", NULL, threads, NULL, NULL, NULL, napi_default, NULL},
       {"config", NULL, config, NULL, NULL, NULL, napi_default, NULL},
+      {"reluDual", NULL, regimes_relu_dual, NULL, NULL, NULL, napi_default, NULL},
       {"openblas", NULL, NULL, NULL, NULL, openblas, napi_enumerable, NULL},
 #ifdef REGIMES_OPENBLAS
       {"syevd", NULL, syevd, NULL, NULL, NULL, napi_default, NULL},

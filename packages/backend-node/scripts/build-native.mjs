@@ -1,5 +1,6 @@
 #!/usr/bin/env node
-// Builds the addon of the `native` backend (native/blas.c + gemm.c) with the system's C compiler and
+// Builds the addon of the `native` backend (native/blas.c, gemm.c, lapack-lite.c, eigen-lite.c,
+// relu-dual.c) with the system's C compiler and
 // Node's own N-API headers — no node-gyp, no download. With OpenBLAS (cblas.h and libopenblas)
 // products and LAPACK (Cholesky, triangular solves, eigen) run on it; without it, on regimes' own
 // packed SGEMM (AVX2/FMA where the CPU has them, threads over cores). Never fails the install: where
@@ -74,6 +75,10 @@ const openblas = !hidden && blasInclude !== undefined && blasLib !== undefined;
 
 const flags = [
   '-O3',
+  // sqrt without errno, comparisons without floating-point traps (nothing here reads either): the
+  // ReLU dual's branch-free loop (relu-dual.c) vectorizes only with both; no result changes
+  '-fno-math-errno',
+  '-fno-trapping-math',
   '-std=gnu11',
   '-shared',
   '-fPIC',
@@ -86,6 +91,7 @@ const flags = [
   join(native, 'gemm.c'),
   join(native, 'lapack-lite.c'),
   join(native, 'eigen-lite.c'),
+  join(native, 'relu-dual.c'),
   '-lm',
   ...(openblas ? [`-L${blasLib}`, `-Wl,-rpath,${blasLib}`, '-lopenblas'] : []),
 ];

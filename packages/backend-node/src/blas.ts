@@ -84,6 +84,19 @@ export interface Blas {
    * Sandybridge; native/blas.c). Returns the core it replaced, or null. Call before any product.
    */
   retuneCore?(): string | null;
+  /**
+   * numerics' ReLU dual (relu-dual.ts) on Float32Arrays: rho, value and derivative m×n, qa m (one per
+   * row) or m×n, qb n (one per column) or m×n; each entry in float64, rounded once (native/relu-dual.c).
+   */
+  reluDual?(
+    m: number,
+    n: number,
+    rho: Float32Array,
+    qa: Float32Array,
+    qb: Float32Array,
+    value: Float32Array,
+    derivative: Float32Array,
+  ): void;
   /** Whether products and LAPACK run on the system OpenBLAS (else on regimes' own SGEMM). */
   readonly openblas: boolean;
   threads(): number;

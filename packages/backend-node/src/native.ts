@@ -46,7 +46,7 @@ export const native = defineBackendKind({
         patchWasmMatMul(blas);
         installSymmetricEigen(blas);
         installCholesky(blas);
-        installReluDual();
+        installReluDual(blas);
       },
     };
   },

@@ -159,3 +159,144 @@ describe('ReLU dual without the kernel', () => {
     expect(worstError(values, derivatives, x, n)).toBeLessThan(1e-5);
   });
 });
+
+/** The float32 spacing at |x| (one unit in the last place). */
+function ulp32(x: number) {
+  const a = Math.max(Math.abs(x), 2 ** -126);
+  return 2 ** (Math.floor(Math.log2(a)) - 23);
+}
+
+describe.skipIf(blas?.reluDual === undefined)("the addon's loop (native/relu-dual.c)", () => {
+  /** Each row a grid of cos θ over [−1.05, 1.05] (clamped past ±1), with ±1, ±1/2 and 0 exact and the switch of its arc cosine at ±1/2 approached from both sides. */
+  function grid(m: number, n: number) {
+    const qa = Float32Array.from({ length: m }, (_, i) => 0.03 + ((i * 29) % 89) / 40);
+    const qb = Float32Array.from({ length: n }, (_, j) => 0.07 + ((j * 41) % 83) / 35);
+    const cosines = Array.from({ length: n }, (_, j) => -1.05 + (2.1 * j) / (n - 1));
+    cosines.splice(0, 9, 1, -1, 0.5, -0.5, 0, 0.5 - 1e-7, 0.5 + 1e-7, -0.5 + 1e-7, -0.5 - 1e-7);
+    const rho = new Float32Array(m * n);
+    for (let i = 0; i < m; i++)
+      for (let j = 0; j < n; j++) rho[i * n + j] = cosines[(j + 7 * i) % n]! * Math.sqrt(qa[i]! * qb[j]!);
+    return { rho, qa, qb };
+  }
+
+  /** The largest gap to the float64 closed form, in float32 ulps of the closed form's value. */
+  function ulpsOff(
+    m: number,
+    n: number,
+    x: { rho: Float32Array; qa: Float32Array; qb: Float32Array },
+    out: { value: Float32Array; derivative: Float32Array },
+    perEntry = false,
+  ) {
+    let worst = 0;
+    for (let k = 0; k < m * n; k++) {
+      const i = Math.floor(k / n);
+      const j = k % n;
+      const r = reference(x.rho[k]!, perEntry ? x.qa[k]! : x.qa[i]!, perEntry ? x.qb[k]! : x.qb[j]!);
+      // a value near 0 (θ near π) is a difference of two terms: its error is relative to their scale
+      const valueUlps = Math.abs(out.value[k]! - r.value) / Math.max(ulp32(r.value), ulp32(r.scale) / 8);
+      worst = Math.max(worst, valueUlps, Math.abs(out.derivative[k]! - r.derivative) / ulp32(r.derivative));
+    }
+    return worst;
+  }
+
+  const saved = { ...process.env };
+  afterAll(() => {
+    for (const name of ['REGIMES_GEMM_PORTABLE', 'REGIMES_GEMM_THREADS'])
+      if (saved[name] === undefined) delete process.env[name];
+      else process.env[name] = saved[name];
+  });
+
+  it.each([
+    ['AVX2/FMA where the CPU has it', '0', '1'],
+    ['portable', '1', '1'],
+    ['AVX2/FMA, rows over 3 threads', '0', '3'],
+  ])(
+    'agrees with the float64 closed form to within one float32 rounding (%s)',
+    (_label, portable, threads) => {
+      process.env.REGIMES_GEMM_PORTABLE = portable;
+      process.env.REGIMES_GEMM_THREADS = threads;
+      // 301 × 700 = 210 700 entries: three threads of 70 000 (a thread takes 65 536 at least)
+      const [m, n] = [301, 700];
+      const x = grid(m, n);
+      const out = { value: new Float32Array(m * n), derivative: new Float32Array(m * n) };
+      blas!.reluDual!(m, n, x.rho, x.qa, x.qb, out.value, out.derivative);
+      // its arc cosine is off by a few float64 ulps (9e-16 relative on asin), so a float32 rounding
+      // may fall the other way: at most one ulp (half for the rounding, the rest for ties)
+      expect(ulpsOff(m, n, x, out)).toBeLessThanOrEqual(1);
+      expect(out.derivative[1]).toBe(0); // cos θ = −1: θ = π
+      expect(out.value[1]).toBe(0);
+      expect(out.derivative[0]).toBe(0.5); // cos θ = 1
+      expect(out.derivative[4]).toBe(0.25); // cos θ = 0
+    },
+  );
+
+  it('reads per-entry variances on either side, passes NaN through, and refuses operands of the wrong size', () => {
+    const [m, n] = [40, 50];
+    const x = grid(m, n);
+    // q per entry: the row's and the column's variance written out m×n
+    const qa = Float32Array.from({ length: m * n }, (_, k) => x.qa[Math.floor(k / n)]!);
+    const qb = Float32Array.from({ length: m * n }, (_, k) => x.qb[k % n]!);
+    const perRow = { value: new Float32Array(m * n), derivative: new Float32Array(m * n) };
+    blas!.reluDual!(m, n, x.rho, x.qa, x.qb, perRow.value, perRow.derivative);
+    for (const [a, b] of [
+      [qa, x.qb],
+      [x.qa, qb],
+      [qa, qb],
+    ] as const) {
+      const out = { value: new Float32Array(m * n), derivative: new Float32Array(m * n) };
+      blas!.reluDual!(m, n, x.rho, a, b, out.value, out.derivative);
+      expect(out.value).toEqual(perRow.value);
+      expect(out.derivative).toEqual(perRow.derivative);
+    }
+    const rho = Float32Array.from(x.rho);
+    rho[3] = Number.NaN;
+    const out = { value: new Float32Array(m * n), derivative: new Float32Array(m * n) };
+    blas!.reluDual!(m, n, rho, x.qa, x.qb, out.value, out.derivative);
+    expect(out.value[3]).toBeNaN();
+    expect(out.derivative[3]).toBeNaN();
+    expect(Number.isNaN(out.value[4]!)).toBe(false);
+    expect(() => blas!.reluDual!(m, n, x.rho, x.qa.subarray(1), x.qb, out.value, out.derivative)).toThrow(
+      /reluDual operands are not Float32Arrays of m×n/,
+    );
+    expect(() => blas!.reluDual!(m, n, x.rho, x.qa, x.qb, out.value.subarray(1), out.derivative)).toThrow(
+      /reluDual operands/,
+    );
+  });
+
+  it('is the loop the native kind runs, and the wasm kind runs the JavaScript one, to the same float32 values', async () => {
+    const [m, n] = [64, 96];
+    const x = grid(m, n);
+    const slot = () =>
+      (tf.getKernel(ReluDualKernel, 'wasm') as unknown as Record<symbol, { dual?: unknown }>)[
+        Symbol.for('regimes.reluDual')
+      ];
+    const results: { value: Float32Array; derivative: Float32Array }[] = [];
+    for (const [kind, compiled] of [
+      [native, true],
+      [wasm, false],
+    ] as const) {
+      await kind.create({}).activate();
+      expect(slot()?.dual !== undefined).toBe(compiled);
+      results.push(
+        tf.tidy(() => {
+          const r = reluDual(
+            tf.tensor2d(x.rho, [m, n]),
+            tf.tensor2d(x.qa, [m, 1]),
+            tf.tensor2d(x.qb, [1, n]),
+          );
+          return {
+            value: r.value.dataSync() as Float32Array,
+            derivative: r.derivative.dataSync() as Float32Array,
+          };
+        }),
+      );
+    }
+    await tf.setBackend('cpu');
+    for (const out of results) expect(ulpsOff(m, n, x, out)).toBeLessThanOrEqual(1);
+    // equal but for the rare rounding that falls the other way
+    let differ = 0;
+    for (const key of ['value', 'derivative'] as const)
+      results[0]![key].forEach((v, k) => (differ += v === results[1]![key][k] ? 0 : 1));
+    expect(differ / (2 * m * n)).toBeLessThan(0.01);
+  });
+});
