@@ -267,6 +267,54 @@ describe.skipIf(!blas?.potrf)('Cholesky and triangular solves on LAPACK (native 
     }
   });
 
+  it('assembles the matrix in the heap from views, reading no panel back, while building panels grows the heap', async () => {
+    await native.create({}).activate();
+    const be = tf.backend() as unknown as {
+      readSync(dataId: object): unknown;
+      typedArrayFromHeap(t: tf.Tensor): Float32Array;
+    };
+    const heapBytes = () => {
+      const probe = tf.scalar(0);
+      const bytes = be.typedArrayFromHeap(probe).buffer.byteLength;
+      probe.dispose();
+      return bytes;
+    };
+    const readSync = be.readSync.bind(be);
+    let reads = 0;
+    be.readSync = (dataId: object) => {
+      reads++;
+      return readSync(dataId);
+    };
+    try {
+      const before = heapBytes();
+      // each panel's build first takes (and frees) a block of a third of the heap, more each time:
+      // the heap must grow while the matrix is being assembled, detaching earlier views of it
+      let grown = 0;
+      const growing = (s: number, size: number) => {
+        grown += heapBytes() / 12;
+        const filler = tf.fill([Math.ceil(grown)], 1);
+        const panel = panels(s, size);
+        filler.dispose();
+        return panel;
+      };
+      const f = await choleskyPanels(growing, m, { shift, block });
+      expect(heapBytes()).toBeGreaterThan(before);
+      expect(f.dense).toBeDefined();
+      // the status of the factorization is the one read (the panels stay in the heap)
+      expect(reads).toBe(1);
+      const rhs = tf.tensor2d(b, [m, 2]);
+      const solution = choleskySolveTensor(f, rhs);
+      const got = await solution.data();
+      tf.dispose([rhs, solution]);
+      disposeFactor(f);
+      const scale = Math.max(...want.map(Math.abs));
+      for (let i = 0; i < 2 * m; i++) expect(Math.abs(got[i]! - want[i]!)).toBeLessThan(1e-4 * scale);
+    } finally {
+      be.readSync = readSync;
+      await tf.setBackend('cpu');
+    }
+  });
+
   it('adds jitter where the matrix is singular in float32, as the panel path does', async () => {
     await native.create({}).activate();
     try {

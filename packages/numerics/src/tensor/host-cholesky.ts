@@ -54,12 +54,14 @@ export function hostLapack(): HostLapack | undefined {
  * Copy the lower triangle of a symmetric m×m matrix given by column panels into `into` (row-major,
  * length ≥ m²): panel [s:, s:s+b] row i lands at into[i·m + s ..], its part on or below the diagonal
  * only (the upper triangle is left as it was: potrf reads the lower one). Each panel is read from the
- * backend's storage in place and freed before the next is built.
+ * backend's storage in place and freed before the next is built. `into` may be a function that
+ * returns the array: called after each panel is built, for a view of the backend's own storage,
+ * which building a panel may move (a growing WebAssembly heap detaches earlier views).
  */
 export function assembleLowerHost(
   panels: ColumnPanels,
   m: number,
-  into: Float32Array,
+  into: Float32Array | (() => Float32Array),
   lapack: HostLapack,
   block = 256,
 ): void {
@@ -70,9 +72,10 @@ export function assembleLowerHost(
       if (panel.shape[0] !== m - s || panel.shape[1] !== b)
         throw new RangeError(`panel at ${s} is [${panel.shape}], expected [${m - s}, ${b}]`);
       const data = lapack.view(panel);
+      const target = typeof into === 'function' ? into() : into;
       for (let i = s; i < m; i++) {
         const row = (i - s) * b;
-        into.set(data.subarray(row, row + Math.min(b, i - s + 1)), i * m + s);
+        target.set(data.subarray(row, row + Math.min(b, i - s + 1)), i * m + s);
       }
     } finally {
       panel.dispose();
