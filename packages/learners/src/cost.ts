@@ -21,22 +21,25 @@ const F32 = 4;
 type EigenSolver = 'kernel' | 'compiled' | 'host';
 
 /**
- * Measured cost rule (native backend, 2 cores, OpenBLAS 0.3.21, NTK relu kernel d = 64, fitRidge
- * wall time with the kernel build, 2026-12-04, nothing else running). A Cholesky solve per λ (spotrf
- * in place, strsm; gcv / loo add diag(A⁻¹)) against one float64 dsyevd (plus assembling M) and O(m²)
- * per λ, gcv over 1 and 4 λ:
+ * Measured cost rule (native backend, 2 cores, OpenBLAS 0.3.21, NTK relu kernel d = 64, an ntk fit
+ * over a list of 1 and of 4 λ, wall time with the kernel build, 2026-12-04 20:00 UTC, two runs,
+ * nothing else running). A Cholesky solve per λ (the kernel rebuilt by panels and assembled in the
+ * heap, spotrf in place, strsm) against one float64 dsyevd (plus assembling M) and O(m²) per λ:
  *
- *   m      Cholesky, per λ    eigen, 1–4 λ    break-even
- *   1024   0.05 s             0.20–0.38 s     ~5
- *   2048   0.20 s             1.30–1.42 s     ~7
- *   4096   1.05 s             7.7–8.1 s       ~7.5
- *   8192   5.5 s              50–57 s         ~9.5
+ *   m      Cholesky: 1 λ, each further λ    eigen, 1–4 λ    break-even
+ *   1024   0.05 s, 0.027 s                  0.20 s          ~7
+ *   2048   0.15–0.24 s, 0.08–0.13 s         1.42–1.50 s     ~11–15
+ *   4096   0.85–0.97 s, 0.51–0.54 s         8.1–8.2 s       ~15
+ *   8192   4.1–5.0 s, 2.9–4.0 s             51–61 s         ~15–18
  *
  * dsyevd's tridiagonalization is half matrix–vector products (memory-bound), so it grows faster
- * than the Cholesky path's m³. Hence max(2, ⌈1.25·log₂m − 7.5⌉) values of λ: 5 at 1024, 7 at 2048,
- * 8 at 4096, 9 at 8192. (The rule of 2026-11, max(2, ⌈3m/4096⌉), was measured when a Cholesky per λ
- * cost 3–5× what it does since the LAPACK kernels; it took the eigen path for 4 λ at 4096, 7.8 s
- * where Cholesky takes 4.2 s.)
+ * than the Cholesky path's m³. Hence max(2, ⌈3.1·log₂m − 23⌉) values of λ (least squares on log₂m
+ * of the four): 5 at 512, 8 at 1024, 12 at 2048, 15 at 4096, 18 at 8192. The rule before,
+ * max(2, ⌈1.25·log₂m − 7.5⌉) (5 / 7 / 8 / 9), was measured the same morning, before the ReLU dual
+ * moved into the addon and the dense Cholesky's matrix was assembled in the heap (both cut the
+ * Cholesky path's per-λ cost, not the decomposition's): with it, 8 λ at 4096 took the eigen path,
+ * 7.9 s in the bench, where a Cholesky per λ took 4.1 s. (The rule of 2026-11, max(2, ⌈3m/4096⌉),
+ * predates the LAPACK kernels.)
  *
  * Without the kernel (wasm, cpu, webgpu) the decomposition runs on the host in float64 JavaScript
  * (numerics' symmetricEigenTridiagonal) against a Cholesky per λ on the backend. Measured on `wasm`
@@ -51,7 +54,7 @@ type EigenSolver = 'kernel' | 'compiled' | 'host';
  * over 4 λ it gives up ~0.05 s) and matches at 2048.
  */
 export function eigenBreakEven(m: number, solver: EigenSolver): number {
-  const rule = { host: m / 40, compiled: m / 100, kernel: 1.25 * Math.log2(m) - 7.5 }[solver];
+  const rule = { host: m / 40, compiled: m / 100, kernel: 3.1 * Math.log2(m) - 23 }[solver];
   return Math.max(2, Math.ceil(rule));
 }
 

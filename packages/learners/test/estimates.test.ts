@@ -51,7 +51,7 @@ describe('work estimates', () => {
 
   // `regimes run --dry-run` activates the spec's backend first; without the eigen kernel (cpu here,
   // as wasm and webgpu) the eigen path is the host's float64 solver, worth ~m/40 Cholesky solves, so
-  // `auto` keeps Cholesky for the default gcv grid where LAPACK's rule (5 λ at 1024) would not.
+  // `auto` keeps Cholesky for the default gcv grid where LAPACK's rule (8 λ at 1024) would not.
   it('ridge estimates follow the active backend’s eigen solver: path, flops and host bytes', async () => {
     await tf.setBackend('cpu');
     const m = 1024;
@@ -62,8 +62,10 @@ describe('work estimates', () => {
     expect(grid).toBeLessThan(m / 40);
     // Cholesky per λ, with the inverse diagonal gcv needs: 2·m³/3 + 4m²k each
     expect(ridgeSolveFlops(gcv, m, 1)).toBe(grid * ((2 * m ** 3) / 3 + 4 * m * m));
-    // the same grid where LAPACK decomposes: 5 Cholesky solves' worth once, 6m² per λ
-    expect(ridgeSolveFlops(gcv, m, 1, 'kernel')).toBe((5 * m ** 3) / 3 + grid * 6 * m * m);
+    // the same grid where LAPACK decomposes (break-even 8 at 1024: the grid's 10 λ take it): 8
+    // Cholesky solves' worth once, 6m² per λ
+    expect(eigenBreakEven(m, 'kernel')).toBe(8);
+    expect(ridgeSolveFlops(gcv, m, 1, 'kernel')).toBe((8 * m ** 3) / 3 + grid * 6 * m * m);
     // 8 λ at m = 300 pay on the host (break-even ⌈300/40⌉ = 8): one decomposition, 8 solves' worth
     const list = { ...gcv, ridge: [1e-4, 1e-3, 1e-2, 1e-1, 1, 2, 4, 8] };
     expect(ridgeSolveFlops(list, 300, 1)).toBe((8 * 300 ** 3) / 3 + 8 * 6 * 300 * 300);
