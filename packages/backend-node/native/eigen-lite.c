@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "eigen-lite.h"
+#include "gemm.h"
 #include "typed-arrays.h"
 
 #define SUFFIX _base
@@ -32,10 +33,7 @@ typedef int (*solver_fn)(int, double*, double*, double*, double*, double*, doubl
 static solver_fn chosen(void) {
 #ifdef HAVE_AVX2_BUILD
   // the same switch as gemm.c's: REGIMES_GEMM_PORTABLE=1 keeps the baseline code
-  const char* force = getenv("REGIMES_GEMM_PORTABLE");
-  __builtin_cpu_init();
-  if (!(force && *force && *force != '0') && __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
-    return solve_avx2;
+  if (regimes_use_avx2()) return solve_avx2;
 #endif
   return solve_base;
 }

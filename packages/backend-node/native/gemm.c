@@ -126,13 +126,36 @@ __attribute__((target("avx2,fma"))) static void kernel_avx2(int kc, const float*
 static Kernel chosen_kernel = NULL;
 static const char* kernel_name = "portable C";
 
+int regimes_use_avx2(void) {
+#ifdef REGIMES_X86
+  const char* force = getenv("REGIMES_GEMM_PORTABLE");
+  __builtin_cpu_init();
+  return !(force && *force && *force != '0') && __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+#else
+  return 0;
+#endif
+}
+
+void regimes_run_threads(int count, void* (*fn)(void*), void* args, size_t size) {
+  pthread_t ids[64];
+  char* at = args;
+  int started = 0;
+  if (count > 64) count = 64;
+  for (int t = 1; t < count; t++) {
+    if (pthread_create(&ids[t], NULL, fn, at + (size_t)t * size) != 0) break;
+    started = t;
+  }
+  fn(at);
+  for (int t = 1; t <= started; t++) pthread_join(ids[t], NULL);
+  for (int t = started + 1; t < count; t++) fn(at + (size_t)t * size);  // any thread that did not start
+}
+
+// chosen once, on the first product
 static void choose_kernel(void) {
   if (chosen_kernel) return;
   chosen_kernel = kernel_portable;
 #ifdef REGIMES_X86
-  const char* force = getenv("REGIMES_GEMM_PORTABLE");
-  __builtin_cpu_init();
-  if (!(force && *force && *force != '0') && __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) {
+  if (regimes_use_avx2()) {
     chosen_kernel = kernel_avx2;
     kernel_name = "AVX2/FMA";
   }
@@ -245,19 +268,12 @@ static int sgemm_serialized(int trans_a, int trans_b, int m, int n, int k, const
   if (threads > max_by_rows) threads = max_by_rows;
   if (threads <= 1) return gemm_rows(&p, 0, m, 0);
   Job jobs[64];
-  pthread_t ids[64];
-  int panels = (m + MR - 1) / MR, started = 0, status = 0;
+  int panels = (m + MR - 1) / MR, status = 0;
   for (int t = 0; t < threads; t++) {
     int from = (int)((long)panels * t / threads) * MR, to = (int)((long)panels * (t + 1) / threads) * MR;
     jobs[t] = (Job){&p, from, to > m ? m : to, t, 0};
   }
-  for (int t = 1; t < threads; t++) {
-    if (pthread_create(&ids[t], NULL, run_job, &jobs[t]) != 0) break;
-    started = t;
-  }
-  run_job(&jobs[0]);
-  for (int t = 1; t <= started; t++) pthread_join(ids[t], NULL);
-  for (int t = started + 1; t < threads; t++) run_job(&jobs[t]);  // any thread that did not start
+  regimes_run_threads(threads, run_job, jobs, sizeof jobs[0]);
   for (int t = 0; t < threads; t++) status |= jobs[t].status;
   return status;
 }
@@ -297,16 +313,9 @@ static int ssyrk_serialized(int trans, int n, int k, const float* a, float* c) {
   if (flops < THREAD_FLOPS * threads) threads = (int)(flops / THREAD_FLOPS);
   if (threads < 1) threads = 1;
   SyrkJob jobs[64];
-  pthread_t ids[64];
-  int started = 0, status = 0;
+  int status = 0;
   for (int t = 0; t < threads; t++) jobs[t] = (SyrkJob){trans, n, k, threads, t, 0, a, c};
-  for (int t = 1; t < threads; t++) {
-    if (pthread_create(&ids[t], NULL, run_syrk, &jobs[t]) != 0) break;
-    started = t;
-  }
-  run_syrk(&jobs[0]);
-  for (int t = 1; t <= started; t++) pthread_join(ids[t], NULL);
-  for (int t = started + 1; t < threads; t++) run_syrk(&jobs[t]);
+  regimes_run_threads(threads, run_syrk, jobs, sizeof jobs[0]);
   for (int t = 0; t < threads; t++) status |= jobs[t].status;
   regimes_mirror_lower(n, c);
   return status;

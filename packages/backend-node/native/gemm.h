@@ -1,6 +1,7 @@
 // regimes' own SGEMM (gemm.c): row-major c = op(a)·op(b), op(a) m×k, op(b) k×n, leading dimensions
 // those of dense matrices. Returns 0, or −1 when a packing buffer could not be allocated.
 #pragma once
+#include <stddef.h>
 int regimes_sgemm(int trans_a, int trans_b, int m, int n, int k, const float* a, const float* b, float* c);
 int regimes_gemm_threads(void);
 const char* regimes_gemm_kernel(void);
@@ -8,3 +9,9 @@ const char* regimes_gemm_kernel(void);
 int regimes_ssyrk(int trans, int n, int k, const float* a, float* c);
 // the upper triangle of the n×n row-major c := its lower one
 void regimes_mirror_lower(int n, float* c);
+// Whether code built for AVX2/FMA should run: the CPU has both and REGIMES_GEMM_PORTABLE is not set
+// to a non-zero value (read at each call, so tests can switch it). 0 off x86-64.
+int regimes_use_avx2(void);
+// Run fn(args + t·size) for t = 0..count−1 (count ≤ 64): t ≥ 1 on new threads, t = 0 here, and any
+// whose thread did not start here as well; returns when all are done.
+void regimes_run_threads(int count, void* (*fn)(void*), void* args, size_t size);

@@ -11,9 +11,7 @@
 #include "relu-dual.h"
 
 #include <math.h>
-#include <pthread.h>
 #include <stdbool.h>
-#include <stdlib.h>
 
 #include "gemm.h"
 #include "typed-arrays.h"
@@ -90,10 +88,7 @@ typedef void (*dual_fn)(const DualJob*);
 static dual_fn chosen(void) {
 #ifdef HAVE_AVX2_BUILD
   // the same switch as gemm.c's: REGIMES_GEMM_PORTABLE=1 keeps the baseline code
-  const char* force = getenv("REGIMES_GEMM_PORTABLE");
-  __builtin_cpu_init();
-  if (!(force && *force && *force != '0') && __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
-    return dual_avx2;
+  if (regimes_use_avx2()) return dual_avx2;
 #endif
   return dual_base;
 }
@@ -124,20 +119,12 @@ static void relu_dual(DualJob whole, int m) {
     return;
   }
   Task tasks[64];
-  pthread_t ids[64];
   for (int t = 0; t < threads; t++) {
     tasks[t] = (Task){fn, whole};
     tasks[t].job.i0 = (int)((long)m * t / threads);
     tasks[t].job.i1 = (int)((long)m * (t + 1) / threads);
   }
-  int started = 0;
-  for (int t = 1; t < threads; t++) {
-    if (pthread_create(&ids[t], NULL, run_task, &tasks[t]) != 0) break;
-    started = t;
-  }
-  run_task(&tasks[0]);
-  for (int t = 1; t <= started; t++) pthread_join(ids[t], NULL);
-  for (int t = started + 1; t < threads; t++) run_task(&tasks[t]);  // any thread that did not start
+  regimes_run_threads(threads, run_task, tasks, sizeof tasks[0]);
 }
 
 static const float* float_view(napi_env env, napi_value value, size_t* length) {

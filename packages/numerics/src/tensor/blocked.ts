@@ -13,6 +13,7 @@ import tf from '@regimes/numerics/tfjs';
 import { NumericalError } from '../errors.js';
 import { cholesky, invertLower } from '../host/linalg.js';
 import { assembleLowerHost, hostLapack } from './host-cholesky.js';
+import type { ColumnPanels } from './panels.js';
 
 /**
  * The kernel a backend may register for a dense Cholesky factorization: input `x`, an m×m float32
@@ -137,8 +138,7 @@ function triangularSolve(l: tf.Tensor2D, b: tf.Tensor2D, transpose: boolean, sta
     .runKernel(TriangularSolveKernel, { l, b }, { transpose, start }) as unknown as tf.Tensor2D;
 }
 
-/** A symmetric matrix given by its column panels: rows start..m−1 of columns start..start+size−1. */
-export type ColumnPanels = (start: number, size: number) => tf.Tensor2D;
+export type { ColumnPanels } from './panels.js';
 
 class NotPositiveDefinite extends Error {}
 

@@ -8,7 +8,7 @@
  */
 import type tf from '@regimes/numerics/tfjs';
 import { NumericalError } from '../errors.js';
-import type { ColumnPanels } from './blocked.js';
+import type { ColumnPanels } from './panels.js';
 import { backendRegistry } from './backend-registry.js';
 
 /** LAPACK on host arrays, as a backend provides it (row-major, float32). */
