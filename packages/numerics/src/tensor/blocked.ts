@@ -403,7 +403,7 @@ export async function inverseDiagonal(f: PanelFactor, width?: number): Promise<F
     for (let s = 0; s < f.m; s += 256) {
       const size = Math.min(256, f.m - s);
       const norms = tf.tidy(() => {
-        const identity = tf.concat([tf.eye(size), tf.zeros([f.m - s - size, size])], 0) as tf.Tensor2D;
+        const identity = identityColumns(f.m - s, size);
         return tf.sum(tf.square(triangularSolve(dense, identity, false, s)), 0);
       });
       const values = await norms.data();
@@ -433,7 +433,7 @@ export async function inverseDiagonal(f: PanelFactor, width?: number): Promise<F
           diagonalInverse: f.diagonalInverse.slice(k),
           below: f.below.slice(k),
         };
-        const identity = tf.concat([tf.eye(size), tf.zeros([f.m - s - size, size])], 0) as tf.Tensor2D;
+        const identity = identityColumns(f.m - s, size);
         return tf.sum(tf.square(solveLower(sub, identity)), 0);
       });
       parts.push(norms);
@@ -451,6 +451,20 @@ export async function inverseDiagonal(f: PanelFactor, width?: number): Promise<F
   return out;
 }
 
+/**
+ * The first `size` columns of the rows×rows identity, padded on the backend: tf.zeros would upload
+ * a host array of zeros (at m = 8192 the inverse's diagonal uploaded m²/2 floats that way).
+ */
+function identityColumns(rows: number, size: number): tf.Tensor2D {
+  return tf.tidy(
+    () =>
+      tf.pad(tf.eye(size), [
+        [0, rows - size],
+        [0, 0],
+      ]) as tf.Tensor2D,
+  );
+}
+
 /** y = A x for A given by lower column panels (symmetric), one panel alive at a time. */
 export function symmetricProduct(panels: ColumnPanels, m: number, x: tf.Tensor2D, block = 256): tf.Tensor2D {
   let result: tf.Tensor2D = tf.zerosLike(x);
@@ -461,7 +475,10 @@ export function symmetricProduct(panels: ColumnPanels, m: number, x: tf.Tensor2D
       const xs = tf.slice(x, [s, 0], [b, -1]);
       // lower part: A[s:, block] x_block lands on rows s..m
       const lower = tf.matMul(p, xs);
-      let add: tf.Tensor = tf.concat([tf.zeros([s, x.shape[1]]), lower], 0);
+      let add: tf.Tensor = tf.pad(lower, [
+        [s, 0],
+        [0, 0],
+      ]);
       // upper part: A[block, s+b:] x_{s+b:} = (A[s+b:, block])ᵀ x_{s+b:} lands on the block rows
       if (s + b < m) {
         const strict = tf.matMul(
@@ -472,7 +489,10 @@ export function symmetricProduct(panels: ColumnPanels, m: number, x: tf.Tensor2D
         );
         add = tf.add(
           add,
-          tf.concat([tf.zeros([s, x.shape[1]]), strict, tf.zeros([m - s - b, x.shape[1]])], 0),
+          tf.pad(strict, [
+            [s, m - s - b],
+            [0, 0],
+          ]),
         );
       }
       return tf.add(result, add) as tf.Tensor2D;
