@@ -1,5 +1,6 @@
 import { Rng } from '@regimes/core';
 import {
+  backendOrSkip,
   columnPanelsOf,
   describeBackendConformance,
   expectNoLeak,
@@ -33,9 +34,7 @@ describe('webgpu backend', () => {
 
 describe('webgpu ReLU dual kernel', () => {
   it('gives the arc-cosine kernels of float64 (m×1 and 1×n variances, and per entry) in 2 dispatches', async (ctx) => {
-    const backend = webgpu.create({});
-    const availability = await backend.probe();
-    if (!availability.available) return ctx.skip(`webgpu unavailable: ${availability.reason}`);
+    const backend = await backendOrSkip(webgpu, ctx);
     const [m, n] = [37, 53];
     const rng = Rng.fromSeed(21);
     const qa = Array.from(rng.normal(m), (z) => 0.5 + z * z);
@@ -113,9 +112,7 @@ function panelOf(a: Float64Array, b: number, r: number, rng: Rng): tf.Tensor2D {
 
 describe('webgpu diagonal-block Cholesky kernel', () => {
   it('gives L⁻¹ of A + shift·I as float64 does, reads only the lower triangle, and flags the first bad pivot', async (ctx) => {
-    const backend = webgpu.create({});
-    const availability = await backend.probe();
-    if (!availability.available) return ctx.skip(`webgpu unavailable: ${availability.reason}`);
+    const backend = await backendOrSkip(webgpu, ctx);
     const rng = Rng.fromSeed(31);
     const previous = tf.getBackend();
     await backend.activate();
@@ -166,9 +163,7 @@ describe('webgpu diagonal-block Cholesky kernel', () => {
   });
 
   it('lets choleskyPanels factor with one read, and fail on an indefinite matrix as on the host', async (ctx) => {
-    const backend = webgpu.create({});
-    const availability = await backend.probe();
-    if (!availability.available) return ctx.skip(`webgpu unavailable: ${availability.reason}`);
+    const backend = await backendOrSkip(webgpu, ctx);
     const m = 200;
     const rng = Rng.fromSeed(32);
     const spd = symmetricWithSpectrum(m, (i) => 1 + i, rng);
@@ -201,9 +196,7 @@ describe('webgpu diagonal-block Cholesky kernel', () => {
 
 describe('webgpu small uploads', () => {
   it('writes host values into pooled buffers in order with the queued work (float32, int32, bool)', async (ctx) => {
-    const backend = webgpu.create({});
-    const availability = await backend.probe();
-    if (!availability.available) return ctx.skip(`webgpu unavailable: ${availability.reason}`);
+    const backend = await backendOrSkip(webgpu, ctx);
     const previous = tf.getBackend();
     await backend.activate();
     try {

@@ -7,7 +7,13 @@
 import { webgpu } from '@regimes/backend-webgpu';
 import { panelCache } from '@regimes/learners';
 import { Rng } from '@regimes/core';
-import { columnPanelsOf, expectNoLeak, relativeError, symmetricWithSpectrum } from '@regimes/core/testing';
+import {
+  backendOrSkip,
+  columnPanelsOf,
+  expectNoLeak,
+  relativeError,
+  symmetricWithSpectrum,
+} from '@regimes/core/testing';
 import {
   cholesky,
   choleskyPanels,
@@ -22,9 +28,7 @@ import { describe, expect, it } from 'vitest';
 
 describe('blocked Cholesky on webgpu', () => {
   it('solves and gives diag((A + λI)⁻¹) as float64 does, with wide updates', async (ctx) => {
-    const backend = webgpu.create({});
-    const availability = await backend.probe();
-    if (!availability.available) return ctx.skip(`webgpu unavailable: ${availability.reason}`);
+    const backend = await backendOrSkip(webgpu, ctx);
     const m = 300;
     const block = 64; // 5 panels, the last of 44
     const shift = 1e-2;
@@ -64,9 +68,7 @@ describe('blocked Cholesky on webgpu', () => {
 
 describe('kernel panels kept on webgpu', () => {
   it('builds each panel once, serves clones, frees them on release, and passes through elsewhere', async (ctx) => {
-    const backend = webgpu.create({});
-    const availability = await backend.probe();
-    if (!availability.available) return ctx.skip(`webgpu unavailable: ${availability.reason}`);
+    const backend = await backendOrSkip(webgpu, ctx);
     const m = 40;
     let built = 0;
     const panels = (start: number, size: number) => {

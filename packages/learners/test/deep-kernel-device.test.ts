@@ -7,7 +7,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { webgpu } from '@regimes/backend-webgpu';
 import { Rng } from '@regimes/core';
-import { makeFitContext } from '@regimes/core/testing';
+import { backendOrSkip, makeFitContext } from '@regimes/core/testing';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { mehlerDual, quadratureDual, secondMoment } from '../src/activations/gaussian-dual.js';
 import { activationTable } from '../src/activations/table.js';
@@ -133,9 +133,7 @@ describe('deep kernels: the Mehler series computed on the device', () => {
 // under Node). Elsewhere skipped with the probe's reason.
 describe('deep kernels with no closed-form dual on webgpu', () => {
   it('gives the cpu backend’s kernel (tanh, gelu; L = 3; 1e-5 of the largest entry) and fits an ntk learner', async (ctx) => {
-    const backend = webgpu.create({});
-    const availability = await backend.probe();
-    if (!availability.available) return ctx.skip(`webgpu unavailable: ${availability.reason}`);
+    const backend = await backendOrSkip(webgpu, ctx);
     const cases = [
       spec({ activation: 'tanh', layers: 3, weightVariance: 1.5, biasVariance: 0.05 }),
       spec({ activation: 'gelu', layers: 3, weightVariance: 2, biasVariance: 0.1, train: 'first' }),

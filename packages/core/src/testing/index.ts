@@ -7,6 +7,7 @@ import tf from '@regimes/numerics/tfjs';
 import { describe, expect, it } from 'vitest';
 import semver from 'semver';
 import type {
+  Backend,
   BackendFactory,
   Dataset,
   FitContext,
@@ -73,6 +74,21 @@ export function requireBackend(): void {
     throw new Error(
       `${ruleMessage('setup/backend', `registered backends: ${Object.keys(tf.engine().registryFactory).join(', ') || 'none'}`)}. See docs/plugins.md, "Testing a plugin".`,
     );
+}
+
+/**
+ * A backend of this kind with default options, or the test skipped with its probe's reason (a
+ * WebGPU adapter, an addon or a package this machine lacks): `ctx` is the test's context, whose
+ * `skip` throws.
+ */
+export async function backendOrSkip(
+  factory: BackendFactory,
+  ctx: { skip(note?: string): never },
+): Promise<Backend> {
+  const backend = factory.create({});
+  const availability = await backend.probe();
+  if (!availability.available) ctx.skip(`${factory.kind} unavailable: ${availability.reason}`);
+  return backend;
 }
 
 /** A kind to check: its factory and the raw options to create it with. */
