@@ -44,7 +44,8 @@ static float* floats(napi_env env, napi_value value, size_t* length) {
 // 8192×64×64 0.68 against 0.99, while 256³ gained 1.43×, 2048²×16 1.47× and 1024³ 1.77×. A sweep of
 // small cells on one process ran 19% slower with OpenBLAS's rule (72 cells: 6.4 s, 10.3 CPU s) than on
 // one thread (5.1 s, 5.8 CPU s). So each call gets one thread unless it is large in every direction.
-// A matrix-vector or outer product (fewer than 4 rows, columns or k) is memory-bound: alone, two
+// A product with fewer than 4 rows, columns or k is memory-bound (one row, one column or k = 1 go
+// to gemv.c, which follows the same rule with the cores regimes_gemm_threads gives): alone, two
 // threads gained 1.75× at 4096×1×1024 and 1.78× at 4096×1×256, but inside a sweep whose training
 // loops make 4096×1×256 products they cost 12% more CPU and 3% more time; from 2²² matrix entries
 // (16 MB) they get all threads, which kept the bench's training step (4096×1×1024) as fast as before.
@@ -104,6 +105,9 @@ static napi_value sgemm(napi_env env, napi_callback_info info) {
     memset(out + outOffset, 0, sizeof(float) * (size_t)m * n);
     return NULL;
   }
+  // a matrix-vector or outer product: gemv.c, on both builds (OpenBLAS 0.3.21 runs them as a
+  // product padded to its kernel's width: 4096×1024 by a vector in 1.4–2.5 ms against 0.25–0.5)
+  if (regimes_vector_product(transA, transB, m, n, k, a + aOffset, b + bOffset, out + outOffset)) return NULL;
 #ifdef REGIMES_OPENBLAS
   threads_for_product(m, n, k);
   cblas_sgemm(CblasRowMajor, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans, m, n, k, 1.0f,

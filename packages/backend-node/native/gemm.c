@@ -32,34 +32,46 @@ typedef struct {
   int ldc;
 } Problem;
 
-static inline float elem_a(const Problem* p, int i, int q) {
-  return p->trans_a ? p->a[(size_t)q * p->lda + i] : p->a[(size_t)i * p->lda + q];
-}
-static inline float elem_b(const Problem* p, int q, int j) {
-  return p->trans_b ? p->b[(size_t)j * p->ldb + q] : p->b[(size_t)q * p->ldb + j];
-}
-
 // A[i0:i0+mc, q0:q0+kc] as ceil(mc/6) panels, each kc columns of 6 rows (rows past m are zero)
 static void pack_a(const Problem* p, int i0, int mc, int q0, int kc, float* dst) {
-  for (int ir = 0; ir < mc; ir += MR)
-    for (int q = 0; q < kc; q++)
+  for (int ir = 0; ir < mc; ir += MR, dst += (size_t)MR * kc) {
+    const int rows = mc - ir < MR ? mc - ir : MR;
+    if (p->trans_a) {  // A stored k×m: the panel's 6 entries of each q are adjacent
+      const float* src = p->a + (size_t)q0 * p->lda + i0 + ir;
+      for (int q = 0; q < kc; q++, src += p->lda)
+        for (int r = 0; r < MR; r++) dst[q * MR + r] = r < rows ? src[r] : 0.0f;
+    } else {  // A stored m×k: 6 rows read side by side
       for (int r = 0; r < MR; r++) {
-        int i = i0 + ir + r;
-        *dst++ = (ir + r < mc) ? elem_a(p, i, q0 + q) : 0.0f;
+        const float* src = p->a + (size_t)(i0 + ir + r) * p->lda + q0;
+        if (r < rows)
+          for (int q = 0; q < kc; q++) dst[q * MR + r] = src[q];
+        else
+          for (int q = 0; q < kc; q++) dst[q * MR + r] = 0.0f;
       }
+    }
+  }
 }
 
 // B[q0:q0+kc, j0:j0+nc] as ceil(nc/16) panels, each kc rows of 16 columns (columns past n are zero)
 static void pack_b(const Problem* p, int q0, int kc, int j0, int nc, float* dst) {
-  for (int jr = 0; jr < nc; jr += NR) {
-    int width = nc - jr < NR ? nc - jr : NR;
-    for (int q = 0; q < kc; q++) {
-      if (!p->trans_b && width == NR) {
-        memcpy(dst, p->b + (size_t)(q0 + q) * p->ldb + j0 + jr, sizeof(float) * NR);
-      } else {
-        for (int c = 0; c < NR; c++) dst[c] = c < width ? elem_b(p, q0 + q, j0 + jr + c) : 0.0f;
+  for (int jr = 0; jr < nc; jr += NR, dst += (size_t)NR * kc) {
+    const int width = nc - jr < NR ? nc - jr : NR;
+    if (p->trans_b) {  // B stored n×k: each column of the panel is a row of B
+      for (int c = 0; c < NR; c++) {
+        if (c < width) {
+          const float* src = p->b + (size_t)(j0 + jr + c) * p->ldb + q0;
+          for (int q = 0; q < kc; q++) dst[q * NR + c] = src[q];
+        } else {
+          for (int q = 0; q < kc; q++) dst[q * NR + c] = 0.0f;
+        }
       }
-      dst += NR;
+    } else {
+      const float* src = p->b + (size_t)q0 * p->ldb + j0 + jr;
+      for (int q = 0; q < kc; q++, src += p->ldb)
+        if (width == NR)
+          memcpy(dst + q * NR, src, sizeof(float) * NR);
+        else
+          for (int c = 0; c < NR; c++) dst[q * NR + c] = c < width ? src[c] : 0.0f;
     }
   }
 }
@@ -330,6 +342,8 @@ void regimes_mirror_lower(int n, float* c) {
 }
 
 int regimes_sgemm(int trans_a, int trans_b, int m, int n, int k, const float* a, const float* b, float* c) {
+  // one row, one column or k = 1: no packing (gemv.c; it uses no shared buffer)
+  if (regimes_vector_product(trans_a, trans_b, m, n, k, a, b, c)) return 0;
   choose_kernel();
   pthread_mutex_lock(&products);
   int status = sgemm_serialized(trans_a, trans_b, m, n, k, a, b, c);

@@ -4,6 +4,9 @@
 #include <stddef.h>
 int regimes_sgemm(int trans_a, int trans_b, int m, int n, int k, const float* a, const float* b, float* c);
 int regimes_gemm_threads(void);
+// The product when op(a) has one row, op(b) one column or k = 1 (gemv.c: a matrix-vector or outer
+// product, without packing): returns 1 when it computed c, 0 when the product is none of these.
+int regimes_vector_product(int trans_a, int trans_b, int m, int n, int k, const float* a, const float* b, float* c);
 const char* regimes_gemm_kernel(void);
 // c = aᵀa (trans: a k×n) or aaᵀ (a n×k), n×n with both triangles (half a product's work).
 int regimes_ssyrk(int trans, int n, int k, const float* a, float* c);

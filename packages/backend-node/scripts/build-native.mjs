@@ -89,6 +89,7 @@ const flags = [
   ...(openblas ? ['-DREGIMES_OPENBLAS', `-I${blasInclude}`] : []),
   join(native, 'blas.c'),
   join(native, 'gemm.c'),
+  join(native, 'gemv.c'),
   join(native, 'lapack-lite.c'),
   join(native, 'eigen-lite.c'),
   join(native, 'relu-dual.c'),

@@ -101,6 +101,10 @@ describe('build-native script', () => {
     it('its ssyrk (AᵀA, AAᵀ) equals its SGEMM on the same operands bit for bit, and float64', () => {
       syrkMatches(own, true);
     });
+
+    it('its matrix-vector and outer products (gemv.c) match float64, AVX2 or not, the same bits on 1 or 3 threads', () => {
+      vectorProducts(own);
+    });
   });
 });
 
@@ -128,6 +132,69 @@ function sgemmError(
   let worst = 0;
   for (let i = 0; i < m * n; i++) worst = Math.max(worst, Math.abs(out[i + 2]! - want[i]!));
   return worst;
+}
+
+/**
+ * Products with one row, one column or k = 1 (gemv.c's three forms, on every transpose): against
+ * float64, on the AVX2 and the baseline build of the loops; and, past 2²² matrix entries, where
+ * they spread over threads, the same bits on one thread and on three.
+ */
+function vectorProducts(addon: Blas): void {
+  const rng = Rng.fromSeed(37);
+  const shapes = [
+    [1, 1, 1],
+    [1, 1, 37],
+    [7, 1, 3], // fewer than 4 rows and 8 terms: only the tails
+    [13, 1, 9],
+    [300, 1, 517],
+    [1, 300, 517],
+    [1, 45, 5],
+    [517, 300, 1],
+    [3, 70, 1],
+  ] as const;
+  const portable = process.env.REGIMES_GEMM_PORTABLE;
+  try {
+    for (const flag of ['0', '1']) {
+      process.env.REGIMES_GEMM_PORTABLE = flag;
+      for (const [m, n, k] of shapes)
+        for (const ta of [false, true])
+          for (const tb of [false, true])
+            expect(
+              sgemmError(addon, rng, ta, tb, m, n, k),
+              `${m}×${n}×${k} ${ta} ${tb} portable=${flag}`,
+            ).toBeLessThan(2e-6 * k + 1e-6);
+    }
+  } finally {
+    if (portable === undefined) delete process.env.REGIMES_GEMM_PORTABLE;
+    else process.env.REGIMES_GEMM_PORTABLE = portable;
+  }
+  const threads = process.env.REGIMES_GEMM_THREADS;
+  try {
+    for (const [m, n, k, ta, tb] of [
+      [4100, 1, 1030, false, false], // rows of A
+      [4100, 1, 1030, true, false], // a combination of the rows of A
+      [1, 4100, 1030, false, true],
+      [2100, 2000, 1, false, false], // outer
+    ] as const) {
+      const a = Float32Array.from(rng.normal(m * k));
+      const b = Float32Array.from(rng.normal(k * n));
+      const product = (count: string) => {
+        process.env.REGIMES_GEMM_THREADS = count;
+        const out = new Float32Array(m * n);
+        addon.sgemm(ta, tb, m, n, k, a, 0, b, 0, out, 0);
+        return out;
+      };
+      const one = product('1');
+      const want = reference(ta, tb, m, n, k, a, b);
+      let worst = 0;
+      for (let i = 0; i < m * n; i++) worst = Math.max(worst, Math.abs(one[i]! - want[i]!));
+      expect(worst, `${m}×${n}×${k}`).toBeLessThan(2e-6 * k + 1e-6);
+      expect(Buffer.from(product('3').buffer).equals(Buffer.from(one.buffer)), `${m}×${n}×${k}`).toBe(true);
+    }
+  } finally {
+    if (threads === undefined) delete process.env.REGIMES_GEMM_THREADS;
+    else process.env.REGIMES_GEMM_THREADS = threads;
+  }
 }
 
 /** ssyrk against float64 Gram matrices (and the addon's own sgemm, bit for bit where `same`). */
@@ -186,6 +253,15 @@ describe.skipIf(!blas)('the Gram of one tensor on native (ssyrk)', () => {
     }
   });
 });
+
+describe.skipIf(!blas)(
+  'matrix-vector and outer products of the loaded addon (gemv.c on either build)',
+  () => {
+    it('match float64, AVX2 or not, the same bits on 1 or 3 threads', () => {
+      vectorProducts(blas!);
+    });
+  },
+);
 
 describe.skipIf(!blas?.openblas)('threads per call on OpenBLAS', () => {
   it('products stay exact as calls switch between one thread and all, and threads() names all', () => {
