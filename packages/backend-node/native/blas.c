@@ -403,6 +403,7 @@ static napi_value init(napi_env env, napi_value exports) {
       {"threads", NULL, threads, NULL, NULL, NULL, napi_default, NULL},
       {"config", NULL, config, NULL, NULL, NULL, napi_default, NULL},
       {"reluDual", NULL, regimes_relu_dual, NULL, NULL, NULL, napi_default, NULL},
+      {"blockCholeskyInverse", NULL, regimes_block_cholesky_inverse, NULL, NULL, NULL, napi_default, NULL},
       {"openblas", NULL, NULL, NULL, NULL, openblas, napi_enumerable, NULL},
 #ifdef REGIMES_OPENBLAS
       {"syevd", NULL, syevd, NULL, NULL, NULL, napi_default, NULL},

@@ -97,6 +97,21 @@ export interface Blas {
     value: Float32Array,
     derivative: Float32Array,
   ): void;
+  /**
+   * numerics' diagonal-block kernel (block-cholesky.ts) on Float32Arrays: with A the b×b block at p +
+   * pOffset (row stride ldp, lower triangle read) and LLᵀ = A + shift·I in float64, writes (b+1)×b
+   * floats at out + outOffset: L⁻¹ (upper triangle zero), then [status, 0, …]; returns the status, 0
+   * or j + 1 where pivot j was not positive (native/lapack-lite.c, both builds).
+   */
+  blockCholeskyInverse?(
+    b: number,
+    p: Float32Array,
+    pOffset: number,
+    ldp: number,
+    shift: number,
+    out: Float32Array,
+    outOffset: number,
+  ): number;
   /** Whether products and LAPACK run on the system OpenBLAS (else on regimes' own SGEMM). */
   readonly openblas: boolean;
   threads(): number;

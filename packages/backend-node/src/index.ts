@@ -10,6 +10,7 @@ export { native } from './native.js';
 export { tensorflowCpu, tensorflowCuda } from './tensorflow.js';
 export { type Blas, INSTALL_BLAS, loadBlas } from './blas.js';
 export { installCholesky } from './cholesky.js';
+export { installBlockCholesky } from './block-cholesky.js';
 export { installReluDual } from './relu-dual.js';
 export { installSymmetricEigen } from './symmetric-eigen.js';
 export { patchWasmMatMul } from './transposed-matmul.js';

@@ -12,6 +12,7 @@ import { loadBlas } from './blas.js';
 import { installCholesky } from './cholesky.js';
 import { installSymmetricEigen } from './symmetric-eigen.js';
 import { patchWasmMatMul } from './transposed-matmul.js';
+import { installBlockCholesky } from './block-cholesky.js';
 import { installReluDual } from './relu-dual.js';
 import { patchWasmReduce } from './wasm-reduce.js';
 import { initWasm, loadWasm } from './wasm.js';
@@ -47,6 +48,7 @@ export const native = defineBackendKind({
         installSymmetricEigen(blas);
         installCholesky(blas);
         installReluDual(blas);
+        installBlockCholesky(blas);
       },
     };
   },

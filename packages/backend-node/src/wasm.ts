@@ -10,6 +10,7 @@ import tf from '@regimes/numerics/tfjs';
 import { installCholesky } from './cholesky.js';
 import { installSymmetricEigen } from './symmetric-eigen.js';
 import { patchWasmMatMul } from './transposed-matmul.js';
+import { installBlockCholesky } from './block-cholesky.js';
 import { installReluDual } from './relu-dual.js';
 import { patchWasmReduce } from './wasm-reduce.js';
 import { patchWasmSlice } from './wasm-slice.js';
@@ -78,6 +79,7 @@ export const wasm = defineBackendKind({
         installSymmetricEigen();
         installCholesky();
         installReluDual();
+        installBlockCholesky();
       },
     };
   },

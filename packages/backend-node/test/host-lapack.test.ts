@@ -8,18 +8,23 @@ import { join } from 'node:path';
 import { Rng } from '@regimes/core';
 import { eigenResidual, expectNoLeak, symmetricWithSpectrum } from '@regimes/core/testing';
 import {
+  BlockCholeskyKernel,
   cholesky,
+  choleskyPanels,
+  choleskySolveTensor,
   denseCholeskyAvailable,
+  disposeFactor,
   hostCholesky,
   hostCholeskySolve,
   hostLapack,
+  invertLower,
   symmetricEigenSolver,
   symmetricEigenTensor,
   symmetricEigenTridiagonal,
 } from '@regimes/numerics';
 import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, describe, expect, it } from 'vitest';
-import type { Blas } from '../src/blas.js';
+import { type Blas, loadBlas } from '../src/blas.js';
 import { native } from '../src/native.js';
 import { wasm } from '../src/wasm.js';
 import { buildAddon, compiler } from './build-addon.js';
@@ -41,6 +46,109 @@ function gram(n: number, d: number, seed: number) {
 
 const maxAbs = (v: ArrayLike<number>) =>
   Array.prototype.reduce.call(v, (m: number, x) => Math.max(m, Math.abs(x as number)), 0) as number;
+
+/**
+ * The addon's diagonal-block kernel (blockCholeskyInverse) against float64: L⁻¹ of blocks across
+ * the 8-wide dot products' tails, read at an offset with a row stride above b, on the AVX2 and the
+ * baseline build of its loops; the status row; and its refusals.
+ */
+function blockInverseMatches(addon: Blas): void {
+  const portable = process.env.REGIMES_GEMM_PORTABLE;
+  try {
+    for (const flag of ['0', '1']) {
+      process.env.REGIMES_GEMM_PORTABLE = flag;
+      for (const b of [1, 5, 9, 130, 256]) {
+        const ld = b + 3;
+        const { a32 } = gram(b, 8, 40 + b); // rank ≤ 8: shift 0.5 makes it positive definite
+        const p = new Float32Array(7 + b * ld).fill(Number.NaN); // only the lower triangle is read
+        for (let i = 0; i < b; i++) for (let j = 0; j <= i; j++) p[7 + i * ld + j] = a32[i * b + j]!;
+        const out = new Float32Array(2 + (b + 1) * b).fill(Number.NaN);
+        expect(addon.blockCholeskyInverse!(b, p, 7, ld, 0.5, out, 2)).toBe(0);
+        expect(Number.isNaN(out[0]!) && Number.isNaN(out[1]!)).toBe(true);
+        const host = Float64Array.from(a32, (v, k) => (k % (b + 1) === 0 ? v + 0.5 : v));
+        const want = invertLower(cholesky(host, b), b);
+        const got = out.subarray(2);
+        // float64 throughout, rounded once: within a float32 rounding of the largest entry
+        let worst = 0;
+        for (let k = 0; k < b * b; k++) worst = Math.max(worst, Math.abs(got[k]! - want[k]!));
+        expect(worst / maxAbs(want), `b = ${b}, portable = ${flag}`).toBeLessThan(1.2e-7);
+        for (let i = 0; i < b; i++) for (let j = i + 1; j < b; j++) expect(got[i * b + j]).toBe(0);
+        expect(Array.from(got.subarray(b * b))).toEqual(new Array(b).fill(0));
+      }
+    }
+  } finally {
+    if (portable === undefined) delete process.env.REGIMES_GEMM_PORTABLE;
+    else process.env.REGIMES_GEMM_PORTABLE = portable;
+  }
+  // pivot 3 not positive: status 4 (1-based), in the return value and row b
+  const b = 6;
+  const { a32 } = gram(b, 8, 3);
+  a32[3 * b + 3] = -1;
+  const out = new Float32Array((b + 1) * b);
+  expect(addon.blockCholeskyInverse!(b, a32, 0, b, 0, out, 0)).toBe(4);
+  expect(out[b * b]).toBe(4);
+  expect(() => addon.blockCholeskyInverse!(b, a32, 0, b - 1, 0, out, 0)).toThrow(
+    /blockCholeskyInverse operands/,
+  );
+  expect(() => addon.blockCholeskyInverse!(b, a32, 0, b, 0, out.subarray(1), 0)).toThrow(
+    /blockCholeskyInverse operands/,
+  );
+}
+
+/**
+ * The panel Cholesky on the active backend through its BlockCholeskyKernel: the slot says which
+ * loop runs; the factor solves (A + shift·I)x = b like float64; a numerically singular system
+ * (rank 16, no shift) comes back with jitter, as the host path gave it.
+ */
+async function panelsFactor(compiled: boolean): Promise<Float32Array> {
+  const slot = (tf.getKernel(BlockCholeskyKernel, 'wasm') as unknown as Record<symbol, { factor?: unknown }>)[
+    Symbol.for('regimes.blockCholesky')
+  ];
+  expect(slot?.factor !== undefined).toBe(compiled);
+  expect(denseCholeskyAvailable()).toBe(false);
+  const n = 300;
+  const { x, a } = gram(n, 16, 21);
+  const xt = tf.tensor2d(x, [n, 16]);
+  const panels = (start: number, size: number) =>
+    tf.tidy(() =>
+      tf.matMul(tf.slice(xt, [start, 0], [-1, -1]), tf.slice(xt, [start, 0], [size, -1]), false, true),
+    );
+  const b = Float32Array.from(Rng.fromSeed(22).normal(n));
+  let solved = new Float32Array(n);
+  await expectNoLeak(async () => {
+    // blocks of 64 (four whole, one of 44) and of 256 (one, then 44)
+    for (const block of [64, 256]) {
+      const factor = await choleskyPanels(panels, n, { shift: 0.5, block });
+      expect(factor.jitter).toBe(0);
+      const bt = tf.tensor2d(b, [n, 1]);
+      const xs = choleskySolveTensor(factor, bt);
+      solved = (await xs.data()) as Float32Array;
+      tf.dispose([bt, xs]);
+      disposeFactor(factor);
+      let worst = 0;
+      for (let i = 0; i < n; i++) {
+        let s = 0.5 * solved[i]!;
+        for (let j = 0; j < n; j++) s += a[i * n + j]! * solved[j]!;
+        worst = Math.max(worst, Math.abs(s - b[i]!));
+      }
+      expect(worst / maxAbs(b), `block ${block}`).toBeLessThan(2e-4);
+    }
+    const singular = await choleskyPanels(panels, n, { block: 64, meanDiagonal: 16 });
+    expect(singular.jitter).toBeGreaterThan(0);
+    disposeFactor(singular);
+  });
+  xt.dispose();
+  return solved;
+}
+
+describe.skipIf(!loadBlas().blas)(
+  'the diagonal-block kernel of the loaded addon (blockCholeskyInverse)',
+  () => {
+    it('matches float64, AVX2 or not; says which pivot failed; refuses wrong sizes', () => {
+      blockInverseMatches(loadBlas().blas!);
+    });
+  },
+);
 
 describe.skipIf(!compiler)('host LAPACK of the addon built without OpenBLAS (lapack-lite.c)', () => {
   const out = join(scratch, 'lite.node');
@@ -149,6 +257,30 @@ describe.skipIf(!compiler)('host LAPACK of the addon built without OpenBLAS (lap
     const vectors = new Float64Array(9);
     expect(lite.hostSyev!(3, Float64Array.from(tied), new Float64Array(3), vectors)).toBe(0);
     expect(Array.from(vectors)).toEqual(Array.from(symmetricEigenTridiagonal(tied, 3).vectors));
+  });
+
+  it('has the diagonal-block kernel (blockCholeskyInverse), matching float64', () => {
+    blockInverseMatches(lite);
+  });
+
+  it('factors by panels with it on `native` there, and with numerics’ JavaScript on `wasm`, to the same solutions', async () => {
+    const saved = process.env.REGIMES_NATIVE_ADDON;
+    process.env.REGIMES_NATIVE_ADDON = out;
+    try {
+      await native.create({}).activate();
+      const compiled = await panelsFactor(true);
+      await wasm.create({}).activate();
+      const script = await panelsFactor(false);
+      // float64 blocks both ways, each rounded once, but not the same roundings (FMA, the order of
+      // the sums), which the float32 panel products carry through a system of κ ≈ 1e3: measured 4.3e-5
+      let worst = 0;
+      for (let i = 0; i < compiled.length; i++) worst = Math.max(worst, Math.abs(compiled[i]! - script[i]!));
+      expect(worst / maxAbs(script)).toBeLessThan(2e-4);
+    } finally {
+      if (saved === undefined) delete process.env.REGIMES_NATIVE_ADDON;
+      else process.env.REGIMES_NATIVE_ADDON = saved;
+      await tf.setBackend('cpu');
+    }
   });
 
   it('is numerics’ host LAPACK on `native` there, without the dense tfjs Cholesky kernels (and `wasm` has none)', async () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { cholesky, choleskySolve, invertLower, solveShiftedSPD } from '../src/host/linalg.js';
+import { cholesky, choleskySolve, choleskyStatus, invertLower, solveShiftedSPD } from '../src/host/linalg.js';
 import { Rng } from '@regimes/core';
 import { symmetricWithSpectrum } from '@regimes/core/testing';
 
@@ -89,7 +89,21 @@ describe('host Cholesky solve (float64)', () => {
   });
 
   it('says what to change when the matrix is not positive definite', () => {
-    expect(() => cholesky(Float64Array.from([1, 2, 2, 1]), 2)).toThrow(/not positive definite/);
+    expect(() => cholesky(Float64Array.from([1, 2, 2, 1]), 2)).toThrow(
+      /pivot 1 of 2 \(value -3\.000e\+0\): the matrix is not positive definite/,
+    );
+  });
+
+  it('choleskyStatus: the 1-based failing pivot, or 0 and the factor cholesky gives', () => {
+    const m = 6;
+    const a = symmetricWithSpectrum(m, (i) => 2 - i / 3, Rng.fromSeed(5)); // eigenvalues 2 … 1/3
+    const l = Float64Array.from(a);
+    expect(choleskyStatus(l, m)).toBe(0);
+    expect(Array.from(l)).toEqual(Array.from(cholesky(Float64Array.from(a), m)));
+    // pivot 3's Schur complement is A₃₃ − |L₃,:₃|² < 0 once A₃₃ is 0
+    const bad = Float64Array.from(a);
+    bad[3 * m + 3] = 0;
+    expect(choleskyStatus(bad, m)).toBe(4);
   });
 });
 

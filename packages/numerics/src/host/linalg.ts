@@ -4,18 +4,17 @@
  */
 import { NumericalError } from '../errors.js';
 
-/** In-place Cholesky A = L Lᵀ of a symmetric positive-definite m×m matrix; returns L (lower). */
-export function cholesky(a: Float64Array, m: number): Float64Array {
+/**
+ * In-place Cholesky A = L Lᵀ of a symmetric m×m matrix (lower triangle read; L written there, the
+ * upper triangle zeroed): 0, or j + 1 where pivot j was not positive (rows up to j are then L's,
+ * row j as given).
+ */
+export function choleskyStatus(a: Float64Array, m: number): number {
   for (let j = 0; j < m; j++) {
     const rowJ = j * m;
     let diagonal = a[rowJ + j]!;
     for (let k = 0; k < j; k++) diagonal -= a[rowJ + k]! ** 2;
-    if (!(diagonal > 0)) {
-      throw new NumericalError(
-        `Cholesky failed at pivot ${j} of ${m} (value ${diagonal.toExponential(3)}): the matrix is not positive definite`,
-        { hint: 'increase the ridge (regularization) so the system is better conditioned' },
-      );
-    }
+    if (!(diagonal > 0)) return j + 1;
     const ljj = Math.sqrt(diagonal);
     a[rowJ + j] = ljj;
     for (let i = j + 1; i < m; i++) {
@@ -25,6 +24,21 @@ export function cholesky(a: Float64Array, m: number): Float64Array {
       a[rowI + j] = s / ljj;
     }
     for (let k = j + 1; k < m; k++) a[rowJ + k] = 0;
+  }
+  return 0;
+}
+
+/** In-place Cholesky A = L Lᵀ of a symmetric positive-definite m×m matrix; returns L (lower). */
+export function cholesky(a: Float64Array, m: number): Float64Array {
+  const status = choleskyStatus(a, m);
+  if (status !== 0) {
+    const j = status - 1;
+    let diagonal = a[j * m + j]!;
+    for (let k = 0; k < j; k++) diagonal -= a[j * m + k]! ** 2;
+    throw new NumericalError(
+      `Cholesky failed at pivot ${j} of ${m} (value ${diagonal.toExponential(3)}): the matrix is not positive definite`,
+      { hint: 'increase the ridge (regularization) so the system is better conditioned' },
+    );
   }
   return a;
 }
