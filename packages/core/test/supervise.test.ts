@@ -10,6 +10,7 @@ import { type FitContext, LearnerFactory, type Logger } from '../src/contracts/c
 import { SpecError } from '../src/contracts/errors.js';
 import { options } from '../src/contracts/options.js';
 import { readResults } from '../src/engine/results.js';
+import { clearInFlight, markInFlight, readInFlight } from '../src/engine/supervise.js';
 import { runExperiment } from '../src/engine/runner.js';
 import { Registry } from '../src/registry/registry.js';
 import { durationText, parseDuration } from '../src/spec/duration.js';
@@ -190,6 +191,36 @@ describe('time budgets', () => {
 });
 
 // bad-input: 4
+describe('the in-flight marker', () => {
+  it('is rewritten in place: each read gives the last marker whole, a shorter one after a longer one too', () => {
+    const out = join(tmp(), 'results.jsonl');
+    const plan = planExperiment(parseSpec(spec), Registry.with(testPlugin));
+    const [small, large] = plan.cells;
+    const learners = large!.learners;
+    markInFlight(out, 'hash', large!, learners, 2);
+    expect(readInFlight(out)).toMatchObject({
+      cellKey: large!.key,
+      learners: learners.map((l) => l.id),
+      deaths: 2,
+    });
+    const longer = readFileSync(`${out}.inflight`, 'utf8').length;
+    markInFlight(out, 'hash', small!, learners.slice(0, 1));
+    const text = readFileSync(`${out}.inflight`, 'utf8');
+    // the same length, the shorter marker padded with spaces before its newline
+    expect(text.length).toBe(longer);
+    expect(text).toMatch(/\} +\n$/);
+    expect(readInFlight(out)).toMatchObject({ cellKey: small!.key, learners: [learners[0]!.id], deaths: 1 });
+    clearInFlight(out);
+    expect(existsSync(`${out}.inflight`)).toBe(false);
+    expect(readInFlight(out)).toBeUndefined();
+    // marked again after a clear: a new file
+    markInFlight(out, 'hash', small!, learners.slice(0, 1));
+    expect(readInFlight(out)).toMatchObject({ cellKey: small!.key });
+    expect(readFileSync(`${out}.inflight`, 'utf8')).toMatch(/\}\n$/);
+    clearInFlight(out);
+  });
+});
+
 describe('a run that died during a fit (without worker processes)', () => {
   const run = (out: string, extra: { retryCrashed?: boolean } = {}) => {
     const log = logger();

@@ -11,7 +11,16 @@
  *   which resume does not rerun unless asked (`--retry-crashed`).
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
-import { appendFileSync, existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  appendFileSync,
+  closeSync,
+  existsSync,
+  openSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+  writeSync,
+} from 'node:fs';
 import { hostname } from 'node:os';
 import type { Logger } from '../contracts/contracts.js';
 import { RegimesError } from '../contracts/errors.js';
@@ -106,6 +115,15 @@ export interface InFlight {
 const inflightPath = (out: string) => `${out}.inflight`;
 const crashedPath = (out: string) => `${out}.crashed`;
 
+/**
+ * The marker file of each results path this process marks, kept open, and the bytes of its longest
+ * marker so far. Each marker is one write at offset 0, padded with spaces over a longer one before
+ * it (JSON allows them): the file always holds one whole marker, where a rewrite (truncate, then
+ * write) would leave it empty in between, and it costs 2 µs against 0.2–0.6 ms for writeFileSync's
+ * open, truncate and close (three a cell: 1.6 ms a cell in a sweep of 72 small cells, 2026-12-04).
+ */
+const markerFiles = new Map<string, { fd: number; width: number }>();
+
 /** Name the fits now in flight (written before they start; not fsynced: it must outlive a process, not a machine). */
 export function markInFlight(
   out: string,
@@ -123,11 +141,28 @@ export function markInFlight(
     host: hostname(),
     since: new Date().toISOString(),
   };
-  writeFileSync(inflightPath(out), `${JSON.stringify(marker)}\n`);
+  const path = inflightPath(out);
+  let file = markerFiles.get(path);
+  if (!file) {
+    file = { fd: openSync(path, 'w'), width: 0 };
+    markerFiles.set(path, file);
+  }
+  const body = Buffer.from(JSON.stringify(marker));
+  const text = Buffer.alloc(Math.max(body.length, file.width) + 1, ' ');
+  body.copy(text);
+  text[text.length - 1] = 0x0a;
+  writeSync(file.fd, text, 0, text.length, 0);
+  file.width = text.length - 1;
 }
 
 export function clearInFlight(out: string): void {
-  rmSync(inflightPath(out), { force: true });
+  const path = inflightPath(out);
+  const file = markerFiles.get(path);
+  if (file) {
+    closeSync(file.fd);
+    markerFiles.delete(path);
+  }
+  rmSync(path, { force: true });
 }
 
 /** The marker a dead run left (the caller holds the results lock, so its writer is gone); undefined if none or unreadable. */
