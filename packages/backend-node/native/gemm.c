@@ -162,6 +162,34 @@ void regimes_run_threads(int count, void* (*fn)(void*), void* args, size_t size)
   for (int t = started + 1; t < count; t++) fn(at + (size_t)t * size);  // any thread that did not start
 }
 
+typedef struct {
+  void (*fn)(void*, int, int);
+  void* arg;
+  int from, to;
+} Range;
+
+static void* run_range(void* p) {
+  const Range* r = p;
+  r->fn(r->arg, r->from, r->to);
+  return NULL;
+}
+
+void regimes_parallel_ranges(int count, int total, int unit, void (*fn)(void* arg, int from, int to), void* arg) {
+  const int blocks = (total + unit - 1) / unit;
+  if (count > blocks) count = blocks;
+  if (count > 64) count = 64;
+  if (count <= 1) {
+    fn(arg, 0, total);
+    return;
+  }
+  Range ranges[64];
+  for (int t = 0; t < count; t++) {
+    const int from = (int)((long)blocks * t / count) * unit, to = (int)((long)blocks * (t + 1) / count) * unit;
+    ranges[t] = (Range){fn, arg, from, to > total ? total : to};
+  }
+  regimes_run_threads(count, run_range, ranges, sizeof ranges[0]);
+}
+
 // chosen once, on the first product
 static void choose_kernel(void) {
   if (chosen_kernel) return;

@@ -18,3 +18,7 @@ int regimes_use_avx2(void);
 // Run fn(args + t·size) for t = 0..count−1 (count ≤ 64): t ≥ 1 on new threads, t = 0 here, and any
 // whose thread did not start here as well; returns when all are done.
 void regimes_run_threads(int count, void* (*fn)(void*), void* args, size_t size);
+// fn(arg, from, to) over `total` items split into `count` ranges (count ≤ 64; boundaries at
+// multiples of `unit`, so fewer ranges when there are fewer blocks), the first here and the others
+// on threads (regimes_run_threads); one call fn(arg, 0, total) when count ≤ 1.
+void regimes_parallel_ranges(int count, int total, int unit, void (*fn)(void* arg, int from, int to), void* arg);

@@ -122,13 +122,15 @@ typedef void (*vector_fn)(const VectorJob*);
 
 typedef struct {
   vector_fn fn;
-  VectorJob job;
-} Task;
+  const VectorJob* whole;
+} VectorRun;
 
-static void* run_task(void* arg) {
-  const Task* task = arg;
-  task->fn(&task->job);
-  return NULL;
+static void vector_range(void* arg, int from, int to) {
+  const VectorRun* run = arg;
+  VectorJob job = *run->whole;
+  job.from = from;
+  job.to = to;
+  run->fn(&job);
 }
 
 // Matrix entries from which the product is spread over threads: below it (16 MB), a second thread
@@ -136,26 +138,13 @@ static void* run_task(void* arg) {
 #define THREAD_ENTRIES 4194304.0
 
 static void vector_product(VectorJob whole, int outputs, double entries) {
-  vector_fn fn = vector_base;
+  VectorRun run = {vector_base, &whole};
 #ifdef HAVE_AVX2_BUILD
-  if (regimes_use_avx2()) fn = vector_avx2;
+  if (regimes_use_avx2()) run.fn = vector_avx2;
 #endif
-  int threads = entries < THREAD_ENTRIES ? 1 : regimes_gemm_threads();
   // jobs of whole blocks of COLUMN_BLOCK outputs
-  int blocks = (outputs + COLUMN_BLOCK - 1) / COLUMN_BLOCK;
-  if (threads > blocks) threads = blocks;
-  if (threads <= 1) {
-    fn(&whole);
-    return;
-  }
-  Task tasks[64];
-  for (int t = 0; t < threads; t++) {
-    tasks[t] = (Task){fn, whole};
-    int from = (int)((long)blocks * t / threads) * COLUMN_BLOCK, to = (int)((long)blocks * (t + 1) / threads) * COLUMN_BLOCK;
-    tasks[t].job.from = from;
-    tasks[t].job.to = to > outputs ? outputs : to;
-  }
-  regimes_run_threads(threads, run_task, tasks, sizeof tasks[0]);
+  regimes_parallel_ranges(entries < THREAD_ENTRIES ? 1 : regimes_gemm_threads(), outputs, COLUMN_BLOCK, vector_range,
+                          &run);
 }
 
 int regimes_vector_product(int trans_a, int trans_b, int m, int n, int k, const float* a, const float* b, float* c) {

@@ -95,13 +95,15 @@ static dual_fn chosen(void) {
 
 typedef struct {
   dual_fn fn;
-  DualJob job;
-} Task;
+  const DualJob* whole;
+} DualRun;
 
-static void* run_task(void* arg) {
-  const Task* task = arg;
-  task->fn(&task->job);
-  return NULL;
+static void dual_range(void* arg, int from, int to) {
+  const DualRun* run = arg;
+  DualJob job = *run->whole;
+  job.i0 = from;
+  job.i1 = to;
+  run->fn(&job);
 }
 
 // Entries per thread below which fewer threads run: ~0.1 ms of work against a thread's start.
@@ -111,20 +113,8 @@ static void relu_dual(DualJob whole, int m) {
   int threads = regimes_gemm_threads();
   double entries = (double)m * whole.n;
   if (entries < THREAD_ENTRIES * threads) threads = (int)(entries / THREAD_ENTRIES);
-  if (threads > m) threads = m;
-  if (threads > 64) threads = 64;
-  const dual_fn fn = chosen();
-  if (threads <= 1) {
-    fn(&whole);
-    return;
-  }
-  Task tasks[64];
-  for (int t = 0; t < threads; t++) {
-    tasks[t] = (Task){fn, whole};
-    tasks[t].job.i0 = (int)((long)m * t / threads);
-    tasks[t].job.i1 = (int)((long)m * (t + 1) / threads);
-  }
-  regimes_run_threads(threads, run_task, tasks, sizeof tasks[0]);
+  DualRun run = {chosen(), &whole};
+  regimes_parallel_ranges(threads, m, 1, dual_range, &run);
 }
 
 static const float* float_view(napi_env env, napi_value value, size_t* length) {

@@ -11,8 +11,8 @@
  *   and `invertLower`, the functions the host path runs, so the same numbers as before.
  */
 import { BLOCK_CHOLESKY_MAX, BlockCholeskyKernel, choleskyStatus, invertLower } from '@regimes/numerics';
-import tf from '@regimes/numerics/tfjs';
 import type { Blas } from './blas.js';
+import { slotKernel } from './slot-kernel.js';
 import type { TensorInfo, WasmBackendLike } from './wasm-internals.js';
 
 // which loop runs, kept on the registered kernel (the engine's registry) as relu-dual.ts does
@@ -37,35 +37,22 @@ function factorBlock(b: number, p: Float32Array, shift: number, out: Float32Arra
  * is given (the native kind) and has it, else JavaScript's.
  */
 export function installBlockCholesky(blas?: Blas): void {
-  const existing = tf.getKernel(BlockCholeskyKernel, 'wasm') as unknown as
-    Record<symbol, Slot | undefined> | undefined;
-  const found = existing?.[slotKey];
-  if (found) {
-    found.factor = blas?.blockCholeskyInverse?.bind(blas);
-    return;
-  }
-  if (existing) tf.unregisterKernel(BlockCholeskyKernel, 'wasm');
-  const slot: Slot = { factor: blas?.blockCholeskyInverse?.bind(blas) };
-  tf.registerKernel({
-    kernelName: BlockCholeskyKernel,
-    backendName: 'wasm',
-    [slotKey]: slot,
-    kernelFunc: (args) => {
-      const { p } = args.inputs as unknown as { p: TensorInfo };
-      const { shift } = args.attrs as unknown as { shift?: number };
-      const [rows, b] = p.shape as [number, number];
-      if (p.shape.length !== 2 || p.dtype !== 'float32' || rows < b || b < 1 || b > BLOCK_CHOLESKY_MAX)
-        throw new RangeError(
-          `${BlockCholeskyKernel}: the panel is ${p.dtype} [${p.shape}], expected float32 r×b with r ≥ b and 1 ≤ b ≤ ${BLOCK_CHOLESKY_MAX}`,
-        );
-      const be = args.backend as unknown as WasmBackendLike;
-      const out = be.makeOutput([b + 1, b], 'float32');
-      // views taken after makeOutput: a growing heap would detach earlier ones
-      const view = be.typedArrayFromHeap(p);
-      const o = be.typedArrayFromHeap(out);
-      if (slot.factor) slot.factor(b, view, 0, b, shift ?? 0, o, 0);
-      else factorBlock(b, view, shift ?? 0, o);
-      return out as never;
-    },
-  } as tf.KernelConfig);
+  const slot = slotKernel<Slot>(BlockCholeskyKernel, slotKey, { factor: undefined }, (slot) => (args) => {
+    const { p } = args.inputs as unknown as { p: TensorInfo };
+    const { shift } = args.attrs as unknown as { shift?: number };
+    const [rows, b] = p.shape as [number, number];
+    if (p.shape.length !== 2 || p.dtype !== 'float32' || rows < b || b < 1 || b > BLOCK_CHOLESKY_MAX)
+      throw new RangeError(
+        `${BlockCholeskyKernel}: the panel is ${p.dtype} [${p.shape}], expected float32 r×b with r ≥ b and 1 ≤ b ≤ ${BLOCK_CHOLESKY_MAX}`,
+      );
+    const be = args.backend as unknown as WasmBackendLike;
+    const out = be.makeOutput([b + 1, b], 'float32');
+    // views taken after makeOutput: a growing heap would detach earlier ones
+    const view = be.typedArrayFromHeap(p);
+    const o = be.typedArrayFromHeap(out);
+    if (slot.factor) slot.factor(b, view, 0, b, shift ?? 0, o, 0);
+    else factorBlock(b, view, shift ?? 0, o);
+    return out as never;
+  });
+  slot.factor = blas?.blockCholeskyInverse?.bind(blas);
 }

@@ -12,8 +12,8 @@
  *   arc cosine's.
  */
 import { ReluDualKernel } from '@regimes/numerics';
-import tf from '@regimes/numerics/tfjs';
 import type { Blas } from './blas.js';
+import { slotKernel } from './slot-kernel.js';
 import type { TensorInfo, WasmBackendLike } from './wasm-internals.js';
 
 const TWO_PI = 2 * Math.PI;
@@ -29,55 +29,42 @@ interface Slot {
  * is given (the native kind) and has it (an addon built before it had not), else JavaScript's.
  */
 export function installReluDual(blas?: Blas): void {
-  const existing = tf.getKernel(ReluDualKernel, 'wasm') as unknown as
-    Record<symbol, Slot | undefined> | undefined;
-  const found = existing?.[slotKey];
-  if (found) {
-    found.dual = blas?.reluDual?.bind(blas);
-    return;
-  }
-  if (existing) tf.unregisterKernel(ReluDualKernel, 'wasm');
-  const slot: Slot = { dual: blas?.reluDual?.bind(blas) };
-  tf.registerKernel({
-    kernelName: ReluDualKernel,
-    backendName: 'wasm',
-    [slotKey]: slot,
-    kernelFunc: (args) => {
-      const { rho, qa, qb } = args.inputs as unknown as { rho: TensorInfo; qa: TensorInfo; qb: TensorInfo };
-      const be = args.backend as unknown as WasmBackendLike;
-      const [m, n] = rho.shape as [number, number];
-      const value = be.makeOutput([m, n], 'float32');
-      const derivative = be.makeOutput([m, n], 'float32');
-      // views taken after makeOutput: a growing heap would detach earlier ones
-      const r = be.typedArrayFromHeap(rho);
-      const a = be.typedArrayFromHeap(qa);
-      const b = be.typedArrayFromHeap(qb);
-      const v = be.typedArrayFromHeap(value);
-      const d = be.typedArrayFromHeap(derivative);
-      if (slot.dual) {
-        slot.dual(m, n, r, a, b, v, d);
-        return [value, derivative] as never;
-      }
-      // q_a per row (m×1) or per entry (m×n); q_b per column (1×n) or per entry
-      const aRow = qa.shape[1] === 1;
-      const bColumn = qb.shape[0] === 1;
-      for (let i = 0; i < m; i++) {
-        const row = i * n;
-        const ai = aRow ? a[i]! : 0;
-        for (let j = 0; j < n; j++) {
-          const k = row + j;
-          const scale = Math.sqrt((aRow ? ai : a[k]!) * (bColumn ? b[j]! : b[k]!));
-          let cos = r[k]! / Math.max(scale, 1e-12);
-          // clamped as the ops clamp; NaN passes through as NaN
-          if (cos > 1) cos = 1;
-          else if (cos < -1) cos = -1;
-          const rest = Math.PI - Math.acos(cos);
-          const sin = Math.sqrt(Math.max(1 - cos * cos, 0));
-          v[k] = (scale * (sin + rest * cos)) / TWO_PI;
-          d[k] = rest / TWO_PI;
-        }
-      }
+  const slot = slotKernel<Slot>(ReluDualKernel, slotKey, { dual: undefined }, (slot) => (args) => {
+    const { rho, qa, qb } = args.inputs as unknown as { rho: TensorInfo; qa: TensorInfo; qb: TensorInfo };
+    const be = args.backend as unknown as WasmBackendLike;
+    const [m, n] = rho.shape as [number, number];
+    const value = be.makeOutput([m, n], 'float32');
+    const derivative = be.makeOutput([m, n], 'float32');
+    // views taken after makeOutput: a growing heap would detach earlier ones
+    const r = be.typedArrayFromHeap(rho);
+    const a = be.typedArrayFromHeap(qa);
+    const b = be.typedArrayFromHeap(qb);
+    const v = be.typedArrayFromHeap(value);
+    const d = be.typedArrayFromHeap(derivative);
+    if (slot.dual) {
+      slot.dual(m, n, r, a, b, v, d);
       return [value, derivative] as never;
-    },
-  } as tf.KernelConfig);
+    }
+    // q_a per row (m×1) or per entry (m×n); q_b per column (1×n) or per entry
+    const aRow = qa.shape[1] === 1;
+    const bColumn = qb.shape[0] === 1;
+    for (let i = 0; i < m; i++) {
+      const row = i * n;
+      const ai = aRow ? a[i]! : 0;
+      for (let j = 0; j < n; j++) {
+        const k = row + j;
+        const scale = Math.sqrt((aRow ? ai : a[k]!) * (bColumn ? b[j]! : b[k]!));
+        let cos = r[k]! / Math.max(scale, 1e-12);
+        // clamped as the ops clamp; NaN passes through as NaN
+        if (cos > 1) cos = 1;
+        else if (cos < -1) cos = -1;
+        const rest = Math.PI - Math.acos(cos);
+        const sin = Math.sqrt(Math.max(1 - cos * cos, 0));
+        v[k] = (scale * (sin + rest * cos)) / TWO_PI;
+        d[k] = rest / TWO_PI;
+      }
+    }
+    return [value, derivative] as never;
+  });
+  slot.dual = blas?.reluDual?.bind(blas);
 }
