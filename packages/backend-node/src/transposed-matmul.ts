@@ -2,7 +2,14 @@
  * The wasm backend's matrix products, fixed once at the kernel level:
  * - its transposed matMul (transposeA/transposeB, the forms MatMul's gradient uses) ran 10–60×
  *   slower than the plain product (0.4 against 25 GFLOP/s at 1024²): BatchMatMul and _FusedMatMul are
- *   replaced by wrappers that transpose the operand first (an O(n²) copy) and call the original;
+ *   replaced by wrappers that transpose the operand first (an O(n²) copy) and call the original.
+ *   Computing (op(B)ᵀ·op(A)ᵀ)ᵀ instead, where a stored-transposed operand needs no copy, was measured
+ *   and set aside (2026-12-04): wasm packs its right operand (XNNPACK's weights) on every call for a
+ *   fresh tensor, so moving the large side there costs what its transpose did (the bench's 72 small
+ *   cells, nn gradients Hᵀr and HᵀX: 10.5 against 9.6 s);
+ * - tfjs-wasm caches those packed weights by tensor id alone, not shape, so a tensor given as weights
+ *   again reshaped (a reshape keeps the id) was multiplied by its old packing, silently: such a right
+ *   operand is copied first (`distinctWeights`), for BatchMatMul and _FusedMatMul;
  * - when the `native` backend kind is active, BatchMatMul runs on the addon instead (OpenBLAS or
  *   regimes' own SGEMM), reading and writing the WebAssembly heap in place; the Gram of one tensor
  *   (matMul(a, a, true, false) or (a, a, false, true)) runs as a symmetric rank-k update (ssyrk),
@@ -79,7 +86,6 @@ export function patchWasmMatMul(blas?: Blas): void {
     const kernelFunc = (args: KernelArgs) => {
       const attrs = args.attrs as { transposeA?: boolean; transposeB?: boolean };
       if (slot.blas && kernelName === 'BatchMatMul') return blasProduct(slot.blas, args);
-      if (!attrs.transposeA && !attrs.transposeB) return original.kernelFunc(args);
       const inputs = { ...args.inputs } as Record<string, TensorInfo>;
       const temporaries: TensorInfo[] = [];
       for (const [name, flag] of [
@@ -98,16 +104,43 @@ export function patchWasmMatMul(blas?: Blas): void {
         temporaries.push(t);
         inputs[name] = t;
       }
-      const out = original.kernelFunc({
-        ...args,
-        inputs: inputs as never,
-        attrs: { ...args.attrs, transposeA: false, transposeB: false },
-      });
       const backend = args.backend as WasmBackendLike;
-      for (const t of temporaries) backend.disposeData(t.dataId);
-      return out;
+      const weights = distinctWeights(inputs.a!, inputs.b!, backend);
+      if (weights !== inputs.b) temporaries.push((inputs.b = weights));
+      try {
+        return original.kernelFunc({
+          ...args,
+          inputs: inputs as never,
+          attrs: { ...args.attrs, transposeA: false, transposeB: false },
+        });
+      } finally {
+        for (const t of temporaries) backend.disposeData(t.dataId);
+      }
     };
     tf.unregisterKernel(kernelName, 'wasm');
     tf.registerKernel({ ...original, kernelFunc, [slotKey]: slot } as tf.KernelConfig);
   }
+}
+
+/** The shape (its last two axes) each tensor was packed with as wasm's weights, by data id. */
+const packedAs = new WeakMap<object, string>();
+
+/**
+ * The right operand for wasm's product, b itself or a copy under a new id. Where neither operand is
+ * batched, wasm's product runs on XNNPACK with b as the weights, whose packed operator tfjs-wasm
+ * caches by b's tensor id alone (not its shape, tfjs-backend-wasm 4.22 batch_mat_mul_impl.cc); a
+ * reshape keeps the id, so a tensor packed as 6×4 and then given reshaped to 4×6 was multiplied by
+ * the stale 6×4 packing, silently (test/wasm.test.ts). Such a b is copied first.
+ */
+function distinctWeights(a: TensorInfo, b: TensorInfo, backend: WasmBackendLike): TensorInfo {
+  const batched = (x: TensorInfo) => x.shape.slice(0, -2).some((size) => size !== 1);
+  if (batched(a) || batched(b)) return b;
+  const shape = b.shape.slice(-2).join('×');
+  const packed = packedAs.get(b.dataId);
+  if (packed === undefined) packedAs.set(b.dataId, shape);
+  if (packed === undefined || packed === shape) return b;
+  const copy = backend.makeOutput(b.shape, b.dtype);
+  backend.typedArrayFromHeap(copy).set(backend.typedArrayFromHeap(b));
+  packedAs.set(copy.dataId, shape);
+  return copy;
 }

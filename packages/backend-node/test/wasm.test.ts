@@ -11,6 +11,94 @@ describe('wasm backend', () => {
     expect(wasm.priority).toBeGreaterThan(0);
   });
 
+  it('computes products of every form (vectors, batches, broadcast batches) like cpu, freeing every buffer', async () => {
+    // [a's shape, b's shape, transposeA, transposeB]
+    const cases: [number[], number[], boolean, boolean][] = [
+      [[40, 24], [40, 5], true, false], // AᵀB
+      [[40, 24], [40, 1], true, false], // Aᵀv
+      [[1, 40], [40, 24], false, false], // vᵀA
+      [[30, 6], [24, 6], false, true], // ABᵀ
+      [[30, 1], [24, 1], false, true], // an outer product
+      [[1, 30], [24, 30], false, true], // vᵀBᵀ
+      [[7, 9], [5, 7], true, true], // AᵀBᵀ
+      [[3, 12, 8], [3, 12, 2], true, false], // a batch
+      [[3, 12, 8], [1, 12, 1], true, false], // a broadcast batch, a vector
+      [[2, 6, 10], [1, 4, 10], false, true],
+    ];
+    const values = (shape: number[], seed: number) =>
+      Float32Array.from({ length: shape.reduce((x, y) => x * y, 1) }, (_, i) => Math.sin(seed + 0.7 * i));
+    const product = ([sa, sb, ta, tb]: (typeof cases)[number], k: number) =>
+      tf.tidy(() => {
+        const a = tf.tensor(values(sa, k), sa) as tf.Tensor3D;
+        const b = tf.tensor(values(sb, k + 50), sb) as tf.Tensor3D;
+        const c = tf.matMul(a, b, ta, tb);
+        return { shape: c.shape, data: c.dataSync() as Float32Array };
+      });
+    const expected = cases.map(product);
+    await wasm.create({}).activate();
+    try {
+      const tensors = tf.memory().numTensors;
+      const buffers = (tf.backend() as unknown as { numDataIds(): number }).numDataIds();
+      cases.forEach((c, k) => {
+        const got = product(c, k);
+        expect(got.shape, `case ${k}`).toEqual(expected[k]!.shape);
+        got.data.forEach((v, i) =>
+          expect(Math.abs(v - expected[k]!.data[i]!), `case ${k}`).toBeLessThan(1e-5),
+        );
+      });
+      // one vector as the weights of two products, 24×1 then (transposed) 1×24: tfjs-wasm caches its
+      // packed weights (the right operand) by tensor id alone, so a wrapper that turned the vector by a
+      // reshape (the same id) would get the first's: 0.71 off (measured)
+      const twice = () =>
+        tf.tidy(() => {
+          const v = tf.tensor2d(values([24, 1], 3), [24, 1]);
+          const first = tf.matMul(tf.tensor2d(values([5, 24], 4), [5, 24]), v);
+          const second = tf.matMul(tf.tensor2d(values([5, 1], 5), [5, 1]), v, false, true);
+          return [...first.dataSync(), ...second.dataSync()];
+        });
+      const reused = twice();
+      await tf.setBackend('cpu');
+      const reference = twice();
+      await wasm.create({}).activate();
+      reused.forEach((v, i) => expect(Math.abs(v - reference[i]!)).toBeLessThan(1e-5));
+      expect(tf.memory().numTensors).toBe(tensors);
+      expect((tf.backend() as unknown as { numDataIds(): number }).numDataIds()).toBe(buffers);
+    } finally {
+      await tf.setBackend('cpu');
+    }
+  });
+
+  it('multiplies by a tensor given as weights again reshaped (tfjs-wasm caches packed weights by id alone) like cpu', async () => {
+    const run = () =>
+      tf.tidy(() => {
+        const w = tf.tensor2d(
+          Array.from({ length: 24 }, (_, i) => Math.sin(i)),
+          [6, 4],
+        );
+        const x = tf.tensor2d(
+          Array.from({ length: 12 }, (_, i) => Math.cos(i)),
+          [3, 4],
+        );
+        return [
+          tf.matMul(tf.ones([2, 6]), w),
+          tf.matMul(x, tf.reshape(w, [4, 6])), // the same data id, packed 6×4 above
+          tf.fused.matMul({ a: tf.ones([2, 6]), b: w }),
+          tf.fused.matMul({ a: x, b: tf.reshape(w, [4, 6]) }),
+        ].flatMap((t) => [...t.dataSync()]);
+      });
+    const expected = run();
+    await wasm.create({}).activate();
+    try {
+      const before = tf.memory().numTensors;
+      const got = run();
+      // without the copy: 4.36 off (2026-12-04)
+      got.forEach((v, i) => expect(Math.abs(v - expected[i]!)).toBeLessThan(1e-5));
+      expect(tf.memory().numTensors).toBe(before);
+    } finally {
+      await tf.setBackend('cpu');
+    }
+  });
+
   it('computes transposed products through transpose-then-multiply, agreeing with cpu, without leaks', async () => {
     const a = [
       [1, 2, 3],
