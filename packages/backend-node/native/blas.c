@@ -12,6 +12,7 @@
 #include "lapack-lite.h"
 #include "eigen-lite.h"
 #include "relu-dual.h"
+#include "typed-arrays.h"
 #ifdef REGIMES_OPENBLAS
 #include <cblas.h>
 #endif
@@ -25,17 +26,6 @@
     napi_throw_error(env, NULL, "regimes_blas: bad arguments to sgemm"); \
     return NULL;                                                        \
   }
-
-static float* floats(napi_env env, napi_value value, size_t* length) {
-  napi_typedarray_type type;
-  void* data;
-  napi_value buffer;
-  size_t offset;
-  if (napi_get_typedarray_info(env, value, &type, length, &data, &buffer, &offset) != napi_ok) return NULL;
-  if (type != napi_float32_array) return NULL;
-  static float empty[1];
-  return *length == 0 ? empty : (float*)data;  // an empty array may have no data pointer
-}
 
 #ifdef REGIMES_OPENBLAS
 // Threads per call. OpenBLAS spreads a product over all its threads from about 64³ multiply-adds,
@@ -92,9 +82,9 @@ static napi_value sgemm(napi_env env, napi_callback_info info) {
   CHECK(napi_get_value_int32(env, args[8], &bOffset));
   CHECK(napi_get_value_int32(env, args[10], &outOffset));
   size_t aLength, bLength, outLength;
-  float* a = floats(env, args[5], &aLength);
-  float* b = floats(env, args[7], &bLength);
-  float* out = floats(env, args[9], &outLength);
+  float* a = regimes_float32s(env, args[5], &aLength);
+  float* b = regimes_float32s(env, args[7], &bLength);
+  float* out = regimes_float32s(env, args[9], &outLength);
   if (!a || !b || !out || m < 0 || n < 0 || k < 0 || (size_t)aOffset + (size_t)m * k > aLength ||
       (size_t)bOffset + (size_t)k * n > bLength || (size_t)outOffset + (size_t)m * n > outLength) {
     napi_throw_error(env, NULL, "regimes_blas: sgemm operands are not Float32Arrays of the stated sizes");
@@ -105,10 +95,11 @@ static napi_value sgemm(napi_env env, napi_callback_info info) {
     memset(out + outOffset, 0, sizeof(float) * (size_t)m * n);
     return NULL;
   }
-  // a matrix-vector or outer product: gemv.c, on both builds (OpenBLAS 0.3.21 runs them as a
-  // product padded to its kernel's width: 4096×1024 by a vector in 1.4–2.5 ms against 0.25–0.5)
-  if (regimes_vector_product(transA, transB, m, n, k, a + aOffset, b + bOffset, out + outOffset)) return NULL;
 #ifdef REGIMES_OPENBLAS
+  // a matrix-vector or outer product: gemv.c, as regimes_sgemm does for the other build (OpenBLAS
+  // 0.3.21 runs them as a product padded to its kernel's width: 4096×1024 by a vector in 1.4–2.5 ms
+  // against 0.25–0.5)
+  if (regimes_vector_product(transA, transB, m, n, k, a + aOffset, b + bOffset, out + outOffset)) return NULL;
   threads_for_product(m, n, k);
   cblas_sgemm(CblasRowMajor, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans, m, n, k, 1.0f,
               a + aOffset, transA ? m : k, b + bOffset, transB ? k : n, 0.0f, out + outOffset, n);
@@ -135,8 +126,8 @@ static napi_value ssyrk(napi_env env, napi_callback_info info) {
     return NULL;
   }
   size_t aLength, outLength;
-  float* a = floats(env, args[3], &aLength);
-  float* out = floats(env, args[5], &outLength);
+  float* a = regimes_float32s(env, args[3], &aLength);
+  float* out = regimes_float32s(env, args[5], &outLength);
   if (!a || !out || n < 0 || k < 0 || aOffset < 0 || outOffset < 0 || (size_t)aOffset + (size_t)n * k > aLength ||
       (size_t)outOffset + (size_t)n * n > outLength) {
     napi_throw_error(env, NULL, "regimes_blas: ssyrk operands are not Float32Arrays of the stated sizes");
@@ -224,9 +215,9 @@ static napi_value syevd(napi_env env, napi_callback_info info) {
   CHECK(napi_get_value_int32(env, args[5], &valuesOffset));
   CHECK(napi_get_value_int32(env, args[7], &vectorsOffset));
   size_t aLength, valuesLength, vectorsLength;
-  float* a = floats(env, args[2], &aLength);
-  float* values = floats(env, args[4], &valuesLength);
-  float* vectors = floats(env, args[6], &vectorsLength);
+  float* a = regimes_float32s(env, args[2], &aLength);
+  float* values = regimes_float32s(env, args[4], &valuesLength);
+  float* vectors = regimes_float32s(env, args[6], &vectorsLength);
   if (!a || !values || !vectors || n < 1 || aOffset < 0 || valuesOffset < 0 || vectorsOffset < 0 ||
       (size_t)aOffset + (size_t)n * n > aLength || (size_t)valuesOffset + (size_t)n > valuesLength ||
       (size_t)vectorsOffset + (size_t)n * n > vectorsLength) {
@@ -259,7 +250,7 @@ static napi_value potrf(napi_env env, napi_callback_info info) {
     napi_throw_error(env, NULL, "regimes_blas: potrf(n, a, aOffset, shift)");
     return NULL;
   }
-  float* a = floats(env, args[1], &length);
+  float* a = regimes_float32s(env, args[1], &length);
   if (!a || n < 1 || offset < 0 || (size_t)offset + (size_t)n * n > length) {
     napi_throw_error(env, NULL, "regimes_blas: potrf operand is not a Float32Array of the stated size");
     return NULL;
@@ -293,8 +284,8 @@ static napi_value trsm(napi_env env, napi_callback_info info) {
     napi_throw_error(env, NULL, "regimes_blas: trsm(transpose, m, c, l, lOffset, ldl, b, bOffset)");
     return NULL;
   }
-  float* l = floats(env, args[3], &lLength);
-  float* b = floats(env, args[6], &bLength);
+  float* l = regimes_float32s(env, args[3], &lLength);
+  float* b = regimes_float32s(env, args[6], &bLength);
   if (!l || !b || m < 0 || c < 0 || lOffset < 0 || bOffset < 0 || ldl < (m > 1 ? m : 1) ||
       (m > 0 && (size_t)lOffset + (size_t)(m - 1) * ldl + m > lLength) || (size_t)bOffset + (size_t)m * c > bLength) {
     napi_throw_error(env, NULL, "regimes_blas: trsm operands are not Float32Arrays of the stated sizes");

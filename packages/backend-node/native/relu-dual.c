@@ -117,12 +117,6 @@ static void relu_dual(DualJob whole, int m) {
   regimes_parallel_ranges(threads, m, 1, dual_range, &run);
 }
 
-static const float* float_view(napi_env env, napi_value value, size_t* length) {
-  static float empty[1];
-  float* data = regimes_typed_array(env, value, napi_float32_array, length);
-  return data != NULL && *length == 0 ? empty : data;  // an empty array may have no data pointer
-}
-
 // reluDual(m, n, rho, qa, qb, value, derivative): Float32Arrays; rho, value and derivative m×n,
 // qa m (one per row) or m×n, qb n (one per column) or m×n, told apart by their lengths.
 napi_value regimes_relu_dual(napi_env env, napi_callback_info info) {
@@ -138,7 +132,7 @@ napi_value regimes_relu_dual(napi_env env, napi_callback_info info) {
   const size_t entries = (size_t)m * (size_t)n;
   size_t lengths[5];
   const float* views[5];
-  for (int k = 0; k < 5; k++) views[k] = float_view(env, args[2 + k], &lengths[k]);
+  for (int k = 0; k < 5; k++) views[k] = regimes_float32s(env, args[2 + k], &lengths[k]);
   const bool a_rows = lengths[1] == (size_t)m, b_columns = lengths[2] == (size_t)n;
   if (!views[0] || !views[1] || !views[2] || !views[3] || !views[4] || lengths[0] != entries ||
       lengths[3] != entries || lengths[4] != entries || (!a_rows && lengths[1] != entries) ||
