@@ -30,17 +30,28 @@ interface Slot {
   blas: Blas | undefined;
 }
 
-function blasProduct(blas: Blas, args: KernelArgs): TensorInfo {
+/** A product's operands and sizes: op(A) m×k, op(B) k×n, each repeated over its batch (leading axes). */
+function productOf(args: KernelArgs) {
   const { a, b } = args.inputs as unknown as { a: TensorInfo; b: TensorInfo };
   const { transposeA, transposeB } = args.attrs as unknown as { transposeA: boolean; transposeB: boolean };
-  const be = args.backend as unknown as WasmBackendLike;
   const [aRows, aCols] = a.shape.slice(-2) as [number, number];
   const [bRows, bCols] = b.shape.slice(-2) as [number, number];
-  const m = transposeA ? aCols : aRows;
-  const k = transposeA ? aRows : aCols;
-  const n = transposeB ? bRows : bCols;
-  const batchA = a.shape.slice(0, -2).reduce((x, y) => x * y, 1);
-  const batchB = b.shape.slice(0, -2).reduce((x, y) => x * y, 1);
+  return {
+    a,
+    b,
+    transposeA,
+    transposeB,
+    m: transposeA ? aCols : aRows,
+    k: transposeA ? aRows : aCols,
+    n: transposeB ? bRows : bCols,
+    batchA: a.shape.slice(0, -2).reduce((x, y) => x * y, 1),
+    batchB: b.shape.slice(0, -2).reduce((x, y) => x * y, 1),
+  };
+}
+
+function blasProduct(blas: Blas, args: KernelArgs): TensorInfo {
+  const { a, b, transposeA, transposeB, m, k, n, batchA, batchB } = productOf(args);
+  const be = args.backend as unknown as WasmBackendLike;
   const batch = Math.max(batchA, batchB);
   const out = be.makeOutput([...(batchA >= batchB ? a.shape : b.shape).slice(0, -2), m, n], 'float32');
   // views taken after makeOutput: a growing heap would detach earlier ones
@@ -160,15 +171,8 @@ function distinctWeights(a: TensorInfo, b: TensorInfo, backend: WasmBackendLike)
  * wasm's kernel runs as fast).
  */
 function vectorProduct(args: KernelArgs): TensorInfo | undefined {
-  const { a, b } = args.inputs as unknown as { a: TensorInfo; b: TensorInfo };
-  const { transposeA, transposeB } = args.attrs as unknown as { transposeA: boolean; transposeB: boolean };
-  if (a.dtype !== 'float32' || b.dtype !== 'float32') return undefined;
-  if ([...a.shape.slice(0, -2), ...b.shape.slice(0, -2)].some((size) => size !== 1)) return undefined;
-  const [aRows, aCols] = a.shape.slice(-2) as [number, number];
-  const [bRows, bCols] = b.shape.slice(-2) as [number, number];
-  const m = transposeA ? aCols : aRows;
-  const k = transposeA ? aRows : aCols;
-  const n = transposeB ? bRows : bCols;
+  const { a, b, transposeA, transposeB, m, k, n, batchA, batchB } = productOf(args);
+  if (a.dtype !== 'float32' || b.dtype !== 'float32' || batchA !== 1 || batchB !== 1) return undefined;
   // c (m) = Aᵀx with A stored k×m, or c (n) = xᵀB with B stored k×n: combinations of rows; c (n) =
   // xᵀBᵀ with B stored n×k: dot products with rows
   const combination = (n === 1 && transposeA) || (m === 1 && !transposeB);
