@@ -7,10 +7,10 @@
  *   (AVX2/FMA where the CPU has them): a 256×256 block in 1.4 ms, 128×128 in 0.2 ms, against
  *   8–14 ms and 3.5 ms for the JavaScript below (2-core AMD EPYC, 2026-12-04). Used where the panel
  *   Cholesky runs: the addon built without OpenBLAS (with it, spotrf factors the whole matrix).
- * - `wasm` (or an addon built before it had the entry point): numerics' own float64 `choleskyStatus`
- *   and `invertLower`, the functions the host path runs, so the same numbers as before.
+ * - `wasm` (or an addon built before it had the entry point): numerics' `shiftedCholeskyInverse`,
+ *   the function its host path runs, so the same numbers as before.
  */
-import { BLOCK_CHOLESKY_MAX, BlockCholeskyKernel, choleskyStatus, invertLower } from '@regimes/numerics';
+import { BLOCK_CHOLESKY_MAX, BlockCholeskyKernel, shiftedCholeskyInverse } from '@regimes/numerics';
 import type { Blas } from './blas.js';
 import { slotKernel } from './slot-kernel.js';
 import type { TensorInfo, WasmBackendLike } from './wasm-internals.js';
@@ -23,12 +23,9 @@ interface Slot {
 
 /** L⁻¹ of the b×b block at p (row stride b) + shift·I into out ((b+1)×b, status in row b), in JavaScript. */
 function factorBlock(b: number, p: Float32Array, shift: number, out: Float32Array): void {
-  const host = new Float64Array(b * b);
-  for (let i = 0; i < b; i++) for (let j = 0; j <= i; j++) host[i * b + j] = p[i * b + j]!;
-  for (let i = 0; i < b; i++) host[i * b + i]! += shift;
-  const status = choleskyStatus(host, b);
+  const { status, inverse } = shiftedCholeskyInverse(Float64Array.from(p.subarray(0, b * b)), b, shift);
   out.fill(0);
-  if (status === 0) out.set(invertLower(host, b));
+  if (inverse) out.set(inverse);
   out[b * b] = status;
 }
 

@@ -65,6 +65,22 @@ export function invertLower(l: Float64Array, m: number): Float64Array {
   return inv;
 }
 
+/**
+ * The diagonal-block step of the panel Cholesky on the host: with A the b×b matrix in `a` (lower
+ * triangle read; overwritten) and LLᵀ = A + shift·I, L⁻¹ (upper triangle zero), or only the status
+ * (j + 1 where pivot j was not positive). What `BlockCholeskyKernel` computes where no backend
+ * registers it, and what backend-node's JavaScript kernel runs.
+ */
+export function shiftedCholeskyInverse(
+  a: Float64Array,
+  b: number,
+  shift: number,
+): { status: number; inverse?: Float64Array } {
+  for (let i = 0; i < b; i++) a[i * b + i]! += shift;
+  const status = choleskyStatus(a, b);
+  return status === 0 ? { status, inverse: invertLower(a, b) } : { status };
+}
+
 /** Solve L Lᵀ x = b for each of the `cols` columns of b (m×cols, row-major), in place. */
 export function choleskySolve(l: Float64Array, m: number, b: Float64Array, cols = 1): Float64Array {
   for (let c = 0; c < cols; c++) {

@@ -11,7 +11,7 @@
  */
 import tf from '@regimes/numerics/tfjs';
 import { NumericalError } from '../errors.js';
-import { cholesky, invertLower } from '../host/linalg.js';
+import { cholesky, invertLower, shiftedCholeskyInverse } from '../host/linalg.js';
 import { assembleLowerHost, hostLapack } from './host-cholesky.js';
 import type { ColumnPanels } from './panels.js';
 
@@ -221,14 +221,12 @@ async function factorOnce(
         const top = tf.slice(p, [0, 0], [b, b]);
         const host = Float64Array.from(await top.data());
         top.dispose();
-        for (let i = 0; i < b; i++) host[i * b + i]! += shift;
-        try {
-          cholesky(host, b);
-        } catch {
+        const factor = shiftedCholeskyInverse(host, b, shift);
+        if (!factor.inverse) {
           p.dispose();
           throw new NotPositiveDefinite();
         }
-        inverse = tf.tensor2d(Float32Array.from(invertLower(host, b)), [b, b]);
+        inverse = tf.tensor2d(Float32Array.from(factor.inverse), [b, b]);
       }
       diagonalInverse.push(inverse);
       // L[s+b:, k] = P[b:, :] · L_kk⁻ᵀ
