@@ -21,6 +21,16 @@ interface Preforked {
 
 const PREFORKED = Symbol.for('regimes.preforked');
 
+/**
+ * A `-j/--jobs` value: a positive integer, or `auto` for one process per core (Node's
+ * availableParallelism: the cores this process may run on). Undefined for anything else.
+ */
+export function jobsValue(text: string | undefined): number | undefined {
+  if (text?.trim().toLowerCase() === 'auto') return availableParallelism();
+  const n = Number(text);
+  return text?.trim() && Number.isInteger(n) && n >= 1 ? n : undefined;
+}
+
 /** The `-j/--jobs` of a `run` command line (undefined if it is not one, or asks for help or a dry run). */
 export function jobsOf(argv: readonly string[]): number | undefined {
   const args = argv.slice(2);
@@ -31,10 +41,10 @@ export function jobsOf(argv: readonly string[]): number | undefined {
   args.forEach((a, i) => {
     if (a === '-j' || a === '--jobs') jobs = args[i + 1];
     else if (a.startsWith('--jobs=')) jobs = a.slice('--jobs='.length);
-    else if (/^-j\d+$/.test(a)) jobs = a.slice(2);
+    else if (/^-j(\d+|auto)$/.test(a)) jobs = a.slice(2);
   });
-  const n = Number(jobs);
-  return Number.isInteger(n) && n > 1 ? n : undefined;
+  const n = jobsValue(jobs);
+  return n !== undefined && n > 1 ? n : undefined;
 }
 
 /** Fork the workers a `run -j n` command line will want (n − 1 of them, at most one per core). */

@@ -1,5 +1,6 @@
 // The pool with this process as one of its slots (`local`): the cells sent ahead to a worker that
 // dies go back on the queue whole, every fit gets one row, and this process frees what it made.
+import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import {
   activateBackend,
@@ -128,5 +129,10 @@ describe('prefork: the workers a command line will want', () => {
     expect(jobsOf(argv('run', '--help', '-j', '2'))).toBeUndefined();
     expect(jobsOf(argv('merge', 'a', '-j', '2'))).toBeUndefined();
     expect(jobsOf(argv('run', 's.yaml', '-j', 'x'))).toBeUndefined();
+    expect(jobsOf(argv('run', 's.yaml', '-j', '0'))).toBeUndefined();
+    // auto: one per core (nothing to fork on one core)
+    const cores = availableParallelism();
+    for (const auto of [['-j', 'auto'], ['--jobs', 'AUTO'], ['--jobs=auto'], ['-jauto']])
+      expect(jobsOf(argv('run', 's.yaml', ...auto))).toBe(cores > 1 ? cores : undefined);
   });
 });

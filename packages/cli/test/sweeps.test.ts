@@ -2,7 +2,7 @@
 // dry runs and the JSON Schema (npm test builds first).
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type ResultRow, readResults } from '@regimes/core';
@@ -106,6 +106,21 @@ describe('kill and resume', () => {
 });
 
 describe('--jobs and --shard', () => {
+  it('--jobs auto runs one process per core (these 12 cells at most) with the rows of --jobs 1; a bad value says what to give', () => {
+    const path = specPath();
+    const out = tmp();
+    const r = regimesWith({ REGIMES_DEBUG: '1' }, 'run', path, '-o', out, '-q', '-j', 'auto');
+    expect(r.code).toBe(0);
+    const workers = [...r.stderr.matchAll(/debug: worker \d+: ready after/g)].length;
+    expect(workers).toBe(Math.min(availableParallelism(), 12) - 1);
+    expect(science(rowsOf(join(out, 'results.jsonl')))).toEqual(science(reference()));
+    for (const bad of ['0', 'two', '1.5']) {
+      const refused = regimes('run', path, '-o', tmp(), '-j', bad);
+      expect(refused.code).not.toBe(0);
+      expect(refused.stderr).toContain('give a positive integer, or auto for one per core');
+    }
+  }, 300_000);
+
   it('--jobs 2 gives the rows of --jobs 1; shards 1/3..3/3 merged give the unsharded run', () => {
     const path = specPath();
     const two = tmp();

@@ -14,6 +14,7 @@ import {
 } from '@regimes/core';
 import { type Command, InvalidArgumentError } from 'commander';
 import { registryModulePath } from '../defaults.js';
+import { jobsValue } from '../prefork.js';
 import { registryWith } from '../kinds/registry.js';
 import { resultsFileName, type Shard, writeAtomic } from '../results/files.js';
 import { formatSummary, summarize } from '../results/summary.js';
@@ -41,9 +42,9 @@ export function durationArg(value: string): number {
   return parsed.seconds;
 }
 
-function positiveInt(value: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('give a positive integer');
+function jobsArg(value: string): number {
+  const n = jobsValue(value);
+  if (n === undefined) throw new InvalidArgumentError('give a positive integer, or auto for one per core');
   return n;
 }
 
@@ -84,8 +85,8 @@ export function registerRun(program: Command, setExit: SetExit): void {
     .option('--force', 'empty the results file and redo every row (default: resume, skipping rows present)')
     .option(
       '-j, --jobs <n>',
-      'run cells in n processes: this one and n − 1 workers (n workers with plugins or time budgets); rows are the same as with 1',
-      positiveInt,
+      'run cells in n processes (auto: one per core): this one and n − 1 workers (n workers with plugins or time budgets); rows are the same as with 1',
+      jobsArg,
       1,
     )
     .option(
