@@ -10,6 +10,9 @@
  * - a transposed matrix times a vector (Hᵀr: the output weights' gradient of a network) or a vector
  *   times a matrix that wasm would pack as its weights runs as a JavaScript loop over heap views in
  *   float64 (`vectorProduct`): Hᵀr with H 512×128 in 48 µs against 229 µs through H's transpose;
+ * - the Gram of one tensor (aᵀa, aaᵀ) runs by blocks of its upper triangle, half the work
+ *   (`gramProduct`), and a product with a large right operand by blocks of its columns
+ *   (`columnBlocks`): both with the bits of wasm's whole product, 1.1–4.3× faster where they run;
  * - tfjs-wasm caches those packed weights by tensor id alone, not shape, so a tensor given as weights
  *   again reshaped (a reshape keeps the id) was multiplied by its old packing, silently: such a right
  *   operand is copied first (`distinctWeights`), for BatchMatMul and _FusedMatMul;
@@ -103,6 +106,8 @@ export function patchWasmMatMul(blas?: Blas): void {
       if (kernelName === 'BatchMatMul') {
         const vector = vectorProduct(args);
         if (vector) return vector;
+        const gram = gramProduct(args, original.kernelFunc, transpose.kernelFunc);
+        if (gram) return gram;
       }
       const inputs = { ...args.inputs } as Record<string, TensorInfo>;
       const temporaries: TensorInfo[] = [];
@@ -126,6 +131,10 @@ export function patchWasmMatMul(blas?: Blas): void {
       const weights = distinctWeights(inputs.a!, inputs.b!, backend);
       if (weights !== inputs.b) temporaries.push((inputs.b = weights));
       try {
+        if (kernelName === 'BatchMatMul') {
+          const blocked = columnBlocks(inputs.a!, inputs.b!, original.kernelFunc, backend);
+          if (blocked) return blocked;
+        }
         return original.kernelFunc({
           ...args,
           inputs: inputs as never,
@@ -137,6 +146,134 @@ export function patchWasmMatMul(blas?: Blas): void {
     };
     tf.unregisterKernel(kernelName, 'wasm');
     tf.registerKernel({ ...original, kernelFunc, [slotKey]: slot } as tf.KernelConfig);
+  }
+}
+
+/** Rows of A·Aᵀ per block of `gramProduct`; a product smaller than this twice over runs whole. */
+const GRAM_BLOCK = 256;
+/** The least m·m·k (multiply-adds of the whole product) for which `gramProduct` splits a Gram. */
+const GRAM_MIN_WORK = 2 ** 24;
+
+/**
+ * On `wasm`, the Gram of one tensor (matMul(a, a, true, false) = aᵀa or (a, a, false, true) = aaᵀ:
+ * the RF learner's ΦᵀΦ, a kernel's XXᵀ) as C = A·Aᵀ with A m×k, by blocks of GRAM_BLOCK columns:
+ * block J is A's first rows up to J's end (a prefix: the same data under a smaller shape, no copy)
+ * times A's rows J transposed (k × 256, wasm's weights), so only C's upper triangle and diagonal
+ * blocks are computed, (nb + 1)/(2 nb) of the work for nb blocks; the rest is their mirror. Each
+ * entry is the sum XNNPACK's whole product forms, over k in the same order (the entry (p, q) and
+ * (q, p) multiply the same pairs), so the result has its bits (test/wasm.test.ts). Measured on the
+ * 2-core VM (2026-12-04): ΦᵀΦ with Φ 8192×4096 (the RF fit's) 5.2 s against 15.8 whole; aaᵀ with a
+ * 2048×4096 0.68 against 2.26 s, 2048×256 62 against 81 ms. Undefined for any other product, and
+ * for k < 128, where the m² output and its mirror cost what the half saves (aaᵀ 2048×16: 22 against
+ * 13 ms whole; 8192×64 510 against 582, 4096×64 even).
+ */
+function gramProduct(
+  args: KernelArgs,
+  product: tf.KernelFunc,
+  transpose: tf.KernelFunc,
+): TensorInfo | undefined {
+  const { a, b, transposeA, transposeB, m, k, batchA, batchB } = productOf(args);
+  if (a.dataId !== b.dataId || transposeA === transposeB || a.dtype !== 'float32') return undefined;
+  if (batchA !== 1 || batchB !== 1 || m < 2 * GRAM_BLOCK || k < 128 || m * m * k < GRAM_MIN_WORK)
+    return undefined;
+  const be = args.backend as unknown as WasmBackendLike;
+  const temporaries: TensorInfo[] = [];
+  const run = (kernel: tf.KernelFunc, inputs: Record<string, TensorInfo>, attrs: object) => {
+    const t = kernel({ inputs: inputs as never, backend: args.backend, attrs: attrs as never }) as TensorInfo;
+    temporaries.push(t);
+    return t;
+  };
+  try {
+    // A (m×k, row-major): a itself for aaᵀ, a's transpose for aᵀa
+    const matrix: TensorInfo = { dataId: a.dataId, shape: a.shape.slice(-2), dtype: 'float32' };
+    const A = transposeA ? run(transpose, { x: matrix }, { perm: [1, 0] }) : matrix;
+    const out = be.makeOutput([...a.shape.slice(0, -2), m, m], 'float32');
+    temporaries.push(out); // until it is complete
+    for (let j0 = 0; j0 < m; j0 += GRAM_BLOCK) {
+      const j1 = Math.min(m, j0 + GRAM_BLOCK);
+      const w = j1 - j0;
+      const rows = be.makeOutput([w, k], 'float32');
+      temporaries.push(rows);
+      be.typedArrayFromHeap(rows).set(be.typedArrayFromHeap(A).subarray(j0 * k, j1 * k));
+      const weights = run(transpose, { x: rows }, { perm: [1, 0] });
+      const prefix: TensorInfo = { dataId: A.dataId, shape: [j1, k], dtype: 'float32' };
+      const block = run(product, { a: prefix, b: weights }, { transposeA: false, transposeB: false });
+      placeColumns(be, block, out, j0);
+      for (const t of temporaries.splice(transposeA ? 2 : 1)) be.disposeData(t.dataId);
+    }
+    // the lower triangle left of the diagonal blocks: the mirror of the upper, by tiles
+    const c = be.typedArrayFromHeap(out);
+    const tile = 64;
+    for (let i0 = GRAM_BLOCK; i0 < m; i0 += tile)
+      for (let q0 = 0; q0 < i0 - (i0 % GRAM_BLOCK); q0 += tile)
+        for (let i = i0; i < Math.min(m, i0 + tile); i++) {
+          const end = Math.min(q0 + tile, i - (i % GRAM_BLOCK));
+          for (let q = q0; q < end; q++) c[i * m + q] = c[q * m + i]!;
+        }
+    temporaries.splice(temporaries.indexOf(out), 1);
+    return out;
+  } finally {
+    for (const t of temporaries) be.disposeData(t.dataId);
+  }
+}
+
+/** A block's rows (p×w) into the same rows of `out`, at column j0. */
+function placeColumns(be: WasmBackendLike, block: TensorInfo, out: TensorInfo, j0: number): void {
+  // views taken after every allocation: a growing heap would detach earlier ones
+  const p = be.typedArrayFromHeap(block);
+  const c = be.typedArrayFromHeap(out);
+  const [rows, w] = block.shape.slice(-2) as [number, number];
+  const ldc = out.shape[out.shape.length - 1]!;
+  for (let r = 0; r < rows; r++) c.set(p.subarray(r * w, (r + 1) * w), r * ldc + j0);
+}
+
+/** The least k·n (entries of the right operand) for which `columnBlocks` splits a product. */
+const COLUMN_BLOCKS_MIN_WEIGHTS = 2 ** 22;
+
+/**
+ * On `wasm`, a product A·B (m×k by k×n, no batch) whose right operand is large, by blocks of
+ * GRAM_BLOCK columns of B, each copied out as wasm's weights (k × 256): XNNPACK packs and streams
+ * a large right operand slowly (4096³: 18.6 GFLOP/s whole, 30.5 by blocks; 2048³ 25.6 → 29.1), and
+ * each entry is the same sum in the same order, so the same bits (test/wasm.test.ts). Undefined
+ * below 2²² entries of B or k < 512, where the copies cost more than they save (8192 × 64 × 4096:
+ * 18.8 whole against 15.4 by blocks; 1024³ 30.7 against 27.3).
+ */
+function columnBlocks(
+  a: TensorInfo,
+  b: TensorInfo,
+  product: tf.KernelFunc,
+  be: WasmBackendLike,
+): TensorInfo | undefined {
+  if (a.shape.length !== 2 || b.shape.length !== 2 || a.dtype !== 'float32') return undefined;
+  const [m, k] = a.shape as [number, number];
+  const n = b.shape[1]!;
+  if (k * n < COLUMN_BLOCKS_MIN_WEIGHTS || k < 512 || n < 2 * GRAM_BLOCK) return undefined;
+  const out = be.makeOutput([m, n], 'float32');
+  let done = false;
+  try {
+    for (let j0 = 0; j0 < n; j0 += GRAM_BLOCK) {
+      const w = Math.min(GRAM_BLOCK, n - j0);
+      const weights = be.makeOutput([k, w], 'float32');
+      let block: TensorInfo | undefined;
+      try {
+        const bv = be.typedArrayFromHeap(b);
+        const wv = be.typedArrayFromHeap(weights);
+        for (let q = 0; q < k; q++) wv.set(bv.subarray(q * n + j0, q * n + j0 + w), q * w);
+        block = product({
+          inputs: { a, b: weights } as never,
+          backend: be as never,
+          attrs: { transposeA: false, transposeB: false } as never,
+        }) as TensorInfo;
+        placeColumns(be, block, out, j0);
+      } finally {
+        be.disposeData(weights.dataId);
+        if (block) be.disposeData(block.dataId);
+      }
+    }
+    done = true;
+    return out;
+  } finally {
+    if (!done) be.disposeData(out.dataId);
   }
 }
 

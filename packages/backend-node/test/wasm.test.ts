@@ -120,4 +120,79 @@ describe('wasm backend', () => {
       await tf.setBackend('cpu');
     }
   });
+
+  it('runs a Gram (aᵀa, aaᵀ) by blocks and a product with a large right operand by column blocks: the bits of whole products, float64 agreement, every buffer freed', async () => {
+    const values = (rows: number, cols: number, seed: number) =>
+      Float32Array.from(
+        { length: rows * cols },
+        (_, i) => Math.sin(seed + 0.37 * i) + 0.25 * Math.cos(0.011 * i),
+      );
+    /** The float64 product of row-major A (m×k) and B (k×n): the independent reference. */
+    const exact = (A: Float32Array, B: Float32Array, m: number, k: number, n: number) => {
+      const c = new Float64Array(m * n);
+      for (let i = 0; i < m; i++)
+        for (let q = 0; q < k; q++) {
+          const x = A[i * k + q]!;
+          for (let j = 0; j < n; j++) c[i * n + j]! += x * B[q * n + j]!;
+        }
+      return c;
+    };
+    const transposed = (A: Float32Array, rows: number, cols: number) => {
+      const t = new Float32Array(rows * cols);
+      for (let i = 0; i < rows; i++) for (let j = 0; j < cols; j++) t[j * rows + i] = A[i * cols + j]!;
+      return t;
+    };
+    const close = (got: Float32Array, want: Float64Array, k: number, what: string) => {
+      // float32 sums of k terms of size ~1: a few ulps of the sum's magnitude times √k
+      let worst = 0;
+      got.forEach((v, i) => (worst = Math.max(worst, Math.abs(v - want[i]!) / (1 + Math.abs(want[i]!)))));
+      expect(worst, what).toBeLessThan(2e-6 * Math.sqrt(k));
+    };
+    await wasm.create({}).activate();
+    try {
+      const be = tf.backend() as unknown as { numDataIds(): number };
+      const buffers = be.numDataIds();
+      // aᵀa with a 600×520 (C 520×520: 3 blocks, the last of 8 columns) and aaᵀ with a 777×1000
+      for (const [rows, cols, gramOfColumns] of [
+        [600, 520, true],
+        [777, 1000, false],
+      ] as const) {
+        const data = values(rows, cols, rows);
+        const [m, k] = gramOfColumns ? [cols, rows] : [rows, cols];
+        const A = gramOfColumns ? transposed(data, rows, cols) : data; // C = A·Aᵀ, A m×k
+        const [blocked, whole] = tf.tidy(() => {
+          const a = tf.tensor2d(data, [rows, cols]);
+          const twin = a.clone(); // another tensor: the whole product
+          return [
+            tf.matMul(a, a, gramOfColumns, !gramOfColumns).dataSync() as Float32Array,
+            tf.matMul(a, twin, gramOfColumns, !gramOfColumns).dataSync() as Float32Array,
+          ];
+        });
+        expect(blocked.length).toBe(m * m);
+        // the same sums in the same order as XNNPACK's whole product: equal bits, and symmetric
+        expect(Array.from(blocked)).toEqual(Array.from(whole));
+        for (let i = 0; i < m; i += 37)
+          for (let j = 0; j < m; j += 41) expect(blocked[i * m + j]).toBe(blocked[j * m + i]);
+        close(blocked, exact(A, transposed(A, m, k), m, k, m), k, `gram ${m}×${m}, k ${k}`);
+      }
+      // A 96×2100 by B 2100×2000 (B past 2²² entries: 8 column blocks, the last of 208)
+      const [m, k, n] = [96, 2100, 2000];
+      const A = values(m, k, 1);
+      const B = values(k, n, 2);
+      const [blocked, sliced] = tf.tidy(() => {
+        const a = tf.tensor2d(A, [m, k]);
+        const b = tf.tensor2d(B, [k, n]);
+        // by slices of 250 columns, each below the threshold: XNNPACK's own product of each
+        const parts = Array.from({ length: n / 250 }, (_, i) =>
+          tf.matMul(a, tf.slice(b, [0, 250 * i], [k, 250])),
+        );
+        return [tf.matMul(a, b).dataSync() as Float32Array, tf.concat(parts, 1).dataSync() as Float32Array];
+      });
+      expect(Array.from(blocked)).toEqual(Array.from(sliced));
+      close(blocked, exact(A, B, m, k, n), k, 'column blocks');
+      expect(be.numDataIds()).toBe(buffers);
+    } finally {
+      await tf.setBackend('cpu');
+    }
+  });
 });
