@@ -12,7 +12,8 @@
  *   float64 (`vectorProduct`): Hᵀr with H 512×128 in 48 µs against 229 µs through H's transpose;
  * - the Gram of one tensor (aᵀa, aaᵀ) runs by blocks of its upper triangle, half the work
  *   (`gramProduct`), and a product with a large right operand by blocks of its columns
- *   (`columnBlocks`): both with the bits of wasm's whole product, 1.1–4.3× faster where they run;
+ *   (`columnBlocks`): both with the bits of wasm's whole product, the Gram 1.1–3.3× faster and the
+ *   product up to 1.6× where they run (figures at each);
  * - tfjs-wasm caches those packed weights by tensor id alone, not shape, so a tensor given as weights
  *   again reshaped (a reshape keeps the id) was multiplied by its old packing, silently: such a right
  *   operand is copied first (`distinctWeights`), for BatchMatMul and _FusedMatMul;
@@ -149,7 +150,7 @@ export function patchWasmMatMul(blas?: Blas): void {
   }
 }
 
-/** Rows of A·Aᵀ per block of `gramProduct`; a product smaller than this twice over runs whole. */
+/** Columns per block of `gramProduct` and `columnBlocks`; fewer than twice this run whole. */
 const GRAM_BLOCK = 256;
 /** The least m·m·k (multiply-adds of the whole product) for which `gramProduct` splits a Gram. */
 const GRAM_MIN_WORK = 2 ** 24;
