@@ -12,8 +12,8 @@
  *   float64 (`vectorProduct`): Hᵀr with H 512×128 in 48 µs against 229 µs through H's transpose;
  * - the Gram of one tensor (aᵀa, aaᵀ) runs by blocks of its upper triangle, half the work
  *   (`gramProduct`), and a product with a large right operand by blocks of its columns
- *   (`columnBlocks`): both with the bits of wasm's whole product, the Gram 1.1–3.3× faster and the
- *   product up to 1.6× where they run (figures at each);
+ *   (`columnBlocks`): both with the bits of wasm's whole product, the Gram 1.0–1.3× faster for m ≤ 2048
+ *   and k ≤ 1000 and 3.0–3.3× for k of 4096–8192, the product up to 1.6× (figures at each);
  * - tfjs-wasm caches those packed weights by tensor id alone, not shape, so a tensor given as weights
  *   again reshaped (a reshape keeps the id) was multiplied by its old packing, silently: such a right
  *   operand is copied first (`distinctWeights`), for BatchMatMul and _FusedMatMul;
@@ -164,7 +164,8 @@ const GRAM_MIN_WORK = 2 ** 24;
  * entry is the sum XNNPACK's whole product forms, over k in the same order (the entry (p, q) and
  * (q, p) multiply the same pairs), so the result has its bits (test/wasm.test.ts). Measured on the
  * 2-core VM (2026-12-04): ΦᵀΦ with Φ 8192×4096 (the RF fit's) 5.2 s against 15.8 whole; aaᵀ with a
- * 2048×4096 0.68 against 2.26 s, 2048×256 62 against 81 ms. Undefined for any other product, and
+ * 2048×4096 0.68 against 2.26 s, 2048×256 62 against 81 ms; medians of 15, m = 512–1024 and k =
+ * 128–1000: 0.99–1.31× the whole product's speed. Undefined for any other product, and
  * for k < 128, where the m² output and its mirror cost what the half saves (aaᵀ 2048×16: 22 against
  * 13 ms whole; 8192×64 510 against 582, 4096×64 even).
  */
