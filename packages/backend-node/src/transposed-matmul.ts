@@ -231,14 +231,20 @@ function placeColumns(be: WasmBackendLike, block: TensorInfo, out: TensorInfo, j
 
 /** The least k·n (entries of the right operand) for which `columnBlocks` splits a product. */
 const COLUMN_BLOCKS_MIN_WEIGHTS = 2 ** 22;
+/** The least m·k (entries of the left operand) for which it does: below, the copies cost more. */
+const COLUMN_BLOCKS_MIN_LEFT = 2 ** 19;
 
 /**
  * On `wasm`, a product A·B (m×k by k×n, no batch) whose right operand is large, by blocks of
  * GRAM_BLOCK columns of B, each copied out as wasm's weights (k × 256): XNNPACK packs and streams
  * a large right operand slowly (4096³: 18.6 GFLOP/s whole, 30.5 by blocks; 2048³ 25.6 → 29.1), and
  * each entry is the same sum in the same order, so the same bits (test/wasm.test.ts). Undefined
- * below 2²² entries of B or k < 512, where the copies cost more than they save (8192 × 64 × 4096:
- * 18.8 whole against 15.4 by blocks; 1024³ 30.7 against 27.3).
+ * where the copy of B and the block calls cost more than they save: below 2²² entries of B (1024³:
+ * 30.7 GFLOP/s whole against 27.3), for k < 1024 (8192 × 64 × 4096: 18.8 against 15.4; 256 × 512 ×
+ * 8192: 25.6 against 23.6), and for few rows, m < 128 or m·k < 2¹⁹ (8 × 2048 × 4096: 13.8 against
+ * 2.9; 128 × 1024 × 4096: 24.2 against 12.4; 256 × 1024 × 4096: 24.6 against 23.2). Gains, m·k
+ * from 2¹⁹: 512 × 1024 × 4096 22.7 → 24.7, 256 × 2048 × 4096 13.7 → 22.9, 128 × 4096 × 4096
+ * 14.6 → 18.9, 2048 × 1024 × 4096 21.0 → 28.1 (2026-12-05, one process, alternated).
  */
 function columnBlocks(
   a: TensorInfo,
@@ -249,7 +255,8 @@ function columnBlocks(
   if (a.shape.length !== 2 || b.shape.length !== 2 || a.dtype !== 'float32') return undefined;
   const [m, k] = a.shape as [number, number];
   const n = b.shape[1]!;
-  if (k * n < COLUMN_BLOCKS_MIN_WEIGHTS || k < 512 || n < 2 * GRAM_BLOCK) return undefined;
+  if (k * n < COLUMN_BLOCKS_MIN_WEIGHTS || k < 1024 || n < 2 * GRAM_BLOCK) return undefined;
+  if (m < 128 || m * k < COLUMN_BLOCKS_MIN_LEFT) return undefined;
   const out = be.makeOutput([m, n], 'float32');
   let done = false;
   try {
