@@ -41,7 +41,7 @@ export function jobsOf(argv: readonly string[]): number | undefined {
   args.forEach((a, i) => {
     if (a === '-j' || a === '--jobs') jobs = args[i + 1];
     else if (a.startsWith('--jobs=')) jobs = a.slice('--jobs='.length);
-    else if (/^-j(\d+|auto)$/.test(a)) jobs = a.slice(2);
+    else if (/^-j(\d+|auto)$/i.test(a)) jobs = a.slice(2);
   });
   const n = jobsValue(jobs);
   return n !== undefined && n > 1 ? n : undefined;

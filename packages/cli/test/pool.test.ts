@@ -132,7 +132,7 @@ describe('prefork: the workers a command line will want', () => {
     expect(jobsOf(argv('run', 's.yaml', '-j', '0'))).toBeUndefined();
     // auto: one per core (nothing to fork on one core)
     const cores = availableParallelism();
-    for (const auto of [['-j', 'auto'], ['--jobs', 'AUTO'], ['--jobs=auto'], ['-jauto']])
+    for (const auto of [['-j', 'auto'], ['--jobs', 'AUTO'], ['--jobs=auto'], ['-jauto'], ['-jAuto']])
       expect(jobsOf(argv('run', 's.yaml', ...auto))).toBe(cores > 1 ? cores : undefined);
   });
 });
