@@ -159,12 +159,12 @@ const GRAM_MIN_WORK = 2 ** 24;
  * On `wasm`, the Gram of one tensor (matMul(a, a, true, false) = aᵀa or (a, a, false, true) = aaᵀ:
  * the RF learner's ΦᵀΦ, a kernel's XXᵀ) as C = A·Aᵀ with A m×k, by blocks of GRAM_BLOCK columns:
  * block J is A's first rows up to J's end (a prefix: the same data under a smaller shape, no copy)
- * times A's rows J transposed (k × 256, wasm's weights), so only C's upper triangle and diagonal
+ * times A's rows J transposed (k × 256 columns of Aᵀ, wasm's weights), so only C's upper triangle and diagonal
  * blocks are computed, (nb + 1)/(2 nb) of the work for nb blocks; the rest is their mirror. Each
  * entry is the sum XNNPACK's whole product forms, over k in the same order (the entry (p, q) and
  * (q, p) multiply the same pairs), so the result has its bits (test/wasm.test.ts). Measured on the
  * 2-core VM (2026-12-04): ΦᵀΦ with Φ 8192×4096 (the RF fit's) 5.2 s against 15.8 whole; aaᵀ with a
- * 2048×4096 0.68 against 2.26 s, 2048×256 62 against 81 ms; medians of 15, m = 512–1024 and k =
+ * 2048×4096 0.68–0.74 against 2.26 s, 2048×256 62 against 81 ms; medians of 15, m = 512–1024 and k =
  * 128–1000: 0.99–1.31× the whole product's speed. Undefined for any other product, and
  * for k < 128, where the m² output and its mirror cost what the half saves (aaᵀ 2048×16: 22 against
  * 13 ms whole; 8192×64 510 against 582, 4096×64 even).
@@ -186,22 +186,20 @@ function gramProduct(
     return t;
   };
   try {
-    // A (m×k, row-major): a itself for aaᵀ, a's transpose for aᵀa
+    // A (m×k, row-major) and Aᵀ (k×m): a and its transpose, in the order of aaᵀ or aᵀa
     const matrix: TensorInfo = { dataId: a.dataId, shape: a.shape.slice(-2), dtype: 'float32' };
-    const A = transposeA ? run(transpose, { x: matrix }, { perm: [1, 0] }) : matrix;
+    const turned = run(transpose, { x: matrix }, { perm: [1, 0] });
+    const [A, At] = transposeA ? [turned, matrix] : [matrix, turned];
     const out = be.makeOutput([...a.shape.slice(0, -2), m, m], 'float32');
     temporaries.push(out); // until it is complete
     for (let j0 = 0; j0 < m; j0 += GRAM_BLOCK) {
       const j1 = Math.min(m, j0 + GRAM_BLOCK);
-      const w = j1 - j0;
-      const rows = be.makeOutput([w, k], 'float32');
-      temporaries.push(rows);
-      be.typedArrayFromHeap(rows).set(be.typedArrayFromHeap(A).subarray(j0 * k, j1 * k));
-      const weights = run(transpose, { x: rows }, { perm: [1, 0] });
+      const weights = columnBlock(be, At, j0, j1 - j0);
+      temporaries.push(weights);
       const prefix: TensorInfo = { dataId: A.dataId, shape: [j1, k], dtype: 'float32' };
       const block = run(product, { a: prefix, b: weights }, { transposeA: false, transposeB: false });
       placeColumns(be, block, out, j0);
-      for (const t of temporaries.splice(transposeA ? 2 : 1)) be.disposeData(t.dataId);
+      for (const t of temporaries.splice(2)) be.disposeData(t.dataId);
     }
     // the lower triangle left of the diagonal blocks: the mirror of the upper, by tiles
     const c = be.typedArrayFromHeap(out);
@@ -217,6 +215,17 @@ function gramProduct(
   } finally {
     for (const t of temporaries) be.disposeData(t.dataId);
   }
+}
+
+/** Columns j0 … j0 + w of b (k×n, row-major) as a new k×w tensor: wasm's weights for one block. */
+function columnBlock(be: WasmBackendLike, b: TensorInfo, j0: number, w: number): TensorInfo {
+  const [k, n] = b.shape.slice(-2) as [number, number];
+  const weights = be.makeOutput([k, w], 'float32');
+  // views taken after makeOutput: a growing heap would detach earlier ones
+  const bv = be.typedArrayFromHeap(b);
+  const wv = be.typedArrayFromHeap(weights);
+  for (let q = 0; q < k; q++) wv.set(bv.subarray(q * n + j0, q * n + j0 + w), q * w);
+  return weights;
 }
 
 /** A block's rows (p×w) into the same rows of `out`, at column j0. */
@@ -261,13 +270,9 @@ function columnBlocks(
   let done = false;
   try {
     for (let j0 = 0; j0 < n; j0 += GRAM_BLOCK) {
-      const w = Math.min(GRAM_BLOCK, n - j0);
-      const weights = be.makeOutput([k, w], 'float32');
+      const weights = columnBlock(be, b, j0, Math.min(GRAM_BLOCK, n - j0));
       let block: TensorInfo | undefined;
       try {
-        const bv = be.typedArrayFromHeap(b);
-        const wv = be.typedArrayFromHeap(weights);
-        for (let q = 0; q < k; q++) wv.set(bv.subarray(q * n + j0, q * n + j0 + w), q * w);
         block = product({
           inputs: { a, b: weights } as never,
           backend: be as never,
