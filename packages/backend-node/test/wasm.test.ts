@@ -1,4 +1,4 @@
-import { describeBackendConformance } from '@regimes/core/testing';
+import { describeBackendConformance, matMulReference, transposeReference } from '@regimes/core/testing';
 import * as tf from '@tensorflow/tfjs-core';
 import { describe, expect, it } from 'vitest';
 import { wasm } from '../src/wasm.js';
@@ -127,21 +127,6 @@ describe('wasm backend', () => {
         { length: rows * cols },
         (_, i) => Math.sin(seed + 0.37 * i) + 0.25 * Math.cos(0.011 * i),
       );
-    /** The float64 product of row-major A (m×k) and B (k×n): the independent reference. */
-    const exact = (A: Float32Array, B: Float32Array, m: number, k: number, n: number) => {
-      const c = new Float64Array(m * n);
-      for (let i = 0; i < m; i++)
-        for (let q = 0; q < k; q++) {
-          const x = A[i * k + q]!;
-          for (let j = 0; j < n; j++) c[i * n + j]! += x * B[q * n + j]!;
-        }
-      return c;
-    };
-    const transposed = (A: Float32Array, rows: number, cols: number) => {
-      const t = new Float32Array(rows * cols);
-      for (let i = 0; i < rows; i++) for (let j = 0; j < cols; j++) t[j * rows + i] = A[i * cols + j]!;
-      return t;
-    };
     const close = (got: Float32Array, want: Float64Array, k: number, what: string) => {
       // float32 sums of k terms of size ~1: a few ulps of the sum's magnitude times √k
       let worst = 0;
@@ -159,7 +144,7 @@ describe('wasm backend', () => {
       ] as const) {
         const data = values(rows, cols, rows);
         const [m, k] = gramOfColumns ? [cols, rows] : [rows, cols];
-        const A = gramOfColumns ? transposed(data, rows, cols) : data; // C = A·Aᵀ, A m×k
+        const A = gramOfColumns ? transposeReference(data, rows, cols) : data; // C = A·Aᵀ, A m×k
         const [blocked, whole] = tf.tidy(() => {
           const a = tf.tensor2d(data, [rows, cols]);
           const twin = a.clone(); // another tensor: the whole product
@@ -173,7 +158,7 @@ describe('wasm backend', () => {
         expect(Array.from(blocked)).toEqual(Array.from(whole));
         for (let i = 0; i < m; i += 37)
           for (let j = 0; j < m; j += 41) expect(blocked[i * m + j]).toBe(blocked[j * m + i]);
-        close(blocked, exact(A, transposed(A, m, k), m, k, m), k, `gram ${m}×${m}, k ${k}`);
+        close(blocked, matMulReference(A, transposeReference(A, m, k), m, k, m), k, `gram ${m}×${m}, k ${k}`);
       }
       // A 256×2100 by B 2100×2000 (B past 2²² entries: 8 column blocks, the last of 208)
       const [m, k, n] = [256, 2100, 2000];
@@ -195,7 +180,7 @@ describe('wasm backend', () => {
           { length: Math.ceil(m / 15) * width },
           (_, i) => x[Math.floor(i / width) * 15 * width + (i % width)]!,
         );
-      close(every(blocked, n), exact(every(A, k), B, Math.ceil(m / 15), k, n), k, 'column blocks');
+      close(every(blocked, n), matMulReference(every(A, k), B, Math.ceil(m / 15), k, n), k, 'column blocks');
       expect(be.numDataIds()).toBe(buffers);
     } finally {
       await tf.setBackend('cpu');

@@ -23,6 +23,7 @@ import { manifestProblems, type PluginManifest, Registry } from '../registry/reg
 import { coreVersion } from '../version.js';
 import { Rng } from '../rng/rng.js';
 import { randomNormal } from '../rng/sampling.js';
+import { matMulReference, transposeReference } from './reference.js';
 
 /**
  * The rules of the contracts, by id: what the conformance suites check. A failing check's
@@ -517,22 +518,6 @@ export function describePluginConformance(name: string, manifest: unknown): void
   });
 }
 
-function matMulReference(a: Float64Array, b: Float64Array, m: number, k: number, n: number): Float64Array {
-  const out = new Float64Array(m * n);
-  for (let i = 0; i < m; i++)
-    for (let p = 0; p < k; p++) {
-      const aip = a[i * k + p]!;
-      for (let j = 0; j < n; j++) out[i * n + j]! += aip * b[p * n + j]!;
-    }
-  return out;
-}
-
-function transpose(a: Float64Array, rows: number, cols: number): Float64Array {
-  const out = new Float64Array(a.length);
-  for (let i = 0; i < rows; i++) for (let j = 0; j < cols; j++) out[j * rows + i] = a[i * cols + j]!;
-  return out;
-}
-
 /**
  * Backend conformance: the ops learners use agree with float64 references within float32
  * tolerances, memory returns to where it started, and host-drawn data arrive unchanged.
@@ -576,8 +561,14 @@ export function describeBackendConformance(name: string, c: KindCase<BackendFact
             [false, true],
             [true, true],
           ] as const) {
-            const at = tf.tensor2d(Float32Array.from(ta ? transpose(a, m, k) : a), ta ? [k, m] : [m, k]);
-            const bt = tf.tensor2d(Float32Array.from(tb ? transpose(b, k, n) : b), tb ? [n, k] : [k, n]);
+            const at = tf.tensor2d(
+              Float32Array.from(ta ? transposeReference(a, m, k) : a),
+              ta ? [k, m] : [m, k],
+            );
+            const bt = tf.tensor2d(
+              Float32Array.from(tb ? transposeReference(b, k, n) : b),
+              tb ? [n, k] : [k, n],
+            );
             const product = tf.matMul(at, bt, ta, tb);
             const got = await product.data();
             tf.dispose([at, bt, product]);

@@ -7,6 +7,30 @@ import { type ColumnPanels, orthonormalizeRows } from '@regimes/numerics';
 import tf from '@regimes/numerics/tfjs';
 import { Rng } from '../rng/rng.js';
 
+/** The product of row-major A (m×k) and B (k×n) in float64. */
+export function matMulReference(
+  a: ArrayLike<number>,
+  b: ArrayLike<number>,
+  m: number,
+  k: number,
+  n: number,
+): Float64Array {
+  const out = new Float64Array(m * n);
+  for (let i = 0; i < m; i++)
+    for (let p = 0; p < k; p++) {
+      const aip = a[i * k + p]!;
+      for (let j = 0; j < n; j++) out[i * n + j]! += aip * b[p * n + j]!;
+    }
+  return out;
+}
+
+/** The transpose of row-major A (rows×cols), in float64. */
+export function transposeReference(a: ArrayLike<number>, rows: number, cols: number): Float64Array {
+  const out = new Float64Array(rows * cols);
+  for (let i = 0; i < rows; i++) for (let j = 0; j < cols; j++) out[j * rows + i] = a[i * cols + j]!;
+  return out;
+}
+
 /**
  * An m×m orthogonal Q (row-major, float64): core's `orthonormalizeRows` on a Gaussian matrix — a
  * square matrix with orthonormal rows has orthonormal columns too.
