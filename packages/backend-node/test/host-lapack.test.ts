@@ -32,6 +32,14 @@ import { buildAddon, compiler } from './build-addon.js';
 const scratch = mkdtempSync(join(tmpdir(), 'regimes-lite-'));
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));
 /** A = XXᵀ (n×n, rank d) in float32, its float64 twin, and X. */
+/** The column panels of XXᵀ (X the tensor's rows): rows start… of columns start … start + size. */
+function gramPanels(xt: tf.Tensor2D) {
+  return (start: number, size: number) =>
+    tf.tidy(() =>
+      tf.matMul(tf.slice(xt, [start, 0], [-1, -1]), tf.slice(xt, [start, 0], [size, -1]), false, true),
+    );
+}
+
 function gram(n: number, d: number, seed: number) {
   const x = Float32Array.from(Rng.fromSeed(seed).normal(n * d));
   const a = new Float64Array(n * n);
@@ -109,10 +117,7 @@ async function panelsFactor(compiled: boolean): Promise<Float32Array> {
   const n = 300;
   const { x, a } = gram(n, 16, 21);
   const xt = tf.tensor2d(x, [n, 16]);
-  const panels = (start: number, size: number) =>
-    tf.tidy(() =>
-      tf.matMul(tf.slice(xt, [start, 0], [-1, -1]), tf.slice(xt, [start, 0], [size, -1]), false, true),
-    );
+  const panels = gramPanels(xt);
   const b = Float32Array.from(Rng.fromSeed(22).normal(n));
   let solved = new Float32Array(n);
   await expectNoLeak(async () => {
@@ -294,10 +299,7 @@ describe.skipIf(!compiler)('host LAPACK of the addon built without OpenBLAS (lap
       const n = 300;
       const { x, a } = gram(n, 16, 7);
       const xt = tf.tensor2d(x, [n, 16]);
-      const panels = (start: number, size: number) =>
-        tf.tidy(() =>
-          tf.matMul(tf.slice(xt, [start, 0], [-1, -1]), tf.slice(xt, [start, 0], [size, -1]), false, true),
-        );
+      const panels = gramPanels(xt);
       await expectNoLeak(() => {
         const into = new Float32Array(n * n);
         const factor = hostCholesky(panels, n, into, lapack!, { shift: 0.5, block: 64 });
