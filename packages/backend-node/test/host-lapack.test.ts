@@ -264,6 +264,71 @@ describe.skipIf(!compiler)('host LAPACK of the addon built without OpenBLAS (lap
     expect(Array.from(vectors)).toEqual(Array.from(symmetricEigenTridiagonal(tied, 3).vectors));
   });
 
+  it('decomposes by divide and conquer (eigen-lite-body.h): spectra that deflate, cluster or nearly tie, AVX2 or not', () => {
+    // m = 37: one merge above two QL leaves; 600: four levels, panels of the reduction past its
+    // threaded products (512), a partial last panel and block of reflectors
+    const rng = Rng.fromSeed(21);
+    const symmetric = (m: number, entry: (i: number, j: number) => number) => {
+      const a = new Float64Array(m * m);
+      for (let i = 0; i < m; i++) for (let j = 0; j <= i; j++) a[i * m + j] = a[j * m + i] = entry(i, j);
+      return a;
+    };
+    const noise = (m: number) => Float64Array.from(rng.normal(m * m));
+    const cases: [string, number, Float64Array][] = [];
+    for (const m of [37, 600]) {
+      const r = noise(m);
+      const x = Float64Array.from(rng.normal(m * 6));
+      cases.push(
+        ['random (little deflation)', m, symmetric(m, (i, j) => r[i * m + j]!)],
+        // glued Wilkinson W₂₁⁺: pairs of eigenvalues equal to ~1e-14, blocks coupled by 1e-7
+        ['glued Wilkinson', m, symmetric(m, (i, j) => (i === j ? Math.abs((i % 21) - 10) : i === j + 1 ? (j % 21 === 20 ? 1e-7 : 1) : 0))],
+        ['I + 1e-10·noise (one cluster)', m, symmetric(m, (i, j) => (i === j ? 1 : 0) + 1e-10 * r[i * m + j]!)],
+        // rank 6: m − 6 eigenvalues at zero, deflated in every merge
+        ['Gram of rank 6', m, symmetric(m, (i, j) => x.subarray(i * 6, i * 6 + 6).reduce((s, v, q) => s + v * x[j * 6 + q]!, 0))],
+        ['diagonal with repeats (all deflated)', m, symmetric(m, (i, j) => (i === j ? i % 5 : 0))],
+      );
+    }
+    const saved = process.env.REGIMES_GEMM_PORTABLE;
+    try {
+      for (const [name, m, a] of cases) {
+        const script = symmetricEigenTridiagonal(a, m);
+        const norm = Math.max(...script.values.map(Math.abs));
+        for (const portable of ['0', '1']) {
+          process.env.REGIMES_GEMM_PORTABLE = portable;
+          const { values, vectors } = symmetricEigenTridiagonal(a, m, lite.hostSyev!.bind(lite));
+          const label = `${name}, m = ${m}, portable ${portable}`;
+          // the same eigenvalues as QL over the whole matrix (JavaScript), to rounding
+          let valueError = 0;
+          values.forEach((v, i) => (valueError = Math.max(valueError, Math.abs(v - script.values[i]!))));
+          expect(valueError / norm, label).toBeLessThan(1e-13);
+          // ‖A v − λ v‖ and ‖VᵀV − I‖ (every 7th column against all), both backward-stable sizes
+          let residual = 0;
+          let orthogonality = 0;
+          for (let j = 0; j < m; j += j % 7 === 0 ? 1 : 3) {
+            let r2 = 0;
+            for (let i = 0; i < m; i++) {
+              let s = 0;
+              for (let k = 0; k < m; k++) s += a[i * m + k]! * vectors[k * m + j]!;
+              r2 += (s - values[j]! * vectors[i * m + j]!) ** 2;
+            }
+            residual = Math.max(residual, Math.sqrt(r2));
+            if (j % 7) continue;
+            for (let q = 0; q < m; q++) {
+              let dot = 0;
+              for (let k = 0; k < m; k++) dot += vectors[k * m + j]! * vectors[k * m + q]!;
+              orthogonality = Math.max(orthogonality, Math.abs(dot - (q === j ? 1 : 0)));
+            }
+          }
+          expect(residual / norm, label).toBeLessThan(1e-13);
+          expect(orthogonality, label).toBeLessThan(1e-13);
+        }
+      }
+    } finally {
+      if (saved === undefined) delete process.env.REGIMES_GEMM_PORTABLE;
+      else process.env.REGIMES_GEMM_PORTABLE = saved;
+    }
+  });
+
   it('has the diagonal-block kernel (blockCholeskyInverse), matching float64', () => {
     blockInverseMatches(lite);
   });
