@@ -73,9 +73,10 @@ export interface Blas {
   hostPotrf?(n: number, a: Float32Array, aOffset: number, shift: number): number;
   hostTrsm?: Trsm;
   /**
-   * The build without OpenBLAS: numerics' float64 host eigen solver compiled (native/eigen-lite.c;
+   * The build without OpenBLAS: a float64 host eigen solver by divide and conquer (native/eigen-lite.c;
    * numerics' `CompiledEigen`): w (m×m, the scaled lower triangle, overwritten), values, vectors;
-   * returns 0, −1 for a non-finite entry, −1000 out of memory, l + 1 when QL did not converge.
+   * returns 0, −1 for a non-finite entry, −1000 out of memory, l + 1 when QL did not converge on a
+   * leaf of ≤ 32.
    */
   hostSyev?(m: number, w: Float64Array, values: Float64Array, vectors: Float64Array): number;
   /**

@@ -12,10 +12,12 @@ import {
   cholesky,
   choleskyPanels,
   choleskySolveTensor,
+  COMPILED_EIGEN_LIMIT,
   denseCholeskyAvailable,
   disposeFactor,
   hostCholesky,
   hostCholeskySolve,
+  HOST_EIGEN_LIMIT,
   hostLapack,
   invertLower,
   symmetricEigenSolver,
@@ -281,10 +283,24 @@ describe.skipIf(!compiler)('host LAPACK of the addon built without OpenBLAS (lap
       cases.push(
         ['random (little deflation)', m, symmetric(m, (i, j) => r[i * m + j]!)],
         // glued Wilkinson W₂₁⁺: pairs of eigenvalues equal to ~1e-14, blocks coupled by 1e-7
-        ['glued Wilkinson', m, symmetric(m, (i, j) => (i === j ? Math.abs((i % 21) - 10) : i === j + 1 ? (j % 21 === 20 ? 1e-7 : 1) : 0))],
-        ['I + 1e-10·noise (one cluster)', m, symmetric(m, (i, j) => (i === j ? 1 : 0) + 1e-10 * r[i * m + j]!)],
+        [
+          'glued Wilkinson',
+          m,
+          symmetric(m, (i, j) =>
+            i === j ? Math.abs((i % 21) - 10) : i === j + 1 ? (j % 21 === 20 ? 1e-7 : 1) : 0,
+          ),
+        ],
+        [
+          'I + 1e-10·noise (one cluster)',
+          m,
+          symmetric(m, (i, j) => (i === j ? 1 : 0) + 1e-10 * r[i * m + j]!),
+        ],
         // rank 6: m − 6 eigenvalues at zero, deflated in every merge
-        ['Gram of rank 6', m, symmetric(m, (i, j) => x.subarray(i * 6, i * 6 + 6).reduce((s, v, q) => s + v * x[j * 6 + q]!, 0))],
+        [
+          'Gram of rank 6',
+          m,
+          symmetric(m, (i, j) => x.subarray(i * 6, i * 6 + 6).reduce((s, v, q) => s + v * x[j * 6 + q]!, 0)),
+        ],
         ['diagonal with repeats (all deflated)', m, symmetric(m, (i, j) => (i === j ? i % 5 : 0))],
       );
     }
@@ -381,8 +397,12 @@ describe.skipIf(!compiler)('host LAPACK of the addon built without OpenBLAS (lap
         expect(worst / maxAbs(b)).toBeLessThan(2e-4);
       });
       xt.dispose();
-      // the compiled eigen solver serves symmetricEigenTensor there (float32 in and out)
+      // the compiled eigen solver serves symmetricEigenTensor there (float32 in and out), up to 8192
       expect(symmetricEigenSolver(n)).toBe('compiled');
+      expect([COMPILED_EIGEN_LIMIT, COMPILED_EIGEN_LIMIT + 1].map((m) => symmetricEigenSolver(m))).toEqual([
+        'compiled',
+        undefined,
+      ]);
       const spectrum = (i: number) => 10 ** (-3 * (i / (n - 1)));
       const s = symmetricWithSpectrum(n, spectrum, Rng.fromSeed(10));
       await expectNoLeak(async () => {
@@ -399,6 +419,7 @@ describe.skipIf(!compiler)('host LAPACK of the addon built without OpenBLAS (lap
       await wasm.create({}).activate();
       expect(hostLapack()).toBeUndefined();
       expect(symmetricEigenSolver(n)).toBe('host');
+      expect(symmetricEigenSolver(HOST_EIGEN_LIMIT + 1)).toBeUndefined();
     } finally {
       if (saved === undefined) delete process.env.REGIMES_NATIVE_ADDON;
       else process.env.REGIMES_NATIVE_ADDON = saved;

@@ -16,7 +16,8 @@ const F32 = 4;
 
 /**
  * Which eigen-decomposition serves an m×m system: the backend's kernel (LAPACK), or the host's
- * float64 QL, compiled (the native addon without OpenBLAS) or in JavaScript.
+ * float64 solver, compiled (the native addon without OpenBLAS: divide and conquer) or in
+ * JavaScript (Householder + QL).
  */
 type EigenSolver = 'kernel' | 'compiled' | 'host';
 
@@ -45,16 +46,17 @@ type EigenSolver = 'kernel' | 'compiled' | 'host';
  * (numerics' symmetricEigenTridiagonal) against a Cholesky per λ on the backend. Measured on `wasm`
  * (ntk relu, fitRidge with the kernel build): one λ fitted through the eigen path against Cholesky
  * 0.41 / 0.055 s at m = 512, 4.0 / 0.15 s at 1024, 35.7 / 0.68 s at 2048 — about m/40 solves, so the
- * host's break-even is max(2, ⌈m/40⌉). Compiled (the native addon without OpenBLAS, eigen-lite.c),
- * against its own blocked Cholesky, the same fits over 1 and 4 λ (2026-12-04, nothing else running):
- * the decomposition's share of a fit (eigen path less the kernel build) costs ~3 Cholesky solves at
- * m = 512 (0.09 against 0.033 s; a noisy figure: over 4 λ the eigen path took 0.10–0.11 s, Cholesky
- * 0.13–0.16 s), ~8 at 1024 (0.7 against 0.093 s), ~23 at 2048 (6.5 against 0.28 s), so there
- * max(2, ⌈m/100⌉): 6 / 11 / 21, which keeps Cholesky for a few λ more than pays below 2048 (at 512
- * over 4 λ it gives up ~0.05 s) and matches at 2048.
+ * host's break-even is max(2, ⌈m/40⌉). Compiled (the native addon without OpenBLAS, eigen-lite.c:
+ * divide and conquer since 2026-12-05), against its own blocked Cholesky, the same fits over 1 and 4 λ
+ * (2026-12-05, nothing else running): the eigen path took 0.06 / 0.26–0.28 / 1.37–1.45 / 10.7 s at
+ * m = 512 / 1024 / 2048 / 4096 whatever the λ count (at 8192 the decomposition alone 94 s), each
+ * further λ by Cholesky 0.014 / 0.029–0.038 / 0.11–0.15 / 0.59 / 3.6 s, so a decomposition is worth
+ * ~4.4 / 7–9 / 10–12 / 18 / 27 Cholesky solves: max(2, ⌈5.5·log₂m − 47⌉) (least squares on log₂m of
+ * the five), 3 / 8 / 14 / 19 / 25. (Before, with Householder + QL over the whole matrix, 0.14 /
+ * 0.81 / 9.6 s at 512 / 1024 / 2048 and the rule max(2, ⌈m/100⌉).)
  */
 export function eigenBreakEven(m: number, solver: EigenSolver): number {
-  const rule = { host: m / 40, compiled: m / 100, kernel: 3.1 * Math.log2(m) - 23 }[solver];
+  const rule = { host: m / 40, compiled: 5.5 * Math.log2(m) - 47, kernel: 3.1 * Math.log2(m) - 23 }[solver];
   return Math.max(2, Math.ceil(rule));
 }
 
@@ -95,8 +97,8 @@ export function ridgeSolves(o: RidgeOptions): number {
 /**
  * Flops of the m×m solves: a Cholesky (m³/3) per λ, or — where the eigen path is taken — one
  * decomposition, costed as the break-even number of Cholesky solves it replaces on the solver that
- * runs it (the active backend's: LAPACK's kernel, the host's compiled solver at ~m/100 Cholesky
- * solves or its JavaScript one at ~m/40), then O(m²) per λ. gcv/loo add the inverse diagonal
+ * runs it (the active backend's: LAPACK's kernel, the host's compiled solver (~8 Cholesky solves at
+ * m = 1024, 19 at 4096) or its JavaScript one at ~m/40), then O(m²) per λ. gcv/loo add the inverse diagonal
  * (another m³/3 each on the Cholesky path). `regimes run --dry-run` activates the spec's backend
  * before it asks.
  */
@@ -116,10 +118,14 @@ export function ridgeSolveFlops(
 /**
  * Bytes the host eigen solver holds beyond the tensors while it decomposes an m×m matrix, all of
  * which may be alive at once before the collector runs (numerics' `symmetricEigenTensor` on the host
- * path): the float32 data read back (4 m²), the float64 working copy, Qᵀ and the sorted eigenvectors
- * (8 m² each), and the float32 vectors handed to the new tensor (4 m²): 32 m².
+ * path). In JavaScript: the float32 data read back (4 m²), the float64 working copy, Qᵀ and the
+ * sorted eigenvectors (8 m² each), and the float32 vectors handed to the new tensor (4 m²): 32 m².
+ * Compiled: the data read back, the working copy and the eigenvector array the addon works in, plus
+ * the divide and conquer's scratch (at most 16 m²: the kept rows and the rank-one problem's vectors
+ * of the last merge, freed before the float32 vectors exist): 36 m².
  */
-export const hostEigenBytes = (m: number): number => 32 * m * m;
+export const hostEigenBytes = (m: number, solver = symmetricEigenSolver(m)): number =>
+  (solver === 'compiled' ? 36 : 32) * m * m;
 
 /** Whether an m×m decomposition on the active backend runs on the host (compiled or JavaScript). */
 export function decomposesOnHost(m: number): boolean {

@@ -18,7 +18,7 @@
  * r_t = E_t(f_0 − y) has E‖r_t‖² = ‖E_t y‖² + k·tr(E_t K E_t). Training the readout only, Θ = K and
  * the mean at t = ∞ is the NNGP posterior mean (observation noise → 0).
  */
-import { HOST_EIGEN_LIMIT, symmetricEigenSolver, symmetricEigenTensor } from '@regimes/numerics';
+import { hostEigenLimit, symmetricEigenSolver, symmetricEigenTensor } from '@regimes/numerics';
 import tf from '@regimes/numerics/tfjs';
 
 export type Flow = 'gd' | 'gradient-flow';
@@ -54,7 +54,7 @@ export async function kernelDynamics(
   const [n, k] = y.shape;
   if (!symmetricEigenSolver(n))
     throw new RangeError(
-      `the kernel dynamics decompose the n×n train kernel: n = ${n} is too large for the host eigen solver of this backend (at most ${HOST_EIGEN_LIMIT}): use the native backend (backend: native) or n ≤ ${HOST_EIGEN_LIMIT}`,
+      `the kernel dynamics decompose the n×n train kernel: n = ${n} is too large for the host eigen solver of this backend (at most ${hostEigenLimit()}): use the native backend (backend: native) or n ≤ ${hostEigenLimit()}`,
     );
   const { values, vectors } = await symmetricEigenTensor(theta);
   const lambda = Float64Array.from(await values.data(), (v) => Math.max(v, 0));

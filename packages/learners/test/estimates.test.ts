@@ -99,7 +99,7 @@ describe('work estimates', () => {
     expect(gcv.bytes - fixed.bytes).toBe(8 * 3 * m * m);
   });
 
-  it('a compiled host solver (native without OpenBLAS) moves the break-even to ⌈m/100⌉ and FALKON’s to 2 λ', async () => {
+  it('a compiled host solver (native without OpenBLAS) moves the break-even to ⌈5.5·log₂m − 47⌉ and FALKON’s to 1 λ', async () => {
     await tf.setBackend('cpu');
     registerCompiledEigen('cpu', (m, w, values, vectors) => {
       const r = symmetricEigenTridiagonal(w, m);
@@ -110,20 +110,31 @@ describe('work estimates', () => {
     try {
       const m = 1024;
       expect(symmetricEigenSolver(m)).toBe('compiled');
-      expect(eigenBreakEven(m, 'compiled')).toBe(11);
+      expect([512, 1024, 2048, 4096, 8192].map((size) => eigenBreakEven(size, 'compiled'))).toEqual([
+        3, 8, 14, 19, 25,
+      ]);
+      expect(eigenBreakEven(64, 'compiled')).toBe(2);
       const gcv = neuralTangentKernel.options.parse({});
-      // the default grid (10) stays below 11: a Cholesky per λ, as on the JavaScript host
-      expect(ridgeSolveFlops(gcv, m, 1)).toBe(10 * ((2 * m ** 3) / 3 + 4 * m * m));
-      // 11 λ: one decomposition, 11 solves' worth (26 would be needed in JavaScript)
-      const list = { ...gcv, ridge: Array.from({ length: 11 }, (_, i) => 10 ** (i - 6)) };
-      expect(ridgeSolveFlops(list, m, 1)).toBe((11 * m ** 3) / 3 + 11 * 6 * m * m);
+      // the default grid (10) reaches 8: one decomposition, 8 solves' worth, 6m² per λ (a Cholesky
+      // per λ on the JavaScript host, whose break-even is 26)
+      expect(gcv.ridgeGrid.length).toBe(10);
+      expect(ridgeSolveFlops(gcv, m, 1)).toBe((8 * m ** 3) / 3 + 10 * 6 * m * m);
+      // 7 λ stay below it: a Cholesky per λ (λ given, no inverse diagonal)
+      const list = { ...gcv, ridge: Array.from({ length: 7 }, (_, i) => 10 ** (i - 6)) };
+      expect(ridgeSolveFlops(list, m, 1)).toBe(7 * (m ** 3 / 3 + 4 * m * m));
       expect(eigenBreakEven(m, 'host')).toBe(26);
       expect([1, 2, 4, 5].map((solves) => spectrumPays('compiled', solves))).toEqual([
-        false,
+        true,
         true,
         true,
         true,
       ]);
+      // its bytes: as the JavaScript solver's less Qᵀ and the sorted copy (the addon works in the
+      // vectors' array), plus up to 16m² of merge scratch
+      const size = { n: m, d: 16, k: 1, testN: 0 };
+      expect(neuralTangentKernel.estimate!({ ...gcv, ridgeSolver: 'eigen' }, size)!.bytes).toBe(
+        2 * 4 * m * m + 4 * m * m + 36 * m * m,
+      );
       expect([4, 5].map((solves) => spectrumPays('host', solves))).toEqual([false, true]);
     } finally {
       registerCompiledEigen('cpu', undefined);

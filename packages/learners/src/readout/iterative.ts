@@ -54,15 +54,17 @@ export interface FalkonFit {
  * The host's float64 eigen-decomposition of K_mm (backends without the eigen kernel) in Cholesky
  * preconditioners, one per λ. Measured on one core of this VM, against 0.10 / 0.60 / 5.7 s for a
  * solve's preconditioner (and one CG iteration) at m = 512 / 1024 / 2048: in JavaScript 0.41 / 2.75 /
- * 22.9 s (ratios 4.1 / 4.6 / 4.0); compiled (the native addon without OpenBLAS, eigen-lite.c) 0.09 /
- * 0.64 / 7.1 s (0.9 / 1.1 / 1.25).
+ * 22.9 s (ratios 4.1 / 4.6 / 4.0). Compiled (the native addon without OpenBLAS, eigen-lite.c), against
+ * the preconditioner alone (two float64 Cholesky factors and LᵀL, 0.10 / 0.80 / 6.5 s), 2026-12-05:
+ * by divide and conquer 0.049 / 0.24 / 1.27 s (0.48 / 0.30 / 0.20);
+ * by Householder + QL before, 0.11 / 0.94 / 10.3 s (1.05 / 1.15 / 1.6).
  */
-export const SPECTRUM_COST = { host: 4.6, compiled: 1.25 } as const;
+export const SPECTRUM_COST = { host: 4.6, compiled: 0.5 } as const;
 
 /**
  * Whether FALKON decomposes K_mm for a problem of `solves` values of λ with this eigen solver: always
- * with the backend's kernel (LAPACK), on the host from ⌈SPECTRUM_COST⌉ λ (5 in JavaScript, 2
- * compiled), never without one.
+ * with the backend's kernel (LAPACK) or the compiled host solver (it costs less than one Cholesky
+ * preconditioner), in JavaScript from ⌈SPECTRUM_COST.host⌉ = 5 λ, never without one.
  */
 export function spectrumPays(solver: 'kernel' | 'compiled' | 'host' | undefined, solves: number): boolean {
   if (solver === 'kernel') return true;
@@ -438,7 +440,7 @@ function spectralPreconditioner(
 
 /**
  * K_mm = Q diag(μ) Qᵀ: by the backend's eigen kernel where it has one (float32 in), else by the host's
- * float64 solver (compiled or JavaScript) up to HOST_EIGEN_LIMIT when `solves` λ make it pay
+ * float64 solver (compiled or JavaScript) up to `hostEigenLimit()` when `solves` λ make it pay
  * (`spectrumPays`); otherwise undefined.
  */
 async function kmmSpectrum(

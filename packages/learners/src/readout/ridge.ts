@@ -12,7 +12,7 @@
  * host-direct.ts, or fails with what to change where the backend has none.
  */
 import { RegimesError } from '@regimes/core';
-import { HOST_EIGEN_LIMIT, symmetricEigenSolver, symmetricProduct } from '@regimes/numerics';
+import { hostEigenLimit, symmetricEigenSolver, symmetricProduct } from '@regimes/numerics';
 import tf from '@regimes/numerics/tfjs';
 import { takesEigen } from '../cost.js';
 import { exceedsHeap, fitRidgeHost, hostLapackFor } from './host-direct.js';
@@ -80,7 +80,7 @@ export function useEigen(options: RidgeOptions, m: number, solves: number): bool
     });
   if (requested === 'eigen' && !symmetricEigenSolver(m))
     throw new RegimesError(
-      `ridgeSolver: eigen needs a symmetric eigen-decomposition of the ${m}×${m} system: the active backend (tfjs '${tf.getBackend()}') has no eigen kernel, and the host solver takes systems up to ${HOST_EIGEN_LIMIT}×${HOST_EIGEN_LIMIT}`,
+      `ridgeSolver: eigen needs a symmetric eigen-decomposition of the ${m}×${m} system: the active backend (tfjs '${tf.getBackend()}') has no eigen kernel, and the host solver takes systems up to ${hostEigenLimit()}×${hostEigenLimit()}`,
       {
         hint: "use ridgeSolver: 'auto' or 'cholesky', or the native backend built on OpenBLAS (apt-get install libopenblas-dev, then npm run build:native), whose LAPACK has the eigen solver",
       },

@@ -27,8 +27,8 @@ const REFLECTOR_BLOCK = 8;
 const MAX_QL_ITERATIONS = 60;
 
 /**
- * A compiled form of the same algorithm, a backend's (the native addon built without OpenBLAS,
- * native/eigen-lite.c): it decomposes `w` — the finite lower triangle, scaled, overwritten — into
+ * A compiled solver, a backend's (the native addon built without OpenBLAS, native/eigen-lite.c: the
+ * same reduction, then divide and conquer where this file runs QL over the whole matrix): it decomposes `w` — the finite lower triangle, scaled, overwritten — into
  * `values` (descending, ties in index order) and `vectors` (column j for values[j]), and returns 0,
  * −1 for a non-finite entry, −1000 when out of memory, or l + 1 when QL did not converge for
  * eigenvalue l.
