@@ -31,8 +31,12 @@ TARGET static void NAME(dkernel, SUFFIX)(int kc, const double* a, const double* 
 // rows [i0, i1) of the product, with packing buffers of its own
 TARGET static int NAME(dgemm_rows, SUFFIX)(const DcProduct* p, int i0, int i1) {
   const int n = p->n, k = p->k;
-  double* pb = aligned_alloc(32, sizeof(double) * DC_KC * (DC_NC + DC_NR));
-  double* pa = aligned_alloc(32, sizeof(double) * DC_KC * (DC_MC + DC_MR));
+  // buffers of the blocks this call packs, no larger (a small product maps no large buffer)
+  const size_t kc_max = k < DC_KC ? (size_t)(k > 0 ? k : 1) : DC_KC;
+  const size_t nc_max = (size_t)((n < DC_NC ? n : DC_NC) + DC_NR - 1) / DC_NR * DC_NR;
+  const size_t mc_max = (size_t)((i1 - i0 < DC_MC ? i1 - i0 : DC_MC) + DC_MR - 1) / DC_MR * DC_MR;
+  double* pb = aligned_alloc(32, sizeof(double) * kc_max * nc_max);
+  double* pa = aligned_alloc(32, sizeof(double) * kc_max * mc_max);
   double acc[DC_MR * DC_NR] __attribute__((aligned(32)));
   if (!pb || !pa) {
     free(pb);
@@ -408,13 +412,13 @@ TARGET static int NAME(merge, SUFFIX)(int s, int h, double beta, double* d, doub
   norm = sqrt(norm);
   for (int i = 0; i < s; i++) z[i] /= norm;
   // ascending order of d
-  DcRanked* order = wk->order;
+  ranked* order = wk->order;
   double dmax = 0;
   for (int i = 0; i < s; i++) {
-    order[i] = (DcRanked){d[i], i};
+    order[i] = (ranked){d[i], i};
     dmax = fmax(dmax, fabs(d[i]));
   }
-  qsort(order, (size_t)s, sizeof(DcRanked), dc_ascending);
+  qsort(order, (size_t)s, sizeof(ranked), dc_ascending);
   const double tol = 8 * DBL_EPSILON * fmax(dmax, rho);
   // deflation (dlaed2): a negligible ρ z_i, or two close poles rotated so that one z is zero
   int* kept = wk->kept;

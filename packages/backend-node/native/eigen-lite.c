@@ -59,23 +59,26 @@ typedef struct {
   volatile int failed;
 } DcProduct;
 
+// A value and its index, sorted by value with ties in index order: ascending for the merges
+// (eigen-lite-body.h), descending for the output (as numerics' JavaScript sort, which is stable).
+// No state outside the call, so concurrent calls from worker threads are safe.
 typedef struct {
   double value;
   int index;
-} DcRanked;
+} ranked;
 
-static int dc_ascending(const void* x, const void* y) {
-  const DcRanked* a = x;
-  const DcRanked* b = y;
-  if (a->value != b->value) return a->value < b->value ? -1 : 1;
+static int by_value(const ranked* a, const ranked* b, int sign) {
+  if (a->value != b->value) return a->value < b->value ? -sign : sign;
   return (a->index > b->index) - (a->index < b->index);
 }
+static int dc_ascending(const void* x, const void* y) { return by_value(x, y, 1); }
+static int descending(const void* x, const void* y) { return by_value(x, y, -1); }
 
 // scratch for every merge of an m×m problem (a merge of size s uses the first s or s² entries)
 typedef struct {
   double *z, *delta, *w, *zhat, *offset, *rows, *u;
   int *type, *kept, *origin, *position;
-  DcRanked* order;
+  ranked* order;
 } DcWork;
 
 static void dc_free(DcWork* wk) {
@@ -106,7 +109,7 @@ static int dc_work(DcWork* wk, int m) {
   wk->kept = malloc(sizeof(int) * M);
   wk->origin = malloc(sizeof(int) * M);
   wk->position = malloc(sizeof(int) * M);
-  wk->order = malloc(sizeof(DcRanked) * M);
+  wk->order = malloc(sizeof(ranked) * M);
   const int ok = wk->z && wk->delta && wk->w && wk->zhat && wk->offset && wk->rows && wk->u &&
                  wk->type && wk->kept && wk->origin && wk->position && wk->order;
   return ok ? 0 : -1000;
@@ -147,19 +150,6 @@ static solver_fn chosen(void) {
   if (regimes_use_avx2()) return solve_avx2;
 #endif
   return solve_base;
-}
-
-// Eigenvalues in descending order, ties by index (as numerics' JavaScript sort, which is stable):
-// no state outside the call, so concurrent calls from worker threads are safe.
-typedef struct {
-  double value;
-  int index;
-} ranked;
-static int descending(const void* x, const void* y) {
-  const ranked* a = x;
-  const ranked* b = y;
-  if (a->value != b->value) return a->value > b->value ? -1 : 1;
-  return (a->index > b->index) - (a->index < b->index);
 }
 
 // w (m×m, row-major, lower triangle read; overwritten), values (m), vectors (m×m, column j the
