@@ -240,8 +240,8 @@ describe.skipIf(!compiler)('host LAPACK of the addon built without OpenBLAS (lap
     for (const compiled of builds) {
       compiled.values.forEach((v, i) => expect(Math.abs(v - sorted[i]!)).toBeLessThan(1e-13 * 3));
       expect(eigenResidual(a, m, compiled.values, compiled.vectors)).toBeLessThan(1e-12);
-      // the same algorithm; sums grouped differently (the JavaScript forms Qᵀ with two accumulators,
-      // the compiler contracts to FMA), so equal to rounding
+      // another algorithm on the same reduction (divide and conquer against QL over the whole
+      // matrix): the same eigenvalues to rounding
       compiled.values.forEach((v, i) => expect(Math.abs(v - script.values[i]!)).toBeLessThan(1e-13));
     }
     const compiled = builds[0]!;
