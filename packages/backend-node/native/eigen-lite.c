@@ -6,13 +6,15 @@
 // eigenvectors as columns.
 #include <float.h>
 #include <math.h>
-#include <node_api.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
-#include "eigen-lite.h"
 #include "gemm.h"
+#ifndef REGIMES_EIGEN_WASM
+#include <node_api.h>
+#include "eigen-lite.h"
 #include "typed-arrays.h"
+#endif
 
 // ---- what both builds of the solver share (eigen-lite-body.h) ----
 
@@ -206,6 +208,7 @@ static int lite_syev(int m, double* w, double* values, double* vectors) {
   return status;
 }
 
+#ifndef REGIMES_EIGEN_WASM
 static double* lite_doubles(napi_env env, napi_value value, size_t* length) {
   return regimes_typed_array(env, value, napi_float64_array, length);
 }
@@ -233,3 +236,9 @@ napi_value regimes_lite_syev(napi_env env, napi_callback_info info) {
   napi_create_int32(env, lite_syev(m, w, values, vectors), &result);
   return result;
 }
+#else
+// the WebAssembly build (eigen-wasm.c): the same entry, on pointers into its memory
+int regimes_wasm_syev(int m, double* w, double* values, double* vectors) {
+  return lite_syev(m, w, values, vectors);
+}
+#endif

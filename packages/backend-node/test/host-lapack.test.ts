@@ -1,7 +1,7 @@
 // numerics' host LAPACK (kernel ridge in host memory) from the addon built without OpenBLAS:
 // regimes' own blocked Cholesky and substitutions (native/lapack-lite.c) against float64 references,
 // and the `native` backend registering it (and only it: no dense tfjs Cholesky kernels) there.
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -23,9 +23,13 @@ import {
   symmetricEigenSolver,
   symmetricEigenTensor,
   symmetricEigenTridiagonal,
+  webAssemblyEigen,
 } from '@regimes/numerics';
+import type { CompiledEigen } from '@regimes/numerics';
 import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, describe, expect, it } from 'vitest';
+// @ts-expect-error: a plain ES module script, without types
+import { buildEigenWasm, eigenWasmManifest } from '../scripts/build-eigen-wasm.mjs';
 import { type Blas, loadBlas } from '../src/blas.js';
 import { native } from '../src/native.js';
 import { wasm } from '../src/wasm.js';
@@ -148,6 +152,115 @@ async function panelsFactor(compiled: boolean): Promise<Float32Array> {
   return solved;
 }
 
+/**
+ * A divide-and-conquer eigen solver (eigen-lite-body.h: the addon's, or its WebAssembly build) on
+ * spectra that deflate, cluster or nearly tie, against the JavaScript QL: the same eigenvalues, and
+ * ‖Av − λv‖ and ‖VᵀV − I‖ within 1e-13 of the largest |λ|. m = 37: one merge above two QL leaves;
+ * 600: four levels, panels of the reduction past its threaded products (512), a partial last panel
+ * and block of reflectors. `builds` run the solver each way (the AVX2 and portable code).
+ */
+function hardSpectra(solver: CompiledEigen, builds: [string, () => void][]) {
+  const rng = Rng.fromSeed(21);
+  const symmetric = (m: number, entry: (i: number, j: number) => number) => {
+    const a = new Float64Array(m * m);
+    for (let i = 0; i < m; i++) for (let j = 0; j <= i; j++) a[i * m + j] = a[j * m + i] = entry(i, j);
+    return a;
+  };
+  const noise = (m: number) => Float64Array.from(rng.normal(m * m));
+  const cases: [string, number, Float64Array][] = [];
+  for (const m of [37, 600]) {
+    const r = noise(m);
+    const x = Float64Array.from(rng.normal(m * 6));
+    cases.push(
+      ['random (little deflation)', m, symmetric(m, (i, j) => r[i * m + j]!)],
+      // glued Wilkinson W₂₁⁺: pairs of eigenvalues equal to ~1e-14, blocks coupled by 1e-7
+      [
+        'glued Wilkinson',
+        m,
+        symmetric(m, (i, j) =>
+          i === j ? Math.abs((i % 21) - 10) : i === j + 1 ? (j % 21 === 20 ? 1e-7 : 1) : 0,
+        ),
+      ],
+      ['I + 1e-10·noise (one cluster)', m, symmetric(m, (i, j) => (i === j ? 1 : 0) + 1e-10 * r[i * m + j]!)],
+      // rank 6: m − 6 eigenvalues at zero, deflated in every merge
+      [
+        'Gram of rank 6',
+        m,
+        symmetric(m, (i, j) => x.subarray(i * 6, i * 6 + 6).reduce((s, v, q) => s + v * x[j * 6 + q]!, 0)),
+      ],
+      ['diagonal with repeats (all deflated)', m, symmetric(m, (i, j) => (i === j ? i % 5 : 0))],
+    );
+  }
+  for (const [name, m, a] of cases) {
+    const script = symmetricEigenTridiagonal(a, m);
+    const norm = Math.max(...script.values.map(Math.abs));
+    for (const [build, set] of builds) {
+      set();
+      const { values, vectors } = symmetricEigenTridiagonal(a, m, solver);
+      const label = `${name}, m = ${m}, ${build}`;
+      // the same eigenvalues as QL over the whole matrix (JavaScript), to rounding
+      let valueError = 0;
+      values.forEach((v, i) => (valueError = Math.max(valueError, Math.abs(v - script.values[i]!))));
+      expect(valueError / norm, label).toBeLessThan(1e-13);
+      // ‖A v − λ v‖ and ‖VᵀV − I‖ (every 7th column against all), both backward-stable sizes
+      let residual = 0;
+      let orthogonality = 0;
+      for (let j = 0; j < m; j += j % 7 === 0 ? 1 : 3) {
+        let r2 = 0;
+        for (let i = 0; i < m; i++) {
+          let s = 0;
+          for (let k = 0; k < m; k++) s += a[i * m + k]! * vectors[k * m + j]!;
+          r2 += (s - values[j]! * vectors[i * m + j]!) ** 2;
+        }
+        residual = Math.max(residual, Math.sqrt(r2));
+        if (j % 7) continue;
+        for (let q = 0; q < m; q++) {
+          let dot = 0;
+          for (let k = 0; k < m; k++) dot += vectors[k * m + j]! * vectors[k * m + q]!;
+          orthogonality = Math.max(orthogonality, Math.abs(dot - (q === j ? 1 : 0)));
+        }
+      }
+      expect(residual / norm, label).toBeLessThan(1e-13);
+      expect(orthogonality, label).toBeLessThan(1e-13);
+    }
+  }
+}
+
+describe('the WebAssembly build of the eigen solver (numerics/wasm/eigen.wasm)', () => {
+  const committed = new URL('../../numerics/wasm/eigen.wasm', import.meta.url).pathname;
+
+  it('is the build of the current sources (their hashes in eigen.wasm.json)', () => {
+    const recorded = JSON.parse(readFileSync(`${committed}.json`, 'utf8')) as unknown;
+    expect(
+      eigenWasmManifest(committed),
+      'a source of eigen.wasm changed without a rebuild: run npm run build:eigen-wasm (needs clang-14, lld-14, wasi-libc, libclang-rt-14-dev-wasm32)',
+    ).toEqual(recorded);
+  });
+
+  const probe = buildEigenWasm(join(scratch, 'probe.wasm')) as { status: number; text: string };
+  it.skipIf(probe.status !== 0)(
+    `rebuilds to the same bytes${probe.status ? ` (skipped: ${probe.text})` : ''}`,
+    () => {
+      expect(Buffer.compare(readFileSync(join(scratch, 'probe.wasm')), readFileSync(committed))).toBe(0);
+    },
+  );
+
+  it('decomposes as the addon does: spectra that deflate, cluster or nearly tie', () => {
+    const solver = webAssemblyEigen();
+    expect(solver).toBeDefined();
+    hardSpectra(solver!, [['WebAssembly', () => {}]]);
+    // a NaN in the lower triangle is refused
+    expect(
+      solver!(
+        3,
+        Float64Array.from([1, 0, 0, Number.NaN, 1, 0, 0, 0, 1]),
+        new Float64Array(3),
+        new Float64Array(9),
+      ),
+    ).toBe(-1);
+  });
+});
+
 describe.skipIf(!loadBlas().blas)(
   'the diagonal-block kernel of the loaded addon (blockCholeskyInverse)',
   () => {
@@ -267,78 +380,15 @@ describe.skipIf(!compiler)('host LAPACK of the addon built without OpenBLAS (lap
   });
 
   it('decomposes by divide and conquer (eigen-lite-body.h): spectra that deflate, cluster or nearly tie, AVX2 or not', () => {
-    // m = 37: one merge above two QL leaves; 600: four levels, panels of the reduction past its
-    // threaded products (512), a partial last panel and block of reflectors
-    const rng = Rng.fromSeed(21);
-    const symmetric = (m: number, entry: (i: number, j: number) => number) => {
-      const a = new Float64Array(m * m);
-      for (let i = 0; i < m; i++) for (let j = 0; j <= i; j++) a[i * m + j] = a[j * m + i] = entry(i, j);
-      return a;
-    };
-    const noise = (m: number) => Float64Array.from(rng.normal(m * m));
-    const cases: [string, number, Float64Array][] = [];
-    for (const m of [37, 600]) {
-      const r = noise(m);
-      const x = Float64Array.from(rng.normal(m * 6));
-      cases.push(
-        ['random (little deflation)', m, symmetric(m, (i, j) => r[i * m + j]!)],
-        // glued Wilkinson W₂₁⁺: pairs of eigenvalues equal to ~1e-14, blocks coupled by 1e-7
-        [
-          'glued Wilkinson',
-          m,
-          symmetric(m, (i, j) =>
-            i === j ? Math.abs((i % 21) - 10) : i === j + 1 ? (j % 21 === 20 ? 1e-7 : 1) : 0,
-          ),
-        ],
-        [
-          'I + 1e-10·noise (one cluster)',
-          m,
-          symmetric(m, (i, j) => (i === j ? 1 : 0) + 1e-10 * r[i * m + j]!),
-        ],
-        // rank 6: m − 6 eigenvalues at zero, deflated in every merge
-        [
-          'Gram of rank 6',
-          m,
-          symmetric(m, (i, j) => x.subarray(i * 6, i * 6 + 6).reduce((s, v, q) => s + v * x[j * 6 + q]!, 0)),
-        ],
-        ['diagonal with repeats (all deflated)', m, symmetric(m, (i, j) => (i === j ? i % 5 : 0))],
-      );
-    }
+    // the AVX2/FMA build where the CPU has it, then the portable one (REGIMES_GEMM_PORTABLE, read
+    // at each call)
     const saved = process.env.REGIMES_GEMM_PORTABLE;
+    const portable = (on: string) => () => (process.env.REGIMES_GEMM_PORTABLE = on);
     try {
-      for (const [name, m, a] of cases) {
-        const script = symmetricEigenTridiagonal(a, m);
-        const norm = Math.max(...script.values.map(Math.abs));
-        for (const portable of ['0', '1']) {
-          process.env.REGIMES_GEMM_PORTABLE = portable;
-          const { values, vectors } = symmetricEigenTridiagonal(a, m, lite.hostSyev!.bind(lite));
-          const label = `${name}, m = ${m}, portable ${portable}`;
-          // the same eigenvalues as QL over the whole matrix (JavaScript), to rounding
-          let valueError = 0;
-          values.forEach((v, i) => (valueError = Math.max(valueError, Math.abs(v - script.values[i]!))));
-          expect(valueError / norm, label).toBeLessThan(1e-13);
-          // ‖A v − λ v‖ and ‖VᵀV − I‖ (every 7th column against all), both backward-stable sizes
-          let residual = 0;
-          let orthogonality = 0;
-          for (let j = 0; j < m; j += j % 7 === 0 ? 1 : 3) {
-            let r2 = 0;
-            for (let i = 0; i < m; i++) {
-              let s = 0;
-              for (let k = 0; k < m; k++) s += a[i * m + k]! * vectors[k * m + j]!;
-              r2 += (s - values[j]! * vectors[i * m + j]!) ** 2;
-            }
-            residual = Math.max(residual, Math.sqrt(r2));
-            if (j % 7) continue;
-            for (let q = 0; q < m; q++) {
-              let dot = 0;
-              for (let k = 0; k < m; k++) dot += vectors[k * m + j]! * vectors[k * m + q]!;
-              orthogonality = Math.max(orthogonality, Math.abs(dot - (q === j ? 1 : 0)));
-            }
-          }
-          expect(residual / norm, label).toBeLessThan(1e-13);
-          expect(orthogonality, label).toBeLessThan(1e-13);
-        }
-      }
+      hardSpectra(lite.hostSyev!.bind(lite), [
+        ['AVX2', portable('0')],
+        ['portable', portable('1')],
+      ]);
     } finally {
       if (saved === undefined) delete process.env.REGIMES_GEMM_PORTABLE;
       else process.env.REGIMES_GEMM_PORTABLE = saved;
@@ -418,7 +468,7 @@ describe.skipIf(!compiler)('host LAPACK of the addon built without OpenBLAS (lap
       // crashed), and the JavaScript eigen solver
       await wasm.create({}).activate();
       expect(hostLapack()).toBeUndefined();
-      expect(symmetricEigenSolver(n)).toBe('host');
+      expect(symmetricEigenSolver(n)).toBe('webassembly');
       expect(symmetricEigenSolver(HOST_EIGEN_LIMIT + 1)).toBeUndefined();
     } finally {
       if (saved === undefined) delete process.env.REGIMES_NATIVE_ADDON;

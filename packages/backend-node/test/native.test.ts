@@ -95,7 +95,7 @@ describe('native backend', () => {
           x.dispose();
         });
         await wasm.create({}).activate();
-        expect(symmetricEigenSolver(m)).toBe('host');
+        expect(symmetricEigenSolver(m)).toBe('webassembly');
         expect(symmetricEigenSolver(HOST_EIGEN_LIMIT + 1)).toBeUndefined();
       } finally {
         await tf.setBackend('cpu');

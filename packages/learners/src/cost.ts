@@ -7,7 +7,7 @@
  * the real cost within 2–3×, not better.
  */
 import type { FitSize, WorkEstimate } from '@regimes/core';
-import { symmetricEigenSolver } from '@regimes/numerics';
+import { type EigenSolverKind, symmetricEigenSolver } from '@regimes/numerics';
 import { exceedsHeap } from './readout/host-direct.js';
 import { SPECTRUM_COST, spectrumPays } from './readout/iterative.js';
 import type { RidgeOptions } from './readout/options.js';
@@ -16,10 +16,10 @@ const F32 = 4;
 
 /**
  * Which eigen-decomposition serves an m×m system: the backend's kernel (LAPACK), or the host's
- * float64 solver, compiled (the native addon without OpenBLAS: divide and conquer) or in
- * JavaScript (Householder + QL).
+ * float64 solver — compiled (the native addon without OpenBLAS: divide and conquer), its
+ * WebAssembly build (one thread), or in JavaScript (Householder + QL).
  */
-type EigenSolver = 'kernel' | 'compiled' | 'host';
+type EigenSolver = EigenSolverKind;
 
 /**
  * Measured cost rule (native backend, 2 cores, OpenBLAS 0.3.21, NTK relu kernel d = 64, an ntk fit
@@ -54,9 +54,21 @@ type EigenSolver = 'kernel' | 'compiled' | 'host';
  * ~4.4 / 7–9 / 10–12 / 18 / 27 Cholesky solves: max(2, ⌈5.5·log₂m − 47⌉) (least squares on log₂m of
  * the five), 3 / 8 / 14 / 19 / 25. (Before, with Householder + QL over the whole matrix, 0.14 /
  * 0.81 / 9.6 s at 512 / 1024 / 2048 and the rule max(2, ⌈m/100⌉).)
+ *
+ * The WebAssembly build of the compiled solver (numerics' host/eigen-wasm.ts, one thread), which
+ * serves `wasm`, `cpu` and `webgpu` since 2026-12-05, against `wasm`'s Cholesky, the same fits (ntk
+ * relu, d = 64): the eigen path took 0.11 / 0.62–0.64 / 4.3–4.4 / 36–40 s at m = 512 / 1024 / 2048 /
+ * 4096, each further λ by Cholesky 0.045 / 0.150 / 0.568 / 3.49 s: worth ~2.5 / 4.2 / 7.7 / 11
+ * solves, so max(2, ⌈2.9·log₂m − 24.1⌉): 2 / 5 / 8 / 11 (the JavaScript solver's ⌈m/40⌉ was 13 /
+ * 26 / 52 / 103).
  */
 export function eigenBreakEven(m: number, solver: EigenSolver): number {
-  const rule = { host: m / 40, compiled: 5.5 * Math.log2(m) - 47, kernel: 3.1 * Math.log2(m) - 23 }[solver];
+  const rule = {
+    host: m / 40,
+    webassembly: 2.9 * Math.log2(m) - 24.1,
+    compiled: 5.5 * Math.log2(m) - 47,
+    kernel: 3.1 * Math.log2(m) - 23,
+  }[solver];
   return Math.max(2, Math.ceil(rule));
 }
 
@@ -122,15 +134,18 @@ export function ridgeSolveFlops(
  * sorted eigenvectors (8 m² each), and the float32 vectors handed to the new tensor (4 m²): 32 m².
  * Compiled: the data read back, the working copy and the eigenvector array the addon works in, plus
  * the divide and conquer's scratch (at most 16 m²: the kept rows and the rank-one problem's vectors
- * of the last merge, freed before the float32 vectors exist): 36 m².
+ * of the last merge, freed before the float32 vectors exist): 36 m². Its WebAssembly build: the
+ * data read back, the working copy and the vectors in JavaScript, and the instance's memory (the
+ * matrix, the vectors and the scratch: 32 m²) until the collector takes it, with the float32
+ * vectors beside it: 56 m².
  */
 export const hostEigenBytes = (m: number, solver = symmetricEigenSolver(m)): number =>
-  (solver === 'compiled' ? 36 : 32) * m * m;
+  ({ compiled: 36, webassembly: 56, host: 32, kernel: 32 })[solver ?? 'host'] * m * m;
 
 /** Whether an m×m decomposition on the active backend runs on the host (compiled or JavaScript). */
 export function decomposesOnHost(m: number): boolean {
   const solver = symmetricEigenSolver(m);
-  return solver === 'host' || solver === 'compiled';
+  return solver !== undefined && solver !== 'kernel';
 }
 
 /**

@@ -1,8 +1,13 @@
 // The dry run's work estimates: every built-in learner gives one, and the two-stage learners count
 // their stages (issue 15: damian and transfer had none, so a total could hide the expensive learner).
 import * as tf from '@tensorflow/tfjs-core';
-import { describe, expect, it } from 'vitest';
-import { registerCompiledEigen, symmetricEigenSolver, symmetricEigenTridiagonal } from '@regimes/numerics';
+import { describe, expect, it, onTestFinished } from 'vitest';
+import {
+  registerCompiledEigen,
+  symmetricEigenSolver,
+  symmetricEigenTridiagonal,
+  useWebAssemblyEigen,
+} from '@regimes/numerics';
 import { eigenBreakEven, ridgeSolveFlops } from '../src/cost.js';
 import { spectrumPays } from '../src/readout/iterative.js';
 import { learnerFactories, neuralTangentKernel } from '../src/index.js';
@@ -49,11 +54,19 @@ describe('work estimates', () => {
     ).toBeUndefined();
   });
 
+  /** The JavaScript host solver for this test (the WebAssembly one is back on after it). */
+  const javaScriptHost = () => {
+    useWebAssemblyEigen(false);
+    onTestFinished(() => useWebAssemblyEigen(true));
+  };
+
   // `regimes run --dry-run` activates the spec's backend first; without the eigen kernel (cpu here,
-  // as wasm and webgpu) the eigen path is the host's float64 solver, worth ~m/40 Cholesky solves, so
-  // `auto` keeps Cholesky for the default gcv grid where LAPACK's rule (8 λ at 1024) would not.
+  // as wasm and webgpu) the eigen path is the host's float64 solver, in JavaScript worth ~m/40
+  // Cholesky solves, so `auto` keeps Cholesky for the default gcv grid where LAPACK's rule (8 λ at
+  // 1024) would not.
   it('ridge estimates follow the active backend’s eigen solver: path, flops and host bytes', async () => {
     await tf.setBackend('cpu');
+    javaScriptHost();
     const m = 1024;
     const gcv = neuralTangentKernel.options.parse({});
     expect(gcv.ridge).toBe('gcv');
@@ -79,8 +92,26 @@ describe('work estimates', () => {
     expect(bytes('eigen')).toBe(2 * 4 * m * m + 4 * m * m + (2 * 4 + 3 * 8) * m * m);
   });
 
+  it('the WebAssembly host solver (cpu, wasm, webgpu) breaks even at ⌈2.9·log₂m − 24.1⌉ λ, FALKON’s at 1 λ', async () => {
+    await tf.setBackend('cpu');
+    const m = 1024;
+    expect(symmetricEigenSolver(m)).toBe('webassembly');
+    expect([512, 1024, 2048, 4096].map((size) => eigenBreakEven(size, 'webassembly'))).toEqual([2, 5, 8, 11]);
+    const gcv = neuralTangentKernel.options.parse({});
+    // the default grid (10) takes it: 5 solves' worth once, 6m² per λ
+    expect(ridgeSolveFlops(gcv, m, 1)).toBe((5 * m ** 3) / 3 + 10 * 6 * m * m);
+    // bytes: the JavaScript side's float32 read, float64 copy and vectors, the instance's 32 m², the
+    // float32 vectors
+    const size = { n: m, d: 16, k: 1, testN: 0 };
+    expect(neuralTangentKernel.estimate!({ ...gcv, ridgeSolver: 'eigen' }, size)!.bytes).toBe(
+      2 * 4 * m * m + 4 * m * m + 56 * m * m,
+    );
+    expect(spectrumPays('webassembly', 1)).toBe(true);
+  });
+
   it('FALKON: gcv costs one host decomposition, for the hold-out grid and the refit', async () => {
     await tf.setBackend('cpu');
+    javaScriptHost();
     const n = 20000; // above DIRECT_KERNEL_RIDGE_MAX: auto takes FALKON
     const m = 566; // max(512, ⌈4√n⌉)
     const size = { n, d: 16, k: 1, testN: 0 };
@@ -139,6 +170,7 @@ describe('work estimates', () => {
     } finally {
       registerCompiledEigen('cpu', undefined);
     }
-    expect(symmetricEigenSolver(1024)).toBe('host');
+    // unregistered: the WebAssembly build of that solver serves cpu again
+    expect(symmetricEigenSolver(1024)).toBe('webassembly');
   });
 });

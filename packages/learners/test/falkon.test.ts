@@ -11,7 +11,12 @@ import {
   makeFitContext,
   numpyMissing,
 } from '@regimes/core/testing';
-import { registerCompiledEigen, symmetricEigenTridiagonal } from '@regimes/numerics';
+import {
+  registerCompiledEigen,
+  symmetricEigenSolver,
+  symmetricEigenTridiagonal,
+  useWebAssemblyEigen,
+} from '@regimes/numerics';
 import { loadBlas, native } from '@regimes/backend-node';
 import { hermite } from '@regimes/targets';
 import * as tf from '@tensorflow/tfjs-core';
@@ -153,13 +158,16 @@ describe('kernel ridge by FALKON (ridgeSolver: cg)', () => {
     const o = { intercept: false, tolerance: 1e-6, maxIterations: 300, solves: 8 };
     const solved: Float32Array[] = [];
     const blasBackend = tf.getBackend();
+    // on cpu: the WebAssembly solver, the JavaScript one, and no decomposition
     const routes = [
-      ...(blas?.syevd ? [{ backend: blasBackend, withhold: false }] : []),
-      { backend: 'cpu', withhold: false },
-      { backend: 'cpu', withhold: true },
+      ...(blas?.syevd ? [{ backend: blasBackend, withhold: false, wasm: true }] : []),
+      { backend: 'cpu', withhold: false, wasm: true },
+      { backend: 'cpu', withhold: false, wasm: false },
+      { backend: 'cpu', withhold: true, wasm: true },
     ];
-    for (const { backend, withhold } of routes) {
+    for (const { backend, withhold, wasm } of routes) {
       await tf.setBackend(backend);
+      useWebAssemblyEigen(wasm);
       const x = tf.tensor2d(await train.x.data(), train.x.shape);
       const y = tf.tensor2d(await train.y.data(), train.y.shape);
       const problem = await NystromProblem.create(x, y, kernel, tf.slice(x, [0, 0], [300, -1]), o);
@@ -172,12 +180,17 @@ describe('kernel ridge by FALKON (ridgeSolver: cg)', () => {
         );
       }
       if (backend === 'cpu' && !withhold) {
-        // the decomposition costs 4.1–4.6 preconditioners: 4 λ keep Cholesky, 5 take it
-        for (const [solves, decomposes] of [
-          [1, false],
-          [4, false],
-          [5, true],
-        ] as const) {
+        // in JavaScript the decomposition costs 4.1–4.6 preconditioners: 4 λ keep Cholesky, 5 take
+        // it; in WebAssembly 0.5–0.75: one λ takes it
+        expect(symmetricEigenSolver(300)).toBe(wasm ? 'webassembly' : 'host');
+        const thresholds = wasm
+          ? [[1, true]]
+          : [
+              [1, false],
+              [4, false],
+              [5, true],
+            ];
+        for (const [solves, decomposes] of thresholds as [number, boolean][]) {
           const other = await NystromProblem.create(x, y, kernel, tf.slice(x, [0, 0], [300, -1]), o);
           expect((await other.spectrum(solves)) !== undefined, `${solves} λ`).toBe(decomposes);
           other.dispose();
@@ -192,6 +205,7 @@ describe('kernel ridge by FALKON (ridgeSolver: cg)', () => {
       tf.dispose([fit.coefficients, x, y, xt, prediction]);
       problem.dispose();
     }
+    useWebAssemblyEigen(true);
     await tf.setBackend(blasBackend);
     for (const other of solved.slice(0, -1)) expect(relative(other, solved.at(-1)!)).toBeLessThan(1e-3);
     disposeDataset(train);
@@ -214,9 +228,11 @@ describe('kernel ridge by FALKON (ridgeSolver: cg)', () => {
     // the dry run's memory at n = 10⁶: no n×n term (4·10¹² bytes), x plus blocks and m² instead
     expect(kernelRidgeEstimate(84, { ...base, ridgeSolver: 'auto' }, size).bytes).toBeLessThan(1e9);
   });
-  it("gcv's refit reuses the hold-out's host decomposition of K_mm (cpu): the fixed λ's solution", async () => {
+  it("gcv's refit reuses the hold-out's host decomposition of K_mm (cpu, JavaScript): the fixed λ's solution", async () => {
     const previous = tf.getBackend();
     await tf.setBackend('cpu');
+    // the JavaScript solver, whose decomposition a single λ does not pay for
+    useWebAssemblyEigen(false);
     try {
       // a grid of 5: the hold-out's decomposition pays (spectrumPays)
       const o = {
@@ -233,6 +249,7 @@ describe('kernel ridge by FALKON (ridgeSolver: cg)', () => {
       expect(gcv.diagnostics['solve-residual']).toBeLessThan(1e-3);
       expect(relative(gcv.prediction, fixed.prediction)).toBeLessThan(1e-3);
     } finally {
+      useWebAssemblyEigen(true);
       await tf.setBackend(previous);
     }
   });
@@ -260,6 +277,7 @@ describe('kernel ridge by FALKON (ridgeSolver: cg)', () => {
       single.dispose();
       // where the host solver is JavaScript, one λ keeps the Cholesky preconditioner
       registerCompiledEigen('cpu', undefined);
+      useWebAssemblyEigen(false);
       const script = await create();
       expect(await script.spectrum(1)).toBeUndefined();
       expect(calls).toBe(1);
@@ -268,6 +286,7 @@ describe('kernel ridge by FALKON (ridgeSolver: cg)', () => {
       disposeDataset(test);
     } finally {
       registerCompiledEigen('cpu', undefined);
+      useWebAssemblyEigen(true);
       await tf.setBackend(previous);
     }
   });

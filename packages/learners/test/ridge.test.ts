@@ -21,7 +21,7 @@ import {
   type RidgeOptions,
 } from '../src/index.js';
 import { useEigen } from '../src/readout/ridge.js';
-import { HOST_EIGEN_LIMIT } from '@regimes/numerics';
+import { HOST_EIGEN_LIMIT, useWebAssemblyEigen } from '@regimes/numerics';
 
 /**
  * A linear kernel K = XXᵀ on X = Q diag(√μ): K = Q diag(μ) Qᵀ with μ_i = 10^(−5i/(m−1)) (1 … 1e-5),
@@ -147,7 +147,7 @@ describe('ridge over a list of λ: one eigen-decomposition against a Cholesky pe
     tf.dispose([xt, yt]);
   });
 
-  it('without an eigen kernel (cpu) the host decomposes m = 300 from ⌈m/40⌉ λ on and agrees with Cholesky; above its limit auto keeps Cholesky, and it refuses a forced eigen', async () => {
+  it('without an eigen kernel (cpu) the host decomposes m = 300 from ⌈m/40⌉ λ on in JavaScript, 2 in WebAssembly, and agrees with Cholesky; above its limit auto keeps Cholesky, and it refuses a forced eigen', async () => {
     const t = createTarget({ factory: hermite, options: { d: 4, degree: 2, noise: 0.1 } });
     const train = t.sample(300, Rng.fromSeed(6));
     const test = t.sample(200, Rng.fromSeed(8));
@@ -165,16 +165,31 @@ describe('ridge over a list of λ: one eigen-decomposition against a Cholesky pe
       p.dispose();
       return out;
     };
-    await expectNoLeak(async () => {
-      expect(eigenPays(300, ridge.length)).toBe(true);
-      expect(eigenPays(300, 4)).toBe(false);
-      const auto = await predictions({ ridge });
-      const cholesky = await predictions({ ridge, ridgeSolver: 'cholesky' });
-      expect(auto.map((v) => v.eigen)).toEqual(ridge.map(() => 1));
-      expect(cholesky.map((v) => v.eigen)).toEqual(ridge.map(() => 0));
-      auto.forEach((v, i) => expect(relativeError(v.y, cholesky[i]!.y)).toBeLessThan(1e-4));
-      expect((await predictions({ ridge: ridge.slice(0, 4) })).map((v) => v.eigen)).toEqual([0, 0, 0, 0]);
-    });
+    // in JavaScript the decomposition pays from ⌈300/40⌉ = 8 λ; in WebAssembly from 2
+    for (const [wasm, pays, short] of [
+      [false, ridge.length, 4],
+      [true, 2, 1],
+    ] as const) {
+      useWebAssemblyEigen(wasm);
+      try {
+        await expectNoLeak(async () => {
+          expect(eigenPays(300, pays)).toBe(true);
+          expect(eigenPays(300, short)).toBe(false);
+          const auto = await predictions({ ridge: ridge.slice(0, pays) });
+          const cholesky = await predictions({ ridge: ridge.slice(0, pays), ridgeSolver: 'cholesky' });
+          expect(auto.map((v) => v.eigen)).toEqual(ridge.slice(0, pays).map(() => 1));
+          expect(cholesky.map((v) => v.eigen)).toEqual(ridge.slice(0, pays).map(() => 0));
+          auto.forEach((v, i) => expect(relativeError(v.y, cholesky[i]!.y)).toBeLessThan(1e-4));
+          // (a single λ is no list: its fit has no variants to look at)
+          if (short > 1) {
+            const fewer = await predictions({ ridge: ridge.slice(0, short) });
+            expect(fewer.map((v) => v.eigen)).toEqual(ridge.slice(0, short).map(() => 0));
+          }
+        });
+      } finally {
+        useWebAssemblyEigen(true);
+      }
+    }
     const beyond = HOST_EIGEN_LIMIT + 1;
     expect(useEigen({ ridge, ridgeGrid: [] }, beyond, ridge.length)).toBe(false);
     let refused: unknown;

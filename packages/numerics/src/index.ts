@@ -11,6 +11,7 @@ export * from './host/linalg.js';
 export * from './host/quadrature.js';
 export * from './host/special.js';
 export * from './host/staircase.js';
+export * from './host/eigen-wasm.js';
 export * from './host/tridiagonal-eigen.js';
 export * from './tensor/blocked.js';
 export * from './tensor/eigen.js';

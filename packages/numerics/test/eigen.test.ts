@@ -1,14 +1,21 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { HOST_EIGEN_LIMIT, symmetricEigenSolver, symmetricEigenTensor } from '../src/tensor/eigen.js';
 import { BackendUnavailable, NumericalError } from '../src/errors.js';
 import { symmetricEigen } from '../src/host/linalg.js';
 import { symmetricEigenTridiagonal } from '../src/host/tridiagonal-eigen.js';
+import { useWebAssemblyEigen } from '../src/host/eigen-wasm.js';
 import { Rng } from '@regimes/core';
 import { expectNoLeak } from '@regimes/core/testing';
 import { eigenResidual, symmetricWithSpectrum } from '@regimes/core/testing';
 
-describe('symmetricEigenTensor (cpu: the host solver)', () => {
+describe.each([
+  ['WebAssembly', true, 'webassembly'],
+  ['JavaScript', false, 'host'],
+] as const)('symmetricEigenTensor (cpu: the host solver in %s)', (_, wasm, kind) => {
+  beforeEach(() => useWebAssemblyEigen(wasm));
+  afterEach(() => useWebAssemblyEigen(true));
+
   it('matches the float64 Jacobi reference and the known spectrum, reading only the lower triangle', async () => {
     const m = 48;
     const spectrum = (i: number) => 10 ** (-4 * (i / (m - 1))); // 1 … 1e-4, descending
@@ -16,7 +23,7 @@ describe('symmetricEigenTensor (cpu: the host solver)', () => {
     const reference = symmetricEigen(a, m);
     // the strict upper triangle is garbage: only the lower one may be read
     const input = Float32Array.from(a, (v, k) => (k % m > Math.floor(k / m) ? 1e3 : v));
-    expect(symmetricEigenSolver(m)).toBe('host');
+    expect(symmetricEigenSolver(m)).toBe(kind);
     await expectNoLeak(async () => {
       const x = tf.tensor2d(input, [m, m]);
       const { values, vectors } = await symmetricEigenTensor(x);
@@ -36,7 +43,7 @@ describe('symmetricEigenTensor (cpu: the host solver)', () => {
     const m = 300;
     const spectrum = (i: number) => 10 ** (-5 * (i / (m - 1)));
     const a = symmetricWithSpectrum(m, spectrum, Rng.fromSeed(4));
-    expect(symmetricEigenSolver(m)).toBe('host');
+    expect(symmetricEigenSolver(m)).toBe(kind);
     await expectNoLeak(async () => {
       const x = tf.tensor2d(Float32Array.from(a), [m, m]);
       const { values, vectors } = await symmetricEigenTensor(x);

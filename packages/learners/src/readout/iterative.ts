@@ -22,7 +22,12 @@
  * backend (float32), each product accumulated over blocks in float64.
  */
 import { RegimesError } from '@regimes/core';
-import { hostSymmetricEigen, symmetricEigenSolver, symmetricEigenTensor } from '@regimes/numerics';
+import {
+  type EigenSolverKind,
+  hostSymmetricEigen,
+  symmetricEigenSolver,
+  symmetricEigenTensor,
+} from '@regimes/numerics';
 import tf from '@regimes/numerics/tfjs';
 import type { KernelFunction } from '../kernels.js';
 
@@ -57,16 +62,19 @@ export interface FalkonFit {
  * 22.9 s (ratios 4.1 / 4.6 / 4.0). Compiled (the native addon without OpenBLAS, eigen-lite.c), against
  * the preconditioner alone (two float64 Cholesky factors and LᵀL, 0.10 / 0.80 / 6.5 s), 2026-12-05:
  * by divide and conquer 0.049 / 0.24 / 1.27 s (0.48 / 0.30 / 0.20);
- * by Householder + QL before, 0.11 / 0.94 / 10.3 s (1.05 / 1.15 / 1.6).
+ * by Householder + QL before, 0.11 / 0.94 / 10.3 s (1.05 / 1.15 / 1.6). Its WebAssembly build (one
+ * thread; `wasm`, `cpu`, `webgpu`), against the same preconditioner on `wasm` (0.13 / 1.0 / 8.0 s):
+ * 0.099 / 0.54 / 3.9 s (0.74 / 0.53 / 0.48).
  */
-export const SPECTRUM_COST = { host: 4.6, compiled: 0.5 } as const;
+export const SPECTRUM_COST = { host: 4.6, webassembly: 0.75, compiled: 0.5 } as const;
 
 /**
  * Whether FALKON decomposes K_mm for a problem of `solves` values of λ with this eigen solver: always
- * with the backend's kernel (LAPACK) or the compiled host solver (it costs less than one Cholesky
- * preconditioner), in JavaScript from ⌈SPECTRUM_COST.host⌉ = 5 λ, never without one.
+ * with the backend's kernel (LAPACK) or the host's compiled solver or its WebAssembly build (each
+ * costs less than one Cholesky preconditioner), in JavaScript from ⌈SPECTRUM_COST.host⌉ = 5 λ,
+ * never without one.
  */
-export function spectrumPays(solver: 'kernel' | 'compiled' | 'host' | undefined, solves: number): boolean {
+export function spectrumPays(solver: EigenSolverKind | undefined, solves: number): boolean {
   if (solver === 'kernel') return true;
   return solver !== undefined && solves >= Math.ceil(SPECTRUM_COST[solver]);
 }

@@ -9,6 +9,7 @@
 import tf from '@regimes/numerics/tfjs';
 import { BackendUnavailable } from '../errors.js';
 import { backendRegistry } from './backend-registry.js';
+import { webAssemblyEigen } from '../host/eigen-wasm.js';
 import { type CompiledEigen, nonFiniteEntry, symmetricEigenTridiagonal } from '../host/tridiagonal-eigen.js';
 
 /**
@@ -33,7 +34,10 @@ export const HOST_EIGEN_LIMIT = 4096;
  */
 export const COMPILED_EIGEN_LIMIT = 8192;
 
-/** Largest m the host decomposes on the active backend: compiled or JavaScript. */
+/**
+ * Largest m the host decomposes on the active backend: its compiled solver's, else HOST_EIGEN_LIMIT
+ * (the WebAssembly build, one thread: 4.3 s at 2048, 36–40 s at 4096; or JavaScript).
+ */
 export function hostEigenLimit(): number {
   return compiledEigen() ? COMPILED_EIGEN_LIMIT : HOST_EIGEN_LIMIT;
 }
@@ -55,25 +59,32 @@ export function compiledEigen(): CompiledEigen | undefined {
   return compiledSolvers.active();
 }
 
+/** Where an eigen-decomposition runs: see `symmetricEigenSolver`. */
+export type EigenSolverKind = 'kernel' | 'compiled' | 'webassembly' | 'host';
+
 /**
  * Where `symmetricEigenTensor` would decompose an m×m matrix on the active backend, if anywhere:
- * the backend's kernel (LAPACK), the host's compiled solver, or the host's JavaScript one.
+ * the backend's kernel (LAPACK), the backend's compiled host solver (the `native` addon without
+ * OpenBLAS), the WebAssembly build of that solver (host/eigen-wasm.ts, one thread), or the host's
+ * JavaScript one where that cannot load.
  */
-export function symmetricEigenSolver(m: number): 'kernel' | 'compiled' | 'host' | undefined {
+export function symmetricEigenSolver(m: number): EigenSolverKind | undefined {
   if (tf.getKernel(SymmetricEigenKernel, tf.getBackend())) return 'kernel';
   if (m > hostEigenLimit()) return undefined;
-  return compiledEigen() ? 'compiled' : 'host';
+  if (compiledEigen()) return 'compiled';
+  return webAssemblyEigen() ? 'webassembly' : 'host';
 }
 
 /**
- * The float64 host decomposition of a lower triangle (m×m, row-major): compiled where the active
- * backend registered a solver, else in JavaScript.
+ * The float64 host decomposition of a lower triangle (m×m, row-major): by the active backend's
+ * compiled solver where it registered one, else by the WebAssembly build of the same solver
+ * (host/eigen-wasm.ts), else in JavaScript.
  */
 export function hostSymmetricEigen(
   a: ArrayLike<number>,
   m: number,
 ): { values: Float64Array; vectors: Float64Array } {
-  return symmetricEigenTridiagonal(a, m, compiledEigen());
+  return symmetricEigenTridiagonal(a, m, compiledEigen() ?? webAssemblyEigen());
 }
 
 export interface TensorEigen {
@@ -104,7 +115,7 @@ export async function symmetricEigenTensor(matrix: tf.Tensor2D): Promise<TensorE
     }
     return { values, vectors };
   }
-  if (solver === 'host' || solver === 'compiled') {
+  if (solver !== undefined) {
     const { values, vectors } = hostSymmetricEigen(await matrix.data(), m);
     return {
       values: tf.tensor1d(Float32Array.from(values)),
