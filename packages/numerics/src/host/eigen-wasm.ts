@@ -60,7 +60,7 @@ function compiled(): object | null {
 
 /**
  * The WebAssembly solver as numerics' `CompiledEigen`, or undefined where it cannot load. Each call
- * runs in a new instance, so its memory (up to ~36 m² bytes: the matrix, the vectors and the merges'
+ * runs in a new instance, so its memory (up to 32 m² bytes: the matrix, the vectors and the merges'
  * scratch) is the collector's once the call returns, not held for the process's life.
  */
 export function webAssemblyEigen(): CompiledEigen | undefined {
