@@ -42,8 +42,9 @@ type EigenSolver = EigenSolverKind;
  * 7.9 s in the bench, where a Cholesky per λ took 4.1 s. (The rule of 2026-11, max(2, ⌈3m/4096⌉),
  * predates the LAPACK kernels.)
  *
- * Without the kernel (wasm, cpu, webgpu) the decomposition runs on the host in float64 JavaScript
- * (numerics' symmetricEigenTridiagonal) against a Cholesky per λ on the backend. Measured on `wasm`
+ * Without the kernel (wasm, cpu, webgpu) the decomposition runs on the host, since 2026-12-05 in the
+ * WebAssembly build of the compiled solver (below), else in float64 JavaScript (numerics'
+ * symmetricEigenTridiagonal), against a Cholesky per λ on the backend. JavaScript, measured on `wasm`
  * (ntk relu, fitRidge with the kernel build): one λ fitted through the eigen path against Cholesky
  * 0.41 / 0.055 s at m = 512, 4.0 / 0.15 s at 1024, 35.7 / 0.68 s at 2048 — about m/40 solves, so the
  * host's break-even is max(2, ⌈m/40⌉). Compiled (the native addon without OpenBLAS, eigen-lite.c:
@@ -110,7 +111,8 @@ export function ridgeSolves(o: RidgeOptions): number {
  * Flops of the m×m solves: a Cholesky (m³/3) per λ, or — where the eigen path is taken — one
  * decomposition, costed as the break-even number of Cholesky solves it replaces on the solver that
  * runs it (the active backend's: LAPACK's kernel, the host's compiled solver (~8 Cholesky solves at
- * m = 1024, 19 at 4096) or its JavaScript one at ~m/40), then O(m²) per λ. gcv/loo add the inverse diagonal
+ * m = 1024, 19 at 4096), its WebAssembly build (5 at 1024, 11 at 4096) or its JavaScript one at
+ * ~m/40), then O(m²) per λ. gcv/loo add the inverse diagonal
  * (another m³/3 each on the Cholesky path). `regimes run --dry-run` activates the spec's backend
  * before it asks.
  */

@@ -3,8 +3,9 @@
  * ridge λ of a list ((M + sI)⁻¹ = Q diag(1/(λ + s)) Qᵀ). tfjs has no such op, so it is a kernel a
  * backend may register under `SymmetricEigenKernel` (the `native` backend does, with LAPACK's
  * dsyevd from OpenBLAS); elsewhere matrices up to `hostEigenLimit()` are decomposed on the host
- * (float64: Householder tridiagonalization and implicit QL in JavaScript, or a backend's compiled
- * solver) and larger ones are not available — `symmetricEigenSolver` says which, before any work.
+ * (float64: a backend's compiled solver, else its WebAssembly build, else Householder
+ * tridiagonalization and implicit QL in JavaScript) and larger ones are not available —
+ * `symmetricEigenSolver` says which, before any work.
  */
 import tf from '@regimes/numerics/tfjs';
 import { BackendUnavailable } from '../errors.js';
