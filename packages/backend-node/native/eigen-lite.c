@@ -1,9 +1,9 @@
-// Symmetric eigen-decomposition in float64 for the addon built without OpenBLAS (no LAPACK):
-// Householder tridiagonalization as numerics' host solver (host/tridiagonal-eigen.ts), then, where
-// that solver runs QL over the whole matrix, divide and conquer with its products in float64
-// (eigen-dc-body.h), as LAPACK's dsyevd. numerics checks and scales the matrix and sorts nothing: this file decomposes
-// a finite, scaled lower triangle and returns the eigenvalues in descending order with their
-// eigenvectors as columns.
+// Symmetric eigen-decomposition in float64 for the addon built without OpenBLAS (no LAPACK), and for
+// its WebAssembly build (eigen-wasm.c): Householder tridiagonalization in panels, then, where
+// numerics' host solver (host/tridiagonal-eigen.ts) runs QL over the whole matrix, divide and
+// conquer with its products in float64, as LAPACK's dsyevd (eigen-lite-body.h). numerics checks and
+// scales the matrix and sorts nothing: this file decomposes a finite, scaled lower triangle and
+// returns the eigenvalues in descending order with their eigenvectors as columns.
 #include <float.h>
 #include <math.h>
 #include <stdbool.h>
@@ -19,12 +19,8 @@
 // ---- what both builds of the solver share (eigen-lite-body.h) ----
 
 #define DC_LEAF 32          // blocks up to this size are solved by QL
-#ifndef DC_NB
 #define DC_NB 32            // columns per panel of the reduction
-#endif
-#ifndef DC_BACK_NB
 #define DC_BACK_NB 64       // reflectors per block of the back-transformation
-#endif
 #define DC_MR 4             // the float64 product's register block, rows × columns
 #define DC_NR 8
 #define DC_MC 64            // its packed blocks: rows of A, depth, columns of B
@@ -155,8 +151,9 @@ static solver_fn chosen(void) {
 }
 
 // w (m×m, row-major, lower triangle read; overwritten), values (m), vectors (m×m, column j the
-// eigenvector of values[j]; also the solver's working array, so no m×m array of its own). Returns 0, −1 for a non-finite entry of the lower triangle (QL would
-// take a NaN for converged), −1000 when out of memory, l + 1 when QL did not converge.
+// eigenvector of values[j]; also the solver's working array, so no m×m array of its own). Returns
+// 0, −1 for a non-finite entry of the lower triangle (QL would take a NaN for converged), −1000 when
+// out of memory, l + 1 when QL did not converge on a leaf.
 static int lite_syev(int m, double* w, double* values, double* vectors) {
   const size_t M = (size_t)m;
   for (size_t i = 0; i < M; i++)

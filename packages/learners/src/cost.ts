@@ -15,13 +15,6 @@ import type { RidgeOptions } from './readout/options.js';
 const F32 = 4;
 
 /**
- * Which eigen-decomposition serves an m×m system: the backend's kernel (LAPACK), or the host's
- * float64 solver — compiled (the native addon without OpenBLAS: divide and conquer), its
- * WebAssembly build (one thread), or in JavaScript (Householder + QL).
- */
-type EigenSolver = EigenSolverKind;
-
-/**
  * Measured cost rule (native backend, 2 cores, OpenBLAS 0.3.21, NTK relu kernel d = 64, an ntk fit
  * over a list of 1 and of 4 λ, wall time with the kernel build, 2026-12-04 20:00 UTC, two runs,
  * nothing else running). A Cholesky solve per λ (the kernel rebuilt by panels and assembled in the
@@ -63,7 +56,7 @@ type EigenSolver = EigenSolverKind;
  * solves, so max(2, ⌈2.9·log₂m − 24.1⌉): 2 / 5 / 8 / 11 (the JavaScript solver's ⌈m/40⌉ was 13 /
  * 26 / 52 / 103).
  */
-export function eigenBreakEven(m: number, solver: EigenSolver): number {
+export function eigenBreakEven(m: number, solver: EigenSolverKind): number {
   const rule = {
     host: m / 40,
     webassembly: 2.9 * Math.log2(m) - 24.1,
@@ -80,7 +73,7 @@ export function eigenBreakEven(m: number, solver: EigenSolver): number {
 export function eigenPays(
   m: number,
   solves: number,
-  solver: EigenSolver | undefined = symmetricEigenSolver(m),
+  solver: EigenSolverKind | undefined = symmetricEigenSolver(m),
 ): boolean {
   return solver !== undefined && solves >= eigenBreakEven(m, solver);
 }
@@ -90,7 +83,7 @@ export function takesEigen(
   requested: RidgeOptions['ridgeSolver'],
   m: number,
   solves: number,
-  solver: EigenSolver | undefined = symmetricEigenSolver(m),
+  solver: EigenSolverKind | undefined = symmetricEigenSolver(m),
 ): boolean {
   return requested === 'eigen' || ((requested ?? 'auto') === 'auto' && eigenPays(m, solves, solver));
 }
@@ -120,7 +113,7 @@ export function ridgeSolveFlops(
   o: RidgeOptions,
   m: number,
   k: number,
-  solver: EigenSolver | undefined = symmetricEigenSolver(m),
+  solver: EigenSolverKind | undefined = symmetricEigenSolver(m),
 ): number {
   const count = ridgeSolves(o);
   if (takesEigen(o.ridgeSolver, m, count, solver))
@@ -142,9 +135,12 @@ export function ridgeSolveFlops(
  * vectors beside it: 56 m².
  */
 export const hostEigenBytes = (m: number, solver = symmetricEigenSolver(m)): number =>
-  ({ compiled: 36, webassembly: 56, host: 32, kernel: 32 })[solver ?? 'host'] * m * m;
+  (solver === 'compiled' ? 36 : solver === 'webassembly' ? 56 : 32) * m * m;
 
-/** Whether an m×m decomposition on the active backend runs on the host (compiled or JavaScript). */
+/**
+ * Whether an m×m decomposition on the active backend runs on the host (compiled, WebAssembly or
+ * JavaScript) rather than in its kernel.
+ */
 export function decomposesOnHost(m: number): boolean {
   const solver = symmetricEigenSolver(m);
   return solver !== undefined && solver !== 'kernel';
@@ -209,7 +205,7 @@ const CG_ITERATIONS = 40;
  * replaces) or where the host's pays (`spectrumPays`, at SPECTRUM_COST preconditioners), else a
  * float64 host Cholesky preconditioner per λ (two factors, ~2m³/3).
  */
-function falkonPreconditionerFlops(m: number, solves: number, solver: EigenSolver | undefined): number {
+function falkonPreconditionerFlops(m: number, solves: number, solver: EigenSolverKind | undefined): number {
   const preconditioner = (2 * m ** 3) / 3;
   if (!spectrumPays(solver, solves)) return solves * preconditioner;
   return solver === 'kernel'

@@ -448,7 +448,7 @@ function spectralPreconditioner(
 
 /**
  * K_mm = Q diag(μ) Qᵀ: by the backend's eigen kernel where it has one (float32 in), else by the host's
- * float64 solver (compiled or JavaScript) up to `hostEigenLimit()` when `solves` λ make it pay
+ * float64 solver (compiled, WebAssembly or JavaScript) up to `hostEigenLimit()` when `solves` λ make it pay
  * (`spectrumPays`); otherwise undefined.
  */
 async function kmmSpectrum(
