@@ -4,50 +4,53 @@
 // Node's own N-API headers — no node-gyp, no download. With OpenBLAS (cblas.h and libopenblas)
 // products and LAPACK (Cholesky, triangular solves, eigen) run on it; without it, on regimes' own
 // packed SGEMM (AVX2/FMA where the CPU has them, threads over cores). Never fails the install: where
-// no compiler exists it says what to install and exits 0, and the default backend stays wasm.
+// no compiler exists, or the build fails, it says what it falls back to and exits 0.
 //   npm run build:native                 rebuild (after installing OpenBLAS or a compiler)
 //   REGIMES_NO_OPENBLAS=1                build without OpenBLAS even where it is installed
 //   REGIMES_NATIVE_OUT=path.node         write the addon elsewhere (tests)
 //   CC=clang                             the compiler (default: cc, then gcc, then clang)
+// Where no addon gets built on linux-x64, the backend loads the one committed under prebuilt/
+// (scripts/build-prebuilt.mjs builds it with buildNative below).
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, renameSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, realpathSync, renameSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const native = join(here, '..', 'native');
-const output = process.env.REGIMES_NATIVE_OUT ?? join(native, 'build', 'Release', 'regimes_blas.node');
 const say = (text) => console.log(`regimes: ${text}`);
 
-const compiler = [process.env.CC, 'cc', 'gcc', 'clang'].find(
-  (cc) => cc && spawnSync(cc, ['--version'], { stdio: 'ignore' }).status === 0,
-);
-if (!compiler) {
-  say(
-    'no C compiler found (cc, gcc or clang; or set CC), so the native backend is not built and the default backend stays wasm (about 20–30 GFLOP/s). ' +
-      'Install one (Debian/Ubuntu: apt-get install gcc; Fedora: dnf install gcc; macOS: xcode-select --install), then run: npm run build:native',
+/** The addon's C files, compiled together (the headers beside them are included by these). */
+export const nativeSources = ['blas.c', 'gemm.c', 'gemv.c', 'lapack-lite.c', 'eigen-lite.c', 'relu-dual.c'];
+/** Every file the addon's bytes depend on: its C files, the headers of native/ and this script (the flags). */
+export const nativeInputs = () => [
+  ...readdirSync(native)
+    .filter((f) => f.endsWith('.h') || nativeSources.includes(f))
+    .sort()
+    .map((f) => join(native, f)),
+  fileURLToPath(import.meta.url),
+];
+
+/** The first of $CC, cc, gcc, clang that runs. */
+export function findCompiler() {
+  return [process.env.CC, 'cc', 'gcc', 'clang'].find(
+    (cc) => cc && spawnSync(cc, ['--version'], { stdio: 'ignore' }).status === 0,
   );
-  process.exit(0);
 }
 
-// N-API headers: the node-api-headers package if installed, else those of the running Node
-const nodeIncludes = [];
-try {
-  nodeIncludes.push(
-    join(dirname(createRequire(import.meta.url).resolve('node-api-headers/package.json')), 'include'),
-  );
-} catch {
-  // not installed
-}
-nodeIncludes.push(join(dirname(dirname(process.execPath)), 'include', 'node'), '/usr/include/node');
-const nodeInclude = nodeIncludes.find((dir) => existsSync(join(dir, 'node_api.h')));
-if (!nodeInclude) {
-  say(
-    `Node's N-API headers (node_api.h) were not found in ${nodeIncludes.join(', ')}, so the native backend is not built. ` +
-      'Install Node with its headers (Debian/Ubuntu: apt-get install libnode-dev) or npm install node-api-headers, then run: npm run build:native',
-  );
-  process.exit(0);
+/** The directory of node_api.h (the node-api-headers package if installed, else the running Node's), or the places tried. */
+function findNodeInclude() {
+  const nodeIncludes = [];
+  try {
+    nodeIncludes.push(
+      join(dirname(createRequire(import.meta.url).resolve('node-api-headers/package.json')), 'include'),
+    );
+  } catch {
+    // not installed
+  }
+  nodeIncludes.push(join(dirname(dirname(process.execPath)), 'include', 'node'), '/usr/include/node');
+  return { dir: nodeIncludes.find((dir) => existsSync(join(dir, 'node_api.h'))), tried: nodeIncludes };
 }
 
 const blasHeaders = [
@@ -66,52 +69,93 @@ const blasLibraries = [
   '/opt/homebrew/opt/openblas/lib',
   '/usr/local/opt/openblas/lib',
 ];
-const hidden = ['1', 'true', 'yes'].includes((process.env.REGIMES_NO_OPENBLAS ?? '').toLowerCase());
-const blasInclude = blasHeaders.find((dir) => existsSync(join(dir, 'cblas.h')));
-const blasLib = blasLibraries.find(
-  (dir) => existsSync(join(dir, 'libopenblas.so')) || existsSync(join(dir, 'libopenblas.dylib')),
-);
-const openblas = !hidden && blasInclude !== undefined && blasLib !== undefined;
 
-const flags = [
-  '-O3',
-  // sqrt without errno, comparisons without floating-point traps (nothing here reads either): the
-  // ReLU dual's branch-free loop (relu-dual.c) vectorizes only with both; no result changes
-  '-fno-math-errno',
-  '-fno-trapping-math',
-  '-std=gnu11',
-  '-shared',
-  '-fPIC',
-  '-pthread',
-  '-DNODE_GYP_MODULE_NAME=regimes_blas',
-  `-I${nodeInclude}`,
-  ...(process.platform === 'darwin' ? ['-undefined', 'dynamic_lookup'] : []),
-  ...(openblas ? ['-DREGIMES_OPENBLAS', `-I${blasInclude}`] : []),
-  join(native, 'blas.c'),
-  join(native, 'gemm.c'),
-  join(native, 'gemv.c'),
-  join(native, 'lapack-lite.c'),
-  join(native, 'eigen-lite.c'),
-  join(native, 'relu-dual.c'),
-  '-lm',
-  ...(openblas ? [`-L${blasLib}`, `-Wl,-rpath,${blasLib}`, '-lopenblas'] : []),
-];
-mkdirSync(dirname(output), { recursive: true });
-const temporary = `${output}.${process.pid}.tmp`;
-const result = spawnSync(compiler, [...flags, '-o', temporary], { encoding: 'utf8' });
-if (result.status !== 0) {
-  rmSync(temporary, { force: true });
-  say(
-    `compiling the native addon with ${compiler} failed, so the native backend stays unavailable (the default is wasm):\n` +
-      `${(result.stderr || result.stdout || result.error?.message || '').split('\n').slice(-8).join('\n')}`,
+/**
+ * Compiles the addon into `out` (through a temporary file and a rename: a running process keeps the
+ * file it loaded). `openblas`: link the system OpenBLAS where found; `prebuilt`: the committed
+ * linux-x64 build's options (no OpenBLAS, glibc-compat.h, N-API 8). Returns { status, text, openblas },
+ * status 0 on success.
+ */
+export function buildNative({ out, compiler, openblas: wantOpenblas = true, prebuilt = false }) {
+  const nodeInclude = findNodeInclude();
+  if (!nodeInclude.dir)
+    return {
+      status: 1,
+      text:
+        `Node's N-API headers (node_api.h) were not found in ${nodeInclude.tried.join(', ')}, so the native backend is not built. ` +
+        'Install Node with its headers (Debian/Ubuntu: apt-get install libnode-dev) or npm install node-api-headers, then run: npm run build:native',
+    };
+  const blasInclude = blasHeaders.find((dir) => existsSync(join(dir, 'cblas.h')));
+  const blasLib = blasLibraries.find(
+    (dir) => existsSync(join(dir, 'libopenblas.so')) || existsSync(join(dir, 'libopenblas.dylib')),
   );
-  process.exit(0);
+  const openblas = wantOpenblas && !prebuilt && blasInclude !== undefined && blasLib !== undefined;
+  const flags = [
+    '-O3',
+    // sqrt without errno, comparisons without floating-point traps (nothing here reads either): the
+    // ReLU dual's branch-free loop (relu-dual.c) vectorizes only with both; no result changes
+    '-fno-math-errno',
+    '-fno-trapping-math',
+    '-std=gnu11',
+    '-shared',
+    '-fPIC',
+    '-pthread',
+    '-DNODE_GYP_MODULE_NAME=regimes_blas',
+    `-I${nodeInclude.dir}`,
+    ...(process.platform === 'darwin' ? ['-undefined', 'dynamic_lookup'] : []),
+    ...(openblas ? ['-DREGIMES_OPENBLAS', `-I${blasInclude}`] : []),
+    // the committed build: every N-API function it calls exists from N-API 8 (Node ≥ 12.22), and its
+    // glibc symbols are bound to versions every x86-64 glibc exports (native/glibc-compat.h)
+    ...(prebuilt ? ['-DNAPI_VERSION=8', '-include', join(native, 'glibc-compat.h')] : []),
+    ...nativeSources.map((f) => join(native, f)),
+    '-lm',
+    ...(openblas ? [`-L${blasLib}`, `-Wl,-rpath,${blasLib}`, '-lopenblas'] : []),
+  ];
+  mkdirSync(dirname(out), { recursive: true });
+  const temporary = `${out}.${process.pid}.tmp`;
+  const result = spawnSync(compiler, [...flags, '-o', temporary], { encoding: 'utf8' });
+  if (result.status !== 0) {
+    rmSync(temporary, { force: true });
+    return {
+      status: 1,
+      openblas,
+      text: `compiling the native addon with ${compiler} failed:\n${(result.stderr || result.stdout || result.error?.message || '').split('\n').slice(-8).join('\n')}`,
+    };
+  }
+  renameSync(temporary, out);
+  return { status: 0, openblas, text: '' };
 }
-renameSync(temporary, output); // a running process keeps the file it loaded
-say(
-  openblas
-    ? `native backend built on the system OpenBLAS (products, Cholesky, triangular solves, eigen): ${output}`
-    : `native backend built on regimes' own SGEMM (${hidden ? 'OpenBLAS hidden by REGIMES_NO_OPENBLAS' : 'OpenBLAS not found'}): ` +
-        'matrix products on all cores; Cholesky by panels over them, its own float64 eigen solver (no LAPACK). For LAPACK, install OpenBLAS ' +
-        '(Debian/Ubuntu: apt-get install libopenblas-dev; Fedora: dnf install openblas-devel; macOS: brew install openblas), then run: npm run build:native',
-);
+
+/** What a machine without an addon of its own gets, for the install's messages. */
+const fallback =
+  process.platform === 'linux' && process.arch === 'x64'
+    ? "the backend loads the prebuilt addon committed for linux-x64 (regimes' own SGEMM, no OpenBLAS; any glibc Node 20 runs on)"
+    : 'the default backend stays wasm (about 20–30 GFLOP/s; no prebuilt addon for this platform)';
+
+// run as a script (not imported by build-prebuilt.mjs or a test); argv[1] may go through a symlink
+if (process.argv[1] && realpathSync(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  const output = process.env.REGIMES_NATIVE_OUT ?? join(native, 'build', 'Release', 'regimes_blas.node');
+  const hidden = ['1', 'true', 'yes'].includes((process.env.REGIMES_NO_OPENBLAS ?? '').toLowerCase());
+  const compiler = findCompiler();
+  if (!compiler) {
+    say(
+      `no C compiler found (cc, gcc or clang; or set CC), so no addon is built here: ${fallback}. ` +
+        'For one built on this machine (and on OpenBLAS where installed), install a compiler (Debian/Ubuntu: apt-get install gcc; ' +
+        'Fedora: dnf install gcc; macOS: xcode-select --install), then run: npm run build:native',
+    );
+    process.exit(0);
+  }
+  const r = buildNative({ out: output, compiler, openblas: !hidden });
+  if (r.status !== 0) {
+    // never fails the install
+    say(`${r.text}\nSo no addon is built here: ${fallback}.`);
+    process.exit(0);
+  }
+  say(
+    r.openblas
+      ? `native backend built on the system OpenBLAS (products, Cholesky, triangular solves, eigen): ${output}`
+      : `native backend built on regimes' own SGEMM (${hidden ? 'OpenBLAS hidden by REGIMES_NO_OPENBLAS' : 'OpenBLAS not found'}): ` +
+          'matrix products on all cores; Cholesky by panels over them, its own float64 eigen solver (no LAPACK). For LAPACK, install OpenBLAS ' +
+          '(Debian/Ubuntu: apt-get install libopenblas-dev; Fedora: dnf install openblas-devel; macOS: brew install openblas), then run: npm run build:native',
+  );
+}

@@ -125,30 +125,97 @@ export const INSTALL_BLAS =
 /** The OpenBLAS core that retuneCore replaced in this process (null: none; undefined: not loaded yet). */
 let replacedCore: string | null | undefined;
 
+/** The addon `npm ci` / `npm run build:native` builds on this machine. */
+export const BUILT_ADDON = '../native/build/Release/regimes_blas.node';
 /**
- * The addon at native/build/Release, or at REGIMES_NATIVE_ADDON where set (e.g. one built with
- * REGIMES_NO_OPENBLAS=1, to measure a machine without OpenBLAS on one with it).
+ * The addon committed for linux-x64 (scripts/build-prebuilt.mjs: the build without OpenBLAS, glibc
+ * symbols of the x86-64 baseline), for a machine where no addon was built: no C compiler at install.
  */
-export function loadBlas(): { blas?: Blas; reason?: string; replacedCore?: string } {
-  const path = process.env.REGIMES_NATIVE_ADDON || '../native/build/Release/regimes_blas.node';
+export const PREBUILT_ADDON = '../prebuilt/linux-x64/regimes_blas.node';
+
+/** Where an addon came from: built on this machine, the committed linux-x64 one, or REGIMES_NATIVE_ADDON's path. */
+export type AddonSource = 'built' | 'prebuilt' | 'REGIMES_NATIVE_ADDON';
+
+export interface LoadedBlas {
+  blas?: Blas;
+  /** Why no addon loaded (with what to do), when `blas` is absent. */
+  reason?: string;
+  replacedCore?: string;
+  source?: AddonSource;
+  /** Why the prebuilt addon serves instead of a built one (none built, or it did not load). */
+  fallback?: string;
+}
+
+/**
+ * The addons to try, in order: REGIMES_NATIVE_ADDON's (a path, or `prebuilt` for the committed one)
+ * alone where set; else the one built here, then on linux-x64 the prebuilt one unless
+ * REGIMES_NO_PREBUILT is set (a machine with no addon at all: tests, the bench's wasm column).
+ */
+export function addonCandidates(
+  env: NodeJS.ProcessEnv = process.env,
+  platform: string = process.platform,
+  arch: string = process.arch,
+  built: string = BUILT_ADDON,
+): { path: string; source: AddonSource }[] {
+  const named = env.REGIMES_NATIVE_ADDON;
+  if (named)
+    return [
+      {
+        path: named === 'prebuilt' ? PREBUILT_ADDON : named,
+        source: named === 'prebuilt' ? 'prebuilt' : 'REGIMES_NATIVE_ADDON',
+      },
+    ];
+  const noPrebuilt = ['1', 'true', 'yes'].includes((env.REGIMES_NO_PREBUILT ?? '').toLowerCase());
+  return [
+    { path: built, source: 'built' as const },
+    ...(platform === 'linux' && arch === 'x64' && !noPrebuilt
+      ? [{ path: PREBUILT_ADDON, source: 'prebuilt' as const }]
+      : []),
+  ];
+}
+
+const loadError = (path: string, error: unknown) =>
+  (error as NodeJS.ErrnoException).code === 'MODULE_NOT_FOUND'
+    ? `${path.startsWith('../') ? path.slice(3) : path} is absent`
+    : `${path.startsWith('../') ? path.slice(3) : path} did not load (${(error as Error).message.split('\n')[0]})`;
+
+/**
+ * The first addon of `addonCandidates()` that loads: the one built at install (native/build/Release),
+ * else on linux-x64 the committed prebuilt one, or REGIMES_NATIVE_ADDON's where set (e.g. one built
+ * with REGIMES_NO_OPENBLAS=1, to measure a machine without OpenBLAS on one with it). `built` replaces
+ * the built addon's path (tests: a machine where none was built).
+ */
+export function loadBlas(built: string = BUILT_ADDON): LoadedBlas {
   // OpenBLAS reads this when it loads: an idle thread busy-waits 2^n cycles for the next product
   // before it sleeps. Its default n = 28 (~0.1 s) kept the second core busy through a sweep of small
   // cells on one process (15.6 CPU s for 8.3 s of wall time); n = 20 (~0.3 ms) gave 11–12 CPU s and
   // the same wall time, and GEMM, Cholesky and the training step as fast (npm run bench, 2026-12-02).
   process.env.OPENBLAS_THREAD_TIMEOUT ??= '20';
-  try {
-    const blas = createRequire(import.meta.url)(path) as Blas;
+  const failures: string[] = [];
+  for (const { path, source } of addonCandidates(process.env, process.platform, process.arch, built)) {
+    let blas: Blas;
+    try {
+      blas = createRequire(import.meta.url)(path) as Blas;
+    } catch (error) {
+      failures.push(loadError(path, error));
+      continue;
+    }
     // once per process (require caches the addon), before any product; a core the user named stays
     if (replacedCore === undefined) {
       replacedCore = process.env.OPENBLAS_CORETYPE === undefined ? (blas.retuneCore?.() ?? null) : null;
     }
-    return { blas, replacedCore: replacedCore ?? undefined };
-  } catch (error) {
-    const missing = (error as NodeJS.ErrnoException).code === 'MODULE_NOT_FOUND';
     return {
-      reason: missing
-        ? `the native addon is not built: ${INSTALL_BLAS}`
-        : `the native addon did not load (${(error as Error).message}); ${INSTALL_BLAS}`,
+      blas,
+      replacedCore: replacedCore ?? undefined,
+      source,
+      ...(source === 'prebuilt' && failures.length > 0 ? { fallback: failures.join('; ') } : {}),
     };
   }
+  return {
+    reason:
+      `no native addon loaded (${failures.join('; ')})` +
+      (process.platform === 'linux' && process.arch === 'x64'
+        ? `; ${INSTALL_BLAS}`
+        : `; no prebuilt addon exists for ${process.platform}-${process.arch}: ${INSTALL_BLAS}`),
+  };
 }

@@ -270,210 +270,233 @@ describe.skipIf(!loadBlas().blas)(
   },
 );
 
-describe.skipIf(!compiler)('host LAPACK of the addon built without OpenBLAS (lapack-lite.c)', () => {
-  const out = join(scratch, 'lite.node');
-  let lite: Blas;
+/**
+ * The build without OpenBLAS two ways: compiled here by the install's script, and the one committed
+ * for linux-x64 (prebuilt/, what a machine without a C compiler loads; prebuilt.test.ts pins it).
+ */
+const liteAddons = [
+  {
+    name: 'the addon built without OpenBLAS',
+    skip: !compiler,
+    out: join(scratch, 'lite.node'),
+    build(out: string) {
+      const r = buildAddon({ REGIMES_NO_OPENBLAS: '1' }, out);
+      expect(r.status, r.text).toBe(0);
+    },
+  },
+  {
+    name: 'the prebuilt linux-x64 addon',
+    skip: process.platform !== 'linux' || process.arch !== 'x64',
+    out: new URL('../prebuilt/linux-x64/regimes_blas.node', import.meta.url).pathname,
+    build() {},
+  },
+];
 
-  it('builds, and has hostPotrf / hostTrsm / hostSyev but no LAPACK kernels', () => {
-    const r = buildAddon({ REGIMES_NO_OPENBLAS: '1' }, out);
-    expect(r.status, r.text).toBe(0);
-    lite = createRequire(import.meta.url)(out) as Blas;
-    expect(lite.openblas).toBe(false);
-    expect(typeof lite.hostPotrf).toBe('function');
-    expect(typeof lite.hostTrsm).toBe('function');
-    expect(typeof lite.hostSyev).toBe('function');
-    // the ReLU dual is in both builds (relu-dual.test.ts checks its numbers)
-    expect(typeof lite.reluDual).toBe('function');
-    expect(lite.potrf).toBeUndefined();
-    expect(lite.syevd).toBeUndefined();
-  });
+for (const variant of liteAddons)
+  describe.skipIf(variant.skip)(`host LAPACK of ${variant.name} (lapack-lite.c)`, () => {
+    const out = variant.out;
+    let lite: Blas;
 
-  it('factors and solves like float64 (n = 700: 6 blocks of 128, trailing tiles of 512 rows; trailing blocks)', () => {
-    // n = 700 with shift 1 on a rank-64 Gram: κ ≈ (μ_max + 1)/1 ~ 1e3
-    const n = 700;
-    const { a, a32 } = gram(n, 64, 5);
-    const shift = 1;
-    const want = Float64Array.from(a, (v, k) => (k % (n + 1) === 0 ? v + shift : v));
-    cholesky(want, n);
-    const l = Float32Array.from(a32);
-    l[1] = Number.NaN; // the upper triangle is not read, and comes back zeroed
-    expect(lite.hostPotrf!(n, l, 0, shift)).toBe(0);
-    let upper = 0;
-    for (let i = 0; i < n; i++)
-      for (let j = i + 1; j < n; j++) upper = Math.max(upper, Math.abs(l[i * n + j]!));
-    expect(upper).toBe(0);
-    // float32 factor against float64's: ~eps32·√n·κ relative to max|L| (measured 2.9e-6)
-    const difference = Float64Array.from(want, (v, k) => v - l[k]!);
-    expect(maxAbs(difference) / maxAbs(want)).toBeLessThan(2e-5);
-    // L⁻¹b and L⁻ᵀb on the trailing block from row 200 (lOffset, ldl = n), 3 columns
-    const s = 200;
-    const m = n - s;
-    const b = Float32Array.from(Rng.fromSeed(6).normal(m * 3));
-    for (const transpose of [false, true]) {
-      const x = Float32Array.from(b);
-      lite.hostTrsm!(transpose, m, 3, l, s * n + s, n, x, 0);
-      // residual of L'x = b (L'ᵀx = b) in float64 with the float32 factor itself
-      let worst = 0;
-      for (let i = 0; i < m; i++)
-        for (let q = 0; q < 3; q++) {
-          let sum = 0;
-          for (let j = 0; j < m; j++) {
-            const entry = transpose ? l[(s + j) * n + s + i]! : l[(s + i) * n + s + j]!;
-            sum += entry * x[j * 3 + q]!;
-          }
-          worst = Math.max(worst, Math.abs(sum - b[i * 3 + q]!));
-        }
-      // substitution in float64 accumulators (forward) or float32 axpys (backward): measured 4e-8 and 8.5e-7
-      expect(worst / maxAbs(b)).toBeLessThan(1e-5);
-    }
-    // a non-positive pivot: LAPACK's convention, the 1-based index of the failing column
-    const bad = Float32Array.from(a32);
-    bad[300 * n + 300] = -1000;
-    expect(lite.hostPotrf!(n, bad, 0, shift)).toBe(301);
-  });
-
-  it('has the compiled host eigen solver (eigen-lite.c): the known spectrum of m = 300, as the JavaScript one', () => {
-    expect(typeof lite.hostSyev).toBe('function');
-    const m = 300;
-    const spectrum = (i: number) => 3 * 10 ** (-6 * (i / (m - 1))) - (i % 7 === 0 ? 1e-3 : 0);
-    const a = symmetricWithSpectrum(m, spectrum, Rng.fromSeed(9));
-    const sorted = Array.from({ length: m }, (_, i) => spectrum(i)).sort((x, y) => y - x);
-    // the upper triangle is not read
-    const input = Float64Array.from(a, (v, k) => (k % m > Math.floor(k / m) ? Number.NaN : v));
-    const script = symmetricEigenTridiagonal(input, m);
-    // the AVX2/FMA build where the CPU has it, then the portable one (REGIMES_GEMM_PORTABLE, read
-    // at each call)
-    const saved = process.env.REGIMES_GEMM_PORTABLE;
-    const builds = ['0', '1'].map((portable) => {
-      process.env.REGIMES_GEMM_PORTABLE = portable;
-      return symmetricEigenTridiagonal(input, m, lite.hostSyev!.bind(lite));
+    it('loads, and has hostPotrf / hostTrsm / hostSyev but no LAPACK kernels', () => {
+      variant.build(out);
+      lite = createRequire(import.meta.url)(out) as Blas;
+      expect(lite.openblas).toBe(false);
+      expect(typeof lite.hostPotrf).toBe('function');
+      expect(typeof lite.hostTrsm).toBe('function');
+      expect(typeof lite.hostSyev).toBe('function');
+      // the ReLU dual is in both builds (relu-dual.test.ts checks its numbers)
+      expect(typeof lite.reluDual).toBe('function');
+      expect(lite.potrf).toBeUndefined();
+      expect(lite.syevd).toBeUndefined();
     });
-    if (saved === undefined) delete process.env.REGIMES_GEMM_PORTABLE;
-    else process.env.REGIMES_GEMM_PORTABLE = saved;
-    for (const compiled of builds) {
-      compiled.values.forEach((v, i) => expect(Math.abs(v - sorted[i]!)).toBeLessThan(1e-13 * 3));
-      expect(eigenResidual(a, m, compiled.values, compiled.vectors)).toBeLessThan(1e-12);
-      // another algorithm on the same reduction (divide and conquer against QL over the whole
-      // matrix): the same eigenvalues to rounding
-      compiled.values.forEach((v, i) => expect(Math.abs(v - script.values[i]!)).toBeLessThan(1e-13));
-    }
-    const compiled = builds[0]!;
-    let orthogonality = 0;
-    for (let i = 0; i < m; i++)
-      for (let j = 0; j <= i; j++) {
-        let dot = 0;
-        for (let k = 0; k < m; k++) dot += compiled.vectors[k * m + i]! * compiled.vectors[k * m + j]!;
-        orthogonality = Math.max(orthogonality, Math.abs(dot - (i === j ? 1 : 0)));
-      }
-    expect(orthogonality).toBeLessThan(1e-12);
-    expect(() =>
-      lite.hostSyev!(m, new Float64Array(10), new Float64Array(m), new Float64Array(m * m)),
-    ).toThrow(/Float64Arrays of the stated sizes/);
-    // called directly, a NaN in the lower triangle is refused (QL alone would take it for converged)
-    const poisoned = Float64Array.from([1, 0, 0, Number.NaN, 1, 0, 0, 0, 1]);
-    expect(lite.hostSyev!(3, poisoned, new Float64Array(3), new Float64Array(9))).toBe(-1);
-    // tied eigenvalues keep their index order, as in the JavaScript solver
-    const tied = Float64Array.from([2, 0, 0, 0, 5, 0, 0, 0, 2]);
-    const vectors = new Float64Array(9);
-    expect(lite.hostSyev!(3, Float64Array.from(tied), new Float64Array(3), vectors)).toBe(0);
-    expect(Array.from(vectors)).toEqual(Array.from(symmetricEigenTridiagonal(tied, 3).vectors));
-  });
 
-  it('decomposes by divide and conquer (eigen-lite-body.h): spectra that deflate, cluster or nearly tie, AVX2 or not', () => {
-    // the AVX2/FMA build where the CPU has it, then the portable one (REGIMES_GEMM_PORTABLE, read
-    // at each call)
-    const saved = process.env.REGIMES_GEMM_PORTABLE;
-    const portable = (on: string) => () => (process.env.REGIMES_GEMM_PORTABLE = on);
-    try {
-      hardSpectra(lite.hostSyev!.bind(lite), [
-        ['AVX2', portable('0')],
-        ['portable', portable('1')],
-      ]);
-    } finally {
+    it('factors and solves like float64 (n = 700: 6 blocks of 128, trailing tiles of 512 rows; trailing blocks)', () => {
+      // n = 700 with shift 1 on a rank-64 Gram: κ ≈ (μ_max + 1)/1 ~ 1e3
+      const n = 700;
+      const { a, a32 } = gram(n, 64, 5);
+      const shift = 1;
+      const want = Float64Array.from(a, (v, k) => (k % (n + 1) === 0 ? v + shift : v));
+      cholesky(want, n);
+      const l = Float32Array.from(a32);
+      l[1] = Number.NaN; // the upper triangle is not read, and comes back zeroed
+      expect(lite.hostPotrf!(n, l, 0, shift)).toBe(0);
+      let upper = 0;
+      for (let i = 0; i < n; i++)
+        for (let j = i + 1; j < n; j++) upper = Math.max(upper, Math.abs(l[i * n + j]!));
+      expect(upper).toBe(0);
+      // float32 factor against float64's: ~eps32·√n·κ relative to max|L| (measured 2.9e-6)
+      const difference = Float64Array.from(want, (v, k) => v - l[k]!);
+      expect(maxAbs(difference) / maxAbs(want)).toBeLessThan(2e-5);
+      // L⁻¹b and L⁻ᵀb on the trailing block from row 200 (lOffset, ldl = n), 3 columns
+      const s = 200;
+      const m = n - s;
+      const b = Float32Array.from(Rng.fromSeed(6).normal(m * 3));
+      for (const transpose of [false, true]) {
+        const x = Float32Array.from(b);
+        lite.hostTrsm!(transpose, m, 3, l, s * n + s, n, x, 0);
+        // residual of L'x = b (L'ᵀx = b) in float64 with the float32 factor itself
+        let worst = 0;
+        for (let i = 0; i < m; i++)
+          for (let q = 0; q < 3; q++) {
+            let sum = 0;
+            for (let j = 0; j < m; j++) {
+              const entry = transpose ? l[(s + j) * n + s + i]! : l[(s + i) * n + s + j]!;
+              sum += entry * x[j * 3 + q]!;
+            }
+            worst = Math.max(worst, Math.abs(sum - b[i * 3 + q]!));
+          }
+        // substitution in float64 accumulators (forward) or float32 axpys (backward): measured 4e-8 and 8.5e-7
+        expect(worst / maxAbs(b)).toBeLessThan(1e-5);
+      }
+      // a non-positive pivot: LAPACK's convention, the 1-based index of the failing column
+      const bad = Float32Array.from(a32);
+      bad[300 * n + 300] = -1000;
+      expect(lite.hostPotrf!(n, bad, 0, shift)).toBe(301);
+    });
+
+    it('has the compiled host eigen solver (eigen-lite.c): the known spectrum of m = 300, as the JavaScript one', () => {
+      expect(typeof lite.hostSyev).toBe('function');
+      const m = 300;
+      const spectrum = (i: number) => 3 * 10 ** (-6 * (i / (m - 1))) - (i % 7 === 0 ? 1e-3 : 0);
+      const a = symmetricWithSpectrum(m, spectrum, Rng.fromSeed(9));
+      const sorted = Array.from({ length: m }, (_, i) => spectrum(i)).sort((x, y) => y - x);
+      // the upper triangle is not read
+      const input = Float64Array.from(a, (v, k) => (k % m > Math.floor(k / m) ? Number.NaN : v));
+      const script = symmetricEigenTridiagonal(input, m);
+      // the AVX2/FMA build where the CPU has it, then the portable one (REGIMES_GEMM_PORTABLE, read
+      // at each call)
+      const saved = process.env.REGIMES_GEMM_PORTABLE;
+      const builds = ['0', '1'].map((portable) => {
+        process.env.REGIMES_GEMM_PORTABLE = portable;
+        return symmetricEigenTridiagonal(input, m, lite.hostSyev!.bind(lite));
+      });
       if (saved === undefined) delete process.env.REGIMES_GEMM_PORTABLE;
       else process.env.REGIMES_GEMM_PORTABLE = saved;
-    }
-  });
-
-  it('has the diagonal-block kernel (blockCholeskyInverse), matching float64', () => {
-    blockInverseMatches(lite);
-  });
-
-  it('factors by panels with it on `native` there, and with numerics’ JavaScript on `wasm`, to the same solutions', async () => {
-    const saved = process.env.REGIMES_NATIVE_ADDON;
-    process.env.REGIMES_NATIVE_ADDON = out;
-    try {
-      await native.create({}).activate();
-      const compiled = await panelsFactor(true);
-      await wasm.create({}).activate();
-      const script = await panelsFactor(false);
-      // float64 blocks both ways, each rounded once, but not the same roundings (FMA, the order of
-      // the sums), which the float32 panel products carry through a system of κ ≈ 1e3: measured 4.3e-5
-      let worst = 0;
-      for (let i = 0; i < compiled.length; i++) worst = Math.max(worst, Math.abs(compiled[i]! - script[i]!));
-      expect(worst / maxAbs(script)).toBeLessThan(2e-4);
-    } finally {
-      if (saved === undefined) delete process.env.REGIMES_NATIVE_ADDON;
-      else process.env.REGIMES_NATIVE_ADDON = saved;
-      await tf.setBackend('cpu');
-    }
-  });
-
-  it('is numerics’ host LAPACK on `native` there, without the dense tfjs Cholesky kernels (and `wasm` has none)', async () => {
-    const saved = process.env.REGIMES_NATIVE_ADDON;
-    process.env.REGIMES_NATIVE_ADDON = out;
-    try {
-      await native.create({}).activate();
-      expect(denseCholeskyAvailable()).toBe(false);
-      const lapack = hostLapack();
-      expect(lapack).toBeDefined();
-      const n = 300;
-      const { x, a } = gram(n, 16, 7);
-      const xt = tf.tensor2d(x, [n, 16]);
-      const panels = gramPanels(xt);
-      await expectNoLeak(() => {
-        const into = new Float32Array(n * n);
-        const factor = hostCholesky(panels, n, into, lapack!, { shift: 0.5, block: 64 });
-        const b = Float32Array.from(Rng.fromSeed(8).normal(n));
-        const solved = hostCholeskySolve(factor, b, 1, lapack!);
-        // (A + 0.5 I)·x = b in float64 (A from the float32 inputs; the panels' products round alike)
-        let worst = 0;
-        for (let i = 0; i < n; i++) {
-          let s = 0.5 * solved[i]!;
-          for (let j = 0; j < n; j++) s += a[i * n + j]! * solved[j]!;
-          worst = Math.max(worst, Math.abs(s - b[i]!));
+      for (const compiled of builds) {
+        compiled.values.forEach((v, i) => expect(Math.abs(v - sorted[i]!)).toBeLessThan(1e-13 * 3));
+        expect(eigenResidual(a, m, compiled.values, compiled.vectors)).toBeLessThan(1e-12);
+        // another algorithm on the same reduction (divide and conquer against QL over the whole
+        // matrix): the same eigenvalues to rounding
+        compiled.values.forEach((v, i) => expect(Math.abs(v - script.values[i]!)).toBeLessThan(1e-13));
+      }
+      const compiled = builds[0]!;
+      let orthogonality = 0;
+      for (let i = 0; i < m; i++)
+        for (let j = 0; j <= i; j++) {
+          let dot = 0;
+          for (let k = 0; k < m; k++) dot += compiled.vectors[k * m + i]! * compiled.vectors[k * m + j]!;
+          orthogonality = Math.max(orthogonality, Math.abs(dot - (i === j ? 1 : 0)));
         }
-        // κ ≈ 1e3 here; float32 kernel products and factor: measured 4e-5 relative
-        expect(worst / maxAbs(b)).toBeLessThan(2e-4);
-      });
-      xt.dispose();
-      // the compiled eigen solver serves symmetricEigenTensor there (float32 in and out), up to 8192
-      expect(symmetricEigenSolver(n)).toBe('compiled');
-      expect([COMPILED_EIGEN_LIMIT, COMPILED_EIGEN_LIMIT + 1].map((m) => symmetricEigenSolver(m))).toEqual([
-        'compiled',
-        undefined,
-      ]);
-      const spectrum = (i: number) => 10 ** (-3 * (i / (n - 1)));
-      const s = symmetricWithSpectrum(n, spectrum, Rng.fromSeed(10));
-      await expectNoLeak(async () => {
-        const t = tf.tensor2d(Float32Array.from(s), [n, n]);
-        const { values, vectors } = await symmetricEigenTensor(t);
-        const v = await values.data();
-        const q = await vectors.data();
-        tf.dispose([t, values, vectors]);
-        for (let i = 0; i < n; i++) expect(Math.abs(v[i]! - spectrum(i))).toBeLessThan(1e-6);
-        expect(eigenResidual(s, n, v, q)).toBeLessThan(1e-5);
-      });
-      // the wasm kind: no host LAPACK (kernel ridge above the heap limit is refused there, not
-      // crashed), and the JavaScript eigen solver
-      await wasm.create({}).activate();
-      expect(hostLapack()).toBeUndefined();
-      expect(symmetricEigenSolver(n)).toBe('webassembly');
-      expect(symmetricEigenSolver(HOST_EIGEN_LIMIT + 1)).toBeUndefined();
-    } finally {
-      if (saved === undefined) delete process.env.REGIMES_NATIVE_ADDON;
-      else process.env.REGIMES_NATIVE_ADDON = saved;
-      await tf.setBackend('cpu');
-    }
+      expect(orthogonality).toBeLessThan(1e-12);
+      expect(() =>
+        lite.hostSyev!(m, new Float64Array(10), new Float64Array(m), new Float64Array(m * m)),
+      ).toThrow(/Float64Arrays of the stated sizes/);
+      // called directly, a NaN in the lower triangle is refused (QL alone would take it for converged)
+      const poisoned = Float64Array.from([1, 0, 0, Number.NaN, 1, 0, 0, 0, 1]);
+      expect(lite.hostSyev!(3, poisoned, new Float64Array(3), new Float64Array(9))).toBe(-1);
+      // tied eigenvalues keep their index order, as in the JavaScript solver
+      const tied = Float64Array.from([2, 0, 0, 0, 5, 0, 0, 0, 2]);
+      const vectors = new Float64Array(9);
+      expect(lite.hostSyev!(3, Float64Array.from(tied), new Float64Array(3), vectors)).toBe(0);
+      expect(Array.from(vectors)).toEqual(Array.from(symmetricEigenTridiagonal(tied, 3).vectors));
+    });
+
+    it('decomposes by divide and conquer (eigen-lite-body.h): spectra that deflate, cluster or nearly tie, AVX2 or not', () => {
+      // the AVX2/FMA build where the CPU has it, then the portable one (REGIMES_GEMM_PORTABLE, read
+      // at each call)
+      const saved = process.env.REGIMES_GEMM_PORTABLE;
+      const portable = (on: string) => () => (process.env.REGIMES_GEMM_PORTABLE = on);
+      try {
+        hardSpectra(lite.hostSyev!.bind(lite), [
+          ['AVX2', portable('0')],
+          ['portable', portable('1')],
+        ]);
+      } finally {
+        if (saved === undefined) delete process.env.REGIMES_GEMM_PORTABLE;
+        else process.env.REGIMES_GEMM_PORTABLE = saved;
+      }
+    });
+
+    it('has the diagonal-block kernel (blockCholeskyInverse), matching float64', () => {
+      blockInverseMatches(lite);
+    });
+
+    it('factors by panels with it on `native` there, and with numerics’ JavaScript on `wasm`, to the same solutions', async () => {
+      const saved = process.env.REGIMES_NATIVE_ADDON;
+      process.env.REGIMES_NATIVE_ADDON = out;
+      try {
+        await native.create({}).activate();
+        const compiled = await panelsFactor(true);
+        await wasm.create({}).activate();
+        const script = await panelsFactor(false);
+        // float64 blocks both ways, each rounded once, but not the same roundings (FMA, the order of
+        // the sums), which the float32 panel products carry through a system of κ ≈ 1e3: measured 4.3e-5
+        let worst = 0;
+        for (let i = 0; i < compiled.length; i++)
+          worst = Math.max(worst, Math.abs(compiled[i]! - script[i]!));
+        expect(worst / maxAbs(script)).toBeLessThan(2e-4);
+      } finally {
+        if (saved === undefined) delete process.env.REGIMES_NATIVE_ADDON;
+        else process.env.REGIMES_NATIVE_ADDON = saved;
+        await tf.setBackend('cpu');
+      }
+    });
+
+    it('is numerics’ host LAPACK on `native` there, without the dense tfjs Cholesky kernels (and `wasm` has none)', async () => {
+      const saved = process.env.REGIMES_NATIVE_ADDON;
+      process.env.REGIMES_NATIVE_ADDON = out;
+      try {
+        await native.create({}).activate();
+        expect(denseCholeskyAvailable()).toBe(false);
+        const lapack = hostLapack();
+        expect(lapack).toBeDefined();
+        const n = 300;
+        const { x, a } = gram(n, 16, 7);
+        const xt = tf.tensor2d(x, [n, 16]);
+        const panels = gramPanels(xt);
+        await expectNoLeak(() => {
+          const into = new Float32Array(n * n);
+          const factor = hostCholesky(panels, n, into, lapack!, { shift: 0.5, block: 64 });
+          const b = Float32Array.from(Rng.fromSeed(8).normal(n));
+          const solved = hostCholeskySolve(factor, b, 1, lapack!);
+          // (A + 0.5 I)·x = b in float64 (A from the float32 inputs; the panels' products round alike)
+          let worst = 0;
+          for (let i = 0; i < n; i++) {
+            let s = 0.5 * solved[i]!;
+            for (let j = 0; j < n; j++) s += a[i * n + j]! * solved[j]!;
+            worst = Math.max(worst, Math.abs(s - b[i]!));
+          }
+          // κ ≈ 1e3 here; float32 kernel products and factor: measured 4e-5 relative
+          expect(worst / maxAbs(b)).toBeLessThan(2e-4);
+        });
+        xt.dispose();
+        // the compiled eigen solver serves symmetricEigenTensor there (float32 in and out), up to 8192
+        expect(symmetricEigenSolver(n)).toBe('compiled');
+        expect([COMPILED_EIGEN_LIMIT, COMPILED_EIGEN_LIMIT + 1].map((m) => symmetricEigenSolver(m))).toEqual([
+          'compiled',
+          undefined,
+        ]);
+        const spectrum = (i: number) => 10 ** (-3 * (i / (n - 1)));
+        const s = symmetricWithSpectrum(n, spectrum, Rng.fromSeed(10));
+        await expectNoLeak(async () => {
+          const t = tf.tensor2d(Float32Array.from(s), [n, n]);
+          const { values, vectors } = await symmetricEigenTensor(t);
+          const v = await values.data();
+          const q = await vectors.data();
+          tf.dispose([t, values, vectors]);
+          for (let i = 0; i < n; i++) expect(Math.abs(v[i]! - spectrum(i))).toBeLessThan(1e-6);
+          expect(eigenResidual(s, n, v, q)).toBeLessThan(1e-5);
+        });
+        // the wasm kind: no host LAPACK (kernel ridge above the heap limit is refused there, not
+        // crashed), and the JavaScript eigen solver
+        await wasm.create({}).activate();
+        expect(hostLapack()).toBeUndefined();
+        expect(symmetricEigenSolver(n)).toBe('webassembly');
+        expect(symmetricEigenSolver(HOST_EIGEN_LIMIT + 1)).toBeUndefined();
+      } finally {
+        if (saved === undefined) delete process.env.REGIMES_NATIVE_ADDON;
+        else process.env.REGIMES_NATIVE_ADDON = saved;
+        await tf.setBackend('cpu');
+      }
+    });
   });
-});

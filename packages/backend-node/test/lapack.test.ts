@@ -46,13 +46,41 @@ function reference(
   return out;
 }
 
+/** An addon's SGEMM against float64 products on every transpose, ragged edges and offsets. */
+function sgemmMatches(own: Blas): void {
+  const rng = Rng.fromSeed(17);
+  // sizes across the 6×16 tile, the 96-row and 256-deep blocks, and past the threshold for
+  // threads (12 Mflop each: 260×250×200 is 26 Mflop, two threads)
+  for (const [m, n, k] of [
+    [1, 1, 1],
+    [0, 5, 3],
+    [5, 4, 0],
+    [7, 19, 5],
+    [37, 53, 300],
+    [101, 35, 517],
+    [13, 2100, 3],
+    [200, 96, 64],
+    [260, 250, 200],
+  ] as const)
+    for (const ta of [false, true])
+      for (const tb of [false, true]) {
+        // float32 accumulation of k products of unit normals: error ~ 1e-7·√k·k^½
+        expect(sgemmError(own, rng, ta, tb, m, n, k), `${m}×${n}×${k} ${ta} ${tb}`).toBeLessThan(
+          2e-6 * k + 1e-6,
+        );
+      }
+}
+
 describe('build-native script', () => {
   it('without a compiler says what to install, exits 0 and builds nothing', () => {
     const out = join(scratch, 'none.node');
     const { status, text } = buildAddon({ PATH: join(scratch, 'empty'), CC: '' }, out);
     expect(status).toBe(0);
+    // what such a machine runs instead: the committed addon on linux-x64, wasm elsewhere
     expect(text).toMatch(
-      /no C compiler found.*default backend stays wasm.*apt-get install gcc.*npm run build:native/s,
+      process.platform === 'linux' && process.arch === 'x64'
+        ? /no C compiler found.*loads the prebuilt addon committed for linux-x64.*apt-get install gcc.*npm run build:native/s
+        : /no C compiler found.*default backend stays wasm.*apt-get install gcc.*npm run build:native/s,
     );
     expect(existsSync(out)).toBe(false);
   });
@@ -75,27 +103,7 @@ describe('build-native script', () => {
     });
 
     it('its SGEMM matches float64 products on every transpose and ragged edges, at offsets', () => {
-      const rng = Rng.fromSeed(17);
-      // sizes across the 6×16 tile, the 96-row and 256-deep blocks, and past the threshold for
-      // threads (12 Mflop each: 260×250×200 is 26 Mflop, two threads)
-      for (const [m, n, k] of [
-        [1, 1, 1],
-        [0, 5, 3],
-        [5, 4, 0],
-        [7, 19, 5],
-        [37, 53, 300],
-        [101, 35, 517],
-        [13, 2100, 3],
-        [200, 96, 64],
-        [260, 250, 200],
-      ] as const)
-        for (const ta of [false, true])
-          for (const tb of [false, true]) {
-            // float32 accumulation of k products of unit normals: error ~ 1e-7·√k·k^½
-            expect(sgemmError(own, rng, ta, tb, m, n, k), `${m}×${n}×${k} ${ta} ${tb}`).toBeLessThan(
-              2e-6 * k + 1e-6,
-            );
-          }
+      sgemmMatches(own);
     });
 
     it('its ssyrk (AᵀA, AAᵀ) equals its SGEMM on the same operands bit for bit, and float64', () => {
@@ -551,3 +559,21 @@ describe('wasm Sum and Mean over leading axes (wasm-reduce.ts)', () => {
     }
   });
 });
+
+describe.skipIf(process.platform !== 'linux' || process.arch !== 'x64')(
+  'the prebuilt linux-x64 addon (prebuilt/, what a machine without a C compiler loads)',
+  () => {
+    const pre = createRequire(import.meta.url)('../prebuilt/linux-x64/regimes_blas.node') as Blas;
+
+    it('is the build without OpenBLAS, and its SGEMM matches float64 products as the built one does', () => {
+      expect(pre.openblas).toBe(false);
+      expect(pre.config()).toMatch(/regimes SGEMM/);
+      sgemmMatches(pre);
+    });
+
+    it('its ssyrk and matrix-vector products match as the built one’s do', () => {
+      syrkMatches(pre, true);
+      vectorProducts(pre);
+    });
+  },
+);

@@ -1,0 +1,24 @@
+/*
+ * Included (-include) into every file of the prebuilt addon only (scripts/build-prebuilt.mjs), so
+ * that the one binary committed for linux-x64 loads on glibc older than the one that built it.
+ *
+ * Built on Debian 12 (glibc 2.36), the addon asked for three symbols at versions newer than the
+ * glibc 2.28 that Node 20's own binaries need: pthread_create and pthread_join at GLIBC_2.34 (the
+ * release that moved libpthread into libc) and hypot at GLIBC_2.35 (the release that dropped its
+ * SVID error wrapper). Each is bound here to the x86-64 baseline version, GLIBC_2.2.5, which every
+ * glibc since exports: libc.so.6 keeps the old pthread symbols as aliases of the same functions, and
+ * libm the old hypot, whose wrapper only adds errno handling for overflow (the addon never reads
+ * errno, and its arguments never overflow: plane rotations of finite entries). The addon's other
+ * symbols are at 2.2.5, 2.14 (memcpy) and 2.16 (aligned_alloc).
+ *
+ * On glibc < 2.34 pthread_create@GLIBC_2.2.5 lives in libpthread.so.0, which Node has loaded
+ * before any addon; the dynamic linker finds a versioned symbol in any loaded object.
+ */
+#if defined(__x86_64__) && defined(__linux__)
+#include <features.h>
+#endif
+#if defined(__x86_64__) && defined(__GLIBC__)
+__asm__(".symver pthread_create,pthread_create@GLIBC_2.2.5");
+__asm__(".symver pthread_join,pthread_join@GLIBC_2.2.5");
+__asm__(".symver hypot,hypot@GLIBC_2.2.5");
+#endif
