@@ -27,6 +27,19 @@ describe('native backend', () => {
     const a = await native.create({}).probe();
     if (a.available) expect(a.device).toMatch(blas?.openblas ? /OpenBLAS/i : /regimes SGEMM/);
     else expect(a.reason).toMatch(/C compiler.*libopenblas-dev.*npm run build:native/);
+    // no addon at all, whatever this machine has: REGIMES_NATIVE_ADDON names the only one to try
+    const saved = process.env.REGIMES_NATIVE_ADDON;
+    process.env.REGIMES_NATIVE_ADDON = '/nonexistent/regimes_blas.node';
+    try {
+      const none = await native.create({}).probe();
+      expect(none.available).toBe(false);
+      expect(none.reason).toMatch(
+        /\/nonexistent\/regimes_blas\.node is absent.*C compiler.*libopenblas-dev.*npm run build:native/,
+      );
+    } finally {
+      if (saved === undefined) delete process.env.REGIMES_NATIVE_ADDON;
+      else process.env.REGIMES_NATIVE_ADDON = saved;
+    }
   });
 
   it.skipIf(!blas?.syevd)(

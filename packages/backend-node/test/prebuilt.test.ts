@@ -74,6 +74,7 @@ describe('which addon the backend loads', () => {
     ]);
   });
 
+  // bad-input: 6
   it.skipIf(!linuxX64)(
     'falls back to the prebuilt one where none was built, saying why; none left: says what to install',
     () => {
