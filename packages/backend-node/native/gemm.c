@@ -1,7 +1,7 @@
 // regimes' own single-precision matrix product, for machines without a system BLAS: the classic
 // packed-panel scheme (blocks of B packed kc×16, of A packed 6×kc, a 6×16 register micro-kernel),
-// AVX2/FMA on x86-64 CPUs that have them (checked at run time), a portable C micro-kernel
-// elsewhere, and the rows of C split over POSIX threads (one per online core by default;
+// AVX2/FMA on x86-64 CPUs that have them (checked at run time), NEON on arm64, a portable C
+// micro-kernel elsewhere, and the rows of C split over POSIX threads (one per online core by default;
 // REGIMES_GEMM_THREADS, else OPENBLAS_NUM_THREADS or OMP_NUM_THREADS, overrides — so a sweep's
 // per-worker thread count applies to it as to OpenBLAS).
 #include "gemm.h"
@@ -14,6 +14,10 @@
 #if defined(__x86_64__) || defined(__i386__)
 #include <immintrin.h>
 #define REGIMES_X86 1
+#endif
+#if defined(__aarch64__) && defined(__ARM_NEON)
+#include <arm_neon.h>
+#define REGIMES_NEON 1
 #endif
 
 #define MR 6
@@ -135,6 +139,51 @@ __attribute__((target("avx2,fma"))) static void kernel_avx2(int kc, const float*
 }
 #endif
 
+#ifdef REGIMES_NEON
+// The same 6×16 tile in 24 of arm64's 32 vector registers (4 floats each), the B row in 4 and the 6
+// entries of A in 2, each product a fused multiply-add by one lane. GCC's vectorization of the
+// portable kernel kept the tile in memory (a load and a store of it every step of q).
+static void kernel_neon(int kc, const float* a, const float* b, float* c, int ldc, int accumulate) {
+  // named accumulators, not arrays: GCC kept arrays of them in memory, storing them at every step
+  float32x4_t c00 = vdupq_n_f32(0.0f), c01 = c00, c02 = c00, c03 = c00, c10 = c00, c11 = c00, c12 = c00, c13 = c00;
+  float32x4_t c20 = c00, c21 = c00, c22 = c00, c23 = c00, c30 = c00, c31 = c00, c32 = c00, c33 = c00;
+  float32x4_t c40 = c00, c41 = c00, c42 = c00, c43 = c00, c50 = c00, c51 = c00, c52 = c00, c53 = c00;
+  for (int q = 0; q < kc; q++, a += MR, b += NR) {
+    const float32x4_t a03 = vld1q_f32(a);
+    const float32x2_t a45 = vld1_f32(a + 4);
+#define COLUMN(j)                                  \
+  {                                                \
+    const float32x4_t bj = vld1q_f32(b + 4 * j);   \
+    c0##j = vfmaq_laneq_f32(c0##j, bj, a03, 0);    \
+    c1##j = vfmaq_laneq_f32(c1##j, bj, a03, 1);    \
+    c2##j = vfmaq_laneq_f32(c2##j, bj, a03, 2);    \
+    c3##j = vfmaq_laneq_f32(c3##j, bj, a03, 3);    \
+    c4##j = vfmaq_lane_f32(c4##j, bj, a45, 0);     \
+    c5##j = vfmaq_lane_f32(c5##j, bj, a45, 1);     \
+  }
+    COLUMN(0)
+    COLUMN(1)
+    COLUMN(2)
+    COLUMN(3)
+#undef COLUMN
+  }
+#define STORE(r, j)                                                                        \
+  {                                                                                        \
+    float* at = c + (size_t)(r) * ldc + 4 * (j);                                           \
+    vst1q_f32(at, accumulate ? vaddq_f32(c##r##j, vld1q_f32(at)) : c##r##j);              \
+  }
+#define STORE_ROW(r) STORE(r, 0) STORE(r, 1) STORE(r, 2) STORE(r, 3)
+  STORE_ROW(0)
+  STORE_ROW(1)
+  STORE_ROW(2)
+  STORE_ROW(3)
+  STORE_ROW(4)
+  STORE_ROW(5)
+#undef STORE_ROW
+#undef STORE
+}
+#endif
+
 static Kernel chosen_kernel = NULL;
 static const char* kernel_name = "portable C";
 
@@ -198,6 +247,13 @@ static void choose_kernel(void) {
   if (regimes_use_avx2()) {
     chosen_kernel = kernel_avx2;
     kernel_name = "AVX2/FMA";
+  }
+#endif
+#ifdef REGIMES_NEON
+  const char* force = getenv("REGIMES_GEMM_PORTABLE");
+  if (!(force && *force && *force != '0')) {
+    chosen_kernel = kernel_neon;
+    kernel_name = "NEON";
   }
 #endif
 }

@@ -14,11 +14,16 @@
  * On glibc < 2.34 pthread_create@GLIBC_2.2.5 lives in libpthread.so.0, which Node has loaded
  * before any addon; the dynamic linker finds a versioned symbol in any loaded object.
  */
-#if defined(__x86_64__) && defined(__linux__)
+#if defined(__linux__) && (defined(__x86_64__) || defined(__aarch64__))
 #include <features.h>
 #endif
-#if defined(__x86_64__) && defined(__GLIBC__)
+#if defined(__GLIBC__) && defined(__x86_64__)
 __asm__(".symver pthread_create,pthread_create@GLIBC_2.2.5");
 __asm__(".symver pthread_join,pthread_join@GLIBC_2.2.5");
 __asm__(".symver hypot,hypot@GLIBC_2.2.5");
+#elif defined(__GLIBC__) && defined(__aarch64__)
+/* aarch64's first glibc was 2.17: its baseline version */
+__asm__(".symver pthread_create,pthread_create@GLIBC_2.17");
+__asm__(".symver pthread_join,pthread_join@GLIBC_2.17");
+__asm__(".symver hypot,hypot@GLIBC_2.17");
 #endif

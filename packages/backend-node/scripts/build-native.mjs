@@ -9,7 +9,7 @@
 //   REGIMES_NO_OPENBLAS=1                build without OpenBLAS even where it is installed
 //   REGIMES_NATIVE_OUT=path.node         write the addon elsewhere (tests)
 //   CC=clang                             the compiler (default: cc, then gcc, then clang)
-// Where no addon gets built on linux-x64, the backend loads the one committed under prebuilt/
+// Where no addon gets built on linux-x64 or linux-arm64, the backend loads the one committed under prebuilt/
 // (scripts/build-prebuilt.mjs builds it with buildNative below).
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, realpathSync, renameSync, rmSync } from 'node:fs';
@@ -128,8 +128,8 @@ export function buildNative({ out, compiler, openblas: wantOpenblas = true, preb
 
 /** What a machine without an addon of its own gets, for the install's messages. */
 const fallback =
-  process.platform === 'linux' && process.arch === 'x64'
-    ? "the backend loads the prebuilt addon committed for linux-x64 (regimes' own SGEMM, no OpenBLAS; any glibc Node 20 runs on)"
+  process.platform === 'linux' && (process.arch === 'x64' || process.arch === 'arm64')
+    ? `the backend loads the prebuilt addon committed for linux-${process.arch} (regimes' own SGEMM, no OpenBLAS; any glibc Node 20 runs on)`
     : 'the default backend stays wasm (about 20–30 GFLOP/s; no prebuilt addon for this platform)';
 
 // run as a script (not imported by build-prebuilt.mjs or a test); argv[1] may go through a symlink

@@ -127,13 +127,23 @@ let replacedCore: string | null | undefined;
 
 /** The addon `npm ci` / `npm run build:native` builds on this machine. */
 export const BUILT_ADDON = '../native/build/Release/regimes_blas.node';
+/** The platforms with an addon committed under prebuilt/ (scripts/build-prebuilt.mjs). */
+export const PREBUILT_TARGETS = ['linux-x64', 'linux-arm64'] as const;
 /**
- * The addon committed for linux-x64 (scripts/build-prebuilt.mjs: the build without OpenBLAS, glibc
- * symbols of the x86-64 baseline), for a machine where no addon was built: no C compiler at install.
+ * The addon committed for a platform (the build without OpenBLAS, glibc symbols of the architecture's
+ * baseline), for a machine where no addon was built: no C compiler at install. Undefined elsewhere.
  */
-export const PREBUILT_ADDON = '../prebuilt/linux-x64/regimes_blas.node';
+export function prebuiltAddon(
+  platform: string = process.platform,
+  arch: string = process.arch,
+): string | undefined {
+  const target = `${platform}-${arch}`;
+  return (PREBUILT_TARGETS as readonly string[]).includes(target)
+    ? `../prebuilt/${target}/regimes_blas.node`
+    : undefined;
+}
 
-/** Where an addon came from: built on this machine, the committed linux-x64 one, or REGIMES_NATIVE_ADDON's path. */
+/** Where an addon came from: built on this machine, committed prebuilt for this platform, or REGIMES_NATIVE_ADDON's path. */
 export type AddonSource = 'built' | 'prebuilt' | 'REGIMES_NATIVE_ADDON';
 
 export interface LoadedBlas {
@@ -148,8 +158,8 @@ export interface LoadedBlas {
 
 /**
  * The addons to try, in order: REGIMES_NATIVE_ADDON's (a path, or `prebuilt` for the committed one)
- * alone where set; else the one built here, then on linux-x64 the prebuilt one unless
- * REGIMES_NO_PREBUILT is set (a machine with no addon at all: tests, the bench's wasm column).
+ * alone where set; else the one built here, then on linux-x64 and linux-arm64 the prebuilt one
+ * unless REGIMES_NO_PREBUILT is set (a machine with no addon at all: tests, the bench's wasm column).
  */
 export function addonCandidates(
   env: NodeJS.ProcessEnv = process.env,
@@ -157,20 +167,14 @@ export function addonCandidates(
   arch: string = process.arch,
   built: string = BUILT_ADDON,
 ): { path: string; source: AddonSource }[] {
+  const prebuilt = prebuiltAddon(platform, arch);
   const named = env.REGIMES_NATIVE_ADDON;
-  if (named)
-    return [
-      {
-        path: named === 'prebuilt' ? PREBUILT_ADDON : named,
-        source: named === 'prebuilt' ? 'prebuilt' : 'REGIMES_NATIVE_ADDON',
-      },
-    ];
+  if (named === 'prebuilt') return prebuilt ? [{ path: prebuilt, source: 'prebuilt' }] : [];
+  if (named) return [{ path: named, source: 'REGIMES_NATIVE_ADDON' }];
   const noPrebuilt = ['1', 'true', 'yes'].includes((env.REGIMES_NO_PREBUILT ?? '').toLowerCase());
   return [
     { path: built, source: 'built' as const },
-    ...(platform === 'linux' && arch === 'x64' && !noPrebuilt
-      ? [{ path: PREBUILT_ADDON, source: 'prebuilt' as const }]
-      : []),
+    ...(prebuilt && !noPrebuilt ? [{ path: prebuilt, source: 'prebuilt' as const }] : []),
   ];
 }
 
@@ -181,7 +185,7 @@ const loadError = (path: string, error: unknown) =>
 
 /**
  * The first addon of `addonCandidates()` that loads: the one built at install (native/build/Release),
- * else on linux-x64 the committed prebuilt one, or REGIMES_NATIVE_ADDON's where set (e.g. one built
+ * else on linux-x64 and linux-arm64 the committed prebuilt one, or REGIMES_NATIVE_ADDON's where set (e.g. one built
  * with REGIMES_NO_OPENBLAS=1, to measure a machine without OpenBLAS on one with it). `built` replaces
  * the built addon's path (tests: a machine where none was built).
  */
@@ -192,6 +196,10 @@ export function loadBlas(built: string = BUILT_ADDON): LoadedBlas {
   // the same wall time, and GEMM, Cholesky and the training step as fast (npm run bench, 2026-12-02).
   process.env.OPENBLAS_THREAD_TIMEOUT ??= '20';
   const failures: string[] = [];
+  if (process.env.REGIMES_NATIVE_ADDON === 'prebuilt' && !prebuiltAddon())
+    failures.push(
+      `REGIMES_NATIVE_ADDON=prebuilt, but no addon is prebuilt for ${process.platform}-${process.arch}`,
+    );
   for (const { path, source } of addonCandidates(process.env, process.platform, process.arch, built)) {
     let blas: Blas;
     try {
@@ -214,7 +222,7 @@ export function loadBlas(built: string = BUILT_ADDON): LoadedBlas {
   return {
     reason:
       `no native addon loaded (${failures.join('; ')})` +
-      (process.platform === 'linux' && process.arch === 'x64'
+      (prebuiltAddon()
         ? `; ${INSTALL_BLAS}`
         : `; no prebuilt addon exists for ${process.platform}-${process.arch}: ${INSTALL_BLAS}`),
   };

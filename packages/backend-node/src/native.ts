@@ -4,8 +4,8 @@
  * system's OpenBLAS where it is installed (then Cholesky, triangular solves and the symmetric eigen
  * solver run on its LAPACK too), else on regimes' own packed SGEMM (native/gemm.c: AVX2/FMA
  * micro-kernels where the CPU has them, threads over cores). The addon is built at install time
- * wherever a C compiler exists; where none was built, linux-x64 loads the one committed under
- * prebuilt/ (the build without OpenBLAS; blas.ts), and elsewhere the probe says what to install, and
+ * wherever a C compiler exists; where none was built, linux-x64 and linux-arm64 load the one
+ * committed under prebuilt/ (the build without OpenBLAS; blas.ts), and elsewhere the probe says what to install, and
  * choosing `native` is an error, never a fallback.
  */
 import { defineBackendKind, options } from '@regimes/core';
@@ -22,7 +22,7 @@ import { patchWasmSlice } from './wasm-slice.js';
 export const native = defineBackendKind({
   kind: 'native',
   description:
-    'wasm kernels with matrix products on all cores (N-API addon built at install where a C compiler exists, else prebuilt on linux-x64): system OpenBLAS with LAPACK when installed, else its own AVX2/FMA SGEMM',
+    'wasm kernels with matrix products on all cores (N-API addon built at install where a C compiler exists, else prebuilt on linux-x64 and -arm64): system OpenBLAS with LAPACK when installed, else its own SGEMM (AVX2/FMA or NEON)',
   priority: 20,
   options: options({}),
   create() {
@@ -35,7 +35,7 @@ export const native = defineBackendKind({
         const retuned = replacedCore ? ` (OpenBLAS chose ${replacedCore}, which this CPU outgrows)` : '';
         const origin =
           source === 'prebuilt'
-            ? `, the prebuilt linux-x64 addon${fallback ? ` (${fallback}: no C compiler at install, or npm run build:native failed)` : ''}`
+            ? `, the prebuilt ${process.platform}-${process.arch} addon${fallback ? ` (${fallback}: no C compiler at install, or npm run build:native failed)` : ''}`
             : source === 'REGIMES_NATIVE_ADDON'
               ? `, addon ${process.env.REGIMES_NATIVE_ADDON}`
               : '';

@@ -30,7 +30,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, describe, expect, it } from 'vitest';
 // @ts-expect-error: a plain ES module script, without types
 import { buildEigenWasm, eigenWasmManifest } from '../scripts/build-eigen-wasm.mjs';
-import { type Blas, loadBlas } from '../src/blas.js';
+import { type Blas, loadBlas, prebuiltAddon } from '../src/blas.js';
 import { native } from '../src/native.js';
 import { wasm } from '../src/wasm.js';
 import { buildAddon, compiler } from './build-addon.js';
@@ -272,7 +272,8 @@ describe.skipIf(!loadBlas().blas)(
 
 /**
  * The build without OpenBLAS two ways: compiled here by the install's script, and the one committed
- * for linux-x64 (prebuilt/, what a machine without a C compiler loads; prebuilt.test.ts pins it).
+ * for this platform where one is (prebuilt/, what a machine without a C compiler loads; prebuilt.test.ts
+ * pins it).
  */
 const liteAddons = [
   {
@@ -285,9 +286,9 @@ const liteAddons = [
     },
   },
   {
-    name: 'the prebuilt linux-x64 addon',
-    skip: process.platform !== 'linux' || process.arch !== 'x64',
-    out: new URL('../prebuilt/linux-x64/regimes_blas.node', import.meta.url).pathname,
+    name: `the prebuilt ${process.platform}-${process.arch} addon`,
+    skip: !prebuiltAddon(),
+    out: new URL(prebuiltAddon() ?? '../prebuilt/none', new URL('../src/', import.meta.url)).pathname,
     build() {},
   },
 ];

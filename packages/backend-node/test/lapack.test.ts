@@ -18,7 +18,7 @@ import {
 } from '@regimes/numerics';
 import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, describe, expect, it } from 'vitest';
-import { type Blas, loadBlas } from '../src/blas.js';
+import { type Blas, loadBlas, prebuiltAddon } from '../src/blas.js';
 import { native } from '../src/native.js';
 import { wasm } from '../src/wasm.js';
 import { buildAddon, compiler } from './build-addon.js';
@@ -76,10 +76,13 @@ describe('build-native script', () => {
     const out = join(scratch, 'none.node');
     const { status, text } = buildAddon({ PATH: join(scratch, 'empty'), CC: '' }, out);
     expect(status).toBe(0);
-    // what such a machine runs instead: the committed addon on linux-x64, wasm elsewhere
+    // what such a machine runs instead: the committed addon on linux-x64 and -arm64, wasm elsewhere
     expect(text).toMatch(
-      process.platform === 'linux' && process.arch === 'x64'
-        ? /no C compiler found.*loads the prebuilt addon committed for linux-x64.*apt-get install gcc.*npm run build:native/s
+      prebuiltAddon()
+        ? new RegExp(
+            `no C compiler found.*loads the prebuilt addon committed for linux-${process.arch}.*apt-get install gcc.*npm run build:native`,
+            's',
+          )
         : /no C compiler found.*default backend stays wasm.*apt-get install gcc.*npm run build:native/s,
     );
     expect(existsSync(out)).toBe(false);
@@ -560,10 +563,10 @@ describe('wasm Sum and Mean over leading axes (wasm-reduce.ts)', () => {
   });
 });
 
-describe.skipIf(process.platform !== 'linux' || process.arch !== 'x64')(
-  'the prebuilt linux-x64 addon (prebuilt/, what a machine without a C compiler loads)',
+describe.skipIf(!prebuiltAddon())(
+  `the prebuilt ${process.platform}-${process.arch} addon (prebuilt/, what a machine without a C compiler loads)`,
   () => {
-    const pre = createRequire(import.meta.url)('../prebuilt/linux-x64/regimes_blas.node') as Blas;
+    const pre = createRequire(new URL('../src/', import.meta.url))(prebuiltAddon()!) as Blas;
 
     it('is the build without OpenBLAS, and its SGEMM matches float64 products as the built one does', () => {
       expect(pre.openblas).toBe(false);
