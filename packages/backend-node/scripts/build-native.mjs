@@ -72,8 +72,8 @@ const blasLibraries = [
 
 /**
  * Compiles the addon into `out` (through a temporary file and a rename: a running process keeps the
- * file it loaded). `openblas`: link the system OpenBLAS where found; `prebuilt`: the committed
- * linux-x64 build's options (no OpenBLAS, glibc-compat.h, N-API 8). Returns { status, text, openblas },
+ * file it loaded). `openblas`: link the system OpenBLAS where found; `prebuilt`: the options of the
+ * committed Linux builds (no OpenBLAS, glibc-compat.h, N-API 8; build-prebuilt.mjs). Returns { status, text, openblas },
  * status 0 on success.
  */
 export function buildNative({ out, compiler, openblas: wantOpenblas = true, prebuilt = false }) {

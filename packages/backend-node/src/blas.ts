@@ -178,10 +178,15 @@ export function addonCandidates(
   ];
 }
 
-const loadError = (path: string, error: unknown) =>
-  (error as NodeJS.ErrnoException).code === 'MODULE_NOT_FOUND'
-    ? `${path.startsWith('../') ? path.slice(3) : path} is absent`
-    : `${path.startsWith('../') ? path.slice(3) : path} did not load (${(error as Error).message.split('\n')[0]})`;
+/** Why an addon did not load, in words (the built one's absence says what usually causes it). */
+function loadError(path: string, source: AddonSource, error: unknown): string {
+  const shown = path.startsWith('../') ? path.slice(3) : path;
+  if ((error as NodeJS.ErrnoException).code !== 'MODULE_NOT_FOUND')
+    return `${shown} did not load (${(error as Error).message.split('\n')[0]})`;
+  return source === 'built'
+    ? `${shown} is absent: no addon was built at install (no C compiler, or its build failed; npm run build:native says why)`
+    : `${shown} is absent`;
+}
 
 /**
  * The first addon of `addonCandidates()` that loads: the one built at install (native/build/Release),
@@ -205,7 +210,7 @@ export function loadBlas(built: string = BUILT_ADDON): LoadedBlas {
     try {
       blas = createRequire(import.meta.url)(path) as Blas;
     } catch (error) {
-      failures.push(loadError(path, error));
+      failures.push(loadError(path, source, error));
       continue;
     }
     // once per process (require caches the addon), before any product; a core the user named stays

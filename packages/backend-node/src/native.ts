@@ -35,7 +35,7 @@ export const native = defineBackendKind({
         const retuned = replacedCore ? ` (OpenBLAS chose ${replacedCore}, which this CPU outgrows)` : '';
         const origin =
           source === 'prebuilt'
-            ? `, the prebuilt ${process.platform}-${process.arch} addon${fallback ? ` (${fallback}: no C compiler at install, or npm run build:native failed)` : ''}`
+            ? `, the prebuilt ${process.platform}-${process.arch} addon${fallback ? ` (${fallback})` : ''}`
             : source === 'REGIMES_NATIVE_ADDON'
               ? `, addon ${process.env.REGIMES_NATIVE_ADDON}`
               : '';

@@ -141,7 +141,7 @@ for (const t of targets)
   });
 
 describe('which addon the backend loads', () => {
-  it('tries the built one, then the prebuilt one on linux-x64 only; REGIMES_NATIVE_ADDON alone; REGIMES_NO_PREBUILT', () => {
+  it('tries the built one, then the prebuilt one on linux-x64 and linux-arm64 only; REGIMES_NATIVE_ADDON alone; REGIMES_NO_PREBUILT', () => {
     const sources = (env: NodeJS.ProcessEnv, platform = 'linux', arch = 'x64') =>
       addonCandidates(env, platform, arch).map((c) => c.source);
     expect(sources({})).toEqual(['built', 'prebuilt']);
@@ -208,8 +208,8 @@ describe('which addon the backend loads', () => {
             for (let q = 0; q < k; q++) s += a[i * k + q]! * b[q * n + j]!;
             worst = Math.max(worst, Math.abs(s - c[i * n + j]!));
           }
-        // float32 sums of 300 terms of size ~1: measured 1.5e-5
-        expect(worst).toBeLessThan(1e-4);
+        // float32 sums of 300 products of unit normals (entries ~17): measured 4.1e-5 (AVX2/FMA)
+        expect(worst).toBeLessThan(3e-4);
       } finally {
         if (saved === undefined) delete process.env.REGIMES_NATIVE_ADDON;
         else process.env.REGIMES_NATIVE_ADDON = saved;
