@@ -4,8 +4,8 @@
 //   npm run bench [-- --quick] [-- --backend wasm] [-- --only 'ntk ridge|GEMM']  (cases whose name contains one of them)
 //   [-- --no-sweep]  (skip the sweep through the CLI)  [-- --sweep-reps n]  (repetitions of each sweep; 3, --quick 1)
 //   [-- --without-openblas]  (native on its own SGEMM: the addon rebuilt with REGIMES_NO_OPENBLAS=1 into
-//   bench-results/, as on a machine without OpenBLAS)  [-- --prebuilt]  (native on the committed linux-x64
-//   addon, what a machine without a C compiler loads: REGIMES_NATIVE_ADDON=prebuilt)
+//   bench-results/, as on a machine without OpenBLAS)  [-- --prebuilt]  (native on the addon committed for
+//   this platform, what a machine without a C compiler loads: REGIMES_NATIVE_ADDON=prebuilt)
 //   [-- --warm]  (each case twice, the second reported: the first pays one-off costs such as a GPU's
 //   shader compilation; on by default on webgpu, where the cold time is printed beside it)
 import { spawn, spawnSync } from 'node:child_process';

@@ -3,10 +3,10 @@
  * small N-API addon (native/blas.c) that reads and writes the WebAssembly heap in place — on the
  * system's OpenBLAS where it is installed (then Cholesky, triangular solves and the symmetric eigen
  * solver run on its LAPACK too), else on regimes' own packed SGEMM (native/gemm.c: AVX2/FMA
- * micro-kernels where the CPU has them, threads over cores). The addon is built at install time
+ * micro-kernels where the CPU has them, NEON on arm64, threads over cores). The addon is built at install time
  * wherever a C compiler exists; where none was built, linux-x64 and linux-arm64 load the one
- * committed under prebuilt/ (the build without OpenBLAS; blas.ts), and elsewhere the probe says what to install, and
- * choosing `native` is an error, never a fallback.
+ * committed under prebuilt/ (the build without OpenBLAS; blas.ts); elsewhere the probe says what to
+ * install, and choosing `native` is an error, never a fallback.
  */
 import { defineBackendKind, options } from '@regimes/core';
 import { loadBlas } from './blas.js';
