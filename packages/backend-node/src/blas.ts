@@ -184,7 +184,7 @@ function loadError(path: string, source: AddonSource, error: unknown): string {
   if ((error as NodeJS.ErrnoException).code !== 'MODULE_NOT_FOUND')
     return `${shown} did not load (${(error as Error).message.split('\n')[0]})`;
   return source === 'built'
-    ? `${shown} is absent: no addon was built at install, for want of a C compiler or after a failed build; npm run build:native says which`
+    ? `${shown} is absent: no addon was built at install, for want of a C compiler or after a failed build; npm run build:native in a checkout, npm rebuild @regimes/backend-node in a project, says which`
     : `${shown} is absent`;
 }
 
