@@ -187,11 +187,16 @@ static void kernel_neon(int kc, const float* a, const float* b, float* c, int ld
 static Kernel chosen_kernel = NULL;
 static const char* kernel_name = "portable C";
 
+// REGIMES_GEMM_PORTABLE set to anything but empty or 0: the portable code on any CPU
+static int portable_forced(void) {
+  const char* force = getenv("REGIMES_GEMM_PORTABLE");
+  return force && *force && *force != '0';
+}
+
 int regimes_use_avx2(void) {
 #ifdef REGIMES_X86
-  const char* force = getenv("REGIMES_GEMM_PORTABLE");
   __builtin_cpu_init();
-  return !(force && *force && *force != '0') && __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+  return !portable_forced() && __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
 #else
   return 0;
 #endif
@@ -250,8 +255,7 @@ static void choose_kernel(void) {
   }
 #endif
 #ifdef REGIMES_NEON
-  const char* force = getenv("REGIMES_GEMM_PORTABLE");
-  if (!(force && *force && *force != '0')) {
+  if (!portable_forced()) {
     chosen_kernel = kernel_neon;
     kernel_name = "NEON";
   }

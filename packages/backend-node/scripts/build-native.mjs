@@ -32,11 +32,12 @@ export const nativeInputs = () => [
   fileURLToPath(import.meta.url),
 ];
 
+/** Whether `command --version` runs and exits 0 (a compiler, qemu). */
+export const commandRuns = (command) => spawnSync(command, ['--version'], { stdio: 'ignore' }).status === 0;
+
 /** The first of $CC, cc, gcc, clang that runs. */
 export function findCompiler() {
-  return [process.env.CC, 'cc', 'gcc', 'clang'].find(
-    (cc) => cc && spawnSync(cc, ['--version'], { stdio: 'ignore' }).status === 0,
-  );
+  return [process.env.CC, 'cc', 'gcc', 'clang'].find((cc) => cc && commandRuns(cc));
 }
 
 /** The directory of node_api.h (the node-api-headers package if installed, else the running Node's), or the places tried. */
@@ -127,10 +128,11 @@ export function buildNative({ out, compiler, openblas: wantOpenblas = true, preb
 }
 
 /** What a machine without an addon of its own gets, for the install's messages. */
-const fallback =
-  process.platform === 'linux' && (process.arch === 'x64' || process.arch === 'arm64')
-    ? `the backend loads the prebuilt addon committed for linux-${process.arch} (regimes' own SGEMM, no OpenBLAS; any glibc Node 20 runs on)`
-    : 'the default backend stays wasm (about 20–30 GFLOP/s; no prebuilt addon for this platform)';
+const fallback = existsSync(
+  join(here, '..', 'prebuilt', `${process.platform}-${process.arch}`, 'regimes_blas.node'),
+)
+  ? `the backend loads the prebuilt addon committed for ${process.platform}-${process.arch} (regimes' own SGEMM, no OpenBLAS; any glibc Node 20 runs on)`
+  : 'the default backend stays wasm (about 20–30 GFLOP/s; no prebuilt addon for this platform)';
 
 // run as a script (not imported by build-prebuilt.mjs or a test); argv[1] may go through a symlink
 if (process.argv[1] && realpathSync(process.argv[1]) === fileURLToPath(import.meta.url)) {

@@ -16,7 +16,7 @@ import { createHash } from 'node:crypto';
 import { readFileSync, realpathSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { buildNative, findCompiler, nativeInputs } from './build-native.mjs';
+import { buildNative, commandRuns, findCompiler, nativeInputs } from './build-native.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..');
@@ -31,13 +31,12 @@ export const prebuiltTargets = {
 export const prebuiltAddon = (target) => join(root, 'prebuilt', target, 'regimes_blas.node');
 
 const sha256 = (file) => createHash('sha256').update(readFileSync(file)).digest('hex');
-const runs = (cc) => spawnSync(cc, ['--version'], { stdio: 'ignore' }).status === 0;
 
 /** The compiler for a target: this machine's own where it is that target, else the cross compiler; undefined if none runs. */
 export function targetCompiler(target) {
   const { arch, cross } = prebuiltTargets[target];
   const own = process.platform === 'linux' && process.arch === arch ? [findCompiler()] : [];
-  return [...own, cross].find((cc) => cc && runs(cc));
+  return [...own, cross].find((cc) => cc && commandRuns(cc));
 }
 
 /**

@@ -3,6 +3,7 @@
  * compiler exists: on the system OpenBLAS when present (products and LAPACK), else on regimes' own
  * packed SGEMM (products only: the LAPACK entry points are absent).
  */
+import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import type { HostLapack } from '@regimes/numerics';
 
@@ -127,20 +128,17 @@ let replacedCore: string | null | undefined;
 
 /** The addon `npm ci` / `npm run build:native` builds on this machine. */
 export const BUILT_ADDON = '../native/build/Release/regimes_blas.node';
-/** The platforms with an addon committed under prebuilt/ (scripts/build-prebuilt.mjs). */
-export const PREBUILT_TARGETS = ['linux-x64', 'linux-arm64'] as const;
 /**
- * The addon committed for a platform (the build without OpenBLAS, glibc symbols of the architecture's
- * baseline), for a machine where no addon was built: no C compiler at install. Undefined elsewhere.
+ * The addon committed for a platform under prebuilt/ (scripts/build-prebuilt.mjs: linux-x64 and
+ * linux-arm64; the build without OpenBLAS, glibc symbols of the architecture's baseline), for a
+ * machine where no addon was built: no C compiler at install. Undefined where none is committed.
  */
 export function prebuiltAddon(
   platform: string = process.platform,
   arch: string = process.arch,
 ): string | undefined {
-  const target = `${platform}-${arch}`;
-  return (PREBUILT_TARGETS as readonly string[]).includes(target)
-    ? `../prebuilt/${target}/regimes_blas.node`
-    : undefined;
+  const path = `../prebuilt/${platform}-${arch}/regimes_blas.node`;
+  return existsSync(new URL(path, import.meta.url)) ? path : undefined;
 }
 
 /** Where an addon came from: built on this machine, committed prebuilt for this platform, or REGIMES_NATIVE_ADDON's path. */

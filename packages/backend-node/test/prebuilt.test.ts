@@ -19,13 +19,14 @@ import {
   targetCompiler,
   // @ts-expect-error: a plain ES module script, without types
 } from '../scripts/build-prebuilt.mjs';
+// @ts-expect-error: a plain ES module script, without types
+import { commandRuns } from '../scripts/build-native.mjs';
 import { addonCandidates, loadBlas, prebuiltAddon } from '../src/blas.js';
 import { native } from '../src/native.js';
 
 const scratch = mkdtempSync(join(tmpdir(), 'regimes-prebuilt-'));
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));
 const check = fileURLToPath(new URL('fixtures/addon-check.cjs', import.meta.url));
-const runs = (command: string) => spawnSync(command, ['--version'], { stdio: 'ignore' }).status === 0;
 
 interface Checked {
   kernel: string;
@@ -64,7 +65,7 @@ const arm64Node = process.env.REGIMES_ARM64_NODE;
 const qemu =
   process.platform === 'linux' &&
   process.arch === 'x64' &&
-  runs('qemu-aarch64-static') &&
+  commandRuns('qemu-aarch64-static') &&
   arm64Node &&
   existsSync(arm64Node)
     ? ['qemu-aarch64-static', '-L', '/usr/aarch64-linux-gnu', arm64Node]
