@@ -107,6 +107,21 @@ describe('spec validation: each bad spec fails before any work, naming the path 
       /^sweep\.n: unknown field 'logg2' \(did you mean 'log2'\?\); allowed: log2, linspace, /,
     ],
     [
+      'a bare number where a sweep takes a list: the message lists the forms and the one-value list',
+      { ...good, sweep: { n: [8], seed: 0 } },
+      /^sweep\.seed: a sweep value is a list \(\[256, 1024\]; one value: \[0\]\), a range \(\{ log2: .*\) or an expression string \("d\^2"\), got 0$/,
+    ],
+    [
+      "a learner's own sweep with a bare number",
+      { ...good, learners: [{ kind: 'ridge', sweep: { lambda: 0.1 } }] },
+      /^learners\[0\]\.sweep\.lambda: a sweep value is a list \(\[256, 1024\]; one value: \[0\.1\]\)/,
+    ],
+    [
+      '`range` with four numbers',
+      { ...good, sweep: { n: { range: [1, 2, 3, 4] } } },
+      /^sweep\.n\.range: range takes \[a, b\] or \[a, b, step\] \(numbers\), got \[1,2,3,4\]$/,
+    ],
+    [
       'a range with a wrong bound list: the range branch of the union speaks',
       { ...good, sweep: { n: { log2: [6, 10, 2] } } },
       /^sweep\.n\.log2: Too big: expected array to have <=2 items, got \[6,10,2\]$/,

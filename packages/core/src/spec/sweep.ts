@@ -28,7 +28,9 @@ export const SweepRangeSchema = options({
   logspace: triple.describe('[a, b, k]: k values from 10^a to 10^b, evenly spaced in log').optional(),
   geomspace: triple.describe('[a, b, k]: k values from a to b, evenly spaced in log').optional(),
   range: z
-    .union([pair, z.tuple([z.number(), z.number(), z.number()])])
+    .union([pair, z.tuple([z.number(), z.number(), z.number()])], {
+      error: () => 'range takes [a, b] or [a, b, step] (numbers)',
+    })
     .describe('[a, b] or [a, b, step]: a, a+step, ... below b (b excluded, like Python)')
     .optional(),
   step: z.number().positive().describe('step of `log2` (exponent units)').optional(),
@@ -47,11 +49,23 @@ export const SweepRangeSchema = options({
 });
 export type SweepRange = z.output<typeof SweepRangeSchema>;
 
-export const SweepValueSchema = z.union([
-  z.array(scalar).min(1).describe('the values, one axis of the grid'),
-  SweepRangeSchema,
-  z.string().min(1).describe('an expression of the other swept values, evaluated per cell, e.g. "d^2"'),
-]);
+/** What a swept key takes, for the message of a value that is none of them (a bare number, say). */
+function sweepValueForms(input: unknown): string {
+  const one = typeof input === 'number' || typeof input === 'boolean' ? `[${String(input)}]` : '[256]';
+  return (
+    `a sweep value is a list ([256, 1024]; one value: ${one}), a range ({ log2: [8, 14] }, ` +
+    '{ range: [0, 10] }, { linspace: [0, 1, 5] }, ...) or an expression string ("d^2")'
+  );
+}
+
+export const SweepValueSchema = z.union(
+  [
+    z.array(scalar).min(1).describe('the values, one axis of the grid'),
+    SweepRangeSchema,
+    z.string().min(1).describe('an expression of the other swept values, evaluated per cell, e.g. "d^2"'),
+  ],
+  { error: (issue) => sweepValueForms(issue.input) },
+);
 export type SweepValue = z.output<typeof SweepValueSchema>;
 
 const zipGroup = z
