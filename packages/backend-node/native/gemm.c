@@ -22,9 +22,15 @@
 
 #define MR 6
 #define NR 16
+// Block sizes: MC rows of A (a 192 KiB packed block with KC = 512, kept in L2), KC the depth of one
+// pass over C, NC the columns of one packed B block (2 MiB). A deeper KC halves how often C is read
+// and written back. On a 2-core AMD EPYC (2026-12-05, prebuilt addons alternated, best of 4–10 per
+// run, three runs), KC 256 → 512 with NC 2048 → 1024 (B's block the same size) moved two threads from
+// 175–183 to 194–197 GFLOP/s at 3072², one thread from 89–93 to 98–99; at 1024² and 2048² both
+// stayed within the runs' spread (two threads 191–209, one 101–107).
 #define MC 96
-#define KC 256
-#define NC 2048
+#define KC 512
+#define NC 1024
 
 typedef struct {
   int trans_a, trans_b, m, n, k;

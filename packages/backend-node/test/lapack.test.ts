@@ -49,7 +49,7 @@ function reference(
 /** An addon's SGEMM against float64 products on every transpose, ragged edges and offsets. */
 function sgemmMatches(own: Blas): void {
   const rng = Rng.fromSeed(17);
-  // sizes across the 6×16 tile, the 96-row and 256-deep blocks, and past the threshold for
+  // sizes across the 6×16 tile, the 96-row and 512-deep blocks, and past the threshold for
   // threads (12 Mflop each: 260×250×200 is 26 Mflop, two threads)
   for (const [m, n, k] of [
     [1, 1, 1],
