@@ -91,11 +91,7 @@ describe('regimes run', () => {
       small.replace('width', 'widht'),
       "learners[0]: unknown field 'widht' (did you mean 'width'?)",
     ],
-    [
-      'a wrong type',
-      small.replace('d: 4', 'd: four'),
-      'target.d: expected number, received string, got "four"',
-    ],
+    ['a wrong type', small.replace('d: 4', 'd: four'), 'target.d: expected a positive integer, got "four"'],
     [
       'a missing field',
       small.replace('target: { kind: hermite, d: 4, degree: 2 }\n', ''),

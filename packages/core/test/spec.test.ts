@@ -39,9 +39,9 @@ describe('spec validation: each bad spec fails before any work, naming the path 
       { ...good, learner: [] },
       /^\(root\): unknown field 'learner' \(did you mean 'learners'\?\); allowed: name, /,
     ],
-    ['wrong type', { ...good, seed: 'zero' }, /^seed: expected number, received string, got "zero"$/],
+    ['wrong type', { ...good, seed: 'zero' }, /^seed: expected an integer ≥ 0, got "zero"$/],
     ['missing required field', { ...good, target: undefined }, /^target: required field is missing/],
-    ['no learners', { ...good, learners: [] }, /^learners: Too small: expected array to have >=1 items/],
+    ['no learners', { ...good, learners: [] }, /^learners: must not be empty, got \[\]$/],
     ['bad name', { ...good, name: 'a b' }, /^name: use letters, digits/],
     ['sweep without n', { ...good, sweep: { seed: [0] } }, /^sweep\.n: required/],
     ['misspelt test key', { ...good, test: { size: 10 } }, /^test: unknown field 'size'; allowed: n$/],
@@ -73,13 +73,13 @@ describe('spec validation: each bad spec fails before any work, naming the path 
     [
       'wrong option type',
       { ...good, target: { kind: 'linear', d: 2.5 } },
-      /^target\.d: expected int, received number, got 2\.5/,
+      /^target\.d: expected an integer, got 2\.5$/,
     ],
     ['missing kind option', { ...good, target: { kind: 'linear' } }, /^target\.d: required field is missing/],
     [
       'bad swept value, naming the cell',
       { ...good, sweep: { n: [8], 'target.d': [2, 0] } },
-      /^target\.d: Too small: expected number to be >=1, got 0 \(in cell n=8,target\.d=0\)$/,
+      /^target\.d: must be ≥ 1, got 0 \(in cell n=8,target\.d=0\)$/,
     ],
     [
       'unknown sweep key',
@@ -124,7 +124,7 @@ describe('spec validation: each bad spec fails before any work, naming the path 
     [
       'a range with a wrong bound list: the range branch of the union speaks',
       { ...good, sweep: { n: { log2: [6, 10, 2] } } },
-      /^sweep\.n\.log2: Too big: expected array to have <=2 items, got \[6,10,2\]$/,
+      /^sweep\.n\.log2: takes at most 2 items, got \[6,10,2\]$/,
     ],
     [
       'a key swept at the top and in a zip group',

@@ -125,6 +125,8 @@ describe('rf', () => {
     const result = parseOptions(randomFeatures.options, { activation: 'rleu' }, 'learners[0]');
     expect(result.ok).toBe(false);
     if (!result.ok)
-      expect(result.problems[0]).toMatch(/learners\[0\]\.activation: .*"relu".*\(did you mean 'relu'\?\)/);
+      expect(result.problems[0]).toMatch(
+        /learners\[0\]\.activation: expected 'relu' \| .*\{ he: an integer in \[0, 12\] \}.*\(did you mean 'relu'\?\), got "rleu"$/,
+      );
   });
 });

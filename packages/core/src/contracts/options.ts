@@ -5,6 +5,7 @@
  */
 import { z } from '../../deps/zod.js';
 import { closestMatch } from '../registry/closest.js';
+import { definition, objectExample, schemaText } from './schema-text.js';
 
 export function unknownKeysMessage(keys: readonly string[], allowed: readonly string[]): string {
   const parts = keys.map((key) => {
@@ -40,6 +41,68 @@ function show(value: unknown): string {
   return text === undefined ? String(value) : text.length > 60 ? `${text.slice(0, 57)}...` : text;
 }
 
+/**
+ * The parse's error map: where zod would say only "Invalid input" or name a type ("expected object"),
+ * say what the field takes, read from its schema — every form of a union, an object's fields, a
+ * strict object's allowed keys (for any strict object, not only those built with `options()`), a
+ * bound in words. A schema's own `error` still wins.
+ */
+function errorText(issue: z.core.$ZodRawIssue): string | undefined {
+  if (issue.code === 'too_small' || issue.code === 'too_big') return boundText(issue);
+  const def = definition(issue.inst);
+  if (!def) return undefined;
+  if (def.check)
+    return def.check === 'number_format' && /int/.test(String(def.format))
+      ? 'expected an integer'
+      : undefined;
+  switch (issue.code) {
+    case 'invalid_union':
+    case 'invalid_type': {
+      const example = objectExample(issue.inst, issue.input);
+      let text = schemaText(issue.inst);
+      if (text.length > 200) text = schemaText(issue.inst, 2); // nested forms: their kinds only
+      return `expected ${text}${example ? `, such as ${example}` : ''}`;
+    }
+    case 'unrecognized_keys':
+      return def.type === 'object'
+        ? unknownKeysMessage(issue.keys, Object.keys(def.shape as Record<string, unknown>))
+        : undefined;
+    default:
+      return undefined;
+  }
+}
+
+/** A bound missed, in words: `must be ≥ 1`, `takes at most 2 items`, `must not be empty`. */
+function boundText(
+  issue: z.core.$ZodRawIssue<z.core.$ZodIssueTooSmall | z.core.$ZodIssueTooBig>,
+): string | undefined {
+  const small = issue.code === 'too_small';
+  const bound = Number(
+    small ? (issue as z.core.$ZodIssueTooSmall).minimum : (issue as z.core.$ZodIssueTooBig).maximum,
+  );
+  const inclusive = issue.inclusive !== false;
+  if (issue.origin === 'number' || issue.origin === 'int')
+    return `must be ${small ? (inclusive ? '≥' : '>') : inclusive ? '≤' : '<'} ${bound}`;
+  const unit =
+    issue.origin === 'string'
+      ? 'character'
+      : issue.origin === 'array' || issue.origin === 'set'
+        ? 'item'
+        : '';
+  if (!unit) return undefined;
+  const count = inclusive ? bound : small ? bound + 1 : bound - 1;
+  if (small && count === 1) return 'must not be empty';
+  return `takes ${small ? 'at least' : 'at most'} ${count} ${unit}${count === 1 ? '' : 's'}`;
+}
+
+/** A union branch that failed on the value's kind (a list given to a number, an array to an enum), not its content. */
+function missesByKind(branch: readonly z.core.$ZodIssue[], input: unknown): boolean {
+  const root = branch.find((e) => e.path.length === 0);
+  if (!root) return false;
+  if (root.code === 'invalid_type') return true;
+  return root.code === 'invalid_value' && !root.values.some((v) => typeof v === typeof input);
+}
+
 /** One line per problem: `path: what is wrong (got value)`, with did-you-mean for enum strings. */
 export function formatIssues(issues: readonly z.core.$ZodIssue[], prefix = ''): string[] {
   return issues.flatMap((issue) => {
@@ -50,21 +113,33 @@ export function formatIssues(issues: readonly z.core.$ZodIssue[], prefix = ''): 
     if (typeof input === 'number' && !Number.isFinite(input))
       return `${where}: ${show(input)} is not a finite number; give a finite value`;
     if (issue.code === 'invalid_union' && issue.errors.length) {
-      // report the branch that took this kind of value (an object for a range, an array for a list)
-      const fitting = issue.errors.filter(
-        (branch) => branch.length && !branch.some((e) => e.code === 'invalid_type' && e.path.length === 0),
+      // report the one branch that takes this kind of value (an object for a range, an array for a
+      // list), unless that is a string missing an enum's values and other forms exist (`split: half`
+      // might have meant a number): then every form, with did-you-mean over the enums' values
+      let fitting = issue.errors.filter((branch) => branch.length && !missesByKind(branch, input));
+      // of several objects, the one whose keys the value uses (`{ he: two }`: he's branch, not hermite's)
+      const keysFit = fitting.filter(
+        (branch) => !branch.some((e) => e.code === 'unrecognized_keys' && !e.path.length),
       );
-      if (fitting.length === 1 && !(typeof input === 'string' && fitting[0]![0]?.code === 'invalid_value'))
+      if (fitting.length > 1 && keysFit.length === 1) fitting = keysFit;
+      const enumMiss =
+        fitting.length === 1 && fitting[0]!.some((e) => e.code === 'invalid_value' && !e.path.length);
+      if (fitting.length === 1 && !(enumMiss && issue.errors.length > 1))
         return formatIssues(
           fitting[0]!.map((e) => ({ ...e, path: [...issue.path, ...e.path] }) as z.core.$ZodIssue),
           prefix,
         );
-    }
-    if (issue.code === 'invalid_union' && typeof input === 'string') {
-      // a string that matches no branch: report the branch that takes strings (an enum), with did-you-mean
-      const branch = issue.errors.map((e) => e[0]).find((e) => e?.code === 'invalid_value');
-      if (branch)
-        return formatIssues([{ ...branch, path: issue.path, input } as z.core.$ZodIssue], prefix)[0]!;
+      const values = issue.errors.flatMap((branch) =>
+        branch.flatMap((e) => (e.code === 'invalid_value' && !e.path.length ? e.values : [])),
+      );
+      const near =
+        typeof input === 'string'
+          ? closestMatch(
+              input,
+              values.filter((v): v is string => typeof v === 'string'),
+            )
+          : undefined;
+      return `${where}: ${message}${near ? ` (did you mean '${near}'?)` : ''}, got ${show(input)}`;
     }
     if (issue.code === 'invalid_type' && input === undefined) {
       message = `required field is missing (${message})`;
@@ -88,7 +163,7 @@ export function parseOptions<T>(
   value: unknown,
   prefix = '',
 ): { ok: true; value: T } | { ok: false; problems: string[] } {
-  const result = schema.safeParse(value, { reportInput: true });
+  const result = schema.safeParse(value, { reportInput: true, error: errorText });
   return result.success
     ? { ok: true, value: result.data }
     : { ok: false, problems: formatIssues(result.error.issues, prefix) };

@@ -14,12 +14,16 @@ import { SweepSchema } from './sweep.js';
 export * from './duration.js';
 
 /** A duration in seconds: a number, or a string with a unit (`500ms`, `30s`, `10m`, `2h`). */
-const Duration = z.union([z.number(), z.string()]).transform((value, ctx) => {
-  const parsed = parseDuration(value);
-  if (parsed.ok) return parsed.seconds;
-  ctx.issues.push({ code: 'custom', message: parsed.problem, input: value });
-  return z.NEVER;
-});
+const Duration = z
+  .union([z.number(), z.string()], {
+    error: () => 'expected seconds (a number) or a string with a unit (500ms, 30s, 10m, 2h)',
+  })
+  .transform((value, ctx) => {
+    const parsed = parseDuration(value);
+    if (parsed.ok) return parsed.seconds;
+    ctx.issues.push({ code: 'custom', message: parsed.problem, input: value });
+    return z.NEVER;
+  });
 
 const kindEntry = z.looseObject({ kind: z.string().min(1) });
 
@@ -107,21 +111,47 @@ export function parseSpecText(text: string, source = 'spec'): Spec {
     try {
       data = JSON.parse(text);
     } catch (error) {
-      throw new SpecError([`JSON syntax error: ${(error as Error).message}`], { source });
+      throw new SpecError([`JSON syntax error: ${jsonPosition((error as Error).message, text)}`], { source });
     }
   } else {
     const doc = yaml().parseDocument(text, { prettyErrors: true, uniqueKeys: true });
     if (doc.errors.length) {
       const problems = doc.errors.map((e) => {
         const at = e.linePos?.[0];
-        return `${at ? `line ${at.line}, column ${at.col}: ` : ''}${e.message.split('\n')[0]}`;
+        const message =
+          e.code === 'MULTIPLE_DOCS'
+            ? "a spec file holds one YAML document: remove the '---' line, or put each spec in its own file"
+            : e.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '');
+        return `${at ? `line ${at.line}, column ${at.col}: ` : ''}${message}`;
       });
       throw new SpecError(problems, { source, hint: 'fix the YAML syntax at that line' });
     }
-    data = doc.toJS();
+    try {
+      data = doc.toJS();
+    } catch (error) {
+      // an alias without its anchor (`*nope`) is found only here
+      throw new SpecError([`YAML: ${(error as Error).message}`], {
+        source,
+        hint: 'fix the YAML at that name',
+      });
+    }
   }
-  const spec = parseSpec(data, source);
-  return spec;
+  if (data === null || data === undefined)
+    throw new SpecError(
+      ['the file is empty: a spec needs name, target, learners and sweep (examples/quickstart.yaml is one)'],
+      { source },
+    );
+  return parseSpec(data, source);
+}
+
+/** JSON.parse's "at position N" as a line and column of the text. */
+function jsonPosition(message: string, text: string): string {
+  const match = / at position (\d+)/.exec(message);
+  if (!match) return message;
+  const before = text.slice(0, Number(match[1]));
+  const line = before.split('\n').length;
+  const column = before.length - before.lastIndexOf('\n');
+  return `${message.slice(0, match.index)} at line ${line}, column ${column}${message.slice(match.index + match[0].length)}`;
 }
 
 /** Why a file could not be read, in words. */

@@ -74,7 +74,12 @@ const zipGroup = z
 
 export const SweepSchema = z
   .object({
-    zip: z.union([zipGroup, z.array(zipGroup).min(1)]).optional(),
+    zip: z
+      .union([zipGroup, z.array(zipGroup).min(1)], {
+        error: () =>
+          'zip takes a group of axes that advance together ({ n: [256, 1024], target.d: [8, 16] }) or a list of such groups',
+      })
+      .optional(),
   })
   .catchall(SweepValueSchema);
 export type Sweep = z.output<typeof SweepSchema>;

@@ -1,0 +1,242 @@
+import { describe, expect, it } from 'vitest';
+import { z } from 'zod';
+import { parseOptions } from '../src/contracts/options.js';
+import { schemaText } from '../src/contracts/schema-text.js';
+import { SpecError } from '../src/contracts/errors.js';
+import { parseSpec, parseSpecText } from '../src/spec/spec.js';
+
+/** The problems parseOptions reports for one value of one field. */
+function problems(schema: z.ZodType, value: unknown): string[] {
+  const parsed = parseOptions(z.strictObject({ field: schema }), { field: value });
+  if (parsed.ok) throw new Error(`expected ${JSON.stringify(value)} to be refused`);
+  return parsed.problems;
+}
+
+// the shapes of regimes' own unions: ridge (number | list | enum), a stage split (literal | number),
+// an activation (enum | two strict objects), a learning rate (number | strict object)
+const ridge = z.union([z.number().min(0), z.array(z.number().min(0)).min(1), z.enum(['gcv', 'loo'])]);
+const split = z.union([z.literal('reuse'), z.number().gt(0).lt(1)]);
+const activation = z.union([
+  z.enum(['relu', 'tanh']),
+  z.strictObject({ he: z.number().int().min(0).max(12) }),
+  z.strictObject({ hermite: z.array(z.number()).min(1) }),
+]);
+const lr = z.union([
+  z.number().min(0),
+  z.strictObject({ first: z.number().min(0), readout: z.number().min(0) }),
+]);
+
+describe('schemaText: what a schema takes, read from its definition', () => {
+  it.each<[string, z.ZodType, string]>([
+    ['bounded number', z.number().min(0), 'a number ≥ 0'],
+    ['open interval', z.number().gt(0).lt(1), 'a number in (0, 1)'],
+    ['closed integer range', z.number().int().min(0).max(12), 'an integer in [0, 12]'],
+    ['positive integer', z.number().int().positive(), 'a positive integer'],
+    [
+      'safe-integer cap left out',
+      z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER),
+      'an integer ≥ 0',
+    ],
+    ['enum', z.enum(['gcv', 'loo']), "'gcv' | 'loo'"],
+    ['non-empty list', z.array(z.number().min(0)).min(1), 'a non-empty list of numbers ≥ 0'],
+    ['list of objects', z.array(z.object({ a: z.number() })), 'a list, each { a: a number }'],
+    [
+      'small object, optional field',
+      z.object({ n: z.number().int().positive().default(4) }),
+      '{ n?: a positive integer }',
+    ],
+    ['loose object', z.looseObject({ kind: z.string().min(1) }), '{ kind: a non-empty string, … }'],
+    [
+      'large object',
+      z.object({ a: z.number(), b: z.number(), c: z.number(), d: z.number() }),
+      'an object with fields a, b, c, d',
+    ],
+    ['tuple', z.tuple([z.number(), z.string()]), '[a number, a string]'],
+    ['union', ridge, "a number ≥ 0, a non-empty list of numbers ≥ 0 or 'gcv' | 'loo'"],
+    ['wrapped in default', split.default('reuse'), "'reuse' or a number in (0, 1)"],
+  ])('%s', (_label, schema, text) => {
+    expect(schemaText(schema)).toBe(text);
+  });
+});
+
+describe('union and type errors say what the field takes', () => {
+  it.each<[string, z.ZodType, unknown, string[]]>([
+    [
+      'a value no form takes lists every form',
+      ridge,
+      { value: 1 },
+      ["field: expected a number ≥ 0, a non-empty list of numbers ≥ 0 or 'gcv' | 'loo', got {\"value\":1}"],
+    ],
+    [
+      'a misspelt string gets did-you-mean and every form',
+      ridge,
+      'gvc',
+      [
+        "field: expected a number ≥ 0, a non-empty list of numbers ≥ 0 or 'gcv' | 'loo' (did you mean 'gcv'?), got \"gvc\"",
+      ],
+    ],
+    [
+      'a list is reported inside the list form',
+      ridge,
+      [0.1, 'gcv'],
+      ['field[1]: expected a number ≥ 0, got "gcv"'],
+    ],
+    [
+      'a string where a literal or a number fits',
+      split,
+      'half',
+      ['field: expected \'reuse\' or a number in (0, 1), got "half"'],
+    ],
+    ['a number out of the bound', split, 2, ['field: must be < 1, got 2']],
+    [
+      'a number where only strings and objects fit',
+      activation,
+      3,
+      [
+        "field: expected 'relu' | 'tanh', { he: an integer in [0, 12] } or { hermite: a non-empty list of numbers }, got 3",
+      ],
+    ],
+    [
+      'an object: the form whose keys it uses',
+      activation,
+      { he: 'two' },
+      ['field.he: expected an integer in [0, 12], got "two"'],
+    ],
+    [
+      'a string for a number-or-object',
+      lr,
+      'fast',
+      ['field: expected a number ≥ 0 or { first: a number ≥ 0, readout: a number ≥ 0 }, got "fast"'],
+    ],
+    [
+      'a strict object made without options() lists its keys',
+      lr,
+      { first: 1, readot: 2 },
+      [
+        'field.readout: required field is missing (expected a number ≥ 0)',
+        "field: unknown field 'readot' (did you mean 'readout'?); allowed: first, readout",
+      ],
+    ],
+    ['an empty list', z.array(z.number()).min(1), [], ['field: must not be empty, got []']],
+    ['a too-long list', z.array(z.number()).max(2), [1, 2, 3], ['field: takes at most 2 items, got [1,2,3]']],
+    ['a non-integer', z.number().int(), 2.5, ['field: expected an integer, got 2.5']],
+    [
+      'a string for an object with a kind',
+      z.looseObject({ kind: z.string() }),
+      'hermite',
+      ['field: expected { kind: a string, … }, such as { kind: hermite }, got "hermite"'],
+    ],
+    [
+      'a number for a one-field object',
+      z.object({ n: z.number() }),
+      1024,
+      ['field: expected { n: a number }, such as { n: 1024 }, got 1024'],
+    ],
+  ])('%s', (_label, schema, value, expected) => {
+    expect(problems(schema, value)).toEqual(expected);
+  });
+
+  it("keeps a schema's own message", () => {
+    const own = z.union([z.number(), z.string()], { error: () => 'seconds or a duration' });
+    expect(problems(own, {})).toEqual(['field: seconds or a duration, got {}']);
+  });
+});
+
+describe('spec files and values: the shape to write', () => {
+  const spec = {
+    name: 'x',
+    target: { kind: 'linear', d: 4 },
+    learners: [{ kind: 'ridge' }],
+    sweep: { n: [16] },
+  };
+  const problemsOf = (fn: () => unknown): string[] => {
+    try {
+      fn();
+    } catch (error) {
+      if (error instanceof SpecError) return error.problems;
+      throw error;
+    }
+    throw new Error('expected a SpecError');
+  };
+
+  it.each<[string, unknown, string]>([
+    [
+      'a bare target kind',
+      { ...spec, target: 'linear' },
+      'target: expected { kind: a non-empty string, … }, such as { kind: linear }, got "linear"',
+    ],
+    [
+      'a bare learner kind',
+      { ...spec, learners: ['ntk'] },
+      'learners[0]: expected an object with fields kind, id, sweep, timeout, such as { kind: ntk, … }, got "ntk"',
+    ],
+    [
+      'a bare test size',
+      { ...spec, test: 1024 },
+      'test: expected { n?: a positive integer }, such as { n: 1024 }, got 1024',
+    ],
+    [
+      'a number in metrics',
+      { ...spec, metrics: [1] },
+      'metrics[0]: expected a string or { kind: a non-empty string, … }, got 1',
+    ],
+    [
+      'a timeout as an object',
+      { ...spec, learners: [{ kind: 'ridge', timeout: { s: 5 } }] },
+      'learners[0].timeout: expected seconds (a number) or a string with a unit (500ms, 30s, 10m, 2h), got {"s":5}',
+    ],
+    [
+      'a zip that is not a group',
+      { ...spec, sweep: { n: [16], zip: 'target.d' } },
+      'sweep.zip: zip takes a group of axes that advance together ({ n: [256, 1024], target.d: [8, 16] }) or a list of such groups, got "target.d"',
+    ],
+    [
+      'a list inside a sweep list',
+      { ...spec, sweep: { n: [[16]] } },
+      'sweep.n[0]: expected a number, a string or a boolean, got [16]',
+    ],
+  ])('%s', (_label, value, expected) => {
+    expect(problemsOf(() => parseSpec(value))).toEqual([expected]);
+  });
+
+  it.each<[string, string, string, string]>([
+    [
+      'an empty file',
+      'empty.yaml',
+      '',
+      'the file is empty: a spec needs name, target, learners and sweep (examples/quickstart.yaml is one)',
+    ],
+    [
+      'a comment only',
+      'c.yaml',
+      '# nothing yet\n',
+      'the file is empty: a spec needs name, target, learners and sweep (examples/quickstart.yaml is one)',
+    ],
+    [
+      'two YAML documents',
+      'two.yaml',
+      'name: a\n---\nname: b\n',
+      "line 2, column 1: a spec file holds one YAML document: remove the '---' line, or put each spec in its own file",
+    ],
+    [
+      'a repeated key, its position once',
+      'dup.yaml',
+      'name: a\nname: b\n',
+      'line 2, column 1: Map keys must be unique',
+    ],
+    [
+      'an alias without its anchor',
+      'alias.yaml',
+      'name: *nope\n',
+      'YAML: Unresolved alias (the anchor must be set before the alias): nope',
+    ],
+  ])('%s', (_label, source, text, expected) => {
+    const problems = problemsOf(() => parseSpecText(text, source));
+    expect(problems).toEqual([expected]);
+  });
+
+  it("gives a JSON syntax error's line and column, not its character offset", () => {
+    const [problem] = problemsOf(() => parseSpecText('{\n "name": "x",\n}\n', 'bad.json'));
+    expect(problem).toMatch(/^JSON syntax error: .* at line 3, column 1$/);
+  });
+});
