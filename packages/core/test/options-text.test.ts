@@ -195,6 +195,16 @@ describe('spec files and values: the shape to write', () => {
       { ...spec, sweep: { n: [[16]] } },
       'sweep.n[0]: expected a number, a string or a boolean, got [16]',
     ],
+    [
+      'one line for a seed past the safe integers',
+      { ...spec, seed: 1e300 },
+      'seed: must be ≤ 9007199254740991, got 1e+300',
+    ],
+    [
+      'NaN inside a list printed as NaN, not null',
+      { ...spec, sweep: { n: [16], 'target.d': { range: [1, Number.NaN] } } },
+      'sweep.target.d.range: range takes [a, b] or [a, b, step] (numbers), got [1,NaN]',
+    ],
   ])('%s', (_label, value, expected) => {
     expect(problemsOf(() => parseSpec(value))).toEqual([expected]);
   });

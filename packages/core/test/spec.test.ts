@@ -151,11 +151,52 @@ describe('spec validation: each bad spec fails before any work, naming the path 
       { ...good, sweep: { 'target.d': [2, 4], n: 'log(d - 2)' } },
       /^sweep\.n: "log\(d - 2\)" is not a finite number \(-Infinity\) in cell target\.d=2$/,
     ],
+    [
+      'an expression for n with no cell to name',
+      { ...good, sweep: { n: '0/0' } },
+      /^sweep\.n: "0\/0" is not a finite number \(NaN\)$/,
+    ],
     ['an empty range', { ...good, sweep: { n: { range: [5, 1] } } }, /^sweep\.n: the range is empty$/],
     [
       "a learner's own sweep over an option it does not have",
       { ...good, learners: [{ kind: 'ridge', sweep: { lamda: [1, 2] } }] },
-      /^learners\[0\]: unknown field 'lamda' \(did you mean 'lambda'\?\)/,
+      /^learners\[0\]\.sweep\.lamda: learner kind 'ridge' has no option 'lamda' \(did you mean 'lambda'\?\); its options: lambda, jitter$/,
+    ],
+    [
+      "n in a learner's own sweep",
+      { ...good, learners: [{ kind: 'ridge', sweep: { n: [8] } }] },
+      /^learners\[0\]\.sweep\.n: n is swept in the spec's sweep \(sweep\.n\), not in a learner's own sweep$/,
+    ],
+    [
+      "a learner's timeout in its own sweep",
+      { ...good, learners: [{ kind: 'ridge', sweep: { timeout: [1, 2] } }] },
+      /^learners\[0\]\.sweep\.timeout: a learner's timeout cannot be swept$/,
+    ],
+    [
+      'a sweep key naming an option the learner does not have, blamed on the key',
+      { ...good, learners: [{ kind: 'ridge', id: 'a' }], sweep: { n: [8], 'learners[a].lamda': [1] } },
+      /^sweep\.learners\[a\]\.lamda: learner a \(ridge\) has no option 'lamda' \(did you mean 'lambda'\?\); its options: lambda, jitter$/,
+    ],
+    [
+      'a sweep key naming an option the target does not have',
+      { ...good, sweep: { n: [8], 'target.noize': [1] } },
+      /^sweep\.target\.noize: target kind 'linear' has no option 'noize' \(did you mean 'noise'\?\); its options: d, noise$/,
+    ],
+    [
+      'a sweep nested as objects: the dotted keys to write',
+      { ...good, sweep: { n: [8], target: { d: [2, 4] } } },
+      /^sweep\.target: a sweep names each option by its dotted path: write 'target\.d' as a key of sweep, not target: \{ d \}$/,
+    ],
+    ['an empty sweep key', { ...good, sweep: { n: [8], '': [1] } }, /^sweep\[""\]: unknown sweep key/],
+    [
+      'an unregistered backend',
+      { ...good, backend: 'qantum' },
+      /^backend: unknown backend kind 'qantum' \(did you mean 'quantum'\?\)/,
+    ],
+    [
+      'an empty id',
+      { ...good, learners: [{ kind: 'ridge', id: '' }] },
+      /^learners\[0\]\.id: an id is a non-empty name/,
     ],
     [
       'duplicate learner ids',
@@ -190,8 +231,11 @@ describe('spec validation: each bad spec fails before any work, naming the path 
     );
     expect(problems).toEqual([
       expect.stringMatching(/^sweep\.sede: unknown sweep key \(did you mean 'seed'\?\)/),
+      expect.stringMatching(
+        /^sweep\.learners\[ridge\]\.jiter: learner ridge#0 \(ridge\) has no option 'jiter' \(did you mean 'jitter'\?\)/,
+      ),
       expect.stringMatching(/^target: unknown field 'nosie' \(did you mean 'noise'\?\)/),
-      expect.stringMatching(/^learners\[0\]: unknown fields 'lamda' \(did you mean 'lambda'\?\), 'jiter'/),
+      expect.stringMatching(/^learners\[0\]: unknown field 'lamda' \(did you mean 'lambda'\?\)/),
     ]);
   });
 

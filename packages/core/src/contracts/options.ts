@@ -34,10 +34,15 @@ export function formatPath(path: readonly PropertyKey[], prefix = ''): string {
   return out || '(root)';
 }
 
+const NON_FINITE = '\u2063'; // invisible separator: a marker JSON.stringify leaves as it is
+
 function show(value: unknown): string {
   if (value === undefined) return 'nothing';
   if (typeof value === 'number' && !Number.isFinite(value)) return String(value);
-  const text = JSON.stringify(value);
+  // NaN and ±Infinity inside a list or object print as themselves, not as JSON's null
+  const text = JSON.stringify(value, (_key, v: unknown) =>
+    typeof v === 'number' && !Number.isFinite(v) ? `${NON_FINITE}${v}${NON_FINITE}` : v,
+  )?.replace(new RegExp(`"${NON_FINITE}([^"]*)${NON_FINITE}"`, 'g'), '$1');
   return text === undefined ? String(value) : text.length > 60 ? `${text.slice(0, 57)}...` : text;
 }
 
@@ -105,7 +110,17 @@ function missesByKind(branch: readonly z.core.$ZodIssue[], input: unknown): bool
 
 /** One line per problem: `path: what is wrong (got value)`, with did-you-mean for enum strings. */
 export function formatIssues(issues: readonly z.core.$ZodIssue[], prefix = ''): string[] {
-  return issues.flatMap((issue) => {
+  // one problem with a value per path: 1e300 for a seed is not an integer and too big; say the first
+  const valueCodes = new Set(['invalid_type', 'too_small', 'too_big', 'not_multiple_of', 'invalid_format']);
+  const seen = new Set<string>();
+  const first = issues.filter((issue) => {
+    if (!valueCodes.has(issue.code)) return true;
+    const key = JSON.stringify(issue.path.map(String));
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
+  return first.flatMap((issue) => {
     const where = formatPath(issue.path, prefix);
     const input = (issue as { input?: unknown }).input;
     let message = issue.message.replace(/^Invalid input: /, '');
@@ -155,6 +170,18 @@ export function formatIssues(issues: readonly z.core.$ZodIssue[], prefix = ''): 
     }
     return `${where}: ${message}`;
   });
+}
+
+/**
+ * The option names an object schema takes, or undefined where it takes any (a loose object) or is
+ * not an object: what a sweep key or a learner's own sweep may name.
+ */
+export function optionNames(schema: unknown): string[] | undefined {
+  const def = definition(schema);
+  if (def?.type !== 'object') return undefined;
+  const catchall = definition(def.catchall);
+  if (catchall && catchall.type !== 'never') return undefined;
+  return Object.keys(def.shape as Record<string, unknown>);
 }
 
 /** Parse with a schema; on failure return the formatted problems instead of throwing. */

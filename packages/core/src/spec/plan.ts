@@ -6,7 +6,7 @@
 import { createHash } from 'node:crypto';
 import { closestMatch } from '../registry/closest.js';
 import { SpecError } from '../contracts/errors.js';
-import { parseOptions } from '../contracts/options.js';
+import { optionNames, parseOptions } from '../contracts/options.js';
 import type { Registry } from '../registry/registry.js';
 import type { Spec } from './spec.js';
 import { expandSweep, keyOf, type Scalar, shortName } from './sweep.js';
@@ -213,11 +213,19 @@ export function planExperiment(spec: Spec, registry: Registry, source?: string):
   const targetKnown = known('target', 'target', spec.target.kind);
   const learnersKnown = spec.learners.map((l, i) => known(`learners[${i}]`, 'learner', l.kind));
   const metrics = planMetrics(spec, registry, problems);
+  // a backend the spec names must be registered (whether it is available here is the run's question)
+  if (spec.backend !== undefined && registry.all('backend').length) {
+    try {
+      registry.get('backend', spec.backend);
+    } catch (error) {
+      problems.add(`backend: ${(error as Error).message}`);
+    }
+  }
   // problems so far (unknown kinds, metrics) do not stop the cells from being checked, so one run
   // of `validate` lists misspelt options beside an unknown kind; repeated ids or a broken sweep do
   const early = problems.size;
   if (new Set(ids).size !== ids.length) problems.add(`learners: ids must be unique, got ${ids.join(', ')}`);
-  const targets = sweepTargets(spec, ids, problems);
+  const targets = sweepTargets(spec, ids, registry, problems);
   const targetBase = strip(spec.target, 'kind');
   const expansion = expandSweep(
     spec.sweep,
@@ -360,18 +368,98 @@ function planMetrics(spec: Spec, registry: Registry, problems: Set<string>): Kin
 }
 
 /** What each sweep key (zip groups' keys included) sets: n, seed, a target option or learners' options. */
-function sweepTargets(spec: Spec, ids: string[], problems: Set<string>): Map<string, SweepTarget> {
-  const kinds = spec.learners.map((l) => l.kind);
-  const sweepKeys = Object.keys(spec.sweep).flatMap((k) =>
-    k === 'zip' ? [spec.sweep.zip ?? []].flat().flatMap((g) => Object.keys(g)) : [k],
+/** A sweep's keys, those of its zip groups in place of `zip`. */
+function sweepKeysOf(sweep: Spec['sweep']): string[] {
+  return Object.keys(sweep).flatMap((k) =>
+    k === 'zip' ? [sweep.zip ?? []].flat().flatMap((g) => Object.keys(g)) : [k],
   );
+}
+
+/** `sweep.key`, or `sweep[""]` for a key that prints as nothing. */
+const sweepPath = (path: string, key: string) => (key ? `${path}.${key}` : `${path}[${JSON.stringify(key)}]`);
+
+/**
+ * Why `option` is none of the options of this kind, or undefined when it is one (or the kind is
+ * unknown, reported elsewhere, or its schema takes any key).
+ */
+function noSuchOption(
+  registry: Registry,
+  point: KindPoint,
+  kind: string,
+  option: string,
+): string | undefined {
+  let names: string[] | undefined;
+  try {
+    names = optionNames(registry.get(point, kind).options);
+  } catch {
+    return undefined;
+  }
+  if (!names || names.includes(option)) return undefined;
+  const near = closestMatch(option, names);
+  return `has no option '${option}'${near ? ` (did you mean '${near}'?)` : ''}; its options: ${names.join(', ') || '(none)'}`;
+}
+
+function sweepTargets(
+  spec: Spec,
+  ids: string[],
+  registry: Registry,
+  problems: Set<string>,
+): Map<string, SweepTarget> {
+  const kinds = spec.learners.map((l) => l.kind);
   const targets = new Map<string, SweepTarget>();
-  for (const key of sweepKeys) {
+  for (const key of sweepKeysOf(spec.sweep)) {
+    const where = sweepPath('sweep', key);
     const parsed = parseSweepKey(key, ids, kinds);
-    if (typeof parsed === 'string') problems.add(`sweep.${key}: ${parsed}`);
-    else targets.set(key, parsed);
+    if (typeof parsed === 'string') {
+      problems.add(`${where}: ${parsed}`);
+      continue;
+    }
+    // an option the kind does not have is named here, at the sweep key, not as a misspelt field of the entry
+    if (parsed.kind === 'target') {
+      const missing = noSuchOption(registry, 'target', spec.target.kind, parsed.option);
+      if (missing) {
+        problems.add(`${where}: target kind '${spec.target.kind}' ${missing}`);
+        continue;
+      }
+    }
+    if (parsed.kind === 'learners') {
+      const lacking = parsed.ids.filter((id) =>
+        noSuchOption(registry, 'learner', kinds[ids.indexOf(id)]!, parsed.option),
+      );
+      if (lacking.length === 1) {
+        const id = lacking[0]!;
+        problems.add(
+          `${where}: learner ${id} (${kinds[ids.indexOf(id)]!}) ${noSuchOption(registry, 'learner', kinds[ids.indexOf(id)]!, parsed.option)!}`,
+        );
+        continue;
+      }
+      if (lacking.length > 1) {
+        const named = lacking.map((id) => `${id} (${kinds[ids.indexOf(id)]!})`).join(', ');
+        problems.add(
+          `${where}: learners ${named} have no option '${parsed.option}'; sweep learners[<id or kind>].${parsed.option} for those that have it`,
+        );
+        continue;
+      }
+    }
+    targets.set(key, parsed);
   }
   return targets;
+}
+
+/**
+ * Keys a learner's own sweep cannot take: n and seed (the spec's sweep has them), kind, id and
+ * timeout, and options its kind does not have.
+ */
+function ownSweepProblems(registry: Registry, kind: string, sweep: Spec['sweep'], path: string): string[] {
+  return sweepKeysOf(sweep).flatMap((key) => {
+    const where = sweepPath(path, key);
+    if (key === 'n' || key === 'seed')
+      return [`${where}: ${key} is swept in the spec's sweep (sweep.${key}), not in a learner's own sweep`];
+    if (key === 'kind' || key === 'id' || key === 'timeout')
+      return [`${where}: a learner's ${key} cannot be swept`];
+    const missing = noSuchOption(registry, 'learner', kind, key);
+    return missing ? [`${where}: learner kind '${kind}' ${missing}`] : [];
+  });
 }
 
 function checkSizesAndSeeds(cells: readonly Record<string, Scalar>[], problems: Set<string>): void {
@@ -480,6 +568,9 @@ function planLearner(
   const l = p.spec.learners[i]!;
   let variants: { suffix: string; values: Record<string, Scalar> }[] = [{ suffix: '', values: {} }];
   if (l.sweep) {
+    const keyProblems = ownSweepProblems(p.registry, l.kind, l.sweep, `learners[${i}].sweep`);
+    for (const problem of keyProblems) problems.add(problem, key);
+    if (keyProblems.length) return undefined;
     const scope = { ...cellScope, ...raw } as Record<string, Scalar>;
     const found = new Set<string>();
     const own = expandSweep(l.sweep, { path: `learners[${i}].sweep`, scope }, found);

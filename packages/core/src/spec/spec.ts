@@ -9,7 +9,7 @@ import { SpecError } from '../contracts/errors.js';
 import { yaml } from '../lazy.js';
 import { options, parseOptions } from '../contracts/options.js';
 import { parseDuration } from './duration.js';
-import { SweepSchema } from './sweep.js';
+import { nestedSweepKeys, SweepSchema } from './sweep.js';
 
 export * from './duration.js';
 
@@ -48,7 +48,8 @@ export const SpecSchema = options({
       kindEntry.extend({
         id: z
           .string()
-          .regex(/^[^|,=()]+$/, 'an id has no "|", ",", "=", "(" or ")"')
+          .min(1, 'an id is a non-empty name (or leave id out: the kind, numbered where repeated)')
+          .regex(/^[^|,=()]*$/, 'an id has no "|", ",", "=", "(" or ")"')
           .optional(),
         /** This learner's own grid, crossed with its options only (the other learners run once per cell). */
         sweep: SweepSchema.optional(),
@@ -87,7 +88,15 @@ function inOrder<T extends object>(parsed: T, raw: object | undefined): T {
 /** Validate a spec object (from a file or from code). Throws SpecError naming every problem. */
 export function parseSpec(input: unknown, source?: string): Spec {
   const parsed = parseOptions(SpecSchema, input);
-  if (!parsed.ok) throw new SpecError(parsed.problems, source ? { source } : {});
+  if (!parsed.ok) {
+    // a sweep nested as objects: say to write dotted keys, in place of what the range schema says of it
+    const nested = nestedSweepKeys((input as { sweep?: unknown } | null)?.sweep, 'sweep');
+    const paths = nested.map((problem) => problem.slice(0, problem.indexOf(': ')));
+    const others = parsed.problems.filter(
+      (problem) => !paths.some((path) => problem.startsWith(`${path}:`) || problem.startsWith(`${path}.`)),
+    );
+    throw new SpecError([...nested, ...others], source ? { source } : {});
+  }
   const spec = parsed.value;
   // zod lists declared keys (`zip`) first; a sweep's axes follow the order the user wrote them in
   const raw = input as { sweep?: object; learners?: { sweep?: object }[] };

@@ -84,6 +84,26 @@ export const SweepSchema = z
   .catchall(SweepValueSchema);
 export type Sweep = z.output<typeof SweepSchema>;
 
+/**
+ * A sweep written as nested objects (`target: { d: [8, 16] }`, `learners[rf]: { ridge: [1] }`) where
+ * its keys are dotted paths (`target.d: [8, 16]`): one problem per such key, saying what to write.
+ */
+export function nestedSweepKeys(sweep: unknown, path: string): string[] {
+  if (typeof sweep !== 'object' || sweep === null || Array.isArray(sweep)) return [];
+  return Object.entries(sweep).flatMap(([key, value]) => {
+    if (key === 'zip') return [value].flat().flatMap((group) => nestedSweepKeys(group, `${path}.zip`));
+    if (typeof value !== 'object' || value === null || Array.isArray(value)) return [];
+    // the heads of dotted keys; any other key holding an object is a range (perhaps misspelt)
+    if (!/^(target|learners(\[[^\]]+\])?)$/.test(key)) return [];
+    const inner = Object.keys(value);
+    if (!inner.length) return [];
+    const dotted = inner.map((k) => `'${key}.${k}'`).join(', ');
+    return [
+      `${path}.${key}: a sweep names each option by its dotted path: write ${dotted} as ${inner.length > 1 ? 'keys' : 'a key'} of ${path}, not ${key}: { ${inner.join(', ')} }`,
+    ];
+  });
+}
+
 /** The most values one list or range of a sweep may give, and the most cells a grid may have. */
 export const SWEEP_LIMITS = { axis: 100_000, cells: 1_000_000 } as const;
 
@@ -325,7 +345,7 @@ function deriveValues(
     if (opts.integerKeys?.includes(d.key)) v = Math.round(v);
     if (!Number.isFinite(v)) {
       problems.add(
-        `${where}: ${JSON.stringify(d.text)} is not a finite number (${v}) in cell ${keyOf(cell)}`,
+        `${where}: ${JSON.stringify(d.text)} is not a finite number (${v})${keyOf(cell) ? ` in cell ${keyOf(cell)}` : ''}`,
       );
       break;
     }
