@@ -127,10 +127,14 @@ describe('plugin loading from a local path', () => {
     await expect(
       loadPlugins(new Registry(), ['regimes-plugin-that-does-not-exist'], fixtures),
     ).rejects.toThrow(
-      /plugin 'regimes-plugin-that-does-not-exist' failed to load from \(not found in node_modules above/,
+      /^plugin 'regimes-plugin-that-does-not-exist' is not installed: no node_modules\/regimes-plugin-that-does-not-exist above .*, nor beside regimes$/,
     );
     await expect(loadPlugins(new Registry(), ['./nowhere'], fixtures)).rejects.toThrow(
       /no file or folder at/,
+    );
+    // a folder that is not a package: named with the entry under plugins:
+    await expect(loadPlugins(new Registry(), ['./'], fixtures)).rejects.toThrow(
+      /^plugin '\.\/': the folder .* has no package\.json and no index\.js$/,
     );
   });
 

@@ -13,12 +13,14 @@ import type { PluginManifest, Registry } from './registry.js';
 type Exports = string | { [key: string]: Exports } | null | undefined;
 
 /** The ESM entry of a package folder: `exports['.']` (import/default condition), then `main`. */
-function packageEntry(folder: string): string {
+function packageEntry(folder: string, specifier: string): string {
   const manifestPath = join(folder, 'package.json');
   if (!existsSync(manifestPath)) {
     const index = join(folder, 'index.js');
     if (existsSync(index)) return index;
-    throw new PluginError(`no package.json or index.js in ${folder}`);
+    throw new PluginError(`plugin '${specifier}': the folder ${folder} has no package.json and no index.js`, {
+      hint: 'give the folder a package.json (with exports or main) or an index.js, or name the plugin file itself under plugins:',
+    });
   }
   const pkg = JSON.parse(readFileSync(manifestPath, 'utf8')) as { exports?: Exports; main?: string };
   const pick = (e: Exports): string | undefined => {
@@ -52,11 +54,11 @@ export function resolvePlugin(specifier: string, fromDir: string): string | unde
   if (isPath(specifier)) {
     const path = specifier.startsWith('file:') ? new URL(specifier).pathname : resolve(fromDir, specifier);
     if (!existsSync(path)) throw new PluginError(`plugin '${specifier}': no file or folder at ${path}`);
-    return statSync(path).isDirectory() ? packageEntry(path) : path;
+    return statSync(path).isDirectory() ? packageEntry(path, specifier) : path;
   }
   for (let dir = resolve(fromDir); ; dir = dirname(dir)) {
     const folder = join(dir, 'node_modules', specifier);
-    if (existsSync(join(folder, 'package.json'))) return packageEntry(folder);
+    if (existsSync(join(folder, 'package.json'))) return packageEntry(folder, specifier);
     if (dirname(dir) === dir) return undefined;
   }
 }
@@ -110,9 +112,21 @@ export async function importPlugin(
     // A package not found above the spec may still be installed beside regimes itself.
     mod = file ? await import(pathToFileURL(file).href) : await import(specifier);
   } catch (error) {
-    const where = file ?? `(not found in node_modules above ${fromDir})`;
-    const reason = (error as Error).message.split('\n')[0];
-    throw new PluginError(`plugin '${specifier}' failed to load from ${where}: ${reason}`, {
+    const reason = (error as Error).message.split('\n')[0] ?? '';
+    // the package itself not found (not one it imports): say so, without the loader's internal path
+    const missing =
+      !file &&
+      (error as { code?: string }).code === 'ERR_MODULE_NOT_FOUND' &&
+      reason.includes(
+        `'${specifier
+          .split('/')
+          .slice(0, specifier.startsWith('@') ? 2 : 1)
+          .join('/')}'`,
+      );
+    const message = missing
+      ? `plugin '${specifier}' is not installed: no node_modules/${specifier} above ${fromDir}, nor beside regimes`
+      : `plugin '${specifier}' failed to load from ${file ?? specifier}: ${reason}`;
+    throw new PluginError(message, {
       hint: file
         ? 'fix the error in the plugin, or remove it from plugins:'
         : `install it: npm install ${specifier}`,
