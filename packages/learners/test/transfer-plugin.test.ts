@@ -86,6 +86,12 @@ describe('transfer with a base learner from a plugin', () => {
     expect(await problems({ kind: 'frozen-features', widht: 8 })).toEqual([
       expect.stringMatching(/^learners\[0\]\.base: unknown field 'widht' \(did you mean 'width'\?\)/),
     ]);
+    // a kernel learner has no features to keep: refused at planning, not as an error row per cell
+    expect(await problems({ kind: 'ntk' })).toEqual([
+      expect.stringMatching(
+        /^learners\[0\]\.base\.kind: learner kind 'ntk' exposes no representation to transfer \(its predictors have no features\); kinds that do: .*\brf\b/,
+      ),
+    ]);
     expect(await problems({ kind: 'frozen-feature' })).toEqual([
       expect.stringMatching(
         /^learners\[0\]\.base\.kind: unknown learner kind 'frozen-feature' \(did you mean 'frozen-features'\?\)/,

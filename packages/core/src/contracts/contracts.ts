@@ -239,6 +239,11 @@ export interface KindFactory<Options = unknown> {
    */
   readonly entries?: Readonly<Record<string, 'target' | 'learner' | 'metric'>>;
   /**
+   * What an entry's kind must provide (transfer's `base: 'representation'`): the plan refuses a
+   * learner kind that declares `representation: false`, before any fit.
+   */
+  readonly entryNeeds?: Readonly<Record<string, 'representation'>>;
+  /**
    * Options that have no effect given the others (parsed, defaults filled in), each with why, e.g.
    * `{ degree: 'under preset staircase: its degree is r' }`. An option listed here that the spec
    * writes is an error at planning, so a setting is never silently ignored.
@@ -319,6 +324,11 @@ export interface LearnerFactory<Options = unknown> extends KindFactory<Options> 
   estimate?(options: Options, size: FitSize): WorkEstimate | undefined;
   /** Closed-form predictions for this learner on the context's target, as for `TargetFactory.theory`. */
   theory?(options: Options, context: TheoryContext): TheoryCurve[];
+  /**
+   * Whether its predictors implement `representation` (true), do not (false), or unsaid: a
+   * transfer learner's base must not be false.
+   */
+  readonly representation?: boolean;
 }
 
 /** A metric kind: creates metrics from parsed options. */
@@ -383,6 +393,7 @@ export function defineLearnerKind<S extends z.ZodType>(
     create(o: z.output<S>): Learner;
     estimate?(o: z.output<S>, size: FitSize): WorkEstimate | undefined;
     theory?(o: z.output<S>, c: TheoryContext): TheoryCurve[];
+    representation?: boolean;
   },
 ): LearnerFactory {
   return f as unknown as LearnerFactory;

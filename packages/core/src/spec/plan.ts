@@ -348,6 +348,19 @@ export function parseKindOptions(
       problems.push(...found);
       continue;
     }
+    if (factory.entryNeeds?.[field] === 'representation') {
+      const nestedFactory = registry.get(nestedPoint, entry.kind) as { representation?: boolean };
+      if (nestedFactory.representation === false) {
+        const able = registry
+          .all('learner')
+          .filter((f) => (f as { representation?: boolean }).representation)
+          .map((f) => f.kind);
+        problems.push(
+          `${where}.kind: learner kind '${entry.kind}' exposes no representation to transfer (its predictors have no features); kinds that do: ${able.join(', ')}`,
+        );
+        continue;
+      }
+    }
     const nested = parseKindOptions(registry, nestedPoint, entry.kind, strip(entry, 'kind'), where);
     if (nested.ok) value[field] = { kind: entry.kind, ...nested.value };
     else problems.push(...nested.problems);

@@ -82,6 +82,7 @@ type DamianOptions = z.output<typeof damianOptions>;
 
 export const damian: LearnerFactory = defineLearnerKind({
   kind: 'damian',
+  representation: true, // its predictors expose the features the readout reads (transfer's base)
   description:
     'Damian, Lee & Soltanolkotabi 2022: linear part removed, symmetric init, one normalized gradient step on W, ridge readout (λ by LOO)',
   options: damianOptions,

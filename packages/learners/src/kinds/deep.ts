@@ -48,6 +48,7 @@ export const deepOptions = options({
 
 export const deep: LearnerFactory = defineLearnerKind({
   kind: 'deep',
+  representation: true, // its predictors expose the features the readout reads (transfer's base)
   description:
     'fully connected deep net (quadratic-type activations, skip outputs) trained joint or layerwise',
   options: deepOptions,

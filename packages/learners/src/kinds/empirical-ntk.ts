@@ -112,6 +112,7 @@ export async function trainNetwork(
 
 export const empiricalNeuralTangentKernel: LearnerFactory = defineLearnerKind({
   kind: 'empirical-ntk',
+  representation: false, // a kernel predictor: no features for a transfer to keep
   description:
     'kernel ridge with the empirical NTK of one finite fully connected net (NTK parametrization), at init or after GD',
   options: empiricalNtkOptions,

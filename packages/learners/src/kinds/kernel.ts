@@ -47,6 +47,7 @@ export const kernelRidgeOptions = options({
 
 export const kernelRidge: LearnerFactory = defineLearnerKind({
   kind: 'kernel',
+  representation: false, // a kernel predictor: no features for a transfer to keep
   description: 'kernel ridge with a dot-product kernel from Taylor or Hermite coefficients, or RBF',
   options: kernelRidgeOptions,
   estimate: (o, s) => kernelRidgeEstimate(2 * s.d + 20, o, s),

@@ -115,6 +115,7 @@ export type NetworkOptions = z.output<typeof networkOptions>;
 
 export const network: LearnerFactory = defineLearnerKind({
   kind: 'nn',
+  representation: true, // its predictors expose the features the readout reads (transfer's base)
   description:
     'two-layer network trained by GD / SGD / Adam (standard, ntk or mean-field parametrization); records learning curves',
   options: networkOptions,

@@ -19,6 +19,7 @@ export const nngpOptions = options({
 
 export const nngp: LearnerFactory = defineLearnerKind({
   kind: 'nngp',
+  representation: false, // a kernel predictor: no features for a transfer to keep
   description:
     'kernel ridge (GP posterior mean) with the infinite-width NNGP kernel of a fully connected net of L hidden layers',
   options: nngpOptions,

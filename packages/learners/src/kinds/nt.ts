@@ -34,6 +34,7 @@ export const neuralTangentOptions = options({
 
 export const neuralTangent: LearnerFactory = defineLearnerKind({
   kind: 'nt',
+  representation: false, // a kernel predictor: no features for a transfer to keep
   description:
     'neural tangent model (Ghorbani et al. 2019): linearized two-layer net around a frozen random W, by ridge',
   options: neuralTangentOptions,

@@ -69,6 +69,7 @@ function kernelsOf(o: NtkDynamicsOptions): { theta: KernelFunction; prior: Kerne
 
 export const ntkDynamics: LearnerFactory = defineLearnerKind({
   kind: 'ntk-dynamics',
+  representation: false, // a kernel predictor: no features for a transfer to keep
   description:
     'predicted GD / gradient-flow training of the infinitely wide net (NTK or NNGP kernel): risk against time in the trace',
   options: ntkDynamicsOptions,

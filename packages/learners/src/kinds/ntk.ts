@@ -212,6 +212,7 @@ export function deepKernelKind(output: 'ntk' | 'nngp') {
 
 export const neuralTangentKernel: LearnerFactory = defineLearnerKind({
   kind: 'ntk',
+  representation: false, // a kernel predictor: no features for a transfer to keep
   description:
     'kernel ridge with the analytic infinite-width NTK of a fully connected net of L hidden layers (any activation)',
   options: neuralTangentKernelOptions,

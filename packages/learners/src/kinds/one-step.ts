@@ -60,6 +60,7 @@ export const oneStepOptions = options({
 
 export const oneStep: LearnerFactory = defineLearnerKind({
   kind: 'one-step',
+  representation: true, // its predictors expose the features the readout reads (transfer's base)
   description:
     'one large first-layer gradient step (η = η₀·n^α), then ridge on the readout; records the spike',
   options: oneStepOptions,

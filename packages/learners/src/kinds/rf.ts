@@ -16,6 +16,7 @@ export const randomFeaturesOptions = options({ ...firstLayerOptions, ...ridgeOpt
 
 export const randomFeatures: LearnerFactory = defineLearnerKind({
   kind: 'rf',
+  representation: true, // its predictors expose the features the readout reads (transfer's base)
   description:
     'random features ridge: frozen random first layer, readout solved exactly by ridge (primal or dual)',
   options: randomFeaturesOptions,

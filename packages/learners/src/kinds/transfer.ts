@@ -39,11 +39,13 @@ export const transferOptions = options({
 
 export const transfer: LearnerFactory = defineLearnerKind({
   kind: 'transfer',
+  representation: true, // its predictors expose the features the readout reads (transfer's base)
   description:
     'fit a first-layer learner on the source task, keep its features, ridge a new readout on the destination',
   options: transferOptions,
   // the plan resolves `base` through the registry and parses it with that kind's own schema
   entries: { base: 'learner' },
+  entryNeeds: { base: 'representation' },
   estimate: (o, s) => transferEstimate(o, s),
   create(o) {
     const { kind } = o.base;
