@@ -196,6 +196,11 @@ describe('spec files and values: the shape to write', () => {
       'sweep.n[0]: expected a number, a string or a boolean, got [16]',
     ],
     [
+      'a list where the sweep map goes',
+      { ...spec, sweep: [16] },
+      'sweep: expected a map from sweep keys to values, such as { n: [256, 1024], seed: [0, 1] }, got [16]',
+    ],
+    [
       'one line for a seed past the safe integers',
       { ...spec, seed: 1e300 },
       'seed: must be ≤ 9007199254740991, got 1e+300',

@@ -73,14 +73,22 @@ const zipGroup = z
   .describe('lists of equal length that advance together (one axis of the grid)');
 
 export const SweepSchema = z
-  .object({
-    zip: z
-      .union([zipGroup, z.array(zipGroup).min(1)], {
-        error: () =>
-          'zip takes a group of axes that advance together ({ n: [256, 1024], target.d: [8, 16] }) or a list of such groups',
-      })
-      .optional(),
-  })
+  .object(
+    {
+      zip: z
+        .union([zipGroup, z.array(zipGroup).min(1)], {
+          error: () =>
+            'zip takes a group of axes that advance together ({ n: [256, 1024], target.d: [8, 16] }) or a list of such groups',
+        })
+        .optional(),
+    },
+    {
+      error: (issue) =>
+        issue.code === 'invalid_type'
+          ? 'expected a map from sweep keys to values, such as { n: [256, 1024], seed: [0, 1] }'
+          : undefined,
+    },
+  )
   .catchall(SweepValueSchema);
 export type Sweep = z.output<typeof SweepSchema>;
 
