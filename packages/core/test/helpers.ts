@@ -12,6 +12,7 @@ import {
   MetricFactory,
   TargetFactory,
 } from '../src/contracts/contracts.js';
+import { SpecError } from '../src/contracts/errors.js';
 import { options } from '../src/contracts/options.js';
 import { definePlugin } from '../src/registry/registry.js';
 import type { Rng } from '../src/rng/rng.js';
@@ -143,3 +144,14 @@ export const testPlugin = definePlugin({
     bind(BackendFactory).toConstantValue(absentBackend as never);
   }),
 });
+
+/** The problems of the SpecError `fn` throws (and a failure if it throws none or another error). */
+export function problemsOf(fn: () => unknown): string[] {
+  try {
+    fn();
+  } catch (error) {
+    if (error instanceof SpecError) return error.problems;
+    throw error;
+  }
+  throw new Error('expected a SpecError');
+}

@@ -2,8 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { parseOptions } from '../src/contracts/options.js';
 import { schemaText } from '../src/contracts/schema-text.js';
-import { SpecError } from '../src/contracts/errors.js';
 import { parseSpec, parseSpecText } from '../src/spec/spec.js';
+import { problemsOf } from './helpers.js';
 
 /** The problems parseOptions reports for one value of one field. */
 function problems(schema: z.ZodType, value: unknown): string[] {
@@ -149,16 +149,6 @@ describe('spec files and values: the shape to write', () => {
     learners: [{ kind: 'ridge' }],
     sweep: { n: [16] },
   };
-  const problemsOf = (fn: () => unknown): string[] => {
-    try {
-      fn();
-    } catch (error) {
-      if (error instanceof SpecError) return error.problems;
-      throw error;
-    }
-    throw new Error('expected a SpecError');
-  };
-
   it.each<[string, unknown, string]>([
     [
       'a bare target kind',

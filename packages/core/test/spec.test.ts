@@ -5,12 +5,11 @@ import { type Dataset, type FitContext, LearnerFactory } from '../src/contracts/
 import { runExperiment } from '../src/engine/runner.js';
 import { definePlugin } from '../src/registry/registry.js';
 import { silentLogger } from '../src/testing/index.js';
-import { SpecError } from '../src/contracts/errors.js';
 import { planExperiment } from '../src/spec/plan.js';
 import { Registry } from '../src/registry/registry.js';
 import { parseSpec, parseSpecText } from '../src/spec/spec.js';
 import { expandRange } from '../src/spec/sweep.js';
-import { testPlugin } from './helpers.js';
+import { problemsOf, testPlugin } from './helpers.js';
 
 const good = {
   name: 'ok',
@@ -19,16 +18,6 @@ const good = {
   metrics: ['mse'],
   sweep: { n: [16, 32], seed: [0, 1] },
 };
-
-function problemsOf(fn: () => unknown): string[] {
-  try {
-    fn();
-  } catch (error) {
-    if (error instanceof SpecError) return error.problems;
-    throw error;
-  }
-  throw new Error('expected a SpecError');
-}
 
 const plan = (spec: unknown) => planExperiment(parseSpec(spec), Registry.with(testPlugin));
 
