@@ -26,6 +26,10 @@ const lr = z.union([
   z.strictObject({ first: z.number().min(0), readout: z.number().min(0) }),
 ]);
 
+// a recursive schema: a number or a list of trees
+type Tree = number | Tree[];
+const tree: z.ZodType<Tree> = z.lazy(() => z.union([z.number(), z.array(tree)]));
+
 describe('schemaText: what a schema takes, read from its definition', () => {
   it.each<[string, z.ZodType, string]>([
     ['bounded number', z.number().min(0), 'a number ≥ 0'],
@@ -54,6 +58,7 @@ describe('schemaText: what a schema takes, read from its definition', () => {
     ['tuple', z.tuple([z.number(), z.string()]), '[a number, a string]'],
     ['union', ridge, "a number ≥ 0, a non-empty list of numbers ≥ 0 or 'gcv' | 'loo'"],
     ['wrapped in default', split.default('reuse'), "'reuse' or a number in (0, 1)"],
+    ['recursive, cut off', tree, 'a number or a list, each a number or a list'],
   ])('%s', (_label, schema, text) => {
     expect(schemaText(schema)).toBe(text);
   });

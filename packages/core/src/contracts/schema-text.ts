@@ -72,7 +72,6 @@ function unwrap(schema: unknown): Def | undefined {
   for (let i = 0; def && i < 16; i++) {
     if (wrappers.has(def.type)) def = definition(def.innerType);
     else if (def.type === 'pipe') def = definition(def.in);
-    else if (def.type === 'lazy') def = definition((def.getter as () => unknown)());
     else break;
   }
   return def;
@@ -133,6 +132,8 @@ export function schemaText(schema: unknown, depth = 0): string {
       return objectText(def, depth);
     case 'record':
       return depth > 1 ? 'a map' : `a map from names to ${schemaText(def.valueType, depth + 1)}`;
+    case 'lazy': // a recursive schema: each step through it goes one level deeper, so the text ends
+      return depth > 3 ? 'a value' : schemaText((def.getter as () => unknown)(), depth + 1);
     case 'union':
       return alternatives((def.options as unknown[]).map((option) => schemaText(option, depth)));
     default:
