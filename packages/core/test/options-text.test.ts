@@ -191,6 +191,11 @@ describe('spec files and values: the shape to write', () => {
       'sweep.n[0]: expected a number, a string or a boolean, got [16]',
     ],
     [
+      'a zip group nested as objects',
+      { ...spec, sweep: { zip: [{ n: [16, 32], target: { d: [2, 4] } }] } },
+      "sweep.zip[0].target: a sweep names each option by its dotted path: write 'target.d' as a key of sweep.zip[0], not target: { d }",
+    ],
+    [
       'a list where the sweep map goes',
       { ...spec, sweep: [16] },
       'sweep: expected a map from sweep keys to values, such as { n: [256, 1024], seed: [0, 1] }, got [16]',

@@ -99,7 +99,10 @@ export type Sweep = z.output<typeof SweepSchema>;
 export function nestedSweepKeys(sweep: unknown, path: string): string[] {
   if (typeof sweep !== 'object' || sweep === null || Array.isArray(sweep)) return [];
   return Object.entries(sweep).flatMap(([key, value]) => {
-    if (key === 'zip') return [value].flat().flatMap((group) => nestedSweepKeys(group, `${path}.zip`));
+    if (key === 'zip')
+      return Array.isArray(value)
+        ? value.flatMap((group, i) => nestedSweepKeys(group, `${path}.zip[${i}]`))
+        : nestedSweepKeys(value, `${path}.zip`);
     if (typeof value !== 'object' || value === null || Array.isArray(value)) return [];
     // the heads of dotted keys; any other key holding an object is a range (perhaps misspelt)
     if (!/^(target|learners(\[[^\]]+\])?)$/.test(key)) return [];
