@@ -421,6 +421,26 @@ describe('entries: options that hold another kind, resolved through the registry
     ]);
   });
 
+  it('names the learner that lacks an option a sweep key sets on all learners, and two keys that set one option', () => {
+    const planned = (sweep: Record<string, unknown>) =>
+      planExperiment(
+        parseSpec({
+          ...good,
+          learners: [{ kind: 'ridge' }, { kind: 'wrapper' }],
+          sweep: { n: [16], ...sweep },
+        }),
+        registry(),
+      );
+    expect(problemsOf(() => planned({ 'learners.lambda': [0.1, 1] }))).toEqual([
+      "sweep.learners.lambda: learner wrapper#0 (wrapper) has no option 'lambda'; its options: inner; sweep learners[<id or kind>].lambda for the learners that have it",
+    ]);
+    expect(
+      problemsOf(() => planned({ 'learners[ridge].lambda': [0.1], 'learners[ridge#0].lambda': [1] })),
+    ).toEqual([
+      'sweep.learners[ridge#0].lambda: sets lambda of ridge#0, which sweep.learners[ridge].lambda sets too; sweep it under one key',
+    ]);
+  });
+
   it('fits the inner learner through FitContext.createLearner', async () => {
     const { rows } = await runExperiment(
       {

@@ -123,7 +123,7 @@ export function formatIssues(issues: readonly z.core.$ZodIssue[], prefix = ''): 
   return first.flatMap((issue) => {
     const where = formatPath(issue.path, prefix);
     const input = (issue as { input?: unknown }).input;
-    let message = issue.message.replace(/^Invalid input: /, '');
+    let message = issue.message.replace(/^Invalid (input|option): /, '');
     // NaN and ±Infinity (YAML's .nan, .inf) are numbers no option takes: say so, not which branch missed
     if (typeof input === 'number' && !Number.isFinite(input))
       return `${where}: ${show(input)} is not a finite number; give a finite value`;

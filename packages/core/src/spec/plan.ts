@@ -441,8 +441,12 @@ function sweepTargets(
       );
       if (lacking.length === 1) {
         const id = lacking[0]!;
+        const others =
+          parsed.ids.length > 1
+            ? `; sweep learners[<id or kind>].${parsed.option} for the learners that have it`
+            : '';
         problems.add(
-          `${where}: learner ${id} (${kinds[ids.indexOf(id)]!}) ${noSuchOption(registry, 'learner', kinds[ids.indexOf(id)]!, parsed.option)!}`,
+          `${where}: learner ${id} (${kinds[ids.indexOf(id)]!}) ${noSuchOption(registry, 'learner', kinds[ids.indexOf(id)]!, parsed.option)!}${others}`,
         );
         continue;
       }
@@ -450,6 +454,24 @@ function sweepTargets(
         const named = lacking.map((id) => `${id} (${kinds[ids.indexOf(id)]!})`).join(', ');
         problems.add(
           `${where}: learners ${named} have no option '${parsed.option}'; sweep learners[<id or kind>].${parsed.option} for those that have it`,
+        );
+        continue;
+      }
+    }
+    // two keys that set one learner's option (learners.width and learners[rf].width): which wins is
+    // not for the order of the keys to decide
+    if (parsed.kind === 'learners') {
+      const twice = parsed.ids.filter((id) =>
+        [...targets].some(
+          ([, t]) => t.kind === 'learners' && t.option === parsed.option && t.ids.includes(id),
+        ),
+      );
+      if (twice.length) {
+        const other = [...targets].find(
+          ([, t]) => t.kind === 'learners' && t.option === parsed.option && t.ids.includes(twice[0]!),
+        )![0];
+        problems.add(
+          `${where}: sets ${parsed.option} of ${twice.join(', ')}, which sweep.${other} sets too; sweep it under one key`,
         );
         continue;
       }
