@@ -1,3 +1,6 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ContainerModule } from 'inversify';
 import { describe, expect, it } from 'vitest';
@@ -131,6 +134,12 @@ describe('plugin loading from a local path', () => {
     );
     await expect(loadPlugins(new Registry(), ['./nowhere'], fixtures)).rejects.toThrow(
       /no file or folder at/,
+    );
+    // a package whose entry is not built
+    const unbuilt = mkdtempSync(join(tmpdir(), 'regimes-unbuilt-'));
+    writeFileSync(join(unbuilt, 'package.json'), JSON.stringify({ name: 'p', main: 'dist/index.js' }));
+    await expect(loadPlugins(new Registry(), [unbuilt], fixtures)).rejects.toThrow(
+      /names dist\/index\.js as its entry, which does not exist/,
     );
     // a folder that is not a package: named with the entry under plugins:
     await expect(loadPlugins(new Registry(), ['./'], fixtures)).rejects.toThrow(

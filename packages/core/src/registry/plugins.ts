@@ -34,7 +34,15 @@ function packageEntry(folder: string, specifier: string): string {
     return undefined;
   };
   const entry = pick(pkg.exports) ?? pkg.main ?? 'index.js';
-  return join(folder, entry);
+  const file = join(folder, entry);
+  if (!existsSync(file))
+    throw new PluginError(
+      `plugin '${specifier}': ${join(folder, 'package.json')} names ${entry} as its entry, which does not exist`,
+      {
+        hint: `build the plugin first (npm run build in ${folder}), or fix exports / main in its package.json`,
+      },
+    );
+  return file;
 }
 
 function isPath(specifier: string): boolean {
