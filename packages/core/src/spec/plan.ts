@@ -459,8 +459,9 @@ function sweepTargets(
       }
     }
     // two keys that set one learner's option (learners.width and learners[rf].width): which wins is
-    // not for the order of the keys to decide
-    if (parsed.kind === 'learners') {
+    // not for the order of the keys to decide (one key written twice, at the top and in a zip group,
+    // is the expansion's "swept twice")
+    if (parsed.kind === 'learners' && !targets.has(key)) {
       const twice = parsed.ids.filter((id) =>
         [...targets].some(
           ([, t]) => t.kind === 'learners' && t.option === parsed.option && t.ids.includes(id),
