@@ -94,6 +94,12 @@ describe('union and type errors say what the field takes', () => {
     ],
     ['a number out of the bound', split, 2, ['field: must be < 1, got 2']],
     [
+      'an enum typo',
+      z.enum(['gd', 'sgd', 'adam']),
+      'adamw',
+      ["field: expected 'gd' | 'sgd' | 'adam' (did you mean 'adam'?), got \"adamw\""],
+    ],
+    [
       'a number where only strings and objects fit',
       activation,
       3,

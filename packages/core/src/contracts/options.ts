@@ -61,6 +61,7 @@ function errorText(issue: z.core.$ZodRawIssue): string | undefined {
       ? 'expected an integer'
       : undefined;
   switch (issue.code) {
+    case 'invalid_value': // an enum or a literal: its values as union texts write them
     case 'invalid_union':
     case 'invalid_type': {
       const example = objectExample(issue.inst, issue.input);
