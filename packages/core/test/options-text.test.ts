@@ -256,6 +256,17 @@ describe('spec files and values: the shape to write', () => {
     expect(problems).toEqual([expected]);
   });
 
+  it('keeps a JSON error on one line and says when the file is YAML', () => {
+    let hint: string | undefined;
+    try {
+      parseSpecText('name: t\ntarget: x\n', 'spec.json');
+    } catch (error) {
+      hint = (error as { hint?: string }).hint;
+      expect((error as { problems: string[] }).problems).toEqual([expect.not.stringContaining('\n')]);
+    }
+    expect(hint).toBe('the file reads as YAML: name it .yaml');
+  });
+
   it("gives a JSON syntax error's line and column, not its character offset", () => {
     const [problem] = problemsOf(() => parseSpecText('{\n "name": "x",\n}\n', 'bad.json'));
     expect(problem).toMatch(/^JSON syntax error: .* at line 3, column 1$/);

@@ -176,6 +176,26 @@ describe('spec validation: each bad spec fails before any work, naming the path 
       { ...good, sweep: { n: [8], target: { d: [2, 4] } } },
       /^sweep\.target: a sweep names each option by its dotted path: write 'target\.d' as a key of sweep, not target: \{ d \}$/,
     ],
+    [
+      "an option swept in a learner's own sweep and by the spec's sweep",
+      {
+        ...good,
+        learners: [{ kind: 'ridge', sweep: { lambda: [1] } }],
+        sweep: { n: [8], 'learners[ridge].lambda': [2] },
+      },
+      /^learners\[0\]\.sweep\.lambda: sweep\.learners\[ridge\]\.lambda sets lambda of ridge#0 too; sweep it in one place$/,
+    ],
+    [
+      'a misspelt n, named beside the missing one',
+      { ...good, sweep: { N: [8] } },
+      /^sweep\.n: required: .*; the sweep has 'N', which is no sweep key$/,
+    ],
+    ['no metrics', { ...good, metrics: [] }, /^metrics: must not be empty, got \[\]$/],
+    [
+      'non-integer sample sizes from a range: one line, with the fix',
+      { ...good, sweep: { n: { log2: [3, 4], step: 0.5 } } },
+      /^sweep\.n: sample sizes are positive integers, got 11\.3137084989848 \(a range gives integers with round: true\)$/,
+    ],
     ['an empty sweep key', { ...good, sweep: { n: [8], '': [1] } }, /^sweep\[""\]: unknown sweep key/],
     [
       'an unregistered backend',

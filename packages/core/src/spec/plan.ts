@@ -499,12 +499,20 @@ function ownSweepProblems(registry: Registry, kind: string, sweep: Spec['sweep']
 }
 
 function checkSizesAndSeeds(cells: readonly Record<string, Scalar>[], problems: Set<string>): void {
+  // one line per key, with every bad value (a linspace of n gives several at once)
+  const badN = new Set<string>();
+  const badSeed = new Set<string>();
   for (const { n, seed } of cells) {
-    if (!(typeof n === 'number' && Number.isInteger(n) && n >= 1))
-      problems.add(`sweep.n: sample sizes are positive integers, got ${JSON.stringify(n)}`);
+    if (!(typeof n === 'number' && Number.isInteger(n) && n >= 1)) badN.add(JSON.stringify(n));
     if (seed !== undefined && !(typeof seed === 'number' && Number.isSafeInteger(seed) && seed >= 0))
-      problems.add(`sweep.seed: seeds are integers >= 0, got ${JSON.stringify(seed)}`);
+      badSeed.add(JSON.stringify(seed));
   }
+  const got = (values: Set<string>) => [...values].slice(0, 5).join(', ') + (values.size > 5 ? ', …' : '');
+  const round = [...badN].some((v) => Number.isFinite(Number(v)) && Number(v) >= 1)
+    ? ' (a range gives integers with round: true)'
+    : '';
+  if (badN.size) problems.add(`sweep.n: sample sizes are positive integers, got ${got(badN)}${round}`);
+  if (badSeed.size) problems.add(`sweep.seed: seeds are integers >= 0, got ${got(badSeed)}`);
 }
 
 /**
@@ -605,6 +613,16 @@ function planLearner(
   let variants: { suffix: string; values: Record<string, Scalar> }[] = [{ suffix: '', values: {} }];
   if (l.sweep) {
     const keyProblems = ownSweepProblems(p.registry, l.kind, l.sweep, `learners[${i}].sweep`);
+    // an option swept both here and by a key of the spec's sweep: the own sweep would silently win
+    for (const own of sweepKeysOf(l.sweep)) {
+      const top = [...p.targets].find(
+        ([, t]) => t.kind === 'learners' && t.option === own && t.ids.includes(p.ids[i]!),
+      );
+      if (top)
+        keyProblems.push(
+          `learners[${i}].sweep.${own}: sweep.${top[0]} sets ${own} of ${p.ids[i]!} too; sweep it in one place`,
+        );
+    }
     for (const problem of keyProblems) problems.add(problem, key);
     if (keyProblems.length) return undefined;
     const scope = { ...cellScope, ...raw } as Record<string, Scalar>;

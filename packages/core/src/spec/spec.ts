@@ -63,7 +63,10 @@ export const SpecSchema = options({
       }),
     )
     .min(1),
-  metrics: z.array(z.union([z.string(), kindEntry])).default(['risk']),
+  metrics: z
+    .array(z.union([z.string(), kindEntry]))
+    .min(1)
+    .default(['risk']),
   /**
    * Grid over `n` (required), `seed`, `target.<option>`, `learners[<id or kind>].<option>`: lists,
    * ranges, `zip` groups and derived expressions (see sweep.ts).
@@ -106,9 +109,19 @@ export function parseSpec(input: unknown, source?: string): Spec {
   });
   const zipped = [spec.sweep.zip ?? []].flat().flatMap((g) => Object.keys(g));
   if (!('n' in spec.sweep) && !zipped.includes('n')) {
-    throw new SpecError(['sweep.n: required: the training sample sizes, e.g. sweep: { n: [256, 1024] }'], {
-      ...(source ? { source } : {}),
-    });
+    // a key that is none of the sweep's heads (N, size) is named: it may be the n meant
+    const odd = Object.keys(spec.sweep).filter(
+      (k) => k !== 'zip' && k !== 'seed' && !/^(target\.|learners(\[[^\]]*\])?\.)/.test(k),
+    );
+    const named = odd.length
+      ? `; the sweep has ${odd.map((k) => `'${k}'`).join(', ')}, which is no sweep key`
+      : '';
+    throw new SpecError(
+      [`sweep.n: required: the training sample sizes, e.g. sweep: { n: [256, 1024] }${named}`],
+      {
+        ...(source ? { source } : {}),
+      },
+    );
   }
   return spec;
 }
@@ -120,7 +133,13 @@ export function parseSpecText(text: string, source = 'spec'): Spec {
     try {
       data = JSON.parse(text);
     } catch (error) {
-      throw new SpecError([`JSON syntax error: ${jsonPosition((error as Error).message, text)}`], { source });
+      // V8 quotes the text near the error, newlines included: one line, and a hint where it is YAML
+      const message = jsonPosition((error as Error).message, text).replace(/\s*\n\s*/g, ' ');
+      const yamlLike = /^\s*[A-Za-z_][\w-]*\s*:/.test(text);
+      throw new SpecError([`JSON syntax error: ${message}`], {
+        source,
+        ...(yamlLike ? { hint: 'the file reads as YAML: name it .yaml' } : {}),
+      });
     }
   } else {
     const doc = yaml().parseDocument(text, { prettyErrors: true, uniqueKeys: true });
