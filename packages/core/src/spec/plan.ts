@@ -227,6 +227,19 @@ export function planExperiment(spec: Spec, registry: Registry, source?: string):
   if (new Set(ids).size !== ids.length) problems.add(`learners: ids must be unique, got ${ids.join(', ')}`);
   const targets = sweepTargets(spec, ids, registry, problems);
   const targetBase = strip(spec.target, 'kind');
+  const ownSweep = spec.learners.map((l, i) =>
+    l.sweep ? ownSweepProblems(registry, targets, ids[i]!, l.kind, l.sweep, `learners[${i}].sweep`) : [],
+  );
+  const planner: CellPlanner = {
+    spec,
+    registry,
+    ids,
+    targets,
+    targetBase,
+    targetKnown,
+    learnersKnown,
+    ownSweep,
+  };
   const expansion = expandSweep(
     spec.sweep,
     { path: 'sweep', scope: targetBase as Record<string, Scalar>, integerKeys: ['n', 'seed'] },
@@ -236,7 +249,6 @@ export function planExperiment(spec: Spec, registry: Registry, source?: string):
   const cells: Cell[] = [];
   const cellProblems = new CellProblems();
   if (problems.size === early) {
-    const planner: CellPlanner = { spec, registry, ids, targets, targetBase, targetKnown, learnersKnown };
     const cellKeys = new Set<string>();
     for (const values of expansion.cells) {
       const key = keyOf(values);
@@ -253,7 +265,6 @@ export function planExperiment(spec: Spec, registry: Registry, source?: string):
   } else if (!problems.has(`learners: ids must be unique, got ${ids.join(', ')}`)) {
     // the cells cannot be planned: the entries as written are still checked for misspelt options
     // (and those a sweep key names), so that one validate lists them beside the first problems
-    const planner: CellPlanner = { spec, registry, ids, targets, targetBase, targetKnown, learnersKnown };
     const base = new CellProblems();
     // the first cell's values of the keys that parsed, where the grid could be expanded
     const first = Object.entries(expansion.cells[0] ?? {}).filter(([k]) => targets.has(k));
@@ -412,6 +423,13 @@ function noSuchOption(
   return `has no option '${option}'${near ? ` (did you mean '${near}'?)` : ''}; its options: ${names.join(', ') || '(none)'}`;
 }
 
+/** The key of the spec's sweep already setting `option` of learner `id`, if any. */
+function setterOf(targets: ReadonlyMap<string, SweepTarget>, id: string, option: string): string | undefined {
+  for (const [key, t] of targets)
+    if (t.kind === 'learners' && t.option === option && t.ids.includes(id)) return key;
+  return undefined;
+}
+
 function sweepTargets(
   spec: Spec,
   ids: string[],
@@ -436,43 +454,39 @@ function sweepTargets(
       }
     }
     if (parsed.kind === 'learners') {
-      const lacking = parsed.ids.filter((id) =>
-        noSuchOption(registry, 'learner', kinds[ids.indexOf(id)]!, parsed.option),
-      );
+      const lacking = parsed.ids.flatMap((id) => {
+        const kind = kinds[ids.indexOf(id)]!;
+        const missing = noSuchOption(registry, 'learner', kind, parsed.option);
+        return missing ? [{ id, kind, missing }] : [];
+      });
       if (lacking.length === 1) {
-        const id = lacking[0]!;
+        const { id, kind, missing } = lacking[0]!;
         const others =
           parsed.ids.length > 1
             ? `; sweep learners[<id or kind>].${parsed.option} for the learners that have it`
             : '';
-        problems.add(
-          `${where}: learner ${id} (${kinds[ids.indexOf(id)]!}) ${noSuchOption(registry, 'learner', kinds[ids.indexOf(id)]!, parsed.option)!}${others}`,
-        );
+        problems.add(`${where}: learner ${id} (${kind}) ${missing}${others}`);
         continue;
       }
       if (lacking.length > 1) {
-        const named = lacking.map((id) => `${id} (${kinds[ids.indexOf(id)]!})`).join(', ');
+        const named = lacking.map(({ id, kind }) => `${id} (${kind})`).join(', ');
         problems.add(
           `${where}: learners ${named} have no option '${parsed.option}'; sweep learners[<id or kind>].${parsed.option} for those that have it`,
         );
         continue;
       }
-    }
-    // two keys that set one learner's option (learners.width and learners[rf].width): which wins is
-    // not for the order of the keys to decide (one key written twice, at the top and in a zip group,
-    // is the expansion's "swept twice")
-    if (parsed.kind === 'learners' && !targets.has(key)) {
-      const twice = parsed.ids.filter((id) =>
-        [...targets].some(
-          ([, t]) => t.kind === 'learners' && t.option === parsed.option && t.ids.includes(id),
-        ),
-      );
+      // two keys that set one learner's option (learners.width and learners[rf].width): which wins is
+      // not for the order of the keys to decide (one key written twice, at the top and in a zip
+      // group, is the expansion's "swept twice")
+      const twice = targets.has(key)
+        ? []
+        : parsed.ids.flatMap((id) => {
+            const other = setterOf(targets, id, parsed.option);
+            return other === undefined ? [] : [{ id, other }];
+          });
       if (twice.length) {
-        const other = [...targets].find(
-          ([, t]) => t.kind === 'learners' && t.option === parsed.option && t.ids.includes(twice[0]!),
-        )![0];
         problems.add(
-          `${where}: sets ${parsed.option} of ${twice.join(', ')}, which sweep.${other} sets too; sweep it under one key`,
+          `${where}: sets ${parsed.option} of ${twice.map((t) => t.id).join(', ')}, which sweep.${twice[0]!.other} sets too; sweep it under one key`,
         );
         continue;
       }
@@ -486,9 +500,19 @@ function sweepTargets(
  * Keys a learner's own sweep cannot take: n and seed (the spec's sweep has them), kind, id and
  * timeout, and options its kind does not have.
  */
-function ownSweepProblems(registry: Registry, kind: string, sweep: Spec['sweep'], path: string): string[] {
+function ownSweepProblems(
+  registry: Registry,
+  targets: ReadonlyMap<string, SweepTarget>,
+  id: string,
+  kind: string,
+  sweep: Spec['sweep'],
+  path: string,
+): string[] {
   return sweepKeysOf(sweep).flatMap((key) => {
     const where = sweepPath(path, key);
+    // an option swept both here and by a key of the spec's sweep: the own sweep would silently win
+    const top = setterOf(targets, id, key);
+    if (top !== undefined) return [`${where}: sweep.${top} sets ${key} of ${id} too; sweep it in one place`];
     if (key === 'n' || key === 'seed')
       return [`${where}: ${key} is swept in the spec's sweep (sweep.${key}), not in a learner's own sweep`];
     if (key === 'kind' || key === 'id' || key === 'timeout')
@@ -544,6 +568,8 @@ interface CellPlanner {
   readonly targetBase: Record<string, unknown>;
   readonly targetKnown: boolean;
   readonly learnersKnown: readonly boolean[];
+  /** Each learner's own-sweep key problems, found once for the spec (not per cell). */
+  readonly ownSweep: readonly (readonly string[])[];
 }
 
 /** One cell's target and learners with the swept values applied and parsed; undefined on a problem. */
@@ -612,17 +638,7 @@ function planLearner(
   const l = p.spec.learners[i]!;
   let variants: { suffix: string; values: Record<string, Scalar> }[] = [{ suffix: '', values: {} }];
   if (l.sweep) {
-    const keyProblems = ownSweepProblems(p.registry, l.kind, l.sweep, `learners[${i}].sweep`);
-    // an option swept both here and by a key of the spec's sweep: the own sweep would silently win
-    for (const own of sweepKeysOf(l.sweep)) {
-      const top = [...p.targets].find(
-        ([, t]) => t.kind === 'learners' && t.option === own && t.ids.includes(p.ids[i]!),
-      );
-      if (top)
-        keyProblems.push(
-          `learners[${i}].sweep.${own}: sweep.${top[0]} sets ${own} of ${p.ids[i]!} too; sweep it in one place`,
-        );
-    }
+    const keyProblems = p.ownSweep[i]!;
     for (const problem of keyProblems) problems.add(problem, key);
     if (keyProblems.length) return undefined;
     const scope = { ...cellScope, ...raw } as Record<string, Scalar>;
