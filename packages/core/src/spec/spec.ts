@@ -9,7 +9,7 @@ import { SpecError } from '../contracts/errors.js';
 import { yaml } from '../lazy.js';
 import { options, parseOptions } from '../contracts/options.js';
 import { parseDuration } from './duration.js';
-import { nestedSweepKeys, SweepSchema } from './sweep.js';
+import { isOptionKey, nestedSweepKeys, SweepSchema } from './sweep.js';
 
 export * from './duration.js';
 
@@ -110,9 +110,7 @@ export function parseSpec(input: unknown, source?: string): Spec {
   const zipped = [spec.sweep.zip ?? []].flat().flatMap((g) => Object.keys(g));
   if (!('n' in spec.sweep) && !zipped.includes('n')) {
     // a key that is none of the sweep's heads (N, size) is named: it may be the n meant
-    const odd = Object.keys(spec.sweep).filter(
-      (k) => k !== 'zip' && k !== 'seed' && !/^(target\.|learners(\[[^\]]*\])?\.)/.test(k),
-    );
+    const odd = Object.keys(spec.sweep).filter((k) => k !== 'zip' && k !== 'seed' && !isOptionKey(k));
     const named = odd.length
       ? `; the sweep has ${odd.map((k) => `'${k}'`).join(', ')}, which is no sweep key`
       : '';

@@ -92,6 +92,12 @@ export const SweepSchema = z
   .catchall(SweepValueSchema);
 export type Sweep = z.output<typeof SweepSchema>;
 
+/** The head of a sweep key that sets an option: `target` or `learners` (`learners[rf]`), before its `.option`. */
+const OPTION_HEAD = 'target|learners(?:\\[[^\\]]+\\])?';
+
+/** A sweep key that sets an option (`target.d`, `learners.width`, `learners[rf].ridge`), by its form. */
+export const isOptionKey = (key: string): boolean => new RegExp(`^(${OPTION_HEAD})\\.`).test(key);
+
 /**
  * A sweep written as nested objects (`target: { d: [8, 16] }`, `learners[rf]: { ridge: [1] }`) where
  * its keys are dotted paths (`target.d: [8, 16]`): one problem per such key, saying what to write.
@@ -105,7 +111,7 @@ export function nestedSweepKeys(sweep: unknown, path: string): string[] {
         : nestedSweepKeys(value, `${path}.zip`);
     if (typeof value !== 'object' || value === null || Array.isArray(value)) return [];
     // the heads of dotted keys; any other key holding an object is a range (perhaps misspelt)
-    if (!/^(target|learners(\[[^\]]+\])?)$/.test(key)) return [];
+    if (!new RegExp(`^(${OPTION_HEAD})$`).test(key)) return [];
     const inner = Object.keys(value);
     if (!inner.length) return [];
     const dotted = inner.map((k) => `'${key}.${k}'`).join(', ');
