@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { Rng } from '@regimes/core';
+import { parseKindOptions, Registry, Rng } from '@regimes/core';
 import {
   describeLearnerConformance,
   expectNoLeak,
@@ -19,7 +19,7 @@ import {
 import { hermite } from '@regimes/targets';
 import * as tf from '@tensorflow/tfjs-core';
 import { describe, expect, it } from 'vitest';
-import { deepKernel, network, neuralTangentKernel, ntkDynamics } from '../src/index.js';
+import { deepKernel, network, neuralTangentKernel, ntkDynamics, plugin as learners } from '../src/index.js';
 import { deepKernelSpec } from '../src/kinds/ntk.js';
 
 const reference = fileURLToPath(new URL('./reference/ntk_dynamics.py', import.meta.url));
@@ -227,6 +227,21 @@ describe('ntk-dynamics', () => {
       await expectNoLeak(() => expect(learner.fit(p.train, ctx)).rejects.toThrow('stop'));
     }
     dispose(p);
+  });
+
+  it('refuses a train option that kernel: nngp overrides, and takes the one it implies', () => {
+    const registry = Registry.with(learners);
+    const parse = (raw: Record<string, unknown>) =>
+      parseKindOptions(registry, 'learner', 'ntk-dynamics', raw, 'learners[0]');
+    expect(parse({ kernel: 'nngp', train: 'first' })).toEqual({
+      ok: false,
+      problems: [
+        'learners[0].train: has no effect under kernel: nngp, where the readout alone trains (train: readout); remove it',
+      ],
+    });
+    expect(parse({ kernel: 'nngp', train: 'readout' }).ok).toBe(true);
+    expect(parse({ kernel: 'nngp' }).ok).toBe(true);
+    expect(parse({ kernel: 'ntk', train: 'first' }).ok).toBe(true);
   });
 
   it('says how to fix a learning rate GD cannot take, and frees what it built', async () => {

@@ -4,7 +4,10 @@
 import { fileURLToPath } from 'node:url';
 import {
   type Dataset,
+  defineTarget,
   options,
+  planExperiment,
+  registerInline,
   type Predictor,
   Registry,
   runExperiment,
@@ -97,5 +100,49 @@ describe('transfer with a base learner from a plugin', () => {
         /^learners\[0\]\.base\.kind: unknown learner kind 'frozen-feature' \(did you mean 'frozen-features'\?\)/,
       ),
     ]);
+  });
+
+  it('refuses at planning a target kind that declares no source task, and takes one that declares nothing', () => {
+    const plan = (target: Record<string, unknown>, reg = registry()) => {
+      registerInline(reg, 'metric', mse);
+      try {
+        planExperiment(
+          {
+            ...spec({ kind: 'rf', width: 8 }),
+            plugins: [],
+            metrics: ['test-mse'],
+            target: target as never,
+          } as never,
+          reg,
+        );
+        return [];
+      } catch (error) {
+        if (error instanceof SpecError) return error.problems;
+        throw error;
+      }
+    };
+    expect(plan({ kind: 'hermite', d: 8 })).toEqual([
+      "learners[0].kind: learner kind 'transfer' needs a target with a 'source' task, and target kind 'hermite' gives none; target kinds that do: transfer",
+    ]);
+    // a target defined in code declares the tasks its structure gives
+    const withSource = registry();
+    const f = (x: tf.Tensor2D) => tf.sum(x, 1, true) as tf.Tensor2D;
+    const source = defineTarget({ name: 'linear', d: 8, f }).create({ noise: 0 }, {} as never);
+    registerInline(
+      withSource,
+      'target',
+      defineTarget({ name: 'pair', d: 8, f, structure: { tasks: { source } } }),
+    );
+    registerInline(withSource, 'target', defineTarget({ name: 'single', d: 8, f }));
+    expect(withSource.get('target', 'pair').tasks).toEqual(['source']);
+    expect(plan({ kind: 'pair' }, withSource)).toEqual([]);
+    expect(plan({ kind: 'single' }, withSource)[0]).toMatch(
+      /target kind 'single' gives none; target kinds that do: (pair, transfer|transfer, pair)$/,
+    );
+    // a kind that declares nothing about its tasks is taken (its fits say what is missing)
+    const silent = registry();
+    const { tasks: _, ...undeclared } = defineTarget({ name: 'plugin-target', d: 8, f });
+    registerInline(silent, 'target', undeclared);
+    expect(plan({ kind: 'plugin-target' }, silent)).toEqual([]);
   });
 });

@@ -310,6 +310,7 @@ export function multiIndexTarget(
 
 export const hermite = defineTargetKind({
   kind: 'hermite',
+  tasks: [], // no related tasks (structure.tasks)
   description:
     'multi-index f*(x) = g(Ux), x ~ N(0, I_d), U r×d orthonormal; g by Hermite terms, preset or expression',
   options: hermiteOptions,
@@ -339,6 +340,7 @@ export const hermite = defineTargetKind({
 
 export const transfer = defineTargetKind({
   kind: 'transfer',
+  tasks: ['source', 'destination'], // structure.tasks: transfer's base learner is fitted on source
   description: 'two multi-index tasks g_source(Ux), g_destination(Ux) sharing U; samples the destination',
   options: transferOptions,
   dims: (o) => ({ d: o.d, k: 1 }),

@@ -151,6 +151,7 @@ function levelsOnTensors(
 
 export const hierarchical = defineTargetKind({
   kind: 'hierarchical',
+  tasks: [], // no related tasks (structure.tasks)
   description:
     'compositions of quadratics over L levels (Allen-Zhu & Li), weights α_ℓ per level; exact Hermite energies',
   options: hierarchicalOptions,

@@ -74,6 +74,7 @@ function meanSquaredRegression(s: number, delta: number): number {
 
 export const mixture = defineTargetKind({
   kind: 'mixture',
+  tasks: [], // no related tasks (structure.tasks)
   description: 'two-class Gaussian mixture, classes differing in covariance along a subspace; labels ±1',
   options: mixtureOptions,
   dims: (o) => ({ d: o.d, k: 1 }),

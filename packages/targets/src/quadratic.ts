@@ -99,6 +99,7 @@ export function quadraticForm(
 
 export const quadratic = defineTargetKind({
   kind: 'quadratic',
+  tasks: [], // no related tasks (structure.tasks)
   description: 'f*(x) = xᵀBx − tr B (+ ⟨β,x⟩) with B from a spectrum preset (Ghorbani et al. 2019)',
   options: quadraticOptions,
   dims: (o) => ({ d: o.d, k: 1 }),

@@ -298,6 +298,12 @@ export interface TargetFactory<Options = unknown> extends KindFactory<Options> {
    * an empty list when the context's x or metric is one the target has no theory for.
    */
   theory?(options: Options, context: TheoryContext): TheoryCurve[];
+  /**
+   * The names of the related tasks its targets give in `structure.tasks` (transfer's `source` and
+   * `destination`), [] for none: a learner kind that `needsTasks` one absent here is refused at
+   * planning. Unsaid (a plugin's kind that declares nothing): taken, and checked at run time.
+   */
+  readonly tasks?: readonly string[];
 }
 
 /** A rough count of one fit's work, for `regimes run --dry-run`. */
@@ -329,6 +335,11 @@ export interface LearnerFactory<Options = unknown> extends KindFactory<Options> 
    * transfer learner's base must not be false.
    */
   readonly representation?: boolean;
+  /**
+   * The related tasks of the target its fits read from `FitContext.tasks` (transfer: `source`): the
+   * plan refuses a target kind whose declared `tasks` lack one, before any fit.
+   */
+  readonly needsTasks?: readonly string[];
 }
 
 /** A metric kind: creates metrics from parsed options. */
@@ -382,6 +393,7 @@ export function defineTargetKind<S extends z.ZodType>(
     create(o: z.output<S>, c: { rng: Rng }): Target;
     dims?(o: z.output<S>): { readonly d: number; readonly k: number };
     theory?(o: z.output<S>, c: TheoryContext): TheoryCurve[];
+    tasks?: readonly string[];
   },
 ): TargetFactory {
   return f as unknown as TargetFactory;
@@ -394,6 +406,7 @@ export function defineLearnerKind<S extends z.ZodType>(
     estimate?(o: z.output<S>, size: FitSize): WorkEstimate | undefined;
     theory?(o: z.output<S>, c: TheoryContext): TheoryCurve[];
     representation?: boolean;
+    needsTasks?: readonly string[];
   },
 ): LearnerFactory {
   return f as unknown as LearnerFactory;

@@ -64,6 +64,7 @@ export function defineTarget(def: TargetDefinition): TargetFactory<{ noise: numb
     description: def.description ?? `user-defined target '${def.name}'`,
     options: schema,
     dims: () => ({ d: def.d, k: def.outputDim ?? 1 }),
+    tasks: Object.keys(def.structure?.tasks ?? {}),
     create({ noise }): Target {
       const evaluate = (x: tf.Tensor2D) => mapRowChunks(x, def.f);
       return {

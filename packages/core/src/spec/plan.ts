@@ -213,6 +213,7 @@ export function planExperiment(spec: Spec, registry: Registry, source?: string):
   const targetKnown = known('target', 'target', spec.target.kind);
   const learnersKnown = spec.learners.map((l, i) => known(`learners[${i}]`, 'learner', l.kind));
   const metrics = planMetrics(spec, registry, problems);
+  if (targetKnown) missingTasks(spec, registry, learnersKnown, problems);
   // a backend the spec names must be registered (whether it is available here is the run's question)
   if (spec.backend !== undefined && registry.all('backend').length) {
     try {
@@ -305,6 +306,33 @@ function refitWarnings(cells: readonly Cell[], targets: Map<string, SweepTarget>
 }
 
 type KindPoint = 'target' | 'learner' | 'metric';
+
+/**
+ * A learner kind that reads a related task of the target (transfer: `source`) on a target kind
+ * that declares it does not give it: refused here, not at every row of the run. A target kind that
+ * declares no `tasks` (a plugin's) is taken.
+ */
+function missingTasks(spec: Spec, registry: Registry, learnersKnown: boolean[], problems: Set<string>): void {
+  const given = registry.get('target', spec.target.kind).tasks;
+  if (!given) return;
+  spec.learners.forEach((entry, i) => {
+    if (!learnersKnown[i]) return;
+    const lacking = (registry.get('learner', entry.kind).needsTasks ?? []).filter(
+      (task) => !given.includes(task),
+    );
+    if (!lacking.length) return;
+    const giving = registry
+      .all('target')
+      .filter((f) => lacking.every((task) => f.tasks?.includes(task)))
+      .map((f) => f.kind);
+    const tasks = lacking.map((t) => `'${t}'`).join(' and ');
+    problems.add(
+      `learners[${i}].kind: learner kind '${entry.kind}' needs a target with a ${tasks} task${lacking.length > 1 ? 's' : ''}, and target kind ` +
+        `'${spec.target.kind}' gives ${given.length ? given.map((t) => `'${t}'`).join(', ') + ' only' : 'none'}` +
+        (giving.length ? `; target kinds that do: ${giving.join(', ')}` : ''),
+    );
+  });
+}
 
 /** Whether the kind is registered; if not, the registry's message (with did-you-mean) is a problem at `path.kind`. */
 function kindProblem(

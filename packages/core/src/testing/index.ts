@@ -51,7 +51,8 @@ export const rules = {
   'target/deterministic': 'the same rng draws the same data, another rng other data',
   'target/sample-rows':
     'sampleRows(start, count) gives rows [start, start + count) of sample(N), bit for bit',
-  'target/structure': 'the structure agrees with the samples (orthonormal subspace; E f*² = Σ hermiteEnergy)',
+  'target/structure':
+    "the structure agrees with the samples (orthonormal subspace; E f*² = Σ hermiteEnergy) and the factory's `tasks`, where declared, name structure.tasks",
   'metric/finite': 'compute returns a finite number, or a record of finite numbers, and leaks no tensor',
   'metric/deterministic': 'compute is a function of its inputs and its context rng',
 } as const;
@@ -258,7 +259,11 @@ export function describeTargetConformance(
     it('exposes a structure consistent with its samples (orthonormal U; E[f*²] = Σ‖P_k f*‖²)', async () => {
       requireBackend();
       const target = createTarget(c);
-      const { subspace, subspaceRank, hermiteEnergy, hermiteTail } = target.structure;
+      const { subspace, subspaceRank, hermiteEnergy, hermiteTail, tasks } = target.structure;
+      if (c.factory.tasks)
+        expect(Object.keys(tasks ?? {}).sort(), ruleMessage('target/structure', 'tasks')).toEqual(
+          [...c.factory.tasks].sort(),
+        );
       if (subspace) {
         const r = subspaceRank ?? subspace.length / target.dim;
         expect(subspace.length, ruleMessage('target/structure', 'subspace size')).toBe(r * target.dim);

@@ -73,6 +73,12 @@ export const ntkDynamics: LearnerFactory = defineLearnerKind({
   description:
     'predicted GD / gradient-flow training of the infinitely wide net (NTK or NNGP kernel): risk against time in the trace',
   options: ntkDynamicsOptions,
+  // kernel: nngp is the readout trained alone, whatever `train` says; a spec that writes another
+  // `train` beside it is refused at planning rather than silently overridden
+  unused: (o): Record<string, string> =>
+    o.kernel === 'nngp' && o.train !== 'readout'
+      ? { train: 'under kernel: nngp, where the readout alone trains (train: readout)' }
+      : {},
   // the kernels (train, test × train; twice with a random init), one n³ eigen-decomposition, and
   // per recorded time a test × n product; without a backend eigen kernel the host's decomposition
   // holds three float64 n×n arrays and the float32 copy it reads

@@ -46,6 +46,7 @@ export const transfer: LearnerFactory = defineLearnerKind({
   // the plan resolves `base` through the registry and parses it with that kind's own schema
   entries: { base: 'learner' },
   entryNeeds: { base: 'representation' },
+  needsTasks: ['source'], // the base learner is fitted on the target's source task
   estimate: (o, s) => transferEstimate(o, s),
   create(o) {
     const { kind } = o.base;
