@@ -243,7 +243,19 @@ describe('spec files and values: the shape to write', () => {
       'a repeated key, its position once',
       'dup.yaml',
       'name: a\nname: b\n',
-      'line 2, column 1: Map keys must be unique',
+      "line 2, column 1: the key 'name' comes twice in one map: keep one",
+    ],
+    [
+      'a repeated quoted key in a flow map',
+      'dup2.yaml',
+      'target: { kind: hermite, "d": 8, "d": 16 }\n',
+      "line 1, column 34: the key 'd' comes twice in one map: keep one",
+    ],
+    [
+      'a repeated key in JSON, which JSON.parse would take silently',
+      'dup.json',
+      '{\n  "name": "t",\n  "target": { "kind": "hermite", "d": 8, "d": 16 }\n}\n',
+      "line 3, column 42: the key 'd' comes twice in one map: keep one",
     ],
     [
       'an alias without its anchor',

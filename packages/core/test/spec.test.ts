@@ -256,7 +256,7 @@ describe('spec validation: each bad spec fails before any work, naming the path 
 
   it('rejects duplicate YAML keys', () => {
     expect(problemsOf(() => parseSpecText('name: a\nname: b\n', 's.yaml'))[0]).toMatch(
-      /line 2, column 1: Map keys must be unique/,
+      /line 2, column 1: the key 'name' comes twice in one map: keep one/,
     );
   });
 });

@@ -139,19 +139,23 @@ export function parseSpecText(text: string, source = 'spec'): Spec {
         ...(yamlLike ? { hint: 'the file reads as YAML: name it .yaml' } : {}),
       });
     }
+    // JSON.parse keeps the last of two equal keys without a word; read as YAML (JSON is a subset),
+    // the file's repeated keys are found, and refused as in a YAML spec
+    const repeated = yaml()
+      .parseDocument(text, { prettyErrors: true, uniqueKeys: true })
+      .errors.filter((e) => e.code === 'DUPLICATE_KEY');
+    if (repeated.length)
+      throw new SpecError(
+        repeated.map((e) => yamlProblem(e, text)),
+        { source },
+      );
   } else {
     const doc = yaml().parseDocument(text, { prettyErrors: true, uniqueKeys: true });
-    if (doc.errors.length) {
-      const problems = doc.errors.map((e) => {
-        const at = e.linePos?.[0];
-        const message =
-          e.code === 'MULTIPLE_DOCS'
-            ? "a spec file holds one YAML document: remove the '---' line, or put each spec in its own file"
-            : e.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '');
-        return `${at ? `line ${at.line}, column ${at.col}: ` : ''}${message}`;
-      });
-      throw new SpecError(problems, { source, hint: 'fix the YAML syntax at that line' });
-    }
+    if (doc.errors.length)
+      throw new SpecError(
+        doc.errors.map((e) => yamlProblem(e, text)),
+        { source, hint: 'fix the YAML syntax at that line' },
+      );
     try {
       data = doc.toJS();
     } catch (error) {
@@ -168,6 +172,28 @@ export function parseSpecText(text: string, source = 'spec'): Spec {
       { source },
     );
   return parseSpec(data, source);
+}
+
+/** A YAML parser error as one line: where, and what (a repeated key named, with what to do). */
+function yamlProblem(
+  e: {
+    code: string;
+    message: string;
+    pos: [number, number];
+    linePos?: [{ line: number; col: number }, ...unknown[]];
+  },
+  text: string,
+): string {
+  const at = e.linePos?.[0];
+  let message: string;
+  if (e.code === 'MULTIPLE_DOCS')
+    message = "a spec file holds one YAML document: remove the '---' line, or put each spec in its own file";
+  else if (e.code === 'DUPLICATE_KEY') {
+    const key = /^\s*(?:"((?:[^"\\]|\\.)*)"|'([^']*)'|([^\s:,{}[\]]+))/.exec(text.slice(e.pos[0]));
+    const name = key ? (key[1] ?? key[2] ?? key[3]) : undefined;
+    message = `${name !== undefined ? `the key '${name}'` : 'a key'} comes twice in one map: keep one`;
+  } else message = e.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '');
+  return `${at ? `line ${at.line}, column ${at.col}: ` : ''}${message}`;
 }
 
 /** JSON.parse's "at position N" as a line and column of the text. */
