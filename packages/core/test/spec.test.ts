@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { type Dataset, type FitContext, LearnerFactory } from '../src/contracts/contracts.js';
 import { runExperiment } from '../src/engine/runner.js';
+import { options, parseOptions } from '../src/contracts/options.js';
 import { definePlugin } from '../src/registry/registry.js';
 import { silentLogger } from '../src/testing/index.js';
 import { planExperiment } from '../src/spec/plan.js';
@@ -66,9 +67,9 @@ describe('spec validation: each bad spec fails before any work, naming the path 
     ],
     ['missing kind option', { ...good, target: { kind: 'linear' } }, /^target\.d: required field is missing/],
     [
-      'bad swept value, naming the cell',
+      'bad swept value, blamed on its sweep key and value',
       { ...good, sweep: { n: [8], 'target.d': [2, 0] } },
-      /^target\.d: must be ≥ 1, got 0 \(in cell n=8,target\.d=0\)$/,
+      /^sweep\.target\.d = 0: target\.d: must be ≥ 1, got 0$/,
     ],
     [
       'unknown sweep key',
@@ -258,6 +259,46 @@ describe('spec validation: each bad spec fails before any work, naming the path 
     expect(problemsOf(() => parseSpecText('name: a\nname: b\n', 's.yaml'))[0]).toMatch(
       /line 2, column 1: the key 'name' comes twice in one map: keep one/,
     );
+  });
+});
+
+describe('a bad swept value is blamed on the key that gives it', () => {
+  it("names the spec's sweep key or the learner's own sweep key, and each value, once per entry", () => {
+    const learners = [
+      { kind: 'ridge', id: 'a' },
+      { kind: 'ridge', id: 'b', sweep: { lambda: [0.5, -2] } },
+    ];
+    expect(
+      problemsOf(() =>
+        plan({
+          ...good,
+          learners,
+          sweep: { n: [8, 16], 'learners[a].lambda': [1, -1, -3], 'target.d': [4, 0] },
+        }),
+      ),
+    ).toEqual([
+      'learners[1].sweep.lambda = -2: learners[1].lambda: must be ≥ 0, got -2',
+      'sweep.target.d = 0: target.d: must be ≥ 1, got 0',
+      'sweep.learners[a].lambda = -1: learners[0].lambda: must be ≥ 0, got -1',
+      'sweep.learners[a].lambda = -3: learners[0].lambda: must be ≥ 0, got -3',
+    ]);
+  });
+
+  it('holds back a check across fields while a field it reads fails its own', () => {
+    const schema = options({ d: z.number().int().min(1), r: z.number().int().min(1).default(1) }).superRefine(
+      (o, ctx) => {
+        if (o.r > o.d)
+          ctx.addIssue({ code: 'custom', path: ['r'], message: `r (${o.r}) must be at most d (${o.d})` });
+      },
+    );
+    expect(parseOptions(schema, { d: 0 }, 'target')).toEqual({
+      ok: false,
+      problems: ['target.d: must be ≥ 1, got 0'],
+    });
+    expect(parseOptions(schema, { d: 2, r: 3 }, 'target')).toEqual({
+      ok: false,
+      problems: ['target.r: r (3) must be at most d (2)'],
+    });
   });
 });
 
@@ -536,8 +577,9 @@ describe('unused: an option that has no effect given the others is an error when
     const message =
       'learners[0].momentum: has no effect with optimizer gd (momentum acts under sgd); remove it';
     expect(problemsOf(() => planned({ momentum: 0.5 }))).toEqual([expect.stringContaining(message)]);
+    // swept: blamed once on the key, with every value that gives it
     expect(problemsOf(() => planned({}, { 'learners.momentum': [0.1, 0.2] }))).toEqual([
-      expect.stringContaining(message),
+      `sweep.learners.momentum = 0.1, 0.2: ${message}`,
     ]);
   });
 });

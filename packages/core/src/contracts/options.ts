@@ -192,7 +192,11 @@ export function parseOptions<T>(
   prefix = '',
 ): { ok: true; value: T } | { ok: false; problems: string[] } {
   const result = schema.safeParse(value, { reportInput: true, error: errorText });
-  return result.success
-    ? { ok: true, value: result.data }
-    : { ok: false, problems: formatIssues(result.error.issues, prefix) };
+  if (result.success) return { ok: true, value: result.data };
+  // a refinement (a custom issue: `r (1) must be at most d (0)`, `width must be even`) runs on the
+  // values as given, also when one of them has failed its own check: its line would only repeat that
+  // failure in other words, so it waits until the values it reads are each valid (as zod 3 did)
+  const { issues } = result.error;
+  const own = issues.filter((issue) => issue.code !== 'custom');
+  return { ok: false, problems: formatIssues(own.length ? own : issues, prefix) };
 }

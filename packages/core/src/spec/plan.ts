@@ -572,20 +572,56 @@ function checkSizesAndSeeds(cells: readonly Record<string, Scalar>[], problems: 
  * one found in every cell comes from the spec itself and is reported once, without a cell.
  */
 class CellProblems {
-  private readonly where = new Map<string, string[]>();
+  /** Each problem's cells; for one blamed on a sweep key, also the key and the values that give it. */
+  private readonly found = new Map<
+    string,
+    { problem: string; cells: string[]; at?: string; values: string[] }
+  >();
+  private entry(id: string, problem: string, at?: string) {
+    let e = this.found.get(id);
+    if (!e) this.found.set(id, (e = { problem, cells: [], values: [], ...(at === undefined ? {} : { at }) }));
+    return e;
+  }
   add(problem: string, cellKey: string): void {
-    this.where.set(problem, [...(this.where.get(problem) ?? []), cellKey]);
+    this.entry(problem, problem).cells.push(cellKey);
+  }
+  /**
+   * A parse's problems: one at an option a sweep key set in this cell (`swept`: the option's path →
+   * the key's path and value) is blamed on that key and its values, where the user wrote them,
+   * instead of on a cell: `sweep.learners.width = 0: learners[0].width: must be ≥ 1, got 0`.
+   */
+  addParsed(parsed: readonly string[], cellKey: string, swept: ReadonlyMap<string, SweptValue>): void {
+    for (const problem of parsed) {
+      const path = problem.slice(0, problem.indexOf(': '));
+      const field = /^((?:target|learners\[\d+\])\.[^.[]+)/.exec(path)?.[1];
+      const from = field === undefined ? undefined : swept.get(field);
+      if (!from) {
+        this.add(problem, cellKey);
+        continue;
+      }
+      const e = this.entry(`${from.at}\u0000${problem}`, problem, from.at);
+      const value = typeof from.value === 'string' ? JSON.stringify(from.value) : String(from.value);
+      if (!e.values.includes(value)) e.values.push(value);
+      e.cells.push(cellKey);
+    }
   }
   report(cellCount: number, problems: Set<string>, keep: (problem: string) => boolean = () => true): void {
-    for (const [problem, where] of this.where) {
-      if (!keep(problem)) continue;
-      if (where.length === cellCount) problems.add(problem);
+    for (const { problem, cells, at, values } of this.found.values()) {
+      const text = at === undefined ? problem : `${at} = ${values.join(', ')}: ${problem}`;
+      if (!keep(text)) continue;
+      if (at !== undefined || cells.length === cellCount) problems.add(text);
       else {
-        const more = where.length > 1 ? ` and ${where.length - 1} more` : '';
-        problems.add(`${problem} (in cell ${where[0]}${more})`);
+        const more = cells.length > 1 ? ` and ${cells.length - 1} more` : '';
+        problems.add(`${text} (in cell ${cells[0]}${more})`);
       }
     }
   }
+}
+
+/** Where a cell's value of an option was written: the sweep key's path, and the value. */
+interface SweptValue {
+  readonly at: string;
+  readonly value: Scalar;
 }
 
 interface CellPlanner {
@@ -609,16 +645,26 @@ function planCell(
 ): { target: KindPlan; learners: LearnerPlan[] } | undefined {
   const targetRaw = { ...p.targetBase };
   const learnerRaw = p.spec.learners.map((l) => strip(l, 'kind', 'id', 'sweep', 'timeout'));
+  const swept = new Map<string, SweptValue>();
   for (const [k, v] of Object.entries(values)) {
     const t = p.targets.get(k)!;
-    if (t.kind === 'target') targetRaw[t.option] = v;
-    if (t.kind === 'learners') for (const id of t.ids) learnerRaw[p.ids.indexOf(id)]![t.option] = v;
+    const from = { at: sweepPath('sweep', k), value: v };
+    if (t.kind === 'target') {
+      targetRaw[t.option] = v;
+      swept.set(`target.${t.option}`, from);
+    }
+    if (t.kind === 'learners')
+      for (const id of t.ids) {
+        const i = p.ids.indexOf(id);
+        learnerRaw[i]![t.option] = v;
+        swept.set(`learners[${i}].${t.option}`, from);
+      }
   }
   let target: KindPlan | undefined;
   if (p.targetKnown) {
     const parsed = parseKindOptions(p.registry, 'target', p.spec.target.kind, targetRaw, 'target');
     if (parsed.ok) target = { kind: p.spec.target.kind, options: parsed.value };
-    else for (const problem of parsed.problems) problems.add(problem, key);
+    else problems.addParsed(parsed.problems, key, swept);
   }
   const learners: LearnerPlan[] = [];
   let learnersOk = true;
@@ -631,6 +677,7 @@ function planCell(
       learnerRaw[i]!,
       key,
       problems,
+      swept,
     );
     if (planned) learners.push(...planned);
     else learnersOk = false;
@@ -662,6 +709,7 @@ function planLearner(
   raw: Record<string, unknown>,
   key: string,
   problems: CellProblems,
+  swept: ReadonlyMap<string, SweptValue>,
 ): LearnerPlan[] | undefined {
   const l = p.spec.learners[i]!;
   let variants: { suffix: string; values: Record<string, Scalar> }[] = [{ suffix: '', values: {} }];
@@ -695,7 +743,10 @@ function planLearner(
       });
     else {
       ok = false;
-      for (const problem of parsed.problems) problems.add(problem, key);
+      const own = new Map(swept);
+      for (const [option, value] of Object.entries(variant.values))
+        own.set(`learners[${i}].${option}`, { at: sweepPath(`learners[${i}].sweep`, option), value });
+      problems.addParsed(parsed.problems, key, own);
     }
   }
   return ok ? planned : undefined;
