@@ -94,6 +94,22 @@ describe('union and type errors say what the field takes', () => {
     ],
     ['a number out of the bound', split, 2, ['field: must be < 1, got 2']],
     [
+      "an object whose key is near a form's key",
+      activation,
+      { hermit: [0, 1] },
+      [
+        "field: expected 'relu' | 'tanh', { he: an integer in [0, 12] } or { hermite: a non-empty list of numbers } (did you mean 'hermite' for 'hermit'?), got {\"hermit\":[0,1]}",
+      ],
+    ],
+    [
+      'an enum value with a word added',
+      z.enum(['constant', 'cosine', 'inverse-sqrt']),
+      'cosine-decay',
+      [
+        "field: expected 'constant' | 'cosine' | 'inverse-sqrt' (did you mean 'cosine'?), got \"cosine-decay\"",
+      ],
+    ],
+    [
       'an enum typo',
       z.enum(['gd', 'sgd', 'adam']),
       'adamw',
@@ -282,5 +298,17 @@ describe('spec files and values: the shape to write', () => {
   it("gives a JSON syntax error's line and column, not its character offset", () => {
     const [problem] = problemsOf(() => parseSpecText('{\n "name": "x",\n}\n', 'bad.json'));
     expect(problem).toMatch(/^JSON syntax error: .* at line 3, column 1$/);
+  });
+
+  it('reads YAML merge keys, the keys beside `<<` winning', () => {
+    const text =
+      'name: m\ntarget: { kind: linear, d: 4 }\nlearners:\n  - &base { kind: ridge, lambda: 0.5, jitter: 1 }\n' +
+      '  - { <<: *base, id: other, lambda: 2 }\nsweep: { n: [16] }\n';
+    expect(parseSpecText(text, 'merge.yaml').learners[1]).toEqual({
+      kind: 'ridge',
+      id: 'other',
+      lambda: 2,
+      jitter: 1,
+    });
   });
 });

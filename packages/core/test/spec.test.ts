@@ -284,6 +284,21 @@ describe('a bad swept value is blamed on the key that gives it', () => {
     ]);
   });
 
+  it('says where a list written as an option value sweeps', () => {
+    expect(
+      problemsOf(() =>
+        plan({
+          ...good,
+          target: { kind: 'linear', d: [4, 8] },
+          learners: [{ kind: 'ridge', lambda: [0.1, 1] }],
+        }),
+      ),
+    ).toEqual([
+      "target.d: expected a positive integer, got [4,8]; to sweep it, move the list to the spec's sweep: { target.d: [4,8] }",
+      "learners[0].lambda: expected a number ≥ 0, got [0.1,1]; to sweep it, move the list to the learner's own sweep: { lambda: [0.1,1] }",
+    ]);
+  });
+
   it('holds back a check across fields while a field it reads fails its own', () => {
     const schema = options({ d: z.number().int().min(1), r: z.number().int().min(1).default(1) }).superRefine(
       (o, ctx) => {

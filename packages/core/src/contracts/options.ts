@@ -155,7 +155,7 @@ export function formatIssues(issues: readonly z.core.$ZodIssue[], prefix = ''): 
               values.filter((v): v is string => typeof v === 'string'),
             )
           : undefined;
-      return `${where}: ${message}${near ? ` (did you mean '${near}'?)` : ''}, got ${show(input)}`;
+      return `${where}: ${message}${near ? ` (did you mean '${near}'?)` : keyNear(input, issue.errors)}, got ${show(input)}`;
     }
     if (issue.code === 'invalid_type' && input === undefined) {
       message = `required field is missing (${message})`;
@@ -166,11 +166,34 @@ export function formatIssues(issues: readonly z.core.$ZodIssue[], prefix = ''): 
       );
       message += near ? ` (did you mean '${near}'?)` : '';
       message += `, got ${show(input)}`;
-    } else if (issue.code !== 'unrecognized_keys' && issue.code !== 'custom' && input !== undefined) {
+    } else if (
+      issue.code !== 'unrecognized_keys' &&
+      issue.code !== 'custom' &&
+      // a field no value fits (z.never(): a removed or renamed option) says its own words
+      !(issue.code === 'invalid_type' && issue.expected === 'never') &&
+      input !== undefined
+    ) {
       message += `, got ${show(input)}`;
     }
     return `${where}: ${message}`;
   });
+}
+
+/**
+ * For an object no form of a union takes: ` (did you mean 'hermite' for 'hermit'?)` where one of
+ * its keys is near a key some form wants (the first key of a path the forms' issues name), else ''.
+ */
+function keyNear(input: unknown, branches: readonly (readonly z.core.$ZodIssue[])[]): string {
+  if (typeof input !== 'object' || input === null || Array.isArray(input)) return '';
+  const wanted = new Set(
+    branches.flatMap((branch) => branch.flatMap((e) => (typeof e.path[0] === 'string' ? [e.path[0]] : []))),
+  );
+  for (const key of Object.keys(input)) {
+    if (wanted.has(key)) continue;
+    const near = closestMatch(key, wanted);
+    if (near) return ` (did you mean '${near}' for '${key}'?)`;
+  }
+  return '';
 }
 
 /**

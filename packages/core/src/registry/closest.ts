@@ -17,7 +17,8 @@ export function editDistance(a: string, b: string): number {
 
 /**
  * The candidate nearest to `word`, if it is near enough to be a plausible typo
- * (at most a third of the longer word's letters differ, or the word is a prefix of the candidate).
+ * (at most a third of the longer word's letters differ, the word is a prefix of the candidate, or
+ * the candidate is the word's first words: `cosine` for `cosine-decay`).
  */
 export function closestMatch(word: string, candidates: Iterable<string>): string | undefined {
   let best: string | undefined;
@@ -25,8 +26,14 @@ export function closestMatch(word: string, candidates: Iterable<string>): string
   const lower = word.toLowerCase();
   for (const candidate of candidates) {
     const c = candidate.toLowerCase();
-    // A truncated name (at least two letters) is a near miss of the full one.
-    const distance = lower.length >= 2 && c.startsWith(lower) ? 0.5 : editDistance(lower, c);
+    // A truncated name (at least two letters) is a near miss of the full one, and so is a name
+    // with words added after it (`cosine-decay` for `cosine`).
+    const distance =
+      lower.length >= 2 && c.startsWith(lower)
+        ? 0.5
+        : c.length >= 2 && lower.startsWith(c) && /^[-_ .]/.test(lower.slice(c.length))
+          ? 0.75
+          : editDistance(lower, c);
     if (distance < bestDistance) {
       bestDistance = distance;
       best = candidate;

@@ -369,7 +369,7 @@ export function parseKindOptions(
 ): { ok: true; value: Record<string, unknown> } | { ok: false; problems: string[] } {
   const factory = registry.get(point, kind);
   const parsed = parseOptions(factory.options, raw, path);
-  if (!parsed.ok) return parsed;
+  if (!parsed.ok) return { ok: false, problems: parsed.problems.map((p) => sweepHint(p, path, raw)) };
   const value = { ...(parsed.value as Record<string, unknown>) };
   const problems: string[] = [];
   for (const [field, why] of Object.entries(factory.unused?.(parsed.value) ?? {}))
@@ -405,6 +405,25 @@ export function parseKindOptions(
     else problems.push(...nested.problems);
   }
   return problems.length ? { ok: false, problems } : { ok: true, value };
+}
+
+/**
+ * A list written as the value of an option that takes one value (`width: [16, 32]`) is most likely
+ * meant as a sweep: the problem says where a list sweeps.
+ */
+function sweepHint(problem: string, path: string, raw: Record<string, unknown>): string {
+  const field = problem.startsWith(`${path}.`) ? problem.slice(path.length + 1, problem.indexOf(': ')) : '';
+  const value = raw[field];
+  if (!/^\w+$/.test(field) || !Array.isArray(value) || !value.length) return problem;
+  if (!value.every((v) => ['number', 'string', 'boolean'].includes(typeof v))) return problem;
+  if (!problem.slice(problem.indexOf(': ')).startsWith(': expected') || /\blist\b/.test(problem))
+    return problem;
+  const list = JSON.stringify(value);
+  if (path === 'target')
+    return `${problem}; to sweep it, move the list to the spec's sweep: { target.${field}: ${list} }`;
+  if (/^learners\[\d+\]$/.test(path))
+    return `${problem}; to sweep it, move the list to the learner's own sweep: { ${field}: ${list} }`;
+  return problem;
 }
 
 function planMetrics(spec: Spec, registry: Registry, problems: Set<string>): KindPlan[] {

@@ -150,7 +150,9 @@ export function parseSpecText(text: string, source = 'spec'): Spec {
         { source },
       );
   } else {
-    const doc = yaml().parseDocument(text, { prettyErrors: true, uniqueKeys: true });
+    // merge keys (`<<: *base`) as YAML 1.1 and most YAML tools read them: the anchored map's keys
+    // are copied in, and keys written beside `<<` win
+    const doc = yaml().parseDocument(text, { prettyErrors: true, uniqueKeys: true, merge: true });
     if (doc.errors.length)
       throw new SpecError(
         doc.errors.map((e) => yamlProblem(e, text)),

@@ -24,7 +24,11 @@ export const neuralTangentOptions = options({
   layers: z
     .never({
       error: (issue) =>
-        `renamed: which layers train is \`train\` now (as in nn): write train: ${JSON.stringify(issue.input)}`,
+        `renamed: which layers train is \`train\` now (as in nn): write ${
+          issue.input === 'first' || issue.input === 'both'
+            ? `train: ${issue.input}`
+            : 'train: first (the first layer linearized) or train: both (and the readout)'
+        }`,
     })
     .optional()
     .describe('renamed to train'),
