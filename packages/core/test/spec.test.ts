@@ -146,7 +146,21 @@ describe('spec validation: each bad spec fails before any work, naming the path 
       { ...good, sweep: { n: '0/0' } },
       /^sweep\.n: "0\/0" is not a finite number \(NaN\)$/,
     ],
-    ['an empty range', { ...good, sweep: { n: { range: [5, 1] } } }, /^sweep\.n: the range is empty$/],
+    [
+      'a reversed range',
+      { ...good, sweep: { n: { range: [5, 1] } } },
+      /^sweep\.n: range \[5, 1\] gives no values: it counts up from 5 and stops before 1; write \[1, 5\] to count up from 1, or \[5, 1, -1\] to count down from 5$/,
+    ],
+    [
+      'a range with equal ends',
+      { ...good, sweep: { n: { range: [8, 8] } } },
+      /^sweep\.n: range \[8, 8\] gives no values: its end is left out; write the list \[8\]$/,
+    ],
+    [
+      'reversed powers of two',
+      { ...good, sweep: { n: { log2: [10, 6] } } },
+      /^sweep\.n: log2 \[10, 6\] gives no values: its powers count up; write \[6, 10\]$/,
+    ],
     [
       "a learner's own sweep over an option it does not have",
       { ...good, learners: [{ kind: 'ridge', sweep: { lamda: [1, 2] } }] },

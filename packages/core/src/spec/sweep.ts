@@ -137,6 +137,25 @@ export function rangeLength(range: SweepRange): number {
   return 0;
 }
 
+/** Why a range gives no values, and what to write instead. */
+function emptyRange(range: SweepRange): string {
+  const list = (v: readonly number[]) => `[${v.join(', ')}]`;
+  if (range.range) {
+    const [a, b, step = 1] = range.range;
+    if (a === b)
+      return `range ${list(range.range)} gives no values: its end is left out; write the list [${a}]`;
+    const [way, other] = step > 0 ? ['up', 'down'] : ['down', 'up'];
+    return (
+      `range ${list(range.range)} gives no values: it counts ${way} from ${a} and stops before ${b}; ` +
+      `write ${list([b, a, ...(range.range.length > 2 ? [step] : [])])} to count ${way} from ${b}, ` +
+      `or ${list([a, b, -step])} to count ${other} from ${a}`
+    );
+  }
+  if (range.log2 && range.log2[0] > range.log2[1])
+    return `log2 ${list(range.log2)} gives no values: its powers count up; write ${list([range.log2[1], range.log2[0]])}`;
+  return 'the range is empty';
+}
+
 /** The values of a range, in order. Throws a message (string) when the range gives none or too many. */
 export function expandRange(range: SweepRange): number[] {
   const count = rangeLength(range);
@@ -175,7 +194,7 @@ export function expandRange(range: SweepRange): number[] {
   );
   // rounding can merge neighbours (geomspace over a short range): each value once, in order
   if (range.round) values = [...new Set(values.map(Math.round))];
-  if (!values.length) throw 'the range is empty';
+  if (!values.length) throw emptyRange(range);
   return values;
 }
 
