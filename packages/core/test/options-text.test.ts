@@ -274,6 +274,12 @@ describe('spec files and values: the shape to write', () => {
       "line 3, column 42: the key 'd' comes twice in one map: keep one",
     ],
     [
+      'a bracketed sweep key in a flow map, one line for the three of the parser',
+      'flow.yaml',
+      'name: a\nsweep: { n: [64], learners[rf].ridge: [0.1, 1] }\n',
+      'line 2: the key learners[rf].ridge has brackets, which YAML reads as a list inside { … }: quote it ("learners[rf].ridge": …), or write the map one key per line',
+    ],
+    [
       'an alias without its anchor',
       'alias.yaml',
       'name: *nope\n',

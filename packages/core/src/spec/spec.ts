@@ -153,11 +153,26 @@ export function parseSpecText(text: string, source = 'spec'): Spec {
     // merge keys (`<<: *base`) as YAML 1.1 and most YAML tools read them: the anchored map's keys
     // are copied in, and keys written beside `<<` win
     const doc = yaml().parseDocument(text, { prettyErrors: true, uniqueKeys: true, merge: true });
-    if (doc.errors.length)
-      throw new SpecError(
-        doc.errors.map((e) => yamlProblem(e, text)),
-        { source, hint: 'fix the YAML syntax at that line' },
-      );
+    if (doc.errors.length) {
+      // a sweep key with brackets in a { … } map (`{ learners[rf].width: [8] }`) is YAML's flow
+      // syntax, not a key: the parser's three lines about it become one that says to quote it
+      const lines = text.split('\n');
+      const bracketed = new Map<number, string>();
+      for (const e of doc.errors) {
+        const line = e.linePos?.[0].line;
+        const key = line === undefined ? undefined : BRACKETED_FLOW_KEY.exec(lines[line - 1] ?? '')?.[1];
+        if (line !== undefined && key) bracketed.set(line, key);
+      }
+      const problems = doc.errors.flatMap((e) => {
+        const line = e.linePos?.[0].line;
+        return line !== undefined && bracketed.has(line) ? [] : [yamlProblem(e, text)];
+      });
+      for (const [line, key] of bracketed)
+        problems.push(
+          `line ${line}: the key ${key} has brackets, which YAML reads as a list inside { … }: quote it ("${key}": …), or write the map one key per line`,
+        );
+      throw new SpecError(problems, { source, hint: 'fix the YAML syntax at that line' });
+    }
     try {
       data = doc.toJS();
     } catch (error) {
@@ -175,6 +190,9 @@ export function parseSpecText(text: string, source = 'spec'): Spec {
     );
   return parseSpec(data, source);
 }
+
+/** An unquoted key with brackets after `{` or `,` on a line: `learners[rf].width:` in `{ … }`. */
+const BRACKETED_FLOW_KEY = /(?:^|[{,])\s*([A-Za-z_][\w.-]*\[[^\]\s,{}]*\][\w.[\]-]*)\s*:/;
 
 /** A YAML parser error as one line: where, and what (a repeated key named, with what to do). */
 function yamlProblem(
