@@ -197,6 +197,10 @@ describe('regimes list, validate, backends', () => {
     expect(r.stdout).toMatch(/targets:\n {2}hermite — .*\[@regimes\/targets\]/);
     expect(r.stdout).toContain('      d: integer >= 1 (required; input dimension)');
     expect(r.stdout).toContain('      degree: integer in [0, 12] (default 2; ');
+    // strict bounds too: lr > 0, a tolerance in (0, 0.1], a list of positive numbers
+    expect(r.stdout).toContain('      lr: number > 0 (default 1; ');
+    expect(r.stdout).toContain('      cgTolerance: number in (0, 0.1] (default 0.0001; ');
+    expect(r.stdout).toContain('      ridgeGrid: (number > 0)[] (default [1e-8,');
     expect(r.stdout).toMatch(/ {2}rf — random features ridge/);
     expect(r.stdout).toMatch(
       / {2}nngp — kernel ridge \(GP posterior mean\) with the infinite-width NNGP kernel/,
@@ -274,6 +278,18 @@ sweep: { n: [16, 32], seed: [0, 1] }
     expect(blocks[1]).toContain('d = 9, outputs k = 1, r = 3');
     expect(blocks[1]).toContain('Var f* = 3.000, mean² = 0, noise variance = 0');
     expect(blocks[1]).toMatch(/energy +0 +1\.000 +1\.000 +1\.000\n +share +33\.3% +33\.3% +33\.3%/);
+  });
+
+  it("describe of a kind's name prints its options; a near miss names the kind", () => {
+    const rf = regimes('describe', 'rf');
+    expect(rf.code).toBe(0);
+    expect(rf.stdout).toMatch(/^learner:\n {2}rf — random features ridge/);
+    expect(rf.stdout).toContain('      width: integer >= 1 (default 512; ');
+    const typo = regimes('describe', 'hermit');
+    expect(typo.code).toBe(1);
+    expect(typo.stderr).toContain(
+      "'hermit' is neither a spec file nor a registered kind (did you mean 'hermite'?)",
+    );
   });
 
   // bad-input: 6

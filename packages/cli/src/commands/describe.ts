@@ -3,17 +3,45 @@
  * Var f*, the noise, the Hermite energies by degree (with their shares) and, for a classifier, the
  * Bayes error; so a target that is trivial (a staircase of one step) shows before the run.
  */
-import { type Cell, Rng, type Target } from '@regimes/core';
+import { type Cell, closestMatch, RegimesError, Rng, type Target } from '@regimes/core';
+import { existsSync } from 'node:fs';
 import type { Command } from 'commander';
 import { planSpec, pluginOption, type PluginFlags } from './shared.js';
 
 export function registerDescribe(program: Command): void {
   program
     .command('describe')
-    .description('print each target of a spec: d, r, Var f*, its Hermite energies by degree (runs nothing)')
-    .argument('<spec>', 'spec file (YAML or JSON)')
+    .description(
+      'print each target of a spec: d, r, Var f*, its Hermite energies by degree (runs nothing); given a kind, its options',
+    )
+    .argument('<spec>', 'spec file (YAML or JSON), or the name of a registered kind (rf, hermite, ...)')
     .addOption(pluginOption())
     .action(async (specPath: string, flags: PluginFlags) => {
+      // `regimes describe rf`: a kind's name, not a file, gets what `regimes list` says of it
+      if (!existsSync(specPath) && /^[a-z0-9-]+$/.test(specPath)) {
+        const [{ registryWith }, { kindLines }] = await Promise.all([
+          import('../kinds/registry.js'),
+          import('../kinds/describe.js'),
+        ]);
+        const kinds = await registryWith(flags.plugin);
+        const points = (['target', 'learner', 'metric', 'backend'] as const).filter((p) =>
+          kinds.has(p, specPath),
+        );
+        if (points.length) {
+          const lines = points.flatMap((p) => [`${p}:`, ...kindLines(kinds, p, kinds.get(p, specPath))]);
+          process.stdout.write(`${lines.join('\n')}\n`);
+          return;
+        }
+        const all = (['target', 'learner', 'metric', 'backend'] as const).flatMap((p) => kinds.kinds(p));
+        const near = closestMatch(specPath, all);
+        if (near)
+          throw new RegimesError(
+            `'${specPath}' is neither a spec file nor a registered kind (did you mean '${near}'?)`,
+            {
+              hint: `regimes describe ${near} prints its options; regimes list prints every kind's`,
+            },
+          );
+      }
       const { plan, registry } = await planSpec(specPath, flags.plugin);
       for (const { cell, count } of distinctTargets(plan.cells)) {
         const factory = registry.get('target', cell.target.kind);

@@ -8,6 +8,8 @@ interface JsonSchemaProperty {
   description?: string;
   minimum?: number;
   maximum?: number;
+  exclusiveMinimum?: number;
+  exclusiveMaximum?: number;
   anyOf?: JsonSchemaProperty[];
   properties?: Record<string, JsonSchemaProperty>;
   items?: JsonSchemaProperty;
@@ -17,17 +19,27 @@ function describeType(p: JsonSchemaProperty): string {
   if (p.enum) return p.enum.map((v) => JSON.stringify(v)).join(' | ');
   if (p.anyOf) return p.anyOf.map(describeType).join(' | ');
   if (p.type === 'object' && p.properties) return `{ ${Object.keys(p.properties).join(', ')} }`;
-  if (p.type === 'array' && p.items) return `${describeType(p.items)}[]`;
+  if (p.type === 'array' && p.items) {
+    const item = describeType(p.items);
+    return /\s/.test(item) ? `(${item})[]` : `${item}[]`;
+  }
   const type = Array.isArray(p.type) ? p.type.join(' | ') : (p.type ?? 'any');
-  const low = p.minimum !== undefined && p.minimum > Number.MIN_SAFE_INTEGER ? p.minimum : undefined;
-  const high = p.maximum !== undefined && p.maximum < Number.MAX_SAFE_INTEGER ? p.maximum : undefined;
+  // a bound at the safe integers' edge (`.int()`'s own) says nothing to a user
+  const bound = (inclusive: number | undefined, exclusive: number | undefined, edge: number) =>
+    exclusive !== undefined
+      ? { value: exclusive, inclusive: false }
+      : inclusive !== undefined && Math.abs(inclusive) < edge
+        ? { value: inclusive, inclusive: true }
+        : undefined;
+  const low = bound(p.minimum, p.exclusiveMinimum, Number.MAX_SAFE_INTEGER);
+  const high = bound(p.maximum, p.exclusiveMaximum, Number.MAX_SAFE_INTEGER);
   const range =
-    low !== undefined && high !== undefined
-      ? ` in [${low}, ${high}]`
-      : low !== undefined
-        ? ` >= ${low}`
-        : high !== undefined
-          ? ` <= ${high}`
+    low && high
+      ? ` in ${low.inclusive ? '[' : '('}${low.value}, ${high.value}${high.inclusive ? ']' : ')'}`
+      : low
+        ? ` ${low.inclusive ? '>=' : '>'} ${low.value}`
+        : high
+          ? ` ${high.inclusive ? '<=' : '<'} ${high.value}`
           : '';
   return type + range;
 }
@@ -53,17 +65,21 @@ export const pointNames: Record<string, ExtensionPoint> = {
   backends: 'backend',
 };
 
+/** One kind: its name, description and plugin, then its options, one per line. */
+export function kindLines(registry: Registry, point: ExtensionPoint, factory: KindFactory): string[] {
+  const owner = registry.plugins.find((p) => p.kinds[point].includes(factory.kind))?.manifest.name ?? '';
+  const opts = describeOptions(factory);
+  return [
+    `  ${factory.kind} — ${factory.description}${owner ? ` [${owner}]` : ''}`,
+    ...(opts.length ? opts : ['(no options)']).map((line) => `      ${line}`),
+  ];
+}
+
 export function listKinds(registry: Registry, points: ExtensionPoint[]): string {
   const out: string[] = [];
   for (const point of points) {
     out.push(`${point}s:`);
-    for (const factory of registry.all(point)) {
-      const owner = registry.plugins.find((p) => p.kinds[point].includes(factory.kind))?.manifest.name ?? '';
-      out.push(`  ${factory.kind} — ${factory.description}${owner ? ` [${owner}]` : ''}`);
-      const opts = describeOptions(factory);
-      for (const line of opts) out.push(`      ${line}`);
-      if (!opts.length) out.push('      (no options)');
-    }
+    for (const factory of registry.all(point)) out.push(...kindLines(registry, point, factory));
     out.push('');
   }
   return out.join('\n');
