@@ -250,6 +250,12 @@ sweep: { n: [16] }
     expect(r.stderr).toContain("unknown learner kind 'rff' (did you mean 'rf'?)");
     expect(r.stderr).toContain("target: unknown field 'degre' (did you mean 'degree'?)");
     expect(r.stderr).toContain("learners[1]: unknown field 'widht' (did you mean 'width'?)");
+    // a sweep the schema refuses stops the spec before planning: the entries' typos come with it
+    const sweepToo = regimes('validate', specFile(readFileSync(spec, 'utf8').replace('n: [16]', 'n: 16')));
+    expect(sweepToo.code).toBe(1);
+    expect(sweepToo.stderr).toContain('sweep.n: a sweep value is a list');
+    expect(sweepToo.stderr).toContain("unknown learner kind 'rff' (did you mean 'rf'?)");
+    expect(sweepToo.stderr).toContain("learners[1]: unknown field 'widht' (did you mean 'width'?)");
   });
 
   it('describe prints each target: d, r, Var f*, the energies by degree; a linear f* gets a note', () => {

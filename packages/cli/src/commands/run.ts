@@ -4,7 +4,6 @@ import { dirname, isAbsolute, join, resolve } from 'node:path';
 import {
   activateBackend,
   type ExperimentResult,
-  loadSpecFile,
   parseDuration,
   RegimesError,
   type Registry,
@@ -20,7 +19,14 @@ import { resultsFileName, type Shard, writeAtomic } from '../results/files.js';
 import { formatSummary, summarize } from '../results/summary.js';
 import { ProgressDisplay } from '../run/progress.js';
 import { appendProvenance, backendDevice, gitCommit, machine } from '../run/provenance.js';
-import { EXIT_FAILED_ROWS, planSpec, pluginOption, type PluginFlags, type SetExit } from './shared.js';
+import {
+  EXIT_FAILED_ROWS,
+  loadSpec,
+  planSpec,
+  pluginOption,
+  type PluginFlags,
+  type SetExit,
+} from './shared.js';
 
 interface RunFlags extends PluginFlags {
   out?: string;
@@ -137,7 +143,7 @@ async function dryRun(specPath: string, flags: RunFlags): Promise<void> {
 }
 
 async function run(specPath: string, flags: RunFlags): Promise<ExperimentResult> {
-  const spec = loadSpecFile(specPath);
+  const spec = await loadSpec(specPath, flags.plugin);
   const baseDir = dirname(resolve(specPath));
   const registry = await registryWith(flags.plugin);
   const outDir = resolve(flags.out ?? join('runs', spec.name));

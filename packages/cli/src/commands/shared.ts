@@ -1,12 +1,16 @@
 /** What the commands share: exit codes, the --plugin option, a spec planned with its plugins. */
+import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import {
+  entryProblemsBeside,
   loadPlugins,
   loadSpecFile,
   type Plan,
   planExperiment,
   type Registry,
   type Spec,
+  SpecError,
+  specData,
 } from '@regimes/core';
 import { Option } from 'commander';
 import { registryWith } from '../kinds/registry.js';
@@ -51,8 +55,37 @@ export async function planSpec(
   specPath: string,
   plugins: readonly string[],
 ): Promise<{ spec: Spec; registry: Registry; plan: Plan }> {
-  const spec = loadSpecFile(specPath);
+  const spec = await loadSpec(specPath, plugins);
   const registry = await registryWith(plugins);
   await loadPlugins(registry, spec.plugins, dirname(resolve(specPath)));
   return { spec, registry, plan: planExperiment(spec, registry, specPath) };
+}
+
+/**
+ * A spec file read and checked against the schema. Where only its sweep fails (which stops the
+ * spec before planning), the entries' misspelt options and kinds are added to the problems, so
+ * one run lists both.
+ */
+export async function loadSpec(specPath: string, plugins: readonly string[]): Promise<Spec> {
+  try {
+    return loadSpecFile(specPath);
+  } catch (error) {
+    if (!(error instanceof SpecError) || !error.problems.every((p) => /^sweep[.:[]/.test(p))) throw error;
+    let more: string[] = [];
+    try {
+      const data = specData(readFileSync(specPath, 'utf8'), specPath);
+      const registry = await registryWith(plugins);
+      const own = (data as { plugins?: unknown }).plugins;
+      if (Array.isArray(own) && own.every((p) => typeof p === 'string'))
+        await loadPlugins(registry, own, dirname(resolve(specPath)));
+      more = entryProblemsBeside(data, registry);
+    } catch {
+      // what cannot be read or loaded here is reported once the sweep is fixed
+    }
+    if (!more.length) throw error;
+    throw new SpecError([...error.problems, ...more], {
+      source: specPath,
+      ...(error.hint === undefined ? {} : { hint: error.hint }),
+    });
+  }
 }

@@ -8,7 +8,7 @@ import { closestMatch } from '../registry/closest.js';
 import { SpecError } from '../contracts/errors.js';
 import { optionNames, parseOptions } from '../contracts/options.js';
 import type { Registry } from '../registry/registry.js';
-import type { Spec } from './spec.js';
+import { parseSpec, type Spec } from './spec.js';
 import { expandSweep, keyOf, type Scalar, shortName } from './sweep.js';
 
 export interface KindPlan {
@@ -274,6 +274,30 @@ export function planExperiment(spec: Spec, registry: Registry, source?: string):
   }
   if (problems.size) throw new SpecError([...problems], source ? { source } : {});
   return { spec, specHash: specHash(spec), cells, metrics, warnings: refitWarnings(cells, targets, ids) };
+}
+
+/**
+ * For a spec whose schema fails in `sweep` alone (which stops it before planning): the misspelt
+ * option names and kinds of its entries, found by planning it with a one-cell sweep. What a
+ * command adds to the sweep's problems, so that one `validate` lists both; [] where the rest of
+ * the spec does not parse either, or its entries are sound.
+ */
+export function entryProblemsBeside(data: unknown, registry: Registry): string[] {
+  if (typeof data !== 'object' || data === null || Array.isArray(data)) return [];
+  let spec: Spec;
+  try {
+    spec = parseSpec({ ...data, sweep: { n: [1] } });
+  } catch {
+    return [];
+  }
+  try {
+    planExperiment(spec, registry);
+    return [];
+  } catch (error) {
+    if (!(error instanceof SpecError)) return [];
+    // the swept options are absent from this one cell: only what is wrong whatever the sweep says
+    return error.problems.filter((p) => /: (unknown fields? |unknown (target|learner|metric) kind )/.test(p));
+  }
 }
 
 /**

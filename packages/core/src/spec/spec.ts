@@ -126,6 +126,11 @@ export function parseSpec(input: unknown, source?: string): Spec {
 
 /** Parse spec text; YAML syntax errors give the line and column. */
 export function parseSpecText(text: string, source = 'spec'): Spec {
+  return parseSpec(specData(text, source), source);
+}
+
+/** The data of spec text, YAML or JSON by the source's extension, not yet validated; syntax errors throw. */
+export function specData(text: string, source = 'spec'): unknown {
   let data: unknown;
   if (extname(source).toLowerCase() === '.json') {
     try {
@@ -188,7 +193,7 @@ export function parseSpecText(text: string, source = 'spec'): Spec {
       ['the file is empty: a spec needs name, target, learners and sweep (examples/quickstart.yaml is one)'],
       { source },
     );
-  return parseSpec(data, source);
+  return data;
 }
 
 /** An unquoted key with brackets after `{` or `,` on a line: `learners[rf].width:` in `{ … }`. */
