@@ -9,7 +9,7 @@ import { SpecError } from '../contracts/errors.js';
 import { optionNames, parseOptions } from '../contracts/options.js';
 import type { Registry } from '../registry/registry.js';
 import { parseSpec, type Spec } from './spec.js';
-import { expandSweep, keyOf, type Scalar, shortName } from './sweep.js';
+import { expandSweep, keyOf, optionKeyParts, type Scalar, shortName } from './sweep.js';
 
 export interface KindPlan {
   readonly kind: string;
@@ -179,15 +179,16 @@ export function specChanges(before: Spec, after: Spec): string[] {
 
 function parseSweepKey(key: string, ids: string[], kinds: string[]): SweepTarget | string {
   if (key === 'n' || key === 'seed') return { kind: key };
-  let m = /^target\.(.+)$/.exec(key);
-  if (m) return m[1] === 'kind' ? 'the target kind cannot be swept' : { kind: 'target', option: m[1]! };
-  m = /^learners(?:\[([^\]]+)\])?\.(.+)$/.exec(key);
-  if (m) {
-    const option = m[2]!;
+  const parts = optionKeyParts(key);
+  if (parts?.option && parts.head === 'target')
+    return parts.option === 'kind'
+      ? 'the target kind cannot be swept'
+      : { kind: 'target', option: parts.option };
+  if (parts?.option) {
+    const { option, ref } = parts;
     if (option === 'kind' || option === 'id' || option === 'timeout')
       return `learners' ${option} cannot be swept`;
-    if (m[1] === undefined) return { kind: 'learners', ids, option };
-    const ref = m[1];
+    if (ref === undefined) return { kind: 'learners', ids, option };
     if (ids.includes(ref)) return { kind: 'learners', ids: [ref], option };
     const byKind = ids.filter((_, i) => kinds[i] === ref);
     if (byKind.length) return { kind: 'learners', ids: byKind, option };

@@ -92,11 +92,28 @@ export const SweepSchema = z
   .catchall(SweepValueSchema);
 export type Sweep = z.output<typeof SweepSchema>;
 
-/** The head of a sweep key that sets an option: `target` or `learners` (`learners[rf]`), before its `.option`. */
-const OPTION_HEAD = 'target|learners(?:\\[[^\\]]+\\])?';
+/**
+ * The head of a sweep key that sets an option: `target` or `learners` (`learners[rf]`, the learner's
+ * id or kind captured), before its `.option`.
+ */
+const OPTION_HEAD = '(target|learners(?:\\[([^\\]]+)\\])?)';
+const OPTION_KEY = new RegExp(`^${OPTION_HEAD}\\.(.*)$`);
+
+/**
+ * The parts of a sweep key that sets an option, by its form: `learners[rf].ridge` → `{ head:
+ * 'learners', ref: 'rf', option: 'ridge' }`; undefined for any other key (`n`, `seed`, a typo).
+ */
+export function optionKeyParts(
+  key: string,
+): { head: 'target' | 'learners'; ref?: string; option: string } | undefined {
+  const m = OPTION_KEY.exec(key);
+  if (!m) return undefined;
+  const head = m[1] === 'target' ? 'target' : 'learners';
+  return { head, ...(m[2] === undefined ? {} : { ref: m[2] }), option: m[3]! };
+}
 
 /** A sweep key that sets an option (`target.d`, `learners.width`, `learners[rf].ridge`), by its form. */
-export const isOptionKey = (key: string): boolean => new RegExp(`^(${OPTION_HEAD})\\.`).test(key);
+export const isOptionKey = (key: string): boolean => OPTION_KEY.test(key);
 
 /**
  * A sweep written as nested objects (`target: { d: [8, 16] }`, `learners[rf]: { ridge: [1] }`) where
@@ -111,7 +128,7 @@ export function nestedSweepKeys(sweep: unknown, path: string): string[] {
         : nestedSweepKeys(value, `${path}.zip`);
     if (typeof value !== 'object' || value === null || Array.isArray(value)) return [];
     // the heads of dotted keys; any other key holding an object is a range (perhaps misspelt)
-    if (!new RegExp(`^(${OPTION_HEAD})$`).test(key)) return [];
+    if (!new RegExp(`^${OPTION_HEAD}$`).test(key)) return [];
     const inner = Object.keys(value);
     if (!inner.length) return [];
     const dotted = inner.map((k) => `'${key}.${k}'`).join(', ');
