@@ -6,6 +6,7 @@ import { ContainerModule } from 'inversify';
 import { describe, expect, it } from 'vitest';
 import { LearnerFactory, TargetFactory } from '../src/contracts/contracts.js';
 import { PluginError, UnknownKindError } from '../src/contracts/errors.js';
+import { closestMatch } from '../src/registry/closest.js';
 import { loadPlugins } from '../src/registry/plugins.js';
 import { Registry } from '../src/registry/registry.js';
 import { runExperiment } from '../src/engine/runner.js';
@@ -162,5 +163,21 @@ describe('plugin loading from a local path', () => {
 describe('LearnerFactory identifiers', () => {
   it('are global symbols, so a second copy of core shares the extension points', () => {
     expect(LearnerFactory).toBe(Symbol.for('regimes.LearnerFactory'));
+  });
+});
+
+describe('did-you-mean', () => {
+  it.each<[string, string[], string | undefined]>([
+    ['bias_variance', ['bias', 'biasVariance', 'layers'], 'biasVariance'], // snake_case of camelCase
+    ['lr_scale', ['lr', 'lrScale'], 'lrScale'],
+    ['ntk-empirical', ['ntk', 'empirical-ntk', 'nngp'], 'empirical-ntk'], // words reordered
+    ['cosine-decay', ['constant', 'cosine', 'inverse-sqrt'], 'cosine'], // a word added
+    ['ntk-standard', ['ntk', 'standard'], 'standard'], // two names among its words: edit distance
+    ['inverse', ['inverse-sqrt', 'end-decay'], 'inverse-sqrt'], // truncated
+    ['widht', ['width', 'weights'], 'width'],
+    ['RF', ['rf', 'nt'], 'rf'],
+    ['random-features', ['rf', 'nt', 'ntk'], undefined],
+  ])('%s among %j: %s', (word, candidates, expected) => {
+    expect(closestMatch(word, candidates)).toBe(expected);
   });
 });

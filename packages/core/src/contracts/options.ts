@@ -216,10 +216,22 @@ export function parseOptions<T>(
 ): { ok: true; value: T } | { ok: false; problems: string[] } {
   const result = schema.safeParse(value, { reportInput: true, error: errorText });
   if (result.success) return { ok: true, value: result.data };
-  // a refinement (a custom issue: `r (1) must be at most d (0)`, `width must be even`) runs on the
-  // values as given, also when one of them has failed its own check: its line would only repeat that
-  // failure in other words, so it waits until the values it reads are each valid (as zod 3 did)
+  // a refinement (a custom issue) runs on the values as given, also where one of them failed its
+  // own check: `width must be even` beside `width: must be ≥ 2`, or `r (1) must be at most d (0)`
+  // beside `d: must be ≥ 1`, only repeats that failure. Such a line waits while a field it is at or
+  // names as a word has failed; a refinement of other fields (an expression that does not parse
+  // beside a negative noise) is reported at once
   const { issues } = result.error;
-  const own = issues.filter((issue) => issue.code !== 'custom');
-  return { ok: false, problems: formatIssues(own.length ? own : issues, prefix) };
+  const failed = new Set(
+    issues
+      .filter((issue) => issue.code !== 'custom' && issue.path.length)
+      .map((issue) => String(issue.path[0])),
+  );
+  const reads = (issue: z.core.$ZodIssue) =>
+    (issue.path.length > 0 && failed.has(String(issue.path[0]))) ||
+    [...failed].some((field) =>
+      new RegExp(`(^|[^\\w.])${field.replace(/[^\w]/g, '\\$&')}([^\\w]|$)`).test(issue.message),
+    );
+  const shown = issues.filter((issue) => issue.code !== 'custom' || !reads(issue));
+  return { ok: false, problems: formatIssues(shown, prefix) };
 }
