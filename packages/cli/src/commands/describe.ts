@@ -18,7 +18,7 @@ export function registerDescribe(program: Command): void {
     .addOption(pluginOption())
     .action(async (specPath: string, flags: PluginFlags) => {
       // `regimes describe rf`: a kind's name, not a file, gets what `regimes list` says of it
-      if (!existsSync(specPath) && /^[a-z0-9-]+$/.test(specPath)) {
+      if (!existsSync(specPath) && /^[A-Za-z0-9_-]+$/.test(specPath)) {
         const [{ registryWith }, { kindLines }] = await Promise.all([
           import('../kinds/registry.js'),
           import('../kinds/describe.js'),

@@ -162,27 +162,37 @@ export function specData(text: string, source = 'spec'): unknown {
       // a sweep key with brackets in a { … } map (`{ learners[rf].width: [8] }`) is YAML's flow
       // syntax, not a key: the parser's three lines about it become one that says to quote it
       const lines = text.split('\n');
-      const bracketed = new Map<number, string>();
+      const bracketed = new Map<number, string[]>();
       for (const e of doc.errors) {
         const line = e.linePos?.[0].line;
-        const key = line === undefined ? undefined : BRACKETED_FLOW_KEY.exec(lines[line - 1] ?? '')?.[1];
-        if (line !== undefined && key) bracketed.set(line, key);
+        if (line === undefined || bracketed.has(line)) continue;
+        const keys = [...(lines[line - 1] ?? '').matchAll(BRACKETED_FLOW_KEY)].map((m) => m[1]!);
+        if (keys.length) bracketed.set(line, keys);
       }
+      // a plain key written twice on such a line is still named (not the bracketed keys' pieces)
+      const plainTwice = (e: { code: string; pos: [number, number] }) =>
+        e.code === 'DUPLICATE_KEY' && /^\s*[\w.-]+\s*:/.test(text.slice(e.pos[0]));
       const problems = doc.errors.flatMap((e) => {
         const line = e.linePos?.[0].line;
-        return line !== undefined && bracketed.has(line) ? [] : [yamlProblem(e, text)];
+        return line !== undefined && bracketed.has(line) && !plainTwice(e) ? [] : [yamlProblem(e, text)];
       });
-      for (const [line, key] of bracketed)
+      for (const [line, keys] of bracketed) {
+        const [named, quoted] =
+          keys.length > 1
+            ? [`the keys ${keys.join(', ')} have`, keys.map((k) => `"${k}": …`).join(', ')]
+            : [`the key ${keys[0]} has`, `"${keys[0]}": …`];
         problems.push(
-          `line ${line}: the key ${key} has brackets, which YAML reads as a list inside { … }: quote it ("${key}": …), or write the map one key per line`,
+          `line ${line}: ${named} brackets, which YAML reads as a list inside { … }: quote ${keys.length > 1 ? 'them' : 'it'} (${quoted}), or write the map one key per line`,
         );
+      }
       throw new SpecError(problems, { source, hint: 'fix the YAML syntax at that line' });
     }
     try {
       data = doc.toJS();
     } catch (error) {
-      // an alias without its anchor (`*nope`) is found only here
-      throw new SpecError([`YAML: ${(error as Error).message}`], {
+      // an alias without its anchor (`*nope`), or with it later, is found only here; under a merge
+      // key (`<<: *nope`) the parser says only that merge sources must be maps
+      throw new SpecError([aliasBeforeAnchor(text) ?? `YAML: ${(error as Error).message}`], {
         source,
         hint: 'fix the YAML at that name',
       });
@@ -193,11 +203,34 @@ export function specData(text: string, source = 'spec'): unknown {
       ['the file is empty: a spec needs name, target, learners and sweep (examples/quickstart.yaml is one)'],
       { source },
     );
+  // root keys named x-… hold what the spec reuses by anchor (`x-base: &base { kind: rf }`, as in
+  // docker compose files): read for their anchors, then left out
+  if (typeof data === 'object' && data !== null && !Array.isArray(data))
+    data = Object.fromEntries(Object.entries(data).filter(([key]) => !key.startsWith('x-')));
   return data;
 }
 
 /** An unquoted key with brackets after `{` or `,` on a line: `learners[rf].width:` in `{ … }`. */
-const BRACKETED_FLOW_KEY = /(?:^|[{,])\s*([A-Za-z_][\w.-]*\[[^\]\s,{}]*\][\w.[\]-]*)\s*:/;
+const BRACKETED_FLOW_KEY = /(?:^|[{,])\s*([A-Za-z_][\w.-]*\[[^\]\s,{}]*\][\w.[\]-]*)\s*:/g;
+
+/** The first alias (`*rf`) whose anchor (`&rf`) is not set before it, with its line and column. */
+function aliasBeforeAnchor(text: string): string | undefined {
+  const anchors = new Set<string>();
+  const lines = text.split('\n');
+  for (const [i, line] of lines.entries())
+    for (const m of line.replace(/\s#.*$/, '').matchAll(/(^|[\s,[{:])([&*])([^\s,[\]{}]+)/g)) {
+      const name = m[3]!;
+      if (m[2] === '&') anchors.add(name);
+      else if (!anchors.has(name)) {
+        const later = lines.slice(i).some((l) => l.includes(`&${name}`));
+        return (
+          `line ${i + 1}, column ${m.index! + m[1]!.length + 1}: the alias *${name} ` +
+          (later ? `comes before its anchor &${name}: set the anchor first` : `has no anchor &${name}`)
+        );
+      }
+    }
+  return undefined;
+}
 
 /** A YAML parser error as one line: where, and what (a repeated key named, with what to do). */
 function yamlProblem(
@@ -215,7 +248,13 @@ function yamlProblem(
     message = "a spec file holds one YAML document: remove the '---' line, or put each spec in its own file";
   else if (e.code === 'DUPLICATE_KEY') {
     const key = /^\s*(?:"((?:[^"\\]|\\.)*)"|'([^']*)'|([^\s:,{}[\]]+))/.exec(text.slice(e.pos[0]));
-    const name = key ? (key[1] ?? key[2] ?? key[3]) : undefined;
+    let name = key ? (key[1] ?? key[2] ?? key[3]) : undefined;
+    if (key?.[1] !== undefined)
+      try {
+        name = JSON.parse(`"${key[1]}"`) as string; // \u0064 is d
+      } catch {
+        // as written
+      }
     message = `${name !== undefined ? `the key '${name}'` : 'a key'} comes twice in one map: keep one`;
   } else message = e.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '');
   return `${at ? `line ${at.line}, column ${at.col}: ` : ''}${message}`;
