@@ -69,7 +69,7 @@ describe('spec validation: each bad spec fails before any work, naming the path 
     [
       'bad swept value, blamed on its sweep key and value',
       { ...good, sweep: { n: [8], 'target.d': [2, 0] } },
-      /^sweep\.target\.d = 0: target\.d: must be ≥ 1, got 0$/,
+      /^sweep\.target\.d = 0: must be ≥ 1$/,
     ],
     [
       'unknown sweep key',
@@ -291,10 +291,28 @@ describe('a bad swept value is blamed on the key that gives it', () => {
         }),
       ),
     ).toEqual([
-      'learners[1].sweep.lambda = -2: learners[1].lambda: must be ≥ 0, got -2',
-      'sweep.target.d = 0: target.d: must be ≥ 1, got 0',
-      'sweep.learners[a].lambda = -1: learners[0].lambda: must be ≥ 0, got -1',
-      'sweep.learners[a].lambda = -3: learners[0].lambda: must be ≥ 0, got -3',
+      'learners[1].sweep.lambda = -2: must be ≥ 0',
+      'sweep.target.d = 0: must be ≥ 1',
+      'sweep.learners[a].lambda = -1, -3: must be ≥ 0',
+    ]);
+  });
+
+  it('names a zip member by its group, a derived value by its expression and cell, and the learners a shared key sets', () => {
+    const learners = [
+      { kind: 'ridge', id: 'a' },
+      { kind: 'ridge', id: 'b' },
+    ];
+    expect(
+      problemsOf(() =>
+        plan({
+          ...good,
+          learners,
+          sweep: { n: [8], zip: [{ 'target.d': [4, 0], seed: [0, 1] }], 'learners.lambda': 'd - 5' },
+        }),
+      ),
+    ).toEqual([
+      'sweep.learners.lambda = -1 (from "d - 5" in cell n=8,target.d=4,seed=0,learners.lambda=-1), -5 (from "d - 5" in cell n=8,target.d=0,seed=1,learners.lambda=-5): must be ≥ 0 (learners[0], learners[1])',
+      'sweep.zip[0].target.d = 0: must be ≥ 1',
     ]);
   });
 
@@ -309,7 +327,11 @@ describe('a bad swept value is blamed on the key that gives it', () => {
       ),
     ).toEqual([
       "target.d: expected a positive integer, got [4,8]; to sweep it, move the list to the spec's sweep: { target.d: [4,8] }",
-      "learners[0].lambda: expected a number ≥ 0, got [0.1,1]; to sweep it, move the list to the learner's own sweep: { lambda: [0.1,1] }",
+      "learners[0].lambda: expected a number ≥ 0, got [0.1,1]; to sweep it, put the list in the learner's own sweep: (sweep: { lambda: [0.1,1] })",
+    ]);
+    // one value in a list: write it alone
+    expect(problemsOf(() => plan({ ...good, target: { kind: 'linear', d: [4] } }))).toEqual([
+      'target.d: expected a positive integer, got [4]; write the value alone: d: 4',
     ]);
   });
 
@@ -608,7 +630,18 @@ describe('unused: an option that has no effect given the others is an error when
     expect(problemsOf(() => planned({ momentum: 0.5 }))).toEqual([expect.stringContaining(message)]);
     // swept: blamed once on the key, with every value that gives it
     expect(problemsOf(() => planned({}, { 'learners.momentum': [0.1, 0.2] }))).toEqual([
-      `sweep.learners.momentum = 0.1, 0.2: ${message}`,
+      'sweep.learners.momentum = 0.1, 0.2: has no effect with optimizer gd (momentum acts under sgd); remove it',
+    ]);
+  });
+
+  it("names the variant of a learner's own sweep that brings a problem, and not one every variant has", () => {
+    const learners = [{ kind: 'tuned', optimizer: 'gd', sweep: { momentum: [0.5, 0.7] } }];
+    expect(problemsOf(() => planExperiment(parseSpec({ ...good, learners }), registry()))).toEqual([
+      'learners[0].sweep.momentum = 0.5, 0.7: has no effect with optimizer gd (momentum acts under sgd); remove it',
+    ]);
+    const variants = [{ kind: 'tuned', momentum: 0.5, sweep: { optimizer: ['sgd', 'gd'] } }];
+    expect(problemsOf(() => planExperiment(parseSpec({ ...good, learners: variants }), registry()))).toEqual([
+      'learners[0].momentum: has no effect with optimizer gd (momentum acts under sgd); remove it (with learners[0].sweep optimizer=gd)',
     ]);
   });
 });

@@ -5,7 +5,7 @@
  */
 import { z } from '../../deps/zod.js';
 import { closestMatch } from '../registry/closest.js';
-import { definition, objectExample, schemaText } from './schema-text.js';
+import { definition, objectExample, schemaText, unwrap } from './schema-text.js';
 
 export function unknownKeysMessage(keys: readonly string[], allowed: readonly string[]): string {
   const parts = keys.map((key) => {
@@ -206,6 +206,18 @@ export function optionNames(schema: unknown): string[] | undefined {
   const catchall = definition(def.catchall);
   if (catchall && catchall.type !== 'never') return undefined;
   return Object.keys(def.shape as Record<string, unknown>);
+}
+
+/** Whether an object schema's field takes a list in one of its forms (ridge's list of λ), as far as its definition says. */
+export function fieldTakesList(schema: unknown, field: string): boolean {
+  const def = unwrap(schema);
+  const inner = def?.type === 'object' ? unwrap((def.shape as Record<string, unknown>)[field]) : undefined;
+  if (!inner) return false;
+  const forms = inner.type === 'union' ? (inner.options as unknown[]).map(unwrap) : [inner];
+  return forms.some(
+    (form) =>
+      form?.type === 'array' || form?.type === 'tuple' || form?.type === 'any' || form?.type === 'unknown',
+  );
 }
 
 /** Parse with a schema; on failure return the formatted problems instead of throwing. */

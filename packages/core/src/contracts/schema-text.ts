@@ -67,7 +67,7 @@ function stringText(def: Def, plural: boolean): string {
 const wrappers = new Set(['optional', 'default', 'prefault', 'readonly', 'catch', 'nonoptional']);
 
 /** A type's definition with optional / default / readonly wrappers and a pipe's output side removed. */
-function unwrap(schema: unknown): Def | undefined {
+export function unwrap(schema: unknown): Def | undefined {
   let def = definition(schema);
   for (let i = 0; def && i < 16; i++) {
     if (wrappers.has(def.type)) def = definition(def.innerType);

@@ -6,7 +6,7 @@
 import { createHash } from 'node:crypto';
 import { closestMatch } from '../registry/closest.js';
 import { SpecError } from '../contracts/errors.js';
-import { optionNames, parseOptions } from '../contracts/options.js';
+import { fieldTakesList, optionNames, parseOptions } from '../contracts/options.js';
 import type { Registry } from '../registry/registry.js';
 import { parseSpec, type Spec } from './spec.js';
 import { expandSweep, keyOf, optionKeyParts, type Scalar, shortName } from './sweep.js';
@@ -394,7 +394,8 @@ export function parseKindOptions(
 ): { ok: true; value: Record<string, unknown> } | { ok: false; problems: string[] } {
   const factory = registry.get(point, kind);
   const parsed = parseOptions(factory.options, raw, path);
-  if (!parsed.ok) return { ok: false, problems: parsed.problems.map((p) => sweepHint(p, path, raw)) };
+  if (!parsed.ok)
+    return { ok: false, problems: parsed.problems.map((p) => sweepHint(p, path, raw, factory.options)) };
   const value = { ...(parsed.value as Record<string, unknown>) };
   const problems: string[] = [];
   for (const [field, why] of Object.entries(factory.unused?.(parsed.value) ?? {}))
@@ -436,18 +437,19 @@ export function parseKindOptions(
  * A list written as the value of an option that takes one value (`width: [16, 32]`) is most likely
  * meant as a sweep: the problem says where a list sweeps.
  */
-function sweepHint(problem: string, path: string, raw: Record<string, unknown>): string {
+function sweepHint(problem: string, path: string, raw: Record<string, unknown>, schema: unknown): string {
   const field = problem.startsWith(`${path}.`) ? problem.slice(path.length + 1, problem.indexOf(': ')) : '';
   const value = raw[field];
   if (!/^\w+$/.test(field) || !Array.isArray(value) || !value.length) return problem;
   if (!value.every((v) => ['number', 'string', 'boolean'].includes(typeof v))) return problem;
-  if (!problem.slice(problem.indexOf(': ')).startsWith(': expected') || /\blist\b/.test(problem))
+  if (!problem.slice(problem.indexOf(': ')).startsWith(': expected') || fieldTakesList(schema, field))
     return problem;
+  if (value.length === 1) return `${problem}; write the value alone: ${field}: ${JSON.stringify(value[0])}`;
   const list = JSON.stringify(value);
   if (path === 'target')
     return `${problem}; to sweep it, move the list to the spec's sweep: { target.${field}: ${list} }`;
   if (/^learners\[\d+\]$/.test(path))
-    return `${problem}; to sweep it, move the list to the learner's own sweep: { ${field}: ${list} }`;
+    return `${problem}; to sweep it, put the list in the learner's own sweep: (sweep: { ${field}: ${list} })`;
   return problem;
 }
 
@@ -616,42 +618,75 @@ function checkSizesAndSeeds(cells: readonly Record<string, Scalar>[], problems: 
  * one found in every cell comes from the spec itself and is reported once, without a cell.
  */
 class CellProblems {
-  /** Each problem's cells; for one blamed on a sweep key, also the key and the values that give it. */
+  /**
+   * Each problem's cells; for one blamed on a sweep key, also the key, the values that give it and
+   * the entries (learners[0], …) that refuse them.
+   */
   private readonly found = new Map<
     string,
-    { problem: string; cells: string[]; at?: string; values: string[] }
+    { problem: string; cells: string[]; at?: SweptValue; values: string[]; entries: string[] }
   >();
-  private entry(id: string, problem: string, at?: string) {
+  private entry(id: string, problem: string, at?: SweptValue) {
     let e = this.found.get(id);
-    if (!e) this.found.set(id, (e = { problem, cells: [], values: [], ...(at === undefined ? {} : { at }) }));
+    if (!e)
+      this.found.set(
+        id,
+        (e = { problem, cells: [], values: [], entries: [], ...(at === undefined ? {} : { at }) }),
+      );
     return e;
   }
   add(problem: string, cellKey: string): void {
-    this.entry(problem, problem).cells.push(cellKey);
+    const e = this.entry(problem, problem);
+    if (e.cells.at(-1) !== cellKey) e.cells.push(cellKey); // a learner's variants are one cell
   }
   /**
    * A parse's problems: one at an option a sweep key set in this cell (`swept`: the option's path →
-   * the key's path and value) is blamed on that key and its values, where the user wrote them,
-   * instead of on a cell: `sweep.learners.width = 0: learners[0].width: must be ≥ 1, got 0`.
+   * where the value was written) is blamed on that key and its values, where the user wrote them,
+   * instead of on a cell: `sweep.learners.width = 0: must be ≥ 1 (learners[0], learners[1])`. Any
+   * other gets `context` (a learner's own-sweep variant) where given.
    */
-  addParsed(parsed: readonly string[], cellKey: string, swept: ReadonlyMap<string, SweptValue>): void {
+  addParsed(
+    parsed: readonly string[],
+    cellKey: string,
+    swept: ReadonlyMap<string, SweptValue>,
+    context?: (problem: string) => string | undefined,
+  ): void {
     for (const problem of parsed) {
       const path = problem.slice(0, problem.indexOf(': '));
       const field = /^((?:target|learners\[\d+\])\.[^.[]+)/.exec(path)?.[1];
       const from = field === undefined ? undefined : swept.get(field);
       if (!from) {
-        this.add(problem, cellKey);
+        const where = context?.(problem);
+        this.add(where ? `${problem} (${where})` : problem, cellKey);
         continue;
       }
-      const e = this.entry(`${from.at}\u0000${problem}`, problem, from.at);
-      const value = typeof from.value === 'string' ? JSON.stringify(from.value) : String(from.value);
+      // at the option itself: its message, without the value it ends on (the line starts with it)
+      const own = path === field;
+      const message = own
+        ? problem.slice(path.length + 2).replace(/, got (?:"(?:[^"\\]|\\.)*"|[^\s,]+)$/, '')
+        : problem;
+      const e = this.entry(`${from.at}\u0000${message}`, message, from);
+      let value = typeof from.value === 'string' ? JSON.stringify(from.value) : String(from.value);
+      if (from.derived !== undefined) value += ` (from ${JSON.stringify(from.derived)} in cell ${cellKey})`;
       if (!e.values.includes(value)) e.values.push(value);
-      e.cells.push(cellKey);
+      const entryPath = field!.slice(0, field!.lastIndexOf('.'));
+      if (own && !e.entries.includes(entryPath)) e.entries.push(entryPath);
+      if (e.cells.at(-1) !== cellKey) e.cells.push(cellKey);
     }
   }
   report(cellCount: number, problems: Set<string>, keep: (problem: string) => boolean = () => true): void {
-    for (const { problem, cells, at, values } of this.found.values()) {
-      const text = at === undefined ? problem : `${at} = ${values.join(', ')}: ${problem}`;
+    for (const { problem, cells, at, values, entries } of this.found.values()) {
+      let text = problem;
+      if (at) {
+        const shown = values.length > 4 ? [...values.slice(0, 3), `${values.length - 3} more`] : values;
+        text = `${at.at} = ${shown.join(', ')}: ${problem}`;
+        // a key that sets several learners' option: which of them refuse it
+        if ((at.learners ?? 1) > 1 && entries.length) {
+          text += ` (${entries.join(', ')})`;
+          if (entries.length < at.learners!)
+            text += `; to set it for some learners only, sweep learners[<id or kind>].${at.option}`;
+        }
+      }
       if (!keep(text)) continue;
       if (at !== undefined || cells.length === cellCount) problems.add(text);
       else {
@@ -662,10 +697,51 @@ class CellProblems {
   }
 }
 
-/** Where a cell's value of an option was written: the sweep key's path, and the value. */
+/**
+ * Where a cell's value of an option was written: the sweep key's path (`sweep.zip[0].target.d`,
+ * `learners[1].sweep.lr`), the option, the value, the expression it was derived from, and how many
+ * learners the key sets.
+ */
 interface SweptValue {
   readonly at: string;
+  readonly option: string;
   readonly value: Scalar;
+  readonly derived?: string;
+  readonly learners?: number;
+}
+
+/** Where a key of a sweep (zip groups included) is written, and what is written there. */
+function sweepEntry(
+  sweep: Record<string, unknown>,
+  key: string,
+  path: string,
+): { at: string; value: unknown } {
+  if (key !== 'zip' && key in sweep) return { at: sweepPath(path, key), value: sweep[key] };
+  const zip = sweep.zip as Record<string, unknown> | Record<string, unknown>[] | undefined;
+  if (Array.isArray(zip)) {
+    const i = zip.findIndex((group) => key in group);
+    if (i >= 0) return { at: sweepPath(`${path}.zip[${i}]`, key), value: zip[i]![key] };
+  } else if (zip && key in zip) return { at: sweepPath(`${path}.zip`, key), value: zip[key] };
+  return { at: sweepPath(path, key), value: undefined };
+}
+
+/** A swept value's origin, from the sweep map it was written in. */
+function sweptValue(
+  sweep: Record<string, unknown>,
+  key: string,
+  path: string,
+  option: string,
+  value: Scalar,
+  learners?: number,
+): SweptValue {
+  const written = sweepEntry(sweep, key, path);
+  return {
+    at: written.at,
+    option,
+    value,
+    ...(typeof written.value === 'string' ? { derived: written.value } : {}),
+    ...(learners === undefined ? {} : { learners }),
+  };
 }
 
 interface CellPlanner {
@@ -692,17 +768,18 @@ function planCell(
   const swept = new Map<string, SweptValue>();
   for (const [k, v] of Object.entries(values)) {
     const t = p.targets.get(k)!;
-    const from = { at: sweepPath('sweep', k), value: v };
     if (t.kind === 'target') {
       targetRaw[t.option] = v;
-      swept.set(`target.${t.option}`, from);
+      swept.set(`target.${t.option}`, sweptValue(p.spec.sweep, k, 'sweep', t.option, v));
     }
-    if (t.kind === 'learners')
+    if (t.kind === 'learners') {
+      const from = sweptValue(p.spec.sweep, k, 'sweep', t.option, v, t.ids.length);
       for (const id of t.ids) {
         const i = p.ids.indexOf(id);
         learnerRaw[i]![t.option] = v;
         swept.set(`learners[${i}].${t.option}`, from);
       }
+    }
   }
   let target: KindPlan | undefined;
   if (p.targetKnown) {
@@ -769,7 +846,7 @@ function planLearner(
     variants = own.cells.map((v) => ({ suffix: `(${keyOf(v)})`, values: v }));
   }
   const planned: LearnerPlan[] = [];
-  let ok = true;
+  const failed: { variant: (typeof variants)[number]; problems: string[] }[] = [];
   for (const variant of variants) {
     const parsed = parseKindOptions(
       p.registry,
@@ -785,13 +862,24 @@ function planLearner(
         options: parsed.value,
         ...(l.timeout === undefined ? {} : { timeout: l.timeout }),
       });
-    else {
-      ok = false;
-      const own = new Map(swept);
-      for (const [option, value] of Object.entries(variant.values))
-        own.set(`learners[${i}].${option}`, { at: sweepPath(`learners[${i}].sweep`, option), value });
-      problems.addParsed(parsed.problems, key, own);
-    }
+    else failed.push({ variant, problems: parsed.problems });
   }
+  // a problem some variants of the learner's own sweep have and others not names the variant
+  const everywhere = (problem: string) =>
+    failed.length === variants.length && failed.every((f) => f.problems.includes(problem));
+  for (const { variant, problems: found } of failed) {
+    const own = new Map(swept);
+    for (const [option, value] of Object.entries(variant.values))
+      own.set(
+        `learners[${i}].${option}`,
+        sweptValue(l.sweep!, option, `learners[${i}].sweep`, option, value),
+      );
+    const context = (problem: string) =>
+      variant.suffix && !everywhere(problem)
+        ? `with learners[${i}].sweep ${keyOf(variant.values)}`
+        : undefined;
+    problems.addParsed(found, key, own, context);
+  }
+  const ok = !failed.length;
   return ok ? planned : undefined;
 }
