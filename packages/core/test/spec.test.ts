@@ -137,6 +137,11 @@ describe('spec validation: each bad spec fails before any work, naming the path 
       /^sweep\.n: the symbol 'dd' is not allowed in "dd\^2" \(did you mean 'd'\?\); names in scope: d$/,
     ],
     [
+      'a bare word where a list of one string was meant',
+      { ...good, sweep: { n: [8], 'learners.jitter': 'gcv' } },
+      /^sweep\.learners\.jitter: the symbol 'gcv' is not allowed in "gcv"; names in scope: d, n; a string in a sweep is an expression: to sweep the value 'gcv', write \[gcv\]$/,
+    ],
+    [
       'a derived value that is not finite',
       { ...good, sweep: { 'target.d': [2, 4], n: 'log(d - 2)' } },
       /^sweep\.n: "log\(d - 2\)" is not a finite number \(-Infinity\) in cell target\.d=2$/,

@@ -384,7 +384,11 @@ function deriveValues(
     problems.add(
       ambiguous
         ? `${where}: '${ambiguous[0]}' is ambiguous in ${JSON.stringify(d.text)} (it names ${ambiguous[1].join(' and ')})`
-        : `${first.split('; allowed')[0]}${near ? ` (did you mean '${near}'?)` : ''}; names in scope: ${names.join(', ') || '(none)'}`,
+        : `${first.split('; allowed')[0]}${near ? ` (did you mean '${near}'?)` : ''}; names in scope: ${names.join(', ') || '(none)'}` +
+            // a bare word is most likely a value (an activation, `gcv`), which a sweep lists
+            (unknown && !near && unknown === d.text.trim()
+              ? `; a string in a sweep is an expression: to sweep the value '${unknown}', write [${unknown}]`
+              : ''),
     );
     return;
   }
