@@ -241,6 +241,7 @@ export function planExperiment(spec: Spec, registry: Registry, source?: string):
     targetKnown,
     learnersKnown,
     ownSweep,
+    ...sweptFields(spec, targets, ids),
   };
   const expansion = expandSweep(
     spec.sweep,
@@ -624,9 +625,9 @@ class CellProblems {
    */
   private readonly found = new Map<
     string,
-    { problem: string; cells: string[]; at?: SweptValue; values: string[]; entries: string[] }
+    { problem: string; cells: string[]; at?: SweptOrigin; values: string[]; entries: string[] }
   >();
-  private entry(id: string, problem: string, at?: SweptValue) {
+  private entry(id: string, problem: string, at?: SweptOrigin) {
     let e = this.found.get(id);
     if (!e)
       this.found.set(
@@ -648,7 +649,8 @@ class CellProblems {
   addParsed(
     parsed: readonly string[],
     cellKey: string,
-    swept: ReadonlyMap<string, SweptValue>,
+    swept: SweptFields,
+    values: Readonly<Record<string, Scalar>>,
     context?: (problem: string) => string | undefined,
   ): void {
     for (const problem of parsed) {
@@ -666,7 +668,8 @@ class CellProblems {
         ? problem.slice(path.length + 2).replace(/, got (?:"(?:[^"\\]|\\.)*"|[^\s,]+)$/, '')
         : problem;
       const e = this.entry(`${from.at}\u0000${message}`, message, from);
-      let value = typeof from.value === 'string' ? JSON.stringify(from.value) : String(from.value);
+      const written = values[from.key];
+      let value = typeof written === 'string' ? JSON.stringify(written) : String(written);
       if (from.derived !== undefined) value += ` (from ${JSON.stringify(from.derived)} in cell ${cellKey})`;
       if (!e.values.includes(value)) e.values.push(value);
       const entryPath = field!.slice(0, field!.lastIndexOf('.'));
@@ -698,19 +701,21 @@ class CellProblems {
 }
 
 /**
- * Where a cell's value of an option was written: the sweep key's path (`sweep.zip[0].target.d`,
- * `learners[1].sweep.lr`), the option, the value, the expression it was derived from, and how many
- * learners the key sets.
+ * Where the values of a swept option are written, the same in every cell: the key's path
+ * (`sweep.zip[0].target.d`, `learners[1].sweep.lr`), the key in a cell's values, the option, the
+ * expression the values are derived from, and how many learners the key sets.
  */
-interface SweptValue {
+interface SweptOrigin {
   readonly at: string;
+  readonly key: string;
   readonly option: string;
-  readonly value: Scalar;
   readonly derived?: string;
   readonly learners?: number;
 }
+/** An option's path in a parse's problems (`target.d`, `learners[0].width`) → where it is swept. */
+type SweptFields = ReadonlyMap<string, SweptOrigin>;
 
-/** Where a key of a sweep (zip groups included) is written, and what is written there. */
+/** Where a key of a sweep map (zip groups included) is written, and what is written there. */
 function sweepEntry(
   sweep: Record<string, unknown>,
   key: string,
@@ -725,23 +730,48 @@ function sweepEntry(
   return { at: sweepPath(path, key), value: undefined };
 }
 
-/** A swept value's origin, from the sweep map it was written in. */
-function sweptValue(
+function origin(
   sweep: Record<string, unknown>,
   key: string,
   path: string,
   option: string,
-  value: Scalar,
   learners?: number,
-): SweptValue {
+): SweptOrigin {
   const written = sweepEntry(sweep, key, path);
   return {
     at: written.at,
+    key,
     option,
-    value,
     ...(typeof written.value === 'string' ? { derived: written.value } : {}),
     ...(learners === undefined ? {} : { learners }),
   };
+}
+
+/** The options the spec's sweep and each learner's own sweep set, and where: once per spec. */
+function sweptFields(
+  spec: Spec,
+  targets: ReadonlyMap<string, SweepTarget>,
+  ids: readonly string[],
+): { swept: SweptFields; learnerSwept: SweptFields[] } {
+  const swept = new Map<string, SweptOrigin>();
+  for (const [key, t] of targets) {
+    if (t.kind === 'target') swept.set(`target.${t.option}`, origin(spec.sweep, key, 'sweep', t.option));
+    if (t.kind === 'learners') {
+      const from = origin(spec.sweep, key, 'sweep', t.option, t.ids.length);
+      for (const id of t.ids) swept.set(`learners[${ids.indexOf(id)}].${t.option}`, from);
+    }
+  }
+  const learnerSwept = spec.learners.map((l, i) => {
+    const own = new Map(swept);
+    for (const option of Object.keys(l.sweep ?? {}))
+      if (option !== 'zip')
+        own.set(`learners[${i}].${option}`, origin(l.sweep!, option, `learners[${i}].sweep`, option));
+    for (const group of [l.sweep?.zip ?? []].flat() as Record<string, unknown>[])
+      for (const option of Object.keys(group))
+        own.set(`learners[${i}].${option}`, origin(l.sweep!, option, `learners[${i}].sweep`, option));
+    return own;
+  });
+  return { swept, learnerSwept };
 }
 
 interface CellPlanner {
@@ -754,6 +784,10 @@ interface CellPlanner {
   readonly learnersKnown: readonly boolean[];
   /** Each learner's own-sweep key problems, found once for the spec (not per cell). */
   readonly ownSweep: readonly (readonly string[])[];
+  /** Where the spec's sweep writes each option it sets (`target.d`, `learners[0].width`). */
+  readonly swept: SweptFields;
+  /** The same for each learner, with its own sweep's options added. */
+  readonly learnerSwept: readonly SweptFields[];
 }
 
 /** One cell's target and learners with the swept values applied and parsed; undefined on a problem. */
@@ -765,27 +799,16 @@ function planCell(
 ): { target: KindPlan; learners: LearnerPlan[] } | undefined {
   const targetRaw = { ...p.targetBase };
   const learnerRaw = p.spec.learners.map((l) => strip(l, 'kind', 'id', 'sweep', 'timeout'));
-  const swept = new Map<string, SweptValue>();
   for (const [k, v] of Object.entries(values)) {
     const t = p.targets.get(k)!;
-    if (t.kind === 'target') {
-      targetRaw[t.option] = v;
-      swept.set(`target.${t.option}`, sweptValue(p.spec.sweep, k, 'sweep', t.option, v));
-    }
-    if (t.kind === 'learners') {
-      const from = sweptValue(p.spec.sweep, k, 'sweep', t.option, v, t.ids.length);
-      for (const id of t.ids) {
-        const i = p.ids.indexOf(id);
-        learnerRaw[i]![t.option] = v;
-        swept.set(`learners[${i}].${t.option}`, from);
-      }
-    }
+    if (t.kind === 'target') targetRaw[t.option] = v;
+    if (t.kind === 'learners') for (const id of t.ids) learnerRaw[p.ids.indexOf(id)]![t.option] = v;
   }
   let target: KindPlan | undefined;
   if (p.targetKnown) {
     const parsed = parseKindOptions(p.registry, 'target', p.spec.target.kind, targetRaw, 'target');
     if (parsed.ok) target = { kind: p.spec.target.kind, options: parsed.value };
-    else problems.addParsed(parsed.problems, key, swept);
+    else problems.addParsed(parsed.problems, key, p.swept, values);
   }
   const learners: LearnerPlan[] = [];
   let learnersOk = true;
@@ -798,7 +821,7 @@ function planCell(
       learnerRaw[i]!,
       key,
       problems,
-      swept,
+      values,
     );
     if (planned) learners.push(...planned);
     else learnersOk = false;
@@ -830,7 +853,7 @@ function planLearner(
   raw: Record<string, unknown>,
   key: string,
   problems: CellProblems,
-  swept: ReadonlyMap<string, SweptValue>,
+  values: Record<string, Scalar>,
 ): LearnerPlan[] | undefined {
   const l = p.spec.learners[i]!;
   let variants: { suffix: string; values: Record<string, Scalar> }[] = [{ suffix: '', values: {} }];
@@ -868,17 +891,11 @@ function planLearner(
   const everywhere = (problem: string) =>
     failed.length === variants.length && failed.every((f) => f.problems.includes(problem));
   for (const { variant, problems: found } of failed) {
-    const own = new Map(swept);
-    for (const [option, value] of Object.entries(variant.values))
-      own.set(
-        `learners[${i}].${option}`,
-        sweptValue(l.sweep!, option, `learners[${i}].sweep`, option, value),
-      );
     const context = (problem: string) =>
       variant.suffix && !everywhere(problem)
         ? `with learners[${i}].sweep ${keyOf(variant.values)}`
         : undefined;
-    problems.addParsed(found, key, own, context);
+    problems.addParsed(found, key, p.learnerSwept[i]!, { ...values, ...variant.values }, context);
   }
   const ok = !failed.length;
   return ok ? planned : undefined;
