@@ -24,16 +24,17 @@ export function registerDescribe(program: Command): void {
           import('../kinds/describe.js'),
         ]);
         const kinds = await registryWith(flags.plugin);
-        const points = (['target', 'learner', 'metric', 'backend'] as const).filter((p) =>
-          kinds.has(p, specPath),
-        );
+        const every = ['target', 'learner', 'metric', 'backend'] as const;
+        const points = every.filter((p) => kinds.has(p, specPath));
         if (points.length) {
           const lines = points.flatMap((p) => [`${p}:`, ...kindLines(kinds, p, kinds.get(p, specPath))]);
           process.stdout.write(`${lines.join('\n')}\n`);
           return;
         }
-        const all = (['target', 'learner', 'metric', 'backend'] as const).flatMap((p) => kinds.kinds(p));
-        const near = closestMatch(specPath, all);
+        const near = closestMatch(
+          specPath,
+          every.flatMap((p) => kinds.kinds(p)),
+        );
         if (near)
           throw new RegimesError(
             `'${specPath}' is neither a spec file nor a registered kind (did you mean '${near}'?)`,

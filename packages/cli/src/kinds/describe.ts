@@ -25,14 +25,14 @@ function describeType(p: JsonSchemaProperty): string {
   }
   const type = Array.isArray(p.type) ? p.type.join(' | ') : (p.type ?? 'any');
   // a bound at the safe integers' edge (`.int()`'s own) says nothing to a user
-  const bound = (inclusive: number | undefined, exclusive: number | undefined, edge: number) =>
+  const bound = (inclusive: number | undefined, exclusive: number | undefined) =>
     exclusive !== undefined
       ? { value: exclusive, inclusive: false }
-      : inclusive !== undefined && Math.abs(inclusive) < edge
+      : inclusive !== undefined && Math.abs(inclusive) < Number.MAX_SAFE_INTEGER
         ? { value: inclusive, inclusive: true }
         : undefined;
-  const low = bound(p.minimum, p.exclusiveMinimum, Number.MAX_SAFE_INTEGER);
-  const high = bound(p.maximum, p.exclusiveMaximum, Number.MAX_SAFE_INTEGER);
+  const low = bound(p.minimum, p.exclusiveMinimum);
+  const high = bound(p.maximum, p.exclusiveMaximum);
   const range =
     low && high
       ? ` in ${low.inclusive ? '[' : '('}${low.value}, ${high.value}${high.inclusive ? ']' : ')'}`
