@@ -104,9 +104,7 @@ function canonical(value: unknown): unknown {
 
 /** The keys a sweep sets (zip members included), sorted: which values it takes is left out. */
 function sweptKeys(sweep: Spec['sweep'] | undefined): string[] | undefined {
-  if (!sweep) return undefined;
-  const { zip, ...axes } = sweep;
-  return [...Object.keys(axes), ...[zip ?? []].flat().flatMap((g) => Object.keys(g))].sort();
+  return sweep && sweepKeysOf(sweep).sort();
 }
 
 /**
@@ -466,7 +464,6 @@ function planMetrics(spec: Spec, registry: Registry, problems: Set<string>): Kin
   return metrics;
 }
 
-/** What each sweep key (zip groups' keys included) sets: n, seed, a target option or learners' options. */
 /** A sweep's keys, those of its zip groups in place of `zip`. */
 function sweepKeysOf(sweep: Spec['sweep']): string[] {
   return Object.keys(sweep).flatMap((k) =>
@@ -505,6 +502,7 @@ function setterOf(targets: ReadonlyMap<string, SweepTarget>, id: string, option:
   return undefined;
 }
 
+/** What each sweep key (zip groups' keys included) sets: n, seed, a target option or learners' options. */
 function sweepTargets(
   spec: Spec,
   ids: string[],
@@ -763,12 +761,8 @@ function sweptFields(
   }
   const learnerSwept = spec.learners.map((l, i) => {
     const own = new Map(swept);
-    for (const option of Object.keys(l.sweep ?? {}))
-      if (option !== 'zip')
-        own.set(`learners[${i}].${option}`, origin(l.sweep!, option, `learners[${i}].sweep`, option));
-    for (const group of [l.sweep?.zip ?? []].flat() as Record<string, unknown>[])
-      for (const option of Object.keys(group))
-        own.set(`learners[${i}].${option}`, origin(l.sweep!, option, `learners[${i}].sweep`, option));
+    for (const option of l.sweep ? sweepKeysOf(l.sweep) : [])
+      own.set(`learners[${i}].${option}`, origin(l.sweep!, option, `learners[${i}].sweep`, option));
     return own;
   });
   return { swept, learnerSwept };
