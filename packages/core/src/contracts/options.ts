@@ -148,24 +148,12 @@ export function formatIssues(issues: readonly z.core.$ZodIssue[], prefix = ''): 
       const values = issue.errors.flatMap((branch) =>
         branch.flatMap((e) => (e.code === 'invalid_value' && !e.path.length ? e.values : [])),
       );
-      const near =
-        typeof input === 'string'
-          ? closestMatch(
-              input,
-              values.filter((v): v is string => typeof v === 'string'),
-            )
-          : undefined;
-      return `${where}: ${message}${near ? ` (did you mean '${near}'?)` : keyNear(input, issue.errors)}, got ${show(input)}`;
+      return `${where}: ${message}${valueNear(input, values) || keyNear(input, issue.errors)}, got ${show(input)}`;
     }
     if (issue.code === 'invalid_type' && input === undefined) {
       message = `required field is missing (${message})`;
     } else if (issue.code === 'invalid_value' && typeof input === 'string') {
-      const near = closestMatch(
-        input,
-        issue.values.filter((v): v is string => typeof v === 'string'),
-      );
-      message += near ? ` (did you mean '${near}'?)` : '';
-      message += `, got ${show(input)}`;
+      message += `${valueNear(input, issue.values)}, got ${show(input)}`;
     } else if (
       issue.code !== 'unrecognized_keys' &&
       issue.code !== 'custom' &&
@@ -177,6 +165,16 @@ export function formatIssues(issues: readonly z.core.$ZodIssue[], prefix = ''): 
     }
     return `${where}: ${message}`;
   });
+}
+
+/** For a string none of the values takes: ` (did you mean 'gcv'?)` where one is near it, else ''. */
+function valueNear(input: unknown, values: readonly unknown[]): string {
+  if (typeof input !== 'string') return '';
+  const near = closestMatch(
+    input,
+    values.filter((v): v is string => typeof v === 'string'),
+  );
+  return near ? ` (did you mean '${near}'?)` : '';
 }
 
 /**

@@ -98,6 +98,8 @@ export type Sweep = z.output<typeof SweepSchema>;
  */
 const OPTION_HEAD = '(target|learners(?:\\[([^\\]]+)\\])?)';
 const OPTION_KEY = new RegExp(`^${OPTION_HEAD}\\.(.*)$`);
+/** A head alone (`target`, `learners[rf]`): a sweep written as nested objects. */
+const HEAD_ONLY = new RegExp(`^${OPTION_HEAD}$`);
 
 /**
  * The parts of a sweep key that sets an option, by its form: `learners[rf].ridge` → `{ head:
@@ -128,7 +130,7 @@ export function nestedSweepKeys(sweep: unknown, path: string): string[] {
         : nestedSweepKeys(value, `${path}.zip`);
     if (typeof value !== 'object' || value === null || Array.isArray(value)) return [];
     // the heads of dotted keys; any other key holding an object is a range (perhaps misspelt)
-    if (!new RegExp(`^${OPTION_HEAD}$`).test(key)) return [];
+    if (!HEAD_ONLY.test(key)) return [];
     const inner = Object.keys(value);
     if (!inner.length) return [];
     const dotted = inner.map((k) => `'${key}.${k}'`).join(', ');
