@@ -1,16 +1,15 @@
 /** What the commands share: exit codes, the --plugin option, a spec planned with its plugins. */
-import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import {
   entryProblemsBeside,
   loadPlugins,
-  loadSpecFile,
   type Plan,
   planExperiment,
   type Registry,
   type Spec,
   SpecError,
-  specData,
+  readSpecFile,
+  specOfFile,
 } from '@regimes/core';
 import { Option } from 'commander';
 import { registryWith } from '../kinds/registry.js';
@@ -67,20 +66,20 @@ export async function planSpec(
  * one run lists both.
  */
 export async function loadSpec(specPath: string, plugins: readonly string[]): Promise<Spec> {
+  const file = readSpecFile(specPath);
   try {
-    return loadSpecFile(specPath);
+    return specOfFile(specPath, file);
   } catch (error) {
     if (!(error instanceof SpecError) || !error.problems.every((p) => /^sweep[.:[]/.test(p))) throw error;
     let more: string[] = [];
     try {
-      const data = specData(readFileSync(specPath, 'utf8'), specPath);
       const registry = await registryWith(plugins);
-      const own = (data as { plugins?: unknown }).plugins;
+      const own = (file.data as { plugins?: unknown }).plugins;
       if (Array.isArray(own) && own.every((p) => typeof p === 'string'))
         await loadPlugins(registry, own, dirname(resolve(specPath)));
-      more = entryProblemsBeside(data, registry);
+      more = entryProblemsBeside(file.data, registry);
     } catch {
-      // what cannot be read or loaded here is reported once the sweep is fixed
+      // what cannot be loaded here is reported once the sweep is fixed
     }
     if (!more.length) throw error;
     throw new SpecError([...error.problems, ...more], {

@@ -281,8 +281,8 @@ function readFailure(error: NodeJS.ErrnoException): string {
   return (error.code && words[error.code]) ?? error.message;
 }
 
-/** Read and validate a spec file. A spec without `name` is named after its file. */
-export function loadSpecFile(path: string): Spec {
+/** A spec file's text and data (YAML or JSON), not yet validated; throws SpecError when it cannot be read or parsed. */
+export function readSpecFile(path: string): { text: string; data: unknown } {
   let text: string;
   try {
     text = readFileSync(path, 'utf8');
@@ -291,9 +291,19 @@ export function loadSpecFile(path: string): Spec {
       hint: `give the path of a spec file (YAML or JSON), relative to ${process.cwd()} or absolute`,
     });
   }
-  const spec = parseSpecText(text, path);
-  if (!/^\s*name\s*:/m.test(text) && !/"name"\s*:/.test(text)) {
+  return { text, data: specData(text, path) };
+}
+
+/** Validate what `readSpecFile` read from `path`. A spec without `name` is named after its file. */
+export function specOfFile(path: string, file: { text: string; data: unknown }): Spec {
+  const spec = parseSpec(file.data, path);
+  if (!/^\s*name\s*:/m.test(file.text) && !/"name"\s*:/.test(file.text)) {
     spec.name = basename(path, extname(path)).replace(/[^A-Za-z0-9._-]/g, '-');
   }
   return spec;
+}
+
+/** Read and validate a spec file. A spec without `name` is named after its file. */
+export function loadSpecFile(path: string): Spec {
+  return specOfFile(path, readSpecFile(path));
 }
