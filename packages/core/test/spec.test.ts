@@ -556,6 +556,39 @@ describe('entries: options that hold another kind, resolved through the registry
     ).toEqual([
       'sweep.learners[ridge#0].lambda: sets lambda of ridge#0, which sweep.learners[ridge].lambda sets too; sweep it under one key',
     ]);
+    // a key of a zip group is named with its group, as its values' problems are
+    expect(
+      problemsOf(() =>
+        planned({ zip: [{ seed: [0, 1], 'target.noize': [0, 1] }, { 'learners[ridge].lambdaa': [1, 2] }] }),
+      ),
+    ).toEqual([
+      "sweep.zip[0].target.noize: target kind 'linear' has no option 'noize' (did you mean 'noise'?); its options: d, noise",
+      "sweep.zip[1].learners[ridge].lambdaa: learner ridge#0 (ridge) has no option 'lambdaa' (did you mean 'lambda'?); its options: lambda, jitter",
+    ]);
+    expect(
+      problemsOf(() =>
+        planned({
+          'learners[ridge].lambda': [0.1, 1],
+          zip: { seed: [0, 1], 'learners[ridge#0].lambda': [1, 2] },
+        }),
+      ),
+    ).toEqual([
+      'sweep.zip.learners[ridge#0].lambda: sets lambda of ridge#0, which sweep.learners[ridge].lambda sets too; sweep it under one key',
+    ]);
+    expect(
+      problemsOf(() =>
+        planExperiment(
+          parseSpec({
+            ...good,
+            learners: [{ kind: 'ridge', sweep: { zip: [{ lambda: [1, 2] }] } }],
+            sweep: { n: [16], zip: [{ seed: [0, 1], 'learners[ridge].lambda': [2, 3] }] },
+          }),
+          registry(),
+        ),
+      ),
+    ).toEqual([
+      'learners[0].sweep.zip[0].lambda: sweep.zip[0].learners[ridge].lambda sets lambda of ridge#0 too; sweep it in one place',
+    ]);
   });
 
   it('fits the inner learner through FitContext.createLearner', async () => {

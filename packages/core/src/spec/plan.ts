@@ -228,7 +228,9 @@ export function planExperiment(spec: Spec, registry: Registry, source?: string):
   const targets = sweepTargets(spec, ids, registry, problems);
   const targetBase = strip(spec.target, 'kind');
   const ownSweep = spec.learners.map((l, i) =>
-    l.sweep ? ownSweepProblems(registry, targets, ids[i]!, l.kind, l.sweep, `learners[${i}].sweep`) : [],
+    l.sweep
+      ? ownSweepProblems(registry, spec.sweep, targets, ids[i]!, l.kind, l.sweep, `learners[${i}].sweep`)
+      : [],
   );
   const planner: CellPlanner = {
     spec,
@@ -512,7 +514,7 @@ function sweepTargets(
   const kinds = spec.learners.map((l) => l.kind);
   const targets = new Map<string, SweepTarget>();
   for (const key of sweepKeysOf(spec.sweep)) {
-    const where = sweepPath('sweep', key);
+    const where = sweepEntry(spec.sweep, key, 'sweep').at;
     const parsed = parseSweepKey(key, ids, kinds);
     if (typeof parsed === 'string') {
       problems.add(`${where}: ${parsed}`);
@@ -559,7 +561,7 @@ function sweepTargets(
           });
       if (twice.length) {
         problems.add(
-          `${where}: sets ${parsed.option} of ${twice.map((t) => t.id).join(', ')}, which sweep.${twice[0]!.other} sets too; sweep it under one key`,
+          `${where}: sets ${parsed.option} of ${twice.map((t) => t.id).join(', ')}, which ${sweepEntry(spec.sweep, twice[0]!.other, 'sweep').at} sets too; sweep it under one key`,
         );
         continue;
       }
@@ -575,6 +577,7 @@ function sweepTargets(
  */
 function ownSweepProblems(
   registry: Registry,
+  specSweep: Spec['sweep'],
   targets: ReadonlyMap<string, SweepTarget>,
   id: string,
   kind: string,
@@ -582,10 +585,13 @@ function ownSweepProblems(
   path: string,
 ): string[] {
   return sweepKeysOf(sweep).flatMap((key) => {
-    const where = sweepPath(path, key);
+    const where = sweepEntry(sweep, key, path).at;
     // an option swept both here and by a key of the spec's sweep: the own sweep would silently win
     const top = setterOf(targets, id, key);
-    if (top !== undefined) return [`${where}: sweep.${top} sets ${key} of ${id} too; sweep it in one place`];
+    if (top !== undefined)
+      return [
+        `${where}: ${sweepEntry(specSweep, top, 'sweep').at} sets ${key} of ${id} too; sweep it in one place`,
+      ];
     if (key === 'n' || key === 'seed')
       return [`${where}: ${key} is swept in the spec's sweep (sweep.${key}), not in a learner's own sweep`];
     if (key === 'kind' || key === 'id' || key === 'timeout')
