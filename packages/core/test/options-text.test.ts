@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { z } from 'zod';
 import { parseOptions } from '../src/contracts/options.js';
 import { schemaText } from '../src/contracts/schema-text.js';
@@ -325,6 +325,22 @@ describe('spec files and values: the shape to write', () => {
   it("gives a JSON syntax error's line and column, not its character offset", () => {
     const [problem] = problemsOf(() => parseSpecText('{\n "name": "x",\n}\n', 'bad.json'));
     expect(problem).toMatch(/^JSON syntax error: .* at line 3, column 1$/);
+  });
+
+  it.each([
+    ['Node 20', 'Expected double-quoted property name in JSON at position 16'],
+    ['Node 22 and later', 'Expected double-quoted property name in JSON at position 16 (line 3 column 1)'],
+  ])("turns the offset of %s's JSON message into one line and column", (_node, message) => {
+    const parse = vi.spyOn(JSON, 'parse').mockImplementationOnce(() => {
+      throw new SyntaxError(message);
+    });
+    try {
+      expect(problemsOf(() => parseSpecText('{\n "name": "x",\n}\n', 'bad.json'))).toEqual([
+        'JSON syntax error: Expected double-quoted property name in JSON at line 3, column 1',
+      ]);
+    } finally {
+      parse.mockRestore();
+    }
   });
 
   it('leaves out root keys named x-…, a home for anchors', () => {

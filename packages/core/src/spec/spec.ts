@@ -260,9 +260,12 @@ function yamlProblem(
   return `${at ? `line ${at.line}, column ${at.col}: ` : ''}${message}`;
 }
 
-/** JSON.parse's "at position N" as a line and column of the text. */
+/**
+ * JSON.parse's "at position N" as a line and column of the text (Node 22's V8 and later follow it
+ * with their own "(line L column C)", which this replaces too).
+ */
 function jsonPosition(message: string, text: string): string {
-  const match = / at position (\d+)/.exec(message);
+  const match = / at position (\d+)(?: \(line \d+ column \d+\))?/.exec(message);
   if (!match) return message;
   const before = text.slice(0, Number(match[1]));
   const line = before.split('\n').length;
