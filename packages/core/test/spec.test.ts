@@ -589,6 +589,20 @@ describe('entries: options that hold another kind, resolved through the registry
     ).toEqual([
       'learners[0].sweep.zip[0].lambda: sweep.zip[0].learners[ridge].lambda sets lambda of ridge#0 too; sweep it in one place',
     ]);
+    expect(
+      problemsOf(() =>
+        planExperiment(
+          parseSpec({
+            ...good,
+            learners: [{ kind: 'ridge', sweep: { seed: [2] } }],
+            sweep: { zip: [{ n: [16, 32], seed: [0, 1] }] },
+          }),
+          registry(),
+        ),
+      ),
+    ).toEqual([
+      "learners[0].sweep.seed: seed is swept in the spec's sweep (sweep.zip[0].seed), not in a learner's own sweep",
+    ]);
   });
 
   it('fits the inner learner through FitContext.createLearner', async () => {

@@ -593,7 +593,9 @@ function ownSweepProblems(
         `${where}: ${sweepEntry(specSweep, top, 'sweep').at} sets ${key} of ${id} too; sweep it in one place`,
       ];
     if (key === 'n' || key === 'seed')
-      return [`${where}: ${key} is swept in the spec's sweep (sweep.${key}), not in a learner's own sweep`];
+      return [
+        `${where}: ${key} is swept in the spec's sweep (${sweepEntry(specSweep, key, 'sweep').at}), not in a learner's own sweep`,
+      ];
     if (key === 'kind' || key === 'id' || key === 'timeout')
       return [`${where}: a learner's ${key} cannot be swept`];
     const missing = noSuchOption(registry, 'learner', kind, key);
