@@ -466,12 +466,26 @@ function planMetrics(spec: Spec, registry: Registry, problems: Set<string>): Kin
   return metrics;
 }
 
-/** A sweep's keys, those of its zip groups in place of `zip`. */
-function sweepKeysOf(sweep: Spec['sweep']): string[] {
-  return Object.keys(sweep).flatMap((k) =>
-    k === 'zip' ? [sweep.zip ?? []].flat().flatMap((g) => Object.keys(g)) : [k],
-  );
+/**
+ * A sweep map's keys, those of its zip groups in place of `zip`, each with where it is written
+ * (`sweep.n`, `sweep.zip[0].target.d`, `sweep.zip.seed` for a single group) and its value.
+ */
+function sweepEntries(
+  sweep: Record<string, unknown>,
+  path: string,
+): { key: string; at: string; value: unknown }[] {
+  return Object.entries(sweep).flatMap(([key, value]) => {
+    if (key !== 'zip') return [{ key, at: sweepPath(path, key), value }];
+    const groups = [value ?? []].flat() as Record<string, unknown>[];
+    return groups.flatMap((group, i) => {
+      const at = Array.isArray(value) ? `${path}.zip[${i}]` : `${path}.zip`;
+      return Object.entries(group).map(([k, v]) => ({ key: k, at: sweepPath(at, k), value: v }));
+    });
+  });
 }
+
+/** A sweep's keys, those of its zip groups in place of `zip`. */
+const sweepKeysOf = (sweep: Spec['sweep']): string[] => sweepEntries(sweep, 'sweep').map((e) => e.key);
 
 /** `sweep.key`, or `sweep[""]` for a key that prints as nothing. */
 const sweepPath = (path: string, key: string) => (key ? `${path}.${key}` : `${path}[${JSON.stringify(key)}]`);
@@ -721,19 +735,18 @@ interface SweptOrigin {
 /** An option's path in a parse's problems (`target.d`, `learners[0].width`) → where it is swept. */
 type SweptFields = ReadonlyMap<string, SweptOrigin>;
 
-/** Where a key of a sweep map (zip groups included) is written, and what is written there. */
+/**
+ * Where a key of a sweep map is written, and what is written there: the map's own key before a zip
+ * group's, the first group that has it, or (a key it lacks) where it would be written.
+ */
 function sweepEntry(
   sweep: Record<string, unknown>,
   key: string,
   path: string,
 ): { at: string; value: unknown } {
-  if (key !== 'zip' && key in sweep) return { at: sweepPath(path, key), value: sweep[key] };
-  const zip = sweep.zip as Record<string, unknown> | Record<string, unknown>[] | undefined;
-  if (Array.isArray(zip)) {
-    const i = zip.findIndex((group) => key in group);
-    if (i >= 0) return { at: sweepPath(`${path}.zip[${i}]`, key), value: zip[i]![key] };
-  } else if (zip && key in zip) return { at: sweepPath(`${path}.zip`, key), value: zip[key] };
-  return { at: sweepPath(path, key), value: undefined };
+  const written = sweepEntries(sweep, path).filter((e) => e.key === key);
+  const top = sweepPath(path, key);
+  return written.find((e) => e.at === top) ?? written[0] ?? { at: top, value: undefined };
 }
 
 function origin(
