@@ -6,7 +6,7 @@
 import { type Predictor, randomNormal, type Rng } from '@regimes/core';
 import tf from '@regimes/numerics/tfjs';
 import type { Activation } from '../activations/index.js';
-import { type Loss, lossAndSlope } from './loss.js';
+import { type Loss, lossSlope } from './loss.js';
 
 export interface DeepParams {
   w: tf.Tensor2D[]; // W_ℓ: width × fan-in
@@ -34,7 +34,7 @@ export function deepForward(p: DeepParams, x: tf.Tensor2D, sigma: Activation, de
   return { f: f as tf.Tensor2D, h, zs };
 }
 
-/** Loss and gradients for W_ℓ (ℓ ≥ lowest) and the read v's, by hand. Inside tidy. */
+/** The loss's gradients for W_ℓ (ℓ ≥ lowest) and the read v's, by hand. Inside tidy. */
 export function deepGradients(
   p: DeepParams,
   x: tf.Tensor2D,
@@ -46,7 +46,7 @@ export function deepGradients(
   loss: Loss,
 ) {
   const { f, h, zs } = deepForward(p, x, sigma, depth, out);
-  const { value, slope } = lossAndSlope(loss, f, y);
+  const slope = lossSlope(loss, f, y);
   const dv = new Map<number, tf.Tensor2D>();
   for (const l of out) dv.set(l, tf.matMul(h[l]!, slope, true, false) as tf.Tensor2D);
   const dw = new Map<number, tf.Tensor2D>();
@@ -58,7 +58,7 @@ export function deepGradients(
     dw.set(l, tf.matMul(dz, l === 0 ? x : h[l - 1]!, true, false) as tf.Tensor2D);
     if (l > lowest) fromAbove = tf.matMul(dz, p.w[l]!) as tf.Tensor2D;
   }
-  return { loss: value, dv, dw };
+  return { dv, dw };
 }
 
 /** W_ℓ ~ N(0, 1/fan-in) from the stream (`W`, ℓ); readouts v_ℓ = 0. */

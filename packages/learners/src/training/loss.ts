@@ -8,17 +8,14 @@ export const lossOption = z
   .default('mse')
   .describe('mse, or logistic for ±1 labels');
 
-/** Mean loss over samples and outputs, and its derivative in f. Inside tidy. */
-export function lossAndSlope(loss: Loss, f: tf.Tensor2D, y: tf.Tensor2D) {
+/**
+ * The derivative in f of the mean loss over samples and outputs (what a gradient step needs; the
+ * loss's value is not computed: the training loop records the train risk itself). Inside tidy.
+ */
+export function lossSlope(loss: Loss, f: tf.Tensor2D, y: tf.Tensor2D): tf.Tensor2D {
   const count = f.shape[0] * f.shape[1];
-  if (loss === 'mse') {
-    const r = tf.sub(f, y);
-    return { value: tf.mean(tf.square(r)), slope: tf.mul(r, 2 / count) };
-  }
-  const margin = tf.mul(y, f);
-  // log(1 + e^{−m}) = softplus(−m); d/df = −y·sigmoid(−m)
-  return {
-    value: tf.mean(tf.softplus(tf.neg(margin))),
-    slope: tf.mul(tf.mul(y, tf.sigmoid(tf.neg(margin))), -1 / count),
-  };
+  // mse: mean (f − y)², d/df = 2(f − y)/count
+  if (loss === 'mse') return tf.mul(tf.sub(f, y), 2 / count);
+  // logistic: mean log(1 + e^{−yf}) = mean softplus(−yf), d/df = −y·sigmoid(−yf)/count
+  return tf.mul(tf.mul(y, tf.sigmoid(tf.neg(tf.mul(y, f)))), -1 / count);
 }

@@ -7,7 +7,7 @@
 import { type Predictor, type Rng, randomNormal } from '@regimes/core';
 import tf from '@regimes/numerics/tfjs';
 import type { Activation } from '../activations/index.js';
-import { type Loss, lossAndSlope } from './loss.js';
+import { type Loss, lossSlope } from './loss.js';
 
 export interface TwoLayer {
   w: tf.Tensor2D; // N×d
@@ -92,7 +92,6 @@ export function forward(p: TwoLayer, x: tf.Tensor2D, sigma: Activation, s: numbe
 }
 
 export interface Gradients {
-  loss: tf.Scalar;
   w: tf.Tensor2D;
   b: tf.Tensor2D | undefined;
   a: tf.Tensor2D;
@@ -100,7 +99,7 @@ export interface Gradients {
 }
 
 /**
- * The loss and its gradients by hand: da = s·hᵀ∂f, dz = s·(∂f aᵀ) ⊙ σ'(z), dW = dzᵀx, db = Σ_i dz,
+ * The loss's gradients by hand: da = s·hᵀ∂f, dz = s·(∂f aᵀ) ⊙ σ'(z), dW = dzᵀx, db = Σ_i dz,
  * dc = Σ_i ∂f; with a shared readout da = s·(h·1)ᵀ∂f and ∂f aᵀ (n×1) broadcasts over the neurons.
  * Inside tidy.
  */
@@ -116,7 +115,7 @@ export function gradients(
   const pre = p.b ? tf.add(pre0, p.b) : pre0;
   const h = sigma.sigma(pre) as tf.Tensor2D;
   const f = output(p, h, s);
-  const { value, slope } = lossAndSlope(loss, f, y);
+  const slope = lossSlope(loss, f, y);
   const a = tf.mul(
     p.shared ? tf.sum(tf.mul(tf.sum(h, 1, true), slope), 0, true) : tf.matMul(h, slope, true, false),
     s,
@@ -126,7 +125,7 @@ export function gradients(
   const w = tf.matMul(dz, x, true, false) as tf.Tensor2D;
   const b = p.b ? (tf.sum(dz, 0, true) as tf.Tensor2D) : undefined;
   const c = p.c ? (tf.sum(slope, 0, true) as tf.Tensor2D) : undefined;
-  return { loss: value as tf.Scalar, w, b, a, c };
+  return { w, b, a, c };
 }
 
 /** The trained network as a predictor; its representation is the hidden layer s·σ(Wx + b). */
