@@ -52,8 +52,9 @@ export function deepGradients(
   const dw = new Map<number, tf.Tensor2D>();
   let fromAbove: tf.Tensor2D | undefined; // dz_{ℓ+1} W_{ℓ+1}
   for (let l = depth - 1; l >= lowest; l--) {
-    let dh: tf.Tensor = fromAbove ?? tf.zerosLike(h[l]!);
-    if (out.includes(l)) dh = tf.add(dh, tf.matMul(slope, p.v[l]!, false, true));
+    // the output's part, added to what comes from above (the top layer has only the first)
+    const read = out.includes(l) ? tf.matMul(slope, p.v[l]!, false, true) : undefined;
+    const dh = fromAbove && read ? tf.add(fromAbove, read) : (fromAbove ?? read ?? tf.zerosLike(h[l]!));
     const dz = tf.mul(dh, sigma.derivative(zs[l]!)) as tf.Tensor2D;
     dw.set(l, tf.matMul(dz, l === 0 ? x : h[l - 1]!, true, false) as tf.Tensor2D);
     if (l > lowest) fromAbove = tf.matMul(dz, p.w[l]!) as tf.Tensor2D;
