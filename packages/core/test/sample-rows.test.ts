@@ -113,4 +113,47 @@ describe('the runner draws the test set in chunks when the target has sampleRows
     expect(both.rows[0]!.metrics['chunk-mean']).toBe(chunked.rows[0]!.metrics['chunk-mean']);
     expect(both.rows[0]!.metrics.mse).toBeGreaterThan(0);
   });
+
+  it('holds a test set of one chunk: drawn once for every learner and metric, the rows of the cell’s stream', async () => {
+    let rowDraws = 0;
+    const countedRows = {
+      ...counted,
+      kind: 'counted-rows',
+      create(o: { noise: number }, c: { rng: Rng }) {
+        const t = counted.create(o, c);
+        return {
+          ...t,
+          sampleRows: (start: number, count: number, rng: Rng) => {
+            rowDraws++;
+            return t.sampleRows!(start, count, rng);
+          },
+        };
+      },
+    };
+    sampled.length = 0;
+    const { rows } = await runExperiment(
+      {
+        target: countedRows,
+        learners: [{ kind: 'ridge' }, { kind: 'ridge', id: 'again' }],
+        metrics: [chunkMetric, { kind: 'mse' }],
+        sweep: { n: [16] },
+        test: { n: 100 },
+      } as never,
+      { registry: Registry.with(testPlugin), log: silentLogger },
+    );
+    // the training set, then the test set once: two learners read it, each through two metrics
+    expect(sampled).toEqual([16, 100]);
+    expect(rowDraws).toBe(0);
+    // the mean of x_1² over the rows of the cell's test stream (seed 0), computed here from one draw
+    const own = base.create({ noise: 0 }, { rng: Rng.fromSeed(0).child('target') });
+    const test = own.sample(100, Rng.fromSeed(0).child('data', 'test'));
+    const x = await test.x.data();
+    disposeDataset(test);
+    let sum = 0;
+    for (let i = 0; i < x.length; i += 3) sum += x[i]! ** 2;
+    for (const row of rows) {
+      expect(row.metrics['chunk-mean']).toBe(sum / 100);
+      expect(row.metrics.largest).toBe(100);
+    }
+  });
 });

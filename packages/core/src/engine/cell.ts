@@ -5,7 +5,7 @@
  */
 import tf from '@regimes/numerics/tfjs';
 import type { Dataset, FitContext, Logger, Predictor, Target, TestChunks } from '../contracts/contracts.js';
-import { datasetChunks, sampledChunks } from '../contracts/chunks.js';
+import { datasetChunks, sampledChunks, TEST_CHUNK } from '../contracts/chunks.js';
 import { disposeDataset } from '../contracts/contracts.js';
 import { DivergenceError, NumericalError, PluginError, RegimesError } from '../contracts/errors.js';
 import { checkDataBudget, checkFitBudget, fitSize } from './budget.js';
@@ -174,9 +174,18 @@ export async function runCell(
 }
 
 /**
- * The cell's test set. When the target has `sampleRows` it is drawn chunk by chunk from its stream
- * whenever it is read (same rows as one draw), so metrics that read `chunks` never hold it whole;
- * `data` draws it whole on first access only (for metrics that read `test.x`). Else it is drawn once.
+ * A test set of one chunk and at most this many floats (rows × (inputs + outputs): 8 MiB) is drawn
+ * once and held for the cell. Each learner reads it at least twice (the training monitor's probe,
+ * the metrics' chunks); drawn again each time, the 1024 × 16 test set of a small cell was 86% of
+ * the cell's normal draws (4 draws a cell of two learners).
+ */
+const HELD_TEST_FLOATS = 2 ** 21;
+
+/**
+ * The cell's test set. When the target has `sampleRows` and the set is larger than one chunk or
+ * HELD_TEST_FLOATS, it is drawn chunk by chunk from its stream whenever it is read (same rows as
+ * one draw), so metrics that read `chunks` never hold it whole; `data` draws it whole on first
+ * access only (for metrics that read `test.x`). Else it is drawn once.
  */
 interface CellTestSet {
   readonly n: number;
@@ -189,7 +198,8 @@ interface CellTestSet {
 
 function cellTestSet(target: Target, n: number, rng: Rng): CellTestSet {
   const sampleRows = target.sampleRows?.bind(target);
-  if (!sampleRows) {
+  const held = n <= TEST_CHUNK && n * (target.dim + target.outputDim) <= HELD_TEST_FLOATS;
+  if (!sampleRows || held) {
     const data = target.sample(n, rng);
     return {
       n,
