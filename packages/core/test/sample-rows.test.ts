@@ -59,7 +59,9 @@ describe('the runner draws the test set in chunks when the target has sampleRows
     f: (x) => tf.slice(x, [0, 0], [-1, 1]) as tf.Tensor2D,
     structure: { hermiteEnergy: [0, 1] },
   });
+  // the sizes of the whole draws, and how many draws of rows
   const sampled: number[] = [];
+  let rowDraws = 0;
   const counted = {
     ...base,
     kind: 'counted',
@@ -70,6 +72,10 @@ describe('the runner draws the test set in chunks when the target has sampleRows
         sample: (n: number, rng: Rng) => {
           sampled.push(n);
           return t.sample(n, rng);
+        },
+        sampleRows: (start: number, count: number, rng: Rng) => {
+          rowDraws++;
+          return t.sampleRows!(start, count, rng);
         },
       };
     },
@@ -115,25 +121,11 @@ describe('the runner draws the test set in chunks when the target has sampleRows
   });
 
   it('holds a test set of one chunk: drawn once for every learner and metric, the rows of the cell’s stream', async () => {
-    let rowDraws = 0;
-    const countedRows = {
-      ...counted,
-      kind: 'counted-rows',
-      create(o: { noise: number }, c: { rng: Rng }) {
-        const t = counted.create(o, c);
-        return {
-          ...t,
-          sampleRows: (start: number, count: number, rng: Rng) => {
-            rowDraws++;
-            return t.sampleRows!(start, count, rng);
-          },
-        };
-      },
-    };
     sampled.length = 0;
+    rowDraws = 0;
     const { rows } = await runExperiment(
       {
-        target: countedRows,
+        target: counted,
         learners: [{ kind: 'ridge' }, { kind: 'ridge', id: 'again' }],
         metrics: [chunkMetric, { kind: 'mse' }],
         sweep: { n: [16] },
