@@ -11,6 +11,7 @@ import { type EigenSolverKind, symmetricEigenSolver } from '@regimes/numerics';
 import { exceedsHeap } from './readout/host-direct.js';
 import { SPECTRUM_COST, spectrumPays } from './readout/iterative.js';
 import type { RidgeOptions } from './readout/options.js';
+import { hostPanelCacheFloats } from './readout/systems.js';
 
 const F32 = 4;
 
@@ -171,7 +172,8 @@ export function featureRidgeEstimate(
     };
   return {
     flops: featureFlops + 2 * n * n * p + ridgeSolveFlops(o, n, k) + 2 * testN * n * p,
-    bytes: F32 * (n * p + 2 * n * n + testN * p) + ridgeHostBytes(o, n, true),
+    // the dual system's panels kept as in kernel ridge (panelCache)
+    bytes: F32 * (n * p + 2 * n * n + hostPanelCacheFloats(n) + testN * p) + ridgeHostBytes(o, n, true),
   };
 }
 
@@ -280,7 +282,8 @@ export function kernelRidgeEstimate(perEntry: number, o: RidgeOptions, s: FitSiz
     };
   return {
     flops: n * n * perEntry + ridgeSolveFlops(o, n, k) + testN * n * (perEntry + 2 * k),
-    bytes: F32 * 2 * n * n + ridgeHostBytes(o, n, true),
+    // two n×n matrices, and the kernel's panels kept for the fit's later passes (panelCache)
+    bytes: F32 * (2 * n * n + hostPanelCacheFloats(n)) + ridgeHostBytes(o, n, true),
   };
 }
 

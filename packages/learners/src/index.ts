@@ -105,6 +105,7 @@ export { blockedPredict } from './readout/iterative.js';
 export {
   dualSystem,
   kernelPanels,
+  HOST_PANEL_CACHE_FLOATS,
   PANEL_CACHE_FLOATS,
   panelCache,
   primalSystem,

@@ -5,7 +5,7 @@
  * counts); elsewhere skipped with the probe's reason.
  */
 import { webgpu } from '@regimes/backend-webgpu';
-import { panelCache } from '@regimes/learners';
+import { HOST_PANEL_CACHE_FLOATS, panelCache } from '@regimes/learners';
 import { Rng } from '@regimes/core';
 import {
   backendOrSkip,
@@ -66,8 +66,35 @@ describe('blocked Cholesky on webgpu', () => {
   });
 });
 
-describe('kernel panels kept on webgpu', () => {
-  it('builds each panel once, serves clones, frees them on release, and passes through elsewhere', async (ctx) => {
+describe('kernel panels kept', () => {
+  it('on a CPU backend up to n = 8192: each panel built once, clones served, freed on release; above, built on each request', async () => {
+    let built = 0;
+    const panels = (m: number) => (start: number, size: number) => {
+      built += 1;
+      return tf.tidy(() =>
+        tf.add(tf.fill([m - start, size], start), tf.reshape(tf.range(0, size), [1, size])),
+      );
+    };
+    expect(tf.getBackend()).toBe('cpu');
+    await expectNoLeak(async () => {
+      const cache = panelCache(panels(40), 40);
+      const first = cache.panels(8, 8);
+      const second = cache.panels(8, 8);
+      expect(built).toBe(1);
+      expect(Array.from(await second.data())).toEqual(Array.from(await first.data()));
+      expect((await first.data())[1]).toBe(9);
+      tf.dispose([first, second]);
+      cache.release();
+      // the lower triangle of n = 8193 is over HOST_PANEL_CACHE_FLOATS: not kept
+      expect((8193 * 8194) / 2).toBeGreaterThan(HOST_PANEL_CACHE_FLOATS);
+      const large = panelCache(panels(8193), 8193);
+      tf.dispose([large.panels(0, 8), large.panels(0, 8)]);
+      expect(built).toBe(3);
+      large.release();
+    });
+  });
+
+  it('on webgpu: each panel built once, clones served, freed on release, not above the limit', async (ctx) => {
     const backend = await backendOrSkip(webgpu, ctx);
     const m = 40;
     let built = 0;
@@ -79,12 +106,7 @@ describe('kernel panels kept on webgpu', () => {
     };
     const previous = tf.getBackend();
     try {
-      // a CPU backend: the panels as they are
-      const plain = panelCache(panels, m);
-      tf.dispose([plain.panels(0, 8), plain.panels(0, 8)]);
-      expect(built).toBe(2);
       await backend.activate();
-      built = 0;
       await expectNoLeak(async () => {
         const cache = panelCache(panels, m);
         const first = tf.tidy(() => cache.panels(8, 8)); // built inside a tidy: kept all the same

@@ -82,14 +82,21 @@ describe('work estimates', () => {
     // 8 λ at m = 300 pay on the host (break-even ⌈300/40⌉ = 8): one decomposition, 8 solves' worth
     const list = { ...gcv, ridge: [1e-4, 1e-3, 1e-2, 1e-1, 1, 2, 4, 8] };
     expect(ridgeSolveFlops(list, 300, 1)).toBe((8 * 300 ** 3) / 3 + 8 * 6 * 300 * 300);
-    // the fit's bytes: two n×n float32 matrices; when the host decomposes, the kernel assembled on
-    // the host (float32) and the solver's arrays: the data read back and the vectors handed back
-    // (float32), the working copy, Qᵀ and the sorted vectors (float64)
+    // the fit's bytes: two n×n float32 matrices and the kernel's panels kept (the lower triangle,
+    // n ≤ 8192); when the host decomposes, the kernel assembled on the host (float32) and the
+    // solver's arrays: the data read back and the vectors handed back (float32), the working copy,
+    // Qᵀ and the sorted vectors (float64)
     const size = { n: m, d: 16, k: 1, testN: 0 };
     const bytes = (ridgeSolver: 'eigen' | 'cholesky') =>
       neuralTangentKernel.estimate!({ ...gcv, ridgeSolver }, size)!.bytes;
-    expect(bytes('cholesky')).toBe(2 * 4 * m * m);
-    expect(bytes('eigen')).toBe(2 * 4 * m * m + 4 * m * m + (2 * 4 + 3 * 8) * m * m);
+    const kept = 4 * ((m * (m + 1)) / 2);
+    expect(bytes('cholesky')).toBe(2 * 4 * m * m + kept);
+    expect(bytes('eigen')).toBe(2 * 4 * m * m + kept + 4 * m * m + (2 * 4 + 3 * 8) * m * m);
+    // above n = 8192 no panels are kept: two n×n matrices alone
+    const large = { n: 8193, d: 16, k: 1, testN: 0 };
+    expect(
+      neuralTangentKernel.estimate!({ ...gcv, ridge: 1e-3, ridgeSolver: 'cholesky' }, large)!.bytes,
+    ).toBe(2 * 4 * 8193 * 8193);
   });
 
   it('the WebAssembly host solver (cpu, wasm, webgpu) breaks even at ⌈2.9·log₂m − 24.1⌉ λ, FALKON’s at 1 λ', async () => {
@@ -104,7 +111,7 @@ describe('work estimates', () => {
     // float32 vectors
     const size = { n: m, d: 16, k: 1, testN: 0 };
     expect(neuralTangentKernel.estimate!({ ...gcv, ridgeSolver: 'eigen' }, size)!.bytes).toBe(
-      2 * 4 * m * m + 4 * m * m + 56 * m * m,
+      2 * 4 * m * m + 4 * ((m * (m + 1)) / 2) + 4 * m * m + 56 * m * m,
     );
     expect(spectrumPays('webassembly', 1)).toBe(true);
   });
@@ -164,7 +171,7 @@ describe('work estimates', () => {
       // vectors' array), plus up to 16m² of merge scratch
       const size = { n: m, d: 16, k: 1, testN: 0 };
       expect(neuralTangentKernel.estimate!({ ...gcv, ridgeSolver: 'eigen' }, size)!.bytes).toBe(
-        2 * 4 * m * m + 4 * m * m + 36 * m * m,
+        2 * 4 * m * m + 4 * ((m * (m + 1)) / 2) + 4 * m * m + 36 * m * m,
       );
       expect([4, 5].map((solves) => spectrumPays('host', solves))).toEqual([false, true]);
     } finally {

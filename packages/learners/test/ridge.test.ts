@@ -47,8 +47,9 @@ const linear = (a: tf.Tensor2D, b: tf.Tensor2D) => tf.matMul(a, b, false, true);
 async function solve(m: number, x: Float64Array, y: Float64Array, options: RidgeOptions) {
   const xt = tf.tensor2d(Float32Array.from(x), [m, m]);
   const yt = tf.tensor2d(Float32Array.from(y), [m, 1]);
+  const system = await dualSystem(xt, yt, linear);
   try {
-    const fits = await fitRidge(await dualSystem(xt, yt, linear), options, new AbortController().signal);
+    const fits = await fitRidge(system, options, new AbortController().signal);
     const out = [];
     for (const fit of fits) {
       out.push({ lambda: fit.lambda, alpha: await fit.coefficients.data(), diagnostics: fit.diagnostics });
@@ -56,6 +57,7 @@ async function solve(m: number, x: Float64Array, y: Float64Array, options: Ridge
     }
     return out;
   } finally {
+    system.release(); // its kernel panels, kept for the fit's passes
     tf.dispose([xt, yt]);
   }
 }
@@ -135,11 +137,13 @@ describe('ridge over a list of λ: one eigen-decomposition against a Cholesky pe
     const xt = tf.tensor2d(Float32Array.from(x), [m, 5]);
     const yt = tf.tensor2d(Float32Array.from(y), [m, 1]);
     await expectNoLeak(async () => {
+      const system = await dualSystem(xt, yt, linear);
       const fits = await fitRidge(
-        await dualSystem(xt, yt, linear),
+        system,
         { ridge: [0, 1e-2], ridgeGrid: [1, 2], ridgeSolver: 'eigen' },
         new AbortController().signal,
       );
+      system.release();
       expect(fits.map((f) => f.diagnostics.eigen)).toEqual([0, 1]);
       expect(fits[0]!.diagnostics.jitter).toBeGreaterThan(0);
       for (const f of fits) f.coefficients.dispose();

@@ -67,19 +67,33 @@ export function kernelPanels(x: tf.Tensor2D, kernel: KernelFunction) {
 export const PANEL_CACHE_FLOATS = 2 ** 27;
 
 /**
- * On webgpu, column panels kept as first built (each request after the first a clone: no copy, no
- * kernel) until `release`, where the lower triangle fits in `limit` floats; elsewhere the panels as
- * they are. A ridge fit requests every panel 3–4 times (the factorization, the two products of its
- * refined solve, and one per λ), and on a GPU rebuilding a ReLU NTK panel is ~14 dispatches of
- * 0.05–0.2 ms of host time each (30–120 ms a pass at n = 8192 on an H200) against 128 MiB of its
- * memory kept; on a CPU the memory is the scarcer (docs/backends.md).
+ * The floats it keeps elsewhere (the CPU backends, in host memory): the lower triangle of a kernel
+ * up to n = 8192 (128 MiB), a quarter of the system's own 2n² floats (cost.ts counts it).
+ */
+export const HOST_PANEL_CACHE_FLOATS = (8192 * 8193) / 2;
+
+/** The floats `panelCache` keeps for an m×m system on a CPU backend: its lower triangle, or none above the limit. */
+export const hostPanelCacheFloats = (m: number): number =>
+  (m * (m + 1)) / 2 <= HOST_PANEL_CACHE_FLOATS ? (m * (m + 1)) / 2 : 0;
+
+/**
+ * Column panels kept as first built (each request after the first a clone: no copy, no kernel)
+ * until `release`, where the lower triangle fits in `limit` floats (PANEL_CACHE_FLOATS on webgpu,
+ * HOST_PANEL_CACHE_FLOATS elsewhere); else the panels as they are. A ridge fit requests every panel
+ * 3 times a λ by Cholesky (its factorization and the two products of its refined solve), once more
+ * with an intercept (the row means): 4 times at one λ, 31 at gcv's 10 λ. On a GPU rebuilding a ReLU
+ * NTK panel is ~14 dispatches of 0.05–0.2 ms of host time each (30–120 ms a pass at n = 8192 on an
+ * H200). On `native` (2 cores, 2026-12-05) kept panels
+ * took the NTK ridge fit (λ fixed, d = 16) from 3.27 to 2.44 ms at n = 128, 12.0 to 8.9 ms at 512,
+ * 40 to 27.5 ms at 1024, 123 to 98 ms at 2048, and (d = 64) 0.61–0.74 to 0.54–0.62 s at 4096 and
+ * 3.37–3.90 to 2.89–3.40 s at 8191, where the process's peak memory went from 468 to 594 MB.
  */
 export function panelCache(
   panels: ColumnPanels,
   m: number,
-  limit = PANEL_CACHE_FLOATS,
+  limit = tf.getBackend() === 'webgpu' ? PANEL_CACHE_FLOATS : HOST_PANEL_CACHE_FLOATS,
 ): { panels: ColumnPanels; release(): void } {
-  if (tf.getBackend() !== 'webgpu' || (m * (m + 1)) / 2 > limit) return { panels, release: () => {} };
+  if ((m * (m + 1)) / 2 > limit) return { panels, release: () => {} };
   const kept = new Map<string, tf.Tensor2D>();
   return {
     panels: (start, size) => {
