@@ -72,9 +72,12 @@ export const PANEL_CACHE_FLOATS = 2 ** 27;
  */
 export const HOST_PANEL_CACHE_FLOATS = (8192 * 8193) / 2;
 
+/** The floats of an m×m matrix's lower triangle, diagonal included. */
+const lowerTriangle = (m: number): number => (m * (m + 1)) / 2;
+
 /** The floats `panelCache` keeps for an m×m system on a CPU backend: its lower triangle, or none above the limit. */
 export const hostPanelCacheFloats = (m: number): number =>
-  (m * (m + 1)) / 2 <= HOST_PANEL_CACHE_FLOATS ? (m * (m + 1)) / 2 : 0;
+  lowerTriangle(m) <= HOST_PANEL_CACHE_FLOATS ? lowerTriangle(m) : 0;
 
 /**
  * Column panels kept as first built (each request after the first a clone: no copy, no kernel)
@@ -83,17 +86,17 @@ export const hostPanelCacheFloats = (m: number): number =>
  * 3 times a λ by Cholesky (its factorization and the two products of its refined solve), once more
  * with an intercept (the row means): 4 times at one λ, 31 at gcv's 10 λ. On a GPU rebuilding a ReLU
  * NTK panel is ~14 dispatches of 0.05–0.2 ms of host time each (30–120 ms a pass at n = 8192 on an
- * H200). On `native` (2 cores, 2026-12-05) kept panels
- * took the NTK ridge fit (λ fixed, d = 16) from 3.27 to 2.44 ms at n = 128, 12.0 to 8.9 ms at 512,
- * 40 to 27.5 ms at 1024, 123 to 98 ms at 2048, and (d = 64) 0.61–0.74 to 0.54–0.62 s at 4096 and
- * 3.37–3.90 to 2.89–3.40 s at 8191, where the process's peak memory went from 468 to 594 MB.
+ * H200). On `native` (2 cores, 2026-12-05) kept panels took the NTK ridge fit (λ fixed, d = 16)
+ * from 3.27 to 2.44 ms at n = 128, 12.0 to 8.9 ms at 512, 40 to 27.5 ms at 1024, 123 to 98 ms at
+ * 2048, and (d = 64) from 0.61–0.74 to 0.54–0.62 s at 4096 and 3.37–3.90 to 2.89–3.40 s at 8191,
+ * where the process's peak memory went from 468 to 594 MB.
  */
 export function panelCache(
   panels: ColumnPanels,
   m: number,
   limit = tf.getBackend() === 'webgpu' ? PANEL_CACHE_FLOATS : HOST_PANEL_CACHE_FLOATS,
 ): { panels: ColumnPanels; release(): void } {
-  if ((m * (m + 1)) / 2 > limit) return { panels, release: () => {} };
+  if (lowerTriangle(m) > limit) return { panels, release: () => {} };
   const kept = new Map<string, tf.Tensor2D>();
   return {
     panels: (start, size) => {
