@@ -3,15 +3,7 @@
  * Var f*, the noise, the Hermite energies by degree (with their shares) and, for a classifier, the
  * Bayes error; so a target that is trivial (a staircase of one step) shows before the run.
  */
-import {
-  type Cell,
-  closestMatch,
-  type ExtensionPoint,
-  extensionPoints,
-  RegimesError,
-  Rng,
-  type Target,
-} from '@regimes/core';
+import { type Cell, closestMatch, extensionPointNames, RegimesError, Rng, type Target } from '@regimes/core';
 import { existsSync } from 'node:fs';
 import type { Command } from 'commander';
 import { planSpec, pluginOption, type PluginFlags } from './shared.js';
@@ -32,8 +24,7 @@ export function registerDescribe(program: Command): void {
           import('../kinds/describe.js'),
         ]);
         const kinds = await registryWith(flags.plugin);
-        const every = Object.keys(extensionPoints) as ExtensionPoint[];
-        const points = every.filter((p) => kinds.has(p, specPath));
+        const points = extensionPointNames.filter((p) => kinds.has(p, specPath));
         if (points.length) {
           const lines = points.flatMap((p) => [`${p}:`, ...kindLines(kinds, p, kinds.get(p, specPath))]);
           process.stdout.write(`${lines.join('\n')}\n`);
@@ -41,7 +32,7 @@ export function registerDescribe(program: Command): void {
         }
         const near = closestMatch(
           specPath,
-          every.flatMap((p) => kinds.kinds(p)),
+          extensionPointNames.flatMap((p) => kinds.kinds(p)),
         );
         if (near)
           throw new RegimesError(

@@ -1,5 +1,5 @@
 /** `regimes list`: the registered kinds with their options. */
-import { type ExtensionPoint, extensionPoints, RegimesError } from '@regimes/core';
+import { type ExtensionPoint, extensionPointNames, RegimesError } from '@regimes/core';
 import type { Command } from 'commander';
 import type * as Describe from '../kinds/describe.js';
 import { registryWith } from '../kinds/registry.js';
@@ -20,7 +20,7 @@ export function registerList(program: Command): void {
 
 /** The extension points `regimes list [what]` prints: all, or the one named (singular or plural). */
 function listedPoints(what: string | undefined, pointNames: typeof Describe.pointNames): ExtensionPoint[] {
-  if (what === undefined) return Object.keys(extensionPoints) as ExtensionPoint[];
+  if (what === undefined) return [...extensionPointNames];
   const point = pointNames[what] ?? pointNames[`${what}s`];
   if (!point)
     throw new RegimesError(`unknown list '${what}'; use one of: ${Object.keys(pointNames).join(', ')}`);

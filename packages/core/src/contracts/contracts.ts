@@ -375,6 +375,8 @@ export const extensionPoints = {
 } as const;
 /** 'target' | 'learner' | 'metric' | 'backend'. */
 export type ExtensionPoint = keyof typeof extensionPoints;
+/** The extension points' names, in that order. */
+export const extensionPointNames = Object.keys(extensionPoints) as readonly ExtensionPoint[];
 
 type Factories = {
   target: TargetFactory;

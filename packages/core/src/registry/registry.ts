@@ -7,6 +7,7 @@ import { Container, type ContainerModule } from '../../deps/inversify.js';
 import { closestMatch } from './closest.js';
 import {
   type ExtensionPoint,
+  extensionPointNames,
   extensionPoints,
   type FactoryOf,
   type KindFactory,
@@ -110,7 +111,7 @@ export class Registry {
     }
     const after = this.#allKinds();
     const kinds = {} as Record<ExtensionPoint, string[]>;
-    for (const point of Object.keys(extensionPoints) as ExtensionPoint[]) {
+    for (const point of extensionPointNames) {
       const added = [...after[point]];
       for (const kind of before[point]) added.splice(added.indexOf(kind), 1);
       const clash = added.find((k, i) => before[point].includes(k) || added.indexOf(k) !== i);
@@ -131,7 +132,7 @@ export class Registry {
 
   #allKinds(): Record<ExtensionPoint, string[]> {
     const out = {} as Record<ExtensionPoint, string[]>;
-    for (const point of Object.keys(extensionPoints) as ExtensionPoint[]) {
+    for (const point of extensionPointNames) {
       out[point] = this.all(point).map((f) => f.kind);
     }
     return out;
