@@ -1,6 +1,7 @@
 // End-to-end: the built `regimes` command as a user runs it (npm test builds first).
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import module from 'node:module';
 import { cpus, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -83,6 +84,30 @@ describe('regimes run', () => {
     expect(r.status).toBe(0);
     expect(r.stderr).toMatch(/\[1\/2\] n=32\|rf#0 {2}risk=/);
     expect(readResults(join(dir, 'runs/small/results.jsonl')).rows.length).toBe(2);
+  });
+
+  it("keeps V8's compiled modules in os.tmpdir() where Node has a compile cache, for its workers too", () => {
+    const temp = mkdtempSync(join(tmpdir(), 'regimes-cache-'));
+    const env: NodeJS.ProcessEnv = { ...process.env, TMPDIR: temp, NODE_DEBUG_NATIVE: 'COMPILE_CACHE' };
+    delete env.NODE_COMPILE_CACHE;
+    delete env.NODE_DISABLE_COMPILE_CACHE;
+    const out = join(temp, 'out');
+    const r = spawnSync(process.execPath, [bin, 'run', specFile(small), '-j', '2', '-o', out, '--quiet'], {
+      cwd: root,
+      encoding: 'utf8',
+      env,
+    });
+    expect(r.status).toBe(0);
+    expect(readResults(join(out, 'results.jsonl')).rows.length).toBe(2);
+    const cache = join(temp, 'node-compile-cache');
+    if (typeof (module as { enableCompileCache?: unknown }).enableCompileCache !== 'function') {
+      // Node 20: no compile cache, and nothing written
+      expect(existsSync(cache)).toBe(false);
+      return;
+    }
+    expect(readdirSync(cache).length).toBeGreaterThan(0);
+    // the worker process (core's engine/worker.js) started with the cache enabled
+    expect(r.stderr).toMatch(/compile cache.*engine\/worker\.js/);
   });
 
   it.each([
