@@ -13,6 +13,7 @@ import {
   mkdirSync,
   openSync,
   readFileSync,
+  statSync,
   writeFileSync,
 } from 'node:fs';
 import { dirname } from 'node:path';
@@ -60,13 +61,19 @@ export interface ResultRow {
 
 /**
  * Create a folder and its missing parents one level at a time: Node's `mkdirSync(…, { recursive })`
- * spins forever under /proc (ENOENT on a parent that exists), where this fails at once.
+ * spins forever under /proc (ENOENT on a parent that exists), where this fails at once. A folder
+ * that another process creates meanwhile (two `--shard` runs started at once into one folder) is
+ * taken as it is.
  */
 export function makeFolder(dir: string): void {
   if (existsSync(dir)) return;
   const parent = dirname(dir);
   if (parent !== dir) makeFolder(parent);
-  mkdirSync(dir);
+  try {
+    mkdirSync(dir);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EEXIST' || !statSync(dir).isDirectory()) throw error;
+  }
 }
 
 /** Appends rows to a JSONL file, flushing each to disk before returning. */
