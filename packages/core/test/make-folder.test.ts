@@ -1,34 +1,27 @@
-// makeFolder when another process creates the folder between its check and its mkdir: two
-// `--shard` runs started at once into one new folder (the bench's shard halves hit this). The race
-// is made certain by a check that still says "absent" for a folder that already exists.
-import type * as nodeFs from 'node:fs';
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+// makeFolder creates without looking first, so that a folder another process made meanwhile (two
+// `--shard` runs started at once into one new folder) is the same case as one that was there.
+import { mkdirSync, mkdtempSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it, vi } from 'vitest';
-
-const late = new Set<string>();
-vi.mock('node:fs', async (original) => {
-  const fs = await original<typeof nodeFs>();
-  return { ...fs, existsSync: (path: string) => !late.has(path) && fs.existsSync(path) };
-});
-
-const { makeFolder } = await import('../src/engine/results.js');
+import { describe, expect, it } from 'vitest';
+import { makeFolder } from '../src/engine/results.js';
 
 describe('makeFolder', () => {
-  it('takes a folder that appeared after its check as it is', () => {
-    const dir = join(mkdtempSync(join(tmpdir(), 'regimes-folder-')), 'out', 'shards');
-    mkdirSync(dir, { recursive: true });
-    late.add(dir);
-    late.add(join(dir, '..'));
-    expect(() => makeFolder(dir)).not.toThrow();
+  it('makes the missing parents, and takes a folder that is there as it is', () => {
+    const root = mkdtempSync(join(tmpdir(), 'regimes-folder-'));
+    const dir = join(root, 'a', 'b', 'c');
+    makeFolder(dir);
+    expect(statSync(dir).isDirectory()).toBe(true);
+    makeFolder(dir);
+    mkdirSync(join(root, 'made'));
+    expect(() => makeFolder(join(root, 'made'))).not.toThrow();
   });
 
-  it('still fails where a file stands in the way', () => {
+  it('fails where a file stands in the way, and under /proc at once', () => {
     const root = mkdtempSync(join(tmpdir(), 'regimes-folder-'));
-    const file = join(root, 'taken');
-    writeFileSync(file, '');
-    late.add(file);
-    expect(() => makeFolder(file)).toThrow(/EEXIST/);
+    writeFileSync(join(root, 'taken'), '');
+    expect(() => makeFolder(join(root, 'taken'))).toThrow(/EEXIST/);
+    expect(() => makeFolder(join(root, 'taken', 'below'))).toThrow(/ENOTDIR/);
+    if (process.platform === 'linux') expect(() => makeFolder('/proc/regimes-no-such/out')).toThrow(/ENOENT/);
   });
 });

@@ -61,14 +61,13 @@ export interface ResultRow {
 
 /**
  * Create a folder and its missing parents one level at a time: Node's `mkdirSync(…, { recursive })`
- * spins forever under /proc (ENOENT on a parent that exists), where this fails at once. A folder
- * that another process creates meanwhile (two `--shard` runs started at once into one folder) is
- * taken as it is.
+ * spins forever under /proc (ENOENT on a parent that exists), where this fails at once. No check
+ * before the mkdir: a folder that is already there, or that another process makes meanwhile (two
+ * `--shard` runs started at once into one new folder), is its EEXIST.
  */
 export function makeFolder(dir: string): void {
-  if (existsSync(dir)) return;
   const parent = dirname(dir);
-  if (parent !== dir) makeFolder(parent);
+  if (parent !== dir && !existsSync(parent)) makeFolder(parent);
   try {
     mkdirSync(dir);
   } catch (error) {
