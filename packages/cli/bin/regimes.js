@@ -3,10 +3,10 @@
 import module from 'node:module';
 import { prefork } from '../dist/prefork.js';
 
-// Node ≥ 22.1 keeps V8's code for the modules it compiles on disk (os.tmpdir()/node-compile-cache,
-// or NODE_COMPILE_CACHE; NODE_DISABLE_COMPILE_CACHE=1 turns it off), so that a later start reads
-// it instead of compiling again; the workers of `run -j n` get it through the environment. Node 20
-// has no such cache (`enableCompileCache` is undefined there).
+// Node's compile cache (`module.enableCompileCache`, Node ≥ 22.8): V8's code for the modules this
+// process compiles is kept on disk (os.tmpdir()/node-compile-cache, or NODE_COMPILE_CACHE;
+// NODE_DISABLE_COMPILE_CACHE=1 turns it off), so that a later start reads it instead of compiling
+// again; the workers of `run -j n` get it through the environment. Node 20 has none.
 const cache = module.enableCompileCache?.();
 if (cache?.directory) process.env.NODE_COMPILE_CACHE ??= cache.directory;
 

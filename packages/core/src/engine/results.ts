@@ -62,8 +62,9 @@ export interface ResultRow {
 /**
  * Create a folder and its missing parents one level at a time: Node's `mkdirSync(…, { recursive })`
  * spins forever under /proc (ENOENT on a parent that exists), where this fails at once. No check
- * before the mkdir: a folder that is already there, or that another process makes meanwhile (two
- * `--shard` runs started at once into one new folder), is its EEXIST.
+ * before the mkdir: a folder that is there when it fails (made before, or meanwhile by another
+ * process: two `--shard` runs started at once into one new folder) is success, whatever mkdir
+ * said (EEXIST; EISDIR for / on macOS).
  */
 export function makeFolder(dir: string): void {
   const parent = dirname(dir);
@@ -71,7 +72,15 @@ export function makeFolder(dir: string): void {
   try {
     mkdirSync(dir);
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'EEXIST' || !statSync(dir).isDirectory()) throw error;
+    if (!isFolder(dir)) throw error;
+  }
+}
+
+function isFolder(path: string): boolean {
+  try {
+    return statSync(path).isDirectory();
+  } catch {
+    return false;
   }
 }
 
