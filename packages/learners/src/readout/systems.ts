@@ -66,14 +66,17 @@ export function kernelPanels(x: tf.Tensor2D, kernel: KernelFunction) {
  */
 export const PANEL_CACHE_FLOATS = 2 ** 27;
 
-/**
- * The floats it keeps elsewhere (the CPU backends, in host memory): the lower triangle of a kernel
- * up to n = 8192 (128 MiB), a quarter of the system's own 2n² floats (cost.ts counts it).
- */
-export const HOST_PANEL_CACHE_FLOATS = (8192 * 8193) / 2;
-
 /** The floats of an m×m matrix's lower triangle, diagonal included. */
-const lowerTriangle = (m: number): number => (m * (m + 1)) / 2;
+function lowerTriangle(m: number): number {
+  return (m * (m + 1)) / 2;
+}
+
+/**
+ * The floats of kernel panels `panelCache` keeps on the CPU backends (in host memory): the lower
+ * triangle of a kernel up to n = 8192 (128 MiB), a quarter of the system's own 2n² floats (cost.ts
+ * counts it).
+ */
+export const HOST_PANEL_CACHE_FLOATS = lowerTriangle(8192);
 
 /** The floats `panelCache` keeps for an m×m system on a CPU backend: its lower triangle, or none above the limit. */
 export const hostPanelCacheFloats = (m: number): number =>
