@@ -54,9 +54,6 @@ export interface PoolOptions {
   readonly local?: CellContext;
 }
 
-/** The longest this process's first cell waits for its workers to start (see runInWorkers). */
-const FIRST_CELL_WAIT_MS = 3000;
-
 /** This process's CPU seconds so far (0 where there is no process.cpuUsage: the page's engine). */
 export function processCpuSeconds(): number {
   if (typeof process.cpuUsage !== 'function') return 0;
@@ -417,17 +414,24 @@ export async function runInWorkers(
   const workers = new Set<Worker>();
   const abort = () => workers.forEach((w) => w.kill());
   c.signal?.addEventListener('abort', abort, { once: true });
-  /** A ready worker; one that dies while starting is replaced, MAX_START_ATTEMPTS times in a row at most. */
-  const start = async () => {
+  /**
+   * A ready worker; one that dies while starting is replaced, MAX_START_ATTEMPTS times in a row at
+   * most. `presend` is called as soon as the init request is sent, before the worker is ready: the
+   * requests it sends wait in the worker's channel; `reclaim` takes them back if the worker dies.
+   */
+  const start = async (presend: (w: Worker) => void, reclaim: () => Promise<void>) => {
     for (let attempt = 1; ; attempt++) {
       const w = new Worker(env, c, o.registryModule);
       workers.add(w);
+      const ready = w.init(init);
+      presend(w);
       try {
-        await w.init(init);
+        await ready;
         return w;
       } catch (error) {
         w.kill();
         workers.delete(w);
+        await reclaim();
         c.signal?.throwIfAborted();
         const died = error instanceof WorkerStartError && error.died;
         if (!died || attempt >= MAX_START_ATTEMPTS)
@@ -446,24 +450,9 @@ export async function runInWorkers(
   /** What each worker reported, for the debug log at the end. */
   const reports: { pid: number | undefined; times: WorkerTimes | undefined }[] = [];
   const local = new LocalCellTimes();
-  // This process's first cell waits until each worker has started and been sent its first cells (at
-  // most FIRST_CELL_WAIT_MS): a cell it runs holds up its handling of their `ready` for that cell's
-  // length, which was ~0.45 s of a worker's time in a 72-cell sweep of 0.1-s cells.
-  let starting = o.local ? o.jobs - 1 : 0;
-  let allStarted = () => {};
-  const workersStarted = new Promise<void>((resolve) => {
-    allStarted = resolve;
-    if (!starting) resolve();
-  });
   /** This process as a slot: cells from the same queue, run here (with o.local's in-flight marker). */
   const localSlot = async (context: CellContext) => {
     try {
-      let timer: ReturnType<typeof setTimeout> | undefined;
-      await Promise.race([
-        workersStarted,
-        new Promise((resolve) => (timer = setTimeout(resolve, FIRST_CELL_WAIT_MS))),
-      ]);
-      clearTimeout(timer);
       for (;;) {
         // the event loop first: the workers' rows, their readiness, their next cells
         await new Promise((resolve) => setImmediate(resolve));
@@ -483,42 +472,43 @@ export async function runInWorkers(
   // a worker ran in the 288 small cells of the bench). Two cells ahead cut that to 0.03–0.04 s, with
   // no wall-time gain above the VM's drift (9.03 against 9.19 s, three alternated pairs), and would
   // leave a worker holding two more cells than this process at a sweep's end, where 4 equal large
-  // cells would take 3 cell-times instead of 2: one ahead.
+  // cells would take 3 cell-times instead of 2: one ahead. The first two go with the init request,
+  // before the worker is ready, so this process starts its own first cell at once instead of
+  // waiting for the worker's `ready` to send them (its first cell came 0.05–0.2 s sooner on the
+  // bench's small cells: docs/architecture.md).
   const ahead = o.local ? 1 : 0;
   type Running = { item: Item; running: ReturnType<Worker['run']> };
   const slot = async () => {
     let worker: Worker | undefined;
     let sent: Running[] = [];
     const retire = (w: Worker) => reports.push({ pid: w.pid, times: w.times });
-    let counted = false;
-    /** This slot's worker has started and has its first cells (or never will): one fewer to wait for. */
-    const started = () => {
-      if (counted) return;
-      counted = true;
-      if (--starting <= 0) allStarted();
+    const send = (w: Worker, item: Item): Running => ({ item, running: w.run(item, c.onLearnerRows) });
+    const sendAhead = (w: Worker) => {
+      while (sent.length <= ahead && queue.length) sent.push(send(w, queue.shift()!));
+    };
+    /** The cells sent and not started (the worker runs one at a time, and died): back on the queue, whole. */
+    const reclaim = async () => {
+      const unstarted = sent;
+      sent = [];
+      await Promise.allSettled(unstarted.map((r) => r.running));
+      queue.unshift(...unstarted.map((r) => r.item));
     };
     try {
-      // the worker is started before it takes a cell: the cells wait in the queue (for this
-      // process's slot) while it starts, not in the worker
+      // a pool without this process as a slot starts its worker before sending it cells: the cells
+      // wait in the queue (for the other workers) while it starts, not in the worker
       while (queue.length || sent.length) {
         c.signal?.throwIfAborted();
-        const w = (worker ??= await start());
-        const send = (item: Item): Running => ({ item, running: w.run(item, c.onLearnerRows) });
+        const w = (worker ??= await start(o.local ? sendAhead : () => {}, reclaim));
         if (!sent.length) {
           const item = queue.shift();
           if (!item) break;
-          sent.push(send(item));
+          sent.push(send(w, item));
         }
-        while (sent.length <= ahead && queue.length) sent.push(send(queue.shift()!));
-        started();
+        sendAhead(w);
         const { item, running } = sent.shift()!;
         const { lost, died, culprits, phase, timedOut } = await running;
         if (!died) continue;
-        // the cells sent ahead never started (the worker runs one at a time): back on the queue, whole
-        const unstarted = sent;
-        sent = [];
-        await Promise.allSettled(unstarted.map((r) => r.running));
-        queue.unshift(...unstarted.map((r) => r.item));
+        await reclaim();
         c.signal?.throwIfAborted();
         retire(worker);
         workers.delete(worker);
@@ -554,7 +544,6 @@ export async function runInWorkers(
       queue.length = 0; // the other workers finish their cell and stop
       throw error;
     } finally {
-      started();
       if (worker) retire(worker);
       worker?.stop();
     }
