@@ -208,6 +208,41 @@ describe('completeness at the level of the variant', () => {
   });
 });
 
+describe('the fits of a cell', () => {
+  it('let the event loop turn between them (a -j n command answers its workers mid-cell)', async () => {
+    // each fit schedules a macrotask and notes whether the previous fit's had run when it began
+    const seen: boolean[] = [];
+    let previous: { ran: boolean } | undefined;
+    const turnsPlugin = {
+      name: 'turns-learner',
+      version: '0.1.0',
+      core: '^0.1.0',
+      module: new ContainerModule(({ bind }) => {
+        bind(LearnerFactory).toConstantValue({
+          kind: 'turns',
+          description: 'predicts 0; notes whether the event loop turned since the last fit',
+          options: options({}),
+          create: () => ({
+            async fit() {
+              if (previous) seen.push(previous.ran);
+              const mark = { ran: false };
+              setImmediate(() => (mark.ran = true));
+              previous = mark;
+              return { predict: (x: tf.Tensor2D) => tf.zeros([x.shape[0], 1]), dispose: () => {} };
+            },
+          }),
+        } as never);
+      }),
+    };
+    const { rows } = await runExperiment(
+      { ...spec, learners: [{ kind: 'turns' }, { kind: 'turns' }, { kind: 'turns' }], sweep: { n: [8] } },
+      { registry: Registry.with(testPlugin, turnsPlugin), log: silentLogger },
+    );
+    expect(rows.map((r) => r.status)).toEqual(['ok', 'ok', 'ok']);
+    expect(seen).toEqual([true, true]);
+  });
+});
+
 describe('runExperiment', () => {
   it('writes one row per (cell, learner) in the documented format', async () => {
     const out = join(tmp(), 'results.jsonl');
