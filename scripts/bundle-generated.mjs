@@ -16,6 +16,12 @@
 // one CommonJS file, zod 0.10 and 0.06 s (docs/architecture.md, "inversify and zod from one
 // CommonJS file each").
 // esbuild bundles them: it takes the CommonJS reflect-metadata that inversify imports as it is.
+//
+// 3. zod's bundle keeps one locale, English (the one zod configures itself with): its index of
+// locales requires all of them, 494 kB of the bundle's 997 kB, parsed by every process at start.
+// Without them `require` of the bundle took 41 ms instead of 62 ms (2-core VM, 2026-12-05). On
+// core's `z`, `z.locales` and `z.core.locales` hold `en` alone; a plugin that wants another locale
+// imports zod itself, whose instance core accepts (docs/architecture.md).
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
@@ -37,6 +43,37 @@ writeFileSync(
   '// side effects only: registers tfjs-core gradients\nexport {};\n',
 );
 
+/** zod's `locales/index.cjs` (required by its core and classic entries) as English alone. */
+let localesReplaced = 0;
+const englishOnly = {
+  name: 'zod-english-only',
+  setup(build) {
+    build.onEnd(() => {
+      if (!localesReplaced)
+        throw new Error(
+          "zod no longer requires '../locales/index.cjs': update the zod-english-only plugin of scripts/bundle-generated.mjs",
+        );
+    });
+    build.onResolve({ filter: /^\.\.\/locales\/index\.cjs$/ }, (args) => ({
+      path: join(args.resolveDir, '..', 'locales', 'index.cjs'),
+      namespace: 'zod-locales',
+    }));
+    build.onLoad({ filter: /.*/, namespace: 'zod-locales' }, (args) => {
+      localesReplaced++;
+      return {
+        contents: [
+          "Object.defineProperty(exports, '__esModule', { value: true });",
+          // as zod's own index takes it (en.cjs sets module.exports to the function)
+          "const en = require('./en.cjs');",
+          'exports.en = en && en.__esModule ? en.default : en;',
+        ].join('\n'),
+        resolveDir: dirname(args.path),
+        loader: 'js',
+      };
+    });
+  },
+};
+
 for (const name of ['inversify', 'zod'])
   await esbuild.build({
     stdin: { contents: `module.exports = require('${name}');`, resolveDir: join(root, 'packages', 'core') },
@@ -46,4 +83,5 @@ for (const name of ['inversify', 'zod'])
     target: 'node20',
     outfile: join(out, `${name}.cjs`),
     logLevel: 'warning',
+    plugins: name === 'zod' ? [englishOnly] : [],
   });
