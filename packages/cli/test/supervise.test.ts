@@ -177,17 +177,16 @@ describe('worker processes (-j 2)', () => {
   afterEach(() => {
     delete process.env.REGIMES_TEST_START_FLAG;
     delete process.env.REGIMES_TEST_START_DIE;
-    delete process.env.REGIMES_TEST_REGISTRY_FLAG;
   });
 
   it('one killed while starting with the cells sent ahead of its ready: they run once each, elsewhere', async () => {
     // built-in kinds only: this process is a slot, and the worker gets its first two cells with init
     const spec = { ...specOf([{ kind: 'ntk' }], [16, 24, 32, 40, 48]), plugins: [] };
     const registryModule = join(root, 'packages/cli/test/fixtures/die-once-registry.js');
-    process.env.REGIMES_TEST_REGISTRY_FLAG = join(tmp(), 'started');
+    process.env.REGIMES_TEST_START_FLAG = join(tmp(), 'started');
     const log = silent();
     const { rows } = await runExperiment(spec, { log, jobs: 2, workers: { registryModule } });
-    expect(existsSync(process.env.REGIMES_TEST_REGISTRY_FLAG)).toBe(true); // the first worker did die
+    expect(existsSync(process.env.REGIMES_TEST_START_FLAG)).toBe(true); // the first worker did die
     expect(log.warnings).toEqual(['a worker process died while starting (signal SIGKILL); starting another']);
     const alone = await runExperiment(spec, { log: silent(), jobs: 1 });
     expect(statusOf(rows)).toEqual(statusOf(alone.rows));
