@@ -163,8 +163,9 @@ export async function runCell(
   try {
     for (const [i, l] of learners.entries()) {
       // the event loop between two fits: with -j n the command's own cells are a slot of the pool,
-      // and it answers its workers' `done` (with their next cells) only when its loop turns
-      if (i > 0) await new Promise((resolve) => setImmediate(resolve));
+      // and it answers its workers' `done` (with their next cells) only when its loop turns (Node
+      // only: a page, the dashboard's engine, has no setImmediate and no workers to answer)
+      if (i > 0 && typeof setImmediate === 'function') await new Promise((resolve) => setImmediate(resolve));
       c.signal?.throwIfAborted();
       c.onLearnerRows(
         await runLearner({ plan, cell, target, train, test, seedRng, c }, l, base(l), failed(l)),
