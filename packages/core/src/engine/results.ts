@@ -9,13 +9,13 @@ import {
   appendFileSync,
   closeSync,
   existsSync,
-  fsyncSync,
   mkdirSync,
   openSync,
   readFileSync,
   statSync,
   writeFileSync,
 } from 'node:fs';
+import { open } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { RegimesError } from '../contracts/errors.js';
 import { rowKey } from '../spec/plan.js';
@@ -84,8 +84,19 @@ function isFolder(path: string): boolean {
   }
 }
 
-/** Appends rows to a JSONL file, flushing each to disk before returning. */
+/**
+ * Appends rows to a JSONL file. Each row is written whole before `append` returns, so that a
+ * process killed afterwards keeps it (the kernel holds it); the fsync that puts it on disk, against
+ * a machine that goes down, runs in the background on libuv's thread pool. Synchronous, it held the
+ * run's thread ~0.9 ms a row on an ext4 disk (0.5 s of a 13-s sweep of 576 small fits), and far
+ * longer on network file systems. One fsync at a time: rows appended while one runs are covered by
+ * the next. `settle` waits for the last; a failed fsync is thrown by the next `append` or `settle`.
+ */
 export class ResultsWriter {
+  private syncing: Promise<void> | undefined;
+  private unsynced = false;
+  private syncError: unknown;
+
   constructor(readonly path: string) {
     try {
       makeFolder(dirname(path));
@@ -114,13 +125,52 @@ export class ResultsWriter {
   }
 
   append(row: ResultRow): void {
+    this.throwSyncError();
     const fd = openSync(this.path, 'a');
     try {
       appendFileSync(fd, formatRow(row));
-      fsyncSync(fd);
     } finally {
       closeSync(fd);
     }
+    this.unsynced = true;
+    this.syncing ??= this.syncInBackground();
+  }
+
+  /** Wait until every row appended is on disk; throws if an fsync failed. */
+  async settle(): Promise<void> {
+    while (this.syncing) await this.syncing;
+    this.throwSyncError();
+  }
+
+  private async syncInBackground(): Promise<void> {
+    try {
+      while (this.unsynced && this.syncError === undefined) {
+        this.unsynced = false;
+        // any descriptor of the file flushes all of it; 'a', not 'r': Windows syncs only a writable one
+        const file = await open(this.path, 'a');
+        try {
+          await file.sync();
+        } finally {
+          await file.close();
+        }
+      }
+    } catch (error) {
+      this.syncError = error;
+    } finally {
+      this.syncing = undefined;
+    }
+  }
+
+  private throwSyncError(): void {
+    if (this.syncError === undefined) return;
+    const e = this.syncError as NodeJS.ErrnoException;
+    throw new RegimesError(
+      `cannot flush the results file ${this.path} to disk: ${e.code ?? ''} ${e.message.split(',')[0]}`.trim(),
+      {
+        hint: 'the rows written so far are in the file but may not be on disk; check the disk (full? removed? a network file system that went away) and rerun to resume',
+        cause: this.syncError,
+      },
+    );
   }
 }
 

@@ -298,10 +298,15 @@ async function execute(
       }
       if (work.length) log.debug(local.describe());
     }
+  } catch (error) {
+    // the rows written before the error reach the disk before it is reported
+    await writer?.settle().catch(() => undefined);
+    throw error;
   } finally {
     process.off('exit', onExit);
     if (options.out) clearInFlight(options.out);
   }
+  await writer?.settle();
   // plan order, whatever order the workers finished in
   const order = planOrder(cells);
   const rank = (r: ResultRow) => order.get(learnerKey(r)) ?? 0;
