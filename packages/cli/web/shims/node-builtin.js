@@ -24,7 +24,8 @@ export const unlinkSync = unavailable('unlinkSync');
 export const openSync = unavailable('openSync');
 export const closeSync = unavailable('closeSync');
 export const writeSync = unavailable('writeSync');
-export const fsyncSync = unavailable('fsyncSync');
+// node:fs/promises (the results file's fsync)
+export const open = unavailable('fs/promises.open');
 export const linkSync = unavailable('linkSync');
 export const constants = {};
 export const join = (...parts) => parts.filter(Boolean).join('/').replace(/\/+/g, '/');
