@@ -58,7 +58,7 @@ describe('ResultsWriter', () => {
       writer.append(row(i));
       expect(lines(out)).toHaveLength(i + 1);
     }
-    // the first fsync began with row 0 (not yet reached: open is awaited first); rows 1 and 2 wait
+    // row 0 started an fsync; rows 1 and 2, appended while it opened the file, are covered by a second
     await writer.settle();
     expect(fsyncs).toMatchObject({ started: 2, ended: 2 });
     writer.append(row(3));
