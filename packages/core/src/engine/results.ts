@@ -84,6 +84,12 @@ function isFolder(path: string): boolean {
   }
 }
 
+/** A file-system error in words: its code and the first clause of its message (Node's own). */
+function ioReason(error: unknown): string {
+  const e = error as NodeJS.ErrnoException;
+  return `${e.code ?? ''} ${e.message.split(',')[0]}`;
+}
+
 /**
  * Appends rows to a JSONL file. Each row is written whole before `append` returns, so that a
  * process killed afterwards keeps it (the kernel holds it); the fsync that puts it on disk, against
@@ -103,14 +109,10 @@ export class ResultsWriter {
       // an empty append: fails now, not after the first fit, where the folder cannot be written
       appendFileSync(path, '');
     } catch (error) {
-      const e = error as NodeJS.ErrnoException;
-      throw new RegimesError(
-        `cannot write the results file ${path}: ${e.code ?? ''} ${e.message.split(',')[0]}`.trim(),
-        {
-          hint: 'choose a folder you can write to with -o (--out); a read-only or virtual file system (/proc, /sys) cannot hold results',
-          cause: error,
-        },
-      );
+      throw new RegimesError(`cannot write the results file ${path}: ${ioReason(error)}`.trim(), {
+        hint: 'choose a folder you can write to with -o (--out); a read-only or virtual file system (/proc, /sys) cannot hold results',
+        cause: error,
+      });
     }
   }
 
@@ -163,9 +165,8 @@ export class ResultsWriter {
 
   private throwSyncError(): void {
     if (this.syncError === undefined) return;
-    const e = this.syncError as NodeJS.ErrnoException;
     throw new RegimesError(
-      `cannot flush the results file ${this.path} to disk: ${e.code ?? ''} ${e.message.split(',')[0]}`.trim(),
+      `cannot flush the results file ${this.path} to disk: ${ioReason(this.syncError)}`.trim(),
       {
         hint: 'the rows written so far are in the file but may not be on disk; check the disk (full? removed? a network file system that went away) and rerun to resume',
         cause: this.syncError,
