@@ -34,10 +34,15 @@ export function patchWasmSlice(): void {
     const run = extent[rank - 1]!;
     const rows = to.length / run;
     const index = new Array<number>(Math.max(rank - 1, 0)).fill(0);
+    // rows move within one view of the whole heap (copyWithin, the bits as they are): a subarray
+    // per row cost an object per row, 1024 of them for a column of a 1024-row matrix
+    const heap = new (from.constructor as Float32ArrayConstructor)(from.buffer);
+    const source = from.byteOffset / from.BYTES_PER_ELEMENT;
+    const target = to.byteOffset / to.BYTES_PER_ELEMENT;
     for (let r = 0; r < rows; r++) {
-      let offset = start[rank - 1]!;
+      let offset = source + start[rank - 1]!;
       for (let d = 0; d < rank - 1; d++) offset += (start[d]! + index[d]!) * strides[d]!;
-      to.set(from.subarray(offset, offset + run), r * run);
+      heap.copyWithin(target + r * run, offset, offset + run);
       for (let d = rank - 2; d >= 0; d--) {
         if (++index[d]! < extent[d]!) break;
         index[d] = 0;

@@ -14,6 +14,7 @@ import { installBlockCholesky } from './block-cholesky.js';
 import { installReluDual } from './relu-dual.js';
 import { patchWasmReduce } from './wasm-reduce.js';
 import { patchWasmSlice } from './wasm-slice.js';
+import { patchWasmCalls } from './wasm-calls.js';
 
 /**
  * Load tfjs-backend-wasm (it registers the backend with tfjs-core) and return its version. With
@@ -29,7 +30,8 @@ export function loadWasm(): string {
  * Make tfjs-backend-wasm the active backend. Its Emscripten module, when it starts under Node, adds
  * process listeners that rethrow every uncaught exception and unhandled rejection: a plugin's stray
  * rejection then ended the process (exit 7, a raw stack) before core's guard (engine/supervise.ts)
- * could make it that fit's error row. The listeners it adds are removed again.
+ * could make it that fit's error row. The listeners it adds are removed again. Its kernels' calls
+ * into WebAssembly are then rebound without Emscripten's per-call allocations (wasm-calls.ts).
  */
 export async function initWasm(): Promise<void> {
   loadWasm();
@@ -39,6 +41,7 @@ export async function initWasm(): Promise<void> {
   try {
     if (!(await tf.setBackend('wasm'))) throw new Error('tfjs could not initialise the wasm backend');
     await tf.ready();
+    patchWasmCalls();
   } finally {
     for (const listener of process.listeners('uncaughtException'))
       if (!uncaught.has(listener)) process.removeListener('uncaughtException', listener);

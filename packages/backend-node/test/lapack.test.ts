@@ -418,7 +418,7 @@ describe.skipIf(!blas?.potrf)('Cholesky and triangular solves on LAPACK (native 
 });
 
 describe('wasm Slice from a heap view (wasm-slice.ts)', () => {
-  it('matches the cpu backend on ranks 1–4, int32 and empty slices, without leaks', async () => {
+  it('matches the cpu backend on ranks 1–4, columns, int32, bool and empty slices, without leaks', async () => {
     const rng = Rng.fromSeed(9);
     const shapes: [number[], number[], number[]][] = [
       [[10], [3], [5]],
@@ -452,6 +452,12 @@ describe('wasm Slice from a heap view (wasm-slice.ts)', () => {
         [2, 2],
         [0, 3],
       ],
+      // a column: one element a row
+      [
+        [9, 3],
+        [0, 1],
+        [9, 1],
+      ],
     ];
     const cases = shapes.map(([shape, begin, size]) => ({
       values: rng.normal(shape.reduce((a, b) => a * b, 1)),
@@ -463,7 +469,11 @@ describe('wasm Slice from a heap view (wasm-slice.ts)', () => {
       cases.flatMap(({ values, shape, begin, size }) => {
         const slices = tf.tidy(() => {
           const x = tf.tensor(values, shape);
-          return [tf.slice(x, begin, size), tf.slice(tf.cast(tf.mul(x, 100), 'int32'), begin, size)];
+          return [
+            tf.slice(x, begin, size),
+            tf.slice(tf.cast(tf.mul(x, 100), 'int32'), begin, size),
+            tf.slice(tf.greater(x, 0), begin, size),
+          ];
         });
         const out = slices.map((t) => t.arraySync());
         tf.dispose(slices);
