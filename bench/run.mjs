@@ -402,29 +402,82 @@ function sweepSelected(name) {
   return !only || only.split('|').some((part) => name.includes(part));
 }
 
-/** Both halves of the sweep as two --jobs 1 commands at once: wall seconds until both end. */
-async function shardsAtOnce(cliBin, specFile, out, b) {
-  const threads = String(Math.max(1, Math.floor(cpus().length / 2)));
+/**
+ * Commands started together (each `{ args, env, label, pin }`: the arguments after node, the
+ * environment it adds, its name in an error, the core it is pinned to if any): the seconds each
+ * took, from the common start to its own end.
+ */
+async function atOnce(commands) {
   const t0 = performance.now();
-  await Promise.all(
-    [1, 2].map(
-      (i) =>
+  return Promise.all(
+    commands.map(
+      ({ args, env, label, pin }) =>
         new Promise((resolve, reject) => {
-          const child = spawn(
-            process.execPath,
-            [cliBin, 'run', specFile, '-o', out, '-q', '--backend', b, '--jobs', '1', '--shard', `${i}/2`],
-            { env: { ...process.env, OPENBLAS_NUM_THREADS: threads }, stdio: ['ignore', 'ignore', 'pipe'] },
-          );
+          const [file, argv] =
+            pin === undefined
+              ? [process.execPath, args]
+              : ['taskset', ['-c', String(pin), process.execPath, ...args]];
+          const child = spawn(file, argv, {
+            env: { ...process.env, ...env },
+            stdio: ['ignore', 'ignore', 'pipe'],
+          });
           let stderr = '';
           child.stderr.on('data', (chunk) => (stderr += chunk));
           child.on('error', reject);
           child.on('close', (code) =>
-            code === 0 ? resolve() : reject(new Error(`bench shard ${i}/2 failed: ${stderr}`)),
+            code === 0
+              ? resolve((performance.now() - t0) / 1000)
+              : reject(new Error(`bench ${label} failed: ${stderr}`)),
           );
         }),
     ),
   );
-  return (performance.now() - t0) / 1000;
+}
+
+/** The arguments after node of one --jobs 1 command running a shard of the sweep. */
+function shardArgs(cliBin, specFile, out, b, shard) {
+  return [cliBin, 'run', specFile, '-o', out, '-q', '--backend', b, '--jobs', '1', '--shard', shard];
+}
+
+/** Both halves of the sweep as two --jobs 1 commands at once: wall seconds until both end. */
+async function shardsAtOnce(cliBin, specFile, out, b) {
+  const threads = String(Math.max(1, Math.floor(cpus().length / 2)));
+  const seconds = await atOnce(
+    [1, 2].map((i) => ({
+      args: shardArgs(cliBin, specFile, out, b, `${i}/2`),
+      env: { OPENBLAS_NUM_THREADS: threads },
+      label: `shard ${i}/2`,
+    })),
+  );
+  return Math.max(...seconds);
+}
+
+/** Whether processes can be pinned to a core here (Linux's taskset, util-linux) and two cores exist. */
+const canPin =
+  cpus().length >= 2 && spawnSync('taskset', ['-c', '0', process.execPath, '-e', '0']).status === 0;
+
+/**
+ * The speed of each of the first two cores under the load --jobs 2 puts on them: the sweep's first
+ * half (`--shard 1/2`, --jobs 1, one BLAS thread) twice at once, one command pinned to core 0 and
+ * one to core 1. The same work on each, so the two times differ only by the cores. A VM's vCPUs need
+ * not run at one speed, and on the 2-core VM of 2026-12-06 they did not: the 72 small cells, one
+ * command pinned to each core at once, took 4.6–4.9 s on core 0 and 6.3–6.6 s on core 1, and 20
+ * minutes later the 288 cells, alone on each, 16.8 s on core 0 and 13.2 s on core 1; an arithmetic
+ * loop ran at one speed on both, a loop that allocates 1.7× slower on the slower one. With cores of
+ * speeds 1 and s ≤ 1, --jobs 2 can give at most 1 + s times a --jobs 1 run on the faster core (less
+ * each process's start-up): the bound in the table, 1 + fast time / slow time. Null where
+ * processes cannot be pinned.
+ */
+async function halfPerCore(cliBin, specFile, out, b) {
+  if (!canPin) return null;
+  return atOnce(
+    [0, 1].map((core) => ({
+      args: shardArgs(cliBin, specFile, `${out}-${core}`, b, '1/2'),
+      env: { OPENBLAS_NUM_THREADS: '1' },
+      label: `half on core ${core}`,
+      pin: core,
+    })),
+  );
 }
 
 async function sweepThroughput(name, cells, spec) {
@@ -467,6 +520,15 @@ async function sweepThroughput(name, cells, spec) {
       const cpu0 = childCpuSeconds();
       pair.shards = await shardsAtOnce(cliBin, join(work, 'sweep.yaml'), out, b);
       process.stderr.write(`${pair.shards.toFixed(1)} s (${(childCpuSeconds() - cpu0).toFixed(1)} CPU s)\n`);
+      if (canPin) {
+        process.stderr.write(
+          `sweep (${name}) on ${b}, its first half on core 0 and on core 1 at once (${rep}/${sweepReps}) ... `,
+        );
+        rmSync(`${out}-0`, { recursive: true, force: true });
+        rmSync(`${out}-1`, { recursive: true, force: true });
+        pair.cores = await halfPerCore(cliBin, join(work, 'sweep.yaml'), out, b);
+        process.stderr.write(`${pair.cores.map((t) => t.toFixed(1)).join(' / ')} s\n`);
+      }
       pairs.push(pair);
     }
     // the pair whose ratio is the median one (the lower middle for an even count)
@@ -490,6 +552,9 @@ async function sweepThroughput(name, cells, spec) {
       // the same repetition's two --shard halves at once: the machine's reference for --jobs 2
       shards_s: per.shards,
       shards_speedup: per[1].seconds / per.shards,
+      // the same repetition's first half on core 0 and on core 1 at once, and the bound it sets
+      cores_s: per.cores ?? null,
+      cores_bound: per.cores ? 1 + Math.min(...per.cores) / Math.max(...per.cores) : null,
       // the command's start-up (node, modules, spec, plan, backend: to its first cell) and the
       // speed-up of the rest, the part the workers share (wall time after the command's first cell)
       jobs1_first_cell_s: per[1].command_first_cell_s,
@@ -563,11 +628,11 @@ const table = [
   ),
 ].join('\n');
 const sweepTable = [
-  '| sweep | --jobs 1: cells/min (s, CPU s) | --jobs 2: cells/min (s, CPU s) | speed-up (range over pairs) | two --shard halves at once: speed-up | command to its first cell, s: -j 1 / -j 2 | speed-up after it | --jobs 2: worker start-up s (CPU s); cells command + worker |',
-  '|---|---:|---:|---:|---:|---:|---:|---:|',
+  '| sweep | --jobs 1: cells/min (s, CPU s) | --jobs 2: cells/min (s, CPU s) | speed-up (range over pairs) | two --shard halves at once: speed-up | first half on core 0 / core 1 at once, s (bound) | command to its first cell, s: -j 1 / -j 2 | speed-up after it | --jobs 2: worker start-up s (CPU s); cells command + worker |',
+  '|---|---:|---:|---:|---:|---:|---:|---:|---:|',
   ...sweeps.map(
     (w) =>
-      `| ${w.cells} cells (${w.sweep}), backend ${w.backend} | ${w.jobs1_cells_per_min.toFixed(1)} (${w.jobs1_s.toFixed(1)} s, ${w.jobs1_cpu_s.toFixed(1)}) | ${w.jobs2_cells_per_min.toFixed(1)} (${w.jobs2_s.toFixed(1)} s, ${w.jobs2_cpu_s.toFixed(1)}) | ${w.speedup.toFixed(2)}×${w.reps > 1 ? ` (${w.speedup_min.toFixed(2)}–${w.speedup_max.toFixed(2)})` : ''} | ${w.shards_speedup.toFixed(2)}× (${w.shards_s.toFixed(1)} s) | ${w.jobs1_first_cell_s?.toFixed(2) ?? '—'} / ${w.jobs2_first_cell_s?.toFixed(2) ?? '—'} | ${w.cells_speedup ? `${w.cells_speedup.toFixed(2)}×` : '—'} | ${w.jobs2_worker_startup_s?.toFixed(2) ?? '—'} (${w.jobs2_worker_startup_cpu_s?.toFixed(2) ?? '—'}); ${w.jobs2_command_cells ?? 0} + ${w.jobs2_worker_cells} |`,
+      `| ${w.cells} cells (${w.sweep}), backend ${w.backend} | ${w.jobs1_cells_per_min.toFixed(1)} (${w.jobs1_s.toFixed(1)} s, ${w.jobs1_cpu_s.toFixed(1)}) | ${w.jobs2_cells_per_min.toFixed(1)} (${w.jobs2_s.toFixed(1)} s, ${w.jobs2_cpu_s.toFixed(1)}) | ${w.speedup.toFixed(2)}×${w.reps > 1 ? ` (${w.speedup_min.toFixed(2)}–${w.speedup_max.toFixed(2)})` : ''} | ${w.shards_speedup.toFixed(2)}× (${w.shards_s.toFixed(1)} s) | ${w.cores_s ? `${w.cores_s.map((t) => t.toFixed(1)).join(' / ')} (${w.cores_bound.toFixed(2)}×)` : '—'} | ${w.jobs1_first_cell_s?.toFixed(2) ?? '—'} / ${w.jobs2_first_cell_s?.toFixed(2) ?? '—'} | ${w.cells_speedup ? `${w.cells_speedup.toFixed(2)}×` : '—'} | ${w.jobs2_worker_startup_s?.toFixed(2) ?? '—'} (${w.jobs2_worker_startup_cpu_s?.toFixed(2) ?? '—'}); ${w.jobs2_command_cells ?? 0} + ${w.jobs2_worker_cells} |`,
   ),
 ].join('\n');
 // no sweep run (--no-sweep, or --only naming none): no sweep table, not an empty one
