@@ -463,7 +463,7 @@ const canPin =
  * not run at one speed, and on the 2-core VM of 2026-12-06 they did not: the 72 small cells, one
  * command pinned to each core at once, took 4.6–4.9 s on core 0 and 6.3–6.6 s on core 1, and 20
  * minutes later the 288 cells, alone on each, 16.8 s on core 0 and 13.2 s on core 1; an arithmetic
- * loop ran at one speed on both, a loop that allocates 1.7× slower on the slower one. With cores of
+ * loop ran within 6% on both, a loop that allocates 1.7× slower on the slower one. With cores of
  * speeds 1 and s ≤ 1, --jobs 2 can give at most 1 + s times a --jobs 1 run on the faster core (less
  * each process's start-up): the bound in the table, 1 + fast time / slow time. Null where
  * processes cannot be pinned.
