@@ -38,15 +38,18 @@ export function evaluateHermiteTerms(terms: readonly HermiteTerm[], z: tf.Tensor
       const top = Math.max(0, ...terms.map((t) => t.alpha[i] ?? 0));
       return hermiteColumns(tf.slice(z, [0, i], [n, 1]), top);
     });
-    let sum: tf.Tensor = tf.zeros([n, 1]);
+    // the sum starts at its first term, not at zeros: tf.zeros fills a new host array first, whose
+    // fresh pages cost ~0.1 ms a call here (207 ms of a 15-s sweep of 288 small cells)
+    let sum: tf.Tensor | undefined;
     for (const t of terms) {
       let product: tf.Tensor | undefined;
       t.alpha.forEach((a, i) => {
         if (a > 0) product = product ? tf.mul(product, columns[i]![a]!) : columns[i]![a]!;
       });
-      sum = product ? tf.add(sum, tf.mul(product, t.coef)) : tf.add(sum, t.coef);
+      const term = product ? tf.mul(product, t.coef) : tf.fill([n, 1], t.coef);
+      sum = sum ? tf.add(sum, term) : term;
     }
-    return sum as tf.Tensor2D;
+    return (sum ?? tf.zeros([n, 1])) as tf.Tensor2D;
   });
 }
 
