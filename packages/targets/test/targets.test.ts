@@ -1,6 +1,7 @@
 import { defineTarget, disposeDataset, parseOptions, randomNormal, Rng, type Target } from '@regimes/core';
 import { createTarget, describeTargetConformance } from '@regimes/core/testing';
 import * as tf from '@tensorflow/tfjs-core';
+import { hermiteValues } from '@regimes/numerics';
 import { describe, expect, it } from 'vitest';
 import { transfer } from '../src/hermite.js';
 import { evaluateHermiteTerms } from '../src/hermite-basis.js';
@@ -143,6 +144,32 @@ describe('mixture', () => {
       const variance = proj.reduce((a, b) => a + b * b, 0) / proj.length;
       const expected = 1 + label * 0.5;
       expect(Math.abs(variance - expected)).toBeLessThan(5 * expected * Math.sqrt(2 / proj.length));
+    }
+  });
+});
+
+describe('evaluateHermiteTerms', () => {
+  it('sums c_α h_α(z) as a float64 reference does: a constant first, products, a repeated α, no terms', () => {
+    const n = 40;
+    const z = Float32Array.from({ length: n * 2 }, (_, i) => 2 * Math.sin(1.3 * i + 0.2));
+    const cases = [
+      [
+        { coef: 0.5, alpha: [0, 0] },
+        { coef: -1.25, alpha: [2, 1] },
+        { coef: 0.75, alpha: [0, 3] },
+        { coef: 0.25, alpha: [2, 1] },
+      ],
+      [{ coef: 2, alpha: [1, 0] }],
+      [],
+    ];
+    for (const terms of cases) {
+      const got = tf.tidy(() => evaluateHermiteTerms(terms, tf.tensor2d(z, [n, 2])).dataSync());
+      expect(got.length).toBe(n);
+      for (let p = 0; p < n; p++) {
+        const h = [0, 1].map((i) => hermiteValues(z[2 * p + i]!, 3));
+        const want = terms.reduce((acc, t) => acc + t.coef * h[0]![t.alpha[0]!]! * h[1]![t.alpha[1]!]!, 0);
+        expect(got[p]).toBeCloseTo(want, 4);
+      }
     }
   });
 });
