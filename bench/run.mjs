@@ -465,11 +465,10 @@ const canPin =
  * minutes later the 288 cells, alone on each, 16.8 s on core 0 and 13.2 s on core 1; an arithmetic
  * loop ran within 6% on both, a loop that allocates 1.7× slower on the slower one. With cores of
  * speeds 1 and s ≤ 1, --jobs 2 can give at most 1 + s times a --jobs 1 run on the faster core (less
- * each process's start-up): the bound in the table, 1 + fast time / slow time. Null where
- * processes cannot be pinned.
+ * each process's start-up): the bound in the table, 1 + fast time / slow time. Run only where
+ * processes can be pinned (`canPin`).
  */
 async function halfPerCore(cliBin, specFile, out, b) {
-  if (!canPin) return null;
   return atOnce(
     [0, 1].map((core) => ({
       args: shardArgs(cliBin, specFile, `${out}-${core}`, b, '1/2'),
