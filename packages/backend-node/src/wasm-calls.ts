@@ -84,6 +84,12 @@ export function patchWasmCalls(): void {
   if (!module || module[EMSCRIPTEN_CWRAP]) return;
   module[EMSCRIPTEN_CWRAP] = module.cwrap;
   module.cwrap = fastCwrap(module, module.cwrap);
-  for (const config of tf.getKernelsForBackend('wasm'))
-    config.setupFunc?.(backend as unknown as tf.KernelBackend);
+  bindWasmKernels();
+}
+
+/** Run every wasm kernel's set-up again on the registered wasm backend: each binds its export anew through the module's `cwrap`. */
+export function bindWasmKernels(): void {
+  const backend = tf.findBackend('wasm');
+  if (!backend) return;
+  for (const config of tf.getKernelsForBackend('wasm')) config.setupFunc?.(backend);
 }

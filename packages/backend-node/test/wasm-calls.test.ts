@@ -1,7 +1,7 @@
 import { expectNoLeak } from '@regimes/core/testing';
 import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, describe, expect, it } from 'vitest';
-import { EMSCRIPTEN_CWRAP, type EmscriptenModule } from '../src/wasm-calls.js';
+import { bindWasmKernels, EMSCRIPTEN_CWRAP, type EmscriptenModule } from '../src/wasm-calls.js';
 import { wasm } from '../src/wasm.js';
 
 /**
@@ -65,9 +65,8 @@ function module(): EmscriptenModule {
 
 /** Bind every wasm kernel again through this cwrap (their set-up functions bind exports only). */
 function rebind(cwrap: EmscriptenModule['cwrap']): void {
-  const m = module();
-  m.cwrap = cwrap;
-  for (const config of tf.getKernelsForBackend('wasm')) config.setupFunc?.(tf.findBackend('wasm')!);
+  module().cwrap = cwrap;
+  bindWasmKernels();
 }
 
 describe("wasm kernels' calls into WebAssembly (wasm-calls.ts)", () => {
