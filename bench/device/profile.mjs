@@ -116,20 +116,35 @@ for (const [size, count] of [
   tf.dispose([a, b, p, q]);
 }
 if (tf.getKernel(BlockCholeskyKernel, tf.getBackend())) {
-  // the Cholesky's diagonal block on the GPU alone: one workgroup, so its time is latency
+  // the Cholesky's diagonal block on the GPU alone: one workgroup, so its time is latency; on webgpu
+  // each of its programs, the one the environment chooses last (REGIMES_WEBGPU_DIAGONAL_BLOCK)
   const block = tf.tidy(() => {
     const g = tf.randomNormal([256, 256], 0, 1, 'float32', 7);
     return tf.add(tf.matMul(g, g, false, true), tf.mul(tf.eye(256), 256));
   });
-  await step('32 diagonal blocks 256×256 factored on the GPU, one read', async () => {
-    let last;
-    for (let i = 0; i < 32; i++) {
-      last?.dispose();
-      last = tf.engine().runKernel(BlockCholeskyKernel, { p: block }, { shift: 0 });
-    }
-    await sync(last);
-    last.dispose();
-  });
+  let programs = [{ label: '', install: async () => undefined }];
+  if (tf.getBackend() === 'webgpu') {
+    const { diagonalBlockProgram, installBlockCholesky } = await import('@regimes/backend-webgpu');
+    const { webgpu_util } = await import('@tensorflow/tfjs-backend-webgpu');
+    const chosen = diagonalBlockProgram();
+    programs = [...['rows', 'tiles'].filter((p) => p !== chosen), chosen].map((program) => ({
+      label: ` (${program})`,
+      install: () => installBlockCholesky(webgpu_util, program),
+    }));
+  }
+  for (const { label, install } of programs) {
+    const refused = await install();
+    if (refused) throw new Error(refused);
+    await step(`32 diagonal blocks 256×256 factored on the GPU${label}, one read`, async () => {
+      let last;
+      for (let i = 0; i < 32; i++) {
+        last?.dispose();
+        last = tf.engine().runKernel(BlockCholeskyKernel, { p: block }, { shift: 0 });
+      }
+      await sync(last);
+      last.dispose();
+    });
+  }
   block.dispose();
 }
 

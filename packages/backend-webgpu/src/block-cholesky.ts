@@ -33,33 +33,48 @@ import type {
   webgpu_util as WebGPUUtil,
 } from '@tensorflow/tfjs-backend-webgpu';
 
+/** The two programs: one thread a row (`rows`, measured on the H200) or 32×32 tiles (`tiles`). */
+export type DiagonalBlockProgram = 'rows' | 'tiles';
+
 class BlockCholeskyProgram implements WebGPUProgram {
   readonly variableNames = ['p'];
   readonly outputShape: number[];
-  readonly shaderKey = 'regimesBlockCholeskyInverse';
+  readonly shaderKey: string;
   readonly dispatchLayout: { x: number[] };
   readonly dispatch: [number, number, number] = [1, 1, 1];
-  // one workgroup, a thread per row of the block
+  // one workgroup of 256 threads
   readonly workgroupSize: [number, number, number] = [BLOCK_CHOLESKY_MAX, 1, 1];
   readonly uniforms = 'shift : f32,';
 
-  constructor(util: typeof WebGPUUtil, b: number) {
+  constructor(
+    util: typeof WebGPUUtil,
+    b: number,
+    private readonly program: DiagonalBlockProgram,
+  ) {
     this.outputShape = [b + 1, b];
     this.dispatchLayout = util.flatDispatchLayout(this.outputShape);
+    this.shaderKey = `regimesBlockCholeskyInverse_${program}`;
   }
 
   getUserCode(): string {
-    const w = BLOCK_CHOLESKY_MAX;
-    // tfjs-webgpu calls main with the flat global index; one workgroup, so the local one is it
-    return `
-      var<workgroup> staged : array<f32, ${w}>;
-      var<workgroup> diagonal : array<f32, ${w}>;
-      var<workgroup> pivotStatus : f32;
+    return this.program === 'tiles' ? tilesCode() : rowsCode();
+  }
+}
 
+const FINITE_POSITIVE = `
       fn finitePositive(v : f32) -> bool {
         // by bits: WGSL lets a compiler assume no NaN or infinity in comparisons
         return (bitcast<u32>(v) & 0x7f800000u) != 0x7f800000u && v > 0.0;
-      }
+      }`;
+
+function rowsCode(): string {
+  const w = BLOCK_CHOLESKY_MAX;
+  // tfjs-webgpu calls main with the flat global index; one workgroup, so the local one is it
+  return `
+      var<workgroup> staged : array<f32, ${w}>;
+      var<workgroup> diagonal : array<f32, ${w}>;
+      var<workgroup> pivotStatus : f32;
+${FINITE_POSITIVE}
 
       fn main(index : i32) {
         let t = i32(localId.x);
@@ -138,7 +153,248 @@ class BlockCholeskyProgram implements WebGPUProgram {
         }
       }
     `;
-  }
+}
+
+/**
+ * The `tiles` program: the same output by 32×32 tiles, so that a thread's inner loops are independent
+ * multiply-adds on registers rather than a chain of dependent steps. The 256 threads share the work of
+ * every step; the block lives in `result` itself (b×b, in the GPU's caches), a tile at a time in
+ * workgroup memory:
+ * (1) L by tile columns k: thread t takes row i = 32k + t and forms its 32 entries of
+ *     S = A + shift·I − L Lᵀ in registers (`acc`), from L's rows of tile k staged 32 columns at a
+ *     time as vec4s; the 32×32 diagonal tile is factored in workgroup memory (right-looking, all
+ *     threads, 2 barriers a column) and inverted (thread c a column); the rows below take
+ *     L = S X_kkᵀ. L goes to the lower triangle, X_kkᵀ to the diagonal tile's upper triangle.
+ * (2) X = L⁻¹ below the diagonal tiles, by tile rows I: thread j < 32I forms
+ *     Y[r][j] = Σ_{j ≤ m < 32I} L[32I + r][m] X[m][j] for the tile row's 32 rows r in registers (L's
+ *     rows staged as in (1), X[m][j] read where the earlier steps left it), then
+ *     X[32I + r][j] = −(X_II Y)[r][j], written over L's entries (row I of L is not read again).
+ * (3) The diagonal tiles' X from their upper triangles, the upper triangle zeroed, the diagonal
+ *     1 / L[i][i], the status in row b.
+ * Every loop over a thread's 32 registers has constant bounds, so that a compiler can keep them in
+ * registers. Its flops are those of `rows` (b³/3); the longest chain of dependent steps a thread
+ * takes is ~8 × (32 + 32) tile steps instead of ~2b².
+ */
+const TILE = 32;
+
+function tilesCode(): string {
+  const T = TILE;
+  const threads = BLOCK_CHOLESKY_MAX;
+  if (T * T !== 4 * threads) throw new Error('the tiles program stages one vec4 a thread');
+  const S = T + 1; // row stride of the diagonal tile in workgroup memory
+  const Q = T / 4; // vec4s a row of a staged chunk
+  return `
+      var<workgroup> staged : array<vec4<f32>, ${T * Q}>;
+      var<workgroup> tileL : array<f32, ${T * S}>;
+      var<workgroup> tileX : array<f32, ${T * S}>;
+      var<workgroup> pivots : array<f32, ${T}>;
+${FINITE_POSITIVE}
+
+      // stage rows row0 .. row0 + rows − 1, columns m0 .. m0 + ${T - 1} of result: thread t one vec4
+      fn stage(t : i32, b : i32, row0 : i32, rows : i32, m0 : i32) {
+        let r = t / ${Q};
+        let q = t % ${Q};
+        var v = vec4<f32>(0.0);
+        if (r < rows) {
+          let at = (row0 + r) * b + m0 + 4 * q;
+          v = vec4<f32>(result[at], result[at + 1], result[at + 2], result[at + 3]);
+        }
+        staged[t] = v;
+      }
+
+      // acc[r] += Σ_mm own[mm] staged[r][mm]
+      fn gather(own : ptr<function, array<vec4<f32>, ${Q}>>, acc : ptr<function, array<f32, ${T}>>) {
+        for (var r = 0; r < ${T}; r++) {
+          var s = (*acc)[r];
+          for (var q = 0; q < ${Q}; q++) { s += dot((*own)[q], staged[r * ${Q} + q]); }
+          (*acc)[r] = s;
+        }
+      }
+
+      fn main(index : i32) {
+        let t = i32(localId.x);
+        let b = uniforms.outShape[1];
+        let pb = uniforms.pShape[1];
+        let tiles = (b + ${T - 1}) / ${T};
+        var pivotStatus = 0.0;
+        var acc : array<f32, ${T}>;
+        var own : array<vec4<f32>, ${Q}>;
+        var out : array<f32, ${T}>;
+
+        // (1) L by tile columns
+        for (var k = 0; k < tiles; k++) {
+          let c0 = k * ${T};
+          let w = min(${T}, b - c0);
+          let i = c0 + t;
+          for (var c = 0; c < ${T}; c++) { acc[c] = 0.0; }
+          for (var m0 = 0; m0 < c0; m0 += ${T}) {
+            workgroupBarrier();
+            stage(t, b, c0, w, m0);
+            workgroupBarrier();
+            if (i < b) {
+              for (var q = 0; q < ${Q}; q++) {
+                let at = i * b + m0 + 4 * q;
+                own[q] = vec4<f32>(result[at], result[at + 1], result[at + 2], result[at + 3]);
+              }
+              gather(&own, &acc);
+            }
+          }
+          // acc: row i of A + shift·I − L Lᵀ in the tile column, lower part; the diagonal tile's rows in tileL
+          for (var c = 0; c < ${T}; c++) {
+            var s = 0.0;
+            if (i < b && c < w && c0 + c <= i) {
+              s = p[i * pb + c0 + c] - acc[c];
+              if (c0 + c == i) { s += uniforms.shift; }
+            }
+            acc[c] = s;
+            if (t < w) { tileL[t * ${S} + c] = s; }
+          }
+          workgroupBarrier();
+          // the diagonal tile's factor: strict lower part in tileL, diagonal in pivots; a pivot that is
+          // not positive and finite is replaced by 1 and recorded
+          for (var j = 0; j < w; j++) {
+            let d = tileL[j * ${S} + j];
+            let ok = finitePositive(d);
+            if (!ok && pivotStatus == 0.0) { pivotStatus = f32(c0 + j + 1); }
+            let root = sqrt(select(1.0, d, ok));
+            if (t > j && t < w) { tileL[t * ${S} + j] = tileL[t * ${S} + j] / root; }
+            if (t == j) { pivots[j] = root; }
+            workgroupBarrier();
+            for (var e = t; e < ${T * T}; e += ${threads}) {
+              let r = e / ${T};
+              let l = e % ${T};
+              if (l > j && l <= r && r < w) {
+                tileL[r * ${S} + l] = tileL[r * ${S} + l] - tileL[r * ${S} + j] * tileL[l * ${S} + j];
+              }
+            }
+            workgroupBarrier();
+          }
+          // its inverse X_kk, thread c a column
+          if (t < w) {
+            let x = 1.0 / pivots[t];
+            tileX[t * ${S} + t] = x;
+            for (var r = t + 1; r < w; r++) {
+              var s = tileL[r * ${S} + t] * x;
+              for (var m = t + 1; m < r; m++) { s = fma(tileL[r * ${S} + m], tileX[m * ${S} + t], s); }
+              tileX[r * ${S} + t] = -s / pivots[r];
+            }
+          }
+          workgroupBarrier();
+          for (var e = t; e < ${T * T}; e += ${threads}) {
+            let r = e / ${T};
+            let l = e % ${T};
+            if (r < w && l < r) {
+              result[(c0 + r) * b + c0 + l] = tileL[r * ${S} + l];
+              result[(c0 + l) * b + c0 + r] = tileX[r * ${S} + l];
+            }
+            if (r < w && l == r) { result[(c0 + r) * b + c0 + r] = pivots[r]; }
+          }
+          // the rows below: L[i][c0 + c] = Σ_{m ≤ c} S[i][m] X_kk[c][m]
+          if (t >= w && i < b) {
+            for (var c = 0; c < ${T}; c++) { out[c] = 0.0; }
+            for (var m = 0; m < ${T}; m++) {
+              let a = acc[m];
+              for (var c = 0; c < ${T}; c++) {
+                if (m <= c) { out[c] = fma(a, tileX[c * ${S} + m], out[c]); }
+              }
+            }
+            for (var c = 0; c < ${T}; c++) {
+              if (c < w) { result[i * b + c0 + c] = out[c]; }
+            }
+          }
+          storageBarrier();
+          workgroupBarrier();
+        }
+
+        // (2) X below the diagonal tiles, by tile rows. X[m][j] for m > j is at result[m][j] where m's
+        // tile row is past j's (written here), at result[j][m] where they share a diagonal tile (1)
+        for (var I = 1; I < tiles; I++) {
+          let c0 = I * ${T};
+          let w = min(${T}, b - c0);
+          let j = t;
+          workgroupBarrier();
+          for (var e = t; e < ${T * T}; e += ${threads}) {
+            let r = e / ${T};
+            let l = e % ${T};
+            var v = 0.0;
+            if (r < w && l < r) { v = result[(c0 + l) * b + c0 + r]; }
+            if (r < w && l == r) { v = 1.0 / result[(c0 + r) * b + c0 + r]; }
+            tileX[r * ${S} + l] = v;
+          }
+          for (var r = 0; r < ${T}; r++) { acc[r] = 0.0; }
+          for (var m0 = 0; m0 < c0; m0 += ${T}) {
+            workgroupBarrier();
+            stage(t, b, c0, w, m0);
+            workgroupBarrier();
+            // X[m][j] = 0 for m < j: a warp's threads share one tile of j, so they skip together
+            if (j < c0 && m0 + ${T} > j) {
+              let own0 = j - j % ${T};
+              for (var q = 0; q < ${Q}; q++) {
+                var v = vec4<f32>(0.0);
+                for (var u = 0; u < 4; u++) {
+                  let m = m0 + 4 * q + u;
+                  var x = 0.0;
+                  if (m == j) { x = 1.0 / result[j * b + j]; }
+                  if (m > j && m < own0 + ${T}) { x = result[j * b + m]; }
+                  if (m >= own0 + ${T}) { x = result[m * b + j]; }
+                  v[u] = x;
+                }
+                own[q] = v;
+              }
+              gather(&own, &acc);
+            }
+          }
+          workgroupBarrier();
+          // X[c0 + r][j] = −Σ_{l ≤ r} X_II[r][l] Y[l][j], over L[c0 + r][j], which is not read again
+          if (j < c0) {
+            for (var r = 0; r < ${T}; r++) { out[r] = 0.0; }
+            for (var l = 0; l < ${T}; l++) {
+              let a = acc[l];
+              for (var r = 0; r < ${T}; r++) {
+                if (l <= r) { out[r] = fma(tileX[r * ${S} + l], a, out[r]); }
+              }
+            }
+            for (var r = 0; r < ${T}; r++) {
+              if (r < w) { result[(c0 + r) * b + j] = -out[r]; }
+            }
+          }
+          storageBarrier();
+          workgroupBarrier();
+        }
+
+        // (3) the diagonal tiles' X from their upper triangles, then the upper triangle zeroed and the
+        // diagonal 1 / L[i][i]; row b: the status
+        for (var e = t; e < tiles * ${T * T}; e += ${threads}) {
+          let c0 = (e / ${T * T}) * ${T};
+          let r = c0 + (e / ${T}) % ${T};
+          let l = c0 + e % ${T};
+          if (r < b && l < r) { result[r * b + l] = result[l * b + r]; }
+        }
+        storageBarrier();
+        workgroupBarrier();
+        for (var e = t; e < b * b; e += ${threads}) {
+          let r = e / b;
+          let l = e % b;
+          if (l > r) { result[e] = 0.0; }
+          if (l == r) { result[e] = 1.0 / result[e]; }
+        }
+        if (t < b) { result[b * b + t] = select(0.0, pivotStatus, t == 0); }
+      }
+    `;
+}
+
+/** The program registered, if any. */
+let installed: DiagonalBlockProgram | undefined;
+
+/** `REGIMES_WEBGPU_DIAGONAL_BLOCK` (`rows` or `tiles`) where set, else `rows`. */
+export function diagonalBlockProgram(): DiagonalBlockProgram {
+  const env = (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env;
+  const chosen = env?.REGIMES_WEBGPU_DIAGONAL_BLOCK;
+  if (chosen === undefined || chosen === '') return 'rows';
+  if (chosen === 'rows' || chosen === 'tiles') return chosen;
+  throw new Error(
+    `REGIMES_WEBGPU_DIAGONAL_BLOCK is '${chosen}': set it to 'rows' (one thread a row) or 'tiles' (32×32 tiles), or unset it`,
+  );
 }
 
 /**
@@ -148,8 +404,15 @@ class BlockCholeskyProgram implements WebGPUProgram {
  * removed again (the Cholesky then factors its blocks on the host) and the reason is returned.
  * Returns undefined when the kernel is in place (idempotent).
  */
-export async function installBlockCholesky(util: typeof WebGPUUtil): Promise<string | undefined> {
-  if (tf.getKernel(BlockCholeskyKernel, 'webgpu') !== undefined) return undefined;
+export async function installBlockCholesky(
+  util: typeof WebGPUUtil,
+  program: DiagonalBlockProgram = diagonalBlockProgram(),
+): Promise<string | undefined> {
+  if (tf.getKernel(BlockCholeskyKernel, 'webgpu') !== undefined) {
+    if (installed === program) return undefined;
+    tf.unregisterKernel(BlockCholeskyKernel, 'webgpu');
+  }
+  installed = program;
   tf.registerKernel({
     kernelName: BlockCholeskyKernel,
     backendName: 'webgpu',
@@ -162,7 +425,7 @@ export async function installBlockCholesky(util: typeof WebGPUUtil): Promise<str
         );
       const shift = Number((attrs as { shift?: number }).shift ?? 0);
       const gpu = backend as unknown as WebGPUBackend;
-      return gpu.runWebGPUProgram(new BlockCholeskyProgram(util, b), [p], 'float32', [
+      return gpu.runWebGPUProgram(new BlockCholeskyProgram(util, b, program), [p], 'float32', [
         { type: 'float32', data: [shift] },
       ]);
     },
@@ -176,5 +439,6 @@ export async function installBlockCholesky(util: typeof WebGPUUtil): Promise<str
   const expected = [0.5, 0, 0, -0.25, 0.5, 0, 0.125, -0.25, 0.5, 0, 0, 0];
   if (expected.every((v, i) => Math.abs(got[i]! - v) < 1e-6)) return undefined;
   tf.unregisterKernel(BlockCholeskyKernel, 'webgpu');
+  installed = undefined;
   return `the GPU's diagonal-block Cholesky kernel gave [${Array.from(got, (v) => v.toPrecision(3))}] on its check (expected [${expected}]): blocks are factored on the host`;
 }

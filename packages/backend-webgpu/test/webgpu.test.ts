@@ -19,6 +19,7 @@ import {
 } from '@regimes/numerics';
 import * as tf from '@tensorflow/tfjs-core';
 import { describe, expect, it } from 'vitest';
+import { diagonalBlockProgram, installBlockCholesky } from '../src/block-cholesky.js';
 import { webgpu } from '../src/webgpu.js';
 
 // Runs every check where a WebGPU adapter exists; elsewhere each is reported as skipped with the probe's reason.
@@ -29,6 +30,28 @@ describe('webgpu backend', () => {
     const availability = await webgpu.create({}).probe();
     if (!availability.available) expect(availability.reason).toMatch(/webgpu|Vulkan|adapter/i);
     else expect(availability.device).toBeTruthy();
+  });
+});
+
+describe('webgpu diagonal-block program', () => {
+  // bad-input: 6
+  it('is rows unless REGIMES_WEBGPU_DIAGONAL_BLOCK says tiles, and names both for any other value', () => {
+    const saved = process.env.REGIMES_WEBGPU_DIAGONAL_BLOCK;
+    try {
+      delete process.env.REGIMES_WEBGPU_DIAGONAL_BLOCK;
+      expect(diagonalBlockProgram()).toBe('rows');
+      process.env.REGIMES_WEBGPU_DIAGONAL_BLOCK = '';
+      expect(diagonalBlockProgram()).toBe('rows');
+      process.env.REGIMES_WEBGPU_DIAGONAL_BLOCK = 'tiles';
+      expect(diagonalBlockProgram()).toBe('tiles');
+      process.env.REGIMES_WEBGPU_DIAGONAL_BLOCK = 'Tiles';
+      expect(() => diagonalBlockProgram()).toThrow(
+        /REGIMES_WEBGPU_DIAGONAL_BLOCK is 'Tiles': set it to 'rows' .* or 'tiles' .*, or unset it/,
+      );
+    } finally {
+      if (saved === undefined) delete process.env.REGIMES_WEBGPU_DIAGONAL_BLOCK;
+      else process.env.REGIMES_WEBGPU_DIAGONAL_BLOCK = saved;
+    }
   });
 });
 
@@ -111,56 +134,71 @@ function panelOf(a: Float64Array, b: number, r: number, rng: Rng): tf.Tensor2D {
 }
 
 describe('webgpu diagonal-block Cholesky kernel', () => {
-  it('gives L⁻¹ of A + shift·I as float64 does, reads only the lower triangle, and flags the first bad pivot', async (ctx) => {
-    const backend = await backendOrSkip(webgpu, ctx);
-    const rng = Rng.fromSeed(31);
-    const previous = tf.getBackend();
-    await backend.activate();
-    try {
-      expect(tf.getKernel(BlockCholeskyKernel, 'webgpu')).toBeDefined();
-      await expectNoLeak(async () => {
-        // the default block (one thread a row), an odd one, and a last panel's (r = b)
-        for (const [b, r] of [
-          [256, 300],
-          [37, 50],
-          [5, 5],
-        ] as const) {
-          // condition 1e3, shift 1e-2 of the top eigenvalue
-          const a = symmetricWithSpectrum(b, (i) => 1e3 ** (-i / Math.max(1, b - 1)), rng);
-          const shift = 1e-2;
-          const panel = panelOf(a, b, r, rng);
-          const out = tf.engine().runKernel(BlockCholeskyKernel, { p: panel }, { shift }) as tf.Tensor2D;
-          expect(out.shape).toEqual([b + 1, b]);
-          const values = await out.data();
-          tf.dispose([panel, out]);
-          expect(Array.from(values.subarray(b * b))).toEqual(new Array(b).fill(0)); // status 0
-          const expected = inverseFactor(a, b, shift);
-          // κ(L) ≤ 10: float32 gives ~1e-6; the upper triangle is exactly zero
-          expect(relativeError(values.subarray(0, b * b), expected)).toBeLessThan(2e-5);
-          for (let i = 0; i < b; i++) for (let k = i + 1; k < b; k++) expect(values[i * b + k]).toBe(0);
-        }
-        // A = BBᵀ with pivot 9 made negative (its Schur complement −B₉₉²): status 10
-        const b = 24;
-        const lower = Float64Array.from(rng.normal(b * b), (z, e) =>
-          e % b < Math.floor(e / b) ? z : e % b === Math.floor(e / b) ? 1 + Math.abs(z) : 0,
-        );
-        const a = new Float64Array(b * b);
-        for (let i = 0; i < b; i++)
-          for (let k = 0; k < b; k++) {
-            let s = 0;
-            for (let q = 0; q <= Math.min(i, k); q++) s += lower[i * b + q]! * lower[k * b + q]!;
-            a[i * b + k] = s;
+  it.each(['rows', 'tiles'] as const)(
+    '%s: gives L⁻¹ of A + shift·I as float64 does, reads only the lower triangle, and flags the first bad pivot',
+    async (program, ctx) => {
+      const backend = await backendOrSkip(webgpu, ctx);
+      const rng = Rng.fromSeed(31);
+      const previous = tf.getBackend();
+      await backend.activate();
+      const { webgpu_util } = await import('@tensorflow/tfjs-backend-webgpu');
+      try {
+        expect(await installBlockCholesky(webgpu_util, program)).toBeUndefined();
+        await expectNoLeak(async () => {
+          // the default block, an odd one, a last panel's (r = b), and sizes about the tiles' 32
+          for (const [b, r] of [
+            [256, 300],
+            [37, 50],
+            [5, 5],
+            [1, 1],
+            [32, 32],
+            [33, 40],
+            [224, 224],
+            [255, 256],
+          ] as const) {
+            // condition 1e3, shift 1e-2 of the top eigenvalue
+            const a = symmetricWithSpectrum(b, (i) => 1e3 ** (-i / Math.max(1, b - 1)), rng);
+            const shift = 1e-2;
+            const panel = panelOf(a, b, r, rng);
+            const out = tf.engine().runKernel(BlockCholeskyKernel, { p: panel }, { shift }) as tf.Tensor2D;
+            expect(out.shape).toEqual([b + 1, b]);
+            const values = await out.data();
+            tf.dispose([panel, out]);
+            expect(Array.from(values.subarray(b * b))).toEqual(new Array(b).fill(0)); // status 0
+            const expected = inverseFactor(a, b, shift);
+            // κ(L) ≤ 10: float32 gives ~1e-6; the upper triangle is exactly zero
+            expect(relativeError(values.subarray(0, b * b), expected), `b = ${b}`).toBeLessThan(2e-5);
+            for (let i = 0; i < b; i++) for (let k = i + 1; k < b; k++) expect(values[i * b + k]).toBe(0);
           }
-        a[9 * b + 9]! -= 2 * lower[9 * b + 9]! ** 2;
-        const panel = panelOf(a, b, b, rng);
-        const out = tf.engine().runKernel(BlockCholeskyKernel, { p: panel }, { shift: 0 }) as tf.Tensor2D;
-        expect((await out.data())[b * b]).toBe(10);
-        tf.dispose([panel, out]);
-      });
-    } finally {
-      await tf.setBackend(previous);
-    }
-  });
+          // A = BBᵀ with pivot p made negative (its Schur complement −B_pp²): status p + 1, in the first
+          // tile and past it
+          for (const [b, bad] of [
+            [24, 9],
+            [80, 45],
+          ] as const) {
+            const lower = Float64Array.from(rng.normal(b * b), (z, e) =>
+              e % b < Math.floor(e / b) ? z : e % b === Math.floor(e / b) ? 1 + Math.abs(z) : 0,
+            );
+            const a = new Float64Array(b * b);
+            for (let i = 0; i < b; i++)
+              for (let k = 0; k < b; k++) {
+                let s = 0;
+                for (let q = 0; q <= Math.min(i, k); q++) s += lower[i * b + q]! * lower[k * b + q]!;
+                a[i * b + k] = s;
+              }
+            a[bad * b + bad]! -= 2 * lower[bad * b + bad]! ** 2;
+            const panel = panelOf(a, b, b, rng);
+            const out = tf.engine().runKernel(BlockCholeskyKernel, { p: panel }, { shift: 0 }) as tf.Tensor2D;
+            expect((await out.data())[b * b]).toBe(bad + 1);
+            tf.dispose([panel, out]);
+          }
+        });
+      } finally {
+        await installBlockCholesky(webgpu_util);
+        await tf.setBackend(previous);
+      }
+    },
+  );
 
   it('lets choleskyPanels factor with one read, and fail on an indefinite matrix as on the host', async (ctx) => {
     const backend = await backendOrSkip(webgpu, ctx);
