@@ -96,7 +96,9 @@ describe('bench/device scripts', () => {
   it('run.sh unpacks the pack and runs the bench on webgpu, then native, with its options', (ctx) => {
     if (!has('xz') || !has('timeout')) ctx.skip('xz or timeout is not installed');
     const pack = fakePack('pack');
-    const r = runSh(pack, ['--quick', '--only', 'GEMM|training step', '--limit', '60'], 'run');
+    const r = runSh(pack, ['--quick', '--only', 'GEMM|training step', '--limit', '60'], 'run', {
+      REGIMES_WEBGPU_DIAGONAL_BLOCK: '',
+    });
     expect(r.stderr).not.toContain('could not unpack');
     expect(r.status).toBe(0);
     const calls = readFileSync(join(r.out, 'calls.log'), 'utf8').trim().split('\n');
@@ -117,6 +119,7 @@ describe('bench/device scripts', () => {
       expect(readFileSync(join(r.out, `bench-${backend}.txt`), 'utf8')).toContain('| case |');
     }
     expect(readFileSync(join(r.out, 'machine.txt'), 'utf8')).toContain('v20.0.0-stub');
+    expect(readFileSync(join(r.out, 'machine.txt'), 'utf8')).toContain('webgpu diagonal-block program: rows');
     // within the device tool's 8 files (torch.txt is the eighth where the pack has torch_ref.py)
     expect(readdirSync(r.out).filter((f) => f !== 'calls.log').length).toBeLessThanOrEqual(8);
   });
@@ -124,8 +127,14 @@ describe('bench/device scripts', () => {
   it('run.sh --backends native runs that backend only', (ctx) => {
     if (!has('xz') || !has('timeout')) ctx.skip('xz or timeout is not installed');
     const pack = fakePack('one');
-    const r = runSh(pack, ['--backends', 'native', '--no-torch', '--only', 'GEMM'], 'one');
+    const r = runSh(pack, ['--backends', 'native', '--no-torch', '--only', 'GEMM'], 'one', {
+      REGIMES_WEBGPU_DIAGONAL_BLOCK: 'tiles',
+    });
     expect(r.status).toBe(0);
+    // the program webgpu would run is named, from the environment the bench inherits
+    expect(readFileSync(join(r.out, 'machine.txt'), 'utf8')).toContain(
+      'webgpu diagonal-block program: tiles',
+    );
     const calls = readFileSync(join(r.out, 'calls.log'), 'utf8').trim().split('\n');
     expect(calls.slice(2)).toEqual(['bench/run.mjs --backend native --no-sweep --only GEMM']);
     expect(readdirSync(r.out).sort()).toEqual(

@@ -5,6 +5,9 @@
 #                       [--profile]  (then bench/device/profile.mjs on each backend: the ntk fit's and the
 #                                    training step's time step by step, appended to bench-<backend>.txt)
 #
+# REGIMES_WEBGPU_DIAGONAL_BLOCK=tiles in front runs webgpu with the tiled diagonal-block program
+# (packages/backend-webgpu/src/block-cholesky.ts); machine.txt names the program.
+#
 # Results land under $OUT (else ./device-out): machine.txt, backends.txt, torch.txt (the same work in
 # PyTorch on CUDA, where the machine's python3 has it: the hardware's reference, bench/device/torch_ref.py),
 # bench-<backend>.txt (each case's line as it finishes, then the table), bench-<backend>.json and
@@ -65,6 +68,7 @@ export PATH="$work/bin:$PATH" LD_LIBRARY_PATH="$work/lib:${LD_LIBRARY_PATH:-}"
   grep -m4 -E '^(vendor_id|cpu family|model|model name)\s*:' /proc/cpuinfo
   nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader 2>&1
   python3 -c 'import numpy; print("numpy", numpy.__version__)'
+  echo "webgpu diagonal-block program: ${REGIMES_WEBGPU_DIAGONAL_BLOCK:-rows} (REGIMES_WEBGPU_DIAGONAL_BLOCK)"
 } | tee "$out/machine.txt"
 
 # PyTorch on CUDA first (about 20 s): what cuBLAS and cuSOLVER do with the same work on this GPU
