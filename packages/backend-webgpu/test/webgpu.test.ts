@@ -11,6 +11,7 @@ import {
   BlockCholeskyKernel,
   cholesky,
   choleskyPanels,
+  choleskySolveTensor,
   disposeFactor,
   invertLower,
   NumericalError,
@@ -230,6 +231,54 @@ describe('webgpu diagonal-block Cholesky kernel', () => {
       await tf.setBackend(previous);
     }
   });
+});
+
+describe('webgpu panel Cholesky with each diagonal-block program', () => {
+  it.each(['rows', 'tiles'] as const)(
+    '%s: solves A x = y as float64 does (panels of 128 over 300 rows: tiles of 32 and a last panel of 44)',
+    async (program, ctx) => {
+      const backend = await backendOrSkip(webgpu, ctx);
+      const m = 300;
+      const rng = Rng.fromSeed(33);
+      // eigenvalues 1..10: κ = 10
+      const a = symmetricWithSpectrum(m, (i) => 1 + (9 * i) / (m - 1), rng);
+      const y = Float64Array.from(rng.normal(m));
+      // float64 reference: x = A⁻¹y by the host Cholesky
+      const l = cholesky(a.slice(), m); // in place
+      const z = new Float64Array(m);
+      for (let i = 0; i < m; i++) {
+        let s = y[i]!;
+        for (let k = 0; k < i; k++) s -= l[i * m + k]! * z[k]!;
+        z[i] = s / l[i * m + i]!;
+      }
+      const expected = new Float64Array(m);
+      for (let i = m - 1; i >= 0; i--) {
+        let s = z[i]!;
+        for (let k = i + 1; k < m; k++) s -= l[k * m + i]! * expected[k]!;
+        expected[i] = s / l[i * m + i]!;
+      }
+      const previous = tf.getBackend();
+      await backend.activate();
+      const { webgpu_util } = await import('@tensorflow/tfjs-backend-webgpu');
+      try {
+        expect(await installBlockCholesky(webgpu_util, program)).toBeUndefined();
+        await expectNoLeak(async () => {
+          const factor = await choleskyPanels(columnPanelsOf(a, m), m, { block: 128 });
+          expect(factor.jitter).toBe(0);
+          const rhs = tf.tensor2d(Float32Array.from(y), [m, 1]);
+          const x = choleskySolveTensor(factor, rhs);
+          const got = await x.data();
+          tf.dispose([rhs, x]);
+          disposeFactor(factor);
+          // κ = 10 in float32
+          expect(relativeError(got, expected)).toBeLessThan(1e-5);
+        });
+      } finally {
+        await installBlockCholesky(webgpu_util);
+        await tf.setBackend(previous);
+      }
+    },
+  );
 });
 
 describe('webgpu small uploads', () => {
