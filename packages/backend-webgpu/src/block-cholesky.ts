@@ -162,8 +162,8 @@ ${FINITE_POSITIVE}
  * workgroup memory:
  * (1) L by tile columns k: thread t takes row i = 32k + t and forms its 32 entries of
  *     S = A + shift·I − L Lᵀ in registers (`acc`), from L's rows of tile k staged 32 columns at a
- *     time as vec4s; the 32×32 diagonal tile is factored in workgroup memory (right-looking, all
- *     threads, 2 barriers a column) and inverted (thread c a column); the rows below take
+ *     time as vec4s; the 32×32 diagonal tile is factored and inverted together in workgroup memory
+ *     (right-looking, all threads taking entries of both, 2 barriers a column); the rows below take
  *     L = S X_kkᵀ. L goes to the lower triangle, X_kkᵀ to the diagonal tile's upper triangle.
  * (2) X = L⁻¹ below the diagonal tiles, by tile rows I: thread j < 32I forms
  *     Y[r][j] = Σ_{j ≤ m < 32I} L[32I + r][m] X[m][j] for the tile row's 32 rows r in registers (L's
@@ -172,8 +172,9 @@ ${FINITE_POSITIVE}
  * (3) The diagonal tiles' X from their upper triangles, the upper triangle zeroed, the diagonal
  *     1 / L[i][i], the status in row b.
  * Every loop over a thread's 32 registers has constant bounds, so that a compiler can keep them in
- * registers. Its flops are those of `rows` (b³/3); the longest chain of dependent steps a thread
- * takes is ~8 × (32 + 32) tile steps instead of ~2b².
+ * registers. Its flops are those of `rows` (b³/3); what runs in sequence is 8 tiles × 32 columns
+ * of a few entries a thread, and multiply-adds independent of each other, instead of `rows`' ~2b²
+ * dependent steps.
  */
 const TILE = 32;
 
@@ -249,37 +250,34 @@ ${FINITE_POSITIVE}
             acc[c] = s;
             if (t < w) { tileL[t * ${S} + c] = s; }
           }
+          for (var e = t; e < ${T * T}; e += ${threads}) {
+            tileX[(e / ${T}) * ${S} + e % ${T}] = select(0.0, 1.0, e / ${T} == e % ${T});
+          }
           workgroupBarrier();
-          // the diagonal tile's factor: strict lower part in tileL, diagonal in pivots; a pivot that is
-          // not positive and finite is replaced by 1 and recorded
+          // the diagonal tile's factor (right-looking: strict lower part in tileL, diagonal in pivots)
+          // and its inverse X_kk beside it (tileX from the identity: row j divided by the pivot, then
+          // L[r][j] times it taken from each row r below), every thread taking entries of both at each
+          // step; a pivot that is not positive and finite is replaced by 1 and recorded
           for (var j = 0; j < w; j++) {
             let d = tileL[j * ${S} + j];
             let ok = finitePositive(d);
             if (!ok && pivotStatus == 0.0) { pivotStatus = f32(c0 + j + 1); }
             let root = sqrt(select(1.0, d, ok));
             if (t > j && t < w) { tileL[t * ${S} + j] = tileL[t * ${S} + j] / root; }
+            if (t <= j) { tileX[j * ${S} + t] = tileX[j * ${S} + t] / root; }
             if (t == j) { pivots[j] = root; }
             workgroupBarrier();
             for (var e = t; e < ${T * T}; e += ${threads}) {
               let r = e / ${T};
               let l = e % ${T};
-              if (l > j && l <= r && r < w) {
-                tileL[r * ${S} + l] = tileL[r * ${S} + l] - tileL[r * ${S} + j] * tileL[l * ${S} + j];
+              if (r > j && r < w) {
+                let lrj = tileL[r * ${S} + j];
+                if (l > j && l <= r) { tileL[r * ${S} + l] = tileL[r * ${S} + l] - lrj * tileL[l * ${S} + j]; }
+                if (l <= j) { tileX[r * ${S} + l] = tileX[r * ${S} + l] - lrj * tileX[j * ${S} + l]; }
               }
             }
             workgroupBarrier();
           }
-          // its inverse X_kk, thread c a column
-          if (t < w) {
-            let x = 1.0 / pivots[t];
-            tileX[t * ${S} + t] = x;
-            for (var r = t + 1; r < w; r++) {
-              var s = tileL[r * ${S} + t] * x;
-              for (var m = t + 1; m < r; m++) { s = fma(tileL[r * ${S} + m], tileX[m * ${S} + t], s); }
-              tileX[r * ${S} + t] = -s / pivots[r];
-            }
-          }
-          workgroupBarrier();
           for (var e = t; e < ${T * T}; e += ${threads}) {
             let r = e / ${T};
             let l = e % ${T};
