@@ -342,6 +342,8 @@ ${FINITE_POSITIVE}
               gather(&own, &acc);
             }
           }
+          // every thread has read the L entries written over below
+          storageBarrier();
           workgroupBarrier();
           // X[c0 + r][j] = −Σ_{l ≤ r} X_II[r][l] Y[l][j], over L[c0 + r][j], which is not read again
           if (j < c0) {
