@@ -1,4 +1,4 @@
-import { Rng } from '@regimes/core';
+import { type Backend, Rng } from '@regimes/core';
 import {
   backendOrSkip,
   columnPanelsOf,
@@ -20,7 +20,11 @@ import {
 } from '@regimes/numerics';
 import * as tf from '@tensorflow/tfjs-core';
 import { describe, expect, it } from 'vitest';
-import { diagonalBlockProgram, installBlockCholesky } from '../src/block-cholesky.js';
+import {
+  type DiagonalBlockProgram,
+  diagonalBlockProgram,
+  installBlockCholesky,
+} from '../src/block-cholesky.js';
 import { webgpu } from '../src/webgpu.js';
 
 // Runs every check where a WebGPU adapter exists; elsewhere each is reported as skipped with the probe's reason.
@@ -134,70 +138,82 @@ function panelOf(a: Float64Array, b: number, r: number, rng: Rng): tf.Tensor2D {
   );
 }
 
+/**
+ * Runs fn on webgpu with the diagonal-block program installed, checked for leaks; then the default
+ * program and the backend before are restored.
+ */
+async function withDiagonalProgram(
+  backend: Backend,
+  program: DiagonalBlockProgram,
+  fn: () => Promise<void>,
+): Promise<void> {
+  const previous = tf.getBackend();
+  await backend.activate();
+  const { webgpu_util } = await import('@tensorflow/tfjs-backend-webgpu');
+  try {
+    expect(await installBlockCholesky(webgpu_util, program)).toBeUndefined();
+    await expectNoLeak(fn);
+  } finally {
+    await installBlockCholesky(webgpu_util);
+    await tf.setBackend(previous);
+  }
+}
+
 describe('webgpu diagonal-block Cholesky kernel', () => {
-  it.each(['rows', 'tiles'] as const)(
+  it.for(['rows', 'tiles'] as const)(
     '%s: gives L⁻¹ of A + shift·I as float64 does, reads only the lower triangle, and flags the first bad pivot',
     async (program, ctx) => {
       const backend = await backendOrSkip(webgpu, ctx);
       const rng = Rng.fromSeed(31);
-      const previous = tf.getBackend();
-      await backend.activate();
-      const { webgpu_util } = await import('@tensorflow/tfjs-backend-webgpu');
-      try {
-        expect(await installBlockCholesky(webgpu_util, program)).toBeUndefined();
-        await expectNoLeak(async () => {
-          // the default block, an odd one, a last panel's (r = b), and sizes about the tiles' 32
-          for (const [b, r] of [
-            [256, 300],
-            [37, 50],
-            [5, 5],
-            [1, 1],
-            [32, 32],
-            [33, 40],
-            [224, 224],
-            [255, 256],
-          ] as const) {
-            // condition 1e3, shift 1e-2 of the top eigenvalue
-            const a = symmetricWithSpectrum(b, (i) => 1e3 ** (-i / Math.max(1, b - 1)), rng);
-            const shift = 1e-2;
-            const panel = panelOf(a, b, r, rng);
-            const out = tf.engine().runKernel(BlockCholeskyKernel, { p: panel }, { shift }) as tf.Tensor2D;
-            expect(out.shape).toEqual([b + 1, b]);
-            const values = await out.data();
-            tf.dispose([panel, out]);
-            expect(Array.from(values.subarray(b * b))).toEqual(new Array(b).fill(0)); // status 0
-            const expected = inverseFactor(a, b, shift);
-            // κ(L) ≤ 10: float32 gives ~1e-6; the upper triangle is exactly zero
-            expect(relativeError(values.subarray(0, b * b), expected), `b = ${b}`).toBeLessThan(2e-5);
-            for (let i = 0; i < b; i++) for (let k = i + 1; k < b; k++) expect(values[i * b + k]).toBe(0);
-          }
-          // A = BBᵀ with pivot p made negative (its Schur complement −B_pp²): status p + 1, in the first
-          // tile and past it
-          for (const [b, bad] of [
-            [24, 9],
-            [80, 45],
-          ] as const) {
-            const lower = Float64Array.from(rng.normal(b * b), (z, e) =>
-              e % b < Math.floor(e / b) ? z : e % b === Math.floor(e / b) ? 1 + Math.abs(z) : 0,
-            );
-            const a = new Float64Array(b * b);
-            for (let i = 0; i < b; i++)
-              for (let k = 0; k < b; k++) {
-                let s = 0;
-                for (let q = 0; q <= Math.min(i, k); q++) s += lower[i * b + q]! * lower[k * b + q]!;
-                a[i * b + k] = s;
-              }
-            a[bad * b + bad]! -= 2 * lower[bad * b + bad]! ** 2;
-            const panel = panelOf(a, b, b, rng);
-            const out = tf.engine().runKernel(BlockCholeskyKernel, { p: panel }, { shift: 0 }) as tf.Tensor2D;
-            expect((await out.data())[b * b]).toBe(bad + 1);
-            tf.dispose([panel, out]);
-          }
-        });
-      } finally {
-        await installBlockCholesky(webgpu_util);
-        await tf.setBackend(previous);
-      }
+      await withDiagonalProgram(backend, program, async () => {
+        // the default block, an odd one, a last panel's (r = b), and sizes about the tiles' 32
+        for (const [b, r] of [
+          [256, 300],
+          [37, 50],
+          [5, 5],
+          [1, 1],
+          [32, 32],
+          [33, 40],
+          [224, 224],
+          [255, 256],
+        ] as const) {
+          // condition 1e3, shift 1e-2 of the top eigenvalue
+          const a = symmetricWithSpectrum(b, (i) => 1e3 ** (-i / Math.max(1, b - 1)), rng);
+          const shift = 1e-2;
+          const panel = panelOf(a, b, r, rng);
+          const out = tf.engine().runKernel(BlockCholeskyKernel, { p: panel }, { shift }) as tf.Tensor2D;
+          expect(out.shape).toEqual([b + 1, b]);
+          const values = await out.data();
+          tf.dispose([panel, out]);
+          expect(Array.from(values.subarray(b * b))).toEqual(new Array(b).fill(0)); // status 0
+          const expected = inverseFactor(a, b, shift);
+          // κ(L) ≤ 10: float32 gives ~1e-6; the upper triangle is exactly zero
+          expect(relativeError(values.subarray(0, b * b), expected), `b = ${b}`).toBeLessThan(2e-5);
+          for (let i = 0; i < b; i++) for (let k = i + 1; k < b; k++) expect(values[i * b + k]).toBe(0);
+        }
+        // A = BBᵀ with pivot p made negative (its Schur complement −B_pp²): status p + 1, in the first
+        // tile and past it
+        for (const [b, bad] of [
+          [24, 9],
+          [80, 45],
+        ] as const) {
+          const lower = Float64Array.from(rng.normal(b * b), (z, e) =>
+            e % b < Math.floor(e / b) ? z : e % b === Math.floor(e / b) ? 1 + Math.abs(z) : 0,
+          );
+          const a = new Float64Array(b * b);
+          for (let i = 0; i < b; i++)
+            for (let k = 0; k < b; k++) {
+              let s = 0;
+              for (let q = 0; q <= Math.min(i, k); q++) s += lower[i * b + q]! * lower[k * b + q]!;
+              a[i * b + k] = s;
+            }
+          a[bad * b + bad]! -= 2 * lower[bad * b + bad]! ** 2;
+          const panel = panelOf(a, b, b, rng);
+          const out = tf.engine().runKernel(BlockCholeskyKernel, { p: panel }, { shift: 0 }) as tf.Tensor2D;
+          expect((await out.data())[b * b]).toBe(bad + 1);
+          tf.dispose([panel, out]);
+        }
+      });
     },
   );
 
@@ -234,7 +250,7 @@ describe('webgpu diagonal-block Cholesky kernel', () => {
 });
 
 describe('webgpu panel Cholesky with each diagonal-block program', () => {
-  it.each(['rows', 'tiles'] as const)(
+  it.for(['rows', 'tiles'] as const)(
     '%s: solves A x = y as float64 does (panels of 128 over 300 rows: tiles of 32 and a last panel of 44)',
     async (program, ctx) => {
       const backend = await backendOrSkip(webgpu, ctx);
@@ -257,26 +273,17 @@ describe('webgpu panel Cholesky with each diagonal-block program', () => {
         for (let k = i + 1; k < m; k++) s -= l[k * m + i]! * expected[k]!;
         expected[i] = s / l[i * m + i]!;
       }
-      const previous = tf.getBackend();
-      await backend.activate();
-      const { webgpu_util } = await import('@tensorflow/tfjs-backend-webgpu');
-      try {
-        expect(await installBlockCholesky(webgpu_util, program)).toBeUndefined();
-        await expectNoLeak(async () => {
-          const factor = await choleskyPanels(columnPanelsOf(a, m), m, { block: 128 });
-          expect(factor.jitter).toBe(0);
-          const rhs = tf.tensor2d(Float32Array.from(y), [m, 1]);
-          const x = choleskySolveTensor(factor, rhs);
-          const got = await x.data();
-          tf.dispose([rhs, x]);
-          disposeFactor(factor);
-          // κ = 10 in float32
-          expect(relativeError(got, expected)).toBeLessThan(1e-5);
-        });
-      } finally {
-        await installBlockCholesky(webgpu_util);
-        await tf.setBackend(previous);
-      }
+      await withDiagonalProgram(backend, program, async () => {
+        const factor = await choleskyPanels(columnPanelsOf(a, m), m, { block: 128 });
+        expect(factor.jitter).toBe(0);
+        const rhs = tf.tensor2d(Float32Array.from(y), [m, 1]);
+        const x = choleskySolveTensor(factor, rhs);
+        const got = await x.data();
+        tf.dispose([rhs, x]);
+        disposeFactor(factor);
+        // κ = 10 in float32
+        expect(relativeError(got, expected)).toBeLessThan(1e-5);
+      });
     },
   );
 });
