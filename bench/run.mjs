@@ -25,27 +25,34 @@ import {
   randomFeatures,
 } from '@regimes/learners';
 import * as tf from '@tensorflow/tfjs-core';
+import { parseArgs } from './args.mjs';
 import { deepKernelCases } from './deep-cases.mjs';
 import { countDispatches } from './dispatch-counts.mjs';
 import { twoLayerTraining } from './train-step.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
-const args = process.argv.slice(2);
-const quick = args.includes('--quick');
-const backendName = args.includes('--backend') ? args[args.indexOf('--backend') + 1] : undefined;
-const only = args.includes('--only') ? args[args.indexOf('--only') + 1] : undefined;
-const noSweep = args.includes('--no-sweep');
-const warmFlag = args.includes('--warm');
+const args = parseArgs(
+  process.argv.slice(2),
+  {
+    values: ['--backend', '--only', '--sweep-reps'],
+    flags: ['--quick', '--no-sweep', '--warm', '--without-openblas', '--prebuilt'],
+  },
+  `npm run bench [-- --quick] [-- --backend KIND] [-- --only 'ntk ridge|GEMM'] [-- --no-sweep] [-- --sweep-reps N]
+                [-- --without-openblas] [-- --prebuilt] [-- --warm]   (each option: bench/run.mjs's header)`,
+);
+const quick = args.has('--quick');
+const backendName = args.value('--backend', undefined);
+const only = args.value('--only', undefined);
+const noSweep = args.has('--no-sweep');
+const warmFlag = args.has('--warm');
 // each sweep runs --jobs 1, --jobs 2, --jobs 1, ... this many times: the VM's speed drifts by 10–50%
 // over minutes, so one pair can mislead; the table gives the median pair and the range of ratios
-const sweepReps = args.includes('--sweep-reps')
-  ? Number(args[args.indexOf('--sweep-reps') + 1])
-  : quick
-    ? 1
-    : 3;
+const sweepReps = Number(args.value('--sweep-reps', quick ? 1 : 3));
+if (!Number.isInteger(sweepReps) || sweepReps < 1)
+  args.refuse(`--sweep-reps is ${args.value('--sweep-reps')}: give a whole number of repetitions, 1 or more`);
 const silent = { debug() {}, info() {}, warn() {} };
 
-if (args.includes('--without-openblas')) {
+if (args.has('--without-openblas')) {
   const addon = join(here, '..', 'bench-results', 'without-openblas', 'regimes_blas.node');
   const built = spawnSync(
     process.execPath,
@@ -54,7 +61,7 @@ if (args.includes('--without-openblas')) {
   );
   process.stderr.write(built.stdout);
   process.env.REGIMES_NATIVE_ADDON = addon; // for this process and the sweep's
-} else if (args.includes('--prebuilt')) {
+} else if (args.has('--prebuilt')) {
   process.env.REGIMES_NATIVE_ADDON = 'prebuilt'; // for this process and the sweep's
 }
 

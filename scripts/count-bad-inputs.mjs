@@ -7,7 +7,7 @@
 //   node scripts/count-bad-inputs.mjs --json       the cases, for tests
 //   node scripts/count-bad-inputs.mjs --list       every test of the suite with its full name
 //
-// A case is one test (`it`/`test`) or one row of an `it.each` table: a test that tries five bad
+// A case is one test (`it`/`test`) or one row of an `it.each` or `it.for` table: a test that tries five bad
 // lines in one file counts once. A test belongs to a class
 // - by a comment `// bad-input: <class>` on the line just above its `it` (or above a `describe`,
 //   for every test in it), the convention for new tests; or
@@ -197,17 +197,19 @@ function titleOf(node, source) {
   return node.getText(source).replace(/^[`'"]|[`'"]$/g, '');
 }
 
-/** `it`, `test`, `describe` with their modifiers (`it.each(t)`, `it.skipIf(c)`, `describe.each(t)`). */
+/** `it`, `test`, `describe` with their modifiers (`it.each(t)`, `it.for(t)`, `it.skipIf(c)`, `describe.each(t)`). */
 function testCall(node) {
   // it('title', fn) / it.skip('title', fn)
   let callee = node.expression;
   let rows = 1;
   if (ts.isCallExpression(callee)) {
-    // it.each(table)('title', fn), it.skipIf(c)('title', fn)
+    // it.each(table)('title', fn), it.for(table)('title', fn), it.skipIf(c)('title', fn)
     const inner = callee.expression;
     if (!ts.isPropertyAccessExpression(inner)) return undefined;
-    const table = callee.arguments[0];
-    if (inner.name.text === 'each')
+    let table = callee.arguments[0];
+    // a table written `[...] as const` or `[...] satisfies T`
+    while (table && (ts.isAsExpression(table) || ts.isSatisfiesExpression(table))) table = table.expression;
+    if (inner.name.text === 'each' || inner.name.text === 'for')
       rows = table && ts.isArrayLiteralExpression(table) ? table.elements.length : 1;
     callee = inner.expression;
   } else if (ts.isPropertyAccessExpression(callee)) {

@@ -16,7 +16,7 @@ interface Case {
 }
 
 describe('count-bad-inputs', () => {
-  it('reads tests, their describe names, it.each rows and `// bad-input:` tags from a file', () => {
+  it('reads tests, their describe names, it.each and it.for rows and `// bad-input:` tags from a file', () => {
     const file = join(mkdtempSync(join(tmpdir(), 'regimes-count-')), 'x.test.ts');
     writeFileSync(
       file,
@@ -27,6 +27,7 @@ describe('count-bad-inputs', () => {
         "  it('plain', () => {});",
         '  // bad-input: 5',
         "  it.each([1, 2, 3])('each %s', () => {});",
+        "  it.for([['a', 1], ['b', 2]] as const)('for %s', () => {});",
         "  describe('inner', () => {",
         "    it.each(table)('from a name', () => {});",
         "    it.skip('skipped', () => {});",
@@ -38,6 +39,7 @@ describe('count-bad-inputs', () => {
     expect((testsOf(file) as Case[]).map(({ name, rows, tag }) => [name, rows, tag])).toEqual([
       ['outer > plain', 1, 3],
       ['outer > each %s', 3, 5],
+      ['outer > for %s', 2, 3],
       ['outer > inner > from a name', 1, 3],
       ['outer > inner > skipped', 1, 3],
       ['untagged', 1, undefined],

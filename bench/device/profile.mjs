@@ -17,14 +17,20 @@ import {
   symmetricProduct,
 } from '@regimes/numerics';
 import * as tf from '@tensorflow/tfjs-core';
+import { parseArgs } from '../args.mjs';
 import { countDispatches } from '../dispatch-counts.mjs';
 import { twoLayerTraining } from '../train-step.mjs';
 
-const args = process.argv.slice(2);
-const option = (name, fallback) => (args.includes(name) ? args[args.indexOf(name) + 1] : fallback);
-const n = Number(option('--n', 8192));
+const args = parseArgs(
+  process.argv.slice(2),
+  { values: ['--backend', '--n'] },
+  'node bench/device/profile.mjs [--backend KIND] [--n 8192]',
+);
+const n = Number(args.value('--n', 8192));
+if (!Number.isInteger(n) || n < 256)
+  args.refuse(`--n is ${args.value('--n')}: give a whole number of points, 256 or more`);
 const d = 64;
-const { kind } = await activateBackend(createRegistry(), option('--backend', undefined));
+const { kind } = await activateBackend(createRegistry(), args.value('--backend', undefined));
 
 const counts = countDispatches();
 
