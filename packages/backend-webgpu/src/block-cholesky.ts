@@ -171,8 +171,10 @@ ${FINITE_POSITIVE}
  *     X[32I + r][j] = −(X_II Y)[r][j], written over L's entries (row I of L is not read again).
  * (3) The diagonal tiles' X from their upper triangles, the upper triangle zeroed, the diagonal
  *     1 / L[i][i], the status in row b.
- * Every loop over a thread's 32 registers has constant bounds, so that a compiler can keep them in
- * registers. Its flops are those of `rows` (b³/3); what runs in sequence is 8 tiles × 32 columns
+ * Every loop over a thread's 32 registers has constant bounds, so that a compiler can unroll it and
+ * keep them in registers; none guarantees it (WGSL has no unroll hint), and only a GPU's timing can
+ * show it. Written out by hand instead, with 32 named variables and literal indices, the shader took
+ * over 300 s to compile on llvmpipe (the loops: ~15 s cold, then cached), so the loops stay. Its flops are those of `rows` (b³/3); what runs in sequence is 8 tiles × 32 columns
  * of a few entries a thread, and multiply-adds independent of each other, instead of `rows`' ~2b²
  * dependent steps.
  */
@@ -310,7 +312,7 @@ ${FINITE_POSITIVE}
           let c0 = I * ${T};
           let w = min(${T}, b - c0);
           let j = t;
-          workgroupBarrier();
+          // (the barriers that end (1) and each tile row order tileX's last reads before this)
           for (var e = t; e < ${T * T}; e += ${threads}) {
             let r = e / ${T};
             let l = e % ${T};
