@@ -9,8 +9,10 @@
  * The output is (b+1)×b: rows 0..b−1 hold L⁻¹ (upper triangle zero), row b holds the status in its
  * first entry (0, or j + 1 for the first pivot j that was not positive and finite) and zeros.
  *
- * One workgroup of 256 threads, thread i holding row i of the block in its own array (its `mine`),
- * so that the inner loops touch only that array and workgroup memory, never the storage buffer:
+ * Two programs compute it (REGIMES_WEBGPU_DIAGONAL_BLOCK chooses; `rows` by default). `rows`, the one
+ * measured on a GPU: one workgroup of 256 threads, thread i holding row i of the block in its own
+ * array (its `mine`), so that the inner loops touch only that array and workgroup memory, never the
+ * storage buffer:
  * (1) thread i reads row i of A + shift·I (k ≤ i);
  * (2) right-looking Cholesky, one column j a step: thread j takes the pivot's square root, each
  *     thread i > j scales its L[i][j] and shares it, then updates its row, k = j+1..i;
@@ -23,7 +25,7 @@
  * there, all three latency-bound on one workgroup, and kept because llvmpipe runs it 2.5× faster
  * (32 blocks: 394 against 980 ms). A non-positive pivot is replaced by 1 so that every thread keeps the same
  * control flow (WGSL's barriers must be reached uniformly); the status tells the caller to discard
- * the result.
+ * the result. `tiles` (below, `tilesCode`) does the same by 32×32 tiles, not yet timed on a GPU.
  */
 import { BLOCK_CHOLESKY_MAX, BlockCholeskyKernel } from '@regimes/numerics';
 import tf from '@regimes/core/tfjs';
@@ -174,9 +176,10 @@ ${FINITE_POSITIVE}
  * Every loop over a thread's 32 registers has constant bounds, so that a compiler can unroll it and
  * keep them in registers; none guarantees it (WGSL has no unroll hint), and only a GPU's timing can
  * show it. Written out by hand instead, with 32 named variables and literal indices, the shader took
- * over 300 s to compile on llvmpipe (the loops: ~15 s cold, then cached), so the loops stay. Its flops are those of `rows` (b³/3); what runs in sequence is 8 tiles × 32 columns
- * of a few entries a thread, and multiply-adds independent of each other, instead of `rows`' ~2b²
- * dependent steps.
+ * over 300 s to compile on llvmpipe (the loops: ~15 s cold, then cached), so the loops stay.
+ * Its flops are those of `rows` (b³/3); what runs in sequence is 8 tiles × 32 columns of a few
+ * entries a thread, and multiply-adds independent of each other, instead of `rows`' ~2b² dependent
+ * steps.
  */
 const TILE = 32;
 
@@ -404,7 +407,8 @@ export function diagonalBlockProgram(): DiagonalBlockProgram {
  * on a 3×3 block with a known answer: a shader the adapter's compiler rejects leaves its output
  * unwritten, which would read as a successful factorization, so a kernel that fails the check is
  * removed again (the Cholesky then factors its blocks on the host) and the reason is returned.
- * Returns undefined when the kernel is in place (idempotent).
+ * Returns undefined when the kernel is in place (idempotent for one program; another program
+ * replaces the registered one).
  */
 export async function installBlockCholesky(
   util: typeof WebGPUUtil,
