@@ -130,10 +130,11 @@ if (tf.getKernel(BlockCholeskyKernel, tf.getBackend())) {
   });
   let programs = [{ label: '', install: async () => undefined }];
   if (tf.getBackend() === 'webgpu') {
-    const { diagonalBlockProgram, installBlockCholesky } = await import('@regimes/backend-webgpu');
+    const { DIAGONAL_BLOCK_PROGRAMS, diagonalBlockProgram, installBlockCholesky } =
+      await import('@regimes/backend-webgpu');
     const { webgpu_util } = await import('@tensorflow/tfjs-backend-webgpu');
     const chosen = diagonalBlockProgram();
-    programs = [...['rows', 'tiles'].filter((p) => p !== chosen), chosen].map((program) => ({
+    programs = [...DIAGONAL_BLOCK_PROGRAMS.filter((p) => p !== chosen), chosen].map((program) => ({
       label: ` (${program})`,
       install: () => installBlockCholesky(webgpu_util, program),
     }));

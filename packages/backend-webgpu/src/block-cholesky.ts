@@ -36,7 +36,8 @@ import type {
 } from '@tensorflow/tfjs-backend-webgpu';
 
 /** The two programs: one thread a row (`rows`, measured on the H200) or 32×32 tiles (`tiles`). */
-export type DiagonalBlockProgram = 'rows' | 'tiles';
+export const DIAGONAL_BLOCK_PROGRAMS = ['rows', 'tiles'] as const;
+export type DiagonalBlockProgram = (typeof DIAGONAL_BLOCK_PROGRAMS)[number];
 
 class BlockCholeskyProgram implements WebGPUProgram {
   readonly variableNames = ['p'];
@@ -396,7 +397,8 @@ export function diagonalBlockProgram(): DiagonalBlockProgram {
   const env = (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env;
   const chosen = env?.REGIMES_WEBGPU_DIAGONAL_BLOCK;
   if (chosen === undefined || chosen === '') return 'rows';
-  if (chosen === 'rows' || chosen === 'tiles') return chosen;
+  const known = DIAGONAL_BLOCK_PROGRAMS.find((program) => program === chosen);
+  if (known) return known;
   throw new Error(
     `REGIMES_WEBGPU_DIAGONAL_BLOCK is '${chosen}': set it to 'rows' (one thread a row) or 'tiles' (32×32 tiles), or unset it`,
   );

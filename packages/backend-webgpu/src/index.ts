@@ -3,7 +3,12 @@ import { BackendFactory, ContainerModule, definePlugin, packageVersion } from '@
 import { webgpu } from './webgpu.js';
 
 export { webgpu } from './webgpu.js';
-export { diagonalBlockProgram, installBlockCholesky, type DiagonalBlockProgram } from './block-cholesky.js';
+export {
+  DIAGONAL_BLOCK_PROGRAMS,
+  diagonalBlockProgram,
+  installBlockCholesky,
+  type DiagonalBlockProgram,
+} from './block-cholesky.js';
 
 export const plugin = definePlugin({
   name: '@regimes/backend-webgpu',
