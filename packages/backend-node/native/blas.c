@@ -12,6 +12,7 @@
 #include "lapack-lite.h"
 #include "eigen-lite.h"
 #include "relu-dual.h"
+#include "huge-pages.h"
 #include "typed-arrays.h"
 #ifdef REGIMES_OPENBLAS
 #include <cblas.h>
@@ -395,6 +396,7 @@ static napi_value init(napi_env env, napi_value exports) {
       {"config", NULL, config, NULL, NULL, NULL, napi_default, NULL},
       {"reluDual", NULL, regimes_relu_dual, NULL, NULL, NULL, napi_default, NULL},
       {"blockCholeskyInverse", NULL, regimes_block_cholesky_inverse, NULL, NULL, NULL, napi_default, NULL},
+      {"adviseHugePages", NULL, regimes_advise_huge_pages, NULL, NULL, NULL, napi_default, NULL},
       {"openblas", NULL, NULL, NULL, NULL, openblas, napi_enumerable, NULL},
 #ifdef REGIMES_OPENBLAS
       {"syevd", NULL, syevd, NULL, NULL, NULL, napi_default, NULL},

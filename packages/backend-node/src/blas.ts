@@ -114,6 +114,12 @@ export interface Blas {
     out: Float32Array,
     outOffset: number,
   ): number;
+  /**
+   * madvise(MADV_HUGEPAGE) from the buffer's first page over at most maxBytes, never past the run of
+   * adjacent anonymous mappings that holds it (a WebAssembly memory's reservation); returns the bytes
+   * advised or a negative errno (native/huge-pages.c; huge-pages.ts).
+   */
+  adviseHugePages?(buffer: ArrayBuffer, maxBytes: number): number;
   /** Whether products and LAPACK run on the system OpenBLAS (else on regimes' own SGEMM). */
   readonly openblas: boolean;
   threads(): number;

@@ -10,6 +10,13 @@ export { native } from './native.js';
 export { tensorflowCpu, tensorflowCuda } from './tensorflow.js';
 export { type Blas, INSTALL_BLAS, loadBlas } from './blas.js';
 export { installCholesky } from './cholesky.js';
+export {
+  adviseWasmHeap,
+  type HugePageMode,
+  hugePageMode,
+  hugePageStatus,
+  hugePagesWanted,
+} from './huge-pages.js';
 export { installBlockCholesky } from './block-cholesky.js';
 export { installReluDual } from './relu-dual.js';
 export { installSymmetricEigen } from './symmetric-eigen.js';

@@ -18,6 +18,7 @@ import { installReluDual } from './relu-dual.js';
 import { patchWasmReduce } from './wasm-reduce.js';
 import { initWasm, loadWasm } from './wasm.js';
 import { patchWasmSlice } from './wasm-slice.js';
+import { adviseWasmHeap, hugePageStatus, hugePagesWanted } from './huge-pages.js';
 
 export const native = defineBackendKind({
   kind: 'native',
@@ -41,14 +42,16 @@ export const native = defineBackendKind({
               : '';
         return {
           available: true,
-          device: `host CPU, ${blas.config().trim()}${retuned}, ${blas.threads()} threads${origin}`,
+          device: `host CPU, ${blas.config().trim()}${retuned}, ${blas.threads()} threads${origin}; ${hugePageStatus(blas)}`,
           version: '0.1.0',
         };
       },
       async activate() {
         const { blas, reason } = loadBlas();
         if (!blas) throw new Error(reason);
+        hugePagesWanted(); // a bad REGIMES_HUGE_PAGES stops here, before anything loads
         await initWasm();
+        adviseWasmHeap(blas);
         patchWasmSlice();
         patchWasmReduce();
         patchWasmMatMul(blas);

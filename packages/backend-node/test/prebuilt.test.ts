@@ -44,9 +44,11 @@ function checkAddon(node: string[], addon: string, env: Record<string, string> =
 }
 function expectAccurate(c: Checked): void {
   for (const [name, ratio] of Object.entries(c.worst)) expect(ratio, name).toBeLessThan(1);
-  // every check ran (the lite build has each entry point)
+  // every check ran (the lite build has each entry point; huge pages where Linux has them)
+  const thp = existsSync('/sys/kernel/mm/transparent_hugepage/enabled') ? ['adviseHugePages'] : [];
   expect(Object.keys(c.worst).sort()).toEqual(
     [
+      ...thp,
       'potrf status',
       'potrf+trsm residual',
       'reluDual',
@@ -128,7 +130,7 @@ for (const t of targets)
           ? qemu
           : undefined;
     it.skipIf(!runner)(
-      `computes: products, Cholesky, eigen and the ReLU dual against float64, on its ${t.kernels.join(' and its ')} kernel${runner ? '' : ' (skipped: needs this platform, or qemu-aarch64-static and REGIMES_ARM64_NODE)'}`,
+      `computes: products, Cholesky, eigen and the ReLU dual against float64, and advises huge pages, on its ${t.kernels.join(' and its ')} kernel${runner ? '' : ' (skipped: needs this platform, or qemu-aarch64-static and REGIMES_ARM64_NODE)'}`,
       () => {
         const fast = checkAddon(runner!, committed);
         expect(fast.kernel).toContain(`${t.kernels[0]} kernel`);
