@@ -14,6 +14,7 @@
 import { CholeskyKernel, registerHostLapack, TriangularSolveKernel } from '@regimes/numerics';
 import tf from '@regimes/numerics/tfjs';
 import type { Blas } from './blas.js';
+import { hostArray } from './huge-pages.js';
 import type { TensorInfo, WasmBackendLike } from './wasm-internals.js';
 
 /** Register both kernels and the host LAPACK on `wasm` when `blas` has LAPACK, remove them otherwise. */
@@ -32,6 +33,7 @@ export function installCholesky(blas?: Blas): void {
         if (t.dtype !== 'float32') throw new RangeError(`host LAPACK view: a float32 tensor, not ${t.dtype}`);
         return (tf.backend() as unknown as WasmBackendLike).typedArrayFromHeap(t as unknown as TensorInfo);
       },
+      allocate: (length) => hostArray(blas!, length),
     });
   const { potrf, trsm } = blas ?? {};
   if (!potrf || !trsm) return;

@@ -67,6 +67,19 @@ export function hugePageStatus(
   return `heap on transparent huge pages (${mode === 'always' ? 'the kernel gives them to every mapping' : 'advised'})`;
 }
 
+/**
+ * A zeroed host array of `length` floats (a matrix beyond the WebAssembly heap: kernel ridge above
+ * n = 16 384, numerics' HostLapack), advised onto transparent huge pages before its first touch
+ * where the heap would be. Its pages come from a fresh anonymous mapping (glibc maps allocations of
+ * this size on their own), so the advice reaches no other memory.
+ */
+export function hostArray(blas: Blas, length: number, mode: HugePageMode = hugePageMode()): Float32Array {
+  const array = new Float32Array(length);
+  if (hugePagesWanted() && (mode === 'madvise' || mode === 'always') && blas.adviseHugePages)
+    blas.adviseHugePages(array.buffer, array.byteLength);
+  return array;
+}
+
 /** The largest WebAssembly heap tfjs-backend-wasm can grow to: the 32-bit address space. */
 const HEAP_LIMIT = 2 ** 32;
 

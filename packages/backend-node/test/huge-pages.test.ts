@@ -4,7 +4,13 @@ import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, describe, expect, it } from 'vitest';
 import { loadBlas } from '../src/blas.js';
-import { adviseWasmHeap, hugePageMode, hugePageStatus, hugePagesWanted } from '../src/huge-pages.js';
+import {
+  adviseWasmHeap,
+  hostArray,
+  hugePageMode,
+  hugePageStatus,
+  hugePagesWanted,
+} from '../src/huge-pages.js';
 import { native } from '../src/native.js';
 
 const { blas } = loadBlas();
@@ -20,6 +26,18 @@ function advisedMappings(): number[] {
     if (line.startsWith('VmFlags:') && line.split(/\s+/).includes('hg')) sizes.push(size);
   }
   return sizes;
+}
+
+/** Runs `body` with REGIMES_HUGE_PAGES=0, then restores the variable. */
+function withoutHugePages(body: () => void): void {
+  const saved = process.env.REGIMES_HUGE_PAGES;
+  process.env.REGIMES_HUGE_PAGES = '0';
+  try {
+    body();
+  } finally {
+    if (saved === undefined) delete process.env.REGIMES_HUGE_PAGES;
+    else process.env.REGIMES_HUGE_PAGES = saved;
+  }
 }
 
 const smaps = (() => {
@@ -110,6 +128,23 @@ describe.runIf(canAdvise)('huge pages: the addon', () => {
     );
   });
 
+  it('a host array for a matrix is zeroed and advised, its own whole pages only; not with REGIMES_HUGE_PAGES=0', () => {
+    const mode = hugePageMode();
+    if (mode === 'never') return;
+    /** The flagged mappings within a page of an array's own: its whole pages. */
+    const flaggedNear = (bytes: number) =>
+      advisedMappings().filter((size) => size <= bytes && size > bytes - 8192);
+    const advised = hostArray(blas!, 2 ** 22, mode);
+    expect(advised.length).toBe(2 ** 22);
+    expect(advised.every((x) => x === 0)).toBe(true);
+    expect(flaggedNear(2 ** 24)).toHaveLength(1);
+    withoutHugePages(() => {
+      const plain = hostArray(blas!, 3 * 2 ** 21, mode);
+      expect(plain.length).toBe(3 * 2 ** 21);
+      expect(flaggedNear(3 * 2 ** 23)).toHaveLength(0);
+    });
+  });
+
   it("native's activation advises its heap: all 4 GiB the heap can grow to", async () => {
     const mode = hugePageMode();
     if (mode === 'never') return; // nothing is asked where the kernel has them off
@@ -119,13 +154,6 @@ describe.runIf(canAdvise)('huge pages: the addon', () => {
     const heap = (tf.findBackend('wasm') as unknown as { wasm: { HEAPU8: Uint8Array } }).wasm.HEAPU8.buffer;
     expect(advisedMappings()).toEqual(expect.arrayContaining([heap.byteLength, 2 ** 32 - heap.byteLength]));
     expect(adviseWasmHeap(blas!, mode)).toBe(2 ** 32); // again: the same range
-    const saved = process.env.REGIMES_HUGE_PAGES;
-    process.env.REGIMES_HUGE_PAGES = '0';
-    try {
-      expect(adviseWasmHeap(blas!, mode)).toBeUndefined();
-    } finally {
-      if (saved === undefined) delete process.env.REGIMES_HUGE_PAGES;
-      else process.env.REGIMES_HUGE_PAGES = saved;
-    }
+    withoutHugePages(() => expect(adviseWasmHeap(blas!, mode)).toBeUndefined());
   });
 });

@@ -98,7 +98,7 @@ export async function fitRidgeHost(
   const k = system.rhs.shape[1];
   let a: Float32Array;
   try {
-    a = new Float32Array(m * m);
+    a = lapack.allocate?.(m * m) ?? new Float32Array(m * m);
   } catch (error) {
     throw new RegimesError(
       `could not allocate ${gib(4 * m * m)} of host memory for the ${m}×${m} kernel (${(error as Error).message})`,

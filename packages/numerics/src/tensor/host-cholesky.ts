@@ -36,6 +36,11 @@ export interface HostLapack {
    * next allocates; read it at once.
    */
   view(t: tf.Tensor): Float32Array;
+  /**
+   * A zeroed host array of `length` floats for a matrix (`new Float32Array` where absent): `native`'s
+   * asks the kernel for transparent huge pages before its first touch (backend-node's huge-pages.ts).
+   */
+  allocate?(length: number): Float32Array;
 }
 
 const lapacks = backendRegistry<HostLapack>();
