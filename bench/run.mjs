@@ -15,6 +15,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { activateBackend, Rng } from '@regimes/core';
 import { choleskyPanels, choleskySolveTensor, disposeFactor, symmetricEigenSolver } from '@regimes/numerics';
+import { hugePageMode } from '@regimes/backend-node';
 import { createRegistry } from '@regimes/cli';
 import {
   dualSystem,
@@ -623,7 +624,9 @@ test: { n: 1024 }
   );
 }
 
-const machine = `${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${Math.round(totalmem() / 2 ** 30)} GiB`;
+// the kernel's transparent huge pages: `native` advises its heap onto them (numpy its arrays of 4 MiB and more)
+const pages = `transparent huge pages: ${hugePageMode()}${process.env.REGIMES_HUGE_PAGES === '0' ? ', heap not advised (REGIMES_HUGE_PAGES=0)' : ''}`;
+const machine = `${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${Math.round(totalmem() / 2 ** 30)} GiB, ${pages}`;
 const header = `regimes bench — ${new Date().toISOString().slice(0, 10)} — backend ${backend} — ${machine} — numpy ${numpy.numpy ?? '-'} (${numpy.blas})`;
 const table = [
   '| case | regimes (s) | numpy float32 (s) | speed vs numpy |',
