@@ -4,6 +4,8 @@ Reads a JSON list of cases on stdin, prints one JSON object: {blas, numpy, resul
 Each timing is the best of `repeat` runs, like the Node side.
 """
 import json
+import os
+import subprocess
 import sys
 import time
 
@@ -191,6 +193,11 @@ def run(case):
             return q @ (b * best[1][:, None])
 
         return best_of(fit_gcv if kind == "rf-fit-gcv" else fit, repeat)
+    if kind == "rf-e2e":
+        # the whole script in its own process, as bench/run.mjs times `regimes run`
+        script = os.path.join(os.path.dirname(os.path.abspath(__file__)), "rf_ridge_e2e.py")
+        args = [sys.executable, script, case["mode"]] + [str(case[k]) for k in ("n", "d", "width", "testN")]
+        return best_of(lambda: subprocess.run(args, check=True, stdout=subprocess.DEVNULL), repeat)
     if kind == "train-step":
         n, d, width = case["n"], case["d"], case["width"]
         x = rng.standard_normal((n, d), dtype=np.float32)

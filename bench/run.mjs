@@ -292,6 +292,53 @@ for (const n of sizes) {
 
 cases.push(...deepKernelCases({ quick, backend }));
 
+{
+  // issue 17's fresh-machine case: one RF ridge cell through `regimes run`, a process of its own on
+  // this backend (its start-up, the data, the fit and the test risk), against rf_ridge_e2e.py, the
+  // same work as a numpy script in its own process; the kernels the child ran are not counted
+  const [n, d, width, testN] = quick ? [2048, 64, 1024, 2048] : [8192, 64, 4096, 8192];
+  const cli = join(here, '..', 'packages', 'cli', 'bin', 'regimes.js');
+  for (const [mode, label, ridge] of [
+    ['gcv', 'λ by gcv', ''],
+    ['fixed', 'λ fixed', ', ridge: 1.0e-3'],
+  ])
+    cases.push({
+      name: `RF ridge end to end, regimes run: N=${width} n=${n} d=${d} test ${testN} (${label})`,
+      kind: 'rf-e2e',
+      mode,
+      n,
+      d,
+      width,
+      testN,
+      run: async () => {
+        const work = mkdtempSync(join(tmpdir(), 'regimes-bench-e2e-'));
+        try {
+          writeFileSync(
+            join(work, 'spec.yaml'),
+            `name: bench-rf-e2e
+target: { kind: hermite, d: ${d}, degree: 2 }
+learners:
+  - { kind: rf, width: ${width}, activation: relu, bias: 0.5${ridge} }
+sweep: { n: [${n}] }
+test: { n: ${testN} }
+`,
+          );
+          const start = performance.now();
+          const r = spawnSync(
+            process.execPath,
+            [cli, 'run', join(work, 'spec.yaml'), '-b', backend, '-o', join(work, 'out'), '-q'],
+            { encoding: 'utf8' },
+          );
+          const wall = (performance.now() - start) / 1000;
+          if (r.status !== 0) throw new Error(`regimes run exited ${r.status}: ${r.stderr.trim()}`);
+          return wall;
+        } finally {
+          rmSync(work, { recursive: true, force: true });
+        }
+      },
+    });
+}
+
 if (only)
   cases.splice(
     0,

@@ -75,7 +75,7 @@ describe('huge pages: the settings', () => {
     expect(hugePagesWanted({ REGIMES_HUGE_PAGES: '0' })).toBe(false);
   });
 
-  // bad-input: 3
+  // bad-input: 6
   it.for(['yes', 'true', '2'])('REGIMES_HUGE_PAGES=%s is an error that names 0 and 1', (value) => {
     expect(() => hugePagesWanted({ REGIMES_HUGE_PAGES: value })).toThrow(
       new RegExp(`REGIMES_HUGE_PAGES is '${value}': set it to 1 .* or 0 .*, or unset it`),
