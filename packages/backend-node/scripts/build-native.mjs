@@ -22,7 +22,15 @@ const native = join(here, '..', 'native');
 const say = (text) => console.log(`regimes: ${text}`);
 
 /** The addon's C files, compiled together (the headers beside them are included by these). */
-export const nativeSources = ['blas.c', 'gemm.c', 'gemv.c', 'lapack-lite.c', 'eigen-lite.c', 'relu-dual.c', 'huge-pages.c'];
+export const nativeSources = [
+  'blas.c',
+  'gemm.c',
+  'gemv.c',
+  'lapack-lite.c',
+  'eigen-lite.c',
+  'relu-dual.c',
+  'huge-pages.c',
+];
 /** Every file the addon's bytes depend on: its C files, the headers of native/ and this script (the flags). */
 export const nativeInputs = () => [
   ...readdirSync(native)
