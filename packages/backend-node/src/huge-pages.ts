@@ -9,7 +9,8 @@
  * Measured on the 2-core VM (2026-12-06, `native` on OpenBLAS, four interleaved pairs): an RF ridge
  * run through `regimes run` (n = 8192, d = 64, width 4096, test 8192, λ fixed) took 2.76–3.20 s
  * instead of 3.78–4.00 (its fit 1.96–2.39 s against 2.95–3.16; 28 000 page faults against 159 000),
- * and the bench's Cholesky + solve at n = 8192 1.46–1.47 s against 2.12–2.14. Small cells do not
+ * and the bench's Cholesky + solve at n = 8192 1.46–1.47 s against 2.12–2.14 (four alternated runs,
+ * two with each setting). Small cells do not
  * change (their heap stays small). The numbers computed are the same bits: only the pages differ.
  *
  * `REGIMES_HUGE_PAGES=0` keeps the heap on the kernel's default pages (4 KiB in `madvise` mode).
@@ -60,18 +61,17 @@ export function hugePageStatus(
   if (mode === 'never') return "transparent huge pages off in the kernel ('never')";
   if (!wanted)
     return `heap on the kernel's default pages (REGIMES_HUGE_PAGES=0; transparent huge pages: ${mode})`;
+  if (mode === 'always') return 'heap on transparent huge pages (the kernel gives them to every mapping)';
   if (!blas.adviseHugePages)
-    return mode === 'always'
-      ? 'heap on transparent huge pages (the kernel gives them to every mapping)'
-      : "heap on the kernel's default pages (this addon predates adviseHugePages: npm run build:native)";
-  return `heap on transparent huge pages (${mode === 'always' ? 'the kernel gives them to every mapping' : 'advised'})`;
+    return "heap on the kernel's default pages (this addon predates adviseHugePages: npm run build:native)";
+  return 'heap on transparent huge pages (advised)';
 }
 
 /**
  * A zeroed host array of `length` floats (a matrix beyond the WebAssembly heap: kernel ridge above
- * n = 16 384, numerics' HostLapack), advised onto transparent huge pages before its first touch
- * where the heap would be. Its pages come from a fresh anonymous mapping (glibc maps allocations of
- * this size on their own), so the advice reaches no other memory.
+ * n = 16 384, numerics' HostLapack), advised onto transparent huge pages before its first touch,
+ * as the heap is. The advice covers the array's own whole pages only (the addon stops at
+ * its end).
  */
 export function hostArray(blas: Blas, length: number, mode: HugePageMode = hugePageMode()): Float32Array {
   const array = new Float32Array(length);
