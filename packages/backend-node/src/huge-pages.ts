@@ -16,6 +16,7 @@
  * `REGIMES_HUGE_PAGES=0` keeps the heap on the kernel's default pages (4 KiB in `madvise` mode).
  */
 import { readFileSync } from 'node:fs';
+import { constants } from 'node:os';
 import tf from '@regimes/numerics/tfjs';
 import type { Blas } from './blas.js';
 
@@ -95,10 +96,18 @@ export function adviseWasmHeap(blas: Blas, mode: HugePageMode = hugePageMode()):
   const heap = module?.HEAPU8?.buffer;
   if (!(heap instanceof ArrayBuffer)) return undefined;
   const advised = blas.adviseHugePages(heap, HEAP_LIMIT);
-  if (advised < 0)
-    process.emitWarning(
-      `the WebAssembly heap stays on the kernel's default pages: madvise(MADV_HUGEPAGE) failed (errno ${-advised}); REGIMES_HUGE_PAGES=0 silences this`,
-      { code: 'REGIMES_HUGE_PAGES' },
-    );
+  if (advised < 0) process.emitWarning(adviceFailure(-advised), { code: 'REGIMES_HUGE_PAGES' });
   return advised;
+}
+
+/** The warning for the addon's negative answer (its errno, this platform's numbers), in words. */
+export function adviceFailure(errno: number): string {
+  const { ENOENT, ENOSYS, EINVAL } = constants.errno;
+  const why =
+    errno === ENOENT
+      ? 'no anonymous mapping in /proc/self/maps holds it (or that file cannot be read here)'
+      : errno === ENOSYS
+        ? 'this platform has no MADV_HUGEPAGE'
+        : `madvise(MADV_HUGEPAGE) failed with errno ${errno}${errno === EINVAL ? ' (EINVAL: a kernel without transparent huge pages)' : ''}`;
+  return `the WebAssembly heap stays on the kernel's default pages: ${why}; REGIMES_HUGE_PAGES=0 silences this`;
 }

@@ -1,10 +1,11 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { constants, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, describe, expect, it } from 'vitest';
 import { loadBlas } from '../src/blas.js';
 import {
+  adviceFailure,
   adviseWasmHeap,
   hostArray,
   hugePageMode,
@@ -82,6 +83,16 @@ describe('huge pages: the settings', () => {
     );
   });
 
+  it("a failed advice's warning says why, and how to silence it", () => {
+    const { ENOENT, ENOSYS, EINVAL, ENOMEM } = constants.errno;
+    expect(adviceFailure(ENOENT)).toMatch(/no anonymous mapping in \/proc\/self\/maps holds it/);
+    expect(adviceFailure(ENOSYS)).toMatch(/no MADV_HUGEPAGE/);
+    expect(adviceFailure(EINVAL)).toMatch(/\(EINVAL: a kernel without transparent huge pages\)/);
+    expect(adviceFailure(ENOMEM)).toMatch(new RegExp(`failed with errno ${ENOMEM};`));
+    for (const errno of [ENOENT, ENOSYS, EINVAL, ENOMEM])
+      expect(adviceFailure(errno)).toMatch(/REGIMES_HUGE_PAGES=0 silences this$/);
+  });
+
   it('the device line says what the heap gets, and never throws', () => {
     const able = { adviseHugePages: () => 0 };
     expect(hugePageStatus(able, 'madvise', {})).toBe('heap on transparent huge pages (advised)');
@@ -122,7 +133,7 @@ describe.runIf(canAdvise)('huge pages: the addon', () => {
     const advised = advise!(buffer, buffer.byteLength);
     expect(advised).toBeGreaterThan(buffer.byteLength - 2 * 4096);
     expect(advised).toBeLessThanOrEqual(buffer.byteLength);
-    expect(advise!(new ArrayBuffer(0), 4096)).toBe(-2); // ENOENT: no mapping holds an empty buffer
+    expect(advise!(new ArrayBuffer(0), 4096)).toBe(-constants.errno.ENOENT); // no mapping holds an empty buffer
     expect(() => (advise as unknown as (a: unknown, b: unknown) => number)(new Float32Array(4), 16)).toThrow(
       /an ArrayBuffer and a byte count/,
     );
