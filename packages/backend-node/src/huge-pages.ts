@@ -76,9 +76,13 @@ export function hugePageStatus(
  */
 export function hostArray(blas: Blas, length: number, mode: HugePageMode = hugePageMode()): Float32Array {
   const array = new Float32Array(length);
-  if (hugePagesWanted() && (mode === 'madvise' || mode === 'always') && blas.adviseHugePages)
-    blas.adviseHugePages(array.buffer, array.byteLength);
+  if (adviceAsked(blas, mode)) blas.adviseHugePages(array.buffer, array.byteLength);
   return array;
+}
+
+/** Whether memory is to be advised: REGIMES_HUGE_PAGES does not say 0, the kernel has them, the addon can. */
+function adviceAsked(blas: Blas, mode: HugePageMode): blas is Blas & Required<Pick<Blas, 'adviseHugePages'>> {
+  return hugePagesWanted() && (mode === 'madvise' || mode === 'always') && blas.adviseHugePages !== undefined;
 }
 
 /** The largest WebAssembly heap tfjs-backend-wasm can grow to: the 32-bit address space. */
@@ -91,7 +95,7 @@ const HEAP_LIMIT = 2 ** 32;
  * its default pages.
  */
 export function adviseWasmHeap(blas: Blas, mode: HugePageMode = hugePageMode()): number | undefined {
-  if (!hugePagesWanted() || mode === 'none' || mode === 'never' || !blas.adviseHugePages) return undefined;
+  if (!adviceAsked(blas, mode)) return undefined;
   const module = (tf.findBackend('wasm') as unknown as { wasm?: { HEAPU8?: Uint8Array } } | null)?.wasm;
   const heap = module?.HEAPU8?.buffer;
   if (!(heap instanceof ArrayBuffer)) return undefined;
