@@ -32,6 +32,17 @@ import { countDispatches } from './dispatch-counts.mjs';
 import { twoLayerTraining } from './train-step.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
+// the command, run in processes of their own by the end-to-end case and the sweeps
+const cliBin = join(here, '..', 'packages', 'cli', 'bin', 'regimes.js');
+
+/** `regimes <args>` in a process of its own: its wall seconds and stderr; an error with its stderr if it fails. */
+function timedRegimes(args, env = process.env) {
+  const t0 = performance.now();
+  const r = spawnSync(process.execPath, [cliBin, ...args], { encoding: 'utf8', env });
+  const seconds = (performance.now() - t0) / 1000;
+  if (r.status !== 0) throw new Error(`regimes ${args[0]} exited ${r.status}: ${r.stderr.trim()}`);
+  return { seconds, stderr: r.stderr };
+}
 const args = parseArgs(
   process.argv.slice(2),
   {
@@ -297,7 +308,6 @@ cases.push(...deepKernelCases({ quick, backend }));
   // this backend (its start-up, the data, the fit and the test risk), against rf_ridge_e2e.py, the
   // same work as a numpy script in its own process; the kernels the child ran are not counted
   const [n, d, width, testN] = quick ? [2048, 64, 1024, 2048] : [8192, 64, 4096, 8192];
-  const cli = join(here, '..', 'packages', 'cli', 'bin', 'regimes.js');
   for (const [mode, label, ridge] of [
     ['gcv', 'λ by gcv', ''],
     ['fixed', 'λ fixed', ', ridge: 1.0e-3'],
@@ -323,15 +333,8 @@ sweep: { n: [${n}] }
 test: { n: ${testN} }
 `,
           );
-          const start = performance.now();
-          const r = spawnSync(
-            process.execPath,
-            [cli, 'run', join(work, 'spec.yaml'), '-b', backend, '-o', join(work, 'out'), '-q'],
-            { encoding: 'utf8' },
-          );
-          const wall = (performance.now() - start) / 1000;
-          if (r.status !== 0) throw new Error(`regimes run exited ${r.status}: ${r.stderr.trim()}`);
-          return wall;
+          return timedRegimes(['run', join(work, 'spec.yaml'), '-b', backend, '-o', join(work, 'out'), '-q'])
+            .seconds;
         } finally {
           rmSync(work, { recursive: true, force: true });
         }
@@ -537,7 +540,6 @@ async function halfPerCore(cliBin, specFile, out, b) {
 async function sweepThroughput(name, cells, spec) {
   const work = mkdtempSync(join(tmpdir(), 'regimes-bench-'));
   writeFileSync(join(work, 'sweep.yaml'), spec);
-  const cliBin = join(here, '..', 'packages', 'cli', 'bin', 'regimes.js');
   const results = [];
   for (const b of [...new Set([backend, 'wasm'])]) {
     /**
@@ -555,15 +557,11 @@ async function sweepThroughput(name, cells, spec) {
         const out = join(work, `${b}-${jobs}`);
         rmSync(out, { recursive: true, force: true }); // a full run each time, not a resume
         const cpu0 = childCpuSeconds();
-        const t0 = performance.now();
-        const r = spawnSync(
-          process.execPath,
-          [cliBin, 'run', join(work, 'sweep.yaml'), '-o', out, '-q', '--backend', b, '--jobs', String(jobs)],
-          { encoding: 'utf8', env: { ...process.env, REGIMES_DEBUG: '1' } },
+        const { seconds, stderr } = timedRegimes(
+          ['run', join(work, 'sweep.yaml'), '-o', out, '-q', '--backend', b, '--jobs', String(jobs)],
+          { ...process.env, REGIMES_DEBUG: '1' },
         );
-        const seconds = (performance.now() - t0) / 1000;
-        if (r.status !== 0) throw new Error(`bench sweep failed: ${r.stderr}`);
-        pair[jobs] = { seconds, cpu: childCpuSeconds() - cpu0, ...poolReport(r.stderr) };
+        pair[jobs] = { seconds, cpu: childCpuSeconds() - cpu0, ...poolReport(stderr) };
         process.stderr.write(`${seconds.toFixed(1)} s (${pair[jobs].cpu.toFixed(1)} CPU s)\n`);
       }
       process.stderr.write(
