@@ -165,6 +165,9 @@ export class Rng {
    */
   normal<T extends Float32Array | Float64Array = Float32Array>(count: number, out?: T): T {
     const result = (out ?? new Float32Array(count)) as T;
+    // the loop below writes one array type only (float64; a float32 result takes a copy, rounded as
+    // a direct store would be): V8 compiles it once, where two element types would deoptimize it
+    const draws = result instanceof Float64Array ? result : new Float64Array(count);
     if (this.position % 2 === 1) this.position++; // align to a pair
     let p = this.position;
     let i = 0;
@@ -175,12 +178,13 @@ export class Rng {
         const u2 = (words[lane + 1]! + 0.5) / TWO_32;
         const radius = Math.sqrt(-2 * Math.log(u1));
         const angle = 2 * Math.PI * u2;
-        result[i++] = radius * Math.cos(angle);
-        if (i < count) result[i++] = radius * Math.sin(angle);
+        draws[i++] = radius * Math.cos(angle);
+        if (i < count) draws[i++] = radius * Math.sin(angle);
         p += 2;
       }
     }
     this.position = p;
+    if (draws !== result) result.set(draws);
     return result;
   }
 
