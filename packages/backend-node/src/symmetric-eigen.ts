@@ -1,5 +1,5 @@
 /**
- * The symmetric eigen-decomposition kernel of core (`SymmetricEigenKernel`) on the `native`
+ * The symmetric eigen-decomposition kernel of numerics (`SymmetricEigenKernel`) on the `native`
  * backend: LAPACK's dsyevd (divide and conquer) from OpenBLAS, reading the wasm heap in place.
  * float64 rather than ssyevd: it was no slower here (n = 4096: 9.1 s against 11.8 s; 2048: 1.7 s
  * against 1.8 s) and its eigenvalues are exact for the float32 matrix to ~1e-15·λ_max instead of
