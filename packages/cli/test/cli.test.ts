@@ -72,6 +72,29 @@ describe('regimes run', () => {
     for (let i = 1; i < risks.length; i++) expect(risks[i]).toBeLessThan(risks[i - 1]!);
     // He_2 has unit energy: with 4096 samples RF ridge explains more than 95% of it.
     expect(risks[3]).toBeLessThan(0.05);
+    // the README prints this table: its risks and their standard errors (mean and std over the seeds)
+    // are this run's, on any backend, to float32 round-off (the printed digits: native and wasm
+    // differ by up to 6e-4 relative, in the last digit of a std); the fit times are not compared
+    const table = (text: string) =>
+      text
+        .split('\n')
+        .filter((line) => line.startsWith('rf#0 '))
+        .map((line) => {
+          const f = line.trim().split(/\s+/); // rf#0 n runs risk ± std risk-se ± std fit
+          return [f[1], f[2], f[3], f[5], f[6], f[8]].map(Number);
+        });
+    const printed = table(r.stdout);
+    const readme = table(readFileSync(join(root, 'README.md'), 'utf8'));
+    expect(readme.map((row) => row.slice(0, 2))).toEqual(ns.map((n) => [n, 3]));
+    expect(printed.map((row) => row.slice(0, 2))).toEqual(ns.map((n) => [n, 3]));
+    printed.forEach((row, i) =>
+      row.slice(2).forEach((value, j) => {
+        const documented = readme[i]![j + 2]!;
+        expect(Math.abs(value - documented), `README's n = ${ns[i]}, column ${j + 1}`).toBeLessThanOrEqual(
+          1e-3 * documented,
+        );
+      }),
+    );
     // Resuming finds every row present and runs nothing.
     const again = regimes('run', 'examples/quickstart.yaml', '--out', out, '--quiet');
     expect(again.stdout).toContain('(0 run now, 12 resumed, 0 failed)');
@@ -242,6 +265,18 @@ describe('regimes list, validate, backends', () => {
     const r = regimes('validate', specFile(small));
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/valid; 2 cells, 2 \(cell, learner\) rows \(spec hash [0-9a-f]{16}\)/);
+  });
+
+  it("validates the README's spec with no warning (its optional plugins line left out)", () => {
+    const readme = readFileSync(join(root, 'README.md'), 'utf8');
+    const block = /## A spec\n+```yaml\n([\s\S]*?)```/.exec(readme)?.[1];
+    expect(block, "README's section 'A spec' has a yaml block").toBeDefined();
+    expect(block).toMatch(/^plugins: /m);
+    const r = regimes('validate', specFile(block!.replace(/^plugins: .*\n/m, '')));
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    // 7 values of n × 3 seeds × 2 noises; rf#0 once and wide at its 4 λ a cell
+    expect(r.stdout).toMatch(/valid; 42 cells, 210 \(cell, learner\) rows/);
   });
 
   it('reports each backend with availability', () => {
