@@ -535,7 +535,7 @@ describe('regimes plot', () => {
     const r = runs.plot;
     expect(r.stderr).not.toMatch(/^error/m);
     expect(r.code).toBe(0);
-    expect(r.stdout).toContain('27 rows, 3 series, 1 theory curves, 1 reference levels');
+    expect(r.stdout).toContain('27 rows, 3 series, 1 theory curve, 1 reference level');
     expect(r.stderr).toContain('note: 1 of 28 rows left out (1 error)');
     svg = readFileSync(join(dir, 'fig.svg'), 'utf8');
     png = readFileSync(join(dir, 'fig.png'));
@@ -725,10 +725,10 @@ describe('regimes report', () => {
 describe('plot and report --plugin', () => {
   it('draw the theory curve of a learner kind the plugin registers, which is absent without it', () => {
     expect(runs.plotPlain.code).toBe(0);
-    expect(runs.plotPlain.stdout).toContain('6 rows, 1 series, 1 theory curves, 1 reference levels');
+    expect(runs.plotPlain.stdout).toContain('6 rows, 1 series, 1 theory curve, 1 reference level');
     expect(readFileSync(join(pluginDir, 'plain.svg'), 'utf8')).not.toContain('fixture theory');
     expect(runs.plotPlugin.code).toBe(0);
-    expect(runs.plotPlugin.stdout).toContain('6 rows, 1 series, 2 theory curves, 1 reference levels');
+    expect(runs.plotPlugin.stdout).toContain('6 rows, 1 series, 2 theory curves, 1 reference level');
     expect(readFileSync(join(pluginDir, 'plugin.svg'), 'utf8')).toContain('fixture theory [m]');
     expect(runs.reportPlugin.code).toBe(0);
     expect(readFileSync(join(pluginDir, 'report', 'report-figure.svg'), 'utf8')).toContain(

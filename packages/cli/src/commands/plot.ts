@@ -31,10 +31,13 @@ export function registerPlot(program: Command): void {
       writeFileSync(`${stem}.png`, figure.png);
       for (const note of figure.data.notes) process.stderr.write(`note: ${note}\n`);
       process.stdout.write(
-        `${figure.data.used} rows, ${figure.data.measuredSeries.length} series, ${figure.data.theorySeries.length - figure.data.referenceSeries.length} theory curves, ${figure.data.referenceSeries.length} reference levels\n${stem}.svg\n${stem}.png\n`,
+        `${counted(figure.data.used, 'row')}, ${figure.data.measuredSeries.length} series, ${counted(figure.data.theorySeries.length - figure.data.referenceSeries.length, 'theory curve')}, ${counted(figure.data.referenceSeries.length, 'reference level')}\n${stem}.svg\n${stem}.png\n`,
       );
     });
 }
+
+/** `1 row`, `2 rows`, `0 rows`. */
+const counted = (n: number, noun: string) => `${n} ${noun}${n === 1 ? '' : 's'}`;
 
 /** The figure's files without extension: --out, else `plot-<y>-vs-<x>` or `curves-<y>` beside the results. */
 function figureStem(flags: PlotFlags, resultsFile: string, figure: Figure): string {
