@@ -333,6 +333,9 @@ describe('dry run and schema', () => {
       expect(validate(doc), `${example}: ${JSON.stringify(validate.errors)}`).toBe(true);
     }
     expect(validate(YAML.parse(spec))).toBe(true);
+    // a root key x-… holds what anchors reuse (docs/spec.md), as regimes reads it; another is refused
+    expect(validate({ ...YAML.parse(spec), 'x-base': { kind: 'rf', width: 64 } })).toBe(true);
+    expect(validate({ ...YAML.parse(spec), base: { kind: 'rf', width: 64 } })).toBe(false);
     const bad = (patch: (s: Record<string, unknown>) => void) => {
       const s = YAML.parse(spec);
       patch(s);

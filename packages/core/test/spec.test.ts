@@ -142,6 +142,11 @@ describe('spec validation: each bad spec fails before any work, naming the path 
       /^sweep\.learners\.jitter: the symbol 'gcv' is not allowed in "gcv"; names in scope: d, n; a string in a sweep is an expression: to sweep the value 'gcv', write \[gcv\]$/,
     ],
     [
+      'a derived value that uses one derived after it',
+      { ...good, sweep: { n: 'lambda * 64', 'learners.lambda': 'd / 100', 'target.d': [2, 4] } },
+      /^sweep\.n: "lambda \* 64" uses 'lambda', derived after it \(learners\.lambda: "d \/ 100"\); derived values are evaluated in the order they are written: move learners\.lambda above n$/,
+    ],
+    [
       'a derived value that is not finite',
       { ...good, sweep: { 'target.d': [2, 4], n: 'log(d - 2)' } },
       /^sweep\.n: "log\(d - 2\)" is not a finite number \(-Infinity\) in cell target\.d=2$/,
@@ -683,6 +688,40 @@ describe('unused: an option that has no effect given the others is an error when
     // swept: blamed once on the key, with every value that gives it
     expect(problemsOf(() => planned({}, { 'learners.momentum': [0.1, 0.2] }))).toEqual([
       'sweep.learners.momentum = 0.1, 0.2: has no effect with optimizer gd (momentum acts under sgd); remove it',
+    ]);
+  });
+
+  it("refuses a field of a nested option by its path (transfer's `source.degree`)", () => {
+    const nested = {
+      kind: 'nested',
+      description: 'inner.level acts under inner.mode fine only',
+      options: z.object({
+        inner: z
+          .object({ mode: z.enum(['coarse', 'fine']).default('coarse'), level: z.number().default(1) })
+          .default({ mode: 'coarse', level: 1 }),
+      }),
+      unused: (o: { inner: { mode: string } }) =>
+        o.inner.mode === 'fine' ? {} : { 'inner.level': `with inner.mode ${o.inner.mode}` },
+      create: () => ({ fit: () => Promise.reject(new Error('not fitted here')) }),
+    };
+    const r = Registry.with(testPlugin);
+    r.use(
+      definePlugin({
+        name: 'nested-plugin',
+        version: '0.1.0',
+        core: '^0.1.0',
+        module: new ContainerModule(({ bind }) => {
+          bind(LearnerFactory).toConstantValue(nested as never);
+        }),
+      }),
+      'test',
+    );
+    const planNested = (inner: Record<string, unknown>) =>
+      planExperiment(parseSpec({ ...good, learners: [{ kind: 'nested', inner }] }), r);
+    expect(planNested({ mode: 'fine', level: 3 }).cells).toHaveLength(4);
+    expect(planNested({ mode: 'coarse' }).cells).toHaveLength(4);
+    expect(problemsOf(() => planNested({ level: 3 }))).toEqual([
+      expect.stringContaining('learners[0].inner.level: has no effect with inner.mode coarse; remove it'),
     ]);
   });
 

@@ -65,6 +65,11 @@ export function specJsonSchema(registry?: Registry): JsonSchema {
     description: 'An experiment: a target, learners, metrics and a sweep. See docs/spec.md.',
     ...base,
     properties,
+    // root keys named x-… hold what the spec reuses by YAML anchor (`x-base: &base { kind: rf }`);
+    // regimes drops them before it reads the spec, so they may hold anything
+    patternProperties: {
+      '^x-': { description: 'reused by YAML anchor elsewhere in the spec; ignored by regimes' },
+    },
     $defs: { sweep: toJson(SweepSchema) },
   };
   if (!registry) return schema;

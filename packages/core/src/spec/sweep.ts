@@ -273,7 +273,7 @@ export function expandSweep(sweep: Sweep, opts: ExpandOptions, problems: Set<str
   // Derived values, in spec order; each sees the fixed scope, the grid, and earlier derived values.
   const short = new Map<string, string[]>();
   for (const k of keys) short.set(shortName(k), [...(short.get(shortName(k)) ?? []), k]);
-  for (const d of derived) deriveValues(d, partial, short, opts, problems);
+  derived.forEach((d, i) => deriveValues(d, partial, short, opts, problems, derived.slice(i + 1)));
   // every cell lists its values in spec order
   const cells = partial.map((cell) =>
     Object.fromEntries(keys.filter((k) => k in cell).map((k) => [k, cell[k]!])),
@@ -365,12 +365,17 @@ function deriveValues(
   short: ReadonlyMap<string, string[]>,
   opts: ExpandOptions,
   problems: Set<string>,
+  later: readonly Derived[],
 ): void {
   const where = `${opts.path}.${d.key}`;
+  // a derived key written after this one has no value yet: not in scope
+  const pending = new Set(later.map((l) => l.key));
   const names = [
     ...new Set([
       ...Object.keys(opts.scope ?? {}).filter((k) => typeof opts.scope![k] === 'number'),
-      ...[...short.keys()].filter((s) => short.get(s)!.length === 1 && short.get(s)![0] !== d.key),
+      ...[...short.keys()].filter(
+        (s) => short.get(s)!.length === 1 && short.get(s)![0] !== d.key && !pending.has(short.get(s)![0]!),
+      ),
     ]),
   ];
   let expr;
@@ -381,12 +386,15 @@ function deriveValues(
       ([s, ks]) => ks.length > 1 && new RegExp(`\\b${s}\\b`).test(d.text),
     );
     const unknown = /the symbol '([^']+)'/.exec((error as Error).message)?.[1];
+    const derivedLater = later.find((l) => shortName(l.key) === unknown);
     const near = unknown && !ambiguous ? closestMatch(unknown, names) : undefined;
     const first = (error as { problems?: string[] }).problems?.[0] ?? (error as Error).message;
     problems.add(
       ambiguous
         ? `${where}: '${ambiguous[0]}' is ambiguous in ${JSON.stringify(d.text)} (it names ${ambiguous[1].join(' and ')})`
-        : `${first.split('; allowed')[0]}${near ? ` (did you mean '${near}'?)` : ''}; names in scope: ${names.join(', ') || '(none)'}` +
+        : derivedLater
+          ? `${where}: ${JSON.stringify(d.text)} uses '${unknown}', derived after it (${derivedLater.key}: ${JSON.stringify(derivedLater.text)}); derived values are evaluated in the order they are written: move ${derivedLater.key} above ${d.key}`
+          : `${first.split('; allowed')[0]}${near ? ` (did you mean '${near}'?)` : ''}; names in scope: ${names.join(', ') || '(none)'}` +
             // a bare word is most likely a value (an activation, `gcv`), which a sweep lists
             (unknown && !near && unknown === d.text.trim()
               ? `; a string in a sweep is an expression: to sweep the value '${unknown}', write [${unknown}]`
