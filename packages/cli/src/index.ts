@@ -14,6 +14,7 @@ import {
 } from '@regimes/core';
 import { createRegistry, registryModulePath } from './defaults.js';
 
+export type { ExperimentInput, ExperimentResult, RunOptions } from '@regimes/core';
 export { createRegistry, defaultPlugins } from './defaults.js';
 export { main } from './main.js';
 export {

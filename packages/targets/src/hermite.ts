@@ -344,6 +344,13 @@ export const transfer = defineTargetKind({
   description: 'two multi-index tasks g_source(Ux), g_destination(Ux) sharing U; samples the destination',
   options: transferOptions,
   dims: (o) => ({ d: o.d, k: 1 }),
+  // each g's options that change nothing, as hermite's: `source.degree` under preset staircase, …
+  unused: (o) =>
+    Object.fromEntries(
+      (['source', 'destination'] as const).flatMap((which) =>
+        Object.entries(unusedLinkOptions(o[which])).map(([field, why]) => [`${which}.${field}`, why]),
+      ),
+    ),
   create(o, { rng }): Target {
     const u = subspaceOf(o, rng.child('U'));
     const task = (which: 'source' | 'destination') =>

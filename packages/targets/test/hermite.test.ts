@@ -2,7 +2,7 @@ import { parseOptions, randomNormal, Rng } from '@regimes/core';
 import { createTarget, describeTargetConformance } from '@regimes/core/testing';
 import * as tf from '@tensorflow/tfjs-core';
 import { describe, expect, it } from 'vitest';
-import { hermite } from '../src/hermite.js';
+import { hermite, transfer } from '../src/hermite.js';
 import { gaussHermite, normalizedHermite } from '../src/hermite-basis.js';
 
 const conformance: [string, Record<string, unknown>][] = [
@@ -293,5 +293,15 @@ describe('hermite target: bad input', () => {
     expect(unused({ d: 4, preset: 'single', degree: 3 })).toEqual(['maxDegree']);
     expect(unused({ d: 4, expression: 'z1^2' })).toEqual(['degree']);
     expect(unused({ d: 4, terms: [{ coef: 1, alpha: [2] }] })).toEqual(['degree', 'maxDegree']);
+  });
+
+  it("names transfer's source and destination options that have no effect by their path", () => {
+    const parsed = parseOptions(
+      transfer.options,
+      { d: 4, r: 2, source: { preset: 'sum', degree: 3 }, destination: { expression: 'z1 * z2' } },
+      'target',
+    );
+    if (!parsed.ok) throw new Error(parsed.problems.join('; '));
+    expect(Object.keys(transfer.unused!(parsed.value))).toEqual(['source.maxDegree', 'destination.degree']);
   });
 });

@@ -245,8 +245,9 @@ export interface KindFactory<Options = unknown> {
   readonly entryNeeds?: Readonly<Record<string, 'representation'>>;
   /**
    * Options that have no effect given the others (parsed, defaults filled in), each with why, e.g.
-   * `{ degree: 'under preset staircase: its degree is r' }`. An option listed here that the spec
-   * writes is an error at planning, so a setting is never silently ignored.
+   * `{ degree: 'under preset staircase: its degree is r' }`; a field of a nested object by its path
+   * (`'source.degree'`). An option listed here that the spec writes is an error at planning, so a
+   * setting is never silently ignored.
    */
   unused?(options: Options): Readonly<Record<string, string>>;
 }

@@ -399,8 +399,11 @@ export function parseKindOptions(
     return { ok: false, problems: parsed.problems.map((p) => sweepHint(p, path, raw, factory.options)) };
   const value = { ...(parsed.value as Record<string, unknown>) };
   const problems: string[] = [];
+  // a field of a nested object is named by its path (transfer's `source.degree`)
+  const written = (field: string) =>
+    field.split('.').reduce<unknown>((at, key) => (at as Record<string, unknown> | undefined)?.[key], raw);
   for (const [field, why] of Object.entries(factory.unused?.(parsed.value) ?? {}))
-    if (raw[field] !== undefined) problems.push(`${path}.${field}: has no effect ${why}; remove it`);
+    if (written(field) !== undefined) problems.push(`${path}.${field}: has no effect ${why}; remove it`);
   for (const [field, nestedPoint] of Object.entries(factory.entries ?? {})) {
     const entry = value[field] as { kind?: unknown } | undefined;
     if (entry === undefined) continue;

@@ -302,7 +302,7 @@ export function describeTargetConformance(
 export interface LearnerCase extends KindCase<LearnerFactory> {
   /** The target the training and test data are drawn from. */
   readonly target: KindCase<TargetFactory>;
-  /** Training points (default 128; 32 test points). Keep the options small: the suite fits 5 times. */
+  /** Training points (default 128; 32 test points). Keep the options small: the suite fits up to 9 times. */
   readonly n?: number;
   /** For a learner that wraps others (`FitContext.createLearner`): the registry holding their kinds. */
   readonly registry?: Registry;
