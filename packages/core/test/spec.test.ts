@@ -22,6 +22,23 @@ const good = {
 
 const plan = (spec: unknown) => planExperiment(parseSpec(spec), Registry.with(testPlugin));
 
+/** The test plugin's kinds and these learner kinds, registered by a plugin of their own. */
+function registryWith(...learners: unknown[]): Registry {
+  const r = Registry.with(testPlugin);
+  r.use(
+    definePlugin({
+      name: 'extra-learners',
+      version: '0.1.0',
+      core: '^0.1.0',
+      module: new ContainerModule(({ bind }) => {
+        for (const learner of learners) bind(LearnerFactory).toConstantValue(learner as never);
+      }),
+    }),
+    'test',
+  );
+  return r;
+}
+
 describe('spec validation: each bad spec fails before any work, naming the path and what is allowed', () => {
   it.each<[string, unknown, RegExp]>([
     [
@@ -505,21 +522,7 @@ describe('entries: options that hold another kind, resolved through the registry
       fit: (train: Dataset, ctx: FitContext) => ctx.createLearner!(o.inner).fit(train, ctx),
     }),
   };
-  const registry = () => {
-    const r = Registry.with(testPlugin);
-    r.use(
-      definePlugin({
-        name: 'wrapper-plugin',
-        version: '0.1.0',
-        core: '^0.1.0',
-        module: new ContainerModule(({ bind }) => {
-          bind(LearnerFactory).toConstantValue(wrapper as never);
-        }),
-      }),
-      'test',
-    );
-    return r;
-  };
+  const registry = () => registryWith(wrapper);
   const wrapped = (inner: unknown) =>
     planExperiment(parseSpec({ ...good, learners: [{ kind: 'wrapper', inner }] }), registry());
 
@@ -655,21 +658,7 @@ describe('unused: an option that has no effect given the others is an error when
       o.optimizer === 'sgd' ? {} : { momentum: `with optimizer ${o.optimizer} (momentum acts under sgd)` },
     create: () => ({ fit: () => Promise.reject(new Error('not fitted here')) }),
   };
-  const registry = () => {
-    const r = Registry.with(testPlugin);
-    r.use(
-      definePlugin({
-        name: 'tuned-plugin',
-        version: '0.1.0',
-        core: '^0.1.0',
-        module: new ContainerModule(({ bind }) => {
-          bind(LearnerFactory).toConstantValue(tuned as never);
-        }),
-      }),
-      'test',
-    );
-    return r;
-  };
+  const registry = () => registryWith(tuned);
   const planned = (learner: Record<string, unknown>, sweep: Record<string, unknown> = {}) =>
     planExperiment(
       parseSpec({ ...good, learners: [{ kind: 'tuned', ...learner }], sweep: { ...good.sweep, ...sweep } }),
@@ -704,18 +693,7 @@ describe('unused: an option that has no effect given the others is an error when
         o.inner.mode === 'fine' ? {} : { 'inner.level': `with inner.mode ${o.inner.mode}` },
       create: () => ({ fit: () => Promise.reject(new Error('not fitted here')) }),
     };
-    const r = Registry.with(testPlugin);
-    r.use(
-      definePlugin({
-        name: 'nested-plugin',
-        version: '0.1.0',
-        core: '^0.1.0',
-        module: new ContainerModule(({ bind }) => {
-          bind(LearnerFactory).toConstantValue(nested as never);
-        }),
-      }),
-      'test',
-    );
+    const r = registryWith(nested);
     const planNested = (inner: Record<string, unknown>) =>
       planExperiment(parseSpec({ ...good, learners: [{ kind: 'nested', inner }] }), r);
     expect(planNested({ mode: 'fine', level: 3 }).cells).toHaveLength(4);
