@@ -164,6 +164,15 @@ describe('spec validation: each bad spec fails before any work, naming the path 
       /^sweep\.n: "lambda \* 64" uses 'lambda', derived after it \(learners\.lambda: "d \/ 100"\); derived values are evaluated in the order they are written: move learners\.lambda above n$/,
     ],
     [
+      'a derived value that uses one derived after it, which has a fixed value too',
+      {
+        ...good,
+        target: { kind: 'linear', d: 16 },
+        sweep: { n: 'd * 8', 'target.d': 'seed + 2', seed: [0, 1] },
+      },
+      /^sweep\.n: "d \* 8" uses 'd', derived after it \(target\.d: "seed \+ 2"\); derived values are evaluated in the order they are written: move target\.d above n$/,
+    ],
+    [
       'a derived value that is not finite',
       { ...good, sweep: { 'target.d': [2, 4], n: 'log(d - 2)' } },
       /^sweep\.n: "log\(d - 2\)" is not a finite number \(-Infinity\) in cell target\.d=2$/,

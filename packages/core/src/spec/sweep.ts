@@ -368,16 +368,14 @@ function deriveValues(
   later: readonly Derived[],
 ): void {
   const where = `${opts.path}.${d.key}`;
-  // a derived key written after this one has no value yet: not in scope
-  const pending = new Set(later.map((l) => l.key));
+  // a key derived after this one has no value yet: not in scope, nor the fixed value it will replace
+  const pending = new Set(later.map((l) => shortName(l.key)));
   const names = [
     ...new Set([
       ...Object.keys(opts.scope ?? {}).filter((k) => typeof opts.scope![k] === 'number'),
-      ...[...short.keys()].filter(
-        (s) => short.get(s)!.length === 1 && short.get(s)![0] !== d.key && !pending.has(short.get(s)![0]!),
-      ),
+      ...[...short.keys()].filter((s) => short.get(s)!.length === 1 && short.get(s)![0] !== d.key),
     ]),
-  ];
+  ].filter((s) => !pending.has(s));
   let expr;
   try {
     expr = parseExpression(d.text, names, where);
