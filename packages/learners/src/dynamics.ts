@@ -57,16 +57,22 @@ export async function kernelDynamics(
       `the kernel dynamics decompose the n×n train kernel: n = ${n} is too large for the host eigen solver of this backend (at most ${hostEigenLimit()}): use the native backend (backend: native) or n ≤ ${hostEigenLimit()}`,
     );
   const { values, vectors } = await symmetricEigenTensor(theta);
-  const lambda = Float64Array.from(await values.data(), (v) => Math.max(v, 0));
-  values.dispose();
+  let lambda: Float64Array;
+  let coordinates: tf.Tensor2D;
   const rate = (2 * o.lr) / (n * k);
-  if (o.flow === 'gd' && rate * lambda[0]! >= 2) {
+  try {
+    lambda = Float64Array.from(await values.data(), (v) => Math.max(v, 0));
+    if (o.flow === 'gd' && rate * lambda[0]! >= 2)
+      throw new RangeError(
+        `GD with lr ${o.lr} diverges on this kernel: the top eigenvalue λ = ${lambda[0]!.toPrecision(4)} needs lr < n·k/λ = ${((n * k) / lambda[0]!).toPrecision(4)} (or use flow: gradient-flow)`,
+      );
+    coordinates = tf.matMul(vectors, y, true, false) as tf.Tensor2D;
+  } catch (error) {
     vectors.dispose();
-    throw new RangeError(
-      `GD with lr ${o.lr} diverges on this kernel: the top eigenvalue λ = ${lambda[0]!.toPrecision(4)} needs lr < n·k/λ = ${((n * k) / lambda[0]!).toPrecision(4)} (or use flow: gradient-flow)`,
-    );
+    throw error;
+  } finally {
+    values.dispose();
   }
-  const coordinates = tf.matMul(vectors, y, true, false) as tf.Tensor2D;
   return {
     values: lambda,
     vectors,

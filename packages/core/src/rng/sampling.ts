@@ -50,14 +50,22 @@ export function noisySampleRows(
   rng: Rng,
 ): { x: tf.Tensor2D; y: tf.Tensor2D } {
   const x = tf.tensor2d(normalsAt(rng.child('x'), start * d, count * d), [count, d]);
-  const f = mapRowChunks(x, evaluate);
-  if (noise === 0) return { x, y: f };
-  const k = f.shape[1];
-  const eps = normalsAt(rng.child('noise'), start * k, count * k);
-  if (noise !== 1) for (let i = 0; i < eps.length; i++) eps[i]! *= noise;
-  const y = tf.tidy(() => tf.add(f, tf.tensor2d(eps, [count, k])) as tf.Tensor2D);
-  f.dispose();
-  return { x, y };
+  let f: tf.Tensor2D | undefined;
+  try {
+    f = mapRowChunks(x, evaluate);
+    if (noise === 0) return { x, y: f };
+    const k = f.shape[1];
+    const eps = normalsAt(rng.child('noise'), start * k, count * k);
+    if (noise !== 1) for (let i = 0; i < eps.length; i++) eps[i]! *= noise;
+    const clean = f;
+    const y = tf.tidy(() => tf.add(clean, tf.tensor2d(eps, [count, k])) as tf.Tensor2D);
+    f.dispose();
+    return { x, y };
+  } catch (error) {
+    // an evaluate that fails (a kernel, a plugin's target) frees the sample made so far
+    tf.dispose(f ? [x, f] : [x]);
+    throw error;
+  }
 }
 
 /**

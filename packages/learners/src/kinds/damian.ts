@@ -93,16 +93,23 @@ export const damian: LearnerFactory = defineLearnerKind({
       async (first, ctx, sigma) => {
         const { w, b } = await firstStage(first, ctx, o, sigma);
         const extra: Record<string, number> = {};
-        if (ctx.monitor?.subspace) {
-          const { u, rank } = ctx.monitor.subspace;
-          const d = first.x.shape[1];
-          const top = await topSingular(w, rank);
-          const fractions = overlaps(u, rank, top.vectors, top.values.length, d);
-          extra['first-stage-alignment'] = fractions.reduce((a, v) => a + v, 0) / fractions.length;
-          const uT = tf.tensor2d(Float32Array.from(u), [rank, d]);
-          const energy = tf.tidy(() => subspaceEnergy(w, uT));
-          extra['first-stage-energy'] = (await energy.data())[0]!;
-          tf.dispose([uT, energy]);
+        try {
+          if (ctx.monitor?.subspace) {
+            const { u, rank } = ctx.monitor.subspace;
+            const d = first.x.shape[1];
+            const top = await topSingular(w, rank);
+            const fractions = overlaps(u, rank, top.vectors, top.values.length, d);
+            extra['first-stage-alignment'] = fractions.reduce((a, v) => a + v, 0) / fractions.length;
+            const energy = tf.tidy(() => subspaceEnergy(w, tf.tensor2d(Float32Array.from(u), [rank, d])));
+            try {
+              extra['first-stage-energy'] = (await energy.data())[0]!;
+            } finally {
+              energy.dispose();
+            }
+          }
+        } catch (error) {
+          tf.dispose([w, ...(b ? [b] : [])]);
+          throw error;
         }
         return { layer: { w, b }, extra };
       },
@@ -128,11 +135,12 @@ async function firstStage(first: Dataset, ctx: FitContext, o: DamianOptions, sig
     k,
     1,
   );
-  const signs = tf.tidy(() => tf.sign(init.a));
-  init.a.dispose();
-  let params = { w: init.w, b: init.b, a: signs as tf.Tensor2D };
+  let params = { w: init.w, b: init.b, a: init.a };
   let w: tf.Tensor2D;
   try {
+    const signs = tf.tidy(() => tf.sign(params.a)) as tf.Tensor2D;
+    params.a.dispose();
+    params = { ...params, a: signs };
     for (let step = 0; step < o.firstSteps; step++) {
       ctx.signal.throwIfAborted();
       const next = tf.tidy(
@@ -169,7 +177,13 @@ async function firstStage(first: Dataset, ctx: FitContext, o: DamianOptions, sig
     throw error;
   }
   tf.dispose([params.w, params.a]);
-  const b =
-    params.b ?? (o.biasScale > 0 ? randomNormal(ctx.rng.child('bias'), 1, o.width, o.biasScale) : undefined);
-  return { w, b };
+  try {
+    const b =
+      params.b ??
+      (o.biasScale > 0 ? randomNormal(ctx.rng.child('bias'), 1, o.width, o.biasScale) : undefined);
+    return { w, b };
+  } catch (error) {
+    w.dispose();
+    throw error;
+  }
 }

@@ -102,12 +102,14 @@ export async function trainNetwork(
   }));
   disposeFullyConnected(initial);
   const { params } = await trainTwoLayer(twoLayer, train, nn, ctx);
-  const out = tf.tidy(() => ({
-    weights: [tf.mul(params.w, Math.sqrt(d) / sw) as tf.Tensor2D],
-    readout: tf.div(params.a, sw) as tf.Tensor2D,
-  }));
-  tf.dispose([params.w, params.a, ...(params.b ? [params.b] : []), ...(params.c ? [params.c] : [])]);
-  return out;
+  try {
+    return tf.tidy(() => ({
+      weights: [tf.mul(params.w, Math.sqrt(d) / sw) as tf.Tensor2D],
+      readout: tf.div(params.a, sw) as tf.Tensor2D,
+    }));
+  } finally {
+    tf.dispose([params.w, params.a, ...(params.b ? [params.b] : []), ...(params.c ? [params.c] : [])]);
+  }
 }
 
 export const empiricalNeuralTangentKernel: LearnerFactory = defineLearnerKind({

@@ -114,12 +114,13 @@ export const ntkDynamics: LearnerFactory = defineLearnerKind({
       async fit(train, ctx): Promise<Predictor> {
         ctx.signal.throwIfAborted();
         const x = train.x.clone();
-        const kTrain = theta(train.x, train.x);
+        let kTrain: tf.Tensor2D | undefined;
         let dyn: KernelDynamics;
         try {
+          kTrain = theta(train.x, train.x);
           dyn = await kernelDynamics(kTrain, train.y, o);
         } catch (error) {
-          tf.dispose([x, kTrain]);
+          tf.dispose([x, ...(kTrain ? [kTrain] : [])]);
           throw error;
         }
         const owned: tf.Tensor[] = [x];
@@ -184,9 +185,14 @@ export const ntkDynamics: LearnerFactory = defineLearnerKind({
           // eq. 16's with the gains at the predictor's time (the risk metrics add it: expected risks)
           let variance: { m: tf.Tensor2D; v: tf.Tensor2D; g: tf.Tensor2D } | undefined;
           if (m) {
-            variance = { m, v: dyn.vectors.clone(), g: gainRow(dyn, time) };
+            // owned as made: a throw in gainRow frees the copy of V
+            const v = dyn.vectors.clone();
+            owned.push(v);
+            const g = gainRow(dyn, time);
+            owned.push(g);
+            variance = { m, v, g };
             transient.splice(transient.indexOf(m), 1);
-            owned.push(m, variance.v, variance.g);
+            owned.push(m);
           }
           tf.dispose(transient.splice(0));
           const alpha = dualCoefficients(dyn, time);

@@ -97,16 +97,18 @@ function largeStep(
   const N = o.width;
   const readoutInit = o.readoutScale === 'small' ? 1 / Math.sqrt(N) : 1;
   const init = initTwoLayer(rng, { width: N, bias: 0, symmetric: false }, d, k, readoutInit);
-  const delta = tf.tidy(
-    () =>
-      tf.mul(
+  try {
+    // one tidy: the add that throws frees ΔW
+    return tf.tidy(() => {
+      const delta = tf.mul(
         gradients(init, first.x, first.y, sigma, 1 / Math.sqrt(N), 'mse').w,
         -eta * Math.sqrt(N),
-      ) as tf.Tensor2D,
-  );
-  const w = tf.add(init.w, delta) as tf.Tensor2D;
-  tf.dispose([init.w, init.a]);
-  return { w, delta };
+      ) as tf.Tensor2D;
+      return { w: tf.add(init.w, delta) as tf.Tensor2D, delta };
+    });
+  } finally {
+    tf.dispose([init.w, init.a]);
+  }
 }
 
 /** The spike's singular values and, when the target has a subspace U, how much of it lies in U. */

@@ -75,9 +75,9 @@ export const transfer: LearnerFactory = defineLearnerKind({
           throw new RegimesError(`base learner ${kind} exposes no representation to transfer`);
         }
         const represent = (x: tf.Tensor2D) => base.representation!(x);
-        const width = tf.tidy(() => represent(tf.zeros([1, train.x.shape[1]])).shape[1]);
         let predictor: Predictor;
         try {
+          const width = tf.tidy(() => represent(tf.zeros([1, train.x.shape[1]])).shape[1]);
           predictor = await featurePredictor(
             { featurize: represent, width, train, options: o, signal: ctx.signal },
             { owned: [], extra: { 'source-n': o.sourceN }, features: base.features },

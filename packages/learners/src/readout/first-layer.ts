@@ -42,12 +42,15 @@ export function drawFirstLayer(
   o: { width: number; weights: 'sphere' | 'gaussian'; bias: number },
   d: number,
 ): FirstLayer {
-  const w =
-    o.weights === 'sphere'
-      ? randomSphere(rng.child('W'), o.width, d)
-      : randomNormal(rng.child('W'), o.width, d, 1 / Math.sqrt(d));
-  const b = o.bias > 0 ? randomNormal(rng.child('b'), 1, o.width, o.bias) : undefined;
-  return { w, b };
+  // one tidy: a throw drawing b frees W
+  return tf.tidy(() => {
+    const w =
+      o.weights === 'sphere'
+        ? randomSphere(rng.child('W'), o.width, d)
+        : randomNormal(rng.child('W'), o.width, d, 1 / Math.sqrt(d));
+    const b = o.bias > 0 ? randomNormal(rng.child('b'), 1, o.width, o.bias) : undefined;
+    return { w, b };
+  });
 }
 
 /** Pre-activations xWᵀ + b. Inside tidy. */
@@ -140,13 +143,20 @@ export function twoStageLearner(
     async fit(train, ctx): Promise<Predictor> {
       ctx.signal.throwIfAborted();
       const c = o.linearPart === 'remove' ? linearPart(train) : undefined;
-      const residual = c
-        ? { x: train.x, y: tf.tidy(() => tf.sub(train.y, linear(train.x, c)) as tf.Tensor2D) }
-        : train;
-      const stages =
-        o.split === 'reuse'
-          ? { first: residual, second: residual, dispose: () => {} }
-          : splitSample(residual, o.split);
+      let residual = train;
+      let stages: ReturnType<typeof splitSample>;
+      try {
+        if (c)
+          residual = { x: train.x, y: tf.tidy(() => tf.sub(train.y, linear(train.x, c)) as tf.Tensor2D) };
+        stages =
+          o.split === 'reuse'
+            ? { first: residual, second: residual, dispose: () => {} }
+            : splitSample(residual, o.split);
+      } catch (error) {
+        if (c) tf.dispose([c.c0, c.c1]);
+        if (residual !== train) residual.y.dispose();
+        throw error;
+      }
       let predictor: Predictor;
       try {
         const { layer, extra } = await learn(stages.first, ctx, sigma);
@@ -173,14 +183,23 @@ export function twoStageLearner(
 async function checkFeatures(layer: FirstLayer, sigma: Activation, x: tf.Tensor2D, stepSize: string) {
   const [n] = x.shape;
   const head = Math.min(n, 256);
-  const total = tf.tidy(() => {
-    const rows = tf.slice(x, [0, 0], [head, -1]) as tf.Tensor2D;
-    return tf.sum(
-      tf.square(tf.div(sigma.sigma(preActivation(rows, layer.w, layer.b)), Math.sqrt(layer.w.shape[0]))),
-    );
-  });
-  const squares = ((await total.data())[0]! * n) / head;
-  total.dispose();
+  let squares: number;
+  try {
+    const total = tf.tidy(() => {
+      const rows = tf.slice(x, [0, 0], [head, -1]) as tf.Tensor2D;
+      return tf.sum(
+        tf.square(tf.div(sigma.sigma(preActivation(rows, layer.w, layer.b)), Math.sqrt(layer.w.shape[0]))),
+      );
+    });
+    try {
+      squares = ((await total.data())[0]! * n) / head;
+    } finally {
+      total.dispose();
+    }
+  } catch (error) {
+    tf.dispose([layer.w, ...(layer.b ? [layer.b] : [])]);
+    throw error;
+  }
   if (!(squares < 3.4e36)) {
     tf.dispose([layer.w, ...(layer.b ? [layer.b] : [])]);
     throw new DivergenceError(

@@ -30,6 +30,7 @@ import {
 } from '@regimes/numerics';
 import tf from '@regimes/numerics/tfjs';
 import type { KernelFunction } from '../kernels.js';
+import { hostValues } from './solvers.js';
 
 export interface FalkonOptions {
   readonly intercept: boolean;
@@ -174,23 +175,26 @@ export class NystromProblem {
       tf.tidy(() => kernel(tf.slice(x, [s, 0], [size, -1]), centres) as tf.Tensor2D);
     let columnMeans: tf.Tensor2D | undefined;
     let yMean: tf.Tensor2D | undefined;
-    const kmmTensor = tf.tidy(() => kernel(centres, centres));
-    const kmm = Float64Array.from(await kmmTensor.data());
-    kmmTensor.dispose();
-    if (o.intercept) {
-      const sums = new Float64Array(m);
-      for (let s = 0; s < n; s += block) {
-        const size = Math.min(block, n - s);
-        const t = tf.tidy(() => tf.sum(raw(s, size), 0));
-        const v = await t.data();
-        t.dispose();
-        for (let j = 0; j < m; j++) sums[j] = sums[j]! + v[j]!;
+    let kmm: Float64Array;
+    // the centres are the problem's (freed with it), and freed here if it is never made
+    try {
+      kmm = Float64Array.from(await hostValues(tf.tidy(() => kernel(centres, centres))));
+      if (o.intercept) {
+        const sums = new Float64Array(m);
+        for (let s = 0; s < n; s += block) {
+          const size = Math.min(block, n - s);
+          const v = await hostValues(tf.tidy(() => tf.sum(raw(s, size), 0)));
+          for (let j = 0; j < m; j++) sums[j] = sums[j]! + v[j]!;
+        }
+        columnMeans = tf.tensor2d(
+          Float32Array.from(sums, (v) => v / n),
+          [1, m],
+        );
+        yMean = tf.mean(y, 0, true) as tf.Tensor2D;
       }
-      columnMeans = tf.tensor2d(
-        Float32Array.from(sums, (v) => v / n),
-        [1, m],
-      );
-      yMean = tf.mean(y, 0, true) as tf.Tensor2D;
+    } catch (error) {
+      tf.dispose([centres, ...(columnMeans ? [columnMeans] : [])]);
+      throw error;
     }
     const cache: tf.Tensor2D[] | undefined = n * m * 4 <= (o.cacheBytes ?? 2 ** 30) ? [] : undefined;
     const problem = new NystromProblem(
@@ -214,11 +218,14 @@ export class NystromProblem {
         for (let s = 0; s < n; s += block) {
           const size = Math.min(block, n - s);
           const kb = problem.centred(s, size);
-          const t = tf.tidy(() => tf.matMul(kb, tf.slice(yc, [s, 0], [size, -1]), true, false));
-          if (cache) cache.push(kb);
-          else kb.dispose();
-          const v = await t.data();
-          t.dispose();
+          let t: tf.Tensor;
+          try {
+            t = tf.tidy(() => tf.matMul(kb, tf.slice(yc, [s, 0], [size, -1]), true, false));
+          } finally {
+            if (cache) cache.push(kb);
+            else kb.dispose();
+          }
+          const v = await hostValues(t);
           for (let i = 0; i < m * k; i++) problem.rhs[i] = problem.rhs[i]! + v[i]!;
         }
       } finally {
@@ -531,15 +538,21 @@ export async function falkonSolve(
     num += (problem.rhs[i]! - product[i]!) ** 2;
     den += problem.rhs[i]! ** 2;
   }
-  const coefficients = tf.tensor2d(Float32Array.from(alpha), [m, k]);
   const yMean = problem.yMean ? await problem.yMean.data() : undefined;
   const y = await labels.data();
   let risk = 0;
   for (let i = 0; i < n * k; i++) risk += (y[i]! - predictions![i]! - (yMean ? yMean[i % k]! : 0)) ** 2;
-  const intercept =
-    problem.yMean && problem.columnMeans
-      ? tf.tidy(() => tf.sub(problem.yMean!, tf.matMul(problem.columnMeans!, coefficients)) as tf.Tensor2D)
-      : undefined;
+  const coefficients = tf.tensor2d(Float32Array.from(alpha), [m, k]);
+  let intercept: tf.Tensor2D | undefined;
+  try {
+    intercept =
+      problem.yMean && problem.columnMeans
+        ? tf.tidy(() => tf.sub(problem.yMean!, tf.matMul(problem.columnMeans!, coefficients)) as tf.Tensor2D)
+        : undefined;
+  } catch (error) {
+    coefficients.dispose();
+    throw error;
+  }
   return {
     lambda,
     coefficients,
@@ -580,13 +593,15 @@ export function blockedPredict(
     for (let q = 0; q < nq; q += rows) {
       const size = Math.min(rows, nq - q);
       const xq = tf.slice(x, [q, 0], [size, -1]);
-      let out: tf.Tensor2D = intercept ? tf.tile(intercept, [size, 1]) : tf.zeros([size, k]);
+      let out: tf.Tensor2D | undefined;
       try {
+        out = intercept ? tf.tile(intercept, [size, 1]) : tf.zeros([size, k]);
         for (let s = 0; s < n; s += block) {
           const b = Math.min(block, n - s);
+          const sum = out;
           const next = tf.tidy(() =>
             tf.add(
-              out,
+              sum,
               tf.matMul(kernel(xq, tf.slice(centres, [s, 0], [b, -1])), tf.slice(alpha, [s, 0], [b, -1])),
             ),
           ) as tf.Tensor2D;
@@ -594,7 +609,7 @@ export function blockedPredict(
           out = next;
         }
       } catch (error) {
-        out.dispose();
+        out?.dispose();
         throw error;
       } finally {
         xq.dispose();
@@ -606,7 +621,9 @@ export function blockedPredict(
     throw error;
   }
   if (parts.length === 1) return parts[0]!;
-  const result = tf.concat(parts, 0);
-  tf.dispose(parts);
-  return result;
+  try {
+    return tf.concat(parts, 0);
+  } finally {
+    tf.dispose(parts);
+  }
 }

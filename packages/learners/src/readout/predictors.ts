@@ -12,6 +12,7 @@ import { exceedsHeap } from './host-direct.js';
 import { blockedPredict, type FalkonOptions, falkonSolve, NystromProblem } from './iterative.js';
 import type { RidgeOptions } from './options.js';
 import { disposeFit, fitRidge, type RidgeFit } from './ridge.js';
+import { scalar } from './solvers.js';
 import {
   dualSystem,
   featureKernel,
@@ -181,8 +182,17 @@ async function posteriorVariance(
 ): Promise<{ variance: (q: tf.Tensor2D) => tf.Tensor2D; noise: number; dispose: () => void }> {
   const n = x.shape[0];
   const factor = await choleskyPanels(kernelPanels(x, kernel), n, { shift: n * lambda });
-  const u = intercept ? tf.tidy(() => solveLower(factor, tf.ones([n, 1]) as tf.Tensor2D)) : undefined;
-  const precision = u ? tf.tidy(() => tf.sum(tf.square(u))) : undefined;
+  let u: tf.Tensor2D | undefined;
+  let precision: tf.Tensor | undefined;
+  try {
+    u = intercept ? tf.tidy(() => solveLower(factor, tf.ones([n, 1]) as tf.Tensor2D)) : undefined;
+    const ones = u;
+    precision = ones ? tf.tidy(() => tf.sum(tf.square(ones))) : undefined;
+  } catch (error) {
+    disposeFactor(factor);
+    u?.dispose();
+    throw error;
+  }
   return {
     noise: n * lambda + factor.jitter,
     variance: (q) =>
@@ -235,12 +245,14 @@ async function varianceDiagnostics(
     const variance = tf.maximum(p.posteriorVariance(probe.x), 1e-30);
     return [tf.mean(variance), tf.mean(tf.div(tf.squaredDifference(probe.f, p.predict(probe.x)), variance))];
   });
-  const out = {
-    'posterior-variance': (await meanVariance!.data())[0]!,
-    calibration: (await calibration!.data())[0]!,
-  };
-  tf.dispose([meanVariance!, calibration!]);
-  return out;
+  try {
+    return {
+      'posterior-variance': (await meanVariance!.data())[0]!,
+      calibration: (await calibration!.data())[0]!,
+    };
+  } finally {
+    tf.dispose([meanVariance!, calibration!]);
+  }
 }
 
 /**
@@ -272,13 +284,16 @@ async function falkonPredictor(
   let spectrum: { q: Float64Array; mu: Float64Array } | undefined;
   if (typeof o.ridge === 'string') {
     const fitted = holdoutFitted(n);
-    const [xs, ys, xv, yv] = [
-      gather(train.x, 0, fitted),
-      gather(train.y, 0, fitted),
-      gather(train.x, fitted, n),
-      gather(train.y, fitted, n),
-    ];
+    const parts: tf.Tensor2D[] = [];
     try {
+      for (const [t, from, to] of [
+        [train.x, 0, fitted],
+        [train.y, 0, fitted],
+        [train.x, fitted, n],
+        [train.y, fitted, n],
+      ] as const)
+        parts.push(gather(t, from, to));
+      const [xs, ys, xv, yv] = parts as [tf.Tensor2D, tf.Tensor2D, tf.Tensor2D, tf.Tensor2D];
       const problem = await NystromProblem.create(
         xs,
         ys,
@@ -290,16 +305,21 @@ async function falkonPredictor(
       try {
         for (const lambda of lambdas) {
           const fit = await falkonSolve(problem, lambda, ys, scoring, ctx.signal);
-          const score = tf.tidy(() =>
-            tf.mean(
-              tf.squaredDifference(
-                blockedPredict(kernel, problem.centres, fit.coefficients, xv, fit.intercept),
-                yv,
+          let value: number;
+          try {
+            value = await scalar(
+              tf.tidy(() =>
+                tf.mean(
+                  tf.squaredDifference(
+                    blockedPredict(kernel, problem.centres, fit.coefficients, xv, fit.intercept),
+                    yv,
+                  ),
+                ),
               ),
-            ),
-          );
-          const value = (await score.data())[0]!;
-          tf.dispose([score, fit.coefficients, ...(fit.intercept ? [fit.intercept] : [])]);
+            );
+          } finally {
+            tf.dispose([fit.coefficients, ...(fit.intercept ? [fit.intercept] : [])]);
+          }
           if (holdout === undefined || value < holdout) {
             holdout = value;
             lambdas = [lambda];
@@ -311,7 +331,7 @@ async function falkonPredictor(
         problem.dispose();
       }
     } finally {
-      tf.dispose([xs, ys, xv, yv]);
+      tf.dispose(parts);
     }
   }
   const problem = await NystromProblem.create(train.x, train.y, kernel, gather(train.x, 0, m), fo);
@@ -377,24 +397,29 @@ export function kernelRidgeLearner(kernel: KernelFunction, o: RidgeOptions): Lea
         o,
         ctx.signal,
       );
-      const x = train.x.clone();
+      let x: tf.Tensor2D | undefined;
       const gp: Awaited<ReturnType<typeof posteriorVariance>>[] = [];
+      const release = () => {
+        for (const g of gp) g.dispose();
+        for (const fit of fits) disposeFit(fit);
+        x?.dispose();
+      };
       try {
+        x = train.x.clone();
         if (o.posteriorVariance)
           for (const fit of fits)
             gp.push(await posteriorVariance(kernel, x, fit.lambda, o.intercept ?? false));
       } catch (error) {
-        for (const g of gp) g.dispose();
-        for (const fit of fits) disposeFit(fit);
-        x.dispose();
+        release();
         throw error;
       }
+      const xs = x;
       const extra = new Map<RidgeFit, Record<string, number>>();
       const make = (fit: RidgeFit): Predictor => {
         const predict = host
-          ? (q: tf.Tensor2D) => blockedPredict(kernel, x, fit.coefficients, q, fit.intercept, 1024)
+          ? (q: tf.Tensor2D) => blockedPredict(kernel, xs, fit.coefficients, q, fit.intercept, 1024)
           : (q: tf.Tensor2D) =>
-              tf.tidy(() => withIntercept(dualPredict(kernel, x, fit.coefficients, q), fit.intercept));
+              tf.tidy(() => withIntercept(dualPredict(kernel, xs, fit.coefficients, q), fit.intercept));
         const g = gp[fits.indexOf(fit)];
         if (!g) return { predict, dispose: () => disposeFit(fit) };
         const p: GaussianProcessPredictor = {
@@ -411,10 +436,18 @@ export function kernelRidgeLearner(kernel: KernelFunction, o: RidgeOptions): Lea
           diagnostics: { noise: g.noise, ...(extra.get(fit) ?? {}) },
         } as GaussianProcessPredictor;
       };
-      if (ctx.monitor && gp.length)
-        for (const fit of fits)
-          extra.set(fit, await varianceDiagnostics(make(fit) as GaussianProcessPredictor, ctx.monitor.test));
-      return predictorFromFits(fits, make, [x]);
+      try {
+        if (ctx.monitor && gp.length)
+          for (const fit of fits)
+            extra.set(
+              fit,
+              await varianceDiagnostics(make(fit) as GaussianProcessPredictor, ctx.monitor.test),
+            );
+      } catch (error) {
+        release();
+        throw error;
+      }
+      return predictorFromFits(fits, make, [xs]);
     },
   };
 }

@@ -99,24 +99,33 @@ async function refinedSolve(
 ): Promise<{ coefficients: tf.Tensor2D; residual: number }> {
   const residualOf = (c: tf.Tensor2D) => {
     const mc = product(c);
-    const r = tf.tidy(() => tf.sub(system.rhs, tf.add(mc, tf.mul(c, inverse.shift))) as tf.Tensor2D);
-    mc.dispose();
-    return r;
+    try {
+      return tf.tidy(() => tf.sub(system.rhs, tf.add(mc, tf.mul(c, inverse.shift))) as tf.Tensor2D);
+    } finally {
+      mc.dispose();
+    }
   };
-  const first = inverse.solve(system.rhs);
-  const r0 = residualOf(first);
-  const correction = inverse.solve(r0);
-  const coefficients = tf.add(first, correction) as tf.Tensor2D;
-  tf.dispose([first, correction, r0]);
+  // every intermediate is freed on every path (a kernel that fails mid-way included)
+  let first: tf.Tensor2D | undefined;
+  let r0: tf.Tensor2D | undefined;
+  let correction: tf.Tensor2D | undefined;
+  let coefficients: tf.Tensor2D | undefined;
+  let r1: tf.Tensor2D | undefined;
   try {
-    const r1 = residualOf(coefficients);
+    first = inverse.solve(system.rhs);
+    r0 = residualOf(first);
+    correction = inverse.solve(r0);
+    coefficients = tf.add(first, correction) as tf.Tensor2D;
+    tf.dispose([first, correction, r0]);
+    r1 = residualOf(coefficients);
     const residual =
       (await scalar(tf.norm(r1))) / Math.max(await scalar(tf.norm(system.rhs)), Number.MIN_VALUE);
-    r1.dispose();
     return { coefficients, residual };
   } catch (error) {
-    coefficients.dispose();
+    tf.dispose([first, r0, correction, coefficients].filter((t): t is tf.Tensor2D => t !== undefined));
     throw error;
+  } finally {
+    r1?.dispose();
   }
 }
 

@@ -36,16 +36,26 @@ export interface ShiftedInverse {
 
 /** A scalar tensor's value on the host; the tensor is freed. */
 export async function scalar(t: tf.Tensor): Promise<number> {
-  const [v] = await t.data();
-  t.dispose();
-  return v!;
+  try {
+    const [v] = await t.data();
+    return v!;
+  } finally {
+    t.dispose();
+  }
+}
+
+/** A tensor's values on the host (as its data() gives them); the tensor is freed, also if the read fails. */
+export async function hostValues(t: tf.Tensor): Promise<tf.TypedArray> {
+  try {
+    return (await t.data()) as tf.TypedArray;
+  } finally {
+    t.dispose();
+  }
 }
 
 /** A tensor's values on the host in float64; the tensor is freed. */
 async function hostColumn(t: tf.Tensor): Promise<Float64Array> {
-  const values = Float64Array.from(await t.data());
-  t.dispose();
-  return values;
+  return Float64Array.from(await hostValues(t));
 }
 
 /** (M + shift·I)⁻¹ by the blocked Cholesky of the system's panels, with jitter if float32 needs it. */
@@ -101,8 +111,12 @@ export class EigenRidge {
       for (let s = 0; s < m; s += block) {
         const b = Math.min(block, m - s);
         const panel = system.panels(s, b);
-        const data = await panel.data();
-        panel.dispose();
+        let data: Awaited<ReturnType<typeof panel.data>>;
+        try {
+          data = await panel.data();
+        } finally {
+          panel.dispose();
+        }
         for (let i = s; i < m; i++) {
           const row = (i - s) * b;
           const count = Math.min(b, i - s + 1);
@@ -113,10 +127,16 @@ export class EigenRidge {
         Float32Array.from({ length: m }, (_, i) => host[i * m + i]!),
         [m, 1],
       );
-      lower = tf.tensor2d(host, [m, m]);
+      try {
+        lower = tf.tensor2d(host, [m, m]);
+      } catch (error) {
+        diagonal.dispose();
+        throw error;
+      }
     }
+    let eigen: Awaited<ReturnType<typeof symmetricEigenTensor>> | undefined;
     try {
-      const eigen = await symmetricEigenTensor(system.matrix ?? lower!);
+      eigen = await symmetricEigenTensor(system.matrix ?? lower!);
       // M is positive semi-definite: its float32 entries give eigenvalues down to ~−1e-8 of the
       // trace where the true ones are 0 (a centred kernel's null direction); those count as 0
       const values = Float64Array.from(await eigen.values.data());
@@ -125,7 +145,7 @@ export class EigenRidge {
       eigen.values.dispose();
       return new EigenRidge(values, eigen.vectors, lower, diagonal, system.matrix);
     } catch (error) {
-      tf.dispose([lower, diagonal].filter((t): t is tf.Tensor2D => t !== undefined));
+      tf.dispose([lower, diagonal, eigen?.values, eigen?.vectors].filter((t) => t !== undefined));
       throw error;
     }
   }

@@ -125,19 +125,21 @@ export function panelCache(
  */
 export function kernelDiagonal(kernel: KernelFunction, x: tf.Tensor2D, block = 256): tf.Tensor2D {
   const parts: tf.Tensor[] = [];
-  for (let s = 0; s < x.shape[0]; s += block) {
-    const size = Math.min(block, x.shape[0] - s);
-    parts.push(
-      tf.tidy(() => {
-        const rows = tf.slice(x, [s, 0], [size, -1]);
-        const flat = tf.reshape(kernel(rows, rows), [-1]);
-        return tf.reshape(tf.stridedSlice(flat, [0], [size * size], [size + 1]), [size, 1]);
-      }),
-    );
+  try {
+    for (let s = 0; s < x.shape[0]; s += block) {
+      const size = Math.min(block, x.shape[0] - s);
+      parts.push(
+        tf.tidy(() => {
+          const rows = tf.slice(x, [s, 0], [size, -1]);
+          const flat = tf.reshape(kernel(rows, rows), [-1]);
+          return tf.reshape(tf.stridedSlice(flat, [0], [size * size], [size + 1]), [size, 1]);
+        }),
+      );
+    }
+    return tf.concat(parts, 0) as tf.Tensor2D;
+  } finally {
+    tf.dispose(parts);
   }
-  const diagonal = tf.concat(parts, 0) as tf.Tensor2D;
-  tf.dispose(parts);
-  return diagonal;
 }
 
 /**
@@ -148,10 +150,13 @@ export function kernelDiagonal(kernel: KernelFunction, x: tf.Tensor2D, block = 2
  */
 async function meanKernelDiagonal(x: tf.Tensor2D, kernel: KernelFunction): Promise<number> {
   const diagonal = kernelDiagonal(kernel, x, tf.getBackend() === 'webgpu' ? 1024 : 64);
-  const mean = tf.mean(diagonal);
-  const value = (await mean.data())[0]!;
-  tf.dispose([diagonal, mean]);
-  return value;
+  let mean: tf.Tensor | undefined;
+  try {
+    mean = tf.mean(diagonal);
+    return (await mean.data())[0]!;
+  } finally {
+    tf.dispose(mean ? [diagonal, mean] : [diagonal]);
+  }
 }
 
 /** The readout without intercept: the coefficients as they are. */
@@ -173,7 +178,13 @@ export async function dualSystem(
   const n = x.shape[0];
   const cache = panelCache(kernelPanels(x, kernel), n);
   const raw = cache.panels;
-  const meanDiagonal = await meanKernelDiagonal(x, kernel);
+  let meanDiagonal: number;
+  try {
+    meanDiagonal = await meanKernelDiagonal(x, kernel);
+  } catch (error) {
+    cache.release();
+    throw error;
+  }
   const trainPrediction = (alpha: tf.Tensor2D, shift: number) =>
     tf.tidy(() => tf.sub(y, tf.mul(alpha, shift)) as tf.Tensor2D);
   if (!intercept)
@@ -190,38 +201,49 @@ export async function dualSystem(
       release: cache.release,
     };
   // k̄ = K1/n (n×1), one pass over the panels; k̿ its mean
-  const ones = tf.fill([n, 1], 1 / n) as tf.Tensor2D;
+  const made: tf.Tensor[] = [];
   let rowMeans: tf.Tensor2D;
+  let grand: tf.Tensor;
+  let grandMean: number;
+  let yMean: tf.Tensor2D;
+  let rhs: tf.Tensor2D;
   try {
+    const ones = tf.fill([n, 1], 1 / n) as tf.Tensor2D;
+    made.push(ones);
     rowMeans = symmetricProduct(raw, n, ones, block);
+    made.push(rowMeans);
+    ones.dispose();
+    grand = tf.mean(rowMeans);
+    made.push(grand);
+    grandMean = (await grand.data())[0]!;
+    yMean = tf.mean(y, 0, true) as tf.Tensor2D;
+    made.push(yMean);
+    rhs = tf.sub(y, yMean) as tf.Tensor2D;
   } catch (error) {
+    tf.dispose(made);
     cache.release();
     throw error;
-  } finally {
-    ones.dispose();
   }
-  const grand = tf.mean(rowMeans);
-  const grandMean = (await grand.data())[0]!;
-  const yMean = tf.mean(y, 0, true) as tf.Tensor2D;
-  const rhs = tf.sub(y, yMean) as tf.Tensor2D;
   return {
     m: n,
     n,
     // K_c[s:, s:s+b] = K[s:, s:s+b] − k̄[s:]1ᵀ − 1k̄[s:s+b]ᵀ + k̿
     panels: (start, size) => {
       const panel = raw(start, size);
-      const centred = tf.tidy(
-        () =>
-          tf.add(
-            tf.sub(
-              tf.sub(panel, tf.slice(rowMeans, [start, 0], [-1, 1])),
-              tf.reshape(tf.slice(rowMeans, [start, 0], [size, 1]), [1, size]),
-            ),
-            grand,
-          ) as tf.Tensor2D,
-      );
-      panel.dispose();
-      return centred;
+      try {
+        return tf.tidy(
+          () =>
+            tf.add(
+              tf.sub(
+                tf.sub(panel, tf.slice(rowMeans, [start, 0], [-1, 1])),
+                tf.reshape(tf.slice(rowMeans, [start, 0], [size, 1]), [1, size]),
+              ),
+              grand,
+            ) as tf.Tensor2D,
+        );
+      } finally {
+        panel.dispose();
+      }
     },
     rhs,
     labels: y,
@@ -233,8 +255,13 @@ export async function dualSystem(
     readout: (alpha) => {
       const beta = tf.tidy(() => tf.sub(alpha, tf.mean(alpha, 0, true)) as tf.Tensor2D);
       alpha.dispose();
-      const b = tf.tidy(() => tf.sub(yMean, tf.matMul(rowMeans, beta, true, false)) as tf.Tensor2D);
-      return { coefficients: beta, intercept: b };
+      try {
+        const b = tf.tidy(() => tf.sub(yMean, tf.matMul(rowMeans, beta, true, false)) as tf.Tensor2D);
+        return { coefficients: beta, intercept: b };
+      } catch (error) {
+        beta.dispose();
+        throw error;
+      }
     },
     release: () => {
       tf.dispose([rowMeans, grand, yMean, rhs]);
@@ -257,21 +284,36 @@ export async function primalSystem(
   intercept = false,
 ): Promise<RidgeSystem> {
   const [n, p] = phi.shape;
-  // the column means as a product (1ᵀΦ/n): a reduction over axis 0 would transpose n×p first
-  const featureMean = intercept
-    ? tf.tidy(() => tf.matMul(tf.fill([1, n], 1 / n), phi) as tf.Tensor2D)
-    : undefined;
-  const yMean = intercept ? (tf.mean(y, 0, true) as tf.Tensor2D) : undefined;
-  const centred = featureMean ? (tf.sub(phi, featureMean) as tf.Tensor2D) : phi;
-  // one tensor on both sides: the native backend computes it as a symmetric rank-k update
-  const gram = tf.matMul(centred, centred, true, false) as tf.Tensor2D;
-  // its trace from the diagonal (every (p+1)-th entry), not from another pass over Φ
-  const diagonal = tf.tidy(() =>
-    tf.sum(tf.gather(tf.reshape(gram, [-1]), tf.range(0, p * p, p + 1, 'int32'))),
-  );
-  const meanDiagonal = (await diagonal.data())[0]! / p;
-  diagonal.dispose();
-  const rhs = tf.tidy(() => tf.matMul(centred, yMean ? tf.sub(y, yMean) : y, true, false) as tf.Tensor2D);
+  // what this system makes, freed if a step fails (a kernel that throws mid-way included)
+  const made: tf.Tensor[] = [];
+  const keep = <T extends tf.Tensor>(t: T): T => (made.push(t), t);
+  let featureMean: tf.Tensor2D | undefined;
+  let yMean: tf.Tensor2D | undefined;
+  let centred: tf.Tensor2D;
+  let gram: tf.Tensor2D;
+  let rhs: tf.Tensor2D;
+  let meanDiagonal: number;
+  try {
+    // the column means as a product (1ᵀΦ/n): a reduction over axis 0 would transpose n×p first
+    featureMean = intercept
+      ? keep(tf.tidy(() => tf.matMul(tf.fill([1, n], 1 / n), phi) as tf.Tensor2D))
+      : undefined;
+    yMean = intercept ? keep(tf.mean(y, 0, true) as tf.Tensor2D) : undefined;
+    centred = featureMean ? keep(tf.sub(phi, featureMean) as tf.Tensor2D) : phi;
+    // one tensor on both sides: the native backend computes it as a symmetric rank-k update
+    gram = keep(tf.matMul(centred, centred, true, false) as tf.Tensor2D);
+    // its trace from the diagonal (every (p+1)-th entry), not from another pass over Φ
+    const diagonal = keep(
+      tf.tidy(() => tf.sum(tf.gather(tf.reshape(gram, [-1]), tf.range(0, p * p, p + 1, 'int32')))),
+    );
+    meanDiagonal = (await diagonal.data())[0]! / p;
+    diagonal.dispose();
+    const c = centred;
+    rhs = keep(tf.tidy(() => tf.matMul(c, yMean ? tf.sub(y, yMean) : y, true, false) as tf.Tensor2D));
+  } catch (error) {
+    tf.dispose(made);
+    throw error;
+  }
   return {
     m: p,
     n,

@@ -13,7 +13,7 @@ import type { KernelFunction } from '../kernels.js';
 import { drawFirstLayer, type FirstLayer, preActivation } from './first-layer.js';
 import { predictorFromFits, solveSystem, withIntercept } from './predictors.js';
 import type { RidgeOptions } from './options.js';
-import type { RidgeFit } from './ridge.js';
+import { disposeFit, type RidgeFit } from './ridge.js';
 import { dualSystem, primalSystem } from './systems.js';
 
 export type TangentOptions = RidgeOptions & {
@@ -133,12 +133,20 @@ async function fitTangent(
     }
   } else fits = await solveSystem(dualSystem(train.x, train.y, model.kernel(), intercept), o, signal);
   // the dual's coefficients are β = Cα with an intercept, so G and a below are Φ_cᵀα (systems.ts)
-  const weights = fits.map((fit) => ({
-    ...tf.tidy(() =>
-      primal ? model.fromPrimal(fit.coefficients) : model.fromDual(train.x, fit.coefficients),
-    ),
-    b: fit.intercept,
-  }));
+  const weights: TangentWeights[] = [];
+  try {
+    for (const fit of fits)
+      weights.push({
+        ...tf.tidy(() =>
+          primal ? model.fromPrimal(fit.coefficients) : model.fromDual(train.x, fit.coefficients),
+        ),
+        b: fit.intercept,
+      });
+  } catch (error) {
+    for (const w of weights) tf.dispose([...w.gs, ...(w.a ? [w.a] : [])]);
+    for (const fit of fits) disposeFit(fit);
+    throw error;
+  }
   for (const fit of fits) fit.coefficients.dispose();
   return { fits, weights };
 }

@@ -64,12 +64,13 @@ export function deepGradients(
 
 /** W_ℓ ~ N(0, 1/fan-in) from the stream (`W`, ℓ); readouts v_ℓ = 0. */
 export function initDeep(rng: Rng, o: { layers: number; width: number }, d: number, k: number): DeepParams {
-  return {
+  // one tidy: a draw that throws frees the layers drawn before it
+  return tf.tidy(() => ({
     w: Array.from({ length: o.layers }, (_, l) =>
       randomNormal(rng.child('W', l), o.width, l ? o.width : d, 1 / Math.sqrt(l ? o.width : d)),
     ),
     v: Array.from({ length: o.layers }, () => tf.zeros([o.width, k]) as tf.Tensor2D),
-  };
+  }));
 }
 
 export function disposeDeep(p: DeepParams): void {

@@ -84,9 +84,11 @@ class Recorder<S extends Stage> {
       if (early) parts.push(meanSquared(trainee.predict(early.held.x, stage), early.held.y));
       return tf.stack(parts.map((t) => tf.reshape(t, [])));
     });
-    const v = await values.data();
-    values.dispose();
-    return v;
+    try {
+      return await values.data();
+    } finally {
+      values.dispose();
+    }
   }
 
   async record(stage: S, at: number): Promise<void> {

@@ -15,22 +15,28 @@ export function splitSample(train: Dataset, fraction: number) {
       hint: 'use n >= 2, or split: reuse (both stages on all samples)',
     });
   const n1 = Math.max(1, Math.min(n - 1, Math.round(n * fraction)));
-  const first = { x: tf.slice(train.x, [0, 0], [n1, d]), y: tf.slice(train.y, [0, 0], [n1, k]) };
-  const second = { x: tf.slice(train.x, [n1, 0], [n - n1, d]), y: tf.slice(train.y, [n1, 0], [n - n1, k]) };
+  // one tidy: a slice that throws frees those made before it
+  const { first, second } = tf.tidy(() => ({
+    first: { x: tf.slice(train.x, [0, 0], [n1, d]), y: tf.slice(train.y, [0, 0], [n1, k]) },
+    second: { x: tf.slice(train.x, [n1, 0], [n - n1, d]), y: tf.slice(train.y, [n1, 0], [n - n1, k]) },
+  }));
   return { first, second, dispose: () => tf.dispose([first.x, first.y, second.x, second.y]) };
 }
 
 /** The last `fraction` of the samples held out (at least one kept), as two datasets freed by `dispose`. */
 export function holdOut(train: Dataset, fraction: number) {
   const keep = Math.max(1, Math.round(train.x.shape[0] * (1 - fraction)));
-  const held = {
-    x: tf.slice(train.x, [keep, 0], [-1, -1]) as tf.Tensor2D,
-    y: tf.slice(train.y, [keep, 0], [-1, -1]) as tf.Tensor2D,
-  };
-  const kept = {
-    x: tf.slice(train.x, [0, 0], [keep, -1]) as tf.Tensor2D,
-    y: tf.slice(train.y, [0, 0], [keep, -1]) as tf.Tensor2D,
-  };
+  // one tidy: a slice that throws frees those made before it
+  const { held, kept } = tf.tidy(() => ({
+    held: {
+      x: tf.slice(train.x, [keep, 0], [-1, -1]) as tf.Tensor2D,
+      y: tf.slice(train.y, [keep, 0], [-1, -1]) as tf.Tensor2D,
+    },
+    kept: {
+      x: tf.slice(train.x, [0, 0], [keep, -1]) as tf.Tensor2D,
+      y: tf.slice(train.y, [0, 0], [keep, -1]) as tf.Tensor2D,
+    },
+  }));
   return { kept, held, dispose: () => tf.dispose([held.x, held.y, kept.x, kept.y]) };
 }
 
@@ -103,12 +109,12 @@ export class Batches {
     const within = (step - 1) % this.perEpoch;
     if (within === 0)
       this.order = this.rng.child('batches', Math.floor((step - 1) / this.perEpoch)).permutation(n);
-    const indices = tf.tensor1d(
-      this.order!.subarray(within * this.size, Math.min(n, (within + 1) * this.size)),
-      'int32',
-    );
-    const batch = { x: tf.gather(this.data.x, indices), y: tf.gather(this.data.y, indices) };
-    indices.dispose();
+    const order = this.order!.subarray(within * this.size, Math.min(n, (within + 1) * this.size));
+    // one tidy: frees the indices, and x when y's gather throws
+    const batch = tf.tidy(() => {
+      const indices = tf.tensor1d(order, 'int32');
+      return { x: tf.gather(this.data.x, indices), y: tf.gather(this.data.y, indices) };
+    });
     return { batch, release: () => tf.dispose([batch.x, batch.y]) };
   }
 }

@@ -131,7 +131,13 @@ export async function trainTwoLayer(
   o: TwoLayerTraining,
   ctx: FitContext,
 ): Promise<{ params: TwoLayer; steps: number; stopped: boolean }> {
-  const split = o.earlyStopping ? holdOut(train, o.earlyStopping.fraction) : undefined;
+  let split: ReturnType<typeof holdOut> | undefined;
+  try {
+    split = o.earlyStopping ? holdOut(train, o.earlyStopping.fraction) : undefined;
+  } catch (error) {
+    disposeTwoLayer(initial);
+    throw error;
+  }
   const data = split?.kept ?? train;
   const total = totalSteps(o, data.x.shape[0]);
   const trainee = twoLayerTrainee(o, initial, total);

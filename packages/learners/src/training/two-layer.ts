@@ -51,23 +51,25 @@ export function initTwoLayer(
   k: number,
   readoutInit: number,
 ): TwoLayer {
-  const half = o.symmetric ? o.width / 2 : o.width;
-  const wHalf = randomNormal(rng.child('W'), half, d, 1 / Math.sqrt(d));
-  if (o.readout === 'scalar') {
-    // the shared readout starts at 0, as in Ghorbani et al.'s NN runs (so f₀ ≡ c = 0)
-    const b = o.bias > 0 ? randomNormal(rng.child('b'), 1, o.width, o.bias) : undefined;
+  // one tidy: a draw or concat that throws frees what was made before it
+  return tf.tidy(() => {
+    const half = o.symmetric ? o.width / 2 : o.width;
+    const wHalf = randomNormal(rng.child('W'), half, d, 1 / Math.sqrt(d));
+    if (o.readout === 'scalar') {
+      // the shared readout starts at 0, as in Ghorbani et al.'s NN runs (so f₀ ≡ c = 0)
+      const b = o.bias > 0 ? randomNormal(rng.child('b'), 1, o.width, o.bias) : undefined;
+      const c = o.outputBias ? (tf.zeros([1, k]) as tf.Tensor2D) : undefined;
+      return { w: wHalf, a: tf.zeros([1, k]) as tf.Tensor2D, b, c, shared: true };
+    }
+    const aHalf = randomNormal(rng.child('a'), half, k, readoutInit);
+    const bHalf = o.bias > 0 ? randomNormal(rng.child('b'), 1, half, o.bias) : undefined;
     const c = o.outputBias ? (tf.zeros([1, k]) as tf.Tensor2D) : undefined;
-    return { w: wHalf, a: tf.zeros([1, k]) as tf.Tensor2D, b, c, shared: true };
-  }
-  const aHalf = randomNormal(rng.child('a'), half, k, readoutInit);
-  const bHalf = o.bias > 0 ? randomNormal(rng.child('b'), 1, half, o.bias) : undefined;
-  const c = o.outputBias ? (tf.zeros([1, k]) as tf.Tensor2D) : undefined;
-  if (!o.symmetric) return { w: wHalf, a: aHalf, b: bHalf, c };
-  const w = tf.concat([wHalf, wHalf], 0);
-  const a = tf.tidy(() => tf.concat([aHalf, tf.neg(aHalf)], 0));
-  const b = bHalf ? tf.concat([bHalf, bHalf], 1) : undefined;
-  tf.dispose([wHalf, aHalf, ...(bHalf ? [bHalf] : [])]);
-  return { w, a, b, c };
+    if (!o.symmetric) return { w: wHalf, a: aHalf, b: bHalf, c };
+    const w = tf.concat([wHalf, wHalf], 0);
+    const a = tf.concat([aHalf, tf.neg(aHalf)], 0);
+    const b = bHalf ? tf.concat([bHalf, bHalf], 1) : undefined;
+    return { w, a, b, c };
+  });
 }
 
 export function disposeTwoLayer(p: TwoLayer): void {
@@ -75,7 +77,14 @@ export function disposeTwoLayer(p: TwoLayer): void {
 }
 
 export function cloneTwoLayer(p: TwoLayer): TwoLayer {
-  return { w: p.w.clone(), a: p.a.clone(), b: p.b?.clone(), c: p.c?.clone(), shared: p.shared };
+  // one tidy: a clone that throws frees those made before it
+  return tf.tidy(() => ({
+    w: p.w.clone(),
+    a: p.a.clone(),
+    b: p.b?.clone(),
+    c: p.c?.clone(),
+    shared: p.shared,
+  }));
 }
 
 /** s·σ(xWᵀ + b)a [+ c] (shared: s·(Σ_j h_j)·a) from the hidden layer h = σ(xWᵀ + b). Inside tidy. */

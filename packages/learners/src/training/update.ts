@@ -50,10 +50,23 @@ export function descend<T extends tf.Tensor>(
   updates: readonly ParameterUpdate[],
   rates: readonly number[],
 ): (T | undefined)[] {
-  const next = tf.tidy(() => {
-    const g = gradients();
-    return params.map((p, i) => (p && g[i] ? (tf.keep(updates[i]!.step(p, g[i], rates[i]!)) as T) : p));
-  });
+  // the new values kept so far, freed when a later parameter's step throws
+  const made: tf.Tensor[] = [];
+  let next: (T | undefined)[];
+  try {
+    next = tf.tidy(() => {
+      const g = gradients();
+      return params.map((p, i) => {
+        if (!p || !g[i]) return p;
+        const q = tf.keep(updates[i]!.step(p, g[i], rates[i]!)) as T;
+        made.push(q);
+        return q;
+      });
+    });
+  } catch (error) {
+    tf.dispose(made);
+    throw error;
+  }
   params.forEach((p, i) => {
     if (p && next[i] !== p) p.dispose();
   });

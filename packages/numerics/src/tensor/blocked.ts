@@ -169,14 +169,16 @@ export function defaultCholeskyUpdate(): CholeskyUpdate {
  */
 function subtractColumns(p: tf.Tensor2D, c: tf.Tensor2D, o: number, b: number): tf.Tensor2D {
   const width = c.shape[1];
-  const next = tf.tidy(() =>
-    tf.sub(
-      p,
-      tf.matMul(tf.slice(c, [o, 0], [p.shape[0], width]), tf.slice(c, [o, 0], [b, width]), false, true),
-    ),
-  );
-  p.dispose();
-  return next as tf.Tensor2D;
+  try {
+    return tf.tidy(() =>
+      tf.sub(
+        p,
+        tf.matMul(tf.slice(c, [o, 0], [p.shape[0], width]), tf.slice(c, [o, 0], [b, width]), false, true),
+      ),
+    ) as tf.Tensor2D;
+  } finally {
+    p.dispose();
+  }
 }
 
 async function factorOnce(
@@ -201,12 +203,14 @@ async function factorOnce(
   const slabs: tf.Tensor2D[] = [];
   const onDevice = tf.getKernel(BlockCholeskyKernel, tf.getBackend()) !== undefined;
   const statuses: tf.Tensor[] = [];
+  // the panel in hand, freed with the rest if a step fails
+  let p: tf.Tensor2D | undefined;
   try {
     for (let k = 0; k < starts.length; k++) {
       const s = starts[k]!;
       const b = sizes[k]!;
       // P = A[s:, s:s+b] − Σ_{j<k} L[s:, j] L[s:s+b, j]ᵀ
-      let p = panels(s, b);
+      p = panels(s, b);
       for (const slab of update === 'wide' ? slabs : []) p = subtractColumns(p, slab, s, b);
       for (let j = 0; update === 'per-panel' && j < k; j++)
         p = subtractColumns(p, below[j]!, s - (starts[j]! + sizes[j]!), b);
@@ -219,8 +223,12 @@ async function factorOnce(
         out.dispose();
       } else {
         const top = tf.slice(p, [0, 0], [b, b]);
-        const host = Float64Array.from(await top.data());
-        top.dispose();
+        let host: Float64Array;
+        try {
+          host = Float64Array.from(await top.data());
+        } finally {
+          top.dispose();
+        }
         const factor = shiftedCholeskyInverse(host, b, shift);
         if (!factor.inverse) {
           p.dispose();
@@ -230,9 +238,10 @@ async function factorOnce(
       }
       diagonalInverse.push(inverse);
       // L[s+b:, k] = P[b:, :] · L_kk⁻ᵀ
+      const panel = p;
       const rest: tf.Tensor2D | null =
         s + b < m
-          ? tf.tidy(() => tf.matMul(tf.slice(p, [b, 0], [m - s - b, b]), inverse, false, true))
+          ? tf.tidy(() => tf.matMul(tf.slice(panel, [b, 0], [m - s - b, b]), inverse, false, true))
           : null;
       below.push(rest);
       p.dispose();
@@ -262,6 +271,7 @@ async function factorOnce(
     }
   } catch (error) {
     tf.dispose([...diagonalInverse, ...below.filter((x): x is tf.Tensor2D => x !== null)]);
+    p?.dispose();
     throw error;
   } finally {
     tf.dispose(slabs);
@@ -381,9 +391,11 @@ export function solveUpper(f: PanelFactor, z: tf.Tensor2D): tf.Tensor2D {
 /** x = (LLᵀ)⁻¹ b. */
 export function choleskySolveTensor(f: PanelFactor, b: tf.Tensor2D): tf.Tensor2D {
   const z = solveLower(f, b);
-  const x = solveUpper(f, z);
-  z.dispose();
-  return x;
+  try {
+    return solveUpper(f, z);
+  } finally {
+    z.dispose();
+  }
 }
 
 /**
@@ -468,35 +480,48 @@ export function symmetricProduct(panels: ColumnPanels, m: number, x: tf.Tensor2D
   let result: tf.Tensor2D = tf.zerosLike(x);
   for (let s = 0; s < m; s += block) {
     const b = Math.min(block, m - s);
-    const p = panels(s, b); // A[s:, s:s+b]
-    const next = tf.tidy(() => {
-      const xs = tf.slice(x, [s, 0], [b, -1]);
-      // lower part: A[s:, block] x_block lands on rows s..m
-      const lower = tf.matMul(p, xs);
-      let add: tf.Tensor = tf.pad(lower, [
-        [s, 0],
-        [0, 0],
-      ]);
-      // upper part: A[block, s+b:] x_{s+b:} = (A[s+b:, block])ᵀ x_{s+b:} lands on the block rows
-      if (s + b < m) {
-        const strict = tf.matMul(
-          tf.slice(p, [b, 0], [-1, -1]),
-          tf.slice(x, [s + b, 0], [-1, -1]),
-          true,
-          false,
-        );
-        add = tf.add(
-          add,
-          tf.pad(strict, [
-            [s, m - s - b],
-            [0, 0],
-          ]),
-        );
-      }
-      return tf.add(result, add) as tf.Tensor2D;
-    });
-    p.dispose();
-    result.dispose();
+    let p: tf.Tensor2D;
+    try {
+      p = panels(s, b); // A[s:, s:s+b]
+    } catch (error) {
+      result.dispose();
+      throw error;
+    }
+    const panel = p;
+    const sum = result;
+    let next: tf.Tensor2D;
+    try {
+      next = tf.tidy(() => {
+        const xs = tf.slice(x, [s, 0], [b, -1]);
+        // lower part: A[s:, block] x_block lands on rows s..m
+        const lower = tf.matMul(p, xs);
+        let add: tf.Tensor = tf.pad(lower, [
+          [s, 0],
+          [0, 0],
+        ]);
+        // upper part: A[block, s+b:] x_{s+b:} = (A[s+b:, block])ᵀ x_{s+b:} lands on the block rows
+        if (s + b < m) {
+          const strict = tf.matMul(
+            tf.slice(p, [b, 0], [-1, -1]),
+            tf.slice(x, [s + b, 0], [-1, -1]),
+            true,
+            false,
+          );
+          add = tf.add(
+            add,
+            tf.pad(strict, [
+              [s, m - s - b],
+              [0, 0],
+            ]),
+          );
+        }
+        return tf.add(sum, add) as tf.Tensor2D;
+      });
+    } finally {
+      // the step's inputs, whether it succeeded or not
+      panel.dispose();
+      sum.dispose();
+    }
     result = next;
   }
   return result;

@@ -26,11 +26,13 @@ export function mapRowChunks(
   const n = x.shape[0];
   if (n <= chunk) return fn(x);
   const parts: tf.Tensor2D[] = [];
-  for (let start = 0; start < n; start += chunk) {
-    const size = Math.min(chunk, n - start);
-    parts.push(tf.tidy(() => fn(tf.slice(x, [start, 0], [size, x.shape[1]]))));
+  try {
+    for (let start = 0; start < n; start += chunk) {
+      const size = Math.min(chunk, n - start);
+      parts.push(tf.tidy(() => fn(tf.slice(x, [start, 0], [size, x.shape[1]]))));
+    }
+    return tf.concat(parts, 0);
+  } finally {
+    tf.dispose(parts);
   }
-  const out = tf.concat(parts, 0);
-  tf.dispose(parts);
-  return out;
 }
