@@ -77,7 +77,7 @@ afterAll(() => {
 });
 
 /** k = 1, 2, 3, the last, and `spread` more evenly over the calls. */
-function positions(total: number, spread = 12): number[] {
+function positions(total: number, spread = 28): number[] {
   const ks = new Set([1, 2, 3, total]);
   for (let i = 1; i <= spread; i++) ks.add(Math.round((i * total) / (spread + 1)));
   return [...ks].filter((k) => k >= 1 && k <= total).sort((a, b) => a - b);
