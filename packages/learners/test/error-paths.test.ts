@@ -5,6 +5,7 @@
 // blocked Cholesky, FALKON, the training loops and the targets' sample(); after the fixes every k of
 // these configurations and five more was checked once (14 123 failed fits, not only the spread this
 // test runs) and none leaked. docs/reliability.md.
+import { loadBlas, native } from '@regimes/backend-node';
 import { Registry, Rng } from '@regimes/core';
 import { makeFitContext } from '@regimes/core/testing';
 import { plugin as targets } from '@regimes/targets';
@@ -53,13 +54,12 @@ const cases: [string, string, Record<string, unknown>][] = [
   ['transfer (damian base)', 'transfer', { base: { kind: 'damian', width: 16 }, sourceN: 64 }],
 ];
 
-/** Counts the cpu backend's kernel calls and makes call `failAt` throw. */
+/** Counts a backend's kernel calls and makes call `failAt` throw; returns what puts them back. */
 const counter = { calls: 0, failAt: 0 };
-const wrapped: tf.KernelConfig[] = [];
-beforeAll(() => {
-  for (const config of tf.getKernelsForBackend('cpu')) {
-    wrapped.push(config);
-    tf.unregisterKernel(config.kernelName, 'cpu');
+function wrapKernels(backend: string): () => void {
+  const wrapped = tf.getKernelsForBackend(backend);
+  for (const config of wrapped) {
+    tf.unregisterKernel(config.kernelName, backend);
     tf.registerKernel({
       ...config,
       kernelFunc: (args) => {
@@ -68,13 +68,13 @@ beforeAll(() => {
       },
     });
   }
-});
-afterAll(() => {
-  for (const config of wrapped) {
-    tf.unregisterKernel(config.kernelName, 'cpu');
-    tf.registerKernel(config);
-  }
-});
+  return () => {
+    for (const config of wrapped) {
+      tf.unregisterKernel(config.kernelName, backend);
+      tf.registerKernel(config);
+    }
+  };
+}
 
 /** k = 1, 2, 3, the last, and `spread` more evenly over the calls. */
 function positions(total: number, spread = 28): number[] {
@@ -83,67 +83,76 @@ function positions(total: number, spread = 28): number[] {
   return [...ks].filter((k) => k >= 1 && k <= total).sort((a, b) => a - b);
 }
 
+/** Fit and predict once, then again with each chosen kernel call failing: it rejects and frees all. */
+async function checkErrorPaths(kind: string, options: Record<string, unknown>): Promise<void> {
+  const targetFactory = registry.get('target', kind === 'transfer' ? 'transfer' : 'hermite');
+  const target = targetFactory.create(
+    targetFactory.options.parse(
+      kind === 'transfer'
+        ? { d: D, source: { preset: 'single', degree: 2 }, destination: { preset: 'single', degree: 3 } }
+        : { d: D, preset: 'single', degree: 2 },
+    ),
+    { rng: Rng.fromSeed(1) },
+  );
+  const factory = registry.get('learner', kind);
+  const learner = factory.create(factory.options.parse(options));
+  counter.failAt = 0;
+  const train = target.sample(N, Rng.fromSeed(2));
+  const test = target.sample(32, Rng.fromSeed(3));
+  const context = () => ({
+    ...makeFitContext(Rng.fromSeed(4), undefined, registry),
+    target,
+    ...(target.structure.tasks ? { tasks: target.structure.tasks } : {}),
+    monitor: {
+      test: { x: test.x, f: test.y },
+      ...(target.structure.subspace
+        ? { subspace: { u: target.structure.subspace, rank: target.structure.subspaceRank ?? 1 } }
+        : {}),
+      record() {},
+    },
+  });
+  const fitAndPredict = async () => {
+    const predictor = await learner.fit(train, context());
+    try {
+      tf.dispose([
+        predictor.predict(test.x),
+        ...(predictor.variants ?? []).map((v) => v.predictor.predict(test.x)),
+      ]);
+    } finally {
+      for (const v of predictor.variants ?? []) v.predictor.dispose();
+      predictor.dispose();
+    }
+  };
+  try {
+    await fitAndPredict(); // once, for the code V8 and tfjs set up on a first call
+    const before = tf.memory().numTensors;
+    counter.calls = 0;
+    await fitAndPredict();
+    const total = counter.calls;
+    expect(tf.memory().numTensors).toBe(before);
+    for (const k of positions(total)) {
+      counter.calls = 0;
+      counter.failAt = k;
+      await expect(fitAndPredict(), `kernel call ${k} of ${total}`).rejects.toThrow(
+        `injected at kernel call ${k}`,
+      );
+      counter.failAt = 0;
+      expect(tf.memory().numTensors, `tensors left after kernel call ${k} of ${total} failed`).toBe(before);
+    }
+  } finally {
+    counter.failAt = 0;
+    tf.dispose([train.x, train.y, test.x, test.y]);
+  }
+}
+
 describe('a fit or prediction whose k-th kernel call fails frees every tensor it made', () => {
+  let restore: () => void;
+  beforeAll(() => (restore = wrapKernels('cpu')));
+  afterAll(() => restore());
+
   it.each(cases)('%s', async (_label, kind, options) => {
     expect(tf.getBackend()).toBe('cpu');
-    const targetFactory = registry.get('target', kind === 'transfer' ? 'transfer' : 'hermite');
-    const target = targetFactory.create(
-      targetFactory.options.parse(
-        kind === 'transfer'
-          ? { d: D, source: { preset: 'single', degree: 2 }, destination: { preset: 'single', degree: 3 } }
-          : { d: D, preset: 'single', degree: 2 },
-      ),
-      { rng: Rng.fromSeed(1) },
-    );
-    const factory = registry.get('learner', kind);
-    const learner = factory.create(factory.options.parse(options));
-    counter.failAt = 0;
-    const train = target.sample(N, Rng.fromSeed(2));
-    const test = target.sample(32, Rng.fromSeed(3));
-    const context = () => ({
-      ...makeFitContext(Rng.fromSeed(4), undefined, registry),
-      target,
-      ...(target.structure.tasks ? { tasks: target.structure.tasks } : {}),
-      monitor: {
-        test: { x: test.x, f: test.y },
-        ...(target.structure.subspace
-          ? { subspace: { u: target.structure.subspace, rank: target.structure.subspaceRank ?? 1 } }
-          : {}),
-        record() {},
-      },
-    });
-    const fitAndPredict = async () => {
-      const predictor = await learner.fit(train, context());
-      try {
-        tf.dispose([
-          predictor.predict(test.x),
-          ...(predictor.variants ?? []).map((v) => v.predictor.predict(test.x)),
-        ]);
-      } finally {
-        for (const v of predictor.variants ?? []) v.predictor.dispose();
-        predictor.dispose();
-      }
-    };
-    try {
-      await fitAndPredict(); // once, for the code V8 and tfjs set up on a first call
-      const before = tf.memory().numTensors;
-      counter.calls = 0;
-      await fitAndPredict();
-      const total = counter.calls;
-      expect(tf.memory().numTensors).toBe(before);
-      for (const k of positions(total)) {
-        counter.calls = 0;
-        counter.failAt = k;
-        await expect(fitAndPredict(), `kernel call ${k} of ${total}`).rejects.toThrow(
-          `injected at kernel call ${k}`,
-        );
-        counter.failAt = 0;
-        expect(tf.memory().numTensors, `tensors left after kernel call ${k} of ${total} failed`).toBe(before);
-      }
-    } finally {
-      counter.failAt = 0;
-      tf.dispose([train.x, train.y, test.x, test.y]);
-    }
+    await checkErrorPaths(kind, options);
   });
 
   it('so does a target whose evaluation fails while it samples', () => {
@@ -163,5 +172,31 @@ describe('a fit or prediction whose k-th kernel call fails frees every tensor it
       counter.failAt = 0;
       expect(tf.memory().numTensors, `kernel call ${k} of ${total}`).toBe(before);
     }
+  });
+});
+
+// `native` on OpenBLAS factors and solves by its LAPACK kernels (the dense Cholesky, triangular
+// solves, dsyevd): paths of their own, failed the same way on tfjs's wasm backend that it runs.
+const { blas } = loadBlas();
+describe.skipIf(!blas?.syevd)('the same on the native backend (LAPACK kernels)', () => {
+  let restore: () => void;
+  beforeAll(async () => {
+    await native.create({}).activate();
+    restore = wrapKernels(tf.getBackend());
+  });
+  afterAll(async () => {
+    restore();
+    await tf.setBackend('cpu');
+  });
+
+  it.each(
+    cases.filter(([label]) =>
+      ['rf (cholesky)', 'ntk (gcv)', 'ntk (cholesky)', 'nngp (posterior variance)', 'ntk-dynamics'].includes(
+        label,
+      ),
+    ),
+  )('%s', async (_label, kind, options) => {
+    expect(tf.getBackend()).toBe('wasm');
+    await checkErrorPaths(kind, options);
   });
 });

@@ -102,8 +102,12 @@ async function assembleLower(panels: ColumnPanels, m: number, block: number): Pr
   for (let s = 0; s < m; s += block) {
     const b = Math.min(block, m - s);
     const panel = panels(s, b);
-    const data = await panel.data();
-    panel.dispose();
+    let data: Awaited<ReturnType<typeof panel.data>>;
+    try {
+      data = await panel.data();
+    } finally {
+      panel.dispose();
+    }
     for (let i = s; i < m; i++) {
       const count = Math.min(b, i - s + 1);
       host.set(data.subarray((i - s) * b, (i - s) * b + count), i * m + s);
@@ -120,13 +124,25 @@ async function factorDense(
   shift: number,
 ): Promise<tf.Tensor2D | undefined> {
   const matrix = await assembleLower(panels, m, block);
-  const [factor, info] = tf.engine().runKernel(CholeskyKernel, { x: matrix }, { shift }) as unknown as [
-    tf.Tensor2D,
-    tf.Tensor1D,
-  ];
-  matrix.dispose(); // its storage lives on as `factor`
-  const [status] = await info.data();
-  info.dispose();
+  let outputs: [tf.Tensor2D, tf.Tensor1D];
+  try {
+    outputs = tf.engine().runKernel(CholeskyKernel, { x: matrix }, { shift }) as unknown as [
+      tf.Tensor2D,
+      tf.Tensor1D,
+    ];
+  } finally {
+    matrix.dispose(); // its storage lives on as the factor's
+  }
+  const [factor, info] = outputs;
+  let status: number;
+  try {
+    [status] = (await info.data()) as unknown as [number];
+  } catch (error) {
+    factor.dispose();
+    throw error;
+  } finally {
+    info.dispose();
+  }
   if (status === 0) return factor;
   factor.dispose();
   return undefined;
