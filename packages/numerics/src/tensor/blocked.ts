@@ -234,9 +234,14 @@ async function factorOnce(
       if (onDevice && b <= BLOCK_CHOLESKY_MAX) {
         // on the backend: the status is read once, after the last panel
         const out = tf.engine().runKernel(BlockCholeskyKernel, { p }, { shift }) as unknown as tf.Tensor2D;
-        inverse = tf.slice(out, [0, 0], [b, b]);
-        statuses.push(tf.slice(out, [b, 0], [1, 1]));
-        out.dispose();
+        try {
+          inverse = tf.slice(out, [0, 0], [b, b]);
+          // in the list the catch frees, before the status slice is made
+          diagonalInverse.push(inverse);
+          statuses.push(tf.slice(out, [b, 0], [1, 1]));
+        } finally {
+          out.dispose();
+        }
       } else {
         const top = tf.slice(p, [0, 0], [b, b]);
         let host: Float64Array;
@@ -251,8 +256,8 @@ async function factorOnce(
           throw new NotPositiveDefinite();
         }
         inverse = tf.tensor2d(Float32Array.from(factor.inverse), [b, b]);
+        diagonalInverse.push(inverse);
       }
-      diagonalInverse.push(inverse);
       // L[s+b:, k] = P[b:, :] · L_kk⁻ᵀ
       const panel = p;
       const rest: tf.Tensor2D | null =
