@@ -32,11 +32,12 @@ const linearTarget = {
       structure: { hermiteEnergy: [0, 1], noiseVariance: noise ** 2 },
       evaluate,
       sample(n: number, rng: Rng) {
-        const x = randomNormal(rng.child('x'), n, d);
-        const y = tf.tidy(
-          () => tf.add(evaluate(x), randomNormal(rng.child('noise'), n, 1, noise)) as tf.Tensor2D,
-        );
-        return { x, y };
+        // one tidy: a kernel that fails frees x (error-paths.test.ts)
+        return tf.tidy(() => {
+          const x = randomNormal(rng.child('x'), n, d);
+          const y = tf.add(evaluate(x), randomNormal(rng.child('noise'), n, 1, noise)) as tf.Tensor2D;
+          return { x, y };
+        });
       },
     };
   },
@@ -67,8 +68,15 @@ const ridgeLearner = {
             );
           return tf.add(b, tf.mul(randomNormal(ctx.rng.child('jitter'), d, 1), jitter)) as tf.Tensor2D;
         });
+        let features: tf.Tensor2D;
+        try {
+          features = tf.transpose(beta) as tf.Tensor2D;
+        } catch (error) {
+          beta.dispose();
+          throw error;
+        }
         return {
-          features: tf.transpose(beta) as tf.Tensor2D,
+          features,
           predict: (x: tf.Tensor2D) => tf.matMul(x, beta),
           dispose() {
             beta.dispose();

@@ -18,7 +18,7 @@ const D = 6;
 const N = 96;
 
 /** The kind, its options, and the target (hermite unless transfer's pair of tasks). */
-const cases: [string, string, Record<string, unknown>][] = [
+const cases: [string, string, Record<string, unknown>, [string, Record<string, unknown>]?][] = [
   ['rf (primal, gcv)', 'rf', { width: 16 }],
   ['rf (cholesky)', 'rf', { width: 16, ridgeSolver: 'cholesky', ridge: 1e-3 }],
   ['nt', 'nt', { width: 16 }],
@@ -51,6 +51,12 @@ const cases: [string, string, Record<string, unknown>][] = [
   ['damian', 'damian', { width: 16 }],
   ['one-step', 'one-step', { width: 16 }],
   ['deep (layerwise)', 'deep', { layers: 2, width: 16, steps: 10, recordEvery: 5, training: 'layerwise' }],
+  [
+    'deep (a hierarchical target: per-level fits of the hidden layers)',
+    'deep',
+    { layers: 2, width: 16, steps: 10, recordEvery: 5 },
+    ['hierarchical', { d: D, k: 2, levels: 2 }],
+  ],
   ['transfer (damian base)', 'transfer', { base: { kind: 'damian', width: 16 }, sourceN: 64 }],
 ];
 
@@ -84,21 +90,28 @@ function positions(total: number, spread = 28): number[] {
 }
 
 /** Fit and predict once, then again with each chosen kernel call failing: it rejects and frees all. */
-async function checkErrorPaths(kind: string, options: Record<string, unknown>): Promise<void> {
-  const targetFactory = registry.get('target', kind === 'transfer' ? 'transfer' : 'hermite');
-  const target = targetFactory.create(
-    targetFactory.options.parse(
-      kind === 'transfer'
-        ? { d: D, source: { preset: 'single', degree: 2 }, destination: { preset: 'single', degree: 3 } }
-        : { d: D, preset: 'single', degree: 2 },
-    ),
-    { rng: Rng.fromSeed(1) },
-  );
+async function checkErrorPaths(
+  kind: string,
+  options: Record<string, unknown>,
+  targetEntry?: [string, Record<string, unknown>],
+): Promise<void> {
+  const [targetKind, targetOptions] =
+    targetEntry ??
+    (kind === 'transfer'
+      ? [
+          'transfer',
+          { d: D, source: { preset: 'single', degree: 2 }, destination: { preset: 'single', degree: 3 } },
+        ]
+      : ['hermite', { d: D, preset: 'single', degree: 2 }]);
+  const targetFactory = registry.get('target', targetKind);
+  const target = targetFactory.create(targetFactory.options.parse(targetOptions), { rng: Rng.fromSeed(1) });
   const factory = registry.get('learner', kind);
   const learner = factory.create(factory.options.parse(options));
   counter.failAt = 0;
   const train = target.sample(N, Rng.fromSeed(2));
   const test = target.sample(32, Rng.fromSeed(3));
+  const levels = target.structure.levelFeatures?.(test.x);
+  let firstRecord = 0;
   const context = () => ({
     ...makeFitContext(Rng.fromSeed(4), undefined, registry),
     target,
@@ -108,7 +121,11 @@ async function checkErrorPaths(kind: string, options: Record<string, unknown>): 
       ...(target.structure.subspace
         ? { subspace: { u: target.structure.subspace, rank: target.structure.subspaceRank ?? 1 } }
         : {}),
-      record() {},
+      ...(levels ? { levels } : {}),
+      // the monitor's probes (level fits, alignments) run just before a record: when, in kernel calls
+      record() {
+        firstRecord ||= counter.calls;
+      },
     },
   });
   const fitAndPredict = async () => {
@@ -127,10 +144,14 @@ async function checkErrorPaths(kind: string, options: Record<string, unknown>): 
     await fitAndPredict(); // once, for the code V8 and tfjs set up on a first call
     const before = tf.memory().numTensors;
     counter.calls = 0;
+    firstRecord = 0;
     await fitAndPredict();
     const total = counter.calls;
     expect(tf.memory().numTensors).toBe(before);
-    for (const k of positions(total)) {
+    // and every call of the 60 before the first record, where the probes are
+    const ks = new Set(positions(total));
+    for (let k = Math.max(1, firstRecord - 60); k <= firstRecord; k++) ks.add(k);
+    for (const k of [...ks].sort((a, b) => a - b)) {
       counter.calls = 0;
       counter.failAt = k;
       await expect(fitAndPredict(), `kernel call ${k} of ${total}`).rejects.toThrow(
@@ -141,7 +162,7 @@ async function checkErrorPaths(kind: string, options: Record<string, unknown>): 
     }
   } finally {
     counter.failAt = 0;
-    tf.dispose([train.x, train.y, test.x, test.y]);
+    tf.dispose([train.x, train.y, test.x, test.y, ...(levels ?? [])]);
   }
 }
 
@@ -150,9 +171,9 @@ describe('a fit or prediction whose k-th kernel call fails frees every tensor it
   beforeAll(() => (restore = wrapKernels('cpu')));
   afterAll(() => restore());
 
-  it.each(cases)('%s', async (_label, kind, options) => {
+  it.each(cases)('%s', async (_label, kind, options, targetEntry) => {
     expect(tf.getBackend()).toBe('cpu');
-    await checkErrorPaths(kind, options);
+    await checkErrorPaths(kind, options, targetEntry);
   });
 
   it('so does a target whose evaluation fails while it samples', () => {

@@ -38,10 +38,17 @@ export const hermiteSpectrum = defineMetricKind({
       const d = target.dim;
       const m = samples - (samples % 2);
       const x = randomNormal(rng.child('x'), m, d);
-      const out = tf.tidy(() => tf.slice(predictor.predict(x), [0, 0], [m, 1]));
-      const f = await out.data();
-      const xs = await x.data();
-      tf.dispose([x, out]);
+      let out: tf.Tensor | undefined;
+      let f: Awaited<ReturnType<tf.Tensor['data']>>;
+      let xs: Awaited<ReturnType<tf.Tensor['data']>>;
+      try {
+        out = tf.tidy(() => tf.slice(predictor.predict(x), [0, 0], [m, 1]));
+        f = await out.data();
+        xs = await x.data();
+      } finally {
+        // also when the predictor fails on the fresh samples
+        tf.dispose(out ? [x, out] : [x]);
+      }
       const { subspace, subspaceRank, hermiteEnergy } = target.structure;
       const result: Record<string, number> = {};
       let energy: number[];

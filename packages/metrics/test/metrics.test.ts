@@ -192,6 +192,24 @@ describe('alignment', () => {
 });
 
 describe('hermite-spectrum', () => {
+  it('frees its fresh samples when the predictor fails on them, and rejects with its error', async () => {
+    const target = createTarget(twoDim);
+    const test = target.sample(16, Rng.fromSeed(1));
+    const before = tf.memory().numTensors;
+    const failing: Predictor = {
+      predict: () => {
+        throw new Error('predictor failed');
+      },
+      dispose: () => {},
+    };
+    const metric = hermiteSpectrum.create(hermiteSpectrum.options.parse({ samples: 200 }));
+    await expect(metric.compute(failing, test, target, { rng: Rng.fromSeed(2) })).rejects.toThrow(
+      'predictor failed',
+    );
+    expect(tf.memory().numTensors).toBe(before);
+    disposeDataset(test);
+  });
+
   it('finds f*’s energies along U: Σ_i h_3(z_i) has energy 2 in degree 3, and (f*/2) a quarter of it', async () => {
     const full = (await measure(hermiteSpectrum, { samples: 40000 }, twoDim, scaled(1), 16)) as Record<
       string,

@@ -428,9 +428,11 @@ function fitContext(
   signal: AbortSignal,
 ): FitContext {
   const { target, c } = s;
+  // each in the list the caller frees as soon as it exists, so that an evaluate that fails frees x
   const probeX = s.test.head(Math.min(2048, s.test.n));
+  monitorTensors.push(probeX);
   const probeF = target.evaluate(probeX);
-  monitorTensors.push(probeX, probeF);
+  monitorTensors.push(probeF);
   const { subspace, subspaceRank, levelFeatures } = target.structure;
   const levels = levelFeatures?.(probeX);
   if (levels) monitorTensors.push(...levels);
