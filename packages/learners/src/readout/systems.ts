@@ -286,7 +286,7 @@ export async function primalSystem(
   const [n, p] = phi.shape;
   // what this system makes, freed if a step fails (a kernel that throws mid-way included)
   const made: tf.Tensor[] = [];
-  const keep = <T extends tf.Tensor>(t: T): T => (made.push(t), t);
+  const owned = <T extends tf.Tensor>(t: T): T => (made.push(t), t);
   let featureMean: tf.Tensor2D | undefined;
   let yMean: tf.Tensor2D | undefined;
   let centred: tf.Tensor2D;
@@ -296,20 +296,20 @@ export async function primalSystem(
   try {
     // the column means as a product (1ᵀΦ/n): a reduction over axis 0 would transpose n×p first
     featureMean = intercept
-      ? keep(tf.tidy(() => tf.matMul(tf.fill([1, n], 1 / n), phi) as tf.Tensor2D))
+      ? owned(tf.tidy(() => tf.matMul(tf.fill([1, n], 1 / n), phi) as tf.Tensor2D))
       : undefined;
-    yMean = intercept ? keep(tf.mean(y, 0, true) as tf.Tensor2D) : undefined;
-    centred = featureMean ? keep(tf.sub(phi, featureMean) as tf.Tensor2D) : phi;
+    yMean = intercept ? owned(tf.mean(y, 0, true) as tf.Tensor2D) : undefined;
+    centred = featureMean ? owned(tf.sub(phi, featureMean) as tf.Tensor2D) : phi;
     // one tensor on both sides: the native backend computes it as a symmetric rank-k update
-    gram = keep(tf.matMul(centred, centred, true, false) as tf.Tensor2D);
+    gram = owned(tf.matMul(centred, centred, true, false) as tf.Tensor2D);
     // its trace from the diagonal (every (p+1)-th entry), not from another pass over Φ
-    const diagonal = keep(
+    const diagonal = owned(
       tf.tidy(() => tf.sum(tf.gather(tf.reshape(gram, [-1]), tf.range(0, p * p, p + 1, 'int32')))),
     );
     meanDiagonal = (await diagonal.data())[0]! / p;
     diagonal.dispose();
     const c = centred;
-    rhs = keep(tf.tidy(() => tf.matMul(c, yMean ? tf.sub(y, yMean) : y, true, false) as tf.Tensor2D));
+    rhs = owned(tf.tidy(() => tf.matMul(c, yMean ? tf.sub(y, yMean) : y, true, false) as tf.Tensor2D));
   } catch (error) {
     tf.dispose(made);
     throw error;
