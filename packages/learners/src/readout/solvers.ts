@@ -12,6 +12,7 @@ import {
   choleskySolveTensor,
   disposeFactor,
   inverseDiagonal,
+  lowerTriangleHost,
   solveLower,
   symmetricEigenTensor,
 } from '@regimes/numerics';
@@ -36,12 +37,7 @@ export interface ShiftedInverse {
 
 /** A scalar tensor's value on the host; the tensor is freed. */
 export async function scalar(t: tf.Tensor): Promise<number> {
-  try {
-    const [v] = await t.data();
-    return v!;
-  } finally {
-    t.dispose();
-  }
+  return (await hostValues(t))[0]!;
 }
 
 /** A tensor's values on the host (as its data() gives them); the tensor is freed, also if the read fails. */
@@ -107,22 +103,7 @@ export class EigenRidge {
     let lower: tf.Tensor2D | undefined;
     let diagonal: tf.Tensor2D | undefined;
     if (!system.matrix) {
-      const host = new Float32Array(m * m);
-      for (let s = 0; s < m; s += block) {
-        const b = Math.min(block, m - s);
-        const panel = system.panels(s, b);
-        let data: Awaited<ReturnType<typeof panel.data>>;
-        try {
-          data = await panel.data();
-        } finally {
-          panel.dispose();
-        }
-        for (let i = s; i < m; i++) {
-          const row = (i - s) * b;
-          const count = Math.min(b, i - s + 1);
-          for (let j = 0; j < count; j++) host[i * m + s + j] = data[row + j]!;
-        }
-      }
+      const host = await lowerTriangleHost(system.panels, m, block);
       diagonal = tf.tensor2d(
         Float32Array.from({ length: m }, (_, i) => host[i * m + i]!),
         [m, 1],

@@ -98,6 +98,18 @@ async function assembleLower(panels: ColumnPanels, m: number, block: number): Pr
     }
     return matrix;
   }
+  return tf.tensor2d(await lowerTriangleHost(panels, m, block), [m, m]);
+}
+
+/**
+ * The lower triangle of A (upper zero) from its column panels, read back into one m×m host array
+ * (row-major); each panel is freed as read, also if the read fails.
+ */
+export async function lowerTriangleHost(
+  panels: ColumnPanels,
+  m: number,
+  block: number,
+): Promise<Float32Array> {
   const host = new Float32Array(m * m);
   for (let s = 0; s < m; s += block) {
     const b = Math.min(block, m - s);
@@ -113,7 +125,7 @@ async function assembleLower(panels: ColumnPanels, m: number, block: number): Pr
       host.set(data.subarray((i - s) * b, (i - s) * b + count), i * m + s);
     }
   }
-  return tf.tensor2d(host, [m, m]);
+  return host;
 }
 
 /** L of A + shift·I by the backend's `CholeskyKernel`, or undefined where A + shift·I is not positive definite. */
