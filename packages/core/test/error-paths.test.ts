@@ -6,30 +6,14 @@ import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runExperiment } from '../src/engine/runner.js';
 import { Registry } from '../src/registry/registry.js';
-import { silentLogger } from '../src/testing/index.js';
+import { injectKernelFailures, type KernelFailures, silentLogger } from '../src/testing/index.js';
 import { testPlugin } from './helpers.js';
 
-const counter = { calls: 0, failAt: 0 };
-let wrapped: tf.KernelConfig[] = [];
+let counter: KernelFailures;
 beforeAll(() => {
-  wrapped = tf.getKernelsForBackend('cpu');
-  for (const config of wrapped) {
-    tf.unregisterKernel(config.kernelName, 'cpu');
-    tf.registerKernel({
-      ...config,
-      kernelFunc: (args) => {
-        if (++counter.calls === counter.failAt) throw new Error(`injected at kernel call ${counter.calls}`);
-        return config.kernelFunc(args);
-      },
-    });
-  }
+  counter = injectKernelFailures('cpu');
 });
-afterAll(() => {
-  for (const config of wrapped) {
-    tf.unregisterKernel(config.kernelName, 'cpu');
-    tf.registerKernel(config);
-  }
-});
+afterAll(() => counter.restore());
 
 describe('a run whose k-th kernel call fails', () => {
   it('frees every tensor it made and still ends (a two-cell run, 121 values of k)', async () => {

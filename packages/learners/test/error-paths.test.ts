@@ -7,7 +7,7 @@
 // test runs) and none leaked. docs/reliability.md.
 import { loadBlas, native } from '@regimes/backend-node';
 import { Registry, Rng } from '@regimes/core';
-import { makeFitContext } from '@regimes/core/testing';
+import { injectKernelFailures, type KernelFailures, makeFitContext } from '@regimes/core/testing';
 import { plugin as targets } from '@regimes/targets';
 import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -60,27 +60,8 @@ const cases: [string, string, Record<string, unknown>, [string, Record<string, u
   ['transfer (damian base)', 'transfer', { base: { kind: 'damian', width: 16 }, sourceN: 64 }],
 ];
 
-/** Counts a backend's kernel calls and makes call `failAt` throw; returns what puts them back. */
-const counter = { calls: 0, failAt: 0 };
-function wrapKernels(backend: string): () => void {
-  const wrapped = tf.getKernelsForBackend(backend);
-  for (const config of wrapped) {
-    tf.unregisterKernel(config.kernelName, backend);
-    tf.registerKernel({
-      ...config,
-      kernelFunc: (args) => {
-        if (++counter.calls === counter.failAt) throw new Error(`injected at kernel call ${counter.calls}`);
-        return config.kernelFunc(args);
-      },
-    });
-  }
-  return () => {
-    for (const config of wrapped) {
-      tf.unregisterKernel(config.kernelName, backend);
-      tf.registerKernel(config);
-    }
-  };
-}
+/** The kernels of the backend under test, counted and failing at `counter.failAt` (set in beforeAll). */
+let counter: KernelFailures;
 
 /** k = 1, 2, 3, the last, and `spread` more evenly over the calls. */
 function positions(total: number, spread = 28): number[] {
@@ -167,9 +148,10 @@ async function checkErrorPaths(
 }
 
 describe('a fit or prediction whose k-th kernel call fails frees every tensor it made', () => {
-  let restore: () => void;
-  beforeAll(() => (restore = wrapKernels('cpu')));
-  afterAll(() => restore());
+  beforeAll(() => {
+    counter = injectKernelFailures('cpu');
+  });
+  afterAll(() => counter.restore());
 
   it.each(cases)('%s', async (_label, kind, options, targetEntry) => {
     expect(tf.getBackend()).toBe('cpu');
@@ -200,13 +182,12 @@ describe('a fit or prediction whose k-th kernel call fails frees every tensor it
 // solves, dsyevd): paths of their own, failed the same way on tfjs's wasm backend that it runs.
 const { blas } = loadBlas();
 describe.skipIf(!blas?.syevd)('the same on the native backend (LAPACK kernels)', () => {
-  let restore: () => void;
   beforeAll(async () => {
     await native.create({}).activate();
-    restore = wrapKernels(tf.getBackend());
+    counter = injectKernelFailures(tf.getBackend());
   });
   afterAll(async () => {
-    restore();
+    counter.restore();
     await tf.setBackend('cpu');
   });
 

@@ -114,6 +114,43 @@ export function makeFitContext(rng: Rng, signal?: FitContext['signal'], registry
   };
 }
 
+/**
+ * Every kernel of `backend` counted, and the `failAt`-th call (1-based; 0: none) made to throw
+ * `injected at kernel call <k>`: for tests that a code path frees its tensors when any kernel
+ * fails. Set `calls` to 0 and `failAt` before the work; `restore()` puts the kernels back.
+ */
+export interface KernelFailures {
+  calls: number;
+  failAt: number;
+  restore(): void;
+}
+
+export function injectKernelFailures(backend: string): KernelFailures {
+  const wrapped = tf.getKernelsForBackend(backend);
+  const failures: KernelFailures = {
+    calls: 0,
+    failAt: 0,
+    restore: () => {
+      for (const config of wrapped) {
+        tf.unregisterKernel(config.kernelName, backend);
+        tf.registerKernel(config);
+      }
+    },
+  };
+  for (const config of wrapped) {
+    tf.unregisterKernel(config.kernelName, backend);
+    tf.registerKernel({
+      ...config,
+      kernelFunc: (args) => {
+        if (++failures.calls === failures.failAt)
+          throw new Error(`injected at kernel call ${failures.calls}`);
+        return config.kernelFunc(args);
+      },
+    });
+  }
+  return failures;
+}
+
 /** Rule kind/metadata: the kind's name, description and default options. */
 function expectKindMetadata(
   c: KindCase<{ kind: string; description: string; options: { parse(v: unknown): unknown } }>,
