@@ -122,12 +122,16 @@ for (const [size, count] of [
   tf.dispose([a, b, p, q]);
 }
 if (tf.getKernel(BlockCholeskyKernel, tf.getBackend())) {
-  // the Cholesky's diagonal block on the GPU alone: one workgroup, so its time is latency; on webgpu
-  // each of its programs, the one the environment chooses last (REGIMES_WEBGPU_DIAGONAL_BLOCK)
-  const block = tf.tidy(() => {
-    const g = tf.randomNormal([256, 256], 0, 1, 'float32', 7);
-    return tf.add(tf.matMul(g, g, false, true), tf.mul(tf.eye(256), 256));
-  });
+  // the Cholesky's diagonal blocks on the GPU alone: one workgroup, so their time is latency; on
+  // webgpu each of its programs, the one the environment chooses last (REGIMES_WEBGPU_DIAGONAL_BLOCK);
+  // the n = 8192 factor's 32 blocks of 256, and the 64 of 128 and 128 of 64 that a smaller block
+  // would have (a shorter chain a block, more of them and more dispatches around them)
+  const blocks = [256, 128, 64].map((b) =>
+    tf.tidy(() => {
+      const g = tf.randomNormal([b, b], 0, 1, 'float32', 7);
+      return tf.add(tf.matMul(g, g, false, true), tf.mul(tf.eye(b), b));
+    }),
+  );
   let programs = [{ label: '', install: async () => undefined }];
   if (tf.getBackend() === 'webgpu') {
     const { DIAGONAL_BLOCK_PROGRAMS, diagonalBlockProgram, installBlockCholesky } =
@@ -142,17 +146,20 @@ if (tf.getKernel(BlockCholeskyKernel, tf.getBackend())) {
   for (const { label, install } of programs) {
     const refused = await install();
     if (refused) throw new Error(refused);
-    await step(`32 diagonal blocks 256×256 factored on the GPU${label}, one read`, async () => {
-      let last;
-      for (let i = 0; i < 32; i++) {
-        last?.dispose();
-        last = tf.engine().runKernel(BlockCholeskyKernel, { p: block }, { shift: 0 });
-      }
-      await sync(last);
-      last.dispose();
-    });
+    for (const block of blocks) {
+      const b = block.shape[0];
+      await step(`${8192 / b} diagonal blocks ${b}×${b} factored on the GPU${label}, one read`, async () => {
+        let last;
+        for (let i = 0; i < 8192 / b; i++) {
+          last?.dispose();
+          last = tf.engine().runKernel(BlockCholeskyKernel, { p: block }, { shift: 0 });
+        }
+        await sync(last);
+        last.dispose();
+      });
+    }
   }
-  block.dispose();
+  tf.dispose(blocks);
 }
 
 const x = tf.tensor2d(Rng.fromSeed(3).normal(n * d), [n, d]);
@@ -207,6 +214,12 @@ await step(`dualSystem (the diagonal's mean)`, async () => {
 await step('choleskyPanels (with its kernel build)', async () => {
   disposeFactor(await choleskyPanels(panels, n, { shift }));
 });
+// the same factor with smaller blocks than the default 256: what the block size trades on this backend
+for (const block of [128, 64]) {
+  await step(`choleskyPanels, block ${block} (with its kernel build)`, async () => {
+    disposeFactor(await choleskyPanels(panels, n, { shift, block }));
+  });
+}
 const factor = await choleskyPanels(panels, n, { shift });
 await step('solve, 1 right-hand side', async () => {
   const s = choleskySolveTensor(factor, y);
