@@ -265,6 +265,12 @@ describe('regimes list, validate, backends', () => {
     const r = regimes('validate', specFile(small));
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/valid; 2 cells, 2 \(cell, learner\) rows \(spec hash [0-9a-f]{16}\)/);
+    // one cell of one learner: the counts in the singular, in validate and in the dry run
+    const one = specFile(small.replace('n: [32, 64]', 'n: [32]'));
+    expect(regimes('validate', one).stdout).toMatch(/valid; 1 cell, 1 \(cell, learner\) row \(/);
+    expect(regimes('run', one, '--dry-run').stdout).toMatch(
+      /: 1 cell, 1 \(cell, learner\) row, test n = 128/,
+    );
   });
 
   it("validates the README's spec with no warning (its optional plugins line left out)", () => {

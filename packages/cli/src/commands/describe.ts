@@ -6,6 +6,7 @@
 import { type Cell, closestMatch, extensionPointNames, RegimesError, Rng, type Target } from '@regimes/core';
 import { existsSync } from 'node:fs';
 import type { Command } from 'commander';
+import { counted } from '../words.js';
 import { planSpec, pluginOption, type PluginFlags } from './shared.js';
 
 export function registerDescribe(program: Command): void {
@@ -76,7 +77,7 @@ export function describeTarget(cell: Cell, count: number, target: Target, unused
   const kind = cell.target.kind;
   const lines = [
     `target ${kind} ${JSON.stringify(options)}`,
-    `  ${count} cell${count === 1 ? '' : 's'}; described at seed ${cell.seed} (cell ${cell.key})`,
+    `  ${counted(count, 'cell')}; described at seed ${cell.seed} (cell ${cell.key})`,
     `  d = ${target.dim}, outputs k = ${target.outputDim}${s.subspaceRank !== undefined ? `, r = ${s.subspaceRank}` : ''}`,
   ];
   const energy = s.hermiteEnergy;

@@ -5,6 +5,7 @@ import type { Command } from 'commander';
 import type { Figure } from '../plot/figure.js';
 import { loadRows, resultsPath } from '../results/files.js';
 import { addPlotOptions, type PlotFlags, plotOptions } from './plot-options.js';
+import { counted } from '../words.js';
 import { warnOnStderr } from './shared.js';
 
 export function registerPlot(program: Command): void {
@@ -35,9 +36,6 @@ export function registerPlot(program: Command): void {
       );
     });
 }
-
-/** `1 row`, `2 rows`, `0 rows`. */
-const counted = (n: number, noun: string) => `${n} ${noun}${n === 1 ? '' : 's'}`;
 
 /** The figure's files without extension: --out, else `plot-<y>-vs-<x>` or `curves-<y>` beside the results. */
 function figureStem(flags: PlotFlags, resultsFile: string, figure: Figure): string {

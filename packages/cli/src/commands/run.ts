@@ -19,6 +19,7 @@ import { resultsFileName, type Shard, writeAtomic } from '../results/files.js';
 import { formatSummary, summarize } from '../results/summary.js';
 import { ProgressDisplay } from '../run/progress.js';
 import { appendProvenance, backendDevice, gitCommit, machine } from '../run/provenance.js';
+import { counted } from '../words.js';
 import {
   EXIT_FAILED_ROWS,
   loadSpec,
@@ -248,7 +249,7 @@ function writeSpecCopy(outDir: string, spec: Spec, baseDir: string): void {
 function runTotals(result: ExperimentResult, out: string, shard: Shard | undefined): string {
   const counts = `${result.ran} run now, ${result.skipped} resumed, ${result.failed} failed`;
   const part = shard
-    ? `; shard ${shard.index}/${shard.count}: ${result.cells.length} of ${result.plan.cells.length} cells`
+    ? `; shard ${shard.index}/${shard.count}: ${result.cells.length} of ${counted(result.plan.cells.length, 'cell')}`
     : '';
-  return `${result.rows.length} rows in ${out} (${counts}) on backend ${result.backend}${part}`;
+  return `${counted(result.rows.length, 'row')} in ${out} (${counts}) on backend ${result.backend}${part}`;
 }

@@ -1,6 +1,7 @@
 /** `regimes validate`: check a spec against the schema and the registered kinds; run nothing. */
 import { rowCount } from '@regimes/core';
 import type { Command } from 'commander';
+import { counted } from '../words.js';
 import { planSpec, pluginOption, type PluginFlags, warnOnStderr } from './shared.js';
 
 export function registerValidate(program: Command): void {
@@ -13,7 +14,7 @@ export function registerValidate(program: Command): void {
       const { plan } = await planSpec(specPath, flags.plugin);
       plan.warnings.forEach(warnOnStderr);
       process.stdout.write(
-        `${specPath}: valid; ${plan.cells.length} cells, ${rowCount(plan.cells)} (cell, learner) rows (spec hash ${plan.specHash})\n`,
+        `${specPath}: valid; ${counted(plan.cells.length, 'cell')}, ${counted(rowCount(plan.cells), '(cell, learner) row')} (spec hash ${plan.specHash})\n`,
       );
     });
 }

@@ -22,6 +22,7 @@ import {
   resolveKey,
   stripLabel,
 } from './keys.js';
+import { counted } from '../words.js';
 import { type TheoryPoint, theoryPoints } from './theory.js';
 
 export type BandKind = 'std' | 'minmax' | 'se' | 'none';
@@ -712,7 +713,7 @@ function clipBands(means: MeanPoint[], seeds: PlotData['seeds'], notes: string[]
   for (const m of clipped) m.lo = floor;
   if (clipped.length)
     notes.push(
-      `lower band edge clipped at ${floor.toPrecision(2)} at ${clipped.length} point${clipped.length === 1 ? '' : 's'} (log axis)`,
+      `lower band edge clipped at ${floor.toPrecision(2)} at ${counted(clipped.length, 'point')} (log axis)`,
     );
 }
 
@@ -754,7 +755,7 @@ function titles(
   const oneX = new Set(means.map((m) => m.x)).size === 1;
   const seedText =
     seedCounts.size === 1
-      ? `${[...seedCounts][0]} seed${[...seedCounts][0] === 1 ? '' : 's'}`
+      ? counted([...seedCounts][0]!, 'seed')
       : `${Math.min(...seedCounts)}–${Math.max(...seedCounts)} seeds`;
   const subtitle = [
     `${oneX ? 'point' : 'line'}: mean over ${seedText}; ${Math.max(...seedCounts) > 1 || opts.band === 'se' ? (oneX ? bandDescription[opts.band].replace(/^band/, 'bar') : bandDescription[opts.band]) : `no ${oneX ? 'bar' : 'band'} (one seed)`}${theoryText}`,

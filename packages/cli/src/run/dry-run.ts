@@ -2,6 +2,7 @@
 import { totalmem } from 'node:os';
 import { type Cell, type Plan, type Registry, Rng, rowCount, shardCells } from '@regimes/core';
 import type { Shard } from '../results/files.js';
+import { counted } from '../words.js';
 
 const gflop = (f: number) =>
   f >= 1e12 ? `${(f / 1e12).toFixed(1)} TFLOP` : `${(f / 1e9).toPrecision(3)} GFLOP`;
@@ -33,9 +34,9 @@ export function describePlan(
 ): string {
   const cells = shardCells(plan.cells, shard);
   return [
-    `spec ${plan.spec.name} (hash ${plan.specHash}): ${plan.cells.length} cells` +
+    `spec ${plan.spec.name} (hash ${plan.specHash}): ${counted(plan.cells.length, 'cell')}` +
       (shard ? `; shard ${shard.index}/${shard.count} takes ${cells.length}` : '') +
-      `, ${rowCount(cells)} (cell, learner) rows, test n = ${plan.spec.test.n}`,
+      `, ${counted(rowCount(cells), '(cell, learner) row')}, test n = ${plan.spec.test.n}`,
     '',
     'cells (learners):',
     ...cellLines(cells),
