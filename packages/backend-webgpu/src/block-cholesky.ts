@@ -442,8 +442,12 @@ export async function installBlockCholesky(
   // the upper triangle of the input is noise the kernel must not read
   const a = tf.tensor2d([3, 9, 9, 2, 4, 9, 0, 2, 4], [3, 3]);
   const out = tf.engine().runKernel(BlockCholeskyKernel, { p: a }, { shift: 1 }) as tf.Tensor;
-  const got = await out.data();
-  tf.dispose([a, out]);
+  let got: tf.TypedArray;
+  try {
+    got = await out.data();
+  } finally {
+    tf.dispose([a, out]);
+  }
   const expected = [0.5, 0, 0, -0.25, 0.5, 0, 0.125, -0.25, 0.5, 0, 0, 0];
   if (expected.every((v, i) => Math.abs(got[i]! - v) < 1e-6)) return undefined;
   tf.unregisterKernel(BlockCholeskyKernel, 'webgpu');

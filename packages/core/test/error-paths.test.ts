@@ -15,21 +15,23 @@ beforeAll(() => {
 });
 afterAll(() => counter.restore());
 
+/** A two-cell run of two learners. */
+const run = () =>
+  runExperiment(
+    {
+      name: 'error-paths',
+      backend: 'cpu',
+      target: { kind: 'linear', d: 3, noise: 0.5 },
+      learners: [{ kind: 'ridge' }, { kind: 'ridge', id: 'strong', lambda: 10 }],
+      metrics: ['mse'],
+      sweep: { n: [8, 16] },
+      test: { n: 32 },
+    },
+    { registry: Registry.with(testPlugin), log: silentLogger },
+  );
+
 describe('a run whose k-th kernel call fails', () => {
   it('frees every tensor it made and still ends (a two-cell run, 121 values of k)', async () => {
-    const run = () =>
-      runExperiment(
-        {
-          name: 'error-paths',
-          backend: 'cpu',
-          target: { kind: 'linear', d: 3, noise: 0.5 },
-          learners: [{ kind: 'ridge' }, { kind: 'ridge', id: 'strong', lambda: 10 }],
-          metrics: ['mse'],
-          sweep: { n: [8, 16] },
-          test: { n: 32 },
-        },
-        { registry: Registry.with(testPlugin), log: silentLogger },
-      );
     await run();
     const before = tf.memory().numTensors;
     counter.calls = 0;
@@ -56,5 +58,25 @@ describe('a run whose k-th kernel call fails', () => {
     }
     // a failure inside a fit or its measurement is that row's; one in a cell's data, the cell's rows
     expect(failedRows).toBeGreaterThanOrEqual(ks.size);
+  });
+
+  it('and whose k-th read of values back to the host fails: every read of the run', async () => {
+    await run();
+    const before = tf.memory().numTensors;
+    counter.reads = 0;
+    await run();
+    const reads = counter.reads;
+    expect(reads).toBeGreaterThan(4);
+    for (let k = 1; k <= reads; k++) {
+      counter.reads = 0;
+      counter.failReadAt = k;
+      try {
+        const { rows } = await run();
+        expect(rows.filter((r) => r.status === 'error').length, `read ${k} of ${reads}`).toBeGreaterThan(0);
+      } finally {
+        counter.failReadAt = 0;
+      }
+      expect(tf.memory().numTensors, `read ${k} of ${reads}`).toBe(before);
+    }
   });
 });

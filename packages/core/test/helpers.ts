@@ -100,9 +100,11 @@ const mseMetric = {
         target: { evaluate(x: tf.Tensor2D): tf.Tensor2D },
       ) {
         const v = tf.tidy(() => tf.mean(tf.squaredDifference(p.predict(test.x), target.evaluate(test.x))));
-        const out = v.dataSync()[0]!;
-        v.dispose();
-        return out;
+        try {
+          return v.dataSync()[0]!;
+        } finally {
+          v.dispose();
+        }
       },
     };
   },

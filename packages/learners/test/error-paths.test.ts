@@ -11,7 +11,8 @@ import { injectKernelFailures, type KernelFailures, makeFitContext } from '@regi
 import { plugin as targets } from '@regimes/targets';
 import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { plugin as learners } from '../src/index.js';
+import { ntkKernel, plugin as learners } from '../src/index.js';
+import { falkonSolve, NystromProblem } from '../src/readout/iterative.js';
 
 const registry = Registry.with(targets, learners);
 const D = 6;
@@ -58,6 +59,9 @@ const cases: [string, string, Record<string, unknown>, [string, Record<string, u
     ['hierarchical', { d: D, k: 2, levels: 2 }],
   ],
   ['transfer (damian base)', 'transfer', { base: { kind: 'damian', width: 16 }, sourceN: 64 }],
+  // more features than points: the dual system, its readout a = Φᵀβ
+  ['rf (dual: width > n)', 'rf', { width: 128 }],
+  ['one-step (dual: width > n)', 'one-step', { width: 128 }],
 ];
 
 /** The kernels of the backend under test, counted and failing at `counter.failAt` (set in beforeAll). */
@@ -125,9 +129,11 @@ async function checkErrorPaths(
     await fitAndPredict(); // once, for the code V8 and tfjs set up on a first call
     const before = tf.memory().numTensors;
     counter.calls = 0;
+    counter.reads = 0;
     firstRecord = 0;
     await fitAndPredict();
     const total = counter.calls;
+    const reads = counter.reads;
     expect(tf.memory().numTensors).toBe(before);
     // and every call of the 60 before the first record, where the probes are
     const ks = new Set(positions(total));
@@ -141,8 +147,17 @@ async function checkErrorPaths(
       counter.failAt = 0;
       expect(tf.memory().numTensors, `tensors left after kernel call ${k} of ${total} failed`).toBe(before);
     }
+    // and a read of values back to the host failing, each of them (or a spread where there are many)
+    for (const k of positions(reads, 40)) {
+      counter.reads = 0;
+      counter.failReadAt = k;
+      await expect(fitAndPredict(), `read ${k} of ${reads}`).rejects.toThrow(`injected at read ${k}`);
+      counter.failReadAt = 0;
+      expect(tf.memory().numTensors, `tensors left after read ${k} of ${reads} failed`).toBe(before);
+    }
   } finally {
     counter.failAt = 0;
+    counter.failReadAt = 0;
     tf.dispose([train.x, train.y, test.x, test.y, ...(levels ?? [])]);
   }
 }
@@ -156,6 +171,46 @@ describe('a fit or prediction whose k-th kernel call fails frees every tensor it
   it.each(cases)('%s', async (_label, kind, options, targetEntry) => {
     expect(tf.getBackend()).toBe('cpu');
     await checkErrorPaths(kind, options, targetEntry);
+  });
+
+  it('so does FALKON when it recomputes K_nm each iteration (n·m·4 bytes over cacheBytes)', async () => {
+    const x = tf.tensor2d(Rng.fromSeed(5).normal(N * D), [N, D]);
+    const y = tf.tensor2d(Rng.fromSeed(6).normal(N), [N, 1]);
+    const o = { intercept: true, tolerance: 1e-6, maxIterations: 4, cacheBytes: 0, block: 16 };
+    const problem = () =>
+      NystromProblem.create(x, y, ntkKernel('relu', 'both'), tf.slice(x, [0, 0], [16, -1]), o);
+    const solve = async (fail: { kernel?: number; read?: number }) => {
+      const p = await problem();
+      counter.calls = 0;
+      counter.reads = 0;
+      counter.failAt = fail.kernel ?? 0;
+      counter.failReadAt = fail.read ?? 0;
+      try {
+        const fit = await falkonSolve(p, 1e-3, y, o);
+        tf.dispose([fit.coefficients, fit.intercept]);
+      } finally {
+        counter.failAt = 0;
+        counter.failReadAt = 0;
+        p.dispose();
+      }
+    };
+    try {
+      await solve({});
+      const before = tf.memory().numTensors;
+      await solve({});
+      const [calls, reads] = [counter.calls, counter.reads];
+      expect(tf.memory().numTensors).toBe(before);
+      for (const k of positions(calls, 40)) {
+        await expect(solve({ kernel: k })).rejects.toThrow(`injected at kernel call ${k}`);
+        expect(tf.memory().numTensors, `kernel call ${k} of ${calls}`).toBe(before);
+      }
+      for (const k of positions(reads, 40)) {
+        await expect(solve({ read: k })).rejects.toThrow(`injected at read ${k}`);
+        expect(tf.memory().numTensors, `read ${k} of ${reads}`).toBe(before);
+      }
+    } finally {
+      tf.dispose([x, y]);
+    }
   });
 
   it('so does a target whose evaluation fails while it samples', () => {

@@ -32,10 +32,14 @@ export const alignment = defineMetricKind({
           tf.matMul(w, w, true, false),
         ];
       });
-      const [p] = await projected!.data();
-      const [t] = await total!.data();
-      const g = Float64Array.from(await gram!.data());
-      tf.dispose([projected!, total!, gram!]);
+      let p: number, t: number, g: Float64Array;
+      try {
+        [p] = (await projected!.data()) as unknown as [number];
+        [t] = (await total!.data()) as unknown as [number];
+        g = Float64Array.from(await gram!.data());
+      } finally {
+        tf.dispose([projected!, total!, gram!]);
+      }
       const k = Math.min(r, weights.shape[0], d);
       const top = topEigenvectors(g, d, k);
       const cosines = principalCosines(subspace, r, top, k, d);

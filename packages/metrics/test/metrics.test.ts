@@ -1,5 +1,5 @@
 import { disposeDataset, type Predictor, Rng, type Target } from '@regimes/core';
-import { createTarget, describeMetricConformance } from '@regimes/core/testing';
+import { createTarget, describeMetricConformance, injectKernelFailures } from '@regimes/core/testing';
 import { hermite, mixture, quadratic } from '@regimes/targets';
 import * as tf from '@tensorflow/tfjs-core';
 import { describe, expect, it } from 'vitest';
@@ -236,5 +236,58 @@ describe('hermite-spectrum', () => {
     expect(Math.abs(value['hermite.2']! - 20) / 20).toBeLessThan(0.1);
     expect(Math.abs(value['hermite.0']!)).toBeLessThan(0.2);
     expect(Math.abs(value['hermite.1']!)).toBeLessThan(0.3);
+  });
+});
+
+describe('every metric frees its tensors when a kernel call or a read fails', () => {
+  const withVariance = (t: Target): Predictor => ({
+    ...scaled(0.5)(t),
+    predictVariance: (x) =>
+      tf.tidy(() => tf.add(0.25, tf.square(tf.slice(x, [0, 0], [-1, 1]))) as tf.Tensor2D),
+  });
+  const cases = [
+    ['risk (with a predicted variance)', risk, {}, single, withVariance],
+    ['normalized-risk', normalizedRisk, {}, single, scaled(0.5)],
+    ['excess-risk', excessRisk, {}, single, scaled(0.5)],
+    ['error', classificationError, {}, { factory: mixture, options: { d: 5 } }, scaled(0.5)],
+    ['alignment', alignment, {}, twoDim, scaled(1, inSubspace)],
+    ['hermite-spectrum', hermiteSpectrum, { samples: 400 }, twoDim, scaled(1)],
+  ] as const;
+
+  it.each(cases)('%s', async (_label, metric, options, targetCase, predictor) => {
+    const t = createTarget(targetCase as never);
+    const test = t.sample(64, Rng.fromSeed(4));
+    const p = predictor(t);
+    const factory = metric as unknown as typeof normalizedRisk;
+    const compute = () =>
+      factory.create(factory.options.parse(options)).compute(p, test, t, { rng: Rng.fromSeed(9) });
+    const failures = injectKernelFailures('cpu');
+    try {
+      await compute();
+      const before = tf.memory().numTensors;
+      failures.calls = 0;
+      failures.reads = 0;
+      await compute();
+      const [calls, reads] = [failures.calls, failures.reads];
+      expect(reads).toBeGreaterThan(0);
+      for (let k = 1; k <= calls; k++) {
+        failures.calls = 0;
+        failures.failAt = k;
+        await expect(compute()).rejects.toThrow(`injected at kernel call ${k}`);
+        failures.failAt = 0;
+        expect(tf.memory().numTensors, `kernel call ${k} of ${calls}`).toBe(before);
+      }
+      for (let k = 1; k <= reads; k++) {
+        failures.reads = 0;
+        failures.failReadAt = k;
+        await expect(compute()).rejects.toThrow(`injected at read ${k}`);
+        failures.failReadAt = 0;
+        expect(tf.memory().numTensors, `read ${k} of ${reads}`).toBe(before);
+      }
+    } finally {
+      failures.restore();
+      p.dispose();
+      disposeDataset(test);
+    }
   });
 });

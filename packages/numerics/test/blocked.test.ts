@@ -190,4 +190,14 @@ describe('blocked Cholesky on tensors (float32) against float64 references', () 
     expect(relativeError(await back.data(), await a.data())).toBeLessThan(1e-5);
     tf.dispose([a, q, back]);
   });
+
+  it('refuses columns that are not independent (a zero column), and frees what it made', async () => {
+    const column = Rng.fromSeed(8).normal(50);
+    // a zero column: the Gram matrix's second pivot is exactly 0
+    const a = tf.tidy(() => tf.stack([tf.tensor1d(column), tf.zeros([50])], 1) as tf.Tensor2D);
+    const before = tf.memory().numTensors;
+    await expect(orthonormalizeColumns(a)).rejects.toThrow();
+    expect(tf.memory().numTensors).toBe(before);
+    a.dispose();
+  });
 });

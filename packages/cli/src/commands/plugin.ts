@@ -300,8 +300,11 @@ export const ${id}: MetricFactory = defineMetricKind({
       let sum = 0;
       await chunks.forEachChunk(async (chunk) => {
         const total = tf.tidy(() => tf.sum(tf.abs(tf.sub(predictor.predict(chunk.x), target.evaluate(chunk.x)))));
-        sum += (await total.data())[0]!;
-        total.dispose();
+        try {
+          sum += (await total.data())[0]!;
+        } finally {
+          total.dispose();
+        }
       });
       return sum / chunks.n;
     },

@@ -3,6 +3,7 @@
  * learner, giving one row per learner (or per variant of a fit). Runs in the parent with
  * `jobs: 1` and in each worker process otherwise.
  */
+import { hostValues } from '@regimes/numerics';
 import tf from '@regimes/numerics/tfjs';
 import type { Dataset, FitContext, Logger, Predictor, Target, TestChunks } from '../contracts/contracts.js';
 import { datasetChunks, sampledChunks, TEST_CHUNK } from '../contracts/chunks.js';
@@ -540,10 +541,10 @@ async function nonFiniteCause(s: CellState, p: Predictor): Promise<string> {
   const scan = async (key: keyof typeof first, make: () => tf.Tensor, start: number) => {
     if (first[key] >= 0) return;
     const t = make();
-    const values = await t.data();
-    t.dispose();
+    const columns = t.shape[1]!;
+    const values = await hostValues(t);
     const i = values.findIndex((v) => !Number.isFinite(v));
-    if (i >= 0) first[key] = start + Math.floor(i / t.shape[1]!);
+    if (i >= 0) first[key] = start + Math.floor(i / columns);
   };
   await s.test.chunks.forEachChunk(async (chunk, start) => {
     await scan('target', () => s.target.evaluate(chunk.x), start);

@@ -116,25 +116,38 @@ export function makeFitContext(rng: Rng, signal?: FitContext['signal'], registry
 
 /**
  * Every kernel of `backend` counted, and the `failAt`-th call (1-based; 0: none) made to throw
- * `injected at kernel call <k>`: for tests that a code path frees its tensors when any kernel
- * fails. Set `calls` to 0 and `failAt` before the work; `restore()` puts the kernels back.
+ * `injected at kernel call <k>`; likewise every read of a tensor's values back to the host (the
+ * backend's `read` and `readSync`, one count for a read that calls the other), the `failReadAt`-th
+ * throwing `injected at read <k>` (a lost device, a failed transfer): for tests that a code path
+ * frees its tensors when any kernel or read fails. Set the counts to 0 and `failAt` / `failReadAt`
+ * before the work; `restore()` puts the kernels and reads back.
  */
 export interface KernelFailures {
   calls: number;
   failAt: number;
+  reads: number;
+  failReadAt: number;
   restore(): void;
 }
 
 export function injectKernelFailures(backend: string): KernelFailures {
   const wrapped = tf.getKernelsForBackend(backend);
+  const device = tf.findBackend(backend) as unknown as Record<'read' | 'readSync', unknown> | null;
+  const reads = (['read', 'readSync'] as const).flatMap((method) => {
+    const original = device?.[method];
+    return typeof original === 'function' ? [{ method, original }] : [];
+  });
   const failures: KernelFailures = {
     calls: 0,
     failAt: 0,
+    reads: 0,
+    failReadAt: 0,
     restore: () => {
       for (const config of wrapped) {
         tf.unregisterKernel(config.kernelName, backend);
         tf.registerKernel(config);
       }
+      for (const { method, original } of reads) device![method] = original;
     },
   };
   for (const config of wrapped) {
@@ -148,6 +161,23 @@ export function injectKernelFailures(backend: string): KernelFailures {
       },
     });
   }
+  let reading = false; // an async read that calls readSync (cpu's, wasm's) is one read
+  for (const { method, original } of reads)
+    device![method] = function (this: unknown, ...args: unknown[]) {
+      if (reading) return (original as (...a: unknown[]) => unknown).apply(this, args);
+      if (++failures.reads === failures.failReadAt) {
+        const error = new Error(`injected at read ${failures.reads}`);
+        if (method === 'read') return Promise.reject(error);
+        throw error;
+      }
+      reading = true;
+      try {
+        // an async read has made its synchronous calls when it returns
+        return (original as (...a: unknown[]) => unknown).apply(this, args);
+      } finally {
+        reading = false;
+      }
+    };
   return failures;
 }
 

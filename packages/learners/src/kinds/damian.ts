@@ -25,6 +25,7 @@ import {
   randomNormal,
   z,
 } from '@regimes/core';
+import { hostValues } from '@regimes/numerics';
 import tf from '@regimes/numerics/tfjs';
 import { twoStageEstimate } from '../cost.js';
 import { type Activation, activationOption } from '../activations/index.js';
@@ -155,8 +156,7 @@ async function firstStage(first: Dataset, ctx: FitContext, o: DamianOptions, sig
     }
     // max|W|, and Σ 0·W: NaN when an entry is not finite
     const probe = tf.tidy(() => tf.stack([tf.max(tf.abs(params.w)), tf.sum(tf.mul(params.w, 0))]));
-    const [peak, zero] = await probe.data();
-    probe.dispose();
+    const [peak, zero] = await hostValues(probe);
     if (!Number.isFinite(peak!) || !Number.isFinite(zero!))
       throw new DivergenceError(
         `damian's first stage left W non-finite after ${o.firstSteps} step(s) of eta ${o.eta} (float32 overflow): lower eta or firstSteps`,

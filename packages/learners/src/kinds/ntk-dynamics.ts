@@ -12,6 +12,7 @@
  * nn trains w = W/√d: its `lr: { first: η/d, readout: η }` is this GD on (W, a).
  */
 import { defineLearnerKind, type LearnerFactory, options, type Predictor, z } from '@regimes/core';
+import { hostValues } from '@regimes/numerics';
 import tf from '@regimes/numerics/tfjs';
 import { type DeepKernelSpec, deepKernel, type KernelFunction } from '../kernels.js';
 import { decomposesOnHost, hostEigenBytes } from '../cost.js';
@@ -165,8 +166,7 @@ export const ntkDynamics: LearnerFactory = defineLearnerKind({
               }
               return tf.stack(parts.map((p) => tf.reshape(p, [])));
             });
-            const v = await values.data();
-            values.dispose();
+            const v = await hostValues(values);
             const extra = diagonalM ? trainVariance(dyn, diagonalM, t) : 0;
             return { train: v[0]! + extra, test: monitor ? v[1]! + (iv ? v[2]! : 0) : undefined };
           };

@@ -2,7 +2,7 @@
  * How a first layer W (N×d) sits relative to the target's subspace U: the share of its energy in U,
  * its top singular directions, and how much of each lies in U.
  */
-import { principalCosines, topEigenvectors } from '@regimes/numerics';
+import { hostValues, principalCosines, topEigenvectors } from '@regimes/numerics';
 import tf from '@regimes/numerics/tfjs';
 
 /** ‖W Uᵀ‖²_F / ‖W‖²_F on tensors. Inside tidy. */
@@ -17,9 +17,7 @@ export async function topSingular(
   k: number,
 ): Promise<{ values: number[]; vectors: Float64Array }> {
   const d = w.shape[1];
-  const gram = tf.matMul(w, w, true, false);
-  const g = Float64Array.from(await gram.data());
-  gram.dispose();
+  const g = Float64Array.from(await hostValues(tf.matMul(w, w, true, false)));
   const count = Math.min(k, d);
   const vectors = topEigenvectors(g, d, count);
   const values = Array.from({ length: count }, (_, j) => {

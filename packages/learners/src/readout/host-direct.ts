@@ -19,6 +19,7 @@ import {
   hostCholesky,
   hostCholeskySolve,
   hostLapack,
+  hostValues,
   symmetricProduct,
 } from '@regimes/numerics';
 import tf from '@regimes/numerics/tfjs';
@@ -112,8 +113,7 @@ export async function fitRidgeHost(
     const t = tf.tensor2d(c, [m, k]);
     const mc = symmetricProduct(system.panels, m, t, block);
     t.dispose();
-    const product = await mc.data();
-    mc.dispose();
+    const product = await hostValues(mc);
     return Float32Array.from(rhs, (b, i) => b - product[i]! - shift * c[i]!);
   };
   const fits: RidgeFit[] = [];

@@ -25,12 +25,12 @@ import { RegimesError } from '@regimes/core';
 import {
   type EigenSolverKind,
   hostSymmetricEigen,
+  hostValues,
   symmetricEigenSolver,
   symmetricEigenTensor,
 } from '@regimes/numerics';
 import tf from '@regimes/numerics/tfjs';
 import type { KernelFunction } from '../kernels.js';
-import { hostValues } from './solvers.js';
 
 export interface FalkonOptions {
   readonly intercept: boolean;
@@ -291,15 +291,22 @@ export class NystromProblem {
       for (let s = 0; s < n; s += this.block, index++) {
         const size = Math.min(this.block, n - s);
         const kb = this.cache ? this.cache[index]! : this.centred(s, size);
-        const [u, w] = tf.tidy(() => {
-          const u = tf.matMul(kb, vt);
-          return [u, tf.matMul(kb, u, true, false)];
-        });
-        if (!this.cache) kb.dispose();
-        const wv = await w.data();
-        if (predictions) predictions.set(await u.data(), s * k);
-        tf.dispose([u, w]);
-        for (let i = 0; i < m * k; i++) product[i] = product[i]! + wv[i]!;
+        let u: tf.Tensor, w: tf.Tensor;
+        try {
+          [u, w] = tf.tidy(() => {
+            const u = tf.matMul(kb, vt);
+            return [u, tf.matMul(kb, u, true, false)];
+          });
+        } finally {
+          if (!this.cache) kb.dispose(); // a block computed for this product only
+        }
+        try {
+          const wv = await w.data();
+          if (predictions) predictions.set(await u.data(), s * k);
+          for (let i = 0; i < m * k; i++) product[i] = product[i]! + wv[i]!;
+        } finally {
+          tf.dispose([u, w]);
+        }
       }
     } finally {
       vt.dispose();
@@ -472,10 +479,13 @@ async function kmmSpectrum(
   const t = tf.tensor2d(Float32Array.from(kmm), [m, m]);
   try {
     const e = await symmetricEigenTensor(t);
-    const mu = Float64Array.from(await e.values.data());
-    const q = Float64Array.from(await e.vectors.data());
-    tf.dispose([e.values, e.vectors]);
-    return { q, mu };
+    try {
+      const mu = Float64Array.from(await e.values.data());
+      const q = Float64Array.from(await e.vectors.data());
+      return { q, mu };
+    } finally {
+      tf.dispose([e.values, e.vectors]);
+    }
   } finally {
     t.dispose();
   }

@@ -97,12 +97,16 @@ async function ridgeReadout(r: FeatureReadout): Promise<{ fits: RidgeFit[]; read
       r.options,
       r.signal,
     );
-    const readouts = fits.map((fit) => {
-      if (primal) return fit.coefficients;
-      const a = tf.matMul(phi, fit.coefficients, true, false) as tf.Tensor2D; // a = Φᵀβ
-      fit.coefficients.dispose();
-      return a;
-    });
+    if (primal) return { fits, readouts: fits.map((fit) => fit.coefficients) };
+    const readouts: tf.Tensor2D[] = [];
+    try {
+      for (const fit of fits) readouts.push(tf.matMul(phi, fit.coefficients, true, false) as tf.Tensor2D); // a = Φᵀβ
+    } catch (error) {
+      tf.dispose(readouts);
+      for (const fit of fits) disposeFit(fit);
+      throw error;
+    }
+    for (const fit of fits) fit.coefficients.dispose();
     return { fits, readouts };
   } finally {
     phi.dispose();

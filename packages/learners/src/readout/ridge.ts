@@ -12,7 +12,7 @@
  * host-direct.ts, or fails with what to change where the backend has none.
  */
 import { RegimesError } from '@regimes/core';
-import { hostEigenLimit, symmetricEigenSolver, symmetricProduct } from '@regimes/numerics';
+import { hostEigenLimit, hostValues, symmetricEigenSolver, symmetricProduct } from '@regimes/numerics';
 import tf from '@regimes/numerics/tfjs';
 import { takesEigen } from '../cost.js';
 import { exceedsHeap, fitRidgeHost, hostLapackFor } from './host-direct.js';
@@ -144,9 +144,7 @@ async function leaveOneOut(
   const h = rows
     ? await inverse.quadraticForms(rows)
     : Float64Array.from(await inverse.inverseDiagonal(), (v) => 1 - inverse.shift * v);
-  const difference = tf.sub(system.labels, prediction);
-  const residuals = await difference.data();
-  difference.dispose();
+  const residuals = await hostValues(tf.sub(system.labels, prediction));
   const k = system.labels.shape[1];
   let sum = 0;
   for (let i = 0; i < n; i++)

@@ -11,6 +11,7 @@ import {
   choleskyPanels,
   choleskySolveTensor,
   disposeFactor,
+  hostValues,
   inverseDiagonal,
   lowerTriangleHost,
   solveLower,
@@ -38,15 +39,6 @@ export interface ShiftedInverse {
 /** A scalar tensor's value on the host; the tensor is freed. */
 export async function scalar(t: tf.Tensor): Promise<number> {
   return (await hostValues(t))[0]!;
-}
-
-/** A tensor's values on the host (as its data() gives them); the tensor is freed, also if the read fails. */
-export async function hostValues(t: tf.Tensor): Promise<tf.TypedArray> {
-  try {
-    return (await t.data()) as tf.TypedArray;
-  } finally {
-    t.dispose();
-  }
 }
 
 /** A tensor's values on the host in float64; the tensor is freed. */

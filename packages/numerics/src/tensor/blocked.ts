@@ -14,6 +14,7 @@ import { NumericalError } from '../errors.js';
 import { cholesky, invertLower, shiftedCholeskyInverse } from '../host/linalg.js';
 import { assembleLowerHost, hostLapack } from './host-cholesky.js';
 import type { ColumnPanels } from './panels.js';
+import { hostValues } from './rows.js';
 
 /**
  * The kernel a backend may register for a dense Cholesky factorization: input `x`, an m×m float32
@@ -298,8 +299,7 @@ async function factorOnce(
     }
     if (statuses.length > 0) {
       const worst = tf.tidy(() => tf.max(tf.concat(statuses.map((x) => tf.reshape(x, [1])))));
-      const [status] = await worst.data();
-      worst.dispose();
+      const [status] = await hostValues(worst);
       if (status !== 0) throw new NotPositiveDefinite();
     }
   } catch (error) {
@@ -449,8 +449,7 @@ export async function inverseDiagonal(f: PanelFactor, width?: number): Promise<F
         const identity = identityColumns(f.m - s, size);
         return tf.sum(tf.square(triangularSolve(dense, identity, false, s)), 0);
       });
-      const values = await norms.data();
-      norms.dispose();
+      const values = await hostValues(norms);
       for (let j = 0; j < size; j++) out[s + j] = values[j]!;
     }
     return out;
@@ -566,16 +565,21 @@ export function symmetricProduct(panels: ColumnPanels, m: number, x: tf.Tensor2D
  */
 export async function orthonormalizeColumns(a: tf.Tensor2D): Promise<tf.Tensor2D> {
   let q = a.clone();
-  for (let pass = 0; pass < 2; pass++) {
-    const c = q.shape[1];
-    const gram = tf.matMul(q, q, true, false);
-    const host = Float64Array.from(await gram.data());
-    gram.dispose();
-    cholesky(host, c); // G = LLᵀ, R = Lᵀ
-    const rInverse = tf.tensor2d(Float32Array.from(invertLower(host, c)), [c, c]); // L⁻¹ = R⁻ᵀ
-    const next = tf.matMul(q, rInverse, false, true);
-    tf.dispose([q, rInverse]);
-    q = next as tf.Tensor2D;
+  try {
+    for (let pass = 0; pass < 2; pass++) {
+      const c = q.shape[1];
+      const host = Float64Array.from(await hostValues(tf.matMul(q, q, true, false)));
+      cholesky(host, c); // G = LLᵀ, R = Lᵀ
+      const current = q;
+      q = tf.tidy(() => {
+        const rInverse = tf.tensor2d(Float32Array.from(invertLower(host, c)), [c, c]); // L⁻¹ = R⁻ᵀ
+        return tf.matMul(current, rInverse, false, true);
+      });
+      current.dispose();
+    }
+    return q;
+  } catch (error) {
+    q.dispose(); // a Gram matrix not positive definite (rank-deficient columns), a failed kernel or read
+    throw error;
   }
-  return q;
 }

@@ -110,7 +110,14 @@ export async function symmetricEigenTensor(matrix: tf.Tensor2D): Promise<TensorE
       tf.Tensor2D,
     ];
     // LAPACK passes a NaN through to its output: refused as the host solver refuses it on input
-    if ((await values.data()).some((v) => !Number.isFinite(v))) {
+    let finite: boolean;
+    try {
+      finite = (await values.data()).every((v) => Number.isFinite(v));
+    } catch (error) {
+      tf.dispose([values, vectors]);
+      throw error;
+    }
+    if (!finite) {
       tf.dispose([values, vectors]);
       throw nonFiniteEntry(m, Number.NaN);
     }

@@ -36,3 +36,15 @@ export function mapRowChunks(
     tf.dispose(parts);
   }
 }
+
+/**
+ * A tensor's values on the host (as its `data()` gives them); the tensor is freed, also when the read
+ * fails (a lost device, a failed transfer).
+ */
+export async function hostValues(t: tf.Tensor): Promise<tf.TypedArray> {
+  try {
+    return (await t.data()) as tf.TypedArray;
+  } finally {
+    t.dispose();
+  }
+}
