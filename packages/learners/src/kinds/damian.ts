@@ -102,11 +102,7 @@ export const damian: LearnerFactory = defineLearnerKind({
             const fractions = overlaps(u, rank, top.vectors, top.values.length, d);
             extra['first-stage-alignment'] = fractions.reduce((a, v) => a + v, 0) / fractions.length;
             const energy = tf.tidy(() => subspaceEnergy(w, tf.tensor2d(Float32Array.from(u), [rank, d])));
-            try {
-              extra['first-stage-energy'] = (await energy.data())[0]!;
-            } finally {
-              energy.dispose();
-            }
+            extra['first-stage-energy'] = (await hostValues(energy))[0]!;
           }
         } catch (error) {
           tf.dispose([w, ...(b ? [b] : [])]);

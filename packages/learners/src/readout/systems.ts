@@ -21,7 +21,7 @@
  */
 import tf from '@regimes/numerics/tfjs';
 import type { KernelFunction } from '../kernels.js';
-import { type ColumnPanels, symmetricProduct } from '@regimes/numerics';
+import { type ColumnPanels, hostValues, symmetricProduct } from '@regimes/numerics';
 
 export interface RidgeSystem {
   /** Size of the system: n (dual) or the number of features (primal). */
@@ -150,12 +150,10 @@ export function kernelDiagonal(kernel: KernelFunction, x: tf.Tensor2D, block = 2
  */
 async function meanKernelDiagonal(x: tf.Tensor2D, kernel: KernelFunction): Promise<number> {
   const diagonal = kernelDiagonal(kernel, x, tf.getBackend() === 'webgpu' ? 1024 : 64);
-  let mean: tf.Tensor | undefined;
   try {
-    mean = tf.mean(diagonal);
-    return (await mean.data())[0]!;
+    return (await hostValues(tf.mean(diagonal)))[0]!;
   } finally {
-    tf.dispose(mean ? [diagonal, mean] : [diagonal]);
+    diagonal.dispose();
   }
 }
 
@@ -303,11 +301,9 @@ export async function primalSystem(
     // one tensor on both sides: the native backend computes it as a symmetric rank-k update
     gram = owned(tf.matMul(centred, centred, true, false) as tf.Tensor2D);
     // its trace from the diagonal (every (p+1)-th entry), not from another pass over Φ
-    const diagonal = owned(
-      tf.tidy(() => tf.sum(tf.gather(tf.reshape(gram, [-1]), tf.range(0, p * p, p + 1, 'int32')))),
-    );
-    meanDiagonal = (await diagonal.data())[0]! / p;
-    diagonal.dispose();
+    const g = gram;
+    const trace = tf.tidy(() => tf.sum(tf.gather(tf.reshape(g, [-1]), tf.range(0, p * p, p + 1, 'int32'))));
+    meanDiagonal = (await hostValues(trace))[0]! / p;
     const c = centred;
     rhs = owned(tf.tidy(() => tf.matMul(c, yMean ? tf.sub(y, yMean) : y, true, false) as tf.Tensor2D));
   } catch (error) {

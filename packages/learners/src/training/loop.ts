@@ -9,6 +9,7 @@
  * not improved for `patience` records.
  */
 import type { Dataset, FitContext, TrainingMonitor } from '@regimes/core';
+import { hostValues } from '@regimes/numerics';
 import tf from '@regimes/numerics/tfjs';
 import { subspaceEnergy } from '../probes/subspace.js';
 import { checkDivergence } from './divergence.js';
@@ -84,11 +85,7 @@ class Recorder<S extends Stage> {
       if (early) parts.push(meanSquared(trainee.predict(early.held.x, stage), early.held.y));
       return tf.stack(parts.map((t) => tf.reshape(t, [])));
     });
-    try {
-      return await values.data();
-    } finally {
-      values.dispose();
-    }
+    return hostValues(values);
   }
 
   async record(stage: S, at: number): Promise<void> {

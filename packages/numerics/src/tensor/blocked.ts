@@ -114,13 +114,7 @@ export async function lowerTriangleHost(
   const host = new Float32Array(m * m);
   for (let s = 0; s < m; s += block) {
     const b = Math.min(block, m - s);
-    const panel = panels(s, b);
-    let data: Awaited<ReturnType<typeof panel.data>>;
-    try {
-      data = await panel.data();
-    } finally {
-      panel.dispose();
-    }
+    const data = await hostValues(panels(s, b));
     for (let i = s; i < m; i++) {
       const count = Math.min(b, i - s + 1);
       host.set(data.subarray((i - s) * b, (i - s) * b + count), i * m + s);
@@ -149,12 +143,10 @@ async function factorDense(
   const [factor, info] = outputs;
   let status: number;
   try {
-    [status] = (await info.data()) as unknown as [number];
+    [status] = (await hostValues(info)) as unknown as [number];
   } catch (error) {
     factor.dispose();
     throw error;
-  } finally {
-    info.dispose();
   }
   if (status === 0) return factor;
   factor.dispose();
@@ -256,13 +248,7 @@ async function factorOnce(
           out.dispose();
         }
       } else {
-        const top = tf.slice(p, [0, 0], [b, b]);
-        let host: Float64Array;
-        try {
-          host = Float64Array.from(await top.data());
-        } finally {
-          top.dispose();
-        }
+        const host = Float64Array.from(await hostValues(tf.slice(p, [0, 0], [b, b])));
         const factor = shiftedCholeskyInverse(host, b, shift);
         if (!factor.inverse) {
           p.dispose();
@@ -512,18 +498,12 @@ export function symmetricProduct(panels: ColumnPanels, m: number, x: tf.Tensor2D
   let result: tf.Tensor2D = tf.zerosLike(x);
   for (let s = 0; s < m; s += block) {
     const b = Math.min(block, m - s);
-    let p: tf.Tensor2D;
-    try {
-      p = panels(s, b); // A[s:, s:s+b]
-    } catch (error) {
-      result.dispose();
-      throw error;
-    }
-    const panel = p;
     const sum = result;
-    let next: tf.Tensor2D;
+    let panel: tf.Tensor2D | undefined;
     try {
-      next = tf.tidy(() => {
+      panel = panels(s, b); // A[s:, s:s+b]
+      const p = panel;
+      result = tf.tidy(() => {
         const xs = tf.slice(x, [s, 0], [b, -1]);
         // lower part: A[s:, block] x_block lands on rows s..m
         const lower = tf.matMul(p, xs);
@@ -551,10 +531,9 @@ export function symmetricProduct(panels: ColumnPanels, m: number, x: tf.Tensor2D
       });
     } finally {
       // the step's inputs, whether it succeeded or not
-      panel.dispose();
+      panel?.dispose();
       sum.dispose();
     }
-    result = next;
   }
   return result;
 }

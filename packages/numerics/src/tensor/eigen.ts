@@ -110,16 +110,11 @@ export async function symmetricEigenTensor(matrix: tf.Tensor2D): Promise<TensorE
       tf.Tensor2D,
     ];
     // LAPACK passes a NaN through to its output: refused as the host solver refuses it on input
-    let finite: boolean;
     try {
-      finite = (await values.data()).every((v) => Number.isFinite(v));
+      if ((await values.data()).some((v) => !Number.isFinite(v))) throw nonFiniteEntry(m, Number.NaN);
     } catch (error) {
-      tf.dispose([values, vectors]);
+      tf.dispose([values, vectors]); // also when the read fails
       throw error;
-    }
-    if (!finite) {
-      tf.dispose([values, vectors]);
-      throw nonFiniteEntry(m, Number.NaN);
     }
     return { values, vectors };
   }
