@@ -156,8 +156,9 @@ describe('docs/architecture.md', () => {
       expect(line, `@regimes/${pkg} has a row in the Packages table`).toBeDefined();
       const m = JSON.parse(readFileSync(join(packagesDir, pkg, 'package.json'), 'utf8')) as {
         dependencies?: Record<string, string>;
+        peerDependencies?: Record<string, string>;
       };
-      const deps = Object.keys(m.dependencies ?? {});
+      const deps = Object.keys({ ...m.dependencies, ...m.peerDependencies });
       const documented = line!.split('|')[2]!;
       for (const d of deps)
         expect(documented, `${pkg}'s dependency ${d}`).toContain(d.replace(/^@[^/]+\//, ''));
