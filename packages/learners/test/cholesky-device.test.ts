@@ -5,7 +5,7 @@
  * counts); elsewhere skipped with the probe's reason.
  */
 import { webgpu } from '@regimes/backend-webgpu';
-import { HOST_PANEL_CACHE_FLOATS, panelCache } from '@regimes/learners';
+import { HOST_PANEL_CACHE_FLOATS, PANEL_CACHE_FLOATS, panelCache } from '@regimes/learners';
 import { Rng } from '@regimes/core';
 import {
   backendOrSkip,
@@ -91,6 +91,17 @@ describe('kernel panels kept', () => {
       tf.dispose([large.panels(0, 8), large.panels(0, 8)]);
       expect(built).toBe(3);
       large.release();
+      // webgpu's limit keeps the lower triangle up to n = 16 384 and not beyond
+      for (const [m, builds] of [
+        [16384, 1],
+        [16385, 2],
+      ] as const) {
+        const before = built;
+        const gpu = panelCache(panels(m), m, PANEL_CACHE_FLOATS);
+        tf.dispose([gpu.panels(0, 8), gpu.panels(0, 8)]);
+        expect(built - before, `n = ${m}`).toBe(builds);
+        gpu.release();
+      }
     });
   });
 

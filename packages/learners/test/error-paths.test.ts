@@ -3,8 +3,8 @@
 // prediction, and the fit must reject with that error leaving as many tensors as before. Found with
 // this harness (2026-12-06): 398 of 902 (kind, k) pairs leaked, in the ridge systems and solves, the
 // blocked Cholesky, FALKON, the training loops and the targets' sample(); after the fixes every k of
-// these configurations and five more was checked once (14 123 failed fits, not only the spread this
-// test runs) and none leaked. docs/reliability.md.
+// 23 configurations (this test's of that day and a few more) was checked once (14 123 failed fits,
+// not only the spread this test runs) and none leaked. docs/reliability.md.
 import { loadBlas, native } from '@regimes/backend-node';
 import { Registry, Rng } from '@regimes/core';
 import { injectKernelFailures, type KernelFailures, makeFitContext } from '@regimes/core/testing';

@@ -60,16 +60,16 @@ export function kernelPanels(x: tf.Tensor2D, kernel: KernelFunction) {
     tf.tidy(() => kernel(tf.slice(x, [start, 0], [-1, -1]), tf.slice(x, [start, 0], [size, -1])));
 }
 
-/**
- * The floats of kernel panels `panelCache` keeps on webgpu: 2²⁷ (512 MiB), the lower triangle of a
- * kernel up to n = 16 384.
- */
-export const PANEL_CACHE_FLOATS = 2 ** 27;
-
 /** The floats of an m×m matrix's lower triangle, diagonal included. */
 function lowerTriangle(m: number): number {
   return (m * (m + 1)) / 2;
 }
+
+/**
+ * The floats of kernel panels `panelCache` keeps on webgpu: the lower triangle of a kernel up to
+ * n = 16 384 (512 MiB).
+ */
+export const PANEL_CACHE_FLOATS = lowerTriangle(16384);
 
 /**
  * The floats of kernel panels `panelCache` keeps on the CPU backends (in host memory): the lower
