@@ -10,7 +10,12 @@
  * - `wasm` (or an addon built before it had the entry point): numerics' `shiftedCholeskyInverse`,
  *   the function its host path runs, so the same numbers as before.
  */
-import { BLOCK_CHOLESKY_MAX, BlockCholeskyKernel, shiftedCholeskyInverse } from '@regimes/numerics';
+import {
+  BLOCK_CHOLESKY_MAX,
+  BlockCholeskyKernel,
+  failedDiagonal,
+  shiftedCholeskyInverse,
+} from '@regimes/numerics';
 import type { Blas } from './blas.js';
 import { slotKernel } from './slot-kernel.js';
 import type { TensorInfo, WasmBackendLike } from './wasm-internals.js';
@@ -47,8 +52,11 @@ export function installBlockCholesky(blas?: Blas): void {
     // views taken after makeOutput: a growing heap would detach earlier ones
     const view = be.typedArrayFromHeap(p);
     const o = be.typedArrayFromHeap(out);
-    if (slot.factor) slot.factor(b, view, 0, b, shift ?? 0, o, 0);
-    else factorBlock(b, view, shift ?? 0, o);
+    if (slot.factor) {
+      slot.factor(b, view, 0, b, shift ?? 0, o, 0);
+      // the addon's loop tests d > 0 only: an infinite pivot leaves 1/∞ = 0 on L⁻¹'s diagonal
+      if (o[b * b] === 0) o[b * b] = failedDiagonal(o, b);
+    } else factorBlock(b, view, shift ?? 0, o);
     return out as never;
   });
   slot.factor = blas?.blockCholeskyInverse?.bind(blas);

@@ -11,11 +11,20 @@
  * 2.77–3.09 s by numerics' panels, and the ntk fit (λ fixed, its diagnostics solving many
  * right-hand sides) 23.6–24.4 s against 5.0–5.8 s).
  */
-import { CholeskyKernel, registerHostLapack, TriangularSolveKernel } from '@regimes/numerics';
+import { CholeskyKernel, failedDiagonal, registerHostLapack, TriangularSolveKernel } from '@regimes/numerics';
 import tf from '@regimes/numerics/tfjs';
 import type { Blas } from './blas.js';
 import { hostArray } from './huge-pages.js';
 import type { TensorInfo, WasmBackendLike } from './wasm-internals.js';
+
+/**
+ * potrf's status, with an infinite pivot a failure too: LAPACK (and lapack-lite.c) test only
+ * `d > 0` and NaN, so an infinite diagonal entry gave status 0 and a factor with L_jj = ∞ and 0
+ * below it (numerics' `pivotFails`).
+ */
+function potrfStatus(status: number, n: number, factor: Float32Array, offset: number): number {
+  return status !== 0 ? status : failedDiagonal(factor, n, offset);
+}
 
 /** Register both kernels and the host LAPACK on `wasm` when `blas` has LAPACK, remove them otherwise. */
 export function installCholesky(blas?: Blas): void {
@@ -26,7 +35,7 @@ export function installCholesky(blas?: Blas): void {
   const hostTrsm = blas?.trsm ?? blas?.hostTrsm;
   if (hostPotrf && hostTrsm)
     registerHostLapack('wasm', {
-      potrf: (n, a, shift) => hostPotrf(n, a, 0, shift),
+      potrf: (n, a, shift) => potrfStatus(hostPotrf(n, a, 0, shift), n, a, 0),
       trsm: (transpose, m, c, l, lOffset, ldl, b, bOffset) =>
         hostTrsm(transpose, m, c, l, lOffset, ldl, b, bOffset),
       view: (t) => {
@@ -52,7 +61,7 @@ export function installCholesky(blas?: Blas): void {
       const info = be.makeOutput([1], 'float32');
       // in place: the factor shares x's storage (as a reshape does)
       const status = potrf(m, be.typedArrayFromHeap(x), 0, shift ?? 0);
-      be.typedArrayFromHeap(info)[0] = status;
+      be.typedArrayFromHeap(info)[0] = potrfStatus(status, m, be.typedArrayFromHeap(x), 0);
       be.incRef(x.dataId);
       return [{ dataId: x.dataId, shape: [m, m], dtype: 'float32' }, info] as never;
     },

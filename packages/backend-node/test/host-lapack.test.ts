@@ -20,6 +20,7 @@ import {
   HOST_EIGEN_LIMIT,
   hostLapack,
   invertLower,
+  NumericalError,
   symmetricEigenSolver,
   symmetricEigenTensor,
   symmetricEigenTridiagonal,
@@ -34,6 +35,7 @@ import { type Blas, loadBlas, prebuiltAddon } from '../src/blas.js';
 import { native } from '../src/native.js';
 import { wasm } from '../src/wasm.js';
 import { buildAddon, compiler } from './build-addon.js';
+import { expectInfinitePivotFails } from './infinite-pivot.js';
 
 const scratch = mkdtempSync(join(tmpdir(), 'regimes-lite-'));
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));
@@ -147,6 +149,15 @@ async function panelsFactor(compiled: boolean): Promise<Float32Array> {
     const singular = await choleskyPanels(panels, n, { block: 64, meanDiagonal: 16 });
     expect(singular.jitter).toBeGreaterThan(0);
     disposeFactor(singular);
+    // an infinite pivot (entry 70 of the second block of 64) fails as a non-positive one: the
+    // addon's loop tests d > 0 only and would leave L⁻¹ a 0 there, status 0
+    const infinite = gram(n, 16, 21).a32;
+    infinite[70 * n + 70] = Infinity;
+    const whole = tf.tensor2d(infinite, [n, n]);
+    await expect(
+      choleskyPanels((s, size) => tf.slice(whole, [s, s], [n - s, size]), n, { shift: 0.5, block: 64 }),
+    ).rejects.toThrow(NumericalError);
+    whole.dispose();
   });
   xt.dispose();
   return solved;
@@ -470,6 +481,7 @@ for (const variant of liteAddons)
           // κ ≈ 1e3 here; float32 kernel products and factor: measured 4e-5 relative
           expect(worst / maxAbs(b)).toBeLessThan(2e-4);
         });
+        expectInfinitePivotFails(lapack!);
         xt.dispose();
         // the compiled eigen solver serves symmetricEigenTensor there (float32 in and out), up to 8192
         expect(symmetricEigenSolver(n)).toBe('compiled');

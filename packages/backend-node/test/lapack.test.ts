@@ -14,7 +14,9 @@ import {
   choleskySolveTensor,
   denseCholeskyAvailable,
   disposeFactor,
+  hostLapack,
   inverseDiagonal,
+  NumericalError,
 } from '@regimes/numerics';
 import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -22,6 +24,7 @@ import { type Blas, loadBlas, prebuiltAddon } from '../src/blas.js';
 import { native } from '../src/native.js';
 import { wasm } from '../src/wasm.js';
 import { buildAddon, compiler } from './build-addon.js';
+import { expectInfinitePivotFails } from './infinite-pivot.js';
 
 const scratch = mkdtempSync(join(tmpdir(), 'regimes-native-'));
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));
@@ -398,6 +401,24 @@ describe.skipIf(!blas?.potrf)('Cholesky and triangular solves on LAPACK (native 
       for (let i = 0; i < 2 * m; i++) expect(Math.abs(got[i]! - want[i]!)).toBeLessThan(1e-4 * scale);
     } finally {
       be.readSync = readSync;
+      await tf.setBackend('cpu');
+    }
+  });
+
+  it('fails an infinite pivot, which spotrf passes (its test is d > 0), in the dense factor and the host LAPACK', async () => {
+    await native.create({}).activate();
+    try {
+      const infinite = Float32Array.from(a);
+      infinite[123 * m + 123] = Infinity;
+      const whole = tf.tensor2d(infinite, [m, m]);
+      await expectNoLeak(async () => {
+        await expect(
+          choleskyPanels((s, size) => tf.slice(whole, [s, s], [m - s, size]), m, { shift, block }),
+        ).rejects.toThrow(NumericalError);
+      });
+      whole.dispose();
+      expectInfinitePivotFails(hostLapack()!);
+    } finally {
       await tf.setBackend('cpu');
     }
   });

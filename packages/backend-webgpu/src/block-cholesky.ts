@@ -88,8 +88,8 @@ ${FINITE_POSITIVE}
         if (t < b) {
           for (var k = 0; k < b; k++) {
             var v = 0.0;
-            if (k < t) { v = p[t * pb + k]; }
-            if (k == t) { v = p[t * pb + t] + uniforms.shift; }
+            if (k < t) { v = f32(p[t * pb + k]); }
+            if (k == t) { v = f32(p[t * pb + t]) + uniforms.shift; }
             mine[k] = v;
           }
         }
@@ -250,7 +250,7 @@ ${FINITE_POSITIVE}
           for (var c = 0; c < ${T}; c++) {
             var s = 0.0;
             if (i < b && c < w && c0 + c <= i) {
-              s = p[i * pb + c0 + c] - acc[c];
+              s = f32(p[i * pb + c0 + c]) - acc[c];
               if (c0 + c == i) { s += uniforms.shift; }
             }
             acc[c] = s;
@@ -427,9 +427,13 @@ export async function installBlockCholesky(
     kernelFunc: ({ inputs, backend, attrs }) => {
       const { p } = inputs as unknown as { p: tf.TensorInfo };
       const b = p.shape[1]!;
-      if (p.shape.length !== 2 || p.shape[0]! < b || b > BLOCK_CHOLESKY_MAX)
+      // an int32 tensor failed the shader's compilation, which Dawn only prints, and the output was
+      // read as it stood (a status of 0). A float32 one may still hold int32 storage: tfjs-webgpu's
+      // Cast from int32 to float32 relabels the buffer (no encoding loss, so no copy), hence the
+      // programs read the panel through f32()
+      if (p.shape.length !== 2 || p.dtype !== 'float32' || p.shape[0]! < b || b > BLOCK_CHOLESKY_MAX)
         throw new RangeError(
-          `${BlockCholeskyKernel}: the panel is [${p.shape}], expected r×b with r ≥ b and b ≤ ${BLOCK_CHOLESKY_MAX}`,
+          `${BlockCholeskyKernel}: the panel is ${p.dtype} [${p.shape}], expected float32 r×b with r ≥ b and b ≤ ${BLOCK_CHOLESKY_MAX}`,
         );
       const shift = Number((attrs as { shift?: number }).shift ?? 0);
       const gpu = backend as unknown as WebGPUBackend;

@@ -249,6 +249,65 @@ describe('webgpu diagonal-block Cholesky kernel', () => {
   });
 });
 
+describe('webgpu Cholesky on panels that are not float32 or not finite', () => {
+  it('refuses an int32 panel in the kernel; choleskyPanels casts int32 panels and solves as float64; an infinite pivot fails', async (ctx) => {
+    const backend = await backendOrSkip(webgpu, ctx);
+    // an integer SPD matrix: 40 on the diagonal, 0 or ±1 off it (diagonally dominant: Gershgorin)
+    const m = 40;
+    const a = new Float64Array(m * m);
+    for (let i = 0; i < m; i++)
+      for (let j = 0; j < m; j++)
+        a[i * m + j] = i === j ? m : (i + j) % 3 === 0 ? -1 : (i * j) % 5 === 1 ? 1 : 0;
+    const y = Float64Array.from({ length: m }, (_, i) => (i % 7) - 3);
+    const l = cholesky(a.slice(), m);
+    const expected = y.slice();
+    for (let i = 0; i < m; i++) {
+      for (let k = 0; k < i; k++) expected[i]! -= l[i * m + k]! * expected[k]!;
+      expected[i]! /= l[i * m + i]!;
+    }
+    for (let i = m - 1; i >= 0; i--) {
+      for (let k = i + 1; k < m; k++) expected[i]! -= l[k * m + i]! * expected[k]!;
+      expected[i]! /= l[i * m + i]!;
+    }
+    const int32Panels = (start: number, size: number) => {
+      const panel = columnPanelsOf(a, m)(start, size);
+      try {
+        return tf.cast(panel, 'int32') as tf.Tensor2D;
+      } finally {
+        panel.dispose();
+      }
+    };
+    const previous = tf.getBackend();
+    await backend.activate();
+    try {
+      await expectNoLeak(async () => {
+        // before the cast, the shader failed to compile on int32 and its output read as a status of 0
+        const panel = int32Panels(0, 16);
+        expect(() => tf.engine().runKernel(BlockCholeskyKernel, { p: panel }, { shift: 0 })).toThrow(
+          /int32 \[40,16\], expected float32/,
+        );
+        panel.dispose();
+        const factor = await choleskyPanels(int32Panels, m, { block: 16 });
+        const rhs = tf.tensor2d(Float32Array.from(y), [m, 1]);
+        const x = choleskySolveTensor(factor, rhs);
+        const got = await x.data();
+        tf.dispose([rhs, x]);
+        disposeFactor(factor);
+        expect(factor.jitter).toBe(0);
+        expect(relativeError(got, expected)).toBeLessThan(1e-5);
+        // pivot 20 (the second panel of 16) infinite: fails as on the host, not a factor with 1/∞ = 0
+        const infinite = a.slice();
+        infinite[20 * m + 20] = Infinity;
+        await expect(choleskyPanels(columnPanelsOf(infinite, m), m, { block: 16 })).rejects.toThrow(
+          NumericalError,
+        );
+      });
+    } finally {
+      await tf.setBackend(previous);
+    }
+  });
+});
+
 describe('webgpu panel Cholesky with each diagonal-block program', () => {
   it.for(['rows', 'tiles'] as const)(
     '%s: solves A x = y as float64 does (panels of 128 over 300 rows: tiles of 32 and a last panel of 44)',

@@ -9,6 +9,8 @@ import {
   symmetricProduct,
 } from '../src/tensor/blocked.js';
 import { Rng } from '@regimes/core';
+import { NumericalError } from '../src/errors.js';
+import { cholesky } from '../src/host/linalg.js';
 import { relativeError, symmetricWithSpectrum } from '@regimes/core/testing';
 import { expectNoLeak } from '@regimes/core/testing';
 
@@ -161,6 +163,28 @@ describe('blocked Cholesky on tensors (float32) against float64 references', () 
     const factor = await choleskyPanels(panelsOf(a, m), m, { block: 32, meanDiagonal: 5 / m });
     expect(factor.jitter).toBeGreaterThan(0);
     disposeFactor(factor);
+  });
+
+  it('fails an infinite pivot as a non-positive one (it would zero its column: x_j = 0, no error)', async () => {
+    const m = 40;
+    for (const [j, block] of [
+      [5, 16],
+      [0, 64],
+      [39, 16],
+      [17, 16],
+    ] as const) {
+      const a = spd(m, (i) => 1 + i / m, 6);
+      a[j * m + j] = Infinity;
+      await expectNoLeak(async () => {
+        await expect(choleskyPanels(panelsOf(a, m), m, { block, shift: 0.1 }), `pivot ${j}`).rejects.toThrow(
+          NumericalError,
+        );
+      });
+      // the host's dense factor says which pivot and that an entry is not finite
+      expect(() => cholesky(Float64Array.from(a), m)).toThrow(
+        new RegExp(`pivot ${j} of ${m} \\(value Infinity\\).*not finite`),
+      );
+    }
   });
 
   it('multiplies by a symmetric matrix given by lower panels', async () => {

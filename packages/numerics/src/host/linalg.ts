@@ -5,16 +5,37 @@
 import { NumericalError } from '../errors.js';
 
 /**
+ * Whether a pivot (a diagonal entry less the squares before it) stops a Cholesky factorization: not
+ * positive, NaN, or infinite. An infinite pivot would make L_jj infinite and the column below it 0,
+ * a factor with no error whose solves return 0 for that unknown; every path fails it instead, as
+ * webgpu's diagonal-block programs do.
+ */
+export function pivotFails(d: number): boolean {
+  return !(d > 0 && d < Infinity);
+}
+
+/**
+ * 0, or j + 1 for the first j whose diagonal entry of the m×m matrix at `a` (row stride `stride`,
+ * from `offset`) is not positive and finite: an infinite pivot that a factorization which tests
+ * only `d > 0` (LAPACK's potrf, the addon's loops) let through, seen on L's diagonal, or on L⁻¹'s,
+ * where it leaves 1/∞ = 0.
+ */
+export function failedDiagonal(a: ArrayLike<number>, m: number, offset = 0, stride = m): number {
+  for (let j = 0; j < m; j++) if (pivotFails(a[offset + j * stride + j]!)) return j + 1;
+  return 0;
+}
+
+/**
  * In-place Cholesky A = L Lᵀ of a symmetric m×m matrix (lower triangle read; L written there, the
- * upper triangle zeroed): 0, or j + 1 where pivot j was not positive (rows up to j are then L's,
- * row j as given).
+ * upper triangle zeroed): 0, or j + 1 where pivot j was not positive and finite (rows up to j are
+ * then L's, row j as given).
  */
 export function choleskyStatus(a: Float64Array, m: number): number {
   for (let j = 0; j < m; j++) {
     const rowJ = j * m;
     let diagonal = a[rowJ + j]!;
     for (let k = 0; k < j; k++) diagonal -= a[rowJ + k]! ** 2;
-    if (!(diagonal > 0)) return j + 1;
+    if (pivotFails(diagonal)) return j + 1;
     const ljj = Math.sqrt(diagonal);
     a[rowJ + j] = ljj;
     for (let i = j + 1; i < m; i++) {
@@ -36,7 +57,7 @@ export function cholesky(a: Float64Array, m: number): Float64Array {
     let diagonal = a[j * m + j]!;
     for (let k = 0; k < j; k++) diagonal -= a[j * m + k]! ** 2;
     throw new NumericalError(
-      `Cholesky failed at pivot ${j} of ${m} (value ${diagonal.toExponential(3)}): the matrix is not positive definite`,
+      `Cholesky failed at pivot ${j} of ${m} (value ${diagonal.toExponential(3)}): the matrix is not positive definite${Number.isFinite(diagonal) ? '' : ' or has entries that are not finite'}`,
       { hint: 'increase the ridge (regularization) so the system is better conditioned' },
     );
   }

@@ -13,7 +13,7 @@ import tf from '@regimes/numerics/tfjs';
 import { NumericalError } from '../errors.js';
 import { cholesky, invertLower, shiftedCholeskyInverse } from '../host/linalg.js';
 import { assembleLowerHost, hostLapack } from './host-cholesky.js';
-import type { ColumnPanels } from './panels.js';
+import { type ColumnPanels, float32Panels } from './panels.js';
 import { hostValues } from './rows.js';
 
 /**
@@ -316,6 +316,7 @@ export async function choleskyPanels(
     slabFloats?: number;
   } = {},
 ): Promise<PanelFactor> {
+  panels = float32Panels(panels);
   const block = options.block ?? 256;
   const update = options.update ?? defaultCholeskyUpdate();
   const shift = options.shift ?? 0;
@@ -356,7 +357,7 @@ export async function choleskyPanels(
   throw new NumericalError(
     `Cholesky of the ${m}×${m} system failed even with jitter ${jitter.toExponential(1)}`,
     {
-      hint: 'increase the ridge: the kernel or Gram matrix is numerically singular in float32',
+      hint: 'increase the ridge: the kernel or Gram matrix is numerically singular in float32 (or it has an entry that is not finite: check its scale)',
     },
   );
 }

@@ -8,7 +8,7 @@
  */
 import type tf from '@regimes/numerics/tfjs';
 import { NumericalError } from '../errors.js';
-import type { ColumnPanels } from './panels.js';
+import { type ColumnPanels, float32Panels } from './panels.js';
 import { backendRegistry } from './backend-registry.js';
 
 /** LAPACK on host arrays, as a backend provides it (row-major, float32). */
@@ -115,9 +115,10 @@ export function hostCholesky(
       `hostCholesky: the array holds ${into.length} values, the ${m}×${m} system needs ${m * m}`,
     );
   const shift = options.shift ?? 0;
+  const float32 = float32Panels(panels);
   let jitter = 0;
   for (let attempt = 0; attempt < 4; attempt++) {
-    assembleLowerHost(panels, m, into, lapack, options.block ?? 256);
+    assembleLowerHost(float32, m, into, lapack, options.block ?? 256);
     const status = lapack.potrf(m, into, shift + jitter);
     if (status === 0) return { m, l: into, shift: shift + jitter, jitter };
     if (status < 0)
@@ -126,7 +127,9 @@ export function hostCholesky(
   }
   throw new NumericalError(
     `Cholesky of the ${m}×${m} system failed even with jitter ${jitter.toExponential(1)}`,
-    { hint: 'increase the ridge: the kernel matrix is numerically singular in float32' },
+    {
+      hint: 'increase the ridge: the kernel matrix is numerically singular in float32 (or it has an entry that is not finite: check its scale)',
+    },
   );
 }
 
