@@ -9,7 +9,8 @@ import { wasm } from '../src/wasm.js';
 /** The closed form in float64 (Cho & Saul's arc-cosine kernels of degrees 1 and 0). */
 function reference(rho: number, qa: number, qb: number) {
   const scale = Math.sqrt(qa * qb);
-  const cos = Math.min(1, Math.max(-1, rho / Math.max(scale, 1e-12)));
+  // 0 where a variance is 0 (a zero input row); no floor above it
+  const cos = Math.min(1, Math.max(-1, scale > 0 ? rho / scale : 0));
   const theta = Math.acos(cos);
   return {
     value: (scale * (Math.sqrt(1 - cos * cos) + (Math.PI - theta) * cos)) / (2 * Math.PI),
@@ -144,6 +145,48 @@ describe.each([
       }
     },
   );
+});
+
+describe('ReLU dual at every scale of the variances', () => {
+  // q from 1e-30 to 1e30 on both sides (a deep ReLU net with σ_w² = 1 halves q each layer: 2⁻⁴⁰ ≈ 1e-12
+  // at 40), cosines inside and at the bounds; a zero variance gives cos θ = 0. A floor of 1e-12 on
+  // √(q_a q_b) had made cos θ ≈ 0 below it on every path, and √(q_a q_b) in float32 overflowed past
+  // 3.4e38 on the ops (cpu, webgpu).
+  const scales = [0, 1e-30, 1e-13, 1e-6, 1, 1e13, 1e20, 1e30];
+  const cosines = [1, 0.5, 0, -0.3, -1];
+  const cases = scales.flatMap((qa) => scales.flatMap((qb) => cosines.map((c) => [qa, qb, c] as const)));
+  const rho = Float32Array.from(cases, ([qa, qb, c]) => c * Math.sqrt(qa) * Math.sqrt(qb));
+  const qa = Float32Array.from(cases, ([q]) => q);
+  const qb = Float32Array.from(cases, ([, q]) => q);
+
+  // the ops form cos θ in float32: at |cos θ| = 1 an error δ there moves θ by up to √(2δ) ≈ 5e-4
+  it.each([
+    ['cpu (the ops)', undefined, true, 1e-5, 2e-4],
+    ['wasm (the JavaScript loop)', wasm, true, 2.5e-7, 2.5e-7],
+    ['native (the addon)', native, blas?.reluDual !== undefined, 2.5e-7, 2.5e-7],
+  ] as const)('%s keeps the angle from 1e-30 to 1e30', async (_name, kind, present, inside, atBound) => {
+    if (!present) return;
+    if (kind) await kind.create({}).activate();
+    else await tf.setBackend('cpu');
+    try {
+      const k = cases.length;
+      const [value, derivative] = tf.tidy(() => {
+        // per entry on both sides: k×1 columns as a k×1 matrix
+        const r = reluDual(tf.tensor2d(rho, [k, 1]), tf.tensor2d(qa, [k, 1]), tf.tensor2d(qb, [k, 1]));
+        return [r.value.dataSync(), r.derivative.dataSync()];
+      });
+      for (let e = 0; e < k; e++) {
+        const want = reference(rho[e]!, qa[e]!, qb[e]!);
+        const label = `q_a ${qa[e]}, q_b ${qb[e]}, cos ${cases[e]![2]}`;
+        const tolerance = Math.abs(cases[e]![2]) === 1 ? atBound : inside;
+        expect(Math.abs(derivative[e]! - want.derivative), label).toBeLessThan(tolerance);
+        if (want.scale === 0) expect(value[e], label).toBe(0);
+        else expect(Math.abs(value[e]! - want.value) / want.scale, label).toBeLessThan(tolerance);
+      }
+    } finally {
+      await tf.setBackend('cpu');
+    }
+  });
 });
 
 describe('ReLU dual without the kernel', () => {

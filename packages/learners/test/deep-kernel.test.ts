@@ -50,6 +50,31 @@ describe('deep kernels: special cases and quadrature', () => {
     x.dispose();
   });
 
+  it('a bias-free ReLU kernel has no scale of its own: K(tX) = t²K(X) at t = 1e-7 and 1e7, Θ(σ_w² = 2) = 2^(L+1)·Θ(σ_w² = 1) at L = 45', () => {
+    // (the ReLU dual had floored √(q_a q_b) at 1e-12: at t = 1e-7, q ~ 1e-14, and at L = 45 with
+    // σ_w² = 1, q ~ 2⁻⁴⁵, the angles were lost: 249% and 97% off)
+    const relative = (x: number[][], y: number[][], factor: number) =>
+      Math.max(
+        ...x.flatMap((row, i) => row.map((v, j) => Math.abs(v * factor - y[i]![j]!) / Math.abs(y[i]![j]!))),
+      );
+    for (const output of ['ntk', 'nngp'] as const) {
+      const base = gram(deepKernel(spec({ layers: 3 }), output));
+      for (const t of [1e-7, 1e7]) {
+        const scaled = gram(
+          deepKernel(spec({ layers: 3 }), output),
+          X.map((row) => row.map((v) => v * t)),
+        );
+        // float32: on the diagonal (cos θ = 1) the cosine's rounding moves θ by up to 5e-4
+        expect(relative(scaled, base, 1 / (t * t)), `${output}, t = ${t}`).toBeLessThan(2e-4);
+      }
+      const unit = gram(deepKernel(spec({ layers: 45 }), output));
+      const critical = gram(deepKernel(spec({ layers: 45, weightVariance: 2 }), output));
+      // float32 through 45 layers, where every pair's cosine nears 1, as precise as float32 allows
+      // there (measured 1.8e-3)
+      expect(relative(unit, critical, 2 ** 46), `${output}, L = 45`).toBeLessThan(5e-3);
+    }
+  });
+
   // (q_a, q_b, c): unequal variances, negative covariance, t = 1 and t = 0.99
   const triples = [
     [1, 1, 0.3],
