@@ -86,7 +86,8 @@ static napi_value sgemm(napi_env env, napi_callback_info info) {
   float* a = regimes_float32s(env, args[5], &aLength);
   float* b = regimes_float32s(env, args[7], &bLength);
   float* out = regimes_float32s(env, args[9], &outLength);
-  if (!a || !b || !out || m < 0 || n < 0 || k < 0 || (size_t)aOffset + (size_t)m * k > aLength ||
+  if (!a || !b || !out || m < 0 || n < 0 || k < 0 || aOffset < 0 || bOffset < 0 || outOffset < 0 ||
+      (size_t)aOffset + (size_t)m * k > aLength ||
       (size_t)bOffset + (size_t)k * n > bLength || (size_t)outOffset + (size_t)m * n > outLength) {
     napi_throw_error(env, NULL, "regimes_blas: sgemm operands are not Float32Arrays of the stated sizes");
     return NULL;

@@ -7,7 +7,7 @@
  * the plain wasm kind activates (both run tfjs's wasm backend).
  */
 import { NumericalError } from '@regimes/core';
-import { registerCompiledEigen, SymmetricEigenKernel } from '@regimes/numerics';
+import { nonFiniteEntry, registerCompiledEigen, SymmetricEigenKernel } from '@regimes/numerics';
 import tf from '@regimes/numerics/tfjs';
 import type { Blas } from './blas.js';
 import type { TensorInfo, WasmBackendLike } from './wasm-internals.js';
@@ -31,6 +31,15 @@ export function installSymmetricEigen(blas?: Blas): void {
       const { x } = args.inputs as unknown as { x: TensorInfo };
       const be = args.backend as unknown as WasmBackendLike;
       const m = x.shape[0]!;
+      // refused before dsyevd, as the host solvers refuse it: LAPACK passes most NaN and infinities
+      // through to the eigenvalues, which numerics checks, but a NaN on a 2×2 matrix's diagonal came
+      // out as finite eigenvalues (±√2 for [[NaN, 1], [1, 0]]) beside NaN vectors
+      const input = be.typedArrayFromHeap(x);
+      for (let i = 0; i < m; i++)
+        for (let j = 0; j <= i; j++) {
+          const v = input[i * m + j]!;
+          if (!Number.isFinite(v)) throw nonFiniteEntry(m, v, i, j);
+        }
       const values = be.makeOutput([m], 'float32');
       const vectors = be.makeOutput([m, m], 'float32');
       // views taken after makeOutput: a growing heap would detach earlier ones

@@ -53,36 +53,61 @@ function productOf(args: KernelArgs) {
   };
 }
 
-function blasProduct(blas: Blas, args: KernelArgs): TensorInfo {
+/**
+ * The leading (batch) axes of a product's output where the addon can pair its operands' matrices:
+ * both operands with the same batch axes, or one with a single matrix (its batch axes all 1); else
+ * undefined, and wasm's own kernel broadcasts them (or says they do not broadcast). Pairing a_i with
+ * b_i by flat index had given [2,1,3,4]·[1,2,4,5] a [2,1,3,5] output, wrong, where the product is
+ * [2,2,3,5].
+ */
+function pairedBatch(a: TensorInfo, b: TensorInfo): number[] | undefined {
+  const outerA = a.shape.slice(0, -2);
+  const outerB = b.shape.slice(0, -2);
+  const rank = Math.max(outerA.length, outerB.length);
+  const padded = (s: number[]) => [...new Array<number>(rank - s.length).fill(1), ...s];
+  const [pa, pb] = [padded(outerA), padded(outerB)];
+  if (pb.every((x) => x === 1)) return pa;
+  if (pa.every((x) => x === 1) || pa.every((x, i) => x === pb[i])) return pb;
+  return undefined;
+}
+
+function blasProduct(blas: Blas, args: KernelArgs): TensorInfo | undefined {
   const { a, b, transposeA, transposeB, m, k, n, batchA, batchB } = productOf(args);
+  const outer = pairedBatch(a, b);
+  if (!outer) return undefined;
   const be = args.backend as unknown as WasmBackendLike;
   const batch = Math.max(batchA, batchB);
-  const out = be.makeOutput([...(batchA >= batchB ? a.shape : b.shape).slice(0, -2), m, n], 'float32');
-  // views taken after makeOutput: a growing heap would detach earlier ones
-  const av = be.typedArrayFromHeap(a);
-  const bv = be.typedArrayFromHeap(b);
-  const ov = be.typedArrayFromHeap(out);
-  if (batch === 1 && a.dataId === b.dataId && transposeA !== transposeB) {
-    // a Gram matrix (AᵀA or AAᵀ of one tensor): symmetric, so half the work
-    blas.ssyrk(transposeA, m, k, av, 0, ov, 0);
+  const out = be.makeOutput([...outer, m, n], 'float32');
+  try {
+    // views taken after makeOutput: a growing heap would detach earlier ones
+    const av = be.typedArrayFromHeap(a);
+    const bv = be.typedArrayFromHeap(b);
+    const ov = be.typedArrayFromHeap(out);
+    if (batch === 1 && a.dataId === b.dataId && transposeA !== transposeB) {
+      // a Gram matrix (AᵀA or AAᵀ of one tensor): symmetric, so half the work
+      blas.ssyrk(transposeA, m, k, av, 0, ov, 0);
+      return out;
+    }
+    for (let i = 0; i < batch; i++) {
+      blas.sgemm(
+        transposeA,
+        transposeB,
+        m,
+        n,
+        k,
+        av,
+        (batchA === 1 ? 0 : i) * m * k,
+        bv,
+        (batchB === 1 ? 0 : i) * k * n,
+        ov,
+        i * m * n,
+      );
+    }
     return out;
+  } catch (error) {
+    be.disposeData(out.dataId);
+    throw error;
   }
-  for (let i = 0; i < batch; i++) {
-    blas.sgemm(
-      transposeA,
-      transposeB,
-      m,
-      n,
-      k,
-      av,
-      (batchA === 1 ? 0 : i) * m * k,
-      bv,
-      (batchB === 1 ? 0 : i) * k * n,
-      ov,
-      i * m * n,
-    );
-  }
-  return out;
 }
 
 /**
@@ -103,7 +128,10 @@ export function patchWasmMatMul(blas?: Blas): void {
     const slot: Slot = { blas };
     const kernelFunc = (args: KernelArgs) => {
       const attrs = args.attrs as { transposeA?: boolean; transposeB?: boolean };
-      if (slot.blas && kernelName === 'BatchMatMul') return blasProduct(slot.blas, args);
+      if (slot.blas && kernelName === 'BatchMatMul') {
+        const product = blasProduct(slot.blas, args);
+        if (product) return product;
+      }
       if (kernelName === 'BatchMatMul') {
         const vector = vectorProduct(args);
         if (vector) return vector;

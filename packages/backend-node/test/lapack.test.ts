@@ -72,6 +72,15 @@ function sgemmMatches(own: Blas): void {
           2e-6 * k + 1e-6,
         );
       }
+  // a negative offset is refused (its size check had wrapped around: −1 read or wrote the float
+  // before the array's view), as ssyrk, potrf and trsm refuse it
+  const [a, b, out] = [new Float32Array(8), new Float32Array(8), new Float32Array(8)];
+  for (const [ao, bo, oo] of [
+    [-1, 0, 0],
+    [0, -1, 0],
+    [0, 0, -1],
+  ])
+    expect(() => own.sgemm(false, false, 2, 2, 2, a, ao!, b, bo!, out, oo!)).toThrow(/sgemm operands/);
 }
 
 describe('build-native script', () => {
@@ -262,6 +271,79 @@ describe.skipIf(!blas)('the Gram of one tensor on native (ssyrk)', () => {
           expect(Math.abs(o[i]! - want[i]!)).toBeLessThan(1e-3);
         }
       });
+    } finally {
+      await tf.setBackend('cpu');
+    }
+  });
+});
+
+describe.skipIf(!blas)('batched products on native', () => {
+  it('broadcast their batch axes as the cpu backend does (the addon pairs equal or single batches), and refuse what does not broadcast', async () => {
+    const rng = Rng.fromSeed(31);
+    const cases: [number[], number[]][] = [
+      [
+        [2, 1, 3, 4],
+        [1, 2, 4, 5],
+      ], // both ways: wasm's kernel
+      [
+        [1, 2, 3, 4],
+        [2, 1, 4, 5],
+      ],
+      [
+        [3, 2, 3, 4],
+        [2, 4, 5],
+      ], // one side's axes broadcast: wasm's kernel
+      [
+        [2, 3, 3, 4],
+        [2, 3, 4, 5],
+      ], // equal batches: the addon
+      [
+        [3, 3, 4],
+        [4, 5],
+      ], // one single matrix: the addon
+      [
+        [3, 4],
+        [2, 4, 5],
+      ],
+      [
+        [1, 1, 3, 4],
+        [2, 3, 4, 5],
+      ],
+    ];
+    const operands = cases.map(([sa, sb]) =>
+      [sa, sb].map((s) => Float32Array.from(rng.normal(s.reduce((x, y) => x * y, 1)))),
+    );
+    const products = async () => {
+      const out: { shape: number[]; values: Float32Array }[] = [];
+      for (const [c, [sa, sb]] of cases.entries()) {
+        const [a, b] = [tf.tensor(operands[c]![0]!, sa), tf.tensor(operands[c]![1]!, sb)];
+        const p = tf.matMul(a, b);
+        out.push({ shape: p.shape, values: (await p.data()) as Float32Array });
+        tf.dispose([a, b, p]);
+      }
+      return out;
+    };
+    await tf.setBackend('cpu');
+    const want = await products();
+    await native.create({}).activate();
+    try {
+      await expectNoLeak(async () => {
+        const got = await products();
+        for (const [c, [sa, sb]] of cases.entries()) {
+          expect(got[c]!.shape, `${sa} · ${sb}`).toEqual(want[c]!.shape);
+          for (let i = 0; i < want[c]!.values.length; i++)
+            expect(Math.abs(got[c]!.values[i]! - want[c]!.values[i]!), `${sa} · ${sb}`).toBeLessThan(1e-5);
+        }
+        // [2,3]·[3,2] batches of 6 each do not broadcast: an error, not six paired products
+        const [a, b] = [tf.ones([2, 3, 4, 4]), tf.ones([3, 2, 4, 4])];
+        expect(() => tf.matMul(a, b)).toThrow();
+        tf.dispose([a, b]);
+      });
+      const before = (tf.memory() as { numDataBuffers: number }).numDataBuffers;
+      const [a, b] = [tf.ones([2, 3, 4]), tf.ones([3, 4, 5])];
+      expect(() => tf.matMul(a, b)).toThrow();
+      tf.dispose([a, b]);
+      expect((tf.memory() as { numDataBuffers: number }).numDataBuffers).toBe(before);
     } finally {
       await tf.setBackend('cpu');
     }

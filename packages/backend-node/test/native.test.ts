@@ -104,8 +104,19 @@ describe('native backend', () => {
         const poisoned = Float32Array.from(input, (v, k) => (k === 7 * m + 3 ? Number.NaN : v));
         await expectNoLeak(async () => {
           const x = tf.tensor2d(poisoned, [m, m]);
-          await expect(symmetricEigenTensor(x)).rejects.toThrow(NumericalError);
+          await expect(symmetricEigenTensor(x)).rejects.toThrow(/NaN at row 7, column 3/);
           x.dispose();
+          // on a 2×2 diagonal dsyevd gave finite eigenvalues (±√2) beside NaN vectors; an infinity
+          // off the diagonal of a 3×3 gave "dsyevd failed (info 2)"
+          for (const [entries, size, where] of [
+            [[Number.NaN, 9, 1, 0], 2, /NaN at row 0, column 0/],
+            [[0, 9, 1, Number.NaN], 2, /NaN at row 1, column 1/],
+            [[1, 9, 9, Infinity, 1, 9, 0, 0, 1], 3, /Infinity at row 1, column 0/],
+          ] as const) {
+            const small = tf.tensor2d([...entries], [size, size]);
+            await expect(symmetricEigenTensor(small)).rejects.toThrow(where);
+            small.dispose();
+          }
         });
         await wasm.create({}).activate();
         expect(symmetricEigenSolver(m)).toBe('webassembly');
