@@ -1,6 +1,7 @@
 // The ReLU's dual on every entry of an m×n matrix, the kernel numerics names `RegimesReluDual`:
-// with cos θ = ρ/√(q_a q_b) clamped to [−1, 1] (0 where a variance is 0, with no floor above it, so
-// that variances of 1e-30 keep their angle),
+// with cos θ = ρ/√(q_a q_b) clamped to [−1, 1] (0 where a variance is 0: a floor of 1e-300, far
+// below any product of float32 variances, so that variances of 1e-30 keep their angle; the floor
+// of 1e-12 before had lost it),
 //   value = √(q_a q_b)(sin θ + (π − θ) cos θ)/(2π),  derivative = (π − θ)/(2π),
 // each entry in float64 and rounded once to float32, as backend-node's JavaScript kernel does. The
 // arc cosine is our own: acos(|c|) = π/2 − asin(|c|) up to 1/2, else 2 asin(√((1 − |c|)/2)), with
@@ -31,7 +32,7 @@ typedef struct {
 #define DUAL_ROW(A_AT)                                                              \
   for (int j = 0; j < n; j++) {                                                     \
     double scale = sqrt((double)(A_AT) * (double)b[j]);                             \
-    double c = scale > 0.0 ? (double)r[j] / scale : scale * 0.0; /* q = 0: 0 */     \
+    double c = (double)r[j] / (scale < 1e-300 ? 1e-300 : scale); /* NaN: NaN */     \
     c = c > 1.0 ? 1.0 : c;                                                          \
     c = c < -1.0 ? -1.0 : c;                                                        \
     double a = fabs(c);                                                             \

@@ -54,8 +54,9 @@ export function installReluDual(blas?: Blas): void {
       for (let j = 0; j < n; j++) {
         const k = row + j;
         const scale = Math.sqrt((aRow ? ai : a[k]!) * (bColumn ? b[j]! : b[k]!));
-        // 0 where a variance is 0 (no floor above it: variances of 1e-30 keep their angle)
-        let cos = scale > 0 ? r[k]! / scale : scale * 0;
+        // 0 where a variance is 0: a floor far below any product of float32 variances, so that
+        // variances of 1e-30 keep their angle (the addon's loop has the same)
+        let cos = r[k]! / Math.max(scale, 1e-300);
         // clamped as the ops clamp; NaN passes through as NaN
         if (cos > 1) cos = 1;
         else if (cos < -1) cos = -1;
