@@ -53,6 +53,8 @@ function productOf(args: KernelArgs) {
   };
 }
 
+const NO_BATCH: readonly number[] = [];
+
 /**
  * The leading (batch) axes of a product's output where the addon can pair its operands' matrices:
  * both operands with the same batch axes, or one with a single matrix (its batch axes all 1); else
@@ -60,7 +62,9 @@ function productOf(args: KernelArgs) {
  * b_i by flat index had given [2,1,3,4]·[1,2,4,5] a [2,1,3,5] output, wrong, where the product is
  * [2,2,3,5].
  */
-function pairedBatch(a: TensorInfo, b: TensorInfo): number[] | undefined {
+function pairedBatch(a: TensorInfo, b: TensorInfo): readonly number[] | undefined {
+  // two matrices, the usual case: nothing to pair, nothing allocated
+  if (a.shape.length === 2 && b.shape.length === 2) return NO_BATCH;
   const outerA = a.shape.slice(0, -2);
   const outerB = b.shape.slice(0, -2);
   const rank = Math.max(outerA.length, outerB.length);
