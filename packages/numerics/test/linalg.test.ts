@@ -1,5 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import { cholesky, choleskySolve, choleskyStatus, invertLower, solveShiftedSPD } from '../src/host/linalg.js';
+import {
+  cholesky,
+  choleskySolve,
+  choleskyStatus,
+  invertLower,
+  principalCosines,
+  solveShiftedSPD,
+  topEigenvectors,
+} from '../src/host/linalg.js';
 import { Rng } from '@regimes/core';
 import { gaussHermite } from '../src/host/quadrature.js';
 import { hermiteValues } from '../src/host/special.js';
@@ -163,5 +171,35 @@ describe('Gauss–Hermite rule (standard normal)', () => {
     const { nodes, weights } = gaussHermite(80);
     const e = nodes.reduce((s, z, i) => s + weights[i]! * Math.exp(8 * z), 0);
     expect(Math.abs(e / Math.exp(32) - 1)).toBeLessThan(1e-10);
+  });
+});
+
+describe('top eigenvectors of a symmetric matrix', () => {
+  it('are the exact top-k subspace past m = 160 when the spectrum barely separates it (λ₃/λ₂ = 0.995)', () => {
+    // A = H D H with H = I − 2vvᵀ: eigenvectors H e_i = e_i − 2 v v_i, eigenvalues D
+    for (const m of [150, 200, 300]) {
+      const rng = Rng.fromSeed(m);
+      const raw = rng.normal(m);
+      const norm = Math.hypot(...raw);
+      const v = Float64Array.from(raw, (x) => x / norm);
+      const d = Float64Array.from({ length: m }, (_, i) =>
+        i === 0 ? 1 : i === 1 ? 0.999 : 0.999 * 0.995 ** i,
+      );
+      const a = new Float64Array(m * m);
+      // (H D H)_ij = Σ_l H_il d_l H_lj
+      const h = (i: number, l: number) => (i === l ? 1 : 0) - 2 * v[i]! * v[l]!;
+      for (let i = 0; i < m; i++)
+        for (let j = 0; j <= i; j++) {
+          let s = 0;
+          for (let l = 0; l < m; l++) s += h(i, l) * d[l]! * h(l, j);
+          a[i * m + j] = a[j * m + i] = s;
+        }
+      const top = topEigenvectors(a, m, 2);
+      const exact = new Float64Array(2 * m);
+      for (let j = 0; j < 2; j++) for (let i = 0; i < m; i++) exact[j * m + i] = h(i, j);
+      const cosines = principalCosines(top, 2, exact, 2, m);
+      // the orthogonal iteration it replaced gave 0.90 and 0.36 at m = 200
+      for (const c of cosines) expect(c, `m = ${m}`).toBeGreaterThan(1 - 1e-10);
+    }
   });
 });
