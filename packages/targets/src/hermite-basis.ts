@@ -143,7 +143,9 @@ export function projectOnHermite(expr: Expr, r: number, maxDegree: number, rng: 
     method = 'monte-carlo';
   }
   const sums = halves[0]!.map((v, j) => v + halves[1]![j]!);
-  const terms = alphas.map((alpha, j) => ({ coef: sums[j]!, alpha })).filter((t) => Math.abs(t.coef) > 1e-12);
+  // the terms kept: |c| above 1e-12 of g's scale √E[g²] (relative: `1e-13*tanh(z1)` had lost every term)
+  const floor = 1e-12 * Math.sqrt(total);
+  const terms = alphas.map((alpha, j) => ({ coef: sums[j]!, alpha })).filter((t) => Math.abs(t.coef) > floor);
   const energy = new Array<number>(maxDegree + 1).fill(0);
   alphas.forEach((alpha, j) => {
     // each half's sum has weight 1/points: 2·sum is that half's mean

@@ -126,7 +126,11 @@ function monomialInHermite(m: number): [number, number][] {
   return out;
 }
 
-/** The exact expansion of a polynomial in orthonormal Hermite polynomials (zero terms dropped). */
+/**
+ * The exact expansion of a polynomial in orthonormal Hermite polynomials, the terms that cancel
+ * dropped: |c| ≤ 1e-14 of the largest |c| (relative, so that `1e-15*z1` keeps its one term; an
+ * absolute 1e-14 had made it f* ≡ 0).
+ */
 export function hermiteExpansion(p: Polynomial): HermiteTerm[] {
   const acc = new Map<string, number>();
   for (const [k, c] of p.terms) {
@@ -139,8 +143,9 @@ export function hermiteExpansion(p: Polynomial): HermiteTerm[] {
     }
     for (const [alpha, coef] of partial) acc.set(key(alpha), (acc.get(key(alpha)) ?? 0) + coef);
   }
+  const largest = Math.max(0, ...[...acc.values()].map(Math.abs));
   return [...acc]
-    .filter(([, c]) => Math.abs(c) > 1e-14)
+    .filter(([, c]) => Math.abs(c) > 1e-14 * largest)
     .map(([k, coef]) => ({ coef, alpha: unkey(k) }))
     .sort((a, b) => degreeOf(a.alpha) - degreeOf(b.alpha) || key(a.alpha).localeCompare(key(b.alpha)));
 }

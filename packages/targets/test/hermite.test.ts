@@ -126,6 +126,24 @@ describe('hermite target: structure', () => {
     expect(e.reduce((a, b) => a + b, 0) + t.structure.hermiteTail!).toBeCloseTo(0.5, 6);
   });
 
+  it('keeps a target at any scale: 1e-15·z1 by its exact expansion, 1e-13·tanh(z1) by quadrature', () => {
+    // the terms' cut-offs were absolute (1e-14, 1e-12): the first came out f* ≡ 0, the second with
+    // every term dropped and its energy in the tail
+    const small = target({ d: 3, expression: '1e-15*z1' });
+    const terms = small.structure.hermiteTerms!;
+    expect(terms.map((t) => t.alpha)).toEqual([[1]]);
+    expect(terms[0]!.coef / 1e-15).toBeCloseTo(1, 12);
+    const f = evaluateOn(small, 200).f;
+    const largest = Math.max(...Array.from(f, Math.abs));
+    expect(largest).toBeGreaterThan(1e-16);
+    expect(largest).toBeLessThan(1e-14);
+    const tiny = target({ d: 2, expression: '1e-13*tanh(z1)', maxDegree: 5 });
+    expect(Math.sqrt(tiny.structure.hermiteEnergy![1]!) / 1e-13).toBeCloseTo(0.6057, 3);
+    const energy = tiny.structure.hermiteEnergy!.reduce((x, y) => x + y, 0);
+    // tanh above degree 5 holds 0.3% of its energy (0.0012 of 0.394)
+    expect(tiny.structure.hermiteTail!).toBeLessThan(1e-2 * energy);
+  });
+
   it('projects tanh onto its odd coefficients 0.6057, −0.1484, 0.0625 (quadrature)', () => {
     const e = target({ d: 2, expression: 'tanh(z1)', maxDegree: 5 }).structure.hermiteEnergy!;
     expect(Math.sqrt(e[1]!)).toBeCloseTo(0.6057, 3);
