@@ -87,6 +87,12 @@ export interface Projection {
   energy: number[];
   /** E[g²], so that E[g²] − Σ c_α² is the energy above the projected degrees. */
   total: number;
+  /**
+   * Quadrature: the share of E[g²] at points with a coordinate beyond ±9, the last tenth of the rule's
+   * ±10; what lies beyond ±10 is lost, and a share above ~1e-6 says it is not negligible (g grows as
+   * fast as e^{3|z|} or z^{30}). 0 by Monte Carlo.
+   */
+  edge: number;
   method: 'quadrature' | 'monte-carlo';
   points: number;
 }
@@ -101,9 +107,11 @@ export function projectOnHermite(expr: Expr, r: number, maxDegree: number, rng: 
   // the sums of each half of the points apart (Monte Carlo's unbiased energies; quadrature uses one)
   const halves = [new Float64Array(alphas.length), new Float64Array(alphas.length)];
   let total = 0;
+  let edge = 0;
   const accumulate = (z: Float64Array, weight: number, half = 0) => {
     const g = evaluateExpression(expr, z);
     total += weight * g * g;
+    if (z.some((v) => Math.abs(v) > 9)) edge += weight * g * g;
     const h = Array.from(z, (v) => hermiteValues(v, maxDegree));
     const into = halves[half]!;
     alphas.forEach((alpha, j) => {
@@ -151,5 +159,12 @@ export function projectOnHermite(expr: Expr, r: number, maxDegree: number, rng: 
     // each half's sum has weight 1/points: 2·sum is that half's mean
     energy[degreeOf(alpha)]! += method === 'quadrature' ? sums[j]! ** 2 : 4 * halves[0]![j]! * halves[1]![j]!;
   });
-  return { terms, energy: energy.map((e) => Math.max(0, e)), total, method, points };
+  return {
+    terms,
+    energy: energy.map((e) => Math.max(0, e)),
+    total,
+    edge: method === 'quadrature' && total > 0 ? edge / total : 0,
+    method,
+    points,
+  };
 }

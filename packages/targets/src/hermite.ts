@@ -238,6 +238,10 @@ function linkOf(o: LinkOptions, r: number, rng: Rng): Link {
     throw new SpecError([
       `target.expression: g = ${o.expression} is not finite on part of the Gaussian's mass (E g² over ${projection.points} ${projection.method} points is ${projection.total}): f* must be defined for z ~ N(0, I); e.g. sqrt(abs(z1 + 3)) or relu inside sqrt/log`,
     ]);
+  if (projection.edge > 1e-6)
+    throw new SpecError([
+      `target.expression: g = ${o.expression} grows too fast for its Hermite projection: ${(projection.edge * 100).toPrecision(2)}% of E g² lies at |z| > 9, near the edge of the quadrature's ±10, so the variance and energies would be wrong (exp(4*z1) came out 2.3% low, exp(6*z1) 98%); use a polynomial (expanded exactly up to degree 24 in each variable) or a g that grows at most like exp(2|z|)`,
+    ]);
   // by Monte Carlo, the split-sample energies, up to the highest degree with any
   const top = projection.energy.findLastIndex((e) => e > 0);
   const energy =

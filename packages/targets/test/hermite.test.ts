@@ -144,6 +144,22 @@ describe('hermite target: structure', () => {
     expect(tiny.structure.hermiteTail!).toBeLessThan(1e-2 * energy);
   });
 
+  it('projects exp(2·z1) to its closed form and refuses a g whose square lives past the quadrature’s ±10', () => {
+    // E[e^{4Z}] = e^8 and c_k = e^2·2^k/√k!: the energies and the tail add up to it
+    const t = target({ d: 3, expression: 'exp(2*z1)', maxDegree: 5 });
+    const e = t.structure.hermiteEnergy!;
+    e.forEach((energy, k) => {
+      const c = (Math.exp(2) * 2 ** k) / Math.sqrt([1, 1, 2, 6, 24, 120][k]!);
+      expect(Math.abs(energy / (c * c) - 1), `degree ${k}`).toBeLessThan(1e-8);
+    });
+    expect(
+      Math.abs((e.reduce((a, b) => a + b, 0) + t.structure.hermiteTail!) / Math.exp(8) - 1),
+    ).toBeLessThan(1e-8);
+    // exp(4·z1): g²φ peaks at z = 8, and the ±10 rule had given its variance 2.3% low, exp(6·z1)'s 98%
+    for (const expression of ['exp(4*z1)', 'exp(6*z1)', 'z1^30'])
+      expect(() => target({ d: 3, expression, maxDegree: 5 }), expression).toThrow(/grows too fast/);
+  });
+
   it('projects tanh onto its odd coefficients 0.6057, −0.1484, 0.0625 (quadrature)', () => {
     const e = target({ d: 2, expression: 'tanh(z1)', maxDegree: 5 }).structure.hermiteEnergy!;
     expect(Math.sqrt(e[1]!)).toBeCloseTo(0.6057, 3);
