@@ -10,7 +10,7 @@ import {
 } from '../src/host/linalg.js';
 import { Rng } from '@regimes/core';
 import { gaussHermite } from '../src/host/quadrature.js';
-import { hermiteValues } from '../src/host/special.js';
+import { chiSquareCdf, chiSquareSf, erf, hermiteValues, normalCdf } from '../src/host/special.js';
 import { symmetricWithSpectrum } from '@regimes/core/testing';
 
 /** Float64 reference: Gaussian elimination with partial pivoting, independent of Cholesky. */
@@ -201,5 +201,23 @@ describe('top eigenvectors of a symmetric matrix', () => {
       // the orthogonal iteration it replaced gave 0.90 and 0.36 at m = 200
       for (const c of cosines) expect(c, `m = ${m}`).toBeGreaterThan(1 - 1e-10);
     }
+  });
+});
+
+describe('normal and chi-square tails (float64, against mpmath at 40 digits)', () => {
+  it('keep their relative precision far out, where 1 − P cancels', () => {
+    const close = (x: number, want: number, tolerance = 1e-12) =>
+      expect(Math.abs(x / want - 1), `${x} against ${want}`).toBeLessThan(tolerance);
+    // ½(1 + erf) gave 0 below −8.3 and was 1.8% off at −8
+    close(normalCdf(-10), 7.619853024160526e-24);
+    close(normalCdf(-8), 6.220960574271784e-16);
+    close(normalCdf(-38), 2.885428360068784e-316, 1e-9);
+    close(normalCdf(1), 0.8413447460685429);
+    close(chiSquareSf(120, 5), 3.138579772755296e-24);
+    close(chiSquareSf(120, 5) + chiSquareCdf(120, 5), 1);
+    // x² underflowed below 1e-154: erf was 0
+    close(erf(1e-160), (2 / Math.sqrt(Math.PI)) * 1e-160);
+    close(erf(-3e-10), (-2 / Math.sqrt(Math.PI)) * 3e-10);
+    close(erf(0.5), 0.5204998778130465);
   });
 });

@@ -18,7 +18,7 @@ import {
   type Target,
   z,
 } from '@regimes/core';
-import { chiSquareCdf, logGamma, mapRowChunks } from '@regimes/numerics';
+import { chiSquareCdf, chiSquareSf, logGamma, mapRowChunks } from '@regimes/numerics';
 import tf from '@regimes/numerics/tfjs';
 
 export const mixtureOptions = options({
@@ -39,7 +39,7 @@ export const mixtureOptions = options({
 export function mixtureBayes(s: number, delta: number): { threshold: number; error: number } {
   const threshold = ((s / 2) * Math.log((1 + delta) / (1 - delta)) * (1 - delta * delta)) / delta;
   const error =
-    0.5 * chiSquareCdf(threshold / (1 + delta), s) + 0.5 * (1 - chiSquareCdf(threshold / (1 - delta), s));
+    0.5 * chiSquareCdf(threshold / (1 + delta), s) + 0.5 * chiSquareSf(threshold / (1 - delta), s);
   return { threshold, error };
 }
 

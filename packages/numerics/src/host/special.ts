@@ -15,9 +15,14 @@ export function logGamma(x: number): number {
   return 0.5 * Math.log(2 * Math.PI) + (z + 0.5) * Math.log(t) - t + Math.log(a);
 }
 
-/** The regularized lower incomplete gamma P(a, x) = γ(a, x)/Γ(a): series for x < a + 1, continued fraction above. */
-export function regularizedGammaP(a: number, x: number): number {
-  if (x <= 0) return 0;
+/**
+ * The regularized incomplete gamma functions (P, Q) = (γ(a, x), Γ(a, x))/Γ(a), each computed where
+ * it is accurate and the other as its complement: P by its series for x < a + 1, Q by its continued
+ * fraction above (Lentz), so that a tail far below 1 keeps its relative precision (normalCdf(−10) =
+ * 7.6e-24, not the 0 of 1 − P).
+ */
+function regularizedGamma(a: number, x: number): { p: number; q: number } {
+  if (x <= 0) return { p: 0, q: 1 };
   const logPrefix = a * Math.log(x) - x - logGamma(a);
   if (x < a + 1) {
     let term = 1 / a;
@@ -27,9 +32,9 @@ export function regularizedGammaP(a: number, x: number): number {
       sum += term;
       if (Math.abs(term) < Math.abs(sum) * 1e-16) break;
     }
-    return Math.min(1, sum * Math.exp(logPrefix));
+    const p = Math.min(1, sum * Math.exp(logPrefix));
+    return { p, q: 1 - p };
   }
-  // Lentz's method for the continued fraction of Q(a, x).
   const tiny = 1e-300;
   let b = x + 1 - a;
   let c = 1 / tiny;
@@ -47,12 +52,24 @@ export function regularizedGammaP(a: number, x: number): number {
     h *= delta;
     if (Math.abs(delta - 1) < 1e-16) break;
   }
-  return Math.max(0, 1 - Math.exp(logPrefix) * h);
+  const q = Math.min(1, Math.exp(logPrefix) * h);
+  return { p: 1 - q, q };
 }
 
-/** erf(x) = sign(x)·P(1/2, x²). */
+/** The regularized lower incomplete gamma P(a, x) = γ(a, x)/Γ(a). */
+export function regularizedGammaP(a: number, x: number): number {
+  return regularizedGamma(a, x).p;
+}
+
+/** The regularized upper incomplete gamma Q(a, x) = Γ(a, x)/Γ(a) = 1 − P(a, x), accurate where it is small. */
+export function regularizedGammaQ(a: number, x: number): number {
+  return regularizedGamma(a, x).q;
+}
+
+/** erf(x) = sign(x)·P(1/2, x²); 2x/√π where x² would underflow or add nothing (|x| < 1e-9). */
 export function erf(x: number): number {
   if (x === 0) return 0;
+  if (Math.abs(x) < 1e-9) return (2 / Math.sqrt(Math.PI)) * x;
   return Math.sign(x) * regularizedGammaP(0.5, x * x);
 }
 
@@ -61,8 +78,15 @@ export function chiSquareCdf(x: number, k: number): number {
   return regularizedGammaP(k / 2, x / 2);
 }
 
+/** P(χ²_k > x), the chi-square survival function, accurate where it is small (not 1 − the CDF). */
+export function chiSquareSf(x: number, k: number): number {
+  return regularizedGammaQ(k / 2, x / 2);
+}
+
 /** Standard normal distribution function. */
 export function normalCdf(x: number): number {
+  // the lower tail as ½Q(1/2, x²/2) itself: ½(1 + erf) cancelled to 0 below x = −8.3
+  if (x < 0) return 0.5 * regularizedGammaQ(0.5, (x * x) / 2);
   return 0.5 * (1 + erf(x / Math.SQRT2));
 }
 
