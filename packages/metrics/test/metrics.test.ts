@@ -138,6 +138,18 @@ describe('error', () => {
     expect(Math.abs(value['excess-error']!)).toBeLessThan(5 * Math.sqrt((p * (1 - p)) / 50000));
     expect(value.error).toBeCloseTo(p + value['excess-error']!, 12);
   });
+
+  it('of the zero predictor is ½, a tie on every point (it had counted every 0 wrong: error 1)', async () => {
+    const value = (await measure(
+      classificationError,
+      {},
+      { factory: mixture, options: { d: 6, delta: 0.6 } } as never,
+      scaled(0),
+      2000,
+    )) as Record<string, number>;
+    expect(value.error).toBe(0.5);
+    expect(value['error-se']).toBe(0);
+  });
 });
 
 describe('alignment', () => {
