@@ -13,8 +13,10 @@
  *   E[σ'(u)σ'(v)] = Σ_k μ'_k(q_a) μ'_k(q_b) t^k with μ'_k(q) = √((k+1)/q) μ_{k+1}(q) (Gaussian
  *   integration by parts): separable, so the tensor kernel is a short sum of rank-one terms times
  *   t^k. Exact for polynomial σ; for σ analytic in a strip (tanh, sigmoid, softplus) and entire σ
- *   (gelu, erf) μ_k decays fast enough that 80 terms reach 1e-7 or better against the quadrature
- *   (tanh at variance 3 and correlation 0.97: 4e-9 in E[σσ], 1.3e-7 in E[σ′σ′]; docs/kernels.md).
+ *   (gelu, erf) μ_k decays fast enough at moderate variance that 80 terms reach 1e-7 or better
+ *   against the quadrature (tanh at variance 3 and correlation 0.97: 4e-9 in E[σσ], 1.3e-7 in
+ *   E[σ′σ′]), but more slowly as the variance grows and t nears 1: tanh's E[σ′σ′] at t = 1 is off
+ *   by 1e-5 at q = 3, 3.7e-3 at q = 10, 4.8e-2 at q = 30 (docs/kernels.md has the table).
  */
 import { gaussHermite, gaussLegendre, hermiteValues } from '@regimes/numerics';
 import { shiftedHermite } from './dual-taylor.js';
