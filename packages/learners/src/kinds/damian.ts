@@ -25,7 +25,7 @@ import {
   randomNormal,
   z,
 } from '@regimes/core';
-import { hostValues } from '@regimes/numerics';
+import { hostScalar, hostValues } from '@regimes/numerics';
 import tf from '@regimes/numerics/tfjs';
 import { twoStageEstimate } from '../cost.js';
 import { type Activation, activationOption } from '../activations/index.js';
@@ -102,7 +102,7 @@ export const damian: LearnerFactory = defineLearnerKind({
             const fractions = overlaps(u, rank, top.vectors, top.values.length, d);
             extra['first-stage-alignment'] = fractions.reduce((a, v) => a + v, 0) / fractions.length;
             const energy = tf.tidy(() => subspaceEnergy(w, tf.tensor2d(Float32Array.from(u), [rank, d])));
-            extra['first-stage-energy'] = (await hostValues(energy))[0]!;
+            extra['first-stage-energy'] = await hostScalar(energy);
           }
         } catch (error) {
           tf.dispose([w, ...(b ? [b] : [])]);

@@ -14,7 +14,7 @@ import {
   type Rng,
   z,
 } from '@regimes/core';
-import { hostValues } from '@regimes/numerics';
+import { hostScalar } from '@regimes/numerics';
 import tf from '@regimes/numerics/tfjs';
 import { type Activation, activation, activationOption, type ActivationSpec } from '../activations/index.js';
 import { splitSample } from '../training/samples.js';
@@ -192,7 +192,7 @@ async function checkFeatures(layer: FirstLayer, sigma: Activation, x: tf.Tensor2
         tf.square(tf.div(sigma.sigma(preActivation(rows, layer.w, layer.b)), Math.sqrt(layer.w.shape[0]))),
       );
     });
-    squares = ((await hostValues(total))[0]! * n) / head;
+    squares = ((await hostScalar(total)) * n) / head;
   } catch (error) {
     tf.dispose([layer.w, ...(layer.b ? [layer.b] : [])]);
     throw error;

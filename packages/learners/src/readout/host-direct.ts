@@ -19,11 +19,11 @@ import {
   hostCholesky,
   hostCholeskySolve,
   hostLapack,
+  hostScalar,
   hostValues,
   symmetricProduct,
 } from '@regimes/numerics';
 import tf from '@regimes/numerics/tfjs';
-import { scalar } from './solvers.js';
 import type { RidgeFit, RidgeSystem } from './systems.js';
 
 /**
@@ -133,7 +133,7 @@ export async function fitRidgeHost(
       let trainRisk: number;
       try {
         const prediction = system.trainPrediction(coefficients, factor.shift);
-        trainRisk = await scalar(tf.tidy(() => tf.mean(tf.squaredDifference(prediction, system.labels))));
+        trainRisk = await hostScalar(tf.tidy(() => tf.mean(tf.squaredDifference(prediction, system.labels))));
         prediction.dispose();
       } catch (error) {
         coefficients.dispose();

@@ -4,7 +4,7 @@
  * kernel through dual coefficients α (ntk, kernel).
  */
 import { type Dataset, type FitContext, type Learner, type Predictor, RegimesError } from '@regimes/core';
-import { choleskyPanels, disposeFactor, solveLower } from '@regimes/numerics';
+import { choleskyPanels, disposeFactor, hostScalar, solveLower } from '@regimes/numerics';
 import tf from '@regimes/numerics/tfjs';
 import { centresOf, DIRECT_KERNEL_RIDGE_MAX, holdoutFitted, takesCg } from '../cost.js';
 import type { KernelFunction } from '../kernels.js';
@@ -12,7 +12,6 @@ import { exceedsHeap } from './host-direct.js';
 import { blockedPredict, type FalkonOptions, falkonSolve, NystromProblem } from './iterative.js';
 import type { RidgeOptions } from './options.js';
 import { disposeFit, fitRidge, type RidgeFit } from './ridge.js';
-import { scalar } from './solvers.js';
 import {
   dualSystem,
   featureKernel,
@@ -311,7 +310,7 @@ async function falkonPredictor(
           const fit = await falkonSolve(problem, lambda, ys, scoring, ctx.signal);
           let value: number;
           try {
-            value = await scalar(
+            value = await hostScalar(
               tf.tidy(() =>
                 tf.mean(
                   tf.squaredDifference(

@@ -12,12 +12,18 @@
  * host-direct.ts, or fails with what to change where the backend has none.
  */
 import { RegimesError } from '@regimes/core';
-import { hostEigenLimit, hostValues, symmetricEigenSolver, symmetricProduct } from '@regimes/numerics';
+import {
+  hostEigenLimit,
+  hostScalar,
+  hostValues,
+  symmetricEigenSolver,
+  symmetricProduct,
+} from '@regimes/numerics';
 import tf from '@regimes/numerics/tfjs';
 import { takesEigen } from '../cost.js';
 import { exceedsHeap, fitRidgeHost, hostLapackFor } from './host-direct.js';
 import { type RidgeOptions } from './options.js';
-import { choleskyInverse, EigenRidge, scalar, type ShiftedInverse } from './solvers.js';
+import { choleskyInverse, EigenRidge, type ShiftedInverse } from './solvers.js';
 import { disposeFit, type RidgeFit, type RidgeSystem } from './systems.js';
 
 export { disposeFit, type RidgeFit } from './systems.js';
@@ -119,7 +125,7 @@ async function refinedSolve(
     tf.dispose([first, correction, r0]);
     r1 = residualOf(coefficients);
     const residual =
-      (await scalar(tf.norm(r1))) / Math.max(await scalar(tf.norm(system.rhs)), Number.MIN_VALUE);
+      (await hostScalar(tf.norm(r1))) / Math.max(await hostScalar(tf.norm(system.rhs)), Number.MIN_VALUE);
     return { coefficients, residual };
   } catch (error) {
     tf.dispose([first, r0, correction, coefficients].filter((t): t is tf.Tensor2D => t !== undefined));
@@ -167,7 +173,9 @@ async function fitLambda(
     // the intercept is one more degree of freedom: df = 1 + tr(M_c A⁻¹)
     const df = (await inverse.df()) + (system.intercept ? 1 : 0);
     prediction = system.trainPrediction(coefficients, inverse.shift);
-    const trainRisk = await scalar(tf.tidy(() => tf.mean(tf.squaredDifference(prediction!, system.labels))));
+    const trainRisk = await hostScalar(
+      tf.tidy(() => tf.mean(tf.squaredDifference(prediction!, system.labels))),
+    );
     const diagnostics: Record<string, number> = {
       'train-risk': trainRisk,
       df,

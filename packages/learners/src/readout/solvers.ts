@@ -36,11 +36,6 @@ export interface ShiftedInverse {
   dispose(): void;
 }
 
-/** A scalar tensor's value on the host; the tensor is freed. */
-export async function scalar(t: tf.Tensor): Promise<number> {
-  return (await hostValues(t))[0]!;
-}
-
 /** A tensor's values on the host in float64; the tensor is freed. */
 async function hostColumn(t: tf.Tensor): Promise<Float64Array> {
   return Float64Array.from(await hostValues(t));

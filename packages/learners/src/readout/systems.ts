@@ -21,7 +21,7 @@
  */
 import tf from '@regimes/numerics/tfjs';
 import type { KernelFunction } from '../kernels.js';
-import { type ColumnPanels, hostValues, symmetricProduct } from '@regimes/numerics';
+import { type ColumnPanels, hostScalar, symmetricProduct } from '@regimes/numerics';
 
 export interface RidgeSystem {
   /** Size of the system: n (dual) or the number of features (primal). */
@@ -151,7 +151,7 @@ export function kernelDiagonal(kernel: KernelFunction, x: tf.Tensor2D, block = 2
 async function meanKernelDiagonal(x: tf.Tensor2D, kernel: KernelFunction): Promise<number> {
   const diagonal = kernelDiagonal(kernel, x, tf.getBackend() === 'webgpu' ? 1024 : 64);
   try {
-    return (await hostValues(tf.mean(diagonal)))[0]!;
+    return await hostScalar(tf.mean(diagonal));
   } finally {
     diagonal.dispose();
   }
@@ -303,7 +303,7 @@ export async function primalSystem(
     // its trace from the diagonal (every (p+1)-th entry), not from another pass over Φ
     const g = gram;
     const trace = tf.tidy(() => tf.sum(tf.gather(tf.reshape(g, [-1]), tf.range(0, p * p, p + 1, 'int32'))));
-    meanDiagonal = (await hostValues(trace))[0]! / p;
+    meanDiagonal = (await hostScalar(trace)) / p;
     const c = centred;
     rhs = owned(tf.tidy(() => tf.matMul(c, yMean ? tf.sub(y, yMean) : y, true, false) as tf.Tensor2D));
   } catch (error) {

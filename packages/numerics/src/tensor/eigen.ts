@@ -109,7 +109,9 @@ export async function symmetricEigenTensor(matrix: tf.Tensor2D): Promise<TensorE
       tf.Tensor1D,
       tf.Tensor2D,
     ];
-    // LAPACK passes a NaN through to its output: refused as the host solver refuses it on input
+    // a non-finite eigenvalue refused as the host solver refuses a non-finite entry: native's kernel
+    // refuses those on input itself, but finite entries may still overflow float32 in the output,
+    // and another backend's kernel may pass a NaN through
     try {
       if ((await values.data()).some((v) => !Number.isFinite(v))) throw nonFiniteEntry(m, Number.NaN);
     } catch (error) {

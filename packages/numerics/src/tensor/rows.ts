@@ -48,3 +48,8 @@ export async function hostValues(t: tf.Tensor): Promise<tf.TypedArray> {
     t.dispose();
   }
 }
+
+/** A scalar tensor's value (its first) on the host; the tensor is freed, also when the read fails. */
+export async function hostScalar(t: tf.Tensor): Promise<number> {
+  return (await hostValues(t))[0]!;
+}
