@@ -26,10 +26,11 @@ import {
   ntkTaylor,
 } from './activations/index.js';
 import {
+  deviceRule,
   type HostActivation,
-  hermiteRule,
   MEHLER_TOP,
   mehlerCoefficients,
+  remainderDegree,
   scaledHermite,
   secondMoment,
 } from './activations/gaussian-dual.js';
@@ -92,6 +93,8 @@ export interface KernelActivation extends HostActivation {
   readonly name: string;
   /** σ on tensors (the device Mehler path's quadrature). Inside tidy. */
   sigma(z: tf.Tensor): tf.Tensor;
+  /** σ' on tensors (the device Mehler path's remainder), absent for a polynomial σ. Inside tidy. */
+  derivative?(z: tf.Tensor): tf.Tensor;
   /** c_k of σ = Σ_k c_k h_k where the series is finite: μ_k(q) = 0 beyond its degree, at every q. */
   readonly hermite?: readonly number[];
   readonly dual?: Dual;
@@ -103,6 +106,7 @@ export function kernelActivation(spec: ActivationSpec): KernelActivation {
   if (typeof spec === 'string') {
     const entry: {
       sigma(z: tf.Tensor): tf.Tensor;
+      derivative(z: tf.Tensor): tf.Tensor;
       scalar(z: number): number;
       slope(z: number): number;
       kinks?: readonly number[];
@@ -266,13 +270,18 @@ interface DeviceMehler {
 
 /**
  * The Mehler series with its coefficients computed on the device: μ_k(q_i) = Σ_m W_m σ(√q_i z_m) h_k(z_m)
- * by the host path's 160-node Gauss–Hermite rule (gaussian-dual.ts), as one product of σ at the
- * nodes (p×160) with the table W_m h_k(z_m) (160×(top + 2), float64 rounded to float32), and
- * μ'_k(q) = √((k+1)/q) μ_{k+1}(q). The host skips degrees by the coefficients' size at the points'
- * own variances, which the device cannot tell it without a read: here every degree up to 80 (up to
- * σ's degree for a polynomial σ) is summed, and only the parity, which σ fixes at every variance (read
- * off μ_k(1)), halves the sum. float32 coefficients: the terms the host would skip come out as
- * rounding noise of ~1e-7, whose products add ~1e-14. Measured accuracy and cost: docs/kernels.md.
+ * by gaussian-dual.ts's `deviceRule` (432 nodes, composite Gauss–Legendre over [−9, 9], symmetric), as
+ * products of σ's even and odd parts at the 216 positive nodes (p×216 each, from σ at ±√q_i z_m) with
+ * the table 2W_m h_k(z_m) (216×(top + 2), float64 rounded to float32), the even part giving the even
+ * degrees, and μ'_k(q) = √((k+1)/q) μ_{k+1}(q). The host skips degrees by the coefficients' size at the
+ * points' own variances, which the device cannot tell it without a read: here every degree up to 80
+ * (up to σ's degree for a polynomial σ) is summed, and only the parity, which σ fixes at every variance
+ * (read off μ_k(1)), halves the sum. The remainder past degree 80 is lumped at the next degree of each
+ * parity the series has, as on the host (gaussian-dual.ts `mehlerDual`): R_p(q_i) = E[f_p(√q_i z)²] −
+ * Σ_{k ≡ p} μ_k(q_i)² by the same rule, f_p the even or odd part of σ (or σ'), and the term
+ * √(R_p(q_i) R_p(q_j)) t^{k_p}. float32 coefficients: the terms the host would skip come out as
+ * rounding noise of ~1e-7, whose products add ~1e-14, and R_p, a difference, carries ~1e-7 of E[σ²].
+ * Measured accuracy and cost: docs/kernels.md.
  */
 function deviceMehler(act: KernelActivation): DeviceMehler {
   if (act.kinks?.length)
@@ -280,83 +289,137 @@ function deviceMehler(act: KernelActivation): DeviceMehler {
       `the Mehler series off the sphere needs a smooth σ (${act.name} has kinks): give it a closed-form dual in activations/table.ts, or use sphere: true`,
     );
   const top = act.hermite ? Math.min(MEHLER_TOP, act.hermite.length - 1) : MEHLER_TOP;
-  const { nodes, weights } = hermiteRule();
+  const { nodes, weights } = deviceRule();
   const count = nodes.length;
   const width = top + 2;
   const table = new Float32Array(count * width);
   for (let m = 0; m < count; m++) {
     const h = hermiteValues(nodes[m]!, top + 1);
-    for (let k = 0; k < width; k++) table[m * width + k] = weights[m]! * h[k]!;
+    for (let k = 0; k < width; k++) table[m * width + k] = 2 * weights[m]! * h[k]!;
   }
   const nodeRow = Float32Array.from(nodes);
-  const weightColumn = Float32Array.from(weights);
+  // Σ over all 432 nodes of W f² = 2 Σ over the positive ones
+  const weightColumn = Float32Array.from(weights, (w) => 2 * w);
   const slopeScale = Float32Array.from({ length: top + 1 }, (_, k) => Math.sqrt(k + 1));
+  const degrees = (p: number, length: number) => Array.from({ length }, (_, k) => (k % 2 === p ? 1 : 0));
   // σ's parity (odd: μ_k = 0 for even k at every variance, and the reverse), from μ_k(1) on the host
   const unit = mehlerCoefficients(act, 1, top);
   const parity = {
     value: significantDegrees(unit.value).parity,
     derivative: significantDegrees(unit.derivative).parity,
   };
-  // σ at the nodes scaled by √q (p×160), q a column
-  const atNodes = (column: tf.Tensor) => act.sigma(tf.mul(tf.sqrt(column), tf.tensor2d(nodeRow, [1, count])));
+  // a polynomial σ's series ends at its degree: nothing remains
+  const derivative = act.hermite ? undefined : act.derivative;
+  const lastDegree = derivative ? top + 2 : top;
+  /**
+   * f's even and odd parts at √q z_m (p×216 each, q a column): f itself for the part of f's parity when
+   * it has one (σ odd, its σ' even), else (f(x) ± f(−x))/2; absent, the part f does not have.
+   */
+  const parts = (column: tf.Tensor, f: (z: tf.Tensor) => tf.Tensor, shared: number | undefined) => {
+    const scaled = tf.mul(tf.sqrt(column), tf.tensor2d(nodeRow, [1, count]));
+    const plus = f(scaled);
+    if (shared !== undefined) return shared === 0 ? [plus, undefined] : [undefined, plus];
+    const minus = f(tf.neg(scaled));
+    return [tf.mul(tf.add(plus, minus), 0.5), tf.mul(tf.sub(plus, minus), 0.5)];
+  };
+  const moment = (values: tf.Tensor) =>
+    tf.matMul(tf.square(values) as tf.Tensor2D, tf.tensor2d(weightColumn, [count, 1]));
+  /** c_k (p×(top + 2)): the even part's projection on the even degrees, the odd part's on the odd. */
+  const project = (split: (tf.Tensor | undefined)[]) => {
+    const t = tf.tensor2d(table, [count, width]);
+    const projections = split.flatMap((part, p) =>
+      part ? [tf.mul(tf.matMul(part as tf.Tensor2D, t), tf.tensor2d(degrees(p, width), [1, width]))] : [],
+    );
+    return projections.length === 1 ? projections[0]! : tf.addN(projections);
+  };
+  /** √R_p (p×1) by degree k_p, for each parity the series has. */
+  const remainder = (split: (tf.Tensor | undefined)[], c: tf.Tensor) => {
+    const out = new Map<number, tf.Tensor>();
+    if (!derivative) return out;
+    split.forEach((part, p) => {
+      if (!part) return;
+      const kept = tf.matMul(tf.square(c) as tf.Tensor2D, tf.tensor2d(degrees(p, top + 1), [top + 1, 1]));
+      out.set(remainderDegree(top, p), tf.sqrt(tf.relu(tf.sub(moment(part), kept))));
+    });
+    return out;
+  };
   const coefficients = (column: tf.Tensor) => {
-    const mu = tf.matMul(atNodes(column) as tf.Tensor2D, tf.tensor2d(table, [count, width]));
+    const split = parts(column, (z) => act.sigma(z), parity.value);
+    const mu = project(split);
     const value = tf.slice(mu, [0, 0], [-1, top + 1]);
-    const derivative = tf.div(
+    const slopes = tf.div(
       tf.mul(tf.slice(mu, [0, 1], [-1, top + 1]), tf.tensor2d(slopeScale, [1, top + 1])),
       tf.sqrt(column),
     );
-    return { value, derivative };
+    return {
+      value: { c: value, rest: remainder(split, value) },
+      derivative: {
+        c: slopes,
+        rest: derivative ? remainder(parts(column, derivative, parity.derivative), slopes) : new Map(),
+      },
+    };
   };
   return {
-    secondMoment: (q) =>
-      tf.reshape(
-        tf.matMul(
-          tf.square(atNodes(tf.reshape(q, [-1, 1]))) as tf.Tensor2D,
-          tf.tensor2d(weightColumn, [count, 1]),
-        ),
-        q.shape,
-      ),
+    secondMoment: (q) => {
+      const present = parts(tf.reshape(q, [-1, 1]), (z) => act.sigma(z), parity.value).flatMap((part) =>
+        part ? [moment(part)] : [],
+      );
+      return tf.reshape(present.length === 1 ? present[0]! : tf.addN(present), q.shape);
+    },
     expectations(c, qa, qb) {
       const left = coefficients(qa);
       const right = coefficients(tf.reshape(qb, [-1, 1]));
       const t = tf.clipByValue(tf.div(c, tf.sqrt(tf.mul(qa, qb))), -1, 1);
-      const series = (part: 'value' | 'derivative') =>
-        hornerSeries(left[part], tf.transpose(right[part]), t, top, parity[part]);
+      const series = (part: 'value' | 'derivative') => {
+        const [a, b] = [left[part], right[part]];
+        const bT = tf.transpose(b.c);
+        // a_k(i) b_k(j), and the remainders' √R_p(q_i) √R_p(q_j) at their degrees
+        const term = (k: number) => {
+          if (k <= top) return tf.mul(tf.slice(a.c, [0, k], [-1, 1]), tf.slice(bT, [k, 0], [1, -1]));
+          const [ra, rb] = [a.rest.get(k), b.rest.get(k)];
+          return ra && rb ? tf.mul(ra, tf.transpose(rb)) : undefined;
+        };
+        return hornerSeries(term, t, lastDegree, parity[part]);
+      };
       return { value: series('value'), derivative: series('derivative') };
     },
   };
 }
 
 /**
- * Σ_k a_k(i) b_k(j) t_ij^k for k ≤ top (a: p×(top+1), bᵀ: (top+1)×r), by Horner in t, or in t² times
- * t^parity when only degrees of one parity are present; each step's temporaries freed before the
- * next (each is p×r). Inside tidy.
+ * Σ_k term(k)·t^k for k ≤ top (each term p×r, or absent), by Horner in t, or in t² times t^parity when
+ * only degrees of one parity are present; each step's temporaries freed before the next. Inside tidy.
  */
-function hornerSeries(a: tf.Tensor, bT: tf.Tensor, t: tf.Tensor, top: number, parity: number | undefined) {
+function hornerSeries(
+  term: (k: number) => tf.Tensor | undefined,
+  t: tf.Tensor,
+  top: number,
+  parity: number | undefined,
+) {
   const step = parity === undefined ? 1 : 2;
   const variable = step === 2 ? tf.square(t) : t;
-  let k = parity === undefined || top % 2 === parity ? top : top - 1;
-  let out: tf.Tensor = tf.tidy(() => tf.mul(tf.slice(a, [0, k], [-1, 1]), tf.slice(bT, [k, 0], [1, -1])));
-  for (k -= step; k >= (parity ?? 0); k -= step) {
+  let out: tf.Tensor | undefined;
+  for (let k = parity === undefined || top % 2 === parity ? top : top - 1; k >= (parity ?? 0); k -= step) {
     const previous = out;
     const degree = k;
-    out = tf.tidy(() =>
-      tf.add(
-        tf.mul(previous, variable),
-        tf.mul(tf.slice(a, [0, degree], [-1, 1]), tf.slice(bT, [degree, 0], [1, -1])),
-      ),
-    );
-    previous.dispose();
+    out = tf.tidy(() => {
+      const own = term(degree);
+      const shifted = previous ? tf.mul(previous, variable) : undefined;
+      return shifted && own ? tf.add(shifted, own) : (shifted ?? own);
+    });
+    previous?.dispose();
   }
-  return parity === 1 ? tf.mul(out, t) : out;
+  const sum = out ?? tf.zerosLike(t);
+  return parity === 1 ? tf.mul(sum, t) : sum;
 }
 
 /**
  * E[σ(u)σ(v)], E[σ'(u)σ'(v)] by the Mehler series (gaussian-dual.ts) where every point has the same
  * variance q (on the sphere; kept on the host by the recursion): Horner in t = c/q, each degree's
- * coefficient the scalar μ_k(q)² (μ_k rounded to float32, as the tensors hold them); degrees whose
- * term is below 1e-12 of the series' scale are skipped, and an odd or even σ sums in t². Inside tidy.
+ * coefficient the scalar μ_k(q)² (μ_k rounded to float32, as the tensors hold them), then the
+ * remainder past degree 80 lumped at the next degree of each parity (`mehlerDual`: exact at t = ±1);
+ * degrees whose term is below 1e-12 of the series' scale are skipped, and an odd or even σ sums in t².
+ * Inside tidy.
  */
 function mehlerExpectations(
   act: HostActivation,
@@ -368,15 +431,15 @@ function mehlerExpectations(
 ) {
   let coefficients = cache.get(q);
   if (!coefficients) {
-    coefficients = mehlerCoefficients(act, q, MEHLER_TOP);
+    coefficients = hostSeries(mehlerCoefficients(act, q, MEHLER_TOP));
     cache.set(q, coefficients);
   }
   const t = tf.clipByValue(tf.div(c, tf.sqrt(tf.mul(qa, qb))), -1, 1);
   const series = (part: 'value' | 'derivative') => {
-    const mu = coefficients[part];
+    const terms = coefficients[part];
     // σ odd or even at every variance: a series in t² (half the products), times t for odd σ
-    const { kept, parity } = significantDegrees(mu);
-    let top = MEHLER_TOP;
+    const { kept, parity } = significantTerms(terms);
+    let top = terms.length - 1;
     while (top > 0 && !kept(top)) top--;
     const step = parity === undefined ? 1 : 2;
     const variable = step === 2 ? tf.square(t) : t;
@@ -387,8 +450,7 @@ function mehlerExpectations(
         out = tf.tidy(() => {
           const shifted = k < top ? tf.mul(previous, variable) : previous;
           if (!kept(k)) return shifted;
-          const coefficient = Math.fround(mu[k]!);
-          return tf.add(shifted, coefficient * coefficient);
+          return tf.add(shifted, terms[k]!);
         });
         if (out !== previous) previous.dispose();
       }
@@ -399,18 +461,38 @@ function mehlerExpectations(
 }
 
 /**
+ * The host path's terms of one variance: μ_k² for k ≤ 80 (μ_k rounded to float32, as the tensors
+ * hold them), and each parity's remainder at its degree (81 or 82).
+ */
+function hostSeries(c: ReturnType<typeof mehlerCoefficients>): { value: number[]; derivative: number[] } {
+  const terms = (part: 'value' | 'derivative') => {
+    const out = Array.from(c[part], (m) => Math.fround(m) ** 2);
+    out.push(0, 0);
+    c.remainder[part].forEach((r, p) => {
+      out[remainderDegree(MEHLER_TOP, p)]! += r;
+    });
+    return out;
+  };
+  return { value: terms('value'), derivative: terms('derivative') };
+}
+
+/**
  * The degrees of a Mehler series that count (μ_k² above 1e-12 of Σ_k μ_k²), and the parity all of them
  * share, if one does (σ odd or even).
  */
 function significantDegrees(mu: ArrayLike<number>): { kept(k: number): boolean; parity: number | undefined } {
-  const size = Array.from(mu, (x) => x * x);
+  return significantTerms(Array.from(mu, (x) => x * x));
+}
+
+/** The terms of a series that count (above 1e-12 of their sum; all ≥ 0), and the parity they share. */
+function significantTerms(size: readonly number[]): { kept(k: number): boolean; parity: number | undefined } {
   const scale = size.reduce((sum, x) => sum + x, 0);
   const kept = (k: number) => size[k]! > 1e-12 * scale;
   return { kept, parity: [0, 1].find((p) => size.every((_, k) => k % 2 === p || !kept(k))) };
 }
 
 /** Mehler coefficients by variance, kept by a kernel across its blocks and layers. */
-type CoefficientCache = Map<number, ReturnType<typeof mehlerCoefficients>>;
+type CoefficientCache = Map<number, ReturnType<typeof hostSeries>>;
 
 /** Σ_k a_k p(ρ)^k for a power series p, both truncated after degree `top` (Horner). */
 function compose(a: readonly number[], p: readonly number[], top: number): number[] {

@@ -12,7 +12,7 @@ import { describeLearnerConformance, numpyMissing } from '@regimes/core/testing'
 import { hermite } from '@regimes/targets';
 import * as tf from '@tensorflow/tfjs-core';
 import { describe, expect, it } from 'vitest';
-import { mehlerDual, quadratureDual } from '../src/activations/gaussian-dual.js';
+import { mehlerCoefficients, mehlerDual, quadratureDual } from '../src/activations/gaussian-dual.js';
 import { activationTable } from '../src/activations/table.js';
 import { deepKernel, deepTaylor, neuralTangent, neuralTangentKernel, nngp, ntkKernel } from '../src/index.js';
 import { deepKernelSpec, deepKernelTaylor } from '../src/kinds/ntk.js';
@@ -106,27 +106,59 @@ describe('deep kernels: special cases and quadrature', () => {
       }
   });
 
-  it('the tensor kernel of a σ without closed form (tanh, gelu; L = 1) equals the float64 quadrature to 1e-5', () => {
-    for (const activation of ['tanh', 'gelu'] as const)
-      for (const sphere of [false, true]) {
-        const k = gram(
-          deepKernel(spec({ activation, sphere, weightVariance: 1.3, biasVariance: 0.2 }), 'ntk'),
-        );
-        for (const [i, j] of [
-          [0, 0],
-          [0, 1],
-          [2, 3],
-        ] as const) {
-          const dot = X[i]!.reduce((s, v, m) => s + v * X[j]![m]!, 0) / d;
-          const qi = X[i]!.reduce((s, v) => s + v * v, 0) / d;
-          const qj = X[j]!.reduce((s, v) => s + v * v, 0) / d;
-          const [rho, qa, qb] = sphere ? [dot / Math.sqrt(qi * qj), 1, 1] : [dot, qi, qj];
-          const c = 1.3 * rho + 0.2;
-          const e = quadratureDual(activationTable[activation], 1.3 * qa + 0.2, 1.3 * qb + 0.2, c);
-          const expected = 1.3 * e.value + c * 1.3 * e.derivative;
-          expect(Math.abs(k[i]![j]! - expected)).toBeLessThan(1e-5 * Math.max(1, Math.abs(expected)));
-        }
+  it('at layer variance 30 the series is exact off the diagonal’s neighbourhood and on it, and near it within the truncation’s bound', () => {
+    // q = 30 (σ_w² = 30, or a deep unbounded σ): the 160-node Gauss–Hermite coefficients used before
+    // were 2e-4 (E[σσ]) and 1.6e-4 (E[σ'σ']) off at t = 0.5 and the truncation 4.8e-2 at t = 1 (tanh)
+    for (const name of ['tanh', 'sigmoid', 'gelu', 'erf'] as const) {
+      const act = activationTable[name];
+      const diagonal = quadratureDual(act, 30, 30, 30);
+      const relative = (t: number) => {
+        const series = mehlerDual(act, 30, 30, 30 * t);
+        const numeric = quadratureDual(act, 30, 30, 30 * t);
+        return [
+          Math.abs(series.value - numeric.value) / diagonal.value,
+          Math.abs(series.derivative - numeric.derivative) / diagonal.derivative,
+        ];
+      };
+      for (const t of [0, 0.5, -0.7, 0.9]) for (const e of relative(t)) expect(e).toBeLessThan(2e-5);
+      for (const t of [-1, 1]) for (const e of relative(t)) expect(e).toBeLessThan(1e-12);
+      // near it: the lumped remainder and the true tail Σ_{k>80} μ_k² t^k both lie in [0, R·t^81] for
+      // 0 ≤ t ≤ 1 (R = the tail at t = 1), so their difference does too
+      const { remainder } = mehlerCoefficients(act, 30, 80);
+      const sum = (r: number[]) => r[0]! + r[1]!;
+      for (const t of [0.97, 0.99, 0.999]) {
+        const [value, derivative] = relative(t);
+        expect(value).toBeLessThan((sum(remainder.value) / diagonal.value) * t ** 81);
+        expect(derivative).toBeLessThan((sum(remainder.derivative) / diagonal.derivative) * t ** 81);
       }
+    }
+  });
+
+  it('the tensor kernel of a σ without closed form (tanh, gelu; L = 1; σ_w² = 1.3 and 25) equals the float64 quadrature to 1e-5', () => {
+    for (const activation of ['tanh', 'gelu'] as const)
+      for (const sphere of [false, true])
+        for (const w of [1.3, 25]) {
+          const k = gram(
+            deepKernel(spec({ activation, sphere, weightVariance: w, biasVariance: 0.2 }), 'ntk'),
+          );
+          for (const [i, j] of [
+            [0, 0],
+            [0, 1],
+            [2, 3],
+          ] as const) {
+            const dot = X[i]!.reduce((s, v, m) => s + v * X[j]![m]!, 0) / d;
+            const qi = X[i]!.reduce((s, v) => s + v * v, 0) / d;
+            const qj = X[j]!.reduce((s, v) => s + v * v, 0) / d;
+            const [rho, qa, qb] = sphere ? [dot / Math.sqrt(qi * qj), 1, 1] : [dot, qi, qj];
+            const c = w * rho + 0.2;
+            const e = quadratureDual(activationTable[activation], w * qa + 0.2, w * qb + 0.2, c);
+            const expected = w * e.value + c * w * e.derivative;
+            // float32 rounds on the scale of the terms, √(K_ii K_jj), which at σ_w² = 25 and t < 0 is
+            // ~10× the entry they cancel to (gelu: 5e-6 of the entry on the sphere, 1e-5 off it)
+            const scale = Math.max(1, Math.abs(expected), Math.sqrt(k[i]![i]! * k[j]![j]!));
+            expect(Math.abs(k[i]![j]! - expected)).toBeLessThan(1e-5 * scale);
+          }
+        }
   });
 });
 

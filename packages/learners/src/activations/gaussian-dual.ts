@@ -12,14 +12,15 @@
  * - the Mehler series E[σ(u)σ(v)] = Σ_k μ_k(q_a) μ_k(q_b) t^k with μ_k(q) = E[σ(√q z) h_k(z)], and
  *   E[σ'(u)σ'(v)] = Σ_k μ'_k(q_a) μ'_k(q_b) t^k with μ'_k(q) = √((k+1)/q) μ_{k+1}(q) (Gaussian
  *   integration by parts): separable, so the tensor kernel is a short sum of rank-one terms times
- *   t^k. Exact for polynomial σ; for σ analytic in a strip (tanh, sigmoid, softplus) and entire σ
- *   (gelu, erf) μ_k decays fast enough at moderate variance that 80 terms reach 1e-7 or better
- *   against the quadrature (tanh at variance 3 and correlation 0.97: 4e-9 in E[σσ], 1.3e-7 in
- *   E[σ′σ′]), but more slowly as the variance grows and t nears 1: tanh's E[σ′σ′] at t = 1 is off
- *   by 1e-5 at q = 3, 3.7e-3 at q = 10, 4.8e-2 at q = 30 (docs/kernels.md has the table).
+ *   t^k. The μ_k(q) by composite Gauss–Legendre (`scaledHermite`, to rounding), the series cut
+ *   after degree 80 and what the omitted degrees hold at t = ±1 (E[σ_p²] − Σ μ_k² of each parity p,
+ *   1-D quadratures) lumped at the next degree of that parity, so that the diagonal t = 1 is exact.
+ *   Exact for polynomial σ; for σ analytic in a strip (tanh, sigmoid, softplus) and entire σ (gelu,
+ *   erf) the tail decays fast at moderate variance (tanh at q = 3, t = 0.97: 2e-9 in E[σσ], 5e-8 in
+ *   E[σ′σ′]), more slowly as q grows, and it shows only near t = 1: tanh's E[σ′σ′] at q = 30 is exact
+ *   at t = 0.5 and 1, 1e-5 off at 0.9, 3e-3 at 0.97, 1e-2 at 0.99 (docs/kernels.md has the table).
  */
-import { gaussHermite, gaussLegendre, hermiteValues } from '@regimes/numerics';
-import { shiftedHermite } from './dual-taylor.js';
+import { gaussLegendre, hermiteValues } from '@regimes/numerics';
 
 /** σ and σ' on the host, and where they are not smooth. */
 export interface HostActivation {
@@ -33,10 +34,14 @@ const PANEL = 0.5;
 const ORDER = 16;
 let legendre: { nodes: Float64Array; weights: Float64Array } | undefined;
 
-/** Composite Gauss–Legendre nodes and weights (times the N(0,1) density) over [−12, 12], split at `cuts`. */
-function gaussianNodes(cuts: readonly number[]): { nodes: number[]; weights: number[] } {
+/**
+ * Composite Gauss–Legendre nodes and weights (times the N(0,1) density) over [−12, 12] in panels of
+ * `panel` (at most 2¹⁴ of them), split at `cuts`.
+ */
+function gaussianNodes(cuts: readonly number[], panel = PANEL): { nodes: number[]; weights: number[] } {
+  const count = Math.min(2 ** 14, Math.ceil((2 * HALF_WIDTH) / panel));
   const set = new Set<number>();
-  for (let t = -HALF_WIDTH; t < HALF_WIDTH; t += PANEL) set.add(t);
+  for (let p = 0; p < count; p++) set.add(-HALF_WIDTH + (2 * HALF_WIDTH * p) / count);
   for (const c of cuts) if (Number.isFinite(c) && c > -HALF_WIDTH && c < HALF_WIDTH) set.add(c);
   const edges = [...set, HALF_WIDTH].sort((x, y) => x - y);
   legendre ??= gaussLegendre(ORDER);
@@ -54,6 +59,25 @@ function gaussianNodes(cuts: readonly number[]): { nodes: number[]; weights: num
     }
   }
   return { nodes, weights };
+}
+
+/**
+ * The 1-D rules' panel at variance q: 1/4 up to q = 100, then 1/4·√(100/q), since σ(√q z) changes on
+ * a scale of 1/√q in z. Measured against panels of 0.02 (tanh, sigmoid, gelu; degrees ≤ 81): the
+ * coefficients to 1e-15 of their norm from q = 0.01 to 1000, where the fixed 160-node Gauss–Hermite
+ * rule used before was off by 3e-7 at q = 3, 9e-5 at 10, 1e-3 at 30 and 7e-3 at 1000 (tanh).
+ */
+function panelAt(q: number): number {
+  return q > 100 ? 0.25 * Math.sqrt(100 / q) : 0.25;
+}
+
+/** The 1-D rule for E[f(√q z)…]: composite Gauss–Legendre split at σ's kinks (and their mirrors). */
+function scaledNodes(activation: HostActivation, q: number) {
+  const s = Math.sqrt(q);
+  return gaussianNodes(
+    (activation.kinks ?? []).flatMap((k) => [k / s, -k / s]),
+    panelAt(q),
+  );
 }
 
 /**
@@ -99,30 +123,46 @@ export function quadratureDual(
   return { value, derivative };
 }
 
-const HERMITE_NODES = 160;
-let rule: { nodes: Float64Array; weights: Float64Array } | undefined;
+const DEVICE_HALF_WIDTH = 9;
+const DEVICE_ORDER = 12;
+let deviceNodes: { nodes: Float64Array; weights: Float64Array } | undefined;
 
-/** The 160-node Gauss–Hermite rule (numerics' Christoffel weights: the tails' ~1e-60 accurate), made once. */
-export function hermiteRule(): { nodes: Float64Array; weights: Float64Array } {
-  rule ??= gaussHermite(HERMITE_NODES);
-  return rule;
+/**
+ * The device Mehler path's rule (kernels.ts): 12-point Gauss–Legendre on panels of 1/2 over [−9, 9]
+ * (432 nodes, weights times the N(0,1) density), given by its positive half (216 nodes): the other
+ * half is its mirror, so σ's even and odd parts come from σ at z and −z. One rule for every point's
+ * variance. Measured against panels of 0.005–0.02: the coefficients μ_k(q) (tanh, sigmoid, gelu;
+ * degrees ≤ 81) within 2e-9 of their norm up to q = 100, 3e-8 at 300, 5e-7 at 1000 (tanh); E[σ'(√q z)²]
+ * of tanh, the narrowest integrand (its remainder's), 2e-13 at q = 10, 4e-8 at 60, 2e-6 at 100, 9e-6
+ * at 300 (float32 holds 6e-8). The 160-node Gauss–Hermite rule used before was off in μ_k by 9e-5 at
+ * q = 10 and 1e-3 at 30; 8 points a panel gave E[σ'²] 1e-5 off at q = 35 and 6e-4 at 100.
+ */
+export function deviceRule(): { nodes: Float64Array; weights: Float64Array } {
+  if (deviceNodes) return deviceNodes;
+  const rule = gaussLegendre(DEVICE_ORDER);
+  const panels = DEVICE_HALF_WIDTH / PANEL;
+  const nodes = new Float64Array(panels * DEVICE_ORDER);
+  const weights = new Float64Array(panels * DEVICE_ORDER);
+  for (let p = 0; p < panels; p++)
+    for (let j = 0; j < DEVICE_ORDER; j++) {
+      const z = (p + 0.5) * PANEL + (PANEL / 2) * rule.nodes[j]!;
+      nodes[p * DEVICE_ORDER + j] = z;
+      weights[p * DEVICE_ORDER + j] =
+        ((PANEL / 2) * rule.weights[j]! * Math.exp((-z * z) / 2)) / Math.sqrt(2 * Math.PI);
+    }
+  deviceNodes = { nodes, weights };
+  return deviceNodes;
 }
 
 /**
- * μ_0(q)..μ_top(q) = E[σ(√q z) h_k(z)]: Gauss–Hermite with 160 nodes for smooth σ, composite
- * Gauss–Legendre split at the kinks otherwise.
+ * μ_0(q)..μ_top(q) = E[σ(√q z) h_k(z)], by the composite Gauss–Legendre rule of `scaledNodes` (to
+ * rounding from q = 0.01 to 1000, kinks or not).
  */
 export function scaledHermite(activation: HostActivation, q: number, top: number): Float64Array {
   const s = Math.sqrt(q);
-  if (activation.kinks?.length)
-    return shiftedHermite(
-      { scalar: (z) => activation.scalar(s * z), kinks: activation.kinks.map((k) => k / s) },
-      0,
-      top,
-    );
-  const { nodes, weights } = hermiteRule();
+  const { nodes, weights } = scaledNodes(activation, q);
   const out = new Float64Array(top + 1);
-  for (let i = 0; i < HERMITE_NODES; i++) {
+  for (let i = 0; i < nodes.length; i++) {
     const z = nodes[i]!;
     const f = weights[i]! * activation.scalar(s * z);
     if (f === 0) continue;
@@ -132,33 +172,71 @@ export function scaledHermite(activation: HostActivation, q: number, top: number
   return out;
 }
 
-/** The Mehler series' coefficients at variance q: μ_k(q) (value) and √((k+1)/q)·μ_{k+1}(q) (derivative), k ≤ top. */
+/**
+ * The Mehler series' coefficients at variance q, k ≤ top: μ_k(q) (value) and √((k+1)/q)·μ_{k+1}(q)
+ * (derivative), and what the degrees above top hold, by parity: `remainder[p]` = E[f_p(√q z)²] −
+ * Σ_{k ≤ top, k ≡ p} c_k², f_p the even (p = 0) or odd (p = 1) part of σ (value) or σ' (derivative),
+ * clipped at 0 — the series' tail at t = ±1.
+ */
 export function mehlerCoefficients(
   activation: HostActivation,
   q: number,
   top: number,
-): { value: Float64Array; derivative: Float64Array } {
+): { value: Float64Array; derivative: Float64Array; remainder: { value: number[]; derivative: number[] } } {
   const mu = scaledHermite(activation, q, top + 1);
+  const value = mu.slice(0, top + 1);
+  const derivative = Float64Array.from({ length: top + 1 }, (_, k) => Math.sqrt((k + 1) / q) * mu[k + 1]!);
+  const slopes: HostActivation = {
+    scalar: activation.slope,
+    slope: () => 0,
+    ...(activation.kinks ? { kinks: activation.kinks } : {}),
+  };
+  const tail = (f: HostActivation, c: Float64Array) =>
+    parityMoments(f, q).map((moment, p) => {
+      let sum = 0;
+      for (let k = p; k <= top; k += 2) sum += c[k]! ** 2;
+      return Math.max(0, moment - sum);
+    });
   return {
-    value: mu.slice(0, top + 1),
-    derivative: Float64Array.from({ length: top + 1 }, (_, k) => Math.sqrt((k + 1) / q) * mu[k + 1]!),
+    value,
+    derivative,
+    remainder: { value: tail(activation, value), derivative: tail(slopes, derivative) },
   };
 }
 
-/** E[σ(√q z)²] by the same 1-D rules (the next layer's variance). */
+/** E[σ(√q z)²] by the same 1-D rule (the next layer's variance). */
 export function secondMoment(activation: HostActivation, q: number): number {
   const s = Math.sqrt(q);
-  if (activation.kinks?.length) {
-    const { nodes, weights } = gaussianNodes(activation.kinks.map((k) => k / s));
-    return nodes.reduce((sum, z, i) => sum + weights[i]! * activation.scalar(s * z) ** 2, 0);
-  }
-  const { nodes, weights } = hermiteRule();
-  let sum = 0;
-  for (let i = 0; i < HERMITE_NODES; i++) sum += weights[i]! * activation.scalar(s * nodes[i]!) ** 2;
-  return sum;
+  const { nodes, weights } = scaledNodes(activation, q);
+  return nodes.reduce((sum, z, i) => sum + weights[i]! * activation.scalar(s * z) ** 2, 0);
 }
 
-/** The dual by the Mehler series truncated after degree `top` (float64). */
+/** E[σ_e(√q z)²] and E[σ_o(√q z)²] of σ's even and odd parts σ_e(x) = (σ(x) + σ(−x))/2, σ_o = σ − σ_e. */
+export function parityMoments(activation: HostActivation, q: number): [number, number] {
+  const s = Math.sqrt(q);
+  const { nodes, weights } = scaledNodes(activation, q);
+  let even = 0;
+  let odd = 0;
+  for (let i = 0; i < nodes.length; i++) {
+    const plus = activation.scalar(s * nodes[i]!);
+    const minus = activation.scalar(-s * nodes[i]!);
+    even += weights[i]! * ((plus + minus) / 2) ** 2;
+    odd += weights[i]! * ((plus - minus) / 2) ** 2;
+  }
+  return [even, odd];
+}
+
+/** The first degree above `top` of parity p: where a series' remainder is lumped. */
+export function remainderDegree(top: number, p: number): number {
+  return (top + 1) % 2 === p ? top + 1 : top + 2;
+}
+
+/**
+ * The dual by the Mehler series truncated after degree `top`, its remainder lumped at the first
+ * omitted degree of each parity: Σ_{k ≤ top} a_k b_k t^k + Σ_p √(R_p(q_a) R_p(q_b)) t^{k_p} (float64).
+ * Exact at t = ±1 when q_a = q_b (the kernel's diagonal), and its tail's size elsewhere bounded as
+ * the truncation's: the error at |t| < 1 is at most √(R_a R_b)·|t|^{top+1} either way (docs/kernels.md).
+ */
 export function mehlerDual(
   activation: HostActivation,
   qa: number,
@@ -169,15 +247,18 @@ export function mehlerDual(
   const a = mehlerCoefficients(activation, qa, top);
   const b = qa === qb ? a : mehlerCoefficients(activation, qb, top);
   const t = Math.min(1, Math.max(-1, c / Math.sqrt(qa * qb)));
-  let value = 0;
-  let derivative = 0;
-  let power = 1;
-  for (let k = 0; k <= top; k++) {
-    value += a.value[k]! * b.value[k]! * power;
-    derivative += a.derivative[k]! * b.derivative[k]! * power;
-    power *= t;
-  }
-  return { value, derivative };
+  const series = (part: 'value' | 'derivative') => {
+    let sum = 0;
+    let power = 1;
+    for (let k = 0; k <= top; k++) {
+      sum += a[part][k]! * b[part][k]! * power;
+      power *= t;
+    }
+    for (const p of [0, 1])
+      sum += Math.sqrt(a.remainder[part][p]! * b.remainder[part][p]!) * t ** remainderDegree(top, p);
+    return sum;
+  };
+  return { value: series('value'), derivative: series('derivative') };
 }
 
 /** Degrees kept in the Mehler series of the tensor kernels. */
