@@ -156,7 +156,7 @@ async function panelsFactor(compiled: boolean): Promise<Float32Array> {
     const whole = tf.tensor2d(infinite, [n, n]);
     await expect(
       choleskyPanels((s, size) => tf.slice(whole, [s, s], [n - s, size]), n, { shift: 0.5, block: 64 }),
-    ).rejects.toThrow(NumericalError);
+    ).rejects.toThrow(/on the last try pivot 70 \(row 70 of /);
     whole.dispose();
   });
   xt.dispose();

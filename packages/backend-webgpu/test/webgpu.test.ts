@@ -367,7 +367,7 @@ describe('webgpu Cholesky on panels that are not float32 or not finite', () => {
         const infinite = a.slice();
         infinite[20 * m + 20] = Infinity;
         await expect(choleskyPanels(columnPanelsOf(infinite, m), m, { block: 16 })).rejects.toThrow(
-          NumericalError,
+          /on the last try pivot 20 \(row 20 of /,
         );
       });
     } finally {

@@ -176,8 +176,13 @@ describe('blocked Cholesky on tensors (float32) against float64 references', () 
       const a = spd(m, (i) => 1 + i / m, 6);
       a[j * m + j] = Infinity;
       await expectNoLeak(async () => {
-        await expect(choleskyPanels(panelsOf(a, m), m, { block, shift: 0.1 }), `pivot ${j}`).rejects.toThrow(
-          NumericalError,
+        const failure = choleskyPanels(panelsOf(a, m), m, { block, shift: 0.1 });
+        await expect(failure, `pivot ${j}`).rejects.toThrow(NumericalError);
+        // the last jitter tried (1e-6, 1e-4, 1e-2 of the mean diagonal, 1 by default) and the pivot
+        await expect(failure).rejects.toThrow(
+          new RegExp(
+            `even with jitter 1\\.0e-2; on the last try pivot ${j} \\(row ${j} of 0\\.\\.${m - 1}\\)`,
+          ),
         );
       });
       // the host's dense factor says which pivot and that an entry is not finite

@@ -12,7 +12,7 @@
 import tf from '@regimes/numerics/tfjs';
 import { NumericalError } from '../errors.js';
 import { cholesky, invertLower, shiftedCholeskyInverse } from '../host/linalg.js';
-import { assembleLowerHost, hostLapack } from './host-cholesky.js';
+import { assembleLowerHost, choleskyFailure, hostLapack, nextJitter } from './host-cholesky.js';
 import { type ColumnPanels, float32Panels } from './panels.js';
 import { hostValues } from './rows.js';
 
@@ -123,13 +123,16 @@ export async function lowerTriangleHost(
   return host;
 }
 
-/** L of A + shift·I by the backend's `CholeskyKernel`, or undefined where A + shift·I is not positive definite. */
+/**
+ * L of A + shift·I by the backend's `CholeskyKernel`, or, where A + shift·I is not positive
+ * definite, the kernel's status (j + 1 for the first pivot j that failed).
+ */
 async function factorDense(
   panels: ColumnPanels,
   m: number,
   block: number,
   shift: number,
-): Promise<tf.Tensor2D | undefined> {
+): Promise<tf.Tensor2D | number> {
   const matrix = await assembleLower(panels, m, block);
   let outputs: [tf.Tensor2D, tf.Tensor1D];
   try {
@@ -150,7 +153,7 @@ async function factorDense(
   }
   if (status === 0) return factor;
   factor.dispose();
-  return undefined;
+  return status;
 }
 
 function triangularSolve(l: tf.Tensor2D, b: tf.Tensor2D, transpose: boolean, start = 0): tf.Tensor2D {
@@ -161,7 +164,12 @@ function triangularSolve(l: tf.Tensor2D, b: tf.Tensor2D, transpose: boolean, sta
 
 export type { ColumnPanels } from './panels.js';
 
-class NotPositiveDefinite extends Error {}
+/** A try of `factorOnce` that failed: `pivot` = j + 1 for the first pivot j of the system that did. */
+class NotPositiveDefinite extends Error {
+  constructor(readonly pivot: number) {
+    super(`pivot ${pivot - 1} failed`);
+  }
+}
 
 /**
  * How a panel subtracts the columns of L before it. `per-panel`: one product per earlier panel
@@ -224,6 +232,8 @@ async function factorOnce(
   const slabs: tf.Tensor2D[] = [];
   const onDevice = tf.getKernel(BlockCholeskyKernel, tf.getBackend()) !== undefined;
   const statuses: tf.Tensor[] = [];
+  // the first row of each status's block
+  const statusRows: number[] = [];
   // the panel in hand, freed with the rest if a step fails
   let p: tf.Tensor2D | undefined;
   try {
@@ -244,6 +254,7 @@ async function factorOnce(
           // in the list the catch frees, before the status slice is made
           diagonalInverse.push(inverse);
           statuses.push(tf.slice(out, [b, 0], [1, 1]));
+          statusRows.push(s);
         } finally {
           out.dispose();
         }
@@ -252,7 +263,7 @@ async function factorOnce(
         const factor = shiftedCholeskyInverse(host, b, shift);
         if (!factor.inverse) {
           p.dispose();
-          throw new NotPositiveDefinite();
+          throw new NotPositiveDefinite(s + factor.status);
         }
         inverse = tf.tensor2d(Float32Array.from(factor.inverse), [b, b]);
         diagonalInverse.push(inverse);
@@ -284,9 +295,11 @@ async function factorOnce(
       }
     }
     if (statuses.length > 0) {
-      const worst = tf.tidy(() => tf.max(tf.concat(statuses.map((x) => tf.reshape(x, [1])))));
-      const [status] = await hostValues(worst);
-      if (status !== 0) throw new NotPositiveDefinite();
+      // one read of every block's status; the first block that failed names the pivot
+      const all = tf.tidy(() => tf.concat(statuses.map((x) => tf.reshape(x, [1]))));
+      const values = await hostValues(all);
+      const failed = values.findIndex((status) => status !== 0);
+      if (failed >= 0) throw new NotPositiveDefinite(statusRows[failed]! + values[failed]!);
     }
   } catch (error) {
     tf.dispose([...diagonalInverse, ...below.filter((x): x is tf.Tensor2D => x !== null)]);
@@ -322,10 +335,12 @@ export async function choleskyPanels(
   const shift = options.shift ?? 0;
   const dense = denseCholeskyAvailable();
   let jitter = 0;
+  let pivot = 0;
   for (let attempt = 0; attempt < 4; attempt++) {
+    if (attempt > 0) jitter = nextJitter(jitter, options.meanDiagonal);
     if (dense) {
       const factor = await factorDense(panels, m, block, shift + jitter);
-      if (factor)
+      if (typeof factor !== 'number')
         return {
           m,
           starts: [0],
@@ -336,7 +351,7 @@ export async function choleskyPanels(
           jitter,
           dense: factor,
         };
-      jitter = jitter === 0 ? 1e-6 * (options.meanDiagonal ?? 1) : jitter * 100;
+      pivot = factor;
       continue;
     }
     try {
@@ -351,15 +366,10 @@ export async function choleskyPanels(
       return { ...factor, jitter };
     } catch (error) {
       if (!(error instanceof NotPositiveDefinite)) throw error;
-      jitter = jitter === 0 ? 1e-6 * (options.meanDiagonal ?? 1) : jitter * 100;
+      pivot = error.pivot;
     }
   }
-  throw new NumericalError(
-    `Cholesky of the ${m}×${m} system failed even with jitter ${jitter.toExponential(1)}`,
-    {
-      hint: 'increase the ridge: the kernel or Gram matrix is numerically singular in float32 (or it has an entry that is not finite: check its scale)',
-    },
-  );
+  throw choleskyFailure(m, jitter, pivot);
 }
 
 /**

@@ -117,18 +117,34 @@ export function hostCholesky(
   const shift = options.shift ?? 0;
   const float32 = float32Panels(panels);
   let jitter = 0;
+  let status = 0;
   for (let attempt = 0; attempt < 4; attempt++) {
+    if (attempt > 0) jitter = nextJitter(jitter, options.meanDiagonal);
     assembleLowerHost(float32, m, into, lapack, options.block ?? 256);
-    const status = lapack.potrf(m, into, shift + jitter);
+    status = lapack.potrf(m, into, shift + jitter);
     if (status === 0) return { m, l: into, shift: shift + jitter, jitter };
     if (status < 0)
       throw new Error(`hostCholesky: the factorization failed (status ${status}: out of memory)`);
-    jitter = jitter === 0 ? 1e-6 * (options.meanDiagonal ?? 1) : jitter * 100;
   }
-  throw new NumericalError(
-    `Cholesky of the ${m}×${m} system failed even with jitter ${jitter.toExponential(1)}`,
+  throw choleskyFailure(m, jitter, status);
+}
+
+/** The jitter of a Cholesky's next try: 1e-6·mean(diag A) first, then ×100. */
+export function nextJitter(jitter: number, meanDiagonal = 1): number {
+  return jitter === 0 ? 1e-6 * meanDiagonal : jitter * 100;
+}
+
+/**
+ * The error of a Cholesky that failed on every try: the largest jitter tried, and the first pivot
+ * that failed on that try (`pivot` = j + 1 as LAPACK's info, 0 where the path does not know it).
+ */
+export function choleskyFailure(m: number, jitter: number, pivot: number): NumericalError {
+  const where =
+    pivot > 0 ? `; on the last try pivot ${pivot - 1} (row ${pivot - 1} of 0..${m - 1}) failed first` : '';
+  return new NumericalError(
+    `Cholesky of the ${m}×${m} system failed even with jitter ${jitter.toExponential(1)}${where}`,
     {
-      hint: 'increase the ridge: the kernel matrix is numerically singular in float32 (or it has an entry that is not finite: check its scale)',
+      hint: 'increase the ridge: the kernel or Gram matrix is numerically singular in float32 (or it has an entry that is not finite: check its scale, and that row)',
     },
   );
 }
