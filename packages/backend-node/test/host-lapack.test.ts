@@ -20,7 +20,6 @@ import {
   HOST_EIGEN_LIMIT,
   hostLapack,
   invertLower,
-  NumericalError,
   symmetricEigenSolver,
   symmetricEigenTensor,
   symmetricEigenTridiagonal,

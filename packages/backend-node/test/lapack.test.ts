@@ -16,7 +16,6 @@ import {
   disposeFactor,
   hostLapack,
   inverseDiagonal,
-  NumericalError,
 } from '@regimes/numerics';
 import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, describe, expect, it } from 'vitest';

@@ -10,7 +10,6 @@
  * factored whole in place (one copy, as the panel factor), and the solves are strsm.
  */
 import tf from '@regimes/numerics/tfjs';
-import { NumericalError } from '../errors.js';
 import { cholesky, invertLower, shiftedCholeskyInverse } from '../host/linalg.js';
 import { assembleLowerHost, choleskyFailure, hostLapack, nextJitter } from './host-cholesky.js';
 import { type ColumnPanels, float32Panels } from './panels.js';
