@@ -113,7 +113,7 @@ describe.each([
       const [gradient, derivative] = tf.tidy(() => {
         const qa = tf.tensor2d(x.qa, [m, 1]);
         const qb = tf.tensor2d(x.qb, [1, n]);
-        // away from the clamp |cos θ| = 1, where the ops' gradient is cut
+        // |cos θ| ≤ 0.6 (numerics' relu-dual-gradient.test.ts checks |cos θ| = 1)
         const rho = tf.mul(tf.tensor2d(x.rho, [m, n]), 0.6);
         const g = tf.grad((r: tf.Tensor) => tf.sum(reluDual(r, qa, qb).value))(rho);
         return [g.dataSync(), reluDual(rho, qa, qb).derivative.dataSync()];

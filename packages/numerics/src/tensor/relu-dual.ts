@@ -23,20 +23,89 @@ export const ReluDualKernel = 'RegimesReluDual';
  */
 export const RELU_DUAL_SCALE_FLOOR = 1.1754943508222875e-38;
 
+/** cos θ, θ, sin θ and the scale √q_a·√q_b (floored) of the dual. Inside tidy. */
+function angles(rho: tf.Tensor, qa: tf.Tensor, qb: tf.Tensor) {
+  const scale = tf.mul(tf.sqrt(qa), tf.sqrt(qb));
+  const floored = tf.maximum(scale, RELU_DUAL_SCALE_FLOOR);
+  const cos = tf.clipByValue(tf.div(rho, floored), -1, 1);
+  const theta = tf.acos(cos);
+  const sin = tf.sqrt(tf.maximum(tf.sub(1, tf.square(cos)), 0));
+  return { scale, floored, cos, theta, sin };
+}
+
+/** A gradient of the broadcast shape summed down to an input's `shape`. */
+function reduceTo(gradient: tf.Tensor, shape: number[]): tf.Tensor {
+  const axes = tf.backend_util.getReductionAxes(shape, gradient.shape);
+  return tf.reshape(axes.length ? tf.sum(gradient, axes) : gradient, shape);
+}
+
+/** 1/x where x > 0, else 0: the gradients' convention at the dual's singular points. */
+function safeInverse(x: tf.Tensor): tf.Tensor {
+  const positive = tf.greater(x, 0);
+  return tf.where(positive, tf.div(1, tf.where(positive, x, tf.onesLike(x))), tf.zerosLike(x));
+}
+
 /**
  * The dual as tfjs ops, on any backend and any shapes that broadcast. √q_a·√q_b rather than
  * √(q_a q_b), which overflows float32 past 3.4e38 (and underflows) where the result does not.
  * Inside tidy.
+ *
+ * Under `tf.grad` and kin each output has its gradient written out, since the ops' own would be
+ * ∞ − ∞ = NaN where |cos θ| = 1 (every kernel's diagonal): with s = √q_a√q_b,
+ *   ∂V/∂ρ = (π − θ)/(2π) (= the derivative output, Price's theorem), ∂V/∂q_a = sin θ·s/(4π q_a);
+ *   ∂D/∂ρ = 1/(2π s sin θ), ∂D/∂q_a = −cos θ/(4π q_a sin θ),
+ * and where these are infinite (sin θ = 0: D's slope in cos θ is unbounded there) or a variance is
+ * 0, the gradient is taken as 0 — along the diagonal, where cos θ ≡ 1, that is D's exact gradient.
  */
 export function reluDualOps(rho: tf.Tensor, qa: tf.Tensor, qb: tf.Tensor) {
-  const scale = tf.mul(tf.sqrt(qa), tf.sqrt(qb));
-  const cos = tf.clipByValue(tf.div(rho, tf.maximum(scale, RELU_DUAL_SCALE_FLOOR)), -1, 1);
-  const theta = tf.acos(cos);
-  const sin = tf.sqrt(tf.maximum(tf.sub(1, tf.square(cos)), 0));
-  const value = tf.div(tf.mul(scale, tf.add(sin, tf.mul(tf.sub(Math.PI, theta), cos))), 2 * Math.PI);
-  const derivative = tf.div(tf.sub(Math.PI, theta), 2 * Math.PI);
-  return { value, derivative };
+  return { value: reluValue(rho, qa, qb), derivative: reluDerivative(rho, qa, qb) };
 }
+
+const reluValue = tf.customGrad((...args: unknown[]) => {
+  const [rho, qa, qb] = args as [tf.Tensor, tf.Tensor, tf.Tensor];
+  const save = args[3] as tf.GradSaveFunc;
+  const { scale, cos, theta, sin } = angles(rho, qa, qb);
+  save([rho, qa, qb]);
+  return {
+    value: tf.div(tf.mul(scale, tf.add(sin, tf.mul(tf.sub(Math.PI, theta), cos))), 2 * Math.PI),
+    gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+      const [rho, qa, qb] = saved as [tf.Tensor, tf.Tensor, tf.Tensor];
+      const { scale, theta, sin } = angles(rho, qa, qb);
+      const dRho = tf.mul(dy, tf.div(tf.sub(Math.PI, theta), 2 * Math.PI));
+      // ∂V/∂q = sin θ·s/(4π q)
+      const byVariance = (q: tf.Tensor) =>
+        tf.mul(dy, tf.mul(tf.div(tf.mul(sin, scale), 4 * Math.PI), safeInverse(q)));
+      return [
+        reduceTo(dRho, rho.shape),
+        reduceTo(byVariance(qa), qa.shape),
+        reduceTo(byVariance(qb), qb.shape),
+      ];
+    },
+  };
+});
+
+const reluDerivative = tf.customGrad((...args: unknown[]) => {
+  const [rho, qa, qb] = args as [tf.Tensor, tf.Tensor, tf.Tensor];
+  const save = args[3] as tf.GradSaveFunc;
+  const { theta } = angles(rho, qa, qb);
+  save([rho, qa, qb]);
+  return {
+    value: tf.div(tf.sub(Math.PI, theta), 2 * Math.PI),
+    gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+      const [rho, qa, qb] = saved as [tf.Tensor, tf.Tensor, tf.Tensor];
+      const { scale, cos, sin } = angles(rho, qa, qb);
+      // ∂D/∂cos θ = 1/(2π sin θ); ∂cos θ/∂ρ = 1/s, ∂cos θ/∂q = −cos θ/(2q)
+      const slope = tf.mul(dy, tf.div(safeInverse(sin), 2 * Math.PI));
+      const dRho = tf.mul(slope, safeInverse(scale));
+      const byVariance = (q: tf.Tensor) => tf.mul(tf.mul(slope, tf.div(cos, -2)), safeInverse(q));
+      return [
+        reduceTo(dRho, rho.shape),
+        reduceTo(byVariance(qa), qa.shape),
+        reduceTo(byVariance(qb), qb.shape),
+      ];
+    },
+  };
+});
 
 /** Whether the kernel's shapes hold: ρ m×n, q_a m×1 or m×n, q_b 1×n or m×n, all float32. */
 function kernelShapes(rho: tf.Tensor, qa: tf.Tensor, qb: tf.Tensor): boolean {
