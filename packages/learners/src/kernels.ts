@@ -216,8 +216,7 @@ export function deepKernel(spec: DeepKernelSpec, output: 'ntk' | 'nngp'): Kernel
       const onHost = !act.dual && spec.sphere;
       if (!act.dual && !onHost) device ??= deviceMehler(act);
       let host = onHost ? sphereVariance : undefined;
-      const nextVariance = (q: tf.Tensor) =>
-        affine(act.dual ? act.dual(q, q, q).value : device!.secondMoment(q), s);
+      const nextVariance = (q: tf.Tensor) => affine(act.dual!(q, q, q).value, s);
       // one layer at a time, keeping only what the next needs (an n×m kernel's temporaries add up)
       const theta0 = scales ? tf.add(tf.mul(rho, scales.input), scales.bias) : c;
       let state = { c, theta: theta0, first: theta0, qa, qb };
@@ -229,11 +228,18 @@ export function deepKernel(spec: DeepKernelSpec, output: 'ntk' | 'nngp'): Kernel
         const following = last || current === undefined ? undefined : Math.fround(diagonal(current));
         state = tf.tidy(() => {
           const { c, theta, first, qa, qb } = previous;
-          const { value, derivative } = act.dual
-            ? act.dual(c, qa, qb)
+          const { value, derivative, moments } = act.dual
+            ? { ...act.dual(c, qa, qb), moments: undefined }
             : current !== undefined
-              ? mehlerExpectations(act, c, qa, qb, current, cache)
+              ? { ...mehlerExpectations(act, c, qa, qb, current, cache), moments: undefined }
               : device!.expectations(c, qa, qb);
+          // the next layer's variances: the host's number, the device path's moments, or the dual
+          const next = (q: tf.Tensor, moment: tf.Tensor | undefined) =>
+            following !== undefined
+              ? tf.fill(q.shape, following)
+              : moment
+                ? affine(moment, s)
+                : nextVariance(q);
           const covariance = affine(value, last ? 0 : s);
           const slope = w === 1 ? derivative : tf.mul(derivative, w);
           const firstNext = tf.mul(slope, first);
@@ -243,8 +249,8 @@ export function deepKernel(spec: DeepKernelSpec, output: 'ntk' | 'nngp'): Kernel
             c: covariance,
             first: firstNext,
             theta: spec.train === 'both' ? tf.add(own, l === 1 ? firstNext : tf.mul(slope, theta)) : theta,
-            qa: last ? qa : following !== undefined ? tf.fill(qa.shape, following) : nextVariance(qa),
-            qb: last ? qb : following !== undefined ? tf.fill(qb.shape, following) : nextVariance(qb),
+            qa: last ? qa : next(qa, moments?.a),
+            qb: last ? qb : next(qb, moments?.b),
           };
         });
         host = following;
@@ -262,17 +268,23 @@ export function deepKernel(spec: DeepKernelSpec, output: 'ntk' | 'nngp'): Kernel
 
 /** The device Mehler path of one activation: its expectations and the next layer's variance. */
 interface DeviceMehler {
-  /** E[σ(u)σ(v)], E[σ'(u)σ'(v)] for covariances c (n×m) and variances qa (n×1), qb (1×m). Inside tidy. */
-  expectations(c: tf.Tensor, qa: tf.Tensor, qb: tf.Tensor): { value: tf.Tensor; derivative: tf.Tensor };
-  /** E[σ(√q z)²] for each variance of q (a column or a row, the same shape back). Inside tidy. */
-  secondMoment(q: tf.Tensor): tf.Tensor;
+  /**
+   * E[σ(u)σ(v)], E[σ'(u)σ'(v)] for covariances c (n×m) and variances qa (n×1), qb (1×m), and the
+   * second moments E[σ(√q z)²] of both sides (qa's and qb's shapes; the next layer's variances, from
+   * the same σ at the nodes). Inside tidy.
+   */
+  expectations(
+    c: tf.Tensor,
+    qa: tf.Tensor,
+    qb: tf.Tensor,
+  ): { value: tf.Tensor; derivative: tf.Tensor; moments: { a: tf.Tensor; b: tf.Tensor } };
 }
 
 /**
  * The Mehler series with its coefficients computed on the device: μ_k(q_i) = Σ_m W_m σ(√q_i z_m) h_k(z_m)
- * by gaussian-dual.ts's `deviceRule` (432 nodes, composite Gauss–Legendre over [−9, 9], symmetric), as
- * products of σ's even and odd parts at the 216 positive nodes (p×216 each, from σ at ±√q_i z_m) with
- * the table 2W_m h_k(z_m) (216×(top + 2), float64 rounded to float32), the even part giving the even
+ * by gaussian-dual.ts's `deviceRule` (448 nodes, composite Gauss–Legendre over [−9, 9] graded toward 0,
+ * symmetric), as products of σ's even and odd parts at the 224 positive nodes (p×224 each, from σ at
+ * ±√q_i z_m) with the table 2W_m h_k(z_m) (224×(top + 2), float64 rounded to float32), the even part giving the even
  * degrees, and μ'_k(q) = √((k+1)/q) μ_{k+1}(q). The host skips degrees by the coefficients' size at the
  * points' own variances, which the device cannot tell it without a read: here every degree up to 80
  * (up to σ's degree for a polynomial σ) is summed, and only the parity, which σ fixes at every variance
@@ -298,7 +310,7 @@ function deviceMehler(act: KernelActivation): DeviceMehler {
     for (let k = 0; k < width; k++) table[m * width + k] = 2 * weights[m]! * h[k]!;
   }
   const nodeRow = Float32Array.from(nodes);
-  // Σ over all 432 nodes of W f² = 2 Σ over the positive ones
+  // Σ over all 448 nodes of W f² = 2 Σ over the positive ones
   const weightColumn = Float32Array.from(weights, (w) => 2 * w);
   const slopeScale = Float32Array.from({ length: top + 1 }, (_, k) => Math.sqrt(k + 1));
   const degrees = (p: number, length: number) => Array.from({ length }, (_, k) => (k % 2 === p ? 1 : 0));
@@ -312,7 +324,7 @@ function deviceMehler(act: KernelActivation): DeviceMehler {
   const derivative = act.hermite ? undefined : act.derivative;
   const lastDegree = derivative ? top + 2 : top;
   /**
-   * f's even and odd parts at √q z_m (p×216 each, q a column): f itself for the part of f's parity when
+   * f's even and odd parts at √q z_m (p×224 each, q a column): f itself for the part of f's parity when
    * it has one (σ odd, its σ' even), else (f(x) ± f(−x))/2; absent, the part f does not have.
    */
   const parts = (column: tf.Tensor, f: (z: tf.Tensor) => tf.Tensor, shared: number | undefined) => {
@@ -333,18 +345,30 @@ function deviceMehler(act: KernelActivation): DeviceMehler {
     return projections.length === 1 ? projections[0]! : tf.addN(projections);
   };
   /** √R_p (p×1) by degree k_p, for each parity the series has. */
-  const remainder = (split: (tf.Tensor | undefined)[], c: tf.Tensor) => {
+  const remainder = (
+    split: (tf.Tensor | undefined)[],
+    c: tf.Tensor,
+    totals = split.map((x) => x && moment(x)),
+  ) => {
     const out = new Map<number, tf.Tensor>();
     if (!derivative) return out;
     split.forEach((part, p) => {
       if (!part) return;
       const kept = tf.matMul(tf.square(c) as tf.Tensor2D, tf.tensor2d(degrees(p, top + 1), [top + 1, 1]));
-      out.set(remainderDegree(top, p), tf.sqrt(tf.relu(tf.sub(moment(part), kept))));
+      // below 1e-6 of the moment the float32 difference is rounding (~1e-7 of it): taken as 0, else
+      // its √ times a large remainder at another variance is noise (9e-5 on tanh's NTK at q = 0.1, 90)
+      const total = totals[p]!;
+      const rest = tf.sub(total, kept);
+      const real = tf.greater(rest, tf.mul(total, 1e-6));
+      out.set(remainderDegree(top, p), tf.where(real, tf.sqrt(tf.relu(rest)), tf.zerosLike(rest)));
     });
     return out;
   };
   const coefficients = (column: tf.Tensor) => {
     const split = parts(column, (z) => act.sigma(z), parity.value);
+    // E[σ_p(√q z)²]: the value's remainders and, summed, the next layer's variance
+    const totals = split.map((part) => part && moment(part));
+    const present = totals.filter((x): x is tf.Tensor => x !== undefined);
     const mu = project(split);
     const value = tf.slice(mu, [0, 0], [-1, top + 1]);
     const slopes = tf.div(
@@ -352,7 +376,8 @@ function deviceMehler(act: KernelActivation): DeviceMehler {
       tf.sqrt(column),
     );
     return {
-      value: { c: value, rest: remainder(split, value) },
+      moment: present.length === 1 ? present[0]! : tf.addN(present),
+      value: { c: value, rest: remainder(split, value, totals) },
       derivative: {
         c: slopes,
         rest: derivative ? remainder(parts(column, derivative, parity.derivative), slopes) : new Map(),
@@ -360,12 +385,6 @@ function deviceMehler(act: KernelActivation): DeviceMehler {
     };
   };
   return {
-    secondMoment: (q) => {
-      const present = parts(tf.reshape(q, [-1, 1]), (z) => act.sigma(z), parity.value).flatMap((part) =>
-        part ? [moment(part)] : [],
-      );
-      return tf.reshape(present.length === 1 ? present[0]! : tf.addN(present), q.shape);
-    },
     expectations(c, qa, qb) {
       const left = coefficients(qa);
       const right = coefficients(tf.reshape(qb, [-1, 1]));
@@ -381,7 +400,11 @@ function deviceMehler(act: KernelActivation): DeviceMehler {
         };
         return hornerSeries(term, t, lastDegree, parity[part]);
       };
-      return { value: series('value'), derivative: series('derivative') };
+      return {
+        value: series('value'),
+        derivative: series('derivative'),
+        moments: { a: left.moment, b: tf.reshape(right.moment, qb.shape) },
+      };
     },
   };
 }
