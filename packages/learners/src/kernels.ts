@@ -282,17 +282,18 @@ interface DeviceMehler {
 
 /**
  * The Mehler series with its coefficients computed on the device: μ_k(q_i) = Σ_m W_m σ(√q_i z_m) h_k(z_m)
- * by gaussian-dual.ts's `deviceRule` (448 nodes, composite Gauss–Legendre over [−9, 9] graded toward 0,
- * symmetric), as products of σ's even and odd parts at the 224 positive nodes (p×224 each, from σ at
- * ±√q_i z_m) with the table 2W_m h_k(z_m) (224×(top + 2), float64 rounded to float32), the even part giving the even
- * degrees, and μ'_k(q) = √((k+1)/q) μ_{k+1}(q). The host skips degrees by the coefficients' size at the
+ * by gaussian-dual.ts's `deviceRule` (448 nodes, composite Gauss–Legendre over [−9, 9] graded toward
+ * 0, symmetric), as products of σ's even and odd parts at the 224 positive nodes (p×224 each, from σ
+ * at ±√q_i z_m) with the table 2W_m h_k(z_m) (224×(top + 2), float64 rounded to float32), the even
+ * part giving the even degrees, and μ'_k(q) = √((k+1)/q) μ_{k+1}(q). The host skips degrees by the coefficients' size at the
  * points' own variances, which the device cannot tell it without a read: here every degree up to 80
  * (up to σ's degree for a polynomial σ) is summed, and only the parity, which σ fixes at every variance
  * (read off μ_k(1)), halves the sum. The remainder past degree 80 is lumped at the next degree of each
  * parity the series has, as on the host (gaussian-dual.ts `mehlerDual`): R_p(q_i) = E[f_p(√q_i z)²] −
  * Σ_{k ≡ p} μ_k(q_i)² by the same rule, f_p the even or odd part of σ (or σ'), and the term
- * √(R_p(q_i) R_p(q_j)) t^{k_p}. float32 coefficients: the terms the host would skip come out as
- * rounding noise of ~1e-7, whose products add ~1e-14, and R_p, a difference, carries ~1e-7 of E[σ²].
+ * √(R_p(q_i) R_p(q_j)) t^{k_p}; an R_p below 1e-6 of its moment is taken as 0. float32 coefficients:
+ * the terms the host would skip come out as rounding noise of ~1e-7, whose products add ~1e-14, and
+ * R_p, a difference, carries ~1e-7 of E[σ²].
  * Measured accuracy and cost: docs/kernels.md.
  */
 function deviceMehler(act: KernelActivation): DeviceMehler {

@@ -185,7 +185,7 @@ export function scaledHermite(activation: HostActivation, q: number, top: number
  * The Mehler series' coefficients at variance q, k ≤ top: μ_k(q) (value) and √((k+1)/q)·μ_{k+1}(q)
  * (derivative), and what the degrees above top hold, by parity: `remainder[p]` = E[f_p(√q z)²] −
  * Σ_{k ≤ top, k ≡ p} c_k², f_p the even (p = 0) or odd (p = 1) part of σ (value) or σ' (derivative),
- * clipped at 0 — the series' tail at t = ±1.
+ * taken as 0 below 1e-12 of the moment (rounding) — the series' tail at t = ±1.
  */
 export function mehlerCoefficients(
   activation: HostActivation,
