@@ -12,7 +12,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { mehlerDual, quadratureDual, secondMoment } from '../src/activations/gaussian-dual.js';
 import { activationTable } from '../src/activations/table.js';
 import { type DeepKernelSpec, deepKernel, kernelActivation, neuralTangentKernel } from '../src/index.js';
-import { d, spec, X } from './fixtures/deep-kernel.js';
+import { meanProduct, spec, X } from './fixtures/deep-kernel.js';
 
 function gram(s: DeepKernelSpec, output: 'ntk' | 'nngp', rows: number[][] = X): number[][] {
   return tf.tidy(() => {
@@ -30,7 +30,7 @@ function hostEntry(s: DeepKernelSpec, output: 'ntk' | 'nngp', u: number[], v: nu
   const act = kernelActivation(s.activation);
   const w = s.weightVariance;
   const b = s.biasVariance;
-  const dot = (p: number[], r: number[]) => p.reduce((sum, x, m) => sum + x * r[m]!, 0) / p.length;
+  const dot = meanProduct;
   let [qa, qb, c] = [w * dot(u, u) + b, w * dot(v, v) + b, w * dot(u, v) + b];
   let [theta, first] = [c, c];
   for (let l = 1; l <= s.layers; l++) {
@@ -76,9 +76,11 @@ describe('deep kernels: the Mehler series computed on the device', () => {
         [2, 3],
         [1, 3],
       ] as const) {
-        const dot = X[i]!.reduce((s, v, m) => s + v * X[j]![m]!, 0) / d;
-        const qi = X[i]!.reduce((s, v) => s + v * v, 0) / d;
-        const qj = X[j]!.reduce((s, v) => s + v * v, 0) / d;
+        const [dot, qi, qj] = [
+          meanProduct(X[i]!, X[j]!),
+          meanProduct(X[i]!, X[i]!),
+          meanProduct(X[j]!, X[j]!),
+        ];
         const c = 1.3 * dot + 0.2;
         const e = quadratureDual(activationTable[activation], 1.3 * qi + 0.2, 1.3 * qj + 0.2, c);
         const expected = 1.3 * e.value + c * 1.3 * e.derivative;
@@ -92,13 +94,12 @@ describe('deep kernels: the Mehler series computed on the device', () => {
     // gelu 5.3e-7, sigmoid 5.6e-7); before, with the 160-node Gauss–Hermite rule and no remainder,
     // tanh was 1.1e-3 off between points and 9.6e-2 on the diagonal at q = 60
     const rows = varied.slice(0, 8);
-    const dims = rows[0]!.length;
     for (const activation of ['tanh', 'gelu', 'sigmoid'] as const) {
       const k = gram(spec({ activation, weightVariance: 25, biasVariance: 0.1 }), 'ntk', rows);
       let worst = 0;
       for (let i = 0; i < rows.length; i++)
         for (let j = i; j < rows.length; j += 3) {
-          const dot = (u: number[], v: number[]) => u.reduce((s, x, m) => s + x * v[m]!, 0) / dims;
+          const dot = meanProduct;
           const [qi, qj] = [25 * dot(rows[i]!, rows[i]!) + 0.1, 25 * dot(rows[j]!, rows[j]!) + 0.1];
           const c = 25 * dot(rows[i]!, rows[j]!) + 0.1;
           const e = quadratureDual(activationTable[activation], qi, qj, c);

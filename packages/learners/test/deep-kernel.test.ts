@@ -16,7 +16,7 @@ import { mehlerCoefficients, mehlerDual, quadratureDual } from '../src/activatio
 import { activationTable } from '../src/activations/table.js';
 import { deepKernel, deepTaylor, neuralTangent, neuralTangentKernel, nngp, ntkKernel } from '../src/index.js';
 import { deepKernelSpec, deepKernelTaylor } from '../src/kinds/ntk.js';
-import { d, spec, X } from './fixtures/deep-kernel.js';
+import { d, meanProduct, spec, X } from './fixtures/deep-kernel.js';
 
 function gram(kernel: (a: tf.Tensor2D, b: tf.Tensor2D) => tf.Tensor2D, rows = X): number[][] {
   return tf.tidy(() => {
@@ -146,9 +146,11 @@ describe('deep kernels: special cases and quadrature', () => {
             [0, 1],
             [2, 3],
           ] as const) {
-            const dot = X[i]!.reduce((s, v, m) => s + v * X[j]![m]!, 0) / d;
-            const qi = X[i]!.reduce((s, v) => s + v * v, 0) / d;
-            const qj = X[j]!.reduce((s, v) => s + v * v, 0) / d;
+            const [dot, qi, qj] = [
+              meanProduct(X[i]!, X[j]!),
+              meanProduct(X[i]!, X[i]!),
+              meanProduct(X[j]!, X[j]!),
+            ];
             const [rho, qa, qb] = sphere ? [dot / Math.sqrt(qi * qj), 1, 1] : [dot, qi, qj];
             const c = w * rho + 0.2;
             const e = quadratureDual(activationTable[activation], w * qa + 0.2, w * qb + 0.2, c);

@@ -23,14 +23,13 @@ export const ReluDualKernel = 'RegimesReluDual';
  */
 export const RELU_DUAL_SCALE_FLOOR = 1.1754943508222875e-38;
 
-/** cos θ, θ, sin θ and the scale √q_a·√q_b (floored) of the dual. Inside tidy. */
+/** cos θ, θ, sin θ and the scale √q_a·√q_b of the dual (floored where it divides ρ). Inside tidy. */
 function angles(rho: tf.Tensor, qa: tf.Tensor, qb: tf.Tensor) {
   const scale = tf.mul(tf.sqrt(qa), tf.sqrt(qb));
-  const floored = tf.maximum(scale, RELU_DUAL_SCALE_FLOOR);
-  const cos = tf.clipByValue(tf.div(rho, floored), -1, 1);
+  const cos = tf.clipByValue(tf.div(rho, tf.maximum(scale, RELU_DUAL_SCALE_FLOOR)), -1, 1);
   const theta = tf.acos(cos);
   const sin = tf.sqrt(tf.maximum(tf.sub(1, tf.square(cos)), 0));
-  return { scale, floored, cos, theta, sin };
+  return { scale, cos, theta, sin };
 }
 
 /** A gradient of the broadcast shape summed down to an input's `shape`. */
