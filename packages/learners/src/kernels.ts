@@ -46,6 +46,18 @@ export function scaledProducts(a: tf.Tensor2D, b: tf.Tensor2D) {
   return { rho, qa, qb };
 }
 
+/**
+ * c/√(q_a q_b), clipped to [−1, 1], and 0 where q_a or q_b is 0: a point of variance 0 (a zero input
+ * row, and no bias) has c = 0 with every point (Cauchy–Schwarz) and is taken as uncorrelated, itself
+ * included; on the sphere that takes x/‖x‖ as 0 for x = 0, as torch's F.normalize does, so a zero
+ * row sees the kernel at cosine 0. A variance of 0 is replaced by 1 in the divisor (on the n×1 and
+ * 1×m variances, not on the n×m matrix). Inside tidy.
+ */
+export function correlation(c: tf.Tensor, qa: tf.Tensor, qb: tf.Tensor): tf.Tensor {
+  const safe = (q: tf.Tensor) => tf.add(q, tf.cast(tf.equal(q, 0), 'float32'));
+  return tf.clipByValue(tf.div(c, tf.sqrt(tf.mul(safe(qa), safe(qb)))), -1, 1);
+}
+
 /** The activations whose NTK has a closed form: those with a dual in the activation table. */
 export const ntkActivations = dualActivationNames;
 export type NtkActivation = DualActivation;
@@ -93,8 +105,8 @@ export interface KernelActivation extends HostActivation {
   readonly name: string;
   /** σ on tensors (the device Mehler path's quadrature). Inside tidy. */
   sigma(z: tf.Tensor): tf.Tensor;
-  /** σ' on tensors (the device Mehler path's remainder), absent for a polynomial σ. Inside tidy. */
-  derivative?(z: tf.Tensor): tf.Tensor;
+  /** σ' on tensors (the device Mehler path's derivative coefficients and remainder). Inside tidy. */
+  derivative(z: tf.Tensor): tf.Tensor;
   /** c_k of σ = Σ_k c_k h_k where the series is finite: μ_k(q) = 0 beyond its degree, at every q. */
   readonly hermite?: readonly number[];
   readonly dual?: Dual;
@@ -119,9 +131,11 @@ export function kernelActivation(spec: ActivationSpec): KernelActivation {
   const c =
     'he' in spec ? Array.from({ length: spec.he + 1 }, (_, k) => (k === spec.he ? 1 : 0)) : spec.hermite;
   const slope = c.slice(1).map((ck, k) => ck * Math.sqrt(k + 1));
+  const tensors = activation(spec);
   return {
-    name: 'he' in spec ? `he${spec.he}` : `hermite[${c.join(',')}]`,
-    sigma: activation(spec).sigma,
+    name: tensors.name,
+    sigma: tensors.sigma,
+    derivative: tensors.derivative,
     hermite: c,
     scalar: hermiteScalar(c),
     slope: slope.length ? hermiteScalar(slope) : () => 0,
@@ -201,7 +215,7 @@ export function deepKernel(spec: DeepKernelSpec, output: 'ntk' | 'nngp'): Kernel
       const products = scaledProducts(a, b);
       let { rho, qa, qb } = products;
       if (spec.sphere) {
-        rho = tf.clipByValue(tf.div(rho, tf.sqrt(tf.mul(qa, qb))), -1, 1);
+        rho = correlation(rho, qa, qb);
         qa = tf.onesLike(qa);
         qb = tf.onesLike(qb);
       }
@@ -284,8 +298,9 @@ interface DeviceMehler {
  * The Mehler series with its coefficients computed on the device: μ_k(q_i) = Σ_m W_m σ(√q_i z_m) h_k(z_m)
  * by gaussian-dual.ts's `deviceRule` (448 nodes, composite Gauss–Legendre over [−9, 9] graded toward
  * 0, symmetric), as products of σ's even and odd parts at the 224 positive nodes (p×224 each, from σ
- * at ±√q_i z_m) with the table 2W_m h_k(z_m) (224×(top + 2), float64 rounded to float32), the even
- * part giving the even degrees, and μ'_k(q) = √((k+1)/q) μ_{k+1}(q). The host skips degrees by the coefficients' size at the
+ * at ±√q_i z_m) with the table 2W_m h_k(z_m) (224×(top + 1), float64 rounded to float32), the even
+ * part giving the even degrees, and μ'_k(q_i) = E[σ'(√q_i z) h_k(z)] the same way from σ' (equal to
+ * √((k+1)/q) μ_{k+1}(q), which divides by 0 at q = 0). The host skips degrees by the coefficients' size at the
  * points' own variances, which the device cannot tell it without a read: here every degree up to 80
  * (up to σ's degree for a polynomial σ) is summed, and only the parity, which σ fixes at every variance
  * (read off μ_k(1)), halves the sum. The remainder past degree 80 is lumped at the next degree of each
@@ -304,16 +319,15 @@ function deviceMehler(act: KernelActivation): DeviceMehler {
   const top = act.hermite ? Math.min(MEHLER_TOP, act.hermite.length - 1) : MEHLER_TOP;
   const { nodes, weights } = deviceRule();
   const count = nodes.length;
-  const width = top + 2;
+  const width = top + 1;
   const table = new Float32Array(count * width);
   for (let m = 0; m < count; m++) {
-    const h = hermiteValues(nodes[m]!, top + 1);
+    const h = hermiteValues(nodes[m]!, top);
     for (let k = 0; k < width; k++) table[m * width + k] = 2 * weights[m]! * h[k]!;
   }
   const nodeRow = Float32Array.from(nodes);
   // Σ over all 448 nodes of W f² = 2 Σ over the positive ones
   const weightColumn = Float32Array.from(weights, (w) => 2 * w);
-  const slopeScale = Float32Array.from({ length: top + 1 }, (_, k) => Math.sqrt(k + 1));
   const degrees = (p: number, length: number) => Array.from({ length }, (_, k) => (k % 2 === p ? 1 : 0));
   // σ's parity (odd: μ_k = 0 for even k at every variance, and the reverse), from μ_k(1) on the host
   const unit = mehlerCoefficients(act, 1, top);
@@ -322,8 +336,8 @@ function deviceMehler(act: KernelActivation): DeviceMehler {
     derivative: significantDegrees(unit.derivative).parity,
   };
   // a polynomial σ's series ends at its degree: nothing remains
-  const derivative = act.hermite ? undefined : act.derivative;
-  const lastDegree = derivative ? top + 2 : top;
+  const remains = !act.hermite;
+  const lastDegree = remains ? top + 2 : top;
   /**
    * f's even and odd parts at √q z_m (p×224 each, q a column): f itself for the part of f's parity when
    * it has one (σ odd, its σ' even), else (f(x) ± f(−x))/2; absent, the part f does not have.
@@ -337,7 +351,7 @@ function deviceMehler(act: KernelActivation): DeviceMehler {
   };
   const moment = (values: tf.Tensor) =>
     tf.matMul(tf.square(values) as tf.Tensor2D, tf.tensor2d(weightColumn, [count, 1]));
-  /** c_k (p×(top + 2)): the even part's projection on the even degrees, the odd part's on the odd. */
+  /** c_k (p×(top + 1)): the even part's projection on the even degrees, the odd part's on the odd. */
   const project = (split: (tf.Tensor | undefined)[]) => {
     const t = tf.tensor2d(table, [count, width]);
     const projections = split.flatMap((part, p) =>
@@ -352,7 +366,7 @@ function deviceMehler(act: KernelActivation): DeviceMehler {
     totals = split.map((x) => x && moment(x)),
   ) => {
     const out = new Map<number, tf.Tensor>();
-    if (!derivative) return out;
+    if (!remains) return out;
     split.forEach((part, p) => {
       if (!part) return;
       const kept = tf.matMul(tf.square(c) as tf.Tensor2D, tf.tensor2d(degrees(p, top + 1), [top + 1, 1]));
@@ -370,26 +384,22 @@ function deviceMehler(act: KernelActivation): DeviceMehler {
     // E[σ_p(√q z)²]: the value's remainders and, summed, the next layer's variance
     const totals = split.map((part) => part && moment(part));
     const present = totals.filter((x): x is tf.Tensor => x !== undefined);
-    const mu = project(split);
-    const value = tf.slice(mu, [0, 0], [-1, top + 1]);
-    const slopes = tf.div(
-      tf.mul(tf.slice(mu, [0, 1], [-1, top + 1]), tf.tensor2d(slopeScale, [1, top + 1])),
-      tf.sqrt(column),
-    );
+    const value = project(split);
+    // σ' projected as σ is, rather than √((k+1)/q) μ_{k+1}(q), which is 0/0 at q = 0 (a zero input
+    // row without bias) and loses σ'(0) to float32 as q → 0
+    const slopeSplit = parts(column, (z) => act.derivative(z), parity.derivative);
+    const slopes = project(slopeSplit);
     return {
       moment: present.length === 1 ? present[0]! : tf.addN(present),
       value: { c: value, rest: remainder(split, value, totals) },
-      derivative: {
-        c: slopes,
-        rest: derivative ? remainder(parts(column, derivative, parity.derivative), slopes) : new Map(),
-      },
+      derivative: { c: slopes, rest: remainder(slopeSplit, slopes) },
     };
   };
   return {
     expectations(c, qa, qb) {
       const left = coefficients(qa);
       const right = coefficients(tf.reshape(qb, [-1, 1]));
-      const t = tf.clipByValue(tf.div(c, tf.sqrt(tf.mul(qa, qb))), -1, 1);
+      const t = correlation(c, qa, qb);
       const series = (part: 'value' | 'derivative') => {
         const [a, b] = [left[part], right[part]];
         const bT = tf.transpose(b.c);
@@ -458,7 +468,7 @@ function mehlerExpectations(
     coefficients = hostSeries(mehlerCoefficients(act, q, MEHLER_TOP));
     cache.set(q, coefficients);
   }
-  const t = tf.clipByValue(tf.div(c, tf.sqrt(tf.mul(qa, qb))), -1, 1);
+  const t = correlation(c, qa, qb);
   const series = (part: 'value' | 'derivative') => {
     const terms = coefficients[part];
     // σ odd or even at every variance: a series in t² (half the products), times t for odd σ
@@ -619,7 +629,7 @@ export function dotProductKernel(taylor: readonly number[], sphere: boolean): Ke
   return (a, b) =>
     tf.tidy(() => {
       const { rho, qa, qb } = scaledProducts(a, b);
-      const t = sphere ? tf.div(rho, tf.sqrt(tf.mul(qa, qb))) : rho;
+      const t = sphere ? correlation(rho, qa, qb) : rho;
       let out: tf.Tensor = tf.zerosLike(t);
       let power: tf.Tensor = tf.onesLike(t);
       taylor.forEach((c, k) => {

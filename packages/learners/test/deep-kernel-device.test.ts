@@ -9,7 +9,13 @@ import { webgpu } from '@regimes/backend-webgpu';
 import { Rng } from '@regimes/core';
 import { backendOrSkip, makeFitContext } from '@regimes/core/testing';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { mehlerDual, quadratureDual, secondMoment } from '../src/activations/gaussian-dual.js';
+import {
+  type HostActivation,
+  mehlerDual,
+  quadratureDual,
+  scaledHermite,
+  secondMoment,
+} from '../src/activations/gaussian-dual.js';
 import { activationTable } from '../src/activations/table.js';
 import { type DeepKernelSpec, deepKernel, kernelActivation, neuralTangentKernel } from '../src/index.js';
 import { meanProduct, spec, X } from './fixtures/deep-kernel.js';
@@ -24,7 +30,8 @@ function gram(s: DeepKernelSpec, output: 'ntk' | 'nngp', rows: number[][] = X): 
 /**
  * One entry of the deep kernel (NTK parametrization) by its layer recursion in float64 on the host:
  * the Mehler series with float64 coefficients (equal to the 2-D quadrature to 2e-7, deep-kernel.test.ts)
- * and the next variances by the host quadrature of E[σ²].
+ * and the next variances by the host quadrature of E[σ²]. A point of variance 0 (a zero row, no bias)
+ * takes the expectations' limit σ(0)E[σ(v)], σ'(0)E[σ'(v)].
  */
 function hostEntry(s: DeepKernelSpec, output: 'ntk' | 'nngp', u: number[], v: number[]): number {
   const act = kernelActivation(s.activation);
@@ -35,7 +42,7 @@ function hostEntry(s: DeepKernelSpec, output: 'ntk' | 'nngp', u: number[], v: nu
   let [theta, first] = [c, c];
   for (let l = 1; l <= s.layers; l++) {
     const last = l === s.layers;
-    const e = mehlerDual(act, qa, qb, c);
+    const e = qa === 0 || qb === 0 ? pointDual(act, qa === 0 ? qb : qa) : mehlerDual(act, qa, qb, c);
     const covariance = w * e.value + (last ? 0 : b);
     const slope = w * e.derivative;
     first = slope * first;
@@ -44,6 +51,15 @@ function hostEntry(s: DeepKernelSpec, output: 'ntk' | 'nngp', u: number[], v: nu
     [qa, qb] = [w * secondMoment(act, qa) + b, w * secondMoment(act, qb) + b];
   }
   return output === 'nngp' || s.train === 'readout' ? c : s.train === 'first' ? first : theta;
+}
+
+/** E[σ(u)σ(v)], E[σ'(u)σ'(v)] where u = 0 and v has variance q (1-D quadratures, float64). */
+function pointDual(act: HostActivation, q: number): { value: number; derivative: number } {
+  const slopes = { scalar: act.slope, slope: () => 0 };
+  return {
+    value: act.scalar(0) * scaledHermite(act, q, 0)[0]!,
+    derivative: act.slope(0) * scaledHermite(slopes, q, 0)[0]!,
+  };
 }
 
 /** Points of varied norms (‖x‖²/d from ~0.2 to ~4), drawn once by tfjs's seeded normal. */
@@ -177,6 +193,29 @@ describe('deep kernels: the Mehler series computed on the device', () => {
         const scale = Math.max(...expected.flat().map(Math.abs));
         const gap = Math.max(...expected.flat().map((e, i) => Math.abs(e - k.flat()[i]!)));
         expect(gap, `${JSON.stringify(s.activation)} L=${s.layers} ${output}`).toBeLessThan(2e-6 * scale);
+      }
+  });
+
+  it('gives a zero input row (no bias) its limit, σ(0)E[σ(v)] at the first layer, to 2e-6 of the largest entry', () => {
+    // q = 0 for that row: t = c/√(q_a q_b) was 0/0 and μ'_k = √((k+1)/q) μ_{k+1} too, NaN in its row and
+    // column for every σ of the device path (measured before the fix); odd σ give a row of 0
+    const rows = [...varied.slice(0, 4), [0, 0, 0, 0, 0]];
+    const cases: DeepKernelSpec[] = [
+      spec({ activation: 'tanh', layers: 2, weightVariance: 1.5 }),
+      spec({ activation: 'gelu', layers: 1 }),
+      spec({ activation: 'softplus', layers: 3, weightVariance: 2 }),
+      spec({ activation: 'sigmoid', layers: 2, train: 'first' }),
+      spec({ activation: { hermite: [0.3, 1, 0.5] }, layers: 2 }),
+    ];
+    for (const s of cases)
+      for (const output of ['ntk', 'nngp'] as const) {
+        const k = gram(s, output, rows);
+        const expected = rows.map((u) => rows.map((v) => hostEntry(s, output, u, v)));
+        const scale = Math.max(...expected.flat().map(Math.abs));
+        const gap = Math.max(...expected.flat().map((e, i) => Math.abs(e - k.flat()[i]!)));
+        expect(gap, `${JSON.stringify(s.activation)} L=${s.layers} ${output}`).toBeLessThan(2e-6 * scale);
+        // the limit is not trivially 0 where σ(0) ≠ 0
+        if (s.activation === 'softplus') expect(Math.abs(k[4]![4]!)).toBeGreaterThan(0.1);
       }
   });
 

@@ -14,7 +14,15 @@ import * as tf from '@tensorflow/tfjs-core';
 import { describe, expect, it } from 'vitest';
 import { mehlerCoefficients, mehlerDual, quadratureDual } from '../src/activations/gaussian-dual.js';
 import { activationTable } from '../src/activations/table.js';
-import { deepKernel, deepTaylor, neuralTangent, neuralTangentKernel, nngp, ntkKernel } from '../src/index.js';
+import {
+  deepKernel,
+  deepTaylor,
+  dotProductKernel,
+  neuralTangent,
+  neuralTangentKernel,
+  nngp,
+  ntkKernel,
+} from '../src/index.js';
 import { deepKernelSpec, deepKernelTaylor } from '../src/kinds/ntk.js';
 import { d, meanProduct, spec, X } from './fixtures/deep-kernel.js';
 
@@ -187,6 +195,30 @@ describe('deep kernels as power series (the staircase theory’s coefficients)',
         c.forEach((ck, i) => expect(Math.abs(ck - other[i]!)).toBeLessThan(1e-10));
       }
     }
+  });
+
+  it('on the sphere a zero row is at cosine 0 to every point, itself included: its row is c_0 of the series (2e-6)', () => {
+    // x/‖x‖ taken as 0 for x = 0 (as torch's F.normalize): the cosine was 0/0, NaN in the zero row's
+    // row and column for every σ (measured before the fix)
+    const rows = [...X.slice(0, 3), [0, 0, 0, 0, 0, 0]];
+    for (const ours of [
+      spec({ layers: 2, biasVariance: 0.1 }),
+      spec({ activation: 'erf', layers: 1 }),
+      spec({ activation: 'tanh', layers: 2, weightVariance: 1.5, biasVariance: 0.05 }),
+      spec({ activation: 'gelu', layers: 3 }),
+    ])
+      for (const output of ['ntk', 'nngp'] as const) {
+        const c0 = deepTaylor(ours, output, 4)[0]!;
+        const k = gram(deepKernel({ ...ours, sphere: true }, output), rows);
+        for (const entry of [...k[3]!, ...k.map((row) => row[3]!)])
+          expect(Math.abs(entry - c0), `${String(ours.activation)} ${output}`).toBeLessThan(
+            2e-6 * Math.max(1, Math.abs(c0)),
+          );
+      }
+    // and the dot-product kernel's row is h(0) = c_0
+    const taylor = [0.25, 0.5, 0.125, 0.125];
+    const k = gram(dotProductKernel(taylor, true), rows);
+    for (const entry of [...k[3]!, ...k.map((row) => row[3]!)]) expect(entry).toBeCloseTo(0.25, 7);
   });
 });
 
