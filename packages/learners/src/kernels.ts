@@ -10,7 +10,7 @@
  * with the closed-form expectations each activation carries (activations/table.ts).
  */
 import tf from '@regimes/numerics/tfjs';
-import { hermiteValues } from '@regimes/numerics';
+import { hermiteValues, mehlerSeries } from '@regimes/numerics';
 import {
   type ActivationSpec,
   activation,
@@ -107,6 +107,8 @@ export interface KernelActivation extends HostActivation {
   sigma(z: tf.Tensor): tf.Tensor;
   /** σ' on tensors (the device Mehler path's derivative coefficients and remainder). Inside tidy. */
   derivative(z: tf.Tensor): tf.Tensor;
+  /** [σ(z), σ'(z)] sharing their work, where the table has it. Inside tidy. */
+  both?(z: tf.Tensor): [tf.Tensor, tf.Tensor];
   /** c_k of σ = Σ_k c_k h_k where the series is finite: μ_k(q) = 0 beyond its degree, at every q. */
   readonly hermite?: readonly number[];
   readonly dual?: Dual;
@@ -119,6 +121,7 @@ export function kernelActivation(spec: ActivationSpec): KernelActivation {
     const entry: {
       sigma(z: tf.Tensor): tf.Tensor;
       derivative(z: tf.Tensor): tf.Tensor;
+      both?(z: tf.Tensor): [tf.Tensor, tf.Tensor];
       scalar(z: number): number;
       slope(z: number): number;
       kinks?: readonly number[];
@@ -298,17 +301,19 @@ interface DeviceMehler {
  * The Mehler series with its coefficients computed on the device: μ_k(q_i) = Σ_m W_m σ(√q_i z_m) h_k(z_m)
  * by gaussian-dual.ts's `deviceRule` (448 nodes, composite Gauss–Legendre over [−9, 9] graded toward
  * 0, symmetric), as products of σ's even and odd parts at the 224 positive nodes (p×224 each, from σ
- * at ±√q_i z_m) with the table 2W_m h_k(z_m) (224×(top + 1), float64 rounded to float32), the even
- * part giving the even degrees, and μ'_k(q_i) = E[σ'(√q_i z) h_k(z)] the same way from σ' (equal to
- * √((k+1)/q) μ_{k+1}(q), which divides by 0 at q = 0). The host skips degrees by the coefficients' size at the
- * points' own variances, which the device cannot tell it without a read: here every degree up to 80
- * (up to σ's degree for a polynomial σ) is summed, and only the parity, which σ fixes at every variance
- * (read off μ_k(1)), halves the sum. The remainder past degree 80 is lumped at the next degree of each
- * parity the series has, as on the host (gaussian-dual.ts `mehlerDual`): R_p(q_i) = E[f_p(√q_i z)²] −
- * Σ_{k ≡ p} μ_k(q_i)² by the same rule, f_p the even or odd part of σ (or σ'), and the term
- * √(R_p(q_i) R_p(q_j)) t^{k_p}; an R_p below 1e-6 of its moment is taken as 0. float32 coefficients:
- * the terms the host would skip come out as rounding noise of ~1e-7, whose products add ~1e-14, and
- * R_p, a difference, carries ~1e-7 of E[σ²].
+ * at ±√q_i z_m) with the tables 2W_m h_k(z_m) of the even and of the odd degrees (224×41, 224×40;
+ * float64 rounded to float32), and μ'_k(q_i) = E[σ'(√q_i z) h_k(z)] the same way from σ' (equal to
+ * √((k+1)/q) μ_{k+1}(q), which divides by 0 at q = 0). The host skips degrees by the coefficients'
+ * size at the points' own variances, which the device cannot tell it without a read: here every
+ * degree up to 80 (up to σ's degree for a polynomial σ) is summed, and σ's parity, which holds at
+ * every variance (read off μ_k(1)), leaves one part out. The remainder past degree 80 is lumped at
+ * the next degree of each parity, as on the host (gaussian-dual.ts `mehlerDual`): R_p(q_i) =
+ * E[f_p(√q_i z)²] − Σ_{k ≡ p} μ_k(q_i)² by the same rule, f_p the even or odd part of σ (or σ'), and
+ * the term √(R_p(q_i) R_p(q_j)) t^{k_p}; an R_p below 1e-6 of its moment is taken as 0. Each parity
+ * present is one series in t² (times t for the odd one) through numerics' `mehlerSeries`, its
+ * columns the parity's coefficients and then √R_p: one pass of the addon on `native`, Horner as ops
+ * elsewhere. float32 coefficients: the terms the host would skip come out as rounding noise of ~1e-7,
+ * whose products add ~1e-14, and R_p, a difference, carries ~1e-7 of E[σ²].
  * Measured accuracy and cost: docs/kernels.md.
  */
 function deviceMehler(act: KernelActivation): DeviceMehler {
@@ -319,16 +324,19 @@ function deviceMehler(act: KernelActivation): DeviceMehler {
   const top = act.hermite ? Math.min(MEHLER_TOP, act.hermite.length - 1) : MEHLER_TOP;
   const { nodes, weights } = deviceRule();
   const count = nodes.length;
-  const width = top + 1;
-  const table = new Float32Array(count * width);
-  for (let m = 0; m < count; m++) {
-    const h = hermiteValues(nodes[m]!, top);
-    for (let k = 0; k < width; k++) table[m * width + k] = 2 * weights[m]! * h[k]!;
-  }
+  // by parity p, the degrees k ≡ p up to top and the table 2W_m h_k(z_m) of those (224 × K_p)
+  const degrees = [0, 1].map((p) => Array.from({ length: top + 1 }, (_, k) => k).filter((k) => k % 2 === p));
+  const tables = degrees.map((kept) => {
+    const table = new Float32Array(count * kept.length);
+    for (let m = 0; m < count; m++) {
+      const h = hermiteValues(nodes[m]!, top);
+      kept.forEach((k, column) => (table[m * kept.length + column] = 2 * weights[m]! * h[k]!));
+    }
+    return table;
+  });
   const nodeRow = Float32Array.from(nodes);
   // Σ over all 448 nodes of W f² = 2 Σ over the positive ones
   const weightColumn = Float32Array.from(weights, (w) => 2 * w);
-  const degrees = (p: number, length: number) => Array.from({ length }, (_, k) => (k % 2 === p ? 1 : 0));
   // σ's parity (odd: μ_k = 0 for even k at every variance, and the reverse), from μ_k(1) on the host
   const unit = mehlerCoefficients(act, 1, top);
   const parity = {
@@ -337,79 +345,65 @@ function deviceMehler(act: KernelActivation): DeviceMehler {
   };
   // a polynomial σ's series ends at its degree: nothing remains
   const remains = !act.hermite;
-  const lastDegree = remains ? top + 2 : top;
+  type Split = (tf.Tensor | undefined)[];
   /**
-   * f's even and odd parts at √q z_m (p×224 each, q a column): f itself for the part of f's parity when
-   * it has one (σ odd, its σ' even), else (f(x) ± f(−x))/2; absent, the part f does not have.
+   * f's even and odd parts from f at √q z_m and at −√q z_m (p×224 each): f itself for the part of f's
+   * parity when it has one (σ odd, its σ' even), else (f(x) ± f(−x))/2; absent, the part f does not have.
    */
-  const parts = (column: tf.Tensor, f: (z: tf.Tensor) => tf.Tensor, shared: number | undefined) => {
-    const scaled = tf.mul(tf.sqrt(column), tf.tensor2d(nodeRow, [1, count]));
-    const plus = f(scaled);
+  const split = (plus: tf.Tensor, minus: tf.Tensor | undefined, shared: number | undefined): Split => {
     if (shared !== undefined) return shared === 0 ? [plus, undefined] : [undefined, plus];
-    const minus = f(tf.neg(scaled));
-    return [tf.mul(tf.add(plus, minus), 0.5), tf.mul(tf.sub(plus, minus), 0.5)];
+    return [tf.mul(tf.add(plus, minus!), 0.5), tf.mul(tf.sub(plus, minus!), 0.5)];
   };
+  // σ and σ' at the same points, from one evaluation where the table shares their work
+  const evaluate = (z: tf.Tensor) => act.both?.(z) ?? [act.sigma(z), act.derivative(z)];
+  const mirrored = parity.value === undefined || parity.derivative === undefined;
   const moment = (values: tf.Tensor) =>
     tf.matMul(tf.square(values) as tf.Tensor2D, tf.tensor2d(weightColumn, [count, 1]));
-  /** c_k (p×(top + 1)): the even part's projection on the even degrees, the odd part's on the odd. */
-  const project = (split: (tf.Tensor | undefined)[]) => {
-    const t = tf.tensor2d(table, [count, width]);
-    const projections = split.flatMap((part, p) =>
-      part ? [tf.mul(tf.matMul(part as tf.Tensor2D, t), tf.tensor2d(degrees(p, width), [1, width]))] : [],
-    );
-    return projections.length === 1 ? projections[0]! : tf.addN(projections);
-  };
-  /** √R_p (p×1) by degree k_p, for each parity the series has. */
-  const remainder = (
-    split: (tf.Tensor | undefined)[],
-    c: tf.Tensor,
-    totals = split.map((x) => x && moment(x)),
-  ) => {
-    const out = new Map<number, tf.Tensor>();
-    if (!remains) return out;
-    split.forEach((part, p) => {
-      if (!part) return;
-      const kept = tf.matMul(tf.square(c) as tf.Tensor2D, tf.tensor2d(degrees(p, top + 1), [top + 1, 1]));
+  /**
+   * By parity p, the p part's coefficients c_k, k ≡ p (rows × K_p), then, where degrees past top
+   * remain, √R_p (R_p = E[f_p(√q z)²] − Σ_k c_k², at degree k_p, the next of parity p): the columns of
+   * a series in t² (times t for p = 1). Absent where f has no p part.
+   */
+  const coefficients = (split: Split, totals: Split = split.map((x) => x && moment(x))) =>
+    split.map((part, p) => {
+      if (!part) return undefined;
+      const c = tf.matMul(part as tf.Tensor2D, tf.tensor2d(tables[p]!, [count, degrees[p]!.length]));
+      if (!remains) return c;
       // below 1e-6 of the moment the float32 difference is rounding (~1e-7 of it): taken as 0, else
       // its √ times a large remainder at another variance is noise (9e-5 on tanh's NTK at q = 0.1, 90)
       const total = totals[p]!;
-      const rest = tf.sub(total, kept);
+      const rest = tf.sub(total, tf.sum(tf.square(c), 1, true));
       const real = tf.greater(rest, tf.mul(total, 1e-6));
-      out.set(remainderDegree(top, p), tf.where(real, tf.sqrt(tf.relu(rest)), tf.zerosLike(rest)));
+      return tf.concat([c, tf.where(real, tf.sqrt(tf.relu(rest)), tf.zerosLike(rest))], 1);
     });
-    return out;
-  };
-  const coefficients = (column: tf.Tensor) => {
-    const split = parts(column, (z) => act.sigma(z), parity.value);
+  const side = (column: tf.Tensor) => {
+    const scaled = tf.mul(tf.sqrt(column), tf.tensor2d(nodeRow, [1, count]));
+    const [plus, plusSlope] = evaluate(scaled);
+    const [minus, minusSlope] = mirrored ? evaluate(tf.neg(scaled)) : [undefined, undefined];
+    const values = split(plus, minus, parity.value);
     // E[σ_p(√q z)²]: the value's remainders and, summed, the next layer's variance
-    const totals = split.map((part) => part && moment(part));
+    const totals = values.map((part) => part && moment(part));
     const present = totals.filter((x): x is tf.Tensor => x !== undefined);
-    const value = project(split);
-    // σ' projected as σ is, rather than √((k+1)/q) μ_{k+1}(q), which is 0/0 at q = 0 (a zero input
-    // row without bias) and loses σ'(0) to float32 as q → 0
-    const slopeSplit = parts(column, (z) => act.derivative(z), parity.derivative);
-    const slopes = project(slopeSplit);
     return {
       moment: present.length === 1 ? present[0]! : tf.addN(present),
-      value: { c: value, rest: remainder(split, value, totals) },
-      derivative: { c: slopes, rest: remainder(slopeSplit, slopes) },
+      value: coefficients(values, totals),
+      // σ' projected as σ is, rather than √((k+1)/q) μ_{k+1}(q), which is 0/0 at q = 0 (a zero input
+      // row without bias) and loses σ'(0) to float32 as q → 0
+      derivative: coefficients(split(plusSlope!, minusSlope, parity.derivative)),
     };
   };
   return {
     expectations(c, qa, qb) {
-      const left = coefficients(qa);
-      const right = coefficients(tf.reshape(qb, [-1, 1]));
+      const left = side(qa);
+      const right = side(tf.reshape(qb, [-1, 1]));
       const t = correlation(c, qa, qb);
+      // Σ_p t^p Σ_j a_j(i) b_j(j') t^{2j} over the parities present, one pass each (numerics' mehlerSeries)
       const series = (part: 'value' | 'derivative') => {
-        const [a, b] = [left[part], right[part]];
-        const bT = tf.transpose(b.c);
-        // a_k(i) b_k(j), and the remainders' √R_p(q_i) √R_p(q_j) at their degrees
-        const term = (k: number) => {
-          if (k <= top) return tf.mul(tf.slice(a.c, [0, k], [-1, 1]), tf.slice(bT, [k, 0], [1, -1]));
-          const [ra, rb] = [a.rest.get(k), b.rest.get(k)];
-          return ra && rb ? tf.mul(ra, tf.transpose(rb)) : undefined;
-        };
-        return hornerSeries(term, t, lastDegree, parity[part]);
+        const sums = [0, 1].flatMap((p) => {
+          const [a, b] = [left[part][p], right[part][p]];
+          return a && b ? [mehlerSeries(a, tf.transpose(b), t, { step: 2, offset: p as 0 | 1 })] : [];
+        });
+        return sums.length === 1 ? sums[0]! : tf.addN(sums);
       };
       return {
         value: series('value'),
@@ -418,33 +412,6 @@ function deviceMehler(act: KernelActivation): DeviceMehler {
       };
     },
   };
-}
-
-/**
- * Σ_k term(k)·t^k for k ≤ top (each term p×r, or absent), by Horner in t, or in t² times t^parity when
- * only degrees of one parity are present; each step's temporaries freed before the next. Inside tidy.
- */
-function hornerSeries(
-  term: (k: number) => tf.Tensor | undefined,
-  t: tf.Tensor,
-  top: number,
-  parity: number | undefined,
-) {
-  const step = parity === undefined ? 1 : 2;
-  const variable = step === 2 ? tf.square(t) : t;
-  let out: tf.Tensor | undefined;
-  for (let k = parity === undefined || top % 2 === parity ? top : top - 1; k >= (parity ?? 0); k -= step) {
-    const previous = out;
-    const degree = k;
-    out = tf.tidy(() => {
-      const own = term(degree);
-      const shifted = previous ? tf.mul(previous, variable) : undefined;
-      return shifted && own ? tf.add(shifted, own) : (shifted ?? own);
-    });
-    previous?.dispose();
-  }
-  const sum = out ?? tf.zerosLike(t);
-  return parity === 1 ? tf.mul(sum, t) : sum;
 }
 
 /**

@@ -29,6 +29,11 @@ export interface ActivationEntry {
   sigma(z: tf.Tensor): tf.Tensor;
   /** σ'(z). Inside tidy. */
   derivative(z: tf.Tensor): tf.Tensor;
+  /**
+   * [σ(z), σ'(z)] sharing their work (the device Mehler path evaluates both at the same points), the
+   * same numbers as `sigma` and `derivative`. Absent: those two. Inside tidy.
+   */
+  both?(z: tf.Tensor): [tf.Tensor, tf.Tensor];
   /** σ(z) in float64 on the host, for quadratures (the kernel's Hermite coefficients). */
   scalar(z: number): number;
   /** σ'(z) in float64 on the host, for quadratures of E[σ'(u)σ'(v)] (gaussian-dual.ts). */
@@ -66,6 +71,10 @@ export const activationTable = {
   tanh: {
     sigma: (z) => tf.tanh(z),
     derivative: (z) => tf.sub(1, tf.square(tf.tanh(z))),
+    both: (z) => {
+      const value = tf.tanh(z);
+      return [value, tf.sub(1, tf.square(value))];
+    },
     scalar: (z) => Math.tanh(z),
     slope: (z) => 1 - Math.tanh(z) ** 2,
   },
@@ -106,12 +115,12 @@ export const activationTable = {
   },
   // No closed-form duals: their kernels come from the Hermite coefficients of σ(√q·) (gaussian-dual.ts).
   gelu: {
-    sigma: (z) => tf.mul(tf.mul(z, 0.5), tf.add(1, tf.erf(tf.mul(z, Math.SQRT1_2)))),
-    derivative: (z) =>
-      tf.add(
-        tf.mul(0.5, tf.add(1, tf.erf(tf.mul(z, Math.SQRT1_2)))),
-        tf.mul(tf.mul(z, tf.exp(tf.mul(tf.square(z), -0.5))), 1 / Math.sqrt(2 * Math.PI)),
-      ),
+    sigma: (z) => geluValue(z, twicePhi(z)),
+    derivative: (z) => geluSlope(z, twicePhi(z)),
+    both: (z) => {
+      const twice = twicePhi(z);
+      return [geluValue(z, twice), geluSlope(z, twice)];
+    },
     scalar: (z) => 0.5 * z * (1 + erf(z * Math.SQRT1_2)),
     slope: (z) => 0.5 * (1 + erf(z * Math.SQRT1_2)) + (z * Math.exp(-0.5 * z * z)) / Math.sqrt(2 * Math.PI),
   },
@@ -127,6 +136,10 @@ export const activationTable = {
       const s = tf.sigmoid(z);
       return tf.mul(s, tf.sub(1, s));
     },
+    both: (z) => {
+      const s = tf.sigmoid(z);
+      return [s, tf.mul(s, tf.sub(1, s))];
+    },
     scalar: (z) => 1 / (1 + Math.exp(-z)),
     slope: (z) => {
       const s = 1 / (1 + Math.exp(-z));
@@ -136,6 +149,24 @@ export const activationTable = {
 } as const satisfies Record<string, ActivationEntry>;
 
 export type ActivationName = keyof typeof activationTable;
+
+/** 2Φ(z) = 1 + erf(z/√2), which gelu's σ and σ' share. Inside tidy. */
+function twicePhi(z: tf.Tensor): tf.Tensor {
+  return tf.add(1, tf.erf(tf.mul(z, Math.SQRT1_2)));
+}
+
+/** gelu's σ(z) = zΦ(z) from 2Φ(z). Inside tidy. */
+function geluValue(z: tf.Tensor, twice: tf.Tensor): tf.Tensor {
+  return tf.mul(tf.mul(z, 0.5), twice);
+}
+
+/** gelu's σ'(z) = Φ(z) + zφ(z) from 2Φ(z). Inside tidy. */
+function geluSlope(z: tf.Tensor, twice: tf.Tensor): tf.Tensor {
+  return tf.add(
+    tf.mul(0.5, twice),
+    tf.mul(tf.mul(z, tf.exp(tf.mul(tf.square(z), -0.5))), 1 / Math.sqrt(2 * Math.PI)),
+  );
+}
 
 /** The named activations whose dual has a closed form. */
 export type DualActivation = {

@@ -9,6 +9,7 @@
  * the ops round each step to float32.
  */
 import tf from '@regimes/numerics/tfjs';
+import { recordingGradients } from './tape.js';
 
 /**
  * The kernel a backend registers: inputs `rho` (m×n float32), `qa` (m×1 or m×n) and `qb` (1×n or
@@ -117,11 +118,6 @@ function kernelShapes(rho: tf.Tensor, qa: tf.Tensor, qb: tf.Tensor): boolean {
     qb.shape[1] === n &&
     (qb.shape[0] === 1 || qb.shape[0] === m)
   );
-}
-
-/** Whether tfjs is recording operations for gradients. */
-function recordingGradients(): boolean {
-  return (tf.engine() as unknown as { isTapeOn(): boolean }).isTapeOn();
 }
 
 /**
