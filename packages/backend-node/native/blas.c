@@ -12,6 +12,7 @@
 #include "lapack-lite.h"
 #include "eigen-lite.h"
 #include "relu-dual.h"
+#include "mehler-series.h"
 #include "huge-pages.h"
 #include "typed-arrays.h"
 #ifdef REGIMES_OPENBLAS
@@ -396,6 +397,7 @@ static napi_value init(napi_env env, napi_value exports) {
       {"threads", NULL, threads, NULL, NULL, NULL, napi_default, NULL},
       {"config", NULL, config, NULL, NULL, NULL, napi_default, NULL},
       {"reluDual", NULL, regimes_relu_dual, NULL, NULL, NULL, napi_default, NULL},
+      {"mehlerSeries", NULL, regimes_mehler_series, NULL, NULL, NULL, napi_default, NULL},
       {"blockCholeskyInverse", NULL, regimes_block_cholesky_inverse, NULL, NULL, NULL, napi_default, NULL},
       {"adviseHugePages", NULL, regimes_advise_huge_pages, NULL, NULL, NULL, napi_default, NULL},
       {"openblas", NULL, NULL, NULL, NULL, openblas, napi_enumerable, NULL},

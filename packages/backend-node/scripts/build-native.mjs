@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // Builds the addon of the `native` backend (native/blas.c, gemm.c, lapack-lite.c, eigen-lite.c,
-// relu-dual.c) with the system's C compiler and
+// relu-dual.c, mehler-series.c) with the system's C compiler and
 // Node's own N-API headers — no node-gyp, no download. With OpenBLAS (cblas.h and libopenblas)
 // products and LAPACK (Cholesky, triangular solves, eigen) run on it; without it, on regimes' own
 // packed SGEMM (AVX2/FMA where the CPU has them, threads over cores). Never fails the install: where
@@ -29,6 +29,7 @@ export const nativeSources = [
   'lapack-lite.c',
   'eigen-lite.c',
   'relu-dual.c',
+  'mehler-series.c',
   'huge-pages.c',
 ];
 /** Every file the addon's bytes depend on: its C files, the headers of native/ and this script (the flags). */

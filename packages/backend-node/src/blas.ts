@@ -100,6 +100,21 @@ export interface Blas {
     derivative: Float32Array,
   ): void;
   /**
+   * numerics' Mehler series (mehler-series.ts) on Float32Arrays: out = t^offset Σ_k a_ik b_kj u^k with
+   * u = t^step, a m×K, b K×n, t and out m×n; Horner in float64, rounded once (native/mehler-series.c).
+   */
+  mehlerSeries?(
+    m: number,
+    n: number,
+    count: number,
+    step: 1 | 2,
+    offset: 0 | 1,
+    a: Float32Array,
+    b: Float32Array,
+    t: Float32Array,
+    out: Float32Array,
+  ): void;
+  /**
    * numerics' diagonal-block kernel (block-cholesky.ts) on Float32Arrays: with A the b×b block at p +
    * pOffset (row stride ldp, lower triangle read) and LLᵀ = A + shift·I in float64, writes (b+1)×b
    * floats at out + outOffset: L⁻¹ (upper triangle zero), then [status, 0, …]; returns the status, 0

@@ -15,6 +15,7 @@ import { installSymmetricEigen } from './symmetric-eigen.js';
 import { patchWasmMatMul } from './transposed-matmul.js';
 import { installBlockCholesky } from './block-cholesky.js';
 import { installReluDual } from './relu-dual.js';
+import { installMehlerSeries } from './mehler-series.js';
 import { patchWasmReduce } from './wasm-reduce.js';
 import { initWasm, loadWasm } from './wasm.js';
 import { patchWasmSlice } from './wasm-slice.js';
@@ -58,6 +59,7 @@ export const native = defineBackendKind({
         installSymmetricEigen(blas);
         installCholesky(blas);
         installReluDual(blas);
+        installMehlerSeries(blas);
         installBlockCholesky(blas);
       },
     };

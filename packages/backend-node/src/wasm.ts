@@ -12,6 +12,7 @@ import { installSymmetricEigen } from './symmetric-eigen.js';
 import { patchWasmMatMul } from './transposed-matmul.js';
 import { installBlockCholesky } from './block-cholesky.js';
 import { installReluDual } from './relu-dual.js';
+import { installMehlerSeries } from './mehler-series.js';
 import { patchWasmReduce } from './wasm-reduce.js';
 import { patchWasmSlice } from './wasm-slice.js';
 import { patchWasmCalls } from './wasm-calls.js';
@@ -82,6 +83,7 @@ export const wasm = defineBackendKind({
         installSymmetricEigen();
         installCholesky();
         installReluDual();
+        installMehlerSeries();
         installBlockCholesky();
       },
     };

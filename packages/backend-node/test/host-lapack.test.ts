@@ -315,8 +315,10 @@ for (const variant of liteAddons)
       expect(typeof lite.hostPotrf).toBe('function');
       expect(typeof lite.hostTrsm).toBe('function');
       expect(typeof lite.hostSyev).toBe('function');
-      // the ReLU dual is in both builds (relu-dual.test.ts checks its numbers)
+      // the ReLU dual and the Mehler series are in both builds (relu-dual.test.ts and
+      // mehler-series.test.ts check their numbers)
       expect(typeof lite.reluDual).toBe('function');
+      expect(typeof lite.mehlerSeries).toBe('function');
       expect(lite.potrf).toBeUndefined();
       expect(lite.syevd).toBeUndefined();
     });
