@@ -30,12 +30,15 @@ static inline __attribute__((always_inline)) void series_rows(const SeriesJob* j
       const float* a = job->a + (size_t)i * count;
       const float* t = job->t + (size_t)i * n + j0;
       float* out = job->out + (size_t)i * n + j0;
+      // the top degree's term first, as the ops begin (a NaN t then spares a one-term series)
+      const double top = a[count - 1];
+      const float* last = job->b + (size_t)(count - 1) * n + j0;
       for (int j = 0; j < width; j++) {
         const double x = t[j];
         u[j] = job->step == 2 ? x * x : x;
-        sum[j] = 0.0;
+        sum[j] = top * (double)last[j];
       }
-      for (int k = count - 1; k >= 0; k--) {
+      for (int k = count - 2; k >= 0; k--) {
         const double c = a[k];
         const float* b = job->b + (size_t)k * n + j0;
         for (int j = 0; j < width; j++) sum[j] = sum[j] * u[j] + c * (double)b[j];
@@ -107,9 +110,13 @@ napi_value regimes_mehler_series(napi_env env, napi_callback_info info) {
     return NULL;
   }
   if (entries == 0) return NULL;
+  if (count == 0) {
+    for (size_t e = 0; e < entries; e++) ((float*)views[3])[e] = 0.0f;
+    return NULL;
+  }
   SeriesJob whole = {n, count, step, offset, 0, m, views[0], views[1], views[2], (float*)views[3]};
   int threads = regimes_gemm_threads();
-  const double work = (double)entries * (count > 0 ? count : 1);
+  const double work = (double)entries * count;
   if (work < THREAD_WORK * threads) threads = (int)(work / THREAD_WORK);
   SeriesRun run = {chosen(), &whole};
   regimes_parallel_ranges(threads, m, 1, series_range, &run);

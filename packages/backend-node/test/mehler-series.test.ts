@@ -98,6 +98,28 @@ describe('Mehler series kernel', () => {
   );
 
   it.skipIf(blas?.mehlerSeries === undefined)(
+    'on native: NaN and ±∞ in t come out as from the ops (one term: a·b, as Horner begins there)',
+    async () => {
+      await native.create({}).activate();
+      const t = Float32Array.from([Number.NaN, Number.POSITIVE_INFINITY, 0.5, Number.NEGATIVE_INFINITY]);
+      for (const count of [1, 3]) {
+        const a = Float32Array.from({ length: count }, (_, k) => 0.5 + k);
+        const b = Float32Array.from({ length: count * 4 }, (_, e) => 1 + (e % 3));
+        const [kernel, ops] = tf.tidy(() => {
+          const args = [
+            tf.tensor2d(a, [1, count]),
+            tf.tensor2d(b, [count, 4]),
+            tf.tensor2d(t, [1, 4]),
+          ] as const;
+          const form = { step: 2, offset: 0 } as const;
+          return [mehlerSeries(...args, form).dataSync(), mehlerSeriesOps(...args, form).dataSync()];
+        });
+        expect(Array.from(kernel), `K = ${count}`).toEqual(Array.from(ops));
+      }
+    },
+  );
+
+  it.skipIf(blas?.mehlerSeries === undefined)(
     'on native: the ops under tf.grad (the kernel has no gradient), with the same values',
     async () => {
       await native.create({}).activate();
