@@ -54,6 +54,9 @@ export function scaledProducts(a: tf.Tensor2D, b: tf.Tensor2D) {
  * 1×m variances, not on the n×m matrix). Inside tidy.
  */
 export function correlation(c: tf.Tensor, qa: tf.Tensor, qb: tf.Tensor): tf.Tensor {
+  // √(q_a q_b), not √q_a·√q_b: on the diagonal that is q exactly, so t = 1 there (√q·√q rounds twice,
+  // and t = 1 − 6e-8 put 1e-5 on tanh's NTK at q = 1e4 through the remainder's t^82); the product
+  // under- or overflows float32 outside variances of ~1e-19 to 1e19 (docs/kernels.md)
   const safe = (q: tf.Tensor) => tf.add(q, tf.cast(tf.equal(q, 0), 'float32'));
   return tf.clipByValue(tf.div(c, tf.sqrt(tf.mul(safe(qa), safe(qb)))), -1, 1);
 }
@@ -314,6 +317,8 @@ interface DeviceMehler {
  * columns the parity's coefficients and then √R_p: one pass of the addon on `native`, Horner as ops
  * elsewhere. float32 coefficients: the terms the host would skip come out as rounding noise of ~1e-7,
  * whose products add ~1e-14, and R_p, a difference, carries ~1e-7 of E[σ²].
+ * A polynomial σ (`hermite`) takes no rule: its coefficients in closed form (`hermiteScaling`), no
+ * remainder, and E[σ²] = Σ_k μ_k².
  * Measured accuracy and cost: docs/kernels.md.
  */
 function deviceMehler(act: KernelActivation): DeviceMehler {
@@ -376,7 +381,41 @@ function deviceMehler(act: KernelActivation): DeviceMehler {
       const real = tf.greater(rest, tf.mul(total, 1e-6));
       return tf.concat([c, tf.where(real, tf.sqrt(tf.relu(rest)), tf.zerosLike(rest))], 1);
     });
+  // a polynomial σ's coefficients in closed form (polynomialSide), for σ and for σ'
+  const exact = act.hermite && {
+    value: hermiteScaling(act.hermite, top),
+    derivative: hermiteScaling(
+      act.hermite.slice(1).map((c, k) => c * Math.sqrt(k + 1)),
+      top,
+    ),
+  };
+  /** The exact μ_k(q) by parity (rows × K_p), where σ has that part (polynomial σ). */
+  const polynomialSide = (column: tf.Tensor, scaling: NonNullable<typeof exact>) => {
+    const s = tf.div(tf.sub(column, 1), 2);
+    const count = scaling.value.powers;
+    const [sPowers, qPowers] = [powerColumns(s, count), powerColumns(column, count)];
+    const by = (part: 'value' | 'derivative') =>
+      [0, 1].map((p) => {
+        if (parity[part] !== undefined && parity[part] !== p) return undefined;
+        const width = degrees[p]!.length;
+        if (width === 0) return undefined;
+        const table = scaling[part].tables[p]!;
+        const sums = tf.mul(
+          tf.matMul(sPowers as tf.Tensor2D, tf.tensor2d(table, [count, width])),
+          tf.slice(qPowers, [0, 0], [-1, width]),
+        );
+        return p === 1 ? tf.mul(sums, tf.sqrt(column)) : sums;
+      });
+    const value = by('value');
+    const squares = value.flatMap((c) => (c ? [tf.sum(tf.square(c), 1, true)] : []));
+    return {
+      moment: squares.length === 1 ? squares[0]! : tf.addN(squares),
+      value,
+      derivative: by('derivative'),
+    };
+  };
   const side = (column: tf.Tensor) => {
+    if (exact) return polynomialSide(column, exact);
     const scaled = tf.mul(tf.sqrt(column), tf.tensor2d(nodeRow, [1, count]));
     const [plus, plusSlope] = evaluate(scaled);
     const [minus, minusSlope] = mirrored ? evaluate(tf.neg(scaled)) : [undefined, undefined];
@@ -412,6 +451,40 @@ function deviceMehler(act: KernelActivation): DeviceMehler {
       };
     },
   };
+}
+
+/**
+ * The Hermite coefficients of a polynomial σ = Σ_j c_j h_j at variance q, in closed form: from
+ * He_n(γx) = Σ_i n!/(i!(n − 2i)!) γ^{n−2i} ((γ² − 1)/2)^i He_{n−2i}(x),
+ *   μ_k(q) = E[σ(√q z) h_k(z)] = γ^k Σ_i c_{k+2i} √((k+2i)!/k!)/i! · s^i,   γ = √q, s = (q − 1)/2.
+ * By parity p, the table B_p (float64 rounded to float32; row i, column m for k = p + 2m) with
+ * μ_{p+2m}(q) = γ^p q^m Σ_i B_p[i, m] s^i, for degrees k ≤ top; `powers` = ⌊top/2⌋ + 1 rows.
+ */
+function hermiteScaling(c: readonly number[], top: number): { tables: Float32Array[]; powers: number } {
+  const powers = Math.floor(top / 2) + 1;
+  const tables = [0, 1].map((p) => {
+    const width = Math.floor((top - p) / 2) + 1;
+    const table = new Float32Array(powers * Math.max(width, 0));
+    for (let m = 0; m < width; m++) {
+      const k = p + 2 * m;
+      // √((k+2i)!/k!)/i!, built up from i = 0
+      let factor = 1;
+      for (let i = 0; k + 2 * i < c.length && i < powers; i++) {
+        if (i > 0) factor *= Math.sqrt((k + 2 * i - 1) * (k + 2 * i)) / i;
+        table[i * width + m] = (c[k + 2 * i] ?? 0) * factor;
+      }
+    }
+    return table;
+  });
+  return { tables, powers };
+}
+
+/** [1, x, x², …, x^{count−1}] of a column x (rows × count). Inside tidy. */
+function powerColumns(x: tf.Tensor, count: number): tf.Tensor {
+  // products, not tf.cumprod or tf.tile, which read their input back on the cpu backend
+  const columns = [tf.onesLike(x)];
+  for (let k = 1; k < count; k++) columns.push(k === 1 ? x : tf.mul(columns[k - 1]!, x));
+  return count === 1 ? columns[0]! : tf.concat(columns, 1);
 }
 
 /**

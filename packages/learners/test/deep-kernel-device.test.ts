@@ -226,6 +226,35 @@ describe('deep kernels: the Mehler series computed on the device', () => {
       }
   });
 
+  it('gives a polynomial σ of high degree its exact coefficients ({ he: 12 }, degree 20; variances 0.2–4) to 2e-6 of the diagonal', () => {
+    // μ_k(q) in closed form (kernels.ts hermiteScaling) where the quadrature rule, which stops at
+    // |z| = 9, had E[σ²] of { he: 12 } 1.7e-5 off at q = 1, and of { he: 16 } 3.4e-3 (review, 2026-12-06)
+    const degree20 = Array.from({ length: 21 }, (_, k) => (k % 2 ? -0.6 : 1) * 0.8 ** k);
+    degree20[20] = 0.1;
+    const rows = varied.slice(0, 6);
+    for (const activation of [{ he: 12 }, { hermite: degree20 }] as const) {
+      const act = kernelActivation(activation);
+      const k = gram(spec({ activation }), 'ntk', rows);
+      const expected = (i: number, j: number) => {
+        const [qi, qj, c] = [
+          meanProduct(rows[i]!, rows[i]!),
+          meanProduct(rows[j]!, rows[j]!),
+          meanProduct(rows[i]!, rows[j]!),
+        ];
+        // the series ends at σ's degree: the float64 series of 1-D quadratures (to 1e-15) is exact
+        const e = mehlerDual(act, qi, qj, c);
+        return e.value + c * e.derivative;
+      };
+      const diagonal = rows.map((_, i) => expected(i, i));
+      for (let i = 0; i < rows.length; i++)
+        for (let j = i; j < rows.length; j++) {
+          const want = i === j ? diagonal[i]! : expected(i, j);
+          const scale = Math.sqrt(diagonal[i]! * diagonal[j]!);
+          expect(Math.abs(k[i]![j]! - want) / scale, `${act.name} ${i} ${j}`).toBeLessThan(2e-6);
+        }
+    }
+  });
+
   it('reads nothing back from the device, on the sphere or off it, and leaves no tensor', () => {
     const x = tf.tensor2d(varied);
     const y = tf.tensor2d(X.map((r) => r.slice(0, 5)));
