@@ -1,7 +1,7 @@
 // The ReLU's dual on every entry of an m×n matrix, the kernel numerics names `RegimesReluDual`:
 // with cos θ = ρ/√(q_a q_b) clamped to [−1, 1] (0 where a variance is 0: a floor of 1e-300, far
 // below any product of float32 variances, so that variances of 1e-30 keep their angle; the floor
-// of 1e-12 before had lost it),
+// of 1e-12 before had lost it) and taken as ±1 within 2⁻¹⁹ of ±1 (a diagonal's rounding),
 //   value = √(q_a q_b)(sin θ + (π − θ) cos θ)/(2π),  derivative = (π − θ)/(2π),
 // each entry in float64 and rounded once to float32, as backend-node's JavaScript kernel does. The
 // arc cosine is our own: acos(|c|) = π/2 − asin(|c|) up to 1/2, else 2 asin(√((1 − |c|)/2)), with
@@ -27,14 +27,16 @@ typedef struct {
 #define HALF_PI 1.5707963267948966
 #define PI 3.141592653589793
 #define INV_TWO_PI 0.15915494309189535
+// cosines within 2^-19 of ±1 are ±1 (numerics' RELU_DUAL_COSINE_SNAP: the diagonal's rounding)
+#define COSINE_SNAP 1.9073486328125e-06
 
 // one row of the dual; a and b point at this row's q_a (one value, or n) and q_b (n values)
 #define DUAL_ROW(A_AT)                                                              \
   for (int j = 0; j < n; j++) {                                                     \
     double scale = sqrt((double)(A_AT) * (double)b[j]);                             \
     double c = (double)r[j] / (scale < 1e-300 ? 1e-300 : scale); /* NaN: NaN */     \
-    c = c > 1.0 ? 1.0 : c;                                                          \
-    c = c < -1.0 ? -1.0 : c;                                                        \
+    c = c > 1.0 - COSINE_SNAP ? 1.0 : c;                                            \
+    c = c < COSINE_SNAP - 1.0 ? -1.0 : c;                                           \
     double a = fabs(c);                                                             \
     bool big = a > 0.5;                                                             \
     double z = big ? 0.5 * (1.0 - a) : a * a;                                       \

@@ -11,7 +11,7 @@
  *   A first C loop on glibc's acos was slower than JavaScript (14 ms): the speed is the vectorized
  *   arc cosine's.
  */
-import { ReluDualKernel } from '@regimes/numerics';
+import { RELU_DUAL_COSINE_SNAP, ReluDualKernel } from '@regimes/numerics';
 import type { Blas } from './blas.js';
 import { slotKernel } from './slot-kernel.js';
 import type { TensorInfo, WasmBackendLike } from './wasm-internals.js';
@@ -58,8 +58,9 @@ export function installReluDual(blas?: Blas): void {
         // variances of 1e-30 keep their angle (the addon's loop has the same)
         let cos = r[k]! / Math.max(scale, 1e-300);
         // clamped as the ops clamp; NaN passes through as NaN
-        if (cos > 1) cos = 1;
-        else if (cos < -1) cos = -1;
+        // and ±1 within RELU_DUAL_COSINE_SNAP of them (the diagonal's rounding)
+        if (cos > 1 - RELU_DUAL_COSINE_SNAP) cos = 1;
+        else if (cos < RELU_DUAL_COSINE_SNAP - 1) cos = -1;
         const rest = Math.PI - Math.acos(cos);
         const sin = Math.sqrt(Math.max(1 - cos * cos, 0));
         v[k] = (scale * (sin + rest * cos)) / TWO_PI;

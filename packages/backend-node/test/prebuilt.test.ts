@@ -131,7 +131,7 @@ for (const t of targets)
           ? qemu
           : undefined;
     it.skipIf(!runner)(
-      `computes: products, Cholesky, eigen and the ReLU dual against float64, and advises huge pages, on its ${t.kernels.join(' and its ')} kernel${runner ? '' : ' (skipped: needs this platform, or qemu-aarch64-static and REGIMES_ARM64_NODE)'}`,
+      `computes: products, Cholesky, eigen, the ReLU dual and the Mehler series against float64, and advises huge pages, on its ${t.kernels.join(' and its ')} kernel${runner ? '' : ' (skipped: needs this platform, or qemu-aarch64-static and REGIMES_ARM64_NODE)'}`,
       () => {
         const fast = checkAddon(runner!, committed);
         expect(fast.kernel).toContain(`${t.kernels[0]} kernel`);

@@ -1,16 +1,20 @@
 import { expectNoLeak } from '@regimes/core/testing';
-import { ReluDualKernel, reluDual, reluDualOps } from '@regimes/numerics';
+import { RELU_DUAL_COSINE_SNAP, ReluDualKernel, reluDual, reluDualOps } from '@regimes/numerics';
 import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, describe, expect, it } from 'vitest';
 import { loadBlas } from '../src/blas.js';
 import { native } from '../src/native.js';
 import { wasm } from '../src/wasm.js';
 
-/** The closed form in float64 (Cho & Saul's arc-cosine kernels of degrees 1 and 0). */
+/**
+ * The closed form in float64 (Cho & Saul's arc-cosine kernels of degrees 1 and 0), with the paths'
+ * convention that a cosine within RELU_DUAL_COSINE_SNAP of ±1 is ±1.
+ */
 function reference(rho: number, qa: number, qb: number) {
   const scale = Math.sqrt(qa * qb);
   // 0 where a variance is 0 (a zero input row); no floor above it
-  const cos = Math.min(1, Math.max(-1, scale > 0 ? rho / scale : 0));
+  const clamped = Math.min(1, Math.max(-1, scale > 0 ? rho / scale : 0));
+  const cos = Math.abs(clamped) > 1 - RELU_DUAL_COSINE_SNAP ? Math.sign(clamped) : clamped;
   const theta = Math.acos(cos);
   return {
     value: (scale * (Math.sqrt(1 - cos * cos) + (Math.PI - theta) * cos)) / (2 * Math.PI),

@@ -8,7 +8,7 @@
  * sin θ is √((1 − |c|)(1 + |c|)); and NaN in any input, or a negative variance, gives NaN (WGSL's
  * clamp and max may drop a NaN, which had turned a NaN ρ into 0).
  */
-import { RELU_DUAL_SCALE_FLOOR, ReluDualKernel } from '@regimes/numerics';
+import { RELU_DUAL_COSINE_SNAP, RELU_DUAL_SCALE_FLOOR, ReluDualKernel } from '@regimes/numerics';
 import tf from '@regimes/core/tfjs';
 // types only: the module registers tfjs's webgpu backend when imported, which must wait for the
 // adapter (webgpu.ts), so its helpers come from the import that activate() makes
@@ -52,7 +52,9 @@ class ReluDualProgram implements WebGPUProgram {
           let qb = getQbByOutputIndex(index);
           let rho = getRhoByOutputIndex(index);
           let scale = sqrt(qa) * sqrt(qb);
-          let c = clamp(rho / max(scale, ${RELU_DUAL_SCALE_FLOOR.toExponential(8)}), -1.0, 1.0);
+          let clamped = clamp(rho / max(scale, ${RELU_DUAL_SCALE_FLOOR.toExponential(8)}), -1.0, 1.0);
+          // ±1 within RELU_DUAL_COSINE_SNAP of them (the diagonal's rounding)
+          let c = select(clamped, sign(clamped), abs(clamped) > ${(1 - RELU_DUAL_COSINE_SNAP).toPrecision(17)});
           // acos(|c|): π/2 − asin(|c|) up to 1/2, else 2 asin(√((1 − |c|)/2)); asin(s) = s + s·z·P(z)
           let a = abs(c);
           let big = a > 0.5;

@@ -24,10 +24,21 @@ export const ReluDualKernel = 'RegimesReluDual';
  */
 export const RELU_DUAL_SCALE_FLOOR = 1.1754943508222875e-38;
 
+/**
+ * Cosines within this of ±1 are taken as ±1 (θ = 0 or π) by every path of the dual. A kernel's
+ * diagonal has cos θ = 1, but ρ (a matrix product) and q (a sum of squares) round differently in
+ * float32, and cos θ = 1 − ε gives θ = √(2ε): on `native` up to ε = 1.1e-6 at d = 1024 (3.2e-7 at
+ * 64; 1.2e-7 to 2.3e-7 on cpu), which put up to 1.1e-4 on the ReLU NTK's diagonal (review,
+ * 2026-12-06). 2⁻¹⁹ ≈ 1.9e-6 is θ below 2e-3 rad, an angle float32 inputs cannot resolve anyway:
+ * cos θ of two points carries that much rounding.
+ */
+export const RELU_DUAL_COSINE_SNAP = 2 ** -19;
+
 /** cos θ, θ, sin θ and the scale √q_a·√q_b of the dual (floored where it divides ρ). Inside tidy. */
 function angles(rho: tf.Tensor, qa: tf.Tensor, qb: tf.Tensor) {
   const scale = tf.mul(tf.sqrt(qa), tf.sqrt(qb));
-  const cos = tf.clipByValue(tf.div(rho, tf.maximum(scale, RELU_DUAL_SCALE_FLOOR)), -1, 1);
+  const clipped = tf.clipByValue(tf.div(rho, tf.maximum(scale, RELU_DUAL_SCALE_FLOOR)), -1, 1);
+  const cos = tf.where(tf.greater(tf.abs(clipped), 1 - RELU_DUAL_COSINE_SNAP), tf.sign(clipped), clipped);
   const theta = tf.acos(cos);
   const sin = tf.sqrt(tf.maximum(tf.sub(1, tf.square(cos)), 0));
   return { scale, cos, theta, sin };
