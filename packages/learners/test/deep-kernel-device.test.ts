@@ -55,6 +55,14 @@ function hostEntry(s: DeepKernelSpec, output: 'ntk' | 'nngp', u: number[], v: nu
   return output === 'nngp' || s.train === 'readout' ? c : s.train === 'first' ? first : theta;
 }
 
+/** A kernel `k` of `rows` within 2e-6 of its largest entry of the float64 recursion (hostEntry). */
+function expectRecursion(s: DeepKernelSpec, output: 'ntk' | 'nngp', rows: number[][], k: number[][]): void {
+  const expected = rows.map((u) => rows.map((v) => hostEntry(s, output, u, v)));
+  const scale = Math.max(...expected.flat().map(Math.abs));
+  const gap = Math.max(...expected.flat().map((e, i) => Math.abs(e - k.flat()[i]!)));
+  expect(gap, `${JSON.stringify(s.activation)} L=${s.layers} ${output}`).toBeLessThan(2e-6 * scale);
+}
+
 /** E[σ(u)σ(v)], E[σ'(u)σ'(v)] where u = 0 and v has variance q (1-D quadratures, float64). */
 function pointDual(act: HostActivation, q: number): { value: number; derivative: number } {
   const slopes = { scalar: act.slope, slope: () => 0 };
@@ -194,13 +202,7 @@ describe('deep kernels: the Mehler series computed on the device', () => {
     ];
     const rows = varied.slice(0, 6);
     for (const s of cases)
-      for (const output of ['ntk', 'nngp'] as const) {
-        const k = gram(s, output, rows);
-        const expected = rows.map((u) => rows.map((v) => hostEntry(s, output, u, v)));
-        const scale = Math.max(...expected.flat().map(Math.abs));
-        const gap = Math.max(...expected.flat().map((e, i) => Math.abs(e - k.flat()[i]!)));
-        expect(gap, `${JSON.stringify(s.activation)} L=${s.layers} ${output}`).toBeLessThan(2e-6 * scale);
-      }
+      for (const output of ['ntk', 'nngp'] as const) expectRecursion(s, output, rows, gram(s, output, rows));
   });
 
   it('gives a zero input row (no bias) its limit, σ(0)E[σ(v)] at the first layer, to 2e-6 of the largest entry', () => {
@@ -217,10 +219,7 @@ describe('deep kernels: the Mehler series computed on the device', () => {
     for (const s of cases)
       for (const output of ['ntk', 'nngp'] as const) {
         const k = gram(s, output, rows);
-        const expected = rows.map((u) => rows.map((v) => hostEntry(s, output, u, v)));
-        const scale = Math.max(...expected.flat().map(Math.abs));
-        const gap = Math.max(...expected.flat().map((e, i) => Math.abs(e - k.flat()[i]!)));
-        expect(gap, `${JSON.stringify(s.activation)} L=${s.layers} ${output}`).toBeLessThan(2e-6 * scale);
+        expectRecursion(s, output, rows, k);
         // the limit is not trivially 0 where σ(0) ≠ 0
         if (s.activation === 'softplus') expect(Math.abs(k[4]![4]!)).toBeGreaterThan(0.1);
       }
@@ -300,10 +299,7 @@ describe.skipIf(loadBlas().blas?.mehlerSeries === undefined)('deep kernels off t
         k.dispose();
         expect(tf.memory().numTensors).toBe(before);
         x.dispose();
-        const expected = rows.map((u) => rows.map((v) => hostEntry(s, 'ntk', u, v)));
-        const scale = Math.max(...expected.flat().map(Math.abs));
-        const gap = Math.max(...expected.flat().map((e, i) => Math.abs(e - got.flat()[i]!)));
-        expect(gap, JSON.stringify(s.activation)).toBeLessThan(2e-6 * scale);
+        expectRecursion(s, 'ntk', rows, got);
       }
     } finally {
       await tf.setBackend(previous);
