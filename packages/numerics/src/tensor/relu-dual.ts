@@ -29,8 +29,9 @@ export const RELU_DUAL_SCALE_FLOOR = 1.1754943508222875e-38;
  * diagonal has cos θ = 1, but ρ (a matrix product) and q (a sum of squares) round differently in
  * float32, and cos θ = 1 − ε gives θ = √(2ε): on `native` up to ε = 1.1e-6 at d = 1024 (3.2e-7 at
  * 64; 1.2e-7 to 2.3e-7 on cpu), which put up to 1.1e-4 on the ReLU NTK's diagonal (review,
- * 2026-12-06). 2⁻¹⁹ ≈ 1.9e-6 is θ below 2e-3 rad, an angle float32 inputs cannot resolve anyway:
- * cos θ of two points carries that much rounding.
+ * 2026-12-06). 2⁻¹⁹ ≈ 1.9e-6 is θ below 2e-3 rad, which float32 cosines at d ≳ 1000 do not resolve
+ * anyway (at small d they do, and the kernels now treat such pairs as parallel). Past d ≈ 2000 the
+ * diagonal's rounding exceeds it again (native: 2.3e-6 at d = 2048, 5.1e-6 at 16 384).
  */
 export const RELU_DUAL_COSINE_SNAP = 2 ** -19;
 
