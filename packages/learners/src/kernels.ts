@@ -10,7 +10,7 @@
  * with the closed-form expectations each activation carries (activations/table.ts).
  */
 import tf from '@regimes/numerics/tfjs';
-import { hermiteValues, mehlerSeries } from '@regimes/numerics';
+import { hermiteValues, mehlerSeries, RELU_DUAL_SCALE_FLOOR } from '@regimes/numerics';
 import {
   type ActivationSpec,
   activation,
@@ -50,15 +50,16 @@ export function scaledProducts(a: tf.Tensor2D, b: tf.Tensor2D) {
  * c/√(q_a q_b), clipped to [−1, 1], and 0 where q_a or q_b is 0: a point of variance 0 (a zero input
  * row, and no bias) has c = 0 with every point (Cauchy–Schwarz) and is taken as uncorrelated, itself
  * included; on the sphere that takes x/‖x‖ as 0 for x = 0, as torch's F.normalize does, so a zero
- * row sees the kernel at cosine 0. A variance of 0 is replaced by 1 in the divisor (on the n×1 and
- * 1×m variances, not on the n×m matrix). Inside tidy.
+ * row sees the kernel at cosine 0 (0 divided by the floor's root, ~1e-19). Inside tidy.
  */
 export function correlation(c: tf.Tensor, qa: tf.Tensor, qb: tf.Tensor): tf.Tensor {
   // √(q_a q_b), not √q_a·√q_b: on the diagonal that is q exactly, so t = 1 there (√q·√q rounds twice,
   // and t = 1 − 6e-8 put 1e-5 on tanh's NTK at q = 1e4 through the remainder's t^82); the product
-  // under- or overflows float32 outside variances of ~1e-19 to 1e19 (docs/kernels.md)
-  const safe = (q: tf.Tensor) => tf.add(q, tf.cast(tf.equal(q, 0), 'float32'));
-  return tf.clipByValue(tf.div(c, tf.sqrt(tf.mul(safe(qa), safe(qb)))), -1, 1);
+  // under- or overflows float32 outside variances of ~1e-19 to 1e19 (docs/kernels.md). Floored at the
+  // smallest normal float32 (numerics' RELU_DUAL_SCALE_FLOOR) by tf.maximum, which, unlike a mask of
+  // tf.equal, has a gradient: tf.grad through a kernel needs every op on the way to have one
+  const product = tf.maximum(tf.mul(qa, qb), RELU_DUAL_SCALE_FLOOR);
+  return tf.clipByValue(tf.div(c, tf.sqrt(product)), -1, 1);
 }
 
 /** The activations whose NTK has a closed form: those with a dual in the activation table. */
@@ -378,8 +379,12 @@ function deviceMehler(act: KernelActivation): DeviceMehler {
       // its √ times a large remainder at another variance is noise (9e-5 on tanh's NTK at q = 0.1, 90)
       const total = totals[p]!;
       const rest = tf.sub(total, tf.sum(tf.square(c), 1, true));
-      const real = tf.greater(rest, tf.mul(total, 1e-6));
-      return tf.concat([c, tf.where(real, tf.sqrt(tf.relu(rest)), tf.zerosLike(rest))], 1);
+      // greaterEqual, not greater: under tf.grad every op on the way needs a gradient, and of the
+      // comparisons only GreaterEqual has one (zero); and √ of 1 where masked, whose gradient is finite
+      // (√0's is ∞, and ∞·0 is NaN)
+      const real = tf.greaterEqual(rest, tf.maximum(tf.mul(total, 1e-6), RELU_DUAL_SCALE_FLOOR));
+      const root = tf.sqrt(tf.where(real, rest, tf.onesLike(rest)));
+      return tf.concat([c, tf.where(real, root, tf.zerosLike(rest))], 1);
     });
   // a polynomial σ's coefficients in closed form (polynomialSide), for σ and for σ'
   const exact = act.hermite && {
