@@ -397,8 +397,8 @@ function deviceMehler(act: KernelActivation): DeviceMehler {
   /** The exact μ_k(q) by parity (rows × K_p), where σ has that part (polynomial σ). */
   const polynomialSide = (column: tf.Tensor, scaling: NonNullable<typeof exact>) => {
     const s = tf.div(tf.sub(column, 1), 2);
-    const count = scaling.value.powers;
-    const [sPowers, qPowers] = [powerColumns(s, count), powerColumns(column, count)];
+    const powers = scaling.value.powers;
+    const [sPowers, qPowers] = [powerColumns(s, powers), powerColumns(column, powers)];
     const by = (part: 'value' | 'derivative') =>
       [0, 1].map((p) => {
         if (parity[part] !== undefined && parity[part] !== p) return undefined;
@@ -406,7 +406,7 @@ function deviceMehler(act: KernelActivation): DeviceMehler {
         if (width === 0) return undefined;
         const table = scaling[part].tables[p]!;
         const sums = tf.mul(
-          tf.matMul(sPowers as tf.Tensor2D, tf.tensor2d(table, [count, width])),
+          tf.matMul(sPowers as tf.Tensor2D, tf.tensor2d(table, [powers, width])),
           tf.slice(qPowers, [0, 0], [-1, width]),
         );
         return p === 1 ? tf.mul(sums, tf.sqrt(column)) : sums;
