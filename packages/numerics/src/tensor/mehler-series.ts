@@ -10,7 +10,7 @@
  * round every step to float32.
  */
 import tf from '@regimes/numerics/tfjs';
-import { recordingGradients } from './tape.js';
+import { singlePassKernel } from './tape.js';
 
 /**
  * The kernel a backend registers: inputs `a` (m×K), `b` (K×n), `t` (m×n), all float32, attributes
@@ -58,11 +58,7 @@ function kernelShapes(a: tf.Tensor, b: tf.Tensor, t: tf.Tensor): boolean {
  * ops do). Inside tidy.
  */
 export function mehlerSeries(a: tf.Tensor, b: tf.Tensor, t: tf.Tensor, form: MehlerSeriesForm): tf.Tensor {
-  if (
-    kernelShapes(a, b, t) &&
-    tf.getKernel(MehlerSeriesKernel, tf.getBackend()) !== undefined &&
-    !recordingGradients()
-  )
+  if (kernelShapes(a, b, t) && singlePassKernel(MehlerSeriesKernel))
     return tf
       .engine()
       .runKernel(

@@ -9,7 +9,7 @@
  * the ops round each step to float32.
  */
 import tf from '@regimes/numerics/tfjs';
-import { recordingGradients } from './tape.js';
+import { singlePassKernel } from './tape.js';
 
 /**
  * The kernel a backend registers: inputs `rho` (m×n float32), `qa` (m×1 or m×n) and `qb` (1×n or
@@ -142,11 +142,7 @@ export function reluDual(
   qa: tf.Tensor,
   qb: tf.Tensor,
 ): { value: tf.Tensor; derivative: tf.Tensor } {
-  if (
-    kernelShapes(rho, qa, qb) &&
-    tf.getKernel(ReluDualKernel, tf.getBackend()) !== undefined &&
-    !recordingGradients()
-  ) {
+  if (kernelShapes(rho, qa, qb) && singlePassKernel(ReluDualKernel)) {
     const [value, derivative] = tf.engine().runKernel(ReluDualKernel, { rho, qa, qb }, {}) as unknown as [
       tf.Tensor,
       tf.Tensor,
