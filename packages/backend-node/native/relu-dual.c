@@ -1,7 +1,8 @@
 // The ReLU's dual on every entry of an m×n matrix, the kernel numerics names `RegimesReluDual`:
 // with cos θ = ρ/√(q_a q_b) clamped to [−1, 1] (0 where a variance is 0: a floor of 1e-300, far
 // below any product of float32 variances, so that variances of 1e-30 keep their angle; the floor
-// of 1e-12 before had lost it) and taken as ±1 within 2⁻¹⁹ of ±1 (a diagonal's rounding),
+// of 1e-12 before had lost it) and taken as ±1 within a tolerance of ±1 (a diagonal's rounding:
+// numerics' reluDualSnap, 2⁻¹⁹ where the caller gives none),
 //   value = √(q_a q_b)(sin θ + (π − θ) cos θ)/(2π),  derivative = (π − θ)/(2π),
 // each entry in float64 and rounded once to float32, as backend-node's JavaScript kernel does. The
 // arc cosine is our own: acos(|c|) = π/2 − asin(|c|) up to 1/2, else 2 asin(√((1 − |c|)/2)), with
@@ -20,6 +21,7 @@
 
 typedef struct {
   int n, a_per_entry, b_per_entry, i0, i1;
+  double snap;
   const float *rho, *qa, *qb;
   float *value, *derivative;
 } DualJob;
@@ -27,7 +29,7 @@ typedef struct {
 #define HALF_PI 1.5707963267948966
 #define PI 3.141592653589793
 #define INV_TWO_PI 0.15915494309189535
-// cosines within 2^-19 of ±1 are ±1 (numerics' RELU_DUAL_COSINE_SNAP: the diagonal's rounding)
+// cosines within 2^-19 of ±1 are ±1 where the call gives no tolerance (numerics' RELU_DUAL_COSINE_SNAP)
 #define COSINE_SNAP 1.9073486328125e-06
 
 // one row of the dual; a and b point at this row's q_a (one value, or n) and q_b (n values)
@@ -35,8 +37,8 @@ typedef struct {
   for (int j = 0; j < n; j++) {                                                     \
     double scale = sqrt((double)(A_AT) * (double)b[j]);                             \
     double c = (double)r[j] / (scale < 1e-300 ? 1e-300 : scale); /* NaN: NaN */     \
-    c = c > 1.0 - COSINE_SNAP ? 1.0 : c;                                            \
-    c = c < COSINE_SNAP - 1.0 ? -1.0 : c;                                           \
+    c = c > 1.0 - snap ? 1.0 : c;                                                   \
+    c = c < snap - 1.0 ? -1.0 : c;                                                  \
     double a = fabs(c);                                                             \
     bool big = a > 0.5;                                                             \
     double z = big ? 0.5 * (1.0 - a) : a * a;                                       \
@@ -63,6 +65,7 @@ typedef struct {
 
 static inline __attribute__((always_inline)) void dual_rows(const DualJob* job) {
   const int n = job->n;
+  const double snap = job->snap;
   for (int i = job->i0; i < job->i1; i++) {
     const size_t row = (size_t)i * n;
     const float* r = job->rho + row;
@@ -121,16 +124,21 @@ static void relu_dual(DualJob whole, int m) {
   regimes_parallel_ranges(threads, m, 1, dual_range, &run);
 }
 
-// reluDual(m, n, rho, qa, qb, value, derivative): Float32Arrays; rho, value and derivative m×n,
-// qa m (one per row) or m×n, qb n (one per column) or m×n, told apart by their lengths.
+// reluDual(m, n, rho, qa, qb, value, derivative[, snap]): Float32Arrays; rho, value and derivative
+// m×n, qa m (one per row) or m×n, qb n (one per column) or m×n, told apart by their lengths; snap the
+// cosine tolerance in [0, 1), COSINE_SNAP where absent or undefined.
 napi_value regimes_relu_dual(napi_env env, napi_callback_info info) {
-  size_t argc = 7;
-  napi_value args[7];
+  size_t argc = 8;
+  napi_value args[8];
   int32_t m, n;
-  if (napi_get_cb_info(env, info, &argc, args, NULL, NULL) != napi_ok || argc != 7 ||
+  double snap = COSINE_SNAP;
+  napi_valuetype snap_type = napi_undefined;
+  if (napi_get_cb_info(env, info, &argc, args, NULL, NULL) != napi_ok || argc < 7 ||
       napi_get_value_int32(env, args[0], &m) != napi_ok || napi_get_value_int32(env, args[1], &n) != napi_ok ||
-      m < 0 || n < 0) {
-    napi_throw_error(env, NULL, "regimes_blas: reluDual(m, n, rho, qa, qb, value, derivative)");
+      m < 0 || n < 0 || (argc == 8 && napi_typeof(env, args[7], &snap_type) != napi_ok) ||
+      (snap_type != napi_undefined &&
+       (napi_get_value_double(env, args[7], &snap) != napi_ok || !(snap >= 0.0 && snap < 1.0)))) {
+    napi_throw_error(env, NULL, "regimes_blas: reluDual(m, n, rho, qa, qb, value, derivative[, snap in [0, 1)])");
     return NULL;
   }
   const size_t entries = (size_t)m * (size_t)n;
@@ -148,7 +156,8 @@ napi_value regimes_relu_dual(napi_env env, napi_callback_info info) {
   }
   if (entries == 0) return NULL;
   // a square matrix with one q per row and per column matches both readings: per row/column wins
-  DualJob job = {n, !a_rows, !b_columns, 0, m, views[0], views[1], views[2], (float*)views[3], (float*)views[4]};
+  DualJob job = {n, !a_rows, !b_columns, 0, m, snap, views[0], views[1], views[2], (float*)views[3],
+                 (float*)views[4]};
   relu_dual(job, m);
   return NULL;
 }

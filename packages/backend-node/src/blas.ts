@@ -88,7 +88,8 @@ export interface Blas {
   retuneCore?(): string | null;
   /**
    * numerics' ReLU dual (relu-dual.ts) on Float32Arrays: rho, value and derivative m×n, qa m (one per
-   * row) or m×n, qb n (one per column) or m×n; each entry in float64, rounded once (native/relu-dual.c).
+   * row) or m×n, qb n (one per column) or m×n; cosines within snap of ±1 taken as ±1 (numerics'
+   * RELU_DUAL_COSINE_SNAP where absent); each entry in float64, rounded once (native/relu-dual.c).
    */
   reluDual?(
     m: number,
@@ -98,6 +99,7 @@ export interface Blas {
     qb: Float32Array,
     value: Float32Array,
     derivative: Float32Array,
+    snap?: number,
   ): void;
   /**
    * numerics' Mehler series (mehler-series.ts) on Float32Arrays: out = t^offset Σ_k a_ik b_kj u^k with

@@ -31,6 +31,7 @@ interface Slot {
 export function installReluDual(blas?: Blas): void {
   const slot = slotKernel<Slot>(ReluDualKernel, slotKey, { dual: undefined }, (slot) => (args) => {
     const { rho, qa, qb } = args.inputs as unknown as { rho: TensorInfo; qa: TensorInfo; qb: TensorInfo };
+    const snap = (args.attrs as { snap?: number } | undefined)?.snap ?? RELU_DUAL_COSINE_SNAP;
     const be = args.backend as unknown as WasmBackendLike;
     const [m, n] = rho.shape as [number, number];
     const value = be.makeOutput([m, n], 'float32');
@@ -42,7 +43,7 @@ export function installReluDual(blas?: Blas): void {
     const v = be.typedArrayFromHeap(value);
     const d = be.typedArrayFromHeap(derivative);
     if (slot.dual) {
-      slot.dual(m, n, r, a, b, v, d);
+      slot.dual(m, n, r, a, b, v, d, snap);
       return [value, derivative] as never;
     }
     // q_a per row (m×1) or per entry (m×n); q_b per column (1×n) or per entry
@@ -58,9 +59,9 @@ export function installReluDual(blas?: Blas): void {
         // variances of 1e-30 keep their angle (the addon's loop has the same)
         let cos = r[k]! / Math.max(scale, 1e-300);
         // clamped as the ops clamp; NaN passes through as NaN
-        // and ±1 within RELU_DUAL_COSINE_SNAP of them (the diagonal's rounding)
-        if (cos > 1 - RELU_DUAL_COSINE_SNAP) cos = 1;
-        else if (cos < RELU_DUAL_COSINE_SNAP - 1) cos = -1;
+        // and ±1 within snap of them (the diagonal's rounding)
+        if (cos > 1 - snap) cos = 1;
+        else if (cos < snap - 1) cos = -1;
         const rest = Math.PI - Math.acos(cos);
         const sin = Math.sqrt(Math.max(1 - cos * cos, 0));
         v[k] = (scale * (sin + rest * cos)) / TWO_PI;

@@ -1,5 +1,11 @@
 import { expectNoLeak } from '@regimes/core/testing';
-import { RELU_DUAL_COSINE_SNAP, ReluDualKernel, reluDual, reluDualOps } from '@regimes/numerics';
+import {
+  RELU_DUAL_COSINE_SNAP,
+  ReluDualKernel,
+  reluDual,
+  reluDualOps,
+  reluDualSnap,
+} from '@regimes/numerics';
 import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, describe, expect, it } from 'vitest';
 import { loadBlas } from '../src/blas.js';
@@ -190,6 +196,60 @@ describe('ReLU dual at every scale of the variances', () => {
     } finally {
       await tf.setBackend('cpu');
     }
+  });
+});
+
+describe('ReLU dual with a tolerance of its caller (reluDualSnap of the input dimension)', () => {
+  // cosines 1 − 4e-6 and −1 + 4e-6: past the default 2⁻¹⁹ ≈ 1.9e-6, inside reluDualSnap(3072) = 6.6e-6
+  const snap = reluDualSnap(3072);
+  const gap = 4e-6;
+  const rho = Float32Array.from([1 - gap, gap - 1, 0.5]);
+  const ones = new Float32Array(3).fill(1);
+
+  it('is 2⁻¹⁹ up to d = 256, 2⁻²³√d past it, a multiple of 2⁻²⁴', () => {
+    expect(reluDualSnap(16)).toBe(RELU_DUAL_COSINE_SNAP);
+    expect(reluDualSnap(256)).toBe(RELU_DUAL_COSINE_SNAP);
+    expect(snap).toBeGreaterThanOrEqual(2 ** -23 * Math.sqrt(3072));
+    expect(snap - 2 ** -23 * Math.sqrt(3072)).toBeLessThan(2 ** -24);
+    expect(Number.isInteger(snap * 2 ** 24)).toBe(true);
+    expect(Math.fround(1 - snap)).toBe(1 - snap);
+  });
+
+  it.each([
+    ['cpu (the ops)', undefined, true],
+    ['wasm (the JavaScript loop)', wasm, true],
+    ['native (the addon)', native, blas?.reluDual !== undefined],
+  ] as const)(
+    '%s takes cosines within it as ±1, and keeps the default without it',
+    async (_name, kind, present) => {
+      if (!present) return;
+      if (kind) await kind.create({}).activate();
+      else await tf.setBackend('cpu');
+      try {
+        const [given, fixed] = tf.tidy(() => {
+          const [r, q] = [tf.tensor2d(rho, [1, 3]), tf.tensor2d(ones, [1, 3])];
+          const qa = tf.tensor2d([1], [1, 1]);
+          return [reluDual(r, qa, q, snap), reluDual(r, qa, q)].map((o) => o.derivative.dataSync());
+        });
+        // D = (π − θ)/(2π): 1/2 at θ = 0, 0 at θ = π
+        expect(given[0]).toBe(0.5);
+        expect(given[1]).toBe(0);
+        // without it: θ = √(2·4e-6) = 2.8e-3, D = 1/2 − θ/(2π)
+        const theta = Math.acos(Math.fround(1 - gap));
+        expect(Math.abs(fixed[0]! - (0.5 - theta / (2 * Math.PI)))).toBeLessThan(2e-5);
+        expect(Math.abs(fixed[1]! - theta / (2 * Math.PI))).toBeLessThan(2e-5);
+        // inside: the same angle with and without it
+        expect(given[2]).toBe(fixed[2]);
+      } finally {
+        await tf.setBackend('cpu');
+      }
+    },
+  );
+
+  it.skipIf(blas?.reluDual === undefined)('the addon refuses a tolerance outside [0, 1)', () => {
+    const one = new Float32Array(1);
+    for (const bad of [1, -0.1, Number.NaN])
+      expect(() => blas!.reluDual!(1, 1, one, one, one, one, one, bad)).toThrow(/snap in \[0, 1\)/);
   });
 });
 

@@ -31,9 +31,11 @@ class ReluDualProgram implements WebGPUProgram {
     util: typeof WebGPUUtil,
     shape: number[],
     private readonly derivative: boolean,
+    private readonly snap: number,
   ) {
     this.outputShape = shape;
-    this.shaderKey = `regimesReluDual_${derivative ? 'derivative' : 'value'}`;
+    // the tolerance is written into the code: one program per tolerance (one per input dimension)
+    this.shaderKey = `regimesReluDual_${derivative ? 'derivative' : 'value'}_${snap}`;
     this.dispatchLayout = util.flatDispatchLayout(shape);
     this.dispatch = util.computeDispatch(this.dispatchLayout, shape, this.workgroupSize);
   }
@@ -53,8 +55,8 @@ class ReluDualProgram implements WebGPUProgram {
           let rho = getRhoByOutputIndex(index);
           let scale = sqrt(qa) * sqrt(qb);
           let clamped = clamp(rho / max(scale, ${RELU_DUAL_SCALE_FLOOR.toExponential(8)}), -1.0, 1.0);
-          // ±1 within RELU_DUAL_COSINE_SNAP of them (the diagonal's rounding)
-          let c = select(clamped, sign(clamped), abs(clamped) > ${(1 - RELU_DUAL_COSINE_SNAP).toPrecision(17)});
+          // ±1 within the tolerance of them (the diagonal's rounding)
+          let c = select(clamped, sign(clamped), abs(clamped) > ${(1 - this.snap).toPrecision(17)});
           // acos(|c|): π/2 − asin(|c|) up to 1/2, else 2 asin(√((1 − |c|)/2)); asin(s) = s + s·z·P(z)
           let a = abs(c);
           let big = a > 0.5;
@@ -83,11 +85,16 @@ export function installReluDual(util: typeof WebGPUUtil): void {
   tf.registerKernel({
     kernelName: ReluDualKernel,
     backendName: 'webgpu',
-    kernelFunc: ({ inputs, backend }) => {
+    kernelFunc: ({ inputs, backend, attrs }) => {
       const { rho, qa, qb } = inputs as unknown as Record<'rho' | 'qa' | 'qb', tf.TensorInfo>;
+      const snap = (attrs as { snap?: number } | undefined)?.snap ?? RELU_DUAL_COSINE_SNAP;
       const gpu = backend as unknown as WebGPUBackend;
       const run = (derivative: boolean) =>
-        gpu.runWebGPUProgram(new ReluDualProgram(util, rho.shape, derivative), [rho, qa, qb], 'float32');
+        gpu.runWebGPUProgram(
+          new ReluDualProgram(util, rho.shape, derivative, snap),
+          [rho, qa, qb],
+          'float32',
+        );
       return [run(false), run(true)];
     },
   });

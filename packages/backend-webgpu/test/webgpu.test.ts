@@ -17,6 +17,7 @@ import {
   NumericalError,
   ReluDualKernel,
   RELU_DUAL_COSINE_SNAP,
+  reluDualSnap,
   reluDual,
 } from '@regimes/numerics';
 import * as tf from '@tensorflow/tfjs-core';
@@ -184,6 +185,31 @@ describe('webgpu ReLU dual kernel at the edges', () => {
           expect(derivative[e], `bad input ${bad[e - cases.length]}`).toBeNaN();
         }
       });
+    } finally {
+      await tf.setBackend(previous);
+    }
+  });
+
+  it("takes its caller's tolerance (reluDualSnap(d), one program each)", async (ctx) => {
+    const backend = await backendOrSkip(webgpu, ctx);
+    const previous = tf.getBackend();
+    await backend.activate();
+    try {
+      // cosines 1 − 4e-6 and −1 + 4e-6: past the default 2⁻¹⁹, inside reluDualSnap(3072) = 6.6e-6
+      // (dataSync needs a canvas on webgpu: read with data)
+      const outputs = tf.tidy(() => {
+        const r = tf.tensor2d([1 - 4e-6, 4e-6 - 1, 0.5], [1, 3]);
+        const q = tf.ones([1, 3]);
+        const qa = tf.ones([1, 1]);
+        return [reluDual(r, qa, q, reluDualSnap(3072)), reluDual(r, qa, q)].map((o) => o.derivative);
+      });
+      const [given, fixed] = await Promise.all(outputs.map((o) => o.data()));
+      tf.dispose(outputs);
+      expect(Array.from(given.subarray(0, 2))).toEqual([0.5, 0]);
+      const theta = Math.acos(Math.fround(1 - 4e-6));
+      expect(Math.abs(fixed[0]! - (0.5 - theta / (2 * Math.PI)))).toBeLessThan(2e-5);
+      expect(Math.abs(fixed[1]! - theta / (2 * Math.PI))).toBeLessThan(2e-5);
+      expect(given[2]).toBe(fixed[2]);
     } finally {
       await tf.setBackend(previous);
     }

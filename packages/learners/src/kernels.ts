@@ -10,7 +10,7 @@
  * with the closed-form expectations each activation carries (activations/table.ts).
  */
 import tf from '@regimes/numerics/tfjs';
-import { hermiteValues, mehlerSeries, RELU_DUAL_SCALE_FLOOR } from '@regimes/numerics';
+import { hermiteValues, mehlerSeries, RELU_DUAL_SCALE_FLOOR, reluDualSnap } from '@regimes/numerics';
 import {
   type ActivationSpec,
   activation,
@@ -91,7 +91,7 @@ export function ntkKernel(activation: NtkActivation, layers: NtkLayers, bias = 0
     tf.tidy(() => {
       const scaled = scaledProducts(a, b);
       const { rho, qa, qb } = s === 0 ? scaled : shifted(scaled, s);
-      const { value, derivative } = dual(rho, qa, qb);
+      const { value, derivative } = dual(rho, qa, qb, reluDualSnap(a.shape[1]));
       const first = tf.mul(derivative, rho);
       if (layers === 'first') return first as tf.Tensor2D;
       if (layers === 'readout') return value as tf.Tensor2D;
@@ -219,6 +219,9 @@ export function deepKernel(spec: DeepKernelSpec, output: 'ntk' | 'nngp'): Kernel
   return (a, b) =>
     tf.tidy(() => {
       const scales = standard && output === 'ntk' ? standardScales(spec, a.shape[1]) : undefined;
+      // the cosines' float32 rounding grows as √d: a closed-form dual with a cusp at ±1 (relu's) takes
+      // those within it of ±1 as ±1, at every layer (deeper ones inherit the first's rounding)
+      const snap = reluDualSnap(a.shape[1]);
       const products = scaledProducts(a, b);
       let { rho, qa, qb } = products;
       if (spec.sphere) {
@@ -250,7 +253,7 @@ export function deepKernel(spec: DeepKernelSpec, output: 'ntk' | 'nngp'): Kernel
         state = tf.tidy(() => {
           const { c, theta, first, qa, qb } = previous;
           const { value, derivative, moments } = act.dual
-            ? { ...act.dual(c, qa, qb), moments: undefined }
+            ? { ...act.dual(c, qa, qb, snap), moments: undefined }
             : current !== undefined
               ? { ...mehlerExpectations(act, c, qa, qb, current, cache), moments: undefined }
               : device!.expectations(c, qa, qb);

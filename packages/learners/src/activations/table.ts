@@ -17,11 +17,16 @@
 import { erf, reluDual } from '@regimes/numerics';
 import tf from '@regimes/numerics/tfjs';
 
-/** E[σ(u)σ(v)] and E[σ'(u)σ'(v)]: ρ a matrix, q_a a column and q_b a row. Inside tidy. */
+/**
+ * E[σ(u)σ(v)] and E[σ'(u)σ'(v)]: ρ a matrix, q_a a column and q_b a row. `snap`: cosines within it of
+ * ±1 are ±1 where the dual has a cusp there (relu's, numerics' reluDualSnap of the input dimension);
+ * the smooth duals ignore it. Inside tidy.
+ */
 export type Dual = (
   rho: tf.Tensor,
   qa: tf.Tensor,
   qb: tf.Tensor,
+  snap?: number,
 ) => { value: tf.Tensor; derivative: tf.Tensor };
 
 export interface ActivationEntry {

@@ -13,7 +13,8 @@ import { singlePassKernel } from './tape.js';
 
 /**
  * The kernel a backend registers: inputs `rho` (m×n float32), `qa` (m×1 or m×n) and `qb` (1×n or
- * m×n); outputs [value, derivative], both m×n float32, as `reluDualOps` defines them.
+ * m×n); attribute `snap` (the cosine tolerance, RELU_DUAL_COSINE_SNAP where absent); outputs
+ * [value, derivative], both m×n float32, as `reluDualOps` defines them.
  */
 export const ReluDualKernel = 'RegimesReluDual';
 
@@ -25,21 +26,39 @@ export const ReluDualKernel = 'RegimesReluDual';
 export const RELU_DUAL_SCALE_FLOOR = 1.1754943508222875e-38;
 
 /**
- * Cosines within this of ±1 are taken as ±1 (θ = 0 or π) by every path of the dual. A kernel's
- * diagonal has cos θ = 1, but ρ (a matrix product) and q (a sum of squares) round differently in
- * float32, and cos θ = 1 − ε gives θ = √(2ε): on `native` up to ε = 1.1e-6 at d = 1024 (3.2e-7 at
- * 64; 1.2e-7 to 2.3e-7 on cpu), which put up to 1.1e-4 on the ReLU NTK's diagonal (review,
- * 2026-12-06). 2⁻¹⁹ ≈ 1.9e-6 is θ below 2e-3 rad, which float32 cosines at d ≳ 1000 do not resolve
- * anyway (at small d they do, and the kernels now treat such pairs as parallel). Past d ≈ 2000 the
- * diagonal's rounding exceeds it again (native: 2.3e-6 at d = 2048, 5.1e-6 at 16 384).
+ * Cosines within this of ±1 are taken as ±1 (θ = 0 or π) by every path of the dual, unless the caller
+ * gives a larger tolerance (`reluDualSnap`). A kernel's diagonal has cos θ = 1, but ρ (a matrix
+ * product) and q (a sum of squares) round differently in float32, and cos θ = 1 − ε gives θ = √(2ε):
+ * on `native` up to ε = 1.1e-6 at d = 1024 (3.2e-7 at 64; 1.2e-7 to 2.3e-7 on cpu), which put up to
+ * 1.1e-4 on the ReLU NTK's diagonal (review, 2026-12-06). 2⁻¹⁹ ≈ 1.9e-6 is θ below 2e-3 rad.
  */
 export const RELU_DUAL_COSINE_SNAP = 2 ** -19;
 
-/** cos θ, θ, sin θ and the scale √q_a·√q_b of the dual (floored where it divides ρ). Inside tidy. */
-function angles(rho: tf.Tensor, qa: tf.Tensor, qb: tf.Tensor) {
+/**
+ * The cosine tolerance of the dual for inputs of dimension d: 2⁻²³√d, at least RELU_DUAL_COSINE_SNAP
+ * (up to d = 256), rounded up to a multiple of 2⁻²⁴ so that 1 − τ is a float32 and the float32 and
+ * float64 paths compare against the same number. The first layer's cosine ⟨x, x'⟩/(‖x‖‖x'‖) carries
+ * the rounding of two different float32 sums over d terms, which grows as √d: on `native` (OpenBLAS's
+ * SGEMM against tfjs's sum of squares, 2048 points, Gaussian, uniform and offset inputs) the diagonal's
+ * 1 − cos θ reached 0.8–1.0 × √d·2⁻²⁴ from d = 256 to 8192 (9.3e-7 at 256, 1.8e-6 at 1024, 3.0e-6
+ * at 3072, 5.4e-6 at 8192; `wasm` 0, whose product and sum add in the same order), so a fixed 2⁻¹⁹
+ * stopped covering it near d = 1000. Twice the measured size leaves room for the larger maximum of
+ * more points. The cost: pairs closer than √(2τ) rad (2.8e-3 at d = 1024, 5.5e-3 at 16 384) are
+ * taken as parallel, where their cosines' own rounding (~√d·2⁻²⁴) leaves θ uncertain by as much.
+ */
+export function reluDualSnap(d: number): number {
+  const tolerance = Math.max(RELU_DUAL_COSINE_SNAP, 2 ** -23 * Math.sqrt(d));
+  return Math.ceil(tolerance * 2 ** 24) / 2 ** 24;
+}
+
+/**
+ * cos θ (±1 within `snap` of them), θ, sin θ and the scale √q_a·√q_b of the dual (floored where it
+ * divides ρ). Inside tidy.
+ */
+function angles(rho: tf.Tensor, qa: tf.Tensor, qb: tf.Tensor, snap: number) {
   const scale = tf.mul(tf.sqrt(qa), tf.sqrt(qb));
   const clipped = tf.clipByValue(tf.div(rho, tf.maximum(scale, RELU_DUAL_SCALE_FLOOR)), -1, 1);
-  const cos = tf.where(tf.greater(tf.abs(clipped), 1 - RELU_DUAL_COSINE_SNAP), tf.sign(clipped), clipped);
+  const cos = tf.where(tf.greater(tf.abs(clipped), 1 - snap), tf.sign(clipped), clipped);
   const theta = tf.acos(cos);
   const sin = tf.sqrt(tf.maximum(tf.sub(1, tf.square(cos)), 0));
   return { scale, cos, theta, sin };
@@ -69,55 +88,68 @@ function safeInverse(x: tf.Tensor): tf.Tensor {
  * and where these are infinite (sin θ = 0: D's slope in cos θ is unbounded there) or a variance is
  * 0, the gradient is taken as 0 — along the diagonal, where cos θ ≡ 1, that is D's exact gradient.
  */
-export function reluDualOps(rho: tf.Tensor, qa: tf.Tensor, qb: tf.Tensor) {
-  return { value: reluValue(rho, qa, qb), derivative: reluDerivative(rho, qa, qb) };
+export function reluDualOps(rho: tf.Tensor, qa: tf.Tensor, qb: tf.Tensor, snap = RELU_DUAL_COSINE_SNAP) {
+  const { value, derivative } = differentiable(snap);
+  return { value: value(rho, qa, qb), derivative: derivative(rho, qa, qb) };
 }
 
-const reluValue = tf.customGrad((...args: unknown[]) => {
-  const [rho, qa, qb] = args as [tf.Tensor, tf.Tensor, tf.Tensor];
-  const save = args[3] as tf.GradSaveFunc;
-  const { scale, cos, theta, sin } = angles(rho, qa, qb);
-  save([rho, qa, qb]);
-  return {
-    value: tf.div(tf.mul(scale, tf.add(sin, tf.mul(tf.sub(Math.PI, theta), cos))), 2 * Math.PI),
-    gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
-      const [rho, qa, qb] = saved as [tf.Tensor, tf.Tensor, tf.Tensor];
-      const { scale, theta, sin } = angles(rho, qa, qb);
-      const dRho = tf.mul(dy, tf.div(tf.sub(Math.PI, theta), 2 * Math.PI));
-      // ∂V/∂q = sin θ·s/(4π q)
-      const byVariance = (q: tf.Tensor) =>
-        tf.mul(dy, tf.mul(tf.div(tf.mul(sin, scale), 4 * Math.PI), safeInverse(q)));
-      return [
-        reduceTo(dRho, rho.shape),
-        reduceTo(byVariance(qa), qa.shape),
-        reduceTo(byVariance(qb), qb.shape),
-      ];
-    },
-  };
-});
+// the two outputs with their gradients, one pair per tolerance (customGrad's arguments are tensors)
+const byTolerance = new Map<number, { value: ReluOutput; derivative: ReluOutput }>();
+type ReluOutput = (rho: tf.Tensor, qa: tf.Tensor, qb: tf.Tensor) => tf.Tensor;
 
-const reluDerivative = tf.customGrad((...args: unknown[]) => {
-  const [rho, qa, qb] = args as [tf.Tensor, tf.Tensor, tf.Tensor];
-  const save = args[3] as tf.GradSaveFunc;
-  const { theta } = angles(rho, qa, qb);
-  save([rho, qa, qb]);
-  return {
-    value: tf.div(tf.sub(Math.PI, theta), 2 * Math.PI),
-    gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
-      const [rho, qa, qb] = saved as [tf.Tensor, tf.Tensor, tf.Tensor];
-      const { scale, cos, sin } = angles(rho, qa, qb);
-      // ∂D/∂cos θ = 1/(2π sin θ); ∂cos θ/∂ρ = 1/s, ∂cos θ/∂q = −cos θ/(2q)
-      const slope = tf.mul(dy, tf.div(safeInverse(sin), 2 * Math.PI));
-      const dRho = tf.mul(slope, safeInverse(scale));
-      const byVariance = (q: tf.Tensor) => tf.mul(tf.mul(slope, tf.div(cos, -2)), safeInverse(q));
-      return [
-        reduceTo(dRho, rho.shape),
-        reduceTo(byVariance(qa), qa.shape),
-        reduceTo(byVariance(qb), qb.shape),
-      ];
-    },
-  };
-});
+function differentiable(snap: number) {
+  let pair = byTolerance.get(snap);
+  if (!pair) byTolerance.set(snap, (pair = { value: reluValue(snap), derivative: reluDerivative(snap) }));
+  return pair;
+}
+
+const reluValue = (snap: number) =>
+  tf.customGrad((...args: unknown[]) => {
+    const [rho, qa, qb] = args as [tf.Tensor, tf.Tensor, tf.Tensor];
+    const save = args[3] as tf.GradSaveFunc;
+    const { scale, cos, theta, sin } = angles(rho, qa, qb, snap);
+    save([rho, qa, qb]);
+    return {
+      value: tf.div(tf.mul(scale, tf.add(sin, tf.mul(tf.sub(Math.PI, theta), cos))), 2 * Math.PI),
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+        const [rho, qa, qb] = saved as [tf.Tensor, tf.Tensor, tf.Tensor];
+        const { scale, theta, sin } = angles(rho, qa, qb, snap);
+        const dRho = tf.mul(dy, tf.div(tf.sub(Math.PI, theta), 2 * Math.PI));
+        // ∂V/∂q = sin θ·s/(4π q)
+        const byVariance = (q: tf.Tensor) =>
+          tf.mul(dy, tf.mul(tf.div(tf.mul(sin, scale), 4 * Math.PI), safeInverse(q)));
+        return [
+          reduceTo(dRho, rho.shape),
+          reduceTo(byVariance(qa), qa.shape),
+          reduceTo(byVariance(qb), qb.shape),
+        ];
+      },
+    };
+  });
+
+const reluDerivative = (snap: number) =>
+  tf.customGrad((...args: unknown[]) => {
+    const [rho, qa, qb] = args as [tf.Tensor, tf.Tensor, tf.Tensor];
+    const save = args[3] as tf.GradSaveFunc;
+    const { theta } = angles(rho, qa, qb, snap);
+    save([rho, qa, qb]);
+    return {
+      value: tf.div(tf.sub(Math.PI, theta), 2 * Math.PI),
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+        const [rho, qa, qb] = saved as [tf.Tensor, tf.Tensor, tf.Tensor];
+        const { scale, cos, sin } = angles(rho, qa, qb, snap);
+        // ∂D/∂cos θ = 1/(2π sin θ); ∂cos θ/∂ρ = 1/s, ∂cos θ/∂q = −cos θ/(2q)
+        const slope = tf.mul(dy, tf.div(safeInverse(sin), 2 * Math.PI));
+        const dRho = tf.mul(slope, safeInverse(scale));
+        const byVariance = (q: tf.Tensor) => tf.mul(tf.mul(slope, tf.div(cos, -2)), safeInverse(q));
+        return [
+          reduceTo(dRho, rho.shape),
+          reduceTo(byVariance(qa), qa.shape),
+          reduceTo(byVariance(qb), qb.shape),
+        ];
+      },
+    };
+  });
 
 /** Whether the kernel's shapes hold: ρ m×n, q_a m×1 or m×n, q_b 1×n or m×n, all float32. */
 function kernelShapes(rho: tf.Tensor, qa: tf.Tensor, qb: tf.Tensor): boolean {
@@ -135,19 +167,20 @@ function kernelShapes(rho: tf.Tensor, qa: tf.Tensor, qb: tf.Tensor): boolean {
 /**
  * E[relu(u)relu(v)] and E[step(u)step(v)]: the backend's single-pass kernel where it has one and
  * the shapes are the kernel's, else `reluDualOps` (also under `tf.grad` and kin: the kernel has no
- * gradient, the ops do). Inside tidy.
+ * gradient, the ops do). Cosines within `snap` of ±1 are ±1 (the kernel's attribute `snap`;
+ * `reluDualSnap(d)` for a first layer of dimension d). Inside tidy.
  */
 export function reluDual(
   rho: tf.Tensor,
   qa: tf.Tensor,
   qb: tf.Tensor,
+  snap = RELU_DUAL_COSINE_SNAP,
 ): { value: tf.Tensor; derivative: tf.Tensor } {
   if (kernelShapes(rho, qa, qb) && singlePassKernel(ReluDualKernel)) {
-    const [value, derivative] = tf.engine().runKernel(ReluDualKernel, { rho, qa, qb }, {}) as unknown as [
-      tf.Tensor,
-      tf.Tensor,
-    ];
+    const [value, derivative] = tf
+      .engine()
+      .runKernel(ReluDualKernel, { rho, qa, qb }, { snap }) as unknown as [tf.Tensor, tf.Tensor];
     return { value, derivative };
   }
-  return reluDualOps(rho, qa, qb);
+  return reluDualOps(rho, qa, qb, snap);
 }
