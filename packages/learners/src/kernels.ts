@@ -33,6 +33,7 @@ import {
   remainderDegree,
   scaledHermite,
   secondMoment,
+  slopeActivation,
 } from './activations/gaussian-dual.js';
 
 export type KernelFunction = (a: tf.Tensor2D, b: tf.Tensor2D) => tf.Tensor2D;
@@ -50,16 +51,39 @@ export function scaledProducts(a: tf.Tensor2D, b: tf.Tensor2D) {
  * c/√(q_a q_b), clipped to [−1, 1], and 0 where q_a or q_b is 0: a point of variance 0 (a zero input
  * row, and no bias) has c = 0 with every point (Cauchy–Schwarz) and is taken as uncorrelated, itself
  * included; on the sphere that takes x/‖x‖ as 0 for x = 0, as torch's F.normalize does, so a zero
- * row sees the kernel at cosine 0 (0 divided by the floor's root, ~1e-19). Inside tidy.
+ * row sees the kernel at cosine 0 (0 divided by the floor's root, ~1e-19). With `snap` (numerics'
+ * reluDualSnap(d) of the input dimension d), correlations at least 1 − snap in size are ±1: a
+ * diagonal's c and q are float32 sums rounded differently (~√d·2⁻²⁴ apart on `native`), and a kernel
+ * steep at t = 1 multiplies that (h_40 at L = 2 is (t⁴⁰)⁴⁰: 9.5e-5 on its diagonal at d = 8). Inside
+ * tidy.
  */
-export function correlation(c: tf.Tensor, qa: tf.Tensor, qb: tf.Tensor): tf.Tensor {
+export function correlation(c: tf.Tensor, qa: tf.Tensor, qb: tf.Tensor, snap = 0): tf.Tensor {
   // √(q_a q_b), not √q_a·√q_b: on the diagonal that is q exactly, so t = 1 there (√q·√q rounds twice,
   // and t = 1 − 6e-8 put 1e-5 on tanh's NTK at q = 1e4 through the remainder's t^82); the product
   // under- or overflows float32 outside variances of ~1e-19 to 1e19 (docs/kernels.md). Floored at the
   // smallest normal float32 (numerics' RELU_DUAL_SCALE_FLOOR) by tf.maximum, which, unlike a mask of
   // tf.equal, has a gradient: tf.grad through a kernel needs every op on the way to have one
   const product = tf.maximum(tf.mul(qa, qb), RELU_DUAL_SCALE_FLOOR);
-  return tf.clipByValue(tf.div(c, tf.sqrt(product)), -1, 1);
+  return snapCosines(tf.clipByValue(tf.div(c, tf.sqrt(product)), -1, 1), snap);
+}
+
+/**
+ * The cosines ⟨a_i, b_j⟩/(‖a_i‖‖b_j‖), clipped to [−1, 1], as the product of the normalized rows
+ * (n×d work before the n×m product, where c/√(q_a q_b) took four passes over n×m), with those at
+ * least 1 − snap in size taken as ±1 (`correlation`). A zero row is taken as x/‖x‖ = 0 (its squared
+ * norm floored at the smallest normal float32), as `correlation` takes it: cosine 0 with every
+ * point. Inside tidy.
+ */
+export function sphereCosines(a: tf.Tensor2D, b: tf.Tensor2D, snap = 0): tf.Tensor {
+  const unit = (x: tf.Tensor2D) =>
+    tf.mul(x, tf.rsqrt(tf.maximum(tf.sum(tf.square(x), 1, true), RELU_DUAL_SCALE_FLOOR)));
+  return snapCosines(tf.clipByValue(tf.matMul(unit(a), unit(b), false, true), -1, 1), snap);
+}
+
+/** t, with those at least 1 − snap in size taken as ±1 (none at snap = 0). Inside tidy. */
+function snapCosines(t: tf.Tensor, snap: number): tf.Tensor {
+  // greaterEqual, which unlike greater has a gradient (zero) under tf.grad; NaN stays NaN
+  return snap > 0 ? tf.where(tf.greaterEqual(tf.abs(t), 1 - snap), tf.sign(t), t) : t;
 }
 
 /** The activations whose NTK has a closed form: those with a dual in the activation table. */
@@ -219,19 +243,25 @@ export function deepKernel(spec: DeepKernelSpec, output: 'ntk' | 'nngp'): Kernel
   return (a, b) =>
     tf.tidy(() => {
       const scales = standard && output === 'ntk' ? standardScales(spec, a.shape[1]) : undefined;
-      // the cosines' float32 rounding grows as √d: a closed-form dual with a cusp at ±1 (relu's) takes
-      // those within it of ±1 as ±1, at every layer (deeper ones inherit the first's rounding)
+      // the first layer's cosines carry float32 rounding growing as √d: those within it of ±1 are taken
+      // as ±1 — by relu's dual itself at every layer (its cusp there; deeper layers inherit the first's
+      // rounding), and for the Mehler series at the first layer only (`sphereCosines` on the sphere,
+      // else `correlation` where the series forms t), since 4 more passes a layer cost 30% of tanh's
+      // kernel on the sphere (L = 2, n = 4096, native) and deeper layers' c_ii and q_i differ by
+      // float32 rounding only
       const snap = reluDualSnap(a.shape[1]);
-      const products = scaledProducts(a, b);
-      let { rho, qa, qb } = products;
-      if (spec.sphere) {
-        rho = correlation(rho, qa, qb);
-        qa = tf.onesLike(qa);
-        qb = tf.onesLike(qb);
-      }
+      const firstSnap = act.dual ? 0 : snap;
+      const products = spec.sphere
+        ? {
+            rho: sphereCosines(a, b, firstSnap),
+            qa: tf.ones([a.shape[0], 1]),
+            qb: tf.ones([1, b.shape[0]]),
+          }
+        : scaledProducts(a, b);
+      const rho = products.rho;
       const c = affine(rho, s);
-      qa = affine(qa, s);
-      qb = affine(qb, s);
+      const qa = affine(products.qa, s);
+      const qb = affine(products.qb, s);
       // Activations with no closed-form dual take the Mehler series, whose coefficients μ_k(q) depend on
       // each point's variance q (docs/kernels.md, "The Mehler series on the host and on the device"):
       // on the sphere every point has the same q, one number known here, so they come from the host
@@ -256,7 +286,7 @@ export function deepKernel(spec: DeepKernelSpec, output: 'ntk' | 'nngp'): Kernel
             ? { ...act.dual(c, qa, qb, snap), moments: undefined }
             : current !== undefined
               ? { ...mehlerExpectations(act, c, qa, qb, current, cache), moments: undefined }
-              : device!.expectations(c, qa, qb);
+              : device!.expectations(c, qa, qb, l === 1 ? firstSnap : 0);
           // the next layer's variances: the host's number, the device path's moments, or the dual
           const next = (q: tf.Tensor, moment: tf.Tensor | undefined) =>
             following !== undefined
@@ -295,12 +325,13 @@ interface DeviceMehler {
   /**
    * E[σ(u)σ(v)], E[σ'(u)σ'(v)] for covariances c (n×m) and variances qa (n×1), qb (1×m), and the
    * second moments E[σ(√q z)²] of both sides (qa's and qb's shapes; the next layer's variances, from
-   * the same σ at the nodes). Inside tidy.
+   * the same σ at the nodes). `snap`: `correlation`'s tolerance (the first layer's). Inside tidy.
    */
   expectations(
     c: tf.Tensor,
     qa: tf.Tensor,
     qb: tf.Tensor,
+    snap: number,
   ): { value: tf.Tensor; derivative: tf.Tensor; moments: { a: tf.Tensor; b: tf.Tensor } };
 }
 
@@ -312,8 +343,8 @@ interface DeviceMehler {
  * float64 rounded to float32), and μ'_k(q_i) = E[σ'(√q_i z) h_k(z)] the same way from σ' (equal to
  * √((k+1)/q) μ_{k+1}(q), which divides by 0 at q = 0). The host skips degrees by the coefficients'
  * size at the points' own variances, which the device cannot tell it without a read: here every
- * degree up to 80 (up to σ's degree for a polynomial σ) is summed, and σ's parity, which holds at
- * every variance (read off μ_k(1)), leaves one part out. The remainder past degree 80 is lumped at
+ * degree up to 80 is summed, and σ's parity, which holds at every variance (read off μ_k(1)), leaves
+ * one part out. The remainder past degree 80 is lumped at
  * the next degree of each parity, as on the host (gaussian-dual.ts `mehlerDual`): R_p(q_i) =
  * E[f_p(√q_i z)²] − Σ_{k ≡ p} μ_k(q_i)² by the same rule, f_p the even or odd part of σ (or σ'), and
  * the term √(R_p(q_i) R_p(q_j)) t^{k_p}; an R_p below 1e-6 of its moment is taken as 0. Each parity
@@ -321,8 +352,9 @@ interface DeviceMehler {
  * columns the parity's coefficients and then √R_p: one pass of the addon on `native`, Horner as ops
  * elsewhere. float32 coefficients: the terms the host would skip come out as rounding noise of ~1e-7,
  * whose products add ~1e-14, and R_p, a difference, carries ~1e-7 of E[σ²].
- * A polynomial σ (`hermite`) takes no rule: its coefficients in closed form (`hermiteScaling`), no
- * remainder, and E[σ²] = Σ_k μ_k².
+ * A polynomial σ (`hermite`) takes no rule: its coefficients in closed form (`hermiteScaling`) for
+ * every degree up to its own, however high (before 2026-12-07 those past 80 were dropped), no
+ * remainder, E[σ²] = Σ_k μ_k², and its parity from its coefficients.
  * Measured accuracy and cost: docs/kernels.md.
  */
 function deviceMehler(act: KernelActivation): DeviceMehler {
@@ -330,30 +362,19 @@ function deviceMehler(act: KernelActivation): DeviceMehler {
     throw new Error(
       `the Mehler series off the sphere needs a smooth σ (${act.name} has kinks): give it a closed-form dual in activations/table.ts, or use sphere: true`,
     );
-  const top = act.hermite ? Math.min(MEHLER_TOP, act.hermite.length - 1) : MEHLER_TOP;
-  const { nodes, weights } = deviceRule();
-  const count = nodes.length;
-  // by parity p, the degrees k ≡ p up to top and the table 2W_m h_k(z_m) of those (224 × K_p)
-  const degrees = [0, 1].map((p) => Array.from({ length: top + 1 }, (_, k) => k).filter((k) => k % 2 === p));
-  const tables = degrees.map((kept) => {
-    const table = new Float32Array(count * kept.length);
-    for (let m = 0; m < count; m++) {
-      const h = hermiteValues(nodes[m]!, top);
-      kept.forEach((k, column) => (table[m * kept.length + column] = 2 * weights[m]! * h[k]!));
-    }
-    return table;
-  });
-  const nodeRow = Float32Array.from(nodes);
-  // Σ over all 448 nodes of W f² = 2 Σ over the positive ones
-  const weightColumn = Float32Array.from(weights, (w) => 2 * w);
-  // σ's parity (odd: μ_k = 0 for even k at every variance, and the reverse), from μ_k(1) on the host
-  const unit = mehlerCoefficients(act, 1, top);
-  const parity = {
-    value: significantDegrees(unit.value).parity,
-    derivative: significantDegrees(unit.derivative).parity,
-  };
-  // a polynomial σ's series ends at its degree: nothing remains
+  // a polynomial σ's series ends at its degree (every degree summed, nothing remains), another's at 80
+  const top = act.hermite ? act.hermite.length - 1 : MEHLER_TOP;
   const remains = !act.hermite;
+  // by parity p, the degrees k ≡ p up to top
+  const degrees = [0, 1].map((p) => Array.from({ length: top + 1 }, (_, k) => k).filter((k) => k % 2 === p));
+  // the rule's node row, weights and tables 2W_m h_k(z_m) by parity (224 × K_p), for a σ it projects
+  const rule = remains ? ruleTables(degrees, top) : undefined;
+  // σ's parity (odd: μ_k = 0 for even k at every variance, and the reverse): a polynomial's from its
+  // coefficients, another's from μ_k(1) on the host
+  const unit = remains ? mehlerCoefficients(act, 1, top) : undefined;
+  const parity = unit
+    ? { value: significantDegrees(unit.value).parity, derivative: significantDegrees(unit.derivative).parity }
+    : { value: parityOf(act.hermite!), derivative: parityOf(slopeActivation(act).hermite!) };
   type Split = (tf.Tensor | undefined)[];
   /**
    * f's even and odd parts from f at √q z_m and at −√q z_m (p×224 each): f itself for the part of f's
@@ -367,7 +388,7 @@ function deviceMehler(act: KernelActivation): DeviceMehler {
   const evaluate = (z: tf.Tensor) => act.both?.(z) ?? [act.sigma(z), act.derivative(z)];
   const mirrored = parity.value === undefined || parity.derivative === undefined;
   const moment = (values: tf.Tensor) =>
-    tf.matMul(tf.square(values) as tf.Tensor2D, tf.tensor2d(weightColumn, [count, 1]));
+    tf.matMul(tf.square(values) as tf.Tensor2D, tf.tensor2d(rule!.weightColumn, [rule!.count, 1]));
   /**
    * By parity p, the p part's coefficients c_k, k ≡ p (rows × K_p), then, where degrees past top
    * remain, √R_p (R_p = E[f_p(√q z)²] − Σ_k c_k², at degree k_p, the next of parity p): the columns of
@@ -376,7 +397,10 @@ function deviceMehler(act: KernelActivation): DeviceMehler {
   const coefficients = (split: Split, totals: Split = split.map((x) => x && moment(x))) =>
     split.map((part, p) => {
       if (!part) return undefined;
-      const c = tf.matMul(part as tf.Tensor2D, tf.tensor2d(tables[p]!, [count, degrees[p]!.length]));
+      const c = tf.matMul(
+        part as tf.Tensor2D,
+        tf.tensor2d(rule!.tables[p]!, [rule!.count, degrees[p]!.length]),
+      );
       if (!remains) return c;
       // below 1e-6 of the moment the float32 difference is rounding (~1e-7 of it): taken as 0, else
       // its √ times a large remainder at another variance is noise (9e-5 on tanh's NTK at q = 0.1, 90)
@@ -424,7 +448,7 @@ function deviceMehler(act: KernelActivation): DeviceMehler {
   };
   const side = (column: tf.Tensor) => {
     if (exact) return polynomialSide(column, exact);
-    const scaled = tf.mul(tf.sqrt(column), tf.tensor2d(nodeRow, [1, count]));
+    const scaled = tf.mul(tf.sqrt(column), tf.tensor2d(rule!.nodeRow, [1, rule!.count]));
     const [plus, plusSlope] = evaluate(scaled);
     const [minus, minusSlope] = mirrored ? evaluate(tf.neg(scaled)) : [undefined, undefined];
     const values = split(plus, minus, parity.value);
@@ -440,10 +464,10 @@ function deviceMehler(act: KernelActivation): DeviceMehler {
     };
   };
   return {
-    expectations(c, qa, qb) {
+    expectations(c, qa, qb, snap) {
       const left = side(qa);
       const right = side(tf.reshape(qb, [-1, 1]));
-      const t = correlation(c, qa, qb);
+      const t = correlation(c, qa, qb, snap);
       // Σ_p t^p Σ_j a_j(i) b_j(j') t^{2j} over the parities present, one pass each (numerics' mehlerSeries)
       const series = (part: 'value' | 'derivative') => {
         const sums = [0, 1].flatMap((p) => {
@@ -459,6 +483,37 @@ function deviceMehler(act: KernelActivation): DeviceMehler {
       };
     },
   };
+}
+
+/**
+ * The device rule (`deviceRule`'s 224 positive nodes) as the device Mehler path takes it: the node row,
+ * the weights doubled (Σ over all 448 nodes of W f² = 2 Σ over the positive ones), and by parity the
+ * table 2W_m h_k(z_m) of that parity's degrees (224 × K_p; float64 rounded to float32).
+ */
+function ruleTables(degrees: number[][], top: number) {
+  const { nodes, weights } = deviceRule();
+  const count = nodes.length;
+  const tables = degrees.map((kept) => {
+    const table = new Float32Array(count * kept.length);
+    for (let m = 0; m < count; m++) {
+      const h = hermiteValues(nodes[m]!, top);
+      kept.forEach((k, column) => (table[m * kept.length + column] = 2 * weights[m]! * h[k]!));
+    }
+    return table;
+  });
+  return {
+    count,
+    nodeRow: Float32Array.from(nodes),
+    weightColumn: Float32Array.from(weights, (w) => 2 * w),
+    tables,
+  };
+}
+
+/** The parity of σ = Σ_k c_k h_k's nonzero degrees: 0 or 1 where they share one, else undefined. */
+function parityOf(c: readonly number[]): 0 | 1 | undefined {
+  const has = (p: number) => c.some((ck, k) => k % 2 === p && ck !== 0);
+  if (has(0) && has(1)) return undefined;
+  return has(1) ? 1 : 0;
 }
 
 /**
@@ -499,7 +554,8 @@ function powerColumns(x: tf.Tensor, count: number): tf.Tensor {
  * E[σ(u)σ(v)], E[σ'(u)σ'(v)] by the Mehler series (gaussian-dual.ts) where every point has the same
  * variance q (on the sphere; kept on the host by the recursion): Horner in t = c/q, each degree's
  * coefficient the scalar μ_k(q)² (μ_k rounded to float32, as the tensors hold them), then the
- * remainder past degree 80 lumped at the next degree of each parity (`mehlerDual`: exact at t = ±1);
+ * remainder past degree 80 lumped at the next degree of each parity (`mehlerDual`: exact at t = ±1;
+ * a polynomial σ is summed to its own degree, with nothing left);
  * degrees whose term is below 1e-12 of the series' scale are skipped, and an odd or even σ sums in t².
  * Inside tidy.
  */
@@ -513,7 +569,9 @@ function mehlerExpectations(
 ) {
   let coefficients = cache.get(q);
   if (!coefficients) {
-    coefficients = hostSeries(mehlerCoefficients(act, q, MEHLER_TOP));
+    // a polynomial σ to its own degree however high (its series ends there: no remainder), another to 80
+    const top = act.hermite ? Math.max(MEHLER_TOP, act.hermite.length - 1) : MEHLER_TOP;
+    coefficients = hostSeries(mehlerCoefficients(act, q, top));
     cache.set(q, coefficients);
   }
   const t = correlation(c, qa, qb);
@@ -543,15 +601,17 @@ function mehlerExpectations(
 }
 
 /**
- * The host path's terms of one variance: μ_k² for k ≤ 80 (μ_k rounded to float32, as the tensors
- * hold them), and each parity's remainder at its degree (81 or 82).
+ * The host path's terms of one variance: μ_k² for k ≤ top (80, or a polynomial σ's degree; μ_k
+ * rounded to float32, as the tensors hold them), and each parity's remainder at its degree (top + 1
+ * or top + 2).
  */
 function hostSeries(c: ReturnType<typeof mehlerCoefficients>): { value: number[]; derivative: number[] } {
+  const top = c.value.length - 1;
   const terms = (part: 'value' | 'derivative') => {
     const out = Array.from(c[part], (m) => Math.fround(m) ** 2);
     out.push(0, 0);
     c.remainder[part].forEach((r, p) => {
-      out[remainderDegree(MEHLER_TOP, p)]! += r;
+      out[remainderDegree(top, p)]! += r;
     });
     return out;
   };
@@ -652,7 +712,7 @@ export function deepDiagonal(spec: DeepKernelSpec, output: 'ntk' | 'nngp', d?: n
   const s = spec.biasVariance;
   const scales =
     spec.parametrization === 'standard' && output === 'ntk' ? standardInputScales(spec, d) : undefined;
-  const slopes = { scalar: act.slope, slope: () => 0, ...(act.kinks ? { kinks: act.kinks } : {}) };
+  const slopes = slopeActivation(act);
   let q = w + s;
   let theta = scales ? scales.input + scales.bias : q;
   let first = theta;
@@ -672,12 +732,14 @@ export function deepDiagonal(spec: DeepKernelSpec, output: 'ntk' | 'nngp', d?: n
   return spec.train === 'first' ? first : theta;
 }
 
-/** h(ρ) = Σ_k c_k ρ^k with ρ = ⟨x,x'⟩/d, or with the cosine ⟨x,x'⟩/(‖x‖‖x'‖) on the sphere. */
+/**
+ * h(ρ) = Σ_k c_k ρ^k with ρ = ⟨x,x'⟩/d, or with the cosine ⟨x,x'⟩/(‖x‖‖x'‖) on the sphere
+ * (`sphereCosines`: those within reluDualSnap(d) of ±1 taken as ±1).
+ */
 export function dotProductKernel(taylor: readonly number[], sphere: boolean): KernelFunction {
   return (a, b) =>
     tf.tidy(() => {
-      const { rho, qa, qb } = scaledProducts(a, b);
-      const t = sphere ? correlation(rho, qa, qb) : rho;
+      const t = sphere ? sphereCosines(a, b, reluDualSnap(a.shape[1])) : scaledProducts(a, b).rho;
       let out: tf.Tensor = tf.zerosLike(t);
       let power: tf.Tensor = tf.onesLike(t);
       taylor.forEach((c, k) => {

@@ -338,6 +338,76 @@ describe.skipIf(noNumpy)('deep kernels against Monte-Carlo averages of finite ra
   });
 });
 
+const polynomialReference = fileURLToPath(new URL('./reference/polynomial_kernel.py', import.meta.url));
+
+describe.skipIf(noNumpy)(
+  'deep kernels of a polynomial σ of high degree against tensor Gauss–Hermite quadrature',
+  () => {
+    // the review of 2026-12-06: on the sphere the host's 1-D rule over [−12, 12] gave E[h_40(z)²] = 0.78,
+    // and off it the device's closed form dropped every degree past 80. Both are now closed forms
+    // (float64 on the host, float32 on the device) to the polynomial's own degree; the reference is
+    // numpy's Gauss–Hermite rule on (z₁, z₂), exact for these integrands up to rounding
+    const h40 = Array.from({ length: 41 }, (_, k) => (k === 40 ? 1 : 0));
+    const mix90 = Array.from({ length: 91 }, (_, k) => ({ 1: 0.6, 2: 0.5, 90: 0.3 })[k] ?? 0);
+    // five points of d = 8 with ‖x‖²/d from 0.9 to 1.02 (off the sphere h_90 scales as q^45 there)
+    const rows = Array.from({ length: 5 }, (_, i) => {
+      const z = Rng.fromSeed(40 + i).normal(8);
+      const norm = Math.sqrt(z.reduce((sum, v) => sum + v * v, 0) / 8);
+      return Array.from(z, (v) => (v / norm) * Math.sqrt(0.9 + 0.03 * i));
+    });
+    const cases = [
+      { c: h40, layers: 2, w: 1, s: 0, sphere: true },
+      { c: mix90, layers: 2, w: 1, s: 0, sphere: true },
+      { c: mix90, layers: 1, w: 1, s: 0.05, sphere: false },
+    ];
+
+    // on native the diagonal's cosine was up to ~3e-7 below 1 before `correlation` took it as 1, which
+    // (t⁴⁰)⁴⁰ made 9.5e-5 (cpu and wasm: 9e-13)
+    it.each([
+      ['cpu', undefined],
+      ['native', loadBlas().blas ? native : undefined],
+    ] as const)(
+      'on %s: NNGP and NTK of h_40 on the sphere (L = 2), of 0.6h_1 + 0.5h_2 + 0.3h_90 on it (L = 2) and off it (L = 1), to 1e-6 (sphere) and 1e-4 (device) of the largest entry',
+      async (name, kind) => {
+        if (name === 'native' && !kind) return;
+        const { stdout } = await promisify(execFile)(
+          'python3',
+          [polynomialReference, JSON.stringify(cases.map((c) => ({ ...c, x: rows })))],
+          { maxBuffer: 1 << 24 },
+        );
+        const expected = JSON.parse(stdout) as { nngp: number[][]; ntk: number[][] }[];
+        const previous = tf.getBackend();
+        if (kind) await kind.create({}).activate();
+        else await tf.setBackend('cpu');
+        try {
+          cases.forEach((c, index) => {
+            const ours = spec({
+              activation: { hermite: c.c },
+              layers: c.layers,
+              weightVariance: c.w,
+              biasVariance: c.s,
+              sphere: c.sphere,
+            });
+            for (const output of ['nngp', 'ntk'] as const) {
+              const k = gram(deepKernel(ours, output), rows);
+              const want = expected[index]![output];
+              const largest = Math.max(...want.flat().map(Math.abs));
+              for (let i = 0; i < rows.length; i++)
+                for (let j = 0; j < rows.length; j++)
+                  expect(
+                    Math.abs(k[i]![j]! - want[i]![j]!) / largest,
+                    `case ${index} ${output} (${i},${j}): ${k[i]![j]} against ${want[i]![j]}`,
+                  ).toBeLessThan(c.sphere ? 1e-6 : 1e-4);
+            }
+          });
+        } finally {
+          await tf.setBackend(previous);
+        }
+      },
+    );
+  },
+);
+
 const target = { factory: hermite, options: { d: 5, degree: 2, noise: 0.1 } };
 describeLearnerConformance('nngp (tanh, L = 2, sphere, gcv)', {
   factory: nngp,

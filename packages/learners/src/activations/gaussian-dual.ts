@@ -27,6 +27,61 @@ export interface HostActivation {
   scalar(z: number): number;
   slope(z: number): number;
   readonly kinks?: readonly number[];
+  /**
+   * c_k of σ = Σ_k c_k h_k where the series is finite (a polynomial σ): its μ_k(q) and moments then
+   * come in closed form (`polynomialHermite`), with no rule, at any degree.
+   */
+  readonly hermite?: readonly number[];
+}
+
+/**
+ * σ' on the host as an activation of its own (its moments and coefficients): kinks kept, and for a
+ * polynomial σ = Σ c_k h_k its coefficients √(k+1) c_{k+1} (h_k' = √k h_{k−1}).
+ */
+export function slopeActivation(activation: HostActivation): HostActivation {
+  const c = activation.hermite;
+  return {
+    scalar: activation.slope,
+    slope: () => 0,
+    ...(activation.kinks ? { kinks: activation.kinks } : {}),
+    ...(c ? { hermite: c.length > 1 ? c.slice(1).map((ck, k) => ck * Math.sqrt(k + 1)) : [0] } : {}),
+  };
+}
+
+/**
+ * μ_0(q)..μ_top(q) of a polynomial σ = Σ_j c_j h_j in closed form, in float64: from
+ * He_n(γx) = Σ_i n!/(i!(n − 2i)!) γ^{n−2i} ((γ² − 1)/2)^i He_{n−2i}(x),
+ *   μ_k(q) = E[σ(√q z) h_k(z)] = γ^k Σ_i c_{k+2i} √((k+2i)!/k!)/i! · s^i,   γ = √q, s = (q − 1)/2
+ * (0 past σ's degree; at q = 0, μ_0 = σ(0)). The device path has the same sums in float32
+ * (kernels.ts `hermiteScaling`). A 1-D rule over [−12, 12] had lost the mass of h_k² e^{−z²/2} past
+ * it from degree ~25: E[h_40(z)²] came out 0.78 (review, 2026-12-06).
+ */
+export function polynomialHermite(c: readonly number[], q: number, top: number): Float64Array {
+  const out = new Float64Array(top + 1);
+  const s = (q - 1) / 2;
+  const gamma = Math.sqrt(q);
+  for (let k = 0; k <= top && k < c.length; k++) {
+    let sum = 0;
+    // √((k+2i)!/k!)/i! · s^i, built up from i = 0
+    let term = 1;
+    for (let i = 0; k + 2 * i < c.length; i++) {
+      if (i > 0) term *= (Math.sqrt((k + 2 * i - 1) * (k + 2 * i)) / i) * s;
+      sum += c[k + 2 * i]! * term;
+    }
+    out[k] = gamma ** k * sum;
+  }
+  return out;
+}
+
+/** E[σ_e(√q z)²] and E[σ_o(√q z)²] of a polynomial σ: Σ μ_k(q)² over its even and its odd degrees. */
+function polynomialMoments(c: readonly number[], q: number): [number, number] {
+  const mu = polynomialHermite(c, q, c.length - 1);
+  let [even, odd] = [0, 0];
+  mu.forEach((m, k) => {
+    if (k % 2 === 0) even += m * m;
+    else odd += m * m;
+  });
+  return [even, odd];
 }
 
 const HALF_WIDTH = 12;
@@ -165,9 +220,10 @@ export function deviceRule(): { nodes: Float64Array; weights: Float64Array } {
 
 /**
  * μ_0(q)..μ_top(q) = E[σ(√q z) h_k(z)], by the composite Gauss–Legendre rule of `scaledNodes` (to
- * rounding from q = 0.01 to 1000, kinks or not).
+ * rounding from q = 0.01 to 1000, kinks or not); a polynomial σ's in closed form.
  */
 export function scaledHermite(activation: HostActivation, q: number, top: number): Float64Array {
+  if (activation.hermite) return polynomialHermite(activation.hermite, q, top);
   const s = Math.sqrt(q);
   const { nodes, weights } = scaledNodes(activation, q);
   const out = new Float64Array(top + 1);
@@ -194,12 +250,11 @@ export function mehlerCoefficients(
 ): { value: Float64Array; derivative: Float64Array; remainder: { value: number[]; derivative: number[] } } {
   const mu = scaledHermite(activation, q, top + 1);
   const value = mu.slice(0, top + 1);
-  const derivative = Float64Array.from({ length: top + 1 }, (_, k) => Math.sqrt((k + 1) / q) * mu[k + 1]!);
-  const slopes: HostActivation = {
-    scalar: activation.slope,
-    slope: () => 0,
-    ...(activation.kinks ? { kinks: activation.kinks } : {}),
-  };
+  const slopes = slopeActivation(activation);
+  // a polynomial σ' has its own closed form (defined at q = 0 too)
+  const derivative = slopes.hermite
+    ? scaledHermite(slopes, q, top)
+    : Float64Array.from({ length: top + 1 }, (_, k) => Math.sqrt((k + 1) / q) * mu[k + 1]!);
   const tail = (f: HostActivation, c: Float64Array) =>
     parityMoments(f, q).map((moment, p) => {
       let sum = 0;
@@ -218,15 +273,23 @@ export function mehlerCoefficients(
 /** The part of a moment below which its remainder is taken as 0 (float64). */
 const REMAINDER_FLOOR = 1e-12;
 
-/** E[σ(√q z)²] by the same 1-D rule (the next layer's variance). */
+/** E[σ(√q z)²] by the same 1-D rule (the next layer's variance); a polynomial σ's as Σ μ_k(q)². */
 export function secondMoment(activation: HostActivation, q: number): number {
+  if (activation.hermite) {
+    const [even, odd] = polynomialMoments(activation.hermite, q);
+    return even + odd;
+  }
   const s = Math.sqrt(q);
   const { nodes, weights } = scaledNodes(activation, q);
   return nodes.reduce((sum, z, i) => sum + weights[i]! * activation.scalar(s * z) ** 2, 0);
 }
 
-/** E[σ_e(√q z)²] and E[σ_o(√q z)²] of σ's even and odd parts σ_e(x) = (σ(x) + σ(−x))/2, σ_o = σ − σ_e. */
+/**
+ * E[σ_e(√q z)²] and E[σ_o(√q z)²] of σ's even and odd parts σ_e(x) = (σ(x) + σ(−x))/2, σ_o = σ − σ_e
+ * (a polynomial σ's in closed form).
+ */
 export function parityMoments(activation: HostActivation, q: number): [number, number] {
+  if (activation.hermite) return polynomialMoments(activation.hermite, q);
   const s = Math.sqrt(q);
   const { nodes, weights } = scaledNodes(activation, q);
   let even = 0;
