@@ -10,11 +10,14 @@
 // (mpmath, 40 digits): a relative error of 9e-16 on asin over [0, 1/2]. Branch-free, so that the
 // compiler vectorizes the row loop (AVX2/FMA where the CPU has them, chosen at run time as gemm.c
 // chooses its kernel), and rows spread over threads for large matrices (regimes_gemm_threads: the
-// per-worker share of the cores in a sweep).
+// per-worker share of the cores in a sweep). The same rows serve numerics' `RegimesCorrelation`,
+// t = c/√(q_a q_b) clamped and snapped (the deep kernels' Mehler series takes it at every layer): one
+// pass where the tfjs ops make five to nine.
 #include "relu-dual.h"
 
 #include <math.h>
 #include <stdbool.h>
+#include <stdio.h>
 
 #include "gemm.h"
 #include "typed-arrays.h"
@@ -63,41 +66,70 @@ typedef struct {
     d[j] = (float)(rest * INV_TWO_PI);                                              \
   }
 
+// one row of the correlation t = c/√(q_a q_b) (ρ holds c), clamped to [−1, 1] (NaN stays NaN: its
+// comparisons are false), rounded to float32 and then ±1 where it is at least 1 − snap in size, as
+// numerics' correlationOps compares the float32 t
+#define CORRELATION_ROW(A_AT)                                                       \
+  for (int j = 0; j < n; j++) {                                                     \
+    double p = (double)(A_AT) * (double)b[j];                                       \
+    double t = (double)r[j] / sqrt(p < 1e-300 ? 1e-300 : p);                        \
+    t = t > 1.0 ? 1.0 : t;                                                          \
+    t = t < -1.0 ? -1.0 : t;                                                        \
+    float f = (float)t;                                                             \
+    f = f >= edge ? 1.0f : f;                                                       \
+    v[j] = f <= -edge ? -1.0f : f;                                                  \
+  }
+
+// the rows of one job: the dual (value and derivative) or the correlation (value only)
+#define JOB_ROWS(ROW)                                                               \
+  for (int i = job->i0; i < job->i1; i++) {                                        \
+    const size_t row = (size_t)i * n;                                               \
+    const float* r = job->rho + row;                                                \
+    const float* b = job->qb + (job->b_per_entry ? row : 0);                        \
+    float* v = job->value + row;                                                    \
+    float* d = job->derivative ? job->derivative + row : NULL;                      \
+    (void)d;                                                                        \
+    if (job->a_per_entry) {                                                         \
+      const float* a = job->qa + row;                                               \
+      ROW(a[j])                                                                     \
+    } else {                                                                        \
+      const float ai = job->qa[i];                                                  \
+      ROW(ai)                                                                       \
+    }                                                                               \
+  }
+
 static inline __attribute__((always_inline)) void dual_rows(const DualJob* job) {
   const int n = job->n;
   const double snap = job->snap;
-  for (int i = job->i0; i < job->i1; i++) {
-    const size_t row = (size_t)i * n;
-    const float* r = job->rho + row;
-    const float* b = job->qb + (job->b_per_entry ? row : 0);
-    float* v = job->value + row;
-    float* d = job->derivative + row;
-    if (job->a_per_entry) {
-      const float* a = job->qa + row;
-      DUAL_ROW(a[j])
-    } else {
-      const float ai = job->qa[i];
-      DUAL_ROW(ai)
-    }
-  }
+  JOB_ROWS(DUAL_ROW)
+}
+
+static inline __attribute__((always_inline)) void correlation_rows(const DualJob* job) {
+  const int n = job->n;
+  // 1 − snap as a float32, the ops' threshold (exact for numerics' snaps, multiples of 2⁻²⁴); snap 0
+  // gives 1, which the clamp already holds
+  const float edge = (float)(1.0 - job->snap);
+  JOB_ROWS(CORRELATION_ROW)
 }
 
 static void dual_base(const DualJob* job) { dual_rows(job); }
+static void correlation_base(const DualJob* job) { correlation_rows(job); }
 
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
 __attribute__((target("avx2,fma"))) static void dual_avx2(const DualJob* job) { dual_rows(job); }
+__attribute__((target("avx2,fma"))) static void correlation_avx2(const DualJob* job) { correlation_rows(job); }
 #define HAVE_AVX2_BUILD 1
 #endif
 
 typedef void (*dual_fn)(const DualJob*);
 
 // read at each call, as eigen-lite.c does (tests switch it)
-static dual_fn chosen(void) {
+static dual_fn chosen(bool correlation) {
 #ifdef HAVE_AVX2_BUILD
   // the same switch as gemm.c's: REGIMES_GEMM_PORTABLE=1 keeps the baseline code
-  if (regimes_use_avx2()) return dual_avx2;
+  if (regimes_use_avx2()) return correlation ? correlation_avx2 : dual_avx2;
 #endif
-  return dual_base;
+  return correlation ? correlation_base : dual_base;
 }
 
 typedef struct {
@@ -113,51 +145,82 @@ static void dual_range(void* arg, int from, int to) {
   run->fn(&job);
 }
 
-// Entries per thread below which fewer threads run: ~0.1 ms of work against a thread's start.
+// Entries per thread below which fewer threads run: ~0.1 ms of work against a thread's start (the
+// dual's; the correlation's entries are cheaper, so it splits only larger matrices)
 #define THREAD_ENTRIES 65536.0
 
-static void relu_dual(DualJob whole, int m) {
+static void run_rows(DualJob whole, int m, bool correlation) {
   int threads = regimes_gemm_threads();
-  double entries = (double)m * whole.n;
+  double entries = (double)m * whole.n * (correlation ? 0.25 : 1.0);
   if (entries < THREAD_ENTRIES * threads) threads = (int)(entries / THREAD_ENTRIES);
-  DualRun run = {chosen(), &whole};
+  DualRun run = {chosen(correlation), &whole};
   regimes_parallel_ranges(threads, m, 1, dual_range, &run);
+}
+
+// The arguments (m, n, rho, qa, qb, out_1 .. out_k[, snap]) into a job; false (an error thrown) when
+// they are not Float32Arrays of m×n (rho, outputs), m or m×n (qa) and n or m×n (qb) entries or snap
+// is outside [0, 1). `name` and `usage` name the call in the errors.
+static bool read_job(napi_env env, napi_callback_info info, int outputs, double default_snap, const char* name,
+                     const char* usage, DualJob* job, int* rows) {
+  size_t argc = 9;
+  napi_value args[9];
+  int32_t m, n;
+  double snap = default_snap;
+  napi_valuetype snap_type = napi_undefined;
+  const size_t given = 5 + (size_t)outputs;  // without snap
+  if (napi_get_cb_info(env, info, &argc, args, NULL, NULL) != napi_ok || argc < given || argc > given + 1 ||
+      napi_get_value_int32(env, args[0], &m) != napi_ok || napi_get_value_int32(env, args[1], &n) != napi_ok ||
+      m < 0 || n < 0 || (argc == given + 1 && napi_typeof(env, args[given], &snap_type) != napi_ok) ||
+      (snap_type != napi_undefined &&
+       (napi_get_value_double(env, args[given], &snap) != napi_ok || !(snap >= 0.0 && snap < 1.0)))) {
+    napi_throw_error(env, NULL, usage);
+    return false;
+  }
+  const size_t entries = (size_t)m * (size_t)n;
+  size_t lengths[5];
+  const float* views[5] = {NULL, NULL, NULL, NULL, NULL};
+  for (int k = 0; k < 3 + outputs; k++) views[k] = regimes_float32s(env, args[2 + k], &lengths[k]);
+  bool ok = views[0] && views[1] && views[2] && lengths[0] == entries;
+  for (int k = 3; k < 3 + outputs; k++) ok = ok && views[k] && lengths[k] == entries;
+  const bool a_rows = ok && lengths[1] == (size_t)m, b_columns = ok && lengths[2] == (size_t)n;
+  if (!ok || (!a_rows && lengths[1] != entries) || (!b_columns && lengths[2] != entries)) {
+    char message[200];
+    snprintf(message, sizeof message,
+             "regimes_blas: %s operands are not Float32Arrays of m×n (%s), m or m×n (qa) and n or m×n (qb) "
+             "entries",
+             name, outputs > 1 ? "rho, value, derivative" : "c, t");
+    napi_throw_error(env, NULL, message);
+    return false;
+  }
+  // a square matrix with one q per row and per column matches both readings: per row/column wins
+  *job = (DualJob){n, !a_rows, !b_columns, 0, m, snap, views[0], views[1], views[2], (float*)views[3],
+                   outputs > 1 ? (float*)views[4] : NULL};
+  *rows = m;
+  return true;
 }
 
 // reluDual(m, n, rho, qa, qb, value, derivative[, snap]): Float32Arrays; rho, value and derivative
 // m×n, qa m (one per row) or m×n, qb n (one per column) or m×n, told apart by their lengths; snap the
 // cosine tolerance in [0, 1), COSINE_SNAP where absent or undefined.
 napi_value regimes_relu_dual(napi_env env, napi_callback_info info) {
-  size_t argc = 8;
-  napi_value args[8];
-  int32_t m, n;
-  double snap = COSINE_SNAP;
-  napi_valuetype snap_type = napi_undefined;
-  if (napi_get_cb_info(env, info, &argc, args, NULL, NULL) != napi_ok || argc < 7 ||
-      napi_get_value_int32(env, args[0], &m) != napi_ok || napi_get_value_int32(env, args[1], &n) != napi_ok ||
-      m < 0 || n < 0 || (argc == 8 && napi_typeof(env, args[7], &snap_type) != napi_ok) ||
-      (snap_type != napi_undefined &&
-       (napi_get_value_double(env, args[7], &snap) != napi_ok || !(snap >= 0.0 && snap < 1.0)))) {
-    napi_throw_error(env, NULL, "regimes_blas: reluDual(m, n, rho, qa, qb, value, derivative[, snap in [0, 1)])");
+  DualJob job;
+  int m;
+  if (!read_job(env, info, 2, COSINE_SNAP, "reluDual",
+                "regimes_blas: reluDual(m, n, rho, qa, qb, value, derivative[, snap in [0, 1)])", &job, &m))
     return NULL;
-  }
-  const size_t entries = (size_t)m * (size_t)n;
-  size_t lengths[5];
-  const float* views[5];
-  for (int k = 0; k < 5; k++) views[k] = regimes_float32s(env, args[2 + k], &lengths[k]);
-  const bool a_rows = lengths[1] == (size_t)m, b_columns = lengths[2] == (size_t)n;
-  if (!views[0] || !views[1] || !views[2] || !views[3] || !views[4] || lengths[0] != entries ||
-      lengths[3] != entries || lengths[4] != entries || (!a_rows && lengths[1] != entries) ||
-      (!b_columns && lengths[2] != entries)) {
-    napi_throw_error(env, NULL,
-                     "regimes_blas: reluDual operands are not Float32Arrays of m×n (rho, value, derivative), "
-                     "m or m×n (qa) and n or m×n (qb) entries");
+  if ((size_t)m * (size_t)job.n > 0) run_rows(job, m, false);
+  return NULL;
+}
+
+// correlation(m, n, c, qa, qb, t[, snap]): t = c/√(q_a q_b) in float64 (the product floored at
+// 1e-300), clamped to [−1, 1], rounded, and ±1 where at least 1 − snap in size (snap in [0, 1), 0
+// where absent); shapes as reluDual's.
+napi_value regimes_correlation(napi_env env, napi_callback_info info) {
+  DualJob job;
+  int m;
+  if (!read_job(env, info, 1, 0.0, "correlation", "regimes_blas: correlation(m, n, c, qa, qb, t[, snap in [0, 1)])",
+                &job, &m))
     return NULL;
-  }
-  if (entries == 0) return NULL;
-  // a square matrix with one q per row and per column matches both readings: per row/column wins
-  DualJob job = {n, !a_rows, !b_columns, 0, m, snap, views[0], views[1], views[2], (float*)views[3],
-                 (float*)views[4]};
-  relu_dual(job, m);
+  if ((size_t)m * (size_t)job.n > 0) run_rows(job, m, true);
   return NULL;
 }

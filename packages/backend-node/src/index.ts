@@ -19,6 +19,7 @@ export {
 } from './huge-pages.js';
 export { installBlockCholesky } from './block-cholesky.js';
 export { installReluDual } from './relu-dual.js';
+export { installCorrelation } from './correlation.js';
 export { installSymmetricEigen } from './symmetric-eigen.js';
 export { patchWasmMatMul } from './transposed-matmul.js';
 export { patchWasmSlice } from './wasm-slice.js';

@@ -14,6 +14,7 @@ import { installCholesky } from './cholesky.js';
 import { installSymmetricEigen } from './symmetric-eigen.js';
 import { patchWasmMatMul } from './transposed-matmul.js';
 import { installBlockCholesky } from './block-cholesky.js';
+import { installCorrelation } from './correlation.js';
 import { installReluDual } from './relu-dual.js';
 import { installMehlerSeries } from './mehler-series.js';
 import { patchWasmReduce } from './wasm-reduce.js';
@@ -59,6 +60,7 @@ export const native = defineBackendKind({
         installSymmetricEigen(blas);
         installCholesky(blas);
         installReluDual(blas);
+        installCorrelation(blas);
         installMehlerSeries(blas);
         installBlockCholesky(blas);
       },

@@ -11,6 +11,7 @@ import { installCholesky } from './cholesky.js';
 import { installSymmetricEigen } from './symmetric-eigen.js';
 import { patchWasmMatMul } from './transposed-matmul.js';
 import { installBlockCholesky } from './block-cholesky.js';
+import { installCorrelation } from './correlation.js';
 import { installReluDual } from './relu-dual.js';
 import { installMehlerSeries } from './mehler-series.js';
 import { patchWasmReduce } from './wasm-reduce.js';
@@ -83,6 +84,7 @@ export const wasm = defineBackendKind({
         installSymmetricEigen();
         installCholesky();
         installReluDual();
+        installCorrelation();
         installMehlerSeries();
         installBlockCholesky();
       },

@@ -319,6 +319,7 @@ for (const variant of liteAddons)
       // mehler-series.test.ts check their numbers)
       expect(typeof lite.reluDual).toBe('function');
       expect(typeof lite.mehlerSeries).toBe('function');
+      expect(typeof lite.correlation).toBe('function');
       expect(lite.potrf).toBeUndefined();
       expect(lite.syevd).toBeUndefined();
     });

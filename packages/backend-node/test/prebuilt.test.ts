@@ -51,6 +51,7 @@ function expectAccurate(c: Checked): void {
       ...thp,
       'potrf status',
       'potrf+trsm residual',
+      'correlation',
       'reluDual',
       'reluDual snap',
       'mehlerSeries',

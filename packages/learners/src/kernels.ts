@@ -10,7 +10,14 @@
  * with the closed-form expectations each activation carries (activations/table.ts).
  */
 import tf from '@regimes/numerics/tfjs';
-import { hermiteValues, mehlerSeries, RELU_DUAL_SCALE_FLOOR, reluDualSnap } from '@regimes/numerics';
+import {
+  correlation,
+  hermiteValues,
+  mehlerSeries,
+  RELU_DUAL_SCALE_FLOOR,
+  reluDualSnap,
+  snapCosines,
+} from '@regimes/numerics';
 import {
   type ActivationSpec,
   activation,
@@ -48,42 +55,17 @@ export function scaledProducts(a: tf.Tensor2D, b: tf.Tensor2D) {
 }
 
 /**
- * c/√(q_a q_b), clipped to [−1, 1], and 0 where q_a or q_b is 0: a point of variance 0 (a zero input
- * row, and no bias) has c = 0 with every point (Cauchy–Schwarz) and is taken as uncorrelated, itself
- * included; on the sphere that takes x/‖x‖ as 0 for x = 0, as torch's F.normalize does, so a zero
- * row sees the kernel at cosine 0 (0 divided by the floor's root, ~1e-19). With `snap` (numerics'
- * reluDualSnap(d) of the input dimension d), correlations at least 1 − snap in size are ±1: a
- * diagonal's c and q are float32 sums rounded differently (~√d·2⁻²⁴ apart on `native`), and a kernel
- * steep at t = 1 multiplies that (h_40 at L = 2 is (t⁴⁰)⁴⁰: 9.5e-5 on its diagonal at d = 8). Inside
- * tidy.
- */
-export function correlation(c: tf.Tensor, qa: tf.Tensor, qb: tf.Tensor, snap = 0): tf.Tensor {
-  // √(q_a q_b), not √q_a·√q_b: on the diagonal that is q exactly, so t = 1 there (√q·√q rounds twice,
-  // and t = 1 − 6e-8 put 1e-5 on tanh's NTK at q = 1e4 through the remainder's t^82); the product
-  // under- or overflows float32 outside variances of ~1e-19 to 1e19 (docs/kernels.md). Floored at the
-  // smallest normal float32 (numerics' RELU_DUAL_SCALE_FLOOR) by tf.maximum, which, unlike a mask of
-  // tf.equal, has a gradient: tf.grad through a kernel needs every op on the way to have one
-  const product = tf.maximum(tf.mul(qa, qb), RELU_DUAL_SCALE_FLOOR);
-  return snapCosines(tf.clipByValue(tf.div(c, tf.sqrt(product)), -1, 1), snap);
-}
-
-/**
  * The cosines ⟨a_i, b_j⟩/(‖a_i‖‖b_j‖), clipped to [−1, 1], as the product of the normalized rows
  * (n×d work before the n×m product, where c/√(q_a q_b) took four passes over n×m), with those at
- * least 1 − snap in size taken as ±1 (`correlation`). A zero row is taken as x/‖x‖ = 0 (its squared
- * norm floored at the smallest normal float32), as `correlation` takes it: cosine 0 with every
- * point. Inside tidy.
+ * least 1 − snap in size taken as ±1 (numerics' `snapCosines`). A zero row is taken as x/‖x‖ = 0
+ * (its squared norm floored at the smallest normal float32), as torch's F.normalize does and as
+ * numerics' `correlation` takes a variance of 0: cosine 0 with every point, itself included. Inside
+ * tidy.
  */
 export function sphereCosines(a: tf.Tensor2D, b: tf.Tensor2D, snap = 0): tf.Tensor {
   const unit = (x: tf.Tensor2D) =>
     tf.mul(x, tf.rsqrt(tf.maximum(tf.sum(tf.square(x), 1, true), RELU_DUAL_SCALE_FLOOR)));
   return snapCosines(tf.clipByValue(tf.matMul(unit(a), unit(b), false, true), -1, 1), snap);
-}
-
-/** t, with those at least 1 − snap in size taken as ±1 (none at snap = 0). Inside tidy. */
-function snapCosines(t: tf.Tensor, snap: number): tf.Tensor {
-  // greaterEqual, which unlike greater has a gradient (zero) under tf.grad; NaN stays NaN
-  return snap > 0 ? tf.where(tf.greaterEqual(tf.abs(t), 1 - snap), tf.sign(t), t) : t;
 }
 
 /** The activations whose NTK has a closed form: those with a dual in the activation table. */

@@ -7,7 +7,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { loadBlas, native } from '@regimes/backend-node';
 import { webgpu } from '@regimes/backend-webgpu';
-import { MehlerSeriesKernel } from '@regimes/numerics';
+import { CorrelationKernel, MehlerSeriesKernel } from '@regimes/numerics';
 import { Rng } from '@regimes/core';
 import { backendOrSkip, makeFitContext } from '@regimes/core/testing';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
@@ -311,7 +311,7 @@ describe('deep kernels: the Mehler series computed on the device', () => {
 // On `native` the series' sums run as one pass of the addon (numerics' mehlerSeries, backend-node's
 // mehler-series.c: Horner in float64) where the ops make three passes per degree.
 describe.skipIf(loadBlas().blas?.mehlerSeries === undefined)('deep kernels off the sphere on native', () => {
-  it('take the addon’s series and equal the float64 layer recursion (a zero row included) to 2e-6 of the largest entry', async () => {
+  it('take the addon’s series and correlation and equal the float64 layer recursion (a zero row included) to 2e-6 of the largest entry', async () => {
     const previous = tf.getBackend();
     await native.create({}).activate();
     try {
@@ -327,6 +327,7 @@ describe.skipIf(loadBlas().blas?.mehlerSeries === undefined)('deep kernels off t
         const before = tf.memory().numTensors;
         const profile = await tf.profile(() => deepKernel(s, 'ntk')(x, x));
         expect(profile.kernels.some((k) => k.name === MehlerSeriesKernel)).toBe(true);
+        expect(profile.kernels.some((k) => k.name === CorrelationKernel)).toBe(true);
         tf.dispose(profile.result as tf.Tensor);
         const k = deepKernel(s, 'ntk')(x, x);
         const got = k.arraySync();

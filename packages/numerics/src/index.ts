@@ -17,5 +17,6 @@ export * from './tensor/blocked.js';
 export * from './tensor/eigen.js';
 export * from './tensor/host-cholesky.js';
 export * from './tensor/relu-dual.js';
+export * from './tensor/correlation.js';
 export * from './tensor/mehler-series.js';
 export * from './tensor/rows.js';

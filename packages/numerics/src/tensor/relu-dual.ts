@@ -151,8 +151,11 @@ const reluDerivative = (snap: number) =>
     };
   });
 
-/** Whether the kernel's shapes hold: ρ m×n, q_a m×1 or m×n, q_b 1×n or m×n, all float32. */
-function kernelShapes(rho: tf.Tensor, qa: tf.Tensor, qb: tf.Tensor): boolean {
+/**
+ * Whether an entrywise kernel of a covariance and two variances takes these shapes (the ReLU dual's,
+ * the correlation's): ρ m×n, q_a m×1 or m×n, q_b 1×n or m×n, all float32.
+ */
+export function covarianceShapes(rho: tf.Tensor, qa: tf.Tensor, qb: tf.Tensor): boolean {
   if (rho.rank !== 2 || qa.rank !== 2 || qb.rank !== 2) return false;
   if (rho.dtype !== 'float32' || qa.dtype !== 'float32' || qb.dtype !== 'float32') return false;
   const [m, n] = rho.shape as [number, number];
@@ -176,7 +179,7 @@ export function reluDual(
   qb: tf.Tensor,
   snap = RELU_DUAL_COSINE_SNAP,
 ): { value: tf.Tensor; derivative: tf.Tensor } {
-  if (kernelShapes(rho, qa, qb) && singlePassKernel(ReluDualKernel)) {
+  if (covarianceShapes(rho, qa, qb) && singlePassKernel(ReluDualKernel)) {
     const [value, derivative] = tf
       .engine()
       .runKernel(ReluDualKernel, { rho, qa, qb }, { snap }) as unknown as [tf.Tensor, tf.Tensor];

@@ -1,0 +1,64 @@
+/**
+ * numerics' correlation (`CorrelationKernel`: t = c/√(q_a q_b) clamped to [−1, 1] and snapped near
+ * ±1, what the deep kernels' Mehler series takes at every layer) in one pass over heap views, for the
+ * `wasm` and `native` kinds (both run tfjs's wasm backend), each entry in float64 and rounded once,
+ * where the tfjs ops make five passes (nine with a snap):
+ * - `wasm`: a JavaScript loop;
+ * - `native`: the addon's `correlation` (native/relu-dual.c, the ReLU dual's rows), vectorized, rows
+ *   over threads.
+ * Timings: docs/backends.md.
+ */
+import { CorrelationKernel } from '@regimes/numerics';
+import type { Blas } from './blas.js';
+import { slotKernel } from './slot-kernel.js';
+import type { TensorInfo, WasmBackendLike } from './wasm-internals.js';
+
+const slotKey = Symbol.for('regimes.correlation');
+interface Slot {
+  correlation: Blas['correlation'];
+}
+
+/**
+ * Register the kernel for the wasm backend name (once) and choose its loop: the addon's when `blas`
+ * is given (the native kind) and has it (an addon built before it had not), else JavaScript's.
+ */
+export function installCorrelation(blas?: Blas): void {
+  const slot = slotKernel<Slot>(CorrelationKernel, slotKey, { correlation: undefined }, (slot) => (args) => {
+    const { c, qa, qb } = args.inputs as unknown as { c: TensorInfo; qa: TensorInfo; qb: TensorInfo };
+    const snap = (args.attrs as { snap?: number } | undefined)?.snap ?? 0;
+    const be = args.backend as unknown as WasmBackendLike;
+    const [m, n] = c.shape as [number, number];
+    const out = be.makeOutput([m, n], 'float32');
+    // views taken after makeOutput: a growing heap would detach earlier ones
+    const r = be.typedArrayFromHeap(c);
+    const a = be.typedArrayFromHeap(qa);
+    const b = be.typedArrayFromHeap(qb);
+    const t = be.typedArrayFromHeap(out);
+    if (slot.correlation) {
+      slot.correlation(m, n, r, a, b, t, snap);
+      return out as never;
+    }
+    // the ops' threshold, a float32 (exact for numerics' snaps, multiples of 2⁻²⁴)
+    const edge = Math.fround(1 - snap);
+    // q_a per row (m×1) or per entry (m×n); q_b per column (1×n) or per entry
+    const aRow = qa.shape[1] === 1;
+    const bColumn = qb.shape[0] === 1;
+    for (let i = 0; i < m; i++) {
+      const row = i * n;
+      const ai = aRow ? a[i]! : 0;
+      for (let j = 0; j < n; j++) {
+        const k = row + j;
+        const p = (aRow ? ai : a[k]!) * (bColumn ? b[j]! : b[k]!);
+        // NaN stays NaN through the clamp (its comparisons are false), as on the addon
+        let v = Math.fround(r[k]! / Math.sqrt(p < 1e-300 ? 1e-300 : p));
+        if (v > 1) v = 1;
+        else if (v < -1) v = -1;
+        if (v >= edge) v = 1;
+        else if (v <= -edge) v = -1;
+        t[k] = v;
+      }
+    }
+    return out as never;
+  });
+  slot.correlation = blas?.correlation?.bind(blas);
+}
