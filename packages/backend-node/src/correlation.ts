@@ -10,8 +10,7 @@
  */
 import { CorrelationKernel } from '@regimes/numerics';
 import type { Blas } from './blas.js';
-import { slotKernel } from './slot-kernel.js';
-import type { TensorInfo, WasmBackendLike } from './wasm-internals.js';
+import { covarianceOperands, slotKernel } from './slot-kernel.js';
 
 const slotKey = Symbol.for('regimes.correlation');
 interface Slot {
@@ -24,25 +23,16 @@ interface Slot {
  */
 export function installCorrelation(blas?: Blas): void {
   const slot = slotKernel<Slot>(CorrelationKernel, slotKey, { correlation: undefined }, (slot) => (args) => {
-    const { c, qa, qb } = args.inputs as unknown as { c: TensorInfo; qa: TensorInfo; qb: TensorInfo };
     const snap = (args.attrs as { snap?: number } | undefined)?.snap ?? 0;
-    const be = args.backend as unknown as WasmBackendLike;
-    const [m, n] = c.shape as [number, number];
-    const out = be.makeOutput([m, n], 'float32');
-    // views taken after makeOutput: a growing heap would detach earlier ones
-    const r = be.typedArrayFromHeap(c);
-    const a = be.typedArrayFromHeap(qa);
-    const b = be.typedArrayFromHeap(qb);
-    const t = be.typedArrayFromHeap(out);
+    const { m, n, views, outputs, aRow, bColumn } = covarianceOperands(args, ['c', 'qa', 'qb'], 1);
+    const [r, a, b, t] = views as [Float32Array, Float32Array, Float32Array, Float32Array];
     if (slot.correlation) {
       slot.correlation(m, n, r, a, b, t, snap);
-      return out as never;
+      return outputs[0] as never;
     }
-    // the ops' threshold, a float32 (exact for numerics' snaps, multiples of 2⁻²⁴)
+    // the ops' threshold, a float32 (exact for numerics' snaps, multiples of 2⁻²⁴); q_a per row (m×1)
+    // or per entry (m×n), q_b per column (1×n) or per entry
     const edge = Math.fround(1 - snap);
-    // q_a per row (m×1) or per entry (m×n); q_b per column (1×n) or per entry
-    const aRow = qa.shape[1] === 1;
-    const bColumn = qb.shape[0] === 1;
     for (let i = 0; i < m; i++) {
       const row = i * n;
       const ai = aRow ? a[i]! : 0;
@@ -58,7 +48,7 @@ export function installCorrelation(blas?: Blas): void {
         t[k] = v;
       }
     }
-    return out as never;
+    return outputs[0] as never;
   });
   slot.correlation = blas?.correlation?.bind(blas);
 }

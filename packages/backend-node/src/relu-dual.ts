@@ -13,8 +13,7 @@
  */
 import { RELU_DUAL_COSINE_SNAP, ReluDualKernel } from '@regimes/numerics';
 import type { Blas } from './blas.js';
-import { slotKernel } from './slot-kernel.js';
-import type { TensorInfo, WasmBackendLike } from './wasm-internals.js';
+import { covarianceOperands, slotKernel } from './slot-kernel.js';
 
 const TWO_PI = 2 * Math.PI;
 
@@ -30,25 +29,14 @@ interface Slot {
  */
 export function installReluDual(blas?: Blas): void {
   const slot = slotKernel<Slot>(ReluDualKernel, slotKey, { dual: undefined }, (slot) => (args) => {
-    const { rho, qa, qb } = args.inputs as unknown as { rho: TensorInfo; qa: TensorInfo; qb: TensorInfo };
     const snap = (args.attrs as { snap?: number } | undefined)?.snap ?? RELU_DUAL_COSINE_SNAP;
-    const be = args.backend as unknown as WasmBackendLike;
-    const [m, n] = rho.shape as [number, number];
-    const value = be.makeOutput([m, n], 'float32');
-    const derivative = be.makeOutput([m, n], 'float32');
-    // views taken after makeOutput: a growing heap would detach earlier ones
-    const r = be.typedArrayFromHeap(rho);
-    const a = be.typedArrayFromHeap(qa);
-    const b = be.typedArrayFromHeap(qb);
-    const v = be.typedArrayFromHeap(value);
-    const d = be.typedArrayFromHeap(derivative);
+    const { m, n, views, outputs, aRow, bColumn } = covarianceOperands(args, ['rho', 'qa', 'qb'], 2);
+    const [r, a, b, v, d] = views as [Float32Array, Float32Array, Float32Array, Float32Array, Float32Array];
     if (slot.dual) {
       slot.dual(m, n, r, a, b, v, d, snap);
-      return [value, derivative] as never;
+      return outputs as never;
     }
     // q_a per row (m×1) or per entry (m×n); q_b per column (1×n) or per entry
-    const aRow = qa.shape[1] === 1;
-    const bColumn = qb.shape[0] === 1;
     for (let i = 0; i < m; i++) {
       const row = i * n;
       const ai = aRow ? a[i]! : 0;
@@ -68,7 +56,7 @@ export function installReluDual(blas?: Blas): void {
         d[k] = rest / TWO_PI;
       }
     }
-    return [value, derivative] as never;
+    return outputs as never;
   });
   slot.dual = blas?.reluDual?.bind(blas);
 }

@@ -5,6 +5,7 @@
  * nothing (the JavaScript one) on `wasm`.
  */
 import tf from '@regimes/numerics/tfjs';
+import type { TensorInfo, WasmBackendLike } from './wasm-internals.js';
 
 /** The slot of `kernelName` on the wasm backend name under `key`, registering `make(slot)` there first if it is not. */
 export function slotKernel<S extends object>(
@@ -24,4 +25,31 @@ export function slotKernel<S extends object>(
     kernelFunc: make(initial),
   } as tf.KernelConfig);
   return initial;
+}
+
+/**
+ * The operands of an entrywise kernel of a covariance and two variances on the wasm backend name
+ * (numerics' ReLU dual and correlation): the inputs `names` (m×n, m×1 or m×n, 1×n or m×n), `count`
+ * float32 m×n outputs made, and heap views of all of them, taken after the outputs are made (a
+ * growing heap detaches earlier views); `aRow` when q_a is one per row, `bColumn` when q_b is one per
+ * column.
+ */
+export function covarianceOperands(
+  args: Parameters<tf.KernelFunc>[0],
+  names: readonly [string, string, string],
+  count: number,
+) {
+  const inputs = args.inputs as unknown as Record<string, TensorInfo>;
+  const [c, qa, qb] = names.map((name) => inputs[name]!) as [TensorInfo, TensorInfo, TensorInfo];
+  const be = args.backend as unknown as WasmBackendLike;
+  const [m, n] = c.shape as [number, number];
+  const outputs = Array.from({ length: count }, () => be.makeOutput([m, n], 'float32'));
+  return {
+    m,
+    n,
+    views: [c, qa, qb, ...outputs].map((t) => be.typedArrayFromHeap(t)),
+    outputs,
+    aRow: qa.shape[1] === 1,
+    bColumn: qb.shape[0] === 1,
+  };
 }
