@@ -11,8 +11,8 @@
 // compiler vectorizes the row loop (AVX2/FMA where the CPU has them, chosen at run time as gemm.c
 // chooses its kernel), and rows spread over threads for large matrices (regimes_gemm_threads: the
 // per-worker share of the cores in a sweep). The same rows serve numerics' `RegimesCorrelation`,
-// t = c/√(q_a q_b) clamped and snapped (the deep kernels' Mehler series takes it at every layer): one
-// pass where the tfjs ops make five to nine.
+// t = c/√(q_a q_b) clamped (the deep kernels' Mehler series takes it at every layer): one pass where
+// the tfjs ops make five.
 #include "relu-dual.h"
 
 #include <math.h>
@@ -67,17 +67,13 @@ typedef struct {
   }
 
 // one row of the correlation t = c/√(q_a q_b) (ρ holds c), clamped to [−1, 1] (NaN stays NaN: its
-// comparisons are false), rounded to float32 and then ±1 where it is at least 1 − snap in size, as
-// numerics' correlationOps compares the float32 t
+// comparisons are false), rounded once to float32
 #define CORRELATION_ROW(A_AT)                                                       \
   for (int j = 0; j < n; j++) {                                                     \
     double p = (double)(A_AT) * (double)b[j];                                       \
     double t = (double)r[j] / sqrt(p < 1e-300 ? 1e-300 : p);                        \
     t = t > 1.0 ? 1.0 : t;                                                          \
-    t = t < -1.0 ? -1.0 : t;                                                        \
-    float f = (float)t;                                                             \
-    f = f >= edge ? 1.0f : f;                                                       \
-    v[j] = f <= -edge ? -1.0f : f;                                                  \
+    v[j] = (float)(t < -1.0 ? -1.0 : t);                                            \
   }
 
 // the rows of one job: the dual (value and derivative) or the correlation (value only)
@@ -106,9 +102,6 @@ static inline __attribute__((always_inline)) void dual_rows(const DualJob* job) 
 
 static inline __attribute__((always_inline)) void correlation_rows(const DualJob* job) {
   const int n = job->n;
-  // 1 − snap as a float32, the ops' threshold (exact for numerics' snaps, multiples of 2⁻²⁴); snap 0
-  // gives 1, which the clamp already holds
-  const float edge = (float)(1.0 - job->snap);
   JOB_ROWS(CORRELATION_ROW)
 }
 
@@ -158,17 +151,19 @@ static void run_rows(DualJob whole, int m, bool correlation) {
 }
 
 // The arguments (m, n, rho, qa, qb, out_1 .. out_k[, snap]) into a job; false (an error thrown) when
-// they are not Float32Arrays of m×n (rho, outputs), m or m×n (qa) and n or m×n (qb) entries or snap
-// is outside [0, 1). `name` and `usage` name the call in the errors.
-static bool read_job(napi_env env, napi_callback_info info, int outputs, double default_snap, const char* name,
+// they are not Float32Arrays of m×n (rho, outputs), m or m×n (qa) and n or m×n (qb) entries, or snap
+// is given where the call takes none (`snaps` false) or is outside [0, 1). `name` and `usage` name
+// the call in the errors.
+static bool read_job(napi_env env, napi_callback_info info, int outputs, bool snaps, const char* name,
                      const char* usage, DualJob* job, int* rows) {
   size_t argc = 9;
   napi_value args[9];
   int32_t m, n;
-  double snap = default_snap;
+  double snap = COSINE_SNAP;
   napi_valuetype snap_type = napi_undefined;
   const size_t given = 5 + (size_t)outputs;  // without snap
-  if (napi_get_cb_info(env, info, &argc, args, NULL, NULL) != napi_ok || argc < given || argc > given + 1 ||
+  if (napi_get_cb_info(env, info, &argc, args, NULL, NULL) != napi_ok || argc < given ||
+      argc > given + (snaps ? 1 : 0) ||
       napi_get_value_int32(env, args[0], &m) != napi_ok || napi_get_value_int32(env, args[1], &n) != napi_ok ||
       m < 0 || n < 0 || (argc == given + 1 && napi_typeof(env, args[given], &snap_type) != napi_ok) ||
       (snap_type != napi_undefined &&
@@ -205,21 +200,19 @@ static bool read_job(napi_env env, napi_callback_info info, int outputs, double 
 napi_value regimes_relu_dual(napi_env env, napi_callback_info info) {
   DualJob job;
   int m;
-  if (!read_job(env, info, 2, COSINE_SNAP, "reluDual",
+  if (!read_job(env, info, 2, true, "reluDual",
                 "regimes_blas: reluDual(m, n, rho, qa, qb, value, derivative[, snap in [0, 1)])", &job, &m))
     return NULL;
   if ((size_t)m * (size_t)job.n > 0) run_rows(job, m, false);
   return NULL;
 }
 
-// correlation(m, n, c, qa, qb, t[, snap]): t = c/√(q_a q_b) in float64 (the product floored at
-// 1e-300), clamped to [−1, 1], rounded, and ±1 where at least 1 − snap in size (snap in [0, 1), 0
-// where absent); shapes as reluDual's.
+// correlation(m, n, c, qa, qb, t): t = c/√(q_a q_b) in float64 (the product floored at 1e-300),
+// clamped to [−1, 1], rounded once; shapes as reluDual's.
 napi_value regimes_correlation(napi_env env, napi_callback_info info) {
   DualJob job;
   int m;
-  if (!read_job(env, info, 1, 0.0, "correlation", "regimes_blas: correlation(m, n, c, qa, qb, t[, snap in [0, 1)])",
-                &job, &m))
+  if (!read_job(env, info, 1, false, "correlation", "regimes_blas: correlation(m, n, c, qa, qb, t)", &job, &m))
     return NULL;
   if ((size_t)m * (size_t)job.n > 0) run_rows(job, m, true);
   return NULL;

@@ -103,8 +103,7 @@ export interface Blas {
   ): void;
   /**
    * numerics' correlation (correlation.ts) on Float32Arrays: t = c/√(q_a q_b) in float64 (the product
-   * floored at 1e-300), clamped to [−1, 1], rounded, and ±1 where at least 1 − snap in size (0 where
-   * absent); shapes as reluDual's (native/relu-dual.c).
+   * floored at 1e-300), clamped to [−1, 1], rounded once; shapes as reluDual's (native/relu-dual.c).
    */
   correlation?(
     m: number,
@@ -113,7 +112,6 @@ export interface Blas {
     qa: Float32Array,
     qb: Float32Array,
     t: Float32Array,
-    snap?: number,
   ): void;
   /**
    * numerics' Mehler series (mehler-series.ts) on Float32Arrays: out = t^offset Σ_k a_ik b_kj u^k with

@@ -1,8 +1,8 @@
 /**
- * numerics' correlation (`CorrelationKernel`: t = c/√(q_a q_b) clamped to [−1, 1] and snapped near
- * ±1, what the deep kernels' Mehler series takes at every layer) in one pass over heap views, for the
- * `wasm` and `native` kinds (both run tfjs's wasm backend), each entry in float64 and rounded once,
- * where the tfjs ops make five passes (nine with a snap):
+ * numerics' correlation (`CorrelationKernel`: t = c/√(q_a q_b) clamped to [−1, 1], what the deep
+ * kernels' Mehler series takes at every layer) in one pass over heap views, for the `wasm` and
+ * `native` kinds (both run tfjs's wasm backend), each entry in float64 and rounded once, where the
+ * tfjs ops make five passes:
  * - `wasm`: a JavaScript loop;
  * - `native`: the addon's `correlation` (native/relu-dual.c, the ReLU dual's rows), vectorized, rows
  *   over threads.
@@ -23,16 +23,13 @@ interface Slot {
  */
 export function installCorrelation(blas?: Blas): void {
   const slot = slotKernel<Slot>(CorrelationKernel, slotKey, { correlation: undefined }, (slot) => (args) => {
-    const snap = (args.attrs as { snap?: number } | undefined)?.snap ?? 0;
     const { m, n, views, outputs, aRow, bColumn } = covarianceOperands(args, ['c', 'qa', 'qb'], 1);
     const [r, a, b, t] = views as [Float32Array, Float32Array, Float32Array, Float32Array];
     if (slot.correlation) {
-      slot.correlation(m, n, r, a, b, t, snap);
+      slot.correlation(m, n, r, a, b, t);
       return outputs[0] as never;
     }
-    // the ops' threshold, a float32 (exact for numerics' snaps, multiples of 2⁻²⁴); q_a per row (m×1)
-    // or per entry (m×n), q_b per column (1×n) or per entry
-    const edge = Math.fround(1 - snap);
+    // q_a per row (m×1) or per entry (m×n), q_b per column (1×n) or per entry
     for (let i = 0; i < m; i++) {
       const row = i * n;
       const ai = aRow ? a[i]! : 0;
@@ -40,12 +37,8 @@ export function installCorrelation(blas?: Blas): void {
         const k = row + j;
         const p = (aRow ? ai : a[k]!) * (bColumn ? b[j]! : b[k]!);
         // NaN stays NaN through the clamp (its comparisons are false), as on the addon
-        let v = Math.fround(r[k]! / Math.sqrt(p < 1e-300 ? 1e-300 : p));
-        if (v > 1) v = 1;
-        else if (v < -1) v = -1;
-        if (v >= edge) v = 1;
-        else if (v <= -edge) v = -1;
-        t[k] = v;
+        const v = r[k]! / Math.sqrt(p < 1e-300 ? 1e-300 : p);
+        t[k] = v > 1 ? 1 : v < -1 ? -1 : v;
       }
     }
     return outputs[0] as never;

@@ -1,27 +1,24 @@
 import { expectNoLeak } from '@regimes/core/testing';
-import { CorrelationKernel, correlation, correlationOps, reluDualSnap } from '@regimes/numerics';
+import { CorrelationKernel, correlation, correlationOps } from '@regimes/numerics';
 import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, describe, expect, it } from 'vitest';
 import { loadBlas } from '../src/blas.js';
 import { native } from '../src/native.js';
 import { wasm } from '../src/wasm.js';
 
-/** c/√(q_a q_b) in float64, clamped, rounded to float32, and ±1 where at least 1 − snap in size. */
-function reference(c: number, qa: number, qb: number, snap: number): number {
+/** c/√(q_a q_b) in float64, clamped, rounded once to float32. */
+function reference(c: number, qa: number, qb: number): number {
   const product = qa * qb;
-  const t = Math.fround(Math.min(1, Math.max(-1, c / Math.sqrt(product > 0 ? product : 1e-300))));
-  const edge = Math.fround(1 - snap);
-  return t >= edge ? 1 : t <= -edge ? -1 : t;
+  return Math.fround(Math.min(1, Math.max(-1, c / Math.sqrt(product > 0 ? product : 1e-300))));
 }
 
-/** Variances in [0.01, 3.01], covariances up to ±1.1·√(q_a q_b) (some clamp), and near ±1 by 3e-6. */
+/** Variances in [0.01, 3.01], covariances up to ±1.1·√(q_a q_b) (some clamp), and within 3e-6 of ±1. */
 function inputs(m: number, n: number) {
   const qa = Float32Array.from({ length: m }, (_, i) => 0.01 + ((i * 37) % 101) / 33);
   const qb = Float32Array.from({ length: n }, (_, j) => 0.01 + ((j * 53) % 97) / 32);
   const c = new Float32Array(m * n);
   for (let i = 0; i < m; i++)
     for (let j = 0; j < n; j++) c[i * n + j] = Math.sqrt(qa[i]! * qb[j]!) * 1.1 * Math.sin(0.7 * i + 1.3 * j);
-  // between 2⁻¹⁹ and reluDualSnap(3072) of ±1, and the diagonal's t = 1
   c[0] = Math.sqrt(qa[0]! * qb[0]!) * (1 - 3e-6);
   c[1] = -Math.sqrt(qa[0]! * qb[1]!) * (1 - 3e-6);
   return { c, qa, qb };
@@ -38,32 +35,30 @@ describe.each([
   });
 
   it.skipIf(!present)(
-    'is registered, gives the float64 quotient rounded once (the ops within 2 ulps), with and without a snap, frees its tensors',
+    'is registered, gives the float64 quotient rounded once (the ops within 2 ulps), frees its tensors',
     async () => {
       await kind.create({}).activate();
       expect(tf.getKernel(CorrelationKernel, tf.getBackend())).toBeDefined();
       const [m, n] = [67, 45];
       const x = inputs(m, n);
-      for (const snap of [0, reluDualSnap(3072)]) {
-        const [kernel, ops] = await expectNoLeak(() =>
-          tf.tidy(() => {
-            const args = [
-              tf.tensor2d(x.c, [m, n]),
-              tf.tensor2d(x.qa, [m, 1]),
-              tf.tensor2d(x.qb, [1, n]),
-            ] as const;
-            return [correlation(...args, snap).dataSync(), correlationOps(...args, snap).dataSync()];
-          }),
-        );
-        for (let k = 0; k < m * n; k++) {
-          const want = reference(x.c[k]!, x.qa[Math.floor(k / n)]!, x.qb[k % n]!, snap);
-          expect(kernel[k], `entry ${k}, snap ${snap}`).toBe(want);
-          expect(Math.abs(ops[k]! - want), `ops entry ${k}`).toBeLessThanOrEqual(2.4e-7);
-        }
-        // 1 − 3e-6: kept without a snap, ±1 with reluDualSnap(3072) = 6.6e-6
-        expect(Math.abs(kernel[0]!)).toBe(snap === 0 ? Math.fround(1 - 3e-6) : 1);
-        expect(kernel[1]).toBe(snap === 0 ? -Math.fround(1 - 3e-6) : -1);
+      const [kernel, ops] = await expectNoLeak(() =>
+        tf.tidy(() => {
+          const args = [
+            tf.tensor2d(x.c, [m, n]),
+            tf.tensor2d(x.qa, [m, 1]),
+            tf.tensor2d(x.qb, [1, n]),
+          ] as const;
+          return [correlation(...args).dataSync(), correlationOps(...args).dataSync()];
+        }),
+      );
+      for (let k = 0; k < m * n; k++) {
+        const want = reference(x.c[k]!, x.qa[Math.floor(k / n)]!, x.qb[k % n]!);
+        expect(kernel[k], `entry ${k}`).toBe(want);
+        expect(Math.abs(ops[k]! - want), `ops entry ${k}`).toBeLessThanOrEqual(2.4e-7);
       }
+      // within 3e-6 of ±1: kept (only the ReLU dual takes cosines near ±1 as ±1)
+      expect(Math.abs(kernel[0]! - (1 - 3e-6))).toBeLessThan(2e-7);
+      expect(Math.abs(kernel[1]! + (1 - 3e-6))).toBeLessThan(2e-7);
     },
   );
 
@@ -111,14 +106,14 @@ describe.each([
 
 describe('the addon’s correlation', () => {
   it.skipIf(blas?.correlation === undefined)(
-    'refuses a tolerance outside [0, 1) and operands of the wrong size',
+    'refuses operands of the wrong size or an argument too many',
     () => {
       const one = new Float32Array(1);
-      for (const bad of [1, -0.1, Number.NaN])
-        expect(() => blas!.correlation!(1, 1, one, one, one, one, bad)).toThrow(/snap in \[0, 1\)/);
       expect(() => blas!.correlation!(2, 2, one, one, one, one)).toThrow(
         /correlation operands are not Float32Arrays of m×n/,
       );
+      const call = blas!.correlation! as unknown as (...args: unknown[]) => void;
+      expect(() => call(1, 1, one, one, one, one, 0.5)).toThrow(/correlation\(m, n, c, qa, qb, t\)/);
     },
   );
 });

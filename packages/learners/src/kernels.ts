@@ -16,7 +16,6 @@ import {
   mehlerSeries,
   RELU_DUAL_SCALE_FLOOR,
   reluDualSnap,
-  snapCosines,
 } from '@regimes/numerics';
 import {
   type ActivationSpec,
@@ -56,16 +55,16 @@ export function scaledProducts(a: tf.Tensor2D, b: tf.Tensor2D) {
 
 /**
  * The cosines ⟨a_i, b_j⟩/(‖a_i‖‖b_j‖), clipped to [−1, 1], as the product of the normalized rows
- * (n×d work before the n×m product, where c/√(q_a q_b) took four passes over n×m), with those at
- * least 1 − snap in size taken as ±1 (numerics' `snapCosines`). A zero row is taken as x/‖x‖ = 0
- * (its squared norm floored at the smallest normal float32), as torch's F.normalize does and as
- * numerics' `correlation` takes a variance of 0: cosine 0 with every point, itself included. Inside
- * tidy.
+ * (n×d work before the n×m product, where c/√(q_a q_b) took four passes over n×m). A zero row is
+ * taken as x/‖x‖ = 0 (its squared norm floored at the smallest normal float32), as torch's
+ * F.normalize does and as numerics' `correlation` takes a variance of 0: cosine 0 with every point,
+ * itself included. x/√(max(‖x‖², floor)), not x·rsqrt(…): rsqrt's gradient at the floor is −∞, which
+ * the maximum's zero made NaN for a zero row under tf.grad. Inside tidy.
  */
-export function sphereCosines(a: tf.Tensor2D, b: tf.Tensor2D, snap = 0): tf.Tensor {
+export function sphereCosines(a: tf.Tensor2D, b: tf.Tensor2D): tf.Tensor {
   const unit = (x: tf.Tensor2D) =>
-    tf.mul(x, tf.rsqrt(tf.maximum(tf.sum(tf.square(x), 1, true), RELU_DUAL_SCALE_FLOOR)));
-  return snapCosines(tf.clipByValue(tf.matMul(unit(a), unit(b), false, true), -1, 1), snap);
+    tf.div(x, tf.sqrt(tf.maximum(tf.sum(tf.square(x), 1, true), RELU_DUAL_SCALE_FLOOR)));
+  return tf.clipByValue(tf.matMul(unit(a), unit(b), false, true), -1, 1);
 }
 
 /** The activations whose NTK has a closed form: those with a dual in the activation table. */
@@ -225,20 +224,15 @@ export function deepKernel(spec: DeepKernelSpec, output: 'ntk' | 'nngp'): Kernel
   return (a, b) =>
     tf.tidy(() => {
       const scales = standard && output === 'ntk' ? standardScales(spec, a.shape[1]) : undefined;
-      // the first layer's cosines carry float32 rounding growing as √d: those within it of ±1 are taken
-      // as ±1 — by relu's dual itself at every layer (its cusp there; deeper layers inherit the first's
-      // rounding), and for the Mehler series at the first layer only (`sphereCosines` on the sphere,
-      // else `correlation` where the series forms t), since 4 more passes a layer cost 30% of tanh's
-      // kernel on the sphere (L = 2, n = 4096, native) and deeper layers' c_ii and q_i differ by
-      // float32 rounding only
+      // the first layer's cosines carry float32 rounding growing as √d (ρ and q are sums over d terms
+      // rounded differently): relu's dual, whose cusp turns an error ε in cos θ = 1 into θ = √(2ε),
+      // takes those within reluDualSnap(d) of ±1 as ±1, at every layer (deeper ones inherit the
+      // first's rounding). The smooth duals and the Mehler series do not: their error is the slope
+      // times ε on the diagonal as elsewhere, while a snap would move every pair within the tolerance
+      // by the slope times it (h_40 at L = 2, d = 16: 2.9e-3 at 2⁻¹⁹, against 9.5e-5 on the diagonal)
       const snap = reluDualSnap(a.shape[1]);
-      const firstSnap = act.dual ? 0 : snap;
       const products = spec.sphere
-        ? {
-            rho: sphereCosines(a, b, firstSnap),
-            qa: tf.ones([a.shape[0], 1]),
-            qb: tf.ones([1, b.shape[0]]),
-          }
+        ? { rho: sphereCosines(a, b), qa: tf.ones([a.shape[0], 1]), qb: tf.ones([1, b.shape[0]]) }
         : scaledProducts(a, b);
       const rho = products.rho;
       const c = affine(rho, s);
@@ -268,7 +262,7 @@ export function deepKernel(spec: DeepKernelSpec, output: 'ntk' | 'nngp'): Kernel
             ? { ...act.dual(c, qa, qb, snap), moments: undefined }
             : current !== undefined
               ? { ...mehlerExpectations(act, c, qa, qb, current, cache), moments: undefined }
-              : device!.expectations(c, qa, qb, l === 1 ? firstSnap : 0);
+              : device!.expectations(c, qa, qb);
           // the next layer's variances: the host's number, the device path's moments, or the dual
           const next = (q: tf.Tensor, moment: tf.Tensor | undefined) =>
             following !== undefined
@@ -307,13 +301,12 @@ interface DeviceMehler {
   /**
    * E[σ(u)σ(v)], E[σ'(u)σ'(v)] for covariances c (n×m) and variances qa (n×1), qb (1×m), and the
    * second moments E[σ(√q z)²] of both sides (qa's and qb's shapes; the next layer's variances, from
-   * the same σ at the nodes). `snap`: `correlation`'s tolerance (the first layer's). Inside tidy.
+   * the same σ at the nodes). Inside tidy.
    */
   expectations(
     c: tf.Tensor,
     qa: tf.Tensor,
     qb: tf.Tensor,
-    snap: number,
   ): { value: tf.Tensor; derivative: tf.Tensor; moments: { a: tf.Tensor; b: tf.Tensor } };
 }
 
@@ -446,10 +439,10 @@ function deviceMehler(act: KernelActivation): DeviceMehler {
     };
   };
   return {
-    expectations(c, qa, qb, snap) {
+    expectations(c, qa, qb) {
       const left = side(qa);
       const right = side(tf.reshape(qb, [-1, 1]));
-      const t = correlation(c, qa, qb, snap);
+      const t = correlation(c, qa, qb);
       // Σ_p t^p Σ_j a_j(i) b_j(j') t^{2j} over the parities present, one pass each (numerics' mehlerSeries)
       const series = (part: 'value' | 'derivative') => {
         const sums = [0, 1].flatMap((p) => {
@@ -554,6 +547,11 @@ function mehlerExpectations(
     // a polynomial σ to its own degree however high (its series ends there: no remainder), another to 80
     const top = act.hermite ? Math.max(MEHLER_TOP, act.hermite.length - 1) : MEHLER_TOP;
     coefficients = hostSeries(mehlerCoefficients(act, q, top));
+    // past float32 the terms are ∞ or NaN, which the skipping of small degrees would drop, every one
+    if (![...coefficients.value, ...coefficients.derivative].every(Number.isFinite))
+      throw new Error(
+        `deep kernel on the sphere: σ's Mehler coefficients at the layer variance q = ${q} overflow float32 (a polynomial σ's E[σ(√q z)²] grows like q^degree); lower weightVariance, the number of layers, or σ's degree`,
+      );
     cache.set(q, coefficients);
   }
   const t = correlation(c, qa, qb);
@@ -716,12 +714,12 @@ export function deepDiagonal(spec: DeepKernelSpec, output: 'ntk' | 'nngp', d?: n
 
 /**
  * h(ρ) = Σ_k c_k ρ^k with ρ = ⟨x,x'⟩/d, or with the cosine ⟨x,x'⟩/(‖x‖‖x'‖) on the sphere
- * (`sphereCosines`: those within reluDualSnap(d) of ±1 taken as ±1).
+ * (`sphereCosines`).
  */
 export function dotProductKernel(taylor: readonly number[], sphere: boolean): KernelFunction {
   return (a, b) =>
     tf.tidy(() => {
-      const t = sphere ? sphereCosines(a, b, reluDualSnap(a.shape[1])) : scaledProducts(a, b).rho;
+      const t = sphere ? sphereCosines(a, b) : scaledProducts(a, b).rho;
       let out: tf.Tensor = tf.zerosLike(t);
       let power: tf.Tensor = tf.onesLike(t);
       taylor.forEach((c, k) => {

@@ -284,8 +284,32 @@ describe('deep kernels: the Mehler series computed on the device', () => {
       });
       expect(Number.isFinite(slope), label).toBe(true);
       expect(Math.abs(slope - central), label).toBeLessThan(1e-2 * size);
+      // on the sphere a zero row's gradient is finite (sphereCosines' x·rsqrt(max(‖x‖², floor)) had
+      // made it NaN: rsqrt's gradient at the floor is −∞, times the maximum's 0)
+      if (sphere) {
+        const zero = tf.tidy(() => {
+          const y = tf.concat([x, tf.zeros([1, 5])]);
+          return tf
+            .grad((z: tf.Tensor) => tf.sum(kernel(z as tf.Tensor2D, y as tf.Tensor2D)))(y)
+            .dataSync();
+        });
+        expect(Array.from(zero).every(Number.isFinite), `${label}, a zero row`).toBe(true);
+      }
     }
     tf.dispose([x, v]);
+  });
+
+  it('refuses a layer variance past float32 on the sphere, where its coefficients would all be skipped (a kernel of 0)', () => {
+    const x = tf.tensor2d(varied.slice(0, 3));
+    for (const activation of [{ he: 20 }, { he: 6 }] as const)
+      expect(() =>
+        tf.tidy(() =>
+          deepKernel(spec({ activation, layers: 3, weightVariance: 4, sphere: true }), 'nngp')(x, x),
+        ),
+      ).toThrow(
+        /layer variance q = .* overflow float32 .*; lower weightVariance, the number of layers, or σ's degree/,
+      );
+    x.dispose();
   });
 
   it('reads nothing back from the device, on the sphere or off it, and leaves no tensor', () => {

@@ -44,7 +44,8 @@ export const RELU_DUAL_COSINE_SNAP = 2 ** -19;
  * at 3072, 5.4e-6 at 8192; `wasm` 0, whose product and sum add in the same order), so a fixed 2⁻¹⁹
  * stopped covering it near d = 1000. Twice the measured size leaves room for the larger maximum of
  * more points. The cost: pairs closer than √(2τ) rad (2.8e-3 at d = 1024, 5.5e-3 at 16 384) are
- * taken as parallel, where their cosines' own rounding (~√d·2⁻²⁴) leaves θ uncertain by as much.
+ * taken as parallel, where `native`'s cosines (~√d·2⁻²⁴ of rounding) leave θ uncertain by as much;
+ * cpu's round less, and at d = 512–1024 the snap moves such pairs more than their rounding did.
  */
 export function reluDualSnap(d: number): number {
   const tolerance = Math.max(RELU_DUAL_COSINE_SNAP, 2 ** -23 * Math.sqrt(d));
