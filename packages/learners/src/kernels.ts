@@ -55,7 +55,7 @@ export function scaledProducts(a: tf.Tensor2D, b: tf.Tensor2D) {
 
 /**
  * The cosines ⟨a_i, b_j⟩/(‖a_i‖‖b_j‖), clipped to [−1, 1], as the product of the normalized rows
- * (n×d work before the n×m product, where c/√(q_a q_b) took four passes over n×m). A zero row is
+ * (n×d work before the n×m product, where c/√(q_a q_b) took five passes over n×m). A zero row is
  * taken as x/‖x‖ = 0 (its squared norm floored at the smallest normal float32), as torch's
  * F.normalize does and as numerics' `correlation` takes a variance of 0: cosine 0 with every point,
  * itself included. x/√(max(‖x‖², floor)), not x·rsqrt(…): rsqrt's gradient at the floor is −∞, which
@@ -547,10 +547,13 @@ function mehlerExpectations(
     // a polynomial σ to its own degree however high (its series ends there: no remainder), another to 80
     const top = act.hermite ? Math.max(MEHLER_TOP, act.hermite.length - 1) : MEHLER_TOP;
     coefficients = hostSeries(mehlerCoefficients(act, q, top));
-    // past float32 the terms are ∞ or NaN, which the skipping of small degrees would drop, every one
-    if (![...coefficients.value, ...coefficients.derivative].every(Number.isFinite))
+    // past float32 the terms (μ_k², added to float32 tensors) are ∞ or NaN: the skipping of small
+    // degrees would drop every one, and ∞·0 in Horner gives NaN
+    if (
+      ![...coefficients.value, ...coefficients.derivative].every((term) => Number.isFinite(Math.fround(term)))
+    )
       throw new Error(
-        `deep kernel on the sphere: σ's Mehler coefficients at the layer variance q = ${q} overflow float32 (a polynomial σ's E[σ(√q z)²] grows like q^degree); lower weightVariance, the number of layers, or σ's degree`,
+        `deep kernel on the sphere: σ's Mehler terms μ_k(q)² at the layer variance q = ${q} overflow float32 (a polynomial σ's E[σ(√q z)²] grows like q^degree); lower weightVariance, the number of layers, or σ's degree`,
       );
     cache.set(q, coefficients);
   }

@@ -299,15 +299,21 @@ describe('deep kernels: the Mehler series computed on the device', () => {
     tf.dispose([x, v]);
   });
 
-  it('refuses a layer variance past float32 on the sphere, where its coefficients would all be skipped (a kernel of 0)', () => {
+  it('refuses a layer variance past float32 on the sphere, whose terms would be skipped (a kernel of 0) or give NaN', () => {
     const x = tf.tensor2d(varied.slice(0, 3));
-    for (const activation of [{ he: 20 }, { he: 6 }] as const)
+    // an inner layer (he_6, L = 3, σ_w² = 4: the next variance is ∞) and the last (he_20, L = 1, σ_w² =
+    // 50: μ_k finite, μ_k² past float32, which had given ∞ on the diagonal and NaN between orthogonal
+    // points, review)
+    const cases = [
+      [{ he: 6 }, 3, 4],
+      [{ he: 20 }, 1, 50],
+      [{ hermite: [0, 0.5, 0, 0, 0, 0, 0, 0, 0, 0.4] }, 1, 2e4],
+    ] as const;
+    for (const [activation, layers, weightVariance] of cases)
       expect(() =>
-        tf.tidy(() =>
-          deepKernel(spec({ activation, layers: 3, weightVariance: 4, sphere: true }), 'nngp')(x, x),
-        ),
+        tf.tidy(() => deepKernel(spec({ activation, layers, weightVariance, sphere: true }), 'nngp')(x, x)),
       ).toThrow(
-        /layer variance q = .* overflow float32 .*; lower weightVariance, the number of layers, or σ's degree/,
+        /terms μ_k\(q\)² at the layer variance q = .* overflow float32 .*; lower weightVariance, the number of layers, or σ's degree/,
       );
     x.dispose();
   });
