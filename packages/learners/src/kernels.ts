@@ -26,6 +26,7 @@ import {
   dualActivationNames,
   dualOf,
   dualTaylor,
+  hermiteDerivative,
   hermiteDualTaylor,
   hermiteScalar,
   type NtkLayers,
@@ -38,6 +39,7 @@ import {
   mehlerCoefficients,
   remainderDegree,
   scaledHermite,
+  hermiteScalingRow,
   secondMoment,
   slopeActivation,
 } from './activations/gaussian-dual.js';
@@ -142,7 +144,6 @@ export function kernelActivation(spec: ActivationSpec): KernelActivation {
   }
   const c =
     'he' in spec ? Array.from({ length: spec.he + 1 }, (_, k) => (k === spec.he ? 1 : 0)) : spec.hermite;
-  const slope = c.slice(1).map((ck, k) => ck * Math.sqrt(k + 1));
   const tensors = activation(spec);
   return {
     name: tensors.name,
@@ -150,7 +151,7 @@ export function kernelActivation(spec: ActivationSpec): KernelActivation {
     derivative: tensors.derivative,
     hermite: c,
     scalar: hermiteScalar(c),
-    slope: slope.length ? hermiteScalar(slope) : () => 0,
+    slope: hermiteScalar(hermiteDerivative(c)),
   };
 }
 
@@ -391,10 +392,7 @@ function deviceMehler(act: KernelActivation): DeviceMehler {
   // a polynomial σ's coefficients in closed form (polynomialSide), for σ and for σ'
   const exact = act.hermite && {
     value: hermiteScaling(act.hermite, top),
-    derivative: hermiteScaling(
-      act.hermite.slice(1).map((c, k) => c * Math.sqrt(k + 1)),
-      top,
-    ),
+    derivative: hermiteScaling(hermiteDerivative(act.hermite), top),
   };
   /** The exact μ_k(q) by parity (rows × K_p), where σ has that part (polynomial σ). */
   const polynomialSide = (column: tf.Tensor, scaling: NonNullable<typeof exact>) => {
@@ -495,7 +493,7 @@ function parityOf(c: readonly number[]): 0 | 1 | undefined {
  * The Hermite coefficients of a polynomial σ = Σ_j c_j h_j at variance q, in closed form: from
  * He_n(γx) = Σ_i n!/(i!(n − 2i)!) γ^{n−2i} ((γ² − 1)/2)^i He_{n−2i}(x),
  *   μ_k(q) = E[σ(√q z) h_k(z)] = γ^k Σ_i c_{k+2i} √((k+2i)!/k!)/i! · s^i,   γ = √q, s = (q − 1)/2.
- * By parity p, the table B_p (float64 rounded to float32; row i, column m for k = p + 2m) with
+ * By parity p, the table B_p (`hermiteScalingRow`s rounded to float32; row i, column m for k = p + 2m) with
  * μ_{p+2m}(q) = γ^p q^m Σ_i B_p[i, m] s^i, for degrees k ≤ top; `powers` = ⌊top/2⌋ + 1 rows.
  */
 function hermiteScaling(c: readonly number[], top: number): { tables: Float32Array[]; powers: number } {
@@ -503,15 +501,8 @@ function hermiteScaling(c: readonly number[], top: number): { tables: Float32Arr
   const tables = [0, 1].map((p) => {
     const width = Math.floor((top - p) / 2) + 1;
     const table = new Float32Array(powers * Math.max(width, 0));
-    for (let m = 0; m < width; m++) {
-      const k = p + 2 * m;
-      // √((k+2i)!/k!)/i!, built up from i = 0
-      let factor = 1;
-      for (let i = 0; k + 2 * i < c.length && i < powers; i++) {
-        if (i > 0) factor *= Math.sqrt((k + 2 * i - 1) * (k + 2 * i)) / i;
-        table[i * width + m] = (c[k + 2 * i] ?? 0) * factor;
-      }
-    }
+    for (let m = 0; m < width; m++)
+      hermiteScalingRow(c, p + 2 * m, powers).forEach((b, i) => (table[i * width + m] = b));
     return table;
   });
   return { tables, powers };

@@ -21,6 +21,7 @@
  *   at t = 0.5 and 1, 1e-5 off at 0.9, 3e-3 at 0.97, 1e-2 at 0.99 (docs/kernels.md has the table).
  */
 import { gaussLegendre, hermiteValues } from '@regimes/numerics';
+import { hermiteDerivative } from './hermite.js';
 
 /** σ and σ' on the host, and where they are not smooth. */
 export interface HostActivation {
@@ -44,7 +45,7 @@ export function slopeActivation(activation: HostActivation): HostActivation {
     scalar: activation.slope,
     slope: () => 0,
     ...(activation.kinks ? { kinks: activation.kinks } : {}),
-    ...(c ? { hermite: c.length > 1 ? c.slice(1).map((ck, k) => ck * Math.sqrt(k + 1)) : [0] } : {}),
+    ...(c ? { hermite: hermiteDerivative(c) } : {}),
   };
 }
 
@@ -60,17 +61,26 @@ export function polynomialHermite(c: readonly number[], q: number, top: number):
   const out = new Float64Array(top + 1);
   const s = (q - 1) / 2;
   const gamma = Math.sqrt(q);
-  for (let k = 0; k <= top && k < c.length; k++) {
-    let sum = 0;
-    // √((k+2i)!/k!)/i! · s^i, built up from i = 0
-    let term = 1;
-    for (let i = 0; k + 2 * i < c.length; i++) {
-      if (i > 0) term *= (Math.sqrt((k + 2 * i - 1) * (k + 2 * i)) / i) * s;
-      sum += c[k + 2 * i]! * term;
-    }
-    out[k] = gamma ** k * sum;
-  }
+  for (let k = 0; k <= top && k < c.length; k++)
+    out[k] = gamma ** k * hermiteScalingRow(c, k).reduceRight((sum, b) => sum * s + b, 0);
   return out;
+}
+
+/**
+ * The closed form's row of degree k: B_i = c_{k+2i} √((k+2i)!/k!)/i! for i = 0, 1, … while k + 2i
+ * stays within σ's degree (at most `count` of them), so that μ_k(q) = γ^k Σ_i B_i s^i. The host sums
+ * it in float64 (`polynomialHermite`); the device takes it as float32 tables (kernels.ts
+ * `hermiteScaling`).
+ */
+export function hermiteScalingRow(c: readonly number[], k: number, count = Infinity): number[] {
+  const row: number[] = [];
+  // √((k+2i)!/k!)/i!, built up from i = 0
+  let factor = 1;
+  for (let i = 0; k + 2 * i < c.length && i < count; i++) {
+    if (i > 0) factor *= Math.sqrt((k + 2 * i - 1) * (k + 2 * i)) / i;
+    row.push(c[k + 2 * i]! * factor);
+  }
+  return row;
 }
 
 /** E[σ_e(√q z)²] and E[σ_o(√q z)²] of a polynomial σ: Σ μ_k(q)² over its even and its odd degrees. */

@@ -6,6 +6,11 @@
 import { hermiteValues } from '@regimes/numerics';
 import tf from '@regimes/numerics/tfjs';
 
+/** σ' = Σ_k √(k+1) c_{k+1} h_k of σ = Σ_k c_k h_k (h_k' = √k h_{k−1}); [0] for a constant σ. */
+export function hermiteDerivative(c: readonly number[]): number[] {
+  return c.length > 1 ? c.slice(1).map((ck, k) => ck * Math.sqrt(k + 1)) : [0];
+}
+
 /** Σ_k c_k h_k(z) and its derivative Σ_k c_k √k h_{k−1}(z), by the orthonormal recurrence. Inside tidy. */
 export function hermiteSeries(coefficients: readonly number[], derivative: boolean) {
   return (z: tf.Tensor) => {

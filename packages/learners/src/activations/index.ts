@@ -17,7 +17,7 @@ export {
   dualActivationNames,
   dualOf,
 } from './table.js';
-export { hermiteDualTaylor, hermiteScalar } from './hermite.js';
+export { hermiteDerivative, hermiteDualTaylor, hermiteScalar } from './hermite.js';
 export { dualTaylor, type NtkLayers, ntkTaylor, type ScalarActivation } from './dual-taylor.js';
 
 export const activationOption = z
