@@ -130,7 +130,14 @@ describe.skipIf(!chromium || !built)('the page of regimes serve, in chromium', (
       await page.waitForFunction(() =>
         /live\/results\.jsonl: 4 rows/.test(document.querySelector('#counts')?.textContent ?? ''),
       );
-      // the 2 rows of the grown sweep came over the live feed, not from a reload
+      // the 2 rows of the grown sweep came over the live feed, not from a reload. The counts can show
+      // 4 rows before the last row's event: the first row's event reloads the list, and that read
+      // may already see the second row, whose own event follows a quiet time later (CI saw 1 here).
+      await page.waitForFunction(
+        (before) => Number(document.querySelector('#live')?.getAttribute('data-arrivals')) - before >= 2,
+        arrivalsBefore,
+        { timeout: 30_000 },
+      );
       expect(
         Number(await page.getAttribute('#live', 'data-arrivals')) - arrivalsBefore,
       ).toBeGreaterThanOrEqual(2);
