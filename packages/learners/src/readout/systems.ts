@@ -21,7 +21,7 @@
  */
 import tf from '@regimes/numerics/tfjs';
 import type { KernelFunction } from '../kernels.js';
-import { type ColumnPanels, hostScalar, symmetricProduct } from '@regimes/numerics';
+import { type ColumnPanels, hostScalar, NumericalError, symmetricProduct } from '@regimes/numerics';
 
 export interface RidgeSystem {
   /** Size of the system: n (dual) or the number of features (primal). */
@@ -151,10 +151,33 @@ export function kernelDiagonal(kernel: KernelFunction, x: tf.Tensor2D, block = 2
 async function meanKernelDiagonal(x: tf.Tensor2D, kernel: KernelFunction): Promise<number> {
   const diagonal = kernelDiagonal(kernel, x, tf.getBackend() === 'webgpu' ? 1024 : 64);
   try {
-    return await hostScalar(tf.mean(diagonal));
+    const mean = await hostScalar(tf.mean(diagonal));
+    return Number.isFinite(mean) ? mean : finiteMean(await diagonal.data());
   } finally {
     diagonal.dispose();
   }
+}
+
+/**
+ * The mean of a kernel's diagonal whose float32 mean was not finite: in float64 where every entry is
+ * finite (wasm and native sum before they divide, so 12 entries of 3e38 gave ∞), else an error naming
+ * the first training row where it is not. Without it the Cholesky failed at its first pivot, its
+ * jitter NaN, and said to increase the ridge, which cannot help.
+ */
+function finiteMean(values: ArrayLike<number>): number {
+  let sum = 0;
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i]!;
+    if (!Number.isFinite(v))
+      throw new NumericalError(
+        `the kernel is not finite in float32 on its diagonal: K(x, x) = ${v} at training row ${i} (of 0..${values.length - 1})`,
+        {
+          hint: "lower the kernel's scale: weightVariance, biasVariance, the number of layers, the inputs' norm, or σ's growth (a polynomial σ of degree k grows as q^k in the layer variance q)",
+        },
+      );
+    sum += v;
+  }
+  return sum / values.length;
 }
 
 /** The readout without intercept: the coefficients as they are. */
