@@ -152,4 +152,33 @@ describe('Mehler series kernel', () => {
       expect(worstError(got, reference(x, m, n, count, 1, 0), x, n, count)).toBeLessThan(1e-6);
     }
   });
+
+  it('gives an empty series for a side with no points, on every backend here (tfjs cpu’s slice of an empty tensor threw)', async () => {
+    const backends = [
+      () => wasm.create({}).activate(),
+      () => tf.setBackend('cpu'),
+      ...(blas?.mehlerSeries ? [() => native.create({}).activate()] : []),
+    ];
+    for (const activate of backends) {
+      await activate();
+      for (const [m, n] of [
+        [0, 5],
+        [4, 0],
+        [0, 0],
+      ] as const)
+        for (const form of forms) {
+          const [shape, length] = await expectNoLeak(() =>
+            tf.tidy(() => {
+              // a from concat, as the deep kernels build their coefficients: tfjs cpu's concat of
+              // empty tensors holds a plain array, which its slice cannot take
+              const a = tf.concat([tf.ones([m, 1]), tf.ones([m, 2])], 1);
+              const s = mehlerSeries(a, tf.ones([3, n]), tf.ones([m, n]), form);
+              return [s.shape, s.dataSync().length] as const;
+            }),
+          );
+          expect(shape, `${tf.getBackend()} ${m}×${n}`).toEqual([m, n]);
+          expect(length).toBe(0);
+        }
+    }
+  });
 });

@@ -224,6 +224,8 @@ export function deepKernel(spec: DeepKernelSpec, output: 'ntk' | 'nngp'): Kernel
   let device: DeviceMehler | undefined;
   return (a, b) =>
     tf.tidy(() => {
+      // a side with no points: tfjs cpu cannot slice the empty tensors its concat makes on the Mehler path
+      if (a.shape[0] === 0 || b.shape[0] === 0) return tf.zeros([a.shape[0], b.shape[0]]) as tf.Tensor2D;
       const scales = standard && output === 'ntk' ? standardScales(spec, a.shape[1]) : undefined;
       // the first layer's cosines carry float32 rounding growing as √d (ρ and q are sums over d terms
       // rounded differently): relu's dual, whose cusp turns an error ε in cos θ = 1 into θ = √(2ε),

@@ -318,6 +318,24 @@ describe('deep kernels: the Mehler series computed on the device', () => {
     x.dispose();
   });
 
+  it('gives an empty kernel for a side with no points (the cpu backend threw off the sphere), leaving no tensor', () => {
+    for (const activation of ['tanh', { he: 3 }, 'relu'] as const)
+      for (const sphere of [false, true])
+        for (const [na, nb] of [
+          [0, 5],
+          [5, 0],
+          [0, 0],
+        ] as const) {
+          const before = tf.memory().numTensors;
+          const shape = tf.tidy(() => {
+            const s = spec({ activation, layers: 2, biasVariance: 0.1, sphere });
+            return deepKernel(s, 'ntk')(tf.ones([na, 4]), tf.ones([nb, 4])).shape;
+          });
+          expect(shape, `${JSON.stringify(activation)} sphere ${sphere}`).toEqual([na, nb]);
+          expect(tf.memory().numTensors).toBe(before);
+        }
+  });
+
   it('reads nothing back from the device, on the sphere or off it, and leaves no tensor', () => {
     const x = tf.tensor2d(varied);
     const y = tf.tensor2d(X.map((r) => r.slice(0, 5)));

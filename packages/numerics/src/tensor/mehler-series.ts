@@ -29,6 +29,9 @@ export interface MehlerSeriesForm {
  * freed before the next (an m×n matrix per degree would otherwise stay until the end). Inside tidy.
  */
 export function mehlerSeriesOps(a: tf.Tensor, b: tf.Tensor, t: tf.Tensor, form: MehlerSeriesForm): tf.Tensor {
+  // no entries (a side with no points): tfjs cpu's slice throws on an empty tensor that its concat
+  // made (a plain empty array there, not a typed array)
+  if (t.size === 0) return tf.zeros(t.shape);
   const count = a.shape[1]!;
   const u = form.step === 2 ? tf.square(t) : t;
   let out: tf.Tensor | undefined;
