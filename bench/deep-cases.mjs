@@ -34,7 +34,7 @@ export function deepKernelCases({ quick = false, backend, buildN, memoryN } = {}
       ...deepSpec,
       run: async () => {
         const x = tf.tensor2d(Rng.fromSeed(3).normal(n * d), [n, d]);
-        const panels = kernelPanels(x, deepKernel(deepSpec, 'ntk'));
+        const { panels, release } = kernelPanels(x, deepKernel(deepSpec, 'ntk'));
         const t0 = performance.now();
         for (let s = 0; s < n; s += 256) {
           const p = panels(s, Math.min(256, n - s));
@@ -42,6 +42,7 @@ export function deepKernelCases({ quick = false, backend, buildN, memoryN } = {}
           p.dispose();
         }
         const t = (performance.now() - t0) / 1000;
+        release();
         x.dispose();
         return t;
       },

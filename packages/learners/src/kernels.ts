@@ -44,7 +44,22 @@ import {
   slopeActivation,
 } from './activations/gaussian-dual.js';
 
-export type KernelFunction = (a: tf.Tensor2D, b: tf.Tensor2D) => tf.Tensor2D;
+/**
+ * K(a, b) for row blocks a, b. A kernel may also serve the column panels of K(X, X) itself
+ * (`panels`): rows start.. of columns start..start+size, with what depends on one point alone
+ * computed once for all of X (the deep kernels' Mehler coefficients) rather than in every panel;
+ * `release` frees it. `kernelPanels` (readout/systems.ts) takes it where a kernel has it.
+ */
+export type KernelFunction = ((a: tf.Tensor2D, b: tf.Tensor2D) => tf.Tensor2D) & {
+  panels?(x: tf.Tensor2D): KernelPanelSource;
+};
+
+/** The column panels of K(X, X) from a kernel that serves them (`KernelFunction.panels`). */
+export interface KernelPanelSource {
+  /** K(X[start:], X[start:start+size]). Inside tidy or not: the caller owns the result. */
+  panel(start: number, size: number): tf.Tensor2D;
+  release(): void;
+}
 
 /** ρ = ⟨a_i, b_j⟩/d and the squared norms q_a, q_b (as a column and a row). Inside tidy. */
 export function scaledProducts(a: tf.Tensor2D, b: tf.Tensor2D) {
@@ -222,81 +237,155 @@ export function deepKernel(spec: DeepKernelSpec, output: 'ntk' | 'nngp'): Kernel
   // on the sphere every point's first-layer variance is σ_w²·1 + σ_b², as the tensors hold it (float32)
   const sphereVariance = Math.fround(s === 0 ? Math.fround(w) : Math.fround(w) + Math.fround(s));
   let device: DeviceMehler | undefined;
-  return (a, b) =>
-    tf.tidy(() => {
-      // a side with no points: tfjs cpu cannot slice the empty tensors its concat makes on the Mehler path
-      if (a.shape[0] === 0 || b.shape[0] === 0) return tf.zeros([a.shape[0], b.shape[0]]) as tf.Tensor2D;
-      const scales = standard && output === 'ntk' ? standardScales(spec, a.shape[1]) : undefined;
-      // the first layer's cosines carry float32 rounding growing as √d (ρ and q are sums over d terms
-      // rounded differently): relu's dual, whose cusp turns an error ε in cos θ = 1 into θ = √(2ε),
-      // takes those within reluDualSnap(d) of ±1 as ±1, at every layer (deeper ones inherit the
-      // first's rounding). The smooth duals and the Mehler series do not: their error is the slope
-      // times ε on the diagonal as elsewhere, while a snap would move every pair within the tolerance
-      // by the slope times it (h_40 at L = 2, d = 16: 2.9e-3 at 2⁻¹⁹, against 9.5e-5 on the diagonal)
-      const snap = reluDualSnap(a.shape[1]);
-      const products = spec.sphere
-        ? { rho: sphereCosines(a, b), qa: tf.ones([a.shape[0], 1]), qb: tf.ones([1, b.shape[0]]) }
-        : scaledProducts(a, b);
-      const rho = products.rho;
-      const c = affine(rho, s);
-      const qa = affine(products.qa, s);
-      const qb = affine(products.qb, s);
-      // Activations with no closed-form dual take the Mehler series, whose coefficients μ_k(q) depend on
-      // each point's variance q (docs/kernels.md, "The Mehler series on the host and on the device"):
-      // on the sphere every point has the same q, one number known here, so they come from the host
-      // (float64, negligible degrees skipped) and the variances go through the layers there; elsewhere
-      // they are computed on the device, with no read back (deviceMehler).
-      const onHost = !act.dual && spec.sphere;
-      if (!act.dual && !onHost) device ??= deviceMehler(act);
-      let host = onHost ? sphereVariance : undefined;
-      const nextVariance = (q: tf.Tensor) => affine(act.dual!(q, q, q).value, s);
-      // one layer at a time, keeping only what the next needs (an n×m kernel's temporaries add up)
-      const theta0 = scales ? tf.add(tf.mul(rho, scales.input), scales.bias) : c;
-      let state = { c, theta: theta0, first: theta0, qa, qb };
-      for (let l = 1; l <= spec.layers; l++) {
-        const last = l === spec.layers;
-        const previous = state;
-        const current = host;
-        // the next layer's variance, float32 as the tensors hold it
-        const following = last || current === undefined ? undefined : Math.fround(diagonal(current));
-        state = tf.tidy(() => {
-          const { c, theta, first, qa, qb } = previous;
-          const { value, derivative, moments } = act.dual
-            ? { ...act.dual(c, qa, qb, snap), moments: undefined }
-            : current !== undefined
-              ? { ...mehlerExpectations(act, c, qa, qb, current, cache), moments: undefined }
-              : device!.expectations(c, qa, qb);
-          // the next layer's variances: the host's number, the device path's moments, or the dual
-          const next = (q: tf.Tensor, moment: tf.Tensor | undefined) =>
-            following !== undefined
+  const onDevice = !act.dual && !spec.sphere;
+  /**
+   * The kernel of a, b; `rows`, where given, each layer's variances and Mehler sides of a's and b's
+   * points (`layerRows`), taken instead of computing them from a and b. Inside tidy.
+   */
+  const entries = (a: tf.Tensor2D, b: tf.Tensor2D, rows?: { a: LayerRows; b: LayerRows }): tf.Tensor2D => {
+    // a side with no points: tfjs cpu cannot slice the empty tensors its concat makes on the Mehler path
+    if (a.shape[0] === 0 || b.shape[0] === 0) return tf.zeros([a.shape[0], b.shape[0]]) as tf.Tensor2D;
+    const scales = standard && output === 'ntk' ? standardScales(spec, a.shape[1]) : undefined;
+    // the first layer's cosines carry float32 rounding growing as √d (ρ and q are sums over d terms
+    // rounded differently): relu's dual, whose cusp turns an error ε in cos θ = 1 into θ = √(2ε),
+    // takes those within reluDualSnap(d) of ±1 as ±1, at every layer (deeper ones inherit the
+    // first's rounding). The smooth duals and the Mehler series do not: their error is the slope
+    // times ε on the diagonal as elsewhere, while a snap would move every pair within the tolerance
+    // by the slope times it (h_40 at L = 2, d = 16: 2.9e-3 at 2⁻¹⁹, against 9.5e-5 on the diagonal)
+    const snap = reluDualSnap(a.shape[1]);
+    const products = spec.sphere
+      ? { rho: sphereCosines(a, b), qa: tf.ones([a.shape[0], 1]), qb: tf.ones([1, b.shape[0]]) }
+      : scaledProducts(a, b);
+    const rho = products.rho;
+    const c = affine(rho, s);
+    const qa = affine(products.qa, s);
+    const qb = affine(products.qb, s);
+    // Activations with no closed-form dual take the Mehler series, whose coefficients μ_k(q) depend on
+    // each point's variance q (docs/kernels.md, "The Mehler series on the host and on the device"):
+    // on the sphere every point has the same q, one number known here, so they come from the host
+    // (float64, negligible degrees skipped) and the variances go through the layers there; elsewhere
+    // they are computed on the device, with no read back (deviceMehler).
+    const onHost = !act.dual && spec.sphere;
+    if (onDevice) device ??= deviceMehler(act);
+    let host = onHost ? sphereVariance : undefined;
+    const nextVariance = (q: tf.Tensor) => affine(act.dual!(q, q, q).value, s);
+    // one layer at a time, keeping only what the next needs (an n×m kernel's temporaries add up)
+    const theta0 = scales ? tf.add(tf.mul(rho, scales.input), scales.bias) : c;
+    let state = { c, theta: theta0, first: theta0, qa, qb };
+    for (let l = 1; l <= spec.layers; l++) {
+      const last = l === spec.layers;
+      const previous = state;
+      const current = host;
+      // the next layer's variance, float32 as the tensors hold it
+      const following = last || current === undefined ? undefined : Math.fround(diagonal(current));
+      state = tf.tidy(() => {
+        const { c, theta, first } = previous;
+        // the layer's variances and sides from `rows` where given (qb as a row)
+        const [qa, qb] = rows
+          ? [rows.a[l - 1]!.q, tf.reshape(rows.b[l - 1]!.q, [1, -1])]
+          : [previous.qa, previous.qb];
+        const sides = rows && { left: rows.a[l - 1]!.side, right: rows.b[l - 1]!.side };
+        const { value, derivative, moments } = act.dual
+          ? { ...act.dual(c, qa, qb, snap), moments: undefined }
+          : current !== undefined
+            ? { ...mehlerExpectations(act, c, qa, qb, current, cache), moments: undefined }
+            : device!.expectations(c, qa, qb, sides);
+        // the next layer's variances: the host's number, the device path's moments, or the dual
+        // (`rows` hold them: the next layer takes its own)
+        const next = (q: tf.Tensor, moment: tf.Tensor | undefined) =>
+          rows
+            ? q
+            : following !== undefined
               ? tf.fill(q.shape, following)
               : moment
                 ? affine(moment, s)
                 : nextVariance(q);
-          const covariance = affine(value, last ? 0 : s);
-          const slope = w === 1 ? derivative : tf.mul(derivative, w);
-          const firstNext = tf.mul(slope, first);
-          // the layer's own parameters: σ_w²E[σσ] + σ_b² (ntk), E[σσ] + β (standard, ÷ N)
-          const own = scales ? (last || scales.bias === 0 ? value : tf.add(value, scales.bias)) : covariance;
-          return {
-            c: covariance,
-            first: firstNext,
-            theta: spec.train === 'both' ? tf.add(own, l === 1 ? firstNext : tf.mul(slope, theta)) : theta,
-            qa: last ? qa : next(qa, moments?.a),
-            qb: last ? qb : next(qb, moments?.b),
-          };
-        });
-        host = following;
-        const kept = new Set(Object.values(state));
-        for (const tensor of new Set(Object.values(previous))) if (!kept.has(tensor)) tensor.dispose();
-      }
-      const { c: nngpKernel, theta, first } = state;
-      if (output === 'nngp') return nngpKernel as tf.Tensor2D;
-      // the readout's weights alone: σ_w²E[σσ] (ntk), E[σσ] (standard, N E[σσ] ÷ N)
-      if (spec.train === 'readout')
-        return (scales && w !== 1 ? tf.div(nngpKernel, w) : nngpKernel) as tf.Tensor2D;
-      return (spec.train === 'first' ? first : theta) as tf.Tensor2D;
-    });
+        const covariance = affine(value, last ? 0 : s);
+        const slope = w === 1 ? derivative : tf.mul(derivative, w);
+        const firstNext = tf.mul(slope, first);
+        // the layer's own parameters: σ_w²E[σσ] + σ_b² (ntk), E[σσ] + β (standard, ÷ N)
+        const own = scales ? (last || scales.bias === 0 ? value : tf.add(value, scales.bias)) : covariance;
+        return {
+          c: covariance,
+          first: firstNext,
+          theta: spec.train === 'both' ? tf.add(own, l === 1 ? firstNext : tf.mul(slope, theta)) : theta,
+          qa: last ? qa : next(qa, moments?.a),
+          qb: last ? qb : next(qb, moments?.b),
+        };
+      });
+      host = following;
+      const kept = new Set(Object.values(state));
+      for (const tensor of new Set(Object.values(previous))) if (!kept.has(tensor)) tensor.dispose();
+    }
+    const { c: nngpKernel, theta, first } = state;
+    if (output === 'nngp') return nngpKernel as tf.Tensor2D;
+    // the readout's weights alone: σ_w²E[σσ] (ntk), E[σσ] (standard, N E[σσ] ÷ N)
+    if (spec.train === 'readout')
+      return (scales && w !== 1 ? tf.div(nngpKernel, w) : nngpKernel) as tf.Tensor2D;
+    return (spec.train === 'first' ? first : theta) as tf.Tensor2D;
+  };
+  /**
+   * Off the sphere without a closed-form dual: each layer's variances q_l and Mehler sides of every
+   * point of x (rows × 1, rows × K_p), computed once by the recursion q_1 = σ_w²‖x‖²/d + σ_b²,
+   * q_{l+1} = σ_w²E[σ(√q_l z)²] + σ_b² (the sides' moments). Inside tidy.
+   */
+  const layerRows = (x: tf.Tensor2D): LayerRows => {
+    device ??= deviceMehler(act);
+    const rows: LayerRows = [];
+    let q = affine(tf.div(tf.sum(tf.square(x), 1, true), x.shape[1]), s);
+    for (let l = 1; l <= spec.layers; l++) {
+      const side = device.side(q);
+      rows.push({ q, side });
+      if (l < spec.layers) q = affine(side.moment, s);
+    }
+    return rows;
+  };
+  const kernel: KernelFunction = (a, b) => tf.tidy(() => entries(a, b));
+  // the panels of K(X, X) with the rows' sides computed once: in each panel they had been computed
+  // again for rows start.. (tanh at L = 2, n = 8192, native: 1.7–1.9 s of the build's 3.3–4.4 s)
+  if (onDevice)
+    kernel.panels = (x) => {
+      let all: LayerRows = [];
+      tf.tidy(() => {
+        all = layerRows(x);
+        for (const t of rowTensors(all)) tf.keep(t);
+      });
+      const n = x.shape[0];
+      return {
+        panel: (start, size) =>
+          tf.tidy(() =>
+            entries(tf.slice(x, [start, 0], [-1, -1]), tf.slice(x, [start, 0], [size, -1]), {
+              a: sliceRows(all, start, n - start),
+              b: sliceRows(all, start, size),
+            }),
+          ),
+        release: () => tf.dispose(rowTensors(all)),
+      };
+    };
+  return kernel;
+}
+
+/** Each layer's variances (rows × 1) and Mehler sides of a block of points (the deep kernels' panels). */
+type LayerRows = { q: tf.Tensor; side: MehlerSide }[];
+
+/** Rows start..start+size of every layer's variances and sides. Inside tidy. */
+function sliceRows(rows: LayerRows, start: number, size: number): LayerRows {
+  const part = (t: tf.Tensor) => tf.slice(t, [start, 0], [size, -1]);
+  return rows.map(({ q, side }) => ({
+    q: part(q),
+    side: {
+      moment: part(side.moment),
+      value: side.value.map((t) => t && part(t)),
+      derivative: side.derivative.map((t) => t && part(t)),
+    },
+  }));
+}
+
+/** The tensors that rows hold. */
+function rowTensors(rows: LayerRows): tf.Tensor[] {
+  return rows
+    .flatMap(({ q, side }) => [q, side.moment, ...side.value, ...side.derivative])
+    .filter((t): t is tf.Tensor => t !== undefined);
 }
 
 /** The device Mehler path of one activation: its expectations and the next layer's variance. */
@@ -304,13 +393,28 @@ interface DeviceMehler {
   /**
    * E[σ(u)σ(v)], E[σ'(u)σ'(v)] for covariances c (n×m) and variances qa (n×1), qb (1×m), and the
    * second moments E[σ(√q z)²] of both sides (qa's and qb's shapes; the next layer's variances, from
-   * the same σ at the nodes). Inside tidy.
+   * the same σ at the nodes). `sides`, where given, are `side(qa)` and `side(qbᵀ)`, computed once for
+   * many calls. Inside tidy.
    */
   expectations(
     c: tf.Tensor,
     qa: tf.Tensor,
     qb: tf.Tensor,
+    sides?: { left: MehlerSide; right: MehlerSide },
   ): { value: tf.Tensor; derivative: tf.Tensor; moments: { a: tf.Tensor; b: tf.Tensor } };
+  /** What one side's points (variances q, rows × 1) bring to the series. Inside tidy. */
+  side(q: tf.Tensor): MehlerSide;
+}
+
+/**
+ * One side's part of the device Mehler series, by parity (index 0 even, 1 odd; absent where σ or σ'
+ * has no such part): σ's and σ''s coefficients (rows × K_p, then √R_p where degrees remain), and
+ * E[σ(√q z)²] (rows × 1).
+ */
+interface MehlerSide {
+  readonly moment: tf.Tensor;
+  readonly value: (tf.Tensor | undefined)[];
+  readonly derivative: (tf.Tensor | undefined)[];
 }
 
 /**
@@ -421,7 +525,7 @@ function deviceMehler(act: KernelActivation): DeviceMehler {
       derivative: by('derivative'),
     };
   };
-  const side = (column: tf.Tensor) => {
+  const side = (column: tf.Tensor): MehlerSide => {
     if (exact) return polynomialSide(column, exact);
     const scaled = tf.mul(tf.sqrt(column), tf.tensor2d(rule!.nodeRow, [1, rule!.count]));
     const [plus, plusSlope] = evaluate(scaled);
@@ -439,9 +543,10 @@ function deviceMehler(act: KernelActivation): DeviceMehler {
     };
   };
   return {
-    expectations(c, qa, qb) {
-      const left = side(qa);
-      const right = side(tf.reshape(qb, [-1, 1]));
+    side,
+    expectations(c, qa, qb, sides) {
+      const left = sides?.left ?? side(qa);
+      const right = sides?.right ?? side(tf.reshape(qb, [-1, 1]));
       const t = correlation(c, qa, qb);
       // Σ_p t^p Σ_j a_j(i) b_j(j') t^{2j} over the parities present, one pass each (numerics' mehlerSeries)
       const series = (part: 'value' | 'derivative') => {

@@ -184,7 +184,13 @@ async function posteriorVariance(
   intercept: boolean,
 ): Promise<{ variance: (q: tf.Tensor2D) => tf.Tensor2D; noise: number; dispose: () => void }> {
   const n = x.shape[0];
-  const factor = await choleskyPanels(kernelPanels(x, kernel), n, { shift: n * lambda });
+  const source = kernelPanels(x, kernel);
+  let factor: Awaited<ReturnType<typeof choleskyPanels>>;
+  try {
+    factor = await choleskyPanels(source.panels, n, { shift: n * lambda });
+  } finally {
+    source.release();
+  }
   let u: tf.Tensor2D | undefined;
   let precision: tf.Tensor | undefined;
   try {

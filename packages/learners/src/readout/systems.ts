@@ -54,10 +54,22 @@ export interface RidgeSystem {
   leverageRows?(): tf.Tensor2D;
 }
 
-/** Column panels of K(X, X): rows start..n of columns start..start+size. */
-export function kernelPanels(x: tf.Tensor2D, kernel: KernelFunction) {
-  return (start: number, size: number) =>
-    tf.tidy(() => kernel(tf.slice(x, [start, 0], [-1, -1]), tf.slice(x, [start, 0], [size, -1])));
+/**
+ * Column panels of K(X, X): rows start..n of columns start..start+size, from the kernel's own
+ * `panels` where it has them (what depends on one point computed once), else by calling it on the
+ * slices. The caller calls `release`.
+ */
+export function kernelPanels(
+  x: tf.Tensor2D,
+  kernel: KernelFunction,
+): { panels: ColumnPanels; release(): void } {
+  const source = kernel.panels?.(x);
+  if (source) return { panels: (start, size) => source.panel(start, size), release: () => source.release() };
+  return {
+    panels: (start, size) =>
+      tf.tidy(() => kernel(tf.slice(x, [start, 0], [-1, -1]), tf.slice(x, [start, 0], [size, -1]))),
+    release: () => {},
+  };
 }
 
 /** The floats of an m×m matrix's lower triangle, diagonal included. */
@@ -197,7 +209,15 @@ export async function dualSystem(
   block = 256,
 ): Promise<RidgeSystem> {
   const n = x.shape[0];
-  const cache = panelCache(kernelPanels(x, kernel), n);
+  const source = kernelPanels(x, kernel);
+  const kept = panelCache(source.panels, n);
+  const cache = {
+    panels: kept.panels,
+    release: () => {
+      kept.release();
+      source.release();
+    },
+  };
   const raw = cache.panels;
   let meanDiagonal: number;
   try {

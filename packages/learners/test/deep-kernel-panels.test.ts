@@ -1,0 +1,101 @@
+// The deep kernels' own column panels (kernels.ts `KernelFunction.panels`): off the sphere without a
+// closed-form dual, each layer's variances and Mehler coefficients of every point are computed once
+// for all of X, and a panel only slices them. Against the kernel called on the panel's slices (which
+// computes them again for its rows and columns), on cpu and native, with σ evaluated in no panel.
+import { loadBlas, native } from '@regimes/backend-node';
+import * as tf from '@tensorflow/tfjs-core';
+import { afterAll, describe, expect, it, vi } from 'vitest';
+import { deepKernel, type DeepKernelSpec, kernelPanels } from '../src/index.js';
+import { spec } from './fixtures/deep-kernel.js';
+
+const cases: [string, DeepKernelSpec, 'ntk' | 'nngp'][] = [
+  [
+    'tanh (odd), L = 2',
+    spec({ activation: 'tanh', layers: 2, weightVariance: 1.3, biasVariance: 0.1 }),
+    'ntk',
+  ],
+  ['gelu (no parity), L = 1', spec({ activation: 'gelu', biasVariance: 0.2 }), 'ntk'],
+  [
+    'a polynomial σ, L = 3, nngp',
+    spec({ activation: { hermite: [0.1, 0.6, 0.5, 0, 0.3] }, layers: 3, weightVariance: 0.8 }),
+    'nngp',
+  ],
+  [
+    'tanh, standard parametrization, first layer, L = 2',
+    spec({ activation: 'tanh', layers: 2, parametrization: 'standard', width: 64, train: 'first' }),
+    'ntk',
+  ],
+];
+
+const backends = [
+  { name: 'cpu', activate: () => tf.setBackend('cpu') },
+  ...(loadBlas().blas?.mehlerSeries
+    ? [{ name: 'native', activate: () => native.create({}).activate() }]
+    : []),
+];
+
+describe('deep kernels serve their own panels off the sphere', () => {
+  afterAll(async () => {
+    await tf.setBackend('cpu');
+  });
+
+  it.each(backends.flatMap((b) => cases.map((c) => [b.name, ...c] as const)))(
+    '%s, %s: equal to the kernel on the slices (2e-6 of the largest entry), σ evaluated before the panels only, nothing left after release',
+    async (backend, _label, s, output) => {
+      await backends.find((b) => b.name === backend)!.activate();
+      const n = 70;
+      const x = tf.tidy(() =>
+        tf.mul(tf.randomNormal([n, 5], 0, 1, 'float32', 5), tf.reshape(tf.linspace(0.4, 1.6, n), [n, 1])),
+      ) as tf.Tensor2D;
+      const kernel = deepKernel(s, output);
+      expect(kernel.panels).toBeDefined();
+      const before = tf.memory().numTensors;
+      const engine = tf.engine();
+      const runKernel = engine.runKernel.bind(engine);
+      let sigma = 0;
+      const spy = vi.spyOn(engine, 'runKernel').mockImplementation((name, inputs, attrs) => {
+        if (name === 'Tanh' || name === 'Erf') sigma++;
+        return runKernel(name, inputs, attrs);
+      });
+      try {
+        const source = kernelPanels(x, kernel);
+        const built = sigma;
+        let inPanels = 0;
+        for (const [start, size] of [
+          [0, 32],
+          [32, 32],
+          [64, 6],
+        ] as const) {
+          const counted = sigma;
+          const panel = source.panels(start, size);
+          inPanels += sigma - counted;
+          const got = (await panel.array()) as number[][];
+          panel.dispose();
+          const want = tf.tidy(() =>
+            kernel(tf.slice(x, [start, 0], [-1, -1]), tf.slice(x, [start, 0], [size, -1])),
+          );
+          const expected = (await want.array()) as number[][];
+          want.dispose();
+          expect([got.length, got[0]!.length]).toEqual([n - start, size]);
+          const scale = Math.max(...expected.flat().map(Math.abs));
+          const gap = Math.max(...expected.flat().map((v, i) => Math.abs(v - got.flat()[i]!)));
+          expect(gap, `panel ${start}:${size}`).toBeLessThanOrEqual(2e-6 * scale);
+        }
+        // tanh and gelu (through erf) evaluate σ on the device: once per layer for all of X, when the
+        // panels are made, and in no panel (the calls on the slices evaluate it for each)
+        if (typeof s.activation !== 'object') expect(built).toBeGreaterThan(0);
+        expect(inPanels).toBe(0);
+        source.release();
+        expect(tf.memory().numTensors).toBe(before);
+      } finally {
+        spy.mockRestore();
+        x.dispose();
+      }
+    },
+  );
+
+  it('leaves the panels to the slices where nothing depends on one point alone (closed-form duals, the sphere)', () => {
+    expect(deepKernel(spec({ activation: 'relu', layers: 2 }), 'ntk').panels).toBeUndefined();
+    expect(deepKernel(spec({ activation: 'tanh', sphere: true }), 'ntk').panels).toBeUndefined();
+  });
+});
