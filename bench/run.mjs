@@ -113,7 +113,7 @@ const context = (seed) => ({
 async function choleskySolveCase(n, d, options) {
   const x = normal(n, d, 3);
   const y = normal(n, 1, 4);
-  const panels = kernelPanels(x, ntkKernel('relu', 'both'));
+  const { panels, release } = kernelPanels(x, ntkKernel('relu', 'both'));
   const t = await bestOf(1, async () => {
     const f = await choleskyPanels(panels, n, { shift: n * 1e-3, ...options });
     const sol = choleskySolveTensor(f, y);
@@ -121,6 +121,7 @@ async function choleskySolveCase(n, d, options) {
     sol.dispose();
     disposeFactor(f);
   });
+  release();
   tf.dispose([x, y]);
   return t;
 }
@@ -167,7 +168,7 @@ for (const n of sizes) {
     d,
     run: async () => {
       const x = normal(n, d, 3);
-      const panels = kernelPanels(x, ntkKernel('relu', 'both'));
+      const { panels, release } = kernelPanels(x, ntkKernel('relu', 'both'));
       const t = await bestOf(1, async () => {
         for (let s = 0; s < n; s += 256) {
           const p = panels(s, Math.min(256, n - s));
@@ -175,6 +176,7 @@ for (const n of sizes) {
           p.dispose();
         }
       });
+      release();
       x.dispose();
       return t;
     },

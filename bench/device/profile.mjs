@@ -165,7 +165,7 @@ if (tf.getKernel(BlockCholeskyKernel, tf.getBackend())) {
 const x = tf.tensor2d(Rng.fromSeed(3).normal(n * d), [n, d]);
 const y = tf.tensor2d(Rng.fromSeed(4).normal(n), [n, 1]);
 const shift = n * 1e-3;
-const { panels } = kernelPanels(x, ntkKernel('relu', 'both'));
+const { panels, release } = kernelPanels(x, ntkKernel('relu', 'both'));
 await step(`NTK kernel panels n=${n}, no reads`, async () => {
   let last;
   for (let s = 0; s < n; s += 256) {
@@ -245,6 +245,7 @@ const context = {
 await step('ntk learner fit, λ fixed, all diagnostics', async () => {
   (await learner.fit({ x, y }, context)).dispose();
 });
+release();
 tf.dispose([x, y, one]);
 
 // the bench's training step: one step and its read, then ten steps and one read

@@ -73,6 +73,7 @@ export {
   dotProductKernel,
   gaussianExpectations,
   type KernelFunction,
+  type KernelPanelSource,
   kernelActivation,
   kernelTaylor,
   ntkActivations,

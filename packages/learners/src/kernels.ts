@@ -354,10 +354,13 @@ export function deepKernel(spec: DeepKernelSpec, output: 'ntk' | 'nngp'): Kernel
       return {
         panel: (start, size) =>
           tf.tidy(() =>
-            entries(tf.slice(x, [start, 0], [-1, -1]), tf.slice(x, [start, 0], [size, -1]), {
-              a: sliceRows(all, start, n - start),
-              b: sliceRows(all, start, size),
-            }),
+            // no entries: tfjs cpu cannot slice the empty tensors of an X with no rows
+            n - start === 0 || size === 0
+              ? (tf.zeros([n - start, size]) as tf.Tensor2D)
+              : entries(tf.slice(x, [start, 0], [-1, -1]), tf.slice(x, [start, 0], [size, -1]), {
+                  a: sliceRows(all, start, n - start),
+                  b: sliceRows(all, start, size),
+                }),
           ),
         release: () => tf.dispose(rowTensors(all)),
       };

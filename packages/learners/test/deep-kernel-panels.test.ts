@@ -94,6 +94,18 @@ describe('deep kernels serve their own panels off the sphere', () => {
     },
   );
 
+  it('gives empty panels for an X with no rows (tfjs cpu cannot slice its empty tensors)', async () => {
+    await tf.setBackend('cpu');
+    const before = tf.memory().numTensors;
+    const x = tf.zeros([0, 4]) as tf.Tensor2D;
+    const source = kernelPanels(x, deepKernel(spec({ activation: 'tanh', layers: 2 }), 'ntk'));
+    const panel = source.panels(0, 0);
+    expect(panel.shape).toEqual([0, 0]);
+    tf.dispose([panel, x]);
+    source.release();
+    expect(tf.memory().numTensors).toBe(before);
+  });
+
   it('leaves the panels to the slices where nothing depends on one point alone (closed-form duals, the sphere)', () => {
     expect(deepKernel(spec({ activation: 'relu', layers: 2 }), 'ntk').panels).toBeUndefined();
     expect(deepKernel(spec({ activation: 'tanh', sphere: true }), 'ntk').panels).toBeUndefined();

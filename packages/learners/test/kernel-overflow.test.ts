@@ -49,7 +49,31 @@ describe('a kernel diagonal past float32', () => {
     tf.dispose([x, y, xf, yf, fitted]);
   });
 
-  it('keeps a finite diagonal whose float32 sum overflows (wasm: 12 entries of 3e38), its mean in float64', async () => {
+  // bad-input: 6
+  it('is refused by FALKON (ridgeSolver cg) where a centre’s K(c, c) is not finite, naming the centre', async () => {
+    const q = Array.from({ length: 24 }, (_, i) => (i === 9 ? 1.6 : 0.4));
+    const rows = q.map((v, i) => Array.from({ length: 4 }, (_, j) => Math.sqrt(v) * (j === i % 4 ? -1 : 1)));
+    const hermite = Array.from({ length: 121 }, (_, k) => (k === 120 ? 1 : 0));
+    const learner = neuralTangentKernel.create(
+      neuralTangentKernel.options.parse({
+        activation: { hermite },
+        ridge: 1e-3,
+        ridgeSolver: 'cg',
+        centres: 24,
+      }),
+    );
+    const x = tf.tensor2d(rows);
+    const y = tf.tensor2d(rows.map((r) => [r[0]!]));
+    const before = tf.memory().numTensors;
+    const fit = learner.fit({ x, y }, makeFitContext(Rng.fromSeed(0)));
+    await expect(fit).rejects.toThrow(
+      /^the kernel is not finite in float32 on the centres' diagonal: K\(c, c\) = (Infinity|NaN) at centre \d+ \(of 0\.\.23\)$/,
+    );
+    expect(tf.memory().numTensors).toBe(before);
+    tf.dispose([x, y]);
+  });
+
+  it('keeps a finite diagonal whose float32 sum overflows (wasm: 12 entries of 3e38), its mean and the intercept’s grand mean in float64', async () => {
     await wasm.create({}).activate();
     const x = tf.zeros([12, 3]) as tf.Tensor2D;
     const y = tf.zeros([12, 1]) as tf.Tensor2D;
@@ -59,6 +83,14 @@ describe('a kernel diagonal past float32', () => {
     const system = await dualSystem(x, y, kernel);
     expect(system.meanDiagonal).toBe(Math.fround(3e38));
     system.release();
+    // with an intercept, K's grand mean too (it was −∞ on the centred diagonal, and ±∞ in every
+    // centred panel): K_c = CKC of a constant K is 0, here to the float32 rounding of K1/n (~1e-7 of K)
+    const centred = await dualSystem(x, y, kernel, true);
+    expect(Math.abs(centred.meanDiagonal)).toBeLessThan(1e-6 * 3e38);
+    const panel = centred.panels(0, 12);
+    for (const v of await panel.data()) expect(Math.abs(v)).toBeLessThan(1e-6 * 3e38);
+    panel.dispose();
+    centred.release();
     tf.dispose([x, y]);
   });
 });

@@ -26,11 +26,13 @@ import {
   type EigenSolverKind,
   hostSymmetricEigen,
   hostValues,
+  NumericalError,
   symmetricEigenSolver,
   symmetricEigenTensor,
 } from '@regimes/numerics';
 import tf from '@regimes/numerics/tfjs';
 import type { KernelFunction } from '../kernels.js';
+import { KERNEL_SCALE_HINT } from './systems.js';
 
 export interface FalkonOptions {
   readonly intercept: boolean;
@@ -179,6 +181,13 @@ export class NystromProblem {
     // the centres are the problem's (freed with it), and freed here if it is never made
     try {
       kmm = Float64Array.from(await hostValues(tf.tidy(() => kernel(centres, centres))));
+      // a centre's K(c, c) past float32 (K_nm's entries may still be finite: they are not checked)
+      for (let i = 0; i < m; i++)
+        if (!Number.isFinite(kmm[i * m + i]!))
+          throw new NumericalError(
+            `the kernel is not finite in float32 on the centres' diagonal: K(c, c) = ${kmm[i * m + i]} at centre ${i} (of 0..${m - 1})`,
+            { hint: KERNEL_SCALE_HINT },
+          );
       if (o.intercept) {
         const sums = new Float64Array(m);
         for (let s = 0; s < n; s += block) {

@@ -170,6 +170,10 @@ async function meanKernelDiagonal(x: tf.Tensor2D, kernel: KernelFunction): Promi
   }
 }
 
+/** What to lower when a kernel's values are not finite in float32. */
+export const KERNEL_SCALE_HINT =
+  "lower the kernel's scale: weightVariance, biasVariance, the number of layers, the inputs' norm, or σ's growth (a polynomial σ of degree k grows as q^k in the layer variance q)";
+
 /**
  * The mean of a kernel's diagonal whose float32 mean was not finite: in float64 where every entry is
  * finite (wasm and native sum before they divide, so 12 entries of 3e38 gave ∞), else an error naming
@@ -177,18 +181,21 @@ async function meanKernelDiagonal(x: tf.Tensor2D, kernel: KernelFunction): Promi
  * jitter NaN, and said to increase the ridge, which cannot help.
  */
 function finiteMean(values: ArrayLike<number>): number {
-  let sum = 0;
   for (let i = 0; i < values.length; i++) {
     const v = values[i]!;
     if (!Number.isFinite(v))
       throw new NumericalError(
         `the kernel is not finite in float32 on its diagonal: K(x, x) = ${v} at training row ${i} (of 0..${values.length - 1})`,
-        {
-          hint: "lower the kernel's scale: weightVariance, biasVariance, the number of layers, the inputs' norm, or σ's growth (a polynomial σ of degree k grows as q^k in the layer variance q)",
-        },
+        { hint: KERNEL_SCALE_HINT },
       );
-    sum += v;
   }
+  return float64Mean(values);
+}
+
+/** The mean of float32 values summed in float64. */
+function float64Mean(values: ArrayLike<number>): number {
+  let sum = 0;
+  for (let i = 0; i < values.length; i++) sum += values[i]!;
   return sum / values.length;
 }
 
@@ -254,9 +261,11 @@ export async function dualSystem(
     rowMeans = symmetricProduct(raw, n, ones, block);
     made.push(rowMeans);
     ones.dispose();
-    grand = tf.mean(rowMeans);
+    // k̿ in float64 from k̄ read back (n floats): wasm and native sum before they divide, so tf.mean of
+    // finite row means past ~3e38/n gave ±∞ (a review: a tanh kernel scaled by 3e37, n = 200)
+    grandMean = float64Mean(await rowMeans.data());
+    grand = tf.scalar(grandMean);
     made.push(grand);
-    grandMean = (await grand.data())[0]!;
     yMean = tf.mean(y, 0, true) as tf.Tensor2D;
     made.push(yMean);
     rhs = tf.sub(y, yMean) as tf.Tensor2D;
