@@ -268,8 +268,17 @@ export function hostDirectBytes(s: FitSize): number {
   return F32 * (n * n + working + (n + Math.min(testN, 8192)) * (d + 2 * k));
 }
 
-/** Kernel ridge with a kernel costing `perEntry` flops per pair (2d for a dot product). */
-export function kernelRidgeEstimate(perEntry: number, o: RidgeOptions, s: FitSize): WorkEstimate {
+/**
+ * Kernel ridge with a kernel costing `perEntry` flops per pair (2d for a dot product), and holding
+ * `perPoint` floats per training point while its panels are built (`KernelFunction.panels`: the deep
+ * kernels' Mehler coefficients off the sphere, `deepKernelPointFloats`).
+ */
+export function kernelRidgeEstimate(
+  perEntry: number,
+  o: RidgeOptions,
+  s: FitSize,
+  perPoint = 0,
+): WorkEstimate {
   const { n, k, testN } = s;
   if (takesCg(o.ridgeSolver, n)) return falkonEstimate(perEntry, o, s);
   // above the heap limit: the kernel assembled again and its product twice per λ (the refinement)
@@ -282,8 +291,9 @@ export function kernelRidgeEstimate(perEntry: number, o: RidgeOptions, s: FitSiz
     };
   return {
     flops: n * n * perEntry + ridgeSolveFlops(o, n, k) + testN * n * (perEntry + 2 * k),
-    // two n×n matrices, and the kernel's panels kept for the fit's later passes (panelCache)
-    bytes: F32 * (2 * n * n + hostPanelCacheFloats(n)) + ridgeHostBytes(o, n, true),
+    // two n×n matrices, the kernel's panels kept for the fit's later passes (panelCache), and what
+    // the kernel holds per point for its panels
+    bytes: F32 * (2 * n * n + hostPanelCacheFloats(n) + n * perPoint) + ridgeHostBytes(o, n, true),
   };
 }
 

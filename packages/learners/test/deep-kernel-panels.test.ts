@@ -6,6 +6,7 @@ import { loadBlas, native } from '@regimes/backend-node';
 import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, describe, expect, it, vi } from 'vitest';
 import { deepKernel, type DeepKernelSpec, kernelPanels } from '../src/index.js';
+import { deepKernelPointFloats } from '../src/kinds/ntk.js';
 import { spec } from './fixtures/deep-kernel.js';
 
 const cases: [string, DeepKernelSpec, 'ntk' | 'nngp'][] = [
@@ -93,6 +94,32 @@ describe('deep kernels serve their own panels off the sphere', () => {
       }
     },
   );
+
+  it('holds per point no more than the dry run counts (deepKernelPointFloats), as much for a σ without parity', async () => {
+    await tf.setBackend('cpu');
+    const x = tf.randomNormal([50, 5], 0, 1, 'float32', 3) as tf.Tensor2D;
+    for (const activation of [
+      'tanh',
+      'gelu',
+      'sigmoid',
+      { hermite: [0.1, 0.6, 0.5, 0, 0.3] },
+      { he: 12 },
+    ] as const)
+      for (const layers of [1, 3]) {
+        const s = spec({ activation, layers, biasVariance: 0.1 });
+        const before = tf.memory().numBytes;
+        const source = deepKernel(s, 'ntk').panels!(x);
+        const held = (tf.memory().numBytes - before) / 4 / 50;
+        source.release();
+        const counted = deepKernelPointFloats(s);
+        expect(held, `${JSON.stringify(activation)}, L = ${layers}`).toBeLessThanOrEqual(counted);
+        // gelu has both parities of σ and σ': every column counted is held
+        if (activation === 'gelu') expect(held).toBe(counted);
+      }
+    expect(deepKernelPointFloats(spec({ activation: 'relu' }))).toBe(0);
+    expect(deepKernelPointFloats(spec({ activation: 'tanh', sphere: true }))).toBe(0);
+    x.dispose();
+  });
 
   it('gives empty panels for an X with no rows (tfjs cpu cannot slice its empty tensors)', async () => {
     await tf.setBackend('cpu');

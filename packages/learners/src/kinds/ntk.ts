@@ -153,6 +153,19 @@ export function deepKernelFlops(o: DeepKernelSpec, d: number): number {
 }
 
 /**
+ * Floats the deep kernel holds per point of X while it serves its panels (`KernelFunction.panels`):
+ * off the sphere without a closed-form dual, per layer its variance, E[σ²] and the Mehler
+ * coefficients of σ and σ' (at most 2 × 83 columns: both parities of degrees ≤ 80 and their
+ * remainders; a polynomial σ's own degree + 1 each); else none.
+ */
+export function deepKernelPointFloats(o: DeepKernelSpec): number {
+  const act = kernelActivation(o.activation);
+  if (act.dual || o.sphere) return 0;
+  const columns = act.hermite ? 2 * act.hermite.length : 2 * 83;
+  return o.layers * (2 + columns);
+}
+
+/**
  * The kernel's coefficients c_0..c_top on the sphere at input dimension d: for one hidden layer with
  * σ_w² = 1 in the ntk parametrization as always (the bias averaged Hermite coefficients,
  * dual-taylor.ts), otherwise the layer recursion on power series (kernels.ts `deepTaylor`).
@@ -182,7 +195,10 @@ const EIGENLEARNING_TOP = 40;
 export function deepKernelKind(output: 'ntk' | 'nngp') {
   type Parsed = DeepKernelOptions & RidgeOptions & { intercept: boolean };
   return {
-    estimate: (o: Parsed, s: FitSize) => kernelRidgeEstimate(deepKernelFlops(deepKernelSpec(o), s.d), o, s),
+    estimate: (o: Parsed, s: FitSize) => {
+      const spec = deepKernelSpec(o);
+      return kernelRidgeEstimate(deepKernelFlops(spec, s.d), o, s, deepKernelPointFloats(spec));
+    },
     create: (o: Parsed) => kernelRidgeLearner(deepKernel(deepKernelSpec(o), output), o),
     theory: (o: Parsed, context: TheoryContext) => {
       const spec = deepKernelSpec(o);
