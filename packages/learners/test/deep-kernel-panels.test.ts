@@ -41,7 +41,7 @@ describe('deep kernels serve their own panels off the sphere', () => {
   });
 
   it.each(backends.flatMap((b) => cases.map((c) => [b.name, ...c] as const)))(
-    '%s, %s: equal to the kernel on the slices (2e-6 of the largest entry), σ evaluated before the panels only, nothing left after release',
+    '%s, %s: panels and diagonal equal to the kernel on the slices (2e-6 of the largest entry), σ evaluated before them only, nothing left after release',
     async (backend, _label, s, output) => {
       await backends.find((b) => b.name === backend)!.activate();
       const n = 70;
@@ -62,6 +62,27 @@ describe('deep kernels serve their own panels off the sphere', () => {
         const source = kernelPanels(x, kernel);
         const built = sigma;
         let inPanels = 0;
+        // the diagonal, from the source's rows (first: the panels below then check they are intact)
+        // and from the kernel's own, against the diagonal of K(X, X) by the kernel on X
+        const counted = sigma;
+        const fromSource = source.diagonal!();
+        inPanels += sigma - counted;
+        const own = kernel.diagonal!(x);
+        const full = tf.tidy(() => kernel(x, x));
+        const [sourceValues, ownValues, fullValues] = await Promise.all(
+          [fromSource, own, full].map((t) => t.data()),
+        );
+        tf.dispose([fromSource, own, full]);
+        expect([fromSource.shape, own.shape]).toEqual([
+          [n, 1],
+          [n, 1],
+        ]);
+        const diagonal = Array.from({ length: n }, (_, i) => fullValues[i * n + i]!);
+        const top = Math.max(...diagonal.map(Math.abs));
+        for (const [i, v] of diagonal.entries()) {
+          expect(Math.abs(sourceValues[i]! - v), `source's diagonal ${i}`).toBeLessThanOrEqual(2e-6 * top);
+          expect(Math.abs(ownValues[i]! - v), `kernel's diagonal ${i}`).toBeLessThanOrEqual(2e-6 * top);
+        }
         for (const [start, size] of [
           [0, 32],
           [32, 32],

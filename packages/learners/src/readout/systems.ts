@@ -56,15 +56,20 @@ export interface RidgeSystem {
 
 /**
  * Column panels of K(X, X): rows start..n of columns start..start+size, from the kernel's own
- * `panels` where it has them (what depends on one point computed once), else by calling it on the
- * slices. The caller calls `release`.
+ * `panels` where it has them (what depends on one point computed once; and then the diagonal from
+ * the same, where the source gives it), else by calling it on the slices. The caller calls `release`.
  */
 export function kernelPanels(
   x: tf.Tensor2D,
   kernel: KernelFunction,
-): { panels: ColumnPanels; release(): void } {
+): { panels: ColumnPanels; diagonal?(): tf.Tensor2D; release(): void } {
   const source = kernel.panels?.(x);
-  if (source) return { panels: (start, size) => source.panel(start, size), release: () => source.release() };
+  if (source)
+    return {
+      panels: (start, size) => source.panel(start, size),
+      ...(source.diagonal ? { diagonal: () => source.diagonal!() } : {}),
+      release: () => source.release(),
+    };
   return {
     panels: (start, size) =>
       tf.tidy(() => kernel(tf.slice(x, [start, 0], [-1, -1]), tf.slice(x, [start, 0], [size, -1]))),
@@ -136,6 +141,7 @@ export function panelCache(
  * for |x| diagonal ones.
  */
 export function kernelDiagonal(kernel: KernelFunction, x: tf.Tensor2D, block = 256): tf.Tensor2D {
+  if (kernel.diagonal) return kernel.diagonal(x);
   const parts: tf.Tensor[] = [];
   try {
     for (let s = 0; s < x.shape[0]; s += block) {
@@ -158,10 +164,16 @@ export function kernelDiagonal(kernel: KernelFunction, x: tf.Tensor2D, block = 2
  * mean of diag K(X, X), read once. Blocks of 64 on a CPU (blocks of 512 evaluated the whole kernel a
  * second time up to n = 512: 2.8% of the bench's small sweep); of 1024 on webgpu, where each of a
  * block's ~15 kernels costs 0.05–0.2 ms of host time whatever its size (blocks of 64 took 0.45 s at
- * n = 8192 on an H200, blocks of 1024 15 ms, 2026-12-04).
+ * n = 8192 on an H200, blocks of 1024 15 ms, 2026-12-04). From the panels' source where it gives the
+ * diagonal (the deep kernels off the sphere: each point's coefficients already computed).
  */
-async function meanKernelDiagonal(x: tf.Tensor2D, kernel: KernelFunction): Promise<number> {
-  const diagonal = kernelDiagonal(kernel, x, tf.getBackend() === 'webgpu' ? 1024 : 64);
+async function meanKernelDiagonal(
+  x: tf.Tensor2D,
+  kernel: KernelFunction,
+  source?: { diagonal?(): tf.Tensor2D },
+): Promise<number> {
+  const diagonal =
+    source?.diagonal?.() ?? kernelDiagonal(kernel, x, tf.getBackend() === 'webgpu' ? 1024 : 64);
   try {
     const mean = await hostScalar(tf.mean(diagonal));
     return Number.isFinite(mean) ? mean : finiteMean(await diagonal.data());
@@ -228,7 +240,7 @@ export async function dualSystem(
   const raw = cache.panels;
   let meanDiagonal: number;
   try {
-    meanDiagonal = await meanKernelDiagonal(x, kernel);
+    meanDiagonal = await meanKernelDiagonal(x, kernel, source);
   } catch (error) {
     cache.release();
     throw error;
