@@ -136,9 +136,10 @@ export function panelCache(
 }
 
 /**
- * diag K(x, x) (|x|×1), a block of rows at a time: the diagonal of K(rows, rows) (every (size+1)-th
- * entry), each block's temporaries freed before the next. A block evaluates |x|·block kernel entries
- * for |x| diagonal ones.
+ * diag K(x, x) (|x|×1): the kernel's own `diagonal` where it has one (every row at once, entry by
+ * entry; `block` unused), else a block of rows at a time: the diagonal of K(rows, rows) (every
+ * (size+1)-th entry), each block's temporaries freed before the next. A block evaluates |x|·block
+ * kernel entries for |x| diagonal ones.
  */
 export function kernelDiagonal(kernel: KernelFunction, x: tf.Tensor2D, block = 256): tf.Tensor2D {
   if (kernel.diagonal) return kernel.diagonal(x);
