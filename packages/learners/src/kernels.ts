@@ -65,12 +65,17 @@ export interface KernelPanelSource {
   release(): void;
 }
 
+/** q_i = ‖x_i‖²/d, the points' scaled squared norms (n×1). Inside tidy. */
+function scaledNorms(x: tf.Tensor2D): tf.Tensor {
+  return tf.div(tf.sum(tf.square(x), 1, true), x.shape[1]);
+}
+
 /** ρ = ⟨a_i, b_j⟩/d and the squared norms q_a, q_b (as a column and a row). Inside tidy. */
 export function scaledProducts(a: tf.Tensor2D, b: tf.Tensor2D) {
   const d = a.shape[1];
   const rho = tf.div(tf.matMul(a, b, false, true), d);
-  const qa = tf.div(tf.sum(tf.square(a), 1, true), d);
-  const qb = tf.reshape(tf.div(tf.sum(tf.square(b), 1), d), [1, -1]);
+  const qa = scaledNorms(a);
+  const qb = tf.reshape(scaledNorms(b), [1, -1]);
   return { rho, qa, qb };
 }
 
@@ -264,7 +269,7 @@ export function deepKernel(spec: DeepKernelSpec, output: 'ntk' | 'nngp'): Kernel
     // times ε on the diagonal as elsewhere, while a snap would move every pair within the tolerance
     // by the slope times it (h_40 at L = 2, d = 16: 2.9e-3 at 2⁻¹⁹, against 9.5e-5 on the diagonal)
     const snap = reluDualSnap(a.shape[1]);
-    const selfProducts = onDiagonal && tf.div(tf.sum(tf.square(a), 1, true), a.shape[1]);
+    const selfProducts = onDiagonal && scaledNorms(a);
     const products = selfProducts
       ? { rho: selfProducts, qa: selfProducts, qb: selfProducts }
       : spec.sphere
@@ -346,7 +351,7 @@ export function deepKernel(spec: DeepKernelSpec, output: 'ntk' | 'nngp'): Kernel
   const layerRows = (x: tf.Tensor2D): LayerRows => {
     device ??= deviceMehler(act);
     const rows: LayerRows = [];
-    let q = affine(tf.div(tf.sum(tf.square(x), 1, true), x.shape[1]), s);
+    let q = affine(scaledNorms(x), s);
     for (let l = 1; l <= spec.layers; l++) {
       const side = device.side(q);
       rows.push({ q, side });
