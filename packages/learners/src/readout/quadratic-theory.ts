@@ -3,20 +3,34 @@
  * f*(x) = xᵀBx − tr B (+ ⟨β, x⟩), x ~ N(0, I_d), against the width N (Ghorbani, Mei, Misiakiewicz &
  * Montanari 2019). With an output intercept every model is xᵀMx + c, c takes the mean and the risk
  * is 2‖M − B‖²_F (+ ‖β‖²: no even model fits a linear part). Write B = B̃ + (tr B/d)·I, B̃ its
- * traceless part, ρ = N/d; for rows of W independent of B and d large:
+ * traceless part, ρ = N/d, and D = d(d + 1)/2 the dimension of the symmetric matrices; rows of W
+ * Gaussian, independent of B:
  *
- * - RF (M in span{w_j w_jᵀ}): the N random rank-one matrices capture ≈ 2N/d² of ‖B̃‖² and, since
- *   Σ_j w_j w_jᵀ = WᵀW has tr ≈ N and ‖WᵀW‖²_F ≈ N + N²/d, the share ρ/(1 + ρ) of the identity part:
- *   risk ≈ 2[‖B̃‖²(1 − 2N/d²) + (tr B)²/d · 1/(1 + ρ)].
- * - NT (M with (I − P)M(I − P) = 0, P the projector on span W): risk = 2‖(I − P)B(I − P)‖²_F ≈
- *   2[(1 − ρ)₊²‖B̃‖² + (1 − ρ)₊(tr B)²/d]; without the intercept + 2(ρ·tr B)²/(N + 2) (the mean
- *   tr(PB) it cannot remove).
+ * - RF (M in span{w_j w_jᵀ}): each w_j w_jᵀ is |w_j|²/d·I plus a traceless part, and the traceless
+ *   parts are isotropic in their D − 1 dimensions (E⟨wwᵀ, A⟩² = 2‖A‖² for traceless A). Their span
+ *   captures the share γ = min(1, N/(D − 1)) of ‖B̃‖²; the identity part, as a least-squares problem
+ *   whose Gram is Wishart-like (the mean of its inverse 1/(1 − γ) times the diagonal's), leaves
+ *   1/(1 + s) of itself with s = ρ/(1 − γ):
+ *     risk ≈ 2[‖B̃‖²(1 − γ) + (tr B)²/d · (1 − γ)/(1 − γ + ρ)],   0 once N ≥ D.
+ *   A large-d form: against the numpy mean of the exact projections at d = 40 it is within 0.011
+ *   of the normalized risk from N = 1 to N = D (its first order, (1 − 2N/d²)₊ and 1/(1 + ρ), was
+ *   0.027 off for the `ghorbani` spectrum and 0.041 for B = I at N = 10d, and 0.027–0.047 at N = D,
+ *   where the risk is 0); at d = 6–12 within 0.02 mostly, 0.066 at worst (`ghorbani`, d = 6, N = 12:
+ *   2.3 SE of a 40-draw mean).
+ * - NT (M with (I − P)M(I − P) = 0, P the projector on span W, rank r = min(N, d)): risk =
+ *   2‖QBQ‖²_F, Q = I − P, a uniformly random projector of rank k = d − r. Its mean, from the moments
+ *   E Q_ii² = k(k + 2)/(d(d + 2)) and E Q_ij² = k(d − k)/(d(d + 2)(d − 1)) (i ≠ j), is exact at any d:
+ *     2[(a − c)‖B‖² + c(tr B)²],   a = k(k + 2)/(d(d + 2)),  c = k(d − k)/(d(d + 2)(d − 1)).
+ *   Without the intercept the model's mean is tr M = tr(PMP), and the best PMP is PBP − τP with
+ *   τ = tr(PBP)/(r + 2), which adds 2·tr(PBP)²/(r + 2), r + 2 whatever N beyond d (not N + 2: past
+ *   N = d the floor stays); its mean E tr(PBP)² = e‖B‖² + f((tr B)² − ‖B‖²) with e = r(r + 2)/(d(d + 2)),
+ *   f = r(rd + r − 2)/(d(d + 2)(d − 1)), also exact.
  * - NN (M of rank ≤ N; with a shared scalar readout M = a·WᵀW, all eigenvalues of one sign): the
  *   best such fit, 2Σ_{i>N} λ_i² with |λ| sorted (of one sign: the N largest of that sign kept).
  *
- * The RF and NT forms are averages over W: against the numpy mean of the exact projections over 12
- * random W at d = 40 (test/reference/ghorbani_population.py) they are within 0.02 of the normalized
- * risk; one W at d = 40 scatters by 0.01–0.03 around them. Normalized by Var f* = 2‖B‖²_F + ‖β‖².
+ * The RF and NT forms are means over W; the test compares them with the numpy mean of the exact
+ * projections over random W (test/reference/ghorbani_population.py). One W at d = 40 scatters by
+ * 0.01–0.03 around them. Normalized by Var f* = 2‖B‖²_F + ‖β‖².
  */
 import type { TheoryContext, TheoryCurve } from '@regimes/core';
 
@@ -31,12 +45,12 @@ export interface QuadraticForm {
   readonly linear: number;
 }
 
-/** 2‖B̃‖², 2(tr B)²/d and Var f* = 2‖B‖² + ‖β‖². */
+/** tr B, ‖B‖², ‖B̃‖², (tr B)²/d and Var f* = 2‖B‖² + ‖β‖². */
 function parts(b: QuadraticForm) {
   const trace = b.eigenvalues.reduce((s, l) => s + l, 0);
   const squares = b.eigenvalues.reduce((s, l) => s + l * l, 0);
   const identity = (trace * trace) / b.d;
-  return { trace, traceless: squares - identity, identity, variance: 2 * squares + b.linear };
+  return { trace, squares, traceless: squares - identity, identity, variance: 2 * squares + b.linear };
 }
 
 /** Σ of the squared eigenvalues left out of the best fit of rank ≤ N (scalar: of one sign). */
@@ -61,15 +75,24 @@ export function quadraticPopulationRisk(
   o: { intercept: boolean; scalar?: boolean },
 ): number {
   const { d } = b;
-  const { trace, traceless, identity } = parts(b);
+  const { trace, squares, traceless, identity } = parts(b);
   const rho = n / d;
   switch (model) {
-    case 'rf':
-      return 2 * (traceless * Math.max(0, 1 - (2 * n) / (d * d)) + identity / (1 + rho)) + b.linear;
+    case 'rf': {
+      const rest = 1 - Math.min(1, n / ((d * (d + 1)) / 2 - 1)); // 1 − γ
+      return 2 * (traceless * rest + (identity * rest) / (rest + rho)) + b.linear;
+    }
     case 'nt': {
-      const rest = Math.max(0, 1 - rho);
-      const mean = o.intercept ? 0 : (2 * (Math.min(rho, 1) * trace) ** 2) / (n + 2);
-      return 2 * (rest * rest * traceless + rest * identity) + mean + b.linear;
+      const r = Math.min(n, d);
+      const k = d - r;
+      const z = d * (d + 2);
+      // d = 1: Q is 0 or 1 and has no off-diagonal entries (c and f multiply nothing)
+      const a = (k * (k + 2)) / z;
+      const c = d > 1 ? (k * (d - k)) / (z * (d - 1)) : 0;
+      const e = (r * (r + 2)) / z;
+      const f = d > 1 ? (r * (r * d + r - 2)) / (z * (d - 1)) : 0;
+      const mean = o.intercept ? 0 : (2 * (e * squares + f * (trace * trace - squares))) / (r + 2);
+      return 2 * ((a - c) * squares + c * trace * trace) + mean + b.linear;
     }
     case 'nn':
       return 2 * rankTail(b.eigenvalues, n, o.scalar ?? false) + b.linear;

@@ -9,11 +9,17 @@ E[(x^T A x - tr A)(x^T C x - tr C)] = 2 tr(AC):
       with (I - P) M (I - P) = 0, P the projector on the row space of W: risk 2 ||(I-P) B (I-P)||_F^2,
       computed here as a least-squares problem over S (independent of the projector formula);
   NN: M of rank <= N: 2 * sum of the squared eigenvalues beyond the N largest in |.|.
-Input (argv[1], JSON): {"w": [[...] N rows of d], "b": [[...] d x d]}. Output: JSON with rf, nt, nn
-(unnormalized) and variance = 2 ||B||_F^2.
+Without the intercept the model x^T M x has mean tr M against f*'s 0, and its risk is
+2 ||M - B||_F^2 + (tr M)^2: "nt_plain" minimizes that over the same S, as least squares with the
+trace as one more row (again not a projector formula).
+Input (argv[1], JSON): {"w": [[...] N rows of d], "b": [[...] d x d]}. Output: JSON with rf, nt, nt_plain,
+nn (unnormalized) and variance = 2 ||B||_F^2.
 Or {"average": {"b": [[...]], "widths": [...], "draws": k, "seed": s}}: for each width the mean and
 standard error over k draws of W with rows N(0, I/d) of the exact RF and NT risks (NT by the
-projector formula), normalized by Var f*: what the d -> infinity closed forms approximate.
+projector formula; nt_plain, without the intercept, adds 2 tr(PBP)^2/(rank P + 2), the minimum of
+2 ||X - PBP||^2 + (tr X)^2 over the block X = PMP, which the least squares above checks per W),
+normalized by Var f*: what the closed forms give or approximate. Up to d = 12 every draw takes
+`population`'s least squares instead of the projector formulas.
 """
 import json
 import sys
@@ -36,10 +42,21 @@ def population(w, b):
     nt_basis = np.stack(cols, 1)
     coef, *_ = np.linalg.lstsq(nt_basis, b.ravel(), rcond=None)
     nt = 2 * np.sum((nt_basis @ coef - b.ravel()) ** 2)
+    # without the intercept: rows sqrt(2) vec(M - B) and tr M, whose squares sum to the risk
+    plain_basis = np.vstack([np.sqrt(2) * nt_basis, nt_basis[:: d + 1].sum(0, keepdims=True)])
+    plain_target = np.concatenate([np.sqrt(2) * b.ravel(), [0.0]])
+    coef, *_ = np.linalg.lstsq(plain_basis, plain_target, rcond=None)
+    nt_plain = np.sum((plain_basis @ coef - plain_target) ** 2)
     lam = np.linalg.eigvalsh(b)
     lam = lam[np.argsort(-np.abs(lam))]
     nn = 2 * np.sum(lam[n_neurons:] ** 2)
-    return {"rf": float(rf), "nt": float(nt), "nn": float(nn), "variance": float(2 * np.sum(b * b))}
+    return {
+        "rf": float(rf),
+        "nt": float(nt),
+        "nt_plain": float(nt_plain),
+        "nn": float(nn),
+        "variance": float(2 * np.sum(b * b)),
+    }
 
 
 def average(b, widths, draws, seed):
@@ -48,20 +65,31 @@ def average(b, widths, draws, seed):
     variance = 2 * np.sum(b * b)
     out = {}
     for n_neurons in widths:
-        rf, nt = [], []
+        rf, nt, plain = [], [], []
         for _ in range(draws):
             w = rng.standard_normal((n_neurons, d)) / np.sqrt(d)
+            if d <= 12:  # small enough for the least squares over S
+                exact = population(w, b)
+                rf.append(exact["rf"] / variance)
+                nt.append(exact["nt"] / variance)
+                plain.append(exact["nt_plain"] / variance)
+                continue
             basis = np.stack([np.outer(v, v).ravel() for v in w], 1)
             coef, *_ = np.linalg.lstsq(basis, b.ravel(), rcond=None)
             rf.append(2 * np.sum((basis @ coef - b.ravel()) ** 2) / variance)
             q, _ = np.linalg.qr(w.T)
-            rest = np.eye(d) - q @ q.T
+            rank = min(n_neurons, d)
+            kept = q[:, :rank] @ q[:, :rank].T
+            rest = np.eye(d) - kept
             nt.append(2 * np.sum((rest @ b @ rest) ** 2) / variance)
+            plain.append(nt[-1] + 2 * np.trace(kept @ b @ kept) ** 2 / (rank + 2) / variance)
         out[str(n_neurons)] = {
             "rf": float(np.mean(rf)),
             "rf_se": float(np.std(rf, ddof=1) / np.sqrt(draws)),
             "nt": float(np.mean(nt)),
             "nt_se": float(np.std(nt, ddof=1) / np.sqrt(draws)),
+            "nt_plain": float(np.mean(plain)),
+            "nt_plain_se": float(np.std(plain, ddof=1) / np.sqrt(draws)),
         }
     return out
 
