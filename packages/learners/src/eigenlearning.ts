@@ -195,7 +195,10 @@ export function eigenlearningRisk(
   const e0 = n > squares ? n / (n - squares) : Number.POSITIVE_INFINITY;
   const bias = degrees.reduce((s, g, i) => s + (1 - learnability[i]!) ** 2 * g.energy, 0);
   const effectiveNoise = noise + unlearnable;
-  const risk = e0 * (bias + effectiveNoise) - noise;
+  // E₀ = ∞ with nothing to amplify (n = rank at λ = 0, a noiseless target inside the span): the
+  // limit λ → 0⁺ is 0 (E₀ grows as 1/κ, the bias as κ²), where ∞·0 would be NaN
+  const total = bias + effectiveNoise;
+  const risk = total === 0 ? 0 : e0 * total - noise;
   return { risk, kappa, e0, learnability };
 }
 

@@ -168,6 +168,17 @@ describe('sphere eigenvalues and target energies in closed form', () => {
     expect(interpolating.kappa).toBe(0);
     expect(interpolating.e0).toBeCloseTo(2, 14);
     expect(interpolating.risk).toBeCloseTo(2 * 0.5 - 0.5, 14);
+    // λ = 0 at n = rank: E₀ infinite; a noiseless target in the span gives the limit λ → 0⁺, 0 (not
+    // ∞·0 = NaN), which small ridges approach; with noise, ∞
+    const inSpan = [{ eigenvalue: 0.1, multiplicity: 4, energy: 1 }];
+    expect(eigenlearningRisk(inSpan, 4, 0).e0).toBe(Number.POSITIVE_INFINITY);
+    expect(eigenlearningRisk(inSpan, 4, 0).risk).toBe(0);
+    const near = [1e-6, 1e-8, 1e-10].map((ridge) => eigenlearningRisk(inSpan, 4, ridge).risk);
+    // κ ∝ √λ here, and the risk with it: 1.6e-3, 1.6e-4, 1.6e-5
+    expect(near[2]).toBeGreaterThan(0);
+    expect(near[2]).toBeLessThan(2e-5);
+    expect(near[0]! / near[1]!).toBeCloseTo(10, 0);
+    expect(eigenlearningRisk(inSpan, 4, 0, 0.1).risk).toBe(Number.POSITIVE_INFINITY);
   });
 
   it('a multi-index target falls back on its Hermite energies (exact as d → ∞)', () => {
