@@ -8,7 +8,7 @@ import { definePlugin } from '../src/registry/registry.js';
 import { silentLogger } from '../src/testing/index.js';
 import { planExperiment } from '../src/spec/plan.js';
 import { Registry } from '../src/registry/registry.js';
-import { parseSpec, parseSpecText } from '../src/spec/spec.js';
+import { parseSpec, parseSpecText, specData } from '../src/spec/spec.js';
 import { expandRange } from '../src/spec/sweep.js';
 import { problemsOf, testPlugin } from './helpers.js';
 
@@ -309,6 +309,19 @@ describe('spec validation: each bad spec fails before any work, naming the path 
     expect(problemsOf(() => parseSpecText('name: a\nname: b\n', 's.yaml'))[0]).toMatch(
       /line 2, column 1: the key 'name' comes twice in one map: keep one/,
     );
+  });
+
+  it('names a Markdown fence copied with the spec in one message, YAML or JSON, and keeps one inside a string', () => {
+    const yamlText = '```yaml\nname: x\ntarget: { kind: linear, d: 4 }\nlearners: [{ kind: ridge }]\n```\n';
+    expect(problemsOf(() => parseSpecText(yamlText, 's.yaml'))).toEqual([
+      'lines 1, 5: a Markdown code fence (```yaml), not part of the spec',
+    ]);
+    expect(problemsOf(() => parseSpecText('~~~\n{ "name": "x" }\n', 's.json'))).toEqual([
+      'line 1: a Markdown code fence (~~~), not part of the spec',
+    ]);
+    // a spec that parses is read as it is, backquotes in a block string included
+    const inString = 'name: x\nlabel: |\n  ```\n  text\ntarget: { kind: linear, d: 4 }\n';
+    expect(specData(inString, 's.yaml')).toMatchObject({ name: 'x', label: '```\ntext\n' });
   });
 });
 

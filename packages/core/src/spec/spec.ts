@@ -136,6 +136,7 @@ export function specData(text: string, source = 'spec'): unknown {
     try {
       data = JSON.parse(text);
     } catch (error) {
+      markdownFences(text, source);
       // V8 quotes the text near the error, newlines included: one line, and a hint where it is YAML
       const message = jsonPosition((error as Error).message, text).replace(/\s*\n\s*/g, ' ');
       const yamlLike = /^\s*[A-Za-z_][\w-]*\s*:/.test(text);
@@ -159,6 +160,7 @@ export function specData(text: string, source = 'spec'): unknown {
     // are copied in, and keys written beside `<<` win
     const doc = yaml().parseDocument(text, { prettyErrors: true, uniqueKeys: true, merge: true });
     if (doc.errors.length) {
+      markdownFences(text, source);
       // a sweep key with brackets in a { … } map (`{ learners[rf].width: [8] }`) is YAML's flow
       // syntax, not a key: the parser's three lines about it become one that says to quote it
       const lines = text.split('\n');
@@ -230,6 +232,22 @@ function aliasBeforeAnchor(text: string): string | undefined {
       }
     }
   return undefined;
+}
+
+/**
+ * A spec copied from Markdown with its fence (```yaml … ```), found once the text does not parse:
+ * one message, where the parser gives a screenful about the backquotes and the lines after them.
+ */
+function markdownFences(text: string, source: string): void {
+  const lines = text.split('\n');
+  const fences = lines.flatMap((line, i) => (/^\s*(```|~~~)/.test(line) ? [i + 1] : []));
+  if (fences.length)
+    throw new SpecError(
+      [
+        `line${fences.length > 1 ? 's' : ''} ${fences.join(', ')}: a Markdown code fence (${lines[fences[0]! - 1]!.trim()}), not part of the spec`,
+      ],
+      { source, hint: 'keep only the lines between the fences: delete the fence lines' },
+    );
 }
 
 /** A YAML parser error as one line: where, and what (a repeated key named, with what to do). */
