@@ -49,8 +49,23 @@ function cliVersion(): string {
   return `regimes ${pkg.version} (node ${process.versions.node})`;
 }
 
+/**
+ * Standard output read by a command that stops early (`regimes schema | head -1`): the write fails
+ * with EPIPE, which as an unhandled 'error' event would crash the process with a stack trace. The
+ * rest of the output is dropped instead and the command goes on (a run keeps writing its results
+ * file); other errors of the stream still throw.
+ */
+export function dropOutputOnClosedPipe(stream: NodeJS.WriteStream = process.stdout): void {
+  if (stream.listenerCount('error') > 0) return;
+  stream.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code === 'EPIPE' || error.code === 'ERR_STREAM_DESTROYED') return;
+    throw error;
+  });
+}
+
 /** Run the command line; returns the exit code. */
 export async function main(argv: string[]): Promise<number> {
+  dropOutputOnClosedPipe();
   let code = 0;
   const program = buildProgram((c) => {
     code = c;

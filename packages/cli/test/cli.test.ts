@@ -201,6 +201,8 @@ describe('run and merge say what to change', () => {
     });
     expect(env.status).toBe(1);
     expect(env.stderr).toContain("unknown backend kind 'nativ' (did you mean 'native'?)");
+    // nothing run, nothing written: no folder, lock or empty results file (one was left before)
+    expect(existsSync(join(dirname(spec), 'out'))).toBe(false);
     expect(env.stderr).toContain("hint: REGIMES_BACKEND is set to 'nativ' in the environment");
     // the same name from -b is the flag's: the hint does not blame the environment
     const flag = spawnSync(process.execPath, [bin, 'run', spec, '-b', 'nativ', '-q'], {
@@ -455,4 +457,20 @@ describe('tf.grad outside the test runner', () => {
       expect(r.stdout.trim().split('\n').pop()).toBe('[2,-4,6]');
     },
   );
+});
+
+describe('standard output closed early', () => {
+  // bad-input: 6
+  it('`regimes schema | head -c 10`: the rest of the output is dropped, exit 0, no EPIPE stack trace', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'regimes-pipe-'));
+    const errors = join(dir, 'stderr.txt');
+    // the schema (~140 KB) is more than a pipe holds: head leaves while the command still writes
+    const r = spawnSync(
+      'bash',
+      ['-c', `"${process.execPath}" "${bin}" schema 2>"${errors}" | head -c 10; echo " \${PIPESTATUS[0]}"`],
+      { cwd: root, encoding: 'utf8' },
+    );
+    expect(readFileSync(errors, 'utf8')).not.toContain('EPIPE');
+    expect(r.stdout).toBe('{\n  "$sche 0\n'); // 10 bytes, then the command's exit status
+  }, 60_000);
 });

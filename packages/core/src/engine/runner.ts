@@ -132,11 +132,18 @@ export async function runExperiment(
   const jobs = checkJobs(options);
   checkTimeout(options.timeout);
   const cells = shardCells(plan.cells, checkShard(options.shard));
+  // the backend before the results file's folder, lock or file: a misspelt or absent one writes nothing
+  const named = options.backend ?? spec.backend;
+  const { kind: backendKind } = await activateBackend(
+    registry,
+    named ?? process.env.REGIMES_BACKEND,
+    named === undefined && process.env.REGIMES_BACKEND ? 'REGIMES_BACKEND' : undefined,
+  );
   const release = options.out ? lockResults(options.out) : undefined;
   // with jobs > 1 this process may run cells beside its workers: its BLAS gets its share of the cores
   const restoreThreads = shareBlasThreads(jobs);
   try {
-    return await execute({ spec, plan, cells, jobs, log }, options);
+    return await execute({ spec, plan, cells, jobs, log, backendKind }, options);
   } finally {
     restoreThreads();
     release?.();
@@ -151,7 +158,8 @@ async function execute(
     cells,
     jobs,
     log,
-  }: { spec: Spec; plan: Plan; cells: readonly Cell[]; jobs: number; log: Logger },
+    backendKind,
+  }: { spec: Spec; plan: Plan; cells: readonly Cell[]; jobs: number; log: Logger; backendKind: string },
   options: RunOptions,
 ): Promise<ExperimentResult> {
   const { registry } = options;
@@ -159,12 +167,6 @@ async function execute(
   for (const warning of planned.warnings) log.warn(warning);
   // the hash the rows carry: the plan's, or a legacy file's own
   const plan = specHash === planned.specHash ? planned : { ...planned, specHash };
-  const named = options.backend ?? spec.backend;
-  const { kind: backendKind } = await activateBackend(
-    registry,
-    named ?? process.env.REGIMES_BACKEND,
-    named === undefined && process.env.REGIMES_BACKEND ? 'REGIMES_BACKEND' : undefined,
-  );
   const total = rowCount(cells);
   const progress = { rows: [] as ResultRow[], done: 0, ran: 0, skipped: 0, failed: 0 };
   const crashes = options.out ? readCrashes(options.out, specHash) : new Map<string, CrashRecord>();
