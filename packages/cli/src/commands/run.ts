@@ -92,7 +92,7 @@ export function registerRun(program: Command, setExit: SetExit): void {
     .option('--force', 'empty the results file and redo every row (default: resume, skipping rows present)')
     .option(
       '-j, --jobs <n>',
-      'run cells in n processes (auto: one per core): this one and n − 1 workers (n workers with plugins or time budgets); rows are the same as with 1',
+      'run cells in n processes (auto: one per core): this one and n − 1 workers (n workers with plugins or time budgets); rows are those of 1 at equal BLAS threads (OPENBLAS_NUM_THREADS)',
       jobsArg,
       1,
     )

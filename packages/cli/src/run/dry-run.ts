@@ -41,7 +41,7 @@ export function describePlan(
     'cells (learners):',
     ...cellLines(cells),
     '',
-    'work estimate (leading-order dense algebra, and a cost per tfjs op of each training step; within 2–3× of the fits on CPU backends, docs/spec.md):',
+    'work estimate (leading-order dense algebra, and a cost per tfjs op of each training step; usually low, within 2–4× of the fits on CPU backends, docs/spec.md):',
     ...estimateLines(workPerLearner(plan, registry, cells), calibration, memory),
     '',
   ].join('\n');
