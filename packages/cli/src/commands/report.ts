@@ -18,9 +18,10 @@ export function registerReport(program: Command): void {
     .action(async (results: string, flags: PlotFlags) => {
       const file = resultsPath(results);
       const rows = loadRows(file, warnOnStderr);
-      const [{ drawFigure }, { writeReport }] = await Promise.all([
+      const [{ drawFigure }, { writeReport }, { registryWith }] = await Promise.all([
         import('../plot/figure.js'),
         import('../report/report.js'),
+        import('../kinds/registry.js'),
       ]);
       const written = await writeReport({
         rows,
@@ -29,6 +30,7 @@ export function registerReport(program: Command): void {
         outDir: resolve(flags.out ?? dirname(file)),
         figure: () => drawFigure(rows, plotOptions(flags), flags.plugin, warnOnStderr, flags.scale),
         warn: warnOnStderr,
+        registry: await registryWith(flags.plugin),
       });
       process.stdout.write(`${written.join('\n')}\n`);
     });

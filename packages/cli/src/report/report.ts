@@ -4,7 +4,7 @@
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
-import type { ResultRow } from '@regimes/core';
+import type { Registry, ResultRow } from '@regimes/core';
 import { summarize } from '../results/summary.js';
 import { reportHtml } from './html.js';
 import { reportMarkdown } from './markdown.js';
@@ -20,6 +20,8 @@ export interface ReportInput {
   /** Draws the figure; a failure is reported in place of the figure. */
   figure: () => Promise<{ svg: string; png: Uint8Array }>;
   warn: (message: string) => void;
+  /** The kinds, for a spec rebuilt from the rows (no spec.json): their options that have no effect are left out. */
+  registry?: Registry;
 }
 
 /** Write report.md, report.html and the figure (report-figure.svg/.png); returns the paths written. */
@@ -42,7 +44,7 @@ export async function writeReport(input: ReportInput): Promise<string[]> {
     counts: `${rows.length} rows: ${ok} ok, ${rows.length - ok} failed`,
     failedRows: rows.length - ok,
     resultsFile: relative(outDir, input.resultsFile) || input.resultsFile,
-    spec: specText(rows, input.runDir),
+    spec: specText(rows, input.runDir, input.registry),
     figure,
     groups: summarize(rows),
     environment: environment(rows),

@@ -1,7 +1,7 @@
 /** What a report says about a run besides the summary: its spec, environment and failed rows. */
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { ResultRow } from '@regimes/core';
+import type { Registry, ResultRow } from '@regimes/core';
 import type { summarize } from '../results/summary.js';
 import { PROVENANCE_FILE, readProvenance } from '../run/provenance.js';
 import { Document, isScalar, visit } from 'yaml';
@@ -43,15 +43,52 @@ function learnerEntries(rows: readonly ResultRow[]): Map<string, ResultRow['lear
   return entries;
 }
 
-/** The spec as written next to the results (spec.json / spec.yaml), else rebuilt from the rows. */
-export function specText(rows: readonly ResultRow[], runDir: string): { text: string; source: string } {
+/**
+ * An entry's options less those its kind names as having no effect (`unused`: `maxDegree` of a
+ * target without an expression), which a row records with the defaults but a spec may not write.
+ * Without the registry, or for a kind it lacks, the entry as it is.
+ */
+function effectiveOptions(
+  entry: Record<string, unknown>,
+  point: 'target' | 'learner',
+  registry: Registry | undefined,
+): Record<string, unknown> {
+  const kind = entry.kind;
+  if (!registry || typeof kind !== 'string' || !registry.has(point, kind)) return entry;
+  let unused: Readonly<Record<string, string>>;
+  try {
+    unused = registry.get(point, kind).unused?.(entry) ?? {};
+  } catch {
+    return entry; // a merged entry (a λ list) the kind cannot read: as it is
+  }
+  const out = structuredClone(entry);
+  for (const field of Object.keys(unused)) {
+    const path = field.split('.');
+    const parent = path
+      .slice(0, -1)
+      .reduce<unknown>((at, key) => (at as Record<string, unknown> | undefined)?.[key], out);
+    if (parent && typeof parent === 'object') delete (parent as Record<string, unknown>)[path.at(-1)!];
+  }
+  return out;
+}
+
+/**
+ * The spec as written next to the results (spec.json / spec.yaml), else rebuilt from the rows: the
+ * metrics without their `-se` companions, and with the registry each entry without the options its
+ * kind says have no effect, so that the rebuilt spec validates.
+ */
+export function specText(
+  rows: readonly ResultRow[],
+  runDir: string,
+  registry?: Registry,
+): { text: string; source: string } {
   for (const name of ['spec.yaml', 'spec.yml', 'spec.json']) {
     const path = join(runDir, name);
     if (existsSync(path)) return { text: readFileSync(path, 'utf8').trimEnd(), source: name };
   }
   const distinct = <T>(values: T[]) => [...new Map(values.map((v) => [JSON.stringify(v), v])).values()];
-  const targets = distinct(rows.map((r) => r.target));
-  const learners = [...learnerEntries(rows).values()];
+  const targets = distinct(rows.map((r) => effectiveOptions(r.target, 'target', registry)));
+  const learners = [...learnerEntries(rows).values()].map((l) => effectiveOptions(l, 'learner', registry));
   const cellKeys = [...new Set(rows.flatMap((r) => Object.keys(r.cell)))];
   const sweep = Object.fromEntries(
     cellKeys.map((k) => [
@@ -61,7 +98,9 @@ export function specText(rows: readonly ResultRow[], runDir: string): { text: st
       ),
     ]),
   );
-  const metrics = [...new Set(rows.flatMap((r) => Object.keys(r.metrics)))];
+  const names = new Set(rows.flatMap((r) => Object.keys(r.metrics)));
+  // a metric's standard error is a column of its own in the rows, not a metric of the spec
+  const metrics = [...names].filter((k) => !(k.endsWith('-se') && names.has(k.slice(0, -3))));
   const spec = {
     name: [...new Set(rows.map((r) => r.spec))].join(', '),
     target: targets.length === 1 ? targets[0] : targets,

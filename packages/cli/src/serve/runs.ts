@@ -73,7 +73,7 @@ export function runRows(file: string): { rows: ResultRow[]; warnings: string[] }
   }
 }
 
-export function runView(id: string, file: string): RunView {
+export function runView(id: string, file: string, registry?: Registry): RunView {
   const { rows, warnings } = runRows(file);
   const names = (pick: (r: ResultRow) => object | undefined) => [
     ...new Set(rows.flatMap((r) => Object.keys(pick(r) ?? {}))),
@@ -85,7 +85,7 @@ export function runView(id: string, file: string): RunView {
     ok: rows.filter((r) => r.status === 'ok').length,
     warnings,
     summary: summaryTable(summarize(rows)),
-    spec: specText(rows, dirname(file)),
+    spec: specText(rows, dirname(file), registry),
     provenance: provenance(rows, dirname(file), new Date()),
     keys: names((r) => r.cell).filter((k) => k !== 'seed'),
     values: [...new Set([...names((r) => r.metrics), ...names((r) => r.diagnostics)])].filter(

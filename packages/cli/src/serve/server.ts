@@ -109,7 +109,7 @@ export async function serve(options: ServeOptions): Promise<Serving> {
     if (path === '/api/runs') return { root, runs: findRuns(root) };
     if (path === '/api/run') {
       const id = q.get('run');
-      return runView(id!, resultsFile(id));
+      return runView(id!, resultsFile(id), options.registry);
     }
     if (path === '/api/figure') {
       const ids = q.getAll('run');
