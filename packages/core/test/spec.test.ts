@@ -247,6 +247,11 @@ describe('spec validation: each bad spec fails before any work, naming the path 
       { ...good, sweep: { n: { log2: [3, 4], step: 0.5 } } },
       /^sweep\.n: sample sizes are positive integers, got 11\.3137084989848 \(a range gives integers with round: true\)$/,
     ],
+    [
+      'a derived sample size out of range: the expression and the cell that gives it',
+      { ...good, sweep: { 'target.d': [1, 2, 4], n: 'd - 2', seed: [0] } },
+      /^sweep\.n: sample sizes are positive integers, got -1 \(from "d - 2" in cell target\.d=1,seed=0\), 0 \(from "d - 2" in cell target\.d=2,seed=0\)$/,
+    ],
     ['an empty sweep key', { ...good, sweep: { n: [8], '': [1] } }, /^sweep\[""\]: unknown sweep key/],
     [
       'an unregistered backend',

@@ -248,7 +248,7 @@ export function planExperiment(spec: Spec, registry: Registry, source?: string):
     { path: 'sweep', scope: targetBase as Record<string, Scalar>, integerKeys: ['n', 'seed'] },
     problems,
   );
-  if (problems.size === early) checkSizesAndSeeds(expansion.cells, problems);
+  if (problems.size === early) checkSizesAndSeeds(expansion.cells, spec.sweep, problems);
   const cells: Cell[] = [];
   const cellProblems = new CellProblems();
   if (problems.size === early) {
@@ -620,17 +620,34 @@ function ownSweepProblems(
   });
 }
 
-function checkSizesAndSeeds(cells: readonly Record<string, Scalar>[], problems: Set<string>): void {
-  // one line per key, with every bad value (a linspace of n gives several at once)
+function checkSizesAndSeeds(
+  cells: readonly Record<string, Scalar>[],
+  sweep: Spec['sweep'],
+  problems: Set<string>,
+): void {
+  // one line per key, with every bad value (a linspace of n gives several at once); a derived
+  // value names its expression and the first cell that gives it, as a derived option does
   const badN = new Set<string>();
   const badSeed = new Set<string>();
-  for (const { n, seed } of cells) {
-    if (!(typeof n === 'number' && Number.isInteger(n) && n >= 1)) badN.add(JSON.stringify(n));
+  const shown = (key: 'n' | 'seed', cell: Record<string, Scalar>) => {
+    const text = JSON.stringify(cell[key]);
+    const derived = (sweep as Record<string, unknown>)[key];
+    if (typeof derived !== 'string') return text;
+    const others = Object.entries(cell).filter(([k]) => k !== key);
+    return `${text} (from ${JSON.stringify(derived)} in cell ${others.map(([k, v]) => `${k}=${v}`).join(',') || '(the only one)'})`;
+  };
+  const add = (bad: Set<string>, value: string) => {
+    // one entry per value: the first cell that gives it
+    if (![...bad].some((b) => b === value || b.startsWith(`${value} (from `))) bad.add(value);
+  };
+  for (const cell of cells) {
+    const { n, seed } = cell;
+    if (!(typeof n === 'number' && Number.isInteger(n) && n >= 1)) add(badN, shown('n', cell));
     if (seed !== undefined && !(typeof seed === 'number' && Number.isSafeInteger(seed) && seed >= 0))
-      badSeed.add(JSON.stringify(seed));
+      add(badSeed, shown('seed', cell));
   }
   const got = (values: Set<string>) => [...values].slice(0, 5).join(', ') + (values.size > 5 ? ', …' : '');
-  const round = [...badN].some((v) => Number.isFinite(Number(v)) && Number(v) >= 1)
+  const round = [...badN].some((v) => Number.isFinite(parseFloat(v)) && parseFloat(v) >= 1)
     ? ' (a range gives integers with round: true)'
     : '';
   if (badN.size) problems.add(`sweep.n: sample sizes are positive integers, got ${got(badN)}${round}`);
