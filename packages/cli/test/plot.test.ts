@@ -448,6 +448,12 @@ describe('summary table', () => {
     expect(lone.map((g) => [g.learner, g.runs, g.failed])).toEqual([['a', 1, 1]]);
     expect(formatSummary(lone)).toMatch(/\ba\s+8\s+1 \(1 failed\)\s+-\s*$/m);
   });
+
+  it('leaves out a metric JSON wrote as null (NaN in a hand-edited file), where the mean had taken it as 0', () => {
+    const nulled = { ...row(8, 4, 'a', 0), metrics: { risk: null as unknown as number } };
+    const [group] = summarize([row(8, 0, 'a', 0.5), row(8, 1, 'a', 1), nulled]);
+    expect(group!.metrics.risk).toMatchObject({ mean: 0.75, count: 2 });
+  });
 });
 
 describe('font metrics', () => {

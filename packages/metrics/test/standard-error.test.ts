@@ -121,6 +121,12 @@ describe('standard errors against float64 on known per-point values', () => {
         const phi = Float64Array.from(l, (li, i) => (li - a) / v - (a * ((g[i]! - gbar) ** 2 - v)) / (v * v));
         expect(Math.abs(n2['normalized-risk']! / (a / v) - 1)).toBeLessThan(1e-5);
         expect(Math.abs(n2['normalized-risk-se']! / reference(phi).se - 1)).toBeLessThan(1e-4);
+        // energies from Monte Carlo are not taken as exact: the same estimate as without them
+        const sampled = {
+          ...estimated,
+          structure: { hermiteEnergy: [0, 2, 3], hermiteMethod: 'monte-carlo' as const },
+        };
+        expect(await compute(normalizedRisk.create({}), identity, test, sampled, rows)).toEqual(n2);
       } finally {
         disposeDataset(test);
       }

@@ -54,7 +54,8 @@ export function summarize(rows: readonly ResultRow[]): SummaryGroup[] {
       failed: group.length - ok.length,
       metrics: Object.fromEntries(
         names.map((name) => {
-          const values = ok.map((r) => r.metrics[name]).filter((v) => v !== undefined);
+          // a value JSON wrote as null (NaN in a hand-edited or foreign file) is left out, not taken as 0
+          const values = ok.map((r) => r.metrics[name]).filter((v): v is number => typeof v === 'number');
           return [name, { ...meanStd(values), count: values.length }];
         }),
       ),
