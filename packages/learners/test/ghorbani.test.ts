@@ -132,13 +132,18 @@ describe('RF and NT with σ = z² on the quadratic target (Ghorbani et al. 2019)
     }
   }
 
+  /** The `ghorbani` B of seed `seed` at dimension d, and numpy's means over `draws` random W (that seed too). */
+  async function averages(d: number, seed: number, widths: number[], draws: number) {
+    const lambda = createTarget({ factory: quadratic, options: { d, spectrum: 'ghorbani' } }, seed).structure
+      .details!.eigenvalues as number[];
+    const exact = await python<Means>({ average: { b: matrixB(lambda), widths, draws, seed } });
+    return { lambda, exact };
+  }
+
   it.skipIf(noNumpy)(
     'closed forms against the numpy mean of the exact risks over 12 random W at d = 40, N up to D = d(d+1)/2',
     async () => {
-      const big = { factory: quadratic, options: { d: 40, spectrum: 'ghorbani' } };
-      const lambda = createTarget(big, 1).structure.details!.eigenvalues as number[];
-      const widths = [10, 20, 30, 60, 160, 400, 820];
-      const exact = await python<Means>({ average: { b: matrixB(lambda), widths, draws: 12, seed: 1 } });
+      const { lambda, exact } = await averages(40, 1, [10, 20, 30, 60, 160, 400, 820], 12);
       // RF's form is for large d: within 0.011 of the normalized risk here (where its first-order
       // form, (1 − 2N/d²)₊ and 1/(1 + ρ), was 0.027 off at N = 400 and 0.027 at N = 820, where the
       // span is complete and the risk 0)
@@ -150,10 +155,7 @@ describe('RF and NT with σ = z² on the quadratic target (Ghorbani et al. 2019)
   it.skipIf(noNumpy)(
     'NT’s closed forms are exact means at small d (least squares over S per W, 400 random W at d = 6)',
     async () => {
-      const small = { factory: quadratic, options: { d: 6, spectrum: 'ghorbani' } };
-      const lambda = createTarget(small, 2).structure.details!.eigenvalues as number[];
-      const widths = [1, 2, 3, 5, 6, 9, 21];
-      const exact = await python<Means>({ average: { b: matrixB(lambda), widths, draws: 400, seed: 2 } });
+      const { lambda, exact } = await averages(6, 2, [1, 2, 3, 5, 6, 9, 21], 400);
       // past N = d the floor without the intercept stays at 2(tr B)²/(d + 2); (tr B)²/(N + 2) kept falling
       const form = { d: 6, eigenvalues: lambda, linear: 0 };
       const trace = lambda.reduce((s, l) => s + l, 0);
