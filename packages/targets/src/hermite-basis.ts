@@ -58,7 +58,10 @@ export { gaussHermite, gaussLegendre } from '@regimes/numerics';
 /**
  * A rule for E f(Z), Z ~ N(0, 1): composite Gauss–Legendre on [−10, 10] (panels × order points)
  * with the normal density folded into the weights. Unlike Gauss–Hermite it converges fast for
- * g with kinks (relu, abs), since a kink spoils one panel only. Mass beyond ±10 is below 1e-22.
+ * g with kinks (relu, abs) along an axis, since such a kink spoils one panel only (relu(z1) +
+ * abs(z2) + tanh(z3): energies within 2.5e-7). A slanted kink crosses every panel on its way:
+ * relu(z1 + z2 + z3) at 96³ points has per-degree errors of 0.07–0.5% (tail 1.7%), Var f* 3e-4
+ * relative. Mass beyond ±10 is below 1e-22.
  */
 export function normalRule(panels: number, order: number): { nodes: Float64Array; weights: Float64Array } {
   const { nodes: gl, weights: glw } = gaussLegendre(order);

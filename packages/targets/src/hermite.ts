@@ -122,14 +122,28 @@ export function checkLink(o: LinkInput, r: number, ctx: Issues, prefix: (string 
   }
 }
 
-/** The options of a g that change nothing given how g is given (KindFactory.unused). */
-export function unusedLinkOptions(o: LinkInput): Record<string, string> {
+/**
+ * The options of a g that change nothing given how g is given (KindFactory.unused); `r`, the
+ * number of variables, tells a polynomial expression (expanded exactly: maxDegree changes nothing).
+ */
+export function unusedLinkOptions(o: LinkInput, r?: number): Record<string, string> {
   const unused: Record<string, string> = {};
   const form = o.terms ? 'terms' : o.expression ? 'expression' : undefined;
   if (form) unused.degree = `when g is given by ${form} (degree is the parameter of a preset)`;
   else if (o.preset === 'staircase') unused.degree = 'under preset staircase: its degree is r (set r)';
   if (!o.expression) unused.maxDegree = 'without an expression (only an expression is projected on degrees)';
+  else if (r !== undefined && polynomialExpression(o.expression, r))
+    unused.maxDegree = 'when the expression is a polynomial (expanded exactly, at every degree)';
   return unused;
+}
+
+/** Whether an expression in z1..zr parses to a polynomial the target expands exactly. */
+function polynomialExpression(expression: string, r: number): boolean {
+  try {
+    return polynomialOf(parseExpression(expression, variablesOf(r), 'expression'), r) !== undefined;
+  } catch {
+    return false; // one that does not parse is refused by the schema, with its own message
+  }
 }
 
 /** Checks of d, r and a given U. */
@@ -318,7 +332,7 @@ export const hermite = defineTargetKind({
   description:
     'multi-index f*(x) = g(Ux), x ~ N(0, I_d), U r×d orthonormal; g by Hermite terms, preset or expression',
   options: hermiteOptions,
-  unused: unusedLinkOptions,
+  unused: (o) => unusedLinkOptions(o, o.r),
   dims: (o) => ({ d: o.d, k: 1 }),
   create(o, { rng }): Target {
     const u = subspaceOf(o, rng.child('U'));
@@ -352,7 +366,7 @@ export const transfer = defineTargetKind({
   unused: (o) =>
     Object.fromEntries(
       (['source', 'destination'] as const).flatMap((which) =>
-        Object.entries(unusedLinkOptions(o[which])).map(([field, why]) => [`${which}.${field}`, why]),
+        Object.entries(unusedLinkOptions(o[which], o.r)).map(([field, why]) => [`${which}.${field}`, why]),
       ),
     ),
   create(o, { rng }): Target {

@@ -325,7 +325,10 @@ describe('hermite target: bad input', () => {
     };
     expect(unused({ d: 4, r: 3, preset: 'staircase' })).toEqual(['degree', 'maxDegree']);
     expect(unused({ d: 4, preset: 'single', degree: 3 })).toEqual(['maxDegree']);
-    expect(unused({ d: 4, expression: 'z1^2' })).toEqual(['degree']);
+    // a polynomial expression is expanded exactly: maxDegree changes nothing (it had been accepted
+    // and ignored); one that is not is projected on degrees ≤ maxDegree
+    expect(unused({ d: 4, expression: 'z1^2' })).toEqual(['degree', 'maxDegree']);
+    expect(unused({ d: 4, expression: 'tanh(z1)' })).toEqual(['degree']);
     expect(unused({ d: 4, terms: [{ coef: 1, alpha: [2] }] })).toEqual(['degree', 'maxDegree']);
   });
 
@@ -336,6 +339,10 @@ describe('hermite target: bad input', () => {
       'target',
     );
     if (!parsed.ok) throw new Error(parsed.problems.join('; '));
-    expect(Object.keys(transfer.unused!(parsed.value))).toEqual(['source.maxDegree', 'destination.degree']);
+    expect(Object.keys(transfer.unused!(parsed.value))).toEqual([
+      'source.maxDegree',
+      'destination.degree',
+      'destination.maxDegree',
+    ]);
   });
 });
