@@ -2,7 +2,8 @@
  * `deep`: fully connected networks of L hidden layers for compositions of quadratics (Allen-Zhu &
  * Li, backward feature correction): h_0 = x, h_ℓ = σ(h_{ℓ−1}W_ℓᵀ) with W_ℓ ~ N(0, 1/fan-in), and
  * an output f = Σ_{ℓ∈S} h_ℓ v_ℓ that reads every layer (`skip: true`: a DenseNet-like output; the
- * layers do not take lower ones as inputs, as the paper's learner does) or the last one. σ defaults to h_2(z) = (z² − 1)/√2, the centred quadratic.
+ * layers do not take lower ones as inputs, as the paper's learner does) or the last one. σ
+ * defaults to h_2(z) = (z² − 1)/√2, the centred quadratic.
  * `training: joint` trains every layer at once; `layerwise` trains layer ℓ (with the readouts of
  * layers ≤ ℓ) for steps/L steps, freezes it and goes up — the comparison of the paper
  * (training/train-deep.ts). Backward passes are written by hand (training/deep.ts). Records, per
