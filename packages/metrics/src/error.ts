@@ -4,7 +4,10 @@
  * (`error-se`, `excess-error-se`: s/√m of the per-point misclassification indicator). For
  * real-valued labels the sign of the label is the class. A prediction of exactly 0 is a tie and
  * counts ½ (a coin's guess): counted wrong, as before 2026-12-06, the zero predictor (a scalar
- * readout initialised at 0, Ghorbani et al.'s) scored error 1 where chance is ½.
+ * readout initialised at 0, Ghorbani et al.'s) scored error 1 where chance is ½. A label of exactly
+ * 0 has no class and counts ½ too (a noiseless f* = 0 on a set of positive mass, relu(z1) on half
+ * the points): counted wrong for every nonzero prediction, as before 2026-12-07, f* + 1 scored
+ * error ½ on relu(z1) where f* itself scored ¼; both score ¼ now.
  */
 import { defineMetricKind, options, testChunks } from '@regimes/core';
 import tf from '@regimes/numerics/tfjs';
@@ -13,7 +16,7 @@ import { testMoments } from './moments.js';
 export const classificationError = defineMetricKind({
   kind: 'error',
   description:
-    'classification error P(sign f(x) ≠ sign y) on the test labels (a prediction of 0 counts ½); excess over the Bayes error when known; with standard errors (-se)',
+    'classification error P(sign f(x) ≠ sign y) on the test labels (a prediction or a label of 0 counts ½); excess over the Bayes error when known; with standard errors (-se)',
   options: options({}),
   create: () => ({
     async compute(predictor, test, target, context): Promise<Record<string, number>> {
@@ -23,8 +26,10 @@ export const classificationError = defineMetricKind({
         (chunk) =>
           tf.tidy(() => {
             const guess = tf.sign(predictor.predict(chunk.x));
-            const wrong = tf.cast(tf.notEqual(guess, tf.sign(chunk.y)), 'float32');
-            return tf.mean(tf.where(tf.equal(guess, 0), tf.fill(wrong.shape, 0.5), wrong), 1, true);
+            const label = tf.sign(chunk.y);
+            const wrong = tf.cast(tf.notEqual(guess, label), 'float32');
+            const tie = tf.logicalOr(tf.equal(guess, 0), tf.equal(label, 0));
+            return tf.mean(tf.where(tie, tf.fill(wrong.shape, 0.5), wrong), 1, true);
           }) as tf.Tensor2D,
       );
       const error = m.mean[0]!;

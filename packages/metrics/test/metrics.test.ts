@@ -181,6 +181,21 @@ describe('error', () => {
     expect(value.error).toBe(0.5);
     expect(value['error-se']).toBe(0);
   });
+
+  it('counts a label of exactly 0 as ½ (relu(z1): half the labels), where it had been wrong for any guess', async () => {
+    const relu = { factory: hermite, options: { d: 4, r: 1, expression: 'relu(z1)' } };
+    const shifted = (t: Target): Predictor => ({
+      predict: (x) => tf.tidy(() => tf.add(t.evaluate(x), 1) as tf.Tensor2D),
+      dispose() {},
+    });
+    // f* + 1 > 0 everywhere: right where f* > 0, ½ where f* = 0 (half the points): ¼, not ½
+    const value = (await measure(classificationError, {}, relu as never, shifted, 20000)) as Record<
+      string,
+      number
+    >;
+    expect(Math.abs(value.error! - 0.25)).toBeLessThan(5 * value['error-se']!);
+    expect(value['error-se']).toBeGreaterThan(0);
+  });
 });
 
 describe('alignment', () => {
