@@ -2,8 +2,11 @@
  * `alignment` of a predictor's first-layer weights W (N×d) with the target's subspace U (r×d,
  * orthonormal rows): the energy fraction ‖WUᵀ‖²_F / ‖W‖²_F (r/d in expectation for isotropic
  * random W, 1 when every row of W lies in span U), and the cosines of the principal angles
- * between span U and the span of W's top-r right singular vectors. Nothing is reported when
- * the predictor has no first layer or the target no subspace.
+ * between span U and the span of W's top-r right singular vectors: `cos-min` the smallest of the
+ * r, `cos2-mean` the mean of their squares. A W of fewer than r rows (N < r) spans N directions
+ * at most, and U's other r − N have cosine 0: cos-min 0 (it had been the smallest of the N, 1 for
+ * W made of rows of U), as cos2-mean already counted them. Nothing is reported when the predictor
+ * has no first layer or the target no subspace.
  */
 import { defineMetricKind, options } from '@regimes/core';
 import { principalCosines, topEigenvectors } from '@regimes/numerics';
@@ -45,7 +48,8 @@ export const alignment = defineMetricKind({
       const cosines = principalCosines(subspace, r, top, k, d);
       return {
         alignment: p! / t!,
-        'alignment.cos-min': cosines[cosines.length - 1]!,
+        // fewer than r cosines (N < r or d < r): U's uncovered directions have cosine 0
+        'alignment.cos-min': k < r ? 0 : cosines[cosines.length - 1]!,
         'alignment.cos2-mean': cosines.reduce((s, c) => s + c * c, 0) / r,
       };
     },

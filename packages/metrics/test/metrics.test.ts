@@ -244,6 +244,16 @@ describe('alignment', () => {
       expect(b[key]).toBeCloseTo(a[key]!, 5);
   });
 
+  it('with fewer rows than r: cos-min 0 (U is not covered), cos2-mean N/r, alignment 1', async () => {
+    // one row of U at r = 2: every row of W in span U, but one of U's two directions has cosine 0
+    const oneRow = (t: Target) =>
+      tf.tensor2d(Float32Array.from(t.structure.subspace!.subarray(0, t.dim)), [1, t.dim]);
+    const value = (await measure(alignment, {}, twoDim, scaled(1, oneRow), 16)) as Record<string, number>;
+    expect(value.alignment).toBeCloseTo(1, 5);
+    expect(value['alignment.cos-min']).toBe(0);
+    expect(value['alignment.cos2-mean']).toBeCloseTo(0.5, 5);
+  });
+
   it('reports nothing when the predictor has no first layer', async () => {
     expect(await measure(alignment, {}, twoDim, scaled(1), 16)).toEqual({});
   });
