@@ -254,7 +254,7 @@ function linkOf(o: LinkOptions, r: number, rng: Rng): Link {
     ]);
   if (projection.edge > 1e-6)
     throw new SpecError([
-      `target.expression: g = ${o.expression} grows too fast for its Hermite projection: ${(projection.edge * 100).toPrecision(2)}% of E g² lies at |z| > 9, near the edge of the quadrature's ±10, so the variance and energies would be wrong (exp(4*z1) came out 2.3% low, exp(6*z1) 98%); use a polynomial (expanded exactly up to degree 24 in each variable) or a g that grows at most like exp(2|z|)`,
+      `target.expression: g = ${o.expression} grows too fast for its Hermite projection: ${(projection.edge * 100).toPrecision(2)}% of E g² lies at |z| > 9, near the edge of the quadrature's ±10, so the variance and energies would be wrong (exp(4*z1) came out 2.3% low, exp(6*z1) 98%); use a polynomial (expanded exactly where each power p^k has degree ≤ 24: z1^13*z2^13 is, (z1*z2)^13 is not) or a g that grows at most like exp(2|z|)`,
     ]);
   // by Monte Carlo, the split-sample energies, up to the highest degree with any
   const top = projection.energy.findLastIndex((e) => e > 0);

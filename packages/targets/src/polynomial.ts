@@ -81,7 +81,11 @@ export class Polynomial {
   }
 }
 
-/** An expression as an exact polynomial, or undefined when it is not one (functions, division by z, ...). */
+/**
+ * An expression as an exact polynomial, or undefined when it is not one (functions, division by z,
+ * ...) or has a power p^k of degree above `maxDegree` (products are not capped: z1^13*z2^13 is
+ * expanded, (z1*z2)^13 projected).
+ */
 export function polynomialOf(expr: Expr, r: number, maxDegree = 24): Polynomial | undefined {
   const go = (e: Expr): Polynomial | undefined => {
     switch (e.kind) {
