@@ -96,6 +96,13 @@ export interface Projection {
    * fast as e^{3|z|} or z^{30}). 0 by Monte Carlo.
    */
   edge: number;
+  /**
+   * Quadrature: E[g²] on a second rule of ¾ the panels, whose nodes fall elsewhere; one that differs
+   * from `total` by more than a few percent says E[g²] does not settle, a pole whose square is not
+   * integrable (1/z1: 25%, tan(z1): 72%, |z1|^−0.6: 6.5%; |z1|^−0.45 and log|z1|, integrable:
+   * 1.7% and 0.03%; smooth g and kinks: below 1e-8). `total` by Monte Carlo.
+   */
+  check: number;
   method: 'quadrature' | 'monte-carlo';
   points: number;
 }
@@ -125,6 +132,7 @@ export function projectOnHermite(expr: Expr, r: number, maxDegree: number, rng: 
   };
   let method: Projection['method'];
   let points: number;
+  let check = Number.NaN;
   if (r <= 3) {
     const [panels, order] = (
       [
@@ -145,6 +153,7 @@ export function projectOnHermite(expr: Expr, r: number, maxDegree: number, rng: 
       }
       accumulate(z, weight);
     }
+    check = squareOnRule(expr, r, normalRule(Math.round((panels * 3) / 4), order));
     method = 'quadrature';
   } else {
     points = 1 << 16;
@@ -167,7 +176,26 @@ export function projectOnHermite(expr: Expr, r: number, maxDegree: number, rng: 
     energy: energy.map((e) => Math.max(0, e)),
     total,
     edge: method === 'quadrature' && total > 0 ? edge / total : 0,
+    check: method === 'quadrature' ? check : total,
     method,
     points,
   };
+}
+
+/** E[g(Z)²] by the tensor product of a 1-D rule. */
+function squareOnRule(expr: Expr, r: number, rule: { nodes: Float64Array; weights: Float64Array }): number {
+  const { nodes, weights } = rule;
+  const m = nodes.length;
+  const z = new Float64Array(r);
+  let sum = 0;
+  for (let flat = 0, count = m ** r; flat < count; flat++) {
+    let weight = 1;
+    for (let i = 0, rest = flat; i < r; i++, rest = Math.floor(rest / m)) {
+      z[i] = nodes[rest % m]!;
+      weight *= weights[rest % m]!;
+    }
+    const g = evaluateExpression(expr, z);
+    sum += weight * g * g;
+  }
+  return sum;
 }

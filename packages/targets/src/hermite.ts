@@ -252,6 +252,11 @@ function linkOf(o: LinkOptions, r: number, rng: Rng): Link {
     throw new SpecError([
       `target.expression: g = ${o.expression} is not finite on part of the Gaussian's mass (E g² over ${projection.points} ${projection.method} points is ${projection.total}): f* must be defined for z ~ N(0, I); e.g. sqrt(abs(z1 + 3)) or relu inside sqrt/log`,
     ]);
+  const unsettled = Math.abs(projection.check - projection.total) / projection.total;
+  if (unsettled > 0.03)
+    throw new SpecError([
+      `target.expression: g = ${o.expression} has no finite E g² that quadrature can settle: ${projection.total.toPrecision(4)} on one grid, ${projection.check.toPrecision(4)} on another (${(unsettled * 100).toPrecision(2)}% apart), as for a pole whose square is not integrable against the normal density (1/z1, tan(z1), 1/abs(z1)^0.6); f* must have E f*² < ∞: remove the pole, e.g. z1/(1 + z1^2) or sign(z1)*min(abs(1/z1), 10)`,
+    ]);
   if (projection.edge > 1e-6)
     throw new SpecError([
       `target.expression: g = ${o.expression} grows too fast for its Hermite projection: ${(projection.edge * 100).toPrecision(2)}% of E g² lies at |z| > 9, near the edge of the quadrature's ±10, so the variance and energies would be wrong (exp(4*z1) came out 2.3% low, exp(6*z1) 98%); use a polynomial (expanded exactly where each power p^k has degree ≤ 24: z1^13*z2^13 is, (z1*z2)^13 is not) or a g that grows at most like exp(2|z|)`,

@@ -160,6 +160,25 @@ describe('hermite target: structure', () => {
       expect(() => target({ d: 3, expression, maxDegree: 5 }), expression).toThrow(/grows too fast/);
   });
 
+  // bad-input: 6
+  it('refuses a g whose square is not integrable (a pole), which quadrature gave a grid-dependent E g², and keeps integrable singularities', () => {
+    // 1/z1 had reported E g² = 1.157e4 and Var 1 after normalize, where samples give ~1e6
+    for (const expression of ['1/z1', 'tan(z1)', '1/abs(z1)^0.6', '1/(z1 + z2 + z3)'])
+      expect(() => target({ d: 3, r: expression.includes('z3') ? 3 : 1, expression }), expression).toThrow(
+        /has no finite E g² that quadrature can settle: .* \(\d+(\.\d+)?% apart\)/,
+      );
+    // log|z1| = ½ log χ²₁: E g² = (π²/2 + (ψ(½) + ln 2)²)/4 = 1.63716, which the grid gives within 0.2%
+    const log = target({ d: 2, expression: 'log(abs(z1))' }).structure;
+    expect(log.hermiteMethod).toBe('quadrature');
+    const total = log.hermiteEnergy!.reduce((a, b) => a + b, 0) + log.hermiteTail!;
+    expect(Math.abs(total / 1.637156 - 1)).toBeLessThan(2e-3);
+    for (const expression of ['1/abs(z1)^0.4', 'sign(z1)*min(abs(1/z1), 10)', 'relu(z1 + z2 + z3)'])
+      expect(
+        () => target({ d: 3, r: expression.includes('z3') ? 3 : 1, expression }),
+        expression,
+      ).not.toThrow();
+  });
+
   it('projects tanh onto its odd coefficients 0.6057, −0.1484, 0.0625 (quadrature)', () => {
     const e = target({ d: 2, expression: 'tanh(z1)', maxDegree: 5 }).structure.hermiteEnergy!;
     expect(Math.sqrt(e[1]!)).toBeCloseTo(0.6057, 3);
