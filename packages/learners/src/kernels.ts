@@ -379,7 +379,6 @@ export function deepKernel(spec: DeepKernelSpec, output: 'ntk' | 'nngp'): Kernel
         for (const t of rowTensors(all)) tf.keep(t);
       });
       const n = x.shape[0];
-      const whole = () => sliceRows(all, 0, n);
       return {
         panel: (start, size) =>
           tf.tidy(() =>
@@ -391,12 +390,14 @@ export function deepKernel(spec: DeepKernelSpec, output: 'ntk' | 'nngp'): Kernel
                   b: sliceRows(all, start, size),
                 }),
           ),
-        // slices of the rows held, not the rows: the layer loop frees the variances it has used
+        // a slice of the rows held, not the rows: the layer loop frees the variances it has used; one
+        // slice for both sides, as kernel.diagonal shares its rows (b = a)
         diagonal: () =>
-          tf.tidy(
-            () =>
-              (n === 0 ? tf.zeros([0, 1]) : entries(x, x, { a: whole(), b: whole() }, true)) as tf.Tensor2D,
-          ),
+          tf.tidy(() => {
+            if (n === 0) return tf.zeros([0, 1]) as tf.Tensor2D;
+            const rows = sliceRows(all, 0, n);
+            return entries(x, x, { a: rows, b: rows }, true);
+          }),
         release: () => tf.dispose(rowTensors(all)),
       };
     };
