@@ -626,28 +626,31 @@ function checkSizesAndSeeds(
   problems: Set<string>,
 ): void {
   // one line per key, with every bad value (a linspace of n gives several at once); a derived
-  // value names its expression and the first cell that gives it, as a derived option does
-  const badN = new Set<string>();
-  const badSeed = new Set<string>();
-  const shown = (key: 'n' | 'seed', cell: Record<string, Scalar>) => {
+  // value names its expression and the first cell that gives it, as a derived option does. Keyed by
+  // the value: a list of 10⁵ bad sizes stays one lookup each
+  const badN = new Map<string, string>();
+  const badSeed = new Map<string, string>();
+  const add = (bad: Map<string, string>, key: 'n' | 'seed', cell: Record<string, Scalar>) => {
     const text = JSON.stringify(cell[key]);
+    if (bad.has(text)) return;
     const derived = (sweep as Record<string, unknown>)[key];
-    if (typeof derived !== 'string') return text;
     const others = Object.entries(cell).filter(([k]) => k !== key);
-    return `${text} (from ${JSON.stringify(derived)} in cell ${others.map(([k, v]) => `${k}=${v}`).join(',') || '(the only one)'})`;
-  };
-  const add = (bad: Set<string>, value: string) => {
-    // one entry per value: the first cell that gives it
-    if (![...bad].some((b) => b === value || b.startsWith(`${value} (from `))) bad.add(value);
+    bad.set(
+      text,
+      typeof derived !== 'string'
+        ? text
+        : `${text} (from ${JSON.stringify(derived)} in cell ${others.map(([k, v]) => `${k}=${v}`).join(',') || '(the only one)'})`,
+    );
   };
   for (const cell of cells) {
     const { n, seed } = cell;
-    if (!(typeof n === 'number' && Number.isInteger(n) && n >= 1)) add(badN, shown('n', cell));
+    if (!(typeof n === 'number' && Number.isInteger(n) && n >= 1)) add(badN, 'n', cell);
     if (seed !== undefined && !(typeof seed === 'number' && Number.isSafeInteger(seed) && seed >= 0))
-      add(badSeed, shown('seed', cell));
+      add(badSeed, 'seed', cell);
   }
-  const got = (values: Set<string>) => [...values].slice(0, 5).join(', ') + (values.size > 5 ? ', …' : '');
-  const round = [...badN].some((v) => Number.isFinite(parseFloat(v)) && parseFloat(v) >= 1)
+  const got = (values: Map<string, string>) =>
+    [...values.values()].slice(0, 5).join(', ') + (values.size > 5 ? ', …' : '');
+  const round = [...badN.keys()].some((v) => Number.isFinite(Number(v)) && Number(v) >= 1)
     ? ' (a range gives integers with round: true)'
     : '';
   if (badN.size) problems.add(`sweep.n: sample sizes are positive integers, got ${got(badN)}${round}`);
