@@ -132,7 +132,7 @@ export function projectOnHermite(expr: Expr, r: number, maxDegree: number, rng: 
   };
   let method: Projection['method'];
   let points: number;
-  let check = Number.NaN;
+  let check = 0; // E[g²] on the second rule (quadrature only)
   if (r <= 3) {
     const [panels, order] = (
       [
@@ -141,19 +141,10 @@ export function projectOnHermite(expr: Expr, r: number, maxDegree: number, rng: 
         [24, 4],
       ] as const
     )[r - 1]!;
-    const { nodes, weights } = normalRule(panels, order);
-    const m = panels * order;
-    points = m ** r;
-    const z = new Float64Array(r);
-    for (let flat = 0; flat < points; flat++) {
-      let weight = 1;
-      for (let i = 0, rest = flat; i < r; i++, rest = Math.floor(rest / m)) {
-        z[i] = nodes[rest % m]!;
-        weight *= weights[rest % m]!;
-      }
-      accumulate(z, weight);
-    }
-    check = squareOnRule(expr, r, normalRule(Math.round((panels * 3) / 4), order));
+    points = onProductRule(normalRule(panels, order), r, accumulate);
+    onProductRule(normalRule(Math.round((panels * 3) / 4), order), r, (z, weight) => {
+      check += weight * evaluateExpression(expr, z) ** 2;
+    });
     method = 'quadrature';
   } else {
     points = 1 << 16;
@@ -182,20 +173,26 @@ export function projectOnHermite(expr: Expr, r: number, maxDegree: number, rng: 
   };
 }
 
-/** E[g(Z)²] by the tensor product of a 1-D rule. */
-function squareOnRule(expr: Expr, r: number, rule: { nodes: Float64Array; weights: Float64Array }): number {
+/**
+ * Visit every node z of the r-fold tensor product of a 1-D rule with its weight (z is reused: the
+ * visitor reads it before the next); returns the number of nodes.
+ */
+function onProductRule(
+  rule: { nodes: Float64Array; weights: Float64Array },
+  r: number,
+  visit: (z: Float64Array, weight: number) => void,
+): number {
   const { nodes, weights } = rule;
   const m = nodes.length;
   const z = new Float64Array(r);
-  let sum = 0;
-  for (let flat = 0, count = m ** r; flat < count; flat++) {
+  const count = m ** r;
+  for (let flat = 0; flat < count; flat++) {
     let weight = 1;
     for (let i = 0, rest = flat; i < r; i++, rest = Math.floor(rest / m)) {
       z[i] = nodes[rest % m]!;
       weight *= weights[rest % m]!;
     }
-    const g = evaluateExpression(expr, z);
-    sum += weight * g * g;
+    visit(z, weight);
   }
-  return sum;
+  return count;
 }
