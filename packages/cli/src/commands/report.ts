@@ -23,14 +23,15 @@ export function registerReport(program: Command): void {
         import('../report/report.js'),
         import('../kinds/registry.js'),
       ]);
+      const registry = await registryWith(flags.plugin);
       const written = await writeReport({
         rows,
         resultsFile: file,
         runDir: dirname(file),
         outDir: resolve(flags.out ?? dirname(file)),
-        figure: () => drawFigure(rows, plotOptions(flags), flags.plugin, warnOnStderr, flags.scale),
+        figure: () => drawFigure(rows, plotOptions(flags), registry, warnOnStderr, flags.scale),
         warn: warnOnStderr,
-        registry: await registryWith(flags.plugin),
+        registry,
       });
       process.stdout.write(`${written.join('\n')}\n`);
     });

@@ -1,5 +1,5 @@
 /** A figure from results rows: its data, the SVG Vega draws, and the PNG resvg rasterizes. */
-import type { ResultRow } from '@regimes/core';
+import type { Registry, ResultRow } from '@regimes/core';
 import { registryWith } from '../kinds/registry.js';
 import { plotData, type PlotData, type PlotOptions } from './data.js';
 import { vegaLiteSpec } from './vega-lite.js';
@@ -10,15 +10,19 @@ export interface Figure {
   png: Uint8Array;
 }
 
-/** Draw rows as SVG and PNG; `plugins` add kinds (and their theory curves) to the default ones. */
+/**
+ * Draw rows as SVG and PNG; `plugins` add kinds (and their theory curves) to the default ones, or
+ * are the registry to draw with.
+ */
 export async function drawFigure(
   rows: readonly ResultRow[],
   options: PlotOptions,
-  plugins: string[] = [],
+  plugins: string[] | Registry = [],
   warn: (m: string) => void = () => {},
   scale = 2,
 ): Promise<Figure> {
-  const registry = await registryWith(plugins);
+  // the registry itself where the caller has one (report: also for the rebuilt spec)
+  const registry = Array.isArray(plugins) ? await registryWith(plugins) : plugins;
   const data = plotData(rows, options, registry, warn);
   // vega, vega-lite and resvg load here, not with the CLI: every `regimes` process (and sweep
   // worker start) paid ~0.35 CPU-s for them
