@@ -289,6 +289,18 @@ describe('spec files and values: the shape to write', () => {
       ],
     ],
     [
+      'a bracketed sweep key in a flow map over several lines, after a quoted brace and a comment',
+      'flow3.yaml',
+      "name: 'a {' # it's {\nsweep: {\n  n: [64],\n  learners[rf].ridge: [0.1, 1]\n}\n",
+      'line 4: the key learners[rf].ridge has brackets, which YAML reads as a list inside { … }: quote it ("learners[rf].ridge": …), or write the map one key per line',
+    ],
+    [
+      'a bracketed sweep key in a block map, its line with another error: that error, not the flow hint',
+      'block.yaml',
+      "name: it's a run {\nsweep:\n  learners[rf].width: [8, 16]]\n",
+      "line 3, column 30: a ']' that closes no '[': remove it, or add the '[' it closes",
+    ],
+    [
       'a merge key whose anchor comes later',
       'late.yaml',
       'learners:\n  - { <<: *rf, id: b }\n  - &rf { kind: rf }\n',

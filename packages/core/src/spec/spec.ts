@@ -164,11 +164,17 @@ export function specData(text: string, source = 'spec'): unknown {
       // a sweep key with brackets in a { … } map (`{ learners[rf].width: [8] }`) is YAML's flow
       // syntax, not a key: the parser's three lines about it become one that says to quote it
       const lines = text.split('\n');
+      const lineStarts = [0];
+      for (const l of lines) lineStarts.push(lineStarts.at(-1)! + l.length + 1);
       const bracketed = new Map<number, string[]>();
       for (const e of doc.errors) {
         const line = e.linePos?.[0].line;
         if (line === undefined || bracketed.has(line)) continue;
-        const keys = [...(lines[line - 1] ?? '').matchAll(BRACKETED_FLOW_KEY)].map((m) => m[1]!);
+        // only a key inside { … }: in a block map the same key is valid, and an error on its line is
+        // another one (an extra bracket after the value), said as the parser says it
+        const keys = [...(lines[line - 1] ?? '').matchAll(BRACKETED_FLOW_KEY)]
+          .filter((m) => inFlowMap(text, lineStarts[line - 1]! + m.index! + m[0].indexOf(m[1]!)))
+          .map((m) => m[1]!);
         if (keys.length) bracketed.set(line, keys);
       }
       // a plain key written twice on such a line is still named (not the bracketed keys' pieces)
@@ -214,6 +220,47 @@ export function specData(text: string, source = 'spec'): unknown {
 
 /** An unquoted key with brackets after `{` or `,` on a line: `learners[rf].width:` in `{ … }`. */
 const BRACKETED_FLOW_KEY = /(?:^|[{,])\s*([A-Za-z_][\w.-]*\[[^\]\s,{}]*\][\w.[\]-]*)\s*:/g;
+
+/**
+ * Whether `offset` in YAML text lies inside a flow map (`{ … }`, possibly over several lines): the
+ * innermost flow collection open there is a map. A bracket counts only where a value can start
+ * (after `: `, `- `, `{`, `[`, `,` or an indent), not inside a plain scalar (`name: a run {`);
+ * quoted scalars and comments are skipped.
+ */
+function inFlowMap(text: string, offset: number): boolean {
+  const open: string[] = [];
+  const blank = (c: string | undefined) =>
+    c === undefined || c === ' ' || c === '\t' || c === '\n' || c === '\r';
+  let atStart = true;
+  for (let i = 0; i < offset; i++) {
+    const c = text[i]!;
+    if (c === '\n') atStart = true;
+    else if (blank(c)) continue;
+    else if (c === '#' && blank(text[i - 1])) while (i + 1 < offset && text[i + 1] !== '\n') i++;
+    else if (open.length && (c === '}' || c === ']')) {
+      open.pop();
+      atStart = false;
+    } else if (open.length && c === ',') atStart = true;
+    else if (c === ':' && (blank(text[i + 1]) || (open.length > 0 && /[,[\]{}]/.test(text[i + 1]!))))
+      atStart = true;
+    // inside { … } a bracket in a key (`learners[rf].ridge`, what this looks for) pairs with its own
+    else if ((c === '{' || c === '[') && (atStart || open.length)) open.push(c);
+    else if (!atStart) continue;
+    else if ((c === '-' || c === '?') && !open.length && blank(text[i + 1])) continue;
+    else if (c === '"' || c === "'") {
+      // to the closing quote ('' is an escaped quote, \" escapes in double quotes)
+      for (i++; i < offset; i++) {
+        if (c === '"' && text[i] === '\\') i++;
+        else if (text[i] === c) {
+          if (c === "'" && text[i + 1] === "'") i++;
+          else break;
+        }
+      }
+      atStart = false;
+    } else atStart = false;
+  }
+  return open.at(-1) === '{';
+}
 
 /** The first alias (`*rf`) whose anchor (`&rf`) is not set before it, with its line and column. */
 function aliasBeforeAnchor(text: string): string | undefined {
@@ -274,6 +321,9 @@ function yamlProblem(
         // as written
       }
     message = `${name !== undefined ? `the key '${name}'` : 'a key'} comes twice in one map: keep one`;
+  } else if (/^Unexpected flow-(seq|map)-end token/.test(e.message)) {
+    const [close, opening] = e.message.includes('flow-seq-end') ? [']', '['] : ['}', '{'];
+    message = `a '${close}' that closes no '${opening}': remove it, or add the '${opening}' it closes`;
   } else message = e.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '');
   return `${at ? `line ${at.line}, column ${at.col}: ` : ''}${message}`;
 }
