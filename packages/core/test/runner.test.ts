@@ -6,7 +6,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { ContainerModule } from 'inversify';
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { LearnerFactory } from '../src/contracts/contracts.js';
+import { LearnerFactory, MetricFactory } from '../src/contracts/contracts.js';
 import { BackendUnavailable, DivergenceError, RegimesError } from '../src/contracts/errors.js';
 import { options } from '../src/contracts/options.js';
 import { Registry } from '../src/registry/registry.js';
@@ -539,6 +539,58 @@ describe('plugin learners that break the contract', () => {
       /^learner 'wide-prediction' predicted shape \[2, 3\] for 2 inputs; a prediction is \[inputs, 1\]/,
     );
     expect(rows[1]!.error).toMatch(/^learner 'exits' called process\.exit\(0\) during its fit/);
+  });
+});
+
+describe('plugin metrics that break the contract', () => {
+  const rogue = {
+    name: 'rogue-metrics',
+    version: '0.1.0',
+    core: '^0.1.0',
+    module: new ContainerModule(({ bind }) => {
+      // gives a value named like the built-in metric `mse`, which a row would hold once
+      bind(MetricFactory).toConstantValue({
+        kind: 'shadow',
+        description: 'returns { mse: 42, other: 1 }',
+        options: options({}),
+        create: () => ({ compute: () => ({ mse: 42, other: 1 }) }),
+      } as never);
+      // keeps the prediction it made
+      bind(MetricFactory).toConstantValue({
+        kind: 'leaky',
+        description: 'the mean prediction, its tensors kept',
+        options: options({}),
+        create: () => ({
+          compute: async (p: { predict(x: tf.Tensor2D): tf.Tensor2D }, test: { x: tf.Tensor2D }) =>
+            (await tf.mean(p.predict(test.x)).data())[0]!,
+        }),
+      } as never);
+    }),
+  };
+  it('two values of one name are an error row naming both metrics, not the later value', async () => {
+    const { rows } = await runExperiment(
+      { ...spec, learners: [{ kind: 'ridge' }], metrics: ['mse', 'shadow'], sweep: { n: [8] } },
+      { registry: Registry.with(testPlugin, rogue), log: silentLogger },
+    );
+    expect(rows.map((r) => r.status)).toEqual(['error']);
+    expect(rows[0]!.error).toBe(
+      "metrics 'mse' and 'shadow' both give a value named 'mse', and a row holds one (list one of them under metrics:, or rename the value the plugin's metric returns)",
+    );
+  });
+  it("a metric's leak is the metric's, not the learner's", async () => {
+    const warnings: string[] = [];
+    const before = tf.memory().numTensors;
+    const { rows } = await runExperiment(
+      { ...spec, learners: [{ kind: 'ridge' }], metrics: ['mse', 'leaky'], sweep: { n: [8] } },
+      { registry: Registry.with(testPlugin, rogue), log: { ...silentLogger, warn: (m) => warnings.push(m) } },
+    );
+    expect(rows.map((r) => r.status)).toEqual(['ok']);
+    // the test set goes through in one chunk: predict's output and the mean, kept
+    expect(warnings).toEqual([
+      "n=8|ridge#0: metric 'leaky' leaked 2 tensor(s) (a tensor it made and did not free)",
+    ]);
+    // and no warning about the learner: the two are all that is left
+    expect(tf.memory().numTensors - before).toBe(2);
   });
 });
 

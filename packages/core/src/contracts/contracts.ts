@@ -169,7 +169,11 @@ export interface Learner {
   fit(train: Dataset, ctx: FitContext): Promise<Predictor>;
 }
 
-/** A metric's result: one number, or named numbers (recorded as `<metric>.<name>`). */
+/**
+ * A metric's result: one number (recorded under the metric's kind), or named numbers (recorded under
+ * those names, which by custom start with the kind: `error`, `error-se`). Two metrics of a spec that
+ * give the same name are an error of the cell, not a silent overwrite.
+ */
 export type MetricValue = number | Readonly<Record<string, number>>;
 
 /** What a metric may use besides the predictor, the test set and the target. */

@@ -5,7 +5,15 @@
  */
 import { hostValues } from '@regimes/numerics';
 import tf from '@regimes/numerics/tfjs';
-import type { Dataset, FitContext, Logger, Predictor, Target, TestChunks } from '../contracts/contracts.js';
+import type {
+  Dataset,
+  FitContext,
+  Logger,
+  MetricValue,
+  Predictor,
+  Target,
+  TestChunks,
+} from '../contracts/contracts.js';
 import { datasetChunks, sampledChunks, TEST_CHUNK } from '../contracts/chunks.js';
 import { disposeDataset } from '../contracts/contracts.js';
 import { DivergenceError, NumericalError, PluginError, RegimesError } from '../contracts/errors.js';
@@ -260,6 +268,7 @@ async function runLearner(
   failed: (error: unknown) => ResultRow,
 ): Promise<ResultRow[]> {
   const tensorsBefore = tf.memory().numTensors;
+  const metricLeaks = { tensors: 0 }; // counted per metric, so that the learner is not blamed
   let predictor: Predictor | undefined;
   const monitorTensors: tf.Tensor[] = [];
   const trace: Trace = [];
@@ -279,7 +288,7 @@ async function runLearner(
     });
     s.c.busy?.(s.cell, [l], 'fit');
     const fitSeconds = (performance.now() - t0) / 1000;
-    const measure = (p: Predictor, b: RowBase) => measuredRow(s, p, b, trace, fitSeconds);
+    const measure = (p: Predictor, b: RowBase) => measuredRow(s, p, b, trace, fitSeconds, metricLeaks);
     const rows: ResultRow[] = [];
     if (!predictor.variants?.length) rows.push(await measure(predictor, { ...base, fitRows: 1 }));
     const fitRows = predictor.variants?.length ?? 1;
@@ -324,8 +333,11 @@ async function runLearner(
       );
     }
     tf.dispose(monitorTensors);
-    const leaked = tf.memory().numTensors - tensorsBefore;
-    if (leaked > 0) s.c.log.warn(`${base.key}: learner '${l.kind}' leaked ${leaked} tensor(s)`);
+    const leaked = tf.memory().numTensors - tensorsBefore - metricLeaks.tensors;
+    if (leaked > 0)
+      s.c.log.warn(
+        `${base.key}: learner '${l.kind}' leaked ${leaked} tensor(s) (kept after its fit, or not freed by its predictor's dispose)`,
+      );
   }
 }
 
@@ -479,20 +491,42 @@ async function measuredRow(
   base: RowBase,
   trace: Trace,
   fitSeconds: number,
+  metricLeaks: { tensors: number },
 ): Promise<ResultRow> {
   const t1 = performance.now();
   checkPredictionShape(s, p, base.learner.kind);
   const metrics: Record<string, number> = {};
+  const writer = new Map<string, string>(); // a metric value's name → the metric kind that wrote it
   const problems: string[] = [];
   for (const m of s.plan.metrics) {
-    const value = await s.c.registry
-      .get('metric', m.kind)
-      .create(m.options)
-      .compute(p, s.test.data, s.target, {
-        rng: s.seedRng.child('cell', s.cell.key).child('metric', m.kind),
-        test: s.test.chunks,
-      });
+    const tensorsBefore = tf.memory().numTensors;
+    let value: MetricValue;
+    try {
+      value = await s.c.registry
+        .get('metric', m.kind)
+        .create(m.options)
+        .compute(p, s.test.data, s.target, {
+          rng: s.seedRng.child('cell', s.cell.key).child('metric', m.kind),
+          test: s.test.chunks,
+        });
+    } finally {
+      const leaked = tf.memory().numTensors - tensorsBefore;
+      if (leaked > 0) {
+        metricLeaks.tensors += leaked;
+        s.c.log.warn(
+          `${base.key}: metric '${m.kind}' leaked ${leaked} tensor(s) (a tensor it made and did not free)`,
+        );
+      }
+    }
     for (const [name, v] of typeof value === 'number' ? [[m.kind, value] as const] : Object.entries(value)) {
+      // two metrics that give the same name would leave the row the later one's value, silently
+      const first = writer.get(name);
+      if (first !== undefined)
+        throw new PluginError(
+          `metrics '${first}' and '${m.kind}' both give a value named '${name}', and a row holds one`,
+          { hint: `list one of them under metrics:, or rename the value the plugin's metric returns` },
+        );
+      writer.set(name, m.kind);
       metrics[name] = v;
       if (!Number.isFinite(v)) problems.push(`metric '${name}' is not finite (${v})`);
     }
