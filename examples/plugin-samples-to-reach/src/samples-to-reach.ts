@@ -2,8 +2,8 @@
  * "Samples needed to reach risk ε". A metric sees one fit (predictor, test set, target), never the
  * sweep, so the answer comes in two parts:
  *
- * - the metric `risk-reached` (per fit): `{ risk, reached }` with reached = 1 when the test risk
- *   E(f − f*)² ≤ ε, so each row of a sweep says whether its n sufficed;
+ * - the metric `risk-reached` (per fit): 1 when the test risk E(f − f*)² ≤ ε, else 0, so each row
+ *   of a sweep says whether its n sufficed (the risk itself is the built-in metric `risk`'s);
  * - `samplesToReach(rows, { eps })` (across the sweep, on the results rows): per learner, the mean
  *   risk over seeds at each n, and the n where that mean first falls to ε, interpolated linearly
  *   in (log n, log risk) between the two bracketing n (exact for risk = C·n^(−α)).
@@ -13,7 +13,7 @@ import * as tf from '@tensorflow/tfjs-core';
 
 export const riskReached: MetricFactory = defineMetricKind({
   kind: 'risk-reached',
-  description: 'the test risk E(f − f*)² and whether it is at most eps (1) or not (0)',
+  description: 'whether the test risk E(f − f*)² is at most eps: 1, or 0',
   options: options({ eps: z.number().positive().default(0.1).describe('the risk to reach') }),
   create: (o) => ({
     async compute(predictor, test, target, context) {
@@ -27,7 +27,9 @@ export const riskReached: MetricFactory = defineMetricKind({
         total.dispose();
       });
       const risk = sum / chunks.n;
-      return { risk, reached: risk <= o.eps ? 1 : 0 };
+      // one number, written under the metric's kind; a metric that returns { name: value } writes
+      // each under its name, which must not be another metric's (`risk` is the built-in's)
+      return risk <= o.eps ? 1 : 0;
     },
   }),
 });
@@ -51,7 +53,7 @@ export function samplesToReach(
   const byLearner = new Map<string, Map<number, number[]>>();
   for (const row of rows) {
     const n = Number(row.cell.n);
-    const value = row.metrics[metric] ?? row.metrics[`risk-reached.${metric}`];
+    const value = row.metrics[metric];
     if (row.status !== 'ok' || !Number.isFinite(n) || value === undefined || !Number.isFinite(value))
       continue;
     const curve = byLearner.get(row.learner.id) ?? new Map<number, number[]>();
