@@ -4,7 +4,7 @@
 // plot and report (`loadRows`) make of cut, edited, foreign and unchecked lines (issue 14).
 import { spawn, spawnSync } from 'node:child_process';
 import { appendFileSync, copyFileSync, existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
@@ -190,7 +190,7 @@ describe('merge, plot and report read framed rows', () => {
       false,
     );
     expect(warnings[0]).toBe(
-      `${file}: 2 line(s) are not intact rows (line ${rf + 1}: checksum does not match (changed after it was written); line ${ntk + 1}: not JSON (cut short by a kill or a full disk, or damaged)); left out. Their fits are drawn from later intact rows if a rerun wrote them; otherwise rerun the spec into this folder (\`regimes run ${join(file, '../spec.json')} -o ${join(file, '..')}\` resumes, recomputing exactly those)`,
+      `${file}: 2 line(s) are not intact rows (line ${rf + 1}: checksum does not match (changed after it was written); line ${ntk + 1}: not JSON (cut short by a kill or a full disk, or damaged)); left out. Their fits are drawn from later intact rows if a rerun wrote them; otherwise rerun the spec into this folder (\`regimes run <its spec> -o ${join(file, '..')}\` resumes, recomputing exactly those)`,
     );
     expect(warnings[1]).toMatch(/1 fit\(s\) have rows missing \(n=8,seed=1\|rf#0: 2 of 3 rows\), left out/);
     expect(warnings.length).toBe(2);
@@ -235,14 +235,77 @@ describe('merge, plot and report read framed rows', () => {
     expect(merged.stdout).not.toContain('more than one file');
     const out = readResults(join(dir, 'results.jsonl'));
     expect(byKey(out.rows)).toEqual(byKey(readResults(reference()).rows));
-    // an earlier merge of another spec there (the spec changed, the shards were rerun): replaced
+    // rows of another spec there (an earlier merge, or a whole run of another spec): kept, nothing
+    // written, unless --force
     const rows = readResults(reference()).rows;
-    writeFileSync(join(dir, 'results.jsonl'), formatRow({ ...rows[0]!, specHash: 'fedcba9876543210' }));
+    const foreign = formatRow({ ...rows[0]!, specHash: 'fedcba9876543210' });
+    writeFileSync(join(dir, 'results.jsonl'), foreign);
     writeFileSync(join(dir, 'results.shard-1-of-2.jsonl'), `${lines.join('\n')}\n`);
-    const again = regimes('merge', dir, '--spec', specPath);
-    expect(again.code, again.stderr).toBe(0);
-    expect(again.stderr).toContain('holds rows of another spec (fedcba9876543210): replaced by this merge');
+    const refused = regimes('merge', dir, '--spec', specPath);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toContain(
+      `${join(dir, 'results.jsonl')} holds 1 row(s) of spec fedcba9876543210, not of the spec of the files merged (${rows[0]!.specHash}); nothing was written`,
+    );
+    expect(refused.stderr).toContain('or pass --force to replace its rows');
+    expect(read(join(dir, 'results.jsonl'))).toBe(foreign);
+    const forced = regimes('merge', dir, '--spec', specPath, '--force');
+    expect(forced.code, forced.stderr).toBe(0);
+    expect(forced.stderr).toContain(
+      'held 1 row(s) of spec fedcba9876543210: replaced by this merge (--force)',
+    );
     expect(byKey(readResults(join(dir, 'results.jsonl')).rows)).toEqual(byKey(rows));
+    // a run still writing there holds the lock: merge waits for nothing and writes nothing
+    const before = read(join(dir, 'results.jsonl'));
+    const holder = spawn(process.execPath, ['-e', 'setInterval(() => {}, 1000)'], { stdio: 'ignore' });
+    try {
+      writeFileSync(
+        join(dir, 'results.jsonl.lock'),
+        JSON.stringify({ pid: holder.pid, host: hostname(), since: 't0' }),
+      );
+      const locked = regimes('merge', dir, '--spec', specPath);
+      expect(locked.code).toBe(1);
+      expect(locked.stderr).toContain(
+        `${join(dir, 'results.jsonl')} is being written by another regimes run (pid ${holder.pid} on ${hostname()}, since t0)`,
+      );
+      expect(read(join(dir, 'results.jsonl'))).toBe(before);
+    } finally {
+      holder.kill('SIGKILL');
+    }
+  });
+
+  // bad-input: 1
+  it("merge keeps a fit's complete attempt whole over a newer damaged one in another file", () => {
+    const { lines } = copy();
+    const dir = tmp();
+    const rows = readResults(reference()).rows;
+    // shard 1 run twice: the older copy intact, the newer one (a later attempt of every fit) with
+    // one row of a λ list edited; merging row by row mixed the two attempts and lost the fit
+    const first = rows.slice(0, 8);
+    const later = first.map((r) => ({
+      ...r,
+      startedAt: `${r.startedAt!.slice(0, 4)}9${r.startedAt!.slice(5)}`,
+      finishedAt: `${r.finishedAt.slice(0, 4)}9${r.finishedAt.slice(5)}`,
+    }));
+    const edited = formatRow(later[1]!).replace(
+      /"risk":(\d)/,
+      (_, d: string) => `"risk":${(Number(d) + 1) % 10}`,
+    );
+    writeFileSync(join(dir, 'old.jsonl'), first.map(formatRow).join(''));
+    writeFileSync(join(dir, 'new.jsonl'), later.map((r, i) => (i === 1 ? edited : formatRow(r))).join(''));
+    writeFileSync(join(dir, 'rest.jsonl'), `${lines.slice(8).join('\n')}\n`);
+    const plan = planExperiment(loadSpecFile(specPath), createRegistry(), specPath);
+    const report = mergeResults(
+      [join(dir, 'old.jsonl'), join(dir, 'new.jsonl'), join(dir, 'rest.jsonl')],
+      plan,
+    );
+    expect(report.missing).toEqual([]);
+    expect(report.rows.length).toBe(16);
+    const fit = `${rows[1]!.cellKey}|${rows[1]!.learner.id}`;
+    // that fit's rows all from the old file's attempt; the others from the newer one
+    const standing = report.rows.filter((r) => `${r.cellKey}|${r.learner.id}` === fit);
+    expect(new Set(standing.map((r) => r.startedAt))).toEqual(new Set([rows[1]!.startedAt]));
+    const original = new Map(rows.map((r) => [r.key, r.startedAt]));
+    expect(report.rows.filter((r) => r.startedAt !== original.get(r.key)).length).toBe(8 - standing.length);
   });
 
   // bad-input: 1

@@ -1,4 +1,4 @@
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { appendFileSync, existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -6,7 +6,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { ContainerModule } from 'inversify';
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { LearnerFactory, MetricFactory } from '../src/contracts/contracts.js';
+import { LearnerFactory, MetricFactory, TargetFactory } from '../src/contracts/contracts.js';
 import { BackendUnavailable, DivergenceError, RegimesError } from '../src/contracts/errors.js';
 import { options } from '../src/contracts/options.js';
 import { Registry } from '../src/registry/registry.js';
@@ -427,13 +427,19 @@ describe('results lines that are not rows', () => {
 describe('one writer per results file', () => {
   it('refuses a second run on a file another live run holds, naming it; takes over a dead holder', async () => {
     const out = join(tmp(), 'results.jsonl');
-    // a live holder: this test process itself, as another run would appear
-    writeFileSync(`${out}.lock`, JSON.stringify({ pid: process.pid, host: hostname(), since: 't0' }));
-    await expect(run(spec, { out })).rejects.toThrow(
-      new RegExp(
-        `${out.replaceAll('/', '\\/')} is being written by another regimes run \\(pid ${process.pid} on `,
-      ),
-    );
+    // a live holder: a process of this machine that lives on (this test's own pid would be a
+    // reused one, in a lock it does not hold: stale)
+    const holder = spawn(process.execPath, ['-e', 'setInterval(() => {}, 1000)'], { stdio: 'ignore' });
+    try {
+      writeFileSync(`${out}.lock`, JSON.stringify({ pid: holder.pid, host: hostname(), since: 't0' }));
+      await expect(run(spec, { out })).rejects.toThrow(
+        new RegExp(
+          `${out.replaceAll('/', '\\/')} is being written by another regimes run \\(pid ${holder.pid} on `,
+        ),
+      );
+    } finally {
+      holder.kill('SIGKILL');
+    }
     expect(existsSync(out)).toBe(false);
     // a holder that died: a pid no process has (the lock was left by a kill)
     const dead = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], {
@@ -592,6 +598,64 @@ describe('plugin metrics that break the contract', () => {
     // and no warning about the learner: the two are all that is left
     expect(tf.memory().numTensors - before).toBe(2);
   });
+});
+
+describe('a plugin target whose inputs are not finite', () => {
+  // x ~ N(0, I) with one NaN: in the 5th training point, or in the 3rd test point (the n-th draw
+  // counts the calls: training first, then the test set)
+  const nanTarget = {
+    name: 'nan-inputs',
+    version: '0.1.0',
+    core: '^0.1.0',
+    module: new ContainerModule(({ bind }) => {
+      bind(TargetFactory).toConstantValue({
+        kind: 'nan-x',
+        description: 'y = x_1 with one NaN input coordinate',
+        options: options({ where: z.enum(['train', 'test']) }),
+        dims: () => ({ d: 3, k: 1 }),
+        create: ({ where }: { where: string }) => {
+          let draws = 0;
+          return {
+            dim: 3,
+            outputDim: 1,
+            structure: { noiseVariance: 0 },
+            evaluate: (x: tf.Tensor2D) => tf.slice(x, [0, 0], [-1, 1]) as tf.Tensor2D,
+            sample: (n: number) => {
+              const values = Array.from({ length: n * 3 }, (_, i) => Math.sin(i + 1));
+              if ((where === 'train') === (draws++ === 0))
+                values[where === 'train' ? 4 * 3 + 2 : 2 * 3 + 1] = NaN;
+              const x = tf.tensor2d(values, [n, 3]);
+              return { x, y: tf.slice(x, [0, 0], [-1, 1]) as tf.Tensor2D };
+            },
+          };
+        },
+      } as never);
+    }),
+  };
+  it.each([
+    ['train', 'training sample 4, coordinate 2'],
+    ['test', 'test sample 2, coordinate 1'],
+  ])(
+    'in the %s set: an error row that blames the target, not the learner, leaking nothing',
+    async (where, at) => {
+      const before = tf.memory().numTensors;
+      const { rows } = await runExperiment(
+        {
+          ...spec,
+          target: { kind: 'nan-x', where },
+          learners: [{ kind: 'ridge' }],
+          sweep: { n: [8] },
+          test: { n: 16 },
+        },
+        { registry: Registry.with(testPlugin, nanTarget), log: silentLogger },
+      );
+      expect(rows.map((r) => r.status)).toEqual(['error']);
+      expect(rows[0]!.error).toBe(
+        `target nan-x {"where":"${where}"} gives a non-finite input (NaN) at ${at} (fix the target's sampling (a plugin's sample()): every input must be a finite number)`,
+      );
+      expect(tf.memory().numTensors).toBe(before);
+    },
+  );
 });
 
 describe('a results file hashed before sweeps could grow', () => {

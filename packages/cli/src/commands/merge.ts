@@ -1,7 +1,15 @@
 /** `regimes merge`: the results files of a sharded sweep in one, checked against the spec. */
 import { existsSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
-import { badLinesText, formatRow, type Plan, RegimesError, rowCount, uncheckedText } from '@regimes/core';
+import {
+  badLinesText,
+  formatRow,
+  lockResults,
+  type Plan,
+  RegimesError,
+  rowCount,
+  uncheckedText,
+} from '@regimes/core';
 import type { Command } from 'commander';
 import { shardFiles, writeAtomic } from '../results/files.js';
 import type { MergeReport } from '../results/merge.js';
@@ -10,6 +18,7 @@ import { EXIT_FAILED_ROWS, planSpec, pluginOption, type PluginFlags, type SetExi
 interface MergeFlags extends PluginFlags {
   out?: string;
   spec?: string;
+  force?: boolean;
 }
 
 export function registerMerge(program: Command, setExit: SetExit): void {
@@ -21,6 +30,10 @@ export function registerMerge(program: Command, setExit: SetExit): void {
     .argument('<inputs...>', 'results files, or folders (their results.shard-*.jsonl)')
     .option('-o, --out <file>', 'merged file (default: <folder>/results.jsonl when one folder is given)')
     .option('--spec <file>', 'the spec, to list missing cells (default: the spec.json beside the results)')
+    .option(
+      '--force',
+      'replace an output file that holds rows of another spec (by default they are kept and nothing is written)',
+    )
     .addOption(pluginOption('extra plugins (package names or paths), for the kinds of --spec'))
     .action(async (inputs: string[], flags: MergeFlags) => {
       if (await merge(inputs, flags)) setExit(EXIT_FAILED_ROWS);
@@ -37,26 +50,39 @@ async function merge(inputs: string[], flags: MergeFlags): Promise<boolean> {
     [...folders, ...files.map((f) => dirname(f))].map((f) => join(f, 'spec.json')).find((p) => existsSync(p));
   const plan = specPath ? (await planSpec(specPath, flags.plugin)).plan : undefined;
   const { mergeResults } = await import('../results/merge.js');
-  // rows already in the output (an unsharded run's, an earlier merge's) are merged too, never lost
-  let kept = existsSync(out) && !files.some((f) => resolve(f) === resolve(out)) ? [out] : [];
-  let report = mergeResults([...kept, ...files], plan);
-  if (kept.length && report.foreign.length && report.foreign.every((f) => f.path === out)) {
-    // the output holds an earlier merge of another spec (the spec changed, the shards were rerun)
-    process.stderr.write(
-      `warning: ${out} holds rows of another spec (${report.foreign.map((f) => f.hash).join(', ')}): replaced by this merge\n`,
+  // the output's lock, as a run holds it: a run still appending there would lose the rows it
+  // wrote between this read and the rename of the merged file
+  const release = lockResults(out, 'merge');
+  try {
+    // rows already in the output (an unsharded run's, an earlier merge's) are merged too, never lost
+    let kept = existsSync(out) && !files.some((f) => resolve(f) === resolve(out)) ? [out] : [];
+    let report = mergeResults([...kept, ...files], plan);
+    if (kept.length && report.foreign.length && report.foreign.every((f) => f.path === out)) {
+      // an earlier merge of another spec, or a whole run of one: replaced only when asked
+      const what = report.foreign.map((f) => `${f.rows} row(s) of spec ${f.hash}`).join(', ');
+      if (!flags.force)
+        throw new RegimesError(
+          `${out} holds ${what}, not of the spec of the files merged (${report.specHash ?? '?'}); nothing was written`,
+          {
+            hint: `merge into another file with -o, move ${out} away, or pass --force to replace its rows`,
+          },
+        );
+      process.stderr.write(`warning: ${out} held ${what}: replaced by this merge (--force)\n`);
+      kept = [];
+      report = mergeResults(files, plan);
+    }
+    if (report.foreign.length) throw foreignRows(report);
+    warnBadLines(report);
+    writeAtomic(out, report.rows.map(formatRow).join(''));
+    process.stdout.write(
+      `merged ${report.rows.length} rows from ${files.length} file(s)${kept.length ? ` and the rows already in ${out}` : ''} into ${out}\n`,
     );
-    kept = [];
-    report = mergeResults(files, plan);
+    process.stdout.write(duplicatesText(report, kept));
+    process.stdout.write(missingText(report, plan));
+    return Boolean(plan && report.missing.length);
+  } finally {
+    release();
   }
-  if (report.foreign.length) throw foreignRows(report);
-  warnBadLines(report);
-  writeAtomic(out, report.rows.map(formatRow).join(''));
-  process.stdout.write(
-    `merged ${report.rows.length} rows from ${files.length} file(s)${kept.length ? ` and the rows already in ${out}` : ''} into ${out}\n`,
-  );
-  process.stdout.write(duplicatesText(report, kept));
-  process.stdout.write(missingText(report, plan));
-  return Boolean(plan && report.missing.length);
 }
 
 /** The files to merge: results files as given, and the shard files of each folder. */
@@ -114,7 +140,7 @@ function duplicatesText(report: MergeReport, kept: readonly string[]): string {
   const duplicates = report.duplicates.filter((d) => d.files.filter((f) => !kept.includes(f)).length > 1);
   if (!duplicates.length) return '';
   const examples = duplicates.slice(0, 5).map((d) => `  ${d.key}: ${d.files.join(', ')}\n`);
-  return `${duplicates.length} row key(s) were in more than one file (kept the last ok row of each), e.g.\n${examples.join('')}`;
+  return `${duplicates.length} row key(s) were in more than one file (of each fit, one file's rows were kept whole: a complete fit before a partial one, then one with every row ok, then the later), e.g.\n${examples.join('')}`;
 }
 
 function missingText(report: MergeReport, plan: Plan | undefined): string {

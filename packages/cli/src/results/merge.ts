@@ -39,7 +39,10 @@ export interface MergeReport {
   readonly specHash: string | undefined;
   /** Files holding rows of another spec (nothing is merged when there is one). */
   readonly foreign: readonly { path: string; hash: string; rows: number; lines: readonly number[] }[];
-  /** Row keys present in more than one file; the kept row is the last finished ok one. */
+  /**
+   * Row keys present in more than one file. Of a fit in several files, one file's attempt is kept
+   * whole: a complete one over a partial one, then one with every row ok, then the later.
+   */
   readonly duplicates: readonly { key: string; files: string[] }[];
   /** `<cell>|<learner id>` of the plan that no file holds (only when a plan is given). */
   readonly missing: readonly string[];
@@ -85,24 +88,35 @@ export function mergeResults(paths: readonly string[], plan?: Plan): MergeReport
   );
   if (foreign.length) return { rows: [], inputs, specHash, foreign, duplicates: [], missing: [] };
 
-  const chosen = new Map<string, { row: ResultRow; files: string[] }>();
+  // each file's attempt of a fit (its standing rows of that fit) is taken or left whole, so that
+  // the rows of two attempts are never mixed: a complete attempt over a partial one, then one whose
+  // rows all succeeded, then the later one
+  const keyFiles = new Map<string, string[]>();
+  const attempts = new Map<string, { rows: ResultRow[]; path: string }[]>();
   for (const { path, rows } of perFile) {
+    const byFit = new Map<string, ResultRow[]>();
     for (const row of rows) {
-      const seen = chosen.get(row.key);
-      if (!seen) {
-        chosen.set(row.key, { row, files: [path] });
-        continue;
-      }
-      seen.files.push(path);
-      const better =
-        good(row) !== good(seen.row) ? good(row) : row.finishedAt.localeCompare(seen.row.finishedAt) > 0;
-      if (better) seen.row = row;
+      keyFiles.set(row.key, [...(keyFiles.get(row.key) ?? []), path]);
+      const fit = learnerKey(row);
+      byFit.set(fit, [...(byFit.get(fit) ?? []), row]);
     }
+    for (const [fit, group] of byFit) attempts.set(fit, [...(attempts.get(fit) ?? []), { rows: group, path }]);
   }
-  const duplicates = [...chosen.entries()]
-    .filter(([, v]) => v.files.length > 1)
-    .map(([key, v]) => ({ key, files: v.files }));
-  let rows = [...chosen.values()].map((v) => v.row);
+  const complete = (a: ResultRow[]) => a[0]!.fitRows === undefined || a.length >= a[0]!.fitRows;
+  const finished = (a: ResultRow[]) => a.reduce((t, r) => (r.finishedAt > t ? r.finishedAt : t), '');
+  const rank = (a: ResultRow[]) => [complete(a), a.every(good)] as const;
+  const better = (a: ResultRow[], b: ResultRow[]) => {
+    const [ra, rb] = [rank(a), rank(b)];
+    if (ra[0] !== rb[0]) return ra[0];
+    if (ra[1] !== rb[1]) return ra[1];
+    return finished(a) > finished(b);
+  };
+  let rows = [...attempts.values()].flatMap(
+    (candidates) => candidates.reduce((best, c) => (better(c.rows, best.rows) ? c : best)).rows,
+  );
+  const duplicates = [...keyFiles.entries()]
+    .filter(([, files]) => files.length > 1)
+    .map(([key, files]) => ({ key, files }));
   let missing: string[] = [];
   if (plan) {
     const order = planOrder(plan.cells);

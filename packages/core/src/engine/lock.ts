@@ -1,14 +1,35 @@
 /**
- * One writer per results file: `regimes run` holds `<results>.lock` (created exclusively, holding
- * the writer's pid, host and start) for as long as it writes, so a second run on the same file
- * stops at once with the holder's name instead of computing everything twice. A lock left by a
- * process that died (same host, pid gone) is stale and taken over; one from another host is
- * reported, since its process cannot be checked from here. Shards write files of their own, so a
- * sharded sweep still runs in parallel into one folder.
+ * One writer per results file: `regimes run` (and `regimes merge`, for the moment it rewrites the
+ * file) holds `<results>.lock` for as long as it writes, so a second run on the same file stops at
+ * once with the holder's name instead of computing everything twice. Shards write files of their
+ * own, so a sharded sweep still runs in parallel into one folder.
+ *
+ * The lock is created whole and exclusively (written to a file of its own, then hard-linked to its
+ * name, which fails if the name exists: no reader ever sees it half written, also on NFS). It holds
+ * the writer's pid, host, start and process namespace, and a thread of the writer touches it every
+ * few seconds (its heartbeat) whatever the main thread is computing. A lock is stale, and taken
+ * over, when its holder is gone:
+ * - on the same machine and process namespace: its pid is gone, or is another process now (its
+ *   start time differs: containers reuse pids), or is this process, which does not hold it;
+ * - elsewhere (another host, another container), where the pid says nothing: its heartbeat stopped,
+ *   watched for 2.5 beats (a retried pod of a cluster job resumes, waiting for that at most);
+ * - a lock written by a regimes without the heartbeat, from elsewhere, is reported, not taken.
+ * Removing a stale lock is guarded by `<lock>.takeover`, taken exclusively, so that two runs that
+ * find the same stale lock do not both take it.
  */
-import { closeSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
+import {
+  closeSync,
+  linkSync,
+  openSync,
+  readFileSync,
+  readlinkSync,
+  rmSync,
+  statSync,
+  writeSync,
+} from 'node:fs';
 import { hostname } from 'node:os';
-import { dirname } from 'node:path';
+import { dirname, resolve } from 'node:path';
+import { Worker } from 'node:worker_threads';
 import { RegimesError } from '../contracts/errors.js';
 import { makeFolder } from './results.js';
 
@@ -16,7 +37,24 @@ interface Holder {
   pid: number;
   host: string;
   since: string;
+  /** What holds it: a run (default) or a merge. */
+  what?: string;
+  /** Linux: the kernel's boot id and the pid namespace; a pid means something only within them. */
+  ns?: string;
+  /** Linux: the holder's start time (clock ticks after boot), which a reused pid does not share. */
+  start?: number;
+  /** Milliseconds between touches of the lock by its holder (absent: a lock without a heartbeat). */
+  beat?: number;
 }
+
+/** The heartbeat's period (REGIMES_LOCK_BEAT_MS, for tests): a dead holder elsewhere is seen in 2.5 of them. */
+function beatMs(): number {
+  const v = Number(process.env.REGIMES_LOCK_BEAT_MS);
+  return Number.isFinite(v) && v > 0 ? v : 10_000;
+}
+
+/** Locks this process holds (resolved paths): its own pid in a lock it does not hold is a reuse. */
+const held = new Set<string>();
 
 function alive(pid: number): boolean {
   try {
@@ -27,17 +65,127 @@ function alive(pid: number): boolean {
   }
 }
 
-function readHolder(path: string): Holder | undefined {
+function namespace(): string | undefined {
   try {
-    const h = JSON.parse(readFileSync(path, 'utf8')) as Partial<Holder>;
+    const boot = readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim();
+    return `${boot}/${readlinkSync('/proc/self/ns/pid')}`;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Field 22 of /proc/<pid>/stat (after the command in parentheses, which may hold spaces). */
+function startTime(pid: number): number | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const value = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19]);
+    return Number.isFinite(value) ? value : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function readLock(path: string): { text: string; mtime: number } | undefined {
+  try {
+    return { text: readFileSync(path, 'utf8'), mtime: statSync(path).mtimeMs };
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw error;
+  }
+}
+
+function parseHolder(text: string): Holder | undefined {
+  try {
+    const h = JSON.parse(text) as Partial<Holder>;
     return typeof h.pid === 'number' && typeof h.host === 'string' ? (h as Holder) : undefined;
   } catch {
     return undefined;
   }
 }
 
-/** Take the lock of `resultsFile`; returns its release. Throws RegimesError naming a live holder. */
-export function lockResults(resultsFile: string): () => void {
+function sleep(ms: number): void {
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+}
+
+type Verdict = 'live' | 'stale' | 'changed';
+
+/** Whether the holder of the lock read as `seen` is alive; 'changed' when the lock changed meanwhile. */
+function judge(path: string, seen: { text: string; mtime: number }, me: Holder): Verdict {
+  const holder = parseHolder(seen.text);
+  if (!holder) {
+    // written whole by link, an unreadable lock is damaged (a lock made without links may be
+    // half written for a moment: a young one is read again)
+    if (Date.now() - seen.mtime > 2000) return 'stale';
+    sleep(50);
+    return 'changed';
+  }
+  const here = holder.ns !== undefined ? holder.ns === me.ns : holder.host === me.host;
+  if (here) {
+    if (holder.pid === process.pid) return held.has(resolve(path)) ? 'live' : 'stale';
+    if (!alive(holder.pid)) return 'stale';
+    const start = holder.start !== undefined ? startTime(holder.pid) : undefined;
+    return start !== undefined && start !== holder.start ? 'stale' : 'live';
+  }
+  if (!holder.beat) return 'live';
+  // elsewhere: alive while its heartbeat goes on
+  const until = Date.now() + 2.5 * holder.beat;
+  while (Date.now() < until) {
+    sleep(Math.min(500, holder.beat / 4));
+    const now = readLock(path);
+    if (!now || now.text !== seen.text) return 'changed';
+    if (now.mtime !== seen.mtime) return 'live';
+  }
+  return 'stale';
+}
+
+/** Removes the lock read as `seen` if it is still that one, under the takeover guard. */
+function removeStale(path: string, seen: string): void {
+  const guard = `${path}.takeover`;
+  let fd: number;
+  try {
+    fd = openSync(guard, 'wx');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+    // another run is taking it over (a matter of microseconds), or died doing so long ago
+    const age = Date.now() - (readLock(guard)?.mtime ?? Date.now());
+    if (age > 10_000) rmSync(guard, { force: true });
+    else sleep(20);
+    return;
+  }
+  try {
+    closeSync(fd);
+    if (readLock(path)?.text === seen) rmSync(path, { force: true });
+  } finally {
+    rmSync(guard, { force: true });
+  }
+}
+
+/** A thread that touches the lock every `beat` ms, whatever the main thread is doing. */
+function heartbeat(path: string, beat: number): Worker {
+  const worker = new Worker(
+    `const { workerData } = require('node:worker_threads');
+     const { utimesSync } = require('node:fs');
+     setInterval(() => {
+       try { const t = new Date(); utimesSync(workerData.path, t, t); } catch {}
+     }, workerData.beat);`,
+    // a script of its own, whatever flags (--input-type=module) the process was started with
+    { eval: true, execArgv: [], workerData: { path, beat } },
+  );
+  // a heartbeat that fails only makes the lock look dead sooner elsewhere: never the run's end
+  worker.on('error', () => {});
+  worker.unref();
+  return worker;
+}
+
+function holderText(holder: Holder): string {
+  return `pid ${holder.pid} on ${holder.host}, since ${holder.since}`;
+}
+
+/**
+ * Take the lock of `resultsFile` for a run (or a merge, `what`); returns its release. Throws
+ * RegimesError naming a live holder.
+ */
+export function lockResults(resultsFile: string, what: 'run' | 'merge' = 'run'): () => void {
   const path = `${resultsFile}.lock`;
   try {
     makeFolder(dirname(path));
@@ -50,36 +198,108 @@ export function lockResults(resultsFile: string): () => void {
       },
     );
   }
-  const me: Holder = { pid: process.pid, host: hostname(), since: new Date().toISOString() };
-  for (let attempt = 0; attempt < 2; attempt++) {
-    let fd: number;
-    try {
-      fd = openSync(path, 'wx');
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
-      const holder = readHolder(path);
-      if (holder && (holder.host !== me.host || alive(holder.pid)))
+  const ns = namespace();
+  const start = startTime(process.pid);
+  const beat = beatMs();
+  const me: Holder = {
+    pid: process.pid,
+    host: hostname(),
+    since: new Date().toISOString(),
+    what,
+    ...(ns !== undefined ? { ns } : {}),
+    ...(start !== undefined ? { start } : {}),
+    beat,
+  };
+  const mine = `${path}.${me.host}.${me.pid}`;
+  const text = JSON.stringify(me);
+  try {
+    writeSolo(mine, text);
+  } catch (error) {
+    throw unwritable(resultsFile, error);
+  }
+  try {
+    for (let attempt = 0; attempt < 200; attempt++) {
+      try {
+        createWhole(mine, path, text);
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw unwritable(resultsFile, error);
+        const seen = readLock(path);
+        if (!seen) continue;
+        const verdict = judge(path, seen, me);
+        if (verdict === 'changed') continue;
+        if (verdict === 'stale') {
+          removeStale(path, seen.text);
+          continue;
+        }
+        const holder = parseHolder(seen.text)!;
+        const gerund = holder.what === 'merge' ? 'merged into' : 'written';
         throw new RegimesError(
-          `${resultsFile} is being written by another regimes run (pid ${holder.pid} on ${holder.host}, since ${holder.since})`,
+          `${resultsFile} is being ${gerund} by another regimes ${holder.what ?? 'run'} (${holderText(holder)})`,
           {
             hint:
-              holder.host === me.host
+              holder.beat || holder.ns === me.ns || holder.host === me.host
                 ? 'wait for it to finish, write elsewhere with --out, or split the sweep with --shard'
                 : `if that run is gone, remove ${path}; else write elsewhere with --out`,
           },
         );
-      // the holder died (or the file is unreadable, cut by a kill): the lock is stale
-      rmSync(path, { force: true });
-      continue;
+      }
+      held.add(resolve(path));
+      const worker = heartbeat(path, beat);
+      const release = () => {
+        process.off('exit', release);
+        void worker.terminate();
+        held.delete(resolve(path));
+        if (readLock(path)?.text === text) rmSync(path, { force: true });
+      };
+      process.on('exit', release);
+      return release;
     }
-    writeSync(fd, JSON.stringify(me));
-    closeSync(fd);
-    const release = () => {
-      if (readHolder(path)?.pid === me.pid) rmSync(path, { force: true });
-      process.off('exit', release);
-    };
-    process.on('exit', release);
-    return release;
+  } finally {
+    rmSync(mine, { force: true });
   }
-  throw new RegimesError(`could not take the lock ${path}: another run takes it at the same moment`);
+  throw new RegimesError(`could not take the lock ${path}: other runs take it over and over`, {
+    hint: 'run one regimes command per results file',
+  });
+}
+
+/**
+ * `path` made exclusively with `text` in it, from the file `mine` that holds it: a hard link, made
+ * whole at once; where the file system has no hard links, created empty with O_EXCL and written.
+ */
+function createWhole(mine: string, path: string, text: string): void {
+  try {
+    linkSync(mine, path);
+  } catch (error) {
+    if (!['EPERM', 'ENOTSUP', 'EOPNOTSUPP', 'ENOSYS'].includes((error as NodeJS.ErrnoException).code ?? ''))
+      throw error;
+    writeSolo(path, text, 'wx');
+  }
+}
+
+function writeSolo(path: string, text: string, flags = 'w'): void {
+  const fd = openSync(path, flags);
+  try {
+    writeSync(fd, text);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+function unwritable(resultsFile: string, error: unknown): RegimesError {
+  const e = error as NodeJS.ErrnoException;
+  const why =
+    e.code === 'EROFS'
+      ? 'its folder is on a read-only file system'
+      : e.code === 'EACCES' || e.code === 'EPERM'
+        ? 'its folder is not writable by this user'
+        : e.code === 'ENOSPC'
+          ? 'the disk is full'
+          : e.message;
+  return new RegimesError(`cannot write beside ${resultsFile} (its lock): ${why}`, {
+    hint:
+      e.code === 'ENOSPC'
+        ? 'free space on that disk, or write elsewhere with -o (--out)'
+        : 'choose a folder you can write to with -o (--out)',
+    cause: error,
+  });
 }
