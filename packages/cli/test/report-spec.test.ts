@@ -3,7 +3,7 @@
  * companions, the entries without the options their kinds say have no effect (a row records every
  * option with its default, `maxDegree` of a hermite target without an expression included).
  */
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseSpecText, planExperiment, runExperiment, silentLogger } from '@regimes/core';
@@ -39,5 +39,44 @@ describe('the spec rebuilt from the rows', () => {
     expect(rebuilt.text).not.toContain('maxDegree');
     const again = plan(rebuilt.text);
     expect(again.cells.map((c) => c.n)).toEqual([16, 32]);
+    // a spec.json beside them: shown when it is theirs, else (another spec's) rebuilt and said so
+    const spec = {
+      name: 'rebuilt',
+      backend: 'cpu',
+      target: { kind: 'hermite', d: 4, degree: 2 },
+      learners: [{ kind: 'rf', width: 16 }],
+      metrics: ['risk'],
+      sweep: { n: [16, 32] },
+      test: { n: 64 },
+    };
+    writeFileSync(join(dir, 'spec.json'), JSON.stringify(spec));
+    expect(specText(rows, dir, registry).source).toBe('spec.json');
+    writeFileSync(join(dir, 'spec.json'), JSON.stringify({ ...spec, learners: [{ kind: 'rf', width: 32 }] }));
+    const other = specText(rows, dir, registry);
+    expect(other.source).toMatch(
+      /^reconstructed from the rows; spec\.json beside them is another spec \(hash [0-9a-f]{16}\), not these rows'$/,
+    );
+    expect(other.text).toBe(rebuilt.text);
+  }, 120_000);
+
+  it('holds one target entry when a target option is swept', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'regimes-rebuilt-'));
+    const registry = createRegistry();
+    const { rows } = await runExperiment(
+      {
+        name: 'swept-target',
+        backend: 'cpu',
+        target: { kind: 'hermite', d: 4, degree: 2 },
+        learners: [{ kind: 'rf', width: 8 }],
+        metrics: ['risk'],
+        sweep: { n: [16], 'target.d': [3, 4] },
+        test: { n: 32 },
+      },
+      { registry, log: silentLogger },
+    );
+    const rebuilt = specText(rows, dir, registry);
+    const again = planExperiment(parseSpecText(rebuilt.text, 'rebuilt.yaml'), registry, 'rebuilt.yaml');
+    expect(again.cells.map((c) => c.values['target.d'])).toEqual([3, 4]);
+    expect(again.spec.target).not.toHaveProperty('d');
   }, 120_000);
 });

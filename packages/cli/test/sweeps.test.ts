@@ -251,6 +251,19 @@ describe('the spec copy', () => {
     // what changed, from the copy beside the results
     expect(refused.stderr).toContain('learners[0].width: 16 → 32');
     expect(readFileSync(join(out, 'spec.json'), 'utf8')).toBe(copy);
+    // a shard of the other spec into that folder: its own file is new, but the folder's results
+    // are another spec's, which its spec.json would stop describing
+    const shard = regimes('run', b, '-o', out, '-q', '--shard', '1/2');
+    expect(shard.code).toBe(1);
+    expect(shard.stderr).toMatch(
+      new RegExp(
+        `${out.replaceAll('/', '\\/')} holds results of another spec: results\\.jsonl \\(spec [0-9a-f]{16}\\); this run's rows \\(spec [0-9a-f]{16}\\) and its spec\\.json would be mixed with them`,
+      ),
+    );
+    expect(shard.stderr).toContain(`move those files out of ${out}`);
+    expect(readFileSync(join(out, 'spec.json'), 'utf8')).toBe(copy);
+    // a shard of the same spec is welcome there
+    expect(regimes('run', a, '-o', out, '-q', '--shard', '1/2').code).toBe(0);
   }, 300_000);
 });
 

@@ -197,16 +197,21 @@ describe('resume with framed rows', () => {
   });
 
   // bad-input: 2
-  it('refuses an intact row of another spec, naming both hashes, and leaves the file as it was', async () => {
+  it('refuses an intact row of another spec among its rows, naming its line and hash, and leaves the file as it was', async () => {
     const out = join(tmp(), 'results.jsonl');
     await run(out);
-    const row = readResults(out).rows[0]!;
-    appendFileSync(out, formatRow({ ...row, specHash: 'fedcba9876543210' }));
+    const { rows } = readResults(out);
+    appendFileSync(out, formatRow({ ...rows[0]!, specHash: 'fedcba9876543210' }));
     const before = readFileSync(out, 'utf8');
+    await expect(run(out)).rejects.toThrow(
+      `${out} holds ${rows.length} row(s) of this spec (hash ${rows[0]!.specHash}) and 1 of another (hash fedcba9876543210) on line(s) ${rows.length + 1}`,
+    );
+    expect(readFileSync(out, 'utf8')).toBe(before);
+    // a file of another spec only: what changed, or the hashes
+    writeFileSync(out, formatRow({ ...rows[0]!, specHash: 'fedcba9876543210' }));
     await expect(run(out)).rejects.toThrow(
       /holds rows of a different spec \(hash fedcba9876543210, this spec is/,
     );
-    expect(readFileSync(out, 'utf8')).toBe(before);
   });
 
   // bad-input: 1

@@ -1,7 +1,7 @@
 // The results file's fsync in the background (ResultsWriter): each row is in the file when append
 // returns, the fsyncs run one at a time off the run's thread, a run ends after the last one, and a
 // failed fsync is an error that says so.
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { type FileHandle, open } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -79,6 +79,16 @@ describe('ResultsWriter', () => {
     expect(() => writer.append(row(1))).toThrow(/cannot flush the results file/);
     // the row written before the failure stays
     expect(lines(out)).toHaveLength(1);
+  });
+
+  // bad-input: 1
+  it.skipIf(!existsSync('/dev/full'))('names the file and the fix when the disk is full (/dev/full)', () => {
+    const writer = new ResultsWriter('/dev/full');
+    expect(() => writer.append(row(0))).toThrow(
+      new RegimesError('cannot append a row to /dev/full: ENOSPC: no space left on device', {
+        hint: 'free space on that disk, then run the same command: it resumes, and the rows already written stand (a line this cut short is named and its fit rerun)',
+      }),
+    );
   });
 });
 

@@ -1,6 +1,6 @@
 /** `regimes run`: validate a spec and run it into a results file, with progress; or a dry run. */
 import { existsSync, statSync } from 'node:fs';
-import { dirname, isAbsolute, join, resolve } from 'node:path';
+import { basename, dirname, isAbsolute, join, resolve } from 'node:path';
 import {
   activateBackend,
   type ExperimentResult,
@@ -15,7 +15,13 @@ import { type Command, InvalidArgumentError } from 'commander';
 import { registryModulePath } from '../defaults.js';
 import { jobsValue } from '../prefork.js';
 import { registryWith } from '../kinds/registry.js';
-import { resultsFileName, type Shard, writeAtomic } from '../results/files.js';
+import {
+  firstSpecHash,
+  folderResultsFiles,
+  resultsFileName,
+  type Shard,
+  writeAtomic,
+} from '../results/files.js';
 import { formatSummary, summarize } from '../results/summary.js';
 import { ProgressDisplay } from '../run/progress.js';
 import { appendProvenance, backendDevice, gitCommit, machine } from '../run/provenance.js';
@@ -217,8 +223,10 @@ async function runWithProgress(
       ...(flags.retryCrashed ? { retryCrashed: true } : {}),
       ...(flags.shard ? { shard: flags.shard } : {}),
       workers: { registryModule: registryModulePath(), plugins: flags.plugin },
-      onStart: (total, resumed) => {
-        // the spec is valid and the results file is its own: now its copy may be (re)written
+      onStart: (total, resumed, specHashes) => {
+        // the spec is valid and the results file is its own; the folder's other results files (an
+        // unsharded run, other shards) must be its own too, or spec.json would stop describing them
+        refuseOtherSpecs(paths.outDir, paths.out, specHashes);
         writeSpecCopy(paths.outDir, spec, paths.baseDir);
         display.start(total, resumed);
       },
@@ -240,6 +248,24 @@ function progressLine(row: ResultRow, done: number, total: number, skipped: bool
 }
 
 /** The spec beside its results, with plugin paths made absolute, for merge and report. */
+/**
+ * Refuses a run whose folder holds results files of another spec beside its own (judged by the
+ * first row of each: a file holds one spec, which every reader checks).
+ */
+function refuseOtherSpecs(outDir: string, out: string, specHashes: readonly string[]): void {
+  const others = folderResultsFiles(outDir)
+    .filter((f) => resolve(f) !== resolve(out))
+    .flatMap((f) => {
+      const hash = firstSpecHash(f);
+      return hash !== undefined && !specHashes.includes(hash) ? [`${basename(f)} (spec ${hash})`] : [];
+    });
+  if (others.length)
+    throw new RegimesError(
+      `${outDir} holds results of another spec: ${others.join(', ')}; this run's rows (spec ${specHashes[0]}) and its spec.json would be mixed with them`,
+      { hint: `write this run to another folder with -o, or move those files out of ${outDir}` },
+    );
+}
+
 function writeSpecCopy(outDir: string, spec: Spec, baseDir: string): void {
   const plugins = spec.plugins.map((p) => (p.startsWith('.') || isAbsolute(p) ? resolve(baseDir, p) : p));
   writeAtomic(join(outDir, 'spec.json'), `${JSON.stringify({ ...spec, plugins }, null, 2)}\n`);

@@ -12,7 +12,7 @@ export function reportMarkdown(c: ReportContent): string {
     '',
     `## Spec (${c.spec.source})`,
     '',
-    '```yaml',
+    c.spec.source === 'spec.json' ? '```json' : '```yaml',
     c.spec.text,
     '```',
     '',

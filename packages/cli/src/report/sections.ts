@@ -1,7 +1,7 @@
 /** What a report says about a run besides the summary: its spec, environment and failed rows. */
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Registry, ResultRow } from '@regimes/core';
+import { legacySpecHash, parseSpecText, planExperiment, type Registry, type ResultRow } from '@regimes/core';
 import type { summarize } from '../results/summary.js';
 import { PROVENANCE_FILE, readProvenance } from '../run/provenance.js';
 import { Document, isScalar, visit } from 'yaml';
@@ -73,23 +73,40 @@ function effectiveOptions(
 }
 
 /**
- * The spec as written next to the results (spec.json / spec.yaml), else rebuilt from the rows: the
- * metrics without their `-se` companions, and with the registry each entry without the options its
- * kind says have no effect, so that the rebuilt spec validates.
+ * The spec as written next to the results (spec.json / spec.yaml) when it is the rows' spec (with the
+ * registry, its hash is checked: a shard run of another spec into the folder rewrites spec.json),
+ * else rebuilt from the rows: the metrics without their `-se` companions, one target entry with the
+ * swept options in the sweep, and with the registry each entry without the options its kind says
+ * have no effect, so that the rebuilt spec validates.
  */
 export function specText(
   rows: readonly ResultRow[],
   runDir: string,
   registry?: Registry,
 ): { text: string; source: string } {
+  let other = '';
   for (const name of ['spec.yaml', 'spec.yml', 'spec.json']) {
     const path = join(runDir, name);
-    if (existsSync(path)) return { text: readFileSync(path, 'utf8').trimEnd(), source: name };
+    if (!existsSync(path)) continue;
+    const text = readFileSync(path, 'utf8').trimEnd();
+    const hash = registry && rows.length ? specHashOf(text, path, registry) : undefined;
+    const rowHashes = new Set(rows.map((r) => r.specHash));
+    if (hash === undefined || hash.some((h) => rowHashes.has(h))) return { text, source: name };
+    other = `; ${name} beside them is another spec (hash ${hash[0]}), not these rows'`;
+    break;
   }
   const distinct = <T>(values: T[]) => [...new Map(values.map((v) => [JSON.stringify(v), v])).values()];
-  const targets = distinct(rows.map((r) => effectiveOptions(r.target, 'target', registry)));
-  const learners = [...learnerEntries(rows).values()].map((l) => effectiveOptions(l, 'learner', registry));
   const cellKeys = [...new Set(rows.flatMap((r) => Object.keys(r.cell)))];
+  // a swept target option is in the sweep: the target's entry is the one without it
+  const swept = cellKeys.filter((k) => k.startsWith('target.')).map((k) => k.slice('target.'.length));
+  const targets = distinct(
+    rows.map((r) => {
+      const entry = structuredClone(effectiveOptions(r.target, 'target', registry));
+      for (const field of swept) delete (entry as Record<string, unknown>)[field];
+      return entry;
+    }),
+  );
+  const learners = [...learnerEntries(rows).values()].map((l) => effectiveOptions(l, 'learner', registry));
   const sweep = Object.fromEntries(
     cellKeys.map((k) => [
       k,
@@ -115,7 +132,17 @@ export function specText(
       if (node.items.every((item) => isScalar(item))) node.flow = true;
     },
   });
-  return { text: doc.toString().trimEnd(), source: 'reconstructed from the rows' };
+  return { text: doc.toString().trimEnd(), source: `reconstructed from the rows${other}` };
+}
+
+/** The hashes a spec's rows may carry (the plan's and the legacy one), or undefined if it does not plan. */
+function specHashOf(text: string, path: string, registry: Registry): string[] | undefined {
+  try {
+    const spec = parseSpecText(text, path);
+    return [planExperiment(spec, registry, path).specHash, legacySpecHash(spec)];
+  } catch {
+    return undefined; // a spec this registry cannot plan (a plugin not loaded): shown as it is
+  }
 }
 
 /** Backends and package versions, each value with the number of rows that report it. */

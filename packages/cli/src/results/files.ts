@@ -2,8 +2,18 @@
  * Where results live: the results file of a run folder, the shard files of a sharded sweep, the
  * rows that stand in a file, and files written whole or not at all.
  */
-import { existsSync, mkdirSync, readdirSync, renameSync, statSync, writeFileSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import {
+  closeSync,
+  existsSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readSync,
+  renameSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
+import { basename, dirname, join, resolve } from 'node:path';
 import {
   badLinesText,
   completeRows,
@@ -35,6 +45,34 @@ export function shardFiles(folder: string): string[] {
   return shards.map((f) => join(folder, f));
 }
 
+/** A run folder's results files: results.jsonl and its shard files, those that exist. */
+export function folderResultsFiles(folder: string): string[] {
+  if (!existsSync(folder)) return [];
+  return [resultsFileName(), ...readdirSync(folder).filter((f) => SHARD_FILE.test(f))]
+    .map((f) => join(folder, f))
+    .filter((f) => existsSync(f));
+}
+
+/** The spec hash of a results file's first row (read from its first 1 MiB), if it has one there. */
+export function firstSpecHash(file: string): string | undefined {
+  const fd = openSync(file, 'r');
+  try {
+    const buffer = Buffer.alloc(1 << 20);
+    const text = buffer.subarray(0, readSync(fd, buffer, 0, buffer.length, 0)).toString('utf8');
+    for (const line of text.split('\n')) {
+      try {
+        const hash = (JSON.parse(line) as { specHash?: unknown } | null)?.specHash;
+        if (typeof hash === 'string') return hash;
+      } catch {
+        // a cut or damaged line: the next
+      }
+    }
+    return undefined;
+  } finally {
+    closeSync(fd);
+  }
+}
+
 /** The results file of RESULTS: the file itself, or `results.jsonl` in a run folder. */
 export function resultsPath(path: string): string {
   const full = resolve(path);
@@ -54,12 +92,24 @@ export function resultsPath(path: string): string {
  * λ list cut short) are named in a warning and left out; rows of more than one spec are refused,
  * with the lines of the fewer named.
  */
+/** How to recompute the damaged fits of a results file: the run that resumes into it, where it has one. */
+function rerunAdvice(file: string): string {
+  const folder = dirname(file);
+  const copy = join(folder, 'spec.json');
+  const spec = existsSync(copy) ? copy : '<its spec>';
+  const shard = /^results\.shard-(\d+)-of-(\d+)\.jsonl$/.exec(basename(file));
+  if (shard || basename(file) === resultsFileName())
+    return `rerun the spec into this folder (\`regimes run ${spec} -o ${folder}${shard ? ` --shard ${shard[1]}/${shard[2]}` : ''}\` resumes, recomputing exactly those)`;
+  // a file of another name, which no run writes: as results.jsonl of a folder, a run resumes it
+  return `copy it to DIR/results.jsonl and rerun its spec there (\`regimes run ${spec} -o DIR\` resumes, recomputing exactly those)`;
+}
+
 export function loadRows(file: string, warn: (m: string) => void): ResultRow[] {
   const read = readResults(file);
   const { rows, rowLines, problems } = read;
   if (problems.length)
     warn(
-      `${badLinesText(file, problems)}; left out. Their fits are drawn from later intact rows if a rerun wrote them; otherwise rerun the spec into this folder (\`regimes run ${join(dirname(file), 'spec.json')} -o ${dirname(file)}\` resumes, recomputing exactly those)`,
+      `${badLinesText(file, problems)}; left out. Their fits are drawn from later intact rows if a rerun wrote them; otherwise ${rerunAdvice(file)}`,
     );
   const unchecked = uncheckedText(file, read);
   if (unchecked) warn(unchecked);

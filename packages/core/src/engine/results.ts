@@ -87,7 +87,9 @@ function isFolder(path: string): boolean {
 /** A file-system error in words: its code and the first clause of its message (Node's own). */
 function ioReason(error: unknown): string {
   const e = error as NodeJS.ErrnoException;
-  return `${e.code ?? ''} ${e.message.split(',')[0]}`;
+  const message = e.message.split(',')[0]!;
+  // Node's messages start with their code ("ENOSPC: no space left on device, write"): once
+  return e.code && !message.startsWith(e.code) ? `${e.code} ${message}` : message;
 }
 
 /**
@@ -128,11 +130,19 @@ export class ResultsWriter {
 
   append(row: ResultRow): void {
     this.throwSyncError();
-    const fd = openSync(this.path, 'a');
     try {
-      appendFileSync(fd, formatRow(row));
-    } finally {
-      closeSync(fd);
+      const fd = openSync(this.path, 'a');
+      try {
+        appendFileSync(fd, formatRow(row));
+      } finally {
+        closeSync(fd);
+      }
+    } catch (error) {
+      const full = (error as NodeJS.ErrnoException).code === 'ENOSPC';
+      throw new RegimesError(`cannot append a row to ${this.path}: ${ioReason(error)}`.trim(), {
+        hint: `${full ? 'free space on that disk' : 'make the file writable again'}, then run the same command: it resumes, and the rows already written stand (a line this cut short is named and its fit rerun)`,
+        cause: error,
+      });
     }
     this.unsynced = true;
     this.syncing ??= this.syncInBackground();

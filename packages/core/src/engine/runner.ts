@@ -65,8 +65,11 @@ export interface RunOptions {
   readonly signal?: AbortSignal;
   /** Called after each learner's rows are written, and for each learner skipped on resume. */
   readonly onRow?: (row: ResultRow, done: number, total: number, skipped: boolean) => void;
-  /** Called once the rows to run are known: `total` rows in this run, `resumed` of them already present. */
-  readonly onStart?: (total: number, resumed: number) => void;
+  /**
+   * Called once the results file is locked and found to be this spec's, before any fit: the rows
+   * to write and those resumed, and the hashes rows of this spec carry (the plan's, a legacy one).
+   */
+  readonly onStart?: (total: number, resumed: number, specHashes: readonly string[]) => void;
   /** Called as a long fit advances (`done` of `total` steps) — for progress bars. */
   readonly onFitProgress?: (key: string, done: number, total: number) => void;
   /** Run only the cells of shard `index` of `count` (1-based): those with cell index ≡ index − 1 mod count. */
@@ -182,7 +185,7 @@ async function execute(
     log.warn(
       `${keptCrashes.length} fit(s) crashed the process running them in an earlier run and are not rerun (${keptCrashes.slice(0, 3).join(', ')}${keptCrashes.length > 3 ? ', ...' : ''}); --retry-crashed reruns them`,
     );
-  options.onStart?.(total, progress.done);
+  options.onStart?.(total, progress.done, [...new Set([planned.specHash, specHash, legacySpecHash(spec)])]);
   const context: CellContext = {
     registry,
     backend: backendKind,
@@ -429,13 +432,24 @@ function openResults(
     clearCrashes(options.out);
     clearInFlight(options.out);
   }
-  const { rows, problems } = readResults(options.out);
+  const { rows, rowLines, problems } = readResults(options.out);
   // the damaged lines stay (nothing written is rewritten); their fits are rerun
   if (problems.length) log.warn(`${badLinesText(options.out, problems)}; their fits will be rerun`);
   const hashes = new Set(rows.map((r) => r.specHash));
   const legacy = legacySpecHash(spec);
   const specHash = hashes.size === 1 && hashes.has(legacy) ? legacy : plan.specHash;
   const foreign = rows.find((r) => r.specHash !== specHash);
+  if (foreign && rows.some((r) => r.specHash === specHash)) {
+    // mostly this spec's rows, with some of another pasted or appended in: those lines
+    const lines = rowLines.filter((_, i) => rows[i]!.specHash !== specHash);
+    const shown = `${lines.slice(0, 10).join(', ')}${lines.length > 10 ? `, … (${lines.length} in all)` : ''}`;
+    throw new RegimesError(
+      `${options.out} holds ${rows.length - lines.length} row(s) of this spec (hash ${specHash}) and ${lines.length} of another (hash ${foreign.specHash}) on line(s) ${shown}`,
+      {
+        hint: `remove those lines (a results file holds one spec's rows; keep them in a file of their own), or start over with --force, or write elsewhere with --out`,
+      },
+    );
+  }
   if (foreign) throw foreignRows(options.out, foreign.specHash, spec, plan.specHash);
   const { rows: complete, incomplete } = completeRows(rows);
   if (incomplete.length) log.warn(`${options.out}: ${incompleteText(incomplete)}; they will be rerun`);
