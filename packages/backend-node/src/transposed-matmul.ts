@@ -40,6 +40,13 @@ function productOf(args: KernelArgs) {
   const { transposeA, transposeB } = args.attrs as unknown as { transposeA: boolean; transposeB: boolean };
   const [aRows, aCols] = a.shape.slice(-2) as [number, number];
   const [bRows, bCols] = b.shape.slice(-2) as [number, number];
+  // checked here, before any path: the addon's products read the sizes they are told, and a B
+  // longer than op(A) needs would give a product of the right shape and the wrong numbers
+  const [innerA, innerB] = [transposeA ? aRows : aCols, transposeB ? bCols : bRows];
+  if (innerA !== innerB)
+    throw new Error(
+      `Error in matMul: inner shapes (${innerA}) and (${innerB}) of Tensors with shapes ${a.shape} and ${b.shape} and transposeA=${transposeA} and transposeB=${transposeB} must match.`,
+    );
   return {
     a,
     b,

@@ -343,6 +343,23 @@ describe.skipIf(!blas)('batched products on native', () => {
       expect(() => tf.matMul(a, b)).toThrow();
       tf.dispose([a, b]);
       expect((tf.memory() as { numDataBuffers: number }).numDataBuffers).toBe(before);
+      // inner sizes that differ are the error cpu gives, on every path (the addon's SGEMM would read
+      // the first rows of a longer B: a product of the right shape with wrong numbers)
+      const [x, w, wt] = [tf.ones([5, 6]), tf.ones([7, 16]), tf.ones([16, 7])];
+      const [xb, wb] = [tf.ones([2, 5, 6]), tf.ones([2, 7, 16])];
+      for (const [p, q, tb] of [
+        [x, w, false],
+        [x, wt, true],
+        [xb, wb, false],
+      ] as const) {
+        expect(() => tf.matMul(p, q, false, tb)).toThrow(
+          `Error in matMul: inner shapes (6) and (7) of Tensors with shapes ${p.shape} and ${q.shape} and transposeA=false and transposeB=${tb} must match.`,
+        );
+      }
+      // the same tensor twice without a transpose (a Gram path's operands) is refused too
+      expect(() => tf.matMul(x, x)).toThrow('inner shapes (6) and (5)');
+      tf.dispose([x, w, wt, xb, wb]);
+      expect((tf.memory() as { numDataBuffers: number }).numDataBuffers).toBe(before);
     } finally {
       await tf.setBackend('cpu');
     }

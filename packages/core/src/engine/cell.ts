@@ -120,16 +120,27 @@ function errorMessage(error: unknown): string {
 }
 
 /**
- * A target whose f* is not finite on its own samples (`z1/0`, `exp(1000*z1)`) is the target's fault:
- * say so with its options, before a learner is blamed for non-finite predictions.
+ * A target whose samples are not finite is the target's fault, said with its options before a
+ * learner is blamed: an input (a plugin's sampler; on wasm and native a NaN input could even pass
+ * a kernel's cosine clip as −1 and give finite predictions), or f* (`z1/0`, `exp(1000*z1)`).
  */
-async function checkLabels(cell: Cell, data: Dataset, which: string): Promise<void> {
+async function checkData(cell: Cell, data: Dataset, which: string): Promise<void> {
+  const options = JSON.stringify(cell.target.options);
+  const named = `target ${cell.target.kind} ${options.length > 160 ? `${options.slice(0, 160)}…` : options}`;
+  const inputs = await data.x.data();
+  const bad = inputs.findIndex((v) => !Number.isFinite(v));
+  if (bad >= 0) {
+    const d = data.x.shape[1];
+    throw new NumericalError(
+      `${named} gives a non-finite input (${inputs[bad]}) at ${which} sample ${Math.floor(bad / d)}, coordinate ${bad % d}`,
+      { hint: "fix the target's sampling (a plugin's sample()): every input must be a finite number" },
+    );
+  }
   const values = await data.y.data();
   const at = values.findIndex((v) => !Number.isFinite(v));
   if (at < 0) return;
-  const options = JSON.stringify(cell.target.options);
   throw new NumericalError(
-    `target ${cell.target.kind} ${options.length > 160 ? `${options.slice(0, 160)}…` : options} gives a non-finite label (${values[at]}) at ${which} sample ${Math.floor(at / data.y.shape[1])}: f* (or its noise) overflows or divides by zero there`,
+    `${named} gives a non-finite label (${values[at]}) at ${which} sample ${Math.floor(at / data.y.shape[1])}: f* (or its noise) overflows or divides by zero there`,
     {
       hint: 'change the target: keep its expression finite for every Gaussian input (e.g. no division by a variable, no exp of a large multiple)',
     },
@@ -158,9 +169,10 @@ export async function runCell(
     // The target's random structure depends on the replicate seed only: the same U for every n.
     target = factory.create(cell.target.options, { rng: seedRng.child('target') });
     train = target.sample(cell.n, seedRng.child('data', 'train'));
-    // f* not finite on the training inputs is the target's fault (the test set is drawn by chunks later)
-    await checkLabels(cell, train, 'training');
+    // inputs or f* not finite are the target's fault (a test set drawn by chunks is not read here)
+    await checkData(cell, train, 'training');
     test = cellTestSet(target, plan.spec.test.n, seedRng.child('data', 'test'));
+    if (test.held) await checkData(cell, test.data, 'test');
   } catch (error) {
     if (train) disposeDataset(train);
     test?.dispose();
@@ -206,6 +218,8 @@ interface CellTestSet {
   readonly chunks: TestChunks;
   /** The first `rows` inputs (the training monitor's probe); the caller frees them. */
   head(rows: number): tf.Tensor2D;
+  /** Whether the test set is small and held at once (else drawn by chunks, or too large to read whole). */
+  readonly held: boolean;
   dispose(): void;
 }
 
@@ -217,6 +231,7 @@ function cellTestSet(target: Target, n: number, rng: Rng): CellTestSet {
     return {
       n,
       data,
+      held, // a large test set of a target without sampleRows is held too, but not read whole here
       chunks: datasetChunks(data),
       head: (rows) => tf.slice(data.x, [0, 0], [rows, -1]),
       dispose: () => disposeDataset(data),
@@ -232,6 +247,7 @@ function cellTestSet(target: Target, n: number, rng: Rng): CellTestSet {
   head(Math.min(n, 1)).dispose(); // a target that cannot sample fails here, with the cell
   return {
     n,
+    held: false,
     data: {
       get x() {
         return draw().x;
