@@ -44,7 +44,7 @@ const linearTarget = {
 };
 
 /** Least squares with ridge by gradient-free normal equations on a d×d system. */
-const ridgeLearner = {
+export const ridgeLearner = {
   kind: 'ridge',
   description: 'linear ridge regression with a random jitter on the answer, for determinism tests',
   options: options({ lambda: z.number().min(0).default(1e-3), jitter: z.number().default(0) }),

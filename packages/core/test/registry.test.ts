@@ -1,4 +1,4 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -11,7 +11,7 @@ import { loadPlugins } from '../src/registry/plugins.js';
 import { Registry } from '../src/registry/registry.js';
 import { runExperiment } from '../src/engine/runner.js';
 import { silentLogger } from '../src/testing/index.js';
-import { testPlugin } from './helpers.js';
+import { ridgeLearner as testLearner, testPlugin } from './helpers.js';
 
 const fixtures = fileURLToPath(new URL('./fixtures', import.meta.url));
 
@@ -145,6 +145,87 @@ describe('plugin loading from a local path', () => {
     // a folder that is not a package: named with the entry under plugins:
     await expect(loadPlugins(new Registry(), ['./'], fixtures)).rejects.toThrow(
       /^plugin '\.\/': the folder .* has no package\.json and no index\.js$/,
+    );
+  });
+
+  // bad-input: 6
+  it('says what to change for the mistakes of a plugin written by hand', () => {
+    const plugin = (name: string, module: ContainerModule) => ({
+      name,
+      version: '0.1.0',
+      core: '^0.1.0',
+      module,
+    });
+    const learner = (kind: string) => ({ ...testLearner, kind });
+    const binds = (kind: string) =>
+      new ContainerModule(({ bind }) => {
+        bind(LearnerFactory).toConstantValue(learner(kind) as never);
+      });
+    // two plugins of one name (a copied template): the second's kinds would be missing
+    const registry = Registry.with(testPlugin);
+    registry.use(plugin('regimes-plugin-x', binds('a')), '/p/a/index.js');
+    expect(() => registry.use(plugin('regimes-plugin-x', binds('b')), '/p/b/index.js')).toThrow(
+      "two plugins are named 'regimes-plugin-x': /p/a/index.js and /p/b/index.js; a plugin is loaded once by its name, so the second one's kinds would be missing",
+    );
+    // the same file twice (spec and --plugin): loaded once
+    expect(registry.use(plugin('regimes-plugin-x', binds('a')), '/p/a/index.js').kinds.learner).toEqual([
+      'a',
+    ]);
+    // a module that binds nothing
+    expect(() => registry.use(plugin('empty', new ContainerModule(() => {})), '/p/e.js')).toThrow(
+      "plugin 'empty' (/p/e.js) registers no kind: its module binds no factory",
+    );
+    // a built-in's kind: the hint says which to rename
+    const clash = (() => {
+      try {
+        Registry.with({ ...testPlugin, name: '@regimes/learners' }).use(
+          plugin('mine', binds('ridge')),
+          '/p/m.js',
+        );
+      } catch (error) {
+        return error as PluginError;
+      }
+    })();
+    expect(clash?.hint).toBe(
+      "'ridge' is a built-in learner of @regimes/learners: give the plugin's kind another name",
+    );
+    // a factory exported where the manifest belongs, and inversify 7's module signature
+    const notManifest = (() => {
+      try {
+        new Registry().use(learner('f') as never, '/p/f.js');
+      } catch (error) {
+        return error as PluginError;
+      }
+    })();
+    expect(notManifest?.hint).toMatch(
+      /^it exports a factory \(kind 'f'\), not a plugin: export default definePlugin/,
+    );
+    const oldStyle = (() => {
+      try {
+        // inversify 7's signature, (bind) => …: the options object is not a function
+        new Registry().use(
+          plugin('old', new ContainerModule(((bind: (id: symbol) => void) => bind(LearnerFactory)) as never)),
+          '/p/o.js',
+        );
+      } catch (error) {
+        return error as PluginError;
+      }
+    })();
+    expect(oldStyle?.message).toMatch(/failed while registering: bind is not a function/);
+    expect(oldStyle?.hint).toMatch(
+      /write new ContainerModule\(\(\{ bind \}\) => \{ … \}\), not \(bind\) => …/,
+    );
+  });
+
+  // bad-input: 1
+  it('names an installed package close to a misspelt one', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'regimes-typo-'));
+    mkdirSync(join(dir, 'node_modules', 'regimes-plugin-my-learner'), { recursive: true });
+    const error = await loadPlugins(new Registry(), ['regimes-plugin-my-lerner'], dir).catch(
+      (e: PluginError) => e,
+    );
+    expect(error.hint).toBe(
+      "did you mean 'regimes-plugin-my-learner' (installed)? Else install it: npm install regimes-plugin-my-lerner",
     );
   });
 

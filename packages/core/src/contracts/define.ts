@@ -39,7 +39,7 @@ export interface TargetDefinition {
   /** The kind name it is registered under. */
   readonly name: string;
   readonly description?: string;
-  /** Input dimension; x ~ N(0, I_d) unless `sampleX` is given. */
+  /** Input dimension; x ~ N(0, I_d). */
   readonly d: number;
   /** Output dimension k (default 1). */
   readonly outputDim?: number;

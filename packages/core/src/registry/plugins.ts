@@ -3,11 +3,13 @@
  * a package name (found in node_modules above the spec) or a local path (a file, or a
  * folder with a package.json), relative to the spec's folder.
  */
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, realpathSync, statSync } from 'node:fs';
 import { register } from 'node:module';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { PluginError } from '../contracts/errors.js';
+import { coreVersion } from '../version.js';
+import { closestMatch } from './closest.js';
 import type { PluginManifest, Registry } from './registry.js';
 
 type Exports = string | { [key: string]: Exports } | null | undefined;
@@ -135,14 +137,56 @@ export async function importPlugin(
       ? `plugin '${specifier}' is not installed: no node_modules/${specifier} above ${fromDir}, nor beside regimes`
       : `plugin '${specifier}' failed to load from ${file ?? specifier}: ${reason}`;
     throw new PluginError(message, {
-      hint: file
-        ? 'fix the error in the plugin, or remove it from plugins:'
-        : `install it: npm install ${specifier}`,
+      hint: loadHint(specifier, fromDir, file, reason, missing),
       cause: error,
     });
   }
   const manifest = (mod.default ?? mod.plugin) as PluginManifest;
-  return { manifest, file: file ?? specifier };
+  return { manifest, file: file ? realpathSync(file) : specifier };
+}
+
+/** What to change when a plugin does not import: by what the loader said. */
+function loadHint(
+  specifier: string,
+  fromDir: string,
+  file: string | undefined,
+  reason: string,
+  missing: boolean,
+): string {
+  if (missing) {
+    const near = closestMatch(specifier, installedPackages(fromDir));
+    return near
+      ? `did you mean '${near}' (installed)? Else install it: npm install ${specifier}`
+      : `install it (npm install ${specifier}), or check its name`;
+  }
+  if (/Unknown file extension "\.(c|m)?ts"/.test(reason))
+    return 'a TypeScript file: build the plugin (npm run build in its folder) and name its package folder or the built .js file';
+  if (/does not provide an export named/.test(reason) && /'@regimes\//.test(reason))
+    return `the plugin imports what this @regimes/core (${coreVersion}) does not have: it was built against another version; install a version of it built for ${coreVersion}, or the regimes it was built for`;
+  if (/Package subpath .* is not defined by "exports"/.test(reason))
+    return 'name the package itself (its exports give the entry), or a path to the file (./node_modules/…)';
+  return file
+    ? 'fix the error in the plugin, or remove it from the spec’s plugins: (or --plugin)'
+    : 'fix the error in the plugin package, or remove it';
+}
+
+/** The package names in the node_modules folders at and above `dir` (scoped ones as @scope/name). */
+function installedPackages(dir: string): string[] {
+  const names = new Set<string>();
+  for (let at = dir; ; at = dirname(at)) {
+    const folder = join(at, 'node_modules');
+    try {
+      for (const entry of readdirSync(folder)) {
+        if (entry.startsWith('.')) continue;
+        if (entry.startsWith('@'))
+          for (const inner of readdirSync(join(folder, entry))) names.add(`${entry}/${inner}`);
+        else names.add(entry);
+      }
+    } catch {
+      // no node_modules here
+    }
+    if (dirname(at) === at) return [...names];
+  }
 }
 
 /** Import and register each plugin; errors name the plugin, the file and the reason. */

@@ -57,6 +57,19 @@ export function manifestProblems(value: unknown): string[] {
   return problems;
 }
 
+/** What to change in an entry that exports no valid manifest: what it exports instead, said. */
+function manifestHint(value: unknown): string {
+  const base =
+    'its entry must export { name, version, core, module } as default or as `plugin` (definePlugin from @regimes/core)';
+  if (typeof value !== 'object' || value === null) return base;
+  const m = value as Record<string, unknown>;
+  if (typeof m.kind === 'string' && typeof m.create === 'function')
+    return `it exports a factory (kind '${m.kind}'), not a plugin: export default definePlugin({ name, version, core, module: new ContainerModule(({ bind }) => { bind(<its extension point>).toConstantValue(factory); }) })`;
+  if (typeof m.plugin === 'object' && m.plugin !== null)
+    return 'it exports { plugin: … } as its default: export the manifest itself as default, or `export const plugin = …`';
+  return base;
+}
+
 /**
  * The kinds of a run: an inversify container the plugins' modules bind their factories in, one per
  * extension point. `Registry.with(...plugins)` or `use(manifest)` loads plugins; `get` resolves a kind.
@@ -82,32 +95,45 @@ export class Registry {
    */
   use(manifest: PluginManifest, source = 'code'): LoadedPlugin {
     const label = typeof manifest?.name === 'string' ? manifest.name : source;
+    const named = label === source ? `plugin '${label}'` : `plugin '${label}' (${source})`;
     const problems = manifestProblems(manifest);
     if (problems.length) {
-      throw new PluginError(
-        `plugin '${label}' (${source}) is not a valid regimes plugin: ${problems.join('; ')}`,
-        {
-          hint: 'its entry must export { name, version, core, module } as default or as `plugin`',
-        },
-      );
+      throw new PluginError(`${named} is not a valid regimes plugin: ${problems.join('; ')}`, {
+        hint: manifestHint(manifest),
+      });
     }
     if (!satisfies(coreVersion, manifest.core)) {
       throw new PluginError(
         `plugin '${manifest.name}@${manifest.version}' (${source}) requires @regimes/core ${manifest.core}, but this is ${coreVersion}`,
-        { hint: `install a version of '${manifest.name}' built for @regimes/core ${coreVersion}` },
+        {
+          hint: `install a version of '${manifest.name}' built for @regimes/core ${coreVersion}, or a regimes whose @regimes/core is in ${manifest.core}; if it is your plugin, build it against this core and set its manifest's core to a range holding ${coreVersion}`,
+        },
       );
     }
     const existing = this.#plugins.find((p) => p.manifest.name === manifest.name);
-    if (existing) return existing; // the same plugin named twice (spec and CLI): load once
+    // the same plugin named twice (spec and CLI): loaded once; another plugin of the same name
+    // would have its kinds silently missing
+    // (the loader gives a file's real path as its source: a link to it is the same plugin)
+    if (existing && (existing.manifest === manifest || existing.source === source)) return existing;
+    if (existing)
+      throw new PluginError(
+        `two plugins are named '${manifest.name}': ${existing.source} and ${source}; a plugin is loaded once by its name, so the second one's kinds would be missing`,
+        { hint: "give each plugin's manifest a name of its own (its package's name)" },
+      );
 
     const before = this.#allKinds();
     try {
       this.container.load(manifest.module);
     } catch (error) {
-      throw new PluginError(
-        `plugin '${manifest.name}' (${source}) failed while registering: ${(error as Error).message}`,
-        { cause: error },
-      );
+      const message = (error as Error).message;
+      throw new PluginError(`plugin '${manifest.name}' (${source}) failed while registering: ${message}`, {
+        ...(/bind is not a function/.test(message)
+          ? {
+              hint: 'inversify 8 hands a ContainerModule one object: write new ContainerModule(({ bind }) => { … }), not (bind) => …',
+            }
+          : {}),
+        cause: error,
+      });
     }
     const after = this.#allKinds();
     const kinds = {} as Record<ExtensionPoint, string[]>;
@@ -120,10 +146,23 @@ export class Registry {
         const owner = this.#plugins.find((p) => p.kinds[point].includes(clash))?.manifest.name;
         throw new PluginError(
           `plugin '${manifest.name}' (${source}) registers ${point} kind '${clash}', which ${owner ? `plugin '${owner}'` : 'it'} already registers`,
-          { hint: 'kinds must be unique: rename one of them' },
+          {
+            hint: owner?.startsWith('@regimes/')
+              ? `'${clash}' is a built-in ${point} of ${owner}: give the plugin's kind another name`
+              : 'kinds must be unique: rename one of them',
+          },
         );
       }
       kinds[point] = added;
+    }
+    if (extensionPointNames.every((point) => !kinds[point].length)) {
+      this.container.unload(manifest.module);
+      throw new PluginError(
+        `plugin '${manifest.name}' (${source}) registers no kind: its module binds no factory`,
+        {
+          hint: 'bind each factory in its ContainerModule, e.g. new ContainerModule(({ bind }) => { bind(LearnerFactory).toConstantValue(myLearner); })',
+        },
+      );
     }
     const loaded: LoadedPlugin = { manifest, source, kinds };
     this.#plugins.push(loaded);

@@ -123,13 +123,19 @@ export function makeFitContext(rng: Rng, signal?: FitContext['signal'], registry
  * before the work; `restore()` puts the kernels and reads back.
  */
 export interface KernelFailures {
+  /** Kernel calls counted since the count was last set. */
   calls: number;
+  /** The kernel call (1-based) that throws; 0: none. */
   failAt: number;
+  /** Reads of values to the host counted since the count was last set. */
   reads: number;
+  /** The read (1-based) that throws; 0: none. */
   failReadAt: number;
+  /** Puts the backend's kernels and reads back as they were. */
   restore(): void;
 }
 
+/** Wraps every kernel and read of `backend` with the counts of `KernelFailures` (above). */
 export function injectKernelFailures(backend: string): KernelFailures {
   const wrapped = tf.getKernelsForBackend(backend);
   const device = tf.findBackend(backend) as unknown as Record<'read' | 'readSync', unknown> | null;
@@ -206,7 +212,12 @@ export function createTarget(c: KindCase<TargetFactory>, seed = 0): Target {
  * A real AbortSignal that counts a fit's looks at it (`aborted`, `throwIfAborted()`) and fires at
  * look `at`: the conformance suite aborts a fit at several points of its run, not only before it.
  */
-export function countingSignal(at: number): { signal: AbortSignal; looks: () => number } {
+export function countingSignal(at: number): {
+  /** The signal to hand to the fit. */
+  signal: AbortSignal;
+  /** How many times it has been looked at so far. */
+  looks: () => number;
+} {
   const controller = new AbortController();
   const signal = controller.signal;
   const proto = AbortSignal.prototype;
