@@ -11,7 +11,7 @@ import { fontMetrics } from '../src/plot/font-metrics.js';
 import { plotData } from '../src/plot/data.js';
 import { drawFigure } from '../src/plot/figure.js';
 import { stripLabel } from '../src/plot/keys.js';
-import { enclosingLogTicks, logTicks } from '../src/plot/vega-lite.js';
+import { enclosingLogTicks, logTicks, vegaLiteSpec } from '../src/plot/vega-lite.js';
 import { formatSummary, summarize } from '../src/results/summary.js';
 import { writeReport } from '../src/report/report.js';
 import { specText } from '../src/report/sections.js';
@@ -280,6 +280,31 @@ describe('plot data', () => {
     ]);
   });
 
+  it('draws the spread of a series with one x (a band of no width) as a bar from lo to hi', () => {
+    // learner a at n = 8 and 16, learner b at n = 8 only: b's band would be invisible
+    const rows = [0, 1].flatMap((seed) => [
+      row(8, seed, 'a', 0.5 + seed / 10),
+      row(16, seed, 'a', 0.3 + seed / 10),
+      row(8, seed, 'b', 0.4 + seed / 5),
+    ]);
+    const spec = vegaLiteSpec(plotData(rows, options(), registry)) as unknown as {
+      data: { values: { kind: string; series: string; lone?: boolean; lo: number; hi: number }[] };
+      layer: { mark: { type: string }; transform?: { filter: string }[] }[];
+    };
+    const means = spec.data.values.filter((v) => v.kind === 'mean');
+    expect(means.map((m) => [m.series, m.lone])).toEqual([
+      ['a', false],
+      ['a', false],
+      ['b', true],
+    ]);
+    const bar = spec.layer.find(
+      (l) => l.mark.type === 'rule' && l.transform?.[0]?.filter.includes('datum.lone'),
+    );
+    expect(bar).toBeDefined();
+    const b = means.find((m) => m.series === 'b')!;
+    expect(b.hi - b.lo).toBeGreaterThan(0.2); // ± one std of 0.4 and 0.6
+  });
+
   it('training curves: the mean of the trace over seeds at each step', () => {
     const rows = [0, 1].map((seed) =>
       row(8, seed, 'a', 0.1, {
@@ -291,6 +316,10 @@ describe('plot data', () => {
     expect(data.subtitle[0]).toBe('line: mean over 2 seeds; band: mean ± 1 sample std over seeds');
     expect(plotData(rows.slice(0, 1), options({ curves: true }), registry).subtitle[0]).toBe(
       'line: mean over 1 seed; no band (one seed)',
+    );
+    // rows without a trace (kernel fits): said so, not as an unknown -y the user never gave
+    expect(() => plotData([row(8, 0, 'a', 0.1)], options({ curves: true }), registry)).toThrow(
+      '--curves draws learning curves, and no row of these results records one',
     );
     expect(data.xLog).toBe(false);
     expect(data.means.map((m) => [m.x, m.y])).toEqual([

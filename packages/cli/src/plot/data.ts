@@ -333,7 +333,12 @@ function plotAxes(rows: readonly ResultRow[], opts: PlotOptions): Axes {
 function yName(rows: readonly ResultRow[], opts: PlotOptions): string {
   if (opts.curves) {
     const names = traceNames(rows);
-    const y = opts.y ?? ['test-risk', 'loss'].find((n) => names.includes(n)) ?? names[0] ?? 'loss';
+    if (!names.length)
+      throw new RegimesError(
+        '--curves draws learning curves, and no row of these results records one (a trace: trained networks do, kernel and ridge fits do not)',
+        { hint: 'plot them without --curves (risk against n), or run a learner that trains (nn, deep, ntk-dynamics)' },
+      );
+    const y = opts.y ?? ['test-risk', 'loss'].find((n) => names.includes(n)) ?? names[0]!;
     if (!names.includes(y)) throw unknownValue(y, names, 'trace field');
     return y;
   }
@@ -383,10 +388,17 @@ function seriesLayout(rows: readonly ResultRow[], axes: Axes): SeriesLayout {
   const ids = new Set(rows.map((r) => r.learner.id));
   const label = (r: ResultRow) => stripLabel(names(rowLabel(r)), drop);
   const learnerSplits = !byLearner && new Set(rows.map(label)).size > 1;
+  // the learner's label after the --by value, unless it already starts with it (--by learner.kind
+  // and a learner named by its kind: "rf", not "rf, rf")
+  const lineName = (r: ResultRow) => {
+    const by = byLearner ? label(r) : formatScalar(axes.by.get(r));
+    if (!learnerSplits) return [by];
+    const own = label(r);
+    return own === by || own.startsWith(`${by}:`) || own.startsWith(`${by}(`) ? [own] : [by, own];
+  };
   const seriesOf = (r: ResultRow) =>
     [
-      byLearner ? label(r) : formatScalar(axes.by.get(r)),
-      ...(learnerSplits ? [label(r)] : []),
+      ...lineName(r),
       ...splitting
         .filter((k) => keyAddresses(k, r, ids))
         .map((k) => `${lastSegment(k)}=${formatScalar(r.cell[k])}`),
@@ -497,12 +509,16 @@ export const REFERENCE_COLOR = '#777777';
 export const SPARE_THEORY_COLOR = '#222222';
 export const SOLID: number[] = [1, 0];
 export const REFERENCE_DASH = [2, 3];
-/** Theory dashes: the first for every curve; the others tell apart curves of one colour. */
+/**
+ * Theory dashes: the first for every curve; the others tell apart curves of one colour. Each shows
+ * its pattern within the legend's ~12-px stroke (a dash-dot of 12 + 3 + 2 + 3 showed there as one
+ * solid dash, like a measured line).
+ */
 export const THEORY_DASHES = [
   [7, 4],
-  [12, 3, 2, 3],
+  [6, 2, 1.5, 2],
   [4, 2],
-  [12, 3, 2, 3, 2, 3],
+  [4, 2, 1.5, 2, 1.5, 2],
 ];
 /**
  * The first theory dash shifted by its gap (gap 4, dash 7: a zero-length dash first, which a butt cap

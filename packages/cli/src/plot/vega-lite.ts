@@ -67,7 +67,12 @@ export function vegaLiteSpec(data: PlotData): TopLevelSpec {
     },
     columns: Math.min(3, data.panels.length),
     spec: layer,
-    resolve: { scale: { x: 'shared', y: 'shared' } },
+    // a wrapped grid (more panels than columns) draws a shared x axis under the bottom row only,
+    // under an empty cell for a column whose last panel is higher up: one under each panel instead
+    resolve: {
+      scale: { x: 'shared', y: 'shared' },
+      ...(data.panels.length > 3 ? { axis: { x: 'independent' } } : {}),
+    },
   } as TopLevelSpec;
 }
 
@@ -271,7 +276,8 @@ function layers(data: PlotData): object[] {
   const y = yEncoding(data);
   const only = (kind: string) => [{ filter: `datum.kind === '${kind}'` }];
   const out: object[] = [];
-  if (data.means.some((m) => m.lo !== m.hi))
+  const spread = data.means.some((m) => m.lo !== m.hi);
+  if (spread)
     out.push({
       transform: only('mean'),
       mark: { type: 'area', opacity: 0.18 },
@@ -289,6 +295,13 @@ function layers(data: PlotData): object[] {
       transform: only('seed'),
       mark: { type: 'point', size: 18, opacity: 0.55, filled: true },
       encoding: { x, y, color },
+    });
+  // a series with one x in a panel, where the band has no width: its spread as a bar from lo to hi
+  if (spread)
+    out.push({
+      transform: [{ filter: "datum.kind === 'mean' && datum.lone" }],
+      mark: { type: 'rule', strokeWidth: 2, opacity: 0.6 },
+      encoding: { x, y: { ...y, field: 'lo' }, y2: { field: 'hi' }, color },
     });
   // a curve of several points is a line; of one point (the rest not drawable: x ≤ 0, a 0 on a log
   // axis) a short stroke at its x, or, for a level, a rule across the panel
@@ -391,8 +404,20 @@ function singleTheory(data: PlotData): (t: TheoryPoint) => boolean {
  */
 function dataValues(data: PlotData): object[] {
   const single = singleTheory(data);
+  // a series with one x in its panel: its band has no width, so its spread is drawn as a bar
+  const xs = new Map<string, Set<number>>();
+  for (const m of data.means) {
+    const key = `${m.panel}\u0000${m.series}`;
+    xs.set(key, (xs.get(key) ?? new Set()).add(m.x));
+  }
   return [
-    ...data.means.map((m) => ({ kind: 'mean', band: m.series, slot: m.series, ...m })),
+    ...data.means.map((m) => ({
+      kind: 'mean',
+      band: m.series,
+      slot: m.series,
+      lone: xs.get(`${m.panel}\u0000${m.series}`)!.size === 1,
+      ...m,
+    })),
     ...data.seeds.map((s) => ({ kind: 'seed', slot: s.series, ...s })),
     ...data.theory.map((t) => ({
       kind: 'theory',
