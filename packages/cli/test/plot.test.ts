@@ -302,7 +302,14 @@ describe('plot data', () => {
     );
     expect(bar).toBeDefined();
     const b = means.find((m) => m.series === 'b')!;
-    expect(b.hi - b.lo).toBeGreaterThan(0.2); // ± one std of 0.4 and 0.6
+    expect(b.hi - b.lo).toBeCloseTo(2 * Math.sqrt(0.02), 12); // ± one sample std of 0.4 and 0.6
+    // sem: ± std/√seeds, here 0.1
+    const sem = plotData(rows, options({ band: 'sem' }), registry);
+    const bSem = sem.means.find((m) => m.series === 'b')!;
+    expect([bSem.lo, bSem.hi].map((v) => Number(v.toFixed(12)))).toEqual([0.4, 0.6]);
+    expect(sem.subtitle[0]).toBe(
+      'line: mean over 2 seeds; band: mean ± 1 standard error over seeds (std/√seeds); dashed: theory; dotted grey: reference level',
+    );
   });
 
   it('training curves: the mean of the trace over seeds at each step', () => {

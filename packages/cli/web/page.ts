@@ -141,7 +141,7 @@ async function open(ids: string[], keepControls = false): Promise<void> {
     ),
     select('facet', 'facet', ['', ...keys], ''),
     select('by', 'lines by', ['learner', ...keys], 'learner'),
-    select('band', 'band', ['std', 'minmax', 'se', 'none'], 'std'),
+    select('band', 'band', ['std', 'sem', 'minmax', 'se', 'none'], 'std'),
     checkbox('theory', 'theory', true),
     checkbox('points', 'seeds', false),
     ...(hasTrace ? [checkbox('curves', 'training curves (trace)', false)] : []),

@@ -54,9 +54,9 @@ export function addPlotOptions(command: Command): Command {
     .addOption(
       new Option(
         '--band <kind>',
-        "band around the mean: spread over seeds (std, minmax), or se: ± the test sets' standard error (<y>-se)",
+        "band around the mean: spread over seeds (std, minmax), sem: ± the standard error over seeds (std/√seeds), or se: ± the test sets' standard error (<y>-se)",
       )
-        .choices(['std', 'minmax', 'se', 'none'])
+        .choices(['std', 'sem', 'minmax', 'se', 'none'])
         .default('std'),
     )
     .option('--points', "draw each seed's value as a point")

@@ -25,7 +25,7 @@ import {
 import { counted } from '../words.js';
 import { type TheoryPoint, theoryPoints } from './theory.js';
 
-export type BandKind = 'std' | 'minmax' | 'se' | 'none';
+export type BandKind = 'std' | 'sem' | 'minmax' | 'se' | 'none';
 
 export interface PlotOptions {
   /** Cell key on the x axis (`n`, `target.d`, or the short `d`); `step` with `curves`. */
@@ -151,6 +151,10 @@ function bandOf(
 ): { mean: number; lo: number; hi: number } {
   const { mean, std } = meanStd(values);
   if (band === 'std') return { mean, lo: mean - std, hi: mean + std };
+  if (band === 'sem') {
+    const sem = std / Math.sqrt(values.length);
+    return { mean, lo: mean - sem, hi: mean + sem };
+  }
   if (band === 'se') {
     if (ses.some((v) => v === undefined)) return { mean, lo: mean, hi: mean };
     const se = Math.sqrt(ses.reduce((a: number, b) => a + b! ** 2, 0)) / values.length;
@@ -163,6 +167,7 @@ function bandOf(
 
 export const bandDescription: Record<BandKind, string> = {
   std: 'band: mean ± 1 sample std over seeds',
+  sem: 'band: mean ± 1 standard error over seeds (std/√seeds)',
   minmax: 'band: min–max over seeds',
   se: 'band: mean ± 1 standard error of the test sets (√Σse²/seeds)',
   none: 'no band',

@@ -28,7 +28,7 @@ const TYPES: Record<string, string> = {
   '.wasm': 'application/wasm',
 };
 const RESULTS_FILE = /^results(\.shard-\d+-of-\d+)?\.jsonl$/;
-const BANDS: readonly BandKind[] = ['std', 'minmax', 'se', 'none'];
+const BANDS: readonly BandKind[] = ['std', 'sem', 'minmax', 'se', 'none'];
 
 export interface ServeOptions {
   /** The folder whose runs are shown; nothing outside it is served. */
