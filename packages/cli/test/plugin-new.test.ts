@@ -16,6 +16,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { pluginKinds, writePluginPackage } from '../src/commands/plugin.js';
+import { createRegistry } from '../src/defaults.js';
 
 const root = fileURLToPath(new URL('../../..', import.meta.url));
 
@@ -139,5 +140,22 @@ describe('regimes plugin new', () => {
         regimes: tmpdir(),
       }),
     ).toThrow(/neither a regimes checkout nor a folder of its tarballs/);
+  });
+
+  // bad-input: 1
+  it("refuses a name whose kind is a built-in's, before writing anything (its spec would fail on the clash)", () => {
+    const registry = createRegistry();
+    const dir = join(mkdtempSync(join(tmpdir(), 'regimes-plugin-clash-')), 'p');
+    expect(() =>
+      writePluginPackage({
+        name: 'regimes-plugin-rf',
+        kind: 'learner',
+        dir,
+        taken: (kind) => registry.has('learner', kind),
+      }),
+    ).toThrow(
+      "the package name 'regimes-plugin-rf' gives the learner kind 'rf', which is a built-in learner of regimes",
+    );
+    expect(existsSync(dir)).toBe(false);
   });
 });

@@ -122,7 +122,17 @@ describe('plugin loading from a local path', () => {
   });
 
   it('says when the entry exports no manifest', async () => {
-    await expect(loadPlugins(new Registry(), ['./plugin-no-manifest'], fixtures)).rejects.toThrow(
+    const error = await loadPlugins(new Registry(), ['./plugin-no-manifest'], fixtures).catch(
+      (e: PluginError) => e,
+    );
+    expect(error.message).toMatch(
+      /^plugin '\.\/plugin-no-manifest' \(.*plugin-no-manifest\/index\.js\) has no default export and no export named 'plugin'; it exports 'something'$/,
+    );
+    expect(error.hint).toBe(
+      "export the manifest as default (export default definePlugin({ … })), or rename 'something' to 'plugin'",
+    );
+    // a default that is no object
+    expect(() => new Registry().use(42 as never, '/p/x.js')).toThrow(
       /is not a valid regimes plugin: the entry exports no manifest object/,
     );
   });

@@ -7,6 +7,7 @@ import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { basename, join, relative, resolve } from 'node:path';
 import { coreVersion, RegimesError } from '@regimes/core';
 import { type Command, Option } from 'commander';
+import { createRegistry } from '../defaults.js';
 
 export const pluginKinds = ['learner', 'target', 'metric', 'backend'] as const;
 export type PluginKind = (typeof pluginKinds)[number];
@@ -24,6 +25,8 @@ export interface NewPluginOptions {
    * that npm resolves the packages' dependencies on each other among them).
    */
   readonly regimes?: string;
+  /** Whether a kind of that extension point is already registered (the built-ins): refused. */
+  readonly taken?: (kind: string) => boolean;
 }
 
 const NAME = /^(?:@[a-z0-9][a-z0-9._~-]*\/)?[a-z0-9][a-z0-9._~-]*$/;
@@ -54,6 +57,12 @@ export function writePluginPackage(o: NewPluginOptions): { dir: string; files: s
   if (existsSync(dir) && readdirSync(dir).length)
     throw new RegimesError(`${dir} exists and is not empty`, { hint: 'choose another name or --dir' });
   const kind = kindName(o.name);
+  // checked before writing: its npm test would pass, and its own spec fail on the clash
+  if (o.taken?.(kind))
+    throw new RegimesError(
+      `the package name '${o.name}' gives the ${o.kind} kind '${kind}', which is a built-in ${o.kind} of regimes`,
+      { hint: `name the package after another kind, e.g. regimes-plugin-my-${kind}` },
+    );
   const files = templates(o, kind, dir);
   for (const [path, text] of Object.entries(files)) {
     mkdirSync(join(dir, path, '..'), { recursive: true });
@@ -405,7 +414,7 @@ test: { n: 2048 }
 }
 
 export function registerPlugin(program: Command): void {
-  const plugin = program.command('plugin').description('write and check regimes plugins');
+  const plugin = program.command('plugin').description('write a regimes plugin package (plugin new)');
   plugin
     .command('new')
     .description(
@@ -419,7 +428,12 @@ export function registerPlugin(program: Command): void {
       'take @regimes/* from a regimes checkout, or from the folder of its packed tarballs (npm run pack:tarballs), instead of the registry',
     )
     .action((name: string, flags: { kind: PluginKind; dir?: string; regimes?: string }) => {
-      const { dir, files } = writePluginPackage({ name, ...flags });
+      const registry = createRegistry();
+      const { dir, files } = writePluginPackage({
+        name,
+        ...flags,
+        taken: (kind) => registry.has(flags.kind, kind),
+      });
       process.stdout.write(
         `wrote ${files.length} files to ${dir}:\n${files.map((f) => `  ${f}`).join('\n')}\nnext: cd ${relative(process.cwd(), dir) || '.'} && npm install && npm test\n`,
       );

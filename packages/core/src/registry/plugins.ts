@@ -142,6 +142,16 @@ export async function importPlugin(
     });
   }
   const manifest = (mod.default ?? mod.plugin) as PluginManifest;
+  if (manifest === undefined) {
+    // a named export where the manifest belongs: say which ones there are
+    const names = Object.keys(mod);
+    throw new PluginError(
+      `plugin '${specifier}' (${file ?? specifier}) has no default export and no export named 'plugin'${names.length ? `; it exports ${names.map((n) => `'${n}'`).join(', ')}` : ''}`,
+      {
+        hint: `export the manifest as default (export default definePlugin({ … }))${names.length ? `, or rename '${names[0]}' to 'plugin'` : ''}`,
+      },
+    );
+  }
   return { manifest, file: file ? realpathSync(file) : specifier };
 }
 
