@@ -27,6 +27,9 @@ export const writeSync = unavailable('writeSync');
 // node:fs/promises (the results file's fsync)
 export const open = unavailable('fs/promises.open');
 export const linkSync = unavailable('linkSync');
+export const readlinkSync = unavailable('readlinkSync');
+export const realpathSync = unavailable('realpathSync');
+export const readSync = unavailable('readSync');
 export const constants = {};
 export const join = (...parts) => parts.filter(Boolean).join('/').replace(/\/+/g, '/');
 export const dirname = (p) => p.replace(/\/[^/]*$/, '') || '/';
