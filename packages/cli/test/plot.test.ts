@@ -312,6 +312,18 @@ describe('plot data', () => {
     );
   });
 
+  it('heads a panel per learner with the name its legend entry has, not its id', () => {
+    const rows = [0, 1].flatMap((seed) => [
+      row(8, seed, 'rf#0', 0.5),
+      row(16, seed, 'rf#0', 0.3),
+      row(8, seed, 'ntk#1', 0.4),
+      row(16, seed, 'ntk#1', 0.2),
+    ]);
+    const data = plotData(rows, options({ facet: 'learner' }), registry);
+    expect(data.panels).toEqual(['learner = ntk', 'learner = rf']);
+    expect(data.measuredSeries).toEqual(['rf', 'ntk']);
+  });
+
   it('training curves: the mean of the trace over seeds at each step', () => {
     const rows = [0, 1].map((seed) =>
       row(8, seed, 'a', 0.1, {

@@ -373,7 +373,12 @@ interface SeriesLayout {
 
 function seriesLayout(rows: readonly ResultRow[], axes: Axes): SeriesLayout {
   const { facet } = axes;
-  const panelOf = (r: ResultRow) => (facet ? `${facet.name} = ${formatScalar(facet.get(r))}` : '');
+  const names = learnerNames(rows);
+  // a panel per learner is headed by the name its legend entry has (rf, not its id rf#0)
+  const panelOf = (r: ResultRow) =>
+    facet
+      ? `${facet.name} = ${facet.name === 'learner' ? names(rowLabel(r)) : formatScalar(facet.get(r))}`
+      : '';
   const moving = keysMovingWithX(rows, axes.x, panelOf);
   // Other swept keys that vary (besides x, facet, by and the seed) split a series, never average into
   // it; a key that moves with x (a zipped or derived one, n = d^2 with -x d) is a coordinate of the line
@@ -389,7 +394,6 @@ function seriesLayout(rows: readonly ResultRow[], axes: Axes): SeriesLayout {
       .filter((k): k is string => k !== undefined)
       .map(lastSegment),
   );
-  const names = learnerNames(rows);
   const ids = new Set(rows.map((r) => r.learner.id));
   const label = (r: ResultRow) => stripLabel(names(rowLabel(r)), drop);
   const learnerSplits = !byLearner && new Set(rows.map(label)).size > 1;
