@@ -312,6 +312,18 @@ describe('plot data', () => {
     );
   });
 
+  it('wraps a long subtitle line at spaces instead of widening the figure', () => {
+    const data = plotData([row(8, 0, 'a', 0.5), row(16, 0, 'a', 0.3)], options(), registry);
+    const note = Array.from({ length: 60 }, (_, i) => `word${i}`).join(' '); // 409 characters
+    const spec = vegaLiteSpec({ ...data, subtitle: [data.subtitle[0]!, note] }) as unknown as {
+      title: { subtitle: string[] };
+    };
+    const lines = spec.title.subtitle.slice(1);
+    expect(lines.length).toBe(4);
+    expect(Math.max(...lines.map((l) => l.length))).toBeLessThanOrEqual(128);
+    expect(lines.map((l) => l.trim()).join(' ')).toBe(note);
+  });
+
   it('heads a panel per learner with the name its legend entry has, not its id', () => {
     const rows = [0, 1].flatMap((seed) => [
       row(8, seed, 'rf#0', 0.5),

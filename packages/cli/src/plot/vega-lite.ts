@@ -428,10 +428,30 @@ function dataValues(data: PlotData): object[] {
   ];
 }
 
+/**
+ * Subtitle lines wrapped at spaces to about the figure's width (~7 px a character at 12 px), so a
+ * long note does not widen the figure past its panels (a staircase note made one 1930 px wide).
+ */
+function wrappedSubtitle(data: PlotData): string[] {
+  const columns = data.facetTitle ? Math.min(3, data.panels.length) : 1;
+  const limit = Math.max(128, Math.floor((columns * (PANEL_WIDTH + 20) + 60) / 7));
+  return data.subtitle.flatMap((line) => {
+    const out: string[] = [];
+    let rest = line;
+    while (rest.length > limit) {
+      const cut = rest.lastIndexOf(' ', limit);
+      if (cut <= limit / 2) break;
+      out.push(rest.slice(0, cut));
+      rest = `  ${rest.slice(cut + 1)}`;
+    }
+    return [...out, rest];
+  });
+}
+
 function figureTitle(data: PlotData) {
   return {
     text: data.title,
-    subtitle: data.subtitle,
+    subtitle: wrappedSubtitle(data),
     anchor: 'start' as const,
     fontSize: 15,
     subtitleFontSize: 12,
