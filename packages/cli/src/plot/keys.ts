@@ -75,7 +75,10 @@ export function resolveKey(rows: readonly ResultRow[], name: string, role: strin
     });
   if (targetKeys.includes(name)) return targetOption(name);
   if (learnerKeys.includes(name)) return learnerOption(name);
-  throw unknownKey(name, role, ['learner', ...cellKeys, ...targetKeys.map((k) => `target.${k}`)]);
+  // a swept target option is a cell key and a target key: named once
+  throw unknownKey(name, role, [
+    ...new Set(['learner', ...cellKeys, ...targetKeys.map((k) => `target.${k}`)]),
+  ]);
 }
 
 function unknownKey(name: string, role: string, known: string[]): RegimesError {
