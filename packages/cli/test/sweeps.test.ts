@@ -264,6 +264,13 @@ describe('the spec copy', () => {
     expect(readFileSync(join(out, 'spec.json'), 'utf8')).toBe(copy);
     // a shard of the same spec is welcome there
     expect(regimes('run', a, '-o', out, '-q', '--shard', '1/2').code).toBe(0);
+    // --force empties only its own file, and only once the folder's other files are its spec's: the
+    // refusal leaves results.jsonl as it was
+    const rows = readFileSync(join(out, 'results.jsonl'), 'utf8');
+    const forced = regimes('run', b, '-o', out, '-q', '--force');
+    expect(forced.code).toBe(1);
+    expect(forced.stderr).toMatch(/holds results of another spec: results\.shard-1-of-2\.jsonl/);
+    expect(readFileSync(join(out, 'results.jsonl'), 'utf8')).toBe(rows);
   }, 300_000);
 });
 

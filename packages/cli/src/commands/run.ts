@@ -223,10 +223,11 @@ async function runWithProgress(
       ...(flags.retryCrashed ? { retryCrashed: true } : {}),
       ...(flags.shard ? { shard: flags.shard } : {}),
       workers: { registryModule: registryModulePath(), plugins: flags.plugin },
-      onStart: (total, resumed, specHashes) => {
-        // the spec is valid and the results file is its own; the folder's other results files (an
-        // unsharded run, other shards) must be its own too, or spec.json would stop describing them
-        refuseOtherSpecs(paths.outDir, paths.out, specHashes);
+      // the folder's other results files (an unsharded run, other shards) must be this spec's too,
+      // or its spec.json would stop describing them: checked before the file is written or emptied
+      beforeWriting: (specHashes) => refuseOtherSpecs(paths.outDir, paths.out, specHashes),
+      onStart: (total, resumed) => {
+        // the spec is valid and the results file is its own: now its copy may be (re)written
         writeSpecCopy(paths.outDir, spec, paths.baseDir);
         display.start(total, resumed);
       },

@@ -65,11 +65,14 @@ export interface RunOptions {
   readonly signal?: AbortSignal;
   /** Called after each learner's rows are written, and for each learner skipped on resume. */
   readonly onRow?: (row: ResultRow, done: number, total: number, skipped: boolean) => void;
+  /** Called once the rows to run are known: `total` rows in this run, `resumed` of them already present. */
+  readonly onStart?: (total: number, resumed: number) => void;
   /**
-   * Called once the results file is locked and found to be this spec's, before any fit: the rows
-   * to write and those resumed, and the hashes rows of this spec carry (the plan's, a legacy one).
+   * Called once the results file is locked, before anything is written to it or emptied (`force`),
+   * with the hashes this spec's rows carry (the plan's and a legacy one): a check that throws stops
+   * the run with the file as it was (the CLI refuses a folder of another spec's results).
    */
-  readonly onStart?: (total: number, resumed: number, specHashes: readonly string[]) => void;
+  readonly beforeWriting?: (specHashes: readonly string[]) => void;
   /** Called as a long fit advances (`done` of `total` steps) — for progress bars. */
   readonly onFitProgress?: (key: string, done: number, total: number) => void;
   /** Run only the cells of shard `index` of `count` (1-based): those with cell index ≡ index − 1 mod count. */
@@ -185,7 +188,7 @@ async function execute(
     log.warn(
       `${keptCrashes.length} fit(s) crashed the process running them in an earlier run and are not rerun (${keptCrashes.slice(0, 3).join(', ')}${keptCrashes.length > 3 ? ', ...' : ''}); --retry-crashed reruns them`,
     );
-  options.onStart?.(total, progress.done, [...new Set([planned.specHash, specHash, legacySpecHash(spec)])]);
+  options.onStart?.(total, progress.done);
   const context: CellContext = {
     registry,
     backend: backendKind,
@@ -426,6 +429,7 @@ function openResults(
 ): { writer: ResultsWriter | undefined; previous: Map<string, ResultRow>; specHash: string } {
   const previous = new Map<string, ResultRow>();
   if (!options.out) return { writer: undefined, previous, specHash: plan.specHash };
+  options.beforeWriting?.([plan.specHash, legacySpecHash(spec)]);
   const writer = new ResultsWriter(options.out);
   if (options.force) {
     writer.truncate();
