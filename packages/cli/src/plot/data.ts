@@ -341,7 +341,9 @@ function yName(rows: readonly ResultRow[], opts: PlotOptions): string {
     if (!names.length)
       throw new RegimesError(
         '--curves draws learning curves, and no row of these results records one (a trace: trained networks do, kernel and ridge fits do not)',
-        { hint: 'plot them without --curves (risk against n), or run a learner that trains (nn, deep, ntk-dynamics)' },
+        {
+          hint: 'plot them without --curves (risk against n), or run a learner that trains (nn, deep, ntk-dynamics)',
+        },
       );
     const y = opts.y ?? ['test-risk', 'loss'].find((n) => names.includes(n)) ?? names[0]!;
     if (!names.includes(y)) throw unknownValue(y, names, 'trace field');

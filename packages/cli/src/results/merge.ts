@@ -100,7 +100,8 @@ export function mergeResults(paths: readonly string[], plan?: Plan): MergeReport
       const fit = learnerKey(row);
       byFit.set(fit, [...(byFit.get(fit) ?? []), row]);
     }
-    for (const [fit, group] of byFit) attempts.set(fit, [...(attempts.get(fit) ?? []), { rows: group, path }]);
+    for (const [fit, group] of byFit)
+      attempts.set(fit, [...(attempts.get(fit) ?? []), { rows: group, path }]);
   }
   const complete = (a: ResultRow[]) => a[0]!.fitRows === undefined || a.length >= a[0]!.fitRows;
   const finished = (a: ResultRow[]) => a.reduce((t, r) => (r.finishedAt > t ? r.finishedAt : t), '');
