@@ -343,6 +343,26 @@ describe('coinciding theory curves (review item 8)', () => {
     expect(plotData(apart, options(), registry).theorySeries).toHaveLength(3);
   });
 
+  it('of a learner with one line and one with several (a λ list) take a colour neither line has', () => {
+    const same = ns.map((m) => 1 / m);
+    const theory = [{ label: 'its kernel’s staircase', ys: same }];
+    const rows = ns.flatMap((n) => [
+      row(n, 0, 'a', 1.2 / n, { theory }),
+      // the list's two variants: one learner entry, two lines
+      ...[1, 2].map((ridge) => ({
+        ...row(n, 0, 'list', ridge / n, { theory }),
+        key: `n=${n},seed=0|list:ridge=${ridge}`,
+        variant: `ridge=${ridge}`,
+      })),
+    ]);
+    const data = plotData(rows, options(), registry);
+    const merged = 'its kernel’s staircase [a, list]';
+    expect(data.theorySeries).toContain(merged);
+    const style = legendStyles(data);
+    const lines = ['a', 'list:ridge=1', 'list:ridge=2'].map((s) => style.get(s)!.color);
+    expect(lines).not.toContain(style.get(merged)!.color);
+  });
+
   it("one reference level of several targets is one legend entry (normalized risk's 1)", () => {
     const rows = [8, 16].flatMap((d) =>
       ns.map((n) => ({

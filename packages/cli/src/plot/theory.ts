@@ -135,7 +135,11 @@ function mergeCoincident(curves: readonly DrawnCurve[]): DrawnCurve[] {
     ];
     const ties = new Set(group.map((c) => c.tie).filter((t) => t !== undefined));
     const merged: DrawnCurve = { ...ordered[0]!, label: mergedLabel(ordered.map((c) => c.label)) };
-    if (ties.size === 1) merged.tie = [...ties][0]!;
+    // tied to a line only when every learner's curve in it is that line's: one of a learner whose
+    // rows make several lines (a λ list) is not, and the merge takes a colour no line has; the
+    // target's own curves (no learners) join whichever line the learners' share
+    const untiedLearner = group.some((c) => c.learners && c.tie === undefined);
+    if (ties.size === 1 && !untiedLearner) merged.tie = [...ties][0]!;
     else delete merged.tie;
     return merged;
   });
