@@ -324,6 +324,18 @@ describe('plot data', () => {
     expect(lines.map((l) => l.trim()).join(' ')).toBe(note);
   });
 
+  it('titles the x axis with the key and, for the common options, what it means', () => {
+    const rows = [4, 8].map((d) => ({
+      ...row(16, 0, 'a', 1 / d),
+      cell: { n: 16, seed: 0, 'target.d': d, 'learners[a].eta0': d },
+    }));
+    expect(plotData(rows, options(), registry).xTitle).toBe('n (training samples)');
+    expect(plotData(rows, options({ x: 'target.d' }), registry).xTitle).toBe('target.d (input dimension)');
+    expect(plotData(rows, options({ x: 'learners[a].eta0' }), registry).xTitle).toBe(
+      'learners[a].eta0 (first-step learning rate η₀)',
+    );
+  });
+
   it('heads a panel per learner with the name its legend entry has, not its id', () => {
     const rows = [0, 1].flatMap((seed) => [
       row(8, seed, 'rf#0', 0.5),

@@ -173,6 +173,26 @@ export const bandDescription: Record<BandKind, string> = {
   none: 'no band',
 };
 
+/** What the common options mean, for the x axis's title after the key itself. */
+const X_MEANINGS: Readonly<Record<string, string>> = {
+  n: 'training samples',
+  d: 'input dimension',
+  r: 'hidden dimension',
+  width: 'neurons N',
+  ridge: 'ridge λ',
+  noise: 'label-noise std',
+  steps: 'training steps',
+  lr: 'learning rate',
+  eta0: 'first-step learning rate η₀',
+  layers: 'depth L',
+};
+
+/** The x axis's title: the key as written (`target.d`), with what it means where that is known. */
+function xTitle(key: string): string {
+  const meaning = X_MEANINGS[lastSegment(key)];
+  return meaning ? `${key} (${meaning})` : key;
+}
+
 /** Everything the figure draws, from the rows of one results file. */
 export function plotData(
   allRows: readonly ResultRow[],
@@ -791,7 +811,7 @@ function titles(
   return {
     title: `${spec}: ${axes.y} vs ${axes.x.name}`,
     subtitle,
-    xTitle: opts.curves ? 'training step' : axes.x.name === 'n' ? 'n (training samples)' : axes.x.name,
+    xTitle: opts.curves ? 'training step' : xTitle(axes.x.name),
     yTitle: axes.y,
     seriesTitle: axes.by.name,
     ...(axes.facet ? { facetTitle: axes.facet.name } : {}),
