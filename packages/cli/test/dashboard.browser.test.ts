@@ -63,6 +63,21 @@ describe.skipIf(!chromium || !built)('the page of regimes serve, in chromium', (
       out: join(dir, 'earlier', 'results.jsonl'),
       log: { debug() {}, info() {}, warn() {} },
     });
+    // one n and two seeds: its figure is error bars (a Vega-Lite errorbar, which takes no selection)
+    await runExperiment(
+      parseSpecText(
+        SPEC.replace('dashboard-test', 'single')
+          .replace('n: [64, 128]', 'n: [64]')
+          .replace('seed: [0]', 'seed: [0, 1]')
+          .replace(/ {2}- \{ kind: nn.*\n/, ''),
+      ),
+      {
+        registry: createRegistry(),
+        backend: 'cpu',
+        out: join(dir, 'single', 'results.jsonl'),
+        log: { debug() {}, info() {}, warn() {} },
+      },
+    );
     const server = spawn(process.execPath, [bin, 'serve', dir, '--port', '0'], {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
@@ -94,6 +109,17 @@ describe.skipIf(!chromium || !built)('the page of regimes serve, in chromium', (
       expect(await page.locator('#view').innerText()).toMatch(
         /Summary[\s\S]*rf#0[\s\S]*Spec[\s\S]*spec hash/,
       );
+      // the run of one n and two seeds draws its bars (the legend's selection had made it blank)
+      await page.locator('#runs a[data-run="single/results.jsonl"]').click();
+      await page.waitForFunction(() =>
+        /single\/results\.jsonl/.test(document.querySelector('#counts')?.textContent ?? ''),
+      );
+      await page.waitForFunction(
+        () =>
+          document.querySelector('#figure svg') !== null &&
+          (document.querySelector('#figure')?.textContent ?? '').includes('single: risk vs n'),
+      );
+      expect(errors).toEqual([]);
 
       const runInPage = async (backend: string, spec = SPEC): Promise<Row[]> => {
         await page.fill('#spec-input', spec);

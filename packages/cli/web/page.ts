@@ -180,8 +180,12 @@ function interactive(spec: Json): Json {
   spec.config = { ...config, mark: { ...(config.mark as Json), tooltip: { content: 'data' } } };
   const holder = ((spec.spec as Json | undefined) ?? spec) as { layer?: Json[] };
   const layers = holder.layer ?? [];
+  // not an errorbar (one x, the bars first): Vega-Lite drops a selection there, and the other
+  // layers' references to `pick` then break the whole figure
   const first = layers.find(
-    (l) => ((l.encoding as Json | undefined)?.color as Json | undefined)?.field === 'series',
+    (l) =>
+      ((l.encoding as Json | undefined)?.color as Json | undefined)?.field === 'series' &&
+      ((l.mark as Json | undefined)?.type ?? l.mark) !== 'errorbar',
   );
   if (!first) return spec;
   first.params = [{ name: 'pick', select: { type: 'point', fields: ['series'] }, bind: 'legend' }];
@@ -210,16 +214,28 @@ async function drawFigure(): Promise<void> {
   const warnings = $('warnings');
   const loadWarnings = warnings.getAttribute('data-load') ?? warnings.textContent ?? '';
   warnings.setAttribute('data-load', loadWarnings);
-  warnings.textContent = [loadWarnings, ...figure.warnings].filter(Boolean).join('\n');
+  // the figure's reading of the files repeats the warnings their loading gave: each once
+  warnings.textContent = [...new Set([...loadWarnings.split('\n'), ...figure.warnings])]
+    .filter(Boolean)
+    .join('\n');
   if (!figure.spec) {
     target.replaceChildren(el('p', { class: 'hint', text: 'no figure: no rows to draw yet' }));
     target.setAttribute('data-used', '0');
     return;
   }
-  state.view = await embed(target, interactive(figure.spec) as never, {
-    actions: { export: true, source: false, compiled: false, editor: false },
-    renderer: 'svg',
-  });
+  try {
+    state.view = await embed(target, interactive(figure.spec) as never, {
+      actions: { export: true, source: false, compiled: false, editor: false },
+      renderer: 'svg',
+    });
+  } catch (error) {
+    // a figure Vega cannot draw says so in the page, not only in the console
+    target.replaceChildren(
+      el('p', { class: 'hint', text: `no figure: drawing it failed (${(error as Error).message})` }),
+    );
+    target.setAttribute('data-used', '0');
+    return;
+  }
   target.setAttribute('data-used', String(figure.used));
 }
 
