@@ -199,6 +199,7 @@ describe('a target that is not finite', () => {
       d: 4,
       f: (x) => tf.tidy(() => tf.sqrt(tf.add(tf.slice(x, [0, 0], [-1, 1]), 3)) as tf.Tensor2D),
     });
+    // a test set held whole (up to 8192 points) is read before the fits: the target's fault, at once
     const { rows } = await runExperiment(
       {
         target: root,
@@ -209,6 +210,19 @@ describe('a target that is not finite', () => {
       { log: silentLogger },
     );
     expect(rows[0]!.error).toMatch(
+      /^target root-of-first-coordinate \{"noise":0\} gives a non-finite label \(NaN\) at test sample \d+: /,
+    );
+    // one drawn by chunks as the metrics read it: found by the metric, and its cause named
+    const chunked = await runExperiment(
+      {
+        target: root,
+        learners: [{ kind: 'rf', width: 16 }],
+        sweep: { n: [64] },
+        test: { n: 8200 },
+      },
+      { log: silentLogger },
+    );
+    expect(chunked.rows[0]!.error).toMatch(
       /^metric 'risk' is not finite \(NaN\).*: the target's f\* is not finite at test point \d+ .*change the target$/,
     );
     const nanRf: LearnerFactory = {
