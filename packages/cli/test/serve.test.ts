@@ -4,6 +4,7 @@
  * reported (in the run's view and on the live feed) and never crashes the server, and the feed
  * pushes appended rows as server-sent events.
  */
+import { execFileSync } from 'node:child_process';
 import {
   appendFileSync,
   mkdirSync,
@@ -22,10 +23,14 @@ import { createRegistry } from '../src/defaults.js';
 import { serve, type Serving } from '../src/serve/server.js';
 
 /** GET a raw path, exactly as written (fetch would normalise `..` away before sending). */
-function get(base: string, path: string): Promise<{ status: number; body: string }> {
+function get(
+  base: string,
+  path: string,
+  headers: Record<string, string> = {},
+): Promise<{ status: number; body: string }> {
   const url = new URL(base);
   return new Promise((ok, fail) => {
-    const req = request({ host: url.hostname, port: url.port, path, method: 'GET' }, (res) => {
+    const req = request({ host: url.hostname, port: url.port, path, method: 'GET', headers }, (res) => {
       let body = '';
       res.on('data', (d: Buffer) => (body += d.toString()));
       res.on('end', () => ok({ status: res.statusCode ?? 0, body }));
@@ -86,6 +91,30 @@ describe('regimes serve', () => {
     const { runs } = JSON.parse((await get(serving.url, '/api/runs')).body) as { runs: { id: string }[] };
     expect(runs.map((r) => r.id)).toEqual(['a/results.jsonl', 'b/results.jsonl']);
   });
+
+  it('answers only requests that name this machine (a rebound DNS name reads nothing)', async () => {
+    const port = new URL(serving.url).port;
+    for (const host of [`localhost:${port}`, `127.0.0.1:${port}`, `[::1]:${port}`])
+      expect((await get(serving.url, '/api/runs', { host })).status, host).toBe(200);
+    const evil = await get(serving.url, '/api/runs', { host: `evil.example:${port}` });
+    expect(evil).toEqual({ status: 403, body: `host 'evil.example:${port}' is not this machine` });
+  });
+
+  it.skipIf(process.platform === 'win32')(
+    'lists no named pipe called results.jsonl, and stays answering (opening one would block it)',
+    async () => {
+      const other = join(top, 'with-pipe');
+      mkdirSync(join(other, 'p'), { recursive: true });
+      execFileSync('mkfifo', [join(other, 'p', 'results.jsonl')]);
+      const s = await serve({ dir: other, port: 0, registry: createRegistry() });
+      try {
+        expect(JSON.parse((await get(s.url, '/api/runs')).body).runs).toEqual([]);
+        expect((await get(s.url, '/api/run?run=p/results.jsonl')).status).toBe(400);
+      } finally {
+        await s.close();
+      }
+    },
+  );
 
   it('serves files under the folder', async () => {
     expect(await get(serving.url, '/files/a/note.txt')).toEqual({ status: 200, body: 'inside' });

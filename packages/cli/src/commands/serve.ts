@@ -31,7 +31,7 @@ export function registerServe(program: Command): void {
         registry,
         warn: warnOnStderr,
       });
-      if (flags.host !== '127.0.0.1' && flags.host !== 'localhost' && flags.host !== '::1')
+      if (!/^(127\.\d+\.\d+\.\d+|localhost|::1)$/.test(flags.host))
         process.stderr.write(
           `warning: listening on ${flags.host}: anyone who can reach this address can read the runs under ${resolve(dir)}\n`,
         );

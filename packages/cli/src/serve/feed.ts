@@ -5,7 +5,16 @@
  * rows' keys and any line that is not a row (reported, skipped). A file that shrank was rewritten
  * (a `--force` run): it is read from the start.
  */
-import { closeSync, fstatSync, openSync, readSync, realpathSync, watch, type FSWatcher } from 'node:fs';
+import {
+  closeSync,
+  fstatSync,
+  openSync,
+  readSync,
+  realpathSync,
+  statSync,
+  watch,
+  type FSWatcher,
+} from 'node:fs';
 import { basename, join, relative, sep } from 'node:path';
 
 const RESULTS_FILE = /^results(\.shard-\d+-of-\d+)?\.jsonl$/;
@@ -86,6 +95,7 @@ export class Feed {
 
   private size(path: string): number | undefined {
     try {
+      if (!regularFile(path)) return undefined;
       const fd = openSync(path, 'r');
       try {
         return fstatSync(fd).size;
@@ -105,6 +115,7 @@ export class Feed {
   private readFrom(path: string, offset: number): string | undefined {
     let fd;
     try {
+      if (!regularFile(path)) return undefined;
       fd = openSync(path, 'r');
     } catch {
       return undefined;
@@ -156,5 +167,14 @@ export class Feed {
     }
     if (rows.length || skipped.length || reset)
       this.emit({ type: 'rows', run: id, rows, skipped, ...(reset ? { reset } : {}) });
+  }
+}
+
+/** Whether `path` is a regular file: opening a named pipe of that name would block the server. */
+function regularFile(path: string): boolean {
+  try {
+    return statSync(path).isFile();
+  } catch {
+    return false;
   }
 }

@@ -47,7 +47,8 @@ export function findRuns(root: string): RunEntry[] {
       const stat = statSync(real);
       if (stat.isDirectory()) {
         if (depth < MAX_DEPTH && !SKIP_DIRS.has(e.name) && !e.name.startsWith('.')) walk(full, depth + 1);
-      } else if (RESULTS_FILE.test(e.name)) {
+      } else if (stat.isFile() && RESULTS_FILE.test(e.name)) {
+        // a regular file only: a named pipe of that name would block every read of the server
         const id = relative(realRoot, full).split(sep).join('/');
         runs.push({
           id,

@@ -192,7 +192,23 @@ export async function serve(options: ServeOptions): Promise<Serving> {
     });
   };
 
+  // bound to this machine only, a request must name it: a page elsewhere whose name resolves here
+  // (DNS rebinding) sends its own Host, and reads nothing
+  const bound = options.host ?? '127.0.0.1';
+  const loopback = /^(127\.\d+\.\d+\.\d+|::1|localhost)$/.test(bound);
+  const allowedHost = (header: string | undefined) => {
+    if (!loopback) return true;
+    const name = (header ?? '')
+      .replace(/:\d+$/, '')
+      .replace(/^\[(.*)\]$/, '$1')
+      .toLowerCase();
+    return name === 'localhost' || name === '::1' || /^127\.\d+\.\d+\.\d+$/.test(name);
+  };
   const server = createServer((req, res) => {
+    if (!allowedHost(req.headers.host)) {
+      send(res, 403, 'text/plain; charset=utf-8', `host '${req.headers.host ?? ''}' is not this machine`);
+      return;
+    }
     try {
       handle(req, res);
     } catch (error) {
