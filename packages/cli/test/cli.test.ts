@@ -352,6 +352,31 @@ sweep: { n: [16, 32], seed: [0, 1] }
     expect(blocks[1]).toContain('d = 9, outputs k = 1, r = 3');
     expect(blocks[1]).toContain('Var f* = 3.000, mean² = 0, noise variance = 0');
     expect(blocks[1]).toMatch(/energy +0 +1\.000 +1\.000 +1\.000\n +share +33\.3% +33\.3% +33\.3%/);
+    // a classifier's E f*² (labels ±1), and the options printed as a spec takes them back: no
+    // nested option that has no effect (transfer's destination.degree beside an expression)
+    const mixture = regimes(
+      'describe',
+      specFile(
+        'name: m\ntarget: { kind: mixture, d: 8, s: 2 }\nlearners: [{ kind: rf }]\nsweep: { n: [16] }\n',
+      ),
+    );
+    expect(mixture.stdout).toMatch(
+      /E f\*² = 0\.\d{4} \(labels ±1: 1 − the noise variance\), noise variance = 0\.\d{4}/,
+    );
+    const transfer = regimes(
+      'describe',
+      specFile(
+        "name: t\ntarget: { kind: transfer, d: 6, r: 2, source: { preset: single }, destination: { expression: 'z1*z2' } }\nlearners: [{ kind: rf }]\nsweep: { n: [16] }\n",
+      ),
+    );
+    const entry = JSON.parse(/^target transfer (\{.*\})$/m.exec(transfer.stdout)![1]!) as {
+      destination: Record<string, unknown>;
+    };
+    expect(entry.destination).not.toHaveProperty('degree');
+    const back = specFile(
+      `name: t\ntarget: ${JSON.stringify({ kind: 'transfer', ...entry })}\nlearners: [{ kind: rf }]\nsweep: { n: [16] }\n`,
+    );
+    expect(regimes('validate', back).code).toBe(0);
   });
 
   it("describe of a kind's name prints its options; a near miss names the kind", () => {

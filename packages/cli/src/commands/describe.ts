@@ -6,6 +6,7 @@
 import { type Cell, closestMatch, extensionPointNames, RegimesError, Rng, type Target } from '@regimes/core';
 import { existsSync } from 'node:fs';
 import type { Command } from 'commander';
+import { withoutFields } from '../kinds/describe.js';
 import { counted } from '../words.js';
 import { planSpec, pluginOption, type PluginFlags } from './shared.js';
 
@@ -71,9 +72,9 @@ const fmt = (v: number) =>
 /** One target as text: its entry, sizes, variance and energies by degree. */
 export function describeTarget(cell: Cell, count: number, target: Target, unused: string[] = []): string {
   const s = target.structure;
-  const options = Object.fromEntries(
-    Object.entries(cell.target.options).filter(([k]) => !unused.includes(k)),
-  );
+  // the options as a spec would take them back: without those that have no effect, also nested
+  // ones (transfer's destination.degree beside an expression)
+  const options = withoutFields(cell.target.options as Record<string, unknown>, unused);
   const kind = cell.target.kind;
   const lines = [
     `target ${kind} ${JSON.stringify(options)}`,
@@ -110,7 +111,14 @@ export function describeTarget(cell: Cell, count: number, target: Target, unused
     if (top <= 1 && tail === 0)
       lines.push('  note: f* is linear (no energy above degree 1): every learner of the spec can fit it');
   } else {
-    lines.push(`  noise variance = ${fmt(s.noiseVariance ?? 0)}; no Hermite expansion known for this kind`);
+    // a classifier's labels are ±1: E y² = 1 = E f*² + the noise variance (E f* = 0 when balanced)
+    const meanSquare =
+      s.bayesError !== undefined && s.noiseVariance !== undefined
+        ? `E f*² = ${fmt(1 - s.noiseVariance)} (labels ±1: 1 − the noise variance), `
+        : '';
+    lines.push(
+      `  ${meanSquare}noise variance = ${fmt(s.noiseVariance ?? 0)}; no Hermite expansion known for this kind`,
+    );
   }
   if (s.bayesError !== undefined) lines.push(`  Bayes error = ${fmt(s.bayesError)}`);
   return lines.join('\n');

@@ -84,3 +84,22 @@ export function listKinds(registry: Registry, points: ExtensionPoint[]): string 
   }
   return out.join('\n');
 }
+
+/**
+ * A copy of a kind's entry without the given fields (paths with dots reach nested ones: transfer's
+ * `destination.degree`): the options a spec takes back, without those its kind says have no effect.
+ */
+export function withoutFields(
+  entry: Record<string, unknown>,
+  fields: Iterable<string>,
+): Record<string, unknown> {
+  const out = structuredClone(entry);
+  for (const field of fields) {
+    const path = field.split('.');
+    const parent = path
+      .slice(0, -1)
+      .reduce<unknown>((at, key) => (at as Record<string, unknown> | undefined)?.[key], out);
+    if (parent && typeof parent === 'object') delete (parent as Record<string, unknown>)[path.at(-1)!];
+  }
+  return out;
+}

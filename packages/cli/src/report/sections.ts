@@ -2,6 +2,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { legacySpecHash, parseSpecText, planExperiment, type Registry, type ResultRow } from '@regimes/core';
+import { withoutFields } from '../kinds/describe.js';
 import type { summarize } from '../results/summary.js';
 import { PROVENANCE_FILE, readProvenance } from '../run/provenance.js';
 import { Document, isScalar, visit } from 'yaml';
@@ -61,15 +62,7 @@ function effectiveOptions(
   } catch {
     return entry; // a merged entry (a λ list) the kind cannot read: as it is
   }
-  const out = structuredClone(entry);
-  for (const field of Object.keys(unused)) {
-    const path = field.split('.');
-    const parent = path
-      .slice(0, -1)
-      .reduce<unknown>((at, key) => (at as Record<string, unknown> | undefined)?.[key], out);
-    if (parent && typeof parent === 'object') delete (parent as Record<string, unknown>)[path.at(-1)!];
-  }
-  return out;
+  return withoutFields(entry, Object.keys(unused));
 }
 
 /**
