@@ -94,7 +94,9 @@ async function loadRuns(): Promise<void> {
 function select(name: string, label: string, choices: string[], fallback: string): HTMLElement {
   const s = el('select', { 'data-control': name }) as HTMLSelectElement;
   for (const c of choices) s.append(el('option', { value: c, text: c || '(none)' }));
-  s.value = choices.includes(state.controls[name] ?? '') ? state.controls[name]! : fallback;
+  // a control not set yet takes the fallback ('' for "(none)" had set the value undefined: blank)
+  const current = state.controls[name] ?? fallback;
+  s.value = choices.includes(current) ? current : fallback;
   state.controls[name] = s.value;
   s.addEventListener('change', () => {
     state.controls[name] = s.value;
@@ -177,7 +179,8 @@ async function open(ids: string[], keepControls = false): Promise<void> {
 /** Make the legend pick series: click one to single it out, shift-click to add; hover shows the row. */
 function interactive(spec: Json): Json {
   const config = (spec.config ?? {}) as Json;
-  spec.config = { ...config, mark: { ...(config.mark as Json), tooltip: { content: 'data' } } };
+  // the encoded fields (series, x, y, the band's ends), not the data's internal ones (kind, slot, …)
+  spec.config = { ...config, mark: { ...(config.mark as Json), tooltip: { content: 'encoding' } } };
   const holder = ((spec.spec as Json | undefined) ?? spec) as { layer?: Json[] };
   const layers = holder.layer ?? [];
   // not an errorbar (one x, the bars first): Vega-Lite drops a selection there, and the other
