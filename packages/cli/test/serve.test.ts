@@ -10,6 +10,7 @@ import {
   mkdirSync,
   mkdtempSync,
   readFileSync,
+  renameSync,
   rmSync,
   symlinkSync,
   writeFileSync,
@@ -195,5 +196,33 @@ describe('regimes serve', () => {
     expect(all.flatMap((e) => e.skipped.map((s) => s.line))).toEqual([rowLines.length + 2]);
     // and the server still answers
     expect((await get(serving.url, '/api/runs')).status).toBe(200);
+  });
+
+  it('reads a results file replaced whole (merge renames one over it) again from its start', async () => {
+    const url = new URL(serving.url);
+    let text = '';
+    const req = request({ host: url.hostname, port: url.port, path: '/api/events' });
+    const got = new Promise<void>((ok) => {
+      req.on('response', (res) => {
+        res.on('data', (d: Buffer) => {
+          text += d.toString();
+          if (/"run":"b\/results\.jsonl"[^\n]*"reset":true/.test(text)) ok();
+        });
+        // a longer file renamed over b's: the same size check alone read on from b's old offset
+        setTimeout(() => {
+          const fresh = join(dir, 'b', 'fresh.tmp');
+          writeFileSync(fresh, `${[...rowLines, ...rowLines].join('\n')}\n`);
+          renameSync(fresh, join(dir, 'b', 'results.jsonl'));
+        }, 50);
+      });
+    });
+    req.end();
+    await got;
+    req.destroy();
+    const event = text
+      .split('\n\n')
+      .filter((e) => e.startsWith('event: rows') && e.includes('"reset":true'))
+      .map((e) => JSON.parse(e.split('\ndata: ')[1]!) as { rows: string[] })[0]!;
+    expect(event.rows).toHaveLength(2 * rowLines.length);
   });
 });

@@ -326,6 +326,12 @@ async function runInPage(): Promise<void> {
 ($('spec-input') as HTMLTextAreaElement).value = DEFAULT_SPEC;
 $('run-page').addEventListener('click', () => void runInPage());
 $('compare').addEventListener('click', () => void open([...state.ticked]));
+// a request that fails where nothing awaits it (a run folder deleted while open: its controls' 404)
+// says so in the page, not only in the console
+window.addEventListener('unhandledrejection', (e) => {
+  const reason = e.reason as { message?: string } | undefined;
+  $('warnings').textContent = `could not load: ${reason?.message ?? String(e.reason)}`;
+});
 connect();
 void loadRuns().then(() => {
   const first = document.querySelector<HTMLElement>('#runs a');

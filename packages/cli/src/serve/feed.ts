@@ -35,6 +35,8 @@ interface Tail {
   offset: number;
   line: number;
   partial: string;
+  /** The file's inode when last read: another one (merge's rename, a copy over it) is a new file. */
+  ino?: number;
   timer?: NodeJS.Timeout;
 }
 
@@ -56,9 +58,14 @@ export class Feed {
   /** Start watching; the results files there now are read from their current end. */
   start(existing: readonly string[]): void {
     for (const id of existing) {
-      const size = this.size(join(this.root, id));
-      if (size !== undefined)
-        this.tails.set(id, { offset: size, line: this.countLines(join(this.root, id)), partial: '' });
+      const file = this.size(join(this.root, id));
+      if (file !== undefined)
+        this.tails.set(id, {
+          offset: file.size,
+          line: this.countLines(join(this.root, id)),
+          partial: '',
+          ino: file.ino,
+        });
     }
     this.watcher = watch(this.root, { recursive: true }, (_event, name) => {
       if (!name) return;
@@ -93,12 +100,13 @@ export class Feed {
     tail.timer = setTimeout(() => this.read(id, tail), this.quietMs);
   }
 
-  private size(path: string): number | undefined {
+  private size(path: string): { size: number; ino: number } | undefined {
     try {
       if (!regularFile(path)) return undefined;
       const fd = openSync(path, 'r');
       try {
-        return fstatSync(fd).size;
+        const { size, ino } = fstatSync(fd);
+        return { size, ino };
       } finally {
         closeSync(fd);
       }
@@ -139,13 +147,15 @@ export class Feed {
   private read(id: string, tail: Tail): void {
     const path = join(this.root, id);
     if (relative(this.root, path).startsWith('..')) return;
-    const size = this.size(path);
-    if (size === undefined) return;
+    const file = this.size(path);
+    if (file === undefined) return;
     let reset = false;
-    if (size < tail.offset) {
+    // shorter, or another file under the name (replaced whole): read again from its start
+    if (file.size < tail.offset || (tail.ino !== undefined && file.ino !== tail.ino)) {
       Object.assign(tail, { offset: 0, line: 0, partial: '' });
       reset = true;
     }
+    tail.ino = file.ino;
     const text = this.readFrom(path, tail.offset);
     if (text === undefined) return;
     tail.offset += Buffer.byteLength(text);
