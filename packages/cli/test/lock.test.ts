@@ -26,6 +26,7 @@ function sleeper() {
 const lockOf = (out: string) => `${out}.lock`;
 
 describe('the lock of a results file', () => {
+  // bad-input: 2
   it('takes over a holder on this machine that is gone: a dead pid, this pid (a container reuses it), a pid started later', () => {
     const out = join(tmp(), 'results.jsonl');
     const live = sleeper();
@@ -56,6 +57,7 @@ describe('the lock of a results file', () => {
     release();
   });
 
+  // bad-input: 2
   it('takes over a holder elsewhere once its heartbeat has stopped for 2.5 beats, and not while it beats', async () => {
     const out = join(tmp(), 'results.jsonl');
     const elsewhere = { pid: 7, host: 'node-7', since: 't0', ns: 'another-boot/pid:[1]', beat: 100 };
@@ -101,6 +103,7 @@ describe('the lock of a results file', () => {
     }
   });
 
+  // bad-input: 2
   it('goes to one of eight processes that find the same stale lock at once (5 rounds)', async () => {
     const script = `
       import { lockResults } from ${JSON.stringify(coreDist)};

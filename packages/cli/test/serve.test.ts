@@ -93,6 +93,7 @@ describe('regimes serve', () => {
     expect(runs.map((r) => r.id)).toEqual(['a/results.jsonl', 'b/results.jsonl']);
   });
 
+  // bad-input: 6
   it('answers only requests that name this machine (a rebound DNS name reads nothing)', async () => {
     const port = new URL(serving.url).port;
     for (const host of [`localhost:${port}`, `127.0.0.1:${port}`, `[::1]:${port}`])
@@ -101,6 +102,7 @@ describe('regimes serve', () => {
     expect(evil).toEqual({ status: 403, body: `host 'evil.example:${port}' is not this machine` });
   });
 
+  // bad-input: 6
   it.skipIf(process.platform === 'win32')(
     'lists no named pipe called results.jsonl, and stays answering (opening one would block it)',
     async () => {

@@ -573,6 +573,7 @@ describe('plugin metrics that break the contract', () => {
       } as never);
     }),
   };
+  // bad-input: 4
   it('two values of one name are an error row naming both metrics, not the later value', async () => {
     const { rows } = await runExperiment(
       { ...spec, learners: [{ kind: 'ridge' }], metrics: ['mse', 'shadow'], sweep: { n: [8] } },
@@ -583,6 +584,7 @@ describe('plugin metrics that break the contract', () => {
       "metrics 'mse' and 'shadow' both give a value named 'mse', and a row holds one (list one of them under metrics:, or rename the value the plugin's metric returns)",
     );
   });
+  // bad-input: 4
   it("a metric's leak is the metric's, not the learner's", async () => {
     const warnings: string[] = [];
     const before = tf.memory().numTensors;
@@ -632,6 +634,7 @@ describe('a plugin target whose inputs are not finite', () => {
       } as never);
     }),
   };
+  // bad-input: 5
   it.each([
     ['train', 'training sample 4, coordinate 2'],
     ['test', 'test sample 2, coordinate 1'],
