@@ -106,7 +106,15 @@ export async function serve(options: ServeOptions): Promise<Serving> {
   };
 
   const api = (path: string, q: URLSearchParams): unknown => {
-    if (path === '/api/runs') return { root, runs: findRuns(root) };
+    if (path === '/api/runs') {
+      // the served folder removed while served: said, not a raw ENOENT
+      if (!existsSync(root))
+        throw new HttpError(
+          410,
+          `the served folder ${root} no longer exists: restart regimes serve on it once it does`,
+        );
+      return { root, runs: findRuns(root) };
+    }
     if (path === '/api/run') {
       const id = q.get('run');
       return runView(id!, resultsFile(id), options.registry);
