@@ -73,6 +73,11 @@ describe('spec validation: each bad spec fails before any work, naming the path 
       /^metrics\[0\]\.kind: unknown metric kind 'mes' \(did you mean 'mse'\?\)/,
     ],
     [
+      'a metric listed twice (its values would be written twice in a row, every fit an error)',
+      { ...good, metrics: ['mse', { kind: 'mse' }] },
+      /^metrics\[1\]: 'mse' is listed already \(metrics\[0\]\); a row holds one value of each name: list each metric once$/,
+    ],
+    [
       'misspelt learner option',
       { ...good, learners: [{ kind: 'ridge', lamda: 1 }] },
       /^learners\[0\]: unknown field 'lamda' \(did you mean 'lambda'\?\); allowed: lambda, jitter/,

@@ -459,8 +459,18 @@ function sweepHint(problem: string, path: string, raw: Record<string, unknown>, 
 
 function planMetrics(spec: Spec, registry: Registry, problems: Set<string>): KindPlan[] {
   const metrics: KindPlan[] = [];
+  const listed = new Map<string, number>();
   spec.metrics.forEach((entry, i) => {
+    // a kind listed twice writes the same value names twice, which a row holds once: every fit
+    // would end as an error row
     const raw = typeof entry === 'string' ? { kind: entry } : entry;
+    if (listed.has(raw.kind)) {
+      problems.add(
+        `metrics[${i}]: '${raw.kind}' is listed already (metrics[${listed.get(raw.kind)}]); a row holds one value of each name: list each metric once`,
+      );
+      return;
+    }
+    listed.set(raw.kind, i);
     if (!kindProblem(registry, `metrics[${i}]`, 'metric', raw.kind, problems)) return;
     const parsed = parseKindOptions(registry, 'metric', raw.kind, strip(raw, 'kind'), `metrics[${i}]`);
     if (parsed.ok) metrics.push({ kind: raw.kind, options: parsed.value });
