@@ -9,6 +9,7 @@ import { z } from 'zod';
 import { LearnerFactory, MetricFactory, TargetFactory } from '../src/contracts/contracts.js';
 import { BackendUnavailable, DivergenceError, RegimesError } from '../src/contracts/errors.js';
 import { options } from '../src/contracts/options.js';
+import { defineTarget } from '../src/contracts/define.js';
 import { Registry } from '../src/registry/registry.js';
 import {
   completeRows,
@@ -561,6 +562,20 @@ describe('plugin metrics that break the contract', () => {
         options: options({}),
         create: () => ({ compute: () => ({ mse: 42, other: 1 }) }),
       } as never);
+      // reads the whole test set (drawn lazily when it is large) and frees what it makes
+      bind(MetricFactory).toConstantValue({
+        kind: 'whole',
+        description: 'the mean prediction over test.x, freed',
+        options: options({}),
+        create: () => ({
+          compute: async (p: { predict(x: tf.Tensor2D): tf.Tensor2D }, test: { x: tf.Tensor2D }) => {
+            const mean = tf.tidy(() => tf.mean(p.predict(test.x)));
+            const value = (await mean.data())[0]!;
+            mean.dispose();
+            return value;
+          },
+        }),
+      } as never);
       // keeps the prediction it made
       bind(MetricFactory).toConstantValue({
         kind: 'leaky',
@@ -599,6 +614,30 @@ describe('plugin metrics that break the contract', () => {
     ]);
     // and no warning about the learner: the two are all that is left
     expect(tf.memory().numTensors - before).toBe(2);
+  });
+  it("a test set drawn lazily (a large one) is not taken for a metric's leak, and outlives a metric that first reads it in a tidy", async () => {
+    const warnings: string[] = [];
+    const before = tf.memory().numTensors;
+    // a target with sampleRows: its test set of more than 8192 points is drawn whole only when read
+    const rowsTarget = defineTarget({
+      name: 'linear-rows',
+      d: 3,
+      f: (x) => tf.slice(x, [0, 0], [-1, 1]) as tf.Tensor2D,
+    });
+    const { rows } = await runExperiment(
+      {
+        ...spec,
+        target: rowsTarget,
+        learners: [{ kind: 'ridge' }],
+        metrics: ['mse', 'whole'],
+        sweep: { n: [8] },
+        test: { n: 8200 },
+      } as never,
+      { registry: Registry.with(testPlugin, rogue), log: { ...silentLogger, warn: (m) => warnings.push(m) } },
+    );
+    expect(rows.map((r) => r.error ?? r.status)).toEqual(['ok']);
+    expect(warnings).toEqual([]);
+    expect(tf.memory().numTensors).toBe(before);
   });
 });
 

@@ -220,6 +220,8 @@ interface CellTestSet {
   head(rows: number): tf.Tensor2D;
   /** Whether the test set is small and held at once (else drawn by chunks, or too large to read whole). */
   readonly held: boolean;
+  /** How many tensors the test set holds now (a lazily drawn whole set: 0 until a metric reads it). */
+  tensors(): number;
   dispose(): void;
 }
 
@@ -232,13 +234,22 @@ function cellTestSet(target: Target, n: number, rng: Rng): CellTestSet {
       n,
       data,
       held, // a large test set of a target without sampleRows is held too, but not read whole here
+      tensors: () => 2,
       chunks: datasetChunks(data),
       head: (rows) => tf.slice(data.x, [0, 0], [rows, -1]),
       dispose: () => disposeDataset(data),
     };
   }
   let whole: Dataset | undefined;
-  const draw = () => (whole ??= target.sample(n, rng));
+  // kept: a metric may first read test.x inside its own tf.tidy, which would free the set at its end
+  // (the next metric then read disposed tensors)
+  const draw = () => {
+    if (!whole) {
+      const { x, y } = target.sample(n, rng);
+      whole = { x: tf.keep(x), y: tf.keep(y) };
+    }
+    return whole;
+  };
   const head = (rows: number) => {
     const { x, y } = sampleRows(0, rows, rng);
     y.dispose();
@@ -248,6 +259,7 @@ function cellTestSet(target: Target, n: number, rng: Rng): CellTestSet {
   return {
     n,
     held: false,
+    tensors: () => (whole ? 2 : 0),
     data: {
       get x() {
         return draw().x;
@@ -284,7 +296,11 @@ async function runLearner(
   failed: (error: unknown) => ResultRow,
 ): Promise<ResultRow[]> {
   const tensorsBefore = tf.memory().numTensors;
-  const metricLeaks = { tensors: 0 }; // counted per metric, so that the learner is not blamed
+  // what each metric left beside it (a predictor's cache filled on its first predict counts too, and
+  // is freed by its dispose), so that what remains at the end is told apart; and the test set's own
+  // tensors, which a lazily drawn test set makes the first time a metric reads it
+  const metricLeaks = new Map<string, number>();
+  const testTensorsBefore = s.test.tensors();
   let predictor: Predictor | undefined;
   const monitorTensors: tf.Tensor[] = [];
   const trace: Trace = [];
@@ -349,7 +365,17 @@ async function runLearner(
       );
     }
     tf.dispose(monitorTensors);
-    const leaked = tf.memory().numTensors - tensorsBefore - metricLeaks.tensors;
+    // left after the fit, its metrics and the predictor's dispose: the metrics' share first (what each
+    // left beside it, at most what remains), the rest the learner's
+    let leaked = tf.memory().numTensors - tensorsBefore - (s.test.tensors() - testTensorsBefore);
+    for (const [kind, left] of metricLeaks) {
+      const share = Math.min(left, leaked);
+      if (share <= 0) continue;
+      leaked -= share;
+      s.c.log.warn(
+        `${base.key}: metric '${kind}' leaked ${share} tensor(s) (a tensor it made and did not free)`,
+      );
+    }
     if (leaked > 0)
       s.c.log.warn(
         `${base.key}: learner '${l.kind}' leaked ${leaked} tensor(s) (kept after its fit, or not freed by its predictor's dispose)`,
@@ -507,7 +533,7 @@ async function measuredRow(
   base: RowBase,
   trace: Trace,
   fitSeconds: number,
-  metricLeaks: { tensors: number },
+  metricLeaks: Map<string, number>,
 ): Promise<ResultRow> {
   const t1 = performance.now();
   checkPredictionShape(s, p, base.learner.kind);
@@ -515,7 +541,7 @@ async function measuredRow(
   const writer = new Map<string, string>(); // a metric value's name → the metric kind that wrote it
   const problems: string[] = [];
   for (const m of s.plan.metrics) {
-    const tensorsBefore = tf.memory().numTensors;
+    const tensorsBefore = tf.memory().numTensors - s.test.tensors();
     let value: MetricValue;
     try {
       value = await s.c.registry
@@ -526,13 +552,8 @@ async function measuredRow(
           test: s.test.chunks,
         });
     } finally {
-      const leaked = tf.memory().numTensors - tensorsBefore;
-      if (leaked > 0) {
-        metricLeaks.tensors += leaked;
-        s.c.log.warn(
-          `${base.key}: metric '${m.kind}' leaked ${leaked} tensor(s) (a tensor it made and did not free)`,
-        );
-      }
+      const left = tf.memory().numTensors - s.test.tensors() - tensorsBefore;
+      if (left > 0) metricLeaks.set(m.kind, (metricLeaks.get(m.kind) ?? 0) + left);
     }
     for (const [name, v] of typeof value === 'number' ? [[m.kind, value] as const] : Object.entries(value)) {
       // two metrics that give the same name would leave the row the later one's value, silently
