@@ -177,6 +177,10 @@ describe('plugin loading from a local path', () => {
     expect(() => registry.use(plugin('regimes-plugin-x', binds('b')), '/p/b/index.js')).toThrow(
       "two plugins are named 'regimes-plugin-x': /p/a/index.js and /p/b/index.js; a plugin is loaded once by its name, so the second one's kinds would be missing",
     );
+    // two objects of one name given in code: refused too (their source 'code' names no file)
+    expect(() =>
+      Registry.with(plugin('regimes-plugin-y', binds('c')), plugin('regimes-plugin-y', binds('d'))),
+    ).toThrow("two plugins are named 'regimes-plugin-y': code and code");
     // the same file twice (spec and --plugin): loaded once
     expect(registry.use(plugin('regimes-plugin-x', binds('a')), '/p/a/index.js').kinds.learner).toEqual([
       'a',

@@ -114,7 +114,9 @@ export class Registry {
     // the same plugin named twice (spec and CLI): loaded once; another plugin of the same name
     // would have its kinds silently missing
     // (the loader gives a file's real path as its source: a link to it is the same plugin)
-    if (existing && (existing.manifest === manifest || existing.source === source)) return existing;
+    // ('code', the source of every plugin given as an object, names no file: the object decides)
+    if (existing && (existing.manifest === manifest || (source !== 'code' && existing.source === source)))
+      return existing;
     if (existing)
       throw new PluginError(
         `two plugins are named '${manifest.name}': ${existing.source} and ${source}; a plugin is loaded once by its name, so the second one's kinds would be missing`,
