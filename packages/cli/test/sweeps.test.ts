@@ -271,6 +271,18 @@ describe('the spec copy', () => {
     expect(forced.code).toBe(1);
     expect(forced.stderr).toMatch(/holds results of another spec: results\.shard-1-of-2\.jsonl/);
     expect(readFileSync(join(out, 'results.jsonl'), 'utf8')).toBe(rows);
+    // a shard of spec a that has written no row yet (on its first fit): its spec.json says whose it is
+    const racing = join(dir, 'racing');
+    expect(regimes('run', a, '-o', racing, '-q', '--shard', '1/2').code).toBe(0);
+    writeFileSync(join(racing, 'results.shard-1-of-2.jsonl'), '');
+    const second = regimes('run', b, '-o', racing, '-q', '--shard', '2/2');
+    expect(second.code).toBe(1);
+    expect(second.stderr).toMatch(
+      /holds results of another spec: spec\.json \(spec [0-9a-f]{16}\) beside results\.shard-1-of-2\.jsonl, which another run writes/,
+    );
+    expect(JSON.parse(readFileSync(join(racing, 'spec.json'), 'utf8')).learners[0].width).toBe(16);
+    // the same spec's second shard is welcome
+    expect(regimes('run', a, '-o', racing, '-q', '--shard', '2/2').code).toBe(0);
   }, 300_000);
 });
 

@@ -1,10 +1,13 @@
 /** `regimes run`: validate a spec and run it into a results file, with progress; or a dry run. */
-import { existsSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { basename, dirname, isAbsolute, join, resolve } from 'node:path';
 import {
   activateBackend,
   type ExperimentResult,
+  legacySpecHash,
   parseDuration,
+  parseSpec,
+  planExperiment,
   RegimesError,
   type Registry,
   type ResultRow,
@@ -225,7 +228,8 @@ async function runWithProgress(
       workers: { registryModule: registryModulePath(), plugins: flags.plugin },
       // the folder's other results files (an unsharded run, other shards) must be this spec's too,
       // or its spec.json would stop describing them: checked before the file is written or emptied
-      beforeWriting: (specHashes) => refuseOtherSpecs(paths.outDir, paths.out, specHashes),
+      beforeWriting: (specHashes) =>
+        refuseOtherSpecs(paths.outDir, paths.out, specHashes, registry, spec.plugins),
       onStart: (total, resumed) => {
         // the spec is valid and the results file is its own: now its copy may be (re)written
         writeSpecCopy(paths.outDir, spec, paths.baseDir);
@@ -253,18 +257,45 @@ function progressLine(row: ResultRow, done: number, total: number, skipped: bool
  * Refuses a run whose folder holds results files of another spec beside its own (judged by the
  * first row of each: a file holds one spec, which every reader checks).
  */
-function refuseOtherSpecs(outDir: string, out: string, specHashes: readonly string[]): void {
-  const others = folderResultsFiles(outDir)
-    .filter((f) => resolve(f) !== resolve(out))
-    .flatMap((f) => {
-      const hash = firstSpecHash(f);
-      return hash !== undefined && !specHashes.includes(hash) ? [`${basename(f)} (spec ${hash})`] : [];
-    });
+function refuseOtherSpecs(
+  outDir: string,
+  out: string,
+  specHashes: readonly string[],
+  registry: Registry,
+  plugins: readonly string[],
+): void {
+  const files = folderResultsFiles(outDir).filter((f) => resolve(f) !== resolve(out));
+  const others = files.flatMap((f) => {
+    const hash = firstSpecHash(f);
+    return hash !== undefined && !specHashes.includes(hash) ? [`${basename(f)} (spec ${hash})`] : [];
+  });
+  // another run's file with no row yet (a shard on its first fit) says nothing itself; the spec.json
+  // its run wrote does
+  const copy = join(outDir, 'spec.json');
+  const copyHash =
+    !others.length && files.length && existsSync(copy) ? specCopyHash(copy, registry, plugins) : undefined;
+  if (copyHash && !copyHash.some((h) => specHashes.includes(h)))
+    others.push(
+      `spec.json (spec ${copyHash[0]}) beside ${files.map((f) => basename(f)).join(', ')}, which another run writes`,
+    );
   if (others.length)
     throw new RegimesError(
       `${outDir} holds results of another spec: ${others.join(', ')}; this run's rows (spec ${specHashes[0]}) and its spec.json would be mixed with them`,
       { hint: `write this run to another folder with -o, or move those files out of ${outDir}` },
     );
+}
+
+/**
+ * The hashes of the spec a run folder's spec.json holds (with this run's plugins: the copy's paths
+ * are made absolute, not a change of the science), or undefined when it does not plan here.
+ */
+function specCopyHash(path: string, registry: Registry, plugins: readonly string[]): string[] | undefined {
+  try {
+    const spec = { ...parseSpec(JSON.parse(readFileSync(path, 'utf8'))), plugins: [...plugins] };
+    return [planExperiment(spec, registry, path).specHash, legacySpecHash(spec)];
+  } catch {
+    return undefined;
+  }
 }
 
 function writeSpecCopy(outDir: string, spec: Spec, baseDir: string): void {

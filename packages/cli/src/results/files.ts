@@ -55,7 +55,14 @@ export function folderResultsFiles(folder: string): string[] {
 
 /** The spec hash of a results file's first row (read from its first 1 MiB), if it has one there. */
 export function firstSpecHash(file: string): string | undefined {
-  const fd = openSync(file, 'r');
+  // a regular file only (a named pipe would block), and one this user can read
+  let fd: number;
+  try {
+    if (!statSync(file).isFile()) return undefined;
+    fd = openSync(file, 'r');
+  } catch {
+    return undefined;
+  }
   try {
     const buffer = Buffer.alloc(1 << 20);
     const text = buffer.subarray(0, readSync(fd, buffer, 0, buffer.length, 0)).toString('utf8');
