@@ -2,8 +2,8 @@
 // over, the heartbeat that tells a holder on another host from a dead one, and two runs that find
 // the same stale lock at once (processes of their own, through the built package: npm test builds).
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
-import { hostname, tmpdir } from 'node:os';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { hostname, tmpdir, uptime } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { lockResults } from '@regimes/core';
@@ -88,6 +88,27 @@ describe('the lock of a results file', () => {
     expect(() => lockResults(out)).toThrow(/pid 7 on node-7/);
   });
 
+  // bad-input: 6
+  it('says what to change for a lock it cannot read, and takes over one from before the last boot', () => {
+    const out = join(tmp(), 'results.jsonl');
+    mkdirSync(lockOf(out));
+    expect(() => lockResults(out)).toThrow(`cannot take the lock ${lockOf(out)} of ${out}: it is a folder`);
+    rmSync(lockOf(out), { recursive: true });
+    // a live pid, no start time to compare, but taken before this machine started: stale
+    const live = sleeper();
+    try {
+      const boot = Date.now() - uptime() * 1000;
+      writeFileSync(
+        lockOf(out),
+        JSON.stringify({ pid: live.pid, host: hostname(), since: new Date(boot - 3600_000).toISOString() }),
+      );
+      lockResults(out)();
+      expect(existsSync(lockOf(out))).toBe(false);
+    } finally {
+      live.stop();
+    }
+  });
+
   it('beats while held, from a thread of its own', async () => {
     const out = join(tmp(), 'results.jsonl');
     process.env.REGIMES_LOCK_BEAT_MS = '40';
@@ -105,30 +126,41 @@ describe('the lock of a results file', () => {
 
   // bad-input: 2
   it('goes to one of eight processes that find the same stale lock at once (5 rounds)', async () => {
+    // each holds what it got until every one has answered (the parent closes their stdin): under
+    // load a process descheduled past another's release would otherwise take the lock after it
     const script = `
       import { lockResults } from ${JSON.stringify(coreDist)};
       const at = Number(process.argv[1]);
       while (Date.now() < at) {}
-      try { const release = lockResults(process.argv[2]); process.stdout.write('got'); setTimeout(release, 400); }
-      catch (e) { process.stdout.write(String(e.message).includes('is being written') ? 'refused' : 'error: ' + e.message); }`;
+      let release;
+      try { release = lockResults(process.argv[2]); process.stdout.write('got'); }
+      catch (e) { process.stdout.write(String(e.message).includes('is being written') ? 'refused' : 'error: ' + e.message); }
+      process.stdin.on('end', () => { release?.(); process.exit(0); });
+      process.stdin.resume();`;
     for (let round = 0; round < 5; round++) {
       const out = join(tmp(), 'results.jsonl');
       writeFileSync(lockOf(out), JSON.stringify({ pid: deadPid(), host: hostname(), since: 't0' }));
       const at = Date.now() + 1500;
-      const results = await Promise.all(
-        Array.from(
-          { length: 8 },
-          () =>
-            new Promise<string>((done) => {
-              const child = spawn(process.execPath, ['--input-type=module', '-e', script, String(at), out], {
-                stdio: ['ignore', 'pipe', 'inherit'],
-              });
-              let text = '';
-              child.stdout.on('data', (d: Buffer) => (text += d.toString()));
-              child.on('close', () => done(text));
-            }),
-        ),
+      const children = Array.from({ length: 8 }, () =>
+        spawn(process.execPath, ['--input-type=module', '-e', script, String(at), out], {
+          stdio: ['pipe', 'pipe', 'inherit'],
+        }),
       );
+      const answers = children.map(
+        (child) =>
+          new Promise<string>((done) => {
+            let text = '';
+            child.stdout.on('data', (d: Buffer) => {
+              text += d.toString();
+              if (/^(got|refused|error: .*)$/.test(text)) done(text);
+            });
+            child.on('close', () => done(text));
+          }),
+      );
+      const results = await Promise.all(answers);
+      const closed = children.map((c) => new Promise((done) => c.on('close', done)));
+      for (const c of children) c.stdin.end();
+      await Promise.all(closed);
       expect(results.sort()).toEqual(['got', ...Array(7).fill('refused')]);
       expect(existsSync(lockOf(out))).toBe(false);
     }

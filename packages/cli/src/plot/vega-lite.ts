@@ -429,8 +429,10 @@ function dataValues(data: PlotData): object[] {
 }
 
 /**
- * Subtitle lines wrapped at spaces to about the figure's width (~7 px a character at 12 px), so a
- * long note does not widen the figure past its panels (a staircase note made one 1930 px wide).
+ * Subtitle lines wrapped at spaces to the panels' width (~7 px a character at 12 px), and to no
+ * fewer than 128 characters (~900 px: the usual first line, what is drawn, stays one line), so a
+ * long note does not make the figure far wider than its panels (a staircase note made one 1930 px
+ * wide).
  */
 function wrappedSubtitle(data: PlotData): string[] {
   const columns = data.facetTitle ? Math.min(3, data.panels.length) : 1;

@@ -71,4 +71,11 @@ export function createHash(algorithm) {
   };
   return hash;
 }
-export default { createHash };
+/** The lock's temporary file name (never used in the page: a run there writes no file). */
+export function randomBytes() {
+  throw new Error(
+    'randomBytes is not available in the browser build of regimes; run this spec with the regimes command',
+  );
+}
+
+export default { createHash, randomBytes };

@@ -53,6 +53,7 @@ export const isMainThread = true;
 export const parentPort = null;
 export const workerData = undefined;
 export const hostname = () => 'browser';
+export const uptime = () => 0;
 export const cpus = () => Array.from({ length: globalThis.navigator?.hardwareConcurrency ?? 1 }, () => ({}));
 export const platform = () => 'browser';
 export const arch = () => 'wasm';

@@ -27,7 +27,8 @@ import {
   statSync,
   writeSync,
 } from 'node:fs';
-import { hostname } from 'node:os';
+import { randomBytes } from 'node:crypto';
+import { hostname, uptime } from 'node:os';
 import { dirname, resolve } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { RegimesError } from '../contracts/errors.js';
@@ -120,6 +121,10 @@ function judge(path: string, seen: { text: string; mtime: number }, me: Holder):
     return 'changed';
   }
   const here = holder.ns !== undefined ? holder.ns === me.ns : holder.host === me.host;
+  // taken before this machine last started (a lock left by a crash or a power cut; where there is
+  // no /proc to tell a reused pid by its start time): stale
+  const since = Date.parse(holder.since);
+  if (holder.host === me.host && since < Date.now() - uptime() * 1000 - 60_000) return 'stale';
   if (here) {
     if (holder.pid === process.pid) return held.has(resolve(path)) ? 'live' : 'stale';
     if (!alive(holder.pid)) return 'stale';
@@ -138,6 +143,9 @@ function judge(path: string, seen: { text: string; mtime: number }, me: Holder):
   return 'stale';
 }
 
+/** Takeover guards found in place: what each held and when this process first saw it so. */
+const guardsSeen = new Map<string, { text: string; mtime: number; at: number }>();
+
 /** Removes the lock read as `seen` if it is still that one, under the takeover guard. */
 function removeStale(path: string, seen: string): void {
   const guard = `${path}.takeover`;
@@ -146,13 +154,23 @@ function removeStale(path: string, seen: string): void {
     fd = openSync(guard, 'wx');
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
-    // another run is taking it over (a matter of microseconds), or died doing so long ago
-    const age = Date.now() - (readLock(guard)?.mtime ?? Date.now());
-    if (age > 10_000) rmSync(guard, { force: true });
-    else sleep(20);
+    // another run is taking it over (a matter of microseconds), or died doing so: a guard this
+    // process has seen unchanged for 10 s by its own clock (no other machine's clock involved)
+    const now = readLock(guard);
+    const seen = guardsSeen.get(guard);
+    if (!now) guardsSeen.delete(guard);
+    else if (!seen || seen.text !== now.text || seen.mtime !== now.mtime)
+      guardsSeen.set(guard, { text: now.text, mtime: now.mtime, at: Date.now() });
+    else if (Date.now() - seen.at > 10_000) {
+      guardsSeen.delete(guard);
+      rmSync(guard, { force: true });
+      return;
+    }
+    sleep(20);
     return;
   }
   try {
+    writeSync(fd, `${process.pid} ${hostname()} ${Date.now()}`);
     closeSync(fd);
     if (readLock(path)?.text === seen) rmSync(path, { force: true });
   } finally {
@@ -210,7 +228,7 @@ export function lockResults(resultsFile: string, what: 'run' | 'merge' = 'run'):
     ...(start !== undefined ? { start } : {}),
     beat,
   };
-  const mine = `${path}.${me.host}.${me.pid}`;
+  const mine = `${path}.${me.host}.${me.pid}.${randomBytes(4).toString('hex')}`;
   const text = JSON.stringify(me);
   try {
     writeSolo(mine, text);
@@ -218,19 +236,23 @@ export function lockResults(resultsFile: string, what: 'run' | 'merge' = 'run'):
     throw unwritable(resultsFile, error);
   }
   try {
-    for (let attempt = 0; attempt < 200; attempt++) {
+    for (const until = Date.now() + 60_000; Date.now() < until;) {
       try {
         createWhole(mine, path, text);
       } catch (error) {
         if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw unwritable(resultsFile, error);
-        const seen = readLock(path);
-        if (!seen) continue;
-        const verdict = judge(path, seen, me);
-        if (verdict === 'changed') continue;
-        if (verdict === 'stale') {
-          removeStale(path, seen.text);
-          continue;
+        let seen: { text: string; mtime: number } | undefined;
+        let verdict: Verdict;
+        try {
+          seen = readLock(path);
+          if (!seen) continue;
+          verdict = judge(path, seen, me);
+          if (verdict === 'stale') removeStale(path, seen.text);
+        } catch (error) {
+          // a lock that is a folder, another user's unreadable file, a guard that cannot be made
+          throw unwritable(resultsFile, error);
         }
+        if (verdict !== 'live') continue;
         const holder = parseHolder(seen.text)!;
         const gerund = holder.what === 'merge' ? 'merged into' : 'written';
         throw new RegimesError(
@@ -243,8 +265,20 @@ export function lockResults(resultsFile: string, what: 'run' | 'merge' = 'run'):
           },
         );
       }
+      let worker: Worker;
+      try {
+        worker = heartbeat(path, beat);
+      } catch (error) {
+        // no thread to beat with (a thread limit, a permission model): the lock is not kept
+        rmSync(path, { force: true });
+        throw new RegimesError(
+          `cannot start the lock's heartbeat thread for ${resultsFile}: ${(error as Error).message}`,
+          {
+            cause: error,
+          },
+        );
+      }
       held.add(resolve(path));
-      const worker = heartbeat(path, beat);
       const release = () => {
         process.off('exit', release);
         void worker.terminate();
@@ -291,15 +325,22 @@ function unwritable(resultsFile: string, error: unknown): RegimesError {
     e.code === 'EROFS'
       ? 'its folder is on a read-only file system'
       : e.code === 'EACCES' || e.code === 'EPERM'
-        ? 'its folder is not writable by this user'
-        : e.code === 'ENOSPC'
-          ? 'the disk is full'
-          : e.message;
-  return new RegimesError(`cannot write beside ${resultsFile} (its lock): ${why}`, {
+        ? 'this user may not write it or its folder'
+        : e.code === 'EISDIR'
+          ? 'it is a folder'
+          : e.code === 'ENOSPC'
+            ? 'the disk is full'
+            : e.message;
+  const lock = `${resultsFile}.lock`;
+  return new RegimesError(`cannot take the lock ${lock} of ${resultsFile}: ${why}`, {
     hint:
       e.code === 'ENOSPC'
         ? 'free space on that disk, or write elsewhere with -o (--out)'
-        : 'choose a folder you can write to with -o (--out)',
+        : e.code === 'EISDIR'
+          ? `${lock} is a folder: remove it, or write elsewhere with -o (--out)`
+          : e.code === 'EACCES' || e.code === 'EPERM'
+            ? `if no run of another user holds it, ask its owner to remove ${lock}; else write elsewhere with -o (--out)`
+            : 'choose a folder you can write to with -o (--out)',
     cause: error,
   });
 }
