@@ -121,10 +121,11 @@ function judge(path: string, seen: { text: string; mtime: number }, me: Holder):
     return 'changed';
   }
   const here = holder.ns !== undefined ? holder.ns === me.ns : holder.host === me.host;
-  // taken before this machine last started (a lock left by a crash or a power cut; where there is
-  // no /proc to tell a reused pid by its start time): stale
+  // taken before this machine last started (a lock left by a crash or a power cut), judged where
+  // there is no /proc to tell a reused pid by its start time (with it, the boot id is in `ns`, and
+  // another machine of the same name is never taken for this one): stale
   const since = Date.parse(holder.since);
-  if (holder.host === me.host && since < Date.now() - uptime() * 1000 - 60_000) return 'stale';
+  if (here && holder.ns === undefined && since < Date.now() - uptime() * 1000 - 60_000) return 'stale';
   if (here) {
     if (holder.pid === process.pid) return held.has(resolve(path)) ? 'live' : 'stale';
     if (!alive(holder.pid)) return 'stale';
