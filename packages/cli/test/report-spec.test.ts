@@ -11,23 +11,27 @@ import { describe, expect, it } from 'vitest';
 import { createRegistry } from '../src/defaults.js';
 import { specText } from '../src/report/sections.js';
 
+// the run's spec, and the copy of it a run writes beside its rows
+const spec = {
+  name: 'rebuilt',
+  backend: 'cpu',
+  target: { kind: 'hermite', d: 4, degree: 2 },
+  learners: [{ kind: 'rf', width: 16 }],
+  metrics: ['risk'],
+  sweep: { n: [16, 32] },
+  test: { n: 64 },
+};
+
 // bad-input: 6
 describe('the spec rebuilt from the rows', () => {
   it('validates with the registry; without it the rows’ every option and the -se columns stay', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'regimes-rebuilt-'));
     const registry = createRegistry();
-    const { rows } = await runExperiment(
-      {
-        name: 'rebuilt',
-        backend: 'cpu',
-        target: { kind: 'hermite', d: 4, degree: 2 },
-        learners: [{ kind: 'rf', width: 16 }],
-        metrics: ['risk'],
-        sweep: { n: [16, 32] },
-        test: { n: 64 },
-      },
-      { registry, out: join(dir, 'results.jsonl'), log: silentLogger },
-    );
+    const { rows } = await runExperiment(spec, {
+      registry,
+      out: join(dir, 'results.jsonl'),
+      log: silentLogger,
+    });
     const plan = (text: string) =>
       planExperiment(parseSpecText(text, 'rebuilt.yaml'), registry, 'rebuilt.yaml');
     const bare = specText(rows, dir);
@@ -40,15 +44,6 @@ describe('the spec rebuilt from the rows', () => {
     const again = plan(rebuilt.text);
     expect(again.cells.map((c) => c.n)).toEqual([16, 32]);
     // a spec.json beside them: shown when it is theirs, else (another spec's) rebuilt and said so
-    const spec = {
-      name: 'rebuilt',
-      backend: 'cpu',
-      target: { kind: 'hermite', d: 4, degree: 2 },
-      learners: [{ kind: 'rf', width: 16 }],
-      metrics: ['risk'],
-      sweep: { n: [16, 32] },
-      test: { n: 64 },
-    };
     writeFileSync(join(dir, 'spec.json'), JSON.stringify(spec));
     expect(specText(rows, dir, registry).source).toBe('spec.json');
     writeFileSync(join(dir, 'spec.json'), JSON.stringify({ ...spec, learners: [{ kind: 'rf', width: 32 }] }));
@@ -57,21 +52,24 @@ describe('the spec rebuilt from the rows', () => {
       /^reconstructed from the rows; spec\.json beside them is another spec \(hash [0-9a-f]{16}\), not these rows'$/,
     );
     expect(other.text).toBe(rebuilt.text);
+    // a copy that lists plugins holds their paths made absolute, which the rows' hash did not see:
+    // it cannot be judged by its hash, and is shown as it is
+    writeFileSync(
+      join(dir, 'spec.json'),
+      JSON.stringify({
+        ...spec,
+        plugins: ['/somewhere/regimes-plugin-x'],
+        learners: [{ kind: 'rf', width: 32 }],
+      }),
+    );
+    expect(specText(rows, dir, registry).source).toBe('spec.json');
   }, 120_000);
 
   it('holds one target entry when a target option is swept', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'regimes-rebuilt-'));
     const registry = createRegistry();
     const { rows } = await runExperiment(
-      {
-        name: 'swept-target',
-        backend: 'cpu',
-        target: { kind: 'hermite', d: 4, degree: 2 },
-        learners: [{ kind: 'rf', width: 8 }],
-        metrics: ['risk'],
-        sweep: { n: [16], 'target.d': [3, 4] },
-        test: { n: 32 },
-      },
+      { ...spec, name: 'swept-target', sweep: { n: [16], 'target.d': [3, 4] }, test: { n: 32 } },
       { registry, log: silentLogger },
     );
     const rebuilt = specText(rows, dir, registry);

@@ -4,10 +4,7 @@ import { basename, dirname, isAbsolute, join, resolve } from 'node:path';
 import {
   activateBackend,
   type ExperimentResult,
-  legacySpecHash,
   parseDuration,
-  parseSpec,
-  planExperiment,
   RegimesError,
   type Registry,
   type ResultRow,
@@ -25,6 +22,7 @@ import {
   type Shard,
   writeAtomic,
 } from '../results/files.js';
+import { specCopyHashes } from '../results/spec-copy.js';
 import { formatSummary, summarize } from '../results/summary.js';
 import { ProgressDisplay } from '../run/progress.js';
 import { appendProvenance, backendDevice, gitCommit, machine } from '../run/provenance.js';
@@ -273,7 +271,9 @@ function refuseOtherSpecs(
   // its run wrote does
   const copy = join(outDir, 'spec.json');
   const copyHash =
-    !others.length && files.length && existsSync(copy) ? specCopyHash(copy, registry, plugins) : undefined;
+    !others.length && files.length && existsSync(copy)
+      ? specCopyHashes(readFileSync(copy, 'utf8'), copy, registry, plugins)
+      : undefined;
   if (copyHash && !copyHash.some((h) => specHashes.includes(h)))
     others.push(
       `spec.json (spec ${copyHash[0]}) beside ${files.map((f) => basename(f)).join(', ')}, which another run writes`,
@@ -283,19 +283,6 @@ function refuseOtherSpecs(
       `${outDir} holds results of another spec: ${others.join(', ')}; this run's rows (spec ${specHashes[0]}) and its spec.json would be mixed with them`,
       { hint: `write this run to another folder with -o, or move those files out of ${outDir}` },
     );
-}
-
-/**
- * The hashes of the spec a run folder's spec.json holds (with this run's plugins: the copy's paths
- * are made absolute, not a change of the science), or undefined when it does not plan here.
- */
-function specCopyHash(path: string, registry: Registry, plugins: readonly string[]): string[] | undefined {
-  try {
-    const spec = { ...parseSpec(JSON.parse(readFileSync(path, 'utf8'))), plugins: [...plugins] };
-    return [planExperiment(spec, registry, path).specHash, legacySpecHash(spec)];
-  } catch {
-    return undefined;
-  }
 }
 
 function writeSpecCopy(outDir: string, spec: Spec, baseDir: string): void {

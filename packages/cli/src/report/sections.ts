@@ -1,8 +1,9 @@
 /** What a report says about a run besides the summary: its spec, environment and failed rows. */
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { legacySpecHash, parseSpecText, planExperiment, type Registry, type ResultRow } from '@regimes/core';
+import type { Registry, ResultRow } from '@regimes/core';
 import { withoutFields } from '../kinds/describe.js';
+import { specCopyHashes } from '../results/spec-copy.js';
 import type { summarize } from '../results/summary.js';
 import { PROVENANCE_FILE, readProvenance } from '../run/provenance.js';
 import { Document, isScalar, visit } from 'yaml';
@@ -82,7 +83,7 @@ export function specText(
     const path = join(runDir, name);
     if (!existsSync(path)) continue;
     const text = readFileSync(path, 'utf8').trimEnd();
-    const hash = registry && rows.length ? specHashOf(text, path, registry) : undefined;
+    const hash = registry && rows.length ? specCopyHashes(text, path, registry) : undefined;
     const rowHashes = new Set(rows.map((r) => r.specHash));
     if (hash === undefined || hash.some((h) => rowHashes.has(h))) return { text, source: name };
     other = `; ${name} beside them is another spec (hash ${hash[0]}), not these rows'`;
@@ -126,16 +127,6 @@ export function specText(
     },
   });
   return { text: doc.toString().trimEnd(), source: `reconstructed from the rows${other}` };
-}
-
-/** The hashes a spec's rows may carry (the plan's and the legacy one), or undefined if it does not plan. */
-function specHashOf(text: string, path: string, registry: Registry): string[] | undefined {
-  try {
-    const spec = parseSpecText(text, path);
-    return [planExperiment(spec, registry, path).specHash, legacySpecHash(spec)];
-  } catch {
-    return undefined; // a spec this registry cannot plan (a plugin not loaded): shown as it is
-  }
 }
 
 /** Backends and package versions, each value with the number of rows that report it. */
