@@ -29,7 +29,8 @@ export interface Shard {
   readonly count: number;
 }
 
-const SHARD_FILE = /^results\.shard-\d+-of-\d+\.jsonl$/;
+/** A shard's results file name, its index and count captured. */
+const SHARD_FILE = /^results\.shard-(\d+)-of-(\d+)\.jsonl$/;
 
 /** The results file of a run: `results.jsonl`, or `results.shard-<i>-of-<N>.jsonl` for a shard. */
 export function resultsFileName(shard?: Shard): string {
@@ -104,7 +105,7 @@ function rerunAdvice(file: string): string {
   const folder = dirname(file);
   const copy = join(folder, 'spec.json');
   const spec = existsSync(copy) ? copy : '<its spec>';
-  const shard = /^results\.shard-(\d+)-of-(\d+)\.jsonl$/.exec(basename(file));
+  const shard = SHARD_FILE.exec(basename(file));
   if (shard || basename(file) === resultsFileName())
     return `rerun the spec into this folder (\`regimes run ${spec} -o ${folder}${shard ? ` --shard ${shard[1]}/${shard[2]}` : ''}\` resumes, recomputing exactly those)`;
   // a file of another name, which no run writes: as results.jsonl of a folder, a run resumes it
