@@ -301,6 +301,18 @@ describe('spec files and values: the shape to write', () => {
       "line 3, column 30: a ']' that closes no '[': remove it, or add the '[' it closes",
     ],
     [
+      'a block map after a block scalar with a brace in its text: the other error, not the flow hint',
+      'block2.yaml',
+      'notes: |\n  { a brace\n\n  more\nsweep:\n  learners[rf].width: [8, 16]]\n',
+      "line 6, column 30: a ']' that closes no '[': remove it, or add the '[' it closes",
+    ],
+    [
+      'a flow map after a folded block scalar with brackets in its text: the flow hint',
+      'flow4.yaml',
+      'notes: >-\n  [ { text\nsweep: { n: [64], learners[rf].ridge: [0.1, 1] }\n',
+      'line 3: the key learners[rf].ridge has brackets, which YAML reads as a list inside { … }: quote it ("learners[rf].ridge": …), or write the map one key per line',
+    ],
+    [
       'a merge key whose anchor comes later',
       'late.yaml',
       'learners:\n  - { <<: *rf, id: b }\n  - &rf { kind: rf }\n',

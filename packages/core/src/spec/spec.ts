@@ -225,13 +225,18 @@ const BRACKETED_FLOW_KEY = /(?:^|[{,])\s*([A-Za-z_][\w.-]*\[[^\]\s,{}]*\][\w.[\]
  * Whether `offset` in YAML text lies inside a flow map (`{ … }`, possibly over several lines): the
  * innermost flow collection open there is a map. A bracket counts only where a value can start
  * (after `: `, `- `, `{`, `[`, `,` or an indent), not inside a plain scalar (`name: a run {`);
- * quoted scalars and comments are skipped.
+ * quoted scalars, block scalars (`notes: |` and its indented lines) and comments are skipped.
  */
 function inFlowMap(text: string, offset: number): boolean {
   const open: string[] = [];
   const blank = (c: string | undefined) =>
     c === undefined || c === ' ' || c === '\t' || c === '\n' || c === '\r';
   let atStart = true;
+  // the text from i to the end of its line
+  const lineAt = (i: number) => {
+    const end = text.indexOf('\n', i);
+    return text.slice(i, end === -1 ? undefined : end);
+  };
   for (let i = 0; i < offset; i++) {
     const c = text[i]!;
     if (c === '\n') atStart = true;
@@ -247,6 +252,18 @@ function inFlowMap(text: string, offset: number): boolean {
     else if ((c === '{' || c === '[') && (atStart || open.length)) open.push(c);
     else if (!atStart) continue;
     else if ((c === '-' || c === '?') && !open.length && blank(text[i + 1])) continue;
+    else if ((c === '|' || c === '>') && !open.length && /^[|>][-+0-9]*[ \t]*(#.*)?$/.test(lineAt(i))) {
+      // a block scalar (`notes: |`): its lines, indented past the line it starts on, are text
+      const lineStart = text.lastIndexOf('\n', i) + 1;
+      const indent = /^[ ]*/.exec(text.slice(lineStart))![0].length;
+      let next = text.indexOf('\n', i);
+      while (next !== -1 && next < offset) {
+        const line = lineAt(next + 1);
+        if (line.trim() && /^[ ]*/.exec(line)![0].length <= indent) break;
+        next = text.indexOf('\n', next + 1);
+      }
+      i = next === -1 ? offset : next - 1;
+    }
     else if (c === '"' || c === "'") {
       // to the closing quote ('' is an escaped quote, \" escapes in double quotes)
       for (i++; i < offset; i++) {
