@@ -2,7 +2,16 @@
 // over, the heartbeat that tells a holder on another host from a dead one, and two runs that find
 // the same stale lock at once (processes of their own, through the built package: npm test builds).
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { hostname, tmpdir, uptime } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -86,6 +95,28 @@ describe('the lock of a results file', () => {
     // a lock from elsewhere written without a heartbeat (an older regimes): reported, with the fix
     writeFileSync(lockOf(out), JSON.stringify({ pid: 7, host: 'node-7', since: 't0' }));
     expect(() => lockResults(out)).toThrow(/pid 7 on node-7/);
+  });
+
+  it('leaves no file of its own behind when stopped (Ctrl-C) while it waits to judge a holder elsewhere', async () => {
+    const dir = tmp();
+    const out = join(dir, 'results.jsonl');
+    // a holder on another machine that beats every 2 s: judged after 5 s without a touch
+    writeFileSync(lockOf(out), JSON.stringify({ pid: 7, host: 'node-7', since: 't0', ns: 'x', beat: 2000 }));
+    const child = spawn(
+      process.execPath,
+      [
+        '--input-type=module',
+        '-e',
+        `import { lockResults } from ${JSON.stringify(coreDist)}; process.stdout.write('start\\n'); lockResults(${JSON.stringify(out)});`,
+      ],
+      { stdio: ['ignore', 'pipe', 'ignore'] },
+    );
+    await new Promise((r) => child.stdout.once('data', r));
+    await wait(500);
+    const exit = new Promise((r) => child.once('exit', (_code, signal) => r(signal)));
+    child.kill('SIGINT');
+    expect(await exit).toBe('SIGINT');
+    expect(readdirSync(dir)).toEqual(['results.jsonl.lock']);
   });
 
   // bad-input: 6

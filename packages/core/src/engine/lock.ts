@@ -231,66 +231,72 @@ export function lockResults(resultsFile: string, what: 'run' | 'merge' = 'run'):
   };
   const mine = `${path}.${me.host}.${me.pid}.${randomBytes(4).toString('hex')}`;
   const text = JSON.stringify(me);
-  try {
-    writeSolo(mine, text);
-  } catch (error) {
-    throw unwritable(resultsFile, error);
-  }
-  try {
-    for (const until = Date.now() + 60_000; Date.now() < until;) {
-      try {
-        createWhole(mine, path, text);
-      } catch (error) {
-        if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw unwritable(resultsFile, error);
-        let seen: { text: string; mtime: number } | undefined;
-        let verdict: Verdict;
-        try {
-          seen = readLock(path);
-          if (!seen) continue;
-          verdict = judge(path, seen, me);
-          if (verdict === 'stale') removeStale(path, seen.text);
-        } catch (error) {
-          // a lock that is a folder, another user's unreadable file, a guard that cannot be made
-          throw unwritable(resultsFile, error);
-        }
-        if (verdict !== 'live') continue;
-        const holder = parseHolder(seen.text)!;
-        const gerund = holder.what === 'merge' ? 'merged into' : 'written';
-        throw new RegimesError(
-          `${resultsFile} is being ${gerund} by another regimes ${holder.what ?? 'run'} (${holderText(holder)})`,
-          {
-            hint:
-              holder.beat || holder.ns === me.ns || holder.host === me.host
-                ? 'wait for it to finish, write elsewhere with --out, or split the sweep with --shard'
-                : `if that run is gone, remove ${path}; else write elsewhere with --out`,
-          },
-        );
-      }
-      let worker: Worker;
-      try {
-        worker = heartbeat(path, beat);
-      } catch (error) {
-        // no thread to beat with (a thread limit, a permission model): the lock is not kept
-        rmSync(path, { force: true });
-        throw new RegimesError(
-          `cannot start the lock's heartbeat thread for ${resultsFile}: ${(error as Error).message}`,
-          {
-            cause: error,
-          },
-        );
-      }
-      held.add(resolve(path));
-      const release = () => {
-        process.off('exit', release);
-        void worker.terminate();
-        held.delete(resolve(path));
-        if (readLock(path)?.text === text) rmSync(path, { force: true });
-      };
-      process.on('exit', release);
-      return release;
+  // the lock made whole from a file of this run's own, which lives only for the attempt: never
+  // through the wait to judge a holder, when Ctrl-C would leave it behind
+  const attempt = () => {
+    try {
+      writeSolo(mine, text);
+    } catch (error) {
+      throw unwritable(resultsFile, error);
     }
-  } finally {
-    rmSync(mine, { force: true });
+    try {
+      createWhole(mine, path, text);
+    } finally {
+      rmSync(mine, { force: true });
+    }
+  };
+  for (const until = Date.now() + 60_000; Date.now() < until;) {
+    try {
+      attempt();
+    } catch (error) {
+      if (error instanceof RegimesError) throw error;
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw unwritable(resultsFile, error);
+      let seen: { text: string; mtime: number } | undefined;
+      let verdict: Verdict;
+      try {
+        seen = readLock(path);
+        if (!seen) continue;
+        verdict = judge(path, seen, me);
+        if (verdict === 'stale') removeStale(path, seen.text);
+      } catch (error) {
+        // a lock that is a folder, another user's unreadable file, a guard that cannot be made
+        throw unwritable(resultsFile, error);
+      }
+      if (verdict !== 'live') continue;
+      const holder = parseHolder(seen.text)!;
+      const gerund = holder.what === 'merge' ? 'merged into' : 'written';
+      throw new RegimesError(
+        `${resultsFile} is being ${gerund} by another regimes ${holder.what ?? 'run'} (${holderText(holder)})`,
+        {
+          hint:
+            holder.beat || holder.ns === me.ns || holder.host === me.host
+              ? 'wait for it to finish, write elsewhere with --out, or split the sweep with --shard'
+              : `if that run is gone, remove ${path}; else write elsewhere with --out`,
+        },
+      );
+    }
+    let worker: Worker;
+    try {
+      worker = heartbeat(path, beat);
+    } catch (error) {
+      // no thread to beat with (a thread limit, a permission model): the lock is not kept
+      rmSync(path, { force: true });
+      throw new RegimesError(
+        `cannot start the lock's heartbeat thread for ${resultsFile}: ${(error as Error).message}`,
+        {
+          cause: error,
+        },
+      );
+    }
+    held.add(resolve(path));
+    const release = () => {
+      process.off('exit', release);
+      void worker.terminate();
+      held.delete(resolve(path));
+      if (readLock(path)?.text === text) rmSync(path, { force: true });
+    };
+    process.on('exit', release);
+    return release;
   }
   throw new RegimesError(`could not take the lock ${path}: other runs take it over and over`, {
     hint: 'run one regimes command per results file',
