@@ -182,6 +182,7 @@ const png = flag('png', undefined);
 if (png) {
   const require = createRequire(import.meta.url);
   const vl = await import('vega-lite');
+  const { logTicks } = await import('@regimes/cli');
   const vega = await import('vega');
   const { initWasm, Resvg } = await import('@resvg/resvg-wasm');
   const points = [];
@@ -230,9 +231,12 @@ if (png) {
   const lineNames = ['least-squares fit', 'theory slope'];
   // the axis spans the drawn values (a log scale made nice would add an empty decade)
   const drawn = [...points.flatMap((p) => [p.lo, p.hi]), ...lines.map((l) => l.n)];
+  const [yLo, yHi] = [Math.min(...drawn) / 1.15, Math.max(...drawn) * 1.15];
   const y = {
     type: 'quantitative',
-    scale: { type: 'log', nice: false, domain: [Math.min(...drawn) / 1.15, Math.max(...drawn) * 1.15] },
+    scale: { type: 'log', nice: false, domain: [yLo, yHi] },
+    // the ticks `regimes plot` draws (Vega's own label every digit and leave some unlabelled)
+    axis: { values: logTicks(yLo, yHi), format: '~g' },
     title: `n where ${metric} < ${threshold}`,
   };
   const color = {

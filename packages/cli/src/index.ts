@@ -17,6 +17,8 @@ import { createRegistry, registryModulePath } from './defaults.js';
 export type { ExperimentInput, ExperimentResult, RunOptions } from '@regimes/core';
 export { createRegistry, defaultPlugins } from './defaults.js';
 export { main } from './main.js';
+/** Ticks of a log axis (1-2-5 per decade, or sparser or denser as the range asks), for figures of your own. */
+export { logTicks } from './plot/vega-lite.js';
 export {
   type NewPluginOptions,
   pluginKinds,
