@@ -174,6 +174,21 @@ describe.skipIf(!chromium || !built)('the page of regimes serve, in chromium', (
         document.querySelector('#figure')?.textContent?.includes('training step'),
       );
       expect(await page.locator('#figure').innerText()).toContain('theory: best constant');
+      // its two panels side by side fit at 1400 px; in a narrower window (600 px for the view), one
+      // under the other
+      const fits = () =>
+        page.evaluate(() => {
+          const view = document.querySelector('#view')!;
+          const right = view.getBoundingClientRect().right - parseFloat(getComputedStyle(view).paddingRight);
+          return document.querySelector('#figure svg.marks')!.getBoundingClientRect().right <= right;
+        });
+      await page.waitForSelector('#figure[data-columns="2"]');
+      expect(await fits()).toBe(true);
+      await page.setViewportSize({ width: 1000, height: 1000 });
+      await page.selectOption('select[data-control="band"]', 'se');
+      await page.waitForSelector('#figure[data-columns="1"]');
+      await page.selectOption('select[data-control="band"]', 'std');
+      await page.setViewportSize({ width: 1400, height: 1000 });
 
       // compare mode: both runs on one figure, each run's learners their own lines
       await page.locator('#runs input[data-run="earlier/results.jsonl"]').check();

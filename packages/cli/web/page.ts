@@ -176,6 +176,19 @@ async function open(ids: string[], keepControls = false): Promise<void> {
   await drawFigure();
 }
 
+/**
+ * A faceted figure's spec with its panels in `columns` columns; where that wraps them, an x axis
+ * under each panel (else only the bottom row has one, and a column whose last panel is higher up
+ * has none).
+ */
+function withColumns(spec: Json, columns: number): Json {
+  const panels = ((spec.facet as Json | undefined)?.sort as unknown[] | undefined)?.length ?? 0;
+  spec.columns = columns;
+  const resolve = (spec.resolve ?? {}) as Json;
+  if (panels > columns) spec.resolve = { ...resolve, axis: { ...(resolve.axis as Json), x: 'independent' } };
+  return spec;
+}
+
 /** Make the legend pick series: click one to single it out, shift-click to add; hover shows the row. */
 function interactive(spec: Json): Json {
   const config = (spec.config ?? {}) as Json;
@@ -227,10 +240,22 @@ async function drawFigure(): Promise<void> {
     return;
   }
   try {
-    state.view = await embed(target, interactive(figure.spec) as never, {
-      actions: { export: true, source: false, compiled: false, editor: false },
-      renderer: 'svg',
-    });
+    const draw = async (spec: Json) => {
+      state.view?.finalize();
+      state.view = await embed(target, interactive(spec) as never, {
+        actions: { export: true, source: false, compiled: false, editor: false },
+        renderer: 'svg',
+      });
+    };
+    await draw(structuredClone(figure.spec));
+    // a grid of panels wider than the page is drawn again with fewer columns, down to one
+    // (the figure's own box grows with it: the room is the view's, inside its padding)
+    const view = $('view');
+    const room = () => view.getBoundingClientRect().right - parseFloat(getComputedStyle(view).paddingRight);
+    const drawn = () => target.querySelector('svg.marks')?.getBoundingClientRect().right ?? 0;
+    let columns = Number(figure.spec.columns ?? 1);
+    while (columns > 1 && drawn() > room()) await draw(withColumns(structuredClone(figure.spec), --columns));
+    target.setAttribute('data-columns', String(columns));
   } catch (error) {
     // a figure Vega cannot draw says so in the page, not only in the console
     target.replaceChildren(
