@@ -254,6 +254,16 @@ describe('merge, plot and report read framed rows', () => {
       'held 1 row(s) of spec fedcba9876543210: replaced by this merge (--force)',
     );
     expect(byKey(readResults(join(dir, 'results.jsonl')).rows)).toEqual(byKey(rows));
+    // with no spec to go by, the spec the shards share stands for it: the same refusal and --force
+    writeFileSync(join(dir, 'results.jsonl'), foreign);
+    const noSpec = regimes('merge', dir);
+    expect(noSpec.code).toBe(1);
+    expect(noSpec.stderr).toContain(
+      `holds 1 row(s) of spec fedcba9876543210, not of the spec of the files merged (${rows[0]!.specHash})`,
+    );
+    expect(read(join(dir, 'results.jsonl'))).toBe(foreign);
+    expect(regimes('merge', dir, '--force').code).toBe(0);
+    expect(byKey(readResults(join(dir, 'results.jsonl')).rows)).toEqual(byKey(rows));
     // a run still writing there holds the lock: merge waits for nothing and writes nothing
     const before = read(join(dir, 'results.jsonl'));
     const holder = spawn(process.execPath, ['-e', 'setInterval(() => {}, 1000)'], { stdio: 'ignore' });

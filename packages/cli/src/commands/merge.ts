@@ -57,12 +57,22 @@ async function merge(inputs: string[], flags: MergeFlags): Promise<boolean> {
     // rows already in the output (an unsharded run's, an earlier merge's) are merged too, never lost
     let kept = existsSync(out) && !files.some((f) => resolve(f) === resolve(out)) ? [out] : [];
     let report = mergeResults([...kept, ...files], plan);
-    if (kept.length && report.foreign.length && report.foreign.every((f) => f.path === out)) {
+    // the spec of the files merged: the plan's, else the one they all share (none where they differ)
+    const inputsHash =
+      kept.length && report.foreign.length
+        ? plan
+          ? report.specHash
+          : mergeResults(files).specHash
+        : undefined;
+    if (inputsHash && report.foreign.every((f) => f.path === out || f.hash === inputsHash)) {
       // an earlier merge of another spec, or a whole run of one: replaced only when asked
-      const what = report.foreign.map((f) => `${f.rows} row(s) of spec ${f.hash}`).join(', ');
+      const what = report.foreign
+        .filter((f) => f.path === out && f.hash !== inputsHash)
+        .map((f) => `${f.rows} row(s) of spec ${f.hash}`)
+        .join(', ');
       if (!flags.force)
         throw new RegimesError(
-          `${out} holds ${what}, not of the spec of the files merged (${report.specHash ?? '?'}); nothing was written`,
+          `${out} holds ${what}, not of the spec of the files merged (${inputsHash}); nothing was written`,
           {
             hint: `merge into another file with -o, move ${out} away, or pass --force to replace its rows`,
           },
