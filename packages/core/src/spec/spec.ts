@@ -263,8 +263,7 @@ function inFlowMap(text: string, offset: number): boolean {
         next = text.indexOf('\n', next + 1);
       }
       i = next === -1 ? offset : next - 1;
-    }
-    else if (c === '"' || c === "'") {
+    } else if (c === '"' || c === "'") {
       // to the closing quote ('' is an escaped quote, \" escapes in double quotes)
       for (i++; i < offset; i++) {
         if (c === '"' && text[i] === '\\') i++;
