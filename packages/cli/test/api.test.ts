@@ -81,7 +81,17 @@ describe('a list of ridges', () => {
       sweep: { n: [64] },
       test: { n: 256 },
     };
-    const { rows } = await runExperiment(spec, { log: silentLogger, out });
+    // onRow gets every row, its fit's count beside it; onStart counts fits
+    const seen: [string, number, number, boolean][] = [];
+    const started: number[] = [];
+    const { rows } = await runExperiment(spec, {
+      log: silentLogger,
+      out,
+      onStart: (total, resumed) => started.push(total, resumed),
+      onRow: (row, done, total, skipped) => seen.push([row.key, done, total, skipped]),
+    });
+    expect(started).toEqual([1, 0]);
+    expect(seen).toEqual(rows.map((r) => [r.key, 1, 1, false]));
     expect(rows.map((r) => r.key)).toEqual([
       'n=64|rf#0:ridge=0.0001',
       'n=64|rf#0:ridge=0.1',
@@ -94,9 +104,15 @@ describe('a list of ridges', () => {
     expect(df[0]).toBeGreaterThan(df[1]!);
     expect(df[1]).toBeGreaterThan(df[2]!);
     expect(train[2]).toBeGreaterThan(train[0]!);
-    const again = await runExperiment(spec, { log: silentLogger, out });
+    seen.length = 0;
+    const again = await runExperiment(spec, {
+      log: silentLogger,
+      out,
+      onRow: (row, done, total, skipped) => seen.push([row.key, done, total, skipped]),
+    });
     expect(again.ran).toBe(0);
     expect(again.skipped).toBe(3);
+    expect(seen).toEqual(rows.map((r) => [r.key, 1, 1, true]));
   });
 });
 

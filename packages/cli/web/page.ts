@@ -315,7 +315,7 @@ async function runInPage(): Promise<void> {
     const result = await engine.runInPage(text, {
       backend,
       onRow: (_row: unknown, done: number, total: number) => {
-        out.replaceChildren(el('p', { text: `running: ${done}/${total} rows` }));
+        out.replaceChildren(el('p', { text: `running: ${done}/${total} fits` }));
       },
     });
     const used = `ran on ${result.backend}${result.adapter ? ` (${result.adapter})` : ''}${result.fallback ? ` — not webgpu: ${result.fallback}` : ''}, ${result.seconds.toFixed(1)} s, estimate ${result.estimate.gflop.toPrecision(3)} GFLOP`;

@@ -57,9 +57,10 @@ export class ProgressDisplay {
   }
 
   row(line: string, done: number, total: number, resumed: boolean): void {
+    // one call per row: a fit of several rows (a ridge list's λ) counts once
+    if (!resumed && done !== this.done) this.ranNow++;
     this.done = done;
     this.total = total;
-    if (!resumed) this.ranNow++;
     this.fit = undefined;
     if (this.o.lines) {
       this.clear();

@@ -63,9 +63,13 @@ export interface RunOptions {
   readonly source?: string;
   readonly log?: Logger;
   readonly signal?: AbortSignal;
-  /** Called after each learner's rows are written, and for each learner skipped on resume. */
+  /**
+   * Called for each row once written, and for each row found present on resume (`skipped`). A fit
+   * (a cell's learner) may give several rows (one per λ of a ridge list): `done` and `total` count
+   * fits, so its rows come with the same `done`.
+   */
   readonly onRow?: (row: ResultRow, done: number, total: number, skipped: boolean) => void;
-  /** Called once the rows to run are known: `total` rows in this run, `resumed` of them already present. */
+  /** Called once the fits to run are known: `total` fits in this run, `resumed` of them already present. */
   readonly onStart?: (total: number, resumed: number) => void;
   /**
    * Called once the results file is locked, before anything is written to it or emptied (`force`),
@@ -181,7 +185,8 @@ async function execute(
     progress.rows.push(...old);
     progress.skipped += old.length;
     progress.failed += old.filter((r) => r.status === 'error').length; // a crash's row, kept
-    options.onRow?.(old[old.length - 1]!, ++progress.done, total, true);
+    const done = ++progress.done;
+    for (const row of old) options.onRow?.(row, done, total, true);
   });
   const keptCrashes = [...kept.keys()].filter((fit) => previous.get(fit)?.status === 'error');
   if (keptCrashes.length)
@@ -206,7 +211,8 @@ async function execute(
         progress.ran++;
         if (row.status !== 'ok') progress.failed++;
       }
-      options.onRow?.(learnerRows[learnerRows.length - 1]!, ++progress.done, total, false);
+      const done = ++progress.done;
+      for (const row of learnerRows) options.onRow?.(row, done, total, false);
     },
     onFitProgress: options.onFitProgress,
   };
