@@ -19,6 +19,7 @@ import { readFileSync } from 'node:fs';
 import { constants } from 'node:os';
 import tf from '@regimes/numerics/tfjs';
 import type { Blas } from './blas.js';
+import { WASM_HEAP_BYTES } from './wasm.js';
 
 /** The kernel's transparent-huge-page modes (/sys/kernel/mm/transparent_hugepage/enabled), `none` where it has none. */
 export type HugePageMode = 'always' | 'madvise' | 'never' | 'none';
@@ -85,8 +86,6 @@ function adviceAsked(blas: Blas, mode: HugePageMode): blas is Blas & Required<Pi
   return hugePagesWanted() && (mode === 'madvise' || mode === 'always') && blas.adviseHugePages !== undefined;
 }
 
-/** The largest WebAssembly heap tfjs-backend-wasm can grow to: the 32-bit address space. */
-const HEAP_LIMIT = 2 ** 32;
 
 /**
  * Advise the active wasm backend's heap onto transparent huge pages (at `native`'s activation),
@@ -99,7 +98,7 @@ export function adviseWasmHeap(blas: Blas, mode: HugePageMode = hugePageMode()):
   const module = (tf.findBackend('wasm') as unknown as { wasm?: { HEAPU8?: Uint8Array } } | null)?.wasm;
   const heap = module?.HEAPU8?.buffer;
   if (!(heap instanceof ArrayBuffer)) return undefined;
-  const advised = blas.adviseHugePages(heap, HEAP_LIMIT);
+  const advised = blas.adviseHugePages(heap, WASM_HEAP_BYTES);
   if (advised < 0) process.emitWarning(adviceFailure(-advised), { code: 'REGIMES_HUGE_PAGES' });
   return advised;
 }

@@ -18,7 +18,7 @@ import { installCorrelation } from './correlation.js';
 import { installReluDual } from './relu-dual.js';
 import { installMehlerSeries } from './mehler-series.js';
 import { patchWasmReduce } from './wasm-reduce.js';
-import { initWasm, loadWasm } from './wasm.js';
+import { initWasm, loadWasm, WASM_HEAP_BYTES } from './wasm.js';
 import { patchWasmSlice } from './wasm-slice.js';
 import { adviseWasmHeap, hugePageStatus, hugePagesWanted } from './huge-pages.js';
 
@@ -31,6 +31,7 @@ export const native = defineBackendKind({
   create() {
     return {
       name: 'wasm',
+      heapBytes: WASM_HEAP_BYTES,
       async probe() {
         const { blas, reason, replacedCore, source, fallback } = loadBlas();
         if (!blas) return { available: false, reason: reason! };

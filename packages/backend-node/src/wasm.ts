@@ -52,6 +52,9 @@ export async function initWasm(): Promise<void> {
   }
 }
 
+/** The largest WebAssembly heap tfjs-backend-wasm can grow to, where every tensor lives: the 32-bit address space. */
+export const WASM_HEAP_BYTES = 2 ** 32;
+
 export const wasm = defineBackendKind({
   kind: 'wasm',
   description:
@@ -61,6 +64,7 @@ export const wasm = defineBackendKind({
   create() {
     return {
       name: 'wasm',
+      heapBytes: WASM_HEAP_BYTES,
       async probe() {
         try {
           const version = loadWasm();

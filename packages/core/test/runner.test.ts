@@ -64,6 +64,16 @@ const failing = {
       }),
     } as never);
     bind(LearnerFactory).toConstantValue({
+      kind: 'heap-trap',
+      description: 'stops as the wasm engine does when a fit outgrows its 4 GiB heap',
+      options: options({}),
+      create: () => ({
+        async fit() {
+          throw new WebAssembly.RuntimeError('memory access out of bounds');
+        },
+      }),
+    } as never);
+    bind(LearnerFactory).toConstantValue({
       kind: 'explode',
       description: 'throws on large n, diverges on small n',
       options: options({ at: z.number().default(32) }),
@@ -101,6 +111,20 @@ describe('a predictor that breaks the contract', () => {
     expect(rows[0]!.error).toMatch(/^learner 'rude': its predictor's dispose\(\) threw \(dispose exploded\)/);
     expect(rows[1]!.diagnostics).toEqual({ steps: 3 });
     expect(warnings).toContain('n=8|loop: diagnostics are numbers; left out: self (object)');
+  });
+});
+
+describe('a fit that outgrows the WebAssembly heap', () => {
+  it('is an error row that says so and what to change, and the run goes on', async () => {
+    const { rows } = await run({
+      ...spec,
+      learners: [{ kind: 'heap-trap' }, { kind: 'ridge' }],
+      sweep: { n: [8] },
+    });
+    expect(rows.map((r) => r.status)).toEqual(['error', 'ok']);
+    expect(rows[0]!.error).toMatch(
+      /^memory access out of bounds: the fit outgrew the WebAssembly heap \(4 GiB at most\) where the wasm and native backends keep every tensor \(fit fewer points, a narrower width or a minibatch/,
+    );
   });
 });
 

@@ -137,7 +137,7 @@ async function dryRun(specPath: string, flags: RunFlags): Promise<void> {
   // the backend the run would use, and its half-second GEMM rate: the seconds of the estimate
   const named = flags.backend ?? plan.spec.backend;
   const fromEnvironment = named === undefined && process.env.REGIMES_BACKEND ? 'REGIMES_BACKEND' : undefined;
-  const { kind } = await activateBackend(
+  const { kind, backend } = await activateBackend(
     registry,
     named ?? (process.env.REGIMES_BACKEND || undefined),
     fromEnvironment,
@@ -146,7 +146,11 @@ async function dryRun(specPath: string, flags: RunFlags): Promise<void> {
     import('../backends/gemm.js'),
     import('../run/dry-run.js'),
   ]);
-  const calibration = { backend: kind, gflops: await gemmFigure(0.5) };
+  const calibration = {
+    backend: kind,
+    gflops: await gemmFigure(0.5),
+    ...(backend.heapBytes ? { heapBytes: backend.heapBytes } : {}),
+  };
   process.stdout.write(describePlan(plan, registry, flags.shard, calibration));
 }
 

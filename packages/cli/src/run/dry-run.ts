@@ -9,17 +9,25 @@ const gflop = (f: number) =>
 const mib = (b: number) =>
   b >= 2 ** 30 ? `${(b / 2 ** 30).toFixed(1)} GiB` : `${Math.ceil(b / 2 ** 20)} MiB`;
 
+/** The machine's memory, or the process's limit where one is set lower (a container's cgroup). */
+function machineMemory(): number {
+  const limit = typeof process === 'undefined' ? undefined : process.constrainedMemory?.();
+  return limit && limit < totalmem() ? limit : totalmem();
+}
+
 /** The backend a dry run measured: its float32 GEMM rate turns FLOPs into seconds. */
 export interface Calibration {
   backend: string;
   gflops: number;
+  /** The most bytes its tensors can hold (Backend.heapBytes), where bounded apart from the machine's memory. */
+  heapBytes?: number;
 }
 
 const duration = (s: number) =>
   s < 1
     ? '< 1 s'
     : s < 120
-      ? `${s.toPrecision(2)} s`
+      ? `${s < 10 ? s.toPrecision(2) : Math.round(s)} s`
       : s < 7200
         ? `${(s / 60).toPrecision(2)} min`
         : `${(s / 3600).toPrecision(2)} h`;
@@ -29,8 +37,8 @@ export function describePlan(
   registry: Registry,
   shard?: Shard,
   calibration?: Calibration,
-  /** The machine's memory in bytes; a learner whose largest fit holds more is warned about. */
-  memory = totalmem(),
+  /** The machine's memory in bytes (or the process's limit, a cgroup's); a learner whose largest fit holds more is warned about. */
+  memory = machineMemory(),
 ): string {
   const cells = shardCells(plan.cells, shard);
   return [
@@ -41,7 +49,7 @@ export function describePlan(
     'cells (learners):',
     ...cellLines(cells),
     '',
-    'work estimate (leading-order dense algebra, and a cost per tfjs op of each training step; usually low, within 2–4× of the fits on CPU backends, docs/spec.md):',
+    'work estimate (leading-order dense algebra, and a cost per tfjs op of each training step; usually low on CPU backends: within 2–4× for fits of more than a few seconds, up to ~10× for shorter ones, whose elementwise work and fixed costs it leaves out; docs/spec.md):',
     ...estimateLines(workPerLearner(plan, registry, cells), calibration, memory),
     '',
   ].join('\n');
@@ -59,6 +67,10 @@ interface LearnerWork {
   rows: number;
   flops: number;
   bytes: number;
+  /** The most of a fit's bytes held as the backend's tensors. */
+  heapBytes: number;
+  /** Why fits will be refused as they start, with how many. */
+  refused: Map<string, number>;
   /** Some fit has no estimate (its kind gives none). */
   unknown: boolean;
 }
@@ -71,13 +83,22 @@ function workPerLearner(plan: Plan, registry: Registry, cells: readonly Cell[]):
     const { d, k } = dimOf(c);
     for (const l of c.learners) {
       const base = l.id.replace(/\(.*\)$/, '');
-      const entry = perLearner.get(base) ?? { rows: 0, flops: 0, bytes: 0, unknown: false };
+      const entry = perLearner.get(base) ?? {
+        rows: 0,
+        flops: 0,
+        bytes: 0,
+        heapBytes: 0,
+        refused: new Map<string, number>(),
+        unknown: false,
+      };
       const factory = registry.get('learner', l.kind);
       const e = factory.estimate?.(l.options, { n: c.n, d, k, testN: plan.spec.test.n });
       entry.rows++;
       if (e) {
         entry.flops += e.flops;
         entry.bytes = Math.max(entry.bytes, e.bytes);
+        entry.heapBytes = Math.max(entry.heapBytes, e.heapBytes ?? e.bytes);
+        if (e.refused) entry.refused.set(e.refused, (entry.refused.get(e.refused) ?? 0) + 1);
       } else entry.unknown = true;
       perLearner.set(base, entry);
     }
@@ -128,14 +149,28 @@ function estimateLines(
     ]);
   }
   const widths = table[0]!.map((_, i) => Math.max(...table.map((r) => r[i]!.length)));
+  const time = seconds(total);
   const rate = calibration
-    ? `≈ ${seconds(total)} on ${calibration.backend} at its measured ${calibration.gflops.toFixed(1)} GFLOP/s float32 GEMM rate (usually low: solves, elementwise work and transfers run slower)`
+    ? `${time.startsWith('<') ? time : `≈ ${time}`} on ${calibration.backend} at its measured ${calibration.gflops.toFixed(1)} GFLOP/s float32 GEMM rate (usually low: solves, elementwise work and transfers run slower)`
     : "seconds ≈ GFLOP ÷ the backend's GFLOP/s (`regimes backends` measures it), a lower bound";
   // the figure is the fit's own arrays; the process (node, tfjs) adds ~0.25 GiB
   const over = [...perLearner].filter(([, e]) => !e.unknown && e.bytes + 2 ** 28 > memory);
+  // a backend whose tensors live in a bounded heap (wasm, native: 4 GiB) stops a fit that needs more
+  const heap = calibration?.heapBytes;
+  const overHeap = heap ? [...perLearner].filter(([, e]) => !e.unknown && e.heapBytes > heap) : [];
   return [
     ...table.map((r) => `  ${r.map((v, i) => v.padEnd(widths[i]!)).join('  ')}`.trimEnd()),
     `  all: ${gflop(total)}${unknown ? ' and the fits without an estimate' : ''}; ${rate}`,
+    ...[...perLearner].flatMap(([id, e]) =>
+      [...e.refused].map(
+        ([why, count]) =>
+          `  warning: ${id}: ${counted(count, 'fit')} will be refused as ${count > 1 ? 'they start' : 'it starts'}: ${why}`,
+      ),
+    ),
+    ...overHeap.map(
+      ([id, e]) =>
+        `  warning: ${id}'s largest fit holds ${mib(e.heapBytes)} as tensors, more than the ${mib(heap!)} WebAssembly heap where the ${calibration!.backend} backend keeps every tensor: it will stop with "memory access out of bounds"; fit fewer points, a narrower width or a minibatch (batch:), or for kernel ridge use ridgeSolver: auto / cg`,
+    ),
     ...over.map(
       ([id, e]) =>
         `  warning: ${id}'s largest fit holds ${mib(e.bytes)} (+ ~0.25 GiB for the process), more than this machine's ${mib(memory)} of memory: it will fail for want of memory; fit fewer points, or for kernel ridge use ridgeSolver: auto / cg (FALKON, no n×n kernel)`,

@@ -229,6 +229,11 @@ export interface Backend {
   probe(): Promise<Availability>;
   /** Makes it tfjs's current backend (`tf.setBackend(name)`); throws what went wrong. */
   activate(): Promise<void>;
+  /**
+   * The most bytes its tensors can hold in all, where something other than the machine's memory
+   * bounds them: 2³² for `wasm` and `native`, whose tensors live in a 32-bit WebAssembly heap.
+   */
+  readonly heapBytes?: number;
 }
 
 /** What every factory has: a kind, a description and a zod schema of its options. */
@@ -317,6 +322,14 @@ export interface WorkEstimate {
   readonly flops: number;
   /** Peak bytes of the largest tensors held at once. */
   readonly bytes: number;
+  /**
+   * Of `bytes`, those held as the backend's tensors (default: all): a backend whose tensors live
+   * in a bounded heap (`Backend.heapBytes`) cannot hold more. The rest is host memory (a kernel
+   * factored by host LAPACK).
+   */
+  readonly heapBytes?: number;
+  /** Why the fit will be refused when it starts (with what to change), where that is known now. */
+  readonly refused?: string;
 }
 
 /** The sizes of one fit: n training points of dimension d (k outputs), testN test points. */

@@ -116,7 +116,14 @@ export function failedRow(
 
 function errorMessage(error: unknown): string {
   if (error instanceof RegimesError && error.hint) return `${error.message} (${error.hint})`;
-  return error instanceof Error ? error.message : String(error);
+  const message = error instanceof Error ? error.message : String(error);
+  // the wasm and native backends' tensors live in one WebAssembly heap of at most 4 GiB: a fit that
+  // needs more stops with the engine's own words for it
+  return /memory access out of bounds|Maximum memory size exceeded|Cannot enlarge memory|Aborted\(OOM\)/.test(
+    message,
+  )
+    ? `${message}: the fit outgrew the WebAssembly heap (4 GiB at most) where the wasm and native backends keep every tensor (fit fewer points, a narrower width or a minibatch (batch:); \`regimes run --dry-run\` gives each fit's memory and warns above the heap)`
+    : message;
 }
 
 /**

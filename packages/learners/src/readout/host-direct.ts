@@ -48,32 +48,43 @@ export function exceedsHeap(m: number): boolean {
 const gib = (bytes: number) => `${(bytes / 2 ** 30).toFixed(1)} GiB`;
 
 /**
- * The host LAPACK for an m×m dual system above the heap limit, or a RegimesError that says what to
- * change: a backend without one, the eigen solver, or a λ chosen by gcv / loo.
+ * Why an m×m dual system above the heap limit cannot be solved in host memory here, or undefined
+ * when it can: the eigen solver, a backend without host LAPACK, or a λ chosen by gcv / loo. The
+ * dry run states it beforehand (the learners' estimates), the fit throws it.
  */
-export function hostLapackFor(m: number, solver: string, select: string | undefined): HostLapack {
+export function hostDirectProblem(
+  m: number,
+  solver: string,
+  select: string | undefined,
+): RegimesError | undefined {
   const size = `the ${m}×${m} kernel (${gib(4 * m * m)})`;
   if (solver === 'eigen')
-    throw new RegimesError(
+    return new RegimesError(
       `ridgeSolver: eigen holds ${size} twice on the backend's heap, above its limit of ${gib(heapLimit)}`,
       { hint: "use ridgeSolver: 'cholesky' (host memory on the native backend) or 'cg' / 'auto' (FALKON)" },
     );
-  const lapack = hostLapack();
-  if (!lapack)
-    throw new RegimesError(
-      `${size} does not fit the '${tf.getBackend()}' backend's memory (its tensors live in a 4 GiB WebAssembly heap; the direct solve keeps them there up to ${gib(heapLimit)}), and this backend has no host LAPACK to solve it outside`,
+  if (!hostLapack())
+    return new RegimesError(
+      `${size} is above what the direct solve holds as the ${tf.getBackend() === 'wasm' ? 'wasm or native' : tf.getBackend()} backend's tensors (${gib(heapLimit)}${tf.getBackend() === 'wasm' ? ', in a WebAssembly heap of 4 GiB at most' : ''}), and this backend has no host LAPACK to solve it outside`,
       {
         hint: "use the native backend (its addon needs a C compiler: npm run build:native; on OpenBLAS, apt-get install libopenblas-dev, it is fastest), or ridgeSolver: 'auto' / 'cg' (FALKON, no n×n kernel)",
       },
     );
   if (select)
-    throw new RegimesError(
+    return new RegimesError(
       `ridge: ${select} needs diag(A⁻¹) of ${size}, which the host-memory direct solve does not compute (another n³/3 per λ)`,
       {
         hint: "give ridge a number or a list of λ (one factorization each), or use ridgeSolver: 'cg' (FALKON chooses λ on a hold-out fifth)",
       },
     );
-  return lapack;
+  return undefined;
+}
+
+/** The host LAPACK for an m×m dual system above the heap limit; throws hostDirectProblem's error. */
+export function hostLapackFor(m: number, solver: string, select: string | undefined): HostLapack {
+  const problem = hostDirectProblem(m, solver, select);
+  if (problem) throw problem;
+  return hostLapack()!;
 }
 
 /** ‖v‖₂ in float64. */
