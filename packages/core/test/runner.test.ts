@@ -665,6 +665,38 @@ describe('plugin metrics that break the contract', () => {
   });
 });
 
+describe('a target defined in code, changed between runs into one results file', () => {
+  it('gets another hash when its f or d changes (refused, saying why), and resumes with a warning when not', async () => {
+    const out = join(tmp(), 'results.jsonl');
+    const power = (d: number, f: (x: tf.Tensor2D) => tf.Tensor2D) => defineTarget({ name: 'power', d, f });
+    const cube = (x: tf.Tensor2D) => tf.tidy(() => tf.pow(tf.slice(x, [0, 0], [-1, 1]), 3) as tf.Tensor2D);
+    const first = (x: tf.Tensor2D) => tf.slice(x, [0, 0], [-1, 1]) as tf.Tensor2D;
+    const go = (target: ReturnType<typeof defineTarget>, warnings: string[] = []) =>
+      runExperiment({ ...spec, target, learners: [{ kind: 'ridge' }], sweep: { n: [8] } } as never, {
+        registry: Registry.with(testPlugin),
+        log: { ...silentLogger, warn: (m) => warnings.push(m) },
+        out,
+      });
+    const ran = await go(power(4, cube));
+    expect(ran.ran).toBe(1);
+    // another f (x₁ for x₁³), or another d, is another spec: its rows are not the file's
+    for (const changed of [power(4, first), power(6, cube)])
+      await expect(go(changed)).rejects.toThrow(
+        /holds rows of a different spec .*; the hash also covers the kinds defined in code \(target:power\)/,
+      );
+    // the same definition again (a new object): resumed, with what the hash cannot see said once
+    const warnings: string[] = [];
+    const again = await go(power(4, cube), warnings);
+    expect([again.ran, again.skipped]).toEqual([0, 1]);
+    expect(again.rows[0]!.metrics).toEqual(ran.rows[0]!.metrics);
+    expect(warnings).toEqual([
+      expect.stringMatching(
+        /^1 row\(s\) resumed from .*, of a spec with kinds defined in code \(target:power\): .*a closure's variables/,
+      ),
+    ]);
+  });
+});
+
 describe('a plugin target whose inputs are not finite', () => {
   // x ~ N(0, I) with one NaN: in the 5th training point, or in the 3rd test point (the n-th draw
   // counts the calls: training first, then the test set)

@@ -50,6 +50,43 @@ export interface TargetDefinition {
   readonly structure?: Omit<TargetStructure, 'noiseVariance'>;
 }
 
+/** The definition behind each factory `defineTarget` made: its identity (inlineIdentity). */
+const definitions = new WeakMap<object, TargetDefinition>();
+/** What tells a kind registered from code from another of its name: folded into the spec hash. */
+const identities = new WeakMap<object, string>();
+
+/**
+ * The identity of a kind given in code (registered by `registerInline`), else undefined: of a
+ * `defineTarget` target, its d, output dimension, default noise, structure and f's source text; of
+ * another factory object, its functions' source text and its other fields. A value a function
+ * reads from outside itself (a closure's variable) is not part of it.
+ */
+export function inlineIdentity(factory: unknown): string | undefined {
+  return typeof factory === 'object' && factory !== null ? identities.get(factory) : undefined;
+}
+
+function identityOf(factory: KindFactory): string {
+  const def = definitions.get(factory);
+  const fields = def
+    ? {
+        d: def.d,
+        outputDim: def.outputDim ?? 1,
+        noise: def.noise ?? 0,
+        structure: def.structure ?? null,
+        f: def.f,
+      }
+    : Object.fromEntries(
+        Object.entries(factory).filter(([key]) => key !== 'options' && key !== 'description'),
+      );
+  return JSON.stringify(fields, (_key, value: unknown) =>
+    typeof value === 'function'
+      ? String(value)
+      : ArrayBuffer.isView(value) && !(value instanceof DataView)
+        ? Array.from(value as unknown as ArrayLike<number>)
+        : value,
+  );
+}
+
 /** A target kind from a TypeScript function. Use it as `target:` in runExperiment, or register it. */
 export function defineTarget(def: TargetDefinition): TargetFactory<{ noise: number }> {
   const schema = options({
@@ -59,7 +96,7 @@ export function defineTarget(def: TargetDefinition): TargetFactory<{ noise: numb
       .default(def.noise ?? 0)
       .describe('label-noise standard deviation'),
   });
-  return {
+  const factory: TargetFactory<{ noise: number }> = {
     kind: def.name,
     description: def.description ?? `user-defined target '${def.name}'`,
     options: schema,
@@ -78,6 +115,8 @@ export function defineTarget(def: TargetDefinition): TargetFactory<{ noise: numb
       };
     },
   };
+  definitions.set(factory, def);
+  return factory;
 }
 
 const isFactory = (entry: unknown): entry is KindFactory & { create: unknown } =>
@@ -91,6 +130,7 @@ export function registerInline(registry: Registry, point: ExtensionPoint, factor
       `a ${point} kind '${factory.kind}' is already registered; give the one defined in code another name`,
     );
   }
+  identities.set(factory, identityOf(factory));
   const id = extensionPoints[point];
   registry.use(
     {

@@ -19,6 +19,7 @@ import {
   rowKey,
   shardCells,
   specChanges,
+  inlineKindsOf,
 } from '../spec/plan.js';
 import { type CellContext, failedRow, runCell, versionsOf } from './cell.js';
 import { memoryBudget } from './budget.js';
@@ -188,6 +189,11 @@ async function execute(
     const done = ++progress.done;
     for (const row of old) options.onRow?.(row, done, total, true);
   });
+  const inline = Object.keys(inlineKindsOf(spec, registry));
+  if (progress.skipped && inline.length)
+    log.warn(
+      `${progress.skipped} row(s) resumed from ${options.out}, of a spec with kinds defined in code (${inline.join(', ')}): its hash covers their source text and declared fields (d, structure), not values their functions read from outside them (a closure's variables); after changing one of those, run with force: true or another out`,
+    );
   const keptCrashes = [...kept.keys()].filter((fit) => previous.get(fit)?.status === 'error');
   if (keptCrashes.length)
     log.warn(
@@ -446,8 +452,9 @@ function openResults(
   // the damaged lines stay (nothing written is rewritten); their fits are rerun
   if (problems.length) log.warn(`${badLinesText(options.out, problems)}; their fits will be rerun`);
   const hashes = new Set(rows.map((r) => r.specHash));
-  const legacy = legacySpecHash(spec);
-  const specHash = hashes.size === 1 && hashes.has(legacy) ? legacy : plan.specHash;
+  // (a spec with kinds defined in code has none: that hash never covered their definitions)
+  const legacy = Object.keys(inlineKindsOf(spec, options.registry)).length ? undefined : legacySpecHash(spec);
+  const specHash = legacy && hashes.size === 1 && hashes.has(legacy) ? legacy : plan.specHash;
   const foreign = rows.find((r) => r.specHash !== specHash);
   if (foreign && rows.some((r) => r.specHash === specHash)) {
     // mostly this spec's rows, with some of another pasted or appended in: those lines
@@ -460,7 +467,14 @@ function openResults(
       },
     );
   }
-  if (foreign) throw foreignRows(options.out, foreign.specHash, spec, plan.specHash);
+  if (foreign)
+    throw foreignRows(
+      options.out,
+      foreign.specHash,
+      spec,
+      plan.specHash,
+      Object.keys(inlineKindsOf(spec, options.registry)),
+    );
   const { rows: complete, incomplete } = completeRows(rows);
   if (incomplete.length) log.warn(`${options.out}: ${incompleteText(incomplete)}; they will be rerun`);
   for (const row of complete) previous.set(row.key, row);
@@ -471,7 +485,7 @@ function openResults(
 }
 
 /** The refusal of a file of another spec: what changed, when the spec.json beside it says. */
-function foreignRows(out: string, theirs: string, spec: Spec, ours: string): RegimesError {
+function foreignRows(out: string, theirs: string, spec: Spec, ours: string, inline: string[]): RegimesError {
   let changes: string[] = [];
   const copy = join(dirname(out), 'spec.json');
   try {
@@ -483,7 +497,9 @@ function foreignRows(out: string, theirs: string, spec: Spec, ours: string): Reg
   }
   const what = changes.length
     ? `; what changed (${copy}):\n  ${changes.slice(0, 20).join('\n  ')}${changes.length > 20 ? `\n  … ${changes.length - 20} more` : ''}`
-    : '';
+    : inline.length
+      ? `; the hash also covers the kinds defined in code (${inline.join(', ')}): their source text and declared fields (d, structure)`
+      : '';
   return new RegimesError(
     `${out} holds rows of a different spec (hash ${theirs}, this spec is ${ours})${what}`,
     {

@@ -7,6 +7,8 @@ import { createHash } from 'node:crypto';
 import { closestMatch } from '../registry/closest.js';
 import { SpecError } from '../contracts/errors.js';
 import { fieldTakesList, optionNames, parseOptions } from '../contracts/options.js';
+import type { ExtensionPoint } from '../contracts/contracts.js';
+import { inlineIdentity } from '../contracts/define.js';
 import type { Registry } from '../registry/registry.js';
 import { parseSpec, type Spec } from './spec.js';
 import { expandSweep, keyOf, optionKeyParts, type Scalar, shortName } from './sweep.js';
@@ -275,7 +277,41 @@ export function planExperiment(spec: Spec, registry: Registry, source?: string):
     base.report(1, problems, (problem) => /unknown field/.test(problem));
   }
   if (problems.size) throw new SpecError([...problems], source ? { source } : {});
-  return { spec, specHash: specHash(spec), cells, metrics, warnings: refitWarnings(cells, targets, ids) };
+  return {
+    spec,
+    specHash: specHashWith(spec, registry),
+    cells,
+    metrics,
+    warnings: refitWarnings(cells, targets, ids),
+  };
+}
+
+/**
+ * The kinds of the spec defined in code (`inline:` plugins), each with its identity: its source
+ * text and declared fields (define.ts), which the spec's `{ kind }` entry does not hold.
+ */
+export function inlineKindsOf(spec: Spec, registry: Registry): Record<string, string> {
+  const used: [ExtensionPoint, string][] = [
+    ['target', spec.target.kind],
+    ...spec.learners.map((l) => ['learner', l.kind] as [ExtensionPoint, string]),
+    ...spec.metrics.map((m) => ['metric', typeof m === 'string' ? m : m.kind] as [ExtensionPoint, string]),
+  ];
+  const found: Record<string, string> = {};
+  for (const [point, kind] of used) {
+    const identity = registry.has(point, kind) ? inlineIdentity(registry.get(point, kind)) : undefined;
+    if (identity !== undefined) found[`${point}:${kind}`] = identity;
+  }
+  return found;
+}
+
+/**
+ * The spec's hash; with kinds defined in code, their identities too, so that editing such a kind
+ * (its f, its d) gives another hash rather than resuming rows it no longer computes. A spec without
+ * them keeps `specHash`'s.
+ */
+function specHashWith(spec: Spec, registry: Registry): string {
+  const inline = inlineKindsOf(spec, registry);
+  return Object.keys(inline).length ? sha16({ ...hashedPart(spec), inline }) : specHash(spec);
 }
 
 /**
