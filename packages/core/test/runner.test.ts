@@ -697,6 +697,34 @@ describe('a target defined in code, changed between runs into one results file',
   });
 });
 
+describe('a target defined in code whose f gives the wrong shape', () => {
+  it("is the target's error, named, not the learner's; nothing is left allocated", async () => {
+    const before = tf.memory().numTensors;
+    const cases: [string, (x: tf.Tensor2D) => tf.Tensor2D][] = [
+      ['two columns', (x) => tf.slice(x, [0, 0], [-1, 2]) as tf.Tensor2D],
+      ['one dimension', (x) => tf.sum(x, 1) as unknown as tf.Tensor2D],
+    ];
+    for (const [name, f] of cases) {
+      const { rows } = await runExperiment(
+        {
+          ...spec,
+          target: defineTarget({ name: name.replace(' ', '-'), d: 3, f }),
+          learners: [{ kind: 'ridge' }],
+          sweep: { n: [8] },
+        } as never,
+        { registry: Registry.with(testPlugin), log: silentLogger },
+      );
+      expect(rows[0]!.status).toBe('error');
+      expect(rows[0]!.error).toMatch(
+        new RegExp(
+          `target '${name.replace(' ', '-')}' \\(defineTarget\\): f gave a tensor of shape \\[${name === 'two columns' ? '8, 2' : '8'}\\] for 8 points; it must give \\[8, 1\\]`,
+        ),
+      );
+    }
+    expect(tf.memory().numTensors).toBe(before);
+  });
+});
+
 describe('a plugin target whose inputs are not finite', () => {
   // x ~ N(0, I) with one NaN: in the 5th training point, or in the 3rd test point (the n-th draw
   // counts the calls: training first, then the test set)

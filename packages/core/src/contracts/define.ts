@@ -3,7 +3,7 @@
  * function as a target, and `runExperiment` accepts factory objects in place of `{ kind }`
  * entries, registering them on the fly.
  */
-import type * as tf from '@tensorflow/tfjs-core';
+import tf from '@regimes/numerics/tfjs';
 import { ContainerModule } from '../../deps/inversify.js';
 import { z } from '../../deps/zod.js';
 import {
@@ -16,7 +16,7 @@ import {
   type TargetFactory,
   type TargetStructure,
 } from './contracts.js';
-import { PluginError } from './errors.js';
+import { PluginError, RegimesError } from './errors.js';
 import { options } from './options.js';
 import type { Registry } from '../registry/registry.js';
 import type { Rng } from '../rng/rng.js';
@@ -103,7 +103,24 @@ export function defineTarget(def: TargetDefinition): TargetFactory<{ noise: numb
     dims: () => ({ d: def.d, k: def.outputDim ?? 1 }),
     tasks: Object.keys(def.structure?.tasks ?? {}),
     create({ noise }): Target {
-      const evaluate = (x: tf.Tensor2D) => mapRowChunks(x, def.f);
+      const k = def.outputDim ?? 1;
+      // f inside a tidy (what it allocates besides its result is freed), its shape checked here,
+      // where the fault is named: a wrong one would otherwise surface in the learner
+      const f = (x: tf.Tensor2D) => {
+        const y = tf.tidy(() => def.f(x));
+        if (y.rank !== 2 || y.shape[0] !== x.shape[0] || y.shape[1] !== k) {
+          const shape = `[${y.shape.join(', ')}]`;
+          y.dispose();
+          throw new RegimesError(
+            `target '${def.name}' (defineTarget): f gave a tensor of shape ${shape} for ${x.shape[0]} points; it must give [${x.shape[0]}, ${k}] (one row per point, outputDim ${k} columns)`,
+            {
+              hint: 'return an n × outputDim tensor (tf.reshape(y, [-1, 1]) for one output), or set outputDim',
+            },
+          );
+        }
+        return y as tf.Tensor2D;
+      };
+      const evaluate = (x: tf.Tensor2D) => mapRowChunks(x, f);
       return {
         dim: def.d,
         outputDim: def.outputDim ?? 1,
