@@ -44,6 +44,7 @@ describe('--dry-run of fits the run would stop', () => {
     );
   const native = { backend: 'native', gflops: 50, heapBytes: 2 ** 32 };
 
+  // bad-input: 3
   it('warns where a fit holds more tensors than the 4 GiB WebAssembly heap, not where the kernel is in host memory', async () => {
     // a full-batch step at n = 32768 holds ~7 arrays of n × width: 5.3 GiB at width 6144 (the run
     // stopped with "memory access out of bounds"), 3.5 GiB at 4096 (ran: 3.06 GiB of RSS)
@@ -70,6 +71,7 @@ describe('--dry-run of fits the run would stop', () => {
     expect(describePlan(plan, registry, undefined, native, 64 * GiB)).not.toContain('as tensors');
   });
 
+  // bad-input: 3
   it('says which fits will be refused as they start, with the way out', () => {
     // above the heap's direct solve (n > 16384): a λ chosen by gcv, or a backend without host LAPACK
     const text = describePlan(

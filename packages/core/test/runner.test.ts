@@ -115,6 +115,7 @@ describe('a predictor that breaks the contract', () => {
 });
 
 describe('a fit that outgrows the WebAssembly heap', () => {
+  // bad-input: 3
   it('is an error row that says so and what to change, and the run goes on', async () => {
     const { rows } = await run({
       ...spec,
@@ -666,6 +667,7 @@ describe('plugin metrics that break the contract', () => {
 });
 
 describe('a target defined in code, changed between runs into one results file', () => {
+  // bad-input: 2
   it('gets another hash when its f or d changes (refused, saying why), and resumes with a warning when not', async () => {
     const out = join(tmp(), 'results.jsonl');
     const power = (d: number, f: (x: tf.Tensor2D) => tf.Tensor2D) => defineTarget({ name: 'power', d, f });
@@ -697,7 +699,27 @@ describe('a target defined in code, changed between runs into one results file',
   });
 });
 
+describe('run options out of range', () => {
+  // bad-input: 3
+  it.each([
+    [{ jobs: Number.NaN }, 'jobs NaN: give a whole number of processes, 1 or more'],
+    [{ jobs: 0 }, 'jobs 0: give a whole number of processes, 1 or more'],
+    [{ jobs: -1 }, 'jobs -1: give a whole number of processes, 1 or more'],
+    [{ jobs: 1.5 }, 'jobs 1.5: give a whole number of processes, 1 or more'],
+    [{ shard: { index: 1.5, count: 2 } }, 'shard 1.5/2: use i/N with whole numbers 1 <= i <= N'],
+    [{ shard: { index: 3, count: 2 } }, 'shard 3/2: use i/N with whole numbers 1 <= i <= N'],
+    [{ memory: Number.NaN }, 'memory NaN: give the bytes this run may use, a number above 0'],
+    [{ memory: 0 }, 'memory 0: give the bytes this run may use, a number above 0'],
+    [{ memory: -5 }, 'memory -5: give the bytes this run may use, a number above 0'],
+  ])('%j is refused before any work', async (bad, message) => {
+    const out = join(tmp(), 'results.jsonl');
+    await expect(run(spec, { ...bad, out })).rejects.toThrow(message);
+    expect(existsSync(out)).toBe(false);
+  });
+});
+
 describe('a target defined in code whose f gives the wrong shape', () => {
+  // bad-input: 4
   it("is the target's error, named, not the learner's; nothing is left allocated", async () => {
     const before = tf.memory().numTensors;
     const cases: [string, (x: tf.Tensor2D) => tf.Tensor2D][] = [

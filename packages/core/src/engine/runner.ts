@@ -142,6 +142,7 @@ export async function runExperiment(
   const plan = planExperiment(spec, registry, options.source);
   const jobs = checkJobs(options);
   checkTimeout(options.timeout);
+  checkMemory(options.memory);
   const cells = shardCells(plan.cells, checkShard(options.shard));
   // the backend before the results file's folder, lock or file: a misspelt or absent one writes nothing
   const named = options.backend ?? spec.backend;
@@ -351,6 +352,11 @@ function inlineKinds(registry: Registry) {
   return registry.plugins.filter((p) => p.manifest.name.startsWith('inline:'));
 }
 
+function checkMemory(memory: number | undefined): void {
+  if (memory !== undefined && !(Number.isFinite(memory) && memory > 0))
+    throw new RegimesError(`memory ${memory}: give the bytes this run may use, a number above 0`);
+}
+
 function checkTimeout(timeout: number | undefined): void {
   if (timeout !== undefined && !(timeout > 0 && timeout <= MAX_DURATION_S))
     throw new RegimesError(`timeout ${timeout}: give a time budget in seconds, above 0 and at most 30 days`);
@@ -401,7 +407,9 @@ function takeSuspects(
 
 /** The number of worker processes asked for; more than one needs a registry module and no inline kinds. */
 function checkJobs(options: RunOptions): number {
-  const jobs = Math.max(1, Math.floor(options.jobs ?? 1));
+  if (options.jobs !== undefined && !(Number.isInteger(options.jobs) && options.jobs >= 1))
+    throw new RegimesError(`jobs ${options.jobs}: give a whole number of processes, 1 or more`);
+  const jobs = options.jobs ?? 1;
   if (jobs > 1) {
     if (!options.workers)
       throw new RegimesError('jobs > 1 needs `workers`: the module that rebuilds the registry in a worker');
@@ -420,9 +428,15 @@ function checkJobs(options: RunOptions): number {
 function checkShard(shard: RunOptions['shard']): RunOptions['shard'] {
   if (
     shard &&
-    !(Number.isInteger(shard.count) && shard.count >= 1 && shard.index >= 1 && shard.index <= shard.count)
+    !(
+      Number.isInteger(shard.count) &&
+      Number.isInteger(shard.index) &&
+      shard.count >= 1 &&
+      shard.index >= 1 &&
+      shard.index <= shard.count
+    )
   )
-    throw new RegimesError(`shard ${shard.index}/${shard.count}: use i/N with 1 <= i <= N`);
+    throw new RegimesError(`shard ${shard.index}/${shard.count}: use i/N with whole numbers 1 <= i <= N`);
   return shard;
 }
 
