@@ -699,6 +699,30 @@ describe('a target defined in code, changed between runs into one results file',
   });
 });
 
+describe('two runs at once in one process', () => {
+  it('go one after the other, in the order started, each as alone (no leak taken for the other’s tensors)', async () => {
+    const alone = await run(spec);
+    const order: string[] = [];
+    const warnings: string[] = [];
+    const log = { ...silentLogger, warn: (m: string) => warnings.push(m) };
+    const runs = await Promise.all(
+      ['first', 'second'].map((name) =>
+        run(spec, {
+          log,
+          onStart: () => order.push(`${name} starts`),
+          onRow: (_r, done, total) => done === total && order.push(`${name} ends`),
+        }),
+      ),
+    );
+    expect(order).toEqual(['first starts', 'first ends', 'second starts', 'second ends']);
+    for (const r of runs)
+      expect(r.rows.map((row) => [row.key, row.metrics])).toEqual(
+        alone.rows.map((row) => [row.key, row.metrics]),
+      );
+    expect(warnings).toEqual([]);
+  });
+});
+
 describe('run options out of range', () => {
   // bad-input: 3
   it.each([

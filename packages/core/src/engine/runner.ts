@@ -131,10 +131,22 @@ export const stderrLogger: Logger = {
 
 const resumable = (row: ResultRow) => row.status === 'ok' || row.status === 'diverged';
 
-export async function runExperiment(
-  input: ExperimentInput | Spec,
-  options: RunOptions,
-): Promise<ExperimentResult> {
+/** The runs of this process, one after another: the last one's end. */
+let queue: Promise<unknown> = Promise.resolve();
+
+/**
+ * Run a spec's cells (the whole sweep, or a shard), writing each fit's rows to `out` as they come
+ * and resuming the rows already there. Runs of one process go one at a time, in the order they
+ * were started (two at once would switch each other's backend and see each other's tensors as
+ * leaks): a run started while another is under way waits for it — so a fit must not start one.
+ */
+export function runExperiment(input: ExperimentInput | Spec, options: RunOptions): Promise<ExperimentResult> {
+  const turn = queue.then(() => runAlone(input, options));
+  queue = turn.catch(() => {});
+  return turn;
+}
+
+async function runAlone(input: ExperimentInput | Spec, options: RunOptions): Promise<ExperimentResult> {
   const log = options.log ?? stderrLogger;
   const { registry } = options;
   const spec = parseSpec(registerInlineKinds(input, registry), options.source);
