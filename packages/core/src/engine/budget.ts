@@ -51,7 +51,7 @@ export function checkDataBudget(s: FitSize | undefined, budget: number): void {
     throw new MemoryBudgetError(
       `the cell's data need ${gib(bytes)} (n = ${s.n} and ${s.testN} test points in d = ${s.d}), more than the ${gib(budget)} this run may use`,
       {
-        hint: 'lower n, the test n or d, or raise the budget with --memory (e.g. --memory 16G) on a larger machine',
+        hint: 'lower n, the test n or d, or raise the budget with --memory (e.g. --memory 16G; RunOptions.memory in code) on a larger machine',
       },
     );
 }
@@ -76,7 +76,7 @@ export function checkFitBudget(
     throw new MemoryBudgetError(
       `learner ${l.id} needs about ${gib(bytes)} at n = ${s.n} (its largest tensors ${gib(estimate.bytes)}, the data ${gib(dataBytes(s))}), more than the ${gib(budget)} this run may use`,
       {
-        hint: 'lower n or the learner’s width, or raise the budget with --memory (e.g. --memory 16G); `regimes run --dry-run` lists every fit’s memory',
+        hint: 'lower n or the learner’s width, or raise the budget with --memory (e.g. --memory 16G; RunOptions.memory in code); `regimes run --dry-run` lists every fit’s memory',
       },
     );
 }

@@ -270,7 +270,7 @@ export function lockResults(resultsFile: string, what: 'run' | 'merge' = 'run'):
         {
           hint:
             holder.beat || holder.ns === me.ns || holder.host === me.host
-              ? 'wait for it to finish, write elsewhere with --out, or split the sweep with --shard'
+              ? 'wait for it to finish, write elsewhere with --out (RunOptions.out), or split the sweep with --shard'
               : `if that run is gone, remove ${path}; else write elsewhere with --out`,
         },
       );

@@ -112,7 +112,7 @@ export class ResultsWriter {
       appendFileSync(path, '');
     } catch (error) {
       throw new RegimesError(`cannot write the results file ${path}: ${ioReason(error)}`.trim(), {
-        hint: 'choose a folder you can write to with -o (--out); a read-only or virtual file system (/proc, /sys) cannot hold results',
+        hint: 'choose a folder you can write to with -o (--out; RunOptions.out in code); a read-only or virtual file system (/proc, /sys) cannot hold results',
         cause: error,
       });
     }

@@ -489,7 +489,7 @@ function openResults(
     throw new RegimesError(
       `${options.out} holds ${rows.length - lines.length} row(s) of this spec (hash ${specHash}) and ${lines.length} of another (hash ${foreign.specHash}) on line(s) ${shown}`,
       {
-        hint: `remove those lines (a results file holds one spec's rows; keep them in a file of their own), or start over with --force, or write elsewhere with --out`,
+        hint: `remove those lines (a results file holds one spec's rows; keep them in a file of their own), or start over with --force, or write elsewhere with --out (RunOptions.force, .out in code)`,
       },
     );
   }
@@ -529,7 +529,7 @@ function foreignRows(out: string, theirs: string, spec: Spec, ours: string, inli
   return new RegimesError(
     `${out} holds rows of a different spec (hash ${theirs}, this spec is ${ours})${what}`,
     {
-      hint: 'adding sweep values (n, seeds) resumes; any other change needs --force (recompute all) or --out (a new folder)',
+      hint: 'adding sweep values (n, seeds) resumes; any other change needs --force (recompute all) or --out (a new folder); in code RunOptions.force / .out',
     },
   );
 }

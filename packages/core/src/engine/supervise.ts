@@ -38,7 +38,7 @@ export class FitTimeoutError extends RegimesError {
       abandoned: `it ignored its abort signal for ${formatDuration(graceSeconds(budget))} and was abandoned`,
     }[stopped];
     super(`learner ${learnerId} ran past its time budget of ${formatDuration(budget)}: ${how}`, {
-      hint: `raise the budget with \`timeout:\` on the learner (e.g. timeout: ${durationText(Math.max(60, budget * 4))}) or --timeout, or make the fit smaller`,
+      hint: `raise the budget with \`timeout:\` on the learner (e.g. timeout: ${durationText(Math.max(60, budget * 4))}) or --timeout (RunOptions.timeout), or make the fit smaller`,
     });
   }
 }

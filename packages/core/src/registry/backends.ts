@@ -61,7 +61,7 @@ export async function activateBackend(
       throw new BackendUnavailable(
         `backend '${name}' is not available here: ${availability.reason ?? 'no reason given'}`,
         {
-          hint: "run 'regimes backends' to see what is available, or choose another with --backend",
+          hint: "run 'regimes backends' to see what is available, or choose another with --backend (RunOptions.backend in code)",
         },
       );
     }
