@@ -91,6 +91,11 @@ describe('a list of ridges', () => {
       onRow: (row, done, total, skipped) => seen.push([row.key, done, total, skipped]),
     });
     expect(started).toEqual([1, 0]);
+    // the folder gets the spec beside the rows, as from regimes run (report and merge read it)
+    const { readFileSync } = await import('node:fs');
+    const { dirname } = await import('node:path');
+    const copy = JSON.parse(readFileSync(join(dirname(out), 'spec.json'), 'utf8'));
+    expect([copy.test, copy.learners[0].ridge]).toEqual([{ n: 256 }, [1e-4, 1e-1, 10]]);
     expect(seen).toEqual(rows.map((r) => [r.key, 1, 1, false]));
     expect(rows.map((r) => r.key)).toEqual([
       'n=64|rf#0:ridge=0.0001',

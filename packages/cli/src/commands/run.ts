@@ -1,6 +1,6 @@
 /** `regimes run`: validate a spec and run it into a results file, with progress; or a dry run. */
-import { existsSync, readFileSync, statSync } from 'node:fs';
-import { basename, dirname, isAbsolute, join, resolve } from 'node:path';
+import { existsSync, statSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 import {
   activateBackend,
   type ExperimentResult,
@@ -15,14 +15,8 @@ import { type Command, InvalidArgumentError } from 'commander';
 import { registryModulePath } from '../defaults.js';
 import { jobsValue } from '../prefork.js';
 import { registryWith } from '../kinds/registry.js';
-import {
-  firstSpecHash,
-  folderResultsFiles,
-  resultsFileName,
-  type Shard,
-  writeAtomic,
-} from '../results/files.js';
-import { specCopyHashes } from '../results/spec-copy.js';
+import { resultsFileName, type Shard } from '../results/files.js';
+import { refuseOtherSpecs, writeSpecCopy } from '../results/spec-copy.js';
 import { formatSummary, summarize } from '../results/summary.js';
 import { ProgressDisplay } from '../run/progress.js';
 import { appendProvenance, backendDevice, gitCommit, machine } from '../run/provenance.js';
@@ -252,46 +246,6 @@ function progressLine(row: ResultRow, done: number, total: number, skipped: bool
     .join(' ');
   const status = skipped ? 'resumed' : row.status === 'ok' ? `${row.timing.fit_s.toFixed(2)} s` : row.status;
   return `[${done}/${total}] ${row.key}  ${metrics}  (${status})${row.error ? `: ${row.error}` : ''}`;
-}
-
-/** The spec beside its results, with plugin paths made absolute, for merge and report. */
-/**
- * Refuses a run whose folder holds results files of another spec beside its own (judged by the
- * first row of each: a file holds one spec, which every reader checks).
- */
-function refuseOtherSpecs(
-  outDir: string,
-  out: string,
-  specHashes: readonly string[],
-  registry: Registry,
-  plugins: readonly string[],
-): void {
-  const files = folderResultsFiles(outDir).filter((f) => resolve(f) !== resolve(out));
-  const others = files.flatMap((f) => {
-    const hash = firstSpecHash(f);
-    return hash !== undefined && !specHashes.includes(hash) ? [`${basename(f)} (spec ${hash})`] : [];
-  });
-  // another run's file with no row yet (a shard on its first fit) says nothing itself; the spec.json
-  // its run wrote does
-  const copy = join(outDir, 'spec.json');
-  const copyHash =
-    !others.length && files.length && existsSync(copy)
-      ? specCopyHashes(readFileSync(copy, 'utf8'), copy, registry, plugins)
-      : undefined;
-  if (copyHash && !copyHash.some((h) => specHashes.includes(h)))
-    others.push(
-      `spec.json (spec ${copyHash[0]}) beside ${files.map((f) => basename(f)).join(', ')}, which another run writes`,
-    );
-  if (others.length)
-    throw new RegimesError(
-      `${outDir} holds results of another spec: ${others.join(', ')}; this run's rows (spec ${specHashes[0]}) and its spec.json would be mixed with them`,
-      { hint: `write this run to another folder with -o, or move those files out of ${outDir}` },
-    );
-}
-
-function writeSpecCopy(outDir: string, spec: Spec, baseDir: string): void {
-  const plugins = spec.plugins.map((p) => (p.startsWith('.') || isAbsolute(p) ? resolve(baseDir, p) : p));
-  writeAtomic(join(outDir, 'spec.json'), `${JSON.stringify({ ...spec, plugins }, null, 2)}\n`);
 }
 
 /** The last line of a run: rows written, run now, resumed and failed, the backend, the shard. */

@@ -1,5 +1,15 @@
 /** The hashes a run folder's spec copy (spec.json) stands for, to tell whether rows are its spec's. */
-import { legacySpecHash, parseSpecText, planExperiment, type Registry } from '@regimes/core';
+import { existsSync, readFileSync } from 'node:fs';
+import { basename, isAbsolute, join, resolve } from 'node:path';
+import {
+  legacySpecHash,
+  parseSpecText,
+  planExperiment,
+  RegimesError,
+  type Registry,
+  type Spec,
+} from '@regimes/core';
+import { firstSpecHash, folderResultsFiles, writeAtomic } from './files.js';
 
 /**
  * The hashes rows of the spec in `text` carry (the plan's and the legacy one), or undefined when it
@@ -22,4 +32,44 @@ export function specCopyHashes(
   } catch {
     return undefined;
   }
+}
+
+/**
+ * Refuses a run whose folder holds results files of another spec beside its own (judged by the
+ * first row of each: a file holds one spec, which every reader checks).
+ */
+export function refuseOtherSpecs(
+  outDir: string,
+  out: string,
+  specHashes: readonly string[],
+  registry: Registry,
+  plugins: readonly string[],
+): void {
+  const files = folderResultsFiles(outDir).filter((f) => resolve(f) !== resolve(out));
+  const others = files.flatMap((f) => {
+    const hash = firstSpecHash(f);
+    return hash !== undefined && !specHashes.includes(hash) ? [`${basename(f)} (spec ${hash})`] : [];
+  });
+  // another run's file with no row yet (a shard on its first fit) says nothing itself; the spec.json
+  // its run wrote does
+  const copy = join(outDir, 'spec.json');
+  const copyHash =
+    !others.length && files.length && existsSync(copy)
+      ? specCopyHashes(readFileSync(copy, 'utf8'), copy, registry, plugins)
+      : undefined;
+  if (copyHash && !copyHash.some((h) => specHashes.includes(h)))
+    others.push(
+      `spec.json (spec ${copyHash[0]}) beside ${files.map((f) => basename(f)).join(', ')}, which another run writes`,
+    );
+  if (others.length)
+    throw new RegimesError(
+      `${outDir} holds results of another spec: ${others.join(', ')}; this run's rows (spec ${specHashes[0]}) and its spec.json would be mixed with them`,
+      { hint: `write this run to another folder with -o, or move those files out of ${outDir}` },
+    );
+}
+
+/** The spec beside its results, with plugin paths made absolute, for merge and report. */
+export function writeSpecCopy(outDir: string, spec: Spec, baseDir: string): void {
+  const plugins = spec.plugins.map((p) => (p.startsWith('.') || isAbsolute(p) ? resolve(baseDir, p) : p));
+  writeAtomic(join(outDir, 'spec.json'), `${JSON.stringify({ ...spec, plugins }, null, 2)}\n`);
 }
