@@ -57,7 +57,7 @@ export const deep: LearnerFactory = defineLearnerKind({
     const perPoint = 2 * o.width * (s.d + (o.layers - 1) * o.width + o.layers * s.k);
     return trainingEstimate(o.steps, batchSize(o, s.n), perPoint, o.layers * o.width, s, {
       opsPerStep: deepStepOps(o.layers, o.training, o.optimizer),
-      records: Math.ceil(o.steps / o.recordEvery),
+      records: 1 + Math.ceil(o.steps / o.recordEvery), // step 0, every recordEvery-th and the last
     });
   },
   create(o) {

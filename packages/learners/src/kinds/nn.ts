@@ -124,7 +124,7 @@ export const network: LearnerFactory = defineLearnerKind({
     return trainingEstimate(steps, batchSize(o, s.n), 2 * o.width * (s.d + s.k), o.width, s, {
       // the ops of a step, with a fresh batch from the target in online mode (cost.ts)
       opsPerStep: TWO_LAYER_OPS[o.optimizer] + (o.samples === 'online' ? ONLINE_DRAW_OPS : 0),
-      records: Math.ceil(steps / o.recordEvery),
+      records: 1 + Math.ceil(steps / o.recordEvery), // step 0, every recordEvery-th and the last
     });
   },
   // with σ = z² on a quadratic target: the best fit of rank ≤ N (one sign with a scalar readout)
