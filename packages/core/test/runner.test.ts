@@ -742,6 +742,38 @@ describe('run options out of range', () => {
   });
 });
 
+describe('a target defined in code: d is an option', () => {
+  it('recorded in each row, swept, and named in a derived n; a fixed subspace keeps its d', async () => {
+    const first = (x: tf.Tensor2D) => tf.slice(x, [0, 0], [-1, 1]) as tf.Tensor2D;
+    const { rows } = await runExperiment(
+      {
+        ...spec,
+        target: defineTarget({ name: 'first-coordinate', d: 3, f: first }),
+        learners: [{ kind: 'ridge' }],
+        sweep: { 'target.d': [2, 5], n: 'd*4' },
+      } as never,
+      { registry: Registry.with(testPlugin), log: silentLogger },
+    );
+    expect(rows.map((r) => [r.status, r.target.d, r.cell.n])).toEqual([
+      ['ok', 2, 8],
+      ['ok', 5, 20],
+    ]);
+    const fixed = defineTarget({
+      name: 'in-a-plane',
+      d: 3,
+      f: first,
+      structure: { subspace: new Float64Array([1, 0, 0]), subspaceRank: 1 },
+    });
+    const refused = await runExperiment(
+      { ...spec, target: fixed, learners: [{ kind: 'ridge' }], sweep: { 'target.d': [4], n: [8] } } as never,
+      { registry: Registry.with(testPlugin), log: silentLogger },
+    );
+    expect(refused.rows[0]!.error).toMatch(
+      /its structure's subspace U is 1×3, so d cannot be 4 \(keep d at 3/,
+    );
+  });
+});
+
 describe('a target defined in code whose f gives the wrong shape', () => {
   // bad-input: 4
   it("is the target's error, named, not the learner's; nothing is left allocated", async () => {

@@ -39,7 +39,7 @@ export interface TargetDefinition {
   /** The kind name it is registered under. */
   readonly name: string;
   readonly description?: string;
-  /** Input dimension; x ~ N(0, I_d). */
+  /** Input dimension; x ~ N(0, I_d). The default of the kind's option `d`, which a spec may set or sweep. */
   readonly d: number;
   /** Output dimension k (default 1). */
   readonly outputDim?: number;
@@ -88,21 +88,29 @@ function identityOf(factory: KindFactory): string {
 }
 
 /** A target kind from a TypeScript function. Use it as `target:` in runExperiment, or register it. */
-export function defineTarget(def: TargetDefinition): TargetFactory<{ noise: number }> {
+export function defineTarget(def: TargetDefinition): TargetFactory<{ noise: number; d: number }> {
   const schema = options({
     noise: z
       .number()
       .min(0)
       .default(def.noise ?? 0)
       .describe('label-noise standard deviation'),
+    // an option, so that it is recorded in each row, can be swept (`target.d`) and named in
+    // derived values (`n: 'd^2'`); f must then take inputs of any such d
+    d: z.number().int().positive().default(def.d).describe('input dimension (f is given n × d inputs)'),
   });
-  const factory: TargetFactory<{ noise: number }> = {
+  const factory: TargetFactory<{ noise: number; d: number }> = {
     kind: def.name,
     description: def.description ?? `user-defined target '${def.name}'`,
     options: schema,
-    dims: () => ({ d: def.d, k: def.outputDim ?? 1 }),
+    dims: ({ d }) => ({ d, k: def.outputDim ?? 1 }),
     tasks: Object.keys(def.structure?.tasks ?? {}),
-    create({ noise }): Target {
+    create({ noise, d }): Target {
+      if (d !== def.d && def.structure?.subspace)
+        throw new RegimesError(
+          `target '${def.name}' (defineTarget): its structure's subspace U is ${def.structure.subspaceRank ?? '?'}×${def.d}, so d cannot be ${d}`,
+          { hint: `keep d at ${def.d}, or define one target per d (its own U)` },
+        );
       const k = def.outputDim ?? 1;
       // f inside a tidy (what it allocates besides its result is freed), its shape checked here,
       // where the fault is named: a wrong one would otherwise surface in the learner
@@ -122,13 +130,13 @@ export function defineTarget(def: TargetDefinition): TargetFactory<{ noise: numb
       };
       const evaluate = (x: tf.Tensor2D) => mapRowChunks(x, f);
       return {
-        dim: def.d,
+        dim: d,
         outputDim: def.outputDim ?? 1,
         structure: { ...def.structure, noiseVariance: noise * noise },
         evaluate,
-        sample: (n: number, rng: Rng) => noisySample(n, def.d, evaluate, noise, rng),
+        sample: (n: number, rng: Rng) => noisySample(n, d, evaluate, noise, rng),
         sampleRows: (start: number, count: number, rng: Rng) =>
-          noisySampleRows(start, count, def.d, evaluate, noise, rng),
+          noisySampleRows(start, count, d, evaluate, noise, rng),
       };
     },
   };
