@@ -86,7 +86,6 @@ function adviceAsked(blas: Blas, mode: HugePageMode): blas is Blas & Required<Pi
   return hugePagesWanted() && (mode === 'madvise' || mode === 'always') && blas.adviseHugePages !== undefined;
 }
 
-
 /**
  * Advise the active wasm backend's heap onto transparent huge pages (at `native`'s activation),
  * unless REGIMES_HUGE_PAGES=0 or the kernel has none. Returns the bytes advised, a negative errno

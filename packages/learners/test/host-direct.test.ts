@@ -208,7 +208,9 @@ describe('kernel ridge above the heap limit: the host-memory Cholesky', () => {
     await expectNoLeak(async () => {
       const error = await solve(false).catch((e: unknown) => e);
       expect(error).toBeInstanceOf(RegimesError);
-      expect((error as RegimesError).message).toMatch(/400×400 kernel .* the cpu backend's tensors .* no host LAPACK/);
+      expect((error as RegimesError).message).toMatch(
+        /400×400 kernel .* the cpu backend's tensors .* no host LAPACK/,
+      );
       expect((error as RegimesError).hint).toMatch(
         /native backend.*build:native.*ridgeSolver: 'auto' \/ 'cg'/,
       );
