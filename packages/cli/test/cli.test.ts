@@ -72,18 +72,24 @@ describe('regimes run', () => {
     for (let i = 1; i < risks.length; i++) expect(risks[i]).toBeLessThan(risks[i - 1]!);
     // He_2 has unit energy: with 4096 samples RF ridge explains more than 95% of it.
     expect(risks[3]).toBeLessThan(0.05);
-    // the README prints this table: its risks and their standard errors (mean and std over the seeds)
-    // are this run's, on any backend, to float32 round-off (the printed digits: native and wasm
-    // differ by up to 6e-4 relative, in the last digit of a std); the fit times are not compared
+    // the README prints this table: its risks (mean and std over the seeds) and the test sets'
+    // standard error of the mean (√Σse²/3) are this run's, on any backend, to float32 round-off
+    // (the printed digits: native and wasm differ by up to 6e-4 relative, in the last digit of a
+    // std); the fit times are not compared
     const table = (text: string) =>
       text
         .split('\n')
         .filter((line) => line.startsWith('rf#0 '))
         .map((line) => {
-          const f = line.trim().split(/\s+/); // rf#0 n runs risk ± std risk-se ± std fit
-          return [f[1], f[2], f[3], f[5], f[6], f[8]].map(Number);
+          const f = line.trim().split(/\s+/); // rf#0 n runs risk ± std risk-se fit
+          return [f[1], f[2], f[3], f[5], f[6]].map(Number);
         });
     const printed = table(r.stdout);
+    ns.forEach((n, i) => {
+      const se = rows.filter((row) => row.cell.n === n).map((row) => row.metrics['risk-se']!);
+      const pooled = Math.sqrt(se.reduce((a, v) => a + v * v, 0)) / se.length;
+      expect(Math.abs(printed[i]![4]! - pooled)).toBeLessThanOrEqual(1e-3 * pooled);
+    });
     const readme = table(readFileSync(join(root, 'README.md'), 'utf8'));
     expect(readme.map((row) => row.slice(0, 2))).toEqual(ns.map((n) => [n, 3]));
     expect(printed.map((row) => row.slice(0, 2))).toEqual(ns.map((n) => [n, 3]));

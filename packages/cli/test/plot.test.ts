@@ -1,6 +1,6 @@
 // `regimes plot` and `regimes report` on a synthetic results file whose means and spreads are known.
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -12,7 +12,7 @@ import { plotData } from '../src/plot/data.js';
 import { drawFigure } from '../src/plot/figure.js';
 import { stripLabel } from '../src/plot/keys.js';
 import { enclosingLogTicks, logTicks, vegaLiteSpec } from '../src/plot/vega-lite.js';
-import { formatSummary, summarize } from '../src/results/summary.js';
+import { formatSummary, formatSummaryMarkdown, markdownCell, summarize } from '../src/results/summary.js';
 import { writeReport } from '../src/report/report.js';
 import { specText } from '../src/report/sections.js';
 import { appendProvenance, gitCommit, machine } from '../src/run/provenance.js';
@@ -693,6 +693,30 @@ describe('regimes plot', () => {
   });
 });
 
+describe('the summary table', () => {
+  it("gives a metric's -se as the test sets' error of the mean, counts seeds that lack a value, escapes Markdown", () => {
+    const withSe = (n: number, seed: number, learner: string, risk: number, se: number) =>
+      row(n, seed, learner, risk, { metrics: { risk, 'risk-se': se } });
+    const rows = [
+      withSe(8, 0, 'a', 0.3, 0.03),
+      withSe(8, 1, 'a', 0.24, 0.04),
+      withSe(8, 2, 'a', 0.3, 0.12),
+      // a value JSON wrote as null (NaN in an edited file): left out, and said
+      row(8, 0, 'x<b>&"y', Number.NaN, { metrics: { risk: null as unknown as number } }),
+      row(8, 1, 'x<b>&"y', 0.5),
+      row(8, 2, 'x<b>&"y', 0),
+    ];
+    const text = formatSummary(summarize(rows));
+    // √(0.03² + 0.04² + 0.12²)/3 = 0.13/3
+    expect(text).toMatch(/a\s+8\s+3\s+0\.2800 ± 0\.03464\s+0\.04333\s/);
+    expect(text).toContain('risk-se (of the mean: √Σse²/runs)');
+    expect(text).toMatch(/x<b>&"y\s+8\s+3\s+0\.2500 ± 0\.3536 \(2 of 3\)/);
+    const md = formatSummaryMarkdown(summarize(rows));
+    expect(md).toContain('| x&lt;b&gt;&amp;"y | 8 | 3 | 0.2500 ± 0.3536 (2 of 3) |');
+    expect(markdownCell('boom | with pipe\nsecond <b>')).toBe('boom \\| with pipe<br>second &lt;b&gt;');
+  });
+});
+
 describe('regimes report', () => {
   it('writes report.md and a self-contained report.html: spec, figure, table, versions, failures', () => {
     const out = join(dir, 'report');
@@ -763,7 +787,7 @@ describe('regimes report', () => {
         command: ['run', 'spec.yaml', '-j', '2'],
         cwd: '/home/me',
         spec: 'synthetic',
-        specHash: 'abc',
+        specHash: '0123456789abcdef', // the rows'
         rows: { ran: 20, resumed: 8, failed: 1 },
         specCommit: 'not in a git repository',
         ...(await machine()),
@@ -772,6 +796,12 @@ describe('regimes report', () => {
         jobs: 2,
       },
       () => {},
+    );
+    // a run of another spec into the folder (--force), whose rows are gone: left out, and said
+    const [first] = readFileSync(join(runDir, 'provenance.jsonl'), 'utf8').split('\n');
+    appendFileSync(
+      join(runDir, 'provenance.jsonl'),
+      `${JSON.stringify({ ...JSON.parse(first!), startedAt: '2026-01-01T00:00:00.000Z', specHash: 'fedcba9876543210' })}\n`,
     );
     await writeReport({
       rows: fixtureRows(),
@@ -782,6 +812,10 @@ describe('regimes report', () => {
       warn: () => {},
     });
     const md = readFileSync(join(runDir, 'report.md'), 'utf8');
+    expect(md).not.toContain('| 2026-01-01T00:00:00.000Z |');
+    expect(md).toContain(
+      '| (1 run(s) of another spec left out: fedcba9876543210; their rows are not in the file) |',
+    );
     const line = md.split('\n').find((l) => l.startsWith(`| ${stamp} |`))!;
     expect(line).toContain('| 20 / 8 / 1 |');
     expect(line).toContain(`| ${process.versions.node} |`);

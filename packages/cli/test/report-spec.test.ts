@@ -53,14 +53,30 @@ describe('the spec rebuilt from the rows', () => {
     );
     expect(other.text).toBe(rebuilt.text);
     // a copy that lists plugins holds their paths made absolute, which the rows' hash did not see:
-    // it cannot be judged by its hash, and is shown as it is
+    // it cannot be judged by its hash: shown, saying so, when it bears the rows' spec name
+    const withPlugins = {
+      ...spec,
+      plugins: ['/somewhere/regimes-plugin-x'],
+      learners: [{ kind: 'rf', width: 32 }],
+    };
+    writeFileSync(join(dir, 'spec.json'), JSON.stringify(withPlugins));
+    expect(specText(rows, dir, registry).source).toBe(
+      "spec.json; not checked against the rows' hash: it lists plugins, their paths made absolute in the copy",
+    );
+    // and rebuilt when it bears another, or does not parse
+    writeFileSync(join(dir, 'spec.json'), JSON.stringify({ ...withPlugins, name: 'unrelated' }));
+    expect(specText(rows, dir, registry).source).toBe(
+      "reconstructed from the rows; spec.json beside them is another spec (named unrelated, the rows' rebuilt)",
+    );
+    writeFileSync(join(dir, 'spec.json'), '{ "name": "something else", "oops": ');
+    expect(specText(rows, dir, registry).source).toMatch(
+      /^reconstructed from the rows; spec\.json beside them does not parse \(/,
+    );
+    // a stale spec.yaml beside the rows' own spec.json: the spec.json
+    writeFileSync(join(dir, 'spec.json'), JSON.stringify(spec));
     writeFileSync(
-      join(dir, 'spec.json'),
-      JSON.stringify({
-        ...spec,
-        plugins: ['/somewhere/regimes-plugin-x'],
-        learners: [{ kind: 'rf', width: 32 }],
-      }),
+      join(dir, 'spec.yaml'),
+      'name: rebuilt\ntarget: { kind: hermite, d: 4 }\nlearners: [{ kind: ntk }]\nsweep: { n: [16] }\n',
     );
     expect(specText(rows, dir, registry).source).toBe('spec.json');
   }, 120_000);

@@ -699,6 +699,18 @@ describe('a target defined in code, changed between runs into one results file',
   });
 });
 
+describe('a resumed run over rows that failed', () => {
+  it('counts the diverged rows it resumes as failed, as the run that wrote them did', async () => {
+    const out = join(tmp(), 'results.jsonl');
+    const s = { ...spec, learners: [{ kind: 'explode' }, { kind: 'ridge' }], sweep: { n: [8] } };
+    const first = await run(s, { out });
+    expect(first.rows.map((r) => r.status)).toEqual(['diverged', 'ok']);
+    expect(first.failed).toBe(1);
+    const again = await run(s, { out });
+    expect([again.ran, again.skipped, again.failed]).toEqual([0, 2, 1]);
+  });
+});
+
 describe('two runs at once in one process', () => {
   it('go one after the other, in the order started, each as alone (no leak taken for the other’s tensors)', async () => {
     const alone = await run(spec);

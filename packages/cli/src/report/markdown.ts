@@ -1,8 +1,10 @@
 /** report.md: the run's report as Markdown, the figure linked beside it. */
-import { formatSummaryMarkdown } from '../results/summary.js';
+import { formatSummaryMarkdown, markdownCell as escapeMd } from '../results/summary.js';
 import type { ReportContent } from './sections.js';
 
-const escapeMd = (s: string) => s.replace(/\\/g, '\\\\').replace(/\|/g, '\\|');
+/** A code fence longer than any run of backticks in `text` (a spec whose comment holds ```). */
+const fence = (text: string) =>
+  '`'.repeat(Math.max(3, ...[...text.matchAll(/`+/g)].map((m) => m[0].length + 1)));
 
 export function reportMarkdown(c: ReportContent): string {
   return [
@@ -12,9 +14,9 @@ export function reportMarkdown(c: ReportContent): string {
     '',
     `## Spec (${c.spec.source})`,
     '',
-    c.spec.source === 'spec.json' ? '```json' : '```yaml',
+    `${fence(c.spec.text)}${c.spec.source.startsWith('spec.json') ? 'json' : 'yaml'}`,
     c.spec.text,
-    '```',
+    fence(c.spec.text),
     '',
     '## Figure',
     '',

@@ -1,7 +1,7 @@
 /** What a report says about a run besides the summary: its spec, environment and failed rows. */
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Registry, ResultRow } from '@regimes/core';
+import { parseSpecText, type Registry, type ResultRow } from '@regimes/core';
 import { withoutFields } from '../kinds/describe.js';
 import { specCopyHashes } from '../results/spec-copy.js';
 import type { summarize } from '../results/summary.js';
@@ -83,11 +83,32 @@ export function specText(
     const path = join(runDir, name);
     if (!existsSync(path)) continue;
     const text = readFileSync(path, 'utf8').trimEnd();
-    const hash = registry && rows.length ? specCopyHashes(text, path, registry) : undefined;
+    if (!registry || !rows.length) return { text, source: name };
+    const hash = specCopyHashes(text, path, registry);
     const rowHashes = new Set(rows.map((r) => r.specHash));
-    if (hash === undefined || hash.some((h) => rowHashes.has(h))) return { text, source: name };
-    other = `; ${name} beside them is another spec (hash ${hash[0]}), not these rows'`;
-    break;
+    if (hash?.some((h) => rowHashes.has(h))) return { text, source: name };
+    if (hash) {
+      other ||= `; ${name} beside them is another spec (hash ${hash[0]}), not these rows'`;
+      continue;
+    }
+    // no hash to compare: a copy that does not parse, or whose kinds are not all registered here
+    // (a spec of plugins), judged by its name at least
+    let parsed: { name: string; plugins: readonly string[] };
+    try {
+      parsed = parseSpecText(text, path);
+    } catch (error) {
+      other ||= `; ${name} beside them does not parse (${(error as Error).message.split('\n')[0]})`;
+      continue;
+    }
+    const names = new Set(rows.map((r) => r.spec));
+    if (!names.has(parsed.name)) {
+      other ||= `; ${name} beside them is another spec (named ${parsed.name}, the rows' ${[...names].join(', ')})`;
+      continue;
+    }
+    return {
+      text,
+      source: `${name}; not checked against the rows' hash: ${parsed.plugins.length ? 'it lists plugins, their paths made absolute in the copy' : 'its kinds are not all registered here'}`,
+    };
   }
   const distinct = <T>(values: T[]) => [...new Map(values.map((v) => [JSON.stringify(v), v])).values()];
   const cellKeys = [...new Set(rows.flatMap((r) => Object.keys(r.cell)))];
@@ -156,7 +177,12 @@ export function provenance(rows: readonly ResultRow[], runDir: string, now: Date
     ['rows computed', dates.length ? `${dates[0]} to ${dates[dates.length - 1]}` : '(no rows)'],
     ['spec hash', [...new Set(rows.map((r) => r.specHash))].join(', ') || '(no rows)'],
   ];
-  const runs = readProvenance(runDir);
+  // the runs of these rows' spec: a run of another spec into the folder (`--force`) wrote rows that
+  // are gone
+  const hashes = new Set(rows.map((r) => r.specHash));
+  const recorded = readProvenance(runDir);
+  const runs = recorded.filter((r) => hashes.has(r.specHash));
+  const others = recorded.filter((r) => !hashes.has(r.specHash));
   const runTable: TextTable = {
     title: `Runs (${PROVENANCE_FILE})`,
     header: ['started', 'rows run / resumed / failed', 'regimes', 'node', 'machine', 'backend', 'command'],
@@ -170,7 +196,17 @@ export function provenance(rows: readonly ResultRow[], runDir: string, now: Date
       `regimes ${r.command.join(' ')} (in ${r.cwd})`,
     ]),
   };
-  if (!runs.length)
+  if (others.length)
+    runTable.lines.push([
+      `(${others.length} run(s) of another spec left out: ${[...new Set(others.map((r) => r.specHash))].join(', ')}; their rows are not in the file)`,
+      '',
+      '',
+      '',
+      '',
+      '',
+      '',
+    ]);
+  if (!recorded.length)
     runTable.lines.push([
       '(none recorded: the rows predate provenance.jsonl, or were merged)',
       '',

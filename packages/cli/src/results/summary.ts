@@ -7,8 +7,12 @@ export interface SummaryGroup {
   cell: Record<string, number | string | boolean>;
   runs: number;
   failed: number;
-  /** Per metric: mean and sample standard deviation over the `count` ok rows that report it. */
-  metrics: Record<string, { mean: number; std: number; count: number }>;
+  /**
+   * Per metric: mean and sample standard deviation over the `count` ok rows that report it. Of a
+   * metric's test-set standard error (`<m>-se` beside `<m>`), `pooled`: the standard error of the
+   * mean over those rows from the test sets, √Σse²/count (`std` NaN: a spread of SEs says nothing).
+   */
+  metrics: Record<string, { mean: number; std: number; count: number; pooled?: true }>;
   /** Mean fit time of the ok rows (NaN when none is ok). */
   fitSeconds: number;
 }
@@ -56,6 +60,16 @@ export function summarize(rows: readonly ResultRow[]): SummaryGroup[] {
         names.map((name) => {
           // a value JSON wrote as null (NaN in a hand-edited or foreign file) is left out, not taken as 0
           const values = ok.map((r) => r.metrics[name]).filter((v): v is number => typeof v === 'number');
+          if (name.endsWith('-se') && names.includes(name.slice(0, -3)))
+            return [
+              name,
+              {
+                mean: Math.sqrt(values.reduce((a, v) => a + v * v, 0)) / values.length,
+                std: Number.NaN,
+                count: values.length,
+                pooled: true,
+              },
+            ];
           return [name, { ...meanStd(values), count: values.length }];
         }),
       ),
@@ -66,28 +80,41 @@ export function summarize(rows: readonly ResultRow[]): SummaryGroup[] {
 }
 
 const fmt = (x: number) =>
-  Number.isFinite(x)
-    ? Math.abs(x) >= 1e4 || Math.abs(x) < 1e-3
-      ? x.toExponential(3)
-      : x.toPrecision(4)
-    : String(x);
+  x === 0
+    ? '0'
+    : Number.isFinite(x)
+      ? Math.abs(x) >= 1e4 || Math.abs(x) < 1e-3
+        ? x.toExponential(3)
+        : x.toPrecision(4)
+      : String(x);
 
-/** `mean ± std`; one value alone (one seed has no spread to show, not a spread of 0). */
-function metricCell(stats: SummaryGroup['metrics'][string] | undefined): string {
+/**
+ * `mean ± std`; one value alone (one seed has no spread to show, not a spread of 0), and a pooled
+ * standard error alone; `(k of n)` where fewer of the group's ok rows report the metric.
+ */
+function metricCell(stats: SummaryGroup['metrics'][string] | undefined, ok: number): string {
   if (!stats) return '-';
-  return stats.count > 1 ? `${fmt(stats.mean)} ± ${fmt(stats.std)}` : fmt(stats.mean);
+  const value = stats.count > 1 && !stats.pooled ? `${fmt(stats.mean)} ± ${fmt(stats.std)}` : fmt(stats.mean);
+  return stats.count < ok ? `${value} (${stats.count} of ${ok})` : value;
 }
 
 /** The summary as a header and one row of cells per group (shared by the text and Markdown tables). */
 export function summaryTable(groups: readonly SummaryGroup[]): { header: string[]; lines: string[][] } {
   const cellKeys = [...new Set(groups.flatMap((g) => Object.keys(g.cell)))];
   const metricNames = [...new Set(groups.flatMap((g) => Object.keys(g.metrics)))];
-  const header = ['learner', ...cellKeys, 'runs', ...metricNames.map((m) => `${m} (mean ± std)`), 'fit s'];
+  const pooled = (m: string) => groups.some((g) => g.metrics[m]?.pooled);
+  const header = [
+    'learner',
+    ...cellKeys,
+    'runs',
+    ...metricNames.map((m) => (pooled(m) ? `${m} (of the mean: √Σse²/runs)` : `${m} (mean ± std)`)),
+    'fit s',
+  ];
   const lines = groups.map((g) => [
     g.learner,
     ...cellKeys.map((k) => String(g.cell[k] ?? '')),
     g.failed ? `${g.runs} (${g.failed} failed)` : String(g.runs),
-    ...metricNames.map((m) => metricCell(g.metrics[m])),
+    ...metricNames.map((m) => metricCell(g.metrics[m], g.runs - g.failed)),
     Number.isNaN(g.fitSeconds) ? '-' : fmt(g.fitSeconds),
   ]);
   return { header, lines };
@@ -110,11 +137,24 @@ export function formatSummary(groups: readonly SummaryGroup[]): string {
 export function formatSummaryMarkdown(groups: readonly SummaryGroup[]): string {
   if (!groups.length) return '(no rows)';
   const { header, lines } = summaryTable(groups);
-  const cell = (c: string) => c.replace(/\\/g, '\\\\').replace(/\|/g, '\\|');
-  const render = (cols: string[]) => `| ${cols.map(cell).join(' | ')} |`;
+  const render = (cols: string[]) => `| ${cols.map(markdownCell).join(' | ')} |`;
   return [
     render(header),
     `|${header.map((_, i) => (i === 0 ? ' --- ' : ' ---: ')).join('|')}|`,
     ...lines.map(render),
   ].join('\n');
+}
+
+/**
+ * Text as one cell of a Markdown table, read as text: `\` and `|` escaped, `<`, `>` and `&` as
+ * entities (a learner id `a<b>` is not HTML), a line break as `<br>` (a table row is one line).
+ */
+export function markdownCell(text: string): string {
+  return text
+    .replace(/\\/g, '\\\\')
+    .replace(/\|/g, '\\|')
+    .replace(/&/g, '&amp;')
+    .replace(/</g, '&lt;')
+    .replace(/>/g, '&gt;')
+    .replace(/\r?\n/g, '<br>');
 }

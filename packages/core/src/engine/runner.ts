@@ -114,8 +114,10 @@ export interface ExperimentResult {
   readonly cells: readonly Cell[];
   /** Every row of this spec: those run now and those already in the results file. */
   readonly rows: ResultRow[];
+  /** Rows computed now, and found present (resumed). */
   readonly ran: number;
   readonly skipped: number;
+  /** Rows of this run, computed or resumed, whose status is not ok (error or diverged). */
   readonly failed: number;
   readonly backend: string;
   readonly out?: string;
@@ -198,7 +200,8 @@ async function execute(
   const work = resumeWork(cells, previous, backendKind, log, kept, (old) => {
     progress.rows.push(...old);
     progress.skipped += old.length;
-    progress.failed += old.filter((r) => r.status === 'error').length; // a crash's row, kept
+    // a crash's row, kept, and a diverged fit's, resumed (it diverges again): failed rows of the results
+    progress.failed += old.filter((r) => r.status !== 'ok').length;
     const done = ++progress.done;
     for (const row of old) options.onRow?.(row, done, total, true);
   });
