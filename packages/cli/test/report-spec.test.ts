@@ -93,4 +93,31 @@ describe('the spec rebuilt from the rows', () => {
     expect(again.cells.map((c) => c.values['target.d'])).toEqual([3, 4]);
     expect(again.spec.target).not.toHaveProperty('d');
   }, 120_000);
+
+  it("folds a learner's own sweep back into one entry, and leaves a swept learner option to the sweep", async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'regimes-rebuilt-'));
+    const registry = createRegistry();
+    const { rows, plan } = await runExperiment(
+      {
+        ...spec,
+        name: 'swept-learners',
+        learners: [
+          { kind: 'rf', width: 16 },
+          { kind: 'rf', id: 'wide', sweep: { width: [8, 24] } },
+        ],
+        sweep: { n: [16], 'learners[rf#0].bias': [0, 0.5] },
+        test: { n: 32 },
+      },
+      { registry, log: silentLogger },
+    );
+    const rebuilt = specText(rows, dir, registry);
+    const again = planExperiment(parseSpecText(rebuilt.text, 'rebuilt.yaml'), registry, 'rebuilt.yaml');
+    expect(again.spec.learners.map((l) => [l.id, l.sweep])).toEqual([
+      ['rf#0', undefined],
+      ['wide', { width: [8, 24] }],
+    ]);
+    expect(again.spec.learners[0]).not.toHaveProperty('bias');
+    const fits = (p: typeof plan) => p.cells.flatMap((c) => c.learners.map((l) => `${c.key}|${l.id}`));
+    expect(fits(again)).toEqual(fits(plan));
+  }, 120_000);
 });

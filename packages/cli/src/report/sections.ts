@@ -12,27 +12,23 @@ import type { TextTable } from '../serve/views.js';
 export type { TextTable } from '../serve/views.js';
 
 /**
- * Each learner's options as its spec entry resolved them: a row of the whole fit where there is one
- * (a fit without variants, or one that failed), else its variants' rows merged, an option that
- * differs between them listed (a λ list: each variant row carries its own λ).
+ * Each learner's options as its spec entry resolved them: its rows' options merged, an option that
+ * differs between them listed (a λ list: each variant row carries its own λ; a swept option: each
+ * cell its value). The rows of the whole fit where there are some (a fit without variants, or one
+ * that failed), else its variants' rows.
  */
 function learnerEntries(rows: readonly ResultRow[]): Map<string, ResultRow['learner']> {
-  const whole = new Map<string, ResultRow['learner']>();
+  const whole = new Map<string, ResultRow['learner'][]>();
   const variants = new Map<string, ResultRow['learner'][]>();
   for (const r of rows) {
-    if (r.variant === undefined) whole.set(r.learner.id, whole.get(r.learner.id) ?? r.learner);
-    else variants.set(r.learner.id, [...(variants.get(r.learner.id) ?? []), r.learner]);
+    const into = r.variant === undefined ? whole : variants;
+    into.set(r.learner.id, [...(into.get(r.learner.id) ?? []), r.learner]);
   }
   const entries = new Map<string, ResultRow['learner']>();
   for (const r of rows) {
     const id = r.learner.id;
     if (entries.has(id)) continue;
-    const own = whole.get(id);
-    if (own) {
-      entries.set(id, own);
-      continue;
-    }
-    const all = variants.get(id)!;
+    const all = whole.get(id) ?? variants.get(id)!;
     const keys = [...new Set(all.flatMap((l) => Object.keys(l)))];
     const merged = Object.fromEntries(
       keys.map((k) => {
@@ -121,7 +117,36 @@ export function specText(
       return entry;
     }),
   );
-  const learners = [...learnerEntries(rows).values()].map((l) => effectiveOptions(l, 'learner', registry));
+  // a swept learner option is in the sweep: each entry without it (its merged values are the sweep's)
+  const sweptOf = (l: ResultRow['learner']) =>
+    cellKeys.flatMap((k) => {
+      const m = /^learners(?:\[([^\]]+)\])?\.(.+)$/.exec(k);
+      return m && (m[1] === undefined || m[1] === l.id || m[1] === l.kind) ? [m[2]!] : [];
+    });
+  // a learner's own sweep (`sweep:` in its entry) gave variants `<id>(k=v,…)`: one entry again,
+  // with that sweep over the variants' values
+  const folded = new Map<string, Record<string, unknown>>();
+  for (const l of learnerEntries(rows).values()) {
+    const own = /^(.*)\(([^()]*)\)$/.exec(l.id);
+    const entry = structuredClone(l) as Record<string, unknown>;
+    for (const field of sweptOf(l)) delete entry[field];
+    if (!own) {
+      folded.set(l.id, entry);
+      continue;
+    }
+    const [, base, pairs] = own;
+    const keys = pairs!.split(',').map((p) => p.split('=')[0]!);
+    const into = folded.get(base!) ?? { ...entry, id: base, sweep: {} };
+    const sweep = into.sweep as Record<string, unknown[]>;
+    for (const k of keys) {
+      const values = sweep[k] ?? [];
+      if (!values.some((v) => JSON.stringify(v) === JSON.stringify(entry[k]))) values.push(entry[k]);
+      sweep[k] = values;
+      delete into[k];
+    }
+    folded.set(base!, into);
+  }
+  const learners = [...folded.values()].map((l) => effectiveOptions(l, 'learner', registry));
   const sweep = Object.fromEntries(
     cellKeys.map((k) => [
       k,
