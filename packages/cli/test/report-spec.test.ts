@@ -46,6 +46,11 @@ describe('the spec rebuilt from the rows', () => {
     // a spec.json beside them: shown when it is theirs, else (another spec's) rebuilt and said so
     writeFileSync(join(dir, 'spec.json'), JSON.stringify(spec));
     expect(specText(rows, dir, registry).source).toBe('spec.json');
+    // the same spec with fewer n (a later, smaller run resumed here rewrote it): said
+    writeFileSync(join(dir, 'spec.json'), JSON.stringify({ ...spec, sweep: { n: [16] } }));
+    expect(specText(rows, dir, registry).source).toBe(
+      'spec.json; 1 of the rows are of cells it does not list (e.g. n=32): a larger sweep of the same spec ran into this folder before',
+    );
     writeFileSync(join(dir, 'spec.json'), JSON.stringify({ ...spec, learners: [{ kind: 'rf', width: 32 }] }));
     const other = specText(rows, dir, registry);
     expect(other.source).toMatch(

@@ -1,7 +1,7 @@
 /** What a report says about a run besides the summary: its spec, environment and failed rows. */
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { parseSpecText, type Registry, type ResultRow } from '@regimes/core';
+import { parseSpecText, planExperiment, type Registry, type ResultRow } from '@regimes/core';
 import { withoutFields } from '../kinds/describe.js';
 import { specCopyHashes } from '../results/spec-copy.js';
 import type { summarize } from '../results/summary.js';
@@ -39,6 +39,22 @@ function learnerEntries(rows: readonly ResultRow[]): Map<string, ResultRow['lear
     entries.set(id, merged as ResultRow['learner']);
   }
   return entries;
+}
+
+/**
+ * Said of a spec copy whose hash is the rows' when some rows are of cells it does not plan: the
+ * sweep values are not in the hash, and a later run of fewer values (resumed) rewrote the copy.
+ */
+function beyondCells(text: string, path: string, rows: readonly ResultRow[], registry: Registry): string {
+  try {
+    const cells = new Set(planExperiment(parseSpecText(text, path), registry, path).cells.map((c) => c.key));
+    const beyond = rows.filter((r) => !cells.has(r.cellKey));
+    return beyond.length
+      ? `; ${beyond.length} of the rows are of cells it does not list (e.g. ${beyond[0]!.cellKey}): a larger sweep of the same spec ran into this folder before`
+      : '';
+  } catch {
+    return '';
+  }
 }
 
 /**
@@ -82,7 +98,8 @@ export function specText(
     if (!registry || !rows.length) return { text, source: name };
     const hash = specCopyHashes(text, path, registry);
     const rowHashes = new Set(rows.map((r) => r.specHash));
-    if (hash?.some((h) => rowHashes.has(h))) return { text, source: name };
+    if (hash?.some((h) => rowHashes.has(h)))
+      return { text, source: name + beyondCells(text, path, rows, registry) };
     if (hash) {
       other ||= `; ${name} beside them is another spec (hash ${hash[0]}), not these rows'`;
       continue;
