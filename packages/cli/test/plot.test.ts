@@ -693,6 +693,25 @@ describe('regimes plot', () => {
   });
 });
 
+describe('a learner name longer than the legend may show', () => {
+  it('is cut with an ellipsis at the legend’s limit, and the figure keeps its width', async () => {
+    const long = 'L'.repeat(200);
+    const rows = fixtureRows().map((r) =>
+      r.learner.id === 'a' ? { ...r, learner: { ...r.learner, id: long } } : r,
+    );
+    const { svg } = await drawFigure(rows, options({ theory: false }), [], () => {}, 1);
+    const width = Number(/<svg[^>]* width="([\d.]+)"/.exec(svg)![1]);
+    const short = Number(
+      /<svg[^>]* width="([\d.]+)"/.exec(
+        (await drawFigure(fixtureRows(), options({ theory: false }), [], () => {}, 1)).svg,
+      )![1],
+    );
+    expect(svg).toMatch(/>L{20,}…</);
+    expect(svg).not.toContain(`>${long}<`); // (whole in the marks' aria-labels, for screen readers)
+    expect(width).toBeLessThan(short + 450); // the label's 420 px limit, not its full 2000-odd px
+  });
+});
+
 describe('the summary table', () => {
   it("gives a metric's -se as the test sets' error of the mean, counts seeds that lack a value, escapes Markdown", () => {
     const withSe = (n: number, seed: number, learner: string, risk: number, se: number) =>

@@ -27,23 +27,22 @@ export function loadFonts(): PlotFonts {
   return { regular, bold, metrics: { regular: fontMetrics(regular), bold: fontMetrics(bold) } };
 }
 
-type TextItem = { fontSize?: number; fontWeight?: string | number; limit?: number; ellipsis?: string };
+type TextItem = { fontSize?: number; fontWeight?: string | number; limit?: number };
 
-/** Vega's text width for an item, measured with the font the PNG is drawn in (and Vega's truncation). */
+/** Vega's text width for an item, measured with the font the PNG is drawn in. */
 function textWidth(fonts: PlotFonts) {
   return (item: TextItem, text: unknown): number => {
     const size = item.fontSize != null ? Number(item.fontSize) || 0 : 11;
     const weight = item.fontWeight;
     const bold = weight === 'bold' || (typeof weight === 'number' && weight >= 600) || Number(weight) >= 600;
     const m = bold ? fonts.metrics.bold : fonts.metrics.regular;
-    let s = text == null ? '' : String(text).trim();
-    const width = (t: string) => m.width(t, size);
-    if (item.limit && item.limit > 0 && width(s) > item.limit) {
-      const ellipsis = item.ellipsis ?? '…';
-      while (s.length && width(s + ellipsis) > item.limit) s = s.slice(0, -1);
-      s += ellipsis;
-    }
-    return width(s);
+    // Vega calls this hook for two things: to lay out a text (its bounds), and to truncate one past
+    // its `limit` (legend labels), measuring pieces. At most the limit serves both: a longer text
+    // lays out at the limit's width and still reads as too long to its truncation. (Measuring the
+    // text truncated here made every text fit, and a long legend label ran off the figure in full;
+    // measuring it whole made the figure as wide as the label.)
+    const width = m.width(text == null ? '' : String(text).trim(), size);
+    return item.limit && item.limit > 0 ? Math.min(width, item.limit) : width;
   };
 }
 
