@@ -19,7 +19,7 @@ import { readFileSync } from 'node:fs';
 import { constants } from 'node:os';
 import tf from '@regimes/numerics/tfjs';
 import type { Blas } from './blas.js';
-import { WASM_HEAP_BYTES } from './wasm.js';
+import { WASM_HEAP_BYTES } from './heap.js';
 
 /** The kernel's transparent-huge-page modes (/sys/kernel/mm/transparent_hugepage/enabled), `none` where it has none. */
 export type HugePageMode = 'always' | 'madvise' | 'never' | 'none';

@@ -18,7 +18,8 @@ import { installCorrelation } from './correlation.js';
 import { installReluDual } from './relu-dual.js';
 import { installMehlerSeries } from './mehler-series.js';
 import { patchWasmReduce } from './wasm-reduce.js';
-import { initWasm, loadWasm, WASM_HEAP_BYTES } from './wasm.js';
+import { initWasm, loadWasm } from './wasm.js';
+import { WASM_HEAP_BYTES } from './heap.js';
 import { patchWasmSlice } from './wasm-slice.js';
 import { adviseWasmHeap, hugePageStatus, hugePagesWanted } from './huge-pages.js';
 

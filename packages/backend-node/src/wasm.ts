@@ -17,6 +17,7 @@ import { installMehlerSeries } from './mehler-series.js';
 import { patchWasmReduce } from './wasm-reduce.js';
 import { patchWasmSlice } from './wasm-slice.js';
 import { patchWasmCalls } from './wasm-calls.js';
+import { WASM_HEAP_BYTES } from './heap.js';
 
 /**
  * Load tfjs-backend-wasm (it registers the backend with tfjs-core) and return its version. With
@@ -51,9 +52,6 @@ export async function initWasm(): Promise<void> {
       if (!rejections.has(listener)) process.removeListener('unhandledRejection', listener);
   }
 }
-
-/** The largest WebAssembly heap tfjs-backend-wasm can grow to, where every tensor lives: the 32-bit address space. */
-export const WASM_HEAP_BYTES = 2 ** 32;
 
 export const wasm = defineBackendKind({
   kind: 'wasm',

@@ -48,7 +48,7 @@ describe('runExperiment from @regimes/cli', () => {
     );
     expect(['native', 'wasm']).toContain(backend); // the fastest available by default
     expect(rows.map((r) => r.status)).toEqual(['ok', 'ok']);
-    expect(rows[0]!.target).toEqual({ kind: 'cubic-first-coordinate', noise: 0 });
+    expect(rows[0]!.target).toEqual({ kind: 'cubic-first-coordinate', noise: 0, d: 4 });
     // Var f* = 15 from the given energies: normalized risk is risk/15
     expect(rows[1]!.metrics['normalized-risk']).toBeCloseTo(rows[1]!.metrics.risk! / 15, 6);
     expect(rows[1]!.metrics.risk).toBeLessThan(rows[0]!.metrics.risk!);
@@ -231,7 +231,7 @@ describe('a target that is not finite', () => {
       { log: silentLogger },
     );
     expect(rows[0]!.error).toMatch(
-      /^target root-of-first-coordinate \{"noise":0\} gives a non-finite label \(NaN\) at test sample \d+: /,
+      /^target root-of-first-coordinate \{"noise":0,"d":4\} gives a non-finite label \(NaN\) at test sample \d+: /,
     );
     // one drawn by chunks as the metrics read it: found by the metric, and its cause named
     const chunked = await runExperiment(

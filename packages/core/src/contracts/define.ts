@@ -88,7 +88,7 @@ function identityOf(factory: KindFactory): string {
 }
 
 /** A target kind from a TypeScript function. Use it as `target:` in runExperiment, or register it. */
-export function defineTarget(def: TargetDefinition): TargetFactory<{ noise: number; d: number }> {
+export function defineTarget(def: TargetDefinition): TargetFactory<{ noise: number; d?: number }> {
   const schema = options({
     noise: z
       .number()
@@ -99,13 +99,14 @@ export function defineTarget(def: TargetDefinition): TargetFactory<{ noise: numb
     // derived values (`n: 'd^2'`); f must then take inputs of any such d
     d: z.number().int().positive().default(def.d).describe('input dimension (f is given n × d inputs)'),
   });
-  const factory: TargetFactory<{ noise: number; d: number }> = {
+  const factory: TargetFactory<{ noise: number; d?: number }> = {
     kind: def.name,
     description: def.description ?? `user-defined target '${def.name}'`,
     options: schema,
-    dims: ({ d }) => ({ d, k: def.outputDim ?? 1 }),
+    dims: ({ d = def.d }) => ({ d, k: def.outputDim ?? 1 }),
     tasks: Object.keys(def.structure?.tasks ?? {}),
-    create({ noise, d }): Target {
+    // (d absent: a caller of create itself, without the options' parse, gets the definition's)
+    create({ noise, d = def.d }): Target {
       if (d !== def.d && def.structure?.subspace)
         throw new RegimesError(
           `target '${def.name}' (defineTarget): its structure's subspace U is ${def.structure.subspaceRank ?? '?'}×${def.d}, so d cannot be ${d}`,
