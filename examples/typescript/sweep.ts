@@ -1,4 +1,5 @@
-// The quickstart's experiment composed in TypeScript, with each kind's options typed: a misspelt
+// An experiment like the quickstart's (rf on a degree-2 target, plus an ntk and a ridge grid),
+// composed in TypeScript with each kind's options typed: a misspelt
 // option is a compile error (checked by `npm run lint`, which type-checks this file).
 import { runExperiment } from '@regimes/cli';
 import { learner } from '@regimes/learners';
