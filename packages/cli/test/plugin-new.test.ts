@@ -143,6 +143,28 @@ describe('regimes plugin new', () => {
   });
 
   // bad-input: 1
+  it('says, without --regimes, that npm install cannot find @regimes/* on the registry yet', () => {
+    const parent = mkdtempSync(join(tmpdir(), 'regimes-plugin-note-'));
+    const bin = join(root, 'packages/cli/bin/regimes.js');
+    const plain = spawnSync(
+      process.execPath,
+      [bin, 'plugin', 'new', 'regimes-plugin-a', '--kind', 'metric'],
+      {
+        cwd: parent,
+        encoding: 'utf8',
+      },
+    );
+    expect(plain.status, plain.stderr).toBe(0);
+    expect(plain.stdout).toContain('note: @regimes/* are not on the npm registry yet');
+    const linked = spawnSync(
+      process.execPath,
+      [bin, 'plugin', 'new', 'regimes-plugin-b', '--kind', 'metric', '--regimes', root],
+      { cwd: parent, encoding: 'utf8' },
+    );
+    expect(linked.status, linked.stderr).toBe(0);
+    expect(linked.stdout).not.toContain('note:');
+  });
+
   it("refuses a name whose kind is a built-in's, before writing anything (its spec would fail on the clash)", () => {
     const registry = createRegistry();
     const dir = join(mkdtempSync(join(tmpdir(), 'regimes-plugin-clash-')), 'p');

@@ -437,5 +437,10 @@ export function registerPlugin(program: Command): void {
       process.stdout.write(
         `wrote ${files.length} files to ${dir}:\n${files.map((f) => `  ${f}`).join('\n')}\nnext: cd ${relative(process.cwd(), dir) || '.'} && npm install && npm test\n`,
       );
+      // its package.json asks the registry for @regimes/*, which is not there yet
+      if (!flags.regimes)
+        process.stdout.write(
+          'note: @regimes/* are not on the npm registry yet, so npm install finds them only once they are: until then write the plugin with --regimes <a regimes checkout, or its packed tarballs> (docs/plugins.md)\n',
+        );
     });
 }
