@@ -78,13 +78,18 @@ function identityOf(factory: KindFactory): string {
     : Object.fromEntries(
         Object.entries(factory).filter(([key]) => key !== 'options' && key !== 'description'),
       );
-  return JSON.stringify(fields, (_key, value: unknown) =>
-    typeof value === 'function'
-      ? String(value)
-      : ArrayBuffer.isView(value) && !(value instanceof DataView)
-        ? Array.from(value as unknown as ArrayLike<number>)
-        : value,
-  );
+  try {
+    return JSON.stringify(fields, (_key, value: unknown) =>
+      typeof value === 'function'
+        ? String(value)
+        : ArrayBuffer.isView(value) && !(value instanceof DataView)
+          ? Array.from(value as unknown as ArrayLike<number>)
+          : value,
+    );
+  } catch {
+    // a field JSON cannot write (a cycle, a BigInt): the functions' source text alone
+    return String(def?.f ?? (factory as { create?: unknown }).create);
+  }
 }
 
 /** A target kind from a TypeScript function. Use it as `target:` in runExperiment, or register it. */
