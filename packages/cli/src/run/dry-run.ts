@@ -169,7 +169,7 @@ function estimateLines(
     ),
     ...overHeap.map(
       ([id, e]) =>
-        `  warning: ${id}'s largest fit holds ${mib(e.heapBytes)} as tensors, more than the ${mib(heap!)} WebAssembly heap where the ${calibration!.backend} backend keeps every tensor: it will stop with "memory access out of bounds"; fit fewer points, a narrower width or a minibatch (batch:), or for kernel ridge use ridgeSolver: auto / cg`,
+        `  warning: ${id}'s largest fit holds ${mib(e.heapBytes)} as tensors, more than the ${mib(heap!)} WebAssembly heap where the ${calibration!.backend} backend keeps every tensor: it will stop with "memory access out of bounds"; fit fewer points, a narrower width or a minibatch (batchSize:), or for kernel ridge use ridgeSolver: auto / cg`,
     ),
     ...over.map(
       ([id, e]) =>

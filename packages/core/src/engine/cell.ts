@@ -122,7 +122,7 @@ function errorMessage(error: unknown): string {
   return /memory access out of bounds|Maximum memory size exceeded|Cannot enlarge memory|Aborted\(OOM\)/.test(
     message,
   )
-    ? `${message}: the fit outgrew the WebAssembly heap (4 GiB at most) where the wasm and native backends keep every tensor (fit fewer points, a narrower width or a minibatch (batch:); \`regimes run --dry-run\` gives each fit's memory and warns above the heap)`
+    ? `${message}: the fit outgrew the WebAssembly heap (4 GiB at most) where the wasm and native backends keep every tensor (fit fewer points, a narrower width or a minibatch (batchSize:); \`regimes run --dry-run\` gives each fit's memory and warns above the heap)`
     : message;
 }
 
