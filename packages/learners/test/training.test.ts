@@ -236,6 +236,34 @@ describe('nn', () => {
     disposeDataset(train);
   });
 
+  // bad-input: 3
+  it('early stopping holds out at least one sample of a tiny n, and refuses n = 1', async () => {
+    const t = createTarget(target);
+    const trace: Record<string, number>[] = [];
+    const probe = t.sample(16, Rng.fromSeed(7));
+    const f = t.evaluate(probe.x);
+    const monitor: TrainingMonitor = { test: { x: probe.x, f }, record: (e) => trace.push(e) };
+    const o = network.options.parse({ width: 4, steps: 6, recordEvery: 1, earlyStopping: {} });
+    const four = t.sample(4, Rng.fromSeed(6));
+    const one = t.sample(1, Rng.fromSeed(6));
+    await expectNoLeak(async () => {
+      // n = 4 at the default fraction 0.1: round(0.4) = 0 points held out before; now one
+      const p = await network.create(o).fit(four, { ...makeFitContext(Rng.fromSeed(8)), monitor });
+      p.dispose();
+      await expect(network.create(o).fit(one, makeFitContext(Rng.fromSeed(8)))).rejects.toThrow(
+        'earlyStopping holds out a fraction 0.1 of n = 1 sample(s): it needs one held out and one to train on',
+      );
+    });
+    const held = trace.map((e) => e['held-out-risk']!);
+    expect(held.length).toBeGreaterThan(1);
+    // a squared error of one point of labels of variance ~1: not the ~1e-41 of memory never written
+    for (const v of held) expect(v).toBeGreaterThan(1e-12);
+    tf.dispose(f);
+    disposeDataset(probe);
+    disposeDataset(four);
+    disposeDataset(one);
+  });
+
   it('records a learning curve (train risk, test risk, alignment) every recordEvery steps', async () => {
     const t = createTarget(target);
     const train = t.sample(128, Rng.fromSeed(6));

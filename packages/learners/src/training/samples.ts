@@ -23,9 +23,19 @@ export function splitSample(train: Dataset, fraction: number) {
   return { first, second, dispose: () => tf.dispose([first.x, first.y, second.x, second.y]) };
 }
 
-/** The last `fraction` of the samples held out (at least one kept), as two datasets freed by `dispose`. */
+/**
+ * The last `fraction` of the samples held out (at least one held out and one kept), as two datasets
+ * freed by `dispose`. Of fewer than two samples nothing can be held out: refused (an empty held-out
+ * set had early stopping read a mean of nothing: uninitialised memory on wasm and native).
+ */
 export function holdOut(train: Dataset, fraction: number) {
-  const keep = Math.max(1, Math.round(train.x.shape[0] * (1 - fraction)));
+  const n = train.x.shape[0];
+  if (n < 2)
+    throw new RegimesError(
+      `earlyStopping holds out a fraction ${fraction} of n = ${n} sample(s): it needs one held out and one to train on`,
+      { hint: 'use n >= 2, or leave earlyStopping out' },
+    );
+  const keep = Math.max(1, Math.min(n - 1, Math.round(n * (1 - fraction))));
   // one tidy: a slice that throws frees those made before it
   const { held, kept } = tf.tidy(() => ({
     held: {
