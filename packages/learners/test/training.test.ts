@@ -236,6 +236,19 @@ describe('nn', () => {
     disposeDataset(train);
   });
 
+  // bad-input: 6
+  it('a loss over the bound before any step blames the labels or the initialization, not the learning rate', async () => {
+    const loud = createTarget({ factory: hermite, options: { d: 3, degree: 1, noise: 1e6 } });
+    const train = loud.sample(8, Rng.fromSeed(1));
+    await expectNoLeak(async () => {
+      const o = network.options.parse({ width: 2, steps: 2, lr: 1e-20 });
+      await expect(network.create(o).fit(train, makeFitContext(Rng.fromSeed(2)))).rejects.toThrow(
+        /^training diverged at step 0: loss [\d.e+]+ \(bound 1\.0e\+6\); the loss before any step is over it, so no learning rate is to blame/,
+      );
+    });
+    disposeDataset(train);
+  });
+
   // bad-input: 3
   it('early stopping holds out at least one sample of a tiny n, and refuses n = 1', async () => {
     const t = createTarget(target);
