@@ -9,6 +9,7 @@ import { hermite } from '@regimes/targets';
 import * as tf from '@tensorflow/tfjs-core';
 import { describe, expect, it } from 'vitest';
 import { kernelRidge, neuralTangent, neuralTangentKernel, ntkKernel, randomFeatures } from '../src/index.js';
+import { rbfKernel } from '../src/kernels.js';
 
 const target = { factory: hermite, options: { d: 5, degree: 2, noise: 0.1 } };
 describeLearnerConformance('nt (primal, N·d ≤ n)', {
@@ -244,4 +245,14 @@ describe('kernel-side learners against independent references', () => {
       disposeDataset(train);
     },
   );
+});
+
+describe('the rbf kernel at a small bandwidth', () => {
+  it('keeps K(x, x) = 1 through the cancellation of q + q − 2ρ, and K(x, y) = 0 apart', async () => {
+    const x = tf.randomNormal([6, 3], 0, 1, 'float32', 7) as tf.Tensor2D;
+    const k = rbfKernel(1e-6)(x, x);
+    const values = await k.array();
+    tf.dispose([x, k]);
+    values.forEach((row, i) => row.forEach((v, j) => expect(v).toBe(i === j ? 1 : 0)));
+  });
 });
