@@ -121,6 +121,26 @@ describe('a list of ridges', () => {
   });
 });
 
+describe('one training sample', () => {
+  it('gives the intercept-only fit at λ = 0 and at a huge λ alike (the centred system is 0: its jitter grows from 1e-6)', async () => {
+    const { rows } = await runExperiment(
+      {
+        target: { kind: 'hermite', d: 3, degree: 2 },
+        learners: [
+          { kind: 'rf', width: 2, ridge: [0, 1e12] },
+          { kind: 'ntk', ridge: 0 },
+        ],
+        sweep: { n: [1] },
+        test: { n: 256 },
+      },
+      { log: silentLogger },
+    );
+    expect(rows.map((r) => r.status)).toEqual(['ok', 'ok', 'ok']);
+    const risks = rows.map((r) => r.metrics.risk!);
+    for (const r of risks) expect(r).toBeCloseTo(risks[1]!, 5);
+  });
+});
+
 describe('training runs in a sweep', () => {
   it('records learning curves in the row, and a diverging run as diverged while the sweep goes on', async () => {
     const { rows, failed } = await runExperiment(

@@ -129,9 +129,12 @@ export function hostCholesky(
   throw choleskyFailure(m, jitter, status);
 }
 
-/** The jitter of a Cholesky's next try: 1e-6·mean(diag A) first, then ×100. */
+/**
+ * The jitter of a Cholesky's next try: 1e-6·mean(diag A) first, then ×100; of a matrix whose mean
+ * diagonal is 0 (the centred system of one sample is 0), 1e-6, or it never grew from 0.
+ */
 export function nextJitter(jitter: number, meanDiagonal = 1): number {
-  return jitter === 0 ? 1e-6 * meanDiagonal : jitter * 100;
+  return jitter === 0 ? 1e-6 * (meanDiagonal > 0 ? meanDiagonal : 1) : jitter * 100;
 }
 
 /**
