@@ -12,6 +12,7 @@ import {
   defineMetricKind,
   options,
   type Predictor,
+  RegimesError,
   type Target,
   testChunks,
 } from '@regimes/core';
@@ -47,6 +48,12 @@ export const risk = defineMetricKind({
   }),
 });
 
+/** normalized-risk of a target with no variance: refused, saying so (it read as the predictor's fault). */
+const constantTarget = (why: string) =>
+  new RegimesError(`normalized-risk is undefined for this target: ${why} (f* is constant)`, {
+    hint: 'use risk for a constant target; normalized-risk divides by Var f*',
+  });
+
 export const normalizedRisk = defineMetricKind({
   kind: 'normalized-risk',
   description:
@@ -56,6 +63,12 @@ export const normalizedRisk = defineMetricKind({
     async compute(predictor, test, target, context) {
       const chunks = testChunks(test, context);
       const exact = exactTargetVariance(target);
+      // (a quadrature's Var f* of a constant is round-off: 1e-13 of its E f*² = 9)
+      const mean2 = target.structure.hermiteEnergy?.[0] ?? 0;
+      if (exact !== undefined && !(exact > 1e-10 * (exact + mean2)))
+        throw constantTarget(
+          `its Var f* is ${Number(exact.toPrecision(2))} of E f*² = ${Number((exact + mean2).toPrecision(3))}`,
+        );
       if (exact !== undefined) {
         const m = await testMoments(chunks, 1, pointRisk(predictor, target));
         return { 'normalized-risk': m.mean[0]! / exact, 'normalized-risk-se': m.standardError([1]) / exact };
@@ -73,6 +86,9 @@ export const normalizedRisk = defineMetricKind({
       const means = [...m.mean];
       const a = means[0]!;
       const v = means[1]! - means.slice(2).reduce((s, mu) => s + mu * mu, 0) / k;
+      // f* constant on the test set (to float32): there is no variance to normalize by
+      if (!(v > 1e-12 * Math.max(means[1]!, Number.MIN_VALUE)))
+        throw constantTarget(`Var f* on the test set is ${Number(v.toPrecision(2))}`);
       const gradient = [1 / v, -a / (v * v), ...means.slice(2).map((mu) => ((a / (v * v)) * 2 * mu) / k)];
       return { 'normalized-risk': a / v, 'normalized-risk-se': m.standardError(gradient) };
     },

@@ -116,6 +116,25 @@ describe('risks', () => {
     );
   });
 
+  // bad-input: 5
+  it('normalized-risk of a constant target says so, by its exact energies or on the test set', async () => {
+    const zero = () => ({
+      predict: (x: tf.Tensor2D) => tf.zeros([x.shape[0], 1]) as tf.Tensor2D,
+      dispose() {},
+    });
+    // degree 0: Var f* = 0 from the energies; g = 3 by quadrature: Var f* of round-off
+    for (const [options, why] of [
+      [{ d: 3, degree: 0 }, 'its Var f* is 0 of E f*² = 1'],
+      [
+        { d: 3, r: 1, expression: '0*abs(z1) + 3', normalize: false },
+        'its Var f* is 9.6e-14 of E f*² = 9',
+      ],
+    ] as const)
+      await expect(measure(normalizedRisk, {}, { factory: hermite, options }, zero, 256)).rejects.toThrow(
+        `normalized-risk is undefined for this target: ${why}`,
+      );
+  });
+
   it('normalized-risk estimates Var f* on the test set where the energies are Monte Carlo (|z1|z2z3z4: V = 1)', async () => {
     const sampled = {
       factory: hermite,
