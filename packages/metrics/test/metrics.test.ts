@@ -125,10 +125,7 @@ describe('risks', () => {
     // degree 0: Var f* = 0 from the energies; g = 3 by quadrature: Var f* of round-off
     for (const [options, why] of [
       [{ d: 3, degree: 0 }, 'its Var f* is 0 of E f*² = 1'],
-      [
-        { d: 3, r: 1, expression: '0*abs(z1) + 3', normalize: false },
-        'its Var f* is 9.6e-14 of E f*² = 9',
-      ],
+      [{ d: 3, r: 1, expression: '0*abs(z1) + 3', normalize: false }, 'its Var f* is 9.6e-14 of E f*² = 9'],
     ] as const)
       await expect(measure(normalizedRisk, {}, { factory: hermite, options }, zero, 256)).rejects.toThrow(
         `normalized-risk is undefined for this target: ${why}`,
