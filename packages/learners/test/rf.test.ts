@@ -129,4 +129,15 @@ describe('rf', () => {
         /learners\[0\]\.activation: expected 'relu' \| .*\{ he: an integer in \[0, 12\] \}.*\(did you mean 'relu'\?\), got "rleu"$/,
       );
   });
+
+  // bad-input: 3
+  it('rejects a λ that overflows float32 once multiplied by n, alone or in a list', () => {
+    for (const ridge of [1e40, [0.1, 1e40]]) {
+      const result = parseOptions(randomFeatures.options, { ridge }, 'learners[0]');
+      expect(result.ok).toBe(false);
+      if (!result.ok)
+        expect(result.problems[0]).toContain('λ above 1e30 overflows float32 once multiplied by n');
+    }
+    expect(parseOptions(randomFeatures.options, { ridge: 1e12 }, 'learners[0]').ok).toBe(true);
+  });
 });

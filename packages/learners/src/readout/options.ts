@@ -5,9 +5,19 @@ import { z } from '@regimes/core';
 const decades = (from: number, to: number) =>
   Array.from({ length: to - from + 1 }, (_, i) => Number(`1e${from + i}`));
 
+/** A λ float32 can carry through n·λ (3.4e38 at most); 1e12 already gives the intercept-only fit. */
+const lambda = () =>
+  z
+    .number()
+    .min(0)
+    .max(
+      1e30,
+      'λ above 1e30 overflows float32 once multiplied by n (3.4e38 at most); 1e12 already fits the intercept alone',
+    );
+
 export const ridgeOptions = {
   ridge: z
-    .union([z.number().min(0), z.array(z.number().min(0)).min(1), z.enum(['gcv', 'loo'])])
+    .union([lambda(), z.array(lambda()).min(1), z.enum(['gcv', 'loo'])])
     .default('gcv')
     .describe(
       'λ in (1/n)‖residual‖² + λ‖coefficients‖²: gcv (default) or loo over ridgeGrid, a number, or a list (a row per λ)',
