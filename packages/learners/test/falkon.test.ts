@@ -117,6 +117,15 @@ describe('kernel ridge by FALKON (ridgeSolver: cg)', () => {
     });
   });
 
+  // bad-input: 3
+  it('refuses gcv at n = 1, whose held-out fifth leaves nothing to fit', async () => {
+    await expectNoLeak(async () => {
+      await expect(fitPredict(kernel, { ...base, ridge: 'gcv', ridgeSolver: 'cg' }, 1)).rejects.toThrow(
+        'ridge: gcv with ridgeSolver: cg chooses λ on a held-out fifth of the samples, and n = 1 leaves none to fit',
+      );
+    });
+  });
+
   it('asks the kernel for blocks against at most m centres, never n×n, and frees every block', async () => {
     const n = 3000;
     const m = 256;

@@ -293,6 +293,12 @@ async function falkonPredictor(
   let spectrum: { q: Float64Array; mu: Float64Array } | undefined;
   if (typeof o.ridge === 'string') {
     const fitted = holdoutFitted(n);
+    // a fifth held out and the rest fitted: one sample each at least
+    if (fitted < 1)
+      throw new RegimesError(
+        `ridge: ${o.ridge} with ridgeSolver: cg chooses λ on a held-out fifth of the samples, and n = ${n} leaves none to fit`,
+        { hint: 'use n >= 2, give ridge a number, or use ridgeSolver: cholesky (gcv / loo in closed form)' },
+      );
     const parts: tf.Tensor2D[] = [];
     try {
       for (const [t, from, to] of [
