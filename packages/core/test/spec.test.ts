@@ -52,6 +52,11 @@ describe('spec validation: each bad spec fails before any work, naming the path 
     ['bad name', { ...good, name: 'a b' }, /^name: use letters, digits/],
     ['sweep without n', { ...good, sweep: { seed: [0] } }, /^sweep\.n: required/],
     ['misspelt test key', { ...good, test: { size: 10 } }, /^test: unknown field 'size'; allowed: n$/],
+    [
+      'a test set of one point',
+      { ...good, test: { n: 1 } },
+      /^test\.n: a test set needs 2 points or more \(one has no standard error\), got 1$/,
+    ],
   ])('%s', (_label, spec, expected) => {
     expect(problemsOf(() => parseSpec(spec))).toEqual([expect.stringMatching(expected)]);
   });

@@ -72,7 +72,10 @@ export const SpecSchema = options({
    * ranges, `zip` groups and derived expressions (see sweep.ts).
    */
   sweep: SweepSchema,
-  test: options({ n: z.number().int().positive().default(4096) }).default({ n: 4096 }),
+  // two points at least: the metrics' standard errors need a spread (one point gave SE 0)
+  test: options({
+    n: z.number().int().min(2, 'a test set needs 2 points or more (one has no standard error)').default(4096),
+  }).default({ n: 4096 }),
 });
 
 export type SpecInput = z.input<typeof SpecSchema>;
