@@ -121,6 +121,29 @@ describe('a list of ridges', () => {
   });
 });
 
+describe('transfer with too small a source', () => {
+  // bad-input: 6
+  it("names sourceN, not the cell's n, when the base learner cannot fit the source", async () => {
+    const { rows } = await runExperiment(
+      {
+        target: {
+          kind: 'transfer',
+          d: 3,
+          source: { preset: 'single', degree: 2 },
+          destination: { preset: 'single', degree: 3 },
+        },
+        learners: [{ kind: 'transfer', sourceN: 1, base: { kind: 'one-step', width: 2 } }],
+        sweep: { n: [8] },
+        test: { n: 64 },
+      },
+      { log: silentLogger },
+    );
+    expect(rows[0]!.error).toMatch(
+      /^the base learner's fit on the source task \(n = sourceN = 1\): split 0\.5 shares n = 1 sample .*\(for the source fit: raise sourceN\)\)$/,
+    );
+  });
+});
+
 describe('one training sample', () => {
   it('gives the intercept-only fit at λ = 0 and at a huge λ alike (the centred system is 0: its jitter grows from 1e-6)', async () => {
     const { rows } = await runExperiment(

@@ -67,6 +67,17 @@ export const transfer: LearnerFactory = defineLearnerKind({
         let base: Predictor;
         try {
           base = await baseLearner.fit(data, { ...ctx, rng: ctx.rng.child('base'), monitor: undefined });
+        } catch (error) {
+          // its n is sourceN, not the cell's: a message about "n" would point at the wrong option
+          if (error instanceof RegimesError)
+            throw new RegimesError(
+              `the base learner's fit on the source task (n = sourceN = ${o.sourceN}): ${error.message}`,
+              {
+                ...(error.hint ? { hint: `${error.hint} (for the source fit: raise sourceN)` } : {}),
+                cause: error,
+              },
+            );
+          throw error;
         } finally {
           tf.dispose([data.x, data.y]);
         }
