@@ -81,7 +81,7 @@ const rankable = (lambdas: readonly number[], floor: number) => lambdas.filter((
 export function useEigen(options: RidgeOptions, m: number, solves: number): boolean {
   const requested = options.ridgeSolver ?? 'auto';
   if (requested === 'cg')
-    throw new RegimesError('ridgeSolver: cg serves the kernel learners (ntk, nngp, kernel) only', {
+    throw new RegimesError('ridgeSolver: cg serves the kernel learners (ntk, nngp, kernel, empirical-ntk) only', {
       hint: "use ridgeSolver: 'auto', 'eigen' or 'cholesky' here",
     });
   if (requested === 'eigen' && !symmetricEigenSolver(m))
