@@ -99,6 +99,34 @@ describe('deep', () => {
       expect(parsed.problems[0]).toMatch(/^learners\[0\]\.training: layerwise training of a two-layer net/);
   });
 
+  it('layerwise runs `steps` in all, the remainder to the first layers (⌈steps/L⌉ each ran more)', async () => {
+    const t = createTarget(target);
+    const train = t.sample(32, Rng.fromSeed(2));
+    const probe = t.sample(16, Rng.fromSeed(3));
+    const f = t.evaluate(probe.x);
+    const trace: Record<string, number>[] = [];
+    const monitor: TrainingMonitor = { test: { x: probe.x, f }, record: (e) => trace.push(e) };
+    await expectNoLeak(async () => {
+      const o = deep.options.parse({ layers: 3, width: 4, steps: 7, recordEvery: 1, training: 'layerwise' });
+      const p = await deep.create(o).fit(train, { ...makeFitContext(Rng.fromSeed(4)), monitor });
+      p.dispose();
+    });
+    // 7 = 3 + 2 + 2 steps (before: 3 + 3 + 3 = 9)
+    expect(trace.map((e) => [e.step, e.depth])).toEqual([
+      [0, 1],
+      [1, 1],
+      [2, 1],
+      [3, 1],
+      [4, 2],
+      [5, 2],
+      [6, 3],
+      [7, 3],
+    ]);
+    tf.dispose(f);
+    disposeDataset(train);
+    disposeDataset(probe);
+  });
+
   it('records per-layer fits of a hierarchical target’s levels, layer by layer when layerwise', async () => {
     const t = createTarget({ factory: hierarchical, options: { d: 8, k: 2, levels: 2 } });
     const train = t.sample(256, Rng.fromSeed(2));

@@ -44,7 +44,10 @@ function stagesOf(o: DeepTraining): DeepStage[] {
   });
   return o.training === 'joint'
     ? [stage(o.layers, 0, o.steps)]
-    : Array.from({ length: o.layers }, (_, l) => stage(l + 1, l, Math.ceil(o.steps / o.layers)));
+    : // `steps` in all: ⌊steps/L⌋ a layer, the remainder to the first ones (⌈steps/L⌉ each ran more)
+      Array.from({ length: o.layers }, (_, l) =>
+        stage(l + 1, l, Math.floor(o.steps / o.layers) + (l < o.steps % o.layers ? 1 : 0)),
+      );
 }
 
 /** R² of each layer's features for the target's levels, on the probe set. */
