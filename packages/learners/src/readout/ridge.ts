@@ -81,9 +81,12 @@ const rankable = (lambdas: readonly number[], floor: number) => lambdas.filter((
 export function useEigen(options: RidgeOptions, m: number, solves: number): boolean {
   const requested = options.ridgeSolver ?? 'auto';
   if (requested === 'cg')
-    throw new RegimesError('ridgeSolver: cg serves the kernel learners (ntk, nngp, kernel, empirical-ntk) only', {
-      hint: "use ridgeSolver: 'auto', 'eigen' or 'cholesky' here",
-    });
+    throw new RegimesError(
+      'ridgeSolver: cg serves the kernel learners (ntk, nngp, kernel, empirical-ntk) only',
+      {
+        hint: "use ridgeSolver: 'auto', 'eigen' or 'cholesky' here",
+      },
+    );
   if (requested === 'eigen' && !symmetricEigenSolver(m))
     throw new RegimesError(
       `ridgeSolver: eigen needs a symmetric eigen-decomposition of the ${m}×${m} system: the active backend (tfjs '${tf.getBackend()}') has no eigen kernel, and the host solver takes systems up to ${hostEigenLimit()}×${hostEigenLimit()}`,
