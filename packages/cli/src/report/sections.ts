@@ -238,26 +238,13 @@ export function provenance(rows: readonly ResultRow[], runDir: string, now: Date
       `regimes ${r.command.join(' ')} (in ${r.cwd})`,
     ]),
   };
+  // a note across the table: its first cell, the others blank
+  const note = (text: string) => runTable.lines.push([text, ...runTable.header.slice(1).map(() => '')]);
   if (others.length)
-    runTable.lines.push([
+    note(
       `(${others.length} run(s) of another spec left out: ${[...new Set(others.map((r) => r.specHash))].join(', ')}; their rows are not in the file)`,
-      '',
-      '',
-      '',
-      '',
-      '',
-      '',
-    ]);
-  if (!recorded.length)
-    runTable.lines.push([
-      '(none recorded: the rows predate provenance.jsonl, or were merged)',
-      '',
-      '',
-      '',
-      '',
-      '',
-      '',
-    ]);
+    );
+  if (!recorded.length) note('(none recorded: the rows predate provenance.jsonl, or were merged)');
   const learners = new Map<string, string>();
   for (const [id, { id: _id, ...options }] of learnerEntries(rows)) learners.set(id, JSON.stringify(options));
   return [
