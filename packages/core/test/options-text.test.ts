@@ -190,7 +190,7 @@ describe('spec files and values: the shape to write', () => {
     [
       'a bare test size',
       { ...spec, test: 1024 },
-      'test: expected { n?: a positive integer }, such as { n: 1024 }, got 1024',
+      'test: expected { n?: an integer ≥ 2 }, such as { n: 1024 }, got 1024',
     ],
     [
       'a number in metrics',
