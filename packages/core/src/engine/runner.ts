@@ -19,7 +19,6 @@ import {
   rowKey,
   shardCells,
   specChanges,
-  inlineKindsOf,
 } from '../spec/plan.js';
 import { type CellContext, failedRow, runCell, versionsOf } from './cell.js';
 import { memoryBudget } from './budget.js';
@@ -205,10 +204,9 @@ async function execute(
     const done = ++progress.done;
     for (const row of old) options.onRow?.(row, done, total, true);
   });
-  const inline = Object.keys(inlineKindsOf(spec, registry));
-  if (progress.skipped && inline.length)
+  if (progress.skipped && plan.inlineKinds.length)
     log.warn(
-      `${progress.skipped} row(s) resumed from ${options.out}, of a spec with kinds defined in code (${inline.join(', ')}): its hash covers their source text and declared fields (d, structure), not values their functions read from outside them (a closure's variables); after changing one of those, run with force: true or another out`,
+      `${progress.skipped} row(s) resumed from ${options.out}, of a spec with kinds defined in code (${plan.inlineKinds.join(', ')}): its hash covers their source text and declared fields (d, structure), not values their functions read from outside them (a closure's variables); after changing one of those, run with force: true or another out`,
     );
   const keptCrashes = [...kept.keys()].filter((fit) => previous.get(fit)?.status === 'error');
   if (keptCrashes.length)
@@ -482,7 +480,7 @@ function openResults(
   if (problems.length) log.warn(`${badLinesText(options.out, problems)}; their fits will be rerun`);
   const hashes = new Set(rows.map((r) => r.specHash));
   // (a spec with kinds defined in code has none: that hash never covered their definitions)
-  const legacy = Object.keys(inlineKindsOf(spec, options.registry)).length ? undefined : legacySpecHash(spec);
+  const legacy = plan.inlineKinds.length ? undefined : legacySpecHash(spec);
   const specHash = legacy && hashes.size === 1 && hashes.has(legacy) ? legacy : plan.specHash;
   const foreign = rows.find((r) => r.specHash !== specHash);
   if (foreign && rows.some((r) => r.specHash === specHash)) {
@@ -496,14 +494,7 @@ function openResults(
       },
     );
   }
-  if (foreign)
-    throw foreignRows(
-      options.out,
-      foreign.specHash,
-      spec,
-      plan.specHash,
-      Object.keys(inlineKindsOf(spec, options.registry)),
-    );
+  if (foreign) throw foreignRows(options.out, foreign.specHash, spec, plan.specHash, plan.inlineKinds);
   const { rows: complete, incomplete } = completeRows(rows);
   if (incomplete.length) log.warn(`${options.out}: ${incompleteText(incomplete)}; they will be rerun`);
   for (const row of complete) previous.set(row.key, row);
@@ -514,7 +505,13 @@ function openResults(
 }
 
 /** The refusal of a file of another spec: what changed, when the spec.json beside it says. */
-function foreignRows(out: string, theirs: string, spec: Spec, ours: string, inline: string[]): RegimesError {
+function foreignRows(
+  out: string,
+  theirs: string,
+  spec: Spec,
+  ours: string,
+  inline: readonly string[],
+): RegimesError {
   let changes: string[] = [];
   const copy = join(dirname(out), 'spec.json');
   try {

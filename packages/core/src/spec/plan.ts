@@ -45,6 +45,11 @@ export interface Plan {
   readonly metrics: readonly KindPlan[];
   /** What the spec does that it likely does not mean (refits it could avoid); run and validate print them. */
   readonly warnings: readonly string[];
+  /**
+   * The spec's kinds defined in code (`point:kind`), whose identities its hash covers; none for a
+   * spec of registered kinds only.
+   */
+  readonly inlineKinds: readonly string[];
 }
 
 type SweepTarget =
@@ -277,12 +282,18 @@ export function planExperiment(spec: Spec, registry: Registry, source?: string):
     base.report(1, problems, (problem) => /unknown field/.test(problem));
   }
   if (problems.size) throw new SpecError([...problems], source ? { source } : {});
+  // kinds defined in code: their identities join the hash, so that editing one (its f, its d)
+  // gives another hash rather than resuming rows it no longer computes; a spec without them keeps
+  // `specHash`'s
+  const inline = inlineKindsOf(spec, registry);
+  const inlineKinds = Object.keys(inline);
   return {
     spec,
-    specHash: specHashWith(spec, registry),
+    specHash: inlineKinds.length ? sha16({ ...hashedPart(spec), inline }) : specHash(spec),
     cells,
     metrics,
     warnings: refitWarnings(cells, targets, ids),
+    inlineKinds,
   };
 }
 
@@ -290,7 +301,7 @@ export function planExperiment(spec: Spec, registry: Registry, source?: string):
  * The kinds of the spec defined in code (`inline:` plugins), each with its identity: its source
  * text and declared fields (define.ts), which the spec's `{ kind }` entry does not hold.
  */
-export function inlineKindsOf(spec: Spec, registry: Registry): Record<string, string> {
+function inlineKindsOf(spec: Spec, registry: Registry): Record<string, string> {
   const used: [ExtensionPoint, string][] = [
     ['target', spec.target.kind],
     ...spec.learners.map((l) => ['learner', l.kind] as [ExtensionPoint, string]),
@@ -302,16 +313,6 @@ export function inlineKindsOf(spec: Spec, registry: Registry): Record<string, st
     if (identity !== undefined) found[`${point}:${kind}`] = identity;
   }
   return found;
-}
-
-/**
- * The spec's hash; with kinds defined in code, their identities too, so that editing such a kind
- * (its f, its d) gives another hash rather than resuming rows it no longer computes. A spec without
- * them keeps `specHash`'s.
- */
-function specHashWith(spec: Spec, registry: Registry): string {
-  const inline = inlineKindsOf(spec, registry);
-  return Object.keys(inline).length ? sha16({ ...hashedPart(spec), inline }) : specHash(spec);
 }
 
 /**
