@@ -63,9 +63,11 @@ export function hostDirectProblem(
       `ridgeSolver: eigen holds ${size} twice on the backend's heap, above its limit of ${gib(heapLimit)}`,
       { hint: "use ridgeSolver: 'cholesky' (host memory on the native backend) or 'cg' / 'auto' (FALKON)" },
     );
+  // (tfjs names the native backend 'wasm' too: its kernels are the wasm backend's)
+  const heap = tf.getBackend() === 'wasm';
   if (!hostLapack())
     return new RegimesError(
-      `${size} is above what the direct solve holds as the ${tf.getBackend() === 'wasm' ? 'wasm or native' : tf.getBackend()} backend's tensors (${gib(heapLimit)}${tf.getBackend() === 'wasm' ? ', in a WebAssembly heap of 4 GiB at most' : ''}), and this backend has no host LAPACK to solve it outside`,
+      `${size} is above what the direct solve holds as the ${heap ? 'wasm or native' : tf.getBackend()} backend's tensors (${gib(heapLimit)}${heap ? ', in a WebAssembly heap of 4 GiB at most' : ''}), and this backend has no host LAPACK to solve it outside`,
       {
         hint: "use the native backend (its addon needs a C compiler: npm run build:native; on OpenBLAS, apt-get install libopenblas-dev, it is fastest), or ridgeSolver: 'auto' / 'cg' (FALKON, no n×n kernel)",
       },
