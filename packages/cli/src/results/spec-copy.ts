@@ -1,4 +1,4 @@
-/** The hashes a run folder's spec copy (spec.json) stands for, to tell whether rows are its spec's. */
+/** A run folder's spec copy (spec.json): the hashes it stands for, the refusal of a folder of another spec's results, and its writing. */
 import { existsSync, readFileSync } from 'node:fs';
 import { basename, isAbsolute, join, resolve } from 'node:path';
 import {
