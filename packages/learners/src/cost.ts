@@ -90,6 +90,25 @@ export function takesEigen(
 }
 
 /**
+ * Whether a ridge option's fit takes the eigen path: by the cost rule, or (auto) for a λ = 0 in what
+ * it fits, solved as the ridgeless limit by the decomposition's pseudo-inverse wherever the backend
+ * has one (readout/ridge.ts; a λ > 0 too small for float32 to resolve does so as well, which only
+ * the fit, knowing tr M, can tell).
+ */
+export function ridgeTakesEigen(
+  o: RidgeOptions,
+  m: number,
+  solver: EigenSolverKind | undefined = symmetricEigenSolver(m),
+): boolean {
+  const ridgeless =
+    typeof o.ridge === 'number' ? o.ridge === 0 : Array.isArray(o.ridge) && o.ridge.includes(0);
+  return (
+    takesEigen(o.ridgeSolver, m, ridgeSolves(o), solver) ||
+    ((o.ridgeSolver ?? 'auto') === 'auto' && solver !== undefined && ridgeless)
+  );
+}
+
+/**
  * How many values of λ a ridge option fits: 1, a list's length, or the gcv/loo grid's. The estimates
  * count the whole grid; a direct fit ranks only the grid's λ above the float32 floor (readout/ridge.ts,
  * `selectionFloor`: 6–8 of the default 10 for the kernels of docs/learners.md), which the dry run
@@ -117,7 +136,7 @@ export function ridgeSolveFlops(
   solver: EigenSolverKind | undefined = symmetricEigenSolver(m),
 ): number {
   const count = ridgeSolves(o);
-  if (takesEigen(o.ridgeSolver, m, count, solver))
+  if (ridgeTakesEigen(o, m, solver))
     return (eigenBreakEven(m, solver ?? 'kernel') * m ** 3) / 3 + count * 6 * m * m;
   const perCholesky = (typeof o.ridge === 'string' ? 2 : 1) * (m ** 3 / 3) + 4 * m * m * k;
   return count * perCholesky;
@@ -153,7 +172,7 @@ export function decomposesOnHost(m: number): boolean {
  * into a float32 host array first (4 m²).
  */
 function ridgeHostBytes(o: RidgeOptions, m: number, panels: boolean): number {
-  if (!decomposesOnHost(m) || !takesEigen(o.ridgeSolver, m, ridgeSolves(o))) return 0;
+  if (!decomposesOnHost(m) || !ridgeTakesEigen(o, m)) return 0;
   return hostEigenBytes(m) + (panels ? F32 * m * m : 0);
 }
 

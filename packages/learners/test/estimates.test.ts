@@ -82,6 +82,14 @@ describe('work estimates', () => {
     // 8 λ at m = 300 pay on the host (break-even ⌈300/40⌉ = 8): one decomposition, 8 solves' worth
     const list = { ...gcv, ridge: [1e-4, 1e-3, 1e-2, 1e-1, 1, 2, 4, 8] };
     expect(ridgeSolveFlops(list, 300, 1)).toBe((8 * 300 ** 3) / 3 + 8 * 6 * 300 * 300);
+    // λ = 0 takes the decomposition's pseudo-inverse (the ridgeless limit) under auto, cost rule or
+    // not: one λ at m = 1024 costs the 8 solves' decomposition; a named cholesky keeps its one solve
+    const ridgeless = { ...gcv, ridge: 0 };
+    expect(ridgeSolveFlops(ridgeless, m, 1, 'kernel')).toBe((8 * m ** 3) / 3 + 6 * m * m);
+    expect(ridgeSolveFlops({ ...ridgeless, ridge: 1e-3 }, m, 1, 'kernel')).toBe(m ** 3 / 3 + 4 * m * m);
+    expect(ridgeSolveFlops({ ...ridgeless, ridgeSolver: 'cholesky' }, m, 1, 'kernel')).toBe(
+      m ** 3 / 3 + 4 * m * m,
+    );
     // the fit's bytes: two n×n float32 matrices and the kernel's panels kept (the lower triangle,
     // n ≤ 8192); when the host decomposes, the kernel assembled on the host (float32) and the
     // solver's arrays: the data read back and the vectors handed back (float32), the working copy,

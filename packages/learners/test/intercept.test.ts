@@ -338,6 +338,104 @@ describe('leave-one-out and GCV with an intercept against brute force', () => {
   });
 });
 
+describe('the ridgeless limit λ = 0 with an intercept: the minimum-norm fit, by the pseudo-inverse', () => {
+  // With the intercept the system is centred, so M has an exact null direction (float32 renders its
+  // eigenvalue as noise of either sign, ~1e-8 of the trace): a Cholesky at shift 0 could succeed on
+  // that noise and put its inverse into the fit (native, rf width = n = 32: df 33 > n, test risk 90.9
+  // where wasm gave 15.2). λ = 0 now takes the eigen path's pseudo-inverse, which leaves such
+  // directions out. The references are float64: the bordered KKT system at λ = 0 (the interpolant of
+  // least norm when K is positive definite) and the normal equations of least squares.
+  it('rf at the interpolation threshold (width = n = 32, primal): the minimum-norm interpolant', async () => {
+    const [n, width] = [32, 32];
+    const train = shiftedSample(n, 50);
+    const test = shiftedSample(40, 51);
+    await expectNoLeak(async () => {
+      const p = await randomFeatures
+        .create(randomFeatures.options.parse({ width, ridge: 0 }))
+        .fit(train, makeFitContext(Rng.fromSeed(52)));
+      const d = p.diagnostics!;
+      expect(d.dual).toBe(0);
+      expect(d.eigen).toBe(1);
+      // the centring's direction, and only it, is left out
+      expect(d.truncated).toBe(1);
+      const phi = reluFeatures(await rows(train.x), await rows(p.features!));
+      const y = (await rows(train.y)).map((r) => r[0]!);
+      // min ‖w‖ subject to Φw + b1 = y: w = Φᵀα with [ΦΦᵀ 1; 1ᵀ 0][α; b] = [y; 0]
+      const gram = phi.map((a) => phi.map((c) => a.reduce((s, v, j) => s + v * c[j]!, 0)));
+      const reference = dualReference(gram, y, 0);
+      const phiTest = reluFeatures(await rows(test.x), await rows(p.features!));
+      const expected = phiTest.map((a) =>
+        reference.predict(phi.map((c) => a.reduce((s, v, j) => s + v * c[j]!, 0))),
+      );
+      await expectPredictions(p, test.x, expected, 'rf ridgeless at width = n');
+      expect(Math.abs(d.df! - n)).toBeLessThan(1e-3 * n); // interpolation: df = n
+      expect(d['train-risk']).toBeLessThan(
+        1e-6 *
+          meanSquare(
+            y,
+            y.map(() => 0),
+          ),
+      );
+      p.dispose();
+    });
+    disposeDataset(train);
+    disposeDataset(test);
+  });
+
+  it('kernel (rbf, dual, n = 30): the interpolant of the bordered system, df = n', async () => {
+    const [n, bandwidth] = [30, 1.5];
+    const train = shiftedSample(n, 53);
+    const test = shiftedSample(40, 54);
+    await expectNoLeak(async () => {
+      const p = await kernelRidge
+        .create(kernelRidge.options.parse({ type: 'rbf', bandwidth, ridge: 0 }))
+        .fit(train, makeFitContext(Rng.fromSeed(55)));
+      const x = await rows(train.x);
+      const y = (await rows(train.y)).map((r) => r[0]!);
+      const k = x.map((a) => x.map((b) => rbf(a, b, bandwidth)));
+      const reference = dualReference(k, y, 0);
+      const expected = (await rows(test.x)).map((a) => reference.predict(x.map((b) => rbf(a, b, bandwidth))));
+      const d = p.diagnostics!;
+      expect(d.eigen).toBe(1);
+      expect(d.truncated).toBe(1);
+      await expectPredictions(p, test.x, expected, 'kernel rbf ridgeless');
+      expect(Math.abs(d.df! - n)).toBeLessThan(1e-3 * n);
+      p.dispose();
+    });
+    disposeDataset(train);
+    disposeDataset(test);
+  });
+
+  it('a kernel of rank d (linear, dual, n = 30, d = 5): least squares with an intercept, df = d + 1', async () => {
+    const n = 30;
+    const train = shiftedSample(n, 56);
+    const test = shiftedSample(40, 57);
+    await expectNoLeak(async () => {
+      // h(⟨x,x′⟩/d) = ⟨x,x′⟩/d: features x/√d
+      const p = await kernelRidge
+        .create(kernelRidge.options.parse({ type: 'dot', taylor: [0, 1], sphere: false, ridge: 0 }))
+        .fit(train, makeFitContext(Rng.fromSeed(58)));
+      const features = (x: Matrix) => x.map((row) => row.map((v) => v / Math.sqrt(row.length)));
+      const y = (await rows(train.y)).map((r) => r[0]!);
+      const reference = primalReference(features(await rows(train.x)), y, 0);
+      const expected = features(await rows(test.x)).map(reference.predict);
+      const d = p.diagnostics!;
+      expect(d.eigen).toBe(1);
+      // n − 1 centred directions, d of them in the kernel's range
+      expect(d.truncated).toBe(n - 5);
+      await expectPredictions(p, test.x, expected, 'linear kernel ridgeless');
+      expect(Math.abs(d.df! - 6)).toBeLessThan(1e-3 * 6);
+      const risk = meanSquare(reference.train, y);
+      expect(Math.abs(d['train-risk']! - risk)).toBeLessThan(1e-3 * risk);
+      // the residual of the system on the directions the pseudo-inverse keeps (y is not in the range)
+      expect(d['solve-residual']).toBeLessThan(1e-4);
+      p.dispose();
+    });
+    disposeDataset(train);
+    disposeDataset(test);
+  });
+});
+
 describe('nt with quadratic activation on the quadratic target (Ghorbani et al. 2019)', () => {
   // Population risk of the NT model (THEORY.md): 2‖(I−P)B(I−P)‖²_F with an intercept, plus
   // 2·tr(PB)²/(N+2) without one, over Var f* = 2‖B‖²_F; P projects on span W.

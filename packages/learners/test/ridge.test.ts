@@ -129,24 +129,62 @@ describe('ridge over a list of λ: one eigen-decomposition against a Cholesky pe
     },
   );
 
-  it('hands a λ too small for the decomposition (0 on a singular kernel) to the Cholesky path and its jitter', async () => {
-    // rank-5 linear kernel on 40 points: λ = 0 is singular
+  it('solves λ = 0 on a singular kernel as the ridgeless limit: the pseudo-inverse is least squares; a named cholesky takes the jitter', async () => {
+    // rank-5 linear kernel on 40 points: λ = 0 is singular, and its minimum-norm solution α = K⁺y
+    // gives Kα = Xβ with β the least-squares fit of y on X (float64 normal equations below)
     const m = 40;
     const x = Rng.fromSeed(4).normal(m * 5, new Float64Array(m * 5));
     const y = Rng.fromSeed(5).normal(m, new Float64Array(m));
     const xt = tf.tensor2d(Float32Array.from(x), [m, 5]);
     const yt = tf.tensor2d(Float32Array.from(y), [m, 1]);
+    const gram = Array.from({ length: 5 }, (_, i) =>
+      Array.from({ length: 6 }, (_, j) =>
+        Array.from({ length: m }, (_, r) => x[r * 5 + i]! * (j < 5 ? x[r * 5 + j]! : y[r]!)).reduce(
+          (a, b) => a + b,
+        ),
+      ),
+    );
+    for (let c = 0; c < 5; c++)
+      for (let r = 0; r < 5; r++)
+        if (r !== c) {
+          const f = gram[r]![c]! / gram[c]![c]!;
+          for (let q = c; q < 6; q++) gram[r]![q]! -= f * gram[c]![q]!;
+        }
+    const beta = gram.map((row, i) => row[5]! / row[i]!);
+    let leastSquares = 0;
+    for (let r = 0; r < m; r++)
+      leastSquares += (y[r]! - beta.reduce((s, b, i) => s + b * x[r * 5 + i]!, 0)) ** 2 / m;
     await expectNoLeak(async () => {
       const system = await dualSystem(xt, yt, linear);
       const fits = await fitRidge(
         system,
-        { ridge: [0, 1e-2], ridgeGrid: [1, 2], ridgeSolver: 'eigen' },
+        { ridge: [0, 1e-2], ridgeGrid: [1, 2] },
+        new AbortController().signal,
+      );
+      const forced = await fitRidge(
+        system,
+        { ridge: 0, ridgeGrid: [1, 2], ridgeSolver: 'cholesky' },
         new AbortController().signal,
       );
       system.release();
-      expect(fits.map((f) => f.diagnostics.eigen)).toEqual([0, 1]);
-      expect(fits[0]!.diagnostics.jitter).toBeGreaterThan(0);
-      for (const f of fits) f.coefficients.dispose();
+      expect(fits.map((f) => f.diagnostics.eigen)).toEqual([1, 1]);
+      const [ridgeless] = fits;
+      expect(ridgeless!.diagnostics.truncated).toBe(m - 5);
+      expect(ridgeless!.diagnostics.df).toBeCloseTo(5, 4);
+      console.log(`ridgeless train risk ${ridgeless!.diagnostics['train-risk']} against ${leastSquares}`);
+      expect(Math.abs(ridgeless!.diagnostics['train-risk']! - leastSquares)).toBeLessThan(
+        1e-4 * leastSquares,
+      );
+      // Xᵀα = β: the minimum-norm α lies in the range of X
+      const product = tf.matMul(xt, ridgeless!.coefficients, true, false);
+      const fitted = await product.data();
+      product.dispose();
+      fitted.forEach((v, i) =>
+        expect(Math.abs(v - beta[i]!)).toBeLessThan(1e-4 * Math.max(...beta.map(Math.abs))),
+      );
+      expect(forced[0]!.diagnostics.eigen).toBe(0);
+      expect(forced[0]!.diagnostics.jitter).toBeGreaterThan(0);
+      for (const f of [...fits, ...forced]) f.coefficients.dispose();
     });
     tf.dispose([xt, yt]);
   });

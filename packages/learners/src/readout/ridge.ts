@@ -23,7 +23,7 @@ import tf from '@regimes/numerics/tfjs';
 import { takesEigen } from '../cost.js';
 import { exceedsHeap, fitRidgeHost, hostLapackFor } from './host-direct.js';
 import { type RidgeOptions } from './options.js';
-import { choleskyInverse, EigenRidge, type ShiftedInverse } from './solvers.js';
+import { choleskyInverse, EIGEN_RESOLUTION, EigenRidge, type ShiftedInverse } from './solvers.js';
 import { disposeFit, type RidgeFit, type RidgeSystem } from './systems.js';
 
 export { disposeFit, type RidgeFit } from './systems.js';
@@ -73,6 +73,13 @@ export function selectionFloor(
   const resolution = eigen && system.matrix ? EIGEN_SELECTION_RESOLUTION : SELECTION_RESOLUTION;
   return trace > 0 ? (resolution * trace) / system.n : 0;
 }
+
+/**
+ * Whether nλ lies below the eigen path's resolution (EIGEN_RESOLUTION of tr M): λ = 0, or so small
+ * that float32 cannot tell it from 0 on a rank-deficient M.
+ */
+export const unresolvedShift = (system: Pick<RidgeSystem, 'm' | 'n' | 'meanDiagonal'>, lambda: number) =>
+  system.n * lambda <= EIGEN_RESOLUTION * system.m * system.meanDiagonal;
 
 /** The grid values gcv / loo rank above a floor: within 2× of it counts. */
 const rankable = (lambdas: readonly number[], floor: number) => lambdas.filter((l) => l >= floor / 2);
@@ -127,8 +134,10 @@ async function refinedSolve(
     coefficients = tf.add(first, correction) as tf.Tensor2D;
     tf.dispose([first, correction, r0]);
     r1 = residualOf(coefficients);
-    const residual =
-      (await hostScalar(tf.norm(r1))) / Math.max(await hostScalar(tf.norm(system.rhs)), Number.MIN_VALUE);
+    // a pseudo-inverse solves the system on the directions it keeps: its residual is measured there
+    const kept = inverse.kept;
+    const norm = (r: tf.Tensor2D) => hostScalar(kept ? tf.tidy(() => tf.norm(kept(r))) : tf.norm(r));
+    const residual = (await norm(r1)) / Math.max(await norm(system.rhs), Number.MIN_VALUE);
     return { coefficients, residual };
   } catch (error) {
     tf.dispose([first, r0, correction, coefficients].filter((t): t is tf.Tensor2D => t !== undefined));
@@ -175,7 +184,7 @@ async function fitLambda(
   try {
     // the intercept is one more degree of freedom: df = 1 + tr(M_c A⁻¹)
     const df = (await inverse.df()) + (system.intercept ? 1 : 0);
-    prediction = system.trainPrediction(coefficients, inverse.shift);
+    prediction = system.trainPrediction(coefficients, inverse.shift, inverse.kept);
     const trainRisk = await hostScalar(
       tf.tidy(() => tf.mean(tf.squaredDifference(prediction!, system.labels))),
     );
@@ -186,6 +195,7 @@ async function fitLambda(
       eigen: inverse.eigen ? 1 : 0,
       cg: 0,
       ...(inverse.jitter ? { jitter: inverse.jitter } : {}),
+      ...(inverse.truncated ? { truncated: inverse.truncated } : {}),
     };
     let score: number | undefined;
     if (select === 'gcv') score = trainRisk / (1 - df / system.n) ** 2;
@@ -220,11 +230,18 @@ export async function fitRidge(
   // (the path is chosen for the λ the eigen path would rank)
   const choleskyFloor = select ? selectionFloor(system) : 0;
   const eigenFloor = select ? selectionFloor(system, true) : 0;
-  const eigen = useEigen(
-    options,
-    system.m,
-    select ? Math.max(1, rankable(requested, eigenFloor).length) : requested.length,
-  );
+  // a λ whose shift float32 cannot resolve (λ = 0 above all) is solved as the ridgeless limit, by
+  // the pseudo-inverse of the eigen path wherever the backend has it and the solver is not named
+  const eigen =
+    useEigen(
+      options,
+      system.m,
+      select ? Math.max(1, rankable(requested, eigenFloor).length) : requested.length,
+    ) ||
+    (!select &&
+      (options.ridgeSolver ?? 'auto') === 'auto' &&
+      symmetricEigenSolver(system.m) !== undefined &&
+      requested.some((lambda) => unresolvedShift(system, lambda)));
   const floor = eigen ? eigenFloor : choleskyFloor;
   const lambdas = select ? rankable(requested, floor) : requested;
   if (lambdas.length === 0)
@@ -247,7 +264,12 @@ export async function fitRidge(
       const served = decomposition?.serves(shift) ?? false;
       // a λ below the Cholesky path's floor is ranked only where the decomposition serves it
       if (select && !served && lambda < choleskyFloor / 2) continue;
-      const inverse = served ? decomposition!.shifted(shift) : await choleskyInverse(system, shift, block);
+      // a fitted λ the decomposition does not resolve whole takes its pseudo-inverse (the ridgeless
+      // limit); gcv / loo rank only what it resolves
+      const inverse =
+        decomposition && (served || !select)
+          ? decomposition.shifted(shift)
+          : await choleskyInverse(system, shift, block);
       let fitted: Awaited<ReturnType<typeof fitLambda>>;
       try {
         fitted = await fitLambda(system, inverse, product, lambda, select, rows);

@@ -20,12 +20,28 @@ import {
 import tf from '@regimes/numerics/tfjs';
 import type { RidgeSystem } from './systems.js';
 
+/**
+ * The eigen path's resolution: the float32 matrix perturbs its smallest eigenvalues by ~1e-8 of the
+ * trace (1.7e-5 on damian's 1000-wide readout Gram of trace ~2000; dsyevd's own error, ~1e-15·μ_max,
+ * is far below), and against a float64 solve of the same system the predictions were within 1e-3
+ * down to shifts of 1e-8 of the trace (docs/learners.md). A direction whose μ + shift is at most this
+ * fraction of tr M is not resolved: the pseudo-inverse leaves it out.
+ */
+export const EIGEN_RESOLUTION = 3e-8;
+
 /** (M + shift·I)⁻¹ for one λ, by whichever solver serves it. */
 export interface ShiftedInverse {
   /** The shift actually applied: nλ plus any jitter. */
   readonly shift: number;
   readonly jitter: number;
   readonly eigen: boolean;
+  /**
+   * Eigen-directions left out as unresolved (μ + shift ≤ EIGEN_RESOLUTION·tr M): the inverse is then
+   * the pseudo-inverse on the others, the ridgeless limit's minimum-norm solution there. 0 elsewhere.
+   */
+  readonly truncated: number;
+  /** P r: r's part in the directions the inverse keeps; absent where none is left out. */
+  readonly kept?: (r: tf.Tensor2D) => tf.Tensor2D;
   solve(b: tf.Tensor2D): tf.Tensor2D;
   /** tr(M A⁻¹). */
   df(): Promise<number>;
@@ -59,6 +75,7 @@ export async function choleskyInverse(
     shift: total,
     jitter: factor.jitter,
     eigen: false,
+    truncated: 0,
     solve: (b) => choleskySolveTensor(factor, b),
     // df = tr(M A⁻¹) = m − shift·tr(A⁻¹)
     df: async () => system.m - total * (await inverseDiag()).reduce((a, b) => a + b, 0),
@@ -126,32 +143,53 @@ export class EigenRidge {
     return tf.tidy(() => tf.sub(tf.add(tf.matMul(l, x), tf.matMul(l, x, true, false)), tf.mul(d, x)));
   }
 
-  /**
-   * Whether the shift is large enough for the decomposition to serve it: μ_min + shift above
-   * 3e-8 of tr M. The float32 matrix perturbs its smallest eigenvalues by ~1e-8 of the trace (1.7e-5
-   * on damian's 1000-wide readout Gram of trace ~2000; dsyevd's own error, ~1e-15·μ_max, is far
-   * below), and against a float64 solve of the same system the predictions were within 1e-3 down to
-   * shifts of 1e-8 of the trace (docs/learners.md). Below it, the Cholesky path, with its jitter,
-   * handles that λ.
-   */
-  serves(shift: number): boolean {
+  /** μ + shift at or below this is not resolved (EIGEN_RESOLUTION of tr M). */
+  private get cutoff(): number {
     const trace = this.values.reduce((sum, mu) => sum + Math.max(mu, 0), 0);
-    return this.values[this.values.length - 1]! + shift > 3e-8 * Math.max(trace, Number.MIN_VALUE);
+    return EIGEN_RESOLUTION * Math.max(trace, Number.MIN_VALUE);
   }
 
+  /**
+   * Whether the shift resolves every direction: μ_min + shift above EIGEN_RESOLUTION of tr M (then
+   * `shifted` is the exact inverse, nothing left out).
+   */
+  serves(shift: number): boolean {
+    return this.values[this.values.length - 1]! + shift > this.cutoff;
+  }
+
+  /**
+   * (M + shift·I)⁻¹ = Q diag(1/(μ + shift)) Qᵀ over the directions it resolves; those with
+   * μ + shift ≤ the cutoff (λ = 0 on a rank-deficient M: a centred kernel's constant direction, a
+   * Gram of more features than samples) are left out, as a pseudo-inverse with that cutoff does
+   * (numpy's pinv / lstsq with rcond at float32's resolution): the minimum-norm solution on the rest,
+   * which the ridgeless limit λ → 0⁺ tends to.
+   */
   shifted(shift: number): ShiftedInverse {
     const m = this.values.length;
+    const cutoff = this.cutoff;
+    const keep = (mu: number) => mu + shift > cutoff;
     const weights = tf.tensor2d(
-      Float32Array.from(this.values, (mu) => 1 / (mu + shift)),
+      Float32Array.from(this.values, (mu) => (keep(mu) ? 1 / (mu + shift) : 0)),
       [m, 1],
     );
+    const truncated = this.values.reduce((count, mu) => count + (keep(mu) ? 0 : 1), 0);
+    const mask = truncated
+      ? tf.tensor2d(
+          Float32Array.from(this.values, (mu) => (keep(mu) ? 1 : 0)),
+          [m, 1],
+        )
+      : undefined;
     const q = this.vectors;
     return {
       shift,
       jitter: 0,
       eigen: true,
+      truncated,
+      ...(mask && {
+        kept: (r: tf.Tensor2D) => tf.tidy(() => tf.matMul(q, tf.mul(tf.matMul(q, r, true, false), mask))),
+      }),
       solve: (b) => tf.tidy(() => tf.matMul(q, tf.mul(tf.matMul(q, b, true, false), weights))),
-      df: async () => this.values.reduce((sum, mu) => sum + mu / (mu + shift), 0),
+      df: async () => this.values.reduce((sum, mu) => sum + (keep(mu) ? mu / (mu + shift) : 0), 0),
       inverseDiagonal: async () => {
         this.squaredVectors ??= tf.tidy(() => tf.square(q));
         return hostColumn(tf.matMul(this.squaredVectors, weights));
@@ -163,7 +201,7 @@ export class EigenRidge {
         }
         return hostColumn(tf.matMul(weights, this.projection.squared, true, false));
       },
-      dispose: () => weights.dispose(),
+      dispose: () => tf.dispose(mask ? [weights, mask] : [weights]),
     };
   }
 

@@ -36,8 +36,15 @@ export interface RidgeSystem {
   readonly labels: tf.Tensor2D;
   /** Mean of diag M, the scale of jitter. */
   readonly meanDiagonal: number;
-  /** Train predictions for coefficients c at ridge shift nλ. */
-  trainPrediction(coefficients: tf.Tensor2D, shift: number): tf.Tensor2D;
+  /**
+   * Train predictions for coefficients c at ridge shift nλ. `kept` (a pseudo-inverse's projection on
+   * the directions it solved) tells the dual that (M + nλ)c = P·rhs rather than rhs.
+   */
+  trainPrediction(
+    coefficients: tf.Tensor2D,
+    shift: number,
+    kept?: (r: tf.Tensor2D) => tf.Tensor2D,
+  ): tf.Tensor2D;
   /** Whether the system fits an unpenalised intercept (centred M and rhs; df + 1, leverages + 1/n). */
   readonly intercept: boolean;
   /**
@@ -246,8 +253,16 @@ export async function dualSystem(
     cache.release();
     throw error;
   }
-  const trainPrediction = (alpha: tf.Tensor2D, shift: number) =>
-    tf.tidy(() => tf.sub(y, tf.mul(alpha, shift)) as tf.Tensor2D);
+  // Kα = rhs − nλα where (K + nλ)α = rhs; with the intercept, K_cα + ȳ = y − nλα. A pseudo-inverse
+  // solves (K + nλ)α = P·rhs: the part of rhs it left out, (I − P)·rhs, is not fitted
+  let centredRhs: tf.Tensor2D | undefined;
+  const trainPrediction = (alpha: tf.Tensor2D, shift: number, kept?: (r: tf.Tensor2D) => tf.Tensor2D) =>
+    tf.tidy(() => {
+      const fitted = tf.sub(y, tf.mul(alpha, shift)) as tf.Tensor2D;
+      if (!kept) return fitted;
+      const rhs = centredRhs ?? y;
+      return tf.sub(fitted, tf.sub(rhs, kept(rhs))) as tf.Tensor2D;
+    });
   if (!intercept)
     return {
       m: n,
@@ -282,6 +297,7 @@ export async function dualSystem(
     yMean = tf.mean(y, 0, true) as tf.Tensor2D;
     made.push(yMean);
     rhs = tf.sub(y, yMean) as tf.Tensor2D;
+    centredRhs = rhs;
   } catch (error) {
     tf.dispose(made);
     cache.release();
