@@ -31,7 +31,7 @@ import { twoStageEstimate } from '../cost.js';
 import { type Activation, activationOption } from '../activations/index.js';
 import { overlaps, subspaceEnergy, topSingular } from '../probes/subspace.js';
 import { stageSplit, twoStageLearner } from '../readout/first-layer.js';
-import { ridgeOptions } from '../readout/options.js';
+import { refineRidge, ridgeOptions } from '../readout/options.js';
 import { gradients, initTwoLayer } from '../training/two-layer.js';
 
 /** 10^from … 10^to by quarter decades. */
@@ -71,6 +71,7 @@ export const damianOptions = options({
     .default(quarterDecades(-9, 4))
     .describe('candidate λ for gcv / loo (default 1e-9 … 1e4 by quarter decades)'),
 }).superRefine((o, ctx) => {
+  refineRidge(false)(o, ctx);
   if (o.width % 2)
     ctx.addIssue({
       code: 'custom',

@@ -17,7 +17,7 @@ import {
   type FullyConnected,
   initFullyConnected,
 } from '../empirical-ntk.js';
-import { interceptOption, ridgeOptions } from '../readout/options.js';
+import { interceptOption, refineRidge, ridgeOptions } from '../readout/options.js';
 import { kernelRidgeLearner } from '../readout/predictors.js';
 import { trainTwoLayer } from '../training/train-two-layer.js';
 import { networkOptions } from './nn.js';
@@ -49,6 +49,7 @@ export const empiricalNtkOptions = options({
   ...interceptOption,
 }).superRefine((o, ctx) => {
   refineBias(o, ctx);
+  refineRidge(true)(o, ctx);
   if (o.steps > 0 && o.layers > 1)
     ctx.addIssue({
       code: 'custom',

@@ -13,7 +13,7 @@ import { kernelStaircaseTheory } from '../kernel-staircase.js';
 import { dotProductKernel, kernelTaylor, rbfKernel } from '../kernels.js';
 import { kernelRidgeEstimate } from '../cost.js';
 import { kernelRidgeLearner } from '../readout/predictors.js';
-import { interceptOption, ridgeOptions } from '../readout/options.js';
+import { interceptOption, refineRidge, ridgeOptions } from '../readout/options.js';
 
 export const kernelRidgeOptions = options({
   type: z.enum(['dot', 'rbf']).default('dot').describe('dot-product kernel or RBF'),
@@ -25,6 +25,7 @@ export const kernelRidgeOptions = options({
   ...ridgeOptions,
   ...interceptOption,
 }).superRefine((o, ctx) => {
+  refineRidge(true)(o, ctx);
   if (o.type === 'dot' && !o.taylor === !o.hermite)
     ctx.addIssue({
       code: 'custom',

@@ -7,7 +7,7 @@
  * `ntk` with `train: readout` in the ntk parametrization. Theory as `ntk`'s (kinds/ntk.ts).
  */
 import { defineLearnerKind, type LearnerFactory, options } from '@regimes/core';
-import { interceptOption, posteriorVarianceOption, ridgeOptions } from '../readout/options.js';
+import { interceptOption, posteriorVarianceOption, refineRidge, ridgeOptions } from '../readout/options.js';
 import { deepKernelKind, deepKernelOptions, refineDeepKernel } from './ntk.js';
 
 export const nngpOptions = options({
@@ -15,7 +15,10 @@ export const nngpOptions = options({
   ...ridgeOptions,
   ...interceptOption,
   ...posteriorVarianceOption,
-}).superRefine(refineDeepKernel);
+}).superRefine((o, ctx) => {
+  refineDeepKernel(o, ctx);
+  refineRidge(true)(o, ctx);
+});
 
 export const nngp: LearnerFactory = defineLearnerKind({
   kind: 'nngp',

@@ -7,7 +7,7 @@ import { defineLearnerKind, type LearnerFactory, options, z } from '@regimes/cor
 import { activation } from '../activations/index.js';
 import { featureRidgeEstimate, kernelRidgeEstimate } from '../cost.js';
 import { firstLayerOptions } from '../readout/first-layer.js';
-import { interceptOption, ridgeOptions } from '../readout/options.js';
+import { interceptOption, refineRidge, ridgeOptions } from '../readout/options.js';
 import { fitNeuralTangent } from '../readout/tangent.js';
 import { quadraticWidthTheory } from '../readout/quadratic-theory.js';
 
@@ -34,7 +34,7 @@ export const neuralTangentOptions = options({
     .describe('renamed to train'),
   ...ridgeOptions,
   ...interceptOption,
-});
+}).superRefine(refineRidge(false));
 
 export const neuralTangent: LearnerFactory = defineLearnerKind({
   kind: 'nt',

@@ -23,7 +23,7 @@ import { eigenlearningTheory } from '../eigenlearning.js';
 import { kernelStaircaseTheory } from '../kernel-staircase.js';
 import { type DeepKernelSpec, deepDiagonal, deepKernel, deepTaylor, kernelActivation } from '../kernels.js';
 import { kernelRidgeLearner } from '../readout/predictors.js';
-import { interceptOption, type RidgeOptions, ridgeOptions } from '../readout/options.js';
+import { interceptOption, type RidgeOptions, refineRidge, ridgeOptions } from '../readout/options.js';
 
 /** The deep kernels' architecture options, shared by `ntk` and `nngp`. */
 export const deepKernelOptions = {
@@ -117,7 +117,10 @@ export const neuralTangentKernelOptions = options({
     .describe('which layers the kernel trains: both (every layer), the first hidden layer, or the readout'),
   ...ridgeOptions,
   ...interceptOption,
-}).superRefine(refineDeepKernel);
+}).superRefine((o, ctx) => {
+  refineDeepKernel(o, ctx);
+  refineRidge(true)(o, ctx);
+});
 
 /** The architecture options as parsed (`train` absent for `nngp`). */
 export interface DeepKernelOptions {

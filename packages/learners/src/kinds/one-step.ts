@@ -25,7 +25,7 @@ import { twoStageEstimate } from '../cost.js';
 import { type Activation, activationOption } from '../activations/index.js';
 import { overlaps, topSingular } from '../probes/subspace.js';
 import { stageSplit, twoStageLearner } from '../readout/first-layer.js';
-import { ridgeOptions } from '../readout/options.js';
+import { refineRidge, ridgeOptions } from '../readout/options.js';
 import { gradients, initTwoLayer } from '../training/two-layer.js';
 
 export const oneStepOptions = options({
@@ -56,7 +56,7 @@ export const oneStepOptions = options({
     .describe(
       'λ of the readout: a fixed 1e-3 by default (our runs of Ba et al.’s setting; at η₀ = 20, N = 512 it costs 0.36 against loo’s 0.22, docs/learners.md), gcv / loo, or a list',
     ),
-});
+}).superRefine(refineRidge(false));
 
 export const oneStep: LearnerFactory = defineLearnerKind({
   kind: 'one-step',

@@ -9,10 +9,14 @@ import { defineLearnerKind, type LearnerFactory, options, type Predictor } from 
 import { activation } from '../activations/index.js';
 import { featureRidgeEstimate } from '../cost.js';
 import { drawFirstLayer, firstLayerOptions, readFirstLayer } from '../readout/first-layer.js';
-import { interceptOption, ridgeOptions } from '../readout/options.js';
+import { interceptOption, refineRidge, ridgeOptions } from '../readout/options.js';
 import { quadraticWidthTheory } from '../readout/quadratic-theory.js';
 
-export const randomFeaturesOptions = options({ ...firstLayerOptions, ...ridgeOptions, ...interceptOption });
+export const randomFeaturesOptions = options({
+  ...firstLayerOptions,
+  ...ridgeOptions,
+  ...interceptOption,
+}).superRefine(refineRidge(false));
 
 export const randomFeatures: LearnerFactory = defineLearnerKind({
   kind: 'rf',

@@ -24,7 +24,7 @@ import { damian } from './damian.js';
 import { network } from './nn.js';
 import { oneStep } from './one-step.js';
 import { randomFeatures } from './rf.js';
-import { ridgeOptions } from '../readout/options.js';
+import { refineRidge, ridgeOptions } from '../readout/options.js';
 
 export const transferOptions = options({
   base: z
@@ -35,7 +35,7 @@ export const transferOptions = options({
     ),
   sourceN: z.number().int().min(1).default(4096).describe('source samples for the base learner'),
   ...ridgeOptions,
-});
+}).superRefine(refineRidge(false));
 
 export const transfer: LearnerFactory = defineLearnerKind({
   kind: 'transfer',

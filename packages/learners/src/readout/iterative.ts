@@ -553,7 +553,7 @@ export async function falkonSolve(
   const { m, k, n } = problem;
   if (!(lambda > 0))
     throw new RegimesError(`ridgeSolver: cg needs λ > 0 (got ${lambda})`, {
-      hint: 'give ridge a positive number, or use ridgeSolver: cholesky for λ = 0',
+      hint: "give ridge a positive number, or use ridgeSolver: 'auto' or 'eigen' for λ = 0 (the pseudo-inverse)",
     });
   const spectrum = await problem.spectrum(o.solves ?? 1);
   const plain = spectrum

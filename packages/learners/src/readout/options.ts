@@ -53,6 +53,32 @@ export const ridgeOptions = {
 };
 
 /**
+ * What the ridge options refuse together, at validation rather than in every cell: `cg` where the
+ * learner has no kernel for FALKON (`kernel` false: rf, nt, damian, one-step, transfer), and `cg` at
+ * λ = 0 (its Nyström system nλK_mm + K_nmᵀK_nm is singular; the direct solvers give the ridgeless
+ * limit by their pseudo-inverse).
+ */
+export function refineRidge(kernel: boolean) {
+  return (o: Pick<RidgeOptions, 'ridge' | 'ridgeSolver'>, ctx: z.RefinementCtx): void => {
+    if (o.ridgeSolver !== 'cg') return;
+    if (!kernel)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['ridgeSolver'],
+        message:
+          "ridgeSolver: cg (FALKON) serves the kernel learners (ntk, nngp, kernel, empirical-ntk) only: use 'auto', 'eigen' or 'cholesky' here",
+      });
+    else if (o.ridge === 0 || (Array.isArray(o.ridge) && o.ridge.includes(0)))
+      ctx.addIssue({
+        code: 'custom',
+        path: ['ridge'],
+        message:
+          "ridgeSolver: cg needs λ > 0: give positive values, or use ridgeSolver: 'auto' or 'eigen' for λ = 0 (the ridgeless limit, by the eigen-decomposition's pseudo-inverse, up to 16384 kernel points)",
+      });
+  };
+}
+
+/**
  * `posteriorVariance` (nngp): the GP posterior variance σ²(x) of the kernel's prior with noise nλ,
  * recorded as its mean on the runner's probe test points beside the calibration mean (f − μ)²/σ².
  */
