@@ -25,7 +25,7 @@ describe('learner option messages', () => {
     const options = (kind: string) => learnerFactories.find((f) => f.kind === kind)!.options;
     for (const kind of ['rf', 'nt', 'damian', 'one-step', 'transfer'])
       expect(problems(options(kind), { ridgeSolver: 'cg' })).toEqual([
-        "learners[0].ridgeSolver: ridgeSolver: cg (FALKON) serves the kernel learners (ntk, nngp, kernel, empirical-ntk) only: use 'auto', 'eigen' or 'cholesky' here",
+        "learners[0].ridgeSolver: cg (FALKON) serves the kernel learners (ntk, nngp, kernel, empirical-ntk) only: use 'auto', 'eigen' or 'cholesky' here",
       ]);
     const kernels = { ntk: {}, nngp: {}, kernel: { type: 'rbf' }, 'empirical-ntk': {} };
     for (const [kind, base] of Object.entries(kernels)) {

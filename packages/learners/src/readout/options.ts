@@ -66,7 +66,7 @@ export function refineRidge(kernel: boolean) {
         code: 'custom',
         path: ['ridgeSolver'],
         message:
-          "ridgeSolver: cg (FALKON) serves the kernel learners (ntk, nngp, kernel, empirical-ntk) only: use 'auto', 'eigen' or 'cholesky' here",
+          "cg (FALKON) serves the kernel learners (ntk, nngp, kernel, empirical-ntk) only: use 'auto', 'eigen' or 'cholesky' here",
       });
     else if (o.ridge === 0 || (Array.isArray(o.ridge) && o.ridge.includes(0)))
       ctx.addIssue({
