@@ -50,6 +50,7 @@ export function deepKernelCases({ quick = false, backend, buildN, memoryN } = {}
     {
       name: `kernel ridge peak RSS n=${m} d=${d} (GiB, not s)`,
       kind: 'ridge-memory',
+      once: true,
       n: m,
       d,
       run: async () => {

@@ -1,8 +1,9 @@
 """numpy's side of the bench's end-to-end RF ridge case (bench/run.mjs): the work of one `regimes run`
 cell of the spec there, in float32, as a script a user would write: draw the data, the target
 f*(x) = He_2(<u, x>)/sqrt(2), relu random features with biases N(0, 0.5^2) scaled by 1/sqrt(N), an
-unpenalised intercept by centring, the readout by ridge (one Cholesky at lambda fixed, or
-generalized cross-validation over 1e-8 ... 10 from one eigh of the Gram), then the test risk.
+unpenalised intercept by centring, the readout by ridge (one Cholesky at lambda fixed, in place by
+scipy where it is installed, or generalized cross-validation over 1e-8 ... 10 from one eigh of the
+Gram), then the test risk.
 
     python3 bench/rf_ridge_e2e.py fixed|gcv n d width test_n
 """
@@ -11,9 +12,9 @@ import sys
 import numpy as np
 
 try:
-    from scipy.linalg import solve_triangular
-except ImportError:  # numpy alone has no triangular solve: a general solve on L
-    solve_triangular = None
+    from scipy.linalg import cho_factor, cho_solve
+except ImportError:  # numpy alone: its Cholesky (a copy) and general solves on L
+    cho_factor = None
 
 
 def main(mode, n, d, width, test_n):
@@ -56,10 +57,10 @@ def main(mode, n, d, width, test_n):
         a = q @ best[1][:, None]
     else:
         gram[np.diag_indices(width)] += np.float32(n * 1e-3)
-        l = np.linalg.cholesky(gram)
-        if solve_triangular is not None:
-            a = solve_triangular(l.T, solve_triangular(l, rhs, lower=True), lower=False)
+        if cho_factor is not None:  # LAPACK's spotrf in place, spotrs
+            a = cho_solve(cho_factor(gram, lower=True, overwrite_a=True, check_finite=False), rhs, check_finite=False)
         else:
+            l = np.linalg.cholesky(gram)
             a = np.linalg.solve(l.T, np.linalg.solve(l, rhs))
     prediction = (np.maximum(xt @ w.T + b, 0) * scale - phi_mean) @ a + y_mean
     print(f"risk {float(np.mean((prediction - yt) ** 2)):.4f}")
