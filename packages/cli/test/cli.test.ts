@@ -36,6 +36,30 @@ test: { n: 128 }
 `;
 
 describe('regimes run', () => {
+  it('--jobs 2 gives the command its share of the BLAS threads, as its workers, before OpenBLAS loads', () => {
+    // the command runs cells beside its worker: with all cores for its OpenBLAS (set after the
+    // library had loaded) a cell's numbers depended on which process ran it
+    const out = mkdtempSync(join(tmpdir(), 'regimes-threads-'));
+    const { OPENBLAS_NUM_THREADS: _unset, ...env } = process.env;
+    const r = spawnSync(
+      process.execPath,
+      [bin, 'run', specFile(small), '-b', 'native', '-j', '2', '-o', out, '-q'],
+      {
+        cwd: root,
+        encoding: 'utf8',
+        env: { ...env, REGIMES_BACKEND: '' },
+      },
+    );
+    if (r.status !== 0 && /backend native/.test(r.stderr)) return; // no native addon here
+    expect(r.status).toBe(0);
+    const share = String(Math.max(1, Math.floor(cpus().length / 2)));
+    const record = JSON.parse(readFileSync(join(out, 'provenance.jsonl'), 'utf8').trim());
+    expect(record.blasThreads).toBe(share);
+    // OpenBLAS reads its thread count when it loads: the device line gives what it took (the
+    // addon on its own SGEMM reads the variable at each product, restored by then)
+    if (record.device.includes('OpenBLAS')) expect(record.device).toContain(`, ${share} threads;`);
+  });
+
   it('runs the quickstart: 12 rows, a summary table, and RF risk falling as n grows', () => {
     const out = mkdtempSync(join(tmpdir(), 'regimes-quickstart-'));
     const r = regimes('run', 'examples/quickstart.yaml', '--out', out, '--quiet');

@@ -347,6 +347,35 @@ describe('runExperiment', () => {
     expect(readResults(out).rows.length).toBe(8);
   });
 
+  // bad-input: 1
+  it("refuses rows written under another order of the sweep's axes or of a learner's own sweep, whose draws differ", async () => {
+    const out = join(tmp(), 'results.jsonl');
+    await run(spec, { out });
+    // the same cells, the axes swapped: the same hash, but keys (and so each cell's draws) differ
+    const swapped = { ...spec, sweep: { seed: [0, 1], n: [8, 64] } };
+    await expect(run(swapped, { out })).rejects.toThrow(
+      `${out} holds rows of the cell n=8,seed=0, which this spec writes seed=0,n=8: its sweep lists the same axes in another order, and a cell's random draws (data, initialisation, test points) are seeded by its key, so they would be drawn anew and the rows doubled`,
+    );
+    await expect(run(swapped, { out })).rejects.toMatchObject({
+      hint: expect.stringContaining("write the sweep's axes in the order of those rows (n, seed)"),
+    });
+    expect(readResults(out).rows.length).toBe(8);
+    // adding a value to an axis still resumes
+    const grown = await run({ ...spec, sweep: { n: [8, 64], seed: [0, 1, 2] } }, { out });
+    expect([grown.skipped, grown.ran]).toEqual([8, 4]);
+    // a learner's own sweep
+    const own = (sweep: Record<string, number[]>) => ({
+      ...spec,
+      sweep: { n: [8] },
+      learners: [{ kind: 'ridge', sweep }],
+    });
+    const out2 = join(tmp(), 'results.jsonl');
+    await run(own({ lambda: [1, 2], jitter: [0.1] }), { out: out2 });
+    await expect(run(own({ jitter: [0.1], lambda: [1, 2] }), { out: out2 })).rejects.toThrow(
+      `${out2} holds rows of ridge#0(lambda=1,jitter=0.1) in the cell n=8, which this spec writes ridge#0(jitter=0.1,lambda=1): that learner's sweep lists the same options in another order`,
+    );
+  });
+
   it('records a failing or diverging learner and goes on with the sweep', async () => {
     const out = join(tmp(), 'results.jsonl');
     const result = await run({ ...spec, learners: [{ kind: 'explode' }, { kind: 'ridge' }] }, { out });

@@ -3,6 +3,7 @@ import { existsSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import {
   activateBackend,
+  blasThreads,
   type ExperimentResult,
   parseDuration,
   RegimesError,
@@ -179,6 +180,11 @@ async function run(specPath: string, flags: RunFlags): Promise<ExperimentResult>
       backend: result.backend,
       device: await backendDevice(registry, result.backend),
       jobs: flags.jobs,
+      // what the run gave each process: with --jobs n > 1, its share of the cores (core's pool), set
+      // for the run and restored after it, so not seen when the machine was looked up
+      blasThreads:
+        process.env.OPENBLAS_NUM_THREADS ??
+        (flags.jobs > 1 ? String(blasThreads(flags.jobs)) : host.blasThreads),
     },
     (message) => process.stderr.write(`warning: ${message}\n`),
   );

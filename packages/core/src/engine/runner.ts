@@ -157,21 +157,28 @@ async function runAlone(input: ExperimentInput | Spec, options: RunOptions): Pro
   checkTimeout(options.timeout);
   checkMemory(options.memory);
   const cells = shardCells(plan.cells, checkShard(options.shard));
-  // the backend before the results file's folder, lock or file: a misspelt or absent one writes nothing
-  const named = options.backend ?? spec.backend;
-  const { kind: backendKind } = await activateBackend(
-    registry,
-    named ?? process.env.REGIMES_BACKEND,
-    named === undefined && process.env.REGIMES_BACKEND ? 'REGIMES_BACKEND' : undefined,
-  );
-  const release = options.out ? lockResults(options.out) : undefined;
-  // with jobs > 1 this process may run cells beside its workers: its BLAS gets its share of the cores
+  // with jobs > 1 this process runs cells beside its workers: its BLAS gets their share of the cores,
+  // set before the backend loads OpenBLAS, which reads it once. Set after, this process kept every
+  // core while its workers had their share, and LAPACK's threaded factorizations round differently
+  // with the thread count: a cell's numbers depended on which process ran it (a helper's audit,
+  // 2026-12-07: nngp with loo, risk 0.14063390 or 0.14063410 from run to run under --jobs 2)
   const restoreThreads = shareBlasThreads(jobs);
   try {
-    return await execute({ spec, plan, cells, jobs, log, backendKind }, options);
+    // the backend before the results file's folder, lock or file: a misspelt or absent one writes nothing
+    const named = options.backend ?? spec.backend;
+    const { kind: backendKind } = await activateBackend(
+      registry,
+      named ?? process.env.REGIMES_BACKEND,
+      named === undefined && process.env.REGIMES_BACKEND ? 'REGIMES_BACKEND' : undefined,
+    );
+    const release = options.out ? lockResults(options.out) : undefined;
+    try {
+      return await execute({ spec, plan, cells, jobs, log, backendKind }, options);
+    } finally {
+      release?.();
+    }
   } finally {
     restoreThreads();
-    release?.();
   }
 }
 
@@ -496,12 +503,50 @@ function openResults(
   }
   if (foreign) throw foreignRows(options.out, foreign.specHash, spec, plan.specHash, plan.inlineKinds);
   const { rows: complete, incomplete } = completeRows(rows);
+  checkKeyOrder(options.out, complete, plan);
   if (incomplete.length) log.warn(`${options.out}: ${incompleteText(incomplete)}; they will be rerun`);
   for (const row of complete) previous.set(row.key, row);
   // A row cut off by a kill leaves no newline; the next row must start on its own line.
   const text = existsSync(options.out) ? readFileSync(options.out, 'utf8') : '';
   if (text.length && !text.endsWith('\n')) writer.appendRaw('\n');
   return { writer, previous, specHash };
+}
+
+/** A `k=v,k=v` key with its parts in one order: the same cell (or variant) however the spec orders them. */
+const partsSorted = (key: string) => key.split(',').sort().join(',');
+/** A learner id with its own sweep's `(k=v,…)` suffix in one order. */
+const idSorted = (id: string) => id.replace(/\((.*)\)$/, (_, inner: string) => `(${partsSorted(inner)})`);
+const keysOf = (key: string) => key.split(',').map((part) => part.slice(0, part.indexOf('=')));
+
+/**
+ * Refuses rows of this spec's cells written under another order of the sweep's axes (or of a
+ * learner's own sweep). The hash leaves the order out, but a cell's random draws (its data, the
+ * learners' initialisation, the test points) are seeded by its key, which lists the axes in the
+ * spec's order: resumed, such a file ran every cell again under new draws beside its old rows (a
+ * helper's audit, 2026-12-07: 48 rows became 96, and the report counted 4 runs of 2 seeds).
+ */
+function checkKeyOrder(out: string, rows: readonly ResultRow[], plan: Plan): void {
+  const cells = new Map(plan.cells.map((c) => [partsSorted(c.key), c]));
+  for (const row of rows) {
+    const cell = cells.get(partsSorted(row.cellKey));
+    if (!cell) continue;
+    const hint = (what: string, order: string) =>
+      `write ${what} in the order of those rows (${order}), or write elsewhere with --out, or start over with --force (RunOptions.out / .force in code)`;
+    const drawn =
+      "a cell's random draws (data, initialisation, test points) are seeded by its key, so they would be drawn anew and the rows doubled";
+    if (cell.key !== row.cellKey)
+      throw new RegimesError(
+        `${out} holds rows of the cell ${row.cellKey}, which this spec writes ${cell.key}: its sweep lists the same axes in another order, and ${drawn}`,
+        { hint: hint("the sweep's axes", keysOf(row.cellKey).join(', ')) },
+      );
+    const id = row.learner.id;
+    const planned = cell.learners.find((l) => l.id !== id && idSorted(l.id) === idSorted(id));
+    if (planned)
+      throw new RegimesError(
+        `${out} holds rows of ${id} in the cell ${row.cellKey}, which this spec writes ${planned.id}: that learner's sweep lists the same options in another order, and ${drawn}`,
+        { hint: hint("that learner's sweep", keysOf(id.slice(id.indexOf('(') + 1, -1)).join(', ')) },
+      );
+  }
 }
 
 /** The refusal of a file of another spec: what changed, when the spec.json beside it says. */
