@@ -90,8 +90,8 @@ const { kind: backend } = await activateBackend(registry, backendName);
 const counts = countDispatches();
 // one-off costs (shader compilation) weigh on a GPU's first run of each case
 // every case runs twice on both sides, the better of the two reported and the first printed as cold
-// (--warm, kept for older command lines, changes nothing); a case marked `once` (a process of its own:
-// the end-to-end and memory cases) runs once
+// (--warm, kept for older command lines, changes nothing); a case marked `once` (the peak memory of a
+// process of its own) runs once
 void warmFlag;
 
 /**
@@ -388,7 +388,6 @@ cases.push(...deepKernelCases({ quick, backend }));
     cases.push({
       name: `RF ridge end to end, regimes run: N=${width} n=${n} d=${d} test ${testN} (${label})`,
       kind: 'rf-e2e',
-      once: true,
       mode,
       n,
       d,
