@@ -58,6 +58,28 @@ describe('regimes run', () => {
     // OpenBLAS reads its thread count when it loads: the device line gives what it took (the
     // addon on its own SGEMM reads the variable at each product, restored by then)
     if (record.device.includes('OpenBLAS')) expect(record.device).toContain(`, ${share} threads;`);
+    // one cell: no process beside it, so all the cores
+    const one = mkdtempSync(join(tmpdir(), 'regimes-threads-'));
+    const single = spawnSync(
+      process.execPath,
+      [
+        bin,
+        'run',
+        specFile(small.replace('n: [32, 64]', 'n: [32]')),
+        '-b',
+        'native',
+        '-j',
+        '2',
+        '-o',
+        one,
+        '-q',
+      ],
+      { cwd: root, encoding: 'utf8', env: { ...env, REGIMES_BACKEND: '' } },
+    );
+    expect(single.status).toBe(0);
+    const alone = JSON.parse(readFileSync(join(one, 'provenance.jsonl'), 'utf8').trim());
+    expect(alone.blasThreads).toBe('(OpenBLAS default)');
+    if (alone.device.includes('OpenBLAS')) expect(alone.device).toContain(`, ${cpus().length} threads;`);
   });
 
   it('runs the quickstart: 12 rows, a summary table, and RF risk falling as n grows', () => {

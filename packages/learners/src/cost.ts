@@ -10,7 +10,7 @@ import type { FitSize, WorkEstimate } from '@regimes/core';
 import { type EigenSolverKind, symmetricEigenSolver } from '@regimes/numerics';
 import { exceedsHeap, hostDirectProblem } from './readout/host-direct.js';
 import { SPECTRUM_COST, spectrumPays } from './readout/iterative.js';
-import type { RidgeOptions } from './readout/options.js';
+import { FALKON_ZERO, includesZero, type RidgeOptions } from './readout/options.js';
 import { hostPanelCacheFloats } from './readout/systems.js';
 
 const F32 = 4;
@@ -100,11 +100,9 @@ export function ridgeTakesEigen(
   m: number,
   solver: EigenSolverKind | undefined = symmetricEigenSolver(m),
 ): boolean {
-  const ridgeless =
-    typeof o.ridge === 'number' ? o.ridge === 0 : Array.isArray(o.ridge) && o.ridge.includes(0);
   return (
     takesEigen(o.ridgeSolver, m, ridgeSolves(o), solver) ||
-    ((o.ridgeSolver ?? 'auto') === 'auto' && solver !== undefined && ridgeless)
+    ((o.ridgeSolver ?? 'auto') === 'auto' && solver !== undefined && includesZero(o))
   );
 }
 
@@ -303,7 +301,13 @@ export function kernelRidgeEstimate(
   perPoint = 0,
 ): WorkEstimate {
   const { n, k, testN } = s;
-  if (takesCg(o.ridgeSolver, n)) return falkonEstimate(perEntry, o, s);
+  if (takesCg(o.ridgeSolver, n)) {
+    // FALKON needs λ > 0 (its preconditioner): λ = 0 under auto above the direct limit is refused as the fit starts
+    const estimate = falkonEstimate(perEntry, o, s);
+    return includesZero(o)
+      ? { ...estimate, refused: `${FALKON_ZERO.message}: ${FALKON_ZERO.hint}` }
+      : estimate;
+  }
   // above the heap limit: the kernel assembled again and its product twice per λ (the refinement),
   // the kernel in host memory, or refused where that cannot be (the fit says so as it starts)
   if (exceedsHeap(n)) {
@@ -314,7 +318,7 @@ export function kernelRidgeEstimate(
     );
     return {
       flops:
-        ridgeSolves(o) * (3 * n * n * perEntry + ridgeSolveFlops({ ...o, ridge: 0 }, n, k)) +
+        ridgeSolves(o) * (3 * n * n * perEntry + ridgeSolveFlops({ ...o, ridge: 1 }, n, k)) +
         testN * n * (perEntry + 2 * k),
       bytes: hostDirectBytes(s),
       heapBytes: hostDirectBytes(s) - F32 * n * n,

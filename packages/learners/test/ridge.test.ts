@@ -189,6 +189,37 @@ describe('ridge over a list of λ: one eigen-decomposition against a Cholesky pe
     tf.dispose([xt, yt]);
   });
 
+  it('λ = 0 with an intercept on a kernel constant up to round-off: the intercept alone (df 1), its noise left out', async () => {
+    // K = 2 everywhere: centred in float32 it is noise of either sign, whose own trace would have let
+    // the noise through the cutoff (a review: df 5, train risk 0.671 against 0.951); the cutoff's
+    // floor is K's scale, and λ = 0 takes the pseudo-inverse even where the centred trace is ≤ 0
+    const m = 20;
+    const x = tf.tensor2d(Float32Array.from(Rng.fromSeed(6).normal(m * 3)), [m, 3]);
+    const y = tf.tensor2d(Float32Array.from(Rng.fromSeed(7).normal(m * 2)), [m, 2]);
+    const values = Array.from(await y.data());
+    let variance = 0;
+    for (let c = 0; c < 2; c++) {
+      const column = values.filter((_, i) => i % 2 === c);
+      const mean = column.reduce((a, b) => a + b, 0) / m;
+      variance += column.reduce((a, v) => a + (v - mean) ** 2, 0) / m / 2;
+    }
+    const constant = (a: tf.Tensor2D, b: tf.Tensor2D) => tf.fill([a.shape[0], b.shape[0]], 2) as tf.Tensor2D;
+    await expectNoLeak(async () => {
+      for (const ridge of [[0, 1e-3], 0]) {
+        const system = await dualSystem(x, y, constant, true);
+        const fits = await fitRidge(system, { ridge, ridgeGrid: [1, 2] }, new AbortController().signal);
+        system.release();
+        const [ridgeless] = fits;
+        expect(ridgeless!.diagnostics.eigen).toBe(1);
+        expect(ridgeless!.diagnostics.truncated).toBe(m);
+        expect(ridgeless!.diagnostics.df).toBe(1);
+        expect(Math.abs(ridgeless!.diagnostics['train-risk']! - variance)).toBeLessThan(1e-5 * variance);
+        for (const f of fits) tf.dispose([f.coefficients, f.intercept].filter((t) => t !== undefined));
+      }
+    });
+    tf.dispose([x, y]);
+  });
+
   it('without an eigen kernel (cpu) the host decomposes m = 300 from ⌈m/40⌉ λ on in JavaScript, 2 in WebAssembly, and agrees with Cholesky; above its limit auto keeps Cholesky, and it refuses a forced eigen', async () => {
     const t = createTarget({ factory: hermite, options: { d: 4, degree: 2, noise: 0.1 } });
     const train = t.sample(300, Rng.fromSeed(6));

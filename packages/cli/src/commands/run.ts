@@ -180,11 +180,8 @@ async function run(specPath: string, flags: RunFlags): Promise<ExperimentResult>
       backend: result.backend,
       device: await backendDevice(registry, result.backend),
       jobs: flags.jobs,
-      // what the run gave each process: with --jobs n > 1, its share of the cores (core's pool), set
-      // for the run and restored after it, so not seen when the machine was looked up
       blasThreads:
-        process.env.OPENBLAS_NUM_THREADS ??
-        (flags.jobs > 1 ? String(blasThreads(flags.jobs)) : host.blasThreads),
+        process.env.OPENBLAS_NUM_THREADS ?? runThreads(flags.jobs, result.cells.length, host.blasThreads),
     },
     (message) => process.stderr.write(`warning: ${message}\n`),
   );
@@ -200,6 +197,16 @@ interface RunPaths {
   outDir: string;
   /** The results file. */
   out: string;
+}
+
+/**
+ * The BLAS threads each process of the run had: with --jobs n > 1, the share of the cores the run
+ * set for its processes (core's pool: among no more processes than cells), restored after it, so not
+ * seen when the machine was looked up; else what the machine had.
+ */
+function runThreads(jobs: number, cells: number, machine: string): string {
+  const processes = Math.min(jobs, cells);
+  return processes > 1 ? String(blasThreads(processes)) : machine;
 }
 
 /** Run the spec with a progress display on stderr (a bar on a terminal, a line per row). */

@@ -32,6 +32,7 @@ import {
 } from '@regimes/numerics';
 import tf from '@regimes/numerics/tfjs';
 import type { KernelFunction } from '../kernels.js';
+import { FALKON_ZERO } from './options.js';
 import { KERNEL_SCALE_HINT } from './systems.js';
 
 export interface FalkonOptions {
@@ -552,9 +553,7 @@ export async function falkonSolve(
 ): Promise<FalkonFit> {
   const { m, k, n } = problem;
   if (!(lambda > 0))
-    throw new RegimesError(`ridgeSolver: cg needs λ > 0 (got ${lambda})`, {
-      hint: "give ridge a positive number, or use ridgeSolver: 'auto' or 'eigen' for λ = 0 (the pseudo-inverse)",
-    });
+    throw new RegimesError(`${FALKON_ZERO.message} (got ${lambda})`, { hint: FALKON_ZERO.hint });
   const spectrum = await problem.spectrum(o.solves ?? 1);
   const plain = spectrum
     ? spectralPreconditioner(spectrum, m, k, n, lambda)

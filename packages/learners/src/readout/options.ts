@@ -52,6 +52,16 @@ export const ridgeOptions = {
   cgIterations: z.number().int().min(1).default(200).describe('most iterations of ridgeSolver cg'),
 };
 
+/** Whether a ridge option fits λ = 0 (a number or a list holding it). */
+export const includesZero = (o: Pick<RidgeOptions, 'ridge'>): boolean =>
+  typeof o.ridge === 'number' ? o.ridge === 0 : Array.isArray(o.ridge) && o.ridge.includes(0);
+
+/** FALKON's refusal of λ = 0 (readout/iterative.ts throws it as the fit starts; the dry run reports it). */
+export const FALKON_ZERO = {
+  message: 'ridgeSolver: cg (FALKON, which auto takes above 16384 kernel points) needs λ > 0',
+  hint: 'give ridge positive values, or use ridgeSolver: cholesky (the n×n kernel in host memory on native) for λ = 0',
+};
+
 /**
  * What the ridge options refuse together, at validation rather than in every cell: `cg` where the
  * learner has no kernel for FALKON (`kernel` false: rf, nt, damian, one-step, transfer), and `cg` at
@@ -68,7 +78,7 @@ export function refineRidge(kernel: boolean) {
         message:
           "cg (FALKON) serves the kernel learners (ntk, nngp, kernel, empirical-ntk) only: use 'auto', 'eigen' or 'cholesky' here",
       });
-    else if (o.ridge === 0 || (Array.isArray(o.ridge) && o.ridge.includes(0)))
+    else if (includesZero(o))
       ctx.addIssue({
         code: 'custom',
         path: ['ridge'],

@@ -78,8 +78,12 @@ export function selectionFloor(
  * Whether nλ lies below the eigen path's resolution (EIGEN_RESOLUTION of tr M): λ = 0, or so small
  * that float32 cannot tell it from 0 on a rank-deficient M.
  */
-export const unresolvedShift = (system: Pick<RidgeSystem, 'm' | 'n' | 'meanDiagonal'>, lambda: number) =>
-  system.n * lambda <= EIGEN_RESOLUTION * system.m * system.meanDiagonal;
+export const unresolvedShift = (
+  system: Pick<RidgeSystem, 'm' | 'n' | 'meanDiagonal' | 'scaleDiagonal'>,
+  lambda: number,
+) =>
+  lambda === 0 ||
+  system.n * lambda <= EIGEN_RESOLUTION * system.m * Math.max(system.scaleDiagonal ?? system.meanDiagonal, 0);
 
 /** The grid values gcv / loo rank above a floor: within 2× of it counts. */
 const rankable = (lambdas: readonly number[], floor: number) => lambdas.filter((l) => l >= floor / 2);

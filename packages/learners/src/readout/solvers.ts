@@ -100,6 +100,8 @@ export class EigenRidge {
     private readonly lower: tf.Tensor2D | undefined,
     private readonly diagonal: tf.Tensor2D | undefined,
     private readonly matrix: tf.Tensor2D | undefined,
+    /** m × the mean diagonal float32 rounded M's entries at (RidgeSystem.scaleDiagonal): the cutoff's floor. */
+    private readonly scaleTrace: number,
   ) {}
 
   static async create(system: RidgeSystem, block: number): Promise<EigenRidge> {
@@ -128,7 +130,8 @@ export class EigenRidge {
       const noise = 1e-6 * values.reduce((sum, mu) => sum + Math.abs(mu), 0);
       for (let i = 0; i < values.length; i++) if (values[i]! < 0 && values[i]! > -noise) values[i] = 0;
       eigen.values.dispose();
-      return new EigenRidge(values, eigen.vectors, lower, diagonal, system.matrix);
+      const scaleTrace = system.m * Math.max(system.scaleDiagonal ?? system.meanDiagonal, 0);
+      return new EigenRidge(values, eigen.vectors, lower, diagonal, system.matrix, scaleTrace);
     } catch (error) {
       tf.dispose([lower, diagonal, eigen?.values, eigen?.vectors].filter((t) => t !== undefined));
       throw error;
@@ -143,10 +146,15 @@ export class EigenRidge {
     return tf.tidy(() => tf.sub(tf.add(tf.matMul(l, x), tf.matMul(l, x, true, false)), tf.mul(d, x)));
   }
 
-  /** μ + shift at or below this is not resolved (EIGEN_RESOLUTION of tr M). */
+  /**
+   * μ + shift at or below this is not resolved: EIGEN_RESOLUTION of tr M, or of the trace of the
+   * matrix M's float32 entries came from where larger (a centred kernel: its round-off is K's; a
+   * kernel that is constant up to round-off has a centred M of noise, whose own trace would have let
+   * the noise through).
+   */
   private get cutoff(): number {
     const trace = this.values.reduce((sum, mu) => sum + Math.max(mu, 0), 0);
-    return EIGEN_RESOLUTION * Math.max(trace, Number.MIN_VALUE);
+    return EIGEN_RESOLUTION * Math.max(trace, this.scaleTrace, Number.MIN_VALUE);
   }
 
   /**
@@ -173,12 +181,18 @@ export class EigenRidge {
       [m, 1],
     );
     const truncated = this.values.reduce((count, mu) => count + (keep(mu) ? 0 : 1), 0);
-    const mask = truncated
-      ? tf.tensor2d(
-          Float32Array.from(this.values, (mu) => (keep(mu) ? 1 : 0)),
-          [m, 1],
-        )
-      : undefined;
+    let mask: tf.Tensor2D | undefined;
+    try {
+      mask = truncated
+        ? tf.tensor2d(
+            Float32Array.from(this.values, (mu) => (keep(mu) ? 1 : 0)),
+            [m, 1],
+          )
+        : undefined;
+    } catch (error) {
+      weights.dispose();
+      throw error;
+    }
     const q = this.vectors;
     return {
       shift,

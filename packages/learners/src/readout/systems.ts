@@ -37,6 +37,12 @@ export interface RidgeSystem {
   /** Mean of diag M, the scale of jitter. */
   readonly meanDiagonal: number;
   /**
+   * The mean diagonal of the matrix whose float32 entries M was formed from, where it differs from
+   * M's: the dual with an intercept centres K in float32, so K_c's entries carry K's round-off
+   * (eps32·|K|) however small K_c is. Absent: meanDiagonal. The scale of what float32 resolves.
+   */
+  readonly scaleDiagonal?: number;
+  /**
    * Train predictions for coefficients c at ridge shift nλ. `kept` (a pseudo-inverse's projection on
    * the directions it solved) tells the dual that (M + nλ)c = P·rhs rather than rhs.
    */
@@ -328,6 +334,7 @@ export async function dualSystem(
     labels: y,
     // mean diag K_c = mean(K_ii − 2k̄_i + k̿) = mean diag K − k̿
     meanDiagonal: meanDiagonal - grandMean,
+    scaleDiagonal: meanDiagonal,
     intercept,
     trainPrediction,
     // β = Cα, b = ȳ − k̄ᵀβ
