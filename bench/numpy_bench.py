@@ -32,7 +32,7 @@ try:
     from scipy.linalg.blas import ssymm
     from scipy.linalg.lapack import spotrf, spotrs, strtri
 except ImportError:  # numpy alone has no triangular solve: fall back to a general solve on L
-    solve_triangular = spotrf = None
+    solve_triangular = spotrf = spotrs = ssymm = strtri = None
 
 PANEL = 256  # the column panels of regimes' kernelPanels
 
@@ -160,7 +160,7 @@ def factor(a):
 
 
 def solve_factor(c, b):
-    if spotrs is not None and spotrf is not None:
+    if spotrs is not None:
         x, info = spotrs(c, b, lower=1)
         return x
     return np.linalg.solve(c.T, np.linalg.solve(c, b))
@@ -221,8 +221,8 @@ def run(case):
         y = rng.standard_normal((n, 1), dtype=np.float32)
         return timed(lambda: np.array(k, order="F"), lambda a: solve_factor(factor(a), y), repeat)
     if kind in ("ridge-eigen", "ridge-cholesky"):
-        # kernel built, then for each λ the coefficients and df (the diagonal of the inverse too on
-        # the eigen side, as in RidgeCV); np.linalg.eigh on float32 is LAPACK ssyevd
+        # the kernel built, then for each λ what fitRidge computes for a list of λ: the coefficients,
+        # one refinement step, df and the train risk (no diagonal of the inverse: that is loo's)
         n = case["n"]
         x = rng.standard_normal((n, case["d"]), dtype=np.float32)
         y = rng.standard_normal((n, 1), dtype=np.float32)
@@ -265,7 +265,7 @@ def run(case):
 
         def fit():
             phi, yc, phi_mean, y_mean = features()
-            g = np.asfortranarray(phi.T @ phi)
+            g = (phi.T @ phi).T  # symmetric: its transpose is the Fortran-order view LAPACK takes without a copy
             c, df = ridge_solve(g, phi.T @ yc, n * 1e-3)
             float(np.mean(np.square(phi @ c - yc)))  # the train risk
             return c, y_mean - phi_mean @ c
@@ -283,7 +283,7 @@ def run(case):
                 shrink = 1 / (mu + np.float32(n * lam))
                 coef = b[:, 0] * shrink
                 residual = yy - 2 * float(b[:, 0] @ coef) + float((mu * coef) @ coef)
-                df = float(np.sum(mu * shrink))
+                df = 1 + float(np.sum(mu * shrink))  # the intercept's degree of freedom, as the learner's
                 score = residual / n / (1 - df / n) ** 2
                 if best is None or score < best[0]:
                     best = (score, shrink)

@@ -58,7 +58,8 @@ def main(mode, n, d, width, test_n):
     else:
         gram[np.diag_indices(width)] += np.float32(n * 1e-3)
         if cho_factor is not None:  # LAPACK's spotrf in place, spotrs
-            a = cho_solve(cho_factor(gram, lower=True, overwrite_a=True, check_finite=False), rhs, check_finite=False)
+            # gram.T: the Fortran-order view of the symmetric Gram, factored in place without a copy
+            a = cho_solve(cho_factor(gram.T, lower=True, overwrite_a=True, check_finite=False), rhs, check_finite=False)
         else:
             l = np.linalg.cholesky(gram)
             a = np.linalg.solve(l.T, np.linalg.solve(l, rhs))

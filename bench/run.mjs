@@ -468,6 +468,11 @@ for (const c of cases) {
         `  numpy: ${seconds(answer.warm)} s${c.once ? '' : ` (cold ${seconds(answer.cold)} s)`}\n`,
       );
     } else if (answer?.error) process.stderr.write(`  numpy failed: ${answer.error}\n`);
+    else if (answer === null && (await python.header))
+      process.stderr.write(`  numpy's process ended: ${python.stderr().split('\n').slice(-3).join(' ')}\n`);
+    // numpy's OpenBLAS keeps its threads spinning ~0.1 s after a call (its default
+    // OPENBLAS_THREAD_TIMEOUT; ours is set lower when native loads): let them sleep before our next case
+    await new Promise((resolve) => setTimeout(resolve, 250));
   }
 }
 process.stderr.write(`tensors left after the cases: ${tf.memory().numTensors}\n`);
