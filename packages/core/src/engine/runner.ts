@@ -161,8 +161,8 @@ async function runAlone(input: ExperimentInput | Spec, options: RunOptions): Pro
   // set before the backend loads OpenBLAS, which reads it once. Set after, this process kept every
   // core while its workers had their share, and LAPACK's threaded factorizations round differently
   // with the thread count: a cell's numbers depended on which process ran it (a helper's audit,
-  // 2026-12-07: nngp with loo, risk 0.14063390 or 0.14063410 from run to run under --jobs 2)
-  // (shared among the processes that can have a cell: no more than there are cells)
+  // 2026-12-07: nngp with loo, risk 0.14063390 or 0.14063410 from run to run under --jobs 2). The
+  // share is among the processes that can have a cell: no more than there are cells.
   const restoreThreads = shareBlasThreads(Math.min(jobs, cells.length));
   try {
     // the backend before the results file's folder, lock or file: a misspelt or absent one writes nothing

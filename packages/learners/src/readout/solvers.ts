@@ -158,8 +158,8 @@ export class EigenRidge {
   }
 
   /**
-   * Whether the shift resolves every direction: μ_min + shift above EIGEN_RESOLUTION of tr M (then
-   * `shifted` is the exact inverse, nothing left out).
+   * Whether the shift resolves every direction: μ_min + shift above the cutoff (then `shifted` is the
+   * exact inverse, nothing left out).
    */
   serves(shift: number): boolean {
     return this.values[this.values.length - 1]! + shift > this.cutoff;
