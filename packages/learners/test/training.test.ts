@@ -12,12 +12,13 @@ import {
   expectNoLeak,
   makeFitContext,
 } from '@regimes/core/testing';
-import { hermite, transfer as transferTarget } from '@regimes/targets';
+import { hermite, mixture, transfer as transferTarget } from '@regimes/targets';
 import * as tf from '@tensorflow/tfjs-core';
 import { describe, expect, it } from 'vitest';
 import {
   activation,
   damian,
+  deep,
   gradients,
   initTwoLayer,
   network,
@@ -50,8 +51,31 @@ describeLearnerConformance('nn (sgd, mean-field, symmetric, biases, early stoppi
 describeLearnerConformance('nn (adam, logistic, schedule)', {
   factory: network,
   options: { width: 8, optimizer: 'adam', loss: 'logistic', steps: 10, schedule: 'cosine', lr: 0.01 },
-  target,
+  // logistic takes ±1 labels: the two-Gaussian classification task
+  target: { factory: mixture, options: { d: 5 } },
   n: 32,
+});
+
+describe('loss: logistic', () => {
+  // bad-input: 6
+  it.each([
+    ['nn', network, { width: 4, steps: 2 }],
+    ['deep', deep, { width: 4, layers: 2, steps: 2 }],
+  ] as const)(
+    '%s refuses real-valued labels, naming one and what to use instead',
+    async (_, factory, options) => {
+      const data = createTarget(target).sample(16, Rng.fromSeed(1));
+      const learner = factory.create(factory.options.parse({ ...options, loss: 'logistic' }));
+      await expectNoLeak(async () => {
+        const fit = learner.fit(data, makeFitContext(Rng.fromSeed(2)));
+        await expect(fit).rejects.toThrow(
+          /^loss: logistic is the loss of ±1 labels, and this target's are not: -?\d/,
+        );
+        await expect(fit).rejects.toMatchObject({ hint: expect.stringContaining('use loss: mse') });
+      });
+      disposeDataset(data);
+    },
+  );
 });
 describeLearnerConformance('damian', { factory: damian, options: { width: 32 }, target, n: 64 });
 describeLearnerConformance('one-step', {

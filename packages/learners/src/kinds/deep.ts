@@ -15,7 +15,7 @@ import { defineLearnerKind, type LearnerFactory, options, type Predictor, z } fr
 import { activation, activationOption } from '../activations/index.js';
 import { deepStepOps, trainingEstimate } from '../cost.js';
 import { deepPredictor, reads } from '../training/deep.js';
-import { lossOption } from '../training/loss.js';
+import { checkLabels, lossOption } from '../training/loss.js';
 import { batchSize } from '../training/samples.js';
 import { trainDeep } from '../training/train-deep.js';
 import { optimizers } from '../training/update.js';
@@ -65,6 +65,7 @@ export const deep: LearnerFactory = defineLearnerKind({
     return {
       async fit(train, ctx): Promise<Predictor> {
         ctx.signal.throwIfAborted();
+        await checkLabels(o.loss, train.y);
         const { params, steps } = await trainDeep(train, o, ctx);
         return { ...deepPredictor(params, sigma, reads(o, o.layers)), diagnostics: { steps } };
       },

@@ -11,7 +11,7 @@
 import { defineLearnerKind, type LearnerFactory, options, type Predictor, z } from '@regimes/core';
 import { activation, activationOption } from '../activations/index.js';
 import { ONLINE_DRAW_OPS, TWO_LAYER_OPS, trainingEstimate } from '../cost.js';
-import { lossOption } from '../training/loss.js';
+import { checkLabels, lossOption } from '../training/loss.js';
 import { batchSize, sampleModes } from '../training/samples.js';
 import { decayOption, scheduleOption } from '../training/schedules.js';
 import { lrScales, totalSteps, trainTwoLayer } from '../training/train-two-layer.js';
@@ -139,6 +139,7 @@ export const network: LearnerFactory = defineLearnerKind({
     return {
       async fit(train, ctx): Promise<Predictor> {
         ctx.signal.throwIfAborted();
+        await checkLabels(o.loss, train.y);
         const [, d] = train.x.shape;
         const { output: s, readoutInit } = scales(o.parametrization, o.width);
         const initial = initTwoLayer(ctx.rng.child('init'), o, d, train.y.shape[1], readoutInit);

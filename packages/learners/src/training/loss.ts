@@ -1,5 +1,5 @@
 /** Losses of gradient training, each with its derivative in the network's output. */
-import { z } from '@regimes/core';
+import { RegimesError, z } from '@regimes/core';
 import tf from '@regimes/numerics/tfjs';
 
 export type Loss = 'mse' | 'logistic';
@@ -18,4 +18,23 @@ export function lossSlope(loss: Loss, f: tf.Tensor2D, y: tf.Tensor2D): tf.Tensor
   if (loss === 'mse') return tf.mul(tf.sub(f, y), 2 / count);
   // logistic: mean log(1 + e^{−yf}) = mean softplus(−yf), d/df = −y·sigmoid(−yf)/count
   return tf.mul(tf.mul(y, tf.sigmoid(tf.neg(tf.mul(y, f)))), -1 / count);
+}
+
+/**
+ * Refuses labels a loss is not defined for: logistic takes y = ±1 (its margin yf). A real-valued
+ * target had trained silently, on log(1 + e^{−yf}) of labels such as 0.37, a loss whose minimiser is
+ * no regression of y. The labels are read back once (n×k floats).
+ */
+export async function checkLabels(loss: Loss, y: tf.Tensor2D): Promise<void> {
+  if (loss !== 'logistic') return;
+  const values = await y.data();
+  const at = values.findIndex((v) => v !== 1 && v !== -1);
+  if (at < 0) return;
+  const k = y.shape[1];
+  throw new RegimesError(
+    `loss: logistic is the loss of ±1 labels, and this target's are not: ${Number(values[at]).toPrecision(4)} at sample ${Math.floor(at / k)}${k > 1 ? `, output ${at % k}` : ''}`,
+    {
+      hint: 'use loss: mse for real-valued labels, or a target with ±1 labels (mixture; a noiseless sign(…) expression of hermite)',
+    },
+  );
 }
