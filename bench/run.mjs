@@ -15,12 +15,14 @@ import { spawn, spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir, totalmem } from 'node:os';
 import { dirname, join } from 'node:path';
+import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { activateBackend, Rng } from '@regimes/core';
 import { choleskyPanels, choleskySolveTensor, disposeFactor, symmetricEigenSolver } from '@regimes/numerics';
 import { hugePageMode } from '@regimes/backend-node';
 import { createRegistry } from '@regimes/cli';
 import {
+  disposeFit,
   dualSystem,
   fitRidge,
   kernelPanels,
@@ -107,17 +109,10 @@ function numpyServer() {
   const waiting = [];
   let ended = false;
   let stderr = '';
-  let buffer = '';
-  child.stdout.setEncoding('utf8');
-  child.stdout.on('data', (chunk) => {
-    buffer += chunk;
-    for (let i = buffer.indexOf('\n'); i >= 0; i = buffer.indexOf('\n')) {
-      const line = buffer.slice(0, i);
-      buffer = buffer.slice(i + 1);
-      const next = waiting.shift();
-      if (next) next(line);
-      else lines.push(line);
-    }
+  createInterface({ input: child.stdout }).on('line', (line) => {
+    const next = waiting.shift();
+    if (next) next(line);
+    else lines.push(line);
   });
   child.stderr.on('data', (chunk) => (stderr += chunk));
   const end = () => {
@@ -316,7 +311,7 @@ for (const n of sizes) {
           if (fits.some((f) => f.diagnostics.eigen !== (ridgeSolver === 'eigen' ? 1 : 0)))
             throw new Error(`the ${ridgeSolver} path did not serve every λ`);
           system.release();
-          for (const f of fits) tf.dispose([f.coefficients, f.intercept].filter(Boolean));
+          for (const f of fits) disposeFit(f);
         });
         tf.dispose([x, y]);
         return t;

@@ -100,7 +100,7 @@ export { drawFirstLayer } from './readout/first-layer.js';
 export { dualPredict, predictorFromFits } from './readout/predictors.js';
 export { eigenBreakEven, eigenPays, hostDirectBytes } from './cost.js';
 export { type RidgeOptions, ridgeOptions } from './readout/options.js';
-export { fitRidge, type RidgeFit, selectionFloor } from './readout/ridge.js';
+export { disposeFit, fitRidge, type RidgeFit, selectionFloor } from './readout/ridge.js';
 export { exceedsHeap, HEAP_SYSTEM_BYTES, setHeapSystemLimit } from './readout/host-direct.js';
 export { blockedPredict } from './readout/iterative.js';
 export {

@@ -20,7 +20,7 @@ import {
   randomFeatures,
   type RidgeOptions,
 } from '../src/index.js';
-import { useEigen } from '../src/readout/ridge.js';
+import { disposeFit, useEigen } from '../src/readout/ridge.js';
 import { HOST_EIGEN_LIMIT, useWebAssemblyEigen } from '@regimes/numerics';
 
 /**
@@ -214,7 +214,7 @@ describe('ridge over a list of λ: one eigen-decomposition against a Cholesky pe
         expect(ridgeless!.diagnostics.truncated).toBe(m);
         expect(ridgeless!.diagnostics.df).toBe(1);
         expect(Math.abs(ridgeless!.diagnostics['train-risk']! - variance)).toBeLessThan(1e-5 * variance);
-        for (const f of fits) tf.dispose([f.coefficients, f.intercept].filter((t) => t !== undefined));
+        for (const f of fits) disposeFit(f);
       }
     });
     tf.dispose([x, y]);

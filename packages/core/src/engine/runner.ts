@@ -528,13 +528,13 @@ const keysOf = (key: string) => key.split(',').map((part) => part.slice(0, part.
  */
 function checkKeyOrder(out: string, rows: readonly ResultRow[], plan: Plan): void {
   const cells = new Map(plan.cells.map((c) => [partsSorted(c.key), c]));
+  const hint = (what: string, order: string) =>
+    `write ${what} in the order of those rows (${order}), or write elsewhere with --out, or start over with --force (RunOptions.out / .force in code)`;
+  const drawn =
+    "a cell's random draws (data, initialisation, test points) are seeded by its key, so they would be drawn anew and the rows doubled";
   for (const row of rows) {
     const cell = cells.get(partsSorted(row.cellKey));
     if (!cell) continue;
-    const hint = (what: string, order: string) =>
-      `write ${what} in the order of those rows (${order}), or write elsewhere with --out, or start over with --force (RunOptions.out / .force in code)`;
-    const drawn =
-      "a cell's random draws (data, initialisation, test points) are seeded by its key, so they would be drawn anew and the rows doubled";
     if (cell.key !== row.cellKey)
       throw new RegimesError(
         `${out} holds rows of the cell ${row.cellKey}, which this spec writes ${cell.key}: its sweep lists the same axes in another order, and ${drawn}`,
