@@ -4,44 +4,15 @@
  * 2400-fold (df above n), and GCV picked the grid's smallest λ; here the choice is checked against
  * GCV in float64 (a numpy port: test/reference/gcv_ridge.py) and against a closed form.
  */
-import { execFile } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
-import { disposeDataset, RegimesError, Rng } from '@regimes/core';
-import {
-  createTarget,
-  expectNoLeak,
-  makeFitContext,
-  numpyMissing,
-  orthonormalColumns,
-} from '@regimes/core/testing';
+import { RegimesError, Rng } from '@regimes/core';
+import { createTarget, expectNoLeak, numpyMissing, orthonormalColumns } from '@regimes/core/testing';
 import { hermite } from '@regimes/targets';
 import * as tf from '@tensorflow/tfjs-core';
 import { describe, expect, it } from 'vitest';
 import { dualSystem, fitRidge, neuralTangentKernel, primalSystem, selectionFloor } from '../src/index.js';
+import { oursAndFloat64 } from './fixtures/gcv-reference.js';
 
-const reference = fileURLToPath(new URL('./reference/gcv_ridge.py', import.meta.url));
 const grid = [1e-8, 1e-7, 1e-6, 1e-5, 1e-4, 1e-3, 1e-2, 0.1, 1, 10];
-
-/** Our fit's diagnostics on n points of the target (seed) and float64 GCV over the grid on the same data. */
-async function oursAndFloat64(
-  learner: ReturnType<typeof neuralTangentKernel.create>,
-  target: ReturnType<typeof createTarget>,
-  n: number,
-  seed: number,
-  grid: number[],
-) {
-  const train = target.sample(n, Rng.fromSeed(seed));
-  const predictor = await learner.fit(train, makeFitContext(Rng.fromSeed(100 + seed)));
-  const ours = { ...predictor.diagnostics! };
-  predictor.dispose();
-  const config = { x: await train.x.array(), y: Array.from(await train.y.data()), grid, layers: 2 };
-  disposeDataset(train);
-  const { stdout } = await promisify(execFile)('python3', [reference, JSON.stringify(config)], {
-    maxBuffer: 1 << 26,
-  });
-  return { ours, exact: JSON.parse(stdout) as { gcv: number[]; best: number } };
-}
 
 describe('gcv picks among the λ float32 resolves', () => {
   it.skipIf(numpyMissing() !== undefined)(

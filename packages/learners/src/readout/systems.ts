@@ -21,7 +21,13 @@
  */
 import tf from '@regimes/numerics/tfjs';
 import type { KernelFunction } from '../kernels.js';
-import { type ColumnPanels, hostScalar, NumericalError, symmetricProduct } from '@regimes/numerics';
+import {
+  type ColumnPanels,
+  hostScalar,
+  hostValues,
+  NumericalError,
+  symmetricProduct,
+} from '@regimes/numerics';
 
 export interface RidgeSystem {
   /** Size of the system: n (dual) or the number of features (primal). */
@@ -218,6 +224,38 @@ function finiteMean(values: ArrayLike<number>): number {
   return float64Mean(values);
 }
 
+/**
+ * A float32 constant near K's entries, for `dualSystem`'s centring to sum K − c instead of K: the
+ * mean (in float64) of the first panel's first rows, K[0:r, 0:b] with r ≤ 512, b ≤ 256 (iid samples:
+ * an estimate of k̿). Any constant centres to the same K_c; one near the entries makes their
+ * differences small, and float32 then resolves them (a kernel near a constant: rbf of a wide
+ * bandwidth, a dot-product kernel with a large c₀). 0 where the block has an entry float32 cannot hold.
+ */
+async function kernelOffset(panels: ColumnPanels, n: number): Promise<number> {
+  const rows = Math.min(n, 512);
+  const panel = panels(0, Math.min(n, 256));
+  let values: ArrayLike<number>;
+  try {
+    values = await hostValues(tf.tidy(() => tf.slice(panel, [0, 0], [rows, -1])));
+  } finally {
+    panel.dispose();
+  }
+  const mean = float64Mean(values);
+  return Number.isFinite(mean) ? Math.fround(mean) : 0;
+}
+
+/** Panels of K − c (each of `panels`' freed as used). */
+const shiftedPanels =
+  (panels: ColumnPanels, offset: number): ColumnPanels =>
+  (start, size) => {
+    const panel = panels(start, size);
+    try {
+      return tf.tidy(() => tf.sub(panel, offset) as tf.Tensor2D);
+    } finally {
+      panel.dispose();
+    }
+  };
+
 /** The mean of float32 values summed in float64. */
 function float64Mean(values: ArrayLike<number>): number {
   let sum = 0;
@@ -282,20 +320,27 @@ export async function dualSystem(
       readout: plainReadout,
       release: cache.release,
     };
-  // k̄ = K1/n (n×1), one pass over the panels; k̿ its mean
+  // k̄ = K1/n (n×1), one pass over the panels; k̿ its mean. Both as an offset c plus what K − c gives
+  // (k̄ = c + r, k̿ = c + r̄; kernelOffset): summed from K's own entries, float32 left k̄ with errors
+  // of eps·|K| whatever the size of K − k̄, and K_c with the rank-two error −(δ1ᵀ + 1δᵀ), whose
+  // eigenvalue along 1 (exactly 0) came out at −n·|δ|: −8e-5 on rbf, bandwidth 3, d = 12, n = 768
+  // (K ≈ 0.9 ± 0.04), where nλ = 7.7e-5 at λ = 1e-7, so the Cholesky needed jitter there and gcv
+  // picked λ = 1e-6 on some seeds (risk 0.74 against 0.19). From K − c: −5e-7 in a float32 port.
   const made: tf.Tensor[] = [];
+  let offset: number;
   let rowMeans: tf.Tensor2D;
   let grand: tf.Tensor;
   let grandMean: number;
   let yMean: tf.Tensor2D;
   let rhs: tf.Tensor2D;
   try {
+    offset = await kernelOffset(raw, n);
     const ones = tf.fill([n, 1], 1 / n) as tf.Tensor2D;
     made.push(ones);
-    rowMeans = symmetricProduct(raw, n, ones, block);
+    rowMeans = symmetricProduct(shiftedPanels(raw, offset), n, ones, block);
     made.push(rowMeans);
     ones.dispose();
-    // k̿ in float64 from k̄ read back (n floats): wasm and native sum before they divide, so tf.mean of
+    // r̄ in float64 from r read back (n floats): wasm and native sum before they divide, so tf.mean of
     // finite row means past ~3e38/n gave ±∞ (a review: a tanh kernel scaled by 3e37, n = 200)
     grandMean = float64Mean(await rowMeans.data());
     grand = tf.scalar(grandMean);
@@ -312,7 +357,7 @@ export async function dualSystem(
   return {
     m: n,
     n,
-    // K_c[s:, s:s+b] = K[s:, s:s+b] − k̄[s:]1ᵀ − 1k̄[s:s+b]ᵀ + k̿
+    // K_c[s:, s:s+b] = K[s:, s:s+b] − k̄[s:]1ᵀ − 1k̄[s:s+b]ᵀ + k̿ = (K − c) − r[s:]1ᵀ − 1r[s:s+b]ᵀ + r̄
     panels: (start, size) => {
       const panel = raw(start, size);
       try {
@@ -320,7 +365,7 @@ export async function dualSystem(
           () =>
             tf.add(
               tf.sub(
-                tf.sub(panel, tf.slice(rowMeans, [start, 0], [-1, 1])),
+                tf.sub(tf.sub(panel, offset), tf.slice(rowMeans, [start, 0], [-1, 1])),
                 tf.reshape(tf.slice(rowMeans, [start, 0], [size, 1]), [1, size]),
               ),
               grand,
@@ -333,16 +378,22 @@ export async function dualSystem(
     rhs,
     labels: y,
     // mean diag K_c = mean(K_ii − 2k̄_i + k̿) = mean diag K − k̿
-    meanDiagonal: meanDiagonal - grandMean,
+    meanDiagonal: meanDiagonal - (offset + grandMean),
     scaleDiagonal: meanDiagonal,
     intercept,
     trainPrediction,
-    // β = Cα, b = ȳ − k̄ᵀβ
+    // β = Cα, b = ȳ − k̄ᵀβ = ȳ − (c·1ᵀβ + rᵀβ)
     readout: (alpha) => {
       const beta = tf.tidy(() => tf.sub(alpha, tf.mean(alpha, 0, true)) as tf.Tensor2D);
       alpha.dispose();
       try {
-        const b = tf.tidy(() => tf.sub(yMean, tf.matMul(rowMeans, beta, true, false)) as tf.Tensor2D);
+        const b = tf.tidy(
+          () =>
+            tf.sub(
+              yMean,
+              tf.add(tf.mul(tf.sum(beta, 0, true), offset), tf.matMul(rowMeans, beta, true, false)),
+            ) as tf.Tensor2D,
+        );
         return { coefficients: beta, intercept: b };
       } catch (error) {
         beta.dispose();

@@ -7,7 +7,11 @@ expectations E[relu(u)relu(v)] = √(q q')(sin θ + (π − θ) cos θ)/(2π), E
 centred kernel K_c = CKC (C = I − 11ᵀ/n) and centred labels: (K_c + nλI)α = y − ȳ, with
 df = 1 + Σ μ/(μ + nλ) over K_c's eigenvalues and GCV = train risk / (1 − df/n)².
 
-Input (argv[1], JSON): {"x": [[...]], "y": [...], "grid": [...], "layers": L}.
+With "kernel": "rbf", the RBF kernel exp(−‖x − x'‖²/(2ℓ²d)) of "bandwidth" ℓ instead (regimes' `kernel`
+learner, type rbf), the distances summed in float64 from the differences.
+
+Input (argv[1], JSON, or "-" to read it from stdin): {"x": [[...]], "y": [...], "grid": [...], "layers": L} or
+{"x": ..., "y": ..., "grid": ..., "kernel": "rbf", "bandwidth": ℓ}.
 Output (stdout, JSON): {"gcv": [...], "df": [...], "best": λ}.
 """
 import json
@@ -35,12 +39,21 @@ def relu_ntk(x, layers):
     return theta
 
 
+def rbf(x, bandwidth):
+    d = x.shape[1]
+    squared = ((x[:, None, :] - x[None, :, :]) ** 2).sum(-1)
+    return np.exp(-squared / (2 * bandwidth**2 * d))
+
+
 def main():
-    config = json.loads(sys.argv[1])
+    config = json.loads(sys.stdin.read() if sys.argv[1] == "-" else sys.argv[1])
     x = np.asarray(config["x"], dtype=np.float64)
     y = np.asarray(config["y"], dtype=np.float64)
     n = x.shape[0]
-    kernel = relu_ntk(x, config["layers"])
+    if config.get("kernel") == "rbf":
+        kernel = rbf(x, config["bandwidth"])
+    else:
+        kernel = relu_ntk(x, config["layers"])
     centre = np.eye(n) - 1.0 / n
     mu, q = np.linalg.eigh(centre @ kernel @ centre)
     projected = q.T @ (y - y.mean())
