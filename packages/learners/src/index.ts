@@ -105,6 +105,7 @@ export { exceedsHeap, HEAP_SYSTEM_BYTES, setHeapSystemLimit } from './readout/ho
 export { blockedPredict } from './readout/iterative.js';
 export {
   dualSystem,
+  featureKernel,
   kernelPanels,
   HOST_PANEL_CACHE_FLOATS,
   PANEL_CACHE_FLOATS,

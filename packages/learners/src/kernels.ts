@@ -48,10 +48,11 @@ import {
  * K(a, b) for row blocks a, b. A kernel may also serve the column panels of K(X, X) itself
  * (`panels`): rows start.. of columns start..start+size, with what depends on one point alone
  * computed once for all of X (the deep kernels' Mehler coefficients) rather than in every panel;
- * `release` frees it. `kernelPanels` (readout/systems.ts) takes it where a kernel has it.
+ * `release` frees it. `kernelPanels` (readout/systems.ts) takes it where a kernel has it, and
+ * builds the panels from the kernel itself where it is absent or `panels` gives none for this X.
  */
 export type KernelFunction = ((a: tf.Tensor2D, b: tf.Tensor2D) => tf.Tensor2D) & {
-  panels?(x: tf.Tensor2D): KernelPanelSource;
+  panels?(x: tf.Tensor2D): KernelPanelSource | undefined;
   /** diag K(x, x) (|x|×1), where the kernel computes it without the off-diagonal entries. */
   diagonal?(x: tf.Tensor2D): tf.Tensor2D;
 };

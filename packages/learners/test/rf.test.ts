@@ -6,8 +6,9 @@ import {
   makeFitContext,
 } from '@regimes/core/testing';
 import { hermite } from '@regimes/targets';
+import * as tf from '@tensorflow/tfjs-core';
 import { describe, expect, it } from 'vitest';
-import { randomFeatures } from '../src/index.js';
+import { featureKernel, kernelPanels, randomFeatures } from '../src/index.js';
 
 const target = { factory: hermite, options: { d: 5, degree: 2, noise: 0.1 } };
 describeLearnerConformance('rf (primal, N < n)', {
@@ -103,6 +104,51 @@ describe('rf', () => {
     });
     disposeDataset(train);
     disposeDataset(test);
+  });
+
+  it('the dual kernel’s panels and diagonal are products of the training features Φ: the first layer is not run again for them', async () => {
+    const [n, d, width] = [600, 5, 40];
+    const x = tf.randomNormal([n, d], 0, 1, 'float32', 7) as tf.Tensor2D;
+    const w = tf.randomNormal([d, width], 0, 1, 'float32', 8) as tf.Tensor2D;
+    let calls = 0;
+    const featurize = (a: tf.Tensor2D) => {
+      calls++;
+      return tf.relu(tf.matMul(a, w)) as tf.Tensor2D;
+    };
+    const phi = featurize(x);
+    await expectNoLeak(async () => {
+      const source = kernelPanels(x, featureKernel(featurize, { x, features: phi }));
+      calls = 0;
+      // the third panel (rows 512.., columns 512..599) and the diagonal, against Φ in float64
+      const tensors = [source.panels(512, 88), source.diagonal!()];
+      const [panel, diagonal] = await Promise.all(tensors.map((t) => t.data()));
+      tf.dispose(tensors);
+      expect(calls).toBe(0);
+      const f = await phi.data();
+      const dot = (i: number, j: number) => {
+        let sum = 0;
+        for (let c = 0; c < width; c++) sum += f[i * width + c]! * f[j * width + c]!;
+        return sum;
+      };
+      for (const [i, j] of [
+        [512, 512],
+        [599, 530],
+        [550, 599],
+      ] as const)
+        expect(Math.abs(panel![(i - 512) * 88 + (j - 512)]! - dot(i, j))).toBeLessThan(1e-5 * dot(i, i));
+      for (const i of [0, 300, 599])
+        expect(Math.abs(diagonal![i]! - dot(i, i))).toBeLessThan(1e-5 * dot(i, i));
+      tf.dispose(source.panels(0, 256)); // freed by its caller, as any panel
+      source.release();
+    });
+    // other rows than the training set's: the kernel itself, through the first layer
+    const other = tf.slice(x, [0, 0], [10, -1]) as tf.Tensor2D;
+    const source = kernelPanels(other, featureKernel(featurize, { x, features: phi }));
+    calls = 0;
+    const panel = source.panels(0, 10);
+    expect(calls).toBe(2);
+    source.release();
+    tf.dispose([x, w, phi, other, panel]);
   });
 
   it('draws its first layer from its rng: same rng, same W; rows on the unit sphere', async () => {

@@ -92,7 +92,7 @@ async function ridgeReadout(r: FeatureReadout): Promise<{ fits: RidgeFit[]; read
     const fits = await solveSystem(
       primal
         ? primalSystem(phi, train.y, intercept)
-        : dualSystem(train.x, train.y, featureKernel(featurize), intercept),
+        : dualSystem(train.x, train.y, featureKernel(featurize, { x: train.x, features: phi }), intercept),
       r.options,
       r.signal,
     );
