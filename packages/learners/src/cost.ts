@@ -174,6 +174,16 @@ function ridgeHostBytes(o: RidgeOptions, m: number, panels: boolean): number {
   return hostEigenBytes(m) + (panels ? F32 * m * m : 0);
 }
 
+/**
+ * The floats a direct solve on an n×n kernel holds at its peak: the factor (n², the dense Cholesky's
+ * matrix or the panel factor's lower triangle with its diagonal blocks' inverses), the kernel's
+ * panels kept for the fit's later passes (panelCache), and two panels being built. Measured
+ * (2026-12-07, relu NTK, λ fixed, test n = 256): peak RSS less the process's 0.11 GiB, `native` on
+ * OpenBLAS 0.45 GiB at n = 8192 and 1.15 GiB at 16 384, where this gives 0.39 and 1.03. Until then
+ * it counted 2n², 1.7× the 16 384 case.
+ */
+const directFloats = (n: number): number => n * n + hostPanelCacheFloats(n) + 2 * 256 * n;
+
 /** Ridge on p explicit features: primal (p ≤ n, a p×p Gram) or dual (an n×n kernel). */
 export function featureRidgeEstimate(
   p: number,
@@ -191,10 +201,9 @@ export function featureRidgeEstimate(
     };
   return {
     flops: featureFlops + 2 * n * n * p + ridgeSolveFlops(o, n, k) + 2 * testN * n * p,
-    // the dual system's panels kept as in kernel ridge (panelCache)
+    // Φ, the rows Φ[s:] a panel multiplies (a copy, up to n×p), and what kernel ridge holds
     bytes:
-      F32 * (Math.max(featurizing, n * p + 2 * n * n + hostPanelCacheFloats(n)) + testN * p) +
-      ridgeHostBytes(o, n, true),
+      F32 * (Math.max(featurizing, 2 * n * p + directFloats(n)) + testN * p) + ridgeHostBytes(o, n, true),
   };
 }
 
@@ -327,9 +336,11 @@ export function kernelRidgeEstimate(
   }
   return {
     flops: n * n * perEntry + ridgeSolveFlops(o, n, k) + testN * n * (perEntry + 2 * k),
-    // two n×n matrices, the kernel's panels kept for the fit's later passes (panelCache), and what
-    // the kernel holds per point for its panels
-    bytes: F32 * (2 * n * n + hostPanelCacheFloats(n) + n * perPoint) + ridgeHostBytes(o, n, true),
+    // the factor, the kernel's panels kept and being built, and what the kernel holds per point for
+    // its panels; the predictions' kernel blocks (4096 test rows × n, and their product) come after
+    bytes:
+      F32 * (Math.max(directFloats(n), 2 * Math.min(testN, 4096) * n) + n * perPoint) +
+      ridgeHostBytes(o, n, true),
   };
 }
 

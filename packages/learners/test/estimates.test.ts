@@ -13,6 +13,8 @@ import { spectrumPays } from '../src/readout/iterative.js';
 import { learnerFactories, neuralTangentKernel } from '../src/index.js';
 
 const size = { n: 2048, d: 32, k: 1, testN: 4096 };
+/** Bytes of the direct solve's factor and two panels being built (cost.ts: n² + 2·256·n floats). */
+const direct = (n: number) => 4 * (n * n + 2 * 256 * n);
 
 describe('work estimates', () => {
   it('every built-in learner kind estimates its fit with its default options', () => {
@@ -90,21 +92,21 @@ describe('work estimates', () => {
     expect(ridgeSolveFlops({ ...ridgeless, ridgeSolver: 'cholesky' }, m, 1, 'kernel')).toBe(
       m ** 3 / 3 + 4 * m * m,
     );
-    // the fit's bytes: two n×n float32 matrices and the kernel's panels kept (the lower triangle,
-    // n ≤ 8192); when the host decomposes, the kernel assembled on the host (float32) and the
+    // the fit's bytes: the n×n factor, two panels being built and the kernel's panels kept (the
+    // lower triangle, n ≤ 8192); when the host decomposes, the kernel assembled on the host (float32) and the
     // solver's arrays: the data read back and the vectors handed back (float32), the working copy,
     // Qᵀ and the sorted vectors (float64)
     const size = { n: m, d: 16, k: 1, testN: 0 };
     const bytes = (ridgeSolver: 'eigen' | 'cholesky') =>
       neuralTangentKernel.estimate!({ ...gcv, ridgeSolver }, size)!.bytes;
     const kept = 4 * ((m * (m + 1)) / 2);
-    expect(bytes('cholesky')).toBe(2 * 4 * m * m + kept);
-    expect(bytes('eigen')).toBe(2 * 4 * m * m + kept + 4 * m * m + (2 * 4 + 3 * 8) * m * m);
-    // above n = 8192 no panels are kept: two n×n matrices alone
+    expect(bytes('cholesky')).toBe(direct(m) + kept);
+    expect(bytes('eigen')).toBe(direct(m) + kept + 4 * m * m + (2 * 4 + 3 * 8) * m * m);
+    // above n = 8192 no panels are kept: the factor and two panels alone
     const large = { n: 8193, d: 16, k: 1, testN: 0 };
     expect(
       neuralTangentKernel.estimate!({ ...gcv, ridge: 1e-3, ridgeSolver: 'cholesky' }, large)!.bytes,
-    ).toBe(2 * 4 * 8193 * 8193);
+    ).toBe(direct(8193));
   });
 
   it('the WebAssembly host solver (cpu, wasm, webgpu) breaks even at ⌈2.9·log₂m − 24.1⌉ λ, FALKON’s at 1 λ', async () => {
@@ -119,7 +121,7 @@ describe('work estimates', () => {
     // float32 vectors
     const size = { n: m, d: 16, k: 1, testN: 0 };
     expect(neuralTangentKernel.estimate!({ ...gcv, ridgeSolver: 'eigen' }, size)!.bytes).toBe(
-      2 * 4 * m * m + 4 * ((m * (m + 1)) / 2) + 4 * m * m + 56 * m * m,
+      direct(m) + 4 * ((m * (m + 1)) / 2) + 4 * m * m + 56 * m * m,
     );
     expect(spectrumPays('webassembly', 1)).toBe(true);
   });
@@ -179,7 +181,7 @@ describe('work estimates', () => {
       // vectors' array), plus up to 16m² of merge scratch
       const size = { n: m, d: 16, k: 1, testN: 0 };
       expect(neuralTangentKernel.estimate!({ ...gcv, ridgeSolver: 'eigen' }, size)!.bytes).toBe(
-        2 * 4 * m * m + 4 * ((m * (m + 1)) / 2) + 4 * m * m + 36 * m * m,
+        direct(m) + 4 * ((m * (m + 1)) / 2) + 4 * m * m + 36 * m * m,
       );
       expect([4, 5].map((solves) => spectrumPays('host', solves))).toEqual([false, true]);
     } finally {
