@@ -46,6 +46,21 @@ export const kernelRidgeOptions = options({
     });
 });
 
+/**
+ * The coefficients the fit evaluates: with the intercept, c₀ dropped. It adds c₀11ᵀ to K, which the
+ * intercept's centring annihilates, so the fit and its predictions are the same in exact arithmetic;
+ * in float32 a large c₀ rounded away the rest of K: taylor [10000, 1, 1] (sphere: false, d = 8,
+ * n = 512) had K's varying part resolved to ~6e-4 only, df −24.6 under jitter 4× nλ, and gcv chose
+ * by unresolved scores (a helper's audit, 2026-12-07). Kept where the posterior variance is asked:
+ * the GP's prior is the kernel as given.
+ */
+function fittedTaylor(
+  taylor: readonly number[],
+  o: { intercept: boolean; posteriorVariance?: boolean },
+): number[] {
+  return o.intercept && !o.posteriorVariance && taylor.length > 0 ? [0, ...taylor.slice(1)] : [...taylor];
+}
+
 export const kernelRidge: LearnerFactory = defineLearnerKind({
   kind: 'kernel',
   representation: false, // a kernel predictor: no features for a transfer to keep
@@ -56,7 +71,7 @@ export const kernelRidge: LearnerFactory = defineLearnerKind({
     const kernel =
       o.type === 'rbf'
         ? rbfKernel(o.bandwidth)
-        : dotProductKernel(o.taylor ?? kernelTaylor.hermite(o.hermite!, o.bias), o.sphere);
+        : dotProductKernel(fittedTaylor(o.taylor ?? kernelTaylor.hermite(o.hermite!, o.bias), o), o.sphere);
     return kernelRidgeLearner(kernel, o);
   },
   theory: (o, context) => [

@@ -630,9 +630,9 @@ export async function falkonSolve(
 }
 
 /**
- * Σ_j α_j K(x, c_j) [+ b] over blocks of query rows and of centres (or training points), one
- * |rows|×block kernel block alive at a time (each freed before the next): a prediction against
- * n = 40 000 points costs megabytes of the heap.
+ * Σ_j α_j (K(x, c_j) − offset) [+ b] over blocks of query rows and of centres (or training points),
+ * one |rows|×block kernel block alive at a time (each freed before the next): a prediction against
+ * n = 40 000 points costs megabytes of the heap. `offset`: a dual fit's (RidgeFit.offset).
  */
 export function blockedPredict(
   kernel: KernelFunction,
@@ -642,6 +642,7 @@ export function blockedPredict(
   intercept?: tf.Tensor2D,
   rows = 4096,
   block = 2048,
+  offset = 0,
 ): tf.Tensor2D {
   const n = centres.shape[0];
   const nq = x.shape[0];
@@ -661,7 +662,12 @@ export function blockedPredict(
           const next = tf.tidy(() =>
             tf.add(
               sum,
-              tf.matMul(kernel(xq, tf.slice(centres, [s, 0], [b, -1])), tf.slice(alpha, [s, 0], [b, -1])),
+              tf.matMul(
+                offset
+                  ? tf.sub(kernel(xq, tf.slice(centres, [s, 0], [b, -1])), offset)
+                  : kernel(xq, tf.slice(centres, [s, 0], [b, -1])),
+                tf.slice(alpha, [s, 0], [b, -1]),
+              ),
             ),
           ) as tf.Tensor2D;
           out.dispose();

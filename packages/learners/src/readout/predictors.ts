@@ -19,6 +19,7 @@ import {
   kernelPanels,
   primalSystem,
   type RidgeSystem,
+  withoutOffset,
 } from './systems.js';
 
 /** One predictor per ridge fit; several become variants (one results row each). */
@@ -89,13 +90,15 @@ async function ridgeReadout(r: FeatureReadout): Promise<{ fits: RidgeFit[]; read
   const intercept = r.options.intercept ?? false;
   const phi = featurize(train.x);
   try {
-    const fits = await solveSystem(
-      primal
-        ? primalSystem(phi, train.y, intercept)
-        : dualSystem(train.x, train.y, featureKernel(featurize, { x: train.x, features: phi }), intercept),
-      r.options,
-      r.signal,
-    );
+    const fits = (
+      await solveSystem(
+        primal
+          ? primalSystem(phi, train.y, intercept)
+          : dualSystem(train.x, train.y, featureKernel(featurize, { x: train.x, features: phi }), intercept),
+        r.options,
+        r.signal,
+      )
+    ).map(withoutOffset);
     if (primal) return { fits, readouts: fits.map((fit) => fit.coefficients) };
     const readouts: tf.Tensor2D[] = [];
     try {
@@ -147,23 +150,25 @@ export async function featurePredictor(
   );
 }
 
-/** Σ_i α_i K(x, x_i), over blocks of training points so only |x|×block of K is alive. */
+/**
+ * Σ_i α_i (K(x, x_i) − offset), over blocks of training points so only |x|×block of K is alive
+ * (`offset`: a dual fit's, RidgeFit.offset).
+ */
 export function dualPredict(
   kernel: KernelFunction,
   train: tf.Tensor2D,
   alpha: tf.Tensor2D,
   x: tf.Tensor2D,
   block = 2048,
+  offset = 0,
 ): tf.Tensor2D {
   return tf.tidy(() => {
     const n = train.shape[0];
     let out: tf.Tensor = tf.zeros([x.shape[0], alpha.shape[1]]);
     for (let s = 0; s < n; s += block) {
       const size = Math.min(block, n - s);
-      out = tf.add(
-        out,
-        tf.matMul(kernel(x, tf.slice(train, [s, 0], [size, -1])), tf.slice(alpha, [s, 0], [size, -1])),
-      );
+      const rows = kernel(x, tf.slice(train, [s, 0], [size, -1]));
+      out = tf.add(out, tf.matMul(offset ? tf.sub(rows, offset) : rows, tf.slice(alpha, [s, 0], [size, -1])));
     }
     return out as tf.Tensor2D;
   });
@@ -432,9 +437,12 @@ export function kernelRidgeLearner(kernel: KernelFunction, o: RidgeOptions): Lea
       const extra = new Map<RidgeFit, Record<string, number>>();
       const make = (fit: RidgeFit): Predictor => {
         const predict = host
-          ? (q: tf.Tensor2D) => blockedPredict(kernel, xs, fit.coefficients, q, fit.intercept, 1024)
+          ? (q: tf.Tensor2D) =>
+              blockedPredict(kernel, xs, fit.coefficients, q, fit.intercept, 1024, 2048, fit.offset)
           : (q: tf.Tensor2D) =>
-              tf.tidy(() => withIntercept(dualPredict(kernel, xs, fit.coefficients, q), fit.intercept));
+              tf.tidy(() =>
+                withIntercept(dualPredict(kernel, xs, fit.coefficients, q, 2048, fit.offset), fit.intercept),
+              );
         const g = gp[fits.indexOf(fit)];
         if (!g) return { predict, dispose: () => disposeFit(fit) };
         const p: GaussianProcessPredictor = {

@@ -90,6 +90,34 @@ export async function choleskyInverse(
  * its panels on the host as its lower triangle L (the kernel reads no more), so that
  * M x = Lx + Lᵀx − diag(M)∘x serves the refinement without recomputing the kernel.
  */
+/**
+ * The eigenvector (column of Q) nearest 1/√m: with an intercept M is centred, and 1 is an exact
+ * null direction of it, whose float32 eigenvalue (±1e-6 on a relu NTK with biasVariance 1, n = 256)
+ * is noise. Kept when positive, it entered df and the leverages: 1 − H_ii = nλ(A⁻¹)_ii − 1/n lost
+ * its exact cancellation, and loo at λ = 1e-6 rose by 1.6% on `native` and `cpu` but not on `wasm`
+ * (whose eigenvalue came out negative), which chose another λ (a helper's audit, 2026-12-07).
+ */
+async function nullDirection(vectors: tf.Tensor2D): Promise<number> {
+  const sums = await hostValues(tf.tidy(() => tf.abs(tf.sum(vectors, 0))));
+  let best = 0;
+  for (let j = 1; j < sums.length; j++) if (sums[j]! > sums[best]!) best = j;
+  return best;
+}
+
+/**
+ * Sets the eigenvalues float32 cannot tell from 0 to 0, alike on both sides. M is positive
+ * semi-definite, so its negative eigenvalues are noise, and the noise of the others is as large:
+ * |μ| ≤ τ counts as 0 with τ the largest negative's size, capped at 1e-6 of Σ|μ| (an M that is not
+ * semi-definite keeps what lies beyond). Zeroing the negative ones alone biased df upwards on a
+ * rank-deficient M (rf with a quadratic σ, rank ≤ 37, n = 512, λ = 1e-7: df 41.1 / 44.0 / 38.2 on
+ * native / wasm / cpu, where the Cholesky path gave 35.4–36.9).
+ */
+function zeroNoise(values: Float64Array): void {
+  const cap = 1e-6 * values.reduce((sum, mu) => sum + Math.abs(mu), 0);
+  const tau = Math.min(cap, Math.max(0, -values.reduce((low, mu) => Math.min(low, mu), 0)));
+  for (let i = 0; i < values.length; i++) if (Math.abs(values[i]!) <= tau) values[i] = 0;
+}
+
 export class EigenRidge {
   private squaredVectors?: tf.Tensor2D;
   private projection?: { rows: tf.Tensor2D; squared: tf.Tensor2D };
@@ -124,12 +152,11 @@ export class EigenRidge {
     let eigen: Awaited<ReturnType<typeof symmetricEigenTensor>> | undefined;
     try {
       eigen = await symmetricEigenTensor(system.matrix ?? lower!);
-      // M is positive semi-definite: its float32 entries give eigenvalues down to ~−1e-8 of the
-      // trace where the true ones are 0 (a centred kernel's null direction); those count as 0
       const values = Float64Array.from(await eigen.values.data());
-      const noise = 1e-6 * values.reduce((sum, mu) => sum + Math.abs(mu), 0);
-      for (let i = 0; i < values.length; i++) if (values[i]! < 0 && values[i]! > -noise) values[i] = 0;
       eigen.values.dispose();
+      // the dual with an intercept (a primal system holds its Gram whole, which 1 does not annihilate)
+      if (system.intercept && !system.matrix) values[await nullDirection(eigen.vectors)] = 0;
+      zeroNoise(values);
       const scaleTrace = system.m * Math.max(system.scaleDiagonal ?? system.meanDiagonal, 0);
       return new EigenRidge(values, eigen.vectors, lower, diagonal, system.matrix, scaleTrace);
     } catch (error) {

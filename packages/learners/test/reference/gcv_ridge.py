@@ -7,12 +7,15 @@ expectations E[relu(u)relu(v)] = √(q q')(sin θ + (π − θ) cos θ)/(2π), E
 centred kernel K_c = CKC (C = I − 11ᵀ/n) and centred labels: (K_c + nλI)α = y − ȳ, with
 df = 1 + Σ μ/(μ + nλ) over K_c's eigenvalues and GCV = train risk / (1 − df/n)².
 
-With "kernel": "rbf", the RBF kernel exp(−‖x − x'‖²/(2ℓ²d)) of "bandwidth" ℓ instead (regimes' `kernel`
+With "kernel": "dot" and "taylor": [c_0, c_1, ...], Σ_k c_k ρ^k of ρ = ⟨x, x'⟩/d (regimes' `kernel`
+learner, type dot, sphere: false). With "kernel": "rbf", the RBF kernel exp(−‖x − x'‖²/(2ℓ²d)) of "bandwidth" ℓ instead (regimes' `kernel`
 learner, type rbf), the distances summed in float64 from the differences.
 
 Input (argv[1], JSON, or "-" to read it from stdin): {"x": [[...]], "y": [...], "grid": [...], "layers": L} or
 {"x": ..., "y": ..., "grid": ..., "kernel": "rbf", "bandwidth": ℓ}.
-Output (stdout, JSON): {"gcv": [...], "df": [...], "best": λ}.
+With "biasVariance" σ_b² (one layer only): ρ and q shifted by σ_b² before the arc-cosine step, as
+regimes' relu NTK with a bias. Output (stdout, JSON): {"gcv": [...], "df": [...], "loo": [...],
+"best": λ (gcv's)}, loo the leave-one-out score from the leverages H_ii = 1/n + Σ_j q_ij² μ_j/(μ_j + nλ).
 """
 import json
 import sys
@@ -20,10 +23,10 @@ import sys
 import numpy as np
 
 
-def relu_ntk(x, layers):
+def relu_ntk(x, layers, bias_variance=0.0):
     d = x.shape[1]
-    q = (x * x).sum(1) / d
-    c = x @ x.T / d
+    q = (x * x).sum(1) / d + bias_variance
+    c = x @ x.T / d + bias_variance
     theta = c.copy()
     first = c.copy()
     for layer in range(1, layers + 1):
@@ -52,19 +55,27 @@ def main():
     n = x.shape[0]
     if config.get("kernel") == "rbf":
         kernel = rbf(x, config["bandwidth"])
+    elif config.get("kernel") == "dot":
+        rho = x @ x.T / x.shape[1]
+        kernel = sum(c * rho**k for k, c in enumerate(config["taylor"]))
     else:
-        kernel = relu_ntk(x, config["layers"])
+        if config.get("biasVariance", 0) and config["layers"] != 1:
+            raise SystemExit("biasVariance: one layer only")
+        kernel = relu_ntk(x, config["layers"], config.get("biasVariance", 0.0))
     centre = np.eye(n) - 1.0 / n
     mu, q = np.linalg.eigh(centre @ kernel @ centre)
     projected = q.T @ (y - y.mean())
-    scores, dfs = [], []
+    scores, dfs, loos = [], [], []
     for lam in config["grid"]:
         weights = 1.0 / (mu + n * lam)
         residual = n * lam * (q @ (weights * projected))
         df = 1.0 + float(np.sum(mu * weights))
         scores.append(float(np.mean(residual**2) / (1.0 - df / n) ** 2))
         dfs.append(df)
-    print(json.dumps({"gcv": scores, "df": dfs, "best": config["grid"][int(np.argmin(scores))]}))
+        leverages = 1.0 / n + (q * q) @ (mu * weights)
+        loos.append(float(np.mean((residual / (1.0 - leverages)) ** 2)))
+    best = config["grid"][int(np.argmin(scores))]
+    print(json.dumps({"gcv": scores, "df": dfs, "loo": loos, "best": best}))
 
 
 main()
