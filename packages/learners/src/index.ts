@@ -112,6 +112,7 @@ export {
   panelCache,
   primalSystem,
   type RidgeSystem,
+  withoutOffset,
 } from './readout/systems.js';
 
 export const learnerFactories = [

@@ -14,7 +14,16 @@ import { lowerTriangleHost, solveShiftedSPD, symmetricProduct } from '@regimes/n
 import { hermite } from '@regimes/targets';
 import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, describe, expect, it } from 'vitest';
-import { dualSystem, kernelRidge, neuralTangentKernel, randomFeatures, rbfKernel } from '../src/index.js';
+import {
+  dotProductKernel,
+  dualPredict,
+  dualSystem,
+  kernelRidge,
+  neuralTangentKernel,
+  randomFeatures,
+  rbfKernel,
+} from '../src/index.js';
+import { kernelRidgeLearner } from '../src/readout/predictors.js';
 import { oursAndFloat64 } from './fixtures/gcv-reference.js';
 
 const grid = [1e-8, 1e-7, 1e-6, 1e-5, 1e-4, 1e-3, 1e-2, 0.1, 1, 10];
@@ -233,4 +242,53 @@ describe('the intercept centring of a kernel near a constant (rbf, bandwidth 3, 
       expect(Math.abs(ours.df! / exact.df[grid.indexOf(best)]! - 1)).toBeLessThan(1e-3);
     },
   );
+
+  it('FALKON keeps c₀: its penalty on m < n centres is not centred, so the kernel is the one given (the same predictions as kernelRidgeLearner on it)', async () => {
+    const taylor = [1, 1, 0.5, 0.2, 0.05];
+    const t = createTarget({ factory: hermite, options: { d: 8, degree: 2, noise: 0.1 } });
+    const train = t.sample(600, Rng.fromSeed(0));
+    const test = t.sample(50, Rng.fromSeed(1));
+    const options = {
+      type: 'dot',
+      taylor,
+      sphere: false,
+      ridge: 1e-3,
+      ridgeSolver: 'cg',
+      centres: 100,
+    } as const;
+    const predictions = [];
+    for (const learner of [
+      kernelRidge.create(kernelRidge.options.parse(options)),
+      kernelRidgeLearner(dotProductKernel(taylor, false), kernelRidge.options.parse(options)),
+    ]) {
+      const predictor = await learner.fit(train, makeFitContext(Rng.fromSeed(2)));
+      const p = predictor.predict(test.x);
+      predictions.push(Array.from(await p.data()));
+      p.dispose();
+      predictor.dispose();
+    }
+    expect(predictions[0]).toEqual(predictions[1]);
+    disposeDataset(train);
+    disposeDataset(test);
+  });
+
+  it('dualPredict frees each block of the test kernel before the next: at most two blocks alive, not |x| × n', async () => {
+    const [n, q, block] = [8192, 256, 2048];
+    const train = tf.randomNormal([n, 4], 0, 1, 'float32', 1) as tf.Tensor2D;
+    const alpha = tf.randomNormal([n, 1], 0, 1, 'float32', 2) as tf.Tensor2D;
+    const x = tf.randomNormal([q, 4], 0, 1, 'float32', 3) as tf.Tensor2D;
+    const base = tf.memory().numBytes;
+    let most = 0;
+    const linear = (a: tf.Tensor2D, b: tf.Tensor2D) => {
+      most = Math.max(most, tf.memory().numBytes - base);
+      return tf.matMul(a, b, false, true);
+    };
+    await expectNoLeak(async () => {
+      const out = dualPredict(linear, train, alpha, x, block, 0.5);
+      out.dispose();
+    });
+    // blocks of q × block floats (2 MiB): the whole kernel would be 8 MiB
+    expect(most).toBeLessThan(3 * 4 * q * block);
+    tf.dispose([train, alpha, x]);
+  });
 });

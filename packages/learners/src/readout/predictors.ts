@@ -19,7 +19,7 @@ import {
   kernelPanels,
   primalSystem,
   type RidgeSystem,
-  withoutOffset,
+  withoutOffsets,
 } from './systems.js';
 
 /** One predictor per ridge fit; several become variants (one results row each). */
@@ -90,15 +90,14 @@ async function ridgeReadout(r: FeatureReadout): Promise<{ fits: RidgeFit[]; read
   const intercept = r.options.intercept ?? false;
   const phi = featurize(train.x);
   try {
-    const fits = (
-      await solveSystem(
-        primal
-          ? primalSystem(phi, train.y, intercept)
-          : dualSystem(train.x, train.y, featureKernel(featurize, { x: train.x, features: phi }), intercept),
-        r.options,
-        r.signal,
-      )
-    ).map(withoutOffset);
+    const solved = await solveSystem(
+      primal
+        ? primalSystem(phi, train.y, intercept)
+        : dualSystem(train.x, train.y, featureKernel(featurize, { x: train.x, features: phi }), intercept),
+      r.options,
+      r.signal,
+    );
+    const fits = withoutOffsets(solved);
     if (primal) return { fits, readouts: fits.map((fit) => fit.coefficients) };
     const readouts: tf.Tensor2D[] = [];
     try {
@@ -151,8 +150,10 @@ export async function featurePredictor(
 }
 
 /**
- * Σ_i α_i (K(x, x_i) − offset), over blocks of training points so only |x|×block of K is alive
- * (`offset`: a dual fit's, RidgeFit.offset).
+ * Σ_i α_i (K(x, x_i) − offset), over blocks of training points, each block's kernel freed before the
+ * next (`offset`: a dual fit's, RidgeFit.offset). Under one tidy every block had stayed alive to the
+ * end, |x|×n floats (1 GiB of the wasm heap for a test chunk of 8192 rows at n = 16 384, twice that
+ * with the offset's copy: a review, 2026-12-07).
  */
 export function dualPredict(
   kernel: KernelFunction,
@@ -162,16 +163,24 @@ export function dualPredict(
   block = 2048,
   offset = 0,
 ): tf.Tensor2D {
-  return tf.tidy(() => {
-    const n = train.shape[0];
-    let out: tf.Tensor = tf.zeros([x.shape[0], alpha.shape[1]]);
+  const n = train.shape[0];
+  let out = tf.zeros([x.shape[0], alpha.shape[1]]) as tf.Tensor2D;
+  try {
     for (let s = 0; s < n; s += block) {
       const size = Math.min(block, n - s);
-      const rows = kernel(x, tf.slice(train, [s, 0], [size, -1]));
-      out = tf.add(out, tf.matMul(offset ? tf.sub(rows, offset) : rows, tf.slice(alpha, [s, 0], [size, -1])));
+      const sum = out;
+      out = tf.tidy(() => {
+        const rows = kernel(x, tf.slice(train, [s, 0], [size, -1]));
+        const product = tf.matMul(offset ? tf.sub(rows, offset) : rows, tf.slice(alpha, [s, 0], [size, -1]));
+        return tf.add(sum, product) as tf.Tensor2D;
+      });
+      sum.dispose();
     }
-    return out as tf.Tensor2D;
-  });
+    return out;
+  } catch (error) {
+    out.dispose();
+    throw error;
+  }
 }
 
 /**
@@ -386,7 +395,17 @@ async function falkonPredictor(
  * row records which: `cg` 1 (with `centres`, `cg-iterations`) or 0. A direct solve above the heap
  * limit (ridgeSolver: cholesky, n > 16384) runs in host memory (host-direct.ts; `host-direct` 1).
  */
-export function kernelRidgeLearner(kernel: KernelFunction, o: RidgeOptions): Learner {
+/**
+ * Kernel ridge with `kernel`: FALKON above the direct limit (or with ridgeSolver cg), else the direct
+ * dual. `direct`: the kernel the direct dual evaluates instead, equal to `kernel` up to a constant
+ * that its intercept's centring annihilates (a dot kernel without c₀, kinds/kernel.ts); the fit and
+ * its predictor then both read it.
+ */
+export function kernelRidgeLearner(
+  kernel: KernelFunction,
+  o: RidgeOptions,
+  direct?: KernelFunction,
+): Learner {
   return {
     async fit(train, ctx): Promise<Predictor> {
       ctx.signal.throwIfAborted();
@@ -412,11 +431,8 @@ export function kernelRidgeLearner(kernel: KernelFunction, o: RidgeOptions): Lea
           `kernel ridge n = ${n}: the ${n}×${n} kernel (${((4 * n * n) / 2 ** 30).toFixed(1)} GiB) is factored in host memory; the row has no df (it needs diag(A⁻¹), another n³/3)`,
         );
       }
-      const fits = await solveSystem(
-        dualSystem(train.x, train.y, kernel, o.intercept ?? false),
-        o,
-        ctx.signal,
-      );
+      const k = direct && o.intercept && !o.posteriorVariance ? direct : kernel;
+      const fits = await solveSystem(dualSystem(train.x, train.y, k, o.intercept ?? false), o, ctx.signal);
       let x: tf.Tensor2D | undefined;
       const gp: Awaited<ReturnType<typeof posteriorVariance>>[] = [];
       const release = () => {
@@ -438,10 +454,10 @@ export function kernelRidgeLearner(kernel: KernelFunction, o: RidgeOptions): Lea
       const make = (fit: RidgeFit): Predictor => {
         const predict = host
           ? (q: tf.Tensor2D) =>
-              blockedPredict(kernel, xs, fit.coefficients, q, fit.intercept, 1024, 2048, fit.offset)
+              blockedPredict(k, xs, fit.coefficients, q, fit.intercept, 1024, 2048, fit.offset)
           : (q: tf.Tensor2D) =>
               tf.tidy(() =>
-                withIntercept(dualPredict(kernel, xs, fit.coefficients, q, 2048, fit.offset), fit.intercept),
+                withIntercept(dualPredict(k, xs, fit.coefficients, q, 2048, fit.offset), fit.intercept),
               );
         const g = gp[fits.indexOf(fit)];
         if (!g) return { predict, dispose: () => disposeFit(fit) };

@@ -189,7 +189,9 @@ export class EigenRidge {
    * exact inverse, nothing left out).
    */
   serves(shift: number): boolean {
-    return this.values[this.values.length - 1]! + shift > this.cutoff;
+    // the smallest eigenvalue, not the last: zeroing the null direction (nullDirection) may leave a
+    // more negative one elsewhere in the descending order
+    return this.values.reduce((low, mu) => Math.min(low, mu), Infinity) + shift > this.cutoff;
   }
 
   /**

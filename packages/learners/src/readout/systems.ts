@@ -9,8 +9,10 @@
  *   f(x) = φ(x)ᵀw + b = (φ(x) − φ̄)ᵀΦᵀCα + ȳ = (k(x) − k̄)ᵀβ + ȳ, with β = Cα and k̄ = K1/n
  *   (the row means of K; φ̄ᵀΦᵀ = k̄ᵀ), i.e. the test kernel row centred the same way as K_c:
  *   k_c(x) = C(k(x) − k̄), f(x) = k_c(x)ᵀα + ȳ. So predictions are k(x)ᵀβ + b with b = ȳ − k̄ᵀβ, and
- *   every dual consumer (Σ β_i k(x, x_i), the features Φᵀβ) works unchanged on β. Exactly,
- *   1ᵀα = 0 (1ᵀK_c = 0 and 1ᵀy_c = 0 give nλ·1ᵀα = 0), so β = α up to round-off.
+ *   every dual consumer (Σ β_i k(x, x_i), the features Φᵀβ) works on β. Exactly, 1ᵀα = 0 (1ᵀK_c = 0
+ *   and 1ᵀy_c = 0 give nλ·1ᵀα = 0), so β = α up to round-off. For float32 the readout gives b in the
+ *   offset form of a constant c near K's entries (RidgeFit.offset): predictions (k(x) − c)ᵀβ + b,
+ *   b = ȳ − (k̄ − c)ᵀβ; `withoutOffset` turns it back into the plain b for consumers of Φᵀβ.
  *   K_c = K − 1k̄ᵀ − k̄1ᵀ + k̿11ᵀ (k̿ the mean of k̄) is served panel by panel from K's panels
  *   and k̄ (one more pass over the kernel, to get k̄). Train predictions K_cα + ȳ = y − nλα, as
  *   without intercept.
@@ -61,7 +63,8 @@ export interface RidgeSystem {
   readonly intercept: boolean;
   /**
    * The readout of solved coefficients c (consumed): the coefficients predictions use (β = Cα in the
-   * dual with intercept, c otherwise) and the intercept b (1×k), absent without one.
+   * dual with intercept, c otherwise), the intercept b (1×k), absent without one, and the dual's
+   * `offset` where b is in its form (RidgeFit.offset).
    */
   readout(c: tf.Tensor2D): { coefficients: tf.Tensor2D; intercept?: tf.Tensor2D; offset?: number };
   /** Frees what the system holds (the primal Gram matrix and right-hand side, the centring). */
@@ -537,4 +540,17 @@ export function withoutOffset(fit: RidgeFit): RidgeFit {
   );
   intercept.dispose();
   return { ...rest, intercept: plain };
+}
+
+/** `withoutOffset` of every fit; if one throws, every fit's tensors are freed before it rethrows. */
+export function withoutOffsets(fits: readonly RidgeFit[]): RidgeFit[] {
+  const done: RidgeFit[] = [];
+  try {
+    for (const fit of fits) done.push(withoutOffset(fit));
+    return done;
+  } catch (error) {
+    for (const fit of done) disposeFit(fit);
+    for (const fit of fits.slice(done.length)) disposeFit(fit);
+    throw error;
+  }
 }

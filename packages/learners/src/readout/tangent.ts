@@ -14,7 +14,7 @@ import { drawFirstLayer, type FirstLayer, preActivation } from './first-layer.js
 import { predictorFromFits, solveSystem, withIntercept } from './predictors.js';
 import type { RidgeOptions } from './options.js';
 import { disposeFit, type RidgeFit } from './ridge.js';
-import { dualSystem, primalSystem, withoutOffset } from './systems.js';
+import { dualSystem, primalSystem, withoutOffsets } from './systems.js';
 
 export type TangentOptions = RidgeOptions & {
   width: number;
@@ -132,8 +132,8 @@ async function fitTangent(
       phi.dispose();
     }
   } else
-    fits = (await solveSystem(dualSystem(train.x, train.y, model.kernel(), intercept), o, signal)).map(
-      withoutOffset,
+    fits = withoutOffsets(
+      await solveSystem(dualSystem(train.x, train.y, model.kernel(), intercept), o, signal),
     );
   // the dual's coefficients are β = Cα with an intercept, so G and a below are Φ_cᵀα (systems.ts)
   const weights: TangentWeights[] = [];
