@@ -394,12 +394,9 @@ async function falkonPredictor(
  * DIRECT_KERNEL_RIDGE_MAX points (or with ridgeSolver: cg) FALKON, never forming the n×n kernel. The
  * row records which: `cg` 1 (with `centres`, `cg-iterations`) or 0. A direct solve above the heap
  * limit (ridgeSolver: cholesky, n > 16384) runs in host memory (host-direct.ts; `host-direct` 1).
- */
-/**
- * Kernel ridge with `kernel`: FALKON above the direct limit (or with ridgeSolver cg), else the direct
- * dual. `direct`: the kernel the direct dual evaluates instead, equal to `kernel` up to a constant
+ * `direct`: the kernel the direct solve evaluates instead of `kernel`, equal to it up to a constant
  * that its intercept's centring annihilates (a dot kernel without c₀, kinds/kernel.ts); the fit and
- * its predictor then both read it.
+ * its predictor then both read it. FALKON reads `kernel`.
  */
 export function kernelRidgeLearner(
   kernel: KernelFunction,

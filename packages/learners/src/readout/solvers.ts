@@ -86,11 +86,6 @@ export async function choleskyInverse(
 }
 
 /**
- * M = Q diag(μ) Qᵀ once, for every λ. M comes from the system whole (primal) or is assembled from
- * its panels on the host as its lower triangle L (the kernel reads no more), so that
- * M x = Lx + Lᵀx − diag(M)∘x serves the refinement without recomputing the kernel.
- */
-/**
  * The eigenvector (column of Q) nearest 1/√m: with an intercept M is centred, and 1 is an exact
  * null direction of it, whose float32 eigenvalue (±1e-6 on a relu NTK with biasVariance 1, n = 256)
  * is noise. Kept when positive, it entered df and the leverages: 1 − H_ii = nλ(A⁻¹)_ii − 1/n lost
@@ -118,6 +113,11 @@ function zeroNoise(values: Float64Array): void {
   for (let i = 0; i < values.length; i++) if (Math.abs(values[i]!) <= tau) values[i] = 0;
 }
 
+/**
+ * M = Q diag(μ) Qᵀ once, for every λ. M comes from the system whole (primal) or is assembled from
+ * its panels on the host as its lower triangle L (the kernel reads no more), so that
+ * M x = Lx + Lᵀx − diag(M)∘x serves the refinement without recomputing the kernel.
+ */
 export class EigenRidge {
   private squaredVectors?: tf.Tensor2D;
   private projection?: { rows: tf.Tensor2D; squared: tf.Tensor2D };
