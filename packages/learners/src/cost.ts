@@ -6,7 +6,7 @@
  * cost of each tfjs op in gradient training (OP_FLOPS), which dominates a small net's steps: expect
  * the real cost within 2–3×, not better.
  */
-import type { FitSize, WorkEstimate } from '@regimes/core';
+import { type FitSize, TEST_CHUNK, type WorkEstimate } from '@regimes/core';
 import { type EigenSolverKind, symmetricEigenSolver } from '@regimes/numerics';
 import { exceedsHeap, hostDirectProblem } from './readout/host-direct.js';
 import { SPECTRUM_COST, spectrumPays } from './readout/iterative.js';
@@ -337,11 +337,11 @@ export function kernelRidgeEstimate(
   return {
     flops: n * n * perEntry + ridgeSolveFlops(o, n, k) + testN * n * (perEntry + 2 * k),
     // the factor, the kernel's panels kept and being built, and what the kernel holds per point for
-    // its panels; the predictions come after, a block of test rows (8192 at a time) × 2048 training
+    // its panels; the predictions come after, a block of test rows (TEST_CHUNK at a time) × 2048 training
     // points and its elementwise temporaries at once (measured 2026-12-07: at n = 8192 a test set
     // of 8192 points raised the peak RSS by 4 MiB over one of 256)
     bytes:
-      F32 * (Math.max(directFloats(n), 4 * Math.min(testN, 8192) * 2048) + n * perPoint) +
+      F32 * (Math.max(directFloats(n), 4 * Math.min(testN, TEST_CHUNK) * 2048) + n * perPoint) +
       ridgeHostBytes(o, n, true),
   };
 }

@@ -47,21 +47,17 @@ export const kernelRidgeOptions = options({
 });
 
 /**
- * The coefficients of the kernel the direct solve evaluates with the intercept (and without
- * `posteriorVariance`, whose prior is the kernel as given): c₀ dropped, or undefined where that
- * changes nothing or leaves no kernel. c₀11ᵀ is what the centring of the exact dual annihilates, so
+ * The coefficients of the kernel the direct solve may evaluate instead (kernelRidgeLearner's
+ * `direct`: with the intercept and without `posteriorVariance`, whose prior is the kernel as given):
+ * c₀ dropped, or undefined where that changes nothing or leaves no kernel. c₀11ᵀ is what the centring of the exact dual annihilates, so
  * the fit and its predictions are the same in exact arithmetic; in float32 a large c₀ rounded away
  * the rest of K: taylor [10000, 1, 1] (sphere: false, d = 8, n = 512) had K's varying part resolved
  * to ~6e-4 only, df −24.6 under jitter 4× nλ, and gcv chose by unresolved scores (a helper's audit,
  * 2026-12-07). Not FALKON's: its penalty αᵀK_mmα on m < n centres is not centred, and c₀ enters it
  * (a review: predictions 8.8% apart at m = 100, n = 600).
  */
-function directTaylor(
-  taylor: readonly number[],
-  o: { intercept: boolean; posteriorVariance?: boolean },
-): number[] | undefined {
-  if (!o.intercept || o.posteriorVariance || !taylor[0] || !taylor.slice(1).some((c) => c !== 0))
-    return undefined;
+function directTaylor(taylor: readonly number[]): number[] | undefined {
+  if (!taylor[0] || !taylor.slice(1).some((c) => c !== 0)) return undefined;
   return [0, ...taylor.slice(1)];
 }
 
@@ -74,7 +70,7 @@ export const kernelRidge: LearnerFactory = defineLearnerKind({
   create(o) {
     if (o.type === 'rbf') return kernelRidgeLearner(rbfKernel(o.bandwidth), o);
     const taylor = o.taylor ?? kernelTaylor.hermite(o.hermite!, o.bias);
-    const direct = directTaylor(taylor, o);
+    const direct = directTaylor(taylor);
     return kernelRidgeLearner(
       dotProductKernel(taylor, o.sphere),
       o,

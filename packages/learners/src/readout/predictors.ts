@@ -151,9 +151,7 @@ export async function featurePredictor(
 
 /**
  * Σ_i α_i (K(x, x_i) − offset), over blocks of training points, each block's kernel freed before the
- * next (`offset`: a dual fit's, RidgeFit.offset). Under one tidy every block had stayed alive to the
- * end, |x|×n floats (1 GiB of the wasm heap for a test chunk of 8192 rows at n = 16 384, twice that
- * with the offset's copy: a review, 2026-12-07).
+ * next (`offset`: a dual fit's, RidgeFit.offset): `blockedPredict` with every row of x in one block.
  */
 export function dualPredict(
   kernel: KernelFunction,
@@ -163,24 +161,7 @@ export function dualPredict(
   block = 2048,
   offset = 0,
 ): tf.Tensor2D {
-  const n = train.shape[0];
-  let out = tf.zeros([x.shape[0], alpha.shape[1]]) as tf.Tensor2D;
-  try {
-    for (let s = 0; s < n; s += block) {
-      const size = Math.min(block, n - s);
-      const sum = out;
-      out = tf.tidy(() => {
-        const rows = kernel(x, tf.slice(train, [s, 0], [size, -1]));
-        const product = tf.matMul(offset ? tf.sub(rows, offset) : rows, tf.slice(alpha, [s, 0], [size, -1]));
-        return tf.add(sum, product) as tf.Tensor2D;
-      });
-      sum.dispose();
-    }
-    return out;
-  } catch (error) {
-    out.dispose();
-    throw error;
-  }
+  return blockedPredict(kernel, train, alpha, x, undefined, Math.max(x.shape[0], 1), block, offset);
 }
 
 /**
@@ -394,9 +375,10 @@ async function falkonPredictor(
  * DIRECT_KERNEL_RIDGE_MAX points (or with ridgeSolver: cg) FALKON, never forming the n×n kernel. The
  * row records which: `cg` 1 (with `centres`, `cg-iterations`) or 0. A direct solve above the heap
  * limit (ridgeSolver: cholesky, n > 16384) runs in host memory (host-direct.ts; `host-direct` 1).
- * `direct`: the kernel the direct solve evaluates instead of `kernel`, equal to it up to a constant
- * that its intercept's centring annihilates (a dot kernel without c₀, kinds/kernel.ts); the fit and
- * its predictor then both read it. FALKON reads `kernel`.
+ * `direct`: the kernel the direct solve evaluates instead of `kernel` with the intercept (and without
+ * posteriorVariance, whose prior is `kernel`), equal to it up to a constant that the intercept's
+ * centring annihilates (a dot kernel without c₀, kinds/kernel.ts); the fit and its predictor then
+ * both read it. FALKON reads `kernel`.
  */
 export function kernelRidgeLearner(
   kernel: KernelFunction,
