@@ -49,14 +49,17 @@ function rbf64(a: ArrayLike<number>, b: ArrayLike<number>, dim: number, width: n
   return k;
 }
 
-/** CKC in float64 (row-major n×n) from the float32 inputs x. */
-function centredReference(x: Float32Array): Float64Array {
-  const k = rbf64(x, x, d, bandwidth);
-  const means = new Float64Array(n);
-  for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) means[i]! += k[i * n + j]! / n;
-  const grand = means.reduce((a, b) => a + b, 0) / n;
-  return k.map((v, index) => v - means[Math.floor(index / n)]! - means[index % n]! + grand);
+/** CKC of an m×m kernel K (row-major, float64), and K's row means k̄. */
+function centre(k: Float64Array, m: number): { centred: Float64Array; means: Float64Array } {
+  const means = new Float64Array(m);
+  for (let i = 0; i < m; i++) for (let j = 0; j < m; j++) means[i]! += k[i * m + j]! / m;
+  const grand = means.reduce((a, b) => a + b, 0) / m;
+  const centred = k.map((v, index) => v - means[Math.floor(index / m)]! - means[index % m]! + grand);
+  return { centred, means };
 }
+
+/** CKC in float64 (row-major n×n) from the float32 inputs x. */
+const centredReference = (x: Float32Array): Float64Array => centre(rbf64(x, x, d, bandwidth), n).centred;
 
 describe('the intercept centring of a kernel near a constant (rbf, bandwidth 3, d = 12, n = 768)', () => {
   afterAll(async () => {
@@ -117,13 +120,7 @@ describe('the intercept centring of a kernel near a constant (rbf, bandwidth 3, 
         tf.dispose(prediction);
         predictor.dispose();
         // float64: (CKC + nλI)α = y − ȳ, f(x) = (k(x) − k̄)ᵀα + ȳ
-        const k = rbf64(x, x, dim, width);
-        const means = Float64Array.from(
-          { length: m },
-          (_, i) => k.subarray(i * m, (i + 1) * m).reduce((a, b) => a + b) / m,
-        );
-        const grand = means.reduce((a, b) => a + b) / m;
-        const centred = k.map((v, index) => v - means[Math.floor(index / m)]! - means[index % m]! + grand);
+        const { centred, means } = centre(rbf64(x, x, dim, width), m);
         const yMean = y.reduce((a, b) => a + b) / m;
         const alpha = solveShiftedSPD(
           centred,
