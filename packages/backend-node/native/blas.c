@@ -397,6 +397,7 @@ static napi_value init(napi_env env, napi_value exports) {
       {"threads", NULL, threads, NULL, NULL, NULL, napi_default, NULL},
       {"config", NULL, config, NULL, NULL, NULL, napi_default, NULL},
       {"reluDual", NULL, regimes_relu_dual, NULL, NULL, NULL, napi_default, NULL},
+      {"reluDualShifted", NULL, regimes_relu_dual_shifted, NULL, NULL, NULL, napi_default, NULL},
       {"correlation", NULL, regimes_correlation, NULL, NULL, NULL, napi_default, NULL},
       {"mehlerSeries", NULL, regimes_mehler_series, NULL, NULL, NULL, napi_default, NULL},
       {"blockCholeskyInverse", NULL, regimes_block_cholesky_inverse, NULL, NULL, NULL, napi_default, NULL},

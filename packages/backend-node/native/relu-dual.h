@@ -4,4 +4,5 @@
 #pragma once
 #include <node_api.h>
 napi_value regimes_relu_dual(napi_env env, napi_callback_info info);
+napi_value regimes_relu_dual_shifted(napi_env env, napi_callback_info info);
 napi_value regimes_correlation(napi_env env, napi_callback_info info);

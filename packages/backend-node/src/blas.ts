@@ -102,6 +102,22 @@ export interface Blas {
     snap?: number,
   ): void;
   /**
+   * numerics' reluDualShifted: the dual of ρ + shift, q_a + shift, q_b + shift (shift > 0; the
+   * operands as reluDual's, given less it) less its value at θ = 0, value − shift/2 and derivative −
+   * 1/2, in float64 before the one rounding (native/relu-dual.c). Absent from addons built before it.
+   */
+  reluDualShifted?(
+    m: number,
+    n: number,
+    rho: Float32Array,
+    qa: Float32Array,
+    qb: Float32Array,
+    value: Float32Array,
+    derivative: Float32Array,
+    snap: number,
+    shift: number,
+  ): void;
+  /**
    * numerics' correlation (correlation.ts) on Float32Arrays: t = c/√(q_a q_b) in float64 (the product
    * floored at 1e-300), clamped to [−1, 1], rounded once; shapes as reluDual's (native/relu-dual.c).
    */

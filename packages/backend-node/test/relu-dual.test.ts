@@ -2,8 +2,11 @@ import { expectNoLeak } from '@regimes/core/testing';
 import {
   RELU_DUAL_COSINE_SNAP,
   ReluDualKernel,
+  ReluDualShiftedKernel,
   reluDual,
   reluDualOps,
+  reluDualShifted,
+  reluDualShiftedOps,
   reluDualSnap,
 } from '@regimes/numerics';
 import * as tf from '@tensorflow/tfjs-core';
@@ -250,6 +253,99 @@ describe('ReLU dual with a tolerance of its caller (reluDualSnap of the input di
     const one = new Float32Array(1);
     for (const bad of [1, -0.1, Number.NaN])
       expect(() => blas!.reluDual!(1, 1, one, one, one, one, one, bad)).toThrow(/snap in \[0, 1\)/);
+  });
+});
+
+describe('ReLU dual shifted by a constant (reluDualShifted: ρ = C + ρ̃, q = C + q̃, outputs less C/2 and 1/2)', () => {
+  /**
+   * float64: the dual of C + ρ̃, C + q̃_a, C + q̃_b less its value at θ = 0, the cosine's tolerance
+   * relative to the deviations' scale, τ(√(q_a q_b) − C)/√(q_a q_b).
+   */
+  function shiftedReference(rho: number, qa: number, qb: number, shift: number, snap: number) {
+    const scale = Math.sqrt((shift + qa) * (shift + qb));
+    const tolerance = (snap * (scale - shift)) / scale;
+    let cos = Math.min(1, Math.max(-1, (shift + rho) / scale));
+    if (cos > 1 - tolerance) cos = 1;
+    const theta = Math.acos(cos);
+    return {
+      value: (scale * (Math.sqrt(1 - cos * cos) + (Math.PI - theta) * cos)) / (2 * Math.PI) - shift / 2,
+      derivative: -theta / (2 * Math.PI),
+    };
+  }
+  // deviations of a covariance matrix (|ρ̃| ≤ √(q̃_a q̃_b)), so C + them is one too; the first entry θ = 0
+  const [m, n] = [67, 45];
+  const qa = Float32Array.from({ length: m }, (_, i) => 0.05 + ((i * 37) % 101) / 50);
+  const qb = Float32Array.from({ length: n }, (_, j) => 0.05 + ((j * 53) % 97) / 48);
+  const rho = new Float32Array(m * n);
+  for (let i = 0; i < m; i++)
+    for (let j = 0; j < n; j++) rho[i * n + j] = Math.sqrt(qa[i]! * qb[j]!) * 0.99 * Math.sin(0.7 * i + 1.3 * j);
+  qb[0] = qa[0]!;
+  rho[0] = qa[0]!;
+
+  /** Worst errors over the entries: the value's and C·(derivative's), both over √(q̃_a q̃_b). */
+  function worst(value: Float32Array, derivative: Float32Array, shift: number) {
+    let [v, d] = [0, 0];
+    for (let k = 0; k < m * n; k++) {
+      const [i, j] = [Math.floor(k / n), k % n];
+      const want = shiftedReference(rho[k]!, qa[i]!, qb[j]!, shift, RELU_DUAL_COSINE_SNAP);
+      const size = Math.sqrt(qa[i]! * qb[j]!);
+      v = Math.max(v, Math.abs(value[k]! - want.value) / size);
+      d = Math.max(d, (Math.abs(derivative[k]! - want.derivative) * shift) / size);
+    }
+    return { v, d };
+  }
+
+  it.each([
+    ['cpu (the ops)', undefined, true, 1e-6, 2e-5],
+    ['wasm (the JavaScript loop)', wasm, true, 6e-8, 4e-6],
+    ['native (the addon)', native, blas?.reluDualShifted !== undefined, 6e-8, 4e-6],
+  ] as const)(
+    '%s: within float32 rounding of the deviations at C = 1000, 10, 0.5, θ = 0 exact, frees its tensors',
+    async (_name, kind, present, valueTolerance, derivativeTolerance) => {
+      if (!present) return;
+      if (kind) await kind.create({}).activate();
+      else await tf.setBackend('cpu');
+      try {
+        expect(tf.getKernel(ReluDualShiftedKernel, tf.getBackend()) !== undefined).toBe(kind !== undefined);
+        for (const shift of [1000, 10, 0.5]) {
+          const [value, derivative, opsValue, opsDerivative] = await expectNoLeak(() =>
+            tf.tidy(() => {
+              const args = [tf.tensor2d(rho, [m, n]), tf.tensor2d(qa, [m, 1]), tf.tensor2d(qb, [1, n])] as const;
+              const k = reluDualShifted(...args, shift);
+              const o = reluDualShiftedOps(...args, shift);
+              return [k.value, k.derivative, o.value, o.derivative].map((t) => t.dataSync() as Float32Array);
+            }),
+          );
+          const error = worst(value!, derivative!, shift);
+          expect(error.v, `C = ${shift}`).toBeLessThan(valueTolerance);
+          expect(error.d, `C = ${shift}`).toBeLessThan(derivativeTolerance);
+          // the ops on every backend: float32 formulas that never form C + ρ̃
+          const ops = worst(opsValue!, opsDerivative!, shift);
+          expect(ops.v, `ops, C = ${shift}`).toBeLessThan(1e-6);
+          expect(ops.d, `ops, C = ${shift}`).toBeLessThan(2e-5);
+          // θ = 0: the deviation of E[relu(u)²] = q/2, and no slope's deviation
+          expect(value![0]).toBeCloseTo(qa[0]! / 2, 6);
+          expect(Math.abs(derivative![0]!)).toBe(0);
+        }
+      } finally {
+        await tf.setBackend('cpu');
+      }
+    },
+  );
+
+  it('refuses a shift that is not positive and finite', () => {
+    const t = tf.ones([1, 1]);
+    for (const bad of [0, -1, Number.NaN, Number.POSITIVE_INFINITY])
+      expect(() => reluDualShifted(t, t, t, bad)).toThrow(/positive finite/);
+    t.dispose();
+  });
+
+  it.skipIf(blas?.reluDualShifted === undefined)('the addon refuses a shift that is not positive', () => {
+    const one = new Float32Array(1);
+    for (const bad of [0, -1, Number.NaN])
+      expect(() => blas!.reluDualShifted!(1, 1, one, one, one, one, one, RELU_DUAL_COSINE_SNAP, bad)).toThrow(
+        /shift > 0/,
+      );
   });
 });
 

@@ -68,6 +68,7 @@ export { transfer, transferOptions } from './kinds/transfer.js';
 export {
   deepDiagonal,
   deepKernel,
+  deepKernelLessConstant,
   type DeepKernelSpec,
   deepTaylor,
   dotProductKernel,

@@ -21,7 +21,14 @@ import { type ActivationSpec, activationOption, dualTaylor, ntkTaylor } from '..
 import { kernelRidgeEstimate } from '../cost.js';
 import { eigenlearningTheory } from '../eigenlearning.js';
 import { kernelStaircaseTheory } from '../kernel-staircase.js';
-import { type DeepKernelSpec, deepDiagonal, deepKernel, deepTaylor, kernelActivation } from '../kernels.js';
+import {
+  type DeepKernelSpec,
+  deepDiagonal,
+  deepKernel,
+  deepKernelLessConstant,
+  deepTaylor,
+  kernelActivation,
+} from '../kernels.js';
 import { kernelRidgeLearner } from '../readout/predictors.js';
 import { interceptOption, type RidgeOptions, refineRidge, ridgeOptions } from '../readout/options.js';
 
@@ -202,7 +209,11 @@ export function deepKernelKind(output: 'ntk' | 'nngp') {
       const spec = deepKernelSpec(o);
       return kernelRidgeEstimate(deepKernelFlops(spec, s.d), o, s, deepKernelPointFloats(spec));
     },
-    create: (o: Parsed) => kernelRidgeLearner(deepKernel(deepKernelSpec(o), output), o),
+    create: (o: Parsed) => {
+      const spec = deepKernelSpec(o);
+      // the direct solve with the intercept takes the kernel less the biases' constant (relu, σ_b² > 0)
+      return kernelRidgeLearner(deepKernel(spec, output), o, deepKernelLessConstant(spec, output));
+    },
     theory: (o: Parsed, context: TheoryContext) => {
       const spec = deepKernelSpec(o);
       return [

@@ -377,7 +377,8 @@ async function falkonPredictor(
  * limit (ridgeSolver: cholesky, n > 16384) runs in host memory (host-direct.ts; `host-direct` 1).
  * `direct`: the kernel the direct solve evaluates instead of `kernel` with the intercept (and without
  * posteriorVariance, whose prior is `kernel`), equal to it up to a constant that the intercept's
- * centring annihilates (a dot kernel without c₀, kinds/kernel.ts); the fit and its predictor then
+ * centring annihilates (a dot kernel without c₀, kinds/kernel.ts; a deep ReLU kernel less its biases'
+ * constant, kernels.ts `deepKernelLessConstant`); the fit and its predictor then
  * both read it. FALKON reads `kernel`.
  */
 export function kernelRidgeLearner(

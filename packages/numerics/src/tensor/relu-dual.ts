@@ -188,3 +188,92 @@ export function reluDual(
   }
   return reluDualOps(rho, qa, qb, snap);
 }
+
+/**
+ * The kernel of `reluDualShifted` a backend may register: inputs as `ReluDualKernel`'s (ρ̃, q̃_a, q̃_b,
+ * the deviations), attributes `snap` and `shift` (C > 0); outputs [value − C/2, derivative − 1/2].
+ */
+export const ReluDualShiftedKernel = 'RegimesReluDualShifted';
+
+/**
+ * The dual of pre-activations whose covariance and variances share a constant part C > 0, given as
+ * their deviations from it: ρ = C + ρ̃, q_a = C + q̃_a, q_b = C + q̃_b. Returns the dual's deviations
+ * from its value where ρ̃ = q̃_a = q̃_b = 0 (θ = 0): value − C/2 and derivative − 1/2.
+ *
+ * Why: a bias variance σ_b² ≫ σ_w²q (the deep kernels' `biasVariance`) makes every layer's kernel a
+ * large constant plus a varying part. Held as one float32 number, each entry keeps that varying part
+ * only to eps·C: nngp with σ_b² = 1000 (d = 8, n = 512) had its kernel less the constant off float64's
+ * by 7e-4 of its largest entry, and gcv on `cpu` chose λ 10× float64's. The constant is what the
+ * ridge's intercept absorbs (learners' `deepKernelLessConstant`), so the deviations are all the fit
+ * needs. The cosine's tolerance `snap` is taken relative to the deviations' scale: ε ≤ snap·(s − C)/s.
+ *
+ * The backend's single-pass kernel (`wasm`, `native`) computes the dual from C + ρ̃ etc. in float64 and
+ * subtracts there. The ops (`cpu`, `webgpu`) never form C + ρ̃ in float32: with s = √(q_a q_b),
+ *   s − C = (C(q̃_a + q̃_b) + q̃_a q̃_b)/(s + C),  the gap g = s − ρ = (C(q̃_a + q̃_b − 2ρ̃) + q̃_a q̃_b − ρ̃²)/(s + ρ)
+ * (s − ρ itself where ρ ≤ 0, which has no cancellation), ε = 1 − cos θ = g/s in [0, 2] (within `snap`
+ * of 0 or 2: those), θ = 2 asin(√(ε/2)), and
+ *   value − C/2 = ((s − C) − sε)/2 + s(sin θ − θ cos θ)/(2π),  derivative − 1/2 = −θ/(2π),
+ * sin θ − θ cos θ by its series θ³/3 − θ⁵/30 + θ⁷/840 − θ⁹/45360 below θ = 1/4 (where the difference
+ * cancels; the next term is below 1e-10 of the sum). No gradient: `reluDual` has it. Inside tidy.
+ */
+export function reluDualShifted(
+  rho: tf.Tensor,
+  qa: tf.Tensor,
+  qb: tf.Tensor,
+  shift: number,
+  snap = RELU_DUAL_COSINE_SNAP,
+): { value: tf.Tensor; derivative: tf.Tensor } {
+  if (!(shift > 0 && Number.isFinite(shift)))
+    throw new Error(`reluDualShifted: the shift must be a positive finite number, not ${shift}`);
+  if (covarianceShapes(rho, qa, qb) && singlePassKernel(ReluDualShiftedKernel)) {
+    const [value, derivative] = tf
+      .engine()
+      .runKernel(ReluDualShiftedKernel, { rho, qa, qb }, { snap, shift }) as unknown as [tf.Tensor, tf.Tensor];
+    return { value, derivative };
+  }
+  return reluDualShiftedOps(rho, qa, qb, shift, snap);
+}
+
+/** `reluDualShifted` as tfjs ops, on any backend and any shapes that broadcast. Inside tidy. */
+export function reluDualShiftedOps(
+  rho: tf.Tensor,
+  qa: tf.Tensor,
+  qb: tf.Tensor,
+  shift: number,
+  snap = RELU_DUAL_COSINE_SNAP,
+): { value: tf.Tensor; derivative: tf.Tensor } {
+  return tf.tidy(() => {
+    const scale = tf.mul(tf.sqrt(tf.add(qa, shift)), tf.sqrt(tf.add(qb, shift)));
+    const aboveShift = tf.div(tf.add(tf.mul(tf.add(qa, qb), shift), tf.mul(qa, qb)), tf.add(scale, shift));
+    const covariance = tf.add(rho, shift);
+    const cancelled = tf.div(
+      tf.sub(tf.add(tf.mul(tf.sub(tf.add(qa, qb), tf.mul(rho, 2)), shift), tf.mul(qa, qb)), tf.square(rho)),
+      tf.add(scale, covariance),
+    );
+    const gap = tf.where(tf.greater(covariance, 0), cancelled, tf.sub(scale, covariance));
+    const floored = tf.maximum(scale, RELU_DUAL_SCALE_FLOOR);
+    const raw = tf.clipByValue(tf.div(gap, floored), 0, 2); // NaN stays NaN
+    // the tolerance relative to the deviations' scale: snap·(s − C)/s
+    const tolerance = tf.mul(tf.div(aboveShift, floored), snap);
+    const epsilon = tf.where(
+      tf.less(raw, tolerance),
+      tf.zerosLike(raw),
+      tf.where(tf.greater(raw, tf.sub(2, tolerance)), tf.fill(raw.shape, 2), raw),
+    );
+    const theta = tf.mul(tf.asin(tf.sqrt(tf.div(epsilon, 2))), 2);
+    const sin = tf.sqrt(tf.maximum(tf.mul(epsilon, tf.sub(2, epsilon)), 0));
+    const squared = tf.square(theta);
+    // θ³(1/3 − θ²/30 + θ⁴/840 − θ⁶/45360), Horner in θ²
+    const series = tf.mul(
+      tf.mul(squared, theta),
+      tf.add(1 / 3, tf.mul(squared, tf.add(-1 / 30, tf.mul(squared, tf.add(1 / 840, tf.mul(squared, -1 / 45360)))))),
+    );
+    const direct = tf.sub(sin, tf.mul(theta, tf.sub(1, epsilon)));
+    const curvature = tf.where(tf.less(theta, 0.25), series, direct);
+    const value = tf.add(
+      tf.div(tf.sub(aboveShift, tf.mul(scale, epsilon)), 2),
+      tf.div(tf.mul(scale, curvature), 2 * Math.PI),
+    );
+    return { value, derivative: tf.div(theta, -2 * Math.PI) };
+  });
+}
