@@ -12,7 +12,7 @@
  *   arc cosine's.
  */
 import { RELU_DUAL_COSINE_SNAP, ReluDualKernel, ReluDualShiftedKernel } from '@regimes/numerics';
-import tf from '@regimes/numerics/tfjs';
+import type tf from '@regimes/numerics/tfjs';
 import type { Blas } from './blas.js';
 import { covarianceOperands, slotKernel } from './slot-kernel.js';
 
