@@ -278,7 +278,8 @@ describe('ReLU dual shifted by a constant (reluDualShifted: ρ = C + ρ̃, q = C
   const qb = Float32Array.from({ length: n }, (_, j) => 0.05 + ((j * 53) % 97) / 48);
   const rho = new Float32Array(m * n);
   for (let i = 0; i < m; i++)
-    for (let j = 0; j < n; j++) rho[i * n + j] = Math.sqrt(qa[i]! * qb[j]!) * 0.99 * Math.sin(0.7 * i + 1.3 * j);
+    for (let j = 0; j < n; j++)
+      rho[i * n + j] = Math.sqrt(qa[i]! * qb[j]!) * 0.99 * Math.sin(0.7 * i + 1.3 * j);
   qb[0] = qa[0]!;
   rho[0] = qa[0]!;
 
@@ -310,7 +311,11 @@ describe('ReLU dual shifted by a constant (reluDualShifted: ρ = C + ρ̃, q = C
         for (const shift of [1000, 10, 0.5]) {
           const [value, derivative, opsValue, opsDerivative] = await expectNoLeak(() =>
             tf.tidy(() => {
-              const args = [tf.tensor2d(rho, [m, n]), tf.tensor2d(qa, [m, 1]), tf.tensor2d(qb, [1, n])] as const;
+              const args = [
+                tf.tensor2d(rho, [m, n]),
+                tf.tensor2d(qa, [m, 1]),
+                tf.tensor2d(qb, [1, n]),
+              ] as const;
               const k = reluDualShifted(...args, shift);
               const o = reluDualShiftedOps(...args, shift);
               return [k.value, k.derivative, o.value, o.derivative].map((t) => t.dataSync() as Float32Array);

@@ -422,7 +422,10 @@ const splitTimes = (x: Split, y: Split, whole: tf.Tensor): Split => ({
 });
 
 /** w·x + b. Inside tidy. */
-const splitAffine = (x: Split, w: number, b = 0): Split => ({ k: w * x.k + b, t: w === 1 ? x.t : tf.mul(x.t, w) });
+const splitAffine = (x: Split, w: number, b = 0): Split => ({
+  k: w * x.k + b,
+  t: w === 1 ? x.t : tf.mul(x.t, w),
+});
 
 /**
  * `deepKernel(spec, output)` less its constant part K₀, the kernel the biases alone give (every
@@ -443,7 +446,10 @@ const splitAffine = (x: Split, w: number, b = 0): Split => ({ k: w * x.k + b, t:
  * n = 4096, d = 64 on `native`, eight alternated runs: 0.19–0.24 against 0.16–0.21 s at 1 layer,
  * 0.41–0.49 against 0.31–0.36 s at 3). Inside tidy or not: the kernel tidies.
  */
-export function deepKernelLessConstant(spec: DeepKernelSpec, output: 'ntk' | 'nngp'): KernelFunction | undefined {
+export function deepKernelLessConstant(
+  spec: DeepKernelSpec,
+  output: 'ntk' | 'nngp',
+): KernelFunction | undefined {
   const s = spec.biasVariance;
   if (!(s > 0) || spec.activation !== 'relu') return undefined;
   const w = spec.weightVariance;
@@ -477,14 +483,20 @@ export function deepKernelLessConstant(spec: DeepKernelSpec, output: 'ntk' | 'nn
         const slopeWhole = tf.add(slope.t, slope.k);
         const covariance = splitAffine(value, w, last ? 0 : s);
         const firstNext = splitTimes(first, slope, slopeWhole);
-        const own = scales ? (last || scales.bias === 0 ? value : splitAffine(value, 1, scales.bias)) : covariance;
+        const own = scales
+          ? last || scales.bias === 0
+            ? value
+            : splitAffine(value, 1, scales.bias)
+          : covariance;
         // the next variances: E[relu(u)²] = q/2 exactly, q = K₀ + q̃
         const next = (q: Split) => splitAffine({ k: q.k / 2, t: tf.div(q.t, 2) }, w, s);
         return {
           c: covariance,
           first: firstNext,
           theta:
-            spec.train === 'both' ? splitPlus(own, l === 1 ? firstNext : splitTimes(theta, slope, slopeWhole)) : theta,
+            spec.train === 'both'
+              ? splitPlus(own, l === 1 ? firstNext : splitTimes(theta, slope, slopeWhole))
+              : theta,
           qa: last ? qa : next(qa),
           qb: last ? qb : next(qb),
         };

@@ -60,7 +60,13 @@ function entry64(s: DeepKernelSpec, output: 'ntk' | 'nngp', rho: number, qa: num
 }
 
 /** K − K₀ in float64 between the rows of a (p×d) and b (q×d), row-major. */
-function lessConstant64(s: DeepKernelSpec, output: 'ntk' | 'nngp', a: Float32Array, b: Float32Array, d: number) {
+function lessConstant64(
+  s: DeepKernelSpec,
+  output: 'ntk' | 'nngp',
+  a: Float32Array,
+  b: Float32Array,
+  d: number,
+) {
   const [p, q] = [a.length / d, b.length / d];
   const product = (x: Float32Array, i: number, y: Float32Array, j: number) => {
     let sum = 0;
@@ -73,7 +79,9 @@ function lessConstant64(s: DeepKernelSpec, output: 'ntk' | 'nngp', a: Float32Arr
     for (let j = 0; j < q; j++) {
       const [ab, aa, bb] = [product(a, i, b, j), product(a, i, a, i), product(b, j, b, j)];
       // on the sphere a zero row has cosine 0 with every point (kernels.ts `sphereCosines`)
-      const [rho, qa, qb] = s.sphere ? [aa * bb > 0 ? ab / Math.sqrt(aa * bb) : 0, 1, 1] : [ab / d, aa / d, bb / d];
+      const [rho, qa, qb] = s.sphere
+        ? [aa * bb > 0 ? ab / Math.sqrt(aa * bb) : 0, 1, 1]
+        : [ab / d, aa / d, bb / d];
       out[i * q + j] = entry64(s, output, rho, qa, qb, d) - constant;
     }
   return out;
@@ -83,9 +91,28 @@ const cases: [string, DeepKernelSpec, 'ntk' | 'nngp'][] = [
   ['nngp, σ_b² = 1000', spec({}), 'nngp'],
   ['nngp, 2 layers, σ_b² = 1000', spec({ layers: 2 }), 'nngp'],
   ['ntk, 2 layers, σ_w² = 2, σ_b² = 100', spec({ layers: 2, weightVariance: 2, biasVariance: 100 }), 'ntk'],
-  ['ntk first, 3 layers, σ_w² = 1.5, σ_b² = 10', spec({ layers: 3, weightVariance: 1.5, biasVariance: 10, train: 'first' }), 'ntk'],
-  ['ntk standard, 2 layers, σ_b² = 1000', spec({ layers: 2, parametrization: 'standard', width: 512 }), 'ntk'],
-  ['ntk standard readout, σ_w² = 2, σ_b² = 50', spec({ layers: 2, weightVariance: 2, biasVariance: 50, train: 'readout', parametrization: 'standard', width: 64 }), 'ntk'],
+  [
+    'ntk first, 3 layers, σ_w² = 1.5, σ_b² = 10',
+    spec({ layers: 3, weightVariance: 1.5, biasVariance: 10, train: 'first' }),
+    'ntk',
+  ],
+  [
+    'ntk standard, 2 layers, σ_b² = 1000',
+    spec({ layers: 2, parametrization: 'standard', width: 512 }),
+    'ntk',
+  ],
+  [
+    'ntk standard readout, σ_w² = 2, σ_b² = 50',
+    spec({
+      layers: 2,
+      weightVariance: 2,
+      biasVariance: 50,
+      train: 'readout',
+      parametrization: 'standard',
+      width: 64,
+    }),
+    'ntk',
+  ],
   ['ntk on the sphere, 2 layers, σ_b² = 1000', spec({ layers: 2, sphere: true }), 'ntk'],
   ['ntk, σ_b² = 0.3 (the varying part dominates)', spec({ layers: 2, biasVariance: 0.3 }), 'ntk'],
 ];
@@ -147,23 +174,30 @@ describe('deep ReLU kernels less their constant', () => {
 
   // nngp with σ_b² = 1000 (d = 8, n = 512): gcv had picked λ = 1e-5 on cpu (risk 0.060) against
   // float64's 1e-6, and with 2 layers Cholesky failed on cpu even with jitter (native and wasm jittered)
-  it.skipIf(numpyMissing() !== undefined).each(
-    backends.flatMap((backend) => [1, 2].map((layers) => [backend.name, layers] as const)),
-  )('%s, %i layer(s): nngp with σ_b² = 1000 takes float64 GCV’s λ, its df within 1e-4, no jitter', async (backend, layers) => {
-    await backends.find((c) => c.name === backend)!.activate();
-    const grid = [1e-8, 1e-7, 1e-6, 1e-5, 1e-4, 1e-3, 1e-2, 0.1, 1, 10];
-    const target = createTarget({ factory: hermite, options: { d: 8, degree: 2 } });
-    const learner = nngp.create(nngp.options.parse({ biasVariance: 1000, layers, ridge: 'gcv', ridgeGrid: grid }));
-    const { ours, exact } = await oursAndFloat64(learner, target, 512, 0, grid, {
-      layers,
-      biasVariance: 1000,
-      output: 'nngp',
-    });
-    const eligible = grid.filter((l) => l >= ours['lambda-floor']! / 2);
-    const best = eligible.reduce((p, q) => (exact.gcv[grid.indexOf(q)]! < exact.gcv[grid.indexOf(p)]! ? q : p));
-    expect(ours.lambda).toBe(best);
-    expect(ours.jitter ?? 0).toBe(0);
-    expect(Math.abs(ours.df! / exact.df[grid.indexOf(best)]! - 1)).toBeLessThan(1e-4);
-    expect(Math.abs(ours.gcv! / exact.gcv[grid.indexOf(best)]! - 1)).toBeLessThan(1e-3);
-  });
+  it
+    .skipIf(numpyMissing() !== undefined)
+    .each(backends.flatMap((backend) => [1, 2].map((layers) => [backend.name, layers] as const)))(
+    '%s, %i layer(s): nngp with σ_b² = 1000 takes float64 GCV’s λ, its df within 1e-4, no jitter',
+    async (backend, layers) => {
+      await backends.find((c) => c.name === backend)!.activate();
+      const grid = [1e-8, 1e-7, 1e-6, 1e-5, 1e-4, 1e-3, 1e-2, 0.1, 1, 10];
+      const target = createTarget({ factory: hermite, options: { d: 8, degree: 2 } });
+      const learner = nngp.create(
+        nngp.options.parse({ biasVariance: 1000, layers, ridge: 'gcv', ridgeGrid: grid }),
+      );
+      const { ours, exact } = await oursAndFloat64(learner, target, 512, 0, grid, {
+        layers,
+        biasVariance: 1000,
+        output: 'nngp',
+      });
+      const eligible = grid.filter((l) => l >= ours['lambda-floor']! / 2);
+      const best = eligible.reduce((p, q) =>
+        exact.gcv[grid.indexOf(q)]! < exact.gcv[grid.indexOf(p)]! ? q : p,
+      );
+      expect(ours.lambda).toBe(best);
+      expect(ours.jitter ?? 0).toBe(0);
+      expect(Math.abs(ours.df! / exact.df[grid.indexOf(best)]! - 1)).toBeLessThan(1e-4);
+      expect(Math.abs(ours.gcv! / exact.gcv[grid.indexOf(best)]! - 1)).toBeLessThan(1e-3);
+    },
+  );
 });

@@ -228,7 +228,10 @@ export function reluDualShifted(
   if (covarianceShapes(rho, qa, qb) && singlePassKernel(ReluDualShiftedKernel)) {
     const [value, derivative] = tf
       .engine()
-      .runKernel(ReluDualShiftedKernel, { rho, qa, qb }, { snap, shift }) as unknown as [tf.Tensor, tf.Tensor];
+      .runKernel(ReluDualShiftedKernel, { rho, qa, qb }, { snap, shift }) as unknown as [
+      tf.Tensor,
+      tf.Tensor,
+    ];
     return { value, derivative };
   }
   return reluDualShiftedOps(rho, qa, qb, shift, snap);
@@ -266,7 +269,10 @@ export function reluDualShiftedOps(
     // θ³(1/3 − θ²/30 + θ⁴/840 − θ⁶/45360), Horner in θ²
     const series = tf.mul(
       tf.mul(squared, theta),
-      tf.add(1 / 3, tf.mul(squared, tf.add(-1 / 30, tf.mul(squared, tf.add(1 / 840, tf.mul(squared, -1 / 45360)))))),
+      tf.add(
+        1 / 3,
+        tf.mul(squared, tf.add(-1 / 30, tf.mul(squared, tf.add(1 / 840, tf.mul(squared, -1 / 45360))))),
+      ),
     );
     const direct = tf.sub(sin, tf.mul(theta, tf.sub(1, epsilon)));
     const curvature = tf.where(tf.less(theta, 0.25), series, direct);
