@@ -12,7 +12,8 @@
 // chooses its kernel), and rows spread over threads for large matrices (regimes_gemm_threads: the
 // per-worker share of the cores in a sweep). The same rows serve numerics' `RegimesCorrelation`,
 // t = c/√(q_a q_b) clamped (the deep kernels' Mehler series takes it at every layer): one pass where
-// the tfjs ops make five.
+// the tfjs ops make five. And numerics' `RegimesReluDualShifted` (SHIFTED_ROW below), the dual of
+// operands given less a constant, in a loop of its own.
 #include "relu-dual.h"
 
 #include <math.h>
@@ -24,7 +25,7 @@
 
 typedef struct {
   int n, a_per_entry, b_per_entry, i0, i1;
-  double snap, shift, value_shift;
+  double snap, shift;
   bool shifted;
   const float *rho, *qa, *qb;
   float *value, *derivative;
@@ -36,39 +37,90 @@ typedef struct {
 // cosines within 2^-19 of ±1 are ±1 where the call gives no tolerance (numerics' RELU_DUAL_COSINE_SNAP)
 #define COSINE_SNAP 1.9073486328125e-06
 
+// asin of s in [0, 1/2] with z = s²: s + s·z·P(z), P the degree-10 fit (the header's)
+#define ASIN_SMALL(S, Z, OUT)                                                       \
+  double OUT##_p = 0.027984095241588475;                                            \
+  OUT##_p = OUT##_p * (Z) - 0.00696259784775532;                                    \
+  OUT##_p = OUT##_p * (Z) + 0.015519534995479074;                                   \
+  OUT##_p = OUT##_p * (Z) + 0.010267846139339589;                                   \
+  OUT##_p = OUT##_p * (Z) + 0.014144797983262753;                                   \
+  OUT##_p = OUT##_p * (Z) + 0.01733677054749461;                                    \
+  OUT##_p = OUT##_p * (Z) + 0.022373038158633403;                                   \
+  OUT##_p = OUT##_p * (Z) + 0.03038191641231931;                                    \
+  OUT##_p = OUT##_p * (Z) + 0.044642857599508805;                                   \
+  OUT##_p = OUT##_p * (Z) + 0.074999999997107;                                      \
+  OUT##_p = OUT##_p * (Z) + 0.16666666666666968;                                    \
+  double OUT = (S) + (S) * (Z) * OUT##_p;
+
 // one row of the dual; a and b point at this row's q_a (one value, or n) and q_b (n values)
 #define DUAL_ROW(A_AT)                                                              \
   for (int j = 0; j < n; j++) {                                                     \
-    double scale = sqrt((shift + (double)(A_AT)) * (shift + (double)b[j]));         \
-    double c = (shift + (double)r[j]) / (scale < 1e-300 ? 1e-300 : scale); /* NaN */ \
-    /* shifted: the tolerance relative to the deviations' scale, (√(q_a q_b) − C)/√(q_a q_b) */ \
-    double tol = shifted ? snap * ((scale - shift) / scale) : snap;                 \
-    c = c > 1.0 - tol ? 1.0 : c;                                                    \
-    c = c < tol - 1.0 ? -1.0 : c;                                                   \
+    double scale = sqrt((double)(A_AT) * (double)b[j]);                             \
+    double c = (double)r[j] / (scale < 1e-300 ? 1e-300 : scale); /* NaN: NaN */     \
+    c = c > 1.0 - snap ? 1.0 : c;                                                   \
+    c = c < snap - 1.0 ? -1.0 : c;                                                  \
     double a = fabs(c);                                                             \
     bool big = a > 0.5;                                                             \
     double z = big ? 0.5 * (1.0 - a) : a * a;                                       \
     double root = sqrt(z);                                                          \
     double s = big ? root : a;                                                      \
-    double p = 0.027984095241588475;                                                \
-    p = p * z - 0.00696259784775532;                                                \
-    p = p * z + 0.015519534995479074;                                               \
-    p = p * z + 0.010267846139339589;                                               \
-    p = p * z + 0.014144797983262753;                                               \
-    p = p * z + 0.01733677054749461;                                                \
-    p = p * z + 0.022373038158633403;                                               \
-    p = p * z + 0.03038191641231931;                                                \
-    p = p * z + 0.044642857599508805;                                               \
-    p = p * z + 0.074999999997107;                                                  \
-    p = p * z + 0.16666666666666968;                                                \
-    double asin_s = s + s * z * p;                                                  \
+    ASIN_SMALL(s, z, asin_s)                                                        \
     double acos_a = big ? 2.0 * asin_s : HALF_PI - asin_s;                          \
     double rest = c < 0.0 ? acos_a : PI - acos_a; /* π − θ */                     \
-    double theta = c < 0.0 ? PI - acos_a : acos_a;                                  \
     double sine = sqrt((1.0 - a) * (1.0 + a));                                      \
-    v[j] = (float)(scale * (sine + rest * c) * INV_TWO_PI - value_shift);           \
-    /* shifted: (π − θ)/(2π) − 1/2 as −θ/(2π), exactly 0 at θ = 0 */                \
-    d[j] = (float)(shifted ? -theta * INV_TWO_PI : rest * INV_TWO_PI);              \
+    v[j] = (float)(scale * (sine + rest * c) * INV_TWO_PI);                         \
+    d[j] = (float)(rest * INV_TWO_PI);                                              \
+  }
+
+// one row of the shifted dual (numerics' reluDualShifted): the operands are deviations from C =
+// shift, and the formulas never subtract numbers of C's size where the deviations would cancel,
+// as the ops (relu-dual.ts): s = √((C + q̃_a)(C + q̃_b)), s − C = (C(q̃_a + q̃_b) + q̃_a q̃_b)/(s + C),
+// ε = 1 − cos θ = (C(q̃_a + q̃_b − 2ρ̃) + q̃_a q̃_b − ρ̃²)/((s + ρ)s) where ρ = C + ρ̃ > 0, else 1 − ρ/s;
+// ε within snap·(s − C)/s of 0 or 2 is that; 1 + cos θ = (s + ρ)/s where ρ < 0, else 2 − ε. Then
+// θ ≤ π/2: value − C/2 = ((s − C) − sε)/2 + s(sin θ − θ cos θ)/(2π), sin θ − θ cos θ by its series
+// below θ = 1/4; θ > π/2: s(sin θ + (π − θ) cos θ)/(2π) − C/2 (ρ < 0 there: the deviations exceed C).
+// Derivative − 1/2 = −θ/(2π). Rebuilding C + ρ̃ in float64 had lost deviations below 1e-16·C (a
+// 45-layer NTK, whose deviations halve each layer: 1e-2 off; review, 2026-12-07).
+#define SHIFTED_ROW(A_AT)                                                           \
+  for (int j = 0; j < n; j++) {                                                     \
+    double qa = (double)(A_AT), qb = (double)b[j], dr = (double)r[j];               \
+    double scale = sqrt((shift + qa) * (shift + qb));                               \
+    double floor_scale = scale < 1e-300 ? 1e-300 : scale;                          \
+    double above = (shift * (qa + qb) + qa * qb) / (scale + shift); /* s − C */     \
+    double rho = shift + dr;                                                        \
+    double gap = rho > 0.0 ? (shift * (qa + qb - 2.0 * dr) + qa * qb - dr * dr) / (scale + rho) \
+                           : scale - rho;                                           \
+    double eps = gap / floor_scale;                                                 \
+    eps = eps < 0.0 ? 0.0 : eps;                                                    \
+    eps = eps > 2.0 ? 2.0 : eps; /* NaN stays NaN */                               \
+    double tol = snap * (above / floor_scale);                                      \
+    tol = tol > 0.0 ? tol : 0.0;                                                    \
+    eps = eps < tol ? 0.0 : eps;                                                    \
+    eps = eps > 2.0 - tol ? 2.0 : eps;                                              \
+    /* 1 + cos θ; the division outside the select, or gcc does not vectorize the loop */ \
+    double ratio = (scale + rho) / floor_scale;                                     \
+    double plus = rho < 0.0 ? ratio : 2.0 - eps;                                    \
+    plus = plus < 0.0 ? 0.0 : plus;                                                 \
+    plus = eps >= 2.0 ? 0.0 : plus;                                                 \
+    bool wide = eps > 1.0; /* θ > π/2 */                                            \
+    double half = 0.5 * (wide ? plus : eps); /* sin²(θ/2) or cos²(θ/2) */           \
+    double root = sqrt(half);                                                       \
+    bool big = half > 0.25;                                                         \
+    double z = big ? 0.5 * (1.0 - root) : half;                                     \
+    double x = big ? sqrt(z) : root;                                                \
+    ASIN_SMALL(x, z, asin_x)                                                        \
+    double angle = big ? HALF_PI - 2.0 * asin_x : asin_x; /* asin(√half) */         \
+    double theta = wide ? PI - 2.0 * angle : 2.0 * angle;                           \
+    double c = wide ? plus - 1.0 : 1.0 - eps;                                       \
+    double sine = sqrt(eps * (wide ? plus : 2.0 - eps));                            \
+    double t2 = theta * theta;                                                      \
+    double series = theta * t2 *                                                    \
+                    (1.0 / 3.0 + t2 * (-1.0 / 30.0 + t2 * (1.0 / 840.0 - t2 / 45360.0))); \
+    double curvature = theta < 0.25 ? series : sine - theta * c;                    \
+    double narrow_value = 0.5 * (above - scale * eps) + scale * curvature * INV_TWO_PI; \
+    double wide_value = scale * (sine + (PI - theta) * c) * INV_TWO_PI - 0.5 * shift; \
+    v[j] = (float)(wide ? wide_value : narrow_value);                               \
+    d[j] = (float)(-theta * INV_TWO_PI);                                            \
   }
 
 // one row of the correlation t = c/√(q_a q_b) (ρ holds c), clamped to [−1, 1] (NaN stays NaN: its
@@ -99,20 +151,25 @@ typedef struct {
     }                                                                               \
   }
 
-// `shifted` a constant at each call below, so that the plain dual compiles to the loop it was (read
-// at run time, the plain loop took 1024×512 in 5.0 ms against 1.6 on one thread)
-static inline __attribute__((always_inline)) void dual_rows_as(const DualJob* job, const bool shifted) {
+static inline __attribute__((always_inline)) void plain_rows(const DualJob* job) {
   const int n = job->n;
-  const double snap = job->snap, shift = shifted ? job->shift : 0.0;
-  const double value_shift = shifted ? job->value_shift : 0.0;
+  const double snap = job->snap;
   JOB_ROWS(DUAL_ROW)
 }
 
+static inline __attribute__((always_inline)) void shifted_rows(const DualJob* job) {
+  const int n = job->n;
+  const double snap = job->snap, shift = job->shift;
+  JOB_ROWS(SHIFTED_ROW)
+}
+
+// two loops, so that the plain dual compiles to the loop it was (one loop with the shift read at run
+// time had taken 1024×512 in 5.0 ms against 1.6 on one thread)
 static inline __attribute__((always_inline)) void dual_rows(const DualJob* job) {
   if (job->shifted)
-    dual_rows_as(job, true);
+    shifted_rows(job);
   else
-    dual_rows_as(job, false);
+    plain_rows(job);
 }
 
 static inline __attribute__((always_inline)) void correlation_rows(const DualJob* job) {
@@ -213,7 +270,6 @@ static bool read_job(napi_env env, napi_callback_info info, int outputs, bool sn
                    m,
                    snap,
                    shift,
-                   shift / 2.0,
                    shifted,
                    views[0],
                    views[1],
@@ -239,7 +295,8 @@ napi_value regimes_relu_dual(napi_env env, napi_callback_info info) {
 
 // reluDualShifted(m, n, rho, qa, qb, value, derivative, snap, shift): the dual of ρ + C, q_a + C,
 // q_b + C (C = shift > 0, the operands given less it) less its value at θ = 0: value − C/2 and
-// derivative − 1/2, each in float64 before the one rounding (numerics' reluDualShifted).
+// derivative − 1/2, by SHIFTED_ROW's cancellation-free formulas in float64 before the one rounding
+// (numerics' reluDualShifted).
 napi_value regimes_relu_dual_shifted(napi_env env, napi_callback_info info) {
   DualJob job;
   int m;

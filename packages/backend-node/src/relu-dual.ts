@@ -18,6 +18,49 @@ import { covarianceOperands, slotKernel } from './slot-kernel.js';
 
 const TWO_PI = 2 * Math.PI;
 
+/**
+ * One entry of the shifted dual in float64 from the deviations ρ̃, q̃_a, q̃_b and C, by the formulas
+ * of the ops (numerics' reluDualShifted), which never subtract numbers of C's size where the
+ * deviations would cancel (the addon's SHIFTED_ROW is the same): rebuilding C + ρ̃ in float64 had lost
+ * deviations below 1e-16·C (a 45-layer NTK, whose deviations halve each layer: 1e-2 off).
+ */
+function shiftedEntry(
+  v: Float32Array,
+  d: Float32Array,
+  k: number,
+  dr: number,
+  qa: number,
+  qb: number,
+  shift: number,
+  snap: number,
+): void {
+  const scale = Math.sqrt((shift + qa) * (shift + qb));
+  const floored = Math.max(scale, 1e-300);
+  const above = (shift * (qa + qb) + qa * qb) / (scale + shift); // s − C
+  const rho = shift + dr;
+  const gap = rho > 0 ? (shift * (qa + qb - 2 * dr) + qa * qb - dr * dr) / (scale + rho) : scale - rho;
+  // ε = 1 − cos θ in [0, 2] (NaN stays NaN), within snap·(s − C)/s of 0 or 2 that
+  let epsilon = Math.min(Math.max(gap / floored, 0), 2);
+  const tolerance = Math.max(snap * (above / floored), 0);
+  if (epsilon < tolerance) epsilon = 0;
+  else if (epsilon > 2 - tolerance) epsilon = 2;
+  // 1 + cos θ, from s + ρ where ρ < 0 (no cancellation there)
+  const plus = epsilon >= 2 ? 0 : Math.max(rho < 0 ? (scale + rho) / floored : 2 - epsilon, 0);
+  const wide = epsilon > 1; // θ > π/2
+  const theta = wide ? Math.PI - 2 * Math.asin(Math.sqrt(plus / 2)) : 2 * Math.asin(Math.sqrt(epsilon / 2));
+  const cos = wide ? plus - 1 : 1 - epsilon;
+  const sin = Math.sqrt(epsilon * (wide ? plus : 2 - epsilon));
+  d[k] = -theta / TWO_PI;
+  if (wide) {
+    v[k] = (scale * (sin + (Math.PI - theta) * cos)) / TWO_PI - shift / 2;
+    return;
+  }
+  const t2 = theta * theta;
+  const curvature =
+    theta < 0.25 ? theta * t2 * (1 / 3 + t2 * (-1 / 30 + t2 * (1 / 840 - t2 / 45360))) : sin - theta * cos;
+  v[k] = (above - scale * epsilon) / 2 + (scale * curvature) / TWO_PI;
+}
+
 // which loop runs, kept on the registered kernel (the engine's registry) as transposed-matmul.ts does
 const slotKey = Symbol.for('regimes.reluDual');
 const shiftedKey = Symbol.for('regimes.reluDualShifted');
@@ -44,30 +87,30 @@ export function installReluDual(blas?: Blas): void {
       else slot.dual!(m, n, r, a, b, v, d, snap);
       return outputs as never;
     }
-    // the dual at C + ρ̃ etc. (C = 0: as given) less its value at θ = 0 (C/2 and 1/2), in float64
-    const valueShift = shift / 2;
     // q_a per row (m×1) or per entry (m×n); q_b per column (1×n) or per entry
     for (let i = 0; i < m; i++) {
       const row = i * n;
       const ai = aRow ? a[i]! : 0;
       for (let j = 0; j < n; j++) {
         const k = row + j;
-        const scale = Math.sqrt((shift + (aRow ? ai : a[k]!)) * (shift + (bColumn ? b[j]! : b[k]!)));
+        const qa = aRow ? ai : a[k]!;
+        const qb = bColumn ? b[j]! : b[k]!;
+        if (shifted) {
+          shiftedEntry(v, d, k, r[k]!, qa, qb, shift, snap);
+          continue;
+        }
+        const scale = Math.sqrt(qa * qb);
         // 0 where a variance is 0: a floor far below any product of float32 variances, so that
         // variances of 1e-30 keep their angle (the addon's loop has the same)
-        let cos = (shift + r[k]!) / Math.max(scale, 1e-300);
+        let cos = r[k]! / Math.max(scale, 1e-300);
         // clamped as the ops clamp; NaN passes through as NaN
-        // and ±1 within snap of them (the diagonal's rounding), shifted: relative to the deviations'
-        // scale (√(q_a q_b) − C)/√(q_a q_b), as the ops take it
-        const tolerance = shifted ? snap * ((scale - shift) / scale) : snap;
-        if (cos > 1 - tolerance) cos = 1;
-        else if (cos < tolerance - 1) cos = -1;
-        const theta = Math.acos(cos);
-        const rest = Math.PI - theta;
+        // and ±1 within snap of them (the diagonal's rounding)
+        if (cos > 1 - snap) cos = 1;
+        else if (cos < snap - 1) cos = -1;
+        const rest = Math.PI - Math.acos(cos);
         const sin = Math.sqrt(Math.max(1 - cos * cos, 0));
-        v[k] = (scale * (sin + rest * cos)) / TWO_PI - valueShift;
-        // shifted: (π − θ)/(2π) − 1/2 as −θ/(2π), exactly 0 at θ = 0
-        d[k] = shifted ? -theta / TWO_PI : rest / TWO_PI;
+        v[k] = (scale * (sin + rest * cos)) / TWO_PI;
+        d[k] = rest / TWO_PI;
       }
     }
     return outputs as never;

@@ -1,4 +1,7 @@
-import { expectNoLeak } from '@regimes/core/testing';
+import { execFile } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { expectNoLeak, numpyMissing } from '@regimes/core/testing';
 import {
   RELU_DUAL_COSINE_SNAP,
   ReluDualKernel,
@@ -331,6 +334,70 @@ describe('ReLU dual shifted by a constant (reluDualShifted: ρ = C + ρ̃, q = C
           // θ = 0: the deviation of E[relu(u)²] = q/2, and no slope's deviation
           expect(value![0]).toBeCloseTo(qa[0]! / 2, 6);
           expect(Math.abs(derivative![0]!)).toBe(0);
+        }
+      } finally {
+        await tf.setBackend('cpu');
+      }
+    },
+  );
+
+  // C + ρ̃ in float64 keeps deviations only to 1e-16·C: the loops once rebuilt it and lost a 45-layer
+  // NTK's (review, 2026-12-07); here C up to 1e12 against a 60-digit reference (decimal, stdlib only)
+  it.skipIf(numpyMissing() !== undefined)(
+    'every path agrees with a 60-digit reference at C = 1e12, 1e6 and 1000 (deviations of order 1, cosines near −1 with C = 0.01), frees its tensors',
+    async () => {
+      const cases: [number, number, number, number][] = [];
+      for (const shift of [1e12, 1e6, 1000])
+        for (let k = 0; k < 40; k++) {
+          const [a, b] = [0.05 + ((k * 37) % 101) / 50, 0.05 + ((k * 53) % 97) / 48];
+          cases.push([
+            Math.fround(Math.sqrt(a * b) * 0.99 * Math.sin(0.7 * k + 0.4)),
+            Math.fround(a),
+            Math.fround(b),
+            shift,
+          ]);
+        }
+      // θ near π: ρ < 0, deviations far above C
+      for (let k = 0; k < 10; k++)
+        cases.push([Math.fround(-1.9 - k * 0.01), 1, Math.fround(4 - k * 0.1), 0.01]);
+      const run = promisify(execFile)('python3', [
+        fileURLToPath(new URL('./reference/relu_dual_shifted.py', import.meta.url)),
+      ]);
+      run.child.stdin!.end(JSON.stringify({ cases }));
+      const exact = JSON.parse((await run).stdout) as { value: string[]; derivative: string[] };
+      const paths = [
+        ['cpu (the ops)', undefined, true],
+        ['wasm (the JavaScript loop)', wasm, true],
+        ['native (the addon)', native, blas?.reluDualShifted !== undefined],
+      ] as const;
+      try {
+        for (const [name, kind, present] of paths) {
+          if (!present) continue;
+          if (kind) await kind.create({}).activate();
+          else await tf.setBackend('cpu');
+          for (let e = 0; e < cases.length; e++) {
+            const [r, a, b, shift] = cases[e]!;
+            const [value, derivative] = await expectNoLeak(() =>
+              tf.tidy(() => {
+                const o = reluDualShifted(
+                  tf.tensor2d([[r]]),
+                  tf.tensor2d([[a]]),
+                  tf.tensor2d([[b]]),
+                  shift,
+                  0,
+                );
+                return [o.value.dataSync()[0]!, o.derivative.dataSync()[0]!];
+              }),
+            );
+            const [v, d] = [Number(exact.value[e]), Number(exact.derivative[e])];
+            const label = `${name}: ρ̃ ${r}, q̃ ${a}, ${b}, C ${shift}`;
+            // the value to float32 rounding of the deviations' scale, θ to its own float32 rounding
+            // (near π the float32 operands leave θ uncertain by √(2δ), as for the plain dual)
+            expect(Math.abs(value - v) / Math.sqrt(a * b), label).toBeLessThan(kind ? 1e-7 : 1e-6);
+            expect(Math.abs(derivative - d), label).toBeLessThan(
+              shift < 1 ? 2e-4 : Math.abs(d) * (kind ? 1e-6 : 1e-5) + 1e-12,
+            );
+          }
         }
       } finally {
         await tf.setBackend('cpu');

@@ -442,9 +442,11 @@ const splitAffine = (x: Split, w: number, b = 0): Split => ({
  * with jitter. In the recursion (the same as `deepKernel`'s):
  *   Σ¹ = σ_b² + σ_w²ρ,  Σ^{ℓ+1} = σ_w²(K₀ˡ/2 + E[…] − K₀ˡ/2) + σ_b²,  Σ̇^{ℓ+1} = σ_w²(1/2 + (Σ̇ − 1/2)),
  * products of two split numbers k_x k_y + (k_x t_y + t_x(k_y + t_y)), the constants multiplied on
- * the host. It costs the kernel build 10–30% more than the kernel as given (the ReLU NTK, σ_b² = 1, at
- * n = 4096, d = 64 on `native`, eight alternated runs: 0.19–0.24 against 0.16–0.21 s at 1 layer,
- * 0.41–0.49 against 0.31–0.36 s at 3). Inside tidy or not: the kernel tidies.
+ * the host. Its cost against the kernel as given (the ReLU NTK, σ_b² = 1, d = 64, five alternated
+ * runs, 2026-12-07): on `native` at n = 4096 0.22–0.25 against 0.19–0.24 s at 1 layer and 0.50–0.74
+ * against 0.34–0.38 s at 3; on `wasm` at n = 1024 ~2× (0.09–0.11 against 0.05–0.08 s; 0.23–0.28
+ * against 0.12–0.15); on `cpu`, where the dual is tfjs ops, 3–4× (4.0–5.2 against 1.0–1.4 s; 9.8–12.1
+ * against 2.5–2.9).
  */
 export function deepKernelLessConstant(
   spec: DeepKernelSpec,

@@ -5,6 +5,9 @@
  * direct solve takes K − K₀, computed without ever holding K₀ in float32. Checked against float64
  * on cpu (the ops), wasm (the JavaScript loop) and native (the addon's loop).
  */
+import { execFile } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 import { loadBlas, native, wasm } from '@regimes/backend-node';
 import { createTarget, expectNoLeak, numpyMissing } from '@regimes/core/testing';
 import { hermite } from '@regimes/targets';
@@ -164,6 +167,37 @@ describe('deep ReLU kernels less their constant', () => {
       // and for the NTKs its cosine tolerance taken against K₀ rather than the deviations
       for (const label of ['nngp, 2 layers, σ_b² = 1000', 'ntk on the sphere, 2 layers, σ_b² = 1000'])
         expect(worst[label]!.plain, label).toBeGreaterThan(3e-4);
+    },
+  );
+
+  // a deep net with σ_w² = 1 halves the deviations each layer while K₀ → 2σ_b²: at 45 layers K − K₀
+  // is ~1e-7 beside K₀ ≈ 2, below float64's resolution of K₀ + deviation (the loops once rebuilt it
+  // and came out 1e-2 off; review). Reference: 60-digit decimal (backend-node's relu_dual_shifted.py).
+  it.skipIf(numpyMissing() !== undefined).each(backends.map((backend) => backend.name))(
+    '%s: 30 and 45 layers with σ_b² = 1 (nngp and ntk) within 1e-5 of a 60-digit K − K₀',
+    async (backend) => {
+      await backends.find((c) => c.name === backend)!.activate();
+      const [points, dim] = [6, 4];
+      const x = Float32Array.from({ length: points * dim }, (_, k) => 1.3 * Math.sin(k * 2.399963 + 0.5));
+      const rows = Array.from({ length: points }, (_, i) => Array.from(x.slice(i * dim, (i + 1) * dim)));
+      const script = fileURLToPath(
+        new URL('../../backend-node/test/reference/relu_dual_shifted.py', import.meta.url),
+      );
+      for (const layers of [30, 45])
+        for (const output of ['nngp', 'ntk'] as const) {
+          const run = promisify(execFile)('python3', [script]);
+          run.child.stdin!.end(
+            JSON.stringify({ deep: { x: rows, layers, weightVariance: 1, biasVariance: 1, output } }),
+          );
+          const exact = (JSON.parse((await run).stdout) as { kernel: string[][] }).kernel.flat().map(Number);
+          const ours = tf.tidy(() => {
+            const t = tf.tensor2d(x, [points, dim]);
+            return deepKernelLessConstant(spec({ layers, biasVariance: 1 }), output)!(t, t).dataSync();
+          });
+          const size = exact.reduce((m, v) => Math.max(m, Math.abs(v)), 0);
+          const worst = exact.reduce((m, v, k) => Math.max(m, Math.abs(ours[k]! - v)), 0) / size;
+          expect(worst, `${layers} layers, ${output}`).toBeLessThan(1e-5);
+        }
     },
   );
 

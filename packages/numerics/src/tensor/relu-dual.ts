@@ -37,7 +37,8 @@ export const RELU_DUAL_COSINE_SNAP = 2 ** -19;
 /**
  * The cosine tolerance of the dual for inputs of dimension d: 2⁻²³√d, at least RELU_DUAL_COSINE_SNAP
  * (up to d = 256), rounded up to a multiple of 2⁻²⁴ so that 1 − τ is a float32 and the float32 and
- * float64 paths compare against the same number. The first layer's cosine ⟨x, x'⟩/(‖x‖‖x'‖) carries
+ * float64 paths of `reluDual` compare against the same number (`reluDualShifted` scales it by
+ * (s − C)/s, which each path rounds in its own precision). The first layer's cosine ⟨x, x'⟩/(‖x‖‖x'‖) carries
  * the rounding of two different float32 sums over d terms, which grows as √d: on `native` (OpenBLAS's
  * SGEMM against tfjs's sum of squares, 2048 points, Gaussian, uniform and offset inputs) the diagonal's
  * 1 − cos θ reached 0.8–1.0 × √d·2⁻²⁴ from d = 256 to 8192 (9.3e-7 at 256, 1.8e-6 at 1024, 3.0e-6
@@ -207,14 +208,19 @@ export const ReluDualShiftedKernel = 'RegimesReluDualShifted';
  * ridge's intercept absorbs (learners' `deepKernelLessConstant`), so the deviations are all the fit
  * needs. The cosine's tolerance `snap` is taken relative to the deviations' scale: ε ≤ snap·(s − C)/s.
  *
- * The backend's single-pass kernel (`wasm`, `native`) computes the dual from C + ρ̃ etc. in float64 and
- * subtracts there. The ops (`cpu`, `webgpu`) never form C + ρ̃ in float32: with s = √(q_a q_b),
+ * Every path subtracts no numbers of C's size where the deviations would cancel; the backend's
+ * single-pass kernel (`wasm`, `native`) in float64, the ops (`cpu`, `webgpu`) in float32. With s = √(q_a q_b),
  *   s − C = (C(q̃_a + q̃_b) + q̃_a q̃_b)/(s + C),  the gap g = s − ρ = (C(q̃_a + q̃_b − 2ρ̃) + q̃_a q̃_b − ρ̃²)/(s + ρ)
- * (s − ρ itself where ρ ≤ 0, which has no cancellation), ε = 1 − cos θ = g/s in [0, 2] (within `snap`
- * of 0 or 2: those), θ = 2 asin(√(ε/2)), and
- *   value − C/2 = ((s − C) − sε)/2 + s(sin θ − θ cos θ)/(2π),  derivative − 1/2 = −θ/(2π),
+ * (s − ρ itself where ρ ≤ 0, which has no cancellation), ε = 1 − cos θ = g/s in [0, 2] (within
+ * snap·(s − C)/s of 0 or 2: those). Up to θ = π/2 (ε ≤ 1): θ = 2 asin(√(ε/2)) and
+ *   value − C/2 = ((s − C) − sε)/2 + s(sin θ − θ cos θ)/(2π),
  * sin θ − θ cos θ by its series θ³/3 − θ⁵/30 + θ⁷/840 − θ⁹/45360 below θ = 1/4 (where the difference
- * cancels; the next term is below 1e-10 of the sum). No gradient: `reluDual` has it. Inside tidy.
+ * cancels; the next term is below 1e-10 of the sum). Beyond (ρ < 0, so the deviations exceed C):
+ * θ = π − 2 asin(√((1 + cos θ)/2)) with 1 + cos θ = (s + ρ)/s, and the whole value less C/2. The
+ * derivative less 1/2 is −θ/(2π). C + ρ̃ rebuilt in float64 would keep the deviations only to 1e-16·C
+ * (a ReLU NTK of 45 layers with σ_b² = 1, whose deviations halve each layer, came out 1e-2 off that
+ * way: review, 2026-12-07). The deviations may have either sign (the variances C + q̃ ≥ 0). No
+ * gradient: `reluDual` has it. Inside tidy.
  */
 export function reluDualShifted(
   rho: tf.Tensor,
@@ -237,6 +243,31 @@ export function reluDualShifted(
   return reluDualShiftedOps(rho, qa, qb, shift, snap);
 }
 
+/**
+ * asin(√h) for h in [0, 1/2] as tfjs ops, by Cephes' asinf polynomial (as the webgpu kernel of the
+ * plain dual): asin(x) = x + x·z·P(z), z = x², for x ≤ 1/2, else π/2 − 2 asin(√((1 − x)/2)). Not
+ * tf.asin, which on webgpu is WGSL's asin with no accuracy bound (llvmpipe's acos was off by up to
+ * 1.6e-4 rad). Inside tidy.
+ */
+function asinOfRoot(h: tf.Tensor): tf.Tensor {
+  const root = tf.sqrt(h);
+  const big = tf.greater(h, 0.25);
+  const z = tf.where(big, tf.mul(tf.sub(1, root), 0.5), h);
+  const x = tf.where(big, tf.sqrt(z), root);
+  const p = tf.add(
+    tf.mul(
+      tf.add(
+        tf.mul(tf.add(tf.mul(tf.add(tf.mul(z, 4.2163199048e-2), 2.4181311049e-2), z), 4.5470025998e-2), z),
+        7.4953002686e-2,
+      ),
+      z,
+    ),
+    1.6666752422e-1,
+  );
+  const small = tf.add(x, tf.mul(tf.mul(x, z), p));
+  return tf.where(big, tf.sub(Math.PI / 2, tf.mul(small, 2)), small);
+}
+
 /** `reluDualShifted` as tfjs ops, on any backend and any shapes that broadcast. Inside tidy. */
 export function reluDualShiftedOps(
   rho: tf.Tensor,
@@ -247,24 +278,42 @@ export function reluDualShiftedOps(
 ): { value: tf.Tensor; derivative: tf.Tensor } {
   return tf.tidy(() => {
     const scale = tf.mul(tf.sqrt(tf.add(qa, shift)), tf.sqrt(tf.add(qb, shift)));
-    const aboveShift = tf.div(tf.add(tf.mul(tf.add(qa, qb), shift), tf.mul(qa, qb)), tf.add(scale, shift));
+    const floored = tf.maximum(scale, RELU_DUAL_SCALE_FLOOR);
+    // s − C = (C(q̃_a + q̃_b) + q̃_a q̃_b)/(s + C), each product divided first (no overflow before s does)
+    const sumC = tf.add(scale, shift);
+    const aboveShift = tf.add(tf.mul(tf.add(qa, qb), tf.div(shift, sumC)), tf.mul(tf.div(qa, sumC), qb));
+    // the gap s − ρ: cancellation-free where ρ = C + ρ̃ > 0, directly where not
     const covariance = tf.add(rho, shift);
-    const cancelled = tf.div(
-      tf.sub(tf.add(tf.mul(tf.sub(tf.add(qa, qb), tf.mul(rho, 2)), shift), tf.mul(qa, qb)), tf.square(rho)),
-      tf.add(scale, covariance),
+    const sumRho = tf.add(scale, covariance);
+    const cancelled = tf.sub(
+      tf.add(
+        tf.mul(tf.sub(tf.add(qa, qb), tf.mul(rho, 2)), tf.div(shift, sumRho)),
+        tf.mul(tf.div(qa, sumRho), qb),
+      ),
+      tf.mul(rho, tf.div(rho, sumRho)),
     );
     const gap = tf.where(tf.greater(covariance, 0), cancelled, tf.sub(scale, covariance));
-    const floored = tf.maximum(scale, RELU_DUAL_SCALE_FLOOR);
     const raw = tf.clipByValue(tf.div(gap, floored), 0, 2); // NaN stays NaN
-    // the tolerance relative to the deviations' scale: snap·(s − C)/s
-    const tolerance = tf.mul(tf.div(aboveShift, floored), snap);
+    // the tolerance relative to the deviations' scale: snap·(s − C)/s, at least 0
+    const tolerance = tf.relu(tf.mul(tf.div(aboveShift, floored), snap));
     const epsilon = tf.where(
       tf.less(raw, tolerance),
       tf.zerosLike(raw),
       tf.where(tf.greater(raw, tf.sub(2, tolerance)), tf.fill(raw.shape, 2), raw),
     );
-    const theta = tf.mul(tf.asin(tf.sqrt(tf.div(epsilon, 2))), 2);
-    const sin = tf.sqrt(tf.maximum(tf.mul(epsilon, tf.sub(2, epsilon)), 0));
+    // θ ≤ π/2 from ε = 1 − cos θ; θ > π/2 from 1 + cos θ = (s + ρ)/s (ρ < 0 there), which keeps θ near
+    // π: from ε, float32's rounding of 2 − ε put up to 7e-4 rad into θ there (review)
+    const wide = tf.greater(epsilon, 1);
+    const plus = tf.where(
+      tf.greaterEqual(epsilon, 2),
+      tf.zerosLike(epsilon),
+      tf.clipByValue(tf.where(tf.less(covariance, 0), tf.div(sumRho, floored), tf.sub(2, epsilon)), 0, 1),
+    );
+    const narrowTheta = tf.mul(asinOfRoot(tf.div(epsilon, 2)), 2);
+    const wideTheta = tf.sub(Math.PI, tf.mul(asinOfRoot(tf.div(plus, 2)), 2));
+    const theta = tf.where(wide, wideTheta, narrowTheta);
+    const cos = tf.where(wide, tf.sub(plus, 1), tf.sub(1, epsilon));
+    const sin = tf.sqrt(tf.relu(tf.mul(epsilon, tf.where(wide, plus, tf.sub(2, epsilon)))));
     const squared = tf.square(theta);
     // θ³(1/3 − θ²/30 + θ⁴/840 − θ⁶/45360), Horner in θ²
     const series = tf.mul(
@@ -274,12 +323,16 @@ export function reluDualShiftedOps(
         tf.mul(squared, tf.add(-1 / 30, tf.mul(squared, tf.add(1 / 840, tf.mul(squared, -1 / 45360))))),
       ),
     );
-    const direct = tf.sub(sin, tf.mul(theta, tf.sub(1, epsilon)));
-    const curvature = tf.where(tf.less(theta, 0.25), series, direct);
-    const value = tf.add(
+    const curvature = tf.where(tf.less(theta, 0.25), series, tf.sub(sin, tf.mul(theta, cos)));
+    const narrowValue = tf.add(
       tf.div(tf.sub(aboveShift, tf.mul(scale, epsilon)), 2),
       tf.div(tf.mul(scale, curvature), 2 * Math.PI),
     );
-    return { value, derivative: tf.div(theta, -2 * Math.PI) };
+    // θ > π/2: ρ < 0, so the deviations exceed C and the whole value less C/2 loses nothing
+    const wideValue = tf.sub(
+      tf.div(tf.mul(scale, tf.add(sin, tf.mul(tf.sub(Math.PI, theta), cos))), 2 * Math.PI),
+      shift / 2,
+    );
+    return { value: tf.where(wide, wideValue, narrowValue), derivative: tf.div(theta, -2 * Math.PI) };
   });
 }
