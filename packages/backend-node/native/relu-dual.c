@@ -84,7 +84,7 @@ typedef struct {
 #define SHIFTED_ROW(A_AT)                                                           \
   for (int j = 0; j < n; j++) {                                                     \
     double qa = (double)(A_AT), qb = (double)b[j], dr = (double)r[j];               \
-    double scale = sqrt((shift + qa) * (shift + qb));                               \
+    double scale = sqrt(shift + qa) * sqrt(shift + qb); /* no overflow before s */ \
     double floor_scale = scale < 1e-300 ? 1e-300 : scale;                          \
     double above = (shift * (qa + qb) + qa * qb) / (scale + shift); /* s − C */     \
     double rho = shift + dr;                                                        \

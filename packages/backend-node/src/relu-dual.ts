@@ -34,7 +34,7 @@ function shiftedEntry(
   shift: number,
   snap: number,
 ): void {
-  const scale = Math.sqrt((shift + qa) * (shift + qb));
+  const scale = Math.sqrt(shift + qa) * Math.sqrt(shift + qb); // no overflow before s does
   const floored = Math.max(scale, 1e-300);
   const above = (shift * (qa + qb) + qa * qb) / (scale + shift); // s − C
   const rho = shift + dr;

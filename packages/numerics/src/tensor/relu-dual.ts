@@ -196,6 +196,9 @@ export function reluDual(
  */
 export const ReluDualShiftedKernel = 'RegimesReluDualShifted';
 
+/** The largest finite float32. */
+const FLOAT32_MAX = 3.4028234663852886e38;
+
 /**
  * The dual of pre-activations whose covariance and variances share a constant part C > 0, given as
  * their deviations from it: ρ = C + ρ̃, q_a = C + q̃_a, q_b = C + q̃_b. Returns the dual's deviations
@@ -219,8 +222,11 @@ export const ReluDualShiftedKernel = 'RegimesReluDualShifted';
  * θ = π − 2 asin(√((1 + cos θ)/2)) with 1 + cos θ = (s + ρ)/s, and the whole value less C/2. The
  * derivative less 1/2 is −θ/(2π). C + ρ̃ rebuilt in float64 would keep the deviations only to 1e-16·C
  * (a ReLU NTK of 45 layers with σ_b² = 1, whose deviations halve each layer, came out 1e-2 off that
- * way: review, 2026-12-07). The deviations may have either sign (the variances C + q̃ ≥ 0). No
- * gradient: `reluDual` has it. Inside tidy.
+ * way: review, 2026-12-07). The range this is accurate and tested on is the deep kernels': q̃_a,
+ * q̃_b ≥ 0 (the variances at least C). Deviations near −C cancel in the ops' gap (a derivative 3e-6
+ * off where the loops are 1e-8), the tolerance is 0 wherever s ≤ C (no snap), a zero variance takes
+ * θ = 0 where `reluDual` takes π/2 (the value is the same), and the ops overflow where q̃_a + q̃_b or
+ * s + ρ pass 3.4e38 (the loops where s does). No gradient: `reluDual` has it. Inside tidy.
  */
 export function reluDualShifted(
   rho: tf.Tensor,
@@ -229,8 +235,10 @@ export function reluDualShifted(
   shift: number,
   snap = RELU_DUAL_COSINE_SNAP,
 ): { value: tf.Tensor; derivative: tf.Tensor } {
-  if (!(shift > 0 && Number.isFinite(shift)))
-    throw new Error(`reluDualShifted: the shift must be a positive finite number, not ${shift}`);
+  if (!(shift > 0 && shift <= FLOAT32_MAX))
+    throw new Error(
+      `reluDualShifted: the shift must be a positive number a float32 holds (≤ 3.4e38), not ${shift}`,
+    );
   if (covarianceShapes(rho, qa, qb) && singlePassKernel(ReluDualShiftedKernel)) {
     const [value, derivative] = tf
       .engine()
