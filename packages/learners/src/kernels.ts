@@ -432,12 +432,13 @@ const splitAffine = (x: Split, w: number, b = 0): Split => ({
  * layer's recursion at ρ = q = 0): for the ReLU with σ_b² > 0, else undefined (nothing to drop, or an
  * activation whose dual has no shifted form). Every layer's covariance and variances are held as
  * K₀ˡ + deviations, K₀ˡ a float64 number on the host, and each layer's dual is numerics'
- * `reluDualShifted`, which takes the deviations and returns its own, so no float32 number ever holds
- * K₀ˡ plus the varying part (kernelRidgeLearner's `direct`; the ridge's intercept absorbs K₀).
+ * `reluDualShifted`, which takes the deviations and returns its own, so K₀ˡ is never added to the
+ * varying part in float32 (only the slope's 1/2, a number of order 1, is: `slopeWhole`);
+ * kernelRidgeLearner's `direct`, the ridge's intercept absorbing K₀.
  *
  * Why: with σ_b² ≫ σ_w²q, K is a large constant plus a varying part that float32 keeps only to eps·K₀.
- * nngp with σ_b² = 1000, d = 8, n = 512: the centred kernel's entries were off float64's by ~3e-5,
- * its small eigenvalues were lost, and gcv picked λ = 1e-5 on `cpu` (test risk 0.060) and 1e-6 on
+ * nngp with σ_b² = 1000, d = 8: the kernel as given less K₀ was off float64's K − K₀ by 7.4e-4 of its
+ * largest entry (test/less-constant.test.ts), and at n = 512 gcv picked λ = 1e-5 on `cpu` (test risk 0.060) and 1e-6 on
  * `native` and `wasm` (0.012) where float64 picks 1e-6; with 2 layers Cholesky failed on `cpu` even
  * with jitter. In the recursion (the same as `deepKernel`'s):
  *   Σ¹ = σ_b² + σ_w²ρ,  Σ^{ℓ+1} = σ_w²(K₀ˡ/2 + E[…] − K₀ˡ/2) + σ_b²,  Σ̇^{ℓ+1} = σ_w²(1/2 + (Σ̇ − 1/2)),
