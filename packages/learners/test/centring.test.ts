@@ -24,7 +24,7 @@ import {
   rbfKernel,
 } from '../src/index.js';
 import { kernelRidgeLearner } from '../src/readout/predictors.js';
-import { oursAndFloat64 } from './fixtures/gcv-reference.js';
+import { float64Best, oursAndFloat64 } from './fixtures/gcv-reference.js';
 
 const grid = [1e-8, 1e-7, 1e-6, 1e-5, 1e-4, 1e-3, 1e-2, 0.1, 1, 10];
 const [n, d, bandwidth] = [768, 12, 3];
@@ -156,10 +156,7 @@ describe('the intercept centring of a kernel near a constant (rbf, bandwidth 3, 
           bandwidth,
         });
         // float64's best among the λ ranked (from half the floor up: 1e-8 lies below it)
-        const eligible = grid.filter((l) => l >= ours['lambda-floor']! / 2);
-        const best = eligible.reduce((a, b) =>
-          exact.gcv[grid.indexOf(b)]! < exact.gcv[grid.indexOf(a)]! ? b : a,
-        );
+        const best = float64Best(grid, exact.gcv, ours['lambda-floor']!);
         expect(best).toBe(1e-7);
         expect(ours.lambda, `seed ${seed}`).toBe(best);
         expect(ours.eigen, `seed ${seed}`).toBe(1);
@@ -183,10 +180,7 @@ describe('the intercept centring of a kernel near a constant (rbf, bandwidth 3, 
           layers: 1,
           biasVariance: 1,
         });
-        const eligible = grid.filter((l) => l >= ours['lambda-floor']! / 2);
-        const best = eligible.reduce((a, b) =>
-          exact.loo[grid.indexOf(b)]! < exact.loo[grid.indexOf(a)]! ? b : a,
-        );
+        const best = float64Best(grid, exact.loo, ours['lambda-floor']!);
         expect(ours.lambda, `seed ${seed}`).toBe(best);
         expect(Math.abs(ours.loo! / exact.loo[grid.indexOf(best)]! - 1), `seed ${seed}`).toBeLessThan(1e-3);
       }
@@ -229,10 +223,7 @@ describe('the intercept centring of a kernel near a constant (rbf, bandwidth 3, 
         kernelRidge.options.parse({ type: 'dot', taylor, sphere: false, ridge: 'gcv', ridgeGrid: grid }),
       );
       const { ours, exact } = await oursAndFloat64(learner, t, 512, 0, grid, { kernel: 'dot', taylor });
-      const eligible = grid.filter((l) => l >= ours['lambda-floor']! / 2);
-      const best = eligible.reduce((a, b) =>
-        exact.gcv[grid.indexOf(b)]! < exact.gcv[grid.indexOf(a)]! ? b : a,
-      );
+      const best = float64Best(grid, exact.gcv, ours['lambda-floor']!);
       expect(ours.lambda).toBe(best);
       expect(ours.jitter ?? 0).toBe(0);
       expect(Math.abs(ours.df! / exact.df[grid.indexOf(best)]! - 1)).toBeLessThan(1e-3);
