@@ -224,8 +224,9 @@ static void run_rows(DualJob whole, int m, bool correlation) {
 
 // The arguments (m, n, rho, qa, qb, out_1 .. out_k[, snap]) into a job; false (an error thrown) when
 // they are not Float32Arrays of m×n (rho, outputs), m or m×n (qa) and n or m×n (qb) entries, or snap
-// is given where the call takes none (`snaps` false) or is outside [0, 1). `name` and `usage` name
-// the call in the errors.
+// is given where the call takes none (`snaps` false) or is outside [0, 1); with `shifted`, snap and
+// shift (the last, > 0 and finite) both follow the outputs. `name` and `usage` name the call in the
+// errors.
 static bool read_job(napi_env env, napi_callback_info info, int outputs, bool snaps, bool shifted,
                      const char* name, const char* usage, DualJob* job, int* rows) {
   size_t argc = 10;
