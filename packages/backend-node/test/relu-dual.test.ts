@@ -1,7 +1,7 @@
-import { execFile, spawnSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { expectNoLeak } from '@regimes/core/testing';
+import { expectNoLeak, pythonMissing } from '@regimes/core/testing';
 import {
   RELU_DUAL_COSINE_SNAP,
   ReluDualKernel,
@@ -74,8 +74,6 @@ function worstError(
 }
 
 const { blas } = loadBlas();
-/** The 60-digit reference needs python3 alone (its decimal module), not numpy. */
-const pythonMissing = spawnSync('python3', ['--version'], { stdio: 'ignore' }).status !== 0;
 
 describe.each([
   ['wasm', wasm, true],
@@ -345,7 +343,7 @@ describe('ReLU dual shifted by a constant (reluDualShifted: ρ = C + ρ̃, q = C
 
   // C + ρ̃ in float64 keeps deviations only to 1e-16·C: the loops once rebuilt it and lost a 45-layer
   // NTK's (review, 2026-12-07); here C up to 1e12 against a 60-digit reference (decimal, stdlib only)
-  it.skipIf(pythonMissing)(
+  it.skipIf(pythonMissing() !== undefined)(
     'every path agrees with a 60-digit reference: small angles at C = 1e12, 1e6, 1000, every angle at C = 1000 and 1e6, near π at C = 0.01; frees its tensors',
     async () => {
       // [ρ̃, q̃_a, q̃_b, C, small]: `small` where θ is below 1/4 (the series), its derivative checked relatively

@@ -95,6 +95,22 @@ export function sphereCosines(a: tf.Tensor2D, b: tf.Tensor2D): tf.Tensor {
   return tf.clipByValue(tf.matMul(unit(a), unit(b), false, true), -1, 1);
 }
 
+/**
+ * The first layer's covariance and variances: the cosines with unit variances on the sphere, else
+ * the scaled products ρ = ⟨a_i, b_j⟩/d with q = ‖x‖²/d. Inside tidy.
+ */
+function firstProducts(a: tf.Tensor2D, b: tf.Tensor2D, sphere: boolean) {
+  return sphere
+    ? { rho: sphereCosines(a, b), qa: tf.ones([a.shape[0], 1]), qb: tf.ones([1, b.shape[0]]) }
+    : scaledProducts(a, b);
+}
+
+/** Frees the tensors of a layer's state that the next state does not hold (each once). */
+function disposeReplaced(previous: readonly tf.Tensor[], next: readonly tf.Tensor[]): void {
+  const kept = new Set(next);
+  for (const tensor of new Set(previous)) if (!kept.has(tensor)) tensor.dispose();
+}
+
 /** The activations whose NTK has a closed form: those with a dual in the activation table. */
 export const ntkActivations = dualActivationNames;
 export type NtkActivation = DualActivation;
@@ -274,9 +290,7 @@ export function deepKernel(spec: DeepKernelSpec, output: 'ntk' | 'nngp'): Kernel
     const selfProducts = onDiagonal && scaledNorms(a);
     const products = selfProducts
       ? { rho: selfProducts, qa: selfProducts, qb: selfProducts }
-      : spec.sphere
-        ? { rho: sphereCosines(a, b), qa: tf.ones([a.shape[0], 1]), qb: tf.ones([1, b.shape[0]]) }
-        : scaledProducts(a, b);
+      : firstProducts(a, b, spec.sphere);
     const rho = products.rho;
     const c = affine(rho, s);
     const qa = affine(products.qa, s);
@@ -335,8 +349,7 @@ export function deepKernel(spec: DeepKernelSpec, output: 'ntk' | 'nngp'): Kernel
         };
       });
       host = following;
-      const kept = new Set(Object.values(state));
-      for (const tensor of new Set(Object.values(previous))) if (!kept.has(tensor)) tensor.dispose();
+      disposeReplaced(Object.values(previous), Object.values(state));
     }
     const { c: nngpKernel, theta, first } = state;
     if (output === 'nngp') return nngpKernel as tf.Tensor2D;
@@ -461,9 +474,7 @@ export function deepKernelLessConstant(
     if (a.shape[0] === 0 || b.shape[0] === 0) return tf.zeros([a.shape[0], b.shape[0]]) as tf.Tensor2D;
     const scales = standard ? standardScales(spec, a.shape[1]) : undefined;
     const snap = reluDualSnap(a.shape[1]);
-    const products = spec.sphere
-      ? { rho: sphereCosines(a, b), qa: tf.ones([a.shape[0], 1]), qb: tf.ones([1, b.shape[0]]) }
-      : scaledProducts(a, b);
+    const products = firstProducts(a, b, spec.sphere);
     // Σ¹ = σ_b² + σ_w²ρ, its variances alike: the three share the constant the dual takes
     const c: Split = splitAffine({ k: 0, t: products.rho }, w, s);
     const theta0: Split = scales ? splitAffine({ k: 0, t: products.rho }, scales.input, scales.bias) : c;
@@ -504,9 +515,10 @@ export function deepKernelLessConstant(
           qb: last ? qb : next(qb),
         };
       });
-      const kept = new Set(Object.values(state).map((x) => x.t));
-      for (const tensor of new Set(Object.values(previous).map((x) => x.t)))
-        if (!kept.has(tensor)) tensor.dispose();
+      disposeReplaced(
+        Object.values(previous).map((x) => x.t),
+        Object.values(state).map((x) => x.t),
+      );
     }
     const result =
       output === 'nngp'

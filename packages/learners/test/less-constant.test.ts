@@ -5,11 +5,11 @@
  * direct solve takes K − K₀, computed without ever holding K₀ in float32. Checked against float64
  * on cpu (the ops), wasm (the JavaScript loop) and native (the addon's loop).
  */
-import { execFile, spawnSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { loadBlas, native, wasm } from '@regimes/backend-node';
-import { createTarget, expectNoLeak, numpyMissing } from '@regimes/core/testing';
+import { createTarget, expectNoLeak, numpyMissing, pythonMissing } from '@regimes/core/testing';
 import { hermite } from '@regimes/targets';
 import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -21,9 +21,6 @@ const backends = [
   { name: 'wasm', activate: () => wasm.create({}).activate() },
   ...(loadBlas().blas ? [{ name: 'native', activate: () => native.create({}).activate() }] : []),
 ];
-
-/** The 60-digit reference needs python3 alone (its decimal module), not numpy. */
-const pythonMissing = spawnSync('python3', ['--version'], { stdio: 'ignore' }).status !== 0;
 
 const spec = (o: Partial<DeepKernelSpec>): DeepKernelSpec => ({
   activation: 'relu',
@@ -176,7 +173,7 @@ describe('deep ReLU kernels less their constant', () => {
   // a deep net with σ_w² = 1 halves the deviations each layer while K₀ → 2σ_b²: at 45 layers K − K₀
   // is ~1e-7 beside K₀ ≈ 2, below float64's resolution of K₀ + deviation (the loops once rebuilt it
   // and came out 1e-2 off; review). Reference: 60-digit decimal (backend-node's relu_dual_shifted.py).
-  it.skipIf(pythonMissing).each(backends.map((backend) => backend.name))(
+  it.skipIf(pythonMissing() !== undefined).each(backends.map((backend) => backend.name))(
     '%s: 30 and 45 layers with σ_b² = 1 (nngp and ntk) within 1e-5 of a 60-digit K − K₀',
     async (backend) => {
       await backends.find((c) => c.name === backend)!.activate();

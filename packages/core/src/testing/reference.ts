@@ -106,6 +106,19 @@ export function relativeError(x: ArrayLike<number>, y: ArrayLike<number>): numbe
 }
 
 let numpyCheck: string | undefined | null = null;
+let pythonCheck: string | undefined | null = null;
+
+/**
+ * Why tests against a reference in plain Python (its standard library only, e.g. `decimal`) cannot
+ * run here (`python3` missing), or undefined when they can. Checked once per process.
+ */
+export function pythonMissing(): string | undefined {
+  if (pythonCheck === null) {
+    const probe = spawnSync('python3', ['--version'], { stdio: 'ignore' });
+    pythonCheck = probe.status === 0 ? undefined : 'python3 is not available';
+  }
+  return pythonCheck;
+}
 
 /**
  * Why tests against a numpy port cannot run here (`python3` with numpy missing), or undefined when
