@@ -33,6 +33,7 @@ function sleeper() {
   return { pid: child.pid!, stop: () => child.kill('SIGKILL') };
 }
 const lockOf = (out: string) => `${out}.lock`;
+const bin = join(root, 'packages/cli/bin/regimes.js');
 
 describe('the lock of a results file', () => {
   // bad-input: 2
@@ -155,6 +156,83 @@ describe('the lock of a results file', () => {
       delete process.env.REGIMES_LOCK_BEAT_MS;
     }
   });
+
+  // bad-input: 2
+  it('says when a lock held is taken over (a holder paused past its heartbeat) or gone, and then neither touches nor removes it', async () => {
+    const out = join(tmp(), 'results.jsonl');
+    process.env.REGIMES_LOCK_BEAT_MS = '40';
+    try {
+      const lock = lockResults(out);
+      lock.check(); // its own: passes
+      // a run elsewhere that judged this one dead replaces the lock with its own
+      const other = JSON.stringify({ pid: 7, host: 'node-7', since: 't1', ns: 'x', beat: 10000 });
+      rmSync(lockOf(out));
+      writeFileSync(lockOf(out), other);
+      const written = statSync(lockOf(out)).mtimeMs;
+      expect(() => lock.check()).toThrow(
+        `the lock ${lockOf(out)} now holds another regimes run (pid 7 on node-7, since t1): this run no longer holds ${out} and stops before writing to it again; the rows it wrote stand`,
+      );
+      // the heartbeat (every 40 ms) leaves the other's lock as it was: touched, it would look alive
+      await wait(400);
+      expect(statSync(lockOf(out)).mtimeMs).toBe(written);
+      lock();
+      expect(readFileSync(lockOf(out), 'utf8')).toBe(other);
+      // removed (by hand, or by a run that took it over and has ended)
+      const second = join(tmp(), 'results.jsonl');
+      const held = lockResults(second);
+      rmSync(lockOf(second));
+      expect(() => held.check()).toThrow(
+        `the lock ${lockOf(second)} is gone: this run no longer holds ${second} and stops before writing to it again`,
+      );
+      held();
+      expect(existsSync(lockOf(second))).toBe(false);
+    } finally {
+      delete process.env.REGIMES_LOCK_BEAT_MS;
+    }
+  });
+
+  // bad-input: 2
+  it('a run paused while a run elsewhere takes its lock writes no row after it resumes (--jobs 2)', async () => {
+    const dir = tmp();
+    const specPath = join(dir, 'spec.yaml');
+    // 24 cells of ~0.1 s on cpu, in the command and one worker
+    writeFileSync(
+      specPath,
+      `name: lock-taken
+backend: cpu
+target: { kind: hermite, d: 4, degree: 2 }
+learners:
+  - { kind: nn, width: 32, steps: 200 }
+sweep: { n: [64], seed: { range: [0, 24] } }
+test: { n: 128 }
+`,
+    );
+    const out = join(dir, 'out');
+    const file = join(out, 'results.jsonl');
+    const child = spawn(process.execPath, [bin, 'run', specPath, '-o', out, '-q', '-j', '2'], {
+      env: { ...process.env, REGIMES_BACKEND: '' },
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const exited = new Promise<number | null>((r) => child.once('close', (code) => r(code)));
+    const lines = () => (existsSync(file) ? readFileSync(file, 'utf8').split('\n').length - 1 : 0);
+    while (lines() < 1) await wait(5);
+    // paused (SIGSTOP: its heartbeat stops too), judged dead elsewhere, its lock replaced
+    child.kill('SIGSTOP');
+    const written = readFileSync(file, 'utf8');
+    const other = JSON.stringify({ pid: 7, host: 'node-7', since: 't1', ns: 'x', beat: 10000 });
+    writeFileSync(lockOf(file), other);
+    child.kill('SIGCONT');
+    expect(await exited).toBe(1);
+    expect(stderr).toContain(
+      `the lock ${lockOf(file)} now holds another regimes run (pid 7 on node-7, since t1): this run no longer holds ${file} and stops before writing to it again; the rows it wrote stand`,
+    );
+    // the rows written before the pause, and not one after; the other run's lock as it left it
+    expect(readFileSync(file, 'utf8')).toBe(written);
+    expect(written.split('\n').length - 1).toBeLessThan(24);
+    expect(readFileSync(lockOf(file), 'utf8')).toBe(other);
+  }, 60_000);
 
   // bad-input: 2
   it('goes to one of eight processes that find the same stale lock at once (5 rounds)', async () => {

@@ -17,7 +17,7 @@ export * from './contracts/entries.js';
 export * from './contracts/errors.js';
 export * from './contracts/options.js';
 export * from './engine/budget.js';
-export { lockResults } from './engine/lock.js';
+export { lockResults, type ResultsLock } from './engine/lock.js';
 export { blasThreads } from './engine/pool.js';
 export * from './engine/results.js';
 export * from './engine/runner.js';

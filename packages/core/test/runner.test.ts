@@ -509,6 +509,29 @@ describe('one writer per results file', () => {
     expect(existsSync(`${out}.lock`)).toBe(false);
   });
 
+  // bad-input: 2
+  it('stops before its next row once its lock is taken over, keeping the rows written and the new lock', async () => {
+    const out = join(tmp(), 'results.jsonl');
+    // after the first row, a run elsewhere takes the lock (as when this process was paused past
+    // its heartbeat): it replaces the lock with its own
+    const other = JSON.stringify({ pid: 7, host: 'node-7', since: 't1', ns: 'x', beat: 10000 });
+    const failure = await run(spec, {
+      out,
+      onRow: (_row, done) => {
+        if (done === 1) writeFileSync(`${out}.lock`, other);
+      },
+    }).catch((e: unknown) => e);
+    expect(failure).toBeInstanceOf(RegimesError);
+    expect((failure as Error).message).toBe(
+      `the lock ${out}.lock now holds another regimes run (pid 7 on node-7, since t1): this run no longer holds ${out} and stops before writing to it again; the rows it wrote stand`,
+    );
+    // the first cell's rows (written before) stand, intact; nothing after; the other's lock stays
+    const { rows, problems } = readResults(out);
+    expect(problems).toEqual([]);
+    expect(rows.map((r) => r.key)).toEqual(['n=8,seed=0|ridge#0']);
+    expect(readFileSync(`${out}.lock`, 'utf8')).toBe(other);
+  });
+
   it('runs two different results files of one folder at once (shards)', async () => {
     const dir = tmp();
     const [a, b] = await Promise.all([

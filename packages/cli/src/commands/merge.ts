@@ -83,6 +83,9 @@ async function merge(inputs: string[], flags: MergeFlags): Promise<boolean> {
     }
     if (report.foreign.length) throw foreignRows(report);
     warnBadLines(report);
+    // still this merge's lock (a merge paused past the heartbeat's 25 s is taken over elsewhere):
+    // else the rename would drop the rows that run appended since the read
+    release.check();
     writeAtomic(out, report.rows.map(formatRow).join(''));
     process.stdout.write(
       `merged ${report.rows.length} rows from ${files.length} file(s)${kept.length ? ` and the rows already in ${out}` : ''} into ${out}\n`,

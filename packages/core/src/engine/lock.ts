@@ -16,6 +16,13 @@
  * - a lock written by a regimes without the heartbeat, from elsewhere, is reported, not taken.
  * Removing a stale lock is guarded by `<lock>.takeover`, taken exclusively, so that two runs that
  * find the same stale lock do not both take it.
+ *
+ * A holder elsewhere that is paused (SIGSTOP, a suspended VM or laptop) or stalls for 2.5 beats
+ * looks dead, and its lock is taken over while it lives. So the writer looks before each row it
+ * appends (`check`, one read of the lock): a run whose lock now holds another's text, or is gone,
+ * stops there with what it wrote kept, instead of writing beside the run that took it. Its
+ * heartbeat touches the lock only while it holds this run's text (it would otherwise keep a new
+ * holder's lock looking alive after that holder died).
  */
 import {
   closeSync,
@@ -179,16 +186,23 @@ function removeStale(path: string, seen: string): void {
   }
 }
 
-/** A thread that touches the lock every `beat` ms, whatever the main thread is doing. */
-function heartbeat(path: string, beat: number): Worker {
+/**
+ * A thread that touches the lock every `beat` ms, whatever the main thread is doing, while the lock
+ * holds `text` (this run's).
+ */
+function heartbeat(path: string, beat: number, text: string): Worker {
   const worker = new Worker(
     `const { workerData } = require('node:worker_threads');
-     const { utimesSync } = require('node:fs');
+     const { readFileSync, utimesSync } = require('node:fs');
      setInterval(() => {
-       try { const t = new Date(); utimesSync(workerData.path, t, t); } catch {}
+       try {
+         if (readFileSync(workerData.path, 'utf8') !== workerData.text) return;
+         const t = new Date();
+         utimesSync(workerData.path, t, t);
+       } catch {}
      }, workerData.beat);`,
     // a script of its own, whatever flags (--input-type=module) the process was started with
-    { eval: true, execArgv: [], workerData: { path, beat } },
+    { eval: true, execArgv: [], workerData: { path, beat, text } },
   );
   // a heartbeat that fails only makes the lock look dead sooner elsewhere: never the run's end
   worker.on('error', () => {});
@@ -201,10 +215,17 @@ function holderText(holder: Holder): string {
 }
 
 /**
- * Take the lock of `resultsFile` for a run (or a merge, `what`); returns its release. Throws
- * RegimesError naming a live holder.
+ * A lock taken: called, it releases the lock (removed if it still holds this run's text); `check()`
+ * throws a RegimesError when it no longer does (taken over by a run that judged this one dead, or
+ * removed), which a writer calls before each row it appends.
  */
-export function lockResults(resultsFile: string, what: 'run' | 'merge' = 'run'): () => void {
+export type ResultsLock = (() => void) & { check(): void };
+
+/**
+ * Take the lock of `resultsFile` for a run (or a merge, `what`). Throws RegimesError naming a live
+ * holder.
+ */
+export function lockResults(resultsFile: string, what: 'run' | 'merge' = 'run'): ResultsLock {
   const path = `${resultsFile}.lock`;
   try {
     makeFolder(dirname(path));
@@ -277,7 +298,7 @@ export function lockResults(resultsFile: string, what: 'run' | 'merge' = 'run'):
     }
     let worker: Worker;
     try {
-      worker = heartbeat(path, beat);
+      worker = heartbeat(path, beat, text);
     } catch (error) {
       // no thread to beat with (a thread limit, a permission model): the lock is not kept
       rmSync(path, { force: true });
@@ -296,11 +317,35 @@ export function lockResults(resultsFile: string, what: 'run' | 'merge' = 'run'):
       if (readLock(path)?.text === text) rmSync(path, { force: true });
     };
     process.on('exit', release);
-    return release;
+    return Object.assign(release, { check: () => checkHeld(resultsFile, path, text, what, beat) });
   }
   throw new RegimesError(`could not take the lock ${path}: other runs take it over and over`, {
     hint: 'run one regimes command per results file',
   });
+}
+
+/** Throws when the lock at `path` no longer holds `text`, naming what holds it now. */
+function checkHeld(resultsFile: string, path: string, text: string, what: string, beat: number): void {
+  let now: string | undefined;
+  try {
+    now = readLock(path)?.text;
+  } catch (error) {
+    throw unwritable(resultsFile, error);
+  }
+  if (now === text) return;
+  const holder = now === undefined ? undefined : parseHolder(now);
+  const state =
+    now === undefined
+      ? 'is gone'
+      : holder
+        ? `now holds another regimes ${holder.what ?? 'run'} (${holderText(holder)})`
+        : 'now holds something else';
+  throw new RegimesError(
+    `the lock ${path} ${state}: this ${what} no longer holds ${resultsFile} and stops before writing to it again; the rows it wrote stand`,
+    {
+      hint: `a run on another machine takes a lock over once its holder's heartbeat has stopped for 2.5 beats (${(2.5 * beat) / 1000} s: this process was paused or stalled that long), and a lock removed by hand is free to any run; once no other run writes ${resultsFile}, run the same command again: it resumes from the rows there`,
+    },
+  );
 }
 
 /**

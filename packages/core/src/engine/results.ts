@@ -99,13 +99,18 @@ function ioReason(error: unknown): string {
  * run's thread ~0.9 ms a row on an ext4 disk (0.5 s of a 13-s sweep of 576 small fits), and far
  * longer on network file systems. One fsync at a time: rows appended while one runs are covered by
  * the next. `settle` waits for the last; a failed fsync is thrown by the next `append` or `settle`.
+ * `guard`, where given, is called before each row is written and stops it by throwing (a run's
+ * lock that is no longer its own: lock.ts).
  */
 export class ResultsWriter {
   private syncing: Promise<void> | undefined;
   private unsynced = false;
   private syncError: unknown;
 
-  constructor(readonly path: string) {
+  constructor(
+    readonly path: string,
+    private readonly guard?: () => void,
+  ) {
     try {
       makeFolder(dirname(path));
       // an empty append: fails now, not after the first fit, where the folder cannot be written
@@ -130,6 +135,7 @@ export class ResultsWriter {
 
   append(row: ResultRow): void {
     this.throwSyncError();
+    this.guard?.();
     try {
       const fd = openSync(this.path, 'a');
       try {

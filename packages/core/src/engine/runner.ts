@@ -22,7 +22,7 @@ import {
 } from '../spec/plan.js';
 import { type CellContext, failedRow, runCell, versionsOf } from './cell.js';
 import { memoryBudget } from './budget.js';
-import { lockResults } from './lock.js';
+import { lockResults, type ResultsLock } from './lock.js';
 import { LocalCellTimes, runInWorkers, shareBlasThreads } from './pool.js';
 import {
   clearCrashes,
@@ -172,11 +172,11 @@ async function runAlone(input: ExperimentInput | Spec, options: RunOptions): Pro
       named ?? process.env.REGIMES_BACKEND,
       named === undefined && process.env.REGIMES_BACKEND ? 'REGIMES_BACKEND' : undefined,
     );
-    const release = options.out ? lockResults(options.out) : undefined;
+    const lock = options.out ? lockResults(options.out) : undefined;
     try {
-      return await execute({ spec, plan, cells, jobs, log, backendKind }, options);
+      return await execute({ spec, plan, cells, jobs, log, backendKind, lock }, options);
     } finally {
-      release?.();
+      lock?.();
     }
   } finally {
     restoreThreads();
@@ -192,11 +192,20 @@ async function execute(
     jobs,
     log,
     backendKind,
-  }: { spec: Spec; plan: Plan; cells: readonly Cell[]; jobs: number; log: Logger; backendKind: string },
+    lock,
+  }: {
+    spec: Spec;
+    plan: Plan;
+    cells: readonly Cell[];
+    jobs: number;
+    log: Logger;
+    backendKind: string;
+    lock: ResultsLock | undefined;
+  },
   options: RunOptions,
 ): Promise<ExperimentResult> {
   const { registry } = options;
-  const { writer, previous, specHash } = openResults(options, spec, planned, log);
+  const { writer, previous, specHash } = openResults(options, spec, planned, log, lock?.check);
   for (const warning of planned.warnings) log.warn(warning);
   // the hash the rows carry: the plan's, or a legacy file's own
   const plan = specHash === planned.specHash ? planned : { ...planned, specHash };
@@ -473,11 +482,14 @@ function openResults(
   spec: Spec,
   plan: Plan,
   log: Logger,
+  guard?: () => void,
 ): { writer: ResultsWriter | undefined; previous: Map<string, ResultRow>; specHash: string } {
   const previous = new Map<string, ResultRow>();
   if (!options.out) return { writer: undefined, previous, specHash: plan.specHash };
   options.beforeWriting?.([plan.specHash, legacySpecHash(spec)]);
-  const writer = new ResultsWriter(options.out);
+  // each row is written only while the run's lock is its own (lock.ts: a holder paused past its
+  // heartbeat is taken over elsewhere)
+  const writer = new ResultsWriter(options.out, guard);
   if (options.force) {
     writer.truncate();
     clearCrashes(options.out);
