@@ -515,10 +515,14 @@ describe('one writer per results file', () => {
     // after the first row, a run elsewhere takes the lock (as when this process was paused past
     // its heartbeat): it replaces the lock with its own
     const other = JSON.stringify({ pid: 7, host: 'node-7', since: 't1', ns: 'x', beat: 10000 });
+    // and marks the fit it runs in the marker file that a rerun reads to find a fit that crashed
+    const marker = JSON.stringify({ specHash: 'h', cellKey: 'n=64,seed=1', learners: ['strong'], pid: 7 });
     const failure = await run(spec, {
       out,
       onRow: (_row, done) => {
-        if (done === 1) writeFileSync(`${out}.lock`, other);
+        if (done !== 1) return;
+        writeFileSync(`${out}.lock`, other);
+        writeFileSync(`${out}.inflight`, marker);
       },
     }).catch((e: unknown) => e);
     expect(failure).toBeInstanceOf(RegimesError);
@@ -530,6 +534,8 @@ describe('one writer per results file', () => {
     expect(problems).toEqual([]);
     expect(rows.map((r) => r.key)).toEqual(['n=8,seed=0|ridge#0']);
     expect(readFileSync(`${out}.lock`, 'utf8')).toBe(other);
+    // neither overwritten by this run's next fit nor removed as it stopped
+    expect(readFileSync(`${out}.inflight`, 'utf8')).toBe(marker);
   });
 
   it('runs two different results files of one folder at once (shards)', async () => {

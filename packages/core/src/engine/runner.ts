@@ -316,8 +316,10 @@ async function execute(
               ...context,
               ...(options.out
                 ? {
-                    busy: (cell: Cell, learners: readonly LearnerPlan[]) =>
-                      markInFlight(options.out!, plan.specHash, cell, learners),
+                    busy: (cell: Cell, learners: readonly LearnerPlan[]) => {
+                      lock?.check();
+                      markInFlight(options.out!, plan.specHash, cell, learners);
+                    },
                   }
                 : {}),
             }
@@ -333,7 +335,9 @@ async function execute(
         suspects.items.some((i) => i.cell === cell && learners.every((l) => i.todo.includes(l)));
       if (options.out) {
         const out = options.out;
-        context.busy = (cell, learners) =>
+        context.busy = (cell, learners) => {
+          // the marker file is shared with whichever run holds the lock: written only while this one does
+          lock?.check();
           markInFlight(
             out,
             plan.specHash,
@@ -341,6 +345,7 @@ async function execute(
             learners,
             inSuspects(cell, learners) ? suspects.deaths + 1 : 1,
           );
+        };
       }
       const local = new LocalCellTimes();
       for (const { cell, todo } of work) {
@@ -355,7 +360,8 @@ async function execute(
     throw error;
   } finally {
     process.off('exit', onExit);
-    if (options.out) clearInFlight(options.out);
+    // a run whose lock was taken over leaves the new holder's marker where it is
+    if (options.out) clearInFlight(options.out, holds(lock));
   }
   await writer?.settle();
   // plan order, whatever order the workers finished in
@@ -468,6 +474,16 @@ function checkShard(shard: RunOptions['shard']): RunOptions['shard'] {
   )
     throw new RegimesError(`shard ${shard.index}/${shard.count}: use i/N with whole numbers 1 <= i <= N`);
   return shard;
+}
+
+/** Whether the run still holds its lock (true without one). */
+function holds(lock: ResultsLock | undefined): boolean {
+  try {
+    lock?.check();
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /**

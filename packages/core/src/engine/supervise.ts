@@ -155,14 +155,15 @@ export function markInFlight(
   file.width = text.length - 1;
 }
 
-export function clearInFlight(out: string): void {
+/** Close this process's marker file of `out`, and remove the file unless `remove` is false (another run's now). */
+export function clearInFlight(out: string, remove = true): void {
   const path = inflightPath(out);
   const file = markerFiles.get(path);
   if (file) {
     closeSync(file.fd);
     markerFiles.delete(path);
   }
-  rmSync(path, { force: true });
+  if (remove) rmSync(path, { force: true });
 }
 
 /** The marker a dead run left (the caller holds the results lock, so its writer is gone); undefined if none or unreadable. */
