@@ -517,8 +517,10 @@ describe('one writer per results file', () => {
     const other = JSON.stringify({ pid: 7, host: 'node-7', since: 't1', ns: 'x', beat: 10000 });
     // and marks the fit it runs in the marker file that a rerun reads to find a fit that crashed
     const marker = JSON.stringify({ specHash: 'h', cellKey: 'n=64,seed=1', learners: ['strong'], pid: 7 });
+    const warnings: string[] = [];
     const failure = await run(spec, {
       out,
+      log: { ...silentLogger, warn: (m) => warnings.push(m) },
       onRow: (_row, done) => {
         if (done !== 1) return;
         writeFileSync(`${out}.lock`, other);
@@ -536,6 +538,8 @@ describe('one writer per results file', () => {
     expect(readFileSync(`${out}.lock`, 'utf8')).toBe(other);
     // neither overwritten by this run's next fit nor removed as it stopped
     expect(readFileSync(`${out}.inflight`, 'utf8')).toBe(marker);
+    // the error is the run's, not blamed on a target or a learner on the way
+    expect(warnings).toEqual([]);
   });
 
   it('runs two different results files of one folder at once (shards)', async () => {

@@ -317,8 +317,7 @@ async function execute(
               ...(options.out
                 ? {
                     busy: (cell: Cell, learners: readonly LearnerPlan[]) => {
-                      lock?.check();
-                      markInFlight(options.out!, plan.specHash, cell, learners);
+                      if (holds(lock)) markInFlight(options.out!, plan.specHash, cell, learners);
                     },
                   }
                 : {}),
@@ -336,8 +335,9 @@ async function execute(
       if (options.out) {
         const out = options.out;
         context.busy = (cell, learners) => {
-          // the marker file is shared with whichever run holds the lock: written only while this one does
-          lock?.check();
+          // the marker file is shared with whichever run holds the lock: written only while this
+          // one does (one that does not stops at its next row, where the writer checks again)
+          if (!holds(lock)) return;
           markInFlight(
             out,
             plan.specHash,
