@@ -123,9 +123,11 @@ export function ridgeSolves(o: RidgeOptions): number {
  * decomposition, costed as the break-even number of Cholesky solves it replaces on the solver that
  * runs it (the active backend's: LAPACK's kernel, the host's compiled solver (~8 Cholesky solves at
  * m = 1024, 19 at 4096), its WebAssembly build (5 at 1024, 11 at 4096) or its JavaScript one at
- * ~m/40), then O(m²) per λ. gcv/loo add the inverse diagonal
- * (another m³/3 each on the Cholesky path). `regimes run --dry-run` activates the spec's backend
- * before it asks.
+ * ~m/40), then O(m²) per λ. df (unless `df: false`) and gcv/loo add the inverse diagonal (another
+ * m³/3 each on the Cholesky path; it had been costed for gcv/loo alone, half a fixed λ's measured
+ * cost), except past the heap limit (m > 16384), where the dual system's host-memory Cholesky
+ * records no df (a primal system that large, p > 16384 features, is costed low by that m³/3).
+ * `regimes run --dry-run` activates the spec's backend before it asks.
  */
 export function ridgeSolveFlops(
   o: RidgeOptions,
@@ -136,7 +138,8 @@ export function ridgeSolveFlops(
   const count = ridgeSolves(o);
   if (ridgeTakesEigen(o, m, solver))
     return (eigenBreakEven(m, solver ?? 'kernel') * m ** 3) / 3 + count * 6 * m * m;
-  const perCholesky = (typeof o.ridge === 'string' ? 2 : 1) * (m ** 3 / 3) + 4 * m * m * k;
+  const inverseDiagonal = typeof o.ridge === 'string' || (o.df !== false && !exceedsHeap(m));
+  const perCholesky = (inverseDiagonal ? 2 : 1) * (m ** 3 / 3) + 4 * m * m * k;
   return count * perCholesky;
 }
 

@@ -88,8 +88,12 @@ describe('work estimates', () => {
     // not: one λ at m = 1024 costs the 8 solves' decomposition; a named cholesky keeps its one solve
     const ridgeless = { ...gcv, ridge: 0 };
     expect(ridgeSolveFlops(ridgeless, m, 1, 'kernel')).toBe((8 * m ** 3) / 3 + 6 * m * m);
-    expect(ridgeSolveFlops({ ...ridgeless, ridge: 1e-3 }, m, 1, 'kernel')).toBe(m ** 3 / 3 + 4 * m * m);
-    expect(ridgeSolveFlops({ ...ridgeless, ridgeSolver: 'cholesky' }, m, 1, 'kernel')).toBe(
+    // a λ given: its Cholesky, and the inverse diagonal df takes (as much again) unless df: false
+    expect(ridgeSolveFlops({ ...ridgeless, ridge: 1e-3 }, m, 1, 'kernel')).toBe((2 * m ** 3) / 3 + 4 * m * m);
+    expect(ridgeSolveFlops({ ...ridgeless, ridge: 1e-3, df: false }, m, 1, 'kernel')).toBe(
+      m ** 3 / 3 + 4 * m * m,
+    );
+    expect(ridgeSolveFlops({ ...ridgeless, ridgeSolver: 'cholesky', df: false }, m, 1, 'kernel')).toBe(
       m ** 3 / 3 + 4 * m * m,
     );
     // the fit's bytes: the n×n factor, two panels being built and the kernel's panels kept (the
@@ -167,9 +171,10 @@ describe('work estimates', () => {
       // per λ on the JavaScript host, whose break-even is 26)
       expect(gcv.ridgeGrid.length).toBe(10);
       expect(ridgeSolveFlops(gcv, m, 1)).toBe((8 * m ** 3) / 3 + 10 * 6 * m * m);
-      // 7 λ stay below it: a Cholesky per λ (λ given, no inverse diagonal)
+      // 7 λ stay below it: a Cholesky per λ, with df's inverse diagonal (none with df: false)
       const list = { ...gcv, ridge: Array.from({ length: 7 }, (_, i) => 10 ** (i - 6)) };
-      expect(ridgeSolveFlops(list, m, 1)).toBe(7 * (m ** 3 / 3 + 4 * m * m));
+      expect(ridgeSolveFlops(list, m, 1)).toBe(7 * ((2 * m ** 3) / 3 + 4 * m * m));
+      expect(ridgeSolveFlops({ ...list, df: false }, m, 1)).toBe(7 * (m ** 3 / 3 + 4 * m * m));
       expect(eigenBreakEven(m, 'host')).toBe(26);
       expect([1, 2, 4, 5].map((solves) => spectrumPays('compiled', solves))).toEqual([
         true,

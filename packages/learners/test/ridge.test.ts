@@ -129,6 +129,40 @@ describe('ridge over a list of λ: one eigen-decomposition against a Cholesky pe
     },
   );
 
+  it('df: false leaves df out of the rows and nothing else (both solvers); gcv and loo refuse it', async () => {
+    const m = 96;
+    const { x, y } = conditioned(m, 3);
+    const ridge = shifts.map((s) => s / m);
+    for (const ridgeSolver of ['eigen', 'cholesky'] as const) {
+      const [full, lean] = await expectNoLeak(() =>
+        Promise.all([
+          solve(m, x, y, { ridge, ridgeGrid: [1, 2], ridgeSolver }),
+          solve(m, x, y, { ridge, ridgeGrid: [1, 2], ridgeSolver, df: false }),
+        ]),
+      );
+      full.forEach((f, i) => {
+        const l = lean[i]!;
+        expect(f.diagnostics.df).toBeGreaterThan(0);
+        expect('df' in l.diagnostics).toBe(false);
+        // the same solve: the coefficients and every other diagnostic bit for bit
+        expect(Array.from(l.alpha)).toEqual(Array.from(f.alpha));
+        const { df: _df, ...rest } = f.diagnostics;
+        expect(l.diagnostics).toEqual(rest);
+      });
+    }
+    for (const ridge of ['gcv', 'loo'] as const) {
+      const parsed = neuralTangentKernel.options.safeParse({ ridge, df: false });
+      expect(parsed.success).toBe(false);
+      expect(parsed.error!.issues.map((i) => [i.path.join('.'), i.message])).toEqual([
+        [
+          'df',
+          `ridge: ${ridge} ranks λ by ${ridge === 'gcv' ? 'df' : 'the leverages, whose diagonal of A⁻¹ gives df at no cost'}: keep df (the default), or give ridge a number or a list`,
+        ],
+      ]);
+    }
+    expect(randomFeatures.options.parse({ ridge: 1e-3, df: false }).df).toBe(false);
+  });
+
   it('solves λ = 0 on a singular kernel as the ridgeless limit: the pseudo-inverse is least squares; a named cholesky takes the jitter', async () => {
     // rank-5 linear kernel on 40 points: λ = 0 is singular, and its minimum-norm solution α = K⁺y
     // gives Kα = Xβ with β the least-squares fit of y on X (float64 normal equations below)

@@ -50,6 +50,12 @@ export const ridgeOptions = {
     .default(1e-4)
     .describe('ridgeSolver cg stops when the preconditioned residual falls below this fraction of its start'),
   cgIterations: z.number().int().min(1).default(200).describe('most iterations of ridgeSolver cg'),
+  df: z
+    .boolean()
+    .default(true)
+    .describe(
+      'record df = tr(M A⁻¹) in each row: on a Cholesky it takes diag(A⁻¹), another m³/3 (as much as the factorization; free on the eigen path); false leaves it out (gcv and loo need it)',
+    ),
 };
 
 /** Whether a ridge option fits λ = 0 (a number or a list holding it). */
@@ -69,7 +75,13 @@ export const FALKON_ZERO = {
  * limit by their pseudo-inverse).
  */
 export function refineRidge(kernel: boolean) {
-  return (o: Pick<RidgeOptions, 'ridge' | 'ridgeSolver'>, ctx: z.RefinementCtx): void => {
+  return (o: Pick<RidgeOptions, 'ridge' | 'ridgeSolver' | 'df'>, ctx: z.RefinementCtx): void => {
+    if (o.df === false && typeof o.ridge === 'string')
+      ctx.addIssue({
+        code: 'custom',
+        path: ['df'],
+        message: `ridge: ${o.ridge} ranks λ by ${o.ridge === 'gcv' ? 'df' : 'the leverages, whose diagonal of A⁻¹ gives df at no cost'}: keep df (the default), or give ridge a number or a list`,
+      });
     if (o.ridgeSolver !== 'cg') return;
     if (!kernel)
       ctx.addIssue({
@@ -124,4 +136,6 @@ export type RidgeOptions = {
   cgIterations?: number;
   /** kernel learners (nngp): record the GP posterior variance. */
   posteriorVariance?: boolean;
+  /** Record df (default true); false skips diag(A⁻¹) on a Cholesky (refused with gcv / loo). */
+  df?: boolean;
 };

@@ -182,19 +182,21 @@ async function fitLambda(
   lambda: number,
   select: Selection,
   rows: tf.Tensor2D | undefined,
+  withDf: boolean,
 ): Promise<{ fit: RidgeFit; score: number | undefined }> {
   const { coefficients, residual } = await refinedSolve(system, inverse, product);
   let prediction: tf.Tensor2D | undefined;
   try {
-    // the intercept is one more degree of freedom: df = 1 + tr(M_c A⁻¹)
-    const df = (await inverse.df()) + (system.intercept ? 1 : 0);
+    // the intercept is one more degree of freedom: df = 1 + tr(M_c A⁻¹); left out on request (a
+    // Cholesky's diag(A⁻¹) costs as much as the factorization), never where gcv needs it
+    const df = withDf || select ? (await inverse.df()) + (system.intercept ? 1 : 0) : undefined;
     prediction = system.trainPrediction(coefficients, inverse.shift, inverse.kept);
     const trainRisk = await hostScalar(
       tf.tidy(() => tf.mean(tf.squaredDifference(prediction!, system.labels))),
     );
     const diagnostics: Record<string, number> = {
       'train-risk': trainRisk,
-      df,
+      ...(df !== undefined ? { df } : {}),
       'solve-residual': residual,
       eigen: inverse.eigen ? 1 : 0,
       cg: 0,
@@ -202,7 +204,7 @@ async function fitLambda(
       ...(inverse.truncated ? { truncated: inverse.truncated } : {}),
     };
     let score: number | undefined;
-    if (select === 'gcv') score = trainRisk / (1 - df / system.n) ** 2;
+    if (select === 'gcv') score = trainRisk / (1 - df! / system.n) ** 2;
     if (select === 'loo') score = await leaveOneOut(system, inverse, rows, prediction);
     if (score !== undefined) diagnostics[select!] = score;
     prediction.dispose();
@@ -276,7 +278,7 @@ export async function fitRidge(
           : await choleskyInverse(system, shift, block);
       let fitted: Awaited<ReturnType<typeof fitLambda>>;
       try {
-        fitted = await fitLambda(system, inverse, product, lambda, select, rows);
+        fitted = await fitLambda(system, inverse, product, lambda, select, rows, options.df !== false);
       } finally {
         inverse.dispose();
       }
