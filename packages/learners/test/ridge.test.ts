@@ -150,17 +150,28 @@ describe('ridge over a list of λ: one eigen-decomposition against a Cholesky pe
         expect(l.diagnostics).toEqual(rest);
       });
     }
-    for (const ridge of ['gcv', 'loo'] as const) {
-      const parsed = neuralTangentKernel.options.safeParse({ ridge, df: false });
+    // gcv ranks λ by df: refused, also as the default ridge
+    for (const written of [{ ridge: 'gcv' }, {}]) {
+      const parsed = neuralTangentKernel.options.safeParse({ ...written, df: false });
       expect(parsed.success).toBe(false);
       expect(parsed.error!.issues.map((i) => [i.path.join('.'), i.message])).toEqual([
         [
           'df',
-          `ridge: ${ridge} ranks λ by ${ridge === 'gcv' ? 'df' : 'the leverages, whose diagonal of A⁻¹ gives df at no cost'}: keep df (the default), or give ridge a number or a list`,
+          'ridge: gcv (the default) ranks λ by df: keep df (the default), or choose λ by ridge: loo, or give ridge a number or a list',
         ],
       ]);
     }
-    expect(randomFeatures.options.parse({ ridge: 1e-3, df: false }).df).toBe(false);
+    // loo ranks by the leverages: the same λ and score without df (the primal takes its leverages
+    // without diag(A⁻¹))
+    const [withDf, without] = await Promise.all(
+      [true, false].map((df) =>
+        solve(m, x, y, { ridge: 'loo', ridgeGrid: [1e-4, 1e-3, 1e-2], ridgeSolver: 'cholesky', df }),
+      ),
+    );
+    expect(without[0]!.lambda).toBe(withDf[0]!.lambda);
+    expect(without[0]!.diagnostics.loo).toBe(withDf[0]!.diagnostics.loo);
+    expect('df' in without[0]!.diagnostics).toBe(false);
+    expect(randomFeatures.options.parse({ ridge: 'loo', df: false }).df).toBe(false);
   });
 
   it('solves λ = 0 on a singular kernel as the ridgeless limit: the pseudo-inverse is least squares; a named cholesky takes the jitter', async () => {

@@ -54,7 +54,7 @@ export const ridgeOptions = {
     .boolean()
     .default(true)
     .describe(
-      'record df = tr(M A⁻¹) in each row: on a Cholesky it takes diag(A⁻¹), another m³/3 (as much as the factorization; free on the eigen path); false leaves it out (gcv and loo need it)',
+      'record df = tr(M A⁻¹) in each row: on a Cholesky it takes diag(A⁻¹), another m³/3 (as much as the factorization; free on the eigen path); false leaves it out (gcv needs it)',
     ),
 };
 
@@ -76,11 +76,12 @@ export const FALKON_ZERO = {
  */
 export function refineRidge(kernel: boolean) {
   return (o: Pick<RidgeOptions, 'ridge' | 'ridgeSolver' | 'df'>, ctx: z.RefinementCtx): void => {
-    if (o.df === false && typeof o.ridge === 'string')
+    if (o.df === false && o.ridge === 'gcv')
       ctx.addIssue({
         code: 'custom',
         path: ['df'],
-        message: `ridge: ${o.ridge} ranks λ by ${o.ridge === 'gcv' ? 'df' : 'the leverages, whose diagonal of A⁻¹ gives df at no cost'}: keep df (the default), or give ridge a number or a list`,
+        message:
+          'ridge: gcv (the default) ranks λ by df: keep df (the default), or choose λ by ridge: loo, or give ridge a number or a list',
       });
     if (o.ridgeSolver !== 'cg') return;
     if (!kernel)
@@ -136,6 +137,6 @@ export type RidgeOptions = {
   cgIterations?: number;
   /** kernel learners (nngp): record the GP posterior variance. */
   posteriorVariance?: boolean;
-  /** Record df (default true); false skips diag(A⁻¹) on a Cholesky (refused with gcv / loo). */
+  /** Record df (default true); false skips diag(A⁻¹) on a Cholesky where nothing else needs it (refused with gcv). */
   df?: boolean;
 };

@@ -188,8 +188,9 @@ async function fitLambda(
   let prediction: tf.Tensor2D | undefined;
   try {
     // the intercept is one more degree of freedom: df = 1 + tr(M_c A⁻¹); left out on request (a
-    // Cholesky's diag(A⁻¹) costs as much as the factorization), never where gcv needs it
-    const df = withDf || select ? (await inverse.df()) + (system.intercept ? 1 : 0) : undefined;
+    // Cholesky's diag(A⁻¹) costs as much as the factorization; loo of a primal system takes its
+    // leverages without it), never where gcv needs it
+    const df = withDf || select === 'gcv' ? (await inverse.df()) + (system.intercept ? 1 : 0) : undefined;
     prediction = system.trainPrediction(coefficients, inverse.shift, inverse.kept);
     const trainRisk = await hostScalar(
       tf.tidy(() => tf.mean(tf.squaredDifference(prediction!, system.labels))),
