@@ -129,7 +129,7 @@ describe('ridge over a list of λ: one eigen-decomposition against a Cholesky pe
     },
   );
 
-  it('df: false leaves df out of the rows and nothing else (both solvers); gcv and loo refuse it', async () => {
+  it('df: false leaves df out of the rows and nothing else (both solvers, loo in the dual and the primal); gcv refuses it', async () => {
     const m = 96;
     const { x, y } = conditioned(m, 3);
     const ridge = shifts.map((s) => s / m);
@@ -171,7 +171,28 @@ describe('ridge over a list of λ: one eigen-decomposition against a Cholesky pe
     expect(without[0]!.lambda).toBe(withDf[0]!.lambda);
     expect(without[0]!.diagnostics.loo).toBe(withDf[0]!.diagnostics.loo);
     expect('df' in without[0]!.diagnostics).toBe(false);
-    expect(randomFeatures.options.parse({ ridge: 'loo', df: false }).df).toBe(false);
+    // the primal (rf, width 64 < n): loo's leverages from the features, the same choice without df
+    const t = createTarget({ factory: hermite, options: { d: 4, degree: 2, noise: 0.1 } });
+    const train = t.sample(256, Rng.fromSeed(8));
+    const rf = await expectNoLeak(() =>
+      Promise.all(
+        [true, false].map(async (df) => {
+          const p = await randomFeatures
+            .create(randomFeatures.options.parse({ width: 64, ridge: 'loo', df }))
+            .fit(train, makeFitContext(Rng.fromSeed(9)));
+          const predicted = p.predict(train.x);
+          const out = { diagnostics: p.diagnostics!, prediction: await predicted.data() };
+          predicted.dispose();
+          p.dispose();
+          return out;
+        }),
+      ),
+    );
+    disposeDataset(train);
+    const { df: rfDf, ...rest } = rf[0]!.diagnostics;
+    expect(rfDf).toBeGreaterThan(0);
+    expect(rf[1]!.diagnostics).toEqual(rest);
+    expect(Array.from(rf[1]!.prediction)).toEqual(Array.from(rf[0]!.prediction));
   });
 
   it('solves λ = 0 on a singular kernel as the ridgeless limit: the pseudo-inverse is least squares; a named cholesky takes the jitter', async () => {
