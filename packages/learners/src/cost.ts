@@ -125,20 +125,23 @@ export function ridgeSolves(o: RidgeOptions): number {
  * m = 1024, 19 at 4096), its WebAssembly build (5 at 1024, 11 at 4096) or its JavaScript one at
  * ~m/40), then O(m²) per λ. df (unless `df: false`) and gcv/loo add the inverse diagonal (another
  * m³/3 each on the Cholesky path; it had been costed for gcv/loo alone, half a fixed λ's measured
- * cost), except past the heap limit (m > 16384), where the dual system's host-memory Cholesky
- * records no df (a primal system that large, p > 16384 features, is costed low by that m³/3).
- * `regimes run --dry-run` activates the spec's backend before it asks.
+ * cost), except where a dual system is past the heap limit (m > 16384): its host-memory Cholesky
+ * records no df. A primal system (`system: 'primal'`, the p×p Gram matrix of p ≤ n features) is
+ * solved on the backend whatever its size, and records df: it had been costed as the dual's, low by
+ * that m³/3 for p > 16384. `regimes run --dry-run` activates the spec's backend before it asks.
  */
 export function ridgeSolveFlops(
   o: RidgeOptions,
   m: number,
   k: number,
   solver: EigenSolverKind | undefined = symmetricEigenSolver(m),
+  system: 'dual' | 'primal' = 'dual',
 ): number {
   const count = ridgeSolves(o);
   if (ridgeTakesEigen(o, m, solver))
     return (eigenBreakEven(m, solver ?? 'kernel') * m ** 3) / 3 + count * 6 * m * m;
-  const inverseDiagonal = typeof o.ridge === 'string' || (o.df !== false && !exceedsHeap(m));
+  const hostMemory = system === 'dual' && exceedsHeap(m);
+  const inverseDiagonal = typeof o.ridge === 'string' || (o.df !== false && !hostMemory);
   const perCholesky = (inverseDiagonal ? 2 : 1) * (m ** 3 / 3) + 4 * m * m * k;
   return count * perCholesky;
 }
@@ -199,7 +202,7 @@ export function featureRidgeEstimate(
   const featurizing = 3 * n * p;
   if (p <= n)
     return {
-      flops: featureFlops + 2 * n * p * p + ridgeSolveFlops(o, p, k) + 2 * testN * p * k,
+      flops: featureFlops + 2 * n * p * p + ridgeSolveFlops(o, p, k, undefined, 'primal') + 2 * testN * p * k,
       bytes: F32 * (Math.max(featurizing, n * p + 2 * p * p) + testN * p) + ridgeHostBytes(o, p, false),
     };
   return {

@@ -17,9 +17,11 @@ import {
   kernelRidge,
   kernelRidgeOptions,
   nngp,
+  randomFeatures,
   type RidgeOptions,
   setHeapSystemLimit,
 } from '../src/index.js';
+import { ridgeSolveFlops } from '../src/cost.js';
 import { rbfKernel } from '../src/kernels.js';
 
 const reference = join(dirname(fileURLToPath(import.meta.url)), 'reference', 'rbf_ridge.py');
@@ -219,6 +221,30 @@ describe('kernel ridge above the heap limit: the host-memory Cholesky', () => {
     setHeapSystemLimit();
     const fits = await solve(false);
     expect(fits[0]!.diagnostics['host-direct']).toBeUndefined();
+  });
+
+  it('a primal system past the limit (rf, p = 350 features, n = 400) stays on the backend with its df, and the estimate counts df’s inverse diagonal', async () => {
+    setHeapSystemLimit(LOW);
+    const o = randomFeatures.options.parse({ width: 350, ridge: 1e-2, ridgeSolver: 'cholesky' });
+    const { train, test } = tensors();
+    const fit = await expectNoLeak(async () => {
+      const predictor = await randomFeatures.create(o).fit(train, makeFitContext(Rng.fromSeed(4)));
+      predictor.dispose();
+      return predictor;
+    });
+    tf.dispose([train.x, train.y, test]);
+    expect(fit.diagnostics?.['host-direct']).toBeUndefined();
+    expect(fit.diagnostics?.df).toBeGreaterThan(0);
+    expect(fit.diagnostics?.df).toBeLessThan(350);
+    // the primal Cholesky with diag(A⁻¹): 2p³/3 + 4p²k; a dual system that size would record no df
+    const p = 350;
+    expect(ridgeSolveFlops(o, p, 1, undefined, 'primal')).toBe((2 * p ** 3) / 3 + 4 * p * p);
+    expect(ridgeSolveFlops(o, p, 1, undefined, 'dual')).toBe(p ** 3 / 3 + 4 * p * p);
+    const size = { n, d, k: 1, testN: nt };
+    const features = 2 * (n + nt) * p * d;
+    expect(randomFeatures.estimate!(o, size)!.flops).toBe(
+      features + 2 * n * p * p + (2 * p ** 3) / 3 + 4 * p * p + 2 * nt * p,
+    );
   });
 
   it('blockedPredict over blocks of rows and training points = float64 Σ α_i k(x, x_i) + b', async () => {
