@@ -100,6 +100,42 @@ describe('the intercept centring of a kernel near a constant (rbf, bandwidth 3, 
     },
   );
 
+  it('cpu, the panels not kept (above the cache limit): the same K_c; the offset takes a 512×256 block, not a 768×256 panel the pass builds again', async () => {
+    await tf.setBackend('cpu');
+    const train = target.sample(n, Rng.fromSeed(0));
+    const exact = centredReference((await train.x.data()) as Float32Array);
+    const rbf = rbfKernel(bandwidth);
+    let entries = 0;
+    const counted = (a: tf.Tensor2D, b: tf.Tensor2D) => {
+      entries += a.shape[0] * b.shape[0];
+      return rbf(a, b);
+    };
+    /** The kernel entries that building the centred system evaluates, and its lower triangle. */
+    const build = async (cacheLimit?: number) => {
+      entries = 0;
+      const system = await dualSystem(train.x, train.y, counted, true, 256, cacheLimit);
+      const built = entries;
+      try {
+        return { built, lower: await lowerTriangleHost(system.panels, n, 256) };
+      } finally {
+        system.release();
+      }
+    };
+    await expectNoLeak(async () => {
+      const kept = await build();
+      const rebuilt = await build(0);
+      // kept: the offset reads panel 0, which the row means' pass then takes from the cache; not
+      // kept: the pass builds all three panels, and the offset its own block (it had built panel 0)
+      expect(rebuilt.built - kept.built).toBe(512 * 256);
+      let worst = 0;
+      for (let i = 0; i < n; i++)
+        for (let j = 0; j <= i; j++)
+          worst = Math.max(worst, Math.abs(rebuilt.lower[i * n + j]! - exact[i * n + j]!));
+      expect(worst).toBeLessThan(1e-6);
+    });
+    disposeDataset(train);
+  });
+
   it.each(backends.map((b) => b.name))(
     '%s: predictions at a small λ within 2.5e-3 (RMS, relative; 1.5e-3 measured) of float64 kernel ridge with intercept (rbf, bandwidth 5, λ = 1e-7, d = 8, n = 1024: 1.7e-2 on wasm and native, 2.8e-3 on cpu before)',
     async (backend) => {

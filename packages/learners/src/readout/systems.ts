@@ -137,10 +137,11 @@ export function panelCache(
   panels: ColumnPanels,
   m: number,
   limit = tf.getBackend() === 'webgpu' ? PANEL_CACHE_FLOATS : HOST_PANEL_CACHE_FLOATS,
-): { panels: ColumnPanels; release(): void } {
-  if (lowerTriangle(m) > limit) return { panels, release: () => {} };
+): { panels: ColumnPanels; kept: boolean; release(): void } {
+  if (lowerTriangle(m) > limit) return { panels, kept: false, release: () => {} };
   const kept = new Map<string, tf.Tensor2D>();
   return {
+    kept: true,
     panels: (start, size) => {
       const key = `${start}:${size}`;
       let panel = kept.get(key);
@@ -233,15 +234,30 @@ function finiteMean(values: ArrayLike<number>): number {
  * an estimate of k̿). Any constant centres to the same K_c; one near the entries makes their
  * differences small, and float32 then resolves them (a kernel near a constant: rbf of a wide
  * bandwidth, a dot-product kernel with a large c₀). 0 where the block has an entry float32 cannot hold.
+ * Where the panels are kept (`panelCache`), the block is read from the first panel, which the first
+ * pass then takes from the cache; where they are not, that panel (n×b entries) would be built again
+ * by the pass, so the block alone is evaluated (r×b entries).
  */
-async function kernelOffset(panels: ColumnPanels, n: number): Promise<number> {
-  const rows = Math.min(n, 512);
-  const panel = panels(0, Math.min(n, 256));
+async function kernelOffset(
+  panels: ColumnPanels,
+  kept: boolean,
+  x: tf.Tensor2D,
+  kernel: KernelFunction,
+): Promise<number> {
+  const n = x.shape[0];
+  const [rows, columns] = [Math.min(n, 512), Math.min(n, 256)];
   let values: ArrayLike<number>;
-  try {
-    values = await hostValues(tf.tidy(() => tf.slice(panel, [0, 0], [rows, -1])));
-  } finally {
-    panel.dispose();
+  if (!kept)
+    values = await hostValues(
+      tf.tidy(() => kernel(tf.slice(x, [0, 0], [rows, -1]), tf.slice(x, [0, 0], [columns, -1]))),
+    );
+  else {
+    const panel = panels(0, columns);
+    try {
+      values = await hostValues(tf.tidy(() => tf.slice(panel, [0, 0], [rows, -1])));
+    } finally {
+      panel.dispose();
+    }
   }
   const mean = float64Mean(values);
   return Number.isFinite(mean) ? Math.fround(mean) : 0;
@@ -272,8 +288,9 @@ const plainReadout = (c: tf.Tensor2D) => ({ coefficients: c });
 /**
  * (K + nλI)α = y, or with an intercept (K_c + nλI)α = y − ȳ (see the top of this file). Train
  * predictions Kα = y − nλα (K_cα + ȳ with an intercept: the same) follow from the system itself (exact
- * up to the reported residual); leverages are H_ii = 1 − nλ(A⁻¹)_ii [+ 1/n] (no leverageRows). The
- * caller calls `release`.
+ * up to the reported residual); leverages are H_ii = 1 − nλ(A⁻¹)_ii [+ 1/n] (no leverageRows).
+ * `cacheLimit`: the floats of panels kept (panelCache's default for the backend). The caller calls
+ * `release`.
  */
 export async function dualSystem(
   x: tf.Tensor2D,
@@ -281,10 +298,11 @@ export async function dualSystem(
   kernel: KernelFunction,
   intercept = false,
   block = 256,
+  cacheLimit?: number,
 ): Promise<RidgeSystem> {
   const n = x.shape[0];
   const source = kernelPanels(x, kernel);
-  const kept = panelCache(source.panels, n);
+  const kept = panelCache(source.panels, n, cacheLimit);
   const cache = {
     panels: kept.panels,
     release: () => {
@@ -337,7 +355,7 @@ export async function dualSystem(
   let yMean: tf.Tensor2D;
   let rhs: tf.Tensor2D;
   try {
-    offset = await kernelOffset(raw, n);
+    offset = await kernelOffset(raw, kept.kept, x, kernel);
     const ones = tf.fill([n, 1], 1 / n) as tf.Tensor2D;
     made.push(ones);
     rowMeans = symmetricProduct(shiftedPanels(raw, offset), n, ones, block);
