@@ -4,7 +4,7 @@ import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { ContainerModule } from 'inversify';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { z } from 'zod';
 import { LearnerFactory, MetricFactory, TargetFactory } from '../src/contracts/contracts.js';
 import { BackendUnavailable, DivergenceError, RegimesError } from '../src/contracts/errors.js';
@@ -934,6 +934,31 @@ describe('a plugin target whose inputs are not finite', () => {
       expect(tf.memory().numTensors).toBe(before);
     },
   );
+});
+
+describe('the finiteness check of a cell’s data (firstNonFinite)', () => {
+  it('reads one number back where every entry is finite (3e38s whose sum overflows included), and finds a NaN or ±∞', async () => {
+    const { firstNonFinite } = await import('../src/engine/cell.js');
+    const before = tf.memory().numTensors;
+    const huge = tf.fill([64, 5], 3e38);
+    const reads = vi.spyOn(huge, 'data');
+    expect(await firstNonFinite(huge)).toEqual({ at: -1 });
+    expect(reads).not.toHaveBeenCalled();
+    huge.dispose();
+    for (const [bad, at] of [
+      [NaN, 7],
+      [Infinity, 0],
+      [-Infinity, 39],
+    ] as const) {
+      const values = Array.from({ length: 40 }, (_, i) => Math.sin(i) * 1e30);
+      values[at] = bad;
+      values[at + 1] = NaN; // the first one is named
+      const t = tf.tensor2d(values.slice(0, 40), [8, 5]);
+      expect(await firstNonFinite(t)).toEqual({ at, value: bad });
+      t.dispose();
+    }
+    expect(tf.memory().numTensors).toBe(before);
+  });
 });
 
 describe('a results file hashed before sweeps could grow', () => {

@@ -127,6 +127,21 @@ function errorMessage(error: unknown): string {
 }
 
 /**
+ * The first entry of `t` (row-major) that is not finite, or −1. Σ 0·t on the backend is 0 where
+ * every entry is finite and NaN where one is not (0·±∞ and 0·NaN are NaN; 0·a finite value is 0, so
+ * no overflow of the sum), so only that one number is read back; the entries are read only to
+ * locate a bad one. Reading every input back had cost a host copy of the training set per cell (n×d
+ * floats, kept until the collector ran), and on a GPU its whole transfer.
+ */
+export async function firstNonFinite(t: tf.Tensor): Promise<{ at: number; value?: number }> {
+  const probe = await hostValues(tf.tidy(() => tf.sum(tf.mul(t, 0))));
+  if (Number.isFinite(probe[0])) return { at: -1 };
+  const values = await t.data();
+  const at = values.findIndex((v) => !Number.isFinite(v));
+  return { at, value: values[at] };
+}
+
+/**
  * A target whose samples are not finite is the target's fault, said with its options before a
  * learner is blamed: an input (a plugin's sampler; on wasm and native a NaN input could even pass
  * a kernel's cosine clip as −1 and give finite predictions), or f* (`z1/0`, `exp(1000*z1)`).
@@ -134,20 +149,18 @@ function errorMessage(error: unknown): string {
 async function checkData(cell: Cell, data: Dataset, which: string): Promise<void> {
   const options = JSON.stringify(cell.target.options);
   const named = `target ${cell.target.kind} ${options.length > 160 ? `${options.slice(0, 160)}…` : options}`;
-  const inputs = await data.x.data();
-  const bad = inputs.findIndex((v) => !Number.isFinite(v));
-  if (bad >= 0) {
-    const d = data.x.shape[1];
+  const input = await firstNonFinite(data.x);
+  if (input.at >= 0) {
+    const [bad, d] = [input.at, data.x.shape[1]];
     throw new NumericalError(
-      `${named} gives a non-finite input (${inputs[bad]}) at ${which} sample ${Math.floor(bad / d)}, coordinate ${bad % d}`,
+      `${named} gives a non-finite input (${input.value}) at ${which} sample ${Math.floor(bad / d)}, coordinate ${bad % d}`,
       { hint: "fix the target's sampling (a plugin's sample()): every input must be a finite number" },
     );
   }
-  const values = await data.y.data();
-  const at = values.findIndex((v) => !Number.isFinite(v));
+  const { at, value } = await firstNonFinite(data.y);
   if (at < 0) return;
   throw new NumericalError(
-    `${named} gives a non-finite label (${values[at]}) at ${which} sample ${Math.floor(at / data.y.shape[1])}: f* (or its noise) overflows or divides by zero there`,
+    `${named} gives a non-finite label (${value}) at ${which} sample ${Math.floor(at / data.y.shape[1])}: f* (or its noise) overflows or divides by zero there`,
     {
       hint: 'change the target: keep its expression finite for every Gaussian input (e.g. no division by a variable, no exp of a large multiple)',
     },
