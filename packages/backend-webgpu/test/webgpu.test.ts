@@ -40,6 +40,38 @@ describe('webgpu backend', () => {
   });
 });
 
+describe('webgpu IsFinite and All (what a cell’s data check reads back: core’s engine/cell.ts)', () => {
+  it('all(isFinite(x)) is false for one NaN, +∞ or −∞ among 4096 entries, and true for finite 3e38s', async (ctx) => {
+    const backend = await backendOrSkip(webgpu, ctx);
+    const previous = tf.getBackend();
+    await backend.activate();
+    try {
+      await expectNoLeak(async () => {
+        const verdict = async (values: Float32Array) => {
+          const x = tf.tensor2d(values, [512, 8]);
+          const all = tf.tidy(() => tf.all(tf.isFinite(x)));
+          const [v] = await all.data();
+          tf.dispose([x, all]);
+          return v;
+        };
+        const huge = new Float32Array(4096).fill(3e38);
+        expect(await verdict(huge)).toBe(1);
+        for (const [value, at] of [
+          [NaN, 4095],
+          [Infinity, 0],
+          [-Infinity, 2049],
+        ] as const) {
+          const values = Float32Array.from({ length: 4096 }, (_, i) => Math.sin(i));
+          values[at] = value;
+          expect(await verdict(values)).toBe(0);
+        }
+      });
+    } finally {
+      await tf.setBackend(previous);
+    }
+  });
+});
+
 describe('webgpu diagonal-block program', () => {
   // bad-input: 6
   it('is rows unless REGIMES_WEBGPU_DIAGONAL_BLOCK says tiles, and names both for any other value', () => {

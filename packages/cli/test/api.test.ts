@@ -1,4 +1,5 @@
 // The programmatic API: an experiment composed in TypeScript, with kinds defined in code.
+import { loadBlas } from '@regimes/backend-node';
 import { defineTarget, type LearnerFactory, options } from '@regimes/core';
 import { silentLogger } from '@regimes/core/testing';
 import { learner, randomFeatures } from '@regimes/learners';
@@ -254,6 +255,39 @@ describe('a target that is not finite', () => {
     expect(rows[0]!.error).toMatch(/^target overflowing .* gives a non-finite label/);
     expect(rows[0]!.error).not.toMatch(/non-finite predictions/);
   });
+
+  it.each(['cpu', 'wasm', ...(loadBlas().blas ? ['native'] : [])])(
+    '%s: labels of NaN, +∞ and −∞ are found on the backend and blamed on the target, naming the first',
+    async (backend) => {
+      for (const [value, label] of [
+        [NaN, 'NaN'],
+        [Infinity, 'Infinity'],
+        [-Infinity, '-Infinity'],
+      ] as const) {
+        // f* = x_1 except at the samples with x_1 > 1, where it is `value`
+        const bad = defineTarget({
+          name: 'bad-above-one',
+          description: `f*(x) = x_1, or ${label} where x_1 > 1`,
+          d: 3,
+          f: (x) =>
+            tf.tidy(() => {
+              const x1 = tf.slice(x, [0, 0], [-1, 1]);
+              return tf.where(tf.greater(x1, 1), tf.fill(x1.shape, value), x1) as tf.Tensor2D;
+            }),
+        });
+        const { rows } = await runExperiment(
+          { target: bad, learners: [{ kind: 'rf', width: 8 }], sweep: { n: [32] }, test: { n: 16 } },
+          { log: silentLogger, backend },
+        );
+        expect(rows.map((r) => r.status)).toEqual(['error']);
+        expect(rows[0]!.error).toMatch(
+          new RegExp(
+            `^target bad-above-one .* gives a non-finite label \\(${label}\\) at training sample \\d+: `,
+          ),
+        );
+      }
+    },
+  );
 
   it('a metric that is not finite names its cause: f* at a test point, or the predictions', async () => {
     // sqrt(x1 + 3) is NaN where x1 < −3: not at seed 0's 64 training points, at some of 4096 test points

@@ -937,7 +937,7 @@ describe('a plugin target whose inputs are not finite', () => {
 });
 
 describe('the finiteness check of a cell’s data (firstNonFinite)', () => {
-  it('reads one number back where every entry is finite (3e38s whose sum overflows included), and finds a NaN or ±∞', async () => {
+  it('reads nothing but the verdict where every entry is finite (3e38s whose sum overflows included), and finds a NaN or ±∞', async () => {
     const { firstNonFinite } = await import('../src/engine/cell.js');
     const before = tf.memory().numTensors;
     const huge = tf.fill([64, 5], 3e38);

@@ -127,15 +127,16 @@ function errorMessage(error: unknown): string {
 }
 
 /**
- * The first entry of `t` (row-major) that is not finite, or −1. Σ 0·t on the backend is 0 where
- * every entry is finite and NaN where one is not (0·±∞ and 0·NaN are NaN; 0·a finite value is 0, so
- * no overflow of the sum), so only that one number is read back; the entries are read only to
- * locate a bad one. Reading every input back had cost a host copy of the training set per cell (n×d
- * floats, kept until the collector ran), and on a GPU its whole transfer.
+ * The first entry of `t` (row-major) that is not finite, or −1. Whether every entry is finite is
+ * decided on the backend (IsFinite, then All), so only that one boolean is read back; the entries are
+ * read only to locate a bad one. Reading every input back had cost a host copy of the training set
+ * per cell (n×d floats, kept until the collector ran), and on a GPU its whole transfer. Not Σ 0·t
+ * (NaN where an entry is not finite): WGSL lets a shader assume no ∞ or NaN in its arithmetic, where
+ * tfjs-webgpu's IsFinite tests NaN by its bits.
  */
 export async function firstNonFinite(t: tf.Tensor): Promise<{ at: number; value?: number }> {
-  const probe = await hostValues(tf.tidy(() => tf.sum(tf.mul(t, 0))));
-  if (Number.isFinite(probe[0])) return { at: -1 };
+  const probe = await hostValues(tf.tidy(() => tf.all(tf.isFinite(t))));
+  if (probe[0]) return { at: -1 };
   const values = await t.data();
   const at = values.findIndex((v) => !Number.isFinite(v));
   return { at, value: values[at] };
