@@ -8,9 +8,9 @@ import {
   symmetricEigenTridiagonal,
   useWebAssemblyEigen,
 } from '@regimes/numerics';
-import { eigenBreakEven, ridgeSolveFlops } from '../src/cost.js';
+import { eigenBreakEven, featureRidgeEstimate, kernelRidgeEstimate, ridgeSolveFlops } from '../src/cost.js';
 import { spectrumPays } from '../src/readout/iterative.js';
-import { learnerFactories, neuralTangentKernel } from '../src/index.js';
+import { learnerFactories, neuralTangent, neuralTangentKernel } from '../src/index.js';
 
 const size = { n: 2048, d: 32, k: 1, testN: 4096 };
 /** Bytes of the direct solve's factor and two panels being built (cost.ts: n² + 2·256·n floats). */
@@ -194,5 +194,24 @@ describe('work estimates', () => {
     }
     // unregistered: the WebAssembly build of that solver serves cpu again
     expect(symmetricEigenSolver(1024)).toBe('webassembly');
+  });
+});
+
+describe('nt: the estimate takes the system the fit solves', () => {
+  // the fit (readout/tangent.ts) is primal when its features, N·d plus N with the readout, are no
+  // more than n; the estimate had counted N·d only, so train: both at N·d ≤ n < N(d + 1) was costed
+  // as a primal system of N·d features while the fit solved the n×n kernel
+  it.each([
+    ['first', 50, 'primal', 50],
+    ['both', 55, 'dual', 0],
+    ['both', 60, 'primal', 60],
+  ] as const)('train: %s, N = 10, d = 5, n = %i: %s', (train, n, system, p) => {
+    const o = neuralTangent.options.parse({ width: 10, train, ridge: 1e-3 });
+    const size = { n, d: 5, k: 1, testN: 20 };
+    const want =
+      system === 'primal'
+        ? featureRidgeEstimate(p, 2 * (n + 20) * p, o, size)
+        : kernelRidgeEstimate(2 * (5 + 10), o, size);
+    expect(neuralTangent.estimate!(o, size)).toEqual(want);
   });
 });

@@ -42,11 +42,15 @@ export const neuralTangent: LearnerFactory = defineLearnerKind({
   description:
     'neural tangent model (Ghorbani et al. 2019): linearized two-layer net around a frozen random W, by ridge',
   options: neuralTangentOptions,
-  // N·d features x ⊗ σ'(Wx); their kernel is (x·x')(σ'·σ')/N: 2(d + N) flops per pair
-  estimate: (o, s) =>
-    o.width * s.d <= s.n
-      ? featureRidgeEstimate(o.width * s.d, 2 * (s.n + s.testN) * o.width * s.d, o, s)
-      : kernelRidgeEstimate(2 * (s.d + o.width), o, s),
+  // N·d features x ⊗ σ'(Wx), and the N of σ(Wx) with the readout (train: both), primal where they
+  // are no more than n, as the fit decides (readout/tangent.ts); their kernel is (x·x')(σ'·σ')/N
+  // [+ σ·σ/N]: 2(d + N) flops per pair
+  estimate: (o, s) => {
+    const p = o.width * s.d + (o.train === 'both' ? o.width : 0);
+    return p <= s.n
+      ? featureRidgeEstimate(p, 2 * (s.n + s.testN) * p, o, s)
+      : kernelRidgeEstimate(2 * (s.d + o.width), o, s);
+  },
   // with σ = z² on a quadratic target: the population risk against the width (readout/quadratic-theory.ts)
   theory: (o, context) => quadraticWidthTheory('nt', o, context),
   create(o) {
