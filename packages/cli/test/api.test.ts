@@ -256,6 +256,7 @@ describe('a target that is not finite', () => {
     expect(rows[0]!.error).not.toMatch(/non-finite predictions/);
   });
 
+  // bad-input: 5
   it.each(['cpu', 'wasm', ...(loadBlas().blas ? ['native'] : [])])(
     '%s: labels of NaN, +∞ and −∞ are found on the backend and blamed on the target, naming the first',
     async (backend) => {
