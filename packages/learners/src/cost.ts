@@ -364,11 +364,14 @@ export function kernelRidgeEstimate(
 export const OP_FLOPS = 2e5;
 
 /**
- * tfjs ops of one training step of `nn` (counted with tf.profile over 100 steps, d = 40, N = 48):
- * forward, the hand-written gradients, the loss and plain (S)GD updates 23–29 (gd 23; sgd with a
- * batch gather 25–29), Adam 61 (its moments and bias corrections, ~9 more ops per parameter tensor).
+ * tfjs ops of one training step of `nn` (counted with tf.profile, the difference of 200 and 100
+ * steps, d = 40, N = 48, batch 100 of 1000): forward, the hand-written gradients and the update. A
+ * plain step (gd, sgd; no weight decay) folds its rates into the loss's residual (`plainStep`): gd 17
+ * (20 with biases), sgd 19 with its batch gather, taken as 21 (the gather varied by 4 before); it took
+ * 21 and 23 (25 with biases) as gradients and then updates, before 2026-12-08. Adam 61 (its moments
+ * and bias corrections, ~9 more ops per parameter tensor; counted 59 on 2026-12-08).
  */
-export const TWO_LAYER_OPS = { gd: 25, sgd: 27, adam: 61 } as const;
+export const TWO_LAYER_OPS = { gd: 17, sgd: 21, adam: 61 } as const;
 
 /**
  * Ops (equivalent) of drawing one fresh batch from the target in `samples: online` (a target's

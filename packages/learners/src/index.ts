@@ -58,6 +58,8 @@ export {
   initTwoLayer,
   type Parametrization,
   parametrizations,
+  type PlainRates,
+  plainStep,
   scales,
   type TwoLayer,
 } from './training/two-layer.js';

@@ -6,7 +6,7 @@ import { deep, network } from '../src/index.js';
  * forward matmuls (2·N·(d + k) a point) plus the step's tfjs ops at 2·10⁵ flop-equivalents each
  * (~10 µs at ~20 GFLOP/s: cost.ts), the learning curve's records (a forward over the n training and
  * at most 2048 test points each) and the final test prediction. Ops per step counted with tf.profile: nn
- * gd 23, sgd 25–29 (taken 25 / 27), Adam 61, + 40 for an online draw from the target; deep joint
+ * gd 17, sgd 19 (taken 17 / 21), Adam 61, + 40 for an online draw from the target; deep joint
  * 53·L + 4 with Adam, 29·L + 4 with (S)GD, layerwise 70 / 83 with Adam and 40 / 47 with (S)GD at
  * L = 2 / 3 (cost.ts `deepStepOps`).
  */
@@ -29,11 +29,11 @@ describe('training cost estimates count the ops of every step, not only the flop
     });
     const forward = 2 * 48 * (40 + 1);
     const hand =
-      20000 * (3 * 100 * forward + (27 + 40) * OP) + 21 * (16000 + 2048) * forward + 8000 * forward;
+      20000 * (3 * 100 * forward + (21 + 40) * OP) + 21 * (16000 + 2048) * forward + 8000 * forward;
     const e = network.estimate!(o, { n: 16000, d: 40, k: 1, testN: 8000 })!;
     expect(e.flops / hand).toBeCloseTo(1, 12);
-    // the ops are most of it: 20 000 × 67 × 2e5 = 268 GFLOP against 24 GFLOP of matmuls
-    expect(20000 * 67 * OP).toBeGreaterThan(10 * 20000 * 3 * 100 * forward);
+    // the ops are most of it: 20 000 × 61 × 2e5 = 244 GFLOP against 24 GFLOP of matmuls
+    expect(20000 * 61 * OP).toBeGreaterThan(10 * 20000 * 3 * 100 * forward);
   });
 
   it('nn full-batch gd and Adam, with the default record interval (50)', () => {
@@ -41,7 +41,7 @@ describe('training cost estimates count the ops of every step, not only the flop
     const forward = 2 * 256 * 33;
     const gd = network.estimate!(network.options.parse({ width: 256, steps: 500 }), size)!;
     expect(
-      gd.flops / (500 * (3 * 1024 * forward + 25 * OP) + 11 * (1024 + 2048) * forward + 4096 * forward),
+      gd.flops / (500 * (3 * 1024 * forward + 17 * OP) + 11 * (1024 + 2048) * forward + 4096 * forward),
     ).toBeCloseTo(1, 12);
     const adam = network.estimate!(
       network.options.parse({ width: 256, optimizer: 'adam', batchSize: 128, steps: 1000 }),

@@ -24,6 +24,7 @@ import {
   network,
   neuralTangentKernel,
   oneStep,
+  plainStep,
   plugin as learnersPlugin,
   transfer,
   type TwoLayer,
@@ -179,6 +180,123 @@ describe('two-layer gradients', () => {
           expect(Math.abs(g[key][idx]! - numeric)).toBeLessThan(1e-3 * Math.max(1, Math.abs(numeric)));
         });
       }
+    },
+  );
+});
+
+describe('a plain step (plainStep: the rates folded into the loss residual)', () => {
+  // against p − rate·∇L from `gradients` (itself checked against finite differences above), the
+  // update of each parameter, not the parameter, whose size would hide the update's rounding
+  const cases = [
+    [
+      'relu, vector readout, b and c, one rate',
+      {
+        act: 'relu',
+        shared: false,
+        b: true,
+        c: true,
+        loss: 'mse',
+        rates: { first: 0.3, readout: 0.3, bias: 0.2 },
+      },
+    ],
+    [
+      'tanh, two rates, logistic',
+      {
+        act: 'tanh',
+        shared: false,
+        b: true,
+        c: true,
+        loss: 'logistic',
+        rates: { first: 0.05, readout: 0.7, bias: 1.3 },
+      },
+    ],
+    [
+      'quadratic, first layer only, no b',
+      {
+        act: 'quadratic',
+        shared: false,
+        b: false,
+        c: true,
+        loss: 'mse',
+        rates: { first: 0.1, readout: 0, bias: 0 },
+      },
+    ],
+    [
+      'relu, readout only, no c',
+      {
+        act: 'relu',
+        shared: false,
+        b: true,
+        c: false,
+        loss: 'mse',
+        rates: { first: 0, readout: 0.4, bias: 0 },
+      },
+    ],
+    [
+      'erf, shared readout (Ghorbani et al.)',
+      {
+        act: 'erf',
+        shared: true,
+        b: true,
+        c: true,
+        loss: 'mse',
+        rates: { first: 2, readout: 0.5, bias: 0.5 },
+      },
+    ],
+  ] as const;
+  it.each(cases)(
+    '%s: each update within 2e-6 (relative, largest entry) of rate·gradients; frozen layers the same tensor',
+    (_, c) => {
+      const [n, d, width, k, s] = [40, 6, 24, c.shared ? 1 : 2, 0.35];
+      const rng = Rng.fromSeed(3);
+      const normal = (rows: number, cols: number, name: string, scale = 1) =>
+        tf.tensor2d(
+          Float32Array.from(rng.child(name).normal(rows * cols), (v) => v * scale),
+          [rows, cols],
+        );
+      const x = normal(n, d, 'x');
+      const y = c.loss === 'logistic' ? tf.tidy(() => tf.sign(normal(n, k, 'y'))) : normal(n, k, 'y');
+      const p: TwoLayer = {
+        w: normal(width, d, 'w', 1 / Math.sqrt(d)),
+        b: c.b ? normal(1, width, 'b', 0.5) : undefined,
+        a: normal(c.shared ? 1 : width, k, 'a'),
+        c: c.c ? normal(1, k, 'c', 0.3) : undefined,
+        ...(c.shared ? { shared: true } : {}),
+      };
+      const sigma = activation(c.act);
+      const before = tf.memory().numTensors;
+      const next = tf.tidy(() => ({ ...plainStep(p, x, y, sigma, s, c.loss, c.rates) }));
+      const g = tf.tidy(() => ({ ...gradients(p, x, y, sigma, s, c.loss) }));
+      const rate = { w: c.rates.first, b: c.rates.first, a: c.rates.readout, c: c.rates.bias };
+      for (const key of ['w', 'b', 'a', 'c'] as const) {
+        if (!p[key]) {
+          expect(next[key]).toBeUndefined();
+          continue;
+        }
+        if (rate[key] === 0) {
+          expect(next[key]).toBe(p[key]); // frozen: not copied
+          continue;
+        }
+        const update = tf.tidy(() => tf.sub(p[key]!, next[key]!).dataSync());
+        const want = tf.tidy(() => tf.mul(g[key]!, rate[key]).dataSync());
+        const scale = Math.max(...Array.from(want, Math.abs));
+        expect(scale).toBeGreaterThan(0);
+        want.forEach((v, i) =>
+          expect(Math.abs(update[i]! - v)).toBeLessThan(
+            2e-6 * scale + 1e-7 * Math.abs(p[key]!.dataSync()[i]!),
+          ),
+        );
+      }
+      // new tensors for the layers that moved, nothing else left
+      const made = (['w', 'b', 'a', 'c'] as const).filter((key) => p[key] && rate[key] !== 0).length;
+      expect(tf.memory().numTensors - before).toBe(made + Object.values(g).filter(Boolean).length);
+      tf.dispose([x, y, p.w, p.a, ...(p.b ? [p.b] : []), ...(p.c ? [p.c] : [])]);
+      tf.dispose(
+        (['w', 'b', 'a', 'c'] as const).flatMap((key) =>
+          next[key] && next[key] !== p[key] ? [next[key]] : [],
+        ),
+      );
+      tf.dispose(Object.values(g).filter((t): t is tf.Tensor2D => t !== undefined));
     },
   );
 });

@@ -4,6 +4,7 @@
  * held-out part of the training set that keeps the best weights — over the one training loop.
  */
 import type { Dataset, FitContext } from '@regimes/core';
+import tf from '@regimes/numerics/tfjs';
 import { activation, type ActivationSpec } from '../activations/index.js';
 import type { Loss } from './loss.js';
 import { type LoopOptions, trainLoop, type Trainee, type Stage } from './loop.js';
@@ -15,6 +16,7 @@ import {
   forward,
   gradients,
   type Parametrization,
+  plainStep,
   scales,
   type TwoLayer,
 } from './two-layer.js';
@@ -84,6 +86,9 @@ function twoLayerTrainee(
   const trainReadout = o.train !== 'first';
   // w, b, a, c (the output bias is not decayed: unpenalised, like the ridge intercept)
   const updates = [wd.first, wd.first, wd.readout, 0].map((decay) => new ParameterUpdate(o.optimizer, decay));
+  // plain steps with no decay fold their rates into the loss's residual (plainStep: 18 kernels a step
+  // of the default network against 25); Adam and weight decay step each gradient by its update
+  const plain = o.optimizer !== 'adam' && wd.first === 0 && wd.readout === 0;
   let params = initial;
   return {
     get params() {
@@ -95,6 +100,20 @@ function twoLayerTrainee(
       const schedule = scheduleFactor(o.schedule, step - 1, total, { every: o.stepEvery, decay: o.decay });
       const factor = schedule * lrScale;
       const p = params;
+      if (plain) {
+        // c sits outside the output scale s, so it takes no parametrization factor (below)
+        // (spread: tidy takes an object of tensors, which the TwoLayer interface does not declare itself)
+        const next: TwoLayer = tf.tidy(() => ({
+          ...plainStep(p, batch.x, batch.y, sigma, s, o.loss, {
+            first: trainFirst ? lr.first * factor : 0,
+            readout: trainReadout ? lr.readout * factor : 0,
+            bias: trainReadout ? lr.readout * schedule * (o.outputBiasLr ?? 1) : 0,
+          }),
+        }));
+        for (const key of ['w', 'b', 'a', 'c'] as const) if (p[key] && next[key] !== p[key]) p[key].dispose();
+        params = next;
+        return;
+      }
       const [w, b, a, c] = descend(
         [p.w, p.b, p.a, p.c],
         () => {
