@@ -86,8 +86,8 @@ function twoLayerTrainee(
   const trainReadout = o.train !== 'first';
   // w, b, a, c (the output bias is not decayed: unpenalised, like the ridge intercept)
   const updates = [wd.first, wd.first, wd.readout, 0].map((decay) => new ParameterUpdate(o.optimizer, decay));
-  // plain steps with no decay fold their rates into the loss's residual (plainStep: 18 kernels a step
-  // of the default network against 25); Adam and weight decay step each gradient by its update
+  // plain steps with no decay fold their rates into the loss's residual (plainStep: 17 kernels a step
+  // of the default network against 21); Adam and weight decay step each gradient by its update
   const plain = o.optimizer !== 'adam' && wd.first === 0 && wd.readout === 0;
   let params = initial;
   return {
@@ -101,8 +101,8 @@ function twoLayerTrainee(
       const factor = schedule * lrScale;
       const p = params;
       if (plain) {
-        // c sits outside the output scale s, so it takes no parametrization factor (below)
-        // (spread: tidy takes an object of tensors, which the TwoLayer interface does not declare itself)
+        // c's rate as below (no parametrization factor); spread: tidy takes an object of tensors, which
+        // the TwoLayer interface does not declare itself
         const next: TwoLayer = tf.tidy(() => ({
           ...plainStep(p, batch.x, batch.y, sigma, s, o.loss, {
             first: trainFirst ? lr.first * factor : 0,

@@ -148,8 +148,8 @@ export interface PlainRates {
  * One plain gradient step, p − rate·∇L (no weight decay, no optimizer state), with each rate folded
  * into the n×k loss residual before the products: hᵀ(κ r_a s·e) for a, and (κ r_W s·e)aᵀ ⊙ σ'(z) for
  * W and b, where `gradients` scales the n×N matrix ∂f aᵀ by s and each gradient by its rate after.
- * The same step up to float32 rounding in another order, in 18 kernels against 25 for the default
- * network (relu, c, both layers). A new TwoLayer; `p`'s tensors are kept (a frozen layer's is the
+ * The same step up to float32 rounding in another order, in 17 kernels against 21 for the default
+ * network (relu, c, both layers; 20 against 25 with biases). A new TwoLayer; `p`'s tensors are kept (a frozen layer's is the
  * same tensor). Inside tidy.
  */
 export function plainStep(
