@@ -18,8 +18,11 @@ import { hostScalar } from '@regimes/numerics';
 import tf from '@regimes/numerics/tfjs';
 import { type Activation, activation, activationOption, type ActivationSpec } from '../activations/index.js';
 import { splitSample } from '../training/samples.js';
+import { preActivation } from '../training/two-layer.js';
 import { featurePredictor } from './predictors.js';
 import type { RidgeOptions } from './options.js';
+
+export { preActivation };
 
 export const firstLayerOptions = {
   width: z.number().int().min(1).default(512).describe('N, the number of neurons'),
@@ -53,12 +56,6 @@ export function drawFirstLayer(
     return { w, b };
   });
 }
-
-/** Pre-activations xWᵀ + b. Inside tidy. */
-export const preActivation = (x: tf.Tensor2D, w: tf.Tensor2D, b: tf.Tensor2D | undefined) => {
-  const z0 = tf.matMul(x, w, false, true);
-  return b ? tf.add(z0, b) : z0;
-};
 
 /**
  * The ridge readout on φ(x) = σ(xWᵀ + b)/√N of the training set; the predictor owns the layer and

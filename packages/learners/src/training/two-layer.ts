@@ -87,6 +87,20 @@ export function cloneTwoLayer(p: TwoLayer): TwoLayer {
   }));
 }
 
+/** Pre-activations xWᵀ + b. Inside tidy. */
+export const preActivation = (x: tf.Tensor2D, w: tf.Tensor2D, b: tf.Tensor2D | undefined) => {
+  const z0 = tf.matMul(x, w, false, true);
+  return b ? tf.add(z0, b) : z0;
+};
+
+/** hᵀg (N×k) from the hidden layer h and an n×k g; shared: (h·1)ᵀg (1×k). Inside tidy. */
+const readoutProduct = (p: TwoLayer, h: tf.Tensor2D, g: tf.Tensor2D): tf.Tensor2D =>
+  (p.shared ? tf.sum(tf.mul(tf.sum(h, 1, true), g), 0, true) : tf.matMul(h, g, true, false)) as tf.Tensor2D;
+
+/** g aᵀ (n×N), or with a shared readout g·a (n×1, broadcast over the neurons). Inside tidy. */
+const backProduct = (p: TwoLayer, g: tf.Tensor2D): tf.Tensor =>
+  p.shared ? tf.sum(tf.mul(g, p.a), 1, true) : tf.matMul(g, p.a, false, true);
+
 /** s·σ(xWᵀ + b)a [+ c] (shared: s·(Σ_j h_j)·a) from the hidden layer h = σ(xWᵀ + b). Inside tidy. */
 const output = (p: TwoLayer, h: tf.Tensor2D, s: number): tf.Tensor2D => {
   // shared: (Σ_j h_j)·a by broadcasting (n×1 times 1×k), no matMul with an inner size of 1
@@ -96,8 +110,7 @@ const output = (p: TwoLayer, h: tf.Tensor2D, s: number): tf.Tensor2D => {
 
 /** f(x). Inside tidy. */
 export function forward(p: TwoLayer, x: tf.Tensor2D, sigma: Activation, s: number): tf.Tensor2D {
-  const pre = tf.matMul(x, p.w, false, true);
-  return output(p, sigma.sigma(p.b ? tf.add(pre, p.b) : pre) as tf.Tensor2D, s);
+  return output(p, sigma.sigma(preActivation(x, p.w, p.b)) as tf.Tensor2D, s);
 }
 
 export interface Gradients {
@@ -120,17 +133,12 @@ export function gradients(
   s: number,
   loss: Loss,
 ): Gradients {
-  const pre0 = tf.matMul(x, p.w, false, true);
-  const pre = p.b ? tf.add(pre0, p.b) : pre0;
+  const pre = preActivation(x, p.w, p.b);
   const h = sigma.sigma(pre) as tf.Tensor2D;
   const f = output(p, h, s);
   const slope = lossSlope(loss, f, y);
-  const a = tf.mul(
-    p.shared ? tf.sum(tf.mul(tf.sum(h, 1, true), slope), 0, true) : tf.matMul(h, slope, true, false),
-    s,
-  ) as tf.Tensor2D;
-  const back = p.shared ? tf.sum(tf.mul(slope, p.a), 1, true) : tf.matMul(slope, p.a, false, true);
-  const dz = tf.mul(tf.mul(back, s), sigma.derivative(pre)) as tf.Tensor2D;
+  const a = tf.mul(readoutProduct(p, h, slope), s) as tf.Tensor2D;
+  const dz = tf.mul(tf.mul(backProduct(p, slope), s), sigma.derivative(pre)) as tf.Tensor2D;
   const w = tf.matMul(dz, x, true, false) as tf.Tensor2D;
   const b = p.b ? (tf.sum(dz, 0, true) as tf.Tensor2D) : undefined;
   const c = p.c ? (tf.sum(slope, 0, true) as tf.Tensor2D) : undefined;
@@ -149,8 +157,8 @@ export interface PlainRates {
  * into the n×k loss residual before the products: hᵀ(κ r_a s·e) for a, and (κ r_W s·e)aᵀ ⊙ σ'(z) for
  * W and b, where `gradients` scales the n×N matrix ∂f aᵀ by s and each gradient by its rate after.
  * The same step up to float32 rounding in another order, in 17 kernels against 21 for the default
- * network (relu, c, both layers; 20 against 25 with biases). A new TwoLayer; `p`'s tensors are kept (a frozen layer's is the
- * same tensor). Inside tidy.
+ * network (relu, c, both layers; 20 against 25 with biases). A new TwoLayer; `p`'s tensors are kept
+ * (a frozen layer's is the same tensor). Inside tidy.
  */
 export function plainStep(
   p: TwoLayer,
@@ -161,8 +169,7 @@ export function plainStep(
   loss: Loss,
   rates: PlainRates,
 ): TwoLayer {
-  const pre0 = tf.matMul(x, p.w, false, true);
-  const pre = p.b ? tf.add(pre0, p.b) : pre0;
+  const pre = preActivation(x, p.w, p.b);
   const h = sigma.sigma(pre) as tf.Tensor2D;
   const { residual, factor } = lossResidual(loss, output(p, h, s), y);
   // the residual scaled for a layer: κ·rate·s (one tensor where the two layers share a rate)
@@ -174,18 +181,12 @@ export function plainStep(
   };
   let { w, b, a, c } = p;
   if (rates.first) {
-    const g = times(rates.first);
-    const back = p.shared ? tf.sum(tf.mul(g, p.a), 1, true) : tf.matMul(g, p.a, false, true);
-    const dz = tf.mul(back, sigma.derivative(pre)) as tf.Tensor2D;
+    const dz = tf.mul(backProduct(p, times(rates.first)), sigma.derivative(pre)) as tf.Tensor2D;
     w = tf.sub(p.w, tf.matMul(dz, x, true, false)) as tf.Tensor2D;
     if (p.b) b = tf.sub(p.b, tf.sum(dz, 0, true)) as tf.Tensor2D;
   }
   if (rates.readout) {
-    const g = times(rates.readout);
-    a = tf.sub(
-      p.a,
-      p.shared ? tf.sum(tf.mul(tf.sum(h, 1, true), g), 0, true) : tf.matMul(h, g, true, false),
-    ) as tf.Tensor2D;
+    a = tf.sub(p.a, readoutProduct(p, h, times(rates.readout))) as tf.Tensor2D;
   }
   if (p.c && rates.bias)
     c = tf.sub(p.c, tf.mul(tf.sum(residual, 0, true), factor * rates.bias)) as tf.Tensor2D;
@@ -198,8 +199,7 @@ export function twoLayerPredictor(params: TwoLayer, sigma: Activation, s: number
     features: params.w,
     representation: (x) =>
       tf.tidy(() => {
-        const pre = tf.matMul(x, params.w, false, true);
-        return tf.mul(sigma.sigma(params.b ? tf.add(pre, params.b) : pre), s) as tf.Tensor2D;
+        return tf.mul(sigma.sigma(preActivation(x, params.w, params.b)), s) as tf.Tensor2D;
       }),
     predict: (x) => tf.tidy(() => forward(params, x, sigma, s)),
     dispose: () => disposeTwoLayer(params),
